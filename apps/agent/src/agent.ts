@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AgentVmStatus } from '@hearth/contract';
+import { QemuDriver } from '@hearth/qemu';
+import { buildAgentApp } from './app.ts';
+import { collectInventory } from './inventory.ts';
+import { ManagerClient } from './manager-client.ts';
+import { Supervisor } from './supervisor.ts';
+import { ensureBridge } from './net.ts';
+
+export interface AgentConfig {
+  dataDir: string;
+  managerUrl: string;
+  joinToken: string;
+  name?: string;
+  listenHost: string;
+  /** 0 picks a free port */
+  listenPort: number;
+  /** URL the manager uses to reach us; default http://listenHost:port */
+  advertiseUrl?: string;
+  heartbeatMs: number;
+  bootTimeoutMs: number;
+  consoleLogCap: number;
+  bridge: { bridge: string; gatewayCidr: string; subnet: string } | null;
+  log: Logger;
+}
+
+export const AGENT_DEFAULTS = {
+  listenHost: '127.0.0.1',
+  listenPort: 18081,
+  heartbeatMs: 5000,
+  bootTimeoutMs: 90_000,
+  consoleLogCap: 1024 * 1024,
+} as const;
+
+interface AgentIdentity {
+  hostId?: string;
+  agentToken?: string;
+  callbackToken: string;
+}
+
+export interface RunningAgent {
+  url: string;
+  hostId: string;
+  supervisor: Supervisor;
+  dispose(): Promise<void>;
+}
+
+async function loadIdentity(dataDir: string): Promise<AgentIdentity> {
+  const path = join(dataDir, 'agent.json');
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as AgentIdentity;
+  } catch {
+    const id = { callbackToken: randomBytes(32).toString('base64url') };
+    await writeFile(path, JSON.stringify(id) + '\n', { mode: 0o600 });
+    return id;
+  }
+}
+
+/** Starts an agent: adopts surviving VMs, serves the agent API, registers and heartbeats. */
+export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
+  const log = cfg.log;
+  await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const identity = await loadIdentity(cfg.dataDir);
+  const drivers = [new QemuDriver()];
+  const client = new ManagerClient(cfg.managerUrl, cfg.joinToken);
+  let hostId = identity.hostId ?? '';
+  const pendingReports: AgentVmStatus[] = [];
+
+  const supervisor = new Supervisor({
+    dataDir: cfg.dataDir,
+    driver: drivers[0]!,
+    log: log.child({ component: 'supervisor' }),
+    bootTimeoutMs: cfg.bootTimeoutMs,
+    consoleLogCap: cfg.consoleLogCap,
+    onUnexpectedChange: (s) => {
+      pendingReports.push(s);
+      void flushReports();
+    },
+  });
+  const flushReports = async () => {
+    if (!hostId || pendingReports.length === 0) return;
+    const batch = pendingReports.splice(0);
+    await client.report(hostId, batch).catch((e: Error) => {
+      log.warn({ err: e.message }, 'reporting VM status failed; the next heartbeat carries it');
+    });
+  };
+
+  if (cfg.bridge) await ensureBridge(cfg.bridge);
+  await supervisor.init();
+  const app = buildAgentApp({ supervisor, callbackToken: identity.callbackToken, log: log.child({ component: 'api' }) });
+  await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
+  const url = cfg.advertiseUrl ?? `http://${cfg.listenHost}:${port}`;
+
+  const inventory = await collectInventory(cfg.dataDir, drivers);
+  const reg = await client.register({
+    name: cfg.name ?? hostname(),
+    url,
+    callbackToken: identity.callbackToken,
+    inventory,
+  });
+  hostId = reg.host.id;
+  client.setToken(reg.agentToken);
+  await writeFile(
+    join(cfg.dataDir, 'agent.json'),
+    JSON.stringify({ ...identity, hostId, agentToken: reg.agentToken }) + '\n',
+    { mode: 0o600 },
+  );
+  log.info({ hostId, url, vms: supervisor.list().length }, 'agent registered');
+
+  const beat = async () => {
+    try {
+      await client.heartbeat(hostId, await collectInventory(cfg.dataDir, drivers), supervisor.list());
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'heartbeat failed');
+    }
+  };
+  await beat();
+  const timer = setInterval(() => void beat(), cfg.heartbeatMs);
+  timer.unref();
+
+  let disposed = false;
+  return {
+    url,
+    hostId,
+    supervisor,
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      clearInterval(timer);
+      supervisor.dispose();
+      await app.close();
+    },
+  };
+}

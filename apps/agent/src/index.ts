@@ -1,0 +1,3 @@
+export { startAgent, AGENT_DEFAULTS, type AgentConfig, type RunningAgent } from './agent.ts';
+export { collectInventory } from './inventory.ts';
+export { removeBridge, tapName, natTable } from './net.ts';

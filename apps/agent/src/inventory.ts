@@ -1,0 +1,71 @@
+import { statfs } from 'node:fs/promises';
+import { cpus, freemem, release, totalmem, arch } from 'node:os';
+import type { HostInventory, VmmAvailability } from '@hearth/contract';
+import type { VmmDriver } from '@hearth/vmm';
+import { detectAccel } from '@hearth/qemu';
+import { linkExists } from './net.ts';
+import { sh } from './exec.ts';
+
+const FIRECRACKER_MISSING: VmmAvailability = {
+  kind: 'firecracker',
+  available: false,
+  accel: null,
+  version: null,
+  reason: 'the firecracker binary is not installed (the Firecracker driver is not part of this build yet)',
+};
+
+async function check(name: string, fn: () => Promise<string>): Promise<{ name: string; ok: boolean; detail: string }> {
+  try {
+    return { name, ok: true, detail: await fn() };
+  } catch (e) {
+    return { name, ok: false, detail: (e as Error).message };
+  }
+}
+
+/** What this host offers; sent at registration and with every heartbeat, shown by `hearth doctor`. */
+export async function collectInventory(dataDir: string, drivers: VmmDriver[]): Promise<HostInventory> {
+  const vmms = await Promise.all(drivers.map((d) => d.probe()));
+  if (!vmms.some((v) => v.kind === 'firecracker')) vmms.unshift(FIRECRACKER_MISSING);
+  const fs = await statfs(dataDir);
+  const accel = await detectAccel();
+  const checks = await Promise.all([
+    check('kvm', async () => {
+      if (accel.accel !== 'kvm') throw new Error(accel.reason);
+      return accel.reason;
+    }),
+    check('qemu', async () => {
+      const q = vmms.find((v) => v.kind === 'qemu');
+      if (!q?.available) throw new Error(q?.reason ?? 'QEMU driver missing');
+      return `qemu-system-x86_64 ${q.version} (${q.accel})`;
+    }),
+    check('firecracker', async () => {
+      const f = vmms.find((v) => v.kind === 'firecracker');
+      if (!f?.available) throw new Error(f?.reason ?? 'unavailable');
+      return `firecracker ${f.version}`;
+    }),
+    check('tun', async () => {
+      await sh(['test', '-c', '/dev/net/tun']);
+      return '/dev/net/tun present';
+    }),
+    check('nftables', async () => (await sh(['nft', '--version'])).trim()),
+    check('bridge', async () => {
+      if (!(await linkExists('lo'))) throw new Error('ip link does not work');
+      return 'ip link works';
+    }),
+    check('disk', async () => {
+      const freeMib = Math.floor((fs.bavail * fs.bsize) / 2 ** 20);
+      if (freeMib < 1024) throw new Error(`only ${freeMib} MiB free in ${dataDir}`);
+      return `${freeMib} MiB free in ${dataDir}`;
+    }),
+  ]);
+  return {
+    cpus: cpus().length,
+    memoryMib: Math.floor(totalmem() / 2 ** 20),
+    memoryFreeMib: Math.floor(freemem() / 2 ** 20),
+    diskFreeMib: Math.floor((fs.bavail * fs.bsize) / 2 ** 20),
+    kernel: release(),
+    arch: arch(),
+    vmms,
+    checks,
+  };
+}

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { sh } from './exec.ts';
+
+export interface BridgeConfig {
+  bridge: string;
+  /** gateway address with prefix, e.g. 10.213.0.1/24 */
+  gatewayCidr: string;
+  subnet: string;
+}
+
+/** TAP names are derived from the VM id so that leftovers can be matched to their VM. */
+export function tapName(vmId: string): string {
+  return 'htap' + createHash('sha256').update(vmId).digest('hex').slice(0, 10);
+}
+
+async function linkExists(name: string): Promise<boolean> {
+  return sh(['ip', '-o', 'link', 'show', 'dev', name]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** nftables table name owned by one bridge: masquerade for its subnet, nothing else. */
+export function natTable(bridge: string): string {
+  return `hearth_${bridge.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}
+
+export async function ensureBridge(cfg: BridgeConfig): Promise<void> {
+  if (!(await linkExists(cfg.bridge))) {
+    await sh(['ip', 'link', 'add', 'name', cfg.bridge, 'type', 'bridge']);
+  }
+  const addrs = await sh(['ip', '-o', '-4', 'addr', 'show', 'dev', cfg.bridge]);
+  if (!addrs.includes(` ${cfg.gatewayCidr} `)) {
+    await sh(['ip', 'addr', 'add', cfg.gatewayCidr, 'dev', cfg.bridge]);
+  }
+  await sh(['ip', 'link', 'set', cfg.bridge, 'up']);
+  const forward = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '0');
+  if (forward.trim() !== '1') await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+  const table = natTable(cfg.bridge);
+  // Re-declaring the table atomically replaces our rules and never touches anyone else's.
+  const rules = [
+    `table ip ${table} {}`,
+    `delete table ip ${table}`,
+    `table ip ${table} {`,
+    `  chain postrouting {`,
+    `    type nat hook postrouting priority srcnat; policy accept;`,
+    `    ip saddr ${cfg.subnet} ip daddr != ${cfg.subnet} masquerade`,
+    `  }`,
+    `}`,
+  ].join('\n');
+  await sh(['nft', '-f', '-'], rules + '\n');
+}
+
+/** Removes the bridge and its NAT table (tests; `hearth up` keeps them). */
+export async function removeBridge(bridge: string): Promise<void> {
+  await sh(['nft', 'delete', 'table', 'ip', natTable(bridge)]).catch(() => undefined);
+  if (await linkExists(bridge)) await sh(['ip', 'link', 'del', 'dev', bridge]).catch(() => undefined);
+}
+
+export async function createTap(name: string, bridge: string): Promise<void> {
+  if (await linkExists(name)) await sh(['ip', 'link', 'del', 'dev', name]);
+  await sh(['ip', 'tuntap', 'add', 'dev', name, 'mode', 'tap']);
+  await sh(['ip', 'link', 'set', 'dev', name, 'master', bridge, 'up']);
+}
+
+export async function deleteTap(name: string): Promise<void> {
+  if (await linkExists(name)) await sh(['ip', 'link', 'del', 'dev', name]).catch(() => undefined);
+}
+
+export { linkExists };

@@ -1,0 +1,376 @@
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AgentVmPhase, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
+import type { VmmDriver, VmmInstance } from '@hearth/vmm';
+import { prepareDisk } from './disk.ts';
+import { capLog, tailFile, waitForText } from './console-log.ts';
+import { createTap, deleteTap, tapName } from './net.ts';
+
+interface VmRecord {
+  spec: AgentVmSpec;
+  dir: string;
+  instance: VmmInstance | null;
+  phase: AgentVmPhase;
+  reason: string | null;
+  startedAt: string | null;
+  bootMs: number | null;
+  /** Exits we caused (stop, delete, failed boot) are not reported as surprises. */
+  expectingExit: boolean;
+  queue: Promise<unknown>;
+}
+
+export interface SupervisorOptions {
+  dataDir: string;
+  driver: VmmDriver;
+  log: Logger;
+  bootTimeoutMs: number;
+  consoleLogCap: number;
+  /** Called when a VM changes without being asked (guest powered off, VMM died). */
+  onUnexpectedChange: (status: AgentVmStatus) => void;
+}
+
+const CONSOLE_TAIL_LINES = 15;
+
+export function consoleTailReason(text: string): string {
+  const lines = text.replace(/\r/g, '').split('\n').filter((l) => l.trim());
+  return lines.slice(-CONSOLE_TAIL_LINES).join('\n');
+}
+
+/** Owns every VM on this host: launch, adopt, observe, stop, delete. One operation per VM at a time. */
+export class Supervisor {
+  private readonly vms = new Map<string, VmRecord>();
+  private capTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: SupervisorOptions) {}
+
+  private vmDir(id: string): string {
+    return join(this.o.dataDir, 'vms', id);
+  }
+
+  private files(dir: string) {
+    return {
+      spec: join(dir, 'spec.json'),
+      state: join(dir, 'state.json'),
+      disk: join(dir, 'disk.raw'),
+      console: join(dir, 'console.log'),
+    };
+  }
+
+  /** Finds VMs left by an earlier agent process and re-attaches to the ones still running. */
+  async init(): Promise<void> {
+    const root = join(this.o.dataDir, 'vms');
+    await mkdir(root, { recursive: true });
+    for (const id of await readdir(root)) {
+      const dir = join(root, id);
+      const f = this.files(dir);
+      const spec = await readJson<AgentVmSpec>(f.spec);
+      if (!spec) continue;
+      const state = (await readJson<{ intent: string; startedAt?: string; reason?: string }>(f.state)) ?? {
+        intent: 'stopped',
+      };
+      const rec = this.newRecord(spec, dir);
+      let instance: VmmInstance | null = null;
+      try {
+        instance = await this.o.driver.adopt(dir);
+      } catch (e) {
+        this.o.log.warn({ vm: id, err: e }, 'adopting VMM failed');
+      }
+      if (instance) {
+        const s = await instance.status();
+        rec.instance = instance;
+        rec.phase = s === 'paused' ? 'paused' : 'running';
+        rec.startedAt = state.startedAt ?? null;
+        this.watchExit(rec, instance);
+        this.o.log.info({ vm: id, pid: instance.pid, phase: rec.phase }, 'adopted running VM');
+      } else {
+        if (spec.network) await deleteTap(tapName(spec.id));
+        rec.phase = state.intent === 'running' ? 'failed' : state.intent === 'failed' ? 'failed' : 'stopped';
+        rec.reason =
+          state.intent === 'running' ? 'VMM process was gone when the agent started' : (state.reason ?? null);
+      }
+      this.vms.set(id, rec);
+    }
+    this.capTimer = setInterval(() => void this.capLogs(), 10_000);
+    this.capTimer.unref();
+  }
+
+  private newRecord(spec: AgentVmSpec, dir: string): VmRecord {
+    return {
+      spec,
+      dir,
+      instance: null,
+      phase: 'stopped',
+      reason: null,
+      startedAt: null,
+      bootMs: null,
+      expectingExit: false,
+      queue: Promise.resolve(),
+    };
+  }
+
+  private async capLogs(): Promise<void> {
+    for (const rec of this.vms.values()) {
+      await capLog(this.files(rec.dir).console, this.o.consoleLogCap).catch(() => undefined);
+    }
+  }
+
+  private serial<T>(rec: VmRecord, fn: () => Promise<T>): Promise<T> {
+    const next = rec.queue.then(fn, fn);
+    rec.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  status(id: string): AgentVmStatus {
+    const rec = this.vms.get(id);
+    if (!rec) return { id, phase: 'absent', reason: null, pid: null, accel: null, startedAt: null, bootMs: null };
+    return {
+      id,
+      phase: rec.phase,
+      reason: rec.reason,
+      pid: rec.instance?.pid ?? null,
+      accel: rec.instance?.accel ?? null,
+      startedAt: rec.startedAt,
+      bootMs: rec.bootMs,
+    };
+  }
+
+  list(): AgentVmStatus[] {
+    return [...this.vms.keys()].map((id) => this.status(id));
+  }
+
+  private async persist(rec: VmRecord, intent: 'running' | 'stopped' | 'failed'): Promise<void> {
+    await writeFile(
+      this.files(rec.dir).state,
+      JSON.stringify({ intent, startedAt: rec.startedAt, reason: rec.reason }) + '\n',
+    );
+  }
+
+  /** Boots the VM and resolves once the guest printed its boot marker (or failed). Idempotent. */
+  start(spec: AgentVmSpec): Promise<AgentVmStatus> {
+    let rec = this.vms.get(spec.id);
+    if (!rec) {
+      rec = this.newRecord(spec, this.vmDir(spec.id));
+      this.vms.set(spec.id, rec);
+    }
+    const r = rec;
+    return this.serial(r, async () => {
+      if (r.instance && (r.phase === 'running' || r.phase === 'paused')) return this.status(spec.id);
+      r.spec = spec;
+      await this.boot(r);
+      return this.status(spec.id);
+    });
+  }
+
+  private async boot(rec: VmRecord): Promise<void> {
+    const { spec, dir } = rec;
+    const f = this.files(dir);
+    const log = this.o.log.child({ vm: spec.id });
+    rec.phase = 'starting';
+    rec.reason = null;
+    rec.bootMs = null;
+    await mkdir(dir, { recursive: true });
+    await writeFile(f.spec, JSON.stringify(spec, null, 2) + '\n');
+    const tap = spec.network ? tapName(spec.id) : null;
+    let instance: VmmInstance | null = null;
+    const t0 = Date.now();
+    try {
+      if (!(await exists(f.disk))) await prepareDisk(spec.rootfs.path, f.disk, spec.diskMib * 1024 * 1024);
+      if (tap && spec.network) await createTap(tap, spec.network.bridge);
+      const consoleStart = (await stat(f.console).catch(() => ({ size: 0 }))).size;
+      await this.persist(rec, 'running');
+      const launchedAt = Date.now();
+      instance = await this.o.driver.launch({
+        vmId: spec.id,
+        runDir: dir,
+        vcpus: spec.vcpus,
+        memoryMib: spec.memoryMib,
+        kernelPath: spec.kernel.path,
+        initrdPath: spec.initrd?.path ?? null,
+        diskPath: f.disk,
+        cmdline: this.cmdline(spec),
+        consoleLogPath: f.console,
+        tap: tap && spec.network ? { name: tap, mac: spec.network.mac } : null,
+      });
+      rec.instance = instance;
+      if (spec.bootMarker) await this.awaitBoot(rec, instance, f.console, consoleStart);
+      rec.bootMs = Date.now() - launchedAt;
+      rec.phase = 'running';
+      rec.startedAt = new Date().toISOString();
+      await this.persist(rec, 'running');
+      this.watchExit(rec, instance);
+      log.info({ pid: instance.pid, bootMs: rec.bootMs, totalMs: Date.now() - t0 }, 'VM running');
+    } catch (e) {
+      const message = (e as Error).message;
+      const tail = consoleTailReason(await tailFile(f.console, 8192));
+      rec.reason = tail ? `${message}\n--- console (last lines) ---\n${tail}` : message;
+      rec.phase = 'failed';
+      log.warn({ reason: message }, 'VM failed to boot; cleaning up');
+      rec.expectingExit = true;
+      await instance?.kill().catch(() => undefined);
+      rec.instance = null;
+      rec.expectingExit = false;
+      if (tap) await deleteTap(tap);
+      // The disk of a VM that never booted holds nothing worth keeping.
+      await rm(f.disk, { force: true });
+      await this.persist(rec, 'failed');
+    }
+  }
+
+  private cmdline(spec: AgentVmSpec): string {
+    const parts = [spec.bootArgs, `hearth.hostname=${spec.name}`, `hearth.id=${spec.id}`];
+    if (spec.network) {
+      const n = spec.network;
+      parts.push(`hearth.ip=${n.ip}/${n.prefix},${n.gateway},${n.dns}`);
+    }
+    return parts.filter(Boolean).join(' ');
+  }
+
+  private async awaitBoot(rec: VmRecord, instance: VmmInstance, consolePath: string, from: number): Promise<void> {
+    const ac = new AbortController();
+    const timer = setTimeout(
+      () => ac.abort(new Error(`Booting timed out after ${this.o.bootTimeoutMs / 1000} s without the boot marker`)),
+      this.o.bootTimeoutMs,
+    );
+    void instance.exited.then((x) =>
+      ac.abort(new Error(`Booting failed: the VMM exited before the guest was up (${x.cause})`)),
+    );
+    try {
+      await waitForText(consolePath, rec.spec.bootMarker!, from, ac.signal);
+    } finally {
+      clearTimeout(timer);
+      ac.abort(new Error('done'));
+    }
+  }
+
+  private watchExit(rec: VmRecord, instance: VmmInstance): void {
+    void instance.exited.then(async (x) => {
+      if (rec.instance !== instance) return;
+      rec.instance = null;
+      if (rec.spec.network) await deleteTap(tapName(rec.spec.id));
+      if (rec.expectingExit) return;
+      if (x.cause === 'guest-shutdown') {
+        rec.phase = 'stopped';
+        rec.reason = 'the guest powered itself off';
+      } else if (x.cause === 'guest-reset') {
+        rec.phase = 'stopped';
+        rec.reason = 'the guest rebooted; start it again';
+      } else {
+        rec.phase = 'failed';
+        const tail = consoleTailReason(await tailFile(this.files(rec.dir).console, 4096));
+        rec.reason = `the VMM process exited unexpectedly (${x.cause})${tail ? `\n--- console ---\n${tail}` : ''}`;
+      }
+      await this.persist(rec, rec.phase === 'failed' ? 'failed' : 'stopped').catch(() => undefined);
+      this.o.log.warn({ vm: rec.spec.id, cause: x.cause, phase: rec.phase }, 'VM changed on its own');
+      this.o.onUnexpectedChange(this.status(rec.spec.id));
+    });
+  }
+
+  private need(id: string): VmRecord {
+    const rec = this.vms.get(id);
+    if (!rec) throw Object.assign(new Error(`VM ${id} is not on this host`), { statusCode: 404 });
+    return rec;
+  }
+
+  stop(id: string, opts: { force: boolean; timeoutMs: number }): Promise<AgentVmStatus> {
+    const rec = this.need(id);
+    return this.serial(rec, async () => {
+      const inst = rec.instance;
+      if (!inst) {
+        if (rec.phase !== 'failed') rec.phase = 'stopped';
+        return this.status(id);
+      }
+      rec.phase = 'stopping';
+      rec.expectingExit = true;
+      let reason = opts.force ? 'stopped by force' : 'the guest shut down';
+      try {
+        if (!opts.force) {
+          if ((await inst.status()) === 'paused') await inst.resume();
+          await inst.requestShutdown();
+          const timedOut = await Promise.race([
+            inst.exited.then(() => false),
+            new Promise<boolean>((r) => setTimeout(() => r(true), opts.timeoutMs).unref()),
+          ]);
+          if (timedOut) reason = `forced after ${opts.timeoutMs / 1000} s: the guest did not shut down`;
+        }
+        await inst.kill();
+      } finally {
+        rec.expectingExit = false;
+      }
+      rec.instance = null;
+      if (rec.spec.network) await deleteTap(tapName(id));
+      rec.phase = 'stopped';
+      rec.reason = reason;
+      rec.startedAt = null;
+      await this.persist(rec, 'stopped');
+      return this.status(id);
+    });
+  }
+
+  pause(id: string): Promise<AgentVmStatus> {
+    return this.qmpAction(id, 'running', 'paused', (i) => i.pause());
+  }
+
+  resume(id: string): Promise<AgentVmStatus> {
+    return this.qmpAction(id, 'paused', 'running', (i) => i.resume());
+  }
+
+  private qmpAction(
+    id: string,
+    from: AgentVmPhase,
+    to: AgentVmPhase,
+    fn: (i: VmmInstance) => Promise<void>,
+  ): Promise<AgentVmStatus> {
+    const rec = this.need(id);
+    return this.serial(rec, async () => {
+      if (rec.phase === to) return this.status(id);
+      if (rec.phase !== from || !rec.instance) {
+        throw Object.assign(new Error(`VM ${id} is ${rec.phase}, not ${from}`), { statusCode: 409 });
+      }
+      await fn(rec.instance);
+      rec.phase = to;
+      return this.status(id);
+    });
+  }
+
+  /** Kills the VMM and removes the run directory, disk, TAP and console log. */
+  delete(id: string): Promise<void> {
+    const rec = this.vms.get(id);
+    if (!rec) return Promise.resolve();
+    return this.serial(rec, async () => {
+      rec.expectingExit = true;
+      await rec.instance?.kill();
+      rec.instance = null;
+      await deleteTap(tapName(id));
+      await rm(rec.dir, { recursive: true, force: true });
+      this.vms.delete(id);
+    });
+  }
+
+  async consoleLog(id: string, bytes: number): Promise<string> {
+    const rec = this.need(id);
+    return tailFile(this.files(rec.dir).console, bytes);
+  }
+
+  /** Lets go of every VMM (they keep running). Idempotent. */
+  dispose(): void {
+    if (this.capTimer) clearInterval(this.capTimer);
+    this.capTimer = null;
+    for (const rec of this.vms.values()) rec.instance?.dispose();
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function readJson<T>(p: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(p, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { AGENT_DEFAULTS, startAgent } from '@hearth/agent';
+import { reportError } from '../output.ts';
+
+interface AgentOptions {
+  manager: string;
+  joinToken?: string;
+  dataDir: string;
+  listen: string;
+  port: number;
+  advertise?: string;
+  name?: string;
+  bridge?: string;
+  cidr?: string;
+}
+
+/** A standalone agent joining a manager elsewhere (multi-host mode, and crash tests). */
+export function agentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description('Run a host agent that joins a manager')
+    .requiredOption('--manager <url>', 'manager URL')
+    .option('--join-token <token>', 'join token (or HEARTH_JOIN_TOKEN)')
+    .option('--data-dir <dir>', 'agent state directory', '/var/lib/hearth/agent')
+    .option('--listen <host>', 'listen address', '127.0.0.1')
+    .option('--port <port>', 'listen port', (v) => Number(v), AGENT_DEFAULTS.listenPort)
+    .option('--advertise <url>', 'URL the manager uses to reach this agent')
+    .option('--name <name>', 'host name (default: hostname)')
+    .option('--bridge <name>', 'bridge for VM NICs')
+    .option('--cidr <cidr>', 'subnet of that bridge')
+    .action(async (o: AgentOptions) => {
+      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
+      try {
+        const joinToken = o.joinToken ?? process.env.HEARTH_JOIN_TOKEN;
+        if (!joinToken) throw new Error('A join token is needed: --join-token or HEARTH_JOIN_TOKEN.');
+        const agent = await startAgent({
+          ...AGENT_DEFAULTS,
+          dataDir: o.dataDir,
+          managerUrl: o.manager,
+          joinToken,
+          name: o.name,
+          listenHost: o.listen,
+          listenPort: o.port,
+          advertiseUrl: o.advertise,
+          bridge:
+            o.bridge && o.cidr
+              ? { bridge: o.bridge, gatewayCidr: o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1'), subnet: o.cidr }
+              : null,
+          log,
+        });
+        const stop = () => void agent.dispose().then(() => process.exit(0));
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      } catch (e) {
+        process.exitCode = reportError(e, false);
+      }
+    });
+}

@@ -1,0 +1,84 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { startManager } from '@hearth/manager';
+import { AGENT_DEFAULTS, startAgent } from '@hearth/agent';
+import { defaultDataDir, DEFAULT_PORT } from '../config.ts';
+import { reportError } from '../output.ts';
+
+const VERSION = '0.1.0';
+
+interface UpOptions {
+  dataDir?: string;
+  port: number;
+  host: string;
+  bridge: string;
+  cidr: string;
+  network: boolean;
+}
+
+export function upCommand(program: Command): void {
+  program
+    .command('up')
+    .description('Single-machine mode: manager (embedded database unless DATABASE_URL is set) and a local agent')
+    .option('--port <port>', 'API port', (v) => Number(v), DEFAULT_PORT)
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--bridge <name>', 'bridge of the default NAT network', 'hearth0')
+    .option('--cidr <cidr>', 'subnet of the default NAT network', '10.213.0.0/24')
+    .option('--no-network', 'boot VMs without a NIC')
+    .action(async (o: UpOptions) => {
+      const dataDir = o.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir();
+      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
+      try {
+        const gateway = o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1');
+        const manager = await startManager({
+          dataDir: join(dataDir, 'manager'),
+          host: o.host,
+          port: o.port,
+          databaseUrl: process.env.DATABASE_URL ?? null,
+          network: o.network ? { bridge: o.bridge, cidr: o.cidr, dns: gateway.split('/')[0]! } : null,
+          heartbeatMs: AGENT_DEFAULTS.heartbeatMs,
+          log: log.child({ component: 'manager' }),
+          version: VERSION,
+        });
+        // The CLI on this machine finds the manager and its token through the data directory.
+        await writeFile(join(dataDir, 'manager.json'), JSON.stringify({ url: manager.url }) + '\n');
+        await writeFile(join(dataDir, 'admin.token'), manager.adminToken + '\n', { mode: 0o600 });
+        const agent = await startAgent({
+          ...AGENT_DEFAULTS,
+          listenPort: 0,
+          dataDir: join(dataDir, 'agent'),
+          managerUrl: manager.url,
+          joinToken: manager.joinToken,
+          bridge: o.network ? { bridge: o.bridge, gatewayCidr: gateway, subnet: o.cidr } : null,
+          log: log.child({ component: 'agent' }),
+        });
+        process.stderr.write(
+          [
+            '',
+            `Hearth is up: ${manager.url}  (API docs: ${manager.url}/docs)`,
+            `  database:    ${manager.db.kind}${manager.db.kind === 'pglite' ? ` in ${join(dataDir, 'manager', 'db')}` : ''}`,
+            `  admin token: ${join(dataDir, 'admin.token')}`,
+            `  try:         npx hearth create --name demo && npx hearth ls && npx hearth logs demo`,
+            '  Ctrl-C stops the manager and agent; running VMs keep running and are adopted by the next `up`.',
+            '',
+          ].join('\n'),
+        );
+        let stopping = false;
+        const stop = async () => {
+          if (stopping) return;
+          stopping = true;
+          await agent.dispose();
+          await manager.dispose();
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void stop());
+        process.on('SIGTERM', () => void stop());
+      } catch (e) {
+        process.exitCode = reportError(e, false);
+        log.flush();
+        setTimeout(() => process.exit(process.exitCode ?? 1), 50).unref();
+      }
+    });
+}

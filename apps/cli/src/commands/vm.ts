@@ -1,0 +1,208 @@
+import type { Command } from 'commander';
+import { HearthError, parseSize, type Vm, type VmState } from '@hearth/contract';
+import type { HearthClient } from '@hearth/sdk';
+import { resolveClient, UsageError } from '../config.ts';
+import { printJson, reportError } from '../output.ts';
+import { table, vmTable } from '../format.ts';
+
+interface Global {
+  json?: boolean;
+  dataDir?: string;
+}
+
+/** Wraps an action: client from config, errors reported with documented exit codes. */
+export function act<A extends unknown[]>(program: Command, fn: (c: HearthClient, json: boolean, ...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    const g = program.opts<Global>();
+    try {
+      await fn(resolveClient({ dataDir: g.dataDir }), Boolean(g.json), ...args);
+    } catch (e) {
+      process.exitCode = reportError(e, Boolean(g.json));
+    }
+  };
+}
+
+async function waitFor(c: HearthClient, id: string, state: VmState, timeoutS: number): Promise<Vm> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const left = Math.max(1, Math.min(60, Math.ceil((deadline - Date.now()) / 1000)));
+    try {
+      return await c.call('waitVm', { params: { id }, query: { state, timeout: left } });
+    } catch (e) {
+      if (!(e instanceof HearthError && e.code === 'WAIT_TIMEOUT') || Date.now() >= deadline) throw e;
+    }
+  }
+}
+
+function summary(v: Vm): string {
+  return `${v.name} (${v.id}) is ${v.state}${v.ip ? `, ip ${v.ip}` : ''}${v.stateReason ? ` — ${v.stateReason.split('\n')[0]}` : ''}`;
+}
+
+const NOT_YET = ['runtime', 'fromImage', 'snapshot', 'publish', 'connect', 'user', 'password', 'sshKey', 'network'] as const;
+
+export function vmCommands(program: Command): void {
+  program
+    .command('create')
+    .description('Create a VM and wait until it is running')
+    .option('--name <name>', 'VM name (unique per project)')
+    .option('--vcpus <n>', 'virtual CPUs', (v) => Number(v))
+    .option('--memory <mib>', 'memory in MiB', (v) => Number(v))
+    .option('--disk <size>', 'root disk size, e.g. 2gb')
+    .option('--image <image>', 'rootfs image id or name (default: base)')
+    .option('--kernel <kernel>', 'kernel image id or name')
+    .option('--project <project>', 'project')
+    .option('--timeout <duration>', 'stop automatically after this long, e.g. 30m')
+    .option('--env <KEY=VALUE...>', 'environment for the guest')
+    .option('--vmm <vmm>', 'firecracker or qemu (default: best available)')
+    .option('--no-start', 'only create the record')
+    .option('--no-wait', 'return as soon as the VM is accepted')
+    .option('--wait-timeout <seconds>', 'how long to wait for running', (v) => Number(v), 300)
+    .option('--runtime <runtime>', 'runtime image (not yet available)')
+    .option('--from-image <ref>', 'OCI image (not yet available)')
+    .option('--snapshot <id>', 'restore from snapshot (not yet available)')
+    .option('--publish <ports>', 'publish ports (not yet available)')
+    .option('--network <network>', 'network (not yet available)')
+    .option('--connect', 'open a shell (not yet available)')
+    .option('--user <user>', 'guest user (not yet available)')
+    .option('--password <password>', 'guest password (not yet available)')
+    .option('--ssh-key <key>', 'SSH key (not yet available)')
+    .action(
+      act(program, async (c, json, o: Record<string, unknown>) => {
+        for (const k of NOT_YET) {
+          if (o[k] !== undefined) {
+            throw new UsageError(`--${k.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase())} is not available yet in this version of Hearth.`);
+          }
+        }
+        if (o.disk !== undefined && parseSize(String(o.disk)) === null) throw new UsageError(`--disk ${o.disk} is not a size (try 2gb).`);
+        const env = Object.fromEntries(
+          ((o.env as string[] | undefined) ?? []).map((kv) => {
+            const i = kv.indexOf('=');
+            if (i < 1) throw new UsageError(`--env ${kv} must look like KEY=VALUE.`);
+            return [kv.slice(0, i), kv.slice(i + 1)];
+          }),
+        );
+        const body = {
+          name: o.name as string | undefined,
+          vcpus: o.vcpus as number | undefined,
+          memoryMib: o.memory as number | undefined,
+          diskSize: o.disk as string | undefined,
+          image: o.image as string | undefined,
+          kernel: o.kernel as string | undefined,
+          project: o.project as string | undefined,
+          timeout: o.timeout as string | undefined,
+          vmm: o.vmm as 'qemu' | 'firecracker' | undefined,
+          env: Object.keys(env).length ? env : undefined,
+          start: o.start as boolean,
+        };
+        let vm = await c.call('createVm', { body: Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) });
+        if (o.start && o.wait) vm = await waitFor(c, vm.id, 'running', o.waitTimeout as number);
+        if (json) printJson(vm);
+        else console.log(summary(vm));
+      }),
+    );
+
+  program
+    .command('list')
+    .alias('ls')
+    .description('List VMs')
+    .option('--state <state>', 'only VMs in this state')
+    .option('--project <project>', 'only VMs in this project')
+    .action(
+      act(program, async (c, json, o: { state?: VmState; project?: string }) => {
+        const vms = await c.all('listVms', { state: o.state, project: o.project });
+        if (json) return printJson(vms);
+        const hosts = await c.all('listHosts');
+        console.log(vms.length ? vmTable(vms, new Map(hosts.map((h) => [h.id, h.name]))) : 'No VMs yet. Create one with `hearth create --name demo`.');
+      }),
+    );
+
+  program
+    .command('inspect <vm>')
+    .alias('get')
+    .description('Show one VM')
+    .action(act(program, async (c, _json, id: string) => printJson(await c.call('getVm', { params: { id } }))));
+
+  const lifecycle: [string, 'startVm' | 'pauseVm' | 'resumeVm' | 'restartVm', VmState, string][] = [
+    ['start', 'startVm', 'running', 'Start a stopped, created or failed VM'],
+    ['pause', 'pauseVm', 'paused', 'Pause a running VM'],
+    ['resume', 'resumeVm', 'running', 'Resume a paused VM'],
+    ['restart', 'restartVm', 'running', 'Restart a running VM'],
+  ];
+  for (const [verb, route, target, desc] of lifecycle) {
+    program
+      .command(`${verb} <vm>`)
+      .description(desc)
+      .option('--no-wait', 'return at once')
+      .action(
+        act(program, async (c, json, id: string, o: { wait: boolean }) => {
+          let vm = await c.call(route, { params: { id } });
+          if (o.wait) vm = await waitFor(c, vm.id, target, 300);
+          if (json) printJson(vm);
+          else console.log(summary(vm));
+        }),
+      );
+  }
+
+  program
+    .command('stop <vm>')
+    .description('Stop a VM: guest shutdown, killed after --timeout seconds')
+    .option('--force', 'kill the VMM at once')
+    .option('--timeout <seconds>', 'grace period', (v) => Number(v), 30)
+    .option('--no-wait', 'return at once')
+    .action(
+      act(program, async (c, json, id: string, o: { force?: boolean; timeout: number; wait: boolean }) => {
+        let vm = await c.call('stopVm', { params: { id }, body: { force: Boolean(o.force), timeoutSeconds: o.timeout } });
+        if (o.wait) vm = await waitFor(c, vm.id, 'stopped', o.timeout + 60);
+        if (json) printJson(vm);
+        else console.log(summary(vm));
+      }),
+    );
+
+  program
+    .command('remove <vm...>')
+    .alias('rm')
+    .description('Delete VMs: process, run directory, disk and records')
+    .option('--no-wait', 'return at once')
+    .action(
+      act(program, async (c, json, ids: string[], o: { wait: boolean }) => {
+        const out: Vm[] = [];
+        for (const id of ids) {
+          const vm = await c.call('deleteVm', { params: { id } });
+          if (o.wait) {
+            await waitFor(c, vm.id, 'stopped', 300).catch((e: unknown) => {
+              if (!(e instanceof HearthError && e.code === 'VM_NOT_FOUND')) throw e;
+            });
+          }
+          out.push(vm);
+          if (!json) console.log(`${vm.name} (${vm.id}) deleted`);
+        }
+        if (json) printJson(out);
+      }),
+    );
+
+  program
+    .command('logs <vm>')
+    .description("Print the VM's serial console log")
+    .option('--tail <bytes>', 'bytes from the end', (v) => Number(v), 65536)
+    .action(
+      act(program, async (c, _json, id: string, o: { tail: number }) => {
+        process.stdout.write(await c.call('vmLogs', { params: { id }, query: { tail: o.tail } }));
+      }),
+    );
+
+  program
+    .command('events <vm>')
+    .description("Print a VM's state transitions")
+    .action(
+      act(program, async (c, json, id: string) => {
+        const page = await c.call('vmEvents', { params: { id }, query: { limit: 500 } });
+        if (json) return printJson(page.items);
+        console.log(
+          table(
+            ['AT', 'TYPE', 'FROM', 'TO', 'ACTOR', 'REASON'],
+            page.items.map((e) => [e.at, e.type, e.from ?? '-', e.to ?? '-', e.actor, (e.reason ?? '').split('\n')[0]!]),
+          ),
+        );
+      }),
+    );
+}

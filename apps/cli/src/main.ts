@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander';
+import { vmCommands } from './commands/vm.ts';
+import { upCommand } from './commands/up.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { agentCommand } from './commands/agent.ts';
+import { EXIT } from './output.ts';
+
+const program = new Command('hearth')
+  .description('Hearth: self-hosted microVMs')
+  .version('0.1.0')
+  .option('--json', 'machine-readable output (stable, documented in docs/cli.md)')
+  .option('--data-dir <dir>', 'local data directory (default: $HEARTH_DATA_DIR or /var/lib/hearth)')
+  .showHelpAfterError()
+  .exitOverride();
+
+upCommand(program);
+vmCommands(program);
+doctorCommand(program);
+agentCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else throw e;
+}

@@ -1,0 +1,16 @@
+/** The one database interface both backends implement: parameterised SQL, rows out. */
+export interface Db {
+  readonly kind: 'pglite' | 'postgres';
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Several statements, no parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  transaction<T>(fn: (tx: Pick<Db, 'query'>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Postgres unique_violation, surfaced the same way by both backends. */
+export function isUniqueViolation(e: unknown, constraint?: string): boolean {
+  const err = e as { code?: string; constraint?: string; message?: string };
+  if (err?.code !== '23505') return false;
+  return constraint === undefined || err.constraint === constraint || (err.message ?? '').includes(constraint);
+}

@@ -1,0 +1,15 @@
+import type { Db } from './db.ts';
+import { migrate } from './migrations.ts';
+import { openPglite } from './pglite.ts';
+import { openPostgres } from './postgres.ts';
+
+export type { Db } from './db.ts';
+export { isUniqueViolation } from './db.ts';
+export { migrate } from './migrations.ts';
+
+/** PostgreSQL when a URL is given, otherwise embedded PGlite in `pgliteDir` (null: in memory). */
+export async function openDb(opts: { url?: string | null; pgliteDir: string | null }): Promise<Db> {
+  const db = opts.url ? await openPostgres(opts.url) : await openPglite(opts.pgliteDir);
+  await migrate(db);
+  return db;
+}

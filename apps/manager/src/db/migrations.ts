@@ -1,0 +1,111 @@
+import type { Db } from './db.ts';
+
+/** Versioned migrations, applied in order, once. Never edit a released one: add the next. */
+export const migrations: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE hosts (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  url text NOT NULL,
+  callback_token text NOT NULL,
+  state text NOT NULL DEFAULT 'ready',
+  cordoned boolean NOT NULL DEFAULT false,
+  inventory jsonb NOT NULL,
+  last_heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE tokens (
+  id text PRIMARY KEY,
+  kind text NOT NULL,
+  name text NOT NULL,
+  hash text NOT NULL UNIQUE,
+  host_id text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE images (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  kind text NOT NULL,
+  format text NOT NULL,
+  arch text NOT NULL,
+  size_bytes bigint NOT NULL,
+  sha256 text NOT NULL,
+  source text NOT NULL,
+  path text NOT NULL,
+  builtin boolean NOT NULL DEFAULT false,
+  meta jsonb NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE vms (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  state text NOT NULL,
+  desired_state text NOT NULL,
+  state_reason text,
+  vcpus int NOT NULL,
+  memory_mib int NOT NULL,
+  disk_mib int NOT NULL,
+  image_id text NOT NULL REFERENCES images(id),
+  kernel_id text NOT NULL REFERENCES images(id),
+  vmm text,
+  accel text,
+  host_id text REFERENCES hosts(id),
+  ip text,
+  mac text,
+  pid int,
+  env jsonb NOT NULL DEFAULT '{}',
+  labels jsonb NOT NULL DEFAULT '{}',
+  timeout text,
+  stop_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  started_at timestamptz,
+  CONSTRAINT vms_project_name UNIQUE (project, name)
+);
+CREATE UNIQUE INDEX vms_ip ON vms (ip) WHERE ip IS NOT NULL;
+CREATE INDEX vms_host ON vms (host_id);
+CREATE TABLE vm_events (
+  seq bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  vm_id text NOT NULL,
+  type text NOT NULL,
+  from_state text,
+  to_state text,
+  actor text NOT NULL,
+  reason text,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX vm_events_vm ON vm_events (vm_id, seq);
+CREATE TABLE idempotency_keys (
+  key text NOT NULL,
+  principal text NOT NULL,
+  request_hash text NOT NULL,
+  status int NOT NULL,
+  response jsonb,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (key, principal)
+);
+`,
+  },
+];
+
+export async function migrate(db: Db): Promise<number[]> {
+  await db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+  );
+  const done = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => r.version));
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    await db.transaction(async (tx) => {
+      for (const stmt of m.sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) await tx.query(stmt);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+    });
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,25 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import type { Db } from './db.ts';
+
+/** Embedded PostgreSQL (WebAssembly) stored in a directory: the single-machine default. */
+export async function openPglite(dir: string | null): Promise<Db> {
+  if (dir) await mkdir(dir, { recursive: true });
+  const pg = dir ? new PGlite(dir) : new PGlite();
+  await pg.waitReady;
+  // PGlite is one connection: queue statements so a transaction never interleaves with others.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn, fn);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    kind: 'pglite',
+    query: (sql, params) => serial(async () => (await pg.query(sql, params)).rows as never),
+    exec: (sql) => serial(async () => void (await pg.exec(sql))),
+    transaction: (fn) =>
+      serial(() => pg.transaction((tx) => fn({ query: async (sql, params) => (await tx.query(sql, params)).rows as never }))),
+    close: () => serial(() => pg.close()),
+  };
+}

@@ -1,0 +1,4 @@
+export { startManager, type ManagerConfig, type RunningManager } from './manager.ts';
+export { buildApp, type AppServices } from './app.ts';
+export { openDb, type Db } from './db/index.ts';
+export { makeStores } from './store/index.ts';

@@ -1,0 +1,101 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { openDb, type Db } from './db/index.ts';
+import { makeStores, type Stores } from './store/index.ts';
+import { buildApp } from './app.ts';
+import { registerBuiltinImages } from './builtin-images.ts';
+import { AgentClient } from './services/agent-client.ts';
+import { VmBus } from './services/bus.ts';
+import { parseCidr } from './services/ipam.ts';
+import { VmService } from './services/vm-service.ts';
+
+export interface ManagerConfig {
+  dataDir: string;
+  host: string;
+  /** 0 picks a free port */
+  port: number;
+  databaseUrl: string | null;
+  network: { bridge: string; cidr: string; dns: string } | null;
+  heartbeatMs: number;
+  /** Fixed secrets (tests); otherwise generated on first start and written 0600 to the data dir. */
+  adminToken?: string;
+  joinToken?: string;
+  log: Logger;
+  version: string;
+}
+
+export interface RunningManager {
+  url: string;
+  app: FastifyInstance;
+  db: Db;
+  stores: Stores;
+  vmService: VmService;
+  adminToken: string;
+  joinToken: string;
+  dispose(): Promise<void>;
+}
+
+async function readSecret(path: string): Promise<string | null> {
+  return readFile(path, 'utf8').then(
+    (t) => t.trim() || null,
+    () => null,
+  );
+}
+
+/** The admin and join tokens live in 0600 files in the data directory; created on first start. */
+async function ensureSecret(stores: Stores, dataDir: string, kind: 'admin' | 'join', fixed?: string): Promise<string> {
+  const path = join(dataDir, `${kind}.token`);
+  const token = fixed ?? (await readSecret(path)) ?? (await stores.tokens.create(kind, `${kind} (first start)`));
+  await stores.tokens.create(kind, `${kind} token`, null, token);
+  await writeFile(path, token + '\n', { mode: 0o600 });
+  await chmod(path, 0o600);
+  return token;
+}
+
+export async function startManager(cfg: ManagerConfig): Promise<RunningManager> {
+  const log = cfg.log;
+  await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
+  const stores = makeStores(db);
+  const adminToken = await ensureSecret(stores, cfg.dataDir, 'admin', cfg.adminToken);
+  const joinToken = await ensureSecret(stores, cfg.dataDir, 'join', cfg.joinToken);
+  await registerBuiltinImages(cfg.dataDir, stores.images);
+
+  const bus = new VmBus();
+  const network = cfg.network ? { bridge: cfg.network.bridge, subnet: parseCidr(cfg.network.cidr), dns: cfg.network.dns } : null;
+  const vmService = new VmService({ stores, agents: new AgentClient(), bus, log: log.child({ component: 'vms' }), network });
+  const app = await buildApp({ db, stores, vmService, log, version: cfg.version });
+  await app.listen({ host: cfg.host, port: cfg.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+  const url = `http://${cfg.host}:${port}`;
+
+  // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
+  const tick = setInterval(() => {
+    void stores.hosts.markStale(cfg.heartbeatMs * 3).catch(() => undefined);
+    void vmService.stopExpired().catch(() => undefined);
+  }, Math.max(1000, cfg.heartbeatMs));
+  tick.unref();
+  log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
+
+  let disposed = false;
+  return {
+    url,
+    app,
+    db,
+    stores,
+    vmService,
+    adminToken,
+    joinToken,
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      clearInterval(tick);
+      await app.close();
+      await vmService.drain();
+      await db.close();
+    },
+  };
+}

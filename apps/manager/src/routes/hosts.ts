@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import { HearthError, routes } from '@hearth/contract';
+import { hostFromRow } from '../store/mappers.ts';
+import { serve } from '../http.ts';
+import type { AppServices } from '../app.ts';
+
+export function hostRoutes(app: FastifyInstance, { stores, vmService, log }: AppServices): void {
+  const t = stores.tokens;
+
+  serve(app, t, routes.listHosts, async ({ query }) => {
+    const page = await stores.hosts.list(query.limit, query.cursor);
+    return { items: page.items.map(hostFromRow), nextCursor: page.nextCursor };
+  });
+
+  serve(app, t, routes.getHost, async ({ params }) => hostFromRow(await stores.hosts.require(params.id)));
+
+  serve(app, t, routes.registerHost, async ({ body }) => {
+    const row = await stores.hosts.upsert(body.name, body.url, body.callbackToken, body.inventory);
+    await stores.tokens.revokeAgentTokens(row.id);
+    const agentToken = await stores.tokens.create('agent', `agent ${body.name}`, row.id);
+    log.info({ host: row.id, name: body.name, url: body.url }, 'host registered');
+    return { host: hostFromRow((await stores.hosts.get(row.id))!), agentToken };
+  });
+
+  const sameHost = (principalHost: string | null, id: string) => {
+    if (principalHost !== id) throw new HearthError('FORBIDDEN', 'An agent may only report for its own host.');
+  };
+
+  serve(app, t, routes.heartbeat, async ({ params, body, principal }) => {
+    sameHost(principal.hostId, params.id);
+    if (!(await stores.hosts.heartbeat(params.id, body.inventory))) {
+      throw new HearthError('HOST_NOT_FOUND', `Heartbeat failed: host ${params.id} is not registered.`);
+    }
+    await vmService.reconcile(params.id, body.vms, true);
+    return { ok: true };
+  });
+
+  serve(app, t, routes.reportVmStatus, async ({ params, body, principal }) => {
+    sameHost(principal.hostId, params.id);
+    await vmService.reconcile(params.id, body.vms, false);
+    return { ok: true };
+  });
+}

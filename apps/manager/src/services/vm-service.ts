@@ -1,0 +1,425 @@
+import type { Logger } from 'pino';
+import {
+  actionRule,
+  canTransition,
+  HearthError,
+  newId,
+  parseDuration,
+  parseSize,
+  type AgentVmSpec,
+  type AgentVmStatus,
+  type CreateVmBody,
+  type PatchVmBody,
+  type Vm,
+  type VmAction,
+  type VmState,
+} from '@hearth/contract';
+import { isUniqueViolation } from '../db/index.ts';
+import { vmFromRow, type HostRow, type VmRow } from '../store/mappers.ts';
+import type { Stores } from '../store/index.ts';
+import type { AgentClient } from './agent-client.ts';
+import type { VmBus } from './bus.ts';
+import { macForIp, nextFreeIp, type Subnet } from './ipam.ts';
+import { placeVm } from './scheduler.ts';
+
+export interface NetworkConfig {
+  bridge: string;
+  subnet: Subnet;
+  dns: string;
+}
+
+export interface VmServiceDeps {
+  stores: Stores;
+  agents: AgentClient;
+  bus: VmBus;
+  log: Logger;
+  network: NetworkConfig | null;
+}
+
+type CreateInput = Required<Pick<CreateVmBody, 'project' | 'vcpus' | 'memoryMib' | 'start'>> & CreateVmBody;
+
+const DEFAULT_DISK_BYTES = 2 ** 30;
+
+/** VM lifecycle: validation, placement, the state machine's side effects, and reconciliation. */
+export class VmService {
+  private readonly ops = new Map<string, Promise<void>>();
+
+  constructor(private readonly d: VmServiceDeps) {}
+
+  private get s() {
+    return this.d.stores;
+  }
+
+  async create(body: CreateInput, actor: string): Promise<Vm> {
+    const image = await this.s.images.require(body.image ?? 'base', 'image');
+    const kernel = await this.s.images.require(body.kernel ?? 'kernel-default', 'kernel');
+    if (image.kind !== 'rootfs') {
+      throw new HearthError('IMAGE_KIND_MISMATCH', `Creating the VM failed: image "${image.name}" is a ${image.kind}, not a rootfs.`, {
+        fields: { image: ['not a rootfs image'] },
+      });
+    }
+    if (kernel.kind !== 'kernel') {
+      throw new HearthError('IMAGE_KIND_MISMATCH', `Creating the VM failed: kernel "${kernel.name}" is a ${kernel.kind}, not a kernel.`, {
+        fields: { kernel: ['not a kernel image'] },
+      });
+    }
+    let diskBytes = DEFAULT_DISK_BYTES;
+    if (body.diskSize !== undefined) {
+      const parsed = parseSize(body.diskSize);
+      if (parsed === null || parsed <= 0) {
+        throw new HearthError('VALIDATION_FAILED', `Creating the VM failed: diskSize "${body.diskSize}" is not a size.`, {
+          fields: { diskSize: ['must look like 2gb or 512mib'] },
+        });
+      }
+      diskBytes = parsed;
+    } else if (body.diskGib !== undefined) diskBytes = body.diskGib * 2 ** 30;
+    const imageBytes = Number(image.size_bytes);
+    if (diskBytes < imageBytes) {
+      throw new HearthError('VALIDATION_FAILED', `Creating the VM failed: the disk (${diskBytes} bytes) is smaller than image "${image.name}" (${imageBytes} bytes).`, {
+        fields: { diskSize: [`at least ${Math.ceil(imageBytes / 2 ** 20)}mib`] },
+      });
+    }
+    const placement = placeVm(await this.s.hosts.all(), body);
+    const name = body.name ?? `vm-${newId('vm').slice(-6)}`;
+    const id = newId('vm');
+    let row: VmRow | null = null;
+    for (let attempt = 0; !row; attempt++) {
+      const ip = this.d.network ? nextFreeIp(this.d.network.subnet, new Set(await this.s.vms.usedIps())) : null;
+      if (this.d.network && !ip) throw new HearthError('NO_HOST_AVAILABLE', 'Creating the VM failed: the network has no free address left.');
+      try {
+        row = await this.s.vms.insert({
+          id,
+          name,
+          project: body.project,
+          state: 'creating',
+          desiredState: body.start ? 'running' : 'stopped',
+          vcpus: body.vcpus,
+          memoryMib: body.memoryMib,
+          diskMib: Math.ceil(diskBytes / 2 ** 20),
+          imageId: image.id,
+          kernelId: kernel.id,
+          vmm: placement.vmm,
+          hostId: placement.host.id,
+          ip,
+          mac: ip ? macForIp(ip) : null,
+          env: body.env ?? {},
+          labels: body.labels ?? {},
+          timeout: body.timeout ?? null,
+        });
+      } catch (e) {
+        if (isUniqueViolation(e, 'vms_project_name')) {
+          throw new HearthError('VM_NAME_TAKEN', `Creating the VM failed: project "${body.project}" already has a VM named "${name}".`, {
+            fields: { name: ['already taken'] },
+          });
+        }
+        // Two creates raced for the same address: pick again.
+        if (isUniqueViolation(e, 'vms_ip') && attempt < 20) continue;
+        throw e;
+      }
+    }
+    await this.s.vms.addEvent(id, 'created', actor, `placed on ${placement.host.name} (${placement.vmm})`, 'creating');
+    const next = body.start ? 'starting' : 'created';
+    const moved = await this.move(row, next, actor, { reason: null });
+    if (body.start && moved) this.track(id, () => this.runStart(moved, actor));
+    return vmFromRow(moved ?? row);
+  }
+
+  async get(idOrName: string): Promise<Vm> {
+    return vmFromRow(await this.s.vms.require(idOrName));
+  }
+
+  /** Moves the VM and publishes the change; null when it was no longer in `row.state`. */
+  private async move(
+    row: VmRow,
+    to: VmState,
+    actor: string,
+    patch: Parameters<Stores['vms']['transition']>[4] = {},
+  ): Promise<VmRow | null> {
+    if (!canTransition(row.state, to)) {
+      throw new HearthError('INTERNAL', `Changing VM ${row.id} from ${row.state} to ${to} is not a legal transition.`);
+    }
+    const out = await this.s.vms.transition(row.id, row.state, to, actor, patch);
+    if (!out) return null;
+    this.d.bus.publish(vmFromRow(out.vm), null);
+    return out.vm;
+  }
+
+  private track(id: string, fn: () => Promise<void>): void {
+    const p = fn()
+      .catch((e: Error) => this.d.log.error({ vm: id, err: e }, 'VM operation crashed'))
+      .finally(() => {
+        if (this.ops.get(id) === p) this.ops.delete(id);
+      });
+    this.ops.set(id, p);
+  }
+
+  /** Resolves when every operation in flight has finished (shutdown, tests). */
+  async drain(): Promise<void> {
+    while (this.ops.size) await Promise.allSettled([...this.ops.values()]);
+  }
+
+  private async host(row: VmRow): Promise<HostRow> {
+    if (!row.host_id) throw new HearthError('NO_HOST_AVAILABLE', `VM ${row.id} has no host.`);
+    return this.s.hosts.require(row.host_id);
+  }
+
+  private async spec(row: VmRow): Promise<AgentVmSpec> {
+    const [image, kernel] = await Promise.all([this.s.images.require(row.image_id), this.s.images.require(row.kernel_id)]);
+    const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
+    const initrd = initrdName ? await this.s.images.require(initrdName) : null;
+    const net = this.d.network;
+    return {
+      id: row.id,
+      name: row.name,
+      vcpus: row.vcpus,
+      memoryMib: row.memory_mib,
+      diskMib: row.disk_mib,
+      vmm: row.vmm ?? 'qemu',
+      kernel: { path: kernel.path, sha256: kernel.sha256 },
+      initrd: initrd ? { path: initrd.path, sha256: initrd.sha256 } : null,
+      rootfs: { path: image.path, sha256: image.sha256 },
+      bootMarker: typeof image.meta.bootMarker === 'string' ? image.meta.bootMarker : null,
+      bootArgs: typeof kernel.meta.cmdline === 'string' ? kernel.meta.cmdline : 'console=ttyS0 root=/dev/vda rw',
+      env: row.env,
+      network:
+        net && row.ip && row.mac
+          ? { bridge: net.bridge, mac: row.mac, ip: row.ip, prefix: net.subnet.prefix, gateway: net.subnet.gateway, dns: net.dns }
+          : null,
+    };
+  }
+
+  /** Applies what the agent says happened to a VM that is in `row.state`. */
+  private async applyStatus(row: VmRow, st: AgentVmStatus, actor: string): Promise<VmRow | null> {
+    switch (st.phase) {
+      case 'running': {
+        const dur = row.timeout ? parseDuration(row.timeout) : null;
+        const startedAt = st.startedAt ? new Date(st.startedAt) : new Date();
+        return this.move(row, 'running', actor, {
+          reason: null,
+          pid: st.pid,
+          accel: st.accel,
+          startedAt,
+          stopAt: dur ? new Date(startedAt.getTime() + dur) : null,
+        });
+      }
+      case 'paused':
+        return this.move(row, 'paused', actor, { reason: null, pid: st.pid });
+      case 'stopped':
+        return this.move(row, 'stopped', actor, { reason: st.reason, pid: null, startedAt: null, stopAt: null });
+      case 'failed':
+        return this.move(row, 'failed', actor, { reason: st.reason ?? 'failed', pid: null, startedAt: null, stopAt: null });
+      default:
+        return null;
+    }
+  }
+
+  private async fail(row: VmRow, actor: string, what: string, e: unknown): Promise<void> {
+    const reason = `${what}: ${(e as Error).message}`;
+    this.d.log.warn({ vm: row.id, reason }, 'VM operation failed');
+    await this.move(row, 'failed', actor, { reason, pid: null });
+  }
+
+  private async runStart(row: VmRow, actor: string): Promise<void> {
+    try {
+      const st = await this.d.agents.start(await this.host(row), await this.spec(row));
+      const out = await this.applyStatus(row, st, actor);
+      if (!out && st.phase === 'starting') this.d.log.warn({ vm: row.id }, 'agent still starting the VM');
+    } catch (e) {
+      await this.fail(row, actor, 'Starting the VM failed', e);
+    }
+  }
+
+  async action(idOrName: string, action: Exclude<VmAction, 'delete'>, actor: string, opts: { force?: boolean; timeoutSeconds?: number } = {}): Promise<Vm> {
+    const row = await this.s.vms.require(idOrName);
+    const rule = actionRule(action);
+    if (!rule.from.includes(row.state)) {
+      throw new HearthError('VM_INVALID_STATE', `Cannot ${action} VM "${row.name}": it is ${row.state}.`, {
+        detail: { state: row.state, action, allowedFrom: rule.from },
+      });
+    }
+    const desired = action === 'stop' ? 'stopped' : action === 'pause' ? 'paused' : 'running';
+    const moved = await this.move(row, rule.enters, actor, { desiredState: desired, reason: null });
+    if (!moved) throw new HearthError('VM_BUSY', `Cannot ${action} VM "${row.name}": it changed state meanwhile.`);
+    const force = opts.force ?? false;
+    const timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
+    this.track(row.id, async () => {
+      const host = await this.host(moved);
+      try {
+        if (action === 'start') return void (await this.runStart(moved, actor));
+        if (action === 'pause') return void (await this.applyStatus(moved, await this.d.agents.pause(host, row.id), actor));
+        if (action === 'resume') return void (await this.applyStatus(moved, await this.d.agents.resume(host, row.id), actor));
+        const st = await this.d.agents.stop(host, row.id, force, timeoutMs);
+        const stopped = await this.applyStatus(moved, st, actor);
+        if (action === 'restart' && stopped?.state === 'stopped') {
+          const starting = await this.move(stopped, 'starting', actor, { reason: 'restart' });
+          if (starting) await this.runStart(starting, actor);
+        }
+      } catch (e) {
+        const current = await this.s.vms.get(row.id);
+        if (current && current.state === moved.state) await this.fail(current, actor, `${cap(action)} failed`, e);
+      }
+    });
+    return vmFromRow(moved);
+  }
+
+  async patch(idOrName: string, body: PatchVmBody, actor: string): Promise<Vm> {
+    const row = await this.s.vms.require(idOrName);
+    const cols: Record<string, unknown> = {};
+    if ((body.vcpus !== undefined && body.vcpus !== row.vcpus) || (body.memoryMib !== undefined && body.memoryMib !== row.memory_mib)) {
+      if (!['created', 'stopped', 'failed'].includes(row.state)) {
+        throw new HearthError('VM_RESIZE_REQUIRES_STOP', `Resizing VM "${row.name}" failed: it is ${row.state}.`);
+      }
+      const host = await this.host(row);
+      if (body.vcpus !== undefined && body.vcpus > host.inventory.cpus) {
+        throw new HearthError('VCPUS_EXCEED_HOST', `Resizing VM "${row.name}" failed: its host has ${host.inventory.cpus} CPUs.`, {
+          fields: { vcpus: [`at most ${host.inventory.cpus}`] },
+        });
+      }
+      if (body.vcpus !== undefined) cols.vcpus = body.vcpus;
+      if (body.memoryMib !== undefined) cols.memory_mib = body.memoryMib;
+    }
+    if (body.name !== undefined) cols.name = body.name;
+    if (body.labels !== undefined) cols.labels = body.labels;
+    if (body.timeout !== undefined) cols.timeout = body.timeout;
+    if (Object.keys(cols).length === 0) return vmFromRow(row);
+    try {
+      const updated = await this.s.vms.update(row.id, cols);
+      await this.s.vms.addEvent(row.id, 'patched', actor, Object.keys(cols).join(', '));
+      const vm = vmFromRow(updated);
+      this.d.bus.publish(vm, null);
+      return vm;
+    } catch (e) {
+      if (isUniqueViolation(e, 'vms_project_name')) {
+        throw new HearthError('VM_NAME_TAKEN', `Renaming VM "${row.name}" failed: "${body.name}" is taken.`, {
+          fields: { name: ['already taken'] },
+        });
+      }
+      throw e;
+    }
+  }
+
+  async delete(idOrName: string, actor: string): Promise<Vm> {
+    const row = await this.s.vms.require(idOrName);
+    if (!actionRule('delete').from.includes(row.state) && !(row.state === 'deleting' && !this.ops.has(row.id))) {
+      throw new HearthError('VM_INVALID_STATE', `Cannot delete VM "${row.name}": it is ${row.state}.`, {
+        detail: { state: row.state, action: 'delete', allowedFrom: actionRule('delete').from },
+      });
+    }
+    const moved = row.state === 'deleting' ? row : await this.move(row, 'deleting', actor, { desiredState: 'deleted' });
+    if (!moved) throw new HearthError('VM_BUSY', `Cannot delete VM "${row.name}": it changed state meanwhile.`);
+    this.track(row.id, () => this.runDelete(moved, actor));
+    return vmFromRow(moved);
+  }
+
+  private async runDelete(row: VmRow, actor: string): Promise<void> {
+    try {
+      if (row.host_id) await this.d.agents.delete(await this.host(row), row.id);
+      await this.s.vms.remove(row.id);
+      this.d.bus.gone(row.id);
+      this.d.log.info({ vm: row.id, actor }, 'VM deleted');
+    } catch (e) {
+      await this.fail(row, actor, 'Deleting the VM failed', e);
+    }
+  }
+
+  async logs(idOrName: string, tail: number): Promise<string> {
+    const row = await this.s.vms.require(idOrName);
+    if (!row.host_id) return '';
+    return this.d.agents.logs(await this.host(row), row.id, tail).catch((e: HearthError) => {
+      if (e.code === 'AGENT_ERROR') return '';
+      throw e;
+    });
+  }
+
+  /** Long poll: resolves when the VM reaches `target`, rejects when it fails, vanishes or times out. */
+  async wait(idOrName: string, target: VmState, timeoutS: number): Promise<Vm> {
+    const row = await this.s.vms.require(idOrName);
+    const id = row.id;
+    return new Promise<Vm>((resolve, reject) => {
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        this.d.bus.off('vm', onVm);
+        this.d.bus.off('gone', onGone);
+        fn();
+      };
+      const check = (vm: Vm) => {
+        if (vm.state === target) done(() => resolve(vm));
+        else if (vm.state === 'failed') {
+          done(() =>
+            reject(
+              new HearthError('VM_FAILED', `Waiting for VM "${vm.name}" to be ${target} failed: it failed. ${firstLine(vm.stateReason)}`, {
+                detail: { state: vm.state, reason: vm.stateReason },
+              }),
+            ),
+          );
+        }
+      };
+      const onVm = (vm: Vm) => vm.id === id && check(vm);
+      const onGone = (gone: string) =>
+        gone === id && done(() => reject(new HearthError('VM_NOT_FOUND', `Waiting for VM "${row.name}" failed: it was deleted.`)));
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(new HearthError('WAIT_TIMEOUT', `Waiting for VM "${row.name}" to be ${target} timed out after ${timeoutS} s.`)),
+          ),
+        timeoutS * 1000,
+      );
+      this.d.bus.on('vm', onVm);
+      this.d.bus.on('gone', onGone);
+      // Re-read after subscribing so a change between the first read and now is not missed.
+      void this.s.vms.get(id).then((fresh) => {
+        if (!fresh) onGone(id);
+        else check(vmFromRow(fresh));
+      });
+    });
+  }
+
+  /**
+   * Brings the records in line with what an agent observes. `complete` lists are heartbeats
+   * (a VM missing from it is gone from the host); pushes only carry what changed.
+   */
+  async reconcile(hostId: string, statuses: AgentVmStatus[], complete: boolean): Promise<void> {
+    const byId = new Map(statuses.map((s) => [s.id, s]));
+    const rows = complete ? await this.s.vms.onHost(hostId) : await Promise.all(statuses.map((s) => this.s.vms.get(s.id)));
+    for (const row of rows) {
+      if (!row || row.host_id !== hostId || this.ops.has(row.id)) continue;
+      // A heartbeat assembled before a just-finished operation must not undo it.
+      if (complete && Date.now() - new Date(row.updated_at).getTime() < 2000) continue;
+      const st = byId.get(row.id);
+      if (row.state === 'deleting') {
+        this.track(row.id, () => this.runDelete(row, 'reconciler'));
+        continue;
+      }
+      if (!st || st.phase === 'absent') {
+        if (!complete || ['created', 'stopped', 'failed'].includes(row.state)) continue;
+        const reason =
+          row.state === 'creating'
+            ? 'creation was interrupted (manager restart); start it again'
+            : 'the host no longer has this VM (host restarted or VM removed outside Hearth)';
+        await this.move(row, 'failed', 'reconciler', { reason, pid: null, startedAt: null });
+        continue;
+      }
+      const same =
+        (st.phase === 'running' && row.state === 'running') ||
+        (st.phase === 'paused' && row.state === 'paused') ||
+        (st.phase === 'stopped' && row.state === 'stopped') ||
+        (st.phase === 'failed' && row.state === 'failed');
+      if (same || st.phase === 'starting' || st.phase === 'stopping') continue;
+      if (row.state === 'created' && st.phase === 'stopped') continue;
+      const out = await this.applyStatus(row, st, 'reconciler');
+      if (out) this.d.log.info({ vm: row.id, from: row.state, to: out.state }, 'reconciled VM state');
+    }
+  }
+
+  /** Auto-stop for VMs whose `timeout` elapsed. */
+  async stopExpired(): Promise<void> {
+    for (const row of await this.s.vms.all()) {
+      if (row.state === 'running' && row.stop_at && new Date(row.stop_at).getTime() <= Date.now() && !this.ops.has(row.id)) {
+        await this.action(row.id, 'stop', 'timeout').catch((e: Error) => this.d.log.warn({ vm: row.id, err: e.message }, 'auto-stop failed'));
+      }
+    }
+  }
+}
+
+const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+const firstLine = (s: string | null) => (s ?? '').split('\n')[0] ?? '';

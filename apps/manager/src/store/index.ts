@@ -1,0 +1,24 @@
+import type { Db } from '../db/index.ts';
+import { HostStore } from './hosts.ts';
+import { IdempotencyStore } from './idempotency.ts';
+import { ImageStore } from './images.ts';
+import { TokenStore } from './tokens.ts';
+import { VmStore } from './vms.ts';
+
+export interface Stores {
+  vms: VmStore;
+  hosts: HostStore;
+  images: ImageStore;
+  tokens: TokenStore;
+  idempotency: IdempotencyStore;
+}
+
+export function makeStores(db: Db): Stores {
+  return {
+    vms: new VmStore(db),
+    hosts: new HostStore(db),
+    images: new ImageStore(db),
+    tokens: new TokenStore(db),
+    idempotency: new IdempotencyStore(db),
+  };
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { HostInventory } from './host.ts';
+
+/** What the manager asks an agent to run. Paths are on the agent's host. */
+export const AgentVmSpec = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  vcpus: z.number().int().min(1),
+  memoryMib: z.number().int().min(1),
+  diskMib: z.number().int().min(1),
+  vmm: z.enum(['firecracker', 'qemu']),
+  kernel: z.object({ path: z.string(), sha256: z.string() }),
+  initrd: z.object({ path: z.string(), sha256: z.string() }).nullable(),
+  rootfs: z.object({ path: z.string(), sha256: z.string() }),
+  bootMarker: z.string().nullable().describe('Console text that proves the guest booted'),
+  bootArgs: z.string().describe('Extra kernel command line'),
+  env: z.record(z.string(), z.string()),
+  network: z
+    .object({
+      bridge: z.string(),
+      mac: z.string(),
+      ip: z.string(),
+      prefix: z.number().int(),
+      gateway: z.string(),
+      dns: z.string(),
+    })
+    .nullable(),
+});
+export type AgentVmSpec = z.infer<typeof AgentVmSpec>;
+
+/** What the agent observes; `absent` means it has no trace of the VM at all. */
+export const AgentVmPhase = z.enum(['starting', 'running', 'paused', 'stopping', 'stopped', 'failed', 'absent']);
+export type AgentVmPhase = z.infer<typeof AgentVmPhase>;
+
+export const AgentVmStatus = z.object({
+  id: z.string(),
+  phase: AgentVmPhase,
+  reason: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  accel: z.enum(['kvm', 'tcg']).nullable(),
+  startedAt: z.string().nullable(),
+  bootMs: z.number().nullable().describe('VMM launch to boot marker'),
+});
+export type AgentVmStatus = z.infer<typeof AgentVmStatus>;
+
+export const AgentStopBody = z.strictObject({
+  force: z.boolean().default(false),
+  timeoutMs: z.number().int().min(0).default(30_000),
+});
+
+export const HeartbeatBody = z.strictObject({
+  inventory: HostInventory,
+  vms: z.array(AgentVmStatus),
+});
+export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
+
+/** Pushed by the agent when it notices a change it did not cause (guest powered off, VMM died). */
+export const VmStatusReport = z.strictObject({ vms: z.array(AgentVmStatus) });

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+/**
+ * The one error catalogue. Codes are never reused or renamed: retire a code by marking it
+ * `retired: true`, never by deleting it. docs/errors.md is checked against this table by a test.
+ */
+export const errorCatalogue = {
+  VALIDATION_FAILED: { status: 400, hint: 'Fix the fields listed in `fields` and send the request again.' },
+  INVALID_JSON: { status: 400, hint: 'Send a valid JSON body with `Content-Type: application/json`.' },
+  UNAUTHENTICATED: {
+    status: 401,
+    hint: 'Send `Authorization: Bearer <token>`; the admin token is in the data directory (admin.token).',
+  },
+  FORBIDDEN: { status: 403, hint: 'Use a token that is allowed to perform this operation.' },
+  ROUTE_NOT_FOUND: { status: 404, hint: 'Check the method and path against /openapi.json.' },
+  VM_NOT_FOUND: { status: 404, hint: 'List VMs with `hearth ls` or GET /v1/vms; ids and names are accepted.' },
+  HOST_NOT_FOUND: { status: 404, hint: 'List hosts with GET /v1/hosts.' },
+  IMAGE_NOT_FOUND: { status: 404, hint: 'List images with GET /v1/images; ids and names are accepted.' },
+  VM_NAME_TAKEN: { status: 409, hint: 'Choose another name, or delete the VM that has it.' },
+  VM_INVALID_STATE: { status: 409, hint: 'Check the VM state with `hearth ls`; `detail` lists what is allowed.' },
+  VM_FAILED: { status: 409, hint: 'Read the reason and the console log (`hearth logs <vm>`), then start it again.' },
+  VM_BUSY: { status: 409, hint: 'Another operation on this VM is in progress; wait for it and retry.' },
+  VM_RESIZE_REQUIRES_STOP: { status: 409, hint: 'Stop the VM first; CPU and memory changes apply at the next start.' },
+  VCPUS_EXCEED_HOST: { status: 422, hint: 'Ask for at most the number of CPUs of the largest host (GET /v1/hosts).' },
+  MEMORY_EXCEEDS_HOST: { status: 422, hint: 'Ask for less memory, or free memory by stopping other VMs.' },
+  IMAGE_KIND_MISMATCH: { status: 422, hint: 'Pass a rootfs image as `image` and a kernel image as `kernel`.' },
+  VMM_UNAVAILABLE: { status: 422, hint: 'Run `hearth doctor` to see which VMMs this installation can use and why.' },
+  NO_HOST_AVAILABLE: {
+    status: 503,
+    hint: 'Start an agent (`hearth up` starts one locally) or uncordon a host; check GET /v1/hosts.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    hint: 'An Idempotency-Key identifies one request body; use a new key for a different request.',
+  },
+  WAIT_TIMEOUT: { status: 408, hint: 'The VM did not reach the state in time; check its events and logs.' },
+  INVALID_JOIN_TOKEN: { status: 401, hint: 'Use the join token from the manager data directory (join.token).' },
+  AGENT_UNREACHABLE: { status: 502, hint: "Check that the host's agent is running and reachable from the manager." },
+  AGENT_ERROR: { status: 502, hint: 'The host agent reported an error; see `detail` and the agent log.' },
+  VMM_START_FAILED: { status: 500, hint: 'See `detail` for the VMM output; run `hearth doctor` on the host.' },
+  PAYLOAD_TOO_LARGE: { status: 413, hint: 'Send a smaller body.' },
+  INTERNAL: { status: 500, hint: 'This is a bug; the request id identifies the log lines to report.' },
+} as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
+
+export const ErrorEnvelope = z
+  .object({
+    error: z.object({
+      code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      hint: z.string(),
+      detail: z.unknown().optional(),
+      fields: z.record(z.string(), z.array(z.string())).optional(),
+      requestId: z.string().optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
+
+/** A failure with a catalogue code. Messages lead with the action that failed. */
+export class HearthError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly hint: string;
+  readonly detail?: unknown;
+  readonly fields?: Record<string, string[]>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { detail?: unknown; fields?: Record<string, string[]>; hint?: string; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HearthError';
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.hint = options.hint ?? errorCatalogue[code].hint;
+    this.detail = options.detail;
+    this.fields = options.fields;
+  }
+
+  toEnvelope(requestId?: string): ErrorEnvelope {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        hint: this.hint,
+        ...(this.detail === undefined ? {} : { detail: this.detail }),
+        ...(this.fields === undefined ? {} : { fields: this.fields }),
+        ...(requestId === undefined ? {} : { requestId }),
+      },
+    };
+  }
+
+  static fromEnvelope(status: number, body: ErrorEnvelope): HearthError {
+    const e = body.error;
+    const err = new HearthError(e.code, e.message, { detail: e.detail, fields: e.fields, hint: e.hint });
+    return Object.assign(err, { status });
+  }
+}
+
+/** Turns a zod failure into the catalogue's VALIDATION_FAILED with per-field messages. */
+export function validationError(what: string, issues: z.core.$ZodIssue[]): HearthError {
+  const fields: Record<string, string[]> = {};
+  for (const issue of issues) {
+    const key = issue.path.length ? issue.path.join('.') : '(body)';
+    let msg = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) (fields[k] ??= []).push('unknown field');
+      continue;
+    }
+    (fields[key] ??= []).push(msg);
+  }
+  const first = Object.entries(fields)[0];
+  const summary = first ? `${first[0]}: ${first[1][0]}` : 'invalid input';
+  return new HearthError('VALIDATION_FAILED', `Validating ${what} failed: ${summary}.`, { fields });
+}

@@ -1,0 +1,234 @@
+import { z } from 'zod';
+import type { ErrorCode } from './errors.ts';
+import { IdParam, PageQuery, pageOf } from './common.ts';
+import { CreateVmBody, ListVmsQuery, LogsQuery, PatchVmBody, StopBody, Vm, VmEvent, WaitQuery } from './vm.ts';
+import { Host, RegisterHostBody, RegisterHostResponse } from './host.ts';
+import { Image } from './image.ts';
+import { HeartbeatBody, VmStatusReport } from './agent.ts';
+
+export type Auth = 'user' | 'agent' | 'join' | 'none';
+
+export interface RouteDef {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  summary: string;
+  tag: string;
+  auth: Auth;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** null: the response is plain text */
+  response: z.ZodType | null;
+  status: number;
+  errors: ErrorCode[];
+}
+
+const def = <const T extends RouteDef>(r: T): T => r;
+const VM_ERR: ErrorCode[] = ['VM_NOT_FOUND'];
+const actionRoute = (action: string, summary: string) =>
+  def({
+    method: 'POST',
+    path: `/v1/vms/:id/${action}`,
+    summary,
+    tag: 'vms',
+    auth: 'user',
+    params: IdParam,
+    response: Vm,
+    status: 202,
+    errors: [...VM_ERR, 'VM_INVALID_STATE', 'VM_BUSY'],
+  });
+
+/** Every public route. The manager serves them, the SDK calls them, openapi.json describes them. */
+export const routes = {
+  createVm: def({
+    method: 'POST',
+    path: '/v1/vms',
+    summary: 'Create a VM (and start it unless `start` is false). Accepts an Idempotency-Key header.',
+    tag: 'vms',
+    auth: 'user',
+    body: CreateVmBody,
+    response: Vm,
+    status: 201,
+    errors: [
+      'VALIDATION_FAILED',
+      'VM_NAME_TAKEN',
+      'IMAGE_NOT_FOUND',
+      'VCPUS_EXCEED_HOST',
+      'MEMORY_EXCEEDS_HOST',
+      'NO_HOST_AVAILABLE',
+      'VMM_UNAVAILABLE',
+      'IDEMPOTENCY_KEY_REUSED',
+    ],
+  }),
+  listVms: def({
+    method: 'GET',
+    path: '/v1/vms',
+    summary: 'List VMs, newest last, filtered by state, host, project or name prefix.',
+    tag: 'vms',
+    auth: 'user',
+    query: ListVmsQuery,
+    response: pageOf(Vm),
+    status: 200,
+    errors: ['VALIDATION_FAILED'],
+  }),
+  getVm: def({
+    method: 'GET',
+    path: '/v1/vms/:id',
+    summary: 'Get a VM by id or name.',
+    tag: 'vms',
+    auth: 'user',
+    params: IdParam,
+    response: Vm,
+    status: 200,
+    errors: VM_ERR,
+  }),
+  patchVm: def({
+    method: 'PATCH',
+    path: '/v1/vms/:id',
+    summary: 'Rename a VM, change labels or timeout, or resize it while stopped.',
+    tag: 'vms',
+    auth: 'user',
+    params: IdParam,
+    body: PatchVmBody,
+    response: Vm,
+    status: 200,
+    errors: [...VM_ERR, 'VALIDATION_FAILED', 'VM_NAME_TAKEN', 'VM_RESIZE_REQUIRES_STOP', 'VCPUS_EXCEED_HOST'],
+  }),
+  deleteVm: def({
+    method: 'DELETE',
+    path: '/v1/vms/:id',
+    summary: 'Delete a VM: its VMM process, run directory, disk and records.',
+    tag: 'vms',
+    auth: 'user',
+    params: IdParam,
+    response: Vm,
+    status: 202,
+    errors: [...VM_ERR, 'VM_INVALID_STATE'],
+  }),
+  startVm: actionRoute('start', 'Start a created, stopped or failed VM.'),
+  stopVm: def({
+    ...actionRoute('stop', 'Stop a VM: guest shutdown, then kill after the timeout.'),
+    body: StopBody,
+  }),
+  pauseVm: actionRoute('pause', 'Pause a running VM (vCPUs stop; memory kept).'),
+  resumeVm: actionRoute('resume', 'Resume a paused VM.'),
+  restartVm: actionRoute('restart', 'Restart a running VM (graceful stop, then start).'),
+  waitVm: def({
+    method: 'GET',
+    path: '/v1/vms/:id/wait',
+    summary: 'Wait until the VM reaches a state (long poll). 409 VM_FAILED if it fails instead.',
+    tag: 'vms',
+    auth: 'user',
+    params: IdParam,
+    query: WaitQuery,
+    response: Vm,
+    status: 200,
+    errors: [...VM_ERR, 'VM_FAILED', 'WAIT_TIMEOUT'],
+  }),
+  vmEvents: def({
+    method: 'GET',
+    path: '/v1/vms/:id/events',
+    summary: "A VM's events, oldest first: every state transition with who, when and why.",
+    tag: 'vms',
+    auth: 'user',
+    params: IdParam,
+    query: PageQuery,
+    response: pageOf(VmEvent),
+    status: 200,
+    errors: VM_ERR,
+  }),
+  vmLogs: def({
+    method: 'GET',
+    path: '/v1/vms/:id/logs',
+    summary: "The tail of the VM's serial console log (text/plain).",
+    tag: 'vms',
+    auth: 'user',
+    params: IdParam,
+    query: LogsQuery,
+    response: null,
+    status: 200,
+    errors: [...VM_ERR, 'AGENT_UNREACHABLE'],
+  }),
+  listHosts: def({
+    method: 'GET',
+    path: '/v1/hosts',
+    summary: 'List hosts with inventory, VMM availability and allocation.',
+    tag: 'hosts',
+    auth: 'user',
+    query: PageQuery,
+    response: pageOf(Host),
+    status: 200,
+    errors: [],
+  }),
+  getHost: def({
+    method: 'GET',
+    path: '/v1/hosts/:id',
+    summary: 'Get a host by id or name.',
+    tag: 'hosts',
+    auth: 'user',
+    params: IdParam,
+    response: Host,
+    status: 200,
+    errors: ['HOST_NOT_FOUND'],
+  }),
+  registerHost: def({
+    method: 'POST',
+    path: '/v1/hosts/register',
+    summary: 'Agent registration with the join token; returns the host and its agent credential.',
+    tag: 'hosts',
+    auth: 'join',
+    body: RegisterHostBody,
+    response: RegisterHostResponse,
+    status: 200,
+    errors: ['INVALID_JOIN_TOKEN', 'VALIDATION_FAILED'],
+  }),
+  heartbeat: def({
+    method: 'POST',
+    path: '/v1/hosts/:id/heartbeat',
+    summary: 'Agent heartbeat: inventory and the actual state of every VM it runs.',
+    tag: 'hosts',
+    auth: 'agent',
+    params: IdParam,
+    body: HeartbeatBody,
+    response: z.object({ ok: z.boolean() }),
+    status: 200,
+    errors: ['HOST_NOT_FOUND', 'FORBIDDEN'],
+  }),
+  reportVmStatus: def({
+    method: 'POST',
+    path: '/v1/hosts/:id/vm-status',
+    summary: 'Agent push: VM changes it did not cause (guest powered off, VMM died).',
+    tag: 'hosts',
+    auth: 'agent',
+    params: IdParam,
+    body: VmStatusReport,
+    response: z.object({ ok: z.boolean() }),
+    status: 200,
+    errors: ['HOST_NOT_FOUND', 'FORBIDDEN'],
+  }),
+  listImages: def({
+    method: 'GET',
+    path: '/v1/images',
+    summary: 'List images (kernels, rootfs, initrds).',
+    tag: 'images',
+    auth: 'user',
+    query: PageQuery,
+    response: pageOf(Image),
+    status: 200,
+    errors: [],
+  }),
+  getImage: def({
+    method: 'GET',
+    path: '/v1/images/:id',
+    summary: 'Get an image by id or name.',
+    tag: 'images',
+    auth: 'user',
+    params: IdParam,
+    response: Image,
+    status: 200,
+    errors: ['IMAGE_NOT_FOUND'],
+  }),
+} as const;
+
+export type Routes = typeof routes;
+export type RouteId = keyof Routes;

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { VM_ACTIONS, VM_STATES, actionRule, canTransition, isTransitional } from './vm-state.ts';
+
+describe('VM state machine', () => {
+  it('lets every action enter a state reachable from each of its source states', () => {
+    for (const action of VM_ACTIONS) {
+      const rule = actionRule(action);
+      for (const from of rule.from) expect(canTransition(from, rule.enters), `${action} from ${from}`).toBe(true);
+    }
+  });
+
+  it('refuses illegal transitions', () => {
+    expect(canTransition('stopped', 'paused')).toBe(false);
+    expect(canTransition('deleting', 'running')).toBe(false);
+    expect(canTransition('creating', 'running')).toBe(false);
+  });
+
+  it('does not allow pausing a stopped VM or starting a running one', () => {
+    expect(actionRule('pause').from).not.toContain('stopped');
+    expect(actionRule('start').from).not.toContain('running');
+  });
+
+  it('marks exactly the -ing states as transitional', () => {
+    for (const s of VM_STATES) expect(isTransitional(s)).toBe(s.endsWith('ing'));
+  });
+
+  it('lets every state reach failed or be deleted', () => {
+    for (const s of VM_STATES) {
+      if (s === 'deleting') continue;
+      expect(canTransition(s, 'failed') || canTransition(s, 'deleting'), s).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** VM lifecycle states (GUIDE §3). The pure transition rules live here and nowhere else. */
+export const VM_STATES = [
+  'creating',
+  'created',
+  'starting',
+  'running',
+  'pausing',
+  'paused',
+  'resuming',
+  'stopping',
+  'stopped',
+  'failed',
+  'deleting',
+] as const;
+export const VmState = z.enum(VM_STATES);
+export type VmState = z.infer<typeof VmState>;
+
+export const VM_ACTIONS = ['start', 'stop', 'pause', 'resume', 'restart', 'delete'] as const;
+export const VmAction = z.enum(VM_ACTIONS);
+export type VmAction = z.infer<typeof VmAction>;
+
+/** Which state each state may move to. Anything else is a bug or a stale request. */
+const TRANSITIONS: Record<VmState, readonly VmState[]> = {
+  creating: ['created', 'starting', 'failed', 'deleting'],
+  created: ['starting', 'failed', 'deleting'],
+  starting: ['running', 'stopped', 'failed', 'deleting'],
+  running: ['pausing', 'paused', 'stopping', 'stopped', 'failed', 'deleting'],
+  pausing: ['paused', 'running', 'failed'],
+  paused: ['resuming', 'running', 'stopping', 'stopped', 'failed', 'deleting'],
+  resuming: ['running', 'paused', 'failed'],
+  stopping: ['stopped', 'running', 'failed'],
+  stopped: ['starting', 'running', 'failed', 'deleting'],
+  failed: ['starting', 'stopped', 'running', 'paused', 'deleting'],
+  deleting: ['failed'],
+};
+
+export function canTransition(from: VmState, to: VmState): boolean {
+  return from === to || TRANSITIONS[from].includes(to);
+}
+
+/** The states from which a user action may begin, and the transitional state it enters. */
+const ACTIONS: Record<VmAction, { from: readonly VmState[]; enters: VmState }> = {
+  start: { from: ['created', 'stopped', 'failed'], enters: 'starting' },
+  stop: { from: ['running', 'paused'], enters: 'stopping' },
+  pause: { from: ['running'], enters: 'pausing' },
+  resume: { from: ['paused'], enters: 'resuming' },
+  restart: { from: ['running'], enters: 'stopping' },
+  delete: { from: ['creating', 'created', 'starting', 'running', 'paused', 'stopped', 'failed'], enters: 'deleting' },
+};
+
+export function actionRule(action: VmAction): { from: readonly VmState[]; enters: VmState } {
+  return ACTIONS[action];
+}
+
+export function isTransitional(state: VmState): boolean {
+  return ['creating', 'starting', 'pausing', 'resuming', 'stopping', 'deleting'].includes(state);
+}
+
+/** States a VM settles in; `wait` returns when the VM is in one of these. */
+export const STABLE_STATES: readonly VmState[] = ['created', 'running', 'paused', 'stopped', 'failed'];

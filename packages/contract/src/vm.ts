@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { Name, PageQuery, Timestamp } from './common.ts';
+import { VmState } from './vm-state.ts';
+
+export const VmmKind = z.enum(['firecracker', 'qemu']);
+export type VmmKind = z.infer<typeof VmmKind>;
+
+export const MIN_MEMORY_MIB = 64;
+export const MAX_VCPUS = 64;
+
+export const CreateVmBody = z
+  .strictObject({
+    name: Name.optional().describe('Unique per project; generated when omitted.'),
+    project: Name.default('default'),
+    vcpus: z.number().int().min(1).max(MAX_VCPUS).default(1),
+    memoryMib: z.number().int().min(MIN_MEMORY_MIB).max(1024 * 1024).default(128),
+    image: z.string().min(1).optional().describe('Rootfs image id or name; default: the built-in base image.'),
+    kernel: z.string().min(1).optional().describe('Kernel image id or name; default: the built-in kernel.'),
+    diskSize: z
+      .string()
+      .optional()
+      .describe('Root disk size such as `2gb` or `512mib`; default 1 GiB (never smaller than the image).'),
+    diskGib: z.number().positive().max(4096).optional().describe('Root disk size in GiB (alternative to diskSize).'),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
+    timeout: z
+      .string()
+      .regex(/^\d+(ms|s|m|h|d)$/, 'must look like 30m, 2h or 45s')
+      .optional()
+      .describe('Stop the VM automatically after this long running.'),
+    start: z.boolean().default(true),
+    vmm: z.enum(['firecracker', 'qemu']).optional().describe('Default: the best VMM the chosen host offers.'),
+    labels: z.record(z.string().max(63), z.string().max(255)).optional(),
+  })
+  .meta({ id: 'CreateVm' });
+export type CreateVmBody = z.input<typeof CreateVmBody>;
+
+export const PatchVmBody = z
+  .strictObject({
+    name: Name.optional(),
+    vcpus: z.number().int().min(1).max(MAX_VCPUS).optional(),
+    memoryMib: z.number().int().min(MIN_MEMORY_MIB).max(1024 * 1024).optional(),
+    labels: z.record(z.string().max(63), z.string().max(255)).optional(),
+    timeout: z
+      .string()
+      .regex(/^\d+(ms|s|m|h|d)$/)
+      .nullable()
+      .optional(),
+  })
+  .meta({ id: 'PatchVm' });
+export type PatchVmBody = z.infer<typeof PatchVmBody>;
+
+export const Vm = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    project: z.string(),
+    state: VmState,
+    desiredState: z.enum(['running', 'paused', 'stopped', 'deleted']),
+    stateReason: z.string().nullable(),
+    vcpus: z.number().int(),
+    memoryMib: z.number().int(),
+    diskMib: z.number().int(),
+    image: z.string().describe('Rootfs image id'),
+    kernel: z.string().describe('Kernel image id'),
+    vmm: VmmKind.nullable(),
+    accel: z.enum(['kvm', 'tcg']).nullable(),
+    host: z.string().nullable().describe('Host id'),
+    ip: z.string().nullable(),
+    pid: z.number().int().nullable(),
+    env: z.record(z.string(), z.string()),
+    labels: z.record(z.string(), z.string()),
+    timeout: z.string().nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    startedAt: Timestamp.nullable(),
+    stopAt: Timestamp.nullable(),
+    uptimeSeconds: z.number().nullable().describe('Seconds since the VM last became running; null unless running.'),
+  })
+  .meta({ id: 'Vm' });
+export type Vm = z.infer<typeof Vm>;
+
+export const ListVmsQuery = PageQuery.extend({
+  state: VmState.optional(),
+  host: z.string().optional(),
+  project: z.string().optional(),
+  name: z.string().optional().describe('Name prefix'),
+});
+
+export const WaitQuery = z.strictObject({
+  state: VmState.default('running'),
+  timeout: z.coerce.number().min(0).max(600).default(30).describe('Seconds'),
+});
+
+export const LogsQuery = z.strictObject({
+  tail: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(8 * 1024 * 1024)
+    .default(64 * 1024)
+    .describe('Bytes from the end'),
+});
+
+export const StopBody = z
+  .strictObject({
+    force: z.boolean().default(false).describe('Kill the VMM at once instead of a guest shutdown.'),
+    timeoutSeconds: z.number().min(0).max(600).default(30).describe('Grace before the VMM is killed.'),
+  })
+  .meta({ id: 'StopVm' });
+
+export const VmEvent = z
+  .object({
+    seq: z.number().int(),
+    id: z.string(),
+    vmId: z.string(),
+    type: z.string().describe('`state` for transitions, or another kind such as `created`, `patched`'),
+    from: VmState.nullable(),
+    to: VmState.nullable(),
+    actor: z.string(),
+    reason: z.string().nullable(),
+    at: Timestamp,
+  })
+  .meta({ id: 'VmEvent' });
+export type VmEvent = z.infer<typeof VmEvent>;

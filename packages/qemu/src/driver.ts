@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { open, readFile, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { VmmAvailability } from '@hearth/contract';
+import type { VmmDriver, VmmInstance, VmmLaunchSpec } from '@hearth/vmm';
+import { buildQemuArgs, QEMU_BINARY, runFiles } from './args.ts';
+import { detectAccel, probeQemu } from './probe.ts';
+import { QmpClient } from './qmp.ts';
+import { pidAlive, QemuInstance } from './instance.ts';
+
+const UNIX_PATH_MAX = 107;
+
+export class QemuLaunchError extends Error {
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'QemuLaunchError';
+  }
+}
+
+export interface QemuDriverOptions {
+  binary?: string;
+  /** Force an accelerator (tests); default: detected. */
+  accel?: 'kvm' | 'tcg';
+}
+
+export class QemuDriver implements VmmDriver {
+  readonly kind = 'qemu' as const;
+  private readonly binary: string;
+
+  constructor(private readonly opts: QemuDriverOptions = {}) {
+    this.binary = opts.binary ?? QEMU_BINARY;
+  }
+
+  probe(): Promise<VmmAvailability> {
+    return probeQemu(this.binary).then(({ accelReason: _r, ...a }) => a);
+  }
+
+  private async accel(): Promise<'kvm' | 'tcg'> {
+    return this.opts.accel ?? (await detectAccel()).accel;
+  }
+
+  async launch(spec: VmmLaunchSpec): Promise<VmmInstance> {
+    const files = runFiles(spec.runDir);
+    for (const p of [files.qmp, files.console]) {
+      if (p.length > UNIX_PATH_MAX) {
+        throw new QemuLaunchError(`Launching QEMU failed: socket path ${p} is longer than ${UNIX_PATH_MAX} bytes`, '');
+      }
+    }
+    // Stale sockets from an earlier process would make QEMU fail to bind.
+    await Promise.all([files.qmp, files.console, files.pid].map((p) => rm(p, { force: true })));
+    const accel = await this.accel();
+    const args = buildQemuArgs(spec, accel);
+    const errFile = await open(files.stderr, 'w');
+    // Detached (own session) so that the agent's death or Ctrl-C never takes the VM with it.
+    const child = spawn(this.binary, args, { detached: true, stdio: ['ignore', errFile.fd, errFile.fd] });
+    await errFile.close();
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let spawnError: Error | null = null;
+    child.on('error', (e) => (spawnError = e));
+    child.on('exit', (code, signal) => (exited = { code, signal }));
+    child.unref();
+
+    const stderr = () => readFile(files.stderr, 'utf8').catch(() => '');
+    const deadline = Date.now() + 15_000;
+    let qmp: QmpClient | null = null;
+    while (!qmp) {
+      if (spawnError) throw new QemuLaunchError(`Launching QEMU failed: ${(spawnError as Error).message}`, '');
+      if (exited) {
+        const text = (await stderr()).trim();
+        throw new QemuLaunchError(
+          `Launching QEMU failed: it exited with ${describeExit(exited)}: ${lastLine(text) || 'no output'}`,
+          text,
+        );
+      }
+      if (Date.now() > deadline) {
+        killQuietly(child.pid);
+        throw new QemuLaunchError('Launching QEMU failed: its QMP socket did not appear within 15 s', await stderr());
+      }
+      try {
+        qmp = await QmpClient.connect(files.qmp, 5000);
+      } catch {
+        await sleep(10);
+      }
+    }
+    const instance = new QemuInstance(child.pid!, accel, qmp);
+    child.on('exit', (code, signal) => instance.noteExitCode(code, signal));
+    if (exited) instance.noteExitCode((exited as { code: number | null }).code, null);
+    return instance;
+  }
+
+  async adopt(runDir: string): Promise<VmmInstance | null> {
+    const files = runFiles(runDir);
+    const pid = Number((await readFile(files.pid, 'utf8').catch(() => '')).trim());
+    if (!pid || !pidAlive(pid)) return null;
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    // The pid may have been reused by an unrelated process: require our own QMP path on its command line.
+    if (!cmdline.some((a) => a.includes(files.qmp))) return null;
+    const accelIdx = cmdline.indexOf('-accel');
+    const accel = cmdline[accelIdx + 1] === 'kvm' ? 'kvm' : 'tcg';
+    const qmp = await QmpClient.connect(files.qmp, 5000);
+    return new QemuInstance(pid, accel, qmp);
+  }
+}
+
+function describeExit(e: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return e.signal ? `signal ${e.signal}` : `code ${e.code}`;
+}
+
+function lastLine(text: string): string {
+  return text.split('\n').filter(Boolean).pop() ?? '';
+}
+
+function killQuietly(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}

@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import type { VmmExit, VmmInstance, VmmRunState } from '@hearth/vmm';
+import type { QmpClient, QmpEvent } from './qmp.ts';
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when the process is gone or a zombie (exited, waiting for its parent to reap it). */
+async function pidGone(pid: number): Promise<boolean> {
+  if (!pidAlive(pid)) return true;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return / Z /.test(stat.slice(stat.lastIndexOf(')')));
+}
+
+/** A QEMU process driven through QMP. Works the same for launched and adopted processes. */
+export class QemuInstance implements VmmInstance {
+  readonly exited: Promise<VmmExit>;
+  private shutdownCause: string | null = null;
+  private exitCode: number | null = null;
+  private resolveExit!: (e: VmmExit) => void;
+  private poll: NodeJS.Timeout | null = null;
+  private done = false;
+
+  constructor(
+    readonly pid: number,
+    readonly accel: 'kvm' | 'tcg',
+    private readonly qmp: QmpClient,
+  ) {
+    this.exited = new Promise((r) => (this.resolveExit = r));
+    qmp.on('event', (ev: QmpEvent) => {
+      if (ev.event === 'SHUTDOWN') this.shutdownCause = String(ev.data?.reason ?? 'shutdown');
+    });
+    qmp.on('close', () => this.watchUntilGone(50));
+    // A slow poll catches a process that dies without closing the socket cleanly.
+    this.watchUntilGone(1000);
+  }
+
+  /** Called by the launcher when it owns the child and sees it exit. */
+  noteExitCode(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exitCode = code;
+    if (signal && !this.shutdownCause) this.shutdownCause = signal === 'SIGKILL' ? 'killed' : 'host-signal';
+    this.finish();
+  }
+
+  private watchUntilGone(intervalMs: number): void {
+    if (this.done) return;
+    if (this.poll) clearInterval(this.poll);
+    this.poll = setInterval(() => {
+      void pidGone(this.pid).then((gone) => gone && this.finish());
+    }, intervalMs);
+    this.poll.unref();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.poll) clearInterval(this.poll);
+    this.qmp.dispose();
+    this.resolveExit({ cause: this.shutdownCause ?? 'vanished', code: this.exitCode });
+  }
+
+  async pause(): Promise<void> {
+    await this.qmp.execute('stop');
+  }
+
+  async resume(): Promise<void> {
+    await this.qmp.execute('cont');
+  }
+
+  async requestShutdown(): Promise<void> {
+    await this.qmp.execute('system_powerdown');
+  }
+
+  async kill(): Promise<void> {
+    if (this.done) return;
+    if (!this.shutdownCause) this.shutdownCause = 'killed';
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    this.watchUntilGone(20);
+    await this.exited;
+  }
+
+  async status(): Promise<VmmRunState> {
+    if (this.done) return 'shutdown';
+    try {
+      const s = await this.qmp.execute<{ status: string; running: boolean }>('query-status');
+      if (s.running) return 'running';
+      if (s.status === 'paused') return 'paused';
+      if (s.status === 'shutdown') return 'shutdown';
+      return 'unknown';
+    } catch {
+      return this.done ? 'shutdown' : 'unknown';
+    }
+  }
+
+  dispose(): void {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    this.done = true;
+    this.qmp.dispose();
+  }
+}

@@ -1,0 +1,1 @@
+export { HearthClient, ConnectionError, type ClientOptions } from './client.ts';
