@@ -72,7 +72,7 @@ export async function ensureBuiltinImages(): Promise<BuiltinArtifact[]> {
       kind: 'kernel',
       format: 'bzImage',
       path: join(kdir, 'vmlinuz'),
-      meta: { version: kver, cmdline: 'console=ttyS0 root=/dev/vda rw quiet panic=-1', initrd: 'initrd-default' },
+      meta: { version: kver, cmdline: 'console=ttyS0 root=/dev/vda rw quiet panic=-1 pci=off', initrd: 'initrd-default' },
     },
     { name: 'initrd-default', kind: 'initrd', format: 'cpio.gz', path: join(kdir, 'initrd.img'), meta: {} },
     {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { startManager } from '@hearth/manager';
+import { startManager, type RunningManager } from '@hearth/manager';
 import { AGENT_DEFAULTS, startAgent } from '@hearth/agent';
 import { defaultDataDir, DEFAULT_PORT } from '../config.ts';
 import { reportError } from '../output.ts';
@@ -16,6 +16,7 @@ interface UpOptions {
   bridge: string;
   cidr: string;
   network: boolean;
+  demo?: boolean;
 }
 
 export function upCommand(program: Command): void {
@@ -27,6 +28,7 @@ export function upCommand(program: Command): void {
     .option('--bridge <name>', 'bridge of the default NAT network', 'hearth0')
     .option('--cidr <cidr>', 'subnet of the default NAT network', '10.213.0.0/24')
     .option('--no-network', 'boot VMs without a NIC')
+    .option('--demo', 'boot a VM named "demo" unless one exists')
     .action(async (o: UpOptions) => {
       const dataDir = o.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir();
       const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
@@ -65,6 +67,7 @@ export function upCommand(program: Command): void {
             '',
           ].join('\n'),
         );
+        if (o.demo) void bootDemo(manager.vmService);
         let stopping = false;
         const stop = async () => {
           if (stopping) return;
@@ -81,4 +84,22 @@ export function upCommand(program: Command): void {
         setTimeout(() => process.exit(process.exitCode ?? 1), 50).unref();
       }
     });
+}
+
+async function bootDemo(vms: RunningManager['vmService']): Promise<void> {
+  const existing = await vms.get('demo').catch(() => null);
+  if (existing) {
+    process.stderr.write(`demo VM exists (${existing.state}); \`npx hearth ls\` lists it.\n`);
+    return;
+  }
+  try {
+    const t0 = Date.now();
+    const vm = await vms.create({ name: 'demo', project: 'default', vcpus: 1, memoryMib: 128, start: true }, 'up --demo');
+    const up = await vms.wait(vm.id, 'running', 300);
+    process.stderr.write(
+      `demo VM running in ${Date.now() - t0} ms at ${up.ip ?? 'no ip'}: \`npx hearth logs demo\` shows its console.\n`,
+    );
+  } catch (e) {
+    process.stderr.write(`demo VM did not start: ${(e as Error).message}\n`);
+  }
 }

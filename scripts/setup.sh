@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything Hearth needs on a Debian 12 host, idempotently:
+# Debian packages (as root), npm dependencies, and the built-in guest images (cached outside
+# the checkout in $HEARTH_CACHE_DIR, default /var/cache/hearth, keyed by recipe hash).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  qemu-system-x86 qemu-utils            # the VMM (QEMU microvm) and disk tools
+  linux-image-cloud-amd64 kmod cpio     # default guest kernel and its initramfs
+  busybox-static e2fsprogs              # base rootfs, built without loop mounts
+  iproute2 nftables                     # bridge, TAP, NAT
+  postgresql                            # the test suite's throwaway PostgreSQL cluster
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: these Debian packages are missing: ${missing[*]}" >&2
+    echo "setup: run this script as root (sudo bash scripts/setup.sh) so it can install them." >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # postgresql's post-install tries to start a cluster; without an init system that may fail harmlessly.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies: only when the lockfile changed since the last install.
+stamp=node_modules/.hearth-lock-sha
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+echo "setup: built-in guest images"
+node --import tsx packages/images/src/cli.ts

@@ -1,0 +1,132 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startManager, type RunningManager } from '@hearth/manager';
+import { AGENT_DEFAULTS, removeBridge, startAgent, tapName, type RunningAgent } from '@hearth/agent';
+import { execFileSync } from 'node:child_process';
+import { HearthClient } from '@hearth/sdk';
+import { freshDatabase, testPgUrl } from './pg.ts';
+
+export const testLog = () => pino({ level: process.env.HEARTH_TEST_LOG ?? 'silent' });
+
+export interface TestNet {
+  bridge: string;
+  cidr: string;
+  gateway: string;
+}
+
+/** A bridge name and subnet no other test (or `hearth up`) uses. */
+export function uniqueNet(): TestNet {
+  const a = randomInt(100, 200);
+  const b = randomInt(1, 250);
+  return { bridge: `hbt${randomBytes(4).toString('hex')}`, cidr: `10.${a}.${b}.0/24`, gateway: `10.${a}.${b}.1` };
+}
+
+export interface Platform {
+  dir: string;
+  net: TestNet;
+  manager: RunningManager;
+  agent: RunningAgent | null;
+  client: HearthClient;
+  databaseUrl: string | null;
+  startManager(): Promise<RunningManager>;
+  startAgent(): Promise<RunningAgent>;
+  dispose(): Promise<void>;
+}
+
+/** Kills every VMM whose pid file lives under `dir` (safety net when a test fails midway). */
+export async function killLeftoverVmms(dir: string): Promise<void> {
+  const vmsDir = join(dir, 'agent', 'vms');
+  for (const id of await readdir(vmsDir).catch(() => [] as string[])) {
+    const pid = Number((await readFile(join(vmsDir, id, 'qemu.pid'), 'utf8').catch(() => '')).trim());
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    try {
+      execFileSync('ip', ['link', 'del', 'dev', tapName(id)], { stdio: 'ignore' });
+    } catch {
+      /* never created or already removed */
+    }
+  }
+}
+
+/** Manager + local agent in this process, with their own data dir, bridge and (optionally) database. */
+export async function startPlatform(opts: { db?: 'pglite' | 'postgres'; agent?: boolean; port?: number } = {}): Promise<Platform> {
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-test-'));
+  const net = uniqueNet();
+  let dropDb: (() => Promise<void>) | null = null;
+  let databaseUrl: string | null = null;
+  if (opts.db === 'postgres') {
+    const base = testPgUrl();
+    if (!base) throw new Error('PostgreSQL tests need HEARTH_TEST_PG_URL (scripts/test.sh sets it)');
+    const fresh = await freshDatabase(base);
+    databaseUrl = fresh.url;
+    dropDb = fresh.drop;
+  }
+  const log = testLog();
+  const adminToken = `hth_admin_test_${randomBytes(12).toString('hex')}`;
+  const joinToken = `hth_join_test_${randomBytes(12).toString('hex')}`;
+  let port = opts.port ?? 0;
+  const p: Platform = {
+    dir,
+    net,
+    databaseUrl,
+    agent: null,
+    manager: null as unknown as RunningManager,
+    client: null as unknown as HearthClient,
+    async startManager() {
+      p.manager = await startManager({
+        dataDir: join(dir, 'manager'),
+        host: '127.0.0.1',
+        port,
+        databaseUrl,
+        network: { bridge: net.bridge, cidr: net.cidr, dns: net.gateway },
+        heartbeatMs: 1000,
+        adminToken,
+        joinToken,
+        log,
+        version: 'test',
+      });
+      // A restarted manager comes back on the same port, as a real one would.
+      port = Number(new URL(p.manager.url).port);
+      p.client = new HearthClient({ baseUrl: p.manager.url, token: adminToken });
+      return p.manager;
+    },
+    async startAgent() {
+      p.agent = await startAgent({
+        ...AGENT_DEFAULTS,
+        listenPort: 0,
+        heartbeatMs: 1000,
+        dataDir: join(dir, 'agent'),
+        managerUrl: p.manager.url,
+        joinToken,
+        name: `test-${net.bridge}`,
+        bridge: { bridge: net.bridge, gatewayCidr: `${net.gateway}/24`, subnet: net.cidr },
+        log,
+      });
+      return p.agent;
+    },
+    async dispose() {
+      await p.agent?.dispose().catch(() => undefined);
+      await p.manager?.dispose().catch(() => undefined);
+      await killLeftoverVmms(dir);
+      await removeBridge(net.bridge);
+      await dropDb?.().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await p.startManager();
+    if (opts.agent !== false) await p.startAgent();
+  } catch (e) {
+    await p.dispose();
+    throw e;
+  }
+  return p;
+}
