@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,newroot,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
-for a in sh mount umount insmod switch_root sleep echo cat mkdir mdev ls; do ln -s busybox "$root/bin/$a"; done
+for a in sh mount umount insmod switch_root sleep echo cat mkdir mdev ls poweroff; do ln -s busybox "$root/bin/$a"; done
 
 # Load order: dependencies first (modinfo gives each module's direct dependencies).
 declare -A seen=()
@@ -48,11 +48,14 @@ for arg in $(cat /proc/cmdline); do
 done
 i=0
 while [ ! -b "$rootdev" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
-if ! mount -t ext4 -o rw "$rootdev" /newroot; then
-  echo "hearth-initrd: cannot mount root $rootdev" > /dev/console
-  echo o > /proc/sysrq-trigger 2>/dev/null
-  exit 1
-fi
+fail() {
+  echo "hearth-initrd: $*" > /dev/console
+  poweroff -f
+}
+[ -b "$rootdev" ] || fail "root device $rootdev did not appear"
+mount -t ext4 -o rw "$rootdev" /newroot || fail "cannot mount the root filesystem on $rootdev (is it ext4?)"
+[ -x /newroot/sbin/init ] || fail "the root filesystem has no /sbin/init"
+
 mount --move /dev /newroot/dev 2>/dev/null || umount /dev
 umount /proc /sys
 exec switch_root /newroot /sbin/init

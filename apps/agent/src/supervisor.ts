@@ -37,6 +37,23 @@ export function consoleTailReason(text: string): string {
   return lines.slice(-CONSOLE_TAIL_LINES).join('\n');
 }
 
+const KEY_LINES = [/hearth-initrd: .*/, /Kernel panic - not syncing: .*/, /VFS: Unable to mount .*/, /No working init found.*/];
+
+/** The console line that best explains a failed boot, when there is one. */
+export function keyConsoleLine(text: string): string | null {
+  for (const re of KEY_LINES) {
+    const all = text.match(new RegExp(re.source, 'g'));
+    if (all?.length) return all[all.length - 1]!.trim();
+  }
+  return null;
+}
+
+function withConsole(message: string, text: string): string {
+  const key = keyConsoleLine(text);
+  const tail = consoleTailReason(text);
+  return `${message}${key ? `: ${key}` : ''}${tail ? `\n--- console (last lines) ---\n${tail}` : ''}`;
+}
+
 /** Owns every VM on this host: launch, adopt, observe, stop, delete. One operation per VM at a time. */
 export class Supervisor {
   private readonly vms = new Map<string, VmRecord>();
@@ -202,8 +219,7 @@ export class Supervisor {
       log.info({ pid: instance.pid, bootMs: rec.bootMs, totalMs: Date.now() - t0 }, 'VM running');
     } catch (e) {
       const message = (e as Error).message;
-      const tail = consoleTailReason(await tailFile(f.console, 8192));
-      rec.reason = tail ? `${message}\n--- console (last lines) ---\n${tail}` : message;
+      rec.reason = withConsole(message, await tailFile(f.console, 16384));
       rec.phase = 'failed';
       log.warn({ reason: message }, 'VM failed to boot; cleaning up');
       rec.expectingExit = true;
@@ -257,8 +273,7 @@ export class Supervisor {
         rec.reason = 'the guest rebooted; start it again';
       } else {
         rec.phase = 'failed';
-        const tail = consoleTailReason(await tailFile(this.files(rec.dir).console, 4096));
-        rec.reason = `the VMM process exited unexpectedly (${x.cause})${tail ? `\n--- console ---\n${tail}` : ''}`;
+        rec.reason = withConsole(`the VMM process exited unexpectedly (${x.cause})`, await tailFile(this.files(rec.dir).console, 16384));
       }
       await this.persist(rec, rec.phase === 'failed' ? 'failed' : 'stopped').catch(() => undefined);
       this.o.log.warn({ vm: rec.spec.id, cause: x.cause, phase: rec.phase }, 'VM changed on its own');

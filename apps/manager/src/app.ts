@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Db } from './db/index.ts';
 import type { Stores } from './store/index.ts';
@@ -21,7 +21,7 @@ export interface AppServices {
 export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     routerOptions: { ignoreTrailingSlash: true },
