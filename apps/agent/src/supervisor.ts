@@ -297,6 +297,8 @@ export class Supervisor {
       }
       rec.phase = 'stopping';
       rec.expectingExit = true;
+      // Persist the intent first: if this agent dies mid-stop, its successor knows the exit was wanted.
+      await this.persist(rec, 'stopped');
       let reason = opts.force ? 'stopped by force' : 'the guest shut down';
       try {
         if (!opts.force) {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmmAvailability } from '@hearth/contract';
 import type { VmmDriver, VmmInstance, VmmLaunchSpec } from '@hearth/vmm';
 import { buildQemuArgs, QEMU_BINARY, runFiles } from './args.ts';
-import { detectAccel, probeQemu } from './probe.ts';
+import { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 import { QmpClient } from './qmp.ts';
 import { pidAlive, QemuInstance } from './instance.ts';
 
@@ -52,7 +52,9 @@ export class QemuDriver implements VmmDriver {
     // Stale sockets from an earlier process would make QEMU fail to bind.
     await Promise.all([files.qmp, files.console, files.pid].map((p) => rm(p, { force: true })));
     const accel = await this.accel();
-    const args = buildQemuArgs(spec, accel);
+    const tscKhz = accel === 'tcg' ? await hostTscKhz() : null;
+    const cmdline = tscKhz ? `${spec.cmdline} tsc_early_khz=${tscKhz} tsc=reliable` : spec.cmdline;
+    const args = buildQemuArgs({ ...spec, cmdline }, accel);
     const errFile = await open(files.stderr, 'w');
     // Detached (own session) so that the agent's death or Ctrl-C never takes the VM with it.
     const child = spawn(this.binary, args, { detached: true, stdio: ['ignore', errFile.fd, errFile.fd] });

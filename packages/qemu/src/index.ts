@@ -1,5 +1,5 @@
 export { QemuDriver, QemuLaunchError, type QemuDriverOptions } from './driver.ts';
 export { buildQemuArgs, runFiles, QEMU_BINARY } from './args.ts';
-export { detectAccel, probeQemu } from './probe.ts';
+export { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 export { QmpClient } from './qmp.ts';
 export { pidAlive } from './instance.ts';

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { AGENT_DEFAULTS, startAgent } from '@hearth/agent';
+import { join } from 'node:path';
+import { defaultDataDir } from '../config.ts';
 import { reportError } from '../output.ts';
 
 interface AgentOptions {
   manager: string;
   joinToken?: string;
-  dataDir: string;
+  dataDir?: string;
   listen: string;
   port: number;
   advertise?: string;
@@ -22,7 +24,7 @@ export function agentCommand(program: Command): void {
     .description('Run a host agent that joins a manager')
     .requiredOption('--manager <url>', 'manager URL')
     .option('--join-token <token>', 'join token (or HEARTH_JOIN_TOKEN)')
-    .option('--data-dir <dir>', 'agent state directory', '/var/lib/hearth/agent')
+    .option('--data-dir <dir>', 'agent state directory (default: <global data dir>/agent)')
     .option('--listen <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port', (v) => Number(v), AGENT_DEFAULTS.listenPort)
     .option('--advertise <url>', 'URL the manager uses to reach this agent')
@@ -36,7 +38,7 @@ export function agentCommand(program: Command): void {
         if (!joinToken) throw new Error('A join token is needed: --join-token or HEARTH_JOIN_TOKEN.');
         const agent = await startAgent({
           ...AGENT_DEFAULTS,
-          dataDir: o.dataDir,
+          dataDir: o.dataDir ?? join(program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir(), 'agent'),
           managerUrl: o.manager,
           joinToken,
           name: o.name,

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const HEARTH_BIN = fileURLToPath(new URL('../../apps/cli/bin/hearth.mjs', import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves when `text` appears on stdout/stderr; rejects if the process exits first. */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs the `hearth` CLI as its own process (argv array, output kept for assertions and errors). */
+export function runHearth(args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [HEARTH_BIN, ...args], {
+    env: { ...process.env, HEARTH_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    output: () => out,
+    waitFor(text, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const match = () => (typeof text === 'string' ? out.includes(text) : text.test(out));
+        const cleanup = () => {
+          listeners.delete(check);
+          clearTimeout(timer);
+        };
+        const check = () => {
+          if (match()) {
+            cleanup();
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for ${text}; output:\n${out.slice(-3000)}`));
+        }, timeoutMs);
+        void exited.then(() => {
+          if (!match()) {
+            cleanup();
+            reject(new Error(`process exited before printing ${text}; output:\n${out.slice(-3000)}`));
+          }
+        });
+        listeners.add(check);
+        check();
+      });
+    },
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
