@@ -21,7 +21,7 @@ describe('kill -9 of the agent while VMs run', () => {
       '--join-token',
       p.manager.joinToken,
       '--data-dir',
-      join(p.dir, 'agent'),
+      p.dir,
       '--port',
       '0',
       '--name',

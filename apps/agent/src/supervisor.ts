@@ -78,6 +78,7 @@ export class Supervisor {
   async init(): Promise<void> {
     const root = join(this.o.dataDir, 'vms');
     await mkdir(root, { recursive: true });
+    const unfinishedStops: string[] = [];
     for (const id of await readdir(root)) {
       const dir = join(root, id);
       const f = this.files(dir);
@@ -100,6 +101,10 @@ export class Supervisor {
         rec.startedAt = state.startedAt ?? null;
         this.watchExit(rec, instance);
         this.o.log.info({ vm: id, pid: instance.pid, phase: rec.phase }, 'adopted running VM');
+        if (state.intent === 'stopped') {
+          rec.phase = 'stopping';
+          unfinishedStops.push(id);
+        }
       } else {
         if (spec.network) await deleteTap(tapName(spec.id));
         rec.phase = state.intent === 'running' ? 'failed' : state.intent === 'failed' ? 'failed' : 'stopped';
@@ -107,6 +112,13 @@ export class Supervisor {
           state.intent === 'running' ? 'VMM process was gone when the agent started' : (state.reason ?? null);
       }
       this.vms.set(id, rec);
+    }
+    // The previous agent died in the middle of these stops: finish them, then say so.
+    for (const id of unfinishedStops) {
+      void this.stop(id, { force: false, timeoutMs: 30_000 }).then(
+        (s) => this.o.onUnexpectedChange(s),
+        (e: Error) => this.o.log.warn({ vm: id, err: e.message }, 'finishing an interrupted stop failed'),
+      );
     }
     this.capTimer = setInterval(() => void this.capLogs(), 10_000);
     this.capTimer.unref();

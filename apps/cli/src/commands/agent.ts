@@ -8,7 +8,6 @@ import { reportError } from '../output.ts';
 interface AgentOptions {
   manager: string;
   joinToken?: string;
-  dataDir?: string;
   listen: string;
   port: number;
   advertise?: string;
@@ -24,7 +23,6 @@ export function agentCommand(program: Command): void {
     .description('Run a host agent that joins a manager')
     .requiredOption('--manager <url>', 'manager URL')
     .option('--join-token <token>', 'join token (or HEARTH_JOIN_TOKEN)')
-    .option('--data-dir <dir>', 'agent state directory (default: <global data dir>/agent)')
     .option('--listen <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port', (v) => Number(v), AGENT_DEFAULTS.listenPort)
     .option('--advertise <url>', 'URL the manager uses to reach this agent')
@@ -38,7 +36,8 @@ export function agentCommand(program: Command): void {
         if (!joinToken) throw new Error('A join token is needed: --join-token or HEARTH_JOIN_TOKEN.');
         const agent = await startAgent({
           ...AGENT_DEFAULTS,
-          dataDir: o.dataDir ?? join(program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir(), 'agent'),
+          // The agent keeps its state in <data dir>/agent, as under `hearth up`.
+          dataDir: join(program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir(), 'agent'),
           managerUrl: o.manager,
           joinToken,
           name: o.name,

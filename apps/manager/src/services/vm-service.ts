@@ -229,6 +229,26 @@ export class VmService {
     }
   }
 
+  /** Re-issues the agent call of an interrupted transition; every agent call is idempotent. */
+  private redrive(row: VmRow): void {
+    this.d.log.info({ vm: row.id, state: row.state }, 'resuming an interrupted operation');
+    this.track(row.id, async () => {
+      try {
+        const host = await this.host(row);
+        if (row.state === 'starting') return void (await this.runStart(row, 'reconciler'));
+        const st =
+          row.state === 'stopping'
+            ? await this.d.agents.stop(host, row.id, false, 30_000)
+            : row.state === 'pausing'
+              ? await this.d.agents.pause(host, row.id)
+              : await this.d.agents.resume(host, row.id);
+        await this.applyStatus(row, st, 'reconciler');
+      } catch (e) {
+        await this.fail(row, 'reconciler', `Resuming the interrupted ${row.state} failed`, e);
+      }
+    });
+  }
+
   async action(idOrName: string, action: Exclude<VmAction, 'delete'>, actor: string, opts: { force?: boolean; timeoutSeconds?: number } = {}): Promise<Vm> {
     const row = await this.s.vms.require(idOrName);
     const rule = actionRule(action);
@@ -386,8 +406,13 @@ export class VmService {
       // A heartbeat assembled before a just-finished operation must not undo it.
       if (complete && Date.now() - new Date(row.updated_at).getTime() < 2000) continue;
       const st = byId.get(row.id);
+      // A transitional state with no operation in flight was interrupted (manager restart): drive it again.
       if (row.state === 'deleting') {
         this.track(row.id, () => this.runDelete(row, 'reconciler'));
+        continue;
+      }
+      if (complete && ['starting', 'stopping', 'pausing', 'resuming'].includes(row.state)) {
+        this.redrive(row);
         continue;
       }
       if (!st || st.phase === 'absent') {
