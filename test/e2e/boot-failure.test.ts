@@ -8,7 +8,13 @@ import { tapName } from '@hearth/agent';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { linkExists } from '../helpers/vm.ts';
 
-async function addImage(p: Platform, name: string, kind: 'kernel' | 'rootfs', path: string, meta: Record<string, unknown>) {
+async function addImage(
+  p: Platform,
+  name: string,
+  kind: 'kernel' | 'rootfs',
+  path: string,
+  meta: Record<string, unknown>,
+) {
   await p.manager.stores.images.upsertByName({
     name,
     kind,
@@ -36,7 +42,11 @@ async function expectFailedAndClean(p: Platform, name: string, body: Record<stri
   const runDir = join(p.dir, 'agent', 'vms', vm.id);
   expect(existsSync(join(runDir, 'disk.raw'))).toBe(false);
   expect(linkExists(tapName(vm.id))).toBe(false);
-  expect(spawnSync('pgrep', ['-f', `hearth-${vm.id}`]).stdout.toString().trim()).toBe('');
+  expect(
+    spawnSync('pgrep', ['-f', `hearth-${vm.id}`])
+      .stdout.toString()
+      .trim(),
+  ).toBe('');
   return failed;
 }
 

@@ -23,7 +23,10 @@ describe('VM lifecycle on a real VMM', () => {
     const created = await p.client.call('createVm', { body: { name: 'life', memoryMib: 128 } });
     expect(created.state).toBe('starting');
     expect(created.ip).toMatch(/^10\./);
-    vm = await p.client.call('waitVm', { params: { id: created.id }, query: { state: 'running', timeout: 120 } });
+    vm = await p.client.call('waitVm', {
+      params: { id: created.id },
+      query: { state: 'running', timeout: 120 },
+    });
     expect(vm).toMatchObject({ state: 'running', vmm: 'qemu', vcpus: 1, memoryMib: 128 });
     expect(vm.accel).toMatch(/^(kvm|tcg)$/);
     expect(vm.pid).toBeGreaterThan(0);
@@ -52,18 +55,27 @@ describe('VM lifecycle on a real VMM', () => {
 
   it('pauses and resumes', async () => {
     await p.client.call('pauseVm', { params: { id: vm.id } });
-    const paused = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'paused', timeout: 30 } });
+    const paused = await p.client.call('waitVm', {
+      params: { id: vm.id },
+      query: { state: 'paused', timeout: 30 },
+    });
     expect(paused.state).toBe('paused');
     expect(p.agent!.supervisor.status(vm.id).phase).toBe('paused');
     await p.client.call('resumeVm', { params: { id: vm.id } });
-    const resumed = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 30 } });
+    const resumed = await p.client.call('waitVm', {
+      params: { id: vm.id },
+      query: { state: 'running', timeout: 30 },
+    });
     expect(resumed.state).toBe('running');
   });
 
   it('stops gracefully: the guest shutdown appears in its log, the VMM exits and the TAP goes', async () => {
     const pid = vm.pid!;
     await p.client.call('stopVm', { params: { id: vm.id }, body: { timeoutSeconds: 60 } });
-    const stopped = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'stopped', timeout: 90 } });
+    const stopped = await p.client.call('waitVm', {
+      params: { id: vm.id },
+      query: { state: 'stopped', timeout: 90 },
+    });
     expect(stopped.stateReason).toBe('the guest shut down');
     expect(stopped.pid).toBeNull();
     expect(pidAlive(pid)).toBe(false);
@@ -81,13 +93,22 @@ describe('VM lifecycle on a real VMM', () => {
 
   it('starts again on the same disk, then restarts', async () => {
     await p.client.call('startVm', { params: { id: vm.id } });
-    const again = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 120 } });
+    const again = await p.client.call('waitVm', {
+      params: { id: vm.id },
+      query: { state: 'running', timeout: 120 },
+    });
     expect(again.pid).not.toBe(vm.pid);
     await p.client.call('restartVm', { params: { id: vm.id } });
     // restart passes through stopping/stopped/starting; wait for the final running with a new pid
-    let after = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 120 } });
+    let after = await p.client.call('waitVm', {
+      params: { id: vm.id },
+      query: { state: 'running', timeout: 120 },
+    });
     for (let i = 0; after.pid === again.pid && i < 100; i++) {
-      after = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 120 } });
+      after = await p.client.call('waitVm', {
+        params: { id: vm.id },
+        query: { state: 'running', timeout: 120 },
+      });
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(after.pid).not.toBe(again.pid);
@@ -98,7 +119,10 @@ describe('VM lifecycle on a real VMM', () => {
 
   it('forces a stop when asked', async () => {
     await p.client.call('stopVm', { params: { id: vm.id }, body: { force: true } });
-    const stopped = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'stopped', timeout: 30 } });
+    const stopped = await p.client.call('waitVm', {
+      params: { id: vm.id },
+      query: { state: 'stopped', timeout: 30 },
+    });
     expect(stopped.stateReason).toBe('stopped by force');
     await p.client.call('startVm', { params: { id: vm.id } });
     vm = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 120 } });
@@ -108,7 +132,14 @@ describe('VM lifecycle on a real VMM', () => {
     const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 500 } });
     const path = events.items.filter((e) => e.type === 'state').map((e) => `${e.from}>${e.to}`);
     expect(path.slice(0, 2)).toEqual(['creating>starting', 'starting>running']);
-    for (const step of ['running>pausing', 'pausing>paused', 'paused>resuming', 'running>stopping', 'stopping>stopped', 'stopped>starting']) {
+    for (const step of [
+      'running>pausing',
+      'pausing>paused',
+      'paused>resuming',
+      'running>stopping',
+      'stopping>stopped',
+      'stopped>starting',
+    ]) {
       expect(path).toContain(step);
     }
     expect(events.items.every((e) => e.actor && e.at)).toBe(true);
@@ -126,7 +157,9 @@ describe('VM lifecycle on a real VMM', () => {
     expect(pidAlive(pid)).toBe(false);
     expect(existsSync(runDir)).toBe(false);
     expect(linkExists(tapName(vm.id))).toBe(false);
-    const err = (await p.client.call('vmEvents', { params: { id: vm.id }, query: {} }).catch((e) => e)) as HearthError;
+    const err = (await p.client
+      .call('vmEvents', { params: { id: vm.id }, query: {} })
+      .catch((e) => e)) as HearthError;
     expect(err.code).toBe('VM_NOT_FOUND');
     const rows = await p.manager.db.query('SELECT 1 FROM vm_events WHERE vm_id = $1', [vm.id]);
     expect(rows).toHaveLength(0);

@@ -47,8 +47,14 @@ describe('kill -9 of the agent while VMs run', () => {
   it('keeps the VMs running and reports true states after the agent comes back', async () => {
     const a = await p.client.call('createVm', { body: { name: 'keep' } });
     const b = await p.client.call('createVm', { body: { name: 'lost' } });
-    const va = await p.client.call('waitVm', { params: { id: a.id }, query: { state: 'running', timeout: 120 } });
-    const vb = await p.client.call('waitVm', { params: { id: b.id }, query: { state: 'running', timeout: 120 } });
+    const va = await p.client.call('waitVm', {
+      params: { id: a.id },
+      query: { state: 'running', timeout: 120 },
+    });
+    const vb = await p.client.call('waitVm', {
+      params: { id: b.id },
+      query: { state: 'running', timeout: 120 },
+    });
 
     await agent!.kill('SIGKILL');
     expect(pidAlive(va.pid!)).toBe(true);
@@ -59,7 +65,10 @@ describe('kill -9 of the agent while VMs run', () => {
 
     agent = startAgentProcess();
     await agent.waitFor('agent registered');
-    const failed = await p.client.call('waitVm', { params: { id: b.id }, query: { state: 'failed', timeout: 60 } });
+    const failed = await p.client.call('waitVm', {
+      params: { id: b.id },
+      query: { state: 'failed', timeout: 60 },
+    });
     expect(failed.stateReason).toContain('VMM process was gone');
     const kept = await p.client.call('getVm', { params: { id: a.id } });
     expect(kept.state).toBe('running');
@@ -84,11 +93,17 @@ describe('`hearth up` crash and restart on the same data directory', () => {
   let env: Record<string, string> = {};
 
   const startUp = async () => {
-    up = runHearth(['--data-dir', dir, 'up', '--port', String(port), '--bridge', net.bridge, '--cidr', net.cidr], env);
+    up = runHearth(
+      ['--data-dir', dir, 'up', '--port', String(port), '--bridge', net.bridge, '--cidr', net.cidr],
+      env,
+    );
     await up.waitFor('Hearth is up');
   };
   const client = async () =>
-    new HearthClient({ baseUrl: `http://127.0.0.1:${port}`, token: (await readFile(join(dir, 'admin.token'), 'utf8')).trim() });
+    new HearthClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      token: (await readFile(join(dir, 'admin.token'), 'utf8')).trim(),
+    });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hearth-up-'));
@@ -125,9 +140,15 @@ describe('`hearth up` crash and restart on the same data directory', () => {
     c = await client();
     const vms = await c.all('listVms');
     expect(vms.map((v) => v.name).sort()).toEqual([keep.name, 'halt'].sort());
-    const stopped = await c.call('waitVm', { params: { id: halt.id }, query: { state: 'stopped', timeout: 90 } });
+    const stopped = await c.call('waitVm', {
+      params: { id: halt.id },
+      query: { state: 'stopped', timeout: 90 },
+    });
     expect(stopped.pid).toBeNull();
-    const kept = await c.call('waitVm', { params: { id: keep.id }, query: { state: 'running', timeout: 30 } });
+    const kept = await c.call('waitVm', {
+      params: { id: keep.id },
+      query: { state: 'running', timeout: 30 },
+    });
     expect(kept.pid).toBe(vk.pid);
     expect(kept.ip).toBe(vk.ip);
     const events = await c.call('vmEvents', { params: { id: halt.id }, query: { limit: 100 } });

@@ -4,7 +4,8 @@ import pg from 'pg';
 /** The suite's PostgreSQL (started by scripts/test.sh); required in CI so the PG half can never be skipped silently. */
 export function testPgUrl(): string | null {
   const url = process.env.HEARTH_TEST_PG_URL ?? null;
-  if (!url && process.env.CI) throw new Error('HEARTH_TEST_PG_URL is not set: run the suite through scripts/test.sh');
+  if (!url && process.env.CI)
+    throw new Error('HEARTH_TEST_PG_URL is not set: run the suite through scripts/test.sh');
   return url;
 }
 

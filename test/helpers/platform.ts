@@ -21,7 +21,11 @@ export interface TestNet {
 export function uniqueNet(): TestNet {
   const a = randomInt(100, 200);
   const b = randomInt(1, 250);
-  return { bridge: `hbt${randomBytes(4).toString('hex')}`, cidr: `10.${a}.${b}.0/24`, gateway: `10.${a}.${b}.1` };
+  return {
+    bridge: `hbt${randomBytes(4).toString('hex')}`,
+    cidr: `10.${a}.${b}.0/24`,
+    gateway: `10.${a}.${b}.1`,
+  };
 }
 
 export interface Platform {
@@ -57,7 +61,9 @@ export async function killLeftoverVmms(dir: string): Promise<void> {
 }
 
 /** Manager + local agent in this process, with their own data dir, bridge and (optionally) database. */
-export async function startPlatform(opts: { db?: 'pglite' | 'postgres'; agent?: boolean; port?: number } = {}): Promise<Platform> {
+export async function startPlatform(
+  opts: { db?: 'pglite' | 'postgres'; agent?: boolean; port?: number } = {},
+): Promise<Platform> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-test-'));
   const net = uniqueNet();
   let dropDb: (() => Promise<void>) | null = null;

@@ -22,7 +22,11 @@ export function linkExists(name: string): boolean {
 }
 
 /** Polls a condition until it holds (events we cannot subscribe to, like a process exiting). */
-export async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function until(
+  what: string,
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);

@@ -91,7 +91,11 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
 
   if (cfg.bridge) await ensureBridge(cfg.bridge);
   await supervisor.init();
-  const app = buildAgentApp({ supervisor, callbackToken: identity.callbackToken, log: log.child({ component: 'api' }) });
+  const app = buildAgentApp({
+    supervisor,
+    callbackToken: identity.callbackToken,
+    log: log.child({ component: 'api' }),
+  });
   await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;

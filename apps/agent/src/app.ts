@@ -18,7 +18,11 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 
 /** The agent's own API, called only by the manager (bearer: the callback token it registered). */
 export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+  });
   const sup = deps.supervisor;
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/healthz') return;

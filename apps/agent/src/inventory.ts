@@ -14,7 +14,10 @@ const FIRECRACKER_MISSING: VmmAvailability = {
   reason: 'the firecracker binary is not installed (the Firecracker driver is not part of this build yet)',
 };
 
-async function check(name: string, fn: () => Promise<string>): Promise<{ name: string; ok: boolean; detail: string }> {
+async function check(
+  name: string,
+  fn: () => Promise<string>,
+): Promise<{ name: string; ok: boolean; detail: string }> {
   try {
     return { name, ok: true, detail: await fn() };
   } catch (e) {

@@ -33,11 +33,19 @@ export interface SupervisorOptions {
 const CONSOLE_TAIL_LINES = 15;
 
 export function consoleTailReason(text: string): string {
-  const lines = text.replace(/\r/g, '').split('\n').filter((l) => l.trim());
+  const lines = text
+    .replace(/\r/g, '')
+    .split('\n')
+    .filter((l) => l.trim());
   return lines.slice(-CONSOLE_TAIL_LINES).join('\n');
 }
 
-const KEY_LINES = [/hearth-initrd: .*/, /Kernel panic - not syncing: .*/, /VFS: Unable to mount .*/, /No working init found.*/];
+const KEY_LINES = [
+  /hearth-initrd: .*/,
+  /Kernel panic - not syncing: .*/,
+  /VFS: Unable to mount .*/,
+  /No working init found.*/,
+];
 
 /** The console line that best explains a failed boot, when there is one. */
 export function keyConsoleLine(text: string): string | null {
@@ -152,7 +160,8 @@ export class Supervisor {
 
   status(id: string): AgentVmStatus {
     const rec = this.vms.get(id);
-    if (!rec) return { id, phase: 'absent', reason: null, pid: null, accel: null, startedAt: null, bootMs: null };
+    if (!rec)
+      return { id, phase: 'absent', reason: null, pid: null, accel: null, startedAt: null, bootMs: null };
     return {
       id,
       phase: rec.phase,
@@ -254,10 +263,18 @@ export class Supervisor {
     return parts.filter(Boolean).join(' ');
   }
 
-  private async awaitBoot(rec: VmRecord, instance: VmmInstance, consolePath: string, from: number): Promise<void> {
+  private async awaitBoot(
+    rec: VmRecord,
+    instance: VmmInstance,
+    consolePath: string,
+    from: number,
+  ): Promise<void> {
     const ac = new AbortController();
     const timer = setTimeout(
-      () => ac.abort(new Error(`Booting timed out after ${this.o.bootTimeoutMs / 1000} s without the boot marker`)),
+      () =>
+        ac.abort(
+          new Error(`Booting timed out after ${this.o.bootTimeoutMs / 1000} s without the boot marker`),
+        ),
       this.o.bootTimeoutMs,
     );
     void instance.exited.then((x) =>
@@ -285,7 +302,10 @@ export class Supervisor {
         rec.reason = 'the guest rebooted; start it again';
       } else {
         rec.phase = 'failed';
-        rec.reason = withConsole(`the VMM process exited unexpectedly (${x.cause})`, await tailFile(this.files(rec.dir).console, 16384));
+        rec.reason = withConsole(
+          `the VMM process exited unexpectedly (${x.cause})`,
+          await tailFile(this.files(rec.dir).console, 16384),
+        );
       }
       await this.persist(rec, rec.phase === 'failed' ? 'failed' : 'stopped').catch(() => undefined);
       this.o.log.warn({ vm: rec.spec.id, cause: x.cause, phase: rec.phase }, 'VM changed on its own');

@@ -23,7 +23,8 @@ export function resolveClient(opts: { dataDir?: string } = {}): HearthClient {
   const dataDir = opts.dataDir ?? defaultDataDir();
   const local = read(join(dataDir, 'manager.json'));
   const baseUrl =
-    process.env.HEARTH_URL ?? (local ? (JSON.parse(local) as { url: string }).url : `http://127.0.0.1:${DEFAULT_PORT}`);
+    process.env.HEARTH_URL ??
+    (local ? (JSON.parse(local) as { url: string }).url : `http://127.0.0.1:${DEFAULT_PORT}`);
   const token = process.env.HEARTH_TOKEN ?? read(join(dataDir, 'admin.token'));
   if (!token) {
     throw new UsageError(

@@ -15,7 +15,8 @@ export function reportError(e: unknown, json: boolean): number {
     if (json) process.stderr.write(JSON.stringify(e.toEnvelope()) + '\n');
     else {
       process.stderr.write(`error: ${e.message}\n`);
-      if (e.fields) for (const [f, m] of Object.entries(e.fields)) process.stderr.write(`  ${f}: ${m.join(', ')}\n`);
+      if (e.fields)
+        for (const [f, m] of Object.entries(e.fields)) process.stderr.write(`  ${f}: ${m.join(', ')}\n`);
       const reason = (e.detail as { reason?: string } | undefined)?.reason;
       if (reason) process.stderr.write(`  reason:\n${reason.replace(/^/gm, '    ')}\n`);
       process.stderr.write(`  code: ${e.code}\n  hint: ${e.hint}\n`);
@@ -23,7 +24,9 @@ export function reportError(e: unknown, json: boolean): number {
     return e.code === 'VM_FAILED' ? EXIT.vmFailed : EXIT.apiError;
   }
   if (e instanceof ConnectionError) {
-    process.stderr.write(`error: ${e.message}\n  hint: start the platform with \`hearth up\`, or set HEARTH_URL.\n`);
+    process.stderr.write(
+      `error: ${e.message}\n  hint: start the platform with \`hearth up\`, or set HEARTH_URL.\n`,
+    );
     return EXIT.unreachable;
   }
   if (e instanceof UsageError) {

@@ -28,8 +28,11 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   });
   installErrorHandling(app);
   app.addHook('onResponse', async (req, reply) => {
-    if (reply.statusCode >= 400 || req.url.startsWith('/v1/vms') && req.method !== 'GET') {
-      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    if (reply.statusCode >= 400 || (req.url.startsWith('/v1/vms') && req.method !== 'GET')) {
+      req.log.info(
+        { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
     }
   });
   await systemRoutes(app, deps);

@@ -28,12 +28,20 @@ async function authenticate(req: FastifyRequest, route: RouteDef, tokens: TokenS
   const principal = token ? await tokens.verify(token) : null;
   if (route.auth === 'join') {
     if (!principal || principal.kind !== 'join') {
-      throw new HearthError('INVALID_JOIN_TOKEN', 'Registering the host failed: the join token is missing or wrong.');
+      throw new HearthError(
+        'INVALID_JOIN_TOKEN',
+        'Registering the host failed: the join token is missing or wrong.',
+      );
     }
     return principal;
   }
   if (!principal) {
-    throw new HearthError('UNAUTHENTICATED', token ? 'Authenticating failed: the token is not valid.' : 'Authenticating failed: no bearer token was sent.');
+    throw new HearthError(
+      'UNAUTHENTICATED',
+      token
+        ? 'Authenticating failed: the token is not valid.'
+        : 'Authenticating failed: no bearer token was sent.',
+    );
   }
   if (route.auth === 'agent' && principal.kind !== 'agent') {
     throw new HearthError('FORBIDDEN', 'This route is for host agents only.');
@@ -79,7 +87,8 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     let e: HearthError;
     if (err instanceof HearthError) e = err;
-    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new HearthError('PAYLOAD_TOO_LARGE', 'Reading the request failed: the body is too large.');
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      e = new HearthError('PAYLOAD_TOO_LARGE', 'Reading the request failed: the body is too large.');
     else if (err.code?.startsWith('FST_ERR_CTP') || (err instanceof SyntaxError && err.statusCode === 400)) {
       e = new HearthError('INVALID_JSON', `Reading the request body failed: ${err.message}.`);
     } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {

@@ -45,9 +45,15 @@ async function readSecret(path: string): Promise<string | null> {
 }
 
 /** The admin and join tokens live in 0600 files in the data directory; created on first start. */
-async function ensureSecret(stores: Stores, dataDir: string, kind: 'admin' | 'join', fixed?: string): Promise<string> {
+async function ensureSecret(
+  stores: Stores,
+  dataDir: string,
+  kind: 'admin' | 'join',
+  fixed?: string,
+): Promise<string> {
   const path = join(dataDir, `${kind}.token`);
-  const token = fixed ?? (await readSecret(path)) ?? (await stores.tokens.create(kind, `${kind} (first start)`));
+  const token =
+    fixed ?? (await readSecret(path)) ?? (await stores.tokens.create(kind, `${kind} (first start)`));
   await stores.tokens.create(kind, `${kind} token`, null, token);
   await writeFile(path, token + '\n', { mode: 0o600 });
   await chmod(path, 0o600);
@@ -64,8 +70,16 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   await registerBuiltinImages(cfg.dataDir, stores.images);
 
   const bus = new VmBus();
-  const network = cfg.network ? { bridge: cfg.network.bridge, subnet: parseCidr(cfg.network.cidr), dns: cfg.network.dns } : null;
-  const vmService = new VmService({ stores, agents: new AgentClient(), bus, log: log.child({ component: 'vms' }), network });
+  const network = cfg.network
+    ? { bridge: cfg.network.bridge, subnet: parseCidr(cfg.network.cidr), dns: cfg.network.dns }
+    : null;
+  const vmService = new VmService({
+    stores,
+    agents: new AgentClient(),
+    bus,
+    log: log.child({ component: 'vms' }),
+    network,
+  });
   const app = await buildApp({ db, stores, vmService, log, version: cfg.version });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
@@ -73,10 +87,13 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const url = `http://${cfg.host}:${port}`;
 
   // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
-  const tick = setInterval(() => {
-    void stores.hosts.markStale(cfg.heartbeatMs * 3).catch(() => undefined);
-    void vmService.stopExpired().catch(() => undefined);
-  }, Math.max(1000, cfg.heartbeatMs));
+  const tick = setInterval(
+    () => {
+      void stores.hosts.markStale(cfg.heartbeatMs * 3).catch(() => undefined);
+      void vmService.stopExpired().catch(() => undefined);
+    },
+    Math.max(1000, cfg.heartbeatMs),
+  );
   tick.unref();
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 

@@ -1,7 +1,11 @@
+// Regenerates the committed artefacts derived from the contract: openapi.json and docs/errors.md.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildOpenApi } from '../src/openapi.ts';
+import { renderErrorsDoc } from '../src/errors-doc.ts';
 
-const target = fileURLToPath(new URL('../openapi.json', import.meta.url));
-writeFileSync(target, JSON.stringify(buildOpenApi('0.1.0'), null, 2) + '\n');
-console.log(`wrote ${target}`);
+const openapi = fileURLToPath(new URL('../openapi.json', import.meta.url));
+writeFileSync(openapi, JSON.stringify(buildOpenApi('0.1.0'), null, 2) + '\n');
+const errors = fileURLToPath(new URL('../../../docs/errors.md', import.meta.url));
+writeFileSync(errors, renderErrorsDoc());
+console.log(`wrote ${openapi}\nwrote ${errors}`);

@@ -29,7 +29,15 @@ export const AgentVmSpec = z.strictObject({
 export type AgentVmSpec = z.infer<typeof AgentVmSpec>;
 
 /** What the agent observes; `absent` means it has no trace of the VM at all. */
-export const AgentVmPhase = z.enum(['starting', 'running', 'paused', 'stopping', 'stopped', 'failed', 'absent']);
+export const AgentVmPhase = z.enum([
+  'starting',
+  'running',
+  'paused',
+  'stopping',
+  'stopped',
+  'failed',
+  'absent',
+]);
 export type AgentVmPhase = z.infer<typeof AgentVmPhase>;
 
 export const AgentVmStatus = z.object({

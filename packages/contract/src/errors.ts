@@ -13,18 +13,39 @@ export const errorCatalogue = {
   },
   FORBIDDEN: { status: 403, hint: 'Use a token that is allowed to perform this operation.' },
   ROUTE_NOT_FOUND: { status: 404, hint: 'Check the method and path against /openapi.json.' },
-  VM_NOT_FOUND: { status: 404, hint: 'List VMs with `hearth ls` or GET /v1/vms; ids and names are accepted.' },
+  VM_NOT_FOUND: {
+    status: 404,
+    hint: 'List VMs with `hearth ls` or GET /v1/vms; ids and names are accepted.',
+  },
   HOST_NOT_FOUND: { status: 404, hint: 'List hosts with GET /v1/hosts.' },
   IMAGE_NOT_FOUND: { status: 404, hint: 'List images with GET /v1/images; ids and names are accepted.' },
   VM_NAME_TAKEN: { status: 409, hint: 'Choose another name, or delete the VM that has it.' },
-  VM_INVALID_STATE: { status: 409, hint: 'Check the VM state with `hearth ls`; `detail` lists what is allowed.' },
-  VM_FAILED: { status: 409, hint: 'Read the reason and the console log (`hearth logs <vm>`), then start it again.' },
+  VM_INVALID_STATE: {
+    status: 409,
+    hint: 'Check the VM state with `hearth ls`; `detail` lists what is allowed.',
+  },
+  VM_FAILED: {
+    status: 409,
+    hint: 'Read the reason and the console log (`hearth logs <vm>`), then start it again.',
+  },
   VM_BUSY: { status: 409, hint: 'Another operation on this VM is in progress; wait for it and retry.' },
-  VM_RESIZE_REQUIRES_STOP: { status: 409, hint: 'Stop the VM first; CPU and memory changes apply at the next start.' },
-  VCPUS_EXCEED_HOST: { status: 422, hint: 'Ask for at most the number of CPUs of the largest host (GET /v1/hosts).' },
+  VM_RESIZE_REQUIRES_STOP: {
+    status: 409,
+    hint: 'Stop the VM first; CPU and memory changes apply at the next start.',
+  },
+  VCPUS_EXCEED_HOST: {
+    status: 422,
+    hint: 'Ask for at most the number of CPUs of the largest host (GET /v1/hosts).',
+  },
   MEMORY_EXCEEDS_HOST: { status: 422, hint: 'Ask for less memory, or free memory by stopping other VMs.' },
-  IMAGE_KIND_MISMATCH: { status: 422, hint: 'Pass a rootfs image as `image` and a kernel image as `kernel`.' },
-  VMM_UNAVAILABLE: { status: 422, hint: 'Run `hearth doctor` to see which VMMs this installation can use and why.' },
+  IMAGE_KIND_MISMATCH: {
+    status: 422,
+    hint: 'Pass a rootfs image as `image` and a kernel image as `kernel`.',
+  },
+  VMM_UNAVAILABLE: {
+    status: 422,
+    hint: 'Run `hearth doctor` to see which VMMs this installation can use and why.',
+  },
   NO_HOST_AVAILABLE: {
     status: 503,
     hint: 'Start an agent (`hearth up` starts one locally) or uncordon a host; check GET /v1/hosts.',
@@ -34,10 +55,19 @@ export const errorCatalogue = {
     hint: 'An Idempotency-Key identifies one request body; use a new key for a different request.',
   },
   WAIT_TIMEOUT: { status: 408, hint: 'The VM did not reach the state in time; check its events and logs.' },
-  INVALID_JOIN_TOKEN: { status: 401, hint: 'Use the join token from the manager data directory (join.token).' },
-  AGENT_UNREACHABLE: { status: 502, hint: "Check that the host's agent is running and reachable from the manager." },
+  INVALID_JOIN_TOKEN: {
+    status: 401,
+    hint: 'Use the join token from the manager data directory (join.token).',
+  },
+  AGENT_UNREACHABLE: {
+    status: 502,
+    hint: "Check that the host's agent is running and reachable from the manager.",
+  },
   AGENT_ERROR: { status: 502, hint: 'The host agent reported an error; see `detail` and the agent log.' },
-  VMM_START_FAILED: { status: 500, hint: 'See `detail` for the VMM output; run `hearth doctor` on the host.' },
+  VMM_START_FAILED: {
+    status: 500,
+    hint: 'See `detail` for the VMM output; run `hearth doctor` on the host.',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, hint: 'Send a smaller body.' },
   INTERNAL: { status: 500, hint: 'This is a bug; the request id identifies the log lines to report.' },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
@@ -106,7 +136,7 @@ export function validationError(what: string, issues: z.core.$ZodIssue[]): Heart
   const fields: Record<string, string[]> = {};
   for (const issue of issues) {
     const key = issue.path.length ? issue.path.join('.') : '(body)';
-    let msg = issue.message;
+    const msg = issue.message;
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) (fields[k] ??= []).push('unknown field');
       continue;

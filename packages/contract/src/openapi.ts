@@ -17,7 +17,12 @@ function parameters(r: RouteDef): unknown[] {
     if (!schema) continue;
     const js = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
     for (const [name, prop] of Object.entries(js.properties ?? {})) {
-      out.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: prop });
+      out.push({
+        name,
+        in: where,
+        required: where === 'path' || (js.required ?? []).includes(name),
+        schema: prop,
+      });
     }
   }
   return out;
@@ -55,7 +60,12 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       ...(r.auth === 'none' ? { security: [] } : {}),
       parameters: parameters(r),
       ...(r.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(r.body, 'input') } },
+            },
+          }
         : {}),
       responses,
     };
@@ -65,7 +75,8 @@ export function buildOpenApi(version: string): Record<string, unknown> {
     info: {
       title: 'Hearth API',
       version,
-      description: 'Self-hosted microVM platform. Errors use one envelope; codes are listed in docs/errors.md.',
+      description:
+        'Self-hosted microVM platform. Errors use one envelope; codes are listed in docs/errors.md.',
     },
     servers: [{ url: 'http://127.0.0.1:18080' }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },

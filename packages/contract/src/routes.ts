@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
 import { IdParam, PageQuery, pageOf } from './common.ts';
-import { CreateVmBody, ListVmsQuery, LogsQuery, PatchVmBody, StopBody, Vm, VmEvent, WaitQuery } from './vm.ts';
+import {
+  CreateVmBody,
+  ListVmsQuery,
+  LogsQuery,
+  PatchVmBody,
+  StopBody,
+  Vm,
+  VmEvent,
+  WaitQuery,
+} from './vm.ts';
 import { Host, RegisterHostBody, RegisterHostResponse } from './host.ts';
 import { Image } from './image.ts';
 import { HeartbeatBody, VmStatusReport } from './agent.ts';

@@ -47,7 +47,10 @@ const ACTIONS: Record<VmAction, { from: readonly VmState[]; enters: VmState }> =
   pause: { from: ['running'], enters: 'pausing' },
   resume: { from: ['paused'], enters: 'resuming' },
   restart: { from: ['running'], enters: 'stopping' },
-  delete: { from: ['creating', 'created', 'starting', 'running', 'paused', 'stopped', 'failed'], enters: 'deleting' },
+  delete: {
+    from: ['creating', 'created', 'starting', 'running', 'paused', 'stopped', 'failed'],
+    enters: 'deleting',
+  },
 };
 
 export function actionRule(action: VmAction): { from: readonly VmState[]; enters: VmState } {

@@ -13,14 +13,28 @@ export const CreateVmBody = z
     name: Name.optional().describe('Unique per project; generated when omitted.'),
     project: Name.default('default'),
     vcpus: z.number().int().min(1).max(MAX_VCPUS).default(1),
-    memoryMib: z.number().int().min(MIN_MEMORY_MIB).max(1024 * 1024).default(128),
-    image: z.string().min(1).optional().describe('Rootfs image id or name; default: the built-in base image.'),
+    memoryMib: z
+      .number()
+      .int()
+      .min(MIN_MEMORY_MIB)
+      .max(1024 * 1024)
+      .default(128),
+    image: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Rootfs image id or name; default: the built-in base image.'),
     kernel: z.string().min(1).optional().describe('Kernel image id or name; default: the built-in kernel.'),
     diskSize: z
       .string()
       .optional()
       .describe('Root disk size such as `2gb` or `512mib`; default 1 GiB (never smaller than the image).'),
-    diskGib: z.number().positive().max(4096).optional().describe('Root disk size in GiB (alternative to diskSize).'),
+    diskGib: z
+      .number()
+      .positive()
+      .max(4096)
+      .optional()
+      .describe('Root disk size in GiB (alternative to diskSize).'),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
     timeout: z
       .string()
@@ -38,7 +52,12 @@ export const PatchVmBody = z
   .strictObject({
     name: Name.optional(),
     vcpus: z.number().int().min(1).max(MAX_VCPUS).optional(),
-    memoryMib: z.number().int().min(MIN_MEMORY_MIB).max(1024 * 1024).optional(),
+    memoryMib: z
+      .number()
+      .int()
+      .min(MIN_MEMORY_MIB)
+      .max(1024 * 1024)
+      .optional(),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
     timeout: z
       .string()
@@ -74,7 +93,10 @@ export const Vm = z
     updatedAt: Timestamp,
     startedAt: Timestamp.nullable(),
     stopAt: Timestamp.nullable(),
-    uptimeSeconds: z.number().nullable().describe('Seconds since the VM last became running; null unless running.'),
+    uptimeSeconds: z
+      .number()
+      .nullable()
+      .describe('Seconds since the VM last became running; null unless running.'),
   })
   .meta({ id: 'Vm' });
 export type Vm = z.infer<typeof Vm>;

@@ -24,7 +24,9 @@ export function cacheDir(): string {
 }
 
 async function installedCloudKernel(): Promise<string> {
-  const versions = (await readdir('/lib/modules').catch(() => [] as string[])).filter((v) => v.endsWith('-cloud-amd64'));
+  const versions = (await readdir('/lib/modules').catch(() => [] as string[])).filter((v) =>
+    v.endsWith('-cloud-amd64'),
+  );
   return versions.sort().pop() ?? 'none';
 }
 
@@ -72,7 +74,11 @@ export async function ensureBuiltinImages(): Promise<BuiltinArtifact[]> {
       kind: 'kernel',
       format: 'bzImage',
       path: join(kdir, 'vmlinuz'),
-      meta: { version: kver, cmdline: 'console=ttyS0 root=/dev/vda rw quiet panic=-1 pci=off', initrd: 'initrd-default' },
+      meta: {
+        version: kver,
+        cmdline: 'console=ttyS0 root=/dev/vda rw quiet panic=-1 pci=off',
+        initrd: 'initrd-default',
+      },
     },
     { name: 'initrd-default', kind: 'initrd', format: 'cpio.gz', path: join(kdir, 'initrd.img'), meta: {} },
     {

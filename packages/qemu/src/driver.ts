@@ -46,7 +46,10 @@ export class QemuDriver implements VmmDriver {
     const files = runFiles(spec.runDir);
     for (const p of [files.qmp, files.console]) {
       if (p.length > UNIX_PATH_MAX) {
-        throw new QemuLaunchError(`Launching QEMU failed: socket path ${p} is longer than ${UNIX_PATH_MAX} bytes`, '');
+        throw new QemuLaunchError(
+          `Launching QEMU failed: socket path ${p} is longer than ${UNIX_PATH_MAX} bytes`,
+          '',
+        );
       }
     }
     // Stale sockets from an earlier process would make QEMU fail to bind.
@@ -69,7 +72,8 @@ export class QemuDriver implements VmmDriver {
     const deadline = Date.now() + 15_000;
     let qmp: QmpClient | null = null;
     while (!qmp) {
-      if (spawnError) throw new QemuLaunchError(`Launching QEMU failed: ${(spawnError as Error).message}`, '');
+      if (spawnError)
+        throw new QemuLaunchError(`Launching QEMU failed: ${(spawnError as Error).message}`, '');
       if (exited) {
         const text = (await stderr()).trim();
         throw new QemuLaunchError(
@@ -79,7 +83,10 @@ export class QemuDriver implements VmmDriver {
       }
       if (Date.now() > deadline) {
         killQuietly(child.pid);
-        throw new QemuLaunchError('Launching QEMU failed: its QMP socket did not appear within 15 s', await stderr());
+        throw new QemuLaunchError(
+          'Launching QEMU failed: its QMP socket did not appear within 15 s',
+          await stderr(),
+        );
       }
       try {
         qmp = await QmpClient.connect(files.qmp, 5000);

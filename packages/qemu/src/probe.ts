@@ -37,7 +37,14 @@ export async function probeQemu(binary = QEMU_BINARY): Promise<VmmAvailability &
   try {
     const { stdout } = await run(binary, ['--version'], { timeout: 10_000 });
     const version = /version (\S+)/.exec(stdout)?.[1] ?? null;
-    return { kind: 'qemu', available: true, accel: accel.accel, version, reason: accel.reason, accelReason: accel.reason };
+    return {
+      kind: 'qemu',
+      available: true,
+      accel: accel.accel,
+      version,
+      reason: accel.reason,
+      accelReason: accel.reason,
+    };
   } catch {
     return {
       kind: 'qemu',

@@ -54,8 +54,8 @@ export class QmpClient extends EventEmitter {
           }
           if (!greeted && 'QMP' in msg) {
             greeted = true;
-            const v = (msg.QMP as { version?: { qemu?: { major: number; minor: number; micro: number } } }).version
-              ?.qemu;
+            const v = (msg.QMP as { version?: { qemu?: { major: number; minor: number; micro: number } } })
+              .version?.qemu;
             this.version = v ? `${v.major}.${v.minor}.${v.micro}` : null;
             this.execute('qmp_capabilities').then(
               () => {
@@ -104,7 +104,9 @@ export class QmpClient extends EventEmitter {
     const id = String(this.nextId++);
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.socket!.write(JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id }) + '\n');
+      this.socket!.write(
+        JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id }) + '\n',
+      );
     });
   }
 

@@ -2,7 +2,9 @@ import { ErrorEnvelope, HearthError, routes, type RouteDef, type Routes } from '
 import type { z } from 'zod';
 
 type Out<R extends RouteDef> = R['response'] extends z.ZodType ? z.output<R['response']> : string;
-type Input<R extends RouteDef> = (R['params'] extends z.ZodType ? { params: z.input<R['params']> } : { params?: undefined }) &
+type Input<R extends RouteDef> = (R['params'] extends z.ZodType
+  ? { params: z.input<R['params']> }
+  : { params?: undefined }) &
   (R['query'] extends z.ZodType ? { query?: z.input<R['query']> } : { query?: undefined }) &
   (R['body'] extends z.ZodType ? { body?: z.input<R['body']> } : { body?: undefined }) & {
     headers?: Record<string, string>;
@@ -18,7 +20,10 @@ export interface ClientOptions {
 export class HearthClient {
   constructor(private readonly opts: ClientOptions) {}
 
-  async call<K extends keyof Routes>(id: K, input: Input<Routes[K]> = {} as Input<Routes[K]>): Promise<Out<Routes[K]>> {
+  async call<K extends keyof Routes>(
+    id: K,
+    input: Input<Routes[K]> = {} as Input<Routes[K]>,
+  ): Promise<Out<Routes[K]>> {
     const route = routes[id] as RouteDef;
     const params = (input.params ?? {}) as Record<string, string>;
     const path = route.path.replace(/:(\w+)/g, (_, k: string) => encodeURIComponent(params[k] ?? ''));
@@ -45,7 +50,10 @@ export class HearthClient {
     if (!res.ok) {
       const parsed = ErrorEnvelope.safeParse(safeJson(text));
       if (parsed.success) throw HearthError.fromEnvelope(res.status, parsed.data);
-      throw new HearthError('INTERNAL', `${route.method} ${path} failed with HTTP ${res.status}: ${text.slice(0, 300)}`);
+      throw new HearthError(
+        'INTERNAL',
+        `${route.method} ${path} failed with HTTP ${res.status}: ${text.slice(0, 300)}`,
+      );
     }
     return (route.response === null ? text : JSON.parse(text)) as Out<Routes[K]>;
   }
@@ -74,7 +82,9 @@ export class ConnectionError extends Error {
     readonly baseUrl: string,
     cause: Error,
   ) {
-    super(`Connecting to the Hearth manager at ${baseUrl} failed: ${(cause as { cause?: Error }).cause?.message ?? cause.message}`);
+    super(
+      `Connecting to the Hearth manager at ${baseUrl} failed: ${(cause as { cause?: Error }).cause?.message ?? cause.message}`,
+    );
     this.name = 'ConnectionError';
   }
 }

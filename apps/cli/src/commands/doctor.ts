@@ -24,15 +24,28 @@ export function doctorCommand(program: Command): void {
       }
       const checks = [...inv.checks, { name: 'manager', ...manager }];
       if (g.json) return printJson({ inventory: inv, checks });
-      console.log(table(['CHECK', 'OK', 'DETAIL'], checks.map((c) => [c.name, c.ok ? 'yes' : 'NO', c.detail])));
+      console.log(
+        table(
+          ['CHECK', 'OK', 'DETAIL'],
+          checks.map((c) => [c.name, c.ok ? 'yes' : 'NO', c.detail]),
+        ),
+      );
       console.log('');
       console.log(
         table(
           ['VMM', 'AVAILABLE', 'ACCEL', 'VERSION', 'NOTE'],
-          inv.vmms.map((v) => [v.kind, v.available ? 'yes' : 'no', v.accel ?? '-', v.version ?? '-', v.reason ?? '']),
+          inv.vmms.map((v) => [
+            v.kind,
+            v.available ? 'yes' : 'no',
+            v.accel ?? '-',
+            v.version ?? '-',
+            v.reason ?? '',
+          ]),
         ),
       );
-      console.log(`\nhost: ${inv.cpus} CPUs, ${inv.memoryMib} MiB (${inv.memoryFreeMib} free), ${inv.diskFreeMib} MiB disk free, kernel ${inv.kernel}`);
+      console.log(
+        `\nhost: ${inv.cpus} CPUs, ${inv.memoryMib} MiB (${inv.memoryFreeMib} free), ${inv.diskFreeMib} MiB disk free, kernel ${inv.kernel}`,
+      );
       const vmmOk = inv.vmms.some((v) => v.available);
       if (!vmmOk) process.exitCode = 1;
     });

@@ -22,7 +22,9 @@ interface UpOptions {
 export function upCommand(program: Command): void {
   program
     .command('up')
-    .description('Single-machine mode: manager (embedded database unless DATABASE_URL is set) and a local agent')
+    .description(
+      'Single-machine mode: manager (embedded database unless DATABASE_URL is set) and a local agent',
+    )
     .option('--port <port>', 'API port', (v) => Number(v), DEFAULT_PORT)
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--bridge <name>', 'bridge of the default NAT network', 'hearth0')
@@ -94,7 +96,10 @@ async function bootDemo(vms: RunningManager['vmService']): Promise<void> {
   }
   try {
     const t0 = Date.now();
-    const vm = await vms.create({ name: 'demo', project: 'default', vcpus: 1, memoryMib: 128, start: true }, 'up --demo');
+    const vm = await vms.create(
+      { name: 'demo', project: 'default', vcpus: 1, memoryMib: 128, start: true },
+      'up --demo',
+    );
     const up = await vms.wait(vm.id, 'running', 300);
     process.stderr.write(
       `demo VM running in ${Date.now() - t0} ms at ${up.ip ?? 'no ip'}: \`npx hearth logs demo\` shows its console.\n`,

@@ -11,7 +11,10 @@ interface Global {
 }
 
 /** Wraps an action: client from config, errors reported with documented exit codes. */
-export function act<A extends unknown[]>(program: Command, fn: (c: HearthClient, json: boolean, ...args: A) => Promise<void>) {
+export function act<A extends unknown[]>(
+  program: Command,
+  fn: (c: HearthClient, json: boolean, ...args: A) => Promise<void>,
+) {
   return async (...args: A) => {
     const g = program.opts<Global>();
     try {
@@ -38,7 +41,17 @@ function summary(v: Vm): string {
   return `${v.name} (${v.id}) is ${v.state}${v.ip ? `, ip ${v.ip}` : ''}${v.stateReason ? ` — ${v.stateReason.split('\n')[0]}` : ''}`;
 }
 
-const NOT_YET = ['runtime', 'fromImage', 'snapshot', 'publish', 'connect', 'user', 'password', 'sshKey', 'network'] as const;
+const NOT_YET = [
+  'runtime',
+  'fromImage',
+  'snapshot',
+  'publish',
+  'connect',
+  'user',
+  'password',
+  'sshKey',
+  'network',
+] as const;
 
 export function vmCommands(program: Command): void {
   program
@@ -70,10 +83,13 @@ export function vmCommands(program: Command): void {
       act(program, async (c, json, o: Record<string, unknown>) => {
         for (const k of NOT_YET) {
           if (o[k] !== undefined) {
-            throw new UsageError(`--${k.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase())} is not available yet in this version of Hearth.`);
+            throw new UsageError(
+              `--${k.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase())} is not available yet in this version of Hearth.`,
+            );
           }
         }
-        if (o.disk !== undefined && parseSize(String(o.disk)) === null) throw new UsageError(`--disk ${o.disk} is not a size (try 2gb).`);
+        if (o.disk !== undefined && parseSize(String(o.disk)) === null)
+          throw new UsageError(`--disk ${o.disk} is not a size (try 2gb).`);
         const env = Object.fromEntries(
           ((o.env as string[] | undefined) ?? []).map((kv) => {
             const i = kv.indexOf('=');
@@ -94,7 +110,9 @@ export function vmCommands(program: Command): void {
           env: Object.keys(env).length ? env : undefined,
           start: o.start as boolean,
         };
-        let vm = await c.call('createVm', { body: Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) });
+        let vm = await c.call('createVm', {
+          body: Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
+        });
         if (o.start && o.wait) vm = await waitFor(c, vm.id, 'running', o.waitTimeout as number);
         if (json) printJson(vm);
         else console.log(summary(vm));
@@ -112,7 +130,11 @@ export function vmCommands(program: Command): void {
         const vms = await c.all('listVms', { state: o.state, project: o.project });
         if (json) return printJson(vms);
         const hosts = await c.all('listHosts');
-        console.log(vms.length ? vmTable(vms, new Map(hosts.map((h) => [h.id, h.name]))) : 'No VMs yet. Create one with `hearth create --name demo`.');
+        console.log(
+          vms.length
+            ? vmTable(vms, new Map(hosts.map((h) => [h.id, h.name])))
+            : 'No VMs yet. Create one with `hearth create --name demo`.',
+        );
       }),
     );
 
@@ -120,7 +142,9 @@ export function vmCommands(program: Command): void {
     .command('inspect <vm>')
     .alias('get')
     .description('Show one VM')
-    .action(act(program, async (c, _json, id: string) => printJson(await c.call('getVm', { params: { id } }))));
+    .action(
+      act(program, async (c, _json, id: string) => printJson(await c.call('getVm', { params: { id } }))),
+    );
 
   const lifecycle: [string, 'startVm' | 'pauseVm' | 'resumeVm' | 'restartVm', VmState, string][] = [
     ['start', 'startVm', 'running', 'Start a stopped, created or failed VM'],
@@ -151,7 +175,10 @@ export function vmCommands(program: Command): void {
     .option('--no-wait', 'return at once')
     .action(
       act(program, async (c, json, id: string, o: { force?: boolean; timeout: number; wait: boolean }) => {
-        let vm = await c.call('stopVm', { params: { id }, body: { force: Boolean(o.force), timeoutSeconds: o.timeout } });
+        let vm = await c.call('stopVm', {
+          params: { id },
+          body: { force: Boolean(o.force), timeoutSeconds: o.timeout },
+        });
         if (o.wait) vm = await waitFor(c, vm.id, 'stopped', o.timeout + 60);
         if (json) printJson(vm);
         else console.log(summary(vm));
@@ -200,7 +227,14 @@ export function vmCommands(program: Command): void {
         console.log(
           table(
             ['AT', 'TYPE', 'FROM', 'TO', 'ACTOR', 'REASON'],
-            page.items.map((e) => [e.at, e.type, e.from ?? '-', e.to ?? '-', e.actor, (e.reason ?? '').split('\n')[0]!]),
+            page.items.map((e) => [
+              e.at,
+              e.type,
+              e.from ?? '-',
+              e.to ?? '-',
+              e.actor,
+              (e.reason ?? '').split('\n')[0]!,
+            ]),
           ),
         );
       }),

@@ -12,5 +12,7 @@ export interface Db {
 export function isUniqueViolation(e: unknown, constraint?: string): boolean {
   const err = e as { code?: string; constraint?: string; message?: string };
   if (err?.code !== '23505') return false;
-  return constraint === undefined || err.constraint === constraint || (err.message ?? '').includes(constraint);
+  return (
+    constraint === undefined || err.constraint === constraint || (err.message ?? '').includes(constraint)
+  );
 }

@@ -19,7 +19,11 @@ export async function openPglite(dir: string | null): Promise<Db> {
     query: (sql, params) => serial(async () => (await pg.query(sql, params)).rows as never),
     exec: (sql) => serial(async () => void (await pg.exec(sql))),
     transaction: (fn) =>
-      serial(() => pg.transaction((tx) => fn({ query: async (sql, params) => (await tx.query(sql, params)).rows as never }))),
+      serial(() =>
+        pg.transaction((tx) =>
+          fn({ query: async (sql, params) => (await tx.query(sql, params)).rows as never }),
+        ),
+      ),
     close: () => serial(() => pg.close()),
   };
 }

@@ -15,7 +15,9 @@ export async function openPostgres(url: string): Promise<Db> {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const out = await fn({ query: async (sql, params) => (await client.query(sql, params as unknown[])).rows });
+        const out = await fn({
+          query: async (sql, params) => (await client.query(sql, params as unknown[])).rows,
+        });
         await client.query('COMMIT');
         return out;
       } catch (e) {

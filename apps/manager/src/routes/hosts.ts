@@ -23,7 +23,8 @@ export function hostRoutes(app: FastifyInstance, { stores, vmService, log }: App
   });
 
   const sameHost = (principalHost: string | null, id: string) => {
-    if (principalHost !== id) throw new HearthError('FORBIDDEN', 'An agent may only report for its own host.');
+    if (principalHost !== id)
+      throw new HearthError('FORBIDDEN', 'An agent may only report for its own host.');
   };
 
   serve(app, t, routes.heartbeat, async ({ params, body, principal }) => {

@@ -9,5 +9,7 @@ export function imageRoutes(app: FastifyInstance, { stores }: AppServices): void
     const page = await stores.images.list(query.limit, query.cursor);
     return { items: page.items.map(imageFromRow), nextCursor: page.nextCursor };
   });
-  serve(app, stores.tokens, routes.getImage, async ({ params }) => imageFromRow(await stores.images.require(params.id)));
+  serve(app, stores.tokens, routes.getImage, async ({ params }) =>
+    imageFromRow(await stores.images.require(params.id)),
+  );
 }

@@ -36,11 +36,15 @@ export function vmRoutes(app: FastifyInstance, { stores, vmService }: AppService
   serve(app, t, routes.patchVm, async ({ params, body, actor }) => vmService.patch(params.id, body, actor));
   serve(app, t, routes.deleteVm, async ({ params, actor }) => vmService.delete(params.id, actor));
   serve(app, t, routes.startVm, async ({ params, actor }) => vmService.action(params.id, 'start', actor));
-  serve(app, t, routes.stopVm, async ({ params, body, actor }) => vmService.action(params.id, 'stop', actor, body));
+  serve(app, t, routes.stopVm, async ({ params, body, actor }) =>
+    vmService.action(params.id, 'stop', actor, body),
+  );
   serve(app, t, routes.pauseVm, async ({ params, actor }) => vmService.action(params.id, 'pause', actor));
   serve(app, t, routes.resumeVm, async ({ params, actor }) => vmService.action(params.id, 'resume', actor));
   serve(app, t, routes.restartVm, async ({ params, actor }) => vmService.action(params.id, 'restart', actor));
-  serve(app, t, routes.waitVm, async ({ params, query }) => vmService.wait(params.id, query.state, query.timeout));
+  serve(app, t, routes.waitVm, async ({ params, query }) =>
+    vmService.wait(params.id, query.state, query.timeout),
+  );
 
   serve(app, t, routes.vmEvents, async ({ params, query }) => {
     const vm = await stores.vms.require(params.id);

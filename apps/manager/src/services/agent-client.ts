@@ -8,7 +8,13 @@ export interface AgentTarget {
 
 /** The manager's calls to a host agent. Transport failures become AGENT_UNREACHABLE. */
 export class AgentClient {
-  private async call<T>(host: AgentTarget, method: string, path: string, body?: unknown, text = false): Promise<T> {
+  private async call<T>(
+    host: AgentTarget,
+    method: string,
+    path: string,
+    body?: unknown,
+    text = false,
+  ): Promise<T> {
     let res: Response;
     try {
       res = await fetch(new URL(path, host.url), {
@@ -21,7 +27,10 @@ export class AgentClient {
         signal: AbortSignal.timeout(10 * 60_000),
       });
     } catch (e) {
-      throw new HearthError('AGENT_UNREACHABLE', `Reaching the agent of host ${host.id} at ${host.url} failed: ${(e as Error).message}.`);
+      throw new HearthError(
+        'AGENT_UNREACHABLE',
+        `Reaching the agent of host ${host.id} at ${host.url} failed: ${(e as Error).message}.`,
+      );
     }
     const payload = await res.text();
     if (!res.ok) {
@@ -31,9 +40,13 @@ export class AgentClient {
       } catch {
         /* plain text */
       }
-      throw new HearthError('AGENT_ERROR', `The agent of host ${host.id} refused ${method} ${path}: ${message}`, {
-        detail: { status: res.status },
-      });
+      throw new HearthError(
+        'AGENT_ERROR',
+        `The agent of host ${host.id} refused ${method} ${path}: ${message}`,
+        {
+          detail: { status: res.status },
+        },
+      );
     }
     return (text ? payload : JSON.parse(payload)) as T;
   }

@@ -16,7 +16,10 @@ export function placeVm(
 ): Placement {
   const ready = hosts.filter((h) => h.state === 'ready' && !h.cordoned);
   if (ready.length === 0) {
-    throw new HearthError('NO_HOST_AVAILABLE', 'Placing the VM failed: no host is ready (none registered, offline or cordoned).');
+    throw new HearthError(
+      'NO_HOST_AVAILABLE',
+      'Placing the VM failed: no host is ready (none registered, offline or cordoned).',
+    );
   }
   const offering = ready
     .map((h) => {
@@ -30,23 +33,35 @@ export function placeVm(
     const reasons = ready
       .flatMap((h) => h.inventory.vmms.filter((v) => v.kind === req.vmm).map((v) => `${h.name}: ${v.reason}`))
       .join('; ');
-    throw new HearthError('VMM_UNAVAILABLE', `Placing the VM failed: no host can run ${req.vmm ?? 'any VMM'} (${reasons || 'no VMM found'}).`, {
-      fields: { vmm: [reasons || 'unavailable'] },
-    });
+    throw new HearthError(
+      'VMM_UNAVAILABLE',
+      `Placing the VM failed: no host can run ${req.vmm ?? 'any VMM'} (${reasons || 'no VMM found'}).`,
+      {
+        fields: { vmm: [reasons || 'unavailable'] },
+      },
+    );
   }
   const maxCpus = Math.max(...offering.map((x) => x.h.inventory.cpus));
   if (req.vcpus > maxCpus) {
-    throw new HearthError('VCPUS_EXCEED_HOST', `Placing the VM failed: ${req.vcpus} vCPUs asked, the largest host has ${maxCpus}.`, {
-      fields: { vcpus: [`at most ${maxCpus}`] },
-    });
+    throw new HearthError(
+      'VCPUS_EXCEED_HOST',
+      `Placing the VM failed: ${req.vcpus} vCPUs asked, the largest host has ${maxCpus}.`,
+      {
+        fields: { vcpus: [`at most ${maxCpus}`] },
+      },
+    );
   }
   const free = (h: HostRow) => h.inventory.memoryFreeMib;
   const fits = offering.filter((x) => x.h.inventory.cpus >= req.vcpus && free(x.h) >= req.memoryMib);
   if (fits.length === 0) {
     const best = Math.max(...offering.map((x) => free(x.h)));
-    throw new HearthError('MEMORY_EXCEEDS_HOST', `Placing the VM failed: ${req.memoryMib} MiB asked, the most any host has free is ${best} MiB.`, {
-      fields: { memoryMib: [`at most ${best}`] },
-    });
+    throw new HearthError(
+      'MEMORY_EXCEEDS_HOST',
+      `Placing the VM failed: ${req.memoryMib} MiB asked, the most any host has free is ${best} MiB.`,
+      {
+        fields: { memoryMib: [`at most ${best}`] },
+      },
+    );
   }
   fits.sort((a, b) => free(b.h) - free(a.h));
   return { host: fits[0]!.h, vmm: fits[0]!.vmm };

@@ -54,38 +54,60 @@ export class VmService {
     const image = await this.s.images.require(body.image ?? 'base', 'image');
     const kernel = await this.s.images.require(body.kernel ?? 'kernel-default', 'kernel');
     if (image.kind !== 'rootfs') {
-      throw new HearthError('IMAGE_KIND_MISMATCH', `Creating the VM failed: image "${image.name}" is a ${image.kind}, not a rootfs.`, {
-        fields: { image: ['not a rootfs image'] },
-      });
+      throw new HearthError(
+        'IMAGE_KIND_MISMATCH',
+        `Creating the VM failed: image "${image.name}" is a ${image.kind}, not a rootfs.`,
+        {
+          fields: { image: ['not a rootfs image'] },
+        },
+      );
     }
     if (kernel.kind !== 'kernel') {
-      throw new HearthError('IMAGE_KIND_MISMATCH', `Creating the VM failed: kernel "${kernel.name}" is a ${kernel.kind}, not a kernel.`, {
-        fields: { kernel: ['not a kernel image'] },
-      });
+      throw new HearthError(
+        'IMAGE_KIND_MISMATCH',
+        `Creating the VM failed: kernel "${kernel.name}" is a ${kernel.kind}, not a kernel.`,
+        {
+          fields: { kernel: ['not a kernel image'] },
+        },
+      );
     }
     let diskBytes = DEFAULT_DISK_BYTES;
     if (body.diskSize !== undefined) {
       const parsed = parseSize(body.diskSize);
       if (parsed === null || parsed <= 0) {
-        throw new HearthError('VALIDATION_FAILED', `Creating the VM failed: diskSize "${body.diskSize}" is not a size.`, {
-          fields: { diskSize: ['must look like 2gb or 512mib'] },
-        });
+        throw new HearthError(
+          'VALIDATION_FAILED',
+          `Creating the VM failed: diskSize "${body.diskSize}" is not a size.`,
+          {
+            fields: { diskSize: ['must look like 2gb or 512mib'] },
+          },
+        );
       }
       diskBytes = parsed;
     } else if (body.diskGib !== undefined) diskBytes = body.diskGib * 2 ** 30;
     const imageBytes = Number(image.size_bytes);
     if (diskBytes < imageBytes) {
-      throw new HearthError('VALIDATION_FAILED', `Creating the VM failed: the disk (${diskBytes} bytes) is smaller than image "${image.name}" (${imageBytes} bytes).`, {
-        fields: { diskSize: [`at least ${Math.ceil(imageBytes / 2 ** 20)}mib`] },
-      });
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        `Creating the VM failed: the disk (${diskBytes} bytes) is smaller than image "${image.name}" (${imageBytes} bytes).`,
+        {
+          fields: { diskSize: [`at least ${Math.ceil(imageBytes / 2 ** 20)}mib`] },
+        },
+      );
     }
     const placement = placeVm(await this.s.hosts.all(), body);
     const name = body.name ?? `vm-${newId('vm').slice(-6)}`;
     const id = newId('vm');
     let row: VmRow | null = null;
     for (let attempt = 0; !row; attempt++) {
-      const ip = this.d.network ? nextFreeIp(this.d.network.subnet, new Set(await this.s.vms.usedIps())) : null;
-      if (this.d.network && !ip) throw new HearthError('NO_HOST_AVAILABLE', 'Creating the VM failed: the network has no free address left.');
+      const ip = this.d.network
+        ? nextFreeIp(this.d.network.subnet, new Set(await this.s.vms.usedIps()))
+        : null;
+      if (this.d.network && !ip)
+        throw new HearthError(
+          'NO_HOST_AVAILABLE',
+          'Creating the VM failed: the network has no free address left.',
+        );
       try {
         row = await this.s.vms.insert({
           id,
@@ -108,16 +130,26 @@ export class VmService {
         });
       } catch (e) {
         if (isUniqueViolation(e, 'vms_project_name')) {
-          throw new HearthError('VM_NAME_TAKEN', `Creating the VM failed: project "${body.project}" already has a VM named "${name}".`, {
-            fields: { name: ['already taken'] },
-          });
+          throw new HearthError(
+            'VM_NAME_TAKEN',
+            `Creating the VM failed: project "${body.project}" already has a VM named "${name}".`,
+            {
+              fields: { name: ['already taken'] },
+            },
+          );
         }
         // Two creates raced for the same address: pick again.
         if (isUniqueViolation(e, 'vms_ip') && attempt < 20) continue;
         throw e;
       }
     }
-    await this.s.vms.addEvent(id, 'created', actor, `placed on ${placement.host.name} (${placement.vmm})`, 'creating');
+    await this.s.vms.addEvent(
+      id,
+      'created',
+      actor,
+      `placed on ${placement.host.name} (${placement.vmm})`,
+      'creating',
+    );
     const next = body.start ? 'starting' : 'created';
     const moved = await this.move(row, next, actor, { reason: null });
     if (body.start && moved) this.track(id, () => this.runStart(moved, actor));
@@ -136,7 +168,10 @@ export class VmService {
     patch: Parameters<Stores['vms']['transition']>[4] = {},
   ): Promise<VmRow | null> {
     if (!canTransition(row.state, to)) {
-      throw new HearthError('INTERNAL', `Changing VM ${row.id} from ${row.state} to ${to} is not a legal transition.`);
+      throw new HearthError(
+        'INTERNAL',
+        `Changing VM ${row.id} from ${row.state} to ${to} is not a legal transition.`,
+      );
     }
     const out = await this.s.vms.transition(row.id, row.state, to, actor, patch);
     if (!out) return null;
@@ -164,7 +199,10 @@ export class VmService {
   }
 
   private async spec(row: VmRow): Promise<AgentVmSpec> {
-    const [image, kernel] = await Promise.all([this.s.images.require(row.image_id), this.s.images.require(row.kernel_id)]);
+    const [image, kernel] = await Promise.all([
+      this.s.images.require(row.image_id),
+      this.s.images.require(row.kernel_id),
+    ]);
     const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
     const initrd = initrdName ? await this.s.images.require(initrdName) : null;
     const net = this.d.network;
@@ -179,11 +217,19 @@ export class VmService {
       initrd: initrd ? { path: initrd.path, sha256: initrd.sha256 } : null,
       rootfs: { path: image.path, sha256: image.sha256 },
       bootMarker: typeof image.meta.bootMarker === 'string' ? image.meta.bootMarker : null,
-      bootArgs: typeof kernel.meta.cmdline === 'string' ? kernel.meta.cmdline : 'console=ttyS0 root=/dev/vda rw',
+      bootArgs:
+        typeof kernel.meta.cmdline === 'string' ? kernel.meta.cmdline : 'console=ttyS0 root=/dev/vda rw',
       env: row.env,
       network:
         net && row.ip && row.mac
-          ? { bridge: net.bridge, mac: row.mac, ip: row.ip, prefix: net.subnet.prefix, gateway: net.subnet.gateway, dns: net.dns }
+          ? {
+              bridge: net.bridge,
+              mac: row.mac,
+              ip: row.ip,
+              prefix: net.subnet.prefix,
+              gateway: net.subnet.gateway,
+              dns: net.dns,
+            }
           : null,
     };
   }
@@ -205,9 +251,19 @@ export class VmService {
       case 'paused':
         return this.move(row, 'paused', actor, { reason: null, pid: st.pid });
       case 'stopped':
-        return this.move(row, 'stopped', actor, { reason: st.reason, pid: null, startedAt: null, stopAt: null });
+        return this.move(row, 'stopped', actor, {
+          reason: st.reason,
+          pid: null,
+          startedAt: null,
+          stopAt: null,
+        });
       case 'failed':
-        return this.move(row, 'failed', actor, { reason: st.reason ?? 'failed', pid: null, startedAt: null, stopAt: null });
+        return this.move(row, 'failed', actor, {
+          reason: st.reason ?? 'failed',
+          pid: null,
+          startedAt: null,
+          stopAt: null,
+        });
       default:
         return null;
     }
@@ -249,7 +305,12 @@ export class VmService {
     });
   }
 
-  async action(idOrName: string, action: Exclude<VmAction, 'delete'>, actor: string, opts: { force?: boolean; timeoutSeconds?: number } = {}): Promise<Vm> {
+  async action(
+    idOrName: string,
+    action: Exclude<VmAction, 'delete'>,
+    actor: string,
+    opts: { force?: boolean; timeoutSeconds?: number } = {},
+  ): Promise<Vm> {
     const row = await this.s.vms.require(idOrName);
     const rule = actionRule(action);
     if (!rule.from.includes(row.state)) {
@@ -259,15 +320,18 @@ export class VmService {
     }
     const desired = action === 'stop' ? 'stopped' : action === 'pause' ? 'paused' : 'running';
     const moved = await this.move(row, rule.enters, actor, { desiredState: desired, reason: null });
-    if (!moved) throw new HearthError('VM_BUSY', `Cannot ${action} VM "${row.name}": it changed state meanwhile.`);
+    if (!moved)
+      throw new HearthError('VM_BUSY', `Cannot ${action} VM "${row.name}": it changed state meanwhile.`);
     const force = opts.force ?? false;
     const timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
     this.track(row.id, async () => {
       const host = await this.host(moved);
       try {
         if (action === 'start') return void (await this.runStart(moved, actor));
-        if (action === 'pause') return void (await this.applyStatus(moved, await this.d.agents.pause(host, row.id), actor));
-        if (action === 'resume') return void (await this.applyStatus(moved, await this.d.agents.resume(host, row.id), actor));
+        if (action === 'pause')
+          return void (await this.applyStatus(moved, await this.d.agents.pause(host, row.id), actor));
+        if (action === 'resume')
+          return void (await this.applyStatus(moved, await this.d.agents.resume(host, row.id), actor));
         const st = await this.d.agents.stop(host, row.id, force, timeoutMs);
         const stopped = await this.applyStatus(moved, st, actor);
         if (action === 'restart' && stopped?.state === 'stopped') {
@@ -276,7 +340,8 @@ export class VmService {
         }
       } catch (e) {
         const current = await this.s.vms.get(row.id);
-        if (current && current.state === moved.state) await this.fail(current, actor, `${cap(action)} failed`, e);
+        if (current && current.state === moved.state)
+          await this.fail(current, actor, `${cap(action)} failed`, e);
       }
     });
     return vmFromRow(moved);
@@ -285,15 +350,25 @@ export class VmService {
   async patch(idOrName: string, body: PatchVmBody, actor: string): Promise<Vm> {
     const row = await this.s.vms.require(idOrName);
     const cols: Record<string, unknown> = {};
-    if ((body.vcpus !== undefined && body.vcpus !== row.vcpus) || (body.memoryMib !== undefined && body.memoryMib !== row.memory_mib)) {
+    if (
+      (body.vcpus !== undefined && body.vcpus !== row.vcpus) ||
+      (body.memoryMib !== undefined && body.memoryMib !== row.memory_mib)
+    ) {
       if (!['created', 'stopped', 'failed'].includes(row.state)) {
-        throw new HearthError('VM_RESIZE_REQUIRES_STOP', `Resizing VM "${row.name}" failed: it is ${row.state}.`);
+        throw new HearthError(
+          'VM_RESIZE_REQUIRES_STOP',
+          `Resizing VM "${row.name}" failed: it is ${row.state}.`,
+        );
       }
       const host = await this.host(row);
       if (body.vcpus !== undefined && body.vcpus > host.inventory.cpus) {
-        throw new HearthError('VCPUS_EXCEED_HOST', `Resizing VM "${row.name}" failed: its host has ${host.inventory.cpus} CPUs.`, {
-          fields: { vcpus: [`at most ${host.inventory.cpus}`] },
-        });
+        throw new HearthError(
+          'VCPUS_EXCEED_HOST',
+          `Resizing VM "${row.name}" failed: its host has ${host.inventory.cpus} CPUs.`,
+          {
+            fields: { vcpus: [`at most ${host.inventory.cpus}`] },
+          },
+        );
       }
       if (body.vcpus !== undefined) cols.vcpus = body.vcpus;
       if (body.memoryMib !== undefined) cols.memory_mib = body.memoryMib;
@@ -320,13 +395,18 @@ export class VmService {
 
   async delete(idOrName: string, actor: string): Promise<Vm> {
     const row = await this.s.vms.require(idOrName);
-    if (!actionRule('delete').from.includes(row.state) && !(row.state === 'deleting' && !this.ops.has(row.id))) {
+    if (
+      !actionRule('delete').from.includes(row.state) &&
+      !(row.state === 'deleting' && !this.ops.has(row.id))
+    ) {
       throw new HearthError('VM_INVALID_STATE', `Cannot delete VM "${row.name}": it is ${row.state}.`, {
         detail: { state: row.state, action: 'delete', allowedFrom: actionRule('delete').from },
       });
     }
-    const moved = row.state === 'deleting' ? row : await this.move(row, 'deleting', actor, { desiredState: 'deleted' });
-    if (!moved) throw new HearthError('VM_BUSY', `Cannot delete VM "${row.name}": it changed state meanwhile.`);
+    const moved =
+      row.state === 'deleting' ? row : await this.move(row, 'deleting', actor, { desiredState: 'deleted' });
+    if (!moved)
+      throw new HearthError('VM_BUSY', `Cannot delete VM "${row.name}": it changed state meanwhile.`);
     this.track(row.id, () => this.runDelete(moved, actor));
     return vmFromRow(moved);
   }
@@ -367,20 +447,32 @@ export class VmService {
         else if (vm.state === 'failed') {
           done(() =>
             reject(
-              new HearthError('VM_FAILED', `Waiting for VM "${vm.name}" to be ${target} failed: it failed. ${firstLine(vm.stateReason)}`, {
-                detail: { state: vm.state, reason: vm.stateReason },
-              }),
+              new HearthError(
+                'VM_FAILED',
+                `Waiting for VM "${vm.name}" to be ${target} failed: it failed. ${firstLine(vm.stateReason)}`,
+                {
+                  detail: { state: vm.state, reason: vm.stateReason },
+                },
+              ),
             ),
           );
         }
       };
       const onVm = (vm: Vm) => vm.id === id && check(vm);
       const onGone = (gone: string) =>
-        gone === id && done(() => reject(new HearthError('VM_NOT_FOUND', `Waiting for VM "${row.name}" failed: it was deleted.`)));
+        gone === id &&
+        done(() =>
+          reject(new HearthError('VM_NOT_FOUND', `Waiting for VM "${row.name}" failed: it was deleted.`)),
+        );
       const timer = setTimeout(
         () =>
           done(() =>
-            reject(new HearthError('WAIT_TIMEOUT', `Waiting for VM "${row.name}" to be ${target} timed out after ${timeoutS} s.`)),
+            reject(
+              new HearthError(
+                'WAIT_TIMEOUT',
+                `Waiting for VM "${row.name}" to be ${target} timed out after ${timeoutS} s.`,
+              ),
+            ),
           ),
         timeoutS * 1000,
       );
@@ -400,7 +492,9 @@ export class VmService {
    */
   async reconcile(hostId: string, statuses: AgentVmStatus[], complete: boolean): Promise<void> {
     const byId = new Map(statuses.map((s) => [s.id, s]));
-    const rows = complete ? await this.s.vms.onHost(hostId) : await Promise.all(statuses.map((s) => this.s.vms.get(s.id)));
+    const rows = complete
+      ? await this.s.vms.onHost(hostId)
+      : await Promise.all(statuses.map((s) => this.s.vms.get(s.id)));
     for (const row of rows) {
       if (!row || row.host_id !== hostId || this.ops.has(row.id)) continue;
       // A heartbeat assembled before a just-finished operation must not undo it.
@@ -439,8 +533,15 @@ export class VmService {
   /** Auto-stop for VMs whose `timeout` elapsed. */
   async stopExpired(): Promise<void> {
     for (const row of await this.s.vms.all()) {
-      if (row.state === 'running' && row.stop_at && new Date(row.stop_at).getTime() <= Date.now() && !this.ops.has(row.id)) {
-        await this.action(row.id, 'stop', 'timeout').catch((e: Error) => this.d.log.warn({ vm: row.id, err: e.message }, 'auto-stop failed'));
+      if (
+        row.state === 'running' &&
+        row.stop_at &&
+        new Date(row.stop_at).getTime() <= Date.now() &&
+        !this.ops.has(row.id)
+      ) {
+        await this.action(row.id, 'stop', 'timeout').catch((e: Error) =>
+          this.d.log.warn({ vm: row.id, err: e.message }, 'auto-stop failed'),
+        );
       }
     }
   }

@@ -57,13 +57,19 @@ export class HostStore {
   }
 
   async get(idOrName: string): Promise<HostRow | null> {
-    const rows = await this.db.query<HostRow>(`${WITH_ALLOC} WHERE h.id = $1 OR h.name = $1 LIMIT 1`, [idOrName]);
+    const rows = await this.db.query<HostRow>(`${WITH_ALLOC} WHERE h.id = $1 OR h.name = $1 LIMIT 1`, [
+      idOrName,
+    ]);
     return rows[0] ?? null;
   }
 
   async require(idOrName: string): Promise<HostRow> {
     const h = await this.get(idOrName);
-    if (!h) throw new HearthError('HOST_NOT_FOUND', `Finding host "${idOrName}" failed: no host has that id or name.`);
+    if (!h)
+      throw new HearthError(
+        'HOST_NOT_FOUND',
+        `Finding host "${idOrName}" failed: no host has that id or name.`,
+      );
     return h;
   }
 }

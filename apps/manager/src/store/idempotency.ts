@@ -13,7 +13,9 @@ export class IdempotencyStore {
   constructor(private readonly db: Db) {}
 
   static hashBody(body: unknown): string {
-    return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+    return createHash('sha256')
+      .update(JSON.stringify(body ?? null))
+      .digest('hex');
   }
 
   async claim(key: string, principal: string, requestHash: string): Promise<Claim> {
@@ -29,27 +31,35 @@ export class IdempotencyStore {
     );
     const r = rows[0]!;
     if (r.request_hash !== requestHash) {
-      throw new HearthError('IDEMPOTENCY_KEY_REUSED', 'Replaying the request failed: this Idempotency-Key was used with a different body.');
+      throw new HearthError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'Replaying the request failed: this Idempotency-Key was used with a different body.',
+      );
     }
     if (r.status === 0) {
-      throw new HearthError('IDEMPOTENCY_KEY_REUSED', 'Replaying the request failed: the first request with this Idempotency-Key is still in progress.', {
-        hint: 'Retry in a moment; the first request will finish.',
-      });
+      throw new HearthError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'Replaying the request failed: the first request with this Idempotency-Key is still in progress.',
+        {
+          hint: 'Retry in a moment; the first request will finish.',
+        },
+      );
     }
     return { kind: 'replay', status: r.status, body: r.response };
   }
 
   async complete(key: string, principal: string, status: number, body: unknown): Promise<void> {
-    await this.db.query('UPDATE idempotency_keys SET status = $3, response = $4::jsonb WHERE key = $1 AND principal = $2', [
-      key,
-      principal,
-      status,
-      JSON.stringify(body),
-    ]);
+    await this.db.query(
+      'UPDATE idempotency_keys SET status = $3, response = $4::jsonb WHERE key = $1 AND principal = $2',
+      [key, principal, status, JSON.stringify(body)],
+    );
   }
 
   /** A failed first attempt must not poison the key: the client may retry it. */
   async release(key: string, principal: string): Promise<void> {
-    await this.db.query('DELETE FROM idempotency_keys WHERE key = $1 AND principal = $2 AND status = 0', [key, principal]);
+    await this.db.query('DELETE FROM idempotency_keys WHERE key = $1 AND principal = $2 AND status = 0', [
+      key,
+      principal,
+    ]);
   }
 }

@@ -45,16 +45,22 @@ export class ImageStore {
   }
 
   async get(idOrName: string): Promise<ImageRow | null> {
-    const rows = await this.db.query<ImageRow>('SELECT * FROM images WHERE id = $1 OR name = $1 LIMIT 1', [idOrName]);
+    const rows = await this.db.query<ImageRow>('SELECT * FROM images WHERE id = $1 OR name = $1 LIMIT 1', [
+      idOrName,
+    ]);
     return rows[0] ?? null;
   }
 
   async require(idOrName: string, field = 'image'): Promise<ImageRow> {
     const img = await this.get(idOrName);
     if (!img) {
-      throw new HearthError('IMAGE_NOT_FOUND', `Finding ${field} "${idOrName}" failed: no image has that id or name.`, {
-        fields: { [field]: ['unknown image'] },
-      });
+      throw new HearthError(
+        'IMAGE_NOT_FOUND',
+        `Finding ${field} "${idOrName}" failed: no image has that id or name.`,
+        {
+          fields: { [field]: ['unknown image'] },
+        },
+      );
     }
     return img;
   }

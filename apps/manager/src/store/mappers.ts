@@ -57,7 +57,9 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
     startedAt,
     stopAt: iso(r.stop_at),
     uptimeSeconds:
-      r.state === 'running' && startedAt ? Math.max(0, Math.round((now - Date.parse(startedAt)) / 1000)) : null,
+      r.state === 'running' && startedAt
+        ? Math.max(0, Math.round((now - Date.parse(startedAt)) / 1000))
+        : null,
   };
 }
 

@@ -9,9 +9,13 @@ export function decodeCursor(cursor: string | undefined): string | null {
   if (!cursor) return null;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!/^[\w-]{1,128}$/.test(text)) {
-    throw new HearthError('VALIDATION_FAILED', 'Reading the page cursor failed: it is not one this server issued.', {
-      fields: { cursor: ['invalid cursor'] },
-    });
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      'Reading the page cursor failed: it is not one this server issued.',
+      {
+        fields: { cursor: ['invalid cursor'] },
+      },
+    );
   }
   return text;
 }

@@ -16,7 +16,12 @@ const hash = (token: string) => createHash('sha256').update(token).digest('hex')
 export class TokenStore {
   constructor(private readonly db: Db) {}
 
-  async create(kind: TokenKind, name: string, hostId: string | null = null, secret?: string): Promise<string> {
+  async create(
+    kind: TokenKind,
+    name: string,
+    hostId: string | null = null,
+    secret?: string,
+  ): Promise<string> {
     const token = secret ?? `hth_${kind}_${randomBytes(24).toString('base64url')}`;
     await this.db.query(
       'INSERT INTO tokens (id, kind, name, hash, host_id) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (hash) DO NOTHING',

@@ -83,7 +83,8 @@ export class VmStore {
 
   async require(idOrName: string): Promise<VmRow> {
     const vm = await this.get(idOrName);
-    if (!vm) throw new HearthError('VM_NOT_FOUND', `Finding VM "${idOrName}" failed: no VM has that id or name.`);
+    if (!vm)
+      throw new HearthError('VM_NOT_FOUND', `Finding VM "${idOrName}" failed: no VM has that id or name.`);
     return vm;
   }
 
@@ -97,7 +98,11 @@ export class VmStore {
     if (f.state) add('state = ?', f.state);
     if (f.host) add('host_id = ?', f.host);
     if (f.project) add('project = ?', f.project);
-    if (f.name) add("name LIKE ? || '%'", f.name.replace(/[%_\\]/g, (c) => '\\' + c));
+    if (f.name)
+      add(
+        "name LIKE ? || '%'",
+        f.name.replace(/[%_\\]/g, (c) => '\\' + c),
+      );
     const after = decodeCursor(f.cursor);
     if (after) add('id > ?', after);
     params.push(f.limit + 1);
@@ -171,7 +176,13 @@ export class VmStore {
     return rows[0]!;
   }
 
-  async addEvent(vmId: string, type: string, actor: string, reason: string | null, to: VmState | null = null) {
+  async addEvent(
+    vmId: string,
+    type: string,
+    actor: string,
+    reason: string | null,
+    to: VmState | null = null,
+  ) {
     const rows = await this.db.query<EventRow>(
       `INSERT INTO vm_events (id, vm_id, type, to_state, actor, reason) VALUES ($1,$2,$3,$4,$5,$6) RETURNING *`,
       [newId('evt'), vmId, type, to, actor, reason],

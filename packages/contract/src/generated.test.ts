@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildOpenApi } from './openapi.ts';
+import { renderErrorsDoc } from './errors-doc.ts';
+import { errorCatalogue } from './errors.ts';
+import { routes } from './routes.ts';
+
+const read = (rel: string) => readFileSync(new URL(rel, import.meta.url), 'utf8');
+
+describe('generated artefacts', () => {
+  it('openapi.json matches the route table (run `npm run docs` after changing the contract)', () => {
+    expect(JSON.parse(read('../openapi.json'))).toEqual(JSON.parse(JSON.stringify(buildOpenApi('0.1.0'))));
+  });
+
+  it('docs/errors.md matches the error catalogue (run `npm run docs`)', () => {
+    expect(read('../../../docs/errors.md')).toBe(renderErrorsDoc());
+  });
+
+  it('documents every code and every route', () => {
+    const doc = read('../../../docs/errors.md');
+    for (const code of Object.keys(errorCatalogue)) expect(doc).toContain(`\`${code}\``);
+    const openapi = buildOpenApi('x') as { paths: Record<string, Record<string, { operationId: string }>> };
+    const ops = Object.values(openapi.paths).flatMap((p) => Object.values(p).map((o) => o.operationId));
+    expect(ops.sort()).toEqual(Object.keys(routes).sort());
+  });
+
+  it('gives every error a hint and a 4xx/5xx status', () => {
+    for (const [code, e] of Object.entries(errorCatalogue)) {
+      expect(e.status, code).toBeGreaterThanOrEqual(400);
+      expect(e.hint.length, code).toBeGreaterThan(10);
+    }
+  });
+});
