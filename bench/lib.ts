@@ -1,0 +1,34 @@
+import { readFile } from 'node:fs/promises';
+
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[i]!;
+}
+
+export function stats(label: string, values: number[], unit = 'ms'): string {
+  const f = (n: number) => n.toFixed(unit === 'ms' ? 0 : 1);
+  return `${label.padEnd(44)} n=${values.length}  p50=${f(percentile(values, 50))}${unit}  p95=${f(percentile(values, 95))}${unit}  min=${f(Math.min(...values))}${unit}  max=${f(Math.max(...values))}${unit}`;
+}
+
+export function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Polls a file until `text` appears; resolves with the time it was seen. */
+export async function whenFileContains(path: string, text: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = await readFile(path, 'utf8').catch(() => '');
+    if (body.includes(text)) return performance.now();
+    if (Date.now() > deadline) throw new Error(`"${text}" did not appear in ${path} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}

@@ -1,0 +1,56 @@
+// Memory benchmark: agent RSS with 0 and with N running VMs, QEMU RSS per idle VM.
+// The agent runs as its own process (as on a real host); the manager runs in this process.
+// Usage: node --import tsx bench/memory.ts [--vms 20]
+import { startPlatform } from '../test/helpers/platform.ts';
+import { runHearth } from '../test/helpers/proc.ts';
+import { arg, rssMiB } from './lib.ts';
+
+const n = arg('vms', 20);
+const p = await startPlatform({ agent: false });
+const agent = runHearth([
+  '--data-dir',
+  p.dir,
+  'agent',
+  '--manager',
+  p.manager.url,
+  '--join-token',
+  p.manager.joinToken,
+  '--port',
+  '0',
+  '--name',
+  `mem-${p.net.bridge}`,
+  '--bridge',
+  p.net.bridge,
+  '--cidr',
+  p.net.cidr,
+]);
+try {
+  await agent.waitFor('agent registered');
+  await new Promise((r) => setTimeout(r, 2000));
+  const idle = await rssMiB(agent.child.pid!);
+  const pids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const vm = await p.client.call('createVm', { body: { name: `mem-${i}`, memoryMib: 128 } });
+    const up = await p.client.call('waitVm', {
+      params: { id: vm.id },
+      query: { state: 'running', timeout: 180 },
+    });
+    pids.push(up.pid!);
+  }
+  await new Promise((r) => setTimeout(r, 5000));
+  const loaded = await rssMiB(agent.child.pid!);
+  const qemu = await Promise.all(pids.map(rssMiB));
+  const avg = qemu.reduce((a, b) => a + b, 0) / qemu.length;
+  console.log(`\nmemory benchmark (${n} VMs of 128 MiB, idle at a login prompt, TCG)`);
+  console.log(`agent RSS with 0 VMs:  ${idle.toFixed(1)} MiB`);
+  console.log(`agent RSS with ${n} VMs: ${loaded.toFixed(1)} MiB`);
+  console.log(
+    `QEMU RSS per idle VM:  avg ${avg.toFixed(1)} MiB, min ${Math.min(...qemu).toFixed(1)}, max ${Math.max(...qemu).toFixed(1)}`,
+  );
+  for (const id of (await p.client.all('listVms')).map((v) => v.id))
+    await p.client.call('deleteVm', { params: { id } });
+  await p.manager.vmService.drain();
+} finally {
+  await agent.kill('SIGTERM');
+  await p.dispose();
+}
