@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { buildQemuArgs } from './args.ts';
+
+const spec = {
+  vmId: 'vm_x',
+  runDir: '/run/vm_x',
+  vcpus: 2,
+  memoryMib: 256,
+  kernelPath: '/img/k',
+  initrdPath: '/img/i',
+  diskPath: '/run/vm_x/disk.raw',
+  cmdline: 'console=ttyS0 root=/dev/vda',
+  consoleLogPath: '/run/vm_x/console.log',
+  tap: { name: 'htap0', mac: '02:48:0a:00:00:02' },
+};
+
+describe('QEMU argv', () => {
+  it('builds a microvm with virtio devices, QMP, pid file and console log', () => {
+    const a = buildQemuArgs(spec, 'tcg');
+    const after = (flag: string) => a[a.indexOf(flag) + 1];
+    expect(after('-machine')).toMatch(/^microvm,/);
+    expect(after('-accel')).toBe('tcg');
+    expect(after('-cpu')).toBe('max');
+    expect(after('-m')).toBe('256');
+    expect(after('-smp')).toBe('2');
+    expect(after('-initrd')).toBe('/img/i');
+    expect(after('-append')).toBe('console=ttyS0 root=/dev/vda');
+    expect(after('-qmp')).toBe('unix:/run/vm_x/qmp.sock,server=on,wait=off');
+    expect(after('-pidfile')).toBe('/run/vm_x/qemu.pid');
+    expect(a.join(' ')).toContain('logfile=/run/vm_x/console.log,logappend=on');
+    expect(a.join(' ')).toContain('tap,id=net0,ifname=htap0,script=no,downscript=no');
+    expect(a.join(' ')).toContain('mac=02:48:0a:00:00:02');
+    expect(a).toContain('-no-reboot');
+  });
+
+  it('uses the host CPU under KVM and omits what is absent', () => {
+    const a = buildQemuArgs({ ...spec, initrdPath: null, tap: null }, 'kvm');
+    expect(a[a.indexOf('-cpu') + 1]).toBe('host');
+    expect(a).not.toContain('-initrd');
+    expect(a).not.toContain('-netdev');
+  });
+
+  it('keeps the kernel command line one argv element (no shell splitting)', () => {
+    const a = buildQemuArgs({ ...spec, cmdline: 'a b  c;rm -rf /' }, 'tcg');
+    expect(a[a.indexOf('-append') + 1]).toBe('a b  c;rm -rf /');
+  });
+});

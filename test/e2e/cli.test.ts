@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Vm } from '@hearth/contract';
+import { startPlatform, type Platform } from '../helpers/platform.ts';
+import { cli, freePort } from '../helpers/proc.ts';
+
+// The `hearth` CLI as a user runs it, against a real manager and agent; one real VM.
+describe('hearth CLI', () => {
+  let p: Platform;
+  let env: Record<string, string>;
+  const run = (...args: string[]) => cli(args, env);
+
+  beforeAll(async () => {
+    p = await startPlatform();
+    env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
+  });
+  afterAll(async () => {
+    await p?.dispose();
+  });
+
+  it('creates a VM and returns once it is running (--json)', async () => {
+    const r = await run('--json', 'create', '--name', 'cli1', '--memory', '128', '--timeout', '12s');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const vm = JSON.parse(r.stdout) as Vm;
+    expect(vm).toMatchObject({ name: 'cli1', state: 'running', vmm: 'qemu', timeout: '12s' });
+    expect(vm.stopAt).not.toBeNull();
+  });
+
+  it('lists it as a table and as JSON', async () => {
+    const table = await run('ls');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^NAME\s+ID\s+STATE\s+VCPUS\s+MEMORY\s+HOST\s+VMM\s+IP\s+UPTIME/);
+    expect(table.stdout).toMatch(
+      /cli1\s+vm_\w+\s+running\s+1\s+128MiB\s+test-\w+\s+qemu\/(tcg|kvm)\s+10\.\d+\.\d+\.\d+\s+\d+s/,
+    );
+    const json = JSON.parse((await run('ls', '--json')).stdout) as Vm[];
+    expect(json.map((v) => v.name)).toEqual(['cli1']);
+  });
+
+  it('shows the serial console', async () => {
+    const r = await run('logs', 'cli1');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('hearth-guest: booted');
+  });
+
+  it('pauses, refuses a second pause with exit 1 and the hint, resumes', async () => {
+    expect((await run('pause', 'cli1')).stdout).toContain('is paused');
+    const again = await run('pause', 'cli1');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('code: VM_INVALID_STATE');
+    expect(again.stderr).toContain('hint:');
+    expect((await run('resume', 'cli1')).stdout).toContain('is running');
+  });
+
+  it('stops the VM by itself when its timeout passes', async () => {
+    const vm = await p.client.call('waitVm', {
+      params: { id: 'cli1' },
+      query: { state: 'stopped', timeout: 90 },
+    });
+    expect(vm.state).toBe('stopped');
+    const events = await p.client.call('vmEvents', { params: { id: 'cli1' }, query: { limit: 100 } });
+    expect(events.items.some((e) => e.to === 'stopping' && e.actor === 'timeout')).toBe(true);
+  });
+
+  it('uses documented exit codes for errors', async () => {
+    const missing = await run('get', 'ghost');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('VM_NOT_FOUND');
+    const notYet = await run('create', '--from-image', 'node:22');
+    expect(notYet.code).toBe(2);
+    expect(notYet.stderr).toContain('not available yet');
+    const badFlag = await run('create', '--bogus');
+    expect(badFlag.code).toBe(2);
+    const port = await freePort();
+    const down = await cli(['ls'], { HEARTH_URL: `http://127.0.0.1:${port}`, HEARTH_TOKEN: 'x' });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain('hearth up');
+    const jsonErr = await run('--json', 'get', 'ghost');
+    expect(JSON.parse(jsonErr.stderr).error.code).toBe('VM_NOT_FOUND');
+  });
+
+  it('doctor reports every check and the VMMs', async () => {
+    const r = await cli(['--json', '--data-dir', p.dir, 'doctor'], env);
+    const out = JSON.parse(r.stdout) as {
+      checks: { name: string; ok: boolean }[];
+      inventory: { vmms: { kind: string; available: boolean }[] };
+    };
+    expect(out.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['kvm', 'qemu', 'firecracker', 'tun', 'nftables', 'disk', 'manager']),
+    );
+    expect(out.inventory.vmms.find((v) => v.kind === 'qemu')?.available).toBe(true);
+    expect(out.checks.find((c) => c.name === 'manager')?.ok).toBe(true);
+  });
+
+  it('removes the VM', async () => {
+    const r = await run('rm', 'cli1');
+    expect(r.code).toBe(0);
+    expect((await p.client.call('listVms', { query: {} })).items).toHaveLength(0);
+  });
+});
