@@ -46,7 +46,8 @@ try {
   }
   // The same kernel, initrd and rootfs, launched by hand with the flags we use, to the same marker.
   const kernel = await p.manager.stores.images.require('kernel-default');
-  const initrd = await p.manager.stores.images.require('initrd-default');
+  const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
+  const initrd = initrdName ? await p.manager.stores.images.require(initrdName) : null;
   const rootfs = await p.manager.stores.images.require('base');
   const tsc = await hostTscKhz();
   const raw: number[] = [];
@@ -76,8 +77,7 @@ try {
         '-no-reboot',
         '-kernel',
         kernel.path,
-        '-initrd',
-        initrd.path,
+        ...(initrd ? ['-initrd', initrd.path] : []),
         '-append',
         cmdline,
         '-drive',

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   qemu-system-x86 qemu-utils            # the VMM (QEMU microvm) and disk tools
-  linux-image-cloud-amd64 kmod cpio     # default guest kernel and its initramfs
+  linux-source-6.1 flex bison bc        # the default microVM kernel, built once and cached
+  libelf-dev libssl-dev xz-utils
+  linux-image-cloud-amd64 kmod cpio     # fallback guest kernel (Debian's) and its initramfs
   busybox-static e2fsprogs              # base rootfs, built without loop mounts
   iproute2 nftables                     # bridge, TAP, NAT
   postgresql                            # the test suite's throwaway PostgreSQL cluster
@@ -39,5 +41,5 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-echo "setup: built-in guest images"
+echo "setup: built-in guest images (the first kernel build takes several minutes)"
 node --import tsx packages/images/src/cli.ts

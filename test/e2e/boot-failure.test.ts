@@ -65,7 +65,7 @@ describe('VMs that cannot boot', () => {
     await addImage(p, 'no-init', 'rootfs', img, { bootMarker: 'hearth-guest: booted' });
     const failed = await expectFailedAndClean(p, 'noinit', { image: 'no-init' });
     expect(failed.stateReason).toContain('console (last lines)');
-    expect(failed.stateReason).toContain('hearth-initrd: the root filesystem has no /sbin/init');
+    expect(failed.stateReason).toMatch(/(no \/sbin\/init|No working init found)/);
   });
 
   it('a kernel that is not a kernel: failed with the VMM error', async () => {
@@ -74,7 +74,9 @@ describe('VMs that cannot boot', () => {
     const kernel = await p.manager.stores.images.require('kernel-default');
     await addImage(p, 'bogus', 'kernel', bogus, { ...kernel.meta });
     const failed = await expectFailedAndClean(p, 'bogus', { kernel: 'bogus' });
-    expect(failed.stateReason).toMatch(/^Launching QEMU failed: it exited with code 1: qemu: /);
+    expect(failed.stateReason).toMatch(
+      /^Launching QEMU failed: .* is neither an ELF vmlinux nor a bzImage kernel/,
+    );
   });
 
   it('a failed VM can be deleted, leaving nothing behind', async () => {

@@ -57,6 +57,9 @@ export function keyConsoleLine(text: string): string | null {
 }
 
 function withConsole(message: string, text: string): string {
+  if (!text.trim()) {
+    return `${message}: the guest printed nothing on its serial console (wrong kernel format or architecture, or no console=ttyS0?)`;
+  }
   const key = keyConsoleLine(text);
   const tail = consoleTailReason(text);
   return `${message}${key ? `: ${key}` : ''}${tail ? `\n--- console (last lines) ---\n${tail}` : ''}`;

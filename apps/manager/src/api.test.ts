@@ -269,7 +269,7 @@ describe.each(backends)('API on %s', (db) => {
       expect(hosts.items[0].vmCount).toBeGreaterThan(0);
       const images = (await inject({ method: 'GET', url: '/v1/images' })).json();
       const names = images.items.map((i: { name: string }) => i.name).sort();
-      expect(names).toEqual(['base', 'initrd-default', 'kernel-default']);
+      expect(names).toEqual(['base', 'initrd-debian', 'kernel-debian', 'kernel-default']);
       expect(
         images.items.every(
           (i: { sha256: string; sizeBytes: number }) => i.sha256.length === 64 && i.sizeBytes > 0,

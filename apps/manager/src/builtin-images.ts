@@ -8,10 +8,14 @@ import type { ImageStore } from './store/images.ts';
  * the content-addressed image store, and registers them. Hard links when the cache is on the same
  * filesystem, so this costs nothing on a warm machine.
  */
-export async function registerBuiltinImages(dataDir: string, images: ImageStore): Promise<void> {
+export async function registerBuiltinImages(
+  dataDir: string,
+  images: ImageStore,
+  warn: (msg: string) => void,
+): Promise<void> {
   const store = join(dataDir, 'images');
   await mkdir(store, { recursive: true });
-  for (const a of await ensureBuiltinImages()) {
+  for (const a of await ensureBuiltinImages(warn)) {
     const sha = await sha256File(a.path);
     const target = join(store, `${sha}.${a.format.replace(/[^a-z0-9]/gi, '')}`);
     const have = await stat(target).catch(() => null);

@@ -67,7 +67,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const stores = makeStores(db);
   const adminToken = await ensureSecret(stores, cfg.dataDir, 'admin', cfg.adminToken);
   const joinToken = await ensureSecret(stores, cfg.dataDir, 'join', cfg.joinToken);
-  await registerBuiltinImages(cfg.dataDir, stores.images);
+  await registerBuiltinImages(cfg.dataDir, stores.images, (msg) => log.warn(msg));
 
   const bus = new VmBus();
   const network = cfg.network

@@ -63,24 +63,68 @@ async function buildOnce(recipe: string, key: string, outputs: string[]): Promis
 
 export const BOOT_MARKER = 'hearth-guest: booted';
 
-/** Builds (or finds in the cache) the default kernel, initrd and base rootfs. */
-export async function ensureBuiltinImages(): Promise<BuiltinArtifact[]> {
+const BASE_CMDLINE = 'console=ttyS0 root=/dev/vda rw quiet panic=-1 pci=off';
+
+async function sourceTarball(): Promise<string> {
+  const files = (await readdir('/usr/src').catch(() => [] as string[])).filter((f) =>
+    /^linux-source-6\.1\.tar\./.test(f),
+  );
+  if (!files[0]) return 'none';
+  const s = await stat(join('/usr/src', files[0]));
+  return `${files[0]}:${s.size}`;
+}
+
+/**
+ * Builds (or finds in the cache) the default images: a microVM kernel compiled from Debian's
+ * linux-source-6.1 (uncompressed vmlinux, PVH entry, no initramfs), the base rootfs, and as a
+ * fallback Debian's cloud kernel with a small initramfs (docs/decisions/0002).
+ */
+export async function ensureBuiltinImages(
+  warn: (msg: string) => void = () => undefined,
+): Promise<BuiltinArtifact[]> {
   const kver = await installedCloudKernel();
   const kdir = await buildOnce('kernel.sh', await recipeKey('kernel.sh', kver), ['vmlinuz', 'initrd.img']);
   const rdir = await buildOnce('base-rootfs.sh', await recipeKey('base-rootfs.sh', ''), ['rootfs.ext4']);
-  return [
-    {
+  const debian: BuiltinArtifact = {
+    name: 'kernel-debian',
+    kind: 'kernel',
+    format: 'bzImage',
+    path: join(kdir, 'vmlinuz'),
+    meta: {
+      version: kver,
+      cmdline: BASE_CMDLINE,
+      initrd: 'initrd-debian',
+      description: "Debian's cloud kernel with a module-loading initramfs",
+    },
+  };
+  let microvm: BuiltinArtifact;
+  try {
+    const fragment = await readFile(join(RECIPES, 'microvm.config'), 'utf8');
+    const mdir = await buildOnce(
+      'kernel-microvm.sh',
+      await recipeKey('kernel-microvm.sh', fragment + (await sourceTarball())),
+      ['vmlinux'],
+    );
+    microvm = {
       name: 'kernel-default',
       kind: 'kernel',
-      format: 'bzImage',
-      path: join(kdir, 'vmlinuz'),
+      format: 'elf',
+      path: join(mdir, 'vmlinux'),
       meta: {
-        version: kver,
-        cmdline: 'console=ttyS0 root=/dev/vda rw quiet panic=-1 pci=off',
-        initrd: 'initrd-default',
+        version: (await readFile(join(mdir, 'version'), 'utf8').catch(() => '')).trim(),
+        cmdline: BASE_CMDLINE,
+        description: 'microVM kernel (linux-source-6.1 + microvm.config)',
       },
-    },
-    { name: 'initrd-default', kind: 'initrd', format: 'cpio.gz', path: join(kdir, 'initrd.img'), meta: {} },
+    };
+  } catch (e) {
+    // A host without linux-source still boots VMs, just more slowly (docs/decisions/0002).
+    warn(`${(e as Error).message.split('\n')[0]}; using Debian's cloud kernel as the default`);
+    microvm = { ...debian, name: 'kernel-default' };
+  }
+  return [
+    microvm,
+    debian,
+    { name: 'initrd-debian', kind: 'initrd', format: 'cpio.gz', path: join(kdir, 'initrd.img'), meta: {} },
     {
       name: 'base',
       kind: 'rootfs',

@@ -7,6 +7,7 @@ import { buildQemuArgs, QEMU_BINARY, runFiles } from './args.ts';
 import { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 import { QmpClient } from './qmp.ts';
 import { pidAlive, QemuInstance } from './instance.ts';
+import { kernelFormat } from './kernel-format.ts';
 
 const UNIX_PATH_MAX = 107;
 
@@ -51,6 +52,15 @@ export class QemuDriver implements VmmDriver {
           '',
         );
       }
+    }
+    const format = await kernelFormat(spec.kernelPath).catch((e: Error) => {
+      throw new QemuLaunchError(`Launching QEMU failed: cannot read the kernel: ${e.message}`, '');
+    });
+    if (!format) {
+      throw new QemuLaunchError(
+        `Launching QEMU failed: ${spec.kernelPath} is neither an ELF vmlinux nor a bzImage kernel`,
+        '',
+      );
     }
     // Stale sockets from an earlier process would make QEMU fail to bind.
     await Promise.all([files.qmp, files.console, files.pid].map((p) => rm(p, { force: true })));

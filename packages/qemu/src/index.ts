@@ -3,3 +3,4 @@ export { buildQemuArgs, runFiles, QEMU_BINARY } from './args.ts';
 export { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 export { QmpClient } from './qmp.ts';
 export { pidAlive } from './instance.ts';
+export { kernelFormat, type KernelFormat } from './kernel-format.ts';
