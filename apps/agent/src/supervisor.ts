@@ -197,6 +197,13 @@ export class Supervisor {
     const r = rec;
     return this.serial(r, async () => {
       if (r.instance && (r.phase === 'running' || r.phase === 'paused')) return this.status(spec.id);
+      if (r.instance) {
+        // A VMM left over from a stop that did not finish must not share the disk with a new one.
+        r.expectingExit = true;
+        await r.instance.kill().catch(() => undefined);
+        r.expectingExit = false;
+        r.instance = null;
+      }
       r.spec = spec;
       await this.boot(r);
       return this.status(spec.id);
@@ -214,9 +221,11 @@ export class Supervisor {
     await writeFile(f.spec, JSON.stringify(spec, null, 2) + '\n');
     const tap = spec.network ? tapName(spec.id) : null;
     let instance: VmmInstance | null = null;
+    let freshDisk = false;
     const t0 = Date.now();
     try {
-      if (!(await exists(f.disk))) await prepareDisk(spec.rootfs.path, f.disk, spec.diskMib * 1024 * 1024);
+      freshDisk = !(await exists(f.disk));
+      if (freshDisk) await prepareDisk(spec.rootfs.path, f.disk, spec.diskMib * 1024 * 1024);
       if (tap && spec.network) await createTap(tap, spec.network.bridge);
       const consoleStart = (await stat(f.console).catch(() => ({ size: 0 }))).size;
       await this.persist(rec, 'running');
@@ -251,8 +260,8 @@ export class Supervisor {
       rec.instance = null;
       rec.expectingExit = false;
       if (tap) await deleteTap(tap);
-      // The disk of a VM that never booted holds nothing worth keeping.
-      await rm(f.disk, { force: true });
+      // A disk made by this very boot holds nothing worth keeping; an older one holds the user's data.
+      if (freshDisk) await rm(f.disk, { force: true });
       await this.persist(rec, 'failed');
     }
   }
@@ -293,10 +302,12 @@ export class Supervisor {
 
   private watchExit(rec: VmRecord, instance: VmmInstance): void {
     void instance.exited.then(async (x) => {
+      // Read before any await: stop() clears the flag once its own wait is over.
+      const expected = rec.expectingExit;
       if (rec.instance !== instance) return;
       rec.instance = null;
       if (rec.spec.network) await deleteTap(tapName(rec.spec.id));
-      if (rec.expectingExit) return;
+      if (expected) return;
       if (x.cause === 'guest-shutdown') {
         rec.phase = 'stopped';
         rec.reason = 'the guest powered itself off';

@@ -124,6 +124,9 @@ describe.each(backends)('API on %s', (db) => {
       ['disk smaller than the image', { diskSize: '1mib' }, 400, 'VALIDATION_FAILED', 'diskSize'],
       ['malformed disk size', { diskSize: 'lots' }, 400, 'VALIDATION_FAILED', 'diskSize'],
       ['malformed timeout', { timeout: 'soon' }, 400, 'VALIDATION_FAILED', 'timeout'],
+      ['timeout beyond a year', { timeout: '100000000d' }, 400, 'VALIDATION_FAILED', 'timeout'],
+      ['disk above 4 TiB', { diskSize: '3000tb' }, 400, 'VALIDATION_FAILED', 'diskSize'],
+      ['absurd disk size', { diskSize: '9'.repeat(400) }, 400, 'VALIDATION_FAILED', 'diskSize'],
     ];
     it.each(cases)('%s', async (_label, body, status, code, field) => {
       const before = await vmCount();
@@ -255,6 +258,13 @@ describe.each(backends)('API on %s', (db) => {
       expect(clash.json().error.code).toBe('VM_NAME_TAKEN');
       const events = (await inject({ method: 'GET', url: '/v1/vms/rec-b2/events' })).json();
       expect(events.items.map((e: { type: string }) => e.type)).toEqual(['created', 'state', 'patched']);
+      const badCursor = await inject({
+        method: 'GET',
+        url: `/v1/vms/rec-b2/events?cursor=${Buffer.from('x').toString('base64url')}`,
+      });
+      expect(badCursor.statusCode).toBe(400);
+      const timeout = await inject({ method: 'PATCH', url: '/v1/vms/rec-b2', payload: { timeout: '30m' } });
+      expect(timeout.json()).toMatchObject({ timeout: '30m', stopAt: null });
     });
 
     it('times out a wait with 408', async () => {

@@ -1,11 +1,17 @@
 import { z } from 'zod';
-import { Name, PageQuery, Timestamp } from './common.ts';
+import { Name, PageQuery, parseDuration, Timestamp } from './common.ts';
 import { VmState } from './vm-state.ts';
 
 export const VmmKind = z.enum(['firecracker', 'qemu']);
 export type VmmKind = z.infer<typeof VmmKind>;
 
 export const MIN_MEMORY_MIB = 64;
+
+/** `30m`, `2h`, `45s`, `7d`; at most a year so that the stop time is always a real date. */
+export const Duration = z
+  .string()
+  .regex(/^\d{1,9}(ms|s|m|h|d)$/, 'must look like 30m, 2h or 45s')
+  .refine((t) => (parseDuration(t) ?? Infinity) <= 366 * 86_400_000, 'must be at most 366d');
 export const MAX_VCPUS = 64;
 
 export const CreateVmBody = z
@@ -36,11 +42,7 @@ export const CreateVmBody = z
       .optional()
       .describe('Root disk size in GiB (alternative to diskSize).'),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
-    timeout: z
-      .string()
-      .regex(/^\d+(ms|s|m|h|d)$/, 'must look like 30m, 2h or 45s')
-      .optional()
-      .describe('Stop the VM automatically after this long running.'),
+    timeout: Duration.optional().describe('Stop the VM automatically after this long running.'),
     start: z.boolean().default(true),
     vmm: z.enum(['firecracker', 'qemu']).optional().describe('Default: the best VMM the chosen host offers.'),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
@@ -59,11 +61,7 @@ export const PatchVmBody = z
       .max(1024 * 1024)
       .optional(),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
-    timeout: z
-      .string()
-      .regex(/^\d+(ms|s|m|h|d)$/)
-      .nullable()
-      .optional(),
+    timeout: Duration.nullable().optional(),
   })
   .meta({ id: 'PatchVm' });
 export type PatchVmBody = z.infer<typeof PatchVmBody>;

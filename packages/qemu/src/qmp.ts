@@ -99,11 +99,26 @@ export class QmpClient extends EventEmitter {
     } else p.resolve(msg.return);
   }
 
-  execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
+  /** Runs a command; a QEMU that stops answering is an error after `timeoutMs`, never a hang. */
+  execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = 10_000): Promise<T> {
     if (this.closed || !this.socket) return Promise.reject(new Error('QMP connection is closed'));
     const id = String(this.nextId++);
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`QMP ${command} got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          (resolve as (v: unknown) => void)(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       this.socket!.write(
         JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id }) + '\n',
       );

@@ -39,6 +39,7 @@ export interface VmServiceDeps {
 type CreateInput = Required<Pick<CreateVmBody, 'project' | 'vcpus' | 'memoryMib' | 'start'>> & CreateVmBody;
 
 const DEFAULT_DISK_BYTES = 2 ** 30;
+const MAX_DISK_BYTES = 4 * 2 ** 40;
 
 /** VM lifecycle: validation, placement, the state machine's side effects, and reconciliation. */
 export class VmService {
@@ -85,6 +86,15 @@ export class VmService {
       }
       diskBytes = parsed;
     } else if (body.diskGib !== undefined) diskBytes = body.diskGib * 2 ** 30;
+    if (diskBytes > MAX_DISK_BYTES) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        `Creating the VM failed: a ${body.diskSize ?? `${body.diskGib}gib`} disk is larger than the 4 TiB limit.`,
+        {
+          fields: { [body.diskSize !== undefined ? 'diskSize' : 'diskGib']: ['at most 4tib'] },
+        },
+      );
+    }
     const imageBytes = Number(image.size_bytes);
     if (diskBytes < imageBytes) {
       throw new HearthError(
@@ -236,6 +246,19 @@ export class VmService {
 
   /** Applies what the agent says happened to a VM that is in `row.state`. */
   private async applyStatus(row: VmRow, st: AgentVmStatus, actor: string): Promise<VmRow | null> {
+    const target: Partial<Record<AgentVmStatus['phase'], VmState>> = {
+      running: 'running',
+      paused: 'paused',
+      stopped: 'stopped',
+      failed: 'failed',
+    };
+    const to = target[st.phase];
+    if (!to || !canTransition(row.state, to)) {
+      // What the agent saw does not follow from where the record is (say, a push racing a restart):
+      // leave it to the next heartbeat rather than fail the request.
+      if (to) this.d.log.warn({ vm: row.id, from: row.state, to }, 'ignoring an out-of-order agent status');
+      return null;
+    }
     switch (st.phase) {
       case 'running': {
         const dur = row.timeout ? parseDuration(row.timeout) : null;
@@ -375,10 +398,26 @@ export class VmService {
     }
     if (body.name !== undefined) cols.name = body.name;
     if (body.labels !== undefined) cols.labels = body.labels;
-    if (body.timeout !== undefined) cols.timeout = body.timeout;
+    const resizing = 'vcpus' in cols || 'memory_mib' in cols;
+    if (body.timeout !== undefined) {
+      cols.timeout = body.timeout;
+      // The auto-stop time follows the new timeout, counted from when the VM started.
+      const dur = body.timeout ? parseDuration(body.timeout) : null;
+      cols.stop_at = dur && row.started_at ? new Date(new Date(row.started_at).getTime() + dur) : null;
+    }
     if (Object.keys(cols).length === 0) return vmFromRow(row);
     try {
-      const updated = await this.s.vms.update(row.id, cols);
+      const updated = await this.s.vms.update(
+        row.id,
+        cols,
+        resizing ? ['created', 'stopped', 'failed'] : undefined,
+      );
+      if (!updated) {
+        throw new HearthError(
+          'VM_RESIZE_REQUIRES_STOP',
+          `Resizing VM "${row.name}" failed: it was started meanwhile.`,
+        );
+      }
       await this.s.vms.addEvent(row.id, 'patched', actor, Object.keys(cols).join(', '));
       const vm = vmFromRow(updated);
       this.d.bus.publish(vm, null);
@@ -407,7 +446,13 @@ export class VmService {
       row.state === 'deleting' ? row : await this.move(row, 'deleting', actor, { desiredState: 'deleted' });
     if (!moved)
       throw new HearthError('VM_BUSY', `Cannot delete VM "${row.name}": it changed state meanwhile.`);
-    this.track(row.id, () => this.runDelete(moved, actor));
+    // An operation still in flight (a boot, say) finishes first, so the agent never boots a VM
+    // after it was deleted.
+    const inFlight = this.ops.get(row.id);
+    this.track(row.id, async () => {
+      await inFlight?.catch(() => undefined);
+      await this.runDelete(moved, actor);
+    });
     return vmFromRow(moved);
   }
 
@@ -497,37 +542,44 @@ export class VmService {
       : await Promise.all(statuses.map((s) => this.s.vms.get(s.id)));
     for (const row of rows) {
       if (!row || row.host_id !== hostId || this.ops.has(row.id)) continue;
-      // A heartbeat assembled before a just-finished operation must not undo it.
-      if (complete && Date.now() - new Date(row.updated_at).getTime() < 2000) continue;
-      const st = byId.get(row.id);
-      // A transitional state with no operation in flight was interrupted (manager restart): drive it again.
-      if (row.state === 'deleting') {
-        this.track(row.id, () => this.runDelete(row, 'reconciler'));
-        continue;
+      // A heartbeat assembled before a just-finished operation must not undo it (age by the DB's clock).
+      if (complete && row.age_ms !== undefined && Number(row.age_ms) < 2000) continue;
+      try {
+        await this.reconcileOne(row, byId.get(row.id), complete);
+      } catch (e) {
+        this.d.log.error({ vm: row.id, err: e }, 'reconciling a VM failed');
       }
-      if (complete && ['starting', 'stopping', 'pausing', 'resuming'].includes(row.state)) {
-        this.redrive(row);
-        continue;
-      }
-      if (!st || st.phase === 'absent') {
-        if (!complete || ['created', 'stopped', 'failed'].includes(row.state)) continue;
-        const reason =
-          row.state === 'creating'
-            ? 'creation was interrupted (manager restart); start it again'
-            : 'the host no longer has this VM (host restarted or VM removed outside Hearth)';
-        await this.move(row, 'failed', 'reconciler', { reason, pid: null, startedAt: null });
-        continue;
-      }
-      const same =
-        (st.phase === 'running' && row.state === 'running') ||
-        (st.phase === 'paused' && row.state === 'paused') ||
-        (st.phase === 'stopped' && row.state === 'stopped') ||
-        (st.phase === 'failed' && row.state === 'failed');
-      if (same || st.phase === 'starting' || st.phase === 'stopping') continue;
-      if (row.state === 'created' && st.phase === 'stopped') continue;
-      const out = await this.applyStatus(row, st, 'reconciler');
-      if (out) this.d.log.info({ vm: row.id, from: row.state, to: out.state }, 'reconciled VM state');
     }
+  }
+
+  private async reconcileOne(row: VmRow, st: AgentVmStatus | undefined, complete: boolean): Promise<void> {
+    // A transitional state with no operation in flight was interrupted (manager restart): drive it again.
+    if (row.state === 'deleting') {
+      this.track(row.id, () => this.runDelete(row, 'reconciler'));
+      return;
+    }
+    if (complete && ['starting', 'stopping', 'pausing', 'resuming'].includes(row.state)) {
+      this.redrive(row);
+      return;
+    }
+    if (!st || st.phase === 'absent') {
+      if (!complete || ['created', 'stopped', 'failed'].includes(row.state)) return;
+      const reason =
+        row.state === 'creating'
+          ? 'creation was interrupted (manager restart); start it again'
+          : 'the host no longer has this VM (host restarted or VM removed outside Hearth)';
+      await this.move(row, 'failed', 'reconciler', { reason, pid: null, startedAt: null });
+      return;
+    }
+    const same =
+      (st.phase === 'running' && row.state === 'running') ||
+      (st.phase === 'paused' && row.state === 'paused') ||
+      (st.phase === 'stopped' && row.state === 'stopped') ||
+      (st.phase === 'failed' && row.state === 'failed');
+    if (same || st.phase === 'starting' || st.phase === 'stopping') return;
+    if (row.state === 'created' && st.phase === 'stopped') return;
+    const out = await this.applyStatus(row, st, 'reconciler');
+    if (out) this.d.log.info({ vm: row.id, from: row.state, to: out.state }, 'reconciled VM state');
   }
 
   /** Auto-stop for VMs whose `timeout` elapsed. */

@@ -18,7 +18,7 @@ export class IdempotencyStore {
       .digest('hex');
   }
 
-  async claim(key: string, principal: string, requestHash: string): Promise<Claim> {
+  async claim(key: string, principal: string, requestHash: string, retry = true): Promise<Claim> {
     const inserted = await this.db.query(
       `INSERT INTO idempotency_keys (key, principal, request_hash, status) VALUES ($1,$2,$3,0)
        ON CONFLICT DO NOTHING RETURNING key`,
@@ -29,7 +29,9 @@ export class IdempotencyStore {
       'SELECT request_hash, status, response FROM idempotency_keys WHERE key = $1 AND principal = $2',
       [key, principal],
     );
-    const r = rows[0]!;
+    const r = rows[0];
+    // The first request failed and released the key between our insert and this read: claim again.
+    if (!r) return retry ? this.claim(key, principal, requestHash, false) : { kind: 'new' };
     if (r.request_hash !== requestHash) {
       throw new HearthError(
         'IDEMPOTENCY_KEY_REUSED',

@@ -26,6 +26,8 @@ export interface VmRow {
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
+  /** Milliseconds since the last update, by the database's clock (only some queries select it). */
+  age_ms?: number;
 }
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());

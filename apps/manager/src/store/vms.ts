@@ -118,7 +118,10 @@ export class VmStore {
   }
 
   onHost(hostId: string): Promise<VmRow[]> {
-    return this.db.query<VmRow>('SELECT * FROM vms WHERE host_id = $1', [hostId]);
+    return this.db.query<VmRow>(
+      `SELECT *, (extract(epoch FROM (now() - updated_at)) * 1000)::float8 AS age_ms FROM vms WHERE host_id = $1`,
+      [hostId],
+    );
   }
 
   usedIps(): Promise<string[]> {
@@ -166,14 +169,21 @@ export class VmStore {
     });
   }
 
-  async update(id: string, cols: Record<string, unknown>): Promise<VmRow> {
+  /** Updates columns; with `inStates`, only while the VM is in one of them (null otherwise). */
+  async update(id: string, cols: Record<string, unknown>, inStates?: VmState[]): Promise<VmRow | null> {
     const keys = Object.keys(cols);
     const sets = keys.map((k, i) => `${k} = $${i + 2}${k === 'labels' ? '::jsonb' : ''}`);
+    const params: unknown[] = [id, ...keys.map((k) => (k === 'labels' ? JSON.stringify(cols[k]) : cols[k]))];
+    let guard = '';
+    if (inStates) {
+      params.push(inStates);
+      guard = ` AND state = ANY($${params.length}::text[])`;
+    }
     const rows = await this.db.query<VmRow>(
-      `UPDATE vms SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING *`,
-      [id, ...keys.map((k) => (k === 'labels' ? JSON.stringify(cols[k]) : cols[k]))],
+      `UPDATE vms SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1${guard} RETURNING *`,
+      params,
     );
-    return rows[0]!;
+    return rows[0] ?? null;
   }
 
   async addEvent(
@@ -192,6 +202,15 @@ export class VmStore {
 
   async events(vmId: string, limit: number, cursor?: string) {
     const after = decodeCursor(cursor);
+    if (after !== null && !/^\d{1,15}$/.test(after)) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        'Reading the page cursor failed: it is not one this server issued.',
+        {
+          fields: { cursor: ['invalid cursor'] },
+        },
+      );
+    }
     const rows = await this.db.query<EventRow>(
       'SELECT * FROM vm_events WHERE vm_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [vmId, after ? Number(after) : 0, limit + 1],
