@@ -9,7 +9,7 @@ export function percentile(values: number[], p: number): number {
 
 export function stats(label: string, values: number[], unit = 'ms'): string {
   const f = (n: number) => n.toFixed(unit === 'ms' ? 0 : 1);
-  return `${label.padEnd(44)} n=${values.length}  p50=${f(percentile(values, 50))}${unit}  p95=${f(percentile(values, 95))}${unit}  min=${f(Math.min(...values))}${unit}  max=${f(Math.max(...values))}${unit}`;
+  return `${label.padEnd(44)} n=${values.length}  p50=${f(percentile(values, 50))}${unit}  p95=${f(percentile(values, 95))}${unit}  p99=${f(percentile(values, 99))}${unit}  min=${f(Math.min(...values))}${unit}  max=${f(Math.max(...values))}${unit}`;
 }
 
 export function arg(name: string, fallback: number): number {

@@ -18,7 +18,10 @@ export interface ManagerConfig {
   port: number;
   databaseUrl: string | null;
   network: { bridge: string; cidr: string; dns: string } | null;
+  /** How often housekeeping runs (offline hosts, VM timeouts). */
   heartbeatMs: number;
+  /** A host that has not sent a heartbeat for this long is offline (agents beat every 5 s by default). */
+  hostOfflineMs?: number;
   /** Fixed secrets (tests); otherwise generated on first start and written 0600 to the data dir. */
   adminToken?: string;
   joinToken?: string;
@@ -89,7 +92,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
   const tick = setInterval(
     () => {
-      void stores.hosts.markStale(cfg.heartbeatMs * 3).catch(() => undefined);
+      void stores.hosts.markStale(cfg.hostOfflineMs ?? 20_000).catch(() => undefined);
       void vmService.stopExpired().catch(() => undefined);
     },
     Math.max(1000, cfg.heartbeatMs),

@@ -50,6 +50,10 @@ export const errorCatalogue = {
     status: 503,
     hint: 'Start an agent (`hearth up` starts one locally) or uncordon a host; check GET /v1/hosts.',
   },
+  NETWORK_EXHAUSTED: {
+    status: 409,
+    hint: 'Delete VMs you no longer need, or use a network with a larger subnet.',
+  },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
     hint: 'An Idempotency-Key identifies one request body; use a new key for a different request.',

@@ -65,6 +65,7 @@ export const routes = {
       'VCPUS_EXCEED_HOST',
       'MEMORY_EXCEEDS_HOST',
       'NO_HOST_AVAILABLE',
+      'NETWORK_EXHAUSTED',
       'VMM_UNAVAILABLE',
       'IDEMPOTENCY_KEY_REUSED',
     ],

@@ -64,7 +64,7 @@ export function upCommand(program: Command): void {
             `Hearth is up: ${manager.url}  (API docs: ${manager.url}/docs)`,
             `  database:    ${manager.db.kind}${manager.db.kind === 'pglite' ? ` in ${join(dataDir, 'manager', 'db')}` : ''}`,
             `  admin token: ${join(dataDir, 'admin.token')}`,
-            `  try:         npx hearth create --name demo && npx hearth ls && npx hearth logs demo`,
+            `  try:         npx hearth ls && npx hearth create --name web && npx hearth logs web`,
             '  Ctrl-C stops the manager and agent; running VMs keep running and are adopted by the next `up`.',
             '',
           ].join('\n'),

@@ -115,7 +115,7 @@ export class VmService {
         : null;
       if (this.d.network && !ip)
         throw new HearthError(
-          'NO_HOST_AVAILABLE',
+          'NETWORK_EXHAUSTED',
           'Creating the VM failed: the network has no free address left.',
         );
       try {
