@@ -42,7 +42,7 @@ export function waitForText(
   marker: string,
   from: number,
   signal: AbortSignal,
-  intervalMs = 20,
+  intervalMs = 5,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let offset = from;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { sh } from './exec.ts';
 
 export interface BridgeConfig {
@@ -14,8 +14,9 @@ export function tapName(vmId: string): string {
   return 'htap' + createHash('sha256').update(vmId).digest('hex').slice(0, 10);
 }
 
+/** Reads sysfs instead of spawning `ip`: this sits on the boot path. */
 async function linkExists(name: string): Promise<boolean> {
-  return sh(['ip', '-o', 'link', 'show', 'dev', name]).then(
+  return access(`/sys/class/net/${name}`).then(
     () => true,
     () => false,
   );
@@ -59,9 +60,11 @@ export async function removeBridge(bridge: string): Promise<void> {
 }
 
 export async function createTap(name: string, bridge: string): Promise<void> {
-  if (await linkExists(name)) await sh(['ip', 'link', 'del', 'dev', name]);
-  await sh(['ip', 'tuntap', 'add', 'dev', name, 'mode', 'tap']);
-  await sh(['ip', 'link', 'set', 'dev', name, 'master', bridge, 'up']);
+  // A leftover with our name belongs to this VM (names derive from the VM id): replace it.
+  const lines = (await linkExists(name)) ? [`link del dev ${name}`] : [];
+  lines.push(`tuntap add dev ${name} mode tap`, `link set dev ${name} master ${bridge} up`);
+  // One `ip -batch` instead of one process per step; names are validated, never user text.
+  await sh(['ip', '-batch', '-'], lines.join('\n') + '\n');
 }
 
 export async function deleteTap(name: string): Promise<void> {

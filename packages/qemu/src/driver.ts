@@ -101,7 +101,7 @@ export class QemuDriver implements VmmDriver {
       try {
         qmp = await QmpClient.connect(files.qmp, 5000);
       } catch {
-        await sleep(10);
+        await sleep(5);
       }
     }
     const instance = new QemuInstance(child.pid!, accel, qmp);
