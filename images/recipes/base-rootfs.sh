@@ -49,10 +49,11 @@ if [ -n "${ipcfg:-}" ]; then
   ip link set eth0 up && ip addr add "$addr" dev eth0
   [ -n "$gw" ] && ip route add default via "$gw"
   [ -n "$dns" ] && echo "nameserver $dns" > /etc/resolv.conf
+  echo "hearth-guest: eth0 $addr, gateway ${gw:-none}, dns ${dns:-none}" > /dev/console
 fi
 acpid -c /etc/acpi 2>/dev/null
 up=$(cut -d' ' -f1 /proc/uptime)
-echo "hearth-guest: booted in ${up}s (hostname $host)" > /dev/console
+echo "hearth-guest: booted in ${up}s (hostname $host, kernel $(uname -r))" > /dev/console
 X
 
 cat > "$r/etc/init.d/rcK" <<'X'
