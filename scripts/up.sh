@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start, command 1: install what is missing, then run Hearth in single-machine mode
-# (manager + embedded database + local agent on http://127.0.0.1:18080) and boot a demo VM.
+# (manager + embedded database + local agent on http://127.0.0.1:18080) and boot a first VM ("hello").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -93,8 +93,9 @@ describe('`hearth up` crash and restart on the same data directory', () => {
   let env: Record<string, string> = {};
 
   const startUp = async () => {
+    // --demo, as scripts/up.sh runs it: the first start boots "hello", later ones find it.
     up = runHearth(
-      ['--data-dir', dir, 'up', '--port', String(port), '--bridge', net.bridge, '--cidr', net.cidr],
+      ['--data-dir', dir, 'up', '--demo', '--port', String(port), '--bridge', net.bridge, '--cidr', net.cidr],
       env,
     );
     await up.waitFor('Hearth is up');
@@ -125,6 +126,12 @@ describe('`hearth up` crash and restart on the same data directory', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('boots the first VM by itself', async () => {
+    await up!.waitFor(/VM "hello" running in \d+ ms/, 120_000);
+    const hello = await (await client()).call('getVm', { params: { id: 'hello' } });
+    expect(hello.state).toBe('running');
+  });
+
   it('loses no VM and finishes an interrupted stop', async () => {
     let c = await client();
     const keep = await c.call('createVm', { body: { name: `keep-${randomBytes(2).toString('hex')}` } });
@@ -139,7 +146,8 @@ describe('`hearth up` crash and restart on the same data directory', () => {
     await startUp();
     c = await client();
     const vms = await c.all('listVms');
-    expect(vms.map((v) => v.name).sort()).toEqual([keep.name, 'halt'].sort());
+    expect(vms.map((v) => v.name).sort()).toEqual([keep.name, 'halt', 'hello'].sort());
+    await up!.waitFor('VM "hello" exists (running)');
     const stopped = await c.call('waitVm', {
       params: { id: halt.id },
       query: { state: 'stopped', timeout: 90 },
@@ -156,6 +164,7 @@ describe('`hearth up` crash and restart on the same data directory', () => {
 
     await c.call('deleteVm', { params: { id: keep.id } });
     await c.call('deleteVm', { params: { id: halt.id } });
+    await c.call('deleteVm', { params: { id: 'hello' } });
     await until('VMs deleted', async () => (await c.all('listVms')).length === 0, 60_000);
     expect(pidAlive(vk.pid!)).toBe(false);
   });

@@ -30,7 +30,7 @@ export function upCommand(program: Command): void {
     .option('--bridge <name>', 'bridge of the default NAT network', 'hearth0')
     .option('--cidr <cidr>', 'subnet of the default NAT network', '10.213.0.0/24')
     .option('--no-network', 'boot VMs without a NIC')
-    .option('--demo', 'boot a VM named "demo" unless one exists')
+    .option('--demo', 'boot a first VM named "hello" unless one exists')
     .action(async (o: UpOptions) => {
       const dataDir = o.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir();
       const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
@@ -64,7 +64,7 @@ export function upCommand(program: Command): void {
             `Hearth is up: ${manager.url}  (API docs: ${manager.url}/docs)`,
             `  database:    ${manager.db.kind}${manager.db.kind === 'pglite' ? ` in ${join(dataDir, 'manager', 'db')}` : ''}`,
             `  admin token: ${join(dataDir, 'admin.token')}`,
-            `  try:         npx hearth ls && npx hearth create --name web && npx hearth logs web`,
+            `  try:         npx hearth ls && npx hearth create --name demo && npx hearth logs demo`,
             '  Ctrl-C stops the manager and agent; running VMs keep running and are adopted by the next `up`.',
             '',
           ].join('\n'),
@@ -88,23 +88,26 @@ export function upCommand(program: Command): void {
     });
 }
 
+/** The first VM `scripts/up.sh` boots, so a new user sees one running at once. */
+const DEMO_VM = 'hello';
+
 async function bootDemo(vms: RunningManager['vmService']): Promise<void> {
-  const existing = await vms.get('demo').catch(() => null);
+  const existing = await vms.get(DEMO_VM).catch(() => null);
   if (existing) {
-    process.stderr.write(`demo VM exists (${existing.state}); \`npx hearth ls\` lists it.\n`);
+    process.stderr.write(`VM "${DEMO_VM}" exists (${existing.state}); \`npx hearth ls\` lists it.\n`);
     return;
   }
   try {
     const t0 = Date.now();
     const vm = await vms.create(
-      { name: 'demo', project: 'default', vcpus: 1, memoryMib: 128, start: true },
+      { name: DEMO_VM, project: 'default', vcpus: 1, memoryMib: 128, start: true },
       'up --demo',
     );
     const up = await vms.wait(vm.id, 'running', 300);
     process.stderr.write(
-      `demo VM running in ${Date.now() - t0} ms at ${up.ip ?? 'no ip'}: \`npx hearth logs demo\` shows its console.\n`,
+      `VM "${DEMO_VM}" running in ${Date.now() - t0} ms at ${up.ip ?? 'no ip'}: \`npx hearth logs ${DEMO_VM}\` shows its console.\n`,
     );
   } catch (e) {
-    process.stderr.write(`demo VM did not start: ${(e as Error).message}\n`);
+    process.stderr.write(`VM "${DEMO_VM}" did not start: ${(e as Error).message}\n`);
   }
 }
