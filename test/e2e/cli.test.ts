@@ -92,6 +92,16 @@ describe('hearth CLI', () => {
     expect(out.checks.find((c) => c.name === 'manager')?.ok).toBe(true);
   });
 
+  it('lists hosts and images', async () => {
+    const hosts = await run('host', 'ls');
+    expect(hosts.code).toBe(0);
+    expect(hosts.stdout).toMatch(/test-\w+\s+host_\w+\s+ready\s+\d+/);
+    expect(hosts.stdout).toContain('qemu/');
+    const images = JSON.parse((await run('--json', 'image', 'ls')).stdout) as { name: string }[];
+    expect(images.map((i) => i.name)).toContain('kernel-default');
+    expect((await run('image', 'ls')).stdout).toMatch(/base\s+img_\w+\s+rootfs\s+ext4/);
+  });
+
   it('removes the VM', async () => {
     const r = await run('rm', 'cli1');
     expect(r.code).toBe(0);

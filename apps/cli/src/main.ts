@@ -3,6 +3,7 @@ import { vmCommands } from './commands/vm.ts';
 import { upCommand } from './commands/up.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { agentCommand } from './commands/agent.ts';
+import { resourceCommands } from './commands/resources.ts';
 import { EXIT } from './output.ts';
 
 const program = new Command('hearth')
@@ -17,6 +18,7 @@ upCommand(program);
 vmCommands(program);
 doctorCommand(program);
 agentCommand(program);
+resourceCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { act } from './vm.ts';
+import { printJson } from '../output.ts';
+import { duration, table } from '../format.ts';
+
+/** `hearth host ls` and `hearth image ls`: read-only views of what the manager knows. */
+export function resourceCommands(program: Command): void {
+  const host = program.command('host').description('Hosts running an agent');
+  host
+    .command('list')
+    .alias('ls')
+    .description('List hosts with capacity, allocation and usable VMMs')
+    .action(
+      act(program, async (c, json) => {
+        const hosts = await c.all('listHosts');
+        if (json) return printJson(hosts);
+        const now = Date.now();
+        console.log(
+          table(
+            ['NAME', 'ID', 'STATE', 'CPUS', 'MEMORY', 'VMS', 'ALLOCATED', 'VMMS', 'LAST HEARTBEAT'],
+            hosts.map((h) => [
+              h.name,
+              h.id,
+              h.cordoned ? `${h.state},cordoned` : h.state,
+              String(h.inventory.cpus),
+              `${h.inventory.memoryFreeMib}/${h.inventory.memoryMib}MiB free`,
+              String(h.vmCount),
+              `${h.allocatedVcpus} vCPU, ${h.allocatedMemoryMib}MiB`,
+              h.inventory.vmms
+                .filter((v) => v.available)
+                .map((v) => `${v.kind}/${v.accel}`)
+                .join(',') || 'none',
+              `${duration(Math.round((now - Date.parse(h.lastHeartbeatAt)) / 1000))} ago`,
+            ]),
+          ),
+        );
+      }),
+    );
+
+  const image = program.command('image').description('Kernels, initrds and rootfs images');
+  image
+    .command('list')
+    .alias('ls')
+    .description('List images')
+    .action(
+      act(program, async (c, json) => {
+        const images = await c.all('listImages');
+        if (json) return printJson(images);
+        console.log(
+          table(
+            ['NAME', 'ID', 'KIND', 'FORMAT', 'SIZE', 'SHA256'],
+            images.map((i) => [
+              i.name,
+              i.id,
+              i.kind,
+              i.format,
+              `${(i.sizeBytes / 2 ** 20).toFixed(1)}MiB`,
+              i.sha256.slice(0, 12),
+            ]),
+          ),
+        );
+      }),
+    );
+}
