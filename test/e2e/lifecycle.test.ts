@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthError, type Vm } from '@hearth/contract';
 import { tapName } from '@hearth/agent';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
-import { linkExists, pidAlive, until } from '../helpers/vm.ts';
+import { consoleSession, linkExists, pidAlive, until } from '../helpers/vm.ts';
 
 // One real VM (QEMU microvm, TCG here) goes through its whole life; the steps depend on each other.
 describe('VM lifecycle on a real VMM', () => {
@@ -126,6 +126,38 @@ describe('VM lifecycle on a real VMM', () => {
     expect(stopped.stateReason).toBe('stopped by force');
     await p.client.call('startVm', { params: { id: vm.id } });
     vm = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 120 } });
+  });
+
+  it('boots the guest again when it reboots itself, on the same disk', async () => {
+    const con = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, 'console.sock'));
+    try {
+      con.send('\n');
+      await con.expect(/login: $/);
+      con.send('root\n');
+      await con.expect(/~ # /);
+      con.send('echo kept > /root/marker && sync && reboot\n');
+    } finally {
+      con.close();
+    }
+    const before = vm.pid;
+    await until('VM rebooted with a new VMM process', async () => {
+      const now = await p.client.call('getVm', { params: { id: vm.id } });
+      return now.state === 'running' && now.pid !== before;
+    });
+    vm = await p.client.call('getVm', { params: { id: vm.id } });
+    const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 500 } });
+    expect(events.items.some((e) => e.type === 'rebooted')).toBe(true);
+    const con2 = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, 'console.sock'));
+    try {
+      con2.send('\n');
+      await con2.expect(/login: $/);
+      con2.send('root\n');
+      await con2.expect(/~ # /);
+      con2.send('cat /root/marker\n');
+      await con2.expect(/\r\nkept\r\n/);
+    } finally {
+      con2.close();
+    }
   });
 
   it('records every transition as an event', async () => {

@@ -33,3 +33,25 @@ export async function until(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Types into a VM's serial console socket (QEMU's chardev server) and waits for its output. */
+export async function consoleSession(sockPath: string) {
+  const { createConnection } = await import('node:net');
+  const sock = createConnection(sockPath);
+  let out = '';
+  sock.on('data', (d) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', () => resolve());
+    sock.once('error', reject);
+  });
+  return {
+    send: (text: string) => sock.write(text),
+    expect: (re: RegExp, timeoutMs = 30_000) =>
+      until(`console output ${re}`, () => re.test(out), timeoutMs).catch((e: Error) => {
+        throw new Error(`${e.message}; console so far: ${JSON.stringify(out.slice(-400))}`);
+      }),
+    output: () => out,
+    /** end(), not destroy(): what was just typed must still reach the guest. */
+    close: () => sock.end(),
+  };
+}

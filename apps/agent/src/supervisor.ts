@@ -17,6 +17,8 @@ interface VmRecord {
   bootMs: number | null;
   /** Exits we caused (stop, delete, failed boot) are not reported as surprises. */
   expectingExit: boolean;
+  /** When the guest last rebooted itself, for the reboot-loop guard. */
+  reboots: number[];
   queue: Promise<unknown>;
 }
 
@@ -31,6 +33,8 @@ export interface SupervisorOptions {
 }
 
 const CONSOLE_TAIL_LINES = 15;
+const REBOOT_LIMIT = 5;
+const REBOOT_WINDOW_MS = 60_000;
 
 export function consoleTailReason(text: string): string {
   const lines = text
@@ -145,6 +149,7 @@ export class Supervisor {
       startedAt: null,
       bootMs: null,
       expectingExit: false,
+      reboots: [],
       queue: Promise.resolve(),
     };
   }
@@ -308,12 +313,25 @@ export class Supervisor {
       rec.instance = null;
       if (rec.spec.network) await deleteTap(tapName(rec.spec.id));
       if (expected) return;
+      if (x.cause === 'guest-reset' && this.mayReboot(rec)) {
+        // QEMU runs with -no-reboot so that a reset is visible; a reboot inside the guest is
+        // carried out here as a fresh boot on the same disk.
+        this.o.log.info({ vm: rec.spec.id }, 'guest rebooted; booting it again');
+        rec.phase = 'starting';
+        this.o.onUnexpectedChange(this.status(rec.spec.id));
+        void this.start(rec.spec).then(
+          (s) => this.o.onUnexpectedChange(s),
+          (e: Error) =>
+            this.o.log.warn({ vm: rec.spec.id, err: e.message }, 'booting after a guest reboot failed'),
+        );
+        return;
+      }
       if (x.cause === 'guest-shutdown') {
         rec.phase = 'stopped';
         rec.reason = 'the guest powered itself off';
       } else if (x.cause === 'guest-reset') {
-        rec.phase = 'stopped';
-        rec.reason = 'the guest rebooted; start it again';
+        rec.phase = 'failed';
+        rec.reason = `the guest rebooted ${REBOOT_LIMIT} times within ${REBOOT_WINDOW_MS / 1000} s; left stopped to break the loop`;
       } else {
         rec.phase = 'failed';
         rec.reason = withConsole(
@@ -325,6 +343,15 @@ export class Supervisor {
       this.o.log.warn({ vm: rec.spec.id, cause: x.cause, phase: rec.phase }, 'VM changed on its own');
       this.o.onUnexpectedChange(this.status(rec.spec.id));
     });
+  }
+
+  /** A guest that keeps resetting (a panic loop) is stopped after a few quick reboots. */
+  private mayReboot(rec: VmRecord): boolean {
+    const now = Date.now();
+    rec.reboots = rec.reboots.filter((t) => now - t < REBOOT_WINDOW_MS);
+    if (rec.reboots.length >= REBOOT_LIMIT) return false;
+    rec.reboots.push(now);
+    return true;
   }
 
   private need(id: string): VmRecord {

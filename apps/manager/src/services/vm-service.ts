@@ -576,6 +576,16 @@ export class VmService {
       (st.phase === 'paused' && row.state === 'paused') ||
       (st.phase === 'stopped' && row.state === 'stopped') ||
       (st.phase === 'failed' && row.state === 'failed');
+    if (same && st.phase === 'running' && st.pid !== null && row.pid !== null && st.pid !== row.pid) {
+      // Same state, new VMM process: the guest rebooted and the agent booted it again.
+      const updated = await this.s.vms.update(row.id, {
+        pid: st.pid,
+        started_at: st.startedAt ? new Date(st.startedAt) : new Date(),
+      });
+      await this.s.vms.addEvent(row.id, 'rebooted', 'reconciler', 'the guest rebooted itself', 'running');
+      if (updated) this.d.bus.publish(vmFromRow(updated), null);
+      return;
+    }
     if (same || st.phase === 'starting' || st.phase === 'stopping') return;
     if (row.state === 'created' && st.phase === 'stopped') return;
     const out = await this.applyStatus(row, st, 'reconciler');
