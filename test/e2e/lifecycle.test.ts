@@ -131,28 +131,26 @@ describe('VM lifecycle on a real VMM', () => {
   it('boots the guest again when it reboots itself, on the same disk', async () => {
     const con = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, 'console.sock'));
     try {
-      con.send('\n');
-      await con.expect(/login: $/);
-      con.send('root\n');
-      await con.expect(/~ # /);
+      await con.login();
       con.send('echo kept > /root/marker && sync && reboot\n');
     } finally {
       con.close();
     }
     const before = vm.pid;
-    await until('VM rebooted with a new VMM process', async () => {
-      const now = await p.client.call('getVm', { params: { id: vm.id } });
-      return now.state === 'running' && now.pid !== before;
-    });
+    await until(
+      'VM rebooted with a new VMM process and a rebooted event',
+      async () => {
+        const now = await p.client.call('getVm', { params: { id: vm.id } });
+        if (now.state !== 'running' || now.pid === before) return false;
+        const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 500 } });
+        return events.items.some((e) => e.type === 'rebooted');
+      },
+      120_000,
+    );
     vm = await p.client.call('getVm', { params: { id: vm.id } });
-    const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 500 } });
-    expect(events.items.some((e) => e.type === 'rebooted')).toBe(true);
     const con2 = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, 'console.sock'));
     try {
-      con2.send('\n');
-      await con2.expect(/login: $/);
-      con2.send('root\n');
-      await con2.expect(/~ # /);
+      await con2.login();
       con2.send('cat /root/marker\n');
       await con2.expect(/\r\nkept\r\n/);
     } finally {

@@ -44,12 +44,23 @@ export async function consoleSession(sockPath: string) {
     sock.once('connect', () => resolve());
     sock.once('error', reject);
   });
+  const expect = (re: RegExp, timeoutMs = 30_000) =>
+    until(`console output ${re}`, () => re.test(out), timeoutMs).catch((e: Error) => {
+      throw new Error(`${e.message}; console so far: ${JSON.stringify(out.slice(-400))}`);
+    });
   return {
     send: (text: string) => sock.write(text),
-    expect: (re: RegExp, timeoutMs = 30_000) =>
-      until(`console output ${re}`, () => re.test(out), timeoutMs).catch((e: Error) => {
-        throw new Error(`${e.message}; console so far: ${JSON.stringify(out.slice(-400))}`);
-      }),
+    /** Gets a root shell: Enter until getty prompts (late console lines may follow the first prompt). */
+    async login() {
+      for (let i = 0; i < 30 && !/login: /.test(out); i++) {
+        sock.write('\n');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await expect(/login: /);
+      sock.write('root\n');
+      await expect(/~ # /);
+    },
+    expect,
     output: () => out,
     /** end(), not destroy(): what was just typed must still reach the guest. */
     close: () => sock.end(),

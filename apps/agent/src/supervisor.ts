@@ -104,27 +104,35 @@ export class Supervisor {
       };
       const rec = this.newRecord(spec, dir);
       let instance: VmmInstance | null = null;
+      let adoptError: string | null = null;
       try {
         instance = await this.o.driver.adopt(dir);
       } catch (e) {
-        this.o.log.warn({ vm: id, err: e }, 'adopting VMM failed');
+        adoptError = (e as Error).message;
+        this.o.log.warn({ vm: id, err: adoptError }, 'adopting VMM failed');
       }
       if (instance) {
         const s = await instance.status();
         rec.instance = instance;
         rec.phase = s === 'paused' ? 'paused' : 'running';
         rec.startedAt = state.startedAt ?? null;
-        this.watchExit(rec, instance);
-        this.o.log.info({ vm: id, pid: instance.pid, phase: rec.phase }, 'adopted running VM');
         if (state.intent === 'stopped') {
+          // The guest may finish the shutdown it was asked for at any moment: that exit is wanted.
           rec.phase = 'stopping';
+          rec.expectingExit = true;
           unfinishedStops.push(id);
         }
+        this.watchExit(rec, instance);
+        this.o.log.info({ vm: id, pid: instance.pid, phase: rec.phase }, 'adopted running VM');
       } else {
         if (spec.network) await deleteTap(tapName(spec.id));
         rec.phase = state.intent === 'running' ? 'failed' : state.intent === 'failed' ? 'failed' : 'stopped';
-        rec.reason =
-          state.intent === 'running' ? 'VMM process was gone when the agent started' : (state.reason ?? null);
+        rec.reason = adoptError
+          ? `adopting the VM failed: ${adoptError}`
+          : state.intent === 'running'
+            ? 'VMM process was gone when the agent started'
+            : (state.reason ?? null);
+        if (adoptError) rec.phase = 'failed';
       }
       this.vms.set(id, rec);
     }
@@ -222,13 +230,13 @@ export class Supervisor {
     rec.phase = 'starting';
     rec.reason = null;
     rec.bootMs = null;
-    await mkdir(dir, { recursive: true });
-    await writeFile(f.spec, JSON.stringify(spec, null, 2) + '\n');
     const tap = spec.network ? tapName(spec.id) : null;
     let instance: VmmInstance | null = null;
     let freshDisk = false;
     const t0 = Date.now();
     try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(f.spec, JSON.stringify(spec, null, 2) + '\n');
       freshDisk = !(await exists(f.disk));
       if (freshDisk) await prepareDisk(spec.rootfs.path, f.disk, spec.diskMib * 1024 * 1024);
       if (tap && spec.network) await createTap(tap, spec.network.bridge);
@@ -311,18 +319,25 @@ export class Supervisor {
       const expected = rec.expectingExit;
       if (rec.instance !== instance) return;
       rec.instance = null;
-      if (rec.spec.network) await deleteTap(tapName(rec.spec.id));
+      // Whoever expected this exit (stop, delete, a failed boot, a replaced VMM) cleans up the TAP
+      // itself; deleting it here could race a new boot's TAP of the same name.
       if (expected) return;
-      if (x.cause === 'guest-reset' && this.mayReboot(rec)) {
+      // Decide before any await, so that a stop or delete arriving meanwhile sees the new phase.
+      const reboot = x.cause === 'guest-reset' && this.mayReboot(rec);
+      if (reboot) rec.phase = 'starting';
+      if (rec.spec.network) await deleteTap(tapName(rec.spec.id));
+      if (reboot) {
         // QEMU runs with -no-reboot so that a reset is visible; a reboot inside the guest is
         // carried out here as a fresh boot on the same disk.
         this.o.log.info({ vm: rec.spec.id }, 'guest rebooted; booting it again');
-        rec.phase = 'starting';
         this.o.onUnexpectedChange(this.status(rec.spec.id));
-        void this.start(rec.spec).then(
-          (s) => this.o.onUnexpectedChange(s),
-          (e: Error) =>
-            this.o.log.warn({ vm: rec.spec.id, err: e.message }, 'booting after a guest reboot failed'),
+        void this.serial(rec, async () => {
+          // A delete or stop that ran meanwhile wins: boot only if nothing else touched the VM.
+          if (this.vms.get(rec.spec.id) !== rec || rec.phase !== 'starting' || rec.instance) return;
+          await this.boot(rec);
+          this.o.onUnexpectedChange(this.status(rec.spec.id));
+        }).catch((e: Error) =>
+          this.o.log.warn({ vm: rec.spec.id, err: e.message }, 'booting after a guest reboot failed'),
         );
         return;
       }
@@ -375,13 +390,18 @@ export class Supervisor {
       let reason = opts.force ? 'stopped by force' : 'the guest shut down';
       try {
         if (!opts.force) {
-          if ((await inst.status()) === 'paused') await inst.resume();
-          await inst.requestShutdown();
-          const timedOut = await Promise.race([
-            inst.exited.then(() => false),
-            new Promise<boolean>((r) => setTimeout(() => r(true), opts.timeoutMs).unref()),
-          ]);
-          if (timedOut) reason = `forced after ${opts.timeoutMs / 1000} s: the guest did not shut down`;
+          try {
+            if ((await inst.status()) === 'paused') await inst.resume();
+            await inst.requestShutdown();
+            const timedOut = await Promise.race([
+              inst.exited.then(() => false),
+              new Promise<boolean>((r) => setTimeout(() => r(true), opts.timeoutMs).unref()),
+            ]);
+            if (timedOut) reason = `forced after ${opts.timeoutMs / 1000} s: the guest did not shut down`;
+          } catch (e) {
+            // A VMM that no longer answers QMP is stopped the hard way, never left half-stopped.
+            reason = `forced: asking the guest to shut down failed (${(e as Error).message})`;
+          }
         }
         await inst.kill();
       } finally {

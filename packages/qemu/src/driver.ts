@@ -119,7 +119,15 @@ export class QemuDriver implements VmmDriver {
     if (!cmdline.some((a) => a.includes(files.qmp))) return null;
     const accelIdx = cmdline.indexOf('-accel');
     const accel = cmdline[accelIdx + 1] === 'kvm' ? 'kvm' : 'tcg';
-    const qmp = await QmpClient.connect(files.qmp, 5000);
+    let qmp: QmpClient;
+    try {
+      qmp = await QmpClient.connect(files.qmp, 5000);
+    } catch (e) {
+      // Our QEMU (verified above), but unreachable: an unmanageable VMM must not keep the disk.
+      killQuietly(pid);
+      for (let i = 0; i < 200 && pidAlive(pid); i++) await sleep(25);
+      throw new Error(`the VMM (pid ${pid}) did not answer QMP (${(e as Error).message}); it was killed`);
+    }
     return new QemuInstance(pid, accel, qmp);
   }
 }

@@ -578,11 +578,15 @@ export class VmService {
       (st.phase === 'failed' && row.state === 'failed');
     if (same && st.phase === 'running' && st.pid !== null && row.pid !== null && st.pid !== row.pid) {
       // Same state, new VMM process: the guest rebooted and the agent booted it again.
-      const updated = await this.s.vms.update(row.id, {
-        pid: st.pid,
-        started_at: st.startedAt ? new Date(st.startedAt) : new Date(),
-      });
-      await this.s.vms.addEvent(row.id, 'rebooted', 'reconciler', 'the guest rebooted itself', 'running');
+      const startedAt = st.startedAt ? new Date(st.startedAt) : new Date();
+      const dur = row.timeout ? parseDuration(row.timeout) : null;
+      const updated = await this.s.vms.recordReboot(
+        row.id,
+        row.pid,
+        st.pid,
+        startedAt,
+        dur ? new Date(startedAt.getTime() + dur) : null,
+      );
       if (updated) this.d.bus.publish(vmFromRow(updated), null);
       return;
     }

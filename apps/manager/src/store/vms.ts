@@ -186,6 +186,26 @@ export class VmStore {
     return rows[0] ?? null;
   }
 
+  /**
+   * A running VM came back with a new VMM process (the guest rebooted): new pid and start time,
+   * and one `rebooted` event, only if nobody recorded it already (the old pid still stands).
+   */
+  async recordReboot(id: string, oldPid: number, newPid: number, startedAt: Date, stopAt: Date | null) {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<VmRow>(
+        `UPDATE vms SET pid = $3, started_at = $4, stop_at = $5, updated_at = now()
+         WHERE id = $1 AND state = 'running' AND pid = $2 RETURNING *`,
+        [id, oldPid, newPid, startedAt, stopAt],
+      );
+      if (!rows[0]) return null;
+      await tx.query(
+        `INSERT INTO vm_events (id, vm_id, type, to_state, actor, reason) VALUES ($1, $2, 'rebooted', 'running', 'reconciler', 'the guest rebooted itself')`,
+        [newId('evt'), id],
+      );
+      return rows[0];
+    });
+  }
+
   async addEvent(
     vmId: string,
     type: string,
