@@ -1,16 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie has exited; it only waits for its parent to reap it.
-  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
-  return !/ Z /.test(stat.slice(stat.lastIndexOf(')')));
-}
+export { pidAlive } from '@hearth/qemu';
 
 export function linkExists(name: string): boolean {
   try {

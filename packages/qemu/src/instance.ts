@@ -1,21 +1,24 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { VmmExit, VmmInstance, VmmRunState } from '@hearth/vmm';
 import type { QmpClient, QmpEvent } from './qmp.ts';
 
+/**
+ * True while the process exists and has not exited. A zombie (exited, not yet reaped: common
+ * when our VMMs are re-parented to an init that does not reap) counts as gone.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-}
-
-/** True when the process is gone or a zombie (exited, waiting for its parent to reap it). */
-async function pidGone(pid: number): Promise<boolean> {
-  if (!pidAlive(pid)) return true;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return / Z /.test(stat.slice(stat.lastIndexOf(')')));
+  let stat = '';
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  return !/ Z /.test(stat.slice(stat.lastIndexOf(')')));
 }
 
 /** A QEMU process driven through QMP. Works the same for launched and adopted processes. */
@@ -52,7 +55,7 @@ export class QemuInstance implements VmmInstance {
     if (this.done) return;
     if (this.poll) clearInterval(this.poll);
     this.poll = setInterval(() => {
-      void pidGone(this.pid).then((gone) => gone && this.finish());
+      if (!pidAlive(this.pid)) this.finish();
     }, intervalMs);
     this.poll.unref();
   }
