@@ -60,6 +60,3 @@ export function actionRule(action: VmAction): { from: readonly VmState[]; enters
 export function isTransitional(state: VmState): boolean {
   return ['creating', 'starting', 'pausing', 'resuming', 'stopping', 'deleting'].includes(state);
 }
-
-/** States a VM settles in; `wait` returns when the VM is in one of these. */
-export const STABLE_STATES: readonly VmState[] = ['created', 'running', 'paused', 'stopped', 'failed'];

@@ -66,9 +66,6 @@ export class AgentClient {
   delete(host: AgentTarget, id: string): Promise<unknown> {
     return this.call(host, 'DELETE', `/agent/v1/vms/${id}`);
   }
-  status(host: AgentTarget, id: string): Promise<AgentVmStatus> {
-    return this.call(host, 'GET', `/agent/v1/vms/${id}`);
-  }
   logs(host: AgentTarget, id: string, tail: number): Promise<string> {
     return this.call(host, 'GET', `/agent/v1/vms/${id}/logs?tail=${tail}`, undefined, true);
   }

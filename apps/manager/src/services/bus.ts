@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Vm, VmEvent } from '@hearth/contract';
+import type { Vm } from '@hearth/contract';
 
 /** In-process fan-out of VM changes (wait, and later the event stream and the UI). */
 export class VmBus extends EventEmitter {
@@ -8,8 +8,8 @@ export class VmBus extends EventEmitter {
     this.setMaxListeners(0);
   }
 
-  publish(vm: Vm, event: VmEvent | null): void {
-    this.emit('vm', vm, event);
+  publish(vm: Vm): void {
+    this.emit('vm', vm);
   }
 
   gone(vmId: string): void {

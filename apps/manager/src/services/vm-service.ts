@@ -185,7 +185,7 @@ export class VmService {
     }
     const out = await this.s.vms.transition(row.id, row.state, to, actor, patch);
     if (!out) return null;
-    this.d.bus.publish(vmFromRow(out.vm), null);
+    this.d.bus.publish(vmFromRow(out.vm));
     return out.vm;
   }
 
@@ -420,7 +420,7 @@ export class VmService {
       }
       await this.s.vms.addEvent(row.id, 'patched', actor, Object.keys(cols).join(', '));
       const vm = vmFromRow(updated);
-      this.d.bus.publish(vm, null);
+      this.d.bus.publish(vm);
       return vm;
     } catch (e) {
       if (isUniqueViolation(e, 'vms_project_name')) {
@@ -587,7 +587,7 @@ export class VmService {
         startedAt,
         dur ? new Date(startedAt.getTime() + dur) : null,
       );
-      if (updated) this.d.bus.publish(vmFromRow(updated), null);
+      if (updated) this.d.bus.publish(vmFromRow(updated));
       return;
     }
     if (same || st.phase === 'starting' || st.phase === 'stopping') return;
