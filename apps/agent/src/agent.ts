@@ -72,7 +72,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
 
   const supervisor = new Supervisor({
     dataDir: cfg.dataDir,
-    driver: drivers[0]!,
+    drivers,
     log: log.child({ component: 'supervisor' }),
     bootTimeoutMs: cfg.bootTimeoutMs,
     consoleLogCap: cfg.consoleLogCap,

@@ -24,7 +24,8 @@ interface VmRecord {
 
 export interface SupervisorOptions {
   dataDir: string;
-  driver: VmmDriver;
+  /** One per VMM kind this host has; each VM uses the one its spec names. */
+  drivers: VmmDriver[];
   log: Logger;
   bootTimeoutMs: number;
   consoleLogCap: number;
@@ -76,6 +77,12 @@ export class Supervisor {
 
   constructor(private readonly o: SupervisorOptions) {}
 
+  private driverFor(spec: AgentVmSpec): VmmDriver {
+    const d = this.o.drivers.find((x) => x.kind === spec.vmm);
+    if (!d) throw new Error(`this host has no ${spec.vmm} driver`);
+    return d;
+  }
+
   private vmDir(id: string): string {
     return join(this.o.dataDir, 'vms', id);
   }
@@ -85,6 +92,7 @@ export class Supervisor {
       spec: join(dir, 'spec.json'),
       state: join(dir, 'state.json'),
       disk: join(dir, 'disk.raw'),
+      guest: join(dir, 'guest.sock'),
       console: join(dir, 'console.log'),
     };
   }
@@ -106,7 +114,7 @@ export class Supervisor {
       let instance: VmmInstance | null = null;
       let adoptError: string | null = null;
       try {
-        instance = await this.o.driver.adopt(dir);
+        instance = await this.driverFor(spec).adopt(dir);
       } catch (e) {
         adoptError = (e as Error).message;
         this.o.log.warn({ vm: id, err: adoptError }, 'adopting VMM failed');
@@ -243,7 +251,7 @@ export class Supervisor {
       const consoleStart = (await stat(f.console).catch(() => ({ size: 0 }))).size;
       await this.persist(rec, 'running');
       const launchedAt = Date.now();
-      instance = await this.o.driver.launch({
+      instance = await this.driverFor(spec).launch({
         vmId: spec.id,
         runDir: dir,
         vcpus: spec.vcpus,
@@ -254,6 +262,7 @@ export class Supervisor {
         cmdline: this.cmdline(spec),
         consoleLogPath: f.console,
         tap: tap && spec.network ? { name: tap, mac: spec.network.mac } : null,
+        guestSocketPath: f.guest,
       });
       rec.instance = instance;
       if (spec.bootMarker) await this.awaitBoot(rec, instance, f.console, consoleStart);

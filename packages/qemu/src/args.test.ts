@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildQemuArgs } from './args.ts';
+import { buildQemuArgs, guestSocketFromArgs } from './args.ts';
 
 const spec = {
   vmId: 'vm_x',
@@ -12,6 +12,7 @@ const spec = {
   cmdline: 'console=ttyS0 root=/dev/vda',
   consoleLogPath: '/run/vm_x/console.log',
   tap: { name: 'htap0', mac: '02:48:0a:00:00:02' },
+  guestSocketPath: '/run/vm_x/guest.sock',
 };
 
 describe('QEMU argv', () => {
@@ -43,5 +44,12 @@ describe('QEMU argv', () => {
   it('keeps the kernel command line one argv element (no shell splitting)', () => {
     const a = buildQemuArgs({ ...spec, cmdline: 'a b  c;rm -rf /' }, 'tcg');
     expect(a[a.indexOf('-append') + 1]).toBe('a b  c;rm -rf /');
+  });
+
+  it('adds the guest agent channel as a named virtio-serial port, recoverable from argv', () => {
+    const a = buildQemuArgs(spec, 'tcg');
+    expect(a).toContain('virtserialport,chardev=agent0,name=org.hearth.agent');
+    expect(guestSocketFromArgs(a)).toBe('/run/vm_x/guest.sock');
+    expect(guestSocketFromArgs(['-m', '1'])).toBeNull();
   });
 });

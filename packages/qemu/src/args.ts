@@ -1,5 +1,14 @@
 import { join } from 'node:path';
-import type { VmmLaunchSpec } from '@hearth/vmm';
+import { GUEST_AGENT_PORT_NAME, type VmmLaunchSpec } from '@hearth/vmm';
+
+export const GUEST_CHARDEV_ID = 'agent0';
+
+/** The guest channel's socket path, read back from an adopted QEMU's argv. */
+export function guestSocketFromArgs(argv: string[]): string | null {
+  const prefix = `socket,id=${GUEST_CHARDEV_ID},path=`;
+  const arg = argv.find((a) => a.startsWith(prefix));
+  return arg ? arg.slice(prefix.length).split(',')[0]! : null;
+}
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 
@@ -51,6 +60,13 @@ export function buildQemuArgs(spec: VmmLaunchSpec, accel: 'kvm' | 'tcg'): string
     `socket,id=con0,path=${f.console},server=on,wait=off,logfile=${spec.consoleLogPath},logappend=on`,
     '-serial',
     'chardev:con0',
+    // The guest agent's channel: a named virtio-serial port behind a Unix socket (no vhost-vsock here).
+    '-device',
+    'virtio-serial-device,max_ports=2',
+    '-chardev',
+    `socket,id=${GUEST_CHARDEV_ID},path=${spec.guestSocketPath},server=on,wait=off`,
+    '-device',
+    `virtserialport,chardev=${GUEST_CHARDEV_ID},name=${GUEST_AGENT_PORT_NAME}`,
     '-qmp',
     `unix:${f.qmp},server=on,wait=off`,
     '-pidfile',

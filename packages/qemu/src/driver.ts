@@ -3,7 +3,7 @@ import { open, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmmAvailability } from '@hearth/contract';
 import type { VmmDriver, VmmInstance, VmmLaunchSpec } from '@hearth/vmm';
-import { buildQemuArgs, QEMU_BINARY, runFiles } from './args.ts';
+import { buildQemuArgs, guestSocketFromArgs, QEMU_BINARY, runFiles } from './args.ts';
 import { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 import { QmpClient } from './qmp.ts';
 import { pidAlive, QemuInstance } from './instance.ts';
@@ -45,7 +45,7 @@ export class QemuDriver implements VmmDriver {
 
   async launch(spec: VmmLaunchSpec): Promise<VmmInstance> {
     const files = runFiles(spec.runDir);
-    for (const p of [files.qmp, files.console]) {
+    for (const p of [files.qmp, files.console, spec.guestSocketPath]) {
       if (p.length > UNIX_PATH_MAX) {
         throw new QemuLaunchError(
           `Launching QEMU failed: socket path ${p} is longer than ${UNIX_PATH_MAX} bytes`,
@@ -63,7 +63,7 @@ export class QemuDriver implements VmmDriver {
       );
     }
     // Stale sockets from an earlier process would make QEMU fail to bind.
-    await Promise.all([files.qmp, files.console, files.pid].map((p) => rm(p, { force: true })));
+    await Promise.all([files.qmp, files.console, files.pid, spec.guestSocketPath].map((p) => rm(p, { force: true })));
     const accel = await this.accel();
     const tscKhz = accel === 'tcg' ? await hostTscKhz() : null;
     const cmdline = tscKhz ? `${spec.cmdline} tsc_early_khz=${tscKhz} tsc=reliable` : spec.cmdline;
@@ -104,7 +104,7 @@ export class QemuDriver implements VmmDriver {
         await sleep(5);
       }
     }
-    const instance = new QemuInstance(child.pid!, accel, qmp);
+    const instance = new QemuInstance(child.pid!, accel, qmp, spec.guestSocketPath);
     child.on('exit', (code, signal) => instance.noteExitCode(code, signal));
     if (exited) instance.noteExitCode((exited as { code: number | null }).code, null);
     return instance;
@@ -128,7 +128,7 @@ export class QemuDriver implements VmmDriver {
       for (let i = 0; i < 200 && pidAlive(pid); i++) await sleep(25);
       throw new Error(`the VMM (pid ${pid}) did not answer QMP (${(e as Error).message}); it was killed`);
     }
-    return new QemuInstance(pid, accel, qmp);
+    return new QemuInstance(pid, accel, qmp, guestSocketFromArgs(cmdline));
   }
 }
 

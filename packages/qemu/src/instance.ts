@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
 import type { VmmExit, VmmInstance, VmmRunState } from '@hearth/vmm';
 import type { QmpClient, QmpEvent } from './qmp.ts';
 
@@ -34,6 +35,7 @@ export class QemuInstance implements VmmInstance {
     readonly pid: number,
     readonly accel: 'kvm' | 'tcg',
     private readonly qmp: QmpClient,
+    private readonly guestSocketPath: string | null,
   ) {
     this.exited = new Promise((r) => (this.resolveExit = r));
     qmp.on('event', (ev: QmpEvent) => {
@@ -103,6 +105,19 @@ export class QemuInstance implements VmmInstance {
     } catch {
       return this.done ? 'shutdown' : 'unknown';
     }
+  }
+
+  connectGuest(): Promise<Socket> {
+    const path = this.guestSocketPath;
+    if (!path) return Promise.reject(new Error('this VMM was started without a guest agent channel'));
+    return new Promise((resolve, reject) => {
+      const sock = createConnection(path);
+      sock.once('connect', () => {
+        sock.off('error', reject);
+        resolve(sock);
+      });
+      sock.once('error', reject);
+    });
   }
 
   dispose(): void {

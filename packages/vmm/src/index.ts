@@ -13,7 +13,16 @@ export interface VmmLaunchSpec {
   /** Serial console output is appended here by the VMM itself, so nothing is lost while the agent is down. */
   consoleLogPath: string;
   tap: { name: string; mac: string } | null;
+  /**
+   * Host end of the channel to the guest agent, a Unix socket path. QEMU: the server socket of a
+   * virtio-serial port named `org.hearth.agent`. Firecracker: the hybrid-vsock `uds_path`.
+   */
+  guestSocketPath: string;
 }
+
+/** The vsock port the guest agent listens on (Firecracker); QEMU uses a named virtio-serial port. */
+export const GUEST_AGENT_VSOCK_PORT = 1024;
+export const GUEST_AGENT_PORT_NAME = 'org.hearth.agent';
 
 export type VmmRunState = 'running' | 'paused' | 'shutdown' | 'unknown';
 
@@ -33,6 +42,12 @@ export interface VmmInstance {
   requestShutdown(): Promise<void>;
   kill(): Promise<void>;
   status(): Promise<VmmRunState>;
+  /**
+   * Opens a fresh byte stream to the guest agent (QEMU: connect to the virtio-serial socket;
+   * Firecracker: connect to the vsock socket and complete the `CONNECT <port>` handshake).
+   * Only one stream is open at a time; the caller multiplexes over it.
+   */
+  connectGuest(): Promise<import('node:net').Socket>;
   /** Resolves once the process is gone. */
   readonly exited: Promise<VmmExit>;
   /** Drops our connections; the VMM keeps running. Idempotent. */
