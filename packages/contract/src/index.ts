@@ -7,3 +7,5 @@ export * from './image.ts';
 export * from './agent.ts';
 export * from './routes.ts';
 export * from './openapi.ts';
+export * from './guest-protocol.ts';
+export * from './guest-codec.ts';

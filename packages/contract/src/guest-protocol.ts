@@ -1,0 +1,191 @@
+import { z } from 'zod';
+
+/**
+ * The host ↔ guest-agent protocol, version 1. Mirrored in Go in apps/guest/protocol.go;
+ * a change here is a change there (apps/guest/protocol_test.go checks the constants).
+ *
+ * One byte stream (virtio-serial port `org.hearth.agent` on QEMU, vsock port 1024 on Firecracker)
+ * carries frames for many concurrent streams:
+ *
+ *   magic 'H' 'G' | u32 BE length of (stream + type + payload) | u32 BE stream | u8 type | payload
+ *
+ * Stream 0 is the session (HELLO/WELCOME/PING/PONG). The host opens stream N > 0 with a REQUEST;
+ * the guest ends it with exactly one RESULT. JSON payloads are UTF-8 JSON objects; data payloads
+ * are raw bytes. The magic lets a fresh host connection skip bytes left over from an earlier one.
+ */
+export const GUEST_PROTOCOL_VERSION = 1;
+export const FRAME_MAGIC = Buffer.from('HG');
+export const FRAME_HEADER_BYTES = 11;
+/** Largest stream + type + payload a peer may send; anything bigger is a protocol error. */
+export const MAX_FRAME_BODY = 1024 * 1024 + 5;
+export const DATA_CHUNK_BYTES = 32 * 1024;
+
+export const FrameType = {
+  HELLO: 1,
+  WELCOME: 2,
+  REQUEST: 3,
+  RESULT: 4,
+  STDIN: 5,
+  STDIN_EOF: 6,
+  STDOUT: 7,
+  STDERR: 8,
+  EVENT: 9,
+  CONTROL: 10,
+  PING: 11,
+  PONG: 12,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+export const Hello = z.object({ protocol: z.number().int(), secret: z.string() });
+export const Welcome = z.object({
+  protocol: z.number().int(),
+  agentVersion: z.string(),
+  hostname: z.string(),
+  bootId: z.string(),
+  pid: z.number().int(),
+  uptimeSec: z.number(),
+  capabilities: z.array(z.string()),
+});
+export type Welcome = z.infer<typeof Welcome>;
+
+const Path = z.string().min(1).max(4096);
+
+export const ExecRequest = z.object({
+  op: z.literal('exec'),
+  /** Either argv (run directly) or command (run by /bin/sh -c). */
+  argv: z.array(z.string()).min(1).optional(),
+  command: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.string().optional(),
+  user: z.string().optional(),
+  /** When true the host sends STDIN frames and a STDIN_EOF; otherwise stdin is /dev/null. */
+  stdin: z.boolean().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  /** A PTY session of this size; stdout carries the terminal output, stderr is unused. */
+  pty: z.object({ cols: z.number().int().positive(), rows: z.number().int().positive() }).optional(),
+  tag: z.string().optional(),
+});
+
+export const GuestRequest = z.discriminatedUnion('op', [
+  ExecRequest,
+  z.object({ op: z.literal('ps') }),
+  z.object({ op: z.literal('attach'), processId: z.string(), replay: z.boolean().optional() }),
+  z.object({ op: z.literal('signal'), processId: z.string(), signal: z.string() }),
+  z.object({ op: z.literal('write-stdin'), processId: z.string(), data: z.string() }),
+  z.object({ op: z.literal('close-stdin'), processId: z.string() }),
+  z.object({ op: z.literal('fs.stat'), path: Path }),
+  z.object({ op: z.literal('fs.list'), path: Path, depth: z.number().int().min(1).max(32).optional() }),
+  z.object({ op: z.literal('fs.mkdir'), path: Path, parents: z.boolean().optional() }),
+  z.object({ op: z.literal('fs.move'), from: Path, to: Path }),
+  z.object({ op: z.literal('fs.remove'), path: Path, recursive: z.boolean().optional() }),
+  z.object({ op: z.literal('fs.read'), path: Path, format: z.enum(['auto', 'raw', 'tar']).optional() }),
+  z.object({
+    op: z.literal('fs.write'),
+    path: Path,
+    format: z.enum(['raw', 'tar']).optional(),
+    mode: z.number().int().optional(),
+    parents: z.boolean().optional(),
+    maxBytes: z.number().int().positive().optional(),
+  }),
+  z.object({ op: z.literal('metrics') }),
+  z.object({ op: z.literal('info') }),
+  z.object({ op: z.literal('time.sync'), unixMs: z.number() }),
+  z.object({ op: z.literal('shutdown'), reboot: z.boolean().optional() }),
+  z.object({ op: z.literal('health') }),
+]);
+export type GuestRequest = z.infer<typeof GuestRequest>;
+
+/** Error codes a guest may put in a failed RESULT. */
+export const GuestErrorCode = z.enum([
+  'BAD_REQUEST',
+  'UNAUTHENTICATED',
+  'UNKNOWN_OP',
+  'NOT_FOUND',
+  'EXISTS',
+  'NOT_DIR',
+  'IS_DIR',
+  'PATH_ESCAPE',
+  'TOO_LARGE',
+  'PERMISSION',
+  'PROCESS_NOT_FOUND',
+  'SPAWN_FAILED',
+  'INTERNAL',
+]);
+export type GuestErrorCode = z.infer<typeof GuestErrorCode>;
+
+export const GuestResult = z
+  .object({
+    ok: z.boolean(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })
+  .catchall(z.unknown());
+export type GuestResult = z.infer<typeof GuestResult>;
+
+export const ExecExit = z.object({
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  timedOut: z.boolean(),
+  durationMs: z.number(),
+});
+export type ExecExit = z.infer<typeof ExecExit>;
+
+export const FileStat = z.object({
+  path: z.string(),
+  name: z.string(),
+  type: z.enum(['file', 'dir', 'symlink', 'other']),
+  size: z.number(),
+  mode: z.number().int(),
+  mtime: z.string(),
+  linkTarget: z.string().optional(),
+});
+export type FileStat = z.infer<typeof FileStat>;
+
+export const GuestMetrics = z.object({
+  cpuPercent: z.number(),
+  memory: z.object({ totalBytes: z.number(), availableBytes: z.number(), usedBytes: z.number() }),
+  load: z.array(z.number()).length(3),
+  processes: z.number().int(),
+  uptimeSec: z.number(),
+  disk: z.object({ path: z.string(), totalBytes: z.number(), usedBytes: z.number() }),
+  network: z.array(z.object({ name: z.string(), rxBytes: z.number(), txBytes: z.number() })),
+  agentRssBytes: z.number(),
+});
+export type GuestMetrics = z.infer<typeof GuestMetrics>;
+
+export const GuestInfo = z.object({
+  hostname: z.string(),
+  ips: z.array(z.object({ iface: z.string(), address: z.string(), prefix: z.number().int() })),
+  agentVersion: z.string(),
+  kernel: z.string(),
+  timeMs: z.number(),
+});
+export type GuestInfo = z.infer<typeof GuestInfo>;
+
+export const GuestProcess = z.object({
+  processId: z.string(),
+  pid: z.number().int(),
+  argv: z.array(z.string()),
+  tag: z.string().nullable(),
+  pty: z.boolean(),
+  startedAt: z.string(),
+  running: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+});
+export type GuestProcess = z.infer<typeof GuestProcess>;
+
+/** Boot-time configuration the host writes to /etc/hearth/guest.json (mode 0600) before boot. */
+export const GuestBootConfig = z.object({
+  secret: z.string(),
+  hostname: z.string(),
+  users: z.array(
+    z.object({
+      name: z.string(),
+      /** SHA-512 crypt ($6$…), written to /etc/shadow; null keeps the current entry. */
+      passwordHash: z.string().nullable(),
+      sshKeys: z.array(z.string()),
+    }),
+  ),
+  env: z.record(z.string(), z.string()),
+});
+export type GuestBootConfig = z.infer<typeof GuestBootConfig>;
