@@ -1,0 +1,3 @@
+module hearth/guest
+
+go 1.19

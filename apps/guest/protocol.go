@@ -1,0 +1,343 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Mirror of packages/contract/src/guest-protocol.ts (version 1). protocol_test.go parses the
+// TypeScript at test time so that a change on either side without the other fails a test.
+
+const (
+	ProtocolVersion  = 1
+	FrameMagic       = "HG"
+	FrameHeaderBytes = 11
+	MaxFrameBody     = 1024*1024 + 5
+	DataChunkBytes   = 32 * 1024
+)
+
+// Frame types.
+const (
+	FrameHello    uint8 = 1
+	FrameWelcome  uint8 = 2
+	FrameRequest  uint8 = 3
+	FrameResult   uint8 = 4
+	FrameStdin    uint8 = 5
+	FrameStdinEOF uint8 = 6
+	FrameStdout   uint8 = 7
+	FrameStderr   uint8 = 8
+	FrameEvent    uint8 = 9
+	FrameControl  uint8 = 10
+	FramePing     uint8 = 11
+	FramePong     uint8 = 12
+)
+
+// FrameTypeNames maps the TypeScript FrameType keys to their numbers (checked by the test).
+var FrameTypeNames = map[string]uint8{
+	"HELLO": FrameHello, "WELCOME": FrameWelcome, "REQUEST": FrameRequest, "RESULT": FrameResult,
+	"STDIN": FrameStdin, "STDIN_EOF": FrameStdinEOF, "STDOUT": FrameStdout, "STDERR": FrameStderr,
+	"EVENT": FrameEvent, "CONTROL": FrameControl, "PING": FramePing, "PONG": FramePong,
+}
+
+// Error codes (GuestErrorCode).
+const (
+	ErrBadRequest      = "BAD_REQUEST"
+	ErrUnauthenticated = "UNAUTHENTICATED"
+	ErrUnknownOp       = "UNKNOWN_OP"
+	ErrNotFound        = "NOT_FOUND"
+	ErrExists          = "EXISTS"
+	ErrNotDir          = "NOT_DIR"
+	ErrIsDir           = "IS_DIR"
+	ErrPathEscape      = "PATH_ESCAPE"
+	ErrTooLarge        = "TOO_LARGE"
+	ErrPermission      = "PERMISSION"
+	ErrProcessNotFound = "PROCESS_NOT_FOUND"
+	ErrSpawnFailed     = "SPAWN_FAILED"
+	ErrInternal        = "INTERNAL"
+)
+
+var ErrorCodes = []string{ErrBadRequest, ErrUnauthenticated, ErrUnknownOp, ErrNotFound, ErrExists,
+	ErrNotDir, ErrIsDir, ErrPathEscape, ErrTooLarge, ErrPermission, ErrProcessNotFound,
+	ErrSpawnFailed, ErrInternal}
+
+// Ops (the discriminator of GuestRequest).
+const (
+	OpExec       = "exec"
+	OpPs         = "ps"
+	OpAttach     = "attach"
+	OpSignal     = "signal"
+	OpWriteStdin = "write-stdin"
+	OpCloseStdin = "close-stdin"
+	OpFsStat     = "fs.stat"
+	OpFsList     = "fs.list"
+	OpFsMkdir    = "fs.mkdir"
+	OpFsMove     = "fs.move"
+	OpFsRemove   = "fs.remove"
+	OpFsRead     = "fs.read"
+	OpFsWrite    = "fs.write"
+	OpMetrics    = "metrics"
+	OpInfo       = "info"
+	OpTimeSync   = "time.sync"
+	OpShutdown   = "shutdown"
+	OpHealth     = "health"
+)
+
+var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin, OpFsStat, OpFsList,
+	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpShutdown,
+	OpHealth}
+
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown"}
+
+type Frame struct {
+	Stream  uint32
+	Type    uint8
+	Payload []byte
+}
+
+// EncodeFrame builds magic | len | stream | type | payload.
+func EncodeFrame(stream uint32, typ uint8, payload []byte) []byte {
+	b := make([]byte, FrameHeaderBytes+len(payload))
+	copy(b, FrameMagic)
+	binary.BigEndian.PutUint32(b[2:], uint32(len(payload)+5))
+	binary.BigEndian.PutUint32(b[6:], stream)
+	b[10] = typ
+	copy(b[FrameHeaderBytes:], payload)
+	return b
+}
+
+var ErrFrame = errors.New("frame error")
+
+// Decoder is the incremental parser of guest-codec.ts. Until the first good frame it skips junk up
+// to the next magic (left-overs of an earlier host connection); after that a malformed header is
+// an error and the caller drops the session and Resets, which makes it resync on the magic again.
+type Decoder struct {
+	buf     []byte
+	Synced  bool
+	Skipped int
+}
+
+func (d *Decoder) Reset() { d.buf = nil; d.Synced = false }
+
+func knownType(t uint8) bool { return t >= FrameHello && t <= FramePong }
+
+// Push appends bytes and returns the complete frames; on error the frames before it are returned too.
+func (d *Decoder) Push(chunk []byte) ([]Frame, error) {
+	d.buf = append(d.buf, chunk...)
+	var out []Frame
+	for {
+		if !d.Synced {
+			at := indexMagic(d.buf)
+			if at < 0 {
+				keep := 0
+				if n := len(d.buf); n > 0 && d.buf[n-1] == FrameMagic[0] {
+					keep = 1
+				}
+				d.Skipped += len(d.buf) - keep
+				d.buf = append(d.buf[:0], d.buf[len(d.buf)-keep:]...)
+				return out, nil
+			}
+			d.Skipped += at
+			d.buf = d.buf[at:]
+		}
+		if len(d.buf) < FrameHeaderBytes {
+			return out, nil
+		}
+		if string(d.buf[:2]) != FrameMagic {
+			return out, fmt.Errorf("%w: frame without magic", ErrFrame)
+		}
+		n := binary.BigEndian.Uint32(d.buf[2:])
+		typ := d.buf[10]
+		if n < 5 || n > MaxFrameBody || !knownType(typ) {
+			if !d.Synced {
+				// A false magic inside junk: skip it and keep looking.
+				d.buf = d.buf[1:]
+				d.Skipped++
+				continue
+			}
+			if !knownType(typ) {
+				return out, fmt.Errorf("%w: unknown frame type %d", ErrFrame, typ)
+			}
+			return out, fmt.Errorf("%w: frame length %d outside 5..%d", ErrFrame, n, MaxFrameBody)
+		}
+		if uint32(len(d.buf)) < 6+n {
+			return out, nil
+		}
+		payload := append([]byte(nil), d.buf[FrameHeaderBytes:6+n]...)
+		out = append(out, Frame{Stream: binary.BigEndian.Uint32(d.buf[6:]), Type: typ, Payload: payload})
+		d.buf = d.buf[6+n:]
+		d.Synced = true
+	}
+}
+
+func indexMagic(b []byte) int {
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] == FrameMagic[0] && b[i+1] == FrameMagic[1] {
+			return i
+		}
+	}
+	return -1
+}
+
+// ---- JSON payloads (field names exactly as the zod schemas) ----
+
+type Hello struct {
+	Protocol int    `json:"protocol"`
+	Secret   string `json:"secret"`
+}
+
+type Welcome struct {
+	Protocol     int      `json:"protocol"`
+	AgentVersion string   `json:"agentVersion"`
+	Hostname     string   `json:"hostname"`
+	BootID       string   `json:"bootId"`
+	Pid          int      `json:"pid"`
+	UptimeSec    float64  `json:"uptimeSec"`
+	Capabilities []string `json:"capabilities"`
+}
+
+type PtySize struct {
+	Cols int `json:"cols"`
+	Rows int `json:"rows"`
+}
+
+// Request is the union of every GuestRequest variant's fields.
+type Request struct {
+	Op        string            `json:"op"`
+	Argv      []string          `json:"argv"`
+	Command   *string           `json:"command"`
+	Env       map[string]string `json:"env"`
+	Cwd       string            `json:"cwd"`
+	User      string            `json:"user"`
+	Stdin     bool              `json:"stdin"`
+	TimeoutMs int64             `json:"timeoutMs"`
+	Pty       *PtySize          `json:"pty"`
+	Tag       *string           `json:"tag"`
+	ProcessID string            `json:"processId"`
+	Replay    bool              `json:"replay"`
+	Signal    string            `json:"signal"`
+	Data      *string           `json:"data"`
+	Path      string            `json:"path"`
+	Depth     int               `json:"depth"`
+	Parents   bool              `json:"parents"`
+	From      string            `json:"from"`
+	To        string            `json:"to"`
+	Recursive bool              `json:"recursive"`
+	Format    string            `json:"format"`
+	Mode      *int64            `json:"mode"`
+	MaxBytes  int64             `json:"maxBytes"`
+	UnixMs    *float64          `json:"unixMs"`
+	Reboot    bool              `json:"reboot"`
+}
+
+type GuestError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *GuestError) Error() string { return e.Code + ": " + e.Message }
+
+func gerr(code, format string, a ...interface{}) *GuestError {
+	return &GuestError{Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+type ExecExit struct {
+	ExitCode   *int    `json:"exitCode"`
+	Signal     *string `json:"signal"`
+	TimedOut   bool    `json:"timedOut"`
+	DurationMs int64   `json:"durationMs"`
+}
+
+type FileStat struct {
+	Path       string `json:"path"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Size       int64  `json:"size"`
+	Mode       uint32 `json:"mode"`
+	Mtime      string `json:"mtime"`
+	LinkTarget string `json:"linkTarget,omitempty"`
+}
+
+type MemoryMetrics struct {
+	TotalBytes     uint64 `json:"totalBytes"`
+	AvailableBytes uint64 `json:"availableBytes"`
+	UsedBytes      uint64 `json:"usedBytes"`
+}
+
+type DiskMetrics struct {
+	Path       string `json:"path"`
+	TotalBytes uint64 `json:"totalBytes"`
+	UsedBytes  uint64 `json:"usedBytes"`
+}
+
+type NetMetrics struct {
+	Name    string `json:"name"`
+	RxBytes uint64 `json:"rxBytes"`
+	TxBytes uint64 `json:"txBytes"`
+}
+
+type GuestMetrics struct {
+	CPUPercent    float64       `json:"cpuPercent"`
+	Memory        MemoryMetrics `json:"memory"`
+	Load          [3]float64    `json:"load"`
+	Processes     int           `json:"processes"`
+	UptimeSec     float64       `json:"uptimeSec"`
+	Disk          DiskMetrics   `json:"disk"`
+	Network       []NetMetrics  `json:"network"`
+	AgentRssBytes uint64        `json:"agentRssBytes"`
+}
+
+type GuestIP struct {
+	Iface   string `json:"iface"`
+	Address string `json:"address"`
+	Prefix  int    `json:"prefix"`
+}
+
+type GuestInfo struct {
+	Hostname     string    `json:"hostname"`
+	IPs          []GuestIP `json:"ips"`
+	AgentVersion string    `json:"agentVersion"`
+	Kernel       string    `json:"kernel"`
+	TimeMs       int64     `json:"timeMs"`
+}
+
+type GuestProcess struct {
+	ProcessID string   `json:"processId"`
+	Pid       int      `json:"pid"`
+	Argv      []string `json:"argv"`
+	Tag       *string  `json:"tag"`
+	Pty       bool     `json:"pty"`
+	StartedAt string   `json:"startedAt"`
+	Running   bool     `json:"running"`
+	ExitCode  *int     `json:"exitCode"`
+	Signal    *string  `json:"signal"`
+}
+
+type BootUser struct {
+	Name         string   `json:"name"`
+	PasswordHash *string  `json:"passwordHash"`
+	SSHKeys      []string `json:"sshKeys"`
+}
+
+type GuestBootConfig struct {
+	Secret   string            `json:"secret"`
+	Hostname string            `json:"hostname"`
+	Users    []BootUser        `json:"users"`
+	Env      map[string]string `json:"env"`
+}
+
+// resultOK merges extra fields into {ok:true}.
+func resultOK(fields map[string]interface{}) []byte {
+	m := map[string]interface{}{"ok": true}
+	for k, v := range fields {
+		m[k] = v
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func resultErr(e *GuestError) []byte {
+	b, _ := json.Marshal(map[string]interface{}{"ok": false, "error": e})
+	return b
+}
