@@ -1,0 +1,323 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// spawnSpec is a validated exec request.
+type spawnSpec struct {
+	argv0 string // what the program sees as argv[0] ("-bash" for a login shell)
+	argv  []string
+	path  string
+	env   []string
+	cwd   string
+	cred  *syscall.Credential
+}
+
+func (a *Agent) prepareExec(req *Request) (*spawnSpec, *GuestError) {
+	if len(req.Argv) > 0 && req.Command != nil {
+		return nil, gerr(ErrBadRequest, "argv and command are exclusive")
+	}
+	if req.Pty != nil && (req.Pty.Cols <= 0 || req.Pty.Rows <= 0) {
+		return nil, gerr(ErrBadRequest, "pty cols and rows must be positive")
+	}
+	if req.TimeoutMs < 0 {
+		return nil, gerr(ErrBadRequest, "timeoutMs must be positive")
+	}
+	var u *passwdEntry
+	var err error
+	if req.User != "" {
+		u, err = lookupUser(a.root, req.User, -1)
+	} else {
+		u, err = lookupUser(a.root, "", os.Getuid())
+	}
+	if err != nil {
+		return nil, gerr(ErrSpawnFailed, "%v", err)
+	}
+	envm := map[string]string{"PATH": defaultPath, "HOME": u.home, "USER": u.name, "LOGNAME": u.name, "SHELL": u.shell}
+	if req.Pty != nil {
+		envm["TERM"] = "xterm-256color"
+	}
+	if a.cfg != nil {
+		for k, v := range a.cfg.Env {
+			envm[k] = v
+		}
+	}
+	for k, v := range req.Env {
+		envm[k] = v
+	}
+	sp := &spawnSpec{cwd: req.Cwd}
+	for k, v := range envm {
+		sp.env = append(sp.env, k+"="+v)
+	}
+	switch {
+	case len(req.Argv) > 0:
+		sp.argv = req.Argv
+	case req.Command != nil:
+		sp.argv = []string{"/bin/sh", "-c", *req.Command}
+	case req.Pty != nil:
+		sp.argv = []string{u.shell}
+		sp.argv0 = "-" + filepath.Base(u.shell)
+	default:
+		return nil, gerr(ErrBadRequest, "exec needs argv or command")
+	}
+	if sp.path, err = lookPath(sp.argv[0], envm["PATH"]); err != nil {
+		return nil, gerr(ErrSpawnFailed, "%v", err)
+	}
+	if sp.cwd == "" {
+		sp.cwd = u.home
+		if fi, err := os.Stat(sp.cwd); err != nil || !fi.IsDir() {
+			sp.cwd = "/"
+		}
+	} else if !filepath.IsAbs(sp.cwd) {
+		return nil, gerr(ErrSpawnFailed, "cwd %q is not absolute", sp.cwd)
+	} else if fi, err := os.Stat(sp.cwd); err != nil || !fi.IsDir() {
+		return nil, gerr(ErrSpawnFailed, "cwd %q is not a directory", sp.cwd)
+	}
+	if u.uid != os.Getuid() || u.gid != os.Getgid() {
+		sp.cred = &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid), Groups: u.groups}
+	}
+	return sp, nil
+}
+
+// lookPath searches the request's PATH, not the agent's own environment.
+func lookPath(name, path string) (string, error) {
+	isExec := func(p string) bool {
+		fi, err := os.Stat(p)
+		return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+	}
+	if strings.Contains(name, "/") {
+		if isExec(name) {
+			return name, nil
+		}
+		return "", errors.New(name + ": not an executable file")
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue
+		}
+		if p := filepath.Join(dir, name); isExec(p) {
+			return p, nil
+		}
+	}
+	return "", errors.New(name + ": executable file not found in PATH")
+}
+
+func (a *Agent) opExec(st *stream, req *Request) {
+	sp, gerrv := a.prepareExec(req)
+	if gerrv != nil {
+		st.fail(gerrv)
+		return
+	}
+	p := &process{argv: sp.argv, tag: req.Tag, pty: req.Pty != nil}
+	cmd := &exec.Cmd{Path: sp.path, Args: append([]string(nil), sp.argv...), Env: sp.env, Dir: sp.cwd,
+		SysProcAttr: &syscall.SysProcAttr{Credential: sp.cred}}
+	if sp.argv0 != "" {
+		cmd.Args[0] = sp.argv0
+	}
+	var outs []*os.File // read ends we pump, with their frame types
+	var types []uint8
+	var childEnds []*os.File // closed in the agent once the child has them
+	fail := func(err error) {
+		for _, f := range append(append(outs, childEnds...), p.stdin) {
+			if f != nil {
+				f.Close()
+			}
+		}
+		st.fail(gerr(ErrSpawnFailed, "%v", err))
+	}
+	if req.Pty != nil {
+		master, slave, err := openPty(req.Pty.Cols, req.Pty.Rows)
+		if err != nil {
+			st.fail(gerr(ErrSpawnFailed, "pty: %v", err))
+			return
+		}
+		p.master, p.stdin = master, master
+		outs, types, childEnds = []*os.File{master}, []uint8{FrameStdout}, []*os.File{slave}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+	} else {
+		cmd.SysProcAttr.Setpgid = true
+		if req.Stdin {
+			r, w, err := os.Pipe()
+			if err != nil {
+				fail(err)
+				return
+			}
+			p.stdin, cmd.Stdin = w, r
+			childEnds = append(childEnds, r)
+		} else {
+			null, err := os.Open(os.DevNull)
+			if err != nil {
+				fail(err)
+				return
+			}
+			cmd.Stdin = null
+			childEnds = append(childEnds, null)
+		}
+		for _, t := range []uint8{FrameStdout, FrameStderr} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				fail(err)
+				return
+			}
+			outs, types, childEnds = append(outs, r), append(types, t), append(childEnds, w)
+		}
+		cmd.Stdout, cmd.Stderr = childEnds[len(childEnds)-2], childEnds[len(childEnds)-1]
+	}
+	if err := startTracked(cmd); err != nil {
+		fail(err)
+		return
+	}
+	for _, f := range childEnds {
+		f.Close()
+	}
+	p.pid, p.started = cmd.Process.Pid, time.Now()
+	a.procs.add(p)
+	_ = st.event(map[string]interface{}{"type": "started", "processId": p.id, "pid": p.pid})
+	p.subs = []*stream{st}
+	go p.consume(st)
+	var wg sync.WaitGroup
+	for i, f := range outs {
+		wg.Add(1)
+		go func(f *os.File, t uint8) { defer wg.Done(); p.pump(f, t) }(f, types[i])
+	}
+	var timer *time.Timer
+	if req.TimeoutMs > 0 {
+		timer = time.AfterFunc(time.Duration(req.TimeoutMs)*time.Millisecond, func() {
+			p.mu.Lock()
+			p.timedOut = true
+			p.mu.Unlock()
+			_ = p.signal(syscall.SIGKILL)
+		})
+	}
+	go p.wait(cmd, timer, outs, &wg)
+}
+
+// wait reaps the child, lets the pumps drain, then reports the exit to every attached stream.
+func (p *process) wait(cmd *exec.Cmd, timer *time.Timer, outs []*os.File, wg *sync.WaitGroup) {
+	err := cmd.Wait()
+	untrackPid(p.pid)
+	if timer != nil {
+		timer.Stop()
+	}
+	exit := ExecExit{DurationMs: time.Since(p.started).Milliseconds()}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		name := signalName(ws.Signal())
+		exit.Signal = &name
+	} else if cmd.ProcessState != nil {
+		code := cmd.ProcessState.ExitCode()
+		exit.ExitCode = &code
+	} else {
+		log.Printf("%s: wait: %v", p.id, err)
+	}
+	p.mu.Lock()
+	exit.TimedOut = p.timedOut
+	p.exited, p.exit, p.exitedAt = true, exit, time.Now()
+	p.mu.Unlock()
+	// A background child may hold the output open forever: stop reading once it goes quiet.
+	for _, f := range outs {
+		_ = f.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	}
+	wg.Wait()
+	p.stdinMu.Lock()
+	if p.stdin != nil && p.stdin != p.master {
+		p.stdin.Close()
+	}
+	p.stdin = nil
+	p.stdinMu.Unlock()
+	for _, f := range outs {
+		f.Close()
+	}
+	p.finish()
+}
+
+// pump copies one output until EOF, EIO (pty closed by the child) or quiet after exit.
+func (p *process) pump(f *os.File, typ uint8) {
+	buf := make([]byte, DataChunkBytes)
+	quiet := 0
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			quiet = 0
+			p.emit(typ, buf[:n])
+		}
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if quiet++; quiet >= 2 {
+				return
+			}
+			_ = f.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			continue
+		}
+		return
+	}
+}
+
+type control struct {
+	Type   string `json:"type"`
+	Signal string `json:"signal"`
+	Cols   int    `json:"cols"`
+	Rows   int    `json:"rows"`
+}
+
+// consume applies a stream's STDIN/STDIN_EOF/CONTROL frames to the process until the stream ends.
+func (p *process) consume(st *stream) {
+	for {
+		select {
+		case f := <-st.in:
+			var err error
+			switch f.Type {
+			case FrameStdin:
+				err = p.writeStdin(f.Payload)
+			case FrameStdinEOF:
+				err = p.closeStdin()
+			case FrameControl:
+				err = p.control(f.Payload)
+			}
+			if err != nil && !p.hasExited() {
+				log.Printf("%s: stream %d input: %v", p.id, st.id, err)
+			}
+		case <-st.closed:
+			return
+		case <-st.s.done:
+			return
+		}
+	}
+}
+
+func (p *process) control(payload []byte) error {
+	var c control
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return err
+	}
+	switch c.Type {
+	case "signal":
+		sig, ok := parseSignal(c.Signal)
+		if !ok {
+			return errors.New("unknown signal " + c.Signal)
+		}
+		return p.signal(sig)
+	case "resize":
+		if p.master == nil || c.Cols <= 0 || c.Rows <= 0 {
+			return errors.New("resize needs a pty and a positive size")
+		}
+		return setWinsize(p.master, c.Cols, c.Rows)
+	case "cancel":
+		return p.signal(syscall.SIGKILL)
+	}
+	return errors.New("unknown control " + c.Type)
+}

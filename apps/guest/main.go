@@ -1,0 +1,231 @@
+// hearth-guest is the agent inside every Hearth VM: it authenticates the host over a virtio-serial
+// port or vsock and runs commands, moves files and reports metrics for it.
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+var version = "dev" // set by build.sh with -X main.version
+
+var jsonUnmarshal = json.Unmarshal
+
+type Agent struct {
+	cfg    *GuestBootConfig
+	cfgErr string // why every HELLO is refused when cfg is nil
+	root   string // filesystem root for /etc lookups: "/" except in tests
+	procs  *procTable
+	cpu    cpuState
+	// Side effects on the whole machine, replaceable so tests never touch the host's clock/power.
+	settime  func(tv *syscall.Timeval) error
+	poweroff func(reboot bool)
+}
+
+func newAgent(cfg *GuestBootConfig, root string) *Agent {
+	return &Agent{cfg: cfg, root: root, procs: newProcTable(), settime: syscall.Settimeofday, poweroff: powerOff}
+}
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("hearth-guest: ")
+	showVersion := flag.Bool("version", false, "print the version and exit")
+	listen := flag.String("listen", "", "unix:/path — serve on a Unix socket (development and tests)")
+	config := flag.String("config", configPath, "boot config file")
+	flag.Parse()
+	if *showVersion {
+		fmt.Println(version)
+		return
+	}
+	if os.Getpid() == 1 {
+		setupPid1()
+	}
+	cfg, err := loadConfig(*config)
+	a := newAgent(cfg, "/")
+	if err != nil {
+		a.cfgErr = err.Error()
+		log.Printf("no usable boot config, every session will be refused: %v", err)
+	} else {
+		applySetup("/", cfg, true)
+	}
+	if err := a.serve(*listen); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// announce leaves one line in the kernel log so a console capture shows the agent came up.
+func announce(transport string) {
+	msg := fmt.Sprintf("hearth-guest: agent %s listening on %s\n", version, transport)
+	for _, dev := range []string{"/dev/kmsg", "/dev/console"} {
+		if f, err := os.OpenFile(dev, os.O_WRONLY, 0); err == nil {
+			_, err = f.WriteString(msg)
+			f.Close()
+			if err == nil {
+				break
+			}
+		}
+	}
+	log.Print(msg[len("hearth-guest: ") : len(msg)-1])
+}
+
+func (a *Agent) dispatch(st *stream, req *Request) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Printf("op %s panicked: %v", req.Op, r)
+			st.fail(gerr(ErrInternal, "%v", r))
+		}
+	}()
+	var res map[string]interface{}
+	var err error
+	switch req.Op {
+	case OpExec:
+		a.opExec(st, req)
+		return
+	case OpAttach:
+		a.opAttach(st, req)
+		return
+	case OpFsRead:
+		opRead(st, req)
+		return
+	case OpFsWrite:
+		opWrite(st, req)
+		return
+	case OpPs:
+		list := []GuestProcess{}
+		for _, p := range a.procs.list() {
+			list = append(list, p.info())
+		}
+		res = map[string]interface{}{"processes": list}
+	case OpSignal, OpWriteStdin, OpCloseStdin:
+		err = a.opProcess(req)
+	case OpFsStat:
+		res, err = opStat(req)
+	case OpFsList:
+		res, err = opList(req)
+	case OpFsMkdir:
+		res, err = opMkdir(req)
+	case OpFsMove:
+		res, err = opMove(req)
+	case OpFsRemove:
+		res, err = opRemove(req)
+	case OpMetrics:
+		b, _ := json.Marshal(a.metrics())
+		_ = json.Unmarshal(b, &res)
+	case OpInfo:
+		b, _ := json.Marshal(a.info())
+		_ = json.Unmarshal(b, &res)
+	case OpTimeSync:
+		res, err = a.timeSync(req)
+	case OpShutdown:
+		st.ok(nil)
+		// The RESULT must reach the host before the machine goes away.
+		time.Sleep(300 * time.Millisecond)
+		go a.poweroff(req.Reboot)
+		return
+	case OpHealth:
+		res = map[string]interface{}{"uptimeSec": uptimeSec(), "processes": a.procs.running()}
+	default:
+		err = gerr(ErrUnknownOp, "unknown op %q", req.Op)
+	}
+	if err != nil {
+		st.fail(fsErr(err))
+		return
+	}
+	st.ok(res)
+}
+
+func (a *Agent) findProc(id string) (*process, error) {
+	if id == "" {
+		return nil, gerr(ErrBadRequest, "processId is required")
+	}
+	if p := a.procs.get(id); p != nil {
+		return p, nil
+	}
+	return nil, gerr(ErrProcessNotFound, "no process %q", id)
+}
+
+func (a *Agent) opProcess(req *Request) error {
+	p, err := a.findProc(req.ProcessID)
+	if err != nil {
+		return err
+	}
+	switch req.Op {
+	case OpSignal:
+		sig, ok := parseSignal(req.Signal)
+		if !ok {
+			return gerr(ErrBadRequest, "unknown signal %q", req.Signal)
+		}
+		return p.signal(sig)
+	case OpWriteStdin:
+		if req.Data == nil {
+			return gerr(ErrBadRequest, "data is required")
+		}
+		b, err := base64.StdEncoding.DecodeString(*req.Data)
+		if err != nil {
+			return gerr(ErrBadRequest, "data is not base64: %v", err)
+		}
+		return p.writeStdin(b)
+	default:
+		return p.closeStdin()
+	}
+}
+
+func (a *Agent) opAttach(st *stream, req *Request) {
+	p, err := a.findProc(req.ProcessID)
+	if err != nil {
+		st.fail(fsErr(err))
+		return
+	}
+	go p.consume(st)
+	p.attach(st, req.Replay)
+}
+
+func (a *Agent) info() GuestInfo {
+	host, _ := os.Hostname()
+	info := GuestInfo{Hostname: host, IPs: []GuestIP{}, AgentVersion: version, TimeMs: time.Now().UnixMilli()}
+	var u syscall.Utsname
+	if syscall.Uname(&u) == nil {
+		b := make([]byte, 0, len(u.Release))
+		for _, c := range u.Release {
+			if c == 0 {
+				break
+			}
+			b = append(b, byte(c))
+		}
+		info.Kernel = string(b)
+	}
+	ifaces, _ := net.Interfaces()
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, ad := range addrs {
+			if ipn, ok := ad.(*net.IPNet); ok {
+				ones, _ := ipn.Mask.Size()
+				info.IPs = append(info.IPs, GuestIP{Iface: ifc.Name, Address: ipn.IP.String(), Prefix: ones})
+			}
+		}
+	}
+	return info
+}
+
+func (a *Agent) timeSync(req *Request) (map[string]interface{}, error) {
+	if req.UnixMs == nil || *req.UnixMs <= 0 {
+		return nil, gerr(ErrBadRequest, "unixMs is required")
+	}
+	target := int64(*req.UnixMs)
+	adjusted := target - time.Now().UnixMilli()
+	tv := syscall.NsecToTimeval(target * int64(time.Millisecond))
+	if err := a.settime(&tv); err != nil {
+		return nil, err
+	}
+	return map[string]interface{}{"adjustedMs": adjusted}, nil
+}

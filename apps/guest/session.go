@@ -1,0 +1,293 @@
+package main
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// outQueue bounds the frames waiting for the writer: producers (process output, file reads) block
+// when it is full, which is the only flow control the protocol has. 64 × 32 KiB ≈ 2 MiB in flight.
+const outQueue = 64
+
+var errGone = errors.New("session ended")
+
+type outFrame struct {
+	s *session // nil: written regardless of session state (UNAUTHENTICATED replies)
+	b []byte
+}
+
+// link is one byte channel to the host (a virtio-serial port for the VM's lifetime, or one
+// accepted socket). Sessions come and go on it: each good HELLO starts a new one.
+type link struct {
+	a    *Agent
+	w    io.Writer
+	out  chan outFrame
+	quit chan struct{}
+	cur  *session // only touched by the reader goroutine
+}
+
+// serveLink reads frames until the link dies. persistent links (virtio-serial) never die: a read
+// of 0 bytes means no host is attached, so the session is dropped and reading is retried.
+func (a *Agent) serveLink(rw io.ReadWriter, persistent bool) {
+	l := &link{a: a, w: rw, out: make(chan outFrame, outQueue), quit: make(chan struct{})}
+	defer close(l.quit)
+	go l.writer()
+	var dec Decoder
+	buf := make([]byte, 64*1024)
+	for {
+		n, err := rw.Read(buf)
+		if n > 0 {
+			frames, ferr := dec.Push(buf[:n])
+			for _, f := range frames {
+				l.handle(f)
+			}
+			if ferr != nil {
+				log.Printf("dropping session: %v", ferr)
+				l.endSession()
+				dec.Reset()
+			}
+		}
+		if err != nil || n == 0 {
+			l.endSession()
+			dec.Reset()
+			if !persistent {
+				return
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+}
+
+// writer is the only goroutine that writes to the link, so frames never interleave. Frames of a
+// session that has ended are dropped: they belong to a host connection that is gone.
+func (l *link) writer() {
+	for {
+		select {
+		case f := <-l.out:
+			if f.s != nil && f.s.isDone() {
+				continue
+			}
+			if _, err := l.w.Write(f.b); err != nil && f.s != nil {
+				f.s.end()
+			}
+		case <-l.quit:
+			return
+		}
+	}
+}
+
+func (l *link) endSession() {
+	if l.cur != nil {
+		l.cur.end()
+		l.cur = nil
+	}
+}
+
+func (l *link) handle(f Frame) {
+	if l.cur != nil && l.cur.isDone() {
+		l.cur = nil
+	}
+	if f.Stream == 0 && f.Type == FrameHello {
+		l.hello(f)
+		return
+	}
+	s := l.cur
+	if s == nil {
+		return // unauthenticated: everything but HELLO is ignored
+	}
+	if f.Stream == 0 {
+		if f.Type == FramePing {
+			_ = s.send(0, FramePong, f.Payload)
+		}
+		return
+	}
+	switch f.Type {
+	case FrameRequest:
+		s.request(f)
+	case FrameStdin, FrameStdinEOF, FrameControl:
+		s.deliver(f)
+	}
+}
+
+func (l *link) hello(f Frame) {
+	l.endSession()
+	var h Hello
+	err := json.Unmarshal(f.Payload, &h)
+	refuse := func(msg string) {
+		log.Printf("HELLO refused: %s", msg)
+		l.out <- outFrame{b: EncodeFrame(0, FrameResult, resultErr(gerr(ErrUnauthenticated, "%s", msg)))}
+	}
+	cfg := l.a.cfg
+	switch {
+	case cfg == nil:
+		refuse("agent has no boot config: " + l.a.cfgErr)
+	case cfg.Secret == "":
+		refuse("boot config has an empty secret")
+	case err != nil:
+		refuse("malformed HELLO")
+	case h.Protocol != ProtocolVersion:
+		refuse("unsupported protocol version")
+	case !secretEqual(h.Secret, cfg.Secret):
+		refuse("wrong secret")
+	default:
+		s := &session{l: l, done: make(chan struct{}), streams: map[uint32]*stream{}}
+		l.cur = s
+		w, _ := json.Marshal(l.a.welcome())
+		_ = s.send(0, FrameWelcome, w)
+	}
+}
+
+// secretEqual compares digests so that neither the content nor the length leaks through timing.
+func secretEqual(a, b string) bool {
+	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+}
+
+func (a *Agent) welcome() Welcome {
+	host, _ := os.Hostname()
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	return Welcome{Protocol: ProtocolVersion, AgentVersion: version, Hostname: host,
+		BootID: strings.TrimSpace(string(boot)), Pid: os.Getpid(), UptimeSec: uptimeSec(),
+		Capabilities: Capabilities}
+}
+
+// session is one authenticated host connection. Ending it detaches its streams; processes keep
+// running and their output keeps going to their ring buffers.
+type session struct {
+	l       *link
+	done    chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	streams map[uint32]*stream
+}
+
+func (s *session) end() { s.once.Do(func() { close(s.done) }) }
+
+func (s *session) isDone() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// send blocks while the writer queue is full (flow control) and fails once the session is gone.
+func (s *session) send(stream uint32, typ uint8, payload []byte) error {
+	if s.isDone() {
+		return errGone
+	}
+	select {
+	case s.l.out <- outFrame{s: s, b: EncodeFrame(stream, typ, payload)}:
+		return nil
+	case <-s.done:
+		return errGone
+	}
+}
+
+// wantsInput lists the ops whose streams consume STDIN/STDIN_EOF/CONTROL frames.
+var wantsInput = map[string]bool{OpExec: true, OpAttach: true, OpFsWrite: true}
+
+func (s *session) request(f Frame) {
+	st := &stream{id: f.Stream, s: s, closed: make(chan struct{})}
+	var req Request
+	if err := json.Unmarshal(f.Payload, &req); err != nil {
+		go st.fail(gerr(ErrBadRequest, "invalid request JSON: %v", err))
+		return
+	}
+	s.mu.Lock()
+	if _, dup := s.streams[f.Stream]; dup {
+		s.mu.Unlock()
+		log.Printf("REQUEST on busy stream %d ignored", f.Stream)
+		return
+	}
+	if wantsInput[req.Op] {
+		st.in = make(chan Frame, 32)
+	}
+	s.streams[f.Stream] = st
+	s.mu.Unlock()
+	go s.l.a.dispatch(st, &req)
+}
+
+// deliver hands input to the stream's consumer; it blocks the reader (and so the host) while the
+// consumer is busy, the same back-pressure a pipe gives.
+func (s *session) deliver(f Frame) {
+	s.mu.Lock()
+	st := s.streams[f.Stream]
+	s.mu.Unlock()
+	if st == nil || st.in == nil {
+		return
+	}
+	select {
+	case st.in <- f:
+	case <-st.closed:
+	case <-s.done:
+	}
+}
+
+// stream is one request: it ends with exactly one RESULT.
+type stream struct {
+	id     uint32
+	s      *session
+	in     chan Frame
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (st *stream) send(typ uint8, payload []byte) error { return st.s.send(st.id, typ, payload) }
+
+func (st *stream) sendData(typ uint8, data []byte) error {
+	for len(data) > 0 {
+		n := len(data)
+		if n > DataChunkBytes {
+			n = DataChunkBytes
+		}
+		if err := st.send(typ, data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+func (st *stream) event(v interface{}) error {
+	b, _ := json.Marshal(v)
+	return st.send(FrameEvent, b)
+}
+
+func (st *stream) finish(payload []byte) {
+	st.once.Do(func() {
+		_ = st.send(FrameResult, payload)
+		close(st.closed)
+		st.s.mu.Lock()
+		if st.s.streams[st.id] == st {
+			delete(st.s.streams, st.id)
+		}
+		st.s.mu.Unlock()
+	})
+}
+
+func (st *stream) ok(fields map[string]interface{}) { st.finish(resultOK(fields)) }
+func (st *stream) fail(e *GuestError)               { st.finish(resultErr(e)) }
+
+// stdoutWriter turns a byte stream (tar archives) into STDOUT frames.
+type stdoutWriter struct {
+	st *stream
+	n  int64
+}
+
+func (w *stdoutWriter) Write(p []byte) (int, error) {
+	if err := w.st.sendData(FrameStdout, p); err != nil {
+		return 0, err
+	}
+	w.n += int64(len(p))
+	return len(p), nil
+}
