@@ -12,6 +12,8 @@ PACKAGES=(
   linux-image-cloud-amd64 kmod cpio     # fallback guest kernel (Debian's) and its initramfs
   busybox-static e2fsprogs              # base rootfs, built without loop mounts
   iproute2 nftables                     # bridge, TAP, NAT
+  golang-go                             # builds the static guest agent (apps/guest)
+  openssl                               # SHA-512 crypt of guest passwords
   postgresql                            # the test suite's throwaway PostgreSQL cluster
 )
 

@@ -4,7 +4,8 @@
 # getty, and powers off cleanly on the ACPI power button (QMP system_powerdown).
 # Output: $1/rootfs.ext4. The recipe's sha256 is part of the cache key.
 set -euo pipefail
-out=${1:?usage: base-rootfs.sh OUTDIR}
+out=${1:?usage: base-rootfs.sh OUTDIR GUEST_AGENT_BINARY}
+agent=${2:?usage: base-rootfs.sh OUTDIR GUEST_AGENT_BINARY}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 r=$work/root
@@ -19,6 +20,7 @@ done
 
 cat > "$r/etc/inittab" <<'X'
 ::sysinit:/etc/init.d/rcS
+::respawn:/usr/sbin/hearth-guest
 ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100
 ::ctrlaltdel:/sbin/poweroff
 ::shutdown:/etc/init.d/rcK
@@ -73,6 +75,8 @@ echo "hearth-guest: power button pressed" > /dev/console
 X
 chmod 755 "$r/etc/init.d/rcS" "$r/etc/init.d/rcK" "$r/etc/acpi/PWRF/00000080"
 
+install -m 0755 "$agent" "$r/usr/sbin/hearth-guest"
+mkdir -p "$r/etc/hearth" "$r/home"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$r/etc/passwd"
 echo 'root::0:0:99999:7:::' > "$r/etc/shadow"
 chmod 600 "$r/etc/shadow"

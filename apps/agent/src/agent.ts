@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentVmStatus } from '@hearth/contract';
 import { QemuDriver } from '@hearth/qemu';
+import { ensureGuestAgent } from '@hearth/images';
 import { buildAgentApp } from './app.ts';
 import { collectInventory } from './inventory.ts';
 import { ManagerClient } from './manager-client.ts';
@@ -25,6 +26,8 @@ export interface AgentConfig {
   bootTimeoutMs: number;
   consoleLogCap: number;
   bridge: { bridge: string; gatewayCidr: string; subnet: string } | null;
+  /** Guest agent binary to inject into images without one; default: built from apps/guest (cached). */
+  guestAgentPath?: string | null;
   log: Logger;
 }
 
@@ -70,7 +73,18 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   let hostId = identity.hostId ?? '';
   const pendingReports: AgentVmStatus[] = [];
 
+  let guestAgentPath = cfg.guestAgentPath;
+  if (guestAgentPath === undefined) {
+    guestAgentPath = await ensureGuestAgent().then(
+      (a) => a.path,
+      (e: Error) => {
+        log.warn({ err: e.message }, 'no guest agent binary: images without one get no exec or shell');
+        return null;
+      },
+    );
+  }
   const supervisor = new Supervisor({
+    guestAgentPath,
     dataDir: cfg.dataDir,
     drivers,
     log: log.child({ component: 'supervisor' }),

@@ -1,14 +1,30 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
-import { AgentStopBody, AgentVmSpec, LogsQuery } from '@hearth/contract';
+import websocket from '@fastify/websocket';
+import {
+  AgentStopBody,
+  AgentVmSpec,
+  catalogueCodeForGuest,
+  errorCatalogue,
+  HearthError,
+  LogsQuery,
+} from '@hearth/contract';
 import type { Supervisor } from './supervisor.ts';
+import { GuestError } from './guest/errors.ts';
+import { execRoutes } from './routes/exec.ts';
+import { fileRoutes } from './routes/files.ts';
+import { wsRoutes } from './routes/ws.ts';
 
 export interface AgentAppDeps {
   supervisor: Supervisor;
   callbackToken: string;
   log: Logger;
+  /** Largest file upload accepted into a guest. */
+  maxUploadBytes?: number;
 }
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header?.replace(/^Bearer /, '') ?? '');
@@ -30,10 +46,22 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
       return reply.code(401).send({ error: 'unauthenticated' });
     }
   });
+  // Errors carry a catalogue code so the manager can pass them on as they are.
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err instanceof GuestError) {
+      const code = catalogueCodeForGuest(err.code);
+      return reply.code(errorCatalogue[code].status).send({ error: err.message, code });
+    }
+    if (err instanceof HearthError) return reply.code(err.status).send({ error: err.message, code: err.code });
+    if (err.name === 'ZodError') return reply.code(400).send({ error: err.message, code: 'VALIDATION_FAILED' });
     const status = err.statusCode && err.statusCode < 600 ? err.statusCode : 500;
     reply.code(status).send({ error: err.message });
   });
+  // Uploads stream through untouched; the route counts bytes against the limit.
+  app.addContentTypeParser(['application/octet-stream', 'application/x-tar'], (_req, payload, done) =>
+    done(null, payload),
+  );
+  void app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   const id = (req: { params: unknown }) => (req.params as { id: string }).id;
 
   app.get('/healthz', async () => ({ ok: true }));
@@ -55,5 +83,12 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     reply.type('text/plain; charset=utf-8');
     return sup.consoleLog(id(req), q.tail);
   });
+  execRoutes(app, sup);
+  fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES);
+  let ws: { dispose(): void } | null = null;
+  void app.register(async (inst) => {
+    ws = wsRoutes(inst, sup);
+  });
+  app.addHook('onClose', async () => ws?.dispose());
   return app;
 }

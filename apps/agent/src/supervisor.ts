@@ -6,11 +6,18 @@ import type { VmmDriver, VmmInstance } from '@hearth/vmm';
 import { prepareDisk } from './disk.ts';
 import { capLog, tailFile, waitForText } from './console-log.ts';
 import { createTap, deleteTap, tapName } from './net.ts';
+import { GuestConnection } from './guest/connection.ts';
+import { GuestError } from './guest/errors.ts';
+import { injectGuest } from './guest/inject.ts';
 
 interface VmRecord {
   spec: AgentVmSpec;
   dir: string;
   instance: VmmInstance | null;
+  /** The session with the guest agent, while the VMM runs and the image has an agent. */
+  guest: GuestConnection | null;
+  /** The disk carries a guest agent (baked in or injected), so readiness waits for it. */
+  hasAgent: boolean;
   phase: AgentVmPhase;
   reason: string | null;
   startedAt: string | null;
@@ -29,6 +36,8 @@ export interface SupervisorOptions {
   log: Logger;
   bootTimeoutMs: number;
   consoleLogCap: number;
+  /** The static guest agent binary injected into images that lack one; null: never inject. */
+  guestAgentPath: string | null;
   /** Called when a VM changes without being asked (guest powered off, VMM died). */
   onUnexpectedChange: (status: AgentVmStatus) => void;
 }
@@ -107,7 +116,9 @@ export class Supervisor {
       const f = this.files(dir);
       const spec = await readJson<AgentVmSpec>(f.spec);
       if (!spec) continue;
-      const state = (await readJson<{ intent: string; startedAt?: string; reason?: string }>(f.state)) ?? {
+      const state = (await readJson<{ intent: string; startedAt?: string; reason?: string; hasAgent?: boolean }>(
+        f.state,
+      )) ?? {
         intent: 'stopped',
       };
       const rec = this.newRecord(spec, dir);
@@ -122,6 +133,8 @@ export class Supervisor {
       if (instance) {
         const s = await instance.status();
         rec.instance = instance;
+        rec.hasAgent = Boolean(state.hasAgent && spec.guest);
+        if (rec.hasAgent) rec.guest = this.openGuest(rec, instance);
         rec.phase = s === 'paused' ? 'paused' : 'running';
         rec.startedAt = state.startedAt ?? null;
         if (state.intent === 'stopped') {
@@ -160,6 +173,8 @@ export class Supervisor {
       spec,
       dir,
       instance: null,
+      guest: null,
+      hasAgent: false,
       phase: 'stopped',
       reason: null,
       startedAt: null,
@@ -204,7 +219,7 @@ export class Supervisor {
   private async persist(rec: VmRecord, intent: 'running' | 'stopped' | 'failed'): Promise<void> {
     await writeFile(
       this.files(rec.dir).state,
-      JSON.stringify({ intent, startedAt: rec.startedAt, reason: rec.reason }) + '\n',
+      JSON.stringify({ intent, startedAt: rec.startedAt, reason: rec.reason, hasAgent: rec.hasAgent }) + '\n',
     );
   }
 
@@ -247,6 +262,16 @@ export class Supervisor {
       await writeFile(f.spec, JSON.stringify(spec, null, 2) + '\n');
       freshDisk = !(await exists(f.disk));
       if (freshDisk) await prepareDisk(spec.rootfs.path, f.disk, spec.diskMib * 1024 * 1024);
+      rec.hasAgent = false;
+      if (spec.guest) {
+        const inj = await injectGuest(
+          f.disk,
+          { secret: spec.guest.secret, hostname: spec.name, users: spec.guest.users, env: spec.env },
+          this.o.guestAgentPath,
+        );
+        rec.hasAgent = inj.hasAgent;
+        if (!inj.hasAgent) log.warn({ reason: inj.reason }, 'no guest agent in this image; exec and shell unavailable');
+      }
       if (tap && spec.network) await createTap(tap, spec.network.bridge);
       const consoleStart = (await stat(f.console).catch(() => ({ size: 0 }))).size;
       await this.persist(rec, 'running');
@@ -265,7 +290,10 @@ export class Supervisor {
         guestSocketPath: f.guest,
       });
       rec.instance = instance;
-      if (spec.bootMarker) await this.awaitBoot(rec, instance, f.console, consoleStart);
+      if (rec.hasAgent) {
+        rec.guest = this.openGuest(rec, instance);
+        await this.awaitAgent(rec.guest, instance);
+      } else if (spec.bootMarker) await this.awaitBoot(rec, instance, f.console, consoleStart);
       rec.bootMs = Date.now() - launchedAt;
       rec.phase = 'running';
       rec.startedAt = new Date().toISOString();
@@ -278,6 +306,7 @@ export class Supervisor {
       rec.phase = 'failed';
       log.warn({ reason: message }, 'VM failed to boot; cleaning up');
       rec.expectingExit = true;
+      this.dropGuest(rec);
       await instance?.kill().catch(() => undefined);
       rec.instance = null;
       rec.expectingExit = false;
@@ -328,6 +357,7 @@ export class Supervisor {
       const expected = rec.expectingExit;
       if (rec.instance !== instance) return;
       rec.instance = null;
+      this.dropGuest(rec);
       // Whoever expected this exit (stop, delete, a failed boot, a replaced VMM) cleans up the TAP
       // itself; deleting it here could race a new boot's TAP of the same name.
       if (expected) return;
@@ -417,6 +447,7 @@ export class Supervisor {
         rec.expectingExit = false;
       }
       rec.instance = null;
+      this.dropGuest(rec);
       if (rec.spec.network) await deleteTap(tapName(id));
       rec.phase = 'stopped';
       rec.reason = reason;
@@ -431,7 +462,74 @@ export class Supervisor {
   }
 
   resume(id: string): Promise<AgentVmStatus> {
-    return this.qmpAction(id, 'paused', 'running', (i) => i.resume());
+    return this.qmpAction(id, 'paused', 'running', async (i) => {
+      await i.resume();
+      // The guest's clock stood still while paused: set it from ours (best effort).
+      const g = this.vms.get(id)?.guest;
+      if (g?.info) void g.request({ op: 'time.sync', unixMs: Date.now() }, 5000).catch(() => undefined);
+    });
+  }
+
+  /** The guest agent session of a running VM, or a clear reason why there is none. */
+  guest(id: string): GuestConnection {
+    const rec = this.need(id);
+    if (rec.phase !== 'running' || !rec.instance) {
+      throw new GuestError('VM_NOT_RUNNING', `VM ${id} is ${rec.phase}; it must be running`);
+    }
+    if (!rec.guest) {
+      throw new GuestError('GUEST_UNAVAILABLE', `VM ${id} has no guest agent (its image could not be given one)`);
+    }
+    if (!rec.guest.info) {
+      throw new GuestError('GUEST_UNAVAILABLE', `the guest agent of VM ${id} is not connected right now`);
+    }
+    return rec.guest;
+  }
+
+  /** Paths a console viewer needs: the log QEMU appends and the socket that takes input. */
+  consolePaths(id: string): { log: string; socket: string; running: boolean } {
+    const rec = this.need(id);
+    return {
+      log: this.files(rec.dir).console,
+      socket: join(rec.dir, 'console.sock'),
+      running: Boolean(rec.instance),
+    };
+  }
+
+  private openGuest(rec: VmRecord, instance: VmmInstance): GuestConnection {
+    this.dropGuest(rec);
+    return new GuestConnection({
+      connect: () => instance.connectGuest(),
+      secret: rec.spec.guest!.secret,
+      log: this.o.log.child({ vm: rec.spec.id, component: 'guest' }),
+    });
+  }
+
+  private dropGuest(rec: VmRecord): void {
+    rec.guest?.dispose();
+    rec.guest = null;
+  }
+
+  private async awaitAgent(guest: GuestConnection, instance: VmmInstance): Promise<void> {
+    const ac = new AbortController();
+    const timer = setTimeout(
+      () =>
+        ac.abort(
+          new Error(`Booting timed out after ${this.o.bootTimeoutMs / 1000} s: the guest agent never answered`),
+        ),
+      this.o.bootTimeoutMs,
+    );
+    void instance.exited.then((x) =>
+      ac.abort(new Error(`Booting failed: the VMM exited before the guest was up (${x.cause})`)),
+    );
+    const refused = (why: string) => ac.abort(new Error(`Booting failed: the guest agent refused the session (${why})`));
+    guest.once('refused', refused);
+    try {
+      await guest.ready(ac.signal);
+    } finally {
+      clearTimeout(timer);
+      guest.off('refused', refused);
+      ac.abort(new Error('done'));
+    }
   }
 
   private qmpAction(
@@ -458,6 +556,7 @@ export class Supervisor {
     if (!rec) return Promise.resolve();
     return this.serial(rec, async () => {
       rec.expectingExit = true;
+      this.dropGuest(rec);
       await rec.instance?.kill();
       rec.instance = null;
       await deleteTap(tapName(id));
@@ -475,7 +574,10 @@ export class Supervisor {
   dispose(): void {
     if (this.capTimer) clearInterval(this.capTimer);
     this.capTimer = null;
-    for (const rec of this.vms.values()) rec.instance?.dispose();
+    for (const rec of this.vms.values()) {
+      this.dropGuest(rec);
+      rec.instance?.dispose();
+    }
   }
 }
 

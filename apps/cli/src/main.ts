@@ -4,6 +4,7 @@ import { upCommand } from './commands/up.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { agentCommand } from './commands/agent.ts';
 import { resourceCommands } from './commands/resources.ts';
+import { accessCommands } from './commands/access.ts';
 import { EXIT } from './output.ts';
 
 const program = new Command('hearth')
@@ -19,6 +20,7 @@ vmCommands(program);
 doctorCommand(program);
 agentCommand(program);
 resourceCommands(program);
+accessCommands(program);
 
 try {
   await program.parseAsync(process.argv);

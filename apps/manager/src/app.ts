@@ -8,12 +8,19 @@ import { vmRoutes } from './routes/vms.ts';
 import { hostRoutes } from './routes/hosts.ts';
 import { imageRoutes } from './routes/images.ts';
 import { systemRoutes } from './routes/system.ts';
+import { vmAccessRoutes } from './routes/vm-access.ts';
+import { vmWsRoutes } from './routes/vm-ws.ts';
+import type { AgentClient } from './services/agent-client.ts';
+import websocket from '@fastify/websocket';
 
 export interface AppServices {
   db: Db;
   stores: Stores;
   vmService: VmService;
+  agents: AgentClient;
   log: Logger;
+  /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
+  maxUploadBytes?: number;
   version: string;
 }
 
@@ -39,5 +46,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   vmRoutes(app, deps);
   hostRoutes(app, deps);
   imageRoutes(app, deps);
+  vmAccessRoutes(app, deps);
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  await app.register(async (inst) => vmWsRoutes(inst, deps));
   return app;
 }

@@ -22,7 +22,7 @@ function parse<T extends z.ZodType | undefined>(schema: T, value: unknown, what:
   return r.data as In<T>;
 }
 
-async function authenticate(req: FastifyRequest, route: RouteDef, tokens: TokenStore): Promise<Principal> {
+export async function authenticate(req: FastifyRequest, route: RouteDef, tokens: TokenStore): Promise<Principal> {
   const header = req.headers.authorization;
   const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
   const principal = token ? await tokens.verify(token) : null;

@@ -27,6 +27,8 @@ export interface ManagerConfig {
   joinToken?: string;
   log: Logger;
   version: string;
+  /** Largest upload into a guest; default 1 GiB. */
+  maxUploadBytes?: number;
 }
 
 export interface RunningManager {
@@ -76,14 +78,23 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const network = cfg.network
     ? { bridge: cfg.network.bridge, subnet: parseCidr(cfg.network.cidr), dns: cfg.network.dns }
     : null;
+  const agents = new AgentClient();
   const vmService = new VmService({
     stores,
-    agents: new AgentClient(),
+    agents,
     bus,
     log: log.child({ component: 'vms' }),
     network,
   });
-  const app = await buildApp({ db, stores, vmService, log, version: cfg.version });
+  const app = await buildApp({
+    db,
+    stores,
+    vmService,
+    agents,
+    log,
+    version: cfg.version,
+    ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
+  });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;

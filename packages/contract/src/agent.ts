@@ -15,6 +15,13 @@ export const AgentVmSpec = z.strictObject({
   bootMarker: z.string().nullable().describe('Console text that proves the guest booted'),
   bootArgs: z.string().describe('Extra kernel command line'),
   env: z.record(z.string(), z.string()),
+  guest: z
+    .object({
+      secret: z.string(),
+      users: z.array(z.object({ name: z.string(), passwordHash: z.string().nullable(), sshKeys: z.array(z.string()) })),
+    })
+    .nullable()
+    .describe('Guest agent setup; null for VMs created before the guest agent existed'),
   network: z
     .object({
       bridge: z.string(),

@@ -74,6 +74,50 @@ export const errorCatalogue = {
   },
   PAYLOAD_TOO_LARGE: { status: 413, hint: 'Send a smaller body.' },
   INTERNAL: { status: 500, hint: 'This is a bug; the request id identifies the log lines to report.' },
+  VM_NOT_RUNNING: {
+    status: 409,
+    hint: 'Start the VM (`hearth start <vm>`) and wait for `running`; paused VMs must be resumed.',
+  },
+  GUEST_AGENT_UNAVAILABLE: {
+    status: 409,
+    hint: 'The guest agent is not connected: wait for the VM to be `running`; images without busybox init or systemd get no agent.',
+  },
+  GUEST_AGENT_TIMEOUT: {
+    status: 504,
+    hint: 'The guest did not answer in time; check its load (`hearth exec <vm> -- top -bn1`) and console log.',
+  },
+  GUEST_AGENT_ERROR: {
+    status: 502,
+    hint: 'The guest agent failed; `detail` has its message; the console log may say more.',
+  },
+  GUEST_PATH_NOT_FOUND: {
+    status: 404,
+    hint: 'Check the path inside the guest (`hearth exec <vm> -- ls -la <dir>`).',
+  },
+  GUEST_PATH_EXISTS: {
+    status: 409,
+    hint: 'Remove the existing file or directory first, or choose another path.',
+  },
+  GUEST_PATH_WRONG_TYPE: {
+    status: 409,
+    hint: 'A directory was found where a file was expected, or the reverse.',
+  },
+  GUEST_PATH_INVALID: {
+    status: 400,
+    hint: 'Use an absolute guest path without `..` segments; archives may not contain absolute or `..` names or pass through symlinks.',
+  },
+  GUEST_PERMISSION_DENIED: {
+    status: 403,
+    hint: 'Run as a user who may access the path (exec `user`), or change its mode.',
+  },
+  PROCESS_NOT_FOUND: {
+    status: 404,
+    hint: 'List processes with GET /v1/vms/{id}/processes; finished ones are kept for 10 minutes.',
+  },
+  EXEC_FAILED: {
+    status: 422,
+    hint: 'Check the command exists in the guest and that cwd and user are valid.',
+  },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -34,15 +34,20 @@ export function buildOpenApi(version: string): Record<string, unknown> {
   const errorSchema = jsonSchema(ErrorEnvelope, 'output');
   for (const [operationId, r] of Object.entries(routes) as [string, RouteDef][]) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');
-    const responses: Record<string, unknown> = {
-      [String(r.status)]: {
-        description: 'Success',
-        content:
-          r.response === null
-            ? { 'text/plain': { schema: { type: 'string' } } }
-            : { 'application/json': { schema: jsonSchema(r.response, 'output') } },
-      },
-    };
+    const json = r.response === null ? null : { schema: jsonSchema(r.response, 'output') };
+    const binary = { schema: { type: 'string', contentMediaType: 'application/octet-stream' } };
+    const content = r.raw?.produces
+      ? Object.fromEntries(r.raw.produces.map((t) => [t, t === 'application/json' && json ? json : binary]))
+      : r.raw?.websocket
+        ? json
+          ? { 'application/json': json }
+          : {}
+        : json
+          ? { 'application/json': json }
+          : { 'text/plain': { schema: { type: 'string' } } };
+    const responses: Record<string, unknown> = r.raw?.websocket
+      ? { '101': { description: 'Switching Protocols (WebSocket); messages as described above', content } }
+      : { [String(r.status)]: { description: 'Success', content } };
     const statuses = new Set<number>(r.errors.map((c) => errorCatalogue[c].status));
     if (r.auth !== 'none') statuses.add(401);
     for (const status of [...statuses].sort()) {
@@ -59,6 +64,15 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       tags: [r.tag],
       ...(r.auth === 'none' ? { security: [] } : {}),
       parameters: parameters(r),
+      ...(r.raw?.websocket ? { 'x-websocket': true } : {}),
+      ...(r.raw?.consumes
+        ? {
+            requestBody: {
+              required: true,
+              content: Object.fromEntries(r.raw.consumes.map((t) => [t, binary])),
+            },
+          }
+        : {}),
       ...(r.body
         ? {
             requestBody: {

@@ -14,6 +14,7 @@ import {
 import { Host, RegisterHostBody, RegisterHostResponse } from './host.ts';
 import { Image } from './image.ts';
 import { HeartbeatBody, VmStatusReport } from './agent.ts';
+import { vmAccessRoutes } from './vm-access-routes.ts';
 
 export type Auth = 'user' | 'agent' | 'join' | 'none';
 
@@ -26,8 +27,10 @@ export interface RouteDef {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
-  /** null: the response is plain text */
+  /** null: the response is plain text (or, with `raw`, the raw content type) */
   response: z.ZodType | null;
+  /** Routes outside plain JSON: streamed bodies, or a WebSocket upgrade. */
+  raw?: { produces?: string[]; consumes?: string[]; websocket?: boolean };
   status: number;
   errors: ErrorCode[];
 }
@@ -238,6 +241,7 @@ export const routes = {
     status: 200,
     errors: ['IMAGE_NOT_FOUND'],
   }),
+  ...vmAccessRoutes,
 } as const;
 
 export type Routes = typeof routes;

@@ -46,6 +46,22 @@ export const CreateVmBody = z
     start: z.boolean().default(true),
     vmm: z.enum(['firecracker', 'qemu']).optional().describe('Default: the best VMM the chosen host offers.'),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a lower-case login name of at most 32 characters')
+      .optional()
+      .describe('Account to set up at boot (created when missing); default root.'),
+    password: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe("Password for `user`; stored only as a SHA-512 crypt hash in the guest's /etc/shadow."),
+    sshKeys: z
+      .array(z.string().regex(/^(ssh|ecdsa|sk)-[\w@.-]+ [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line'))
+      .max(32)
+      .optional()
+      .describe("Public keys written to the user's ~/.ssh/authorized_keys."),
   })
   .meta({ id: 'CreateVm' });
 export type CreateVmBody = z.input<typeof CreateVmBody>;
@@ -78,6 +94,7 @@ export const Vm = z
     memoryMib: z.number().int(),
     diskMib: z.number().int(),
     image: z.string().describe('Rootfs image id'),
+    users: z.array(z.string()).describe('Accounts set up in the guest at boot'),
     kernel: z.string().describe('Kernel image id'),
     vmm: VmmKind.nullable(),
     accel: z.enum(['kvm', 'tcg']).nullable(),

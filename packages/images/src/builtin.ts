@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+import { ensureGuestAgent } from './guest-agent.ts';
+import { cacheDir } from './cache.ts';
 const RECIPES = fileURLToPath(new URL('../../../images/recipes/', import.meta.url));
 
-export const DEFAULT_CACHE_DIR = '/var/cache/hearth';
 
 export interface BuiltinArtifact {
   name: string;
@@ -19,9 +20,6 @@ export interface BuiltinArtifact {
   meta: Record<string, unknown>;
 }
 
-export function cacheDir(): string {
-  return process.env.HEARTH_CACHE_DIR ?? DEFAULT_CACHE_DIR;
-}
 
 async function installedCloudKernel(): Promise<string> {
   const versions = (await readdir('/lib/modules').catch(() => [] as string[])).filter((v) =>
@@ -44,13 +42,13 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Runs a recipe into a temporary directory and renames it into place, so a half build never counts. */
-async function buildOnce(recipe: string, key: string, outputs: string[]): Promise<string> {
+async function buildOnce(recipe: string, key: string, outputs: string[], args: string[] = []): Promise<string> {
   const dir = join(cacheDir(), `${recipe.replace(/\.sh$/, '')}-${key}`);
   if ((await Promise.all(outputs.map((o) => exists(join(dir, o))))).every(Boolean)) return dir;
   await mkdir(cacheDir(), { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   try {
-    await run('bash', [join(RECIPES, recipe), tmp], { maxBuffer: 16 * 1024 * 1024 });
+    await run('bash', [join(RECIPES, recipe), tmp, ...args], { maxBuffer: 16 * 1024 * 1024 });
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
   } catch (e) {
@@ -84,7 +82,10 @@ export async function ensureBuiltinImages(
 ): Promise<BuiltinArtifact[]> {
   const kver = await installedCloudKernel();
   const kdir = await buildOnce('kernel.sh', await recipeKey('kernel.sh', kver), ['vmlinuz', 'initrd.img']);
-  const rdir = await buildOnce('base-rootfs.sh', await recipeKey('base-rootfs.sh', ''), ['rootfs.ext4']);
+  const agent = await ensureGuestAgent();
+  const rdir = await buildOnce('base-rootfs.sh', await recipeKey('base-rootfs.sh', agent.key), ['rootfs.ext4'], [
+    agent.path,
+  ]);
   const debian: BuiltinArtifact = {
     name: 'kernel-debian',
     kind: 'kernel',
@@ -130,7 +131,11 @@ export async function ensureBuiltinImages(
       kind: 'rootfs',
       format: 'ext4',
       path: join(rdir, 'rootfs.ext4'),
-      meta: { bootMarker: BOOT_MARKER, description: 'busybox with serial login and ACPI shutdown' },
+      meta: {
+        bootMarker: BOOT_MARKER,
+        guestAgent: agent.key,
+        description: 'busybox with the Hearth guest agent, serial login and ACPI shutdown',
+      },
     },
   ];
 }

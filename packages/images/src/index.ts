@@ -1,1 +1,3 @@
 export * from './builtin.ts';
+export * from './cache.ts';
+export * from './guest-agent.ts';

@@ -20,10 +20,8 @@ export interface ClientOptions {
 export class HearthClient {
   constructor(private readonly opts: ClientOptions) {}
 
-  async call<K extends keyof Routes>(
-    id: K,
-    input: Input<Routes[K]> = {} as Input<Routes[K]>,
-  ): Promise<Out<Routes[K]>> {
+  /** The absolute URL of a route with its path parameters and query filled in. */
+  url<K extends keyof Routes>(id: K, input: Pick<Input<Routes[K]>, 'params' | 'query'> = {} as never): URL {
     const route = routes[id] as RouteDef;
     const params = (input.params ?? {}) as Record<string, string>;
     const path = route.path.replace(/:(\w+)/g, (_, k: string) => encodeURIComponent(params[k] ?? ''));
@@ -31,6 +29,20 @@ export class HearthClient {
     for (const [k, v] of Object.entries((input.query ?? {}) as Record<string, unknown>)) {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
+    return url;
+  }
+
+  /**
+   * Sends a request and returns the unread Response when it succeeded (streams, downloads);
+   * failures become HearthError / ConnectionError exactly as with `call`.
+   */
+  async raw<K extends keyof Routes>(
+    id: K,
+    input: Input<Routes[K]> = {} as Input<Routes[K]>,
+    init: { body?: BodyInit; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const route = routes[id] as RouteDef;
+    const url = this.url(id, input as never);
     const hasBody = input.body !== undefined;
     let res: Response;
     try {
@@ -40,22 +52,44 @@ export class HearthClient {
           authorization: `Bearer ${this.opts.token}`,
           ...(hasBody ? { 'content-type': 'application/json' } : {}),
           ...input.headers,
+          ...init.headers,
         },
-        body: hasBody ? JSON.stringify(input.body) : undefined,
-      });
+        body: hasBody ? JSON.stringify(input.body) : init.body,
+        signal: init.signal ?? null,
+        ...(init.body ? { duplex: 'half' } : {}),
+      } as RequestInit);
     } catch (e) {
       throw new ConnectionError(this.opts.baseUrl, e as Error);
     }
-    const text = await res.text();
     if (!res.ok) {
+      const text = await res.text();
       const parsed = ErrorEnvelope.safeParse(safeJson(text));
       if (parsed.success) throw HearthError.fromEnvelope(res.status, parsed.data);
       throw new HearthError(
         'INTERNAL',
-        `${route.method} ${path} failed with HTTP ${res.status}: ${text.slice(0, 300)}`,
+        `${route.method} ${url.pathname} failed with HTTP ${res.status}: ${text.slice(0, 300)}`,
       );
     }
+    return res;
+  }
+
+  async call<K extends keyof Routes>(
+    id: K,
+    input: Input<Routes[K]> = {} as Input<Routes[K]>,
+  ): Promise<Out<Routes[K]>> {
+    const route = routes[id] as RouteDef;
+    const text = await (await this.raw(id, input)).text();
     return (route.response === null ? text : JSON.parse(text)) as Out<Routes[K]>;
+  }
+
+  /** URL and headers for a WebSocket route (open it with any WebSocket client). */
+  websocket<K extends keyof Routes>(
+    id: K,
+    input: Pick<Input<Routes[K]>, 'params' | 'query'> = {} as never,
+  ): { url: string; headers: Record<string, string> } {
+    const url = this.url(id, input);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return { url: url.toString(), headers: { authorization: `Bearer ${this.opts.token}` } };
   }
 
   /** Follows `nextCursor` until the list is exhausted. */

@@ -1,9 +1,26 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { HearthError, parseSize, type Vm, type VmState } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { resolveClient, UsageError } from '../config.ts';
 import { printJson, reportError } from '../output.ts';
 import { table, vmTable } from '../format.ts';
+import { runTerminal, shellTarget } from './terminal.ts';
+
+/** --ssh-key accepts key lines or paths to .pub files. */
+async function readKeys(items: string[]): Promise<string[]> {
+  const keys: string[] = [];
+  for (const item of items) {
+    if (/^(ssh|ecdsa|sk)-/.test(item)) keys.push(item.trim());
+    else {
+      const text = await readFile(item, 'utf8').catch(() => {
+        throw new UsageError(`--ssh-key ${item} is neither a public key line nor a readable file.`);
+      });
+      keys.push(...text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
+    }
+  }
+  return keys;
+}
 
 interface Global {
   json?: boolean;
@@ -46,10 +63,6 @@ const NOT_YET = [
   'fromImage',
   'snapshot',
   'publish',
-  'connect',
-  'user',
-  'password',
-  'sshKey',
   'network',
 ] as const;
 
@@ -75,10 +88,10 @@ export function vmCommands(program: Command): void {
     .option('--snapshot <id>', 'restore from snapshot (not yet available)')
     .option('--publish <ports>', 'publish ports (not yet available)')
     .option('--network <network>', 'network (not yet available)')
-    .option('--connect', 'open a shell (not yet available)')
-    .option('--user <user>', 'guest user (not yet available)')
-    .option('--password <password>', 'guest password (not yet available)')
-    .option('--ssh-key <key>', 'SSH key (not yet available)')
+    .option('--connect', 'open a shell in the VM once it is running')
+    .option('--user <user>', 'guest account to set up at boot (default root)')
+    .option('--password <password>', "password for --user (stored only as a hash in the guest's /etc/shadow)")
+    .option('--ssh-key <key...>', 'public key (a key line or a .pub file) for ~/.ssh/authorized_keys')
     .action(
       act(program, async (c, json, o: Record<string, unknown>) => {
         for (const k of NOT_YET) {
@@ -109,11 +122,21 @@ export function vmCommands(program: Command): void {
           vmm: o.vmm as 'qemu' | 'firecracker' | undefined,
           env: Object.keys(env).length ? env : undefined,
           start: o.start as boolean,
+          user: o.user as string | undefined,
+          password: o.password as string | undefined,
+          sshKeys: o.sshKey ? await readKeys(o.sshKey as string[]) : undefined,
         };
+        if (o.connect && (!o.start || !o.wait)) throw new UsageError('--connect needs the VM started and waited for.');
         let vm = await c.call('createVm', {
           body: Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
         });
         if (o.start && o.wait) vm = await waitFor(c, vm.id, 'running', o.waitTimeout as number);
+        if (o.connect) {
+          process.stderr.write(`${summary(vm)}\r\n`);
+          const target = shellTarget(c, vm.id, o.user ? { user: o.user as string } : {});
+          process.exitCode = await runTerminal(target, { resize: true });
+          return;
+        }
         if (json) printJson(vm);
         else console.log(summary(vm));
       }),

@@ -91,6 +91,12 @@ CREATE TABLE idempotency_keys (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'guest agent credentials',
+    // The per-VM channel secret and the users to set up at boot (password hashes only, never passwords).
+    sql: `ALTER TABLE vms ADD COLUMN guest jsonb NOT NULL DEFAULT '{}'`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -1,4 +1,4 @@
-import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
+import { errorCatalogue, HearthError, type AgentVmSpec, type AgentVmStatus, type ErrorCode } from '@hearth/contract';
 
 export interface AgentTarget {
   id: string;
@@ -33,22 +33,41 @@ export class AgentClient {
       );
     }
     const payload = await res.text();
-    if (!res.ok) {
-      let message = payload;
-      try {
-        message = (JSON.parse(payload) as { error: string }).error;
-      } catch {
-        /* plain text */
-      }
+    if (!res.ok) throw agentError(host, method, path, res.status, payload);
+    return (text ? payload : JSON.parse(payload)) as T;
+  }
+
+  /**
+   * A raw request to the agent for streaming routes: the response is returned unread when ok
+   * (the caller pipes it), and turned into the right HearthError otherwise.
+   */
+  async raw(
+    host: AgentTarget,
+    method: string,
+    path: string,
+    init: { body?: BodyInit | null; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, host.url), {
+        method,
+        headers: { authorization: `Bearer ${host.callback_token}`, ...init.headers },
+        body: init.body ?? null,
+        signal: init.signal ?? null,
+        ...(init.body ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch (e) {
       throw new HearthError(
-        'AGENT_ERROR',
-        `The agent of host ${host.id} refused ${method} ${path}: ${message}`,
-        {
-          detail: { status: res.status },
-        },
+        'AGENT_UNREACHABLE',
+        `Reaching the agent of host ${host.id} at ${host.url} failed: ${(e as Error).message}.`,
       );
     }
-    return (text ? payload : JSON.parse(payload)) as T;
+    if (!res.ok) throw agentError(host, method, path, res.status, await res.text());
+    return res;
+  }
+
+  json<T>(host: AgentTarget, method: string, path: string, body?: unknown): Promise<T> {
+    return this.call(host, method, path, body);
   }
 
   start(host: AgentTarget, spec: AgentVmSpec): Promise<AgentVmStatus> {
@@ -69,4 +88,23 @@ export class AgentClient {
   logs(host: AgentTarget, id: string, tail: number): Promise<string> {
     return this.call(host, 'GET', `/agent/v1/vms/${id}/logs?tail=${tail}`, undefined, true);
   }
+}
+
+/** The agent answers `{error, code?}`; a catalogue code passes through as is (a guest's missing file stays a 404). */
+export function agentError(host: AgentTarget, method: string, path: string, status: number, payload: string): HearthError {
+  let message = payload;
+  let code: string | undefined;
+  try {
+    const body = JSON.parse(payload) as { error: string; code?: string };
+    message = body.error;
+    code = body.code;
+  } catch {
+    /* plain text */
+  }
+  if (code && code in errorCatalogue && code !== 'INTERNAL') {
+    return new HearthError(code as ErrorCode, `${message.charAt(0).toUpperCase()}${message.slice(1)}.`.replace(/\.\.$/, '.'));
+  }
+  return new HearthError('AGENT_ERROR', `The agent of host ${host.id} refused ${method} ${path}: ${message}`, {
+    detail: { status },
+  });
 }

@@ -21,6 +21,8 @@ import type { AgentClient } from './agent-client.ts';
 import type { VmBus } from './bus.ts';
 import { macForIp, nextFreeIp, type Subnet } from './ipam.ts';
 import { placeVm } from './scheduler.ts';
+import { hashPassword } from './password.ts';
+import { randomBytes } from 'node:crypto';
 
 export interface NetworkConfig {
   bridge: string;
@@ -106,6 +108,19 @@ export class VmService {
       );
     }
     const placement = placeVm(await this.s.hosts.all(), body);
+    const guest = {
+      secret: randomBytes(24).toString('base64url'),
+      users:
+        body.user || body.password || body.sshKeys?.length
+          ? [
+              {
+                name: body.user ?? 'root',
+                passwordHash: body.password ? await hashPassword(body.password) : null,
+                sshKeys: body.sshKeys ?? [],
+              },
+            ]
+          : [],
+    };
     const name = body.name ?? `vm-${newId('vm').slice(-6)}`;
     const id = newId('vm');
     let row: VmRow | null = null;
@@ -137,6 +152,7 @@ export class VmService {
           env: body.env ?? {},
           labels: body.labels ?? {},
           timeout: body.timeout ?? null,
+          guest,
         });
       } catch (e) {
         if (isUniqueViolation(e, 'vms_project_name')) {
@@ -230,6 +246,7 @@ export class VmService {
       bootArgs:
         typeof kernel.meta.cmdline === 'string' ? kernel.meta.cmdline : 'console=ttyS0 root=/dev/vda rw',
       env: row.env,
+      guest: row.guest?.secret ? { secret: row.guest.secret, users: row.guest.users ?? [] } : null,
       network:
         net && row.ip && row.mac
           ? {

@@ -26,6 +26,7 @@ export interface VmRow {
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
+  guest: { secret?: string; users?: { name: string; passwordHash: string | null; sshKeys: string[] }[] };
   /** Milliseconds since the last update, by the database's clock (only some queries select it). */
   age_ms?: number;
 }
@@ -54,6 +55,7 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
     env: r.env ?? {},
     labels: r.labels ?? {},
     timeout: r.timeout,
+    users: (r.guest?.users ?? []).map((u) => u.name),
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
     startedAt,

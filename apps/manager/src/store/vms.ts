@@ -21,6 +21,13 @@ export interface NewVm {
   env: Record<string, string>;
   labels: Record<string, string>;
   timeout: string | null;
+  guest: VmGuest;
+}
+
+/** Stored per VM: the guest channel secret and the users set up at boot. */
+export interface VmGuest {
+  secret: string;
+  users: { name: string; passwordHash: string | null; sshKeys: string[] }[];
 }
 
 export interface VmFilter {
@@ -48,8 +55,8 @@ export class VmStore {
   async insert(v: NewVm): Promise<VmRow> {
     const rows = await this.db.query<VmRow>(
       `INSERT INTO vms (id, name, project, state, desired_state, vcpus, memory_mib, disk_mib, image_id, kernel_id,
-         vmm, host_id, ip, mac, env, labels, timeout)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16::jsonb,$17) RETURNING *`,
+         vmm, host_id, ip, mac, env, labels, timeout, guest)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16::jsonb,$17,$18::jsonb) RETURNING *`,
       [
         v.id,
         v.name,
@@ -68,6 +75,7 @@ export class VmStore {
         JSON.stringify(v.env),
         JSON.stringify(v.labels),
         v.timeout,
+        JSON.stringify(v.guest),
       ],
     );
     return rows[0]!;

@@ -1,0 +1,130 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
+
+export interface ConsoleViewer {
+  send(data: Buffer): void;
+}
+
+const HISTORY_BYTES = 64 * 1024;
+
+/**
+ * Serial console fan-out for one VM. Output is read from the console log that the VMM appends
+ * (so every viewer sees exactly the bytes the log holds, history included, with no gap or
+ * duplicate between replay and live); input goes to the VMM's console socket.
+ */
+export class ConsoleHub {
+  private readonly viewers = new Set<ConsoleViewer>();
+  private offset = 0;
+  private watcher: FSWatcher | null = null;
+  private poll: NodeJS.Timeout | null = null;
+  private reading = false;
+  private again = false;
+  private input: Socket | null = null;
+  private started = false;
+
+  constructor(
+    private readonly logPath: string,
+    private readonly socketPath: string,
+  ) {}
+
+  get size(): number {
+    return this.viewers.size;
+  }
+
+  /** Adds a viewer: it first gets the tail of the log, then everything new. */
+  async join(v: ConsoleViewer): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      const fh = await open(this.logPath, 'r').catch(() => null);
+      this.offset = fh ? (await fh.stat()).size : 0;
+      await fh?.close();
+      try {
+        this.watcher = watch(this.logPath, () => this.pump());
+        this.watcher.on('error', () => undefined);
+      } catch {
+        /* no log yet: the poll below covers it */
+      }
+      // inotify misses nothing on a local file, but a slow poll covers truncation and odd filesystems.
+      this.poll = setInterval(() => this.pump(), 500);
+      this.poll.unref();
+    }
+    const fh = await open(this.logPath, 'r').catch(() => null);
+    if (fh) {
+      try {
+        const start = Math.max(0, this.offset - HISTORY_BYTES);
+        const buf = Buffer.alloc(this.offset - start);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+        if (bytesRead) v.send(buf.subarray(0, bytesRead));
+      } finally {
+        await fh.close();
+      }
+    }
+    this.viewers.add(v);
+  }
+
+  leave(v: ConsoleViewer): void {
+    this.viewers.delete(v);
+  }
+
+  /** Types into the serial console. */
+  write(data: Buffer): void {
+    if (!this.input || this.input.destroyed) {
+      this.input = createConnection(this.socketPath);
+      // The VMM echoes output on this socket too; the log is our source, so drain and drop it.
+      this.input.on('data', () => undefined);
+      this.input.on('error', () => undefined);
+      const sock = this.input;
+      // A restarted VM has a new socket: reconnect on the next keystroke.
+      sock.on('close', () => {
+        if (this.input === sock) this.input = null;
+      });
+    }
+    this.input.write(data);
+  }
+
+  private pump(): void {
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = true;
+    void this.readNew().finally(() => {
+      this.reading = false;
+      if (this.again) {
+        this.again = false;
+        this.pump();
+      }
+    });
+  }
+
+  private async readNew(): Promise<void> {
+    const fh = await open(this.logPath, 'r').catch(() => null);
+    if (!fh) return;
+    try {
+      const { size } = await fh.stat();
+      if (size < this.offset) this.offset = 0; // the log was capped under us
+      while (size > this.offset) {
+        const buf = Buffer.alloc(Math.min(size - this.offset, 256 * 1024));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
+        if (!bytesRead) break;
+        this.offset += bytesRead;
+        const chunk = buf.subarray(0, bytesRead);
+        for (const v of this.viewers) v.send(chunk);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Stops watching and closes the input socket. Idempotent. */
+  dispose(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    this.input?.destroy();
+    this.input = null;
+    this.viewers.clear();
+  }
+}

@@ -1,0 +1,161 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { encodeFrame, FrameDecoder, FrameType, parseJsonPayload } from '@hearth/contract';
+import { GuestConnection } from './connection.ts';
+
+const WELCOME = {
+  protocol: 1,
+  agentVersion: 'test',
+  hostname: 'g',
+  bootId: 'b',
+  pid: 1,
+  uptimeSec: 1,
+  capabilities: [],
+};
+
+type Behaviour = (sock: Socket, frame: { stream: number; type: number; json: Record<string, unknown> | null }) => void;
+
+/** A fake guest on a Unix socket: answers HELLO, then hands every frame to `behave`. */
+function fakeGuest(behave: Behaviour) {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-guest-'));
+  const path = join(dir, 'g.sock');
+  const sockets: Socket[] = [];
+  let connections = 0;
+  const server: Server = createServer((sock) => {
+    connections++;
+    sockets.push(sock);
+    const dec = new FrameDecoder();
+    sock.on('error', () => undefined);
+    sock.on('data', (chunk) => {
+      for (const f of dec.push(chunk)) {
+        if (f.type === FrameType.HELLO) {
+          const hello = parseJsonPayload(f);
+          if (hello.secret !== 's3cret') {
+            sock.write(encodeFrame(0, FrameType.RESULT, { ok: false, error: { code: 'UNAUTHENTICATED', message: 'bad secret' } }));
+          } else sock.write(encodeFrame(0, FrameType.WELCOME, WELCOME));
+          continue;
+        }
+        const json = f.type === FrameType.REQUEST || f.type === FrameType.CONTROL ? parseJsonPayload(f) : null;
+        behave(sock, { stream: f.stream, type: f.type, json });
+      }
+    });
+  });
+  server.listen(path);
+  return {
+    path,
+    get connections() {
+      return connections;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const log = pino({ level: 'silent' });
+const disposers: Array<() => void> = [];
+afterEach(() => {
+  while (disposers.length) disposers.pop()!();
+});
+
+function connectTo(path: string, secret = 's3cret') {
+  const conn = new GuestConnection({
+    connect: () =>
+      new Promise((resolve, reject) => {
+        const s = createConnection(path);
+        s.once('connect', () => resolve(s));
+        s.once('error', reject);
+      }),
+    secret,
+    log,
+    helloEveryMs: 100,
+  });
+  disposers.push(() => conn.dispose());
+  return conn;
+}
+
+describe('guest connection', () => {
+  it('multiplexes request streams and returns results', async () => {
+    const g = fakeGuest((sock, f) => {
+      if (f.type !== FrameType.REQUEST) return;
+      sock.write(encodeFrame(f.stream, FrameType.STDOUT, `out-${f.stream}`));
+      sock.write(encodeFrame(f.stream, FrameType.RESULT, { ok: true, n: f.stream }));
+    });
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path);
+    expect((await conn.ready()).agentVersion).toBe('test');
+    const s = conn.open({ op: 'health' });
+    const out: string[] = [];
+    s.on('stdout', (b: Buffer) => out.push(b.toString()));
+    const [a, b] = await Promise.all([s.wait(5000), conn.request({ op: 'info' })]);
+    expect(a).toEqual({ n: 1 });
+    expect(b).toEqual({ n: 2 });
+    expect(out).toEqual(['out-1']);
+  });
+
+  it('drops a guest that breaks framing, fails its streams, and reconnects', async () => {
+    let first = true;
+    const g = fakeGuest((sock, f) => {
+      if (f.type !== FrameType.REQUEST) return;
+      if (first) {
+        first = false;
+        const bad = Buffer.alloc(11);
+        bad.write('HG');
+        bad.writeUInt32BE(0xffffffff, 2); // 4 GiB frame
+        sock.write(bad);
+        return;
+      }
+      sock.write(encodeFrame(f.stream, FrameType.RESULT, { ok: true }));
+    });
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path);
+    await conn.ready();
+    await expect(conn.request({ op: 'health' })).rejects.toMatchObject({ code: 'GUEST_DISCONNECTED' });
+    await new Promise((r) => conn.once('ready', r));
+    await expect(conn.request({ op: 'health' })).resolves.toEqual({});
+    expect(g.connections).toBe(2);
+  });
+
+  it.each([
+    ['invalid JSON in a result', (s: Socket, id: number) => s.write(encodeFrame(id, FrameType.RESULT, '{nope'))],
+    ['an unknown frame type', (s: Socket, id: number) => {
+      const f = encodeFrame(id, FrameType.EVENT, '{}');
+      f.writeUInt8(200, 10);
+      s.write(f);
+    }],
+    ['a host-only frame type', (s: Socket, id: number) => s.write(encodeFrame(id, FrameType.REQUEST, '{}'))],
+    ['a result that is not an object', (s: Socket, id: number) => s.write(encodeFrame(id, FrameType.RESULT, '[]'))],
+  ])('survives %s', async (_name, misbehave) => {
+    const g = fakeGuest((sock, f) => {
+      if (f.type === FrameType.REQUEST) misbehave(sock, f.stream);
+    });
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path);
+    await conn.ready();
+    await expect(conn.request({ op: 'health' }, 5000)).rejects.toMatchObject({ code: 'GUEST_DISCONNECTED' });
+  });
+
+  it('times out a guest that never answers instead of hanging', async () => {
+    const g = fakeGuest(() => undefined);
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path);
+    await conn.ready();
+    await expect(conn.request({ op: 'health' }, 300)).rejects.toMatchObject({ code: 'GUEST_TIMEOUT' });
+  });
+
+  it('reports a refused secret and never becomes ready', async () => {
+    const g = fakeGuest(() => undefined);
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path, 'wrong');
+    const reason = await new Promise((r) => conn.once('refused', r));
+    expect(reason).toBe('bad secret');
+    expect(conn.info).toBeNull();
+    expect(() => conn.open({ op: 'health' })).toThrow(/not connected/);
+  });
+});

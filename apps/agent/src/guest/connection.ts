@@ -1,0 +1,212 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import {
+  encodeFrame,
+  FrameDecoder,
+  FrameError,
+  FrameType,
+  GUEST_PROTOCOL_VERSION,
+  GuestResult,
+  parseJsonPayload,
+  Welcome,
+  type Frame,
+  type GuestRequest,
+} from '@hearth/contract';
+import { GuestError } from './errors.ts';
+import { GuestStream } from './stream.ts';
+
+export { GuestError };
+
+export interface GuestConnectionOptions {
+  /** Opens a fresh byte stream to the guest (the VMM instance's connectGuest). */
+  connect: () => Promise<Socket>;
+  secret: string;
+  log: Logger;
+  /** How often HELLO is repeated while the guest has not answered (it may still be booting). */
+  helloEveryMs?: number;
+}
+
+/**
+ * The host end of one VM's guest-agent channel: a session (HELLO → WELCOME) over a single byte
+ * stream, with many request streams multiplexed on it. It reconnects by itself while not disposed;
+ * a guest that breaks framing gets its connection dropped, never the agent.
+ */
+export class GuestConnection extends EventEmitter {
+  private sock: Socket | null = null;
+  private decoder = new FrameDecoder();
+  private welcome: Welcome | null = null;
+  private readonly streams = new Map<number, GuestStream>();
+  private nextStream = 1;
+  private disposed = false;
+  private helloTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private waiters: Array<(w: Welcome) => void> = [];
+
+  constructor(private readonly o: GuestConnectionOptions) {
+    super();
+    void this.dial();
+  }
+
+  get info(): Welcome | null {
+    return this.welcome;
+  }
+
+  /** Resolves with the guest's WELCOME once a session is up (now or later). */
+  ready(signal?: AbortSignal): Promise<Welcome> {
+    if (this.welcome) return Promise.resolve(this.welcome);
+    return new Promise((resolve, reject) => {
+      const done = (w: Welcome) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(w);
+      };
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((x) => x !== done);
+        reject(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(done);
+    });
+  }
+
+  private async dial(): Promise<void> {
+    if (this.disposed) return;
+    let sock: Socket;
+    try {
+      sock = await this.o.connect();
+    } catch (e) {
+      this.o.log.debug({ err: (e as Error).message }, 'guest channel connect failed; retrying');
+      return this.retry(250);
+    }
+    if (this.disposed) {
+      sock.destroy();
+      return;
+    }
+    this.sock = sock;
+    this.decoder = new FrameDecoder();
+    sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    sock.on('error', () => undefined);
+    sock.on('close', () => this.onClose(sock));
+    const hello = () => sock.write(encodeFrame(0, FrameType.HELLO, { protocol: GUEST_PROTOCOL_VERSION, secret: this.o.secret }));
+    hello();
+    this.helloTimer = setInterval(() => {
+      if (!this.welcome) hello();
+    }, this.o.helloEveryMs ?? 1000);
+    this.helloTimer.unref();
+  }
+
+  private retry(ms: number): void {
+    if (this.disposed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.dial();
+    }, ms);
+    this.retryTimer.unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+      for (const f of frames) this.onFrame(f);
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'guest broke the protocol; dropping the connection');
+      this.sock?.destroy();
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    if (f.stream === 0) {
+      if (f.type === FrameType.WELCOME) {
+        const w = Welcome.safeParse(parseJsonPayload(f));
+        if (!w.success) throw new FrameError('WELCOME does not match the protocol');
+        this.decoder.synced = true;
+        this.welcome = w.data;
+        if (this.helloTimer) clearInterval(this.helloTimer);
+        this.helloTimer = null;
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const fn of waiters) fn(w.data);
+        this.emit('ready', w.data);
+      } else if (f.type === FrameType.RESULT) {
+        const r = parseJsonPayload(f) as { error?: { message?: string } };
+        this.o.log.warn({ error: r.error?.message }, 'guest refused the session');
+        this.emit('refused', r.error?.message ?? 'refused');
+      }
+      return;
+    }
+    if (!this.welcome) return; // nothing is valid before the session is up
+    const s = this.streams.get(f.stream);
+    if (!s) return; // a late frame for a stream we gave up on
+    switch (f.type) {
+      case FrameType.STDOUT:
+        return s.push('stdout', f.payload);
+      case FrameType.STDERR:
+        return s.push('stderr', f.payload);
+      case FrameType.EVENT:
+        return s.push('event', parseJsonPayload(f));
+      case FrameType.RESULT: {
+        const r = GuestResult.safeParse(parseJsonPayload(f));
+        if (!r.success) throw new FrameError('RESULT does not match the protocol');
+        this.streams.delete(f.stream);
+        return s.finish(r.data);
+      }
+      default:
+        throw new FrameError(`the guest sent host-only frame type ${f.type}`);
+    }
+  }
+
+  private onClose(sock: Socket): void {
+    if (this.sock !== sock) return;
+    this.sock = null;
+    this.welcome = null;
+    if (this.helloTimer) clearInterval(this.helloTimer);
+    this.helloTimer = null;
+    for (const s of this.streams.values()) s.fail(new GuestError('GUEST_DISCONNECTED', 'the guest agent connection closed'));
+    this.streams.clear();
+    this.emit('disconnected');
+    this.retry(200);
+  }
+
+  /** Opens a request stream. Fails at once when no session is up. */
+  open(req: GuestRequest): GuestStream {
+    const sock = this.sock;
+    if (!sock || !this.welcome) {
+      throw new GuestError('GUEST_UNAVAILABLE', 'the guest agent is not connected (still booting, or not running)');
+    }
+    const id = this.nextStream++;
+    const stream = new GuestStream(id, (type, payload) => {
+      if (this.sock !== sock || sock.destroyed) return Promise.resolve();
+      const ok = sock.write(encodeFrame(id, type, payload));
+      return ok ? Promise.resolve() : new Promise((r) => sock.once('drain', r));
+    });
+    this.streams.set(id, stream);
+    const forget = () => {
+      if (this.streams.get(id) === stream) this.streams.delete(id);
+    };
+    stream.result.then(forget, forget);
+    void stream.send(FrameType.REQUEST, req);
+    return stream;
+  }
+
+  /** One request, one result: resolves with the result fields, rejects with a GuestError. */
+  async request<T = Record<string, unknown>>(req: GuestRequest, timeoutMs = 30_000): Promise<T> {
+    const s = this.open(req);
+    return s.wait(timeoutMs) as Promise<T>;
+  }
+
+  /** Drops the connection and stops reconnecting. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.helloTimer) clearInterval(this.helloTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const sock = this.sock;
+    this.sock = null;
+    this.welcome = null;
+    for (const s of this.streams.values()) s.fail(new GuestError('GUEST_DISCONNECTED', 'the VM is no longer running'));
+    this.streams.clear();
+    sock?.destroy();
+  }
+}

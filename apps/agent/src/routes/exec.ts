@@ -1,0 +1,118 @@
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ExecBody, type ExecEvent, type GuestRequest } from '@hearth/contract';
+import type { Supervisor } from '../supervisor.ts';
+import { GuestError } from '../guest/errors.ts';
+import type { GuestStream } from '../guest/stream.ts';
+
+/** What a JSON-mode exec keeps of each output stream; more is an error, not a silent cut. */
+const MAX_COLLECTED = 64 * 1024 * 1024;
+
+export function toGuestExec(body: ReturnType<typeof ExecBody.parse>): GuestRequest {
+  return {
+    op: 'exec',
+    ...(Array.isArray(body.command) ? { argv: body.command } : { command: body.command }),
+    ...(body.env ? { env: body.env } : {}),
+    ...(body.cwd ? { cwd: body.cwd } : {}),
+    ...(body.user ? { user: body.user } : {}),
+    ...(body.timeoutMs ? { timeoutMs: body.timeoutMs } : {}),
+    ...(body.tag ? { tag: body.tag } : {}),
+    stdin: body.stdin !== undefined,
+  };
+}
+
+/** Resolves with the started event, or rejects with the guest's reason when the spawn failed. */
+export function started(s: GuestStream): Promise<{ processId: string; pid: number }> {
+  return new Promise((resolve, reject) => {
+    s.on('event', (ev: Record<string, unknown>) => {
+      if (ev.type === 'started') resolve({ processId: String(ev.processId), pid: Number(ev.pid) });
+    });
+    s.result.then(
+      (r) =>
+        r.ok
+          ? resolve({ processId: '', pid: 0 })
+          : reject(new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? 'exec failed')),
+      reject,
+    );
+  });
+}
+
+export function exitOf(r: Record<string, unknown>) {
+  return {
+    exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
+    signal: typeof r.signal === 'string' ? r.signal : null,
+    timedOut: r.timedOut === true,
+    durationMs: typeof r.durationMs === 'number' ? r.durationMs : 0,
+  };
+}
+
+/** Streams a guest exec stream as NDJSON lines; kills the process when the client goes away. */
+export function ndjson(
+  reply: FastifyReply,
+  s: GuestStream,
+  first: ExecEvent | null,
+  onClientGone: 'kill' | 'detach' = 'kill',
+): PassThrough {
+  const out = new PassThrough();
+  const line = (ev: ExecEvent) => out.write(JSON.stringify(ev) + '\n');
+  if (first) line(first);
+  s.on('stdout', (b: Buffer) => line({ type: 'stdout', data: b.toString('base64') }));
+  s.on('stderr', (b: Buffer) => line({ type: 'stderr', data: b.toString('base64') }));
+  s.result.then(
+    (r) => {
+      if (r.ok) line({ type: 'exit', ...exitOf(r) });
+      else line({ type: 'error', code: r.error?.code ?? 'INTERNAL', message: r.error?.message ?? 'failed' });
+      out.end();
+    },
+    (e: GuestError) => {
+      line({ type: 'error', code: e.code ?? 'INTERNAL', message: e.message });
+      out.end();
+    },
+  );
+  reply.raw.on('close', () => {
+    if (s.done) return;
+    // An exec dies with its client (like ssh); leaving an attach only detaches.
+    void s.control(onClientGone === 'kill' ? { type: 'signal', signal: 'KILL' } : { type: 'cancel' });
+  });
+  reply.type('application/x-ndjson');
+  return out;
+}
+
+export function execRoutes(app: FastifyInstance, sup: Supervisor): void {
+  app.post('/agent/v1/vms/:id/exec', async (req, reply) => {
+    const body = ExecBody.parse(req.body);
+    const s = sup.guest((req.params as { id: string }).id).open(toGuestExec(body));
+    const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    const sizes = { stdout: 0, stderr: 0 };
+    if (!body.stream) {
+      for (const k of ['stdout', 'stderr'] as const) {
+        s.on(k, (b: Buffer) => {
+          sizes[k] += b.length;
+          if (sizes[k] <= MAX_COLLECTED) chunks[k].push(b);
+          else void s.control({ type: 'signal', signal: 'KILL' });
+        });
+      }
+    }
+    const start = started(s);
+    if (body.stdin !== undefined) {
+      await s.write(Buffer.from(body.stdin, body.stdinEncoding));
+      await s.end();
+    }
+    const { processId, pid } = await start;
+    if (body.stream) return ndjson(reply, s, { type: 'started', processId, pid });
+    const r = await s.result;
+    if (!r.ok) throw new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? 'exec failed');
+    for (const k of ['stdout', 'stderr'] as const) {
+      if (sizes[k] > MAX_COLLECTED) {
+        throw new GuestError('TOO_LARGE', `${k} exceeded ${MAX_COLLECTED} bytes; use stream: true for large outputs`);
+      }
+    }
+    return {
+      processId,
+      ...exitOf(r),
+      stdout: Buffer.concat(chunks.stdout).toString(body.encoding),
+      stderr: Buffer.concat(chunks.stderr).toString(body.encoding),
+      encoding: body.encoding,
+    };
+  });
+}

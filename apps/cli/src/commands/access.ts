@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { parseDuration, type ExecEvent } from '@hearth/contract';
+import type { HearthClient } from '@hearth/sdk';
+import { UsageError } from '../config.ts';
+import { act } from './vm.ts';
+import { CONSOLE_ESCAPE, consoleTarget, runTerminal, shellTarget } from './terminal.ts';
+
+const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, TERM: 15, USR1: 10, USR2: 12 };
+
+/** The shell convention: the exit code, 128+N for signal N, 124 for a timeout (as timeout(1)). */
+export function exitStatus(ev: { exitCode: number | null; signal: string | null; timedOut: boolean }): number {
+  if (ev.timedOut) return 124;
+  if (ev.exitCode !== null) return ev.exitCode;
+  return 128 + (SIGNALS[ev.signal ?? ''] ?? 1);
+}
+
+async function readStdin(): Promise<Buffer | undefined> {
+  if (process.stdin.isTTY) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function execStream(c: HearthClient, vm: string, body: Record<string, unknown>): Promise<number> {
+  const res = await c.raw('execVm', { params: { id: vm }, body: { ...body, stream: true } as never });
+  let status = 1;
+  const lines = createInterface({ input: Readable.fromWeb(res.body as never) });
+  for await (const line of lines) {
+    if (!line) continue;
+    const ev = JSON.parse(line) as ExecEvent;
+    if (ev.type === 'stdout') process.stdout.write(Buffer.from(ev.data, 'base64'));
+    else if (ev.type === 'stderr') process.stderr.write(Buffer.from(ev.data, 'base64'));
+    else if (ev.type === 'exit') {
+      status = exitStatus(ev);
+      if (ev.timedOut) process.stderr.write(`hearth: the command was killed after its timeout\n`);
+    } else if (ev.type === 'error') {
+      process.stderr.write(`error: the command failed in the guest: ${ev.message} (${ev.code})\n`);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+function parseRemote(arg: string): { vm: string; path: string } | null {
+  const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*):(\/.*)$/.exec(arg);
+  return m ? { vm: m[1]!, path: m[2]! } : null;
+}
+
+/** Runs a local program with argv (tar), returning its stdout stream and completion. */
+function tar(args: string[], stdin?: Readable) {
+  const child = spawn('tar', args, { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'] });
+  if (stdin && child.stdin) stdin.pipe(child.stdin);
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar exited with ${code}`))));
+  });
+  return { stdout: child.stdout!, done };
+}
+
+async function upload(c: HearthClient, local: string, vm: string, path: string): Promise<void> {
+  const s = await stat(local).catch(() => null);
+  if (!s) throw new UsageError(`${local} does not exist.`);
+  if (s.isDirectory()) {
+    const t = tar(['-C', local, '-cf', '-', '.']);
+    const res = await c.raw(
+      'uploadFile',
+      { params: { id: vm }, query: { path, format: 'tar' } },
+      { body: Readable.toWeb(t.stdout) as never, headers: { 'content-type': 'application/x-tar' } },
+    );
+    await t.done;
+    await res.json();
+    return;
+  }
+  const mode = (s.mode & 0o7777).toString(8).padStart(4, '0');
+  const res = await c.raw(
+    'uploadFile',
+    { params: { id: vm }, query: { path, format: 'raw', mode } },
+    {
+      body: Readable.toWeb(createReadStream(local)) as never,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(s.size) },
+    },
+  );
+  await res.json();
+}
+
+async function download(c: HearthClient, vm: string, path: string, local: string): Promise<void> {
+  const res = await c.raw('downloadFile', { params: { id: vm }, query: { path } });
+  const body = Readable.fromWeb(res.body as never);
+  if (res.headers.get('x-hearth-file-kind') === 'tar') {
+    await mkdir(local, { recursive: true });
+    await tar(['-C', local, '-xf', '-'], body).done;
+    return;
+  }
+  const target = (await stat(local).catch(() => null))?.isDirectory() ? join(local, basename(path)) : local;
+  await pipeline(body, createWriteStream(target));
+}
+
+export function accessCommands(program: Command): void {
+  program
+    .command('exec <vm> <command...>')
+    .description('Run a command in a VM; streams its output and exits with its status (use -- before the command)')
+    .option('--user <user>', 'run as this guest user (default root)')
+    .option('--cwd <dir>', 'working directory in the guest')
+    .option('--env <KEY=VALUE...>', 'extra environment')
+    .option('--timeout <duration>', 'kill the command after this long, e.g. 30s')
+    .action(
+      act(program, async (c, _json, vm: string, command: string[], o: Record<string, unknown>) => {
+        const env = Object.fromEntries(
+          ((o.env as string[] | undefined) ?? []).map((kv) => {
+            const i = kv.indexOf('=');
+            if (i < 1) throw new UsageError(`--env ${kv} must look like KEY=VALUE.`);
+            return [kv.slice(0, i), kv.slice(i + 1)];
+          }),
+        );
+        const timeoutMs = o.timeout === undefined ? undefined : parseDuration(String(o.timeout));
+        if (timeoutMs === null) throw new UsageError(`--timeout ${o.timeout} is not a duration (try 30s).`);
+        const stdin = await readStdin();
+        process.exitCode = await execStream(c, vm, {
+          command,
+          ...(Object.keys(env).length ? { env } : {}),
+          ...(o.user ? { user: o.user } : {}),
+          ...(o.cwd ? { cwd: o.cwd } : {}),
+          ...(timeoutMs ? { timeoutMs } : {}),
+          ...(stdin ? { stdin: stdin.toString('base64'), stdinEncoding: 'base64' } : {}),
+        });
+      }),
+    );
+
+  program
+    .command('connect <vm>')
+    .description('Open an interactive shell in a VM (through its guest agent); exits with the shell status')
+    .option('--user <user>', 'log in as this guest user (default root)')
+    .action(
+      act(program, async (c, _json, vm: string, o: { user?: string }) => {
+        process.exitCode = await runTerminal(shellTarget(c, vm, o.user ? { user: o.user } : {}), { resize: true });
+      }),
+    );
+
+  program
+    .command('console <vm>')
+    .description('Attach to the serial console of a VM (Ctrl-] leaves)')
+    .action(
+      act(program, async (c, _json, vm: string) => {
+        if (process.stdin.isTTY) process.stderr.write(`Connected to the serial console of ${vm}. Press Ctrl-] to leave.\r\n`);
+        process.exitCode = await runTerminal(consoleTarget(c, vm), { resize: false, escape: CONSOLE_ESCAPE });
+      }),
+    );
+
+  program
+    .command('cp <src> <dst>')
+    .description('Copy files or directories between here and a VM: cp ./f vm:/path, or cp vm:/path ./f')
+    .action(
+      act(program, async (c, json, src: string, dst: string) => {
+        const from = parseRemote(src);
+        const to = parseRemote(dst);
+        if (Boolean(from) === Boolean(to)) {
+          throw new UsageError('cp needs exactly one side in the form VM:/absolute/path.');
+        }
+        if (to) await upload(c, src, to.vm, to.path);
+        else await download(c, from!.vm, from!.path, dst);
+        if (json) process.stdout.write(JSON.stringify({ from: src, to: dst }) + '\n');
+      }),
+    );
+}

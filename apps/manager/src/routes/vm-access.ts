@@ -1,0 +1,139 @@
+import { Readable, Transform } from 'node:stream';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { HearthError, routes } from '@hearth/contract';
+import { serve } from '../http.ts';
+import type { AppServices } from '../app.ts';
+import type { AgentTarget } from '../services/agent-client.ts';
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+
+/** Copies the agent's streamed response (headers that matter, then the body) to our reply. */
+function pipeResponse(res: Response, reply: FastifyReply, headers: string[]): Readable {
+  for (const h of headers) {
+    const v = res.headers.get(h);
+    if (v) reply.header(h, v);
+  }
+  return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+}
+
+/** A Transform that fails once more than `limit` bytes went through. */
+function byteLimit(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > limit) cb(new HearthError('PAYLOAD_TOO_LARGE', `Uploading failed: the body exceeds the ${limit}-byte limit.`));
+      else cb(null, chunk);
+    },
+  });
+}
+
+export type AccessTarget = (idOrName: string, anyState?: boolean) => Promise<{ host: AgentTarget; base: string }>;
+
+/** Resolves a VM to its host's agent and path prefix; the VM must be running unless `anyState`. */
+export function accessTarget(stores: AppServices['stores']): AccessTarget {
+  return async function target(idOrName, anyState = false) {
+    const vm = await stores.vms.require(idOrName);
+    if (!anyState && vm.state !== 'running') {
+      throw new HearthError(
+        'VM_NOT_RUNNING',
+        `Reaching the guest of VM "${vm.name}" failed: it is ${vm.state}, not running.`,
+        { detail: { state: vm.state } },
+      );
+    }
+    if (!vm.host_id) throw new HearthError('VM_NOT_RUNNING', `VM "${vm.name}" is not placed on any host.`);
+    return { host: await stores.hosts.require(vm.host_id), base: `/agent/v1/vms/${vm.id}` };
+  };
+}
+
+export const qs = (q: Record<string, unknown>) =>
+  new URLSearchParams(
+    Object.entries(q)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
+
+export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
+  const { stores, agents } = deps;
+  const t = stores.tokens;
+  const maxUpload = deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  const target = accessTarget(stores);
+
+  serve(app, t, routes.execVm, async ({ params, body, reply }) => {
+    const { host, base } = await target(params.id);
+    const res = await agents.raw(host, 'POST', `${base}/exec`, {
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
+    if (!body.stream) return res.json();
+    reply.type('application/x-ndjson');
+    return pipeResponse(res, reply, []);
+  });
+
+  serve(app, t, routes.downloadFile, async ({ params, query, reply }) => {
+    const { host, base } = await target(params.id);
+    const res = await agents.raw(host, 'GET', `${base}/files?${qs(query)}`);
+    reply.type(res.headers.get('content-type') ?? 'application/octet-stream');
+    return pipeResponse(res, reply, ['x-hearth-file-kind', 'x-hearth-file-size']);
+  });
+
+  serve(app, t, routes.uploadFile, async ({ params, query, req }) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > maxUpload) {
+      throw new HearthError('PAYLOAD_TOO_LARGE', `Uploading failed: ${declared} bytes exceed the ${maxUpload}-byte limit.`);
+    }
+    if (!(req.body instanceof Readable)) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        'Uploading failed: send the file as the raw body with Content-Type application/octet-stream (or application/x-tar with format=tar).',
+      );
+    }
+    const { host, base } = await target(params.id);
+    const limited = req.body.pipe(byteLimit(maxUpload));
+    let tooLarge: Error | null = null;
+    limited.on('error', (e) => (tooLarge = e));
+    try {
+      const res = await agents.raw(host, 'PUT', `${base}/files?${qs(query)}`, {
+        body: Readable.toWeb(limited) as unknown as BodyInit,
+        headers: {
+          'content-type': String(req.headers['content-type']),
+          ...(Number.isFinite(declared) ? { 'content-length': String(declared) } : {}),
+        },
+      });
+      return await res.json();
+    } catch (e) {
+      if (tooLarge) throw tooLarge;
+      throw e;
+    }
+  });
+
+  const json = <T>(method: string, path: (base: string) => string, body?: unknown) =>
+    async (id: string): Promise<T> => {
+      const { host, base } = await target(id);
+      return agents.json<T>(host, method, path(base), body);
+    };
+  serve(app, t, routes.statFile, ({ params, query }) => json('GET', (b) => `${b}/files/stat?${qs(query)}`)(params.id));
+  serve(app, t, routes.listFiles, ({ params, query }) => json('GET', (b) => `${b}/files/list?${qs(query)}`)(params.id));
+  serve(app, t, routes.makeDir, ({ params, body }) => json('POST', (b) => `${b}/files/mkdir`, body)(params.id));
+  serve(app, t, routes.moveFile, ({ params, body }) => json('POST', (b) => `${b}/files/move`, body)(params.id));
+  serve(app, t, routes.removeFile, ({ params, query }) => json('DELETE', (b) => `${b}/files?${qs(query)}`)(params.id));
+  serve(app, t, routes.vmMetrics, ({ params }) => json('GET', (b) => `${b}/metrics`)(params.id));
+  serve(app, t, routes.vmGuestInfo, ({ params }) => json('GET', (b) => `${b}/guest`)(params.id));
+  serve(app, t, routes.listProcesses, ({ params }) => json('GET', (b) => `${b}/processes`)(params.id));
+  serve(app, t, routes.signalProcess, ({ params, body }) =>
+    json('POST', (b) => `${b}/processes/${encodeURIComponent(params.processId)}/signal`, body)(params.id),
+  );
+  serve(app, t, routes.processStdin, ({ params, body }) =>
+    json('POST', (b) => `${b}/processes/${encodeURIComponent(params.processId)}/stdin`, body)(params.id),
+  );
+  serve(app, t, routes.processOutput, async ({ params, query, reply }) => {
+    const { host, base } = await target(params.id);
+    const res = await agents.raw(host, 'GET', `${base}/processes/${encodeURIComponent(params.processId)}/output?${qs(query)}`);
+    reply.type('application/x-ndjson');
+    return pipeResponse(res, reply, []);
+  });
+
+  app.addContentTypeParser(['application/octet-stream', 'application/x-tar'], (_req, payload, done) =>
+    done(null, payload),
+  );
+}

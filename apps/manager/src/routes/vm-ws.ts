@@ -1,0 +1,99 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { WebSocket } from 'ws';
+import { HearthError, routes, validationError, type RouteDef } from '@hearth/contract';
+import type { z } from 'zod';
+import { authenticate } from '../http.ts';
+import type { AppServices } from '../app.ts';
+import { accessTarget, qs } from './vm-access.ts';
+
+type Target = Awaited<ReturnType<ReturnType<typeof accessTarget>>>;
+interface WsState {
+  target: Target;
+  query: Record<string, unknown>;
+}
+const states = new WeakMap<FastifyRequest, WsState>();
+
+/** Close codes a server may send; anything else (1005, 1006, …) becomes a normal close. */
+const closeCode = (code: number) => (code === 1000 || code === 1011 || (code >= 3000 && code < 5000) ? code : 1000);
+
+/**
+ * WebSockets into a VM (console, shell, metrics). Auth and the VM lookup happen before the
+ * upgrade, so a bad token or an unknown VM is an ordinary HTTP error with the usual envelope.
+ * The socket is then relayed to the VM's own channel on its host's agent and nowhere else.
+ */
+export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
+  const target = accessTarget(deps.stores);
+
+  const prepare = (route: RouteDef, anyState: boolean) => async (req: FastifyRequest) => {
+    const q = { ...(req.query as Record<string, unknown>) };
+    // Browsers cannot set headers on a WebSocket: they may send the token as ?token=.
+    if (!req.headers.authorization && typeof q.token === 'string') req.headers.authorization = `Bearer ${q.token}`;
+    delete q.token;
+    await authenticate(req, route, deps.stores.tokens);
+    const params = (route.params as z.ZodType).safeParse(req.params);
+    if (!params.success) throw validationError('the request path', params.error.issues);
+    let query: Record<string, unknown> = {};
+    if (route.query) {
+      const parsed = route.query.safeParse(q);
+      if (!parsed.success) throw validationError('the request query', parsed.error.issues);
+      query = parsed.data as Record<string, unknown>;
+    }
+    states.set(req, { target: await target((params.data as { id: string }).id, anyState), query });
+  };
+
+  const relay = (route: RouteDef, channel: 'console' | 'shell', anyState: boolean) =>
+    app.get(route.path, { websocket: true, preValidation: prepare(route, anyState) }, (socket, req) => {
+      const { target: tg, query } = states.get(req)!;
+      const url = `${tg.host.url.replace(/^http/, 'ws')}${tg.base}/${channel}?${qs(query)}`;
+      const upstream = new WebSocket(url, { headers: { authorization: `Bearer ${tg.host.callback_token}` } });
+      const pending: Array<[Buffer, boolean]> = [];
+      upstream.on('open', () => {
+        for (const [d, binary] of pending.splice(0)) upstream.send(d, { binary });
+      });
+      socket.on('message', (data: Buffer, isBinary: boolean) => {
+        if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary: isBinary });
+        else if (upstream.readyState === WebSocket.CONNECTING) pending.push([data, isBinary]);
+      });
+      upstream.on('message', (data: Buffer, isBinary: boolean) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(data, { binary: isBinary });
+      });
+      upstream.on('close', (code, reason) => socket.close(closeCode(code), reason));
+      upstream.on('error', (e) => {
+        if (socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify({ type: 'error', code: 'AGENT_UNREACHABLE', message: `Reaching the host agent failed: ${e.message}` }));
+          socket.close(1011, 'agent unreachable');
+        }
+      });
+      socket.on('close', () => upstream.terminate());
+    });
+
+  relay(routes.vmConsole, 'console', true);
+  relay(routes.vmShell, 'shell', false);
+
+  app.get(
+    routes.vmMetricsStream.path,
+    { websocket: true, preValidation: prepare(routes.vmMetricsStream, false) },
+    (socket, req) => {
+      const { target: tg, query } = states.get(req)!;
+      let busy = false;
+      const tick = async () => {
+        if (busy) return;
+        busy = true;
+        try {
+          const m = await deps.agents.json(tg.host, 'GET', `${tg.base}/metrics`);
+          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(m));
+        } catch (e) {
+          const err = e as HearthError;
+          if (socket.readyState === WebSocket.OPEN) {
+            socket.send(JSON.stringify({ type: 'error', code: err.code ?? 'INTERNAL', message: err.message }));
+          }
+        } finally {
+          busy = false;
+        }
+      };
+      void tick();
+      const timer = setInterval(() => void tick(), Number(query.interval ?? 2) * 1000);
+      socket.on('close', () => clearInterval(timer));
+    },
+  );
+}
