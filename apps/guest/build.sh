@@ -6,7 +6,8 @@ set -eu
 out=$1
 case $out in /*) ;; *) out="$PWD/$out" ;; esac
 cd "$(dirname "$0")"
-export GOPATH=/var/cache/hearth/go/path GOCACHE=/var/cache/hearth/go/cache GOFLAGS= GOPROXY=off
+cache=${HEARTH_CACHE_DIR:-/var/cache/hearth}
+export GOPATH=$cache/go/path GOCACHE=$cache/go/cache GOFLAGS= GOPROXY=off
 mkdir -p "$GOPATH" "$GOCACHE"
 ver=$(ls go.mod *.go | grep -v '_test\.go$' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)
 CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w -X main.version=$ver" -o "$out" . >&2

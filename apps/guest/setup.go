@@ -170,7 +170,7 @@ func addAuthorizedKeys(home string, keys []string, uid, gid int) error {
 // writeCloudInitSeed hands the same data to cloud-init (NoCloud) in images that run it, so it
 // does not undo the agent's setup with its own defaults. Existing seeds are left alone.
 func writeCloudInitSeed(root string, c *GuestBootConfig) error {
-	if _, err := os.Stat(filepath.Join(root, "usr/bin/cloud-init")); err != nil {
+	if _, err := os.Stat(filepath.Join(root, "usr/bin/cloud-init")); err != nil || (c.Hostname == "" && len(c.Users) == 0) {
 		return nil
 	}
 	dir := filepath.Join(root, "var/lib/cloud/seed/nocloud")
