@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -60,10 +61,15 @@ func main() {
 	}
 }
 
-// announce leaves one line in the kernel log so a console capture shows the agent came up.
+// announce leaves one line in the kernel log so a console capture shows the agent came up. A Unix
+// socket means development or tests on a real host, whose kernel log is none of our business.
 func announce(transport string) {
 	msg := fmt.Sprintf("hearth-guest: agent %s listening on %s\n", version, transport)
-	for _, dev := range []string{"/dev/kmsg", "/dev/console"} {
+	devs := []string{"/dev/kmsg", "/dev/console"}
+	if strings.HasPrefix(transport, "unix:") {
+		devs = nil
+	}
+	for _, dev := range devs {
 		if f, err := os.OpenFile(dev, os.O_WRONLY, 0); err == nil {
 			_, err = f.WriteString(msg)
 			f.Close()

@@ -117,6 +117,13 @@ func TestExec(t *testing.T) {
 	if string(r.stdout) != "/tmp\n" {
 		t.Fatalf("cwd: %q", r.stdout)
 	}
+	// Another user: credentials, HOME and USER come from /etc/passwd.
+	if os.Getuid() == 0 {
+		r = c.mustOK(map[string]interface{}{"op": "exec", "command": "id -u; echo $USER", "user": "nobody", "cwd": "/"})
+		if string(r.stdout) != "65534\nnobody\n" {
+			t.Fatalf("user nobody: %q %q", r.stdout, r.stderr)
+		}
+	}
 	// stdin piped, then closed with STDIN_EOF.
 	id := c.start(map[string]interface{}{"op": "exec", "argv": []string{"sh", "-c", "tr a-z A-Z; echo done"}, "stdin": true})
 	c.send(id, FrameStdin, []byte("abc\n"))
