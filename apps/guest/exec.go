@@ -183,9 +183,9 @@ func (a *Agent) opExec(st *stream, req *Request) {
 		f.Close()
 	}
 	p.pid, p.started = cmd.Process.Pid, time.Now()
+	p.subs = []*stream{st} // before the table makes p visible to attach
 	a.procs.add(p)
 	_ = st.event(map[string]interface{}{"type": "started", "processId": p.id, "pid": p.pid})
-	p.subs = []*stream{st}
 	go p.consume(st)
 	var wg sync.WaitGroup
 	for i, f := range outs {
@@ -212,14 +212,14 @@ func (p *process) wait(cmd *exec.Cmd, timer *time.Timer, outs []*os.File, wg *sy
 		timer.Stop()
 	}
 	exit := ExecExit{DurationMs: time.Since(p.started).Milliseconds()}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	if ps := cmd.ProcessState; ps == nil {
+		log.Printf("%s: wait: %v", p.id, err) // no status: reported as neither code nor signal
+	} else if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		name := signalName(ws.Signal())
 		exit.Signal = &name
-	} else if cmd.ProcessState != nil {
-		code := cmd.ProcessState.ExitCode()
-		exit.ExitCode = &code
 	} else {
-		log.Printf("%s: wait: %v", p.id, err)
+		code := ps.ExitCode()
+		exit.ExitCode = &code
 	}
 	p.mu.Lock()
 	exit.TimedOut = p.timedOut

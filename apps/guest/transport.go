@@ -32,7 +32,7 @@ func (a *Agent) serve(listen string) error {
 		announce("unix:" + path)
 		return a.acceptLoop(func() (io.ReadWriteCloser, error) { return ln.Accept() })
 	}
-	waiting := false
+	vsockUp, waiting := false, false
 	for {
 		dev, err := findVirtioPort("/sys/class/virtio-ports")
 		if err == nil && dev != "" {
@@ -44,12 +44,18 @@ func (a *Agent) serve(listen string) error {
 			}
 			log.Printf("virtio-serial %s: %v", dev, err)
 		}
-		if ln, err := listenVsock(vsockPort); err == nil {
-			announce(fmt.Sprintf("vsock:%d", vsockPort))
-			return a.acceptLoop(func() (io.ReadWriteCloser, error) { return ln.accept() })
-		} else if !waiting {
-			log.Printf("no virtio-serial port %s and no vsock (%v); retrying every second", virtioPortName, err)
-			waiting = true
+		// vsock may come up first (or be a loopback-only transport), so the port scan goes on.
+		if !vsockUp {
+			if ln, err := listenVsock(vsockPort); err == nil {
+				vsockUp = true
+				announce(fmt.Sprintf("vsock:%d", vsockPort))
+				go func() {
+					log.Printf("vsock: %v", a.acceptLoop(func() (io.ReadWriteCloser, error) { return ln.accept() }))
+				}()
+			} else if !waiting {
+				log.Printf("no virtio-serial port %s and no vsock (%v); retrying every second", virtioPortName, err)
+				waiting = true
+			}
 		}
 		time.Sleep(time.Second)
 	}
