@@ -31,4 +31,3 @@ func TestVsockListen(t *testing.T) {
 	}
 	syscall.Close(ln.fd)
 }
-
