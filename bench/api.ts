@@ -48,7 +48,7 @@ for (const db of ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as ('pglite' |
         env: {},
         labels: {},
         timeout: null,
-        guest: { secret: "", users: [] },
+        guest: { secret: '', users: [] },
       });
     }
     for (const limit of [50, 500]) {

@@ -62,7 +62,7 @@ export async function killLeftoverVmms(dir: string): Promise<void> {
 
 /** Manager + local agent in this process, with their own data dir, bridge and (optionally) database. */
 export async function startPlatform(
-  opts: { db?: 'pglite' | 'postgres'; agent?: boolean; port?: number } = {},
+  opts: { db?: 'pglite' | 'postgres'; agent?: boolean; port?: number; maxUploadBytes?: number } = {},
 ): Promise<Platform> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-test-'));
   const net = uniqueNet();
@@ -98,6 +98,7 @@ export async function startPlatform(
         joinToken,
         log,
         version: 'test',
+        ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
       });
       // A restarted manager comes back on the same port, as a real one would.
       port = Number(new URL(p.manager.url).port);

@@ -52,8 +52,10 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
       const code = catalogueCodeForGuest(err.code);
       return reply.code(errorCatalogue[code].status).send({ error: err.message, code });
     }
-    if (err instanceof HearthError) return reply.code(err.status).send({ error: err.message, code: err.code });
-    if (err.name === 'ZodError') return reply.code(400).send({ error: err.message, code: 'VALIDATION_FAILED' });
+    if (err instanceof HearthError)
+      return reply.code(err.status).send({ error: err.message, code: err.code });
+    if (err.name === 'ZodError')
+      return reply.code(400).send({ error: err.message, code: 'VALIDATION_FAILED' });
     const status = err.statusCode && err.statusCode < 600 ? err.statusCode : 500;
     reply.code(status).send({ error: err.message });
   });

@@ -116,9 +116,12 @@ export class Supervisor {
       const f = this.files(dir);
       const spec = await readJson<AgentVmSpec>(f.spec);
       if (!spec) continue;
-      const state = (await readJson<{ intent: string; startedAt?: string; reason?: string; hasAgent?: boolean }>(
-        f.state,
-      )) ?? {
+      const state = (await readJson<{
+        intent: string;
+        startedAt?: string;
+        reason?: string;
+        hasAgent?: boolean;
+      }>(f.state)) ?? {
         intent: 'stopped',
       };
       const rec = this.newRecord(spec, dir);
@@ -270,7 +273,8 @@ export class Supervisor {
           this.o.guestAgentPath,
         );
         rec.hasAgent = inj.hasAgent;
-        if (!inj.hasAgent) log.warn({ reason: inj.reason }, 'no guest agent in this image; exec and shell unavailable');
+        if (!inj.hasAgent)
+          log.warn({ reason: inj.reason }, 'no guest agent in this image; exec and shell unavailable');
       }
       if (tap && spec.network) await createTap(tap, spec.network.bridge);
       const consoleStart = (await stat(f.console).catch(() => ({ size: 0 }))).size;
@@ -477,7 +481,10 @@ export class Supervisor {
       throw new GuestError('VM_NOT_RUNNING', `VM ${id} is ${rec.phase}; it must be running`);
     }
     if (!rec.guest) {
-      throw new GuestError('GUEST_UNAVAILABLE', `VM ${id} has no guest agent (its image could not be given one)`);
+      throw new GuestError(
+        'GUEST_UNAVAILABLE',
+        `VM ${id} has no guest agent (its image could not be given one)`,
+      );
     }
     if (!rec.guest.info) {
       throw new GuestError('GUEST_UNAVAILABLE', `the guest agent of VM ${id} is not connected right now`);
@@ -514,14 +521,17 @@ export class Supervisor {
     const timer = setTimeout(
       () =>
         ac.abort(
-          new Error(`Booting timed out after ${this.o.bootTimeoutMs / 1000} s: the guest agent never answered`),
+          new Error(
+            `Booting timed out after ${this.o.bootTimeoutMs / 1000} s: the guest agent never answered`,
+          ),
         ),
       this.o.bootTimeoutMs,
     );
     void instance.exited.then((x) =>
       ac.abort(new Error(`Booting failed: the VMM exited before the guest was up (${x.cause})`)),
     );
-    const refused = (why: string) => ac.abort(new Error(`Booting failed: the guest agent refused the session (${why})`));
+    const refused = (why: string) =>
+      ac.abort(new Error(`Booting failed: the guest agent refused the session (${why})`));
     guest.once('refused', refused);
     try {
       await guest.ready(ac.signal);

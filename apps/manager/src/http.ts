@@ -22,7 +22,11 @@ function parse<T extends z.ZodType | undefined>(schema: T, value: unknown, what:
   return r.data as In<T>;
 }
 
-export async function authenticate(req: FastifyRequest, route: RouteDef, tokens: TokenStore): Promise<Principal> {
+export async function authenticate(
+  req: FastifyRequest,
+  route: RouteDef,
+  tokens: TokenStore,
+): Promise<Principal> {
   const header = req.headers.authorization;
   const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
   const principal = token ? await tokens.verify(token) : null;
@@ -76,7 +80,8 @@ export function serve<R extends RouteDef>(
       const out = await handler(ctx);
       if (reply.sent) return reply;
       reply.code(reply.statusCode !== 200 ? reply.statusCode : route.status);
-      if (route.response === null) reply.type('text/plain; charset=utf-8');
+      if (route.response === null && !reply.getHeader('content-type'))
+        reply.type('text/plain; charset=utf-8');
       return out;
     },
   });

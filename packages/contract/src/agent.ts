@@ -18,7 +18,9 @@ export const AgentVmSpec = z.strictObject({
   guest: z
     .object({
       secret: z.string(),
-      users: z.array(z.object({ name: z.string(), passwordHash: z.string().nullable(), sshKeys: z.array(z.string()) })),
+      users: z.array(
+        z.object({ name: z.string(), passwordHash: z.string().nullable(), sshKeys: z.array(z.string()) }),
+      ),
     })
     .nullable()
     .describe('Guest agent setup; null for VMs created before the guest agent existed'),

@@ -17,14 +17,32 @@ export const ExecBody = z
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
     cwd: GuestPath.optional(),
     user: z.string().min(1).max(32).optional().describe('Default root.'),
-    stdin: z.string().optional().describe('Bytes for the process stdin (see stdinEncoding); omitted: /dev/null.'),
+    stdin: z
+      .string()
+      .optional()
+      .describe('Bytes for the process stdin (see stdinEncoding); omitted: /dev/null.'),
     stdinEncoding: z.enum(['utf8', 'base64']).default('utf8'),
-    timeoutMs: z.number().int().positive().max(MAX_EXEC_TIMEOUT_MS).optional().describe('Kill the process after this long.'),
+    keepStdinOpen: z
+      .boolean()
+      .default(false)
+      .describe('Leave stdin open after `stdin` for POST /v1/vms/{id}/processes/{processId}/stdin.'),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_EXEC_TIMEOUT_MS)
+      .optional()
+      .describe('Kill the process after this long.'),
     stream: z
       .boolean()
       .default(false)
-      .describe('true: answer with NDJSON events as output arrives (data base64); false: one JSON result at the end.'),
-    encoding: z.enum(['utf8', 'base64']).default('utf8').describe('How stdout/stderr appear in the JSON result.'),
+      .describe(
+        'true: answer with NDJSON events as output arrives (data base64); false: one JSON result at the end.',
+      ),
+    encoding: z
+      .enum(['utf8', 'base64'])
+      .default('utf8')
+      .describe('How stdout/stderr appear in the JSON result.'),
     tag: z.string().max(64).optional().describe('A label shown in the process list.'),
   })
   .meta({ id: 'ExecRequest' });
@@ -78,8 +96,14 @@ export const UploadQuery = z.object({
 });
 export const UploadResult = z.object({ path: z.string(), bytes: z.number() }).meta({ id: 'UploadResult' });
 export const StatQuery = z.object({ path: GuestPath });
-export const ListQuery = z.object({ path: GuestPath, depth: z.coerce.number().int().min(1).max(32).default(1) });
-export const RemoveQuery = z.object({ path: GuestPath, recursive: z.enum(['true', 'false']).default('false') });
+export const ListQuery = z.object({
+  path: GuestPath,
+  depth: z.coerce.number().int().min(1).max(32).default(1),
+});
+export const RemoveQuery = z.object({
+  path: GuestPath,
+  recursive: z.enum(['true', 'false']).default('false'),
+});
 export const MkdirBody = z.strictObject({ path: GuestPath, parents: z.boolean().default(true) });
 export const MoveBody = z.strictObject({ from: GuestPath, to: GuestPath });
 export const FileList = z.object({ entries: z.array(FileStat) }).meta({ id: 'FileList' });
@@ -113,7 +137,11 @@ export const ShellQuery = z.object({
  * Client → server: resize. Server → client: exit (then the socket closes).
  */
 export const ShellClientMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('resize'), cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }),
+  z.object({
+    type: z.literal('resize'),
+    cols: z.number().int().min(1).max(1000),
+    rows: z.number().int().min(1).max(1000),
+  }),
 ]);
 export const ShellServerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('exit'), exitCode: z.number().int().nullable(), signal: z.string().nullable() }),

@@ -58,7 +58,9 @@ export const CreateVmBody = z
       .optional()
       .describe("Password for `user`; stored only as a SHA-512 crypt hash in the guest's /etc/shadow."),
     sshKeys: z
-      .array(z.string().regex(/^(ssh|ecdsa|sk)-[\w@.-]+ [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line'))
+      .array(
+        z.string().regex(/^(ssh|ecdsa|sk)-[\w@.-]+ [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line'),
+      )
       .max(32)
       .optional()
       .describe("Public keys written to the user's ~/.ssh/authorized_keys."),

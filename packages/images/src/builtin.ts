@@ -11,7 +11,6 @@ import { ensureGuestAgent } from './guest-agent.ts';
 import { cacheDir } from './cache.ts';
 const RECIPES = fileURLToPath(new URL('../../../images/recipes/', import.meta.url));
 
-
 export interface BuiltinArtifact {
   name: string;
   kind: 'kernel' | 'initrd' | 'rootfs';
@@ -19,7 +18,6 @@ export interface BuiltinArtifact {
   path: string;
   meta: Record<string, unknown>;
 }
-
 
 async function installedCloudKernel(): Promise<string> {
   const versions = (await readdir('/lib/modules').catch(() => [] as string[])).filter((v) =>
@@ -42,7 +40,12 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Runs a recipe into a temporary directory and renames it into place, so a half build never counts. */
-async function buildOnce(recipe: string, key: string, outputs: string[], args: string[] = []): Promise<string> {
+async function buildOnce(
+  recipe: string,
+  key: string,
+  outputs: string[],
+  args: string[] = [],
+): Promise<string> {
   const dir = join(cacheDir(), `${recipe.replace(/\.sh$/, '')}-${key}`);
   if ((await Promise.all(outputs.map((o) => exists(join(dir, o))))).every(Boolean)) return dir;
   await mkdir(cacheDir(), { recursive: true });
@@ -83,9 +86,12 @@ export async function ensureBuiltinImages(
   const kver = await installedCloudKernel();
   const kdir = await buildOnce('kernel.sh', await recipeKey('kernel.sh', kver), ['vmlinuz', 'initrd.img']);
   const agent = await ensureGuestAgent();
-  const rdir = await buildOnce('base-rootfs.sh', await recipeKey('base-rootfs.sh', agent.key), ['rootfs.ext4'], [
-    agent.path,
-  ]);
+  const rdir = await buildOnce(
+    'base-rootfs.sh',
+    await recipeKey('base-rootfs.sh', agent.key),
+    ['rootfs.ext4'],
+    [agent.path],
+  );
   const debian: BuiltinArtifact = {
     name: 'kernel-debian',
     kind: 'kernel',

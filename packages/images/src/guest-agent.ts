@@ -15,7 +15,11 @@ export async function guestAgentKey(): Promise<string> {
     .filter((f) => (f.endsWith('.go') && !f.endsWith('_test.go')) || f === 'go.mod' || f === 'build.sh')
     .sort();
   const h = createHash('sha256');
-  for (const f of files) h.update(f).update('\0').update(await readFile(join(GUEST_SRC, f))).update('\0');
+  for (const f of files)
+    h.update(f)
+      .update('\0')
+      .update(await readFile(join(GUEST_SRC, f)))
+      .update('\0');
   return h.digest('hex').slice(0, 16);
 }
 
@@ -27,10 +31,12 @@ export async function ensureGuestAgent(): Promise<{ path: string; key: string }>
   const key = await guestAgentKey();
   const dir = join(cacheDir(), `guest-agent-${key}`);
   const path = join(dir, 'hearth-guest');
-  if (await stat(path).then(
-    () => true,
-    () => false,
-  ))
+  if (
+    await stat(path).then(
+      () => true,
+      () => false,
+    )
+  )
     return { path, key };
   await mkdir(dir, { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;

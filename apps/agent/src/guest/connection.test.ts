@@ -17,7 +17,10 @@ const WELCOME = {
   capabilities: [],
 };
 
-type Behaviour = (sock: Socket, frame: { stream: number; type: number; json: Record<string, unknown> | null }) => void;
+type Behaviour = (
+  sock: Socket,
+  frame: { stream: number; type: number; json: Record<string, unknown> | null },
+) => void;
 
 /** A fake guest on a Unix socket: answers HELLO, then hands every frame to `behave`. */
 function fakeGuest(behave: Behaviour) {
@@ -35,11 +38,17 @@ function fakeGuest(behave: Behaviour) {
         if (f.type === FrameType.HELLO) {
           const hello = parseJsonPayload(f);
           if (hello.secret !== 's3cret') {
-            sock.write(encodeFrame(0, FrameType.RESULT, { ok: false, error: { code: 'UNAUTHENTICATED', message: 'bad secret' } }));
+            sock.write(
+              encodeFrame(0, FrameType.RESULT, {
+                ok: false,
+                error: { code: 'UNAUTHENTICATED', message: 'bad secret' },
+              }),
+            );
           } else sock.write(encodeFrame(0, FrameType.WELCOME, WELCOME));
           continue;
         }
-        const json = f.type === FrameType.REQUEST || f.type === FrameType.CONTROL ? parseJsonPayload(f) : null;
+        const json =
+          f.type === FrameType.REQUEST || f.type === FrameType.CONTROL ? parseJsonPayload(f) : null;
         behave(sock, { stream: f.stream, type: f.type, json });
       }
     });
@@ -123,14 +132,23 @@ describe('guest connection', () => {
   });
 
   it.each([
-    ['invalid JSON in a result', (s: Socket, id: number) => s.write(encodeFrame(id, FrameType.RESULT, '{nope'))],
-    ['an unknown frame type', (s: Socket, id: number) => {
-      const f = encodeFrame(id, FrameType.EVENT, '{}');
-      f.writeUInt8(200, 10);
-      s.write(f);
-    }],
+    [
+      'invalid JSON in a result',
+      (s: Socket, id: number) => s.write(encodeFrame(id, FrameType.RESULT, '{nope')),
+    ],
+    [
+      'an unknown frame type',
+      (s: Socket, id: number) => {
+        const f = encodeFrame(id, FrameType.EVENT, '{}');
+        f.writeUInt8(200, 10);
+        s.write(f);
+      },
+    ],
     ['a host-only frame type', (s: Socket, id: number) => s.write(encodeFrame(id, FrameType.REQUEST, '{}'))],
-    ['a result that is not an object', (s: Socket, id: number) => s.write(encodeFrame(id, FrameType.RESULT, '[]'))],
+    [
+      'a result that is not an object',
+      (s: Socket, id: number) => s.write(encodeFrame(id, FrameType.RESULT, '[]')),
+    ],
   ])('survives %s', async (_name, misbehave) => {
     const g = fakeGuest((sock, f) => {
       if (f.type === FrameType.REQUEST) misbehave(sock, f.stream);

@@ -88,7 +88,10 @@ export class GuestConnection extends EventEmitter {
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.on('error', () => undefined);
     sock.on('close', () => this.onClose(sock));
-    const hello = () => sock.write(encodeFrame(0, FrameType.HELLO, { protocol: GUEST_PROTOCOL_VERSION, secret: this.o.secret }));
+    const hello = () =>
+      sock.write(
+        encodeFrame(0, FrameType.HELLO, { protocol: GUEST_PROTOCOL_VERSION, secret: this.o.secret }),
+      );
     hello();
     this.helloTimer = setInterval(() => {
       if (!this.welcome) hello();
@@ -163,7 +166,8 @@ export class GuestConnection extends EventEmitter {
     this.welcome = null;
     if (this.helloTimer) clearInterval(this.helloTimer);
     this.helloTimer = null;
-    for (const s of this.streams.values()) s.fail(new GuestError('GUEST_DISCONNECTED', 'the guest agent connection closed'));
+    for (const s of this.streams.values())
+      s.fail(new GuestError('GUEST_DISCONNECTED', 'the guest agent connection closed'));
     this.streams.clear();
     this.emit('disconnected');
     this.retry(200);
@@ -173,7 +177,10 @@ export class GuestConnection extends EventEmitter {
   open(req: GuestRequest): GuestStream {
     const sock = this.sock;
     if (!sock || !this.welcome) {
-      throw new GuestError('GUEST_UNAVAILABLE', 'the guest agent is not connected (still booting, or not running)');
+      throw new GuestError(
+        'GUEST_UNAVAILABLE',
+        'the guest agent is not connected (still booting, or not running)',
+      );
     }
     const id = this.nextStream++;
     const stream = new GuestStream(id, (type, payload) => {
@@ -205,7 +212,8 @@ export class GuestConnection extends EventEmitter {
     const sock = this.sock;
     this.sock = null;
     this.welcome = null;
-    for (const s of this.streams.values()) s.fail(new GuestError('GUEST_DISCONNECTED', 'the VM is no longer running'));
+    for (const s of this.streams.values())
+      s.fail(new GuestError('GUEST_DISCONNECTED', 'the VM is no longer running'));
     this.streams.clear();
     sock?.destroy();
   }

@@ -33,7 +33,9 @@ describe('guest injection into ext4 images (debugfs, no mount)', () => {
     expect(JSON.parse(debugfs(disk, 'cat /etc/hearth/guest.json'))).toEqual(config);
     expect(debugfs(disk, 'stat /etc/hearth/guest.json')).toMatch(/Mode:\s+0600/);
     expect(debugfs(disk, 'stat /usr/sbin/hearth-guest')).toMatch(/Mode:\s+0755/);
-    expect(debugfs(disk, 'cat /etc/inittab')).toBe('::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/hearth-guest\n');
+    expect(debugfs(disk, 'cat /etc/inittab')).toBe(
+      '::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/hearth-guest\n',
+    );
     // A second boot rewrites the config and does not inject twice.
     const again = await injectGuest(disk, { ...config, secret: 'def' }, '/bin/true');
     expect(again.injected).toBe(false);
@@ -44,7 +46,9 @@ describe('guest injection into ext4 images (debugfs, no mount)', () => {
   it('adds a systemd unit, enabled, on systemd images', async () => {
     const disk = image('systemd', { 'lib/systemd/systemd': '' });
     expect((await injectGuest(disk, config, '/bin/true')).injected).toBe(true);
-    expect(debugfs(disk, 'cat /etc/systemd/system/hearth-guest.service')).toContain('ExecStart=/usr/sbin/hearth-guest');
+    expect(debugfs(disk, 'cat /etc/systemd/system/hearth-guest.service')).toContain(
+      'ExecStart=/usr/sbin/hearth-guest',
+    );
     expect(debugfs(disk, 'stat /etc/systemd/system/multi-user.target.wants/hearth-guest.service')).toMatch(
       /Type: symlink/,
     );

@@ -88,12 +88,21 @@ async function planInjection(
 ): Promise<InjectResult> {
   if (!agentBinary) return { hasAgent: false, injected: false, reason: 'no guest agent binary on this host' };
   const inittab = await cat(disk, '/etc/inittab');
-  const systemd = (await exists(disk, '/lib/systemd/systemd')) || (await exists(disk, '/usr/lib/systemd/systemd'));
+  const systemd =
+    (await exists(disk, '/lib/systemd/systemd')) || (await exists(disk, '/usr/lib/systemd/systemd'));
   if (inittab === null && !systemd) {
-    return { hasAgent: false, injected: false, reason: 'the image has neither a busybox inittab nor systemd' };
+    return {
+      hasAgent: false,
+      injected: false,
+      reason: 'the image has neither a busybox inittab nor systemd',
+    };
   }
   script.push('mkdir /usr', 'mkdir /usr/sbin', `write ${agentBinary} ${GUEST_AGENT_GUEST_PATH}`);
-  script.push(`sif ${GUEST_AGENT_GUEST_PATH} mode 0100755`, `sif ${GUEST_AGENT_GUEST_PATH} uid 0`, `sif ${GUEST_AGENT_GUEST_PATH} gid 0`);
+  script.push(
+    `sif ${GUEST_AGENT_GUEST_PATH} mode 0100755`,
+    `sif ${GUEST_AGENT_GUEST_PATH} uid 0`,
+    `sif ${GUEST_AGENT_GUEST_PATH} gid 0`,
+  );
   if (inittab !== null) {
     const file = join(work, 'inittab');
     await writeFile(file, `${inittab.replace(/\n?$/, '\n')}${INITTAB_LINE}\n`, { mode: 0o644 });

@@ -67,14 +67,19 @@ export class GuestStream extends EventEmitter {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         void this.control({ type: 'cancel' });
-        this.fail(new GuestError('GUEST_TIMEOUT', `the guest agent did not answer within ${timeoutMs / 1000} s`));
-        reject(new GuestError('GUEST_TIMEOUT', `the guest agent did not answer within ${timeoutMs / 1000} s`));
+        this.fail(
+          new GuestError('GUEST_TIMEOUT', `the guest agent did not answer within ${timeoutMs / 1000} s`),
+        );
+        reject(
+          new GuestError('GUEST_TIMEOUT', `the guest agent did not answer within ${timeoutMs / 1000} s`),
+        );
       }, timeoutMs);
       timer.unref();
     });
     try {
       const r = await Promise.race([this.result, timeout]);
-      if (!r.ok) throw new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? 'the guest agent failed');
+      if (!r.ok)
+        throw new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? 'the guest agent failed');
       const { ok: _ok, error: _e, ...rest } = r;
       return rest;
     } finally {

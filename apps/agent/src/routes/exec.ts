@@ -17,7 +17,7 @@ export function toGuestExec(body: ReturnType<typeof ExecBody.parse>): GuestReque
     ...(body.user ? { user: body.user } : {}),
     ...(body.timeoutMs ? { timeoutMs: body.timeoutMs } : {}),
     ...(body.tag ? { tag: body.tag } : {}),
-    stdin: body.stdin !== undefined,
+    stdin: body.stdin !== undefined || body.keepStdinOpen,
   };
 }
 
@@ -94,17 +94,18 @@ export function execRoutes(app: FastifyInstance, sup: Supervisor): void {
       }
     }
     const start = started(s);
-    if (body.stdin !== undefined) {
-      await s.write(Buffer.from(body.stdin, body.stdinEncoding));
-      await s.end();
-    }
+    if (body.stdin !== undefined) await s.write(Buffer.from(body.stdin, body.stdinEncoding));
+    if (body.stdin !== undefined && !body.keepStdinOpen) await s.end();
     const { processId, pid } = await start;
     if (body.stream) return ndjson(reply, s, { type: 'started', processId, pid });
     const r = await s.result;
     if (!r.ok) throw new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? 'exec failed');
     for (const k of ['stdout', 'stderr'] as const) {
       if (sizes[k] > MAX_COLLECTED) {
-        throw new GuestError('TOO_LARGE', `${k} exceeded ${MAX_COLLECTED} bytes; use stream: true for large outputs`);
+        throw new GuestError(
+          'TOO_LARGE',
+          `${k} exceeded ${MAX_COLLECTED} bytes; use stream: true for large outputs`,
+        );
       }
     }
     return {

@@ -29,7 +29,10 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
     const meta = await new Promise<Record<string, unknown>>((resolve, reject) => {
       s.once('event', (ev: Record<string, unknown>) => resolve(ev));
       s.result.then(
-        (r) => reject(new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? 'read ended before any data')),
+        (r) =>
+          reject(
+            new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? 'read ended before any data'),
+          ),
         reject,
       );
     });
@@ -43,7 +46,8 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
       if (!s.done) void s.control({ type: 'cancel' });
     });
     reply.header('x-hearth-file-kind', String(meta.kind));
-    if (meta.kind === 'file' && typeof meta.size === 'number') reply.header('x-hearth-file-size', String(meta.size));
+    if (meta.kind === 'file' && typeof meta.size === 'number')
+      reply.header('x-hearth-file-size', String(meta.size));
     reply.type(meta.kind === 'tar' ? 'application/x-tar' : 'application/octet-stream');
     return out;
   });
@@ -52,7 +56,10 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
     const q = UploadQuery.parse(req.query);
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > maxUploadBytes) {
-      throw new GuestError('TOO_LARGE', `the upload (${declared} bytes) exceeds the ${maxUploadBytes}-byte limit`);
+      throw new GuestError(
+        'TOO_LARGE',
+        `the upload (${declared} bytes) exceeds the ${maxUploadBytes}-byte limit`,
+      );
     }
     const s = g(req).open({
       op: 'fs.write',
@@ -119,19 +126,23 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
     const b = StdinBody.parse(req.body ?? {});
     const guest = g(req);
     const data = Buffer.from(b.data, b.encoding);
-    if (data.length) await guest.request({ op: 'write-stdin', processId: pid(req), data: data.toString('base64') });
+    if (data.length)
+      await guest.request({ op: 'write-stdin', processId: pid(req), data: data.toString('base64') });
     if (b.close) await guest.request({ op: 'close-stdin', processId: pid(req) });
     return { ok: true };
   });
   app.get('/agent/v1/vms/:id/processes/:processId/output', async (req, reply) => {
     const q = AttachQuery.parse(req.query);
     const s = g(req).open({ op: 'attach', processId: pid(req), replay: q.replay === 'true' });
+    // Listen before anything else: a finished process replays and ends at once.
+    const out = ndjson(reply, s, null, 'detach');
     // Fail with the guest's reason (unknown process) before committing to a 200 stream.
     const early = await Promise.race([
       s.result.then((r) => r),
       new Promise<null>((r) => setTimeout(() => r(null), 300)),
     ]);
-    if (early && !early.ok) throw new GuestError(early.error?.code ?? 'INTERNAL', early.error?.message ?? 'attach failed');
-    return ndjson(reply, s, null, 'detach');
+    if (early && !early.ok)
+      throw new GuestError(early.error?.code ?? 'INTERNAL', early.error?.message ?? 'attach failed');
+    return out;
   });
 }

@@ -15,7 +15,11 @@ import { CONSOLE_ESCAPE, consoleTarget, runTerminal, shellTarget } from './termi
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, TERM: 15, USR1: 10, USR2: 12 };
 
 /** The shell convention: the exit code, 128+N for signal N, 124 for a timeout (as timeout(1)). */
-export function exitStatus(ev: { exitCode: number | null; signal: string | null; timedOut: boolean }): number {
+export function exitStatus(ev: {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+}): number {
   if (ev.timedOut) return 124;
   if (ev.exitCode !== null) return ev.exitCode;
   return 128 + (SIGNALS[ev.signal ?? ''] ?? 1);
@@ -28,7 +32,11 @@ async function readStdin(): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-export async function execStream(c: HearthClient, vm: string, body: Record<string, unknown>): Promise<number> {
+export async function execStream(
+  c: HearthClient,
+  vm: string,
+  body: Record<string, unknown>,
+): Promise<number> {
   const res = await c.raw('execVm', { params: { id: vm }, body: { ...body, stream: true } as never });
   let status = 1;
   const lines = createInterface({ input: Readable.fromWeb(res.body as never) });
@@ -105,7 +113,9 @@ async function download(c: HearthClient, vm: string, path: string, local: string
 export function accessCommands(program: Command): void {
   program
     .command('exec <vm> <command...>')
-    .description('Run a command in a VM; streams its output and exits with its status (use -- before the command)')
+    .description(
+      'Run a command in a VM; streams its output and exits with its status (use -- before the command)',
+    )
     .option('--user <user>', 'run as this guest user (default root)')
     .option('--cwd <dir>', 'working directory in the guest')
     .option('--env <KEY=VALUE...>', 'extra environment')
@@ -139,7 +149,9 @@ export function accessCommands(program: Command): void {
     .option('--user <user>', 'log in as this guest user (default root)')
     .action(
       act(program, async (c, _json, vm: string, o: { user?: string }) => {
-        process.exitCode = await runTerminal(shellTarget(c, vm, o.user ? { user: o.user } : {}), { resize: true });
+        process.exitCode = await runTerminal(shellTarget(c, vm, o.user ? { user: o.user } : {}), {
+          resize: true,
+        });
       }),
     );
 
@@ -148,7 +160,8 @@ export function accessCommands(program: Command): void {
     .description('Attach to the serial console of a VM (Ctrl-] leaves)')
     .action(
       act(program, async (c, _json, vm: string) => {
-        if (process.stdin.isTTY) process.stderr.write(`Connected to the serial console of ${vm}. Press Ctrl-] to leave.\r\n`);
+        if (process.stdin.isTTY)
+          process.stderr.write(`Connected to the serial console of ${vm}. Press Ctrl-] to leave.\r\n`);
         process.exitCode = await runTerminal(consoleTarget(c, vm), { resize: false, escape: CONSOLE_ESCAPE });
       }),
     );

@@ -16,7 +16,10 @@ interface TerminalOptions {
  * Joins the local terminal to a WebSocket terminal: raw mode, bytes both ways, window size
  * following SIGWINCH. Resolves with the remote exit code (shell) or 0 when left (console).
  */
-export function runTerminal(target: { url: string; headers: Record<string, string> }, o: TerminalOptions): Promise<number> {
+export function runTerminal(
+  target: { url: string; headers: Record<string, string> },
+  o: TerminalOptions,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(target.url, { headers: target.headers });
     const stdin = process.stdin;
@@ -55,7 +58,11 @@ export function runTerminal(target: { url: string; headers: Record<string, strin
           const body = JSON.parse(text) as { error: { code: string; message: string } };
           finish(() => reject(HearthError.fromEnvelope(res.statusCode ?? 500, body as never)));
         } catch {
-          finish(() => reject(new Error(`Opening the terminal failed with HTTP ${res.statusCode}: ${text.slice(0, 200)}`)));
+          finish(() =>
+            reject(
+              new Error(`Opening the terminal failed with HTTP ${res.statusCode}: ${text.slice(0, 200)}`),
+            ),
+          );
         }
       });
     });
@@ -70,7 +77,13 @@ export function runTerminal(target: { url: string; headers: Record<string, strin
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) return void process.stdout.write(data);
-      const msg = JSON.parse(data.toString()) as { type: string; exitCode?: number | null; signal?: string | null; code?: string; message?: string };
+      const msg = JSON.parse(data.toString()) as {
+        type: string;
+        exitCode?: number | null;
+        signal?: string | null;
+        code?: string;
+        message?: string;
+      };
       if (msg.type === 'exit') exitCode = msg.exitCode ?? (msg.signal ? 128 + 1 : 0);
       if (msg.type === 'error') {
         const code = msg.code && msg.code in errorCatalogue ? (msg.code as ErrorCode) : 'INTERNAL';
@@ -82,7 +95,11 @@ export function runTerminal(target: { url: string; headers: Record<string, strin
   });
 }
 
-export function shellTarget(c: HearthClient, vm: string, query: { cols?: number; rows?: number; user?: string; command?: string }) {
+export function shellTarget(
+  c: HearthClient,
+  vm: string,
+  query: { cols?: number; rows?: number; user?: string; command?: string },
+) {
   return c.websocket('vmShell', {
     params: { id: vm },
     query: { cols: process.stdout.columns || 80, rows: process.stdout.rows || 24, ...query },

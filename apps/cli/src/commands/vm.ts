@@ -16,7 +16,12 @@ async function readKeys(items: string[]): Promise<string[]> {
       const text = await readFile(item, 'utf8').catch(() => {
         throw new UsageError(`--ssh-key ${item} is neither a public key line nor a readable file.`);
       });
-      keys.push(...text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
+      keys.push(
+        ...text
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !l.startsWith('#')),
+      );
     }
   }
   return keys;
@@ -58,13 +63,7 @@ function summary(v: Vm): string {
   return `${v.name} (${v.id}) is ${v.state}${v.ip ? `, ip ${v.ip}` : ''}${v.stateReason ? ` — ${v.stateReason.split('\n')[0]}` : ''}`;
 }
 
-const NOT_YET = [
-  'runtime',
-  'fromImage',
-  'snapshot',
-  'publish',
-  'network',
-] as const;
+const NOT_YET = ['runtime', 'fromImage', 'snapshot', 'publish', 'network'] as const;
 
 export function vmCommands(program: Command): void {
   program
@@ -126,7 +125,8 @@ export function vmCommands(program: Command): void {
           password: o.password as string | undefined,
           sshKeys: o.sshKey ? await readKeys(o.sshKey as string[]) : undefined,
         };
-        if (o.connect && (!o.start || !o.wait)) throw new UsageError('--connect needs the VM started and waited for.');
+        if (o.connect && (!o.start || !o.wait))
+          throw new UsageError('--connect needs the VM started and waited for.');
         let vm = await c.call('createVm', {
           body: Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
         });

@@ -22,13 +22,19 @@ function byteLimit(limit: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       seen += chunk.length;
-      if (seen > limit) cb(new HearthError('PAYLOAD_TOO_LARGE', `Uploading failed: the body exceeds the ${limit}-byte limit.`));
+      if (seen > limit)
+        cb(
+          new HearthError('PAYLOAD_TOO_LARGE', `Uploading failed: the body exceeds the ${limit}-byte limit.`),
+        );
       else cb(null, chunk);
     },
   });
 }
 
-export type AccessTarget = (idOrName: string, anyState?: boolean) => Promise<{ host: AgentTarget; base: string }>;
+export type AccessTarget = (
+  idOrName: string,
+  anyState?: boolean,
+) => Promise<{ host: AgentTarget; base: string }>;
 
 /** Resolves a VM to its host's agent and path prefix; the VM must be running unless `anyState`. */
 export function accessTarget(stores: AppServices['stores']): AccessTarget {
@@ -80,7 +86,10 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
   serve(app, t, routes.uploadFile, async ({ params, query, req }) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > maxUpload) {
-      throw new HearthError('PAYLOAD_TOO_LARGE', `Uploading failed: ${declared} bytes exceed the ${maxUpload}-byte limit.`);
+      throw new HearthError(
+        'PAYLOAD_TOO_LARGE',
+        `Uploading failed: ${declared} bytes exceed the ${maxUpload}-byte limit.`,
+      );
     }
     if (!(req.body instanceof Readable)) {
       throw new HearthError(
@@ -107,16 +116,27 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
     }
   });
 
-  const json = <T>(method: string, path: (base: string) => string, body?: unknown) =>
+  const json =
+    <T>(method: string, path: (base: string) => string, body?: unknown) =>
     async (id: string): Promise<T> => {
       const { host, base } = await target(id);
       return agents.json<T>(host, method, path(base), body);
     };
-  serve(app, t, routes.statFile, ({ params, query }) => json('GET', (b) => `${b}/files/stat?${qs(query)}`)(params.id));
-  serve(app, t, routes.listFiles, ({ params, query }) => json('GET', (b) => `${b}/files/list?${qs(query)}`)(params.id));
-  serve(app, t, routes.makeDir, ({ params, body }) => json('POST', (b) => `${b}/files/mkdir`, body)(params.id));
-  serve(app, t, routes.moveFile, ({ params, body }) => json('POST', (b) => `${b}/files/move`, body)(params.id));
-  serve(app, t, routes.removeFile, ({ params, query }) => json('DELETE', (b) => `${b}/files?${qs(query)}`)(params.id));
+  serve(app, t, routes.statFile, ({ params, query }) =>
+    json('GET', (b) => `${b}/files/stat?${qs(query)}`)(params.id),
+  );
+  serve(app, t, routes.listFiles, ({ params, query }) =>
+    json('GET', (b) => `${b}/files/list?${qs(query)}`)(params.id),
+  );
+  serve(app, t, routes.makeDir, ({ params, body }) =>
+    json('POST', (b) => `${b}/files/mkdir`, body)(params.id),
+  );
+  serve(app, t, routes.moveFile, ({ params, body }) =>
+    json('POST', (b) => `${b}/files/move`, body)(params.id),
+  );
+  serve(app, t, routes.removeFile, ({ params, query }) =>
+    json('DELETE', (b) => `${b}/files?${qs(query)}`)(params.id),
+  );
   serve(app, t, routes.vmMetrics, ({ params }) => json('GET', (b) => `${b}/metrics`)(params.id));
   serve(app, t, routes.vmGuestInfo, ({ params }) => json('GET', (b) => `${b}/guest`)(params.id));
   serve(app, t, routes.listProcesses, ({ params }) => json('GET', (b) => `${b}/processes`)(params.id));
@@ -128,7 +148,11 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
   );
   serve(app, t, routes.processOutput, async ({ params, query, reply }) => {
     const { host, base } = await target(params.id);
-    const res = await agents.raw(host, 'GET', `${base}/processes/${encodeURIComponent(params.processId)}/output?${qs(query)}`);
+    const res = await agents.raw(
+      host,
+      'GET',
+      `${base}/processes/${encodeURIComponent(params.processId)}/output?${qs(query)}`,
+    );
     reply.type('application/x-ndjson');
     return pipeResponse(res, reply, []);
   });

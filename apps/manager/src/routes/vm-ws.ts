@@ -14,7 +14,8 @@ interface WsState {
 const states = new WeakMap<FastifyRequest, WsState>();
 
 /** Close codes a server may send; anything else (1005, 1006, …) becomes a normal close. */
-const closeCode = (code: number) => (code === 1000 || code === 1011 || (code >= 3000 && code < 5000) ? code : 1000);
+const closeCode = (code: number) =>
+  code === 1000 || code === 1011 || (code >= 3000 && code < 5000) ? code : 1000;
 
 /**
  * WebSockets into a VM (console, shell, metrics). Auth and the VM lookup happen before the
@@ -27,7 +28,8 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
   const prepare = (route: RouteDef, anyState: boolean) => async (req: FastifyRequest) => {
     const q = { ...(req.query as Record<string, unknown>) };
     // Browsers cannot set headers on a WebSocket: they may send the token as ?token=.
-    if (!req.headers.authorization && typeof q.token === 'string') req.headers.authorization = `Bearer ${q.token}`;
+    if (!req.headers.authorization && typeof q.token === 'string')
+      req.headers.authorization = `Bearer ${q.token}`;
     delete q.token;
     await authenticate(req, route, deps.stores.tokens);
     const params = (route.params as z.ZodType).safeParse(req.params);
@@ -60,7 +62,13 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
       upstream.on('close', (code, reason) => socket.close(closeCode(code), reason));
       upstream.on('error', (e) => {
         if (socket.readyState === WebSocket.OPEN) {
-          socket.send(JSON.stringify({ type: 'error', code: 'AGENT_UNREACHABLE', message: `Reaching the host agent failed: ${e.message}` }));
+          socket.send(
+            JSON.stringify({
+              type: 'error',
+              code: 'AGENT_UNREACHABLE',
+              message: `Reaching the host agent failed: ${e.message}`,
+            }),
+          );
           socket.close(1011, 'agent unreachable');
         }
       });
@@ -85,7 +93,9 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
         } catch (e) {
           const err = e as HearthError;
           if (socket.readyState === WebSocket.OPEN) {
-            socket.send(JSON.stringify({ type: 'error', code: err.code ?? 'INTERNAL', message: err.message }));
+            socket.send(
+              JSON.stringify({ type: 'error', code: err.code ?? 'INTERNAL', message: err.message }),
+            );
           }
         } finally {
           busy = false;

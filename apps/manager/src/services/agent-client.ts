@@ -1,4 +1,10 @@
-import { errorCatalogue, HearthError, type AgentVmSpec, type AgentVmStatus, type ErrorCode } from '@hearth/contract';
+import {
+  errorCatalogue,
+  HearthError,
+  type AgentVmSpec,
+  type AgentVmStatus,
+  type ErrorCode,
+} from '@hearth/contract';
 
 export interface AgentTarget {
   id: string;
@@ -91,7 +97,13 @@ export class AgentClient {
 }
 
 /** The agent answers `{error, code?}`; a catalogue code passes through as is (a guest's missing file stays a 404). */
-export function agentError(host: AgentTarget, method: string, path: string, status: number, payload: string): HearthError {
+export function agentError(
+  host: AgentTarget,
+  method: string,
+  path: string,
+  status: number,
+  payload: string,
+): HearthError {
   let message = payload;
   let code: string | undefined;
   try {
@@ -102,9 +114,16 @@ export function agentError(host: AgentTarget, method: string, path: string, stat
     /* plain text */
   }
   if (code && code in errorCatalogue && code !== 'INTERNAL') {
-    return new HearthError(code as ErrorCode, `${message.charAt(0).toUpperCase()}${message.slice(1)}.`.replace(/\.\.$/, '.'));
+    return new HearthError(
+      code as ErrorCode,
+      `${message.charAt(0).toUpperCase()}${message.slice(1)}.`.replace(/\.\.$/, '.'),
+    );
   }
-  return new HearthError('AGENT_ERROR', `The agent of host ${host.id} refused ${method} ${path}: ${message}`, {
-    detail: { status },
-  });
+  return new HearthError(
+    'AGENT_ERROR',
+    `The agent of host ${host.id} refused ${method} ${path}: ${message}`,
+    {
+      detail: { status },
+    },
+  );
 }
