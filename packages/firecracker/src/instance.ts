@@ -214,14 +214,22 @@ export class FirecrackerInstance implements VmmInstance {
     return new Promise((resolve, reject) => {
       const sock = createConnection(path);
       let head = Buffer.alloc(0);
-      const fail = (why: string) => {
+      const cleanup = () => {
         clearTimeout(timer);
+        sock.off('readable', onReadable);
+        sock.off('error', onError);
+        sock.off('close', onClose);
+      };
+      const fail = (why: string) => {
+        cleanup();
         sock.destroy();
         reject(new Error(`Connecting to the guest agent failed: ${why}`));
       };
       const timer = setTimeout(() => fail(`no answer to CONNECT within ${timeoutMs} ms`), timeoutMs);
-      const onData = (chunk: Buffer) => {
-        head = Buffer.concat([head, chunk]);
+      // Paused-mode reads: nothing past the OK line is consumed before the caller listens.
+      const onReadable = () => {
+        let chunk: Buffer | null;
+        while ((chunk = sock.read() as Buffer | null)) head = Buffer.concat([head, chunk]);
         const nl = head.indexOf(0x0a);
         if (nl < 0) {
           if (head.length > 64) fail('the vsock answered with something other than OK');
@@ -229,19 +237,14 @@ export class FirecrackerInstance implements VmmInstance {
         }
         const line = head.subarray(0, nl).toString('utf8').trim();
         if (!/^OK \d+$/.test(line)) return fail(`the vsock answered ${JSON.stringify(line)}`);
-        clearTimeout(timer);
-        sock.off('data', onData);
-        sock.off('error', onError);
-        sock.off('close', onClose);
-        sock.pause();
-        // Bytes the guest sent right after OK belong to the caller's stream.
+        cleanup();
         const rest = head.subarray(nl + 1);
         if (rest.length) sock.unshift(rest);
         resolve(sock);
       };
       const onError = (e: Error) => fail(e.message);
       const onClose = () => fail('the vsock closed the connection (is the guest agent listening?)');
-      sock.on('data', onData);
+      sock.on('readable', onReadable);
       sock.once('error', onError);
       sock.once('close', onClose);
       sock.once('connect', () => sock.write(`CONNECT ${GUEST_AGENT_VSOCK_PORT}\n`));
