@@ -203,9 +203,7 @@ export class FirecrackerDriver implements VmmDriver {
     }
     const inst = instanceFor(ctx ?? this.fallbackContext(), record, pid, null);
     // Powered off while nobody watched: Firecracker still runs, the console says why.
-    if (await consoleEndsHalted(record.consoleLogPath)) {
-      void inst.kill().catch(() => undefined);
-    }
+    if (await consoleEndsHalted(record.consoleLogPath)) inst.guestHalted();
     return inst;
   }
 

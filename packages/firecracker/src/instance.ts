@@ -95,6 +95,10 @@ export class FirecrackerInstance implements VmmInstance {
   }
 
   /** Poweroff leaves Firecracker running with halted vCPUs: end it, as QEMU ends on shutdown. */
+  guestHalted(): void {
+    this.onConsole('halt');
+  }
+
   private onConsole(e: ConsoleEvent): void {
     if (e === 'halt' && !this.cause) {
       this.cause = 'guest-shutdown';
