@@ -50,6 +50,8 @@ export class FirecrackerApi {
       const req = request(
         {
           socketPath: this.socketPath,
+          // A fresh connection per call: a pooled one may belong to a process that has since gone.
+          agent: false,
           method,
           path,
           headers: {

@@ -44,11 +44,7 @@ describe('a failing configuration call', () => {
     );
     const calls = await env.calls();
     expect(calls.at(-1)).toMatchObject({ method, path, status: 400 });
-    const pid = Number(
-      await import('node:fs/promises').then((f) =>
-        f.readFile(join(env.dir, name, 'firecracker.pid'), 'utf8'),
-      ),
-    );
+    const pid = Number(await readFile(join(env.dir, name, 'firecracker.pid'), 'utf8'));
     expect(pidAlive(pid)).toBe(false);
     expect(existsSync(join(env.dir, name, 'api.sock'))).toBe(true); // Firecracker never removes it; the next launch does
   });
