@@ -63,7 +63,9 @@ export class QemuDriver implements VmmDriver {
       );
     }
     // Stale sockets from an earlier process would make QEMU fail to bind.
-    await Promise.all([files.qmp, files.console, files.pid, spec.guestSocketPath].map((p) => rm(p, { force: true })));
+    await Promise.all(
+      [files.qmp, files.console, files.pid, spec.guestSocketPath].map((p) => rm(p, { force: true })),
+    );
     const accel = await this.accel();
     const tscKhz = accel === 'tcg' ? await hostTscKhz() : null;
     const cmdline = tscKhz ? `${spec.cmdline} tsc_early_khz=${tscKhz} tsc=reliable` : spec.cmdline;
