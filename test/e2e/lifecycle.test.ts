@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthError, type Vm } from '@hearth/contract';
 import { tapName } from '@hearth/agent';
-import { startPlatform, type Platform } from '../helpers/platform.ts';
+import { startPlatform, testVmm, type Platform } from '../helpers/platform.ts';
 import { consoleSession, linkExists, pidAlive, until } from '../helpers/vm.ts';
 
 // One real VM (QEMU microvm, TCG here) goes through its whole life; the steps depend on each other.
@@ -20,14 +20,16 @@ describe('VM lifecycle on a real VMM', () => {
   });
 
   it('creates a VM that becomes running and shows a login prompt', async () => {
-    const created = await p.client.call('createVm', { body: { name: 'life', memoryMib: 128 } });
+    const created = await p.client.call('createVm', {
+      body: { name: 'life', memoryMib: 128, vmm: testVmm() },
+    });
     expect(created.state).toBe('starting');
     expect(created.ip).toMatch(/^10\./);
     vm = await p.client.call('waitVm', {
       params: { id: created.id },
       query: { state: 'running', timeout: 120 },
     });
-    expect(vm).toMatchObject({ state: 'running', vmm: 'qemu', vcpus: 1, memoryMib: 128 });
+    expect(vm).toMatchObject({ state: 'running', vmm: testVmm() ?? 'qemu', vcpus: 1, memoryMib: 128 });
     expect(vm.accel).toMatch(/^(kvm|tcg)$/);
     expect(vm.pid).toBeGreaterThan(0);
     expect(pidAlive(vm.pid!)).toBe(true);

@@ -9,6 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { HearthClient } from '@hearth/sdk';
 import { freshDatabase, testPgUrl } from './pg.ts';
 
+/** The VMM the end-to-end tests ask for: HEARTH_TEST_VMM=firecracker on a KVM host; default the host's best. */
+export const testVmm = (): 'firecracker' | 'qemu' | undefined =>
+  (process.env.HEARTH_TEST_VMM as 'firecracker' | 'qemu' | undefined) || undefined;
+
 export const testLog = () => pino({ level: process.env.HEARTH_TEST_LOG ?? 'silent' });
 
 export interface TestNet {

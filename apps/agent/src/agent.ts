@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentVmStatus } from '@hearth/contract';
+import { FirecrackerDriver } from '@hearth/firecracker';
 import { QemuDriver } from '@hearth/qemu';
 import { ensureGuestAgent } from '@hearth/images';
 import { buildAgentApp } from './app.ts';
@@ -28,6 +29,10 @@ export interface AgentConfig {
   bridge: { bridge: string; gatewayCidr: string; subnet: string } | null;
   /** Guest agent binary to inject into images without one; default: built from apps/guest (cached). */
   guestAgentPath?: string | null;
+  /** Firecracker binary (path or name on PATH); default HEARTH_FIRECRACKER_BIN or `firecracker`. */
+  firecrackerBin?: string;
+  /** Jailer binary, or false to run Firecracker unjailed; default HEARTH_JAILER_BIN or `jailer`. */
+  jailerBin?: string | false;
   log: Logger;
 }
 
@@ -68,7 +73,15 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const log = cfg.log;
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const identity = await loadIdentity(cfg.dataDir);
-  const drivers = [new QemuDriver()];
+  // Firecracker first: the scheduler prefers it wherever it is usable (GUIDE §2).
+  const drivers = [
+    new FirecrackerDriver({
+      binary: cfg.firecrackerBin,
+      jailer: cfg.jailerBin,
+      log: log.child({ component: 'firecracker' }),
+    }),
+    new QemuDriver(),
+  ];
   const client = new ManagerClient(cfg.managerUrl, cfg.joinToken);
   let hostId = identity.hostId ?? '';
   const pendingReports: AgentVmStatus[] = [];

@@ -1,18 +1,10 @@
 import { statfs } from 'node:fs/promises';
 import { cpus, freemem, release, totalmem, arch } from 'node:os';
-import type { HostInventory, VmmAvailability } from '@hearth/contract';
+import type { HostInventory } from '@hearth/contract';
 import type { VmmDriver } from '@hearth/vmm';
 import { detectAccel } from '@hearth/qemu';
 import { linkExists } from './net.ts';
 import { sh } from './exec.ts';
-
-const FIRECRACKER_MISSING: VmmAvailability = {
-  kind: 'firecracker',
-  available: false,
-  accel: null,
-  version: null,
-  reason: 'the firecracker binary is not installed (the Firecracker driver is not part of this build yet)',
-};
 
 async function check(
   name: string,
@@ -28,7 +20,8 @@ async function check(
 /** What this host offers; sent at registration and with every heartbeat, shown by `hearth doctor`. */
 export async function collectInventory(dataDir: string, drivers: VmmDriver[]): Promise<HostInventory> {
   const vmms = await Promise.all(drivers.map((d) => d.probe()));
-  if (!vmms.some((v) => v.kind === 'firecracker')) vmms.unshift(FIRECRACKER_MISSING);
+  // Each driver's own checks (binary, /dev/kvm, CPU flags, jailer), with their reasons.
+  const driverChecks = (await Promise.all(drivers.map((d) => d.checks?.() ?? []))).flat();
   const fs = await statfs(dataDir);
   const accel = await detectAccel();
   const checks = await Promise.all([
@@ -43,8 +36,9 @@ export async function collectInventory(dataDir: string, drivers: VmmDriver[]): P
     }),
     check('firecracker', async () => {
       const f = vmms.find((v) => v.kind === 'firecracker');
-      if (!f?.available) throw new Error(f?.reason ?? 'unavailable');
-      return `firecracker ${f.version}`;
+      if (!f) throw new Error('this agent was built without the Firecracker driver');
+      if (!f.available) throw new Error(f.reason ?? 'unavailable');
+      return `firecracker ${f.version} (${f.reason})`;
     }),
     check('tun', async () => {
       await sh(['test', '-c', '/dev/net/tun']);
@@ -69,6 +63,6 @@ export async function collectInventory(dataDir: string, drivers: VmmDriver[]): P
     kernel: release(),
     arch: arch(),
     vmms,
-    checks,
+    checks: [...checks, ...driverChecks],
   };
 }

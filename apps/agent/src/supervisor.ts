@@ -292,6 +292,8 @@ export class Supervisor {
         consoleLogPath: f.console,
         tap: tap && spec.network ? { name: tap, mac: spec.network.mac } : null,
         guestSocketPath: f.guest,
+        // Readable by the guest at boot where the VMM offers it (Firecracker's MMDS).
+        metadata: { name: spec.name, ...(spec.network ? { network: spec.network } : {}) },
       });
       rec.instance = instance;
       if (rec.hasAgent) {

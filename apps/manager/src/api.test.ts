@@ -140,6 +140,12 @@ describe.each(backends)('API on %s', (db) => {
       expect(await vmCount()).toBe(before);
     });
 
+    it('says why an unavailable VMM cannot be used', async () => {
+      const e = (await create({ vmm: 'firecracker' })).json().error;
+      expect(e.code).toBe('VMM_UNAVAILABLE');
+      expect(e.message).toContain('fake-host: the firecracker binary is not installed');
+    });
+
     it('malformed JSON', async () => {
       const r = await inject({
         method: 'POST',

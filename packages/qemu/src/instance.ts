@@ -1,26 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import type { VmmExit, VmmInstance, VmmRunState } from '@hearth/vmm';
+import { pidAlive, type VmmExit, type VmmInstance, type VmmRunState } from '@hearth/vmm';
 import type { QmpClient, QmpEvent } from './qmp.ts';
 
-/**
- * True while the process exists and has not exited. A zombie (exited, not yet reaped: common
- * when our VMMs are re-parented to an init that does not reap) counts as gone.
- */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  let stat = '';
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  return !/ Z /.test(stat.slice(stat.lastIndexOf(')')));
-}
+export { pidAlive };
 
 /** A QEMU process driven through QMP. Works the same for launched and adopted processes. */
 export class QemuInstance implements VmmInstance {

@@ -1,36 +1,13 @@
 import { execFile } from 'node:child_process';
-import { access, constants, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { VmmAvailability } from '@hearth/contract';
+import { detectAccel } from '@hearth/vmm';
 import { QEMU_BINARY } from './args.ts';
 
 const run = promisify(execFile);
 
-export interface AccelCheck {
-  accel: 'kvm' | 'tcg';
-  reason: string;
-}
-
-/**
- * KVM only when /dev/kvm opens read-write AND the CPU advertises vmx/svm. Some hosts expose a
- * paravirtual /dev/kvm that cannot run ordinary guests (they hang at boot); the flag check
- * keeps us on TCG there.
- */
-export async function detectAccel(): Promise<AccelCheck> {
-  try {
-    await access('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch {
-    return { accel: 'tcg', reason: '/dev/kvm is missing or not accessible; using TCG (software emulation)' };
-  }
-  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
-  if (!/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) {
-    return {
-      accel: 'tcg',
-      reason: '/dev/kvm exists but the CPU shows neither vmx nor svm; using TCG (software emulation)',
-    };
-  }
-  return { accel: 'kvm', reason: 'KVM with hardware virtualization' };
-}
+export { detectAccel, type AccelCheck } from '@hearth/vmm';
 
 export async function probeQemu(binary = QEMU_BINARY): Promise<VmmAvailability & { accelReason: string }> {
   const accel = await detectAccel();

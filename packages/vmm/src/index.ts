@@ -1,4 +1,5 @@
 import type { VmmAvailability } from '@hearth/contract';
+import type { HostCheck } from './host.ts';
 
 /** Everything a driver needs to launch one VM. Paths are absolute and on this host. */
 export interface VmmLaunchSpec {
@@ -18,6 +19,8 @@ export interface VmmLaunchSpec {
    * virtio-serial port named `org.hearth.agent`. Firecracker: the hybrid-vsock `uds_path`.
    */
   guestSocketPath: string;
+  /** Data the guest may read at boot (Firecracker: the MMDS store, under `hearth`). Optional. */
+  metadata?: Record<string, unknown>;
 }
 
 /** The vsock port the guest agent listens on (Firecracker); QEMU uses a named virtio-serial port. */
@@ -27,7 +30,7 @@ export const GUEST_AGENT_PORT_NAME = 'org.hearth.agent';
 export type VmmRunState = 'running' | 'paused' | 'shutdown' | 'unknown';
 
 export interface VmmExit {
-  /** guest-shutdown, guest-reset, guest-panic, host-signal, killed, vanished */
+  /** guest-shutdown, guest-reset, guest-panic, host-signal, killed, vanished, vmm-error, vmm-hung */
   cause: string;
   code: number | null;
 }
@@ -52,6 +55,30 @@ export interface VmmInstance {
   readonly exited: Promise<VmmExit>;
   /** Drops our connections; the VMM keeps running. Idempotent. */
   dispose(): void;
+  /**
+   * Saves memory, device state and disk into `dir` (created; must not hold a snapshot yet). The
+   * VM is paused meanwhile and left in the state it had. Optional: not every VMM has it yet.
+   */
+  snapshot?(dir: string, opts?: VmmSnapshotOptions): Promise<VmmSnapshotInfo>;
+  /** The VMM's own counters, freshly flushed; null when it keeps none. Optional. */
+  metrics?(): Promise<Record<string, unknown> | null>;
+}
+
+export interface VmmSnapshotOptions {
+  /** Diff: only the memory dirtied since the last snapshot (needs dirty-page tracking). */
+  type?: 'full' | 'diff';
+}
+
+/** Written as `snapshot.json` in the snapshot directory; restore refuses what it cannot load. */
+export interface VmmSnapshotInfo {
+  vmm: 'firecracker' | 'qemu';
+  /** The VMM version that wrote it: snapshot formats are tied to it. */
+  vmmVersion: string;
+  type: 'full' | 'diff';
+  vmId: string;
+  createdAt: string;
+  /** File names inside the snapshot directory. */
+  files: { state: string; memory: string; disk: string };
 }
 
 export interface VmmDriver {
@@ -60,4 +87,13 @@ export interface VmmDriver {
   launch(spec: VmmLaunchSpec): Promise<VmmInstance>;
   /** Reconnects to a VMM found in runDir after an agent restart; null when none is alive. */
   adopt(runDir: string): Promise<VmmInstance | null>;
+  /**
+   * Starts a fresh VMM from a snapshot directory written by `VmmInstance.snapshot`: the disk is
+   * copied to `spec.diskPath`, the NIC is re-pointed at `spec.tap`. Optional.
+   */
+  restore?(spec: VmmLaunchSpec, snapshotDir: string): Promise<VmmInstance>;
+  /** Every host check behind `probe()`, each with its reason (`hearth doctor`). Optional. */
+  checks?(): Promise<HostCheck[]>;
 }
+
+export { detectAccel, kvmChecks, pidAlive, processArgv, type AccelCheck, type HostCheck } from './host.ts';

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { collectInventory } from '@hearth/agent';
+import { FirecrackerDriver } from '@hearth/firecracker';
 import { QemuDriver } from '@hearth/qemu';
 import { defaultDataDir, resolveClient } from '../config.ts';
 import { printJson } from '../output.ts';
@@ -14,7 +15,7 @@ export function doctorCommand(program: Command): void {
       const g = program.opts<{ json?: boolean; dataDir?: string }>();
       const dataDir = g.dataDir ?? defaultDataDir();
       await mkdir(dataDir, { recursive: true });
-      const inv = await collectInventory(dataDir, [new QemuDriver()]);
+      const inv = await collectInventory(dataDir, [new FirecrackerDriver(), new QemuDriver()]);
       let manager: { ok: boolean; detail: string };
       try {
         const hosts = await resolveClient({ dataDir }).all('listHosts');

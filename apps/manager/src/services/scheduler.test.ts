@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { HearthError, type HostInventory, type VmmAvailability } from '@hearth/contract';
+import { FirecrackerDriver } from '@hearth/firecracker';
+import type { HostRow } from '../store/mappers.ts';
+import { placeVm } from './scheduler.ts';
+
+const qemu: VmmAvailability = { kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null };
+const fc = (available: boolean, reason: string | null = null): VmmAvailability => ({
+  kind: 'firecracker',
+  available,
+  accel: available ? 'kvm' : null,
+  version: available ? '1.13.2' : null,
+  reason,
+});
+
+function host(vmms: VmmAvailability[]): HostRow {
+  const inventory: HostInventory = {
+    cpus: 4,
+    memoryMib: 8192,
+    memoryFreeMib: 4096,
+    diskFreeMib: 100_000,
+    kernel: 'test',
+    arch: 'x64',
+    vmms,
+    checks: [],
+  };
+  return {
+    id: 'host_a',
+    name: 'a',
+    url: 'http://127.0.0.1:9',
+    callback_token: 'x',
+    state: 'ready',
+    cordoned: false,
+    inventory,
+    last_heartbeat_at: new Date(),
+    created_at: new Date(),
+  };
+}
+
+const req = { vcpus: 1, memoryMib: 128 };
+
+describe('VMM choice', () => {
+  it('prefers Firecracker wherever it is usable, whatever order the agent lists VMMs in', () => {
+    expect(placeVm([host([qemu, fc(true)])], req).vmm).toBe('firecracker');
+    expect(placeVm([host([fc(true), qemu])], req).vmm).toBe('firecracker');
+  });
+
+  it('falls back to QEMU when Firecracker is unavailable', () => {
+    expect(placeVm([host([fc(false, 'no KVM'), qemu])], req).vmm).toBe('qemu');
+  });
+
+  it('asking for Firecracker on this very host is a 4xx naming the probe’s reason', async () => {
+    const probed = await new FirecrackerDriver({
+      binary: 'firecracker-not-installed-here',
+      jailer: false,
+    }).probe();
+    expect(probed.available).toBe(false); // no machine here can run Firecracker (GUIDE §9)
+    const err = (() => {
+      try {
+        placeVm([host([probed, qemu])], { ...req, vmm: 'firecracker' });
+      } catch (e) {
+        return e as HearthError;
+      }
+      return null;
+    })();
+    expect(err?.code).toBe('VMM_UNAVAILABLE');
+    expect(err?.message).toContain(probed.reason!);
+    expect(probed.reason).toMatch(/firecracker-not-installed-here not found/);
+  });
+});
