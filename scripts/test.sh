@@ -10,5 +10,16 @@ npx tsc -p .
 npx eslint . --max-warnings 0
 npx prettier --check . --log-level warn
 
+echo "test: guest agent (gofmt, go vet, go test)"
+(
+  cd apps/guest
+  cache=${HEARTH_CACHE_DIR:-/var/cache/hearth}
+  export GOCACHE=$cache/go/cache GOPATH=$cache/go/path GOPROXY=off GOFLAGS=
+  unformatted=$(gofmt -l .)
+  if [ -n "$unformatted" ]; then echo "gofmt: these files need formatting: $unformatted" >&2; exit 1; fi
+  go vet ./...
+  go test -count=1 ./...
+)
+
 echo "test: vitest (PGlite and a throwaway PostgreSQL)"
 bash scripts/with-pg.sh npx vitest run "$@"

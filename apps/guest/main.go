@@ -61,24 +61,26 @@ func main() {
 	}
 }
 
-// announce leaves one line in the kernel log so a console capture shows the agent came up. A Unix
-// socket means development or tests on a real host, whose kernel log is none of our business.
-func announce(transport string) {
-	msg := fmt.Sprintf("hearth-guest: agent %s listening on %s\n", version, transport)
-	devs := []string{"/dev/kmsg", "/dev/console"}
-	if strings.HasPrefix(transport, "unix:") {
-		devs = nil
+// kmsgWriter sends log lines to the kernel log at info level: `dmesg` shows them, while the
+// serial console (where a user may be logging in) stays quiet under the usual `quiet` cmdline.
+type kmsgWriter struct{ f *os.File }
+
+func (k kmsgWriter) Write(b []byte) (int, error) {
+	if _, err := k.f.Write(append([]byte("<6>"), b...)); err != nil {
+		return 0, err
 	}
-	for _, dev := range devs {
-		if f, err := os.OpenFile(dev, os.O_WRONLY, 0); err == nil {
-			_, err = f.WriteString(msg)
-			f.Close()
-			if err == nil {
-				break
-			}
+	return len(b), nil
+}
+
+// announce records that the agent came up. Inside a VM, logging moves to the kernel log from here
+// on; a Unix socket means development or tests on a real host, whose kernel log is none of our business.
+func announce(transport string) {
+	if !strings.HasPrefix(transport, "unix:") {
+		if f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0); err == nil {
+			log.SetOutput(kmsgWriter{f})
 		}
 	}
-	log.Print(msg[len("hearth-guest: ") : len(msg)-1])
+	log.Printf("agent %s listening on %s", version, transport)
 }
 
 func (a *Agent) dispatch(st *stream, req *Request) {

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
@@ -102,7 +105,69 @@ describe('hearth CLI', () => {
     expect((await run('image', 'ls')).stdout).toMatch(/base\s+img_\w+\s+rootfs\s+ext4/);
   });
 
-  it('removes the VM', async () => {
+  describe('getting into a VM', () => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHearthTestKeyOnlyForTheSuite0000000000000 test@hearth';
+
+    it('creates a VM with a user, password and SSH key', async () => {
+      const r = await run(
+        '--json',
+        'create',
+        '--name',
+        'cli2',
+        '--user',
+        'bob',
+        '--password',
+        'pw',
+        '--ssh-key',
+        key,
+      );
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ state: 'running', users: ['bob'] });
+      const keys = await run('exec', 'cli2', '--', 'cat', '/home/bob/.ssh/authorized_keys');
+      expect(keys.stdout).toContain(key);
+      const shadow = await run('exec', 'cli2', '--', 'grep', '^bob:', '/etc/shadow');
+      expect(shadow.stdout).toMatch(/^bob:\$6\$/);
+    });
+
+    it('exec streams output and exits with the command status', async () => {
+      const r = await run('exec', 'cli2', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3');
+      expect(r).toMatchObject({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+      const piped = await cli(['exec', 'cli2', '--', 'tr', 'a-z', 'A-Z'], env, 'hello\n');
+      expect(piped).toMatchObject({ code: 0, stdout: 'HELLO\n' });
+      const slow = await run('exec', '--timeout', '1s', 'cli2', '--', 'sleep', '30');
+      expect(slow.code).toBe(124);
+      const missing = await run('exec', 'ghost', '--', 'true');
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('VM_NOT_FOUND');
+    });
+
+    it('cp copies files and directories both ways, intact', async () => {
+      const src = join(p.dir, 'cp-src');
+      mkdirSync(join(src, 'nested'), { recursive: true });
+      writeFileSync(join(src, 'one.txt'), 'one\n');
+      writeFileSync(join(src, 'nested', 'two.bin'), randomBytes(200_000));
+      expect((await run('cp', join(src, 'one.txt'), 'cli2:/root/one.txt')).code).toBe(0);
+      expect((await run('cp', src, 'cli2:/root/tree')).code).toBe(0);
+      const back = join(p.dir, 'cp-back');
+      expect((await run('cp', 'cli2:/root/tree', back)).code).toBe(0);
+      expect((await run('cp', 'cli2:/root/one.txt', join(p.dir, 'one-back.txt'))).code).toBe(0);
+      expect(readFileSync(join(p.dir, 'one-back.txt'), 'utf8')).toBe('one\n');
+      expect(
+        readFileSync(join(back, 'nested', 'two.bin')).equals(readFileSync(join(src, 'nested', 'two.bin'))),
+      ).toBe(true);
+      const bad = await run('cp', 'a', 'b');
+      expect(bad.code).toBe(2);
+    });
+
+    it('connect runs an interactive shell and exits with its status', async () => {
+      const r = await cli(['connect', 'cli2'], env, 'echo hi-from-$(hostname)\nexit 4\n');
+      expect(r.stdout).toContain('hi-from-cli2');
+      expect(r.code).toBe(4);
+    });
+  });
+
+  it('removes the VMs', async () => {
+    expect((await run('rm', 'cli2')).code).toBe(0);
     const r = await run('rm', 'cli1');
     expect(r.code).toBe(0);
     expect((await p.client.call('listVms', { query: {} })).items).toHaveLength(0);

@@ -56,6 +56,8 @@ export async function injectGuest(
   config: GuestBootConfig,
   agentBinary: string | null,
 ): Promise<InjectResult> {
+  // A VM that was killed leaves its journal unreplayed; editing around it would risk the data.
+  await replayJournal(disk);
   const work = await mkdtemp(join(tmpdir(), 'hearth-inject-'));
   try {
     const script: string[] = ['mkdir /etc', 'mkdir /etc/hearth', `rm ${GUEST_CONFIG_PATH}`];
@@ -77,6 +79,18 @@ export async function injectGuest(
     return result;
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Replays the ext4 journal of a disk whose VM died without unmounting (exactly what a mount does). */
+async function replayJournal(disk: string): Promise<void> {
+  try {
+    await run('e2fsck', ['-E', 'journal_only', '-p', disk]);
+  } catch (e) {
+    const err = e as { code?: number; stderr?: string; message: string };
+    // 1 = fixed, 2 = fixed (reboot advised, meaningless here); 4 and up = real trouble.
+    if (typeof err.code === 'number' && err.code < 4) return;
+    throw new Error(`Checking the root filesystem failed: ${err.stderr?.trim() || err.message}`);
   }
 }
 

@@ -47,15 +47,18 @@ export function exitOf(r: Record<string, unknown>) {
 }
 
 /** Streams a guest exec stream as NDJSON lines; kills the process when the client goes away. */
+/** Call it before awaiting anything: a short process's output may arrive in the same read. */
 export function ndjson(
   reply: FastifyReply,
   s: GuestStream,
-  first: ExecEvent | null,
   onClientGone: 'kill' | 'detach' = 'kill',
 ): PassThrough {
   const out = new PassThrough();
   const line = (ev: ExecEvent) => out.write(JSON.stringify(ev) + '\n');
-  if (first) line(first);
+  s.on('event', (ev: Record<string, unknown>) => {
+    if (ev.type === 'started')
+      line({ type: 'started', processId: String(ev.processId), pid: Number(ev.pid) });
+  });
   s.on('stdout', (b: Buffer) => line({ type: 'stdout', data: b.toString('base64') }));
   s.on('stderr', (b: Buffer) => line({ type: 'stderr', data: b.toString('base64') }));
   s.result.then(
@@ -94,10 +97,12 @@ export function execRoutes(app: FastifyInstance, sup: Supervisor): void {
       }
     }
     const start = started(s);
+    const stream = body.stream ? ndjson(reply, s) : null;
     if (body.stdin !== undefined) await s.write(Buffer.from(body.stdin, body.stdinEncoding));
     if (body.stdin !== undefined && !body.keepStdinOpen) await s.end();
-    const { processId, pid } = await start;
-    if (body.stream) return ndjson(reply, s, { type: 'started', processId, pid });
+    // A command that cannot start is an HTTP error, not a 200 stream that says so.
+    const { processId } = await start;
+    if (stream) return stream;
     const r = await s.result;
     if (!r.ok) throw new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? 'exec failed');
     for (const k of ['stdout', 'stderr'] as const) {

@@ -135,7 +135,7 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
     const q = AttachQuery.parse(req.query);
     const s = g(req).open({ op: 'attach', processId: pid(req), replay: q.replay === 'true' });
     // Listen before anything else: a finished process replays and ends at once.
-    const out = ndjson(reply, s, null, 'detach');
+    const out = ndjson(reply, s, 'detach');
     // Fail with the guest's reason (unknown process) before committing to a 200 stream.
     const early = await Promise.race([
       s.result.then((r) => r),
