@@ -434,6 +434,21 @@ describe('guest metrics and agent restarts (real VM)', () => {
     expect(info.ips.map((i) => i.address)).toContain(vm.ip);
   });
 
+  it('streams live metrics over a WebSocket', async () => {
+    const t = await openTerminal(
+      p.client.websocket('vmMetricsStream', { params: { id: vm.id }, query: { interval: 0.5 } }),
+    );
+    try {
+      await until(() => t.messages.length >= 2, 20_000);
+      const [a, b] = t.messages as Array<{ at: string; uptimeSec: number; memory: { totalBytes: number } }>;
+      expect(a!.memory.totalBytes).toBeGreaterThan(0);
+      expect(Date.parse(b!.at)).toBeGreaterThan(Date.parse(a!.at));
+      expect(b!.uptimeSec).toBeGreaterThan(a!.uptimeSec);
+    } finally {
+      t.close();
+    }
+  });
+
   it('keeps the guest session across an agent restart', async () => {
     await p.agent!.dispose();
     await p.startAgent();

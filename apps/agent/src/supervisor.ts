@@ -437,7 +437,7 @@ export class Supervisor {
         if (!opts.force) {
           try {
             if ((await inst.status()) === 'paused') await inst.resume();
-            await inst.requestShutdown();
+            await this.askGuestToShutDown(rec, inst);
             const timedOut = await Promise.race([
               inst.exited.then(() => false),
               new Promise<boolean>((r) => setTimeout(() => r(true), opts.timeoutMs).unref()),
@@ -502,6 +502,21 @@ export class Supervisor {
       socket: join(rec.dir, 'console.sock'),
       running: Boolean(rec.instance),
     };
+  }
+
+  /**
+   * The guest agent's own `shutdown` is the most reliable ask (no ACPI or i8042 needed); the VMM's
+   * power button / Ctrl-Alt-Del is the fallback for guests without a connected agent.
+   */
+  private async askGuestToShutDown(rec: VmRecord, inst: VmmInstance): Promise<void> {
+    if (rec.guest?.info) {
+      const asked = await rec.guest.request({ op: 'shutdown' }, 5000).then(
+        () => true,
+        () => false,
+      );
+      if (asked) return;
+    }
+    await inst.requestShutdown();
   }
 
   private openGuest(rec: VmRecord, instance: VmmInstance): GuestConnection {

@@ -64,7 +64,7 @@ export function upCommand(program: Command): void {
             `Hearth is up: ${manager.url}  (API docs: ${manager.url}/docs)`,
             `  database:    ${manager.db.kind}${manager.db.kind === 'pglite' ? ` in ${join(dataDir, 'manager', 'db')}` : ''}`,
             `  admin token: ${join(dataDir, 'admin.token')}`,
-            `  try:         npx hearth ls && npx hearth create --name demo && npx hearth logs demo`,
+            `  try:         npx hearth ls && npx hearth create --name demo && npx hearth exec demo -- uname -a`,
             '  Ctrl-C stops the manager and agent; running VMs keep running and are adopted by the next `up`.',
             '',
           ].join('\n'),
@@ -105,7 +105,7 @@ async function bootDemo(vms: RunningManager['vmService']): Promise<void> {
     );
     const up = await vms.wait(vm.id, 'running', 300);
     process.stderr.write(
-      `VM "${DEMO_VM}" running in ${Date.now() - t0} ms at ${up.ip ?? 'no ip'}: \`npx hearth logs ${DEMO_VM}\` shows its console.\n`,
+      `VM "${DEMO_VM}" running in ${Date.now() - t0} ms at ${up.ip ?? 'no ip'}: \`npx hearth connect ${DEMO_VM}\` opens a shell, \`npx hearth logs ${DEMO_VM}\` shows its console.\n`,
     );
   } catch (e) {
     process.stderr.write(`VM "${DEMO_VM}" did not start: ${(e as Error).message}\n`);
