@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -11,7 +10,8 @@ export function newId(prefix: 'vm' | 'img' | 'host' | 'evt' | 'tok' | 'snap' | '
     time = CROCKFORD[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
+  // Web Crypto: the contract also runs in the browser (the dashboard).
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
   let rand = '';
   for (const b of bytes) rand += CROCKFORD[b % 32];
   return `${prefix}_${time}${rand}`;

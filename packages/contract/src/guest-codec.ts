@@ -1,4 +1,11 @@
-import { FRAME_HEADER_BYTES, FRAME_MAGIC, FrameType, MAX_FRAME_BODY } from './guest-protocol.ts';
+import {
+  FRAME_HEADER_BYTES,
+  FRAME_MAGIC as MAGIC_TEXT,
+  FrameType,
+  MAX_FRAME_BODY,
+} from './guest-protocol.ts';
+
+const FRAME_MAGIC = Buffer.from(MAGIC_TEXT);
 
 export interface Frame {
   stream: number;

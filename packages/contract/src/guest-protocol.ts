@@ -14,7 +14,7 @@ import { z } from 'zod';
  * are raw bytes. The magic lets a fresh host connection skip bytes left over from an earlier one.
  */
 export const GUEST_PROTOCOL_VERSION = 1;
-export const FRAME_MAGIC = Buffer.from('HG');
+export const FRAME_MAGIC = 'HG';
 export const FRAME_HEADER_BYTES = 11;
 /** Largest stream + type + payload a peer may send; anything bigger is a protocol error. */
 export const MAX_FRAME_BODY = 1024 * 1024 + 5;

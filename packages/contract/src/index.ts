@@ -8,6 +8,5 @@ export * from './agent.ts';
 export * from './routes.ts';
 export * from './openapi.ts';
 export * from './guest-protocol.ts';
-export * from './guest-codec.ts';
 export * from './guest-errors.ts';
 export * from './vm-access.ts';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { encodeFrame, FrameDecoder, FrameType, parseJsonPayload } from '@hearth/contract';
+import { FrameType } from '@hearth/contract';
+import { encodeFrame, FrameDecoder, parseJsonPayload } from '@hearth/contract/guest-codec';
 import { GuestConnection } from './connection.ts';
 
 const WELCOME = {

@@ -5,14 +5,10 @@ import {
   encodeFrame,
   FrameDecoder,
   FrameError,
-  FrameType,
-  GUEST_PROTOCOL_VERSION,
-  GuestResult,
   parseJsonPayload,
-  Welcome,
   type Frame,
-  type GuestRequest,
-} from '@hearth/contract';
+} from '@hearth/contract/guest-codec';
+import { FrameType, GUEST_PROTOCOL_VERSION, GuestResult, Welcome, type GuestRequest } from '@hearth/contract';
 import { GuestError } from './errors.ts';
 import { GuestStream } from './stream.ts';
 
