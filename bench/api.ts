@@ -49,6 +49,7 @@ for (const db of ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as ('pglite' |
         labels: {},
         timeout: null,
         guest: { secret: '', users: [] },
+        snapshotId: null,
       });
     }
     for (const limit of [50, 500]) {

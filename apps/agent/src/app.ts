@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import {
+  AgentRestoreBody,
   AgentStopBody,
   AgentVmSpec,
   catalogueCodeForGuest,
@@ -84,6 +85,17 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     const q = LogsQuery.parse(req.query);
     reply.type('text/plain; charset=utf-8');
     return sup.consoleLog(id(req), q.tail);
+  });
+  app.post('/agent/v1/vms/:id/snapshots/:snapshotId', async (req) =>
+    sup.snapshot(id(req), (req.params as { snapshotId: string }).snapshotId),
+  );
+  app.post('/agent/v1/vms/:id/restore', async (req) => {
+    const body = AgentRestoreBody.parse(req.body);
+    return sup.restore(body.spec, body.snapshotId);
+  });
+  app.delete('/agent/v1/snapshots/:snapshotId', async (req) => {
+    await sup.deleteSnapshot((req.params as { snapshotId: string }).snapshotId);
+    return { ok: true };
   });
   execRoutes(app, sup);
   fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES);

@@ -2,13 +2,16 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentVmPhase, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
-import type { VmmDriver, VmmInstance } from '@hearth/vmm';
+import type { VmmDriver, VmmInstance, VmmSnapshotInfo } from '@hearth/vmm';
+
+export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
 import { prepareDisk } from './disk.ts';
 import { capLog, tailFile, waitForText } from './console-log.ts';
 import { createTap, deleteTap, tapName } from './net.ts';
 import { GuestConnection } from './guest/connection.ts';
 import { GuestError } from './guest/errors.ts';
 import { injectGuest } from './guest/inject.ts';
+import { adoptIdentity, snapshotSize, SNAPSHOT_META } from './snapshots.ts';
 
 interface VmRecord {
   spec: AgentVmSpec;
@@ -249,7 +252,11 @@ export class Supervisor {
     });
   }
 
-  private async boot(rec: VmRecord): Promise<void> {
+  /**
+   * Boots the VM, or with `from` resumes it from a snapshot directory: then the disk comes from
+   * the snapshot and is left untouched (the guest's memory already knows its contents).
+   */
+  private async boot(rec: VmRecord, from?: { dir: string; hasAgent: boolean }): Promise<void> {
     const { spec, dir } = rec;
     const f = this.files(dir);
     const log = this.o.log.child({ vm: spec.id });
@@ -263,10 +270,10 @@ export class Supervisor {
     try {
       await mkdir(dir, { recursive: true });
       await writeFile(f.spec, JSON.stringify(spec, null, 2) + '\n');
-      freshDisk = !(await exists(f.disk));
+      freshDisk = !from && !(await exists(f.disk));
       if (freshDisk) await prepareDisk(spec.rootfs.path, f.disk, spec.diskMib * 1024 * 1024);
-      rec.hasAgent = false;
-      if (spec.guest) {
+      rec.hasAgent = from ? from.hasAgent && Boolean(spec.guest) : false;
+      if (spec.guest && !from) {
         const inj = await injectGuest(
           f.disk,
           { secret: spec.guest.secret, hostname: spec.name, users: spec.guest.users, env: spec.env },
@@ -280,7 +287,8 @@ export class Supervisor {
       const consoleStart = (await stat(f.console).catch(() => ({ size: 0 }))).size;
       await this.persist(rec, 'running');
       const launchedAt = Date.now();
-      instance = await this.driverFor(spec).launch({
+      const driver = this.driverFor(spec);
+      const launchSpec = {
         vmId: spec.id,
         runDir: dir,
         vcpus: spec.vcpus,
@@ -294,12 +302,18 @@ export class Supervisor {
         guestSocketPath: f.guest,
         // Readable by the guest at boot where the VMM offers it (Firecracker's MMDS).
         metadata: { name: spec.name, ...(spec.network ? { network: spec.network } : {}) },
-      });
+      };
+      if (from && !driver.restore)
+        throw new Error(`Restoring failed: the ${driver.kind} driver cannot restore snapshots`);
+      instance = from ? await driver.restore!(launchSpec, from.dir) : await driver.launch(launchSpec);
       rec.instance = instance;
+      if (from) await instance.resume();
       if (rec.hasAgent) {
         rec.guest = this.openGuest(rec, instance);
         await this.awaitAgent(rec.guest, instance);
-      } else if (spec.bootMarker) await this.awaitBoot(rec, instance, f.console, consoleStart);
+        // The restored guest wakes with the clock and identity of the instant it was saved.
+        if (from) await adoptIdentity(rec.guest, spec);
+      } else if (spec.bootMarker && !from) await this.awaitBoot(rec, instance, f.console, consoleStart);
       rec.bootMs = Date.now() - launchedAt;
       rec.phase = 'running';
       rec.startedAt = new Date().toISOString();
@@ -310,7 +324,7 @@ export class Supervisor {
       const message = (e as Error).message;
       rec.reason = withConsole(message, await tailFile(f.console, 16384));
       rec.phase = 'failed';
-      log.warn({ reason: message }, 'VM failed to boot; cleaning up');
+      log.warn({ reason: message, restoring: Boolean(from) }, 'VM failed to boot; cleaning up');
       rec.expectingExit = true;
       this.dropGuest(rec);
       await instance?.kill().catch(() => undefined);
@@ -492,6 +506,80 @@ export class Supervisor {
       throw new GuestError('GUEST_UNAVAILABLE', `the guest agent of VM ${id} is not connected right now`);
     }
     return rec.guest;
+  }
+
+  /** Saves memory, devices and disk of a running or paused VM; it continues as it was. */
+  snapshot(id: string, snapshotId: string): Promise<AgentSnapshot> {
+    const rec = this.need(id);
+    return this.serial(rec, async () => {
+      const inst = rec.instance;
+      if (!inst || (rec.phase !== 'running' && rec.phase !== 'paused')) {
+        throw Object.assign(
+          new Error(`VM ${id} is ${rec.phase}; only running or paused VMs can be snapshotted`),
+          {
+            statusCode: 409,
+          },
+        );
+      }
+      if (!inst.snapshot)
+        throw Object.assign(new Error(`the ${rec.spec.vmm} driver cannot snapshot`), { statusCode: 409 });
+      const dir = this.snapshotDir(snapshotId);
+      await rm(dir, { recursive: true, force: true });
+      try {
+        const info = await inst.snapshot(dir);
+        await writeFile(
+          join(dir, SNAPSHOT_META),
+          JSON.stringify({ hasAgent: rec.hasAgent, spec: rec.spec }) + '\n',
+        );
+        if (rec.phase === 'running' && rec.guest?.info) {
+          void rec.guest.request({ op: 'time.sync', unixMs: Date.now() }, 5000).catch(() => undefined);
+        }
+        return { ...info, sizeBytes: await snapshotSize(dir) };
+      } catch (e) {
+        await rm(dir, { recursive: true, force: true });
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Runs `spec` from a snapshot: in place (the VM's current VMM is replaced) or as a new VM (a
+   * clone: its own disk copy, TAP, address and name, applied inside the guest after restore).
+   */
+  restore(spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
+    let rec = this.vms.get(spec.id);
+    if (!rec) {
+      rec = this.newRecord(spec, this.vmDir(spec.id));
+      this.vms.set(spec.id, rec);
+    }
+    const r = rec;
+    return this.serial(r, async () => {
+      const dir = this.snapshotDir(snapshotId);
+      const meta = await readJson<{ hasAgent: boolean }>(join(dir, SNAPSHOT_META));
+      if (!meta)
+        throw Object.assign(new Error(`snapshot ${snapshotId} is not on this host`), { statusCode: 404 });
+      if (r.instance) {
+        r.expectingExit = true;
+        this.dropGuest(r);
+        await r.instance.kill().catch(() => undefined);
+        r.instance = null;
+        r.expectingExit = false;
+        if (r.spec.network) await deleteTap(tapName(r.spec.id));
+      }
+      r.spec = spec;
+      await this.boot(r, { dir, hasAgent: meta.hasAgent });
+      return this.status(spec.id);
+    });
+  }
+
+  async deleteSnapshot(snapshotId: string): Promise<void> {
+    await rm(this.snapshotDir(snapshotId), { recursive: true, force: true });
+  }
+
+  private snapshotDir(snapshotId: string): string {
+    if (!/^[A-Za-z0-9_-]+$/.test(snapshotId))
+      throw Object.assign(new Error('bad snapshot id'), { statusCode: 400 });
+    return join(this.o.dataDir, 'snapshots', snapshotId);
   }
 
   /** Paths a console viewer needs: the log QEMU appends and the socket that takes input. */

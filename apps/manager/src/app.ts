@@ -9,6 +9,8 @@ import { hostRoutes } from './routes/hosts.ts';
 import { imageRoutes } from './routes/images.ts';
 import { systemRoutes } from './routes/system.ts';
 import { vmAccessRoutes } from './routes/vm-access.ts';
+import { snapshotRoutes } from './routes/snapshots.ts';
+import type { SnapshotService } from './services/snapshot-service.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
 import type { AgentClient } from './services/agent-client.ts';
 import websocket from '@fastify/websocket';
@@ -17,6 +19,7 @@ export interface AppServices {
   db: Db;
   stores: Stores;
   vmService: VmService;
+  snapshots: SnapshotService;
   agents: AgentClient;
   log: Logger;
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
@@ -47,6 +50,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   hostRoutes(app, deps);
   imageRoutes(app, deps);
   vmAccessRoutes(app, deps);
+  snapshotRoutes(app, deps);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));
   return app;

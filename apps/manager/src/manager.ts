@@ -6,6 +6,7 @@ import { openDb, type Db } from './db/index.ts';
 import { makeStores, type Stores } from './store/index.ts';
 import { buildApp } from './app.ts';
 import { registerBuiltinImages } from './builtin-images.ts';
+import { SnapshotService } from './services/snapshot-service.ts';
 import { AgentClient } from './services/agent-client.ts';
 import { VmBus } from './services/bus.ts';
 import { parseCidr } from './services/ipam.ts';
@@ -86,10 +87,17 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'vms' }),
     network,
   });
+  const snapshots = new SnapshotService({
+    stores,
+    agents,
+    vms: vmService,
+    log: log.child({ component: 'snapshots' }),
+  });
   const app = await buildApp({
     db,
     stores,
     vmService,
+    snapshots,
     agents,
     log,
     version: cfg.version,

@@ -60,6 +60,18 @@ export const AgentVmStatus = z.object({
 });
 export type AgentVmStatus = z.infer<typeof AgentVmStatus>;
 
+export const AgentRestoreBody = z.strictObject({ spec: AgentVmSpec, snapshotId: z.string().min(1) });
+
+export const AgentSnapshotResult = z.object({
+  vmm: z.enum(['firecracker', 'qemu']),
+  vmmVersion: z.string(),
+  type: z.enum(['full', 'diff']),
+  vmId: z.string(),
+  createdAt: z.string(),
+  sizeBytes: z.number(),
+});
+export type AgentSnapshotResult = z.infer<typeof AgentSnapshotResult>;
+
 export const AgentStopBody = z.strictObject({
   force: z.boolean().default(false),
   timeoutMs: z.number().int().min(0).default(30_000),

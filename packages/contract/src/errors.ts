@@ -114,6 +114,18 @@ export const errorCatalogue = {
     status: 404,
     hint: 'List processes with GET /v1/vms/{id}/processes; finished ones are kept for 10 minutes.',
   },
+  SNAPSHOT_NOT_FOUND: {
+    status: 404,
+    hint: 'List snapshots with `hearth snapshot list` or GET /v1/snapshots; ids and names are accepted.',
+  },
+  SNAPSHOT_NAME_TAKEN: {
+    status: 409,
+    hint: 'Choose another snapshot name, or delete the snapshot that has it.',
+  },
+  SNAPSHOT_INCOMPATIBLE: {
+    status: 409,
+    hint: '`detail` says what changed since the snapshot (kernel, image, VMM version); take a new snapshot.',
+  },
   EXEC_FAILED: {
     status: 422,
     hint: 'Check the command exists in the guest and that cwd and user are valid.',

@@ -17,7 +17,7 @@ export const VM_STATES = [
 export const VmState = z.enum(VM_STATES);
 export type VmState = z.infer<typeof VmState>;
 
-export const VM_ACTIONS = ['start', 'stop', 'pause', 'resume', 'restart', 'delete'] as const;
+export const VM_ACTIONS = ['start', 'stop', 'pause', 'resume', 'restart', 'restore', 'delete'] as const;
 export const VmAction = z.enum(VM_ACTIONS);
 export type VmAction = z.infer<typeof VmAction>;
 
@@ -26,9 +26,10 @@ const TRANSITIONS: Record<VmState, readonly VmState[]> = {
   creating: ['created', 'starting', 'failed', 'deleting'],
   created: ['starting', 'failed', 'deleting'],
   starting: ['running', 'stopped', 'failed', 'deleting'],
-  running: ['pausing', 'paused', 'stopping', 'stopped', 'failed', 'deleting'],
+  // running/paused → starting: an in-place restore from a snapshot.
+  running: ['pausing', 'paused', 'stopping', 'stopped', 'starting', 'failed', 'deleting'],
   pausing: ['paused', 'running', 'failed'],
-  paused: ['resuming', 'running', 'stopping', 'stopped', 'failed', 'deleting'],
+  paused: ['resuming', 'running', 'stopping', 'stopped', 'starting', 'failed', 'deleting'],
   resuming: ['running', 'paused', 'failed'],
   stopping: ['stopped', 'running', 'failed'],
   stopped: ['starting', 'running', 'failed', 'deleting'],
@@ -47,6 +48,7 @@ const ACTIONS: Record<VmAction, { from: readonly VmState[]; enters: VmState }> =
   pause: { from: ['running'], enters: 'pausing' },
   resume: { from: ['paused'], enters: 'resuming' },
   restart: { from: ['running'], enters: 'stopping' },
+  restore: { from: ['running', 'paused', 'stopped', 'failed'], enters: 'starting' },
   delete: {
     from: ['creating', 'created', 'starting', 'running', 'paused', 'stopped', 'failed'],
     enters: 'deleting',

@@ -46,6 +46,13 @@ export const CreateVmBody = z
     start: z.boolean().default(true),
     vmm: z.enum(['firecracker', 'qemu']).optional().describe('Default: the best VMM the chosen host offers.'),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
+    snapshot: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Clone from this snapshot (id or name): its resources, disk and memory; a new name and address.',
+      ),
     user: z
       .string()
       .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a lower-case login name of at most 32 characters')
@@ -97,6 +104,7 @@ export const Vm = z
     diskMib: z.number().int(),
     image: z.string().describe('Rootfs image id'),
     users: z.array(z.string()).describe('Accounts set up in the guest at boot'),
+    snapshot: z.string().nullable().describe('The snapshot this VM was last restored or cloned from'),
     kernel: z.string().describe('Kernel image id'),
     vmm: VmmKind.nullable(),
     accel: z.enum(['kvm', 'tcg']).nullable(),

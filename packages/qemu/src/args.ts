@@ -3,6 +3,17 @@ import { GUEST_AGENT_PORT_NAME, type VmmLaunchSpec } from '@hearth/vmm';
 
 export const GUEST_CHARDEV_ID = 'agent0';
 
+/** The root disk path, read back from an adopted QEMU's argv. */
+export function diskFromArgs(argv: string[]): string | null {
+  const arg = argv.find((a) => a.startsWith('id=root,file='));
+  return arg ? arg.slice('id=root,file='.length).split(',')[0]! : null;
+}
+
+export function vmIdFromArgs(argv: string[]): string {
+  const i = argv.indexOf('-name');
+  return i >= 0 ? (argv[i + 1] ?? '').replace(/^hearth-/, '') : '';
+}
+
 /** The guest channel's socket path, read back from an adopted QEMU's argv. */
 export function guestSocketFromArgs(argv: string[]): string | null {
   const prefix = `socket,id=${GUEST_CHARDEV_ID},path=`;

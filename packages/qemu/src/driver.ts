@@ -3,7 +3,16 @@ import { open, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmmAvailability } from '@hearth/contract';
 import type { VmmDriver, VmmInstance, VmmLaunchSpec } from '@hearth/vmm';
-import { buildQemuArgs, guestSocketFromArgs, QEMU_BINARY, runFiles } from './args.ts';
+import {
+  buildQemuArgs,
+  diskFromArgs,
+  guestSocketFromArgs,
+  QEMU_BINARY,
+  runFiles,
+  vmIdFromArgs,
+} from './args.ts';
+import { copyDisk, loadState, readSnapshotInfo } from './migration.ts';
+import { join } from 'node:path';
 import { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 import { QmpClient } from './qmp.ts';
 import { pidAlive, QemuInstance } from './instance.ts';
@@ -43,7 +52,39 @@ export class QemuDriver implements VmmDriver {
     return this.opts.accel ?? (await detectAccel()).accel;
   }
 
-  async launch(spec: VmmLaunchSpec): Promise<VmmInstance> {
+  launch(spec: VmmLaunchSpec): Promise<VmmInstance> {
+    return this.start(spec, false);
+  }
+
+  /**
+   * A fresh QEMU from a snapshot directory: the snapshot's disk copied to `spec.diskPath`, QEMU
+   * started with `-incoming defer`, the saved state streamed in. The VM is left paused at the
+   * saved instant; the caller resumes it once its host side (TAP, guest channel) is ready.
+   */
+  async restore(spec: VmmLaunchSpec, snapshotDir: string): Promise<VmmInstance> {
+    const info = await readSnapshotInfo(snapshotDir);
+    if (info.vmm !== 'qemu') {
+      throw new QemuLaunchError(`Restoring failed: the snapshot was taken by ${info.vmm}, not QEMU`, '');
+    }
+    const have = (await probeQemu(this.binary)).version;
+    if (majorMinor(info.vmmVersion) !== majorMinor(have)) {
+      throw new QemuLaunchError(
+        `Restoring failed: the snapshot was written by QEMU ${info.vmmVersion} and this host has ${have}; QEMU only loads its own migration format`,
+        '',
+      );
+    }
+    await copyDisk(join(snapshotDir, info.files.disk), spec.diskPath);
+    const instance = await this.start(spec, true);
+    try {
+      await loadState(instance.qmpClient, snapshotDir, spec.runDir);
+    } catch (e) {
+      await instance.kill();
+      throw e;
+    }
+    return instance;
+  }
+
+  private async start(spec: VmmLaunchSpec, incoming: boolean): Promise<QemuInstance> {
     const files = runFiles(spec.runDir);
     for (const p of [files.qmp, files.console, spec.guestSocketPath]) {
       if (p.length > UNIX_PATH_MAX) {
@@ -70,6 +111,7 @@ export class QemuDriver implements VmmDriver {
     const tscKhz = accel === 'tcg' ? await hostTscKhz() : null;
     const cmdline = tscKhz ? `${spec.cmdline} tsc_early_khz=${tscKhz} tsc=reliable` : spec.cmdline;
     const args = buildQemuArgs({ ...spec, cmdline }, accel);
+    if (incoming) args.push('-incoming', 'defer');
     const errFile = await open(files.stderr, 'w');
     // Detached (own session) so that the agent's death or Ctrl-C never takes the VM with it.
     const child = spawn(this.binary, args, { detached: true, stdio: ['ignore', errFile.fd, errFile.fd] });
@@ -106,7 +148,10 @@ export class QemuDriver implements VmmDriver {
         await sleep(5);
       }
     }
-    const instance = new QemuInstance(child.pid!, accel, qmp, spec.guestSocketPath);
+    const instance = new QemuInstance(child.pid!, accel, qmp, spec.guestSocketPath, {
+      vmId: spec.vmId,
+      disk: spec.diskPath,
+    });
     child.on('exit', (code, signal) => instance.noteExitCode(code, signal));
     if (exited) instance.noteExitCode((exited as { code: number | null }).code, null);
     return instance;
@@ -130,8 +175,15 @@ export class QemuDriver implements VmmDriver {
       for (let i = 0; i < 200 && pidAlive(pid); i++) await sleep(25);
       throw new Error(`the VMM (pid ${pid}) did not answer QMP (${(e as Error).message}); it was killed`);
     }
-    return new QemuInstance(pid, accel, qmp, guestSocketFromArgs(cmdline));
+    return new QemuInstance(pid, accel, qmp, guestSocketFromArgs(cmdline), {
+      vmId: vmIdFromArgs(cmdline),
+      disk: diskFromArgs(cmdline),
+    });
   }
+}
+
+function majorMinor(v: string | null | undefined): string {
+  return (v ?? '').split('.').slice(0, 2).join('.');
 }
 
 function describeExit(e: { code: number | null; signal: NodeJS.Signals | null }): string {

@@ -1,5 +1,13 @@
 import { createConnection, type Socket } from 'node:net';
-import { pidAlive, type VmmExit, type VmmInstance, type VmmRunState } from '@hearth/vmm';
+import {
+  pidAlive,
+  type VmmExit,
+  type VmmInstance,
+  type VmmRunState,
+  type VmmSnapshotInfo,
+  type VmmSnapshotOptions,
+} from '@hearth/vmm';
+import { saveState } from './migration.ts';
 import type { QmpClient, QmpEvent } from './qmp.ts';
 
 export { pidAlive };
@@ -18,6 +26,7 @@ export class QemuInstance implements VmmInstance {
     readonly accel: 'kvm' | 'tcg',
     private readonly qmp: QmpClient,
     private readonly guestSocketPath: string | null,
+    private readonly files: { vmId: string; disk: string | null } = { vmId: '', disk: null },
   ) {
     this.exited = new Promise((r) => (this.resolveExit = r));
     qmp.on('event', (ev: QmpEvent) => {
@@ -81,12 +90,38 @@ export class QemuInstance implements VmmInstance {
     try {
       const s = await this.qmp.execute<{ status: string; running: boolean }>('query-status');
       if (s.running) return 'running';
-      if (s.status === 'paused') return 'paused';
+      // After a snapshot (postmigrate) or before a restore finished (inmigrate) the VM is stopped.
+      if (['paused', 'postmigrate', 'inmigrate', 'prelaunch', 'finish-migrate'].includes(s.status))
+        return 'paused';
       if (s.status === 'shutdown') return 'shutdown';
       return 'unknown';
     } catch {
       return this.done ? 'shutdown' : 'unknown';
     }
+  }
+
+  async snapshot(dir: string, opts: VmmSnapshotOptions = {}): Promise<VmmSnapshotInfo> {
+    if (opts.type === 'diff') throw new Error('Snapshotting failed: QEMU takes full snapshots only');
+    if (!this.files.disk) throw new Error('Snapshotting failed: the disk of this VMM is unknown');
+    const wasRunning = (await this.status()) === 'running';
+    if (wasRunning) await this.pause();
+    try {
+      return await saveState(this.qmp, dir, this.files.disk, {
+        vmm: 'qemu',
+        vmmVersion: this.qmp.version ?? 'unknown',
+        type: 'full',
+        vmId: this.files.vmId,
+        createdAt: new Date().toISOString(),
+      });
+    } finally {
+      // The VM continues afterwards, exactly as it was.
+      if (wasRunning) await this.qmp.execute('cont');
+    }
+  }
+
+  /** Lets a restore feed the saved state into this (incoming) QEMU. */
+  get qmpClient(): QmpClient {
+    return this.qmp;
   }
 
   connectGuest(): Promise<Socket> {

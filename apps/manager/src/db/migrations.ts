@@ -97,6 +97,41 @@ CREATE TABLE idempotency_keys (
     // The per-VM channel secret and the users to set up at boot (password hashes only, never passwords).
     sql: `ALTER TABLE vms ADD COLUMN guest jsonb NOT NULL DEFAULT '{}'`,
   },
+  {
+    version: 3,
+    name: 'snapshots',
+    // vm_id and the image ids are not foreign keys: a snapshot outlives its VM, and a deleted
+    // image must make restore fail clearly rather than block the delete.
+    sql: `
+CREATE TABLE snapshots (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  vm_id text,
+  vm_name text NOT NULL,
+  host_id text NOT NULL REFERENCES hosts(id),
+  parent_id text REFERENCES snapshots(id) ON DELETE SET NULL,
+  state text NOT NULL,
+  size_bytes bigint NOT NULL DEFAULT 0,
+  vmm text NOT NULL,
+  vmm_version text NOT NULL DEFAULT '',
+  type text NOT NULL DEFAULT 'full',
+  kernel_id text NOT NULL,
+  kernel_sha256 text NOT NULL,
+  image_id text NOT NULL,
+  image_sha256 text NOT NULL,
+  vcpus int NOT NULL,
+  memory_mib int NOT NULL,
+  disk_mib int NOT NULL,
+  env jsonb NOT NULL DEFAULT '{}',
+  guest jsonb NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT snapshots_project_name UNIQUE (project, name)
+);
+CREATE INDEX snapshots_vm ON snapshots (vm_id);
+ALTER TABLE vms ADD COLUMN snapshot_id text
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -1,6 +1,7 @@
 import {
   errorCatalogue,
   HearthError,
+  type AgentSnapshotResult,
   type AgentVmSpec,
   type AgentVmStatus,
   type ErrorCode,
@@ -90,6 +91,15 @@ export class AgentClient {
   }
   delete(host: AgentTarget, id: string): Promise<unknown> {
     return this.call(host, 'DELETE', `/agent/v1/vms/${id}`);
+  }
+  snapshot(host: AgentTarget, id: string, snapshotId: string): Promise<AgentSnapshotResult> {
+    return this.call(host, 'POST', `/agent/v1/vms/${id}/snapshots/${snapshotId}`, {});
+  }
+  restore(host: AgentTarget, spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
+    return this.call(host, 'POST', `/agent/v1/vms/${spec.id}/restore`, { spec, snapshotId });
+  }
+  deleteSnapshot(host: AgentTarget, snapshotId: string): Promise<unknown> {
+    return this.call(host, 'DELETE', `/agent/v1/snapshots/${snapshotId}`);
   }
   logs(host: AgentTarget, id: string, tail: number): Promise<string> {
     return this.call(host, 'GET', `/agent/v1/vms/${id}/logs?tail=${tail}`, undefined, true);

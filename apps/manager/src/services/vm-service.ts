@@ -21,6 +21,9 @@ import type { AgentClient } from './agent-client.ts';
 import type { VmBus } from './bus.ts';
 import { macForIp, nextFreeIp, type Subnet } from './ipam.ts';
 import { placeVm } from './scheduler.ts';
+import { assertRestorable } from './snapshot-checks.ts';
+import type { SnapshotRow } from '../store/snapshots.ts';
+import type { NewVm } from '../store/vms.ts';
 import { hashPassword } from './password.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -54,6 +57,41 @@ export class VmService {
   }
 
   async create(body: CreateInput, actor: string): Promise<Vm> {
+    if (body.snapshot !== undefined) {
+      const settable = [
+        'image',
+        'kernel',
+        'diskSize',
+        'diskGib',
+        'env',
+        'user',
+        'password',
+        'sshKeys',
+        'timeout',
+        'vmm',
+      ] as const;
+      const given = settable.filter((k) => body[k] !== undefined);
+      if (given.length || body.start === false) {
+        throw new HearthError(
+          'VALIDATION_FAILED',
+          'Creating the VM failed: a clone takes its image, kernel, disk, credentials and VMM from the snapshot.',
+          {
+            fields: Object.fromEntries(
+              [...given, ...(body.start === false ? ['start'] : [])].map((k) => [
+                k,
+                ['not allowed with snapshot'],
+              ]),
+            ),
+          },
+        );
+      }
+      const snap = await this.s.snapshots.require(body.snapshot);
+      return this.createFromSnapshot(
+        snap,
+        { name: body.name, project: body.project, labels: body.labels },
+        actor,
+      );
+    }
     const image = await this.s.images.require(body.image ?? 'base', 'image');
     const kernel = await this.s.images.require(body.kernel ?? 'kernel-default', 'kernel');
     if (image.kind !== 'rootfs') {
@@ -121,54 +159,24 @@ export class VmService {
             ]
           : [],
     };
-    const name = body.name ?? `vm-${newId('vm').slice(-6)}`;
-    const id = newId('vm');
-    let row: VmRow | null = null;
-    for (let attempt = 0; !row; attempt++) {
-      const ip = this.d.network
-        ? nextFreeIp(this.d.network.subnet, new Set(await this.s.vms.usedIps()))
-        : null;
-      if (this.d.network && !ip)
-        throw new HearthError(
-          'NETWORK_EXHAUSTED',
-          'Creating the VM failed: the network has no free address left.',
-        );
-      try {
-        row = await this.s.vms.insert({
-          id,
-          name,
-          project: body.project,
-          state: 'creating',
-          desiredState: body.start ? 'running' : 'stopped',
-          vcpus: body.vcpus,
-          memoryMib: body.memoryMib,
-          diskMib: Math.ceil(diskBytes / 2 ** 20),
-          imageId: image.id,
-          kernelId: kernel.id,
-          vmm: placement.vmm,
-          hostId: placement.host.id,
-          ip,
-          mac: ip ? macForIp(ip) : null,
-          env: body.env ?? {},
-          labels: body.labels ?? {},
-          timeout: body.timeout ?? null,
-          guest,
-        });
-      } catch (e) {
-        if (isUniqueViolation(e, 'vms_project_name')) {
-          throw new HearthError(
-            'VM_NAME_TAKEN',
-            `Creating the VM failed: project "${body.project}" already has a VM named "${name}".`,
-            {
-              fields: { name: ['already taken'] },
-            },
-          );
-        }
-        // Two creates raced for the same address: pick again.
-        if (isUniqueViolation(e, 'vms_ip') && attempt < 20) continue;
-        throw e;
-      }
-    }
+    const row = await this.insertVm({
+      name: body.name,
+      project: body.project,
+      desiredState: body.start ? 'running' : 'stopped',
+      vcpus: body.vcpus,
+      memoryMib: body.memoryMib,
+      diskMib: Math.ceil(diskBytes / 2 ** 20),
+      imageId: image.id,
+      kernelId: kernel.id,
+      vmm: placement.vmm,
+      hostId: placement.host.id,
+      env: body.env ?? {},
+      labels: body.labels ?? {},
+      timeout: body.timeout ?? null,
+      guest,
+      snapshotId: null,
+    });
+    const id = row.id;
     await this.s.vms.addEvent(
       id,
       'created',
@@ -180,6 +188,133 @@ export class VmService {
     const moved = await this.move(row, next, actor, { reason: null });
     if (body.start && moved) this.track(id, () => this.runStart(moved, actor));
     return vmFromRow(moved ?? row);
+  }
+
+  /** Inserts a VM row with a fresh id and the next free address (retrying address races). */
+  private async insertVm(
+    v: Omit<NewVm, 'id' | 'name' | 'state' | 'ip' | 'mac'> & { name: string | undefined },
+  ): Promise<VmRow> {
+    const name = v.name ?? `vm-${newId('vm').slice(-6)}`;
+    const id = newId('vm');
+    for (let attempt = 0; ; attempt++) {
+      const ip = this.d.network
+        ? nextFreeIp(this.d.network.subnet, new Set(await this.s.vms.usedIps()))
+        : null;
+      if (this.d.network && !ip)
+        throw new HearthError(
+          'NETWORK_EXHAUSTED',
+          'Creating the VM failed: the network has no free address left.',
+        );
+      try {
+        return await this.s.vms.insert({
+          ...v,
+          id,
+          name,
+          state: 'creating',
+          ip,
+          mac: ip ? macForIp(ip) : null,
+        });
+      } catch (e) {
+        if (isUniqueViolation(e, 'vms_project_name')) {
+          throw new HearthError(
+            'VM_NAME_TAKEN',
+            `Creating the VM failed: project "${v.project}" already has a VM named "${name}".`,
+            { fields: { name: ['already taken'] } },
+          );
+        }
+        // Two creates raced for the same address: pick again.
+        if (isUniqueViolation(e, 'vms_ip') && attempt < 20) continue;
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * A new VM running from a snapshot (a clone): the snapshot's host, resources, disk and guest
+   * secret, with its own id, name, MAC and address, applied inside the guest after restore.
+   */
+  async createFromSnapshot(
+    snap: SnapshotRow,
+    body: { name?: string | undefined; project: string; labels?: Record<string, string> | undefined },
+    actor: string,
+  ): Promise<Vm> {
+    await assertRestorable(this.s, snap);
+    const host = await this.s.hosts.require(snap.host_id);
+    if (host.state !== 'ready') {
+      throw new HearthError(
+        'NO_HOST_AVAILABLE',
+        `Restoring failed: host ${host.name}, which holds the snapshot, is ${host.state}.`,
+      );
+    }
+    const row = await this.insertVm({
+      name: body.name,
+      project: body.project,
+      desiredState: 'running',
+      vcpus: snap.vcpus,
+      memoryMib: snap.memory_mib,
+      diskMib: snap.disk_mib,
+      imageId: snap.image_id,
+      kernelId: snap.kernel_id,
+      vmm: snap.vmm,
+      hostId: snap.host_id,
+      env: snap.env ?? {},
+      labels: body.labels ?? {},
+      timeout: null,
+      guest: snap.guest,
+      snapshotId: snap.id,
+    });
+    await this.s.vms.addEvent(
+      row.id,
+      'created',
+      actor,
+      `cloned from snapshot ${snap.name} (${snap.id})`,
+      'creating',
+    );
+    const moved = await this.move(row, 'starting', actor, { reason: null });
+    if (moved) this.track(row.id, () => this.runRestore(moved, snap.id, actor));
+    return vmFromRow(moved ?? row);
+  }
+
+  /** Puts a VM back to a snapshot of itself: memory, devices and disk as they were then. */
+  async restoreInPlace(idOrName: string, snap: SnapshotRow, actor: string): Promise<Vm> {
+    const row = await this.s.vms.require(idOrName);
+    if (snap.vm_id !== row.id) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        `Restoring VM "${row.name}" failed: snapshot ${snap.name} was taken of another VM; clone it with POST /v1/snapshots/${snap.id}/restore.`,
+        { fields: { snapshot: ['not a snapshot of this VM'] } },
+      );
+    }
+    await assertRestorable(this.s, snap);
+    const rule = actionRule('restore');
+    if (!rule.from.includes(row.state)) {
+      throw new HearthError('VM_INVALID_STATE', `Cannot restore VM "${row.name}": it is ${row.state}.`, {
+        detail: { state: row.state, action: 'restore', allowedFrom: rule.from },
+      });
+    }
+    const moved = await this.move(row, rule.enters, actor, {
+      desiredState: 'running',
+      reason: `restoring snapshot ${snap.name}`,
+    });
+    if (!moved)
+      throw new HearthError('VM_BUSY', `Cannot restore VM "${row.name}": it changed state meanwhile.`);
+    await this.s.vms.setSnapshotOrigin(row.id, snap.id);
+    this.track(row.id, () => this.runRestore({ ...moved, snapshot_id: snap.id }, snap.id, actor));
+    return vmFromRow(moved);
+  }
+
+  private async runRestore(row: VmRow, snapshotId: string, actor: string): Promise<void> {
+    try {
+      const st = await this.d.agents.restore(await this.host(row), await this.spec(row), snapshotId);
+      await this.applyStatus(row, st, actor);
+    } catch (e) {
+      await this.fail(row, actor, 'Restoring the snapshot failed', e);
+    }
+  }
+
+  /** The agent's view of a VM: what a snapshot records so that a clone can be built from it. */
+  specFor(row: VmRow): Promise<AgentVmSpec> {
+    return this.spec(row);
   }
 
   async get(idOrName: string): Promise<Vm> {
@@ -477,6 +612,7 @@ export class VmService {
     try {
       if (row.host_id) await this.d.agents.delete(await this.host(row), row.id);
       await this.s.vms.remove(row.id);
+      await this.s.snapshots.detachVm(row.id);
       this.d.bus.gone(row.id);
       this.d.log.info({ vm: row.id, actor }, 'VM deleted');
     } catch (e) {

@@ -4,6 +4,7 @@ import { IdempotencyStore } from './idempotency.ts';
 import { ImageStore } from './images.ts';
 import { TokenStore } from './tokens.ts';
 import { VmStore } from './vms.ts';
+import { SnapshotStore } from './snapshots.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -11,6 +12,7 @@ export interface Stores {
   images: ImageStore;
   tokens: TokenStore;
   idempotency: IdempotencyStore;
+  snapshots: SnapshotStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -20,5 +22,6 @@ export function makeStores(db: Db): Stores {
     images: new ImageStore(db),
     tokens: new TokenStore(db),
     idempotency: new IdempotencyStore(db),
+    snapshots: new SnapshotStore(db),
   };
 }

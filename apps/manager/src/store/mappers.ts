@@ -26,6 +26,7 @@ export interface VmRow {
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
+  snapshot_id: string | null;
   guest: { secret?: string; users?: { name: string; passwordHash: string | null; sshKeys: string[] }[] };
   /** Milliseconds since the last update, by the database's clock (only some queries select it). */
   age_ms?: number;
@@ -56,6 +57,7 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
     labels: r.labels ?? {},
     timeout: r.timeout,
     users: (r.guest?.users ?? []).map((u) => u.name),
+    snapshot: r.snapshot_id ?? null,
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
     startedAt,

@@ -22,6 +22,8 @@ export interface NewVm {
   labels: Record<string, string>;
   timeout: string | null;
   guest: VmGuest;
+  /** The snapshot this VM was restored or cloned from, for lineage. */
+  snapshotId: string | null;
 }
 
 /** Stored per VM: the guest channel secret and the users set up at boot. */
@@ -55,8 +57,8 @@ export class VmStore {
   async insert(v: NewVm): Promise<VmRow> {
     const rows = await this.db.query<VmRow>(
       `INSERT INTO vms (id, name, project, state, desired_state, vcpus, memory_mib, disk_mib, image_id, kernel_id,
-         vmm, host_id, ip, mac, env, labels, timeout, guest)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16::jsonb,$17,$18::jsonb) RETURNING *`,
+         vmm, host_id, ip, mac, env, labels, timeout, guest, snapshot_id)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16::jsonb,$17,$18::jsonb,$19) RETURNING *`,
       [
         v.id,
         v.name,
@@ -76,9 +78,14 @@ export class VmStore {
         JSON.stringify(v.labels),
         v.timeout,
         JSON.stringify(v.guest),
+        v.snapshotId,
       ],
     );
     return rows[0]!;
+  }
+
+  async setSnapshotOrigin(id: string, snapshotId: string): Promise<void> {
+    await this.db.query('UPDATE vms SET snapshot_id = $2 WHERE id = $1', [id, snapshotId]);
   }
 
   async get(idOrName: string, project?: string): Promise<VmRow | null> {

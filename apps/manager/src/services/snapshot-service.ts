@@ -1,0 +1,116 @@
+import type { Logger } from 'pino';
+import { HearthError, newId, type Snapshot, type Vm } from '@hearth/contract';
+import { isUniqueViolation } from '../db/index.ts';
+import type { Stores } from '../store/index.ts';
+import { snapshotFromRow } from '../store/snapshots.ts';
+import type { AgentClient } from './agent-client.ts';
+import type { VmService } from './vm-service.ts';
+
+export interface SnapshotServiceDeps {
+  stores: Stores;
+  agents: AgentClient;
+  vms: VmService;
+  log: Logger;
+}
+
+/** Snapshots: the manager keeps the records and lineage; the VM's host keeps the files. */
+export class SnapshotService {
+  constructor(private readonly d: SnapshotServiceDeps) {}
+
+  private get s() {
+    return this.d.stores;
+  }
+
+  async create(vmIdOrName: string, body: { name?: string | undefined }, actor: string): Promise<Snapshot> {
+    const vm = await this.s.vms.require(vmIdOrName);
+    if (vm.state !== 'running' && vm.state !== 'paused') {
+      throw new HearthError('VM_INVALID_STATE', `Snapshotting VM "${vm.name}" failed: it is ${vm.state}.`, {
+        detail: { state: vm.state, action: 'snapshot', allowedFrom: ['running', 'paused'] },
+      });
+    }
+    const host = await this.s.hosts.require(vm.host_id!);
+    const [kernel, image] = await Promise.all([
+      this.s.images.require(vm.kernel_id),
+      this.s.images.require(vm.image_id),
+    ]);
+    const id = newId('snap');
+    const name =
+      body.name ?? `${vm.name}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase()}`;
+    let row;
+    try {
+      row = await this.s.snapshots.insert({
+        id,
+        name,
+        project: vm.project,
+        vm_id: vm.id,
+        vm_name: vm.name,
+        host_id: host.id,
+        parent_id: vm.snapshot_id,
+        vmm: vm.vmm ?? 'qemu',
+        kernel_id: kernel.id,
+        kernel_sha256: kernel.sha256,
+        image_id: image.id,
+        image_sha256: image.sha256,
+        vcpus: vm.vcpus,
+        memory_mib: vm.memory_mib,
+        disk_mib: vm.disk_mib,
+        env: vm.env ?? {},
+        guest: { secret: vm.guest?.secret ?? '', users: vm.guest?.users ?? [] },
+      });
+    } catch (e) {
+      if (isUniqueViolation(e, 'snapshots_project_name')) {
+        throw new HearthError(
+          'SNAPSHOT_NAME_TAKEN',
+          `Snapshotting failed: project "${vm.project}" already has a snapshot named "${name}".`,
+          {
+            fields: { name: ['already taken'] },
+          },
+        );
+      }
+      throw e;
+    }
+    try {
+      const r = await this.d.agents.snapshot(host, vm.id, id);
+      await this.s.snapshots.markReady(id, {
+        sizeBytes: r.sizeBytes,
+        vmmVersion: r.vmmVersion,
+        type: r.type,
+      });
+    } catch (e) {
+      // Nothing half-made: no record without files.
+      await this.s.snapshots.delete(row.id);
+      throw e;
+    }
+    await this.s.vms.addEvent(vm.id, 'snapshot', actor, `snapshot ${name} (${id}) taken`, vm.state);
+    return snapshotFromRow(await this.s.snapshots.require(id));
+  }
+
+  async get(idOrName: string): Promise<Snapshot> {
+    return snapshotFromRow(await this.s.snapshots.require(idOrName));
+  }
+
+  async delete(idOrName: string): Promise<Snapshot> {
+    const row = await this.s.snapshots.require(idOrName);
+    const host = await this.s.hosts.get(row.host_id);
+    if (host) await this.d.agents.deleteSnapshot(host, row.id);
+    await this.s.snapshots.delete(row.id);
+    return snapshotFromRow(row);
+  }
+
+  async clone(
+    idOrName: string,
+    body: {
+      name?: string | undefined;
+      project?: string | undefined;
+      labels?: Record<string, string> | undefined;
+    },
+    actor: string,
+  ): Promise<Vm> {
+    const snap = await this.s.snapshots.require(idOrName);
+    return this.d.vms.createFromSnapshot(snap, { ...body, project: body.project ?? snap.project }, actor);
+  }
+
+  async restoreInPlace(vmIdOrName: string, snapshot: string, actor: string): Promise<Vm> {
+    return this.d.vms.restoreInPlace(vmIdOrName, await this.s.snapshots.require(snapshot), actor);
+  }
+}

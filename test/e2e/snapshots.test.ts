@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HearthError, type Vm } from '@hearth/contract';
+import { startPlatform, type Platform } from '../helpers/platform.ts';
+
+// Snapshots on real QEMU VMs: memory + devices + disk, restored in place and as clones.
+let p: Platform;
+let src: Vm;
+let sleeperPid = '';
+let bootId = '';
+
+const sh = async (vm: string, command: string) => {
+  const r = await p.client.call('execVm', { params: { id: vm }, body: { command } });
+  expect(r.stderr).toBe('');
+  return r.stdout.trim();
+};
+const running = (id: string) =>
+  p.client.call('waitVm', { params: { id }, query: { state: 'running', timeout: 120 } });
+async function expectCode(fn: () => Promise<unknown>, code: string): Promise<HearthError> {
+  const e = (await fn().then(
+    () => null,
+    (x: unknown) => x,
+  )) as HearthError | null;
+  expect(e).toBeInstanceOf(HearthError);
+  expect(e!.code).toBe(code);
+  return e!;
+}
+
+beforeAll(async () => {
+  p = await startPlatform();
+  const vm = await p.client.call('createVm', { body: { name: 'snap-src' } });
+  src = await running(vm.id);
+}, 180_000);
+afterAll(async () => {
+  await p?.dispose();
+});
+
+describe('snapshots (real VMs)', () => {
+  it('snapshots a running VM, which keeps running', async () => {
+    await sh(src.id, 'echo before > /root/state && sync');
+    sleeperPid = await sh(src.id, 'sleep 100000 >/dev/null 2>&1 & echo $!');
+    bootId = await sh(src.id, 'cat /proc/sys/kernel/random/boot_id');
+    const snap = await p.client.call('createSnapshot', { params: { id: src.id }, body: { name: 'snap1' } });
+    expect(snap).toMatchObject({
+      name: 'snap1',
+      state: 'ready',
+      vm: src.id,
+      vmm: 'qemu',
+      type: 'full',
+      parent: null,
+    });
+    expect(snap.sizeBytes).toBeGreaterThan(1024 * 1024);
+    expect(snap.vmmVersion).toMatch(/^\d+\.\d+/);
+    expect((await p.client.call('getVm', { params: { id: src.id } })).state).toBe('running');
+    expect(await sh(src.id, 'cat /root/state')).toBe('before');
+  });
+
+  it('restores in place: the disk and a running process are back, it is the same boot', async () => {
+    await sh(src.id, `echo after > /root/state && touch /root/new && kill ${sleeperPid} && sync`);
+    const accepted = await p.client.call('restoreVm', {
+      params: { id: src.id },
+      body: { snapshot: 'snap1' },
+    });
+    expect(accepted.state).toBe('starting');
+    const back = await running(src.id);
+    expect(back.snapshot).toBeTruthy();
+    expect(await sh(src.id, 'cat /root/state')).toBe('before');
+    expect(await sh(src.id, 'ls /root/new 2>/dev/null || echo absent')).toBe('absent');
+    // Memory state is real: the process killed after the snapshot runs again, in the same boot.
+    expect(await sh(src.id, `kill -0 ${sleeperPid} && echo alive`)).toBe('alive');
+    expect(await sh(src.id, 'cat /proc/sys/kernel/random/boot_id')).toBe(bootId);
+    // The clock was resynced from the host, not left at the snapshot's instant.
+    const guestNow = Number(await sh(src.id, 'date +%s'));
+    expect(Math.abs(guestNow - Date.now() / 1000)).toBeLessThan(5);
+  });
+
+  it('clones into a new VM with its own name and address, independent of the original', async () => {
+    const clone = await p.client.call('cloneSnapshot', {
+      params: { id: 'snap1' },
+      body: { name: 'snap-clone' },
+    });
+    expect(clone.ip).not.toBe(src.ip);
+    const up = await running(clone.id);
+    expect(up.snapshot).toBeTruthy();
+    expect(await sh(clone.id, 'hostname')).toBe('snap-clone');
+    expect(await sh(clone.id, 'ip -o -4 addr show eth0')).toContain(`${clone.ip}/`);
+    expect(await sh(clone.id, 'cat /root/state')).toBe('before');
+    expect(await sh(clone.id, 'cat /proc/sys/kernel/random/boot_id')).toBe(bootId);
+    await sh(clone.id, 'echo clone > /root/clone-only && sync');
+    await sh(src.id, 'echo src > /root/src-only && sync');
+    expect(await sh(src.id, 'ls /root/clone-only 2>/dev/null || echo absent')).toBe('absent');
+    expect(await sh(clone.id, 'ls /root/src-only 2>/dev/null || echo absent')).toBe('absent');
+    // Both reach each other on the bridge with their own addresses (distinct MACs).
+    expect(await sh(clone.id, `ping -c 1 -W 5 ${src.ip} >/dev/null && echo ok`)).toBe('ok');
+
+    // Lineage: a snapshot of the clone names snap1 as its parent.
+    const child = await p.client.call('createSnapshot', {
+      params: { id: clone.id },
+      body: { name: 'snap2' },
+    });
+    expect(child.parent).toBe((await p.client.call('getSnapshot', { params: { id: 'snap1' } })).id);
+    expect((await p.client.call('getSnapshot', { params: { id: 'snap1' } })).children).toEqual([child.id]);
+    const list = await p.client.call('listSnapshots', { query: {} });
+    expect(list.items.map((s) => s.name)).toEqual(['snap2', 'snap1']);
+    expect(
+      (await p.client.call('listSnapshots', { query: { vm: clone.id } })).items.map((s) => s.name),
+    ).toEqual(['snap2']);
+  });
+
+  it('refuses what cannot work, clearly', async () => {
+    await expectCode(() => p.client.call('getSnapshot', { params: { id: 'nope' } }), 'SNAPSHOT_NOT_FOUND');
+    await expectCode(
+      () => p.client.call('restoreVm', { params: { id: src.id }, body: { snapshot: 'snap2' } }),
+      'VALIDATION_FAILED',
+    );
+    await expectCode(
+      () => p.client.call('createSnapshot', { params: { id: src.id }, body: { name: 'snap1' } }),
+      'SNAPSHOT_NAME_TAKEN',
+    );
+    const stopped = await p.client.call('createVm', { body: { name: 'snap-stopped', start: false } });
+    await expectCode(
+      () => p.client.call('createSnapshot', { params: { id: stopped.id }, body: {} }),
+      'VM_INVALID_STATE',
+    );
+    // The image a snapshot depends on changed: restore is refused and nothing is created.
+    const snap = await p.client.call('getSnapshot', { params: { id: 'snap1' } });
+    const [img] = await p.manager.db.query<{ sha256: string }>('SELECT sha256 FROM images WHERE id = $1', [
+      snap.image,
+    ]);
+    await p.manager.db.query('UPDATE images SET sha256 = $2 WHERE id = $1', [snap.image, 'f'.repeat(64)]);
+    try {
+      const e = await expectCode(
+        () => p.client.call('cloneSnapshot', { params: { id: 'snap1' }, body: { name: 'never' } }),
+        'SNAPSHOT_INCOMPATIBLE',
+      );
+      expect(e.message).toMatch(/image .* changed/);
+      await expectCode(() => p.client.call('getVm', { params: { id: 'never' } }), 'VM_NOT_FOUND');
+    } finally {
+      await p.manager.db.query('UPDATE images SET sha256 = $2 WHERE id = $1', [snap.image, img!.sha256]);
+    }
+  });
+
+  it('deletes a snapshot without touching the VMs made from it', async () => {
+    const del = await p.client.call('deleteSnapshot', { params: { id: 'snap1' } });
+    expect(del.name).toBe('snap1');
+    await expectCode(() => p.client.call('getSnapshot', { params: { id: 'snap1' } }), 'SNAPSHOT_NOT_FOUND');
+    expect(await sh('snap-clone', 'cat /root/state')).toBe('before');
+    expect((await p.client.call('getSnapshot', { params: { id: 'snap2' } })).parent).toBeNull();
+  });
+});
