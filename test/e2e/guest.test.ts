@@ -232,6 +232,14 @@ describe('files through the guest agent (real VM)', () => {
     });
     expect(down.headers.get('x-hearth-file-kind')).toBe('file');
     expect(sha256(Buffer.from(await down.arrayBuffer()))).toBe(sha256(data));
+    // A tiny file arrives with its metadata, data and end in one read: none of it may be lost.
+    for (let i = 0; i < 20; i++) {
+      const small = await p.client.raw('downloadFile', {
+        params: { id: vm.id },
+        query: { path: '/etc/hostname' },
+      });
+      expect(await small.text()).toBe('guest-e2e\n');
+    }
   });
 
   it('round-trips a directory as tar', async () => {

@@ -49,6 +49,8 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   });
   // Errors carry a catalogue code so the manager can pass them on as they are.
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    // A streaming route may have set its content type before it failed.
+    reply.type('application/json');
     if (err instanceof GuestError) {
       const code = catalogueCodeForGuest(err.code);
       return reply.code(errorCatalogue[code].status).send({ error: err.message, code });

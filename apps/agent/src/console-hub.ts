@@ -15,6 +15,7 @@ const HISTORY_BYTES = 64 * 1024;
  */
 export class ConsoleHub {
   private readonly viewers = new Set<ConsoleViewer>();
+  private readonly aliases = new Map<ConsoleViewer, ConsoleViewer>();
   private offset = 0;
   private watcher: FSWatcher | null = null;
   private poll: NodeJS.Timeout | null = null;
@@ -22,6 +23,7 @@ export class ConsoleHub {
   private again = false;
   private input: Socket | null = null;
   private started = false;
+  private disposed = false;
 
   constructor(
     private readonly logPath: string,
@@ -34,11 +36,14 @@ export class ConsoleHub {
 
   /** Adds a viewer: it first gets the tail of the log, then everything new. */
   async join(v: ConsoleViewer): Promise<void> {
+    if (this.disposed) return;
     if (!this.started) {
       this.started = true;
       const fh = await open(this.logPath, 'r').catch(() => null);
       this.offset = fh ? (await fh.stat()).size : 0;
       await fh?.close();
+      // The only viewer may have left while we looked: a disposed hub must not start watching.
+      if (this.disposed) return;
       try {
         this.watcher = watch(this.logPath, () => this.pump());
         this.watcher.on('error', () => undefined);
@@ -49,22 +54,33 @@ export class ConsoleHub {
       this.poll = setInterval(() => this.pump(), 500);
       this.poll.unref();
     }
+    // Join before reading history, holding live bytes back until it is sent: no gap, no repeat.
+    const held: Buffer[] = [];
+    let live = false;
+    const gate: ConsoleViewer = { send: (b) => (live ? v.send(b) : held.push(b)) };
+    this.viewers.add(gate);
+    this.aliases.set(v, gate);
+    const end = this.offset;
     const fh = await open(this.logPath, 'r').catch(() => null);
     if (fh) {
       try {
-        const start = Math.max(0, this.offset - HISTORY_BYTES);
-        const buf = Buffer.alloc(this.offset - start);
+        const start = Math.max(0, end - HISTORY_BYTES);
+        const buf = Buffer.alloc(end - start);
         const { bytesRead } = await fh.read(buf, 0, buf.length, start);
         if (bytesRead) v.send(buf.subarray(0, bytesRead));
       } finally {
         await fh.close();
       }
     }
-    this.viewers.add(v);
+    for (const b of held) v.send(b);
+    live = true;
+    if (this.disposed) this.viewers.clear();
   }
 
   leave(v: ConsoleViewer): void {
-    this.viewers.delete(v);
+    const gate = this.aliases.get(v);
+    if (gate) this.viewers.delete(gate);
+    this.aliases.delete(v);
   }
 
   /** Types into the serial console. */
@@ -119,6 +135,7 @@ export class ConsoleHub {
 
   /** Stops watching and closes the input socket. Idempotent. */
   dispose(): void {
+    this.disposed = true;
     this.watcher?.close();
     this.watcher = null;
     if (this.poll) clearInterval(this.poll);
@@ -126,5 +143,6 @@ export class ConsoleHub {
     this.input?.destroy();
     this.input = null;
     this.viewers.clear();
+    this.aliases.clear();
   }
 }

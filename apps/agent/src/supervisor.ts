@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AgentVmPhase, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
+import { HearthError, type AgentVmPhase, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
 import type { VmmDriver, VmmInstance, VmmSnapshotInfo } from '@hearth/vmm';
 
 export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
@@ -269,7 +269,9 @@ export class Supervisor {
     const t0 = Date.now();
     try {
       await mkdir(dir, { recursive: true });
-      await writeFile(f.spec, JSON.stringify(spec, null, 2) + '\n');
+      // It holds the guest secret and password hashes: root only, whatever the directory's mode.
+      await writeFile(f.spec, JSON.stringify(spec, null, 2) + '\n', { mode: 0o600 });
+      await chmod(f.spec, 0o600);
       freshDisk = !from && !(await exists(f.disk));
       if (freshDisk) await prepareDisk(spec.rootfs.path, f.disk, spec.diskMib * 1024 * 1024);
       rec.hasAgent = from ? from.hasAgent && Boolean(spec.guest) : false;
@@ -430,7 +432,7 @@ export class Supervisor {
 
   private need(id: string): VmRecord {
     const rec = this.vms.get(id);
-    if (!rec) throw Object.assign(new Error(`VM ${id} is not on this host`), { statusCode: 404 });
+    if (!rec) throw new HearthError('VM_NOT_FOUND', `VM ${id} is not on this host`);
     return rec;
   }
 
@@ -556,8 +558,7 @@ export class Supervisor {
     return this.serial(r, async () => {
       const dir = this.snapshotDir(snapshotId);
       const meta = await readJson<{ hasAgent: boolean }>(join(dir, SNAPSHOT_META));
-      if (!meta)
-        throw Object.assign(new Error(`snapshot ${snapshotId} is not on this host`), { statusCode: 404 });
+      if (!meta) throw new HearthError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} is not on this host`);
       if (r.instance) {
         r.expectingExit = true;
         this.dropGuest(r);

@@ -7,6 +7,13 @@ import { resourceCommands } from './commands/resources.ts';
 import { accessCommands } from './commands/access.ts';
 import { EXIT } from './output.ts';
 
+// A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
+process.on('unhandledRejection', (e) => {
+  process.stderr.write(
+    `hearth: unhandled rejection (a bug, please report): ${(e as Error)?.stack ?? String(e)}\n`,
+  );
+});
+
 const program = new Command('hearth')
   .description('Hearth: self-hosted microVMs')
   .version('0.1.0')

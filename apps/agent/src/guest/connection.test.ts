@@ -69,6 +69,9 @@ function fakeGuest(behave: Behaviour) {
 }
 
 const log = pino({ level: 'silent' });
+async function until(fn: () => boolean): Promise<void> {
+  while (!fn()) await new Promise((r) => setTimeout(r, 10));
+}
 const disposers: Array<() => void> = [];
 afterEach(() => {
   while (disposers.length) disposers.pop()!();
@@ -158,6 +161,24 @@ describe('guest connection', () => {
     const conn = connectTo(g.path);
     await conn.ready();
     await expect(conn.request({ op: 'health' }, 5000)).rejects.toMatchObject({ code: 'GUEST_DISCONNECTED' });
+  });
+
+  it('does not leave writers waiting when a guest that stopped reading disconnects', async () => {
+    let victim: Socket | null = null;
+    const g = fakeGuest((sock, f) => {
+      if (f.type !== FrameType.REQUEST) return;
+      victim = sock;
+      sock.pause(); // a guest whose reader is stuck: our writes back up
+    });
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path);
+    await conn.ready();
+    const s = conn.open({ op: 'fs.write', path: '/x' });
+    await until(() => victim !== null);
+    const writing = s.write(Buffer.alloc(16 * 1024 * 1024));
+    setTimeout(() => victim!.destroy(), 200);
+    await expect(writing).resolves.toBeUndefined();
+    await expect(s.result).rejects.toMatchObject({ code: 'GUEST_DISCONNECTED' });
   });
 
   it('times out a guest that never answers instead of hanging', async () => {

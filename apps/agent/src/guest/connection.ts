@@ -182,7 +182,17 @@ export class GuestConnection extends EventEmitter {
     const stream = new GuestStream(id, (type, payload) => {
       if (this.sock !== sock || sock.destroyed) return Promise.resolve();
       const ok = sock.write(encodeFrame(id, type, payload));
-      return ok ? Promise.resolve() : new Promise((r) => sock.once('drain', r));
+      if (ok) return Promise.resolve();
+      // A socket that dies never drains: give up on close too, or writers would wait forever.
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          sock.off('drain', done);
+          sock.off('close', done);
+          resolve();
+        };
+        sock.once('drain', done);
+        sock.once('close', done);
+      });
     });
     this.streams.set(id, stream);
     const forget = () => {

@@ -97,6 +97,8 @@ export function execRoutes(app: FastifyInstance, sup: Supervisor): void {
       }
     }
     const start = started(s);
+    // Observed now, awaited later: a spawn failure may arrive while stdin is still being sent.
+    start.catch(() => undefined);
     const stream = body.stream ? ndjson(reply, s) : null;
     if (body.stdin !== undefined) await s.write(Buffer.from(body.stdin, body.stdinEncoding));
     if (body.stdin !== undefined && !body.keepStdinOpen) await s.end();

@@ -26,6 +26,16 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
   app.get('/agent/v1/vms/:id/files', async (req, reply) => {
     const q = FilesQuery.parse(req.query);
     const s = g(req).open({ op: 'fs.read', path: q.path, format: q.format });
+    // Listen before the first await: meta, data and result of a small file come in one read.
+    const out = new PassThrough();
+    s.on('stdout', (b: Buffer) => out.write(b));
+    s.result.then(
+      (r) => (r.ok ? out.end() : out.destroy(new Error(r.error?.message))),
+      (e: Error) => out.destroy(e),
+    );
+    reply.raw.on('close', () => {
+      if (!s.done) void s.control({ type: 'cancel' });
+    });
     const meta = await new Promise<Record<string, unknown>>((resolve, reject) => {
       s.once('event', (ev: Record<string, unknown>) => resolve(ev));
       s.result.then(
@@ -35,15 +45,6 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
           ),
         reject,
       );
-    });
-    const out = new PassThrough();
-    s.on('stdout', (b: Buffer) => out.write(b));
-    s.result.then(
-      (r) => (r.ok ? out.end() : out.destroy(new Error(r.error?.message))),
-      (e: Error) => out.destroy(e),
-    );
-    reply.raw.on('close', () => {
-      if (!s.done) void s.control({ type: 'cancel' });
     });
     reply.header('x-hearth-file-kind', String(meta.kind));
     if (meta.kind === 'file' && typeof meta.size === 'number')
@@ -70,14 +71,24 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
       ...(q.mode ? { mode: parseInt(q.mode, 8) } : {}),
     });
     let bytes = 0;
-    for await (const chunk of req.body as Readable) {
-      bytes += (chunk as Buffer).length;
-      if (bytes > maxUploadBytes) {
-        await s.control({ type: 'cancel' });
-        throw new GuestError('TOO_LARGE', `the upload exceeds the ${maxUploadBytes}-byte limit`);
+    try {
+      for await (const chunk of req.body as Readable) {
+        bytes += (chunk as Buffer).length;
+        if (bytes > maxUploadBytes) {
+          throw new GuestError('TOO_LARGE', `the upload exceeds the ${maxUploadBytes}-byte limit`);
+        }
+        if (s.done) break;
+        await s.write(chunk as Buffer);
       }
-      if (s.done) break;
-      await s.write(chunk as Buffer);
+    } catch (e) {
+      // Too large, or the client went away mid-body: the guest must drop its partial file.
+      await s.control({ type: 'cancel' });
+      s.fail(e instanceof GuestError ? e : new GuestError('BAD_REQUEST', 'the upload was interrupted'));
+      throw e;
+    }
+    if (s.done) {
+      // The guest ended the write early (say, a path it refuses): report its reason.
+      return { path: q.path, ...(await s.wait(1000)), bytes };
     }
     await s.end();
     return { path: q.path, ...(await s.wait(5 * 60_000)), bytes };

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { catalogueCodeForGuest, ShellClientMessage, ShellQuery } from '@hearth/contract';
+import { catalogueCodeForGuest, HearthError, ShellClientMessage, ShellQuery } from '@hearth/contract';
 import type { Supervisor } from '../supervisor.ts';
 import { ConsoleHub } from '../console-hub.ts';
 import { GuestError } from '../guest/errors.ts';
@@ -14,9 +14,9 @@ const asBuffer = (data: unknown): Buffer =>
       : Buffer.from(data as ArrayBuffer);
 
 function sendError(ws: WebSocket, e: unknown): void {
-  const err = e as GuestError;
-  const code = err instanceof GuestError ? catalogueCodeForGuest(err.code) : 'INTERNAL';
-  ws.send(JSON.stringify({ type: 'error', code, message: err.message }));
+  const code =
+    e instanceof GuestError ? catalogueCodeForGuest(e.code) : e instanceof HearthError ? e.code : 'INTERNAL';
+  ws.send(JSON.stringify({ type: 'error', code, message: (e as Error).message }));
   ws.close(1011, 'error');
 }
 
@@ -81,8 +81,14 @@ export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): vo
       },
       (e: unknown) => sendError(ws, e),
     );
+    // One chain per socket: a large paste spans several frames and must not interleave with the next.
+    let typing: Promise<void> = Promise.resolve();
     ws.on('message', (data, isBinary) => {
-      if (isBinary) return void stream.write(asBuffer(data));
+      if (isBinary) {
+        const bytes = asBuffer(data);
+        typing = typing.then(() => stream.write(bytes)).catch(() => undefined);
+        return;
+      }
       let msg;
       try {
         msg = ShellClientMessage.parse(JSON.parse(asBuffer(data).toString('utf8')));

@@ -1,4 +1,5 @@
 import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { HearthError, routes } from '@hearth/contract';
 import { serve } from '../http.ts';
@@ -98,11 +99,17 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
       );
     }
     const { host, base } = await target(params.id);
-    const limited = req.body.pipe(byteLimit(maxUpload));
+    const limited = byteLimit(maxUpload);
     let tooLarge: Error | null = null;
-    limited.on('error', (e) => (tooLarge = e));
+    // pipeline, not pipe: a client that aborts mid-body must end the upload to the agent too.
+    const abort = new AbortController();
+    pipeline(req.body, limited).catch((e: Error) => {
+      tooLarge = e instanceof HearthError ? e : null;
+      abort.abort(e);
+    });
     try {
       const res = await agents.raw(host, 'PUT', `${base}/files?${qs(query)}`, {
+        signal: abort.signal,
         body: Readable.toWeb(limited) as unknown as BodyInit,
         headers: {
           'content-type': String(req.headers['content-type']),
