@@ -186,7 +186,7 @@ func (a *Agent) opExec(st *stream, req *Request) {
 	p.subs = []*stream{st} // before the table makes p visible to attach
 	a.procs.add(p)
 	_ = st.event(map[string]interface{}{"type": "started", "processId": p.id, "pid": p.pid})
-	go p.consume(st)
+	go p.consume(st, false)
 	var wg sync.WaitGroup
 	for i, f := range outs {
 		wg.Add(1)
@@ -208,6 +208,10 @@ func (a *Agent) opExec(st *stream, req *Request) {
 func (p *process) wait(cmd *exec.Cmd, timer *time.Timer, outs []*os.File, wg *sync.WaitGroup) {
 	err := cmd.Wait()
 	untrackPid(p.pid)
+	// Nobody but a background child could read stdin now. Closing it here (never waiting for a
+	// writer: one may be stuck on a pipe that child keeps full) releases that writer and lets
+	// the exit be reported whatever happens to stdin.
+	p.dropStdin()
 	if timer != nil {
 		timer.Stop()
 	}
@@ -230,13 +234,7 @@ func (p *process) wait(cmd *exec.Cmd, timer *time.Timer, outs []*os.File, wg *sy
 		_ = f.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	}
 	wg.Wait()
-	p.stdinMu.Lock()
-	if p.stdin != nil && p.stdin != p.master {
-		p.stdin.Close()
-	}
-	p.stdin = nil
-	p.stdinMu.Unlock()
-	for _, f := range outs {
+	for _, f := range outs { // with a pty this is the master: a writer blocked on it is released
 		f.Close()
 	}
 	p.finish()

@@ -17,21 +17,22 @@ import (
 
 var version = "dev" // set by build.sh with -X main.version
 
-var jsonUnmarshal = json.Unmarshal
-
 type Agent struct {
 	cfg    *GuestBootConfig
 	cfgErr string // why every HELLO is refused when cfg is nil
 	root   string // filesystem root for /etc lookups: "/" except in tests
 	procs  *procTable
 	cpu    cpuState
+	// How long the link reader waits for a stream's consumer that is stdinQueueBytes behind.
+	stdinStall time.Duration
 	// Side effects on the whole machine, replaceable so tests never touch the host's clock/power.
 	settime  func(tv *syscall.Timeval) error
 	poweroff func(reboot bool)
 }
 
 func newAgent(cfg *GuestBootConfig, root string) *Agent {
-	return &Agent{cfg: cfg, root: root, procs: newProcTable(), settime: syscall.Settimeofday, poweroff: powerOff}
+	return &Agent{cfg: cfg, root: root, procs: newProcTable(), stdinStall: defaultStdinStall,
+		settime: syscall.Settimeofday, poweroff: powerOff}
 }
 
 func main() {
@@ -191,7 +192,7 @@ func (a *Agent) opAttach(st *stream, req *Request) {
 		st.fail(fsErr(err))
 		return
 	}
-	go p.consume(st)
+	go p.consume(st, true)
 	p.attach(st, req.Replay)
 }
 

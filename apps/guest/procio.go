@@ -40,32 +40,53 @@ type control struct {
 	Rows   int    `json:"rows"`
 }
 
-// consume applies a stream's STDIN/STDIN_EOF/CONTROL frames to the process until the stream ends.
-func (p *process) consume(st *stream) {
+// consume applies a stream's input to the process until the stream ends: STDIN/STDIN_EOF (and
+// resize, which belongs with the keystrokes) in order on this goroutine, the other CONTROL frames
+// on another, so a write stuck on a full stdin pipe never delays a signal, a kill or a detach.
+// attach tells an attach stream from the exec's own.
+func (p *process) consume(st *stream, attach bool) {
+	if st.in == nil {
+		return
+	}
+	st.in.setOverflowHandler(p.abortStdin)
+	go p.consumeControl(st, attach)
+	logged := false // one line per stream: a dead stdin fails every queued chunk the same way
 	for {
-		select {
-		case f := <-st.in:
-			var err error
-			switch f.Type {
-			case FrameStdin:
-				err = p.writeStdin(f.Payload)
-			case FrameStdinEOF:
-				err = p.closeStdin()
-			case FrameControl:
-				err = p.control(f.Payload)
-			}
-			if err != nil && !p.hasExited() {
-				log.Printf("%s: stream %d input: %v", p.id, st.id, err)
-			}
-		case <-st.closed:
-			return
-		case <-st.s.done:
-			return
+		f, err := st.nextData()
+		if err != nil {
+			return // stream or session ended, or the queue overflowed (the stream is failed)
+		}
+		switch f.Type {
+		case FrameStdin:
+			err = p.writeStdin(f.Payload)
+		case FrameStdinEOF:
+			err = p.closeStdin()
+		case FrameControl: // in-band (resize)
+			err = p.control(st, f.Payload, attach)
+		}
+		if err != nil && !logged && !p.hasExited() {
+			logged = true
+			log.Printf("%s: stream %d input: %v", p.id, st.id, err)
 		}
 	}
 }
 
-func (p *process) control(payload []byte) error {
+func (p *process) consumeControl(st *stream, attach bool) {
+	for {
+		c, err := st.nextControl()
+		if err != nil {
+			return
+		}
+		if err := p.control(st, c, attach); err != nil && !p.hasExited() {
+			log.Printf("%s: stream %d control: %v", p.id, st.id, err)
+		}
+	}
+}
+
+// control applies one CONTROL frame. "cancel" means the host's client went away: the exec's own
+// stream kills the process (as ssh does), an attach stream only detaches. "detach" detaches
+// either kind: the stream ends with RESULT {ok, detached: true, running, ...}, the process runs on.
+func (p *process) control(st *stream, payload []byte, attach bool) error {
 	var c control
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return err
@@ -83,7 +104,14 @@ func (p *process) control(payload []byte) error {
 		}
 		return setWinsize(p.master, c.Cols, c.Rows)
 	case "cancel":
+		if attach {
+			p.detach(st)
+			return nil
+		}
 		return p.signal(syscall.SIGKILL)
+	case "detach":
+		p.detach(st)
+		return nil
 	}
 	return errors.New("unknown control " + c.Type)
 }

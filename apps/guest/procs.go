@@ -55,8 +55,12 @@ type process struct {
 	pty     bool
 	started time.Time
 
+	// stdinMu guards the stdin field only and is never held across I/O; writeMu serializes
+	// writers and is held across a write that may block on a full pipe. Closing stdin never
+	// takes writeMu, so it releases a blocked writer instead of waiting for it.
 	stdinMu sync.Mutex
-	stdin   *os.File // pipe write end or pty master; nil when stdin is /dev/null
+	stdin   *os.File // pipe write end or pty master; nil when stdin is /dev/null or closed
+	writeMu sync.Mutex
 	master  *os.File
 
 	mu       sync.Mutex // exit state
@@ -118,6 +122,27 @@ func (p *process) attach(st *stream, replay bool) {
 	st.ok(p.exitResult())
 }
 
+// detach stops forwarding output to st and ends it; the process is not touched. When the exit
+// was already reported on st this does nothing (a stream has one RESULT).
+func (p *process) detach(st *stream) {
+	p.outMu.Lock()
+	for i, s := range p.subs {
+		if s == st {
+			p.subs = append(p.subs[:i:i], p.subs[i+1:]...)
+			break
+		}
+	}
+	p.outMu.Unlock()
+	p.mu.Lock()
+	res := map[string]interface{}{"processId": p.id, "detached": true, "running": !p.exited}
+	if p.exited {
+		res["exitCode"], res["signal"], res["timedOut"], res["durationMs"] =
+			p.exit.ExitCode, p.exit.Signal, p.exit.TimedOut, p.exit.DurationMs
+	}
+	p.mu.Unlock()
+	st.ok(res)
+}
+
 // finish runs once output is drained: every attached stream gets the exit RESULT.
 func (p *process) finish() {
 	p.outMu.Lock()
@@ -131,13 +156,20 @@ func (p *process) finish() {
 	}
 }
 
-func (p *process) writeStdin(b []byte) error {
+func (p *process) stdinFile() *os.File {
 	p.stdinMu.Lock()
 	defer p.stdinMu.Unlock()
-	if p.stdin == nil {
+	return p.stdin
+}
+
+func (p *process) writeStdin(b []byte) error {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	f := p.stdinFile()
+	if f == nil {
 		return gerr(ErrBadRequest, "stdin of %s is not open", p.id)
 	}
-	_, err := p.stdin.Write(b)
+	_, err := f.Write(b)
 	return err
 }
 
@@ -147,13 +179,33 @@ func (p *process) closeStdin() error {
 		return p.writeStdin([]byte{4})
 	}
 	p.stdinMu.Lock()
-	defer p.stdinMu.Unlock()
-	if p.stdin == nil {
+	f := p.stdin
+	p.stdin = nil
+	p.stdinMu.Unlock()
+	if f == nil {
 		return gerr(ErrBadRequest, "stdin of %s is not open", p.id)
 	}
-	err := p.stdin.Close()
+	return f.Close()
+}
+
+// dropStdin forgets stdin at exit: a pipe is closed (a pty master is closed with the outputs).
+func (p *process) dropStdin() {
+	p.stdinMu.Lock()
+	f := p.stdin
 	p.stdin = nil
-	return err
+	p.stdinMu.Unlock()
+	if f != nil && f != p.master {
+		f.Close()
+	}
+}
+
+// abortStdin closes a stdin pipe whose stream overflowed: queued input is lost anyway, the
+// process gets EOF and a writer blocked on the full pipe is released. A terminal is left open
+// (closing the master would end the session); its writer is released when the process exits.
+func (p *process) abortStdin() {
+	if !p.pty {
+		p.dropStdin()
+	}
 }
 
 // signal targets the process group so shells' children are reached too.

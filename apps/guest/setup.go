@@ -1,9 +1,11 @@
 package main
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"os"
@@ -115,6 +117,9 @@ func chown(path string, uid, gid int) {
 	}
 }
 
+// copySkel fills a home the agent has just created (still root's, so nobody else can write in
+// it yet). Nothing is followed or overwritten: directories with Mkdir, files with O_EXCL and
+// O_NOFOLLOW, owners set on what was created; symlinks and special files in skel are skipped.
 func copySkel(skel, home string, uid, gid int) {
 	_ = filepath.WalkDir(skel, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == skel {
@@ -125,30 +130,74 @@ func copySkel(skel, home string, uid, gid int) {
 		switch {
 		case ierr != nil:
 		case d.IsDir():
-			_ = os.MkdirAll(dst, info.Mode().Perm())
-		case info.Mode().IsRegular():
-			if b, err := os.ReadFile(p); err == nil {
-				_ = os.WriteFile(dst, b, info.Mode().Perm())
+			if err := os.Mkdir(dst, info.Mode().Perm()); err != nil {
+				return filepath.SkipDir
 			}
-		default:
-			return nil
+			chown(dst, uid, gid)
+		case info.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil
+			}
+			f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, info.Mode().Perm())
+			if err != nil {
+				return nil
+			}
+			if _, err := f.Write(b); err == nil && os.Geteuid() == 0 {
+				_ = f.Chown(uid, gid)
+			}
+			f.Close()
 		}
-		chown(dst, uid, gid)
 		return nil
 	})
 }
 
+const maxAuthorizedKeysBytes = 1 << 20
+
 // addAuthorizedKeys appends the configured keys that are not there yet; keys added by hand
-// inside the VM are kept.
+// inside the VM are kept. It runs as root in a directory the user owns, so nothing below the
+// home is trusted: .ssh and authorized_keys are reached through directory descriptors with
+// O_NOFOLLOW and must be a directory and a regular, singly linked file owned by the user (or by
+// the agent). A symlink or anything unexpected is logged and left alone, never followed. The new
+// file is created beside the old one with O_EXCL, given its owner and mode through its
+// descriptor, and renamed over it (replacing a directory entry, never writing through one).
 func addAuthorizedKeys(home string, keys []string, uid, gid int) error {
+	homeFd, err := syscall.Open(home, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open home %s: %w", home, err)
+	}
+	defer syscall.Close(homeFd)
 	dir := filepath.Join(home, ".ssh")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	sshFd, err := openDirAt(homeFd, ".ssh")
+	if errors.Is(err, syscall.ENOENT) {
+		if err = syscall.Mkdirat(homeFd, ".ssh", 0o700); err == nil || errors.Is(err, syscall.EEXIST) {
+			sshFd, err = openDirAt(homeFd, ".ssh")
+		}
+	}
+	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENOTDIR) {
+		return fmt.Errorf("%s is a symlink or not a directory: left alone", dir)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	defer syscall.Close(sshFd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(sshFd, &st); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if !ownedBy(&st, uid) {
+		return fmt.Errorf("%s is owned by uid %d: left alone", dir, st.Uid)
+	}
+	if os.Geteuid() == 0 {
+		_ = syscall.Fchown(sshFd, uid, gid)
+	}
+	_ = syscall.Fchmod(sshFd, 0o700)
+
+	path := filepath.Join(dir, "authorized_keys")
+	lines, err := readKeysAt(sshFd, path, uid)
+	if err != nil {
 		return err
 	}
-	_ = os.Chmod(dir, 0o700)
-	chown(dir, uid, gid)
-	path := filepath.Join(dir, "authorized_keys")
-	lines, _ := readLines(path)
 	have := map[string]bool{}
 	for _, l := range lines {
 		have[strings.TrimSpace(l)] = true
@@ -159,11 +208,89 @@ func addAuthorizedKeys(home string, keys []string, uid, gid int) error {
 			lines, have[k] = append(lines, k), true
 		}
 	}
-	if err := atomicWrite(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		return err
+	return writeKeysAt(sshFd, path, []byte(strings.Join(lines, "\n")+"\n"), uid, gid)
+}
+
+func openDirAt(dirFd int, name string) (int, error) {
+	return syscall.Openat(dirFd, name, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+}
+
+// ownedBy accepts the user's own files and the agent's (root's, in a VM).
+func ownedBy(st *syscall.Stat_t, uid int) bool {
+	return int(st.Uid) == uid || int(st.Uid) == os.Geteuid()
+}
+
+// readKeysAt reads authorized_keys from the .ssh directory descriptor; a missing file is empty.
+func readKeysAt(sshFd int, path string, uid int) ([]string, error) {
+	fd, err := syscall.Openat(sshFd, "authorized_keys",
+		syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		return nil, nil
+	case errors.Is(err, syscall.ELOOP):
+		return nil, fmt.Errorf("%s is a symlink: left alone", path)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	_ = os.Chmod(path, 0o600)
-	chown(path, uid, gid)
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	switch {
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		return nil, fmt.Errorf("%s is not a regular file: left alone", path)
+	case st.Nlink != 1:
+		return nil, fmt.Errorf("%s has %d links: left alone", path, st.Nlink)
+	case !ownedBy(&st, uid):
+		return nil, fmt.Errorf("%s is owned by uid %d: left alone", path, st.Uid)
+	case st.Size > maxAuthorizedKeysBytes:
+		return nil, fmt.Errorf("%s is larger than %d bytes: left alone", path, maxAuthorizedKeysBytes)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxAuthorizedKeysBytes))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s := strings.TrimRight(string(b), "\n")
+	if s == "" {
+		return nil, nil
+	}
+	return strings.Split(s, "\n"), nil
+}
+
+// writeKeysAt replaces authorized_keys in the .ssh directory descriptor with data, 0600, owned by
+// the user.
+func writeKeysAt(sshFd int, path string, data []byte, uid, gid int) error {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := fmt.Sprintf(".authorized_keys.hearth-%x", rnd)
+	fd, err := syscall.Openat(sshFd, tmp,
+		syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(filepath.Dir(path), tmp))
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil && os.Geteuid() == 0 {
+		err = f.Chown(uid, gid)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syscall.Renameat(sshFd, tmp, sshFd, "authorized_keys")
+	}
+	if err != nil {
+		_ = syscall.Unlinkat(sshFd, tmp)
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -107,4 +108,108 @@ func TestCloudInitSeed(t *testing.T) {
 	if read(t, filepath.Join(seed, "user-data")) != "#cloud-config\n# mine\n" {
 		t.Fatal("existing seed overwritten")
 	}
+}
+
+// The agent writes keys as root inside a home its user controls: nothing there may be followed.
+func TestAuthorizedKeysNeverFollowLinks(t *testing.T) {
+	key := "ssh-ed25519 AAAA alice@host"
+	setup := func(t *testing.T) (root, ssh string) {
+		root = fakeRoot(t)
+		ssh = filepath.Join(root, "home/alice/.ssh")
+		mustWrite(t, filepath.Join(root, "root/.ssh/authorized_keys"), "ssh-ed25519 ROOT root@host\n", 0o600)
+		if err := os.MkdirAll(filepath.Dir(ssh), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return root, ssh
+	}
+	apply := func(root string) {
+		applySetup(root, &GuestBootConfig{Users: []BootUser{{Name: "alice", SSHKeys: []string{key}}}}, false)
+	}
+	shadowIntact := func(t *testing.T, root string) {
+		t.Helper()
+		shadow := filepath.Join(root, "etc/shadow")
+		if s := read(t, shadow); s != "root:*:19000:0:99999:7:::\nalice:!:19000:0:99999:7:::\n" {
+			t.Fatalf("shadow changed:\n%s", s)
+		}
+		if fi, _ := os.Stat(shadow); fi.Mode().Perm() != 0o640 || fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) {
+			t.Fatalf("shadow mode/owner changed: %v", fi.Mode())
+		}
+	}
+
+	t.Run("authorized_keys symlink to shadow", func(t *testing.T) {
+		root, ssh := setup(t)
+		if err := os.MkdirAll(ssh, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		keys := filepath.Join(ssh, "authorized_keys")
+		if err := os.Symlink(filepath.Join(root, "etc/shadow"), keys); err != nil {
+			t.Fatal(err)
+		}
+		apply(root)
+		shadowIntact(t, root)
+		if fi, err := os.Lstat(keys); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("symlink replaced: %v %v", fi, err)
+		}
+		ents, _ := os.ReadDir(ssh)
+		for _, e := range ents {
+			if e.Name() != "authorized_keys" {
+				t.Fatalf("left behind: %s", e.Name())
+			}
+		}
+	})
+	t.Run("authorized_keys hard link to shadow", func(t *testing.T) {
+		root, ssh := setup(t)
+		if err := os.MkdirAll(ssh, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		keys := filepath.Join(ssh, "authorized_keys")
+		if err := os.Link(filepath.Join(root, "etc/shadow"), keys); err != nil {
+			t.Skipf("no hard link: %v", err)
+		}
+		apply(root)
+		shadowIntact(t, root)
+		if strings.Contains(read(t, keys), key) {
+			t.Fatal("a hard-linked authorized_keys was rewritten")
+		}
+	})
+	t.Run(".ssh symlink to root's", func(t *testing.T) {
+		root, ssh := setup(t)
+		if err := os.Symlink(filepath.Join(root, "root/.ssh"), ssh); err != nil {
+			t.Fatal(err)
+		}
+		apply(root)
+		rootKeys := filepath.Join(root, "root/.ssh/authorized_keys")
+		if k := read(t, rootKeys); k != "ssh-ed25519 ROOT root@host\n" {
+			t.Fatalf("root's keys changed: %q", k)
+		}
+		for _, p := range []string{rootKeys, filepath.Dir(rootKeys)} {
+			if fi, _ := os.Stat(p); fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) {
+				t.Fatalf("%s handed to uid %d", p, fi.Sys().(*syscall.Stat_t).Uid)
+			}
+		}
+		if fi, err := os.Lstat(ssh); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf(".ssh symlink replaced: %v %v", fi, err)
+		}
+	})
+	t.Run("regular files are still updated", func(t *testing.T) {
+		root, ssh := setup(t)
+		mustWrite(t, filepath.Join(ssh, "authorized_keys"), "ssh-rsa MINE by-hand\n", 0o644)
+		if os.Geteuid() == 0 {
+			_ = os.Chown(filepath.Join(ssh, "authorized_keys"), 1000, 1000)
+			_ = os.Chown(ssh, 1000, 1000)
+		}
+		apply(root)
+		keys := filepath.Join(ssh, "authorized_keys")
+		if k := read(t, keys); k != "ssh-rsa MINE by-hand\n"+key+"\n" {
+			t.Fatalf("keys: %q", k)
+		}
+		fi, _ := os.Lstat(keys)
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode().Perm() != 0o600 || (os.Geteuid() == 0 && (st.Uid != 1000 || st.Gid != 1000)) {
+			t.Fatalf("keys mode %v owner %d:%d", fi.Mode(), st.Uid, st.Gid)
+		}
+		if fi, _ := os.Lstat(ssh); fi.Mode().Perm() != 0o700 {
+			t.Fatalf(".ssh mode %v", fi.Mode())
+		}
+	})
 }

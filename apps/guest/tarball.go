@@ -55,7 +55,7 @@ func writeTar(root string, w io.Writer) error {
 		if !fi.Mode().IsRegular() {
 			return nil
 		}
-		f, err := os.Open(p)
+		f, err := openRegular(p)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,10 @@ import (
 )
 
 // opRead streams a file raw, or a directory (or anything with format tar) as a tar archive.
+// Only regular files are read raw: a device, FIFO or socket is refused with BAD_REQUEST (reading
+// /dev/zero would never end, opening a FIFO would hang, opening some devices has side effects).
+// A CONTROL {"type":"cancel"} stops the transfer between chunks; the stream then ends with
+// RESULT ok:false, BAD_REQUEST "cancelled" (the bytes already sent are not a complete file).
 func opRead(st *stream, req *Request) {
 	if e := checkPath(req.Path); e != nil {
 		st.fail(e)
@@ -33,7 +37,9 @@ func opRead(st *stream, req *Request) {
 		}
 		w := &stdoutWriter{st: st}
 		if err := writeTar(req.Path, w); err != nil {
-			st.fail(fsErr(err))
+			if !errors.Is(err, errGone) {
+				st.fail(fsErr(err))
+			}
 			return
 		}
 		st.ok(map[string]interface{}{"bytes": w.n})
@@ -43,12 +49,20 @@ func opRead(st *stream, req *Request) {
 		st.fail(gerr(ErrIsDir, "%s is a directory", req.Path))
 		return
 	}
-	f, err := os.Open(req.Path)
+	if !fi.Mode().IsRegular() {
+		st.fail(gerr(ErrBadRequest, "%s is not a regular file", req.Path))
+		return
+	}
+	f, err := openRegular(req.Path)
 	if err != nil {
 		st.fail(fsErr(err))
 		return
 	}
 	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		st.fail(fsErr(err))
+		return
+	}
 	meta := map[string]interface{}{"type": "meta", "kind": "file", "size": fi.Size(), "mode": uint32(fi.Mode().Perm())}
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 		meta["mode"] = sys.Mode & 0o7777
@@ -58,6 +72,10 @@ func opRead(st *stream, req *Request) {
 	}
 	w := &stdoutWriter{st: st}
 	if _, err := io.CopyBuffer(w, f, make([]byte, DataChunkBytes)); err != nil {
+		if errors.Is(err, errCancelled) {
+			st.fail(errCancelled)
+			return
+		}
 		if !errors.Is(err, errGone) {
 			st.fail(fsErr(err))
 		}
@@ -66,23 +84,50 @@ func opRead(st *stream, req *Request) {
 	st.ok(map[string]interface{}{"bytes": w.n})
 }
 
-// input yields the stream's STDIN payloads until STDIN_EOF (io.EOF), or errGone if the session
-// ends. A CONTROL cancel aborts the upload.
+// openRegular opens path for reading only if it is a regular file once open. O_NONBLOCK keeps
+// the open itself from hanging on a FIFO swapped in after a Stat; it changes nothing for a
+// regular file.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = gerr(ErrBadRequest, "%s is not a regular file", path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// input yields the stream's STDIN payloads until STDIN_EOF (io.EOF), errGone if the stream or
+// session ends, or errOverflow. A CONTROL cancel aborts the upload.
 func (st *stream) input() ([]byte, error) {
 	for {
-		select {
-		case f := <-st.in:
+		if st.cancelled() {
+			return nil, errCancelled
+		}
+		f, ok, err := st.in.popData()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			switch f.Type {
-			case FrameStdin:
-				return f.Payload, nil
 			case FrameStdinEOF:
 				return nil, io.EOF
-			case FrameControl:
-				var c control
-				if jsonUnmarshal(f.Payload, &c) == nil && c.Type == "cancel" {
-					return nil, gerr(ErrBadRequest, "cancelled")
-				}
+			case FrameStdin:
+				return f.Payload, nil
 			}
+			continue // an in-band control (resize) means nothing to an upload
+		}
+		select {
+		case <-st.in.dataSig:
+		case <-st.in.ctlSig:
+		case <-st.closed:
+			return nil, errGone
 		case <-st.s.done:
 			return nil, errGone
 		}
