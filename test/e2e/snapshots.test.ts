@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthError, type Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
+import { cli } from '../helpers/proc.ts';
 
 // Snapshots on real QEMU VMs: memory + devices + disk, restored in place and as clones.
 let p: Platform;
@@ -145,5 +146,28 @@ describe('snapshots (real VMs)', () => {
     await expectCode(() => p.client.call('getSnapshot', { params: { id: 'snap1' } }), 'SNAPSHOT_NOT_FOUND');
     expect(await sh('snap-clone', 'cat /root/state')).toBe('before');
     expect((await p.client.call('getSnapshot', { params: { id: 'snap2' } })).parent).toBeNull();
+  });
+
+  it('works from the CLI: create, list, restore in place, clone, delete', async () => {
+    const env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
+    const made = await cli(['snapshot', 'create', 'snap-clone', '--name', 'snap3'], env);
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/snapshot snap3 \(snap_\w+\) of snap-clone/);
+    const ls = await cli(['snapshot', 'ls'], env);
+    expect(ls.stdout).toMatch(/^NAME\s+ID\s+VM\s+STATE\s+SIZE/);
+    expect(ls.stdout).toMatch(/snap3\s+snap_\w+\s+snap-clone\s+ready/);
+    const inPlace = await cli(['snapshot', 'restore', 'snap3'], env);
+    expect(inPlace.code).toBe(0);
+    expect(inPlace.stdout).toContain('snap-clone');
+    expect(inPlace.stdout).toContain('is running');
+    const cloned = await cli(['--json', 'create', '--snapshot', 'snap3', '--name', 'snap-cli-clone'], env);
+    expect(cloned.code).toBe(0);
+    expect(JSON.parse(cloned.stdout)).toMatchObject({ name: 'snap-cli-clone', state: 'running' });
+    expect(await sh('snap-cli-clone', 'hostname')).toBe('snap-cli-clone');
+    const del = await cli(['snapshot', 'rm', 'snap3'], env);
+    expect(del.stdout).toContain('deleted snapshot snap3');
+    const missing = await cli(['snapshot', 'rm', 'snap3'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('SNAPSHOT_NOT_FOUND');
   });
 });

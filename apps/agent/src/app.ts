@@ -14,6 +14,7 @@ import {
 import type { Supervisor } from './supervisor.ts';
 import { GuestError } from './guest/errors.ts';
 import { execRoutes } from './routes/exec.ts';
+import { volumeRoutes } from './volumes.ts';
 import { fileRoutes } from './routes/files.ts';
 import { wsRoutes } from './routes/ws.ts';
 
@@ -99,6 +100,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     await sup.deleteSnapshot((req.params as { snapshotId: string }).snapshotId);
     return { ok: true };
   });
+  volumeRoutes(app, sup.dataDir);
   execRoutes(app, sup);
   fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES);
   let ws: { dispose(): void } | null = null;

@@ -12,6 +12,7 @@ import { GuestConnection } from './guest/connection.ts';
 import { GuestError } from './guest/errors.ts';
 import { injectGuest } from './guest/inject.ts';
 import { adoptIdentity, snapshotSize, SNAPSHOT_META } from './snapshots.ts';
+import { volumePath } from './volumes.ts';
 
 interface VmRecord {
   spec: AgentVmSpec;
@@ -88,6 +89,21 @@ export class Supervisor {
   private capTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: SupervisorOptions) {}
+
+  get dataDir(): string {
+    return this.o.dataDir;
+  }
+
+  private async volumeFiles(spec: AgentVmSpec) {
+    const out = [];
+    for (const v of spec.volumes ?? []) {
+      const path = volumePath(this.o.dataDir, v.id);
+      if (!(await exists(path)))
+        throw new Error(`Attaching volume ${v.id} failed: its file is not on this host`);
+      out.push({ id: v.id, path, readOnly: v.readOnly });
+    }
+    return out;
+  }
 
   private driverFor(spec: AgentVmSpec): VmmDriver {
     const d = this.o.drivers.find((x) => x.kind === spec.vmm);
@@ -302,6 +318,7 @@ export class Supervisor {
         consoleLogPath: f.console,
         tap: tap && spec.network ? { name: tap, mac: spec.network.mac } : null,
         guestSocketPath: f.guest,
+        volumes: await this.volumeFiles(spec),
         // Readable by the guest at boot where the VMM offers it (Firecracker's MMDS).
         metadata: { name: spec.name, ...(spec.network ? { network: spec.network } : {}) },
       };

@@ -5,6 +5,8 @@ import { doctorCommand } from './commands/doctor.ts';
 import { agentCommand } from './commands/agent.ts';
 import { resourceCommands } from './commands/resources.ts';
 import { accessCommands } from './commands/access.ts';
+import { snapshotCommands } from './commands/snapshot.ts';
+import { volumeCommands } from './commands/volume.ts';
 import { EXIT } from './output.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
@@ -28,6 +30,8 @@ doctorCommand(program);
 agentCommand(program);
 resourceCommands(program);
 accessCommands(program);
+snapshotCommands(program);
+volumeCommands(program);
 
 try {
   await program.parseAsync(process.argv);

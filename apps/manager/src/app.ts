@@ -10,6 +10,8 @@ import { imageRoutes } from './routes/images.ts';
 import { systemRoutes } from './routes/system.ts';
 import { vmAccessRoutes } from './routes/vm-access.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
+import { volumeRoutes } from './routes/volumes.ts';
+import type { VolumeService } from './services/volume-service.ts';
 import type { SnapshotService } from './services/snapshot-service.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
 import type { AgentClient } from './services/agent-client.ts';
@@ -20,6 +22,7 @@ export interface AppServices {
   stores: Stores;
   vmService: VmService;
   snapshots: SnapshotService;
+  volumes: VolumeService;
   agents: AgentClient;
   log: Logger;
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
@@ -51,6 +54,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   imageRoutes(app, deps);
   vmAccessRoutes(app, deps);
   snapshotRoutes(app, deps);
+  volumeRoutes(app, deps);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));
   return app;

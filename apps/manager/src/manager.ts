@@ -7,6 +7,7 @@ import { makeStores, type Stores } from './store/index.ts';
 import { buildApp } from './app.ts';
 import { registerBuiltinImages } from './builtin-images.ts';
 import { SnapshotService } from './services/snapshot-service.ts';
+import { VolumeService } from './services/volume-service.ts';
 import { AgentClient } from './services/agent-client.ts';
 import { VmBus } from './services/bus.ts';
 import { parseCidr } from './services/ipam.ts';
@@ -98,6 +99,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     stores,
     vmService,
     snapshots,
+    volumes: new VolumeService({ stores, agents }),
     agents,
     log,
     version: cfg.version,

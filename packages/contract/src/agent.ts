@@ -24,6 +24,10 @@ export const AgentVmSpec = z.strictObject({
     })
     .nullable()
     .describe('Guest agent setup; null for VMs created before the guest agent existed'),
+  volumes: z
+    .array(z.object({ id: z.string(), readOnly: z.boolean() }))
+    .default([])
+    .describe('Data volumes by id, in attach order; the agent keeps their files'),
   network: z
     .object({
       bridge: z.string(),

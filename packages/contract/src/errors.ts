@@ -126,6 +126,17 @@ export const errorCatalogue = {
     status: 409,
     hint: '`detail` says what changed since the snapshot (kernel, image, VMM version); take a new snapshot.',
   },
+  VOLUME_NOT_FOUND: { status: 404, hint: 'List volumes with `hearth volume ls` or GET /v1/volumes.' },
+  VOLUME_NAME_TAKEN: { status: 409, hint: 'Choose another volume name, or delete the volume that has it.' },
+  VOLUME_IN_USE: { status: 409, hint: 'Detach the volume first (`hearth volume detach <volume>`).' },
+  VOLUME_NEEDS_STOPPED_VM: {
+    status: 409,
+    hint: 'Stop the VM first: neither VMM here hot-plugs disks; the change applies at the next start.',
+  },
+  VOLUME_HOST_MISMATCH: {
+    status: 409,
+    hint: 'A volume attaches only to VMs on its own host; create the volume there.',
+  },
   EXEC_FAILED: {
     status: 422,
     hint: 'Check the command exists in the guest and that cwd and user are valid.',

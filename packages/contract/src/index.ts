@@ -11,3 +11,4 @@ export * from './guest-protocol.ts';
 export * from './guest-errors.ts';
 export * from './vm-access.ts';
 export * from './snapshot.ts';
+export * from './volume.ts';

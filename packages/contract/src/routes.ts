@@ -16,6 +16,7 @@ import { Image } from './image.ts';
 import { HeartbeatBody, VmStatusReport } from './agent.ts';
 import { vmAccessRoutes } from './vm-access-routes.ts';
 import { snapshotRoutes } from './snapshot-routes.ts';
+import { volumeRoutes } from './volume-routes.ts';
 
 export type Auth = 'user' | 'agent' | 'join' | 'none';
 
@@ -244,6 +245,7 @@ export const routes = {
   }),
   ...vmAccessRoutes,
   ...snapshotRoutes,
+  ...volumeRoutes,
 } as const;
 
 export type Routes = typeof routes;

@@ -80,6 +80,20 @@ export function configCalls(c: ConfigInput): ApiCall[] {
       },
     },
   ];
+  (spec.volumes ?? []).forEach((v, i) => {
+    const id = `vol${i}`;
+    calls.push({
+      method: 'PUT',
+      path: `/drives/${id}`,
+      body: {
+        drive_id: id,
+        path_on_host: v.path,
+        is_root_device: false,
+        is_read_only: v.readOnly,
+        cache_type: 'Writeback',
+      },
+    });
+  });
   if (spec.tap) {
     calls.push({
       method: 'PUT',

@@ -61,6 +61,10 @@ export interface InstanceRecord {
 /** Names Firecracker uses for this VM's disk and vsock: the same for every VM (see FcLayout). */
 export function fcNames(layout: FcLayout, spec: VmmLaunchSpec) {
   const jailed = layout.mode === 'jailer';
+  if (jailed && spec.volumes?.length) {
+    // Volumes would have to be hard-linked into the jail like the root disk; not done yet.
+    throw new Error('Launching Firecracker failed: data volumes are not supported under the jailer yet');
+  }
   return {
     drive: jailed ? basename(spec.diskPath) : fcPath(layout, spec.diskPath),
     vsock: jailed ? basename(spec.guestSocketPath) : fcPath(layout, spec.guestSocketPath),

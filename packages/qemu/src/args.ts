@@ -65,6 +65,13 @@ export function buildQemuArgs(spec: VmmLaunchSpec, accel: 'kvm' | 'tcg'): string
     `id=root,file=${spec.diskPath},format=raw,if=none,cache=writeback,discard=unmap`,
     '-device',
     'virtio-blk-device,drive=root',
+    ...(spec.volumes ?? []).flatMap((v, i) => [
+      '-drive',
+      `id=vol${i},file=${v.path},format=raw,if=none,cache=writeback,discard=unmap${v.readOnly ? ',readonly=on' : ''}`,
+      '-device',
+      // The serial lets the guest find the disk by volume id (/sys/block/vdX/serial).
+      `virtio-blk-device,drive=vol${i},serial=${v.id.slice(-20)}`,
+    ]),
     '-device',
     'virtio-rng-device',
     '-chardev',

@@ -93,7 +93,7 @@ export class HearthClient {
   }
 
   /** Follows `nextCursor` until the list is exhausted. */
-  async all<K extends 'listVms' | 'listHosts' | 'listImages'>(
+  async all<K extends 'listVms' | 'listHosts' | 'listImages' | 'listSnapshots' | 'listVolumes'>(
     id: K,
     query: Record<string, unknown> = {},
   ): Promise<Out<Routes[K]> extends { items: (infer T)[] } ? T[] : never> {

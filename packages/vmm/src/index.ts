@@ -19,6 +19,8 @@ export interface VmmLaunchSpec {
    * virtio-serial port named `org.hearth.agent`. Firecracker: the hybrid-vsock `uds_path`.
    */
   guestSocketPath: string;
+  /** Extra data disks, in order (the guest sees /dev/vdb, /dev/vdc, …; `id` is the virtio serial). */
+  volumes?: { id: string; path: string; readOnly: boolean }[];
   /** Data the guest may read at boot (Firecracker: the MMDS store, under `hearth`). Optional. */
   metadata?: Record<string, unknown>;
 }

@@ -47,7 +47,7 @@ export function act<A extends unknown[]>(
   };
 }
 
-async function waitFor(c: HearthClient, id: string, state: VmState, timeoutS: number): Promise<Vm> {
+export async function waitFor(c: HearthClient, id: string, state: VmState, timeoutS: number): Promise<Vm> {
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
     const left = Math.max(1, Math.min(60, Math.ceil((deadline - Date.now()) / 1000)));
@@ -59,11 +59,11 @@ async function waitFor(c: HearthClient, id: string, state: VmState, timeoutS: nu
   }
 }
 
-function summary(v: Vm): string {
+export function summary(v: Vm): string {
   return `${v.name} (${v.id}) is ${v.state}${v.ip ? `, ip ${v.ip}` : ''}${v.stateReason ? ` — ${v.stateReason.split('\n')[0]}` : ''}`;
 }
 
-const NOT_YET = ['runtime', 'fromImage', 'snapshot', 'publish', 'network'] as const;
+const NOT_YET = ['runtime', 'fromImage', 'publish', 'network'] as const;
 
 export function vmCommands(program: Command): void {
   program
@@ -84,7 +84,10 @@ export function vmCommands(program: Command): void {
     .option('--wait-timeout <seconds>', 'how long to wait for running', (v) => Number(v), 300)
     .option('--runtime <runtime>', 'runtime image (not yet available)')
     .option('--from-image <ref>', 'OCI image (not yet available)')
-    .option('--snapshot <id>', 'restore from snapshot (not yet available)')
+    .option(
+      '--snapshot <id>',
+      'clone from this snapshot (its resources, disk and memory; a new name and address)',
+    )
     .option('--publish <ports>', 'publish ports (not yet available)')
     .option('--network <network>', 'network (not yet available)')
     .option('--connect', 'open a shell in the VM once it is running')
@@ -124,6 +127,7 @@ export function vmCommands(program: Command): void {
           user: o.user as string | undefined,
           password: o.password as string | undefined,
           sshKeys: o.sshKey ? await readKeys(o.sshKey as string[]) : undefined,
+          snapshot: o.snapshot as string | undefined,
         };
         if (o.connect && (!o.start || !o.wait))
           throw new UsageError('--connect needs the VM started and waited for.');

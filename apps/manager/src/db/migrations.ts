@@ -132,6 +132,28 @@ CREATE INDEX snapshots_vm ON snapshots (vm_id);
 ALTER TABLE vms ADD COLUMN snapshot_id text
 `,
   },
+  {
+    version: 4,
+    name: 'volumes',
+    // vm_id is not a foreign key on purpose: deleting a VM detaches its volumes, it never deletes them.
+    sql: `
+CREATE TABLE volumes (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  size_mib int NOT NULL,
+  format text NOT NULL,
+  host_id text NOT NULL REFERENCES hosts(id),
+  vm_id text,
+  read_only boolean NOT NULL DEFAULT false,
+  attached_at timestamptz,
+  image_id text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT volumes_project_name UNIQUE (project, name)
+);
+CREATE INDEX volumes_vm ON volumes (vm_id)
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

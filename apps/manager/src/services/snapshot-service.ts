@@ -28,6 +28,16 @@ export class SnapshotService {
         detail: { state: vm.state, action: 'snapshot', allowedFrom: ['running', 'paused'] },
       });
     }
+    if ((await this.s.volumes.forVm(vm.id)).length) {
+      // The saved device state would have to match the volumes at every restore; not supported yet.
+      throw new HearthError(
+        'VM_INVALID_STATE',
+        `Snapshotting VM "${vm.name}" failed: it has volumes attached; detach them first.`,
+        {
+          detail: { state: vm.state, reason: 'volumes attached' },
+        },
+      );
+    }
     const host = await this.s.hosts.require(vm.host_id!);
     const [kernel, image] = await Promise.all([
       this.s.images.require(vm.kernel_id),

@@ -286,6 +286,13 @@ export class VmService {
       );
     }
     await assertRestorable(this.s, snap);
+    if ((await this.s.volumes.forVm(row.id)).length) {
+      throw new HearthError(
+        'SNAPSHOT_INCOMPATIBLE',
+        `Restoring VM "${row.name}" failed: volumes were attached since the snapshot; detach them first.`,
+        { detail: { reason: 'volumes attached' } },
+      );
+    }
     const rule = actionRule('restore');
     if (!rule.from.includes(row.state)) {
       throw new HearthError('VM_INVALID_STATE', `Cannot restore VM "${row.name}": it is ${row.state}.`, {
@@ -382,6 +389,7 @@ export class VmService {
         typeof kernel.meta.cmdline === 'string' ? kernel.meta.cmdline : 'console=ttyS0 root=/dev/vda rw',
       env: row.env,
       guest: row.guest?.secret ? { secret: row.guest.secret, users: row.guest.users ?? [] } : null,
+      volumes: (await this.s.volumes.forVm(row.id)).map((v) => ({ id: v.id, readOnly: v.read_only })),
       network:
         net && row.ip && row.mac
           ? {
@@ -613,6 +621,7 @@ export class VmService {
       if (row.host_id) await this.d.agents.delete(await this.host(row), row.id);
       await this.s.vms.remove(row.id);
       await this.s.snapshots.detachVm(row.id);
+      await this.s.volumes.detachAll(row.id);
       this.d.bus.gone(row.id);
       this.d.log.info({ vm: row.id, actor }, 'VM deleted');
     } catch (e) {

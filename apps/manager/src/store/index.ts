@@ -5,6 +5,7 @@ import { ImageStore } from './images.ts';
 import { TokenStore } from './tokens.ts';
 import { VmStore } from './vms.ts';
 import { SnapshotStore } from './snapshots.ts';
+import { VolumeStore } from './volumes.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -13,6 +14,7 @@ export interface Stores {
   tokens: TokenStore;
   idempotency: IdempotencyStore;
   snapshots: SnapshotStore;
+  volumes: VolumeStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -23,5 +25,6 @@ export function makeStores(db: Db): Stores {
     tokens: new TokenStore(db),
     idempotency: new IdempotencyStore(db),
     snapshots: new SnapshotStore(db),
+    volumes: new VolumeStore(db),
   };
 }

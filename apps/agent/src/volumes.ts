@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { mkdir, rm, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { HearthError } from '@hearth/contract';
+import { prepareDisk } from './disk.ts';
+
+const run = promisify(execFile);
+
+const CreateBody = z.object({
+  sizeMib: z.number().int().positive(),
+  format: z.enum(['raw', 'ext4']),
+  imagePath: z.string().nullable(),
+});
+const ResizeBody = z.object({ sizeMib: z.number().int().positive(), format: z.enum(['raw', 'ext4']) });
+
+export function volumePath(dataDir: string, id: string): string {
+  if (!/^vol_[A-Za-z0-9]+$/.test(id))
+    throw new HearthError('VALIDATION_FAILED', `"${id}" is not a volume id`);
+  return join(dataDir, 'volumes', `${id}.img`);
+}
+
+async function tool(cmd: string, args: string[], what: string): Promise<void> {
+  try {
+    await run(cmd, args);
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`${what} failed: ${err.stderr?.trim() || err.message}`);
+  }
+}
+
+/** Volume files on this host: sparse, made with mke2fs or copied from an image, grown in place. */
+export function volumeRoutes(app: FastifyInstance, dataDir: string): void {
+  app.post('/agent/v1/volumes/:id', async (req) => {
+    const id = (req.params as { id: string }).id;
+    const b = CreateBody.parse(req.body);
+    const path = volumePath(dataDir, id);
+    await mkdir(join(dataDir, 'volumes'), { recursive: true, mode: 0o700 });
+    try {
+      if (b.imagePath) await prepareDisk(b.imagePath, path, b.sizeMib * 2 ** 20);
+      else {
+        await rm(path, { force: true });
+        await run('truncate', ['-s', `${b.sizeMib}M`, path]);
+        if (b.format === 'ext4')
+          await tool(
+            'mke2fs',
+            ['-q', '-F', '-t', 'ext4', '-L', id.slice(-16), path],
+            'Making the filesystem',
+          );
+      }
+    } catch (e) {
+      await rm(path, { force: true });
+      throw e;
+    }
+    return { id, path };
+  });
+
+  app.post('/agent/v1/volumes/:id/resize', async (req) => {
+    const id = (req.params as { id: string }).id;
+    const b = ResizeBody.parse(req.body);
+    const path = volumePath(dataDir, id);
+    const s = await stat(path).catch(() => null);
+    if (!s) throw new HearthError('VOLUME_NOT_FOUND', `volume ${id} has no file on this host`);
+    if (b.sizeMib * 2 ** 20 < s.size) throw new HearthError('VALIDATION_FAILED', 'volumes only grow');
+    await truncate(path, b.sizeMib * 2 ** 20);
+    if (b.format === 'ext4') {
+      // The VM is stopped, but it may have been killed: check before growing.
+      await run('e2fsck', ['-p', '-f', path]).catch((e: { code?: number }) => {
+        if (typeof e.code !== 'number' || e.code >= 4)
+          throw new Error('Checking the volume filesystem failed');
+      });
+      await tool('resize2fs', [path], 'Growing the volume filesystem');
+    }
+    return { id, sizeMib: b.sizeMib };
+  });
+
+  app.delete('/agent/v1/volumes/:id', async (req) => {
+    await rm(volumePath(dataDir, (req.params as { id: string }).id), { force: true });
+    return { ok: true };
+  });
+}

@@ -1,0 +1,187 @@
+import { HearthError, newId, parseSize, type Volume } from '@hearth/contract';
+import { isUniqueViolation } from '../db/index.ts';
+import type { Stores } from '../store/index.ts';
+import type { VmRow } from '../store/mappers.ts';
+import { volumeFromRow, type VolumeRow } from '../store/volumes.ts';
+import type { AgentClient } from './agent-client.ts';
+
+const DEFAULT_MIB = 1024;
+const MAX_MIB = 4 * 1024 * 1024;
+/** States in which a VM has no VMM holding its disks. */
+const DISKS_FREE = ['created', 'stopped', 'failed'];
+
+function sizeMib(text: string, field = 'size'): number {
+  const bytes = parseSize(text);
+  if (bytes === null || bytes <= 0) {
+    throw new HearthError('VALIDATION_FAILED', `Reading the volume size failed: "${text}" is not a size.`, {
+      fields: { [field]: ['must look like 1gb or 512mib'] },
+    });
+  }
+  const mib = Math.ceil(bytes / 2 ** 20);
+  if (mib > MAX_MIB) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Reading the volume size failed: ${text} is over the 4 TiB limit.`,
+      {
+        fields: { [field]: ['at most 4tib'] },
+      },
+    );
+  }
+  return mib;
+}
+
+/** Volumes: records here, files on their host (the agent makes, grows and deletes them). */
+export class VolumeService {
+  constructor(private readonly d: { stores: Stores; agents: AgentClient }) {}
+
+  private get s() {
+    return this.d.stores;
+  }
+
+  async create(body: {
+    name: string;
+    project: string;
+    size?: string | undefined;
+    format: 'raw' | 'ext4';
+    image?: string | undefined;
+    host?: string | undefined;
+  }): Promise<Volume> {
+    const image = body.image ? await this.s.images.require(body.image, 'image') : null;
+    if (image && image.kind !== 'rootfs') {
+      throw new HearthError(
+        'IMAGE_KIND_MISMATCH',
+        `Creating the volume failed: "${image.name}" is not a rootfs image.`,
+        {
+          fields: { image: ['not a rootfs image'] },
+        },
+      );
+    }
+    const minMib = image ? Math.ceil(Number(image.size_bytes) / 2 ** 20) : 1;
+    const mib = body.size ? sizeMib(body.size) : Math.max(DEFAULT_MIB, minMib);
+    if (mib < minMib) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        `Creating the volume failed: image "${image!.name}" needs ${minMib} MiB.`,
+        {
+          fields: { size: [`at least ${minMib}mib`] },
+        },
+      );
+    }
+    const hosts = (await this.s.hosts.all()).filter((h) => h.state === 'ready');
+    const host = body.host
+      ? await this.s.hosts.require(body.host)
+      : hosts.sort((a, b) => b.inventory.diskFreeMib - a.inventory.diskFreeMib)[0];
+    if (!host) throw new HearthError('NO_HOST_AVAILABLE', 'Creating the volume failed: no host is ready.');
+    let row: VolumeRow;
+    try {
+      row = await this.s.volumes.insert({
+        id: newId('vol'),
+        name: body.name,
+        project: body.project,
+        size_mib: mib,
+        format: image ? 'ext4' : body.format,
+        host_id: host.id,
+        image_id: image?.id ?? null,
+      });
+    } catch (e) {
+      if (isUniqueViolation(e, 'volumes_project_name')) {
+        throw new HearthError('VOLUME_NAME_TAKEN', `Creating the volume failed: "${body.name}" is taken.`, {
+          fields: { name: ['already taken'] },
+        });
+      }
+      throw e;
+    }
+    try {
+      await this.d.agents.json(host, 'POST', `/agent/v1/volumes/${row.id}`, {
+        sizeMib: mib,
+        format: row.format,
+        imagePath: image?.path ?? null,
+      });
+    } catch (e) {
+      await this.s.volumes.delete(row.id);
+      throw e;
+    }
+    return volumeFromRow(row);
+  }
+
+  async get(idOrName: string): Promise<Volume> {
+    return volumeFromRow(await this.s.volumes.require(idOrName));
+  }
+
+  async delete(idOrName: string): Promise<Volume> {
+    const v = await this.s.volumes.require(idOrName);
+    if (v.vm_id) throw this.inUse(v);
+    const host = await this.s.hosts.get(v.host_id);
+    if (host) await this.d.agents.json(host, 'DELETE', `/agent/v1/volumes/${v.id}`);
+    await this.s.volumes.delete(v.id);
+    return volumeFromRow(v);
+  }
+
+  async attach(idOrName: string, vmIdOrName: string, readOnly: boolean): Promise<Volume> {
+    const v = await this.s.volumes.require(idOrName);
+    const vm = await this.s.vms.require(vmIdOrName);
+    if (v.vm_id && v.vm_id !== vm.id) throw this.inUse(v);
+    if (v.vm_id === vm.id) return volumeFromRow(v);
+    this.needStopped(vm, 'attaching');
+    if (vm.host_id !== v.host_id) {
+      throw new HearthError(
+        'VOLUME_HOST_MISMATCH',
+        `Attaching volume "${v.name}" failed: it is on host ${v.host_id}, VM "${vm.name}" on ${vm.host_id}.`,
+      );
+    }
+    const out = await this.s.volumes.attach(v.id, vm.id, readOnly);
+    if (!out) throw this.inUse((await this.s.volumes.require(v.id)) ?? v);
+    return volumeFromRow(out);
+  }
+
+  async detach(idOrName: string): Promise<Volume> {
+    const v = await this.s.volumes.require(idOrName);
+    if (!v.vm_id) return volumeFromRow(v);
+    const vm = await this.s.vms.get(v.vm_id);
+    if (vm) this.needStopped(vm, 'detaching');
+    return volumeFromRow(await this.s.volumes.detach(v.id));
+  }
+
+  async resize(idOrName: string, size: string): Promise<Volume> {
+    const v = await this.s.volumes.require(idOrName);
+    const mib = sizeMib(size);
+    if (mib < v.size_mib) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        `Resizing volume "${v.name}" failed: volumes only grow (it has ${v.size_mib} MiB).`,
+        {
+          fields: { size: [`at least ${v.size_mib}mib`] },
+        },
+      );
+    }
+    if (v.vm_id) {
+      const vm = await this.s.vms.get(v.vm_id);
+      if (vm) this.needStopped(vm, 'resizing');
+    }
+    if (mib === v.size_mib) return volumeFromRow(v);
+    const host = await this.s.hosts.require(v.host_id);
+    await this.d.agents.json(host, 'POST', `/agent/v1/volumes/${v.id}/resize`, {
+      sizeMib: mib,
+      format: v.format,
+    });
+    return volumeFromRow(await this.s.volumes.resize(v.id, mib));
+  }
+
+  private needStopped(vm: VmRow, what: string): void {
+    if (!DISKS_FREE.includes(vm.state)) {
+      throw new HearthError(
+        'VOLUME_NEEDS_STOPPED_VM',
+        `${what[0]!.toUpperCase()}${what.slice(1)} the volume failed: VM "${vm.name}" is ${vm.state}.`,
+        {
+          detail: { state: vm.state },
+        },
+      );
+    }
+  }
+
+  private inUse(v: VolumeRow): HearthError {
+    return new HearthError('VOLUME_IN_USE', `Volume "${v.name}" is attached to VM ${v.vm_id}.`, {
+      detail: { vm: v.vm_id },
+    });
+  }
+}
