@@ -7,6 +7,7 @@ import { resourceCommands } from './commands/resources.ts';
 import { accessCommands } from './commands/access.ts';
 import { snapshotCommands } from './commands/snapshot.ts';
 import { volumeCommands } from './commands/volume.ts';
+import { templateCommands } from './commands/template.ts';
 import { EXIT } from './output.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
@@ -32,6 +33,7 @@ resourceCommands(program);
 accessCommands(program);
 snapshotCommands(program);
 volumeCommands(program);
+templateCommands(program);
 
 try {
   await program.parseAsync(process.argv);

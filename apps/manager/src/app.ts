@@ -11,6 +11,8 @@ import { systemRoutes } from './routes/system.ts';
 import { vmAccessRoutes } from './routes/vm-access.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { volumeRoutes } from './routes/volumes.ts';
+import { templateRoutes } from './routes/templates.ts';
+import type { TemplateService } from './services/template-service.ts';
 import type { VolumeService } from './services/volume-service.ts';
 import type { SnapshotService } from './services/snapshot-service.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
@@ -23,6 +25,7 @@ export interface AppServices {
   vmService: VmService;
   snapshots: SnapshotService;
   volumes: VolumeService;
+  templates: TemplateService;
   agents: AgentClient;
   log: Logger;
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
@@ -55,6 +58,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   vmAccessRoutes(app, deps);
   snapshotRoutes(app, deps);
   volumeRoutes(app, deps);
+  templateRoutes(app, deps);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));
   return app;

@@ -8,6 +8,7 @@ import { buildApp } from './app.ts';
 import { registerBuiltinImages } from './builtin-images.ts';
 import { SnapshotService } from './services/snapshot-service.ts';
 import { VolumeService } from './services/volume-service.ts';
+import { TemplateService } from './services/template-service.ts';
 import { AgentClient } from './services/agent-client.ts';
 import { VmBus } from './services/bus.ts';
 import { parseCidr } from './services/ipam.ts';
@@ -88,6 +89,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'vms' }),
     network,
   });
+  const volumes = new VolumeService({ stores, agents });
   const snapshots = new SnapshotService({
     stores,
     agents,
@@ -99,7 +101,8 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     stores,
     vmService,
     snapshots,
-    volumes: new VolumeService({ stores, agents }),
+    volumes,
+    templates: new TemplateService({ stores, vms: vmService, volumes }),
     agents,
     log,
     version: cfg.version,

@@ -137,6 +137,11 @@ export const errorCatalogue = {
     status: 409,
     hint: 'A volume attaches only to VMs on its own host; create the volume there.',
   },
+  TEMPLATE_NOT_FOUND: { status: 404, hint: 'List templates with `hearth template ls` or GET /v1/templates.' },
+  TEMPLATE_NAME_TAKEN: {
+    status: 409,
+    hint: 'Choose another template name, or delete the template that has it.',
+  },
   EXEC_FAILED: {
     status: 422,
     hint: 'Check the command exists in the guest and that cwd and user are valid.',

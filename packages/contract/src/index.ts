@@ -12,3 +12,4 @@ export * from './guest-errors.ts';
 export * from './vm-access.ts';
 export * from './snapshot.ts';
 export * from './volume.ts';
+export * from './template.ts';

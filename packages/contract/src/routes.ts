@@ -17,6 +17,7 @@ import { HeartbeatBody, VmStatusReport } from './agent.ts';
 import { vmAccessRoutes } from './vm-access-routes.ts';
 import { snapshotRoutes } from './snapshot-routes.ts';
 import { volumeRoutes } from './volume-routes.ts';
+import { templateRoutes } from './template-routes.ts';
 
 export type Auth = 'user' | 'agent' | 'join' | 'none';
 
@@ -246,6 +247,7 @@ export const routes = {
   ...vmAccessRoutes,
   ...snapshotRoutes,
   ...volumeRoutes,
+  ...templateRoutes,
 } as const;
 
 export type Routes = typeof routes;

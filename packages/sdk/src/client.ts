@@ -93,7 +93,9 @@ export class HearthClient {
   }
 
   /** Follows `nextCursor` until the list is exhausted. */
-  async all<K extends 'listVms' | 'listHosts' | 'listImages' | 'listSnapshots' | 'listVolumes'>(
+  async all<
+    K extends 'listVms' | 'listHosts' | 'listImages' | 'listSnapshots' | 'listVolumes' | 'listTemplates',
+  >(
     id: K,
     query: Record<string, unknown> = {},
   ): Promise<Out<Routes[K]> extends { items: (infer T)[] } ? T[] : never> {

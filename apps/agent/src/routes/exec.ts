@@ -75,7 +75,7 @@ export function ndjson(
   reply.raw.on('close', () => {
     if (s.done) return;
     // An exec dies with its client (like ssh); leaving an attach only detaches.
-    void s.control(onClientGone === 'kill' ? { type: 'signal', signal: 'KILL' } : { type: 'cancel' });
+    void s.control(onClientGone === 'kill' ? { type: 'signal', signal: 'KILL' } : { type: 'detach' });
   });
   reply.type('application/x-ndjson');
   return out;

@@ -154,6 +154,22 @@ CREATE TABLE volumes (
 CREATE INDEX volumes_vm ON volumes (vm_id)
 `,
   },
+  {
+    version: 5,
+    name: 'templates',
+    sql: `
+CREATE TABLE templates (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  description text NOT NULL DEFAULT '',
+  spec jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT templates_project_name UNIQUE (project, name)
+)
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

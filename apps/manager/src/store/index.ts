@@ -6,6 +6,7 @@ import { TokenStore } from './tokens.ts';
 import { VmStore } from './vms.ts';
 import { SnapshotStore } from './snapshots.ts';
 import { VolumeStore } from './volumes.ts';
+import { TemplateStore } from './templates.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -15,6 +16,7 @@ export interface Stores {
   idempotency: IdempotencyStore;
   snapshots: SnapshotStore;
   volumes: VolumeStore;
+  templates: TemplateStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -26,5 +28,6 @@ export function makeStores(db: Db): Stores {
     idempotency: new IdempotencyStore(db),
     snapshots: new SnapshotStore(db),
     volumes: new VolumeStore(db),
+    templates: new TemplateStore(db),
   };
 }

@@ -1,0 +1,122 @@
+import {
+  CreateVmBody,
+  HearthError,
+  newId,
+  type Template,
+  type TemplateSpec,
+  type Vm,
+} from '@hearth/contract';
+import { isUniqueViolation } from '../db/index.ts';
+import type { Stores } from '../store/index.ts';
+import { templateFromRow } from '../store/templates.ts';
+import type { VmService } from './vm-service.ts';
+import type { VolumeService } from './volume-service.ts';
+
+/** Templates: saved configurations; instantiating is ordinary creates (validated the same way). */
+export class TemplateService {
+  constructor(private readonly d: { stores: Stores; vms: VmService; volumes: VolumeService }) {}
+
+  private get s() {
+    return this.d.stores;
+  }
+
+  async create(body: {
+    name: string;
+    project: string;
+    description: string;
+    spec: TemplateSpec;
+  }): Promise<Template> {
+    try {
+      const row = await this.s.templates.insert({ id: newId('tpl'), ...body });
+      return templateFromRow(row);
+    } catch (e) {
+      if (isUniqueViolation(e, 'templates_project_name')) {
+        throw new HearthError('TEMPLATE_NAME_TAKEN', `Saving the template failed: "${body.name}" is taken.`, {
+          fields: { name: ['already taken'] },
+        });
+      }
+      throw e;
+    }
+  }
+
+  /** A VM's configuration as a template: what it was created with, and its volumes' sizes. */
+  async fromVm(vmIdOrName: string, body: { name: string; description: string }): Promise<Template> {
+    const vm = await this.s.vms.require(vmIdOrName);
+    const [image, kernel] = await Promise.all([
+      this.s.images.require(vm.image_id),
+      this.s.images.require(vm.kernel_id),
+    ]);
+    const user = vm.guest?.users?.[0];
+    const volumes = await this.s.volumes.forVm(vm.id);
+    const spec: TemplateSpec = {
+      vcpus: vm.vcpus,
+      memoryMib: vm.memory_mib,
+      diskSize: `${vm.disk_mib}mib`,
+      image: image.name,
+      kernel: kernel.name,
+      ...(vm.vmm ? { vmm: vm.vmm } : {}),
+      env: vm.env ?? {},
+      labels: vm.labels ?? {},
+      ...(vm.timeout ? { timeout: vm.timeout } : {}),
+      network: 'default',
+      // Credential policy: the account and its keys travel; a password never does.
+      ...(user ? { user: user.name, sshKeys: user.sshKeys } : {}),
+      volumes: volumes.map((v) => ({ size: `${v.size_mib}mib`, format: v.format })),
+    };
+    return this.create({ name: body.name, project: vm.project, description: body.description, spec });
+  }
+
+  async instantiate(
+    idOrName: string,
+    body: {
+      count: number;
+      namePrefix?: string | undefined;
+      project?: string | undefined;
+      password?: string | undefined;
+    },
+    actor: string,
+  ): Promise<{ items: Vm[] }> {
+    const t = await this.s.templates.require(idOrName);
+    const prefix = body.namePrefix ?? t.name;
+    const made: Vm[] = [];
+    const volumesMade: string[] = [];
+    try {
+      for (let i = 1; i <= body.count; i++) {
+        const { network: _n, volumes, ...fields } = t.spec;
+        const withVolumes = volumes.length > 0;
+        const input = CreateVmBody.parse({
+          ...fields,
+          name: `${prefix}-${i}`,
+          project: body.project ?? t.project,
+          ...(body.password ? { password: body.password } : {}),
+          labels: { ...(fields.labels ?? {}), 'hearth.template': t.name },
+          // With volumes, start only once they are attached (neither VMM hot-plugs disks here).
+          start: !withVolumes,
+        });
+        let vm = await this.d.vms.create(input, actor);
+        made.push(vm);
+        if (withVolumes) {
+          for (const [j, v] of volumes.entries()) {
+            const vol = await this.d.volumes.create({
+              name: `${vm.name}-vol${j + 1}`,
+              project: vm.project,
+              size: v.size,
+              format: v.format,
+            });
+            volumesMade.push(vol.id);
+            await this.d.volumes.attach(vol.id, vm.id, false);
+          }
+          vm = await this.d.vms.action(vm.id, 'start', actor);
+          made[made.length - 1] = vm;
+        }
+      }
+    } catch (e) {
+      // All or nothing: what this call made is removed again.
+      for (const vm of made) await this.d.vms.delete(vm.id, actor).catch(() => undefined);
+      await this.d.vms.drain();
+      for (const id of volumesMade) await this.d.volumes.delete(id).catch(() => undefined);
+      throw e;
+    }
+    return { items: made };
+  }
+}
