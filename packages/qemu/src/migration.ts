@@ -102,8 +102,21 @@ export async function loadState(qmp: QmpClient, dir: string, runDir: string): Pr
       conn.once('connect', () => resolve());
       conn.once('error', reject);
     });
-    await pipeline(createReadStream(join(dir, SNAPSHOT_FILES.state)), conn);
-    await waitMigration(qmp, 'Restoring the VM state', 120_000);
+    // QEMU may close its end as soon as it has read the whole stream, before our side sees the
+    // write finish ("premature close"): QEMU's own migration status is the verdict, not the pipe.
+    const fed = pipeline(createReadStream(join(dir, SNAPSHOT_FILES.state)), conn).then(
+      () => null,
+      (e: Error) => e,
+    );
+    try {
+      await waitMigration(qmp, 'Restoring the VM state', 120_000);
+    } catch (e) {
+      const pipeError = await fed;
+      throw pipeError
+        ? new Error(`${(e as Error).message}; feeding the state failed: ${pipeError.message}`)
+        : e;
+    }
+    await fed;
   } finally {
     await rm(sock, { force: true });
   }

@@ -91,7 +91,7 @@ export class GuestConnection extends EventEmitter {
     hello();
     this.helloTimer = setInterval(() => {
       if (!this.welcome) hello();
-    }, this.o.helloEveryMs ?? 1000);
+    }, this.o.helloEveryMs ?? 250);
     this.helloTimer.unref();
   }
 
