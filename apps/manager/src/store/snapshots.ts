@@ -64,11 +64,12 @@ export function snapshotFromRow(r: SnapshotRow): Snapshot {
 export class SnapshotStore {
   constructor(private readonly db: Db) {}
 
+  /** The parent is recorded only while it exists: the VM may come from a since-deleted snapshot. */
   async insert(s: NewSnapshot): Promise<SnapshotRow> {
     const rows = await this.db.query<SnapshotRow>(
       `INSERT INTO snapshots (id, name, project, vm_id, vm_name, host_id, parent_id, state, vmm, kernel_id, kernel_sha256,
          image_id, image_sha256, vcpus, memory_mib, disk_mib, env, guest)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,'creating',$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb,$17::jsonb) RETURNING *`,
+       VALUES ($1,$2,$3,$4,$5,$6,(SELECT id FROM snapshots WHERE id = $7),'creating',$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb,$17::jsonb) RETURNING *`,
       [
         s.id,
         s.name,
