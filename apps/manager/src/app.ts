@@ -12,6 +12,9 @@ import { vmAccessRoutes } from './routes/vm-access.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
 import type { AgentClient } from './services/agent-client.ts';
 import websocket from '@fastify/websocket';
+import type { ChangeFeed } from './services/change-feed.ts';
+import { eventRoutes } from './routes/events.ts';
+import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
 
 export interface AppServices {
   db: Db;
@@ -22,6 +25,10 @@ export interface AppServices {
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
   maxUploadBytes?: number;
   version: string;
+  /** Numbered VM changes behind the live event stream. */
+  changes: ChangeFeed;
+  /** The built dashboard (apps/web/dist by default). */
+  uiDir?: string;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -47,6 +54,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   hostRoutes(app, deps);
   imageRoutes(app, deps);
   vmAccessRoutes(app, deps);
+  eventRoutes(app, deps);
+  await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));
   return app;

@@ -8,6 +8,7 @@ import { buildApp } from './app.ts';
 import { registerBuiltinImages } from './builtin-images.ts';
 import { AgentClient } from './services/agent-client.ts';
 import { VmBus } from './services/bus.ts';
+import { ChangeFeed } from './services/change-feed.ts';
 import { parseCidr } from './services/ipam.ts';
 import { VmService } from './services/vm-service.ts';
 
@@ -29,6 +30,8 @@ export interface ManagerConfig {
   version: string;
   /** Largest upload into a guest; default 1 GiB. */
   maxUploadBytes?: number;
+  /** The built dashboard; default apps/web/dist. */
+  uiDir?: string;
 }
 
 export interface RunningManager {
@@ -93,6 +96,8 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     agents,
     log,
     version: cfg.version,
+    changes: new ChangeFeed(bus),
+    ...(cfg.uiDir ? { uiDir: cfg.uiDir } : {}),
     ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
   });
   await app.listen({ host: cfg.host, port: cfg.port });

@@ -10,3 +10,4 @@ export * from './openapi.ts';
 export * from './guest-protocol.ts';
 export * from './guest-errors.ts';
 export * from './vm-access.ts';
+export * from './events.ts';

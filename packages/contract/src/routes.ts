@@ -15,6 +15,7 @@ import { Host, RegisterHostBody, RegisterHostResponse } from './host.ts';
 import { Image } from './image.ts';
 import { HeartbeatBody, VmStatusReport } from './agent.ts';
 import { vmAccessRoutes } from './vm-access-routes.ts';
+import { eventRoutes } from './events-routes.ts';
 
 export type Auth = 'user' | 'agent' | 'join' | 'none';
 
@@ -242,6 +243,7 @@ export const routes = {
     errors: ['IMAGE_NOT_FOUND'],
   }),
   ...vmAccessRoutes,
+  ...eventRoutes,
 } as const;
 
 export type Routes = typeof routes;
