@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
-import { applyToDetail, applyToList } from './stream-reducer.ts';
+import { applyToDetail, applyToList, keepNewest } from './stream-reducer.ts';
 
 const vm = (id: string, state: Vm['state'], updatedAt: string) => ({ id, state, updatedAt }) as Vm;
 
@@ -15,12 +15,20 @@ describe('event stream reducer', () => {
     expect(applyToList([a1, b], { type: 'gone', seq: 3, vmId: 'a' })).toEqual([b]);
   });
 
-  it('never moves state backwards and leaves unloaded caches alone', () => {
+  it('never moves state backwards; the list is left alone until loaded', () => {
     const list = [a2, b];
     expect(applyToList(list, { type: 'vm', seq: 4, vm: a1 })).toBe(list);
     expect(applyToList(undefined, { type: 'vm', seq: 5, vm: a1 })).toBeUndefined();
     expect(applyToDetail(a2, { type: 'vm', seq: 6, vm: a1 })).toBe(a2);
     expect(applyToDetail(a1, { type: 'vm', seq: 7, vm: a2 })).toBe(a2);
-    expect(applyToDetail(undefined, { type: 'vm', seq: 8, vm: a2 })).toBeUndefined();
+    expect(applyToDetail(undefined, { type: 'vm', seq: 8, vm: a2 })).toBe(a2);
+    expect(applyToDetail(a2, { type: 'gone', seq: 9, vmId: 'a' })).toBe(a2);
+  });
+
+  it("keeps the stream's state over an action's answer that is not newer", () => {
+    expect(keepNewest(a1)(a2)).toBe(a2);
+    expect(keepNewest(a1)(a1)).toBe(a1);
+    expect(keepNewest(a2)(a1)).toBe(a2);
+    expect(keepNewest(a1)(undefined)).toBe(a1);
   });
 });

@@ -18,10 +18,21 @@ export function applyToList(list: Vm[] | undefined, e: Change): Vm[] | undefined
   return next;
 }
 
-/** The same rule for one cached VM. */
+/**
+ * The same rule for one cached VM. An uncached VM is cached too, so a page that opens just after
+ * a change (the create wizard moving to the new VM) starts from the latest state.
+ */
 export function applyToDetail(vm: Vm | undefined, e: Change): Vm | undefined {
-  if (e.type === 'gone' || !vm || isOlder(e.vm, vm)) return vm;
+  if (e.type === 'gone' || (vm && isOlder(e.vm, vm))) return vm;
   return e.vm;
 }
 
 const isOlder = (incoming: Vm, cached: Vm) => Date.parse(incoming.updatedAt) < Date.parse(cached.updatedAt);
+
+/**
+ * For an action's answer: it was produced before the request returned, so the stream may already
+ * have delivered a later state (a resume finishes before its response arrives); only a strictly
+ * newer answer replaces the cache.
+ */
+export const keepNewest = (answer: Vm) => (cached: Vm | undefined) =>
+  cached && Date.parse(answer.updatedAt) <= Date.parse(cached.updatedAt) ? cached : answer;

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { Vm } from '@hearth/contract';
 import { useSession } from './session.tsx';
 import { vmKeys } from './queries.ts';
+import { keepNewest } from './stream-reducer.ts';
 
 export type VmActionName = 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'delete';
 
@@ -42,7 +43,7 @@ export function useVmAction() {
         vms.map(async (vm) => {
           try {
             const next = await client.call(ROUTE[action], { params: { id: vm.id } });
-            qc.setQueryData(vmKeys.detail(vm.id), next);
+            qc.setQueryData(vmKeys.detail(vm.id), keepNewest(next));
             return { vm, error: null };
           } catch (e) {
             return { vm, error: e as Error };

@@ -3,6 +3,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
 import { useSession } from '../../api/session.tsx';
 import { vmKeys } from '../../api/queries.ts';
+import { keepNewest } from '../../api/stream-reducer.ts';
 import { Button, Card, PageHeader } from '../../components/ui.tsx';
 import {
   apiErrors,
@@ -46,7 +47,7 @@ export default function CreateVm() {
   const create = useMutation({
     mutationFn: () => client.call('createVm', { body: toBody(form) }),
     onSuccess: (vm) => {
-      qc.setQueryData(vmKeys.detail(vm.id), vm);
+      qc.setQueryData(vmKeys.detail(vm.id), keepNewest(vm));
       navigate(`/vms/${vm.id}`);
     },
     onError: (e) => {
