@@ -85,7 +85,10 @@ describe('web dashboard', () => {
     await page.getByTestId('terminal-status').filter({ hasText: 'connected' }).waitFor();
     await page.getByTestId('terminal').click();
     await page.keyboard.type('uname -a\n');
-    await page.locator('.xterm-rows').filter({ hasText: /Linux web-e2e 6\.1\.\d+-hearth/ }).waitFor();
+    await page
+      .locator('.xterm-rows')
+      .filter({ hasText: /Linux web-e2e 6\.1\.\d+-hearth/ })
+      .waitFor();
     await accessible('vm-terminal');
     await page.getByRole('button', { name: 'Serial console' }).click();
     await page.getByTestId('terminal-status').filter({ hasText: 'connected' }).waitFor();

@@ -9,7 +9,7 @@ import { formatDuration, formatMib, formatTime } from '../../lib/format.ts';
 
 /** Uptime counts up in the browser from startedAt, instead of refetching the VM every second. */
 function Uptime({ vm }: { vm: Vm }) {
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (vm.state !== 'running') return;
     const t = setInterval(() => setNow(Date.now()), 1000);
