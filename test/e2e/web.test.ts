@@ -115,7 +115,7 @@ describe('web dashboard', () => {
     await accessible('vm-events');
   });
 
-  it('lists images and hosts, in both themes and at tablet width', async () => {
+  it('lists images and hosts; searches and filters VMs; both themes and tablet width', async () => {
     await page.getByRole('link', { name: 'Images' }).click();
     await page.getByRole('cell', { name: /^base/ }).first().waitFor();
     await accessible('images');
@@ -126,6 +126,14 @@ describe('web dashboard', () => {
     await page.getByRole('link', { name: 'VMs', exact: true }).click();
     await page.locator('tr[data-vm="web-e2e"]').waitFor();
     await accessible('vm-list-dark');
+    await page.keyboard.press('/');
+    await page.keyboard.type('tak');
+    await page.locator('tr[data-vm="web-e2e"]').waitFor({ state: 'detached' });
+    await page.getByLabel('State').selectOption('running');
+    await page.getByText('No VM matches these filters').waitFor();
+    await page.getByLabel('State').selectOption('');
+    await page.getByPlaceholder(/Search/).fill('');
+    await page.locator('tr[data-vm="web-e2e"]').waitFor();
     await page.setViewportSize({ width: 820, height: 1100 });
     await screenshot(page, 'vm-list-tablet');
     await page.setViewportSize({ width: 1280, height: 860 });

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
 import { VM_STATES, type Vm } from '@hearth/contract';
@@ -41,6 +41,19 @@ export function VmList() {
   const [confirm, setConfirm] = useState<VmActionName | null>(null);
   const [results, setResults] = useState<BulkResult[]>([]);
   const act = useVmAction();
+  const search = useRef<HTMLInputElement>(null);
+  // "/" jumps to the search box, as in most consoles, unless the user is typing somewhere.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const typing = e.target instanceof HTMLElement && e.target.closest('input, textarea, select');
+      if (e.key === '/' && !typing) {
+        e.preventDefault();
+        search.current?.focus();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   const hostName = useMemo(() => new Map((hosts.data ?? []).map((h) => [h.id, h.name])), [hosts.data]);
   const projects = useMemo(() => [...new Set((vms.data ?? []).map((v) => v.project))].sort(), [vms.data]);
@@ -108,8 +121,9 @@ export function VmList() {
         <label className="text-sm">
           <span className="sr-only">Search VMs</span>
           <input
+            ref={search}
             type="search"
-            placeholder="Search name, id or IP"
+            placeholder="Search name, id or IP (press /)"
             className={`${inputClass} w-64`}
             value={f.q}
             onChange={(e) => f.set('q', e.target.value)}
