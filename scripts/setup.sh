@@ -15,6 +15,7 @@ PACKAGES=(
   golang-go                             # builds the static guest agent (apps/guest)
   openssl                               # SHA-512 crypt of guest passwords
   postgresql                            # the test suite's throwaway PostgreSQL cluster
+  chromium                              # the dashboard's browser tests (Playwright drives it)
 )
 
 missing=()
@@ -42,6 +43,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
+
+bash scripts/build-web.sh
 
 echo "setup: built-in guest images (the first kernel build takes several minutes)"
 node --import tsx packages/images/src/cli.ts

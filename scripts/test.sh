@@ -7,6 +7,7 @@ bash scripts/setup.sh
 
 echo "test: typecheck, lint, format"
 npx tsc -p .
+npx tsc -p apps/web
 npx eslint . --max-warnings 0
 npx prettier --check . --log-level warn
 

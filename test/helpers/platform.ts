@@ -66,7 +66,13 @@ export async function killLeftoverVmms(dir: string): Promise<void> {
 
 /** Manager + local agent in this process, with their own data dir, bridge and (optionally) database. */
 export async function startPlatform(
-  opts: { db?: 'pglite' | 'postgres'; agent?: boolean; port?: number; maxUploadBytes?: number } = {},
+  opts: {
+    db?: 'pglite' | 'postgres';
+    agent?: boolean;
+    port?: number;
+    maxUploadBytes?: number;
+    uiDir?: string;
+  } = {},
 ): Promise<Platform> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-test-'));
   const net = uniqueNet();
@@ -103,6 +109,7 @@ export async function startPlatform(
         log,
         version: 'test',
         ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
+        ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
       });
       // A restarted manager comes back on the same port, as a real one would.
       port = Number(new URL(p.manager.url).port);

@@ -18,6 +18,9 @@ import type { SnapshotService } from './services/snapshot-service.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
 import type { AgentClient } from './services/agent-client.ts';
 import websocket from '@fastify/websocket';
+import type { ChangeFeed } from './services/change-feed.ts';
+import { eventRoutes } from './routes/events.ts';
+import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
 
 export interface AppServices {
   db: Db;
@@ -31,6 +34,10 @@ export interface AppServices {
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
   maxUploadBytes?: number;
   version: string;
+  /** Numbered VM changes behind the live event stream. */
+  changes: ChangeFeed;
+  /** The built dashboard (apps/web/dist by default). */
+  uiDir?: string;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -59,6 +66,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   snapshotRoutes(app, deps);
   volumeRoutes(app, deps);
   templateRoutes(app, deps);
+  eventRoutes(app, deps);
+  await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));
   return app;

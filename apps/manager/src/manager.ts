@@ -11,6 +11,7 @@ import { VolumeService } from './services/volume-service.ts';
 import { TemplateService } from './services/template-service.ts';
 import { AgentClient } from './services/agent-client.ts';
 import { VmBus } from './services/bus.ts';
+import { ChangeFeed } from './services/change-feed.ts';
 import { parseCidr } from './services/ipam.ts';
 import { VmService } from './services/vm-service.ts';
 
@@ -32,6 +33,8 @@ export interface ManagerConfig {
   version: string;
   /** Largest upload into a guest; default 1 GiB. */
   maxUploadBytes?: number;
+  /** The built dashboard; default apps/web/dist. */
+  uiDir?: string;
 }
 
 export interface RunningManager {
@@ -106,6 +109,8 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     agents,
     log,
     version: cfg.version,
+    changes: new ChangeFeed(bus),
+    ...(cfg.uiDir ? { uiDir: cfg.uiDir } : {}),
     ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
   });
   await app.listen({ host: cfg.host, port: cfg.port });

@@ -13,3 +13,4 @@ export * from './vm-access.ts';
 export * from './snapshot.ts';
 export * from './volume.ts';
 export * from './template.ts';
+export * from './events.ts';

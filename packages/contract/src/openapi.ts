@@ -8,6 +8,9 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
   return s;
 }
 
+/** Raw media types whose payload (each SSE message's data) is the route's JSON response schema. */
+const JSON_LIKE = new Set(['application/json', 'text/event-stream']);
+
 function parameters(r: RouteDef): unknown[] {
   const out: unknown[] = [];
   for (const [where, schema] of [
@@ -37,7 +40,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
     const json = r.response === null ? null : { schema: jsonSchema(r.response, 'output') };
     const binary = { schema: { type: 'string', contentMediaType: 'application/octet-stream' } };
     const content = r.raw?.produces
-      ? Object.fromEntries(r.raw.produces.map((t) => [t, t === 'application/json' && json ? json : binary]))
+      ? Object.fromEntries(r.raw.produces.map((t) => [t, JSON_LIKE.has(t) && json ? json : binary]))
       : r.raw?.websocket
         ? json
           ? { 'application/json': json }

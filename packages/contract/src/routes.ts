@@ -18,6 +18,7 @@ import { vmAccessRoutes } from './vm-access-routes.ts';
 import { snapshotRoutes } from './snapshot-routes.ts';
 import { volumeRoutes } from './volume-routes.ts';
 import { templateRoutes } from './template-routes.ts';
+import { eventRoutes } from './events-routes.ts';
 
 export type Auth = 'user' | 'agent' | 'join' | 'none';
 
@@ -248,6 +249,7 @@ export const routes = {
   ...snapshotRoutes,
   ...volumeRoutes,
   ...templateRoutes,
+  ...eventRoutes,
 } as const;
 
 export type Routes = typeof routes;

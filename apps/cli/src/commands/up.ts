@@ -62,6 +62,7 @@ export function upCommand(program: Command): void {
           [
             '',
             `Hearth is up: ${manager.url}  (API docs: ${manager.url}/docs)`,
+            `  dashboard:   ${manager.url}/  (sign in with the admin token below)`,
             `  database:    ${manager.db.kind}${manager.db.kind === 'pglite' ? ` in ${join(dataDir, 'manager', 'db')}` : ''}`,
             `  admin token: ${join(dataDir, 'admin.token')}`,
             `  try:         npx hearth ls && npx hearth create --name demo && npx hearth exec demo -- uname -a`,

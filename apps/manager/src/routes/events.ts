@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import { routes, validationError, type StreamEvent } from '@hearth/contract';
+import { authenticate } from '../http.ts';
+import type { AppServices } from '../app.ts';
+
+/** Comment lines keep idle connections alive through proxies that drop silent ones. */
+const KEEPALIVE_MS = 15_000;
+
+const frame = (e: StreamEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+
+/**
+ * `GET /v1/events`: VM changes as Server-Sent Events. A client resuming from a position (the
+ * `Last-Event-ID` EventSource sends on reconnect, or `?since=`) gets what it missed, or `reset`.
+ */
+export function eventRoutes(app: FastifyInstance, { stores, changes }: AppServices): void {
+  const route = routes.eventStream;
+  const open = new Set<import('node:http').ServerResponse>();
+  // Closing the app (shutdown, tests) must not wait for streams that never end on their own.
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
+  app.get(route.path, async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    // EventSource cannot set headers: the token may come as ?token=, as on the WebSocket routes.
+    if (!req.headers.authorization && typeof q.token === 'string')
+      req.headers.authorization = `Bearer ${q.token}`;
+    await authenticate(req, route, stores.tokens);
+    const parsed = route.query.safeParse(q);
+    if (!parsed.success) throw validationError('the request query', parsed.error.issues);
+    const lastId = req.headers['last-event-id'];
+    const since = typeof lastId === 'string' && /^\d+$/.test(lastId) ? Number(lastId) : parsed.data.since;
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    // Subscribe before replaying: nothing can fall between the replay and the live changes.
+    const send = (e: StreamEvent) => res.write(frame(e));
+    changes.on('change', send);
+    if (since === undefined) send({ type: 'hello', seq: changes.position });
+    else {
+      const missed = changes.since(since);
+      if (missed) for (const e of missed) send(e);
+      else send({ type: 'reset', seq: changes.position });
+    }
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    open.add(res);
+    res.on('close', () => {
+      clearInterval(keepalive);
+      changes.off('change', send);
+      open.delete(res);
+    });
+  });
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import type { Vm } from '@hearth/contract';
+import { VmBus } from './bus.ts';
+import { ChangeFeed } from './change-feed.ts';
+
+const vm = (id: string) => ({ id, state: 'running' }) as Vm;
+
+describe('ChangeFeed', () => {
+  it('numbers changes and replays those after a position', () => {
+    const bus = new VmBus();
+    const feed = new ChangeFeed(bus, 3);
+    const start = feed.position;
+    bus.publish(vm('a'));
+    bus.gone('a');
+    expect(feed.position).toBe(start + 2);
+    expect(feed.since(start)?.map((c) => c.type)).toEqual(['vm', 'gone']);
+    expect(feed.since(start + 1)).toEqual([{ type: 'gone', seq: start + 2, vmId: 'a' }]);
+    expect(feed.since(start + 2)).toEqual([]);
+  });
+
+  it('refuses positions it cannot replay from: evicted, from an earlier process, or in the future', () => {
+    const bus = new VmBus();
+    const feed = new ChangeFeed(bus, 2);
+    const start = feed.position;
+    for (const id of ['a', 'b', 'c']) bus.publish(vm(id));
+    expect(feed.since(start)).toBeNull();
+    expect(feed.since(start + 1)?.length).toBe(2);
+    expect(feed.since(42)).toBeNull();
+    expect(feed.since(start + 99)).toBeNull();
+  });
+});

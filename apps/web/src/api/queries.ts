@@ -1,0 +1,49 @@
+import { queryOptions } from '@tanstack/react-query';
+import type { HearthClient } from '@hearth/sdk';
+
+/**
+ * Query factories per resource (keys and fetchers in one place), so the event stream, pages and
+ * mutations agree on what is cached where.
+ */
+export const vmKeys = {
+  all: ['vms'] as const,
+  list: () => [...vmKeys.all, 'list'] as const,
+  detail: (id: string) => [...vmKeys.all, 'detail', id] as const,
+  events: (id: string) => [...vmKeys.all, 'events', id] as const,
+  logs: (id: string) => [...vmKeys.all, 'logs', id] as const,
+  guest: (id: string) => [...vmKeys.all, 'guest', id] as const,
+};
+
+export const vmQueries = {
+  /** Every VM; kept current by the event stream, not by polling. */
+  list: (c: HearthClient) => queryOptions({ queryKey: vmKeys.list(), queryFn: () => c.all('listVms') }),
+  detail: (c: HearthClient, id: string) =>
+    queryOptions({ queryKey: vmKeys.detail(id), queryFn: () => c.call('getVm', { params: { id } }) }),
+  events: (c: HearthClient, id: string) =>
+    queryOptions({
+      queryKey: vmKeys.events(id),
+      queryFn: async () => (await c.call('vmEvents', { params: { id }, query: { limit: 500 } })).items,
+    }),
+  logs: (c: HearthClient, id: string) =>
+    queryOptions({
+      queryKey: vmKeys.logs(id),
+      queryFn: () => c.call('vmLogs', { params: { id }, query: { tail: 64 * 1024 } }),
+    }),
+  guest: (c: HearthClient, id: string) =>
+    queryOptions({
+      queryKey: vmKeys.guest(id),
+      queryFn: () => c.call('vmGuestInfo', { params: { id } }),
+      retry: false,
+    }),
+};
+
+export const hostQueries = {
+  // Hosts change with heartbeats, which the event stream does not carry: a slow refresh suffices.
+  list: (c: HearthClient) =>
+    queryOptions({ queryKey: ['hosts', 'list'], queryFn: () => c.all('listHosts'), refetchInterval: 15_000 }),
+};
+
+export const imageQueries = {
+  list: (c: HearthClient) =>
+    queryOptions({ queryKey: ['images', 'list'], queryFn: () => c.all('listImages') }),
+};

@@ -1,0 +1,38 @@
+import type { StreamEvent, Vm } from '@hearth/contract';
+
+type Change = Extract<StreamEvent, { type: 'vm' | 'gone' }>;
+
+/**
+ * Applies one stream change to the cached VM list (newest last, like the API). A change older
+ * than what the list holds (a replay racing a refetch) is ignored, so state never goes backwards.
+ */
+export function applyToList(list: Vm[] | undefined, e: Change): Vm[] | undefined {
+  if (!list) return list;
+  if (e.type === 'gone')
+    return list.some((v) => v.id === e.vmId) ? list.filter((v) => v.id !== e.vmId) : list;
+  const i = list.findIndex((v) => v.id === e.vm.id);
+  if (i < 0) return [...list, e.vm];
+  if (isOlder(e.vm, list[i]!)) return list;
+  const next = list.slice();
+  next[i] = e.vm;
+  return next;
+}
+
+/**
+ * The same rule for one cached VM. An uncached VM is cached too, so a page that opens just after
+ * a change (the create wizard moving to the new VM) starts from the latest state.
+ */
+export function applyToDetail(vm: Vm | undefined, e: Change): Vm | undefined {
+  if (e.type === 'gone' || (vm && isOlder(e.vm, vm))) return vm;
+  return e.vm;
+}
+
+const isOlder = (incoming: Vm, cached: Vm) => Date.parse(incoming.updatedAt) < Date.parse(cached.updatedAt);
+
+/**
+ * For an action's answer: it was produced before the request returned, so the stream may already
+ * have delivered a later state (a resume finishes before its response arrives); only a strictly
+ * newer answer replaces the cache.
+ */
+export const keepNewest = (answer: Vm) => (cached: Vm | undefined) =>
+  cached && Date.parse(answer.updatedAt) <= Date.parse(cached.updatedAt) ? cached : answer;

@@ -1,0 +1,181 @@
+import type { ButtonHTMLAttributes, ReactNode } from 'react';
+import { HearthError, type VmState } from '@hearth/contract';
+
+const BUTTON = {
+  primary: 'bg-blue-700 text-white hover:bg-blue-800 disabled:bg-blue-700/50',
+  secondary:
+    'border border-slate-300 bg-white text-slate-800 hover:bg-slate-100 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100 dark:hover:bg-slate-700',
+  danger: 'bg-red-700 text-white hover:bg-red-800 disabled:bg-red-700/50',
+  ghost: 'text-slate-700 hover:bg-slate-200 dark:text-slate-200 dark:hover:bg-slate-800',
+};
+
+export function Button({
+  variant = 'secondary',
+  className = '',
+  ...props
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: keyof typeof BUTTON }) {
+  return (
+    <button
+      type="button"
+      className={`inline-flex items-center gap-1.5 rounded-md px-3 py-1.5 text-sm font-medium disabled:cursor-not-allowed disabled:opacity-60 ${BUTTON[variant]} ${className}`}
+      {...props}
+    />
+  );
+}
+
+const STATE_COLOR: Record<VmState, string> = {
+  running: 'bg-green-100 text-green-900 dark:bg-green-900/60 dark:text-green-100',
+  paused: 'bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100',
+  failed: 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100',
+  stopped: 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100',
+  created: 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100',
+  creating: 'bg-blue-100 text-blue-900 dark:bg-blue-900/60 dark:text-blue-100',
+  starting: 'bg-blue-100 text-blue-900 dark:bg-blue-900/60 dark:text-blue-100',
+  pausing: 'bg-blue-100 text-blue-900 dark:bg-blue-900/60 dark:text-blue-100',
+  resuming: 'bg-blue-100 text-blue-900 dark:bg-blue-900/60 dark:text-blue-100',
+  stopping: 'bg-blue-100 text-blue-900 dark:bg-blue-900/60 dark:text-blue-100',
+  deleting: 'bg-blue-100 text-blue-900 dark:bg-blue-900/60 dark:text-blue-100',
+};
+
+export function StateBadge({ state }: { state: VmState }) {
+  return (
+    <span
+      data-testid="vm-state"
+      className={`inline-block rounded-full px-2 py-0.5 text-xs font-semibold ${STATE_COLOR[state]}`}
+    >
+      {state}
+    </span>
+  );
+}
+
+export function Card({
+  title,
+  children,
+  className = '',
+}: {
+  title?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
+  return (
+    <section
+      className={`rounded-lg border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900 ${className}`}
+    >
+      {title && <h2 className="mb-3 text-base font-semibold">{title}</h2>}
+      {children}
+    </section>
+  );
+}
+
+export function PageHeader({ title, actions }: { title: ReactNode; actions?: ReactNode }) {
+  return (
+    <div className="mb-4 flex flex-wrap items-center justify-between gap-3">
+      <h1 className="text-2xl font-semibold">{title}</h1>
+      {actions && <div className="flex flex-wrap gap-2">{actions}</div>}
+    </div>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p role="status" className="flex items-center gap-2 p-4 text-sm text-slate-600 dark:text-slate-300">
+      <span className="size-4 animate-spin rounded-full border-2 border-slate-400 border-t-transparent" />
+      Loading {what}…
+    </p>
+  );
+}
+
+/** An API failure with its code and hint, as the CLI prints them. */
+export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
+  const e = error as Error;
+  return (
+    <div
+      role="alert"
+      className="rounded-md border border-red-300 bg-red-50 p-4 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100"
+    >
+      <p className="font-semibold">{e.message}</p>
+      {e instanceof HearthError && (
+        <p className="mt-1">
+          <code>{e.code}</code> — {e.hint}
+        </p>
+      )}
+      {retry && (
+        <Button className="mt-3" onClick={retry}>
+          Try again
+        </Button>
+      )}
+    </div>
+  );
+}
+
+export function Empty({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="rounded-md border border-dashed border-slate-300 p-8 text-center dark:border-slate-700">
+      <p className="font-medium">{title}</p>
+      {children && <div className="mt-2 text-sm text-slate-600 dark:text-slate-300">{children}</div>}
+    </div>
+  );
+}
+
+/** Honest about what this version lacks: says so, and points at what exists instead. */
+export function NotAvailable({ feature, children }: { feature: string; children?: ReactNode }) {
+  return (
+    <div
+      data-testid="not-available"
+      className="rounded-md border border-amber-300 bg-amber-50 p-4 text-sm text-amber-950 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100"
+    >
+      <p className="font-semibold">{feature} are not available in this version of Hearth.</p>
+      {children && <div className="mt-2 space-y-2">{children}</div>}
+    </div>
+  );
+}
+
+export function Meter({
+  label,
+  used,
+  total,
+  format,
+}: {
+  label: string;
+  used: number;
+  total: number;
+  format: (n: number) => string;
+}) {
+  const pct = total > 0 ? Math.min(100, Math.round((used / total) * 100)) : 0;
+  return (
+    <div className="text-sm">
+      <div className="flex justify-between">
+        <span>{label}</span>
+        <span className="text-slate-600 dark:text-slate-300">
+          {format(used)} / {format(total)}
+        </span>
+      </div>
+      <div
+        role="meter"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={pct}
+        className="mt-1 h-2 rounded bg-slate-200 dark:bg-slate-700"
+      >
+        <div
+          className={`h-2 rounded ${pct > 85 ? 'bg-red-600' : 'bg-blue-600'}`}
+          style={{ width: `${pct}%` }}
+        />
+      </div>
+    </div>
+  );
+}
+
+export function Detail({ items }: { items: [string, ReactNode][] }) {
+  return (
+    <dl className="grid grid-cols-[minmax(8rem,max-content)_1fr] gap-x-6 gap-y-2 text-sm">
+      {items.map(([k, v]) => (
+        <div key={k} className="contents">
+          <dt className="text-slate-600 dark:text-slate-300">{k}</dt>
+          <dd className="break-all">{v ?? '—'}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

@@ -1,0 +1,128 @@
+import { useRef, useState } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from 'react-router';
+import { useSession } from '../../api/session.tsx';
+import { vmKeys } from '../../api/queries.ts';
+import { keepNewest } from '../../api/stream-reducer.ts';
+import { Button, Card, PageHeader } from '../../components/ui.tsx';
+import {
+  apiErrors,
+  emptyForm,
+  firstStepWithError,
+  stepErrors,
+  STEPS,
+  toBody,
+  validate,
+  type CreateForm,
+  type FieldErrors,
+} from './form.ts';
+import { BasicsStep, BootStep, CredentialsStep, NetworkStep, ResourcesStep } from './Steps.tsx';
+
+const STEP_VIEWS = [BasicsStep, ResourcesStep, BootStep, NetworkStep, CredentialsStep];
+
+/**
+ * Five steps over one form. Each step is checked with the contract's own schema before moving on;
+ * what the API still refuses comes back next to its field, on the step that holds it.
+ */
+export default function CreateVm() {
+  const { client } = useSession();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const [form, setForm] = useState<CreateForm>(emptyForm);
+  const [step, setStep] = useState(0);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [general, setGeneral] = useState<string | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  const go = (i: number) => {
+    setStep(i);
+    // Move focus to the new step's heading so keyboard and screen-reader users follow along.
+    requestAnimationFrame(() => heading.current?.focus());
+  };
+  const set = <K extends keyof CreateForm>(k: K, v: CreateForm[K]) => {
+    setForm((f) => ({ ...f, [k]: v }));
+    setErrors(({ [k]: _, ...rest }) => rest);
+  };
+
+  const create = useMutation({
+    mutationFn: () => client.call('createVm', { body: toBody(form) }),
+    onSuccess: (vm) => {
+      qc.setQueryData(vmKeys.detail(vm.id), keepNewest(vm));
+      navigate(`/vms/${vm.id}`);
+    },
+    onError: (e) => {
+      const { fields, general: g } = apiErrors(e);
+      setErrors(fields);
+      setGeneral(g);
+      const at = firstStepWithError(fields);
+      if (at !== null) go(at);
+    },
+  });
+
+  const next = () => {
+    const here = stepErrors(validate(form), step);
+    setErrors(here);
+    if (Object.keys(here).length === 0) go(step + 1);
+  };
+  const submit = () => {
+    const all = validate(form);
+    setErrors(all);
+    const at = firstStepWithError(all);
+    if (at !== null) return go(at);
+    setGeneral(null);
+    create.mutate();
+  };
+
+  const View = STEP_VIEWS[step]!;
+  const last = step === STEPS.length - 1;
+  return (
+    <>
+      <PageHeader title="Create a VM" />
+      <nav aria-label="Steps" className="mb-4">
+        <ol className="flex flex-wrap gap-2 text-sm">
+          {STEPS.map((s, i) => (
+            <li key={s.id}>
+              <button
+                type="button"
+                aria-current={i === step ? 'step' : undefined}
+                disabled={i > step}
+                onClick={() => go(i)}
+                className={`rounded-full px-3 py-1 ${i === step ? 'bg-blue-700 text-white' : 'bg-slate-200 dark:bg-slate-800'} disabled:opacity-60`}
+              >
+                {i + 1}. {s.title}
+              </button>
+            </li>
+          ))}
+        </ol>
+      </nav>
+      <Card>
+        <form
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (last) submit();
+            else next();
+          }}
+        >
+          <h2 ref={heading} tabIndex={-1} className="mb-4 text-lg font-semibold">
+            Step {step + 1} of {STEPS.length}: {STEPS[step]!.title}
+          </h2>
+          <div className="max-w-2xl space-y-4">
+            <View form={form} set={set} errors={errors} />
+          </div>
+          {general && (
+            <p role="alert" className="mt-4 text-sm text-red-700 dark:text-red-300">
+              {general}
+            </p>
+          )}
+          <div className="mt-6 flex gap-2">
+            {step > 0 && <Button onClick={() => go(step - 1)}>Back</Button>}
+            <Button type="submit" variant="primary" disabled={create.isPending}>
+              {last ? (create.isPending ? 'Creating…' : 'Create VM') : 'Next'}
+            </Button>
+          </div>
+        </form>
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,222 @@
+import { useQuery } from '@tanstack/react-query';
+import { useSession } from '../../api/session.tsx';
+import { imageQueries } from '../../api/queries.ts';
+import { Field, inputClass } from '../../components/Field.tsx';
+import { Detail } from '../../components/ui.tsx';
+import { toBody, type CreateForm, type FieldErrors } from './form.ts';
+
+export interface StepProps {
+  form: CreateForm;
+  set<K extends keyof CreateForm>(k: K, v: CreateForm[K]): void;
+  errors: FieldErrors;
+}
+
+function Text({
+  k,
+  label,
+  hint,
+  p,
+  ...rest
+}: {
+  k: keyof CreateForm;
+  label: string;
+  hint?: string;
+  p: StepProps;
+} & React.InputHTMLAttributes<HTMLInputElement>) {
+  return (
+    <Field label={label} hint={hint} errors={p.errors[k]}>
+      {(a) => (
+        <input
+          {...a}
+          {...rest}
+          className={inputClass}
+          value={p.form[k]}
+          onChange={(e) => p.set(k, e.target.value as never)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** A choice the API does not offer yet, shown (disabled) so the roadmap is visible but never faked. */
+function Unavailable({ label, detail }: { label: string; detail: string }) {
+  return (
+    <label className="flex items-start gap-2 text-sm text-slate-600 dark:text-slate-300">
+      <input type="radio" disabled className="mt-1" />
+      <span>
+        {label} — <em>not available in this version</em>. {detail}
+      </span>
+    </label>
+  );
+}
+
+export function BasicsStep(p: StepProps) {
+  return (
+    <>
+      <Text
+        p={p}
+        k="name"
+        label="Name"
+        hint="Lowercase letters, digits and dashes. Left empty, the API picks one."
+        autoComplete="off"
+      />
+      <Text p={p} k="project" label="Project" hint="Names are unique within a project." />
+    </>
+  );
+}
+
+export function ResourcesStep(p: StepProps) {
+  return (
+    <>
+      <Text p={p} k="vcpus" label="vCPUs" type="number" min={1} inputMode="numeric" />
+      <Text p={p} k="memoryMib" label="Memory (MiB)" type="number" min={64} inputMode="numeric" />
+      <Text
+        p={p}
+        k="diskSize"
+        label="Root disk size"
+        hint="Such as 1gb or 512mib; never smaller than the image."
+      />
+      <Field label="VMM" hint="Left on automatic, the host's best VMM is used." errors={p.errors.vmm}>
+        {(a) => (
+          <select
+            {...a}
+            className={inputClass}
+            value={p.form.vmm}
+            onChange={(e) => p.set('vmm', e.target.value as CreateForm['vmm'])}
+          >
+            <option value="">Automatic</option>
+            <option value="qemu">QEMU microvm</option>
+            <option value="firecracker">Firecracker</option>
+          </select>
+        )}
+      </Field>
+      <Text p={p} k="timeout" label="Stop automatically after" hint="Optional, such as 30m or 2h." />
+    </>
+  );
+}
+
+export function BootStep(p: StepProps) {
+  const { client } = useSession();
+  const images = useQuery(imageQueries.list(client));
+  const of = (kind: string) => (images.data ?? []).filter((i) => i.kind === kind);
+  const pick = (k: 'image' | 'kernel', label: string, kind: string) => (
+    <Field
+      label={label}
+      errors={p.errors[k]}
+      hint={images.isError ? `Listing images failed: ${images.error.message}` : undefined}
+    >
+      {(a) => (
+        <select {...a} className={inputClass} value={p.form[k]} onChange={(e) => p.set(k, e.target.value)}>
+          <option value="">Built-in default</option>
+          {of(kind).map((i) => (
+            <option key={i.id} value={i.id}>
+              {i.name}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+  return (
+    <fieldset className="space-y-4">
+      <legend className="text-sm font-medium">Boot from</legend>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="radio" checked readOnly /> A disk image
+      </label>
+      {pick('image', 'Root filesystem image', 'rootfs')}
+      {pick('kernel', 'Kernel', 'kernel')}
+      <Unavailable label="A runtime (node22, python3.13)" detail="Runtime images are not built yet." />
+      <Unavailable label="An OCI image reference" detail="Registry import is not in the API yet." />
+      <Unavailable label="A snapshot" detail="The API has no snapshots yet." />
+    </fieldset>
+  );
+}
+
+export function NetworkStep(p: StepProps) {
+  return (
+    <>
+      <fieldset className="space-y-2">
+        <legend className="text-sm font-medium">Network</legend>
+        <label className="flex items-center gap-2 text-sm">
+          <input type="radio" checked readOnly /> Default NAT network (an address from the manager&apos;s
+          range, outbound access)
+        </label>
+        <Unavailable
+          label="Isolated, bridged or overlay networks"
+          detail="Only the default network exists."
+        />
+        <Unavailable label="Published ports" detail="Port publishing is not in the API yet." />
+      </fieldset>
+      <Field
+        label="Environment variables"
+        hint="One NAME=value per line; available to commands run through the guest agent."
+        errors={p.errors.env}
+      >
+        {(a) => (
+          <textarea
+            {...a}
+            rows={3}
+            className={`${inputClass} font-mono`}
+            value={p.form.env}
+            onChange={(e) => p.set('env', e.target.value)}
+          />
+        )}
+      </Field>
+    </>
+  );
+}
+
+export function CredentialsStep(p: StepProps) {
+  const body = toBody(p.form);
+  return (
+    <>
+      <Text
+        p={p}
+        k="user"
+        label="User"
+        hint="Created in the guest when missing; default root."
+        autoComplete="off"
+      />
+      <Text
+        p={p}
+        k="password"
+        label="Password"
+        type="password"
+        autoComplete="new-password"
+        hint="Stored in the guest only as a SHA-512 crypt hash."
+      />
+      <Field label="SSH public keys" hint="One OpenSSH public key per line." errors={p.errors.sshKeys}>
+        {(a) => (
+          <textarea
+            {...a}
+            rows={3}
+            className={`${inputClass} font-mono`}
+            value={p.form.sshKeys}
+            onChange={(e) => p.set('sshKeys', e.target.value)}
+          />
+        )}
+      </Field>
+      <div className="border-t border-slate-200 pt-4 dark:border-slate-800">
+        <h3 className="mb-2 font-medium">Review</h3>
+        <Detail
+          items={[
+            ['Name', body.name ?? '(generated)'],
+            ['Project', body.project ?? 'default'],
+            [
+              'Resources',
+              `${body.vcpus ?? 1} vCPU, ${body.memoryMib ?? 128} MiB, disk ${body.diskSize ?? '1gb'}`,
+            ],
+            ['VMM', body.vmm ?? 'automatic'],
+            ['Boot', `${body.image ?? 'built-in image'} with ${body.kernel ?? 'built-in kernel'}`],
+            ['Network', 'default NAT'],
+            [
+              'Credentials',
+              `${body.user ?? 'root'}${body.password ? ', password' : ''}${body.sshKeys ? `, ${body.sshKeys.length} SSH key(s)` : ''}`,
+            ],
+            ['Auto stop', body.timeout ?? 'never'],
+          ]}
+        />
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,67 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface Series {
+  label: string;
+  color: string;
+}
+
+/** A uPlot time series that follows its container's width and takes new data without re-creating. */
+export function Chart({
+  title,
+  series,
+  data,
+  format,
+}: {
+  title: string;
+  series: Series[];
+  data: uPlot.AlignedData;
+  format: (n: number) => string;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const el = box.current!;
+    const axis = { stroke: '#64748b', grid: { stroke: '#64748b33' } };
+    plot.current = new uPlot(
+      {
+        width: el.clientWidth,
+        height: 180,
+        legend: { show: true },
+        scales: { x: { time: true } },
+        axes: [axis, { ...axis, size: 70, values: (_u, ticks) => ticks.map(format) }],
+        series: [
+          {},
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            value: (_u: uPlot, v: number | null) => (v == null ? '—' : format(v)),
+          })),
+        ],
+      },
+      [[], ...series.map(() => [])],
+      el,
+    );
+    const observer = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height: 180 }));
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+    // Series and format are fixed per chart; only data changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => plot.current?.setData(data), [data]);
+
+  return (
+    <figure className="rounded-lg border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900">
+      <figcaption className="mb-1 text-sm font-medium">{title}</figcaption>
+      <div ref={box} />
+    </figure>
+  );
+}

@@ -1,0 +1,147 @@
+import { useEffect, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router';
+import type { Vm } from '@hearth/contract';
+import { useSession } from '../../api/session.tsx';
+import { hostQueries, imageQueries, vmQueries } from '../../api/queries.ts';
+import { Card, Detail, NotAvailable } from '../../components/ui.tsx';
+import { formatDuration, formatMib, formatTime } from '../../lib/format.ts';
+
+/** Uptime counts up in the browser from startedAt, instead of refetching the VM every second. */
+function Uptime({ vm }: { vm: Vm }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (vm.state !== 'running') return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [vm.state]);
+  if (vm.state !== 'running' || !vm.startedAt) return <>—</>;
+  return <>{formatDuration((now - Date.parse(vm.startedAt)) / 1000)}</>;
+}
+
+function useNames() {
+  const { client } = useSession();
+  const hosts = useQuery(hostQueries.list(client));
+  const images = useQuery(imageQueries.list(client));
+  return {
+    host: (id: string | null) => (id ? (hosts.data?.find((h) => h.id === id)?.name ?? id) : '—'),
+    image: (id: string) => images.data?.find((i) => i.id === id)?.name ?? id,
+  };
+}
+
+export function OverviewTab({ vm }: { vm: Vm }) {
+  const names = useNames();
+  return (
+    <Card>
+      <Detail
+        items={[
+          ['State', `${vm.state}${vm.desiredState !== vm.state ? ` (wanted: ${vm.desiredState})` : ''}`],
+          ['Reason', vm.stateReason],
+          ['IP address', vm.ip],
+          [
+            'Host',
+            vm.host ? (
+              <Link key="h" className="text-blue-700 underline dark:text-blue-300" to="/hosts">
+                {names.host(vm.host)}
+              </Link>
+            ) : (
+              '—'
+            ),
+          ],
+          ['VMM', vm.vmm ? `${vm.vmm}${vm.accel ? ` (${vm.accel})` : ''}` : '—'],
+          ['Uptime', <Uptime key="u" vm={vm} />],
+          ['Created', formatTime(vm.createdAt)],
+          ['Id', <code key="id">{vm.id}</code>],
+        ]}
+      />
+    </Card>
+  );
+}
+
+export function ConfigTab({ vm }: { vm: Vm }) {
+  const names = useNames();
+  const pairs = (r: Record<string, string>) =>
+    Object.keys(r).length
+      ? Object.entries(r)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')
+      : '—';
+  return (
+    <Card>
+      <Detail
+        items={[
+          ['Project', vm.project],
+          ['vCPUs', vm.vcpus],
+          ['Memory', formatMib(vm.memoryMib)],
+          ['Image', names.image(vm.image)],
+          ['Kernel', names.image(vm.kernel)],
+          ['Users', vm.users.length ? vm.users.join(', ') : 'root'],
+          ['Environment', pairs(vm.env)],
+          ['Labels', pairs(vm.labels)],
+          [
+            'Auto stop',
+            vm.timeout ? `${vm.timeout}${vm.stopAt ? ` (at ${formatTime(vm.stopAt)})` : ''}` : 'never',
+          ],
+        ]}
+      />
+      <details className="mt-4 text-sm">
+        <summary className="cursor-pointer">As JSON (GET /v1/vms/{vm.id})</summary>
+        <pre className="mt-2 overflow-x-auto rounded bg-slate-100 p-3 text-xs dark:bg-slate-800">
+          {JSON.stringify(vm, null, 2)}
+        </pre>
+      </details>
+    </Card>
+  );
+}
+
+export function StorageTab({ vm }: { vm: Vm }) {
+  const names = useNames();
+  return (
+    <div className="space-y-4">
+      <Card title="Root disk">
+        <Detail
+          items={[
+            ['Size', formatMib(vm.diskMib)],
+            ['From image', names.image(vm.image)],
+            ['Kind', 'sparse copy of the image, grown to size'],
+          ]}
+        />
+      </Card>
+      <NotAvailable feature="Data volumes">
+        <p>
+          Each VM has only its root disk; attaching, detaching and resizing volumes is not in the API yet.
+        </p>
+      </NotAvailable>
+    </div>
+  );
+}
+
+export function NetworkTab({ vm }: { vm: Vm }) {
+  const { client } = useSession();
+  const guest = useQuery({ ...vmQueries.guest(client, vm.id), enabled: vm.state === 'running' });
+  return (
+    <div className="space-y-4">
+      <Card title="Default NAT network">
+        <Detail
+          items={[
+            ['Address', vm.ip ?? 'none (created without a network)'],
+            ['Hostname', guest.data?.hostname ?? (vm.state === 'running' ? '…' : '—')],
+            [
+              'Guest interfaces',
+              vm.state !== 'running'
+                ? 'shown while the VM runs'
+                : guest.isError
+                  ? `the guest agent did not answer: ${guest.error.message}`
+                  : (guest.data?.ips.map((i) => `${i.iface} ${i.address}/${i.prefix}`).join(', ') ?? '…'),
+            ],
+          ]}
+        />
+      </Card>
+      <NotAvailable feature="Other networks and published ports">
+        <p>
+          Isolated, bridged and overlay networks, port publishing and egress policies are not in the API yet.
+        </p>
+      </NotAvailable>
+    </div>
+  );
+}

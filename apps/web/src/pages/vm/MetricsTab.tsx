@@ -1,0 +1,99 @@
+import { useEffect, useMemo, useState } from 'react';
+import type uPlot from 'uplot';
+import type { VmMetrics, Vm } from '@hearth/contract';
+import { useSession } from '../../api/session.tsx';
+import { Empty } from '../../components/ui.tsx';
+import { formatBytes } from '../../lib/format.ts';
+import { Chart } from './Chart.tsx';
+import { addSample, type Sample } from './metrics-history.ts';
+
+/** History survives switching tabs (not reloads): it is kept per VM for this page's lifetime. */
+const histories = new Map<string, { samples: Sample[]; last: VmMetrics | null }>();
+
+function useMetricsStream(vm: Vm) {
+  const { client, token } = useSession();
+  const [state, setState] = useState(() => histories.get(vm.id) ?? { samples: [], last: null });
+  const [error, setError] = useState<string | null>(null);
+  const running = vm.state === 'running';
+  useEffect(() => {
+    if (!running) return;
+    const u = new URL(
+      client.websocket('vmMetricsStream', { params: { id: vm.id }, query: { interval: 2 } }).url,
+    );
+    u.searchParams.set('token', token);
+    const ws = new WebSocket(u);
+    ws.onmessage = (m: MessageEvent<string>) => {
+      const msg = JSON.parse(m.data) as VmMetrics | { type: 'error'; message: string };
+      if ('type' in msg) return setError(msg.message);
+      setError(null);
+      setState((s) => {
+        const next = { samples: addSample(s.samples, msg, s.last), last: msg };
+        histories.set(vm.id, next);
+        return next;
+      });
+    };
+    ws.onerror = () => setError('The metrics stream failed; it reconnects when you come back to this tab.');
+    return () => ws.close();
+  }, [client, token, vm.id, running]);
+  return { samples: state.samples, error };
+}
+
+const pct = (n: number) => `${n.toFixed(0)}%`;
+const rate = (n: number) => `${formatBytes(n)}/s`;
+
+export default function MetricsTab({ vm }: { vm: Vm }) {
+  const { samples, error } = useMetricsStream(vm);
+  const data = useMemo(() => {
+    const col = (f: (s: Sample) => number | null) => samples.map(f);
+    const t = col((s) => s.t) as number[];
+    return {
+      cpu: [t, col((s) => s.cpu)] as uPlot.AlignedData,
+      mem: [t, col((s) => s.memUsed), col((s) => s.memTotal)] as uPlot.AlignedData,
+      net: [t, col((s) => s.rx), col((s) => s.tx)] as uPlot.AlignedData,
+      disk: [t, col((s) => s.diskUsed), col((s) => s.diskTotal)] as uPlot.AlignedData,
+    };
+  }, [samples]);
+  if (vm.state !== 'running' && samples.length === 0) {
+    return <Empty title="No metrics">The guest agent reports metrics while the VM is running.</Empty>;
+  }
+  return (
+    <div className="space-y-3">
+      <p role="status" className="text-sm text-slate-600 dark:text-slate-300">
+        {error ??
+          (samples.length
+            ? `${samples.length} samples, every 2 s (last 10 minutes kept while this page is open)`
+            : 'Waiting for the first sample…')}
+      </p>
+      <div className="grid grid-cols-1 gap-3 xl:grid-cols-2">
+        <Chart title="CPU" series={[{ label: 'CPU', color: '#2563eb' }]} data={data.cpu} format={pct} />
+        <Chart
+          title="Memory"
+          series={[
+            { label: 'used', color: '#16a34a' },
+            { label: 'total', color: '#94a3b8' },
+          ]}
+          data={data.mem}
+          format={formatBytes}
+        />
+        <Chart
+          title="Network"
+          series={[
+            { label: 'received', color: '#9333ea' },
+            { label: 'sent', color: '#ea580c' },
+          ]}
+          data={data.net}
+          format={rate}
+        />
+        <Chart
+          title="Root disk"
+          series={[
+            { label: 'used', color: '#0891b2' },
+            { label: 'total', color: '#94a3b8' },
+          ]}
+          data={data.disk}
+          format={formatBytes}
+        />
+      </div>
+    </div>
+  );
+}

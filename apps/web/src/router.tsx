@@ -1,0 +1,44 @@
+import { lazy, Suspense, type ReactNode } from 'react';
+import { createBrowserRouter, Link } from 'react-router';
+import { Layout } from './components/Layout.tsx';
+import { Loading, PageHeader } from './components/ui.tsx';
+import { Dashboard } from './pages/Dashboard.tsx';
+import { VmList } from './pages/VmList.tsx';
+import { Images } from './pages/Images.tsx';
+import { Hosts } from './pages/Hosts.tsx';
+import { Unavailable } from './pages/Unavailable.tsx';
+
+// The wizard and VM detail (with xterm.js and charts) load on first use, keeping the first page light.
+const CreateVm = lazy(() => import('./pages/create/CreateVm.tsx'));
+const VmDetail = lazy(() => import('./pages/vm/VmDetail.tsx'));
+
+const later = (node: ReactNode) => <Suspense fallback={<Loading what="page" />}>{node}</Suspense>;
+
+export const router = createBrowserRouter([
+  {
+    element: <Layout />,
+    children: [
+      { path: '/', element: <Dashboard /> },
+      { path: '/vms', element: <VmList /> },
+      { path: '/vms/new', element: later(<CreateVm />) },
+      { path: '/vms/:id/:tab?', element: later(<VmDetail />) },
+      { path: '/images', element: <Images /> },
+      { path: '/hosts', element: <Hosts /> },
+      { path: '/snapshots', element: <Unavailable what="snapshots" /> },
+      { path: '/volumes', element: <Unavailable what="volumes" /> },
+      { path: '/networks', element: <Unavailable what="networks" /> },
+      { path: '/templates', element: <Unavailable what="templates" /> },
+      {
+        path: '*',
+        element: (
+          <>
+            <PageHeader title="Page not found" />
+            <Link className="text-blue-700 underline dark:text-blue-300" to="/">
+              Back to the dashboard
+            </Link>
+          </>
+        ),
+      },
+    ],
+  },
+]);
