@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { startManager, type RunningManager } from '@hearth/manager';
+import { startManager, type ManagerConfig, type RunningManager } from '@hearth/manager';
 import { AGENT_DEFAULTS, removeBridge, startAgent, tapName, type RunningAgent } from '@hearth/agent';
 import { execFileSync } from 'node:child_process';
 import { HearthClient } from '@hearth/sdk';
@@ -66,7 +66,16 @@ export async function killLeftoverVmms(dir: string): Promise<void> {
 
 /** Manager + local agent in this process, with their own data dir, bridge and (optionally) database. */
 export async function startPlatform(
-  opts: { db?: 'pglite' | 'postgres'; agent?: boolean; port?: number; maxUploadBytes?: number } = {},
+  opts: {
+    db?: 'pglite' | 'postgres';
+    agent?: boolean;
+    port?: number;
+    maxUploadBytes?: number;
+    /** Extra manager settings (image import options). */
+    manager?: Pick<ManagerConfig, 'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes'>;
+    /** The agent fetches images over HTTP from the manager instead of reading its files. */
+    alwaysFetchImages?: boolean;
+  } = {},
 ): Promise<Platform> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-test-'));
   const net = uniqueNet();
@@ -103,6 +112,7 @@ export async function startPlatform(
         log,
         version: 'test',
         ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
+        ...opts.manager,
       });
       // A restarted manager comes back on the same port, as a real one would.
       port = Number(new URL(p.manager.url).port);
@@ -119,6 +129,7 @@ export async function startPlatform(
         joinToken,
         name: `test-${net.bridge}`,
         bridge: { bridge: net.bridge, gatewayCidr: `${net.gateway}/24`, subnet: net.cidr },
+        alwaysFetchImages: opts.alwaysFetchImages ?? false,
         log,
       });
       return p.agent;

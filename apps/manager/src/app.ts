@@ -11,6 +11,7 @@ import { systemRoutes } from './routes/system.ts';
 import { vmAccessRoutes } from './routes/vm-access.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
 import type { AgentClient } from './services/agent-client.ts';
+import type { ImageService } from './images/image-service.ts';
 import websocket from '@fastify/websocket';
 
 export interface AppServices {
@@ -18,6 +19,7 @@ export interface AppServices {
   stores: Stores;
   vmService: VmService;
   agents: AgentClient;
+  images: ImageService;
   log: Logger;
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
   maxUploadBytes?: number;

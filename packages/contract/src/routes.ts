@@ -15,8 +15,10 @@ import { Host, RegisterHostBody, RegisterHostResponse } from './host.ts';
 import { Image } from './image.ts';
 import { HeartbeatBody, VmStatusReport } from './agent.ts';
 import { vmAccessRoutes } from './vm-access-routes.ts';
+import { imageRoutes } from './image-routes.ts';
 
-export type Auth = 'user' | 'agent' | 'join' | 'none';
+/** `user-or-agent`: a user token, or an agent's token (agents fetch image content with it). */
+export type Auth = 'user' | 'agent' | 'user-or-agent' | 'join' | 'none';
 
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -65,6 +67,8 @@ export const routes = {
       'VALIDATION_FAILED',
       'VM_NAME_TAKEN',
       'IMAGE_NOT_FOUND',
+      'IMAGE_NOT_READY',
+      'IMAGE_BUILD_FAILED',
       'VCPUS_EXCEED_HOST',
       'MEMORY_EXCEEDS_HOST',
       'NO_HOST_AVAILABLE',
@@ -242,6 +246,7 @@ export const routes = {
     errors: ['IMAGE_NOT_FOUND'],
   }),
   ...vmAccessRoutes,
+  ...imageRoutes,
 } as const;
 
 export type Routes = typeof routes;

@@ -97,6 +97,12 @@ CREATE TABLE idempotency_keys (
     // The per-VM channel secret and the users to set up at boot (password hashes only, never passwords).
     sql: `ALTER TABLE vms ADD COLUMN guest jsonb NOT NULL DEFAULT '{}'`,
   },
+  {
+    version: 10,
+    name: 'image upload status',
+    // Uploads are declared first (pending) and become ready once content with the declared sha256 arrived.
+    sql: `ALTER TABLE images ADD COLUMN status text NOT NULL DEFAULT 'ready'`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {
