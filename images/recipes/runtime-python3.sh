@@ -13,7 +13,7 @@ mkdir -p "$r" "$work/debs"
 debugfs -R "rdump / $r" "$base" >/dev/null 2>&1
 
 pkgs=(
-  libc6 libgcc-s1 zlib1g libexpat1 libffi8 libssl3 libbz2-1.0 liblzma5 libmpdec3 libsqlite3-0
+  libc6 libgcc-s1 zlib1g libexpat1 libffi8 libssl3 libbz2-1.0 liblzma5 libsqlite3-0
   libuuid1 libncursesw6 libtinfo6 libreadline8 libcrypt1 libdb5.3 libnsl2 libtirpc3
   libgssapi-krb5-2 libkrb5-3 libk5crypto3 libkrb5support0 libcom-err2 libkeyutils1
   python3.11-minimal libpython3.11-minimal libpython3.11-stdlib python3.11 python3-minimal python3

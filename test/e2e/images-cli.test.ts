@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Image, Vm } from '@hearth/contract';
+import type { Image } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { pushTestImage, startRegistry, type LocalRegistry } from '../helpers/oci.ts';
 import { cli } from '../helpers/proc.ts';
@@ -78,8 +78,25 @@ describe('hearth image CLI, --from-image and --runtime', () => {
     console.log(
       `runtime node22: create (incl. any first build) ${created - t0} ms, node -e ${Date.now() - created} ms`,
     );
+    expect((await run('rm', 'node')).code).toBe(0);
     const bad = await run('create', '--runtime', 'cobol');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--runtime cobol is unknown');
+  }, 300_000);
+
+  it('create --runtime python3 runs the Python 3.11 of Debian in the guest', async () => {
+    const r = await run('create', '--name', 'py', '--runtime', 'python3', '--memory', '256');
+    expect(r.code, r.stderr).toBe(0);
+    const v = await run(
+      'exec',
+      'py',
+      '--',
+      'python3',
+      '-c',
+      'import sys, ssl, sqlite3; print(sys.version_info[:2])',
+    );
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toBe('(3, 11)\n');
+    expect((await run('rm', 'py')).code).toBe(0);
   }, 300_000);
 });
