@@ -136,6 +136,13 @@ describe('OCI import from a real registry and a VM booted from it', () => {
       body: { command: ['hello.sh', '--help'], timeoutMs: 2000 },
     });
     expect(which.stdout).toContain('hello-app:');
+    // With no init script, the agent as PID 1 configured the network from the kernel command line.
+    const net = await p.client.call('execVm', {
+      params: { id: vm.id },
+      body: { command: `ip -4 addr show eth0 && ping -c 1 -W 5 ${p.net.gateway}`, timeoutMs: 15_000 },
+    });
+    expect(net.exitCode, net.stdout + net.stderr).toBe(0);
+    expect(net.stdout).toContain(`inet ${vm.ip}/24`);
     // The agent fetched the image from the manager and cached it by digest.
     expect(readdirSync(join(p.dir, 'agent', 'images'))).toContain(image.sha256);
   }, 180_000);

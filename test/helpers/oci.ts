@@ -69,7 +69,21 @@ export async function startRegistry(): Promise<LocalRegistry> {
   return { host: `127.0.0.1:${port}`, dispose };
 }
 
-const APPLETS = ['sh', 'cat', 'env', 'sleep', 'echo', 'id', 'ls', 'uname', 'pwd', 'mkdir', 'ps'];
+const APPLETS = [
+  'sh',
+  'cat',
+  'env',
+  'sleep',
+  'echo',
+  'id',
+  'ls',
+  'uname',
+  'pwd',
+  'mkdir',
+  'ps',
+  'ip',
+  'ping',
+];
 
 /** The CMD of the test image: prints its environment on the console and keeps it in a file. */
 export const HELLO_SCRIPT = `#!/bin/sh
