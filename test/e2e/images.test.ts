@@ -154,6 +154,13 @@ describe('OCI import from a real registry and a VM booted from it', () => {
     );
     expect(e.detail).toEqual({ usedBy: [vm.id] });
     expect((await p.client.call('getImage', { params: { id: image.id } })).usedBy).toEqual([vm.id]);
+    // A graceful stop reaches the agent as PID 1, which powers the VM off.
+    await p.client.call('stopVm', { params: { id: vm.id }, body: { timeoutSeconds: 30 } });
+    const stopped = await p.client.call('waitVm', {
+      params: { id: vm.id },
+      query: { state: 'stopped', timeout: 60 },
+    });
+    expect(stopped.state).toBe('stopped');
     await p.client.call('deleteVm', { params: { id: vm.id } });
     await until('VM deleted', async () =>
       p.client.call('getVm', { params: { id: vm.id } }).then(
