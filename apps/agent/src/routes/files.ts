@@ -26,6 +26,10 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
   app.get('/agent/v1/vms/:id/files', async (req, reply) => {
     const q = FilesQuery.parse(req.query);
     const s = g(req).open({ op: 'fs.read', path: q.path, format: q.format });
+    // Listen before the first await: a small file's data can arrive in the same read as its
+    // metadata event, and would be emitted before a listener attached after the await.
+    const out = new PassThrough();
+    s.on('stdout', (b: Buffer) => out.write(b));
     const meta = await new Promise<Record<string, unknown>>((resolve, reject) => {
       s.once('event', (ev: Record<string, unknown>) => resolve(ev));
       s.result.then(
@@ -36,8 +40,6 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
         reject,
       );
     });
-    const out = new PassThrough();
-    s.on('stdout', (b: Buffer) => out.write(b));
     s.result.then(
       (r) => (r.ok ? out.end() : out.destroy(new Error(r.error?.message))),
       (e: Error) => out.destroy(e),
