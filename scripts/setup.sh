@@ -13,6 +13,9 @@ PACKAGES=(
   busybox-static e2fsprogs              # base rootfs, built without loop mounts
   iproute2 nftables                     # bridge, TAP, NAT
   golang-go                             # builds the static guest agent (apps/guest)
+  skopeo umoci                          # OCI imports: registry protocol, layer unpack (docs/images.md)
+  docker-registry                       # a real OCI registry for the image tests (loopback only)
+  libstdc++6                            # copied into the node22 runtime image next to node
   openssl                               # SHA-512 crypt of guest passwords
   postgresql                            # the test suite's throwaway PostgreSQL cluster
   chromium                              # the dashboard's browser tests (Playwright drives it)

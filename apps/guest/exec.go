@@ -48,6 +48,12 @@ func (a *Agent) prepareExec(req *Request) (*spawnSpec, *GuestError) {
 	if req.Pty != nil {
 		envm["TERM"] = "xterm-256color"
 	}
+	if a.cfg != nil && a.cfg.App != nil {
+		// Commands run in an OCI image see its ENV (PATH, NODE_VERSION, …) like its own process.
+		for k, v := range appEnvMap(a.cfg.App) {
+			envm[k] = v
+		}
+	}
 	if a.cfg != nil {
 		for k, v := range a.cfg.Env {
 			envm[k] = v

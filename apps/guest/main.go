@@ -56,6 +56,10 @@ func main() {
 		log.Printf("no usable boot config, every session will be refused: %v", err)
 	} else {
 		applySetup("/", cfg, true)
+		// Only as PID 1: an agent respawned by an init must not start a second copy of the app.
+		if cfg.App != nil && os.Getpid() == 1 {
+			startApp(cfg.App)
+		}
 	}
 	if err := a.serve(*listen); err != nil {
 		log.Fatal(err)

@@ -151,6 +151,7 @@ type GuestBootConfig struct {
 	Hostname string            `json:"hostname"`
 	Users    []BootUser        `json:"users"`
 	Env      map[string]string `json:"env"`
+	App      *GuestApp         `json:"app,omitempty"`
 }
 
 // resultOK merges extra fields into {ok:true}.

@@ -81,6 +81,7 @@ func setupPid1() {
 	if _, err := os.Lstat("/dev/ptmx"); err != nil {
 		_ = os.Symlink("pts/ptmx", "/dev/ptmx")
 	}
+	setupNetwork("/")
 	go reaper()
 	// The kernel only delivers signals to PID 1 that it handles; the Go runtime handles them all,
 	// so without this a stray SIGTERM would kill init and panic the kernel.

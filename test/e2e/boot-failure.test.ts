@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,7 +22,8 @@ async function addImage(
     format: kind === 'kernel' ? 'bzImage' : 'ext4',
     arch: 'x86_64',
     sizeBytes: 4096,
-    sha256: 'test',
+    // Agents verify image digests before use, so the record must carry the real one.
+    sha256: createHash('sha256').update(readFileSync(path)).digest('hex'),
     source: 'test',
     path,
     builtin: false,

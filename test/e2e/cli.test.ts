@@ -69,7 +69,7 @@ describe('hearth CLI', () => {
     const missing = await run('get', 'ghost');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('VM_NOT_FOUND');
-    const notYet = await run('create', '--from-image', 'node:22');
+    const notYet = await run('create', '--publish', '8080:80');
     expect(notYet.code).toBe(2);
     expect(notYet.stderr).toContain('not available yet');
     const badFlag = await run('create', '--bogus');

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { startManager, type RunningManager } from '@hearth/manager';
+import { startManager, type ManagerConfig, type RunningManager } from '@hearth/manager';
 import { AGENT_DEFAULTS, removeBridge, startAgent, tapName, type RunningAgent } from '@hearth/agent';
 import { execFileSync } from 'node:child_process';
 import { HearthClient } from '@hearth/sdk';
@@ -72,6 +72,10 @@ export async function startPlatform(
     port?: number;
     maxUploadBytes?: number;
     uiDir?: string;
+    /** Extra manager settings (image import options). */
+    manager?: Pick<ManagerConfig, 'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes'>;
+    /** The agent fetches images over HTTP from the manager instead of reading its files. */
+    alwaysFetchImages?: boolean;
   } = {},
 ): Promise<Platform> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-test-'));
@@ -110,6 +114,7 @@ export async function startPlatform(
         version: 'test',
         ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
         ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
+        ...opts.manager,
       });
       // A restarted manager comes back on the same port, as a real one would.
       port = Number(new URL(p.manager.url).port);
@@ -126,6 +131,7 @@ export async function startPlatform(
         joinToken,
         name: `test-${net.bridge}`,
         bridge: { bridge: net.bridge, gatewayCidr: `${net.gateway}/24`, subnet: net.cidr },
+        alwaysFetchImages: opts.alwaysFetchImages ?? false,
         log,
       });
       return p.agent;

@@ -10,6 +10,7 @@ import { ensureGuestAgent } from '@hearth/images';
 import { buildAgentApp } from './app.ts';
 import { collectInventory } from './inventory.ts';
 import { ManagerClient } from './manager-client.ts';
+import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './supervisor.ts';
 import { ensureBridge } from './net.ts';
 
@@ -33,6 +34,8 @@ export interface AgentConfig {
   firecrackerBin?: string;
   /** Jailer binary, or false to run Firecracker unjailed; default HEARTH_JAILER_BIN or `jailer`. */
   jailerBin?: string | false;
+  /** Fetch every image from the manager instead of reading the manager's files (tests). */
+  alwaysFetchImages?: boolean;
   log: Logger;
 }
 
@@ -98,6 +101,11 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   }
   const supervisor = new Supervisor({
     guestAgentPath,
+    images: new ImageCache({
+      dir: join(cfg.dataDir, 'images'),
+      fetchContent: (id) => client.fetchImage(id),
+      alwaysFetch: cfg.alwaysFetchImages ?? false,
+    }),
     dataDir: cfg.dataDir,
     drivers,
     log: log.child({ component: 'supervisor' }),

@@ -31,6 +31,13 @@ export class ManagerClient {
     return this.call('POST', `/v1/hosts/${hostId}/heartbeat`, { inventory, vms });
   }
 
+  /** An image's content, streamed (the caller verifies its sha256). */
+  fetchImage(imageId: string): Promise<Response> {
+    return fetch(new URL(`/v1/images/${encodeURIComponent(imageId)}/content`, this.baseUrl), {
+      headers: { authorization: `Bearer ${this.token}` },
+    });
+  }
+
   report(hostId: string, vms: AgentVmStatus[]): Promise<unknown> {
     return this.call('POST', `/v1/hosts/${hostId}/vm-status`, { vms });
   }

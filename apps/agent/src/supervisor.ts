@@ -10,7 +10,8 @@ import { capLog, tailFile, waitForText } from './console-log.ts';
 import { createTap, deleteTap, tapName } from './net.ts';
 import { GuestConnection } from './guest/connection.ts';
 import { GuestError } from './guest/errors.ts';
-import { injectGuest } from './guest/inject.ts';
+import { GUEST_AGENT_GUEST_PATH, injectGuest } from './guest/inject.ts';
+import type { ImageCache } from './image-cache.ts';
 import { adoptIdentity, snapshotSize, SNAPSHOT_META } from './snapshots.ts';
 import { volumePath } from './volumes.ts';
 
@@ -42,6 +43,8 @@ export interface SupervisorOptions {
   consoleLogCap: number;
   /** The static guest agent binary injected into images that lack one; null: never inject. */
   guestAgentPath: string | null;
+  /** Local files for the images a VM needs (fetched from the manager when absent); null: use spec paths. */
+  images?: ImageCache | null;
   /** Called when a VM changes without being asked (guest powered off, VMM died). */
   onUnexpectedChange: (status: AgentVmStatus) => void;
 }
@@ -289,13 +292,23 @@ export class Supervisor {
       await writeFile(f.spec, JSON.stringify(spec, null, 2) + '\n', { mode: 0o600 });
       await chmod(f.spec, 0o600);
       freshDisk = !from && !(await exists(f.disk));
-      if (freshDisk) await prepareDisk(spec.rootfs.path, f.disk, spec.diskMib * 1024 * 1024);
+      const local = (ref: AgentVmSpec['rootfs']) => this.o.images?.local(ref) ?? ref.path;
+      if (freshDisk) await prepareDisk(await local(spec.rootfs), f.disk, spec.diskMib * 1024 * 1024);
+      const kernelPath = await local(spec.kernel);
+      const initrdPath = spec.initrd ? await local(spec.initrd) : null;
       rec.hasAgent = from ? from.hasAgent && Boolean(spec.guest) : false;
       if (spec.guest && !from) {
         const inj = await injectGuest(
           f.disk,
-          { secret: spec.guest.secret, hostname: spec.name, users: spec.guest.users, env: spec.env },
+          {
+            secret: spec.guest.secret,
+            hostname: spec.name,
+            users: spec.guest.users,
+            env: spec.env,
+            ...(spec.guest.app ? { app: spec.guest.app } : {}),
+          },
           this.o.guestAgentPath,
+          { asInit: spec.bootArgs.split(/\s+/).includes(`init=${GUEST_AGENT_GUEST_PATH}`) },
         );
         rec.hasAgent = inj.hasAgent;
         if (!inj.hasAgent)
@@ -311,8 +324,8 @@ export class Supervisor {
         runDir: dir,
         vcpus: spec.vcpus,
         memoryMib: spec.memoryMib,
-        kernelPath: spec.kernel.path,
-        initrdPath: spec.initrd?.path ?? null,
+        kernelPath,
+        initrdPath,
         diskPath: f.disk,
         cmdline: this.cmdline(spec),
         consoleLogPath: f.console,

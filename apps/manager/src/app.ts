@@ -17,6 +17,7 @@ import type { VolumeService } from './services/volume-service.ts';
 import type { SnapshotService } from './services/snapshot-service.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
 import type { AgentClient } from './services/agent-client.ts';
+import type { ImageService } from './images/image-service.ts';
 import websocket from '@fastify/websocket';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -30,6 +31,7 @@ export interface AppServices {
   volumes: VolumeService;
   templates: TemplateService;
   agents: AgentClient;
+  images: ImageService;
   log: Logger;
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
   maxUploadBytes?: number;

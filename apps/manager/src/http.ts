@@ -50,6 +50,9 @@ export async function authenticate(
   if (route.auth === 'agent' && principal.kind !== 'agent') {
     throw new HearthError('FORBIDDEN', 'This route is for host agents only.');
   }
+  if (route.auth === 'user-or-agent' && principal.kind !== 'admin' && principal.kind !== 'agent') {
+    throw new HearthError('FORBIDDEN', 'This route needs a user or agent token.');
+  }
   if (route.auth === 'user' && principal.kind !== 'admin') {
     throw new HearthError('FORBIDDEN', 'This route needs a user token, not an agent or join token.');
   }

@@ -14,6 +14,8 @@ import { VmBus } from './services/bus.ts';
 import { ChangeFeed } from './services/change-feed.ts';
 import { parseCidr } from './services/ipam.ts';
 import { VmService } from './services/vm-service.ts';
+import { ContentStore } from './images/content-store.ts';
+import { ImageService } from './images/image-service.ts';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -35,6 +37,12 @@ export interface ManagerConfig {
   maxUploadBytes?: number;
   /** The built dashboard; default apps/web/dist. */
   uiDir?: string;
+  /** POST /v1/images/import may read files on the manager host (operator opt-in). */
+  allowHostPathImport?: boolean;
+  /** Registries (host:port) reached over plain HTTP besides loopback ones. */
+  insecureRegistries?: string[];
+  /** Largest image upload or URL download; default 64 GiB. */
+  maxImageBytes?: number;
 }
 
 export interface RunningManager {
@@ -80,6 +88,15 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const joinToken = await ensureSecret(stores, cfg.dataDir, 'join', cfg.joinToken);
   await registerBuiltinImages(cfg.dataDir, stores.images, (msg) => log.warn(msg));
 
+  const files = new ContentStore(join(cfg.dataDir, 'images'));
+  await files.init();
+  const images = new ImageService(stores, files, {
+    allowHostPathImport: cfg.allowHostPathImport ?? false,
+    insecureRegistries: cfg.insecureRegistries ?? [],
+    maxUploadBytes: cfg.maxImageBytes ?? 64 * 2 ** 30,
+    log: log.child({ component: 'images' }),
+  });
+
   const bus = new VmBus();
   const network = cfg.network
     ? { bridge: cfg.network.bridge, subnet: parseCidr(cfg.network.cidr), dns: cfg.network.dns }
@@ -91,6 +108,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     bus,
     log: log.child({ component: 'vms' }),
     network,
+    images,
   });
   const volumes = new VolumeService({ stores, agents });
   const snapshots = new SnapshotService({
@@ -107,6 +125,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     volumes,
     templates: new TemplateService({ stores, vms: vmService, volumes }),
     agents,
+    images,
     log,
     version: cfg.version,
     changes: new ChangeFeed(bus),

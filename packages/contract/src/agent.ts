@@ -1,5 +1,13 @@
 import { z } from 'zod';
 import { HostInventory } from './host.ts';
+import { GuestApp } from './guest-protocol.ts';
+
+/**
+ * An image the VM needs. `path` is where the manager keeps it; an agent on another host (or that
+ * cannot read it) fetches GET /v1/images/{id}/content and caches it by sha256.
+ */
+export const AgentImageRef = z.object({ id: z.string().optional(), path: z.string(), sha256: z.string() });
+export type AgentImageRef = z.infer<typeof AgentImageRef>;
 
 /** What the manager asks an agent to run. Paths are on the agent's host. */
 export const AgentVmSpec = z.strictObject({
@@ -9,9 +17,9 @@ export const AgentVmSpec = z.strictObject({
   memoryMib: z.number().int().min(1),
   diskMib: z.number().int().min(1),
   vmm: z.enum(['firecracker', 'qemu']),
-  kernel: z.object({ path: z.string(), sha256: z.string() }),
-  initrd: z.object({ path: z.string(), sha256: z.string() }).nullable(),
-  rootfs: z.object({ path: z.string(), sha256: z.string() }),
+  kernel: AgentImageRef,
+  initrd: AgentImageRef.nullable(),
+  rootfs: AgentImageRef,
   bootMarker: z.string().nullable().describe('Console text that proves the guest booted'),
   bootArgs: z.string().describe('Extra kernel command line'),
   env: z.record(z.string(), z.string()),
@@ -21,6 +29,7 @@ export const AgentVmSpec = z.strictObject({
       users: z.array(
         z.object({ name: z.string(), passwordHash: z.string().nullable(), sshKeys: z.array(z.string()) }),
       ),
+      app: GuestApp.nullable().optional().describe("The image's own process (OCI ENTRYPOINT + CMD)"),
     })
     .nullable()
     .describe('Guest agent setup; null for VMs created before the guest agent existed'),

@@ -146,6 +146,47 @@ export const errorCatalogue = {
     status: 422,
     hint: 'Check the command exists in the guest and that cwd and user are valid.',
   },
+  IMAGE_NAME_TAKEN: { status: 409, hint: 'Choose another name, or delete the image that has it.' },
+  IMAGE_IN_USE: {
+    status: 409,
+    hint: '`detail.usedBy` lists the VMs using the image; delete them first. Built-in images are never deleted.',
+  },
+  IMAGE_NOT_PENDING: {
+    status: 409,
+    hint: 'The image already has its content; create a new image to upload different content.',
+  },
+  IMAGE_NOT_READY: {
+    status: 409,
+    hint: 'Upload its content first (PUT /v1/images/{id}/content or `hearth image upload`).',
+  },
+  IMAGE_CHECKSUM_MISMATCH: {
+    status: 422,
+    hint: 'The content does not hash to the declared sha256: check the file and the sha256 you sent, then retry.',
+  },
+  IMAGE_FORMAT_INVALID: {
+    status: 422,
+    hint: 'Rootfs images must be ext4 filesystem images for x86_64; registry images must have a linux/amd64 variant.',
+  },
+  IMAGE_SOURCE_FORBIDDEN: {
+    status: 403,
+    hint: 'Host path imports are off unless the manager runs with HEARTH_ALLOW_HOST_PATH_IMPORT=1; upload the file instead.',
+  },
+  IMAGE_SOURCE_NOT_FOUND: {
+    status: 404,
+    hint: 'Check the reference: the repository, tag or digest, URL or path does not exist at the source.',
+  },
+  IMAGE_SOURCE_UNREACHABLE: {
+    status: 502,
+    hint: 'Check that the registry or web server is up and reachable from the manager host (address, port, TLS).',
+  },
+  IMAGE_IMPORT_FAILED: {
+    status: 502,
+    hint: '`detail` carries the output of the failing step (skopeo, umoci, mke2fs or the download).',
+  },
+  IMAGE_BUILD_FAILED: {
+    status: 500,
+    hint: 'Building a runtime image failed; `detail` has the recipe output. Check the host can reach the Debian and npm archives.',
+  },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

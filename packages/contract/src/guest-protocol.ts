@@ -175,6 +175,23 @@ export const GuestProcess = z.object({
 export type GuestProcess = z.infer<typeof GuestProcess>;
 
 /** Boot-time configuration the host writes to /etc/hearth/guest.json (mode 0600) before boot. */
+/**
+ * The image's own process, started and supervised by the guest agent when it boots as PID 1
+ * (OCI images: ENTRYPOINT + CMD with the image's ENV, WORKDIR and USER). Output goes to the
+ * serial console.
+ */
+export const GuestApp = z.object({
+  argv: z.array(z.string()).min(1),
+  /** KEY=VALUE, the image's ENV then the VM's env (later entries win). */
+  env: z.array(z.string()),
+  workdir: z.string(),
+  /** `name`, `uid`, `name:group` or `uid:gid`; empty means root. */
+  user: z.string(),
+  /** `no`: run once; `on-failure`: restart after a non-zero exit; `always`: restart after any exit. */
+  restart: z.enum(['no', 'on-failure', 'always']),
+});
+export type GuestApp = z.infer<typeof GuestApp>;
+
 export const GuestBootConfig = z.object({
   secret: z.string(),
   hostname: z.string(),
@@ -187,5 +204,6 @@ export const GuestBootConfig = z.object({
     }),
   ),
   env: z.record(z.string(), z.string()),
+  app: GuestApp.optional(),
 });
 export type GuestBootConfig = z.infer<typeof GuestBootConfig>;

@@ -19,8 +19,10 @@ import { snapshotRoutes } from './snapshot-routes.ts';
 import { volumeRoutes } from './volume-routes.ts';
 import { templateRoutes } from './template-routes.ts';
 import { eventRoutes } from './events-routes.ts';
+import { imageRoutes } from './image-routes.ts';
 
-export type Auth = 'user' | 'agent' | 'join' | 'none';
+/** `user-or-agent`: a user token, or an agent's token (agents fetch image content with it). */
+export type Auth = 'user' | 'agent' | 'user-or-agent' | 'join' | 'none';
 
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -69,6 +71,8 @@ export const routes = {
       'VALIDATION_FAILED',
       'VM_NAME_TAKEN',
       'IMAGE_NOT_FOUND',
+      'IMAGE_NOT_READY',
+      'IMAGE_BUILD_FAILED',
       'VCPUS_EXCEED_HOST',
       'MEMORY_EXCEEDS_HOST',
       'NO_HOST_AVAILABLE',
@@ -250,6 +254,7 @@ export const routes = {
   ...volumeRoutes,
   ...templateRoutes,
   ...eventRoutes,
+  ...imageRoutes,
 } as const;
 
 export type Routes = typeof routes;

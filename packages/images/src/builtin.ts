@@ -27,7 +27,7 @@ async function installedCloudKernel(): Promise<string> {
 }
 
 /** Cache key: the recipe text plus whatever host input it consumes. */
-async function recipeKey(recipe: string, extra: string): Promise<string> {
+export async function recipeKey(recipe: string, extra: string): Promise<string> {
   const text = await readFile(join(RECIPES, recipe), 'utf8');
   return createHash('sha256').update(text).update('\0').update(extra).digest('hex').slice(0, 16);
 }
@@ -40,7 +40,7 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Runs a recipe into a temporary directory and renames it into place, so a half build never counts. */
-async function buildOnce(
+export async function buildOnce(
   recipe: string,
   key: string,
   outputs: string[],
@@ -60,6 +60,14 @@ async function buildOnce(
     throw new Error(`Building the built-in image ${recipe} failed: ${err.stderr?.trim() || err.message}`);
   }
   return dir;
+}
+
+/** The busybox base rootfs with the current guest agent; its key also keys the runtimes built on it. */
+export async function ensureBaseRootfs(): Promise<{ path: string; key: string; agentKey: string }> {
+  const agent = await ensureGuestAgent();
+  const key = await recipeKey('base-rootfs.sh', agent.key);
+  const dir = await buildOnce('base-rootfs.sh', key, ['rootfs.ext4'], [agent.path]);
+  return { path: join(dir, 'rootfs.ext4'), key, agentKey: agent.key };
 }
 
 export const BOOT_MARKER = 'hearth-guest: booted';
@@ -85,13 +93,7 @@ export async function ensureBuiltinImages(
 ): Promise<BuiltinArtifact[]> {
   const kver = await installedCloudKernel();
   const kdir = await buildOnce('kernel.sh', await recipeKey('kernel.sh', kver), ['vmlinuz', 'initrd.img']);
-  const agent = await ensureGuestAgent();
-  const rdir = await buildOnce(
-    'base-rootfs.sh',
-    await recipeKey('base-rootfs.sh', agent.key),
-    ['rootfs.ext4'],
-    [agent.path],
-  );
+  const base = await ensureBaseRootfs();
   const debian: BuiltinArtifact = {
     name: 'kernel-debian',
     kind: 'kernel',
@@ -136,10 +138,10 @@ export async function ensureBuiltinImages(
       name: 'base',
       kind: 'rootfs',
       format: 'ext4',
-      path: join(rdir, 'rootfs.ext4'),
+      path: base.path,
       meta: {
         bootMarker: BOOT_MARKER,
-        guestAgent: agent.key,
+        guestAgent: base.agentKey,
         description: 'busybox with the Hearth guest agent, serial login and ACPI shutdown',
       },
     },

@@ -1,3 +1,4 @@
 export * from './builtin.ts';
 export * from './cache.ts';
 export * from './guest-agent.ts';
+export * from './runtimes.ts';

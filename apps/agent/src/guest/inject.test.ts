@@ -61,6 +61,16 @@ describe('guest injection into ext4 images (debugfs, no mount)', () => {
     expect(r.reason).toMatch(/neither a busybox inittab nor systemd/);
   });
 
+  it('boots images without an init with the agent as PID 1: binary and app config, no hooks', async () => {
+    const disk = image('oci', { 'bin/app': '' });
+    const app = { argv: ['/bin/app'], env: ['A=1'], workdir: '/', user: '', restart: 'no' as const };
+    const r = await injectGuest(disk, { ...config, app }, '/bin/true', { asInit: true });
+    expect(r).toEqual({ hasAgent: true, injected: true, reason: null });
+    expect(debugfs(disk, 'stat /usr/sbin/hearth-guest')).toMatch(/Mode:\s+0755/);
+    expect(JSON.parse(debugfs(disk, 'cat /etc/hearth/guest.json')).app).toEqual(app);
+    expect(debugfs(disk, 'stat /etc/inittab')).not.toMatch(/Inode:/);
+  });
+
   it('refuses a disk that is not ext4', async () => {
     const junk = join(work, 'junk.img');
     writeFileSync(junk, Buffer.alloc(1024 * 1024));

@@ -55,6 +55,7 @@ export async function injectGuest(
   disk: string,
   config: GuestBootConfig,
   agentBinary: string | null,
+  opts: { asInit?: boolean } = {},
 ): Promise<InjectResult> {
   // A VM that was killed leaves its journal unreplayed; editing around it would risk the data.
   await replayJournal(disk);
@@ -68,7 +69,7 @@ export async function injectGuest(
 
     let result: InjectResult = { hasAgent: true, injected: false, reason: null };
     if (!(await exists(disk, GUEST_AGENT_GUEST_PATH))) {
-      result = await planInjection(disk, agentBinary, work, script);
+      result = await planInjection(disk, agentBinary, work, script, opts.asInit ?? false);
     }
     const scriptFile = join(work, 'script');
     await writeFile(scriptFile, script.join('\n') + '\n');
@@ -99,8 +100,22 @@ async function planInjection(
   agentBinary: string | null,
   work: string,
   script: string[],
+  asInit: boolean,
 ): Promise<InjectResult> {
   if (!agentBinary) return { hasAgent: false, injected: false, reason: 'no guest agent binary on this host' };
+  const pushBinary = () => {
+    script.push('mkdir /usr', 'mkdir /usr/sbin', `write ${agentBinary} ${GUEST_AGENT_GUEST_PATH}`);
+    script.push(
+      `sif ${GUEST_AGENT_GUEST_PATH} mode 0100755`,
+      `sif ${GUEST_AGENT_GUEST_PATH} uid 0`,
+      `sif ${GUEST_AGENT_GUEST_PATH} gid 0`,
+    );
+  };
+  // The kernel starts the agent itself (init=/usr/sbin/hearth-guest): nothing to hook into.
+  if (asInit) {
+    pushBinary();
+    return { hasAgent: true, injected: true, reason: null };
+  }
   const inittab = await cat(disk, '/etc/inittab');
   const systemd =
     (await exists(disk, '/lib/systemd/systemd')) || (await exists(disk, '/usr/lib/systemd/systemd'));
@@ -108,15 +123,11 @@ async function planInjection(
     return {
       hasAgent: false,
       injected: false,
-      reason: 'the image has neither a busybox inittab nor systemd',
+      reason:
+        'the image has neither a busybox inittab nor systemd (and was not booted with the agent as init)',
     };
   }
-  script.push('mkdir /usr', 'mkdir /usr/sbin', `write ${agentBinary} ${GUEST_AGENT_GUEST_PATH}`);
-  script.push(
-    `sif ${GUEST_AGENT_GUEST_PATH} mode 0100755`,
-    `sif ${GUEST_AGENT_GUEST_PATH} uid 0`,
-    `sif ${GUEST_AGENT_GUEST_PATH} gid 0`,
-  );
+  pushBinary();
   if (inittab !== null) {
     const file = join(work, 'inittab');
     await writeFile(file, `${inittab.replace(/\n?$/, '\n')}${INITTAB_LINE}\n`, { mode: 0o644 });

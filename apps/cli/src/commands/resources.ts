@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { act } from './vm.ts';
+import { imageCommands } from './images.ts';
 import { printJson } from '../output.ts';
 import { duration, table } from '../format.ts';
 
@@ -38,6 +39,7 @@ export function resourceCommands(program: Command): void {
     );
 
   const image = program.command('image').description('Kernels, initrds and rootfs images');
+  imageCommands(program, image);
   image
     .command('list')
     .alias('ls')
@@ -48,14 +50,17 @@ export function resourceCommands(program: Command): void {
         if (json) return printJson(images);
         console.log(
           table(
-            ['NAME', 'ID', 'KIND', 'FORMAT', 'SIZE', 'SHA256'],
+            ['NAME', 'ID', 'KIND', 'FORMAT', 'STATUS', 'SIZE', 'SHA256', 'VMS', 'SOURCE'],
             images.map((i) => [
               i.name,
               i.id,
               i.kind,
               i.format,
+              i.status,
               `${(i.sizeBytes / 2 ** 20).toFixed(1)}MiB`,
               i.sha256.slice(0, 12),
+              String(i.usedBy.length),
+              i.source.length > 48 ? `${i.source.slice(0, 45)}...` : i.source,
             ]),
           ),
         );

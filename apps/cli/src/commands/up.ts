@@ -45,6 +45,8 @@ export function upCommand(program: Command): void {
           heartbeatMs: AGENT_DEFAULTS.heartbeatMs,
           log: log.child({ component: 'manager' }),
           version: VERSION,
+          allowHostPathImport: process.env.HEARTH_ALLOW_HOST_PATH_IMPORT === '1',
+          insecureRegistries: (process.env.HEARTH_INSECURE_REGISTRIES ?? '').split(',').filter(Boolean),
         });
         // The CLI on this machine finds the manager and its token through the data directory.
         await writeFile(join(dataDir, 'manager.json'), JSON.stringify({ url: manager.url }) + '\n');

@@ -6,6 +6,7 @@ import { resolveClient, UsageError } from '../config.ts';
 import { printJson, reportError } from '../output.ts';
 import { table, vmTable } from '../format.ts';
 import { runTerminal, shellTarget } from './terminal.ts';
+import { importWithProgress } from './images.ts';
 
 /** --ssh-key accepts key lines or paths to .pub files. */
 async function readKeys(items: string[]): Promise<string[]> {
@@ -63,7 +64,34 @@ export function summary(v: Vm): string {
   return `${v.name} (${v.id}) is ${v.state}${v.ip ? `, ip ${v.ip}` : ''}${v.stateReason ? ` — ${v.stateReason.split('\n')[0]}` : ''}`;
 }
 
-const NOT_YET = ['runtime', 'fromImage', 'publish', 'network'] as const;
+const NOT_YET = ['publish', 'network'] as const;
+
+/** --image, --runtime and --from-image name the rootfs; --from-image imports (or reuses) it first. */
+async function rootfsImage(
+  c: HearthClient,
+  o: Record<string, unknown>,
+  quiet: boolean,
+): Promise<string | undefined> {
+  const given = ['image', 'runtime', 'fromImage'].filter((k) => o[k] !== undefined);
+  if (given.length > 1) throw new UsageError('Pass only one of --image, --runtime and --from-image.');
+  if (o.runtime !== undefined) {
+    const rt = String(o.runtime);
+    if (rt === 'base') return 'base';
+    if (!RUNTIMES.includes(rt))
+      throw new UsageError(`--runtime ${rt} is unknown; use one of base, ${RUNTIMES.join(', ')}.`);
+    const have = await c.call('getImage', { params: { id: `runtime-${rt}` } }).catch(() => null);
+    if (!have && !quiet)
+      process.stderr.write(`  building the ${rt} runtime image (first use only; cached afterwards)\n`);
+    return `runtime-${rt}`;
+  }
+  if (o.fromImage !== undefined) {
+    const { image } = await importWithProgress(c, { ref: String(o.fromImage), source: 'oci' }, quiet);
+    return image.id;
+  }
+  return o.image as string | undefined;
+}
+
+const RUNTIMES = ['node22', 'python3'];
 
 export function vmCommands(program: Command): void {
   program
@@ -82,8 +110,8 @@ export function vmCommands(program: Command): void {
     .option('--no-start', 'only create the record')
     .option('--no-wait', 'return as soon as the VM is accepted')
     .option('--wait-timeout <seconds>', 'how long to wait for running', (v) => Number(v), 300)
-    .option('--runtime <runtime>', 'runtime image (not yet available)')
-    .option('--from-image <ref>', 'OCI image (not yet available)')
+    .option('--runtime <runtime>', 'runtime rootfs: base, node22 or python3 (built on first use)')
+    .option('--from-image <ref>', 'OCI image reference, imported (or reused) before the VM is created')
     .option(
       '--snapshot <id>',
       'clone from this snapshot (its resources, disk and memory; a new name and address)',
@@ -117,7 +145,7 @@ export function vmCommands(program: Command): void {
           vcpus: o.vcpus as number | undefined,
           memoryMib: o.memory as number | undefined,
           diskSize: o.disk as string | undefined,
-          image: o.image as string | undefined,
+          image: await rootfsImage(c, o, json),
           kernel: o.kernel as string | undefined,
           project: o.project as string | undefined,
           timeout: o.timeout as string | undefined,

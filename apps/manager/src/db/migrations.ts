@@ -170,6 +170,12 @@ CREATE TABLE templates (
 )
 `,
   },
+  {
+    version: 10,
+    name: 'image upload status',
+    // Uploads are declared first (pending) and become ready once content with the declared sha256 arrived.
+    sql: `ALTER TABLE images ADD COLUMN status text NOT NULL DEFAULT 'ready'`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -1,15 +1,71 @@
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { routes } from '@hearth/contract';
+import { HearthError, routes, type ImportEvent } from '@hearth/contract';
 import { imageFromRow } from '../store/mappers.ts';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
-export function imageRoutes(app: FastifyInstance, { stores }: AppServices): void {
-  serve(app, stores.tokens, routes.listImages, async ({ query }) => {
+/** The image registry: list/get, declare + upload, download (users and agents), import, delete. */
+export function imageRoutes(app: FastifyInstance, { stores, images }: AppServices): void {
+  const t = stores.tokens;
+  serve(app, t, routes.listImages, async ({ query }) => {
     const page = await stores.images.list(query.limit, query.cursor);
     return { items: page.items.map(imageFromRow), nextCursor: page.nextCursor };
   });
-  serve(app, stores.tokens, routes.getImage, async ({ params }) =>
-    imageFromRow(await stores.images.require(params.id)),
-  );
+  serve(app, t, routes.getImage, async ({ params }) => imageFromRow(await stores.images.require(params.id)));
+
+  serve(app, t, routes.createImage, async ({ body }) => imageFromRow(await images.create(body)));
+
+  serve(app, t, routes.uploadImageContent, async ({ params, req }) => {
+    const body = req.body as Readable | undefined;
+    if (!body || typeof (body as Readable).pipe !== 'function') {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        'Uploading the image failed: send the content as the raw body with Content-Type: application/octet-stream.',
+      );
+    }
+    return imageFromRow(await images.upload(params.id, body));
+  });
+
+  serve(app, t, routes.downloadImageContent, async ({ params, reply }) => {
+    const img = await stores.images.require(params.id);
+    if (img.status !== 'ready' || !img.path) {
+      throw new HearthError(
+        'IMAGE_NOT_READY',
+        `Downloading image "${img.name}" failed: it has no content yet.`,
+      );
+    }
+    reply
+      .type('application/octet-stream')
+      .header('content-length', String(img.size_bytes))
+      .header('x-hearth-sha256', img.sha256);
+    return createReadStream(img.path);
+  });
+
+  serve(app, t, routes.importImage, async ({ body, reply }) => {
+    if (!body.stream) {
+      const { row } = await images.import(body, () => undefined);
+      return imageFromRow(row);
+    }
+    // Progress as NDJSON; failures after the first line travel as an `error` event.
+    reply.type('application/x-ndjson');
+    const { PassThrough } = await import('node:stream');
+    const out = new PassThrough();
+    const send = (e: ImportEvent) => out.write(JSON.stringify(e) + '\n');
+    void images
+      .import(body, send)
+      .then(({ row, cached }) => send({ type: 'done', image: imageFromRow(row), cached }))
+      .catch((e: unknown) => {
+        const err =
+          e instanceof HearthError
+            ? e
+            : new HearthError('IMAGE_IMPORT_FAILED', `Importing failed: ${String(e)}`);
+        send({ type: 'error', error: { code: err.code, message: err.message, hint: err.hint } });
+      })
+      .finally(() => out.end());
+    return out;
+  });
+
+  serve(app, t, routes.deleteImage, async ({ params }) => imageFromRow(await images.delete(params.id)));
 }

@@ -26,6 +26,8 @@ import type { SnapshotRow } from '../store/snapshots.ts';
 import type { NewVm } from '../store/vms.ts';
 import { hashPassword } from './password.ts';
 import { randomBytes } from 'node:crypto';
+import type { ImageService } from '../images/image-service.ts';
+import { appFromImage } from '../images/app-spec.ts';
 
 export interface NetworkConfig {
   bridge: string;
@@ -39,6 +41,8 @@ export interface VmServiceDeps {
   bus: VmBus;
   log: Logger;
   network: NetworkConfig | null;
+  /** Builds runtime images (`runtime-node22`) on first use; absent in tests that need none. */
+  images?: ImageService;
 }
 
 type CreateInput = Required<Pick<CreateVmBody, 'project' | 'vcpus' | 'memoryMib' | 'start'>> & CreateVmBody;
@@ -92,7 +96,18 @@ export class VmService {
         actor,
       );
     }
-    const image = await this.s.images.require(body.image ?? 'base', 'image');
+    const imageName = body.image ?? 'base';
+    const image =
+      (await this.s.images.get(imageName)) ??
+      (await this.d.images?.runtimes.resolve(imageName)) ??
+      (await this.s.images.require(imageName, 'image'));
+    if (image.status === 'pending') {
+      throw new HearthError(
+        'IMAGE_NOT_READY',
+        `Creating the VM failed: image "${image.name}" has no content yet (upload it first).`,
+        { fields: { image: ['image content not uploaded'] } },
+      );
+    }
     const kernel = await this.s.images.require(body.kernel ?? 'kernel-default', 'kernel');
     if (image.kind !== 'rootfs') {
       throw new HearthError(
@@ -374,6 +389,7 @@ export class VmService {
     const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
     const initrd = initrdName ? await this.s.images.require(initrdName) : null;
     const net = this.d.network;
+    const asInit = image.meta.init === 'hearth-guest';
     return {
       id: row.id,
       name: row.name,
@@ -381,14 +397,22 @@ export class VmService {
       memoryMib: row.memory_mib,
       diskMib: row.disk_mib,
       vmm: row.vmm ?? 'qemu',
-      kernel: { path: kernel.path, sha256: kernel.sha256 },
-      initrd: initrd ? { path: initrd.path, sha256: initrd.sha256 } : null,
-      rootfs: { path: image.path, sha256: image.sha256 },
+      kernel: { id: kernel.id, path: kernel.path, sha256: kernel.sha256 },
+      initrd: initrd ? { id: initrd.id, path: initrd.path, sha256: initrd.sha256 } : null,
+      rootfs: { id: image.id, path: image.path, sha256: image.sha256 },
       bootMarker: typeof image.meta.bootMarker === 'string' ? image.meta.bootMarker : null,
+      // Images without an init of their own (OCI images) boot the guest agent as PID 1.
       bootArgs:
-        typeof kernel.meta.cmdline === 'string' ? kernel.meta.cmdline : 'console=ttyS0 root=/dev/vda rw',
+        (typeof kernel.meta.cmdline === 'string' ? kernel.meta.cmdline : 'console=ttyS0 root=/dev/vda rw') +
+        (asInit ? ' init=/usr/sbin/hearth-guest' : ''),
       env: row.env,
-      guest: row.guest?.secret ? { secret: row.guest.secret, users: row.guest.users ?? [] } : null,
+      guest: row.guest?.secret
+        ? {
+            secret: row.guest.secret,
+            users: row.guest.users ?? [],
+            app: asInit ? appFromImage(image.meta, row.env) : null,
+          }
+        : null,
       volumes: (await this.s.volumes.forVm(row.id)).map((v) => ({ id: v.id, readOnly: v.read_only })),
       network:
         net && row.ip && row.mac

@@ -137,6 +137,9 @@ export interface ImageRow {
   source: string;
   path: string;
   builtin: boolean;
+  status: Image['status'];
+  /** Filled by the image store's queries: VMs whose rootfs or kernel this is. */
+  used_by?: string[] | null;
   meta: Record<string, unknown>;
   created_at: Date;
 }
@@ -153,6 +156,8 @@ export function imageFromRow(r: ImageRow): Image {
     source: r.source,
     path: r.path,
     builtin: r.builtin,
+    status: r.status ?? 'ready',
+    usedBy: r.used_by ?? [],
     meta: r.meta ?? {},
     createdAt: iso(r.created_at)!,
   };

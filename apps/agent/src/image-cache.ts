@@ -1,0 +1,103 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { AgentImageRef } from '@hearth/contract';
+
+export interface ImageCacheOptions {
+  /** <agent data>/images: fetched images, named by sha256. */
+  dir: string;
+  /** GET /v1/images/{id}/content on the manager, with the agent token. */
+  fetchContent: (imageId: string) => Promise<Response>;
+  /** Never use the manager's path even when it is readable here (tests; hosts sharing a mount). */
+  alwaysFetch?: boolean;
+}
+
+function sha256Of(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (d) => h.update(d))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', reject);
+  });
+}
+
+/**
+ * Gives the supervisor a local file for each image a VM needs. The manager's own path is used only
+ * when this host can read it and it hashes to the expected sha256 (same host, same file); anything
+ * else is fetched from the manager once, verified, and cached by digest.
+ */
+export class ImageCache {
+  private readonly verified = new Map<string, string>();
+  private readonly fetching = new Map<string, Promise<string>>();
+
+  constructor(private readonly o: ImageCacheOptions) {}
+
+  async local(ref: AgentImageRef): Promise<string> {
+    const cached = join(this.o.dir, ref.sha256);
+    if (await stat(cached).catch(() => null)) return cached;
+    if (!this.o.alwaysFetch && (await this.sameFile(ref))) return ref.path;
+    if (!ref.id) {
+      throw new Error(
+        `Fetching image ${ref.path} failed: it is not readable on this host and the manager sent no image id`,
+      );
+    }
+    let p = this.fetching.get(ref.sha256);
+    if (!p) {
+      p = this.fetch(ref.id, ref.sha256, cached).finally(() => this.fetching.delete(ref.sha256));
+      this.fetching.set(ref.sha256, p);
+    }
+    return p;
+  }
+
+  /** Hashes the manager's file once per (path, size, mtime) and remembers the answer. */
+  private async sameFile(ref: AgentImageRef): Promise<boolean> {
+    const s = await stat(ref.path).catch(() => null);
+    if (!s?.isFile()) return false;
+    const key = `${ref.path}:${s.size}:${s.mtimeMs}:${s.ino}`;
+    let sha = this.verified.get(key);
+    if (!sha) {
+      sha = await sha256Of(ref.path).catch(() => '');
+      this.verified.set(key, sha);
+    }
+    return sha === ref.sha256;
+  }
+
+  private async fetch(id: string, sha256: string, target: string): Promise<string> {
+    const what = `Fetching image ${id} from the manager`;
+    await mkdir(this.o.dir, { recursive: true });
+    let res: Response;
+    try {
+      res = await this.o.fetchContent(id);
+    } catch (e) {
+      throw new Error(`${what} failed: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+    }
+    if (!res.ok || !res.body) {
+      throw new Error(`${what} failed: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+    }
+    const tmp = join(this.o.dir, `.tmp-${sha256.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    const h = createHash('sha256');
+    const hash = new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        h.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(
+        Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+        hash,
+        createWriteStream(tmp),
+      );
+      const got = h.digest('hex');
+      if (got !== sha256) throw new Error(`${what} failed: the content hashes to ${got}, not ${sha256}`);
+      await rename(tmp, target);
+      return target;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildExt4, detectInit, isExt4 } from './ext4.ts';
+import { registryError } from './oci-import.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'hearth-ext4-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('ext4 images without mounts', () => {
+  it('builds from a directory (mke2fs -d), recognises ext4 and how its init starts the agent', async () => {
+    const root = join(work, 'root');
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    writeFileSync(join(root, 'bin', 'app'), 'x'.repeat(100_000));
+    symlinkSync('app', join(root, 'bin', 'link'));
+    const out = join(work, 'a.ext4');
+    await buildExt4(root, out);
+    expect(await isExt4(out)).toBe(true);
+    expect(await detectInit(out)).toBe('hearth-guest');
+    expect(execFileSync('debugfs', ['-R', 'stat /bin/link', out], { stdio: 'pipe' }).toString()).toMatch(
+      /Type: symlink/,
+    );
+    writeFileSync(join(root, 'etc', 'inittab'), '::sysinit:/bin/app\n');
+    await buildExt4(root, join(work, 'b.ext4'));
+    expect(await detectInit(join(work, 'b.ext4'))).toBe('inittab');
+    const junk = join(work, 'junk');
+    writeFileSync(junk, Buffer.alloc(4096));
+    expect(await isExt4(junk)).toBe(false);
+  });
+});
+
+describe('registry failures map to the catalogue', () => {
+  it.each([
+    ['reading manifest nope in r/x: manifest unknown: manifest unknown', 'IMAGE_SOURCE_NOT_FOUND'],
+    ['requested access to the resource is denied: unauthorized', 'IMAGE_SOURCE_NOT_FOUND'],
+    [
+      'pinging container registry r: dial tcp 127.0.0.1:1: connect: connection refused',
+      'IMAGE_SOURCE_UNREACHABLE',
+    ],
+    ['dial tcp: lookup nowhere.invalid: no such host', 'IMAGE_SOURCE_UNREACHABLE'],
+    ['http: server gave HTTP response to HTTPS client', 'IMAGE_SOURCE_UNREACHABLE'],
+    ['writing blob: disk quota exceeded', 'IMAGE_IMPORT_FAILED'],
+  ])('%s → %s', (stderr, code) => {
+    const e = registryError('Pulling x', 'x', `time="…" level=fatal msg="${stderr}"`);
+    expect(e.code).toBe(code);
+    expect(e.message).toMatch(/^Pulling x failed: /);
+    expect(e.detail).toMatchObject({ stderr: expect.stringContaining(stderr) });
+  });
+});

@@ -1,0 +1,301 @@
+import { rm, stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { HearthError, type CreateImageBody, type ImportEvent, type ImportImageBody } from '@hearth/contract';
+import type { ImageRow } from '../store/mappers.ts';
+import type { NewImage } from '../store/images.ts';
+import type { Stores } from '../store/index.ts';
+import type { ContentStore, Written } from './content-store.ts';
+import { detectInit, isExt4 } from './ext4.ts';
+import { isLoopbackRegistry, nameFromRef, parseOciRef } from './oci-ref.ts';
+import { pullAndBuild, resolveDigest } from './oci-import.ts';
+import { downloadUrl } from './url-import.ts';
+import { RuntimeImages } from './runtimes.ts';
+
+export type Progress = (e: Extract<ImportEvent, { type: 'progress' }>) => void;
+
+export interface ImageServiceOptions {
+  /** Host path imports read any file the manager can; off unless the operator says so. */
+  allowHostPathImport: boolean;
+  /** Registries reached over plain HTTP / unverified TLS besides loopback ones (host:port). */
+  insecureRegistries: string[];
+  maxUploadBytes: number;
+  log: Logger;
+}
+
+/** The image registry's write side: uploads, imports (URL, host path, OCI), runtimes, deletes. */
+export class ImageService {
+  private readonly inflight = new Map<string, Promise<{ row: ImageRow; cached: boolean }>>();
+  readonly runtimes: RuntimeImages;
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly files: ContentStore,
+    private readonly o: ImageServiceOptions,
+  ) {
+    this.runtimes = new RuntimeImages(stores, files, o.log);
+  }
+
+  async create(body: CreateImageBody): Promise<ImageRow> {
+    return this.stores.images.insert({
+      name: body.name,
+      kind: body.kind,
+      format: body.format,
+      arch: body.arch,
+      sizeBytes: body.sizeBytes ?? 0,
+      sha256: body.sha256,
+      source: 'upload',
+      path: '',
+      builtin: false,
+      status: 'pending',
+      meta: {},
+    });
+  }
+
+  /** Streams the body to disk, verifies it, and only then makes the image ready. */
+  async upload(idOrName: string, body: Readable): Promise<ImageRow> {
+    const img = await this.stores.images.require(idOrName);
+    if (img.status !== 'pending') {
+      body.resume();
+      throw new HearthError(
+        'IMAGE_NOT_PENDING',
+        `Uploading image "${img.name}" failed: it already has its content (sha256 ${img.sha256.slice(0, 12)}…).`,
+      );
+    }
+    const what = `Uploading image "${img.name}"`;
+    const w = await this.files.write(body, { what, limit: this.o.maxUploadBytes });
+    try {
+      const declared = Number(img.size_bytes);
+      await this.verify(w, { what, sha256: img.sha256, sizeBytes: declared || undefined });
+      const meta = await this.checkFormat(w.tmp, img.kind, img.format, what);
+      const path = await this.files.commit(w, img.format);
+      const ready = await this.stores.images.markReady(img.id, { path, sizeBytes: w.sizeBytes, meta });
+      if (!ready) {
+        throw new HearthError('IMAGE_NOT_PENDING', `${what} failed: another upload completed first.`);
+      }
+      return ready;
+    } finally {
+      await rm(w.tmp, { force: true });
+    }
+  }
+
+  private async verify(w: Written, want: { what: string; sha256?: string; sizeBytes?: number }) {
+    if (want.sizeBytes !== undefined && w.sizeBytes !== want.sizeBytes) {
+      throw new HearthError(
+        'IMAGE_CHECKSUM_MISMATCH',
+        `${want.what} failed: ${w.sizeBytes} bytes arrived, ${want.sizeBytes} were declared; nothing was kept.`,
+        { detail: { declaredBytes: want.sizeBytes, receivedBytes: w.sizeBytes } },
+      );
+    }
+    if (want.sha256 && w.sha256 !== want.sha256) {
+      throw new HearthError(
+        'IMAGE_CHECKSUM_MISMATCH',
+        `${want.what} failed: the content hashes to sha256 ${w.sha256}, not the declared ${want.sha256}; nothing was kept.`,
+        { detail: { declared: want.sha256, actual: w.sha256 } },
+      );
+    }
+  }
+
+  /** A rootfs must be ext4 (the agent grows it and injects the guest agent); returns meta to keep. */
+  private async checkFormat(
+    file: string,
+    kind: string,
+    format: string,
+    what: string,
+  ): Promise<Record<string, unknown>> {
+    if (kind !== 'rootfs') return {};
+    if (format !== 'ext4' || !(await isExt4(file))) {
+      throw new HearthError(
+        'IMAGE_FORMAT_INVALID',
+        `${what} failed: a rootfs must be an ext4 filesystem image, and this content is not one.`,
+      );
+    }
+    return { init: await detectInit(file) };
+  }
+
+  /** Imports from a registry, a URL or a host path; registry imports are reused by digest. */
+  async import(body: ImportImageBody, progress: Progress): Promise<{ row: ImageRow; cached: boolean }> {
+    const source =
+      body.source ?? (/^https?:\/\//.test(body.ref) ? 'url' : body.ref.startsWith('/') ? 'path' : 'oci');
+    if (source === 'oci') return this.importOci(body, progress);
+    const what = `Importing ${body.ref}`;
+    const kind = body.kind;
+    const format = body.format ?? (kind === 'rootfs' ? 'ext4' : kind === 'kernel' ? 'elf' : 'cpio.gz');
+    const name = body.name ?? defaultName(body.ref);
+    await this.nameFree(name, what);
+    let w: Written;
+    let fromHost: string | null = null;
+    if (source === 'url') {
+      w = await downloadUrl(body.ref, this.files, { what, limit: this.o.maxUploadBytes, progress });
+    } else {
+      fromHost = await this.hostPath(body.ref, what);
+      progress({ type: 'progress', phase: 'verify', message: `hashing ${fromHost}` });
+      w = await this.files.adopt(fromHost);
+    }
+    const cleanup = async () => {
+      if (!fromHost) await rm(w.tmp, { force: true });
+    };
+    try {
+      await this.verify(w, { what, sha256: body.sha256 });
+      const meta = await this.checkFormat(w.tmp, kind, format, what);
+      progress({ type: 'progress', phase: 'store', message: `storing sha256 ${w.sha256.slice(0, 12)}…` });
+      const path = fromHost
+        ? await this.files.ingest(fromHost, w.sha256, format)
+        : await this.files.commit(w, format);
+      const row = await this.register(
+        {
+          name,
+          kind,
+          format,
+          arch: 'x86_64',
+          sizeBytes: w.sizeBytes,
+          sha256: w.sha256,
+          path,
+          builtin: false,
+        },
+        { source: `${source}:${body.ref}`, meta },
+      );
+      return { row, cached: false };
+    } finally {
+      await cleanup();
+    }
+  }
+
+  private async hostPath(p: string, what: string): Promise<string> {
+    if (!this.o.allowHostPathImport) {
+      throw new HearthError(
+        'IMAGE_SOURCE_FORBIDDEN',
+        `${what} failed: this manager does not import from host paths.`,
+      );
+    }
+    if (!isAbsolute(p))
+      throw new HearthError('VALIDATION_FAILED', `${what} failed: the path must be absolute.`);
+    const s = await stat(p).catch(() => null);
+    if (!s?.isFile()) {
+      throw new HearthError(
+        'IMAGE_SOURCE_NOT_FOUND',
+        `${what} failed: ${p} is not a file on the manager host.`,
+      );
+    }
+    return p;
+  }
+
+  private async nameFree(name: string, what: string): Promise<void> {
+    if (await this.stores.images.get(name)) {
+      throw new HearthError('IMAGE_NAME_TAKEN', `${what} failed: an image named "${name}" exists.`, {
+        fields: { name: ['already taken'] },
+      });
+    }
+  }
+
+  /** Inserts the record; a failed insert removes content no other record uses. */
+  private async register(
+    img: Omit<NewImage, 'source' | 'meta'>,
+    extra: { source: string; meta: Record<string, unknown> },
+  ): Promise<ImageRow> {
+    try {
+      return await this.stores.images.insert({ ...img, ...extra });
+    } catch (e) {
+      if ((await this.stores.images.countByPath(img.path)) === 0) await this.files.discard(img.path);
+      throw e;
+    }
+  }
+
+  private async importOci(
+    body: ImportImageBody,
+    progress: Progress,
+  ): Promise<{ row: ImageRow; cached: boolean }> {
+    const ref = parseOciRef(body.ref);
+    if (!ref) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        `Importing "${body.ref}" failed: it is not an OCI reference.`,
+        {
+          fields: { ref: ['expected name[:tag][@sha256:digest], e.g. node:22-alpine'] },
+        },
+      );
+    }
+    const insecure = isLoopbackRegistry(ref.registry) || this.o.insecureRegistries.includes(ref.registry);
+    const opts = { insecure, onProgress: progress };
+    const digest = await resolveDigest(ref, opts);
+    const hit = await this.stores.images.findByMeta('ociDigest', digest);
+    if (hit) {
+      progress({ type: 'progress', phase: 'resolve', message: `already imported as ${hit.name}` });
+      return { row: hit, cached: true };
+    }
+    // Two imports of the same digest share one pull.
+    const running = this.inflight.get(digest);
+    if (running) return running.then((r) => ({ ...r, cached: true }));
+    const p = (async () => {
+      const work = this.files.tmpPath('oci');
+      try {
+        const built = await pullAndBuild(ref, digest, work, opts);
+        progress({ type: 'progress', phase: 'store', message: 'hashing and storing the ext4 image' });
+        const w = await this.files.adopt(built.ext4);
+        const path = await this.files.commit(w, 'ext4');
+        let name = body.name ?? nameFromRef(ref);
+        // The tag moved to new content: keep the old import, name the new one by its digest.
+        if (!body.name && (await this.stores.images.get(name))) name = `${name}-${digest.slice(7, 19)}`;
+        const row = await this.register(
+          {
+            name,
+            kind: 'rootfs',
+            format: 'ext4',
+            arch: 'x86_64',
+            sizeBytes: w.sizeBytes,
+            sha256: w.sha256,
+            path,
+            builtin: false,
+          },
+          {
+            source: `oci:${ref.canonical}`,
+            meta: { oci: built.oci, ociDigest: digest, init: 'hearth-guest' },
+          },
+        );
+        return { row, cached: false };
+      } finally {
+        await this.files.discard(work);
+      }
+    })();
+    this.inflight.set(digest, p);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(digest);
+    }
+  }
+
+  async delete(idOrName: string): Promise<ImageRow> {
+    const img = await this.stores.images.require(idOrName);
+    if (img.builtin) {
+      throw new HearthError(
+        'IMAGE_IN_USE',
+        `Deleting image "${img.name}" failed: built-in images are never deleted.`,
+      );
+    }
+    const inUse = (usedBy: string[]) =>
+      new HearthError(
+        'IMAGE_IN_USE',
+        `Deleting image "${img.name}" failed: ${usedBy.length || 'some'} VM(s) use it (${usedBy.join(', ')}).`,
+        { detail: { usedBy } },
+      );
+    if (img.used_by?.length) throw inUse(img.used_by);
+    if (!(await this.stores.images.deleteUnused(img.id))) throw inUse([]);
+    if (img.path && (await this.stores.images.countByPath(img.path)) === 0)
+      await this.files.discard(img.path);
+    return img;
+  }
+}
+
+function defaultName(ref: string): string {
+  const base = ref.split(/[/?#]/).filter(Boolean).pop() ?? 'image';
+  return (
+    base
+      .toLowerCase()
+      .replace(/\.(ext4|img|raw)$/, '')
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
+      .slice(0, 100) || 'image'
+  );
+}

@@ -1,0 +1,238 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HearthError, type ImportEvent } from '@hearth/contract';
+import { buildExt4 } from './ext4.ts';
+import type { OciRef } from './oci-ref.ts';
+
+type Progress = (e: Extract<ImportEvent, { type: 'progress' }>) => void;
+
+/** What Hearth keeps of an OCI image config (and honours at boot). */
+export interface OciMeta {
+  ref: string;
+  digest: string;
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  exposedPorts: string[];
+}
+
+export interface OciOptions {
+  /** Plain HTTP / unverified TLS (loopback registries, or ones the operator listed). */
+  insecure: boolean;
+  onProgress: Progress;
+  timeoutMs?: number;
+}
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a tool (argv array), streaming stdout lines to `onLine`; never throws for a non-zero exit. */
+function runTool(bin: string, args: string[], timeoutMs: number, onLine?: (l: string) => void): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!onLine) return;
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) if (l.trim()) onLine(l.trim());
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16384)));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new HearthError('IMAGE_IMPORT_FAILED', `Running ${bin} failed: ${e.message}.`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') stderr += `\n${bin} timed out after ${timeoutMs / 1000} s`;
+      resolve({ code, stdout, stderr: stderr.trim() });
+    });
+  });
+}
+
+/** Maps a registry tool's failure to the catalogue: not found, unreachable, or failed. */
+export function registryError(action: string, ref: string, stderr: string): HearthError {
+  const last = stderr.split('\n').filter(Boolean).pop() ?? 'no output';
+  const detail = { stderr: stderr.slice(-4000) };
+  if (
+    /manifest unknown|name unknown|not found|MANIFEST_UNKNOWN|NAME_UNKNOWN|unauthorized|denied/i.test(stderr)
+  ) {
+    return new HearthError(
+      'IMAGE_SOURCE_NOT_FOUND',
+      `${action} failed: the registry has no image "${ref}" (${last}).`,
+      { detail },
+    );
+  }
+  if (
+    /connection refused|no such host|i\/o timeout|network is unreachable|timed out|dial tcp|server gave HTTP response|tls:|no route to host|connection reset/i.test(
+      stderr,
+    )
+  ) {
+    return new HearthError(
+      'IMAGE_SOURCE_UNREACHABLE',
+      `${action} failed: the registry for "${ref}" could not be reached (${last}).`,
+      { detail },
+    );
+  }
+  return new HearthError('IMAGE_IMPORT_FAILED', `${action} failed: ${last}.`, { detail });
+}
+
+async function globalFlags(): Promise<string[]> {
+  // Respect the host's signature policy when it has one; a bare host has none to respect.
+  const policy = await stat('/etc/containers/policy.json').catch(() => null);
+  return policy ? [] : ['--insecure-policy'];
+}
+
+/** The manifest digest a reference points at now: the cache key of an import. */
+export async function resolveDigest(ref: OciRef, opts: OciOptions): Promise<string> {
+  if (ref.digest) return ref.digest;
+  opts.onProgress({ type: 'progress', phase: 'resolve', message: `resolving ${ref.canonical}` });
+  const r = await runTool(
+    'skopeo',
+    [
+      ...(await globalFlags()),
+      'inspect',
+      '--raw',
+      `--tls-verify=${!opts.insecure}`,
+      '--retry-times',
+      '0',
+      `docker://${ref.canonical}`,
+    ],
+    opts.timeoutMs ?? 60_000,
+  );
+  if (r.code !== 0) throw registryError(`Resolving ${ref.canonical}`, ref.canonical, r.stderr);
+  return `sha256:${createHash('sha256').update(r.stdout).digest('hex')}`;
+}
+
+/** Pulls into an OCI layout, unpacks it and builds `<work>/rootfs.ext4`. Returns the kept config. */
+export async function pullAndBuild(
+  ref: OciRef,
+  digest: string,
+  work: string,
+  opts: OciOptions,
+): Promise<{ ext4: string; oci: OciMeta }> {
+  const layout = join(work, 'layout');
+  const bundle = join(work, 'bundle');
+  const timeout = opts.timeoutMs ?? 30 * 60_000;
+  const source = `docker://${ref.registry}/${ref.repository}@${digest}`;
+  await mkdir(work, { recursive: true });
+  opts.onProgress({ type: 'progress', phase: 'pull', message: `pulling ${ref.canonical} (${digest})` });
+  const pulled = await runTool(
+    'skopeo',
+    [
+      ...(await globalFlags()),
+      '--override-os',
+      'linux',
+      '--override-arch',
+      'amd64',
+      'copy',
+      `--src-tls-verify=${!opts.insecure}`,
+      source,
+      `oci:${layout}:img`,
+    ],
+    timeout,
+    (line) => opts.onProgress({ type: 'progress', phase: 'pull', message: line }),
+  );
+  if (pulled.code !== 0) throw registryError(`Pulling ${ref.canonical}`, ref.canonical, pulled.stderr);
+
+  const config = await readLayoutConfig(layout);
+  if (config.architecture && config.architecture !== 'amd64') {
+    throw new HearthError(
+      'IMAGE_FORMAT_INVALID',
+      `Importing ${ref.canonical} failed: it is built for ${config.architecture}, not amd64.`,
+    );
+  }
+  opts.onProgress({ type: 'progress', phase: 'unpack', message: 'unpacking layers (umoci)' });
+  // --rootless needs no privileges; as root a plain unpack keeps the files' owners (USER images).
+  const rootless = process.getuid?.() !== 0;
+  const unpacked = await runTool(
+    'umoci',
+    ['unpack', ...(rootless ? ['--rootless'] : []), '--image', `${layout}:img`, bundle],
+    timeout,
+  );
+  if (unpacked.code !== 0) {
+    throw new HearthError('IMAGE_IMPORT_FAILED', `Unpacking ${ref.canonical} failed: ${unpacked.stderr}.`, {
+      detail: { stderr: unpacked.stderr.slice(-4000) },
+    });
+  }
+  const rootfs = join(bundle, 'rootfs');
+  await prepareRootfs(rootfs);
+  opts.onProgress({ type: 'progress', phase: 'build', message: 'building ext4 (mke2fs -d)' });
+  const ext4 = join(work, 'rootfs.ext4');
+  try {
+    await buildExt4(rootfs, ext4);
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new HearthError(
+      'IMAGE_IMPORT_FAILED',
+      `Building the ext4 image of ${ref.canonical} failed: ${err.stderr?.trim() || err.message}.`,
+    );
+  }
+  const c = config.config ?? {};
+  return {
+    ext4,
+    oci: {
+      ref: ref.canonical,
+      digest,
+      entrypoint: c.Entrypoint ?? [],
+      cmd: c.Cmd ?? [],
+      env: c.Env ?? [],
+      workdir: c.WorkingDir || '/',
+      user: c.User ?? '',
+      exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+    },
+  };
+}
+
+interface ImageConfig {
+  architecture?: string;
+  config?: {
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    Env?: string[] | null;
+    WorkingDir?: string;
+    User?: string;
+    ExposedPorts?: Record<string, unknown> | null;
+  };
+}
+
+/** index.json → manifest → config blob, as the OCI image layout spec lays them out. */
+async function readLayoutConfig(layout: string): Promise<ImageConfig> {
+  const blob = async (digest: string) =>
+    JSON.parse(await readFile(join(layout, 'blobs', ...digest.split(':')), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; annotations?: Record<string, string> }[];
+  };
+  const entry =
+    index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'img') ??
+    index.manifests[0];
+  if (!entry) throw new HearthError('IMAGE_IMPORT_FAILED', 'Reading the pulled image failed: no manifest.');
+  const manifest = (await blob(entry.digest)) as { config: { digest: string } };
+  return (await blob(manifest.config.digest)) as ImageConfig;
+}
+
+/** What a container image lacks but a VM root needs: mount points, and a root user for exec. */
+async function prepareRootfs(root: string): Promise<void> {
+  for (const d of ['proc', 'sys', 'dev', 'run', 'tmp', 'etc/hearth', 'usr/sbin', 'root']) {
+    await mkdir(join(root, d), { recursive: true });
+  }
+  const passwd = join(root, 'etc/passwd');
+  if (!(await stat(passwd).catch(() => null))) {
+    await writeFile(passwd, 'root:x:0:0:root:/root:/bin/sh\n', { mode: 0o644 });
+    await writeFile(join(root, 'etc/group'), 'root:x:0:\n', { mode: 0o644 });
+  }
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Image } from '@hearth/contract';
+import { startPlatform, type Platform } from '../helpers/platform.ts';
+import { pushTestImage, startRegistry, type LocalRegistry } from '../helpers/oci.ts';
+import { cli } from '../helpers/proc.ts';
+
+// `hearth image …`, `create --from-image` and `create --runtime` as a user runs them; two real VMs, one at a time.
+describe('hearth image CLI, --from-image and --runtime', () => {
+  let p: Platform;
+  let reg: LocalRegistry;
+  let ref: string;
+  let env: Record<string, string>;
+  const work = mkdtempSync(join(tmpdir(), 'hearth-images-cli-'));
+  const run = (...args: string[]) => cli(args, env);
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    ref = await pushTestImage(reg.host, 'cli/hello', 'v2');
+    p = await startPlatform();
+    env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
+  }, 120_000);
+  afterAll(async () => {
+    await p?.dispose();
+    await reg?.dispose();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('imports with progress, lists, and uploads a file verified by sha256', async () => {
+    const imp = await run('image', 'import', ref);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stderr).toMatch(/resolve: resolving/);
+    expect(imp.stderr).toMatch(/pull: /);
+    expect(imp.stderr).toMatch(/build: building ext4/);
+    expect(imp.stdout).toMatch(/^oci-hello-v2 \(img_\w+\) imported in [\d.]+ s/);
+
+    const root = join(work, 'root');
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    const file = join(work, 'disk.ext4');
+    execFileSync('mke2fs', ['-q', '-t', 'ext4', '-d', root, file, '8M']);
+    const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
+    const up = await run('--json', 'image', 'upload', file, '--name', 'my-disk');
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toContain('upload: 8.0 MiB of 8.0 MiB (100%)');
+    expect(JSON.parse(up.stdout) as Image).toMatchObject({ name: 'my-disk', sha256: sha, status: 'ready' });
+
+    const ls = await run('image', 'ls');
+    expect(ls.stdout).toMatch(/^NAME\s+ID\s+KIND\s+FORMAT\s+STATUS\s+SIZE\s+SHA256\s+VMS\s+SOURCE/);
+    expect(ls.stdout).toMatch(/oci-hello-v2\s+img_\w+\s+rootfs\s+ext4\s+ready/);
+    expect((await run('image', 'rm', 'my-disk')).stdout).toMatch(/my-disk \(img_\w+\) deleted/);
+  });
+
+  it('create --from-image reuses the import and boots it; delete is refused while the VM exists', async () => {
+    const r = await run('create', '--name', 'from-img', '--from-image', ref, '--env', 'MODE=cli');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('already imported as oci-hello-v2');
+    expect(r.stdout).toMatch(/^from-img \(vm_\w+\) is running/);
+    const out = await run('exec', 'from-img', '--', 'cat', '/srv/app.env');
+    expect(out.stdout).toContain('MODE=cli');
+    const del = await run('image', 'delete', 'oci-hello-v2');
+    expect(del.code).toBe(1);
+    expect(del.stderr).toContain('code: IMAGE_IN_USE');
+    expect((await run('rm', 'from-img')).code).toBe(0);
+  }, 180_000);
+
+  it('create --runtime node22 runs Node.js 22 in the guest', async () => {
+    const t0 = Date.now();
+    const r = await run('--json', 'create', '--name', 'node', '--runtime', 'node22', '--memory', '256');
+    expect(r.code, r.stderr).toBe(0);
+    const created = Date.now();
+    const v = await run('exec', 'node', '--', 'node', '-e', 'console.log(process.version)');
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/^v22\.\d+\.\d+\n$/);
+    console.log(
+      `runtime node22: create (incl. any first build) ${created - t0} ms, node -e ${Date.now() - created} ms`,
+    );
+    expect((await run('rm', 'node')).code).toBe(0);
+    const bad = await run('create', '--runtime', 'cobol');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--runtime cobol is unknown');
+  }, 300_000);
+
+  it('create --runtime python3 runs the Python 3.11 of Debian in the guest', async () => {
+    const r = await run('create', '--name', 'py', '--runtime', 'python3', '--memory', '256');
+    expect(r.code, r.stderr).toBe(0);
+    const v = await run(
+      'exec',
+      'py',
+      '--',
+      'python3',
+      '-c',
+      'import sys, ssl, sqlite3; print(sys.version_info[:2])',
+    );
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toBe('(3, 11)\n');
+    expect((await run('rm', 'py')).code).toBe(0);
+  }, 300_000);
+});
