@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthError, type Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
@@ -169,5 +173,34 @@ describe('snapshots (real VMs)', () => {
     const missing = await cli(['snapshot', 'rm', 'snap3'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('SNAPSHOT_NOT_FOUND');
+  });
+
+  it('refuses to restore a snapshot whose image was deleted, and creates nothing', async () => {
+    // An image of our own (the base rootfs with another label, so another digest), used once.
+    const base = await p.client.call('getImage', { params: { id: 'base' } });
+    const copy = join(p.dir, 'own.ext4');
+    copyFileSync(base.path, copy);
+    execFileSync('e2label', [copy, 'own-root']);
+    const bytes = readFileSync(copy);
+    const img = await p.client.call('createImage', {
+      body: { name: 'own-root', sha256: createHash('sha256').update(bytes).digest('hex') },
+    });
+    await p.client.raw(
+      'uploadImageContent',
+      { params: { id: img.id } },
+      { body: new Uint8Array(bytes), headers: { 'content-type': 'application/octet-stream' } },
+    );
+    const vm = await p.client.call('createVm', { body: { name: 'own-vm', image: 'own-root' } });
+    await running(vm.id);
+    await p.client.call('createSnapshot', { params: { id: vm.id }, body: { name: 'own-snap' } });
+    await p.client.call('deleteVm', { params: { id: vm.id } });
+    await p.manager.vmService.drain();
+    await p.client.call('deleteImage', { params: { id: 'own-root' } });
+    const e = await expectCode(
+      () => p.client.call('cloneSnapshot', { params: { id: 'own-snap' }, body: { name: 'own-clone' } }),
+      'SNAPSHOT_INCOMPATIBLE',
+    );
+    expect(e.message).toMatch(/its image \(img_\w+\) has been deleted/);
+    await expectCode(() => p.client.call('getVm', { params: { id: 'own-clone' } }), 'VM_NOT_FOUND');
   });
 });
