@@ -80,8 +80,10 @@ export class FirecrackerInstance implements VmmInstance {
       (e) => this.onConsole(e),
       init.pollMs,
     );
+    // Our own child's 'exit' event carries the exit code that tells a reboot (0) from an error;
+    // a poll could see the zombie first and lose it. Polling is for processes we did not spawn.
     this.poll = setInterval(() => {
-      if (!pidAlive(this.pid)) void this.finish();
+      if (!init.child && !pidAlive(this.pid)) void this.finish();
     }, init.pollMs);
     this.poll.unref();
     if (init.watchdog.intervalMs > 0) {
@@ -195,7 +197,7 @@ export class FirecrackerInstance implements VmmInstance {
     this.signal('SIGKILL');
     if (this.poll) clearInterval(this.poll);
     this.poll = setInterval(() => {
-      if (!pidAlive(this.pid)) void this.finish();
+      if (!this.init.child && !pidAlive(this.pid)) void this.finish();
     }, 20);
     await this.exited;
   }
