@@ -102,7 +102,7 @@ function RestoreButton({ vm, snap }: { vm: Vm; snap: Snapshot }) {
   return (
     <>
       <Button
-        aria-label={`Restore ${snap.name} here`}
+        aria-label={`Restore here ${snap.name}`}
         disabled={!allowed || restore.isPending}
         title={allowed ? undefined : `Not while the VM is ${vm.state}`}
         onClick={() => setOpen(true)}
