@@ -136,6 +136,16 @@ describe('web dashboard', () => {
     await accessible('vm-clone');
   });
 
+  it('restores the original VM to its snapshot in place, after confirming', async () => {
+    await page.goto(`${p.manager.url}/vms/${vmId}/snapshots`);
+    await page.getByRole('button', { name: 'Restore here web-snap' }).click();
+    await page.getByRole('dialog').getByText('current memory and disk are replaced').waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Restore' }).click();
+    await page.getByRole('tab', { name: 'Events & logs' }).click();
+    await page.getByRole('cell', { name: 'restoring snapshot web-snap' }).waitFor({ timeout: BOOT_MS });
+    await state('running').waitFor({ timeout: BOOT_MS });
+  });
+
   it('lists snapshots with lineage and the VM they were taken of', async () => {
     await page.getByRole('link', { name: 'Snapshots' }).click();
     const row = page.locator('tr[data-snapshot="web-snap"]');
