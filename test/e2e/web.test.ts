@@ -1,4 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startPlatform, testVmm, type Platform } from '../helpers/platform.ts';
 import { axeViolations, ensureWebBuild, launchChromium, screenshot } from '../helpers/browser.ts';
@@ -233,6 +239,58 @@ describe('web dashboard', () => {
     await screenshot(page, 'vm-list-tablet');
     await page.setViewportSize({ width: 1280, height: 860 });
     await page.getByRole('button', { name: 'Light theme' }).click();
+  });
+
+  it('uploads an image with progress, imports one from a URL with streamed progress, deletes both', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-web-img-'));
+    const file = join(dir, 'disk.ext4');
+    execFileSync('mkfs.ext4', ['-q', '-F', file, '16M']);
+    const disk = await readFile(file);
+    await rm(dir, { recursive: true });
+    await page.getByRole('link', { name: 'Images' }).click();
+    await page
+      .getByLabel('File')
+      .setInputFiles({ name: 'disk.ext4', mimeType: 'application/octet-stream', buffer: disk });
+    await page.getByLabel('Image name').fill('web-upload');
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'Uploaded web-upload (16.0 MiB)' })
+      .waitFor({ timeout: BOOT_MS });
+    await page.locator('tr[data-image="web-upload"]').getByRole('cell', { name: 'ready' }).waitFor();
+
+    // A web server that sends half the image, then waits until the page shows the import's progress.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const srv = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(disk.length) });
+      res.write(disk.subarray(0, 9 * 2 ** 20));
+      void released.then(() => res.end(disk.subarray(9 * 2 ** 20)));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/disk.ext4`;
+      await page.getByLabel('OCI reference or URL').fill(url);
+      await page.getByLabel('Name (optional)').fill('web-url');
+      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      await page
+        .getByRole('progressbar', { name: /^Downloading: .*8\.0 MiB of 16\.0 MiB/ })
+        .waitFor({ timeout: BOOT_MS });
+      await accessible('images-import-progress');
+      release();
+      await page
+        .getByRole('status')
+        .filter({ hasText: 'Imported web-url (16.0 MiB)' })
+        .waitFor({ timeout: BOOT_MS });
+    } finally {
+      release();
+      srv.close();
+    }
+    for (const name of ['web-upload', 'web-url']) {
+      await page.getByRole('button', { name: `Delete ${name}`, exact: true }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+      await page.locator(`tr[data-image="${name}"]`).waitFor({ state: 'detached' });
+    }
   });
 
   it('deletes VMs: one from its page, the rest in bulk from the list, after confirming', async () => {
