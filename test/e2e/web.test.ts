@@ -199,6 +199,7 @@ describe('web dashboard', () => {
       .locator('option', { hasText: 'web-e2e — running; stop it first' })
       .waitFor({ state: 'attached' });
     expect(await dialog.locator('option', { hasText: 'web-e2e' }).isDisabled()).toBe(true);
+    await dialog.getByTestId('attach-refused').getByText('web-e2e: running; stop it first').waitFor();
     await accessible('volumes-attach-dialog');
     await dialog.getByLabel('VM').selectOption({ label: 'taken' });
     await dialog.getByRole('button', { name: 'Attach' }).click();
@@ -247,7 +248,7 @@ describe('web dashboard', () => {
     execFileSync('mkfs.ext4', ['-q', '-F', file, '16M']);
     const disk = await readFile(file);
     await rm(dir, { recursive: true });
-    await page.getByRole('link', { name: 'Images' }).click();
+    await page.getByRole('link', { name: 'Images', exact: true }).click();
     await page
       .getByLabel('File')
       .setInputFiles({ name: 'disk.ext4', mimeType: 'application/octet-stream', buffer: disk });
@@ -274,7 +275,7 @@ describe('web dashboard', () => {
       await page.getByLabel('Name (optional)').fill('web-url');
       await page.getByRole('button', { name: 'Import', exact: true }).click();
       await page
-        .getByRole('progressbar', { name: /^Downloading: .*8\.0 MiB of 16\.0 MiB/ })
+        .getByRole('progressbar', { name: /^Downloading — (8|9)\.\d MiB of 16\.0 MiB$/ })
         .waitFor({ timeout: BOOT_MS });
       await accessible('images-import-progress');
       release();

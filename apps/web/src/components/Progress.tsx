@@ -63,5 +63,8 @@ export function ImportProgressView({ progress }: { progress: ImportProgress | nu
     progress.bytes !== undefined
       ? ` — ${formatBytes(progress.bytes)}${progress.totalBytes ? ` of ${formatBytes(progress.totalBytes)}` : ''}`
       : '';
-  return <Progress label={`${PHASE_LABEL[progress.phase]}: ${progress.message}${bytes}`} value={pct} />;
+  const phase = PHASE_LABEL[progress.phase];
+  // The manager's message often just names the phase ("downloading"); say it once.
+  const said = phase.toLowerCase().startsWith(progress.message.toLowerCase()) ? '' : `: ${progress.message}`;
+  return <Progress label={`${phase}${said}${bytes}`} value={pct} />;
 }

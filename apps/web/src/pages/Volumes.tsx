@@ -204,6 +204,23 @@ function AttachButton({ volume, vms }: { volume: Volume; vms: Vm[] }) {
             </select>
           )}
         </Field>
+        {targets.some((t) => t.reason) && (
+          <div className="text-sm">
+            <p className="font-medium">Not possible now</p>
+            <ul
+              className="mt-1 list-disc pl-5 text-slate-700 dark:text-slate-200"
+              data-testid="attach-refused"
+            >
+              {targets
+                .filter((t) => t.reason)
+                .map((t) => (
+                  <li key={t.vm.id}>
+                    {t.vm.name}: {t.reason}
+                  </li>
+                ))}
+            </ul>
+          </div>
+        )}
         <label className="flex items-center gap-2 text-sm">
           <input type="checkbox" checked={readOnly} onChange={(e) => setReadOnly(e.target.checked)} />{' '}
           Read-only
