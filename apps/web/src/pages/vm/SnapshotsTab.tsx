@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { actionRule, type Snapshot, type Vm } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
-import { snapshotKeys, snapshotQueries, vmKeys } from '../../api/queries.ts';
+import { snapshotKeys, snapshotQueries, vmKeys, volumeQueries } from '../../api/queries.ts';
 import { keepNewest } from '../../api/stream-reducer.ts';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { Field, inputClass } from '../../components/Field.tsx';
@@ -40,9 +40,12 @@ function TakeSnapshot({ vm }: { vm: Vm }) {
       void qc.invalidateQueries({ queryKey: vmKeys.events(vm.id) });
     },
   });
-  const why = SNAPSHOT_FROM.includes(vm.state)
-    ? null
-    : `The VM is ${vm.state}; snapshots are taken of running or paused VMs.`;
+  const volumes = useQuery(volumeQueries.forVm(client, vm.id));
+  const why = !SNAPSHOT_FROM.includes(vm.state)
+    ? `The VM is ${vm.state}; snapshots are taken of running or paused VMs.`
+    : volumes.data?.length
+      ? 'Volumes are attached: snapshots of VMs with volumes are not supported yet; detach them (with the VM stopped) first.'
+      : null;
   const fieldErrors = (take.error as { fields?: Record<string, string[]> } | null)?.fields?.name;
   return (
     <Card title="Take a snapshot">
