@@ -4,13 +4,17 @@ import { Layout } from './components/Layout.tsx';
 import { Loading, PageHeader } from './components/ui.tsx';
 import { Dashboard } from './pages/Dashboard.tsx';
 import { VmList } from './pages/VmList.tsx';
-import { Images } from './pages/Images.tsx';
 import { Hosts } from './pages/Hosts.tsx';
 import { Unavailable } from './pages/Unavailable.tsx';
 
 // The wizard and VM detail (with xterm.js and charts) load on first use, keeping the first page light.
 const CreateVm = lazy(() => import('./pages/create/CreateVm.tsx'));
 const VmDetail = lazy(() => import('./pages/vm/VmDetail.tsx'));
+// So do the resource pages with forms (upload, import, attach, templates).
+const Images = lazy(() => import('./pages/Images.tsx'));
+const Snapshots = lazy(() => import('./pages/Snapshots.tsx'));
+const Volumes = lazy(() => import('./pages/Volumes.tsx'));
+const Templates = lazy(() => import('./pages/Templates.tsx'));
 
 const later = (node: ReactNode) => <Suspense fallback={<Loading what="page" />}>{node}</Suspense>;
 
@@ -22,12 +26,12 @@ export const router = createBrowserRouter([
       { path: '/vms', element: <VmList /> },
       { path: '/vms/new', element: later(<CreateVm />) },
       { path: '/vms/:id/:tab?', element: later(<VmDetail />) },
-      { path: '/images', element: <Images /> },
+      { path: '/images', element: later(<Images />) },
       { path: '/hosts', element: <Hosts /> },
-      { path: '/snapshots', element: <Unavailable what="snapshots" /> },
-      { path: '/volumes', element: <Unavailable what="volumes" /> },
+      { path: '/snapshots', element: later(<Snapshots />) },
+      { path: '/volumes', element: later(<Volumes />) },
       { path: '/networks', element: <Unavailable what="networks" /> },
-      { path: '/templates', element: <Unavailable what="templates" /> },
+      { path: '/templates', element: later(<Templates />) },
       {
         path: '*',
         element: (

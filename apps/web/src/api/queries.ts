@@ -47,3 +47,39 @@ export const imageQueries = {
   list: (c: HearthClient) =>
     queryOptions({ queryKey: ['images', 'list'], queryFn: () => c.all('listImages') }),
 };
+
+export const snapshotKeys = {
+  all: ['snapshots'] as const,
+  list: () => [...snapshotKeys.all, 'list'] as const,
+  forVm: (vm: string) => [...snapshotKeys.all, 'vm', vm] as const,
+};
+
+/** Snapshots are not on the event stream; every mutation invalidates `snapshotKeys.all`. */
+export const snapshotQueries = {
+  list: (c: HearthClient) =>
+    queryOptions({ queryKey: snapshotKeys.list(), queryFn: () => c.all('listSnapshots') }),
+  forVm: (c: HearthClient, vm: string) =>
+    queryOptions({ queryKey: snapshotKeys.forVm(vm), queryFn: () => c.all('listSnapshots', { vm }) }),
+};
+
+export const volumeKeys = {
+  all: ['volumes'] as const,
+  list: () => [...volumeKeys.all, 'list'] as const,
+  forVm: (vm: string) => [...volumeKeys.all, 'vm', vm] as const,
+};
+
+export const volumeQueries = {
+  list: (c: HearthClient) =>
+    queryOptions({ queryKey: volumeKeys.list(), queryFn: () => c.all('listVolumes') }),
+  forVm: (c: HearthClient, vm: string) =>
+    queryOptions({ queryKey: volumeKeys.forVm(vm), queryFn: () => c.all('listVolumes', { vm }) }),
+};
+
+export const templateKeys = { all: ['templates'] as const, list: () => ['templates', 'list'] as const };
+
+export const templateQueries = {
+  list: (c: HearthClient) =>
+    queryOptions({ queryKey: templateKeys.list(), queryFn: () => c.all('listTemplates') }),
+};
+
+export const imageKeys = { all: ['images'] as const };

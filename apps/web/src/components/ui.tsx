@@ -179,3 +179,47 @@ export function Detail({ items }: { items: [string, ReactNode][] }) {
     </dl>
   );
 }
+
+/** The list tables' frame and header row, as on the VM list. */
+export function Table({
+  headers,
+  children,
+  label,
+}: {
+  headers: string[];
+  children: ReactNode;
+  label: string;
+}) {
+  return (
+    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+      <table className="w-full text-left text-sm" aria-label={label}>
+        <thead className="border-b border-slate-200 text-slate-600 dark:border-slate-800 dark:text-slate-300">
+          <tr>
+            {headers.map((h) => (
+              <th key={h} className="p-2">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+export const rowClass = 'border-b border-slate-100 last:border-0 dark:border-slate-800';
+export const linkClass = 'text-blue-700 underline dark:text-blue-300';
+
+/** An action refused for now, with the reason as its tooltip and read out with the button. */
+export function Why({ id, reason }: { id: string; reason: string | null }) {
+  return reason ? (
+    <span id={id} className="block text-xs text-slate-600 dark:text-slate-300">
+      {reason}
+    </span>
+  ) : null;
+}
+
+/** The message of a failed mutation, for inline display. */
+export const errorText = (e: unknown): string | null =>
+  e ? `${(e as Error).message}${e instanceof HearthError ? ` (${e.code})` : ''}` : null;

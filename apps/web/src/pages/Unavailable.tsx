@@ -4,28 +4,6 @@ import { NotAvailable, PageHeader } from '../components/ui.tsx';
 const link = 'text-blue-700 underline dark:text-blue-300';
 
 const WHAT = {
-  snapshots: {
-    title: 'Snapshots',
-    body: (
-      <p>
-        The API has no snapshot routes yet, so nothing can be created, restored or cloned here. What exists
-        today:{' '}
-        <Link className={link} to="/vms">
-          pausing a VM
-        </Link>{' '}
-        keeps its memory while its vCPUs stop.
-      </p>
-    ),
-  },
-  volumes: {
-    title: 'Volumes',
-    body: (
-      <p>
-        Data volumes cannot be created or attached yet. Each VM has one root disk, sized at creation (see a
-        VM&apos;s Storage tab).
-      </p>
-    ),
-  },
   networks: {
     title: 'Networks',
     body: (
@@ -35,18 +13,6 @@ const WHAT = {
           VM list
         </Link>{' '}
         and a VM&apos;s Network tab. Isolated, bridged and overlay networks cannot be created yet.
-      </p>
-    ),
-  },
-  templates: {
-    title: 'Templates',
-    body: (
-      <p>
-        Saved VM configurations cannot be stored yet. The{' '}
-        <Link className={link} to="/vms/new">
-          create wizard
-        </Link>{' '}
-        sets every option a template would hold.
       </p>
     ),
   },

@@ -5,6 +5,7 @@ import { useSession } from '../../api/session.tsx';
 import { vmKeys } from '../../api/queries.ts';
 import { keepNewest } from '../../api/stream-reducer.ts';
 import { Button, Card, PageHeader } from '../../components/ui.tsx';
+import { ImportProgressView, useImport } from '../../components/Progress.tsx';
 import {
   apiErrors,
   emptyForm,
@@ -44,8 +45,16 @@ export default function CreateVm() {
     setErrors(({ [k]: _, ...rest }) => rest);
   };
 
+  const { run: importer, progress } = useImport();
   const create = useMutation({
-    mutationFn: () => client.call('createVm', { body: toBody(form) }),
+    mutationFn: async () => {
+      // An OCI reference becomes an image first (the import's progress shows below), then the VM boots it.
+      const imported =
+        form.source === 'oci'
+          ? (await importer.mutateAsync({ ref: form.ociRef.trim() })).image.id
+          : undefined;
+      return client.call('createVm', { body: toBody(form, imported) });
+    },
     onSuccess: (vm) => {
       qc.setQueryData(vmKeys.detail(vm.id), keepNewest(vm));
       navigate(`/vms/${vm.id}`);
@@ -110,6 +119,11 @@ export default function CreateVm() {
           <div className="max-w-2xl space-y-4">
             <View form={form} set={set} errors={errors} />
           </div>
+          {importer.isPending && (
+            <div className="mt-4 max-w-2xl">
+              <ImportProgressView progress={progress} />
+            </div>
+          )}
           {general && (
             <p role="alert" className="mt-4 text-sm text-red-700 dark:text-red-300">
               {general}
@@ -118,7 +132,13 @@ export default function CreateVm() {
           <div className="mt-6 flex gap-2">
             {step > 0 && <Button onClick={() => go(step - 1)}>Back</Button>}
             <Button type="submit" variant="primary" disabled={create.isPending}>
-              {last ? (create.isPending ? 'Creating…' : 'Create VM') : 'Next'}
+              {last
+                ? importer.isPending
+                  ? 'Importing…'
+                  : create.isPending
+                    ? 'Creating…'
+                    : 'Create VM'
+                : 'Next'}
             </Button>
           </div>
         </form>

@@ -1,9 +1,16 @@
 import { useQuery } from '@tanstack/react-query';
 import { useSession } from '../../api/session.tsx';
-import { imageQueries } from '../../api/queries.ts';
+import { imageQueries, snapshotQueries } from '../../api/queries.ts';
 import { Field, inputClass } from '../../components/Field.tsx';
 import { Detail } from '../../components/ui.tsx';
-import { toBody, type CreateForm, type FieldErrors } from './form.ts';
+import {
+  RUNTIMES,
+  toBody,
+  type BootSource,
+  type CreateForm,
+  type FieldErrors,
+  type Runtime,
+} from './form.ts';
 
 export interface StepProps {
   form: CreateForm;
@@ -95,10 +102,21 @@ export function ResourcesStep(p: StepProps) {
   );
 }
 
+const SOURCES: [BootSource, string][] = [
+  ['image', 'A disk image'],
+  ['runtime', 'A runtime (node22, python3)'],
+  ['oci', 'An OCI image reference (imported first)'],
+  ['snapshot', 'A snapshot (a clone)'],
+];
+
 export function BootStep(p: StepProps) {
   const { client } = useSession();
   const images = useQuery(imageQueries.list(client));
-  const of = (kind: string) => (images.data ?? []).filter((i) => i.kind === kind);
+  const snaps = useQuery({ ...snapshotQueries.list(client), enabled: p.form.source === 'snapshot' });
+  const of = (kind: string) =>
+    (images.data ?? []).filter(
+      (i) => i.kind === kind && i.status === 'ready' && !(kind === 'rootfs' && i.name.startsWith('runtime-')),
+    );
   const pick = (k: 'image' | 'kernel', label: string, kind: string) => (
     <Field
       label={label}
@@ -117,18 +135,91 @@ export function BootStep(p: StepProps) {
       )}
     </Field>
   );
+  const src = p.form.source;
   return (
-    <fieldset className="space-y-4">
-      <legend className="text-sm font-medium">Boot from</legend>
-      <label className="flex items-center gap-2 text-sm">
-        <input type="radio" checked readOnly /> A disk image
-      </label>
-      {pick('image', 'Root filesystem image', 'rootfs')}
-      {pick('kernel', 'Kernel', 'kernel')}
-      <Unavailable label="A runtime (node22, python3.13)" detail="Runtime images are not built yet." />
-      <Unavailable label="An OCI image reference" detail="Registry import is not in the API yet." />
-      <Unavailable label="A snapshot" detail="The API has no snapshots yet." />
-    </fieldset>
+    <>
+      <fieldset className="space-y-2">
+        <legend className="text-sm font-medium">Boot from</legend>
+        {SOURCES.map(([value, label]) => (
+          <label key={value} className="flex items-center gap-2 text-sm">
+            <input
+              type="radio"
+              name="source"
+              value={value}
+              checked={src === value}
+              onChange={() => p.set('source', value)}
+            />{' '}
+            {label}
+          </label>
+        ))}
+      </fieldset>
+      {src === 'image' && pick('image', 'Root filesystem image', 'rootfs')}
+      {src === 'runtime' && (
+        <Field
+          label="Runtime"
+          hint="A runtime image (the base image plus the language) is built on first use, which takes a few seconds once."
+          errors={p.errors.runtime}
+        >
+          {(a) => (
+            <select
+              {...a}
+              className={inputClass}
+              value={p.form.runtime}
+              onChange={(e) => p.set('runtime', e.target.value as Runtime)}
+            >
+              {RUNTIMES.map((r) => (
+                <option key={r} value={r}>
+                  {r === 'node22' ? 'Node.js 22' : 'Python 3 (3.11)'} — runtime-{r}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      )}
+      {src === 'oci' && (
+        <Field
+          label="OCI reference"
+          hint="Such as alpine:3.20 or localhost:5000/app:tag. Imported into the image store (with progress) when you create the VM; an image already imported at the same digest is reused."
+          errors={p.errors.ociRef}
+        >
+          {(a) => (
+            <input
+              {...a}
+              className={inputClass}
+              autoComplete="off"
+              value={p.form.ociRef}
+              onChange={(e) => p.set('ociRef', e.target.value)}
+            />
+          )}
+        </Field>
+      )}
+      {src === 'snapshot' && (
+        <Field
+          label="Snapshot"
+          hint="The clone takes its resources, disk, kernel, VMM and credentials from the snapshot and runs on its host; the other steps' settings are not used."
+          errors={p.errors.snapshot}
+        >
+          {(a) => (
+            <select
+              {...a}
+              className={inputClass}
+              value={p.form.snapshot}
+              onChange={(e) => p.set('snapshot', e.target.value)}
+            >
+              <option value="">{snaps.isPending ? 'Loading snapshots…' : 'Choose a snapshot'}</option>
+              {(snaps.data ?? [])
+                .filter((s) => s.state === 'ready')
+                .map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {s.name} (of {s.vmName}, {s.vcpus} vCPU, {s.memoryMib} MiB)
+                  </option>
+                ))}
+            </select>
+          )}
+        </Field>
+      )}
+      {src !== 'snapshot' && pick('kernel', 'Kernel', 'kernel')}
+    </>
   );
 }
 
@@ -207,7 +298,14 @@ export function CredentialsStep(p: StepProps) {
               `${body.vcpus ?? 1} vCPU, ${body.memoryMib ?? 128} MiB, disk ${body.diskSize ?? '1gb'}`,
             ],
             ['VMM', body.vmm ?? 'automatic'],
-            ['Boot', `${body.image ?? 'built-in image'} with ${body.kernel ?? 'built-in kernel'}`],
+            [
+              'Boot',
+              p.form.source === 'snapshot'
+                ? `clone of snapshot ${body.snapshot ?? '(none chosen)'}; resources and credentials from it`
+                : p.form.source === 'oci'
+                  ? `${p.form.ociRef || '(no reference)'}, imported first, with ${body.kernel ?? 'built-in kernel'}`
+                  : `${body.image ?? 'built-in image'} with ${body.kernel ?? 'built-in kernel'}`,
+            ],
             ['Network', 'default NAT'],
             [
               'Credentials',

@@ -18,6 +18,29 @@ describe('create wizard form', () => {
     });
   });
 
+  it('maps each boot source to the API: image, runtime-<name>, an imported OCI image, a snapshot', () => {
+    const f = { ...emptyForm, name: 'b', image: 'img_1', kernel: 'k_1', vcpus: '2' };
+    expect(toBody(f)).toMatchObject({ image: 'img_1', kernel: 'k_1', vcpus: 2 });
+    expect(toBody({ ...f, source: 'runtime', runtime: 'python3' })).toMatchObject({
+      image: 'runtime-python3',
+      kernel: 'k_1',
+    });
+    // An OCI reference is imported first; the body then names the imported image.
+    expect(toBody({ ...f, source: 'oci', ociRef: 'alpine:3' })).not.toHaveProperty('image');
+    expect(toBody({ ...f, source: 'oci', ociRef: 'alpine:3' }, 'img_oci')).toMatchObject({
+      image: 'img_oci',
+    });
+    // A clone takes resources, disk, kernel and credentials from the snapshot: none are sent.
+    expect(toBody({ ...f, source: 'snapshot', snapshot: 'snap_1', user: 'me' })).toEqual({
+      name: 'b',
+      project: 'default',
+      snapshot: 'snap_1',
+    });
+    expect(validate({ ...emptyForm, source: 'oci' })).toHaveProperty('ociRef');
+    expect(validate({ ...emptyForm, source: 'snapshot' })).toHaveProperty('snapshot');
+    expect(stepErrors(validate({ ...emptyForm, source: 'snapshot' }), 2)).toHaveProperty('snapshot');
+  });
+
   it("validates with the contract's rules and keys messages by field", () => {
     expect(validate(emptyForm)).toEqual({});
     const errors = validate({ ...emptyForm, name: 'Bad_Name', vcpus: '0', memoryMib: '12', env: 'NOEQUALS' });

@@ -1,6 +1,10 @@
 import { CreateVmBody, HearthError, type ErrorCode } from '@hearth/contract';
 import type { z } from 'zod';
 
+export type BootSource = 'image' | 'runtime' | 'oci' | 'snapshot';
+export const RUNTIMES = ['node22', 'python3'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
 /** What the wizard's inputs hold: strings, as typed. */
 export interface CreateForm {
   name: string;
@@ -10,8 +14,13 @@ export interface CreateForm {
   diskSize: string;
   vmm: '' | 'qemu' | 'firecracker';
   timeout: string;
+  /** What the VM boots from: an image, a runtime image, an OCI reference (imported first) or a snapshot. */
+  source: BootSource;
   image: string;
   kernel: string;
+  runtime: Runtime;
+  ociRef: string;
+  snapshot: string;
   env: string;
   user: string;
   password: string;
@@ -26,8 +35,12 @@ export const emptyForm: CreateForm = {
   diskSize: '1gb',
   vmm: '',
   timeout: '',
+  source: 'image',
   image: '',
   kernel: '',
+  runtime: 'node22',
+  ociRef: '',
+  snapshot: '',
   env: '',
   user: '',
   password: '',
@@ -43,7 +56,7 @@ export const STEPS = [
     title: 'Resources',
     fields: ['vcpus', 'memoryMib', 'diskSize', 'diskGib', 'vmm', 'timeout'],
   },
-  { id: 'boot', title: 'Boot source', fields: ['image', 'kernel'] },
+  { id: 'boot', title: 'Boot source', fields: ['image', 'kernel', 'runtime', 'ociRef', 'snapshot'] },
   { id: 'network', title: 'Network', fields: ['env'] },
   { id: 'credentials', title: 'Credentials & review', fields: ['user', 'password', 'sshKeys', 'start'] },
 ] as const;
@@ -54,8 +67,13 @@ const lines = (text: string) =>
     .map((l) => l.trim())
     .filter(Boolean);
 
-/** Empty inputs are left out so the API's defaults apply, exactly as with the CLI. */
-export function toBody(f: CreateForm): CreateVmBody {
+/**
+ * Empty inputs are left out so the API's defaults apply, exactly as with the CLI. The boot source
+ * maps to `image` (an image, or `runtime-<name>`), or to `snapshot` (a clone takes everything else
+ * from it, so only name, project and labels go along). An OCI reference is imported first; its
+ * image id comes in as `importedImage`.
+ */
+export function toBody(f: CreateForm, importedImage?: string): CreateVmBody {
   const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
   const text = (s: string) => (s.trim() === '' ? undefined : s.trim());
   const env = lines(f.env);
@@ -68,8 +86,15 @@ export function toBody(f: CreateForm): CreateVmBody {
     diskSize: text(f.diskSize),
     vmm: f.vmm || undefined,
     timeout: text(f.timeout),
-    image: text(f.image),
-    kernel: text(f.kernel),
+    image:
+      f.source === 'runtime'
+        ? `runtime-${f.runtime}`
+        : f.source === 'oci'
+          ? importedImage
+          : f.source === 'image'
+            ? text(f.image)
+            : undefined,
+    kernel: f.source === 'snapshot' ? undefined : text(f.kernel),
     env: env.length
       ? Object.fromEntries(env.map((l) => [l.split('=')[0]!, l.slice(l.indexOf('=') + 1)]))
       : undefined,
@@ -78,6 +103,15 @@ export function toBody(f: CreateForm): CreateVmBody {
     sshKeys: keys.length ? keys : undefined,
   };
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
+  if (f.source === 'snapshot') {
+    const clone: Record<string, unknown> = {
+      name: body.name,
+      project: body.project,
+      snapshot: text(f.snapshot),
+    };
+    for (const k of Object.keys(clone)) if (clone[k] === undefined) delete clone[k];
+    return clone as CreateVmBody;
+  }
   return body as CreateVmBody;
 }
 
@@ -98,12 +132,21 @@ export function validate(f: CreateForm): FieldErrors {
   const r = CreateVmBody.safeParse(toBody(f));
   const errors = r.success ? {} : issuesToFields(r.error.issues);
   if (env.length) (errors.env ??= []).push(`each line must look like NAME=value (check "${env[0]}")`);
+  if (f.source === 'oci' && !f.ociRef.trim())
+    (errors.ociRef ??= []).push('give an OCI reference such as alpine:3.20');
+  if (f.source === 'snapshot' && !f.snapshot) (errors.snapshot ??= []).push('choose a snapshot to clone');
   return errors;
 }
 
 /** API errors that concern one input even though they carry no `fields`. */
 const CODE_FIELD: Partial<Record<ErrorCode, string>> = {
   VM_NAME_TAKEN: 'name',
+  SNAPSHOT_NOT_FOUND: 'snapshot',
+  SNAPSHOT_INCOMPATIBLE: 'snapshot',
+  IMAGE_SOURCE_NOT_FOUND: 'ociRef',
+  IMAGE_SOURCE_UNREACHABLE: 'ociRef',
+  IMAGE_FORMAT_INVALID: 'ociRef',
+  IMAGE_IMPORT_FAILED: 'ociRef',
   IMAGE_NOT_FOUND: 'image',
   VCPUS_EXCEED_HOST: 'vcpus',
   MEMORY_EXCEEDS_HOST: 'memoryMib',

@@ -7,9 +7,11 @@ import { useSession } from '../../api/session.tsx';
 import { vmQueries } from '../../api/queries.ts';
 import { ACTION_FROM, useVmAction, type VmActionName } from '../../api/vm-actions.ts';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { Button, ErrorState, Loading, NotAvailable, PageHeader, StateBadge } from '../../components/ui.tsx';
+import { Button, ErrorState, Loading, PageHeader, StateBadge } from '../../components/ui.tsx';
 import { ConfigTab, NetworkTab, OverviewTab, StorageTab } from './InfoTabs.tsx';
 import { EventsTab } from './EventsTab.tsx';
+import { SnapshotsTab } from './SnapshotsTab.tsx';
+import { SaveTemplateButton } from './SaveTemplate.tsx';
 
 const TerminalTab = lazy(() => import('./TerminalTab.tsx'));
 const MetricsTab = lazy(() => import('./MetricsTab.tsx'));
@@ -56,6 +58,7 @@ function Actions({ vm }: { vm: Vm }) {
           {a.label}
         </Button>
       ))}
+      <SaveTemplateButton vm={vm} />
       {failed && (
         <p role="alert" className="w-full text-sm text-red-700 dark:text-red-300">
           {failed.message}
@@ -147,12 +150,7 @@ export default function VmDetail() {
             <TerminalTab vm={v} />
           </Tabs.Content>
           <Tabs.Content value="snapshots">
-            <NotAvailable feature="Snapshots">
-              <p>
-                The API has no snapshot routes yet: this VM cannot be snapshotted, restored or cloned. Pausing
-                it keeps its memory while its vCPUs stop.
-              </p>
-            </NotAvailable>
+            <SnapshotsTab vm={v} />
           </Tabs.Content>
           <Tabs.Content value="metrics">
             <MetricsTab vm={v} />

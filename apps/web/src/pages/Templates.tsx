@@ -1,0 +1,386 @@
+import { useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from 'react-router';
+import type { Template } from '@hearth/contract';
+import { useSession } from '../api/session.tsx';
+import { imageQueries, templateKeys, templateQueries, vmKeys } from '../api/queries.ts';
+import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
+import { Field, inputClass } from '../components/Field.tsx';
+import { FormDialog } from '../components/FormDialog.tsx';
+import {
+  Button,
+  Card,
+  Empty,
+  ErrorState,
+  errorText,
+  Loading,
+  PageHeader,
+  rowClass,
+  Table,
+} from '../components/ui.tsx';
+import { formatTime } from '../lib/format.ts';
+import { apiErrors, type CreateForm, type FieldErrors } from './create/form.ts';
+import { ResourcesStep } from './create/Steps.tsx';
+import {
+  emptyTemplateForm,
+  specSummary,
+  templateFields,
+  toInstantiateBody,
+  toTemplateBody,
+  validateInstantiate,
+  validateTemplate,
+  type InstantiateForm,
+  type TemplateForm,
+} from './templates/form.ts';
+
+const CODE_FIELD: Record<string, string> = { TEMPLATE_NAME_TAKEN: 'templateName' };
+
+function TextArea({
+  label,
+  hint,
+  value,
+  errors,
+  onChange,
+}: {
+  label: string;
+  hint: string;
+  value: string;
+  errors: string[] | undefined;
+  onChange(v: string): void;
+}) {
+  return (
+    <Field label={label} hint={hint} errors={errors}>
+      {(a) => (
+        <textarea
+          {...a}
+          rows={2}
+          className={`${inputClass} font-mono`}
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** From scratch: the wizard's own inputs (resources, boot, env, user and keys) plus volumes. */
+function CreateTemplate({ onDone }: { onDone(): void }) {
+  const { client } = useSession();
+  const qc = useQueryClient();
+  const images = useQuery(imageQueries.list(client));
+  const [form, setForm] = useState<TemplateForm>(emptyTemplateForm);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [general, setGeneral] = useState<string | null>(null);
+  const set = <K extends keyof TemplateForm>(k: K, v: TemplateForm[K]) => {
+    setForm((f) => ({ ...f, [k]: v }));
+    setErrors(({ [k]: _, ...rest }) => rest);
+  };
+  const create = useMutation({
+    mutationFn: () => client.call('createTemplate', { body: toTemplateBody(form) }),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: templateKeys.all });
+      onDone();
+    },
+    onError: (e) => {
+      const { fields, general: g } = apiErrors(e);
+      const code = (e as { code?: string }).code;
+      const field = code ? CODE_FIELD[code] : undefined;
+      setErrors(field ? { [field]: [(e as Error).message] } : templateFields(fields));
+      setGeneral(field ? null : g);
+    },
+  });
+  const text = (k: keyof TemplateForm, label: string, hint?: string) => (
+    <Field label={label} hint={hint} errors={errors[k]}>
+      {(a) => (
+        <input
+          {...a}
+          className={inputClass}
+          autoComplete="off"
+          value={form[k]}
+          onChange={(e) => set(k, e.target.value)}
+        />
+      )}
+    </Field>
+  );
+  const pick = (k: 'image' | 'kernel', label: string, kind: string) => (
+    <Field label={label} errors={errors[k]}>
+      {(a) => (
+        <select {...a} className={inputClass} value={form[k]} onChange={(e) => set(k, e.target.value)}>
+          <option value="">Built-in default</option>
+          {kind === 'rootfs' && <option value="runtime-node22">runtime-node22 (built on first use)</option>}
+          {kind === 'rootfs' && <option value="runtime-python3">runtime-python3 (built on first use)</option>}
+          {(images.data ?? [])
+            .filter(
+              (i) =>
+                i.kind === kind &&
+                i.status === 'ready' &&
+                !(kind === 'rootfs' && i.name.startsWith('runtime-')),
+            )
+            .map((i) => (
+              <option key={i.id} value={i.name}>
+                {i.name}
+              </option>
+            ))}
+        </select>
+      )}
+    </Field>
+  );
+  return (
+    <Card title="New template">
+      <form
+        noValidate
+        className="grid max-w-4xl gap-4 md:grid-cols-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const errs = validateTemplate(form);
+          setErrors(errs);
+          setGeneral(null);
+          if (!Object.keys(errs).length) create.mutate();
+        }}
+      >
+        {text('templateName', 'Template name', 'Lowercase letters, digits and dashes.')}
+        {text('description', 'Description')}
+        <ResourcesStep
+          form={form}
+          set={set as <K extends keyof CreateForm>(k: K, v: CreateForm[K]) => void}
+          errors={errors}
+        />
+        {pick('image', 'Root filesystem image', 'rootfs')}
+        {pick('kernel', 'Kernel', 'kernel')}
+        <TextArea
+          label="Environment variables"
+          hint="One NAME=value per line."
+          value={form.env}
+          errors={errors.env}
+          onChange={(v) => set('env', v)}
+        />
+        {text(
+          'user',
+          'User',
+          'Created in each instance; default root. Passwords are given at instantiate, never stored.',
+        )}
+        <TextArea
+          label="SSH public keys"
+          hint="One OpenSSH public key per line."
+          value={form.sshKeys}
+          errors={errors.sshKeys}
+          onChange={(v) => set('sshKeys', v)}
+        />
+        <TextArea
+          label="Volumes"
+          hint="Fresh volumes per instance, one per line: 2gb or 2gb raw."
+          value={form.volumes}
+          errors={errors.volumes}
+          onChange={(v) => set('volumes', v)}
+        />
+        <p className="text-sm text-slate-600 dark:text-slate-300 md:col-span-2">
+          Network: the default NAT network (the only one yet).
+        </p>
+        <div className="flex items-center gap-2 md:col-span-2">
+          <Button type="submit" variant="primary" disabled={create.isPending}>
+            {create.isPending ? 'Saving…' : 'Save template'}
+          </Button>
+          <Button onClick={onDone}>Cancel</Button>
+          {general && (
+            <p role="alert" className="text-sm text-red-700 dark:text-red-300">
+              {general}
+            </p>
+          )}
+        </div>
+      </form>
+    </Card>
+  );
+}
+
+function InstantiateButton({ t }: { t: Template }) {
+  const { client } = useSession();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const [open, setOpen] = useState(false);
+  const [form, setForm] = useState<InstantiateForm>({ count: '1', namePrefix: '', password: '' });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const run = useMutation({
+    mutationFn: () =>
+      client.call('instantiateTemplate', { params: { id: t.id }, body: toInstantiateBody(form) }),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: vmKeys.all });
+      setOpen(false);
+      navigate(`/vms`);
+    },
+  });
+  const set = (k: keyof InstantiateForm, v: string) => {
+    setForm((f) => ({ ...f, [k]: v }));
+    setErrors(({ [k]: _, ...rest }) => rest);
+  };
+  return (
+    <>
+      <Button
+        aria-label={`Instantiate ${t.name}`}
+        variant="primary"
+        onClick={() => {
+          run.reset();
+          setOpen(true);
+        }}
+      >
+        Instantiate
+      </Button>
+      <FormDialog
+        open={open}
+        onOpenChange={setOpen}
+        title={`New VMs from ${t.name}`}
+        description={`${specSummary(t.spec)}. All or nothing: if one VM cannot be made, none are.`}
+        submitLabel="Create VMs"
+        pending={run.isPending}
+        error={errorText(run.error)}
+        onSubmit={() => {
+          const errs = validateInstantiate(form);
+          setErrors(errs);
+          if (!Object.keys(errs).length) run.mutate();
+        }}
+      >
+        <Field label="How many" errors={errors.count}>
+          {(a) => (
+            <input
+              {...a}
+              type="number"
+              min={1}
+              max={50}
+              className={inputClass}
+              value={form.count}
+              onChange={(e) => set('count', e.target.value)}
+            />
+          )}
+        </Field>
+        <Field
+          label="Name prefix"
+          hint={`VMs are named <prefix>-1, <prefix>-2, …; default ${t.name}.`}
+          errors={errors.namePrefix}
+        >
+          {(a) => (
+            <input
+              {...a}
+              className={inputClass}
+              autoComplete="off"
+              value={form.namePrefix}
+              onChange={(e) => set('namePrefix', e.target.value)}
+            />
+          )}
+        </Field>
+        <Field
+          label="Password"
+          hint={`For ${t.spec.user ?? 'root'} in every VM; not stored in the template.`}
+          errors={errors.password}
+        >
+          {(a) => (
+            <input
+              {...a}
+              type="password"
+              autoComplete="new-password"
+              className={inputClass}
+              value={form.password}
+              onChange={(e) => set('password', e.target.value)}
+            />
+          )}
+        </Field>
+      </FormDialog>
+    </>
+  );
+}
+
+function DeleteTemplateButton({ t }: { t: Template }) {
+  const { client } = useSession();
+  const qc = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const del = useMutation({
+    mutationFn: () => client.call('deleteTemplate', { params: { id: t.id } }),
+    onSettled: () => qc.invalidateQueries({ queryKey: templateKeys.all }),
+  });
+  return (
+    <>
+      <Button variant="danger" aria-label={`Delete ${t.name}`} onClick={() => setOpen(true)}>
+        Delete
+      </Button>
+      {del.isError && (
+        <p role="alert" className="text-xs text-red-700 dark:text-red-300">
+          {errorText(del.error)}
+        </p>
+      )}
+      <ConfirmDialog
+        open={open}
+        onOpenChange={setOpen}
+        title={`Delete template ${t.name}?`}
+        confirmLabel="Delete"
+        danger
+        onConfirm={() => del.mutate()}
+      >
+        VMs made from it earlier are not affected.
+      </ConfirmDialog>
+    </>
+  );
+}
+
+/** Saved VM configurations: written here or saved from a VM's page, instantiated into new VMs. */
+export default function Templates() {
+  const { client } = useSession();
+  const templates = useQuery(templateQueries.list(client));
+  const [creating, setCreating] = useState(false);
+  return (
+    <>
+      <PageHeader
+        title="Templates"
+        actions={
+          !creating && (
+            <Button variant="primary" onClick={() => setCreating(true)}>
+              New template
+            </Button>
+          )
+        }
+      />
+      <div className="space-y-4">
+        {creating && <CreateTemplate onDone={() => setCreating(false)} />}
+        {templates.isError ? (
+          <ErrorState error={templates.error} retry={() => void templates.refetch()} />
+        ) : templates.isPending ? (
+          <Loading what="templates" />
+        ) : templates.data.length === 0 ? (
+          <Empty title="No templates yet">
+            Write one here, or use “Save as template” on a VM&apos;s page.
+          </Empty>
+        ) : (
+          <Table
+            label="Templates"
+            headers={['Name', 'Description', 'Resources', 'Boot', 'User', 'Volumes', 'Updated', 'Actions']}
+          >
+            {templates.data.map((t) => (
+              <tr key={t.id} className={rowClass} data-template={t.name}>
+                <td className="p-2 font-medium">{t.name}</td>
+                <td className="p-2">{t.description || '—'}</td>
+                <td className="p-2 whitespace-nowrap">{specSummary(t.spec)}</td>
+                <td className="p-2">
+                  {t.spec.image ?? 'built-in image'}
+                  {t.spec.vmm ? ` on ${t.spec.vmm}` : ''}
+                </td>
+                <td className="p-2">
+                  {t.spec.user ?? 'root'}
+                  {t.spec.sshKeys?.length ? `, ${t.spec.sshKeys.length} SSH key(s)` : ''}
+                </td>
+                <td className="p-2">
+                  {t.spec.volumes.length
+                    ? t.spec.volumes.map((v) => `${v.size} ${v.format}`).join(', ')
+                    : '—'}
+                </td>
+                <td className="p-2 whitespace-nowrap">{formatTime(t.updatedAt)}</td>
+                <td className="p-2">
+                  <div className="flex flex-wrap gap-2">
+                    <InstantiateButton t={t} />
+                    <DeleteTemplateButton t={t} />
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </div>
+    </>
+  );
+}
