@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HearthError, type ExecEvent, type Vm } from '@hearth/contract';
+import type { ExecEvent, Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
+import { expectCode } from '../helpers/expect.ts';
 import { openTerminal, refusedUpgrade } from '../helpers/ws.ts';
 
 /** busybox ash prints its prompt followed by a cursor-position query. */
@@ -17,17 +18,6 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let p: Platform;
 let vm: Vm;
-
-async function expectError(fn: () => Promise<unknown>, code: string, status?: number): Promise<HearthError> {
-  const e = await fn().then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(HearthError);
-  expect((e as HearthError).code).toBe(code);
-  if (status) expect((e as HearthError).status).toBe(status);
-  return e as HearthError;
-}
 
 /** Streams an exec and collects every NDJSON event. */
 async function execEvents(body: Record<string, unknown>): Promise<ExecEvent[]> {
@@ -132,7 +122,7 @@ describe('exec through the guest agent (real VM)', () => {
   });
 
   it('refuses a command that cannot start with a clear error', async () => {
-    const e = await expectError(
+    const e = await expectCode(
       () => p.client.call('execVm', { params: { id: vm.id }, body: { command: ['/no/such/binary'] } }),
       'EXEC_FAILED',
       422,
@@ -195,7 +185,7 @@ describe('exec through the guest agent (real VM)', () => {
       body: { signal: 'TERM' },
     });
     expect((await sleeper).at(-1)).toMatchObject({ type: 'exit', exitCode: null, signal: 'TERM' });
-    await expectError(
+    await expectCode(
       () =>
         p.client.call('signalProcess', {
           params: { id: vm.id, processId: 'p999999' },
@@ -280,7 +270,7 @@ describe('files through the guest agent (real VM)', () => {
     expect(
       (await p.client.call('statFile', { params: { id: vm.id }, query: { path: '/srv/x/z' } })).type,
     ).toBe('dir');
-    const notEmpty = await expectError(
+    const notEmpty = await expectCode(
       () => p.client.call('removeFile', { params: { id: vm.id }, query: { path: '/srv/x' } }),
       'VALIDATION_FAILED',
       400,
@@ -290,7 +280,7 @@ describe('files through the guest agent (real VM)', () => {
       params: { id: vm.id },
       query: { path: '/srv/x', recursive: 'true' },
     });
-    await expectError(
+    await expectCode(
       () => p.client.call('statFile', { params: { id: vm.id }, query: { path: '/srv/x' } }),
       'GUEST_PATH_NOT_FOUND',
       404,
@@ -298,7 +288,7 @@ describe('files through the guest agent (real VM)', () => {
   });
 
   it('refuses path escapes, in paths and inside archives, leaving nothing behind', async () => {
-    await expectError(
+    await expectCode(
       () => p.client.call('statFile', { params: { id: vm.id }, query: { path: '/tmp/../etc/shadow' } }),
       'VALIDATION_FAILED',
       400,
@@ -316,7 +306,7 @@ describe('files through the guest agent (real VM)', () => {
       '../ok.txt',
       '../escaped.txt',
     ]);
-    const e = await expectError(
+    const e = await expectCode(
       () =>
         p.client.raw(
           'uploadFile',
@@ -336,7 +326,7 @@ describe('files through the guest agent (real VM)', () => {
 
   it('refuses an upload over the size limit', async () => {
     const big = Buffer.alloc(9 * 1024 * 1024, 1);
-    await expectError(
+    await expectCode(
       () =>
         p.client.raw(
           'uploadFile',
@@ -410,12 +400,12 @@ describe('terminals (real VM)', () => {
     const stopped = await p.client.call('createVm', { body: { name: 'guest-e2e-stopped', start: false } });
     const refused = await refusedUpgrade(p.client.websocket('vmShell', { params: { id: stopped.id } }));
     expect(refused).toMatchObject({ status: 409, body: { error: { code: 'VM_NOT_RUNNING' } } });
-    await expectError(
+    await expectCode(
       () => p.client.call('execVm', { params: { id: stopped.id }, body: { command: ['true'] } }),
       'VM_NOT_RUNNING',
       409,
     );
-    await expectError(
+    await expectCode(
       () => p.client.call('execVm', { params: { id: 'vm_missing' }, body: { command: ['true'] } }),
       'VM_NOT_FOUND',
       404,

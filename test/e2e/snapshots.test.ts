@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HearthError, type Vm } from '@hearth/contract';
+import type { Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
+import { expectCode } from '../helpers/expect.ts';
 import { cli } from '../helpers/proc.ts';
 
 // Snapshots on real QEMU VMs: memory + devices + disk, restored in place and as clones.
@@ -20,15 +21,6 @@ const sh = async (vm: string, command: string) => {
 };
 const running = (id: string) =>
   p.client.call('waitVm', { params: { id }, query: { state: 'running', timeout: 120 } });
-async function expectCode(fn: () => Promise<unknown>, code: string): Promise<HearthError> {
-  const e = (await fn().then(
-    () => null,
-    (x: unknown) => x,
-  )) as HearthError | null;
-  expect(e).toBeInstanceOf(HearthError);
-  expect(e!.code).toBe(code);
-  return e!;
-}
 
 beforeAll(async () => {
   p = await startPlatform();

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HearthError, type Vm, type Volume } from '@hearth/contract';
+import type { Vm, Volume } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
+import { expectCode } from '../helpers/expect.ts';
 import { cli } from '../helpers/proc.ts';
 
 // Volumes on real VMs: written in one VM, moved to another, kept after the VM is deleted.
@@ -20,14 +21,6 @@ const waitState = (id: string, state: 'running' | 'stopped') =>
 const mount = (serial: string) =>
   `for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = "${serial}" ] && dev=/dev/$(basename $d); done; ` +
   `mkdir -p /mnt/data && mount "$dev" /mnt/data && echo "$dev"`;
-async function expectCode(fn: () => Promise<unknown>, code: string): Promise<void> {
-  const e = (await fn().then(
-    () => null,
-    (x: unknown) => x,
-  )) as HearthError | null;
-  expect(e).toBeInstanceOf(HearthError);
-  expect(e!.code).toBe(code);
-}
 
 beforeAll(async () => {
   p = await startPlatform();

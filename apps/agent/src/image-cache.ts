@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { sha256File } from '@hearth/images';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -13,16 +14,6 @@ export interface ImageCacheOptions {
   fetchContent: (imageId: string) => Promise<Response>;
   /** Never use the manager's path even when it is readable here (tests; hosts sharing a mount). */
   alwaysFetch?: boolean;
-}
-
-function sha256Of(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (d) => h.update(d))
-      .on('end', () => resolve(h.digest('hex')))
-      .on('error', reject);
-  });
 }
 
 /**
@@ -60,7 +51,7 @@ export class ImageCache {
     const key = `${ref.path}:${s.size}:${s.mtimeMs}:${s.ino}`;
     let sha = this.verified.get(key);
     if (!sha) {
-      sha = await sha256Of(ref.path).catch(() => '');
+      sha = await sha256File(ref.path).catch(() => '');
       this.verified.set(key, sha);
     }
     return sha === ref.sha256;

@@ -193,6 +193,16 @@ export class Supervisor {
     this.capTimer.unref();
   }
 
+  /** The VM's record, made on first sight. */
+  private recordFor(spec: AgentVmSpec): VmRecord {
+    let rec = this.vms.get(spec.id);
+    if (!rec) {
+      rec = this.newRecord(spec, this.vmDir(spec.id));
+      this.vms.set(spec.id, rec);
+    }
+    return rec;
+  }
+
   private newRecord(spec: AgentVmSpec, dir: string): VmRecord {
     return {
       spec,
@@ -250,12 +260,7 @@ export class Supervisor {
 
   /** Boots the VM and resolves once the guest printed its boot marker (or failed). Idempotent. */
   start(spec: AgentVmSpec): Promise<AgentVmStatus> {
-    let rec = this.vms.get(spec.id);
-    if (!rec) {
-      rec = this.newRecord(spec, this.vmDir(spec.id));
-      this.vms.set(spec.id, rec);
-    }
-    const r = rec;
+    const r = this.recordFor(spec);
     return this.serial(r, async () => {
       if (r.instance && (r.phase === 'running' || r.phase === 'paused')) return this.status(spec.id);
       if (r.instance) {
@@ -579,12 +584,7 @@ export class Supervisor {
    * clone: its own disk copy, TAP, address and name, applied inside the guest after restore).
    */
   restore(spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
-    let rec = this.vms.get(spec.id);
-    if (!rec) {
-      rec = this.newRecord(spec, this.vmDir(spec.id));
-      this.vms.set(spec.id, rec);
-    }
-    const r = rec;
+    const r = this.recordFor(spec);
     return this.serial(r, async () => {
       const dir = this.snapshotDir(snapshotId);
       const meta = await readJson<{ hasAgent: boolean }>(join(dir, SNAPSHOT_META));

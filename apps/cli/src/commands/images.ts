@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256File } from '@hearth/images';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -42,16 +42,6 @@ export async function importWithProgress(
     'IMAGE_IMPORT_FAILED',
     `Importing ${body.ref} failed: the manager closed the stream early.`,
   );
-}
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (d) => h.update(d))
-      .on('end', () => resolve(h.digest('hex')))
-      .on('error', reject);
-  });
 }
 
 /** Hashes the file, declares the image, streams the content with progress; a failed upload leaves no record. */
