@@ -1,6 +1,6 @@
 import * as Dialog from '@radix-ui/react-dialog';
-import type { ReactNode } from 'react';
-import { Button } from './ui.tsx';
+import { useState, type ComponentProps, type ReactNode } from 'react';
+import { Button, ErrorLine, errorText } from './ui.tsx';
 
 /** A confirmation for destructive or disruptive actions; focus is trapped and Escape cancels. */
 export function ConfirmDialog({
@@ -46,5 +46,52 @@ export function ConfirmDialog({
         </Dialog.Content>
       </Dialog.Portal>
     </Dialog.Root>
+  );
+}
+
+/**
+ * A button that asks first (the dialog's text is the children), with the action's failure shown
+ * under it. `note` stands between the button and the failure (a reason it is disabled).
+ */
+export function ConfirmButton({
+  label,
+  button,
+  note,
+  error,
+  title,
+  confirmLabel,
+  danger,
+  onConfirm,
+  children,
+}: {
+  label: string;
+  button?: Omit<ComponentProps<typeof Button>, 'onClick' | 'children'>;
+  note?: ReactNode;
+  error: unknown;
+  title: string;
+  confirmLabel: string;
+  danger?: boolean;
+  onConfirm(): void;
+  children: ReactNode;
+}) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <Button {...button} onClick={() => setOpen(true)}>
+        {label}
+      </Button>
+      {note}
+      <ErrorLine message={errorText(error)} />
+      <ConfirmDialog
+        open={open}
+        onOpenChange={setOpen}
+        title={title}
+        confirmLabel={confirmLabel}
+        danger={danger}
+        onConfirm={onConfirm}
+      >
+        {children}
+      </ConfirmDialog>
+    </>
   );
 }

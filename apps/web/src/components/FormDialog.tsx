@@ -1,6 +1,6 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import type { ReactNode } from 'react';
-import { Button } from './ui.tsx';
+import { Button, ErrorLine } from './ui.tsx';
 
 /**
  * A dialog holding a small form (a name to clone under, a size to grow to). It stays open while
@@ -47,11 +47,7 @@ export function FormDialog({
             }}
           >
             {children}
-            {error && (
-              <p role="alert" className="text-sm text-red-700 dark:text-red-300">
-                {error}
-              </p>
-            )}
+            <ErrorLine className="text-sm" message={error} />
             <div className="flex justify-end gap-2">
               <Dialog.Close asChild>
                 <Button>Cancel</Button>

@@ -1,5 +1,7 @@
 import type { ButtonHTMLAttributes, ReactNode } from 'react';
-import { HearthError, type VmState } from '@hearth/contract';
+import type { UseQueryResult } from '@tanstack/react-query';
+import { HearthError, type Host, type VmState } from '@hearth/contract';
+import { formatMib } from '../lib/format.ts';
 
 const BUTTON = {
   primary: 'bg-blue-700 text-white hover:bg-blue-800 disabled:bg-blue-700/50',
@@ -108,6 +110,28 @@ export function ErrorState({ error, retry }: { error: unknown; retry?: () => voi
   );
 }
 
+/**
+ * A query's error (with a retry), loading and empty states, and otherwise its data: the same on
+ * every page. Empty means an empty list unless `isEmpty` says otherwise.
+ */
+export function QueryView<T>({
+  query,
+  what,
+  empty,
+  isEmpty = (d) => Array.isArray(d) && d.length === 0,
+  children,
+}: {
+  query: UseQueryResult<T>;
+  what: string;
+  empty: ReactNode;
+  isEmpty?(data: T): boolean;
+  children(data: T): ReactNode;
+}) {
+  if (query.isError) return <ErrorState error={query.error} retry={() => void query.refetch()} />;
+  if (query.isPending) return <Loading what={what} />;
+  return isEmpty(query.data) ? empty : children(query.data);
+}
+
 export function Empty({ title, children }: { title: string; children?: ReactNode }) {
   return (
     <div className="rounded-md border border-dashed border-slate-300 p-8 text-center dark:border-slate-700">
@@ -167,6 +191,21 @@ export function Meter({
   );
 }
 
+/** A host's allocated vCPUs and memory against its inventory. */
+export function HostMeters({ host }: { host: Host }) {
+  return (
+    <>
+      <Meter label="vCPUs allocated" used={host.allocatedVcpus} total={host.inventory.cpus} format={String} />
+      <Meter
+        label="Memory allocated"
+        used={host.allocatedMemoryMib}
+        total={host.inventory.memoryMib}
+        format={formatMib}
+      />
+    </>
+  );
+}
+
 export function Detail({ items }: { items: [string, ReactNode][] }) {
   return (
     <dl className="grid grid-cols-[minmax(8rem,max-content)_1fr] gap-x-6 gap-y-2 text-sm">
@@ -223,3 +262,12 @@ export function Why({ id, reason }: { id: string; reason: string | null }) {
 /** The message of a failed mutation, for inline display. */
 export const errorText = (e: unknown): string | null =>
   e ? `${(e as Error).message}${e instanceof HearthError ? ` (${e.code})` : ''}` : null;
+
+/** A failed action's message, inline and read out when it appears (nothing when there is none). */
+export function ErrorLine({ message, className = 'text-xs' }: { message: ReactNode; className?: string }) {
+  return message ? (
+    <p role="alert" className={`${className} text-red-700 dark:text-red-300`}>
+      {message}
+    </p>
+  ) : null;
+}

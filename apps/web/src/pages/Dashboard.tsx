@@ -3,8 +3,8 @@ import { Link } from 'react-router';
 import type { Host, Vm } from '@hearth/contract';
 import { useSession } from '../api/session.tsx';
 import { hostQueries, imageQueries, vmQueries } from '../api/queries.ts';
-import { Card, Empty, ErrorState, Loading, Meter, PageHeader, StateBadge } from '../components/ui.tsx';
-import { formatAgo, formatMib } from '../lib/format.ts';
+import { Card, Empty, ErrorState, HostMeters, Loading, PageHeader, StateBadge } from '../components/ui.tsx';
+import { formatAgo } from '../lib/format.ts';
 
 const link = 'text-blue-700 underline dark:text-blue-300';
 
@@ -117,18 +117,7 @@ export function Dashboard() {
                   {hosts.data.map((h) => (
                     <div key={h.id} className="space-y-2">
                       <p className="text-sm font-medium">{h.name}</p>
-                      <Meter
-                        label="vCPUs allocated"
-                        used={h.allocatedVcpus}
-                        total={h.inventory.cpus}
-                        format={String}
-                      />
-                      <Meter
-                        label="Memory allocated"
-                        used={h.allocatedMemoryMib}
-                        total={h.inventory.memoryMib}
-                        format={formatMib}
-                      />
+                      <HostMeters host={h} />
                     </div>
                   ))}
                 </div>

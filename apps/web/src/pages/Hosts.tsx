@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useSession } from '../api/session.tsx';
 import { hostQueries } from '../api/queries.ts';
-import { Card, Detail, Empty, ErrorState, Loading, Meter, PageHeader } from '../components/ui.tsx';
+import { Card, Detail, Empty, HostMeters, PageHeader, QueryView } from '../components/ui.tsx';
 import { formatAgo, formatMib } from '../lib/format.ts';
 
 export function Hosts() {
@@ -10,87 +10,78 @@ export function Hosts() {
   return (
     <>
       <PageHeader title="Hosts" />
-      {hosts.isError ? (
-        <ErrorState error={hosts.error} retry={() => void hosts.refetch()} />
-      ) : hosts.isPending ? (
-        <Loading what="hosts" />
-      ) : hosts.data.length === 0 ? (
-        <Empty title="No hosts have joined">
-          Run <code>hearth up</code> for a local host, or{' '}
-          <code>hearth agent --manager URL --join-token T</code> on another machine.
-        </Empty>
-      ) : (
-        <div className="grid grid-cols-1 gap-4 xl:grid-cols-2">
-          {hosts.data.map((h) => (
-            <Card
-              key={h.id}
-              title={
-                <>
-                  {h.name}{' '}
-                  <span
-                    className={`ml-2 text-sm font-normal ${h.state === 'ready' ? 'text-green-700 dark:text-green-300' : 'text-red-700 dark:text-red-300'}`}
-                  >
-                    {h.state}
-                    {h.cordoned ? ', cordoned' : ''}
-                  </span>
-                </>
-              }
-            >
-              <div className="space-y-3">
-                <Meter
-                  label="vCPUs allocated"
-                  used={h.allocatedVcpus}
-                  total={h.inventory.cpus}
-                  format={String}
-                />
-                <Meter
-                  label="Memory allocated"
-                  used={h.allocatedMemoryMib}
-                  total={h.inventory.memoryMib}
-                  format={formatMib}
-                />
-                <Detail
-                  items={[
-                    ['VMs', h.vmCount],
-                    ['Address', h.url],
-                    ['Kernel', `${h.inventory.kernel} (${h.inventory.arch})`],
-                    ['Free disk', formatMib(h.inventory.diskFreeMib)],
-                    ['Last heartbeat', formatAgo(h.lastHeartbeatAt)],
-                    [
-                      'VMMs',
-                      <ul key="vmms">
-                        {h.inventory.vmms.map((v) => (
-                          <li key={v.kind}>
-                            {v.kind}:{' '}
-                            {v.available
-                              ? `available (${v.accel}${v.version ? `, ${v.version}` : ''})`
-                              : 'unavailable'}
-                            {v.reason && (
-                              <span className="text-slate-600 dark:text-slate-300"> — {v.reason}</span>
-                            )}
+      <QueryView
+        query={hosts}
+        what="hosts"
+        empty={
+          <Empty title="No hosts have joined">
+            Run <code>hearth up</code> for a local host, or{' '}
+            <code>hearth agent --manager URL --join-token T</code> on another machine.
+          </Empty>
+        }
+      >
+        {(list) => (
+          <div className="grid grid-cols-1 gap-4 xl:grid-cols-2">
+            {list.map((h) => (
+              <Card
+                key={h.id}
+                title={
+                  <>
+                    {h.name}{' '}
+                    <span
+                      className={`ml-2 text-sm font-normal ${h.state === 'ready' ? 'text-green-700 dark:text-green-300' : 'text-red-700 dark:text-red-300'}`}
+                    >
+                      {h.state}
+                      {h.cordoned ? ', cordoned' : ''}
+                    </span>
+                  </>
+                }
+              >
+                <div className="space-y-3">
+                  <HostMeters host={h} />
+                  <Detail
+                    items={[
+                      ['VMs', h.vmCount],
+                      ['Address', h.url],
+                      ['Kernel', `${h.inventory.kernel} (${h.inventory.arch})`],
+                      ['Free disk', formatMib(h.inventory.diskFreeMib)],
+                      ['Last heartbeat', formatAgo(h.lastHeartbeatAt)],
+                      [
+                        'VMMs',
+                        <ul key="vmms">
+                          {h.inventory.vmms.map((v) => (
+                            <li key={v.kind}>
+                              {v.kind}:{' '}
+                              {v.available
+                                ? `available (${v.accel}${v.version ? `, ${v.version}` : ''})`
+                                : 'unavailable'}
+                              {v.reason && (
+                                <span className="text-slate-600 dark:text-slate-300"> — {v.reason}</span>
+                              )}
+                            </li>
+                          ))}
+                        </ul>,
+                      ],
+                    ]}
+                  />
+                  {h.inventory.checks.length > 0 && (
+                    <details className="text-sm">
+                      <summary className="cursor-pointer">Host checks</summary>
+                      <ul className="mt-2 space-y-1">
+                        {h.inventory.checks.map((c) => (
+                          <li key={c.name}>
+                            {c.ok ? '✓' : '✗'} {c.name}: {c.detail}
                           </li>
                         ))}
-                      </ul>,
-                    ],
-                  ]}
-                />
-                {h.inventory.checks.length > 0 && (
-                  <details className="text-sm">
-                    <summary className="cursor-pointer">Host checks</summary>
-                    <ul className="mt-2 space-y-1">
-                      {h.inventory.checks.map((c) => (
-                        <li key={c.name}>
-                          {c.ok ? '✓' : '✗'} {c.name}: {c.detail}
-                        </li>
-                      ))}
-                    </ul>
-                  </details>
-                )}
-              </div>
-            </Card>
-          ))}
-        </div>
-      )}
+                      </ul>
+                    </details>
+                  )}
+                </div>
+              </Card>
+            ))}
+          </div>
+        )}
+      </QueryView>
     </>
   );
 }

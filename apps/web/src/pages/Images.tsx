@@ -2,21 +2,22 @@ import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { CreateImageBody, HearthError, type Image } from '@hearth/contract';
+import { useApiMutation } from '../api/mutation.ts';
 import { useSession } from '../api/session.tsx';
 import { imageKeys, imageQueries, vmQueries } from '../api/queries.ts';
 import { ImportProgressView, Progress, useImport } from '../components/Progress.tsx';
 import { MAX_BROWSER_UPLOAD_BYTES, sha256Hex, uploadClient } from '../api/upload.ts';
-import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
-import { Field, inputClass } from '../components/Field.tsx';
+import { ConfirmButton } from '../components/ConfirmDialog.tsx';
+import { Field, inputClass, SelectField, TextField } from '../components/Field.tsx';
 import {
   Button,
   Card,
   Empty,
-  ErrorState,
+  ErrorLine,
   errorText,
   linkClass,
-  Loading,
   PageHeader,
+  QueryView,
   rowClass,
   Table,
   Why,
@@ -111,45 +112,25 @@ function Upload() {
             />
           )}
         </Field>
-        <Field label="Image name" errors={errors.name}>
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              autoComplete="off"
-              value={form.name}
-              onChange={(e) => set('name', e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Kind" errors={errors.kind}>
-          {(a) => (
-            <select
-              {...a}
-              className={inputClass}
-              value={form.kind}
-              onChange={(e) => set('kind', e.target.value)}
-            >
-              <option value="rootfs">rootfs (must be ext4)</option>
-              <option value="kernel">kernel</option>
-              <option value="initrd">initrd</option>
-            </select>
-          )}
-        </Field>
-        <Field
+        <TextField
+          label="Image name"
+          errors={errors.name}
+          autoComplete="off"
+          value={form.name}
+          onChange={(v) => set('name', v)}
+        />
+        <SelectField label="Kind" errors={errors.kind} value={form.kind} onChange={(v) => set('kind', v)}>
+          <option value="rootfs">rootfs (must be ext4)</option>
+          <option value="kernel">kernel</option>
+          <option value="initrd">initrd</option>
+        </SelectField>
+        <TextField
           label="Format"
           errors={errors.format}
           hint="ext4 for a rootfs; elf or bzImage for a kernel; cpio.gz for an initrd."
-        >
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              value={form.format}
-              onChange={(e) => set('format', e.target.value)}
-            />
-          )}
-        </Field>
+          value={form.format}
+          onChange={(v) => set('format', v)}
+        />
         <div className="space-y-2 md:col-span-2">
           {phase && <Progress {...phase} />}
           <div className="flex items-center gap-3">
@@ -161,10 +142,8 @@ function Upload() {
                 Uploaded {upload.data.name} ({formatBytes(upload.data.sizeBytes)}).
               </p>
             )}
-            {upload.isError && !Object.keys(errors).length && (
-              <p role="alert" className="text-sm text-red-700 dark:text-red-300">
-                {errorText(upload.error)}
-              </p>
+            {!Object.keys(errors).length && (
+              <ErrorLine className="text-sm" message={errorText(upload.error)} />
             )}
           </div>
         </div>
@@ -190,31 +169,20 @@ function Import() {
           if (ref.trim()) run.mutate({ ref: ref.trim(), ...(name.trim() ? { name: name.trim() } : {}) });
         }}
       >
-        <Field
+        <TextField
           label="OCI reference or URL"
           hint="node:22-alpine, localhost:5000/app:tag, or https://…/disk.ext4. A registry image already imported at the same digest is reused."
-        >
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              autoComplete="off"
-              value={ref}
-              onChange={(e) => setRef(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Name (optional)" hint="Default: derived from the reference.">
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              autoComplete="off"
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-            />
-          )}
-        </Field>
+          autoComplete="off"
+          value={ref}
+          onChange={setRef}
+        />
+        <TextField
+          label="Name (optional)"
+          hint="Default: derived from the reference."
+          autoComplete="off"
+          value={name}
+          onChange={setName}
+        />
         <div className="space-y-2 md:col-span-2">
           {run.isPending && <ImportProgressView progress={progress} />}
           <div className="flex items-center gap-3">
@@ -228,10 +196,15 @@ function Import() {
               </p>
             )}
             {run.isError && (
-              <p role="alert" className="text-sm text-red-700 dark:text-red-300">
-                {errorText(run.error)}
-                {run.error instanceof HearthError && <> — {run.error.hint}</>}
-              </p>
+              <ErrorLine
+                className="text-sm"
+                message={
+                  <>
+                    {errorText(run.error)}
+                    {run.error instanceof HearthError && <> — {run.error.hint}</>}
+                  </>
+                }
+              />
             )}
           </div>
         </div>
@@ -241,12 +214,9 @@ function Import() {
 }
 
 function DeleteImage({ image, vmName }: { image: Image; vmName: (id: string) => string }) {
-  const { client } = useSession();
-  const qc = useQueryClient();
-  const [open, setOpen] = useState(false);
-  const del = useMutation({
-    mutationFn: () => client.call('deleteImage', { params: { id: image.id } }),
-    onSettled: () => qc.invalidateQueries({ queryKey: imageKeys.all }),
+  const del = useApiMutation({
+    call: (client) => client.call('deleteImage', { params: { id: image.id } }),
+    invalidate: [imageKeys.all],
   });
   const why = image.builtin
     ? 'built-in images are kept'
@@ -255,47 +225,39 @@ function DeleteImage({ image, vmName }: { image: Image; vmName: (id: string) => 
       : null;
   const whyId = `why-${image.id}`;
   return (
-    <>
-      <Button
-        variant="danger"
-        aria-label={`Delete ${image.name}`}
-        disabled={!!why || del.isPending}
-        aria-describedby={whyId}
-        onClick={() => setOpen(true)}
-      >
-        Delete
-      </Button>
-      {image.usedBy.length > 0 && !image.builtin ? (
-        <span id={whyId} className="block text-xs text-slate-600 dark:text-slate-300">
-          in use by{' '}
-          {image.usedBy.map((id, i) => (
-            <span key={id}>
-              {i > 0 && ', '}
-              <Link className={linkClass} to={`/vms/${id}`}>
-                {vmName(id)}
-              </Link>
-            </span>
-          ))}
-        </span>
-      ) : (
-        <Why id={whyId} reason={why} />
-      )}
-      {del.isError && (
-        <p role="alert" className="text-xs text-red-700 dark:text-red-300">
-          {errorText(del.error)}
-        </p>
-      )}
-      <ConfirmDialog
-        open={open}
-        onOpenChange={setOpen}
-        title={`Delete image ${image.name}?`}
-        confirmLabel="Delete"
-        danger
-        onConfirm={() => del.mutate()}
-      >
-        Its content ({formatBytes(image.sizeBytes)}) is removed from the store unless another image shares it.
-      </ConfirmDialog>
-    </>
+    <ConfirmButton
+      label="Delete"
+      button={{
+        variant: 'danger',
+        'aria-label': `Delete ${image.name}`,
+        disabled: !!why || del.isPending,
+        'aria-describedby': whyId,
+      }}
+      note={
+        image.usedBy.length > 0 && !image.builtin ? (
+          <span id={whyId} className="block text-xs text-slate-600 dark:text-slate-300">
+            in use by{' '}
+            {image.usedBy.map((id, i) => (
+              <span key={id}>
+                {i > 0 && ', '}
+                <Link className={linkClass} to={`/vms/${id}`}>
+                  {vmName(id)}
+                </Link>
+              </span>
+            ))}
+          </span>
+        ) : (
+          <Why id={whyId} reason={why} />
+        )
+      }
+      error={del.error}
+      title={`Delete image ${image.name}?`}
+      confirmLabel="Delete"
+      danger
+      onConfirm={() => del.mutate()}
+    >
+      Its content ({formatBytes(image.sizeBytes)}) is removed from the store unless another image shares it.
+    </ConfirmButton>
   );
 }
 
@@ -308,42 +270,44 @@ export default function Images() {
     <>
       <PageHeader title="Images" />
       <div className="space-y-4">
-        {images.isError ? (
-          <ErrorState error={images.error} retry={() => void images.refetch()} />
-        ) : images.isPending ? (
-          <Loading what="images" />
-        ) : images.data.length === 0 ? (
-          <Empty title="No images">
-            Run scripts/setup.sh to build and register the built-in kernel and rootfs.
-          </Empty>
-        ) : (
-          <Table
-            label="Images"
-            headers={['Name', 'Kind', 'Format', 'Size', 'Status', 'Source', 'Added', 'Actions']}
-          >
-            {images.data.map((i) => (
-              <tr key={i.id} className={rowClass} data-image={i.name}>
-                <td className="p-2 font-medium">
-                  {i.name}
-                  {i.builtin && (
-                    <span className="ml-2 rounded bg-slate-200 px-1.5 text-xs dark:bg-slate-700">
-                      built-in
-                    </span>
-                  )}
-                </td>
-                <td className="p-2">{i.kind}</td>
-                <td className="p-2">{i.format}</td>
-                <td className="p-2 whitespace-nowrap">{formatBytes(i.sizeBytes)}</td>
-                <td className="p-2">{i.status}</td>
-                <td className="p-2 break-all">{i.source}</td>
-                <td className="p-2 whitespace-nowrap">{formatTime(i.createdAt)}</td>
-                <td className="p-2">
-                  <DeleteImage image={i} vmName={vmName} />
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <QueryView
+          query={images}
+          what="images"
+          empty={
+            <Empty title="No images">
+              Run scripts/setup.sh to build and register the built-in kernel and rootfs.
+            </Empty>
+          }
+        >
+          {(list) => (
+            <Table
+              label="Images"
+              headers={['Name', 'Kind', 'Format', 'Size', 'Status', 'Source', 'Added', 'Actions']}
+            >
+              {list.map((i) => (
+                <tr key={i.id} className={rowClass} data-image={i.name}>
+                  <td className="p-2 font-medium">
+                    {i.name}
+                    {i.builtin && (
+                      <span className="ml-2 rounded bg-slate-200 px-1.5 text-xs dark:bg-slate-700">
+                        built-in
+                      </span>
+                    )}
+                  </td>
+                  <td className="p-2">{i.kind}</td>
+                  <td className="p-2">{i.format}</td>
+                  <td className="p-2 whitespace-nowrap">{formatBytes(i.sizeBytes)}</td>
+                  <td className="p-2">{i.status}</td>
+                  <td className="p-2 break-all">{i.source}</td>
+                  <td className="p-2 whitespace-nowrap">{formatTime(i.createdAt)}</td>
+                  <td className="p-2">
+                    <DeleteImage image={i} vmName={vmName} />
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </QueryView>
         <div className="grid gap-4 xl:grid-cols-2">
           <Upload />
           <Import />

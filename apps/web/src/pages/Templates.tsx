@@ -1,20 +1,21 @@
 import { useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
 import type { Template } from '@hearth/contract';
+import { useApiMutation } from '../api/mutation.ts';
 import { useSession } from '../api/session.tsx';
 import { imageQueries, templateKeys, templateQueries, vmKeys } from '../api/queries.ts';
-import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
-import { Field, inputClass } from '../components/Field.tsx';
+import { ConfirmButton } from '../components/ConfirmDialog.tsx';
+import { SelectField, TextAreaField, TextField } from '../components/Field.tsx';
 import { FormDialog } from '../components/FormDialog.tsx';
 import {
   Button,
   Card,
   Empty,
-  ErrorState,
+  ErrorLine,
   errorText,
-  Loading,
   PageHeader,
+  QueryView,
   rowClass,
   Table,
 } from '../components/ui.tsx';
@@ -35,38 +36,11 @@ import {
 
 const CODE_FIELD: Record<string, string> = { TEMPLATE_NAME_TAKEN: 'templateName' };
 
-function TextArea({
-  label,
-  hint,
-  value,
-  errors,
-  onChange,
-}: {
-  label: string;
-  hint: string;
-  value: string;
-  errors: string[] | undefined;
-  onChange(v: string): void;
-}) {
-  return (
-    <Field label={label} hint={hint} errors={errors}>
-      {(a) => (
-        <textarea
-          {...a}
-          rows={2}
-          className={`${inputClass} font-mono`}
-          value={value}
-          onChange={(e) => onChange(e.target.value)}
-        />
-      )}
-    </Field>
-  );
-}
+type TextKey = 'templateName' | 'description' | 'user' | 'env' | 'sshKeys' | 'volumes';
 
 /** From scratch: the wizard's own inputs (resources, boot, env, user and keys) plus volumes. */
 function CreateTemplate({ onDone }: { onDone(): void }) {
   const { client } = useSession();
-  const qc = useQueryClient();
   const images = useQuery(imageQueries.list(client));
   const [form, setForm] = useState<TemplateForm>(emptyTemplateForm);
   const [errors, setErrors] = useState<FieldErrors>({});
@@ -75,12 +49,10 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
     setForm((f) => ({ ...f, [k]: v }));
     setErrors(({ [k]: _, ...rest }) => rest);
   };
-  const create = useMutation({
-    mutationFn: () => client.call('createTemplate', { body: toTemplateBody(form) }),
-    onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: templateKeys.all });
-      onDone();
-    },
+  const create = useApiMutation({
+    call: (c) => c.call('createTemplate', { body: toTemplateBody(form) }),
+    invalidate: [templateKeys.all],
+    onSuccess: onDone,
     onError: (e) => {
       const { fields, general: g } = apiErrors(e);
       const code = (e as { code?: string }).code;
@@ -89,41 +61,35 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
       setGeneral(field ? null : g);
     },
   });
-  const text = (k: keyof TemplateForm, label: string, hint?: string) => (
-    <Field label={label} hint={hint} errors={errors[k]}>
-      {(a) => (
-        <input
-          {...a}
-          className={inputClass}
-          autoComplete="off"
-          value={form[k]}
-          onChange={(e) => set(k, e.target.value)}
-        />
-      )}
-    </Field>
+  const text = (k: TextKey, label: string, hint?: string) => (
+    <TextField
+      label={label}
+      hint={hint}
+      errors={errors[k]}
+      autoComplete="off"
+      value={form[k]}
+      onChange={(v) => set(k, v)}
+    />
+  );
+  const area = (k: TextKey, label: string, hint: string) => (
+    <TextAreaField label={label} hint={hint} errors={errors[k]} value={form[k]} onChange={(v) => set(k, v)} />
   );
   const pick = (k: 'image' | 'kernel', label: string, kind: string) => (
-    <Field label={label} errors={errors[k]}>
-      {(a) => (
-        <select {...a} className={inputClass} value={form[k]} onChange={(e) => set(k, e.target.value)}>
-          <option value="">Built-in default</option>
-          {kind === 'rootfs' && <option value="runtime-node22">runtime-node22 (built on first use)</option>}
-          {kind === 'rootfs' && <option value="runtime-python3">runtime-python3 (built on first use)</option>}
-          {(images.data ?? [])
-            .filter(
-              (i) =>
-                i.kind === kind &&
-                i.status === 'ready' &&
-                !(kind === 'rootfs' && i.name.startsWith('runtime-')),
-            )
-            .map((i) => (
-              <option key={i.id} value={i.name}>
-                {i.name}
-              </option>
-            ))}
-        </select>
-      )}
-    </Field>
+    <SelectField label={label} errors={errors[k]} value={form[k]} onChange={(v) => set(k, v)}>
+      <option value="">Built-in default</option>
+      {kind === 'rootfs' && <option value="runtime-node22">runtime-node22 (built on first use)</option>}
+      {kind === 'rootfs' && <option value="runtime-python3">runtime-python3 (built on first use)</option>}
+      {(images.data ?? [])
+        .filter(
+          (i) =>
+            i.kind === kind && i.status === 'ready' && !(kind === 'rootfs' && i.name.startsWith('runtime-')),
+        )
+        .map((i) => (
+          <option key={i.id} value={i.name}>
+            {i.name}
+          </option>
+        ))}
+    </SelectField>
   );
   return (
     <Card title="New template">
@@ -147,32 +113,14 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
         />
         {pick('image', 'Root filesystem image', 'rootfs')}
         {pick('kernel', 'Kernel', 'kernel')}
-        <TextArea
-          label="Environment variables"
-          hint="One NAME=value per line."
-          value={form.env}
-          errors={errors.env}
-          onChange={(v) => set('env', v)}
-        />
+        {area('env', 'Environment variables', 'One NAME=value per line.')}
         {text(
           'user',
           'User',
           'Created in each instance; default root. Passwords are given at instantiate, never stored.',
         )}
-        <TextArea
-          label="SSH public keys"
-          hint="One OpenSSH public key per line."
-          value={form.sshKeys}
-          errors={errors.sshKeys}
-          onChange={(v) => set('sshKeys', v)}
-        />
-        <TextArea
-          label="Volumes"
-          hint="Fresh volumes per instance, one per line: 2gb or 2gb raw."
-          value={form.volumes}
-          errors={errors.volumes}
-          onChange={(v) => set('volumes', v)}
-        />
+        {area('sshKeys', 'SSH public keys', 'One OpenSSH public key per line.')}
+        {area('volumes', 'Volumes', 'Fresh volumes per instance, one per line: 2gb or 2gb raw.')}
         <p className="text-sm text-slate-600 dark:text-slate-300 md:col-span-2">
           Network: the default NAT network (the only one yet).
         </p>
@@ -181,11 +129,7 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
             {create.isPending ? 'Saving…' : 'Save template'}
           </Button>
           <Button onClick={onDone}>Cancel</Button>
-          {general && (
-            <p role="alert" className="text-sm text-red-700 dark:text-red-300">
-              {general}
-            </p>
-          )}
+          <ErrorLine className="text-sm" message={general} />
         </div>
       </form>
     </Card>
@@ -193,17 +137,15 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
 }
 
 function InstantiateButton({ t }: { t: Template }) {
-  const { client } = useSession();
-  const qc = useQueryClient();
   const navigate = useNavigate();
   const [open, setOpen] = useState(false);
   const [form, setForm] = useState<InstantiateForm>({ count: '1', namePrefix: '', password: '' });
   const [errors, setErrors] = useState<FieldErrors>({});
-  const run = useMutation({
-    mutationFn: () =>
+  const run = useApiMutation({
+    call: (client) =>
       client.call('instantiateTemplate', { params: { id: t.id }, body: toInstantiateBody(form) }),
+    invalidate: [vmKeys.all],
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: vmKeys.all });
       setOpen(false);
       navigate(`/vms`);
     },
@@ -238,84 +180,54 @@ function InstantiateButton({ t }: { t: Template }) {
           if (!Object.keys(errs).length) run.mutate();
         }}
       >
-        <Field label="How many" errors={errors.count}>
-          {(a) => (
-            <input
-              {...a}
-              type="number"
-              min={1}
-              max={50}
-              className={inputClass}
-              value={form.count}
-              onChange={(e) => set('count', e.target.value)}
-            />
-          )}
-        </Field>
-        <Field
+        <TextField
+          label="How many"
+          errors={errors.count}
+          type="number"
+          min={1}
+          max={50}
+          value={form.count}
+          onChange={(v) => set('count', v)}
+        />
+        <TextField
           label="Name prefix"
           hint={`VMs are named <prefix>-1, <prefix>-2, …; default ${t.name}.`}
           errors={errors.namePrefix}
-        >
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              autoComplete="off"
-              value={form.namePrefix}
-              onChange={(e) => set('namePrefix', e.target.value)}
-            />
-          )}
-        </Field>
-        <Field
+          autoComplete="off"
+          value={form.namePrefix}
+          onChange={(v) => set('namePrefix', v)}
+        />
+        <TextField
           label="Password"
           hint={`For ${t.spec.user ?? 'root'} in every VM; not stored in the template.`}
           errors={errors.password}
-        >
-          {(a) => (
-            <input
-              {...a}
-              type="password"
-              autoComplete="new-password"
-              className={inputClass}
-              value={form.password}
-              onChange={(e) => set('password', e.target.value)}
-            />
-          )}
-        </Field>
+          type="password"
+          autoComplete="new-password"
+          value={form.password}
+          onChange={(v) => set('password', v)}
+        />
       </FormDialog>
     </>
   );
 }
 
 function DeleteTemplateButton({ t }: { t: Template }) {
-  const { client } = useSession();
-  const qc = useQueryClient();
-  const [open, setOpen] = useState(false);
-  const del = useMutation({
-    mutationFn: () => client.call('deleteTemplate', { params: { id: t.id } }),
-    onSettled: () => qc.invalidateQueries({ queryKey: templateKeys.all }),
+  const del = useApiMutation({
+    call: (client) => client.call('deleteTemplate', { params: { id: t.id } }),
+    invalidate: [templateKeys.all],
   });
   return (
-    <>
-      <Button variant="danger" aria-label={`Delete ${t.name}`} onClick={() => setOpen(true)}>
-        Delete
-      </Button>
-      {del.isError && (
-        <p role="alert" className="text-xs text-red-700 dark:text-red-300">
-          {errorText(del.error)}
-        </p>
-      )}
-      <ConfirmDialog
-        open={open}
-        onOpenChange={setOpen}
-        title={`Delete template ${t.name}?`}
-        confirmLabel="Delete"
-        danger
-        onConfirm={() => del.mutate()}
-      >
-        VMs made from it earlier are not affected.
-      </ConfirmDialog>
-    </>
+    <ConfirmButton
+      label="Delete"
+      button={{ variant: 'danger', 'aria-label': `Delete ${t.name}` }}
+      error={del.error}
+      title={`Delete template ${t.name}?`}
+      confirmLabel="Delete"
+      danger
+      onConfirm={() => del.mutate()}
+    >
+      VMs made from it earlier are not affected.
+    </ConfirmButton>
   );
 }
 
@@ -338,48 +250,50 @@ export default function Templates() {
       />
       <div className="space-y-4">
         {creating && <CreateTemplate onDone={() => setCreating(false)} />}
-        {templates.isError ? (
-          <ErrorState error={templates.error} retry={() => void templates.refetch()} />
-        ) : templates.isPending ? (
-          <Loading what="templates" />
-        ) : templates.data.length === 0 ? (
-          <Empty title="No templates yet">
-            Write one here, or use “Save as template” on a VM&apos;s page.
-          </Empty>
-        ) : (
-          <Table
-            label="Templates"
-            headers={['Name', 'Description', 'Resources', 'Boot', 'User', 'Volumes', 'Updated', 'Actions']}
-          >
-            {templates.data.map((t) => (
-              <tr key={t.id} className={rowClass} data-template={t.name}>
-                <td className="p-2 font-medium">{t.name}</td>
-                <td className="p-2">{t.description || '—'}</td>
-                <td className="p-2 whitespace-nowrap">{specSummary(t.spec)}</td>
-                <td className="p-2">
-                  {t.spec.image ?? 'built-in image'}
-                  {t.spec.vmm ? ` on ${t.spec.vmm}` : ''}
-                </td>
-                <td className="p-2">
-                  {t.spec.user ?? 'root'}
-                  {t.spec.sshKeys?.length ? `, ${t.spec.sshKeys.length} SSH key(s)` : ''}
-                </td>
-                <td className="p-2">
-                  {t.spec.volumes.length
-                    ? t.spec.volumes.map((v) => `${v.size} ${v.format}`).join(', ')
-                    : '—'}
-                </td>
-                <td className="p-2 whitespace-nowrap">{formatTime(t.updatedAt)}</td>
-                <td className="p-2">
-                  <div className="flex flex-wrap gap-2">
-                    <InstantiateButton t={t} />
-                    <DeleteTemplateButton t={t} />
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <QueryView
+          query={templates}
+          what="templates"
+          empty={
+            <Empty title="No templates yet">
+              Write one here, or use “Save as template” on a VM&apos;s page.
+            </Empty>
+          }
+        >
+          {(list) => (
+            <Table
+              label="Templates"
+              headers={['Name', 'Description', 'Resources', 'Boot', 'User', 'Volumes', 'Updated', 'Actions']}
+            >
+              {list.map((t) => (
+                <tr key={t.id} className={rowClass} data-template={t.name}>
+                  <td className="p-2 font-medium">{t.name}</td>
+                  <td className="p-2">{t.description || '—'}</td>
+                  <td className="p-2 whitespace-nowrap">{specSummary(t.spec)}</td>
+                  <td className="p-2">
+                    {t.spec.image ?? 'built-in image'}
+                    {t.spec.vmm ? ` on ${t.spec.vmm}` : ''}
+                  </td>
+                  <td className="p-2">
+                    {t.spec.user ?? 'root'}
+                    {t.spec.sshKeys?.length ? `, ${t.spec.sshKeys.length} SSH key(s)` : ''}
+                  </td>
+                  <td className="p-2">
+                    {t.spec.volumes.length
+                      ? t.spec.volumes.map((v) => `${v.size} ${v.format}`).join(', ')
+                      : '—'}
+                  </td>
+                  <td className="p-2 whitespace-nowrap">{formatTime(t.updatedAt)}</td>
+                  <td className="p-2">
+                    <div className="flex flex-wrap gap-2">
+                      <InstantiateButton t={t} />
+                      <DeleteTemplateButton t={t} />
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </QueryView>
       </div>
     </>
   );

@@ -7,7 +7,7 @@ import { hostQueries, vmQueries } from '../api/queries.ts';
 import { ACTION_FROM, useVmAction, type BulkResult, type VmActionName } from '../api/vm-actions.ts';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { inputClass } from '../components/Field.tsx';
-import { Button, Empty, ErrorState, Loading, PageHeader, StateBadge } from '../components/ui.tsx';
+import { Button, Empty, PageHeader, QueryView, StateBadge } from '../components/ui.tsx';
 import { formatMib } from '../lib/format.ts';
 
 const BULK: { action: VmActionName; label: string; danger?: boolean }[] = [
@@ -176,54 +176,58 @@ export function VmList() {
           ))}
         </div>
       )}
-      {vms.isError ? (
-        <ErrorState error={vms.error} retry={() => void vms.refetch()} />
-      ) : vms.isPending ? (
-        <Loading what="VMs" />
-      ) : vms.data.length === 0 ? (
-        <Empty title="No VMs yet">
-          <Link className="text-blue-700 underline dark:text-blue-300" to="/vms/new">
-            Create the first one
-          </Link>
-          .
-        </Empty>
-      ) : shown.length === 0 ? (
-        <Empty title="No VM matches these filters" />
-      ) : (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-          <table className="w-full text-left text-sm" data-testid="vm-table">
-            <thead className="border-b border-slate-200 text-slate-600 dark:border-slate-800 dark:text-slate-300">
-              <tr>
-                <th className="p-2">
-                  <input
-                    type="checkbox"
-                    aria-label="Select all shown VMs"
-                    checked={allChosen}
-                    onChange={() => setSelected(allChosen ? new Set() : new Set(shown.map((v) => v.id)))}
-                  />
-                </th>
-                <th className="p-2">Name</th>
-                <th className="p-2">State</th>
-                <th className="p-2">IP</th>
-                <th className="p-2">Host</th>
-                <th className="p-2">Project</th>
-                <th className="p-2">Size</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((v) => (
-                <VmRow
-                  key={v.id}
-                  vm={v}
-                  host={v.host ? (hostName.get(v.host) ?? v.host) : '—'}
-                  checked={selected.has(v.id)}
-                  onToggle={toggle}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryView
+        query={vms}
+        what="VMs"
+        empty={
+          <Empty title="No VMs yet">
+            <Link className="text-blue-700 underline dark:text-blue-300" to="/vms/new">
+              Create the first one
+            </Link>
+            .
+          </Empty>
+        }
+      >
+        {() =>
+          shown.length === 0 ? (
+            <Empty title="No VM matches these filters" />
+          ) : (
+            <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+              <table className="w-full text-left text-sm" data-testid="vm-table">
+                <thead className="border-b border-slate-200 text-slate-600 dark:border-slate-800 dark:text-slate-300">
+                  <tr>
+                    <th className="p-2">
+                      <input
+                        type="checkbox"
+                        aria-label="Select all shown VMs"
+                        checked={allChosen}
+                        onChange={() => setSelected(allChosen ? new Set() : new Set(shown.map((v) => v.id)))}
+                      />
+                    </th>
+                    <th className="p-2">Name</th>
+                    <th className="p-2">State</th>
+                    <th className="p-2">IP</th>
+                    <th className="p-2">Host</th>
+                    <th className="p-2">Project</th>
+                    <th className="p-2">Size</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {shown.map((v) => (
+                    <VmRow
+                      key={v.id}
+                      vm={v}
+                      host={v.host ? (hostName.get(v.host) ?? v.host) : '—'}
+                      checked={selected.has(v.id)}
+                      onToggle={toggle}
+                    />
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
       <ConfirmDialog
         open={confirm !== null}
         onOpenChange={(o) => !o && setConfirm(null)}

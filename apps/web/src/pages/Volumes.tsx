@@ -1,21 +1,22 @@
 import { useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { CreateVolumeBody, HearthError, type Vm, type Volume } from '@hearth/contract';
+import { useApiMutation } from '../api/mutation.ts';
 import { useSession } from '../api/session.tsx';
 import { hostQueries, imageQueries, volumeKeys, volumeQueries, vmQueries } from '../api/queries.ts';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
-import { Field, inputClass } from '../components/Field.tsx';
+import { SelectField, TextField } from '../components/Field.tsx';
 import { FormDialog } from '../components/FormDialog.tsx';
 import {
   Button,
   Card,
   Empty,
-  ErrorState,
+  ErrorLine,
   errorText,
   linkClass,
-  Loading,
   PageHeader,
+  QueryView,
   rowClass,
   Table,
   Why,
@@ -42,7 +43,6 @@ const fieldsOf = (e: unknown): FieldErrors =>
 
 function CreateVolume() {
   const { client } = useSession();
-  const qc = useQueryClient();
   const images = useQuery(imageQueries.list(client));
   const [form, setForm] = useState({ name: '', size: '1gb', format: 'ext4' as 'ext4' | 'raw', image: '' });
   const [errors, setErrors] = useState<FieldErrors>({});
@@ -52,12 +52,10 @@ function CreateVolume() {
     format: form.format,
     ...(form.image ? { image: form.image } : {}),
   };
-  const create = useMutation({
-    mutationFn: () => client.call('createVolume', { body }),
-    onSuccess: () => {
-      setForm((f) => ({ ...f, name: '' }));
-      void qc.invalidateQueries({ queryKey: volumeKeys.all });
-    },
+  const create = useApiMutation({
+    call: (c) => c.call('createVolume', { body }),
+    invalidate: [volumeKeys.all],
+    onSuccess: () => setForm((f) => ({ ...f, name: '' })),
     onError: (e) => setErrors(fieldsOf(e)),
   });
   const set = (k: keyof typeof form, v: string) => {
@@ -80,72 +78,52 @@ function CreateVolume() {
           if (r.success) create.mutate();
         }}
       >
-        <Field label="Volume name" errors={errors.name} hint="Lowercase letters, digits and dashes.">
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              autoComplete="off"
-              value={form.name}
-              onChange={(e) => set('name', e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Size" errors={errors.size} hint="Such as 1gb or 512mib; at least the image's size.">
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              value={form.size}
-              onChange={(e) => set('size', e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Format" errors={errors.format} hint="ext4: a fresh filesystem; raw: empty blocks.">
-          {(a) => (
-            <select
-              {...a}
-              className={inputClass}
-              value={form.format}
-              onChange={(e) => set('format', e.target.value)}
-            >
-              <option value="ext4">ext4</option>
-              <option value="raw">raw</option>
-            </select>
-          )}
-        </Field>
-        <Field
+        <TextField
+          label="Volume name"
+          errors={errors.name}
+          hint="Lowercase letters, digits and dashes."
+          autoComplete="off"
+          value={form.name}
+          onChange={(v) => set('name', v)}
+        />
+        <TextField
+          label="Size"
+          errors={errors.size}
+          hint="Such as 1gb or 512mib; at least the image's size."
+          value={form.size}
+          onChange={(v) => set('size', v)}
+        />
+        <SelectField
+          label="Format"
+          errors={errors.format}
+          hint="ext4: a fresh filesystem; raw: empty blocks."
+          value={form.format}
+          onChange={(v) => set('format', v)}
+        >
+          <option value="ext4">ext4</option>
+          <option value="raw">raw</option>
+        </SelectField>
+        <SelectField
           label="Start from image"
           errors={errors.image}
           hint="Optional: a copy of a rootfs image (ext4)."
+          value={form.image}
+          onChange={(v) => set('image', v)}
         >
-          {(a) => (
-            <select
-              {...a}
-              className={inputClass}
-              value={form.image}
-              onChange={(e) => set('image', e.target.value)}
-            >
-              <option value="">Empty</option>
-              {(images.data ?? [])
-                .filter((i) => i.kind === 'rootfs' && i.status === 'ready')
-                .map((i) => (
-                  <option key={i.id} value={i.id}>
-                    {i.name}
-                  </option>
-                ))}
-            </select>
-          )}
-        </Field>
+          <option value="">Empty</option>
+          {(images.data ?? [])
+            .filter((i) => i.kind === 'rootfs' && i.status === 'ready')
+            .map((i) => (
+              <option key={i.id} value={i.id}>
+                {i.name}
+              </option>
+            ))}
+        </SelectField>
         <div className="flex items-center gap-3 md:col-span-2 xl:col-span-4">
           <Button type="submit" variant="primary" disabled={create.isPending}>
             {create.isPending ? 'Creating…' : 'Create volume'}
           </Button>
-          {general && (
-            <p role="alert" className="text-sm text-red-700 dark:text-red-300">
-              {general}
-            </p>
-          )}
+          <ErrorLine className="text-sm" message={general} />
         </div>
       </form>
     </Card>
@@ -153,17 +131,15 @@ function CreateVolume() {
 }
 
 function AttachButton({ volume, vms }: { volume: Volume; vms: Vm[] }) {
-  const { client } = useSession();
-  const qc = useQueryClient();
   const hostName = useHostName();
   const [open, setOpen] = useState(false);
   const [vm, setVm] = useState('');
   const [readOnly, setReadOnly] = useState(false);
   const targets = attachTargets(volume, vms, hostName);
-  const attach = useMutation({
-    mutationFn: () => client.call('attachVolume', { params: { id: volume.id }, body: { vm, readOnly } }),
+  const attach = useApiMutation({
+    call: (client) => client.call('attachVolume', { params: { id: volume.id }, body: { vm, readOnly } }),
+    invalidate: [volumeKeys.all],
     onSuccess: () => setOpen(false),
-    onSettled: () => qc.invalidateQueries({ queryKey: volumeKeys.all }),
   });
   const valid = targets.filter((t) => !t.reason);
   return (
@@ -192,18 +168,14 @@ function AttachButton({ volume, vms }: { volume: Volume; vms: Vm[] }) {
         }
         onSubmit={() => vm && attach.mutate()}
       >
-        <Field label="VM">
-          {(a) => (
-            <select {...a} className={inputClass} value={vm} onChange={(e) => setVm(e.target.value)}>
-              {targets.map((t) => (
-                <option key={t.vm.id} value={t.vm.id} disabled={!!t.reason}>
-                  {t.vm.name}
-                  {t.reason ? ` — ${t.reason}` : ''}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField label="VM" value={vm} onChange={setVm}>
+          {targets.map((t) => (
+            <option key={t.vm.id} value={t.vm.id} disabled={!!t.reason}>
+              {t.vm.name}
+              {t.reason ? ` — ${t.reason}` : ''}
+            </option>
+          ))}
+        </SelectField>
         {targets.some((t) => t.reason) && (
           <div className="text-sm">
             <p className="font-medium">Not possible now</p>
@@ -231,15 +203,13 @@ function AttachButton({ volume, vms }: { volume: Volume; vms: Vm[] }) {
 }
 
 function ResizeButton({ volume, blocked }: { volume: Volume; blocked: string | null }) {
-  const { client } = useSession();
-  const qc = useQueryClient();
   const [open, setOpen] = useState(false);
   const [size, setSize] = useState('');
   const [check, setCheck] = useState<string | null>(null);
-  const resize = useMutation({
-    mutationFn: () => client.call('resizeVolume', { params: { id: volume.id }, body: { size: size.trim() } }),
+  const resize = useApiMutation({
+    call: (client) => client.call('resizeVolume', { params: { id: volume.id }, body: { size: size.trim() } }),
+    invalidate: [volumeKeys.all],
     onSuccess: () => setOpen(false),
-    onSettled: () => qc.invalidateQueries({ queryKey: volumeKeys.all }),
   });
   return (
     <>
@@ -270,30 +240,24 @@ function ResizeButton({ volume, blocked }: { volume: Volume; blocked: string | n
           if (!err) resize.mutate();
         }}
       >
-        <Field label="New size" errors={check ? [check] : undefined}>
-          {(a) => (
-            <input {...a} className={inputClass} value={size} onChange={(e) => setSize(e.target.value)} />
-          )}
-        </Field>
+        <TextField label="New size" errors={check ? [check] : undefined} value={size} onChange={setSize} />
       </FormDialog>
     </>
   );
 }
 
 function VolumeRow({ volume, vms }: { volume: Volume; vms: Vm[] }) {
-  const { client } = useSession();
-  const qc = useQueryClient();
   const hostName = useHostName();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const attachedVm = vms.find((v) => v.id === volume.attachedTo);
   const blockers = volumeBlockers(volume, attachedVm);
-  const detach = useMutation({
-    mutationFn: () => client.call('detachVolume', { params: { id: volume.id } }),
-    onSettled: () => qc.invalidateQueries({ queryKey: volumeKeys.all }),
+  const detach = useApiMutation({
+    call: (client) => client.call('detachVolume', { params: { id: volume.id } }),
+    invalidate: [volumeKeys.all],
   });
-  const del = useMutation({
-    mutationFn: () => client.call('deleteVolume', { params: { id: volume.id } }),
-    onSettled: () => qc.invalidateQueries({ queryKey: volumeKeys.all }),
+  const del = useApiMutation({
+    call: (client) => client.call('deleteVolume', { params: { id: volume.id } }),
+    invalidate: [volumeKeys.all],
   });
   const failure = errorText(detach.error ?? del.error);
   const whyId = `why-${volume.id}`;
@@ -342,11 +306,7 @@ function VolumeRow({ volume, vms }: { volume: Volume; vms: Vm[] }) {
           </Button>
         </div>
         <Why id={whyId} reason={blockers.delete ?? (volume.attachedTo ? blockers.detach : null)} />
-        {failure && (
-          <p role="alert" className="text-xs text-red-700 dark:text-red-300">
-            {failure}
-          </p>
-        )}
+        <ErrorLine message={failure} />
         <ConfirmDialog
           open={confirmDelete}
           onOpenChange={setConfirmDelete}
@@ -372,24 +332,35 @@ export default function Volumes() {
       <PageHeader title="Volumes" />
       <div className="space-y-4">
         <CreateVolume />
-        {volumes.isError ? (
-          <ErrorState error={volumes.error} retry={() => void volumes.refetch()} />
-        ) : volumes.isPending ? (
-          <Loading what="volumes" />
-        ) : volumes.data.length === 0 ? (
-          <Empty title="No volumes yet">
-            Create one above; it lives on one host and attaches to VMs there.
-          </Empty>
-        ) : (
-          <Table
-            label="Volumes"
-            headers={['Name', 'Size', 'Format', 'Host', 'Attached to', 'Guest serial', 'Created', 'Actions']}
-          >
-            {volumes.data.map((v) => (
-              <VolumeRow key={v.id} volume={v} vms={vms.data ?? []} />
-            ))}
-          </Table>
-        )}
+        <QueryView
+          query={volumes}
+          what="volumes"
+          empty={
+            <Empty title="No volumes yet">
+              Create one above; it lives on one host and attaches to VMs there.
+            </Empty>
+          }
+        >
+          {(list) => (
+            <Table
+              label="Volumes"
+              headers={[
+                'Name',
+                'Size',
+                'Format',
+                'Host',
+                'Attached to',
+                'Guest serial',
+                'Created',
+                'Actions',
+              ]}
+            >
+              {list.map((v) => (
+                <VolumeRow key={v.id} volume={v} vms={vms.data ?? []} />
+              ))}
+            </Table>
+          )}
+        </QueryView>
       </div>
     </>
   );

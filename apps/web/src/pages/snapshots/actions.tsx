@@ -1,32 +1,31 @@
 import { useState } from 'react';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
 import type { Snapshot } from '@hearth/contract';
-import { useSession } from '../../api/session.tsx';
+import { useApiMutation } from '../../api/mutation.ts';
 import { snapshotKeys, vmKeys } from '../../api/queries.ts';
 import { keepNewest } from '../../api/stream-reducer.ts';
-import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { Field, inputClass } from '../../components/Field.tsx';
+import { ConfirmButton } from '../../components/ConfirmDialog.tsx';
+import { TextField } from '../../components/Field.tsx';
 import { FormDialog } from '../../components/FormDialog.tsx';
 import { Button, errorText } from '../../components/ui.tsx';
 import { formatBytes } from '../../lib/format.ts';
 
 /** Clone: a new VM from the snapshot (its own name, MAC and address); the page moves to it. */
 export function CloneButton({ snap }: { snap: Snapshot }) {
-  const { client } = useSession();
   const qc = useQueryClient();
   const navigate = useNavigate();
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
-  const clone = useMutation({
-    mutationFn: () =>
+  const clone = useApiMutation({
+    call: (client) =>
       client.call('cloneSnapshot', {
         params: { id: snap.id },
         body: name.trim() ? { name: name.trim() } : {},
       }),
+    invalidate: [snapshotKeys.all],
     onSuccess: (vm) => {
       qc.setQueryData(vmKeys.detail(vm.id), keepNewest(vm));
-      void qc.invalidateQueries({ queryKey: snapshotKeys.all });
       setOpen(false);
       navigate(`/vms/${vm.id}`);
     },
@@ -53,17 +52,13 @@ export function CloneButton({ snap }: { snap: Snapshot }) {
         error={errorText(clone.error)}
         onSubmit={() => clone.mutate()}
       >
-        <Field label="Name of the new VM" hint="Left empty, the API picks one.">
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              autoComplete="off"
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-            />
-          )}
-        </Field>
+        <TextField
+          label="Name of the new VM"
+          hint="Left empty, the API picks one."
+          autoComplete="off"
+          value={name}
+          onChange={setName}
+        />
       </FormDialog>
     </>
   );
@@ -71,39 +66,22 @@ export function CloneButton({ snap }: { snap: Snapshot }) {
 
 /** Delete with confirmation; clones are independent and stay. */
 export function DeleteSnapshotButton({ snap }: { snap: Snapshot }) {
-  const { client } = useSession();
-  const qc = useQueryClient();
-  const [open, setOpen] = useState(false);
-  const del = useMutation({
-    mutationFn: () => client.call('deleteSnapshot', { params: { id: snap.id } }),
-    onSettled: () => qc.invalidateQueries({ queryKey: snapshotKeys.all }),
+  const del = useApiMutation({
+    call: (client) => client.call('deleteSnapshot', { params: { id: snap.id } }),
+    invalidate: [snapshotKeys.all],
   });
   return (
-    <>
-      <Button
-        variant="danger"
-        aria-label={`Delete ${snap.name}`}
-        disabled={del.isPending}
-        onClick={() => setOpen(true)}
-      >
-        Delete
-      </Button>
-      {del.isError && (
-        <p role="alert" className="text-xs text-red-700 dark:text-red-300">
-          {errorText(del.error)}
-        </p>
-      )}
-      <ConfirmDialog
-        open={open}
-        onOpenChange={setOpen}
-        title={`Delete snapshot ${snap.name}?`}
-        confirmLabel="Delete"
-        danger
-        onConfirm={() => del.mutate()}
-      >
-        Its memory state and disk copy ({formatBytes(snap.sizeBytes)}) are removed from the host. VMs cloned
-        from it are independent and keep running.
-      </ConfirmDialog>
-    </>
+    <ConfirmButton
+      label="Delete"
+      button={{ variant: 'danger', 'aria-label': `Delete ${snap.name}`, disabled: del.isPending }}
+      error={del.error}
+      title={`Delete snapshot ${snap.name}?`}
+      confirmLabel="Delete"
+      danger
+      onConfirm={() => del.mutate()}
+    >
+      Its memory state and disk copy ({formatBytes(snap.sizeBytes)}) are removed from the host. VMs cloned
+      from it are independent and keep running.
+    </ConfirmButton>
   );
 }

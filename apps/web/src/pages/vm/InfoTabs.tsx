@@ -4,16 +4,7 @@ import { Link } from 'react-router';
 import type { Vm } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
 import { hostQueries, imageQueries, vmQueries, volumeQueries } from '../../api/queries.ts';
-import {
-  Card,
-  Detail,
-  ErrorState,
-  linkClass,
-  Loading,
-  NotAvailable,
-  rowClass,
-  Table,
-} from '../../components/ui.tsx';
+import { Card, Detail, linkClass, NotAvailable, QueryView, rowClass, Table } from '../../components/ui.tsx';
 import { formatDuration, formatMib, formatTime } from '../../lib/format.ts';
 
 /** Uptime counts up in the browser from startedAt, instead of refetching the VM every second. */
@@ -119,32 +110,34 @@ export function StorageTab({ vm }: { vm: Vm }) {
         />
       </Card>
       <Card title="Volumes">
-        {volumes.isError ? (
-          <ErrorState error={volumes.error} retry={() => void volumes.refetch()} />
-        ) : volumes.isPending ? (
-          <Loading what="volumes" />
-        ) : volumes.data.length === 0 ? (
-          <p className="text-sm text-slate-600 dark:text-slate-300">
-            No volumes attached. Attach one from the{' '}
-            <Link className={linkClass} to="/volumes">
-              Volumes page
-            </Link>{' '}
-            while this VM is stopped.
-          </p>
-        ) : (
-          <Table label="Attached volumes" headers={['Name', 'Size', 'Format', 'Guest serial']}>
-            {volumes.data.map((v) => (
-              <tr key={v.id} className={rowClass}>
-                <td className="p-2 font-medium">{v.name}</td>
-                <td className="p-2">{formatMib(v.sizeMib)}</td>
-                <td className="p-2">{v.format}</td>
-                <td className="p-2">
-                  <code>{v.serial}</code> <span className="text-xs">(/sys/block/vdX/serial)</span>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <QueryView
+          query={volumes}
+          what="volumes"
+          empty={
+            <p className="text-sm text-slate-600 dark:text-slate-300">
+              No volumes attached. Attach one from the{' '}
+              <Link className={linkClass} to="/volumes">
+                Volumes page
+              </Link>{' '}
+              while this VM is stopped.
+            </p>
+          }
+        >
+          {(list) => (
+            <Table label="Attached volumes" headers={['Name', 'Size', 'Format', 'Guest serial']}>
+              {list.map((v) => (
+                <tr key={v.id} className={rowClass}>
+                  <td className="p-2 font-medium">{v.name}</td>
+                  <td className="p-2">{formatMib(v.sizeMib)}</td>
+                  <td className="p-2">{v.format}</td>
+                  <td className="p-2">
+                    <code>{v.serial}</code> <span className="text-xs">(/sys/block/vdX/serial)</span>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </QueryView>
       </Card>
     </div>
   );

@@ -4,7 +4,7 @@ import type { VmMetrics, Vm } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
 import { Empty } from '../../components/ui.tsx';
 import { formatBytes } from '../../lib/format.ts';
-import { Chart } from './Chart.tsx';
+import { Chart, type Series } from './Chart.tsx';
 import { addSample, type Sample } from './metrics-history.ts';
 
 /** History survives switching tabs (not reloads): it is kept per VM for this page's lifetime. */
@@ -41,6 +41,31 @@ function useMetricsStream(vm: Vm) {
 const pct = (n: number) => `${n.toFixed(0)}%`;
 const rate = (n: number) => `${formatBytes(n)}/s`;
 
+const used = (color: string): Series[] => [
+  { label: 'used', color },
+  { label: 'total', color: '#94a3b8' },
+];
+
+const CHARTS: {
+  key: 'cpu' | 'mem' | 'net' | 'disk';
+  title: string;
+  series: Series[];
+  format(n: number): string;
+}[] = [
+  { key: 'cpu', title: 'CPU', series: [{ label: 'CPU', color: '#2563eb' }], format: pct },
+  { key: 'mem', title: 'Memory', series: used('#16a34a'), format: formatBytes },
+  {
+    key: 'net',
+    title: 'Network',
+    series: [
+      { label: 'received', color: '#9333ea' },
+      { label: 'sent', color: '#ea580c' },
+    ],
+    format: rate,
+  },
+  { key: 'disk', title: 'Root disk', series: used('#0891b2'), format: formatBytes },
+];
+
 export default function MetricsTab({ vm }: { vm: Vm }) {
   const { samples, error } = useMetricsStream(vm);
   const data = useMemo(() => {
@@ -65,34 +90,9 @@ export default function MetricsTab({ vm }: { vm: Vm }) {
             : 'Waiting for the first sample…')}
       </p>
       <div className="grid grid-cols-1 gap-3 xl:grid-cols-2">
-        <Chart title="CPU" series={[{ label: 'CPU', color: '#2563eb' }]} data={data.cpu} format={pct} />
-        <Chart
-          title="Memory"
-          series={[
-            { label: 'used', color: '#16a34a' },
-            { label: 'total', color: '#94a3b8' },
-          ]}
-          data={data.mem}
-          format={formatBytes}
-        />
-        <Chart
-          title="Network"
-          series={[
-            { label: 'received', color: '#9333ea' },
-            { label: 'sent', color: '#ea580c' },
-          ]}
-          data={data.net}
-          format={rate}
-        />
-        <Chart
-          title="Root disk"
-          series={[
-            { label: 'used', color: '#0891b2' },
-            { label: 'total', color: '#94a3b8' },
-          ]}
-          data={data.disk}
-          format={formatBytes}
-        />
+        {CHARTS.map((c) => (
+          <Chart key={c.key} title={c.title} series={c.series} data={data[c.key]} format={c.format} />
+        ))}
       </div>
     </div>
   );

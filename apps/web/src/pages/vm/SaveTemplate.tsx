@@ -1,29 +1,24 @@
 import { useState } from 'react';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { SaveTemplateBody, type Vm } from '@hearth/contract';
-import { useSession } from '../../api/session.tsx';
+import { useApiMutation } from '../../api/mutation.ts';
 import { templateKeys } from '../../api/queries.ts';
-import { Field, inputClass } from '../../components/Field.tsx';
+import { TextField } from '../../components/Field.tsx';
 import { FormDialog } from '../../components/FormDialog.tsx';
 import { Button, errorText, linkClass } from '../../components/ui.tsx';
 import { issuesToFields, type FieldErrors } from '../create/form.ts';
 
 /** Saves this VM's configuration as a template (passwords never travel), then links to it. */
 export function SaveTemplateButton({ vm }: { vm: Vm }) {
-  const { client } = useSession();
-  const qc = useQueryClient();
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
-  const save = useMutation({
-    mutationFn: () =>
+  const save = useApiMutation({
+    call: (client) =>
       client.call('saveVmAsTemplate', { params: { id: vm.id }, body: { name: name.trim(), description } }),
-    onSuccess: () => {
-      setOpen(false);
-      void qc.invalidateQueries({ queryKey: templateKeys.all });
-    },
+    invalidate: [templateKeys.all],
+    onSuccess: () => setOpen(false),
   });
   return (
     <>
@@ -60,27 +55,19 @@ export function SaveTemplateButton({ vm }: { vm: Vm }) {
           if (r.success) save.mutate();
         }}
       >
-        <Field label="Template name" errors={errors.name}>
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              autoComplete="off"
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Description" errors={errors.description}>
-          {(a) => (
-            <input
-              {...a}
-              className={inputClass}
-              value={description}
-              onChange={(e) => setDescription(e.target.value)}
-            />
-          )}
-        </Field>
+        <TextField
+          label="Template name"
+          errors={errors.name}
+          autoComplete="off"
+          value={name}
+          onChange={setName}
+        />
+        <TextField
+          label="Description"
+          errors={errors.description}
+          value={description}
+          onChange={setDescription}
+        />
       </FormDialog>
     </>
   );

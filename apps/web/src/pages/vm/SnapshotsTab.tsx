@@ -1,19 +1,20 @@
 import { useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { actionRule, type Snapshot, type Vm } from '@hearth/contract';
+import { useApiMutation } from '../../api/mutation.ts';
 import { useSession } from '../../api/session.tsx';
 import { snapshotKeys, snapshotQueries, vmKeys, volumeQueries } from '../../api/queries.ts';
 import { keepNewest } from '../../api/stream-reducer.ts';
-import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { Field, inputClass } from '../../components/Field.tsx';
+import { ConfirmButton } from '../../components/ConfirmDialog.tsx';
+import { TextField } from '../../components/Field.tsx';
 import {
   Button,
   Card,
   Empty,
-  ErrorState,
+  ErrorLine,
   errorText,
-  Loading,
+  QueryView,
   rowClass,
   linkClass,
   Table,
@@ -26,19 +27,15 @@ const SNAPSHOT_FROM: readonly Vm['state'][] = ['running', 'paused'];
 
 function TakeSnapshot({ vm }: { vm: Vm }) {
   const { client } = useSession();
-  const qc = useQueryClient();
   const [name, setName] = useState('');
-  const take = useMutation({
-    mutationFn: () =>
-      client.call('createSnapshot', {
+  const take = useApiMutation({
+    call: (c) =>
+      c.call('createSnapshot', {
         params: { id: vm.id },
         body: name.trim() ? { name: name.trim() } : {},
       }),
+    invalidate: [snapshotKeys.all, vmKeys.events(vm.id)],
     onSuccess: () => setName(''),
-    onSettled: () => {
-      void qc.invalidateQueries({ queryKey: snapshotKeys.all });
-      void qc.invalidateQueries({ queryKey: vmKeys.events(vm.id) });
-    },
   });
   const volumes = useQuery(volumeQueries.forVm(client, vm.id));
   const why = !SNAPSHOT_FROM.includes(vm.state)
@@ -58,17 +55,14 @@ function TakeSnapshot({ vm }: { vm: Vm }) {
         }}
       >
         <div className="min-w-64 flex-1">
-          <Field label="Snapshot name" hint="Optional; default <vm>-<time>." errors={fieldErrors}>
-            {(a) => (
-              <input
-                {...a}
-                className={inputClass}
-                autoComplete="off"
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-              />
-            )}
-          </Field>
+          <TextField
+            label="Snapshot name"
+            hint="Optional; default <vm>-<time>."
+            errors={fieldErrors}
+            autoComplete="off"
+            value={name}
+            onChange={setName}
+          />
         </div>
         <Button
           type="submit"
@@ -84,52 +78,36 @@ function TakeSnapshot({ vm }: { vm: Vm }) {
         Memory, device state and disk at one instant; the VM is paused for the moment it takes and then
         continues as it was.
       </p>
-      {take.isError && !fieldErrors && (
-        <p role="alert" className="mt-2 text-sm text-red-700 dark:text-red-300">
-          {errorText(take.error)}
-        </p>
-      )}
+      {!fieldErrors && <ErrorLine className="mt-2 text-sm" message={errorText(take.error)} />}
     </Card>
   );
 }
 
 function RestoreButton({ vm, snap }: { vm: Vm; snap: Snapshot }) {
-  const { client } = useSession();
   const qc = useQueryClient();
-  const [open, setOpen] = useState(false);
-  const restore = useMutation({
-    mutationFn: () => client.call('restoreVm', { params: { id: vm.id }, body: { snapshot: snap.id } }),
+  const restore = useApiMutation({
+    call: (client) => client.call('restoreVm', { params: { id: vm.id }, body: { snapshot: snap.id } }),
     onSuccess: (next) => qc.setQueryData(vmKeys.detail(vm.id), keepNewest(next)),
   });
   const allowed = actionRule('restore').from.includes(vm.state) && snap.state === 'ready';
   return (
-    <>
-      <Button
-        aria-label={`Restore here ${snap.name}`}
-        disabled={!allowed || restore.isPending}
-        title={allowed ? undefined : `Not while the VM is ${vm.state}`}
-        onClick={() => setOpen(true)}
-      >
-        Restore here
-      </Button>
-      {restore.isError && (
-        <p role="alert" className="text-xs text-red-700 dark:text-red-300">
-          {errorText(restore.error)}
-        </p>
-      )}
-      <ConfirmDialog
-        open={open}
-        onOpenChange={setOpen}
-        title={`Restore ${vm.name} to ${snap.name}?`}
-        confirmLabel="Restore"
-        danger
-        onConfirm={() => restore.mutate()}
-      >
-        The VM&apos;s current memory and disk are replaced by the snapshot&apos;s, taken{' '}
-        {formatTime(snap.createdAt)}: whatever happened since is lost, and its processes carry on from that
-        instant.
-      </ConfirmDialog>
-    </>
+    <ConfirmButton
+      label="Restore here"
+      button={{
+        'aria-label': `Restore here ${snap.name}`,
+        disabled: !allowed || restore.isPending,
+        title: allowed ? undefined : `Not while the VM is ${vm.state}`,
+      }}
+      error={restore.error}
+      title={`Restore ${vm.name} to ${snap.name}?`}
+      confirmLabel="Restore"
+      danger
+      onConfirm={() => restore.mutate()}
+    >
+      The VM&apos;s current memory and disk are replaced by the snapshot&apos;s, taken{' '}
+      {formatTime(snap.createdAt)}: whatever happened since is lost, and its processes carry on from that
+      instant.
+    </ConfirmButton>
   );
 }
 
@@ -141,48 +119,44 @@ export function SnapshotsTab({ vm }: { vm: Vm }) {
   return (
     <div className="space-y-4">
       <TakeSnapshot vm={vm} />
-      {snaps.isError ? (
-        <ErrorState error={snaps.error} retry={() => void snaps.refetch()} />
-      ) : snaps.isPending ? (
-        <Loading what="snapshots" />
-      ) : snaps.data.length === 0 ? (
-        <Empty title="No snapshots of this VM yet" />
-      ) : (
-        <Table
-          label="Snapshots of this VM"
-          headers={['Name', 'State', 'Size', 'VMM', 'Created', 'Parent', 'Actions']}
-        >
-          {snaps.data.map((s) => (
-            <tr key={s.id} className={rowClass} data-snapshot={s.name}>
-              <td className="p-2 font-medium">{s.name}</td>
-              <td className="p-2">{s.state}</td>
-              <td className="p-2 whitespace-nowrap" data-testid="snapshot-size">
-                {formatBytes(s.sizeBytes)}
-              </td>
-              <td className="p-2 whitespace-nowrap">
-                {s.vmm} {s.vmmVersion} ({s.type})
-              </td>
-              <td className="p-2 whitespace-nowrap">{formatTime(s.createdAt)}</td>
-              <td className="p-2">
-                {s.parent ? (
-                  <Link className={linkClass} to={`/snapshots#${s.parent}`}>
-                    {nameOf(s.parent)}
-                  </Link>
-                ) : (
-                  '—'
-                )}
-              </td>
-              <td className="p-2">
-                <div className="flex flex-wrap gap-2">
-                  <RestoreButton vm={vm} snap={s} />
-                  <CloneButton snap={s} />
-                  <DeleteSnapshotButton snap={s} />
-                </div>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
+      <QueryView query={snaps} what="snapshots" empty={<Empty title="No snapshots of this VM yet" />}>
+        {(list) => (
+          <Table
+            label="Snapshots of this VM"
+            headers={['Name', 'State', 'Size', 'VMM', 'Created', 'Parent', 'Actions']}
+          >
+            {list.map((s) => (
+              <tr key={s.id} className={rowClass} data-snapshot={s.name}>
+                <td className="p-2 font-medium">{s.name}</td>
+                <td className="p-2">{s.state}</td>
+                <td className="p-2 whitespace-nowrap" data-testid="snapshot-size">
+                  {formatBytes(s.sizeBytes)}
+                </td>
+                <td className="p-2 whitespace-nowrap">
+                  {s.vmm} {s.vmmVersion} ({s.type})
+                </td>
+                <td className="p-2 whitespace-nowrap">{formatTime(s.createdAt)}</td>
+                <td className="p-2">
+                  {s.parent ? (
+                    <Link className={linkClass} to={`/snapshots#${s.parent}`}>
+                      {nameOf(s.parent)}
+                    </Link>
+                  ) : (
+                    '—'
+                  )}
+                </td>
+                <td className="p-2">
+                  <div className="flex flex-wrap gap-2">
+                    <RestoreButton vm={vm} snap={s} />
+                    <CloneButton snap={s} />
+                    <DeleteSnapshotButton snap={s} />
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </QueryView>
     </div>
   );
 }
