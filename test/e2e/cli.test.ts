@@ -69,9 +69,12 @@ describe('hearth CLI', () => {
     const missing = await run('get', 'ghost');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('VM_NOT_FOUND');
-    const notYet = await run('create', '--publish', '8080:80');
+    const notYet = await run('create', '--network', 'lan');
     expect(notYet.code).toBe(2);
     expect(notYet.stderr).toContain('not available yet');
+    const badPublish = await run('create', '--publish', '80');
+    expect(badPublish.code).toBe(2);
+    expect(badPublish.stderr).toContain('HOSTPORT:GUESTPORT');
     const badFlag = await run('create', '--bogus');
     expect(badFlag.code).toBe(2);
     const port = await freePort();

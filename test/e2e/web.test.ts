@@ -228,9 +228,13 @@ describe('web dashboard', () => {
     await page.getByRole('link', { name: 'VMs', exact: true }).click();
     await page.locator('tr[data-vm="web-e2e"]').waitFor();
     await accessible('vm-list-dark');
+    // "/" focuses the search box; the term is then set in one change, and the list follows it.
     await page.keyboard.press('/');
-    await page.keyboard.type('tak');
+    const searchBox = page.getByPlaceholder(/Search/);
+    expect(await searchBox.evaluate((el) => el === document.activeElement)).toBe(true);
+    await searchBox.fill('taken');
     await page.locator('tr[data-vm="web-e2e"]').waitFor({ state: 'detached' });
+    await page.locator('tr[data-vm="taken"]').waitFor();
     await page.getByLabel('State').selectOption('running');
     await page.getByText('No VM matches these filters').waitFor();
     await page.getByLabel('State').selectOption('');

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import {
+  AgentPortsBody,
   AgentRestoreBody,
   AgentStopBody,
   AgentVmSpec,
@@ -91,6 +92,9 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   });
   app.post('/agent/v1/vms/:id/snapshots/:snapshotId', async (req) =>
     sup.snapshot(id(req), (req.params as { snapshotId: string }).snapshotId),
+  );
+  app.put('/agent/v1/vms/:id/ports', async (req) =>
+    sup.setPorts(id(req), AgentPortsBody.parse(req.body).ports),
   );
   app.post('/agent/v1/vms/:id/restore', async (req) => {
     const body = AgentRestoreBody.parse(req.body);

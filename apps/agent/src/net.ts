@@ -71,4 +71,47 @@ export async function deleteTap(name: string): Promise<void> {
   if (await linkExists(name)) await sh(['ip', 'link', 'del', 'dev', name]).catch(() => undefined);
 }
 
+/** nftables table owning one VM's published ports; named from the VM id so leftovers are ours to match. */
+export function portTable(vmId: string): string {
+  return 'hearth_vm_' + createHash('sha256').update(vmId).digest('hex').slice(0, 12);
+}
+
+export interface PublishedPort {
+  host: number;
+  guest: number;
+  protocol: 'tcp' | 'udp';
+}
+
+/**
+ * Forwards host ports to the VM: DNAT for traffic addressed to this host (from outside, and from
+ * the host itself), in a table of the VM's own, replaced atomically. Loopback (127.0.0.1) is not
+ * forwarded: that would need route_localnet on the host.
+ */
+export async function applyPorts(vmId: string, ip: string, ports: PublishedPort[]): Promise<void> {
+  if (!ports.length) return removePorts(vmId);
+  const table = portTable(vmId);
+  const rules = ports.map(
+    (p) => `    fib daddr type local ${p.protocol} dport ${p.host} dnat to ${ip}:${p.guest}`,
+  );
+  const text = [
+    `table ip ${table} {}`,
+    `delete table ip ${table}`,
+    `table ip ${table} {`,
+    `  chain prerouting {`,
+    `    type nat hook prerouting priority dstnat; policy accept;`,
+    ...rules,
+    `  }`,
+    `  chain output {`,
+    `    type nat hook output priority -100; policy accept;`,
+    ...rules,
+    `  }`,
+    `}`,
+  ].join('\n');
+  await sh(['nft', '-f', '-'], text + '\n');
+}
+
+export async function removePorts(vmId: string): Promise<void> {
+  await sh(['nft', 'delete', 'table', 'ip', portTable(vmId)]).catch(() => undefined);
+}
+
 export { linkExists };

@@ -7,7 +7,7 @@ import type { VmmDriver, VmmInstance, VmmSnapshotInfo } from '@hearth/vmm';
 export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
 import { prepareDisk } from './disk.ts';
 import { capLog, tailFile, waitForText } from './console-log.ts';
-import { createTap, deleteTap, tapName } from './net.ts';
+import { applyPorts, createTap, deleteTap, removePorts, tapName } from './net.ts';
 import { GuestConnection } from './guest/connection.ts';
 import { GuestError } from './guest/errors.ts';
 import { GUEST_AGENT_GUEST_PATH, injectGuest } from './guest/inject.ts';
@@ -171,7 +171,7 @@ export class Supervisor {
         this.watchExit(rec, instance);
         this.o.log.info({ vm: id, pid: instance.pid, phase: rec.phase }, 'adopted running VM');
       } else {
-        if (spec.network) await deleteTap(tapName(spec.id));
+        if (spec.network) await this.releaseNet(spec.id);
         rec.phase = state.intent === 'running' ? 'failed' : state.intent === 'failed' ? 'failed' : 'stopped';
         rec.reason = adoptError
           ? `adopting the VM failed: ${adoptError}`
@@ -187,6 +187,17 @@ export class Supervisor {
       void this.stop(id, { force: false, timeoutMs: 30_000 }).then(
         (s) => this.o.onUnexpectedChange(s),
         (e: Error) => this.o.log.warn({ vm: id, err: e.message }, 'finishing an interrupted stop failed'),
+      );
+    }
+    // Port forwards: re-applied for VMs that kept running, removed for ours that did not (only
+    // tables named after our own VMs are touched: other agents' rules are none of our business).
+    for (const r of this.vms.values()) {
+      const fix =
+        r.instance && r.spec.network
+          ? applyPorts(r.spec.id, r.spec.network.ip, r.spec.ports ?? [])
+          : removePorts(r.spec.id);
+      await fix.catch((e: Error) =>
+        this.o.log.warn({ vm: r.spec.id, err: e.message }, 'repairing published ports failed'),
       );
     }
     this.capTimer = setInterval(() => void this.capLogs(), 10_000);
@@ -319,7 +330,10 @@ export class Supervisor {
         if (!inj.hasAgent)
           log.warn({ reason: inj.reason }, 'no guest agent in this image; exec and shell unavailable');
       }
-      if (tap && spec.network) await createTap(tap, spec.network.bridge);
+      if (tap && spec.network) {
+        await createTap(tap, spec.network.bridge);
+        await applyPorts(spec.id, spec.network.ip, spec.ports ?? []);
+      }
       const consoleStart = (await stat(f.console).catch(() => ({ size: 0 }))).size;
       await this.persist(rec, 'running');
       const launchedAt = Date.now();
@@ -367,7 +381,7 @@ export class Supervisor {
       await instance?.kill().catch(() => undefined);
       rec.instance = null;
       rec.expectingExit = false;
-      if (tap) await deleteTap(tap);
+      if (tap) await this.releaseNet(spec.id);
       // A disk made by this very boot holds nothing worth keeping; an older one holds the user's data.
       if (freshDisk) await rm(f.disk, { force: true });
       await this.persist(rec, 'failed');
@@ -421,7 +435,7 @@ export class Supervisor {
       // Decide before any await, so that a stop or delete arriving meanwhile sees the new phase.
       const reboot = x.cause === 'guest-reset' && this.mayReboot(rec);
       if (reboot) rec.phase = 'starting';
-      if (rec.spec.network) await deleteTap(tapName(rec.spec.id));
+      if (rec.spec.network) await this.releaseNet(rec.spec.id);
       if (reboot) {
         // QEMU runs with -no-reboot so that a reset is visible; a reboot inside the guest is
         // carried out here as a fresh boot on the same disk.
@@ -505,7 +519,7 @@ export class Supervisor {
       }
       rec.instance = null;
       this.dropGuest(rec);
-      if (rec.spec.network) await deleteTap(tapName(id));
+      if (rec.spec.network) await this.releaseNet(id);
       rec.phase = 'stopped';
       rec.reason = reason;
       rec.startedAt = null;
@@ -595,7 +609,7 @@ export class Supervisor {
         await r.instance.kill().catch(() => undefined);
         r.instance = null;
         r.expectingExit = false;
-        if (r.spec.network) await deleteTap(tapName(r.spec.id));
+        if (r.spec.network) await this.releaseNet(r.spec.id);
       }
       r.spec = spec;
       await this.boot(r, { dir, hasAgent: meta.hasAgent });
@@ -636,6 +650,23 @@ export class Supervisor {
       if (asked) return;
     }
     await inst.requestShutdown();
+  }
+
+  /** Everything on the host network that a VM owns: its TAP and its port forwards. */
+  private async releaseNet(id: string): Promise<void> {
+    await deleteTap(tapName(id));
+    await removePorts(id);
+  }
+
+  /** Replaces the published ports; applied at once when the VM runs, else at its next start. */
+  setPorts(id: string, ports: AgentVmSpec['ports']): Promise<AgentVmStatus> {
+    const rec = this.need(id);
+    return this.serial(rec, async () => {
+      rec.spec = { ...rec.spec, ports };
+      await writeFile(this.files(rec.dir).spec, JSON.stringify(rec.spec, null, 2) + '\n', { mode: 0o600 });
+      if (rec.instance && rec.spec.network) await applyPorts(id, rec.spec.network.ip, ports);
+      return this.status(id);
+    });
   }
 
   private openGuest(rec: VmRecord, instance: VmmInstance): GuestConnection {
@@ -705,7 +736,7 @@ export class Supervisor {
       this.dropGuest(rec);
       await rec.instance?.kill();
       rec.instance = null;
-      await deleteTap(tapName(id));
+      await this.releaseNet(id);
       await rm(rec.dir, { recursive: true, force: true });
       this.vms.delete(id);
     });

@@ -33,6 +33,10 @@ export const AgentVmSpec = z.strictObject({
     })
     .nullable()
     .describe('Guest agent setup; null for VMs created before the guest agent existed'),
+  ports: z
+    .array(z.object({ host: z.number().int(), guest: z.number().int(), protocol: z.enum(['tcp', 'udp']) }))
+    .default([])
+    .describe('Published ports: DNAT from this host to the VM address'),
   volumes: z
     .array(z.object({ id: z.string(), readOnly: z.boolean() }))
     .default([])
@@ -72,6 +76,8 @@ export const AgentVmStatus = z.object({
   bootMs: z.number().nullable().describe('VMM launch to boot marker'),
 });
 export type AgentVmStatus = z.infer<typeof AgentVmStatus>;
+
+export const AgentPortsBody = z.strictObject({ ports: AgentVmSpec.shape.ports });
 
 export const AgentRestoreBody = z.strictObject({ spec: AgentVmSpec, snapshotId: z.string().min(1) });
 

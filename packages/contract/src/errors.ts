@@ -142,6 +142,10 @@ export const errorCatalogue = {
     status: 409,
     hint: 'Choose another template name, or delete the template that has it.',
   },
+  PORT_TAKEN: {
+    status: 409,
+    hint: 'Another VM on the same host publishes that port; choose another host port (`hearth ls` shows who has it).',
+  },
   EXEC_FAILED: {
     status: 422,
     hint: 'Check the command exists in the guest and that cwd and user are valid.',

@@ -14,6 +14,23 @@ export const Duration = z
   .refine((t) => (parseDuration(t) ?? Infinity) <= 366 * 86_400_000, 'must be at most 366d');
 export const MAX_VCPUS = 64;
 
+/** A host port forwarded to the VM (DNAT on the VM's host, for traffic addressed to that host). */
+export const PortMapping = z
+  .strictObject({
+    host: z.number().int().min(1).max(65535),
+    guest: z.number().int().min(1).max(65535),
+    protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  })
+  .meta({ id: 'PortMapping' });
+export type PortMapping = z.infer<typeof PortMapping>;
+const Ports = z
+  .array(PortMapping)
+  .max(64)
+  .refine(
+    (ps) => new Set(ps.map((p) => `${p.host}/${p.protocol}`)).size === ps.length,
+    'each host port and protocol at most once',
+  );
+
 export const CreateVmBody = z
   .strictObject({
     name: Name.optional().describe('Unique per project; generated when omitted.'),
@@ -46,6 +63,7 @@ export const CreateVmBody = z
     start: z.boolean().default(true),
     vmm: z.enum(['firecracker', 'qemu']).optional().describe('Default: the best VMM the chosen host offers.'),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
+    ports: Ports.optional().describe("Published ports: host port → guest port, on the VM's host."),
     snapshot: z
       .string()
       .min(1)
@@ -87,6 +105,7 @@ export const PatchVmBody = z
       .optional(),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
     timeout: Duration.nullable().optional(),
+    ports: Ports.optional().describe('Replaces the published ports; applied at once on a running VM.'),
   })
   .meta({ id: 'PatchVm' });
 export type PatchVmBody = z.infer<typeof PatchVmBody>;
@@ -114,6 +133,7 @@ export const Vm = z
     env: z.record(z.string(), z.string()),
     labels: z.record(z.string(), z.string()),
     timeout: z.string().nullable(),
+    ports: z.array(PortMapping),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     startedAt: Timestamp.nullable(),

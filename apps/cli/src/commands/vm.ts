@@ -64,7 +64,20 @@ export function summary(v: Vm): string {
   return `${v.name} (${v.id}) is ${v.state}${v.ip ? `, ip ${v.ip}` : ''}${v.stateReason ? ` — ${v.stateReason.split('\n')[0]}` : ''}`;
 }
 
-const NOT_YET = ['publish', 'network'] as const;
+const NOT_YET = ['network'] as const;
+
+/** --publish HOST:GUEST[/udp], repeatable. */
+export function parsePublish(items: string[]): { host: number; guest: number; protocol: 'tcp' | 'udp' }[] {
+  return items.map((item) => {
+    const m = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(item.trim());
+    const host = Number(m?.[1]);
+    const guest = Number(m?.[2]);
+    if (!m || host < 1 || host > 65535 || guest < 1 || guest > 65535) {
+      throw new UsageError(`--publish ${item} must look like HOSTPORT:GUESTPORT or HOSTPORT:GUESTPORT/udp.`);
+    }
+    return { host, guest, protocol: (m[3] ?? 'tcp') as 'tcp' | 'udp' };
+  });
+}
 
 /** --image, --runtime and --from-image name the rootfs; --from-image imports (or reuses) it first. */
 async function rootfsImage(
@@ -116,7 +129,7 @@ export function vmCommands(program: Command): void {
       '--snapshot <id>',
       'clone from this snapshot (its resources, disk and memory; a new name and address)',
     )
-    .option('--publish <ports>', 'publish ports (not yet available)')
+    .option('--publish <ports...>', 'publish ports HOST:GUEST[/udp] on the VM host, e.g. 8080:80')
     .option('--network <network>', 'network (not yet available)')
     .option('--connect', 'open a shell in the VM once it is running')
     .option('--user <user>', 'guest account to set up at boot (default root)')
@@ -156,6 +169,7 @@ export function vmCommands(program: Command): void {
           password: o.password as string | undefined,
           sshKeys: o.sshKey ? await readKeys(o.sshKey as string[]) : undefined,
           snapshot: o.snapshot as string | undefined,
+          ports: o.publish ? parsePublish(o.publish as string[]) : undefined,
         };
         if (o.connect && (!o.start || !o.wait))
           throw new UsageError('--connect needs the VM started and waited for.');

@@ -171,6 +171,11 @@ CREATE TABLE templates (
 `,
   },
   {
+    version: 6,
+    name: 'published ports',
+    sql: `ALTER TABLE vms ADD COLUMN ports jsonb NOT NULL DEFAULT '[]'`,
+  },
+  {
     version: 10,
     name: 'image upload status',
     // Uploads are declared first (pending) and become ready once content with the declared sha256 arrived.

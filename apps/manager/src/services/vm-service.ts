@@ -12,6 +12,7 @@ import {
   type PatchVmBody,
   type Vm,
   type VmAction,
+  type PortMapping,
   type VmState,
 } from '@hearth/contract';
 import { isUniqueViolation } from '../db/index.ts';
@@ -161,6 +162,9 @@ export class VmService {
       );
     }
     const placement = placeVm(await this.s.hosts.all(), body);
+    // Parsed input: protocol defaults are applied.
+    const ports = (body.ports ?? []) as PortMapping[];
+    if (ports.length) await this.assertPortsFree(placement.host.id, null, ports, 'Creating the VM');
     const guest = {
       secret: randomBytes(24).toString('base64url'),
       users:
@@ -190,6 +194,7 @@ export class VmService {
       timeout: body.timeout ?? null,
       guest,
       snapshotId: null,
+      ports,
     });
     const id = row.id;
     await this.s.vms.addEvent(
@@ -334,6 +339,31 @@ export class VmService {
     }
   }
 
+  /** One host port and protocol belongs to one VM per host. */
+  private async assertPortsFree(
+    hostId: string,
+    vmId: string | null,
+    ports: PortMapping[],
+    what: string,
+  ): Promise<void> {
+    const taken = new Map<string, string>();
+    for (const other of await this.s.vms.portsOnHost(hostId, vmId)) {
+      for (const p of other.ports) taken.set(`${p.host}/${p.protocol}`, other.name);
+    }
+    const clash = ports.find((p) => taken.has(`${p.host}/${p.protocol}`));
+    if (clash) {
+      const owner = taken.get(`${clash.host}/${clash.protocol}`);
+      throw new HearthError(
+        'PORT_TAKEN',
+        `${what} failed: host port ${clash.host}/${clash.protocol} is published by VM "${owner}".`,
+        {
+          fields: { ports: [`${clash.host}/${clash.protocol} is taken`] },
+          detail: { vm: owner },
+        },
+      );
+    }
+  }
+
   /** The agent's view of a VM: what a snapshot records so that a clone can be built from it. */
   specFor(row: VmRow): Promise<AgentVmSpec> {
     return this.spec(row);
@@ -414,6 +444,7 @@ export class VmService {
           }
         : null,
       volumes: (await this.s.volumes.forVm(row.id)).map((v) => ({ id: v.id, readOnly: v.read_only })),
+      ports: row.ports ?? [],
       network:
         net && row.ip && row.mac
           ? {
@@ -582,6 +613,11 @@ export class VmService {
     }
     if (body.name !== undefined) cols.name = body.name;
     if (body.labels !== undefined) cols.labels = body.labels;
+    if (body.ports !== undefined) {
+      if (row.host_id)
+        await this.assertPortsFree(row.host_id, row.id, body.ports, `Publishing ports of VM "${row.name}"`);
+      cols.ports = body.ports;
+    }
     const resizing = 'vcpus' in cols || 'memory_mib' in cols;
     if (body.timeout !== undefined) {
       cols.timeout = body.timeout;
@@ -603,6 +639,12 @@ export class VmService {
         );
       }
       await this.s.vms.addEvent(row.id, 'patched', actor, Object.keys(cols).join(', '));
+      // A running VM gets its new port forwards at once; otherwise at its next start.
+      if ('ports' in cols && updated.host_id && ['running', 'paused'].includes(updated.state)) {
+        await this.d.agents.json(await this.host(updated), 'PUT', `/agent/v1/vms/${updated.id}/ports`, {
+          ports: updated.ports ?? [],
+        });
+      }
       const vm = vmFromRow(updated);
       this.d.bus.publish(vm);
       return vm;

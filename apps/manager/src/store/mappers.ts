@@ -27,6 +27,7 @@ export interface VmRow {
   updated_at: Date;
   started_at: Date | null;
   snapshot_id: string | null;
+  ports?: { host: number; guest: number; protocol: 'tcp' | 'udp' }[];
   guest: { secret?: string; users?: { name: string; passwordHash: string | null; sshKeys: string[] }[] };
   /** Milliseconds since the last update, by the database's clock (only some queries select it). */
   age_ms?: number;
@@ -58,6 +59,7 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
     timeout: r.timeout,
     users: (r.guest?.users ?? []).map((u) => u.name),
     snapshot: r.snapshot_id ?? null,
+    ports: r.ports ?? [],
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
     startedAt,

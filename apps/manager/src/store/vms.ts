@@ -1,4 +1,4 @@
-import { HearthError, newId, type VmState } from '@hearth/contract';
+import { HearthError, newId, type PortMapping, type VmState } from '@hearth/contract';
 import type { Db } from '../db/index.ts';
 import { decodeCursor, pageResult } from './page.ts';
 import type { EventRow, VmRow } from './mappers.ts';
@@ -24,6 +24,7 @@ export interface NewVm {
   guest: VmGuest;
   /** The snapshot this VM was restored or cloned from, for lineage. */
   snapshotId: string | null;
+  ports?: PortMapping[];
 }
 
 /** Stored per VM: the guest channel secret and the users set up at boot. */
@@ -57,8 +58,8 @@ export class VmStore {
   async insert(v: NewVm): Promise<VmRow> {
     const rows = await this.db.query<VmRow>(
       `INSERT INTO vms (id, name, project, state, desired_state, vcpus, memory_mib, disk_mib, image_id, kernel_id,
-         vmm, host_id, ip, mac, env, labels, timeout, guest, snapshot_id)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16::jsonb,$17,$18::jsonb,$19) RETURNING *`,
+         vmm, host_id, ip, mac, env, labels, timeout, guest, snapshot_id, ports)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16::jsonb,$17,$18::jsonb,$19,$20::jsonb) RETURNING *`,
       [
         v.id,
         v.name,
@@ -79,9 +80,21 @@ export class VmStore {
         v.timeout,
         JSON.stringify(v.guest),
         v.snapshotId,
+        JSON.stringify(v.ports ?? []),
       ],
     );
     return rows[0]!;
+  }
+
+  /** Ports already published on a host by other VMs, for conflict checks. */
+  async portsOnHost(
+    hostId: string,
+    exceptVm: string | null,
+  ): Promise<{ id: string; name: string; ports: PortMapping[] }[]> {
+    return this.db.query(
+      `SELECT id, name, ports FROM vms WHERE host_id = $1 AND ($2::text IS NULL OR id <> $2) AND jsonb_array_length(ports) > 0`,
+      [hostId, exceptVm],
+    );
   }
 
   async setSnapshotOrigin(id: string, snapshotId: string): Promise<void> {
@@ -187,8 +200,9 @@ export class VmStore {
   /** Updates columns; with `inStates`, only while the VM is in one of them (null otherwise). */
   async update(id: string, cols: Record<string, unknown>, inStates?: VmState[]): Promise<VmRow | null> {
     const keys = Object.keys(cols);
-    const sets = keys.map((k, i) => `${k} = $${i + 2}${k === 'labels' ? '::jsonb' : ''}`);
-    const params: unknown[] = [id, ...keys.map((k) => (k === 'labels' ? JSON.stringify(cols[k]) : cols[k]))];
+    const json = (k: string) => k === 'labels' || k === 'ports';
+    const sets = keys.map((k, i) => `${k} = $${i + 2}${json(k) ? '::jsonb' : ''}`);
+    const params: unknown[] = [id, ...keys.map((k) => (json(k) ? JSON.stringify(cols[k]) : cols[k]))];
     let guard = '';
     if (inStates) {
       params.push(inStates);

@@ -1,0 +1,131 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Vm } from '@hearth/contract';
+import { startPlatform, type Platform } from '../helpers/platform.ts';
+import { expectCode } from '../helpers/expect.ts';
+import { cli } from '../helpers/proc.ts';
+import { portTable } from '../../apps/agent/src/net.ts';
+
+// Published ports on a real VM, reached from a client in its own network namespace (a stand-in
+// for another machine on the host's network), through the host's address.
+let p: Platform;
+let vm: Vm;
+const tag = randomBytes(3).toString('hex');
+const ns = `hcl${tag}`;
+const hostSide = `hvh${tag}`;
+const octet = randomInt(2, 250);
+const hostIp = `10.252.${octet}.1`;
+const [portA, portB, portC] = [randomInt(20000, 25000), randomInt(25000, 30000), randomInt(30000, 35000)];
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+/** An HTTP GET from the client namespace (Node itself as the client); null when it fails. */
+function fetchFromClient(port: number): string | null {
+  const code = `fetch(${JSON.stringify(`http://${hostIp}:${port}/`)}, { signal: AbortSignal.timeout(5000) })
+    .then((r) => r.text()).then((t) => process.stdout.write(t), () => process.exit(3))`;
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', code], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return r.status === 0 ? r.stdout : null;
+}
+const nftTables = () => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+
+beforeAll(async () => {
+  ip('netns', 'add', ns);
+  ip('link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth-client', 'netns', ns);
+  ip('addr', 'add', `${hostIp}/30`, 'dev', hostSide);
+  ip('link', 'set', hostSide, 'up');
+  ip('-n', ns, 'addr', 'add', `10.252.${octet}.2/30`, 'dev', 'eth-client');
+  ip('-n', ns, 'link', 'set', 'eth-client', 'up');
+  ip('-n', ns, 'link', 'set', 'lo', 'up');
+  p = await startPlatform();
+  const created = await p.client.call('createVm', {
+    body: { name: 'ports-vm', ports: [{ host: portA, guest: 8080 }] },
+  });
+  vm = await p.client.call('waitVm', {
+    params: { id: created.id },
+    query: { state: 'running', timeout: 120 },
+  });
+  const r = await p.client.call('execVm', {
+    params: { id: vm.id },
+    body: {
+      command:
+        'mkdir -p /srv/www && echo hello-from-guest > /srv/www/index.html && httpd -p 8080 -h /srv/www',
+    },
+  });
+  expect(r.exitCode).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  await p?.dispose();
+  spawnSync('ip', ['netns', 'del', ns]);
+  spawnSync('ip', ['link', 'del', hostSide]);
+});
+
+describe('published ports (real VM, client in a network namespace)', () => {
+  it('forwards a host port to the guest', () => {
+    expect(vm.ports).toEqual([{ host: portA, guest: 8080, protocol: 'tcp' }]);
+    const got = fetchFromClient(portA);
+    expect(got).toBe('hello-from-guest\n');
+  });
+
+  it('changes on a running VM at once: the new port answers, the old one no longer', async () => {
+    const patched = await p.client.call('patchVm', {
+      params: { id: vm.id },
+      body: { ports: [{ host: portB, guest: 8080 }] },
+    });
+    expect(patched.ports).toEqual([{ host: portB, guest: 8080, protocol: 'tcp' }]);
+    expect(fetchFromClient(portB)).toBe('hello-from-guest\n');
+    expect(fetchFromClient(portA)).toBeNull();
+  });
+
+  it('refuses a host port another VM publishes, and duplicates in one request', async () => {
+    const e = await expectCode(
+      () => p.client.call('createVm', { body: { name: 'ports-clash', ports: [{ host: portB, guest: 80 }] } }),
+      'PORT_TAKEN',
+      409,
+    );
+    expect(e.message).toContain('ports-vm');
+    await expectCode(
+      () =>
+        p.client.call('createVm', {
+          body: {
+            name: 'ports-dup',
+            ports: [
+              { host: portC, guest: 80 },
+              { host: portC, guest: 81 },
+            ],
+          },
+        }),
+      'VALIDATION_FAILED',
+      400,
+    );
+  });
+
+  it('takes --publish from the CLI', async () => {
+    const env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
+    const r = await cli(
+      ['--json', 'create', '--name', 'ports-cli', '--no-start', '--publish', `${portC}:53/udp`],
+      env,
+    );
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).ports).toEqual([{ host: portC, guest: 53, protocol: 'udp' }]);
+  });
+
+  it('removes its forwards when the VM stops, and again when it is deleted', async () => {
+    const table = `table ip ${portTable(vm.id)}`;
+    expect(nftTables()).toContain(table);
+    await p.client.call('stopVm', { params: { id: vm.id }, body: {} });
+    await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'stopped', timeout: 90 } });
+    expect(nftTables()).not.toContain(table);
+    expect(fetchFromClient(portB)).toBeNull();
+    // Started again it gets them back; deleted, they go for good.
+    await p.client.call('startVm', { params: { id: vm.id } });
+    await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 120 } });
+    expect(nftTables()).toContain(table);
+    await p.client.call('deleteVm', { params: { id: vm.id } });
+    await p.manager.vmService.drain();
+    expect(nftTables()).not.toContain(table);
+  });
+});
