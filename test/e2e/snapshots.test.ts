@@ -195,4 +195,19 @@ describe('snapshots (real VMs)', () => {
     expect(e.message).toMatch(/its image \(img_\w+\) has been deleted/);
     await expectCode(() => p.client.call('getVm', { params: { id: 'own-clone' } }), 'VM_NOT_FOUND');
   });
+
+  it('finishes an in-place restore that a manager restart interrupted, as a restore', async () => {
+    const snap2 = await p.client.call('getSnapshot', { params: { id: 'snap2' } });
+    await sh('snap-clone', 'echo later > /root/after-snap2 && sync');
+    // The manager died right after accepting the restore, before the agent heard of it.
+    await p.manager.db.query(
+      `UPDATE vms SET state = 'starting', state_reason = $1, snapshot_id = $2 WHERE name = $3`,
+      ['restoring snapshot snap2', snap2.id, 'snap-clone'],
+    );
+    await p.manager.dispose();
+    await p.startManager();
+    const back = await running('snap-clone');
+    expect(back.stateReason).toBeNull();
+    expect(await sh('snap-clone', 'ls /root/after-snap2 2>/dev/null || echo absent')).toBe('absent');
+  });
 });

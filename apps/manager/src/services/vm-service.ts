@@ -30,6 +30,9 @@ import { randomBytes } from 'node:crypto';
 import type { ImageService } from '../images/image-service.ts';
 import { appFromImage } from '../images/app-spec.ts';
 
+/** The reason a VM carries while it is being restored; the reconciler recognises it. */
+const RESTORING = 'restoring snapshot';
+
 export interface NetworkConfig {
   bridge: string;
   subnet: Subnet;
@@ -290,7 +293,7 @@ export class VmService {
       `cloned from snapshot ${snap.name} (${snap.id})`,
       'creating',
     );
-    const moved = await this.move(row, 'starting', actor, { reason: null });
+    const moved = await this.move(row, 'starting', actor, { reason: `${RESTORING} ${snap.name}` });
     if (moved) this.track(row.id, () => this.runRestore(moved, snap.id, actor));
     return vmFromRow(moved ?? row);
   }
@@ -321,7 +324,7 @@ export class VmService {
     }
     const moved = await this.move(row, rule.enters, actor, {
       desiredState: 'running',
-      reason: `restoring snapshot ${snap.name}`,
+      reason: `${RESTORING} ${snap.name}`,
     });
     if (!moved)
       throw new HearthError('VM_BUSY', `Cannot restore VM "${row.name}": it changed state meanwhile.`);
@@ -529,6 +532,11 @@ export class VmService {
     this.track(row.id, async () => {
       try {
         const host = await this.host(row);
+        // A restore interrupted by a manager restart is re-driven as a restore, never as a cold
+        // boot that would silently drop the snapshot's memory and disk.
+        if (row.state === 'starting' && row.snapshot_id && row.state_reason?.startsWith(RESTORING)) {
+          return void (await this.runRestore(row, row.snapshot_id, 'reconciler'));
+        }
         if (row.state === 'starting') return void (await this.runStart(row, 'reconciler'));
         const st =
           row.state === 'stopping'
