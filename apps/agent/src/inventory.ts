@@ -5,6 +5,10 @@ import type { VmmDriver } from '@hearth/vmm';
 import { detectAccel } from '@hearth/qemu';
 import { linkExists } from './net.ts';
 import { sh } from './exec.ts';
+import { probeNetFeatures, type NetFeature } from './net-features.ts';
+
+// The kernel's network features do not change while the agent runs: probe once.
+let netFeatures: Promise<NetFeature[]> | null = null;
 
 async function check(
   name: string,
@@ -63,6 +67,6 @@ export async function collectInventory(dataDir: string, drivers: VmmDriver[]): P
     kernel: release(),
     arch: arch(),
     vmms,
-    checks: [...checks, ...driverChecks],
+    checks: [...checks, ...(await (netFeatures ??= probeNetFeatures())), ...driverChecks],
   };
 }
