@@ -103,6 +103,24 @@ describe('published ports (real VM, client in a network namespace)', () => {
     );
   });
 
+  it("refuses a port a host process listens on (the agent's own API here), leaving the forwards as they were", async () => {
+    const agentPort = Number(new URL(p.agent!.url).port);
+    const e = await expectCode(
+      () =>
+        p.client.call('patchVm', {
+          params: { id: vm.id },
+          body: { ports: [{ host: agentPort, guest: 8080 }] },
+        }),
+      'PORT_TAKEN',
+      409,
+    );
+    expect(e.message).toMatch(/a process on the host listens on it/);
+    expect((await p.client.call('getVm', { params: { id: vm.id } })).ports).toEqual([
+      { host: portB, guest: 8080, protocol: 'tcp' },
+    ]);
+    expect(fetchFromClient(portB)).toBe('hello-from-guest\n');
+  });
+
   it('takes --publish from the CLI', async () => {
     const env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
     const r = await cli(

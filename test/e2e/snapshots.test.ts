@@ -113,6 +113,15 @@ describe('snapshots (real VMs)', () => {
       () => p.client.call('createSnapshot', { params: { id: src.id }, body: { name: 'snap1' } }),
       'SNAPSHOT_NAME_TAKEN',
     );
+    // A VM resized since its snapshot cannot load it (the saved memory has the old size).
+    await p.client.call('stopVm', { params: { id: src.id }, body: {} });
+    await p.client.call('waitVm', { params: { id: src.id }, query: { state: 'stopped', timeout: 90 } });
+    await p.client.call('patchVm', { params: { id: src.id }, body: { memoryMib: 192 } });
+    const resized = await expectCode(
+      () => p.client.call('restoreVm', { params: { id: src.id }, body: { snapshot: 'snap1' } }),
+      'SNAPSHOT_INCOMPATIBLE',
+    );
+    expect(resized.message).toMatch(/resized since snapshot snap1/);
     const stopped = await p.client.call('createVm', { body: { name: 'snap-stopped', start: false } });
     await expectCode(
       () => p.client.call('createSnapshot', { params: { id: stopped.id }, body: {} }),

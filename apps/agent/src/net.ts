@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
+import { HearthError } from '@hearth/contract';
 import { sh } from './exec.ts';
 
 export interface BridgeConfig {
@@ -89,6 +90,15 @@ export interface PublishedPort {
  */
 export async function applyPorts(vmId: string, ip: string, ports: PublishedPort[]): Promise<void> {
   if (!ports.length) return removePorts(vmId);
+  // A forward would shadow a service of the host itself (the agent's own API, sshd, …): refuse.
+  const busy = await hostListeners();
+  const clash = ports.find((p) => busy.has(`${p.host}/${p.protocol}`));
+  if (clash) {
+    throw new HearthError(
+      'PORT_TAKEN',
+      `Publishing port ${clash.host}/${clash.protocol} failed: a process on the host listens on it`,
+    );
+  }
   const table = portTable(vmId);
   const rules = ports.map(
     (p) => `    fib daddr type local ${p.protocol} dport ${p.host} dnat to ${ip}:${p.guest}`,
@@ -108,6 +118,26 @@ export async function applyPorts(vmId: string, ip: string, ports: PublishedPort[
     `}`,
   ].join('\n');
   await sh(['nft', '-f', '-'], text + '\n');
+}
+
+/** Ports with a listening (TCP) or bound (UDP) socket on this host, from /proc/net. */
+async function hostListeners(): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const [file, proto, state] of [
+    ['tcp', 'tcp', '0A'],
+    ['tcp6', 'tcp', '0A'],
+    ['udp', 'udp', '07'],
+    ['udp6', 'udp', '07'],
+  ] as const) {
+    const text = await readFile(`/proc/net/${file}`, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] !== state) continue;
+      const port = parseInt(cols[1]?.split(':')[1] ?? '', 16);
+      if (port) out.add(`${port}/${proto}`);
+    }
+  }
+  return out;
 }
 
 export async function removePorts(vmId: string): Promise<void> {

@@ -1,6 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentVmSpec } from '@hearth/contract';
+import { HearthError, type AgentVmSpec } from '@hearth/contract';
+import type { VmmDriver, VmmSnapshotInfo } from '@hearth/vmm';
+import { readFile } from 'node:fs/promises';
 import type { GuestConnection } from './guest/connection.ts';
 
 /** What the agent adds beside the VMM's own snapshot files: how to bring the guest back. */
@@ -53,4 +55,30 @@ export async function adoptIdentity(guest: GuestConnection, spec: AgentVmSpec): 
   );
   if (r.exitCode !== 0)
     throw new Error(`Restoring failed: the guest could not take its new identity (exit ${r.exitCode})`);
+}
+
+/**
+ * The checks a restore can make before it replaces anything: the snapshot's VMM kind, and for
+ * QEMU its version (QEMU loads only its own migration format; Firecracker checks its own).
+ */
+export async function assertLoadable(driver: VmmDriver, dir: string): Promise<void> {
+  const text = await readFile(join(dir, 'snapshot.json'), 'utf8').catch(() => null);
+  if (!text) throw new HearthError('SNAPSHOT_INCOMPATIBLE', `the snapshot in ${dir} has no snapshot.json`);
+  const info = JSON.parse(text) as VmmSnapshotInfo;
+  if (info.vmm !== driver.kind) {
+    throw new HearthError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `the snapshot was taken by ${info.vmm}; this VM runs on ${driver.kind}`,
+    );
+  }
+  if (driver.kind === 'qemu') {
+    const have = (await driver.probe()).version ?? '';
+    const mm = (v: string) => v.split('.').slice(0, 2).join('.');
+    if (mm(info.vmmVersion) !== mm(have)) {
+      throw new HearthError(
+        'SNAPSHOT_INCOMPATIBLE',
+        `the snapshot was written by QEMU ${info.vmmVersion} and this host has ${have}; QEMU only loads its own migration format`,
+      );
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { HearthError, type AgentVmPhase, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
@@ -12,7 +12,7 @@ import { GuestConnection } from './guest/connection.ts';
 import { GuestError } from './guest/errors.ts';
 import { GUEST_AGENT_GUEST_PATH, injectGuest } from './guest/inject.ts';
 import type { ImageCache } from './image-cache.ts';
-import { adoptIdentity, snapshotSize, SNAPSHOT_META } from './snapshots.ts';
+import { adoptIdentity, assertLoadable, snapshotSize, SNAPSHOT_META } from './snapshots.ts';
 import { volumePath } from './volumes.ts';
 
 interface VmRecord {
@@ -565,23 +565,26 @@ export class Supervisor {
     return this.serial(rec, async () => {
       const inst = rec.instance;
       if (!inst || (rec.phase !== 'running' && rec.phase !== 'paused')) {
-        throw Object.assign(
-          new Error(`VM ${id} is ${rec.phase}; only running or paused VMs can be snapshotted`),
-          {
-            statusCode: 409,
-          },
+        throw new HearthError(
+          'VM_INVALID_STATE',
+          `VM ${id} is ${rec.phase}; only running or paused VMs can be snapshotted`,
         );
       }
       if (!inst.snapshot)
-        throw Object.assign(new Error(`the ${rec.spec.vmm} driver cannot snapshot`), { statusCode: 409 });
+        throw new HearthError('VM_INVALID_STATE', `the ${rec.spec.vmm} driver cannot snapshot`);
       const dir = this.snapshotDir(snapshotId);
       await rm(dir, { recursive: true, force: true });
       try {
         const info = await inst.snapshot(dir);
+        // It holds the guest secret and password hashes, like spec.json: root only.
         await writeFile(
           join(dir, SNAPSHOT_META),
           JSON.stringify({ hasAgent: rec.hasAgent, spec: rec.spec }) + '\n',
+          {
+            mode: 0o600,
+          },
         );
+        await chmod(dir, 0o700);
         if (rec.phase === 'running' && rec.guest?.info) {
           void rec.guest.request({ op: 'time.sync', unixMs: Date.now() }, 5000).catch(() => undefined);
         }
@@ -603,6 +606,12 @@ export class Supervisor {
       const dir = this.snapshotDir(snapshotId);
       const meta = await readJson<{ hasAgent: boolean }>(join(dir, SNAPSHOT_META));
       if (!meta) throw new HearthError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} is not on this host`);
+      // Refuse what cannot load before touching the running VM.
+      await assertLoadable(this.driverFor(spec), dir);
+      // The VM's own disk is set aside, not overwritten: a restore that fails gives it back.
+      const disk = this.files(r.dir).disk;
+      const kept = `${disk}.pre-restore`;
+      const hadDisk = await exists(disk);
       if (r.instance) {
         r.expectingExit = true;
         this.dropGuest(r);
@@ -612,7 +621,18 @@ export class Supervisor {
         if (r.spec.network) await this.releaseNet(r.spec.id);
       }
       r.spec = spec;
+      if (hadDisk) await rename(disk, kept);
       await this.boot(r, { dir, hasAgent: meta.hasAgent });
+      if (hadDisk) {
+        if (r.phase === 'failed') {
+          await rename(kept, disk);
+          r.reason = `${r.reason ?? 'restoring failed'}\n(the VM's disk from before the restore was put back)`;
+          await this.persist(r, 'failed');
+        } else await rm(kept, { force: true });
+      } else if (r.phase === 'failed') {
+        // A clone that never ran: its copy of the snapshot's disk holds nothing of value.
+        await rm(disk, { force: true });
+      }
       return this.status(spec.id);
     });
   }

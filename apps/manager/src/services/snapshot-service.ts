@@ -44,8 +44,9 @@ export class SnapshotService {
       this.s.images.require(vm.image_id),
     ]);
     const id = newId('snap');
-    const name =
-      body.name ?? `${vm.name}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase()}`;
+    // Default: <vm>-<utc time>-<random>, within the name limit however long the VM's name is.
+    const stamp = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase()}-${id.slice(-4)}`;
+    const name = body.name ?? `${vm.name.slice(0, 62 - stamp.length)}-${stamp}`;
     let row;
     try {
       row = await this.s.snapshots.insert({

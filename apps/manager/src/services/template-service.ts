@@ -1,6 +1,7 @@
 import {
   CreateVmBody,
   HearthError,
+  validationError,
   newId,
   type Template,
   type TemplateSpec,
@@ -84,7 +85,7 @@ export class TemplateService {
       for (let i = 1; i <= body.count; i++) {
         const { network: _n, volumes, ...fields } = t.spec;
         const withVolumes = volumes.length > 0;
-        const input = CreateVmBody.parse({
+        const parsed = CreateVmBody.safeParse({
           ...fields,
           name: `${prefix}-${i}`,
           project: body.project ?? t.project,
@@ -93,6 +94,9 @@ export class TemplateService {
           // With volumes, start only once they are attached (neither VMM hot-plugs disks here).
           start: !withVolumes,
         });
+        if (!parsed.success)
+          throw validationError(`instance ${i} of template "${t.name}"`, parsed.error.issues);
+        const input = parsed.data;
         let vm = await this.d.vms.create(input, actor);
         made.push(vm);
         if (withVolumes) {
@@ -102,6 +106,8 @@ export class TemplateService {
               project: vm.project,
               size: v.size,
               format: v.format,
+              // On the instance's own host: volumes attach only there.
+              ...(vm.host ? { host: vm.host } : {}),
             });
             volumesMade.push(vol.id);
             await this.d.volumes.attach(vol.id, vm.id, false);

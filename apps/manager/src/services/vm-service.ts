@@ -309,6 +309,13 @@ export class VmService {
       );
     }
     await assertRestorable(this.s, snap);
+    if (row.vcpus !== snap.vcpus || row.memory_mib !== snap.memory_mib || row.disk_mib !== snap.disk_mib) {
+      throw new HearthError(
+        'SNAPSHOT_INCOMPATIBLE',
+        `Restoring VM "${row.name}" failed: it was resized since snapshot ${snap.name} (${snap.vcpus} vCPU, ${snap.memory_mib} MiB then; ${row.vcpus} vCPU, ${row.memory_mib} MiB now).`,
+        { detail: { reason: 'resized' } },
+      );
+    }
     if ((await this.s.volumes.forVm(row.id)).length) {
       throw new HearthError(
         'SNAPSHOT_INCOMPATIBLE',
@@ -622,9 +629,18 @@ export class VmService {
     if (body.name !== undefined) cols.name = body.name;
     if (body.labels !== undefined) cols.labels = body.labels;
     if (body.ports !== undefined) {
+      const ports = body.ports as PortMapping[];
       if (row.host_id)
-        await this.assertPortsFree(row.host_id, row.id, body.ports, `Publishing ports of VM "${row.name}"`);
-      cols.ports = body.ports;
+        await this.assertPortsFree(row.host_id, row.id, ports, `Publishing ports of VM "${row.name}"`);
+      // The host applies them first (it may refuse a port a host process uses); only then the record changes.
+      if (row.host_id && !['created', 'stopped', 'failed', 'deleting'].includes(row.state)) {
+        await this.d.agents
+          .json(await this.host(row), 'PUT', `/agent/v1/vms/${row.id}/ports`, { ports })
+          .catch((e: unknown) => {
+            if (!(e instanceof HearthError && e.code === 'VM_NOT_FOUND')) throw e;
+          });
+      }
+      cols.ports = ports;
     }
     const resizing = 'vcpus' in cols || 'memory_mib' in cols;
     if (body.timeout !== undefined) {
@@ -647,12 +663,6 @@ export class VmService {
         );
       }
       await this.s.vms.addEvent(row.id, 'patched', actor, Object.keys(cols).join(', '));
-      // A running VM gets its new port forwards at once; otherwise at its next start.
-      if ('ports' in cols && updated.host_id && ['running', 'paused'].includes(updated.state)) {
-        await this.d.agents.json(await this.host(updated), 'PUT', `/agent/v1/vms/${updated.id}/ports`, {
-          ports: updated.ports ?? [],
-        });
-      }
       const vm = vmFromRow(updated);
       this.d.bus.publish(vm);
       return vm;
