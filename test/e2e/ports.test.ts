@@ -5,7 +5,7 @@ import type { Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { expectCode } from '../helpers/expect.ts';
 import { cli } from '../helpers/proc.ts';
-import { portTable } from '../../apps/agent/src/net.ts';
+import { portTable } from '@hearth/agent';
 
 // Published ports on a real VM, reached from a client in its own network namespace (a stand-in
 // for another machine on the host's network), through the host's address.

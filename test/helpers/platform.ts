@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startManager, type ManagerConfig, type RunningManager } from '@hearth/manager';
-import { AGENT_DEFAULTS, removeBridge, startAgent, tapName, type RunningAgent } from '@hearth/agent';
+import {
+  AGENT_DEFAULTS,
+  portTable,
+  removeBridge,
+  startAgent,
+  tapName,
+  type RunningAgent,
+} from '@hearth/agent';
 import { execFileSync } from 'node:child_process';
 import { HearthClient } from '@hearth/sdk';
 import { freshDatabase, testPgUrl } from './pg.ts';
@@ -60,6 +67,11 @@ export async function killLeftoverVmms(dir: string): Promise<void> {
       execFileSync('ip', ['link', 'del', 'dev', tapName(id)], { stdio: 'ignore' });
     } catch {
       /* never created or already removed */
+    }
+    try {
+      execFileSync('nft', ['delete', 'table', 'ip', portTable(id)], { stdio: 'ignore' });
+    } catch {
+      /* no published ports */
     }
   }
 }

@@ -1,4 +1,4 @@
 export { startAgent, AGENT_DEFAULTS, type AgentConfig, type RunningAgent } from './agent.ts';
 export { collectInventory } from './inventory.ts';
-export { removeBridge, tapName, natTable } from './net.ts';
+export { removeBridge, tapName, natTable, portTable } from './net.ts';
 export { ImageCache, type ImageCacheOptions } from './image-cache.ts';
