@@ -88,6 +88,8 @@ export async function startPlatform(
     manager?: Pick<ManagerConfig, 'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes'>;
     /** The agent fetches images over HTTP from the manager instead of reading its files. */
     alwaysFetchImages?: boolean;
+    /** Where the bridge's DNS forwarder sends queries (a test DNS server). */
+    dnsUpstream?: string[];
   } = {},
 ): Promise<Platform> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-test-'));
@@ -143,6 +145,7 @@ export async function startPlatform(
         joinToken,
         name: `test-${net.bridge}`,
         bridge: { bridge: net.bridge, gatewayCidr: `${net.gateway}/24`, subnet: net.cidr },
+        ...(opts.dnsUpstream ? { dnsUpstream: opts.dnsUpstream } : {}),
         alwaysFetchImages: opts.alwaysFetchImages ?? false,
         log,
       });

@@ -13,6 +13,7 @@ import { ManagerClient } from './manager-client.ts';
 import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './supervisor.ts';
 import { ensureBridge } from './net.ts';
+import { ensureDns } from './dns.ts';
 
 export interface AgentConfig {
   dataDir: string;
@@ -28,6 +29,8 @@ export interface AgentConfig {
   bootTimeoutMs: number;
   consoleLogCap: number;
   bridge: { bridge: string; gatewayCidr: string; subnet: string } | null;
+  /** DNS servers the bridge's forwarder asks (host:port or IP#port); default the host's resolv.conf. */
+  dnsUpstream?: string[];
   /** Guest agent binary to inject into images without one; default: built from apps/guest (cached). */
   guestAgentPath?: string | null;
   /** Firecracker binary (path or name on PATH); default HEARTH_FIRECRACKER_BIN or `firecracker`. */
@@ -124,7 +127,10 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     });
   };
 
-  if (cfg.bridge) await ensureBridge(cfg.bridge);
+  if (cfg.bridge) {
+    await ensureBridge(cfg.bridge);
+    await ensureDns(cfg.bridge.bridge, cfg.bridge.gatewayCidr.split('/')[0]!, cfg.dnsUpstream ?? []);
+  }
   await supervisor.init();
   const app = buildAgentApp({
     supervisor,

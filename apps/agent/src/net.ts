@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { HearthError } from '@hearth/contract';
 import { sh } from './exec.ts';
+import { stopDns } from './dns.ts';
 
 export interface BridgeConfig {
   bridge: string;
@@ -56,6 +57,7 @@ export async function ensureBridge(cfg: BridgeConfig): Promise<void> {
 
 /** Removes the bridge and its NAT table (tests; `hearth up` keeps them). */
 export async function removeBridge(bridge: string): Promise<void> {
+  await stopDns(bridge);
   await sh(['nft', 'delete', 'table', 'ip', natTable(bridge)]).catch(() => undefined);
   if (await linkExists(bridge)) await sh(['ip', 'link', 'del', 'dev', bridge]).catch(() => undefined);
 }
