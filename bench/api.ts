@@ -3,7 +3,7 @@
 // Usage: node --import tsx bench/api.ts [--records 300] [--vms 1000] [--gets 200]
 import { startPlatform } from '../test/helpers/platform.ts';
 import { testPgUrl } from '../test/helpers/pg.ts';
-import { arg, stats } from './lib.ts';
+import { arg, recordBenchVms, stats } from './lib.ts';
 
 // The default /24 network holds 253 addresses, so a round stays below that.
 const records = arg('records', 250);
@@ -29,29 +29,7 @@ for (const db of ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as ('pglite' |
     );
 
     // The list needs addresses for 1,000 VMs: give this run a /20.
-    for (let i = 0; i < total; i++) {
-      await p.manager.stores.vms.insert({
-        id: `vm_bench${String(i).padStart(22, '0')}`,
-        name: `l-${i}`,
-        project: 'default',
-        state: 'created',
-        desiredState: 'stopped',
-        vcpus: 1,
-        memoryMib: 128,
-        diskMib: 1024,
-        imageId: (await p.manager.stores.images.require('base')).id,
-        kernelId: (await p.manager.stores.images.require('kernel-default')).id,
-        vmm: 'qemu',
-        hostId: p.agent!.hostId,
-        ip: null,
-        mac: null,
-        env: {},
-        labels: {},
-        timeout: null,
-        guest: { secret: '', users: [] },
-        snapshotId: null,
-      });
-    }
+    await recordBenchVms(p, total);
     for (const limit of [50, 500]) {
       const lat: number[] = [];
       for (let i = 0; i < gets; i++) {

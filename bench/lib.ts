@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { Platform } from '../test/helpers/platform.ts';
 
 export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -31,4 +32,39 @@ export async function whenFileContains(path: string, text: string, timeoutMs: nu
 export async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/**
+ * Records `count` stopped VMs straight through the store (no boots): the list benchmarks need
+ * many rows, not many VMs. Names l-0…, ids sorted in insertion order.
+ */
+export async function recordBenchVms(p: Platform, count: number): Promise<void> {
+  const { stores } = p.manager;
+  const [image, kernel] = [
+    await stores.images.require('base'),
+    await stores.images.require('kernel-default'),
+  ];
+  for (let i = 0; i < count; i++) {
+    await stores.vms.insert({
+      id: `vm_bench${String(i).padStart(22, '0')}`,
+      name: `l-${i}`,
+      project: 'default',
+      state: 'created',
+      desiredState: 'stopped',
+      vcpus: 1,
+      memoryMib: 128,
+      diskMib: 1024,
+      imageId: image.id,
+      kernelId: kernel.id,
+      vmm: 'qemu',
+      hostId: p.agent!.hostId,
+      ip: null,
+      mac: null,
+      env: {},
+      labels: {},
+      timeout: null,
+      guest: { secret: '', users: [] },
+      snapshotId: null,
+    });
+  }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startPlatform } from '../test/helpers/platform.ts';
 import { ensureWebBuild, launchChromium } from '../test/helpers/browser.ts';
-import { arg, stats } from './lib.ts';
+import { arg, recordBenchVms, stats } from './lib.ts';
 
 const vms = arg('vms', 200);
 const loads = arg('loads', 10);
@@ -37,34 +37,7 @@ console.log(
 const p = await startPlatform();
 const browser = await launchChromium();
 try {
-  const { stores } = p.manager;
-  const [image, kernel] = [
-    await stores.images.require('base'),
-    await stores.images.require('kernel-default'),
-  ];
-  for (let i = 0; i < vms; i++) {
-    await stores.vms.insert({
-      id: `vm_bench${String(i).padStart(22, '0')}`,
-      name: `l-${i}`,
-      project: 'default',
-      state: 'created',
-      desiredState: 'stopped',
-      vcpus: 1,
-      memoryMib: 128,
-      diskMib: 1024,
-      imageId: image.id,
-      kernelId: kernel.id,
-      vmm: 'qemu',
-      hostId: p.agent!.hostId,
-      ip: null,
-      mac: null,
-      env: {},
-      labels: {},
-      timeout: null,
-      guest: { secret: '', users: [] },
-      snapshotId: null,
-    });
-  }
+  await recordBenchVms(p, vms);
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   await page.goto(p.manager.url);
   await page.evaluate((t) => localStorage.setItem('hearth.token', t), p.manager.adminToken);
