@@ -22,6 +22,23 @@ export interface NewImage {
 const SELECT = `SELECT i.*, COALESCE((SELECT array_agg(v.id ORDER BY v.id) FROM vms v
   WHERE v.image_id = i.id OR v.kernel_id = i.id), '{}') AS used_by FROM images i`;
 
+/** $1…$11 of both image INSERTs, in column order: id, name, kind, format, arch, size, sha256, source, path, builtin, meta. */
+function imageParams(img: NewImage): unknown[] {
+  return [
+    newId('img'),
+    img.name,
+    img.kind,
+    img.format,
+    img.arch,
+    img.sizeBytes,
+    img.sha256,
+    img.source,
+    img.path,
+    img.builtin,
+    JSON.stringify(img.meta),
+  ];
+}
+
 export class ImageStore {
   constructor(private readonly db: Db) {}
 
@@ -34,19 +51,7 @@ export class ImageStore {
          sha256 = EXCLUDED.sha256, source = EXCLUDED.source, path = EXCLUDED.path, meta = EXCLUDED.meta,
          status = 'ready'
        RETURNING *`,
-      [
-        newId('img'),
-        img.name,
-        img.kind,
-        img.format,
-        img.arch,
-        img.sizeBytes,
-        img.sha256,
-        img.source,
-        img.path,
-        img.builtin,
-        JSON.stringify(img.meta),
-      ],
+      imageParams(img),
     );
     return rows[0]!;
   }
@@ -57,20 +62,7 @@ export class ImageStore {
       const rows = await this.db.query<ImageRow>(
         `INSERT INTO images (id, name, kind, format, arch, size_bytes, sha256, source, path, builtin, meta, status)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::jsonb,$12) RETURNING *`,
-        [
-          newId('img'),
-          img.name,
-          img.kind,
-          img.format,
-          img.arch,
-          img.sizeBytes,
-          img.sha256,
-          img.source,
-          img.path,
-          img.builtin,
-          JSON.stringify(img.meta),
-          img.status ?? 'ready',
-        ],
+        [...imageParams(img), img.status ?? 'ready'],
       );
       return { ...rows[0]!, used_by: [] };
     } catch (e) {
