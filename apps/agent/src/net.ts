@@ -142,6 +142,12 @@ async function hostListeners(): Promise<Set<string>> {
   return out;
 }
 
+/** Names of the port tables that exist now, in one `nft` call (start-up repair). */
+export async function presentPortTables(): Promise<Set<string>> {
+  const listing = await sh(['nft', 'list', 'tables']).catch(() => '');
+  return new Set([...listing.matchAll(/^table ip (hearth_vm_[0-9a-f]{12})$/gm)].map((m) => m[1]!));
+}
+
 export async function removePorts(vmId: string): Promise<void> {
   await sh(['nft', 'delete', 'table', 'ip', portTable(vmId)]).catch(() => undefined);
 }

@@ -7,7 +7,15 @@ import type { VmmDriver, VmmInstance, VmmSnapshotInfo } from '@hearth/vmm';
 export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
 import { prepareDisk } from './disk.ts';
 import { capLog, tailFile, waitForText } from './console-log.ts';
-import { applyPorts, createTap, deleteTap, removePorts, tapName } from './net.ts';
+import {
+  applyPorts,
+  createTap,
+  deleteTap,
+  portTable,
+  presentPortTables,
+  removePorts,
+  tapName,
+} from './net.ts';
 import { GuestConnection } from './guest/connection.ts';
 import { GuestError } from './guest/errors.ts';
 import { GUEST_AGENT_GUEST_PATH, injectGuest } from './guest/inject.ts';
@@ -191,11 +199,14 @@ export class Supervisor {
     }
     // Port forwards: re-applied for VMs that kept running, removed for ours that did not (only
     // tables named after our own VMs are touched: other agents' rules are none of our business).
+    // One listing up front, so stopped VMs without forwards cost no nft call at start-up.
+    const present = await presentPortTables();
     for (const r of this.vms.values()) {
-      const fix =
-        r.instance && r.spec.network
-          ? applyPorts(r.spec.id, r.spec.network.ip, r.spec.ports ?? [])
-          : removePorts(r.spec.id);
+      const running = r.instance && r.spec.network;
+      if (!running && !present.has(portTable(r.spec.id))) continue;
+      const fix = running
+        ? applyPorts(r.spec.id, r.spec.network!.ip, r.spec.ports ?? [])
+        : removePorts(r.spec.id);
       await fix.catch((e: Error) =>
         this.o.log.warn({ vm: r.spec.id, err: e.message }, 'repairing published ports failed'),
       );
