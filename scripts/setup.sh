@@ -20,6 +20,7 @@ PACKAGES=(
   openssl                               # SHA-512 crypt of guest passwords
   postgresql                            # the test suite's throwaway PostgreSQL cluster
   chromium                              # the dashboard's browser tests (Playwright drives it)
+  tcpdump                               # the network tests capture VXLAN on the underlay
 )
 
 missing=()

@@ -8,11 +8,12 @@ import { FirecrackerDriver } from '@hearth/firecracker';
 import { QemuDriver } from '@hearth/qemu';
 import { ensureGuestAgent } from '@hearth/images';
 import { buildAgentApp } from './app.ts';
-import { collectInventory } from './inventory.ts';
+import { collectInventory, hostNetFeatures } from './inventory.ts';
+import { sweepLeftovers } from './sweep.ts';
 import { ManagerClient } from './manager-client.ts';
 import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './supervisor.ts';
-import { ensureBridge } from './net.ts';
+import { ensureBridge } from './networks.ts';
 import { ensureDns } from './dns.ts';
 
 export interface AgentConfig {
@@ -29,6 +30,8 @@ export interface AgentConfig {
   bootTimeoutMs: number;
   consoleLogCap: number;
   bridge: { bridge: string; gatewayCidr: string; subnet: string } | null;
+  /** Address other hosts reach this one on, for VXLAN; default: none (VXLAN networks refused here). */
+  underlay?: string | null;
   /** DNS servers the bridge's forwarder asks (host:port or IP#port); default the host's resolv.conf. */
   dnsUpstream?: string[];
   /** Guest agent binary to inject into images without one; default: built from apps/guest (cached). */
@@ -102,7 +105,16 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       },
     );
   }
+  const agentName = (cfg.name ?? hostname()).replace(/[^A-Za-z0-9_.-]/g, '_');
+  const features = new Set((await hostNetFeatures()).filter((f) => f.ok).map((f) => f.name));
+  const netCtx = {
+    agent: agentName,
+    underlay: cfg.underlay ?? null,
+    dnsUpstream: cfg.dnsUpstream ?? [],
+    features,
+  };
   const supervisor = new Supervisor({
+    net: netCtx,
     guestAgentPath,
     images: new ImageCache({
       dir: join(cfg.dataDir, 'images'),
@@ -128,10 +140,17 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   };
 
   if (cfg.bridge) {
-    await ensureBridge(cfg.bridge);
+    await ensureBridge(cfg.bridge, agentName);
     await ensureDns(cfg.bridge.bridge, cfg.bridge.gatewayCidr.split('/')[0]!, cfg.dnsUpstream ?? []);
   }
   await supervisor.init();
+  await sweepLeftovers({
+    agent: agentName,
+    runningVms: supervisor.runningVmIds(),
+    networksInUse: supervisor.networksInUse(),
+    keepBridges: new Set(cfg.bridge ? [cfg.bridge.bridge] : []),
+    log,
+  });
   const app = buildAgentApp({
     supervisor,
     callbackToken: identity.callbackToken,
@@ -142,7 +161,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
   const url = cfg.advertiseUrl ?? `http://${cfg.listenHost}:${port}`;
 
-  const inventory = await collectInventory(cfg.dataDir, drivers);
+  const inventory = await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null });
   const reg = await client.register({
     name: cfg.name ?? hostname(),
     url,
@@ -160,7 +179,11 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
 
   const beat = async () => {
     try {
-      await client.heartbeat(hostId, await collectInventory(cfg.dataDir, drivers), supervisor.list());
+      await client.heartbeat(
+        hostId,
+        await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null }),
+        supervisor.list(),
+      );
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'heartbeat failed');
     }

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import {
-  AgentPortsBody,
+  AgentNetPolicy,
+  AgentTeardownNetworkBody,
   AgentRestoreBody,
   AgentStopBody,
   AgentVmSpec,
@@ -93,9 +94,13 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   app.post('/agent/v1/vms/:id/snapshots/:snapshotId', async (req) =>
     sup.snapshot(id(req), (req.params as { snapshotId: string }).snapshotId),
   );
-  app.put('/agent/v1/vms/:id/ports', async (req) =>
-    sup.setPorts(id(req), AgentPortsBody.parse(req.body).ports),
+  app.put('/agent/v1/vms/:id/net-policy', async (req) =>
+    sup.setNetPolicy(id(req), AgentNetPolicy.parse(req.body)),
   );
+  app.post('/agent/v1/networks/teardown', async (req) => {
+    await sup.teardownNetwork(AgentTeardownNetworkBody.parse(req.body).network);
+    return { ok: true };
+  });
   app.post('/agent/v1/vms/:id/restore', async (req) => {
     const body = AgentRestoreBody.parse(req.body);
     return sup.restore(body.spec, body.snapshotId);

@@ -2,3 +2,5 @@ export { startAgent, AGENT_DEFAULTS, type AgentConfig, type RunningAgent } from 
 export { collectInventory } from './inventory.ts';
 export { removeBridge, tapName, natTable, portTable } from './net.ts';
 export { ImageCache, type ImageCacheOptions } from './image-cache.ts';
+export { teardownNetwork, bridgeFor, vxlanDev } from './networks.ts';
+export { nicTap, policyTable } from './vm-net.ts';

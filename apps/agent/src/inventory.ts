@@ -1,4 +1,4 @@
-import { statfs } from 'node:fs/promises';
+import { readdir, readFile, statfs } from 'node:fs/promises';
 import { cpus, freemem, release, totalmem, arch } from 'node:os';
 import type { HostInventory } from '@hearth/contract';
 import type { VmmDriver } from '@hearth/vmm';
@@ -21,8 +21,31 @@ async function check(
   }
 }
 
+/** The kernel's network features, probed once per process. */
+export function hostNetFeatures(): Promise<NetFeature[]> {
+  return (netFeatures ??= probeNetFeatures());
+}
+
+/** Interfaces a bridged network could use: everything but loopback and the links we made. */
+async function hostInterfaces(): Promise<HostInventory['interfaces']> {
+  const out: HostInventory['interfaces'] = [];
+  const addrs = await sh(['ip', '-o', '-4', 'addr', 'show']).catch(() => '');
+  for (const name of (await readdir('/sys/class/net').catch(() => [] as string[])).sort()) {
+    if (name === 'lo' || /^(htap|hbr|hvx)/.test(name)) continue;
+    const alias = (await readFile(`/sys/class/net/${name}/ifalias`, 'utf8').catch(() => '')).trim();
+    if (alias.startsWith('hearth:')) continue;
+    const mine = [...addrs.matchAll(new RegExp(`^\\d+: ${name.replace(/\./g, '\\.')}\\s+inet (\\S+)`, 'gm'))];
+    out.push({ name, addresses: mine.map((m) => m[1]!) });
+  }
+  return out;
+}
+
 /** What this host offers; sent at registration and with every heartbeat, shown by `hearth doctor`. */
-export async function collectInventory(dataDir: string, drivers: VmmDriver[]): Promise<HostInventory> {
+export async function collectInventory(
+  dataDir: string,
+  drivers: VmmDriver[],
+  opts: { underlay?: string | null } = {},
+): Promise<HostInventory> {
   const vmms = await Promise.all(drivers.map((d) => d.probe()));
   // Each driver's own checks (binary, /dev/kvm, CPU flags, jailer), with their reasons.
   const driverChecks = (await Promise.all(drivers.map((d) => d.checks?.() ?? []))).flat();
@@ -67,6 +90,8 @@ export async function collectInventory(dataDir: string, drivers: VmmDriver[]): P
     kernel: release(),
     arch: arch(),
     vmms,
-    checks: [...checks, ...(await (netFeatures ??= probeNetFeatures())), ...driverChecks],
+    checks: [...checks, ...(await hostNetFeatures()), ...driverChecks],
+    interfaces: await hostInterfaces(),
+    underlay: opts.underlay ?? null,
   };
 }

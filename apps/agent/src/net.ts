@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { HearthError } from '@hearth/contract';
 import { sh } from './exec.ts';
 import { stopDns } from './dns.ts';
@@ -27,32 +27,6 @@ async function linkExists(name: string): Promise<boolean> {
 /** nftables table name owned by one bridge: masquerade for its subnet, nothing else. */
 export function natTable(bridge: string): string {
   return `hearth_${bridge.replace(/[^a-zA-Z0-9_]/g, '_')}`;
-}
-
-export async function ensureBridge(cfg: BridgeConfig): Promise<void> {
-  if (!(await linkExists(cfg.bridge))) {
-    await sh(['ip', 'link', 'add', 'name', cfg.bridge, 'type', 'bridge']);
-  }
-  const addrs = await sh(['ip', '-o', '-4', 'addr', 'show', 'dev', cfg.bridge]);
-  if (!addrs.includes(` ${cfg.gatewayCidr} `)) {
-    await sh(['ip', 'addr', 'add', cfg.gatewayCidr, 'dev', cfg.bridge]);
-  }
-  await sh(['ip', 'link', 'set', cfg.bridge, 'up']);
-  const forward = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '0');
-  if (forward.trim() !== '1') await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
-  const table = natTable(cfg.bridge);
-  // Re-declaring the table atomically replaces our rules and never touches anyone else's.
-  const rules = [
-    `table ip ${table} {}`,
-    `delete table ip ${table}`,
-    `table ip ${table} {`,
-    `  chain postrouting {`,
-    `    type nat hook postrouting priority srcnat; policy accept;`,
-    `    ip saddr ${cfg.subnet} ip daddr != ${cfg.subnet} masquerade`,
-    `  }`,
-    `}`,
-  ].join('\n');
-  await sh(['nft', '-f', '-'], rules + '\n');
 }
 
 /** Removes the bridge and its NAT table (tests; `hearth up` keeps them). */

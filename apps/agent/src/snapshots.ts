@@ -1,3 +1,4 @@
+import { nicsOf } from './vm-net.ts';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError, type AgentVmSpec } from '@hearth/contract';
@@ -38,14 +39,14 @@ fi
  */
 export async function adoptIdentity(guest: GuestConnection, spec: AgentVmSpec): Promise<void> {
   await guest.request({ op: 'time.sync', unixMs: Date.now() }, 10_000);
-  const n = spec.network;
+  const n = nicsOf(spec)[0];
   const r = await guest.request<{ exitCode: number | null }>(
     {
       op: 'exec',
       argv: ['/bin/sh', '-c', IDENTITY_SCRIPT],
       env: {
         HEARTH_NAME: spec.name,
-        HEARTH_IP: n ? `${n.ip}/${n.prefix}` : '',
+        HEARTH_IP: n?.ip ? `${n.ip}/${n.prefix}` : '',
         HEARTH_MAC: n?.mac ?? '',
         HEARTH_GW: n?.gateway ?? '',
       },

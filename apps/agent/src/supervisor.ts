@@ -7,15 +7,9 @@ import type { VmmDriver, VmmInstance, VmmSnapshotInfo } from '@hearth/vmm';
 export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
 import { prepareDisk } from './disk.ts';
 import { capLog, tailFile, waitForText } from './console-log.ts';
-import {
-  applyPorts,
-  createTap,
-  deleteTap,
-  portTable,
-  presentPortTables,
-  removePorts,
-  tapName,
-} from './net.ts';
+import { applyPorts, portTable, presentPortTables, removePorts } from './net.ts';
+import { ensureNetwork, teardownNetwork, type NetContext } from './networks.ts';
+import { applyPolicy, createTaps, deleteTaps, nicArgs, nicsOf, primaryIp, removePolicy } from './vm-net.ts';
 import { GuestConnection } from './guest/connection.ts';
 import { GuestError } from './guest/errors.ts';
 import { GUEST_AGENT_GUEST_PATH, injectGuest } from './guest/inject.ts';
@@ -53,6 +47,8 @@ export interface SupervisorOptions {
   guestAgentPath: string | null;
   /** Local files for the images a VM needs (fetched from the manager when absent); null: use spec paths. */
   images?: ImageCache | null;
+  /** Host network context (agent name for labels, underlay, features); null: no networking (unit tests). */
+  net?: NetContext | null;
   /** Called when a VM changes without being asked (guest powered off, VMM died). */
   onUnexpectedChange: (status: AgentVmStatus) => void;
 }
@@ -179,7 +175,7 @@ export class Supervisor {
         this.watchExit(rec, instance);
         this.o.log.info({ vm: id, pid: instance.pid, phase: rec.phase }, 'adopted running VM');
       } else {
-        if (spec.network) await this.releaseNet(spec.id);
+        await this.releaseNet(spec);
         rec.phase = state.intent === 'running' ? 'failed' : state.intent === 'failed' ? 'failed' : 'stopped';
         rec.reason = adoptError
           ? `adopting the VM failed: ${adoptError}`
@@ -202,11 +198,14 @@ export class Supervisor {
     // One listing up front, so stopped VMs without forwards cost no nft call at start-up.
     const present = await presentPortTables();
     for (const r of this.vms.values()) {
-      const running = r.instance && r.spec.network;
-      if (!running && !present.has(portTable(r.spec.id))) continue;
-      const fix = running
-        ? applyPorts(r.spec.id, r.spec.network!.ip, r.spec.ports ?? [])
-        : removePorts(r.spec.id);
+      const ip = r.instance ? primaryIp(r.spec) : null;
+      if (r.instance && nicsOf(r.spec).length) {
+        await applyPolicy(r.spec, this.agentName).catch((e: Error) =>
+          this.o.log.warn({ vm: r.spec.id, err: e.message }, 'repairing the egress policy failed'),
+        );
+      }
+      if (!ip && !present.has(portTable(r.spec.id))) continue;
+      const fix = ip ? applyPorts(r.spec.id, ip, r.spec.ports ?? []) : removePorts(r.spec.id);
       await fix.catch((e: Error) =>
         this.o.log.warn({ vm: r.spec.id, err: e.message }, 'repairing published ports failed'),
       );
@@ -309,7 +308,8 @@ export class Supervisor {
     rec.phase = 'starting';
     rec.reason = null;
     rec.bootMs = null;
-    const tap = spec.network ? tapName(spec.id) : null;
+    const nics = nicsOf(spec);
+    let taps: { name: string; mac: string }[] = [];
     let instance: VmmInstance | null = null;
     let freshDisk = false;
     const t0 = Date.now();
@@ -341,9 +341,16 @@ export class Supervisor {
         if (!inj.hasAgent)
           log.warn({ reason: inj.reason }, 'no guest agent in this image; exec and shell unavailable');
       }
-      if (tap && spec.network) {
-        await createTap(tap, spec.network.bridge);
-        await applyPorts(spec.id, spec.network.ip, spec.ports ?? []);
+      if (nics.length) {
+        const tNet = Date.now();
+        for (const net of new Map(nics.map((n) => [n.network.id, n.network])).values()) {
+          if (this.o.net) await ensureNetwork(net, this.o.net);
+        }
+        taps = await createTaps(spec, this.agentName);
+        const ip = primaryIp(spec);
+        if (ip) await applyPorts(spec.id, ip, spec.ports ?? []);
+        await applyPolicy(spec, this.agentName);
+        log.debug({ ms: Date.now() - tNet, nics: nics.length }, 'VM network ready');
       }
       const consoleStart = (await stat(f.console).catch(() => ({ size: 0 }))).size;
       await this.persist(rec, 'running');
@@ -359,11 +366,15 @@ export class Supervisor {
         diskPath: f.disk,
         cmdline: this.cmdline(spec),
         consoleLogPath: f.console,
-        tap: tap && spec.network ? { name: tap, mac: spec.network.mac } : null,
+        tap: taps[0] ?? null,
+        moreTaps: taps.slice(1),
         guestSocketPath: f.guest,
         volumes: await this.volumeFiles(spec),
         // Readable by the guest at boot where the VMM offers it (Firecracker's MMDS).
-        metadata: { name: spec.name, ...(spec.network ? { network: spec.network } : {}) },
+        metadata: {
+          name: spec.name,
+          nics: nics.map(({ network, ...n }) => ({ ...n, network: network.name })),
+        },
       };
       if (from && !driver.restore)
         throw new Error(`Restoring failed: the ${driver.kind} driver cannot restore snapshots`);
@@ -392,7 +403,7 @@ export class Supervisor {
       await instance?.kill().catch(() => undefined);
       rec.instance = null;
       rec.expectingExit = false;
-      if (tap) await this.releaseNet(spec.id);
+      await this.releaseNet(spec);
       // A disk made by this very boot holds nothing worth keeping; an older one holds the user's data.
       if (freshDisk) await rm(f.disk, { force: true });
       await this.persist(rec, 'failed');
@@ -401,10 +412,7 @@ export class Supervisor {
 
   private cmdline(spec: AgentVmSpec): string {
     const parts = [spec.bootArgs, `hearth.hostname=${spec.name}`, `hearth.id=${spec.id}`];
-    if (spec.network) {
-      const n = spec.network;
-      parts.push(`hearth.ip=${n.ip}/${n.prefix},${n.gateway},${n.dns}`);
-    }
+    parts.push(...nicArgs(nicsOf(spec)));
     return parts.filter(Boolean).join(' ');
   }
 
@@ -446,7 +454,7 @@ export class Supervisor {
       // Decide before any await, so that a stop or delete arriving meanwhile sees the new phase.
       const reboot = x.cause === 'guest-reset' && this.mayReboot(rec);
       if (reboot) rec.phase = 'starting';
-      if (rec.spec.network) await this.releaseNet(rec.spec.id);
+      await this.releaseNet(rec.spec);
       if (reboot) {
         // QEMU runs with -no-reboot so that a reset is visible; a reboot inside the guest is
         // carried out here as a fresh boot on the same disk.
@@ -530,7 +538,7 @@ export class Supervisor {
       }
       rec.instance = null;
       this.dropGuest(rec);
-      if (rec.spec.network) await this.releaseNet(id);
+      await this.releaseNet(rec.spec);
       rec.phase = 'stopped';
       rec.reason = reason;
       rec.startedAt = null;
@@ -629,7 +637,7 @@ export class Supervisor {
         await r.instance.kill().catch(() => undefined);
         r.instance = null;
         r.expectingExit = false;
-        if (r.spec.network) await this.releaseNet(r.spec.id);
+        await this.releaseNet(r.spec);
       }
       r.spec = spec;
       if (hadDisk) await rename(disk, kept);
@@ -683,21 +691,56 @@ export class Supervisor {
     await inst.requestShutdown();
   }
 
-  /** Everything on the host network that a VM owns: its TAP and its port forwards. */
-  private async releaseNet(id: string): Promise<void> {
-    await deleteTap(tapName(id));
-    await removePorts(id);
+  private get agentName(): string {
+    return this.o.net?.agent ?? 'agent';
   }
 
-  /** Replaces the published ports; applied at once when the VM runs, else at its next start. */
-  setPorts(id: string, ports: AgentVmSpec['ports']): Promise<AgentVmStatus> {
+  /** Everything on the host network that a VM owns: its TAPs, port forwards and policy table. */
+  private async releaseNet(spec: AgentVmSpec): Promise<void> {
+    if (!nicsOf(spec).length) return;
+    await deleteTaps(spec);
+    await removePorts(spec.id);
+    await removePolicy(spec.id);
+  }
+
+  /**
+   * Replaces the published ports, egress policy and rate limit; applied at once when the VM runs
+   * (each atomically), else at its next start.
+   */
+  setNetPolicy(
+    id: string,
+    p: Pick<AgentVmSpec, 'ports' | 'egress' | 'bandwidthMbit'>,
+  ): Promise<AgentVmStatus> {
     const rec = this.need(id);
     return this.serial(rec, async () => {
-      rec.spec = { ...rec.spec, ports };
+      const next = { ...rec.spec, ...p };
+      const ip = primaryIp(next);
+      if (rec.instance && ip) await applyPorts(id, ip, next.ports);
+      if (rec.instance && nicsOf(next).length) await applyPolicy(next, this.agentName);
+      rec.spec = next;
       await writeFile(this.files(rec.dir).spec, JSON.stringify(rec.spec, null, 2) + '\n', { mode: 0o600 });
-      if (rec.instance && rec.spec.network) await applyPorts(id, rec.spec.network.ip, ports);
       return this.status(id);
     });
+  }
+
+  /** Removes a deleted network from this host. */
+  async teardownNetwork(net: Parameters<typeof teardownNetwork>[0]): Promise<void> {
+    await teardownNetwork(net);
+  }
+
+  /** Networks (by id) that this agent's VMs use: start-up keeps them, sweeps the rest of ours. */
+  networksInUse(): Set<string> {
+    return new Set([...this.vms.values()].flatMap((r) => nicsOf(r.spec).map((n) => n.network.id)));
+  }
+
+  /** Ids of the VMs this agent knows. */
+  vmIds(): Set<string> {
+    return new Set(this.vms.keys());
+  }
+
+  /** VMs whose VMM runs now (their TAPs and tables must stay). */
+  runningVmIds(): Set<string> {
+    return new Set([...this.vms.values()].filter((r) => r.instance).map((r) => r.spec.id));
   }
 
   private openGuest(rec: VmRecord, instance: VmmInstance): GuestConnection {
@@ -767,7 +810,7 @@ export class Supervisor {
       this.dropGuest(rec);
       await rec.instance?.kill();
       rec.instance = null;
-      await this.releaseNet(id);
+      await this.releaseNet(rec.spec);
       await rm(rec.dir, { recursive: true, force: true });
       this.vms.delete(id);
     });

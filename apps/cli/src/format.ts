@@ -29,7 +29,7 @@ export function vmTable(vms: Vm[], hostNames: Map<string, string>): string {
       `${v.memoryMib}MiB`,
       v.host ? (hostNames.get(v.host) ?? v.host) : '-',
       v.vmm ? `${v.vmm}${v.accel ? `/${v.accel}` : ''}` : '-',
-      v.ip ?? '-',
+      v.networks?.length ? v.networks.map((n) => n.ip ?? 'dhcp…').join(',') : (v.ip ?? '-'),
       duration(v.uptimeSeconds),
     ]),
   );

@@ -7,6 +7,7 @@ import { resourceCommands } from './commands/resources.ts';
 import { accessCommands } from './commands/access.ts';
 import { snapshotCommands } from './commands/snapshot.ts';
 import { volumeCommands } from './commands/volume.ts';
+import { networkCommands } from './commands/network.ts';
 import { templateCommands } from './commands/template.ts';
 import { EXIT } from './output.ts';
 
@@ -33,6 +34,7 @@ resourceCommands(program);
 accessCommands(program);
 snapshotCommands(program);
 volumeCommands(program);
+networkCommands(program);
 templateCommands(program);
 
 try {

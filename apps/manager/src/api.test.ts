@@ -21,6 +21,8 @@ const inventory: HostInventory = {
     { kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null },
   ],
   checks: [],
+  interfaces: [],
+  underlay: null,
 };
 
 const backends = ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as const;

@@ -11,6 +11,8 @@ import { systemRoutes } from './routes/system.ts';
 import { vmAccessRoutes } from './routes/vm-access.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { volumeRoutes } from './routes/volumes.ts';
+import { networkRoutes } from './routes/networks.ts';
+import type { NetworkService } from './services/network-service.ts';
 import { templateRoutes } from './routes/templates.ts';
 import type { TemplateService } from './services/template-service.ts';
 import type { VolumeService } from './services/volume-service.ts';
@@ -29,6 +31,7 @@ export interface AppServices {
   vmService: VmService;
   snapshots: SnapshotService;
   volumes: VolumeService;
+  networks: NetworkService;
   templates: TemplateService;
   agents: AgentClient;
   images: ImageService;
@@ -67,6 +70,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   vmAccessRoutes(app, deps);
   snapshotRoutes(app, deps);
   volumeRoutes(app, deps);
+  networkRoutes(app, deps);
   templateRoutes(app, deps);
   eventRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);

@@ -12,7 +12,7 @@ import { TemplateService } from './services/template-service.ts';
 import { AgentClient } from './services/agent-client.ts';
 import { VmBus } from './services/bus.ts';
 import { ChangeFeed } from './services/change-feed.ts';
-import { parseCidr } from './services/ipam.ts';
+import { NetworkService } from './services/network-service.ts';
 import { VmService } from './services/vm-service.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
@@ -98,16 +98,15 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   });
 
   const bus = new VmBus();
-  const network = cfg.network
-    ? { bridge: cfg.network.bridge, subnet: parseCidr(cfg.network.cidr), dns: cfg.network.dns }
-    : null;
   const agents = new AgentClient();
+  const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }) });
+  await networks.ensureDefault(cfg.network ?? null);
   const vmService = new VmService({
     stores,
     agents,
     bus,
     log: log.child({ component: 'vms' }),
-    network,
+    networks,
     images,
   });
   const volumes = new VolumeService({ stores, agents });
@@ -123,6 +122,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     vmService,
     snapshots,
     volumes,
+    networks,
     templates: new TemplateService({ stores, vms: vmService, volumes }),
     agents,
     images,

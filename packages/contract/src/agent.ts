@@ -1,6 +1,44 @@
 import { z } from 'zod';
 import { HostInventory } from './host.ts';
 import { GuestApp } from './guest-protocol.ts';
+import { EgressPolicy, NetworkMode } from './network.ts';
+
+/** Everything an agent needs to build a network on its host; names derive from the network id. */
+export const AgentNetwork = z.object({
+  id: z.string(),
+  name: z.string(),
+  mode: NetworkMode,
+  bridge: z.string(),
+  cidr: z.string().nullable(),
+  gateway: z.string().nullable().describe('nat: the host address on the bridge'),
+  dnsForwarder: z.boolean().describe('Run a DNS forwarder on the gateway address'),
+  interface: z.string().nullable(),
+  vlan: z.number().int().nullable(),
+  vxlan: z
+    .object({ vni: z.number().int(), port: z.number().int(), remotes: z.array(z.string()) })
+    .nullable()
+    .describe('remotes: the underlay addresses of the other hosts'),
+});
+export type AgentNetwork = z.infer<typeof AgentNetwork>;
+
+export const AgentNic = z.object({
+  mac: z.string(),
+  ip: z.string().nullable().describe('null: the guest asks DHCP'),
+  prefix: z.number().int().nullable(),
+  gateway: z.string().nullable().describe("The guest's default route, if this NIC carries it"),
+  dns: z.array(z.string()),
+  network: AgentNetwork,
+});
+export type AgentNic = z.infer<typeof AgentNic>;
+
+export const AgentNetPolicy = z.strictObject({
+  ports: z
+    .array(z.object({ host: z.number().int(), guest: z.number().int(), protocol: z.enum(['tcp', 'udp']) }))
+    .default([]),
+  egress: EgressPolicy.nullable().default(null),
+  bandwidthMbit: z.number().int().nullable().default(null),
+});
+export type AgentNetPolicy = z.infer<typeof AgentNetPolicy>;
 
 /**
  * An image the VM needs. `path` is where the manager keeps it; an agent on another host (or that
@@ -50,7 +88,12 @@ export const AgentVmSpec = z.strictObject({
       gateway: z.string(),
       dns: z.string(),
     })
-    .nullable(),
+    .nullable()
+    .optional()
+    .describe('Single-NIC form of older managers; agents turn it into `nics`'),
+  nics: z.array(AgentNic).default([]),
+  egress: EgressPolicy.nullable().default(null),
+  bandwidthMbit: z.number().int().nullable().default(null),
 });
 export type AgentVmSpec = z.infer<typeof AgentVmSpec>;
 
@@ -77,7 +120,7 @@ export const AgentVmStatus = z.object({
 });
 export type AgentVmStatus = z.infer<typeof AgentVmStatus>;
 
-export const AgentPortsBody = z.strictObject({ ports: AgentVmSpec.shape.ports });
+export const AgentTeardownNetworkBody = z.strictObject({ network: AgentNetwork });
 
 export const AgentRestoreBody = z.strictObject({ spec: AgentVmSpec, snapshotId: z.string().min(1) });
 

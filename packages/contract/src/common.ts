@@ -3,7 +3,9 @@ import { z } from 'zod';
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
 /** Prefixed, time-sortable ids (`vm_01j…`): 10 chars of millisecond time, 16 of randomness. */
-export function newId(prefix: 'vm' | 'img' | 'host' | 'evt' | 'tok' | 'snap' | 'op' | 'vol' | 'tpl'): string {
+export function newId(
+  prefix: 'vm' | 'img' | 'host' | 'evt' | 'tok' | 'snap' | 'op' | 'vol' | 'tpl' | 'net',
+): string {
   let t = Date.now();
   let time = '';
   for (let i = 0; i < 10; i++) {

@@ -187,6 +187,42 @@ export const errorCatalogue = {
     status: 502,
     hint: '`detail` carries the output of the failing step (skopeo, umoci, mke2fs or the download).',
   },
+  NETWORK_NOT_FOUND: { status: 404, hint: 'List networks with `hearth network ls` or GET /v1/networks.' },
+  NETWORK_NAME_TAKEN: {
+    status: 409,
+    hint: 'Choose another network name, or delete the network that has it.',
+  },
+  NETWORK_CIDR_OVERLAP: {
+    status: 409,
+    hint: "Choose a subnet that overlaps no other network's (`hearth network ls` lists them).",
+  },
+  NETWORK_CIDR_TOO_SMALL: {
+    status: 422,
+    hint: 'Use a subnet of at least /29 (a gateway, a broadcast address and room for VMs).',
+  },
+  NETWORK_INVALID: { status: 422, hint: 'Check which fields the network mode takes (docs/networking.md).' },
+  NETWORK_VNI_TAKEN: { status: 409, hint: 'Another VXLAN network uses that VNI; choose another `vni`.' },
+  NETWORK_INTERFACE_MISSING: {
+    status: 422,
+    hint: "Name an interface that exists on the host (`ip link` there); GET /v1/hosts lists each host's interfaces.",
+  },
+  NETWORK_INTERFACE_BUSY: {
+    status: 409,
+    hint: 'Bridge a dedicated interface without IPv4 addresses, or move its addresses to a bridge first.',
+  },
+  NETWORK_FEATURE_MISSING: {
+    status: 422,
+    hint: 'Run `hearth doctor` on the hosts: the network needs a kernel feature none of them has.',
+  },
+  NETWORK_IN_USE: {
+    status: 409,
+    hint: 'Delete or stop-and-detach the VMs on the network first (`detail` lists them).',
+  },
+  NETWORK_BUILTIN: { status: 409, hint: 'The default NAT network cannot be deleted.' },
+  NETWORK_IP_UNAVAILABLE: {
+    status: 409,
+    hint: "Ask for a free address inside the network's subnet, or omit `ip` to get one assigned.",
+  },
   IMAGE_BUILD_FAILED: {
     status: 500,
     hint: 'Building a runtime image failed; `detail` has the recipe output. Check the host can reach the Debian and npm archives.',

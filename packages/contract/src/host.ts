@@ -19,6 +19,11 @@ export const HostInventory = z.object({
   arch: z.string(),
   vmms: z.array(VmmAvailability),
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
+  interfaces: z
+    .array(z.object({ name: z.string(), addresses: z.array(z.string()) }))
+    .default([])
+    .describe('Host network interfaces that bridged networks may use (not ours, not loopback)'),
+  underlay: z.string().nullable().default(null).describe('Address other hosts reach this one on for VXLAN'),
 });
 export type HostInventory = z.infer<typeof HostInventory>;
 

@@ -14,3 +14,4 @@ export * from './snapshot.ts';
 export * from './volume.ts';
 export * from './template.ts';
 export * from './events.ts';
+export * from './network.ts';

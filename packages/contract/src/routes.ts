@@ -17,6 +17,7 @@ import { HeartbeatBody, VmStatusReport } from './agent.ts';
 import { vmAccessRoutes } from './vm-access-routes.ts';
 import { snapshotRoutes } from './snapshot-routes.ts';
 import { volumeRoutes } from './volume-routes.ts';
+import { networkRoutes } from './network-routes.ts';
 import { templateRoutes } from './template-routes.ts';
 import { eventRoutes } from './events-routes.ts';
 import { imageRoutes } from './image-routes.ts';
@@ -252,6 +253,7 @@ export const routes = {
   ...vmAccessRoutes,
   ...snapshotRoutes,
   ...volumeRoutes,
+  ...networkRoutes,
   ...templateRoutes,
   ...eventRoutes,
   ...imageRoutes,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Name, PageQuery, parseDuration, Timestamp } from './common.ts';
 import { VmState } from './vm-state.ts';
+import { BandwidthMbit, EgressPolicy, NicRequest, VmNic } from './network.ts';
 
 export const VmmKind = z.enum(['firecracker', 'qemu']);
 export type VmmKind = z.infer<typeof VmmKind>;
@@ -64,6 +65,21 @@ export const CreateVmBody = z
     vmm: z.enum(['firecracker', 'qemu']).optional().describe('Default: the best VMM the chosen host offers.'),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
     ports: Ports.optional().describe("Published ports: host port → guest port, on the VM's host."),
+    network: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The network of the single NIC (id or name); default the NAT network.'),
+    networks: z
+      .array(NicRequest)
+      .min(1)
+      .max(4)
+      .optional()
+      .describe('One NIC per entry, in order: a network id/name, or {network, ip} for a fixed address.'),
+    egress: EgressPolicy.optional().describe(
+      'What the VM may reach outside its networks; default allow all.',
+    ),
+    bandwidthMbit: BandwidthMbit.optional(),
     snapshot: z
       .string()
       .min(1)
@@ -106,6 +122,8 @@ export const PatchVmBody = z
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
     timeout: Duration.nullable().optional(),
     ports: Ports.optional().describe('Replaces the published ports; applied at once on a running VM.'),
+    egress: EgressPolicy.optional().describe('Replaces the egress policy; applied at once on a running VM.'),
+    bandwidthMbit: BandwidthMbit.nullable().optional().describe('null removes the limit; applied at once.'),
   })
   .meta({ id: 'PatchVm' });
 export type PatchVmBody = z.infer<typeof PatchVmBody>;
@@ -134,6 +152,9 @@ export const Vm = z
     labels: z.record(z.string(), z.string()),
     timeout: z.string().nullable(),
     ports: z.array(PortMapping),
+    networks: z.array(VmNic).describe('NICs in order; `ip` is the first one'),
+    egress: EgressPolicy,
+    bandwidthMbit: z.number().int().nullable(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     startedAt: Timestamp.nullable(),

@@ -100,6 +100,15 @@ export function configCalls(c: ConfigInput): ApiCall[] {
       path: `/network-interfaces/${IFACE_ID}`,
       body: { iface_id: IFACE_ID, host_dev_name: spec.tap.name, guest_mac: spec.tap.mac },
     });
+    // Further NICs follow the first one: eth1, eth2, … (the guest finds them by MAC anyway).
+    (spec.moreTaps ?? []).forEach((t, i) => {
+      const id = `eth${i + 1}`;
+      calls.push({
+        method: 'PUT',
+        path: `/network-interfaces/${id}`,
+        body: { iface_id: id, host_dev_name: t.name, guest_mac: t.mac },
+      });
+    });
   }
   calls.push({ method: 'PUT', path: '/vsock', body: { guest_cid: GUEST_CID, uds_path: c.vsockPath } });
   if (spec.tap) {

@@ -97,6 +97,14 @@ export function buildQemuArgs(spec: VmmLaunchSpec, accel: 'kvm' | 'tcg'): string
       '-device',
       `virtio-net-device,netdev=net0,mac=${spec.tap.mac}`,
     );
+    (spec.moreTaps ?? []).forEach((t, i) => {
+      args.push(
+        '-netdev',
+        `tap,id=net${i + 1},ifname=${t.name},script=no,downscript=no`,
+        '-device',
+        `virtio-net-device,netdev=net${i + 1},mac=${t.mac}`,
+      );
+    });
   }
   return args;
 }

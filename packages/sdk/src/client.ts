@@ -94,7 +94,14 @@ export class HearthClient {
 
   /** Follows `nextCursor` until the list is exhausted. */
   async all<
-    K extends 'listVms' | 'listHosts' | 'listImages' | 'listSnapshots' | 'listVolumes' | 'listTemplates',
+    K extends
+      | 'listVms'
+      | 'listHosts'
+      | 'listImages'
+      | 'listSnapshots'
+      | 'listVolumes'
+      | 'listTemplates'
+      | 'listNetworks',
   >(
     id: K,
     query: Record<string, unknown> = {},

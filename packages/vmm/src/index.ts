@@ -14,6 +14,8 @@ export interface VmmLaunchSpec {
   /** Serial console output is appended here by the VMM itself, so nothing is lost while the agent is down. */
   consoleLogPath: string;
   tap: { name: string; mac: string } | null;
+  /** Further NICs, in order, after `tap`. */
+  moreTaps?: { name: string; mac: string }[];
   /**
    * Host end of the channel to the guest agent, a Unix socket path. QEMU: the server socket of a
    * virtio-serial port named `org.hearth.agent`. Firecracker: the hybrid-vsock `uds_path`.

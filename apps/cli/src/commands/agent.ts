@@ -14,6 +14,7 @@ interface AgentOptions {
   name?: string;
   bridge?: string;
   cidr?: string;
+  underlay?: string;
 }
 
 /** A standalone agent joining a manager elsewhere (multi-host mode, and crash tests). */
@@ -29,6 +30,7 @@ export function agentCommand(program: Command): void {
     .option('--name <name>', 'host name (default: hostname)')
     .option('--bridge <name>', 'bridge for VM NICs')
     .option('--cidr <cidr>', 'subnet of that bridge')
+    .option('--underlay <ip>', 'address other hosts reach this one on (VXLAN networks need it)')
     .action(async (o: AgentOptions) => {
       const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
       try {
@@ -44,6 +46,7 @@ export function agentCommand(program: Command): void {
           listenHost: o.listen,
           listenPort: o.port,
           advertiseUrl: o.advertise,
+          underlay: o.underlay ?? null,
           bridge:
             o.bridge && o.cidr
               ? { bridge: o.bridge, gatewayCidr: o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1'), subnet: o.cidr }

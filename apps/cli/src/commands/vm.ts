@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { HearthError, parseSize, type Vm, type VmState } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { resolveClient, UsageError } from '../config.ts';
+import { parseEgress, parseNetworks } from './network.ts';
 import { printJson, reportError } from '../output.ts';
 import { table, vmTable } from '../format.ts';
 import { runTerminal, shellTarget } from './terminal.ts';
@@ -63,8 +64,6 @@ export async function waitFor(c: HearthClient, id: string, state: VmState, timeo
 export function summary(v: Vm): string {
   return `${v.name} (${v.id}) is ${v.state}${v.ip ? `, ip ${v.ip}` : ''}${v.stateReason ? ` — ${v.stateReason.split('\n')[0]}` : ''}`;
 }
-
-const NOT_YET = ['network'] as const;
 
 /** --publish HOST:GUEST[/udp], repeatable. */
 export function parsePublish(items: string[]): { host: number; guest: number; protocol: 'tcp' | 'udp' }[] {
@@ -130,20 +129,20 @@ export function vmCommands(program: Command): void {
       'clone from this snapshot (its resources, disk and memory; a new name and address)',
     )
     .option('--publish <ports...>', 'publish ports HOST:GUEST[/udp] on the VM host, e.g. 8080:80')
-    .option('--network <network>', 'network (not yet available)')
+    .option(
+      '--network <net...>',
+      'NIC on this network (name, or NAME=IP for a fixed address); repeat for more NICs',
+    )
+    .option('--egress <default>', 'egress policy default: allow or deny')
+    .option('--allow <cidr...>', 'egress: destinations always allowed')
+    .option('--deny <cidr...>', 'egress: destinations always denied')
+    .option('--bandwidth <mbit>', 'rate limit per NIC in Mbit/s, each direction', (v) => Number(v))
     .option('--connect', 'open a shell in the VM once it is running')
     .option('--user <user>', 'guest account to set up at boot (default root)')
     .option('--password <password>', "password for --user (stored only as a hash in the guest's /etc/shadow)")
     .option('--ssh-key <key...>', 'public key (a key line or a .pub file) for ~/.ssh/authorized_keys')
     .action(
       act(program, async (c, json, o: Record<string, unknown>) => {
-        for (const k of NOT_YET) {
-          if (o[k] !== undefined) {
-            throw new UsageError(
-              `--${k.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase())} is not available yet in this version of Hearth.`,
-            );
-          }
-        }
         if (o.disk !== undefined && parseSize(String(o.disk)) === null)
           throw new UsageError(`--disk ${o.disk} is not a size (try 2gb).`);
         const env = Object.fromEntries(
@@ -170,6 +169,9 @@ export function vmCommands(program: Command): void {
           sshKeys: o.sshKey ? await readKeys(o.sshKey as string[]) : undefined,
           snapshot: o.snapshot as string | undefined,
           ports: o.publish ? parsePublish(o.publish as string[]) : undefined,
+          networks: o.network ? parseNetworks(o.network as string[]) : undefined,
+          egress: parseEgress(o),
+          bandwidthMbit: o.bandwidth as number | undefined,
         };
         if (o.connect && (!o.start || !o.wait))
           throw new UsageError('--connect needs the VM started and waited for.');

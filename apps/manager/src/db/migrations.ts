@@ -181,6 +181,45 @@ CREATE TABLE templates (
     // Uploads are declared first (pending) and become ready once content with the declared sha256 arrived.
     sql: `ALTER TABLE images ADD COLUMN status text NOT NULL DEFAULT 'ready'`,
   },
+  {
+    version: 11,
+    name: 'networks',
+    // vm_nics is the truth for addresses (unique per network); vms.nics mirrors it for reads.
+    sql: `
+CREATE TABLE networks (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  mode text NOT NULL,
+  cidr text,
+  gateway text,
+  dns jsonb NOT NULL DEFAULT '[]',
+  iface text,
+  vlan int,
+  vni int,
+  port int,
+  bridge text NOT NULL UNIQUE,
+  is_default boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX networks_vni ON networks (vni) WHERE vni IS NOT NULL;
+CREATE TABLE vm_nics (
+  vm_id text NOT NULL,
+  idx int NOT NULL,
+  network_id text NOT NULL REFERENCES networks(id),
+  mac text NOT NULL UNIQUE,
+  ip text,
+  source text NOT NULL,
+  PRIMARY KEY (vm_id, idx)
+);
+CREATE UNIQUE INDEX vm_nics_ip ON vm_nics (network_id, ip) WHERE ip IS NOT NULL;
+CREATE INDEX vm_nics_network ON vm_nics (network_id);
+ALTER TABLE vms ADD COLUMN nics jsonb NOT NULL DEFAULT '[]';
+ALTER TABLE vms ADD COLUMN egress jsonb;
+ALTER TABLE vms ADD COLUMN bandwidth_mbit int;
+ALTER TABLE snapshots ADD COLUMN networks jsonb NOT NULL DEFAULT '[]';
+DROP INDEX vms_ip
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

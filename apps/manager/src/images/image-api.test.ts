@@ -17,6 +17,8 @@ const inventory: HostInventory = {
   arch: 'x64',
   vmms: [{ kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null }],
   checks: [],
+  interfaces: [],
+  underlay: null,
 };
 const backends = ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as const;
 const work = mkdtempSync(join(tmpdir(), 'hearth-image-api-'));

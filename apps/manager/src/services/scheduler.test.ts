@@ -23,6 +23,8 @@ function host(vmms: VmmAvailability[]): HostRow {
     arch: 'x64',
     vmms,
     checks: [],
+    interfaces: [],
+    underlay: null,
   };
   return {
     id: 'host_a',

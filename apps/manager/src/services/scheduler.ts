@@ -1,6 +1,17 @@
 import { HearthError, type VmmKind } from '@hearth/contract';
 import type { HostRow } from '../store/mappers.ts';
 
+/**
+ * Whether a host offers a network feature (`hearth doctor` names). Agents from before the
+ * network probe report none at all: they always built NAT bridges, nothing else.
+ */
+export function hostHasFeature(h: HostRow, f: string): boolean {
+  if (f === 'underlay') return Boolean(h.inventory.underlay);
+  const probed = h.inventory.checks.some((c) => c.name.startsWith('net-'));
+  if (!probed) return f === 'net-nat' || f === 'net-bridge';
+  return h.inventory.checks.some((c) => c.name === f && c.ok);
+}
+
 export interface Placement {
   host: HostRow;
   vmm: VmmKind;
@@ -12,13 +23,34 @@ export interface Placement {
  */
 export function placeVm(
   hosts: HostRow[],
-  req: { vcpus: number; memoryMib: number; vmm?: VmmKind | undefined },
+  req: {
+    vcpus: number;
+    memoryMib: number;
+    vmm?: VmmKind | undefined;
+    /** What the VM's networks need from a host: kernel features and interfaces (bridged). */
+    net?: { features: string[]; interfaces: string[] };
+  },
 ): Placement {
-  const ready = hosts.filter((h) => h.state === 'ready' && !h.cordoned);
-  if (ready.length === 0) {
+  const up = hosts.filter((h) => h.state === 'ready' && !h.cordoned);
+  if (up.length === 0) {
     throw new HearthError(
       'NO_HOST_AVAILABLE',
       'Placing the VM failed: no host is ready (none registered, offline or cordoned).',
+    );
+  }
+  const lacks = (h: HostRow): string[] => [
+    ...(req.net?.features ?? []).filter((f) => !hostHasFeature(h, f)),
+    ...(req.net?.interfaces ?? [])
+      .filter((i) => !(h.inventory.interfaces ?? []).some((x) => x.name === i))
+      .map((i) => `interface ${i}`),
+  ];
+  const ready = up.filter((h) => lacks(h).length === 0);
+  if (ready.length === 0) {
+    const why = up.map((h) => `${h.name} lacks ${lacks(h).join(', ')}`).join('; ');
+    throw new HearthError(
+      'NETWORK_FEATURE_MISSING',
+      `Placing the VM failed: no host can carry its networks (${why}).`,
+      { detail: { hosts: Object.fromEntries(up.map((h) => [h.name, lacks(h)])) } },
     );
   }
   const offering = ready

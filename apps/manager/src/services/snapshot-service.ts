@@ -67,6 +67,7 @@ export class SnapshotService {
         disk_mib: vm.disk_mib,
         env: vm.env ?? {},
         guest: { secret: vm.guest?.secret ?? '', users: vm.guest?.users ?? [] },
+        networks: (vm.nics ?? []).map((n) => n.network),
       });
     } catch (e) {
       if (isUniqueViolation(e, 'snapshots_project_name')) {

@@ -20,7 +20,7 @@ import { vmFromRow, type HostRow, type VmRow } from '../store/mappers.ts';
 import type { Stores } from '../store/index.ts';
 import type { AgentClient } from './agent-client.ts';
 import type { VmBus } from './bus.ts';
-import { macForIp, nextFreeIp, type Subnet } from './ipam.ts';
+import type { NetworkService, NicPlan } from './network-service.ts';
 import { placeVm } from './scheduler.ts';
 import { assertRestorable } from './snapshot-checks.ts';
 import type { SnapshotRow } from '../store/snapshots.ts';
@@ -33,18 +33,12 @@ import { appFromImage } from '../images/app-spec.ts';
 /** The reason a VM carries while it is being restored; the reconciler recognises it. */
 const RESTORING = 'restoring snapshot';
 
-export interface NetworkConfig {
-  bridge: string;
-  subnet: Subnet;
-  dns: string;
-}
-
 export interface VmServiceDeps {
   stores: Stores;
   agents: AgentClient;
   bus: VmBus;
   log: Logger;
-  network: NetworkConfig | null;
+  networks: NetworkService;
   /** Builds runtime images (`runtime-node22`) on first use; absent in tests that need none. */
   images?: ImageService;
 }
@@ -164,7 +158,8 @@ export class VmService {
         },
       );
     }
-    const placement = placeVm(await this.s.hosts.all(), body);
+    const plans = await this.d.networks.plan(body);
+    const placement = placeVm(await this.s.hosts.all(), { ...body, net: this.d.networks.needs(plans) });
     // Parsed input: protocol defaults are applied.
     const ports = (body.ports ?? []) as PortMapping[];
     if (ports.length) await this.assertPortsFree(placement.host.id, null, ports, 'Creating the VM');
@@ -198,6 +193,9 @@ export class VmService {
       guest,
       snapshotId: null,
       ports,
+      egress: (body.egress ?? null) as Vm['egress'] | null,
+      bandwidthMbit: body.bandwidthMbit ?? null,
+      plans,
     });
     const id = row.id;
     await this.s.vms.addEvent(
@@ -215,41 +213,31 @@ export class VmService {
 
   /** Inserts a VM row with a fresh id and the next free address (retrying address races). */
   private async insertVm(
-    v: Omit<NewVm, 'id' | 'name' | 'state' | 'ip' | 'mac'> & { name: string | undefined },
+    v: Omit<NewVm, 'id' | 'name' | 'state' | 'ip' | 'mac'> & { name: string | undefined; plans: NicPlan[] },
   ): Promise<VmRow> {
     const name = v.name ?? `vm-${newId('vm').slice(-6)}`;
     const id = newId('vm');
-    for (let attempt = 0; ; attempt++) {
-      const ip = this.d.network
-        ? nextFreeIp(this.d.network.subnet, new Set(await this.s.vms.usedIps()))
-        : null;
-      if (this.d.network && !ip)
+    const { plans, ...fields } = v;
+    try {
+      await this.s.vms.insert({ ...fields, id, name, state: 'creating', ip: null, mac: null });
+    } catch (e) {
+      if (isUniqueViolation(e, 'vms_project_name')) {
         throw new HearthError(
-          'NETWORK_EXHAUSTED',
-          'Creating the VM failed: the network has no free address left.',
+          'VM_NAME_TAKEN',
+          `Creating the VM failed: project "${v.project}" already has a VM named "${name}".`,
+          { fields: { name: ['already taken'] } },
         );
-      try {
-        return await this.s.vms.insert({
-          ...v,
-          id,
-          name,
-          state: 'creating',
-          ip,
-          mac: ip ? macForIp(ip) : null,
-        });
-      } catch (e) {
-        if (isUniqueViolation(e, 'vms_project_name')) {
-          throw new HearthError(
-            'VM_NAME_TAKEN',
-            `Creating the VM failed: project "${v.project}" already has a VM named "${name}".`,
-            { fields: { name: ['already taken'] } },
-          );
-        }
-        // Two creates raced for the same address: pick again.
-        if (isUniqueViolation(e, 'vms_ip') && attempt < 20) continue;
-        throw e;
       }
+      throw e;
     }
+    try {
+      await this.d.networks.allocate(id, plans);
+    } catch (e) {
+      // No address, no VM: nothing of it is left behind.
+      await this.s.vms.remove(id);
+      throw e;
+    }
+    return this.s.vms.require(id);
   }
 
   /**
@@ -285,6 +273,10 @@ export class VmService {
       timeout: null,
       guest: snap.guest,
       snapshotId: snap.id,
+      egress: null,
+      bandwidthMbit: null,
+      // The same networks as the VM it was taken of (the saved devices must match), new addresses.
+      plans: await this.clonePlans(snap),
     });
     await this.s.vms.addEvent(
       row.id,
@@ -296,6 +288,12 @@ export class VmService {
     const moved = await this.move(row, 'starting', actor, { reason: `${RESTORING} ${snap.name}` });
     if (moved) this.track(row.id, () => this.runRestore(moved, snap.id, actor));
     return vmFromRow(moved ?? row);
+  }
+
+  private async clonePlans(snap: SnapshotRow): Promise<NicPlan[]> {
+    const ids = snap.networks ?? [];
+    if (!ids.length) return this.d.networks.plan({});
+    return this.d.networks.plan({ networks: ids });
   }
 
   /** Puts a VM back to a snapshot of itself: memory, devices and disk as they were then. */
@@ -428,7 +426,6 @@ export class VmService {
     ]);
     const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
     const initrd = initrdName ? await this.s.images.require(initrdName) : null;
-    const net = this.d.network;
     const asInit = image.meta.init === 'hearth-guest';
     return {
       id: row.id,
@@ -455,17 +452,9 @@ export class VmService {
         : null,
       volumes: (await this.s.volumes.forVm(row.id)).map((v) => ({ id: v.id, readOnly: v.read_only })),
       ports: row.ports ?? [],
-      network:
-        net && row.ip && row.mac
-          ? {
-              bridge: net.bridge,
-              mac: row.mac,
-              ip: row.ip,
-              prefix: net.subnet.prefix,
-              gateway: net.subnet.gateway,
-              dns: net.dns,
-            }
-          : null,
+      nics: row.host_id ? await this.d.networks.agentNics(row.id, row.host_id) : [],
+      egress: row.egress ?? null,
+      bandwidthMbit: row.bandwidth_mbit ?? null,
     };
   }
 
@@ -527,10 +516,40 @@ export class VmService {
     try {
       const st = await this.d.agents.start(await this.host(row), await this.spec(row));
       const out = await this.applyStatus(row, st, actor);
+      if (out?.state === 'running') void this.learnDhcp(out);
       if (!out && st.phase === 'starting') this.d.log.warn({ vm: row.id }, 'agent still starting the VM');
     } catch (e) {
       await this.fail(row, actor, 'Starting the VM failed', e);
     }
+  }
+
+  /**
+   * A NIC on a DHCP network gets its address from the LAN's server after boot: ask the guest
+   * agent until it reports one per DHCP NIC (matched by MAC), for up to a minute.
+   */
+  private async learnDhcp(row: VmRow): Promise<void> {
+    if (!(await this.d.networks.hasDhcp(row.id))) return;
+    const host = await this.host(row);
+    for (let i = 0; i < 60; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const cur = await this.s.vms.get(row.id);
+      if (cur?.state !== 'running') return;
+      try {
+        const info = await this.d.agents.json<{ ips: { mac?: string; address: string }[] }>(
+          host,
+          'GET',
+          `/agent/v1/vms/${row.id}/guest`,
+        );
+        if (await this.d.networks.learn(row.id, info.ips)) {
+          const now = await this.s.vms.get(row.id);
+          if (now) this.d.bus.publish(vmFromRow(now));
+          return;
+        }
+      } catch (e) {
+        this.d.log.debug({ vm: row.id, err: (e as Error).message }, 'guest has no DHCP address yet');
+      }
+    }
+    this.d.log.warn({ vm: row.id }, 'a DHCP NIC got no address within a minute');
   }
 
   /** Re-issues the agent call of an interrupted transition; every agent call is idempotent. */
@@ -632,15 +651,23 @@ export class VmService {
       const ports = body.ports as PortMapping[];
       if (row.host_id)
         await this.assertPortsFree(row.host_id, row.id, ports, `Publishing ports of VM "${row.name}"`);
+      cols.ports = ports;
+    }
+    if (body.egress !== undefined) cols.egress = body.egress;
+    if (body.bandwidthMbit !== undefined) cols.bandwidth_mbit = body.bandwidthMbit;
+    if ('ports' in cols || 'egress' in cols || 'bandwidth_mbit' in cols) {
       // The host applies them first (it may refuse a port a host process uses); only then the record changes.
       if (row.host_id && !['created', 'stopped', 'failed', 'deleting'].includes(row.state)) {
         await this.d.agents
-          .json(await this.host(row), 'PUT', `/agent/v1/vms/${row.id}/ports`, { ports })
+          .json(await this.host(row), 'PUT', `/agent/v1/vms/${row.id}/net-policy`, {
+            ports: (cols.ports ?? row.ports ?? []) as PortMapping[],
+            egress: (cols.egress ?? row.egress ?? null) as Vm['egress'] | null,
+            bandwidthMbit: ('bandwidth_mbit' in cols ? cols.bandwidth_mbit : row.bandwidth_mbit) ?? null,
+          })
           .catch((e: unknown) => {
             if (!(e instanceof HearthError && e.code === 'VM_NOT_FOUND')) throw e;
           });
       }
-      cols.ports = ports;
     }
     const resizing = 'vcpus' in cols || 'memory_mib' in cols;
     if (body.timeout !== undefined) {

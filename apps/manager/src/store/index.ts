@@ -7,6 +7,7 @@ import { VmStore } from './vms.ts';
 import { SnapshotStore } from './snapshots.ts';
 import { VolumeStore } from './volumes.ts';
 import { TemplateStore } from './templates.ts';
+import { NetworkStore } from './networks.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -17,6 +18,7 @@ export interface Stores {
   snapshots: SnapshotStore;
   volumes: VolumeStore;
   templates: TemplateStore;
+  networks: NetworkStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -29,5 +31,6 @@ export function makeStores(db: Db): Stores {
     snapshots: new SnapshotStore(db),
     volumes: new VolumeStore(db),
     templates: new TemplateStore(db),
+    networks: new NetworkStore(db),
   };
 }

@@ -28,6 +28,9 @@ export interface VmRow {
   started_at: Date | null;
   snapshot_id: string | null;
   ports?: { host: number; guest: number; protocol: 'tcp' | 'udp' }[];
+  nics?: Vm['networks'];
+  egress?: Vm['egress'] | null;
+  bandwidth_mbit?: number | null;
   guest: { secret?: string; users?: { name: string; passwordHash: string | null; sshKeys: string[] }[] };
   /** Milliseconds since the last update, by the database's clock (only some queries select it). */
   age_ms?: number;
@@ -60,6 +63,9 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
     users: (r.guest?.users ?? []).map((u) => u.name),
     snapshot: r.snapshot_id ?? null,
     ports: r.ports ?? [],
+    networks: r.nics ?? [],
+    egress: r.egress ?? { default: 'allow', allow: [], deny: [] },
+    bandwidthMbit: r.bandwidth_mbit ?? null,
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
     startedAt,

@@ -25,6 +25,8 @@ export interface SnapshotRow {
   disk_mib: number;
   env: Record<string, string>;
   guest: VmGuest;
+  /** Network ids of the VM's NICs when it was taken: a clone needs the same devices. */
+  networks?: string[];
   created_at: Date;
   children?: string[] | null;
 }
@@ -68,8 +70,8 @@ export class SnapshotStore {
   async insert(s: NewSnapshot): Promise<SnapshotRow> {
     const rows = await this.db.query<SnapshotRow>(
       `INSERT INTO snapshots (id, name, project, vm_id, vm_name, host_id, parent_id, state, vmm, kernel_id, kernel_sha256,
-         image_id, image_sha256, vcpus, memory_mib, disk_mib, env, guest)
-       VALUES ($1,$2,$3,$4,$5,$6,(SELECT id FROM snapshots WHERE id = $7),'creating',$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb,$17::jsonb) RETURNING *`,
+         image_id, image_sha256, vcpus, memory_mib, disk_mib, env, guest, networks)
+       VALUES ($1,$2,$3,$4,$5,$6,(SELECT id FROM snapshots WHERE id = $7),'creating',$8,$9,$10,$11,$12,$13,$14,$15,$16::jsonb,$17::jsonb,$18::jsonb) RETURNING *`,
       [
         s.id,
         s.name,
@@ -88,6 +90,7 @@ export class SnapshotStore {
         s.disk_mib,
         JSON.stringify(s.env),
         JSON.stringify(s.guest),
+        JSON.stringify(s.networks ?? []),
       ],
     );
     return rows[0]!;

@@ -1,4 +1,4 @@
-import { HearthError, newId, type PortMapping, type VmState } from '@hearth/contract';
+import { HearthError, newId, type EgressPolicy, type PortMapping, type VmState } from '@hearth/contract';
 import type { Db } from '../db/index.ts';
 import { decodeCursor, pageResult } from './page.ts';
 import type { EventRow, VmRow } from './mappers.ts';
@@ -25,6 +25,8 @@ export interface NewVm {
   /** The snapshot this VM was restored or cloned from, for lineage. */
   snapshotId: string | null;
   ports?: PortMapping[];
+  egress?: EgressPolicy | null;
+  bandwidthMbit?: number | null;
 }
 
 /** Stored per VM: the guest channel secret and the users set up at boot. */
@@ -58,8 +60,8 @@ export class VmStore {
   async insert(v: NewVm): Promise<VmRow> {
     const rows = await this.db.query<VmRow>(
       `INSERT INTO vms (id, name, project, state, desired_state, vcpus, memory_mib, disk_mib, image_id, kernel_id,
-         vmm, host_id, ip, mac, env, labels, timeout, guest, snapshot_id, ports)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16::jsonb,$17,$18::jsonb,$19,$20::jsonb) RETURNING *`,
+         vmm, host_id, ip, mac, env, labels, timeout, guest, snapshot_id, ports, egress, bandwidth_mbit)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16::jsonb,$17,$18::jsonb,$19,$20::jsonb,$21::jsonb,$22) RETURNING *`,
       [
         v.id,
         v.name,
@@ -81,6 +83,8 @@ export class VmStore {
         JSON.stringify(v.guest),
         v.snapshotId,
         JSON.stringify(v.ports ?? []),
+        v.egress ? JSON.stringify(v.egress) : null,
+        v.bandwidthMbit ?? null,
       ],
     );
     return rows[0]!;
@@ -200,7 +204,7 @@ export class VmStore {
   /** Updates columns; with `inStates`, only while the VM is in one of them (null otherwise). */
   async update(id: string, cols: Record<string, unknown>, inStates?: VmState[]): Promise<VmRow | null> {
     const keys = Object.keys(cols);
-    const json = (k: string) => k === 'labels' || k === 'ports';
+    const json = (k: string) => k === 'labels' || k === 'ports' || k === 'egress';
     const sets = keys.map((k, i) => `${k} = $${i + 2}${json(k) ? '::jsonb' : ''}`);
     const params: unknown[] = [id, ...keys.map((k) => (json(k) ? JSON.stringify(cols[k]) : cols[k]))];
     let guard = '';
@@ -271,6 +275,7 @@ export class VmStore {
   async remove(id: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query('DELETE FROM vm_events WHERE vm_id = $1', [id]);
+      await tx.query('DELETE FROM vm_nics WHERE vm_id = $1', [id]);
       await tx.query('DELETE FROM vms WHERE id = $1', [id]);
     });
   }

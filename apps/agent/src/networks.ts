@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { HearthError, type AgentNetwork } from '@hearth/contract';
+import { sh } from './exec.ts';
+import { ensureDns, stopDns } from './dns.ts';
+import { linkExists, natTable } from './net.ts';
+
+/**
+ * Networks on one host: a Linux bridge per network, plus by mode an address and NAT (nat), a
+ * host interface (bridged), a VXLAN device (vxlan). Every link and table made here carries a
+ * label naming the network and this agent, so start-up can tell ours from anyone else's.
+ */
+
+const hash = (s: string, n = 10) => createHash('sha256').update(s).digest('hex').slice(0, n);
+
+export const vxlanDev = (networkId: string) => `hvx${hash(networkId)}`;
+export const bridgeFor = (networkId: string) => `hbr${hash(networkId)}`;
+
+/** `hearth:<kind>:<owner id>:<agent>`: kept in link aliases and nft table comments. */
+export const label = (kind: 'net' | 'vm', id: string, agent: string) => `hearth:${kind}:${id}:${agent}`;
+
+export interface NetContext {
+  /** This agent's name: part of every label. */
+  agent: string;
+  /** Address other hosts reach this one on (VXLAN's local end). */
+  underlay: string | null;
+  dnsUpstream: string[];
+  /** Feature names from the host probe that are supported (`net-vxlan`, …). */
+  features: ReadonlySet<string>;
+}
+
+/** What a network needs from the host kernel, by the probe's names. */
+export function requiredFeatures(n: Pick<AgentNetwork, 'mode' | 'vlan'>): string[] {
+  const out = ['net-bridge'];
+  if (n.mode === 'nat') out.push('net-nat');
+  if (n.mode === 'vxlan') out.push('net-vxlan');
+  if (n.vlan !== null) out.push('net-8021q', 'net-bridge-vlan-filtering');
+  return out;
+}
+
+export const FEATURE_NAMES: Record<string, string> = {
+  'net-bridge': 'Linux bridges',
+  'net-nat': 'nftables NAT',
+  'net-vxlan': 'VXLAN',
+  'net-8021q': '802.1Q VLAN devices',
+  'net-bridge-vlan-filtering': 'bridge VLAN filtering',
+  'net-tc': 'tc shaping',
+};
+
+export function checkFeatures(n: AgentNetwork, have: ReadonlySet<string>): void {
+  const missing = requiredFeatures(n).filter((f) => !have.has(f));
+  if (missing.length) {
+    throw new HearthError(
+      'NETWORK_FEATURE_MISSING',
+      `Network ${n.name} (${n.mode}${n.vlan !== null ? `, VLAN ${n.vlan}` : ''}) cannot be built on this host: its kernel lacks ${missing.map((f) => FEATURE_NAMES[f] ?? f).join(' and ')}`,
+    );
+  }
+}
+
+/** Commands that put a bridge port on a VLAN: the uplink tagged, a VM's TAP untagged with that PVID. */
+export function vlanPortCommands(bridge: string, port: string, vlan: number, uplink: boolean): string[][] {
+  return uplink
+    ? [['bridge', 'vlan', 'add', 'dev', port, 'vid', String(vlan)]]
+    : [
+        ['bridge', 'vlan', 'del', 'dev', port, 'vid', '1'],
+        ['bridge', 'vlan', 'add', 'dev', port, 'vid', String(vlan), 'pvid', 'untagged'],
+      ];
+}
+
+async function ipv4Of(dev: string): Promise<string[]> {
+  const out = await sh(['ip', '-o', '-4', 'addr', 'show', 'dev', dev]).catch(() => '');
+  return [...out.matchAll(/inet (\S+)/g)].map((m) => m[1]!);
+}
+
+async function masterOf(dev: string): Promise<string | null> {
+  const out = await sh(['ip', '-o', 'link', 'show', 'dev', dev]).catch(() => '');
+  return /\smaster (\S+)/.exec(out)?.[1] ?? null;
+}
+
+/** The forward rules of a network: VMs on it talk freely; from elsewhere only replies and published ports enter. */
+function tableText(n: AgentNetwork, agent: string): string {
+  const t = natTable(n.bridge);
+  const br = `"${n.bridge}"`;
+  const lines = [
+    `table ip ${t} {}`,
+    `delete table ip ${t}`,
+    `table ip ${t} {`,
+    `  comment "${label('net', n.id, agent)}"`,
+    `  chain forward {`,
+    `    type filter hook forward priority filter; policy accept;`,
+    `    iifname ${br} oifname ${br} accept`,
+  ];
+  if (n.mode === 'nat') {
+    lines.push(
+      `    oifname ${br} ct state established,related accept`,
+      `    oifname ${br} ct status dnat accept`,
+      `    oifname ${br} drop`,
+    );
+  } else {
+    // isolated / vxlan / bridged: nothing is routed in or out through this host.
+    lines.push(`    oifname ${br} drop`, `    iifname ${br} drop`);
+  }
+  lines.push(`  }`);
+  if (n.mode === 'nat' && n.cidr) {
+    lines.push(
+      `  chain postrouting {`,
+      `    type nat hook postrouting priority srcnat; policy accept;`,
+      `    ip saddr ${n.cidr} ip daddr != ${n.cidr} masquerade`,
+      `  }`,
+    );
+  }
+  lines.push(`}`);
+  return lines.join('\n') + '\n';
+}
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** One change at a time per network: two VMs booting at once must not both create its bridge. */
+function locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (locks.get(key) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.catch(() => undefined);
+  locks.set(key, tail);
+  void tail.then(() => {
+    if (locks.get(key) === tail) locks.delete(key);
+  });
+  return run;
+}
+
+/** Builds (or repairs) a network on this host; idempotent and cheap when everything is in place. */
+export function ensureNetwork(n: AgentNetwork, ctx: NetContext): Promise<void> {
+  return locked(n.bridge, () => build(n, ctx));
+}
+
+async function build(n: AgentNetwork, ctx: NetContext): Promise<void> {
+  checkFeatures(n, ctx.features);
+  const br = n.bridge;
+  const lbl = label('net', n.id, ctx.agent);
+  if (n.mode === 'bridged') {
+    if (!n.interface || !(await linkExists(n.interface))) {
+      throw new HearthError(
+        'NETWORK_INTERFACE_MISSING',
+        `Network ${n.name} bridges interface ${n.interface ?? '(none)'}, which this host does not have`,
+      );
+    }
+    if ((await masterOf(n.interface)) !== br && (await ipv4Of(n.interface)).length) {
+      throw new HearthError(
+        'NETWORK_INTERFACE_BUSY',
+        `Network ${n.name} cannot take interface ${n.interface}: it carries IPv4 addresses the host uses`,
+      );
+    }
+  }
+  if (n.mode === 'vxlan' && !ctx.underlay) {
+    throw new HearthError(
+      'NETWORK_FEATURE_MISSING',
+      `Network ${n.name} is VXLAN, but this agent has no underlay address (agent option --underlay)`,
+    );
+  }
+  const batch: string[] = [];
+  if (!(await linkExists(br))) {
+    batch.push(`link add name ${br} type bridge${n.vlan !== null ? ' vlan_filtering 1' : ''}`);
+  }
+  batch.push(`link set dev ${br} alias ${lbl}`);
+  if (n.mode === 'bridged' && n.interface) batch.push(`link set dev ${n.interface} master ${br} up`);
+  if (n.mode === 'vxlan' && n.vxlan) {
+    const vx = vxlanDev(n.id);
+    if (!(await linkExists(vx))) {
+      batch.push(
+        `link add ${vx} type vxlan id ${n.vxlan.vni} dstport ${n.vxlan.port} local ${ctx.underlay} nolearning`,
+      );
+    }
+    batch.push(`link set dev ${vx} alias ${lbl}`, `link set dev ${vx} master ${br} up`);
+  }
+  batch.push(`link set dev ${br} up`);
+  await sh(['ip', '-batch', '-'], batch.join('\n') + '\n');
+  if (n.mode === 'nat' && n.gateway && n.cidr) {
+    const cidr = `${n.gateway}/${n.cidr.split('/')[1]}`;
+    if (!(await ipv4Of(br)).includes(cidr)) await sh(['ip', 'addr', 'add', cidr, 'dev', br]);
+    const forward = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '0');
+    if (forward.trim() !== '1') await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+  }
+  if (n.vlan !== null && n.interface) {
+    for (const argv of vlanPortCommands(br, n.interface, n.vlan, true)) await sh(argv);
+  }
+  if (n.mode === 'vxlan' && n.vxlan) await syncFdb(vxlanDev(n.id), n.vxlan.remotes);
+  await sh(['nft', '-f', '-'], tableText(n, ctx.agent));
+  if (n.dnsForwarder && n.gateway) await ensureDns(br, n.gateway, ctx.dnsUpstream);
+}
+
+/** Flooding entries (all-zero MAC) towards every other host of the VXLAN network, and no others. */
+async function syncFdb(dev: string, remotes: string[]): Promise<void> {
+  const out = await sh(['bridge', 'fdb', 'show', 'dev', dev]);
+  const have = new Set([...out.matchAll(/^00:00:00:00:00:00 dst (\S+)/gm)].map((m) => m[1]!));
+  for (const r of remotes) {
+    if (!have.has(r)) await sh(['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', dev, 'dst', r]);
+  }
+  for (const r of have) {
+    if (!remotes.includes(r)) {
+      await sh(['bridge', 'fdb', 'del', '00:00:00:00:00:00', 'dev', dev, 'dst', r]).catch(() => undefined);
+    }
+  }
+}
+
+/** Removes everything a network has on this host: forwarder, rules, tunnel, bridge (which frees its uplink). */
+export function teardownNetwork(n: Pick<AgentNetwork, 'id' | 'bridge'>): Promise<void> {
+  return locked(n.bridge, () => teardown(n));
+}
+
+async function teardown(n: Pick<AgentNetwork, 'id' | 'bridge'>): Promise<void> {
+  await stopDns(n.bridge);
+  await sh(['nft', 'delete', 'table', 'ip', natTable(n.bridge)]).catch(() => undefined);
+  const vx = vxlanDev(n.id);
+  if (await linkExists(vx)) await sh(['ip', 'link', 'del', 'dev', vx]).catch(() => undefined);
+  if (await linkExists(n.bridge)) await sh(['ip', 'link', 'del', 'dev', n.bridge]).catch(() => undefined);
+}
+
+/** The agent's configured default NAT bridge, built at start-up before any VM asks for it. */
+export function ensureBridge(
+  cfg: { bridge: string; gatewayCidr: string; subnet: string },
+  agent: string,
+): Promise<void> {
+  return ensureNetwork(
+    {
+      id: 'default',
+      name: 'default',
+      mode: 'nat',
+      bridge: cfg.bridge,
+      cidr: cfg.subnet,
+      gateway: cfg.gatewayCidr.split('/')[0]!,
+      dnsForwarder: false,
+      interface: null,
+      vlan: null,
+      vxlan: null,
+    },
+    { agent, underlay: null, dnsUpstream: [], features: new Set(['net-bridge', 'net-nat']) },
+  );
+}

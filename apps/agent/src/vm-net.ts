@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import type { AgentNic, AgentVmSpec, EgressPolicy } from '@hearth/contract';
+import { sh } from './exec.ts';
+import { linkExists, tapName } from './net.ts';
+import { label, vlanPortCommands } from './networks.ts';
+
+/**
+ * A VM's share of the host network: one TAP per NIC (labelled with the VM and this agent), and
+ * one nftables `netdev` table on those TAPs for its egress policy and its upload rate limit.
+ * The download direction is limited by a tbf qdisc on each TAP.
+ */
+
+/** The first NIC keeps the name older agents gave the VM's only TAP. */
+export const nicTap = (vmId: string, idx: number) => (idx === 0 ? tapName(vmId) : tapName(`${vmId}/${idx}`));
+
+export const policyTable = (vmId: string) =>
+  'hearth_eg_' + createHash('sha256').update(vmId).digest('hex').slice(0, 12);
+
+/** NICs of a spec; specs from older managers carry one `network` on the default NAT bridge. */
+export function nicsOf(spec: AgentVmSpec): AgentNic[] {
+  if (spec.nics?.length) return spec.nics;
+  const n = spec.network;
+  if (!n) return [];
+  return [
+    {
+      mac: n.mac,
+      ip: n.ip,
+      prefix: n.prefix,
+      gateway: n.gateway,
+      dns: [n.dns],
+      network: {
+        id: 'default',
+        name: 'default',
+        mode: 'nat',
+        bridge: n.bridge,
+        cidr: null,
+        gateway: n.gateway,
+        dnsForwarder: false,
+        interface: null,
+        vlan: null,
+        vxlan: null,
+      },
+    },
+  ];
+}
+
+/** The address published ports forward to: the first NIC that has one. */
+export const primaryIp = (spec: AgentVmSpec): string | null => nicsOf(spec).find((n) => n.ip)?.ip ?? null;
+
+/**
+ * Kernel command line for the guest's NICs: `hearth.ip=` for a single static NIC (understood by
+ * every image we ever built), `hearth.nic=MAC,…` per NIC otherwise (found by MAC in the guest).
+ */
+export function nicArgs(nics: AgentNic[]): string[] {
+  const [first] = nics;
+  if (nics.length === 1 && first?.ip) {
+    return [`hearth.ip=${first.ip}/${first.prefix},${first.gateway ?? ''},${first.dns[0] ?? ''}`];
+  }
+  return nics.map((n) =>
+    n.ip
+      ? `hearth.nic=${n.mac},${n.ip}/${n.prefix},${n.gateway ?? ''},${n.dns.join(';')}`
+      : `hearth.nic=${n.mac},dhcp`,
+  );
+}
+
+export async function createTaps(spec: AgentVmSpec, agent: string): Promise<{ name: string; mac: string }[]> {
+  const taps: { name: string; mac: string }[] = [];
+  const lines: string[] = [];
+  const lbl = label('vm', spec.id, agent);
+  for (const [i, nic] of nicsOf(spec).entries()) {
+    const name = nicTap(spec.id, i);
+    // A leftover with our name belongs to this VM (names derive from the VM id): replace it.
+    if (await linkExists(name)) lines.push(`link del dev ${name}`);
+    lines.push(
+      `tuntap add dev ${name} mode tap`,
+      `link set dev ${name} alias ${lbl}`,
+      `link set dev ${name} master ${nic.network.bridge} up`,
+    );
+    taps.push({ name, mac: nic.mac });
+  }
+  if (!lines.length) return taps;
+  await sh(['ip', '-batch', '-'], lines.join('\n') + '\n');
+  for (const [i, nic] of nicsOf(spec).entries()) {
+    if (nic.network.vlan !== null) {
+      for (const argv of vlanPortCommands(nic.network.bridge, nicTap(spec.id, i), nic.network.vlan, false))
+        await sh(argv);
+    }
+  }
+  return taps;
+}
+
+export async function deleteTaps(spec: AgentVmSpec): Promise<void> {
+  const n = Math.max(1, nicsOf(spec).length);
+  for (let i = 0; i < n; i++) {
+    const name = nicTap(spec.id, i);
+    if (await linkExists(name)) await sh(['ip', 'link', 'del', 'dev', name]).catch(() => undefined);
+  }
+}
+
+const isDefault = (e: EgressPolicy | null) =>
+  !e || (e.default === 'allow' && e.allow.length === 0 && e.deny.length === 0);
+
+/** The nft text of a VM's policy table, or null when it has no policy at all. */
+export function policyText(
+  vmId: string,
+  nics: AgentNic[],
+  egress: EgressPolicy | null,
+  bandwidthMbit: number | null,
+  agent: string,
+): string | null {
+  if (isDefault(egress) && !bandwidthMbit) return null;
+  const t = policyTable(vmId);
+  const own = [...new Set(nics.map((n) => n.network.cidr).filter((c): c is string => Boolean(c)))];
+  const set = (xs: string[]) => `{ ${xs.join(', ')} }`;
+  const out = [`table netdev ${t} {}`, `delete table netdev ${t}`, `table netdev ${t} {`];
+  out.push(`  comment "${label('vm', vmId, agent)}"`);
+  nics.forEach((_, i) => {
+    out.push(
+      `  chain nic${i} {`,
+      `    type filter hook ingress device "${nicTap(vmId, i)}" priority filter; policy accept;`,
+    );
+    if (bandwidthMbit) {
+      const kbytes = bandwidthMbit * 125;
+      out.push(`    limit rate over ${kbytes} kbytes/second burst ${Math.max(64, kbytes / 10)} kbytes drop`);
+    }
+    if (egress && !isDefault(egress)) {
+      if (own.length) out.push(`    ip daddr ${set(own)} accept`);
+      out.push(`    ip daddr 255.255.255.255 udp dport 67 accept`);
+      if (egress.deny.length) out.push(`    ip daddr ${set(egress.deny)} drop`);
+      if (egress.allow.length) out.push(`    ip daddr ${set(egress.allow)} accept`);
+      if (egress.default === 'deny') out.push(`    meta protocol { ip, ip6 } drop`);
+    }
+    out.push(`  }`);
+  });
+  out.push(`}`);
+  return out.join('\n') + '\n';
+}
+
+/** Applies (or replaces, atomically) the VM's egress policy and rate limits on its TAPs. */
+export async function applyPolicy(spec: AgentVmSpec, agent: string): Promise<void> {
+  const nics = nicsOf(spec);
+  const text = policyText(spec.id, nics, spec.egress ?? null, spec.bandwidthMbit ?? null, agent);
+  if (text) await sh(['nft', '-f', '-'], text);
+  else await removePolicy(spec.id);
+  for (let i = 0; i < nics.length; i++) {
+    const dev = nicTap(spec.id, i);
+    if (spec.bandwidthMbit) {
+      const burst = Math.max(32 * 1024, Math.round((spec.bandwidthMbit * 125_000) / 100));
+      await sh([
+        'tc',
+        'qdisc',
+        'replace',
+        'dev',
+        dev,
+        'root',
+        'tbf',
+        'rate',
+        `${spec.bandwidthMbit}mbit`,
+        'burst',
+        String(burst),
+        'latency',
+        '50ms',
+      ]);
+    } else {
+      await sh(['tc', 'qdisc', 'del', 'dev', dev, 'root']).catch(() => undefined);
+    }
+  }
+}
+
+export async function removePolicy(vmId: string): Promise<void> {
+  await sh(['nft', 'delete', 'table', 'netdev', policyTable(vmId)]).catch(() => undefined);
+}

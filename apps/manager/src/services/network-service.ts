@@ -1,0 +1,486 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  HearthError,
+  newId,
+  type AgentNic,
+  type CreateNetworkBody,
+  type Lease,
+  type Network,
+  type NicRequest,
+} from '@hearth/contract';
+import { isUniqueViolation } from '../db/index.ts';
+import type { HostRow } from '../store/mappers.ts';
+import type { Stores } from '../store/index.ts';
+import { leaseFromRow, type NetworkRow, type NicRow } from '../store/networks.ts';
+import type { AgentClient } from './agent-client.ts';
+import { hostHasFeature } from './scheduler.ts';
+import { ipToInt, macForIp, nextFreeIp, parseCidr } from './ipam.ts';
+
+/** The smallest subnet we hand out: network, gateway, broadcast and a handful of VMs. */
+const MAX_PREFIX = 29;
+const MIN_PREFIX = 8;
+
+const FEATURE_NAMES: Record<string, string> = {
+  'net-nat': 'nftables NAT',
+  'net-vxlan': 'VXLAN',
+  'net-8021q': '802.1Q VLAN devices',
+  'net-bridge-vlan-filtering': 'bridge VLAN filtering',
+};
+
+export interface NicPlan {
+  net: NetworkRow;
+  ip?: string | undefined;
+}
+
+/** Host features (`hearth doctor` names) a network needs. */
+export function networkNeeds(n: Pick<NetworkRow, 'mode' | 'vlan'>): string[] {
+  const out: string[] = [];
+  if (n.mode === 'nat') out.push('net-nat');
+  if (n.mode === 'vxlan') out.push('net-vxlan');
+  if (n.vlan !== null) out.push('net-8021q', 'net-bridge-vlan-filtering');
+  return out;
+}
+
+export function networkFromRow(r: NetworkRow): Network {
+  return {
+    id: r.id,
+    name: r.name,
+    mode: r.mode,
+    cidr: r.cidr,
+    gateway: r.gateway,
+    dns: r.dns ?? [],
+    interface: r.iface,
+    vlan: r.vlan,
+    vni: r.vni,
+    port: r.port,
+    bridge: r.bridge,
+    isDefault: r.is_default,
+    requires: networkNeeds(r),
+    vmCount: Number(r.vm_count ?? 0),
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}
+
+const invalid = (msg: string, field: string, why: string) =>
+  new HearthError('NETWORK_INVALID', `Creating the network failed: ${msg}`, { fields: { [field]: [why] } });
+
+function inCidr(ip: string, cidr: string): boolean {
+  const s = parseCidr(cidr);
+  const n = ipToInt(ip);
+  return n >= s.network && n < s.network + 2 ** (32 - s.prefix);
+}
+
+function overlaps(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  const xEnd = x.network + 2 ** (32 - x.prefix);
+  const yEnd = y.network + 2 ** (32 - y.prefix);
+  return x.network < yEnd && y.network < xEnd;
+}
+
+
+/** Networks (GUIDE §6): records, validation against what hosts offer, IPAM per network, leases. */
+export class NetworkService {
+  constructor(private readonly d: { stores: Stores; agents: AgentClient; log: Logger }) {}
+
+  private get s() {
+    return this.d.stores;
+  }
+
+  /** The default NAT network from the manager's configuration, created on first start. */
+  async ensureDefault(cfg: { bridge: string; cidr: string; dns: string } | null): Promise<NetworkRow | null> {
+    if (!cfg) return null;
+    let row = await this.s.networks.getDefault();
+    if (!row) {
+      const subnet = parseCidr(cfg.cidr);
+      row = await this.s.networks.insert({
+        id: newId('net'),
+        name: 'default',
+        mode: 'nat',
+        cidr: subnet.cidr,
+        gateway: subnet.gateway,
+        dns: [cfg.dns],
+        iface: null,
+        vlan: null,
+        vni: null,
+        port: null,
+        bridge: cfg.bridge,
+        is_default: true,
+      });
+    } else if (row.bridge !== cfg.bridge || row.cidr !== parseCidr(cfg.cidr).cidr) {
+      this.d.log.warn(
+        { stored: { bridge: row.bridge, cidr: row.cidr }, configured: cfg },
+        'the default network keeps its stored bridge and subnet; the configured ones differ',
+      );
+    }
+    const n = await this.s.networks.backfillDefault(row.id, row.name);
+    if (n) this.d.log.info({ vms: n }, 'gave older VMs a NIC on the default network');
+    return row;
+  }
+
+  async create(body: CreateNetworkBody & { mode: Network['mode'] }): Promise<Network> {
+    const mode = body.mode;
+    const hosts = (await this.s.hosts.all()).filter((h) => h.state === 'ready');
+    let cidr: string | null = null;
+    if (body.cidr !== undefined) {
+      const [addr, p] = body.cidr.split('/');
+      const prefix = Number(p);
+      if (prefix > MAX_PREFIX) {
+        throw new HearthError(
+          'NETWORK_CIDR_TOO_SMALL',
+          `Creating the network failed: ${body.cidr} has room for ${Math.max(0, 2 ** (32 - prefix) - 3)} VMs.`,
+          { fields: { cidr: [`at most /${MAX_PREFIX}`] } },
+        );
+      }
+      if (prefix < MIN_PREFIX)
+        throw invalid(`${body.cidr} is larger than a /${MIN_PREFIX}.`, 'cidr', `at least /${MIN_PREFIX}`);
+      cidr = parseCidr(`${addr}/${prefix}`).cidr;
+    } else if (mode !== 'bridged') {
+      throw invalid(`a ${mode} network needs a cidr.`, 'cidr', 'required');
+    }
+    if (mode !== 'bridged' && body.interface !== undefined)
+      throw invalid('only bridged networks take an interface.', 'interface', 'only with mode bridged');
+    if (mode === 'bridged' && body.interface === undefined)
+      throw invalid('a bridged network needs the host interface to bridge onto.', 'interface', 'required');
+    if (body.vlan !== undefined && mode !== 'bridged')
+      throw invalid('VLAN ids apply to bridged networks.', 'vlan', 'only with mode bridged');
+    if (mode === 'vxlan' && body.vni === undefined)
+      throw invalid('a vxlan network needs a vni.', 'vni', 'required');
+    if (mode !== 'vxlan' && (body.vni !== undefined || body.port !== undefined))
+      throw invalid(
+        'vni and port apply to vxlan networks.',
+        body.vni !== undefined ? 'vni' : 'port',
+        'only with mode vxlan',
+      );
+    let gateway: string | null = body.gateway ?? null;
+    if (gateway && !cidr) throw invalid('a gateway needs a cidr.', 'gateway', 'needs cidr');
+    if (mode === 'nat' && !gateway) gateway = parseCidr(cidr!).gateway;
+    if (gateway && cidr) {
+      const s = parseCidr(cidr);
+      const g = ipToInt(gateway);
+      if (!inCidr(gateway, cidr) || g === s.network || g === s.network + 2 ** (32 - s.prefix) - 1)
+        throw invalid(
+          `gateway ${gateway} is not a host address of ${cidr}.`,
+          'gateway',
+          'outside the subnet',
+        );
+    }
+    if (cidr) {
+      for (const other of await this.s.networks.all()) {
+        if (other.cidr && overlaps(cidr, other.cidr)) {
+          throw new HearthError(
+            'NETWORK_CIDR_OVERLAP',
+            `Creating the network failed: ${cidr} overlaps network "${other.name}" (${other.cidr}).`,
+            { fields: { cidr: [`overlaps ${other.name}`] }, detail: { network: other.name } },
+          );
+        }
+      }
+    }
+    if (body.vni !== undefined) {
+      const clash = (await this.s.networks.all()).find((n) => n.vni === body.vni);
+      if (clash) {
+        throw new HearthError(
+          'NETWORK_VNI_TAKEN',
+          `Creating the network failed: VNI ${body.vni} belongs to network "${clash.name}".`,
+          { fields: { vni: ['taken'] }, detail: { network: clash.name } },
+        );
+      }
+    }
+    const needs = networkNeeds({ mode, vlan: body.vlan ?? null });
+    const missing = needs.filter((f) => !hosts.some((h) => hostHasFeature(h, f)));
+    if (missing.length) {
+      const where = hosts.length
+        ? `none of the ${hosts.length} ready host(s) has`
+        : 'no host is ready to offer';
+      throw new HearthError(
+        'NETWORK_FEATURE_MISSING',
+        `Creating the network failed: ${mode}${body.vlan !== undefined ? ` on VLAN ${body.vlan}` : ''} needs ${missing.map((f) => FEATURE_NAMES[f] ?? f).join(' and ')}, which ${where}.`,
+        {
+          detail: { missing },
+          fields: { [body.vlan !== undefined ? 'vlan' : 'mode']: [`missing ${missing.join(', ')}`] },
+        },
+      );
+    }
+    if (mode === 'bridged') {
+      const having = hosts.filter((h) =>
+        (h.inventory.interfaces ?? []).some((i) => i.name === body.interface),
+      );
+      if (!having.length) {
+        throw new HearthError(
+          'NETWORK_INTERFACE_MISSING',
+          `Creating the network failed: no ready host has an interface named "${body.interface}".`,
+          { fields: { interface: ['not found on any host'] } },
+        );
+      }
+      const free = having.filter(
+        (h) => !(h.inventory.interfaces ?? []).find((i) => i.name === body.interface)!.addresses.length,
+      );
+      if (!free.length) {
+        throw new HearthError(
+          'NETWORK_INTERFACE_BUSY',
+          `Creating the network failed: interface "${body.interface}" carries IPv4 addresses on every host that has it.`,
+          { fields: { interface: ['has addresses'] } },
+        );
+      }
+    }
+    const id = newId('net');
+    try {
+      const row = await this.s.networks.insert({
+        id,
+        name: body.name,
+        mode,
+        cidr,
+        gateway,
+        dns: body.dns ?? (mode === 'nat' && gateway ? [gateway] : []),
+        iface: body.interface ?? null,
+        vlan: body.vlan ?? null,
+        vni: body.vni ?? null,
+        port: mode === 'vxlan' ? (body.port ?? 4789) : null,
+        bridge: `hbr${createHash('sha256').update(id).digest('hex').slice(0, 10)}`,
+        is_default: false,
+      });
+      return networkFromRow(row);
+    } catch (e) {
+      if (isUniqueViolation(e, 'networks_name_key')) {
+        throw new HearthError('NETWORK_NAME_TAKEN', `Creating the network failed: "${body.name}" exists.`, {
+          fields: { name: ['already taken'] },
+        });
+      }
+      if (isUniqueViolation(e, 'networks_vni'))
+        throw new HearthError('NETWORK_VNI_TAKEN', `Creating the network failed: VNI ${body.vni} is taken.`);
+      throw e;
+    }
+  }
+
+  async get(idOrName: string): Promise<Network> {
+    return networkFromRow(await this.s.networks.require(idOrName));
+  }
+
+  async list(q: { limit: number; cursor?: string | undefined; mode?: string | undefined }) {
+    const page = await this.s.networks.list(q);
+    return { items: page.items.map(networkFromRow), nextCursor: page.nextCursor };
+  }
+
+  async leases(idOrName: string): Promise<{ items: Lease[] }> {
+    const n = await this.s.networks.require(idOrName);
+    return { items: (await this.s.networks.leases(n.id)).map(leaseFromRow) };
+  }
+
+  /** Deletes the record, then every host removes what it built for the network (best effort). */
+  async delete(idOrName: string): Promise<Network> {
+    const n = await this.s.networks.require(idOrName);
+    if (n.is_default) {
+      throw new HearthError(
+        'NETWORK_BUILTIN',
+        `Deleting network "${n.name}" failed: it is the default network.`,
+      );
+    }
+    const vms = await this.s.networks.vmsOn(n.id);
+    if (vms.length) {
+      throw new HearthError(
+        'NETWORK_IN_USE',
+        `Deleting network "${n.name}" failed: ${vms.length} VM(s) use it (${vms.map((v) => v.name).join(', ')}).`,
+        { detail: { vms: vms.map((v) => v.name) } },
+      );
+    }
+    await this.s.networks.delete(n.id);
+    const network = this.agentNetwork(n, []);
+    for (const h of await this.s.hosts.all()) {
+      if (h.state !== 'ready') continue;
+      await this.d.agents
+        .json(h, 'POST', '/agent/v1/networks/teardown', { network })
+        .catch((e: Error) =>
+          this.d.log.warn(
+            { host: h.name, network: n.name, err: e.message },
+            'removing a network from a host failed; the agent sweeps it at its next start',
+          ),
+        );
+    }
+    return networkFromRow({ ...n, vm_count: 0 });
+  }
+
+  /** The networks a new VM's NICs go on: `networks`, or `network`, or the default network. */
+  async plan(body: {
+    network?: string | undefined;
+    networks?: NicRequest[] | undefined;
+  }): Promise<NicPlan[]> {
+    if (body.network !== undefined && body.networks !== undefined) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        'Creating the VM failed: give `network` or `networks`, not both.',
+        {
+          fields: { network: ['not with networks'] },
+        },
+      );
+    }
+    const reqs: NicRequest[] = body.networks ?? (body.network !== undefined ? [body.network] : []);
+    if (!reqs.length) {
+      const def = await this.s.networks.getDefault();
+      return def ? [{ net: def }] : [];
+    }
+    const plans: NicPlan[] = [];
+    for (const r of reqs) {
+      const ref = typeof r === 'string' ? r : r.network;
+      const net = await this.s.networks.require(ref);
+      const ip = typeof r === 'string' ? undefined : r.ip;
+      if (ip !== undefined) {
+        if (!net.cidr || !inCidr(ip, net.cidr) || ip === net.gateway) {
+          throw new HearthError(
+            'NETWORK_IP_UNAVAILABLE',
+            `Creating the VM failed: ${ip} is not a free host address of network "${net.name}" (${net.cidr ?? 'DHCP, no subnet'}).`,
+            { fields: { networks: [`${ip} outside ${net.cidr ?? 'the network'}`] } },
+          );
+        }
+      }
+      if (plans.some((p) => p.net.id === net.id)) {
+        throw new HearthError(
+          'VALIDATION_FAILED',
+          `Creating the VM failed: network "${net.name}" is listed twice.`,
+          {
+            fields: { networks: ['each network at most once'] },
+          },
+        );
+      }
+      plans.push({ net, ip });
+    }
+    return plans;
+  }
+
+  /** What the scheduler must find on a host for these NICs. */
+  needs(plans: NicPlan[]): { features: string[]; interfaces: string[] } {
+    return {
+      // VXLAN also needs the host's underlay address (agent option --underlay).
+      features: [
+        ...new Set(
+          plans.flatMap((p) => [...networkNeeds(p.net), ...(p.net.mode === 'vxlan' ? ['underlay'] : [])]),
+        ),
+      ],
+      interfaces: plans.map((p) => p.net.iface).filter((i): i is string => Boolean(i)),
+    };
+  }
+
+  /** Gives a VM its NICs: a MAC each and an address from each network's subnet (never duplicated). */
+  async allocate(vmId: string, plans: NicPlan[]): Promise<void> {
+    if (!plans.length) return;
+    for (let attempt = 0; ; attempt++) {
+      const nics: NicRow[] = [];
+      for (const [idx, p] of plans.entries()) {
+        let ip: string | null = null;
+        if (p.net.cidr) {
+          const used = new Set(await this.s.networks.usedIps(p.net.id));
+          if (p.net.gateway) used.add(p.net.gateway);
+          if (p.ip !== undefined) {
+            if (used.has(p.ip)) {
+              throw new HearthError(
+                'NETWORK_IP_UNAVAILABLE',
+                `Creating the VM failed: ${p.ip} on network "${p.net.name}" is in use.`,
+                { fields: { networks: [`${p.ip} is taken`] } },
+              );
+            }
+            ip = p.ip;
+          } else {
+            ip = nextFreeIp(parseCidr(p.net.cidr), used);
+            if (!ip) {
+              throw new HearthError(
+                'NETWORK_EXHAUSTED',
+                `Creating the VM failed: network "${p.net.name}" has no free address left.`,
+              );
+            }
+          }
+        }
+        const mac = ip
+          ? macForIp(ip)
+          : // DHCP NICs: a stable locally administered MAC from the VM and NIC index.
+            '02:49:' +
+            (createHash('sha256').update(`${vmId}/${idx}`).digest('hex').slice(0, 8).match(/../g) ?? []).join(
+              ':',
+            );
+        nics.push({ vm_id: vmId, idx, network_id: p.net.id, mac, ip, source: ip ? 'ipam' : 'dhcp' });
+      }
+      try {
+        await this.s.networks.setNics(
+          vmId,
+          nics,
+          nics.map((n, i) => ({
+            network: n.network_id,
+            networkName: plans[i]!.net.name,
+            mac: n.mac,
+            ip: n.ip,
+          })),
+        );
+        return;
+      } catch (e) {
+        // Two creates raced for the same address: pick again.
+        if ((isUniqueViolation(e, 'vm_nics_ip') || isUniqueViolation(e, 'vm_nics_mac_key')) && attempt < 20) {
+          if (plans.some((p) => p.ip !== undefined)) {
+            throw new HearthError(
+              'NETWORK_IP_UNAVAILABLE',
+              'Creating the VM failed: the address asked for was taken meanwhile.',
+            );
+          }
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** The NICs as the agent on `hostId` needs them: networks with their tunnels' remote ends. */
+  async agentNics(vmId: string, hostId: string): Promise<AgentNic[]> {
+    const nics = await this.s.networks.nicsOf(vmId);
+    if (!nics.length) return [];
+    const hosts = await this.s.hosts.all();
+    let routed = false;
+    const out: AgentNic[] = [];
+    for (const nic of nics) {
+      const net = await this.s.networks.require(nic.network_id);
+      const remotes = hosts
+        .filter((h) => h.id !== hostId && h.state === 'ready' && h.inventory.underlay)
+        .map((h) => h.inventory.underlay!);
+      // One default route in the guest: the first NIC whose network has a gateway.
+      const gw = !routed && net.gateway ? net.gateway : null;
+      if (gw) routed = true;
+      out.push({
+        mac: nic.mac,
+        ip: nic.source === 'ipam' ? nic.ip : null,
+        prefix: net.cidr ? parseCidr(net.cidr).prefix : null,
+        gateway: gw,
+        dns: net.dns ?? [],
+        network: this.agentNetwork(net, remotes),
+      });
+    }
+    return out;
+  }
+
+  private agentNetwork(n: NetworkRow, remotes: string[]): AgentNic['network'] {
+    return {
+      id: n.id,
+      name: n.name,
+      mode: n.mode,
+      bridge: n.bridge,
+      cidr: n.cidr,
+      gateway: n.mode === 'nat' ? n.gateway : null,
+      dnsForwarder: n.mode === 'nat' && Boolean(n.gateway) && (n.dns ?? []).includes(n.gateway!),
+      interface: n.iface,
+      vlan: n.vlan,
+      vxlan: n.mode === 'vxlan' ? { vni: n.vni!, port: n.port ?? 4789, remotes } : null,
+    };
+  }
+
+  /** Records addresses DHCP guests report (matched by MAC); true when every DHCP NIC has one. */
+  async learn(vmId: string, ips: { mac?: string | undefined; address: string }[]): Promise<boolean> {
+    const nics = await this.s.networks.nicsOf(vmId);
+    let done = true;
+    for (const n of nics.filter((x) => x.source === 'dhcp')) {
+      const seen = ips.find((i) => i.mac?.toLowerCase() === n.mac)?.address ?? null;
+      if (seen && seen !== n.ip) await this.s.networks.learnIp(vmId, n.idx, seen);
+      if (!seen) done = false;
+    }
+    return done;
+  }
+
+  hasDhcp(vmId: string): Promise<boolean> {
+    return this.s.networks.nicsOf(vmId).then((ns) => ns.some((n) => n.source === 'dhcp'));
+  }
+}
