@@ -10,7 +10,6 @@ import {
   type NicRequest,
 } from '@hearth/contract';
 import { isUniqueViolation } from '../db/index.ts';
-import type { HostRow } from '../store/mappers.ts';
 import type { Stores } from '../store/index.ts';
 import { leaseFromRow, type NetworkRow, type NicRow } from '../store/networks.ts';
 import type { AgentClient } from './agent-client.ts';
@@ -78,7 +77,6 @@ function overlaps(a: string, b: string): boolean {
   const yEnd = y.network + 2 ** (32 - y.prefix);
   return x.network < yEnd && y.network < xEnd;
 }
-
 
 /** Networks (GUIDE §6): records, validation against what hosts offer, IPAM per network, leases. */
 export class NetworkService {
