@@ -36,6 +36,9 @@ func newAgent(cfg *GuestBootConfig, root string) *Agent {
 }
 
 func main() {
+	if isDHCPScript() {
+		os.Exit(runDHCPScript())
+	}
 	log.SetFlags(0)
 	log.SetPrefix("hearth-guest: ")
 	showVersion := flag.Bool("version", false, "print the version and exit")
@@ -48,6 +51,10 @@ func main() {
 	}
 	if os.Getpid() == 1 {
 		setupPid1()
+	} else if *listen == "" {
+		// Under an init, which may have set up eth0 from hearth.ip; the other NICs are ours. With
+		// -listen this is a development host, whose network is none of our business.
+		setupNetwork("/")
 	}
 	cfg, err := loadConfig(*config)
 	a := newAgent(cfg, "/")
@@ -223,7 +230,8 @@ func (a *Agent) info() GuestInfo {
 		for _, ad := range addrs {
 			if ipn, ok := ad.(*net.IPNet); ok {
 				ones, _ := ipn.Mask.Size()
-				info.IPs = append(info.IPs, GuestIP{Iface: ifc.Name, Address: ipn.IP.String(), Prefix: ones})
+				info.IPs = append(info.IPs, GuestIP{Iface: ifc.Name, MAC: ifc.HardwareAddr.String(),
+					Address: ipn.IP.String(), Prefix: ones})
 			}
 		}
 	}

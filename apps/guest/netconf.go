@@ -2,18 +2,17 @@ package main
 
 import (
 	"encoding/binary"
-	"fmt"
+	"log"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"unsafe"
 )
 
-// As PID 1 there is no init script to bring the network up, so the agent does what the base
-// image's rcS does with `ip`: lo up, then eth0 from hearth.ip=ADDR/PREFIX,GATEWAY,DNS on the kernel
-// command line, over rtnetlink (stdlib only).
+// The agent configures the NICs from the kernel command line (nics.go) over rtnetlink, stdlib
+// only: as PID 1 nothing else would, and in an image with an init the base image's rcS only knows
+// hearth.ip (eth0). Running after rcS is harmless: adding what it already added is a no-op.
 
 type ipConfig struct {
 	addr    net.IP
@@ -50,33 +49,108 @@ func parseIPArg(cmdline string) *ipConfig {
 func setupNetwork(root string) {
 	if lo, err := net.InterfaceByName("lo"); err == nil {
 		if err := linkUp(lo.Index); err != nil {
-			fmt.Fprintf(os.Stderr, "hearth-guest: lo up: %v\n", err)
+			log.Printf("lo up: %v", err)
 		}
 	}
 	b, _ := os.ReadFile("/proc/cmdline")
-	c := parseIPArg(string(b))
-	if c == nil {
+	plan, ok := loadPlan(string(b), rtnlOps{})
+	if !ok {
 		return
 	}
-	eth, err := net.InterfaceByName("eth0")
-	if err == nil {
-		err = linkUp(eth.Index)
+	applyStatic(rtnlOps{}, plan)
+	if err := withNetLock(root, func() error { return writeResolv(root, plan) }); err != nil {
+		log.Printf("resolv.conf: %v", err)
 	}
-	if err == nil {
-		err = addAddr(eth.Index, c.addr, c.prefix)
-	}
-	if err == nil && c.gateway != nil {
-		err = addDefaultRoute(eth.Index, c.gateway)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "hearth-guest: configuring eth0 failed: %v\n", err)
-		return
-	}
-	if c.dns != "" {
-		_ = atomicWrite(filepath.Join(root, "etc/resolv.conf"), []byte("nameserver "+c.dns+"\n"), 0o644)
-	}
-	fmt.Fprintf(os.Stderr, "hearth-guest: eth0 %s/%d, gateway %v, dns %s\n", c.addr, c.prefix, c.gateway, c.dns)
+	startDHCP(root, plan)
 }
+
+// loadPlan reads the NIC entries and matches them to interfaces, logging what it has to skip;
+// false when the command line configures no NIC at all.
+func loadPlan(cmdline string, ops netOps) ([]nicPlan, bool) {
+	nics, skipped := parseNICArgs(cmdline)
+	legacy := parseIPArg(cmdline)
+	for _, s := range skipped {
+		log.Print(s)
+	}
+	if len(nics) == 0 && legacy == nil {
+		return nil, false
+	}
+	links, err := ops.links()
+	if err != nil {
+		log.Printf("listing interfaces: %v", err)
+	}
+	plan, problems := planNICs(nics, legacy, links)
+	for _, s := range problems {
+		log.Print(s)
+	}
+	return plan, true
+}
+
+// applyStatic configures the static NICs; the DHCP ones are left to udhcpc.
+func applyStatic(ops netOps, plan []nicPlan) {
+	owner := routeOwner(plan)
+	for i, p := range plan {
+		if p.dhcp {
+			continue
+		}
+		err := ops.linkUp(p.index)
+		if err == nil {
+			err = ops.addAddr(p.index, p.addr, p.prefix)
+		}
+		route := "none"
+		// Replace, not add: rcS may have routed via hearth.ip's gateway, and hearth.nic wins.
+		if err == nil && i == owner && p.gateway != nil {
+			err = ops.replaceDefaultRoute(p.index, p.gateway)
+			route = p.gateway.String()
+		}
+		if err != nil {
+			log.Printf("configuring %s (%s) failed: %v", p.ifname, p.mac, err)
+			continue
+		}
+		log.Printf("%s (%s) %s/%d, default route via %s, dns %q", p.ifname, p.mac, p.addr, p.prefix, route, p.dns)
+	}
+}
+
+// netOps is what configuring NICs asks of the kernel; tests record it instead.
+type netOps interface {
+	links() ([]netLink, error)
+	addrs(index int) ([]net.IPNet, error) // IPv4 only
+	linkUp(index int) error
+	addAddr(index int, ip net.IP, prefix int) error
+	delAddr(index int, ip net.IP, prefix int) error
+	replaceDefaultRoute(index int, gw net.IP) error
+}
+
+type rtnlOps struct{}
+
+func (rtnlOps) links() ([]netLink, error) {
+	ifs, err := net.Interfaces()
+	out := make([]netLink, 0, len(ifs))
+	for _, i := range ifs {
+		out = append(out, netLink{index: i.Index, name: i.Name, mac: i.HardwareAddr.String()})
+	}
+	return out, err
+}
+
+func (rtnlOps) addrs(index int) ([]net.IPNet, error) {
+	ifc, err := net.InterfaceByIndex(index)
+	if err != nil {
+		return nil, err
+	}
+	as, err := ifc.Addrs()
+	var out []net.IPNet
+	for _, a := range as {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+			out = append(out, net.IPNet{IP: n.IP.To4(), Mask: n.Mask})
+		}
+	}
+	return out, err
+}
+
+func (rtnlOps) linkUp(index int) error                         { return linkUp(index) }
+func (rtnlOps) addAddr(index int, ip net.IP, prefix int) error { return addAddr(index, ip, prefix) }
+func (rtnlOps) delAddr(index int, ip net.IP, prefix int) error { return delAddr(index, ip, prefix) }
+func (rtnlOps) replaceDefaultRoute(index int, gw net.IP) error { return replaceDefaultRoute(index, gw) }
 
 func rtattr(typ uint16, data []byte) []byte {
 	l := 4 + len(data)
@@ -135,21 +209,29 @@ func linkUp(index int) error {
 	return rtnl(syscall.RTM_NEWLINK, 0, b)
 }
 
-func addAddr(index int, ip net.IP, prefix int) error {
+func addrMsg(index int, ip net.IP, prefix int) []byte {
 	ifa := syscall.IfAddrmsg{Family: syscall.AF_INET, Prefixlen: uint8(prefix), Index: uint32(index)}
 	b := append([]byte(nil), (*[syscall.SizeofIfAddrmsg]byte)(unsafe.Pointer(&ifa))[:]...)
-	b = append(b, rtattr(syscall.IFA_LOCAL, ip)...)
-	b = append(b, rtattr(syscall.IFA_ADDRESS, ip)...)
-	return rtnl(syscall.RTM_NEWADDR, syscall.NLM_F_CREATE|syscall.NLM_F_EXCL, b)
+	b = append(b, rtattr(syscall.IFA_LOCAL, ip.To4())...)
+	return append(b, rtattr(syscall.IFA_ADDRESS, ip.To4())...)
 }
 
-func addDefaultRoute(index int, gw net.IP) error {
+func addAddr(index int, ip net.IP, prefix int) error {
+	return rtnl(syscall.RTM_NEWADDR, syscall.NLM_F_CREATE|syscall.NLM_F_EXCL, addrMsg(index, ip, prefix))
+}
+
+func delAddr(index int, ip net.IP, prefix int) error {
+	return rtnl(syscall.RTM_DELADDR, 0, addrMsg(index, ip, prefix))
+}
+
+// replaceDefaultRoute sets the main table's one default route, whatever it was before.
+func replaceDefaultRoute(index int, gw net.IP) error {
 	rt := syscall.RtMsg{Family: syscall.AF_INET, Table: syscall.RT_TABLE_MAIN, Protocol: syscall.RTPROT_BOOT,
 		Scope: syscall.RT_SCOPE_UNIVERSE, Type: syscall.RTN_UNICAST}
 	b := append([]byte(nil), (*[syscall.SizeofRtMsg]byte)(unsafe.Pointer(&rt))[:]...)
-	b = append(b, rtattr(syscall.RTA_GATEWAY, gw)...)
+	b = append(b, rtattr(syscall.RTA_GATEWAY, gw.To4())...)
 	oif := make([]byte, 4)
 	binary.LittleEndian.PutUint32(oif, uint32(index))
 	b = append(b, rtattr(syscall.RTA_OIF, oif)...)
-	return rtnl(syscall.RTM_NEWROUTE, syscall.NLM_F_CREATE|syscall.NLM_F_EXCL, b)
+	return rtnl(syscall.RTM_NEWROUTE, syscall.NLM_F_CREATE|syscall.NLM_F_REPLACE, b)
 }

@@ -116,6 +116,7 @@ type GuestMetrics struct {
 
 type GuestIP struct {
 	Iface   string `json:"iface"`
+	MAC     string `json:"mac,omitempty"` // how the host finds a DHCP NIC's address
 	Address string `json:"address"`
 	Prefix  int    `json:"prefix"`
 }

@@ -196,7 +196,7 @@ func TestSchemasMatchContract(t *testing.T) {
 		{"disk: z.object({", DiskMetrics{}},
 		{"network: z.array(z.object({", NetMetrics{}},
 		{"export const GuestInfo = z.object({", GuestInfo{}},
-		{"ips: z.array(z.object({", GuestIP{}},
+		{"ips: z.array(\n    z.object({", GuestIP{}},
 		{"export const GuestProcess = z.object({", GuestProcess{}},
 		{"export const GuestBootConfig = z.object({", GuestBootConfig{}},
 		{"users: z.array(\n    z.object({", BootUser{}},

@@ -154,7 +154,16 @@ export type GuestMetrics = z.infer<typeof GuestMetrics>;
 
 export const GuestInfo = z.object({
   hostname: z.string(),
-  ips: z.array(z.object({ iface: z.string(), address: z.string(), prefix: z.number().int() })),
+  ips: z.array(
+    z.object({
+      iface: z.string(),
+      /** The interface's MAC (lower-case, colon separated), by which the host finds a DHCP NIC's
+       * address. Absent for interfaces without one and from agents older than multi-NIC support. */
+      mac: z.string().optional(),
+      address: z.string(),
+      prefix: z.number().int(),
+    }),
+  ),
   agentVersion: z.string(),
   kernel: z.string(),
   timeMs: z.number(),
