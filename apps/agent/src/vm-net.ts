@@ -58,7 +58,7 @@ export function nicArgs(nics: AgentNic[]): string[] {
   }
   return nics.map((n) =>
     n.ip
-      ? `hearth.nic=${n.mac},${n.ip}/${n.prefix},${n.gateway ?? ''},${n.dns.join(';')}`
+      ? `hearth.nic=${n.mac},${n.ip}/${n.prefix},${n.gateway ?? ''},${n.dns[0] ?? ''}`
       : `hearth.nic=${n.mac},dhcp`,
   );
 }
