@@ -27,11 +27,21 @@ export function placeVm(
     vcpus: number;
     memoryMib: number;
     vmm?: VmmKind | undefined;
+    /** Only this host (id or name). */
+    host?: string | undefined;
     /** What the VM's networks need from a host: kernel features and interfaces (bridged). */
     net?: { features: string[]; interfaces: string[] };
   },
 ): Placement {
-  const up = hosts.filter((h) => h.state === 'ready' && !h.cordoned);
+  const want = req.host;
+  if (want && !hosts.some((h) => h.id === want || h.name === want)) {
+    throw new HearthError('HOST_NOT_FOUND', `Placing the VM failed: there is no host "${want}".`, {
+      fields: { host: ['no such host'] },
+    });
+  }
+  const up = hosts.filter(
+    (h) => h.state === 'ready' && !h.cordoned && (!want || h.id === want || h.name === want),
+  );
   if (up.length === 0) {
     throw new HearthError(
       'NO_HOST_AVAILABLE',

@@ -71,6 +71,8 @@ export class VmService {
         'sshKeys',
         'timeout',
         'vmm',
+        'network',
+        'networks',
       ] as const;
       const given = settable.filter((k) => body[k] !== undefined);
       if (given.length || body.start === false) {
