@@ -46,6 +46,8 @@ export interface Platform {
   agent: RunningAgent | null;
   client: HearthClient;
   databaseUrl: string | null;
+  /** Agents started elsewhere (other network namespaces) join with this. */
+  joinToken: string;
   startManager(): Promise<RunningManager>;
   startAgent(): Promise<RunningAgent>;
   dispose(): Promise<void>;
@@ -90,6 +92,8 @@ export async function startPlatform(
     alwaysFetchImages?: boolean;
     /** Where the bridge's DNS forwarder sends queries (a test DNS server). */
     dnsUpstream?: string[];
+    /** Address the manager listens on (default loopback); agents in namespaces need a routable one. */
+    managerHost?: string;
   } = {},
 ): Promise<Platform> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-test-'));
@@ -111,13 +115,14 @@ export async function startPlatform(
     dir,
     net,
     databaseUrl,
+    joinToken,
     agent: null,
     manager: null as unknown as RunningManager,
     client: null as unknown as HearthClient,
     async startManager() {
       p.manager = await startManager({
         dataDir: join(dir, 'manager'),
-        host: '127.0.0.1',
+        host: opts.managerHost ?? '127.0.0.1',
         port,
         databaseUrl,
         network: { bridge: net.bridge, cidr: net.cidr, dns: net.gateway },

@@ -24,8 +24,16 @@ export interface Proc {
 }
 
 /** Runs the `hearth` CLI as its own process (argv array, output kept for assertions and errors). */
-export function runHearth(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [HEARTH_BIN, ...args], {
+export function runHearth(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { netns?: string } = {},
+): Proc {
+  // `ip netns exec` execs the command in place, so the child is still the CLI's own process.
+  const argv = opts.netns
+    ? ['ip', 'netns', 'exec', opts.netns, process.execPath, HEARTH_BIN, ...args]
+    : [process.execPath, HEARTH_BIN, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, HEARTH_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -471,7 +471,9 @@ export class NetworkService {
     const nics = await this.s.networks.nicsOf(vmId);
     let done = true;
     for (const n of nics.filter((x) => x.source === 'dhcp')) {
-      const seen = ips.find((i) => i.mac?.toLowerCase() === n.mac)?.address ?? null;
+      const seen =
+        ips.find((i) => i.mac?.toLowerCase() === n.mac && /^\d+\.\d+\.\d+\.\d+$/.test(i.address))?.address ??
+        null;
       if (seen && seen !== n.ip) await this.s.networks.learnIp(vmId, n.idx, seen);
       if (!seen) done = false;
     }
