@@ -8,8 +8,8 @@ export function percentile(values: number[], p: number): number {
   return s[i]!;
 }
 
-export function stats(label: string, values: number[], unit = 'ms'): string {
-  const f = (n: number) => n.toFixed(unit === 'ms' ? 0 : 1);
+export function stats(label: string, values: number[], unit = 'ms', digits = unit === 'ms' ? 0 : 1): string {
+  const f = (n: number) => n.toFixed(digits);
   return `${label.padEnd(44)} n=${values.length}  p50=${f(percentile(values, 50))}${unit}  p95=${f(percentile(values, 95))}${unit}  p99=${f(percentile(values, 99))}${unit}  min=${f(Math.min(...values))}${unit}  max=${f(Math.max(...values))}${unit}`;
 }
 

@@ -12,6 +12,7 @@ PACKAGES=(
   linux-image-cloud-amd64 kmod cpio     # fallback guest kernel (Debian's) and its initramfs
   busybox-static e2fsprogs              # base rootfs, built without loop mounts
   iproute2 nftables                     # bridge, TAP, NAT
+  iperf3                                # host end of the network benchmark (bench/net.ts)
   dnsmasq-base                          # DNS forwarder on each bridge (the guests' resolver)
   golang-go                             # builds the static guest agent (apps/guest)
   skopeo umoci                          # OCI imports: registry protocol, layer unpack (docs/images.md)

@@ -2,3 +2,4 @@ export * from './builtin.ts';
 export * from './cache.ts';
 export * from './guest-agent.ts';
 export * from './runtimes.ts';
+export * from './tools.ts';
