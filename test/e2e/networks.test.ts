@@ -1,11 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Network, Vm } from '@hearth/contract';
 import { natTable, nicTap, policyTable } from '@hearth/agent';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { expectCode } from '../helpers/expect.ts';
-import { guestSh, testNamespace, type TestNs } from '../helpers/netns.ts';
+import { guestSh, ip, testNamespace, type TestNs } from '../helpers/netns.ts';
+import { cli } from '../helpers/proc.ts';
 import { linkExists, until } from '../helpers/vm.ts';
 
 // Networks with real VMs: a second NAT network, an isolated one, a VM with two NICs, egress
@@ -211,6 +212,98 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     const vms = (await p.client.call('listVms', {})).items.map((v) => v.name);
     expect(vms).not.toContain('dup-ip');
     expect(vms).not.toContain('nonet');
+  });
+
+  it('the CLI creates, lists and removes networks, and places VMs on them', async () => {
+    const env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
+    const name = `cli-${o}`;
+    const made = await cli(
+      ['network', 'create', name, '--mode', 'isolated', '--cidr', `10.254.${o}.0/24`],
+      env,
+    );
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain(`network ${name}`);
+    const ls = await cli(['network', 'ls'], env);
+    expect(ls.stdout).toMatch(new RegExp(`${name}\\s+net_\\S+\\s+isolated\\s+10\\.254\\.${o}\\.0/24`));
+    expect(ls.stdout).toContain('default (default)');
+    const vm = await cli(
+      [
+        '--json',
+        'create',
+        '--name',
+        'cli-net',
+        '--no-start',
+        '--network',
+        `${name}=10.254.${o}.9`,
+        '--egress',
+        'deny',
+        '--allow',
+        '10.0.0.0/8',
+        '--bandwidth',
+        '50',
+      ],
+      env,
+    );
+    expect(vm.code).toBe(0);
+    const got = JSON.parse(vm.stdout) as Vm;
+    expect(got.networks).toEqual([expect.objectContaining({ networkName: name, ip: `10.254.${o}.9` })]);
+    expect(got.egress).toEqual({ default: 'deny', allow: ['10.0.0.0/8'], deny: [] });
+    expect(got.bandwidthMbit).toBe(50);
+    const leases = await cli(['network', 'leases', name], env);
+    expect(leases.stdout).toMatch(new RegExp(`cli-net\\s+0\\s+\\S+\\s+10\\.254\\.${o}\\.9\\s+ipam`));
+    const upd = await cli(['--json', 'update', 'cli-net', '--egress', 'allow', '--bandwidth', 'none'], env);
+    expect(upd.code).toBe(0);
+    expect(JSON.parse(upd.stdout).bandwidthMbit).toBeNull();
+    const busy = await cli(['network', 'rm', name], env);
+    expect(busy.code).not.toBe(0);
+    expect(busy.stderr).toContain('NETWORK_IN_USE');
+    const listed = await cli(['ls'], env);
+    expect(listed.stdout).toMatch(new RegExp(`cli-net.*10\\.254\\.${o}\\.9`));
+    await p.client.call('deleteVm', { params: { id: got.id } });
+    await until('VM gone', () =>
+      p.client.call('getVm', { params: { id: got.id } }).then(
+        () => false,
+        () => true,
+      ),
+    );
+    expect((await cli(['network', 'rm', name], env)).code).toBe(0);
+  });
+
+  it('an agent restart keeps running VMs networked and sweeps only leftovers it labelled itself', async () => {
+    await p.client.call('patchVm', {
+      params: { id: a.id },
+      body: { egress: { default: 'allow', allow: [], deny: [`${inetIp2}/32`] } },
+    });
+    const me = `test-${p.net.bridge}`;
+    const t = randomBytes(4).toString('hex');
+    const mine = { tap: `htap${t}0`, bridge: `hbr${t}0`, table: `hearth_eg_${t}0000` };
+    const theirs = `htap${t}1`;
+    ip('tuntap', 'add', 'dev', mine.tap, 'mode', 'tap');
+    ip('link', 'set', 'dev', mine.tap, 'alias', `hearth:vm:vm_gone${t}:${me}`);
+    ip('tuntap', 'add', 'dev', theirs, 'mode', 'tap');
+    ip('link', 'set', 'dev', theirs, 'alias', `hearth:vm:vm_gone${t}:another-agent`);
+    ip('link', 'add', 'name', mine.bridge, 'type', 'bridge');
+    ip('link', 'set', 'dev', mine.bridge, 'alias', `hearth:net:net_gone${t}:${me}`);
+    execFileSync('nft', ['-f', '-'], {
+      input: `table netdev ${mine.table} {\n  comment "hearth:vm:vm_gone${t}:${me}"\n}\n`,
+    });
+    try {
+      await p.agent!.dispose();
+      await p.startAgent();
+      expect(linkExists(mine.tap)).toBe(false);
+      expect(linkExists(mine.bridge)).toBe(false);
+      expect(nft()).not.toContain(mine.table);
+      expect(linkExists(theirs)).toBe(true);
+      // The running VMs kept their TAPs, policy and reachability.
+      expect(linkExists(nicTap(d.id, 1))).toBe(true);
+      expect(nft()).toContain(policyTable(a.id));
+      expect(await reach(a, inetIp2)).toBe('');
+      expect(await reach(a, inetIp)).toBe('hello-internet');
+      expect(await ping(c, nicIp(d, iso))).toBe(true);
+    } finally {
+      for (const l of [mine.tap, mine.bridge, theirs]) spawnSync('ip', ['link', 'del', l]);
+      spawnSync('nft', ['delete', 'table', 'netdev', mine.table]);
+    }
   });
 
   it('after deleting all VMs and networks no TAP, bridge or table of theirs remains', async () => {
