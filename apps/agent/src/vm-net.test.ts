@@ -1,0 +1,149 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentNic, AgentVmSpec } from '@hearth/contract';
+import { nicArgs, nicsOf, nicTap, policyTable, policyText } from './vm-net.ts';
+import { checkFeatures, requiredFeatures, vlanPortCommands } from './networks.ts';
+
+const net = (over: Partial<AgentNic['network']> = {}): AgentNic['network'] => ({
+  id: 'net_1',
+  name: 'blue',
+  mode: 'nat',
+  bridge: 'hbrtest',
+  cidr: '10.60.1.0/24',
+  gateway: '10.60.1.1',
+  dnsForwarder: true,
+  interface: null,
+  vlan: null,
+  vxlan: null,
+  ...over,
+});
+const nic = (over: Partial<AgentNic> = {}): AgentNic => ({
+  mac: '02:48:0a:3c:01:02',
+  ip: '10.60.1.2',
+  prefix: 24,
+  gateway: '10.60.1.1',
+  dns: ['10.60.1.1'],
+  network: net(),
+  ...over,
+});
+
+describe('guest NIC arguments', () => {
+  it('keeps hearth.ip= for one static NIC (every image understands it)', () => {
+    expect(nicArgs([nic()])).toEqual(['hearth.ip=10.60.1.2/24,10.60.1.1,10.60.1.1']);
+  });
+  it('names NICs by MAC otherwise, DHCP ones included', () => {
+    const second = nic({ mac: '02:49:aa:bb:cc:dd', ip: null, prefix: null, gateway: null, dns: [] });
+    expect(nicArgs([nic(), second])).toEqual([
+      'hearth.nic=02:48:0a:3c:01:02,10.60.1.2/24,10.60.1.1,10.60.1.1',
+      'hearth.nic=02:49:aa:bb:cc:dd,dhcp',
+    ]);
+    expect(nicArgs([second])).toEqual(['hearth.nic=02:49:aa:bb:cc:dd,dhcp']);
+    expect(nicArgs([])).toEqual([]);
+  });
+  it('turns the single-NIC form of older managers into one NAT NIC', () => {
+    const spec = {
+      id: 'vm_1',
+      network: {
+        bridge: 'hearth0',
+        mac: '02:48:0a:00:00:02',
+        ip: '10.0.0.2',
+        prefix: 24,
+        gateway: '10.0.0.1',
+        dns: '10.0.0.1',
+      },
+      nics: [],
+    } as unknown as AgentVmSpec;
+    const [n] = nicsOf(spec);
+    expect(n).toMatchObject({
+      ip: '10.0.0.2',
+      dns: ['10.0.0.1'],
+      network: { bridge: 'hearth0', mode: 'nat' },
+    });
+    expect(nicTap('vm_1', 0)).toMatch(/^htap[0-9a-f]{10}$/);
+    expect(nicTap('vm_1', 1)).not.toBe(nicTap('vm_1', 0));
+  });
+});
+
+describe('host features a network needs', () => {
+  it('names what is missing', () => {
+    expect(requiredFeatures({ mode: 'bridged', vlan: 5 })).toEqual([
+      'net-bridge',
+      'net-8021q',
+      'net-bridge-vlan-filtering',
+    ]);
+    const have = new Set(['net-bridge', 'net-nat', 'net-vxlan']);
+    expect(() => checkFeatures(net({ mode: 'bridged', vlan: 5, interface: 'eth1' }), have)).toThrow(
+      /lacks 802\.1Q VLAN devices and bridge VLAN filtering/,
+    );
+    expect(() => checkFeatures(net({ mode: 'vxlan' }), have)).not.toThrow();
+  });
+  it('tags the uplink and puts each TAP untagged on the VLAN (run only where the kernel has VLANs)', () => {
+    expect(vlanPortCommands('hbr1', 'eth1', 42, true)).toEqual([
+      ['bridge', 'vlan', 'add', 'dev', 'eth1', 'vid', '42'],
+    ]);
+    expect(vlanPortCommands('hbr1', 'htap1', 42, false)).toEqual([
+      ['bridge', 'vlan', 'del', 'dev', 'htap1', 'vid', '1'],
+      ['bridge', 'vlan', 'add', 'dev', 'htap1', 'vid', '42', 'pvid', 'untagged'],
+    ]);
+  });
+});
+
+// The policy text is loaded by the real nft into a throwaway namespace, on devices named like
+// the VM's TAPs, so every combination is known to be accepted by the kernel.
+describe('egress policy and rate limit tables', () => {
+  const ns = `hpol${randomBytes(3).toString('hex')}`;
+  const vmId = `vm_pol${randomBytes(3).toString('hex')}`;
+  const inNs = (...a: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...a], { encoding: 'utf8' });
+  beforeAll(() => {
+    execFileSync('ip', ['netns', 'add', ns]);
+    for (const i of [0, 1]) {
+      execFileSync('ip', ['-n', ns, 'link', 'add', nicTap(vmId, i), 'type', 'veth', 'peer', 'name', `p${i}`]);
+    }
+  });
+  afterAll(() => {
+    spawnSync('ip', ['netns', 'del', ns]);
+  });
+
+  it('has no table when nothing is limited', () => {
+    expect(policyText(vmId, [nic()], null, null, 'a')).toBeNull();
+    expect(policyText(vmId, [nic()], { default: 'allow', allow: [], deny: [] }, null, 'a')).toBeNull();
+  });
+
+  it('loads deny-by-default with lists and a rate limit on two NICs, labelled with the agent', () => {
+    const nics = [nic(), nic({ mac: '02:00:00:00:00:09', network: net({ cidr: '10.61.0.0/24' }) })];
+    const text = policyText(
+      vmId,
+      nics,
+      { default: 'deny', allow: ['192.0.2.0/24'], deny: ['192.0.2.9'] },
+      8,
+      'agent-x',
+    )!;
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: text });
+    const listed = inNs('nft', 'list', 'table', 'netdev', policyTable(vmId));
+    expect(listed).toContain(`comment "hearth:vm:${vmId}:agent-x"`);
+    for (const i of [0, 1]) expect(listed).toContain(`device "${nicTap(vmId, i)}"`);
+    expect(listed).toMatch(/ip daddr \{ 10\.60\.1\.0\/24, 10\.61\.0\.0\/24 \} accept/);
+    // The deny list comes before the allow list, and both before the default.
+    const chain = listed.slice(listed.indexOf('chain nic0'), listed.indexOf('chain nic1'));
+    expect(chain.indexOf('192.0.2.9 drop')).toBeLessThan(chain.indexOf('192.0.2.0/24 accept'));
+    expect(chain.indexOf('192.0.2.0/24 accept')).toBeLessThan(
+      chain.indexOf('meta protocol { ip, ip6 } drop'),
+    );
+    expect(chain).toMatch(/limit rate over 1000 kbytes\/second/);
+    // Re-applying replaces it atomically.
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], {
+      input: policyText(
+        vmId,
+        nics,
+        { default: 'allow', allow: [], deny: ['198.51.100.0/24'] },
+        null,
+        'agent-x',
+      )!,
+    });
+    const again = inNs('nft', 'list', 'table', 'netdev', policyTable(vmId));
+    expect(again).not.toContain('limit rate');
+    expect(again).not.toContain('192.0.2.9');
+    expect(again).toContain('198.51.100.0/24 drop');
+  });
+});
