@@ -63,7 +63,11 @@ export const CreateVmBody = z
     timeout: Duration.optional().describe('Stop the VM automatically after this long running.'),
     start: z.boolean().default(true),
     vmm: z.enum(['firecracker', 'qemu']).optional().describe('Default: the best VMM the chosen host offers.'),
-    host: z.string().min(1).optional().describe('Place the VM on this host (id or name); default: the scheduler picks.'),
+    host: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Place the VM on this host (id or name); default: the scheduler picks.'),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
     ports: Ports.optional().describe("Published ports: host port → guest port, on the VM's host."),
     network: z
