@@ -69,9 +69,12 @@ describe('hearth CLI', () => {
     const missing = await run('get', 'ghost');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('VM_NOT_FOUND');
-    const notYet = await run('create', '--network', 'lan');
-    expect(notYet.code).toBe(2);
-    expect(notYet.stderr).toContain('not available yet');
+    const noNet = await run('create', '--network', 'lan');
+    expect(noNet.code).toBe(1);
+    expect(noNet.stderr).toContain('NETWORK_NOT_FOUND');
+    const badEgress = await run('create', '--egress', 'sometimes');
+    expect(badEgress.code).toBe(2);
+    expect(badEgress.stderr).toContain('allow or deny');
     const badPublish = await run('create', '--publish', '80');
     expect(badPublish.code).toBe(2);
     expect(badPublish.stderr).toContain('HOSTPORT:GUESTPORT');

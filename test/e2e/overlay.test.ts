@@ -38,6 +38,39 @@ async function serveHttp(vm: Vm, text: string): Promise<void> {
   expect(r.exitCode).toBe(0);
 }
 
+/** An agent of its own in a namespace of its own, on the underlay bridge. */
+async function startHost(i: number): Promise<(typeof hosts)[number]> {
+  const ns = testNamespace({ hostCidr: null, nsCidrs: [`10.250.${u}.${i}/24`], prefix: 'hh' });
+  ip('link', 'set', ns.hostSide, 'master', underlayBridge);
+  const name = `host-${i}-${tag}`;
+  const dir = join(p.dir, name);
+  const agent = runHearth(
+    [
+      '--data-dir',
+      dir,
+      'agent',
+      '--manager',
+      p.manager.url,
+      '--join-token',
+      p.joinToken,
+      '--listen',
+      `10.250.${u}.${i}`,
+      '--port',
+      '18081',
+      '--name',
+      name,
+      '--underlay',
+      `10.250.${u}.${i}`,
+    ],
+    {},
+    { netns: ns.name },
+  );
+  const h = { ns, agent, name, dir };
+  hosts.push(h);
+  await agent.waitFor('agent registered', 120_000);
+  return h;
+}
+
 beforeAll(async () => {
   // The LAN: a bare veth end on the host (what the bridged network takes), a DHCP server inside.
   lan = testNamespace({ hostCidr: null, nsCidrs: [`192.168.${u}.1/24`], prefix: 'hlan' });
@@ -67,35 +100,7 @@ beforeAll(async () => {
   ip('addr', 'add', `${managerIp}/24`, 'dev', underlayBridge);
   ip('link', 'set', underlayBridge, 'up');
   p = await startPlatform({ managerHost: managerIp });
-  for (const i of [2, 3]) {
-    const ns = testNamespace({ hostCidr: null, nsCidrs: [`10.250.${u}.${i}/24`], prefix: 'hh' });
-    ip('link', 'set', ns.hostSide, 'master', underlayBridge);
-    const name = `host-${i}-${tag}`;
-    const dir = join(p.dir, name);
-    const agent = runHearth(
-      [
-        '--data-dir',
-        dir,
-        'agent',
-        '--manager',
-        p.manager.url,
-        '--join-token',
-        p.joinToken,
-        '--listen',
-        `10.250.${u}.${i}`,
-        '--port',
-        '18081',
-        '--name',
-        name,
-        '--underlay',
-        `10.250.${u}.${i}`,
-      ],
-      {},
-      { netns: ns.name },
-    );
-    hosts.push({ ns, agent, name, dir });
-  }
-  for (const h of hosts) await h.agent.waitFor('agent registered', 120_000);
+  await startHost(2);
 }, 300_000);
 
 afterAll(async () => {
@@ -155,10 +160,8 @@ describe('bridged and VXLAN networks (test hosts in network namespaces)', () => 
   });
 
   it('vxlan: VMs on two hosts share one subnet, and the hosts carry it as VXLAN on the underlay', async () => {
-    const [ha, hb] = hosts;
-    const hostIds = new Map(
-      (await p.client.call('listHosts', {})).items.map((h) => [h.name, h.id] as [string, string]),
-    );
+    const hostId = async (name: string) =>
+      (await p.client.call('listHosts', {})).items.find((h) => h.name === name)!.id;
     const vni = randomInt(1000, 16_000_000);
     const net = await p.client.call('createNetwork', {
       body: { name: `vx-${tag}`, mode: 'vxlan', vni, cidr: `10.249.${u}.0/24` },
@@ -166,12 +169,15 @@ describe('bridged and VXLAN networks (test hosts in network namespaces)', () => 
     await expectClash(vni);
     const boot = async (name: string, host: string) => {
       const vm = await p.client.call('createVm', {
-        body: { name, network: net.name, host: hostIds.get(host)! },
+        body: { name, network: net.name, host: await hostId(host) },
       });
       return p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 180 } });
     };
-    const a = await boot('vx-a', ha!.name);
-    const b = await boot('vx-b', hb!.name);
+    // The second host joins after the first already carries the overlay: the first learns it
+    // from the manager when it registers, without any VM restarting.
+    const a = await boot('vx-a', hosts[0]!.name);
+    const hb = await startHost(3);
+    const b = await boot('vx-b', hb.name);
     expect(a.host).not.toBe(b.host);
     // Capture on the underlay while the VMs talk.
     const cap = spawn('tcpdump', ['-i', underlayBridge, '-n', '-l', '-c', '4', 'udp', 'port', '4789'], {

@@ -97,6 +97,10 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   app.put('/agent/v1/vms/:id/net-policy', async (req) =>
     sup.setNetPolicy(id(req), AgentNetPolicy.parse(req.body)),
   );
+  app.post('/agent/v1/networks/ensure', async (req) => {
+    await sup.refreshNetwork(AgentTeardownNetworkBody.parse(req.body).network);
+    return { ok: true };
+  });
   app.post('/agent/v1/networks/teardown', async (req) => {
     await sup.teardownNetwork(AgentTeardownNetworkBody.parse(req.body).network);
     return { ok: true };

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { HearthError, type AgentVmPhase, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
+import { HearthError, type AgentNic, type AgentVmPhase, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
 import type { VmmDriver, VmmInstance, VmmSnapshotInfo } from '@hearth/vmm';
 
 export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
@@ -721,6 +721,12 @@ export class Supervisor {
       await writeFile(this.files(rec.dir).spec, JSON.stringify(rec.spec, null, 2) + '\n', { mode: 0o600 });
       return this.status(id);
     });
+  }
+
+  /** Re-applies a network this host carries (new VXLAN peers); ignored when no VM here uses it. */
+  async refreshNetwork(net: AgentNic['network']): Promise<void> {
+    if (!this.o.net || !this.networksInUse().has(net.id)) return;
+    await ensureNetwork(net, this.o.net);
   }
 
   /** Removes a deleted network from this host. */

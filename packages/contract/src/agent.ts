@@ -120,6 +120,7 @@ export const AgentVmStatus = z.object({
 });
 export type AgentVmStatus = z.infer<typeof AgentVmStatus>;
 
+/** Body of the agent's network calls (ensure, teardown). */
 export const AgentTeardownNetworkBody = z.strictObject({ network: AgentNetwork });
 
 export const AgentRestoreBody = z.strictObject({ spec: AgentVmSpec, snapshotId: z.string().min(1) });

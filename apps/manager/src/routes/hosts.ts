@@ -4,7 +4,7 @@ import { hostFromRow } from '../store/mappers.ts';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
-export function hostRoutes(app: FastifyInstance, { stores, vmService, log }: AppServices): void {
+export function hostRoutes(app: FastifyInstance, { stores, vmService, networks, log }: AppServices): void {
   const t = stores.tokens;
 
   serve(app, t, routes.listHosts, async ({ query }) => {
@@ -19,6 +19,8 @@ export function hostRoutes(app: FastifyInstance, { stores, vmService, log }: App
     await stores.tokens.revokeAgentTokens(row.id);
     const agentToken = await stores.tokens.create('agent', `agent ${body.name}`, row.id);
     log.info({ host: row.id, name: body.name, url: body.url }, 'host registered');
+    // Overlays on other hosts learn this one's underlay address (in the background).
+    if (body.inventory.underlay) void networks.refreshOverlays();
     return { host: hostFromRow((await stores.hosts.get(row.id))!), agentToken };
   });
 

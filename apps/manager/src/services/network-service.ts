@@ -466,6 +466,28 @@ export class NetworkService {
     };
   }
 
+  /**
+   * VXLAN: each host with VMs on an overlay floods to every other ready host. Called when a host
+   * registers, so hosts already carrying the overlay learn the newcomer without a VM restart.
+   */
+  async refreshOverlays(): Promise<void> {
+    const hosts = (await this.s.hosts.all()).filter((h) => h.state === 'ready');
+    for (const net of (await this.s.networks.all()).filter((n) => n.mode === 'vxlan')) {
+      for (const hostId of await this.s.networks.hostsOn(net.id)) {
+        const h = hosts.find((x) => x.id === hostId);
+        if (!h) continue;
+        const remotes = hosts
+          .filter((x) => x.id !== hostId && x.inventory.underlay)
+          .map((x) => x.inventory.underlay!);
+        await this.d.agents
+          .json(h, 'POST', '/agent/v1/networks/ensure', { network: this.agentNetwork(net, remotes) })
+          .catch((e: Error) =>
+            this.d.log.warn({ host: h.name, network: net.name, err: e.message }, 'updating an overlay failed'),
+          );
+      }
+    }
+  }
+
   /** Records addresses DHCP guests report (matched by MAC); true when every DHCP NIC has one. */
   async learn(vmId: string, ips: { mac?: string | undefined; address: string }[]): Promise<boolean> {
     const nics = await this.s.networks.nicsOf(vmId);

@@ -113,6 +113,17 @@ export class NetworkStore {
     );
   }
 
+  /** Hosts that hold VMs with a NIC on the network. */
+  hostsOn(networkId: string): Promise<string[]> {
+    return this.db
+      .query<{ host_id: string }>(
+        `SELECT DISTINCT v.host_id FROM vm_nics c JOIN vms v ON v.id = c.vm_id
+         WHERE c.network_id = $1 AND v.host_id IS NOT NULL`,
+        [networkId],
+      )
+      .then((rows) => rows.map((r) => r.host_id));
+  }
+
   leases(networkId: string): Promise<(NicRow & { vm_name: string; host_id: string | null })[]> {
     return this.db.query(
       `SELECT c.*, v.name AS vm_name, v.host_id FROM vm_nics c JOIN vms v ON v.id = c.vm_id
