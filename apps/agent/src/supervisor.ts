@@ -1,7 +1,13 @@
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { HearthError, type AgentNic, type AgentVmPhase, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
+import {
+  HearthError,
+  type AgentNic,
+  type AgentVmPhase,
+  type AgentVmSpec,
+  type AgentVmStatus,
+} from '@hearth/contract';
 import type { VmmDriver, VmmInstance, VmmSnapshotInfo } from '@hearth/vmm';
 
 export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };

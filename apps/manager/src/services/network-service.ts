@@ -482,7 +482,10 @@ export class NetworkService {
         await this.d.agents
           .json(h, 'POST', '/agent/v1/networks/ensure', { network: this.agentNetwork(net, remotes) })
           .catch((e: Error) =>
-            this.d.log.warn({ host: h.name, network: net.name, err: e.message }, 'updating an overlay failed'),
+            this.d.log.warn(
+              { host: h.name, network: net.name, err: e.message },
+              'updating an overlay failed',
+            ),
           );
       }
     }
