@@ -126,9 +126,22 @@ function locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+/** What this process last built per bridge: a VM boot on an unchanged network spawns nothing. */
+const built = new Map<string, string>();
+
 /** Builds (or repairs) a network on this host; idempotent and cheap when everything is in place. */
 export function ensureNetwork(n: AgentNetwork, ctx: NetContext): Promise<void> {
-  return locked(n.bridge, () => build(n, ctx));
+  return locked(n.bridge, async () => {
+    const sig = JSON.stringify([n, ctx.underlay, ctx.dnsUpstream]);
+    if (built.get(n.bridge) === sig && (await linkExists(n.bridge))) {
+      // The forwarder is the one part that can die on its own; checking it reads two files.
+      if (n.dnsForwarder && n.gateway) await ensureDns(n.bridge, n.gateway, ctx.dnsUpstream);
+      return;
+    }
+    built.delete(n.bridge);
+    await build(n, ctx);
+    built.set(n.bridge, sig);
+  });
 }
 
 async function build(n: AgentNetwork, ctx: NetContext): Promise<void> {
@@ -202,6 +215,7 @@ async function syncFdb(dev: string, remotes: string[]): Promise<void> {
 
 /** Removes everything a network has on this host: forwarder, rules, tunnel, bridge (which frees its uplink). */
 export function teardownNetwork(n: Pick<AgentNetwork, 'id' | 'bridge'>): Promise<void> {
+  built.delete(n.bridge);
   return locked(n.bridge, () => teardown(n));
 }
 

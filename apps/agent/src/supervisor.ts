@@ -355,7 +355,7 @@ export class Supervisor {
         taps = await createTaps(spec, this.agentName);
         const ip = primaryIp(spec);
         if (ip) await applyPorts(spec.id, ip, spec.ports ?? []);
-        await applyPolicy(spec, this.agentName);
+        await applyPolicy(spec, this.agentName, { fresh: true });
         log.debug({ ms: Date.now() - tNet, nics: nics.length }, 'VM network ready');
       }
       const consoleStart = (await stat(f.console).catch(() => ({ size: 0 }))).size;

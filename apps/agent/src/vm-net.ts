@@ -137,11 +137,17 @@ export function policyText(
 }
 
 /** Applies (or replaces, atomically) the VM's egress policy and rate limits on its TAPs. */
-export async function applyPolicy(spec: AgentVmSpec, agent: string): Promise<void> {
+export async function applyPolicy(
+  spec: AgentVmSpec,
+  agent: string,
+  o: { fresh?: boolean } = {},
+): Promise<void> {
   const nics = nicsOf(spec);
   const text = policyText(spec.id, nics, spec.egress ?? null, spec.bandwidthMbit ?? null, agent);
   if (text) await sh(['nft', '-f', '-'], text);
-  else await removePolicy(spec.id);
+  // Fresh TAPs have no qdisc, and no table is bound to them: nothing to remove on the boot path.
+  else if (!o.fresh) await removePolicy(spec.id);
+  if (o.fresh && !spec.bandwidthMbit) return;
   for (let i = 0; i < nics.length; i++) {
     const dev = nicTap(spec.id, i);
     if (spec.bandwidthMbit) {

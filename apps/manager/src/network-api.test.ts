@@ -206,6 +206,28 @@ describe.each(backends)('network API on %s', (db) => {
     expect(after.map((l: { vmName: string }) => l.vmName)).toEqual(['two-nics']);
   });
 
+  it('templates carry networks, egress and bandwidth; each instance gets its own addresses', async () => {
+    const t = await inject('POST', '/v1/templates', {
+      name: 'netted',
+      spec: { networks: ['default', 'blue'], egress: { default: 'deny' }, bandwidthMbit: 5 },
+    });
+    expect(t.statusCode).toBe(201);
+    const made = await inject('POST', '/v1/templates/netted/instantiate', { count: 2 });
+    expect(made.statusCode).toBe(201);
+    const vms = made.json().items as {
+      networks: { networkName: string; ip: string }[];
+      egress: unknown;
+      bandwidthMbit: number;
+    }[];
+    expect(vms.map((v) => v.networks.map((n) => n.networkName))).toEqual([
+      ['default', 'blue'],
+      ['default', 'blue'],
+    ]);
+    expect(new Set(vms.map((v) => v.networks[1]!.ip)).size).toBe(2);
+    expect(vms[0]).toMatchObject({ egress: { default: 'deny' }, bandwidthMbit: 5 });
+    for (const v of made.json().items as { id: string }[]) await p.manager.stores.vms.remove(v.id);
+  });
+
   it('refuses to delete a network in use or the default one, then deletes', async () => {
     const busy = await inject('DELETE', '/v1/networks/blue');
     expect(busy.statusCode).toBe(409);

@@ -17,9 +17,18 @@ export const TemplateSpec = z
     labels: vm.labels,
     timeout: vm.timeout,
     network: z
-      .literal('default')
+      .string()
+      .min(1)
       .default('default')
-      .describe('Networks other than the default NAT come later'),
+      .describe('The network of a single NIC (ignored when `networks` is set)'),
+    networks: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(4)
+      .optional()
+      .describe('One NIC per network (id or name), in order; each instance gets its own addresses'),
+    egress: vm.egress,
+    bandwidthMbit: vm.bandwidthMbit,
     user: vm.user,
     sshKeys: vm.sshKeys,
     volumes: z

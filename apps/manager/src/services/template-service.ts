@@ -60,6 +60,9 @@ export class TemplateService {
       labels: vm.labels ?? {},
       ...(vm.timeout ? { timeout: vm.timeout } : {}),
       network: 'default',
+      ...(vm.nics?.length ? { networks: vm.nics.map((n) => n.networkName) } : {}),
+      ...(vm.egress ? { egress: vm.egress } : {}),
+      ...(vm.bandwidth_mbit ? { bandwidthMbit: vm.bandwidth_mbit } : {}),
       // Credential policy: the account and its keys travel; a password never does.
       ...(user ? { user: user.name, sshKeys: user.sshKeys } : {}),
       volumes: volumes.map((v) => ({ size: `${v.size_mib}mib`, format: v.format })),
@@ -83,10 +86,11 @@ export class TemplateService {
     const volumesMade: string[] = [];
     try {
       for (let i = 1; i <= body.count; i++) {
-        const { network: _n, volumes, ...fields } = t.spec;
+        const { network, networks, volumes, ...fields } = t.spec;
         const withVolumes = volumes.length > 0;
         const parsed = CreateVmBody.safeParse({
           ...fields,
+          ...(networks?.length ? { networks } : { network }),
           name: `${prefix}-${i}`,
           project: body.project ?? t.project,
           ...(body.password ? { password: body.password } : {}),
