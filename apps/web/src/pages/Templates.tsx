@@ -122,7 +122,7 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
         {area('sshKeys', 'SSH public keys', 'One OpenSSH public key per line.')}
         {area('volumes', 'Volumes', 'Fresh volumes per instance, one per line: 2gb or 2gb raw.')}
         <p className="text-sm text-slate-600 dark:text-slate-300 md:col-span-2">
-          Network: the default NAT network (the only one yet).
+          Network: the default NAT network (templates take no other network yet).
         </p>
         <div className="flex items-center gap-2 md:col-span-2">
           <Button type="submit" variant="primary" disabled={create.isPending}>
