@@ -173,6 +173,11 @@ describe('web dashboard', () => {
       .locator('tr[data-template="web-tpl"]')
       .getByRole('cell', { name: /1 vCPU, 128 MiB/ })
       .waitFor();
+    await page
+      .locator('tr[data-template="web-tpl"]')
+      .getByTestId('template-networks')
+      .filter({ hasText: /^default$/ })
+      .waitFor();
     await accessible('templates');
     await page.getByRole('button', { name: 'New template' }).click();
     await page.getByLabel('Template name').fill('Bad Name');
