@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -172,6 +173,11 @@ describe('web dashboard', () => {
       .locator('tr[data-template="web-tpl"]')
       .getByRole('cell', { name: /1 vCPU, 128 MiB/ })
       .waitFor();
+    await page
+      .locator('tr[data-template="web-tpl"]')
+      .getByTestId('template-networks')
+      .filter({ hasText: /^default$/ })
+      .waitFor();
     await accessible('templates');
     await page.getByRole('button', { name: 'New template' }).click();
     await page.getByLabel('Template name').fill('Bad Name');
@@ -212,6 +218,89 @@ describe('web dashboard', () => {
       .getByRole('cell', { name: 'web-data' })
       .waitFor();
     await accessible('vm-storage');
+  });
+
+  it('creates an isolated network, shows its leases, and deletes it only once no VM uses it', async () => {
+    await page.getByRole('link', { name: 'Networks', exact: true }).click();
+    await heading('Networks').waitFor();
+    // The default network is listed with its badge and cannot be deleted.
+    const def = page.locator('tr[data-network="default"]');
+    await def.getByRole('cell', { name: p.net.cidr }).waitFor();
+    // Its name and its badge.
+    expect(await def.getByText('default', { exact: true }).count()).toBe(2);
+    expect(await def.getByRole('button', { name: 'Delete default' }).isDisabled()).toBe(true);
+    await page.getByLabel('Network name').fill('web-iso');
+    await page.getByLabel('Mode').selectOption('isolated');
+    expect(await page.getByLabel('Gateway').count()).toBe(0);
+    // A subnet only the API can refuse (it overlaps the default network): message, code and hint.
+    await page.getByLabel('Subnet (CIDR)').fill(p.net.cidr);
+    await page.getByRole('button', { name: 'Create network' }).click();
+    await page.getByTestId('field-error').filter({ hasText: 'overlaps default' }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'NETWORK_CIDR_OVERLAP' })
+      .filter({ hasText: 'Choose a subnet that overlaps no other network' })
+      .waitFor();
+    await accessible('networks-create-refused');
+    const cidr = `10.${randomInt(226, 250)}.${randomInt(1, 250)}.0/24`;
+    await page.getByLabel('Subnet (CIDR)').fill(cidr);
+    await page.getByRole('button', { name: 'Create network' }).click();
+    const row = page.locator('tr[data-network="web-iso"]');
+    await row.getByRole('cell', { name: cidr }).waitFor();
+    await row.getByRole('cell', { name: 'isolated' }).waitFor();
+    await row.getByTestId('network-vms').filter({ hasText: /^0$/ }).waitFor();
+    await accessible('networks');
+
+    // A VM on it, never started: its lease exists from creation on. The count follows live.
+    const vm = await p.client.call('createVm', {
+      body: {
+        name: 'web-net',
+        networks: ['web-iso'],
+        egress: { default: 'deny', allow: ['10.0.0.0/8'], deny: [] },
+        bandwidthMbit: 20,
+        start: false,
+      },
+    });
+    const ip = vm.networks[0]!.ip!;
+    await row.getByTestId('network-vms').filter({ hasText: /^1$/ }).waitFor();
+    await row.getByRole('link', { name: 'Leases of web-iso' }).click();
+    await heading(/^Network web-iso/).waitFor();
+    const lease = page.locator('tr[data-lease="web-net/0"]');
+    await lease.getByRole('cell', { name: ip, exact: true }).waitFor();
+    await lease.getByRole('cell', { name: vm.networks[0]!.mac }).waitFor();
+    await lease.getByRole('cell', { name: 'IPAM' }).waitFor();
+    await accessible('network-leases');
+    // The VM's Network tab: its NIC, egress policy and bandwidth limit.
+    await lease.getByRole('link', { name: 'web-net' }).click();
+    await heading(/^web-net/).waitFor();
+    const nic = page.getByRole('table', { name: 'Network interfaces' }).locator('tr[data-nic="0"]');
+    await nic.getByRole('link', { name: 'web-iso' }).waitFor();
+    await nic.getByRole('cell', { name: vm.networks[0]!.mac }).waitFor();
+    await nic.getByRole('cell', { name: ip, exact: true }).waitFor();
+    await page.getByText('allow 10.0.0.0/8; deny the rest').waitFor();
+    await page.getByText('20 Mbit/s per NIC, each direction').waitFor();
+    await accessible('vm-network');
+
+    // Deleting while the VM has a NIC on it: the API's refusal, with its hint, under the row.
+    await page.getByRole('link', { name: 'Networks', exact: true }).click();
+    await row.getByRole('button', { name: 'Delete web-iso' }).click();
+    await page.getByRole('dialog').getByText('refuses while VMs have a NIC on it (1 now)').waitFor();
+    await accessible('networks-delete-dialog');
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await row
+      .getByRole('alert')
+      .filter({ hasText: /NETWORK_IN_USE/ })
+      .filter({ hasText: 'web-net' })
+      .filter({ hasText: 'Delete or stop-and-detach the VMs' })
+      .waitFor();
+    await accessible('networks-delete-refused');
+    // Once the VM is gone (through the event stream, no reload), the delete goes through.
+    await p.client.call('deleteVm', { params: { id: vm.id } });
+    await row.getByTestId('network-vms').filter({ hasText: /^0$/ }).waitFor({ timeout: BOOT_MS });
+    await row.getByRole('button', { name: 'Delete web-iso' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect((await p.client.all('listNetworks')).map((n) => n.name)).toEqual(['default']);
   });
 
   it('lists images and hosts; searches and filters VMs; both themes and tablet width', async () => {

@@ -5,16 +5,17 @@ import { Loading, PageHeader } from './components/ui.tsx';
 import { Dashboard } from './pages/Dashboard.tsx';
 import { VmList } from './pages/VmList.tsx';
 import { Hosts } from './pages/Hosts.tsx';
-import { Unavailable } from './pages/Unavailable.tsx';
 
 // The wizard and VM detail (with xterm.js and charts) load on first use, keeping the first page light.
 const CreateVm = lazy(() => import('./pages/create/CreateVm.tsx'));
 const VmDetail = lazy(() => import('./pages/vm/VmDetail.tsx'));
-// So do the resource pages with forms (upload, import, attach, templates).
+// So do the resource pages with forms (upload, import, attach, templates, networks).
 const Images = lazy(() => import('./pages/Images.tsx'));
 const Snapshots = lazy(() => import('./pages/Snapshots.tsx'));
 const Volumes = lazy(() => import('./pages/Volumes.tsx'));
 const Templates = lazy(() => import('./pages/Templates.tsx'));
+const Networks = lazy(() => import('./pages/Networks.tsx'));
+const NetworkDetail = lazy(() => import('./pages/networks/NetworkDetail.tsx'));
 
 const later = (node: ReactNode) => <Suspense fallback={<Loading what="page" />}>{node}</Suspense>;
 
@@ -30,7 +31,8 @@ export const router = createBrowserRouter([
       { path: '/hosts', element: <Hosts /> },
       { path: '/snapshots', element: later(<Snapshots />) },
       { path: '/volumes', element: later(<Volumes />) },
-      { path: '/networks', element: <Unavailable what="networks" /> },
+      { path: '/networks', element: later(<Networks />) },
+      { path: '/networks/:id', element: later(<NetworkDetail />) },
       { path: '/templates', element: later(<Templates />) },
       {
         path: '*',

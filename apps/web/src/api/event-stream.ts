@@ -2,8 +2,8 @@ import { useEffect, useState } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { StreamEvent, Vm } from '@hearth/contract';
 import { useSession } from './session.tsx';
-import { vmKeys } from './queries.ts';
-import { applyToDetail, applyToList } from './stream-reducer.ts';
+import { networkKeys, vmKeys } from './queries.ts';
+import { applyToDetail, applyToList, touchesNetworks } from './stream-reducer.ts';
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting';
 
@@ -11,10 +11,15 @@ function apply(qc: QueryClient, e: StreamEvent): void {
   if (e.type === 'hello' || e.type === 'reset') {
     // Fresh connection, or changes were missed: whatever is cached may be stale.
     void qc.invalidateQueries({ queryKey: vmKeys.all });
+    void qc.invalidateQueries({ queryKey: networkKeys.all });
     return;
   }
-  qc.setQueryData<Vm[]>(vmKeys.list(), (list) => applyToList(list, e));
   const id = e.type === 'vm' ? e.vm.id : e.vmId;
+  const cached =
+    qc.getQueryData<Vm>(vmKeys.detail(id)) ?? qc.getQueryData<Vm[]>(vmKeys.list())?.find((v) => v.id === id);
+  // Network VM counts and leases follow VMs; only the networks pages that are open refetch.
+  if (touchesNetworks(cached, e)) void qc.invalidateQueries({ queryKey: networkKeys.all });
+  qc.setQueryData<Vm[]>(vmKeys.list(), (list) => applyToList(list, e));
   if (e.type === 'vm') qc.setQueryData<Vm>(vmKeys.detail(id), (vm) => applyToDetail(vm, e));
   else void qc.invalidateQueries({ queryKey: vmKeys.detail(id) });
   void qc.invalidateQueries({ queryKey: vmKeys.events(id) });

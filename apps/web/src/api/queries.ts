@@ -83,3 +83,30 @@ export const templateQueries = {
 };
 
 export const imageKeys = { all: ['images'] as const };
+
+export const networkKeys = {
+  all: ['networks'] as const,
+  list: () => [...networkKeys.all, 'list'] as const,
+  detail: (id: string) => [...networkKeys.all, 'detail', id] as const,
+  leases: (id: string) => [...networkKeys.all, 'leases', id] as const,
+};
+
+/**
+ * Networks are not on the event stream, but their VM counts and leases follow VMs: the stream
+ * invalidates `networkKeys.all` when a VM appears, goes or changes NICs (`touchesNetworks`), and
+ * network mutations invalidate it too.
+ */
+export const networkQueries = {
+  list: (c: HearthClient) =>
+    queryOptions({ queryKey: networkKeys.list(), queryFn: () => c.all('listNetworks') }),
+  detail: (c: HearthClient, id: string) =>
+    queryOptions({
+      queryKey: networkKeys.detail(id),
+      queryFn: () => c.call('getNetwork', { params: { id } }),
+    }),
+  leases: (c: HearthClient, id: string) =>
+    queryOptions({
+      queryKey: networkKeys.leases(id),
+      queryFn: async () => (await c.call('listLeases', { params: { id } })).items,
+    }),
+};

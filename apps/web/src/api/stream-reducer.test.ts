@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
-import { applyToDetail, applyToList, keepNewest } from './stream-reducer.ts';
+import { applyToDetail, applyToList, keepNewest, touchesNetworks } from './stream-reducer.ts';
 
 const vm = (id: string, state: Vm['state'], updatedAt: string) => ({ id, state, updatedAt }) as Vm;
 
@@ -30,5 +30,21 @@ describe('event stream reducer', () => {
     expect(keepNewest(a1)(a1)).toBe(a1);
     expect(keepNewest(a2)(a1)).toBe(a2);
     expect(keepNewest(a1)(undefined)).toBe(a1);
+  });
+
+  it('tells when a change can alter network counts and leases', () => {
+    const nic = { network: 'net_1', networkName: 'lan', mac: '02:49:00:00:00:01', ip: null };
+    const c1 = { ...a1, host: null, networks: [nic] } as Vm;
+    const c2 = { ...a2, host: null, networks: [nic] } as Vm;
+    // State alone: no.
+    expect(touchesNetworks(c1, { type: 'vm', seq: 1, vm: c2 })).toBe(false);
+    // A DHCP address learned, a placement, a new or unknown VM, a deleted one: yes.
+    const learned = { ...c2, networks: [{ ...nic, ip: '192.168.1.9' }] };
+    expect(touchesNetworks(c1, { type: 'vm', seq: 2, vm: learned })).toBe(true);
+    expect(touchesNetworks(c1, { type: 'vm', seq: 3, vm: { ...c2, host: 'host_1' } })).toBe(true);
+    expect(touchesNetworks(undefined, { type: 'vm', seq: 4, vm: c1 })).toBe(true);
+    expect(touchesNetworks(c1, { type: 'gone', seq: 5, vmId: 'a' })).toBe(true);
+    // A replayed older change: no.
+    expect(touchesNetworks(learned, { type: 'vm', seq: 6, vm: c1 })).toBe(false);
   });
 });

@@ -36,3 +36,14 @@ const isOlder = (incoming: Vm, cached: Vm) => Date.parse(incoming.updatedAt) < D
  */
 export const keepNewest = (answer: Vm) => (cached: Vm | undefined) =>
   cached && Date.parse(answer.updatedAt) <= Date.parse(cached.updatedAt) ? cached : answer;
+
+/**
+ * Whether a change can alter what the networks pages show (VM counts, leases): a VM that is new
+ * or unknown here, one that is gone, or one whose NICs or host changed (a DHCP address learned,
+ * a placement on start). `cached` is the VM as the cache held it before the change.
+ */
+export function touchesNetworks(cached: Vm | undefined, e: Change): boolean {
+  if (e.type === 'gone' || !cached) return true;
+  if (isOlder(e.vm, cached)) return false;
+  return cached.host !== e.vm.host || JSON.stringify(cached.networks) !== JSON.stringify(e.vm.networks);
+}

@@ -11,6 +11,11 @@ const BUTTON = {
   ghost: 'text-slate-700 hover:bg-slate-200 dark:text-slate-200 dark:hover:bg-slate-800',
 };
 
+const BUTTON_BASE = 'inline-flex items-center gap-1.5 rounded-md px-3 py-1.5 text-sm font-medium';
+
+/** A link that looks like a secondary button (an action that is a page: a network's leases). */
+export const buttonLinkClass = `${BUTTON_BASE} ${BUTTON.secondary}`;
+
 export function Button({
   variant = 'secondary',
   className = '',
@@ -19,7 +24,7 @@ export function Button({
   return (
     <button
       type="button"
-      className={`inline-flex items-center gap-1.5 rounded-md px-3 py-1.5 text-sm font-medium disabled:cursor-not-allowed disabled:opacity-60 ${BUTTON[variant]} ${className}`}
+      className={`${BUTTON_BASE} disabled:cursor-not-allowed disabled:opacity-60 ${BUTTON[variant]} ${className}`}
       {...props}
     />
   );
@@ -46,6 +51,17 @@ export function StateBadge({ state }: { state: VmState }) {
       className={`inline-block rounded-full px-2 py-0.5 text-xs font-semibold ${STATE_COLOR[state]}`}
     >
       {state}
+    </span>
+  );
+}
+
+/** A small label next to a name (the default network). */
+export function Badge({ children, className = '' }: { children: ReactNode; className?: string }) {
+  return (
+    <span
+      className={`inline-block rounded-full bg-blue-100 px-2 py-0.5 text-xs font-semibold text-blue-900 dark:bg-blue-900/60 dark:text-blue-100 ${className}`}
+    >
+      {children}
     </span>
   );
 }
@@ -262,6 +278,15 @@ export function Why({ id, reason }: { id: string; reason: string | null }) {
 /** The message of a failed mutation, for inline display. */
 export const errorText = (e: unknown): string | null =>
   e ? `${(e as Error).message}${e instanceof HearthError ? ` (${e.code})` : ''}` : null;
+
+/** A failed request's message and code with the API's hint (what to do about it) under it. */
+export const errorWithHint = (e: unknown): ReactNode =>
+  e ? (
+    <>
+      {errorText(e)}
+      {e instanceof HearthError && <span className="block">{e.hint}</span>}
+    </>
+  ) : null;
 
 /** A failed action's message, inline and read out when it appears (nothing when there is none). */
 export function ErrorLine({ message, className = 'text-xs' }: { message: ReactNode; className?: string }) {

@@ -20,6 +20,7 @@ import {
   Table,
 } from '../components/ui.tsx';
 import { formatTime } from '../lib/format.ts';
+import { egressText } from './vm/network-text.ts';
 import { apiErrors, type CreateForm, type FieldErrors } from './create/form.ts';
 import { ResourcesStep } from './create/Steps.tsx';
 import {
@@ -122,7 +123,9 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
         {area('sshKeys', 'SSH public keys', 'One OpenSSH public key per line.')}
         {area('volumes', 'Volumes', 'Fresh volumes per instance, one per line: 2gb or 2gb raw.')}
         <p className="text-sm text-slate-600 dark:text-slate-300 md:col-span-2">
-          Network: the default NAT network (the only one yet).
+          Network: the default NAT network. Other networks, an egress policy or a bandwidth limit come with
+          “Save as template” from a VM that has them, or <code>networks</code>, <code>egress</code>,{' '}
+          <code>bandwidthMbit</code> in the API’s spec.
         </p>
         <div className="flex items-center gap-2 md:col-span-2">
           <Button type="submit" variant="primary" disabled={create.isPending}>
@@ -262,7 +265,17 @@ export default function Templates() {
           {(list) => (
             <Table
               label="Templates"
-              headers={['Name', 'Description', 'Resources', 'Boot', 'User', 'Volumes', 'Updated', 'Actions']}
+              headers={[
+                'Name',
+                'Description',
+                'Resources',
+                'Boot',
+                'Networks',
+                'User',
+                'Volumes',
+                'Updated',
+                'Actions',
+              ]}
             >
               {list.map((t) => (
                 <tr key={t.id} className={rowClass} data-template={t.name}>
@@ -272,6 +285,13 @@ export default function Templates() {
                   <td className="p-2">
                     {t.spec.image ?? 'built-in image'}
                     {t.spec.vmm ? ` on ${t.spec.vmm}` : ''}
+                  </td>
+                  <td className="p-2" data-testid="template-networks">
+                    {(t.spec.networks ?? [t.spec.network]).join(', ')}
+                    {t.spec.egress && egressText(t.spec.egress) !== 'allow all'
+                      ? `; egress ${egressText(t.spec.egress)}`
+                      : ''}
+                    {t.spec.bandwidthMbit ? `; ${t.spec.bandwidthMbit} Mbit/s` : ''}
                   </td>
                   <td className="p-2">
                     {t.spec.user ?? 'root'}

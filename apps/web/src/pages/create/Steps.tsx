@@ -1,8 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router';
 import { useSession } from '../../api/session.tsx';
 import { imageQueries, snapshotQueries } from '../../api/queries.ts';
 import { Field, inputClass } from '../../components/Field.tsx';
-import { Detail } from '../../components/ui.tsx';
+import { Detail, linkClass } from '../../components/ui.tsx';
 import {
   RUNTIMES,
   toBody,
@@ -42,18 +43,6 @@ function Text({
         />
       )}
     </Field>
-  );
-}
-
-/** A choice the API does not offer yet, shown (disabled) so the roadmap is visible but never faked. */
-function Unavailable({ label, detail }: { label: string; detail: string }) {
-  return (
-    <label className="flex items-start gap-2 text-sm text-slate-600 dark:text-slate-300">
-      <input type="radio" disabled className="mt-1" />
-      <span>
-        {label} — <em>not available in this version</em>. {detail}
-      </span>
-    </label>
   );
 }
 
@@ -232,11 +221,16 @@ export function NetworkStep(p: StepProps) {
           <input type="radio" checked readOnly /> Default NAT network (an address from the manager&apos;s
           range, outbound access)
         </label>
-        <Unavailable
-          label="Isolated, bridged or overlay networks"
-          detail="Only the default network exists."
-        />
-        <Unavailable label="Published ports" detail="Port publishing is not in the API yet." />
+        <p className="text-sm text-slate-600 dark:text-slate-300">
+          Other networks (the{' '}
+          <Link className={linkClass} to="/networks">
+            Networks page
+          </Link>
+          ), several NICs, egress policy, bandwidth limits and published ports are not chosen in this wizard
+          yet: use <code>hearth create --network NAME --egress … --bandwidth … --publish …</code> or the
+          API&apos;s <code>networks</code>, <code>egress</code>, <code>bandwidthMbit</code> and{' '}
+          <code>ports</code>.
+        </p>
       </fieldset>
       <Field
         label="Environment variables"

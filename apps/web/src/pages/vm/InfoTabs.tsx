@@ -4,8 +4,9 @@ import { Link } from 'react-router';
 import type { Vm } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
 import { hostQueries, imageQueries, vmQueries, volumeQueries } from '../../api/queries.ts';
-import { Card, Detail, linkClass, NotAvailable, QueryView, rowClass, Table } from '../../components/ui.tsx';
+import { Card, Detail, Empty, linkClass, QueryView, rowClass, Table } from '../../components/ui.tsx';
 import { formatDuration, formatMib, formatTime } from '../../lib/format.ts';
+import { bandwidthText, egressText, nicsText, portsText } from './network-text.ts';
 
 /** Uptime counts up in the browser from startedAt, instead of refetching the VM every second. */
 function Uptime({ vm }: { vm: Vm }) {
@@ -38,6 +39,14 @@ export function OverviewTab({ vm }: { vm: Vm }) {
           ['State', `${vm.state}${vm.desiredState !== vm.state ? ` (wanted: ${vm.desiredState})` : ''}`],
           ['Reason', vm.stateReason],
           ['IP address', vm.ip],
+          [
+            'Networks',
+            <Link key="n" className={linkClass} to={`/vms/${vm.id}/network`}>
+              {nicsText(vm)}
+            </Link>,
+          ],
+          ['Egress', egressText(vm.egress)],
+          ['Bandwidth', bandwidthText(vm.bandwidthMbit)],
           [
             'Host',
             vm.host ? (
@@ -148,10 +157,47 @@ export function NetworkTab({ vm }: { vm: Vm }) {
   const guest = useQuery({ ...vmQueries.guest(client, vm.id), enabled: vm.state === 'running' });
   return (
     <div className="space-y-4">
-      <Card title="Default NAT network">
+      <Card title="Interfaces">
+        {vm.networks.length ? (
+          <Table label="Network interfaces" headers={['NIC', 'Network', 'MAC', 'IP address']}>
+            {vm.networks.map((n, i) => (
+              <tr key={`${n.network}-${i}`} className={rowClass} data-nic={i}>
+                <td className="p-2">{i}</td>
+                <td className="p-2 font-medium">
+                  <Link className={linkClass} to={`/networks/${n.network}`}>
+                    {n.networkName}
+                  </Link>
+                </td>
+                <td className="p-2">
+                  <code>{n.mac}</code>
+                </td>
+                <td className="p-2">{n.ip ?? 'by DHCP, not reported yet'}</td>
+              </tr>
+            ))}
+          </Table>
+        ) : (
+          <Empty title="No network interfaces">This VM was created without a network.</Empty>
+        )}
+      </Card>
+      <Card title="Traffic policy">
         <Detail
           items={[
-            ['Address', vm.ip ?? 'none (created without a network)'],
+            ['Egress', egressText(vm.egress)],
+            ['Bandwidth', bandwidthText(vm.bandwidthMbit)],
+            ['Published ports', portsText(vm)],
+          ]}
+        />
+        <p className="mt-3 text-xs text-slate-600 dark:text-slate-300">
+          Traffic to the VM&apos;s own networks always passes. Change these live with{' '}
+          <code>
+            hearth update {vm.name} --egress deny --allow CIDR --bandwidth MBIT --publish HOST:GUEST
+          </code>{' '}
+          or <code>PATCH /v1/vms/{vm.id}</code>.
+        </p>
+      </Card>
+      <Card title="In the guest">
+        <Detail
+          items={[
             ['Hostname', guest.data?.hostname ?? (vm.state === 'running' ? '…' : '—')],
             [
               'Guest interfaces',
@@ -164,11 +210,6 @@ export function NetworkTab({ vm }: { vm: Vm }) {
           ]}
         />
       </Card>
-      <NotAvailable feature="Other networks and published ports">
-        <p>
-          Isolated, bridged and overlay networks, port publishing and egress policies are not in the API yet.
-        </p>
-      </NotAvailable>
     </div>
   );
 }
