@@ -9,6 +9,7 @@ import {
   portTable,
   removeBridge,
   startAgent,
+  sweepLeftovers,
   tapName,
   type RunningAgent,
 } from '@hearth/agent';
@@ -108,6 +109,7 @@ export async function startPlatform(
     dropDb = fresh.drop;
   }
   const log = testLog();
+  const agentName = `test-${net.bridge}`;
   const adminToken = `hth_admin_test_${randomBytes(12).toString('hex')}`;
   const joinToken = `hth_join_test_${randomBytes(12).toString('hex')}`;
   let port = opts.port ?? 0;
@@ -148,7 +150,7 @@ export async function startPlatform(
         dataDir: join(dir, 'agent'),
         managerUrl: p.manager.url,
         joinToken,
-        name: `test-${net.bridge}`,
+        name: agentName,
         bridge: { bridge: net.bridge, gatewayCidr: `${net.gateway}/24`, subnet: net.cidr },
         ...(opts.dnsUpstream ? { dnsUpstream: opts.dnsUpstream } : {}),
         alwaysFetchImages: opts.alwaysFetchImages ?? false,
@@ -160,6 +162,14 @@ export async function startPlatform(
       await p.agent?.dispose().catch(() => undefined);
       await p.manager?.dispose().catch(() => undefined);
       await killLeftoverVmms(dir);
+      // Whatever the agent built and labelled (networks, TAPs, tables) goes, even after a failure.
+      await sweepLeftovers({
+        agent: agentName,
+        runningVms: new Set(),
+        networksInUse: new Set(),
+        keepBridges: new Set(),
+        log,
+      }).catch(() => undefined);
       await removeBridge(net.bridge);
       await dropDb?.().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });

@@ -4,3 +4,4 @@ export { removeBridge, tapName, natTable, portTable } from './net.ts';
 export { ImageCache, type ImageCacheOptions } from './image-cache.ts';
 export { teardownNetwork, bridgeFor, vxlanDev } from './networks.ts';
 export { nicTap, policyTable } from './vm-net.ts';
+export { sweepLeftovers } from './sweep.ts';
