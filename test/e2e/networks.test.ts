@@ -19,6 +19,7 @@ let a: Vm; // default NAT network
 let b: Vm; // second NAT network
 let c: Vm; // isolated only
 let d: Vm; // default NAT + isolated
+let clone: Vm; // clone of d
 const o = randomInt(2, 250);
 const inetIp = `10.251.${o}.2`;
 const inetIp2 = `10.251.${o}.3`;
@@ -306,8 +307,28 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     }
   });
 
+  it('a clone of a two-NIC VM gets new addresses on both NICs, applied inside the guest', async () => {
+    await p.client.call('createSnapshot', { params: { id: d.id }, body: { name: `d-snap-${o}` } });
+    const made = await p.client.call('createVm', { body: { name: 'net-d2', snapshot: `d-snap-${o}` } });
+    clone = await p.client.call('waitVm', {
+      params: { id: made.id },
+      query: { state: 'running', timeout: 180 },
+    });
+    expect(clone.networks.map((n) => n.networkName)).toEqual(['default', iso.name]);
+    expect(clone.networks[0]!.ip).not.toBe(d.networks[0]!.ip);
+    expect(nicIp(clone, iso)).not.toBe(nicIp(d, iso));
+    const addrs = (await guestSh(p.client, clone.id, 'ip -o -4 addr show')).stdout;
+    expect(addrs).toContain(`${clone.networks[0]!.ip}/24`);
+    expect(addrs).toContain(`${nicIp(clone, iso)}/24`);
+    expect(addrs).not.toContain(`${nicIp(d, iso)}/`);
+    const links = (await guestSh(p.client, clone.id, 'cat /sys/class/net/*/address')).stdout;
+    for (const n of clone.networks) expect(links).toContain(n.mac);
+    expect(await ping(c, nicIp(clone, iso))).toBe(true);
+    expect(await reach(clone, inetIp)).toBe('hello-internet');
+  });
+
   it('after deleting all VMs and networks no TAP, bridge or table of theirs remains', async () => {
-    for (const vm of [a, b, c, d]) {
+    for (const vm of [a, b, c, d, clone]) {
       await p.client.call('deleteVm', { params: { id: vm.id } });
       await until('VM record gone', () =>
         p.client.call('getVm', { params: { id: vm.id } }).then(
@@ -318,7 +339,7 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     }
     for (const n of [net2, iso]) await p.client.call('deleteNetwork', { params: { id: n.id } });
     const tables = nft();
-    for (const vm of [a, b, c, d]) {
+    for (const vm of [a, b, c, d, clone]) {
       for (let i = 0; i < vm.networks.length; i++) expect(linkExists(nicTap(vm.id, i))).toBe(false);
       expect(tables).not.toContain(policyTable(vm.id));
     }

@@ -19,37 +19,51 @@ export async function snapshotSize(dir: string): Promise<number> {
   return total;
 }
 
-// Values travel as environment variables, never spliced into the script text.
+// Values travel as environment variables, never spliced into the script text. HEARTH_NICS holds
+// one "OLDMAC NEWMAC ADDR/PREFIX|- GATEWAY|- INDEX" entry per NIC, separated by ';': the interface is
+// found by the MAC it had in the snapshot (device order is kept, names need not be).
 const IDENTITY_SCRIPT = `
 hostname "$HEARTH_NAME" && echo "$HEARTH_NAME" > /etc/hostname
-if [ -n "$HEARTH_IP" ]; then
-  ip link set dev eth0 down
-  ip link set dev eth0 address "$HEARTH_MAC"
-  ip addr flush dev eth0
-  ip link set dev eth0 up
-  ip addr add "$HEARTH_IP" dev eth0
-  ip route replace default via "$HEARTH_GW"
-fi
+IFS=';'
+for nic in $HEARTH_NICS; do
+  IFS=' '
+  set -- $nic
+  dev=""
+  for d in /sys/class/net/*; do
+    [ "$(cat "$d/address" 2>/dev/null)" = "$1" ] && dev=\${d##*/}
+  done
+  # A guest that changed its MAC itself: fall back to the NIC's usual name.
+  if [ -z "$dev" ] && [ -e "/sys/class/net/eth$5" ]; then dev=eth$5; fi
+  if [ -z "$dev" ]; then echo "no interface has MAC $1" >&2; exit 3; fi
+  ip link set dev "$dev" down
+  ip link set dev "$dev" address "$2"
+  ip addr flush dev "$dev"
+  ip link set dev "$dev" up
+  [ "$3" = "-" ] || ip addr add "$3" dev "$dev"
+  [ "$4" = "-" ] || ip route replace default via "$4"
+done
 `;
 
 /**
- * A restored guest still believes it is the VM it was saved from, at the time it was saved:
- * set its clock from ours and give it this VM's name, MAC and address (a no-op for an in-place
- * restore, essential for a clone).
+ * A restored guest still believes it is the VM it was saved from (`source`), at the time it was
+ * saved: set its clock from ours and give it this VM's name, and each NIC its MAC and address
+ * (a no-op for an in-place restore, essential for a clone).
  */
-export async function adoptIdentity(guest: GuestConnection, spec: AgentVmSpec): Promise<void> {
+export async function adoptIdentity(
+  guest: GuestConnection,
+  spec: AgentVmSpec,
+  source: AgentVmSpec | null,
+): Promise<void> {
   await guest.request({ op: 'time.sync', unixMs: Date.now() }, 10_000);
-  const n = nicsOf(spec)[0];
+  const before = nicsOf(source ?? spec);
+  const nics = nicsOf(spec)
+    .slice(0, before.length)
+    .map((n, i) => [before[i]!.mac, n.mac, n.ip ? `${n.ip}/${n.prefix}` : '-', n.gateway ?? '-', i].join(' '));
   const r = await guest.request<{ exitCode: number | null }>(
     {
       op: 'exec',
       argv: ['/bin/sh', '-c', IDENTITY_SCRIPT],
-      env: {
-        HEARTH_NAME: spec.name,
-        HEARTH_IP: n?.ip ? `${n.ip}/${n.prefix}` : '',
-        HEARTH_MAC: n?.mac ?? '',
-        HEARTH_GW: n?.gateway ?? '',
-      },
+      env: { HEARTH_NAME: spec.name, HEARTH_NICS: nics.join(';') },
       tag: 'hearth-restore',
     },
     30_000,

@@ -307,7 +307,10 @@ export class Supervisor {
    * Boots the VM, or with `from` resumes it from a snapshot directory: then the disk comes from
    * the snapshot and is left untouched (the guest's memory already knows its contents).
    */
-  private async boot(rec: VmRecord, from?: { dir: string; hasAgent: boolean }): Promise<void> {
+  private async boot(
+    rec: VmRecord,
+    from?: { dir: string; hasAgent: boolean; source: AgentVmSpec | null },
+  ): Promise<void> {
     const { spec, dir } = rec;
     const f = this.files(dir);
     const log = this.o.log.child({ vm: spec.id });
@@ -391,7 +394,7 @@ export class Supervisor {
         rec.guest = this.openGuest(rec, instance);
         await this.awaitAgent(rec.guest, instance);
         // The restored guest wakes with the clock and identity of the instant it was saved.
-        if (from) await adoptIdentity(rec.guest, spec);
+        if (from) await adoptIdentity(rec.guest, spec, from.source);
       } else if (spec.bootMarker && !from) await this.awaitBoot(rec, instance, f.console, consoleStart);
       rec.bootMs = Date.now() - launchedAt;
       rec.phase = 'running';
@@ -629,7 +632,7 @@ export class Supervisor {
     const r = this.recordFor(spec);
     return this.serial(r, async () => {
       const dir = this.snapshotDir(snapshotId);
-      const meta = await readJson<{ hasAgent: boolean }>(join(dir, SNAPSHOT_META));
+      const meta = await readJson<{ hasAgent: boolean; spec?: AgentVmSpec }>(join(dir, SNAPSHOT_META));
       if (!meta) throw new HearthError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} is not on this host`);
       // Refuse what cannot load before touching the running VM.
       await assertLoadable(this.driverFor(spec), dir);
@@ -647,7 +650,7 @@ export class Supervisor {
       }
       r.spec = spec;
       if (hadDisk) await rename(disk, kept);
-      await this.boot(r, { dir, hasAgent: meta.hasAgent });
+      await this.boot(r, { dir, hasAgent: meta.hasAgent, source: meta.spec ?? null });
       if (hadDisk) {
         if (r.phase === 'failed') {
           await rename(kept, disk);
