@@ -26,6 +26,15 @@ const inetIp2 = `10.251.${o}.3`;
 const PORT = 7001;
 const BULK = 7002;
 const SINK = 7003;
+const PUB = randomInt(36000, 40000);
+
+/** HTTP GET from inside a namespace (Node as the client); null on failure. */
+function fetchIn(ns: TestNs, url: string): string | null {
+  const code = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(5000) })
+    .then((r) => r.text()).then((t) => process.stdout.write(t), () => process.exit(3))`;
+  const r = ns.run([process.execPath, '-e', code]);
+  return r.status === 0 ? r.stdout : null;
+}
 
 const nft = () => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
 const reach = async (vm: Vm, host: string, port = PORT) =>
@@ -101,6 +110,8 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     expect(await ping(d, nicIp(c, iso))).toBe(true);
     expect(await reach(c, inetIp)).toBe('');
     expect((await guestSh(p.client, c.id, 'ip route')).stdout).not.toContain('default');
+    // The host has no address on the bridge, not even IPv6 link-local: no way in to the host.
+    expect(execFileSync('ip', ['-o', 'addr', 'show', 'dev', iso.bridge], { encoding: 'utf8' })).toBe('');
   });
 
   it('VMs on different networks cannot reach each other', async () => {
@@ -126,6 +137,15 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     expect(await reach(a, inetIp)).toBe('');
     // Its own network (gateway, DNS, neighbours) stays reachable under deny-all.
     expect(await ping(a, d.ip!)).toBe(true);
+    // Replies pass: a published port answers a client the policy would not let the VM call.
+    const served = await guestSh(
+      p.client,
+      a.id,
+      'mkdir -p /srv/www && echo published-under-deny > /srv/www/index.html && httpd -p 8080 -h /srv/www',
+    );
+    expect(served.exitCode).toBe(0);
+    await p.client.call('patchVm', { params: { id: a.id }, body: { ports: [{ host: PUB, guest: 8080 }] } });
+    expect(fetchIn(inet, `http://10.251.${o}.1:${PUB}/`)).toBe('published-under-deny\n');
     expect(nft()).toContain(policyTable(a.id));
     await p.client.call('patchVm', {
       params: { id: a.id },
@@ -252,6 +272,13 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     expect(got.bandwidthMbit).toBe(50);
     const leases = await cli(['network', 'leases', name], env);
     expect(leases.stdout).toMatch(new RegExp(`cli-net\\s+0\\s+\\S+\\s+10\\.254\\.${o}\\.9\\s+ipam`));
+    // --allow alone replaces the list and keeps the default: a deny-by-default VM stays closed.
+    const narrowed = await cli(['--json', 'update', 'cli-net', '--allow', '192.0.2.0/24'], env);
+    expect(JSON.parse(narrowed.stdout).egress).toEqual({
+      default: 'deny',
+      allow: ['192.0.2.0/24'],
+      deny: [],
+    });
     const upd = await cli(['--json', 'update', 'cli-net', '--egress', 'allow', '--bandwidth', 'none'], env);
     expect(upd.code).toBe(0);
     expect(JSON.parse(upd.stdout).bandwidthMbit).toBeNull();

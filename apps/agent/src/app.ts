@@ -94,6 +94,11 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   app.post('/agent/v1/vms/:id/snapshots/:snapshotId', async (req) =>
     sup.snapshot(id(req), (req.params as { snapshotId: string }).snapshotId),
   );
+  // Managers from before network policies: ports only, the rest kept.
+  app.put('/agent/v1/vms/:id/ports', async (req) => {
+    const { ports } = AgentNetPolicy.pick({ ports: true }).parse(req.body);
+    return sup.setNetPolicy(id(req), { ...sup.netPolicy(id(req)), ports });
+  });
   app.put('/agent/v1/vms/:id/net-policy', async (req) =>
     sup.setNetPolicy(id(req), AgentNetPolicy.parse(req.body)),
   );

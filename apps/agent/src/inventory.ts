@@ -1,4 +1,5 @@
-import { readdir, readFile, statfs } from 'node:fs/promises';
+import { readdir, readFile, readlink, statfs } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { cpus, freemem, release, totalmem, arch } from 'node:os';
 import type { HostInventory } from '@hearth/contract';
 import type { VmmDriver } from '@hearth/vmm';
@@ -26,16 +27,28 @@ export function hostNetFeatures(): Promise<NetFeature[]> {
   return (netFeatures ??= probeNetFeatures());
 }
 
-/** Interfaces a bridged network could use: everything but loopback and the links we made. */
+/**
+ * Interfaces a bridged network could use: everything but loopback and the links we made, with
+ * their addresses (IPv6 link-local aside) and the bridge or bond they already belong to.
+ */
 async function hostInterfaces(): Promise<HostInventory['interfaces']> {
+  const addrs = new Map<string, string[]>();
+  for (const line of (await sh(['ip', '-o', 'addr', 'show']).catch(() => '')).split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (!cols[1] || !/^inet6?$/.test(cols[2] ?? '') || cols[3]?.startsWith('fe80:')) continue;
+    const name = cols[1].replace(/@.*$/, '');
+    addrs.set(name, [...(addrs.get(name) ?? []), cols[3]!]);
+  }
   const out: HostInventory['interfaces'] = [];
-  const addrs = await sh(['ip', '-o', '-4', 'addr', 'show']).catch(() => '');
   for (const name of (await readdir('/sys/class/net').catch(() => [] as string[])).sort()) {
     if (name === 'lo' || /^(htap|hbr|hvx)/.test(name)) continue;
     const alias = (await readFile(`/sys/class/net/${name}/ifalias`, 'utf8').catch(() => '')).trim();
     if (alias.startsWith('hearth:')) continue;
-    const mine = [...addrs.matchAll(new RegExp(`^\\d+: ${name.replace(/\./g, '\\.')}\\s+inet (\\S+)`, 'gm'))];
-    out.push({ name, addresses: mine.map((m) => m[1]!) });
+    const master = await readlink(`/sys/class/net/${name}/master`).then(
+      (l) => basename(l),
+      () => null,
+    );
+    out.push({ name, addresses: addrs.get(name) ?? [], master });
   }
   return out;
 }

@@ -32,7 +32,9 @@ export function natTable(bridge: string): string {
 /** Removes the bridge and its NAT table (tests; `hearth up` keeps them). */
 export async function removeBridge(bridge: string): Promise<void> {
   await stopDns(bridge);
-  await sh(['nft', 'delete', 'table', 'ip', natTable(bridge)]).catch(() => undefined);
+  const t = natTable(bridge);
+  const gone = [`table ip ${t} {}`, `delete table ip ${t}`, `table inet ${t} {}`, `delete table inet ${t}`];
+  await sh(['nft', '-f', '-'], gone.join('\n') + '\n').catch(() => undefined);
   if (await linkExists(bridge)) await sh(['ip', 'link', 'del', 'dev', bridge]).catch(() => undefined);
 }
 

@@ -67,6 +67,12 @@ export function vlanPortCommands(bridge: string, port: string, vlan: number, upl
       ];
 }
 
+/** Addresses other than IPv6 link-local: an interface with any is in use by the host. */
+async function addressesOf(dev: string): Promise<string[]> {
+  const out = await sh(['ip', '-o', 'addr', 'show', 'dev', dev]).catch(() => '');
+  return [...out.matchAll(/inet6? (\S+)/g)].map((m) => m[1]!).filter((a) => !a.startsWith('fe80:'));
+}
+
 async function ipv4Of(dev: string): Promise<string[]> {
   const out = await sh(['ip', '-o', '-4', 'addr', 'show', 'dev', dev]).catch(() => '');
   return [...out.matchAll(/inet (\S+)/g)].map((m) => m[1]!);
@@ -77,14 +83,22 @@ async function masterOf(dev: string): Promise<string | null> {
   return /\smaster (\S+)/.exec(out)?.[1] ?? null;
 }
 
-/** The forward rules of a network: VMs on it talk freely; from elsewhere only replies and published ports enter. */
+/**
+ * A network's rules. `forward`: VMs on the bridge talk freely; into a NAT network only replies
+ * and published ports enter; other bridges are never routed. `input`: guests on networks without
+ * a host address (isolated, bridged, vxlan) cannot reach the host itself (IPv6 link-local
+ * included). NAT: masquerade for the subnet.
+ */
 function tableText(n: AgentNetwork, agent: string): string {
   const t = natTable(n.bridge);
   const br = `"${n.bridge}"`;
   const lines = [
+    // Agents before this one kept an `ip` table of the same name: replaced, never doubled.
     `table ip ${t} {}`,
     `delete table ip ${t}`,
-    `table ip ${t} {`,
+    `table inet ${t} {}`,
+    `delete table inet ${t}`,
+    `table inet ${t} {`,
     `  comment "${label('net', n.id, agent)}"`,
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,
@@ -97,10 +111,17 @@ function tableText(n: AgentNetwork, agent: string): string {
       `    oifname ${br} drop`,
     );
   } else {
-    // isolated / vxlan / bridged: nothing is routed in or out through this host.
     lines.push(`    oifname ${br} drop`, `    iifname ${br} drop`);
   }
   lines.push(`  }`);
+  if (n.mode !== 'nat') {
+    lines.push(
+      `  chain input {`,
+      `    type filter hook input priority filter; policy accept;`,
+      `    iifname ${br} drop`,
+      `  }`,
+    );
+  }
   if (n.mode === 'nat' && n.cidr) {
     lines.push(
       `  chain postrouting {`,
@@ -111,6 +132,12 @@ function tableText(n: AgentNetwork, agent: string): string {
   }
   lines.push(`}`);
   return lines.join('\n') + '\n';
+}
+
+/** Writes a sysctl-style file when it holds something else (no process spawned). */
+async function setProc(path: string, value: string): Promise<void> {
+  const now = await readFile(path, 'utf8').catch(() => null);
+  if (now !== null && now.trim() !== value) await writeFile(path, value);
 }
 
 const locks = new Map<string, Promise<unknown>>();
@@ -155,10 +182,13 @@ async function build(n: AgentNetwork, ctx: NetContext): Promise<void> {
         `Network ${n.name} bridges interface ${n.interface ?? '(none)'}, which this host does not have`,
       );
     }
-    if ((await masterOf(n.interface)) !== br && (await ipv4Of(n.interface)).length) {
+    const master = await masterOf(n.interface);
+    if (master !== br && (master || (await addressesOf(n.interface)).length)) {
       throw new HearthError(
         'NETWORK_INTERFACE_BUSY',
-        `Network ${n.name} cannot take interface ${n.interface}: it carries IPv4 addresses the host uses`,
+        master
+          ? `Network ${n.name} cannot take interface ${n.interface}: it is already a port of ${master}`
+          : `Network ${n.name} cannot take interface ${n.interface}: it carries addresses the host uses`,
       );
     }
   }
@@ -185,6 +215,10 @@ async function build(n: AgentNetwork, ctx: NetContext): Promise<void> {
   }
   batch.push(`link set dev ${br} up`);
   await sh(['ip', '-batch', '-'], batch.join('\n') + '\n');
+  // Bridges without a host address carry no IPv6 for the host either (no link-local way in).
+  if (n.mode !== 'nat') await setProc(`/proc/sys/net/ipv6/conf/${br}/disable_ipv6`, '1');
+  // Bridged frames must pass the inet hooks, where egress policies and isolation are judged.
+  await setProc('/proc/sys/net/bridge/bridge-nf-call-iptables', '1');
   if (n.mode === 'nat' && n.gateway && n.cidr) {
     const cidr = `${n.gateway}/${n.cidr.split('/')[1]}`;
     if (!(await ipv4Of(br)).includes(cidr)) await sh(['ip', 'addr', 'add', cidr, 'dev', br]);
@@ -221,7 +255,9 @@ export function teardownNetwork(n: Pick<AgentNetwork, 'id' | 'bridge'>): Promise
 
 async function teardown(n: Pick<AgentNetwork, 'id' | 'bridge'>): Promise<void> {
   await stopDns(n.bridge);
-  await sh(['nft', 'delete', 'table', 'ip', natTable(n.bridge)]).catch(() => undefined);
+  const t = natTable(n.bridge);
+  const gone = [`table ip ${t} {}`, `delete table ip ${t}`, `table inet ${t} {}`, `delete table inet ${t}`];
+  await sh(['nft', '-f', '-'], gone.join('\n') + '\n').catch(() => undefined);
   const vx = vxlanDev(n.id);
   if (await linkExists(vx)) await sh(['ip', 'link', 'del', 'dev', vx]).catch(() => undefined);
   if (await linkExists(n.bridge)) await sh(['ip', 'link', 'del', 'dev', n.bridge]).catch(() => undefined);

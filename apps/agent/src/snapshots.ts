@@ -58,7 +58,9 @@ export async function adoptIdentity(
   const before = nicsOf(source ?? spec);
   const nics = nicsOf(spec)
     .slice(0, before.length)
-    .map((n, i) => [before[i]!.mac, n.mac, n.ip ? `${n.ip}/${n.prefix}` : '-', n.gateway ?? '-', i].join(' '));
+    .map((n, i) =>
+      [before[i]!.mac, n.mac, n.ip ? `${n.ip}/${n.prefix}` : '-', n.gateway ?? '-', i].join(' '),
+    );
   const r = await guest.request<{ exitCode: number | null }>(
     {
       op: 'exec',

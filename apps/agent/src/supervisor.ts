@@ -723,13 +723,31 @@ export class Supervisor {
     const rec = this.need(id);
     return this.serial(rec, async () => {
       const next = { ...rec.spec, ...p };
-      const ip = primaryIp(next);
-      if (rec.instance && ip) await applyPorts(id, ip, next.ports);
-      if (rec.instance && nicsOf(next).length) await applyPolicy(next, this.agentName);
+      if (rec.instance && nicsOf(next).length) {
+        const apply = async (s: AgentVmSpec) => {
+          const ip = primaryIp(s);
+          if (ip) await applyPorts(id, ip, s.ports);
+          await applyPolicy(s, this.agentName);
+        };
+        try {
+          await apply(next);
+        } catch (e) {
+          // All or nothing: what was applied of the new settings goes back to the old ones.
+          await apply(rec.spec).catch((r: Error) =>
+            this.o.log.error({ vm: id, err: r.message }, 'restoring the previous network settings failed'),
+          );
+          throw e;
+        }
+      }
       rec.spec = next;
       await writeFile(this.files(rec.dir).spec, JSON.stringify(rec.spec, null, 2) + '\n', { mode: 0o600 });
       return this.status(id);
     });
+  }
+
+  netPolicy(id: string): Pick<AgentVmSpec, 'ports' | 'egress' | 'bandwidthMbit'> {
+    const { ports, egress, bandwidthMbit } = this.need(id).spec;
+    return { ports: ports ?? [], egress: egress ?? null, bandwidthMbit: bandwidthMbit ?? null };
   }
 
   /** Re-applies a network this host carries (new VXLAN peers); ignored when no VM here uses it. */

@@ -47,7 +47,7 @@ export async function sweepLeftovers(i: SweepInput): Promise<SweepResult> {
   }
   const keepTables = new Set([...i.keepBridges].map(natTable));
   const ruleset = await sh(['nft', 'list', 'ruleset']).catch(() => '');
-  for (const m of ruleset.matchAll(/^table (ip|netdev) (hearth_\w+) \{\n\s*comment "([^"]+)"/gm)) {
+  for (const m of ruleset.matchAll(/^table (ip|inet|netdev) (hearth_\w+) \{\n\s*comment "([^"]+)"/gm)) {
     const [, family, table, comment] = m;
     const l = LABEL.exec(comment!);
     if (!l || l[3] !== i.agent || !stale(l[1]!, l[2]!) || keepTables.has(table!)) continue;

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentNic, AgentVmSpec } from '@hearth/contract';
-import { nicArgs, nicsOf, nicTap, policyTable, policyText } from './vm-net.ts';
+import { nicArgs, nicsOf, nicTap, policyTable, policyText, vmMark } from './vm-net.ts';
 import { checkFeatures, requiredFeatures, vlanPortCommands } from './networks.ts';
 
 const net = (over: Partial<AgentNic['network']> = {}): AgentNic['network'] => ({
@@ -120,17 +120,28 @@ describe('egress policy and rate limit tables', () => {
       'agent-x',
     )!;
     execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: text });
-    const listed = inNs('nft', 'list', 'table', 'netdev', policyTable(vmId));
+    const listed = inNs('nft', 'list', 'table', 'inet', policyTable(vmId));
     expect(listed).toContain(`comment "hearth:vm:${vmId}:agent-x"`);
     for (const i of [0, 1]) expect(listed).toContain(`device "${nicTap(vmId, i)}"`);
-    expect(listed).toMatch(/ip daddr \{ 10\.60\.1\.0\/24, 10\.61\.0\.0\/24 \} accept/);
-    // The deny list comes before the allow list, and both before the default.
-    const chain = listed.slice(listed.indexOf('chain nic0'), listed.indexOf('chain nic1'));
-    expect(chain.indexOf('192.0.2.9 drop')).toBeLessThan(chain.indexOf('192.0.2.0/24 accept'));
-    expect(chain.indexOf('192.0.2.0/24 accept')).toBeLessThan(
-      chain.indexOf('meta protocol { ip, ip6 } drop'),
-    );
-    expect(chain).toMatch(/limit rate over 1000 kbytes\/second/);
+    // Ingress marks the VM's packets and limits their rate; the stateful chains judge them.
+    const nic0 = listed.slice(listed.indexOf('chain nic0'), listed.indexOf('chain nic1'));
+    expect(nic0).toMatch(/limit rate over 977 kbytes\/second/);
+    expect(nic0).toContain(`meta mark set ${vmMark(vmId)}`);
+    for (const name of ['through', 'tohost']) {
+      const chain = listed.slice(listed.indexOf(`chain ${name}`));
+      expect(chain).toMatch(/ip daddr \{ 10\.60\.1\.0\/24, 10\.61\.0\.0\/24 \} accept/);
+      // Replies first; then the deny list before the allow list, both before the default.
+      const order = [
+        `meta mark != ${vmMark(vmId)} return`,
+        'ct state established,related accept',
+        '192.0.2.9 drop',
+        '192.0.2.0/24 accept',
+        'meta nfproto ipv6 drop',
+      ];
+      const at = [...order.map((r) => chain.indexOf(r)), chain.search(/\n\s+drop\n/)];
+      expect(at.every((x) => x >= 0)).toBe(true);
+      expect([...at].sort((x, y) => x - y)).toEqual(at);
+    }
     // Re-applying replaces it atomically.
     execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], {
       input: policyText(
@@ -141,9 +152,17 @@ describe('egress policy and rate limit tables', () => {
         'agent-x',
       )!,
     });
-    const again = inNs('nft', 'list', 'table', 'netdev', policyTable(vmId));
+    const again = inNs('nft', 'list', 'table', 'inet', policyTable(vmId));
     expect(again).not.toContain('limit rate');
     expect(again).not.toContain('192.0.2.9');
     expect(again).toContain('198.51.100.0/24 drop');
+  });
+
+  it('loads every rate: odd, small and large', () => {
+    for (const mbit of [1, 7, 9, 33, 99, 1001, 100_000]) {
+      const text = policyText(vmId, [nic()], null, mbit, 'agent-x')!;
+      const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: text, encoding: 'utf8' });
+      expect([mbit, r.status, r.stderr]).toEqual([mbit, 0, '']);
+    }
   });
 });

@@ -6,8 +6,8 @@ import { label, vlanPortCommands } from './networks.ts';
 
 /**
  * A VM's share of the host network: one TAP per NIC (labelled with the VM and this agent), and
- * one nftables `netdev` table on those TAPs for its egress policy and its upload rate limit.
- * The download direction is limited by a tbf qdisc on each TAP.
+ * one nftables `inet` table for its egress policy and its upload rate limit. The download
+ * direction is limited by a tbf qdisc on each TAP.
  */
 
 /** The first NIC keeps the name older agents gave the VM's only TAP. */
@@ -44,8 +44,11 @@ export function nicsOf(spec: AgentVmSpec): AgentNic[] {
   ];
 }
 
-/** The address published ports forward to: the first NIC that has one. */
-export const primaryIp = (spec: AgentVmSpec): string | null => nicsOf(spec).find((n) => n.ip)?.ip ?? null;
+/** The address published ports forward to: the first NIC on a NAT network (routed through this host), else the first with an address. */
+export function primaryIp(spec: AgentVmSpec): string | null {
+  const nics = nicsOf(spec).filter((n) => n.ip);
+  return (nics.find((n) => n.network.mode === 'nat') ?? nics[0])?.ip ?? null;
+}
 
 /**
  * Kernel command line for the guest's NICs: `hearth.ip=` for a single static NIC (understood by
@@ -100,7 +103,18 @@ export async function deleteTaps(spec: AgentVmSpec): Promise<void> {
 const isDefault = (e: EgressPolicy | null) =>
   !e || (e.default === 'allow' && e.allow.length === 0 && e.deny.length === 0);
 
-/** The nft text of a VM's policy table, or null when it has no policy at all. */
+/** The firewall mark a VM's packets carry from its TAPs into the stateful chains. */
+export const vmMark = (vmId: string) =>
+  '0x' +
+  (0x48000000 + parseInt(createHash('sha256').update(vmId).digest('hex').slice(0, 6), 16)).toString(16);
+
+/**
+ * The nft text of a VM's policy table, or null when it has no policy at all. Rate limits act at
+ * the TAPs' ingress (stateless); the egress policy needs connection state (replies to inbound
+ * connections and published ports must pass), so ingress only marks the VM's packets and the
+ * `forward` and `input` chains judge them after conntrack. Bridged traffic reaches those chains
+ * through br_netfilter, which the agent keeps on (see networks.ts).
+ */
 export function policyText(
   vmId: string,
   nics: AgentNic[],
@@ -108,11 +122,20 @@ export function policyText(
   bandwidthMbit: number | null,
   agent: string,
 ): string | null {
-  if (isDefault(egress) && !bandwidthMbit) return null;
+  const policy = egress && !isDefault(egress) ? egress : null;
+  if (!policy && !bandwidthMbit) return null;
   const t = policyTable(vmId);
-  const own = [...new Set(nics.map((n) => n.network.cidr).filter((c): c is string => Boolean(c)))];
+  const mark = vmMark(vmId);
+  // Its own networks always pass: subnets, gateways and DNS servers.
+  const own = [
+    ...new Set(
+      nics
+        .flatMap((n) => [n.network.cidr, n.network.gateway, n.gateway, ...n.dns])
+        .filter((c): c is string => Boolean(c)),
+    ),
+  ];
   const set = (xs: string[]) => `{ ${xs.join(', ')} }`;
-  const out = [`table netdev ${t} {}`, `delete table netdev ${t}`, `table netdev ${t} {`];
+  const out = [`table inet ${t} {}`, `delete table inet ${t}`, `table inet ${t} {`];
   out.push(`  comment "${label('vm', vmId, agent)}"`);
   nics.forEach((_, i) => {
     out.push(
@@ -120,18 +143,37 @@ export function policyText(
       `    type filter hook ingress device "${nicTap(vmId, i)}" priority filter; policy accept;`,
     );
     if (bandwidthMbit) {
-      const kbytes = bandwidthMbit * 125;
-      out.push(`    limit rate over ${kbytes} kbytes/second burst ${Math.max(64, kbytes / 10)} kbytes drop`);
+      const kbytes = Math.round((bandwidthMbit * 1_000_000) / 8 / 1024);
+      out.push(
+        `    limit rate over ${kbytes} kbytes/second burst ${Math.max(64, Math.ceil(kbytes / 10))} kbytes drop`,
+      );
     }
-    if (egress && !isDefault(egress)) {
-      if (own.length) out.push(`    ip daddr ${set(own)} accept`);
-      out.push(`    ip daddr 255.255.255.255 udp dport 67 accept`);
-      if (egress.deny.length) out.push(`    ip daddr ${set(egress.deny)} drop`);
-      if (egress.allow.length) out.push(`    ip daddr ${set(egress.allow)} accept`);
-      if (egress.default === 'deny') out.push(`    meta protocol { ip, ip6 } drop`);
-    }
+    if (policy) out.push(`    meta mark set ${mark}`);
     out.push(`  }`);
   });
+  if (policy) {
+    const rules = [
+      `    meta mark != ${mark} return`,
+      `    ct state established,related accept`,
+      ...(own.length ? [`    ip daddr ${set(own)} accept`] : []),
+      `    udp dport 67 accept`,
+      ...(policy.deny.length ? [`    ip daddr ${set(policy.deny)} drop`] : []),
+      ...(policy.allow.length ? [`    ip daddr ${set(policy.allow)} accept`] : []),
+      // Policies speak IPv4; IPv6 would be a way around them.
+      `    meta nfproto ipv6 drop`,
+      ...(policy.default === 'deny' ? [`    drop`] : []),
+    ];
+    out.push(
+      `  chain through {`,
+      `    type filter hook forward priority filter; policy accept;`,
+      ...rules,
+      `  }`,
+      `  chain tohost {`,
+      `    type filter hook input priority filter; policy accept;`,
+      ...rules,
+      `  }`,
+    );
+  }
   out.push(`}`);
   return out.join('\n') + '\n';
 }
@@ -174,5 +216,14 @@ export async function applyPolicy(
 }
 
 export async function removePolicy(vmId: string): Promise<void> {
-  await sh(['nft', 'delete', 'table', 'netdev', policyTable(vmId)]).catch(() => undefined);
+  const t = policyTable(vmId);
+  // Declare-then-delete removes it whether or not it exists, in one call; the netdev one is what
+  // agents made before the policy moved to the inet family.
+  const text = [
+    `table inet ${t} {}`,
+    `delete table inet ${t}`,
+    `table netdev ${t} {}`,
+    `delete table netdev ${t}`,
+  ];
+  await sh(['nft', '-f', '-'], text.join('\n') + '\n').catch(() => undefined);
 }

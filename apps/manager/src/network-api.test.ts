@@ -20,8 +20,9 @@ const inventory = (name: string, vxlan: boolean): HostInventory => ({
     feature('net-bridge-vlan-filtering', false),
   ],
   interfaces: [
-    { name: 'eth1', addresses: [] },
-    { name: 'eth0', addresses: ['192.0.2.10/24'] },
+    { name: 'eth1', addresses: [], master: null },
+    { name: 'eth0', addresses: ['192.0.2.10/24'], master: null },
+    { name: 'eth2', addresses: [], master: 'br0' },
   ],
   underlay: vxlan ? `192.0.2.${name.length}` : null,
 });
@@ -88,6 +89,7 @@ describe.each(backends)('network API on %s', (db) => {
       [{ name: 'b7', mode: 'bridged' }, 422, 'NETWORK_INVALID'],
       [{ name: 'b8', mode: 'bridged', interface: 'nosuch' }, 422, 'NETWORK_INTERFACE_MISSING'],
       [{ name: 'b9', mode: 'bridged', interface: 'eth0' }, 409, 'NETWORK_INTERFACE_BUSY'],
+      [{ name: 'b9b', mode: 'bridged', interface: 'eth2' }, 409, 'NETWORK_INTERFACE_BUSY'],
       [{ name: 'b10', mode: 'bridged', interface: 'eth1', vlan: 0 }, 400, 'VALIDATION_FAILED'],
       [{ name: 'b11', mode: 'bridged', interface: 'eth1', vlan: 4095 }, 400, 'VALIDATION_FAILED'],
       [{ name: 'b12', mode: 'bridged', interface: 'eth1', vlan: 10 }, 422, 'NETWORK_FEATURE_MISSING'],
@@ -170,6 +172,14 @@ describe.each(backends)('network API on %s', (db) => {
       start: false,
     });
     expect(outside.json().error.code).toBe('NETWORK_IP_UNAVAILABLE');
+    for (const edge of ['10.60.1.0', '10.60.1.255']) {
+      const r = await inject('POST', '/v1/vms', {
+        name: 'edge',
+        networks: [{ network: 'blue', ip: edge }],
+        start: false,
+      });
+      expect([edge, r.json().error?.code]).toEqual([edge, 'NETWORK_IP_UNAVAILABLE']);
+    }
     const gw = await inject('POST', '/v1/vms', {
       name: 'gw',
       networks: [{ network: 'blue', ip: '10.60.1.1' }],
@@ -256,6 +266,11 @@ describe.each(backends)('network API on %s', (db) => {
     expect(bad.statusCode).toBe(400);
     const badCidr = await inject('PATCH', '/v1/vms/egress', { egress: { deny: ['10.0.0.0/33'] } });
     expect(badCidr.statusCode).toBe(400);
+    // A rename that is refused changes nothing else either.
+    await inject('POST', '/v1/vms', { name: 'taken-name', start: false });
+    const refused = await inject('PATCH', '/v1/vms/egress', { name: 'taken-name', bandwidthMbit: 99 });
+    expect(refused.json().error.code).toBe('VM_NAME_TAKEN');
+    expect((await inject('GET', '/v1/vms/egress')).json().bandwidthMbit).toBe(10);
     const patched = await inject('PATCH', '/v1/vms/egress', {
       bandwidthMbit: null,
       egress: { deny: ['10.1.0.0/16'] },

@@ -20,7 +20,13 @@ export const HostInventory = z.object({
   vmms: z.array(VmmAvailability),
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
   interfaces: z
-    .array(z.object({ name: z.string(), addresses: z.array(z.string()) }))
+    .array(
+      z.object({
+        name: z.string(),
+        addresses: z.array(z.string()),
+        master: z.string().nullable().default(null).describe('The bridge or bond it is a port of'),
+      }),
+    )
     .default([])
     .describe('Host network interfaces that bridged networks may use (not ours, not loopback)'),
   underlay: z.string().nullable().default(null).describe('Address other hosts reach this one on for VXLAN'),

@@ -17,15 +17,23 @@ export function parseNetworks(items: string[]): NicRequest[] {
   });
 }
 
-/** --egress allow|deny with --allow/--deny CIDR lists; undefined when none of them was given. */
-export function parseEgress(o: Record<string, unknown>): EgressPolicy | undefined {
+/**
+ * --egress allow|deny with --allow/--deny CIDR lists; undefined when none of them was given.
+ * With `current` (update), what is not given is kept: `--allow X` alone never opens a VM whose
+ * default is deny.
+ */
+export function parseEgress(o: Record<string, unknown>, current?: EgressPolicy): EgressPolicy | undefined {
   if (o.egress === undefined && o.allow === undefined && o.deny === undefined) return undefined;
-  const def = (o.egress as string | undefined) ?? 'allow';
+  const def = (o.egress as string | undefined) ?? current?.default ?? 'allow';
   if (def !== 'allow' && def !== 'deny') throw new UsageError(`--egress ${def} must be allow or deny.`);
+  const list = (x: unknown) => {
+    const v = x as string[] | undefined;
+    return v && v.length === 1 && v[0] === 'none' ? [] : v;
+  };
   return {
     default: def,
-    allow: (o.allow as string[] | undefined) ?? [],
-    deny: (o.deny as string[] | undefined) ?? [],
+    allow: list(o.allow) ?? current?.allow ?? [],
+    deny: list(o.deny) ?? current?.deny ?? [],
   };
 }
 
@@ -139,8 +147,8 @@ export function networkCommands(program: Command): void {
     .option('--memory <mib>', 'memory in MiB (VM stopped)', num('--memory'))
     .option('--publish <ports...>', 'replace published ports HOST:GUEST[/udp]; --publish none clears')
     .option('--egress <default>', 'allow or deny what no list names')
-    .option('--allow <cidr...>', 'destinations always allowed')
-    .option('--deny <cidr...>', 'destinations always denied')
+    .option('--allow <cidr...>', 'destinations always allowed (replaces the list; --allow none clears)')
+    .option('--deny <cidr...>', 'destinations always denied (replaces the list; --deny none clears)')
     .option('--bandwidth <mbit>', 'rate limit per NIC in Mbit/s, or none')
     .action(
       act(program, async (c, json, id: string, o: Record<string, unknown>) => {
@@ -154,7 +162,10 @@ export function networkCommands(program: Command): void {
             vcpus: o.vcpus,
             memoryMib: o.memory,
             ports: pub ? (pub.length === 1 && pub[0] === 'none' ? [] : parsePublish(pub)) : undefined,
-            egress: parseEgress(o),
+            egress:
+              o.egress === undefined && (o.allow !== undefined || o.deny !== undefined)
+                ? parseEgress(o, (await c.call('getVm', { params: { id } })).egress)
+                : parseEgress(o),
             bandwidthMbit: bw === undefined ? undefined : bw === 'none' ? null : Number(bw),
           }).filter(([, v]) => v !== undefined),
         );

@@ -13,7 +13,7 @@ import { isUniqueViolation } from '../db/index.ts';
 import type { Stores } from '../store/index.ts';
 import { leaseFromRow, type NetworkRow, type NicRow } from '../store/networks.ts';
 import type { AgentClient } from './agent-client.ts';
-import { hostHasFeature } from './scheduler.ts';
+import { hostHasFeature, interfaceUsable } from './scheduler.ts';
 import { ipToInt, macForIp, nextFreeIp, parseCidr } from './ipam.ts';
 
 /** The smallest subnet we hand out: network, gateway, broadcast and a handful of VMs. */
@@ -211,14 +211,22 @@ export class NetworkService {
           { fields: { interface: ['not found on any host'] } },
         );
       }
-      const free = having.filter(
-        (h) => !(h.inventory.interfaces ?? []).find((i) => i.name === body.interface)!.addresses.length,
-      );
+      const free = having.filter((h) => interfaceUsable(h, body.interface!, null));
       if (!free.length) {
         throw new HearthError(
           'NETWORK_INTERFACE_BUSY',
-          `Creating the network failed: interface "${body.interface}" carries IPv4 addresses on every host that has it.`,
-          { fields: { interface: ['has addresses'] } },
+          `Creating the network failed: interface "${body.interface}" carries addresses or is already a bridge or bond port on every host that has it.`,
+          { fields: { interface: ['in use by the host'] } },
+        );
+      }
+      const taken = (await this.s.networks.all()).find(
+        (n) => n.mode === 'bridged' && n.iface === body.interface,
+      );
+      if (taken) {
+        throw new HearthError(
+          'NETWORK_INTERFACE_BUSY',
+          `Creating the network failed: interface "${body.interface}" already carries network "${taken.name}".`,
+          { fields: { interface: [`used by ${taken.name}`] }, detail: { network: taken.name } },
         );
       }
     }
@@ -282,7 +290,18 @@ export class NetworkService {
         { detail: { vms: vms.map((v) => v.name) } },
       );
     }
-    await this.s.networks.delete(n.id);
+    try {
+      await this.s.networks.delete(n.id);
+    } catch (e) {
+      // A VM got a NIC on it between the check and the delete.
+      if ((e as { code?: string }).code === '23503') {
+        throw new HearthError(
+          'NETWORK_IN_USE',
+          `Deleting network "${n.name}" failed: a VM was just created on it.`,
+        );
+      }
+      throw e;
+    }
     const network = this.agentNetwork(n, []);
     for (const h of await this.s.hosts.all()) {
       if (h.state !== 'ready') continue;
@@ -323,7 +342,10 @@ export class NetworkService {
       const net = await this.s.networks.require(ref);
       const ip = typeof r === 'string' ? undefined : r.ip;
       if (ip !== undefined) {
-        if (!net.cidr || !inCidr(ip, net.cidr) || ip === net.gateway) {
+        const sub = net.cidr ? parseCidr(net.cidr) : null;
+        const n = ipToInt(ip);
+        const edge = sub && (n === sub.network || n === sub.network + 2 ** (32 - sub.prefix) - 1);
+        if (!net.cidr || !inCidr(ip, net.cidr) || ip === net.gateway || edge) {
           throw new HearthError(
             'NETWORK_IP_UNAVAILABLE',
             `Creating the VM failed: ${ip} is not a free host address of network "${net.name}" (${net.cidr ?? 'DHCP, no subnet'}).`,
@@ -346,7 +368,7 @@ export class NetworkService {
   }
 
   /** What the scheduler must find on a host for these NICs. */
-  needs(plans: NicPlan[]): { features: string[]; interfaces: string[] } {
+  needs(plans: NicPlan[]): { features: string[]; interfaces: { name: string; bridge: string }[] } {
     return {
       // VXLAN also needs the host's underlay address (agent option --underlay).
       features: [
@@ -354,7 +376,7 @@ export class NetworkService {
           plans.flatMap((p) => [...networkNeeds(p.net), ...(p.net.mode === 'vxlan' ? ['underlay'] : [])]),
         ),
       ],
-      interfaces: plans.map((p) => p.net.iface).filter((i): i is string => Boolean(i)),
+      interfaces: plans.flatMap((p) => (p.net.iface ? [{ name: p.net.iface, bridge: p.net.bridge }] : [])),
     };
   }
 
@@ -433,12 +455,16 @@ export class NetworkService {
     const out: AgentNic[] = [];
     for (const nic of nics) {
       const net = await this.s.networks.require(nic.network_id);
+      // Every other host, offline ones too: a host that misses heartbeats and comes back must
+      // still be flooded to (a stale entry costs a copy of each flooded frame, nothing more).
       const remotes = hosts
-        .filter((h) => h.id !== hostId && h.state === 'ready' && h.inventory.underlay)
+        .filter((h) => h.id !== hostId && h.inventory.underlay)
         .map((h) => h.inventory.underlay!);
-      // One default route in the guest: the first NIC whose network has a gateway.
-      const gw = !routed && net.gateway ? net.gateway : null;
-      if (gw) routed = true;
+      // One default route in the guest: the first NIC whose network has a gateway, a DHCP NIC
+      // counting as having one (its lease names the router) — the guest agent's rule too.
+      const owns = !routed && (Boolean(net.gateway) || nic.source === 'dhcp');
+      if (owns) routed = true;
+      const gw = owns ? net.gateway : null;
       out.push({
         mac: nic.mac,
         ip: nic.source === 'ipam' ? nic.ip : null,
@@ -471,12 +497,13 @@ export class NetworkService {
    * registers, so hosts already carrying the overlay learn the newcomer without a VM restart.
    */
   async refreshOverlays(): Promise<void> {
-    const hosts = (await this.s.hosts.all()).filter((h) => h.state === 'ready');
+    const all = await this.s.hosts.all();
+    const hosts = all.filter((h) => h.state === 'ready');
     for (const net of (await this.s.networks.all()).filter((n) => n.mode === 'vxlan')) {
       for (const hostId of await this.s.networks.hostsOn(net.id)) {
         const h = hosts.find((x) => x.id === hostId);
         if (!h) continue;
-        const remotes = hosts
+        const remotes = all
           .filter((x) => x.id !== hostId && x.inventory.underlay)
           .map((x) => x.inventory.underlay!);
         await this.d.agents
@@ -499,7 +526,13 @@ export class NetworkService {
       const seen =
         ips.find((i) => i.mac?.toLowerCase() === n.mac && /^\d+\.\d+\.\d+\.\d+$/.test(i.address))?.address ??
         null;
-      if (seen && seen !== n.ip) await this.s.networks.learnIp(vmId, n.idx, seen);
+      if (seen && seen !== n.ip) {
+        await this.s.networks.learnIp(vmId, n.idx, seen).catch((e: unknown) => {
+          // A stopped VM still holds that address in our records: the DHCP server knows better.
+          if (!isUniqueViolation(e, 'vm_nics_ip')) throw e;
+          this.d.log.warn({ vm: vmId, ip: seen }, 'a DHCP lease collides with an address another VM holds');
+        });
+      }
       if (!seen) done = false;
     }
     return done;

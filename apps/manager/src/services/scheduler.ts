@@ -12,6 +12,12 @@ export function hostHasFeature(h: HostRow, f: string): boolean {
   return h.inventory.checks.some((c) => c.name === f && c.ok);
 }
 
+/** The interface exists, holds no address, and is no bridge's or bond's port but `bridge`'s. */
+export function interfaceUsable(h: HostRow, name: string, bridge: string | null): boolean {
+  const i = (h.inventory.interfaces ?? []).find((x) => x.name === name);
+  return Boolean(i && !i.addresses.length && (!i.master || i.master === bridge));
+}
+
 export interface Placement {
   host: HostRow;
   vmm: VmmKind;
@@ -30,7 +36,7 @@ export function placeVm(
     /** Only this host (id or name). */
     host?: string | undefined;
     /** What the VM's networks need from a host: kernel features and interfaces (bridged). */
-    net?: { features: string[]; interfaces: string[] };
+    net?: { features: string[]; interfaces: { name: string; bridge: string }[] };
   },
 ): Placement {
   const want = req.host;
@@ -51,8 +57,8 @@ export function placeVm(
   const lacks = (h: HostRow): string[] => [
     ...(req.net?.features ?? []).filter((f) => !hostHasFeature(h, f)),
     ...(req.net?.interfaces ?? [])
-      .filter((i) => !(h.inventory.interfaces ?? []).some((x) => x.name === i))
-      .map((i) => `interface ${i}`),
+      .filter((i) => !interfaceUsable(h, i.name, i.bridge))
+      .map((i) => `a free interface ${i.name}`),
   ];
   const ready = up.filter((h) => lacks(h).length === 0);
   if (ready.length === 0) {

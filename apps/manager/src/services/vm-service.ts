@@ -516,13 +516,40 @@ export class VmService {
 
   private async runStart(row: VmRow, actor: string): Promise<void> {
     try {
-      const st = await this.d.agents.start(await this.host(row), await this.spec(row));
+      const spec = await this.spec(row);
+      const st = await this.d.agents.start(await this.host(row), spec);
       const out = await this.applyStatus(row, st, actor);
-      if (out?.state === 'running') void this.learnDhcp(out);
+      if (out?.state === 'running') {
+        await this.catchUpNetPolicy(out, spec);
+        void this.learnDhcp(out);
+      }
       if (!out && st.phase === 'starting') this.d.log.warn({ vm: row.id }, 'agent still starting the VM');
     } catch (e) {
       await this.fail(row, actor, 'Starting the VM failed', e);
     }
+  }
+
+  /**
+   * Ports, egress or bandwidth changed while the VM was booting (the agent did not know it yet):
+   * the record is the truth, so the host gets it now.
+   */
+  private async catchUpNetPolicy(row: VmRow, booted: AgentVmSpec): Promise<void> {
+    const want = {
+      ports: row.ports ?? [],
+      egress: row.egress ?? null,
+      bandwidthMbit: row.bandwidth_mbit ?? null,
+    };
+    const had = {
+      ports: booted.ports,
+      egress: booted.egress ?? null,
+      bandwidthMbit: booted.bandwidthMbit ?? null,
+    };
+    if (JSON.stringify(want) === JSON.stringify(had)) return;
+    await this.d.agents
+      .json(await this.host(row), 'PUT', `/agent/v1/vms/${row.id}/net-policy`, want)
+      .catch((e: Error) =>
+        this.d.log.warn({ vm: row.id, err: e.message }, 'applying changed network settings failed'),
+      );
   }
 
   /**
@@ -657,6 +684,18 @@ export class VmService {
     }
     if (body.egress !== undefined) cols.egress = body.egress;
     if (body.bandwidthMbit !== undefined) cols.bandwidth_mbit = body.bandwidthMbit;
+    if (
+      cols.name !== undefined &&
+      cols.name !== row.name &&
+      (await this.s.vms.get(String(cols.name), row.project))
+    ) {
+      // Checked before the host applies anything, so a refused rename changes nothing there.
+      throw new HearthError(
+        'VM_NAME_TAKEN',
+        `Renaming VM "${row.name}" failed: project "${row.project}" already has a VM named "${String(cols.name)}".`,
+        { fields: { name: ['already taken'] } },
+      );
+    }
     if ('ports' in cols || 'egress' in cols || 'bandwidth_mbit' in cols) {
       // The host applies them first (it may refuse a port a host process uses); only then the record changes.
       if (row.host_id && !['created', 'stopped', 'failed', 'deleting'].includes(row.state)) {
