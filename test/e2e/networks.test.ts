@@ -354,6 +354,22 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     expect(await reach(clone, inetIp)).toBe('hello-internet');
   });
 
+  it("a network deleted while a host could not hear about it goes at that host's next heartbeat", async () => {
+    const me = `test-${p.net.bridge}`;
+    const t = randomBytes(4).toString('hex');
+    const bridge = `hbr${t}9`;
+    ip('link', 'add', 'name', bridge, 'type', 'bridge');
+    ip('link', 'set', 'dev', bridge, 'alias', `hearth:net:net_deleted${t}:${me}`);
+    try {
+      await until('the stale bridge is swept', () => !linkExists(bridge), 15_000);
+      // Networks that exist stay, with or without VMs on this host.
+      expect(linkExists(iso.bridge)).toBe(true);
+      expect(linkExists(p.net.bridge)).toBe(true);
+    } finally {
+      spawnSync('ip', ['link', 'del', bridge]);
+    }
+  });
+
   it('after deleting all VMs and networks no TAP, bridge or table of theirs remains', async () => {
     for (const vm of [a, b, c, d, clone]) {
       await p.client.call('deleteVm', { params: { id: vm.id } });

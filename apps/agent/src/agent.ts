@@ -179,11 +179,22 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
 
   const beat = async () => {
     try {
-      await client.heartbeat(
+      const res = await client.heartbeat(
         hostId,
         await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null }),
         supervisor.list(),
       );
+      // Networks deleted while this host was unreachable: what it built for them goes now.
+      if (res.networks) {
+        await sweepLeftovers({
+          agent: agentName,
+          kinds: ['net'],
+          runningVms: new Set(),
+          networksInUse: new Set([...res.networks, ...supervisor.networksInUse()]),
+          keepBridges: new Set(cfg.bridge ? [cfg.bridge.bridge] : []),
+          log,
+        });
+      }
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'heartbeat failed');
     }

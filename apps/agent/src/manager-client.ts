@@ -27,8 +27,15 @@ export class ManagerClient {
     return this.call('POST', '/v1/hosts/register', body);
   }
 
-  heartbeat(hostId: string, inventory: HostInventory, vms: AgentVmStatus[]): Promise<unknown> {
-    return this.call('POST', `/v1/hosts/${hostId}/heartbeat`, { inventory, vms });
+  heartbeat(
+    hostId: string,
+    inventory: HostInventory,
+    vms: AgentVmStatus[],
+  ): Promise<{ ok: boolean; networks?: string[] }> {
+    return this.call('POST', `/v1/hosts/${hostId}/heartbeat`, { inventory, vms }) as Promise<{
+      ok: boolean;
+      networks?: string[];
+    }>;
   }
 
   /** An image's content, streamed (the caller verifies its sha256). */

@@ -15,6 +15,8 @@ export interface SweepInput {
   networksInUse: ReadonlySet<string>;
   /** Bridges to keep whatever their use (the agent's configured default bridge). */
   keepBridges: ReadonlySet<string>;
+  /** Only these kinds of objects (default both). */
+  kinds?: ('vm' | 'net')[];
   log: Logger;
 }
 
@@ -27,8 +29,9 @@ const LABEL = /^hearth:(vm|net):([^:\s]+):(\S+)$/;
 
 export async function sweepLeftovers(i: SweepInput): Promise<SweepResult> {
   const removed: SweepResult = { links: [], tables: [] };
+  const kinds = new Set(i.kinds ?? ['vm', 'net']);
   const stale = (kind: string, id: string) =>
-    kind === 'vm' ? !i.runningVms.has(id) : !i.networksInUse.has(id);
+    kinds.has(kind as 'vm') && (kind === 'vm' ? !i.runningVms.has(id) : !i.networksInUse.has(id));
   // Links: VM TAPs first, then networks' tunnels and bridges (deleting a bridge frees its ports).
   const links: { name: string; kind: string; id: string }[] = [];
   for (const name of await readdir('/sys/class/net').catch(() => [] as string[])) {

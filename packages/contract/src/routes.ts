@@ -224,7 +224,13 @@ export const routes = {
     auth: 'agent',
     params: IdParam,
     body: HeartbeatBody,
-    response: z.object({ ok: z.boolean() }),
+    response: z.object({
+      ok: z.boolean(),
+      networks: z
+        .array(z.string())
+        .optional()
+        .describe('Ids of the networks that exist: the agent removes what it built for any other'),
+    }),
     status: 200,
     errors: ['HOST_NOT_FOUND', 'FORBIDDEN'],
   }),

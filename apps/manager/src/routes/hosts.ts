@@ -35,7 +35,7 @@ export function hostRoutes(app: FastifyInstance, { stores, vmService, networks, 
       throw new HearthError('HOST_NOT_FOUND', `Heartbeat failed: host ${params.id} is not registered.`);
     }
     await vmService.reconcile(params.id, body.vms, true);
-    return { ok: true };
+    return { ok: true, networks: (await stores.networks.all()).map((n) => n.id) };
   });
 
   serve(app, t, routes.reportVmStatus, async ({ params, body, principal }) => {
