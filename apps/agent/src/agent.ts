@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AgentVmStatus } from '@hearth/contract';
+import { Ipv4, type AgentVmStatus } from '@hearth/contract';
 import { FirecrackerDriver } from '@hearth/firecracker';
 import { QemuDriver } from '@hearth/qemu';
 import { ensureGuestAgent } from '@hearth/images';
@@ -106,6 +106,9 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     );
   }
   const agentName = (cfg.name ?? hostname()).replace(/[^A-Za-z0-9_.-]/g, '_');
+  if (cfg.underlay && !Ipv4.safeParse(cfg.underlay).success) {
+    throw new Error(`--underlay ${cfg.underlay} is not an IPv4 address`);
+  }
   const features = new Set((await hostNetFeatures()).filter((f) => f.ok).map((f) => f.name));
   const netCtx = {
     agent: agentName,

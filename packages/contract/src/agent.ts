@@ -1,32 +1,35 @@
 import { z } from 'zod';
 import { HostInventory } from './host.ts';
 import { GuestApp } from './guest-protocol.ts';
-import { EgressPolicy, NetworkMode } from './network.ts';
+import { EgressPolicy, Ipv4, Ipv4Cidr, NetworkMode } from './network.ts';
 
 /** Everything an agent needs to build a network on its host; names derive from the network id. */
+// These strings reach `ip -batch` and `nft -f` text on the host: only plain names pass.
+const LinkName = z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'a Linux interface name');
+
 export const AgentNetwork = z.object({
-  id: z.string(),
+  id: z.string().regex(/^[\w-]{1,64}$/),
   name: z.string(),
   mode: NetworkMode,
-  bridge: z.string(),
-  cidr: z.string().nullable(),
-  gateway: z.string().nullable().describe('nat: the host address on the bridge'),
+  bridge: LinkName,
+  cidr: Ipv4Cidr.nullable(),
+  gateway: Ipv4.nullable().describe('nat: the host address on the bridge'),
   dnsForwarder: z.boolean().describe('Run a DNS forwarder on the gateway address'),
-  interface: z.string().nullable(),
+  interface: LinkName.nullable(),
   vlan: z.number().int().nullable(),
   vxlan: z
-    .object({ vni: z.number().int(), port: z.number().int(), remotes: z.array(z.string()) })
+    .object({ vni: z.number().int(), port: z.number().int(), remotes: z.array(Ipv4) })
     .nullable()
     .describe('remotes: the underlay addresses of the other hosts'),
 });
 export type AgentNetwork = z.infer<typeof AgentNetwork>;
 
 export const AgentNic = z.object({
-  mac: z.string(),
-  ip: z.string().nullable().describe('null: the guest asks DHCP'),
+  mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+  ip: Ipv4.nullable().describe('null: the guest asks DHCP'),
   prefix: z.number().int().nullable(),
-  gateway: z.string().nullable().describe("The guest's default route, if this NIC carries it"),
-  dns: z.array(z.string()),
+  gateway: Ipv4.nullable().describe("The guest's default route, if this NIC carries it"),
+  dns: z.array(Ipv4),
   network: AgentNetwork,
 });
 export type AgentNic = z.infer<typeof AgentNic>;

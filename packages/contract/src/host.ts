@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Timestamp } from './common.ts';
+import { Ipv4 } from './network.ts';
 
 export const VmmAvailability = z.object({
   kind: z.enum(['firecracker', 'qemu']),
@@ -29,7 +30,7 @@ export const HostInventory = z.object({
     )
     .default([])
     .describe('Host network interfaces that bridged networks may use (not ours, not loopback)'),
-  underlay: z.string().nullable().default(null).describe('Address other hosts reach this one on for VXLAN'),
+  underlay: Ipv4.nullable().default(null).describe('Address other hosts reach this one on for VXLAN'),
 });
 export type HostInventory = z.infer<typeof HostInventory>;
 
