@@ -303,6 +303,165 @@ describe('web dashboard', () => {
     expect((await p.client.all('listNetworks')).map((n) => n.name)).toEqual(['default']);
   });
 
+  it('creates a VM on two networks with a fixed IP, a port and deny-by-default egress, then edits it', async () => {
+    const cidr = `10.${randomInt(226, 250)}.${randomInt(1, 250)}.0/24`;
+    const fixed = cidr.replace(/0\/24$/, '77');
+    const hostPort = randomInt(20_000, 30_000);
+    await p.client.call('createNetwork', { body: { name: 'web-iso2', mode: 'isolated', cidr } });
+    const nic2 = page.getByRole('group', { name: 'NIC 2', exact: true });
+    const wizardToNetwork = async (name: string) => {
+      await page.getByRole('link', { name: 'VMs', exact: true }).click();
+      await page.getByRole('link', { name: 'Create VM' }).click();
+      await page.getByLabel('Name').fill(name);
+      for (const step of ['Resources', 'Boot source', 'Network']) {
+        await page.getByRole('button', { name: 'Next' }).click();
+        await page.getByRole('heading', { name: new RegExp(`: ${step}$`) }).waitFor();
+        if (step === 'Resources' && testVmm()) await page.getByLabel('VMM').selectOption(testVmm()!);
+      }
+      // NIC 1 is the default network; NIC 2 goes on the isolated one with a fixed address.
+      await page.getByRole('button', { name: 'Add a NIC' }).click();
+      await nic2.getByLabel('Network', { exact: true }).selectOption('web-iso2');
+      await nic2.getByText(`a free address in ${cidr}`).waitFor();
+    };
+
+    await wizardToNetwork('web-nics');
+    // An address outside the subnet is refused before anything is sent.
+    await nic2.getByLabel('Fixed IP address').fill('192.0.2.10');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await nic2
+      .getByTestId('field-error')
+      .filter({ hasText: `not inside web-iso2's subnet ${cidr}` })
+      .waitFor();
+    await nic2.getByLabel('Fixed IP address').fill(fixed);
+    await page.getByRole('button', { name: 'Add a port' }).click();
+    const port1 = page.getByRole('group', { name: 'Port 1', exact: true });
+    await port1.getByLabel('Host port').fill(String(hostPort));
+    await port1.getByLabel('Guest port').fill('80');
+    await page.getByLabel('Egress default').selectOption('deny');
+    await page.getByLabel('Egress allow list').fill('192.0.2.0/24');
+    await accessible('create-network');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('heading', { name: /: Credentials & review$/ }).waitFor();
+    await page.getByLabel('Start the VM once it is created').uncheck();
+    await page.getByText(`default, web-iso2 (${fixed})`).waitFor();
+    await page.getByText(`${hostPort} → 80/tcp`).waitFor();
+    await page.getByText('allow 192.0.2.0/24; deny the rest').waitFor();
+    await page.getByText('no: created stopped').waitFor();
+    await accessible('create-review-network');
+    await page.getByRole('button', { name: 'Create VM' }).click();
+    await page.waitForURL(/\/vms\/vm_/);
+    const id = new URL(page.url()).pathname.split('/')[2]!;
+    await heading(/^web-nics/).waitFor();
+    const vm = await p.client.call('getVm', { params: { id } });
+    expect(vm.desiredState).toBe('stopped');
+    expect(['created', 'stopped']).toContain(vm.state);
+    expect(vm.networks.map((n) => [n.networkName, n.ip])).toEqual([
+      ['default', expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/)],
+      ['web-iso2', fixed],
+    ]);
+    expect(vm.ports).toEqual([{ host: hostPort, guest: 80, protocol: 'tcp' }]);
+    expect(vm.egress).toEqual({ default: 'deny', allow: ['192.0.2.0/24'], deny: [] });
+    expect(vm.bandwidthMbit).toBeNull();
+
+    // Its Network tab: bandwidth and egress edited in place, saved with PATCH.
+    await page.getByRole('tab', { name: 'Network' }).click();
+    const nicRow = page.getByRole('table', { name: 'Network interfaces' }).locator('tr[data-nic="1"]');
+    await nicRow.getByRole('cell', { name: fixed, exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Edit ports, egress and bandwidth' }).click();
+    await page.getByTestId('policy-apply-note').filter({ hasText: 'applied when it next starts' }).waitFor();
+    await page.getByLabel('Bandwidth limit (Mbit/s)').fill('0');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByTestId('field-error').filter({ hasText: 'a whole number of Mbit/s' }).waitFor();
+    await page.getByLabel('Bandwidth limit (Mbit/s)').fill('25');
+    await page.getByLabel('Egress allow list').fill('192.0.2.0/24\n198.51.100.7');
+    await page.getByLabel('Egress deny list').fill('192.0.2.66');
+    await accessible('vm-network-edit');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved; applied when the VM next starts.' }).waitFor();
+    await page.getByText('25 Mbit/s per NIC, each direction').waitFor();
+    await page.getByText('deny 192.0.2.66; allow 192.0.2.0/24, 198.51.100.7; deny the rest').waitFor();
+    const edited = await p.client.call('getVm', { params: { id } });
+    expect(edited.bandwidthMbit).toBe(25);
+    expect(edited.egress).toEqual({
+      default: 'deny',
+      allow: ['192.0.2.0/24', '198.51.100.7'],
+      deny: ['192.0.2.66'],
+    });
+    expect(edited.ports).toEqual(vm.ports);
+
+    // The same address asked for again: the API's NETWORK_IP_UNAVAILABLE, next to NIC 2 and with its hint.
+    await wizardToNetwork('web-nics2');
+    await nic2.getByLabel('Fixed IP address').fill(fixed);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Start the VM once it is created').uncheck();
+    await page.getByRole('button', { name: 'Create VM' }).click();
+    await page.getByRole('heading', { name: /: Network$/ }).waitFor();
+    await nic2
+      .getByTestId('field-error')
+      .filter({ hasText: `${fixed} is taken` })
+      .waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'NETWORK_IP_UNAVAILABLE' })
+      .filter({ hasText: "Ask for a free address inside the network's subnet" })
+      .waitFor();
+    await accessible('create-ip-taken');
+    expect((await p.client.call('listVms')).items.map((v) => v.name)).not.toContain('web-nics2');
+
+    // On a running VM the change is applied on its host at once.
+    await page.goto(`${p.manager.url}/vms/${vmId}/network`);
+    await page.getByRole('button', { name: 'Edit ports, egress and bandwidth' }).click();
+    await page.getByTestId('policy-apply-note').filter({ hasText: 'on its host at once' }).waitFor();
+    await page.getByLabel('Bandwidth limit (Mbit/s)').fill('50');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved and applied on the running VM.' }).waitFor();
+    expect((await p.client.call('getVm', { params: { id: vmId } })).bandwidthMbit).toBe(50);
+    await page.getByRole('button', { name: 'Edit ports, egress and bandwidth' }).click();
+    await page.getByLabel('Bandwidth limit (Mbit/s)').fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved and applied' }).waitFor();
+    await page.getByText('no limit').first().waitFor();
+    expect((await p.client.call('getVm', { params: { id: vmId } })).bandwidthMbit).toBeNull();
+  });
+
+  it('writes a template on two networks with an egress policy and a bandwidth limit', async () => {
+    await page.getByRole('link', { name: 'Templates' }).click();
+    await page.getByRole('button', { name: 'New template' }).click();
+    await page.getByLabel('Template name').fill('web-net-tpl');
+    // NIC 2 takes the first network not yet chosen; templates take no fixed addresses.
+    await page.getByRole('button', { name: 'Add a NIC' }).click();
+    const nic2 = page.getByRole('group', { name: 'NIC 2', exact: true });
+    expect(await nic2.getByLabel('Network', { exact: true }).inputValue()).toBe('web-iso2');
+    expect(await page.getByLabel('Fixed IP address').count()).toBe(0);
+    await page.getByLabel('Egress default').selectOption('deny');
+    await page.getByLabel('Bandwidth limit (Mbit/s)').fill('abc');
+    await page.getByRole('button', { name: 'Save template' }).click();
+    await page.getByTestId('field-error').filter({ hasText: 'a whole number of Mbit/s' }).waitFor();
+    await accessible('templates-new-network');
+    await page.getByLabel('Bandwidth limit (Mbit/s)').fill('10');
+    await page.getByRole('button', { name: 'Save template' }).click();
+    await page
+      .locator('tr[data-template="web-net-tpl"]')
+      .getByTestId('template-networks')
+      .filter({ hasText: 'default, web-iso2; egress deny all; 10 Mbit/s' })
+      .waitFor();
+    const tpl = (await p.client.all('listTemplates')).find((t) => t.name === 'web-net-tpl')!;
+    expect(tpl.spec).toMatchObject({
+      networks: ['default', 'web-iso2'],
+      egress: { default: 'deny', allow: [], deny: [] },
+      bandwidthMbit: 10,
+    });
+    await p.client.call('deleteTemplate', { params: { id: tpl.id } });
+    const vm = (await p.client.call('listVms')).items.find((v) => v.name === 'web-nics')!;
+    await p.client.call('deleteVm', { params: { id: vm.id } });
+    await expect
+      .poll(async () => (await p.client.call('listVms')).items.some((v) => v.id === vm.id), {
+        timeout: BOOT_MS,
+      })
+      .toBe(false);
+    await p.client.call('deleteNetwork', { params: { id: 'web-iso2' } });
+  });
+
   it('lists images and hosts; searches and filters VMs; both themes and tablet width', async () => {
     await page.getByRole('link', { name: 'Images' }).click();
     await page.getByRole('cell', { name: /^base/ }).first().waitFor();

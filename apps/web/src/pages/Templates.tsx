@@ -1,10 +1,10 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
-import type { Template } from '@hearth/contract';
+import { HearthError, type Template } from '@hearth/contract';
 import { useApiMutation } from '../api/mutation.ts';
 import { useSession } from '../api/session.tsx';
-import { imageQueries, templateKeys, templateQueries, vmKeys } from '../api/queries.ts';
+import { imageQueries, networkQueries, templateKeys, templateQueries, vmKeys } from '../api/queries.ts';
 import { ConfirmButton } from '../components/ConfirmDialog.tsx';
 import { SelectField, TextAreaField, TextField } from '../components/Field.tsx';
 import { FormDialog } from '../components/FormDialog.tsx';
@@ -14,6 +14,7 @@ import {
   Empty,
   ErrorLine,
   errorText,
+  errorWithHint,
   PageHeader,
   QueryView,
   rowClass,
@@ -21,8 +22,11 @@ import {
 } from '../components/ui.tsx';
 import { formatTime } from '../lib/format.ts';
 import { egressText } from './vm/network-text.ts';
-import { apiErrors, type CreateForm, type FieldErrors } from './create/form.ts';
+import { alertsFor, type CreateForm } from './create/form.ts';
 import { ResourcesStep } from './create/Steps.tsx';
+import { dropErrors, type FieldErrors } from '../lib/fields.ts';
+import { EgressBandwidthFields, NicsEditor } from './networks/VmNetFields.tsx';
+import { ERROR_KEY } from './networks/vm-net.ts';
 import {
   emptyTemplateForm,
   specSummary,
@@ -39,27 +43,28 @@ const CODE_FIELD: Record<string, string> = { TEMPLATE_NAME_TAKEN: 'templateName'
 
 type TextKey = 'templateName' | 'description' | 'user' | 'env' | 'sshKeys' | 'volumes';
 
-/** From scratch: the wizard's own inputs (resources, boot, env, user and keys) plus volumes. */
+/**
+ * From scratch: the wizard's own inputs (resources, boot, networks, egress and bandwidth, env,
+ * user and keys) plus volumes.
+ */
 function CreateTemplate({ onDone }: { onDone(): void }) {
   const { client } = useSession();
   const images = useQuery(imageQueries.list(client));
+  const networks = useQuery({ ...networkQueries.list(client), refetchOnMount: 'always' });
   const [form, setForm] = useState<TemplateForm>(emptyTemplateForm);
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [general, setGeneral] = useState<string | null>(null);
   const set = <K extends keyof TemplateForm>(k: K, v: TemplateForm[K]) => {
     setForm((f) => ({ ...f, [k]: v }));
-    setErrors(({ [k]: _, ...rest }) => rest);
+    setErrors((e) => dropErrors(e, ERROR_KEY[k] ?? k));
   };
   const create = useApiMutation({
     call: (c) => c.call('createTemplate', { body: toTemplateBody(form) }),
     invalidate: [templateKeys.all],
     onSuccess: onDone,
     onError: (e) => {
-      const { fields, general: g } = apiErrors(e);
-      const code = (e as { code?: string }).code;
-      const field = code ? CODE_FIELD[code] : undefined;
-      setErrors(field ? { [field]: [(e as Error).message] } : templateFields(fields));
-      setGeneral(field ? null : g);
+      const field = e instanceof HearthError ? CODE_FIELD[e.code] : undefined;
+      const fields = e instanceof HearthError && e.fields ? templateFields(e.fields) : {};
+      setErrors(field ? { [field]: [e.message] } : fields);
     },
   });
   const text = (k: TextKey, label: string, hint?: string) => (
@@ -99,9 +104,9 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
         className="grid max-w-4xl gap-4 md:grid-cols-2"
         onSubmit={(e) => {
           e.preventDefault();
-          const errs = validateTemplate(form);
+          create.reset();
+          const errs = validateTemplate(form, networks.data);
           setErrors(errs);
-          setGeneral(null);
           if (!Object.keys(errs).length) create.mutate();
         }}
       >
@@ -122,17 +127,27 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
         )}
         {area('sshKeys', 'SSH public keys', 'One OpenSSH public key per line.')}
         {area('volumes', 'Volumes', 'Fresh volumes per instance, one per line: 2gb or 2gb raw.')}
-        <p className="text-sm text-slate-600 dark:text-slate-300 md:col-span-2">
-          Network: the default NAT network. Other networks, an egress policy or a bandwidth limit come with
-          “Save as template” from a VM that has them, or <code>networks</code>, <code>egress</code>,{' '}
-          <code>bandwidthMbit</code> in the API’s spec.
-        </p>
+        <div className="md:col-span-2">
+          <NicsEditor
+            nics={form.nics}
+            onChange={(n) => set('nics', n)}
+            networks={networks.data ?? []}
+            listError={networks.isError ? networks.error.message : undefined}
+            errors={errors}
+            withIp={false}
+          />
+          <p className="mt-1 text-xs text-slate-600 dark:text-slate-300">
+            Each VM made from the template gets its own addresses. Published ports are set per VM (a host port
+            belongs to one VM), on its Network tab.
+          </p>
+        </div>
+        <EgressBandwidthFields value={form} set={(k, v) => set(k, v as never)} errors={errors} />
         <div className="flex items-center gap-2 md:col-span-2">
           <Button type="submit" variant="primary" disabled={create.isPending}>
             {create.isPending ? 'Saving…' : 'Save template'}
           </Button>
           <Button onClick={onDone}>Cancel</Button>
-          <ErrorLine className="text-sm" message={general} />
+          <ErrorLine className="text-sm" message={alertsFor(create.error) && errorWithHint(create.error)} />
         </div>
       </form>
     </Card>

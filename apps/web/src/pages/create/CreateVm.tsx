@@ -1,12 +1,15 @@
 import { useRef, useState } from 'react';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
 import { useSession } from '../../api/session.tsx';
-import { vmKeys } from '../../api/queries.ts';
+import { networkQueries, vmKeys } from '../../api/queries.ts';
 import { keepNewest } from '../../api/stream-reducer.ts';
-import { Button, Card, PageHeader } from '../../components/ui.tsx';
+import { Button, Card, ErrorLine, errorWithHint, PageHeader } from '../../components/ui.tsx';
+import { dropErrors } from '../../lib/fields.ts';
+import { ERROR_KEY } from '../networks/vm-net.ts';
 import { ImportProgressView, useImport } from '../../components/Progress.tsx';
 import {
+  alertsFor,
   apiErrors,
   emptyForm,
   firstStepWithError,
@@ -32,7 +35,8 @@ export default function CreateVm() {
   const [form, setForm] = useState<CreateForm>(emptyForm);
   const [step, setStep] = useState(0);
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [general, setGeneral] = useState<string | null>(null);
+  const [failure, setFailure] = useState<unknown>(null);
+  const networks = useQuery(networkQueries.list(client));
   const heading = useRef<HTMLHeadingElement>(null);
 
   const go = (i: number) => {
@@ -42,8 +46,9 @@ export default function CreateVm() {
   };
   const set = <K extends keyof CreateForm>(k: K, v: CreateForm[K]) => {
     setForm((f) => ({ ...f, [k]: v }));
-    setErrors(({ [k]: _, ...rest }) => rest);
+    setErrors((e) => dropErrors(e, ERROR_KEY[k] ?? k));
   };
+  const check = () => validate(form, networks.data);
 
   const { run: importer, progress } = useImport();
   const create = useMutation({
@@ -60,25 +65,27 @@ export default function CreateVm() {
       navigate(`/vms/${vm.id}`);
     },
     onError: (e) => {
-      const { fields, general: g } = apiErrors(e);
+      // Next to its input when it concerns one (a taken address next to its NIC), and with the
+      // API's message, code and hint under the form.
+      const { fields } = apiErrors(e, form.nics);
       setErrors(fields);
-      setGeneral(g);
+      setFailure(e);
       const at = firstStepWithError(fields);
       if (at !== null) go(at);
     },
   });
 
   const next = () => {
-    const here = stepErrors(validate(form), step);
+    const here = stepErrors(check(), step);
     setErrors(here);
     if (Object.keys(here).length === 0) go(step + 1);
   };
   const submit = () => {
-    const all = validate(form);
+    const all = check();
     setErrors(all);
+    setFailure(null);
     const at = firstStepWithError(all);
     if (at !== null) return go(at);
-    setGeneral(null);
     create.mutate();
   };
 
@@ -124,10 +131,10 @@ export default function CreateVm() {
               <ImportProgressView progress={progress} />
             </div>
           )}
-          {general && (
-            <p role="alert" className="mt-4 text-sm text-red-700 dark:text-red-300">
-              {general}
-            </p>
+          {alertsFor(failure) && (
+            <div className="mt-4">
+              <ErrorLine className="text-sm" message={errorWithHint(failure)} />
+            </div>
           )}
           <div className="mt-6 flex gap-2">
             {step > 0 && <Button onClick={() => go(step - 1)}>Back</Button>}

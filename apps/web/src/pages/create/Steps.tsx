@@ -1,9 +1,11 @@
 import { useQuery } from '@tanstack/react-query';
-import { Link } from 'react-router';
 import { useSession } from '../../api/session.tsx';
-import { imageQueries, snapshotQueries } from '../../api/queries.ts';
+import { imageQueries, networkQueries, snapshotQueries } from '../../api/queries.ts';
 import { Field, inputClass } from '../../components/Field.tsx';
-import { Detail, linkClass } from '../../components/ui.tsx';
+import { Detail } from '../../components/ui.tsx';
+import { bandwidthText, egressText, portsText } from '../vm/network-text.ts';
+import { EgressBandwidthFields, NicsEditor, PortsEditor } from '../networks/VmNetFields.tsx';
+import { nicRowsText, toEgress } from '../networks/vm-net.ts';
 import {
   RUNTIMES,
   toBody,
@@ -19,6 +21,8 @@ export interface StepProps {
   errors: FieldErrors;
 }
 
+type TextKey = { [K in keyof CreateForm]: CreateForm[K] extends string ? K : never }[keyof CreateForm];
+
 function Text({
   k,
   label,
@@ -26,7 +30,7 @@ function Text({
   p,
   ...rest
 }: {
-  k: keyof CreateForm;
+  k: TextKey;
   label: string;
   hint?: string;
   p: StepProps;
@@ -213,25 +217,30 @@ export function BootStep(p: StepProps) {
 }
 
 export function NetworkStep(p: StepProps) {
+  const { client } = useSession();
+  // Networks are not on the event stream: the list is fetched afresh whenever this step opens.
+  const networks = useQuery({ ...networkQueries.list(client), refetchOnMount: 'always' });
+  const clone = p.form.source === 'snapshot';
   return (
     <>
-      <fieldset className="space-y-2">
-        <legend className="text-sm font-medium">Network</legend>
-        <label className="flex items-center gap-2 text-sm">
-          <input type="radio" checked readOnly /> Default NAT network (an address from the manager&apos;s
-          range, outbound access)
-        </label>
+      {clone ? (
         <p className="text-sm text-slate-600 dark:text-slate-300">
-          Other networks (the{' '}
-          <Link className={linkClass} to="/networks">
-            Networks page
-          </Link>
-          ), several NICs, egress policy, bandwidth limits and published ports are not chosen in this wizard
-          yet: use <code>hearth create --network NAME --egress … --bandwidth … --publish …</code> or the
-          API&apos;s <code>networks</code>, <code>egress</code>, <code>bandwidthMbit</code> and{' '}
-          <code>ports</code>.
+          A clone gets NICs on the snapshot&apos;s networks (with new addresses). Its published ports, egress
+          policy and bandwidth limit can be set on its Network tab once it exists.
         </p>
-      </fieldset>
+      ) : (
+        <>
+          <NicsEditor
+            nics={p.form.nics}
+            onChange={(n) => p.set('nics', n)}
+            networks={networks.data ?? []}
+            listError={networks.isError ? networks.error.message : undefined}
+            errors={p.errors}
+          />
+          <PortsEditor ports={p.form.ports} onChange={(v) => p.set('ports', v)} errors={p.errors} />
+          <EgressBandwidthFields value={p.form} set={(k, v) => p.set(k, v as never)} errors={p.errors} />
+        </>
+      )}
       <Field
         label="Environment variables"
         hint="One NAME=value per line; available to commands run through the guest agent."
@@ -281,6 +290,12 @@ export function CredentialsStep(p: StepProps) {
           />
         )}
       </Field>
+      {p.form.source !== 'snapshot' && (
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={p.form.start} onChange={(e) => p.set('start', e.target.checked)} />
+          Start the VM once it is created
+        </label>
+      )}
       <div className="border-t border-slate-200 pt-4 dark:border-slate-800">
         <h3 className="mb-2 font-medium">Review</h3>
         <Detail
@@ -300,15 +315,29 @@ export function CredentialsStep(p: StepProps) {
                   ? `${p.form.ociRef || '(no reference)'}, imported first, with ${body.kernel ?? 'built-in kernel'}`
                   : `${body.image ?? 'built-in image'} with ${body.kernel ?? 'built-in kernel'}`,
             ],
-            ['Network', 'default NAT'],
+            ...networkReview(p.form),
             [
               'Credentials',
               `${body.user ?? 'root'}${body.password ? ', password' : ''}${body.sshKeys ? `, ${body.sshKeys.length} SSH key(s)` : ''}`,
             ],
             ['Auto stop', body.timeout ?? 'never'],
+            ['Start', p.form.source === 'snapshot' || p.form.start ? 'at once' : 'no: created stopped'],
           ]}
         />
       </div>
     </>
   );
+}
+
+/** The Network step's choices in words, for the review. */
+function networkReview(f: CreateForm): [string, string][] {
+  if (f.source === 'snapshot') return [['Network', "the snapshot's networks, new addresses"]];
+  const ports = f.ports.map((r) => ({ host: Number(r.host), guest: Number(r.guest), protocol: r.protocol }));
+  const mbit = f.bandwidthMbit.trim();
+  return [
+    ['Network', nicRowsText(f.nics)],
+    ['Published ports', portsText({ ports })],
+    ['Egress', egressText(toEgress(f))],
+    ['Bandwidth', bandwidthText(mbit ? Number(mbit) : null)],
+  ];
 }

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { HearthError } from '@hearth/contract';
-import { apiErrors, emptyForm, firstStepWithError, stepErrors, toBody, validate } from './form.ts';
+import { HearthError, type Network } from '@hearth/contract';
+import { alertsFor, apiErrors, emptyForm, firstStepWithError, stepErrors, toBody, validate } from './form.ts';
+
+const iso = {
+  id: 'net_iso',
+  name: 'iso',
+  mode: 'isolated',
+  cidr: '10.60.0.0/24',
+  gateway: null,
+} as Network;
+const lan = { id: 'net_lan', name: 'lan', mode: 'bridged', cidr: null, gateway: null } as Network;
 
 describe('create wizard form', () => {
   it('leaves empty inputs out so the API defaults apply, and parses env and keys', () => {
@@ -70,5 +79,94 @@ describe('create wizard form', () => {
     expect(apiErrors(taken)).toEqual({ fields: { name: ['A VM named "a" exists.'] }, general: null });
     const other = new HearthError('NO_HOST_AVAILABLE', 'No host has room.');
     expect(apiErrors(other)).toEqual({ fields: {}, general: 'No host has room.' });
+  });
+
+  it('sends NICs in order with fixed addresses, ports, egress, bandwidth and start only when set', () => {
+    // One NIC on the default network, no ports, allow all, no limit, start: the API's defaults.
+    for (const k of ['networks', 'ports', 'egress', 'bandwidthMbit', 'start'])
+      expect(toBody(emptyForm)).not.toHaveProperty(k);
+    const f = {
+      ...emptyForm,
+      nics: [
+        { network: 'default', ip: '' },
+        { network: 'iso', ip: ' 10.60.0.9 ' },
+      ],
+      ports: [{ host: '8080', guest: '80', protocol: 'tcp' as const }],
+      egressDefault: 'deny' as const,
+      egressAllow: '10.0.0.0/8',
+      bandwidthMbit: '20',
+      start: false,
+    };
+    expect(toBody(f)).toMatchObject({
+      networks: ['default', { network: 'iso', ip: '10.60.0.9' }],
+      ports: [{ host: 8080, guest: 80, protocol: 'tcp' }],
+      egress: { default: 'deny', allow: ['10.0.0.0/8'], deny: [] },
+      bandwidthMbit: 20,
+      start: false,
+    });
+    expect(validate(f, [iso, lan])).toEqual({});
+    expect(toBody({ ...f, nics: [{ network: 'lan', ip: '' }] })).toMatchObject({ networks: ['lan'] });
+    // A clone takes its networks from the snapshot: none of these are sent, nor checked.
+    const clone = { ...f, source: 'snapshot' as const, snapshot: 's', bandwidthMbit: 'x' };
+    expect(toBody(clone)).toEqual({ name: undefined, project: 'default', snapshot: 's' });
+    expect(validate(clone)).toEqual({});
+  });
+
+  it('checks network inputs on the Network step, keyed by NIC and port row', () => {
+    const errors = validate(
+      {
+        ...emptyForm,
+        nics: [
+          { network: 'iso', ip: '10.61.0.1' },
+          { network: 'lan', ip: '192.168.0.9' },
+        ],
+        ports: [
+          { host: '80', guest: '80', protocol: 'tcp' },
+          { host: '80', guest: '81', protocol: 'tcp' },
+          { host: '', guest: '22', protocol: 'tcp' },
+        ],
+        egressAllow: '300.0.0.0/8',
+        bandwidthMbit: '0',
+      },
+      [iso, lan],
+    );
+    expect(errors).toEqual({
+      'networks.0': ["not inside iso's subnet 10.60.0.0/24"],
+      'networks.1': ['network lan has no subnet: the guest gets its address by DHCP'],
+      'ports.2': ['host port: a whole number from 1 to 65535'],
+      ports: ['80/tcp is published twice: each host port and protocol at most once'],
+      'egress.allow': ['"300.0.0.0/8" is not an IPv4 address or CIDR such as 10.0.0.0/8'],
+      bandwidthMbit: ['a whole number of Mbit/s from 1 to 100000'],
+    });
+    expect(firstStepWithError(errors)).toBe(3);
+    expect(Object.keys(stepErrors(errors, 3))).toHaveLength(6);
+    expect(stepErrors(errors, 0)).toEqual({});
+  });
+
+  it("puts the API's network refusals on the Network step, next to the NIC, with the alert", () => {
+    const nics = [
+      { network: 'default', ip: '' },
+      { network: 'iso', ip: '10.60.0.9' },
+    ];
+    const taken = new HearthError('NETWORK_IP_UNAVAILABLE', 'Creating the VM failed: 10.60.0.9 is in use.', {
+      fields: { networks: ['10.60.0.9 is taken'] },
+    });
+    const { fields } = apiErrors(taken, nics);
+    expect(fields).toEqual({ 'networks.1': ['10.60.0.9 is taken'] });
+    expect(firstStepWithError(fields)).toBe(3);
+    expect(alertsFor(taken)).toBe(true);
+    const port = new HearthError('PORT_TAKEN', 'host port 8080/tcp is published by VM "a".', {
+      fields: { ports: ['8080/tcp is taken'] },
+    });
+    expect(apiErrors(port).fields).toEqual({ ports: ['8080/tcp is taken'] });
+    const feature = new HearthError('NETWORK_FEATURE_MISSING', 'no host can carry its networks');
+    expect(apiErrors(feature)).toEqual({
+      fields: { networks: ['no host can carry its networks'] },
+      general: null,
+    });
+    // Plain validation failures are said next to their inputs only.
+    expect(alertsFor(new HearthError('VALIDATION_FAILED', 'x', { fields: { name: ['bad'] } }))).toBe(false);
+    expect(alertsFor(new Error('offline'))).toBe(true);
+    expect(alertsFor(null)).toBe(false);
   });
 });

@@ -1,12 +1,27 @@
-import { CreateVmBody, HearthError, type ErrorCode } from '@hearth/contract';
-import type { z } from 'zod';
+import { CreateVmBody, HearthError, type ErrorCode, type Network } from '@hearth/contract';
+import { apiFields, issuesToFields, mergeErrors, type FieldErrors } from '../../lib/fields.ts';
+import {
+  checkNics,
+  checkPolicy,
+  DEFAULT_NETWORK,
+  emptyPolicy,
+  isOpenEgress,
+  pinNicErrors,
+  toBandwidth,
+  toEgress,
+  toPorts,
+  type NicRow,
+  type PolicyInput,
+} from '../networks/vm-net.ts';
+
+export { issuesToFields, type FieldErrors };
 
 export type BootSource = 'image' | 'runtime' | 'oci' | 'snapshot';
 export const RUNTIMES = ['node22', 'python3'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
-/** What the wizard's inputs hold: strings, as typed. */
-export interface CreateForm {
+/** What the wizard's inputs hold: strings, as typed (and the NIC and port rows). */
+export interface CreateForm extends PolicyInput {
   name: string;
   project: string;
   vcpus: string;
@@ -25,6 +40,10 @@ export interface CreateForm {
   user: string;
   password: string;
   sshKeys: string;
+  /** In order; the first is the guest's eth0. */
+  nics: NicRow[];
+  /** Unchecked: created stopped (`start: false`). */
+  start: boolean;
 }
 
 export const emptyForm: CreateForm = {
@@ -45,9 +64,14 @@ export const emptyForm: CreateForm = {
   user: '',
   password: '',
   sshKeys: '',
+  nics: [{ network: DEFAULT_NETWORK, ip: '' }],
+  ...emptyPolicy,
+  start: true,
 };
 
-export type FieldErrors = Partial<Record<string, string[]>>;
+/** Only the default network, no fixed address: the API's own default, so nothing is sent. */
+const onlyDefault = (nics: NicRow[]) =>
+  nics.length === 1 && nics[0]!.network === DEFAULT_NETWORK && !nics[0]!.ip.trim();
 
 export const STEPS = [
   { id: 'basics', title: 'Basics', fields: ['name', 'project', 'labels'] },
@@ -57,7 +81,11 @@ export const STEPS = [
     fields: ['vcpus', 'memoryMib', 'diskSize', 'diskGib', 'vmm', 'timeout'],
   },
   { id: 'boot', title: 'Boot source', fields: ['image', 'kernel', 'runtime', 'ociRef', 'snapshot'] },
-  { id: 'network', title: 'Network', fields: ['env'] },
+  {
+    id: 'network',
+    title: 'Network',
+    fields: ['network', 'networks', 'ports', 'egress', 'bandwidthMbit', 'env'],
+  },
   { id: 'credentials', title: 'Credentials & review', fields: ['user', 'password', 'sshKeys', 'start'] },
 ] as const;
 
@@ -71,13 +99,15 @@ const lines = (text: string) =>
  * Empty inputs are left out so the API's defaults apply, exactly as with the CLI. The boot source
  * maps to `image` (an image, or `runtime-<name>`), or to `snapshot` (a clone takes everything else
  * from it, so only name, project and labels go along). An OCI reference is imported first; its
- * image id comes in as `importedImage`.
+ * image id comes in as `importedImage`. NICs, ports and egress are sent only when they differ from
+ * the API's defaults (one NIC on the default network, none, allow all).
  */
 export function toBody(f: CreateForm, importedImage?: string): CreateVmBody {
   const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
   const text = (s: string) => (s.trim() === '' ? undefined : s.trim());
   const env = lines(f.env);
   const keys = lines(f.sshKeys);
+  const egress = toEgress(f);
   const body: Record<string, unknown> = {
     name: text(f.name),
     project: text(f.project),
@@ -101,6 +131,13 @@ export function toBody(f: CreateForm, importedImage?: string): CreateVmBody {
     user: text(f.user),
     password: f.password === '' ? undefined : f.password,
     sshKeys: keys.length ? keys : undefined,
+    networks: onlyDefault(f.nics)
+      ? undefined
+      : f.nics.map((n) => (n.ip.trim() ? { network: n.network, ip: n.ip.trim() } : n.network)),
+    ports: f.ports.length ? toPorts(f.ports) : undefined,
+    egress: isOpenEgress(egress) ? undefined : egress,
+    bandwidthMbit: toBandwidth(f.bandwidthMbit),
+    start: f.start ? undefined : false,
   };
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
   if (f.source === 'snapshot') {
@@ -115,22 +152,16 @@ export function toBody(f: CreateForm, importedImage?: string): CreateVmBody {
   return body as CreateVmBody;
 }
 
-/** Zod issues keyed by field, the same way the API builds `fields` (dotted paths). */
-export function issuesToFields(issues: z.core.$ZodIssue[]): FieldErrors {
-  const out: Record<string, string[]> = {};
-  for (const i of issues) {
-    // Nested paths (env.FOO, sshKeys.0) belong to the input that holds the whole value.
-    const key = String(i.path[0] ?? '(body)');
-    (out[key] ??= []).push(i.path.length > 1 ? `${i.path.slice(1).join('.')}: ${i.message}` : i.message);
-  }
-  return out;
-}
-
-/** The same rules the API applies (the contract's CreateVmBody), checked before sending. */
-export function validate(f: CreateForm): FieldErrors {
+/**
+ * The same rules the API applies (the contract's CreateVmBody), checked before sending, after
+ * plainer checks of the network inputs; with the networks listed, fixed addresses are checked
+ * against their network's subnet too.
+ */
+export function validate(f: CreateForm, networks?: readonly Network[]): FieldErrors {
   const env = lines(f.env).filter((l) => !l.includes('='));
   const r = CreateVmBody.safeParse(toBody(f));
-  const errors = r.success ? {} : issuesToFields(r.error.issues);
+  const errors = f.source === 'snapshot' ? {} : { ...checkNics(f.nics, networks), ...checkPolicy(f) };
+  if (!r.success) mergeErrors(errors, issuesToFields(r.error.issues));
   if (env.length) (errors.env ??= []).push(`each line must look like NAME=value (check "${env[0]}")`);
   if (f.source === 'oci' && !f.ociRef.trim())
     (errors.ociRef ??= []).push('give an OCI reference such as alpine:3.20');
@@ -151,30 +182,45 @@ const CODE_FIELD: Partial<Record<ErrorCode, string>> = {
   VCPUS_EXCEED_HOST: 'vcpus',
   MEMORY_EXCEEDS_HOST: 'memoryMib',
   VMM_UNAVAILABLE: 'vmm',
+  NETWORK_NOT_FOUND: 'networks',
+  NETWORK_IP_UNAVAILABLE: 'networks',
+  NETWORK_EXHAUSTED: 'networks',
+  NETWORK_FEATURE_MISSING: 'networks',
+  PORT_TAKEN: 'ports',
 };
 
-/** Splits an API failure into messages next to fields, and whatever belongs to no field. */
-export function apiErrors(e: unknown): { fields: FieldErrors; general: string | null } {
+/**
+ * Splits an API failure into messages next to fields, and whatever belongs to no field. With the
+ * NICs given, a refused fixed address goes next to the NIC that asked for it.
+ */
+export function apiErrors(e: unknown, nics?: NicRow[]): { fields: FieldErrors; general: string | null } {
   if (!(e instanceof HearthError)) return { fields: {}, general: (e as Error).message };
   if (e.fields && Object.keys(e.fields).length) {
-    const fields: Record<string, string[]> = {};
-    for (const [path, msgs] of Object.entries(e.fields)) {
-      const [head, ...rest] = path.split('.');
-      for (const m of msgs) (fields[head!] ??= []).push(rest.length ? `${rest.join('.')}: ${m}` : m);
-    }
-    return { fields, general: null };
+    const fields = apiFields(e.fields);
+    return { fields: nics ? pinNicErrors(fields, nics) : fields, general: null };
   }
   const field = CODE_FIELD[e.code];
   return field ? { fields: { [field]: [e.message] }, general: null } : { fields: {}, general: e.message };
 }
 
+/**
+ * Whether a failure also gets the alert under the form (message, code and the API's hint): every
+ * one except a plain validation failure, whose `fields` already say everything next to the inputs.
+ */
+export const alertsFor = (e: unknown): boolean =>
+  !!e && !(e instanceof HearthError && e.code === 'VALIDATION_FAILED' && e.fields);
+
+/** Whether an error key (`ports.0` belongs to `ports`) is one of a step's inputs. */
+const inStep = (step: number, key: string) =>
+  (STEPS[step]!.fields as readonly string[]).includes(key.split('.')[0]!);
+
 /** The first wizard step holding an error, so the wizard can take the user there. */
 export function firstStepWithError(errors: FieldErrors): number | null {
-  const i = STEPS.findIndex((s) => s.fields.some((f) => errors[f]?.length));
+  const keys = Object.keys(errors).filter((k) => errors[k]?.length);
+  const i = STEPS.findIndex((_, n) => keys.some((k) => inStep(n, k)));
   return i < 0 ? (Object.keys(errors).length ? STEPS.length - 1 : null) : i;
 }
 
 export function stepErrors(errors: FieldErrors, step: number): FieldErrors {
-  const fields: readonly string[] = STEPS[step]!.fields;
-  return Object.fromEntries(Object.entries(errors).filter(([k]) => fields.includes(k)));
+  return Object.fromEntries(Object.entries(errors).filter(([k]) => inStep(step, k)));
 }

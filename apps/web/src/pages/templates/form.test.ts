@@ -59,4 +59,36 @@ describe('template form', () => {
       'namePrefix',
     );
   });
+
+  it('takes networks by name in order, egress and bandwidth; no addresses or ports', () => {
+    const f = {
+      ...emptyTemplateForm,
+      templateName: 'web',
+      nics: [
+        { network: 'default', ip: '' },
+        { network: 'iso', ip: '10.0.0.5' },
+      ],
+      ports: [{ host: '8080', guest: '80', protocol: 'tcp' as const }],
+      egressDefault: 'deny' as const,
+      egressAllow: '10.0.0.0/8',
+      bandwidthMbit: '10',
+    };
+    expect(toTemplateBody(f).spec).toMatchObject({
+      networks: ['default', 'iso'],
+      egress: { default: 'deny', allow: ['10.0.0.0/8'], deny: [] },
+      bandwidthMbit: 10,
+    });
+    expect(toTemplateBody(f).spec).not.toHaveProperty('ports');
+    expect(toTemplateBody(emptyTemplateForm).spec).not.toHaveProperty('networks');
+    expect(toTemplateBody(emptyTemplateForm).spec).not.toHaveProperty('egress');
+    expect(validateTemplate(f)).toEqual({});
+    expect(validateTemplate({ ...f, egressDeny: 'x', bandwidthMbit: '0' })).toEqual({
+      'egress.deny': ['"x" is not an IPv4 address or CIDR such as 10.0.0.0/8'],
+      bandwidthMbit: ['a whole number of Mbit/s from 1 to 100000'],
+    });
+    expect(templateFields({ 'spec.egress.allow.0': ['bad'], 'spec.networks.1': ['unknown'] })).toEqual({
+      'egress.allow': ['0: bad'],
+      'networks.1': ['unknown'],
+    });
+  });
 });

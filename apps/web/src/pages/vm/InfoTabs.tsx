@@ -6,7 +6,8 @@ import { useSession } from '../../api/session.tsx';
 import { hostQueries, imageQueries, vmQueries, volumeQueries } from '../../api/queries.ts';
 import { Card, Detail, Empty, linkClass, QueryView, rowClass, Table } from '../../components/ui.tsx';
 import { formatDuration, formatMib, formatTime } from '../../lib/format.ts';
-import { bandwidthText, egressText, nicsText, portsText } from './network-text.ts';
+import { bandwidthText, egressText, nicsText } from './network-text.ts';
+import { TrafficPolicyCard } from './TrafficPolicy.tsx';
 
 /** Uptime counts up in the browser from startedAt, instead of refetching the VM every second. */
 function Uptime({ vm }: { vm: Vm }) {
@@ -179,22 +180,7 @@ export function NetworkTab({ vm }: { vm: Vm }) {
           <Empty title="No network interfaces">This VM was created without a network.</Empty>
         )}
       </Card>
-      <Card title="Traffic policy">
-        <Detail
-          items={[
-            ['Egress', egressText(vm.egress)],
-            ['Bandwidth', bandwidthText(vm.bandwidthMbit)],
-            ['Published ports', portsText(vm)],
-          ]}
-        />
-        <p className="mt-3 text-xs text-slate-600 dark:text-slate-300">
-          Traffic to the VM&apos;s own networks always passes. Change these live with{' '}
-          <code>
-            hearth update {vm.name} --egress deny --allow CIDR --bandwidth MBIT --publish HOST:GUEST
-          </code>{' '}
-          or <code>PATCH /v1/vms/{vm.id}</code>.
-        </p>
-      </Card>
+      <TrafficPolicyCard vm={vm} />
       <Card title="In the guest">
         <Detail
           items={[

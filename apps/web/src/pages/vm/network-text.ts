@@ -1,4 +1,4 @@
-import type { EgressPolicy, Vm } from '@hearth/contract';
+import type { EgressPolicy, PortMapping, Vm } from '@hearth/contract';
 
 /** The egress policy in one line, in the order the host applies it (deny before allow, then default). */
 export function egressText(e: EgressPolicy): string {
@@ -21,6 +21,6 @@ export function nicsText(vm: Vm): string {
   return vm.networks.map((n) => `${n.networkName} (${n.ip ?? 'DHCP, not yet known'})`).join(', ');
 }
 
-export function portsText(vm: Vm): string {
+export function portsText(vm: { ports: PortMapping[] }): string {
   return vm.ports.length ? vm.ports.map((p) => `${p.host} → ${p.guest}/${p.protocol}`).join(', ') : 'none';
 }
