@@ -112,7 +112,8 @@ export const routes = {
   patchVm: def({
     method: 'PATCH',
     path: '/v1/vms/:id',
-    summary: 'Rename a VM, change labels or timeout, or resize it while stopped.',
+    summary:
+      'Rename a VM, change labels or timeout, resize it while stopped, or change its published ports, egress policy and bandwidth (applied at once while it runs).',
     tag: 'vms',
     auth: 'user',
     params: IdParam,
