@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
@@ -111,6 +112,8 @@ afterAll(async () => {
   }
   await p?.dispose();
   dhcp?.kill('SIGKILL');
+  for (const f of [`/tmp/hearth-test-leases-${tag}`, `/tmp/hearth-test-dhcp-${tag}.pid`])
+    rmSync(f, { force: true });
   lan?.dispose();
   spawnSync('ip', ['link', 'del', underlayBridge]);
 });
