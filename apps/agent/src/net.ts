@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import { HearthError } from '@hearth/contract';
 import { sh } from './exec.ts';
-import { stopDns } from './dns.ts';
 
 export interface BridgeConfig {
   bridge: string;
@@ -29,25 +28,12 @@ export function natTable(bridge: string): string {
   return `hearth_${bridge.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 }
 
-/** Removes the bridge and its NAT table (tests; `hearth up` keeps them). */
-export async function removeBridge(bridge: string): Promise<void> {
-  await stopDns(bridge);
-  const t = natTable(bridge);
-  const gone = [`table ip ${t} {}`, `delete table ip ${t}`, `table inet ${t} {}`, `delete table inet ${t}`];
-  await sh(['nft', '-f', '-'], gone.join('\n') + '\n').catch(() => undefined);
-  if (await linkExists(bridge)) await sh(['ip', 'link', 'del', 'dev', bridge]).catch(() => undefined);
-}
-
-export async function createTap(name: string, bridge: string): Promise<void> {
-  // A leftover with our name belongs to this VM (names derive from the VM id): replace it.
-  const lines = (await linkExists(name)) ? [`link del dev ${name}`] : [];
-  lines.push(`tuntap add dev ${name} mode tap`, `link set dev ${name} master ${bridge} up`);
-  // One `ip -batch` instead of one process per step; names are validated, never user text.
-  await sh(['ip', '-batch', '-'], lines.join('\n') + '\n');
-}
-
-export async function deleteTap(name: string): Promise<void> {
-  if (await linkExists(name)) await sh(['ip', 'link', 'del', 'dev', name]).catch(() => undefined);
+/**
+ * Text for one `nft -f` that removes tables whether or not they exist (declaring an empty table
+ * first makes the delete succeed either way).
+ */
+export function dropTablesText(tables: [family: 'ip' | 'inet' | 'netdev', name: string][]): string {
+  return tables.map(([f, t]) => `table ${f} ${t} {}\ndelete table ${f} ${t}\n`).join('');
 }
 
 /** nftables table owning one VM's published ports; named from the VM id so leftovers are ours to match. */
@@ -82,8 +68,7 @@ export async function applyPorts(vmId: string, ip: string, ports: PublishedPort[
     (p) => `    fib daddr type local ${p.protocol} dport ${p.host} dnat to ${ip}:${p.guest}`,
   );
   const text = [
-    `table ip ${table} {}`,
-    `delete table ip ${table}`,
+    dropTablesText([['ip', table]]).trimEnd(),
     `table ip ${table} {`,
     `  chain prerouting {`,
     `    type nat hook prerouting priority dstnat; policy accept;`,

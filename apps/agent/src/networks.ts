@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { HearthError, type AgentNetwork } from '@hearth/contract';
+import { HearthError, NET_FEATURE_NAMES, networkNeeds, type AgentNetwork } from '@hearth/contract';
 import { sh } from './exec.ts';
 import { ensureDns, stopDns } from './dns.ts';
-import { linkExists, natTable } from './net.ts';
+import { dropTablesText, linkExists, natTable } from './net.ts';
 
 /**
  * Networks on one host: a Linux bridge per network, plus by mode an address and NAT (nat), a
@@ -29,30 +29,17 @@ export interface NetContext {
   features: ReadonlySet<string>;
 }
 
-/** What a network needs from the host kernel, by the probe's names. */
+/** What a network needs from the host kernel, by the probe's names: a bridge, and more by mode. */
 export function requiredFeatures(n: Pick<AgentNetwork, 'mode' | 'vlan'>): string[] {
-  const out = ['net-bridge'];
-  if (n.mode === 'nat') out.push('net-nat');
-  if (n.mode === 'vxlan') out.push('net-vxlan');
-  if (n.vlan !== null) out.push('net-8021q', 'net-bridge-vlan-filtering');
-  return out;
+  return ['net-bridge', ...networkNeeds(n)];
 }
-
-export const FEATURE_NAMES: Record<string, string> = {
-  'net-bridge': 'Linux bridges',
-  'net-nat': 'nftables NAT',
-  'net-vxlan': 'VXLAN',
-  'net-8021q': '802.1Q VLAN devices',
-  'net-bridge-vlan-filtering': 'bridge VLAN filtering',
-  'net-tc': 'tc shaping',
-};
 
 export function checkFeatures(n: AgentNetwork, have: ReadonlySet<string>): void {
   const missing = requiredFeatures(n).filter((f) => !have.has(f));
   if (missing.length) {
     throw new HearthError(
       'NETWORK_FEATURE_MISSING',
-      `Network ${n.name} (${n.mode}${n.vlan !== null ? `, VLAN ${n.vlan}` : ''}) cannot be built on this host: its kernel lacks ${missing.map((f) => FEATURE_NAMES[f] ?? f).join(' and ')}`,
+      `Network ${n.name} (${n.mode}${n.vlan !== null ? `, VLAN ${n.vlan}` : ''}) cannot be built on this host: its kernel lacks ${missing.map((f) => NET_FEATURE_NAMES[f] ?? f).join(' and ')}`,
     );
   }
 }
@@ -94,10 +81,10 @@ function tableText(n: AgentNetwork, agent: string): string {
   const br = `"${n.bridge}"`;
   const lines = [
     // Agents before this one kept an `ip` table of the same name: replaced, never doubled.
-    `table ip ${t} {}`,
-    `delete table ip ${t}`,
-    `table inet ${t} {}`,
-    `delete table inet ${t}`,
+    dropTablesText([
+      ['ip', t],
+      ['inet', t],
+    ]).trimEnd(),
     `table inet ${t} {`,
     `  comment "${label('net', n.id, agent)}"`,
     `  chain forward {`,
@@ -256,8 +243,13 @@ export function teardownNetwork(n: Pick<AgentNetwork, 'id' | 'bridge'>): Promise
 async function teardown(n: Pick<AgentNetwork, 'id' | 'bridge'>): Promise<void> {
   await stopDns(n.bridge);
   const t = natTable(n.bridge);
-  const gone = [`table ip ${t} {}`, `delete table ip ${t}`, `table inet ${t} {}`, `delete table inet ${t}`];
-  await sh(['nft', '-f', '-'], gone.join('\n') + '\n').catch(() => undefined);
+  await sh(
+    ['nft', '-f', '-'],
+    dropTablesText([
+      ['ip', t],
+      ['inet', t],
+    ]),
+  ).catch(() => undefined);
   const vx = vxlanDev(n.id);
   if (await linkExists(vx)) await sh(['ip', 'link', 'del', 'dev', vx]).catch(() => undefined);
   if (await linkExists(n.bridge)) await sh(['ip', 'link', 'del', 'dev', n.bridge]).catch(() => undefined);
@@ -283,4 +275,9 @@ export function ensureBridge(
     },
     { agent, underlay: null, dnsUpstream: [], features: new Set(['net-bridge', 'net-nat']) },
   );
+}
+
+/** Removes a bridge with its rules and DNS forwarder (tests; `hearth up` keeps its bridge). */
+export function removeBridge(bridge: string): Promise<void> {
+  return teardownNetwork({ id: 'default', bridge });
 }

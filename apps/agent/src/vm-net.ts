@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AgentNic, AgentVmSpec, EgressPolicy } from '@hearth/contract';
 import { sh } from './exec.ts';
-import { linkExists, tapName } from './net.ts';
+import { dropTablesText, linkExists, tapName } from './net.ts';
 import { label, vlanPortCommands } from './networks.ts';
 
 /**
@@ -135,7 +135,7 @@ export function policyText(
     ),
   ];
   const set = (xs: string[]) => `{ ${xs.join(', ')} }`;
-  const out = [`table inet ${t} {}`, `delete table inet ${t}`, `table inet ${t} {`];
+  const out = [dropTablesText([['inet', t]]).trimEnd(), `table inet ${t} {`];
   out.push(`  comment "${label('vm', vmId, agent)}"`);
   nics.forEach((_, i) => {
     out.push(
@@ -217,13 +217,12 @@ export async function applyPolicy(
 
 export async function removePolicy(vmId: string): Promise<void> {
   const t = policyTable(vmId);
-  // Declare-then-delete removes it whether or not it exists, in one call; the netdev one is what
-  // agents made before the policy moved to the inet family.
-  const text = [
-    `table inet ${t} {}`,
-    `delete table inet ${t}`,
-    `table netdev ${t} {}`,
-    `delete table netdev ${t}`,
-  ];
-  await sh(['nft', '-f', '-'], text.join('\n') + '\n').catch(() => undefined);
+  // The netdev one is what agents made before the policy moved to the inet family.
+  await sh(
+    ['nft', '-f', '-'],
+    dropTablesText([
+      ['inet', t],
+      ['netdev', t],
+    ]),
+  ).catch(() => undefined);
 }

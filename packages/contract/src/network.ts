@@ -9,6 +9,28 @@ import { Name, PageQuery, Timestamp } from './common.ts';
 export const NetworkMode = z.enum(['nat', 'isolated', 'bridged', 'vxlan']);
 export type NetworkMode = z.infer<typeof NetworkMode>;
 
+/**
+ * Host features (the `net-*` checks of `hearth doctor`) a network needs beyond a Linux bridge,
+ * which every mode needs. One rule for the manager (validation, placement) and the agent.
+ */
+export function networkNeeds(n: { mode: NetworkMode; vlan: number | null }): string[] {
+  const out: string[] = [];
+  if (n.mode === 'nat') out.push('net-nat');
+  if (n.mode === 'vxlan') out.push('net-vxlan');
+  if (n.vlan !== null) out.push('net-8021q', 'net-bridge-vlan-filtering');
+  return out;
+}
+
+/** What each `net-*` feature is, for error messages. */
+export const NET_FEATURE_NAMES: Record<string, string> = {
+  'net-bridge': 'Linux bridges',
+  'net-nat': 'nftables NAT',
+  'net-vxlan': 'VXLAN',
+  'net-8021q': '802.1Q VLAN devices',
+  'net-bridge-vlan-filtering': 'bridge VLAN filtering',
+  'net-tc': 'tc shaping',
+};
+
 const octet = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const ipv4Re = new RegExp(`^${octet}(\\.${octet}){3}$`);
 export const Ipv4 = z.string().regex(ipv4Re, 'an IPv4 address such as 10.0.0.1');

@@ -20,19 +20,31 @@ export const RUNTIMES: Record<string, { recipe: string; description: string }> =
 export async function ensureRuntime(name: string): Promise<BuiltinArtifact> {
   const rt = RUNTIMES[name];
   if (!rt) throw new Error(`unknown runtime "${name}" (known: ${Object.keys(RUNTIMES).join(', ')})`);
+  return ensureOnBase('runtime', name, rt);
+}
+
+/**
+ * An image made by a recipe from the base rootfs (a runtime, or a benchmark's tool), built on
+ * first use and cached by the hash of its recipe and of the base image.
+ */
+export async function ensureOnBase(
+  kind: 'runtime' | 'tool',
+  name: string,
+  r: { recipe: string; description: string },
+): Promise<BuiltinArtifact> {
   const base = await ensureBaseRootfs();
   const dir = await buildOnce(
-    rt.recipe,
-    await recipeKey(rt.recipe, base.key),
+    r.recipe,
+    await recipeKey(r.recipe, base.key),
     ['rootfs.ext4', 'version'],
     [base.path],
   );
   const version = (await readFile(join(dir, 'version'), 'utf8')).trim();
   return {
-    name: `runtime-${name}`,
+    name: `${kind}-${name}`,
     kind: 'rootfs',
     format: 'ext4',
     path: join(dir, 'rootfs.ext4'),
-    meta: { bootMarker: BOOT_MARKER, runtime: name, version, description: rt.description },
+    meta: { bootMarker: BOOT_MARKER, [kind]: name, version, description: r.description },
   };
 }

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { buildOnce, ensureBaseRootfs, recipeKey, BOOT_MARKER, type BuiltinArtifact } from './builtin.ts';
+import type { BuiltinArtifact } from './builtin.ts';
+import { ensureOnBase } from './runtimes.ts';
 
 /**
  * Tool images: the base image plus a tool from Debian's archive, for the benchmarks
@@ -14,21 +13,6 @@ export const TOOLS = {
   },
 } as const;
 
-export async function ensureToolImage(name: keyof typeof TOOLS): Promise<BuiltinArtifact> {
-  const tool = TOOLS[name];
-  const base = await ensureBaseRootfs();
-  const dir = await buildOnce(
-    tool.recipe,
-    await recipeKey(tool.recipe, base.key),
-    ['rootfs.ext4', 'version'],
-    [base.path],
-  );
-  const version = (await readFile(join(dir, 'version'), 'utf8')).trim();
-  return {
-    name: `tool-${name}`,
-    kind: 'rootfs',
-    format: 'ext4',
-    path: join(dir, 'rootfs.ext4'),
-    meta: { bootMarker: BOOT_MARKER, tool: name, version, description: tool.description },
-  };
+export function ensureToolImage(name: keyof typeof TOOLS): Promise<BuiltinArtifact> {
+  return ensureOnBase('tool', name, TOOLS[name]);
 }

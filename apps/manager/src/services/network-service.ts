@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import {
   HearthError,
   newId,
+  NET_FEATURE_NAMES,
+  networkNeeds,
   type AgentNic,
   type CreateNetworkBody,
   type Lease,
@@ -20,25 +22,9 @@ import { ipToInt, macForIp, nextFreeIp, parseCidr } from './ipam.ts';
 const MAX_PREFIX = 29;
 const MIN_PREFIX = 8;
 
-const FEATURE_NAMES: Record<string, string> = {
-  'net-nat': 'nftables NAT',
-  'net-vxlan': 'VXLAN',
-  'net-8021q': '802.1Q VLAN devices',
-  'net-bridge-vlan-filtering': 'bridge VLAN filtering',
-};
-
 export interface NicPlan {
   net: NetworkRow;
   ip?: string | undefined;
-}
-
-/** Host features (`hearth doctor` names) a network needs. */
-export function networkNeeds(n: Pick<NetworkRow, 'mode' | 'vlan'>): string[] {
-  const out: string[] = [];
-  if (n.mode === 'nat') out.push('net-nat');
-  if (n.mode === 'vxlan') out.push('net-vxlan');
-  if (n.vlan !== null) out.push('net-8021q', 'net-bridge-vlan-filtering');
-  return out;
 }
 
 export function networkFromRow(r: NetworkRow): Network {
@@ -193,7 +179,7 @@ export class NetworkService {
         : 'no host is ready to offer';
       throw new HearthError(
         'NETWORK_FEATURE_MISSING',
-        `Creating the network failed: ${mode}${body.vlan !== undefined ? ` on VLAN ${body.vlan}` : ''} needs ${missing.map((f) => FEATURE_NAMES[f] ?? f).join(' and ')}, which ${where}.`,
+        `Creating the network failed: ${mode}${body.vlan !== undefined ? ` on VLAN ${body.vlan}` : ''} needs ${missing.map((f) => NET_FEATURE_NAMES[f] ?? f).join(' and ')}, which ${where}.`,
         {
           detail: { missing },
           fields: { [body.vlan !== undefined ? 'vlan' : 'mode']: [`missing ${missing.join(', ')}`] },
