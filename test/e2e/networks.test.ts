@@ -5,7 +5,7 @@ import type { Network, Vm } from '@hearth/contract';
 import { natTable, nicTap, policyTable } from '@hearth/agent';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { expectCode } from '../helpers/expect.ts';
-import { guestSh, ip, testNamespace, type TestNs } from '../helpers/netns.ts';
+import { deleteVmAndWait, guestSh, ip, testNamespace, type TestNs } from '../helpers/netns.ts';
 import { cli } from '../helpers/proc.ts';
 import { linkExists, until } from '../helpers/vm.ts';
 
@@ -27,14 +27,6 @@ const PORT = 7001;
 const BULK = 7002;
 const SINK = 7003;
 const PUB = randomInt(36000, 40000);
-
-/** HTTP GET from inside a namespace (Node as the client); null on failure. */
-function fetchIn(ns: TestNs, url: string): string | null {
-  const code = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(5000) })
-    .then((r) => r.text()).then((t) => process.stdout.write(t), () => process.exit(3))`;
-  const r = ns.run([process.execPath, '-e', code]);
-  return r.status === 0 ? r.stdout : null;
-}
 
 const nft = () => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
 const reach = async (vm: Vm, host: string, port = PORT) =>
@@ -145,7 +137,7 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     );
     expect(served.exitCode).toBe(0);
     await p.client.call('patchVm', { params: { id: a.id }, body: { ports: [{ host: PUB, guest: 8080 }] } });
-    expect(fetchIn(inet, `http://10.251.${o}.1:${PUB}/`)).toBe('published-under-deny\n');
+    expect(inet.fetch(`http://10.251.${o}.1:${PUB}/`)).toBe('published-under-deny\n');
     expect(nft()).toContain(policyTable(a.id));
     await p.client.call('patchVm', {
       params: { id: a.id },
@@ -287,13 +279,7 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     expect(busy.stderr).toContain('NETWORK_IN_USE');
     const listed = await cli(['ls'], env);
     expect(listed.stdout).toMatch(new RegExp(`cli-net.*10\\.254\\.${o}\\.9`));
-    await p.client.call('deleteVm', { params: { id: got.id } });
-    await until('VM gone', () =>
-      p.client.call('getVm', { params: { id: got.id } }).then(
-        () => false,
-        () => true,
-      ),
-    );
+    await deleteVmAndWait(p.client, got.id);
     expect((await cli(['network', 'rm', name], env)).code).toBe(0);
   });
 
@@ -372,13 +358,7 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
 
   it('after deleting all VMs and networks no TAP, bridge or table of theirs remains', async () => {
     for (const vm of [a, b, c, d, clone]) {
-      await p.client.call('deleteVm', { params: { id: vm.id } });
-      await until('VM record gone', () =>
-        p.client.call('getVm', { params: { id: vm.id } }).then(
-          () => false,
-          () => true,
-        ),
-      );
+      await deleteVmAndWait(p.client, vm.id);
     }
     for (const n of [net2, iso]) await p.client.call('deleteNetwork', { params: { id: n.id } });
     const tables = nft();

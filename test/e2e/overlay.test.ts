@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
 import { bridgeFor, vxlanDev } from '@hearth/agent';
 import { killLeftoverVmms, startPlatform, type Platform } from '../helpers/platform.ts';
-import { guestSh, ip, testNamespace, type TestNs } from '../helpers/netns.ts';
+import { deleteVmAndWait, guestSh, ip, testNamespace, type TestNs } from '../helpers/netns.ts';
 import { runHearth, type Proc } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
 
@@ -21,14 +21,6 @@ let p: Platform;
 let lan: TestNs;
 let dhcp: ChildProcess | null = null;
 const hosts: { ns: TestNs; agent: Proc; name: string; dir: string }[] = [];
-
-/** HTTP GET from inside a namespace (Node as the client); null on failure. */
-function fetchIn(ns: TestNs, url: string): string | null {
-  const code = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(5000) })
-    .then((r) => r.text()).then((t) => process.stdout.write(t), () => process.exit(3))`;
-  const r = ns.run([process.execPath, '-e', code]);
-  return r.status === 0 ? r.stdout : null;
-}
 
 async function serveHttp(vm: Vm, text: string): Promise<void> {
   const r = await guestSh(
@@ -148,15 +140,9 @@ describe('bridged and VXLAN networks (test hosts in network namespaces)', () => 
     const leases = await p.client.call('listLeases', { params: { id: net.id } });
     expect(leases.items).toEqual([expect.objectContaining({ vmName: 'on-lan', ip: lease, source: 'dhcp' })]);
     await serveHttp(vm, 'hello-from-lan-guest');
-    expect(fetchIn(lan, `http://${lease}:8080/`)).toBe('hello-from-lan-guest\n');
+    expect(lan.fetch(`http://${lease}:8080/`)).toBe('hello-from-lan-guest\n');
     // Removing VM and network gives the interface back: no bridge left, the veth is free again.
-    await p.client.call('deleteVm', { params: { id: vm.id } });
-    await until('VM gone', () =>
-      p.client.call('getVm', { params: { id: vm.id } }).then(
-        () => false,
-        () => true,
-      ),
-    );
+    await deleteVmAndWait(p.client, vm.id);
     await p.client.call('deleteNetwork', { params: { id: net.id } });
     expect(ip('link', 'show', 'dev', lan.hostSide)).not.toContain('master');
     expect(spawnSync('ip', ['link', 'show', 'dev', net.bridge]).status).not.toBe(0);
@@ -200,13 +186,7 @@ describe('bridged and VXLAN networks (test hosts in network namespaces)', () => 
       cap.kill('SIGKILL');
     }
     for (const vm of [a, b]) {
-      await p.client.call('deleteVm', { params: { id: vm.id } });
-      await until('VM gone', () =>
-        p.client.call('getVm', { params: { id: vm.id } }).then(
-          () => false,
-          () => true,
-        ),
-      );
+      await deleteVmAndWait(p.client, vm.id);
     }
     await p.client.call('deleteNetwork', { params: { id: net.id } });
     for (const h of hosts) {

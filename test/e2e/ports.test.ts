@@ -5,6 +5,7 @@ import type { Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { expectCode } from '../helpers/expect.ts';
 import { cli } from '../helpers/proc.ts';
+import { fetchInNamespace } from '../helpers/netns.ts';
 import { portTable } from '@hearth/agent';
 
 // Published ports on a real VM, reached from a client in its own network namespace (a stand-in
@@ -19,16 +20,7 @@ const hostIp = `10.252.${octet}.1`;
 const [portA, portB, portC] = [randomInt(20000, 25000), randomInt(25000, 30000), randomInt(30000, 35000)];
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
-/** An HTTP GET from the client namespace (Node itself as the client); null when it fails. */
-function fetchFromClient(port: number): string | null {
-  const code = `fetch(${JSON.stringify(`http://${hostIp}:${port}/`)}, { signal: AbortSignal.timeout(5000) })
-    .then((r) => r.text()).then((t) => process.stdout.write(t), () => process.exit(3))`;
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', code], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  return r.status === 0 ? r.stdout : null;
-}
+const fetchFromClient = (port: number) => fetchInNamespace(ns, `http://${hostIp}:${port}/`);
 const nftTables = () => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
 
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { HearthClient } from '@hearth/sdk';
+import { until } from './vm.ts';
 
 /**
  * Test hosts in network namespaces: a namespace joined to the host by a veth pair, with servers
@@ -17,6 +18,8 @@ export interface TestNs {
   run(argv: string[], timeoutMs?: number): { status: number | null; stdout: string; stderr: string };
   /** Starts a TCP server in the namespace: `text` answers a fixed line; `bulk` sends N bytes; `sink` reads all. */
   serve(port: number, mode: 'text' | 'bulk' | 'sink', arg?: string | number): Promise<void>;
+  /** HTTP GET from inside the namespace; null when it fails. */
+  fetch(url: string): string | null;
   dispose(): void;
 }
 
@@ -61,6 +64,7 @@ export function testNamespace(opts: { hostCidr: string | null; nsCidrs: string[]
       const r = spawnSync('ip', ['netns', 'exec', name, ...argv], { encoding: 'utf8', timeout: timeoutMs });
       return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
     },
+    fetch: (url) => fetchInNamespace(name, url),
     serve(port, mode, arg = '') {
       const child = spawn(
         'ip',
@@ -83,6 +87,28 @@ export function testNamespace(opts: { hostCidr: string | null; nsCidrs: string[]
       spawnSync('ip', ['link', 'del', hostSide]);
     },
   };
+}
+
+/** An HTTP GET from inside a namespace (Node itself as the client); null when it fails. */
+export function fetchInNamespace(ns: string, url: string): string | null {
+  const code = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(5000) })
+    .then((r) => r.text()).then((t) => process.stdout.write(t), () => process.exit(3))`;
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', code], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return r.status === 0 ? r.stdout : null;
+}
+
+/** Deletes a VM and waits until its record is gone (the agent has removed everything). */
+export async function deleteVmAndWait(client: HearthClient, vmId: string): Promise<void> {
+  await client.call('deleteVm', { params: { id: vmId } });
+  await until('VM record gone', () =>
+    client.call('getVm', { params: { id: vmId } }).then(
+      () => false,
+      () => true,
+    ),
+  );
 }
 
 /** Runs a shell command in a guest through the API. */
