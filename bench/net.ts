@@ -210,7 +210,7 @@ async function benchSetup(prefix: string): Promise<string[]> {
     const t1 = performance.now();
     await createTaps(spec, 'netbench');
     const t2 = performance.now();
-    await applyPorts(spec.id, ip, spec.ports);
+    await applyPorts(spec.id, { ip, bridge: network.bridge }, spec.ports);
     const t3 = performance.now();
     await applyPolicy(spec, 'netbench', { fresh: true });
     const t4 = performance.now();

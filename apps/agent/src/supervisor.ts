@@ -15,7 +15,7 @@ import { prepareDisk } from './disk.ts';
 import { capLog, tailFile, waitForText } from './console-log.ts';
 import { applyPorts, portTable, presentPortTables, removePorts } from './net.ts';
 import { ensureNetwork, teardownNetwork, type NetContext } from './networks.ts';
-import { applyPolicy, createTaps, deleteTaps, nicArgs, nicsOf, primaryIp, removePolicy } from './vm-net.ts';
+import { applyPolicy, createTaps, deleteTaps, nicArgs, nicsOf, portTarget, removePolicy } from './vm-net.ts';
 import { GuestConnection } from './guest/connection.ts';
 import { GuestError } from './guest/errors.ts';
 import { GUEST_AGENT_GUEST_PATH, injectGuest } from './guest/inject.ts';
@@ -204,14 +204,14 @@ export class Supervisor {
     // One listing up front, so stopped VMs without forwards cost no nft call at start-up.
     const present = await presentPortTables();
     for (const r of this.vms.values()) {
-      const ip = r.instance ? primaryIp(r.spec) : null;
+      const to = r.instance ? portTarget(r.spec) : null;
       if (r.instance && nicsOf(r.spec).length) {
         await applyPolicy(r.spec, this.agentName).catch((e: Error) =>
           this.o.log.warn({ vm: r.spec.id, err: e.message }, 'repairing the egress policy failed'),
         );
       }
-      if (!ip && !present.has(portTable(r.spec.id))) continue;
-      const fix = ip ? applyPorts(r.spec.id, ip, r.spec.ports ?? []) : removePorts(r.spec.id);
+      if (!to && !present.has(portTable(r.spec.id))) continue;
+      const fix = to ? applyPorts(r.spec.id, to, r.spec.ports ?? []) : removePorts(r.spec.id);
       await fix.catch((e: Error) =>
         this.o.log.warn({ vm: r.spec.id, err: e.message }, 'repairing published ports failed'),
       );
@@ -356,8 +356,8 @@ export class Supervisor {
           if (this.o.net) await ensureNetwork(net, this.o.net);
         }
         taps = await createTaps(spec, this.agentName);
-        const ip = primaryIp(spec);
-        if (ip) await applyPorts(spec.id, ip, spec.ports ?? []);
+        const to = portTarget(spec);
+        if (to) await applyPorts(spec.id, to, spec.ports ?? []);
         await applyPolicy(spec, this.agentName, { fresh: true });
         log.debug({ ms: Date.now() - tNet, nics: nics.length }, 'VM network ready');
       }
@@ -725,8 +725,8 @@ export class Supervisor {
       const next = { ...rec.spec, ...p };
       if (rec.instance && nicsOf(next).length) {
         const apply = async (s: AgentVmSpec) => {
-          const ip = primaryIp(s);
-          if (ip) await applyPorts(id, ip, s.ports);
+          const to = portTarget(s);
+          if (to) await applyPorts(id, to, s.ports);
           await applyPolicy(s, this.agentName);
         };
         try {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AgentNic, AgentVmSpec, EgressPolicy } from '@hearth/contract';
 import { sh } from './exec.ts';
-import { dropTablesText, linkExists, tapName } from './net.ts';
+import { dropTablesText, linkExists, tapName, type PortTarget } from './net.ts';
 import { label, vlanPortCommands } from './networks.ts';
 
 /**
@@ -44,10 +44,11 @@ export function nicsOf(spec: AgentVmSpec): AgentNic[] {
   ];
 }
 
-/** The address published ports forward to: the first NIC on a NAT network (routed through this host), else the first with an address. */
-export function primaryIp(spec: AgentVmSpec): string | null {
+/** Where published ports forward to: the first NIC on a NAT network (routed through this host), else the first with an address. */
+export function portTarget(spec: AgentVmSpec): PortTarget | null {
   const nics = nicsOf(spec).filter((n) => n.ip);
-  return (nics.find((n) => n.network.mode === 'nat') ?? nics[0])?.ip ?? null;
+  const nic = nics.find((n) => n.network.mode === 'nat') ?? nics[0];
+  return nic?.ip ? { ip: nic.ip, bridge: nic.network.bridge } : null;
 }
 
 /**
