@@ -138,6 +138,11 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
     expect(served.exitCode).toBe(0);
     await p.client.call('patchVm', { params: { id: a.id }, body: { ports: [{ host: PUB, guest: 8080 }] } });
     expect(inet.fetch(`http://10.251.${o}.1:${PUB}/`)).toBe('published-under-deny\n');
+    // So does the host itself on loopback (the guest sees the bridge's gateway as the client).
+    const local = spawnSync('curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${PUB}/`], {
+      encoding: 'utf8',
+    });
+    expect(local.stdout).toBe('published-under-deny\n');
     expect(nft()).toContain(policyTable(a.id));
     await p.client.call('patchVm', {
       params: { id: a.id },
