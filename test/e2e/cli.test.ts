@@ -20,13 +20,15 @@ describe('hearth CLI', () => {
     await p?.dispose();
   });
 
-  it('creates a VM and returns once it is running (--json)', async () => {
-    const r = await run('--json', 'create', '--name', 'cli1', '--memory', '128', '--timeout', '12s');
+  // The auto-stop timeout is an hour here, so that no step below races it however slow the
+  // machine; the stop itself is tested by moving the stop time into the past.
+  it('creates a VM and returns once it is running (--json), its auto-stop time recorded', async () => {
+    const r = await run('--json', 'create', '--name', 'cli1', '--memory', '128', '--timeout', '1h');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const vm = JSON.parse(r.stdout) as Vm;
-    expect(vm).toMatchObject({ name: 'cli1', state: 'running', vmm: 'qemu', timeout: '12s' });
-    expect(vm.stopAt).not.toBeNull();
+    expect(vm).toMatchObject({ name: 'cli1', state: 'running', vmm: 'qemu', timeout: '1h' });
+    expect(Date.parse(vm.stopAt!) - Date.parse(vm.startedAt!)).toBe(3600_000);
   });
 
   it('lists it as a table and as JSON', async () => {
@@ -34,7 +36,8 @@ describe('hearth CLI', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^NAME\s+ID\s+STATE\s+VCPUS\s+MEMORY\s+HOST\s+VMM\s+IP\s+UPTIME/);
     expect(table.stdout).toMatch(
-      /cli1\s+vm_\w+\s+running\s+1\s+128MiB\s+test-\w+\s+qemu\/(tcg|kvm)\s+10\.\d+\.\d+\.\d+\s+\d+s/,
+      // Uptime as `5s`, `1m5s`, `1h2m`: how long it has run depends on the machine's speed.
+      /cli1\s+vm_\w+\s+running\s+1\s+128MiB\s+test-\w+\s+qemu\/(tcg|kvm)\s+10\.\d+\.\d+\.\d+\s+\d+[smhd](\d+[smh])?\s/,
     );
     const json = JSON.parse((await run('ls', '--json')).stdout) as Vm[];
     expect(json.map((v) => v.name)).toEqual(['cli1']);
@@ -56,9 +59,13 @@ describe('hearth CLI', () => {
   });
 
   it('stops the VM by itself when its timeout passes', async () => {
+    // A timeout shorter than the VM has run: its stop time, counted from the start, is past.
+    const patched = await p.client.call('patchVm', { params: { id: 'cli1' }, body: { timeout: '1s' } });
+    expect(patched.timeout).toBe('1s');
+    expect(Date.parse(patched.stopAt!) - Date.parse(patched.startedAt!)).toBe(1000);
     const vm = await p.client.call('waitVm', {
       params: { id: 'cli1' },
-      query: { state: 'stopped', timeout: 90 },
+      query: { state: 'stopped', timeout: 300 },
     });
     expect(vm.state).toBe('stopped');
     const events = await p.client.call('vmEvents', { params: { id: 'cli1' }, query: { limit: 100 } });
