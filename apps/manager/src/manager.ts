@@ -113,10 +113,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const bus = new VmBus();
   // Hosts are trusted again only once their agents speak to this process (see HostLiveness).
   await stores.hosts.markAllOffline();
-  const agents = new AgentClient(
-    new HostLiveness((id) => void stores.hosts.markOffline(id).catch(() => undefined)),
-    cfg.hostWaitMs,
-  );
+  const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs);
   const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }) });
   await networks.ensureDefault(cfg.network ?? null);
   const vmService = new VmService({

@@ -12,8 +12,6 @@ export class HostLiveness {
   private readonly waiters = new Map<string, Set<(t: AgentTarget | null) => void>>();
   private disposed = false;
 
-  constructor(private readonly onLost: (hostId: string) => void = () => undefined) {}
-
   /** The agent registered (a new address and token) or heartbeated (the stored ones still hold). */
   seen(target: AgentTarget): void {
     const t = { id: target.id, url: target.url, callback_token: target.callback_token };
@@ -23,9 +21,12 @@ export class HostLiveness {
     for (const w of ws ?? []) w(t);
   }
 
-  /** A call to the host failed in transport, or it stopped heartbeating: not live until it speaks again. */
+  /**
+   * A call to the host failed in transport, or it stopped heartbeating: not live until it speaks
+   * again (its record turns offline only when heartbeats stay away; a lost call may be a blip).
+   */
   lost(hostId: string): void {
-    if (this.live.delete(hostId)) this.onLost(hostId);
+    this.live.delete(hostId);
   }
 
   isLive(hostId: string): boolean {

@@ -40,11 +40,6 @@ export class HostStore {
     return rows[0] ?? null;
   }
 
-  /** A call to the host failed in transport: it is offline until its agent speaks again. */
-  async markOffline(id: string): Promise<void> {
-    await this.db.query(`UPDATE hosts SET state = 'offline' WHERE id = $1 AND state = 'ready'`, [id]);
-  }
-
   /**
    * At manager start nothing is known about any host: each is offline until its agent registers
    * or heartbeats to this process (its last address may be stale, its agent may be gone).
