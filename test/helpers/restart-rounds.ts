@@ -52,11 +52,12 @@ export async function restartScenario() {
     await up.waitFor('Hearth is up', 120_000);
     return connect();
   };
+  // Read once: `hearth up` rewrites the file at every start (same token), so a read racing that
+  // write could see it empty.
+  let token = '';
   const connect = async () => {
-    client = new HearthClient({
-      baseUrl: `http://127.0.0.1:${port}`,
-      token: (await readFile(join(dir, 'admin.token'), 'utf8')).trim(),
-    });
+    token ||= (await readFile(join(dir, 'manager', 'admin.token'), 'utf8')).trim();
+    client = new HearthClient({ baseUrl: `http://127.0.0.1:${port}`, token });
     return client;
   };
 

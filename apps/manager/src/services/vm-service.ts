@@ -957,7 +957,9 @@ export class VmService {
         row.state === 'running' &&
         row.stop_at &&
         new Date(row.stop_at).getTime() <= Date.now() &&
-        !this.ops.has(row.id)
+        !this.ops.has(row.id) &&
+        // A host that is away is not waited for here: the next tick after it is back stops the VM.
+        (!row.host_id || this.d.agents.live.isLive(row.host_id))
       ) {
         await this.action(row.id, 'stop', 'timeout').catch((e: Error) =>
           this.d.log.warn({ vm: row.id, err: e.message }, 'auto-stop failed'),
