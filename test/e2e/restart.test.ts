@@ -255,9 +255,12 @@ describe('`hearth up`: the agent as a supervised process, honest state across re
     const c = sc.client();
     const vm = await sc.running(c, 'last');
     expect(linkExists(tapName(vm.id))).toBe(true);
+    const agent = await agentPid();
     await c.call('deleteVm', { params: { id: vm.id } });
     await sc.proc().kill('SIGTERM');
     expect(sc.proc().child.exitCode).toBe(0);
+    // Both processes stopped; the VM's VMM and TAP went with the delete.
+    expect(pidAlive(agent)).toBe(false);
     expect(linkExists(tapName(vm.id))).toBe(false);
     expect(pidAlive(vm.pid!)).toBe(false);
   });
