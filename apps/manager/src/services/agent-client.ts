@@ -86,7 +86,7 @@ export class AgentClient {
       signal: AbortSignal.timeout(10 * 60_000),
     });
     const payload = await res.text();
-    if (!res.ok) throw agentError(target, method, path, res.status, payload);
+    if (!res.ok) throw this.failure(target, method, path, res.status, payload);
     return (text ? payload : JSON.parse(payload)) as T;
   }
 
@@ -101,8 +101,23 @@ export class AgentClient {
     init: { body?: BodyInit | null; headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<Response> {
     const { res, target } = await this.send(host, method, path, init);
-    if (!res.ok) throw agentError(target, method, path, res.status, await res.text());
+    if (!res.ok) throw this.failure(target, method, path, res.status, await res.text());
     return res;
+  }
+
+  /**
+   * A 503 without a catalogue code is the agent's server refusing work while it shuts down (the
+   * handler never ran): retryable, and the host is away until it speaks again.
+   */
+  private failure(target: AgentTarget, method: string, path: string, status: number, payload: string) {
+    const e = agentError(target, method, path, status, payload);
+    if (status !== 503 || e.code !== 'AGENT_ERROR') return e;
+    this.live.lost(target.id);
+    return new HearthError(
+      'HOST_UNAVAILABLE',
+      `Reaching the agent of host ${target.id} failed: it is shutting down; nothing was changed.`,
+      { retryAfterS: 5, detail: { host: target.id } },
+    );
   }
 
   json<T>(host: AgentTarget, method: string, path: string, body?: unknown): Promise<T> {

@@ -38,7 +38,11 @@ describe('AgentClient across an agent restart', () => {
   let server: Server;
   let url = '';
   beforeAll(async () => {
-    server = createServer((_req, res) => res.end(JSON.stringify({ ok: true })));
+    server = createServer((req, res) => {
+      // What Fastify answers on a connection it is closing: 503, no catalogue code.
+      if (req.url === '/closing') return void res.writeHead(503).end('{"error":"Service Unavailable"}');
+      res.end(JSON.stringify({ ok: true }));
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
@@ -66,6 +70,15 @@ describe('AgentClient across an agent restart', () => {
     live.seen(target(`http://127.0.0.1:${port}`));
     const e = await agents.json(target('http://127.0.0.1:1'), 'POST', '/agent/v1/vms/a/stop').catch((x) => x);
     expect(e).toMatchObject({ code: 'HOST_UNAVAILABLE', status: 503 });
+    expect(live.isLive('host_1')).toBe(false);
+  });
+
+  it('takes a 503 from an agent that is shutting down as "away", not as a failure of the VM', async () => {
+    const live = new HostLiveness();
+    const agents = new AgentClient(live, 0);
+    live.seen(target(url));
+    const e = await agents.json(target(url), 'DELETE', '/closing').catch((x) => x);
+    expect(e).toMatchObject({ code: 'HOST_UNAVAILABLE', status: 503, retryAfterS: 5 });
     expect(live.isLive('host_1')).toBe(false);
   });
 });
