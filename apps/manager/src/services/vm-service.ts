@@ -657,7 +657,7 @@ export class VmService {
         detail: { state: row.state, action, allowedFrom: rule.from },
       });
     }
-    await this.hostReachable(row, `Cannot ${action} VM "${row.name}"`);
+    await this.hostReachable(row, `${ACTING[action]} VM "${row.name}"`);
     const desired = action === 'stop' ? 'stopped' : action === 'pause' ? 'paused' : 'running';
     const moved = await this.move(row, rule.enters, actor, { desiredState: desired, reason: null });
     if (!moved)
@@ -793,7 +793,7 @@ export class VmService {
         detail: { state: row.state, action: 'delete', allowedFrom: actionRule('delete').from },
       });
     }
-    await this.hostReachable(row, `Cannot delete VM "${row.name}"`);
+    await this.hostReachable(row, `Deleting VM "${row.name}"`);
     const moved =
       row.state === 'deleting' ? row : await this.move(row, 'deleting', actor, { desiredState: 'deleted' });
     if (!moved)
@@ -970,6 +970,14 @@ export class VmService {
 }
 
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+const ACTING: Record<Exclude<VmAction, 'delete'>, string> = {
+  start: 'Starting',
+  stop: 'Stopping',
+  restart: 'Restarting',
+  pause: 'Pausing',
+  resume: 'Resuming',
+  restore: 'Restoring',
+};
 /** The agent could not be reached at all: says nothing about the VM. */
 const hostAway = (e: unknown) =>
   e instanceof HearthError && (e.code === 'AGENT_UNREACHABLE' || e.code === 'HOST_UNAVAILABLE');
