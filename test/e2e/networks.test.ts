@@ -293,7 +293,8 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
       params: { id: a.id },
       body: { egress: { default: 'allow', allow: [], deny: [`${inetIp2}/32`] } },
     });
-    const me = `test-${p.net.bridge}`;
+    // Labels carry the host id: agent names are not unique on a machine.
+    const me = p.agent!.hostId;
     const t = randomBytes(4).toString('hex');
     const mine = { tap: `htap${t}0`, bridge: `hbr${t}0`, table: `hearth_eg_${t}0000` };
     const theirs = `htap${t}1`;
@@ -346,7 +347,7 @@ describe('networks (real VMs, test hosts in network namespaces)', () => {
   });
 
   it("a network deleted while a host could not hear about it goes at that host's next heartbeat", async () => {
-    const me = `test-${p.net.bridge}`;
+    const me = p.agent!.hostId;
     const t = randomBytes(4).toString('hex');
     const bridge = `hbr${t}9`;
     ip('link', 'add', 'name', bridge, 'type', 'bridge');

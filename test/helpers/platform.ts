@@ -79,6 +79,12 @@ export async function killLeftoverVmms(dir: string): Promise<void> {
   }
 }
 
+/** The host id the agent of a data directory registered with (its labels carry it); '' if none. */
+export async function agentHostId(dir: string): Promise<string> {
+  const raw = await readFile(join(dir, 'agent', 'agent.json'), 'utf8').catch(() => '{}');
+  return (JSON.parse(raw) as { hostId?: string }).hostId ?? '';
+}
+
 /** Manager + local agent in this process, with their own data dir, bridge and (optionally) database. */
 export async function startPlatform(
   opts: {
@@ -88,7 +94,10 @@ export async function startPlatform(
     maxUploadBytes?: number;
     uiDir?: string;
     /** Extra manager settings (image import options). */
-    manager?: Pick<ManagerConfig, 'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes'>;
+    manager?: Pick<
+      ManagerConfig,
+      'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes' | 'hostWaitMs'
+    >;
     /** The agent fetches images over HTTP from the manager instead of reading its files. */
     alwaysFetchImages?: boolean;
     /** Where the bridge's DNS forwarder sends queries (a test DNS server). */
@@ -164,7 +173,7 @@ export async function startPlatform(
       await killLeftoverVmms(dir);
       // Whatever the agent built and labelled (networks, TAPs, tables) goes, even after a failure.
       await sweepLeftovers({
-        agent: agentName,
+        owners: [await agentHostId(dir), agentName],
         runningVms: new Set(),
         networksInUse: new Set(),
         keepBridges: new Set(),

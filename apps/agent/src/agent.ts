@@ -15,6 +15,8 @@ import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './supervisor.ts';
 import { ensureBridge } from './networks.ts';
 import { ensureDns } from './dns.ts';
+import { trackChanges } from './drain.ts';
+import { lockDataDir } from './pid-lock.ts';
 
 export interface AgentConfig {
   dataDir: string;
@@ -63,7 +65,8 @@ export interface RunningAgent {
   url: string;
   hostId: string;
   supervisor: Supervisor;
-  dispose(): Promise<void>;
+  /** Stops taking requests, lets changing ones finish (bounded, default 30 s), then lets go. Idempotent. */
+  dispose(drainMs?: number): Promise<void>;
 }
 
 async function loadIdentity(dataDir: string): Promise<AgentIdentity> {
@@ -109,9 +112,12 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   if (cfg.underlay && !Ipv4.safeParse(cfg.underlay).success) {
     throw new Error(`--underlay ${cfg.underlay} is not an IPv4 address`);
   }
+  const lock = await lockDataDir(cfg.dataDir, log);
   const features = new Set((await hostNetFeatures()).filter((f) => f.ok).map((f) => f.name));
+  // What this agent builds is labelled with its host id (see `label` in networks.ts), known once
+  // it registered: names are not unique (two agents on one machine default to its hostname).
   const netCtx = {
-    agent: agentName,
+    agent: '',
     underlay: cfg.underlay ?? null,
     dnsUpstream: cfg.dnsUpstream ?? [],
     features,
@@ -142,42 +148,75 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     });
   };
 
-  if (cfg.bridge) {
-    await ensureBridge(cfg.bridge, agentName);
-    await ensureDns(cfg.bridge.bridge, cfg.bridge.gatewayCidr.split('/')[0]!, cfg.dnsUpstream ?? []);
-  }
-  await supervisor.init();
-  await sweepLeftovers({
-    agent: agentName,
-    runningVms: supervisor.runningVmIds(),
-    networksInUse: supervisor.networksInUse(),
-    keepBridges: new Set(cfg.bridge ? [cfg.bridge.bridge] : []),
-    log,
+  // The API listens (the manager needs our address to register us) but answers only once the
+  // host is set up: calls that arrive before wait for it.
+  let opened!: () => void;
+  let failed!: (e: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    opened = resolve;
+    failed = reject;
   });
+  ready.catch(() => undefined);
   const app = buildAgentApp({
     supervisor,
     callbackToken: identity.callbackToken,
     log: log.child({ component: 'api' }),
+    ready,
   });
-  await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
-  const url = cfg.advertiseUrl ?? `http://${cfg.listenHost}:${port}`;
+  const changes = trackChanges(app);
+  const previousHostId = identity.hostId ?? null;
+  const closeApp = async (drainMs: number) => {
+    const closing = app.close();
+    if (!(await changes.drain(drainMs))) log.warn('requests still in flight at shutdown');
+    // Streams (consoles, log follows, downloads) do not end by themselves.
+    app.server.closeAllConnections();
+    await closing;
+  };
+  let url: string;
+  try {
+    await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
+    url = cfg.advertiseUrl ?? `http://${cfg.listenHost}:${port}`;
 
-  const inventory = await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null });
-  const reg = await client.register({
-    name: cfg.name ?? hostname(),
-    url,
-    callbackToken: identity.callbackToken,
-    inventory,
-  });
-  hostId = reg.host.id;
-  client.setToken(reg.agentToken);
-  await writeFile(
-    join(cfg.dataDir, 'agent.json'),
-    JSON.stringify({ ...identity, hostId, agentToken: reg.agentToken }) + '\n',
-    { mode: 0o600 },
-  );
+    const inventory = await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null });
+    const reg = await client.register({
+      name: cfg.name ?? hostname(),
+      url,
+      callbackToken: identity.callbackToken,
+      inventory,
+    });
+    hostId = reg.host.id;
+    netCtx.agent = hostId;
+    client.setToken(reg.agentToken);
+    await writeFile(
+      join(cfg.dataDir, 'agent.json'),
+      JSON.stringify({ ...identity, hostId, agentToken: reg.agentToken }) + '\n',
+      { mode: 0o600 },
+    );
+
+    if (cfg.bridge) {
+      await ensureBridge(cfg.bridge, hostId);
+      await ensureDns(cfg.bridge.bridge, cfg.bridge.gatewayCidr.split('/')[0]!, cfg.dnsUpstream ?? []);
+    }
+    await supervisor.init();
+    await sweepLeftovers({
+      // Ours: labelled with this host id, or with the one we had before the manager forgot us, or
+      // (agents before host-id labels) with our name.
+      owners: [hostId, ...(previousHostId && previousHostId !== hostId ? [previousHostId] : []), agentName],
+      runningVms: supervisor.runningVmIds(),
+      networksInUse: supervisor.networksInUse(),
+      keepBridges: new Set(cfg.bridge ? [cfg.bridge.bridge] : []),
+      log,
+    });
+    opened();
+  } catch (e) {
+    failed(e as Error);
+    await closeApp(0).catch(() => undefined);
+    supervisor.dispose();
+    await lock.release();
+    throw e;
+  }
   log.info({ hostId, url, vms: supervisor.list().length }, 'agent registered');
 
   const beat = async () => {
@@ -190,7 +229,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       // Networks deleted while this host was unreachable: what it built for them goes now.
       if (res.networks) {
         await sweepLeftovers({
-          agent: agentName,
+          owners: [hostId],
           kinds: ['net'],
           runningVms: new Set(),
           networksInUse: new Set([...res.networks, ...supervisor.networksInUse()]),
@@ -203,20 +242,22 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     }
   };
   await beat();
-  const timer = setInterval(() => void beat(), cfg.heartbeatMs);
-  timer.unref();
+  const heartbeatTimer = setInterval(() => void beat(), cfg.heartbeatMs);
+  heartbeatTimer.unref();
 
   let disposed = false;
   return {
     url,
     hostId,
     supervisor,
-    async dispose() {
+    async dispose(drainMs = 30_000) {
       if (disposed) return;
       disposed = true;
-      clearInterval(timer);
+      clearInterval(heartbeatTimer);
+      // Requests already accepted (a delete removing its TAP) finish before the agent lets go.
+      await closeApp(drainMs);
       supervisor.dispose();
-      await app.close();
+      await lock.release();
     },
   };
 }

@@ -26,6 +26,8 @@ export interface AgentAppDeps {
   log: Logger;
   /** Largest file upload accepted into a guest. */
   maxUploadBytes?: number;
+  /** Requests wait for this (the host set up after registering); default answer at once. */
+  ready?: Promise<void>;
 }
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
@@ -49,6 +51,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     if (!tokenMatches(req.headers.authorization, deps.callbackToken)) {
       return reply.code(401).send({ error: 'unauthenticated' });
     }
+    await deps.ready;
   });
   // Errors carry a catalogue code so the manager can pass them on as they are.
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {

@@ -8,7 +8,7 @@ import { dropTablesText, linkExists, natTable } from './net.ts';
 /**
  * Networks on one host: a Linux bridge per network, plus by mode an address and NAT (nat), a
  * host interface (bridged), a VXLAN device (vxlan). Every link and table made here carries a
- * label naming the network and this agent, so start-up can tell ours from anyone else's.
+ * label naming the network and this host, so start-up can tell ours from anyone else's.
  */
 
 const hash = (s: string, n = 10) => createHash('sha256').update(s).digest('hex').slice(0, n);
@@ -16,11 +16,15 @@ const hash = (s: string, n = 10) => createHash('sha256').update(s).digest('hex')
 export const vxlanDev = (networkId: string) => `hvx${hash(networkId)}`;
 export const bridgeFor = (networkId: string) => `hbr${hash(networkId)}`;
 
-/** `hearth:<kind>:<owner id>:<agent>`: kept in link aliases and nft table comments. */
+/**
+ * `hearth:<kind>:<owner id>:<host id>`: kept in link aliases and nft table comments. The host id
+ * (the agent's registration) is unique where agent names are not: two agents on one machine
+ * both default to its hostname, and must not sweep each other's objects.
+ */
 export const label = (kind: 'net' | 'vm', id: string, agent: string) => `hearth:${kind}:${id}:${agent}`;
 
 export interface NetContext {
-  /** This agent's name: part of every label. */
+  /** This agent's host id: part of every label. */
   agent: string;
   /** Address other hosts reach this one on (VXLAN's local end). */
   underlay: string | null;

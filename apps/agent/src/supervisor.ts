@@ -15,7 +15,16 @@ import { prepareDisk } from './disk.ts';
 import { capLog, tailFile, waitForText } from './console-log.ts';
 import { applyPorts, portTable, presentPortTables, removePorts } from './net.ts';
 import { ensureNetwork, teardownNetwork, type NetContext } from './networks.ts';
-import { applyPolicy, createTaps, deleteTaps, nicArgs, nicsOf, portTarget, removePolicy } from './vm-net.ts';
+import {
+  applyPolicy,
+  createTaps,
+  deleteTaps,
+  labelTaps,
+  nicArgs,
+  nicsOf,
+  portTarget,
+  removePolicy,
+} from './vm-net.ts';
 import { GuestConnection } from './guest/connection.ts';
 import { GuestError } from './guest/errors.ts';
 import { GUEST_AGENT_GUEST_PATH, injectGuest } from './guest/inject.ts';
@@ -53,7 +62,7 @@ export interface SupervisorOptions {
   guestAgentPath: string | null;
   /** Local files for the images a VM needs (fetched from the manager when absent); null: use spec paths. */
   images?: ImageCache | null;
-  /** Host network context (agent name for labels, underlay, features); null: no networking (unit tests). */
+  /** Host network context (host id for labels, underlay, features); null: no networking (unit tests). */
   net?: NetContext | null;
   /** Called when a VM changes without being asked (guest powered off, VMM died). */
   onUnexpectedChange: (status: AgentVmStatus) => void;
@@ -206,6 +215,9 @@ export class Supervisor {
     for (const r of this.vms.values()) {
       const to = r.instance ? portTarget(r.spec) : null;
       if (r.instance && nicsOf(r.spec).length) {
+        await labelTaps(r.spec, this.agentName).catch((e: Error) =>
+          this.o.log.warn({ vm: r.spec.id, err: e.message }, 'labelling the TAPs failed'),
+        );
         await applyPolicy(r.spec, this.agentName).catch((e: Error) =>
           this.o.log.warn({ vm: r.spec.id, err: e.message }, 'repairing the egress policy failed'),
         );

@@ -10,7 +10,8 @@ import { natTable } from './net.ts';
  * without our label, or with another agent's, is left alone.
  */
 export interface SweepInput {
-  agent: string;
+  /** Label owners that are this agent: its host id (and, once at start-up, older labels of it). */
+  owners: readonly string[];
   runningVms: ReadonlySet<string>;
   networksInUse: ReadonlySet<string>;
   /** Bridges to keep whatever their use (the agent's configured default bridge). */
@@ -30,6 +31,7 @@ const LABEL = /^hearth:(vm|net):([^:\s]+):(\S+)$/;
 export async function sweepLeftovers(i: SweepInput): Promise<SweepResult> {
   const removed: SweepResult = { links: [], tables: [] };
   const kinds = new Set(i.kinds ?? ['vm', 'net']);
+  const ours = new Set(i.owners.filter(Boolean));
   const stale = (kind: string, id: string) =>
     kinds.has(kind as 'vm') && (kind === 'vm' ? !i.runningVms.has(id) : !i.networksInUse.has(id));
   // Links: VM TAPs first, then networks' tunnels and bridges (deleting a bridge frees its ports).
@@ -37,7 +39,7 @@ export async function sweepLeftovers(i: SweepInput): Promise<SweepResult> {
   for (const name of await readdir('/sys/class/net').catch(() => [] as string[])) {
     const alias = (await readFile(`/sys/class/net/${name}/ifalias`, 'utf8').catch(() => '')).trim();
     const m = LABEL.exec(alias);
-    if (!m || m[3] !== i.agent || !stale(m[1]!, m[2]!) || i.keepBridges.has(name)) continue;
+    if (!m || !ours.has(m[3]!) || !stale(m[1]!, m[2]!) || i.keepBridges.has(name)) continue;
     links.push({ name, kind: m[1]!, id: m[2]! });
   }
   links.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'vm' ? -1 : 1));
@@ -53,7 +55,7 @@ export async function sweepLeftovers(i: SweepInput): Promise<SweepResult> {
   for (const m of ruleset.matchAll(/^table (ip|inet|netdev) (hearth_\w+) \{\n\s*comment "([^"]+)"/gm)) {
     const [, family, table, comment] = m;
     const l = LABEL.exec(comment!);
-    if (!l || l[3] !== i.agent || !stale(l[1]!, l[2]!) || keepTables.has(table!)) continue;
+    if (!l || !ours.has(l[3]!) || !stale(l[1]!, l[2]!) || keepTables.has(table!)) continue;
     await sh(['nft', 'delete', 'table', family!, table!]).then(
       () => removed.tables.push(table!),
       (e: Error) => i.log.warn({ table, err: e.message }, 'removing a leftover table failed'),

@@ -5,7 +5,7 @@ import { dropTablesText, linkExists, tapName, type PortTarget } from './net.ts';
 import { label, vlanPortCommands } from './networks.ts';
 
 /**
- * A VM's share of the host network: one TAP per NIC (labelled with the VM and this agent), and
+ * A VM's share of the host network: one TAP per NIC (labelled with the VM and this host), and
  * one nftables `inet` table for its egress policy and its upload rate limit. The download
  * direction is limited by a tbf qdisc on each TAP.
  */
@@ -91,6 +91,13 @@ export async function createTaps(spec: AgentVmSpec, agent: string): Promise<{ na
     }
   }
   return taps;
+}
+
+/** Labels a running VM's TAPs as this agent's (adopted ones may carry an older agent's label). */
+export async function labelTaps(spec: AgentVmSpec, agent: string): Promise<void> {
+  const lbl = label('vm', spec.id, agent);
+  const lines = nicsOf(spec).map((_, i) => `link set dev ${nicTap(spec.id, i)} alias ${lbl}`);
+  if (lines.length) await sh(['ip', '-batch', '-'], lines.join('\n') + '\n');
 }
 
 export async function deleteTaps(spec: AgentVmSpec): Promise<void> {

@@ -43,6 +43,8 @@ export interface AppServices {
   changes: ChangeFeed;
   /** The built dashboard (apps/web/dist by default). */
   uiDir?: string;
+  /** Why the platform cannot serve yet (GET /healthz answers 503), or null when it can. */
+  notReady?: () => string | null;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */

@@ -106,6 +106,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       e = new HearthError('INTERNAL', 'The server failed to handle the request.');
     }
     if (e.status >= 500) req.log.warn({ code: e.code, msg: e.message }, 'request failed');
+    if (e.retryAfterS !== undefined) reply.header('retry-after', String(e.retryAfterS));
     reply.code(e.status).type('application/json').send(e.toEnvelope(req.id));
   });
   app.setNotFoundHandler((req, reply) => {

@@ -10,6 +10,7 @@ import { SnapshotService } from './services/snapshot-service.ts';
 import { VolumeService } from './services/volume-service.ts';
 import { TemplateService } from './services/template-service.ts';
 import { AgentClient } from './services/agent-client.ts';
+import { HostLiveness } from './services/host-liveness.ts';
 import { VmBus } from './services/bus.ts';
 import { ChangeFeed } from './services/change-feed.ts';
 import { NetworkService } from './services/network-service.ts';
@@ -28,6 +29,8 @@ export interface ManagerConfig {
   heartbeatMs: number;
   /** A host that has not sent a heartbeat for this long is offline (agents beat every 5 s by default). */
   hostOfflineMs?: number;
+  /** How long a call waits for a host whose agent has not spoken to this process yet; default 15 s. */
+  hostWaitMs?: number;
   /** Fixed secrets (tests); otherwise generated on first start and written 0600 to the data dir. */
   adminToken?: string;
   joinToken?: string;
@@ -43,6 +46,13 @@ export interface ManagerConfig {
   insecureRegistries?: string[];
   /** Largest image upload or URL download; default 64 GiB. */
   maxImageBytes?: number;
+  /**
+   * GET /healthz answers 503 with this reason until `setReady()` (single-machine mode: until the
+   * local agent registered); default ready at once.
+   */
+  notReadyUntilSet?: string;
+  /** How long shutdown lets VM operations in flight finish; default 30 s. */
+  drainMs?: number;
 }
 
 export interface RunningManager {
@@ -53,6 +63,9 @@ export interface RunningManager {
   vmService: VmService;
   adminToken: string;
   joinToken: string;
+  /** Ready (null) or not, with why; see `notReadyUntilSet`. */
+  setReady(notReady: string | null): void;
+  /** Stops taking requests, lets VM operations in flight finish (bounded), then closes. Idempotent. */
   dispose(): Promise<void>;
 }
 
@@ -98,7 +111,9 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   });
 
   const bus = new VmBus();
-  const agents = new AgentClient();
+  // Hosts are trusted again only once their agents speak to this process (see HostLiveness).
+  await stores.hosts.markAllOffline();
+  const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs);
   const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }) });
   await networks.ensureDefault(cfg.network ?? null);
   const vmService = new VmService({
@@ -116,7 +131,9 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     vms: vmService,
     log: log.child({ component: 'snapshots' }),
   });
+  let notReady: string | null = cfg.notReadyUntilSet ?? null;
   const app = await buildApp({
+    notReady: () => notReady,
     db,
     stores,
     vmService,
@@ -140,7 +157,10 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
   const tick = setInterval(
     () => {
-      void stores.hosts.markStale(cfg.hostOfflineMs ?? 20_000).catch(() => undefined);
+      void stores.hosts
+        .markStale(cfg.hostOfflineMs ?? 20_000)
+        .then((ids) => ids.forEach((id) => agents.live.lost(id)))
+        .catch(() => undefined);
       void vmService.stopExpired().catch(() => undefined);
     },
     Math.max(1000, cfg.heartbeatMs),
@@ -157,12 +177,25 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     vmService,
     adminToken,
     joinToken,
+    setReady(why) {
+      notReady = why;
+    },
     async dispose() {
       if (disposed) return;
       disposed = true;
       clearInterval(tick);
-      await app.close();
-      await vmService.drain();
+      // No new requests; operations already accepted (a delete's agent call, say) finish first.
+      const closing = app.close();
+      const pending = vmService.inFlight();
+      if (pending.length) log.info({ vms: pending }, 'letting VM operations in flight finish');
+      if (!(await vmService.drain(cfg.drainMs ?? 30_000))) {
+        log.warn({ vms: vmService.inFlight() }, 'VM operations still in flight at shutdown');
+      }
+      // Long polls, event streams and relays do not end by themselves.
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 1000).unref())]);
+      app.server.closeAllConnections();
+      await closing;
+      agents.live.dispose();
       await db.close();
     },
   };

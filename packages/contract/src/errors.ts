@@ -67,6 +67,10 @@ export const errorCatalogue = {
     status: 502,
     hint: "Check that the host's agent is running and reachable from the manager.",
   },
+  HOST_UNAVAILABLE: {
+    status: 503,
+    hint: "The host's agent is starting, restarting or unreachable; nothing was changed: retry after `Retry-After` seconds (GET /v1/hosts shows its state).",
+  },
   AGENT_ERROR: { status: 502, hint: 'The host agent reported an error; see `detail` and the agent log.' },
   VMM_START_FAILED: {
     status: 500,
@@ -253,11 +257,19 @@ export class HearthError extends Error {
   readonly hint: string;
   readonly detail?: unknown;
   readonly fields?: Record<string, string[]>;
+  /** Seconds after which a retry may succeed (sent as `Retry-After`); set on retryable failures. */
+  readonly retryAfterS?: number;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { detail?: unknown; fields?: Record<string, string[]>; hint?: string; cause?: unknown } = {},
+    options: {
+      detail?: unknown;
+      fields?: Record<string, string[]>;
+      hint?: string;
+      cause?: unknown;
+      retryAfterS?: number;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HearthError';
@@ -266,6 +278,7 @@ export class HearthError extends Error {
     this.hint = options.hint ?? errorCatalogue[code].hint;
     this.detail = options.detail;
     this.fields = options.fields;
+    if (options.retryAfterS !== undefined) this.retryAfterS = options.retryAfterS;
   }
 
   toEnvelope(requestId?: string): ErrorEnvelope {

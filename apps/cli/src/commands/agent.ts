@@ -53,11 +53,23 @@ export function agentCommand(program: Command): void {
               : null,
           log,
         });
+        // Requests in flight finish (bounded) before the process exits.
         const stop = () => void agent.dispose().then(() => process.exit(0));
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        if (process.send) {
+          // Run by `hearth up`: tell it we are registered; exit when it is gone (even killed by SIGKILL).
+          process.send({ type: 'registered', hostId: agent.hostId, url: agent.url });
+          process.once('disconnect', () => {
+            log.warn('hearth up is gone; the agent stops');
+            stop();
+          });
+        }
       } catch (e) {
         process.exitCode = reportError(e, false);
+        // An IPC channel to `hearth up` would keep the process alive.
+        if (process.send) setTimeout(() => process.exit(process.exitCode ?? 1), 50).unref();
+        process.disconnect?.();
       }
     });
 }

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { startManager, type RunningManager } from '@hearth/manager';
-import { AGENT_DEFAULTS, startAgent } from '@hearth/agent';
+import { AGENT_DEFAULTS } from '@hearth/agent';
 import { defaultDataDir, DEFAULT_PORT } from '../config.ts';
 import { reportError } from '../output.ts';
+import { superviseAgent } from '../agent-process.ts';
 
 const VERSION = '0.1.0';
 
@@ -43,6 +44,7 @@ export function upCommand(program: Command): void {
           databaseUrl: process.env.DATABASE_URL ?? null,
           network: o.network ? { bridge: o.bridge, cidr: o.cidr, dns: gateway.split('/')[0]! } : null,
           heartbeatMs: AGENT_DEFAULTS.heartbeatMs,
+          notReadyUntilSet: 'the local agent has not registered yet',
           log: log.child({ component: 'manager' }),
           version: VERSION,
           allowHostPathImport: process.env.HEARTH_ALLOW_HOST_PATH_IMPORT === '1',
@@ -51,15 +53,49 @@ export function upCommand(program: Command): void {
         // The CLI on this machine finds the manager and its token through the data directory.
         await writeFile(join(dataDir, 'manager.json'), JSON.stringify({ url: manager.url }) + '\n');
         await writeFile(join(dataDir, 'admin.token'), manager.adminToken + '\n', { mode: 0o600 });
-        const agent = await startAgent({
-          ...AGENT_DEFAULTS,
-          listenPort: 0,
-          dataDir: join(dataDir, 'agent'),
-          managerUrl: manager.url,
-          joinToken: manager.joinToken,
-          bridge: o.network ? { bridge: o.bridge, gatewayCidr: gateway, subnet: o.cidr } : null,
-          log: log.child({ component: 'agent' }),
+        // The agent is a process of its own, so a fault in it never takes the API down.
+        const agent = superviseAgent({
+          argv: [
+            process.execPath,
+            ...process.execArgv,
+            process.argv[1]!,
+            '--data-dir',
+            dataDir,
+            'agent',
+            '--manager',
+            manager.url,
+            '--listen',
+            '127.0.0.1',
+            '--port',
+            '0',
+            ...(o.network ? ['--bridge', o.bridge, '--cidr', o.cidr] : []),
+          ],
+          // Not on the command line, where every user of the machine could read it.
+          env: { ...process.env, HEARTH_JOIN_TOKEN: manager.joinToken },
+          log: log.child({ component: 'up' }),
+          onUp: () => manager.setReady(null),
+          onDown: (why) => manager.setReady(`the local agent is restarting (it exited: ${why})`),
         });
+        let stopping = false;
+        const stop = async () => {
+          if (stopping) return process.exit(130);
+          stopping = true;
+          process.stderr.write(
+            'Stopping: operations in flight finish first (Ctrl-C again to quit at once).\n',
+          );
+          // The manager first: its operations in flight still need the agent.
+          await manager.dispose();
+          await agent.dispose();
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void stop());
+        process.on('SIGTERM', () => void stop());
+        try {
+          await agent.registered;
+        } catch (e) {
+          await manager.dispose();
+          throw e;
+        }
         process.stderr.write(
           [
             '',
@@ -73,16 +109,6 @@ export function upCommand(program: Command): void {
           ].join('\n'),
         );
         if (o.demo) void bootDemo(manager.vmService);
-        let stopping = false;
-        const stop = async () => {
-          if (stopping) return;
-          stopping = true;
-          await agent.dispose();
-          await manager.dispose();
-          process.exit(0);
-        };
-        process.on('SIGINT', () => void stop());
-        process.on('SIGTERM', () => void stop());
       } catch (e) {
         process.exitCode = reportError(e, false);
         log.flush();

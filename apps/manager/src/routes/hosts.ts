@@ -4,7 +4,10 @@ import { hostFromRow } from '../store/mappers.ts';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
-export function hostRoutes(app: FastifyInstance, { stores, vmService, networks, log }: AppServices): void {
+export function hostRoutes(
+  app: FastifyInstance,
+  { stores, vmService, networks, agents, log }: AppServices,
+): void {
   const t = stores.tokens;
 
   serve(app, t, routes.listHosts, async ({ query }) => {
@@ -18,6 +21,7 @@ export function hostRoutes(app: FastifyInstance, { stores, vmService, networks, 
     const row = await stores.hosts.upsert(body.name, body.url, body.callbackToken, body.inventory);
     await stores.tokens.revokeAgentTokens(row.id);
     const agentToken = await stores.tokens.create('agent', `agent ${body.name}`, row.id);
+    agents.live.seen(row);
     log.info({ host: row.id, name: body.name, url: body.url }, 'host registered');
     // Overlays on other hosts learn this one's underlay address (in the background).
     if (body.inventory.underlay) void networks.refreshOverlays();
@@ -31,9 +35,11 @@ export function hostRoutes(app: FastifyInstance, { stores, vmService, networks, 
 
   serve(app, t, routes.heartbeat, async ({ params, body, principal }) => {
     sameHost(principal.hostId, params.id);
-    if (!(await stores.hosts.heartbeat(params.id, body.inventory))) {
+    const host = await stores.hosts.heartbeat(params.id, body.inventory);
+    if (!host) {
       throw new HearthError('HOST_NOT_FOUND', `Heartbeat failed: host ${params.id} is not registered.`);
     }
+    agents.live.seen(host);
     await vmService.reconcile(params.id, body.vms, true);
     return { ok: true, networks: (await stores.networks.all()).map((n) => n.id) };
   });

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { buildOpenApi } from '@hearth/contract';
+import { buildOpenApi, HearthError } from '@hearth/contract';
 import type { AppServices } from '../app.ts';
 
 const DOCS_HTML = `<!doctype html>
@@ -13,9 +13,16 @@ const DOCS_HTML = `<!doctype html>
 <script>SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui', persistAuthorization: true });</script>
 </body></html>`;
 
-export async function systemRoutes(app: FastifyInstance, { db, version }: AppServices): Promise<void> {
+export async function systemRoutes(
+  app: FastifyInstance,
+  { db, version, notReady }: AppServices,
+): Promise<void> {
   const openapi = buildOpenApi(version);
   app.get('/healthz', async () => {
+    const why = notReady?.();
+    if (why) {
+      throw new HearthError('HOST_UNAVAILABLE', `Hearth is not ready: ${why}.`, { retryAfterS: 1 });
+    }
     await db.query('SELECT 1');
     return { ok: true, version, database: db.kind };
   });

@@ -290,7 +290,8 @@ export class NetworkService {
     }
     const network = this.agentNetwork(n, []);
     for (const h of await this.s.hosts.all()) {
-      if (h.state !== 'ready') continue;
+      // Best effort, never waited for: a host that is away sweeps the network when it is back.
+      if (h.state !== 'ready' || !this.d.agents.live.isLive(h.id)) continue;
       await this.d.agents
         .json(h, 'POST', '/agent/v1/networks/teardown', { network })
         .catch((e: Error) =>
@@ -484,7 +485,8 @@ export class NetworkService {
    */
   async refreshOverlays(): Promise<void> {
     const all = await this.s.hosts.all();
-    const hosts = all.filter((h) => h.state === 'ready');
+    // A host that is away gets its overlays when it registers again (this runs then).
+    const hosts = all.filter((h) => h.state === 'ready' && this.d.agents.live.isLive(h.id));
     for (const net of (await this.s.networks.all()).filter((n) => n.mode === 'vxlan')) {
       for (const hostId of await this.s.networks.hostsOn(net.id)) {
         const h = hosts.find((x) => x.id === hostId);

@@ -52,6 +52,8 @@ export function placeVm(
     throw new HearthError(
       'NO_HOST_AVAILABLE',
       'Placing the VM failed: no host is ready (none registered, offline or cordoned).',
+      // A host that is only offline may be back in a moment (an agent or manager restart).
+      hosts.some((h) => h.state === 'offline' && !h.cordoned) ? { retryAfterS: 5 } : {},
     );
   }
   const lacks = (h: HostRow): string[] => [

@@ -411,9 +411,38 @@ export class VmService {
     this.ops.set(id, p);
   }
 
-  /** Resolves when every operation in flight has finished (shutdown, tests). */
-  async drain(): Promise<void> {
-    while (this.ops.size) await Promise.allSettled([...this.ops.values()]);
+  /**
+   * Resolves when every operation in flight has finished (shutdown, tests), or after `timeoutMs`;
+   * true when all finished.
+   */
+  async drain(timeoutMs = Infinity): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => {
+      if (timeoutMs !== Infinity) timer = setTimeout(() => r(false), timeoutMs);
+    });
+    try {
+      while (this.ops.size) {
+        const all = Promise.allSettled([...this.ops.values()]).then(() => true as const);
+        if (!(await Promise.race([all, late]))) return false;
+      }
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Operations in flight (shutdown logs them). */
+  inFlight(): string[] {
+    return [...this.ops.keys()];
+  }
+
+  /**
+   * The VM's host must have an agent this manager has heard from before a lifecycle call changes
+   * the record: waits for it (bounded), else HOST_UNAVAILABLE (503, Retry-After) with nothing changed.
+   */
+  private async hostReachable(row: VmRow, what: string): Promise<void> {
+    if (!row.host_id) return;
+    await this.d.agents.ready(await this.host(row), what);
   }
 
   private async host(row: VmRow): Promise<HostRow> {
@@ -509,6 +538,15 @@ export class VmService {
   }
 
   private async fail(row: VmRow, actor: string, what: string, e: unknown): Promise<void> {
+    if (hostAway(e)) {
+      // Nothing is known about the VM while its agent cannot be reached: the record stays as it is
+      // (with its desired state) and the reconciler drives it again once the host heartbeats.
+      this.d.log.warn(
+        { vm: row.id, state: row.state, err: (e as Error).message },
+        'host unreachable; the operation resumes when its agent is back',
+      );
+      return;
+    }
     const reason = `${what}: ${(e as Error).message}`;
     this.d.log.warn({ vm: row.id, reason }, 'VM operation failed');
     await this.move(row, 'failed', actor, { reason, pid: null });
@@ -619,6 +657,7 @@ export class VmService {
         detail: { state: row.state, action, allowedFrom: rule.from },
       });
     }
+    await this.hostReachable(row, `${ACTING[action]} VM "${row.name}"`);
     const desired = action === 'stop' ? 'stopped' : action === 'pause' ? 'paused' : 'running';
     const moved = await this.move(row, rule.enters, actor, { desiredState: desired, reason: null });
     if (!moved)
@@ -754,6 +793,7 @@ export class VmService {
         detail: { state: row.state, action: 'delete', allowedFrom: actionRule('delete').from },
       });
     }
+    await this.hostReachable(row, `Deleting VM "${row.name}"`);
     const moved =
       row.state === 'deleting' ? row : await this.move(row, 'deleting', actor, { desiredState: 'deleted' });
     if (!moved)
@@ -917,7 +957,9 @@ export class VmService {
         row.state === 'running' &&
         row.stop_at &&
         new Date(row.stop_at).getTime() <= Date.now() &&
-        !this.ops.has(row.id)
+        !this.ops.has(row.id) &&
+        // A host that is away is not waited for here: the next tick after it is back stops the VM.
+        (!row.host_id || this.d.agents.live.isLive(row.host_id))
       ) {
         await this.action(row.id, 'stop', 'timeout').catch((e: Error) =>
           this.d.log.warn({ vm: row.id, err: e.message }, 'auto-stop failed'),
@@ -928,4 +970,15 @@ export class VmService {
 }
 
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+const ACTING: Record<Exclude<VmAction, 'delete'>, string> = {
+  start: 'Starting',
+  stop: 'Stopping',
+  restart: 'Restarting',
+  pause: 'Pausing',
+  resume: 'Resuming',
+  restore: 'Restoring',
+};
+/** The agent could not be reached at all: says nothing about the VM. */
+const hostAway = (e: unknown) =>
+  e instanceof HearthError && (e.code === 'AGENT_UNREACHABLE' || e.code === 'HOST_UNAVAILABLE');
 const firstLine = (s: string | null) => (s ?? '').split('\n')[0] ?? '';

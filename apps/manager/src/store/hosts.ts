@@ -27,12 +27,25 @@ export class HostStore {
     return rows[0]!;
   }
 
-  async heartbeat(id: string, inventory: HostInventory): Promise<boolean> {
-    const rows = await this.db.query(
-      `UPDATE hosts SET inventory = $2::jsonb, state = 'ready', last_heartbeat_at = now() WHERE id = $1 RETURNING id`,
+  /** The host's address and token as registered; null when no host has that id. */
+  async heartbeat(
+    id: string,
+    inventory: HostInventory,
+  ): Promise<Pick<HostRow, 'id' | 'url' | 'callback_token'> | null> {
+    const rows = await this.db.query<Pick<HostRow, 'id' | 'url' | 'callback_token'>>(
+      `UPDATE hosts SET inventory = $2::jsonb, state = 'ready', last_heartbeat_at = now() WHERE id = $1
+       RETURNING id, url, callback_token`,
       [id, JSON.stringify(inventory)],
     );
-    return rows.length > 0;
+    return rows[0] ?? null;
+  }
+
+  /**
+   * At manager start nothing is known about any host: each is offline until its agent registers
+   * or heartbeats to this process (its last address may be stale, its agent may be gone).
+   */
+  async markAllOffline(): Promise<void> {
+    await this.db.query(`UPDATE hosts SET state = 'offline' WHERE state = 'ready'`);
   }
 
   async markStale(olderThanMs: number): Promise<string[]> {
