@@ -60,6 +60,10 @@ function fakeGuest(behave: Behaviour) {
     get connections() {
       return connections;
     },
+    /** Drops every connection, as a VMM resetting the channel does. */
+    dropAll() {
+      for (const s of sockets.splice(0)) s.destroy();
+    },
     close() {
       for (const s of sockets) s.destroy();
       server.close();
@@ -197,5 +201,34 @@ describe('guest connection', () => {
     expect(reason).toBe('bad secret');
     expect(conn.info).toBeNull();
     expect(() => conn.open({ op: 'health' })).toThrow(/not connected/);
+  });
+
+  it('lets a call wait for a channel that is reconnecting, then serves it', async () => {
+    const g = fakeGuest((sock, f) => {
+      if (f.type === FrameType.REQUEST) sock.write(encodeFrame(f.stream, FrameType.RESULT, { ok: true }));
+    });
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path);
+    await conn.ready();
+    // The VMM resets the channel (Firecracker does on every snapshot): the session is gone.
+    const down = new Promise((r) => conn.once('disconnected', r));
+    g.dropAll();
+    await down;
+    expect(conn.info).toBeNull();
+    expect(() => conn.open({ op: 'health' })).toThrow(/not connected/);
+    await conn.connected(30_000);
+    await expect(conn.request({ op: 'health' })).resolves.toEqual({});
+    expect(g.connections).toBe(2);
+  });
+
+  it('fails a bounded wait with a retryable GUEST_RECONNECTING, and a disposed wait at once', async () => {
+    const g = fakeGuest(() => undefined);
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path, 'wrong'); // never gets a session
+    await expect(conn.connected(200)).rejects.toMatchObject({ code: 'GUEST_RECONNECTING' });
+    const waiting = conn.connected(60_000);
+    conn.dispose();
+    await expect(waiting).rejects.toMatchObject({ code: 'GUEST_DISCONNECTED' });
+    await expect(conn.connected(60_000)).rejects.toMatchObject({ code: 'GUEST_DISCONNECTED' });
   });
 });
