@@ -60,7 +60,12 @@ function firstEvent(s: GuestStream, timeoutMs: number): Promise<Record<string, u
 }
 
 /** Files, metrics and tracked processes of a VM, through its guest agent. */
-export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes: number): void {
+export function fileRoutes(
+  app: FastifyInstance,
+  sup: Supervisor,
+  maxUploadBytes: number,
+  readTimeoutMs = META_TIMEOUT_MS,
+): void {
   const g = (req: P) => sup.guest(vmId(req));
   const request = async <T = Record<string, unknown>>(req: P, r: GuestRequest, timeoutMs?: number) =>
     (await g(req)).request<T>(r, timeoutMs);
@@ -82,7 +87,7 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
     });
     let meta: Record<string, unknown>;
     try {
-      meta = await firstEvent(s, META_TIMEOUT_MS);
+      meta = await firstEvent(s, readTimeoutMs);
     } catch (e) {
       out.destroy();
       throw e;
