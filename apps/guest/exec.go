@@ -196,7 +196,7 @@ func (a *Agent) opExec(st *stream, req *Request) {
 	var wg sync.WaitGroup
 	for i, f := range outs {
 		wg.Add(1)
-		go func(f *os.File, t uint8) { defer wg.Done(); p.pump(f, t) }(f, types[i])
+		go p.pump(f, types[i], wg.Done)
 	}
 	var timer *time.Timer
 	if req.TimeoutMs > 0 {
@@ -235,13 +235,11 @@ func (p *process) wait(cmd *exec.Cmd, timer *time.Timer, outs []*os.File, wg *sy
 	exit.TimedOut = p.timedOut
 	p.exited, p.exit, p.exitedAt = true, exit, time.Now()
 	p.mu.Unlock()
-	// A background child may hold the output open forever: stop reading once it goes quiet.
+	// A background child may hold the output open forever: report the exit once it goes quiet.
+	// The pumps close what they read (with a pty the master: a writer blocked on it is released).
 	for _, f := range outs {
 		_ = f.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	}
 	wg.Wait()
-	for _, f := range outs { // with a pty this is the master: a writer blocked on it is released
-		f.Close()
-	}
 	p.finish()
 }

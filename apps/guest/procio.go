@@ -9,24 +9,41 @@ import (
 	"time"
 )
 
-// pump copies one output until EOF, EIO (pty closed by the child) or quiet after exit.
-func (p *process) pump(f *os.File, typ uint8) {
+// pump copies one output until EOF or EIO (pty closed by the child). Once the process exited
+// and the output went quiet, `quiet` is called (the exit is then reported). A terminal stops
+// there; a pipe is kept open and read to its end: a background child that still holds it (a
+// server started with `cmd &`) must not die of SIGPIPE on its next write once the exec returned.
+// Late output goes to the ring buffer, where `attach` with replay finds it.
+func (p *process) pump(f *os.File, typ uint8, quiet func()) {
+	defer f.Close()
 	buf := make([]byte, DataChunkBytes)
-	quiet := 0
+	idle, reported := 0, false
+	report := func() {
+		if !reported {
+			reported = true
+			quiet()
+		}
+	}
+	defer report()
 	for {
 		n, err := f.Read(buf)
 		if n > 0 {
-			quiet = 0
+			idle = 0
 			p.emit(typ, buf[:n])
 		}
 		if err == nil {
 			continue
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if quiet++; quiet >= 2 {
-				return
+			if idle++; idle < 2 {
+				_ = f.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+				continue
 			}
-			_ = f.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			report()
+			if p.pty {
+				return // the session is over: closing the master hangs up the terminal, as ssh does
+			}
+			_ = f.SetReadDeadline(time.Time{})
 			continue
 		}
 		return

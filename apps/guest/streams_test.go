@@ -253,3 +253,32 @@ func TestExitReportedWhileStdinWriteBlocked(t *testing.T) {
 	}
 	c.mustOK(map[string]interface{}{"op": "health"})
 }
+
+// What a command leaves in the background outlives its exec, as over ssh or `docker exec`: here
+// a child that keeps writing to the exec's stdout after the exit was reported must neither be
+// signalled nor die of SIGPIPE. Its late output lands in the ring buffer.
+func TestBackgroundChildOutlivesExec(t *testing.T) {
+	c := dial(t, testAgent(t)).login()
+	marks := filepath.Join(t.TempDir(), "marks")
+	id := c.start(map[string]interface{}{"op": "exec",
+		"command": "(while :; do sleep 1; echo tick; echo x >> " + marks + "; done) & echo started"})
+	pid, _ := started(t, c, id)
+	if r := c.wait(id, 10*time.Second); r.result["exitCode"] != 0.0 || string(r.stdout) != "started\n" {
+		t.Fatalf("exec: %q %v", r.stdout, r.result)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, _ := os.ReadFile(marks)
+		if strings.Count(string(b), "x") >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the background child stopped after the exec returned (%d marks)", strings.Count(string(b), "x"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	a := c.mustOK(map[string]interface{}{"op": "attach", "processId": pid, "replay": true})
+	if !strings.Contains(string(a.stdout), "started\ntick\n") {
+		t.Fatalf("late output not kept: %q", a.stdout)
+	}
+}

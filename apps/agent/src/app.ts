@@ -28,6 +28,8 @@ export interface AgentAppDeps {
   maxUploadBytes?: number;
   /** Requests wait for this (the host set up after registering); default answer at once. */
   ready?: Promise<void>;
+  /** How long a download waits for the guest to describe the file (default 30 s). */
+  readTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
@@ -123,7 +125,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   });
   volumeRoutes(app, sup.dataDir);
   execRoutes(app, sup);
-  fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES);
+  fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, deps.readTimeoutMs);
   let ws: { dispose(): void } | null = null;
   void app.register(async (inst) => {
     ws = wsRoutes(inst, sup);

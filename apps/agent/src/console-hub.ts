@@ -105,13 +105,16 @@ export class ConsoleHub {
       return;
     }
     this.reading = true;
-    void this.readNew().finally(() => {
-      this.reading = false;
-      if (this.again) {
-        this.again = false;
-        this.pump();
-      }
-    });
+    // A read that fails (the log removed with its VM) is retried by the next change or poll.
+    void this.readNew()
+      .catch(() => undefined)
+      .finally(() => {
+        this.reading = false;
+        if (this.again) {
+          this.again = false;
+          this.pump();
+        }
+      });
   }
 
   private async readNew(): Promise<void> {

@@ -22,6 +22,9 @@ export async function sh(argv: string[], input?: string): Promise<string> {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
+    // A command that exits before reading its input makes our write fail (EPIPE); its exit code
+    // and stderr say why, so that error is only kept from being fatal.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) =>
       code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: ${err.trim() || `exit ${code}`}`)),
     );

@@ -3,9 +3,10 @@ import { sha256File } from '@hearth/images';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AgentImageRef } from '@hearth/contract';
+import { fromWeb } from '@hearth/contract/streams';
 
 export interface ImageCacheOptions {
   /** <agent data>/images: fetched images, named by sha256. */
@@ -78,11 +79,7 @@ export class ImageCache {
       },
     });
     try {
-      await pipeline(
-        Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
-        hash,
-        createWriteStream(tmp),
-      );
+      await pipeline(fromWeb(res.body!), hash, createWriteStream(tmp));
       const got = h.digest('hex');
       if (got !== sha256) throw new Error(`${what} failed: the content hashes to ${got}, not ${sha256}`);
       await rename(tmp, target);

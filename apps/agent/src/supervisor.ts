@@ -66,7 +66,11 @@ export interface SupervisorOptions {
   net?: NetContext | null;
   /** Called when a VM changes without being asked (guest powered off, VMM died). */
   onUnexpectedChange: (status: AgentVmStatus) => void;
+  /** How long a guest call waits for a reconnecting guest channel before failing (default 15 s). */
+  guestReconnectMs?: number;
 }
+
+export const GUEST_RECONNECT_MS = 15_000;
 
 const CONSOLE_TAIL_LINES = 15;
 const REBOOT_LIMIT = 5;
@@ -581,22 +585,40 @@ export class Supervisor {
     });
   }
 
-  /** The guest agent session of a running VM, or a clear reason why there is none. */
-  guest(id: string): GuestConnection {
-    const rec = this.need(id);
-    if (rec.phase !== 'running' || !rec.instance) {
-      throw new GuestError('VM_NOT_RUNNING', `VM ${id} is ${rec.phase}; it must be running`);
+  /**
+   * The guest agent session of a running VM, or a clear reason why there is none. A channel that
+   * is reconnecting (after a snapshot, a restore, an agent restart) is waited for, bounded: past
+   * `guestReconnectMs` the call fails with the retryable GUEST_RECONNECTING.
+   */
+  async guest(id: string): Promise<GuestConnection> {
+    const waitMs = this.o.guestReconnectMs ?? GUEST_RECONNECT_MS;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const rec = this.need(id);
+      if (rec.phase !== 'running' || !rec.instance) {
+        throw new GuestError('VM_NOT_RUNNING', `VM ${id} is ${rec.phase}; it must be running`);
+      }
+      const conn = rec.guest;
+      if (!conn) {
+        throw new GuestError(
+          'GUEST_UNAVAILABLE',
+          `VM ${id} has no guest agent (its image could not be given one)`,
+        );
+      }
+      if (conn.info) return conn;
+      try {
+        await conn.connected(Math.max(0, deadline - Date.now()));
+      } catch (e) {
+        if (e instanceof GuestError && e.code === 'GUEST_RECONNECTING') {
+          throw new GuestError(
+            'GUEST_RECONNECTING',
+            `the channel to the guest agent of VM ${id} did not come back within ${waitMs / 1000} s`,
+          );
+        }
+        // Disposed while we waited: a stop, delete or restore replaced it; look again, once it did.
+        if (this.vms.get(id)?.guest === conn) throw e;
+      }
     }
-    if (!rec.guest) {
-      throw new GuestError(
-        'GUEST_UNAVAILABLE',
-        `VM ${id} has no guest agent (its image could not be given one)`,
-      );
-    }
-    if (!rec.guest.info) {
-      throw new GuestError('GUEST_UNAVAILABLE', `the guest agent of VM ${id} is not connected right now`);
-    }
-    return rec.guest;
   }
 
   /** Saves memory, devices and disk of a running or paused VM; it continues as it was. */

@@ -106,7 +106,9 @@ export function installErrorHandling(app: FastifyInstance): void {
       e = new HearthError('INTERNAL', 'The server failed to handle the request.');
     }
     if (e.status >= 500) req.log.warn({ code: e.code, msg: e.message }, 'request failed');
-    if (e.retryAfterS !== undefined) reply.header('retry-after', String(e.retryAfterS));
+    // Every 503 is retryable by definition: say when, even where the thrower did not.
+    const retryAfter = e.retryAfterS ?? (e.status === 503 ? 2 : undefined);
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     reply.code(e.status).type('application/json').send(e.toEnvelope(req.id));
   });
   app.setNotFoundHandler((req, reply) => {

@@ -231,6 +231,10 @@ export const errorCatalogue = {
     status: 500,
     hint: 'Building a runtime image failed; `detail` has the recipe output. Check the host can reach the Debian and npm archives.',
   },
+  GUEST_AGENT_RECONNECTING: {
+    status: 503,
+    hint: 'The channel to the guest agent is reconnecting (after a snapshot, a restore or an agent restart) and did not come back in time; retry in a few seconds, and check the console log (`hearth logs <vm>`) if it persists.',
+  },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,72 +1,9 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { FrameType } from '@hearth/contract';
-import { encodeFrame, FrameDecoder, parseJsonPayload } from '@hearth/contract/guest-codec';
-import { GuestConnection } from './connection.ts';
-
-const WELCOME = {
-  protocol: 1,
-  agentVersion: 'test',
-  hostname: 'g',
-  bootId: 'b',
-  pid: 1,
-  uptimeSec: 1,
-  capabilities: [],
-};
-
-type Behaviour = (
-  sock: Socket,
-  frame: { stream: number; type: number; json: Record<string, unknown> | null },
-) => void;
-
-/** A fake guest on a Unix socket: answers HELLO, then hands every frame to `behave`. */
-function fakeGuest(behave: Behaviour) {
-  const dir = mkdtempSync(join(tmpdir(), 'hearth-guest-'));
-  const path = join(dir, 'g.sock');
-  const sockets: Socket[] = [];
-  let connections = 0;
-  const server: Server = createServer((sock) => {
-    connections++;
-    sockets.push(sock);
-    const dec = new FrameDecoder();
-    sock.on('error', () => undefined);
-    sock.on('data', (chunk) => {
-      for (const f of dec.push(chunk)) {
-        if (f.type === FrameType.HELLO) {
-          const hello = parseJsonPayload(f);
-          if (hello.secret !== 's3cret') {
-            sock.write(
-              encodeFrame(0, FrameType.RESULT, {
-                ok: false,
-                error: { code: 'UNAUTHENTICATED', message: 'bad secret' },
-              }),
-            );
-          } else sock.write(encodeFrame(0, FrameType.WELCOME, WELCOME));
-          continue;
-        }
-        const json =
-          f.type === FrameType.REQUEST || f.type === FrameType.CONTROL ? parseJsonPayload(f) : null;
-        behave(sock, { stream: f.stream, type: f.type, json });
-      }
-    });
-  });
-  server.listen(path);
-  return {
-    path,
-    get connections() {
-      return connections;
-    },
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+import { encodeFrame } from '@hearth/contract/guest-codec';
+import { connectToFake, fakeGuest } from './fake-guest.ts';
 
 const log = pino({ level: 'silent' });
 async function until(fn: () => boolean): Promise<void> {
@@ -78,17 +15,7 @@ afterEach(() => {
 });
 
 function connectTo(path: string, secret = 's3cret') {
-  const conn = new GuestConnection({
-    connect: () =>
-      new Promise((resolve, reject) => {
-        const s = createConnection(path);
-        s.once('connect', () => resolve(s));
-        s.once('error', reject);
-      }),
-    secret,
-    log,
-    helloEveryMs: 100,
-  });
+  const conn = connectToFake(path, log, secret);
   disposers.push(() => conn.dispose());
   return conn;
 }
@@ -197,5 +124,34 @@ describe('guest connection', () => {
     expect(reason).toBe('bad secret');
     expect(conn.info).toBeNull();
     expect(() => conn.open({ op: 'health' })).toThrow(/not connected/);
+  });
+
+  it('lets a call wait for a channel that is reconnecting, then serves it', async () => {
+    const g = fakeGuest((sock, f) => {
+      if (f.type === FrameType.REQUEST) sock.write(encodeFrame(f.stream, FrameType.RESULT, { ok: true }));
+    });
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path);
+    await conn.ready();
+    // The VMM resets the channel (Firecracker does on every snapshot): the session is gone.
+    const down = new Promise((r) => conn.once('disconnected', r));
+    g.dropAll();
+    await down;
+    expect(conn.info).toBeNull();
+    expect(() => conn.open({ op: 'health' })).toThrow(/not connected/);
+    await conn.connected(30_000);
+    await expect(conn.request({ op: 'health' })).resolves.toEqual({});
+    expect(g.connections).toBe(2);
+  });
+
+  it('fails a bounded wait with a retryable GUEST_RECONNECTING, and a disposed wait at once', async () => {
+    const g = fakeGuest(() => undefined);
+    disposers.push(() => g.close());
+    const conn = connectTo(g.path, 'wrong'); // never gets a session
+    await expect(conn.connected(200)).rejects.toMatchObject({ code: 'GUEST_RECONNECTING' });
+    const waiting = conn.connected(60_000);
+    conn.dispose();
+    await expect(waiting).rejects.toMatchObject({ code: 'GUEST_DISCONNECTED' });
+    await expect(conn.connected(60_000)).rejects.toMatchObject({ code: 'GUEST_DISCONNECTED' });
   });
 });

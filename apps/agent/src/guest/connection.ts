@@ -14,6 +14,8 @@ import { GuestStream } from './stream.ts';
 
 export { GuestError };
 
+const gone = () => new GuestError('GUEST_DISCONNECTED', 'the VM is no longer running');
+
 export interface GuestConnectionOptions {
   /** Opens a fresh byte stream to the guest (the VMM instance's connectGuest). */
   connect: () => Promise<Socket>;
@@ -37,7 +39,7 @@ export class GuestConnection extends EventEmitter {
   private disposed = false;
   private helloTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
-  private waiters: Array<(w: Welcome) => void> = [];
+  private waiters: Array<{ resolve: (w: Welcome) => void; reject: (e: Error) => void }> = [];
 
   constructor(private readonly o: GuestConnectionOptions) {
     super();
@@ -48,22 +50,58 @@ export class GuestConnection extends EventEmitter {
     return this.welcome;
   }
 
-  /** Resolves with the guest's WELCOME once a session is up (now or later). */
+  /**
+   * Resolves with the guest's WELCOME once a session is up (now or later); rejects when `signal`
+   * aborts or the connection is disposed.
+   */
   ready(signal?: AbortSignal): Promise<Welcome> {
     if (this.welcome) return Promise.resolve(this.welcome);
+    if (this.disposed) return Promise.reject(gone());
     return new Promise((resolve, reject) => {
-      const done = (w: Welcome) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(w);
+      const waiter = {
+        resolve: (w: Welcome) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(w);
+        },
+        reject: (e: Error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
       };
       const onAbort = () => {
-        this.waiters = this.waiters.filter((x) => x !== done);
+        this.waiters = this.waiters.filter((x) => x !== waiter);
         reject(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(done);
+      this.waiters.push(waiter);
     });
+  }
+
+  /**
+   * Waits, at most `timeoutMs`, for a session: the channel drops and comes back by itself when
+   * the VMM resets it (Firecracker does on every snapshot), on a restore and on an agent restart,
+   * and a call arriving meanwhile should wait for it rather than fail. Past the bound it fails
+   * with the retryable GUEST_RECONNECTING.
+   */
+  async connected(timeoutMs: number): Promise<void> {
+    if (this.welcome) return;
+    const ac = new AbortController();
+    const timer = setTimeout(
+      () =>
+        ac.abort(
+          new GuestError(
+            'GUEST_RECONNECTING',
+            `the guest agent channel did not reconnect within ${timeoutMs / 1000} s`,
+          ),
+        ),
+      timeoutMs,
+    );
+    try {
+      await this.ready(ac.signal);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async dial(): Promise<void> {
@@ -126,7 +164,7 @@ export class GuestConnection extends EventEmitter {
         this.helloTimer = null;
         const waiters = this.waiters;
         this.waiters = [];
-        for (const fn of waiters) fn(w.data);
+        for (const x of waiters) x.resolve(w.data);
         this.emit('ready', w.data);
       } else if (f.type === FrameType.RESULT) {
         const r = parseJsonPayload(f) as { error?: { message?: string } };
@@ -218,9 +256,11 @@ export class GuestConnection extends EventEmitter {
     const sock = this.sock;
     this.sock = null;
     this.welcome = null;
-    for (const s of this.streams.values())
-      s.fail(new GuestError('GUEST_DISCONNECTED', 'the VM is no longer running'));
+    for (const s of this.streams.values()) s.fail(gone());
     this.streams.clear();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const x of waiters) x.reject(gone());
     sock?.destroy();
   }
 }

@@ -1,6 +1,7 @@
-import { PassThrough } from 'node:stream';
+import type { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ExecBody, type ExecEvent, type GuestRequest } from '@hearth/contract';
+import { passThrough } from '@hearth/contract/streams';
 import type { Supervisor } from '../supervisor.ts';
 import { GuestError } from '../guest/errors.ts';
 import type { GuestStream } from '../guest/stream.ts';
@@ -53,7 +54,8 @@ export function ndjson(
   s: GuestStream,
   onClientGone: 'kill' | 'detach' = 'kill',
 ): PassThrough {
-  const out = new PassThrough();
+  // Guarded: a route that fails after this (a command that cannot start) never consumes it.
+  const out = passThrough();
   const line = (ev: ExecEvent) => out.write(JSON.stringify(ev) + '\n');
   s.on('event', (ev: Record<string, unknown>) => {
     if (ev.type === 'started')
@@ -84,7 +86,7 @@ export function ndjson(
 export function execRoutes(app: FastifyInstance, sup: Supervisor): void {
   app.post('/agent/v1/vms/:id/exec', async (req, reply) => {
     const body = ExecBody.parse(req.body);
-    const s = sup.guest((req.params as { id: string }).id).open(toGuestExec(body));
+    const s = (await sup.guest((req.params as { id: string }).id)).open(toGuestExec(body));
     const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
     const sizes = { stdout: 0, stderr: 0 };
     if (!body.stream) {

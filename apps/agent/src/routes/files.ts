@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import {
   AttachQuery,
@@ -11,45 +11,93 @@ import {
   StatQuery,
   StdinBody,
   UploadQuery,
+  type GuestRequest,
+  type GuestResult,
 } from '@hearth/contract';
+import { passThrough } from '@hearth/contract/streams';
 import type { Supervisor } from '../supervisor.ts';
 import { GuestError } from '../guest/errors.ts';
+import type { GuestStream } from '../guest/stream.ts';
 import { ndjson } from './exec.ts';
 
 type P = { params: unknown };
 const vmId = (req: P) => (req.params as { id: string }).id;
 
+/** How long a download waits for the guest to describe the file before giving up on it. */
+const META_TIMEOUT_MS = 30_000;
+
+const guestFailure = (r: GuestResult, fallback: string) =>
+  new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? fallback);
+
+/** The stream's first event (a read's meta), or the guest's reason it ended first, or a timeout. */
+function firstEvent(s: GuestStream, timeoutMs: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void s.control({ type: 'cancel' });
+      const e = new GuestError(
+        'GUEST_TIMEOUT',
+        `the guest agent did not answer within ${timeoutMs / 1000} s`,
+      );
+      s.fail(e);
+      reject(e);
+    }, timeoutMs);
+    timer.unref();
+    s.once('event', (ev: Record<string, unknown>) => {
+      clearTimeout(timer);
+      resolve(ev);
+    });
+    s.result.then(
+      (r) => {
+        clearTimeout(timer);
+        reject(guestFailure(r, 'the read ended before any data'));
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Files, metrics and tracked processes of a VM, through its guest agent. */
-export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes: number): void {
+export function fileRoutes(
+  app: FastifyInstance,
+  sup: Supervisor,
+  maxUploadBytes: number,
+  readTimeoutMs = META_TIMEOUT_MS,
+): void {
   const g = (req: P) => sup.guest(vmId(req));
+  const request = async <T = Record<string, unknown>>(req: P, r: GuestRequest, timeoutMs?: number) =>
+    (await g(req)).request<T>(r, timeoutMs);
 
   app.get('/agent/v1/vms/:id/files', async (req, reply) => {
     const q = FilesQuery.parse(req.query);
-    const s = g(req).open({ op: 'fs.read', path: q.path, format: q.format });
+    const s = (await g(req)).open({ op: 'fs.read', path: q.path, format: q.format });
     // Listen before the first await: meta, data and result of a small file come in one read.
-    const out = new PassThrough();
+    // The body may fail before anything consumes it (no such file, the guest went away): the
+    // guarded stream keeps that from being fatal, and the route reports it instead.
+    const out = passThrough();
     s.on('stdout', (b: Buffer) => out.write(b));
     s.result.then(
-      (r) => (r.ok ? out.end() : out.destroy(new Error(r.error?.message))),
+      (r) => (r.ok ? out.end() : out.destroy(guestFailure(r, 'the read failed'))),
       (e: Error) => out.destroy(e),
     );
     reply.raw.on('close', () => {
       if (!s.done) void s.control({ type: 'cancel' });
     });
-    const meta = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      s.once('event', (ev: Record<string, unknown>) => resolve(ev));
-      s.result.then(
-        (r) =>
-          reject(
-            new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? 'read ended before any data'),
-          ),
-        reject,
-      );
-    });
+    let meta: Record<string, unknown>;
+    try {
+      meta = await firstEvent(s, readTimeoutMs);
+    } catch (e) {
+      out.destroy();
+      throw e;
+    }
     reply.header('x-hearth-file-kind', String(meta.kind));
     if (meta.kind === 'file' && typeof meta.size === 'number')
       reply.header('x-hearth-file-size', String(meta.size));
     reply.type(meta.kind === 'tar' ? 'application/x-tar' : 'application/octet-stream');
+    // A failure after this point ends the response early (Fastify destroys it): the client sees
+    // a broken transfer, never a short file that looks complete.
     return out;
   });
 
@@ -62,7 +110,7 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
         `the upload (${declared} bytes) exceeds the ${maxUploadBytes}-byte limit`,
       );
     }
-    const s = g(req).open({
+    const s = (await g(req)).open({
       op: 'fs.write',
       path: q.path,
       format: q.format,
@@ -96,46 +144,46 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
 
   app.get('/agent/v1/vms/:id/files/stat', async (req) => {
     const q = StatQuery.parse(req.query);
-    return (await g(req).request({ op: 'fs.stat', path: q.path })).stat;
+    return (await request<{ stat: unknown }>(req, { op: 'fs.stat', path: q.path })).stat;
   });
   app.get('/agent/v1/vms/:id/files/list', async (req) => {
     const q = ListQuery.parse(req.query);
-    return g(req).request({ op: 'fs.list', path: q.path, depth: q.depth });
+    return request(req, { op: 'fs.list', path: q.path, depth: q.depth });
   });
   app.post('/agent/v1/vms/:id/files/mkdir', async (req) => {
     const b = MkdirBody.parse(req.body);
-    await g(req).request({ op: 'fs.mkdir', path: b.path, parents: b.parents });
+    await request(req, { op: 'fs.mkdir', path: b.path, parents: b.parents });
     return { path: b.path };
   });
   app.post('/agent/v1/vms/:id/files/move', async (req) => {
     const b = MoveBody.parse(req.body);
-    await g(req).request({ op: 'fs.move', from: b.from, to: b.to });
+    await request(req, { op: 'fs.move', from: b.from, to: b.to });
     return { path: b.to };
   });
   app.delete('/agent/v1/vms/:id/files', async (req) => {
     const q = RemoveQuery.parse(req.query);
-    await g(req).request({ op: 'fs.remove', path: q.path, recursive: q.recursive === 'true' });
+    await request(req, { op: 'fs.remove', path: q.path, recursive: q.recursive === 'true' });
     return { path: q.path };
   });
 
   app.get('/agent/v1/vms/:id/metrics', async (req) => ({
-    ...(await g(req).request({ op: 'metrics' }, 10_000)),
+    ...(await request(req, { op: 'metrics' }, 10_000)),
     at: new Date().toISOString(),
   }));
-  app.get('/agent/v1/vms/:id/guest', async (req) => g(req).request({ op: 'info' }, 10_000));
+  app.get('/agent/v1/vms/:id/guest', async (req) => request(req, { op: 'info' }, 10_000));
 
   app.get('/agent/v1/vms/:id/processes', async (req) => ({
-    items: (await g(req).request<{ processes: unknown[] }>({ op: 'ps' })).processes,
+    items: (await request<{ processes: unknown[] }>(req, { op: 'ps' })).processes,
   }));
   const pid = (req: P) => (req.params as { processId: string }).processId;
   app.post('/agent/v1/vms/:id/processes/:processId/signal', async (req) => {
     const b = SignalBody.parse(req.body);
-    await g(req).request({ op: 'signal', processId: pid(req), signal: b.signal });
+    await request(req, { op: 'signal', processId: pid(req), signal: b.signal });
     return { ok: true };
   });
   app.post('/agent/v1/vms/:id/processes/:processId/stdin', async (req) => {
     const b = StdinBody.parse(req.body ?? {});
-    const guest = g(req);
+    const guest = await g(req);
     const data = Buffer.from(b.data, b.encoding);
     if (data.length)
       await guest.request({ op: 'write-stdin', processId: pid(req), data: data.toString('base64') });
@@ -144,7 +192,7 @@ export function fileRoutes(app: FastifyInstance, sup: Supervisor, maxUploadBytes
   });
   app.get('/agent/v1/vms/:id/processes/:processId/output', async (req, reply) => {
     const q = AttachQuery.parse(req.query);
-    const s = g(req).open({ op: 'attach', processId: pid(req), replay: q.replay === 'true' });
+    const s = (await g(req)).open({ op: 'attach', processId: pid(req), replay: q.replay === 'true' });
     // Listen before anything else: a finished process replays and ends at once.
     const out = ndjson(reply, s, 'detach');
     // Fail with the guest's reason (unknown process) before committing to a 200 stream.

@@ -39,7 +39,8 @@ export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): vo
     }
     const h = hub;
     const viewer = { send: (b: Buffer) => ws.readyState === ws.OPEN && ws.send(b) };
-    void h.join(viewer);
+    // A log that cannot be read (removed with its VM meanwhile) ends this viewer, nothing else.
+    h.join(viewer).catch((e: unknown) => sendError(ws, e));
     ws.on('message', (data, isBinary) => {
       // Text frames are control messages (none defined for the console yet); only bytes are typed.
       if (isBinary) h.write(asBuffer(data));
@@ -53,13 +54,19 @@ export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): vo
     });
   });
 
-  app.get('/agent/v1/vms/:id/shell', { websocket: true }, (ws, req) => {
+  app.get('/agent/v1/vms/:id/shell', { websocket: true }, async (ws, req) => {
     const id = (req.params as { id: string }).id;
     const q = ShellQuery.safeParse(req.query);
     if (!q.success) return sendError(ws, new GuestError('BAD_REQUEST', 'cols, rows must be numbers'));
+    // Keystrokes typed while a reconnecting guest channel is awaited are kept, in order.
+    const early: Array<[Buffer, boolean]> = [];
+    const keep = (data: unknown, isBinary: boolean) => early.push([asBuffer(data), isBinary]);
+    ws.on('message', keep);
     let s;
     try {
-      s = sup.guest(id).open({
+      const guest = await sup.guest(id);
+      if (ws.readyState !== ws.OPEN) return;
+      s = guest.open({
         op: 'exec',
         ...(q.data.command ? { command: q.data.command } : {}),
         ...(q.data.user ? { user: q.data.user } : {}),
@@ -83,7 +90,7 @@ export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): vo
     );
     // One chain per socket: a large paste spans several frames and must not interleave with the next.
     let typing: Promise<void> = Promise.resolve();
-    ws.on('message', (data, isBinary) => {
+    const onMessage = (data: unknown, isBinary: boolean) => {
       if (isBinary) {
         const bytes = asBuffer(data);
         typing = typing.then(() => stream.write(bytes)).catch(() => undefined);
@@ -96,7 +103,10 @@ export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): vo
         return; // a malformed control message is ignored, not fatal
       }
       void stream.control({ type: 'resize', cols: msg.cols, rows: msg.rows });
-    });
+    };
+    ws.off('message', keep);
+    for (const [data, isBinary] of early.splice(0)) onMessage(data, isBinary);
+    ws.on('message', onMessage);
     ws.on('close', () => {
       // The terminal went away: hang up the shell, as a real terminal would.
       if (!stream.done) void stream.control({ type: 'signal', signal: 'HUP' });

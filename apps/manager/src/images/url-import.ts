@@ -1,5 +1,5 @@
-import { Readable } from 'node:stream';
 import { HearthError } from '@hearth/contract';
+import { fromWeb } from '@hearth/contract/streams';
 import type { ContentStore, Written } from './content-store.ts';
 import type { Progress } from './image-service.ts';
 
@@ -27,7 +27,7 @@ export async function downloadUrl(
   }
   const total = Number(res.headers.get('content-length')) || undefined;
   let last = 0;
-  return files.write(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), {
+  return files.write(fromWeb(res.body), {
     what: opts.what,
     limit: opts.limit,
     onBytes: (n) => {

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { HearthError, routes, type ImportEvent } from '@hearth/contract';
+import { passThrough } from '@hearth/contract/streams';
 import { imageFromRow } from '../store/mappers.ts';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
@@ -50,8 +51,7 @@ export function imageRoutes(app: FastifyInstance, { stores, images }: AppService
     }
     // Progress as NDJSON; failures after the first line travel as an `error` event.
     reply.type('application/x-ndjson');
-    const { PassThrough } = await import('node:stream');
-    const out = new PassThrough();
+    const out = passThrough();
     const send = (e: ImportEvent) => out.write(JSON.stringify(e) + '\n');
     void images
       .import(body, send)

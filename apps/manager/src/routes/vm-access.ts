@@ -2,19 +2,37 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { HearthError, routes } from '@hearth/contract';
+import { fromWeb } from '@hearth/contract/streams';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import type { AgentTarget } from '../services/agent-client.ts';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
-/** Copies the agent's streamed response (headers that matter, then the body) to our reply. */
+/**
+ * Copies the agent's streamed response (headers that matter, then the body) to our reply. An
+ * agent that dies mid-body fails the stream after the headers went out: Fastify then cuts the
+ * client's response short (a broken transfer, not a complete-looking one); a client that goes
+ * away destroys the stream, which cancels the fetch, and the agent stops the guest's side.
+ */
 function pipeResponse(res: Response, reply: FastifyReply, headers: string[]): Readable {
   for (const h of headers) {
     const v = res.headers.get(h);
     if (v) reply.header(h, v);
   }
-  return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+  return fromWeb(res.body!);
+}
+
+/** Reads an agent's JSON answer; an agent that dies mid-body is unreachable, not an internal error. */
+async function readJson(res: Response, host: AgentTarget): Promise<unknown> {
+  try {
+    return await res.json();
+  } catch (e) {
+    throw new HearthError(
+      'AGENT_UNREACHABLE',
+      `Reading the answer of the agent of host ${host.id} failed: ${(e as Error).message}.`,
+    );
+  }
 }
 
 /** A Transform that fails once more than `limit` bytes went through. */
@@ -72,7 +90,7 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
       body: JSON.stringify(body),
       headers: { 'content-type': 'application/json' },
     });
-    if (!body.stream) return res.json();
+    if (!body.stream) return readJson(res, host);
     reply.type('application/x-ndjson');
     return pipeResponse(res, reply, []);
   });
@@ -116,8 +134,10 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
           ...(Number.isFinite(declared) ? { 'content-length': String(declared) } : {}),
         },
       });
-      return await res.json();
+      return await readJson(res, host);
     } catch (e) {
+      // The agent failed or went away: stop reading the client's body too.
+      limited.destroy();
       if (tooLarge) throw tooLarge;
       throw e;
     }

@@ -12,6 +12,8 @@ export function hashPassword(password: string): Promise<string> {
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     child.on('error', (e) => reject(new Error(`Hashing the password failed: ${e.message}`)));
+    // An openssl that exits before reading stdin fails our write (EPIPE); its exit code reports it.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
       const hash = out.trim();
       if (code === 0 && hash.startsWith('$6$')) resolve(hash);
