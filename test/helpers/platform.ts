@@ -88,7 +88,10 @@ export async function startPlatform(
     maxUploadBytes?: number;
     uiDir?: string;
     /** Extra manager settings (image import options). */
-    manager?: Pick<ManagerConfig, 'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes'>;
+    manager?: Pick<
+      ManagerConfig,
+      'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes' | 'importIdleMs'
+    >;
     /** The agent fetches images over HTTP from the manager instead of reading its files. */
     alwaysFetchImages?: boolean;
     /** Where the bridge's DNS forwarder sends queries (a test DNS server). */

@@ -43,6 +43,8 @@ export interface ManagerConfig {
   insecureRegistries?: string[];
   /** Largest image upload or URL download; default 64 GiB. */
   maxImageBytes?: number;
+  /** A URL import fails after this long without progress (connect, headers, body); default 30 s. */
+  importIdleMs?: number;
 }
 
 export interface RunningManager {
@@ -94,6 +96,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     allowHostPathImport: cfg.allowHostPathImport ?? false,
     insecureRegistries: cfg.insecureRegistries ?? [],
     maxUploadBytes: cfg.maxImageBytes ?? 64 * 2 ** 30,
+    ...(cfg.importIdleMs ? { downloadIdleMs: cfg.importIdleMs } : {}),
     log: log.child({ component: 'images' }),
   });
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
 import { HearthError, routes, validationError, type RouteDef } from '@hearth/contract';
 import type { z } from 'zod';
-import { authenticate } from '../http.ts';
+import { authenticate, checkText } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { accessTarget, qs } from './vm-access.ts';
 
@@ -32,6 +32,8 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
       req.headers.authorization = `Bearer ${q.token}`;
     delete q.token;
     await authenticate(req, route, deps.stores.tokens);
+    checkText(req.params, 'path');
+    checkText(q, 'query');
     const params = (route.params as z.ZodType).safeParse(req.params);
     if (!params.success) throw validationError('the request path', params.error.issues);
     let query: Record<string, unknown> = {};
