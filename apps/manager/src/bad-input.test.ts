@@ -200,6 +200,18 @@ describe.each(backends)('bad input on %s', (db) => {
     });
   });
 
+  describe('WebSocket routes without an upgrade', () => {
+    it('answer a plain GET with the envelope', async () => {
+      const vm = await inject({
+        method: 'POST',
+        url: '/v1/vms',
+        payload: { name: 'ws-plain', start: false },
+      });
+      expect(vm.statusCode, vm.body).toBe(201);
+      await expectBad({ method: 'GET', url: `/v1/vms/${vm.json().id}/console` }, 'WEBSOCKET_REQUIRED');
+    });
+  });
+
   describe('authentication comes before the body', () => {
     const noToken = (payload: string, type = 'application/json') =>
       p.manager.app.inject({ method: 'POST', url: '/v1/vms', payload, headers: { 'content-type': type } });

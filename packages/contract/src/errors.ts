@@ -243,6 +243,10 @@ export const errorCatalogue = {
     status: 422,
     hint: 'The source refused access (HTTP 401 or 403): import from a URL anyone can read (a public or pre-signed URL); the manager sends no credentials.',
   },
+  WEBSOCKET_REQUIRED: {
+    status: 426,
+    hint: 'Connect with a WebSocket client (`Upgrade: websocket`); browsers may pass the token as `?token=`.',
+  },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
