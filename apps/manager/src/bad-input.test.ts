@@ -194,6 +194,15 @@ describe.each(backends)('bad input on %s', (db) => {
       await expectBad({ method: 'POST', url: `/v1/vms/${'v'.repeat(129)}/stop` }, 'VALIDATION_FAILED', 'id');
       await expectBad({ method: 'POST', url: `/v1/vms/${'v'.repeat(5000)}/stop` }, 'VALIDATION_FAILED');
     });
+    it('refuses a process id longer than the agent matches, before asking the agent', async () => {
+      const vm = await inject({
+        method: 'POST',
+        url: '/v1/vms',
+        payload: { name: 'proc-len', start: false },
+      });
+      const url = `/v1/vms/${vm.json().id}/processes/${'p'.repeat(101)}/stdin`;
+      await expectBad({ method: 'POST', url, payload: { data: 'x' } }, 'VALIDATION_FAILED', 'processId');
+    });
     it('answers a malformed percent-escape with the envelope', async () => {
       await expectBad({ method: 'GET', url: '/v1/vms/%zz' }, 'MALFORMED_REQUEST');
       await expectBad({ method: 'POST', url: '/v1/vms/%E0%A4%A/start' }, 'MALFORMED_REQUEST');
