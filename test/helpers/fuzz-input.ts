@@ -261,11 +261,29 @@ function jsonBody(r: Rng, routeId: string, route: RouteDef): { body: string; typ
 }
 
 /** One hostile request for a route of the contract's table. */
-export function makeRequest(r: Rng, routeId: string, vmId: string, token: string): FuzzRequest {
+export interface FuzzTarget {
+  /** The running VM the guest routes are aimed at. */
+  vmId: string;
+  /** Its host, for the agent routes. */
+  hostId: string;
+  tokens: { user: string; join: string; agent: string };
+}
+
+/** The token a route's own callers use (most of the time), so its body is read at all. */
+function tokenFor(r: Rng, route: RouteDef, t: FuzzTarget): string {
+  if (route.auth === 'join') return chance(r, 0.8) ? t.tokens.join : t.tokens.user;
+  if (route.auth === 'agent') return chance(r, 0.8) ? t.tokens.agent : t.tokens.user;
+  if (route.auth === 'user-or-agent') return chance(r, 0.5) ? t.tokens.agent : t.tokens.user;
+  return chance(r, 0.95) ? t.tokens.user : t.tokens.agent;
+}
+
+export function makeRequest(r: Rng, routeId: string, t: FuzzTarget): FuzzRequest {
   const route = (routes as Record<string, RouteDef>)[routeId]!;
   const realVm = route.path.startsWith('/v1/vms/:id') && !NEVER_REAL_ID.has(routeId);
+  const realHost = route.path.startsWith('/v1/hosts/:id');
   let path = route.path.replace(/:(\w+)/g, (_m, name: string) => {
-    if (name === 'id' && realVm && chance(r, 0.6)) return vmId;
+    if (name === 'id' && realVm && chance(r, 0.6)) return t.vmId;
+    if (name === 'id' && realHost && chance(r, 0.6)) return t.hostId;
     if (name === 'processId' && chance(r, 0.3)) return 'proc_nonexistent';
     return pick(r, HOSTILE_IDS);
   });
@@ -276,7 +294,7 @@ export function makeRequest(r: Rng, routeId: string, vmId: string, token: string
 
   const headers: Record<string, string> = {};
   const auth = r();
-  if (auth < 0.9) headers.authorization = `Bearer ${token}`;
+  if (auth < 0.9) headers.authorization = `Bearer ${tokenFor(r, route, t)}`;
   else if (auth < 0.95) headers.authorization = pick(r, ['Bearer nope', 'Basic YTpi', 'Bearer ', 'bearer x']);
   let body: string | Buffer | undefined;
   if (route.raw?.consumes) {

@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from './platform.ts';
 import { testPgUrl } from './pg.ts';
@@ -49,7 +51,6 @@ export async function runFuzz(opts: {
   requests: number;
   seed: number;
   width?: number;
-  skip?: ReadonlySet<string>;
   onVm?: (p: Platform, vm: Vm) => void;
 }): Promise<FuzzReport & { dispose(): Promise<void> }> {
   const p = await startPlatform({ db: testPgUrl() ? 'postgres' : 'pglite' });
@@ -64,12 +65,21 @@ export async function runFuzz(opts: {
     const log = new FuzzLog();
     const t = { baseUrl: p.manager.url, token: p.manager.adminToken, vmId: vm.id, log };
     const t0 = performance.now();
+    const agent = JSON.parse(await readFile(join(p.dir, 'agent', 'agent.json'), 'utf8')) as {
+      agentToken: string;
+    };
+    const target = {
+      vmId: vm.id,
+      hostId: p.agent!.hostId,
+      tokens: { user: p.manager.adminToken, join: p.joinToken, agent: agent.agentToken },
+    };
     await fuzzRouteTable({
-      ...t,
+      baseUrl: p.manager.url,
+      target,
+      log,
       seed: opts.seed,
       requests: opts.requests,
       width: opts.width ?? 4,
-      skip: opts.skip,
     });
     const rng = makeRng(opts.seed ^ 0x5eed);
     await fuzzWebSockets(t, rng, Math.max(15, Math.round(opts.requests / 100)));

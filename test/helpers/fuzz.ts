@@ -1,5 +1,13 @@
 import { errorCodes, routes } from '@hearth/contract';
-import { chance, makeRequest, makeRng, pick, type FuzzRequest, type Rng } from './fuzz-input.ts';
+import {
+  chance,
+  makeRequest,
+  makeRng,
+  pick,
+  type FuzzRequest,
+  type FuzzTarget,
+  type Rng,
+} from './fuzz-input.ts';
 import { rawRequest } from './raw-http.ts';
 
 /** Longest any request may take before it counts as a hang. */
@@ -151,20 +159,16 @@ export async function pool<T>(items: T[], width: number, fn: (item: T) => Promis
  */
 export async function fuzzRouteTable(opts: {
   baseUrl: string;
-  token: string;
-  vmId: string;
+  target: FuzzTarget;
   seed: number;
   requests: number;
   width: number;
   log: FuzzLog;
-  /** Routes left out while developing; must be empty in a committed run. */
-  skip?: ReadonlySet<string>;
 }): Promise<void> {
   const rng: Rng = makeRng(opts.seed);
-  const ids = Object.keys(routes).filter((id) => !opts.skip?.has(id));
+  const ids = Object.keys(routes);
   const reqs: FuzzRequest[] = [];
-  for (let i = 0; i < opts.requests; i++)
-    reqs.push(makeRequest(rng, ids[i % ids.length]!, opts.vmId, opts.token));
+  for (let i = 0; i < opts.requests; i++) reqs.push(makeRequest(rng, ids[i % ids.length]!, opts.target));
   // Shuffle so that concurrent requests mix routes, deterministically for the seed.
   for (let i = reqs.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
