@@ -63,28 +63,41 @@ export async function runFuzz(opts: {
     opts.onVm?.(p, vm);
     const before = await allIds(p);
     const log = new FuzzLog();
-    const t = { baseUrl: p.manager.url, token: p.manager.adminToken, vmId: vm.id, log };
+    // Manager and agent share this process: what would kill `hearth up` lands here.
+    const crash = (e: unknown) => {
+      log.count('crash');
+      log.failures.push({ what: 'crash', request: '(uncaught)', detail: String((e as Error)?.stack ?? e) });
+    };
+    process.on('uncaughtException', crash);
+    process.on('unhandledRejection', crash);
     const t0 = performance.now();
-    const agent = JSON.parse(await readFile(join(p.dir, 'agent', 'agent.json'), 'utf8')) as {
-      agentToken: string;
-    };
-    const target = {
-      vmId: vm.id,
-      hostId: p.agent!.hostId,
-      tokens: { user: p.manager.adminToken, join: p.joinToken, agent: agent.agentToken },
-    };
-    await fuzzRouteTable({
-      baseUrl: p.manager.url,
-      target,
-      log,
-      seed: opts.seed,
-      requests: opts.requests,
-      width: opts.width ?? 4,
-    });
-    const rng = makeRng(opts.seed ^ 0x5eed);
-    await fuzzWebSockets(t, rng, Math.max(15, Math.round(opts.requests / 100)));
-    await fuzzDisconnects(t, Math.max(2, Math.round(opts.requests / 2000)));
-    const createProblems = await concurrentCreates(t, String(opts.seed));
+    let createProblems: string[];
+    try {
+      const t = { baseUrl: p.manager.url, token: p.manager.adminToken, vmId: vm.id, log };
+      const agent = JSON.parse(await readFile(join(p.dir, 'agent', 'agent.json'), 'utf8')) as {
+        agentToken: string;
+      };
+      const target = {
+        vmId: vm.id,
+        hostId: p.agent!.hostId,
+        tokens: { user: p.manager.adminToken, join: p.joinToken, agent: agent.agentToken },
+      };
+      await fuzzRouteTable({
+        baseUrl: p.manager.url,
+        target,
+        log,
+        seed: opts.seed,
+        requests: opts.requests,
+        width: opts.width ?? 4,
+      });
+      const rng = makeRng(opts.seed ^ 0x5eed);
+      await fuzzWebSockets(t, rng, Math.max(15, Math.round(opts.requests / 100)));
+      await fuzzDisconnects(t, Math.max(2, Math.round(opts.requests / 2000)));
+      createProblems = await concurrentCreates(t, String(opts.seed));
+    } finally {
+      process.off('uncaughtException', crash);
+      process.off('unhandledRejection', crash);
+    }
     const ms = performance.now() - t0;
 
     const after = await allIds(p);
