@@ -108,7 +108,6 @@ export const IMPORT_REFS = [
   'http://127.0.0.1:99999/x',
   'http://127.0.0.1:0/x',
   'https://',
-  'http:///x',
   'localhost:99999/x:tag',
   'registry.invalid/UPPER:tag',
   'x@sha256:nothex',

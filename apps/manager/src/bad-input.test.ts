@@ -194,14 +194,23 @@ describe.each(backends)('bad input on %s', (db) => {
       await expectBad({ method: 'POST', url: `/v1/vms/${'v'.repeat(129)}/stop` }, 'VALIDATION_FAILED', 'id');
       await expectBad({ method: 'POST', url: `/v1/vms/${'v'.repeat(5000)}/stop` }, 'VALIDATION_FAILED');
     });
-    it('refuses a process id longer than the agent matches, before asking the agent', async () => {
+    it('refuses process ids the agent cannot route (too long, `..`, a slash) before asking it', async () => {
       const vm = await inject({
         method: 'POST',
         url: '/v1/vms',
         payload: { name: 'proc-len', start: false },
       });
-      const url = `/v1/vms/${vm.json().id}/processes/${'p'.repeat(101)}/stdin`;
-      await expectBad({ method: 'POST', url, payload: { data: 'x' } }, 'VALIDATION_FAILED', 'processId');
+      const base = `/v1/vms/${vm.json().id}/processes`;
+      for (const pid of ['p'.repeat(101), 'a%2Fb', 'p.1']) {
+        const url = `${base}/${pid}/stdin`;
+        await expectBad({ method: 'POST', url, payload: { data: 'x' } }, 'VALIDATION_FAILED', 'processId');
+      }
+      // `%2e%2e` over a real socket: in-process requests resolve it to `..` before routing.
+      const r = await rawRequest(
+        p.manager.url,
+        `GET ${base}/%2e%2e/output HTTP/1.1\r\nHost: x\r\nAuthorization: ${admin.authorization}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(expectEnvelope(r.status, r.body, 'VALIDATION_FAILED').fields).toHaveProperty('processId');
     });
     it('answers a malformed percent-escape with the envelope', async () => {
       await expectBad({ method: 'GET', url: '/v1/vms/%zz' }, 'MALFORMED_REQUEST');
@@ -252,6 +261,7 @@ describe.each(backends)('bad input on %s', (db) => {
       ['credentials in the URL', { ref: 'http://user:secret@127.0.0.1:1/rootfs.ext4' }],
       ['port 99999', { ref: 'http://127.0.0.1:99999/rootfs.ext4' }],
       ['port 0', { ref: 'http://127.0.0.1:0/rootfs.ext4' }],
+      ['a registry port 99999', { ref: 'localhost:99999/app:v1' }],
     ])('%s is the caller’s mistake', async (_label, body) => {
       const before = await count('images');
       await expectBad(importing(body), 'VALIDATION_FAILED', 'ref');

@@ -117,7 +117,11 @@ export const ProcessList = z.object({ items: z.array(GuestProcess) }).meta({ id:
 /** Process ids are short guest-made tokens; the agent's router matches path segments of at most 100. */
 export const ProcessParams = z.object({
   id: z.string().min(1).max(128),
-  processId: z.string().min(1).max(100),
+  processId: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[\w-]+$/, 'letters, digits, `_` and `-` (a process id from exec)'),
 });
 export const SignalBody = z.strictObject({
   signal: z.enum(['TERM', 'KILL', 'INT', 'HUP', 'QUIT', 'USR1', 'USR2', 'STOP', 'CONT']),
