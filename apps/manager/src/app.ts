@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from './db/index.ts';
 import type { Stores } from './store/index.ts';
 import type { VmService } from './services/vm-service.ts';
-import { installErrorHandling } from './http.ts';
+import { frameworkOptions, installErrorHandling } from './http.ts';
 import { vmRoutes } from './routes/vms.ts';
 import { hostRoutes } from './routes/hosts.ts';
 import { imageRoutes } from './routes/images.ts';
@@ -54,7 +54,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
-    routerOptions: { ignoreTrailingSlash: true },
+    ...frameworkOptions,
   });
   installErrorHandling(app);
   app.addHook('onResponse', async (req, reply) => {

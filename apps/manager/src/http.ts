@@ -1,4 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { HearthError, validationError, type RouteDef } from '@hearth/contract';
 import type { z } from 'zod';
 import type { Principal, TokenStore } from './store/tokens.ts';
@@ -17,7 +19,8 @@ type In<T> = T extends z.ZodType ? z.output<T> : undefined;
 
 function parse<T extends z.ZodType | undefined>(schema: T, value: unknown, what: string): In<T> {
   if (!schema) return undefined as In<T>;
-  const r = schema.safeParse(value ?? (what === 'body' ? {} : value));
+  // No body at all means "no fields"; a JSON `null` is a body, and not an object.
+  const r = schema.safeParse(value === undefined && what === 'body' ? {} : value);
   if (!r.success) throw validationError(`the request ${what}`, r.error.issues);
   return r.data as In<T>;
 }
@@ -59,6 +62,54 @@ export async function authenticate(
   return principal;
 }
 
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** Process input sent as text (exec `stdin`, stdin `data`): bytes for the guest, never stored. */
+const RAW_TEXT_FIELDS = new Set(['stdin', 'data']);
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function textProblem(s: string): string | null {
+  if (s.includes('\u0000')) return 'must not contain NUL (U+0000) characters';
+  if (LONE_SURROGATE.test(s)) return 'must not contain unpaired UTF-16 surrogates';
+  return null;
+}
+
+/**
+ * Rejects NUL characters and unpaired surrogates anywhere in path, query or JSON body (keys and
+ * values): PostgreSQL text cannot hold them, and no name, label or setting needs them.
+ * Iterative, so a deeply nested body cannot exhaust the stack.
+ */
+export function checkText(value: unknown, what: 'path' | 'query' | 'body'): void {
+  const byField = new Map<string, string[]>();
+  const add = (k: string, msg: string) => byField.set(k, [...(byField.get(k) ?? []), msg]);
+  const stack: Array<[unknown, string[]]> = [[value, []]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    const key = path.length ? path.join('.') : `(${what})`;
+    if (typeof v === 'string') {
+      const p = textProblem(v);
+      if (p) add(key, p);
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push([x, [...path, String(i)]]));
+    } else if (v !== null && typeof v === 'object') {
+      // A raw body (upload stream, buffer) is bytes, not text.
+      if (Buffer.isBuffer(v) || typeof (v as { pipe?: unknown }).pipe === 'function') continue;
+      for (const [k, x] of Object.entries(v)) {
+        const p = textProblem(k);
+        if (p) add([...path, k].join('.'), `key ${p}`);
+        if (!(what === 'body' && path.length === 0 && RAW_TEXT_FIELDS.has(k))) stack.push([x, [...path, k]]);
+      }
+    }
+  }
+  const first = [...byField][0];
+  if (!first) return;
+  throw new HearthError(
+    'VALIDATION_FAILED',
+    `Validating the request ${what} failed: ${JSON.stringify(first[0])}: ${first[1][0]}.`,
+    { fields: Object.fromEntries(byField) },
+  );
+}
+
 /** Registers a route from the contract: auth, zod validation of params/query/body, status code. */
 export function serve<R extends RouteDef>(
   app: FastifyInstance,
@@ -69,8 +120,15 @@ export function serve<R extends RouteDef>(
   app.route({
     method: route.method,
     url: route.path,
+    // Authentication comes before the body is read: without a token, any body gets a 401.
+    onRequest: async (req) => {
+      principals.set(req, await authenticate(req, route, tokens));
+    },
     handler: async (req, reply) => {
-      const principal = await authenticate(req, route, tokens);
+      const principal = principals.get(req)!;
+      checkText(req.params, 'path');
+      checkText(req.query, 'query');
+      checkText(req.body, 'body');
       const ctx = {
         params: parse(route.params, req.params, 'path'),
         query: parse(route.query, req.query, 'query'),
@@ -116,3 +174,63 @@ export function installErrorHandling(app: FastifyInstance): void {
     reply.code(404).send(e.toEnvelope(req.id));
   });
 }
+
+/** Longest path segment the router matches; the contract's ids are at most 128 characters. */
+export const MAX_PARAM_LENGTH = 1024;
+
+/**
+ * Fastify options for failures below the routes (the router, the HTTP parser), so that they
+ * too leave in the catalogue's envelope.
+ */
+export const frameworkOptions: Pick<
+  FastifyServerOptions,
+  'frameworkErrors' | 'clientErrorHandler' | 'routerOptions'
+> = {
+  routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+  frameworkErrors: (err, req, reply) => {
+    let e: HearthError;
+    if (err.code === 'FST_ERR_BAD_URL') {
+      e = new HearthError(
+        'MALFORMED_REQUEST',
+        'Reading the request failed: the URL has a malformed percent-escape.',
+      );
+    } else if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+      e = new HearthError(
+        'VALIDATION_FAILED',
+        `Validating the request path failed: a path segment is longer than ${MAX_PARAM_LENGTH} characters.`,
+        { fields: { '(path)': [`at most ${MAX_PARAM_LENGTH} characters per segment`] } },
+      );
+    } else {
+      req.log.error({ err }, 'router failure');
+      e = new HearthError('INTERNAL', 'The server failed to route the request.');
+    }
+    const r = reply as unknown as FastifyReply;
+    void r.code(e.status).type('application/json').send(e.toEnvelope(req.id));
+  },
+  clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
+    // A reset connection has nobody left to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    let e: HearthError;
+    if (err.code === 'HPE_HEADER_OVERFLOW') {
+      e = new HearthError(
+        'REQUEST_HEADERS_TOO_LARGE',
+        'Reading the request failed: the request line and headers exceed 16 KiB.',
+      );
+    } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      e = new HearthError('REQUEST_TIMEOUT', 'Reading the request failed: it did not arrive in time.');
+    } else {
+      e = new HearthError(
+        'MALFORMED_REQUEST',
+        `Reading the request failed: it is not valid HTTP/1.1 (${err.code ?? err.message}).`,
+      );
+    }
+    if (socket.writable) {
+      const body = JSON.stringify(e.toEnvelope());
+      socket.write(
+        `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  },
+};

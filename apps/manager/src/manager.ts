@@ -53,6 +53,8 @@ export interface ManagerConfig {
   notReadyUntilSet?: string;
   /** How long shutdown lets VM operations in flight finish; default 30 s. */
   drainMs?: number;
+  /** A URL import fails after this long without progress (connect, headers, body); default 30 s. */
+  importIdleMs?: number;
 }
 
 export interface RunningManager {
@@ -107,6 +109,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     allowHostPathImport: cfg.allowHostPathImport ?? false,
     insecureRegistries: cfg.insecureRegistries ?? [],
     maxUploadBytes: cfg.maxImageBytes ?? 64 * 2 ** 30,
+    ...(cfg.importIdleMs ? { downloadIdleMs: cfg.importIdleMs } : {}),
     log: log.child({ component: 'images' }),
   });
 

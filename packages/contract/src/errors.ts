@@ -235,6 +235,26 @@ export const errorCatalogue = {
     status: 503,
     hint: 'The channel to the guest agent is reconnecting (after a snapshot, a restore or an agent restart) and did not come back in time; retry in a few seconds, and check the console log (`hearth logs <vm>`) if it persists.',
   },
+  MALFORMED_REQUEST: {
+    status: 400,
+    hint: 'Send a well-formed HTTP/1.1 request: a URL whose percent-escapes decode to UTF-8, and header names and values without control characters.',
+  },
+  REQUEST_HEADERS_TOO_LARGE: {
+    status: 431,
+    hint: 'Keep the request line and headers under 16 KiB together; send large values in the body.',
+  },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    hint: 'Send the whole request (headers and body) without long pauses.',
+  },
+  IMAGE_SOURCE_DENIED: {
+    status: 422,
+    hint: 'The source refused access (HTTP 401 or 403): import from a URL anyone can read (a public or pre-signed URL); the manager sends no credentials.',
+  },
+  WEBSOCKET_REQUIRED: {
+    status: 426,
+    hint: 'Connect with a WebSocket client (`Upgrade: websocket`); browsers may pass the token as `?token=`.',
+  },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -307,17 +327,19 @@ export class HearthError extends Error {
 
 /** Turns a zod failure into the catalogue's VALIDATION_FAILED with per-field messages. */
 export function validationError(what: string, issues: z.core.$ZodIssue[]): HearthError {
-  const fields: Record<string, string[]> = {};
+  // A Map: field names come from the client (`constructor`, `__proto__` are names like any other).
+  const byField = new Map<string, string[]>();
+  const add = (k: string, msg: string) => byField.set(k, [...(byField.get(k) ?? []), msg]);
   for (const issue of issues) {
     const key = issue.path.length ? issue.path.join('.') : '(body)';
-    const msg = issue.message;
     if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys) (fields[k] ??= []).push('unknown field');
+      for (const k of issue.keys) add(k, 'unknown field');
       continue;
     }
-    (fields[key] ??= []).push(msg);
+    add(key, issue.message);
   }
-  const first = Object.entries(fields)[0];
+  const fields = Object.fromEntries(byField);
+  const first = [...byField][0];
   const summary = first ? `${first[0]}: ${first[1][0]}` : 'invalid input';
   return new HearthError('VALIDATION_FAILED', `Validating ${what} failed: ${summary}.`, { fields });
 }

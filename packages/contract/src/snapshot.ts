@@ -32,7 +32,7 @@ export const CreateSnapshotBody = z
 export const CloneSnapshotBody = z
   .strictObject({
     name: Name.optional(),
-    project: z.string().min(1).max(63).optional().describe("Default: the snapshot's project"),
+    project: Name.optional().describe("Default: the snapshot's project"),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
   })
   .meta({ id: 'CloneSnapshot' });

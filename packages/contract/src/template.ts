@@ -56,7 +56,7 @@ export type Template = z.infer<typeof Template>;
 export const CreateTemplateBody = z
   .strictObject({
     name: Name,
-    project: z.string().min(1).max(63).default('default'),
+    project: Name.default('default'),
     description: z.string().max(1000).default(''),
     spec: TemplateSpec,
   })
@@ -73,7 +73,7 @@ export const InstantiateBody = z
     namePrefix: Name.optional().describe(
       'Instances are named <prefix>-1, <prefix>-2, …; default the template name',
     ),
-    project: z.string().min(1).max(63).optional(),
+    project: Name.optional(),
     password: vm.password.describe(
       "Password for the template's user in every instance (not stored in the template)",
     ),

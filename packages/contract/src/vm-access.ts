@@ -114,7 +114,15 @@ export type VmMetrics = z.infer<typeof VmMetrics>;
 export const VmGuestInfo = GuestInfo.meta({ id: 'GuestInfo' });
 
 export const ProcessList = z.object({ items: z.array(GuestProcess) }).meta({ id: 'ProcessList' });
-export const ProcessParams = z.object({ id: z.string().min(1), processId: z.string().min(1) });
+/** Process ids are short guest-made tokens; the agent's router matches path segments of at most 100. */
+export const ProcessParams = z.object({
+  id: z.string().min(1).max(128),
+  processId: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[\w-]+$/, 'letters, digits, `_` and `-` (a process id from exec)'),
+});
 export const SignalBody = z.strictObject({
   signal: z.enum(['TERM', 'KILL', 'INT', 'HUP', 'QUIT', 'USR1', 'USR2', 'STOP', 'CONT']),
 });

@@ -22,7 +22,7 @@ const Size = z.string().describe('Like `1gb` or `512mib`');
 export const CreateVolumeBody = z
   .strictObject({
     name: Name,
-    project: z.string().min(1).max(63).default('default'),
+    project: Name.default('default'),
     size: Size.optional().describe('Default 1gb; at least the image size when `image` is given'),
     format: z.enum(['raw', 'ext4']).default('ext4'),
     image: z.string().min(1).optional().describe('Start from a copy of this rootfs image (ext4)'),

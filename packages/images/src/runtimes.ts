@@ -18,7 +18,7 @@ export const RUNTIMES: Record<string, { recipe: string; description: string }> =
 };
 
 export async function ensureRuntime(name: string): Promise<BuiltinArtifact> {
-  const rt = RUNTIMES[name];
+  const rt = Object.hasOwn(RUNTIMES, name) ? RUNTIMES[name] : undefined;
   if (!rt) throw new Error(`unknown runtime "${name}" (known: ${Object.keys(RUNTIMES).join(', ')})`);
   return ensureOnBase('runtime', name, rt);
 }

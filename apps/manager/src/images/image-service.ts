@@ -10,7 +10,7 @@ import type { ContentStore, Written } from './content-store.ts';
 import { detectInit, isExt4 } from './ext4.ts';
 import { isLoopbackRegistry, nameFromRef, parseOciRef } from './oci-ref.ts';
 import { pullAndBuild, resolveDigest } from './oci-import.ts';
-import { downloadUrl } from './url-import.ts';
+import { checkImportUrl, downloadUrl } from './url-import.ts';
 import { RuntimeImages } from './runtimes.ts';
 
 export type Progress = (e: Extract<ImportEvent, { type: 'progress' }>) => void;
@@ -21,6 +21,8 @@ export interface ImageServiceOptions {
   /** Registries reached over plain HTTP / unverified TLS besides loopback ones (host:port). */
   insecureRegistries: string[];
   maxUploadBytes: number;
+  /** URL imports give up after this long without progress (connect, headers, body); default 30 s. */
+  downloadIdleMs?: number;
   log: Logger;
 }
 
@@ -122,12 +124,18 @@ export class ImageService {
     const what = `Importing ${body.ref}`;
     const kind = body.kind;
     const format = body.format ?? (kind === 'rootfs' ? 'ext4' : kind === 'kernel' ? 'elf' : 'cpio.gz');
+    if (source === 'url') checkImportUrl(body.ref, what);
     const name = body.name ?? defaultName(body.ref);
     await this.nameFree(name, what);
     let w: Written;
     let fromHost: string | null = null;
     if (source === 'url') {
-      w = await downloadUrl(body.ref, this.files, { what, limit: this.o.maxUploadBytes, progress });
+      w = await downloadUrl(body.ref, this.files, {
+        what,
+        limit: this.o.maxUploadBytes,
+        progress,
+        ...(this.o.downloadIdleMs ? { idleMs: this.o.downloadIdleMs } : {}),
+      });
     } else {
       fromHost = await this.hostPath(body.ref, what);
       progress({ type: 'progress', phase: 'verify', message: `hashing ${fromHost}` });

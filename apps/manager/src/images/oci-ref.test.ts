@@ -14,16 +14,26 @@ describe('parseOciRef', () => {
     [`127.0.0.1:5000/a/b:v1@${D}`, `127.0.0.1:5000/a/b:v1@${D}`],
     ['docker://alpine:3', 'docker.io/library/alpine:3'],
     ['user/repo', 'docker.io/user/repo:latest'],
+    ['[::1]:5000/app:v1', '[::1]:5000/app:v1'],
   ])('%s → %s', (input, canonical) => {
     expect(parseOciRef(input)?.canonical).toBe(canonical);
   });
 
-  it.each(['', 'Upper/Case', 'a b', 'x@sha256:short', 'repo:', 'http://x/y', 'a//b'])(
-    'refuses %j',
-    (input) => {
-      expect(parseOciRef(input)).toBeNull();
-    },
-  );
+  it.each([
+    '',
+    'Upper/Case',
+    'a b',
+    'x@sha256:short',
+    'repo:',
+    'http://x/y',
+    'a//b',
+    'localhost:99999/x:tag',
+    'localhost:0/x',
+    'registry:port/x',
+    'a:1:2/x',
+  ])('refuses %j', (input) => {
+    expect(parseOciRef(input)).toBeNull();
+  });
 
   it('names and loopback', () => {
     expect(nameFromRef(parseOciRef('node:22-alpine')!)).toBe('oci-node-22-alpine');

@@ -35,6 +35,9 @@ export function parseOciRef(input: string): OciRef | null {
   let registry = 'docker.io';
   // The first component is a registry when it looks like a host: a dot, a port, or localhost.
   if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!)) registry = parts.shift()!;
+  // host[:port] or [ipv6][:port], with a port a registry can listen on.
+  const host = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(registry);
+  if (!host || (host[2] !== undefined && (Number(host[2]) < 1 || Number(host[2]) > 65535))) return null;
   if (registry === 'docker.io' && parts.length === 1) parts.unshift('library');
   if (!parts.length || !parts.every((p) => COMPONENT.test(p))) return null;
   if (!tag && !digest) tag = 'latest';

@@ -18,7 +18,8 @@ export class RuntimeImages {
   /** The image for an image name that denotes a runtime (`runtime-node22`), or null. */
   async resolve(imageName: string): Promise<ImageRow | null> {
     const m = /^runtime-(.+)$/.exec(imageName);
-    if (!m || !(m[1]! in RUNTIMES)) return null;
+    // Own keys only: `runtime-__proto__` or `runtime-constructor` name no runtime.
+    if (!m || !Object.hasOwn(RUNTIMES, m[1]!)) return null;
     const have = await this.stores.images.get(imageName);
     if (have) return have;
     let p = this.building.get(imageName);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
 import { HearthError, routes, validationError, type RouteDef } from '@hearth/contract';
 import type { z } from 'zod';
-import { authenticate } from '../http.ts';
+import { authenticate, checkText } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { accessTarget, qs } from './vm-access.ts';
 
@@ -16,6 +16,30 @@ const states = new WeakMap<FastifyRequest, WsState>();
 /** Close codes a server may send; anything else (1005, 1006, …) becomes a normal close. */
 const closeCode = (code: number) =>
   code === 1000 || code === 1011 || (code >= 3000 && code < 5000) ? code : 1000;
+
+/**
+ * A WebSocket route whose plain GET (no `Upgrade: websocket`) is answered with the envelope,
+ * not the plugin's bare 404.
+ */
+function wsRoute(
+  app: FastifyInstance,
+  url: string,
+  preValidation: (req: FastifyRequest) => Promise<void>,
+  wsHandler: (socket: WebSocket, req: FastifyRequest) => void,
+): void {
+  app.route({
+    method: 'GET',
+    url,
+    preValidation,
+    handler: async (req) => {
+      throw new HearthError(
+        'WEBSOCKET_REQUIRED',
+        `Opening ${req.url.split('?')[0]} failed: it is a WebSocket; connect with \`Upgrade: websocket\`.`,
+      );
+    },
+    wsHandler,
+  });
+}
 
 /**
  * WebSockets into a VM (console, shell, metrics). Auth and the VM lookup happen before the
@@ -32,6 +56,8 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
       req.headers.authorization = `Bearer ${q.token}`;
     delete q.token;
     await authenticate(req, route, deps.stores.tokens);
+    checkText(req.params, 'path');
+    checkText(q, 'query');
     const params = (route.params as z.ZodType).safeParse(req.params);
     if (!params.success) throw validationError('the request path', params.error.issues);
     let query: Record<string, unknown> = {};
@@ -44,7 +70,7 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
   };
 
   const relay = (route: RouteDef, channel: 'console' | 'shell', anyState: boolean) =>
-    app.get(route.path, { websocket: true, preValidation: prepare(route, anyState) }, (socket, req) => {
+    wsRoute(app, route.path, prepare(route, anyState), (socket, req) => {
       const { target: tg, query } = states.get(req)!;
       const url = `${tg.host.url.replace(/^http/, 'ws')}${tg.base}/${channel}?${qs(query)}`;
       const upstream = new WebSocket(url, { headers: { authorization: `Bearer ${tg.host.callback_token}` } });
@@ -78,32 +104,26 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
   relay(routes.vmConsole, 'console', true);
   relay(routes.vmShell, 'shell', false);
 
-  app.get(
-    routes.vmMetricsStream.path,
-    { websocket: true, preValidation: prepare(routes.vmMetricsStream, false) },
-    (socket, req) => {
-      const { target: tg, query } = states.get(req)!;
-      let busy = false;
-      const tick = async () => {
-        if (busy) return;
-        busy = true;
-        try {
-          const m = await deps.agents.json(tg.host, 'GET', `${tg.base}/metrics`);
-          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(m));
-        } catch (e) {
-          const err = e as HearthError;
-          if (socket.readyState === WebSocket.OPEN) {
-            socket.send(
-              JSON.stringify({ type: 'error', code: err.code ?? 'INTERNAL', message: err.message }),
-            );
-          }
-        } finally {
-          busy = false;
+  wsRoute(app, routes.vmMetricsStream.path, prepare(routes.vmMetricsStream, false), (socket, req) => {
+    const { target: tg, query } = states.get(req)!;
+    let busy = false;
+    const tick = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const m = await deps.agents.json(tg.host, 'GET', `${tg.base}/metrics`);
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(m));
+      } catch (e) {
+        const err = e as HearthError;
+        if (socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify({ type: 'error', code: err.code ?? 'INTERNAL', message: err.message }));
         }
-      };
-      void tick();
-      const timer = setInterval(() => void tick(), Number(query.interval ?? 2) * 1000);
-      socket.on('close', () => clearInterval(timer));
-    },
-  );
+      } finally {
+        busy = false;
+      }
+    };
+    void tick();
+    const timer = setInterval(() => void tick(), Number(query.interval ?? 2) * 1000);
+    socket.on('close', () => clearInterval(timer));
+  });
 }
