@@ -51,6 +51,11 @@ func fsErr(err error) *GuestError {
 			return gerr(ErrPermission, "%v", err)
 		case syscall.ENOTEMPTY:
 			return gerr(ErrBadRequest, "%v", err)
+		case syscall.EIO, syscall.EINVAL, syscall.ENXIO, syscall.ENODEV, syscall.ESRCH,
+			syscall.EFAULT, syscall.EOPNOTSUPP, syscall.ENOSPC, syscall.EFBIG, syscall.ETXTBSY:
+			// The guest's kernel refused this path (say /proc/1/mem, a full disk): the
+			// caller's request cannot be served, the agent itself is fine.
+			return gerr(ErrIO, "%v", err)
 		}
 	}
 	return gerr(ErrInternal, "%v", err)

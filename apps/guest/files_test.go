@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -145,5 +146,10 @@ func TestFsErrMapping(t *testing.T) {
 	}
 	if err := os.Mkdir(f, 0o755); fsErr(err).Code != ErrExists {
 		t.Fatal(err)
+	}
+	// A path the kernel refuses (an I/O error) is the caller's to change, not an agent fault.
+	eio := &os.PathError{Op: "read", Path: "/proc/1/mem", Err: syscall.EIO}
+	if fsErr(eio).Code != ErrIO {
+		t.Fatal(eio)
 	}
 }

@@ -52,13 +52,14 @@ const (
 	ErrPathEscape      = "PATH_ESCAPE"
 	ErrTooLarge        = "TOO_LARGE"
 	ErrPermission      = "PERMISSION"
+	ErrIO              = "IO"
 	ErrProcessNotFound = "PROCESS_NOT_FOUND"
 	ErrSpawnFailed     = "SPAWN_FAILED"
 	ErrInternal        = "INTERNAL"
 )
 
 var ErrorCodes = []string{ErrBadRequest, ErrUnauthenticated, ErrUnknownOp, ErrNotFound, ErrExists,
-	ErrNotDir, ErrIsDir, ErrPathEscape, ErrTooLarge, ErrPermission, ErrProcessNotFound,
+	ErrNotDir, ErrIsDir, ErrPathEscape, ErrTooLarge, ErrPermission, ErrIO, ErrProcessNotFound,
 	ErrSpawnFailed, ErrInternal}
 
 // Ops (the discriminator of GuestRequest).

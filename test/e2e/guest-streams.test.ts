@@ -71,6 +71,13 @@ describe('guest streams that fail (real VM)', () => {
       );
     expect(dev?.status).toBeGreaterThanOrEqual(400);
     expect(dev?.status).toBeLessThan(500);
+    // A file the guest's kernel refuses to read (EIO) is a 422 with the guest's reason.
+    const refused = await expectCode(
+      () => p.client.raw('downloadFile', { params: { id: vm.id }, query: { path: '/proc/1/mem' } }),
+      'GUEST_PATH_IO_ERROR',
+      422,
+    );
+    expect(refused.message).toMatch(/input\/output error/);
     await stillServing();
   });
 

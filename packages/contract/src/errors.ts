@@ -255,6 +255,10 @@ export const errorCatalogue = {
     status: 426,
     hint: 'Connect with a WebSocket client (`Upgrade: websocket`); browsers may pass the token as `?token=`.',
   },
+  GUEST_PATH_IO_ERROR: {
+    status: 422,
+    hint: "The guest's kernel refused to read or write this path (an I/O error, a special file such as /proc/1/mem, a full disk); `detail` has its message. Choose another path or free space in the guest.",
+  },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

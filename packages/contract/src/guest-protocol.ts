@@ -107,6 +107,7 @@ export const GuestErrorCode = z.enum([
   'PATH_ESCAPE',
   'TOO_LARGE',
   'PERMISSION',
+  'IO',
   'PROCESS_NOT_FOUND',
   'SPAWN_FAILED',
   'INTERNAL',

@@ -39,6 +39,7 @@ const PATH_ERR: ErrorCode[] = [
   'GUEST_PATH_INVALID',
   'GUEST_PATH_WRONG_TYPE',
   'GUEST_PERMISSION_DENIED',
+  'GUEST_PATH_IO_ERROR',
 ];
 const Done = z.object({ path: z.string() });
 const Ok = z.object({ ok: z.boolean() });

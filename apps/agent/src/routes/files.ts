@@ -166,11 +166,13 @@ export function fileRoutes(
     return { path: q.path };
   });
 
+  // Metrics and info share the guest channel with transfers in flight (no per-stream flow control
+  // yet), so an emulated guest busy moving a file answers late: give them the ordinary bound.
   app.get('/agent/v1/vms/:id/metrics', async (req) => ({
-    ...(await request(req, { op: 'metrics' }, 10_000)),
+    ...(await request(req, { op: 'metrics' })),
     at: new Date().toISOString(),
   }));
-  app.get('/agent/v1/vms/:id/guest', async (req) => request(req, { op: 'info' }, 10_000));
+  app.get('/agent/v1/vms/:id/guest', async (req) => request(req, { op: 'info' }));
 
   app.get('/agent/v1/vms/:id/processes', async (req) => ({
     items: (await request<{ processes: unknown[] }>(req, { op: 'ps' })).processes,
