@@ -18,6 +18,19 @@ for a in $(/bin/busybox --list-full); do
   ln -sf /bin/busybox "$r/$a"
 done
 
+# busybox-static has no nohup applet, and `nohup server &` is the first line people type to
+# leave a server running after an exec or a shell.
+cat > "$r/usr/bin/nohup" <<'X'
+#!/bin/sh
+# nohup COMMAND [ARG]...: run COMMAND immune to hangups; output to nohup.out if it was a terminal.
+if [ $# -eq 0 ]; then echo 'usage: nohup COMMAND [ARG]...' >&2; exit 125; fi
+trap '' HUP
+if [ -t 1 ]; then exec >>nohup.out; fi
+if [ -t 2 ]; then exec 2>&1; fi
+exec "$@"
+X
+chmod 755 "$r/usr/bin/nohup"
+
 cat > "$r/etc/inittab" <<'X'
 ::sysinit:/etc/init.d/rcS
 ::respawn:/usr/sbin/hearth-guest

@@ -162,6 +162,16 @@ describe('exec and background processes (real VM)', () => {
     }
   });
 
+  it('runs the nohup line people type, and what it starts outlives the exec', async () => {
+    const r = await sh('nohup sleep 1001 >/dev/null 2>&1 & echo $!');
+    expect(r.exitCode).toBe(0);
+    const pid = Number(r.stdout);
+    expect(pid).toBeGreaterThan(1);
+    expect((await sh(`tr '\\0' ' ' < /proc/${pid}/cmdline`)).stdout).toContain('sleep 1001');
+    expect(await alive(pid)).toBe(true);
+    await sh(`kill ${pid}`);
+  });
+
   it('kills the whole group of a command that times out', async () => {
     const r = await sh('sleep 1000 >/dev/null 2>&1 & echo $! > /tmp/bg.pid; sleep 1000', 3000);
     expect(r.timedOut).toBe(true);
