@@ -1,23 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { errorCatalogue, type HostInventory } from '@hearth/contract';
+import { errorCatalogue } from '@hearth/contract';
 import { startPlatform, type Platform } from '../../../test/helpers/platform.ts';
+import { registerFakeHost } from '../../../test/helpers/fake-host.ts';
 import { testPgUrl } from '../../../test/helpers/pg.ts';
 import { rawRequest } from '../../../test/helpers/raw-http.ts';
-
-const inventory: HostInventory = {
-  cpus: 2,
-  memoryMib: 4096,
-  memoryFreeMib: 2048,
-  diskFreeMib: 100_000,
-  kernel: 'test',
-  arch: 'x64',
-  vmms: [{ kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null }],
-  checks: [],
-  interfaces: [],
-  underlay: null,
-};
 
 const backends = ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as const;
 
@@ -72,13 +60,7 @@ describe.each(backends)('bad input on %s', (db) => {
       manager: { importIdleMs: 2000 },
     });
     admin = { authorization: `Bearer ${p.manager.adminToken}` };
-    const reg = await p.manager.app.inject({
-      method: 'POST',
-      url: '/v1/hosts/register',
-      headers: { authorization: `Bearer ${p.manager.joinToken}` },
-      payload: { name: 'fake-host', url: 'http://127.0.0.1:9', callbackToken: 'x'.repeat(32), inventory },
-    });
-    expect(reg.statusCode).toBe(200);
+    await registerFakeHost(p.manager, 'fake-host');
   });
   afterAll(async () => {
     for (const s of held) s.destroy();

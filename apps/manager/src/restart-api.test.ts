@@ -1,19 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostInventory } from '@hearth/contract';
 import { startPlatform, type Platform } from '../../../test/helpers/platform.ts';
-
-const inventory: HostInventory = {
-  cpus: 2,
-  memoryMib: 4096,
-  memoryFreeMib: 2048,
-  diskFreeMib: 100_000,
-  kernel: 'test',
-  arch: 'x64',
-  vmms: [{ kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null }],
-  checks: [],
-  interfaces: [],
-  underlay: null,
-};
+import { registerFakeHost } from '../../../test/helpers/fake-host.ts';
 
 // A manager restart with a host whose agent has not spoken since: its last address is not
 // trusted, so lifecycle calls are refused as retryable and change nothing (no VM boots here).
@@ -27,13 +14,7 @@ describe('lifecycle calls after a manager restart, before the host is back', () 
     // No waiting for the host: the answer comes at once.
     p = await startPlatform({ agent: false, manager: { hostWaitMs: 0 } });
     admin = { authorization: `Bearer ${p.manager.adminToken}` };
-    const reg = await p.manager.app.inject({
-      method: 'POST',
-      url: '/v1/hosts/register',
-      headers: { authorization: `Bearer ${p.manager.joinToken}` },
-      payload: { name: 'gone-host', url: 'http://127.0.0.1:9', callbackToken: 'x'.repeat(32), inventory },
-    });
-    expect(reg.statusCode).toBe(200);
+    await registerFakeHost(p.manager, 'gone-host');
     expect((await inject('POST', '/v1/vms', { name: 'runner', start: false })).statusCode).toBe(201);
     // As if it had booted before the restart.
     await p.manager.db.query(`UPDATE vms SET state = 'running', pid = 4242 WHERE name = 'runner'`);

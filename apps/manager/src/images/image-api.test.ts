@@ -4,22 +4,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostInventory } from '@hearth/contract';
 import { startPlatform, type Platform } from '../../../../test/helpers/platform.ts';
+import { registerFakeHost } from '../../../../test/helpers/fake-host.ts';
 import { testPgUrl } from '../../../../test/helpers/pg.ts';
 
-const inventory: HostInventory = {
-  cpus: 2,
-  memoryMib: 4096,
-  memoryFreeMib: 2048,
-  diskFreeMib: 100_000,
-  kernel: 'test',
-  arch: 'x64',
-  vmms: [{ kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null }],
-  checks: [],
-  interfaces: [],
-  underlay: null,
-};
 const backends = ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as const;
 const work = mkdtempSync(join(tmpdir(), 'hearth-image-api-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -54,13 +42,8 @@ describe.each(backends)('image API on %s', (db) => {
   beforeAll(async () => {
     p = await startPlatform({ db: db as 'pglite' | 'postgres', agent: false });
     admin = { authorization: `Bearer ${p.manager.adminToken}` };
-    const reg = await p.manager.app.inject({
-      method: 'POST',
-      url: '/v1/hosts/register',
-      headers: { authorization: `Bearer ${p.manager.joinToken}` },
-      payload: { name: 'fake', url: 'http://127.0.0.1:9', callbackToken: 'x'.repeat(32), inventory },
-    });
-    agent = { authorization: `Bearer ${reg.json().agentToken}` };
+    const agentToken = await registerFakeHost(p.manager, 'fake');
+    agent = { authorization: `Bearer ${agentToken}` };
   });
   afterAll(async () => {
     await p?.dispose();
