@@ -49,7 +49,8 @@ func fsErr(err error) *GuestError {
 			return gerr(ErrIsDir, "%v", err)
 		case syscall.EACCES, syscall.EPERM, syscall.EROFS:
 			return gerr(ErrPermission, "%v", err)
-		case syscall.ENOTEMPTY:
+		case syscall.ENOTEMPTY, syscall.ENAMETOOLONG, syscall.ELOOP:
+			// A name past the guest's limit or a symlink loop: the caller's path to change.
 			return gerr(ErrBadRequest, "%v", err)
 		case syscall.EIO, syscall.EINVAL, syscall.ENXIO, syscall.ENODEV, syscall.ESRCH,
 			syscall.EFAULT, syscall.EOPNOTSUPP, syscall.ENOSPC, syscall.EFBIG, syscall.ETXTBSY:

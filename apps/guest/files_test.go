@@ -147,6 +147,10 @@ func TestFsErrMapping(t *testing.T) {
 	if err := os.Mkdir(f, 0o755); fsErr(err).Code != ErrExists {
 		t.Fatal(err)
 	}
+	long := filepath.Join(t.TempDir(), strings.Repeat("d", 300))
+	if err := os.Mkdir(long, 0o755); fsErr(err).Code != ErrBadRequest {
+		t.Fatal(err)
+	}
 	// A path the kernel refuses (an I/O error) is the caller's to change, not an agent fault.
 	eio := &os.PathError{Op: "read", Path: "/proc/1/mem", Err: syscall.EIO}
 	if fsErr(eio).Code != ErrIO {

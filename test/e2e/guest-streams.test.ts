@@ -78,6 +78,13 @@ describe('guest streams that fail (real VM)', () => {
       422,
     );
     expect(refused.message).toMatch(/input\/output error/);
+    // A name past the guest's limit is the caller's to shorten.
+    const long = await expectCode(
+      () => p.client.call('makeDir', { params: { id: vm.id }, body: { path: `/tmp/${'d'.repeat(300)}` } }),
+      'VALIDATION_FAILED',
+      400,
+    );
+    expect(long.message).toMatch(/file name too long/);
     await stillServing();
   });
 
