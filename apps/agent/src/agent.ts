@@ -85,7 +85,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const log = cfg.log;
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const identity = await loadIdentity(cfg.dataDir);
-  // Firecracker first: the scheduler prefers it wherever it is usable (GUIDE §2).
+  // Firecracker first: the scheduler prefers it wherever it is usable: it boots faster and lighter than QEMU.
   const drivers = [
     new FirecrackerDriver({
       binary: cfg.firecrackerBin,

@@ -8,7 +8,7 @@ const def = <const T extends RouteDef>(r: T): T => r;
 const NET: ErrorCode[] = ['NETWORK_NOT_FOUND'];
 const base = { tag: 'networks', auth: 'user' } as const;
 
-/** Networks VMs attach to (GUIDE §6); the default NAT network exists from the first start. */
+/** Networks VMs attach to; the default NAT network exists from the first start. */
 export const networkRoutes = {
   createNetwork: def({
     ...base,

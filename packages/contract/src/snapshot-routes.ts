@@ -13,7 +13,7 @@ import { Vm } from './vm.ts';
 const def = <const T extends RouteDef>(r: T): T => r;
 const SNAP_ERR: ErrorCode[] = ['SNAPSHOT_NOT_FOUND'];
 
-/** Snapshots: memory + device state + disk, restorable in place or as a clone (GUIDE §7). */
+/** Snapshots: memory + device state + disk, restorable in place or as a clone. */
 export const snapshotRoutes = {
   createSnapshot: def({
     method: 'POST',

@@ -14,7 +14,7 @@ import { Vm } from './vm.ts';
 const def = <const T extends RouteDef>(r: T): T => r;
 const base = { tag: 'templates', auth: 'user' } as const;
 
-/** Templates: saved VM configurations, instantiated into new VMs (GUIDE §7). */
+/** Templates: saved VM configurations, instantiated into new VMs. */
 export const templateRoutes = {
   createTemplate: def({
     ...base,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** VM lifecycle states (GUIDE §3). The pure transition rules live here and nowhere else. */
+/** VM lifecycle states. The pure transition rules live here and nowhere else. */
 export const VM_STATES = [
   'creating',
   'created',

@@ -7,7 +7,7 @@ const def = <const T extends RouteDef>(r: T): T => r;
 const VOL: ErrorCode[] = ['VOLUME_NOT_FOUND'];
 const base = { tag: 'volumes', auth: 'user' } as const;
 
-/** Data disks that outlive VMs (GUIDE §7). Neither VMM hot-plugs here, so attach needs a stopped VM. */
+/** Data disks that outlive VMs. Neither VMM hot-plugs here, so attach needs a stopped VM. */
 export const volumeRoutes = {
   createVolume: def({
     ...base,

@@ -4,7 +4,7 @@ import { buildOnce, ensureBaseRootfs, recipeKey, BOOT_MARKER, type BuiltinArtifa
 
 /**
  * Runtime rootfs images: the base image plus a language runtime from package archives
- * (GUIDE §5). Built on first use, then cached by recipe hash like the built-in images.
+ * (the language runtimes users pick by name). Built on first use, then cached by recipe hash like the built-in images.
  */
 export const RUNTIMES: Record<string, { recipe: string; description: string }> = {
   node22: {

@@ -43,7 +43,7 @@ const num = (flag: string) => (v: string) => {
   return n;
 };
 
-/** `hearth network create|ls|inspect|leases|rm` and `hearth update <vm>` (GUIDE §6). */
+/** `hearth network create|ls|inspect|leases|rm` and `hearth update <vm>` */
 export function networkCommands(program: Command): void {
   const net = program.command('network').description('Networks VMs attach to: nat, isolated, bridged, vxlan');
   net

@@ -5,7 +5,7 @@ import { act, summary, waitFor } from './vm.ts';
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)}MiB`;
 
-/** `hearth snapshot create|list|restore|delete` (GUIDE §4). */
+/** `hearth snapshot create|list|restore|delete` */
 export function snapshotCommands(program: Command): void {
   const snap = program.command('snapshot').description('Snapshots: memory, device state and disk of a VM');
 

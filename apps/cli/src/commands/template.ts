@@ -3,7 +3,7 @@ import { printJson } from '../output.ts';
 import { table } from '../format.ts';
 import { act, summary, waitFor } from './vm.ts';
 
-/** `hearth template save|ls|instantiate|rm` (GUIDE §7). Templates from scratch: POST /v1/templates. */
+/** `hearth template save|ls|instantiate|rm`. Templates from scratch: POST /v1/templates. */
 export function templateCommands(program: Command): void {
   const tpl = program.command('template').description('Saved VM configurations');
 

@@ -7,7 +7,7 @@ import { act } from './vm.ts';
 const line = (v: Volume) =>
   `volume ${v.name} (${v.id}): ${v.sizeMib}MiB ${v.format}${v.attachedTo ? `, attached to ${v.attachedTo}` : ', detached'}`;
 
-/** `hearth volume create|ls|attach|detach|resize|rm` (GUIDE §7). */
+/** `hearth volume create|ls|attach|detach|resize|rm` */
 export function volumeCommands(program: Command): void {
   const vol = program.command('volume').description('Data disks that outlive VMs');
   const one = (

@@ -64,7 +64,7 @@ function overlaps(a: string, b: string): boolean {
   return x.network < yEnd && y.network < xEnd;
 }
 
-/** Networks (GUIDE §6): records, validation against what hosts offer, IPAM per network, leases. */
+/** Networks: records, validation against what hosts offer, IPAM per network, leases. */
 export class NetworkService {
   constructor(private readonly d: { stores: Stores; agents: AgentClient; log: Logger }) {}
 

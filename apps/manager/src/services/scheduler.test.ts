@@ -56,7 +56,7 @@ describe('VMM choice', () => {
       binary: 'firecracker-not-installed-here',
       jailer: false,
     }).probe();
-    expect(probed.available).toBe(false); // no machine here can run Firecracker (GUIDE §9)
+    expect(probed.available).toBe(false); // no test machine can run Firecracker: its KVM cannot run ordinary guests
     const err = (() => {
       try {
         placeVm([host([probed, qemu])], { ...req, vmm: 'firecracker' });

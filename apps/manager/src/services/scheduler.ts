@@ -74,7 +74,7 @@ export function placeVm(
   const offering = ready
     .map((h) => {
       const usable = h.inventory.vmms.filter((v) => v.available && (!req.vmm || v.kind === req.vmm));
-      // Firecracker first when both are usable (GUIDE §2).
+      // Firecracker first when both are usable: it boots faster and lighter than QEMU.
       usable.sort((a, b) => (a.kind === 'firecracker' ? -1 : 0) - (b.kind === 'firecracker' ? -1 : 0));
       return { h, vmm: usable[0]?.kind };
     })
