@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { HearthError, NET_FEATURE_NAMES, networkNeeds, type AgentNetwork } from '@hearth/contract';
+import { HearthError, NET_FEATURE_NAMES, networkHostNeeds, type AgentNetwork } from '@hearth/contract';
+import { bridgeName, idHash } from '@hearth/contract/host-names';
 import { sh } from './exec.ts';
 import { ensureDns, stopDns } from './dns.ts';
 import { dropTablesText, linkExists, natTable } from './net.ts';
@@ -11,10 +11,8 @@ import { dropTablesText, linkExists, natTable } from './net.ts';
  * label naming the network and this host, so start-up can tell ours from anyone else's.
  */
 
-const hash = (s: string, n = 10) => createHash('sha256').update(s).digest('hex').slice(0, n);
-
-export const vxlanDev = (networkId: string) => `hvx${hash(networkId)}`;
-export const bridgeFor = (networkId: string) => `hbr${hash(networkId)}`;
+export const vxlanDev = (networkId: string) => `hvx${idHash(networkId)}`;
+export const bridgeFor = bridgeName;
 
 /**
  * `hearth:<kind>:<owner id>:<host id>`: kept in link aliases and nft table comments. The host id
@@ -35,7 +33,7 @@ export interface NetContext {
 
 /** What a network needs from the host kernel, by the probe's names: a bridge, and more by mode. */
 export function requiredFeatures(n: Pick<AgentNetwork, 'mode' | 'vlan'>): string[] {
-  return ['net-bridge', ...networkNeeds(n)];
+  return networkHostNeeds(n).features;
 }
 
 export function checkFeatures(n: AgentNetwork, have: ReadonlySet<string>): void {

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { Db } from './db/index.ts';
 import type { Stores } from './store/index.ts';
-import type { VmService } from './services/vm-service.ts';
+import type { VmService } from './services/vms/vm-service.ts';
 import { frameworkOptions, installErrorHandling } from './http.ts';
 import { vmRoutes } from './routes/vms.ts';
 import { hostRoutes } from './routes/hosts.ts';
@@ -12,7 +12,7 @@ import { vmAccessRoutes } from './routes/vm-access.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { volumeRoutes } from './routes/volumes.ts';
 import { networkRoutes } from './routes/networks.ts';
-import type { NetworkService } from './services/network-service.ts';
+import type { NetworkService } from './services/networks/network-service.ts';
 import { templateRoutes } from './routes/templates.ts';
 import type { TemplateService } from './services/template-service.ts';
 import type { VolumeService } from './services/volume-service.ts';

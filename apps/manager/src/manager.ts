@@ -13,8 +13,8 @@ import { AgentClient } from './services/agent-client.ts';
 import { HostLiveness } from './services/host-liveness.ts';
 import { VmBus } from './services/bus.ts';
 import { ChangeFeed } from './services/change-feed.ts';
-import { NetworkService } from './services/network-service.ts';
-import { VmService } from './services/vm-service.ts';
+import { NetworkService } from './services/networks/network-service.ts';
+import { VmService } from './services/vms/vm-service.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
 

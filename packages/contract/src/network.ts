@@ -21,6 +21,18 @@ export function networkNeeds(n: { mode: NetworkMode; vlan: number | null }): str
   return out;
 }
 
+/**
+ * Everything a host must offer to carry a network, by the probe's names: a Linux bridge (every
+ * mode), the features of `networkNeeds`, and for VXLAN the host's underlay address (agent option
+ * `--underlay`). One rule for the agent (before it builds a network) and the manager (placement).
+ */
+export function networkHostNeeds(n: { mode: NetworkMode; vlan: number | null }): {
+  features: string[];
+  underlay: boolean;
+} {
+  return { features: ['net-bridge', ...networkNeeds(n)], underlay: n.mode === 'vxlan' };
+}
+
 /** What each `net-*` feature is, for error messages. */
 export const NET_FEATURE_NAMES: Record<string, string> = {
   'net-bridge': 'Linux bridges',

@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../db/index.ts';
 import type { Stores } from '../store/index.ts';
 import { snapshotFromRow } from '../store/snapshots.ts';
 import type { AgentClient } from './agent-client.ts';
-import type { VmService } from './vm-service.ts';
+import type { VmService } from './vms/vm-service.ts';
 
 export interface SnapshotServiceDeps {
   stores: Stores;

@@ -10,7 +10,7 @@ import {
 import { isUniqueViolation } from '../db/index.ts';
 import type { Stores } from '../store/index.ts';
 import { templateFromRow } from '../store/templates.ts';
-import type { VmService } from './vm-service.ts';
+import type { VmService } from './vms/vm-service.ts';
 import type { VolumeService } from './volume-service.ts';
 
 /** Templates: saved configurations; instantiating is ordinary creates (validated the same way). */

@@ -5,9 +5,9 @@ import {
   type CreateNetworkBody,
   type Network,
 } from '@hearth/contract';
-import type { HostRow } from '../store/mappers.ts';
-import type { NetworkRow } from '../store/networks.ts';
-import { hostHasFeature, interfaceUsable } from './scheduler.ts';
+import type { HostRow } from '../../store/mappers.ts';
+import type { NetworkRow } from '../../store/networks.ts';
+import { hostHasFeature, interfaceUsable } from '../scheduler.ts';
 import { ipToInt, parseCidr } from './ipam.ts';
 
 /** The smallest subnet we hand out: network, gateway, broadcast and a handful of VMs. */
@@ -31,7 +31,6 @@ function overlaps(a: string, b: string): boolean {
   return x.network < yEnd && y.network < xEnd;
 }
 
-/** Networks: records, validation against what hosts offer, IPAM per network, leases. */
 /**
  * Everything a new network must satisfy before it is recorded: its mode's fields, a subnet that
  * overlaps no other, a free VNI and interface, and ready hosts that can build it. Returns the

@@ -1,0 +1,199 @@
+import type { Logger } from 'pino';
+import {
+  HearthError,
+  newId,
+  networkNeeds,
+  type AgentNic,
+  type CreateNetworkBody,
+  type Lease,
+  type Network,
+  type NicRequest,
+} from '@hearth/contract';
+import { bridgeName } from '@hearth/contract/host-names';
+import { isUniqueViolation } from '../../db/index.ts';
+import type { Stores } from '../../store/index.ts';
+import { leaseFromRow, type NetworkRow } from '../../store/networks.ts';
+import type { AgentClient } from '../agent-client.ts';
+import { agentNics, refreshOverlays, tearDownOnHosts } from './agent-networks.ts';
+import { hasDhcpNics, recordDhcpAddresses } from './dhcp-learning.ts';
+import { checkNetworkBody } from './network-checks.ts';
+import { allocateNics, planNics, type NicPlan } from './nic-planning.ts';
+import { parseCidr } from './ipam.ts';
+
+/** What the VM service asks of networks for one VM, in the order it asks. */
+export interface VmNetworking {
+  /** The NICs a new VM asks for (or the default network's), and what they need from a host. */
+  planNics(body: { network?: string | undefined; networks?: NicRequest[] | undefined }): Promise<NicPlan>;
+  /** Records the VM's NICs with a MAC and an address each. */
+  allocateNics(vmId: string, plan: NicPlan): Promise<void>;
+  /** The VM's NICs as the agent on `hostId` builds them. */
+  agentNics(vmId: string, hostId: string): Promise<AgentNic[]>;
+  hasDhcpNics(vmId: string): Promise<boolean>;
+  /** Records what the guest reports; true when every DHCP NIC has an address. */
+  recordDhcpAddresses(vmId: string, ips: { mac?: string | undefined; address: string }[]): Promise<boolean>;
+}
+
+export function networkFromRow(r: NetworkRow): Network {
+  return {
+    id: r.id,
+    name: r.name,
+    mode: r.mode,
+    cidr: r.cidr,
+    gateway: r.gateway,
+    dns: r.dns ?? [],
+    interface: r.iface,
+    vlan: r.vlan,
+    vni: r.vni,
+    port: r.port,
+    bridge: r.bridge,
+    isDefault: r.is_default,
+    requires: networkNeeds(r),
+    vmCount: Number(r.vm_count ?? 0),
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}
+
+/** Networks: their records (CRUD), and the VMs' NICs on them (see `VmNetworking`). */
+export class NetworkService implements VmNetworking {
+  private readonly stores: Stores;
+
+  constructor(private readonly deps: { stores: Stores; agents: AgentClient; log: Logger }) {
+    this.stores = deps.stores;
+  }
+
+  /** The default NAT network from the manager's configuration, created on first start. */
+  async ensureDefault(cfg: { bridge: string; cidr: string; dns: string } | null): Promise<NetworkRow | null> {
+    if (!cfg) return null;
+    let row = await this.stores.networks.getDefault();
+    if (!row) {
+      const subnet = parseCidr(cfg.cidr);
+      row = await this.stores.networks.insert({
+        id: newId('net'),
+        name: 'default',
+        mode: 'nat',
+        cidr: subnet.cidr,
+        gateway: subnet.gateway,
+        dns: [cfg.dns],
+        iface: null,
+        vlan: null,
+        vni: null,
+        port: null,
+        bridge: cfg.bridge,
+        is_default: true,
+      });
+    } else if (row.bridge !== cfg.bridge || row.cidr !== parseCidr(cfg.cidr).cidr) {
+      this.deps.log.warn(
+        { stored: { bridge: row.bridge, cidr: row.cidr }, configured: cfg },
+        'the default network keeps its stored bridge and subnet; the configured ones differ',
+      );
+    }
+    const n = await this.stores.networks.backfillDefault(row.id, row.name);
+    if (n) this.deps.log.info({ vms: n }, 'gave older VMs a NIC on the default network');
+    return row;
+  }
+
+  async create(body: CreateNetworkBody & { mode: Network['mode'] }): Promise<Network> {
+    const mode = body.mode;
+    const hosts = (await this.stores.hosts.all()).filter((h) => h.state === 'ready');
+    const { cidr, gateway } = checkNetworkBody(body, hosts, await this.stores.networks.all());
+    const id = newId('net');
+    try {
+      const row = await this.stores.networks.insert({
+        id,
+        name: body.name,
+        mode,
+        cidr,
+        gateway,
+        dns: body.dns ?? (mode === 'nat' && gateway ? [gateway] : []),
+        iface: body.interface ?? null,
+        vlan: body.vlan ?? null,
+        vni: body.vni ?? null,
+        port: mode === 'vxlan' ? (body.port ?? 4789) : null,
+        bridge: bridgeName(id),
+        is_default: false,
+      });
+      return networkFromRow(row);
+    } catch (e) {
+      if (isUniqueViolation(e, 'networks_name_key')) {
+        throw new HearthError('NETWORK_NAME_TAKEN', `Creating the network failed: "${body.name}" exists.`, {
+          fields: { name: ['already taken'] },
+        });
+      }
+      if (isUniqueViolation(e, 'networks_vni'))
+        throw new HearthError('NETWORK_VNI_TAKEN', `Creating the network failed: VNI ${body.vni} is taken.`);
+      throw e;
+    }
+  }
+
+  async get(idOrName: string): Promise<Network> {
+    return networkFromRow(await this.stores.networks.require(idOrName));
+  }
+
+  async list(q: { limit: number; cursor?: string | undefined; mode?: string | undefined }) {
+    const page = await this.stores.networks.list(q);
+    return { items: page.items.map(networkFromRow), nextCursor: page.nextCursor };
+  }
+
+  async leases(idOrName: string): Promise<{ items: Lease[] }> {
+    const n = await this.stores.networks.require(idOrName);
+    return { items: (await this.stores.networks.leases(n.id)).map(leaseFromRow) };
+  }
+
+  /** Deletes the record, then every host removes what it built for the network (best effort). */
+  async delete(idOrName: string): Promise<Network> {
+    const n = await this.stores.networks.require(idOrName);
+    if (n.is_default) {
+      throw new HearthError(
+        'NETWORK_BUILTIN',
+        `Deleting network "${n.name}" failed: it is the default network.`,
+      );
+    }
+    const vms = await this.stores.networks.vmsOn(n.id);
+    if (vms.length) {
+      throw new HearthError(
+        'NETWORK_IN_USE',
+        `Deleting network "${n.name}" failed: ${vms.length} VM(s) use it (${vms.map((v) => v.name).join(', ')}).`,
+        { detail: { vms: vms.map((v) => v.name) } },
+      );
+    }
+    try {
+      await this.stores.networks.delete(n.id);
+    } catch (e) {
+      // A VM got a NIC on it between the check and the delete.
+      if ((e as { code?: string }).code === '23503') {
+        throw new HearthError(
+          'NETWORK_IN_USE',
+          `Deleting network "${n.name}" failed: a VM was just created on it.`,
+        );
+      }
+      throw e;
+    }
+    await tearDownOnHosts(this.deps, n);
+    return networkFromRow({ ...n, vm_count: 0 });
+  }
+
+  /** VXLAN peers learn a host that (re)registered. */
+  refreshOverlays(): Promise<void> {
+    return refreshOverlays(this.deps);
+  }
+
+  planNics(body: { network?: string | undefined; networks?: NicRequest[] | undefined }): Promise<NicPlan> {
+    return planNics(this.stores, body);
+  }
+
+  allocateNics(vmId: string, plan: NicPlan): Promise<void> {
+    return allocateNics(this.stores, vmId, plan);
+  }
+
+  agentNics(vmId: string, hostId: string): Promise<AgentNic[]> {
+    return agentNics(this.stores, vmId, hostId);
+  }
+
+  hasDhcpNics(vmId: string): Promise<boolean> {
+    return hasDhcpNics(this.stores, vmId);
+  }
+
+  recordDhcpAddresses(vmId: string, ips: { mac?: string | undefined; address: string }[]): Promise<boolean> {
+    return recordDhcpAddresses(this.stores, this.deps.log, vmId, ips);
+  }
+}

@@ -1,0 +1,158 @@
+import { HearthError, networkHostNeeds, type NicRequest } from '@hearth/contract';
+import { idHash } from '@hearth/contract/host-names';
+import { isUniqueViolation } from '../../db/index.ts';
+import type { Stores } from '../../store/index.ts';
+import type { NetworkRow, NicRow } from '../../store/networks.ts';
+import { inCidr } from './network-checks.ts';
+import { ipToInt, macForIp, nextFreeIp, parseCidr } from './ipam.ts';
+
+/** One NIC of a new VM: its network, and the address asked for, if any. */
+export interface PlannedNic {
+  net: NetworkRow;
+  ip?: string | undefined;
+}
+
+/** What the scheduler must find on a host for a VM's NICs. */
+export interface HostNetNeeds {
+  /** Probe names (`net-nat`, …), plus `underlay` for VXLAN. */
+  features: string[];
+  /** Host interfaces bridged networks go onto, with the bridge that may already own them. */
+  interfaces: { name: string; bridge: string }[];
+}
+
+/** A new VM's NICs, in order, and what they need from its host. */
+export interface NicPlan {
+  nics: PlannedNic[];
+  hostNeeds: HostNetNeeds;
+}
+
+/** The networks a new VM's NICs go on: `networks`, or `network`, or the default network. */
+export async function planNics(
+  stores: Stores,
+  body: { network?: string | undefined; networks?: NicRequest[] | undefined },
+): Promise<NicPlan> {
+  if (body.network !== undefined && body.networks !== undefined) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      'Creating the VM failed: give `network` or `networks`, not both.',
+      {
+        fields: { network: ['not with networks'] },
+      },
+    );
+  }
+  const reqs: NicRequest[] = body.networks ?? (body.network !== undefined ? [body.network] : []);
+  const nics: PlannedNic[] = [];
+  if (!reqs.length) {
+    const def = await stores.networks.getDefault();
+    if (def) nics.push({ net: def });
+  }
+  for (const r of reqs) {
+    const net = await stores.networks.require(typeof r === 'string' ? r : r.network);
+    const ip = typeof r === 'string' ? undefined : r.ip;
+    if (ip !== undefined) assertHostAddress(net, ip);
+    if (nics.some((p) => p.net.id === net.id)) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        `Creating the VM failed: network "${net.name}" is listed twice.`,
+        {
+          fields: { networks: ['each network at most once'] },
+        },
+      );
+    }
+    nics.push({ net, ip });
+  }
+  return { nics, hostNeeds: hostNeedsOf(nics) };
+}
+
+/** An address asked for must be a host address of the network's subnet (not its gateway). */
+function assertHostAddress(net: NetworkRow, ip: string): void {
+  const sub = net.cidr ? parseCidr(net.cidr) : null;
+  const n = ipToInt(ip);
+  const edge = sub && (n === sub.network || n === sub.network + 2 ** (32 - sub.prefix) - 1);
+  if (!net.cidr || !inCidr(ip, net.cidr) || ip === net.gateway || edge) {
+    throw new HearthError(
+      'NETWORK_IP_UNAVAILABLE',
+      `Creating the VM failed: ${ip} is not a free host address of network "${net.name}" (${net.cidr ?? 'DHCP, no subnet'}).`,
+      { fields: { networks: [`${ip} outside ${net.cidr ?? 'the network'}`] } },
+    );
+  }
+}
+
+function hostNeedsOf(nics: PlannedNic[]): HostNetNeeds {
+  const features = nics.flatMap((p) => {
+    const needs = networkHostNeeds(p.net);
+    return [...needs.features, ...(needs.underlay ? ['underlay'] : [])];
+  });
+  return {
+    features: [...new Set(features)],
+    interfaces: nics.flatMap((p) => (p.net.iface ? [{ name: p.net.iface, bridge: p.net.bridge }] : [])),
+  };
+}
+
+/** Gives a VM its NICs: a MAC each and an address from each network's subnet (never duplicated). */
+export async function allocateNics(stores: Stores, vmId: string, plan: NicPlan): Promise<void> {
+  const planned = plan.nics;
+  if (!planned.length) return;
+  for (let attempt = 0; ; attempt++) {
+    const nics: NicRow[] = [];
+    for (const [idx, p] of planned.entries()) {
+      const ip = await pickAddress(stores, p);
+      const mac = ip ? macForIp(ip) : dhcpMac(vmId, idx);
+      nics.push({ vm_id: vmId, idx, network_id: p.net.id, mac, ip, source: ip ? 'ipam' : 'dhcp' });
+    }
+    try {
+      await stores.networks.setNics(
+        vmId,
+        nics,
+        nics.map((n, i) => ({
+          network: n.network_id,
+          networkName: planned[i]!.net.name,
+          mac: n.mac,
+          ip: n.ip,
+        })),
+      );
+      return;
+    } catch (e) {
+      // Two creates raced for the same address: pick again.
+      if ((isUniqueViolation(e, 'vm_nics_ip') || isUniqueViolation(e, 'vm_nics_mac_key')) && attempt < 20) {
+        if (planned.some((p) => p.ip !== undefined)) {
+          throw new HearthError(
+            'NETWORK_IP_UNAVAILABLE',
+            'Creating the VM failed: the address asked for was taken meanwhile.',
+          );
+        }
+        continue;
+      }
+      throw e;
+    }
+  }
+}
+
+/** The NIC's address: the one asked for if free, else the next free one; null on DHCP networks. */
+async function pickAddress(stores: Stores, p: PlannedNic): Promise<string | null> {
+  if (!p.net.cidr) return null;
+  const used = new Set(await stores.networks.usedIps(p.net.id));
+  if (p.net.gateway) used.add(p.net.gateway);
+  if (p.ip !== undefined) {
+    if (used.has(p.ip)) {
+      throw new HearthError(
+        'NETWORK_IP_UNAVAILABLE',
+        `Creating the VM failed: ${p.ip} on network "${p.net.name}" is in use.`,
+        { fields: { networks: [`${p.ip} is taken`] } },
+      );
+    }
+    return p.ip;
+  }
+  const ip = nextFreeIp(parseCidr(p.net.cidr), used);
+  if (!ip) {
+    throw new HearthError(
+      'NETWORK_EXHAUSTED',
+      `Creating the VM failed: network "${p.net.name}" has no free address left.`,
+    );
+  }
+  return ip;
+}
+
+/** DHCP NICs: a stable locally administered MAC from the VM and NIC index. */
+const dhcpMac = (vmId: string, idx: number) =>
+  '02:49:' + (idHash(`${vmId}/${idx}`, 8).match(/../g) ?? []).join(':');

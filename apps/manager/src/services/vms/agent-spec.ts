@@ -1,0 +1,42 @@
+import type { AgentVmSpec } from '@hearth/contract';
+import type { VmRow } from '../../store/mappers.ts';
+import { appFromImage } from '../../images/app-spec.ts';
+import type { VmContext } from './context.ts';
+
+/** The agent's view of a VM: everything it needs to boot it (a snapshot records it for clones). */
+export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmSpec> {
+  const images = ctx.stores.images;
+  const [image, kernel] = await Promise.all([images.require(row.image_id), images.require(row.kernel_id)]);
+  const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
+  const initrd = initrdName ? await images.require(initrdName) : null;
+  const asInit = image.meta.init === 'hearth-guest';
+  return {
+    id: row.id,
+    name: row.name,
+    vcpus: row.vcpus,
+    memoryMib: row.memory_mib,
+    diskMib: row.disk_mib,
+    vmm: row.vmm ?? 'qemu',
+    kernel: { id: kernel.id, path: kernel.path, sha256: kernel.sha256 },
+    initrd: initrd ? { id: initrd.id, path: initrd.path, sha256: initrd.sha256 } : null,
+    rootfs: { id: image.id, path: image.path, sha256: image.sha256 },
+    bootMarker: typeof image.meta.bootMarker === 'string' ? image.meta.bootMarker : null,
+    // Images without an init of their own (OCI images) boot the guest agent as PID 1.
+    bootArgs:
+      (typeof kernel.meta.cmdline === 'string' ? kernel.meta.cmdline : 'console=ttyS0 root=/dev/vda rw') +
+      (asInit ? ' init=/usr/sbin/hearth-guest' : ''),
+    env: row.env,
+    guest: row.guest?.secret
+      ? {
+          secret: row.guest.secret,
+          users: row.guest.users ?? [],
+          app: asInit ? appFromImage(image.meta, row.env) : null,
+        }
+      : null,
+    volumes: (await ctx.stores.volumes.forVm(row.id)).map((v) => ({ id: v.id, readOnly: v.read_only })),
+    ports: row.ports ?? [],
+    nics: row.host_id ? await ctx.networks.agentNics(row.id, row.host_id) : [],
+    egress: row.egress ?? null,
+    bandwidthMbit: row.bandwidth_mbit ?? null,
+  };
+}

@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import { HearthError } from '@hearth/contract';
+import type { HostRow, VmRow } from '../../store/mappers.ts';
+import type { Stores } from '../../store/index.ts';
+import type { AgentClient } from '../agent-client.ts';
+import type { VmBus } from '../bus.ts';
+import type { VmNetworking } from '../networks/network-service.ts';
+import type { ImageService } from '../../images/image-service.ts';
+import type { OperationTracker } from './operations.ts';
+
+export interface VmServiceDeps {
+  stores: Stores;
+  agents: AgentClient;
+  bus: VmBus;
+  log: Logger;
+  /** The VM's NICs: planning, addresses, what the agent needs, DHCP learning. */
+  networks: VmNetworking;
+  /** Builds runtime images (`runtime-node22`) on first use; absent in tests that need none. */
+  images?: ImageService | undefined;
+}
+
+/** What every part of the VM service works with: its dependencies and the operations in flight. */
+export interface VmContext extends VmServiceDeps {
+  operations: OperationTracker;
+}
+
+/** The reason a VM carries while it is being restored; the reconciler recognises it. */
+export const RESTORING = 'restoring snapshot';
+
+/** The host a VM is placed on. */
+export async function hostOf(ctx: VmContext, row: VmRow): Promise<HostRow> {
+  if (!row.host_id) throw new HearthError('NO_HOST_AVAILABLE', `VM ${row.id} has no host.`);
+  return ctx.stores.hosts.require(row.host_id);
+}
+
+/**
+ * The VM's host must have an agent this manager has heard from before a lifecycle call changes
+ * the record: waits for it (bounded), else HOST_UNAVAILABLE (503, Retry-After) with nothing changed.
+ */
+export async function assertHostReachable(ctx: VmContext, row: VmRow, what: string): Promise<void> {
+  if (!row.host_id) return;
+  await ctx.agents.ready(await hostOf(ctx, row), what);
+}

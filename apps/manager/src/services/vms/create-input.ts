@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { HearthError, parseSize, type CreateVmBody } from '@hearth/contract';
+import type { ImageRow } from '../../store/mappers.ts';
+import type { VmGuest } from '../../store/vms.ts';
+import { hashPassword } from '../password.ts';
+import type { VmContext } from './context.ts';
+
+export type CreateInput = Required<Pick<CreateVmBody, 'project' | 'vcpus' | 'memoryMib' | 'start'>> &
+  CreateVmBody;
+
+const DEFAULT_DISK_BYTES = 2 ** 30;
+const MAX_DISK_BYTES = 4 * 2 ** 40;
+
+/** Fields a clone takes from its snapshot, so a create from a snapshot must not set them. */
+const SET_BY_SNAPSHOT = [
+  'image',
+  'kernel',
+  'diskSize',
+  'diskGib',
+  'env',
+  'user',
+  'password',
+  'sshKeys',
+  'timeout',
+  'vmm',
+  'network',
+  'networks',
+] as const;
+
+/** A create from a snapshot gives only what a clone may choose itself (name, project, labels). */
+export function assertCloneInput(body: CreateInput): void {
+  const given = SET_BY_SNAPSHOT.filter((k) => body[k] !== undefined);
+  if (!given.length && body.start !== false) return;
+  throw new HearthError(
+    'VALIDATION_FAILED',
+    'Creating the VM failed: a clone takes its image, kernel, disk, credentials and VMM from the snapshot.',
+    {
+      fields: Object.fromEntries(
+        [...given, ...(body.start === false ? ['start'] : [])].map((k) => [k, ['not allowed with snapshot']]),
+      ),
+    },
+  );
+}
+
+/** The rootfs and kernel images a new VM boots: by name or id, a runtime built on first use. */
+export async function resolveBootImages(
+  ctx: VmContext,
+  body: CreateInput,
+): Promise<{ image: ImageRow; kernel: ImageRow }> {
+  const imageName = body.image ?? 'base';
+  const image =
+    (await ctx.stores.images.get(imageName)) ??
+    (await ctx.images?.runtimes.resolve(imageName)) ??
+    (await ctx.stores.images.require(imageName, 'image'));
+  if (image.status === 'pending') {
+    throw new HearthError(
+      'IMAGE_NOT_READY',
+      `Creating the VM failed: image "${image.name}" has no content yet (upload it first).`,
+      { fields: { image: ['image content not uploaded'] } },
+    );
+  }
+  const kernel = await ctx.stores.images.require(body.kernel ?? 'kernel-default', 'kernel');
+  if (image.kind !== 'rootfs') {
+    throw new HearthError(
+      'IMAGE_KIND_MISMATCH',
+      `Creating the VM failed: image "${image.name}" is a ${image.kind}, not a rootfs.`,
+      { fields: { image: ['not a rootfs image'] } },
+    );
+  }
+  if (kernel.kind !== 'kernel') {
+    throw new HearthError(
+      'IMAGE_KIND_MISMATCH',
+      `Creating the VM failed: kernel "${kernel.name}" is a ${kernel.kind}, not a kernel.`,
+      { fields: { kernel: ['not a kernel image'] } },
+    );
+  }
+  return { image, kernel };
+}
+
+/** The disk size asked for (`diskSize` or `diskGib`, 1 GiB by default), at most 4 TiB, at least the image. */
+export function diskBytesFor(body: CreateInput, image: ImageRow): number {
+  let diskBytes = DEFAULT_DISK_BYTES;
+  if (body.diskSize !== undefined) {
+    const parsed = parseSize(body.diskSize);
+    if (parsed === null || parsed <= 0) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        `Creating the VM failed: diskSize "${body.diskSize}" is not a size.`,
+        {
+          fields: { diskSize: ['must look like 2gb or 512mib'] },
+        },
+      );
+    }
+    diskBytes = parsed;
+  } else if (body.diskGib !== undefined) diskBytes = body.diskGib * 2 ** 30;
+  if (diskBytes > MAX_DISK_BYTES) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Creating the VM failed: a ${body.diskSize ?? `${body.diskGib}gib`} disk is larger than the 4 TiB limit.`,
+      { fields: { [body.diskSize !== undefined ? 'diskSize' : 'diskGib']: ['at most 4tib'] } },
+    );
+  }
+  const imageBytes = Number(image.size_bytes);
+  if (diskBytes < imageBytes) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Creating the VM failed: the disk (${diskBytes} bytes) is smaller than image "${image.name}" (${imageBytes} bytes).`,
+      { fields: { diskSize: [`at least ${Math.ceil(imageBytes / 2 ** 20)}mib`] } },
+    );
+  }
+  return diskBytes;
+}
+
+/** The guest channel's secret and the user set up at boot, if credentials were given. */
+export async function guestCredentials(body: CreateInput): Promise<VmGuest> {
+  return {
+    secret: randomBytes(24).toString('base64url'),
+    users:
+      body.user || body.password || body.sshKeys?.length
+        ? [
+            {
+              name: body.user ?? 'root',
+              passwordHash: body.password ? await hashPassword(body.password) : null,
+              sshKeys: body.sshKeys ?? [],
+            },
+          ]
+        : [],
+  };
+}

@@ -1,0 +1,78 @@
+import { HearthError, newId, type Vm } from '@hearth/contract';
+import { isUniqueViolation } from '../../db/index.ts';
+import { vmFromRow, type VmRow } from '../../store/mappers.ts';
+import type { NewVm } from '../../store/vms.ts';
+import type { NicPlan } from '../networks/nic-planning.ts';
+import type { VmContext } from './context.ts';
+import { diskBytesFor, guestCredentials, resolveBootImages, type CreateInput } from './create-input.ts';
+import { runStart } from './lifecycle.ts';
+import { placeNewVm } from './placement.ts';
+import { moveVm } from './transitions.ts';
+
+/** A new VM from an image: checked, placed, recorded with its NICs, and booted when `start`. */
+export async function createVm(ctx: VmContext, body: CreateInput, actor: string): Promise<Vm> {
+  const { image, kernel } = await resolveBootImages(ctx, body);
+  const diskBytes = diskBytesFor(body, image);
+  const { placement, nics, ports } = await placeNewVm(ctx, body);
+  const row = await insertVm(ctx, {
+    name: body.name,
+    project: body.project,
+    desiredState: body.start ? 'running' : 'stopped',
+    vcpus: body.vcpus,
+    memoryMib: body.memoryMib,
+    diskMib: Math.ceil(diskBytes / 2 ** 20),
+    imageId: image.id,
+    kernelId: kernel.id,
+    vmm: placement.vmm,
+    hostId: placement.host.id,
+    env: body.env ?? {},
+    labels: body.labels ?? {},
+    timeout: body.timeout ?? null,
+    guest: await guestCredentials(body),
+    snapshotId: null,
+    ports,
+    egress: (body.egress ?? null) as Vm['egress'] | null,
+    bandwidthMbit: body.bandwidthMbit ?? null,
+    nics,
+  });
+  await ctx.stores.vms.addEvent(
+    row.id,
+    'created',
+    actor,
+    `placed on ${placement.host.name} (${placement.vmm})`,
+    'creating',
+  );
+  const moved = await moveVm(ctx, row, body.start ? 'starting' : 'created', actor, { reason: null });
+  if (body.start && moved) ctx.operations.track(row.id, () => runStart(ctx, moved, actor));
+  return vmFromRow(moved ?? row);
+}
+
+/** Inserts a VM row with a fresh id and its NICs' addresses (retrying address races). */
+export async function insertVm(
+  ctx: VmContext,
+  v: Omit<NewVm, 'id' | 'name' | 'state' | 'ip' | 'mac'> & { name: string | undefined; nics: NicPlan },
+): Promise<VmRow> {
+  const name = v.name ?? `vm-${newId('vm').slice(-6)}`;
+  const id = newId('vm');
+  const { nics, ...fields } = v;
+  try {
+    await ctx.stores.vms.insert({ ...fields, id, name, state: 'creating', ip: null, mac: null });
+  } catch (e) {
+    if (isUniqueViolation(e, 'vms_project_name')) {
+      throw new HearthError(
+        'VM_NAME_TAKEN',
+        `Creating the VM failed: project "${v.project}" already has a VM named "${name}".`,
+        { fields: { name: ['already taken'] } },
+      );
+    }
+    throw e;
+  }
+  try {
+    await ctx.networks.allocateNics(id, nics);
+  } catch (e) {
+    // No address, no VM: nothing of it is left behind.
+    await ctx.stores.vms.remove(id);
+    throw e;
+  }
+  return ctx.stores.vms.require(id);
+}

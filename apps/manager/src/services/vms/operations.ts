@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+
+/**
+ * The agent calls in flight, at most one chain per VM: the reconciler leaves a VM with one alone,
+ * and shutdown waits for them.
+ */
+export class OperationTracker {
+  private readonly inFlightByVm = new Map<string, Promise<void>>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** Runs `fn` in the background as the VM's current operation; a crash is logged, never thrown. */
+  track(vmId: string, fn: () => Promise<void>): void {
+    const p = fn()
+      .catch((e: Error) => this.log.error({ vm: vmId, err: e }, 'VM operation crashed'))
+      .finally(() => {
+        if (this.inFlightByVm.get(vmId) === p) this.inFlightByVm.delete(vmId);
+      });
+    this.inFlightByVm.set(vmId, p);
+  }
+
+  has(vmId: string): boolean {
+    return this.inFlightByVm.has(vmId);
+  }
+
+  /** The VM's operation in flight, if any. */
+  current(vmId: string): Promise<void> | undefined {
+    return this.inFlightByVm.get(vmId);
+  }
+
+  /** Ids of VMs with an operation in flight (shutdown logs them). */
+  vmIds(): string[] {
+    return [...this.inFlightByVm.keys()];
+  }
+
+  /**
+   * Resolves when every operation in flight has finished (shutdown, tests), or after `timeoutMs`;
+   * true when all finished.
+   */
+  async drain(timeoutMs = Infinity): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => {
+      if (timeoutMs !== Infinity) timer = setTimeout(() => r(false), timeoutMs);
+    });
+    try {
+      while (this.inFlightByVm.size) {
+        const all = Promise.allSettled([...this.inFlightByVm.values()]).then(() => true as const);
+        if (!(await Promise.race([all, late]))) return false;
+      }
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

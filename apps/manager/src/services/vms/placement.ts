@@ -1,0 +1,47 @@
+import { HearthError, type PortMapping } from '@hearth/contract';
+import type { NicPlan } from '../networks/nic-planning.ts';
+import { placeVm, type Placement } from '../scheduler.ts';
+import type { CreateInput } from './create-input.ts';
+import type { VmContext } from './context.ts';
+
+/**
+ * Where a new VM goes: its NICs planned first (their networks decide which hosts can carry it),
+ * then a host with room, then its published ports checked against that host's.
+ */
+export async function placeNewVm(
+  ctx: VmContext,
+  body: CreateInput,
+): Promise<{ placement: Placement; nics: NicPlan; ports: PortMapping[] }> {
+  const nics = await ctx.networks.planNics(body);
+  const placement = placeVm(await ctx.stores.hosts.all(), { ...body, net: nics.hostNeeds });
+  // Parsed input: protocol defaults are applied.
+  const ports = (body.ports ?? []) as PortMapping[];
+  if (ports.length) await assertPortsFree(ctx, placement.host.id, null, ports, 'Creating the VM');
+  return { placement, nics, ports };
+}
+
+/** One host port and protocol belongs to one VM per host (`vmId`'s own ports excepted). */
+export async function assertPortsFree(
+  ctx: VmContext,
+  hostId: string,
+  vmId: string | null,
+  ports: PortMapping[],
+  what: string,
+): Promise<void> {
+  const taken = new Map<string, string>();
+  for (const other of await ctx.stores.vms.portsOnHost(hostId, vmId)) {
+    for (const p of other.ports) taken.set(`${p.host}/${p.protocol}`, other.name);
+  }
+  const clash = ports.find((p) => taken.has(`${p.host}/${p.protocol}`));
+  if (clash) {
+    const owner = taken.get(`${clash.host}/${clash.protocol}`);
+    throw new HearthError(
+      'PORT_TAKEN',
+      `${what} failed: host port ${clash.host}/${clash.protocol} is published by VM "${owner}".`,
+      {
+        fields: { ports: [`${clash.host}/${clash.protocol} is taken`] },
+        detail: { vm: owner },
+      },
+    );
+  }
+}

@@ -1,0 +1,115 @@
+import type { AgentVmStatus } from '@hearth/contract';
+import { vmFromRow, type VmRow } from '../../store/mappers.ts';
+import { hostOf, RESTORING, type VmContext } from './context.ts';
+import { runDelete, runStart } from './lifecycle.ts';
+import { runRestore } from './restore.ts';
+import { stopAtFor } from './timeouts.ts';
+import { applyAgentStatus, failVm, moveVm } from './transitions.ts';
+
+/** States an operation passes through; one left with no operation in flight was interrupted. */
+const TRANSITIONAL = ['starting', 'stopping', 'pausing', 'resuming'];
+
+/**
+ * Brings the records in line with what an agent observes. `complete` lists are heartbeats
+ * (a VM missing from it is gone from the host); pushes only carry what changed.
+ */
+export async function reconcileHost(
+  ctx: VmContext,
+  hostId: string,
+  statuses: AgentVmStatus[],
+  complete: boolean,
+): Promise<void> {
+  const byId = new Map(statuses.map((s) => [s.id, s]));
+  const rows = complete
+    ? await ctx.stores.vms.onHost(hostId)
+    : await Promise.all(statuses.map((s) => ctx.stores.vms.get(s.id)));
+  for (const row of rows) {
+    if (!row || row.host_id !== hostId || ctx.operations.has(row.id)) continue;
+    // A heartbeat assembled before a just-finished operation must not undo it (age by the DB's clock).
+    if (complete && row.age_ms !== undefined && Number(row.age_ms) < 2000) continue;
+    try {
+      await reconcileVm(ctx, row, byId.get(row.id), complete);
+    } catch (e) {
+      ctx.log.error({ vm: row.id, err: e }, 'reconciling a VM failed');
+    }
+  }
+}
+
+async function reconcileVm(
+  ctx: VmContext,
+  row: VmRow,
+  status: AgentVmStatus | undefined,
+  complete: boolean,
+): Promise<void> {
+  // A transitional state with no operation in flight was interrupted (manager restart): drive it again.
+  if (row.state === 'deleting') {
+    ctx.operations.track(row.id, () => runDelete(ctx, row, 'reconciler'));
+    return;
+  }
+  if (complete && TRANSITIONAL.includes(row.state)) {
+    resumeInterrupted(ctx, row);
+    return;
+  }
+  if (!status || status.phase === 'absent') {
+    if (!complete || ['created', 'stopped', 'failed'].includes(row.state)) return;
+    const reason =
+      row.state === 'creating'
+        ? 'creation was interrupted (manager restart); start it again'
+        : 'the host no longer has this VM (host restarted or VM removed outside Hearth)';
+    await moveVm(ctx, row, 'failed', 'reconciler', { reason, pid: null, startedAt: null });
+    return;
+  }
+  const same =
+    (status.phase === 'running' && row.state === 'running') ||
+    (status.phase === 'paused' && row.state === 'paused') ||
+    (status.phase === 'stopped' && row.state === 'stopped') ||
+    (status.phase === 'failed' && row.state === 'failed');
+  if (
+    same &&
+    status.phase === 'running' &&
+    status.pid !== null &&
+    row.pid !== null &&
+    status.pid !== row.pid
+  ) {
+    // Same state, new VMM process: the guest rebooted and the agent booted it again.
+    const startedAt = status.startedAt ? new Date(status.startedAt) : new Date();
+    const updated = await ctx.stores.vms.recordReboot(
+      row.id,
+      row.pid,
+      status.pid,
+      startedAt,
+      stopAtFor(row.timeout, startedAt),
+    );
+    if (updated) ctx.bus.publish(vmFromRow(updated));
+    return;
+  }
+  if (same || status.phase === 'starting' || status.phase === 'stopping') return;
+  if (row.state === 'created' && status.phase === 'stopped') return;
+  const out = await applyAgentStatus(ctx, row, status, 'reconciler');
+  if (out) ctx.log.info({ vm: row.id, from: row.state, to: out.state }, 'reconciled VM state');
+}
+
+/** Re-issues the agent call of an interrupted transition; every agent call is idempotent. */
+function resumeInterrupted(ctx: VmContext, row: VmRow): void {
+  ctx.log.info({ vm: row.id, state: row.state }, 'resuming an interrupted operation');
+  ctx.operations.track(row.id, async () => {
+    try {
+      const host = await hostOf(ctx, row);
+      // A restore interrupted by a manager restart is re-driven as a restore, never as a cold
+      // boot that would silently drop the snapshot's memory and disk.
+      if (row.state === 'starting' && row.snapshot_id && row.state_reason?.startsWith(RESTORING)) {
+        return void (await runRestore(ctx, row, row.snapshot_id, 'reconciler'));
+      }
+      if (row.state === 'starting') return void (await runStart(ctx, row, 'reconciler'));
+      const status =
+        row.state === 'stopping'
+          ? await ctx.agents.stop(host, row.id, false, 30_000)
+          : row.state === 'pausing'
+            ? await ctx.agents.pause(host, row.id)
+            : await ctx.agents.resume(host, row.id);
+      await applyAgentStatus(ctx, row, status, 'reconciler');
+    } catch (e) {
+      await failVm(ctx, row, 'reconciler', `Resuming the interrupted ${row.state} failed`, e);
+    }
+  });
+}

@@ -1,0 +1,121 @@
+import { actionRule, HearthError, type Vm } from '@hearth/contract';
+import { vmFromRow, type VmRow } from '../../store/mappers.ts';
+import type { SnapshotRow } from '../../store/snapshots.ts';
+import { assertRestorable } from '../snapshot-checks.ts';
+import { agentSpecFor } from './agent-spec.ts';
+import { hostOf, RESTORING, type VmContext } from './context.ts';
+import { insertVm } from './create.ts';
+import { applyAgentStatus, failVm, moveVm } from './transitions.ts';
+
+/**
+ * A new VM running from a snapshot (a clone): the snapshot's host, resources, disk and guest
+ * secret, with its own id, name, MAC and address, applied inside the guest after restore.
+ */
+export async function cloneFromSnapshot(
+  ctx: VmContext,
+  snap: SnapshotRow,
+  body: { name?: string | undefined; project: string; labels?: Record<string, string> | undefined },
+  actor: string,
+): Promise<Vm> {
+  await assertRestorable(ctx.stores, snap);
+  const host = await ctx.stores.hosts.require(snap.host_id);
+  if (host.state !== 'ready') {
+    throw new HearthError(
+      'NO_HOST_AVAILABLE',
+      `Restoring failed: host ${host.name}, which holds the snapshot, is ${host.state}.`,
+    );
+  }
+  const row = await insertVm(ctx, {
+    name: body.name,
+    project: body.project,
+    desiredState: 'running',
+    vcpus: snap.vcpus,
+    memoryMib: snap.memory_mib,
+    diskMib: snap.disk_mib,
+    imageId: snap.image_id,
+    kernelId: snap.kernel_id,
+    vmm: snap.vmm,
+    hostId: snap.host_id,
+    env: snap.env ?? {},
+    labels: body.labels ?? {},
+    timeout: null,
+    guest: snap.guest,
+    snapshotId: snap.id,
+    egress: null,
+    bandwidthMbit: null,
+    // The same networks as the VM it was taken of (the saved devices must match), new addresses.
+    nics: await ctx.networks.planNics({ networks: snap.networks?.length ? snap.networks : undefined }),
+  });
+  await ctx.stores.vms.addEvent(
+    row.id,
+    'created',
+    actor,
+    `cloned from snapshot ${snap.name} (${snap.id})`,
+    'creating',
+  );
+  const moved = await moveVm(ctx, row, 'starting', actor, { reason: `${RESTORING} ${snap.name}` });
+  if (moved) ctx.operations.track(row.id, () => runRestore(ctx, moved, snap.id, actor));
+  return vmFromRow(moved ?? row);
+}
+
+/** Puts a VM back to a snapshot of itself: memory, devices and disk as they were then. */
+export async function restoreInPlace(
+  ctx: VmContext,
+  idOrName: string,
+  snap: SnapshotRow,
+  actor: string,
+): Promise<Vm> {
+  const row = await ctx.stores.vms.require(idOrName);
+  if (snap.vm_id !== row.id) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Restoring VM "${row.name}" failed: snapshot ${snap.name} was taken of another VM; clone it with POST /v1/snapshots/${snap.id}/restore.`,
+      { fields: { snapshot: ['not a snapshot of this VM'] } },
+    );
+  }
+  await assertRestorable(ctx.stores, snap);
+  if (row.vcpus !== snap.vcpus || row.memory_mib !== snap.memory_mib || row.disk_mib !== snap.disk_mib) {
+    throw new HearthError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `Restoring VM "${row.name}" failed: it was resized since snapshot ${snap.name} (${snap.vcpus} vCPU, ${snap.memory_mib} MiB then; ${row.vcpus} vCPU, ${row.memory_mib} MiB now).`,
+      { detail: { reason: 'resized' } },
+    );
+  }
+  if ((await ctx.stores.volumes.forVm(row.id)).length) {
+    throw new HearthError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `Restoring VM "${row.name}" failed: volumes were attached since the snapshot; detach them first.`,
+      { detail: { reason: 'volumes attached' } },
+    );
+  }
+  const rule = actionRule('restore');
+  if (!rule.from.includes(row.state)) {
+    throw new HearthError('VM_INVALID_STATE', `Cannot restore VM "${row.name}": it is ${row.state}.`, {
+      detail: { state: row.state, action: 'restore', allowedFrom: rule.from },
+    });
+  }
+  const moved = await moveVm(ctx, row, rule.enters, actor, {
+    desiredState: 'running',
+    reason: `${RESTORING} ${snap.name}`,
+  });
+  if (!moved)
+    throw new HearthError('VM_BUSY', `Cannot restore VM "${row.name}": it changed state meanwhile.`);
+  await ctx.stores.vms.setSnapshotOrigin(row.id, snap.id);
+  ctx.operations.track(row.id, () => runRestore(ctx, { ...moved, snapshot_id: snap.id }, snap.id, actor));
+  return vmFromRow(moved);
+}
+
+/** The agent call of a restore (in place or a clone), and its outcome on the record. */
+export async function runRestore(
+  ctx: VmContext,
+  row: VmRow,
+  snapshotId: string,
+  actor: string,
+): Promise<void> {
+  try {
+    const status = await ctx.agents.restore(await hostOf(ctx, row), await agentSpecFor(ctx, row), snapshotId);
+    await applyAgentStatus(ctx, row, status, actor);
+  } catch (e) {
+    await failVm(ctx, row, actor, 'Restoring the snapshot failed', e);
+  }
+}
