@@ -34,9 +34,9 @@ export class ImageService {
   constructor(
     private readonly stores: Stores,
     private readonly files: ContentStore,
-    private readonly o: ImageServiceOptions,
+    private readonly options: ImageServiceOptions,
   ) {
-    this.runtimes = new RuntimeImages(stores, files, o.log);
+    this.runtimes = new RuntimeImages(stores, files, options.log);
   }
 
   async create(body: CreateImageBody): Promise<ImageRow> {
@@ -66,7 +66,7 @@ export class ImageService {
       );
     }
     const what = `Uploading image "${img.name}"`;
-    const w = await this.files.write(body, { what, limit: this.o.maxUploadBytes });
+    const w = await this.files.write(body, { what, limit: this.options.maxUploadBytes });
     try {
       const declared = Number(img.size_bytes);
       await this.verify(w, { what, sha256: img.sha256, sizeBytes: declared || undefined });
@@ -132,9 +132,9 @@ export class ImageService {
     if (source === 'url') {
       w = await downloadUrl(body.ref, this.files, {
         what,
-        limit: this.o.maxUploadBytes,
+        limit: this.options.maxUploadBytes,
         progress,
-        ...(this.o.downloadIdleMs ? { idleMs: this.o.downloadIdleMs } : {}),
+        ...(this.options.downloadIdleMs ? { idleMs: this.options.downloadIdleMs } : {}),
       });
     } else {
       fromHost = await this.hostPath(body.ref, what);
@@ -171,7 +171,7 @@ export class ImageService {
   }
 
   private async hostPath(p: string, what: string): Promise<string> {
-    if (!this.o.allowHostPathImport) {
+    if (!this.options.allowHostPathImport) {
       throw new HearthError(
         'IMAGE_SOURCE_FORBIDDEN',
         `${what} failed: this manager does not import from host paths.`,
@@ -224,7 +224,8 @@ export class ImageService {
         },
       );
     }
-    const insecure = isLoopbackRegistry(ref.registry) || this.o.insecureRegistries.includes(ref.registry);
+    const insecure =
+      isLoopbackRegistry(ref.registry) || this.options.insecureRegistries.includes(ref.registry);
     const opts = { insecure, onProgress: progress };
     const digest = await resolveDigest(ref, opts);
     const hit = await this.stores.images.findByMeta('ociDigest', digest);

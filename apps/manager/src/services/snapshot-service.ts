@@ -15,20 +15,20 @@ export interface SnapshotServiceDeps {
 
 /** Snapshots: the manager keeps the records and lineage; the VM's host keeps the files. */
 export class SnapshotService {
-  constructor(private readonly d: SnapshotServiceDeps) {}
+  constructor(private readonly deps: SnapshotServiceDeps) {}
 
-  private get s() {
-    return this.d.stores;
+  private get stores() {
+    return this.deps.stores;
   }
 
   async create(vmIdOrName: string, body: { name?: string | undefined }, actor: string): Promise<Snapshot> {
-    const vm = await this.s.vms.require(vmIdOrName);
+    const vm = await this.stores.vms.require(vmIdOrName);
     if (vm.state !== 'running' && vm.state !== 'paused') {
       throw new HearthError('VM_INVALID_STATE', `Snapshotting VM "${vm.name}" failed: it is ${vm.state}.`, {
         detail: { state: vm.state, action: 'snapshot', allowedFrom: ['running', 'paused'] },
       });
     }
-    if ((await this.s.volumes.forVm(vm.id)).length) {
+    if ((await this.stores.volumes.forVm(vm.id)).length) {
       // The saved device state would have to match the volumes at every restore; not supported yet.
       throw new HearthError(
         'VM_INVALID_STATE',
@@ -38,10 +38,10 @@ export class SnapshotService {
         },
       );
     }
-    const host = await this.s.hosts.require(vm.host_id!);
+    const host = await this.stores.hosts.require(vm.host_id!);
     const [kernel, image] = await Promise.all([
-      this.s.images.require(vm.kernel_id),
-      this.s.images.require(vm.image_id),
+      this.stores.images.require(vm.kernel_id),
+      this.stores.images.require(vm.image_id),
     ]);
     const id = newId('snap');
     // Default: <vm>-<utc time>-<random>, within the name limit however long the VM's name is.
@@ -49,7 +49,7 @@ export class SnapshotService {
     const name = body.name ?? `${vm.name.slice(0, 62 - stamp.length)}-${stamp}`;
     let row;
     try {
-      row = await this.s.snapshots.insert({
+      row = await this.stores.snapshots.insert({
         id,
         name,
         project: vm.project,
@@ -82,30 +82,30 @@ export class SnapshotService {
       throw e;
     }
     try {
-      const r = await this.d.agents.snapshot(host, vm.id, id);
-      await this.s.snapshots.markReady(id, {
+      const r = await this.deps.agents.snapshot(host, vm.id, id);
+      await this.stores.snapshots.markReady(id, {
         sizeBytes: r.sizeBytes,
         vmmVersion: r.vmmVersion,
         type: r.type,
       });
     } catch (e) {
       // Nothing half-made: no record without files.
-      await this.s.snapshots.delete(row.id);
+      await this.stores.snapshots.delete(row.id);
       throw e;
     }
-    await this.s.vms.addEvent(vm.id, 'snapshot', actor, `snapshot ${name} (${id}) taken`, vm.state);
-    return snapshotFromRow(await this.s.snapshots.require(id));
+    await this.stores.vms.addEvent(vm.id, 'snapshot', actor, `snapshot ${name} (${id}) taken`, vm.state);
+    return snapshotFromRow(await this.stores.snapshots.require(id));
   }
 
   async get(idOrName: string): Promise<Snapshot> {
-    return snapshotFromRow(await this.s.snapshots.require(idOrName));
+    return snapshotFromRow(await this.stores.snapshots.require(idOrName));
   }
 
   async delete(idOrName: string): Promise<Snapshot> {
-    const row = await this.s.snapshots.require(idOrName);
-    const host = await this.s.hosts.get(row.host_id);
-    if (host) await this.d.agents.deleteSnapshot(host, row.id);
-    await this.s.snapshots.delete(row.id);
+    const row = await this.stores.snapshots.require(idOrName);
+    const host = await this.stores.hosts.get(row.host_id);
+    if (host) await this.deps.agents.deleteSnapshot(host, row.id);
+    await this.stores.snapshots.delete(row.id);
     return snapshotFromRow(row);
   }
 
@@ -118,11 +118,11 @@ export class SnapshotService {
     },
     actor: string,
   ): Promise<Vm> {
-    const snap = await this.s.snapshots.require(idOrName);
-    return this.d.vms.createFromSnapshot(snap, { ...body, project: body.project ?? snap.project }, actor);
+    const snap = await this.stores.snapshots.require(idOrName);
+    return this.deps.vms.createFromSnapshot(snap, { ...body, project: body.project ?? snap.project }, actor);
   }
 
   async restoreInPlace(vmIdOrName: string, snapshot: string, actor: string): Promise<Vm> {
-    return this.d.vms.restoreInPlace(vmIdOrName, await this.s.snapshots.require(snapshot), actor);
+    return this.deps.vms.restoreInPlace(vmIdOrName, await this.stores.snapshots.require(snapshot), actor);
   }
 }

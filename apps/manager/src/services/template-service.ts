@@ -15,10 +15,10 @@ import type { VolumeService } from './volume-service.ts';
 
 /** Templates: saved configurations; instantiating is ordinary creates (validated the same way). */
 export class TemplateService {
-  constructor(private readonly d: { stores: Stores; vms: VmService; volumes: VolumeService }) {}
+  constructor(private readonly deps: { stores: Stores; vms: VmService; volumes: VolumeService }) {}
 
-  private get s() {
-    return this.d.stores;
+  private get stores() {
+    return this.deps.stores;
   }
 
   async create(body: {
@@ -28,7 +28,7 @@ export class TemplateService {
     spec: TemplateSpec;
   }): Promise<Template> {
     try {
-      const row = await this.s.templates.insert({ id: newId('tpl'), ...body });
+      const row = await this.stores.templates.insert({ id: newId('tpl'), ...body });
       return templateFromRow(row);
     } catch (e) {
       if (isUniqueViolation(e, 'templates_project_name')) {
@@ -42,13 +42,13 @@ export class TemplateService {
 
   /** A VM's configuration as a template: what it was created with, and its volumes' sizes. */
   async fromVm(vmIdOrName: string, body: { name: string; description: string }): Promise<Template> {
-    const vm = await this.s.vms.require(vmIdOrName);
+    const vm = await this.stores.vms.require(vmIdOrName);
     const [image, kernel] = await Promise.all([
-      this.s.images.require(vm.image_id),
-      this.s.images.require(vm.kernel_id),
+      this.stores.images.require(vm.image_id),
+      this.stores.images.require(vm.kernel_id),
     ]);
     const user = vm.guest?.users?.[0];
-    const volumes = await this.s.volumes.forVm(vm.id);
+    const volumes = await this.stores.volumes.forVm(vm.id);
     const spec: TemplateSpec = {
       vcpus: vm.vcpus,
       memoryMib: vm.memory_mib,
@@ -80,7 +80,7 @@ export class TemplateService {
     },
     actor: string,
   ): Promise<{ items: Vm[] }> {
-    const t = await this.s.templates.require(idOrName);
+    const t = await this.stores.templates.require(idOrName);
     const prefix = body.namePrefix ?? t.name;
     const made: Vm[] = [];
     const volumesMade: string[] = [];
@@ -101,11 +101,11 @@ export class TemplateService {
         if (!parsed.success)
           throw validationError(`instance ${i} of template "${t.name}"`, parsed.error.issues);
         const input = parsed.data;
-        let vm = await this.d.vms.create(input, actor);
+        let vm = await this.deps.vms.create(input, actor);
         made.push(vm);
         if (withVolumes) {
           for (const [j, v] of volumes.entries()) {
-            const vol = await this.d.volumes.create({
+            const vol = await this.deps.volumes.create({
               name: `${vm.name}-vol${j + 1}`,
               project: vm.project,
               size: v.size,
@@ -114,17 +114,17 @@ export class TemplateService {
               ...(vm.host ? { host: vm.host } : {}),
             });
             volumesMade.push(vol.id);
-            await this.d.volumes.attach(vol.id, vm.id, false);
+            await this.deps.volumes.attach(vol.id, vm.id, false);
           }
-          vm = await this.d.vms.action(vm.id, 'start', actor);
+          vm = await this.deps.vms.action(vm.id, 'start', actor);
           made[made.length - 1] = vm;
         }
       }
     } catch (e) {
       // All or nothing: what this call made is removed again.
-      for (const vm of made) await this.d.vms.delete(vm.id, actor).catch(() => undefined);
-      await this.d.vms.drain();
-      for (const id of volumesMade) await this.d.volumes.delete(id).catch(() => undefined);
+      for (const vm of made) await this.deps.vms.delete(vm.id, actor).catch(() => undefined);
+      await this.deps.vms.drain();
+      for (const id of volumesMade) await this.deps.volumes.delete(id).catch(() => undefined);
       throw e;
     }
     return { items: made };

@@ -32,10 +32,10 @@ function sizeMib(text: string, field = 'size'): number {
 
 /** Volumes: records here, files on their host (the agent makes, grows and deletes them). */
 export class VolumeService {
-  constructor(private readonly d: { stores: Stores; agents: AgentClient }) {}
+  constructor(private readonly deps: { stores: Stores; agents: AgentClient }) {}
 
-  private get s() {
-    return this.d.stores;
+  private get stores() {
+    return this.deps.stores;
   }
 
   async create(body: {
@@ -46,7 +46,7 @@ export class VolumeService {
     image?: string | undefined;
     host?: string | undefined;
   }): Promise<Volume> {
-    const image = body.image ? await this.s.images.require(body.image, 'image') : null;
+    const image = body.image ? await this.stores.images.require(body.image, 'image') : null;
     if (image && image.kind !== 'rootfs') {
       throw new HearthError(
         'IMAGE_KIND_MISMATCH',
@@ -67,14 +67,14 @@ export class VolumeService {
         },
       );
     }
-    const hosts = (await this.s.hosts.all()).filter((h) => h.state === 'ready');
+    const hosts = (await this.stores.hosts.all()).filter((h) => h.state === 'ready');
     const host = body.host
-      ? await this.s.hosts.require(body.host)
+      ? await this.stores.hosts.require(body.host)
       : hosts.sort((a, b) => b.inventory.diskFreeMib - a.inventory.diskFreeMib)[0];
     if (!host) throw new HearthError('NO_HOST_AVAILABLE', 'Creating the volume failed: no host is ready.');
     let row: VolumeRow;
     try {
-      row = await this.s.volumes.insert({
+      row = await this.stores.volumes.insert({
         id: newId('vol'),
         name: body.name,
         project: body.project,
@@ -92,34 +92,34 @@ export class VolumeService {
       throw e;
     }
     try {
-      await this.d.agents.json(host, 'POST', `/agent/v1/volumes/${row.id}`, {
+      await this.deps.agents.json(host, 'POST', `/agent/v1/volumes/${row.id}`, {
         sizeMib: mib,
         format: row.format,
         imagePath: image?.path ?? null,
       });
     } catch (e) {
-      await this.s.volumes.delete(row.id);
+      await this.stores.volumes.delete(row.id);
       throw e;
     }
     return volumeFromRow(row);
   }
 
   async get(idOrName: string): Promise<Volume> {
-    return volumeFromRow(await this.s.volumes.require(idOrName));
+    return volumeFromRow(await this.stores.volumes.require(idOrName));
   }
 
   async delete(idOrName: string): Promise<Volume> {
-    const v = await this.s.volumes.require(idOrName);
+    const v = await this.stores.volumes.require(idOrName);
     if (v.vm_id) throw this.inUse(v);
-    const host = await this.s.hosts.get(v.host_id);
-    if (host) await this.d.agents.json(host, 'DELETE', `/agent/v1/volumes/${v.id}`);
-    await this.s.volumes.delete(v.id);
+    const host = await this.stores.hosts.get(v.host_id);
+    if (host) await this.deps.agents.json(host, 'DELETE', `/agent/v1/volumes/${v.id}`);
+    await this.stores.volumes.delete(v.id);
     return volumeFromRow(v);
   }
 
   async attach(idOrName: string, vmIdOrName: string, readOnly: boolean): Promise<Volume> {
-    const v = await this.s.volumes.require(idOrName);
-    const vm = await this.s.vms.require(vmIdOrName);
+    const v = await this.stores.volumes.require(idOrName);
+    const vm = await this.stores.vms.require(vmIdOrName);
     if (v.vm_id && v.vm_id !== vm.id) throw this.inUse(v);
     if (v.vm_id === vm.id) return volumeFromRow(v);
     this.needStopped(vm, 'attaching');
@@ -129,21 +129,21 @@ export class VolumeService {
         `Attaching volume "${v.name}" failed: it is on host ${v.host_id}, VM "${vm.name}" on ${vm.host_id}.`,
       );
     }
-    const out = await this.s.volumes.attach(v.id, vm.id, readOnly);
-    if (!out) throw this.inUse((await this.s.volumes.require(v.id)) ?? v);
+    const out = await this.stores.volumes.attach(v.id, vm.id, readOnly);
+    if (!out) throw this.inUse((await this.stores.volumes.require(v.id)) ?? v);
     return volumeFromRow(out);
   }
 
   async detach(idOrName: string): Promise<Volume> {
-    const v = await this.s.volumes.require(idOrName);
+    const v = await this.stores.volumes.require(idOrName);
     if (!v.vm_id) return volumeFromRow(v);
-    const vm = await this.s.vms.get(v.vm_id);
+    const vm = await this.stores.vms.get(v.vm_id);
     if (vm) this.needStopped(vm, 'detaching');
-    return volumeFromRow(await this.s.volumes.detach(v.id));
+    return volumeFromRow(await this.stores.volumes.detach(v.id));
   }
 
   async resize(idOrName: string, size: string): Promise<Volume> {
-    const v = await this.s.volumes.require(idOrName);
+    const v = await this.stores.volumes.require(idOrName);
     const mib = sizeMib(size);
     if (mib < v.size_mib) {
       throw new HearthError(
@@ -155,16 +155,16 @@ export class VolumeService {
       );
     }
     if (v.vm_id) {
-      const vm = await this.s.vms.get(v.vm_id);
+      const vm = await this.stores.vms.get(v.vm_id);
       if (vm) this.needStopped(vm, 'resizing');
     }
     if (mib === v.size_mib) return volumeFromRow(v);
-    const host = await this.s.hosts.require(v.host_id);
-    await this.d.agents.json(host, 'POST', `/agent/v1/volumes/${v.id}/resize`, {
+    const host = await this.stores.hosts.require(v.host_id);
+    await this.deps.agents.json(host, 'POST', `/agent/v1/volumes/${v.id}/resize`, {
       sizeMib: mib,
       format: v.format,
     });
-    return volumeFromRow(await this.s.volumes.resize(v.id, mib));
+    return volumeFromRow(await this.stores.volumes.resize(v.id, mib));
   }
 
   private needStopped(vm: VmRow, what: string): void {

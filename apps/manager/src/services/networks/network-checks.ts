@@ -103,6 +103,8 @@ export function checkNetworkBody(
       );
     }
   }
+  // The features beyond a bridge (what the API reports as `requires`): a network may be recorded
+  // before any host is ready, and placement checks the whole of networkHostNeeds per VM.
   const needs = networkNeeds({ mode, vlan: body.vlan ?? null });
   const missing = needs.filter((f) => !hosts.some((h) => hostHasFeature(h, f)));
   if (missing.length) {
