@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { VmmAvailability } from '@hearth/contract';
 import {
+  killQuietly,
   pidAlive,
   processArgv,
   type HostCheck,
@@ -19,7 +20,6 @@ import {
   FirecrackerLaunchError,
   instanceFor,
   isElf,
-  killQuietly,
   launchFirecracker,
   type InstanceRecord,
   type LaunchContext,

@@ -2,7 +2,14 @@ import { link, copyFile, mkdir, open, readFile, rm, stat, symlink, writeFile } f
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { GUEST_AGENT_VSOCK_PORT, pidAlive, type VmmLaunchSpec } from '@hearth/vmm';
+import {
+  describeExit,
+  GUEST_AGENT_VSOCK_PORT,
+  killQuietly,
+  lastLine,
+  pidAlive,
+  type VmmLaunchSpec,
+} from '@hearth/vmm';
 import { FirecrackerApi, FirecrackerApiError, waitForSocket } from './api-client.ts';
 import { configCalls, mmdsData, type ApiCall } from './config.ts';
 import { mkfifo } from './exec.ts';
@@ -165,8 +172,8 @@ export async function launchFirecracker(
         // With --new-pid-ns the jailer itself exits once Firecracker is forked: only a
         // failure of the jailer, or the forked Firecracker dying, ends the wait.
         if (x && (!layout.jail || x.code !== 0)) {
-          const last = (await stderr()).trim().split('\n').pop() || 'no output';
-          return `${basename(cmd)} exited with ${x.signal ? `signal ${x.signal}` : `code ${x.code}`}: ${last}`;
+          const last = lastLine((await stderr()).trim()) || 'no output';
+          return `${basename(cmd)} exited with ${describeExit(x)}: ${last}`;
         }
         const pid = await jailPid();
         if (layout.jail && x && pid && !pidAlive(pid)) return 'the jailed Firecracker exited during start';
@@ -323,14 +330,5 @@ export async function isElf(path: string): Promise<boolean> {
     return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
   } finally {
     await fh.close();
-  }
-}
-
-export function killQuietly(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone */
   }
 }
