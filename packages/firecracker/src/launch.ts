@@ -5,9 +5,12 @@ import type { Logger } from 'pino';
 import {
   describeExit,
   GUEST_AGENT_VSOCK_PORT,
+  killAndWait,
   killQuietly,
   lastLine,
   pidAlive,
+  readPidFile,
+  processArgv,
   type VmmLaunchSpec,
 } from '@hearth/vmm';
 import { FirecrackerApi, FirecrackerApiError, waitForSocket } from './api-client.ts';
@@ -81,15 +84,14 @@ export function fcNames(layout: FcLayout, spec: VmmLaunchSpec) {
 
 /** TAP busy: a previous Firecracker of this VM may still hold the TAP; wait until it is gone. */
 export async function awaitPreviousGone(layout: FcLayout, waitMs: number): Promise<void> {
-  const pid = Number((await readFile(layout.pidFile, 'utf8').catch(() => '')).trim());
+  const pid = await readPidFile(layout.pidFile);
   if (!pid || !pidAlive(pid)) return;
-  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  const argv = await processArgv(pid);
   if (!argv.includes(layout.apiSock) && !(layout.jail && argv.includes(layout.jail.id))) return;
   const deadline = Date.now() + waitMs;
   while (pidAlive(pid) && Date.now() < deadline) await sleep(20);
   if (!pidAlive(pid)) return;
-  process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 100 && pidAlive(pid); i++) await sleep(20);
+  await killAndWait(pid, 2000);
 }
 
 /** Spawns Firecracker (jailed or not), configures it for `mode` and returns the running instance. */
@@ -158,10 +160,7 @@ export async function launchFirecracker(
     const text = (await stderr()).trim();
     return new FirecrackerLaunchError(`Launching Firecracker failed: ${why}`, text);
   };
-  const jailPid = async () =>
-    layout.jail
-      ? Number((await readFile(jailPidFile(layout, ctx.binary), 'utf8').catch(() => '')).trim())
-      : 0;
+  const jailPid = async () => (layout.jail ? await readPidFile(jailPidFile(layout, ctx.binary)) : 0);
   try {
     await waitForSocket(
       layout.apiSock,

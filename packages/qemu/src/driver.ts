@@ -3,9 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmmAvailability } from '@hearth/contract';
 import {
   describeExit,
+  killAndWait,
   killQuietly,
   lastLine,
   pidAlive,
+  readPidFile,
+  processArgv,
   socketPathTooLong,
   spawnDetached,
   type VmmDriver,
@@ -163,9 +166,9 @@ export class QemuDriver implements VmmDriver {
 
   async adopt(runDir: string): Promise<VmmInstance | null> {
     const files = runFiles(runDir);
-    const pid = Number((await readFile(files.pid, 'utf8').catch(() => '')).trim());
+    const pid = await readPidFile(files.pid);
     if (!pid || !pidAlive(pid)) return null;
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const cmdline = await processArgv(pid);
     // The pid may have been reused by an unrelated process: require our own QMP path on its command line.
     if (!cmdline.some((a) => a.includes(files.qmp))) return null;
     const accelIdx = cmdline.indexOf('-accel');
@@ -175,8 +178,7 @@ export class QemuDriver implements VmmDriver {
       qmp = await QmpClient.connect(files.qmp, 5000);
     } catch (e) {
       // Our QEMU (verified above), but unreachable: an unmanageable VMM must not keep the disk.
-      killQuietly(pid);
-      for (let i = 0; i < 200 && pidAlive(pid); i++) await sleep(25);
+      await killAndWait(pid);
       throw new Error(`the VMM (pid ${pid}) did not answer QMP (${(e as Error).message}); it was killed`);
     }
     return new QemuInstance(pid, accel, qmp, guestSocketFromArgs(cmdline), {

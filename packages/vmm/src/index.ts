@@ -110,8 +110,10 @@ export {
 } from './run-dir.ts';
 export {
   describeExit,
+  killAndWait,
   killQuietly,
   lastLine,
+  readPidFile,
   socketPathTooLong,
   spawnDetached,
   UNIX_PATH_MAX,

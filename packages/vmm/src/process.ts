@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pidAlive } from './host.ts';
 
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
 export const UNIX_PATH_MAX = 107;
@@ -19,6 +22,18 @@ export function killQuietly(pid: number | undefined): void {
   } catch {
     /* gone */
   }
+}
+
+/** The pid in a VMM's pid file, or 0 when there is none. */
+export async function readPidFile(path: string): Promise<number> {
+  return Number((await readFile(path, 'utf8').catch(() => '')).trim()) || 0;
+}
+
+/** SIGKILL, then waits (up to `waitMs`) until the process is gone: for a VMM we cannot manage. */
+export async function killAndWait(pid: number, waitMs = 5000): Promise<void> {
+  killQuietly(pid);
+  const deadline = Date.now() + waitMs;
+  while (pidAlive(pid) && Date.now() < deadline) await sleep(25);
 }
 
 export interface ProcessExit {
