@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthError } from '@hearth/contract';
 import { tapName } from '@hearth/agent';
+import { RUN_DIR_FILES } from '@hearth/vmm';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { linkExists } from '../helpers/vm.ts';
 
@@ -42,7 +43,7 @@ async function expectFailedAndClean(p: Platform, name: string, body: Record<stri
   expect(failed.state).toBe('failed');
   expect(failed.pid).toBeNull();
   const runDir = join(p.dir, 'agent', 'vms', vm.id);
-  expect(existsSync(join(runDir, 'disk.raw'))).toBe(false);
+  expect(existsSync(join(runDir, RUN_DIR_FILES.disk))).toBe(false);
   expect(linkExists(tapName(vm.id))).toBe(false);
   expect(
     spawnSync('pgrep', ['-f', `hearth-${vm.id}`])

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthError, type Vm } from '@hearth/contract';
 import { tapName } from '@hearth/agent';
+import { RUN_DIR_FILES } from '@hearth/vmm';
 import { startPlatform, testVmm, type Platform } from '../helpers/platform.ts';
 import { consoleSession, linkExists, pidAlive, until } from '../helpers/vm.ts';
 
@@ -133,7 +134,7 @@ describe('VM lifecycle on a real VMM', () => {
   });
 
   it('boots the guest again when it reboots itself, on the same disk', async () => {
-    const con = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, 'console.sock'));
+    const con = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, RUN_DIR_FILES.consoleSocket));
     try {
       await con.login();
       con.send('echo kept > /root/marker && sync && reboot\n');
@@ -152,7 +153,7 @@ describe('VM lifecycle on a real VMM', () => {
       120_000,
     );
     vm = await p.client.call('getVm', { params: { id: vm.id } });
-    const con2 = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, 'console.sock'));
+    const con2 = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, RUN_DIR_FILES.consoleSocket));
     try {
       await con2.login();
       con2.send('cat /root/marker\n');
@@ -182,7 +183,7 @@ describe('VM lifecycle on a real VMM', () => {
   it('removes the VMM process, run directory, disk, TAP and records on delete', async () => {
     const pid = vm.pid!;
     const runDir = join(p.dir, 'agent', 'vms', vm.id);
-    expect(existsSync(join(runDir, 'disk.raw'))).toBe(true);
+    expect(existsSync(join(runDir, RUN_DIR_FILES.disk))).toBe(true);
     await p.client.call('deleteVm', { params: { id: vm.id } });
     const gone = await p.client
       .call('waitVm', { params: { id: vm.id }, query: { state: 'stopped', timeout: 60 } })

@@ -12,7 +12,7 @@ import { collectInventory, hostNetFeatures } from './inventory.ts';
 import { sweepLeftovers } from './sweep.ts';
 import { ManagerClient } from './manager-client.ts';
 import { ImageCache } from './image-cache.ts';
-import { Supervisor } from './supervisor.ts';
+import { Supervisor } from './vm/index.ts';
 import { ensureBridge } from './networks.ts';
 import { ensureDns } from './dns.ts';
 import { trackChanges } from './drain.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { capLog, tailFile, waitForText } from './console-log.ts';
-import { consoleTailReason, keyConsoleLine } from './supervisor.ts';
+import { consoleTailReason, keyConsoleLine } from './vm/console-reason.ts';
 
 let dir = '';
 beforeEach(async () => {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { stat, truncate } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { HearthError } from '@hearth/contract';
 
 const run = promisify(execFile);
 
@@ -18,7 +19,10 @@ export async function prepareDisk(image: string, target: string, sizeBytes: numb
       await run('resize2fs', ['-f', target]);
     } catch (e) {
       const err = e as { stderr?: string; message: string };
-      throw new Error(`Growing the root filesystem failed: ${err.stderr?.trim() || err.message}`);
+      throw new HearthError(
+        'VM_FAILED',
+        `Growing the root filesystem failed: ${err.stderr?.trim() || err.message}`,
+      );
     }
   }
 }

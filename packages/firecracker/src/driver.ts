@@ -1,9 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { VmmAvailability } from '@hearth/contract';
 import {
+  killAndWait,
   pidAlive,
+  readPidFile,
   processArgv,
   type HostCheck,
   type VmmDriver,
@@ -19,7 +20,6 @@ import {
   FirecrackerLaunchError,
   instanceFor,
   isElf,
-  killQuietly,
   launchFirecracker,
   type InstanceRecord,
   type LaunchContext,
@@ -183,7 +183,7 @@ export class FirecrackerDriver implements VmmDriver {
     const record = await readRecord(runDir);
     if (!record) return null;
     const layout = record.layout;
-    const pid = Number((await readFile(layout.pidFile, 'utf8').catch(() => '')).trim());
+    const pid = await readPidFile(layout.pidFile);
     if (!pid || !pidAlive(pid) || !(await isOurs(pid, layout))) {
       // Gone while the agent was down: what it left behind goes too.
       await cleanupJail(layout).catch(() => undefined);
@@ -196,8 +196,7 @@ export class FirecrackerDriver implements VmmDriver {
       await api.get('/');
     } catch (e) {
       // Ours (verified above), but deaf: an unmanageable VMM must not keep the disk.
-      killQuietly(pid);
-      for (let i = 0; i < 200 && pidAlive(pid); i++) await sleep(25);
+      await killAndWait(pid);
       await cleanupJail(layout).catch(() => undefined);
       throw new Error(`the VMM (pid ${pid}) did not answer its API (${(e as Error).message}); it was killed`);
     }

@@ -13,7 +13,7 @@ import {
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mkfifo } from './exec.ts';
-import { runDirFiles, type FcLayout } from './layout.ts';
+import { rootFiles, runDirFiles, type FcLayout } from './layout.ts';
 
 export interface JailerConfig {
   binary: string;
@@ -53,9 +53,7 @@ export function jailLayout(
     mode: 'jailer',
     runDir,
     root,
-    apiSock: join(root, 'api.sock'),
-    logFile: join(root, 'firecracker.log'),
-    metricsFifo: join(root, 'metrics.fifo'),
+    ...rootFiles(root),
     ...runDirFiles(runDir),
     jail: { id, base: cfg.chrootBase, uid, gid: uid, cgroup: join(cfg.cgroupRoot, cfg.parentCgroup, id) },
   };

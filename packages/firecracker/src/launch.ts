@@ -2,7 +2,17 @@ import { link, copyFile, mkdir, open, readFile, rm, stat, symlink, writeFile } f
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { GUEST_AGENT_VSOCK_PORT, pidAlive, type VmmLaunchSpec } from '@hearth/vmm';
+import {
+  describeExit,
+  GUEST_AGENT_VSOCK_PORT,
+  killAndWait,
+  killQuietly,
+  lastLine,
+  pidAlive,
+  readPidFile,
+  processArgv,
+  type VmmLaunchSpec,
+} from '@hearth/vmm';
 import { FirecrackerApi, FirecrackerApiError, waitForSocket } from './api-client.ts';
 import { configCalls, mmdsData, type ApiCall } from './config.ts';
 import { mkfifo } from './exec.ts';
@@ -74,15 +84,14 @@ export function fcNames(layout: FcLayout, spec: VmmLaunchSpec) {
 
 /** TAP busy: a previous Firecracker of this VM may still hold the TAP; wait until it is gone. */
 export async function awaitPreviousGone(layout: FcLayout, waitMs: number): Promise<void> {
-  const pid = Number((await readFile(layout.pidFile, 'utf8').catch(() => '')).trim());
+  const pid = await readPidFile(layout.pidFile);
   if (!pid || !pidAlive(pid)) return;
-  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  const argv = await processArgv(pid);
   if (!argv.includes(layout.apiSock) && !(layout.jail && argv.includes(layout.jail.id))) return;
   const deadline = Date.now() + waitMs;
   while (pidAlive(pid) && Date.now() < deadline) await sleep(20);
   if (!pidAlive(pid)) return;
-  process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 100 && pidAlive(pid); i++) await sleep(20);
+  await killAndWait(pid, 2000);
 }
 
 /** Spawns Firecracker (jailed or not), configures it for `mode` and returns the running instance. */
@@ -151,10 +160,7 @@ export async function launchFirecracker(
     const text = (await stderr()).trim();
     return new FirecrackerLaunchError(`Launching Firecracker failed: ${why}`, text);
   };
-  const jailPid = async () =>
-    layout.jail
-      ? Number((await readFile(jailPidFile(layout, ctx.binary), 'utf8').catch(() => '')).trim())
-      : 0;
+  const jailPid = async () => (layout.jail ? await readPidFile(jailPidFile(layout, ctx.binary)) : 0);
   try {
     await waitForSocket(
       layout.apiSock,
@@ -165,8 +171,8 @@ export async function launchFirecracker(
         // With --new-pid-ns the jailer itself exits once Firecracker is forked: only a
         // failure of the jailer, or the forked Firecracker dying, ends the wait.
         if (x && (!layout.jail || x.code !== 0)) {
-          const last = (await stderr()).trim().split('\n').pop() || 'no output';
-          return `${basename(cmd)} exited with ${x.signal ? `signal ${x.signal}` : `code ${x.code}`}: ${last}`;
+          const last = lastLine((await stderr()).trim()) || 'no output';
+          return `${basename(cmd)} exited with ${describeExit(x)}: ${last}`;
         }
         const pid = await jailPid();
         if (layout.jail && x && pid && !pidAlive(pid)) return 'the jailed Firecracker exited during start';
@@ -323,14 +329,5 @@ export async function isElf(path: string): Promise<boolean> {
     return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
   } finally {
     await fh.close();
-  }
-}
-
-export function killQuietly(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone */
   }
 }

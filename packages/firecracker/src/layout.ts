@@ -1,7 +1,5 @@
 import { isAbsolute, join, relative } from 'node:path';
-
-/** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
-export const UNIX_PATH_MAX = 107;
+import { RUN_DIR_FILES, runDirPaths, socketPathTooLong } from '@hearth/vmm';
 /** Drive and interface ids: Firecracker accepts only letters, digits and `_`. */
 export const ROOT_DRIVE_ID = 'rootfs';
 export const IFACE_ID = 'eth0';
@@ -35,20 +33,29 @@ export function directLayout(runDir: string): FcLayout {
     mode: 'direct',
     runDir,
     root: runDir,
-    apiSock: join(runDir, 'api.sock'),
-    logFile: join(runDir, 'firecracker.log'),
-    metricsFifo: join(runDir, 'metrics.fifo'),
+    ...rootFiles(runDir),
     ...runDirFiles(runDir),
     jail: null,
   };
 }
 
-export function runDirFiles(runDir: string) {
+/** Files that live where Firecracker runs: the run directory, or the jail's root when jailed. */
+export function rootFiles(root: string) {
   return {
-    consoleIn: join(runDir, 'console.in'),
-    pidFile: join(runDir, 'firecracker.pid'),
-    stderrFile: join(runDir, 'firecracker.stderr'),
-    stateFile: join(runDir, 'firecracker.json'),
+    apiSock: join(root, RUN_DIR_FILES.apiSocket),
+    logFile: join(root, RUN_DIR_FILES.firecrackerLog),
+    metricsFifo: join(root, RUN_DIR_FILES.metricsFifo),
+  };
+}
+
+/** Files that always live in the run directory, jailed or not. */
+export function runDirFiles(runDir: string) {
+  const f = runDirPaths(runDir);
+  return {
+    consoleIn: f.consoleIn,
+    pidFile: f.firecrackerPid,
+    stderrFile: f.firecrackerStderr,
+    stateFile: f.firecrackerState,
   };
 }
 
@@ -68,11 +75,7 @@ export function hostPath(layout: FcLayout, fcName: string): string {
 /** Refuses socket paths the kernel would truncate, including the vsock's `<uds>_<port>` listeners. */
 export function checkSocketPaths(apiSock: string, vsockUds: string, vsockPort: number): void {
   for (const p of [apiSock, vsockUds, `${vsockUds}_${vsockPort}`]) {
-    const n = Buffer.byteLength(p);
-    if (n > UNIX_PATH_MAX) {
-      throw new Error(
-        `socket path ${p} is ${n} bytes, longer than the ${UNIX_PATH_MAX} Linux allows; use a shorter data directory`,
-      );
-    }
+    const tooLong = socketPathTooLong(p);
+    if (tooLong) throw new Error(tooLong);
   }
 }

@@ -1,5 +1,6 @@
 import { constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { jsonLines } from '@hearth/vmm';
 
 export type FirecrackerMetrics = Record<string, unknown>;
 
@@ -11,7 +12,6 @@ export type FirecrackerMetrics = Record<string, unknown>;
  */
 export class MetricsReader {
   latest: FirecrackerMetrics | null = null;
-  private buffer = '';
   private waiters: ((m: FirecrackerMetrics | null) => void)[] = [];
   private readonly sock: Socket;
 
@@ -24,21 +24,10 @@ export class MetricsReader {
     this.sock.unref();
   }
 
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).trim();
-      this.buffer = this.buffer.slice(nl + 1);
-      if (!line) continue;
-      try {
-        this.latest = JSON.parse(line) as FirecrackerMetrics;
-      } catch {
-        continue;
-      }
-      for (const w of this.waiters.splice(0)) w(this.latest);
-    }
-  }
+  private readonly onData = jsonLines((m) => {
+    this.latest = m;
+    for (const w of this.waiters.splice(0)) w(this.latest);
+  });
 
   /** The next line Firecracker writes, or null after `timeoutMs`. */
   next(timeoutMs: number): Promise<FirecrackerMetrics | null> {

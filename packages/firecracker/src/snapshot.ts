@@ -1,12 +1,12 @@
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { VmmSnapshotInfo, VmmSnapshotOptions } from '@hearth/vmm';
+import { SNAPSHOT_INFO_FILE, type VmmSnapshotInfo, type VmmSnapshotOptions } from '@hearth/vmm';
 import { runArgv } from './exec.ts';
 import type { FirecrackerInstance } from './instance.ts';
 import { hostPath } from './layout.ts';
 
 export const SNAPSHOT_FILES = {
-  meta: 'snapshot.json',
+  meta: SNAPSHOT_INFO_FILE,
   state: 'vmstate.snap',
   memory: 'memory.snap',
   disk: 'disk.raw',

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pidAlive, type VmmLaunchSpec } from '@hearth/vmm';
+import { pidAlive, runDirPaths, type VmmLaunchSpec } from '@hearth/vmm';
 import { writeStandinBinary, type CallRecord } from '../test-support/index.ts';
 import { FirecrackerDriver, type FirecrackerDriverOptions } from './driver.ts';
 
@@ -29,7 +29,8 @@ export async function testEnv() {
     async spec(name: string, over: Partial<VmmLaunchSpec> = {}): Promise<VmmLaunchSpec> {
       const runDir = join(dir, name);
       await mkdir(runDir, { recursive: true });
-      await writeFile(join(runDir, 'disk.raw'), 'disk of ' + name);
+      const f = runDirPaths(runDir);
+      await writeFile(f.disk, 'disk of ' + name);
       return {
         vmId: `vm_${name}`,
         runDir,
@@ -37,11 +38,11 @@ export async function testEnv() {
         memoryMib: 128,
         kernelPath: kernel,
         initrdPath: null,
-        diskPath: join(runDir, 'disk.raw'),
+        diskPath: f.disk,
         cmdline: 'console=ttyS0 quiet',
-        consoleLogPath: join(runDir, 'console.log'),
+        consoleLogPath: f.consoleLog,
         tap: { name: `htap${name}`.slice(0, 15), mac: '02:00:00:00:00:01' },
-        guestSocketPath: join(runDir, 'guest.sock'),
+        guestSocketPath: f.guestSocket,
         ...over,
       };
     },

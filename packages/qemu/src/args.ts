@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { GUEST_AGENT_PORT_NAME, type VmmLaunchSpec } from '@hearth/vmm';
+import { GUEST_AGENT_PORT_NAME, runDirPaths, type VmmLaunchSpec } from '@hearth/vmm';
 
 export const GUEST_CHARDEV_ID = 'agent0';
 
@@ -23,13 +22,10 @@ export function guestSocketFromArgs(argv: string[]): string | null {
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 
+/** QEMU's own files in a run directory (names from the one run-directory table). */
 export function runFiles(runDir: string) {
-  return {
-    qmp: join(runDir, 'qmp.sock'),
-    console: join(runDir, 'console.sock'),
-    pid: join(runDir, 'qemu.pid'),
-    stderr: join(runDir, 'qemu.stderr'),
-  };
+  const f = runDirPaths(runDir);
+  return { qmp: f.qmpSocket, console: f.consoleSocket, pid: f.qemuPid, stderr: f.qemuStderr };
 }
 
 /**

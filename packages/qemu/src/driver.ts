@@ -1,8 +1,20 @@
-import { spawn } from 'node:child_process';
 import { open, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmmAvailability } from '@hearth/contract';
-import type { VmmDriver, VmmInstance, VmmLaunchSpec } from '@hearth/vmm';
+import {
+  describeExit,
+  killAndWait,
+  killQuietly,
+  lastLine,
+  pidAlive,
+  readPidFile,
+  processArgv,
+  socketPathTooLong,
+  spawnDetached,
+  type VmmDriver,
+  type VmmInstance,
+  type VmmLaunchSpec,
+} from '@hearth/vmm';
 import {
   buildQemuArgs,
   diskFromArgs,
@@ -15,10 +27,8 @@ import { copyDisk, loadState, readSnapshotInfo } from './migration.ts';
 import { join } from 'node:path';
 import { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 import { QmpClient } from './qmp.ts';
-import { pidAlive, QemuInstance } from './instance.ts';
+import { QemuInstance } from './instance.ts';
 import { kernelFormat } from './kernel-format.ts';
-
-const UNIX_PATH_MAX = 107;
 
 export class QemuLaunchError extends Error {
   constructor(
@@ -87,12 +97,8 @@ export class QemuDriver implements VmmDriver {
   private async start(spec: VmmLaunchSpec, incoming: boolean): Promise<QemuInstance> {
     const files = runFiles(spec.runDir);
     for (const p of [files.qmp, files.console, spec.guestSocketPath]) {
-      if (p.length > UNIX_PATH_MAX) {
-        throw new QemuLaunchError(
-          `Launching QEMU failed: socket path ${p} is longer than ${UNIX_PATH_MAX} bytes`,
-          '',
-        );
-      }
+      const tooLong = socketPathTooLong(p);
+      if (tooLong) throw new QemuLaunchError(`Launching QEMU failed: ${tooLong}`, '');
     }
     const format = await kernelFormat(spec.kernelPath).catch((e: Error) => {
       throw new QemuLaunchError(`Launching QEMU failed: cannot read the kernel: ${e.message}`, '');
@@ -113,21 +119,21 @@ export class QemuDriver implements VmmDriver {
     const args = buildQemuArgs({ ...spec, cmdline }, accel);
     if (incoming) args.push('-incoming', 'defer');
     const errFile = await open(files.stderr, 'w');
-    // Detached (own session) so that the agent's death or Ctrl-C never takes the VM with it.
-    const child = spawn(this.binary, args, { detached: true, stdio: ['ignore', errFile.fd, errFile.fd] });
-    await errFile.close();
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-    let spawnError: Error | null = null;
-    child.on('error', (e) => (spawnError = e));
-    child.on('exit', (code, signal) => (exited = { code, signal }));
-    child.unref();
+    let proc;
+    try {
+      proc = spawnDetached(this.binary, args, { stdio: ['ignore', errFile.fd, errFile.fd] });
+    } finally {
+      await errFile.close();
+    }
+    const child = proc.child;
 
     const stderr = () => readFile(files.stderr, 'utf8').catch(() => '');
     const deadline = Date.now() + 15_000;
     let qmp: QmpClient | null = null;
     while (!qmp) {
-      if (spawnError)
-        throw new QemuLaunchError(`Launching QEMU failed: ${(spawnError as Error).message}`, '');
+      const spawnError = proc.error();
+      if (spawnError) throw new QemuLaunchError(`Launching QEMU failed: ${spawnError.message}`, '');
+      const exited = proc.exit();
       if (exited) {
         const text = (await stderr()).trim();
         throw new QemuLaunchError(
@@ -153,15 +159,16 @@ export class QemuDriver implements VmmDriver {
       disk: spec.diskPath,
     });
     child.on('exit', (code, signal) => instance.noteExitCode(code, signal));
-    if (exited) instance.noteExitCode((exited as { code: number | null }).code, null);
+    const exited = proc.exit();
+    if (exited) instance.noteExitCode(exited.code, null);
     return instance;
   }
 
   async adopt(runDir: string): Promise<VmmInstance | null> {
     const files = runFiles(runDir);
-    const pid = Number((await readFile(files.pid, 'utf8').catch(() => '')).trim());
+    const pid = await readPidFile(files.pid);
     if (!pid || !pidAlive(pid)) return null;
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const cmdline = await processArgv(pid);
     // The pid may have been reused by an unrelated process: require our own QMP path on its command line.
     if (!cmdline.some((a) => a.includes(files.qmp))) return null;
     const accelIdx = cmdline.indexOf('-accel');
@@ -171,8 +178,7 @@ export class QemuDriver implements VmmDriver {
       qmp = await QmpClient.connect(files.qmp, 5000);
     } catch (e) {
       // Our QEMU (verified above), but unreachable: an unmanageable VMM must not keep the disk.
-      killQuietly(pid);
-      for (let i = 0; i < 200 && pidAlive(pid); i++) await sleep(25);
+      await killAndWait(pid);
       throw new Error(`the VMM (pid ${pid}) did not answer QMP (${(e as Error).message}); it was killed`);
     }
     return new QemuInstance(pid, accel, qmp, guestSocketFromArgs(cmdline), {
@@ -184,21 +190,4 @@ export class QemuDriver implements VmmDriver {
 
 function majorMinor(v: string | null | undefined): string {
   return (v ?? '').split('.').slice(0, 2).join('.');
-}
-
-function describeExit(e: { code: number | null; signal: NodeJS.Signals | null }): string {
-  return e.signal ? `signal ${e.signal}` : `code ${e.code}`;
-}
-
-function lastLine(text: string): string {
-  return text.split('\n').filter(Boolean).pop() ?? '';
-}
-
-function killQuietly(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
 }

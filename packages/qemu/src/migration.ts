@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { VmmSnapshotInfo } from '@hearth/vmm';
+import { RUN_DIR_FILES, SNAPSHOT_INFO_FILE, type VmmSnapshotInfo } from '@hearth/vmm';
 import type { QmpClient } from './qmp.ts';
 
 const run = promisify(execFile);
@@ -74,7 +74,7 @@ export async function saveState(
   }
   await copyDisk(diskPath, join(dir, SNAPSHOT_FILES.disk));
   const full: VmmSnapshotInfo = { ...info, files: { ...SNAPSHOT_FILES } };
-  await writeFile(join(dir, 'snapshot.json'), JSON.stringify(full, null, 2) + '\n');
+  await writeFile(join(dir, SNAPSHOT_INFO_FILE), JSON.stringify(full, null, 2) + '\n');
   return full;
 }
 
@@ -83,7 +83,7 @@ export async function saveState(
  * name, we stream the file into it, and the VM is left paused at the saved instant.
  */
 export async function loadState(qmp: QmpClient, dir: string, runDir: string): Promise<void> {
-  const sock = join(runDir, 'incoming.sock');
+  const sock = join(runDir, RUN_DIR_FILES.qemuIncoming);
   await rm(sock, { force: true });
   await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED });
   await qmp.execute('migrate-incoming', { uri: `unix:${sock}` });
@@ -123,7 +123,7 @@ export async function loadState(qmp: QmpClient, dir: string, runDir: string): Pr
 }
 
 export async function readSnapshotInfo(dir: string): Promise<VmmSnapshotInfo> {
-  const text = await readFile(join(dir, 'snapshot.json'), 'utf8').catch(() => null);
-  if (!text) throw new Error(`Restoring failed: ${dir} holds no snapshot (snapshot.json is missing)`);
+  const text = await readFile(join(dir, SNAPSHOT_INFO_FILE), 'utf8').catch(() => null);
+  if (!text) throw new Error(`Restoring failed: ${dir} holds no snapshot (${SNAPSHOT_INFO_FILE} is missing)`);
   return JSON.parse(text) as VmmSnapshotInfo;
 }

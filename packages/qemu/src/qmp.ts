@@ -1,5 +1,6 @@
 import { createConnection, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
+import { jsonLines } from '@hearth/vmm';
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -17,7 +18,6 @@ export interface QmpEvent {
  */
 export class QmpClient extends EventEmitter {
   private socket: Socket | null = null;
-  private buffer = '';
   private nextId = 1;
   private pending = new Map<string, Pending>();
   private closed = false;
@@ -39,19 +39,9 @@ export class QmpClient extends EventEmitter {
       }, timeoutMs);
       let greeted = false;
       socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => {
-        this.buffer += chunk;
-        let nl: number;
-        while ((nl = this.buffer.indexOf('\n')) >= 0) {
-          const line = this.buffer.slice(0, nl).trim();
-          this.buffer = this.buffer.slice(nl + 1);
-          if (!line) continue;
-          let msg: Record<string, unknown>;
-          try {
-            msg = JSON.parse(line);
-          } catch {
-            continue;
-          }
+      socket.on(
+        'data',
+        jsonLines((msg) => {
           if (!greeted && 'QMP' in msg) {
             greeted = true;
             const v = (msg.QMP as { version?: { qemu?: { major: number; minor: number; micro: number } } })
@@ -67,11 +57,11 @@ export class QmpClient extends EventEmitter {
                 reject(e);
               },
             );
-            continue;
+            return;
           }
           this.onMessage(msg);
-        }
-      });
+        }),
+      );
       socket.on('error', (e) => {
         clearTimeout(timer);
         if (!greeted) reject(e);

@@ -73,7 +73,7 @@ export interface VmmSnapshotOptions {
   type?: 'full' | 'diff';
 }
 
-/** Written as `snapshot.json` in the snapshot directory; restore refuses what it cannot load. */
+/** Written as `SNAPSHOT_INFO_FILE` in the snapshot directory; restore refuses what it cannot load. */
 export interface VmmSnapshotInfo {
   vmm: 'firecracker' | 'qemu';
   /** The VMM version that wrote it: snapshot formats are tied to it. */
@@ -101,3 +101,23 @@ export interface VmmDriver {
 }
 
 export { detectAccel, kvmChecks, pidAlive, processArgv, type AccelCheck, type HostCheck } from './host.ts';
+export {
+  RUN_DIR_FILES,
+  runDirPaths,
+  SNAPSHOT_INFO_FILE,
+  VMM_PID_FILES,
+  type RunDirPaths,
+} from './run-dir.ts';
+export {
+  describeExit,
+  killAndWait,
+  killQuietly,
+  lastLine,
+  readPidFile,
+  socketPathTooLong,
+  spawnDetached,
+  UNIX_PATH_MAX,
+  type ProcessExit,
+  type Spawned,
+} from './process.ts';
+export { jsonLines } from './json-lines.ts';

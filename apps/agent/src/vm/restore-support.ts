@@ -1,10 +1,9 @@
-import { nicsOf } from './vm-net.ts';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError, type AgentVmSpec } from '@hearth/contract';
-import type { VmmDriver, VmmSnapshotInfo } from '@hearth/vmm';
-import { readFile } from 'node:fs/promises';
-import type { GuestConnection } from './guest/connection.ts';
+import { SNAPSHOT_INFO_FILE, type VmmDriver, type VmmSnapshotInfo } from '@hearth/vmm';
+import type { GuestConnection } from '../guest/connection.ts';
+import { nicsOf } from '../vm-net.ts';
 
 /** What the agent adds beside the VMM's own snapshot files: how to bring the guest back. */
 export const SNAPSHOT_META = 'hearth.json';
@@ -70,8 +69,12 @@ export async function adoptIdentity(
     },
     30_000,
   );
-  if (r.exitCode !== 0)
-    throw new Error(`Restoring failed: the guest could not take its new identity (exit ${r.exitCode})`);
+  if (r.exitCode !== 0) {
+    throw new HearthError(
+      'VM_FAILED',
+      `Restoring failed: the guest could not take its new identity (exit ${r.exitCode})`,
+    );
+  }
 }
 
 /**
@@ -79,8 +82,9 @@ export async function adoptIdentity(
  * QEMU its version (QEMU loads only its own migration format; Firecracker checks its own).
  */
 export async function assertLoadable(driver: VmmDriver, dir: string): Promise<void> {
-  const text = await readFile(join(dir, 'snapshot.json'), 'utf8').catch(() => null);
-  if (!text) throw new HearthError('SNAPSHOT_INCOMPATIBLE', `the snapshot in ${dir} has no snapshot.json`);
+  const text = await readFile(join(dir, SNAPSHOT_INFO_FILE), 'utf8').catch(() => null);
+  if (!text)
+    throw new HearthError('SNAPSHOT_INCOMPATIBLE', `the snapshot in ${dir} has no ${SNAPSHOT_INFO_FILE}`);
   const info = JSON.parse(text) as VmmSnapshotInfo;
   if (info.vmm !== driver.kind) {
     throw new HearthError(

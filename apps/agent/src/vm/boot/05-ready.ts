@@ -1,0 +1,51 @@
+import type { VmmInstance } from '@hearth/vmm';
+import { waitForText } from '../../console-log.ts';
+import type { GuestConnection } from '../../guest/connection.ts';
+import { adoptIdentity } from '../restore-support.ts';
+import { raceReady } from '../ready.ts';
+import type { BootRun } from './run.ts';
+
+/**
+ * Step 5: the guest is up. With a guest agent: its session is open (a restored guest then takes
+ * this VM's clock and identity); without one: the image's boot marker is on the console; with
+ * neither: the VMM running is all there is to wait for.
+ */
+export async function awaitReady(b: BootRun): Promise<void> {
+  const { rec, ctx, from } = b;
+  const instance = b.instance!;
+  const spec = rec.spec;
+  if (rec.hasAgent) {
+    rec.guest = ctx.openGuest(rec, instance);
+    await awaitAgent(b, rec.guest, instance);
+    // The restored guest wakes with the clock and identity of the instant it was saved.
+    if (from) await adoptIdentity(rec.guest, spec, from.source);
+  } else if (spec.bootMarker && !from) {
+    const marker = spec.bootMarker;
+    await raceReady({
+      ...raceBase(b, instance),
+      timeoutMessage: `Booting timed out after ${ctx.o.bootTimeoutMs / 1000} s without the boot marker`,
+      ready: (signal) => waitForText(b.files.consoleLog, marker, b.consoleStart, signal),
+    });
+  }
+}
+
+function awaitAgent(b: BootRun, guest: GuestConnection, instance: VmmInstance): Promise<void> {
+  return raceReady({
+    ...raceBase(b, instance),
+    timeoutMessage: `Booting timed out after ${b.ctx.o.bootTimeoutMs / 1000} s: the guest agent never answered`,
+    ready: async (signal, fail) => {
+      const refused = (why: string) => fail(`Booting failed: the guest agent refused the session (${why})`);
+      guest.once('refused', refused);
+      try {
+        await guest.ready(signal);
+      } finally {
+        guest.off('refused', refused);
+      }
+    },
+  });
+}
+
+function raceBase(b: BootRun, instance: VmmInstance) {
+  const stderrPath = b.rec.spec.vmm === 'qemu' ? b.files.qemuStderr : b.files.firecrackerStderr;
+  return { instance, timeoutMs: b.ctx.o.bootTimeoutMs, stderrPath };
+}

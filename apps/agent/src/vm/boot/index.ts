@@ -1,0 +1,74 @@
+import { rm } from 'node:fs/promises';
+import { tailFile } from '../../console-log.ts';
+import { CONSOLE_REASON_BYTES, withConsole } from '../console-reason.ts';
+import type { VmContext } from '../context.ts';
+import { killExpected } from '../expected-exit.ts';
+import { filesOf, persist, type VmRecord } from '../record.ts';
+import { prepareFiles } from './01-disk.ts';
+import { injectAgent } from './02-inject.ts';
+import { plugNetwork } from './03-network.ts';
+import { launchVmm } from './04-launch.ts';
+import { awaitReady } from './05-ready.ts';
+import type { BootRun, BootStep, RestoreSource } from './run.ts';
+
+export type { RestoreSource } from './run.ts';
+
+/** The boot path, in order. */
+export const BOOT_STEPS: readonly BootStep[] = [
+  prepareFiles,
+  injectAgent,
+  plugNetwork,
+  launchVmm,
+  awaitReady,
+];
+
+/**
+ * Boots the VM, or with `from` resumes it from a snapshot directory: then the disk comes from
+ * the snapshot and is left untouched (the guest's memory already knows its contents). Never
+ * throws: a failure leaves the VM `failed` with the reason and the console's last lines, and
+ * everything this boot made (VMM, TAPs, a fresh disk) removed.
+ */
+export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource): Promise<void> {
+  const b: BootRun = {
+    ctx,
+    rec,
+    from,
+    files: filesOf(rec),
+    log: ctx.log.child({ vm: rec.spec.id }),
+    freshDisk: false,
+    kernelPath: '',
+    initrdPath: null,
+    taps: [],
+    instance: null,
+    consoleStart: 0,
+    launchedAt: 0,
+  };
+  rec.phase = 'starting';
+  rec.reason = null;
+  rec.bootMs = null;
+  const t0 = Date.now();
+  try {
+    for (const step of BOOT_STEPS) await step(b);
+    const instance = b.instance!;
+    rec.bootMs = Date.now() - b.launchedAt;
+    rec.phase = 'running';
+    rec.startedAt = new Date().toISOString();
+    await persist(rec, 'running');
+    ctx.watch(rec, instance);
+    b.log.info({ pid: instance.pid, bootMs: rec.bootMs, totalMs: Date.now() - t0 }, 'VM running');
+  } catch (e) {
+    await failBoot(b, (e as Error).message);
+  }
+}
+
+async function failBoot(b: BootRun, message: string): Promise<void> {
+  const { ctx, rec } = b;
+  rec.reason = withConsole(message, await tailFile(b.files.consoleLog, CONSOLE_REASON_BYTES));
+  rec.phase = 'failed';
+  b.log.warn({ reason: message, restoring: Boolean(b.from) }, 'VM failed to boot; cleaning up');
+  await killExpected(ctx, rec, { ignoreErrors: true });
+  await ctx.releaseNet(rec.spec);
+  // A disk made by this very boot holds nothing worth keeping; an older one holds the user's data.
+  if (b.freshDisk) await rm(b.files.disk, { force: true });
+  await persist(rec, 'failed');
+}

@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
+import type { VmmDriver, VmmInstance } from '@hearth/vmm';
+import { GuestConnection } from '../guest/connection.ts';
+import type { ImageCache } from '../image-cache.ts';
+import { removePorts } from '../net.ts';
+import type { NetContext } from '../networks.ts';
+import { deleteTaps, nicsOf, removePolicy } from '../vm-net.ts';
+import { newRecord, statusOf, type VmRecord } from './record.ts';
+
+export interface SupervisorOptions {
+  dataDir: string;
+  /** One per VMM kind this host has; each VM uses the one its spec names. */
+  drivers: VmmDriver[];
+  log: Logger;
+  bootTimeoutMs: number;
+  consoleLogCap: number;
+  /** The static guest agent binary injected into images that lack one; null: never inject. */
+  guestAgentPath: string | null;
+  /** Local files for the images a VM needs (fetched from the manager when absent); null: use spec paths. */
+  images?: ImageCache | null;
+  /** Host network context (host id for labels, underlay, features); null: no networking (unit tests). */
+  net?: NetContext | null;
+  /** Called when a VM changes without being asked (guest powered off, VMM died). */
+  onUnexpectedChange: (status: AgentVmStatus) => void;
+  /** How long a guest call waits for a reconnecting guest channel before failing (default 15 s). */
+  guestReconnectMs?: number;
+}
+
+/**
+ * What every VM operation shares: the records, the options, one queue per VM and the host-side
+ * pieces a VM owns. `watch` starts observing a VMM that now runs (set by the Supervisor, so that
+ * the boot steps need not know the exit watcher that may boot them again).
+ */
+export class VmContext {
+  readonly vms = new Map<string, VmRecord>();
+
+  constructor(
+    readonly o: SupervisorOptions,
+    readonly watch: (rec: VmRecord, instance: VmmInstance) => void,
+  ) {}
+
+  get log(): Logger {
+    return this.o.log;
+  }
+
+  /** The name this agent labels its TAPs and tables with. */
+  get agentName(): string {
+    return this.o.net?.agent ?? 'agent';
+  }
+
+  vmDir(id: string): string {
+    return join(this.o.dataDir, 'vms', id);
+  }
+
+  driverFor(spec: AgentVmSpec): VmmDriver {
+    const d = this.o.drivers.find((x) => x.kind === spec.vmm);
+    if (!d) throw new HearthError('VMM_UNAVAILABLE', `this host has no ${spec.vmm} driver`);
+    return d;
+  }
+
+  status(id: string): AgentVmStatus {
+    return statusOf(id, this.vms.get(id));
+  }
+
+  need(id: string): VmRecord {
+    const rec = this.vms.get(id);
+    if (!rec) throw new HearthError('VM_NOT_FOUND', `VM ${id} is not on this host`);
+    return rec;
+  }
+
+  /** The VM's record, made on first sight. */
+  recordFor(spec: AgentVmSpec): VmRecord {
+    let rec = this.vms.get(spec.id);
+    if (!rec) {
+      rec = newRecord(spec, this.vmDir(spec.id));
+      this.vms.set(spec.id, rec);
+    }
+    return rec;
+  }
+
+  /** Runs `fn` after every operation queued on this VM before it: one operation per VM at a time. */
+  serial<T>(rec: VmRecord, fn: () => Promise<T>): Promise<T> {
+    const next = rec.queue.then(fn, fn);
+    rec.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Everything on the host network that a VM owns: its TAPs, port forwards and policy table. */
+  async releaseNet(spec: AgentVmSpec): Promise<void> {
+    if (!nicsOf(spec).length) return;
+    await deleteTaps(spec);
+    await removePorts(spec.id);
+    await removePolicy(spec.id);
+  }
+
+  openGuest(rec: VmRecord, instance: VmmInstance): GuestConnection {
+    this.dropGuest(rec);
+    return new GuestConnection({
+      connect: () => instance.connectGuest(),
+      secret: rec.spec.guest!.secret,
+      log: this.o.log.child({ vm: rec.spec.id, component: 'guest' }),
+    });
+  }
+
+  dropGuest(rec: VmRecord): void {
+    rec.guest?.dispose();
+    rec.guest = null;
+  }
+}

@@ -1,0 +1,99 @@
+import { chmod, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
+import type { VmmSnapshotInfo } from '@hearth/vmm';
+import { bootVm } from './boot/index.ts';
+import type { VmContext } from './context.ts';
+import { killExpected } from './expected-exit.ts';
+import { exists, filesOf, persist, readJson } from './record.ts';
+import { assertLoadable, snapshotSize, SNAPSHOT_META } from './restore-support.ts';
+
+export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
+
+/** Kept beside the disk during a restore, put back if the restore fails. */
+const PRE_RESTORE_SUFFIX = '.pre-restore';
+
+export function snapshotDir(ctx: VmContext, snapshotId: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(snapshotId))
+    throw new HearthError('VALIDATION_FAILED', `"${snapshotId}" is not a snapshot id`);
+  return join(ctx.o.dataDir, 'snapshots', snapshotId);
+}
+
+/** Saves memory, devices and disk of a running or paused VM; it continues as it was. */
+export function snapshotVm(ctx: VmContext, id: string, snapshotId: string): Promise<AgentSnapshot> {
+  const rec = ctx.need(id);
+  return ctx.serial(rec, async () => {
+    const inst = rec.instance;
+    if (!inst || (rec.phase !== 'running' && rec.phase !== 'paused')) {
+      throw new HearthError(
+        'VM_INVALID_STATE',
+        `VM ${id} is ${rec.phase}; only running or paused VMs can be snapshotted`,
+        { detail: { state: rec.phase, action: 'snapshot', allowedFrom: ['running', 'paused'] } },
+      );
+    }
+    if (!inst.snapshot)
+      throw new HearthError('VM_INVALID_STATE', `the ${rec.spec.vmm} driver cannot snapshot`);
+    const dir = snapshotDir(ctx, snapshotId);
+    await rm(dir, { recursive: true, force: true });
+    try {
+      const info = await inst.snapshot(dir);
+      // It holds the guest secret and password hashes, like spec.json: root only.
+      await writeFile(
+        join(dir, SNAPSHOT_META),
+        JSON.stringify({ hasAgent: rec.hasAgent, spec: rec.spec }) + '\n',
+        {
+          mode: 0o600,
+        },
+      );
+      await chmod(dir, 0o700);
+      if (rec.phase === 'running' && rec.guest?.info) {
+        void rec.guest.request({ op: 'time.sync', unixMs: Date.now() }, 5000).catch(() => undefined);
+      }
+      return { ...info, sizeBytes: await snapshotSize(dir) };
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  });
+}
+
+/**
+ * Runs `spec` from a snapshot: in place (the VM's current VMM is replaced) or as a new VM (a
+ * clone: its own disk copy, TAP, address and name, applied inside the guest after restore).
+ */
+export function restoreVm(ctx: VmContext, spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
+  const r = ctx.recordFor(spec);
+  return ctx.serial(r, async () => {
+    const dir = snapshotDir(ctx, snapshotId);
+    const meta = await readJson<{ hasAgent: boolean; spec?: AgentVmSpec }>(join(dir, SNAPSHOT_META));
+    if (!meta) throw new HearthError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} is not on this host`);
+    // Refuse what cannot load before touching the running VM.
+    await assertLoadable(ctx.driverFor(spec), dir);
+    // The VM's own disk is set aside, not overwritten: a restore that fails gives it back.
+    const disk = filesOf(r).disk;
+    const kept = `${disk}${PRE_RESTORE_SUFFIX}`;
+    const hadDisk = await exists(disk);
+    if (r.instance) {
+      await killExpected(ctx, r, { ignoreErrors: true });
+      await ctx.releaseNet(r.spec);
+    }
+    r.spec = spec;
+    if (hadDisk) await rename(disk, kept);
+    await bootVm(ctx, r, { dir, hasAgent: meta.hasAgent, source: meta.spec ?? null });
+    if (hadDisk) {
+      if (r.phase === 'failed') {
+        await rename(kept, disk);
+        r.reason = `${r.reason ?? 'restoring failed'}\n(the VM's disk from before the restore was put back)`;
+        await persist(r, 'failed');
+      } else await rm(kept, { force: true });
+    } else if (r.phase === 'failed') {
+      // A clone that never ran: its copy of the snapshot's disk holds nothing of value.
+      await rm(disk, { force: true });
+    }
+    return ctx.status(spec.id);
+  });
+}
+
+export async function deleteSnapshot(ctx: VmContext, snapshotId: string): Promise<void> {
+  await rm(snapshotDir(ctx, snapshotId), { recursive: true, force: true });
+}

@@ -1,0 +1,147 @@
+import type { AgentNic, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
+import { capLog, tailFile } from '../console-log.ts';
+import type { GuestConnection } from '../guest/connection.ts';
+import { ensureNetwork, teardownNetwork } from '../networks.ts';
+import { nicsOf } from '../vm-net.ts';
+import { adoptVms } from './adopt.ts';
+import { VmContext, type SupervisorOptions } from './context.ts';
+import { watchExit } from './exit-watch.ts';
+import { guestOf } from './guest-access.ts';
+import { deleteVm, pauseVm, resumeVm, startVm, stopVm } from './lifecycle.ts';
+import { netPolicy, setNetPolicy, type NetPolicy } from './net-policy.ts';
+import { filesOf } from './record.ts';
+import { deleteSnapshot, restoreVm, snapshotVm, type AgentSnapshot } from './snapshot.ts';
+
+/**
+ * Owns every VM on this host: launch, adopt, observe, stop, delete. One operation per VM at a
+ * time. A facade: each verb lives in the file named after it in this folder.
+ */
+export class Supervisor {
+  private readonly ctx: VmContext;
+  private capTimer: NodeJS.Timeout | null = null;
+
+  constructor(o: SupervisorOptions) {
+    this.ctx = new VmContext(o, (rec, instance) => watchExit(this.ctx, rec, instance));
+  }
+
+  get dataDir(): string {
+    return this.ctx.o.dataDir;
+  }
+
+  /** Finds VMs left by an earlier agent process and re-attaches to the ones still running. */
+  async init(): Promise<void> {
+    await adoptVms(this.ctx);
+    this.capTimer = setInterval(() => void this.capLogs(), 10_000);
+    this.capTimer.unref();
+  }
+
+  private async capLogs(): Promise<void> {
+    for (const rec of this.ctx.vms.values()) {
+      await capLog(filesOf(rec).consoleLog, this.ctx.o.consoleLogCap).catch(() => undefined);
+    }
+  }
+
+  status(id: string): AgentVmStatus {
+    return this.ctx.status(id);
+  }
+
+  list(): AgentVmStatus[] {
+    return [...this.ctx.vms.keys()].map((id) => this.ctx.status(id));
+  }
+
+  /** Boots the VM and resolves once the guest printed its boot marker (or failed). Idempotent. */
+  start(spec: AgentVmSpec): Promise<AgentVmStatus> {
+    return startVm(this.ctx, spec);
+  }
+
+  stop(id: string, opts: { force: boolean; timeoutMs: number }): Promise<AgentVmStatus> {
+    return stopVm(this.ctx, id, opts);
+  }
+
+  pause(id: string): Promise<AgentVmStatus> {
+    return pauseVm(this.ctx, id);
+  }
+
+  resume(id: string): Promise<AgentVmStatus> {
+    return resumeVm(this.ctx, id);
+  }
+
+  /** Kills the VMM and removes the run directory, disk, TAP and console log. */
+  delete(id: string): Promise<void> {
+    return deleteVm(this.ctx, id);
+  }
+
+  /** The guest agent session of a running VM (waits, bounded, for one that is reconnecting). */
+  guest(id: string): Promise<GuestConnection> {
+    return guestOf(this.ctx, id);
+  }
+
+  /** Saves memory, devices and disk of a running or paused VM; it continues as it was. */
+  snapshot(id: string, snapshotId: string): Promise<AgentSnapshot> {
+    return snapshotVm(this.ctx, id, snapshotId);
+  }
+
+  /** Runs `spec` from a snapshot, in place or as a clone. */
+  restore(spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
+    return restoreVm(this.ctx, spec, snapshotId);
+  }
+
+  deleteSnapshot(snapshotId: string): Promise<void> {
+    return deleteSnapshot(this.ctx, snapshotId);
+  }
+
+  /** Paths a console viewer needs: the log the VMM appends and the socket that takes input. */
+  consolePaths(id: string): { log: string; socket: string; running: boolean } {
+    const rec = this.ctx.need(id);
+    const f = filesOf(rec);
+    return { log: f.consoleLog, socket: f.consoleSocket, running: Boolean(rec.instance) };
+  }
+
+  async consoleLog(id: string, bytes: number): Promise<string> {
+    return tailFile(filesOf(this.ctx.need(id)).consoleLog, bytes);
+  }
+
+  setNetPolicy(id: string, p: NetPolicy): Promise<AgentVmStatus> {
+    return setNetPolicy(this.ctx, id, p);
+  }
+
+  netPolicy(id: string): NetPolicy {
+    return netPolicy(this.ctx, id);
+  }
+
+  /** Re-applies a network this host carries (new VXLAN peers); ignored when no VM here uses it. */
+  async refreshNetwork(net: AgentNic['network']): Promise<void> {
+    if (!this.ctx.o.net || !this.networksInUse().has(net.id)) return;
+    await ensureNetwork(net, this.ctx.o.net);
+  }
+
+  /** Removes a deleted network from this host. */
+  async teardownNetwork(net: Parameters<typeof teardownNetwork>[0]): Promise<void> {
+    await teardownNetwork(net);
+  }
+
+  /** Networks (by id) that this agent's VMs use: start-up keeps them, sweeps the rest of ours. */
+  networksInUse(): Set<string> {
+    return new Set([...this.ctx.vms.values()].flatMap((r) => nicsOf(r.spec).map((n) => n.network.id)));
+  }
+
+  /** Ids of the VMs this agent knows. */
+  vmIds(): Set<string> {
+    return new Set(this.ctx.vms.keys());
+  }
+
+  /** VMs whose VMM runs now (their TAPs and tables must stay). */
+  runningVmIds(): Set<string> {
+    return new Set([...this.ctx.vms.values()].filter((r) => r.instance).map((r) => r.spec.id));
+  }
+
+  /** Lets go of every VMM (they keep running). Idempotent. */
+  dispose(): void {
+    if (this.capTimer) clearInterval(this.capTimer);
+    this.capTimer = null;
+    for (const rec of this.ctx.vms.values()) {
+      this.ctx.dropGuest(rec);
+      rec.instance?.dispose();
+    }
+  }
+}
