@@ -92,7 +92,7 @@ export class VolumeService {
       throw e;
     }
     try {
-      await this.d.agents.json(host, 'POST', `/agent/v1/volumes/${row.id}`, {
+      await this.d.agents.createVolume(host, row.id, {
         sizeMib: mib,
         format: row.format,
         imagePath: image?.path ?? null,
@@ -112,7 +112,7 @@ export class VolumeService {
     const v = await this.s.volumes.require(idOrName);
     if (v.vm_id) throw this.inUse(v);
     const host = await this.s.hosts.get(v.host_id);
-    if (host) await this.d.agents.json(host, 'DELETE', `/agent/v1/volumes/${v.id}`);
+    if (host) await this.d.agents.deleteVolume(host, v.id);
     await this.s.volumes.delete(v.id);
     return volumeFromRow(v);
   }
@@ -160,7 +160,7 @@ export class VolumeService {
     }
     if (mib === v.size_mib) return volumeFromRow(v);
     const host = await this.s.hosts.require(v.host_id);
-    await this.d.agents.json(host, 'POST', `/agent/v1/volumes/${v.id}/resize`, {
+    await this.d.agents.resizeVolume(host, v.id, {
       sizeMib: mib,
       format: v.format,
     });
