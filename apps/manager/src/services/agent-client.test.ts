@@ -3,9 +3,9 @@ import Fastify from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentApp } from '@hearth/agent';
-import { errorCatalogue, HearthError } from '@hearth/contract';
+import { agentPath, errorCatalogue, HearthError } from '@hearth/contract';
 import { installErrorHandling } from '../http.ts';
-import { AgentClient } from './agent-client.ts';
+import { AgentClient, agentError } from './agent-client.ts';
 import { HostLiveness } from './host-liveness.ts';
 
 const log = pino({ level: 'silent' });
@@ -80,7 +80,7 @@ describe("an agent's errors at the manager", () => {
     const e = await agents.pause(target, 'vm1').catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'AGENT_ERROR', status: 502, hint: errorCatalogue.AGENT_ERROR.hint });
     expect((e as HearthError).message).toBe(
-      'The agent of host host_1 refused POST /agent/v1/vms/vm1/pause: the VMM control socket closed',
+      `The agent of host host_1 refused POST ${agentPath('pauseVm', { params: { id: 'vm1' } })}: the VMM control socket closed`,
     );
     expect((e as HearthError).detail).toMatchObject({ status: 500 });
   });
@@ -91,5 +91,23 @@ describe("an agent's errors at the manager", () => {
     const e = await agents.stop(wrong, 'vm1', false, 1000).catch((x: unknown) => x);
     live.seen(target);
     expect(e).toMatchObject({ code: 'AGENT_ERROR', status: 502, detail: { status: 401 } });
+  });
+
+  it('keep the catalogue code of an agent from before the envelope', () => {
+    const old = JSON.stringify({ error: 'snapshot s1 is not on this host', code: 'SNAPSHOT_NOT_FOUND' });
+    expect(
+      agentError(target, 'DELETE', agentPath('deleteSnapshot', { params: { snapshotId: 's1' } }), 404, old),
+    ).toMatchObject({
+      code: 'SNAPSHOT_NOT_FOUND',
+      status: 404,
+      message: 'snapshot s1 is not on this host',
+    });
+    const plain = JSON.stringify({ error: 'bad snapshot id' });
+    expect(
+      agentError(target, 'DELETE', agentPath('deleteSnapshot', { params: { snapshotId: 's1' } }), 400, plain),
+    ).toMatchObject({
+      code: 'AGENT_ERROR',
+      detail: { status: 400 },
+    });
   });
 });

@@ -1,6 +1,7 @@
 import {
   agentPath,
   agentRoutes,
+  errorCodes,
   ErrorEnvelope,
   HearthError,
   type AgentInput,
@@ -243,11 +244,10 @@ export function agentError(
   const envelope = ErrorEnvelope.safeParse(body);
   if (envelope.success && !AGENT_SIDE.has(envelope.data.error.code))
     return HearthError.fromEnvelope(status, envelope.data);
-  const message = envelope.success
-    ? envelope.data.error.message
-    : typeof (body as { error?: unknown } | null)?.error === 'string'
-      ? (body as { error: string }).error
-      : payload;
+  // Agents from before the envelope answered `{ error, code? }`: their catalogue code still holds.
+  const legacy = legacyAgentError(body);
+  if (legacy?.code && !AGENT_SIDE.has(legacy.code)) return new HearthError(legacy.code, legacy.error);
+  const message = envelope.success ? envelope.data.error.message : (legacy?.error ?? payload);
   return new HearthError(
     'AGENT_ERROR',
     `The agent of host ${host.id} refused ${method} ${path}: ${message}`,
@@ -255,6 +255,14 @@ export function agentError(
       detail: { status, ...(envelope.success ? { code: envelope.data.error.code } : {}) },
     },
   );
+}
+
+/** The `{ error, code? }` answer of agents from before the envelope. */
+function legacyAgentError(body: unknown): { error: string; code?: ErrorCode } | null {
+  const b = body as { error?: unknown; code?: unknown } | null;
+  if (typeof b?.error !== 'string') return null;
+  const known = typeof b.code === 'string' && (errorCodes as string[]).includes(b.code);
+  return { error: b.error, ...(known ? { code: b.code as ErrorCode } : {}) };
 }
 
 function safeJson(text: string): unknown {
