@@ -1,7 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { z } from 'zod';
-import { catalogueCodeForGuest, HearthError, validationError, type AgentRouteDef } from '@hearth/contract';
+import {
+  catalogueCodeForGuest,
+  HearthError,
+  parseInput,
+  validationError,
+  type AgentRouteDef,
+} from '@hearth/contract';
 import { GuestError } from './guest/errors.ts';
 
 type In<T> = T extends z.ZodType ? z.output<T> : undefined;
@@ -12,14 +18,6 @@ export interface AgentCtx<R extends AgentRouteDef> {
   body: In<R['body']>;
   req: FastifyRequest;
   reply: FastifyReply;
-}
-
-function parse<T extends z.ZodType | undefined>(schema: T, value: unknown, what: string): In<T> {
-  if (!schema) return undefined as In<T>;
-  // No body at all means "no fields".
-  const r = schema.safeParse(value === undefined && what === 'body' ? {} : value);
-  if (!r.success) throw validationError(`the request ${what}`, r.error.issues);
-  return r.data as In<T>;
 }
 
 /** Registers an agent route from the contract's table: params, query and body parsed by its schemas. */
@@ -33,10 +31,10 @@ export function serve<R extends AgentRouteDef>(
     url: route.path,
     handler: async (req, reply) => {
       const ctx = {
-        params: parse(route.params, req.params, 'path'),
-        query: parse(route.query, req.query, 'query'),
+        params: parseInput(route.params, req.params, 'path'),
+        query: parseInput(route.query, req.query, 'query'),
         // A raw body (an upload stream) is the handler's to read.
-        body: parse(route.body, req.body, 'body'),
+        body: parseInput(route.body, req.body, 'body'),
         req,
         reply,
       } as AgentCtx<R>;
@@ -58,8 +56,8 @@ export function serveWs<R extends AgentRouteDef>(
     let params: In<R['params']>;
     let query: In<R['query']>;
     try {
-      params = parse(route.params, req.params, 'path') as In<R['params']>;
-      query = parse(route.query, req.query, 'query') as In<R['query']>;
+      params = parseInput(route.params, req.params, 'path') as In<R['params']>;
+      query = parseInput(route.query, req.query, 'query') as In<R['query']>;
     } catch (e) {
       return sendWsError(ws, e);
     }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { validationError } from './errors.ts';
 
 /** What every route table (public or agent) says about a route's inputs and output. */
 export interface RouteShape {
@@ -37,4 +38,22 @@ export function routePath(path: string, input: { params?: unknown; query?: unkno
   }
   const qs = query.toString();
   return qs ? `${filled}?${qs}` : filled;
+}
+
+type Parsed<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+/**
+ * One input of a request (path, query or body) parsed by its route's schema; a failure is the
+ * catalogue's VALIDATION_FAILED with per-field messages. No body at all means "no fields"; a
+ * JSON `null` is a body, and not an object.
+ */
+export function parseInput<T extends z.ZodType | undefined>(
+  schema: T,
+  value: unknown,
+  what: 'path' | 'query' | 'body',
+): Parsed<T> {
+  if (!schema) return undefined as Parsed<T>;
+  const r = schema.safeParse(value === undefined && what === 'body' ? {} : value);
+  if (!r.success) throw validationError(`the request ${what}`, r.error.issues);
+  return r.data as Parsed<T>;
 }
