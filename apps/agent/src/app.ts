@@ -2,19 +2,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
 import websocket from '@fastify/websocket';
-import {
-  AgentNetPolicy,
-  AgentTeardownNetworkBody,
-  AgentRestoreBody,
-  AgentStopBody,
-  AgentVmSpec,
-  catalogueCodeForGuest,
-  errorCatalogue,
-  HearthError,
-  LogsQuery,
-} from '@hearth/contract';
+import { agentRoutes, HearthError } from '@hearth/contract';
 import type { Supervisor } from './supervisor.ts';
-import { GuestError } from './guest/errors.ts';
+import { installErrorHandling, serve } from './http.ts';
 import { execRoutes } from './routes/exec.ts';
 import { volumeRoutes } from './volumes.ts';
 import { fileRoutes } from './routes/files.ts';
@@ -51,76 +41,55 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/healthz') return;
     if (!tokenMatches(req.headers.authorization, deps.callbackToken)) {
-      return reply.code(401).send({ error: 'unauthenticated' });
+      const e = new HearthError(
+        'UNAUTHENTICATED',
+        "Authenticating failed: the bearer token is not this agent's.",
+      );
+      return reply.code(e.status).type('application/json').send(e.toEnvelope(req.id));
     }
     await deps.ready;
   });
-  // Errors carry a catalogue code so the manager can pass them on as they are.
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-    // A streaming route may have set its content type before it failed.
-    reply.type('application/json');
-    if (err instanceof GuestError) {
-      const code = catalogueCodeForGuest(err.code);
-      return reply.code(errorCatalogue[code].status).send({ error: err.message, code });
-    }
-    if (err instanceof HearthError)
-      return reply.code(err.status).send({ error: err.message, code: err.code });
-    if (err.name === 'ZodError')
-      return reply.code(400).send({ error: err.message, code: 'VALIDATION_FAILED' });
-    const status = err.statusCode && err.statusCode < 600 ? err.statusCode : 500;
-    reply.code(status).send({ error: err.message });
-  });
+  // Errors leave in the catalogue's envelope so the manager passes them on as they are.
+  installErrorHandling(app);
   // Uploads stream through untouched; the route counts bytes against the limit.
   app.addContentTypeParser(['application/octet-stream', 'application/x-tar'], (_req, payload, done) =>
     done(null, payload),
   );
   void app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
-  const id = (req: { params: unknown }) => (req.params as { id: string }).id;
+  const r = agentRoutes;
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/agent/v1/vms', async () => ({ vms: sup.list() }));
-  app.get('/agent/v1/vms/:id', async (req) => sup.status(id(req)));
-  app.post('/agent/v1/vms/:id/start', async (req) => {
-    const spec = AgentVmSpec.parse(req.body);
-    return sup.start(spec);
-  });
-  app.post('/agent/v1/vms/:id/stop', async (req) => sup.stop(id(req), AgentStopBody.parse(req.body ?? {})));
-  app.post('/agent/v1/vms/:id/pause', async (req) => sup.pause(id(req)));
-  app.post('/agent/v1/vms/:id/resume', async (req) => sup.resume(id(req)));
-  app.delete('/agent/v1/vms/:id', async (req) => {
-    await sup.delete(id(req));
+  serve(app, r.listVms, async () => ({ vms: sup.list() }));
+  serve(app, r.vmStatus, async ({ params }) => sup.status(params.id));
+  serve(app, r.startVm, async ({ body }) => sup.start(body));
+  serve(app, r.stopVm, async ({ params, body }) => sup.stop(params.id, body));
+  serve(app, r.pauseVm, async ({ params }) => sup.pause(params.id));
+  serve(app, r.resumeVm, async ({ params }) => sup.resume(params.id));
+  serve(app, r.deleteVm, async ({ params }) => {
+    await sup.delete(params.id);
     return { ok: true };
   });
-  app.get('/agent/v1/vms/:id/logs', async (req, reply) => {
-    const q = LogsQuery.parse(req.query);
+  serve(app, r.vmLogs, async ({ params, query, reply }) => {
     reply.type('text/plain; charset=utf-8');
-    return sup.consoleLog(id(req), q.tail);
+    return sup.consoleLog(params.id, query.tail);
   });
-  app.post('/agent/v1/vms/:id/snapshots/:snapshotId', async (req) =>
-    sup.snapshot(id(req), (req.params as { snapshotId: string }).snapshotId),
-  );
+  serve(app, r.snapshotVm, async ({ params }) => sup.snapshot(params.id, params.snapshotId));
   // Managers from before network policies: ports only, the rest kept.
-  app.put('/agent/v1/vms/:id/ports', async (req) => {
-    const { ports } = AgentNetPolicy.pick({ ports: true }).parse(req.body);
-    return sup.setNetPolicy(id(req), { ...sup.netPolicy(id(req)), ports });
-  });
-  app.put('/agent/v1/vms/:id/net-policy', async (req) =>
-    sup.setNetPolicy(id(req), AgentNetPolicy.parse(req.body)),
+  serve(app, r.setPorts, async ({ params, body }) =>
+    sup.setNetPolicy(params.id, { ...sup.netPolicy(params.id), ports: body.ports }),
   );
-  app.post('/agent/v1/networks/ensure', async (req) => {
-    await sup.refreshNetwork(AgentTeardownNetworkBody.parse(req.body).network);
+  serve(app, r.setNetPolicy, async ({ params, body }) => sup.setNetPolicy(params.id, body));
+  serve(app, r.ensureNetwork, async ({ body }) => {
+    await sup.refreshNetwork(body.network);
     return { ok: true };
   });
-  app.post('/agent/v1/networks/teardown', async (req) => {
-    await sup.teardownNetwork(AgentTeardownNetworkBody.parse(req.body).network);
+  serve(app, r.teardownNetwork, async ({ body }) => {
+    await sup.teardownNetwork(body.network);
     return { ok: true };
   });
-  app.post('/agent/v1/vms/:id/restore', async (req) => {
-    const body = AgentRestoreBody.parse(req.body);
-    return sup.restore(body.spec, body.snapshotId);
-  });
-  app.delete('/agent/v1/snapshots/:snapshotId', async (req) => {
-    await sup.deleteSnapshot((req.params as { snapshotId: string }).snapshotId);
+  serve(app, r.restoreVm, async ({ body }) => sup.restore(body.spec, body.snapshotId));
+  serve(app, r.deleteSnapshot, async ({ params }) => {
+    await sup.deleteSnapshot(params.snapshotId);
     return { ok: true };
   });
   volumeRoutes(app, sup.dataDir);

@@ -5,3 +5,4 @@ export { ImageCache, type ImageCacheOptions } from './image-cache.ts';
 export { teardownNetwork, removeBridge, bridgeFor, vxlanDev } from './networks.ts';
 export { nicTap, policyTable } from './vm-net.ts';
 export { sweepLeftovers } from './sweep.ts';
+export { buildAgentApp, type AgentAppDeps } from './app.ts';

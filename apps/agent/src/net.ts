@@ -132,7 +132,7 @@ export async function applyPorts(vmId: string, to: PortTarget, ports: PublishedP
   if (clash) {
     throw new HearthError(
       'PORT_TAKEN',
-      `Publishing port ${clash.host}/${clash.protocol} failed: a process on the host listens on it`,
+      `Publishing port ${clash.host}/${clash.protocol} failed: a process on the host listens on it.`,
     );
   }
   await serial(async () => {

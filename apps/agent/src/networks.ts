@@ -41,7 +41,7 @@ export function checkFeatures(n: AgentNetwork, have: ReadonlySet<string>): void 
   if (missing.length) {
     throw new HearthError(
       'NETWORK_FEATURE_MISSING',
-      `Network ${n.name} (${n.mode}${n.vlan !== null ? `, VLAN ${n.vlan}` : ''}) cannot be built on this host: its kernel lacks ${missing.map((f) => NET_FEATURE_NAMES[f] ?? f).join(' and ')}`,
+      `Network ${n.name} (${n.mode}${n.vlan !== null ? `, VLAN ${n.vlan}` : ''}) cannot be built on this host: its kernel lacks ${missing.map((f) => NET_FEATURE_NAMES[f] ?? f).join(' and ')}.`,
     );
   }
 }
@@ -168,7 +168,7 @@ async function build(n: AgentNetwork, ctx: NetContext): Promise<void> {
     if (!n.interface || !(await linkExists(n.interface))) {
       throw new HearthError(
         'NETWORK_INTERFACE_MISSING',
-        `Network ${n.name} bridges interface ${n.interface ?? '(none)'}, which this host does not have`,
+        `Network ${n.name} bridges interface ${n.interface ?? '(none)'}, which this host does not have.`,
       );
     }
     const master = await masterOf(n.interface);
@@ -176,15 +176,15 @@ async function build(n: AgentNetwork, ctx: NetContext): Promise<void> {
       throw new HearthError(
         'NETWORK_INTERFACE_BUSY',
         master
-          ? `Network ${n.name} cannot take interface ${n.interface}: it is already a port of ${master}`
-          : `Network ${n.name} cannot take interface ${n.interface}: it carries addresses the host uses`,
+          ? `Network ${n.name} cannot take interface ${n.interface}: it is already a port of ${master}.`
+          : `Network ${n.name} cannot take interface ${n.interface}: it carries addresses the host uses.`,
       );
     }
   }
   if (n.mode === 'vxlan' && !ctx.underlay) {
     throw new HearthError(
       'NETWORK_FEATURE_MISSING',
-      `Network ${n.name} is VXLAN, but this agent has no underlay address (agent option --underlay)`,
+      `Network ${n.name} is VXLAN, but this agent has no underlay address (agent option --underlay).`,
     );
   }
   const batch: string[] = [];

@@ -3,22 +3,18 @@ import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { HearthError } from '@hearth/contract';
+import { agentRoutes, HearthError } from '@hearth/contract';
 import { prepareDisk } from './disk.ts';
+import { serve } from './http.ts';
 
 const run = promisify(execFile);
 
-const CreateBody = z.object({
-  sizeMib: z.number().int().positive(),
-  format: z.enum(['raw', 'ext4']),
-  imagePath: z.string().nullable(),
-});
-const ResizeBody = z.object({ sizeMib: z.number().int().positive(), format: z.enum(['raw', 'ext4']) });
-
 export function volumePath(dataDir: string, id: string): string {
   if (!/^vol_[A-Za-z0-9]+$/.test(id))
-    throw new HearthError('VALIDATION_FAILED', `"${id}" is not a volume id`);
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Finding the volume's file failed: "${id}" is not a volume id.`,
+    );
   return join(dataDir, 'volumes', `${id}.img`);
 }
 
@@ -33,9 +29,7 @@ async function tool(cmd: string, args: string[], what: string): Promise<void> {
 
 /** Volume files on this host: sparse, made with mke2fs or copied from an image, grown in place. */
 export function volumeRoutes(app: FastifyInstance, dataDir: string): void {
-  app.post('/agent/v1/volumes/:id', async (req) => {
-    const id = (req.params as { id: string }).id;
-    const b = CreateBody.parse(req.body);
+  serve(app, agentRoutes.createVolume, async ({ params: { id }, body: b }) => {
     const path = volumePath(dataDir, id);
     await mkdir(join(dataDir, 'volumes'), { recursive: true, mode: 0o700 });
     try {
@@ -57,13 +51,13 @@ export function volumeRoutes(app: FastifyInstance, dataDir: string): void {
     return { id, path };
   });
 
-  app.post('/agent/v1/volumes/:id/resize', async (req) => {
-    const id = (req.params as { id: string }).id;
-    const b = ResizeBody.parse(req.body);
+  serve(app, agentRoutes.resizeVolume, async ({ params: { id }, body: b }) => {
     const path = volumePath(dataDir, id);
     const s = await stat(path).catch(() => null);
-    if (!s) throw new HearthError('VOLUME_NOT_FOUND', `volume ${id} has no file on this host`);
-    if (b.sizeMib * 2 ** 20 < s.size) throw new HearthError('VALIDATION_FAILED', 'volumes only grow');
+    if (!s)
+      throw new HearthError('VOLUME_NOT_FOUND', `Resizing volume ${id} failed: it has no file on this host.`);
+    if (b.sizeMib * 2 ** 20 < s.size)
+      throw new HearthError('VALIDATION_FAILED', `Resizing volume ${id} failed: volumes only grow.`);
     await truncate(path, b.sizeMib * 2 ** 20);
     if (b.format === 'ext4') {
       // The VM is stopped, but it may have been killed: check before growing.
@@ -76,8 +70,8 @@ export function volumeRoutes(app: FastifyInstance, dataDir: string): void {
     return { id, sizeMib: b.sizeMib };
   });
 
-  app.delete('/agent/v1/volumes/:id', async (req) => {
-    await rm(volumePath(dataDir, (req.params as { id: string }).id), { force: true });
+  serve(app, agentRoutes.deleteVolume, async ({ params }) => {
+    await rm(volumePath(dataDir, params.id), { force: true });
     return { ok: true };
   });
 }

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
-import { HearthError, validationError, type RouteDef } from '@hearth/contract';
+import { HearthError, parseInput, type RouteDef } from '@hearth/contract';
 import type { z } from 'zod';
 import type { Principal, TokenStore } from './store/tokens.ts';
 
@@ -16,14 +16,6 @@ export interface Ctx<P, Q, B> {
 }
 
 type In<T> = T extends z.ZodType ? z.output<T> : undefined;
-
-function parse<T extends z.ZodType | undefined>(schema: T, value: unknown, what: string): In<T> {
-  if (!schema) return undefined as In<T>;
-  // No body at all means "no fields"; a JSON `null` is a body, and not an object.
-  const r = schema.safeParse(value === undefined && what === 'body' ? {} : value);
-  if (!r.success) throw validationError(`the request ${what}`, r.error.issues);
-  return r.data as In<T>;
-}
 
 export async function authenticate(
   req: FastifyRequest,
@@ -130,9 +122,9 @@ export function serve<R extends RouteDef>(
       checkText(req.query, 'query');
       checkText(req.body, 'body');
       const ctx = {
-        params: parse(route.params, req.params, 'path'),
-        query: parse(route.query, req.query, 'query'),
-        body: parse(route.body, req.body, 'body'),
+        params: parseInput(route.params, req.params, 'path'),
+        query: parseInput(route.query, req.query, 'query'),
+        body: parseInput(route.body, req.body, 'body'),
         principal,
         actor: `${principal.kind}:${principal.tokenId}`,
         req,

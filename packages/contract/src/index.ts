@@ -15,3 +15,6 @@ export * from './volume.ts';
 export * from './template.ts';
 export * from './events.ts';
 export * from './network.ts';
+export * from './route-path.ts';
+export * from './agent-routes.ts';
+export * from './agent-access-routes.ts';

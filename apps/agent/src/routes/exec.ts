@@ -1,15 +1,17 @@
 import type { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ExecBody, type ExecEvent, type GuestRequest } from '@hearth/contract';
+import type { z } from 'zod';
+import { agentRoutes, type ExecBody, type ExecEvent, type GuestRequest } from '@hearth/contract';
 import { passThrough } from '@hearth/contract/streams';
 import type { Supervisor } from '../supervisor.ts';
 import { GuestError } from '../guest/errors.ts';
 import type { GuestStream } from '../guest/stream.ts';
+import { serve } from '../http.ts';
 
 /** What a JSON-mode exec keeps of each output stream; more is an error, not a silent cut. */
 const MAX_COLLECTED = 64 * 1024 * 1024;
 
-export function toGuestExec(body: ReturnType<typeof ExecBody.parse>): GuestRequest {
+export function toGuestExec(body: z.output<typeof ExecBody>): GuestRequest {
   return {
     op: 'exec',
     ...(Array.isArray(body.command) ? { argv: body.command } : { command: body.command }),
@@ -84,9 +86,8 @@ export function ndjson(
 }
 
 export function execRoutes(app: FastifyInstance, sup: Supervisor): void {
-  app.post('/agent/v1/vms/:id/exec', async (req, reply) => {
-    const body = ExecBody.parse(req.body);
-    const s = (await sup.guest((req.params as { id: string }).id)).open(toGuestExec(body));
+  serve(app, agentRoutes.exec, async ({ params, body, reply }) => {
+    const s = (await sup.guest(params.id)).open(toGuestExec(body));
     const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
     const sizes = { stdout: 0, stderr: 0 };
     if (!body.stream) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { FrameType } from '@hearth/contract';
+import { agentPath, errorCatalogue, FrameType } from '@hearth/contract';
 import { encodeFrame } from '@hearth/contract/guest-codec';
 import { buildAgentApp } from '../app.ts';
 import type { Supervisor } from '../supervisor.ts';
@@ -79,7 +79,7 @@ const sup = {
 const app = buildAgentApp({ supervisor: sup, callbackToken: 't', log, readTimeoutMs: 300 });
 let base = '';
 const get = (path: string, signal?: AbortSignal) =>
-  fetch(`${base}/agent/v1/vms/vm1/files?path=${encodeURIComponent(path)}`, {
+  fetch(`${base}${agentPath('downloadFile', { params: { id: 'vm1' }, query: { path } })}`, {
     headers: { authorization: 'Bearer t' },
     ...(signal ? { signal } : {}),
   });
@@ -108,9 +108,10 @@ describe('file downloads whose guest side fails', () => {
   it("answers the guest's reason: a missing file is a 404 with its catalogue code", async () => {
     const res = await get('/missing');
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({
+    expect((await res.json()).error).toMatchObject({
       code: 'GUEST_PATH_NOT_FOUND',
-      error: 'stat /missing: no such file or directory',
+      message: 'Stat /missing: no such file or directory.',
+      hint: errorCatalogue.GUEST_PATH_NOT_FOUND.hint,
     });
     expect(await whole('/small')).toBe('hello\n');
   });
@@ -118,7 +119,7 @@ describe('file downloads whose guest side fails', () => {
   it('gives up on a guest that never describes the file, and tells it to stop', async () => {
     const res = await get('/silent');
     expect(res.status).toBe(504);
-    expect((await res.json()).code).toBe('GUEST_AGENT_TIMEOUT');
+    expect((await res.json()).error.code).toBe('GUEST_AGENT_TIMEOUT');
     expect(cancels.has('/silent')).toBe(true);
     expect(await whole('/small')).toBe('hello\n');
   });
@@ -126,7 +127,7 @@ describe('file downloads whose guest side fails', () => {
   it('answers an error when the guest channel drops before the first byte', async () => {
     const res = await get('/drop-early');
     expect(res.status).toBe(409);
-    expect((await res.json()).code).toBe('GUEST_AGENT_UNAVAILABLE');
+    expect((await res.json()).error.code).toBe('GUEST_AGENT_UNAVAILABLE');
     // The next call waits for the channel to come back.
     expect(await whole('/small')).toBe('hello\n');
   });

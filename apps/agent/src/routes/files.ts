@@ -1,27 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import {
-  AttachQuery,
-  FilesQuery,
-  ListQuery,
-  MkdirBody,
-  MoveBody,
-  RemoveQuery,
-  SignalBody,
-  StatQuery,
-  StdinBody,
-  UploadQuery,
-  type GuestRequest,
-  type GuestResult,
-} from '@hearth/contract';
+import { agentRoutes, type GuestRequest, type GuestResult } from '@hearth/contract';
 import { passThrough } from '@hearth/contract/streams';
 import type { Supervisor } from '../supervisor.ts';
 import { GuestError } from '../guest/errors.ts';
 import type { GuestStream } from '../guest/stream.ts';
 import { ndjson } from './exec.ts';
+import { serve } from '../http.ts';
 
-type P = { params: unknown };
-const vmId = (req: P) => (req.params as { id: string }).id;
+type P = { params: { id: string } };
 
 /** How long a download waits for the guest to describe the file before giving up on it. */
 const META_TIMEOUT_MS = 30_000;
@@ -66,12 +53,13 @@ export function fileRoutes(
   maxUploadBytes: number,
   readTimeoutMs = META_TIMEOUT_MS,
 ): void {
-  const g = (req: P) => sup.guest(vmId(req));
+  const r = agentRoutes;
+  const g = (req: P) => sup.guest(req.params.id);
   const request = async <T = Record<string, unknown>>(req: P, r: GuestRequest, timeoutMs?: number) =>
     (await g(req)).request<T>(r, timeoutMs);
 
-  app.get('/agent/v1/vms/:id/files', async (req, reply) => {
-    const q = FilesQuery.parse(req.query);
+  serve(app, r.downloadFile, async (req) => {
+    const { query: q, reply } = req;
     const s = (await g(req)).open({ op: 'fs.read', path: q.path, format: q.format });
     // Listen before the first await: meta, data and result of a small file come in one read.
     // The body may fail before anything consumes it (no such file, the guest went away): the
@@ -101,8 +89,8 @@ export function fileRoutes(
     return out;
   });
 
-  app.put('/agent/v1/vms/:id/files', async (req) => {
-    const q = UploadQuery.parse(req.query);
+  serve(app, r.uploadFile, async (ctx) => {
+    const { query: q, req } = ctx;
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > maxUploadBytes) {
       throw new GuestError(
@@ -110,7 +98,7 @@ export function fileRoutes(
         `the upload (${declared} bytes) exceeds the ${maxUploadBytes}-byte limit`,
       );
     }
-    const s = (await g(req)).open({
+    const s = (await g(ctx)).open({
       op: 'fs.write',
       path: q.path,
       format: q.format,
@@ -142,59 +130,62 @@ export function fileRoutes(
     return { path: q.path, ...(await s.wait(5 * 60_000)), bytes };
   });
 
-  app.get('/agent/v1/vms/:id/files/stat', async (req) => {
-    const q = StatQuery.parse(req.query);
+  serve(app, r.statFile, async (req) => {
+    const q = req.query;
     return (await request<{ stat: unknown }>(req, { op: 'fs.stat', path: q.path })).stat;
   });
-  app.get('/agent/v1/vms/:id/files/list', async (req) => {
-    const q = ListQuery.parse(req.query);
+  serve(app, r.listFiles, async (req) => {
+    const q = req.query;
     return request(req, { op: 'fs.list', path: q.path, depth: q.depth });
   });
-  app.post('/agent/v1/vms/:id/files/mkdir', async (req) => {
-    const b = MkdirBody.parse(req.body);
+  serve(app, r.makeDir, async (req) => {
+    const b = req.body;
     await request(req, { op: 'fs.mkdir', path: b.path, parents: b.parents });
     return { path: b.path };
   });
-  app.post('/agent/v1/vms/:id/files/move', async (req) => {
-    const b = MoveBody.parse(req.body);
+  serve(app, r.moveFile, async (req) => {
+    const b = req.body;
     await request(req, { op: 'fs.move', from: b.from, to: b.to });
     return { path: b.to };
   });
-  app.delete('/agent/v1/vms/:id/files', async (req) => {
-    const q = RemoveQuery.parse(req.query);
+  serve(app, r.removeFile, async (req) => {
+    const q = req.query;
     await request(req, { op: 'fs.remove', path: q.path, recursive: q.recursive === 'true' });
     return { path: q.path };
   });
 
   // Metrics and info share the guest channel with transfers in flight (no per-stream flow control
   // yet), so an emulated guest busy moving a file answers late: give them the ordinary bound.
-  app.get('/agent/v1/vms/:id/metrics', async (req) => ({
+  serve(app, r.metrics, async (req) => ({
     ...(await request(req, { op: 'metrics' })),
     at: new Date().toISOString(),
   }));
-  app.get('/agent/v1/vms/:id/guest', async (req) => request(req, { op: 'info' }));
+  serve(app, r.guestInfo, async (req) => request(req, { op: 'info' }));
 
-  app.get('/agent/v1/vms/:id/processes', async (req) => ({
+  serve(app, r.listProcesses, async (req) => ({
     items: (await request<{ processes: unknown[] }>(req, { op: 'ps' })).processes,
   }));
-  const pid = (req: P) => (req.params as { processId: string }).processId;
-  app.post('/agent/v1/vms/:id/processes/:processId/signal', async (req) => {
-    const b = SignalBody.parse(req.body);
-    await request(req, { op: 'signal', processId: pid(req), signal: b.signal });
+  serve(app, r.signalProcess, async (req) => {
+    const b = req.body;
+    await request(req, { op: 'signal', processId: req.params.processId, signal: b.signal });
     return { ok: true };
   });
-  app.post('/agent/v1/vms/:id/processes/:processId/stdin', async (req) => {
-    const b = StdinBody.parse(req.body ?? {});
+  serve(app, r.processStdin, async (req) => {
+    const b = req.body;
+    const processId = req.params.processId;
     const guest = await g(req);
     const data = Buffer.from(b.data, b.encoding);
-    if (data.length)
-      await guest.request({ op: 'write-stdin', processId: pid(req), data: data.toString('base64') });
-    if (b.close) await guest.request({ op: 'close-stdin', processId: pid(req) });
+    if (data.length) await guest.request({ op: 'write-stdin', processId, data: data.toString('base64') });
+    if (b.close) await guest.request({ op: 'close-stdin', processId });
     return { ok: true };
   });
-  app.get('/agent/v1/vms/:id/processes/:processId/output', async (req, reply) => {
-    const q = AttachQuery.parse(req.query);
-    const s = (await g(req)).open({ op: 'attach', processId: pid(req), replay: q.replay === 'true' });
+  serve(app, r.processOutput, async (req) => {
+    const { query: q, reply } = req;
+    const s = (await g(req)).open({
+      op: 'attach',
+      processId: req.params.processId,
+      replay: q.replay === 'true',
+    });
     // Listen before anything else: a finished process replays and ends at once.
     const out = ndjson(reply, s, 'detach');
     // Fail with the guest's reason (unknown process) before committing to a 200 stream.

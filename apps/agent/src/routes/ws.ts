@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { WebSocket } from 'ws';
-import { catalogueCodeForGuest, HearthError, ShellClientMessage, ShellQuery } from '@hearth/contract';
+import { agentRoutes, ShellClientMessage } from '@hearth/contract';
 import type { Supervisor } from '../supervisor.ts';
 import { ConsoleHub } from '../console-hub.ts';
 import { GuestError } from '../guest/errors.ts';
+import { sendWsError as sendError, serveWs } from '../http.ts';
 import { exitOf } from './exec.ts';
 
 const asBuffer = (data: unknown): Buffer =>
@@ -13,19 +13,11 @@ const asBuffer = (data: unknown): Buffer =>
       ? Buffer.concat(data as Buffer[])
       : Buffer.from(data as ArrayBuffer);
 
-function sendError(ws: WebSocket, e: unknown): void {
-  const code =
-    e instanceof GuestError ? catalogueCodeForGuest(e.code) : e instanceof HearthError ? e.code : 'INTERNAL';
-  ws.send(JSON.stringify({ type: 'error', code, message: (e as Error).message }));
-  ws.close(1011, 'error');
-}
-
 /** Serial console and PTY shell WebSockets. Binary frames are terminal bytes; text frames are JSON control. */
 export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): void } {
   const hubs = new Map<string, ConsoleHub>();
 
-  app.get('/agent/v1/vms/:id/console', { websocket: true }, (ws, req) => {
-    const id = (req.params as { id: string }).id;
+  serveWs(app, agentRoutes.console, (ws, { params: { id } }) => {
     let paths: ReturnType<Supervisor['consolePaths']>;
     try {
       paths = sup.consolePaths(id);
@@ -54,10 +46,7 @@ export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): vo
     });
   });
 
-  app.get('/agent/v1/vms/:id/shell', { websocket: true }, async (ws, req) => {
-    const id = (req.params as { id: string }).id;
-    const q = ShellQuery.safeParse(req.query);
-    if (!q.success) return sendError(ws, new GuestError('BAD_REQUEST', 'cols, rows must be numbers'));
+  serveWs(app, agentRoutes.shell, async (ws, { params: { id }, query }) => {
     // Keystrokes typed while a reconnecting guest channel is awaited are kept, in order.
     const early: Array<[Buffer, boolean]> = [];
     const keep = (data: unknown, isBinary: boolean) => early.push([asBuffer(data), isBinary]);
@@ -68,9 +57,9 @@ export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): vo
       if (ws.readyState !== ws.OPEN) return;
       s = guest.open({
         op: 'exec',
-        ...(q.data.command ? { command: q.data.command } : {}),
-        ...(q.data.user ? { user: q.data.user } : {}),
-        pty: { cols: q.data.cols, rows: q.data.rows },
+        ...(query.command ? { command: query.command } : {}),
+        ...(query.user ? { user: query.user } : {}),
+        pty: { cols: query.cols, rows: query.rows },
         stdin: true,
         tag: 'shell',
       });

@@ -84,12 +84,15 @@ export async function adoptIdentity(
 export async function assertLoadable(driver: VmmDriver, dir: string): Promise<void> {
   const text = await readFile(join(dir, SNAPSHOT_INFO_FILE), 'utf8').catch(() => null);
   if (!text)
-    throw new HearthError('SNAPSHOT_INCOMPATIBLE', `the snapshot in ${dir} has no ${SNAPSHOT_INFO_FILE}`);
+    throw new HearthError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `Loading the snapshot in ${dir} failed: it has no ${SNAPSHOT_INFO_FILE}.`,
+    );
   const info = JSON.parse(text) as VmmSnapshotInfo;
   if (info.vmm !== driver.kind) {
     throw new HearthError(
       'SNAPSHOT_INCOMPATIBLE',
-      `the snapshot was taken by ${info.vmm}; this VM runs on ${driver.kind}`,
+      `Loading the snapshot failed: it was taken by ${info.vmm}; this VM runs on ${driver.kind}.`,
     );
   }
   if (driver.kind === 'qemu') {
@@ -98,7 +101,7 @@ export async function assertLoadable(driver: VmmDriver, dir: string): Promise<vo
     if (mm(info.vmmVersion) !== mm(have)) {
       throw new HearthError(
         'SNAPSHOT_INCOMPATIBLE',
-        `the snapshot was written by QEMU ${info.vmmVersion} and this host has ${have}; QEMU only loads its own migration format`,
+        `Loading the snapshot failed: it was written by QEMU ${info.vmmVersion} and this host has ${have}; QEMU only loads its own migration format.`,
       );
     }
   }

@@ -53,9 +53,9 @@ function byteLimit(limit: number): Transform {
 export type AccessTarget = (
   idOrName: string,
   anyState?: boolean,
-) => Promise<{ host: AgentTarget; base: string }>;
+) => Promise<{ host: AgentTarget; vmId: string }>;
 
-/** Resolves a VM to its host's agent and path prefix; the VM must be running unless `anyState`. */
+/** Resolves a VM to its host's agent and its id there; the VM must be running unless `anyState`. */
 export function accessTarget(stores: AppServices['stores']): AccessTarget {
   return async function target(idOrName, anyState = false) {
     const vm = await stores.vms.require(idOrName);
@@ -67,16 +67,9 @@ export function accessTarget(stores: AppServices['stores']): AccessTarget {
       );
     }
     if (!vm.host_id) throw new HearthError('VM_NOT_RUNNING', `VM "${vm.name}" is not placed on any host.`);
-    return { host: await stores.hosts.require(vm.host_id), base: `/agent/v1/vms/${vm.id}` };
+    return { host: await stores.hosts.require(vm.host_id), vmId: vm.id };
   };
 }
-
-export const qs = (q: Record<string, unknown>) =>
-  new URLSearchParams(
-    Object.entries(q)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [k, String(v)]),
-  ).toString();
 
 export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
   const { stores, agents } = deps;
@@ -85,19 +78,24 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
   const target = accessTarget(stores);
 
   serve(app, t, routes.execVm, async ({ params, body, reply }) => {
-    const { host, base } = await target(params.id);
-    const res = await agents.raw(host, 'POST', `${base}/exec`, {
-      body: JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
-    });
+    const { host, vmId } = await target(params.id);
+    const res = await agents.raw(
+      host,
+      'exec',
+      { params: { id: vmId } },
+      {
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      },
+    );
     if (!body.stream) return readJson(res, host);
     reply.type('application/x-ndjson');
     return pipeResponse(res, reply, []);
   });
 
   serve(app, t, routes.downloadFile, async ({ params, query, reply }) => {
-    const { host, base } = await target(params.id);
-    const res = await agents.raw(host, 'GET', `${base}/files?${qs(query)}`);
+    const { host, vmId } = await target(params.id);
+    const res = await agents.raw(host, 'downloadFile', { params: { id: vmId }, query });
     reply.type(res.headers.get('content-type') ?? 'application/octet-stream');
     return pipeResponse(res, reply, ['x-hearth-file-kind', 'x-hearth-file-size']);
   });
@@ -116,7 +114,7 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
         'Uploading failed: send the file as the raw body with Content-Type application/octet-stream (or application/x-tar with format=tar).',
       );
     }
-    const { host, base } = await target(params.id);
+    const { host, vmId } = await target(params.id);
     const limited = byteLimit(maxUpload);
     let tooLarge: Error | null = null;
     // pipeline, not pipe: a client that aborts mid-body must end the upload to the agent too.
@@ -126,14 +124,19 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
       abort.abort(e);
     });
     try {
-      const res = await agents.raw(host, 'PUT', `${base}/files?${qs(query)}`, {
-        signal: abort.signal,
-        body: Readable.toWeb(limited) as unknown as BodyInit,
-        headers: {
-          'content-type': String(req.headers['content-type']),
-          ...(Number.isFinite(declared) ? { 'content-length': String(declared) } : {}),
+      const res = await agents.raw(
+        host,
+        'uploadFile',
+        { params: { id: vmId }, query },
+        {
+          signal: abort.signal,
+          body: Readable.toWeb(limited) as unknown as BodyInit,
+          headers: {
+            'content-type': String(req.headers['content-type']),
+            ...(Number.isFinite(declared) ? { 'content-length': String(declared) } : {}),
+          },
         },
-      });
+      );
       return await readJson(res, host);
     } catch (e) {
       // The agent failed or went away: stop reading the client's body too.
@@ -143,43 +146,52 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
     }
   });
 
-  const json =
-    <T>(method: string, path: (base: string) => string, body?: unknown) =>
-    async (id: string): Promise<T> => {
-      const { host, base } = await target(id);
-      return agents.json<T>(host, method, path(base), body);
-    };
-  serve(app, t, routes.statFile, ({ params, query }) =>
-    json('GET', (b) => `${b}/files/stat?${qs(query)}`)(params.id),
-  );
-  serve(app, t, routes.listFiles, ({ params, query }) =>
-    json('GET', (b) => `${b}/files/list?${qs(query)}`)(params.id),
-  );
-  serve(app, t, routes.makeDir, ({ params, body }) =>
-    json('POST', (b) => `${b}/files/mkdir`, body)(params.id),
-  );
-  serve(app, t, routes.moveFile, ({ params, body }) =>
-    json('POST', (b) => `${b}/files/move`, body)(params.id),
-  );
-  serve(app, t, routes.removeFile, ({ params, query }) =>
-    json('DELETE', (b) => `${b}/files?${qs(query)}`)(params.id),
-  );
-  serve(app, t, routes.vmMetrics, ({ params }) => json('GET', (b) => `${b}/metrics`)(params.id));
-  serve(app, t, routes.vmGuestInfo, ({ params }) => json('GET', (b) => `${b}/guest`)(params.id));
-  serve(app, t, routes.listProcesses, ({ params }) => json('GET', (b) => `${b}/processes`)(params.id));
-  serve(app, t, routes.signalProcess, ({ params, body }) =>
-    json('POST', (b) => `${b}/processes/${encodeURIComponent(params.processId)}/signal`, body)(params.id),
-  );
-  serve(app, t, routes.processStdin, ({ params, body }) =>
-    json('POST', (b) => `${b}/processes/${encodeURIComponent(params.processId)}/stdin`, body)(params.id),
-  );
+  serve(app, t, routes.statFile, async ({ params, query }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.call(host, 'statFile', { params: { id }, query });
+  });
+  serve(app, t, routes.listFiles, async ({ params, query }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.call(host, 'listFiles', { params: { id }, query });
+  });
+  serve(app, t, routes.makeDir, async ({ params, body }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.call(host, 'makeDir', { params: { id }, body });
+  });
+  serve(app, t, routes.moveFile, async ({ params, body }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.call(host, 'moveFile', { params: { id }, body });
+  });
+  serve(app, t, routes.removeFile, async ({ params, query }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.call(host, 'removeFile', { params: { id }, query });
+  });
+  serve(app, t, routes.vmMetrics, async ({ params }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.call(host, 'metrics', { params: { id } });
+  });
+  serve(app, t, routes.vmGuestInfo, async ({ params }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.guestInfo(host, id);
+  });
+  serve(app, t, routes.listProcesses, async ({ params }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.call(host, 'listProcesses', { params: { id } });
+  });
+  serve(app, t, routes.signalProcess, async ({ params, body }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.call(host, 'signalProcess', { params: { id, processId: params.processId }, body });
+  });
+  serve(app, t, routes.processStdin, async ({ params, body }) => {
+    const { host, vmId: id } = await target(params.id);
+    return agents.call(host, 'processStdin', { params: { id, processId: params.processId }, body });
+  });
   serve(app, t, routes.processOutput, async ({ params, query, reply }) => {
-    const { host, base } = await target(params.id);
-    const res = await agents.raw(
-      host,
-      'GET',
-      `${base}/processes/${encodeURIComponent(params.processId)}/output?${qs(query)}`,
-    );
+    const { host, vmId } = await target(params.id);
+    const res = await agents.raw(host, 'processOutput', {
+      params: { id: vmId, processId: params.processId },
+      query,
+    });
     reply.type('application/x-ndjson');
     return pipeResponse(res, reply, []);
   });

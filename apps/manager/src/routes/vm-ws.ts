@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
-import { HearthError, routes, validationError, type RouteDef } from '@hearth/contract';
+import { agentPath, HearthError, routes, validationError, type RouteDef } from '@hearth/contract';
 import type { z } from 'zod';
 import { authenticate, checkText } from '../http.ts';
 import type { AppServices } from '../app.ts';
-import { accessTarget, qs } from './vm-access.ts';
+import { accessTarget } from './vm-access.ts';
 
 type Target = Awaited<ReturnType<ReturnType<typeof accessTarget>>>;
 interface WsState {
@@ -72,7 +72,8 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
   const relay = (route: RouteDef, channel: 'console' | 'shell', anyState: boolean) =>
     wsRoute(app, route.path, prepare(route, anyState), (socket, req) => {
       const { target: tg, query } = states.get(req)!;
-      const url = `${tg.host.url.replace(/^http/, 'ws')}${tg.base}/${channel}?${qs(query)}`;
+      const path = agentPath(channel, { params: { id: tg.vmId }, query: query as never });
+      const url = `${tg.host.url.replace(/^http/, 'ws')}${path}`;
       const upstream = new WebSocket(url, { headers: { authorization: `Bearer ${tg.host.callback_token}` } });
       const pending: Array<[Buffer, boolean]> = [];
       upstream.on('open', () => {
@@ -111,7 +112,7 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
       if (busy) return;
       busy = true;
       try {
-        const m = await deps.agents.json(tg.host, 'GET', `${tg.base}/metrics`);
+        const m = await deps.agents.call(tg.host, 'metrics', { params: { id: tg.vmId } });
         if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(m));
       } catch (e) {
         const err = e as HearthError;

@@ -1,6 +1,14 @@
 import {
-  errorCatalogue,
+  agentPath,
+  agentRoutes,
+  errorCodes,
+  ErrorEnvelope,
   HearthError,
+  type AgentInput,
+  type AgentNetwork,
+  type AgentOutput,
+  type AgentRouteDef,
+  type AgentRouteId,
   type AgentSnapshotResult,
   type AgentVmSpec,
   type AgentVmStatus,
@@ -73,7 +81,8 @@ export class AgentClient {
     }
   }
 
-  private async call<T>(
+  /** A JSON (or text) request to the agent; failures become the right HearthError. */
+  private async request<T>(
     host: AgentTarget,
     method: string,
     path: string,
@@ -86,74 +95,136 @@ export class AgentClient {
       signal: AbortSignal.timeout(10 * 60_000),
     });
     const payload = await res.text();
-    if (!res.ok) throw this.failure(target, method, path, res.status, payload);
+    if (!res.ok) throw this.failure(target, method, path, res, payload);
     return (text ? payload : JSON.parse(payload)) as T;
   }
 
+  /** Calls an agent route from the contract's table by id: typed input and output. */
+  call<K extends AgentRouteId>(host: AgentTarget, id: K, input: AgentInput<K>): Promise<AgentOutput<K>> {
+    const route = agentRoutes[id] as AgentRouteDef;
+    const body = (input as { body?: unknown }).body;
+    return this.request(host, route.method, agentPath(id, input as never), body, route.response === null);
+  }
+
   /**
-   * A raw request to the agent for streaming routes: the response is returned unread when ok
-   * (the caller pipes it), and turned into the right HearthError otherwise.
+   * A streaming request to an agent route (exec output, file download or upload): the response
+   * is returned unread when ok (the caller pipes it), and turned into the right HearthError
+   * otherwise.
    */
-  async raw(
+  async raw<K extends AgentRouteId>(
     host: AgentTarget,
-    method: string,
-    path: string,
+    id: K,
+    input: Pick<AgentInput<K>, 'params' | 'query'>,
     init: { body?: BodyInit | null; headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<Response> {
+    const method = agentRoutes[id].method;
+    const path = agentPath(id, input);
     const { res, target } = await this.send(host, method, path, init);
-    if (!res.ok) throw this.failure(target, method, path, res.status, await res.text());
+    if (!res.ok) throw this.failure(target, method, path, res, await res.text());
     return res;
   }
 
   /**
-   * A 503 without a catalogue code is the agent's server refusing work while it shuts down (the
-   * handler never ran): retryable, and the host is away until it speaks again.
+   * A 503 without the catalogue's envelope is the agent's server refusing work while it shuts
+   * down (the handler never ran): retryable, and the host is away until it speaks again.
    */
-  private failure(target: AgentTarget, method: string, path: string, status: number, payload: string) {
-    const e = agentError(target, method, path, status, payload);
-    if (status !== 503 || e.code !== 'AGENT_ERROR') return e;
-    this.live.lost(target.id);
-    return new HearthError(
-      'HOST_UNAVAILABLE',
-      `Reaching the agent of host ${target.id} failed: it is shutting down; nothing was changed.`,
-      { retryAfterS: 5, detail: { host: target.id } },
-    );
-  }
-
-  json<T>(host: AgentTarget, method: string, path: string, body?: unknown): Promise<T> {
-    return this.call(host, method, path, body);
+  private failure(target: AgentTarget, method: string, path: string, res: Response, payload: string) {
+    const envelope = ErrorEnvelope.safeParse(safeJson(payload));
+    if (res.status === 503 && !envelope.success) {
+      this.live.lost(target.id);
+      return new HearthError(
+        'HOST_UNAVAILABLE',
+        `Reaching the agent of host ${target.id} failed: it is shutting down; nothing was changed.`,
+        { retryAfterS: 5, detail: { host: target.id } },
+      );
+    }
+    const e = agentError(target, method, path, res.status, payload);
+    const retryAfter = Number(res.headers.get('retry-after'));
+    return res.headers.has('retry-after') && Number.isFinite(retryAfter)
+      ? Object.assign(e, { retryAfterS: retryAfter })
+      : e;
   }
 
   start(host: AgentTarget, spec: AgentVmSpec): Promise<AgentVmStatus> {
-    return this.call(host, 'POST', `/agent/v1/vms/${spec.id}/start`, spec);
+    return this.call(host, 'startVm', { params: { id: spec.id }, body: spec });
   }
   stop(host: AgentTarget, id: string, force: boolean, timeoutMs: number): Promise<AgentVmStatus> {
-    return this.call(host, 'POST', `/agent/v1/vms/${id}/stop`, { force, timeoutMs });
+    return this.call(host, 'stopVm', { params: { id }, body: { force, timeoutMs } });
   }
   pause(host: AgentTarget, id: string): Promise<AgentVmStatus> {
-    return this.call(host, 'POST', `/agent/v1/vms/${id}/pause`, {});
+    return this.call(host, 'pauseVm', { params: { id } });
   }
   resume(host: AgentTarget, id: string): Promise<AgentVmStatus> {
-    return this.call(host, 'POST', `/agent/v1/vms/${id}/resume`, {});
+    return this.call(host, 'resumeVm', { params: { id } });
   }
-  delete(host: AgentTarget, id: string): Promise<unknown> {
-    return this.call(host, 'DELETE', `/agent/v1/vms/${id}`);
+  delete(host: AgentTarget, id: string): Promise<{ ok: boolean }> {
+    return this.call(host, 'deleteVm', { params: { id } });
   }
   snapshot(host: AgentTarget, id: string, snapshotId: string): Promise<AgentSnapshotResult> {
-    return this.call(host, 'POST', `/agent/v1/vms/${id}/snapshots/${snapshotId}`, {});
+    return this.call(host, 'snapshotVm', { params: { id, snapshotId } });
   }
   restore(host: AgentTarget, spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
-    return this.call(host, 'POST', `/agent/v1/vms/${spec.id}/restore`, { spec, snapshotId });
+    return this.call(host, 'restoreVm', { params: { id: spec.id }, body: { spec, snapshotId } });
   }
-  deleteSnapshot(host: AgentTarget, snapshotId: string): Promise<unknown> {
-    return this.call(host, 'DELETE', `/agent/v1/snapshots/${snapshotId}`);
+  deleteSnapshot(host: AgentTarget, snapshotId: string): Promise<{ ok: boolean }> {
+    return this.call(host, 'deleteSnapshot', { params: { snapshotId } });
   }
   logs(host: AgentTarget, id: string, tail: number): Promise<string> {
-    return this.call(host, 'GET', `/agent/v1/vms/${id}/logs?tail=${tail}`, undefined, true);
+    return this.call(host, 'vmLogs', { params: { id }, query: { tail } });
+  }
+  netPolicy(
+    host: AgentTarget,
+    vmId: string,
+    body: AgentInput<'setNetPolicy'>['body'],
+  ): Promise<AgentVmStatus> {
+    return this.call(host, 'setNetPolicy', { params: { id: vmId }, body });
+  }
+  guestInfo(host: AgentTarget, vmId: string): Promise<AgentOutput<'guestInfo'>> {
+    return this.call(host, 'guestInfo', { params: { id: vmId } });
+  }
+  ensureNetwork(host: AgentTarget, network: AgentNetwork): Promise<{ ok: boolean }> {
+    return this.call(host, 'ensureNetwork', { body: { network } });
+  }
+  teardownNetwork(host: AgentTarget, network: AgentNetwork): Promise<{ ok: boolean }> {
+    return this.call(host, 'teardownNetwork', { body: { network } });
+  }
+  createVolume(
+    host: AgentTarget,
+    id: string,
+    body: AgentInput<'createVolume'>['body'],
+  ): Promise<AgentOutput<'createVolume'>> {
+    return this.call(host, 'createVolume', { params: { id }, body });
+  }
+  resizeVolume(
+    host: AgentTarget,
+    id: string,
+    body: AgentInput<'resizeVolume'>['body'],
+  ): Promise<AgentOutput<'resizeVolume'>> {
+    return this.call(host, 'resizeVolume', { params: { id }, body });
+  }
+  deleteVolume(host: AgentTarget, id: string): Promise<{ ok: boolean }> {
+    return this.call(host, 'deleteVolume', { params: { id } });
   }
 }
 
-/** The agent answers `{error, code?}`; a catalogue code passes through as is (a guest's missing file stays a 404). */
+/**
+ * Codes that describe the exchange between manager and agent (a wrong callback token, an agent
+ * without the route, a failure the agent did not classify), not the caller's request: the
+ * caller sees them as this agent's AGENT_ERROR.
+ */
+const AGENT_SIDE = new Set<ErrorCode>([
+  'AGENT_ERROR',
+  'INTERNAL',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'ROUTE_NOT_FOUND',
+  'INVALID_JSON',
+]);
+
+/**
+ * The agent answers in the catalogue's envelope: its code, status, message and hint reach the
+ * caller as they are (a guest's missing file stays a 404, a refused VM action its 409).
+ */
 export function agentError(
   host: AgentTarget,
   method: string,
@@ -161,28 +232,37 @@ export function agentError(
   status: number,
   payload: string,
 ): HearthError {
-  let message = payload;
-  let code: string | undefined;
-  try {
-    const body = JSON.parse(payload) as { error: string; code?: string };
-    message = body.error;
-    code = body.code;
-  } catch {
-    /* plain text */
-  }
-  if (code && code in errorCatalogue && code !== 'INTERNAL') {
-    return new HearthError(
-      code as ErrorCode,
-      `${message.charAt(0).toUpperCase()}${message.slice(1)}.`.replace(/\.\.$/, '.'),
-    );
-  }
+  const body = safeJson(payload);
+  const envelope = ErrorEnvelope.safeParse(body);
+  if (envelope.success && !AGENT_SIDE.has(envelope.data.error.code))
+    return HearthError.fromEnvelope(status, envelope.data);
+  // Agents from before the envelope answered `{ error, code? }`: their catalogue code still holds.
+  const legacy = legacyAgentError(body);
+  if (legacy?.code && !AGENT_SIDE.has(legacy.code)) return new HearthError(legacy.code, legacy.error);
+  const message = envelope.success ? envelope.data.error.message : (legacy?.error ?? payload);
   return new HearthError(
     'AGENT_ERROR',
     `The agent of host ${host.id} refused ${method} ${path}: ${message}`,
     {
-      detail: { status },
+      detail: { status, ...(envelope.success ? { code: envelope.data.error.code } : {}) },
     },
   );
+}
+
+/** The `{ error, code? }` answer of agents from before the envelope. */
+function legacyAgentError(body: unknown): { error: string; code?: ErrorCode } | null {
+  const b = body as { error?: unknown; code?: unknown } | null;
+  if (typeof b?.error !== 'string') return null;
+  const known = typeof b.code === 'string' && (errorCodes as string[]).includes(b.code);
+  return { error: b.error, ...(known ? { code: b.code as ErrorCode } : {}) };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 /** The connection was refused: nothing listens at the address (the agent is down or restarted elsewhere). */

@@ -40,7 +40,7 @@ describe('AgentClient across an agent restart', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       // What Fastify answers on a connection it is closing: 503, no catalogue code.
-      if (req.url === '/closing') return void res.writeHead(503).end('{"error":"Service Unavailable"}');
+      if (req.method === 'DELETE') return void res.writeHead(503).end('{"error":"Service Unavailable"}');
       res.end(JSON.stringify({ ok: true }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -53,7 +53,7 @@ describe('AgentClient across an agent restart', () => {
     const agents = new AgentClient(live, 60_000);
     // The record still has the old address of an agent that restarted elsewhere.
     const stale = target('http://127.0.0.1:1');
-    const call = agents.json(stale, 'GET', '/agent/v1/whatever');
+    const call = agents.call(stale, 'vmStatus', { params: { id: 'a' } });
     // The restarted agent registers with its new address: the waiting call goes there.
     live.seen(target(url));
     expect(await call).toEqual({ ok: true });
@@ -68,7 +68,7 @@ describe('AgentClient across an agent restart', () => {
     const port = (closed.address() as { port: number }).port;
     await new Promise<void>((r) => closed.close(() => r()));
     live.seen(target(`http://127.0.0.1:${port}`));
-    const e = await agents.json(target('http://127.0.0.1:1'), 'POST', '/agent/v1/vms/a/stop').catch((x) => x);
+    const e = await agents.stop(target('http://127.0.0.1:1'), 'a', false, 0).catch((x) => x);
     expect(e).toMatchObject({ code: 'HOST_UNAVAILABLE', status: 503 });
     expect(live.isLive('host_1')).toBe(false);
   });
@@ -77,7 +77,7 @@ describe('AgentClient across an agent restart', () => {
     const live = new HostLiveness();
     const agents = new AgentClient(live, 0);
     live.seen(target(url));
-    const e = await agents.json(target(url), 'DELETE', '/closing').catch((x) => x);
+    const e = await agents.delete(target(url), 'a').catch((x) => x);
     expect(e).toMatchObject({ code: 'HOST_UNAVAILABLE', status: 503, retryAfterS: 5 });
     expect(live.isLive('host_1')).toBe(false);
   });

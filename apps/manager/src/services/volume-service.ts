@@ -92,7 +92,7 @@ export class VolumeService {
       throw e;
     }
     try {
-      await this.deps.agents.json(host, 'POST', `/agent/v1/volumes/${row.id}`, {
+      await this.deps.agents.createVolume(host, row.id, {
         sizeMib: mib,
         format: row.format,
         imagePath: image?.path ?? null,
@@ -112,7 +112,7 @@ export class VolumeService {
     const v = await this.stores.volumes.require(idOrName);
     if (v.vm_id) throw this.inUse(v);
     const host = await this.stores.hosts.get(v.host_id);
-    if (host) await this.deps.agents.json(host, 'DELETE', `/agent/v1/volumes/${v.id}`);
+    if (host) await this.deps.agents.deleteVolume(host, v.id);
     await this.stores.volumes.delete(v.id);
     return volumeFromRow(v);
   }
@@ -160,7 +160,7 @@ export class VolumeService {
     }
     if (mib === v.size_mib) return volumeFromRow(v);
     const host = await this.stores.hosts.require(v.host_id);
-    await this.deps.agents.json(host, 'POST', `/agent/v1/volumes/${v.id}/resize`, {
+    await this.deps.agents.resizeVolume(host, v.id, {
       sizeMib: mib,
       format: v.format,
     });

@@ -75,9 +75,7 @@ export async function refreshOverlays({ stores, agents, log }: AgentNetworkDeps)
       const h = hosts.find((x) => x.id === hostId);
       if (!h) continue;
       await agents
-        .json(h, 'POST', '/agent/v1/networks/ensure', {
-          network: agentNetwork(net, overlayPeers(all, hostId)),
-        })
+        .ensureNetwork(h, agentNetwork(net, overlayPeers(all, hostId)))
         .catch((e: Error) =>
           log.warn({ host: h.name, network: net.name, err: e.message }, 'updating an overlay failed'),
         );
@@ -95,7 +93,7 @@ export async function tearDownOnHosts(
     // A host that is away sweeps the network when it is back.
     if (h.state !== 'ready' || !agents.live.isLive(h.id)) continue;
     await agents
-      .json(h, 'POST', '/agent/v1/networks/teardown', { network })
+      .teardownNetwork(h, network)
       .catch((e: Error) =>
         log.warn(
           { host: h.name, network: n.name, err: e.message },

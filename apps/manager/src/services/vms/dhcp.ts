@@ -13,11 +13,7 @@ export async function learnDhcpAddresses(ctx: VmContext, row: VmRow): Promise<vo
     const cur = await ctx.stores.vms.get(row.id);
     if (cur?.state !== 'running') return;
     try {
-      const info = await ctx.agents.json<{ ips: { mac?: string; address: string }[] }>(
-        host,
-        'GET',
-        `/agent/v1/vms/${row.id}/guest`,
-      );
+      const info = await ctx.agents.guestInfo(host, row.id);
       if (await ctx.networks.recordDhcpAddresses(row.id, info.ips)) {
         const now = await ctx.stores.vms.get(row.id);
         if (now) ctx.bus.publish(vmFromRow(now));

@@ -64,10 +64,11 @@ export async function updateVm(
     // The host applies them first (it may refuse a port a host process uses); only then the record changes.
     if (row.host_id && !['created', 'stopped', 'failed', 'deleting'].includes(row.state)) {
       await ctx.agents
-        .json(await hostOf(ctx, row), 'PUT', `/agent/v1/vms/${row.id}/net-policy`, {
+        .netPolicy(await hostOf(ctx, row), row.id, {
           ports: (cols.ports ?? row.ports ?? []) as PortMapping[],
           egress: (cols.egress ?? row.egress ?? null) as Vm['egress'] | null,
-          bandwidthMbit: ('bandwidth_mbit' in cols ? cols.bandwidth_mbit : row.bandwidth_mbit) ?? null,
+          bandwidthMbit: (('bandwidth_mbit' in cols ? cols.bandwidth_mbit : row.bandwidth_mbit) ?? null) as
+            number | null,
         })
         .catch((e: unknown) => {
           if (!(e instanceof HearthError && e.code === 'VM_NOT_FOUND')) throw e;
@@ -120,7 +121,7 @@ export async function catchUpNetPolicy(ctx: VmContext, row: VmRow, booted: Agent
   };
   if (JSON.stringify(want) === JSON.stringify(had)) return;
   await ctx.agents
-    .json(await hostOf(ctx, row), 'PUT', `/agent/v1/vms/${row.id}/net-policy`, want)
+    .netPolicy(await hostOf(ctx, row), row.id, want)
     .catch((e: Error) =>
       ctx.log.warn({ vm: row.id, err: e.message }, 'applying changed network settings failed'),
     );

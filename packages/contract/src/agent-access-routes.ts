@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import type { AgentRouteDef } from './agent-routes.ts';
+import {
+  AttachQuery,
+  ExecBody,
+  ExecResult,
+  FileList,
+  FilesQuery,
+  FileStatResponse,
+  ListQuery,
+  MkdirBody,
+  MoveBody,
+  ProcessList,
+  RemoveQuery,
+  ShellQuery,
+  SignalBody,
+  StatQuery,
+  StdinBody,
+  UploadQuery,
+  UploadResult,
+  VmGuestInfo,
+  VmMetrics,
+} from './vm-access.ts';
+
+const def = <const T extends AgentRouteDef>(r: T): T => r;
+
+/** A VM on the agent's host, by the id the manager gave it. */
+export const AgentVmParams = z.object({ id: z.string().min(1) });
+const ProcessParams = AgentVmParams.extend({ processId: z.string().min(1) });
+const Done = z.object({ path: z.string() });
+const Ok = z.object({ ok: z.boolean() });
+
+/** A VM's guest through the agent: exec, files, metrics, processes, console and shell. */
+export const agentAccessRoutes = {
+  exec: def({
+    method: 'POST',
+    path: '/agent/v1/vms/:id/exec',
+    summary: 'Run a command in the guest: one JSON result, or NDJSON ExecEvent lines with `stream`.',
+    params: AgentVmParams,
+    body: ExecBody,
+    response: ExecResult,
+    raw: { produces: ['application/json', 'application/x-ndjson'] },
+  }),
+  downloadFile: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/files',
+    summary: 'A guest file (octet-stream) or directory (tar); x-hearth-file-kind says which.',
+    params: AgentVmParams,
+    query: FilesQuery,
+    response: null,
+    raw: { produces: ['application/octet-stream', 'application/x-tar'] },
+  }),
+  uploadFile: def({
+    method: 'PUT',
+    path: '/agent/v1/vms/:id/files',
+    summary: 'Write a guest file from the raw body, or unpack a tar archive into a directory.',
+    params: AgentVmParams,
+    query: UploadQuery,
+    response: UploadResult,
+    raw: { consumes: ['application/octet-stream', 'application/x-tar'] },
+  }),
+  statFile: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/files/stat',
+    summary: 'Type, size, mode and mtime of a guest path.',
+    params: AgentVmParams,
+    query: StatQuery,
+    response: FileStatResponse,
+  }),
+  listFiles: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/files/list',
+    summary: 'A guest directory, recursively up to `depth`.',
+    params: AgentVmParams,
+    query: ListQuery,
+    response: FileList,
+  }),
+  makeDir: def({
+    method: 'POST',
+    path: '/agent/v1/vms/:id/files/mkdir',
+    summary: 'Create a guest directory.',
+    params: AgentVmParams,
+    body: MkdirBody,
+    response: Done,
+  }),
+  moveFile: def({
+    method: 'POST',
+    path: '/agent/v1/vms/:id/files/move',
+    summary: 'Move or rename a guest path.',
+    params: AgentVmParams,
+    body: MoveBody,
+    response: Done,
+  }),
+  removeFile: def({
+    method: 'DELETE',
+    path: '/agent/v1/vms/:id/files',
+    summary: 'Remove a guest file or directory.',
+    params: AgentVmParams,
+    query: RemoveQuery,
+    response: Done,
+  }),
+  metrics: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/metrics',
+    summary: 'Guest metrics now.',
+    params: AgentVmParams,
+    response: VmMetrics,
+  }),
+  guestInfo: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/guest',
+    summary: "The guest agent's view: hostname, addresses, versions, clock.",
+    params: AgentVmParams,
+    response: VmGuestInfo,
+  }),
+  listProcesses: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/processes',
+    summary: 'Processes started through the guest agent.',
+    params: AgentVmParams,
+    response: ProcessList,
+  }),
+  signalProcess: def({
+    method: 'POST',
+    path: '/agent/v1/vms/:id/processes/:processId/signal',
+    summary: "Signal a tracked process's group.",
+    params: ProcessParams,
+    body: SignalBody,
+    response: Ok,
+  }),
+  processStdin: def({
+    method: 'POST',
+    path: '/agent/v1/vms/:id/processes/:processId/stdin',
+    summary: "Write to a tracked process's stdin, and optionally close it.",
+    params: ProcessParams,
+    body: StdinBody,
+    response: Ok,
+  }),
+  processOutput: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/processes/:processId/output',
+    summary: "A tracked process's (replayed and) live output as NDJSON ExecEvent lines.",
+    params: ProcessParams,
+    query: AttachQuery,
+    response: null,
+    raw: { produces: ['application/x-ndjson'] },
+  }),
+  console: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/console',
+    summary: 'WebSocket: the serial console (binary both ways), shared by its viewers.',
+    params: AgentVmParams,
+    response: null,
+    raw: { websocket: true },
+  }),
+  shell: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/shell',
+    summary: 'WebSocket: a PTY shell through the guest agent.',
+    params: AgentVmParams,
+    query: ShellQuery,
+    response: null,
+    raw: { websocket: true },
+  }),
+} as const;
