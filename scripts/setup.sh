@@ -51,6 +51,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 bash scripts/build-web.sh
+# The hearth CLI, manager and agent run from bundles (docs/decisions/0010-bundled-builds.md).
+node scripts/build-bundles.mjs
 
 echo "setup: built-in guest images (the first kernel build takes several minutes)"
 node --import tsx packages/images/src/cli.ts
