@@ -97,7 +97,7 @@ async function build() {
   for (const rel of [...new Set(rels)].sort()) {
     const path = join(ROOT, rel);
     const st = await stat(path);
-    const hash = sha256(path);
+    const hash = await sha256(path);
     inputs[rel] = { size: st.size, mtimeMs: st.mtimeMs, sha256: hash };
     key.update(`${rel}\0${hash}\n`);
   }
@@ -133,4 +133,4 @@ async function prune(keep) {
 }
 
 const force = process.argv.includes('--force');
-if (force || currentBundle().entry === null) await build();
+if (force || (await currentBundle()).entry === null) await build();

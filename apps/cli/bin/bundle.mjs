@@ -1,7 +1,6 @@
 // Where the built `hearth` bundle lives and whether it still matches the sources. Shared by the bin
 // (which runs the bundle when it is fresh) and scripts/build-bundles.mjs (which rebuilds it when not).
 // Plain JavaScript with Node built-ins only: it runs before anything is compiled.
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { URL, fileURLToPath } from 'node:url';
@@ -12,7 +11,9 @@ export const BUNDLE_ROOT = join(ROOT, 'node_modules', '.cache', 'hearth-bundle')
 /** The build in use: `{ dir, inputs }`, replaced atomically by each build. */
 export const CURRENT = join(BUNDLE_ROOT, 'current.json');
 
-export function sha256(path) {
+/** node:crypto is loaded only when a file needs hashing: most starts hash nothing. */
+export async function sha256(path) {
+  const { createHash } = await import('node:crypto');
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
@@ -21,7 +22,7 @@ export function sha256(path) {
  * is checked by size and mtime, and by content only when those differ (a checkout that touched a
  * file without changing it keeps the build); node_modules is covered by the lockfile, an input too.
  */
-export function currentBundle() {
+export async function currentBundle() {
   let current;
   try {
     current = JSON.parse(readFileSync(CURRENT, 'utf8'));
@@ -30,14 +31,10 @@ export function currentBundle() {
   }
   for (const [rel, want] of Object.entries(current.inputs)) {
     const path = join(ROOT, rel);
-    let st;
-    try {
-      st = statSync(path);
-    } catch {
-      return { entry: null, why: `${rel} is gone` };
-    }
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st) return { entry: null, why: `${rel} is gone` };
     if (st.size === want.size && st.mtimeMs === want.mtimeMs) continue;
-    if (st.size !== want.size || sha256(path) !== want.sha256) {
+    if (st.size !== want.size || (await sha256(path)) !== want.sha256) {
       return { entry: null, why: `${rel} changed since it was built` };
     }
   }

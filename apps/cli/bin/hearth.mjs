@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { currentBundle } from './bundle.mjs';
 
-const bundle = process.env.HEARTH_FROM_SOURCE === '1' ? null : currentBundle();
+const bundle = process.env.HEARTH_FROM_SOURCE === '1' ? null : await currentBundle();
 if (bundle?.entry) {
   await import(pathToFileURL(bundle.entry).href);
 } else {
