@@ -4,7 +4,7 @@
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import process from 'node:process';
 import * as esbuild from 'esbuild';
 import { BUNDLE_ROOT, CURRENT, ROOT, currentBundle, sha256 } from '../apps/cli/bin/bundle.mjs';
@@ -31,6 +31,12 @@ const EXTERNAL = [
 const EXTRA_INPUTS = [
   'package-lock.json',
   'package.json',
+  // Their `exports` maps steer resolution.
+  ...['apps', 'packages'].flatMap((dir) =>
+    readdirSync(join(ROOT, dir))
+      .map((name) => `${dir}/${name}/package.json`)
+      .filter((rel) => existsSync(join(ROOT, rel))),
+  ),
   'tsconfig.json',
   'tsconfig.base.json',
   'scripts/build-bundles.mjs',
@@ -102,8 +108,10 @@ async function build() {
     key.update(`${rel}\0${hash}\n`);
   }
   const dir = key.digest('hex').slice(0, 16);
-  await rm(join(BUNDLE_ROOT, dir), { recursive: true, force: true });
-  await rename(tmp, join(BUNDLE_ROOT, dir));
+  // The same inputs built the same files: a build already there (maybe in use) stays as it is.
+  const exists = await stat(join(BUNDLE_ROOT, dir)).catch(() => null);
+  if (exists) await rm(tmp, { recursive: true, force: true });
+  else await rename(tmp, join(BUNDLE_ROOT, dir));
   // Written then renamed: a `hearth` starting meanwhile reads the old build or the new, never half.
   const next = `${CURRENT}.${process.pid}`;
   await writeFile(next, JSON.stringify({ dir, inputs }) + '\n');
