@@ -1,13 +1,14 @@
 // Bundles the `hearth` CLI, with the manager and the agent it runs, into ESM JavaScript under
 // node_modules/.cache/hearth-bundle/<content hash>/ (docs/decisions/0010-bundled-builds.md).
 // Skips the build while the current one matches its inputs; `--force` rebuilds anyway.
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import process from 'node:process';
 import * as esbuild from 'esbuild';
-import { BUNDLE_ROOT, CURRENT, ROOT, currentBundle, sha256 } from '../apps/cli/bin/bundle.mjs';
+import { ROOT, bundleRoot, currentBundle, describeInputs, setCurrent } from '../apps/cli/bin/bundle.mjs';
+
+const BUNDLE_ROOT = bundleRoot();
 
 /**
  * Left to node_modules at run time: packages that load files next to their own module (PGlite's
@@ -94,28 +95,15 @@ async function build() {
     },
     plugins: [sourceLocations(upToRoot)],
   });
-  const inputs = {};
-  const rels = [
+  const { inputs, key: dir } = await describeInputs(ROOT, [
     ...Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules/')),
     ...EXTRA_INPUTS,
-  ];
-  const key = createHash('sha256');
-  for (const rel of [...new Set(rels)].sort()) {
-    const path = join(ROOT, rel);
-    const st = await stat(path);
-    const hash = await sha256(path);
-    inputs[rel] = { size: st.size, mtimeMs: st.mtimeMs, sha256: hash };
-    key.update(`${rel}\0${hash}\n`);
-  }
-  const dir = key.digest('hex').slice(0, 16);
+  ]);
   // The same inputs built the same files: a build already there (maybe in use) stays as it is.
   const exists = await stat(join(BUNDLE_ROOT, dir)).catch(() => null);
   if (exists) await rm(tmp, { recursive: true, force: true });
   else await rename(tmp, join(BUNDLE_ROOT, dir));
-  // Written then renamed: a `hearth` starting meanwhile reads the old build or the new, never half.
-  const next = `${CURRENT}.${process.pid}`;
-  await writeFile(next, JSON.stringify({ dir, inputs }) + '\n');
-  await rename(next, CURRENT);
+  await setCurrent(ROOT, dir, inputs);
   await prune(dir);
   const size = Object.entries(result.metafile.outputs)
     .filter(([name]) => name.endsWith('.mjs'))
