@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Hearth needs on a Debian 12 host, idempotently:
-# Debian packages (as root), npm dependencies, and the built-in guest images (cached outside
-# the checkout in $HEARTH_CACHE_DIR, default /var/cache/hearth, keyed by recipe hash).
+# Debian packages (as root), npm dependencies, the dashboard and the bundles the `hearth` bin runs
+# (rebuilt only when their sources or the lockfile changed), and the built-in guest images (cached
+# outside the checkout in $HEARTH_CACHE_DIR, default /var/cache/hearth, keyed by recipe hash).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 bash scripts/build-web.sh
+# The hearth CLI, manager and agent run from bundles (docs/decisions/0010-bundled-builds.md).
+node scripts/build-bundles.mjs
 
 echo "setup: built-in guest images (the first kernel build takes several minutes)"
 node --import tsx packages/images/src/cli.ts

@@ -47,13 +47,7 @@ export interface AgentConfig {
   log: Logger;
 }
 
-export const AGENT_DEFAULTS = {
-  listenHost: '127.0.0.1',
-  listenPort: 18081,
-  heartbeatMs: 5000,
-  bootTimeoutMs: 90_000,
-  consoleLogCap: 1024 * 1024,
-} as const;
+export { AGENT_DEFAULTS } from './defaults.ts';
 
 interface AgentIdentity {
   hostId?: string;

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { vmCommands } from './commands/vm.ts';
 import { upCommand } from './commands/up.ts';
@@ -18,13 +19,21 @@ process.on('unhandledRejection', (e) => {
   );
 });
 
+/** Verbs that run a server for hours, not a request: they keep V8's optimising WebAssembly tier. */
+const SERVERS = new Set(['up', 'agent']);
+
 const program = new Command('hearth')
   .description('Hearth: self-hosted microVMs')
   .version('0.1.0')
   .option('--json', 'machine-readable output (stable, documented in docs/cli.md)')
   .option('--data-dir <dir>', 'local data directory (default: $HEARTH_DATA_DIR or /var/lib/hearth)')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .hook('preAction', (_, action) => {
+    // fetch parses HTTP with WebAssembly, and optimising that code costs a client verb ~30 MiB and
+    // ~0.1 s of CPU it never repays; the long-running servers keep the optimising compiler.
+    if (action.parent !== program || !SERVERS.has(action.name())) setFlagsFromString('--liftoff-only');
+  });
 
 upCommand(program);
 vmCommands(program);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import pino from 'pino';
-import { AGENT_DEFAULTS, startAgent } from '@hearth/agent';
+import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
 import { join } from 'node:path';
 import { defaultDataDir } from '../config.ts';
 import { reportError } from '../output.ts';
@@ -32,6 +31,11 @@ export function agentCommand(program: Command): void {
     .option('--cidr <cidr>', 'subnet of that bridge')
     .option('--underlay <ip>', 'address other hosts reach this one on (VXLAN networks need it)')
     .action(async (o: AgentOptions) => {
+      // Loaded on use: the agent (fastify, pino, the VMM drivers) is not needed by the other verbs.
+      const [{ default: pino }, { startAgent }] = await Promise.all([
+        import('pino'),
+        import('@hearth/agent'),
+      ]);
       const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
       try {
         const joinToken = o.joinToken ?? process.env.HEARTH_JOIN_TOKEN;

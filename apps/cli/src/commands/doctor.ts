@@ -1,8 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { collectInventory } from '@hearth/agent';
-import { FirecrackerDriver } from '@hearth/firecracker';
-import { QemuDriver } from '@hearth/qemu';
 import { defaultDataDir, resolveClient } from '../config.ts';
 import { printJson } from '../output.ts';
 import { table } from '../format.ts';
@@ -15,6 +12,12 @@ export function doctorCommand(program: Command): void {
       const g = program.opts<{ json?: boolean; dataDir?: string }>();
       const dataDir = g.dataDir ?? defaultDataDir();
       await mkdir(dataDir, { recursive: true });
+      // Loaded on use, like every host-side module: `hearth ls` and friends start without them.
+      const [{ collectInventory }, { FirecrackerDriver }, { QemuDriver }] = await Promise.all([
+        import('@hearth/agent'),
+        import('@hearth/firecracker'),
+        import('@hearth/qemu'),
+      ]);
       const inv = await collectInventory(dataDir, [new FirecrackerDriver(), new QemuDriver()]);
       let manager: { ok: boolean; detail: string };
       try {

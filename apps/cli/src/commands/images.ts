@@ -1,4 +1,3 @@
-import { sha256File } from '@hearth/images';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -49,6 +48,8 @@ async function upload(c: HearthClient, file: string, o: { name?: string; kind?: 
   const s = await stat(file).catch(() => null);
   if (!s?.isFile()) throw new UsageError(`${file} is not a readable file.`);
   process.stderr.write(`  hashing ${file} (${mib(s.size)})\n`);
+  // Loaded on use: the image package is not needed by the other verbs.
+  const { sha256File } = await import('@hearth/images');
   const sha256 = await sha256File(file);
   const name =
     o.name ??

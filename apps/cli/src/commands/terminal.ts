@@ -1,4 +1,3 @@
-import { WebSocket } from 'ws';
 import { errorCatalogue, HearthError, type ErrorCode } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 
@@ -16,10 +15,12 @@ interface TerminalOptions {
  * Joins the local terminal to a WebSocket terminal: raw mode, bytes both ways, window size
  * following SIGWINCH. Resolves with the remote exit code (shell) or 0 when left (console).
  */
-export function runTerminal(
+export async function runTerminal(
   target: { url: string; headers: Record<string, string> },
   o: TerminalOptions,
 ): Promise<number> {
+  // Loaded on use: the verbs that open no terminal start faster without it.
+  const { WebSocket } = await import('ws');
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(target.url, { headers: target.headers });
     const stdin = process.stdin;

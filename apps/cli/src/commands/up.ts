@@ -1,9 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
-import { startManager, type RunningManager } from '@hearth/manager';
-import { AGENT_DEFAULTS } from '@hearth/agent';
+import type { RunningManager } from '@hearth/manager';
+import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
 import { defaultDataDir, DEFAULT_PORT } from '../config.ts';
 import { reportError } from '../output.ts';
 import { superviseAgent } from '../agent-process.ts';
@@ -34,6 +33,11 @@ export function upCommand(program: Command): void {
     .option('--demo', 'boot a first VM named "hello" unless one exists')
     .action(async (o: UpOptions) => {
       const dataDir = o.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir();
+      // Loaded on use: the manager (fastify, PGlite, pino) is not needed by the other verbs.
+      const [{ default: pino }, { startManager }] = await Promise.all([
+        import('pino'),
+        import('@hearth/manager'),
+      ]);
       const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
       try {
         const gateway = o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1');
