@@ -36,7 +36,8 @@ export function agentCommand(program: Command): void {
         import('pino'),
         import('@hearth/agent'),
       ]);
-      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
+      // One key per level of naming: `service` for the process, `component` for the part inside it.
+      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' }).child({ service: 'agent' });
       try {
         const joinToken = o.joinToken ?? process.env.HEARTH_JOIN_TOKEN;
         if (!joinToken) throw new Error('A join token is needed: --join-token or HEARTH_JOIN_TOKEN.');

@@ -49,7 +49,7 @@ export function upCommand(program: Command): void {
           network: o.network ? { bridge: o.bridge, cidr: o.cidr, dns: gateway.split('/')[0]! } : null,
           heartbeatMs: AGENT_DEFAULTS.heartbeatMs,
           notReadyUntilSet: 'the local agent has not registered yet',
-          log: log.child({ component: 'manager' }),
+          log: log.child({ service: 'manager' }),
           version: VERSION,
           allowHostPathImport: process.env.HEARTH_ALLOW_HOST_PATH_IMPORT === '1',
           insecureRegistries: (process.env.HEARTH_INSECURE_REGISTRIES ?? '').split(',').filter(Boolean),
@@ -76,7 +76,7 @@ export function upCommand(program: Command): void {
           ],
           // Not on the command line, where every user of the machine could read it.
           env: { ...process.env, HEARTH_JOIN_TOKEN: manager.joinToken },
-          log: log.child({ component: 'up' }),
+          log: log.child({ service: 'up' }),
           onUp: () => manager.setReady(null),
           onDown: (why) => manager.setReady(`the local agent is restarting (it exited: ${why})`),
         });
