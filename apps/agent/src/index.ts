@@ -5,3 +5,9 @@ export { ImageCache, type ImageCacheOptions } from './image-cache.ts';
 export { teardownNetwork, removeBridge, bridgeFor, vxlanDev } from './networks.ts';
 export { nicTap, policyTable } from './vm-net.ts';
 export { sweepLeftovers } from './sweep.ts';
+// The host pieces the benchmarks time one by one (bench/net.ts, bench/snapshots.ts).
+export { sh } from './exec.ts';
+export { prepareDisk } from './disk.ts';
+export { applyPorts, linkExists, removePorts } from './net.ts';
+export { ensureNetwork } from './networks.ts';
+export { applyPolicy, createTaps, deleteTaps, removePolicy } from './vm-net.ts';
