@@ -17,10 +17,18 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { BOOT_MARKER, ensureToolImage } from '@hearth/images';
 import { buildQemuArgs, detectAccel, hostTscKhz, QEMU_BINARY } from '@hearth/qemu';
-import { sh } from '../apps/agent/src/exec.ts';
-import { applyPorts, linkExists, removePorts } from '../apps/agent/src/net.ts';
-import { ensureNetwork, teardownNetwork } from '../apps/agent/src/networks.ts';
-import { applyPolicy, createTaps, deleteTaps, removePolicy } from '../apps/agent/src/vm-net.ts';
+import {
+  applyPolicy,
+  applyPorts,
+  createTaps,
+  deleteTaps,
+  ensureNetwork,
+  linkExists,
+  removePolicy,
+  removePorts,
+  sh,
+  teardownNetwork,
+} from '@hearth/agent';
 import type { AgentVmSpec } from '@hearth/contract';
 import { startPlatform, type Platform } from '../test/helpers/platform.ts';
 import { arg, percentile, stats, whenFileContains } from './lib.ts';

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { prepareDisk } from '../apps/agent/src/disk.ts';
+import { prepareDisk } from '@hearth/agent';
 import { startPlatform } from '../test/helpers/platform.ts';
 import { arg, stats } from './lib.ts';
 

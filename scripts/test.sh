@@ -8,7 +8,7 @@ bash scripts/setup.sh
 echo "test: typecheck, lint, format"
 npx tsc -p .
 npx tsc -p apps/web
-npx eslint . --max-warnings 0
+npm run -s lint # eslint, then knip (unused exports, undeclared dependencies)
 npx prettier --check . --log-level warn
 
 echo "test: guest agent (gofmt, go vet, go test)"

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestNICsInANetworkNamespace configures real interfaces over rtnetlink in a fresh network
@@ -24,28 +25,50 @@ func TestNICsInANetworkNamespace(t *testing.T) {
 	}
 	root := t.TempDir()
 	mustWrite(t, filepath.Join(root, "etc/resolv.conf"), "", 0o644)
-	skip := make(chan string, 1)
+	// Only the test's own goroutine may stop the test, so the namespace's goroutine reports what
+	// went wrong over a channel; a deferred send means even a panic there ends the wait.
+	type outcome struct {
+		skip string
+		errs []string
+	}
+	done := make(chan outcome, 1)
 	go func() {
 		// The namespace is this thread's alone; ending the goroutine still locked makes the runtime
 		// discard the thread instead of letting other goroutines run inside the namespace.
 		runtime.LockOSThread()
+		var o outcome
+		defer func() {
+			if p := recover(); p != nil {
+				o.errs = append(o.errs, fmt.Sprintf("panic: %v", p))
+			}
+			done <- o
+		}()
 		if err := syscall.Unshare(syscall.CLONE_NEWNET); err != nil {
-			skip <- fmt.Sprintf("unshare: %v", err)
+			o.skip = fmt.Sprintf("unshare: %v", err)
 			return
 		}
-		inNetns(t, root)
-		skip <- ""
+		o.errs = inNetns(root)
 	}()
-	if why := <-skip; why != "" {
-		t.Skip(why)
+	select {
+	case o := <-done:
+		for _, e := range o.errs {
+			t.Error(e)
+		}
+		if o.skip != "" {
+			t.Skip(o.skip)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the network namespace checks never finished")
 	}
 }
 
-func inNetns(t *testing.T, root string) {
+// inNetns runs in a fresh network namespace and returns what went wrong there.
+func inNetns(root string) (errs []string) {
+	errorf := func(format string, args ...interface{}) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	sh := func(args ...string) string {
 		out, err := exec.Command("ip", args...).CombinedOutput()
 		if err != nil {
-			t.Errorf("ip %s: %v %s", strings.Join(args, " "), err, out)
+			errorf("ip %s: %v %s", strings.Join(args, " "), err, out)
 		}
 		return strings.TrimSpace(string(out))
 	}
@@ -56,7 +79,7 @@ func inNetns(t *testing.T, root string) {
 	addrs := func(name string) string {
 		ifc, err := net.InterfaceByName(name)
 		if err != nil {
-			t.Errorf("%s: %v", name, err)
+			errorf("%s: %v", name, err)
 			return ""
 		}
 		as, _ := ifc.Addrs()
@@ -74,34 +97,37 @@ func inNetns(t *testing.T, root string) {
 		applyStatic(rtnlOps{}, plan)
 	}
 	if a, b := addrs("h1"), addrs("h0"); a != "10.0.0.5/24" || b != "10.1.0.5/24" {
-		t.Errorf("addresses by MAC: h1 %q, h0 %q", a, b)
+		errorf("addresses by MAC: h1 %q, h0 %q", a, b)
 	}
 	if r := sh("-4", "route", "show", "default"); !strings.HasPrefix(r, "default via 10.1.0.1 dev h0") {
-		t.Errorf("default route %q", r)
+		errorf("default route %q", r)
 	}
 	bound := envOf("interface", "h2", "ip", "192.168.7.20", "mask", "24", "router", "192.168.7.1", "dns", "192.168.7.1")
 	if err := dhcpEvent(root, cmdline, "bound", bound, rtnlOps{}); err != nil {
-		t.Errorf("bound: %v", err)
+		errorf("bound: %v", err)
 	}
 	if a, r := addrs("h2"), sh("-4", "route", "show", "default"); a != "192.168.7.20/24" || !strings.HasPrefix(r, "default via 10.1.0.1 dev h0") {
-		t.Errorf("DHCP NIC after a gateway: %q, route %q", a, r)
+		errorf("DHCP NIC after a gateway: %q, route %q", a, r)
 	}
 	// Listed first, the DHCP NIC owns the default route.
 	cmdline = "hearth.nic=" + macC + ",dhcp " + cmdline
 	renew := envOf("interface", "h2", "ip", "192.168.7.21", "subnet", "255.255.255.0", "router", "192.168.7.1", "dns", "192.168.7.1")
 	if err := dhcpEvent(root, cmdline, "renew", renew, rtnlOps{}); err != nil {
-		t.Errorf("renew: %v", err)
+		errorf("renew: %v", err)
 	}
 	if a, r := addrs("h2"), sh("-4", "route", "show", "default"); a != "192.168.7.21/24" || !strings.HasPrefix(r, "default via 192.168.7.1 dev h2") {
-		t.Errorf("renewed owner: %q, route %q", a, r)
+		errorf("renewed owner: %q, route %q", a, r)
 	}
-	if got := read(t, filepath.Join(root, "etc/resolv.conf")); got != "nameserver 192.168.7.1\nnameserver 10.1.0.53\n" {
-		t.Errorf("resolv.conf %q", got)
+	if got, err := os.ReadFile(filepath.Join(root, "etc/resolv.conf")); err != nil {
+		errorf("resolv.conf: %v", err)
+	} else if string(got) != "nameserver 192.168.7.1\nnameserver 10.1.0.53\n" {
+		errorf("resolv.conf %q", got)
 	}
 	if err := dhcpEvent(root, cmdline, "deconfig", envOf("interface", "h2"), rtnlOps{}); err != nil {
-		t.Errorf("deconfig: %v", err)
+		errorf("deconfig: %v", err)
 	}
 	if a, r := addrs("h2"), sh("-4", "route", "show", "default"); a != "" || r != "" {
-		t.Errorf("deconfig left %q, route %q", a, r)
+		errorf("deconfig left %q, route %q", a, r)
 	}
+	return errs
 }

@@ -20,12 +20,16 @@ export const fakeInventory: HostInventory = {
  * Registers a host whose agent URL answers nothing (port 9 on loopback), as an agent would with
  * the join token; returns the agent token the manager issued.
  */
-export async function registerFakeHost(m: RunningManager, name = 'fake-host'): Promise<string> {
+export async function registerFakeHost(
+  m: RunningManager,
+  name = 'fake-host',
+  inventory: HostInventory = fakeInventory,
+): Promise<string> {
   const reg = await m.app.inject({
     method: 'POST',
     url: '/v1/hosts/register',
     headers: { authorization: `Bearer ${m.joinToken}` },
-    payload: { name, url: 'http://127.0.0.1:9', callbackToken: 'x'.repeat(32), inventory: fakeInventory },
+    payload: { name, url: 'http://127.0.0.1:9', callbackToken: 'x'.repeat(32), inventory },
   });
   expect(reg.statusCode, reg.body).toBe(200);
   return (reg.json() as { agentToken: string }).agentToken;

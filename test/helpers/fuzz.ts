@@ -1,13 +1,5 @@
 import { errorCodes, routes } from '@hearth/contract';
-import {
-  chance,
-  makeRequest,
-  makeRng,
-  pick,
-  type FuzzRequest,
-  type FuzzTarget,
-  type Rng,
-} from './fuzz-input.ts';
+import { makeRequest, makeRng, type FuzzRequest, type FuzzTarget, type Rng } from './fuzz-input.ts';
 import { rawRequest } from './raw-http.ts';
 
 /** Longest any request may take before it counts as a hang. */
@@ -177,4 +169,4 @@ export async function fuzzRouteTable(opts: {
   await pool(reqs, opts.width, (r) => send(opts.baseUrl, r, opts.log));
 }
 
-export { chance, makeRng, pick };
+export { makeRng };

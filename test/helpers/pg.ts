@@ -9,6 +9,14 @@ export function testPgUrl(): string | null {
   return url;
 }
 
+/**
+ * Why tests on PostgreSQL cannot run here, or null when they can. In CI a missing server is an
+ * error (testPgUrl throws), so only a developer's run without scripts/with-pg.sh skips them.
+ */
+export function pgSkipReason(): string | null {
+  return testPgUrl() ? null : 'HEARTH_TEST_PG_URL is not set; run through scripts/with-pg.sh';
+}
+
 /** A fresh database per test file, dropped afterwards. */
 export async function freshDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `hearth_test_${randomBytes(5).toString('hex')}`;

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pino from 'pino';
 import { startManager, type ManagerConfig, type RunningManager } from '@hearth/manager';
 import {
@@ -54,12 +54,32 @@ export interface Platform {
   dispose(): Promise<void>;
 }
 
-/** Kills every VMM whose pid file lives under `dir` (safety net when a test fails midway). */
+/** The pid files a VMM leaves in its VM's run directory. */
+const VMM_PID_FILES = ['qemu.pid', 'firecracker.pid'];
+
+/**
+ * Whether `pid` is still this VM's VMM: its command line names the VM (QEMU's `-name`, the
+ * jailer's id) or the VMM runs in the VM's run directory (Firecracker, a stand-in), or it is a
+ * QEMU/Firecracker binary. A stale pid file whose pid went to an unrelated process is left alone.
+ */
+async function isVmmOf(pid: number, id: string, runDir: string): Promise<boolean> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+  const bin = basename(cmdline.split('\0')[0] ?? '');
+  return cmdline.includes(id) || cwd === runDir || /^(qemu-system|firecracker)/.test(bin);
+}
+
+/**
+ * Kills every VMM, QEMU or Firecracker, whose pid file lives under `dir` (safety net when a test
+ * fails midway), then removes the TAP and port table the VM had.
+ */
 export async function killLeftoverVmms(dir: string): Promise<void> {
   const vmsDir = join(dir, 'agent', 'vms');
   for (const id of await readdir(vmsDir).catch(() => [] as string[])) {
-    const pid = Number((await readFile(join(vmsDir, id, 'qemu.pid'), 'utf8').catch(() => '')).trim());
-    if (pid) {
+    const runDir = join(vmsDir, id);
+    for (const file of VMM_PID_FILES) {
+      const pid = Number((await readFile(join(runDir, file), 'utf8').catch(() => '')).trim());
+      if (!(Number.isInteger(pid) && pid > 1 && (await isVmmOf(pid, id, runDir)))) continue;
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

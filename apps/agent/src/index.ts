@@ -6,3 +6,9 @@ export { teardownNetwork, removeBridge, bridgeFor, vxlanDev } from './networks.t
 export { nicTap, policyTable } from './vm-net.ts';
 export { sweepLeftovers } from './sweep.ts';
 export { buildAgentApp, type AgentAppDeps } from './app.ts';
+// The host pieces the benchmarks time one by one (bench/net.ts, bench/snapshots.ts).
+export { sh } from './exec.ts';
+export { prepareDisk } from './disk.ts';
+export { applyPorts, linkExists, removePorts } from './net.ts';
+export { ensureNetwork } from './networks.ts';
+export { applyPolicy, createTaps, deleteTaps, removePolicy } from './vm-net.ts';

@@ -3,13 +3,6 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { HearthError } from '@hearth/contract';
 import { sh } from './exec.ts';
 
-export interface BridgeConfig {
-  bridge: string;
-  /** gateway address with prefix, e.g. 10.213.0.1/24 */
-  gatewayCidr: string;
-  subnet: string;
-}
-
 /** TAP names are derived from the VM id so that leftovers can be matched to their VM. */
 export function tapName(vmId: string): string {
   return 'htap' + createHash('sha256').update(vmId).digest('hex').slice(0, 10);

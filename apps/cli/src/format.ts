@@ -10,6 +10,9 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
+/** A byte count in MiB with one decimal and a space, as the dashboard writes sizes: `12.5 MiB`. */
+export const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 export function duration(seconds: number | null): string {
   if (seconds === null) return '-';
   if (seconds < 60) return `${seconds}s`;

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HostInventory } from '@hearth/contract';
-import { startPlatform, type Platform } from '../../../test/helpers/platform.ts';
-import { testPgUrl } from '../../../test/helpers/pg.ts';
+import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
 
 const inventory: HostInventory = {
   cpus: 2,
@@ -25,44 +24,18 @@ const inventory: HostInventory = {
   underlay: null,
 };
 
-const backends = ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as const;
-
 // The API contract without booting anything: a registered host whose agent is never called
 // (every VM here is created with start: false).
-describe.each(backends)('API on %s', (db) => {
-  let p: Platform;
-  let admin: Record<string, string>;
-  let agentToken = '';
-  const inject = (opts: {
-    method: string;
-    url: string;
-    payload?: unknown;
-    headers?: Record<string, string>;
-  }) => p.manager.app.inject({ ...opts, headers: { ...admin, ...opts.headers } } as never);
+describeOnBackends('API', (db) => {
+  const api = useApiPlatform({ db, inventory });
+  const inject = api.inject;
   const create = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
     inject({ method: 'POST', url: '/v1/vms', payload: { start: false, ...body }, headers });
-  const vmCount = async () =>
-    Number((await p.manager.db.query<{ n: number }>('SELECT count(*)::int AS n FROM vms'))[0]!.n);
-
-  beforeAll(async () => {
-    p = await startPlatform({ db: db as 'pglite' | 'postgres', agent: false });
-    admin = { authorization: `Bearer ${p.manager.adminToken}` };
-    const reg = await p.manager.app.inject({
-      method: 'POST',
-      url: '/v1/hosts/register',
-      headers: { authorization: `Bearer ${p.manager.joinToken}` },
-      payload: { name: 'fake-host', url: 'http://127.0.0.1:9', callbackToken: 'x'.repeat(32), inventory },
-    });
-    expect(reg.statusCode).toBe(200);
-    agentToken = reg.json().agentToken;
-  });
-  afterAll(async () => {
-    await p?.dispose();
-  });
+  const vmCount = () => api.count('vms');
 
   describe('authentication', () => {
     it('rejects a missing token', async () => {
-      const r = await p.manager.app.inject({ method: 'GET', url: '/v1/vms' });
+      const r = await api.p.manager.app.inject({ method: 'GET', url: '/v1/vms' });
       expect(r.statusCode).toBe(401);
       expect(r.json().error).toMatchObject({
         code: 'UNAUTHENTICATED',
@@ -70,7 +43,7 @@ describe.each(backends)('API on %s', (db) => {
       });
     });
     it('rejects a wrong token', async () => {
-      const r = await p.manager.app.inject({
+      const r = await api.p.manager.app.inject({
         method: 'GET',
         url: '/v1/vms',
         headers: { authorization: 'Bearer nope' },
@@ -78,35 +51,35 @@ describe.each(backends)('API on %s', (db) => {
       expect(r.statusCode).toBe(401);
     });
     it('keeps agent tokens off user routes', async () => {
-      const r = await p.manager.app.inject({
+      const r = await api.p.manager.app.inject({
         method: 'GET',
         url: '/v1/vms',
-        headers: { authorization: `Bearer ${agentToken}` },
+        headers: { authorization: `Bearer ${api.agentToken}` },
       });
       expect(r.statusCode).toBe(403);
       expect(r.json().error.code).toBe('FORBIDDEN');
     });
     it('refuses registration without the join token', async () => {
-      const r = await p.manager.app.inject({
+      const r = await api.p.manager.app.inject({
         method: 'POST',
         url: '/v1/hosts/register',
-        headers: admin,
+        headers: api.admin(),
         payload: {},
       });
       expect(r.statusCode).toBe(401);
       expect(r.json().error.code).toBe('INVALID_JOIN_TOKEN');
     });
     it('serves health, OpenAPI and docs', async () => {
-      expect((await p.manager.app.inject({ method: 'GET', url: '/healthz' })).json()).toMatchObject({
+      expect((await api.p.manager.app.inject({ method: 'GET', url: '/healthz' })).json()).toMatchObject({
         ok: true,
         database: db,
       });
-      const doc = (await p.manager.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      const doc = (await api.p.manager.app.inject({ method: 'GET', url: '/openapi.json' })).json();
       expect(doc.paths['/v1/vms'].post.operationId).toBe('createVm');
-      const docs = await p.manager.app.inject({ method: 'GET', url: '/docs' });
+      const docs = await api.p.manager.app.inject({ method: 'GET', url: '/docs' });
       expect(docs.body).toContain('swagger-ui');
       expect(
-        (await p.manager.app.inject({ method: 'GET', url: '/docs/static/swagger-ui.css' })).statusCode,
+        (await api.p.manager.app.inject({ method: 'GET', url: '/docs/static/swagger-ui.css' })).statusCode,
       ).toBe(200);
     });
   });
@@ -297,7 +270,7 @@ describe.each(backends)('API on %s', (db) => {
 
     it('keeps the admin token file private', async () => {
       const { stat } = await import('node:fs/promises');
-      const s = await stat(`${p.dir}/manager/admin.token`);
+      const s = await stat(`${api.p.dir}/manager/admin.token`);
       expect(s.mode & 0o777).toBe(0o600);
     });
   });

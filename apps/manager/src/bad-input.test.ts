@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { errorCatalogue } from '@hearth/contract';
-import { startPlatform, type Platform } from '../../../test/helpers/platform.ts';
-import { registerFakeHost } from '../../../test/helpers/fake-host.ts';
-import { testPgUrl } from '../../../test/helpers/pg.ts';
+import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
 import { rawRequest } from '../../../test/helpers/raw-http.ts';
-
-const backends = ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as const;
 
 /** Every answer below is a catalogue envelope with a 4xx status and a hint. */
 function expectEnvelope(status: number, body: string, code: string): Record<string, unknown> {
@@ -22,19 +18,13 @@ function expectEnvelope(status: number, body: string, code: string): Record<stri
 
 // Input a hostile or careless client sends: each answer is a 4xx from the catalogue, never a 500,
 // a hang, or a record made from it. A registered host is never called (nothing starts).
-describe.each(backends)('bad input on %s', (db) => {
-  let p: Platform;
-  let admin: Record<string, string>;
+describeOnBackends('bad input', (db) => {
+  // A short idle limit so the silent-server case ends quickly; its outcome, not its timing, is asserted.
+  const api = useApiPlatform({ db, platform: { manager: { importIdleMs: 2000 } } });
   const upstreams: Array<Server | TcpServer> = [];
   const held: Socket[] = [];
-  const inject = (opts: {
-    method: string;
-    url: string;
-    payload?: unknown;
-    headers?: Record<string, string>;
-  }) => p.manager.app.inject({ ...opts, headers: { ...admin, ...opts.headers } } as never);
-  const count = async (table: string) =>
-    Number((await p.manager.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n);
+  const inject = api.inject;
+  const count = api.count;
   const expectBad = async (
     opts: Parameters<typeof inject>[0],
     code: string,
@@ -52,20 +42,9 @@ describe.each(backends)('bad input on %s', (db) => {
     return (s.address() as { port: number }).port;
   };
 
-  beforeAll(async () => {
-    // A short idle limit so the silent-server case ends quickly; its outcome, not its timing, is asserted.
-    p = await startPlatform({
-      db: db as 'pglite' | 'postgres',
-      agent: false,
-      manager: { importIdleMs: 2000 },
-    });
-    admin = { authorization: `Bearer ${p.manager.adminToken}` };
-    await registerFakeHost(p.manager, 'fake-host');
-  });
   afterAll(async () => {
     for (const s of held) s.destroy();
     for (const s of upstreams) await new Promise((res) => s.close(res));
-    await p?.dispose();
   });
 
   describe('bodies', () => {
@@ -183,14 +162,14 @@ describe.each(backends)('bad input on %s', (db) => {
         payload: { name: 'proc-len', start: false },
       });
       const base = `/v1/vms/${vm.json().id}/processes`;
-      for (const pid of ['p'.repeat(101), 'a%2Fb', 'p.1']) {
+      for (const pid of ['p'.repeat(101), 'a%2Fb', 'api.p.1']) {
         const url = `${base}/${pid}/stdin`;
         await expectBad({ method: 'POST', url, payload: { data: 'x' } }, 'VALIDATION_FAILED', 'processId');
       }
       // `%2e%2e` over a real socket: in-process requests resolve it to `..` before routing.
       const r = await rawRequest(
-        p.manager.url,
-        `GET ${base}/%2e%2e/output HTTP/1.1\r\nHost: x\r\nAuthorization: ${admin.authorization}\r\nConnection: close\r\n\r\n`,
+        api.p.manager.url,
+        `GET ${base}/%2e%2e/output HTTP/1.1\r\nHost: x\r\nAuthorization: ${api.admin().authorization}\r\nConnection: close\r\n\r\n`,
       );
       expect(expectEnvelope(r.status, r.body, 'VALIDATION_FAILED').fields).toHaveProperty('processId');
     });
@@ -214,7 +193,12 @@ describe.each(backends)('bad input on %s', (db) => {
 
   describe('authentication comes before the body', () => {
     const noToken = (payload: string, type = 'application/json') =>
-      p.manager.app.inject({ method: 'POST', url: '/v1/vms', payload, headers: { 'content-type': type } });
+      api.p.manager.app.inject({
+        method: 'POST',
+        url: '/v1/vms',
+        payload,
+        headers: { 'content-type': type },
+      });
     it('a malformed body without a token is a 401', async () => {
       const r = await noToken('{"name": ');
       expectEnvelope(r.statusCode, r.body, 'UNAUTHENTICATED');
@@ -271,9 +255,9 @@ describe.each(backends)('bad input on %s', (db) => {
   });
 
   describe('failures of the HTTP parser (a real socket)', () => {
-    const send = (bytes: string | Buffer) => rawRequest(p.manager.url, bytes);
+    const send = (bytes: string | Buffer) => rawRequest(api.p.manager.url, bytes);
     const get = (path: string, headers = '') =>
-      `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${admin.authorization}\r\n${headers}\r\n`;
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${api.admin().authorization}\r\n${headers}\r\n`;
     it('a control byte in a header value', async () => {
       const r = await send(get('/v1/vms', 'X-Bad: a\u0001b\r\n'));
       expectEnvelope(r.status, r.body, 'MALFORMED_REQUEST');

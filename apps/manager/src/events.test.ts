@@ -1,9 +1,9 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { StreamEvent } from '@hearth/contract';
-import { startPlatform, type Platform } from '../../../test/helpers/platform.ts';
+import { useApiPlatform } from '../../../test/helpers/api-harness.ts';
 
 /** Reads SSE messages from a streamed response until `until` says stop. */
 async function readEvents(res: Response, until: (seen: StreamEvent[]) => boolean): Promise<StreamEvent[]> {
@@ -30,52 +30,27 @@ async function readEvents(res: Response, until: (seen: StreamEvent[]) => boolean
 
 // The event stream and the dashboard's hosting, without booting anything (VMs are never started).
 describe('event stream and UI hosting', () => {
-  let p: Platform;
-  let uiDir: string;
+  // A built dashboard to serve: an index page and one hashed asset.
+  const uiDir = mkdtempSync(join(tmpdir(), 'hearth-ui-'));
+  mkdirSync(join(uiDir, 'assets'));
+  writeFileSync(join(uiDir, 'index.html'), '<!doctype html><title>Hearth UI</title>');
+  writeFileSync(join(uiDir, 'assets', 'app-abc123.js'), 'console.log(1)');
+  // A host that is never called: VMs here are created with start: false.
+  const api = useApiPlatform({ platform: { uiDir } });
   const stream = (query: string, headers: Record<string, string> = {}) =>
-    fetch(`${p.manager.url}/v1/events?${query}`, { headers });
+    fetch(`${api.p.manager.url}/v1/events?${query}`, { headers });
 
-  beforeAll(async () => {
-    uiDir = await mkdtemp(join(tmpdir(), 'hearth-ui-'));
-    await mkdir(join(uiDir, 'assets'));
-    await writeFile(join(uiDir, 'index.html'), '<!doctype html><title>Hearth UI</title>');
-    await writeFile(join(uiDir, 'assets', 'app-abc123.js'), 'console.log(1)');
-    p = await startPlatform({ agent: false, uiDir });
-    // A host that is never called: VMs here are created with start: false.
-    const inventory = { cpus: 2, memoryMib: 4096, memoryFreeMib: 2048, diskFreeMib: 100_000 };
-    const reg = await p.manager.app.inject({
-      method: 'POST',
-      url: '/v1/hosts/register',
-      headers: { authorization: `Bearer ${p.manager.joinToken}` },
-      payload: {
-        name: 'fake-host',
-        url: 'http://127.0.0.1:9',
-        callbackToken: 'x'.repeat(32),
-        inventory: {
-          ...inventory,
-          kernel: 'test',
-          arch: 'x64',
-          vmms: [{ kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null }],
-          checks: [],
-        },
-      },
-    });
-    expect(reg.statusCode).toBe(200);
-  });
-  afterAll(async () => {
-    await p?.dispose();
-    await rm(uiDir, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(uiDir, { recursive: true, force: true }));
 
   it('streams VM changes to a client authenticated by ?token=, and resumes from Last-Event-ID', async () => {
-    const res = await stream(`token=${p.manager.adminToken}`);
+    const res = await stream(`token=${api.p.manager.adminToken}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const seen = readEvents(res, (s) => s.some((e) => e.type === 'vm' && e.vm.state === 'created'));
-    const created = await p.manager.app.inject({
+    const created = await api.p.manager.app.inject({
       method: 'POST',
       url: '/v1/vms',
-      headers: { authorization: `Bearer ${p.manager.adminToken}` },
+      headers: { authorization: `Bearer ${api.p.manager.adminToken}` },
       payload: { name: 'streamed', start: false },
     });
     expect(created.statusCode).toBe(201);
@@ -86,13 +61,15 @@ describe('event stream and UI hosting', () => {
     expect(change.seq).toBeGreaterThan(events[0]!.seq);
 
     // A reconnect from the hello position replays the change it missed.
-    const again = await stream(`token=${p.manager.adminToken}`, { 'last-event-id': String(events[0]!.seq) });
+    const again = await stream(`token=${api.p.manager.adminToken}`, {
+      'last-event-id': String(events[0]!.seq),
+    });
     const replay = await readEvents(again, (s) => s.length > 0);
     expect(replay[0]).toMatchObject({ type: 'vm', seq: change.seq });
   });
 
   it('says reset when it cannot replay, and refuses missing tokens with the error envelope', async () => {
-    const res = await stream(`since=5&token=${p.manager.adminToken}`);
+    const res = await stream(`since=5&token=${api.p.manager.adminToken}`);
     const [first] = await readEvents(res, (s) => s.length > 0);
     expect(first!.type).toBe('reset');
     const anon = await stream('');
@@ -101,15 +78,15 @@ describe('event stream and UI hosting', () => {
   });
 
   it('serves the dashboard with a history fallback, and keeps JSON 404s for unknown API routes', async () => {
-    const get = (url: string) => p.manager.app.inject({ method: 'GET', url });
+    const get = (url: string) => api.p.manager.app.inject({ method: 'GET', url });
     expect((await get('/')).body).toContain('Hearth UI');
     const deep = await get('/vms/vm_123/terminal');
     expect(deep.statusCode).toBe(200);
     expect(deep.body).toContain('Hearth UI');
     const asset = await get('/assets/app-abc123.js');
     expect(asset.headers['cache-control']).toContain('immutable');
-    const api = await get('/v1/nothing-here');
-    expect(api.statusCode).toBe(404);
-    expect(api.json().error.code).toBe('ROUTE_NOT_FOUND');
+    const missing = await get('/v1/nothing-here');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe('ROUTE_NOT_FOUND');
   });
 });

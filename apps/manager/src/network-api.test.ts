@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { HostInventory } from '@hearth/contract';
-import { startPlatform, type Platform } from '../../../test/helpers/platform.ts';
-import { testPgUrl } from '../../../test/helpers/pg.ts';
+import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
 
 const feature = (name: string, ok: boolean) => ({ name, ok, detail: ok ? 'yes' : 'not supported' });
 const inventory = (name: string, vxlan: boolean): HostInventory => ({
@@ -27,20 +26,16 @@ const inventory = (name: string, vxlan: boolean): HostInventory => ({
   underlay: vxlan ? `192.0.2.${name.length}` : null,
 });
 
-const backends = ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as const;
-
 // Networks through the API, no VM booted: validation against what hosts report, IPAM across
 // networks, leases, placement by network needs, and deletion rules, on both databases.
-describe.each(backends)('network API on %s', (db) => {
-  let p: Platform;
-  let admin: Record<string, string>;
-  const inject = (method: string, url: string, payload?: unknown) =>
-    p.manager.app.inject({ method, url, payload, headers: admin } as never);
+describeOnBackends('network API', (db) => {
+  const api = useApiPlatform({ db, host: 'plain-host', inventory: inventory('plain-host', false) });
+  const inject = (method: string, url: string, payload?: unknown) => api.inject({ method, url, payload });
   const register = (name: string, vxlan: boolean) =>
-    p.manager.app.inject({
+    api.p.manager.app.inject({
       method: 'POST',
       url: '/v1/hosts/register',
-      headers: { authorization: `Bearer ${p.manager.joinToken}` },
+      headers: { authorization: `Bearer ${api.p.manager.joinToken}` },
       payload: {
         name,
         url: 'http://127.0.0.1:9',
@@ -49,23 +44,14 @@ describe.each(backends)('network API on %s', (db) => {
       },
     });
 
-  beforeAll(async () => {
-    p = await startPlatform({ db: db as 'pglite' | 'postgres', agent: false });
-    admin = { authorization: `Bearer ${p.manager.adminToken}` };
-    expect((await register('plain-host', false)).statusCode).toBe(200);
-  });
-  afterAll(async () => {
-    await p?.dispose();
-  });
-
   it('has the default NAT network from the first start', async () => {
     const r = await inject('GET', '/v1/networks/default');
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({
       name: 'default',
       mode: 'nat',
-      cidr: p.net.cidr,
-      bridge: p.net.bridge,
+      cidr: api.p.net.cidr,
+      bridge: api.p.net.bridge,
       isDefault: true,
     });
   });
@@ -81,7 +67,7 @@ describe.each(backends)('network API on %s', (db) => {
     });
     const cases: [Record<string, unknown>, number, string][] = [
       [{ name: 'b2', cidr: '10.60.1.128/25' }, 409, 'NETWORK_CIDR_OVERLAP'],
-      [{ name: 'b3', cidr: p.net.cidr }, 409, 'NETWORK_CIDR_OVERLAP'],
+      [{ name: 'b3', cidr: api.p.net.cidr }, 409, 'NETWORK_CIDR_OVERLAP'],
       [{ name: 'b4', cidr: '10.60.2.0/30' }, 422, 'NETWORK_CIDR_TOO_SMALL'],
       [{ name: 'blue', cidr: '10.60.3.0/24' }, 409, 'NETWORK_NAME_TAKEN'],
       [{ name: 'b5', cidr: '10.60.4.0/24', gateway: '10.61.0.1' }, 422, 'NETWORK_INVALID'],
@@ -206,12 +192,12 @@ describe.each(backends)('network API on %s', (db) => {
       ['next', '10.60.1.2'],
       ['two-nics', '10.60.1.50'],
     ]);
-    const n = await p.manager.db.query<{ n: number }>(
+    const n = await api.p.manager.db.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM vms WHERE name IN ('same-ip','outside','gw','both','twice')",
     );
     expect(n[0]!.n).toBe(0);
     // Removing a VM's record (what a completed delete does) releases its addresses.
-    await p.manager.stores.vms.remove(next.json().id);
+    await api.p.manager.stores.vms.remove(next.json().id);
     const after = (await inject('GET', '/v1/networks/blue/leases')).json().items;
     expect(after.map((l: { vmName: string }) => l.vmName)).toEqual(['two-nics']);
   });
@@ -235,7 +221,7 @@ describe.each(backends)('network API on %s', (db) => {
     ]);
     expect(new Set(vms.map((v) => v.networks[1]!.ip)).size).toBe(2);
     expect(vms[0]).toMatchObject({ egress: { default: 'deny' }, bandwidthMbit: 5 });
-    for (const v of made.json().items as { id: string }[]) await p.manager.stores.vms.remove(v.id);
+    for (const v of made.json().items as { id: string }[]) await api.p.manager.stores.vms.remove(v.id);
   });
 
   it('refuses to delete a network in use or the default one, then deletes', async () => {
@@ -245,7 +231,7 @@ describe.each(backends)('network API on %s', (db) => {
     expect(busy.json().error.hint).toBeTruthy();
     expect((await inject('DELETE', '/v1/networks/default')).json().error.code).toBe('NETWORK_BUILTIN');
     const vm = (await inject('GET', '/v1/vms/two-nics')).json();
-    await p.manager.stores.vms.remove(vm.id);
+    await api.p.manager.stores.vms.remove(vm.id);
     const gone = await inject('DELETE', '/v1/networks/blue');
     expect(gone.statusCode).toBe(200);
     expect((await inject('GET', '/v1/networks/blue')).statusCode).toBe(404);

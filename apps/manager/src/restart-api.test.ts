@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatform, type Platform } from '../../../test/helpers/platform.ts';
-import { registerFakeHost } from '../../../test/helpers/fake-host.ts';
+import { beforeAll, expect, it } from 'vitest';
+import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
 
 // A manager restart with a host whose agent has not spoken since: its last address is not
 // trusted, so lifecycle calls are refused as retryable and change nothing (no VM boots here).
-describe('lifecycle calls after a manager restart, before the host is back', () => {
-  let p: Platform;
-  let admin: Record<string, string>;
-  const inject = (method: string, url: string, payload?: unknown) =>
-    p.manager.app.inject({ method, url, payload, headers: admin } as never);
+describeOnBackends('lifecycle calls after a manager restart, before the host is back', (db) => {
+  // No waiting for the host: the answer comes at once.
+  const api = useApiPlatform({ db, host: 'gone-host', platform: { manager: { hostWaitMs: 0 } } });
+  const inject = (method: string, url: string, payload?: unknown) => api.inject({ method, url, payload });
 
   beforeAll(async () => {
-    // No waiting for the host: the answer comes at once.
-    p = await startPlatform({ agent: false, manager: { hostWaitMs: 0 } });
-    admin = { authorization: `Bearer ${p.manager.adminToken}` };
-    await registerFakeHost(p.manager, 'gone-host');
     expect((await inject('POST', '/v1/vms', { name: 'runner', start: false })).statusCode).toBe(201);
     // As if it had booted before the restart.
-    await p.manager.db.query(`UPDATE vms SET state = 'running', pid = 4242 WHERE name = 'runner'`);
-    await p.manager.dispose();
-    await p.startManager();
-    admin = { authorization: `Bearer ${p.manager.adminToken}` };
-  });
-  afterAll(async () => {
-    await p?.dispose();
+    await api.p.manager.db.query(`UPDATE vms SET state = 'running', pid = 4242 WHERE name = 'runner'`);
+    await api.p.manager.dispose();
+    await api.p.startManager();
   });
 
   it('lists the host offline until its agent speaks again', async () => {

@@ -1,6 +1,7 @@
 export * from './errors.ts';
 export * from './common.ts';
 export * from './vm-state.ts';
+export * from './runtimes.ts';
 export * from './vm.ts';
 export * from './host.ts';
 export * from './image.ts';

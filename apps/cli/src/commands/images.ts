@@ -7,10 +7,9 @@ import type { Command } from 'commander';
 import { HearthError, type Image, type ImportEvent } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { UsageError } from '../config.ts';
+import { mib } from '../format.ts';
 import { printJson } from '../output.ts';
 import { act } from './vm.ts';
-
-const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 /** Runs POST /v1/images/import as an NDJSON stream, printing progress on stderr. */
 export async function importWithProgress(

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { printJson } from '../output.ts';
-import { table } from '../format.ts';
+import { mib, table } from '../format.ts';
 import { act, summary, waitFor } from './vm.ts';
-
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)}MiB`;
 
 /** `hearth snapshot create|list|restore|delete` */
 export function snapshotCommands(program: Command): void {

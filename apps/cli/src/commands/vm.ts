@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { HearthError, parseSize, type Vm, type VmState } from '@hearth/contract';
+import { HearthError, isRuntime, parseSize, RUNTIMES, type Vm, type VmState } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { resolveClient, UsageError } from '../config.ts';
 import { parseEgress, parseNetworks } from './network.ts';
@@ -89,7 +89,7 @@ async function rootfsImage(
   if (o.runtime !== undefined) {
     const rt = String(o.runtime);
     if (rt === 'base') return 'base';
-    if (!RUNTIMES.includes(rt))
+    if (!isRuntime(rt))
       throw new UsageError(`--runtime ${rt} is unknown; use one of base, ${RUNTIMES.join(', ')}.`);
     const have = await c.call('getImage', { params: { id: `runtime-${rt}` } }).catch(() => null);
     if (!have && !quiet)
@@ -102,8 +102,6 @@ async function rootfsImage(
   }
   return o.image as string | undefined;
 }
-
-const RUNTIMES = ['node22', 'python3'];
 
 export function vmCommands(program: Command): void {
   program
@@ -122,7 +120,7 @@ export function vmCommands(program: Command): void {
     .option('--no-start', 'only create the record')
     .option('--no-wait', 'return as soon as the VM is accepted')
     .option('--wait-timeout <seconds>', 'how long to wait for running', (v) => Number(v), 300)
-    .option('--runtime <runtime>', 'runtime rootfs: base, node22 or python3 (built on first use)')
+    .option('--runtime <runtime>', `runtime rootfs: base, ${RUNTIMES.join(' or ')} (built on first use)`)
     .option('--from-image <ref>', 'OCI image reference, imported (or reused) before the VM is created')
     .option(
       '--snapshot <id>',

@@ -3,12 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatform, type Platform } from '../../../../test/helpers/platform.ts';
-import { registerFakeHost } from '../../../../test/helpers/fake-host.ts';
-import { testPgUrl } from '../../../../test/helpers/pg.ts';
+import { afterAll, expect, it } from 'vitest';
+import { describeOnBackends, useApiPlatform } from '../../../../test/helpers/api-harness.ts';
 
-const backends = ['pglite', ...(testPgUrl() ? ['postgres'] : [])] as const;
 const work = mkdtempSync(join(tmpdir(), 'hearth-image-api-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -25,12 +22,10 @@ function ext4(name: string, files: Record<string, string>): Buffer {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 // The image registry through the API on both databases, without booting anything.
-describe.each(backends)('image API on %s', (db) => {
-  let p: Platform;
-  let admin: Record<string, string>;
-  let agent: Record<string, string>;
-  const inject = (o: { method: string; url: string; payload?: unknown; headers?: Record<string, string> }) =>
-    p.manager.app.inject({ ...o, headers: { ...admin, ...o.headers } } as never);
+describeOnBackends('image API', (db) => {
+  const api = useApiPlatform({ db, host: 'fake' });
+  const inject = api.inject;
+  const agent = () => ({ authorization: `Bearer ${api.agentToken}` });
   const put = (id: string, body: Buffer) =>
     inject({
       method: 'PUT',
@@ -38,16 +33,6 @@ describe.each(backends)('image API on %s', (db) => {
       payload: body,
       headers: { 'content-type': 'application/octet-stream' },
     });
-
-  beforeAll(async () => {
-    p = await startPlatform({ db: db as 'pglite' | 'postgres', agent: false });
-    admin = { authorization: `Bearer ${p.manager.adminToken}` };
-    const agentToken = await registerFakeHost(p.manager, 'fake');
-    agent = { authorization: `Bearer ${agentToken}` };
-  });
-  afterAll(async () => {
-    await p?.dispose();
-  });
 
   it('declares, refuses a wrong size, accepts the right content, detects the init', async () => {
     const systemd = ext4('sd', { 'lib/systemd/systemd': '' });
@@ -65,7 +50,7 @@ describe.each(backends)('image API on %s', (db) => {
       code: 'IMAGE_CHECKSUM_MISMATCH',
       detail: { declaredBytes: systemd.length },
     });
-    expect(readdirSync(join(p.dir, 'manager', 'images', 'tmp'))).toEqual([]);
+    expect(readdirSync(join(api.p.dir, 'manager', 'images', 'tmp'))).toEqual([]);
     const ok = await put(img.id, systemd);
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ status: 'ready', meta: { init: 'systemd' } });
@@ -90,7 +75,7 @@ describe.each(backends)('image API on %s', (db) => {
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error).toMatchObject({ code: 'IMAGE_IN_USE', detail: { usedBy: [vm.id] } });
     // No agent runs here to carry out a VM delete: drop the record directly.
-    await p.manager.stores.vms.remove(vm.id);
+    await api.p.manager.stores.vms.remove(vm.id);
     expect((await inject({ method: 'DELETE', url: '/v1/images/sd' })).statusCode).toBe(200);
   });
 
@@ -111,18 +96,18 @@ describe.each(backends)('image API on %s', (db) => {
 
   it('serves content to users and agents, not to join tokens', async () => {
     const base = (await inject({ method: 'GET', url: '/v1/images/base' })).json();
-    const asAgent = await inject({ method: 'GET', url: `/v1/images/${base.id}/content`, headers: agent });
+    const asAgent = await inject({ method: 'GET', url: `/v1/images/${base.id}/content`, headers: agent() });
     expect(asAgent.statusCode).toBe(200);
     expect(asAgent.headers['x-hearth-sha256']).toBe(base.sha256);
     expect(sha(asAgent.rawPayload)).toBe(base.sha256);
     const join = await inject({
       method: 'GET',
       url: `/v1/images/${base.id}/content`,
-      headers: { authorization: `Bearer ${p.manager.joinToken}` },
+      headers: { authorization: `Bearer ${api.p.manager.joinToken}` },
     });
     expect(join.statusCode).toBe(403);
     // Agents read images; they do not manage them.
-    const del = await inject({ method: 'DELETE', url: `/v1/images/${base.id}`, headers: agent });
+    const del = await inject({ method: 'DELETE', url: `/v1/images/${base.id}`, headers: agent() });
     expect(del.statusCode).toBe(403);
   });
 });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { HearthError } from '@hearth/contract';
-import { ensureRuntime, RUNTIMES, sha256File } from '@hearth/images';
+import { HearthError, runtimeOfImage, type Runtime } from '@hearth/contract';
+import { ensureRuntime, sha256File } from '@hearth/images';
 import type { ImageRow } from '../store/mappers.ts';
 import type { Stores } from '../store/index.ts';
 import type { ContentStore } from './content-store.ts';
@@ -17,20 +17,19 @@ export class RuntimeImages {
 
   /** The image for an image name that denotes a runtime (`runtime-node22`), or null. */
   async resolve(imageName: string): Promise<ImageRow | null> {
-    const m = /^runtime-(.+)$/.exec(imageName);
-    // Own keys only: `runtime-__proto__` or `runtime-constructor` name no runtime.
-    if (!m || !Object.hasOwn(RUNTIMES, m[1]!)) return null;
+    const runtime = runtimeOfImage(imageName);
+    if (!runtime) return null;
     const have = await this.stores.images.get(imageName);
     if (have) return have;
     let p = this.building.get(imageName);
     if (!p) {
-      p = this.build(m[1]!, imageName).finally(() => this.building.delete(imageName));
+      p = this.build(runtime, imageName).finally(() => this.building.delete(imageName));
       this.building.set(imageName, p);
     }
     return p;
   }
 
-  private async build(runtime: string, name: string): Promise<ImageRow> {
+  private async build(runtime: Runtime, name: string): Promise<ImageRow> {
     const t0 = Date.now();
     this.log.info({ runtime }, 'building runtime image (first use; cached afterwards)');
     let art;

@@ -1,10 +1,11 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { Vm } from '@hearth/contract';
+import { actionRule, type Vm, type VmAction } from '@hearth/contract';
 import { useSession } from './session.tsx';
 import { vmKeys } from './queries.ts';
 import { keepNewest } from './stream-reducer.ts';
 
-export type VmActionName = 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'delete';
+/** The actions the dashboard offers as buttons (a restore starts from a snapshot's page). */
+export type VmActionName = Exclude<VmAction, 'restore'>;
 
 const ROUTE = {
   start: 'startVm',
@@ -15,15 +16,8 @@ const ROUTE = {
   delete: 'deleteVm',
 } as const;
 
-/** The states each action starts from (the contract's rules), for enabling buttons. */
-export const ACTION_FROM: Record<VmActionName, readonly Vm['state'][]> = {
-  start: ['created', 'stopped', 'failed'],
-  stop: ['running', 'paused'],
-  pause: ['running'],
-  resume: ['paused'],
-  restart: ['running'],
-  delete: ['creating', 'created', 'starting', 'running', 'paused', 'stopped', 'failed'],
-};
+/** Whether the contract's state machine lets `action` begin from this VM's state (enables buttons). */
+export const canAct = (action: VmActionName, vm: Vm): boolean => actionRule(action).from.includes(vm.state);
 
 export interface BulkResult {
   vm: Vm;

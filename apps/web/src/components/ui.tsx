@@ -157,19 +157,6 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
   );
 }
 
-/** Honest about what this version lacks: says so, and points at what exists instead. */
-export function NotAvailable({ feature, children }: { feature: string; children?: ReactNode }) {
-  return (
-    <div
-      data-testid="not-available"
-      className="rounded-md border border-amber-300 bg-amber-50 p-4 text-sm text-amber-950 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100"
-    >
-      <p className="font-semibold">{feature} are not available in this version of Hearth.</p>
-      {children && <div className="mt-2 space-y-2">{children}</div>}
-    </div>
-  );
-}
-
 export function Meter({
   label,
   used,

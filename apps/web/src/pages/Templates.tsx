@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
-import { HearthError, type Template } from '@hearth/contract';
+import { HearthError, RUNTIMES, type Template } from '@hearth/contract';
 import { useApiMutation } from '../api/mutation.ts';
 import { useSession } from '../api/session.tsx';
 import { imageQueries, networkQueries, templateKeys, templateQueries, vmKeys } from '../api/queries.ts';
@@ -83,8 +83,12 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
   const pick = (k: 'image' | 'kernel', label: string, kind: string) => (
     <SelectField label={label} errors={errors[k]} value={form[k]} onChange={(v) => set(k, v)}>
       <option value="">Built-in default</option>
-      {kind === 'rootfs' && <option value="runtime-node22">runtime-node22 (built on first use)</option>}
-      {kind === 'rootfs' && <option value="runtime-python3">runtime-python3 (built on first use)</option>}
+      {kind === 'rootfs' &&
+        RUNTIMES.map((r) => (
+          <option key={r} value={`runtime-${r}`}>
+            runtime-{r} (built on first use)
+          </option>
+        ))}
       {(images.data ?? [])
         .filter(
           (i) =>

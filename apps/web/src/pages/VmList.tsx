@@ -4,7 +4,7 @@ import { Link, useSearchParams } from 'react-router';
 import { VM_STATES, type Vm } from '@hearth/contract';
 import { useSession } from '../api/session.tsx';
 import { hostQueries, vmQueries } from '../api/queries.ts';
-import { ACTION_FROM, useVmAction, type BulkResult, type VmActionName } from '../api/vm-actions.ts';
+import { canAct, useVmAction, type BulkResult, type VmActionName } from '../api/vm-actions.ts';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { inputClass } from '../components/Field.tsx';
 import { Button, Empty, PageHeader, QueryView, StateBadge } from '../components/ui.tsx';
@@ -68,7 +68,7 @@ export function VmList() {
     );
   }, [vms.data, f.q, f.state, f.host, f.project]);
   const chosen = shown.filter((v) => selected.has(v.id));
-  const eligible = (a: VmActionName) => chosen.filter((v) => ACTION_FROM[a].includes(v.state));
+  const eligible = (a: VmActionName) => chosen.filter((v) => canAct(a, v));
   const toggle = (id: string) =>
     setSelected((s) => {
       const n = new Set(s);

@@ -1,4 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
+import { RUNTIME_LABELS, RUNTIMES, type Runtime } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
 import { imageQueries, networkQueries, snapshotQueries } from '../../api/queries.ts';
 import { Field, inputClass } from '../../components/Field.tsx';
@@ -6,14 +7,7 @@ import { Detail } from '../../components/ui.tsx';
 import { bandwidthText, egressText, portsText } from '../vm/network-text.ts';
 import { EgressBandwidthFields, NicsEditor, PortsEditor } from '../networks/VmNetFields.tsx';
 import { nicRowsText, toEgress } from '../networks/vm-net.ts';
-import {
-  RUNTIMES,
-  toBody,
-  type BootSource,
-  type CreateForm,
-  type FieldErrors,
-  type Runtime,
-} from './form.ts';
+import { toBody, type BootSource, type CreateForm, type FieldErrors } from './form.ts';
 
 export interface StepProps {
   form: CreateForm;
@@ -97,7 +91,7 @@ export function ResourcesStep(p: StepProps) {
 
 const SOURCES: [BootSource, string][] = [
   ['image', 'A disk image'],
-  ['runtime', 'A runtime (node22, python3)'],
+  ['runtime', `A runtime (${RUNTIMES.join(', ')})`],
   ['oci', 'An OCI image reference (imported first)'],
   ['snapshot', 'A snapshot (a clone)'],
 ];
@@ -162,7 +156,7 @@ export function BootStep(p: StepProps) {
             >
               {RUNTIMES.map((r) => (
                 <option key={r} value={r}>
-                  {r === 'node22' ? 'Node.js 22' : 'Python 3 (3.11)'} — runtime-{r}
+                  {RUNTIME_LABELS[r]} — runtime-{r}
                 </option>
               ))}
             </select>

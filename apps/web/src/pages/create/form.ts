@@ -1,4 +1,4 @@
-import { CreateVmBody, HearthError, type ErrorCode, type Network } from '@hearth/contract';
+import { CreateVmBody, HearthError, type ErrorCode, type Network, type Runtime } from '@hearth/contract';
 import { apiFields, issuesToFields, mergeErrors, type FieldErrors } from '../../lib/fields.ts';
 import {
   checkNics,
@@ -17,8 +17,6 @@ import {
 export { issuesToFields, type FieldErrors };
 
 export type BootSource = 'image' | 'runtime' | 'oci' | 'snapshot';
-export const RUNTIMES = ['node22', 'python3'] as const;
-export type Runtime = (typeof RUNTIMES)[number];
 
 /** What the wizard's inputs hold: strings, as typed (and the NIC and port rows). */
 export interface CreateForm extends PolicyInput {

@@ -5,7 +5,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import type { Vm } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
 import { vmQueries } from '../../api/queries.ts';
-import { ACTION_FROM, useVmAction, type VmActionName } from '../../api/vm-actions.ts';
+import { canAct, useVmAction, type VmActionName } from '../../api/vm-actions.ts';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { Button, ErrorState, Loading, PageHeader, StateBadge } from '../../components/ui.tsx';
 import { ConfigTab, NetworkTab, OverviewTab, StorageTab } from './InfoTabs.tsx';
@@ -48,7 +48,7 @@ function Actions({ vm }: { vm: Vm }) {
     );
   return (
     <div className="flex flex-wrap items-center gap-2">
-      {ACTIONS.filter((a) => ACTION_FROM[a.action].includes(vm.state)).map((a) => (
+      {ACTIONS.filter((a) => canAct(a.action, vm)).map((a) => (
         <Button
           key={a.action}
           variant={a.action === 'delete' ? 'danger' : 'secondary'}

@@ -1,0 +1,45 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { killLeftoverVmms } from './platform.ts';
+
+describe('killLeftoverVmms', () => {
+  const children: ChildProcess[] = [];
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+  /** A long-running process standing in for a VMM, started in `cwd`. */
+  const vmm = (cwd: string) => {
+    const c = spawn('sleep', ['600'], { cwd, stdio: 'ignore' });
+    children.push(c);
+    const exited = new Promise<NodeJS.Signals | null>((res) => c.on('exit', (_code, sig) => res(sig)));
+    return { pid: c.pid!, exited, stop: () => c.kill('SIGTERM') };
+  };
+
+  it('kills a Firecracker left behind (firecracker.pid) and a QEMU (qemu.pid), not a stale pid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-leftovers-'));
+    dirs.push(dir);
+    const runDir = (id: string) => join(dir, 'agent', 'vms', id);
+    const [fcId, qemuId, staleId] = ['fc', 'qemu', 'stale'].map(
+      (k) => `vm_${k}${randomBytes(4).toString('hex')}`,
+    );
+    for (const id of [fcId!, qemuId!, staleId!]) await mkdir(runDir(id), { recursive: true });
+    const fc = vmm(runDir(fcId!));
+    const qemu = vmm(runDir(qemuId!));
+    const unrelated = vmm(dir); // its pid sits in a stale pid file, but it is nobody's VMM
+    await writeFile(join(runDir(fcId!), 'firecracker.pid'), `${fc.pid}\n`);
+    await writeFile(join(runDir(qemuId!), 'qemu.pid'), `${qemu.pid}\n`);
+    await writeFile(join(runDir(staleId!), 'firecracker.pid'), `${unrelated.pid}\n`);
+
+    await killLeftoverVmms(dir);
+    expect(await fc.exited).toBe('SIGKILL');
+    expect(await qemu.exited).toBe('SIGKILL');
+    unrelated.stop(); // still running, so it ends by our SIGTERM rather than the helper's SIGKILL
+    expect(await unrelated.exited).toBe('SIGTERM');
+  });
+});
