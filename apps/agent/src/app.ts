@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import { agentRoutes, HearthError } from '@hearth/contract';
-import type { Supervisor } from './supervisor.ts';
+import type { Supervisor } from './vm/index.ts';
 import { installErrorHandling, serve } from './http.ts';
 import { execRoutes } from './routes/exec.ts';
 import { volumeRoutes } from './volumes.ts';

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { agentRoutes, type ExecBody, type ExecEvent, type GuestRequest } from '@hearth/contract';
 import { passThrough } from '@hearth/contract/streams';
-import type { Supervisor } from '../supervisor.ts';
+import type { Supervisor } from '../vm/index.ts';
 import { GuestError } from '../guest/errors.ts';
 import type { GuestStream } from '../guest/stream.ts';
 import { serve } from '../http.ts';

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { agentPath, errorCatalogue, FrameType } from '@hearth/contract';
 import { encodeFrame } from '@hearth/contract/guest-codec';
 import { buildAgentApp } from '../app.ts';
-import type { Supervisor } from '../supervisor.ts';
+import type { Supervisor } from '../vm/index.ts';
 import { connectToFake, fakeGuest } from '../guest/fake-guest.ts';
 
 /**

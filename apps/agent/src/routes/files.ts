@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { agentRoutes, type GuestRequest, type GuestResult } from '@hearth/contract';
 import { passThrough } from '@hearth/contract/streams';
-import type { Supervisor } from '../supervisor.ts';
+import type { Supervisor } from '../vm/index.ts';
 import { GuestError } from '../guest/errors.ts';
 import type { GuestStream } from '../guest/stream.ts';
 import { ndjson } from './exec.ts';

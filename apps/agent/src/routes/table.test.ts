@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { agentRoutes, type AgentRouteDef } from '@hearth/contract';
 import { buildAgentApp } from '../app.ts';
-import type { Supervisor } from '../supervisor.ts';
+import type { Supervisor } from '../vm/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hearth-table-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { agentRoutes, ShellClientMessage } from '@hearth/contract';
-import type { Supervisor } from '../supervisor.ts';
+import type { Supervisor } from '../vm/index.ts';
 import { ConsoleHub } from '../console-hub.ts';
 import { GuestError } from '../guest/errors.ts';
 import { sendWsError as sendError, serveWs } from '../http.ts';
