@@ -1,6 +1,12 @@
-/** The one database interface both backends implement: parameterised SQL, rows out. */
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+
+/** The typed query builder over either backend (Drizzle's pglite or node-postgres driver). */
+export type Orm = PgDatabase<PgQueryResultHKT>;
+
+/** The one database interface both backends implement: the query builder, and plain SQL for migrations. */
 export interface Db {
   readonly kind: 'pglite' | 'postgres';
+  readonly orm: Orm;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Several statements, no parameters (migrations). */
   exec(sql: string): Promise<void>;

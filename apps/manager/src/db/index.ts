@@ -3,7 +3,7 @@ import { migrate } from './migrations.ts';
 import { openPglite } from './pglite.ts';
 import { openPostgres } from './postgres.ts';
 
-export type { Db } from './db.ts';
+export type { Db, Orm } from './db.ts';
 export { isUniqueViolation } from './db.ts';
 export { migrate } from './migrations.ts';
 
