@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
+import { drizzle } from 'drizzle-orm/pglite';
 import type { Db } from './db.ts';
 
 /** Embedded PostgreSQL (WebAssembly) stored in a directory: the single-machine default. */
@@ -16,6 +17,9 @@ export async function openPglite(dir: string | null): Promise<Db> {
   };
   return {
     kind: 'pglite',
+    // PGlite runs each query and each transaction under one lock of its own, so builder queries
+    // never interleave with a transaction either.
+    orm: drizzle({ client: pg }),
     query: (sql, params) => serial(async () => (await pg.query(sql, params)).rows as never),
     exec: (sql) => serial(async () => void (await pg.exec(sql))),
     transaction: (fn) =>

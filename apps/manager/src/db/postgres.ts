@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Db } from './db.ts';
 
 // int8 (counts, sizes, sequence numbers) fit in a double for our purposes.
@@ -9,6 +10,7 @@ export async function openPostgres(url: string): Promise<Db> {
   await pool.query('select 1');
   return {
     kind: 'postgres',
+    orm: drizzle({ client: pool }),
     query: async (sql, params) => (await pool.query(sql, params as unknown[])).rows,
     exec: async (sql) => void (await pool.query(sql)),
     transaction: async (fn) => {

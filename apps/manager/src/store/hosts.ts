@@ -1,29 +1,63 @@
 import { HearthError, newId, type HostInventory } from '@hearth/contract';
+import { and, asc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
-import { decodeCursor, pageResult } from './page.ts';
+import { hosts, vms } from '../db/schema.ts';
+import { Finder, upTo } from './lookup.ts';
 import type { HostRow } from './mappers.ts';
 
-const WITH_ALLOC = `SELECT h.*, COALESCE(a.vm_count, 0) AS vm_count, COALESCE(a.cpus, 0) AS alloc_vcpus,
-    COALESCE(a.mem, 0) AS alloc_mem
-  FROM hosts h LEFT JOIN (
-    SELECT host_id, count(*) AS vm_count,
-      sum(CASE WHEN state IN ('starting','running','pausing','paused','resuming','stopping') THEN vcpus ELSE 0 END) AS cpus,
-      sum(CASE WHEN state IN ('starting','running','pausing','paused','resuming','stopping') THEN memory_mib ELSE 0 END) AS mem
-    FROM vms GROUP BY host_id) a ON a.host_id = h.id`;
+/** VM states that hold a host's CPUs and memory. */
+const ACTIVE = ['starting', 'running', 'pausing', 'paused', 'resuming', 'stopping'] as const;
+
+const counted = (col: typeof vms.vcpus | typeof vms.memory_mib) =>
+  sql<number>`sum(CASE WHEN ${inArray(vms.state, [...ACTIVE])} THEN ${col} ELSE 0 END)`;
 
 export class HostStore {
-  constructor(private readonly db: Db) {}
+  private readonly find: Finder<HostRow>;
+
+  constructor(private readonly db: Db) {
+    // Every read carries what is placed on the host, counted in the same statement.
+    const alloc = this.db.orm
+      .select({
+        host_id: vms.host_id,
+        vm_count: sql<number>`count(*)`.as('vm_count'),
+        cpus: counted(vms.vcpus).as('cpus'),
+        mem: counted(vms.memory_mib).as('mem'),
+      })
+      .from(vms)
+      .groupBy(vms.host_id)
+      .as('a');
+    const fields = {
+      ...getTableColumns(hosts),
+      vm_count: sql<number>`COALESCE(${alloc.vm_count}, 0)`.mapWith(Number),
+      alloc_vcpus: sql<number>`COALESCE(${alloc.cpus}, 0)`.mapWith(Number),
+      alloc_mem: sql<number>`COALESCE(${alloc.mem}, 0)`.mapWith(Number),
+    };
+    this.find = new Finder<HostRow>(
+      hosts,
+      (where, order, limit) =>
+        upTo(
+          this.db.orm
+            .select(fields)
+            .from(hosts)
+            .leftJoin(alloc, eq(alloc.host_id, hosts.id))
+            .where(where)
+            .orderBy(...order)
+            .$dynamic(),
+          limit,
+        ),
+      (idOrName) =>
+        new HearthError('HOST_NOT_FOUND', `Finding host "${idOrName}" failed: no host has that id or name.`),
+    );
+  }
 
   /** Registration is idempotent by name: a re-registering agent keeps its host id. */
   async upsert(name: string, url: string, callbackToken: string, inventory: HostInventory): Promise<HostRow> {
-    const rows = await this.db.query<HostRow>(
-      `INSERT INTO hosts (id, name, url, callback_token, inventory, state, last_heartbeat_at)
-       VALUES ($1, $2, $3, $4, $5::jsonb, 'ready', now())
-       ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, callback_token = EXCLUDED.callback_token,
-         inventory = EXCLUDED.inventory, state = 'ready', last_heartbeat_at = now()
-       RETURNING *`,
-      [newId('host'), name, url, callbackToken, JSON.stringify(inventory)],
-    );
+    const fresh = { url, callback_token: callbackToken, inventory, state: 'ready' as const };
+    const rows = await this.db.orm
+      .insert(hosts)
+      .values({ id: newId('host'), name, ...fresh, last_heartbeat_at: sql`now()` })
+      .onConflictDoUpdate({ target: hosts.name, set: { ...fresh, last_heartbeat_at: sql`now()` } })
+      .returning();
     return rows[0]!;
   }
 
@@ -32,11 +66,11 @@ export class HostStore {
     id: string,
     inventory: HostInventory,
   ): Promise<Pick<HostRow, 'id' | 'url' | 'callback_token'> | null> {
-    const rows = await this.db.query<Pick<HostRow, 'id' | 'url' | 'callback_token'>>(
-      `UPDATE hosts SET inventory = $2::jsonb, state = 'ready', last_heartbeat_at = now() WHERE id = $1
-       RETURNING id, url, callback_token`,
-      [id, JSON.stringify(inventory)],
-    );
+    const rows = await this.db.orm
+      .update(hosts)
+      .set({ inventory, state: 'ready', last_heartbeat_at: sql`now()` })
+      .where(eq(hosts.id, id))
+      .returning({ id: hosts.id, url: hosts.url, callback_token: hosts.callback_token });
     return rows[0] ?? null;
   }
 
@@ -45,44 +79,36 @@ export class HostStore {
    * or heartbeats to this process (its last address may be stale, its agent may be gone).
    */
   async markAllOffline(): Promise<void> {
-    await this.db.query(`UPDATE hosts SET state = 'offline' WHERE state = 'ready'`);
+    await this.db.orm.update(hosts).set({ state: 'offline' }).where(eq(hosts.state, 'ready'));
   }
 
   async markStale(olderThanMs: number): Promise<string[]> {
-    const rows = await this.db.query<{ id: string }>(
-      `UPDATE hosts SET state = 'offline' WHERE state = 'ready' AND last_heartbeat_at < now() - ($1 * interval '1 millisecond') RETURNING id`,
-      [olderThanMs],
-    );
+    const rows = await this.db.orm
+      .update(hosts)
+      .set({ state: 'offline' })
+      .where(
+        and(
+          eq(hosts.state, 'ready'),
+          lt(hosts.last_heartbeat_at, sql`now() - (${olderThanMs} * interval '1 millisecond')`),
+        ),
+      )
+      .returning({ id: hosts.id });
     return rows.map((r) => r.id);
   }
 
-  async list(limit: number, cursor?: string) {
-    const after = decodeCursor(cursor);
-    const rows = await this.db.query<HostRow>(`${WITH_ALLOC} WHERE h.id > $1 ORDER BY h.id LIMIT $2`, [
-      after ?? '',
-      limit + 1,
-    ]);
-    return pageResult(rows, limit, (r) => r.id);
+  list(limit: number, cursor?: string) {
+    return this.find.page({ limit, cursor });
   }
 
   all(): Promise<HostRow[]> {
-    return this.db.query<HostRow>(`${WITH_ALLOC} ORDER BY h.id`);
+    return this.find.all([asc(hosts.id)]);
   }
 
-  async get(idOrName: string): Promise<HostRow | null> {
-    const rows = await this.db.query<HostRow>(`${WITH_ALLOC} WHERE h.id = $1 OR h.name = $1 LIMIT 1`, [
-      idOrName,
-    ]);
-    return rows[0] ?? null;
+  get(idOrName: string): Promise<HostRow | null> {
+    return this.find.get(idOrName);
   }
 
-  async require(idOrName: string): Promise<HostRow> {
-    const h = await this.get(idOrName);
-    if (!h)
-      throw new HearthError(
-        'HOST_NOT_FOUND',
-        `Finding host "${idOrName}" failed: no host has that id or name.`,
-      );
-    return h;
+  require(idOrName: string): Promise<HostRow> {
+    return this.find.require(idOrName);
   }
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { HearthError } from '@hearth/contract';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
+import { idempotencyKeys } from '../db/schema.ts';
 
 export type Claim = { kind: 'new' } | { kind: 'replay'; status: number; body: unknown };
 
@@ -19,16 +21,21 @@ export class IdempotencyStore {
   }
 
   async claim(key: string, principal: string, requestHash: string, retry = true): Promise<Claim> {
-    const inserted = await this.db.query(
-      `INSERT INTO idempotency_keys (key, principal, request_hash, status) VALUES ($1,$2,$3,0)
-       ON CONFLICT DO NOTHING RETURNING key`,
-      [key, principal, requestHash],
-    );
+    const inserted = await this.db.orm
+      .insert(idempotencyKeys)
+      .values({ key, principal, request_hash: requestHash, status: 0 })
+      .onConflictDoNothing()
+      .returning({ key: idempotencyKeys.key });
     if (inserted.length) return { kind: 'new' };
-    const rows = await this.db.query<{ request_hash: string; status: number; response: unknown }>(
-      'SELECT request_hash, status, response FROM idempotency_keys WHERE key = $1 AND principal = $2',
-      [key, principal],
-    );
+    const rows = await this.db.orm
+      .select({
+        request_hash: idempotencyKeys.request_hash,
+        status: idempotencyKeys.status,
+        // As the driver parsed it: a stored body that is a JSON string must stay a string.
+        response: sql<unknown>`${idempotencyKeys.response}`,
+      })
+      .from(idempotencyKeys)
+      .where(this.is(key, principal));
     const r = rows[0];
     // The first request failed and released the key between our insert and this read: claim again.
     if (!r) return retry ? this.claim(key, principal, requestHash, false) : { kind: 'new' };
@@ -51,17 +58,20 @@ export class IdempotencyStore {
   }
 
   async complete(key: string, principal: string, status: number, body: unknown): Promise<void> {
-    await this.db.query(
-      'UPDATE idempotency_keys SET status = $3, response = $4::jsonb WHERE key = $1 AND principal = $2',
-      [key, principal, status, JSON.stringify(body)],
-    );
+    await this.db.orm
+      .update(idempotencyKeys)
+      .set({ status, response: sql`${JSON.stringify(body) ?? null}::jsonb` })
+      .where(this.is(key, principal));
   }
 
   /** A failed first attempt must not poison the key: the client may retry it. */
   async release(key: string, principal: string): Promise<void> {
-    await this.db.query('DELETE FROM idempotency_keys WHERE key = $1 AND principal = $2 AND status = 0', [
-      key,
-      principal,
-    ]);
+    await this.db.orm
+      .delete(idempotencyKeys)
+      .where(and(this.is(key, principal), eq(idempotencyKeys.status, 0)));
+  }
+
+  private is(key: string, principal: string) {
+    return and(eq(idempotencyKeys.key, key), eq(idempotencyKeys.principal, principal));
   }
 }

@@ -1,40 +1,13 @@
-import type { Host, HostInventory, Image, Vm, VmEvent, VmState } from '@hearth/contract';
+import type { Host, Image, Vm, VmEvent } from '@hearth/contract';
 
-/** DB rows become API shapes here and only here. */
-export interface VmRow {
-  id: string;
-  name: string;
-  project: string;
-  state: VmState;
-  desired_state: Vm['desiredState'];
-  state_reason: string | null;
-  vcpus: number;
-  memory_mib: number;
-  disk_mib: number;
-  image_id: string;
-  kernel_id: string;
-  vmm: Vm['vmm'];
-  accel: Vm['accel'];
-  host_id: string | null;
-  ip: string | null;
-  mac: string | null;
-  pid: number | null;
-  env: Record<string, string>;
-  labels: Record<string, string>;
-  timeout: string | null;
-  stop_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  started_at: Date | null;
-  snapshot_id: string | null;
-  ports?: { host: number; guest: number; protocol: 'tcp' | 'udp' }[];
-  nics?: Vm['networks'];
-  egress?: Vm['egress'] | null;
-  bandwidth_mbit?: number | null;
-  guest: { secret?: string; users?: { name: string; passwordHash: string | null; sshKeys: string[] }[] };
+import type { hosts, images, vmEvents, vms } from '../db/schema.ts';
+
+// DB rows become API shapes here and only here. Row types come from the schema (db/schema.ts).
+
+export type VmRow = typeof vms.$inferSelect & {
   /** Milliseconds since the last update, by the database's clock (only some queries select it). */
   age_ms?: number;
-}
+};
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
@@ -77,17 +50,7 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
   };
 }
 
-export interface EventRow {
-  seq: number | string;
-  id: string;
-  vm_id: string;
-  type: string;
-  from_state: VmState | null;
-  to_state: VmState | null;
-  actor: string;
-  reason: string | null;
-  at: Date;
-}
+export type EventRow = typeof vmEvents.$inferSelect;
 
 export function eventFromRow(r: EventRow): VmEvent {
   return {
@@ -103,20 +66,12 @@ export function eventFromRow(r: EventRow): VmEvent {
   };
 }
 
-export interface HostRow {
-  id: string;
-  name: string;
-  url: string;
-  callback_token: string;
-  state: Host['state'];
-  cordoned: boolean;
-  inventory: HostInventory;
-  last_heartbeat_at: Date;
-  created_at: Date;
-  vm_count?: number | string;
-  alloc_vcpus?: number | string | null;
-  alloc_mem?: number | string | null;
-}
+export type HostRow = typeof hosts.$inferSelect & {
+  /** Filled by the host store's queries: VMs placed there and what the active ones hold. */
+  vm_count?: number;
+  alloc_vcpus?: number;
+  alloc_mem?: number;
+};
 
 export function hostFromRow(r: HostRow): Host {
   return {
@@ -134,23 +89,10 @@ export function hostFromRow(r: HostRow): Host {
   };
 }
 
-export interface ImageRow {
-  id: string;
-  name: string;
-  kind: Image['kind'];
-  format: string;
-  arch: string;
-  size_bytes: number | string;
-  sha256: string;
-  source: string;
-  path: string;
-  builtin: boolean;
-  status: Image['status'];
+export type ImageRow = typeof images.$inferSelect & {
   /** Filled by the image store's queries: VMs whose rootfs or kernel this is. */
   used_by?: string[] | null;
-  meta: Record<string, unknown>;
-  created_at: Date;
-}
+};
 
 export function imageFromRow(r: ImageRow): Image {
   return {

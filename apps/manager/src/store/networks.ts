@@ -1,135 +1,113 @@
-import { HearthError, type Lease, type Network, type VmNic } from '@hearth/contract';
-import type { Db } from '../db/index.ts';
-import { decodeCursor, pageResult } from './page.ts';
+import { HearthError, type Lease, type VmNic } from '@hearth/contract';
+import { and, asc, eq, getTableColumns, isNotNull, notExists, sql } from 'drizzle-orm';
+import { driverError, type Db } from '../db/index.ts';
+import { networks, vmNics, vms } from '../db/schema.ts';
+import { Finder, outer, upTo } from './lookup.ts';
 
-export interface NetworkRow {
-  id: string;
-  name: string;
-  mode: Network['mode'];
-  cidr: string | null;
-  gateway: string | null;
-  dns: string[];
-  iface: string | null;
-  vlan: number | null;
-  vni: number | null;
-  port: number | null;
-  bridge: string;
-  is_default: boolean;
-  created_at: Date;
-  vm_count?: number | string;
-}
-
-export interface NicRow {
-  vm_id: string;
-  idx: number;
-  network_id: string;
-  mac: string;
-  ip: string | null;
-  source: 'ipam' | 'dhcp';
-}
-
+export type NetworkRow = typeof networks.$inferSelect & { vm_count?: number };
+export type NicRow = typeof vmNics.$inferSelect;
 export type NewNetwork = Omit<NetworkRow, 'created_at' | 'vm_count'>;
+type LeaseRow = NicRow & { vm_name: string; host_id: string | null };
 
-const WITH_COUNT = `SELECT n.*, (SELECT count(DISTINCT vm_id) FROM vm_nics c WHERE c.network_id = n.id) AS vm_count FROM networks n`;
+const vmCount = sql<number>`(SELECT count(DISTINCT vm_id) FROM vm_nics c WHERE c.network_id = ${outer(networks.id)})`;
 
 export class NetworkStore {
-  constructor(private readonly db: Db) {}
+  private readonly find: Finder<NetworkRow>;
+
+  constructor(private readonly db: Db) {
+    const fields = { ...getTableColumns(networks), vm_count: vmCount.mapWith(Number) };
+    this.find = new Finder<NetworkRow>(
+      networks,
+      (where, order, limit) =>
+        upTo(
+          this.db.orm
+            .select(fields)
+            .from(networks)
+            .where(where)
+            .orderBy(...order)
+            .$dynamic(),
+          limit,
+        ),
+      (idOrName) =>
+        new HearthError('NETWORK_NOT_FOUND', `Network "${idOrName}" does not exist.`, {
+          fields: { network: ['no such network'] },
+        }),
+    );
+  }
 
   async insert(n: NewNetwork): Promise<NetworkRow> {
-    const rows = await this.db.query<NetworkRow>(
-      `INSERT INTO networks (id, name, mode, cidr, gateway, dns, iface, vlan, vni, port, bridge, is_default)
-       VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10,$11,$12) RETURNING *`,
-      [
-        n.id,
-        n.name,
-        n.mode,
-        n.cidr,
-        n.gateway,
-        JSON.stringify(n.dns),
-        n.iface,
-        n.vlan,
-        n.vni,
-        n.port,
-        n.bridge,
-        n.is_default,
-      ],
-    );
+    const rows = await this.db.orm.insert(networks).values(n).returning();
     return { ...rows[0]!, vm_count: 0 };
   }
 
-  async get(idOrName: string): Promise<NetworkRow | null> {
-    const rows = await this.db.query<NetworkRow>(`${WITH_COUNT} WHERE n.id = $1 OR n.name = $1`, [idOrName]);
-    return rows[0] ?? null;
+  get(idOrName: string): Promise<NetworkRow | null> {
+    return this.find.get(idOrName);
   }
 
-  async require(idOrName: string): Promise<NetworkRow> {
-    const n = await this.get(idOrName);
-    if (!n) {
-      throw new HearthError('NETWORK_NOT_FOUND', `Network "${idOrName}" does not exist.`, {
-        fields: { network: ['no such network'] },
-      });
-    }
-    return n;
+  require(idOrName: string): Promise<NetworkRow> {
+    return this.find.require(idOrName);
   }
 
   async getDefault(): Promise<NetworkRow | null> {
-    const rows = await this.db.query<NetworkRow>(`${WITH_COUNT} WHERE n.is_default`);
-    return rows[0] ?? null;
+    return (await this.find.all([], eq(networks.is_default, true), 1))[0] ?? null;
   }
 
   all(): Promise<NetworkRow[]> {
-    return this.db.query<NetworkRow>(`${WITH_COUNT} ORDER BY n.created_at, n.id`);
+    return this.find.all([asc(networks.created_at), asc(networks.id)]);
   }
 
-  async list(f: { limit: number; cursor?: string | undefined; mode?: string | undefined }) {
-    const after = decodeCursor(f.cursor);
-    const rows = await this.db.query<NetworkRow>(
-      `${WITH_COUNT} WHERE ($1::text IS NULL OR n.id > $1) AND ($2::text IS NULL OR n.mode = $2)
-       ORDER BY n.id LIMIT $3`,
-      [after, f.mode ?? null, f.limit + 1],
-    );
-    return pageResult(rows, f.limit, (r) => r.id);
+  list(f: { limit: number; cursor?: string | undefined; mode?: string | undefined }) {
+    return this.find.page(f, [f.mode ? eq(networks.mode, f.mode as NetworkRow['mode']) : undefined]);
   }
 
+  /** A network still referenced fails with the driver's foreign_key_violation (23503). */
   async delete(id: string): Promise<void> {
-    await this.db.query('DELETE FROM networks WHERE id = $1', [id]);
+    try {
+      await this.db.orm.delete(networks).where(eq(networks.id, id));
+    } catch (e) {
+      throw driverError(e) ?? e;
+    }
   }
 
-  usedIps(networkId: string): Promise<string[]> {
-    return this.db
-      .query<{ ip: string }>('SELECT ip FROM vm_nics WHERE network_id = $1 AND ip IS NOT NULL', [networkId])
-      .then((rows) => rows.map((r) => r.ip));
+  async usedIps(networkId: string): Promise<string[]> {
+    const rows = await this.db.orm
+      .select({ ip: vmNics.ip })
+      .from(vmNics)
+      .where(and(eq(vmNics.network_id, networkId), isNotNull(vmNics.ip)));
+    return rows.map((r) => r.ip!);
   }
 
   nicsOf(vmId: string): Promise<NicRow[]> {
-    return this.db.query<NicRow>('SELECT * FROM vm_nics WHERE vm_id = $1 ORDER BY idx', [vmId]);
+    return this.db.orm.select().from(vmNics).where(eq(vmNics.vm_id, vmId)).orderBy(asc(vmNics.idx));
   }
 
   /** VM names on a network, for "in use" errors. */
   vmsOn(networkId: string): Promise<{ id: string; name: string }[]> {
-    return this.db.query(
-      'SELECT DISTINCT v.id, v.name FROM vm_nics c JOIN vms v ON v.id = c.vm_id WHERE c.network_id = $1 ORDER BY v.name',
-      [networkId],
-    );
+    return this.db.orm
+      .selectDistinct({ id: vms.id, name: vms.name })
+      .from(vmNics)
+      .innerJoin(vms, eq(vms.id, vmNics.vm_id))
+      .where(eq(vmNics.network_id, networkId))
+      .orderBy(asc(vms.name));
   }
 
   /** Hosts that hold VMs with a NIC on the network. */
-  hostsOn(networkId: string): Promise<string[]> {
-    return this.db
-      .query<{ host_id: string }>(
-        `SELECT DISTINCT v.host_id FROM vm_nics c JOIN vms v ON v.id = c.vm_id
-         WHERE c.network_id = $1 AND v.host_id IS NOT NULL`,
-        [networkId],
-      )
-      .then((rows) => rows.map((r) => r.host_id));
+  async hostsOn(networkId: string): Promise<string[]> {
+    const rows = await this.db.orm
+      .selectDistinct({ host_id: vms.host_id })
+      .from(vmNics)
+      .innerJoin(vms, eq(vms.id, vmNics.vm_id))
+      .where(and(eq(vmNics.network_id, networkId), isNotNull(vms.host_id)));
+    return rows.map((r) => r.host_id!);
   }
 
-  leases(networkId: string): Promise<(NicRow & { vm_name: string; host_id: string | null })[]> {
-    return this.db.query(
-      `SELECT c.*, v.name AS vm_name, v.host_id FROM vm_nics c JOIN vms v ON v.id = c.vm_id
-       WHERE c.network_id = $1 ORDER BY v.name, c.idx`,
-      [networkId],
-    );
+  leases(networkId: string): Promise<LeaseRow[]> {
+    return this.db.orm
+      .select({ ...getTableColumns(vmNics), vm_name: vms.name, host_id: vms.host_id })
+      .from(vmNics)
+      .innerJoin(vms, eq(vms.id, vmNics.vm_id))
+      .where(eq(vmNics.network_id, networkId))
+      .orderBy(asc(vms.name), asc(vmNics.idx));
   }
 
   /**
@@ -137,67 +115,80 @@ export class NetworkStore {
    * first). A unique violation (an address or MAC taken meanwhile) rolls everything back.
    */
   async setNics(vmId: string, nics: NicRow[], mirror: VmNic[]): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query('DELETE FROM vm_nics WHERE vm_id = $1', [vmId]);
+    await this.db.orm.transaction(async (tx) => {
+      await tx.delete(vmNics).where(eq(vmNics.vm_id, vmId));
       for (const n of nics) {
-        await tx.query(
-          'INSERT INTO vm_nics (vm_id, idx, network_id, mac, ip, source) VALUES ($1,$2,$3,$4,$5,$6)',
-          [vmId, n.idx, n.network_id, n.mac, n.ip, n.source],
-        );
+        await tx.insert(vmNics).values({
+          vm_id: vmId,
+          idx: n.idx,
+          network_id: n.network_id,
+          mac: n.mac,
+          ip: n.ip,
+          source: n.source,
+        });
       }
-      await tx.query('UPDATE vms SET nics = $2::jsonb, ip = $3, mac = $4 WHERE id = $1', [
-        vmId,
-        JSON.stringify(mirror),
-        nics.find((n) => n.ip)?.ip ?? null,
-        nics[0]?.mac ?? null,
-      ]);
+      await tx
+        .update(vms)
+        .set({ nics: mirror, ip: nics.find((n) => n.ip)?.ip ?? null, mac: nics[0]?.mac ?? null })
+        .where(eq(vms.id, vmId));
     });
   }
 
   /** A DHCP guest reported its address: recorded on the NIC and in the VM's mirror. */
   async learnIp(vmId: string, idx: number, ip: string | null): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query('UPDATE vm_nics SET ip = $3 WHERE vm_id = $1 AND idx = $2', [vmId, idx, ip]);
-      const nics = await tx.query<NicRow & { name: string }>(
-        'SELECT c.*, n.name FROM vm_nics c JOIN networks n ON n.id = c.network_id WHERE c.vm_id = $1 ORDER BY c.idx',
-        [vmId],
-      );
-      const mirror: VmNic[] = nics.map((n) => ({
-        network: n.network_id,
-        networkName: n.name,
-        mac: n.mac,
-        ip: n.ip,
-      }));
-      await tx.query('UPDATE vms SET nics = $2::jsonb, ip = $3 WHERE id = $1', [
-        vmId,
-        JSON.stringify(mirror),
-        nics.find((n) => n.ip)?.ip ?? null,
-      ]);
+    await this.db.orm.transaction(async (tx) => {
+      await tx
+        .update(vmNics)
+        .set({ ip })
+        .where(and(eq(vmNics.vm_id, vmId), eq(vmNics.idx, idx)));
+      const nics = await tx
+        .select({ network: vmNics.network_id, networkName: networks.name, mac: vmNics.mac, ip: vmNics.ip })
+        .from(vmNics)
+        .innerJoin(networks, eq(networks.id, vmNics.network_id))
+        .where(eq(vmNics.vm_id, vmId))
+        .orderBy(asc(vmNics.idx));
+      const mirror: VmNic[] = nics;
+      await tx
+        .update(vms)
+        .set({ nics: mirror, ip: nics.find((n) => n.ip)?.ip ?? null })
+        .where(eq(vms.id, vmId));
     });
   }
 
   async removeNics(vmId: string): Promise<void> {
-    await this.db.query('DELETE FROM vm_nics WHERE vm_id = $1', [vmId]);
+    await this.db.orm.delete(vmNics).where(eq(vmNics.vm_id, vmId));
   }
 
   /** Older VMs held their address in vms.ip only: give them a NIC on the default network. */
   async backfillDefault(networkId: string, networkName: string): Promise<number> {
-    const rows = await this.db.query<{ id: string; ip: string; mac: string }>(
-      `SELECT id, ip, mac FROM vms v WHERE ip IS NOT NULL AND mac IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM vm_nics c WHERE c.vm_id = v.id)`,
-    );
+    const rows = await this.db.orm
+      .select({ id: vms.id, ip: vms.ip, mac: vms.mac })
+      .from(vms)
+      .where(
+        and(
+          isNotNull(vms.ip),
+          isNotNull(vms.mac),
+          notExists(
+            this.db.orm
+              .select({ one: sql`1` })
+              .from(vmNics)
+              .where(eq(vmNics.vm_id, vms.id)),
+          ),
+        ),
+      );
     for (const r of rows) {
+      const [ip, mac] = [r.ip!, r.mac!];
       await this.setNics(
         r.id,
-        [{ vm_id: r.id, idx: 0, network_id: networkId, mac: r.mac, ip: r.ip, source: 'ipam' }],
-        [{ network: networkId, networkName, mac: r.mac, ip: r.ip }],
+        [{ vm_id: r.id, idx: 0, network_id: networkId, mac, ip, source: 'ipam' }],
+        [{ network: networkId, networkName, mac, ip }],
       );
     }
     return rows.length;
   }
 }
 
-export function leaseFromRow(r: NicRow & { vm_name: string; host_id: string | null }): Lease {
+export function leaseFromRow(r: LeaseRow): Lease {
   return {
     vmId: r.vm_id,
     vmName: r.vm_name,

@@ -1,16 +1,10 @@
 import { HearthError, type Template, type TemplateSpec } from '@hearth/contract';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
-import { decodeCursor, pageResult } from './page.ts';
+import { templates } from '../db/schema.ts';
+import { Finder, upTo } from './lookup.ts';
 
-export interface TemplateRow {
-  id: string;
-  name: string;
-  project: string;
-  description: string;
-  spec: TemplateSpec;
-  created_at: Date;
-  updated_at: Date;
-}
+export type TemplateRow = typeof templates.$inferSelect;
 
 export function templateFromRow(r: TemplateRow): Template {
   return {
@@ -25,52 +19,56 @@ export function templateFromRow(r: TemplateRow): Template {
 }
 
 export class TemplateStore {
-  constructor(private readonly db: Db) {}
+  private readonly find: Finder<TemplateRow>;
+
+  constructor(private readonly db: Db) {
+    this.find = new Finder<TemplateRow>(
+      templates,
+      (where, order, limit) =>
+        upTo(
+          this.db.orm
+            .select()
+            .from(templates)
+            .where(where)
+            .orderBy(...order)
+            .$dynamic(),
+          limit,
+        ),
+      (idOrName) =>
+        new HearthError(
+          'TEMPLATE_NOT_FOUND',
+          `Finding template "${idOrName}" failed: no template has that id or name.`,
+        ),
+    );
+  }
 
   async insert(t: Omit<TemplateRow, 'created_at' | 'updated_at'>): Promise<TemplateRow> {
-    const rows = await this.db.query<TemplateRow>(
-      'INSERT INTO templates (id, name, project, description, spec) VALUES ($1,$2,$3,$4,$5::jsonb) RETURNING *',
-      [t.id, t.name, t.project, t.description, JSON.stringify(t.spec)],
-    );
+    const rows = await this.db.orm.insert(templates).values(t).returning();
     return rows[0]!;
   }
 
-  async require(idOrName: string): Promise<TemplateRow> {
-    const rows = await this.db.query<TemplateRow>(
-      'SELECT * FROM templates WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC LIMIT 1',
-      [idOrName],
-    );
-    if (!rows[0]) {
-      throw new HearthError(
-        'TEMPLATE_NOT_FOUND',
-        `Finding template "${idOrName}" failed: no template has that id or name.`,
-      );
-    }
-    return rows[0];
+  require(idOrName: string): Promise<TemplateRow> {
+    return this.find.require(idOrName);
   }
 
-  async list(f: { limit: number; cursor?: string | undefined }) {
-    const after = decodeCursor(f.cursor);
-    const rows = await this.db.query<TemplateRow>(
-      `SELECT * FROM templates ${after ? 'WHERE id > $2' : ''} ORDER BY id LIMIT $1`,
-      after ? [f.limit + 1, after] : [f.limit + 1],
-    );
-    return pageResult(rows, f.limit, (r) => r.id);
+  list(f: { limit: number; cursor?: string | undefined }) {
+    return this.find.page(f);
   }
 
+  /** Changes the fields given; the others keep their values. */
   async update(
     id: string,
     patch: { description?: string | undefined; spec?: TemplateSpec | undefined },
   ): Promise<TemplateRow> {
-    const rows = await this.db.query<TemplateRow>(
-      `UPDATE templates SET description = COALESCE($2, description), spec = COALESCE($3::jsonb, spec), updated_at = now()
-       WHERE id = $1 RETURNING *`,
-      [id, patch.description ?? null, patch.spec ? JSON.stringify(patch.spec) : null],
-    );
+    const rows = await this.db.orm
+      .update(templates)
+      .set({ description: patch.description, spec: patch.spec, updated_at: sql`now()` })
+      .where(eq(templates.id, id))
+      .returning();
     return rows[0]!;
   }
 
   async delete(id: string): Promise<void> {
-    await this.db.query('DELETE FROM templates WHERE id = $1', [id]);
+    await this.db.orm.delete(templates).where(eq(templates.id, id));
   }
 }

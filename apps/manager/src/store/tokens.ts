@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { newId } from '@hearth/contract';
+import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
+import { tokens, type TokenKind } from '../db/schema.ts';
 
-export type TokenKind = 'admin' | 'join' | 'agent';
+export type { TokenKind } from '../db/schema.ts';
 
 export interface Principal {
   tokenId: string;
@@ -23,23 +25,22 @@ export class TokenStore {
     secret?: string,
   ): Promise<string> {
     const token = secret ?? `hth_${kind}_${randomBytes(24).toString('base64url')}`;
-    await this.db.query(
-      'INSERT INTO tokens (id, kind, name, hash, host_id) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (hash) DO NOTHING',
-      [newId('tok'), kind, name, hash(token), hostId],
-    );
+    await this.db.orm
+      .insert(tokens)
+      .values({ id: newId('tok'), kind, name, hash: hash(token), host_id: hostId })
+      .onConflictDoNothing({ target: tokens.hash });
     return token;
   }
 
   async verify(token: string): Promise<Principal | null> {
-    const rows = await this.db.query<{ id: string; kind: TokenKind; host_id: string | null }>(
-      'SELECT id, kind, host_id FROM tokens WHERE hash = $1',
-      [hash(token)],
-    );
-    const r = rows[0];
-    return r ? { tokenId: r.id, kind: r.kind, hostId: r.host_id } : null;
+    const rows = await this.db.orm
+      .select({ tokenId: tokens.id, kind: tokens.kind, hostId: tokens.host_id })
+      .from(tokens)
+      .where(eq(tokens.hash, hash(token)));
+    return rows[0] ?? null;
   }
 
   async revokeAgentTokens(hostId: string): Promise<void> {
-    await this.db.query("DELETE FROM tokens WHERE kind = 'agent' AND host_id = $1", [hostId]);
+    await this.db.orm.delete(tokens).where(and(eq(tokens.kind, 'agent'), eq(tokens.host_id, hostId)));
   }
 }

@@ -1,20 +1,32 @@
-import { HearthError, newId, type EgressPolicy, type PortMapping, type VmState } from '@hearth/contract';
+import {
+  HearthError,
+  newId,
+  type EgressPolicy,
+  type PortMapping,
+  type Vm,
+  type VmState,
+} from '@hearth/contract';
+import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, like, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
+import { vmEvents, vmNics, vms, type VmGuest } from '../db/schema.ts';
+import { Finder, upTo } from './lookup.ts';
 import { decodeCursor, pageResult } from './page.ts';
 import type { EventRow, VmRow } from './mappers.ts';
+
+export type { VmGuest } from '../db/schema.ts';
 
 export interface NewVm {
   id: string;
   name: string;
   project: string;
   state: VmState;
-  desiredState: string;
+  desiredState: Vm['desiredState'];
   vcpus: number;
   memoryMib: number;
   diskMib: number;
   imageId: string;
   kernelId: string;
-  vmm: string;
+  vmm: NonNullable<Vm['vmm']>;
   hostId: string;
   ip: string | null;
   mac: string | null;
@@ -27,12 +39,6 @@ export interface NewVm {
   ports?: PortMapping[];
   egress?: EgressPolicy | null;
   bandwidthMbit?: number | null;
-}
-
-/** Stored per VM: the guest channel secret and the users set up at boot. */
-export interface VmGuest {
-  secret: string;
-  users: { name: string; passwordHash: string | null; sshKeys: string[] }[];
 }
 
 export interface VmFilter {
@@ -48,118 +54,155 @@ export interface VmFilter {
 export interface StatePatch {
   reason?: string | null;
   pid?: number | null;
-  accel?: string | null;
+  accel?: Vm['accel'];
   startedAt?: Date | null;
   stopAt?: Date | null;
-  desiredState?: string;
+  desiredState?: Vm['desiredState'];
 }
 
+/** What a PATCH of a VM may change, by field; each maps to one column. */
+export interface VmPatch {
+  name?: string;
+  labels?: Record<string, string>;
+  ports?: PortMapping[];
+  egress?: EgressPolicy | null;
+  bandwidthMbit?: number | null;
+  vcpus?: number;
+  memoryMib?: number;
+  timeout?: string | null;
+  stopAt?: Date | null;
+}
+
+type VmSet = Partial<typeof vms.$inferInsert>;
+
+const PATCH_COLUMNS = {
+  name: 'name',
+  labels: 'labels',
+  ports: 'ports',
+  egress: 'egress',
+  bandwidthMbit: 'bandwidth_mbit',
+  vcpus: 'vcpus',
+  memoryMib: 'memory_mib',
+  timeout: 'timeout',
+  stopAt: 'stop_at',
+} as const satisfies Record<keyof VmPatch, keyof typeof vms.$inferSelect>;
+
+/** The columns a patch changes, in the order given (the `patched` event lists them). */
+export function vmPatchColumns(p: VmPatch): string[] {
+  return (Object.keys(p) as (keyof VmPatch)[]).filter((k) => p[k] !== undefined).map((k) => PATCH_COLUMNS[k]);
+}
+
+const COLUMNS = getTableColumns(vms);
+const bumped = { updated_at: sql`now()` };
+
 export class VmStore {
-  constructor(private readonly db: Db) {}
+  private readonly find: Finder<VmRow>;
+
+  constructor(private readonly db: Db) {
+    this.find = new Finder<VmRow>(
+      vms,
+      (where, order, limit) =>
+        upTo(
+          this.db.orm
+            .select()
+            .from(vms)
+            .where(where)
+            .orderBy(...order)
+            .$dynamic(),
+          limit,
+        ),
+      (idOrName) =>
+        new HearthError('VM_NOT_FOUND', `Finding VM "${idOrName}" failed: no VM has that id or name.`),
+    );
+  }
 
   async insert(v: NewVm): Promise<VmRow> {
-    const rows = await this.db.query<VmRow>(
-      `INSERT INTO vms (id, name, project, state, desired_state, vcpus, memory_mib, disk_mib, image_id, kernel_id,
-         vmm, host_id, ip, mac, env, labels, timeout, guest, snapshot_id, ports, egress, bandwidth_mbit)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16::jsonb,$17,$18::jsonb,$19,$20::jsonb,$21::jsonb,$22) RETURNING *`,
-      [
-        v.id,
-        v.name,
-        v.project,
-        v.state,
-        v.desiredState,
-        v.vcpus,
-        v.memoryMib,
-        v.diskMib,
-        v.imageId,
-        v.kernelId,
-        v.vmm,
-        v.hostId,
-        v.ip,
-        v.mac,
-        JSON.stringify(v.env),
-        JSON.stringify(v.labels),
-        v.timeout,
-        JSON.stringify(v.guest),
-        v.snapshotId,
-        JSON.stringify(v.ports ?? []),
-        v.egress ? JSON.stringify(v.egress) : null,
-        v.bandwidthMbit ?? null,
-      ],
-    );
+    const rows = await this.db.orm
+      .insert(vms)
+      .values({
+        id: v.id,
+        name: v.name,
+        project: v.project,
+        state: v.state,
+        desired_state: v.desiredState,
+        vcpus: v.vcpus,
+        memory_mib: v.memoryMib,
+        disk_mib: v.diskMib,
+        image_id: v.imageId,
+        kernel_id: v.kernelId,
+        vmm: v.vmm,
+        host_id: v.hostId,
+        ip: v.ip,
+        mac: v.mac,
+        env: v.env,
+        labels: v.labels,
+        timeout: v.timeout,
+        guest: v.guest,
+        snapshot_id: v.snapshotId,
+        ports: v.ports ?? [],
+        egress: v.egress ?? null,
+        bandwidth_mbit: v.bandwidthMbit ?? null,
+      })
+      .returning();
     return rows[0]!;
   }
 
   /** Ports already published on a host by other VMs, for conflict checks. */
-  async portsOnHost(
+  portsOnHost(
     hostId: string,
     exceptVm: string | null,
   ): Promise<{ id: string; name: string; ports: PortMapping[] }[]> {
-    return this.db.query(
-      `SELECT id, name, ports FROM vms WHERE host_id = $1 AND ($2::text IS NULL OR id <> $2) AND jsonb_array_length(ports) > 0`,
-      [hostId, exceptVm],
-    );
+    return this.db.orm
+      .select({ id: vms.id, name: vms.name, ports: vms.ports })
+      .from(vms)
+      .where(
+        and(
+          eq(vms.host_id, hostId),
+          exceptVm === null ? undefined : ne(vms.id, exceptVm),
+          sql`jsonb_array_length(${vms.ports}) > 0`,
+        ),
+      );
   }
 
   async setSnapshotOrigin(id: string, snapshotId: string): Promise<void> {
-    await this.db.query('UPDATE vms SET snapshot_id = $2 WHERE id = $1', [id, snapshotId]);
+    await this.db.orm.update(vms).set({ snapshot_id: snapshotId }).where(eq(vms.id, id));
   }
 
-  async get(idOrName: string, project?: string): Promise<VmRow | null> {
-    const rows = await this.db.query<VmRow>(
-      `SELECT * FROM vms WHERE id = $1 OR (name = $1 AND ($2::text IS NULL OR project = $2)) ORDER BY (id = $1) DESC, project = 'default' DESC LIMIT 1`,
-      [idOrName, project ?? null],
-    );
-    return rows[0] ?? null;
+  get(idOrName: string, project?: string): Promise<VmRow | null> {
+    return this.find.get(idOrName, project);
   }
 
-  async require(idOrName: string): Promise<VmRow> {
-    const vm = await this.get(idOrName);
-    if (!vm)
-      throw new HearthError('VM_NOT_FOUND', `Finding VM "${idOrName}" failed: no VM has that id or name.`);
-    return vm;
+  require(idOrName: string): Promise<VmRow> {
+    return this.find.require(idOrName);
   }
 
-  async list(f: VmFilter) {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, v: unknown) => {
-      params.push(v);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (f.state) add('state = ?', f.state);
-    if (f.host) add('host_id = ?', f.host);
-    if (f.project) add('project = ?', f.project);
-    if (f.name)
-      add(
-        "name LIKE ? || '%'",
-        f.name.replace(/[%_\\]/g, (c) => '\\' + c),
-      );
-    const after = decodeCursor(f.cursor);
-    if (after) add('id > ?', after);
-    params.push(f.limit + 1);
-    const rows = await this.db.query<VmRow>(
-      `SELECT * FROM vms ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT $${params.length}`,
-      params,
-    );
-    return pageResult(rows, f.limit, (r) => r.id);
+  list(f: VmFilter) {
+    const prefix = f.name?.replace(/[%_\\]/g, (c) => '\\' + c);
+    return this.find.page(f, [
+      f.state ? eq(vms.state, f.state as VmState) : undefined,
+      f.host ? eq(vms.host_id, f.host) : undefined,
+      f.project ? eq(vms.project, f.project) : undefined,
+      prefix ? like(vms.name, `${prefix}%`) : undefined,
+    ]);
   }
 
   all(): Promise<VmRow[]> {
-    return this.db.query<VmRow>('SELECT * FROM vms ORDER BY id');
+    return this.db.orm.select().from(vms).orderBy(asc(vms.id));
   }
 
   onHost(hostId: string): Promise<VmRow[]> {
-    return this.db.query<VmRow>(
-      `SELECT *, (extract(epoch FROM (now() - updated_at)) * 1000)::float8 AS age_ms FROM vms WHERE host_id = $1`,
-      [hostId],
-    );
+    return this.db.orm
+      .select({
+        ...COLUMNS,
+        age_ms: sql<number>`(extract(epoch FROM (now() - ${vms.updated_at})) * 1000)::float8`.mapWith(Number),
+      })
+      .from(vms)
+      .where(eq(vms.host_id, hostId));
   }
 
-  usedIps(): Promise<string[]> {
-    return this.db
-      .query<{ ip: string }>('SELECT ip FROM vms WHERE ip IS NOT NULL')
-      .then((rows) => rows.map((r) => r.ip));
+  async usedIps(): Promise<string[]> {
+    const rows = await this.db.orm.select({ ip: vms.ip }).from(vms).where(isNotNull(vms.ip));
+    return rows.map((r) => r.ip!);
   }
 
   /**
@@ -173,49 +216,72 @@ export class VmStore {
     actor: string,
     patch: StatePatch = {},
   ): Promise<{ vm: VmRow; event: EventRow } | null> {
-    return this.db.transaction(async (tx) => {
-      const sets = ['state = $3', 'updated_at = now()'];
-      const params: unknown[] = [id, from, to];
-      const set = (col: string, v: unknown) => {
-        params.push(v);
-        sets.push(`${col} = $${params.length}`);
+    return this.db.orm.transaction(async (tx) => {
+      const set: VmSet = {
+        state: to,
+        state_reason: patch.reason,
+        pid: patch.pid,
+        accel: patch.accel,
+        started_at: patch.startedAt,
+        stop_at: patch.stopAt,
+        desired_state: patch.desiredState,
       };
-      if (patch.reason !== undefined) set('state_reason', patch.reason);
-      if (patch.pid !== undefined) set('pid', patch.pid);
-      if (patch.accel !== undefined) set('accel', patch.accel);
-      if (patch.startedAt !== undefined) set('started_at', patch.startedAt);
-      if (patch.stopAt !== undefined) set('stop_at', patch.stopAt);
-      if (patch.desiredState !== undefined) set('desired_state', patch.desiredState);
-      const rows = await tx.query<VmRow>(
-        `UPDATE vms SET ${sets.join(', ')} WHERE id = $1 AND state = $2 RETURNING *`,
-        params,
-      );
-      const vm = rows[0];
+      const [vm] = await tx
+        .update(vms)
+        .set({ ...set, ...bumped })
+        .where(and(eq(vms.id, id), eq(vms.state, from)))
+        .returning();
       if (!vm) return null;
-      const ev = await tx.query<EventRow>(
-        `INSERT INTO vm_events (id, vm_id, type, from_state, to_state, actor, reason)
-         VALUES ($1, $2, 'state', $3, $4, $5, $6) RETURNING *`,
-        [newId('evt'), id, from === to ? null : from, to, actor, patch.reason ?? null],
-      );
-      return { vm, event: ev[0]! };
+      const [event] = await tx
+        .insert(vmEvents)
+        .values({
+          id: newId('evt'),
+          vm_id: id,
+          type: 'state',
+          from_state: from === to ? null : from,
+          to_state: to,
+          actor,
+          reason: patch.reason ?? null,
+        })
+        .returning();
+      return { vm, event: event! };
     });
   }
 
-  /** Updates columns; with `inStates`, only while the VM is in one of them (null otherwise). */
-  async update(id: string, cols: Record<string, unknown>, inStates?: VmState[]): Promise<VmRow | null> {
-    const keys = Object.keys(cols);
-    const json = (k: string) => k === 'labels' || k === 'ports' || k === 'egress';
-    const sets = keys.map((k, i) => `${k} = $${i + 2}${json(k) ? '::jsonb' : ''}`);
-    const params: unknown[] = [id, ...keys.map((k) => (json(k) ? JSON.stringify(cols[k]) : cols[k]))];
-    let guard = '';
-    if (inStates) {
-      params.push(inStates);
-      guard = ` AND state = ANY($${params.length}::text[])`;
-    }
-    const rows = await this.db.query<VmRow>(
-      `UPDATE vms SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1${guard} RETURNING *`,
-      params,
+  /** Changes the given fields; with `inStates`, only while the VM is in one of them (null otherwise). */
+  async patch(id: string, p: VmPatch, inStates?: VmState[]): Promise<VmRow | null> {
+    return this.set(
+      id,
+      {
+        name: p.name,
+        labels: p.labels,
+        ports: p.ports,
+        egress: p.egress,
+        bandwidth_mbit: p.bandwidthMbit,
+        vcpus: p.vcpus,
+        memory_mib: p.memoryMib,
+        timeout: p.timeout,
+        stop_at: p.stopAt,
+      },
+      inStates,
     );
+  }
+
+  /**
+   * Updates columns given by their names; with `inStates`, only while the VM is in one of them.
+   * @deprecated Use `patch`, which takes typed fields.
+   */
+  async update(id: string, cols: Record<string, unknown>, inStates?: VmState[]): Promise<VmRow | null> {
+    for (const k of Object.keys(cols)) if (!(k in COLUMNS)) throw new Error(`vms has no column "${k}"`);
+    return this.set(id, cols as VmSet, inStates);
+  }
+
+  private async set(id: string, set: VmSet, inStates?: VmState[]): Promise<VmRow | null> {
+    const rows = await this.db.orm
+      .update(vms)
+      .set({ ...set, ...bumped })
+      .where(and(eq(vms.id, id), inStates ? inArray(vms.state, inStates) : undefined))
+      .returning();
     return rows[0] ?? null;
   }
 
@@ -224,18 +290,22 @@ export class VmStore {
    * and one `rebooted` event, only if nobody recorded it already (the old pid still stands).
    */
   async recordReboot(id: string, oldPid: number, newPid: number, startedAt: Date, stopAt: Date | null) {
-    return this.db.transaction(async (tx) => {
-      const rows = await tx.query<VmRow>(
-        `UPDATE vms SET pid = $3, started_at = $4, stop_at = $5, updated_at = now()
-         WHERE id = $1 AND state = 'running' AND pid = $2 RETURNING *`,
-        [id, oldPid, newPid, startedAt, stopAt],
-      );
-      if (!rows[0]) return null;
-      await tx.query(
-        `INSERT INTO vm_events (id, vm_id, type, to_state, actor, reason) VALUES ($1, $2, 'rebooted', 'running', 'reconciler', 'the guest rebooted itself')`,
-        [newId('evt'), id],
-      );
-      return rows[0];
+    return this.db.orm.transaction(async (tx) => {
+      const [vm] = await tx
+        .update(vms)
+        .set({ pid: newPid, started_at: startedAt, stop_at: stopAt, ...bumped })
+        .where(and(eq(vms.id, id), eq(vms.state, 'running'), eq(vms.pid, oldPid)))
+        .returning();
+      if (!vm) return null;
+      await tx.insert(vmEvents).values({
+        id: newId('evt'),
+        vm_id: id,
+        type: 'rebooted',
+        to_state: 'running',
+        actor: 'reconciler',
+        reason: 'the guest rebooted itself',
+      });
+      return vm;
     });
   }
 
@@ -246,10 +316,10 @@ export class VmStore {
     reason: string | null,
     to: VmState | null = null,
   ) {
-    const rows = await this.db.query<EventRow>(
-      `INSERT INTO vm_events (id, vm_id, type, to_state, actor, reason) VALUES ($1,$2,$3,$4,$5,$6) RETURNING *`,
-      [newId('evt'), vmId, type, to, actor, reason],
-    );
+    const rows = await this.db.orm
+      .insert(vmEvents)
+      .values({ id: newId('evt'), vm_id: vmId, type, to_state: to, actor, reason })
+      .returning();
     return rows[0]!;
   }
 
@@ -264,19 +334,22 @@ export class VmStore {
         },
       );
     }
-    const rows = await this.db.query<EventRow>(
-      'SELECT * FROM vm_events WHERE vm_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-      [vmId, after ? Number(after) : 0, limit + 1],
-    );
+    const where: SQL[] = [eq(vmEvents.vm_id, vmId), gt(vmEvents.seq, after ? Number(after) : 0)];
+    const rows = await this.db.orm
+      .select()
+      .from(vmEvents)
+      .where(and(...where))
+      .orderBy(asc(vmEvents.seq))
+      .limit(limit + 1);
     return pageResult(rows, limit, (r) => String(r.seq));
   }
 
-  /** A deleted VM leaves nothing behind: its row and its events go together. */
+  /** A deleted VM leaves nothing behind: its row, its NICs and its events go together. */
   async remove(id: string): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query('DELETE FROM vm_events WHERE vm_id = $1', [id]);
-      await tx.query('DELETE FROM vm_nics WHERE vm_id = $1', [id]);
-      await tx.query('DELETE FROM vms WHERE id = $1', [id]);
+    await this.db.orm.transaction(async (tx) => {
+      await tx.delete(vmEvents).where(eq(vmEvents.vm_id, id));
+      await tx.delete(vmNics).where(eq(vmNics.vm_id, id));
+      await tx.delete(vms).where(eq(vms.id, id));
     });
   }
 }

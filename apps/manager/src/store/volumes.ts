@@ -1,20 +1,10 @@
 import { HearthError, type Volume } from '@hearth/contract';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
-import { decodeCursor, pageResult } from './page.ts';
+import { volumes } from '../db/schema.ts';
+import { Finder, upTo } from './lookup.ts';
 
-export interface VolumeRow {
-  id: string;
-  name: string;
-  project: string;
-  size_mib: number;
-  format: Volume['format'];
-  host_id: string;
-  vm_id: string | null;
-  read_only: boolean;
-  attached_at: Date | null;
-  image_id: string | null;
-  created_at: Date;
-}
+export type VolumeRow = typeof volumes.$inferSelect;
 
 export function volumeFromRow(r: VolumeRow): Volume {
   return {
@@ -36,92 +26,83 @@ export function volumeSerial(id: string): string {
   return id.slice(-20);
 }
 
+const detached = { vm_id: null, attached_at: null };
+
 export class VolumeStore {
-  constructor(private readonly db: Db) {}
+  private readonly find: Finder<VolumeRow>;
+
+  constructor(private readonly db: Db) {
+    this.find = new Finder<VolumeRow>(
+      volumes,
+      (where, order, limit) =>
+        upTo(
+          this.db.orm
+            .select()
+            .from(volumes)
+            .where(where)
+            .orderBy(...order)
+            .$dynamic(),
+          limit,
+        ),
+      (idOrName) =>
+        new HearthError(
+          'VOLUME_NOT_FOUND',
+          `Finding volume "${idOrName}" failed: no volume has that id or name.`,
+        ),
+    );
+  }
 
   async insert(v: Omit<VolumeRow, 'vm_id' | 'read_only' | 'attached_at' | 'created_at'>): Promise<VolumeRow> {
-    const rows = await this.db.query<VolumeRow>(
-      `INSERT INTO volumes (id, name, project, size_mib, format, host_id, image_id) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING *`,
-      [v.id, v.name, v.project, v.size_mib, v.format, v.host_id, v.image_id],
-    );
+    const rows = await this.db.orm.insert(volumes).values(v).returning();
     return rows[0]!;
   }
 
-  async get(idOrName: string): Promise<VolumeRow | null> {
-    const rows = await this.db.query<VolumeRow>(
-      'SELECT * FROM volumes WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC LIMIT 1',
-      [idOrName],
-    );
-    return rows[0] ?? null;
+  get(idOrName: string): Promise<VolumeRow | null> {
+    return this.find.get(idOrName);
   }
 
-  async require(idOrName: string): Promise<VolumeRow> {
-    const v = await this.get(idOrName);
-    if (!v)
-      throw new HearthError(
-        'VOLUME_NOT_FOUND',
-        `Finding volume "${idOrName}" failed: no volume has that id or name.`,
-      );
-    return v;
+  require(idOrName: string): Promise<VolumeRow> {
+    return this.find.require(idOrName);
   }
 
-  async list(f: { vm?: string | undefined; limit: number; cursor?: string | undefined }) {
-    const params: unknown[] = [];
-    const where: string[] = [];
-    if (f.vm) {
-      params.push(f.vm);
-      where.push(`vm_id = $${params.length}`);
-    }
-    const after = decodeCursor(f.cursor);
-    if (after) {
-      params.push(after);
-      where.push(`id > $${params.length}`);
-    }
-    params.push(f.limit + 1);
-    const rows = await this.db.query<VolumeRow>(
-      `SELECT * FROM volumes ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT $${params.length}`,
-      params,
-    );
-    return pageResult(rows, f.limit, (r) => r.id);
+  list(f: { vm?: string | undefined; limit: number; cursor?: string | undefined }) {
+    return this.find.page(f, [f.vm ? eq(volumes.vm_id, f.vm) : undefined]);
   }
 
   /** A VM's volumes in attach order: the order the guest sees them (vdb, vdc, …). */
   forVm(vmId: string): Promise<VolumeRow[]> {
-    return this.db.query<VolumeRow>('SELECT * FROM volumes WHERE vm_id = $1 ORDER BY attached_at, id', [
-      vmId,
-    ]);
+    return this.find.all([asc(volumes.attached_at), asc(volumes.id)], eq(volumes.vm_id, vmId));
   }
 
   /** Attaches only if still detached: two attaches racing cannot both win. */
   async attach(id: string, vmId: string, readOnly: boolean): Promise<VolumeRow | null> {
-    const rows = await this.db.query<VolumeRow>(
-      'UPDATE volumes SET vm_id = $2, read_only = $3, attached_at = now() WHERE id = $1 AND vm_id IS NULL RETURNING *',
-      [id, vmId, readOnly],
-    );
+    const rows = await this.db.orm
+      .update(volumes)
+      .set({ vm_id: vmId, read_only: readOnly, attached_at: sql`now()` })
+      .where(and(eq(volumes.id, id), isNull(volumes.vm_id)))
+      .returning();
     return rows[0] ?? null;
   }
 
   async detach(id: string): Promise<VolumeRow> {
-    const rows = await this.db.query<VolumeRow>(
-      'UPDATE volumes SET vm_id = NULL, attached_at = NULL WHERE id = $1 RETURNING *',
-      [id],
-    );
+    const rows = await this.db.orm.update(volumes).set(detached).where(eq(volumes.id, id)).returning();
     return rows[0]!;
   }
 
   async detachAll(vmId: string): Promise<void> {
-    await this.db.query('UPDATE volumes SET vm_id = NULL, attached_at = NULL WHERE vm_id = $1', [vmId]);
+    await this.db.orm.update(volumes).set(detached).where(eq(volumes.vm_id, vmId));
   }
 
   async resize(id: string, sizeMib: number): Promise<VolumeRow> {
-    const rows = await this.db.query<VolumeRow>(
-      'UPDATE volumes SET size_mib = $2 WHERE id = $1 RETURNING *',
-      [id, sizeMib],
-    );
+    const rows = await this.db.orm
+      .update(volumes)
+      .set({ size_mib: sizeMib })
+      .where(eq(volumes.id, id))
+      .returning();
     return rows[0]!;
   }
 
   async delete(id: string): Promise<void> {
-    await this.db.query('DELETE FROM volumes WHERE id = $1', [id]);
+    await this.db.orm.delete(volumes).where(eq(volumes.id, id));
   }
 }

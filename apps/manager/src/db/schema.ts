@@ -1,0 +1,242 @@
+import type {
+  EgressPolicy,
+  Host,
+  HostInventory,
+  Image,
+  Network,
+  PortMapping,
+  Snapshot,
+  TemplateSpec,
+  Vm,
+  VmState,
+  Volume,
+} from '@hearth/contract';
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+// The tables as migrations.ts creates them (that SQL stays the only source of DDL; schema.test.ts
+// checks that both agree). Keys are the column names, so rows read as `row.host_id` everywhere.
+// Defaults are declared only so inserts may omit those columns; the database supplies them.
+
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const created = () => at('created_at').notNull().defaultNow();
+const obj = sql`'{}'::jsonb`;
+const arr = sql`'[]'::jsonb`;
+
+/** Stored per VM: the guest channel secret and the users set up at boot. */
+export interface VmGuest {
+  secret: string;
+  users: { name: string; passwordHash: string | null; sshKeys: string[] }[];
+}
+
+export type TokenKind = 'admin' | 'join' | 'agent';
+
+export const hosts = pgTable('hosts', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  url: text('url').notNull(),
+  callback_token: text('callback_token').notNull(),
+  state: text('state').$type<Host['state']>().notNull().default('ready'),
+  cordoned: boolean('cordoned').notNull().default(false),
+  inventory: jsonb('inventory').$type<HostInventory>().notNull(),
+  last_heartbeat_at: at('last_heartbeat_at').notNull().defaultNow(),
+  created_at: created(),
+});
+
+export const tokens = pgTable('tokens', {
+  id: text('id').primaryKey(),
+  kind: text('kind').$type<TokenKind>().notNull(),
+  name: text('name').notNull(),
+  hash: text('hash').notNull().unique(),
+  host_id: text('host_id'),
+  created_at: created(),
+});
+
+export const images = pgTable('images', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  kind: text('kind').$type<Image['kind']>().notNull(),
+  format: text('format').notNull(),
+  arch: text('arch').notNull(),
+  size_bytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+  sha256: text('sha256').notNull(),
+  source: text('source').notNull(),
+  path: text('path').notNull(),
+  builtin: boolean('builtin').notNull().default(false),
+  meta: jsonb('meta').$type<Record<string, unknown>>().notNull().default(obj),
+  created_at: created(),
+  status: text('status').$type<Image['status']>().notNull().default('ready'),
+});
+
+export const vms = pgTable('vms', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  project: text('project').notNull(),
+  state: text('state').$type<VmState>().notNull(),
+  desired_state: text('desired_state').$type<Vm['desiredState']>().notNull(),
+  state_reason: text('state_reason'),
+  vcpus: integer('vcpus').notNull(),
+  memory_mib: integer('memory_mib').notNull(),
+  disk_mib: integer('disk_mib').notNull(),
+  image_id: text('image_id')
+    .notNull()
+    .references(() => images.id),
+  kernel_id: text('kernel_id')
+    .notNull()
+    .references(() => images.id),
+  vmm: text('vmm').$type<NonNullable<Vm['vmm']>>(),
+  accel: text('accel').$type<NonNullable<Vm['accel']>>(),
+  host_id: text('host_id').references(() => hosts.id),
+  ip: text('ip'),
+  mac: text('mac'),
+  pid: integer('pid'),
+  env: jsonb('env').$type<Record<string, string>>().notNull().default(obj),
+  labels: jsonb('labels').$type<Record<string, string>>().notNull().default(obj),
+  timeout: text('timeout'),
+  stop_at: at('stop_at'),
+  created_at: created(),
+  updated_at: at('updated_at').notNull().defaultNow(),
+  started_at: at('started_at'),
+  guest: jsonb('guest').$type<Partial<VmGuest>>().notNull().default(obj),
+  snapshot_id: text('snapshot_id'),
+  ports: jsonb('ports').$type<PortMapping[]>().notNull().default(arr),
+  nics: jsonb('nics').$type<Vm['networks']>().notNull().default(arr),
+  egress: jsonb('egress').$type<EgressPolicy>(),
+  bandwidth_mbit: integer('bandwidth_mbit'),
+});
+
+export const vmEvents = pgTable('vm_events', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  id: text('id').notNull().unique(),
+  vm_id: text('vm_id').notNull(),
+  type: text('type').notNull(),
+  from_state: text('from_state').$type<VmState>(),
+  to_state: text('to_state').$type<VmState>(),
+  actor: text('actor').notNull(),
+  reason: text('reason'),
+  at: at('at').notNull().defaultNow(),
+});
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    key: text('key').notNull(),
+    principal: text('principal').notNull(),
+    request_hash: text('request_hash').notNull(),
+    status: integer('status').notNull(),
+    response: jsonb('response').$type<unknown>(),
+    created_at: created(),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.principal] })],
+);
+
+export const snapshots = pgTable('snapshots', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  project: text('project').notNull(),
+  vm_id: text('vm_id'),
+  vm_name: text('vm_name').notNull(),
+  host_id: text('host_id')
+    .notNull()
+    .references(() => hosts.id),
+  parent_id: text('parent_id'),
+  state: text('state').$type<Snapshot['state']>().notNull(),
+  size_bytes: bigint('size_bytes', { mode: 'number' }).notNull().default(0),
+  vmm: text('vmm').$type<Snapshot['vmm']>().notNull(),
+  vmm_version: text('vmm_version').notNull().default(''),
+  type: text('type').$type<Snapshot['type']>().notNull().default('full'),
+  kernel_id: text('kernel_id').notNull(),
+  kernel_sha256: text('kernel_sha256').notNull(),
+  image_id: text('image_id').notNull(),
+  image_sha256: text('image_sha256').notNull(),
+  vcpus: integer('vcpus').notNull(),
+  memory_mib: integer('memory_mib').notNull(),
+  disk_mib: integer('disk_mib').notNull(),
+  env: jsonb('env').$type<Record<string, string>>().notNull().default(obj),
+  guest: jsonb('guest').$type<VmGuest>().notNull().default(obj),
+  created_at: created(),
+  /** Network ids of the VM's NICs when it was taken: a clone needs the same devices. */
+  networks: jsonb('networks').$type<string[]>().notNull().default(arr),
+});
+
+export const volumes = pgTable('volumes', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  project: text('project').notNull(),
+  size_mib: integer('size_mib').notNull(),
+  format: text('format').$type<Volume['format']>().notNull(),
+  host_id: text('host_id')
+    .notNull()
+    .references(() => hosts.id),
+  vm_id: text('vm_id'),
+  read_only: boolean('read_only').notNull().default(false),
+  attached_at: at('attached_at'),
+  image_id: text('image_id'),
+  created_at: created(),
+});
+
+export const templates = pgTable('templates', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  project: text('project').notNull(),
+  description: text('description').notNull().default(''),
+  spec: jsonb('spec').$type<TemplateSpec>().notNull(),
+  created_at: created(),
+  updated_at: at('updated_at').notNull().defaultNow(),
+});
+
+export const networks = pgTable('networks', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  mode: text('mode').$type<Network['mode']>().notNull(),
+  cidr: text('cidr'),
+  gateway: text('gateway'),
+  dns: jsonb('dns').$type<string[]>().notNull().default(arr),
+  iface: text('iface'),
+  vlan: integer('vlan'),
+  vni: integer('vni'),
+  port: integer('port'),
+  bridge: text('bridge').notNull().unique(),
+  is_default: boolean('is_default').notNull().default(false),
+  created_at: created(),
+});
+
+export const vmNics = pgTable(
+  'vm_nics',
+  {
+    vm_id: text('vm_id').notNull(),
+    idx: integer('idx').notNull(),
+    network_id: text('network_id')
+      .notNull()
+      .references(() => networks.id),
+    mac: text('mac').notNull().unique(),
+    ip: text('ip'),
+    source: text('source').$type<'ipam' | 'dhcp'>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.vm_id, t.idx] })],
+);
+
+/** Every table the migrations create (schema_migrations aside), for the drift check. */
+export const tables = {
+  hosts,
+  tokens,
+  images,
+  vms,
+  vm_events: vmEvents,
+  idempotency_keys: idempotencyKeys,
+  snapshots,
+  volumes,
+  templates,
+  networks,
+  vm_nics: vmNics,
+};

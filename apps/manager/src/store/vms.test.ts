@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, testPgUrl } from '../../../../test/helpers/pg.ts';
+import { openDb, type Db } from '../db/index.ts';
+import { makeStores, type Stores } from './index.ts';
+import { vmPatchColumns, type NewVm } from './vms.ts';
+
+// The shared lookup skeleton and the VM store's guarded writes, on both backends.
+describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
+  let db: Db;
+  let s: Stores;
+  let vm: (id: string, name: string, project?: string) => NewVm;
+  const cleanup: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    let url: string | null = null;
+    if (kind === 'postgres') {
+      const base = testPgUrl();
+      if (!base) throw new Error('HEARTH_TEST_PG_URL is not set: run this file through scripts/with-pg.sh');
+      const fresh = await freshDatabase(base);
+      cleanup.push(fresh.drop);
+      url = fresh.url;
+    }
+    db = await openDb({ url, pgliteDir: null });
+    cleanup.push(() => db.close());
+    s = makeStores(db);
+    const host = await s.hosts.upsert('h1', 'http://127.0.0.1:1', 't', { cpus: 2 } as never);
+    const img = await s.images.insert({
+      name: 'img',
+      kind: 'rootfs',
+      format: 'raw',
+      arch: 'x86_64',
+      sizeBytes: 5_000_000_000,
+      sha256: 'x',
+      source: 'test',
+      path: '/dev/null',
+      builtin: false,
+      meta: {},
+    });
+    vm = (id, name, project = 'default') => ({
+      id,
+      name,
+      project,
+      state: 'created',
+      desiredState: 'stopped',
+      vcpus: 1,
+      memoryMib: 128,
+      diskMib: 1024,
+      imageId: img.id,
+      kernelId: img.id,
+      vmm: 'qemu',
+      hostId: host.id,
+      ip: null,
+      mac: null,
+      env: {},
+      labels: {},
+      timeout: null,
+      guest: { secret: 's', users: [] },
+      snapshotId: null,
+    });
+    // "b" names the VM vm_c in two projects, and is also the id of another VM.
+    await s.vms.insert(vm('vm_a', 'a'));
+    await s.vms.insert(vm('vm_c', 'b', 'other'));
+    await s.vms.insert(vm('vm_d', 'b'));
+    await s.vms.insert(vm('b', 'e'));
+  });
+  afterAll(async () => {
+    for (const fn of cleanup.reverse()) await fn();
+  });
+
+  it('finds by id before name, and the default project first among equal names', async () => {
+    expect((await s.vms.get('b'))?.id).toBe('b');
+    expect((await s.vms.get('a'))?.id).toBe('vm_a');
+    expect((await s.vms.get('vm_a', 'nope'))?.id).toBe('vm_a');
+    expect((await s.vms.get('e', 'other'))?.id).toBeUndefined();
+    expect((await s.vms.get('b', 'other'))?.id).toBe('b');
+    await expect(s.vms.require('zzz')).rejects.toMatchObject({ code: 'VM_NOT_FOUND' });
+  });
+
+  it('reads rows with the types the mappers expect', async () => {
+    const r = (await s.vms.get('vm_a'))!;
+    expect(r.created_at).toBeInstanceOf(Date);
+    expect(r.env).toEqual({});
+    expect(r.ports).toEqual([]);
+    const img = (await s.images.get('img'))!;
+    expect(img.size_bytes).toBe(5_000_000_000);
+    expect(img.used_by).toEqual(['b', 'vm_a', 'vm_c', 'vm_d']);
+    const host = (await s.hosts.get('h1'))!;
+    expect([host.vm_count, host.alloc_vcpus]).toEqual([4, 0]);
+  });
+
+  it('pages in id order with filters and a cursor', async () => {
+    const first = await s.vms.list({ limit: 2 });
+    expect(first.items.map((r) => r.id)).toEqual(['b', 'vm_a']);
+    const rest = await s.vms.list({ limit: 2, cursor: first.nextCursor! });
+    expect(rest.items.map((r) => r.id)).toEqual(['vm_c', 'vm_d']);
+    expect(rest.nextCursor).toBeNull();
+    expect((await s.vms.list({ limit: 10, project: 'other' })).items.map((r) => r.id)).toEqual(['vm_c']);
+    expect((await s.vms.list({ limit: 10, name: 'b' })).items.map((r) => r.id)).toEqual(['vm_c', 'vm_d']);
+    expect((await s.vms.list({ limit: 10, name: '_' })).items).toEqual([]);
+  });
+
+  it('moves state only from the expected state, with one event row', async () => {
+    const moved = await s.vms.transition('vm_a', 'created', 'stopped', 'test', { reason: 'r' });
+    expect(moved?.vm.state).toBe('stopped');
+    expect(moved?.event).toMatchObject({ from_state: 'created', to_state: 'stopped', reason: 'r' });
+    expect(await s.vms.transition('vm_a', 'created', 'running', 'test')).toBeNull();
+    const events = await s.vms.events('vm_a', 10);
+    expect(events.items.map((e) => e.to_state)).toEqual(['stopped']);
+    expect(typeof events.items[0]!.seq).toBe('number');
+  });
+
+  it('patches typed fields, guarded by state, and names the columns it changed', async () => {
+    const p = { memoryMib: 256, labels: { x: 'y' }, egress: null };
+    expect(vmPatchColumns(p)).toEqual(['memory_mib', 'labels', 'egress']);
+    expect(await s.vms.patch('vm_d', p, ['running'])).toBeNull();
+    const r = await s.vms.patch('vm_d', p, ['created']);
+    expect(r).toMatchObject({ memory_mib: 256, labels: { x: 'y' }, egress: null });
+    expect(r!.updated_at.getTime()).toBeGreaterThanOrEqual(r!.created_at.getTime());
+  });
+
+  it('reads computed columns of the other stores from their own row', async () => {
+    const base = (await s.vms.get('vm_a'))!;
+    const snap = (id: string, parent: string | null) =>
+      s.snapshots.insert({
+        ...base,
+        id,
+        name: id,
+        vm_id: base.id,
+        vm_name: base.name,
+        host_id: base.host_id!,
+        parent_id: parent,
+        vmm: 'qemu',
+        kernel_sha256: 'k',
+        image_sha256: 'i',
+        guest: { secret: 's', users: [] },
+      });
+    await snap('snap_1', null);
+    await snap('snap_2', 'snap_1');
+    await snap('snap_3', 'snap_gone');
+    expect((await s.snapshots.require('snap_1')).children).toEqual(['snap_2']);
+    expect((await s.snapshots.require('snap_2')).children).toBeNull();
+    expect((await s.snapshots.require('snap_3')).parent_id).toBeNull();
+    const net = await s.networks.insert({
+      id: 'net_1',
+      name: 'n1',
+      mode: 'isolated',
+      cidr: '10.9.0.0/24',
+      gateway: null,
+      dns: [],
+      iface: null,
+      vlan: null,
+      vni: null,
+      port: null,
+      bridge: 'hbrtest',
+      is_default: false,
+    });
+    await s.networks.setNics(
+      'vm_a',
+      [{ vm_id: 'vm_a', idx: 0, network_id: net.id, mac: 'm1', ip: null, source: 'dhcp' }],
+      [],
+    );
+    await s.networks.learnIp('vm_a', 0, '10.9.0.5');
+    expect((await s.networks.require('n1')).vm_count).toBe(1);
+    expect((await s.vms.get('vm_a'))?.nics).toEqual([
+      { network: 'net_1', networkName: 'n1', mac: 'm1', ip: '10.9.0.5' },
+    ]);
+    await expect(s.images.deleteUnused((await s.images.require('img')).id)).resolves.toBe(false);
+  });
+});
