@@ -7,7 +7,7 @@ import { QEMU_BINARY } from './args.ts';
 
 const run = promisify(execFile);
 
-export { detectAccel, type AccelCheck } from '@hearth/vmm';
+export { detectAccel } from '@hearth/vmm';
 
 export async function probeQemu(binary = QEMU_BINARY): Promise<VmmAvailability & { accelReason: string }> {
   const accel = await detectAccel();

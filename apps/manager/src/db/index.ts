@@ -3,9 +3,8 @@ import { migrate } from './migrations.ts';
 import { openPglite } from './pglite.ts';
 import { openPostgres } from './postgres.ts';
 
-export type { Db, Orm } from './db.ts';
+export type { Db } from './db.ts';
 export { driverError, isUniqueViolation } from './db.ts';
-export { migrate } from './migrations.ts';
 
 /** PostgreSQL when a URL is given, otherwise embedded PGlite in `pgliteDir` (null: in memory). */
 export async function openDb(opts: { url?: string | null; pgliteDir: string | null }): Promise<Db> {

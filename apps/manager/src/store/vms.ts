@@ -267,15 +267,6 @@ export class VmStore {
     );
   }
 
-  /**
-   * Updates columns given by their names; with `inStates`, only while the VM is in one of them.
-   * @deprecated Use `patch`, which takes typed fields.
-   */
-  async update(id: string, cols: Record<string, unknown>, inStates?: VmState[]): Promise<VmRow | null> {
-    for (const k of Object.keys(cols)) if (!(k in COLUMNS)) throw new Error(`vms has no column "${k}"`);
-    return this.set(id, cols as VmSet, inStates);
-  }
-
   private async set(id: string, set: VmSet, inStates?: VmState[]): Promise<VmRow | null> {
     const rows = await this.db.orm
       .update(vms)

@@ -1,6 +1,7 @@
 import { HearthError, type AgentVmSpec, type PatchVmBody, type PortMapping, type Vm } from '@hearth/contract';
 import { isUniqueViolation } from '../../db/index.ts';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
+import { vmPatchColumns, type VmPatch } from '../../store/vms.ts';
 import { hostOf, type VmContext } from './context.ts';
 import { assertPortsFree } from './placement.ts';
 import { stopAtFor } from './timeouts.ts';
@@ -16,7 +17,7 @@ export async function updateVm(
   actor: string,
 ): Promise<Vm> {
   const row = await ctx.stores.vms.require(idOrName);
-  const cols: Record<string, unknown> = {};
+  const fields: VmPatch = {};
   if (
     (body.vcpus !== undefined && body.vcpus !== row.vcpus) ||
     (body.memoryMib !== undefined && body.memoryMib !== row.memory_mib)
@@ -35,62 +36,63 @@ export async function updateVm(
         { fields: { vcpus: [`at most ${host.inventory.cpus}`] } },
       );
     }
-    if (body.vcpus !== undefined) cols.vcpus = body.vcpus;
-    if (body.memoryMib !== undefined) cols.memory_mib = body.memoryMib;
+    if (body.vcpus !== undefined) fields.vcpus = body.vcpus;
+    if (body.memoryMib !== undefined) fields.memoryMib = body.memoryMib;
   }
-  if (body.name !== undefined) cols.name = body.name;
-  if (body.labels !== undefined) cols.labels = body.labels;
+  if (body.name !== undefined) fields.name = body.name;
+  if (body.labels !== undefined) fields.labels = body.labels;
   if (body.ports !== undefined) {
     const ports = body.ports as PortMapping[];
     if (row.host_id)
       await assertPortsFree(ctx, row.host_id, row.id, ports, `Publishing ports of VM "${row.name}"`);
-    cols.ports = ports;
+    fields.ports = ports;
   }
-  if (body.egress !== undefined) cols.egress = body.egress;
-  if (body.bandwidthMbit !== undefined) cols.bandwidth_mbit = body.bandwidthMbit;
+  if (body.egress !== undefined) fields.egress = body.egress;
+  if (body.bandwidthMbit !== undefined) fields.bandwidthMbit = body.bandwidthMbit;
   if (
-    cols.name !== undefined &&
-    cols.name !== row.name &&
-    (await ctx.stores.vms.get(String(cols.name), row.project))
+    fields.name !== undefined &&
+    fields.name !== row.name &&
+    (await ctx.stores.vms.get(fields.name, row.project))
   ) {
     // Checked before the host applies anything, so a refused rename changes nothing there.
     throw new HearthError(
       'VM_NAME_TAKEN',
-      `Renaming VM "${row.name}" failed: project "${row.project}" already has a VM named "${String(cols.name)}".`,
+      `Renaming VM "${row.name}" failed: project "${row.project}" already has a VM named "${fields.name}".`,
       { fields: { name: ['already taken'] } },
     );
   }
-  if ('ports' in cols || 'egress' in cols || 'bandwidth_mbit' in cols) {
+  if (fields.ports !== undefined || fields.egress !== undefined || fields.bandwidthMbit !== undefined) {
     // The host applies them first (it may refuse a port a host process uses); only then the record changes.
     if (row.host_id && !['created', 'stopped', 'failed', 'deleting'].includes(row.state)) {
       await ctx.agents
         .netPolicy(await hostOf(ctx, row), row.id, {
-          ports: (cols.ports ?? row.ports ?? []) as PortMapping[],
-          egress: (cols.egress ?? row.egress ?? null) as Vm['egress'] | null,
-          bandwidthMbit: (('bandwidth_mbit' in cols ? cols.bandwidth_mbit : row.bandwidth_mbit) ?? null) as
-            number | null,
+          ports: fields.ports ?? row.ports ?? [],
+          egress: fields.egress !== undefined ? fields.egress : (row.egress ?? null),
+          bandwidthMbit:
+            fields.bandwidthMbit !== undefined ? fields.bandwidthMbit : (row.bandwidth_mbit ?? null),
         })
         .catch((e: unknown) => {
           if (!(e instanceof HearthError && e.code === 'VM_NOT_FOUND')) throw e;
         });
     }
   }
-  const resizing = 'vcpus' in cols || 'memory_mib' in cols;
+  const resizing = fields.vcpus !== undefined || fields.memoryMib !== undefined;
   if (body.timeout !== undefined) {
-    cols.timeout = body.timeout;
+    fields.timeout = body.timeout;
     // The auto-stop time follows the new timeout, counted from when the VM started.
-    cols.stop_at = stopAtFor(body.timeout, row.started_at);
+    fields.stopAt = stopAtFor(body.timeout, row.started_at);
   }
-  if (Object.keys(cols).length === 0) return vmFromRow(row);
+  const changed = vmPatchColumns(fields);
+  if (changed.length === 0) return vmFromRow(row);
   try {
-    const updated = await ctx.stores.vms.update(row.id, cols, resizing ? [...RESIZABLE] : undefined);
+    const updated = await ctx.stores.vms.patch(row.id, fields, resizing ? [...RESIZABLE] : undefined);
     if (!updated) {
       throw new HearthError(
         'VM_RESIZE_REQUIRES_STOP',
         `Resizing VM "${row.name}" failed: it was started meanwhile.`,
       );
     }
-    await ctx.stores.vms.addEvent(row.id, 'patched', actor, Object.keys(cols).join(', '));
+    await ctx.stores.vms.addEvent(row.id, 'patched', actor, changed.join(', '));
     const vm = vmFromRow(updated);
     ctx.bus.publish(vm);
     return vm;
