@@ -3,7 +3,7 @@ import { and, asc, count, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { isUniqueViolation } from '../db/index.ts';
 import { images } from '../db/schema.ts';
-import { Finder, outer, upTo } from './lookup.ts';
+import { Finder, outer, tableRows } from './lookup.ts';
 import type { ImageRow } from './mappers.ts';
 
 export interface NewImage {
@@ -46,19 +46,8 @@ export class ImageStore {
 
   constructor(private readonly db: Db) {
     const fields = { ...getTableColumns(images), used_by: usedBy };
-    this.find = new Finder<ImageRow>(
-      images,
-      (where, order, limit) =>
-        upTo(
-          this.db.orm
-            .select(fields)
-            .from(images)
-            .where(where)
-            .orderBy(...order)
-            .$dynamic(),
-          limit,
-        ),
-      (idOrName) => missing('image', idOrName),
+    this.find = new Finder<ImageRow>(images, tableRows(this.db.orm, images, fields), (idOrName) =>
+      missing('image', idOrName),
     );
   }
 

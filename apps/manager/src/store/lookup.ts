@@ -1,6 +1,7 @@
-import type { HearthError } from '@hearth/contract';
-import { and, asc, desc, eq, getTableName, gt, lt, or, sql, type SQL } from 'drizzle-orm';
-import type { PgColumn, PgSelect } from 'drizzle-orm/pg-core';
+import { HearthError, type ErrorCode } from '@hearth/contract';
+import { and, asc, desc, eq, getTableColumns, getTableName, gt, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn, PgSelect, PgTable, SelectedFields } from 'drizzle-orm/pg-core';
+import type { Orm } from '../db/db.ts';
 import { decodeCursor, pageResult } from './page.ts';
 
 /** One store's base read (with its computed columns): filter, order and optional limit. */
@@ -17,6 +18,30 @@ export function outer(c: PgColumn): SQL {
 /** A dynamic select, limited when a limit is given. */
 export function upTo<Q extends PgSelect>(q: Q, limit: number | undefined): Q {
   return limit === undefined ? q : (q.limit(limit) as Q);
+}
+
+/** The base read of one table: its columns, or `fields` when some are computed. */
+export function tableRows<T>(
+  orm: Orm,
+  table: PgTable,
+  fields: SelectedFields = getTableColumns(table),
+): Rows<T> {
+  return (where, order, limit) =>
+    upTo(
+      orm
+        .select(fields)
+        .from(table)
+        .where(where)
+        .orderBy(...order)
+        .$dynamic(),
+      limit,
+    ) as Promise<T[]>;
+}
+
+/** The refusal for a named resource that is not there, in one wording for all of them. */
+export function notFound(code: ErrorCode, noun: string): (idOrName: string) => HearthError {
+  return (idOrName) =>
+    new HearthError(code, `Finding ${noun} "${idOrName}" failed: no ${noun} has that id or name.`);
 }
 
 export interface PageQuery {

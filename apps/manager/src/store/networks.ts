@@ -2,7 +2,7 @@ import { HearthError, type Lease, type VmNic } from '@hearth/contract';
 import { and, asc, eq, getTableColumns, isNotNull, notExists, sql } from 'drizzle-orm';
 import { driverError, type Db } from '../db/index.ts';
 import { networks, vmNics, vms } from '../db/schema.ts';
-import { Finder, outer, upTo } from './lookup.ts';
+import { Finder, outer, tableRows } from './lookup.ts';
 
 export type NetworkRow = typeof networks.$inferSelect & { vm_count?: number };
 export type NicRow = typeof vmNics.$inferSelect;
@@ -18,16 +18,7 @@ export class NetworkStore {
     const fields = { ...getTableColumns(networks), vm_count: vmCount.mapWith(Number) };
     this.find = new Finder<NetworkRow>(
       networks,
-      (where, order, limit) =>
-        upTo(
-          this.db.orm
-            .select(fields)
-            .from(networks)
-            .where(where)
-            .orderBy(...order)
-            .$dynamic(),
-          limit,
-        ),
+      tableRows(this.db.orm, networks, fields),
       (idOrName) =>
         new HearthError('NETWORK_NOT_FOUND', `Network "${idOrName}" does not exist.`, {
           fields: { network: ['no such network'] },

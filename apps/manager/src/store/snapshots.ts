@@ -1,8 +1,8 @@
-import { HearthError, type Snapshot } from '@hearth/contract';
+import { type Snapshot } from '@hearth/contract';
 import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { snapshots } from '../db/schema.ts';
-import { Finder, outer, upTo } from './lookup.ts';
+import { Finder, notFound, outer, tableRows } from './lookup.ts';
 
 export type SnapshotRow = typeof snapshots.$inferSelect & {
   /** Lineage: the snapshots of VMs that were restored or cloned from this one. */
@@ -49,21 +49,8 @@ export class SnapshotStore {
     const fields = { ...getTableColumns(snapshots), children };
     this.find = new Finder<SnapshotRow>(
       snapshots,
-      (where, order, limit) =>
-        upTo(
-          this.db.orm
-            .select(fields)
-            .from(snapshots)
-            .where(where)
-            .orderBy(...order)
-            .$dynamic(),
-          limit,
-        ),
-      (idOrName) =>
-        new HearthError(
-          'SNAPSHOT_NOT_FOUND',
-          `Finding snapshot "${idOrName}" failed: no snapshot has that id or name.`,
-        ),
+      tableRows(this.db.orm, snapshots, fields),
+      notFound('SNAPSHOT_NOT_FOUND', 'snapshot'),
     );
   }
 

@@ -1,8 +1,8 @@
-import { HearthError, type Template, type TemplateSpec } from '@hearth/contract';
+import { type Template, type TemplateSpec } from '@hearth/contract';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { templates } from '../db/schema.ts';
-import { Finder, upTo } from './lookup.ts';
+import { Finder, notFound, tableRows } from './lookup.ts';
 
 export type TemplateRow = typeof templates.$inferSelect;
 
@@ -24,21 +24,8 @@ export class TemplateStore {
   constructor(private readonly db: Db) {
     this.find = new Finder<TemplateRow>(
       templates,
-      (where, order, limit) =>
-        upTo(
-          this.db.orm
-            .select()
-            .from(templates)
-            .where(where)
-            .orderBy(...order)
-            .$dynamic(),
-          limit,
-        ),
-      (idOrName) =>
-        new HearthError(
-          'TEMPLATE_NOT_FOUND',
-          `Finding template "${idOrName}" failed: no template has that id or name.`,
-        ),
+      tableRows(this.db.orm, templates),
+      notFound('TEMPLATE_NOT_FOUND', 'template'),
     );
   }
 

@@ -9,7 +9,7 @@ import {
 import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, like, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { vmEvents, vmNics, vms, type VmGuest } from '../db/schema.ts';
-import { Finder, upTo } from './lookup.ts';
+import { Finder, notFound, tableRows } from './lookup.ts';
 import { decodeCursor, pageResult } from './page.ts';
 import type { EventRow, VmRow } from './mappers.ts';
 
@@ -99,21 +99,7 @@ export class VmStore {
   private readonly find: Finder<VmRow>;
 
   constructor(private readonly db: Db) {
-    this.find = new Finder<VmRow>(
-      vms,
-      (where, order, limit) =>
-        upTo(
-          this.db.orm
-            .select()
-            .from(vms)
-            .where(where)
-            .orderBy(...order)
-            .$dynamic(),
-          limit,
-        ),
-      (idOrName) =>
-        new HearthError('VM_NOT_FOUND', `Finding VM "${idOrName}" failed: no VM has that id or name.`),
-    );
+    this.find = new Finder<VmRow>(vms, tableRows(this.db.orm, vms), notFound('VM_NOT_FOUND', 'VM'));
   }
 
   async insert(v: NewVm): Promise<VmRow> {

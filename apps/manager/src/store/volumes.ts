@@ -1,8 +1,8 @@
-import { HearthError, type Volume } from '@hearth/contract';
+import { type Volume } from '@hearth/contract';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { volumes } from '../db/schema.ts';
-import { Finder, upTo } from './lookup.ts';
+import { Finder, notFound, tableRows } from './lookup.ts';
 
 export type VolumeRow = typeof volumes.$inferSelect;
 
@@ -34,21 +34,8 @@ export class VolumeStore {
   constructor(private readonly db: Db) {
     this.find = new Finder<VolumeRow>(
       volumes,
-      (where, order, limit) =>
-        upTo(
-          this.db.orm
-            .select()
-            .from(volumes)
-            .where(where)
-            .orderBy(...order)
-            .$dynamic(),
-          limit,
-        ),
-      (idOrName) =>
-        new HearthError(
-          'VOLUME_NOT_FOUND',
-          `Finding volume "${idOrName}" failed: no volume has that id or name.`,
-        ),
+      tableRows(this.db.orm, volumes),
+      notFound('VOLUME_NOT_FOUND', 'volume'),
     );
   }
 
