@@ -14,7 +14,7 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
   const { image, kernel } = await resolveBootImages(ctx, body);
   const diskBytes = diskBytesFor(body, image);
   const { placement, nics, ports } = await placeNewVm(ctx, body);
-  const row = await insertVm(ctx, {
+  const { row, release } = await insertVm(ctx, {
     name: body.name,
     project: body.project,
     desiredState: body.start ? 'running' : 'stopped',
@@ -35,33 +35,57 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
     bandwidthMbit: body.bandwidthMbit ?? null,
     nics,
   });
-  await ctx.stores.vms.addEvent(
-    row.id,
-    'created',
-    actor,
-    `placed on ${placement.host.name} (${placement.vmm})`,
-    'creating',
-  );
-  const moved = await moveVm(ctx, row, body.start ? 'starting' : 'created', actor, { reason: null });
-  if (body.start && moved) ctx.operations.track(row.id, () => runStart(ctx, moved, actor));
-  return vmFromRow(moved ?? row);
+  try {
+    await ctx.stores.vms.addEvent(
+      row.id,
+      'created',
+      actor,
+      `placed on ${placement.host.name} (${placement.vmm})`,
+      'creating',
+    );
+    const moved = await moveVm(ctx, row, body.start ? 'starting' : 'created', actor, { reason: null });
+    if (body.start && moved) ctx.operations.track(row.id, () => runStart(ctx, moved, actor));
+    return vmFromRow(moved ?? row);
+  } finally {
+    release();
+  }
 }
 
-/** Inserts a VM row with a fresh id and its NICs' addresses (retrying address races). */
+/**
+ * Inserts a VM row with a fresh id and its NICs' addresses (retrying address races). The VM is
+ * held busy (the reconciler leaves it alone) until the caller, having moved it out of
+ * `creating`, calls `release`.
+ */
 export async function insertVm(
   ctx: VmContext,
   v: Omit<NewVm, 'id' | 'name' | 'state' | 'ip' | 'mac'> & { name: string | undefined; nics: NicPlan },
-): Promise<VmRow> {
+): Promise<{ row: VmRow; release: () => void }> {
   const name = v.name ?? `vm-${newId('vm').slice(-6)}`;
   const id = newId('vm');
   const { nics, ...fields } = v;
+  const release = ctx.operations.hold(id);
+  try {
+    return { row: await insertRow(ctx, id, name, fields, nics), release };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+async function insertRow(
+  ctx: VmContext,
+  id: string,
+  name: string,
+  fields: Omit<NewVm, 'id' | 'name' | 'state' | 'ip' | 'mac'>,
+  nics: NicPlan,
+): Promise<VmRow> {
   try {
     await ctx.stores.vms.insert({ ...fields, id, name, state: 'creating', ip: null, mac: null });
   } catch (e) {
     if (isUniqueViolation(e, 'vms_project_name')) {
       throw new HearthError(
         'VM_NAME_TAKEN',
-        `Creating the VM failed: project "${v.project}" already has a VM named "${name}".`,
+        `Creating the VM failed: project "${fields.project}" already has a VM named "${name}".`,
         { fields: { name: ['already taken'] } },
       );
     }

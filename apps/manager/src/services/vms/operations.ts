@@ -19,6 +19,20 @@ export class OperationTracker {
     this.inFlightByVm.set(vmId, p);
   }
 
+  /**
+   * Marks a VM busy until `release()` is called: a create between its insert and its first state
+   * change, which a heartbeat must not take for an interrupted creation however slow the database.
+   */
+  hold(vmId: string): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    this.inFlightByVm.set(vmId, held);
+    return () => {
+      release();
+      if (this.inFlightByVm.get(vmId) === held) this.inFlightByVm.delete(vmId);
+    };
+  }
+
   has(vmId: string): boolean {
     return this.inFlightByVm.has(vmId);
   }

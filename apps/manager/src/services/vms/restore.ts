@@ -25,7 +25,7 @@ export async function cloneFromSnapshot(
       `Restoring failed: host ${host.name}, which holds the snapshot, is ${host.state}.`,
     );
   }
-  const row = await insertVm(ctx, {
+  const { row, release } = await insertVm(ctx, {
     name: body.name,
     project: body.project,
     desiredState: 'running',
@@ -46,16 +46,20 @@ export async function cloneFromSnapshot(
     // The same networks as the VM it was taken of (the saved devices must match), new addresses.
     nics: await ctx.networks.planNics({ networks: snap.networks?.length ? snap.networks : undefined }),
   });
-  await ctx.stores.vms.addEvent(
-    row.id,
-    'created',
-    actor,
-    `cloned from snapshot ${snap.name} (${snap.id})`,
-    'creating',
-  );
-  const moved = await moveVm(ctx, row, 'starting', actor, { reason: `${RESTORING} ${snap.name}` });
-  if (moved) ctx.operations.track(row.id, () => runRestore(ctx, moved, snap.id, actor));
-  return vmFromRow(moved ?? row);
+  try {
+    await ctx.stores.vms.addEvent(
+      row.id,
+      'created',
+      actor,
+      `cloned from snapshot ${snap.name} (${snap.id})`,
+      'creating',
+    );
+    const moved = await moveVm(ctx, row, 'starting', actor, { reason: `${RESTORING} ${snap.name}` });
+    if (moved) ctx.operations.track(row.id, () => runRestore(ctx, moved, snap.id, actor));
+    return vmFromRow(moved ?? row);
+  } finally {
+    release();
+  }
 }
 
 /** Puts a VM back to a snapshot of itself: memory, devices and disk as they were then. */
