@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { ExecEvent, Vm } from '@hearth/contract';
+import { late } from './late.ts';
 import { startPlatform, type Platform } from './platform.ts';
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -17,16 +18,14 @@ export const joined = (events: ExecEvent[], type: 'stdout' | 'stderr') =>
  * (afterAll).
  */
 export function useGuestVm() {
-  let platform: Platform | null = null;
-  let guest: Vm | null = null;
+  const platform = late<Platform>("the guest VM's platform");
+  const guest = late<Vm>('the guest VM');
   const g = {
     get p(): Platform {
-      if (!platform) throw new Error('the guest VM starts in beforeAll');
-      return platform;
+      return platform.get();
     },
     get vm(): Vm {
-      if (!guest) throw new Error('the guest VM starts in beforeAll');
-      return guest;
+      return guest.get();
     },
     /** Streams an exec and collects every NDJSON event. */
     async execEvents(body: Record<string, unknown>): Promise<ExecEvent[]> {
@@ -43,20 +42,22 @@ export function useGuestVm() {
     },
   };
   beforeAll(async () => {
-    platform = await startPlatform({ maxUploadBytes: 8 * 1024 * 1024 });
-    const created = await platform.client.call('createVm', {
+    const p = platform.set(await startPlatform({ maxUploadBytes: 8 * 1024 * 1024 }));
+    const created = await p.client.call('createVm', {
       body: { name: 'guest-e2e', user: 'alice', password: 'correct horse', memoryMib: 192 },
     });
     // Readiness means the guest agent answered: exec must work the moment the VM is running.
-    guest = await platform.client.call('waitVm', {
-      params: { id: created.id },
-      query: { state: 'running', timeout: 120 },
-    });
-    expect(guest.state).toBe('running');
-    expect(guest.users).toEqual(['alice']);
+    const vm = guest.set(
+      await p.client.call('waitVm', {
+        params: { id: created.id },
+        query: { state: 'running', timeout: 120 },
+      }),
+    );
+    expect(vm.state).toBe('running');
+    expect(vm.users).toEqual(['alice']);
   }, 180_000);
   afterAll(async () => {
-    await platform?.dispose();
+    await platform.peek()?.dispose();
   });
   return g;
 }
