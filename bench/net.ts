@@ -6,68 +6,22 @@
 // against the VM's own address. Traffic stays on this host's own bridge, TAPs and veth pair.
 // Everything carries a random name and is removed at the end, on failure and on Ctrl-C.
 // Usage: node --import tsx bench/net.ts [--taps 30] [--connects 100] [--seconds 5] [--runs 3]
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomInt, createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { randomBytes, createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { BOOT_MARKER, ensureToolImage } from '@hearth/images';
-import { buildQemuArgs, detectAccel, hostTscKhz, QEMU_BINARY } from '@hearth/qemu';
-import {
-  applyPolicy,
-  applyPorts,
-  createTaps,
-  deleteTaps,
-  ensureNetwork,
-  linkExists,
-  removePolicy,
-  removePorts,
-  sh,
-  teardownNetwork,
-} from '@hearth/agent';
-import type { AgentVmSpec } from '@hearth/contract';
-import { startPlatform, type Platform } from '../test/helpers/platform.ts';
-import { arg, percentile, stats, whenFileContains } from './lib.ts';
+import { ensureToolImage } from '@hearth/images';
+import { sh } from '@hearth/agent';
+import { startPlatform } from '../test/helpers/platform.ts';
+import { arg, percentile, stats } from './lib.ts';
+import { bareQemu } from './net/bare-qemu.ts';
+import { delLink, freePort, freeSubnet, iperf, reachable, roundTrips, type RoundTrip } from './net/probe.ts';
+import { benchSetup } from './net/setup.ts';
+import { cleanUp, cleanUpOnSignals, later } from './net/undo.ts';
 
 const execFileP = promisify(execFile);
-
-interface RoundTrip {
-  connectMs: number;
-  rttMs: number;
-}
-
-/** One TCP connection: connect, send one byte, wait for the echo, close. */
-function roundTrip(host: string, port: number): Promise<RoundTrip> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    let connected = 0;
-    const s = connect({ host, port, noDelay: true });
-    s.setTimeout(10_000, () => s.destroy(new Error(`no echo from ${host}:${port} within 10 s`)));
-    s.once('connect', () => {
-      connected = performance.now();
-      s.write('x');
-    });
-    s.once('data', () => {
-      const t = performance.now();
-      s.destroy();
-      resolve({ connectMs: connected - t0, rttMs: t - t0 });
-    });
-    s.once('error', reject);
-    s.once('end', () => reject(new Error(`${host}:${port} closed without an echo`)));
-  });
-}
-
-/** `count` sequential round trips after a few unrecorded ones (ARP, conntrack, page cache). */
-async function roundTrips(host: string, port: number, count: number): Promise<RoundTrip[]> {
-  for (let i = 0; i < 3; i++) await roundTrip(host, port);
-  const out: RoundTrip[] = [];
-  for (let i = 0; i < count; i++) out.push(await roundTrip(host, port));
-  return out;
-}
 
 // Client mode: this same script, run inside the client network namespace by the main run below.
 if (process.argv[2] === '--client') {
@@ -81,253 +35,9 @@ const connects = arg('connects', 100);
 const seconds = arg('seconds', 5);
 const runs = arg('runs', 3);
 
-// Undo steps, run newest first at the end, on failure and on SIGINT/SIGTERM; each is idempotent.
-const undo: { what: string; fn: () => Promise<unknown> }[] = [];
-const later = (what: string, fn: () => Promise<unknown>) => undo.push({ what, fn });
-async function cleanUp(): Promise<void> {
-  for (const u of undo.splice(0).reverse()) {
-    await u.fn().catch((e: Error) => console.error(`cleanup: ${u.what}: ${e.message.split('\n')[0]}`));
-  }
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    console.error(`\n${sig}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
+cleanUpOnSignals();
 
 const tag = randomBytes(3).toString('hex');
-
-/** A 10.x.y.0/24 that no address or route on this host touches; /30s for the TAP and the veth pair. */
-async function freeSubnet(): Promise<string> {
-  const used = (await sh(['ip', '-4', 'addr'])) + (await sh(['ip', '-4', 'route']));
-  for (;;) {
-    const prefix = `10.${randomInt(200, 250)}.${randomInt(0, 256)}`;
-    if (!used.includes(`${prefix}.`)) return prefix;
-  }
-}
-
-/** A TCP port nothing listens on now (the kernel's pick for port 0). */
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0);
-  await once(srv, 'listening');
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  return port;
-}
-
-/** Deletes a bridge, TAP or veth when it is there. */
-async function delLink(name: string): Promise<void> {
-  if (await linkExists(name)) await sh(['ip', 'link', 'del', 'dev', name]);
-}
-
-/** iperf3 from the host to `ip` for `secs` (after one omitted second); bits/s the receiver counted. */
-async function iperf(ip: string, reverse: boolean, secs = seconds): Promise<number> {
-  const argv = ['-c', ip, '-t', String(secs), '-O', '1', '-J', '--connect-timeout', '3000'];
-  if (reverse) argv.push('-R');
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const out = await execFileP('iperf3', argv, { timeout: (secs + 30) * 1000 }).then(
-      (r) => r.stdout,
-      (e: { stdout?: string; message: string }) => e.stdout || JSON.stringify({ error: e.message }),
-    );
-    const j = JSON.parse(out) as {
-      error?: string;
-      end?: { sum_received?: { bits_per_second: number } };
-    };
-    const bps = j.end?.sum_received?.bits_per_second;
-    if (!j.error && bps) return bps;
-    // The server may still be starting (exec'd daemon, or the bare guest's inittab).
-    if (!/unable to (connect|receive)|refused|timed out/i.test(j.error ?? '') || Date.now() > deadline) {
-      throw new Error(`iperf3 ${argv.join(' ')}: ${j.error ?? 'no result'}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** Round trips until one succeeds (the guest's server is starting), for up to a minute. */
-async function reachable(host: string, port: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await roundTrip(host, port);
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
-}
-
-// 1. The agent's network work on the boot path, with the functions the supervisor calls: the
-// network built once per host, then per VM its TAP, its published-port table and (for half of
-// them) an egress policy with a rate limit; then the teardown of a VM's share.
-async function benchSetup(prefix: string): Promise<string[]> {
-  const network = {
-    id: `net_netbench${tag}`,
-    name: `netbench-${tag}`,
-    mode: 'nat' as const,
-    bridge: `hbnb${tag}`,
-    cidr: `${prefix}.0/24`,
-    gateway: `${prefix}.1`,
-    dnsForwarder: false,
-    interface: null,
-    vlan: null,
-    vxlan: null,
-  };
-  const ctx = {
-    agent: 'netbench',
-    underlay: null,
-    dnsUpstream: [],
-    features: new Set(['net-bridge', 'net-nat']),
-  };
-  later(`network ${network.bridge}`, () => teardownNetwork(network));
-  const t00 = performance.now();
-  await ensureNetwork(network, ctx);
-  const buildMs = performance.now() - t00;
-  const port0 = randomInt(30000, 40000);
-  const again: number[] = [];
-  const tap: number[] = [];
-  const ports: number[] = [];
-  const policy: number[] = [];
-  const total: number[] = [];
-  const teardown: number[] = [];
-  const specs: AgentVmSpec[] = [];
-  for (let i = 0; i < taps; i++) {
-    const ip = `${prefix}.${10 + (i % 200)}`;
-    const spec = {
-      id: `vm_netbench${tag}${String(i).padStart(4, '0')}`,
-      ports: [{ host: port0 + i, guest: 8080, protocol: 'tcp' as const }],
-      egress: i % 2 ? { default: 'deny' as const, allow: ['10.0.0.0/8'], deny: [] } : null,
-      bandwidthMbit: i % 2 ? 100 : null,
-      nics: [
-        {
-          mac: `02:48:00:00:00:${(i + 16).toString(16)}`,
-          ip,
-          prefix: 24,
-          gateway: network.gateway,
-          dns: [],
-          network,
-        },
-      ],
-    } as unknown as AgentVmSpec;
-    specs.push(spec);
-    later(`network share of ${spec.id}`, () => releaseVm(spec));
-    const t0 = performance.now();
-    await ensureNetwork(network, ctx);
-    const t1 = performance.now();
-    await createTaps(spec, 'netbench');
-    const t2 = performance.now();
-    await applyPorts(spec.id, { ip, bridge: network.bridge }, spec.ports);
-    const t3 = performance.now();
-    await applyPolicy(spec, 'netbench', { fresh: true });
-    const t4 = performance.now();
-    again.push(t1 - t0);
-    tap.push(t2 - t1);
-    ports.push(t3 - t2);
-    policy.push(t4 - t3);
-    total.push(t4 - t0);
-  }
-  for (const spec of specs) {
-    const t0 = performance.now();
-    await releaseVm(spec);
-    teardown.push(performance.now() - t0);
-  }
-  await teardownNetwork(network);
-  return [
-    `\n1. network setup on the boot path (apps/agent/src/networks.ts, vm-net.ts, net.ts), ${taps} VMs accumulating on one NAT network`,
-    `network build (bridge, address, forward/NAT table), first VM on the host: ${buildMs.toFixed(1)} ms`,
-    stats('network already built (cached, per VM)', again, 'ms', 2),
-    stats('TAP (ip -batch: tuntap, alias, master, up)', tap),
-    stats('published-port table (nft -f)', ports),
-    stats('egress + rate limit (half the VMs; nft + tc)', policy),
-    stats('total per VM', total),
-    stats('teardown per VM (TAP, ports, policy)', teardown),
-  ];
-}
-
-async function releaseVm(spec: AgentVmSpec): Promise<void> {
-  await deleteTaps(spec);
-  await removePorts(spec.id);
-  await removePolicy(spec.id);
-}
-
-/** Appends a line to the image's /etc/inittab with debugfs (no mount). */
-async function addInittabLine(disk: string, line: string, work: string): Promise<void> {
-  const inittab = await sh(['debugfs', '-R', 'cat /etc/inittab', disk]);
-  await writeFile(join(work, 'inittab'), `${inittab.replace(/\n?$/, '\n')}${line}\n`);
-  await writeFile(join(work, 'debugfs'), `rm /etc/inittab\nwrite ${join(work, 'inittab')} /etc/inittab\n`);
-  await sh(['debugfs', '-w', '-f', join(work, 'debugfs'), disk]);
-}
-
-function stopChild(child: ChildProcess): Promise<unknown> {
-  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return Promise.resolve();
-  const gone = once(child, 'exit');
-  child.kill('SIGKILL');
-  return gone;
-}
-
-/**
- * The same kernel, image and QEMU argv on a plain TAP with a host address: no bridge, no agent.
- * Resolves with the guest's address once iperf3 answers there (started by the guest's inittab).
- */
-async function bareQemu(
-  p: Platform,
-  vm: { vcpus: number; memoryMib: number; kernel: string },
-  rootfs: string,
-  prefix: string,
-): Promise<string> {
-  const kernel = await p.manager.stores.images.require(vm.kernel);
-  const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
-  const initrd = initrdName ? await p.manager.stores.images.require(initrdName) : null;
-  const dir = await mkdtemp(join(tmpdir(), 'hearth-netbench-'));
-  later(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
-  const disk = join(dir, 'disk.raw');
-  await copyFile(rootfs, disk);
-  await addInittabLine(disk, '::respawn:/usr/bin/iperf3 -s', dir);
-  const tap = `hbnq${tag}`;
-  later(`TAP ${tap}`, () => delLink(tap));
-  await sh(['ip', 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
-  await sh(['ip', 'addr', 'add', `${prefix}.1/30`, 'dev', tap]);
-  await sh(['ip', 'link', 'set', 'dev', tap, 'up']);
-  // As the QEMU driver does: TSC hints under TCG (packages/qemu/src/driver.ts).
-  const accel = (await detectAccel()).accel;
-  const tsc = accel === 'tcg' ? await hostTscKhz() : null;
-  const cmdline = [
-    typeof kernel.meta.cmdline === 'string' ? kernel.meta.cmdline : 'console=ttyS0 root=/dev/vda rw',
-    `hearth.hostname=netbench hearth.ip=${prefix}.2/30,,`,
-    tsc ? `tsc_early_khz=${tsc} tsc=reliable` : '',
-  ].join(' ');
-  const consoleLog = join(dir, 'console.log');
-  const args = buildQemuArgs(
-    {
-      vmId: `netbench-${tag}`,
-      runDir: dir,
-      vcpus: vm.vcpus,
-      memoryMib: vm.memoryMib,
-      kernelPath: kernel.path,
-      initrdPath: initrd?.path ?? null,
-      diskPath: disk,
-      cmdline: cmdline.trim(),
-      consoleLogPath: consoleLog,
-      tap: { name: tap, mac: `52:54:00:${tag.match(/../g)!.join(':')}` },
-      guestSocketPath: join(dir, 'guest.sock'),
-    },
-    accel,
-  );
-  const q = spawn(QEMU_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  later('bare QEMU', () => stopChild(q));
-  let stderr = '';
-  q.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const died = once(q, 'exit').then(() => {
-    throw new Error(`bare QEMU exited early: ${stderr.trim() || 'no stderr'}`);
-  });
-  died.catch(() => undefined); // observed through the races below; killed at cleanup
-  await Promise.race([whenFileContains(consoleLog, BOOT_MARKER, 120_000), died]);
-  const guest = `${prefix}.2`;
-  await Promise.race([iperf(guest, false, 1), died]);
-  return guest;
-}
 
 /** Connect timings from inside a fresh network namespace behind a veth pair (a client "outside"). */
 async function fromNamespace(ns: string, host: string, port: number): Promise<RoundTrip[]> {
@@ -354,7 +64,7 @@ async function main(): Promise<void> {
   const load = () => loadavg()[0]!.toFixed(2);
   console.log(`host: ${availableParallelism()} CPUs, load average (1 min) at start ${load()}`);
   const prefix = await freeSubnet();
-  console.log((await benchSetup(prefix)).join('\n'));
+  console.log((await benchSetup(prefix, tag, taps)).join('\n'));
 
   const image = await ensureToolImage('iperf3');
   const p = await startPlatform();
@@ -423,16 +133,16 @@ async function main(): Promise<void> {
   // 2. Throughput through Hearth's network (host → bridge → TAP → guest) and through a bare QEMU
   // on a plain TAP, both guests up throughout and the runs interleaved, so that both see the
   // same background load.
-  const bare = await bareQemu(p, vm, image.path, prefix);
+  const bare = await bareQemu(p, vm, image.path, prefix, tag);
   const hearthUp: number[] = [];
   const hearthDown: number[] = [];
   const bareUp: number[] = [];
   const bareDown: number[] = [];
   for (let i = 0; i < runs; i++) {
-    hearthUp.push(await iperf(vm.ip, false));
-    bareUp.push(await iperf(bare, false));
-    hearthDown.push(await iperf(vm.ip, true));
-    bareDown.push(await iperf(bare, true));
+    hearthUp.push(await iperf(vm.ip, false, seconds));
+    bareUp.push(await iperf(bare, false, seconds));
+    hearthDown.push(await iperf(vm.ip, true, seconds));
+    bareDown.push(await iperf(bare, true, seconds));
   }
 
   console.log(
