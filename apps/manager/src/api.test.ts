@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { HostInventory } from '@hearth/contract';
 import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
+import { fakeInventory } from '../../../test/helpers/fake-host.ts';
 
 const inventory: HostInventory = {
-  cpus: 2,
-  memoryMib: 4096,
-  memoryFreeMib: 2048,
-  diskFreeMib: 100_000,
-  kernel: 'test',
-  arch: 'x64',
+  ...fakeInventory,
   vmms: [
     {
       kind: 'firecracker',
@@ -17,11 +13,8 @@ const inventory: HostInventory = {
       version: null,
       reason: 'the firecracker binary is not installed',
     },
-    { kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null },
+    ...fakeInventory.vmms,
   ],
-  checks: [],
-  interfaces: [],
-  underlay: null,
 };
 
 // The API contract without booting anything: a registered host whose agent is never called

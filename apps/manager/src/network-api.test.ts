@@ -1,16 +1,11 @@
 import { expect, it } from 'vitest';
 import type { HostInventory } from '@hearth/contract';
 import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
+import { fakeInventory } from '../../../test/helpers/fake-host.ts';
 
 const feature = (name: string, ok: boolean) => ({ name, ok, detail: ok ? 'yes' : 'not supported' });
 const inventory = (name: string, vxlan: boolean): HostInventory => ({
-  cpus: 2,
-  memoryMib: 4096,
-  memoryFreeMib: 2048,
-  diskFreeMib: 100_000,
-  kernel: 'test',
-  arch: 'x64',
-  vmms: [{ kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null }],
+  ...fakeInventory,
   checks: [
     feature('net-bridge', true),
     feature('net-nat', true),
