@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Db } from './db/index.ts';
+import type { Authority } from './auth/authority.ts';
 import type { Stores } from './store/index.ts';
 import type { VmService } from './services/vms/vm-service.ts';
 import { frameworkOptions, installErrorHandling } from './http.ts';
@@ -27,6 +28,8 @@ import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
 
 export interface AppServices {
   db: Db;
+  /** Authentication and authorization of every route. */
+  auth: Authority;
   stores: Stores;
   vmService: VmService;
   snapshots: SnapshotService;

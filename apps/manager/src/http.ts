@@ -1,9 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
-import { HearthError, parseInput, type RouteDef } from '@hearth/contract';
+import { HearthError, parseInput, routes, type ProjectRole, type RouteDef } from '@hearth/contract';
 import type { z } from 'zod';
-import type { Principal, TokenStore } from './store/tokens.ts';
+import type { Authority } from './auth/authority.ts';
+import { actorOf, type Principal } from './auth/principal.ts';
 
 export interface Ctx<P, Q, B> {
   params: P;
@@ -11,50 +12,47 @@ export interface Ctx<P, Q, B> {
   body: B;
   principal: Principal;
   actor: string;
+  /** The project the request acts in (checked: the caller holds the route's role there). */
+  project: string;
+  /** The caller's role in `project` (capped by a token's ceiling); null on platform routes. */
+  role: ProjectRole | null;
   req: FastifyRequest;
   reply: FastifyReply;
 }
 
 type In<T> = T extends z.ZodType ? z.output<T> : undefined;
 
-export async function authenticate(
-  req: FastifyRequest,
-  route: RouteDef,
-  tokens: TokenStore,
-): Promise<Principal> {
-  const header = req.headers.authorization;
-  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
-  const principal = token ? await tokens.verify(token) : null;
-  if (route.auth === 'join') {
-    if (!principal || principal.kind !== 'join') {
-      throw new HearthError(
-        'INVALID_JOIN_TOKEN',
-        'Registering the host failed: the join token is missing or wrong.',
-      );
-    }
-    return principal;
-  }
-  if (!principal) {
-    throw new HearthError(
-      'UNAUTHENTICATED',
-      token
-        ? 'Authenticating failed: the token is not valid.'
-        : 'Authenticating failed: no bearer token was sent.',
-    );
-  }
-  if (route.auth === 'agent' && principal.kind !== 'agent') {
-    throw new HearthError('FORBIDDEN', 'This route is for host agents only.');
-  }
-  if (route.auth === 'user-or-agent' && principal.kind !== 'admin' && principal.kind !== 'agent') {
-    throw new HearthError('FORBIDDEN', 'This route needs a user or agent token.');
-  }
-  if (route.auth === 'user' && principal.kind !== 'admin') {
-    throw new HearthError('FORBIDDEN', 'This route needs a user token, not an agent or join token.');
-  }
-  return principal;
+interface Granted {
+  principal: Principal;
+  project: string;
+  role: ProjectRole | null;
 }
 
+const granted = new WeakMap<FastifyRequest, Granted>();
 const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** Each route's id in the contract's table, which names its required role. */
+const ROUTE_IDS = new Map<RouteDef, string>(Object.entries(routes).map(([id, r]) => [r as RouteDef, id]));
+
+export function routeIdOf(route: RouteDef): string {
+  const id = ROUTE_IDS.get(route);
+  if (!id) throw new Error(`route ${route.method} ${route.path} is not in the contract's route table`);
+  return id;
+}
+
+/** The request's principal once authenticated (for hooks that run after the route's own). */
+export function principalOf(req: FastifyRequest): Principal | undefined {
+  return principals.get(req);
+}
+
+/** Authenticates and authorizes a request outside `serve()` (WebSocket upgrades, streams). */
+export async function admit(auth: Authority, req: FastifyRequest, route: RouteDef): Promise<Granted> {
+  const principal = await auth.authenticate(req, route);
+  principals.set(req, principal);
+  const project = auth.projectOf(req, principal);
+  const role = await auth.authorize(principal, routeIdOf(route), project);
+  return { principal, project, role };
+}
 
 /** Process input sent as text (exec `stdin`, stdin `data`): bytes for the guest, never stored. */
 const RAW_TEXT_FIELDS = new Set(['stdin', 'data']);
@@ -105,28 +103,39 @@ export function checkText(value: unknown, what: 'path' | 'query' | 'body'): void
 /** Registers a route from the contract: auth, zod validation of params/query/body, status code. */
 export function serve<R extends RouteDef>(
   app: FastifyInstance,
-  tokens: TokenStore,
+  auth: Authority,
   route: R,
   handler: (ctx: Ctx<In<R['params']>, In<R['query']>, In<R['body']>>) => Promise<unknown>,
 ): void {
+  const routeId = routeIdOf(route);
   app.route({
     method: route.method,
     url: route.path,
     // Authentication comes before the body is read: without a token, any body gets a 401.
     onRequest: async (req) => {
-      principals.set(req, await authenticate(req, route, tokens));
+      principals.set(req, await auth.authenticate(req, route));
     },
-    handler: async (req, reply) => {
+    // Authorization needs the project, which a body may name: it runs once the body is read.
+    preHandler: async (req) => {
       const principal = principals.get(req)!;
+      auth.checkCsrf(req, principal);
       checkText(req.params, 'path');
       checkText(req.query, 'query');
       checkText(req.body, 'body');
+      const project = auth.projectOf(req, principal);
+      const role = await auth.authorize(principal, routeId, project);
+      granted.set(req, { principal, project, role });
+    },
+    handler: async (req, reply) => {
+      const { principal, project, role } = granted.get(req)!;
       const ctx = {
         params: parseInput(route.params, req.params, 'path'),
         query: parseInput(route.query, req.query, 'query'),
         body: parseInput(route.body, req.body, 'body'),
         principal,
-        actor: `${principal.kind}:${principal.tokenId}`,
+        actor: actorOf(principal),
+        project,
+        role,
         req,
         reply,
       } as Ctx<In<R['params']>, In<R['query']>, In<R['body']>>;

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { openDb, type Db } from './db/index.ts';
 import { makeStores, type Stores } from './store/index.ts';
+import { Authority } from './auth/authority.ts';
 import { buildApp } from './app.ts';
 import { registerBuiltinImages } from './builtin-images.ts';
 import { SnapshotService } from './services/snapshot-service.ts';
@@ -138,6 +139,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const app = await buildApp({
     notReady: () => notReady,
     db,
+    auth: new Authority(stores),
     stores,
     vmService,
     snapshots,

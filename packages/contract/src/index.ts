@@ -19,3 +19,4 @@ export * from './network.ts';
 export * from './route-path.ts';
 export * from './agent-routes.ts';
 export * from './agent-access-routes.ts';
+export * from './route-roles.ts';

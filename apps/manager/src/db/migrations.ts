@@ -220,6 +220,103 @@ ALTER TABLE snapshots ADD COLUMN networks jsonb NOT NULL DEFAULT '[]';
 DROP INDEX vms_ip
 `,
   },
+  {
+    version: 12,
+    name: 'identity',
+    // Projects are namespaces keyed by their (immutable) name, which resource rows already carry.
+    // Every label in use becomes a project so no resource is left outside one. Images and
+    // networks gain a project; NULL means global (built-in images, the shared default network).
+    sql: `
+CREATE TABLE users (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  display_name text NOT NULL DEFAULT '',
+  email text,
+  password_hash text,
+  admin boolean NOT NULL DEFAULT false,
+  disabled boolean NOT NULL DEFAULT false,
+  oidc_issuer text,
+  oidc_subject text,
+  default_project text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_sign_in_at timestamptz
+);
+CREATE UNIQUE INDEX users_oidc ON users (oidc_issuer, oidc_subject) WHERE oidc_subject IS NOT NULL;
+CREATE TABLE projects (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  description text NOT NULL DEFAULT '',
+  quotas jsonb NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO projects (id, name, description) VALUES ('prj_default', 'default', 'The default project');
+INSERT INTO projects (id, name)
+  SELECT 'prj_' || substr(md5(p), 1, 20), p FROM (
+    SELECT project AS p FROM vms UNION SELECT project FROM volumes
+    UNION SELECT project FROM snapshots UNION SELECT project FROM templates
+  ) used WHERE p <> 'default'
+ON CONFLICT DO NOTHING;
+CREATE TABLE memberships (
+  project text NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+  user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  role text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (project, user_id)
+);
+CREATE INDEX memberships_user ON memberships (user_id);
+CREATE TABLE sessions (
+  id text PRIMARY KEY,
+  hash text NOT NULL UNIQUE,
+  user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  csrf text NOT NULL,
+  source text,
+  user_agent text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_seen_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+ALTER TABLE tokens ADD COLUMN user_id text REFERENCES users(id) ON DELETE CASCADE;
+ALTER TABLE tokens ADD COLUMN expires_at timestamptz;
+ALTER TABLE tokens ADD COLUMN last_used_at timestamptz;
+ALTER TABLE tokens ADD COLUMN role text;
+ALTER TABLE tokens ADD COLUMN project text;
+CREATE INDEX tokens_user ON tokens (user_id);
+CREATE TABLE tickets (
+  hash text PRIMARY KEY,
+  principal jsonb NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE TABLE audit (
+  seq bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  at timestamptz NOT NULL DEFAULT now(),
+  actor_kind text NOT NULL,
+  actor_id text,
+  actor_name text NOT NULL,
+  token_id text,
+  source text,
+  action text NOT NULL,
+  method text,
+  path text,
+  target text,
+  project text,
+  outcome text NOT NULL,
+  status int,
+  code text,
+  request_id text
+);
+CREATE INDEX audit_at ON audit (at);
+ALTER TABLE networks ADD COLUMN project text;
+ALTER TABLE networks DROP CONSTRAINT networks_name_key;
+CREATE UNIQUE INDEX networks_global_name ON networks (name) WHERE project IS NULL;
+CREATE UNIQUE INDEX networks_project_name ON networks (project, name) WHERE project IS NOT NULL;
+ALTER TABLE images ADD COLUMN project text;
+ALTER TABLE images DROP CONSTRAINT images_name_key;
+CREATE UNIQUE INDEX images_global_name ON images (name) WHERE project IS NULL;
+CREATE UNIQUE INDEX images_project_name ON images (project, name) WHERE project IS NOT NULL
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

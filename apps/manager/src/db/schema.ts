@@ -5,6 +5,7 @@ import type {
   Image,
   Network,
   PortMapping,
+  ProjectRole,
   Snapshot,
   TemplateSpec,
   Vm,
@@ -39,7 +40,20 @@ export interface VmGuest {
   users: { name: string; passwordHash: string | null; sshKeys: string[] }[];
 }
 
-export type TokenKind = 'admin' | 'join' | 'agent';
+/** `admin`: the bootstrap token; `user`: a user's API token; `join`/`agent`: hosts. */
+export type TokenKind = 'admin' | 'join' | 'agent' | 'user';
+
+/** Per-project limits; an absent key is unlimited. */
+export interface ProjectQuotas {
+  vms?: number;
+  vcpus?: number;
+  memoryMib?: number;
+  diskMib?: number;
+  snapshots?: number;
+  volumes?: number;
+  networks?: number;
+  publishedPorts?: number;
+}
 
 export const hosts = pgTable('hosts', {
   id: text('id').primaryKey(),
@@ -60,11 +74,91 @@ export const tokens = pgTable('tokens', {
   hash: text('hash').notNull().unique(),
   host_id: text('host_id'),
   created_at: created(),
+  user_id: text('user_id'),
+  expires_at: at('expires_at'),
+  last_used_at: at('last_used_at'),
+  /** Role ceiling: the token never acts above it, whatever the user's roles. */
+  role: text('role').$type<ProjectRole | 'admin'>(),
+  /** Project scope: the token acts in this project only. */
+  project: text('project'),
+});
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  display_name: text('display_name').notNull().default(''),
+  email: text('email'),
+  password_hash: text('password_hash'),
+  admin: boolean('admin').notNull().default(false),
+  disabled: boolean('disabled').notNull().default(false),
+  oidc_issuer: text('oidc_issuer'),
+  oidc_subject: text('oidc_subject'),
+  default_project: text('default_project'),
+  created_at: created(),
+  last_sign_in_at: at('last_sign_in_at'),
+});
+
+export const projects = pgTable('projects', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  description: text('description').notNull().default(''),
+  quotas: jsonb('quotas').$type<ProjectQuotas>().notNull().default(obj),
+  created_at: created(),
+});
+
+export const memberships = pgTable(
+  'memberships',
+  {
+    project: text('project').notNull(),
+    user_id: text('user_id').notNull(),
+    role: text('role').$type<ProjectRole>().notNull(),
+    created_at: created(),
+  },
+  (t) => [primaryKey({ columns: [t.project, t.user_id] })],
+);
+
+export const sessions = pgTable('sessions', {
+  id: text('id').primaryKey(),
+  hash: text('hash').notNull().unique(),
+  user_id: text('user_id').notNull(),
+  csrf: text('csrf').notNull(),
+  source: text('source'),
+  user_agent: text('user_agent'),
+  created_at: created(),
+  last_seen_at: at('last_seen_at').notNull().defaultNow(),
+  expires_at: at('expires_at').notNull(),
+});
+
+/** Short-lived, single-use credentials for WebSockets and the event stream (never a token in a URL). */
+export const tickets = pgTable('tickets', {
+  hash: text('hash').primaryKey(),
+  principal: jsonb('principal').$type<Record<string, unknown>>().notNull(),
+  expires_at: at('expires_at').notNull(),
+});
+
+export const audit = pgTable('audit', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  id: text('id').notNull().unique(),
+  at: at('at').notNull().defaultNow(),
+  actor_kind: text('actor_kind').notNull(),
+  actor_id: text('actor_id'),
+  actor_name: text('actor_name').notNull(),
+  token_id: text('token_id'),
+  source: text('source'),
+  action: text('action').notNull(),
+  method: text('method'),
+  path: text('path'),
+  target: text('target'),
+  project: text('project'),
+  outcome: text('outcome').$type<'success' | 'failure' | 'denied'>().notNull(),
+  status: integer('status'),
+  code: text('code'),
+  request_id: text('request_id'),
 });
 
 export const images = pgTable('images', {
   id: text('id').primaryKey(),
-  name: text('name').notNull().unique(),
+  name: text('name').notNull(),
   kind: text('kind').$type<Image['kind']>().notNull(),
   format: text('format').notNull(),
   arch: text('arch').notNull(),
@@ -76,6 +170,8 @@ export const images = pgTable('images', {
   meta: jsonb('meta').$type<Record<string, unknown>>().notNull().default(obj),
   created_at: created(),
   status: text('status').$type<Image['status']>().notNull().default('ready'),
+  /** NULL: global (built-in images); otherwise the owning project. */
+  project: text('project'),
 });
 
 export const vms = pgTable('vms', {
@@ -197,7 +293,7 @@ export const templates = pgTable('templates', {
 
 export const networks = pgTable('networks', {
   id: text('id').primaryKey(),
-  name: text('name').notNull().unique(),
+  name: text('name').notNull(),
   mode: text('mode').$type<Network['mode']>().notNull(),
   cidr: text('cidr'),
   gateway: text('gateway'),
@@ -209,6 +305,8 @@ export const networks = pgTable('networks', {
   bridge: text('bridge').notNull().unique(),
   is_default: boolean('is_default').notNull().default(false),
   created_at: created(),
+  /** NULL: shared by every project (the default NAT network); otherwise the owning project. */
+  project: text('project'),
 });
 
 export const vmNics = pgTable(
@@ -239,4 +337,10 @@ export const tables = {
   templates,
   networks,
   vm_nics: vmNics,
+  users,
+  projects,
+  memberships,
+  sessions,
+  tickets,
+  audit,
 };

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { routes, validationError, type StreamEvent } from '@hearth/contract';
-import { authenticate } from '../http.ts';
+import { admit } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
 /** Comment lines keep idle connections alive through proxies that drop silent ones. */
@@ -12,7 +12,7 @@ const frame = (e: StreamEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.
  * `GET /v1/events`: VM changes as Server-Sent Events. A client resuming from a position (the
  * `Last-Event-ID` EventSource sends on reconnect, or `?since=`) gets what it missed, or `reset`.
  */
-export function eventRoutes(app: FastifyInstance, { stores, changes }: AppServices): void {
+export function eventRoutes(app: FastifyInstance, { stores, changes, auth }: AppServices): void {
   const route = routes.eventStream;
   const open = new Set<import('node:http').ServerResponse>();
   // Closing the app (shutdown, tests) must not wait for streams that never end on their own.
@@ -24,7 +24,7 @@ export function eventRoutes(app: FastifyInstance, { stores, changes }: AppServic
     // EventSource cannot set headers: the token may come as ?token=, as on the WebSocket routes.
     if (!req.headers.authorization && typeof q.token === 'string')
       req.headers.authorization = `Bearer ${q.token}`;
-    await authenticate(req, route, stores.tokens);
+    await admit(auth, req, route);
     const parsed = route.query.safeParse(q);
     if (!parsed.success) throw validationError('the request query', parsed.error.issues);
     const lastId = req.headers['last-event-id'];

@@ -6,9 +6,9 @@ import type { AppServices } from '../app.ts';
 
 export function hostRoutes(
   app: FastifyInstance,
-  { stores, vmService, networks, agents, log }: AppServices,
+  { stores, vmService, networks, agents, log, auth }: AppServices,
 ): void {
-  const t = stores.tokens;
+  const t = auth;
 
   serve(app, t, routes.listHosts, async ({ query }) => {
     const page = await stores.hosts.list(query.limit, query.cursor);

@@ -8,8 +8,8 @@ import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
 /** The image registry: list/get, declare + upload, download (users and agents), import, delete. */
-export function imageRoutes(app: FastifyInstance, { stores, images }: AppServices): void {
-  const t = stores.tokens;
+export function imageRoutes(app: FastifyInstance, { stores, images, auth }: AppServices): void {
+  const t = auth;
   serve(app, t, routes.listImages, async ({ query }) => {
     const page = await stores.images.list(query.limit, query.cursor);
     return { items: page.items.map(imageFromRow), nextCursor: page.nextCursor };

@@ -3,8 +3,8 @@ import { routes } from '@hearth/contract';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
-export function networkRoutes(app: FastifyInstance, { stores, networks }: AppServices): void {
-  const t = stores.tokens;
+export function networkRoutes(app: FastifyInstance, { stores, networks, auth }: AppServices): void {
+  const t = auth;
   serve(app, t, routes.createNetwork, ({ body }) => networks.create(body));
   serve(app, t, routes.listNetworks, ({ query }) => networks.list(query));
   serve(app, t, routes.getNetwork, ({ params }) => networks.get(params.id));

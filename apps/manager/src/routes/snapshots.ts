@@ -4,8 +4,8 @@ import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { snapshotFromRow } from '../store/snapshots.ts';
 
-export function snapshotRoutes(app: FastifyInstance, { stores, snapshots }: AppServices): void {
-  const t = stores.tokens;
+export function snapshotRoutes(app: FastifyInstance, { stores, snapshots, auth }: AppServices): void {
+  const t = auth;
   serve(app, t, routes.createSnapshot, ({ params, body, actor }) => snapshots.create(params.id, body, actor));
   serve(app, t, routes.listSnapshots, async ({ query }) => {
     const vm = query.vm ? (await stores.vms.require(query.vm)).id : undefined;

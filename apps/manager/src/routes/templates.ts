@@ -4,8 +4,8 @@ import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { templateFromRow } from '../store/templates.ts';
 
-export function templateRoutes(app: FastifyInstance, { stores, templates }: AppServices): void {
-  const t = stores.tokens;
+export function templateRoutes(app: FastifyInstance, { stores, templates, auth }: AppServices): void {
+  const t = auth;
   serve(app, t, routes.createTemplate, ({ body }) => templates.create(body));
   serve(app, t, routes.listTemplates, async ({ query }) => {
     const page = await stores.templates.list(query);

@@ -72,8 +72,8 @@ export function accessTarget(stores: AppServices['stores']): AccessTarget {
 }
 
 export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
-  const { stores, agents } = deps;
-  const t = stores.tokens;
+  const { stores, agents, auth } = deps;
+  const t = auth;
   const maxUpload = deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const target = accessTarget(stores);
 

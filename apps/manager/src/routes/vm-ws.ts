@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
 import { agentPath, HearthError, routes, validationError, type RouteDef } from '@hearth/contract';
 import type { z } from 'zod';
-import { authenticate, checkText } from '../http.ts';
+import { admit, checkText } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { accessTarget } from './vm-access.ts';
 
@@ -55,7 +55,7 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
     if (!req.headers.authorization && typeof q.token === 'string')
       req.headers.authorization = `Bearer ${q.token}`;
     delete q.token;
-    await authenticate(req, route, deps.stores.tokens);
+    await admit(deps.auth, req, route);
     checkText(req.params, 'path');
     checkText(q, 'query');
     const params = (route.params as z.ZodType).safeParse(req.params);

@@ -5,23 +5,27 @@ import { eventFromRow, vmFromRow } from '../store/mappers.ts';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
-export function vmRoutes(app: FastifyInstance, { stores, vmService }: AppServices): void {
-  const t = stores.tokens;
+export function vmRoutes(app: FastifyInstance, { stores, vmService, auth }: AppServices): void {
+  const t = auth;
 
   serve(app, t, routes.createVm, async ({ body, req, reply, principal, actor }) => {
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || !key) return vmService.create(body, actor);
-    const claim = await stores.idempotency.claim(key, principal.tokenId, IdempotencyStore.hashBody(req.body));
+    const claim = await stores.idempotency.claim(
+      key,
+      principal.userId ?? principal.credentialId,
+      IdempotencyStore.hashBody(req.body),
+    );
     if (claim.kind === 'replay') {
       reply.code(claim.status).header('idempotent-replayed', 'true');
       return claim.body;
     }
     try {
       const vm = await vmService.create(body, actor);
-      await stores.idempotency.complete(key, principal.tokenId, 201, vm);
+      await stores.idempotency.complete(key, principal.userId ?? principal.credentialId, 201, vm);
       return vm;
     } catch (e) {
-      await stores.idempotency.release(key, principal.tokenId);
+      await stores.idempotency.release(key, principal.userId ?? principal.credentialId);
       throw e;
     }
   });

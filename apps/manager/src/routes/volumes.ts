@@ -4,8 +4,8 @@ import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { volumeFromRow } from '../store/volumes.ts';
 
-export function volumeRoutes(app: FastifyInstance, { stores, volumes }: AppServices): void {
-  const t = stores.tokens;
+export function volumeRoutes(app: FastifyInstance, { stores, volumes, auth }: AppServices): void {
+  const t = auth;
   serve(app, t, routes.createVolume, ({ body }) => volumes.create(body));
   serve(app, t, routes.listVolumes, async ({ query }) => {
     const vm = query.vm ? (await stores.vms.require(query.vm)).id : undefined;

@@ -58,6 +58,7 @@ export class ImageStore {
       .values(row(img))
       .onConflictDoUpdate({
         target: images.name,
+        targetWhere: sql`project IS NULL`,
         set: {
           ...Object.fromEntries(
             ['kind', 'format', 'size_bytes', 'sha256', 'source', 'path', 'meta'].map((c) => [c, excluded(c)]),

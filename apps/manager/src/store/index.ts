@@ -8,6 +8,7 @@ import { SnapshotStore } from './snapshots.ts';
 import { VolumeStore } from './volumes.ts';
 import { TemplateStore } from './templates.ts';
 import { NetworkStore } from './networks.ts';
+import { ProjectStore } from './projects.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -19,6 +20,7 @@ export interface Stores {
   volumes: VolumeStore;
   templates: TemplateStore;
   networks: NetworkStore;
+  projects: ProjectStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -32,5 +34,6 @@ export function makeStores(db: Db): Stores {
     volumes: new VolumeStore(db),
     templates: new TemplateStore(db),
     networks: new NetworkStore(db),
+    projects: new ProjectStore(db),
   };
 }

@@ -6,7 +6,9 @@ import { Finder, outer, tableRows } from './lookup.ts';
 
 export type NetworkRow = typeof networks.$inferSelect & { vm_count?: number };
 export type NicRow = typeof vmNics.$inferSelect;
-export type NewNetwork = Omit<NetworkRow, 'created_at' | 'vm_count'>;
+export type NewNetwork = Omit<NetworkRow, 'created_at' | 'vm_count' | 'project'> & {
+  project?: string | null;
+};
 type LeaseRow = NicRow & { vm_name: string; host_id: string | null };
 
 const vmCount = sql<number>`(SELECT count(DISTINCT vm_id) FROM vm_nics c WHERE c.network_id = ${outer(networks.id)})`;

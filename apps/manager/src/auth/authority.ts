@@ -1,0 +1,185 @@
+import {
+  HearthError,
+  Name,
+  validationError,
+  roleAtLeast,
+  roleOf,
+  type ProjectRole,
+  type RouteDef,
+  type RouteRole,
+} from '@hearth/contract';
+import type { FastifyRequest } from 'fastify';
+import type { Stores } from '../store/index.ts';
+import type { Principal } from './principal.ts';
+
+/** Where a request says which project it acts in, before falling back to the caller's default. */
+export const PROJECT_HEADER = 'x-hearth-project';
+export const DEFAULT_PROJECT = 'default';
+export const CSRF_HEADER = 'x-csrf-token';
+
+/** A credential reader besides bearer tokens (session cookie, WebSocket ticket). */
+export type CredentialReader = (req: FastifyRequest) => Promise<Principal | null>;
+
+/**
+ * Authentication and authorization for every route, HTTP and WebSocket, in one place: who the
+ * caller is (bearer token, session cookie or ticket), which project the request acts in, and
+ * whether the caller's role there (capped by a token's ceiling and scope) covers the route.
+ */
+export class Authority {
+  private readonly readers: CredentialReader[] = [];
+
+  constructor(private readonly stores: Pick<Stores, 'tokens' | 'projects'>) {}
+
+  /** Adds a way to authenticate (tried after the bearer token, in the order added). */
+  addReader(reader: CredentialReader): void {
+    this.readers.push(reader);
+  }
+
+  async authenticate(req: FastifyRequest, route: RouteDef): Promise<Principal> {
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
+    let principal = token ? await this.stores.tokens.verify(token) : null;
+    if (!token) {
+      for (const read of this.readers) {
+        principal = await read(req);
+        if (principal) break;
+      }
+    }
+    if (route.auth === 'join') {
+      if (!principal || principal.kind !== 'join') {
+        throw new HearthError(
+          'INVALID_JOIN_TOKEN',
+          'Registering the host failed: the join token is missing, wrong, expired or revoked.',
+        );
+      }
+      return principal;
+    }
+    if (!principal) {
+      throw new HearthError(
+        'UNAUTHENTICATED',
+        token
+          ? 'Authenticating failed: the token is not valid.'
+          : 'Authenticating failed: no bearer token, session or ticket was sent.',
+      );
+    }
+    const isUser = principal.kind === 'admin' || principal.kind === 'user';
+    if (route.auth === 'agent' && principal.kind !== 'agent') {
+      throw new HearthError('FORBIDDEN', 'This route is for host agents only.');
+    }
+    if (route.auth === 'user-or-agent' && !isUser && principal.kind !== 'agent') {
+      throw new HearthError('FORBIDDEN', 'This route needs a user or agent token.');
+    }
+    if (route.auth === 'user' && !isUser) {
+      throw new HearthError('FORBIDDEN', 'This route needs a user credential, not an agent or join token.');
+    }
+    return principal;
+  }
+
+  /** Cookie-authenticated writes must echo the session's CSRF secret in a header. */
+  checkCsrf(req: FastifyRequest, principal: Principal): void {
+    if (principal.via !== 'session' || req.method === 'GET' || req.method === 'HEAD') return;
+    if (!principal.csrf || req.headers[CSRF_HEADER] !== principal.csrf) {
+      throw new HearthError(
+        'CSRF_FAILED',
+        `Checking the request failed: a write with a session cookie needs the ${CSRF_HEADER} header.`,
+      );
+    }
+  }
+
+  /**
+   * The project a request acts in: the `X-Hearth-Project` header, else a `project` query
+   * parameter or body field, else the token's scope or the user's default project, else `default`.
+   */
+  projectOf(req: FastifyRequest, principal: Principal): string {
+    const header = req.headers[PROJECT_HEADER];
+    const fromHeader = typeof header === 'string' && header ? header : null;
+    const q = (req.query ?? {}) as Record<string, unknown>;
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const fromQuery = typeof q.project === 'string' && q.project ? q.project : null;
+    const fromBody =
+      b && typeof b === 'object' && !Buffer.isBuffer(b) && typeof b.project === 'string' && b.project
+        ? b.project
+        : null;
+    const named = [fromHeader, fromQuery, fromBody].filter((p): p is string => p !== null);
+    if (new Set(named).size > 1) {
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        `Validating the request failed: it names two projects (${[...new Set(named)].join(', ')}).`,
+        { fields: { project: ['the header, query and body must name the same project'] } },
+      );
+    }
+    const bad = named.map((p) => Name.safeParse(p)).find((r) => !r.success);
+    if (bad && !bad.success)
+      throw validationError(
+        'the request project',
+        bad.error.issues.map((i) => ({ ...i, path: ['project'] })),
+      );
+    return named[0] ?? principal.scope ?? principal.defaultProject ?? DEFAULT_PROJECT;
+  }
+
+  /**
+   * Refuses unless the caller may call `routeId` in `project`. Agents pass only the routes
+   * built for them (authentication already checked that).
+   */
+  async authorize(principal: Principal, routeId: string, project: string): Promise<ProjectRole | null> {
+    if (principal.kind === 'agent' || principal.kind === 'join') return null;
+    const needed = roleOf(routeId);
+    if (!needed) throw new Error(`route ${routeId} has no entry in routeRoles`);
+    return this.check(principal, needed, project);
+  }
+
+  /** The role check itself, for routes and for finer checks inside one (console input). */
+  async check(principal: Principal, needed: RouteRole, project: string): Promise<ProjectRole | null> {
+    if (needed === 'signed-in') return null;
+    if (needed === 'admin') {
+      if (!principal.admin) {
+        throw new HearthError('ADMIN_REQUIRED', 'This needs a platform administrator.');
+      }
+      if (principal.ceiling !== null && principal.ceiling !== 'admin') {
+        throw new HearthError(
+          'TOKEN_SCOPE_EXCEEDED',
+          `This needs administration; the token is limited to ${principal.ceiling}.`,
+        );
+      }
+      return null;
+    }
+    if (principal.scope !== null && principal.scope !== project) {
+      throw new HearthError(
+        'TOKEN_SCOPE_EXCEEDED',
+        `The token acts in project "${principal.scope}" only, not "${project}".`,
+      );
+    }
+    const held = await this.roleIn(principal, project);
+    if (!roleAtLeast(held, needed)) {
+      throw new HearthError('ROLE_REQUIRED', `This needs the ${needed} role in project "${project}".`, {
+        detail: { needed, held, project },
+      });
+    }
+    const capped = capRole(held, principal.ceiling);
+    if (!roleAtLeast(capped, needed)) {
+      throw new HearthError(
+        'TOKEN_SCOPE_EXCEEDED',
+        `This needs the ${needed} role in project "${project}"; the token is limited to ${principal.ceiling}.`,
+        { detail: { needed, ceiling: principal.ceiling, project } },
+      );
+    }
+    return capped;
+  }
+
+  /**
+   * The caller's role in a project (administrators own every project). A project the caller
+   * is not a member of is reported as missing, so its existence does not leak.
+   */
+  async roleIn(principal: Principal, project: string): Promise<ProjectRole> {
+    const found = await this.stores.projects.roleOf(project, principal.userId);
+    if (!found.exists || (!principal.admin && !found.role)) {
+      throw new HearthError('PROJECT_NOT_FOUND', `Finding project "${project}" failed: no such project.`);
+    }
+    return principal.admin ? 'owner' : found.role!;
+  }
+}
+
+function capRole(held: ProjectRole, ceiling: Principal['ceiling']): ProjectRole {
+  if (ceiling === null || ceiling === 'admin') return held;
+  return roleAtLeast(held, ceiling) ? ceiling : held;
+}

@@ -1,0 +1,36 @@
+import type { ProjectRole } from '@hearth/contract';
+
+/** How the caller proved who it is. */
+export type Via = 'token' | 'session' | 'ticket';
+
+/**
+ * Who is calling. `admin` is the bootstrap admin token (no user behind it); `user` is a person,
+ * by API token, browser session or WebSocket ticket; `agent`/`join` are hosts.
+ */
+export interface Principal {
+  kind: 'admin' | 'user' | 'agent' | 'join';
+  /** The credential: token id, session id or the ticket's underlying credential. */
+  credentialId: string;
+  tokenId: string | null;
+  sessionId: string | null;
+  userId: string | null;
+  /** For logs, events and the audit trail: user name, `bootstrap`, or the host id. */
+  name: string;
+  /** Platform administrator (the bootstrap token, or a user with the admin flag). */
+  admin: boolean;
+  hostId: string | null;
+  /** A token's role ceiling: it never acts above it. */
+  ceiling: ProjectRole | 'admin' | null;
+  /** A token's project scope: it acts in this project only. */
+  scope: string | null;
+  via: Via;
+  /** The session's CSRF secret, which cookie-authenticated writes must echo. */
+  csrf: string | null;
+  /** The user's default project, when it has one. */
+  defaultProject: string | null;
+}
+
+/** The `actor` recorded on VM events: kind and name, never a secret. */
+export function actorOf(p: Principal): string {
+  return `${p.kind}:${p.name}`;
+}

@@ -1,0 +1,103 @@
+import type { routes } from './routes.ts';
+
+/**
+ * What a caller needs beyond authentication. `viewer` < `operator` < `owner` are roles in the
+ * request's project (a platform admin holds every role everywhere); `admin` is platform
+ * administration (hosts, global images, users, projects); `signed-in` is any user.
+ */
+export type RouteRole = 'viewer' | 'operator' | 'owner' | 'admin' | 'signed-in';
+
+export const PROJECT_ROLES = ['viewer', 'operator', 'owner'] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+/** True when `held` is at least `needed` (viewer < operator < owner). */
+export function roleAtLeast(held: ProjectRole, needed: ProjectRole): boolean {
+  return PROJECT_ROLES.indexOf(held) >= PROJECT_ROLES.indexOf(needed);
+}
+
+type Routes = typeof routes;
+/** Routes a user may call (everything but the host agents' own routes). */
+export type UserRouteId = {
+  [K in keyof Routes]: Routes[K]['auth'] extends 'user' | 'user-or-agent' ? K : never;
+}[keyof Routes];
+
+/**
+ * The one authorization table: the manager checks it for every route, HTTP and WebSocket, and
+ * docs/roles.md is generated from it. The type makes an entry compulsory for every user route.
+ * Reading inside a guest (files, processes) and any input to it needs `operator`: a viewer sees
+ * the console but cannot type into it.
+ */
+export const routeRoles = {
+  createVm: 'operator',
+  listVms: 'viewer',
+  getVm: 'viewer',
+  patchVm: 'operator',
+  deleteVm: 'operator',
+  startVm: 'operator',
+  stopVm: 'operator',
+  pauseVm: 'operator',
+  resumeVm: 'operator',
+  restartVm: 'operator',
+  waitVm: 'viewer',
+  vmEvents: 'viewer',
+  vmLogs: 'viewer',
+  listHosts: 'signed-in',
+  getHost: 'signed-in',
+  listImages: 'viewer',
+  getImage: 'viewer',
+  execVm: 'operator',
+  downloadFile: 'operator',
+  uploadFile: 'operator',
+  statFile: 'operator',
+  listFiles: 'operator',
+  makeDir: 'operator',
+  moveFile: 'operator',
+  removeFile: 'operator',
+  vmMetrics: 'viewer',
+  vmMetricsStream: 'viewer',
+  vmGuestInfo: 'viewer',
+  listProcesses: 'operator',
+  signalProcess: 'operator',
+  processStdin: 'operator',
+  processOutput: 'operator',
+  vmConsole: 'viewer',
+  vmShell: 'operator',
+  createSnapshot: 'operator',
+  listSnapshots: 'viewer',
+  getSnapshot: 'viewer',
+  deleteSnapshot: 'operator',
+  cloneSnapshot: 'operator',
+  restoreVm: 'operator',
+  createVolume: 'operator',
+  listVolumes: 'viewer',
+  getVolume: 'viewer',
+  deleteVolume: 'operator',
+  attachVolume: 'operator',
+  detachVolume: 'operator',
+  resizeVolume: 'operator',
+  createNetwork: 'operator',
+  listNetworks: 'viewer',
+  getNetwork: 'viewer',
+  deleteNetwork: 'operator',
+  listLeases: 'viewer',
+  createTemplate: 'operator',
+  listTemplates: 'viewer',
+  getTemplate: 'viewer',
+  patchTemplate: 'operator',
+  deleteTemplate: 'operator',
+  instantiateTemplate: 'operator',
+  saveVmAsTemplate: 'operator',
+  eventStream: 'viewer',
+  createImage: 'operator',
+  uploadImageContent: 'operator',
+  downloadImageContent: 'viewer',
+  importImage: 'operator',
+  deleteImage: 'operator',
+} as const satisfies Record<UserRouteId, RouteRole>;
+
+/** Console input needs more than console view. */
+export const CONSOLE_INPUT_ROLE: ProjectRole = 'operator';
+
+export function roleOf(routeId: string): RouteRole | undefined {
+  return (routeRoles as Record<string, RouteRole>)[routeId];
+}
