@@ -49,8 +49,8 @@ export function principalOf(req: FastifyRequest): Principal | undefined {
 export async function admit(auth: Authority, req: FastifyRequest, route: RouteDef): Promise<Granted> {
   const principal = await auth.authenticate(req, route);
   principals.set(req, principal);
-  const project = auth.projectOf(req, principal);
-  const role = await auth.authorize(principal, routeIdOf(route), project);
+  const project = auth.projectOf(req, principal, route);
+  const role = await auth.authorize(principal, route, routeIdOf(route), project);
   return { principal, project, role };
 }
 
@@ -122,8 +122,8 @@ export function serve<R extends RouteDef>(
       checkText(req.params, 'path');
       checkText(req.query, 'query');
       checkText(req.body, 'body');
-      const project = auth.projectOf(req, principal);
-      const role = await auth.authorize(principal, routeId, project);
+      const project = auth.projectOf(req, principal, route);
+      const role = await auth.authorize(principal, route, routeId, project);
       granted.set(req, { principal, project, role });
     },
     handler: async (req, reply) => {

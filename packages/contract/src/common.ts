@@ -4,7 +4,21 @@ const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
 /** Prefixed, time-sortable ids (`vm_01j…`): 10 chars of millisecond time, 16 of randomness. */
 export function newId(
-  prefix: 'vm' | 'img' | 'host' | 'evt' | 'tok' | 'snap' | 'op' | 'vol' | 'tpl' | 'net',
+  prefix:
+    | 'vm'
+    | 'img'
+    | 'host'
+    | 'evt'
+    | 'tok'
+    | 'snap'
+    | 'op'
+    | 'vol'
+    | 'tpl'
+    | 'net'
+    | 'usr'
+    | 'prj'
+    | 'ses'
+    | 'aud',
 ): string {
   let t = Date.now();
   let time = '';

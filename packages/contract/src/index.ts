@@ -20,3 +20,5 @@ export * from './route-path.ts';
 export * from './agent-routes.ts';
 export * from './agent-access-routes.ts';
 export * from './route-roles.ts';
+export * from './identity.ts';
+export * from './identity-routes.ts';

@@ -21,6 +21,7 @@ import { networkRoutes } from './network-routes.ts';
 import { templateRoutes } from './template-routes.ts';
 import { eventRoutes } from './events-routes.ts';
 import { imageRoutes } from './image-routes.ts';
+import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
 
 /** `user-or-agent`: a user token, or an agent's token (agents fetch image content with it). */
 export type Auth = 'user' | 'agent' | 'user-or-agent' | 'join' | 'none';
@@ -40,6 +41,8 @@ export interface RouteDef {
   raw?: { produces?: string[]; consumes?: string[]; websocket?: boolean };
   status: number;
   errors: ErrorCode[];
+  /** The path parameter that names the project the request acts in (project routes). */
+  projectParam?: string;
 }
 
 const def = <const T extends RouteDef>(r: T): T => r;
@@ -276,6 +279,10 @@ export const routes = {
   ...templateRoutes,
   ...eventRoutes,
   ...imageRoutes,
+  ...authRoutes,
+  ...userRoutes,
+  ...projectRoutes,
+  ...joinRoutes,
 } as const;
 
 export type Routes = typeof routes;

@@ -10,7 +10,7 @@ import {
 } from '@hearth/contract';
 import type { FastifyRequest } from 'fastify';
 import type { Stores } from '../store/index.ts';
-import type { Principal } from './principal.ts';
+import { ANONYMOUS, type Principal } from './principal.ts';
 
 /** Where a request says which project it acts in, before falling back to the caller's default. */
 export const PROJECT_HEADER = 'x-hearth-project';
@@ -45,6 +45,7 @@ export class Authority {
         if (principal) break;
       }
     }
+    if (route.auth === 'none') return principal ?? ANONYMOUS;
     if (route.auth === 'join') {
       if (!principal || principal.kind !== 'join') {
         throw new HearthError(
@@ -54,7 +55,7 @@ export class Authority {
       }
       return principal;
     }
-    if (!principal) {
+    if (!principal || principal.kind === 'anonymous') {
       throw new HearthError(
         'UNAUTHENTICATED',
         token
@@ -90,7 +91,12 @@ export class Authority {
    * The project a request acts in: the `X-Hearth-Project` header, else a `project` query
    * parameter or body field, else the token's scope or the user's default project, else `default`.
    */
-  projectOf(req: FastifyRequest, principal: Principal): string {
+  projectOf(req: FastifyRequest, principal: Principal, route?: RouteDef): string {
+    if (route?.projectParam) {
+      const named = (req.params as Record<string, string>)[route.projectParam] ?? '';
+      checkName(named);
+      return named;
+    }
     const header = req.headers[PROJECT_HEADER];
     const fromHeader = typeof header === 'string' && header ? header : null;
     const q = (req.query ?? {}) as Record<string, unknown>;
@@ -108,12 +114,7 @@ export class Authority {
         { fields: { project: ['the header, query and body must name the same project'] } },
       );
     }
-    const bad = named.map((p) => Name.safeParse(p)).find((r) => !r.success);
-    if (bad && !bad.success)
-      throw validationError(
-        'the request project',
-        bad.error.issues.map((i) => ({ ...i, path: ['project'] })),
-      );
+    named.forEach(checkName);
     return named[0] ?? principal.scope ?? principal.defaultProject ?? DEFAULT_PROJECT;
   }
 
@@ -121,8 +122,13 @@ export class Authority {
    * Refuses unless the caller may call `routeId` in `project`. Agents pass only the routes
    * built for them (authentication already checked that).
    */
-  async authorize(principal: Principal, routeId: string, project: string): Promise<ProjectRole | null> {
-    if (principal.kind === 'agent' || principal.kind === 'join') return null;
+  async authorize(
+    principal: Principal,
+    route: RouteDef,
+    routeId: string,
+    project: string,
+  ): Promise<ProjectRole | null> {
+    if (route.auth === 'none' || principal.kind === 'agent' || principal.kind === 'join') return null;
     const needed = roleOf(routeId);
     if (!needed) throw new Error(`route ${routeId} has no entry in routeRoles`);
     return this.check(principal, needed, project);
@@ -176,6 +182,16 @@ export class Authority {
       throw new HearthError('PROJECT_NOT_FOUND', `Finding project "${project}" failed: no such project.`);
     }
     return principal.admin ? 'owner' : found.role!;
+  }
+}
+
+function checkName(project: string): void {
+  const r = Name.safeParse(project);
+  if (!r.success) {
+    throw validationError(
+      'the request project',
+      r.error.issues.map((i) => ({ ...i, path: ['project'] })),
+    );
   }
 }
 

@@ -8,7 +8,7 @@ export type Via = 'token' | 'session' | 'ticket';
  * by API token, browser session or WebSocket ticket; `agent`/`join` are hosts.
  */
 export interface Principal {
-  kind: 'admin' | 'user' | 'agent' | 'join';
+  kind: 'admin' | 'user' | 'agent' | 'join' | 'anonymous';
   /** The credential: token id, session id or the ticket's underlying credential. */
   credentialId: string;
   tokenId: string | null;
@@ -34,3 +34,20 @@ export interface Principal {
 export function actorOf(p: Principal): string {
   return `${p.kind}:${p.name}`;
 }
+
+/** The caller of a route that needs no credential (sign-in, the sign-in options). */
+export const ANONYMOUS: Principal = Object.freeze({
+  kind: 'anonymous',
+  credentialId: '',
+  tokenId: null,
+  sessionId: null,
+  userId: null,
+  name: 'anonymous',
+  admin: false,
+  hostId: null,
+  ceiling: null,
+  scope: null,
+  via: 'token',
+  csrf: null,
+  defaultProject: null,
+});

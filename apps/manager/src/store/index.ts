@@ -9,6 +9,8 @@ import { VolumeStore } from './volumes.ts';
 import { TemplateStore } from './templates.ts';
 import { NetworkStore } from './networks.ts';
 import { ProjectStore } from './projects.ts';
+import { UserStore } from './users.ts';
+import { SessionStore } from './sessions.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -21,6 +23,8 @@ export interface Stores {
   templates: TemplateStore;
   networks: NetworkStore;
   projects: ProjectStore;
+  users: UserStore;
+  sessions: SessionStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -35,5 +39,7 @@ export function makeStores(db: Db): Stores {
     templates: new TemplateStore(db),
     networks: new NetworkStore(db),
     projects: new ProjectStore(db),
+    users: new UserStore(db),
+    sessions: new SessionStore(db),
   };
 }

@@ -6,6 +6,7 @@ import { tokens, users, type TokenKind } from '../db/schema.ts';
 import type { Principal } from '../auth/principal.ts';
 
 export type { TokenKind } from '../db/schema.ts';
+export type TokenRow = typeof tokens.$inferSelect;
 
 export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
@@ -28,6 +29,26 @@ export class TokenStore {
       .values({ id: newId('tok'), kind, name, hash: hashSecret(token), host_id: hostId })
       .onConflictDoNothing({ target: tokens.hash });
     return token;
+  }
+
+  /** A user's API token; the secret is returned once and stored as a hash. */
+  async createForUser(
+    userId: string,
+    opts: { name: string; expiresAt?: Date | null; role?: TokenRow['role']; project?: string | null },
+  ): Promise<{ id: string; token: string }> {
+    const token = `hth_user_${randomBytes(24).toString('base64url')}`;
+    const id = newId('tok');
+    await this.db.orm.insert(tokens).values({
+      id,
+      kind: 'user',
+      name: opts.name,
+      hash: hashSecret(token),
+      user_id: userId,
+      expires_at: opts.expiresAt ?? null,
+      role: opts.role ?? null,
+      project: opts.project ?? null,
+    });
+    return { id, token };
   }
 
   /** The principal a bearer token stands for; null when unknown, expired or its user is disabled. */
