@@ -22,6 +22,7 @@ import { vmWsRoutes } from './routes/vm-ws.ts';
 import type { AgentClient } from './services/agent-client.ts';
 import type { ImageService } from './images/image-service.ts';
 import websocket from '@fastify/websocket';
+import cookie from '@fastify/cookie';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
 import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
@@ -60,6 +61,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
     ...frameworkOptions,
   });
   installErrorHandling(app);
+  await app.register(cookie);
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400 || (req.url.startsWith('/v1/vms') && req.method !== 'GET')) {
       req.log.info(
