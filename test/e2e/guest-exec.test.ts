@@ -230,11 +230,16 @@ describe('terminals (real VM)', () => {
       'VM_NOT_FOUND',
       404,
     );
-    // The browser form of auth: ?token= works where headers cannot be set.
+    // A token in the URL is refused; the browser form of auth is a single-use ?ticket=.
     const viaQuery = new URL(target.url);
     viaQuery.searchParams.set('token', target.headers.authorization!.slice(7));
-    const t = await openTerminal({ url: viaQuery.toString(), headers: {} });
+    const byToken = await refusedUpgrade({ url: viaQuery.toString(), headers: {} });
+    expect(byToken).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHENTICATED' } } });
+    const url = await g.p.client.connectUrl('vmShell', { params: { id: g.vm.id } });
+    const t = await openTerminal({ url, headers: {} });
     await t.expect(PROMPT);
     t.close();
+    const reused = await refusedUpgrade({ url, headers: {} });
+    expect(reused).toMatchObject({ status: 401, body: { error: { code: 'TICKET_INVALID' } } });
   });
 });

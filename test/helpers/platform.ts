@@ -116,8 +116,18 @@ export async function startPlatform(
     /** Extra manager settings (image import options). */
     manager?: Pick<
       ManagerConfig,
-      'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes' | 'hostWaitMs' | 'importIdleMs'
+      | 'allowHostPathImport'
+      | 'insecureRegistries'
+      | 'maxImageBytes'
+      | 'hostWaitMs'
+      | 'importIdleMs'
+      | 'sessionTtlMs'
+      | 'sessionIdleMs'
+      | 'adminPassword'
+      | 'signInLimits'
     >;
+    /** The manager's logger (tests that read its lines); default testLog(). */
+    log?: pino.Logger;
     /** The agent fetches images over HTTP from the manager instead of reading its files. */
     alwaysFetchImages?: boolean;
     /** Where the bridge's DNS forwarder sends queries (a test DNS server). */
@@ -138,6 +148,7 @@ export async function startPlatform(
     dropDb = fresh.drop;
   }
   const log = testLog();
+  const managerLog = opts.log ?? log;
   const agentName = `test-${net.bridge}`;
   const adminToken = `hth_admin_test_${randomBytes(12).toString('hex')}`;
   const joinToken = `hth_join_test_${randomBytes(12).toString('hex')}`;
@@ -160,7 +171,7 @@ export async function startPlatform(
         heartbeatMs: 1000,
         adminToken,
         joinToken,
-        log,
+        log: managerLog,
         version: 'test',
         ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}),
         ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),

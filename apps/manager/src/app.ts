@@ -26,6 +26,10 @@ import cookie from '@fastify/cookie';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
 import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
+import { authRoutes } from './routes/auth.ts';
+import type { SessionPolicy } from './auth/sessions.ts';
+import type { SignInLimits } from './auth/rate-limit.ts';
+import { redactUrl } from './log-redaction.ts';
 
 export interface AppServices {
   db: Db;
@@ -49,6 +53,10 @@ export interface AppServices {
   uiDir?: string;
   /** Why the platform cannot serve yet (GET /healthz answers 503), or null when it can. */
   notReady?: () => string | null;
+  /** Session lifetime and idle timeout; default 7 d and 12 h. */
+  sessionPolicy?: SessionPolicy;
+  /** Failed sign-in limits; default 5 per user name and 20 per address in 15 minutes. */
+  signInLimits?: SignInLimits;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -65,12 +73,18 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400 || (req.url.startsWith('/v1/vms') && req.method !== 'GET')) {
       req.log.info(
-        { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        {
+          method: req.method,
+          url: redactUrl(req.url),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
         'request',
       );
     }
   });
   await systemRoutes(app, deps);
+  authRoutes(app, deps);
   vmRoutes(app, deps);
   hostRoutes(app, deps);
   imageRoutes(app, deps);

@@ -42,8 +42,11 @@ describe('event stream and UI hosting', () => {
 
   afterAll(() => rmSync(uiDir, { recursive: true, force: true }));
 
-  it('streams VM changes to a client authenticated by ?token=, and resumes from Last-Event-ID', async () => {
-    const res = await stream(`token=${api.p.manager.adminToken}`);
+  const ticket = async () =>
+    new URL(await api.p.client.connectUrl('eventStream')).searchParams.get('ticket')!;
+
+  it('streams VM changes to a client authenticated by ?ticket=, and resumes from Last-Event-ID', async () => {
+    const res = await stream(`ticket=${await ticket()}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const seen = readEvents(res, (s) => s.some((e) => e.type === 'vm' && e.vm.state === 'created'));
@@ -61,7 +64,8 @@ describe('event stream and UI hosting', () => {
     expect(change.seq).toBeGreaterThan(events[0]!.seq);
 
     // A reconnect from the hello position replays the change it missed.
-    const again = await stream(`token=${api.p.manager.adminToken}`, {
+    const again = await stream('', {
+      ...api.admin(),
       'last-event-id': String(events[0]!.seq),
     });
     const replay = await readEvents(again, (s) => s.length > 0);
@@ -69,12 +73,25 @@ describe('event stream and UI hosting', () => {
   });
 
   it('says reset when it cannot replay, and refuses missing tokens with the error envelope', async () => {
-    const res = await stream(`since=5&token=${api.p.manager.adminToken}`);
+    const res = await stream('since=5', api.admin());
     const [first] = await readEvents(res, (s) => s.length > 0);
     expect(first!.type).toBe('reset');
     const anon = await stream('');
     expect(anon.status).toBe(401);
     expect((await anon.json()).error.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a token in the URL, and a ticket a second time', async () => {
+    const byToken = await stream(`token=${api.p.manager.adminToken}`);
+    expect(byToken.status).toBe(401);
+    expect((await byToken.json()).error.code).toBe('UNAUTHENTICATED');
+    const t = await ticket();
+    const first = await stream(`ticket=${t}`);
+    expect(first.status).toBe(200);
+    await first.body!.cancel();
+    const second = await stream(`ticket=${t}`);
+    expect(second.status).toBe(401);
+    expect((await second.json()).error.code).toBe('TICKET_INVALID');
   });
 
   it('serves the dashboard with a history fallback, and keeps JSON 404s for unknown API routes', async () => {

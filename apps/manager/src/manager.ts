@@ -2,9 +2,15 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { HearthError } from '@hearth/contract';
 import { openDb, type Db } from './db/index.ts';
 import { makeStores, type Stores } from './store/index.ts';
 import { Authority } from './auth/authority.ts';
+import { sessionPolicy, sessionReader } from './auth/sessions.ts';
+import { ticketReader } from './auth/tickets.ts';
+import { generatePassword, hashPassword } from './auth/passwords.ts';
+import { LOG_REDACT } from './log-redaction.ts';
+import { signInLimits } from './auth/rate-limit.ts';
 import { buildApp } from './app.ts';
 import { registerBuiltinImages } from './builtin-images.ts';
 import { SnapshotService } from './services/snapshot-service.ts';
@@ -56,6 +62,17 @@ export interface ManagerConfig {
   drainMs?: number;
   /** A URL import fails after this long without progress (connect, headers, body); default 30 s. */
   importIdleMs?: number;
+  /** Browser sessions end this long after sign-in; default HEARTH_SESSION_TTL, else 7 d. */
+  sessionTtlMs?: number;
+  /** Browser sessions unused this long end; default HEARTH_SESSION_IDLE, else 12 h. */
+  sessionIdleMs?: number;
+  /**
+   * The first administrator's password, used only when the first start creates user `admin`;
+   * default HEARTH_ADMIN_PASSWORD, else a random one written 0600 to `admin.password`.
+   */
+  adminPassword?: string;
+  /** Failed sign-ins allowed per user name and per address in a window; default 5 and 20 in 15 min. */
+  signInLimits?: { perUser?: number; perSource?: number; windowMs?: number };
 }
 
 export interface RunningManager {
@@ -66,6 +83,8 @@ export interface RunningManager {
   vmService: VmService;
   adminToken: string;
   joinToken: string;
+  /** The first start created user `admin`: its name, and the password when it was generated. */
+  firstAdmin: { name: string; password: string | null; passwordFile: string | null } | null;
   /** Ready (null) or not, with why; see `notReadyUntilSet`. */
   setReady(notReady: string | null): void;
   /** Stops taking requests, lets VM operations in flight finish (bounded), then closes. Idempotent. */
@@ -95,13 +114,58 @@ async function ensureSecret(
   return token;
 }
 
+/** How often expired sessions and tickets are deleted (they are refused as soon as they expire). */
+const SWEEP_MS = 60_000;
+
+/** User name of the first administrator. */
+export const FIRST_ADMIN = 'admin';
+
+/**
+ * With no users yet, creates `admin`: a platform administrator and owner of `default`, with the
+ * configured password or a random one written 0600 to `admin.password` (never logged).
+ */
+async function ensureFirstAdmin(
+  stores: Stores,
+  dataDir: string,
+  configured: string | undefined,
+): Promise<RunningManager['firstAdmin']> {
+  if ((await stores.users.count()) > 0) return null;
+  const password = configured || generatePassword();
+  let user;
+  try {
+    user = await stores.users.create({
+      name: FIRST_ADMIN,
+      display_name: 'Administrator',
+      admin: true,
+      password_hash: await hashPassword(password),
+    });
+  } catch (e) {
+    // Another manager on the same database created it first.
+    if (e instanceof HearthError && e.code === 'USER_NAME_TAKEN') return null;
+    throw e;
+  }
+  await stores.projects.setMember('default', user.id, 'owner');
+  if (configured) return { name: FIRST_ADMIN, password: null, passwordFile: null };
+  const passwordFile = join(dataDir, 'admin.password');
+  await writeFile(passwordFile, password + '\n', { mode: 0o600 });
+  await chmod(passwordFile, 0o600);
+  return { name: FIRST_ADMIN, password, passwordFile };
+}
+
 export async function startManager(cfg: ManagerConfig): Promise<RunningManager> {
-  const log = cfg.log;
+  // Whoever made the logger, credentials in headers never reach a line of it.
+  const log = cfg.log.child({}, { redact: LOG_REDACT });
+  const sessions = sessionPolicy(cfg);
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db);
   const adminToken = await ensureSecret(stores, cfg.dataDir, 'admin', cfg.adminToken);
   const joinToken = await ensureSecret(stores, cfg.dataDir, 'join', cfg.joinToken);
+  const firstAdmin = await ensureFirstAdmin(
+    stores,
+    cfg.dataDir,
+    cfg.adminPassword ?? process.env.HEARTH_ADMIN_PASSWORD,
+  );
   await registerBuiltinImages(cfg.dataDir, stores.images, (msg) => log.warn(msg));
 
   const files = new ContentStore(join(cfg.dataDir, 'images'));
@@ -136,10 +200,16 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'snapshots' }),
   });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
+  const auth = new Authority(stores);
+  // After bearer tokens: a ticket (WebSockets and the event stream only), then the session cookie.
+  auth.addReader(ticketReader(stores));
+  auth.addReader(sessionReader(stores, sessions));
   const app = await buildApp({
     notReady: () => notReady,
+    sessionPolicy: sessions,
+    signInLimits: signInLimits(cfg.signInLimits),
     db,
-    auth: new Authority(stores),
+    auth,
     stores,
     vmService,
     snapshots,
@@ -159,6 +229,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   const url = `http://${cfg.host}:${port}`;
 
+  let lastSweep = 0;
   // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
   const tick = setInterval(
     () => {
@@ -167,6 +238,11 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
         .then((ids) => ids.forEach((id) => agents.live.lost(id)))
         .catch(() => undefined);
       void vmService.stopExpired().catch(() => undefined);
+      if (Date.now() - lastSweep > SWEEP_MS) {
+        lastSweep = Date.now();
+        void stores.sessions.sweep().catch(() => undefined);
+        void stores.tickets.sweep().catch(() => undefined);
+      }
     },
     Math.max(1000, cfg.heartbeatMs),
   );
@@ -182,6 +258,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     vmService,
     adminToken,
     joinToken,
+    firstAdmin,
     setReady(why) {
       notReady = why;
     },

@@ -253,7 +253,7 @@ export const errorCatalogue = {
   },
   WEBSOCKET_REQUIRED: {
     status: 426,
-    hint: 'Connect with a WebSocket client (`Upgrade: websocket`); browsers may pass the token as `?token=`.',
+    hint: 'Connect with a WebSocket client (`Upgrade: websocket`); browsers authenticate with the session cookie or a `?ticket=` from POST /v1/auth/tickets.',
   },
   GUEST_PATH_IO_ERROR: {
     status: 422,
@@ -299,7 +299,7 @@ export const errorCatalogue = {
   SESSION_EXPIRED: { status: 401, hint: 'Sign in again.' },
   CSRF_FAILED: {
     status: 403,
-    hint: 'Cookie-authenticated writes need the `X-CSRF-Token` header with the value from GET /v1/auth/session; or use a bearer token.',
+    hint: 'Cookie-authenticated writes need the `X-CSRF-Token` header with the `csrf` value from the sign-in answer (or GET /v1/me); or use a bearer token.',
   },
   TICKET_INVALID: {
     status: 401,

@@ -9,7 +9,7 @@ export const eventRoutes = {
     method: 'GET',
     path: '/v1/events',
     summary:
-      'Server-Sent Events (text/event-stream): every VM change as a StreamEvent, with `id:` = seq. Resumable: send `Last-Event-ID` or `?since=`; when the changes since then are no longer kept a `reset` message says to refetch. EventSource clients may pass the token as `?token=`.',
+      'Server-Sent Events (text/event-stream): every VM change as a StreamEvent, with `id:` = seq. Resumable: send `Last-Event-ID` or `?since=`; when the changes since then are no longer kept a `reset` message says to refetch. Authenticate with the bearer header, the session cookie, or a single-use `?ticket=` from POST /v1/auth/tickets (EventSource cannot set headers); a token in the URL is refused.',
     tag: 'events',
     auth: 'user',
     query: EventStreamQuery,

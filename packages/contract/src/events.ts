@@ -27,5 +27,10 @@ export const EventStreamQuery = z.strictObject({
     .min(0)
     .optional()
     .describe('Replay changes after this `seq` (the `Last-Event-ID` header does the same).'),
-  token: z.string().optional().describe('Bearer token, for clients that cannot set headers (EventSource).'),
+  ticket: z
+    .string()
+    .optional()
+    .describe(
+      'A single-use ticket (POST /v1/auth/tickets), for clients that cannot set headers (EventSource).',
+    ),
 });

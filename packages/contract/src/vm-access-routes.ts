@@ -196,7 +196,7 @@ export const vmAccessRoutes = {
     method: 'GET',
     path: '/v1/vms/:id/console',
     summary:
-      'WebSocket: the serial console. On connect the last 64 KiB are replayed; binary messages are console bytes both ways. Several viewers may share it. Browsers may pass the token as `?token=`.',
+      'WebSocket: the serial console. On connect the last 64 KiB are replayed; binary messages are console bytes both ways. Several viewers may share it. Browsers authenticate with the session cookie or a single-use `?ticket=` from POST /v1/auth/tickets.',
     response: null,
     raw: { websocket: true },
     errors: ['VM_NOT_FOUND', 'AGENT_UNREACHABLE'],

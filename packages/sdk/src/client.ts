@@ -12,9 +12,14 @@ type Input<R extends RouteDef> = (R['params'] extends z.ZodType
 
 export interface ClientOptions {
   baseUrl: string;
-  token: string;
+  /** Bearer token; omit in a browser signed in with a session cookie (sent by the browser). */
+  token?: string;
+  /** The session's CSRF value, sent as `X-CSRF-Token` on writes (cookie sessions). */
+  csrf?: string;
   fetch?: typeof fetch;
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /** Typed client for the Hearth API, driven by the contract's route table. */
 export class HearthClient {
@@ -49,7 +54,8 @@ export class HearthClient {
       res = await (this.opts.fetch ?? fetch)(url, {
         method: route.method,
         headers: {
-          authorization: `Bearer ${this.opts.token}`,
+          ...this.credentialHeaders(),
+          ...(this.opts.csrf && !SAFE_METHODS.has(route.method) ? { 'x-csrf-token': this.opts.csrf } : {}),
           ...(hasBody ? { 'content-type': 'application/json' } : {}),
           ...input.headers,
           ...init.headers,
@@ -82,14 +88,36 @@ export class HearthClient {
     return (route.response === null ? text : JSON.parse(text)) as Out<Routes[K]>;
   }
 
-  /** URL and headers for a WebSocket route (open it with any WebSocket client). */
+  private credentialHeaders(): Record<string, string> {
+    return this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {};
+  }
+
+  /**
+   * URL and headers for a WebSocket route, for clients that can send headers (Node's `ws`):
+   * the credential goes in the Authorization header, never in the URL.
+   */
   websocket<K extends keyof Routes>(
     id: K,
     input: Pick<Input<Routes[K]>, 'params' | 'query'> = {} as never,
   ): { url: string; headers: Record<string, string> } {
     const url = this.url(id, input);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return { url: url.toString(), headers: { authorization: `Bearer ${this.opts.token}` } };
+    return { url: url.toString(), headers: this.credentialHeaders() };
+  }
+
+  /**
+   * A URL for a WebSocket or the event stream that a client without headers (a browser's
+   * WebSocket or EventSource) can open once: with a bearer token it carries a fresh single-use
+   * `?ticket=`; with a cookie session it needs none (the browser sends the cookie).
+   */
+  async connectUrl<K extends 'vmConsole' | 'vmShell' | 'vmMetricsStream' | 'eventStream'>(
+    id: K,
+    input: Pick<Input<Routes[K]>, 'params' | 'query'> = {} as never,
+  ): Promise<string> {
+    const url = this.url(id, input);
+    if (id !== 'eventStream') url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (this.opts.token) url.searchParams.set('ticket', (await this.call('createTicket')).ticket);
+    return url.toString();
   }
 
   /** Follows `nextCursor` until the list is exhausted. */

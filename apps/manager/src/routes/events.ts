@@ -12,7 +12,7 @@ const frame = (e: StreamEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.
  * `GET /v1/events`: VM changes as Server-Sent Events. A client resuming from a position (the
  * `Last-Event-ID` EventSource sends on reconnect, or `?since=`) gets what it missed, or `reset`.
  */
-export function eventRoutes(app: FastifyInstance, { stores, changes, auth }: AppServices): void {
+export function eventRoutes(app: FastifyInstance, { changes, auth }: AppServices): void {
   const route = routes.eventStream;
   const open = new Set<import('node:http').ServerResponse>();
   // Closing the app (shutdown, tests) must not wait for streams that never end on their own.
@@ -20,11 +20,10 @@ export function eventRoutes(app: FastifyInstance, { stores, changes, auth }: App
     for (const res of open) res.end();
   });
   app.get(route.path, async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    // EventSource cannot set headers: the token may come as ?token=, as on the WebSocket routes.
-    if (!req.headers.authorization && typeof q.token === 'string')
-      req.headers.authorization = `Bearer ${q.token}`;
+    // Bearer header, session cookie, or (EventSource cannot set headers) a single-use ?ticket=.
+    // A token in the URL is not accepted: URLs end up in logs and browser history.
     await admit(auth, req, route);
+    const q = req.query as Record<string, unknown>;
     const parsed = route.query.safeParse(q);
     if (!parsed.success) throw validationError('the request query', parsed.error.issues);
     const lastId = req.headers['last-event-id'];

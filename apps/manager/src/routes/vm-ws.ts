@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { admit, checkText } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { accessTarget } from './vm-access.ts';
+import { TICKET_PARAM } from '../auth/tickets.ts';
 
 type Target = Awaited<ReturnType<ReturnType<typeof accessTarget>>>;
 interface WsState {
@@ -43,19 +44,18 @@ function wsRoute(
 
 /**
  * WebSockets into a VM (console, shell, metrics). Auth and the VM lookup happen before the
- * upgrade, so a bad token or an unknown VM is an ordinary HTTP error with the usual envelope.
+ * upgrade, so a bad credential or an unknown VM is an ordinary HTTP error with the usual envelope.
  * The socket is then relayed to the VM's own channel on its host's agent and nowhere else.
  */
 export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
   const target = accessTarget(deps.stores);
 
   const prepare = (route: RouteDef, anyState: boolean) => async (req: FastifyRequest) => {
-    const q = { ...(req.query as Record<string, unknown>) };
-    // Browsers cannot set headers on a WebSocket: they may send the token as ?token=.
-    if (!req.headers.authorization && typeof q.token === 'string')
-      req.headers.authorization = `Bearer ${q.token}`;
-    delete q.token;
+    // Bearer header, session cookie, or (browsers cannot set headers on a WebSocket) a
+    // single-use ?ticket=, which the Authority's ticket reader redeems. Never a token in the URL.
     await admit(deps.auth, req, route);
+    const q = { ...(req.query as Record<string, unknown>) };
+    delete q[TICKET_PARAM];
     checkText(req.params, 'path');
     checkText(q, 'query');
     const params = (route.params as z.ZodType).safeParse(req.params);
