@@ -21,11 +21,11 @@ describe('web dashboard', () => {
   it('signs in with a token, and the session survives a reload', async () => {
     await ui.page.goto(ui.p.manager.url);
     await ui.page.getByLabel('API token').fill('hth_wrong');
-    await ui.page.getByRole('button', { name: 'Sign in' }).click();
+    await ui.page.getByRole('button', { name: 'Sign in with token' }).click();
     await ui.page.getByTestId('field-error').filter({ hasText: 'token is not valid' }).waitFor();
     await accessible('sign-in');
     await ui.page.getByLabel('API token').fill(ui.p.manager.adminToken);
-    await ui.page.getByRole('button', { name: 'Sign in' }).click();
+    await ui.page.getByRole('button', { name: 'Sign in with token' }).click();
     await heading('Dashboard').waitFor();
     await ui.page.reload();
     await heading('Dashboard').waitFor();

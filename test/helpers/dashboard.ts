@@ -44,7 +44,7 @@ export function useDashboard(opts: { signedIn?: boolean } = {}) {
     if (opts.signedIn) {
       await page.goto(p.manager.url);
       await page.getByLabel('API token').fill(p.manager.adminToken);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in with token' }).click();
       await ui.heading('Dashboard').waitFor();
     }
   });

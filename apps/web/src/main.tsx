@@ -14,10 +14,10 @@ const retry = (count: number, e: unknown) => !(e instanceof HearthError && e.sta
 function App() {
   const { session } = useSessionState();
   if (!session) return <SignIn />;
-  return <SignedIn key={session.token} signOut={session.signOut} />;
+  return <SignedIn key={session.key} signOut={session.signOut} />;
 }
 
-/** One query cache per token, so signing out and in as someone else never shows stale data. */
+/** One query cache per sign-in, so signing out and in as someone else never shows stale data. */
 function SignedIn({ signOut }: { signOut(): void }) {
   const [qc] = useState(
     () =>

@@ -25,24 +25,56 @@ function apply(qc: QueryClient, e: StreamEvent): void {
   void qc.invalidateQueries({ queryKey: vmKeys.events(id) });
 }
 
+/** Wait before opening a new stream after one failed (the manager's own `retry:` is 2 s). */
+const RECONNECT_MS = 2000;
+
 /**
  * One EventSource for the whole app: VM changes land in the query cache as they happen, so no
- * page polls for VM state. EventSource reconnects by itself and sends Last-Event-ID, so the
- * manager replays what was missed (or says `reset`, and everything is refetched).
+ * page polls for VM state. Signed in with a session, the browser sends the cookie and
+ * EventSource reconnects by itself with Last-Event-ID. Signed in with a token, each connection
+ * needs a fresh single-use ticket (a token never goes in a URL), so reconnecting is done here,
+ * resuming with `?since=`. Either way the manager replays what was missed, or says `reset`.
  */
 export function useEventStream(): StreamStatus {
-  const { client, token } = useSession();
+  const { client, kind } = useSession();
   const qc = useQueryClient();
   const [status, setStatus] = useState<StreamStatus>('connecting');
   useEffect(() => {
-    const es = new EventSource(client.url('eventStream', { query: { token } }));
+    let es: EventSource | null = null;
+    let closed = false;
+    let last: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const onMessage = (m: MessageEvent<string>) => {
       setStatus('live');
-      apply(qc, JSON.parse(m.data) as StreamEvent);
+      const e = JSON.parse(m.data) as StreamEvent;
+      last = e.seq;
+      apply(qc, e);
     };
-    for (const type of ['vm', 'gone', 'hello', 'reset']) es.addEventListener(type, onMessage);
-    es.onerror = () => setStatus('reconnecting');
-    return () => es.close();
-  }, [client, token, qc]);
+    const open = async () => {
+      const query = last === undefined ? {} : { since: last };
+      const url = await client.connectUrl('eventStream', { query }).catch(() => null);
+      if (closed) return;
+      if (!url) return retry();
+      es = new EventSource(url);
+      for (const type of ['vm', 'gone', 'hello', 'reset']) es.addEventListener(type, onMessage);
+      es.onerror = () => {
+        setStatus('reconnecting');
+        // A ticket is used up: a token sign-in opens a new stream with a new one.
+        if (kind === 'token') retry();
+      };
+    };
+    const retry = () => {
+      es?.close();
+      es = null;
+      clearTimeout(timer);
+      timer = setTimeout(() => void open(), RECONNECT_MS);
+    };
+    void open();
+    return () => {
+      closed = true;
+      clearTimeout(timer);
+      es?.close();
+    };
+  }, [client, kind, qc]);
   return status;
 }

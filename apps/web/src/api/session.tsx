@@ -2,38 +2,104 @@ import { createContext, useCallback, useContext, useMemo, useState, type ReactNo
 import { HearthClient } from '@hearth/sdk';
 
 const TOKEN_KEY = 'hearth.token';
+const SESSION_KEY = 'hearth.session';
+
+/** How the browser proves who it is: an API token it sends, or a session cookie it cannot read. */
+export interface Credentials {
+  token?: string;
+  /** The cookie session's CSRF value, sent as X-CSRF-Token on writes. */
+  csrf?: string;
+}
 
 interface Session {
-  token: string;
+  /** Changes with each sign-in (one query cache per sign-in). */
+  key: string;
+  /** `session`: username and password (HTTP-only cookie); `token`: an API token. */
+  kind: 'session' | 'token';
+  /** The signed-in user's name (session sign-in only). */
+  user: string | null;
+  credentials: Credentials;
   client: HearthClient;
   signOut(): void;
 }
 
+type Stored = { kind: 'token'; token: string } | { kind: 'session'; csrf: string; user: string };
+
 interface SessionState {
   session: Session | null;
+  /** Keeps an API token (checked by the caller). */
   signIn(token: string): void;
+  /** Signs in with a user name and password: the manager sets the session cookie. */
+  signInWithPassword(username: string, password: string): Promise<void>;
 }
 
 const Ctx = createContext<SessionState | null>(null);
 
 /** The API lives on the origin that served the page (the manager serves both). */
-export const clientFor = (token: string) => new HearthClient({ baseUrl: window.location.origin, token });
+export const clientFor = (c: Credentials | string) =>
+  new HearthClient({ baseUrl: window.location.origin, ...(typeof c === 'string' ? { token: c } : c) });
 
-/** The token is kept in localStorage so a reload (or a new tab) stays signed in. */
+function load(): Stored | null {
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (token) return { kind: 'token', token };
+  try {
+    const s = JSON.parse(localStorage.getItem(SESSION_KEY) ?? 'null') as {
+      csrf?: string;
+      user?: string;
+    } | null;
+    return s?.csrf ? { kind: 'session', csrf: s.csrf, user: s.user ?? '' } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The sign-in survives a reload (and new tabs): a token is kept in localStorage; a session's
+ * secret is an HTTP-only cookie the page never sees, and only its CSRF value is kept here.
+ */
 export function SessionProvider({ children }: { children: ReactNode }) {
-  const [token, setToken] = useState(() => localStorage.getItem(TOKEN_KEY));
+  const [stored, setStored] = useState<Stored | null>(load);
   const signIn = useCallback((t: string) => {
+    localStorage.removeItem(SESSION_KEY);
     localStorage.setItem(TOKEN_KEY, t);
-    setToken(t);
+    setStored({ kind: 'token', token: t });
+  }, []);
+  const signInWithPassword = useCallback(async (username: string, password: string) => {
+    const r = await clientFor({}).call('login', { body: { username, password, issue: 'session' } });
+    const s: Stored = { kind: 'session', csrf: r.csrf ?? '', user: r.user.name };
+    localStorage.removeItem(TOKEN_KEY);
+    localStorage.setItem(SESSION_KEY, JSON.stringify({ csrf: s.csrf, user: s.user }));
+    setStored(s);
   }, []);
   const signOut = useCallback(() => {
+    const current = load();
     localStorage.removeItem(TOKEN_KEY);
-    setToken(null);
+    localStorage.removeItem(SESSION_KEY);
+    setStored(null);
+    // Ends the session on the manager (and clears its cookie); an expired one is gone already.
+    if (current?.kind === 'session') {
+      void clientFor({ csrf: current.csrf })
+        .call('logout')
+        .catch(() => undefined);
+    }
   }, []);
-  const value = useMemo<SessionState>(
-    () => ({ session: token ? { token, client: clientFor(token), signOut } : null, signIn }),
-    [token, signIn, signOut],
-  );
+  const value = useMemo<SessionState>(() => {
+    if (!stored) return { session: null, signIn, signInWithPassword };
+    const credentials: Credentials =
+      stored.kind === 'token' ? { token: stored.token } : { csrf: stored.csrf };
+    return {
+      session: {
+        key: stored.kind === 'token' ? stored.token : stored.csrf,
+        kind: stored.kind,
+        user: stored.kind === 'session' ? stored.user : null,
+        credentials,
+        client: clientFor(credentials),
+        signOut,
+      },
+      signIn,
+      signInWithPassword,
+    };
+  }, [stored, signIn, signInWithPassword, signOut]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
 

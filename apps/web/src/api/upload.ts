@@ -43,5 +43,7 @@ export function progressFetch(onProgress: (sent: number, total: number) => void)
 }
 
 /** A client like the session's whose requests report upload progress. */
-export const uploadClient = (token: string, onProgress: (sent: number, total: number) => void) =>
-  new HearthClient({ baseUrl: window.location.origin, token, fetch: progressFetch(onProgress) });
+export const uploadClient = (
+  credentials: { token?: string; csrf?: string },
+  onProgress: (sent: number, total: number) => void,
+) => new HearthClient({ baseUrl: window.location.origin, ...credentials, fetch: progressFetch(onProgress) });

@@ -38,7 +38,7 @@ const nameFromFile = (f: string) =>
  * declare the image, then PUT the file with progress.
  */
 function Upload() {
-  const { client, token } = useSession();
+  const { client, credentials } = useSession();
   const qc = useQueryClient();
   const [file, setFile] = useState<File | null>(null);
   const [form, setForm] = useState({
@@ -56,7 +56,7 @@ function Upload() {
       const body = { ...form, name: form.name.trim(), sha256, sizeBytes: f.size };
       const image = await client.call('createImage', { body });
       setPhase({ label: `Uploading ${f.name}`, value: 0 });
-      const up = uploadClient(token, (sent, total) =>
+      const up = uploadClient(credentials, (sent, total) =>
         setPhase({ label: `Uploading ${f.name}`, value: total ? Math.round((sent / total) * 100) : null }),
       );
       const res = await up.raw(

@@ -11,30 +11,39 @@ import { addSample, type Sample } from './metrics-history.ts';
 const histories = new Map<string, { samples: Sample[]; last: VmMetrics | null }>();
 
 function useMetricsStream(vm: Vm) {
-  const { client, token } = useSession();
+  const { client } = useSession();
   const [state, setState] = useState(() => histories.get(vm.id) ?? { samples: [], last: null });
   const [error, setError] = useState<string | null>(null);
   const running = vm.state === 'running';
   useEffect(() => {
     if (!running) return;
-    const u = new URL(
-      client.websocket('vmMetricsStream', { params: { id: vm.id }, query: { interval: 2 } }).url,
+    let ws: WebSocket | null = null;
+    let closed = false;
+    // The session cookie goes along by itself; a token sign-in gets a single-use ticket first.
+    void client.connectUrl('vmMetricsStream', { params: { id: vm.id }, query: { interval: 2 } }).then(
+      (url) => {
+        if (!closed) listen((ws = new WebSocket(url)));
+      },
+      (e: Error) => setError(e.message),
     );
-    u.searchParams.set('token', token);
-    const ws = new WebSocket(u);
-    ws.onmessage = (m: MessageEvent<string>) => {
-      const msg = JSON.parse(m.data) as VmMetrics | { type: 'error'; message: string };
-      if ('type' in msg) return setError(msg.message);
-      setError(null);
-      setState((s) => {
-        const next = { samples: addSample(s.samples, msg, s.last), last: msg };
-        histories.set(vm.id, next);
-        return next;
-      });
+    const listen = (ws: WebSocket) => {
+      ws.onmessage = (m: MessageEvent<string>) => {
+        const msg = JSON.parse(m.data) as VmMetrics | { type: 'error'; message: string };
+        if ('type' in msg) return setError(msg.message);
+        setError(null);
+        setState((s) => {
+          const next = { samples: addSample(s.samples, msg, s.last), last: msg };
+          histories.set(vm.id, next);
+          return next;
+        });
+      };
+      ws.onerror = () => setError('The metrics stream failed; it reconnects when you come back to this tab.');
     };
-    ws.onerror = () => setError('The metrics stream failed; it reconnects when you come back to this tab.');
-    return () => ws.close();
-  }, [client, token, vm.id, running]);
+    return () => {
+      closed = true;
+      ws?.close();
+    };
+  }, [client, vm.id, running]);
   return { samples: state.samples, error };
 }
 

@@ -10,11 +10,12 @@ type Mode = 'shell' | 'console';
 
 /**
  * xterm.js over the shell WebSocket (a PTY through the guest agent) or the serial console.
- * Browsers cannot set headers on a WebSocket, so the token travels as ?token=. The terminal
+ * Browsers cannot set headers on a WebSocket: a session sign-in's cookie goes along by itself,
+ * and a token sign-in first fetches a single-use ticket for the URL (never the token). The terminal
  * follows its container's size, and the shell is told each new size with a resize message.
  */
 export default function TerminalTab({ vm }: { vm: Vm }) {
-  const { client, token } = useSession();
+  const { client } = useSession();
   const box = useRef<HTMLDivElement>(null);
   const [mode, setMode] = useState<Mode>('shell');
   const [status, setStatus] = useState('connecting');
@@ -35,34 +36,42 @@ export default function TerminalTab({ vm }: { vm: Vm }) {
     term.open(box.current);
     fit.fit();
     const route = mode === 'shell' ? 'vmShell' : 'vmConsole';
-    const { url } = client.websocket(route, {
-      params: { id: vm.id },
-      ...(mode === 'shell' ? { query: { cols: term.cols, rows: term.rows } } : {}),
-    } as never);
-    const u = new URL(url);
-    u.searchParams.set('token', token);
-    const ws = new WebSocket(u);
-    ws.binaryType = 'arraybuffer';
     setStatus('connecting');
-    ws.onopen = () => {
-      setStatus('connected');
-      term.focus();
-    };
-    ws.onmessage = (m: MessageEvent<ArrayBuffer | string>) => {
-      if (typeof m.data !== 'string') return term.write(new Uint8Array(m.data));
-      const msg = ShellServerMessage.safeParse(JSON.parse(m.data));
-      if (!msg.success) return;
-      if (msg.data.type === 'exit') setStatus(`the shell exited (${msg.data.exitCode ?? msg.data.signal})`);
-      else setStatus(`error: ${msg.data.message}`);
-    };
-    ws.onclose = (e) =>
-      setStatus((s) =>
-        s === 'connected' || s === 'connecting' ? `disconnected${e.reason ? `: ${e.reason}` : ''}` : s,
+    let ws: WebSocket | null = null;
+    let closed = false;
+    void client
+      .connectUrl(route, {
+        params: { id: vm.id },
+        ...(mode === 'shell' ? { query: { cols: term.cols, rows: term.rows } } : {}),
+      } as never)
+      .then(
+        (url) => {
+          if (!closed) connect((ws = new WebSocket(url)));
+        },
+        (e: Error) => setStatus(`error: ${e.message}`),
       );
+    const connect = (ws: WebSocket) => {
+      ws.binaryType = 'arraybuffer';
+      ws.onopen = () => {
+        setStatus('connected');
+        term.focus();
+      };
+      ws.onmessage = (m: MessageEvent<ArrayBuffer | string>) => {
+        if (typeof m.data !== 'string') return term.write(new Uint8Array(m.data));
+        const msg = ShellServerMessage.safeParse(JSON.parse(m.data));
+        if (!msg.success) return;
+        if (msg.data.type === 'exit') setStatus(`the shell exited (${msg.data.exitCode ?? msg.data.signal})`);
+        else setStatus(`error: ${msg.data.message}`);
+      };
+      ws.onclose = (e) =>
+        setStatus((s) =>
+          s === 'connected' || s === 'connecting' ? `disconnected${e.reason ? `: ${e.reason}` : ''}` : s,
+        );
+    };
     const enc = new TextEncoder();
-    const input = term.onData((d) => ws.readyState === WebSocket.OPEN && ws.send(enc.encode(d)));
+    const input = term.onData((d) => ws?.readyState === WebSocket.OPEN && ws.send(enc.encode(d)));
     const resize = term.onResize(({ cols, rows }) => {
-      if (mode === 'shell' && ws.readyState === WebSocket.OPEN)
+      if (mode === 'shell' && ws?.readyState === WebSocket.OPEN)
         ws.send(JSON.stringify({ type: 'resize', cols, rows }));
     });
     const observer = new ResizeObserver(() => fit.fit());
@@ -71,10 +80,11 @@ export default function TerminalTab({ vm }: { vm: Vm }) {
       observer.disconnect();
       input.dispose();
       resize.dispose();
-      ws.close();
+      closed = true;
+      ws?.close();
       term.dispose();
     };
-  }, [client, token, vm.id, mode, usable, attempt]);
+  }, [client, vm.id, mode, usable, attempt]);
 
   return (
     <div className="space-y-2">
