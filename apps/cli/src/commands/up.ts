@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -104,7 +105,8 @@ export function upCommand(program: Command): void {
           [
             '',
             `Hearth is up: ${manager.url}  (API docs: ${manager.url}/docs)`,
-            `  dashboard:   ${manager.url}/  (sign in with the admin token below)`,
+            `  dashboard:   ${manager.url}/  (sign in as below, or with the admin token)`,
+            ...signInLines(manager.firstAdmin, join(dataDir, 'manager', 'admin.password')),
             `  database:    ${manager.db.kind}${manager.db.kind === 'pglite' ? ` in ${join(dataDir, 'manager', 'db')}` : ''}`,
             `  admin token: ${join(dataDir, 'admin.token')}`,
             `  try:         npx hearth ls && npx hearth create --name demo && npx hearth exec demo -- uname -a`,
@@ -119,6 +121,25 @@ export function upCommand(program: Command): void {
         setTimeout(() => process.exit(process.exitCode ?? 1), 50).unref();
       }
     });
+}
+
+/**
+ * How to sign in: user `admin`, with the one-time password when this start just generated it.
+ * It is printed once, here, for the operator at the terminal (never logged), and kept 0600 in
+ * the data directory for later.
+ */
+function signInLines(first: RunningManager['firstAdmin'], passwordFile: string): string[] {
+  if (first?.password) {
+    return [
+      `  sign in:     user ${first.name}, one-time password ${first.password}`,
+      `               (also in ${first.passwordFile ?? passwordFile}, readable by this user only)`,
+    ];
+  }
+  if (first) return [`  sign in:     user ${first.name}, with the password from HEARTH_ADMIN_PASSWORD`];
+  if (existsSync(passwordFile)) {
+    return [`  sign in:     user admin, with the one-time password in ${passwordFile}`];
+  }
+  return [`  sign in:     your user name and password (the first administrator is "admin")`];
 }
 
 /** The first VM `scripts/up.sh` boots, so a new user sees one running at once. */
