@@ -118,7 +118,7 @@ async function ensureSecret(
 const SWEEP_MS = 60_000;
 
 /** User name of the first administrator. */
-export const FIRST_ADMIN = 'admin';
+const FIRST_ADMIN = 'admin';
 
 /**
  * With no users yet, creates `admin`: a platform administrator and owner of `default`, with the

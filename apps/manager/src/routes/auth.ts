@@ -9,7 +9,7 @@ import { DEFAULT_SESSION_POLICY } from '../auth/sessions.ts';
 import { TICKET_TTL_MS } from '../auth/tickets.ts';
 import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
 
-export function userView(u: UserRow): User {
+function userView(u: UserRow): User {
   return {
     id: u.id,
     name: u.name,
