@@ -26,6 +26,8 @@ import cookie from '@fastify/cookie';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
 import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
+import { oidcRoutes } from './routes/oidc.ts';
+import type { Oidc } from './auth/oidc.ts';
 
 export interface AppServices {
   db: Db;
@@ -49,6 +51,10 @@ export interface AppServices {
   uiDir?: string;
   /** Why the platform cannot serve yet (GET /healthz answers 503), or null when it can. */
   notReady?: () => string | null;
+  /** Single sign-on (OpenID Connect), when configured. */
+  oidc?: Oidc | null;
+  /** Lifetime of a browser session; default 7 days. */
+  sessionTtlMs?: number;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -80,6 +86,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   networkRoutes(app, deps);
   templateRoutes(app, deps);
   eventRoutes(app, deps);
+  oidcRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

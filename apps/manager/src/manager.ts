@@ -18,6 +18,8 @@ import { NetworkService } from './services/networks/network-service.ts';
 import { VmService } from './services/vms/vm-service.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
+import { Oidc } from './auth/oidc.ts';
+import { checkOidcConfig, type OidcConfig } from './auth/oidc-config.ts';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -56,6 +58,8 @@ export interface ManagerConfig {
   drainMs?: number;
   /** A URL import fails after this long without progress (connect, headers, body); default 30 s. */
   importIdleMs?: number;
+  /** Single sign-on with an OpenID Connect provider (`oidcConfigFromEnv`); off when absent. */
+  oidc?: OidcConfig | null;
 }
 
 export interface RunningManager {
@@ -66,6 +70,8 @@ export interface RunningManager {
   vmService: VmService;
   adminToken: string;
   joinToken: string;
+  /** Authentication of every route (tests add credential readers). */
+  auth: Authority;
   /** Ready (null) or not, with why; see `notReadyUntilSet`. */
   setReady(notReady: string | null): void;
   /** Stops taking requests, lets VM operations in flight finish (bounded), then closes. Idempotent. */
@@ -136,10 +142,17 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'snapshots' }),
   });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
+  let url = '';
+  if (cfg.oidc) checkOidcConfig(cfg.oidc);
+  const oidc = cfg.oidc
+    ? new Oidc(cfg.oidc, { db, stores, log: log.child({ component: 'oidc' }), managerUrl: () => url })
+    : null;
+  const auth = new Authority(stores);
   const app = await buildApp({
     notReady: () => notReady,
     db,
-    auth: new Authority(stores),
+    auth,
+    oidc,
     stores,
     vmService,
     snapshots,
@@ -157,7 +170,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
-  const url = `http://${cfg.host}:${port}`;
+  url = `http://${cfg.host}:${port}`;
 
   // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
   const tick = setInterval(
@@ -182,6 +195,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     vmService,
     adminToken,
     joinToken,
+    auth,
     setReady(why) {
       notReady = why;
     },

@@ -99,7 +99,7 @@ export const authRoutes = {
     query: OidcStartQuery,
     response: null,
     status: 302,
-    errors: ['OIDC_NOT_CONFIGURED'],
+    errors: ['VALIDATION_FAILED', 'OIDC_NOT_CONFIGURED', 'OIDC_PROVIDER_UNREACHABLE'],
   }),
   oidcCallback: def({
     ...auth,
@@ -110,7 +110,7 @@ export const authRoutes = {
     query: OidcCallbackQuery,
     response: null,
     status: 302,
-    errors: ['OIDC_NOT_CONFIGURED', 'OIDC_FAILED', 'USER_DISABLED'],
+    errors: ['OIDC_NOT_CONFIGURED', 'OIDC_PROVIDER_UNREACHABLE', 'OIDC_FAILED', 'USER_DISABLED'],
   }),
   me: def({
     ...auth,

@@ -34,7 +34,7 @@ export function upCommand(program: Command): void {
     .action(async (o: UpOptions) => {
       const dataDir = o.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir();
       // Loaded on use: the manager (fastify, PGlite, pino) is not needed by the other verbs.
-      const [{ default: pino }, { startManager }] = await Promise.all([
+      const [{ default: pino }, { startManager, oidcConfigFromEnv }] = await Promise.all([
         import('pino'),
         import('@hearth/manager'),
       ]);
@@ -53,6 +53,7 @@ export function upCommand(program: Command): void {
           version: VERSION,
           allowHostPathImport: process.env.HEARTH_ALLOW_HOST_PATH_IMPORT === '1',
           insecureRegistries: (process.env.HEARTH_INSECURE_REGISTRIES ?? '').split(',').filter(Boolean),
+          oidc: oidcConfigFromEnv(process.env),
         });
         // The CLI on this machine finds the manager and its token through the data directory.
         await writeFile(join(dataDir, 'manager.json'), JSON.stringify({ url: manager.url }) + '\n');
