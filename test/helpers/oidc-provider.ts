@@ -151,6 +151,8 @@ export async function startTestProvider(): Promise<TestProvider> {
           groups: ['groups'],
         },
         features: { devInteractions: { enabled: false } },
+        // Fixed lifetimes (seconds), longer than any test takes.
+        ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600 },
         interactions: { url: (_ctx, i) => `/interaction/${i.uid}` },
         findAccount: (_ctx, sub) => {
           const a = accounts.get(sub);

@@ -38,7 +38,7 @@ describe('single sign-on with OpenID Connect', () => {
   const h = useApiPlatform({ platform: { manager } });
   beforeAll(() => {
     op.register(`${h.p.manager.url}/v1/auth/oidc/callback`);
-    // Reads the session cookie the way the manager's own session reader does.
+    // A session-cookie reader like the manager's own (the API accepts the cookie as a credential).
     h.p.manager.auth.addReader(async (req) => {
       const secret = sessionSecretOf(req);
       return secret ? h.p.manager.stores.sessions.verify(secret, 3600_000) : null;
