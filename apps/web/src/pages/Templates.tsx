@@ -38,6 +38,7 @@ import {
   type InstantiateForm,
   type TemplateForm,
 } from './templates/form.ts';
+import { currentProject } from '../api/project.tsx';
 
 const CODE_FIELD: Record<string, string> = { TEMPLATE_NAME_TAKEN: 'templateName' };
 
@@ -51,7 +52,10 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
   const { client } = useSession();
   const images = useQuery(imageQueries.list(client));
   const networks = useQuery({ ...networkQueries.list(client), refetchOnMount: 'always' });
-  const [form, setForm] = useState<TemplateForm>(emptyTemplateForm);
+  const [form, setForm] = useState<TemplateForm>(() => ({
+    ...emptyTemplateForm,
+    project: currentProject() ?? emptyTemplateForm.project,
+  }));
   const [errors, setErrors] = useState<FieldErrors>({});
   const set = <K extends keyof TemplateForm>(k: K, v: TemplateForm[K]) => {
     setForm((f) => ({ ...f, [k]: v }));
