@@ -33,7 +33,7 @@ export default function Tokens() {
         {(list) => (
           <Table
             label="API tokens"
-            headers={['Name', 'Role ceiling', 'Project', 'Created', 'Expires', 'Last used', '']}
+            headers={['Name', 'Role ceiling', 'Project', 'Created', 'Expires', 'Last used', 'Actions']}
           >
             {list.map((t) => (
               <TokenRow key={t.id} token={t} now={now} />
