@@ -89,6 +89,11 @@ describe('web dashboard: users, projects and the project switcher', () => {
     await nav('VMs').click();
     await vmRow('web-in-b').waitFor();
     expect(await vmRow('web-in-default').count()).toBe(0);
+    const createVm = ui.page.getByRole('button', { name: 'Create VM' });
+    expect(await createVm.isDisabled()).toBe(true);
+    expect(await createVm.getAttribute('title')).toBe(
+      'Needs the operator role in project web-b; you have viewer.',
+    );
     await nav('Projects').click();
     const create = ui.page.getByRole('button', { name: 'Create project' });
     await create.waitFor();

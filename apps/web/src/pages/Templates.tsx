@@ -39,6 +39,7 @@ import {
   type TemplateForm,
 } from './templates/form.ts';
 import { currentProject } from '../api/project.tsx';
+import { RoleButton } from '../components/RoleButton.tsx';
 
 const CODE_FIELD: Record<string, string> = { TEMPLATE_NAME_TAKEN: 'templateName' };
 
@@ -151,9 +152,9 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
         </div>
         <EgressBandwidthFields value={form} set={(k, v) => set(k, v as never)} errors={errors} />
         <div className="flex items-center gap-2 md:col-span-2">
-          <Button type="submit" variant="primary" disabled={create.isPending}>
+          <RoleButton route="createTemplate" type="submit" variant="primary" disabled={create.isPending}>
             {create.isPending ? 'Saving…' : 'Save template'}
-          </Button>
+          </RoleButton>
           <Button onClick={onDone}>Cancel</Button>
           <ErrorLine className="text-sm" message={alertsFor(create.error) && errorWithHint(create.error)} />
         </div>
@@ -268,9 +269,9 @@ export default function Templates() {
         title="Templates"
         actions={
           !creating && (
-            <Button variant="primary" onClick={() => setCreating(true)}>
+            <RoleButton route="createTemplate" variant="primary" onClick={() => setCreating(true)}>
               New template
-            </Button>
+            </RoleButton>
           )
         }
       />

@@ -4,9 +4,17 @@ import { Link, useSearchParams } from 'react-router';
 import { VM_STATES, type Vm } from '@hearth/contract';
 import { useSession } from '../api/session.tsx';
 import { hostQueries, vmQueries } from '../api/queries.ts';
-import { canAct, useVmAction, type BulkResult, type VmActionName } from '../api/vm-actions.ts';
+import { useAccess } from '../api/access.ts';
+import {
+  canAct,
+  useVmAction,
+  VM_ACTION_ROUTE,
+  type BulkResult,
+  type VmActionName,
+} from '../api/vm-actions.ts';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { inputClass } from '../components/Field.tsx';
+import { RoleButton } from '../components/RoleButton.tsx';
 import { Button, Empty, PageHeader, QueryView, StateBadge } from '../components/ui.tsx';
 import { formatMib } from '../lib/format.ts';
 
@@ -41,6 +49,7 @@ export function VmList() {
   const [confirm, setConfirm] = useState<VmActionName | null>(null);
   const [results, setResults] = useState<BulkResult[]>([]);
   const act = useVmAction();
+  const cannotCreate = useAccess().deny('createVm');
   const search = useRef<HTMLInputElement>(null);
   // "/" jumps to the search box, as in most consoles, unless the user is typing somewhere.
   useEffect(() => {
@@ -109,12 +118,18 @@ export function VmList() {
       <PageHeader
         title="Virtual machines"
         actions={
-          <Link
-            to="/vms/new"
-            className="rounded-md bg-blue-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-blue-800"
-          >
-            Create VM
-          </Link>
+          cannotCreate ? (
+            <Button variant="primary" disabled title={cannotCreate}>
+              Create VM
+            </Button>
+          ) : (
+            <Link
+              to="/vms/new"
+              className="rounded-md bg-blue-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-blue-800"
+            >
+              Create VM
+            </Link>
+          )
         }
       />
       <div className="mb-3 flex flex-wrap items-end gap-3">
@@ -153,14 +168,15 @@ export function VmList() {
         >
           <span>{chosen.length} selected</span>
           {BULK.map((b) => (
-            <Button
+            <RoleButton
               key={b.action}
+              route={VM_ACTION_ROUTE[b.action]}
               variant={b.danger ? 'danger' : 'secondary'}
               disabled={!eligible(b.action).length || act.isPending}
               onClick={() => setConfirm(b.action)}
             >
               {b.label} ({eligible(b.action).length})
-            </Button>
+            </RoleButton>
           ))}
         </div>
       )}
