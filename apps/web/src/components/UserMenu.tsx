@@ -5,6 +5,7 @@ import { useAccess } from '../api/access.ts';
 import { identityQueries } from '../api/identity-queries.ts';
 import { useProject } from '../api/project.tsx';
 import { useSession } from '../api/session.tsx';
+import { fallbackProject } from '../lib/roles.ts';
 import { inputClass } from './Field.tsx';
 import { Badge, Button, ErrorLine, errorText } from './ui.tsx';
 
@@ -25,12 +26,8 @@ function ProjectSwitcher() {
   };
   // A remembered project the caller no longer belongs to (or another user's choice): back to the default.
   useEffect(() => {
-    if (!me || chosen === null || me.admin) return;
-    const ok = me.scope !== null ? me.scope === chosen : me.projects.some((p) => p.name === chosen);
-    const home = me.projects.some((p) => p.name === me.defaultProject)
-      ? me.defaultProject
-      : (me.projects[0]?.name ?? me.defaultProject);
-    if (!ok) choose(me.scope ?? home);
+    const other = me ? fallbackProject(me, chosen) : null;
+    if (other) choose(other);
   }, [me, chosen, choose]);
   const names = new Set([project, ...(listed.data ?? me?.projects ?? []).map((p) => p.name)]);
   return (

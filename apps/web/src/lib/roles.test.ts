@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Me } from '@hearth/contract';
-import { denial, isAdmin, roleIn } from './roles.ts';
+import { denial, fallbackProject, isAdmin, roleIn } from './roles.ts';
 
 const me = (over: Partial<Me> = {}): Me => ({
   user: null,
@@ -46,5 +46,16 @@ describe('roles in the dashboard', () => {
     expect(denial(scoped, 'a', 'listVms')).toBe('This token acts in project b only.');
     expect(denial(scoped, 'b', 'deleteMember')).toBeNull();
     expect(roleIn(scoped, 'a')).toBeNull();
+  });
+
+  it("falls back from a project that is not the caller's to their default, else their first", () => {
+    expect(fallbackProject(me(), 'b')).toBeNull();
+    expect(fallbackProject(me(), null)).toBeNull();
+    expect(fallbackProject(me(), 'gone')).toBe('a');
+    expect(fallbackProject(me({ defaultProject: 'default' }), 'gone')).toBe('a');
+    expect(fallbackProject(me({ projects: [], defaultProject: 'default' }), 'gone')).toBe('default');
+    expect(fallbackProject(me({ projects: [], defaultProject: 'default' }), 'default')).toBeNull();
+    expect(fallbackProject(me({ admin: true }), 'anything')).toBeNull();
+    expect(fallbackProject(me({ scope: 'b' }), 'a')).toBe('b');
   });
 });

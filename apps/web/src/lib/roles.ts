@@ -28,3 +28,19 @@ export function denial(me: Me, project: string, route: UserRouteId): string | nu
   if (roleAtLeast(held, needed)) return null;
   return `Needs the ${needed} role in project ${project}; you have ${held}.`;
 }
+
+/**
+ * The project to fall back to when the chosen one is not the caller's (remembered from another
+ * user, or membership removed), or null when the choice stands. Administrators may act anywhere;
+ * a scoped token only in its project; others in their default project if they belong to it,
+ * else their first project.
+ */
+export function fallbackProject(me: Me, chosen: string | null): string | null {
+  if (chosen === null || me.admin) return null;
+  if (me.scope !== null) return me.scope === chosen ? null : me.scope;
+  if (me.projects.some((p) => p.name === chosen)) return null;
+  const home = me.projects.some((p) => p.name === me.defaultProject)
+    ? me.defaultProject
+    : (me.projects[0]?.name ?? me.defaultProject);
+  return home === chosen ? null : home;
+}
