@@ -31,13 +31,13 @@ function ProjectSwitcher() {
   }, [me, chosen, choose]);
   const names = new Set([project, ...(listed.data ?? me?.projects ?? []).map((p) => p.name)]);
   return (
-    <div className="space-y-1">
+    <div className="flex items-center gap-2 lg:block lg:space-y-1">
       <label htmlFor={id} className="block text-xs font-medium text-slate-600 dark:text-slate-300">
         Project
       </label>
       <select
         id={id}
-        className={inputClass}
+        className={`${inputClass.replace('w-full', '')} w-44 lg:w-full`}
         value={project}
         disabled={me?.scope != null}
         title={me?.scope ? `This token acts in project ${me.scope} only.` : undefined}
@@ -63,7 +63,10 @@ export function UserMenu() {
   const everywhere = useMutation({ mutationFn: () => client.call('logoutEverywhere'), onSuccess: signOut });
   const who = me ? (me.user ? me.user.displayName || me.user.name : 'bootstrap admin token') : '…';
   return (
-    <div className="space-y-2 px-4 py-3" data-testid="user-menu">
+    <div
+      className="flex flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3 lg:block lg:space-y-2"
+      data-testid="user-menu"
+    >
       <p className="text-sm">
         <span className="sr-only">Signed in as </span>
         <span className="font-semibold" data-testid="whoami">

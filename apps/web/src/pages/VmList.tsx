@@ -37,7 +37,7 @@ function useFilters() {
       },
       { replace: true },
     );
-  return { q: get('q'), state: get('state'), host: get('host'), project: get('project'), set };
+  return { q: get('q'), state: get('state'), host: get('host'), set };
 }
 
 export function VmList() {
@@ -65,17 +65,15 @@ export function VmList() {
   }, []);
 
   const hostName = useMemo(() => new Map((hosts.data ?? []).map((h) => [h.id, h.name])), [hosts.data]);
-  const projects = useMemo(() => [...new Set((vms.data ?? []).map((v) => v.project))].sort(), [vms.data]);
   const shown = useMemo(() => {
     const q = f.q.trim().toLowerCase();
     return (vms.data ?? []).filter(
       (v) =>
         (!q || v.name.includes(q) || v.id.includes(q) || (v.ip ?? '').includes(q)) &&
         (!f.state || v.state === f.state) &&
-        (!f.host || v.host === f.host) &&
-        (!f.project || v.project === f.project),
+        (!f.host || v.host === f.host),
     );
-  }, [vms.data, f.q, f.state, f.host, f.project]);
+  }, [vms.data, f.q, f.state, f.host]);
   const chosen = shown.filter((v) => selected.has(v.id));
   const eligible = (a: VmActionName) => chosen.filter((v) => canAct(a, v));
   const toggle = (id: string) =>
@@ -99,7 +97,7 @@ export function VmList() {
     );
   };
 
-  const select = (label: string, key: 'state' | 'host' | 'project', options: [string, string][]) => (
+  const select = (label: string, key: 'state' | 'host', options: [string, string][]) => (
     <label className="text-sm">
       <span className="mr-1">{label}</span>
       <select className={`${inputClass} w-auto`} value={f[key]} onChange={(e) => f.set(key, e.target.value)}>
@@ -153,11 +151,6 @@ export function VmList() {
           'Host',
           'host',
           (hosts.data ?? []).map((h) => [h.id, h.name]),
-        )}
-        {select(
-          'Project',
-          'project',
-          projects.map((p) => [p, p]),
         )}
       </div>
       {chosen.length > 0 && (
