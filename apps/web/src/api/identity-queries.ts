@@ -35,6 +35,7 @@ export const identityKeys = {
   project: (name: string) => ['projects', 'detail', name] as const,
   members: (name: string) => ['projects', 'members', name] as const,
   tokens: ['tokens'] as const,
+  tokenList: (all: boolean) => ['tokens', all] as const,
   audit: (f: AuditFilters) => ['audit', f] as const,
 };
 
@@ -66,10 +67,14 @@ export const identityQueries = {
       queryKey: identityKeys.members(name),
       queryFn: async () => (await c.call('listMembers', { params: { id: name } })).items,
     }),
-  tokens: (c: HearthClient) =>
+  /** The caller's tokens; administrators: `all`, every user's and the bootstrap admin token. */
+  tokens: (c: HearthClient, all = false) =>
     queryOptions({
-      queryKey: identityKeys.tokens,
-      queryFn: () => allPages((cursor) => c.call('listTokens', { query: { limit: 500, cursor } })),
+      queryKey: identityKeys.tokenList(all),
+      queryFn: () =>
+        allPages((cursor) =>
+          c.call('listTokens', { query: { limit: 500, cursor, all: all ? 'true' : undefined } }),
+        ),
     }),
   /** Newest first, a page at a time ("Load more" follows `nextCursor`). */
   audit: (c: HearthClient, f: AuditFilters) =>

@@ -19,7 +19,9 @@ import { emptyTokenForm, errorFields, tokenBody, type TokenForm } from './forms.
 /** The caller's API tokens: last use, expiry and scope; create (the secret shown once) and revoke. */
 export default function Tokens() {
   const { client } = useSession();
-  const tokens = useQuery(identityQueries.tokens(client));
+  const { admin } = useAccess();
+  const [all, setAll] = useState(false);
+  const tokens = useQuery(identityQueries.tokens(client, all));
   // When the list was shown: expiries are compared with it, not with each render's clock.
   const [now] = useState(Date.now);
   return (
@@ -29,6 +31,12 @@ export default function Tokens() {
         For the CLI (<code>hearth login</code>) and scripts. A token acts as you, never above its role
         ceiling, and only in its project when it has one. Its secret is shown once, when it is created.
       </p>
+      {admin && (
+        <label className="mb-3 flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} />
+          Every user&apos;s tokens and the bootstrap admin token
+        </label>
+      )}
       <QueryView query={tokens} what="API tokens" empty={<Empty title="No API tokens yet" />}>
         {(list) => (
           <Table
@@ -55,6 +63,7 @@ function TokenRow({ token: t, now }: { token: ApiToken; now: number }) {
     <tr className={rowClass} data-token={t.name}>
       <td className="p-2 font-medium">
         {t.name}
+        {t.userName && <span className="block text-xs font-normal">{t.userName}</span>}
         {t.kind === 'admin' && <span className="block text-xs">bootstrap admin token</span>}
       </td>
       <td className="p-2">{t.role ?? 'none (your roles)'}</td>
