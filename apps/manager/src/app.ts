@@ -25,6 +25,7 @@ import websocket from '@fastify/websocket';
 import cookie from '@fastify/cookie';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
 
 export interface AppServices {
@@ -80,6 +81,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   networkRoutes(app, deps);
   templateRoutes(app, deps);
   eventRoutes(app, deps);
+  tokenRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

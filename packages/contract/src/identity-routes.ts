@@ -186,7 +186,7 @@ export const userRoutes = {
     query: ListTokensQuery,
     response: pageOf(ApiToken),
     status: 200,
-    errors: ['USER_NOT_FOUND'],
+    errors: ['USER_NOT_FOUND', 'ADMIN_REQUIRED'],
   }),
   createToken: def({
     ...users,
@@ -197,7 +197,7 @@ export const userRoutes = {
     body: CreateTokenBody,
     response: CreatedToken,
     status: 201,
-    errors: ['VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'TOKEN_SCOPE_EXCEEDED'],
+    errors: ['VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'TOKEN_SCOPE_EXCEEDED', 'FORBIDDEN'],
   }),
   deleteToken: def({
     ...users,
