@@ -204,7 +204,8 @@ export const userRoutes = {
     tag: 'tokens',
     method: 'DELETE',
     path: '/v1/tokens/:id',
-    summary: 'Revoke a token (the caller’s own; administrators: any, the bootstrap admin token included).',
+    summary:
+      'Revoke a token (the caller’s own, `current` for the one in use; administrators: any, the bootstrap admin token included).',
     params: IdParam,
     response: null,
     status: 204,

@@ -87,7 +87,9 @@ export function tokenRoutes(app: FastifyInstance, { stores, auth }: AppServices)
   });
 
   serve(app, auth, routes.deleteToken, async ({ params, principal }) => {
-    const token = await stores.tokens.get(params.id);
+    // `current` is the token this request came with (`hearth logout` knows its secret, not its id).
+    const id = params.id === 'current' ? principal.tokenId : params.id;
+    const token = id ? await stores.tokens.get(id) : null;
     const own =
       token !== null &&
       (token.kind === 'admin' ? principal.kind === 'admin' : token.userId === principal.userId);
