@@ -5,6 +5,8 @@ import type { ApiToken } from '@hearth/contract';
 import { describeOnBackends, useApiPlatform } from '../../../../test/helpers/api-harness.ts';
 import { makeUser, type TestUser } from '../../../../test/helpers/identity.ts';
 import { hashSecret } from '../store/tokens.ts';
+import { startManager } from '../manager.ts';
+import { testLog } from '../../../../test/helpers/platform.ts';
 
 type Api = ReturnType<typeof useApiPlatform>;
 
@@ -215,5 +217,27 @@ describeOnBackends('revoking the bootstrap admin token', (db) => {
     await expect(access(join(api.p.dir, 'manager', 'admin.token'))).rejects.toThrow();
     expect((await listOf(admin.headers(), '?all=true')).some((t) => t.kind === 'admin')).toBe(false);
     expect((await call('GET', '/v1/vms', admin.headers())).statusCode).toBe(200);
+
+    // As a real start would: no fixed secret and no admin.token file, so one would be made anew.
+    await api.p.manager.dispose();
+    const m = await startManager({
+      dataDir: join(api.p.dir, 'manager'),
+      host: '127.0.0.1',
+      port: 0,
+      databaseUrl: api.p.databaseUrl,
+      network: null,
+      heartbeatMs: 1000,
+      log: testLog(),
+      version: 'test',
+    });
+    try {
+      expect(m.adminToken).toBe('');
+      expect(await m.stores.tokens.list({ limit: 10 }, { bootstrap: true })).toEqual({
+        items: [],
+        nextCursor: null,
+      });
+    } finally {
+      await m.dispose();
+    }
   });
 });

@@ -1,0 +1,186 @@
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir, access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiToken } from '@hearth/contract';
+import { useApiPlatform } from '../../../test/helpers/api-harness.ts';
+import { makeUser, type TestUser } from '../../../test/helpers/identity.ts';
+import { cli } from '../../../test/helpers/proc.ts';
+import { readUserConfig, resolveProject, userConfigPath, writeUserConfig } from './config.ts';
+
+describe('the user config file', () => {
+  let dir: string;
+  const saved = {
+    xdg: process.env.XDG_CONFIG_HOME,
+    home: process.env.HOME,
+    project: process.env.HEARTH_PROJECT,
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hearth-cfg-'));
+  });
+  afterAll(async () => {
+    for (const [k, v] of [
+      ['XDG_CONFIG_HOME', saved.xdg],
+      ['HOME', saved.home],
+      ['HEARTH_PROJECT', saved.project],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lives under $XDG_CONFIG_HOME, else ~/.config, readable by its owner only', async () => {
+    process.env.XDG_CONFIG_HOME = join(dir, 'xdg');
+    expect(userConfigPath()).toBe(join(dir, 'xdg', 'hearth', 'config.json'));
+    const path = await writeUserConfig({ url: 'http://m:1', token: 'hth_user_x', project: 'p' });
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'xdg', 'hearth'))).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({
+      url: 'http://m:1',
+      token: 'hth_user_x',
+      project: 'p',
+    });
+    expect(readUserConfig()).toEqual({ url: 'http://m:1', token: 'hth_user_x', project: 'p' });
+    delete process.env.XDG_CONFIG_HOME;
+    process.env.HOME = join(dir, 'home');
+    expect(userConfigPath()).toBe(join(dir, 'home', '.config', 'hearth', 'config.json'));
+    expect(readUserConfig()).toEqual({});
+  });
+
+  it('takes the project from --project, then $HEARTH_PROJECT, then the config', () => {
+    process.env.HEARTH_PROJECT = 'env';
+    expect(resolveProject('flag', { project: 'cfg' })).toBe('flag');
+    expect(resolveProject(undefined, { project: 'cfg' })).toBe('env');
+    delete process.env.HEARTH_PROJECT;
+    expect(resolveProject(undefined, { project: 'cfg' })).toBe('cfg');
+    expect(resolveProject(undefined, {})).toBeNull();
+  });
+});
+
+// The CLI as a user runs it (its own process), against an in-process manager; no VM boots.
+describe('hearth token, logout and --project', () => {
+  const api = useApiPlatform({ host: null });
+  let dir: string;
+  let alice: TestUser;
+  let bob: TestUser;
+  /** A clean environment: no credentials but those a test gives, an empty data directory. */
+  const env = (home: string, extra: Record<string, string> = {}) => ({
+    HEARTH_FROM_SOURCE: '1',
+    HEARTH_URL: '',
+    HEARTH_TOKEN: '',
+    HEARTH_PROJECT: '',
+    HEARTH_DATA_DIR: join(dir, 'empty-data'),
+    XDG_CONFIG_HOME: join(dir, home),
+    ...extra,
+  });
+  const configure = async (home: string, cfg: Record<string, string>) => {
+    await mkdir(join(dir, home, 'hearth'), { recursive: true });
+    await writeFile(join(dir, home, 'hearth', 'config.json'), JSON.stringify(cfg));
+  };
+  const status = (token: string) =>
+    api.p.manager.app
+      .inject({ method: 'GET', url: '/v1/vms', headers: { authorization: `Bearer ${token}` } })
+      .then((r) => r.statusCode);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hearth-cli-id-'));
+    await mkdir(join(dir, 'empty-data'));
+    const stores = api.p.manager.stores;
+    alice = await makeUser(stores, { name: 'alice', roles: { default: 'owner', 'cli-a': 'operator' } });
+    bob = await makeUser(stores, { name: 'bob', roles: { default: 'viewer' } });
+    await stores.projects.create('cli-b');
+    await configure('alice', { url: api.p.manager.url, token: alice.token });
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates a scoped token, printing its secret once, and lists it', async () => {
+    const made = await cli(
+      ['token', 'create', 'laptop', '--expires', '90d', '--role', 'viewer', '--project', 'cli-a'],
+      env('alice'),
+    );
+    expect(made.stderr).toContain('Its secret is shown this once');
+    expect(made.code).toBe(0);
+    const secret = made.stdout.trim();
+    expect(secret).toMatch(/^hth_user_/);
+    const listed = await cli(['token', 'ls', '--json'], env('alice'));
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain(secret);
+    const tokens = JSON.parse(listed.stdout) as ApiToken[];
+    expect(tokens.find((t) => t.name === 'laptop')).toMatchObject({
+      userName: 'alice',
+      role: 'viewer',
+      project: 'cli-a',
+      expiresAt: expect.any(String),
+    });
+    // The new token is scoped: it works in cli-a and nowhere else.
+    const scoped = { authorization: `Bearer ${secret}` };
+    const inA = await api.p.manager.app.inject({ method: 'GET', url: '/v1/vms', headers: scoped });
+    expect(inA.statusCode).toBe(200);
+  });
+
+  it('sends --project, else $HEARTH_PROJECT, else the config default, on every verb', async () => {
+    await configure('alice-b', { url: api.p.manager.url, token: alice.token, project: 'cli-b' });
+    const [flag, envVar, fromConfig, flagWins] = await Promise.all([
+      cli(['--project', 'cli-b', 'ls'], env('alice')),
+      cli(['ls'], env('alice', { HEARTH_PROJECT: 'cli-b' })),
+      cli(['ls'], env('alice-b')),
+      cli(['ls', '--project', 'cli-a'], env('alice-b', { HEARTH_PROJECT: 'cli-b' })),
+    ]);
+    // alice is no member of cli-b: the manager refuses, so the project reached it.
+    for (const r of [flag, envVar, fromConfig]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('code: PROJECT_NOT_FOUND');
+      expect(r.stderr).toContain('"cli-b"');
+    }
+    expect(flagWins.stderr).toBe('');
+    expect(flagWins.code).toBe(0);
+  });
+
+  it('prefers $HEARTH_TOKEN to the config, and never sends the config token to another manager', async () => {
+    const [asBob, elsewhere, local] = await Promise.all([
+      cli(['token', 'ls', '--json'], env('alice', { HEARTH_TOKEN: bob.token })),
+      cli(['token', 'ls'], env('alice', { HEARTH_URL: api.p.manager.url.replace('127.0.0.1', 'localhost') })),
+      (async () => {
+        // The single-machine setup: `hearth up` leaves the URL and admin.token in the data dir.
+        const data = join(dir, 'data');
+        await mkdir(data, { recursive: true });
+        await writeFile(join(data, 'manager.json'), JSON.stringify({ url: api.p.manager.url }));
+        await writeFile(join(data, 'admin.token'), api.p.manager.adminToken);
+        return cli(['token', 'ls', '--json'], env('nobody', { HEARTH_DATA_DIR: data }));
+      })(),
+    ]);
+    expect(asBob.code).toBe(0);
+    expect((JSON.parse(asBob.stdout) as ApiToken[]).map((t) => t.userName)).toEqual(['bob']);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain('No API token');
+    expect(local.code).toBe(0);
+    expect((JSON.parse(local.stdout) as ApiToken[]).map((t) => t.kind)).toEqual(['admin']);
+  });
+
+  it('revokes a token with token rm', async () => {
+    const { id, token } = await api.p.manager.stores.tokens.createForUser(alice.id, { name: 'old' });
+    expect(await status(token)).toBe(200);
+    const r = await cli(['token', 'rm', id], env('alice'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`revoked token ${id}`);
+    expect(await status(token)).toBe(401);
+    const again = await cli(['token', 'rm', id], env('alice'));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('code: TOKEN_NOT_FOUND');
+  });
+
+  it('logs out: revokes the stored token and removes the config', async () => {
+    const { token } = await api.p.manager.stores.tokens.createForUser(bob.id, { name: 'cli' });
+    await configure('bob', { url: api.p.manager.url, token, project: 'default' });
+    const r = await cli(['logout'], env('bob'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await status(token)).toBe(401);
+    await expect(access(join(dir, 'bob', 'hearth', 'config.json'))).rejects.toThrow();
+    expect(await status(bob.token)).toBe(200);
+  });
+});
