@@ -173,6 +173,19 @@ describe('hearth token, logout and --project', () => {
     expect(again.stderr).toContain('code: TOKEN_NOT_FOUND');
   });
 
+  it('asks for what login needs, and refuses without a terminal to ask on', async () => {
+    const url = api.p.manager.url;
+    const [noUser, noPassword] = await Promise.all([
+      cli(['login', url, '--password-stdin'], env('login'), 'secret\n'),
+      cli(['login', url, '--user', 'alice'], env('login')),
+    ]);
+    expect(noUser.code).toBe(2);
+    expect(noUser.stderr).toContain('--password-stdin needs --user NAME');
+    expect(noPassword.code).toBe(2);
+    expect(noPassword.stderr).toContain('No password: pass --password-stdin');
+    await expect(access(join(dir, 'login', 'hearth', 'config.json'))).rejects.toThrow();
+  });
+
   it('logs out: revokes the stored token and removes the config', async () => {
     const { token } = await api.p.manager.stores.tokens.createForUser(bob.id, { name: 'cli' });
     await configure('bob', { url: api.p.manager.url, token, project: 'default' });
