@@ -158,6 +158,8 @@ export function vmCommands(program: Command): void {
           diskSize: o.disk as string | undefined,
           image: await rootfsImage(c, o, json),
           kernel: o.kernel as string | undefined,
+          // The same project as the X-Hearth-Project header the client sends (the global --project).
+          project: c.project ?? undefined,
           timeout: o.timeout as string | undefined,
           vmm: o.vmm as 'qemu' | 'firecracker' | undefined,
           env: Object.keys(env).length ? env : undefined,
@@ -195,7 +197,7 @@ export function vmCommands(program: Command): void {
     .option('--state <state>', 'only VMs in this state')
     .action(
       act(program, async (c, json, o: { state?: VmState }) => {
-        const vms = await c.all('listVms', { state: o.state });
+        const vms = await c.all('listVms', { state: o.state, project: c.project ?? undefined });
         if (json) return printJson(vms);
         const hosts = await c.all('listHosts');
         console.log(

@@ -34,6 +34,7 @@ export function volumeCommands(program: Command): void {
             body: {
               name,
               format: o.format,
+              project: c.project ?? undefined,
               ...(o.size ? { size: o.size } : {}),
               ...(o.image ? { image: o.image } : {}),
             },
