@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir, access } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,5 +196,130 @@ describe('hearth token, logout and --project', () => {
     expect(await status(token)).toBe(401);
     await expect(access(join(dir, 'bob', 'hearth', 'config.json'))).rejects.toThrow();
     expect(await status(bob.token)).toBe(200);
+  });
+});
+
+/**
+ * `hearth login`, `whoami` and `logout` against a stand-in for the sign-in and `me` routes, which
+ * the CLI reaches only through the contract: what it sends, and what it keeps in the config.
+ */
+describe('hearth login, whoami and logout (against a stand-in manager)', () => {
+  let dir: string;
+  let server: Server;
+  let url: string;
+  const seen: { method: string; url: string; headers: Record<string, unknown>; body: string }[] = [];
+  const user = {
+    id: 'usr_1',
+    name: 'carol',
+    displayName: 'Carol',
+    email: null,
+    admin: false,
+    disabled: false,
+    sso: false,
+    hasPassword: true,
+    createdAt: new Date(0).toISOString(),
+    lastSignInAt: null,
+  };
+  const env = () => ({
+    HEARTH_FROM_SOURCE: '1',
+    HEARTH_URL: '',
+    HEARTH_TOKEN: '',
+    HEARTH_PROJECT: '',
+    HEARTH_DATA_DIR: join(dir, 'data'),
+    XDG_CONFIG_HOME: join(dir, 'cfg'),
+  });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hearth-login-'));
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+        const send = (status: number, value?: unknown) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(value === undefined ? '' : JSON.stringify(value));
+        };
+        if (req.method === 'POST' && req.url === '/v1/auth/login') {
+          const b = JSON.parse(body) as { password: string };
+          if (b.password !== 'correct horse') {
+            return send(401, {
+              error: {
+                code: 'INVALID_CREDENTIALS',
+                message: 'Signing in failed.',
+                hint: 'h',
+                requestId: 'r',
+              },
+            });
+          }
+          return send(200, { user, expiresAt: null, csrf: null, token: 'hth_user_issued' });
+        }
+        if (req.method === 'GET' && req.url === '/v1/me') {
+          return send(200, {
+            user,
+            admin: false,
+            via: 'token',
+            projects: [{ name: 'team', role: 'operator' }],
+            defaultProject: 'default',
+            csrf: null,
+            ceiling: null,
+            scope: null,
+          });
+        }
+        if (req.method === 'DELETE' && req.url === '/v1/tokens/current') return send(204);
+        send(404, { error: { code: 'ROUTE_NOT_FOUND', message: 'no', hint: 'h', requestId: 'r' } });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('signs in for a token, keeps it with the URL and project, uses it, and signs out', async () => {
+    const wrong = await cli(['login', url, '--user', 'carol', '--password-stdin'], env(), 'nope\n');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('code: INVALID_CREDENTIALS');
+    await expect(access(join(dir, 'cfg', 'hearth', 'config.json'))).rejects.toThrow();
+
+    const ok = await cli(
+      ['login', `${url}/`, '--user', 'carol', '--password-stdin', '--project', 'team'],
+      env(),
+      'correct horse\n',
+    );
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`Signed in to ${url} as carol`);
+    const login = seen.find((s) => s.url === '/v1/auth/login' && s.body.includes('correct'))!;
+    expect(login.headers.authorization).toBeUndefined();
+    expect(JSON.parse(login.body)).toMatchObject({
+      username: 'carol',
+      password: 'correct horse',
+      issue: 'token',
+    });
+    const path = join(dir, 'cfg', 'hearth', 'config.json');
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({
+      url,
+      token: 'hth_user_issued',
+      project: 'team',
+    });
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+
+    const who = await cli(['whoami'], env());
+    expect(who.code).toBe(0);
+    expect(who.stdout).toMatch(/user:\s+carol \(Carol\)/);
+    expect(who.stdout).toMatch(/project:\s+team/);
+    expect(who.stdout).toMatch(/projects:\s+team \(operator\)/);
+    const me = seen.find((s) => s.url === '/v1/me')!;
+    expect(me.headers).toMatchObject({ authorization: 'Bearer hth_user_issued', 'x-hearth-project': 'team' });
+
+    const out = await cli(['logout'], env());
+    expect(out.code).toBe(0);
+    const del = seen.find((s) => s.method === 'DELETE')!;
+    expect(del).toMatchObject({ url: '/v1/tokens/current' });
+    expect(del.headers.authorization).toBe('Bearer hth_user_issued');
+    await expect(access(path)).rejects.toThrow();
   });
 });
