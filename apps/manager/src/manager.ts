@@ -88,8 +88,9 @@ async function readSecret(path: string): Promise<string | null> {
 async function ensureAdminToken(stores: Stores, dataDir: string, log: Logger, fixed?: string) {
   if (await stores.tokens.bootstrapRevoked()) {
     const path = join(dataDir, 'admin.token');
-    if (await readSecret(path))
+    if (await readSecret(path)) {
       log.warn({ path }, 'the bootstrap admin token was revoked; removing its file');
+    } else log.info('the bootstrap admin token was revoked; none is issued');
     await rm(path, { force: true });
     return '';
   }
