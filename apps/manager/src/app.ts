@@ -25,6 +25,7 @@ import websocket from '@fastify/websocket';
 import cookie from '@fastify/cookie';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
 import { oidcRoutes } from './routes/oidc.ts';
 import type { Oidc } from './auth/oidc.ts';
@@ -87,6 +88,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   templateRoutes(app, deps);
   eventRoutes(app, deps);
   oidcRoutes(app, deps);
+  tokenRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -68,6 +68,7 @@ export interface RunningManager {
   db: Db;
   stores: Stores;
   vmService: VmService;
+  /** The bootstrap admin token; '' once it has been revoked (then never issued again). */
   adminToken: string;
   joinToken: string;
   /** Authentication of every route (tests add credential readers). */
@@ -83,6 +84,23 @@ async function readSecret(path: string): Promise<string | null> {
     (t) => t.trim() || null,
     () => null,
   );
+}
+
+/**
+ * The bootstrap admin token, unless it was revoked: then no start issues one again (the revoked
+ * row stays as the marker, in the database every manager shares) and a leftover admin.token
+ * file, whose secret no longer works, is removed. Users sign in with their own credentials.
+ */
+async function ensureAdminToken(stores: Stores, dataDir: string, log: Logger, fixed?: string) {
+  if (await stores.tokens.bootstrapRevoked()) {
+    const path = join(dataDir, 'admin.token');
+    if (await readSecret(path)) {
+      log.warn({ path }, 'the bootstrap admin token was revoked; removing its file');
+    } else log.info('the bootstrap admin token was revoked; none is issued');
+    await rm(path, { force: true });
+    return '';
+  }
+  return ensureSecret(stores, dataDir, 'admin', fixed);
 }
 
 /** The admin and join tokens live in 0600 files in the data directory; created on first start. */
@@ -106,7 +124,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db);
-  const adminToken = await ensureSecret(stores, cfg.dataDir, 'admin', cfg.adminToken);
+  const adminToken = await ensureAdminToken(stores, cfg.dataDir, log, cfg.adminToken);
   const joinToken = await ensureSecret(stores, cfg.dataDir, 'join', cfg.joinToken);
   await registerBuiltinImages(cfg.dataDir, stores.images, (msg) => log.warn(msg));
 

@@ -186,7 +186,7 @@ export const userRoutes = {
     query: ListTokensQuery,
     response: pageOf(ApiToken),
     status: 200,
-    errors: ['USER_NOT_FOUND'],
+    errors: ['USER_NOT_FOUND', 'ADMIN_REQUIRED'],
   }),
   createToken: def({
     ...users,
@@ -197,14 +197,15 @@ export const userRoutes = {
     body: CreateTokenBody,
     response: CreatedToken,
     status: 201,
-    errors: ['VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'TOKEN_SCOPE_EXCEEDED'],
+    errors: ['VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'TOKEN_SCOPE_EXCEEDED', 'FORBIDDEN'],
   }),
   deleteToken: def({
     ...users,
     tag: 'tokens',
     method: 'DELETE',
     path: '/v1/tokens/:id',
-    summary: 'Revoke a token (the caller’s own; administrators: any, the bootstrap admin token included).',
+    summary:
+      'Revoke a token (the caller’s own, `current` for the one in use; administrators: any, the bootstrap admin token included).',
     params: IdParam,
     response: null,
     status: 204,
