@@ -121,6 +121,7 @@ export async function startPlatform(
       | 'maxImageBytes'
       | 'hostWaitMs'
       | 'importIdleMs'
+      | 'oidc'
       | 'sessionTtlMs'
       | 'sessionIdleMs'
       | 'adminPassword'

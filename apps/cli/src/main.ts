@@ -10,6 +10,8 @@ import { snapshotCommands } from './commands/snapshot.ts';
 import { volumeCommands } from './commands/volume.ts';
 import { networkCommands } from './commands/network.ts';
 import { templateCommands } from './commands/template.ts';
+import { loginCommands } from './commands/login.ts';
+import { tokenCommands } from './commands/token.ts';
 import { EXIT } from './output.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
@@ -27,6 +29,7 @@ const program = new Command('hearth')
   .version('0.1.0')
   .option('--json', 'machine-readable output (stable, documented in docs/cli.md)')
   .option('--data-dir <dir>', 'local data directory (default: $HEARTH_DATA_DIR or /var/lib/hearth)')
+  .option('--project <name>', "project to act in (default: $HEARTH_PROJECT, else the config's default)")
   .showHelpAfterError()
   .exitOverride()
   .hook('preAction', (_, action) => {
@@ -45,6 +48,8 @@ snapshotCommands(program);
 volumeCommands(program);
 networkCommands(program);
 templateCommands(program);
+loginCommands(program);
+tokenCommands(program);
 
 try {
   await program.parseAsync(process.argv);

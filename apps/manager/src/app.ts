@@ -25,11 +25,14 @@ import websocket from '@fastify/websocket';
 import cookie from '@fastify/cookie';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
 import { authRoutes } from './routes/auth.ts';
 import type { SessionPolicy } from './auth/sessions.ts';
 import type { SignInLimits } from './auth/rate-limit.ts';
 import { redactUrl } from './log-redaction.ts';
+import { oidcRoutes } from './routes/oidc.ts';
+import type { Oidc } from './auth/oidc.ts';
 
 export interface AppServices {
   db: Db;
@@ -57,6 +60,10 @@ export interface AppServices {
   sessionPolicy?: SessionPolicy;
   /** Failed sign-in limits; default 5 per user name and 20 per address in 15 minutes. */
   signInLimits?: SignInLimits;
+  /** Single sign-on (OpenID Connect), when configured. */
+  oidc?: Oidc | null;
+  /** Lifetime of a browser session; default 7 days. */
+  sessionTtlMs?: number;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -94,6 +101,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   networkRoutes(app, deps);
   templateRoutes(app, deps);
   eventRoutes(app, deps);
+  oidcRoutes(app, deps);
+  tokenRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

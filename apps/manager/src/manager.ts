@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -24,6 +24,8 @@ import { NetworkService } from './services/networks/network-service.ts';
 import { VmService } from './services/vms/vm-service.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
+import { Oidc } from './auth/oidc.ts';
+import { checkOidcConfig, type OidcConfig } from './auth/oidc-config.ts';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -73,6 +75,8 @@ export interface ManagerConfig {
   adminPassword?: string;
   /** Failed sign-ins allowed per user name and per address in a window; default 5 and 20 in 15 min. */
   signInLimits?: { perUser?: number; perSource?: number; windowMs?: number };
+  /** Single sign-on with an OpenID Connect provider (`oidcConfigFromEnv`); off when absent. */
+  oidc?: OidcConfig | null;
 }
 
 export interface RunningManager {
@@ -81,10 +85,13 @@ export interface RunningManager {
   db: Db;
   stores: Stores;
   vmService: VmService;
+  /** The bootstrap admin token; '' once it has been revoked (then never issued again). */
   adminToken: string;
   joinToken: string;
   /** The first start created user `admin`: its name, and the password when it was generated. */
   firstAdmin: { name: string; password: string | null; passwordFile: string | null } | null;
+  /** Authentication of every route (tests add credential readers). */
+  auth: Authority;
   /** Ready (null) or not, with why; see `notReadyUntilSet`. */
   setReady(notReady: string | null): void;
   /** Stops taking requests, lets VM operations in flight finish (bounded), then closes. Idempotent. */
@@ -96,6 +103,23 @@ async function readSecret(path: string): Promise<string | null> {
     (t) => t.trim() || null,
     () => null,
   );
+}
+
+/**
+ * The bootstrap admin token, unless it was revoked: then no start issues one again (the revoked
+ * row stays as the marker, in the database every manager shares) and a leftover admin.token
+ * file, whose secret no longer works, is removed. Users sign in with their own credentials.
+ */
+async function ensureAdminToken(stores: Stores, dataDir: string, log: Logger, fixed?: string) {
+  if (await stores.tokens.bootstrapRevoked()) {
+    const path = join(dataDir, 'admin.token');
+    if (await readSecret(path)) {
+      log.warn({ path }, 'the bootstrap admin token was revoked; removing its file');
+    } else log.info('the bootstrap admin token was revoked; none is issued');
+    await rm(path, { force: true });
+    return '';
+  }
+  return ensureSecret(stores, dataDir, 'admin', fixed);
 }
 
 /** The admin and join tokens live in 0600 files in the data directory; created on first start. */
@@ -159,7 +183,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db);
-  const adminToken = await ensureSecret(stores, cfg.dataDir, 'admin', cfg.adminToken);
+  const adminToken = await ensureAdminToken(stores, cfg.dataDir, log, cfg.adminToken);
   const joinToken = await ensureSecret(stores, cfg.dataDir, 'join', cfg.joinToken);
   const firstAdmin = await ensureFirstAdmin(
     stores,
@@ -204,12 +228,19 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   // After bearer tokens: a ticket (WebSockets and the event stream only), then the session cookie.
   auth.addReader(ticketReader(stores));
   auth.addReader(sessionReader(stores, sessions));
+  let url = '';
+  if (cfg.oidc) checkOidcConfig(cfg.oidc);
+  const oidc = cfg.oidc
+    ? new Oidc(cfg.oidc, { db, stores, log: log.child({ component: 'oidc' }), managerUrl: () => url })
+    : null;
   const app = await buildApp({
     notReady: () => notReady,
     sessionPolicy: sessions,
     signInLimits: signInLimits(cfg.signInLimits),
     db,
     auth,
+    oidc,
+    sessionTtlMs: sessions.ttlMs,
     stores,
     vmService,
     snapshots,
@@ -227,7 +258,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
-  const url = `http://${cfg.host}:${port}`;
+  url = `http://${cfg.host}:${port}`;
 
   let lastSweep = 0;
   // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
@@ -259,6 +290,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     adminToken,
     joinToken,
     firstAdmin,
+    auth,
     setReady(why) {
       notReady = why;
     },

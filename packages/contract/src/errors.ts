@@ -323,6 +323,10 @@ export const errorCatalogue = {
     status: 409,
     hint: "A host with this name is registered: re-register with that host's current agent credential, or remove the old host first.",
   },
+  OIDC_PROVIDER_UNREACHABLE: {
+    status: 502,
+    hint: "The manager could not read the identity provider's discovery document (HEARTH_OIDC_ISSUER/.well-known/openid-configuration): check the issuer URL and that the manager can reach it; `detail` has the cause.",
+  },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

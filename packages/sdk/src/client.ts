@@ -16,14 +16,38 @@ export interface ClientOptions {
   token?: string;
   /** The session's CSRF value, sent as `X-CSRF-Token` on writes (cookie sessions). */
   csrf?: string;
+  /** The project every request acts in (sent as `X-Hearth-Project`); absent: the caller's default. */
+  project?: string | null;
   fetch?: typeof fetch;
 }
+
+/** The header naming the project a request acts in. */
+export const PROJECT_HEADER = 'x-hearth-project';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /** Typed client for the Hearth API, driven by the contract's route table. */
 export class HearthClient {
   constructor(private readonly opts: ClientOptions) {}
+
+  /** The project requests act in, or null for the caller's default. */
+  get project(): string | null {
+    return this.opts.project ?? null;
+  }
+
+  /** The same client acting in another project (null: the caller's default project). */
+  withProject(project: string | null): HearthClient {
+    return new HearthClient({ ...this.opts, project });
+  }
+
+  /** Credentials and project, the headers every request carries. */
+  private baseHeaders(): Record<string, string> {
+    return {
+      // No credential at all for sign-in, rather than an empty one.
+      ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+      ...(this.opts.project ? { [PROJECT_HEADER]: this.opts.project } : {}),
+    };
+  }
 
   /** The absolute URL of a route with its path parameters and query filled in. */
   url<K extends keyof Routes>(id: K, input: Pick<Input<Routes[K]>, 'params' | 'query'> = {} as never): URL {
@@ -54,7 +78,7 @@ export class HearthClient {
       res = await (this.opts.fetch ?? fetch)(url, {
         method: route.method,
         headers: {
-          ...this.credentialHeaders(),
+          ...this.baseHeaders(),
           ...(this.opts.csrf && !SAFE_METHODS.has(route.method) ? { 'x-csrf-token': this.opts.csrf } : {}),
           ...(hasBody ? { 'content-type': 'application/json' } : {}),
           ...input.headers,
@@ -88,10 +112,6 @@ export class HearthClient {
     return (route.response === null ? text : JSON.parse(text)) as Out<Routes[K]>;
   }
 
-  private credentialHeaders(): Record<string, string> {
-    return this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {};
-  }
-
   /**
    * URL and headers for a WebSocket route, for clients that can send headers (Node's `ws`):
    * the credential goes in the Authorization header, never in the URL.
@@ -102,7 +122,7 @@ export class HearthClient {
   ): { url: string; headers: Record<string, string> } {
     const url = this.url(id, input);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return { url: url.toString(), headers: this.credentialHeaders() };
+    return { url: url.toString(), headers: this.baseHeaders() };
   }
 
   /**
@@ -129,7 +149,8 @@ export class HearthClient {
       | 'listSnapshots'
       | 'listVolumes'
       | 'listTemplates'
-      | 'listNetworks',
+      | 'listNetworks'
+      | 'listTokens',
   >(
     id: K,
     query: Record<string, unknown> = {},

@@ -38,7 +38,8 @@ export class Authority {
   async authenticate(req: FastifyRequest, route: RouteDef): Promise<Principal> {
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
-    let principal = token ? await this.stores.tokens.verify(token) : null;
+    const checked = token ? await this.stores.tokens.check(token) : null;
+    let principal = checked?.principal ?? null;
     if (!token) {
       for (const read of this.readers) {
         principal = await read(req);
@@ -54,6 +55,12 @@ export class Authority {
         );
       }
       return principal;
+    }
+    if (checked?.refusal === 'expired') {
+      throw new HearthError('TOKEN_EXPIRED', 'Authenticating failed: the token has expired.');
+    }
+    if (checked?.refusal === 'disabled') {
+      throw new HearthError('USER_DISABLED', "Authenticating failed: the token's user is disabled.");
     }
     if (!principal || principal.kind === 'anonymous') {
       throw new HearthError(

@@ -81,6 +81,8 @@ export const tokens = pgTable('tokens', {
   role: text('role').$type<ProjectRole | 'admin'>(),
   /** Project scope: the token acts in this project only. */
   project: text('project'),
+  /** Set on the bootstrap admin token when revoked (others are deleted): never re-issued. */
+  revoked_at: at('revoked_at'),
 });
 
 export const users = pgTable('users', {

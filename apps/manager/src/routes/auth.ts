@@ -7,6 +7,7 @@ import { verifyAgainstDummy, verifyPassword } from '../auth/passwords.ts';
 import { signInLimits } from '../auth/rate-limit.ts';
 import { DEFAULT_SESSION_POLICY } from '../auth/sessions.ts';
 import { TICKET_TTL_MS } from '../auth/tickets.ts';
+import { oidcPublicConfig } from '../auth/oidc.ts';
 import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
 
 function userView(u: UserRow): User {
@@ -34,10 +35,7 @@ export function authRoutes(app: FastifyInstance, deps: AppServices): void {
   const limits = deps.signInLimits ?? signInLimits();
   const slog = log.child({ component: 'auth' });
 
-  serve(app, auth, routes.authConfig, async () => ({
-    password: true,
-    oidc: { enabled: false, name: null },
-  }));
+  serve(app, auth, routes.authConfig, async () => ({ password: true, oidc: oidcPublicConfig(deps.oidc) }));
 
   /** Refuses while this user name or this address has failed too often; says for how long. */
   const checkLimits = (userKey: string, source: string) => {

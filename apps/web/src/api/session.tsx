@@ -1,5 +1,6 @@
-import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { HearthClient } from '@hearth/sdk';
+import { withProject } from './project.tsx';
 
 const TOKEN_KEY = 'hearth.token';
 const SESSION_KEY = 'hearth.session';
@@ -37,7 +38,11 @@ const Ctx = createContext<SessionState | null>(null);
 
 /** The API lives on the origin that served the page (the manager serves both). */
 export const clientFor = (c: Credentials | string) =>
-  new HearthClient({ baseUrl: window.location.origin, ...(typeof c === 'string' ? { token: c } : c) });
+  new HearthClient({
+    baseUrl: window.location.origin,
+    ...(typeof c === 'string' ? { token: c } : c),
+    fetch: withProject(),
+  });
 
 function load(): Stored | null {
   const token = localStorage.getItem(TOKEN_KEY);
@@ -59,6 +64,23 @@ function load(): Stored | null {
  */
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [stored, setStored] = useState<Stored | null>(load);
+  // A session cookie set without this page (single sign-on comes back with one): ask who we are.
+  useEffect(() => {
+    if (load()) return;
+    let live = true;
+    clientFor({})
+      .call('me')
+      .then((me) => {
+        if (!live || me.via !== 'session' || !me.csrf || load()) return;
+        const s: Stored = { kind: 'session', csrf: me.csrf, user: me.user?.name ?? '' };
+        localStorage.setItem(SESSION_KEY, JSON.stringify({ csrf: s.csrf, user: s.user }));
+        setStored(s);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
   const signIn = useCallback((t: string) => {
     localStorage.removeItem(SESSION_KEY);
     localStorage.setItem(TOKEN_KEY, t);

@@ -1,4 +1,5 @@
 import { HearthClient } from '@hearth/sdk';
+import { withProject } from './project.tsx';
 
 /**
  * The browser hashes an upload before declaring it (the API refuses content that does not match
@@ -46,4 +47,9 @@ export function progressFetch(onProgress: (sent: number, total: number) => void)
 export const uploadClient = (
   credentials: { token?: string; csrf?: string },
   onProgress: (sent: number, total: number) => void,
-) => new HearthClient({ baseUrl: window.location.origin, ...credentials, fetch: progressFetch(onProgress) });
+) =>
+  new HearthClient({
+    baseUrl: window.location.origin,
+    ...credentials,
+    fetch: withProject(progressFetch(onProgress)),
+  });

@@ -2,6 +2,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { clientFor, useSessionState } from '../api/session.tsx';
 import { Field, inputClass } from '../components/Field.tsx';
 import { Button } from '../components/ui.tsx';
+import { SsoButton } from '../components/SsoButton.tsx';
 
 const formClass =
   'space-y-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900';
@@ -41,6 +42,7 @@ export function SignIn() {
     <main className="flex min-h-screen items-center justify-center p-4">
       <div className="w-full max-w-md space-y-6">
         <h1 className="text-2xl font-semibold">Sign in to Hearth</h1>
+        <SsoButton />
         <form
           aria-label="Sign in with a password"
           onSubmit={(e) => void pw.run(e, () => signInWithPassword(username.trim(), password))}
