@@ -317,6 +317,16 @@ CREATE UNIQUE INDEX images_global_name ON images (name) WHERE project IS NULL;
 CREATE UNIQUE INDEX images_project_name ON images (project, name) WHERE project IS NOT NULL
 `,
   },
+  {
+    version: 18,
+    name: 'host_credentials',
+    // Join tokens become per host or per batch: a number of registrations left (NULL: unlimited,
+    // the data directory's bootstrap token) and a revocation time, kept so a refusal can say why.
+    sql: `
+ALTER TABLE tokens ADD COLUMN uses_left integer;
+ALTER TABLE tokens ADD COLUMN revoked_at timestamptz
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -103,8 +103,4 @@ export class TokenStore {
       defaultProject: user ? r.defaultProject : null,
     };
   }
-
-  async revokeAgentTokens(hostId: string): Promise<void> {
-    await this.db.orm.delete(tokens).where(and(eq(tokens.kind, 'agent'), eq(tokens.host_id, hostId)));
-  }
 }
