@@ -21,6 +21,7 @@ import { lockDataDir } from './pid-lock.ts';
 export interface AgentConfig {
   dataDir: string;
   managerUrl: string;
+  /** Joins a new host ('' when the data directory holds a host credential to re-register with). */
   joinToken: string;
   name?: string;
   listenHost: string;
@@ -101,6 +102,13 @@ async function register(
       if (!(e instanceof ManagerCallError && e.status === 401)) throw e;
       log.warn('the manager does not know this host credential; registering with the join token');
     }
+  }
+  if (!joinToken) {
+    throw new Error(
+      identity.agentToken
+        ? 'The manager does not know this host credential and no join token was given: --join-token or HEARTH_JOIN_TOKEN.'
+        : 'A join token is needed to join: --join-token or HEARTH_JOIN_TOKEN (create one with `hearth host join-token create`).',
+    );
   }
   client.setToken(joinToken);
   return client.register(body);
