@@ -125,6 +125,11 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db);
   const adminToken = await ensureAdminToken(stores, cfg.dataDir, log, cfg.adminToken);
+  // The data directory's join token is the local bootstrap: unlimited uses, no expiry, readable
+  // only by the manager's user (the local agent of `hearth up` joins with it). Like every join
+  // token it registers only new host names: a known host re-registers with its own agent
+  // credential. Other hosts should get per-host tokens (POST /v1/join-tokens); this one can be
+  // revoked, and stays revoked across restarts.
   const joinToken = await ensureSecret(stores, cfg.dataDir, 'join', cfg.joinToken);
   await registerBuiltinImages(cfg.dataDir, stores.images, (msg) => log.warn(msg));
 
