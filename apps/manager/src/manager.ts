@@ -18,6 +18,7 @@ import { NetworkService } from './services/networks/network-service.ts';
 import { VmService } from './services/vms/vm-service.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
+import { Quotas } from './services/quotas.ts';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -118,7 +119,8 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   // Hosts are trusted again only once their agents speak to this process (see HostLiveness).
   await stores.hosts.markAllOffline();
   const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs);
-  const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }) });
+  const quotas = new Quotas(db);
+  const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);
   const vmService = new VmService({
     stores,
@@ -127,13 +129,15 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'vms' }),
     networks,
     images,
+    quotas,
   });
-  const volumes = new VolumeService({ stores, agents });
+  const volumes = new VolumeService({ stores, agents, quotas });
   const snapshots = new SnapshotService({
     stores,
     agents,
     vms: vmService,
     log: log.child({ component: 'snapshots' }),
+    quotas,
   });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
   const app = await buildApp({
