@@ -26,6 +26,8 @@ import cookie from '@fastify/cookie';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
 import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
+import { installAudit } from './auth/audit.ts';
+import { auditRoutes } from './routes/audit.ts';
 
 export interface AppServices {
   db: Db;
@@ -62,6 +64,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   });
   installErrorHandling(app);
   await app.register(cookie);
+  installAudit(app, { store: deps.stores.audit, auth: deps.auth });
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400 || (req.url.startsWith('/v1/vms') && req.method !== 'GET')) {
       req.log.info(
@@ -80,6 +83,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   networkRoutes(app, deps);
   templateRoutes(app, deps);
   eventRoutes(app, deps);
+  auditRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

@@ -19,6 +19,8 @@ import { VmService } from './services/vms/vm-service.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
 import { Quotas } from './services/quotas.ts';
+import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
+import { HearthError, parseDuration } from '@hearth/contract';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -57,6 +59,8 @@ export interface ManagerConfig {
   drainMs?: number;
   /** A URL import fails after this long without progress (connect, headers, body); default 30 s. */
   importIdleMs?: number;
+  /** How long audit records are kept (`90d`, `12h`); default HEARTH_AUDIT_RETENTION, else 90 days. */
+  auditRetention?: string;
 }
 
 export interface RunningManager {
@@ -98,6 +102,14 @@ async function ensureSecret(
 
 export async function startManager(cfg: ManagerConfig): Promise<RunningManager> {
   const log = cfg.log;
+  const retention = cfg.auditRetention ?? process.env.HEARTH_AUDIT_RETENTION ?? DEFAULT_AUDIT_RETENTION;
+  const retentionMs = parseDuration(retention);
+  if (!retentionMs) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Reading the audit retention failed: "${retention}" is not a duration like 90d or 12h.`,
+    );
+  }
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db);
@@ -175,6 +187,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     Math.max(1000, cfg.heartbeatMs),
   );
   tick.unref();
+  const auditSweep = sweepAuditHourly(stores.audit, retentionMs, log.child({ component: 'audit' }));
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 
   let disposed = false;
@@ -193,6 +206,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       if (disposed) return;
       disposed = true;
       clearInterval(tick);
+      auditSweep.dispose();
       // No new requests; operations already accepted (a delete's agent call, say) finish first.
       const closing = app.close();
       const pending = vmService.inFlight();

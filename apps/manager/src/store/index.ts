@@ -11,6 +11,7 @@ import { NetworkStore } from './networks.ts';
 import { ProjectStore } from './projects.ts';
 import { UserStore } from './users.ts';
 import { SessionStore } from './sessions.ts';
+import { AuditStore } from './audit.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -25,6 +26,7 @@ export interface Stores {
   projects: ProjectStore;
   users: UserStore;
   sessions: SessionStore;
+  audit: AuditStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -41,5 +43,6 @@ export function makeStores(db: Db): Stores {
     projects: new ProjectStore(db),
     users: new UserStore(db),
     sessions: new SessionStore(db),
+    audit: new AuditStore(db),
   };
 }
