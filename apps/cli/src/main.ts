@@ -10,6 +10,7 @@ import { snapshotCommands } from './commands/snapshot.ts';
 import { volumeCommands } from './commands/volume.ts';
 import { networkCommands } from './commands/network.ts';
 import { templateCommands } from './commands/template.ts';
+import { auditCommand } from './commands/audit.ts';
 import { EXIT } from './output.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
@@ -45,6 +46,7 @@ snapshotCommands(program);
 volumeCommands(program);
 networkCommands(program);
 templateCommands(program);
+auditCommand(program);
 
 try {
   await program.parseAsync(process.argv);
