@@ -156,6 +156,26 @@ describeOnBackends('audit', (db) => {
     expect(rows).not.toContain(m().adminToken);
   });
 
+  it('records a console WebSocket opened', async () => {
+    const project = `audit-console-${db}-${process.pid}`;
+    const viewer = await makeUser(m().stores, { roles: { [project]: 'viewer' } });
+    const vm = (await call('POST', '/v1/vms', api.admin(), { start: false, project })).json().id as string;
+    const app = m().app as unknown as {
+      injectWS: (path: string, ctx: { headers: Record<string, string> }) => Promise<{ terminate(): void }>;
+    };
+    const ws = await app.injectWS(`/v1/vms/${vm}/console`, { headers: viewer.headers(project) });
+    ws.terminate();
+    const [opened] = await trail(1, `all=true&action=vmConsole&target=${vm}`);
+    expect(opened).toMatchObject({
+      actor: { kind: 'user', id: viewer.id },
+      method: 'GET',
+      path: `/v1/vms/${vm}/console`,
+      project,
+      outcome: 'success',
+      status: 101,
+    });
+  });
+
   it('sweeps records past the retention', async () => {
     await m().db.query(
       `UPDATE audit SET at = now() - interval '100 days' WHERE seq = (SELECT min(seq) FROM audit)`,
