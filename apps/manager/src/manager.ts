@@ -20,6 +20,9 @@ import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
 import { Oidc } from './auth/oidc.ts';
 import { checkOidcConfig, type OidcConfig } from './auth/oidc-config.ts';
+import { Quotas } from './services/quotas.ts';
+import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
+import { HearthError, parseDuration } from '@hearth/contract';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -60,6 +63,8 @@ export interface ManagerConfig {
   importIdleMs?: number;
   /** Single sign-on with an OpenID Connect provider (`oidcConfigFromEnv`); off when absent. */
   oidc?: OidcConfig | null;
+  /** How long audit records are kept (`90d`, `12h`); default HEARTH_AUDIT_RETENTION, else 90 days. */
+  auditRetention?: string;
 }
 
 export interface RunningManager {
@@ -121,6 +126,14 @@ async function ensureSecret(
 
 export async function startManager(cfg: ManagerConfig): Promise<RunningManager> {
   const log = cfg.log;
+  const retention = cfg.auditRetention ?? process.env.HEARTH_AUDIT_RETENTION ?? DEFAULT_AUDIT_RETENTION;
+  const retentionMs = parseDuration(retention);
+  if (!retentionMs) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Reading the audit retention failed: "${retention}" is not a duration like 90d or 12h.`,
+    );
+  }
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db);
@@ -147,7 +160,8 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   // Hosts are trusted again only once their agents speak to this process (see HostLiveness).
   await stores.hosts.markAllOffline();
   const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs);
-  const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }) });
+  const quotas = new Quotas(db);
+  const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);
   const vmService = new VmService({
     stores,
@@ -156,13 +170,15 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'vms' }),
     networks,
     images,
+    quotas,
   });
-  const volumes = new VolumeService({ stores, agents });
+  const volumes = new VolumeService({ stores, agents, quotas });
   const snapshots = new SnapshotService({
     stores,
     agents,
     vms: vmService,
     log: log.child({ component: 'snapshots' }),
+    quotas,
   });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
   let url = '';
@@ -207,6 +223,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     Math.max(1000, cfg.heartbeatMs),
   );
   tick.unref();
+  const auditSweep = sweepAuditHourly(stores.audit, retentionMs, log.child({ component: 'audit' }));
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 
   let disposed = false;
@@ -226,6 +243,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       if (disposed) return;
       disposed = true;
       clearInterval(tick);
+      auditSweep.dispose();
       // No new requests; operations already accepted (a delete's agent call, say) finish first.
       const closing = app.close();
       const pending = vmService.inFlight();

@@ -13,6 +13,7 @@ import { UserStore } from './users.ts';
 import { SessionStore } from './sessions.ts';
 import { JoinTokenStore } from './join-tokens.ts';
 import { HostCredentialStore } from './host-credentials.ts';
+import { AuditStore } from './audit.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -29,6 +30,7 @@ export interface Stores {
   sessions: SessionStore;
   joinTokens: JoinTokenStore;
   hostCredentials: HostCredentialStore;
+  audit: AuditStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -47,5 +49,6 @@ export function makeStores(db: Db): Stores {
     sessions: new SessionStore(db),
     joinTokens: new JoinTokenStore(db),
     hostCredentials: new HostCredentialStore(db),
+    audit: new AuditStore(db),
   };
 }
