@@ -12,6 +12,7 @@ import { networkCommands } from './commands/network.ts';
 import { templateCommands } from './commands/template.ts';
 import { loginCommands } from './commands/login.ts';
 import { tokenCommands } from './commands/token.ts';
+import { auditCommand } from './commands/audit.ts';
 import { EXIT } from './output.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
@@ -50,6 +51,7 @@ networkCommands(program);
 templateCommands(program);
 loginCommands(program);
 tokenCommands(program);
+auditCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -33,6 +33,8 @@ import type { SignInLimits } from './auth/rate-limit.ts';
 import { redactUrl } from './log-redaction.ts';
 import { oidcRoutes } from './routes/oidc.ts';
 import type { Oidc } from './auth/oidc.ts';
+import { installAudit } from './auth/audit.ts';
+import { auditRoutes } from './routes/audit.ts';
 
 export interface AppServices {
   db: Db;
@@ -77,6 +79,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   });
   installErrorHandling(app);
   await app.register(cookie);
+  installAudit(app, { store: deps.stores.audit, auth: deps.auth });
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400 || (req.url.startsWith('/v1/vms') && req.method !== 'GET')) {
       req.log.info(
@@ -103,6 +106,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   eventRoutes(app, deps);
   oidcRoutes(app, deps);
   tokenRoutes(app, deps);
+  auditRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

@@ -40,6 +40,18 @@ export function routeIdOf(route: RouteDef): string {
   return id;
 }
 
+const errorCodes = new WeakMap<FastifyRequest, string>();
+
+/** What the request was granted (its project and role), once authorized. */
+export function grantedOf(req: FastifyRequest): Granted | undefined {
+  return granted.get(req);
+}
+
+/** The catalogue code the request failed with, if it failed (for the audit trail). */
+export function errorCodeOf(req: FastifyRequest): string | undefined {
+  return errorCodes.get(req);
+}
+
 /** The request's principal once authenticated (for hooks that run after the route's own). */
 export function principalOf(req: FastifyRequest): Principal | undefined {
   return principals.get(req);
@@ -164,6 +176,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       req.log.error({ err }, 'unhandled error');
       e = new HearthError('INTERNAL', 'The server failed to handle the request.');
     }
+    errorCodes.set(req, e.code);
     if (e.status >= 500) req.log.warn({ code: e.code, msg: e.message }, 'request failed');
     // Every 503 is retryable by definition: say when, even where the thrower did not.
     const retryAfter = e.retryAfterS ?? (e.status === 503 ? 2 : undefined);

@@ -2,7 +2,6 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { HearthError } from '@hearth/contract';
 import { openDb, type Db } from './db/index.ts';
 import { makeStores, type Stores } from './store/index.ts';
 import { Authority } from './auth/authority.ts';
@@ -26,6 +25,9 @@ import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
 import { Oidc } from './auth/oidc.ts';
 import { checkOidcConfig, type OidcConfig } from './auth/oidc-config.ts';
+import { Quotas } from './services/quotas.ts';
+import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
+import { HearthError, parseDuration } from '@hearth/contract';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -77,6 +79,8 @@ export interface ManagerConfig {
   signInLimits?: { perUser?: number; perSource?: number; windowMs?: number };
   /** Single sign-on with an OpenID Connect provider (`oidcConfigFromEnv`); off when absent. */
   oidc?: OidcConfig | null;
+  /** How long audit records are kept (`90d`, `12h`); default HEARTH_AUDIT_RETENTION, else 90 days. */
+  auditRetention?: string;
 }
 
 export interface RunningManager {
@@ -180,10 +184,23 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   // Whoever made the logger, credentials in headers never reach a line of it.
   const log = cfg.log.child({}, { redact: LOG_REDACT });
   const sessions = sessionPolicy(cfg);
+  const retention = cfg.auditRetention ?? process.env.HEARTH_AUDIT_RETENTION ?? DEFAULT_AUDIT_RETENTION;
+  const retentionMs = parseDuration(retention);
+  if (!retentionMs) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Reading the audit retention failed: "${retention}" is not a duration like 90d or 12h.`,
+    );
+  }
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db);
   const adminToken = await ensureAdminToken(stores, cfg.dataDir, log, cfg.adminToken);
+  // The data directory's join token is the local bootstrap: unlimited uses, no expiry, readable
+  // only by the manager's user (the local agent of `hearth up` joins with it). Like every join
+  // token it registers only new host names: a known host re-registers with its own agent
+  // credential. Other hosts should get per-host tokens (POST /v1/join-tokens); this one can be
+  // revoked, and stays revoked across restarts.
   const joinToken = await ensureSecret(stores, cfg.dataDir, 'join', cfg.joinToken);
   const firstAdmin = await ensureFirstAdmin(
     stores,
@@ -206,7 +223,8 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   // Hosts are trusted again only once their agents speak to this process (see HostLiveness).
   await stores.hosts.markAllOffline();
   const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs);
-  const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }) });
+  const quotas = new Quotas(db);
+  const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);
   const vmService = new VmService({
     stores,
@@ -215,13 +233,15 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'vms' }),
     networks,
     images,
+    quotas,
   });
-  const volumes = new VolumeService({ stores, agents });
+  const volumes = new VolumeService({ stores, agents, quotas });
   const snapshots = new SnapshotService({
     stores,
     agents,
     vms: vmService,
     log: log.child({ component: 'snapshots' }),
+    quotas,
   });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
   const auth = new Authority(stores);
@@ -278,6 +298,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     Math.max(1000, cfg.heartbeatMs),
   );
   tick.unref();
+  const auditSweep = sweepAuditHourly(stores.audit, retentionMs, log.child({ component: 'audit' }));
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 
   let disposed = false;
@@ -298,6 +319,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       if (disposed) return;
       disposed = true;
       clearInterval(tick);
+      auditSweep.dispose();
       // No new requests; operations already accepted (a delete's agent call, say) finish first.
       const closing = app.close();
       const pending = vmService.inFlight();

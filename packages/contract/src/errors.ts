@@ -61,7 +61,7 @@ export const errorCatalogue = {
   WAIT_TIMEOUT: { status: 408, hint: 'The VM did not reach the state in time; check its events and logs.' },
   INVALID_JOIN_TOKEN: {
     status: 401,
-    hint: 'Use the join token from the manager data directory (join.token).',
+    hint: 'Create a join token with `hearth host join-token create` (the local agent of `hearth up` uses join.token in the manager data directory); a registered host re-registers with its agent credential.',
   },
   AGENT_UNREACHABLE: {
     status: 502,

@@ -361,6 +361,6 @@ export const joinRoutes = {
     params: IdParam,
     response: HostCredentials,
     status: 200,
-    errors: ['HOST_NOT_FOUND', 'AGENT_UNREACHABLE'],
+    errors: ['HOST_NOT_FOUND', 'AGENT_UNREACHABLE', 'HOST_UNAVAILABLE'],
   }),
 };

@@ -11,6 +11,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { Stores } from '../store/index.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
+import { invalidJoinToken } from '../store/join-tokens.ts';
 
 /** Where a request says which project it acts in, before falling back to the caller's default. */
 export const PROJECT_HEADER = 'x-hearth-project';
@@ -28,7 +29,7 @@ export type CredentialReader = (req: FastifyRequest) => Promise<Principal | null
 export class Authority {
   private readonly readers: CredentialReader[] = [];
 
-  constructor(private readonly stores: Pick<Stores, 'tokens' | 'projects'>) {}
+  constructor(private readonly stores: Pick<Stores, 'tokens' | 'projects' | 'joinTokens'>) {}
 
   /** Adds a way to authenticate (tried after the bearer token, in the order added). */
   addReader(reader: CredentialReader): void {
@@ -48,12 +49,12 @@ export class Authority {
     }
     if (route.auth === 'none') return principal ?? ANONYMOUS;
     if (route.auth === 'join') {
-      if (!principal || principal.kind !== 'join') {
-        throw new HearthError(
-          'INVALID_JOIN_TOKEN',
-          'Registering the host failed: the join token is missing, wrong, expired or revoked.',
-        );
-      }
+      // A registered host re-registers with its own agent credential; a new one with a join token.
+      if (principal?.kind === 'agent') return principal;
+      const why = token
+        ? await this.stores.joinTokens.check(token)
+        : 'no join token (or host credential) was sent';
+      if (why || !principal || principal.kind !== 'join') throw invalidJoinToken(why ?? 'it expired');
       return principal;
     }
     if (checked?.refusal === 'expired') {

@@ -326,6 +326,15 @@ CREATE UNIQUE INDEX images_project_name ON images (project, name) WHERE project 
 ALTER TABLE tokens ADD COLUMN revoked_at timestamptz
 `,
   },
+  {
+    version: 18,
+    name: 'host_credentials',
+    // Join tokens become per host or per batch: a number of registrations left (NULL: unlimited,
+    // the data directory's bootstrap token); their revocation time is migration 14's.
+    sql: `
+ALTER TABLE tokens ADD COLUMN uses_left integer
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -81,7 +81,9 @@ export const tokens = pgTable('tokens', {
   role: text('role').$type<ProjectRole | 'admin'>(),
   /** Project scope: the token acts in this project only. */
   project: text('project'),
-  /** Set on the bootstrap admin token when revoked (others are deleted): never re-issued. */
+  /** Join tokens: registrations left (null: unlimited). */
+  uses_left: integer('uses_left'),
+  /** Revoked: the bootstrap admin token (never re-issued) and join tokens (so a refusal can say so). */
   revoked_at: at('revoked_at'),
 });
 

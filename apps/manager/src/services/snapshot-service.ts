@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../db/index.ts';
 import type { Stores } from '../store/index.ts';
 import { snapshotFromRow } from '../store/snapshots.ts';
 import type { AgentClient } from './agent-client.ts';
+import type { Quotas } from './quotas.ts';
 import type { VmService } from './vms/vm-service.ts';
 
 export interface SnapshotServiceDeps {
@@ -11,6 +12,7 @@ export interface SnapshotServiceDeps {
   agents: AgentClient;
   vms: VmService;
   log: Logger;
+  quotas: Quotas;
 }
 
 /** Snapshots: the manager keeps the records and lineage; the VM's host keeps the files. */
@@ -49,26 +51,31 @@ export class SnapshotService {
     const name = body.name ?? `${vm.name.slice(0, 62 - stamp.length)}-${stamp}`;
     let row;
     try {
-      row = await this.stores.snapshots.insert({
-        id,
-        name,
-        project: vm.project,
-        vm_id: vm.id,
-        vm_name: vm.name,
-        host_id: host.id,
-        parent_id: vm.snapshot_id,
-        vmm: vm.vmm ?? 'qemu',
-        kernel_id: kernel.id,
-        kernel_sha256: kernel.sha256,
-        image_id: image.id,
-        image_sha256: image.sha256,
-        vcpus: vm.vcpus,
-        memory_mib: vm.memory_mib,
-        disk_mib: vm.disk_mib,
-        env: vm.env ?? {},
-        guest: { secret: vm.guest?.secret ?? '', users: vm.guest?.users ?? [] },
-        networks: (vm.nics ?? []).map((n) => n.network),
-      });
+      row = await this.deps.quotas.within(vm.project, { snapshots: 1 }, 'Snapshotting', (tx) =>
+        this.stores.snapshots.insert(
+          {
+            id,
+            name,
+            project: vm.project,
+            vm_id: vm.id,
+            vm_name: vm.name,
+            host_id: host.id,
+            parent_id: vm.snapshot_id,
+            vmm: vm.vmm ?? 'qemu',
+            kernel_id: kernel.id,
+            kernel_sha256: kernel.sha256,
+            image_id: image.id,
+            image_sha256: image.sha256,
+            vcpus: vm.vcpus,
+            memory_mib: vm.memory_mib,
+            disk_mib: vm.disk_mib,
+            env: vm.env ?? {},
+            guest: { secret: vm.guest?.secret ?? '', users: vm.guest?.users ?? [] },
+            networks: (vm.nics ?? []).map((n) => n.network),
+          },
+          tx,
+        ),
+      );
     } catch (e) {
       if (isUniqueViolation(e, 'snapshots_project_name')) {
         throw new HearthError(

@@ -4,6 +4,7 @@ import type { Stores } from '../store/index.ts';
 import type { VmRow } from '../store/mappers.ts';
 import { volumeFromRow, type VolumeRow } from '../store/volumes.ts';
 import type { AgentClient } from './agent-client.ts';
+import type { Quotas } from './quotas.ts';
 
 const DEFAULT_MIB = 1024;
 const MAX_MIB = 4 * 1024 * 1024;
@@ -32,7 +33,7 @@ function sizeMib(text: string, field = 'size'): number {
 
 /** Volumes: records here, files on their host (the agent makes, grows and deletes them). */
 export class VolumeService {
-  constructor(private readonly deps: { stores: Stores; agents: AgentClient }) {}
+  constructor(private readonly deps: { stores: Stores; agents: AgentClient; quotas: Quotas }) {}
 
   private get stores() {
     return this.deps.stores;
@@ -74,15 +75,21 @@ export class VolumeService {
     if (!host) throw new HearthError('NO_HOST_AVAILABLE', 'Creating the volume failed: no host is ready.');
     let row: VolumeRow;
     try {
-      row = await this.stores.volumes.insert({
-        id: newId('vol'),
-        name: body.name,
-        project: body.project,
-        size_mib: mib,
-        format: image ? 'ext4' : body.format,
-        host_id: host.id,
-        image_id: image?.id ?? null,
-      });
+      const need = { volumes: 1, diskMib: mib };
+      row = await this.deps.quotas.within(body.project, need, 'Creating the volume', (tx) =>
+        this.stores.volumes.insert(
+          {
+            id: newId('vol'),
+            name: body.name,
+            project: body.project,
+            size_mib: mib,
+            format: image ? 'ext4' : body.format,
+            host_id: host.id,
+            image_id: image?.id ?? null,
+          },
+          tx,
+        ),
+      );
     } catch (e) {
       if (isUniqueViolation(e, 'volumes_project_name')) {
         throw new HearthError('VOLUME_NAME_TAKEN', `Creating the volume failed: "${body.name}" is taken.`, {
@@ -160,11 +167,20 @@ export class VolumeService {
     }
     if (mib === v.size_mib) return volumeFromRow(v);
     const host = await this.stores.hosts.require(v.host_id);
-    await this.deps.agents.resizeVolume(host, v.id, {
-      sizeMib: mib,
-      format: v.format,
-    });
-    return volumeFromRow(await this.stores.volumes.resize(v.id, mib));
+    // The record grows first, within the project's disk quota; it shrinks back if the host fails.
+    const grown = await this.deps.quotas.within(
+      v.project,
+      { diskMib: mib - v.size_mib },
+      `Resizing volume "${v.name}"`,
+      (tx) => this.stores.volumes.resize(v.id, mib, tx),
+    );
+    try {
+      await this.deps.agents.resizeVolume(host, v.id, { sizeMib: mib, format: v.format });
+    } catch (e) {
+      await this.stores.volumes.resize(v.id, v.size_mib);
+      throw e;
+    }
+    return volumeFromRow(grown);
   }
 
   private needStopped(vm: VmRow, what: string): void {

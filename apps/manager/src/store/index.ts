@@ -12,6 +12,9 @@ import { ProjectStore } from './projects.ts';
 import { UserStore } from './users.ts';
 import { SessionStore } from './sessions.ts';
 import { TicketStore } from './tickets.ts';
+import { JoinTokenStore } from './join-tokens.ts';
+import { HostCredentialStore } from './host-credentials.ts';
+import { AuditStore } from './audit.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -27,6 +30,9 @@ export interface Stores {
   users: UserStore;
   sessions: SessionStore;
   tickets: TicketStore;
+  joinTokens: JoinTokenStore;
+  hostCredentials: HostCredentialStore;
+  audit: AuditStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -44,5 +50,8 @@ export function makeStores(db: Db): Stores {
     users: new UserStore(db),
     sessions: new SessionStore(db),
     tickets: new TicketStore(db),
+    joinTokens: new JoinTokenStore(db),
+    hostCredentials: new HostCredentialStore(db),
+    audit: new AuditStore(db),
   };
 }

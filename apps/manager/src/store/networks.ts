@@ -2,6 +2,7 @@ import { HearthError, type Lease, type VmNic } from '@hearth/contract';
 import { and, asc, eq, getTableColumns, isNotNull, notExists, sql } from 'drizzle-orm';
 import { driverError, type Db } from '../db/index.ts';
 import { networks, vmNics, vms } from '../db/schema.ts';
+import type { Orm } from '../db/db.ts';
 import { Finder, outer, tableRows } from './lookup.ts';
 
 export type NetworkRow = typeof networks.$inferSelect & { vm_count?: number };
@@ -28,8 +29,9 @@ export class NetworkStore {
     );
   }
 
-  async insert(n: NewNetwork): Promise<NetworkRow> {
-    const rows = await this.db.orm.insert(networks).values(n).returning();
+  /** `tx`: inside a caller's transaction (a quota check's). */
+  async insert(n: NewNetwork, tx: Orm = this.db.orm): Promise<NetworkRow> {
+    const rows = await tx.insert(networks).values(n).returning();
     return { ...rows[0]!, vm_count: 0 };
   }
 

@@ -2,6 +2,7 @@ import { type Snapshot } from '@hearth/contract';
 import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { snapshots } from '../db/schema.ts';
+import type { Orm } from '../db/db.ts';
 import { Finder, notFound, outer, tableRows } from './lookup.ts';
 
 export type SnapshotRow = typeof snapshots.$inferSelect & {
@@ -55,8 +56,9 @@ export class SnapshotStore {
   }
 
   /** The parent is recorded only while it exists: the VM may come from a since-deleted snapshot. */
-  async insert(s: NewSnapshot): Promise<SnapshotRow> {
-    const rows = await this.db.orm
+  /** `tx`: inside a caller's transaction (a quota check's). */
+  async insert(s: NewSnapshot, tx: Orm = this.db.orm): Promise<SnapshotRow> {
+    const rows = await tx
       .insert(snapshots)
       .values({
         ...s,

@@ -224,8 +224,4 @@ export class TokenStore {
       .limit(1);
     return rows.length > 0;
   }
-
-  async revokeAgentTokens(hostId: string): Promise<void> {
-    await this.db.orm.delete(tokens).where(and(eq(tokens.kind, 'agent'), eq(tokens.host_id, hostId)));
-  }
 }

@@ -8,6 +8,7 @@ import {
 } from '@hearth/contract';
 import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, like, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
+import type { Orm } from '../db/db.ts';
 import { vmEvents, vmNics, vms, type VmGuest } from '../db/schema.ts';
 import { Finder, notFound, tableRows } from './lookup.ts';
 import { decodeCursor, pageResult } from './page.ts';
@@ -102,8 +103,9 @@ export class VmStore {
     this.find = new Finder<VmRow>(vms, tableRows(this.db.orm, vms), notFound('VM_NOT_FOUND', 'VM'));
   }
 
-  async insert(v: NewVm): Promise<VmRow> {
-    const rows = await this.db.orm
+  /** `tx`: inside a caller's transaction (a quota check's). */
+  async insert(v: NewVm, tx: Orm = this.db.orm): Promise<VmRow> {
+    const rows = await tx
       .insert(vms)
       .values({
         id: v.id,
@@ -235,7 +237,7 @@ export class VmStore {
   }
 
   /** Changes the given fields; with `inStates`, only while the VM is in one of them (null otherwise). */
-  async patch(id: string, p: VmPatch, inStates?: VmState[]): Promise<VmRow | null> {
+  async patch(id: string, p: VmPatch, inStates?: VmState[], tx?: Orm): Promise<VmRow | null> {
     return this.set(
       id,
       {
@@ -250,11 +252,12 @@ export class VmStore {
         stop_at: p.stopAt,
       },
       inStates,
+      tx,
     );
   }
 
-  private async set(id: string, set: VmSet, inStates?: VmState[]): Promise<VmRow | null> {
-    const rows = await this.db.orm
+  private async set(id: string, set: VmSet, inStates?: VmState[], tx = this.db.orm): Promise<VmRow | null> {
+    const rows = await tx
       .update(vms)
       .set({ ...set, ...bumped })
       .where(and(eq(vms.id, id), inStates ? inArray(vms.state, inStates) : undefined))

@@ -2,6 +2,7 @@ import { type Volume } from '@hearth/contract';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { volumes } from '../db/schema.ts';
+import type { Orm } from '../db/db.ts';
 import { Finder, notFound, tableRows } from './lookup.ts';
 
 export type VolumeRow = typeof volumes.$inferSelect;
@@ -39,8 +40,12 @@ export class VolumeStore {
     );
   }
 
-  async insert(v: Omit<VolumeRow, 'vm_id' | 'read_only' | 'attached_at' | 'created_at'>): Promise<VolumeRow> {
-    const rows = await this.db.orm.insert(volumes).values(v).returning();
+  /** `tx`: inside a caller's transaction (a quota check's). */
+  async insert(
+    v: Omit<VolumeRow, 'vm_id' | 'read_only' | 'attached_at' | 'created_at'>,
+    tx: Orm = this.db.orm,
+  ): Promise<VolumeRow> {
+    const rows = await tx.insert(volumes).values(v).returning();
     return rows[0]!;
   }
 
@@ -80,12 +85,8 @@ export class VolumeStore {
     await this.db.orm.update(volumes).set(detached).where(eq(volumes.vm_id, vmId));
   }
 
-  async resize(id: string, sizeMib: number): Promise<VolumeRow> {
-    const rows = await this.db.orm
-      .update(volumes)
-      .set({ size_mib: sizeMib })
-      .where(eq(volumes.id, id))
-      .returning();
+  async resize(id: string, sizeMib: number, tx: Orm = this.db.orm): Promise<VolumeRow> {
+    const rows = await tx.update(volumes).set({ size_mib: sizeMib }).where(eq(volumes.id, id)).returning();
     return rows[0]!;
   }
 

@@ -12,8 +12,9 @@ import {
 import { bridgeName } from '@hearth/contract/host-names';
 import { isUniqueViolation } from '../../db/index.ts';
 import type { Stores } from '../../store/index.ts';
-import { leaseFromRow, type NetworkRow } from '../../store/networks.ts';
+import { leaseFromRow, type NetworkRow, type NewNetwork } from '../../store/networks.ts';
 import type { AgentClient } from '../agent-client.ts';
+import type { Quotas } from '../quotas.ts';
 import { agentNics, refreshOverlays, tearDownOnHosts } from './agent-networks.ts';
 import { hasDhcpNics, recordDhcpAddresses } from './dhcp-learning.ts';
 import { checkNetworkBody } from './network-checks.ts';
@@ -57,7 +58,7 @@ export function networkFromRow(r: NetworkRow): Network {
 export class NetworkService implements VmNetworking {
   private readonly stores: Stores;
 
-  constructor(private readonly deps: { stores: Stores; agents: AgentClient; log: Logger }) {
+  constructor(private readonly deps: { stores: Stores; agents: AgentClient; log: Logger; quotas: Quotas }) {
     this.stores = deps.stores;
   }
 
@@ -98,7 +99,7 @@ export class NetworkService implements VmNetworking {
     const { cidr, gateway } = checkNetworkBody(body, hosts, await this.stores.networks.all());
     const id = newId('net');
     try {
-      const row = await this.stores.networks.insert({
+      const values: NewNetwork = {
         id,
         name: body.name,
         mode,
@@ -111,7 +112,14 @@ export class NetworkService implements VmNetworking {
         port: mode === 'vxlan' ? (body.port ?? 4789) : null,
         bridge: bridgeName(id),
         is_default: false,
-      });
+      };
+      // A shared network (no project) counts against nobody's quota.
+      const row = await this.deps.quotas.within(
+        values.project ?? null,
+        { networks: 1 },
+        'Creating the network',
+        (tx) => this.stores.networks.insert(values, tx),
+      );
       return networkFromRow(row);
     } catch (e) {
       if (isUniqueViolation(e, 'networks_name_key')) {

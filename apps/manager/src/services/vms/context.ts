@@ -7,6 +7,7 @@ import type { VmBus } from '../bus.ts';
 import type { VmNetworking } from '../networks/network-service.ts';
 import type { ImageService } from '../../images/image-service.ts';
 import type { OperationTracker } from './operations.ts';
+import type { Quotas } from '../quotas.ts';
 
 export interface VmServiceDeps {
   stores: Stores;
@@ -15,6 +16,8 @@ export interface VmServiceDeps {
   log: Logger;
   /** The VM's NICs: planning, addresses, what the agent needs, DHCP learning. */
   networks: VmNetworking;
+  /** Counts and inserts or grows VMs within their project's quotas. */
+  quotas: Quotas;
   /** Builds runtime images (`runtime-node22`) on first use; absent in tests that need none. */
   images?: ImageService | undefined;
 }

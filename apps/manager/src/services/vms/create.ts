@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/index.ts';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import type { NewVm } from '../../store/vms.ts';
 import type { NicPlan } from '../networks/nic-planning.ts';
+import { vmNeed } from '../quotas.ts';
 import type { VmContext } from './context.ts';
 import { diskBytesFor, guestCredentials, resolveBootImages, type CreateInput } from './create-input.ts';
 import { runStart } from './lifecycle.ts';
@@ -80,7 +81,10 @@ async function insertRow(
   nics: NicPlan,
 ): Promise<VmRow> {
   try {
-    await ctx.stores.vms.insert({ ...fields, id, name, state: 'creating', ip: null, mac: null });
+    // Counted and inserted in one transaction: parallel creates cannot overshoot the project's quotas.
+    await ctx.quotas.within(fields.project, vmNeed(fields), 'Creating the VM', (tx) =>
+      ctx.stores.vms.insert({ ...fields, id, name, state: 'creating', ip: null, mac: null }, tx),
+    );
   } catch (e) {
     if (isUniqueViolation(e, 'vms_project_name')) {
       throw new HearthError(

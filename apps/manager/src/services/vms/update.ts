@@ -61,6 +61,15 @@ export async function updateVm(
       { fields: { name: ['already taken'] } },
     );
   }
+  // What the change adds to the project's use: refused before the host applies anything, and
+  // counted again atomically with the write below.
+  const need = {
+    vcpus: (fields.vcpus ?? row.vcpus) - row.vcpus,
+    memoryMib: (fields.memoryMib ?? row.memory_mib) - row.memory_mib,
+    publishedPorts: (fields.ports ?? row.ports ?? []).length - (row.ports ?? []).length,
+  };
+  const what = `Changing VM "${row.name}"`;
+  await ctx.quotas.check(row.project, need, what);
   if (fields.ports !== undefined || fields.egress !== undefined || fields.bandwidthMbit !== undefined) {
     // The host applies them first (it may refuse a port a host process uses); only then the record changes.
     if (row.host_id && !['created', 'stopped', 'failed', 'deleting'].includes(row.state)) {
@@ -85,7 +94,9 @@ export async function updateVm(
   const changed = vmPatchColumns(fields);
   if (changed.length === 0) return vmFromRow(row);
   try {
-    const updated = await ctx.stores.vms.patch(row.id, fields, resizing ? [...RESIZABLE] : undefined);
+    const updated = await ctx.quotas.within(row.project, need, what, (tx) =>
+      ctx.stores.vms.patch(row.id, fields, resizing ? [...RESIZABLE] : undefined, tx),
+    );
     if (!updated) {
       throw new HearthError(
         'VM_RESIZE_REQUIRES_STOP',
