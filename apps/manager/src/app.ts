@@ -26,6 +26,8 @@ import cookie from '@fastify/cookie';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
 import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
+import { userRoutes } from './routes/users.ts';
+import { projectRoutes } from './routes/projects.ts';
 
 export interface AppServices {
   db: Db;
@@ -80,6 +82,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   networkRoutes(app, deps);
   templateRoutes(app, deps);
   eventRoutes(app, deps);
+  userRoutes(app, deps);
+  projectRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

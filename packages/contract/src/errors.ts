@@ -323,6 +323,10 @@ export const errorCatalogue = {
     status: 409,
     hint: "A host with this name is registered: re-register with that host's current agent credential, or remove the old host first.",
   },
+  PROJECT_BUILTIN: {
+    status: 409,
+    hint: 'The `default` project is built in and cannot be deleted; delete its resources instead.',
+  },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
