@@ -2,9 +2,9 @@ import { routes, type RouteDef } from './routes.ts';
 import { CONSOLE_INPUT_ROLE, roleOf, type RouteRole } from './route-roles.ts';
 
 /** Where a route's role is checked: in the request's project, platform-wide, or not at all. */
-export type RoleScope = 'project' | 'platform' | 'any';
+type RoleScope = 'project' | 'platform' | 'any';
 
-export function scopeOf(role: RouteRole): RoleScope {
+function scopeOf(role: RouteRole): RoleScope {
   return role === 'admin' ? 'platform' : role === 'signed-in' ? 'any' : 'project';
 }
 
