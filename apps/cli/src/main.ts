@@ -10,6 +10,8 @@ import { snapshotCommands } from './commands/snapshot.ts';
 import { volumeCommands } from './commands/volume.ts';
 import { networkCommands } from './commands/network.ts';
 import { templateCommands } from './commands/template.ts';
+import { userCommands } from './commands/users.ts';
+import { projectCommands } from './commands/projects.ts';
 import { EXIT } from './output.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
@@ -45,6 +47,8 @@ snapshotCommands(program);
 volumeCommands(program);
 networkCommands(program);
 templateCommands(program);
+userCommands(program);
+projectCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -101,7 +101,9 @@ export class HearthClient {
       | 'listSnapshots'
       | 'listVolumes'
       | 'listTemplates'
-      | 'listNetworks',
+      | 'listNetworks'
+      | 'listUsers'
+      | 'listProjects',
   >(
     id: K,
     query: Record<string, unknown> = {},
