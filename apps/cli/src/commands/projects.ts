@@ -21,7 +21,7 @@ const QUOTA_FLAGS: [flag: string, quota: QuotaName, size: boolean][] = [
 const camel = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
 /** A limit from the command line: `none` removes it; sizes take units (8g, 512m; a bare number is MiB). */
-export function parseLimit(flag: string, value: string, size: boolean): number | null {
+function parseLimit(flag: string, value: string, size: boolean): number | null {
   if (value === 'none') return null;
   if (/^\d+$/.test(value)) return Number(value);
   const bytes = size ? parseSize(value) : null;

@@ -13,7 +13,7 @@ const line = (u: User) =>
  * A password from standard input: its first line when piped (`--password-stdin`), else typed at
  * a prompt without echo. Never taken as an argument, where it would land in shell history.
  */
-export async function readPassword(fromStdin: boolean): Promise<string> {
+async function readPassword(fromStdin: boolean): Promise<string> {
   if (fromStdin || !process.stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);

@@ -156,6 +156,22 @@ describeOnBackends('projects API', (db) => {
     expect(badRole.statusCode).toBe(400);
   });
 
+  it('leaves one owner when two owners demote each other at once', async () => {
+    const a = await makeUser(stores(), { roles: { 'prj-race': 'owner' } });
+    const b = await makeUser(stores(), { roles: { 'prj-race': 'owner' } });
+    const answers = await Promise.all([
+      as(a, 'PUT', `/v1/projects/prj-race/members/${b.id}`, { role: 'viewer' }),
+      as(b, 'PUT', `/v1/projects/prj-race/members/${a.id}`, { role: 'viewer' }),
+    ]);
+    const ok = answers.filter((r) => r.statusCode === 200);
+    const refused = answers.filter((r) => r.statusCode !== 200);
+    expect(ok).toHaveLength(1);
+    // The loser is refused by the role check (already demoted) or by the last-owner rule.
+    expect(['ROLE_REQUIRED', 'LAST_OWNER']).toContain(refused[0]!.json().error.code);
+    const roles = (await stores().projects.members('prj-race')).map((m) => m.role).sort();
+    expect(roles).toEqual(['owner', 'viewer']);
+  });
+
   it('answers GET /v1/me for users, scoped tokens and the bootstrap token', async () => {
     const u = await makeUser(stores(), { roles: { 'prj-me1': 'owner', 'prj-me2': 'viewer' } });
     const me = (await as(u, 'GET', '/v1/me')).json();

@@ -8,7 +8,7 @@ import { decodeCursor, pageResult } from './page.ts';
 import type { PageQuery } from './lookup.ts';
 import { DEFAULT_PROJECT } from '../auth/authority.ts';
 
-export type ProjectRow = typeof projects.$inferSelect;
+type ProjectRow = typeof projects.$inferSelect;
 export interface MemberRow {
   user_id: string;
   user_name: string;
