@@ -157,19 +157,29 @@ describeOnBackends('projects API', (db) => {
   });
 
   it('leaves one owner when two owners demote each other at once', async () => {
-    const a = await makeUser(stores(), { roles: { 'prj-race': 'owner' } });
-    const b = await makeUser(stores(), { roles: { 'prj-race': 'owner' } });
-    const answers = await Promise.all([
-      as(a, 'PUT', `/v1/projects/prj-race/members/${b.id}`, { role: 'viewer' }),
-      as(b, 'PUT', `/v1/projects/prj-race/members/${a.id}`, { role: 'viewer' }),
-    ]);
-    const ok = answers.filter((r) => r.statusCode === 200);
-    const refused = answers.filter((r) => r.statusCode !== 200);
-    expect(ok).toHaveLength(1);
-    // The loser is refused by the role check (already demoted) or by the last-owner rule.
-    expect(['ROLE_REQUIRED', 'LAST_OWNER']).toContain(refused[0]!.json().error.code);
-    const roles = (await stores().projects.members('prj-race')).map((m) => m.role).sort();
-    expect(roles).toEqual(['owner', 'viewer']);
+    // Several projects at once, so that the two demotions of some pair overlap in the database.
+    const pairs = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const project = `prj-race-${i}`;
+        const a = await makeUser(stores(), { roles: { [project]: 'owner' } });
+        const b = await makeUser(stores(), { roles: { [project]: 'owner' } });
+        return { project, a, b };
+      }),
+    );
+    const answers = await Promise.all(
+      pairs.flatMap(({ project, a, b }) => [
+        as(a, 'PUT', `/v1/projects/${project}/members/${b.id}`, { role: 'viewer' }),
+        as(b, 'PUT', `/v1/projects/${project}/members/${a.id}`, { role: 'viewer' }),
+      ]),
+    );
+    for (const r of answers) {
+      // A loser is refused by the role check (already demoted) or by the last-owner rule.
+      if (r.statusCode !== 200) expect(['ROLE_REQUIRED', 'LAST_OWNER']).toContain(r.json().error.code);
+    }
+    for (const { project } of pairs) {
+      const roles = (await stores().projects.members(project)).map((m) => m.role).sort();
+      expect(roles, project).toEqual(['owner', 'viewer']);
+    }
   });
 
   it('answers GET /v1/me for users, scoped tokens and the bootstrap token', async () => {
