@@ -116,7 +116,7 @@ export async function startPlatform(
     /** Extra manager settings (image import options). */
     manager?: Pick<
       ManagerConfig,
-      'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes' | 'hostWaitMs' | 'importIdleMs'
+      'allowHostPathImport' | 'insecureRegistries' | 'maxImageBytes' | 'hostWaitMs' | 'importIdleMs' | 'oidc'
     >;
     /** The agent fetches images over HTTP from the manager instead of reading its files. */
     alwaysFetchImages?: boolean;

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Ipv4, type AgentVmStatus } from '@hearth/contract';
+import { Ipv4, type AgentVmStatus, type RegisterHostBody } from '@hearth/contract';
 import { FirecrackerDriver } from '@hearth/firecracker';
 import { QemuDriver } from '@hearth/qemu';
 import { ensureGuestAgent } from '@hearth/images';
 import { buildAgentApp } from './app.ts';
 import { collectInventory, hostNetFeatures } from './inventory.ts';
 import { sweepLeftovers } from './sweep.ts';
-import { ManagerClient } from './manager-client.ts';
+import { ManagerCallError, ManagerClient } from './manager-client.ts';
 import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './vm/index.ts';
 import { ensureBridge } from './networks.ts';
@@ -21,6 +21,7 @@ import { lockDataDir } from './pid-lock.ts';
 export interface AgentConfig {
   dataDir: string;
   managerUrl: string;
+  /** Joins a new host ('' when the data directory holds a host credential to re-register with). */
   joinToken: string;
   name?: string;
   listenHost: string;
@@ -63,22 +64,61 @@ export interface RunningAgent {
   dispose(drainMs?: number): Promise<void>;
 }
 
-async function loadIdentity(dataDir: string): Promise<AgentIdentity> {
+/** The identity file holds both credentials: written 0600, replaced whole (never half-written). */
+async function saveIdentity(dataDir: string, id: AgentIdentity): Promise<void> {
   const path = join(dataDir, 'agent.json');
+  await writeFile(`${path}.tmp`, JSON.stringify(id) + '\n', { mode: 0o600 });
+  await chmod(`${path}.tmp`, 0o600);
+  await rename(`${path}.tmp`, path);
+}
+
+async function loadIdentity(dataDir: string): Promise<AgentIdentity> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as AgentIdentity;
+    return JSON.parse(await readFile(join(dataDir, 'agent.json'), 'utf8')) as AgentIdentity;
   } catch {
     const id = { callbackToken: randomBytes(32).toString('base64url') };
-    await writeFile(path, JSON.stringify(id) + '\n', { mode: 0o600 });
+    await saveIdentity(dataDir, id);
     return id;
   }
+}
+
+/**
+ * Registers with the host's current agent credential when it has one (the manager then keeps its
+ * host id: a join token alone cannot re-register a known name), else, or when the manager no
+ * longer knows that credential, with the join token.
+ */
+async function register(
+  client: ManagerClient,
+  identity: AgentIdentity,
+  joinToken: string,
+  body: RegisterHostBody,
+  log: Logger,
+) {
+  if (identity.agentToken) {
+    client.setToken(identity.agentToken);
+    try {
+      return await client.register(body);
+    } catch (e) {
+      if (!(e instanceof ManagerCallError && e.status === 401)) throw e;
+      log.warn('the manager does not know this host credential; registering with the join token');
+    }
+  }
+  if (!joinToken) {
+    throw new Error(
+      identity.agentToken
+        ? 'The manager does not know this host credential and no join token was given: --join-token or HEARTH_JOIN_TOKEN.'
+        : 'A join token is needed to join: --join-token or HEARTH_JOIN_TOKEN (create one with `hearth host join-token create`).',
+    );
+  }
+  client.setToken(joinToken);
+  return client.register(body);
 }
 
 /** Starts an agent: adopts surviving VMs, serves the agent API, registers and heartbeats. */
 export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const log = cfg.log;
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
-  const identity = await loadIdentity(cfg.dataDir);
+  let identity = await loadIdentity(cfg.dataDir);
   // Firecracker first: the scheduler prefers it wherever it is usable: it boots faster and lighter than QEMU.
   const drivers = [
     new FirecrackerDriver({
@@ -154,6 +194,12 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const app = buildAgentApp({
     supervisor,
     callbackToken: identity.callbackToken,
+    rotate: async (c) => {
+      identity = { ...identity, ...c };
+      await saveIdentity(cfg.dataDir, identity);
+      client.setToken(c.agentToken);
+      log.info('credentials rotated');
+    },
     log: log.child({ component: 'api' }),
     ready,
   });
@@ -174,20 +220,13 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     url = cfg.advertiseUrl ?? `http://${cfg.listenHost}:${port}`;
 
     const inventory = await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null });
-    const reg = await client.register({
-      name: cfg.name ?? hostname(),
-      url,
-      callbackToken: identity.callbackToken,
-      inventory,
-    });
+    const body = { name: cfg.name ?? hostname(), url, callbackToken: identity.callbackToken, inventory };
+    const reg = await register(client, identity, cfg.joinToken, body, log);
     hostId = reg.host.id;
     netCtx.agent = hostId;
     client.setToken(reg.agentToken);
-    await writeFile(
-      join(cfg.dataDir, 'agent.json'),
-      JSON.stringify({ ...identity, hostId, agentToken: reg.agentToken }) + '\n',
-      { mode: 0o600 },
-    );
+    identity = { ...identity, hostId, agentToken: reg.agentToken };
+    await saveIdentity(cfg.dataDir, identity);
 
     if (cfg.bridge) {
       await ensureBridge(cfg.bridge, hostId);

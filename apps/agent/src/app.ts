@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
 import websocket from '@fastify/websocket';
-import { agentRoutes, HearthError } from '@hearth/contract';
+import { agentRoutes, HearthError, type AgentCredentials } from '@hearth/contract';
 import type { Supervisor } from './vm/index.ts';
 import { installErrorHandling, serve } from './http.ts';
 import { execRoutes } from './routes/exec.ts';
@@ -13,6 +13,8 @@ import { wsRoutes } from './routes/ws.ts';
 export interface AgentAppDeps {
   supervisor: Supervisor;
   callbackToken: string;
+  /** Persists a new credential pair and switches the manager client to it (rotation). */
+  rotate?: (c: AgentCredentials) => Promise<void>;
   log: Logger;
   /** Largest file upload accepted into a guest. */
   maxUploadBytes?: number;
@@ -38,9 +40,14 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     bodyLimit: 1024 * 1024,
   });
   const sup = deps.supervisor;
+  // The callback tokens accepted: the current one, and after a rotation the previous one too,
+  // until the manager uses the new one (its answer to the rotation may have been lost).
+  let accepted = [deps.callbackToken];
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/healthz') return;
-    if (!tokenMatches(req.headers.authorization, deps.callbackToken)) {
+    const match = accepted.findIndex((t) => tokenMatches(req.headers.authorization, t));
+    if (match === 0 && accepted.length > 1) accepted = [accepted[0]!];
+    if (match < 0) {
       const e = new HearthError(
         'UNAUTHENTICATED',
         "Authenticating failed: the bearer token is not this agent's.",
@@ -90,6 +97,11 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   serve(app, r.restoreVm, async ({ body }) => sup.restore(body.spec, body.snapshotId));
   serve(app, r.deleteSnapshot, async ({ params }) => {
     await sup.deleteSnapshot(params.snapshotId);
+    return { ok: true };
+  });
+  serve(app, r.rotateCredentials, async ({ body }) => {
+    await deps.rotate?.(body);
+    accepted = [body.callbackToken, accepted[0]!];
     return { ok: true };
   });
   volumeRoutes(app, sup.dataDir);

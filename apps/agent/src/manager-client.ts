@@ -12,6 +12,16 @@ import {
 /** The manager's routes an agent calls with JSON (registration, heartbeat, status reports). */
 type AgentCalls = 'registerHost' | 'heartbeat' | 'reportVmStatus';
 
+/** The manager answered with an error status. */
+export class ManagerCallError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The agent's calls to the manager. Failures throw; callers decide whether to retry. */
 export class ManagerClient {
   constructor(
@@ -36,7 +46,12 @@ export class ManagerClient {
       signal: AbortSignal.timeout(15_000),
     });
     const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} failed with ${res.status}: ${text.slice(0, 500)}`);
+    if (!res.ok) {
+      throw new ManagerCallError(
+        res.status,
+        `${method} ${path} failed with ${res.status}: ${text.slice(0, 500)}`,
+      );
+    }
     return JSON.parse(text) as RouteOutput<Routes[K]>;
   }
 

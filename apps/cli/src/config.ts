@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { HearthClient } from '@hearth/sdk';
 
 export const DEFAULT_PORT = 18080;
@@ -18,18 +20,80 @@ function read(path: string): string | null {
 
 export class UsageError extends Error {}
 
-/** HEARTH_URL / HEARTH_TOKEN win; otherwise the local single-machine data directory is read. */
-export function resolveClient(opts: { dataDir?: string } = {}): HearthClient {
-  const dataDir = opts.dataDir ?? defaultDataDir();
+/** What `hearth login` stores for the user: the manager, its API token and a default project. */
+export interface UserConfig {
+  url?: string;
+  token?: string;
+  project?: string;
+}
+
+/** `$XDG_CONFIG_HOME/hearth/config.json`, else `~/.config/hearth/config.json`. */
+export function userConfigPath(): string {
+  const base = process.env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(base, 'hearth', 'config.json');
+}
+
+export function readUserConfig(): UserConfig {
+  const path = userConfigPath();
+  const text = read(path);
+  if (!text) return {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return parsed && typeof parsed === 'object' ? (parsed as UserConfig) : {};
+  } catch {
+    throw new UsageError(`${path} is not valid JSON; fix it or remove it and run \`hearth login\` again.`);
+  }
+}
+
+/** Writes the config readable by its owner only (it holds a token), replacing it in one step. */
+export async function writeUserConfig(cfg: UserConfig): Promise<string> {
+  const path = userConfigPath();
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+  return path;
+}
+
+export async function removeUserConfig(): Promise<void> {
+  await rm(userConfigPath(), { force: true });
+}
+
+/** The manager on this machine, as `hearth up` recorded it in the data directory. */
+export function localManagerUrl(dataDir: string): string | null {
   const local = read(join(dataDir, 'manager.json'));
-  const baseUrl =
-    process.env.HEARTH_URL ??
-    (local ? (JSON.parse(local) as { url: string }).url : `http://127.0.0.1:${DEFAULT_PORT}`);
-  const token = process.env.HEARTH_TOKEN ?? read(join(dataDir, 'admin.token'));
+  return local ? (JSON.parse(local) as { url: string }).url : null;
+}
+
+/**
+ * The project requests act in: `--project`, else `$HEARTH_PROJECT`, else the config's default;
+ * null leaves it to the server (the token's scope or the user's default project).
+ */
+export function resolveProject(flag: string | undefined, cfg: UserConfig = readUserConfig()): string | null {
+  return flag || process.env.HEARTH_PROJECT || cfg.project || null;
+}
+
+/** The manager's URL: `$HEARTH_URL`, else the config's, else the local data directory's. */
+export function resolveUrl(dataDir: string, cfg: UserConfig = readUserConfig()): string {
+  return process.env.HEARTH_URL || cfg.url || localManagerUrl(dataDir) || `http://127.0.0.1:${DEFAULT_PORT}`;
+}
+
+/**
+ * The client for a verb. The token is `$HEARTH_TOKEN`, else the one `hearth login` stored (only
+ * for the manager it was issued by, so it is never sent elsewhere), else the local data
+ * directory's bootstrap admin.token (the single-machine `hearth up` setup).
+ */
+export function resolveClient(opts: { dataDir?: string; project?: string } = {}): HearthClient {
+  const dataDir = opts.dataDir ?? defaultDataDir();
+  const cfg = readUserConfig();
+  const baseUrl = resolveUrl(dataDir, cfg);
+  const stored = cfg.token && (!cfg.url || cfg.url === baseUrl) ? cfg.token : null;
+  const token = process.env.HEARTH_TOKEN || stored || read(join(dataDir, 'admin.token'));
   if (!token) {
     throw new UsageError(
-      `No API token: set HEARTH_TOKEN, or run on the manager's machine where ${join(dataDir, 'admin.token')} exists (start it with \`hearth up\`).`,
+      `No API token: run \`hearth login\`, set HEARTH_TOKEN, or run on the manager's machine where ${join(dataDir, 'admin.token')} exists (start it with \`hearth up\`).`,
     );
   }
-  return new HearthClient({ baseUrl, token });
+  return new HearthClient({ baseUrl, token, project: resolveProject(opts.project, cfg) });
 }

@@ -10,6 +10,8 @@ import { snapshotCommands } from './commands/snapshot.ts';
 import { volumeCommands } from './commands/volume.ts';
 import { networkCommands } from './commands/network.ts';
 import { templateCommands } from './commands/template.ts';
+import { loginCommands } from './commands/login.ts';
+import { tokenCommands } from './commands/token.ts';
 import { userCommands } from './commands/users.ts';
 import { projectCommands } from './commands/projects.ts';
 import { EXIT } from './output.ts';
@@ -29,6 +31,7 @@ const program = new Command('hearth')
   .version('0.1.0')
   .option('--json', 'machine-readable output (stable, documented in docs/cli.md)')
   .option('--data-dir <dir>', 'local data directory (default: $HEARTH_DATA_DIR or /var/lib/hearth)')
+  .option('--project <name>', "project to act in (default: $HEARTH_PROJECT, else the config's default)")
   .showHelpAfterError()
   .exitOverride()
   .hook('preAction', (_, action) => {
@@ -47,6 +50,8 @@ snapshotCommands(program);
 volumeCommands(program);
 networkCommands(program);
 templateCommands(program);
+loginCommands(program);
+tokenCommands(program);
 userCommands(program);
 projectCommands(program);
 

@@ -25,7 +25,10 @@ import websocket from '@fastify/websocket';
 import cookie from '@fastify/cookie';
 import type { ChangeFeed } from './services/change-feed.ts';
 import { eventRoutes } from './routes/events.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
+import { oidcRoutes } from './routes/oidc.ts';
+import type { Oidc } from './auth/oidc.ts';
 import { userRoutes } from './routes/users.ts';
 import { projectRoutes } from './routes/projects.ts';
 
@@ -51,6 +54,10 @@ export interface AppServices {
   uiDir?: string;
   /** Why the platform cannot serve yet (GET /healthz answers 503), or null when it can. */
   notReady?: () => string | null;
+  /** Single sign-on (OpenID Connect), when configured. */
+  oidc?: Oidc | null;
+  /** Lifetime of a browser session; default 7 days. */
+  sessionTtlMs?: number;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -82,6 +89,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   networkRoutes(app, deps);
   templateRoutes(app, deps);
   eventRoutes(app, deps);
+  oidcRoutes(app, deps);
+  tokenRoutes(app, deps);
   userRoutes(app, deps);
   projectRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);

@@ -2,3 +2,4 @@ export { startManager, type ManagerConfig, type RunningManager } from './manager
 export { buildApp, type AppServices } from './app.ts';
 export { openDb, type Db } from './db/index.ts';
 export { makeStores } from './store/index.ts';
+export { oidcConfigFromEnv, type OidcConfig } from './auth/oidc-config.ts';

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -18,6 +18,8 @@ import { NetworkService } from './services/networks/network-service.ts';
 import { VmService } from './services/vms/vm-service.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
+import { Oidc } from './auth/oidc.ts';
+import { checkOidcConfig, type OidcConfig } from './auth/oidc-config.ts';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -56,6 +58,8 @@ export interface ManagerConfig {
   drainMs?: number;
   /** A URL import fails after this long without progress (connect, headers, body); default 30 s. */
   importIdleMs?: number;
+  /** Single sign-on with an OpenID Connect provider (`oidcConfigFromEnv`); off when absent. */
+  oidc?: OidcConfig | null;
 }
 
 export interface RunningManager {
@@ -64,8 +68,11 @@ export interface RunningManager {
   db: Db;
   stores: Stores;
   vmService: VmService;
+  /** The bootstrap admin token; '' once it has been revoked (then never issued again). */
   adminToken: string;
   joinToken: string;
+  /** Authentication of every route (tests add credential readers). */
+  auth: Authority;
   /** Ready (null) or not, with why; see `notReadyUntilSet`. */
   setReady(notReady: string | null): void;
   /** Stops taking requests, lets VM operations in flight finish (bounded), then closes. Idempotent. */
@@ -77,6 +84,23 @@ async function readSecret(path: string): Promise<string | null> {
     (t) => t.trim() || null,
     () => null,
   );
+}
+
+/**
+ * The bootstrap admin token, unless it was revoked: then no start issues one again (the revoked
+ * row stays as the marker, in the database every manager shares) and a leftover admin.token
+ * file, whose secret no longer works, is removed. Users sign in with their own credentials.
+ */
+async function ensureAdminToken(stores: Stores, dataDir: string, log: Logger, fixed?: string) {
+  if (await stores.tokens.bootstrapRevoked()) {
+    const path = join(dataDir, 'admin.token');
+    if (await readSecret(path)) {
+      log.warn({ path }, 'the bootstrap admin token was revoked; removing its file');
+    } else log.info('the bootstrap admin token was revoked; none is issued');
+    await rm(path, { force: true });
+    return '';
+  }
+  return ensureSecret(stores, dataDir, 'admin', fixed);
 }
 
 /** The admin and join tokens live in 0600 files in the data directory; created on first start. */
@@ -100,7 +124,12 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db);
-  const adminToken = await ensureSecret(stores, cfg.dataDir, 'admin', cfg.adminToken);
+  const adminToken = await ensureAdminToken(stores, cfg.dataDir, log, cfg.adminToken);
+  // The data directory's join token is the local bootstrap: unlimited uses, no expiry, readable
+  // only by the manager's user (the local agent of `hearth up` joins with it). Like every join
+  // token it registers only new host names: a known host re-registers with its own agent
+  // credential. Other hosts should get per-host tokens (POST /v1/join-tokens); this one can be
+  // revoked, and stays revoked across restarts.
   const joinToken = await ensureSecret(stores, cfg.dataDir, 'join', cfg.joinToken);
   await registerBuiltinImages(cfg.dataDir, stores.images, (msg) => log.warn(msg));
 
@@ -136,10 +165,17 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'snapshots' }),
   });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
+  let url = '';
+  if (cfg.oidc) checkOidcConfig(cfg.oidc);
+  const oidc = cfg.oidc
+    ? new Oidc(cfg.oidc, { db, stores, log: log.child({ component: 'oidc' }), managerUrl: () => url })
+    : null;
+  const auth = new Authority(stores);
   const app = await buildApp({
     notReady: () => notReady,
     db,
-    auth: new Authority(stores),
+    auth,
+    oidc,
     stores,
     vmService,
     snapshots,
@@ -157,7 +193,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
-  const url = `http://${cfg.host}:${port}`;
+  url = `http://${cfg.host}:${port}`;
 
   // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
   const tick = setInterval(
@@ -182,6 +218,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     vmService,
     adminToken,
     joinToken,
+    auth,
     setReady(why) {
       notReady = why;
     },

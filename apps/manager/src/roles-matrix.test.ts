@@ -24,20 +24,11 @@ const P = 'default';
 const OTHER = 'matrix-other';
 const MISSING = 'matrix-missing';
 
-/** Routes another branch serves; until then they answer ROUTE_NOT_FOUND to everyone. */
-const NOT_SERVED_HERE = new Set([
-  'logout',
-  'logoutEverywhere',
-  'createTicket',
-  'listTokens',
-  'createToken',
-  'deleteToken',
-  'listAudit',
-  'listJoinTokens',
-  'createJoinToken',
-  'deleteJoinToken',
-  'rotateHostCredentials',
-]);
+/**
+ * Routes the sessions and audit work serves; until then they answer ROUTE_NOT_FOUND to everyone
+ * (once served, the matrix checks them like any other route).
+ */
+const NOT_SERVED_HERE = new Set(['logout', 'logoutEverywhere', 'createTicket', 'listAudit']);
 
 type Persona = 'non-member' | ProjectRole | 'admin' | 'other-project token';
 const PERSONAS: Persona[] = ['non-member', ...PROJECT_ROLES, 'admin', 'other-project token'];

@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from 'react-router';
 import { HearthError } from '@hearth/contract';
+import { ProjectProvider } from './api/project.tsx';
 import { SessionProvider, useSessionState } from './api/session.tsx';
 import { router } from './router.tsx';
 import { SignIn } from './pages/SignIn.tsx';
@@ -14,10 +15,17 @@ const retry = (count: number, e: unknown) => !(e instanceof HearthError && e.sta
 function App() {
   const { session } = useSessionState();
   if (!session) return <SignIn />;
-  return <SignedIn key={session.token} signOut={session.signOut} />;
+  return (
+    <ProjectProvider>
+      {(project) => <SignedIn key={`${session.token}\n${project ?? ''}`} signOut={session.signOut} />}
+    </ProjectProvider>
+  );
 }
 
-/** One query cache per token, so signing out and in as someone else never shows stale data. */
+/**
+ * One query cache per token and project, so signing out and in as someone else, or switching
+ * projects, never shows stale data: every list, and the event stream, start afresh.
+ */
 function SignedIn({ signOut }: { signOut(): void }) {
   const [qc] = useState(
     () =>

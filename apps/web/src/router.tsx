@@ -16,6 +16,12 @@ const Volumes = lazy(() => import('./pages/Volumes.tsx'));
 const Templates = lazy(() => import('./pages/Templates.tsx'));
 const Networks = lazy(() => import('./pages/Networks.tsx'));
 const NetworkDetail = lazy(() => import('./pages/networks/NetworkDetail.tsx'));
+// Identity: users, projects (members, quotas), API tokens and the audit trail.
+const Users = lazy(() => import('./pages/identity/Users.tsx'));
+const Projects = lazy(() => import('./pages/identity/Projects.tsx'));
+const ProjectDetail = lazy(() => import('./pages/identity/ProjectDetail.tsx'));
+const Tokens = lazy(() => import('./pages/identity/Tokens.tsx'));
+const Audit = lazy(() => import('./pages/identity/Audit.tsx'));
 
 const later = (node: ReactNode) => <Suspense fallback={<Loading what="page" />}>{node}</Suspense>;
 
@@ -34,6 +40,11 @@ export const router = createBrowserRouter([
       { path: '/networks', element: later(<Networks />) },
       { path: '/networks/:id', element: later(<NetworkDetail />) },
       { path: '/templates', element: later(<Templates />) },
+      { path: '/users', element: later(<Users />) },
+      { path: '/projects', element: later(<Projects />) },
+      { path: '/projects/:name', element: later(<ProjectDetail />) },
+      { path: '/tokens', element: later(<Tokens />) },
+      { path: '/audit', element: later(<Audit />) },
       {
         path: '*',
         element: (

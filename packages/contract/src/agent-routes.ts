@@ -33,6 +33,12 @@ export const AgentResizeVolumeBody = z.object({
   sizeMib: z.number().int().positive(),
   format: z.enum(['raw', 'ext4']),
 });
+/** Rotation: the agent's new credential towards the manager and the manager's towards it. */
+export const AgentCredentials = z.strictObject({
+  agentToken: z.string().min(32),
+  callbackToken: z.string().min(32),
+});
+export type AgentCredentials = z.infer<typeof AgentCredentials>;
 const Ok = z.object({ ok: z.boolean() });
 const vmAction = (action: string, summary: string) =>
   def({
@@ -159,6 +165,14 @@ export const agentRoutes = {
     path: '/agent/v1/volumes/:id',
     summary: "Remove a volume's file.",
     params: AgentVolumeParams,
+    response: Ok,
+  }),
+  rotateCredentials: def({
+    method: 'POST',
+    path: '/agent/v1/credentials',
+    summary:
+      'Switch to a new credential pair (persisted first); the old callback token is accepted until the new one is used.',
+    body: AgentCredentials,
     response: Ok,
   }),
   ...agentAccessRoutes,

@@ -61,7 +61,7 @@ export const errorCatalogue = {
   WAIT_TIMEOUT: { status: 408, hint: 'The VM did not reach the state in time; check its events and logs.' },
   INVALID_JOIN_TOKEN: {
     status: 401,
-    hint: 'Use the join token from the manager data directory (join.token).',
+    hint: 'Create a join token with `hearth host join-token create` (the local agent of `hearth up` uses join.token in the manager data directory); a registered host re-registers with its agent credential.',
   },
   AGENT_UNREACHABLE: {
     status: 502,
@@ -322,6 +322,10 @@ export const errorCatalogue = {
   HOST_IDENTITY_MISMATCH: {
     status: 409,
     hint: "A host with this name is registered: re-register with that host's current agent credential, or remove the old host first.",
+  },
+  OIDC_PROVIDER_UNREACHABLE: {
+    status: 502,
+    hint: "The manager could not read the identity provider's discovery document (HEARTH_OIDC_ISSUER/.well-known/openid-configuration): check the issuer URL and that the manager can reach it; `detail` has the cause.",
   },
   PROJECT_BUILTIN: {
     status: 409,

@@ -99,7 +99,7 @@ export const authRoutes = {
     query: OidcStartQuery,
     response: null,
     status: 302,
-    errors: ['OIDC_NOT_CONFIGURED'],
+    errors: ['VALIDATION_FAILED', 'OIDC_NOT_CONFIGURED', 'OIDC_PROVIDER_UNREACHABLE'],
   }),
   oidcCallback: def({
     ...auth,
@@ -110,7 +110,7 @@ export const authRoutes = {
     query: OidcCallbackQuery,
     response: null,
     status: 302,
-    errors: ['OIDC_NOT_CONFIGURED', 'OIDC_FAILED', 'USER_DISABLED'],
+    errors: ['OIDC_NOT_CONFIGURED', 'OIDC_PROVIDER_UNREACHABLE', 'OIDC_FAILED', 'USER_DISABLED'],
   }),
   me: def({
     ...auth,
@@ -186,7 +186,7 @@ export const userRoutes = {
     query: ListTokensQuery,
     response: pageOf(ApiToken),
     status: 200,
-    errors: ['USER_NOT_FOUND'],
+    errors: ['USER_NOT_FOUND', 'ADMIN_REQUIRED'],
   }),
   createToken: def({
     ...users,
@@ -197,14 +197,15 @@ export const userRoutes = {
     body: CreateTokenBody,
     response: CreatedToken,
     status: 201,
-    errors: ['VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'TOKEN_SCOPE_EXCEEDED'],
+    errors: ['VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'TOKEN_SCOPE_EXCEEDED', 'FORBIDDEN'],
   }),
   deleteToken: def({
     ...users,
     tag: 'tokens',
     method: 'DELETE',
     path: '/v1/tokens/:id',
-    summary: 'Revoke a token (the caller’s own; administrators: any, the bootstrap admin token included).',
+    summary:
+      'Revoke a token (the caller’s own, `current` for the one in use; administrators: any, the bootstrap admin token included).',
     params: IdParam,
     response: null,
     status: 204,
@@ -360,6 +361,6 @@ export const joinRoutes = {
     params: IdParam,
     response: HostCredentials,
     status: 200,
-    errors: ['HOST_NOT_FOUND', 'AGENT_UNREACHABLE'],
+    errors: ['HOST_NOT_FOUND', 'AGENT_UNREACHABLE', 'HOST_UNAVAILABLE'],
   }),
 };

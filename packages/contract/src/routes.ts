@@ -212,13 +212,14 @@ export const routes = {
   registerHost: def({
     method: 'POST',
     path: '/v1/hosts/register',
-    summary: 'Agent registration with the join token; returns the host and its agent credential.',
+    summary:
+      'Agent registration: a new host with a join token (one use taken); a registered host with its current agent credential (same host id, credentials replaced). Returns the host and its new agent credential.',
     tag: 'hosts',
     auth: 'join',
     body: RegisterHostBody,
     response: RegisterHostResponse,
     status: 200,
-    errors: ['INVALID_JOIN_TOKEN', 'VALIDATION_FAILED'],
+    errors: ['INVALID_JOIN_TOKEN', 'VALIDATION_FAILED', 'HOST_IDENTITY_MISMATCH'],
   }),
   heartbeat: def({
     method: 'POST',

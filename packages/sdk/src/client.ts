@@ -13,12 +13,36 @@ type Input<R extends RouteDef> = (R['params'] extends z.ZodType
 export interface ClientOptions {
   baseUrl: string;
   token: string;
+  /** The project every request acts in (sent as `X-Hearth-Project`); absent: the caller's default. */
+  project?: string | null;
   fetch?: typeof fetch;
 }
+
+/** The header naming the project a request acts in. */
+export const PROJECT_HEADER = 'x-hearth-project';
 
 /** Typed client for the Hearth API, driven by the contract's route table. */
 export class HearthClient {
   constructor(private readonly opts: ClientOptions) {}
+
+  /** The project requests act in, or null for the caller's default. */
+  get project(): string | null {
+    return this.opts.project ?? null;
+  }
+
+  /** The same client acting in another project (null: the caller's default project). */
+  withProject(project: string | null): HearthClient {
+    return new HearthClient({ ...this.opts, project });
+  }
+
+  /** Credentials and project, the headers every request carries. */
+  private baseHeaders(): Record<string, string> {
+    return {
+      // No credential at all for sign-in, rather than an empty one.
+      ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+      ...(this.opts.project ? { [PROJECT_HEADER]: this.opts.project } : {}),
+    };
+  }
 
   /** The absolute URL of a route with its path parameters and query filled in. */
   url<K extends keyof Routes>(id: K, input: Pick<Input<Routes[K]>, 'params' | 'query'> = {} as never): URL {
@@ -49,7 +73,7 @@ export class HearthClient {
       res = await (this.opts.fetch ?? fetch)(url, {
         method: route.method,
         headers: {
-          authorization: `Bearer ${this.opts.token}`,
+          ...this.baseHeaders(),
           ...(hasBody ? { 'content-type': 'application/json' } : {}),
           ...input.headers,
           ...init.headers,
@@ -89,7 +113,7 @@ export class HearthClient {
   ): { url: string; headers: Record<string, string> } {
     const url = this.url(id, input);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return { url: url.toString(), headers: { authorization: `Bearer ${this.opts.token}` } };
+    return { url: url.toString(), headers: this.baseHeaders() };
   }
 
   /** Follows `nextCursor` until the list is exhausted. */
@@ -102,6 +126,7 @@ export class HearthClient {
       | 'listVolumes'
       | 'listTemplates'
       | 'listNetworks'
+      | 'listTokens'
       | 'listUsers'
       | 'listProjects',
   >(

@@ -1,1 +1,1 @@
-export { HearthClient, ConnectionError, type ClientOptions } from './client.ts';
+export { HearthClient, ConnectionError, PROJECT_HEADER, type ClientOptions } from './client.ts';

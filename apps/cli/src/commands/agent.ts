@@ -39,8 +39,8 @@ export function agentCommand(program: Command): void {
       // One key per level of naming: `service` for the process, `component` for the part inside it.
       const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' }).child({ service: 'agent' });
       try {
-        const joinToken = o.joinToken ?? process.env.HEARTH_JOIN_TOKEN;
-        if (!joinToken) throw new Error('A join token is needed: --join-token or HEARTH_JOIN_TOKEN.');
+        // Needed to join; a registered host re-registers with the credential in its data directory.
+        const joinToken = o.joinToken ?? process.env.HEARTH_JOIN_TOKEN ?? '';
         const agent = await startAgent({
           ...AGENT_DEFAULTS,
           // The agent keeps its state in <data dir>/agent, as under `hearth up`.

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { act } from './vm.ts';
 import { imageCommands } from './images.ts';
+import { hostCommands } from './host.ts';
 import { printJson } from '../output.ts';
 import { duration, table } from '../format.ts';
 
@@ -37,6 +38,8 @@ export function resourceCommands(program: Command): void {
         );
       }),
     );
+
+  hostCommands(program, host);
 
   const image = program.command('image').description('Kernels, initrds and rootfs images');
   imageCommands(program, image);

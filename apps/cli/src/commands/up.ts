@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { RunningManager } from '@hearth/manager';
@@ -34,7 +34,7 @@ export function upCommand(program: Command): void {
     .action(async (o: UpOptions) => {
       const dataDir = o.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir();
       // Loaded on use: the manager (fastify, PGlite, pino) is not needed by the other verbs.
-      const [{ default: pino }, { startManager }] = await Promise.all([
+      const [{ default: pino }, { startManager, oidcConfigFromEnv }] = await Promise.all([
         import('pino'),
         import('@hearth/manager'),
       ]);
@@ -53,10 +53,14 @@ export function upCommand(program: Command): void {
           version: VERSION,
           allowHostPathImport: process.env.HEARTH_ALLOW_HOST_PATH_IMPORT === '1',
           insecureRegistries: (process.env.HEARTH_INSECURE_REGISTRIES ?? '').split(',').filter(Boolean),
+          oidc: oidcConfigFromEnv(process.env),
         });
         // The CLI on this machine finds the manager and its token through the data directory.
         await writeFile(join(dataDir, 'manager.json'), JSON.stringify({ url: manager.url }) + '\n');
-        await writeFile(join(dataDir, 'admin.token'), manager.adminToken + '\n', { mode: 0o600 });
+        // Once the bootstrap admin token is revoked there is none: the CLI uses `hearth login`.
+        if (manager.adminToken) {
+          await writeFile(join(dataDir, 'admin.token'), manager.adminToken + '\n', { mode: 0o600 });
+        } else await rm(join(dataDir, 'admin.token'), { force: true });
         // The agent is a process of its own, so a fault in it never takes the API down.
         const agent = superviseAgent({
           argv: [

@@ -32,6 +32,8 @@ async function readKeys(items: string[]): Promise<string[]> {
 interface Global {
   json?: boolean;
   dataDir?: string;
+  /** The global `--project`: every verb acts in it (sent as X-Hearth-Project). */
+  project?: string;
 }
 
 /** Wraps an action: client from config, errors reported with documented exit codes. */
@@ -42,7 +44,7 @@ export function act<A extends unknown[]>(
   return async (...args: A) => {
     const g = program.opts<Global>();
     try {
-      await fn(resolveClient({ dataDir: g.dataDir }), Boolean(g.json), ...args);
+      await fn(resolveClient({ dataDir: g.dataDir, project: g.project }), Boolean(g.json), ...args);
     } catch (e) {
       process.exitCode = reportError(e, Boolean(g.json));
     }
@@ -113,7 +115,6 @@ export function vmCommands(program: Command): void {
     .option('--disk <size>', 'root disk size, e.g. 2gb')
     .option('--image <image>', 'rootfs image id or name (default: base)')
     .option('--kernel <kernel>', 'kernel image id or name')
-    .option('--project <project>', 'project')
     .option('--timeout <duration>', 'stop automatically after this long, e.g. 30m')
     .option('--env <KEY=VALUE...>', 'environment for the guest')
     .option('--vmm <vmm>', 'firecracker or qemu (default: best available)')
@@ -157,7 +158,8 @@ export function vmCommands(program: Command): void {
           diskSize: o.disk as string | undefined,
           image: await rootfsImage(c, o, json),
           kernel: o.kernel as string | undefined,
-          project: o.project as string | undefined,
+          // The same project as the X-Hearth-Project header the client sends (the global --project).
+          project: c.project ?? undefined,
           timeout: o.timeout as string | undefined,
           vmm: o.vmm as 'qemu' | 'firecracker' | undefined,
           env: Object.keys(env).length ? env : undefined,
@@ -193,10 +195,9 @@ export function vmCommands(program: Command): void {
     .alias('ls')
     .description('List VMs')
     .option('--state <state>', 'only VMs in this state')
-    .option('--project <project>', 'only VMs in this project')
     .action(
-      act(program, async (c, json, o: { state?: VmState; project?: string }) => {
-        const vms = await c.all('listVms', { state: o.state, project: o.project });
+      act(program, async (c, json, o: { state?: VmState }) => {
+        const vms = await c.all('listVms', { state: o.state, project: c.project ?? undefined });
         if (json) return printJson(vms);
         const hosts = await c.all('listHosts');
         console.log(

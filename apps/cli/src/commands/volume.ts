@@ -26,21 +26,15 @@ export function volumeCommands(program: Command): void {
     .option('--size <size>', 'size, e.g. 1gb (default 1gb)')
     .option('--format <format>', 'ext4 or raw', 'ext4')
     .option('--image <image>', 'start from a copy of this rootfs image')
-    .option('--project <project>', 'project', 'default')
     .action(
       act(
         program,
-        async (
-          c,
-          json,
-          name: string,
-          o: { size?: string; format: 'ext4' | 'raw'; image?: string; project: string },
-        ) => {
+        async (c, json, name: string, o: { size?: string; format: 'ext4' | 'raw'; image?: string }) => {
           const v = await c.call('createVolume', {
             body: {
               name,
               format: o.format,
-              project: o.project,
+              project: c.project ?? undefined,
               ...(o.size ? { size: o.size } : {}),
               ...(o.image ? { image: o.image } : {}),
             },

@@ -11,6 +11,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { Stores } from '../store/index.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
+import { invalidJoinToken } from '../store/join-tokens.ts';
 
 /** Where a request says which project it acts in, before falling back to the caller's default. */
 export const PROJECT_HEADER = 'x-hearth-project';
@@ -28,7 +29,7 @@ export type CredentialReader = (req: FastifyRequest) => Promise<Principal | null
 export class Authority {
   private readonly readers: CredentialReader[] = [];
 
-  constructor(private readonly stores: Pick<Stores, 'tokens' | 'projects'>) {}
+  constructor(private readonly stores: Pick<Stores, 'tokens' | 'projects' | 'joinTokens'>) {}
 
   /** Adds a way to authenticate (tried after the bearer token, in the order added). */
   addReader(reader: CredentialReader): void {
@@ -38,7 +39,8 @@ export class Authority {
   async authenticate(req: FastifyRequest, route: RouteDef): Promise<Principal> {
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
-    let principal = token ? await this.stores.tokens.verify(token) : null;
+    const checked = token ? await this.stores.tokens.check(token) : null;
+    let principal = checked?.principal ?? null;
     if (!token) {
       for (const read of this.readers) {
         principal = await read(req);
@@ -47,13 +49,19 @@ export class Authority {
     }
     if (route.auth === 'none') return principal ?? ANONYMOUS;
     if (route.auth === 'join') {
-      if (!principal || principal.kind !== 'join') {
-        throw new HearthError(
-          'INVALID_JOIN_TOKEN',
-          'Registering the host failed: the join token is missing, wrong, expired or revoked.',
-        );
-      }
+      // A registered host re-registers with its own agent credential; a new one with a join token.
+      if (principal?.kind === 'agent') return principal;
+      const why = token
+        ? await this.stores.joinTokens.check(token)
+        : 'no join token (or host credential) was sent';
+      if (why || !principal || principal.kind !== 'join') throw invalidJoinToken(why ?? 'it expired');
       return principal;
+    }
+    if (checked?.refusal === 'expired') {
+      throw new HearthError('TOKEN_EXPIRED', 'Authenticating failed: the token has expired.');
+    }
+    if (checked?.refusal === 'disabled') {
+      throw new HearthError('USER_DISABLED', "Authenticating failed: the token's user is disabled.");
     }
     if (!principal || principal.kind === 'anonymous') {
       throw new HearthError(

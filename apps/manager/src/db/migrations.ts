@@ -317,6 +317,24 @@ CREATE UNIQUE INDEX images_global_name ON images (name) WHERE project IS NULL;
 CREATE UNIQUE INDEX images_project_name ON images (project, name) WHERE project IS NOT NULL
 `,
   },
+  {
+    version: 14,
+    name: 'token_revocation',
+    // A revoked bootstrap admin token keeps its row, marked revoked: a manager restart then sees
+    // that the bootstrap credential was given up and does not issue a new one.
+    sql: `
+ALTER TABLE tokens ADD COLUMN revoked_at timestamptz
+`,
+  },
+  {
+    version: 18,
+    name: 'host_credentials',
+    // Join tokens become per host or per batch: a number of registrations left (NULL: unlimited,
+    // the data directory's bootstrap token); their revocation time is migration 14's.
+    sql: `
+ALTER TABLE tokens ADD COLUMN uses_left integer
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -81,6 +81,10 @@ export const tokens = pgTable('tokens', {
   role: text('role').$type<ProjectRole | 'admin'>(),
   /** Project scope: the token acts in this project only. */
   project: text('project'),
+  /** Join tokens: registrations left (null: unlimited). */
+  uses_left: integer('uses_left'),
+  /** Revoked: the bootstrap admin token (never re-issued) and join tokens (so a refusal can say so). */
+  revoked_at: at('revoked_at'),
 });
 
 export const users = pgTable('users', {

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { HearthError, routes } from '@hearth/contract';
+import { HearthError, parseDuration, routes } from '@hearth/contract';
 import { hostFromRow } from '../store/mappers.ts';
+import { joinTokenFromRow } from '../store/join-tokens.ts';
+import { rotateHostCredentials } from '../services/host-rotation.ts';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
@@ -17,16 +19,37 @@ export function hostRoutes(
 
   serve(app, t, routes.getHost, async ({ params }) => hostFromRow(await stores.hosts.require(params.id)));
 
-  serve(app, t, routes.registerHost, async ({ body }) => {
-    const row = await stores.hosts.upsert(body.name, body.url, body.callbackToken, body.inventory);
-    await stores.tokens.revokeAgentTokens(row.id);
-    const agentToken = await stores.tokens.create('agent', `agent ${body.name}`, row.id);
+  serve(app, t, routes.registerHost, async ({ body, principal }) => {
+    const { hostId, agentToken } = await stores.hostCredentials.register(principal, body);
+    const row = (await stores.hosts.get(hostId))!;
     agents.live.seen(row);
-    log.info({ host: row.id, name: body.name, url: body.url }, 'host registered');
+    const by = principal.kind === 'agent' ? 'host credential' : 'join token';
+    log.info({ host: hostId, name: body.name, url: body.url, by }, 'host registered');
     // Overlays on other hosts learn this one's underlay address (in the background).
     if (body.inventory.underlay) void networks.refreshOverlays();
-    return { host: hostFromRow((await stores.hosts.get(row.id))!), agentToken };
+    return { host: hostFromRow(row), agentToken };
   });
+
+  serve(app, t, routes.listJoinTokens, async ({ query }) => {
+    const page = await stores.joinTokens.list(query.limit, query.cursor);
+    return { items: page.items.map(joinTokenFromRow), nextCursor: page.nextCursor };
+  });
+
+  serve(app, t, routes.createJoinToken, async ({ body }) => {
+    const expiresAt = new Date(Date.now() + parseDuration(body.expiresIn)!);
+    const { row, token } = await stores.joinTokens.create({
+      name: body.name,
+      expiresAt,
+      uses: body.uses ?? 1,
+    });
+    return { ...joinTokenFromRow(row), token };
+  });
+
+  serve(app, t, routes.deleteJoinToken, ({ params }) => stores.joinTokens.revoke(params.id));
+
+  serve(app, t, routes.rotateHostCredentials, async ({ params }) =>
+    rotateHostCredentials({ stores, agents, log }, params.id),
+  );
 
   const sameHost = (principalHost: string | null, id: string) => {
     if (principalHost !== id)

@@ -74,7 +74,9 @@ describeOnBackends('users API', (db) => {
     expect(off.statusCode).toBe(200);
     expect(off.json().disabled).toBe(true);
     expect(await sessions()).toBe(0);
-    expect((await me()).statusCode).toBe(401);
+    const refused = await me();
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.code).toBe('USER_DISABLED');
 
     const on = await api.inject({ method: 'PATCH', url: `/v1/users/${u.id}`, payload: { disabled: false } });
     expect(on.json().disabled).toBe(false);

@@ -50,7 +50,10 @@ export class HostStore {
     );
   }
 
-  /** Registration is idempotent by name: a re-registering agent keeps its host id. */
+  /**
+   * A host row by name, inserted or replaced as it is (tests and benches); agents register through
+   * HostCredentialStore, which checks who may use a name.
+   */
   async upsert(name: string, url: string, callbackToken: string, inventory: HostInventory): Promise<HostRow> {
     const fresh = { url, callback_token: callbackToken, inventory, state: 'ready' as const };
     const rows = await this.db.orm

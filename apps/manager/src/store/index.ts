@@ -11,6 +11,8 @@ import { NetworkStore } from './networks.ts';
 import { ProjectStore } from './projects.ts';
 import { UserStore } from './users.ts';
 import { SessionStore } from './sessions.ts';
+import { JoinTokenStore } from './join-tokens.ts';
+import { HostCredentialStore } from './host-credentials.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -25,6 +27,8 @@ export interface Stores {
   projects: ProjectStore;
   users: UserStore;
   sessions: SessionStore;
+  joinTokens: JoinTokenStore;
+  hostCredentials: HostCredentialStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -41,5 +45,7 @@ export function makeStores(db: Db): Stores {
     projects: new ProjectStore(db),
     users: new UserStore(db),
     sessions: new SessionStore(db),
+    joinTokens: new JoinTokenStore(db),
+    hostCredentials: new HostCredentialStore(db),
   };
 }

@@ -1,14 +1,67 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { newId } from '@hearth/contract';
-import { and, eq, isNull, or, gt, sql } from 'drizzle-orm';
+import { newId, type ApiToken } from '@hearth/contract';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { tokens, users, type TokenKind } from '../db/schema.ts';
 import type { Principal } from '../auth/principal.ts';
+import { decodeCursor, pageResult } from './page.ts';
 
 export type { TokenKind } from '../db/schema.ts';
 export type TokenRow = typeof tokens.$inferSelect;
 
 export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/** Why a bearer token was refused: never seen (or revoked), past its expiry, or its user disabled. */
+export type TokenRefusal = 'unknown' | 'expired' | 'disabled';
+export type TokenCheck =
+  { principal: Principal; refusal?: undefined } | { principal: null; refusal: TokenRefusal };
+
+/** The columns of a listed token, with its user's name. */
+const listed = {
+  id: tokens.id,
+  name: tokens.name,
+  userId: tokens.user_id,
+  userName: users.name,
+  kind: tokens.kind,
+  role: tokens.role,
+  project: tokens.project,
+  createdAt: tokens.created_at,
+  expiresAt: tokens.expires_at,
+  lastUsedAt: tokens.last_used_at,
+};
+interface ListedRow {
+  id: string;
+  name: string;
+  userId: string | null;
+  userName: string | null;
+  kind: TokenKind;
+  role: TokenRow['role'];
+  project: string | null;
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString());
+
+/** The API form of a token: never its secret or hash. */
+export function tokenFromRow(r: ListedRow): ApiToken {
+  return {
+    id: r.id,
+    name: r.name,
+    userId: r.userId,
+    userName: r.userName,
+    kind: r.kind === 'admin' ? 'admin' : 'user',
+    role: r.role,
+    project: r.project,
+    createdAt: iso(r.createdAt)!,
+    expiresAt: iso(r.expiresAt),
+    lastUsedAt: iso(r.lastUsedAt),
+  };
+}
+
+/** Tokens people hold (user tokens and the bootstrap admin token), not host credentials. */
+const PERSONAL = inArray(tokens.kind, ['user', 'admin']);
 
 /** How often a token's last-used time is written, at most. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -51,8 +104,13 @@ export class TokenStore {
     return { id, token };
   }
 
-  /** The principal a bearer token stands for; null when unknown, expired or its user is disabled. */
+  /** The principal a bearer token stands for; null when unknown, revoked, expired or its user is disabled. */
   async verify(token: string): Promise<Principal | null> {
+    return (await this.check(token)).principal;
+  }
+
+  /** Like `verify`, with the reason for a refusal (an expired token is told apart from an unknown one). */
+  async check(token: string): Promise<TokenCheck> {
     const rows = await this.db.orm
       .select({
         id: tokens.id,
@@ -62,6 +120,8 @@ export class TokenStore {
         role: tokens.role,
         project: tokens.project,
         lastUsed: tokens.last_used_at,
+        // The database's clock decides, so that every manager agrees on expiry.
+        expired: sql<boolean>`coalesce(${tokens.expires_at} <= now(), false)`,
         userName: users.name,
         admin: users.admin,
         disabled: users.disabled,
@@ -69,15 +129,12 @@ export class TokenStore {
       })
       .from(tokens)
       .leftJoin(users, eq(users.id, tokens.user_id))
-      .where(
-        and(
-          eq(tokens.hash, hashSecret(token)),
-          or(isNull(tokens.expires_at), gt(tokens.expires_at, sql`now()`)),
-        ),
-      );
+      .where(and(eq(tokens.hash, hashSecret(token)), isNull(tokens.revoked_at)));
     const r = rows[0];
-    if (!r) return null;
-    if (r.kind === 'user' && (r.userName === null || r.disabled)) return null;
+    if (!r) return { principal: null, refusal: 'unknown' };
+    if (r.expired) return { principal: null, refusal: 'expired' };
+    if (r.kind === 'user' && r.userName === null) return { principal: null, refusal: 'unknown' };
+    if (r.kind === 'user' && r.disabled) return { principal: null, refusal: 'disabled' };
     if (!r.lastUsed || Date.now() - r.lastUsed.getTime() > LAST_USED_RESOLUTION_MS) {
       // Best effort: a lost last-used write must not fail the request it describes.
       void this.db.orm
@@ -88,23 +145,83 @@ export class TokenStore {
     }
     const user = r.kind === 'user';
     return {
-      kind: r.kind,
-      credentialId: r.id,
-      tokenId: r.id,
-      sessionId: null,
-      userId: r.userId,
-      name: user ? r.userName! : r.kind === 'admin' ? 'bootstrap' : (r.hostId ?? r.id),
-      admin: r.kind === 'admin' || (user && r.admin === true),
-      hostId: r.hostId,
-      ceiling: r.role,
-      scope: r.project,
-      via: 'token',
-      csrf: null,
-      defaultProject: user ? r.defaultProject : null,
+      principal: {
+        kind: r.kind,
+        credentialId: r.id,
+        tokenId: r.id,
+        sessionId: null,
+        userId: r.userId,
+        name: user ? r.userName! : r.kind === 'admin' ? 'bootstrap' : (r.hostId ?? r.id),
+        admin: r.kind === 'admin' || (user && r.admin === true),
+        hostId: r.hostId,
+        ceiling: r.role,
+        scope: r.project,
+        via: 'token',
+        csrf: null,
+        defaultProject: user ? r.defaultProject : null,
+      },
     };
   }
 
-  async revokeAgentTokens(hostId: string): Promise<void> {
-    await this.db.orm.delete(tokens).where(and(eq(tokens.kind, 'agent'), eq(tokens.host_id, hostId)));
+  /** One personal token (user or bootstrap admin), not revoked; null when there is none. */
+  async get(id: string): Promise<ApiToken | null> {
+    const rows = await this.listedRows(eq(tokens.id, id), 1);
+    return rows[0] ? tokenFromRow(rows[0]) : null;
+  }
+
+  /** A page of personal tokens: one user's, the bootstrap admin token, or all of them. */
+  async list(
+    q: { limit: number; cursor?: string | undefined },
+    of: { userId: string } | { bootstrap: true } | { all: true },
+  ) {
+    const after = decodeCursor(q.cursor);
+    const whose =
+      'userId' in of
+        ? eq(tokens.user_id, of.userId)
+        : 'bootstrap' in of
+          ? eq(tokens.kind, 'admin')
+          : undefined;
+    const rows = await this.listedRows(and(whose, after ? gt(tokens.id, after) : undefined), q.limit + 1);
+    const page = pageResult(rows, q.limit, (r) => r.id);
+    return { items: page.items.map(tokenFromRow), nextCursor: page.nextCursor };
+  }
+
+  private listedRows(where: SQL | undefined, limit: number): Promise<ListedRow[]> {
+    return this.db.orm
+      .select(listed)
+      .from(tokens)
+      .leftJoin(users, eq(users.id, tokens.user_id))
+      .where(and(PERSONAL, isNull(tokens.revoked_at), where))
+      .orderBy(asc(tokens.id))
+      .limit(limit);
+  }
+
+  /**
+   * Revokes a personal token. A user token is deleted; the bootstrap admin token keeps its row,
+   * marked revoked, so that no later start issues a new one (see `bootstrapRevoked`).
+   * False when there is no such token.
+   */
+  async revoke(id: string): Promise<boolean> {
+    const marked = await this.db.orm
+      .update(tokens)
+      .set({ revoked_at: sql`now()` })
+      .where(and(eq(tokens.id, id), eq(tokens.kind, 'admin'), isNull(tokens.revoked_at)))
+      .returning({ id: tokens.id });
+    if (marked.length) return true;
+    const gone = await this.db.orm
+      .delete(tokens)
+      .where(and(eq(tokens.id, id), eq(tokens.kind, 'user')))
+      .returning({ id: tokens.id });
+    return gone.length > 0;
+  }
+
+  /** Whether a bootstrap admin token was ever revoked: then none is issued again. */
+  async bootstrapRevoked(): Promise<boolean> {
+    const rows = await this.db.orm
+      .select({ id: tokens.id })
+      .from(tokens)
+      .where(and(eq(tokens.kind, 'admin'), isNotNull(tokens.revoked_at)))
+      .limit(1);
+    return rows.length > 0;
   }
 }

@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
 import { HearthClient } from '@hearth/sdk';
+import { withProject } from './project.tsx';
 
 const TOKEN_KEY = 'hearth.token';
 
@@ -17,7 +18,8 @@ interface SessionState {
 const Ctx = createContext<SessionState | null>(null);
 
 /** The API lives on the origin that served the page (the manager serves both). */
-export const clientFor = (token: string) => new HearthClient({ baseUrl: window.location.origin, token });
+export const clientFor = (token: string) =>
+  new HearthClient({ baseUrl: window.location.origin, token, fetch: withProject() });
 
 /** The token is kept in localStorage so a reload (or a new tab) stays signed in. */
 export function SessionProvider({ children }: { children: ReactNode }) {

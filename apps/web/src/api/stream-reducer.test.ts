@@ -25,6 +25,15 @@ describe('event stream reducer', () => {
     expect(applyToDetail(a2, { type: 'gone', seq: 9, vmId: 'a' })).toBe(a2);
   });
 
+  it("keeps another project's VMs out of the chosen project's list", () => {
+    const ours = { ...b, project: 'team-a' };
+    const theirs = { ...a1, project: 'team-b' };
+    expect(applyToList([ours], { type: 'vm', seq: 1, vm: theirs }, 'team-a')).toEqual([ours]);
+    expect(applyToList([ours], { type: 'vm', seq: 2, vm: theirs }, 'team-b')).toEqual([ours, theirs]);
+    // No project chosen: the caller's default, which the stream already follows.
+    expect(applyToList([ours], { type: 'vm', seq: 3, vm: theirs }, null)).toEqual([ours, theirs]);
+  });
+
   it("keeps the stream's state over an action's answer that is not newer", () => {
     expect(keepNewest(a1)(a2)).toBe(a2);
     expect(keepNewest(a1)(a1)).toBe(a1);

@@ -1,13 +1,21 @@
 import type { StreamEvent, Vm } from '@hearth/contract';
+import { currentProject } from './project.tsx';
 
 type Change = Extract<StreamEvent, { type: 'vm' | 'gone' }>;
 
 /**
  * Applies one stream change to the cached VM list (newest last, like the API). A change older
  * than what the list holds (a replay racing a refetch) is ignored, so state never goes backwards.
+ * The list holds one project's VMs: a VM of another project (a stream not scoped to the chosen
+ * project) never joins it.
  */
-export function applyToList(list: Vm[] | undefined, e: Change): Vm[] | undefined {
+export function applyToList(
+  list: Vm[] | undefined,
+  e: Change,
+  project: string | null = currentProject(),
+): Vm[] | undefined {
   if (!list) return list;
+  if (e.type === 'vm' && project !== null && e.vm.project !== project) return list;
   if (e.type === 'gone')
     return list.some((v) => v.id === e.vmId) ? list.filter((v) => v.id !== e.vmId) : list;
   const i = list.findIndex((v) => v.id === e.vm.id);

@@ -1,4 +1,5 @@
 import { HearthClient } from '@hearth/sdk';
+import { withProject } from './project.tsx';
 
 /**
  * The browser hashes an upload before declaring it (the API refuses content that does not match
@@ -44,4 +45,4 @@ export function progressFetch(onProgress: (sent: number, total: number) => void)
 
 /** A client like the session's whose requests report upload progress. */
 export const uploadClient = (token: string, onProgress: (sent: number, total: number) => void) =>
-  new HearthClient({ baseUrl: window.location.origin, token, fetch: progressFetch(onProgress) });
+  new HearthClient({ baseUrl: window.location.origin, token, fetch: withProject(progressFetch(onProgress)) });

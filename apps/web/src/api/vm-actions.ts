@@ -7,7 +7,8 @@ import { keepNewest } from './stream-reducer.ts';
 /** The actions the dashboard offers as buttons (a restore starts from a snapshot's page). */
 export type VmActionName = Exclude<VmAction, 'restore'>;
 
-const ROUTE = {
+/** The route behind each action (its role in `routeRoles` gates the button). */
+export const VM_ACTION_ROUTE = {
   start: 'startVm',
   stop: 'stopVm',
   pause: 'pauseVm',
@@ -36,7 +37,7 @@ export function useVmAction() {
       Promise.all(
         vms.map(async (vm) => {
           try {
-            const next = await client.call(ROUTE[action], { params: { id: vm.id } });
+            const next = await client.call(VM_ACTION_ROUTE[action], { params: { id: vm.id } });
             qc.setQueryData(vmKeys.detail(vm.id), keepNewest(next));
             return { vm, error: null };
           } catch (e) {

@@ -1,8 +1,10 @@
 import { NavLink, Outlet } from 'react-router';
+import type { UserRouteId } from '@hearth/contract';
+import { useAccess } from '../api/access.ts';
 import { useEventStream } from '../api/event-stream.ts';
-import { useSession } from '../api/session.tsx';
 import { useTheme } from './theme.ts';
 import { Button } from './ui.tsx';
+import { UserMenu } from './UserMenu.tsx';
 
 const NAV = [
   ['/', 'Dashboard'],
@@ -13,13 +15,23 @@ const NAV = [
   ['/volumes', 'Volumes'],
   ['/networks', 'Networks'],
   ['/templates', 'Templates'],
+  ['/projects', 'Projects'],
+  ['/tokens', 'API tokens'],
 ] as const;
+
+/** Pages shown only to callers whose role allows the route behind them. */
+const GATED: [string, string, UserRouteId][] = [
+  ['/users', 'Users', 'listUsers'],
+  ['/audit', 'Audit', 'listAudit'],
+];
 
 const STATUS = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…' } as const;
 
-/** The signed-in shell: navigation, the one event stream, theme and sign-out. */
+/** The signed-in shell: navigation, the one event stream, theme and the user menu. */
 export function Layout() {
-  const { signOut } = useSession();
+  const { me, deny } = useAccess();
+  // Hidden until GET /v1/me says the caller may use them.
+  const nav = [...NAV, ...GATED.filter(([, , route]) => me && deny(route) === null)];
   const status = useEventStream();
   const [theme, toggleTheme] = useTheme();
   return (
@@ -39,7 +51,7 @@ export function Layout() {
           </span>
         </div>
         <nav aria-label="Main" className="flex gap-1 overflow-x-auto px-2 pb-2 lg:flex-col">
-          {NAV.map(([to, label]) => (
+          {nav.map(([to, label]) => (
             <NavLink
               key={to}
               to={to}
@@ -52,12 +64,10 @@ export function Layout() {
             </NavLink>
           ))}
         </nav>
-        <div className="flex gap-2 px-4 py-3 lg:flex-col">
+        <UserMenu />
+        <div className="flex gap-2 px-4 pb-3 lg:flex-col">
           <Button variant="ghost" onClick={toggleTheme}>
             {theme === 'dark' ? 'Light theme' : 'Dark theme'}
-          </Button>
-          <Button variant="ghost" onClick={signOut}>
-            Sign out
           </Button>
         </div>
       </header>

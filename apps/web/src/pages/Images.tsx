@@ -10,7 +10,6 @@ import { MAX_BROWSER_UPLOAD_BYTES, sha256Hex, uploadClient } from '../api/upload
 import { ConfirmButton } from '../components/ConfirmDialog.tsx';
 import { Field, inputClass, SelectField, TextField } from '../components/Field.tsx';
 import {
-  Button,
   Card,
   Empty,
   ErrorLine,
@@ -24,6 +23,7 @@ import {
 } from '../components/ui.tsx';
 import { formatBytes, formatTime } from '../lib/format.ts';
 import { issuesToFields, type FieldErrors } from './create/form.ts';
+import { RoleButton } from '../components/RoleButton.tsx';
 
 const nameFromFile = (f: string) =>
   f
@@ -134,9 +134,14 @@ function Upload() {
         <div className="space-y-2 md:col-span-2">
           {phase && <Progress {...phase} />}
           <div className="flex items-center gap-3">
-            <Button type="submit" variant="primary" disabled={upload.isPending || !!tooBig}>
+            <RoleButton
+              route="createImage"
+              type="submit"
+              variant="primary"
+              disabled={upload.isPending || !!tooBig}
+            >
               {upload.isPending ? 'Uploading…' : 'Upload'}
-            </Button>
+            </RoleButton>
             {upload.isSuccess && (
               <p role="status" className="text-sm">
                 Uploaded {upload.data.name} ({formatBytes(upload.data.sizeBytes)}).
@@ -186,9 +191,14 @@ function Import() {
         <div className="space-y-2 md:col-span-2">
           {run.isPending && <ImportProgressView progress={progress} />}
           <div className="flex items-center gap-3">
-            <Button type="submit" variant="primary" disabled={run.isPending || !ref.trim()}>
+            <RoleButton
+              route="importImage"
+              type="submit"
+              variant="primary"
+              disabled={run.isPending || !ref.trim()}
+            >
               {run.isPending ? 'Importing…' : 'Import'}
-            </Button>
+            </RoleButton>
             {run.isSuccess && (
               <p role="status" className="text-sm">
                 {run.data.cached ? 'Already imported' : 'Imported'} {run.data.image.name} (

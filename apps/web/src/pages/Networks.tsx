@@ -36,6 +36,7 @@ import {
   validateNetwork,
   type NetworkForm,
 } from './networks/form.ts';
+import { RoleButton } from '../components/RoleButton.tsx';
 
 function CreateNetwork() {
   const { client } = useSession();
@@ -112,9 +113,9 @@ function CreateNetwork() {
           );
         })}
         <div className="space-y-2 md:col-span-2 xl:col-span-4">
-          <Button type="submit" variant="primary" disabled={create.isPending}>
+          <RoleButton route="createNetwork" type="submit" variant="primary" disabled={create.isPending}>
             {create.isPending ? 'Creating…' : 'Create network'}
-          </Button>
+          </RoleButton>
           <ErrorLine className="text-sm" message={errorWithHint(create.error)} />
         </div>
       </form>

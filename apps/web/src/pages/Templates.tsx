@@ -38,6 +38,8 @@ import {
   type InstantiateForm,
   type TemplateForm,
 } from './templates/form.ts';
+import { currentProject } from '../api/project.tsx';
+import { RoleButton } from '../components/RoleButton.tsx';
 
 const CODE_FIELD: Record<string, string> = { TEMPLATE_NAME_TAKEN: 'templateName' };
 
@@ -51,7 +53,10 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
   const { client } = useSession();
   const images = useQuery(imageQueries.list(client));
   const networks = useQuery({ ...networkQueries.list(client), refetchOnMount: 'always' });
-  const [form, setForm] = useState<TemplateForm>(emptyTemplateForm);
+  const [form, setForm] = useState<TemplateForm>(() => ({
+    ...emptyTemplateForm,
+    project: currentProject() ?? emptyTemplateForm.project,
+  }));
   const [errors, setErrors] = useState<FieldErrors>({});
   const set = <K extends keyof TemplateForm>(k: K, v: TemplateForm[K]) => {
     setForm((f) => ({ ...f, [k]: v }));
@@ -147,9 +152,9 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
         </div>
         <EgressBandwidthFields value={form} set={(k, v) => set(k, v as never)} errors={errors} />
         <div className="flex items-center gap-2 md:col-span-2">
-          <Button type="submit" variant="primary" disabled={create.isPending}>
+          <RoleButton route="createTemplate" type="submit" variant="primary" disabled={create.isPending}>
             {create.isPending ? 'Saving…' : 'Save template'}
-          </Button>
+          </RoleButton>
           <Button onClick={onDone}>Cancel</Button>
           <ErrorLine className="text-sm" message={alertsFor(create.error) && errorWithHint(create.error)} />
         </div>
@@ -264,9 +269,9 @@ export default function Templates() {
         title="Templates"
         actions={
           !creating && (
-            <Button variant="primary" onClick={() => setCreating(true)}>
+            <RoleButton route="createTemplate" variant="primary" onClick={() => setCreating(true)}>
               New template
-            </Button>
+            </RoleButton>
           )
         }
       />

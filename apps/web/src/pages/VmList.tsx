@@ -4,9 +4,17 @@ import { Link, useSearchParams } from 'react-router';
 import { VM_STATES, type Vm } from '@hearth/contract';
 import { useSession } from '../api/session.tsx';
 import { hostQueries, vmQueries } from '../api/queries.ts';
-import { canAct, useVmAction, type BulkResult, type VmActionName } from '../api/vm-actions.ts';
+import { useAccess } from '../api/access.ts';
+import {
+  canAct,
+  useVmAction,
+  VM_ACTION_ROUTE,
+  type BulkResult,
+  type VmActionName,
+} from '../api/vm-actions.ts';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { inputClass } from '../components/Field.tsx';
+import { RoleButton } from '../components/RoleButton.tsx';
 import { Button, Empty, PageHeader, QueryView, StateBadge } from '../components/ui.tsx';
 import { formatMib } from '../lib/format.ts';
 
@@ -29,7 +37,7 @@ function useFilters() {
       },
       { replace: true },
     );
-  return { q: get('q'), state: get('state'), host: get('host'), project: get('project'), set };
+  return { q: get('q'), state: get('state'), host: get('host'), set };
 }
 
 export function VmList() {
@@ -41,6 +49,7 @@ export function VmList() {
   const [confirm, setConfirm] = useState<VmActionName | null>(null);
   const [results, setResults] = useState<BulkResult[]>([]);
   const act = useVmAction();
+  const cannotCreate = useAccess().deny('createVm');
   const search = useRef<HTMLInputElement>(null);
   // "/" jumps to the search box, as in most consoles, unless the user is typing somewhere.
   useEffect(() => {
@@ -56,17 +65,15 @@ export function VmList() {
   }, []);
 
   const hostName = useMemo(() => new Map((hosts.data ?? []).map((h) => [h.id, h.name])), [hosts.data]);
-  const projects = useMemo(() => [...new Set((vms.data ?? []).map((v) => v.project))].sort(), [vms.data]);
   const shown = useMemo(() => {
     const q = f.q.trim().toLowerCase();
     return (vms.data ?? []).filter(
       (v) =>
         (!q || v.name.includes(q) || v.id.includes(q) || (v.ip ?? '').includes(q)) &&
         (!f.state || v.state === f.state) &&
-        (!f.host || v.host === f.host) &&
-        (!f.project || v.project === f.project),
+        (!f.host || v.host === f.host),
     );
-  }, [vms.data, f.q, f.state, f.host, f.project]);
+  }, [vms.data, f.q, f.state, f.host]);
   const chosen = shown.filter((v) => selected.has(v.id));
   const eligible = (a: VmActionName) => chosen.filter((v) => canAct(a, v));
   const toggle = (id: string) =>
@@ -90,7 +97,7 @@ export function VmList() {
     );
   };
 
-  const select = (label: string, key: 'state' | 'host' | 'project', options: [string, string][]) => (
+  const select = (label: string, key: 'state' | 'host', options: [string, string][]) => (
     <label className="text-sm">
       <span className="mr-1">{label}</span>
       <select className={`${inputClass} w-auto`} value={f[key]} onChange={(e) => f.set(key, e.target.value)}>
@@ -109,12 +116,18 @@ export function VmList() {
       <PageHeader
         title="Virtual machines"
         actions={
-          <Link
-            to="/vms/new"
-            className="rounded-md bg-blue-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-blue-800"
-          >
-            Create VM
-          </Link>
+          cannotCreate ? (
+            <Button variant="primary" disabled title={cannotCreate}>
+              Create VM
+            </Button>
+          ) : (
+            <Link
+              to="/vms/new"
+              className="rounded-md bg-blue-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-blue-800"
+            >
+              Create VM
+            </Link>
+          )
         }
       />
       <div className="mb-3 flex flex-wrap items-end gap-3">
@@ -139,11 +152,6 @@ export function VmList() {
           'host',
           (hosts.data ?? []).map((h) => [h.id, h.name]),
         )}
-        {select(
-          'Project',
-          'project',
-          projects.map((p) => [p, p]),
-        )}
       </div>
       {chosen.length > 0 && (
         <div
@@ -153,14 +161,15 @@ export function VmList() {
         >
           <span>{chosen.length} selected</span>
           {BULK.map((b) => (
-            <Button
+            <RoleButton
               key={b.action}
+              route={VM_ACTION_ROUTE[b.action]}
               variant={b.danger ? 'danger' : 'secondary'}
               disabled={!eligible(b.action).length || act.isPending}
               onClick={() => setConfirm(b.action)}
             >
               {b.label} ({eligible(b.action).length})
-            </Button>
+            </RoleButton>
           ))}
         </div>
       )}

@@ -24,6 +24,7 @@ import {
 import { formatMib, formatTime } from '../lib/format.ts';
 import { issuesToFields, type FieldErrors } from './create/form.ts';
 import { attachTargets, resizeError, volumeBlockers } from './volumes/attach.ts';
+import { RoleButton } from '../components/RoleButton.tsx';
 
 function useHostName() {
   const { client } = useSession();
@@ -120,9 +121,9 @@ function CreateVolume() {
             ))}
         </SelectField>
         <div className="flex items-center gap-3 md:col-span-2 xl:col-span-4">
-          <Button type="submit" variant="primary" disabled={create.isPending}>
+          <RoleButton route="createVolume" type="submit" variant="primary" disabled={create.isPending}>
             {create.isPending ? 'Creating…' : 'Create volume'}
-          </Button>
+          </RoleButton>
           <ErrorLine className="text-sm" message={general} />
         </div>
       </form>

@@ -21,6 +21,7 @@ import {
   type FieldErrors,
 } from './form.ts';
 import { BasicsStep, BootStep, CredentialsStep, NetworkStep, ResourcesStep } from './Steps.tsx';
+import { currentProject } from '../../api/project.tsx';
 
 const STEP_VIEWS = [BasicsStep, ResourcesStep, BootStep, NetworkStep, CredentialsStep];
 
@@ -32,7 +33,10 @@ export default function CreateVm() {
   const { client } = useSession();
   const qc = useQueryClient();
   const navigate = useNavigate();
-  const [form, setForm] = useState<CreateForm>(emptyForm);
+  const [form, setForm] = useState<CreateForm>(() => ({
+    ...emptyForm,
+    project: currentProject() ?? emptyForm.project,
+  }));
   const [step, setStep] = useState(0);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [failure, setFailure] = useState<unknown>(null);

@@ -54,7 +54,13 @@ export function BasicsStep(p: StepProps) {
         hint="Lowercase letters, digits and dashes. Left empty, the API picks one."
         autoComplete="off"
       />
-      <Text p={p} k="project" label="Project" hint="Names are unique within a project." />
+      <Text
+        p={p}
+        k="project"
+        label="Project"
+        readOnly
+        hint="The project chosen in the menu; names are unique within a project."
+      />
     </>
   );
 }

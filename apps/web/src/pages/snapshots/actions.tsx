@@ -8,8 +8,9 @@ import { keepNewest } from '../../api/stream-reducer.ts';
 import { ConfirmButton } from '../../components/ConfirmDialog.tsx';
 import { TextField } from '../../components/Field.tsx';
 import { FormDialog } from '../../components/FormDialog.tsx';
-import { Button, errorText } from '../../components/ui.tsx';
+import { errorText } from '../../components/ui.tsx';
 import { formatBytes } from '../../lib/format.ts';
+import { RoleButton } from '../../components/RoleButton.tsx';
 
 /** Clone: a new VM from the snapshot (its own name, MAC and address); the page moves to it. */
 export function CloneButton({ snap }: { snap: Snapshot }) {
@@ -32,7 +33,8 @@ export function CloneButton({ snap }: { snap: Snapshot }) {
   });
   return (
     <>
-      <Button
+      <RoleButton
+        route="cloneSnapshot"
         disabled={snap.state !== 'ready'}
         aria-label={`Clone ${snap.name}`}
         onClick={() => {
@@ -41,7 +43,7 @@ export function CloneButton({ snap }: { snap: Snapshot }) {
         }}
       >
         Clone
-      </Button>
+      </RoleButton>
       <FormDialog
         open={open}
         onOpenChange={setOpen}

@@ -5,8 +5,9 @@ import { useApiMutation } from '../../api/mutation.ts';
 import { templateKeys } from '../../api/queries.ts';
 import { TextField } from '../../components/Field.tsx';
 import { FormDialog } from '../../components/FormDialog.tsx';
-import { Button, errorText, linkClass } from '../../components/ui.tsx';
+import { errorText, linkClass } from '../../components/ui.tsx';
 import { issuesToFields, type FieldErrors } from '../create/form.ts';
+import { RoleButton } from '../../components/RoleButton.tsx';
 
 /** Saves this VM's configuration as a template (passwords never travel), then links to it. */
 export function SaveTemplateButton({ vm }: { vm: Vm }) {
@@ -22,7 +23,8 @@ export function SaveTemplateButton({ vm }: { vm: Vm }) {
   });
   return (
     <>
-      <Button
+      <RoleButton
+        route="saveVmAsTemplate"
         onClick={() => {
           save.reset();
           setName(`${vm.name}-template`);
@@ -31,7 +33,7 @@ export function SaveTemplateButton({ vm }: { vm: Vm }) {
         }}
       >
         Save as template
-      </Button>
+      </RoleButton>
       {save.isSuccess && (
         <p role="status" className="w-full text-sm" data-testid="template-saved">
           Saved as template{' '}

@@ -9,7 +9,6 @@ import { keepNewest } from '../../api/stream-reducer.ts';
 import { ConfirmButton } from '../../components/ConfirmDialog.tsx';
 import { TextField } from '../../components/Field.tsx';
 import {
-  Button,
   Card,
   Empty,
   ErrorLine,
@@ -22,6 +21,7 @@ import {
 } from '../../components/ui.tsx';
 import { formatBytes, formatTime } from '../../lib/format.ts';
 import { CloneButton, DeleteSnapshotButton } from '../snapshots/actions.tsx';
+import { RoleButton } from '../../components/RoleButton.tsx';
 
 const SNAPSHOT_FROM: readonly Vm['state'][] = ['running', 'paused'];
 
@@ -64,14 +64,15 @@ function TakeSnapshot({ vm }: { vm: Vm }) {
             onChange={setName}
           />
         </div>
-        <Button
+        <RoleButton
+          route="createSnapshot"
           type="submit"
           variant="primary"
           disabled={!!why || take.isPending}
           aria-describedby="snap-why"
         >
           {take.isPending ? 'Taking snapshot…' : 'Take snapshot'}
-        </Button>
+        </RoleButton>
       </form>
       <Why id="snap-why" reason={why} />
       <p className="mt-2 text-xs text-slate-600 dark:text-slate-300">

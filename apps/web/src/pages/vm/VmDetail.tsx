@@ -5,9 +5,10 @@ import { Link, useNavigate, useParams } from 'react-router';
 import type { Vm } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
 import { vmQueries } from '../../api/queries.ts';
-import { canAct, useVmAction, type VmActionName } from '../../api/vm-actions.ts';
+import { canAct, useVmAction, VM_ACTION_ROUTE, type VmActionName } from '../../api/vm-actions.ts';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
-import { Button, ErrorState, Loading, PageHeader, StateBadge } from '../../components/ui.tsx';
+import { RoleButton } from '../../components/RoleButton.tsx';
+import { ErrorState, Loading, PageHeader, StateBadge } from '../../components/ui.tsx';
 import { ConfigTab, NetworkTab, OverviewTab, StorageTab } from './InfoTabs.tsx';
 import { EventsTab } from './EventsTab.tsx';
 import { SnapshotsTab } from './SnapshotsTab.tsx';
@@ -49,14 +50,15 @@ function Actions({ vm }: { vm: Vm }) {
   return (
     <div className="flex flex-wrap items-center gap-2">
       {ACTIONS.filter((a) => canAct(a.action, vm)).map((a) => (
-        <Button
+        <RoleButton
           key={a.action}
+          route={VM_ACTION_ROUTE[a.action]}
           variant={a.action === 'delete' ? 'danger' : 'secondary'}
           disabled={act.isPending}
           onClick={() => (a.confirm ? setConfirm(a) : run(a.action))}
         >
           {a.label}
-        </Button>
+        </RoleButton>
       ))}
       <SaveTemplateButton vm={vm} />
       {failed && (
