@@ -156,7 +156,12 @@ describeOnBackends('API', (db) => {
       const dup = await create({ name: 'rec-a' });
       expect(dup.statusCode).toBe(409);
       expect(dup.json().error.code).toBe('VM_NAME_TAKEN');
-      expect((await create({ name: 'rec-a', project: 'other' })).statusCode).toBe(201);
+      // Projects are namespaces that exist before anything is put in them.
+      expect((await create({ name: 'rec-a', project: 'other' })).json().error.code).toBe('PROJECT_NOT_FOUND');
+      await api.p.manager.stores.projects.create('other');
+      const other = await create({ name: 'rec-a', project: 'other' });
+      expect(other.statusCode).toBe(201);
+      expect(other.json().project).toBe('other');
     });
 
     it('replays an Idempotency-Key and refuses it for another body', async () => {

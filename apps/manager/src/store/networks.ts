@@ -25,6 +25,7 @@ export class NetworkStore {
         new HearthError('NETWORK_NOT_FOUND', `Network "${idOrName}" does not exist.`, {
           fields: { network: ['no such network'] },
         }),
+      true,
     );
   }
 
@@ -33,24 +34,35 @@ export class NetworkStore {
     return { ...rows[0]!, vm_count: 0 };
   }
 
-  get(idOrName: string): Promise<NetworkRow | null> {
-    return this.find.get(idOrName);
+  /** By id or name among the project's networks and the shared ones (a user lookup). */
+  get(idOrName: string, project: string): Promise<NetworkRow | null> {
+    return this.find.get(idOrName, project);
   }
 
-  require(idOrName: string): Promise<NetworkRow> {
-    return this.find.require(idOrName);
+  require(idOrName: string, project: string): Promise<NetworkRow> {
+    return this.find.require(idOrName, project);
+  }
+
+  /** By id in any project: internal paths only (what agents build, a VM's own NICs). */
+  requireUnscoped(id: string): Promise<NetworkRow> {
+    return this.find.requireUnscoped(id);
   }
 
   async getDefault(): Promise<NetworkRow | null> {
     return (await this.find.all([], eq(networks.is_default, true), 1))[0] ?? null;
   }
 
+  /** Every network of every project: internal paths only (agents, address-range checks). */
   all(): Promise<NetworkRow[]> {
     return this.find.all([asc(networks.created_at), asc(networks.id)]);
   }
 
-  list(f: { limit: number; cursor?: string | undefined; mode?: string | undefined }) {
-    return this.find.page(f, [f.mode ? eq(networks.mode, f.mode as NetworkRow['mode']) : undefined]);
+  /** The project's networks and the shared ones. */
+  list(f: { project: string; limit: number; cursor?: string | undefined; mode?: string | undefined }) {
+    return this.find.page(f, [
+      this.find.inProject(f.project),
+      f.mode ? eq(networks.mode, f.mode as NetworkRow['mode']) : undefined,
+    ]);
   }
 
   /** A network still referenced fails with the driver's foreign_key_violation (23503). */
@@ -94,12 +106,13 @@ export class NetworkStore {
     return rows.map((r) => r.host_id!);
   }
 
-  leases(networkId: string): Promise<LeaseRow[]> {
+  /** The NICs on a network of the project's VMs (a shared network carries other projects' too). */
+  leases(networkId: string, project: string): Promise<LeaseRow[]> {
     return this.db.orm
       .select({ ...getTableColumns(vmNics), vm_name: vms.name, host_id: vms.host_id })
       .from(vmNics)
       .innerJoin(vms, eq(vms.id, vmNics.vm_id))
-      .where(eq(vmNics.network_id, networkId))
+      .where(and(eq(vmNics.network_id, networkId), eq(vms.project, project)))
       .orderBy(asc(vms.name), asc(vmNics.idx));
   }
 
