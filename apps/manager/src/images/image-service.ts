@@ -301,13 +301,15 @@ export class ImageService {
       );
     }
     if (img.project === null) await assertAdmin();
+    // Every VM using it, whichever project (the lookup above names only the project's own).
+    const all = (await this.stores.images.getUnscoped(img.id)) ?? img;
     const inUse = (usedBy: string[]) =>
       new HearthError(
         'IMAGE_IN_USE',
         `Deleting image "${img.name}" failed: ${usedBy.length || 'some'} VM(s) use it (${usedBy.join(', ')}).`,
         { detail: { usedBy } },
       );
-    if (img.used_by?.length) throw inUse(img.used_by);
+    if (all.used_by?.length) throw inUse(all.used_by);
     if (!(await this.stores.images.deleteUnused(img.id))) throw inUse([]);
     if (img.path && (await this.stores.images.countByPath(img.path)) === 0)
       await this.files.discard(img.path);

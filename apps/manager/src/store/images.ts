@@ -1,8 +1,8 @@
 import { HearthError, newId } from '@hearth/contract';
-import { and, asc, count, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { isUniqueViolation } from '../db/index.ts';
-import { images } from '../db/schema.ts';
+import { images, vms } from '../db/schema.ts';
 import { Finder, outer, tableRows } from './lookup.ts';
 import type { ImageRow } from './mappers.ts';
 
@@ -124,8 +124,26 @@ export class ImageStore {
   }
 
   /** By id or name among the project's images and the global ones (a user lookup). */
-  get(idOrName: string, project: string): Promise<ImageRow | null> {
-    return this.find.get(idOrName, project);
+  async get(idOrName: string, project: string): Promise<ImageRow | null> {
+    const img = await this.find.get(idOrName, project);
+    return img && (await this.usedIn([img], project))[0]!;
+  }
+
+  /**
+   * `used_by` as a user of `project` may see it: a global image is used by VMs of every project,
+   * and only the project's own are named.
+   */
+  private async usedIn(rows: ImageRow[], project: string): Promise<ImageRow[]> {
+    const ids = [...new Set(rows.flatMap((r) => (r.project === null ? (r.used_by ?? []) : [])))];
+    if (!ids.length) return rows;
+    const mine = await this.db.orm
+      .select({ id: vms.id })
+      .from(vms)
+      .where(and(inArray(vms.id, ids), eq(vms.project, project)));
+    const seen = new Set(mine.map((v) => v.id));
+    return rows.map((r) =>
+      r.project === null ? { ...r, used_by: (r.used_by ?? []).filter((id) => seen.has(id)) } : r,
+    );
   }
 
   /** By id or name among the global images only (built-ins, runtime images). */
@@ -168,8 +186,9 @@ export class ImageStore {
   }
 
   /** The project's images and the global ones. */
-  list(project: string, limit: number, cursor?: string) {
-    return this.find.page({ limit, cursor }, [this.find.inProject(project)]);
+  async list(project: string, limit: number, cursor?: string) {
+    const page = await this.find.page({ limit, cursor }, [this.find.inProject(project)]);
+    return { ...page, items: await this.usedIn(page.items, project) };
   }
 }
 
