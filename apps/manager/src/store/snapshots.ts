@@ -90,10 +90,6 @@ export class SnapshotStore {
   }
 
   /** By id in any project: internal paths only (agents, reconciliation, rows already read). */
-  getUnscoped(id: string): Promise<SnapshotRow | null> {
-    return this.find.getUnscoped(id);
-  }
-
   requireUnscoped(id: string): Promise<SnapshotRow> {
     return this.find.requireUnscoped(id);
   }

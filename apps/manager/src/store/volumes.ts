@@ -58,10 +58,6 @@ export class VolumeStore {
     return this.find.getUnscoped(id);
   }
 
-  requireUnscoped(id: string): Promise<VolumeRow> {
-    return this.find.requireUnscoped(id);
-  }
-
   list(f: { project: string; vm?: string | undefined; limit: number; cursor?: string | undefined }) {
     return this.find.page(f, [this.find.inProject(f.project), f.vm ? eq(volumes.vm_id, f.vm) : undefined]);
   }
