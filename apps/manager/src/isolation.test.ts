@@ -228,7 +228,11 @@ describeOnBackends('project isolation', (db) => {
     const images = (await call('GET', '/v1/images', alice.headers('iso-a'))).json();
     expect(images.items.some((i: { name: string }) => i.name === 'base')).toBe(true);
     const nets = (await call('GET', '/v1/networks', alice.headers('iso-a'))).json();
-    expect(nets.items.some((n: { isDefault?: boolean; name: string }) => n.name === 'default')).toBe(true);
+    // The shared network counts only A's VMs on it for A (every VM here is on it).
+    const shared = nets.items.find((n: { name: string }) => n.name === 'default');
+    expect(shared.vmCount).toBe(vms.items.length);
+    const usedBy = images.items.find((i: { name: string }) => i.name === 'base').usedBy;
+    expect([...usedBy].sort()).toEqual(vms.items.map((v: { id: string }) => v.id).sort());
     // Naming B on a list is refused like any project A's user is not in.
     const named = await call('GET', '/v1/vms?project=iso-b', alice.headers());
     expect(named.json().error.code).toBe('PROJECT_NOT_FOUND');

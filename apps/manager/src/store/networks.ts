@@ -1,5 +1,5 @@
 import { HearthError, type Lease, type VmNic } from '@hearth/contract';
-import { and, asc, eq, getTableColumns, isNotNull, notExists, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNotNull, notExists, sql } from 'drizzle-orm';
 import { driverError, type Db } from '../db/index.ts';
 import { networks, vmNics, vms } from '../db/schema.ts';
 import { Finder, outer, tableRows } from './lookup.ts';
@@ -35,12 +35,28 @@ export class NetworkStore {
   }
 
   /** By id or name among the project's networks and the shared ones (a user lookup). */
-  get(idOrName: string, project: string): Promise<NetworkRow | null> {
-    return this.find.get(idOrName, project);
+  async get(idOrName: string, project: string): Promise<NetworkRow | null> {
+    const n = await this.find.get(idOrName, project);
+    return n && (await this.countIn([n], project))[0]!;
   }
 
-  require(idOrName: string, project: string): Promise<NetworkRow> {
-    return this.find.require(idOrName, project);
+  async require(idOrName: string, project: string): Promise<NetworkRow> {
+    const n = await this.find.require(idOrName, project);
+    return (await this.countIn([n], project))[0]!;
+  }
+
+  /** `vm_count` as a user of `project` may see it: on a shared network, the project's VMs only. */
+  private async countIn(rows: NetworkRow[], project: string): Promise<NetworkRow[]> {
+    const shared = rows.filter((r) => r.project === null).map((r) => r.id);
+    if (!shared.length) return rows;
+    const counts = await this.db.orm
+      .select({ id: vmNics.network_id, n: sql<number>`count(DISTINCT ${vmNics.vm_id})`.mapWith(Number) })
+      .from(vmNics)
+      .innerJoin(vms, eq(vms.id, vmNics.vm_id))
+      .where(and(inArray(vmNics.network_id, shared), eq(vms.project, project)))
+      .groupBy(vmNics.network_id);
+    const by = new Map(counts.map((c) => [c.id, c.n]));
+    return rows.map((r) => (r.project === null ? { ...r, vm_count: by.get(r.id) ?? 0 } : r));
   }
 
   /** By id in any project: internal paths only (what agents build, a VM's own NICs). */
@@ -58,11 +74,12 @@ export class NetworkStore {
   }
 
   /** The project's networks and the shared ones. */
-  list(f: { project: string; limit: number; cursor?: string | undefined; mode?: string | undefined }) {
-    return this.find.page(f, [
+  async list(f: { project: string; limit: number; cursor?: string | undefined; mode?: string | undefined }) {
+    const page = await this.find.page(f, [
       this.find.inProject(f.project),
       f.mode ? eq(networks.mode, f.mode as NetworkRow['mode']) : undefined,
     ]);
+    return { ...page, items: await this.countIn(page.items, f.project) };
   }
 
   /** A network still referenced fails with the driver's foreign_key_violation (23503). */
