@@ -88,7 +88,9 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
     expect(r.ports).toEqual([]);
     const img = (await s.images.get('img', 'default'))!;
     expect(img.size_bytes).toBe(5_000_000_000);
-    expect(img.used_by).toEqual(['b', 'vm_a', 'vm_c', 'vm_d']);
+    // A global image names the asking project's VMs only; internal reads see every one.
+    expect(img.used_by).toEqual(['b', 'vm_a', 'vm_d']);
+    expect((await s.images.getUnscoped(img.id))!.used_by).toEqual(['b', 'vm_a', 'vm_c', 'vm_d']);
     const host = (await s.hosts.get('h1'))!;
     expect([host.vm_count, host.alloc_vcpus]).toEqual([4, 0]);
   });
