@@ -251,6 +251,15 @@ describeOnBackends('project isolation', (db) => {
     expect(viaNet.json().error.code).toBe('NETWORK_NOT_FOUND');
     const viaSnap = await call('POST', '/v1/vms', alice.headers('iso-a'), { snapshot: b.snapshots!.id });
     expect(viaSnap.json().error.code).toBe('SNAPSHOT_NOT_FOUND');
+    // Subnets are the platform's: an overlap is refused without naming B's network.
+    const overlap = await call('POST', '/v1/networks', alice.headers('iso-a'), {
+      name: 'a-net',
+      mode: 'isolated',
+      cidr: '10.213.0.0/24',
+    });
+    expect(overlap.statusCode, overlap.body).toBeGreaterThanOrEqual(400);
+    expect(overlap.statusCode).toBeLessThan(500);
+    expect(overlap.body).not.toContain('iso-net');
   });
 
   it('leaves the shared network and global images to admins', async () => {

@@ -102,7 +102,12 @@ export class NetworkService implements VmNetworking {
     // A project's network never shadows a shared one of the same name.
     if (await this.stores.networks.get(body.name, project)) throw nameTaken(body.name);
     const hosts = (await this.stores.hosts.all()).filter((h) => h.state === 'ready');
-    const { cidr, gateway } = checkNetworkBody(body, hosts, await this.stores.networks.all());
+    // Subnets, VNIs and interfaces are the platform's, so every network is checked; a refusal
+    // names another project's network without its name.
+    const all = (await this.stores.networks.all()).map((n) =>
+      n.project === null || n.project === project ? n : { ...n, name: 'of another project' },
+    );
+    const { cidr, gateway } = checkNetworkBody(body, hosts, all);
     const id = newId('net');
     try {
       const row = await this.stores.networks.insert({
