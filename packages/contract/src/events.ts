@@ -28,4 +28,10 @@ export const EventStreamQuery = z.strictObject({
     .optional()
     .describe('Replay changes after this `seq` (the `Last-Event-ID` header does the same).'),
   token: z.string().optional().describe('Bearer token, for clients that cannot set headers (EventSource).'),
+  project: z
+    .string()
+    .optional()
+    .describe(
+      "The project whose VMs to follow (as X-Hearth-Project, which EventSource cannot send). Without one, a platform admin follows every project; anyone else the request's project.",
+    ),
 });

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { routes, validationError, type StreamEvent } from '@hearth/contract';
+import { PROJECT_HEADER } from '../auth/authority.ts';
 import { admit } from '../http.ts';
+import type { Visible } from '../services/change-feed.ts';
 import type { AppServices } from '../app.ts';
 
 /** Comment lines keep idle connections alive through proxies that drop silent ones. */
@@ -12,7 +14,7 @@ const frame = (e: StreamEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.
  * `GET /v1/events`: VM changes as Server-Sent Events. A client resuming from a position (the
  * `Last-Event-ID` EventSource sends on reconnect, or `?since=`) gets what it missed, or `reset`.
  */
-export function eventRoutes(app: FastifyInstance, { stores, changes, auth }: AppServices): void {
+export function eventRoutes(app: FastifyInstance, { changes, auth }: AppServices): void {
   const route = routes.eventStream;
   const open = new Set<import('node:http').ServerResponse>();
   // Closing the app (shutdown, tests) must not wait for streams that never end on their own.
@@ -24,7 +26,13 @@ export function eventRoutes(app: FastifyInstance, { stores, changes, auth }: App
     // EventSource cannot set headers: the token may come as ?token=, as on the WebSocket routes.
     if (!req.headers.authorization && typeof q.token === 'string')
       req.headers.authorization = `Bearer ${q.token}`;
-    await admit(auth, req, route);
+    const { principal, project } = await admit(auth, req, route);
+    // A platform admin who names no project follows every project; anyone else follows the
+    // request's project, where admit() checked they may view.
+    const named = !!req.headers[PROJECT_HEADER] || typeof q.project === 'string' || principal.scope !== null;
+    const everywhere =
+      principal.admin && !named && (principal.ceiling === null || principal.ceiling === 'admin');
+    const visible: Visible = everywhere ? () => true : (p) => p === project;
     const parsed = route.query.safeParse(q);
     if (!parsed.success) throw validationError('the request query', parsed.error.issues);
     const lastId = req.headers['last-event-id'];
@@ -41,10 +49,13 @@ export function eventRoutes(app: FastifyInstance, { stores, changes, auth }: App
     res.write('retry: 2000\n\n');
     // Subscribe before replaying: nothing can fall between the replay and the live changes.
     const send = (e: StreamEvent) => res.write(frame(e));
-    changes.on('change', send);
+    const onChange = (e: StreamEvent, p: string) => {
+      if (visible(p)) send(e);
+    };
+    changes.on('change', onChange);
     if (since === undefined) send({ type: 'hello', seq: changes.position });
     else {
-      const missed = changes.since(since);
+      const missed = changes.since(since, visible);
       if (missed) for (const e of missed) send(e);
       else send({ type: 'reset', seq: changes.position });
     }
@@ -52,7 +63,7 @@ export function eventRoutes(app: FastifyInstance, { stores, changes, auth }: App
     open.add(res);
     res.on('close', () => {
       clearInterval(keepalive);
-      changes.off('change', send);
+      changes.off('change', onChange);
       open.delete(res);
     });
   });

@@ -55,7 +55,7 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
     if (!req.headers.authorization && typeof q.token === 'string')
       req.headers.authorization = `Bearer ${q.token}`;
     delete q.token;
-    await admit(deps.auth, req, route);
+    const { project } = await admit(deps.auth, req, route);
     checkText(req.params, 'path');
     checkText(q, 'query');
     const params = (route.params as z.ZodType).safeParse(req.params);
@@ -66,7 +66,9 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
       if (!parsed.success) throw validationError('the request query', parsed.error.issues);
       query = parsed.data as Record<string, unknown>;
     }
-    states.set(req, { target: await target((params.data as { id: string }).id, anyState), query });
+    // The VM is looked up in the request's project: another project's VM is VM_NOT_FOUND.
+    const vmId = (params.data as { id: string }).id;
+    states.set(req, { target: await target(vmId, project, anyState), query });
   };
 
   const relay = (route: RouteDef, channel: 'console' | 'shell', anyState: boolean) =>
