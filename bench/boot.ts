@@ -45,10 +45,10 @@ try {
     }
   }
   // The same kernel, initrd and rootfs, launched by hand with the flags we use, to the same marker.
-  const kernel = await p.manager.stores.images.require('kernel-default');
+  const kernel = await p.manager.stores.images.require('kernel-default', 'default');
   const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
-  const initrd = initrdName ? await p.manager.stores.images.require(initrdName) : null;
-  const rootfs = await p.manager.stores.images.require('base');
+  const initrd = initrdName ? await p.manager.stores.images.require(initrdName, 'default') : null;
+  const rootfs = await p.manager.stores.images.require('base', 'default');
   const tsc = await hostTscKhz();
   const raw: number[] = [];
   for (let i = 0; i < rawCount; i++) {

@@ -41,8 +41,8 @@ export async function rssMiB(pid: number): Promise<number> {
 export async function recordBenchVms(p: Platform, count: number): Promise<void> {
   const { stores } = p.manager;
   const [image, kernel] = [
-    await stores.images.require('base'),
-    await stores.images.require('kernel-default'),
+    await stores.images.require('base', 'default'),
+    await stores.images.require('kernel-default', 'default'),
   ];
   for (let i = 0; i < count; i++) {
     await stores.vms.insert({

@@ -77,7 +77,7 @@ async function round(db: Db, r: number) {
       snapshotId: null,
     });
   });
-  const get = await timed('get', (i) => s.vms.require(`b${r}-${i}`));
+  const get = await timed('get', (i) => s.vms.require(`b${r}-${i}`, 'default'));
   const transition = await timed('transition', (i) =>
     s.vms.transition(ids[i]!, 'created', 'stopped', 'bench'),
   );
@@ -87,7 +87,7 @@ async function round(db: Db, r: number) {
   let n = 0;
   let cursor: string | undefined;
   do {
-    const page = await s.vms.list({ limit: 100, ...(cursor ? { cursor } : {}) });
+    const page = await s.vms.list({ project: 'default', limit: 100, ...(cursor ? { cursor } : {}) });
     n += page.items.length;
     cursor = page.nextCursor ?? undefined;
   } while (cursor);

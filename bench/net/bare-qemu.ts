@@ -38,9 +38,9 @@ export async function bareQemu(
   prefix: string,
   tag: string,
 ): Promise<string> {
-  const kernel = await p.manager.stores.images.require(vm.kernel);
+  const kernel = await p.manager.stores.images.require(vm.kernel, 'default');
   const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
-  const initrd = initrdName ? await p.manager.stores.images.require(initrdName) : null;
+  const initrd = initrdName ? await p.manager.stores.images.require(initrdName, 'default') : null;
   const dir = await mkdtemp(join(tmpdir(), 'hearth-netbench-'));
   later(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
   const disk = join(dir, 'disk.raw');

@@ -74,7 +74,7 @@ describe('VMs that cannot boot', () => {
   it('a kernel that is not a kernel: failed with the VMM error', async () => {
     const bogus = join(p.dir, 'bogus-kernel');
     await writeFile(bogus, Buffer.alloc(8192, 7));
-    const kernel = await p.manager.stores.images.require('kernel-default');
+    const kernel = await p.manager.stores.images.require('kernel-default', 'default');
     await addImage(p, 'bogus', 'kernel', bogus, { ...kernel.meta });
     const failed = await expectFailedAndClean(p, 'bogus', { kernel: 'bogus' });
     expect(failed.stateReason).toMatch(

@@ -45,7 +45,7 @@ beforeAll(async () => {
   });
   expect(reg.status, await reg.clone().text()).toBe(200);
   agentToken = ((await reg.json()) as { agentToken: string }).agentToken;
-  const base = await m.stores.images.require('base');
+  const base = await m.stores.images.require('base', 'default');
   image = { id: base.id, path: base.path, sha256: base.sha256 };
 }, 120_000);
 

@@ -13,6 +13,8 @@ import { templateCommands } from './commands/template.ts';
 import { loginCommands } from './commands/login.ts';
 import { tokenCommands } from './commands/token.ts';
 import { auditCommand } from './commands/audit.ts';
+import { userCommands } from './commands/users.ts';
+import { projectCommands } from './commands/projects.ts';
 import { EXIT } from './output.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
@@ -52,6 +54,8 @@ templateCommands(program);
 loginCommands(program);
 tokenCommands(program);
 auditCommand(program);
+userCommands(program);
+projectCommands(program);
 
 try {
   await program.parseAsync(process.argv);

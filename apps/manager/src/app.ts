@@ -35,6 +35,8 @@ import { oidcRoutes } from './routes/oidc.ts';
 import type { Oidc } from './auth/oidc.ts';
 import { installAudit } from './auth/audit.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { userRoutes } from './routes/users.ts';
+import { projectRoutes } from './routes/projects.ts';
 
 export interface AppServices {
   db: Db;
@@ -107,6 +109,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   oidcRoutes(app, deps);
   tokenRoutes(app, deps);
   auditRoutes(app, deps);
+  userRoutes(app, deps);
+  projectRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

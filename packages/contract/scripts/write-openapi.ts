@@ -1,11 +1,15 @@
-// Regenerates the committed artefacts derived from the contract: openapi.json and docs/errors.md.
+// Regenerates the committed artefacts derived from the contract: openapi.json, docs/errors.md and
+// docs/roles.md.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildOpenApi } from '../src/openapi.ts';
 import { renderErrorsDoc } from '../src/errors-doc.ts';
+import { renderRolesDoc } from '../src/roles-doc.ts';
 
 const openapi = fileURLToPath(new URL('../openapi.json', import.meta.url));
 writeFileSync(openapi, JSON.stringify(buildOpenApi('0.1.0'), null, 2) + '\n');
 const errors = fileURLToPath(new URL('../../../docs/errors.md', import.meta.url));
 writeFileSync(errors, renderErrorsDoc());
-console.log(`wrote ${openapi}\nwrote ${errors}`);
+const roles = fileURLToPath(new URL('../../../docs/roles.md', import.meta.url));
+writeFileSync(roles, renderRolesDoc());
+console.log(`wrote ${openapi}\nwrote ${errors}\nwrote ${roles}`);

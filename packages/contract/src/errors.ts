@@ -327,6 +327,10 @@ export const errorCatalogue = {
     status: 502,
     hint: "The manager could not read the identity provider's discovery document (HEARTH_OIDC_ISSUER/.well-known/openid-configuration): check the issuer URL and that the manager can reach it; `detail` has the cause.",
   },
+  PROJECT_BUILTIN: {
+    status: 409,
+    hint: 'The `default` project is built in and cannot be deleted; delete its resources instead.',
+  },
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -33,4 +33,10 @@ export const EventStreamQuery = z.strictObject({
     .describe(
       'A single-use ticket (POST /v1/auth/tickets), for clients that cannot set headers (EventSource).',
     ),
+  project: z
+    .string()
+    .optional()
+    .describe(
+      "The project whose VMs to follow (as X-Hearth-Project, which EventSource cannot send). Without one, a platform admin follows every project; anyone else the request's project.",
+    ),
 });

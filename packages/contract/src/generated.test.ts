@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildOpenApi } from './openapi.ts';
 import { renderErrorsDoc } from './errors-doc.ts';
+import { renderRolesDoc, userRouteIds } from './roles-doc.ts';
+import { routeRoles } from './route-roles.ts';
 import { errorCatalogue } from './errors.ts';
 import { routes } from './routes.ts';
 
@@ -14,6 +16,17 @@ describe('generated artefacts', () => {
 
   it('docs/errors.md matches the error catalogue (run `npm run docs`)', () => {
     expect(read('../../../docs/errors.md')).toBe(renderErrorsDoc());
+  });
+
+  it('docs/roles.md matches the route table and routeRoles (run `npm run docs`)', () => {
+    expect(read('../../../docs/roles.md')).toBe(renderRolesDoc());
+  });
+
+  it('gives every user route a role, and no other route one', () => {
+    // The type of routeRoles demands the entries; this holds at run time too (a cast cannot hide one).
+    expect(Object.keys(routeRoles).sort()).toEqual(userRouteIds().sort());
+    const doc = read('../../../docs/roles.md');
+    for (const id of userRouteIds()) expect(doc).toContain(`\`${id}\``);
   });
 
   it('documents every code and every route', () => {

@@ -165,7 +165,7 @@ export const userRoutes = {
     body: PatchUserBody,
     response: User,
     status: 200,
-    errors: ['VALIDATION_FAILED', 'USER_NOT_FOUND'],
+    errors: ['VALIDATION_FAILED', 'USER_NOT_FOUND', 'PROJECT_NOT_FOUND'],
   }),
   deleteUser: def({
     ...users,
@@ -267,7 +267,7 @@ export const projectRoutes = {
     params: IdParam,
     response: null,
     status: 204,
-    errors: ['PROJECT_NOT_FOUND', 'PROJECT_NOT_EMPTY'],
+    errors: ['PROJECT_NOT_FOUND', 'PROJECT_NOT_EMPTY', 'PROJECT_BUILTIN'],
   }),
   listMembers: def({
     ...projects,

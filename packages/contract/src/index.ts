@@ -22,3 +22,4 @@ export * from './agent-access-routes.ts';
 export * from './route-roles.ts';
 export * from './identity.ts';
 export * from './identity-routes.ts';
+export * from './roles-doc.ts';

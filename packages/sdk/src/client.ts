@@ -150,7 +150,9 @@ export class HearthClient {
       | 'listVolumes'
       | 'listTemplates'
       | 'listNetworks'
-      | 'listTokens',
+      | 'listTokens'
+      | 'listUsers'
+      | 'listProjects',
   >(
     id: K,
     query: Record<string, unknown> = {},

@@ -150,7 +150,7 @@ function signInLines(first: RunningManager['firstAdmin'], passwordFile: string):
 const DEMO_VM = 'hello';
 
 async function bootDemo(vms: RunningManager['vmService']): Promise<void> {
-  const existing = await vms.get(DEMO_VM).catch(() => null);
+  const existing = await vms.get(DEMO_VM, 'default').catch(() => null);
   if (existing) {
     process.stderr.write(`VM "${DEMO_VM}" exists (${existing.state}); \`npx hearth ls\` lists it.\n`);
     return;
@@ -159,9 +159,10 @@ async function bootDemo(vms: RunningManager['vmService']): Promise<void> {
     const t0 = Date.now();
     const vm = await vms.create(
       { name: DEMO_VM, project: 'default', vcpus: 1, memoryMib: 128, start: true },
+      'default',
       'up --demo',
     );
-    const up = await vms.wait(vm.id, 'running', 300);
+    const up = await vms.wait(vm.id, 'default', 'running', 300);
     process.stderr.write(
       `VM "${DEMO_VM}" running in ${Date.now() - t0} ms at ${up.ip ?? 'no ip'}: \`npx hearth connect ${DEMO_VM}\` opens a shell, \`npx hearth logs ${DEMO_VM}\` shows its console.\n`,
     );

@@ -39,8 +39,11 @@ export class ImageService {
     this.runtimes = new RuntimeImages(stores, files, options.log);
   }
 
-  async create(body: CreateImageBody): Promise<ImageRow> {
+  /** Declares an image of `project` (its content is uploaded next). */
+  async create(body: CreateImageBody, project: string): Promise<ImageRow> {
+    await this.nameFree(body.name, project, `Registering image "${body.name}"`);
     return this.stores.images.insert({
+      project,
       name: body.name,
       kind: body.kind,
       format: body.format,
@@ -56,8 +59,8 @@ export class ImageService {
   }
 
   /** Streams the body to disk, verifies it, and only then makes the image ready. */
-  async upload(idOrName: string, body: Readable): Promise<ImageRow> {
-    const img = await this.stores.images.require(idOrName);
+  async upload(idOrName: string, project: string, body: Readable): Promise<ImageRow> {
+    const img = await this.stores.images.require(idOrName, project);
     if (img.status !== 'pending') {
       body.resume();
       throw new HearthError(
@@ -116,17 +119,24 @@ export class ImageService {
     return { init: await detectInit(file) };
   }
 
-  /** Imports from a registry, a URL or a host path; registry imports are reused by digest. */
-  async import(body: ImportImageBody, progress: Progress): Promise<{ row: ImageRow; cached: boolean }> {
+  /**
+   * Imports into `project` from a registry, a URL or a host path; registry imports are reused by
+   * digest within the project (and from the global images).
+   */
+  async import(
+    body: ImportImageBody,
+    project: string,
+    progress: Progress,
+  ): Promise<{ row: ImageRow; cached: boolean }> {
     const source =
       body.source ?? (/^https?:\/\//.test(body.ref) ? 'url' : body.ref.startsWith('/') ? 'path' : 'oci');
-    if (source === 'oci') return this.importOci(body, progress);
+    if (source === 'oci') return this.importOci(body, project, progress);
     const what = `Importing ${body.ref}`;
     const kind = body.kind;
     const format = body.format ?? (kind === 'rootfs' ? 'ext4' : kind === 'kernel' ? 'elf' : 'cpio.gz');
     if (source === 'url') checkImportUrl(body.ref, what);
     const name = body.name ?? defaultName(body.ref);
-    await this.nameFree(name, what);
+    await this.nameFree(name, project, what);
     let w: Written;
     let fromHost: string | null = null;
     if (source === 'url') {
@@ -161,6 +171,7 @@ export class ImageService {
           sha256: w.sha256,
           path,
           builtin: false,
+          project,
         },
         { source: `${source}:${body.ref}`, meta },
       );
@@ -189,8 +200,9 @@ export class ImageService {
     return p;
   }
 
-  private async nameFree(name: string, what: string): Promise<void> {
-    if (await this.stores.images.get(name)) {
+  /** A project's image never shadows a global one of the same name. */
+  private async nameFree(name: string, project: string, what: string): Promise<void> {
+    if (await this.stores.images.get(name, project)) {
       throw new HearthError('IMAGE_NAME_TAKEN', `${what} failed: an image named "${name}" exists.`, {
         fields: { name: ['already taken'] },
       });
@@ -212,6 +224,7 @@ export class ImageService {
 
   private async importOci(
     body: ImportImageBody,
+    project: string,
     progress: Progress,
   ): Promise<{ row: ImageRow; cached: boolean }> {
     const ref = parseOciRef(body.ref);
@@ -228,13 +241,14 @@ export class ImageService {
       isLoopbackRegistry(ref.registry) || this.options.insecureRegistries.includes(ref.registry);
     const opts = { insecure, onProgress: progress };
     const digest = await resolveDigest(ref, opts);
-    const hit = await this.stores.images.findByMeta('ociDigest', digest);
+    const hit = await this.stores.images.findByMeta('ociDigest', digest, project);
     if (hit) {
       progress({ type: 'progress', phase: 'resolve', message: `already imported as ${hit.name}` });
       return { row: hit, cached: true };
     }
-    // Two imports of the same digest share one pull.
-    const running = this.inflight.get(digest);
+    // Two imports of the same digest into one project share one pull.
+    const key = `${project}/${digest}`;
+    const running = this.inflight.get(key);
     if (running) return running.then((r) => ({ ...r, cached: true }));
     const p = (async () => {
       const work = this.files.tmpPath('oci');
@@ -245,7 +259,8 @@ export class ImageService {
         const path = await this.files.commit(w, 'ext4');
         let name = body.name ?? nameFromRef(ref);
         // The tag moved to new content: keep the old import, name the new one by its digest.
-        if (!body.name && (await this.stores.images.get(name))) name = `${name}-${digest.slice(7, 19)}`;
+        if (!body.name && (await this.stores.images.get(name, project)))
+          name = `${name}-${digest.slice(7, 19)}`;
         const row = await this.register(
           {
             name,
@@ -256,6 +271,7 @@ export class ImageService {
             sha256: w.sha256,
             path,
             builtin: false,
+            project,
           },
           {
             source: `oci:${ref.canonical}`,
@@ -267,29 +283,33 @@ export class ImageService {
         await this.files.discard(work);
       }
     })();
-    this.inflight.set(digest, p);
+    this.inflight.set(key, p);
     try {
       return await p;
     } finally {
-      this.inflight.delete(digest);
+      this.inflight.delete(key);
     }
   }
 
-  async delete(idOrName: string): Promise<ImageRow> {
-    const img = await this.stores.images.require(idOrName);
+  /** Deletes an image of `project`; a global one only when `assertAdmin` lets it. */
+  async delete(idOrName: string, project: string, assertAdmin: () => Promise<unknown>): Promise<ImageRow> {
+    const img = await this.stores.images.require(idOrName, project);
     if (img.builtin) {
       throw new HearthError(
         'IMAGE_IN_USE',
         `Deleting image "${img.name}" failed: built-in images are never deleted.`,
       );
     }
+    if (img.project === null) await assertAdmin();
+    // Every VM using it, whichever project (the lookup above names only the project's own).
+    const all = (await this.stores.images.getUnscoped(img.id)) ?? img;
     const inUse = (usedBy: string[]) =>
       new HearthError(
         'IMAGE_IN_USE',
         `Deleting image "${img.name}" failed: ${usedBy.length || 'some'} VM(s) use it (${usedBy.join(', ')}).`,
         { detail: { usedBy } },
       );
-    if (img.used_by?.length) throw inUse(img.used_by);
+    if (all.used_by?.length) throw inUse(all.used_by);
     if (!(await this.stores.images.deleteUnused(img.id))) throw inUse([]);
     if (img.path && (await this.stores.images.countByPath(img.path)) === 0)
       await this.files.discard(img.path);

@@ -19,7 +19,7 @@ export class RuntimeImages {
   async resolve(imageName: string): Promise<ImageRow | null> {
     const runtime = runtimeOfImage(imageName);
     if (!runtime) return null;
-    const have = await this.stores.images.get(imageName);
+    const have = await this.stores.images.getGlobal(imageName);
     if (have) return have;
     let p = this.building.get(imageName);
     if (!p) {
@@ -58,6 +58,6 @@ export class RuntimeImages {
       meta: { ...art.meta, init: 'inittab' },
     });
     this.log.info({ runtime, ms: Date.now() - t0 }, 'runtime image ready');
-    return (await this.stores.images.get(row.id))!;
+    return (await this.stores.images.getUnscoped(row.id))!;
   }
 }

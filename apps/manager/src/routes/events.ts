@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { routes, validationError, type StreamEvent } from '@hearth/contract';
+import { PROJECT_HEADER } from '../auth/authority.ts';
 import { admit } from '../http.ts';
+import type { Visible } from '../services/change-feed.ts';
 import type { AppServices } from '../app.ts';
 
 /** Comment lines keep idle connections alive through proxies that drop silent ones. */
@@ -22,8 +24,14 @@ export function eventRoutes(app: FastifyInstance, { changes, auth }: AppServices
   app.get(route.path, async (req, reply) => {
     // Bearer header, session cookie, or (EventSource cannot set headers) a single-use ?ticket=.
     // A token in the URL is not accepted: URLs end up in logs and browser history.
-    await admit(auth, req, route);
+    const { principal, project } = await admit(auth, req, route);
     const q = req.query as Record<string, unknown>;
+    // A platform admin who names no project follows every project; anyone else follows the
+    // request's project, where admit() checked they may view.
+    const named = !!req.headers[PROJECT_HEADER] || typeof q.project === 'string' || principal.scope !== null;
+    const everywhere =
+      principal.admin && !named && (principal.ceiling === null || principal.ceiling === 'admin');
+    const visible: Visible = everywhere ? () => true : (p) => p === project;
     const parsed = route.query.safeParse(q);
     if (!parsed.success) throw validationError('the request query', parsed.error.issues);
     const lastId = req.headers['last-event-id'];
@@ -40,10 +48,13 @@ export function eventRoutes(app: FastifyInstance, { changes, auth }: AppServices
     res.write('retry: 2000\n\n');
     // Subscribe before replaying: nothing can fall between the replay and the live changes.
     const send = (e: StreamEvent) => res.write(frame(e));
-    changes.on('change', send);
+    const onChange = (e: StreamEvent, p: string) => {
+      if (visible(p)) send(e);
+    };
+    changes.on('change', onChange);
     if (since === undefined) send({ type: 'hello', seq: changes.position });
     else {
-      const missed = changes.since(since);
+      const missed = changes.since(since, visible);
       if (missed) for (const e of missed) send(e);
       else send({ type: 'reset', seq: changes.position });
     }
@@ -51,7 +62,7 @@ export function eventRoutes(app: FastifyInstance, { changes, auth }: AppServices
     open.add(res);
     res.on('close', () => {
       clearInterval(keepalive);
-      changes.off('change', send);
+      changes.off('change', onChange);
       open.delete(res);
     });
   });

@@ -7,18 +7,26 @@ import { imageFromRow } from '../store/mappers.ts';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
-/** The image registry: list/get, declare + upload, download (users and agents), import, delete. */
+/**
+ * The image registry: list/get, declare + upload, download (users and agents), import, delete.
+ * Users see their project's images and the global ones (built-ins); what they add belongs to
+ * their project; deleting a global image needs an admin.
+ */
 export function imageRoutes(app: FastifyInstance, { stores, images, auth }: AppServices): void {
   const t = auth;
-  serve(app, t, routes.listImages, async ({ query }) => {
-    const page = await stores.images.list(query.limit, query.cursor);
+  serve(app, t, routes.listImages, async ({ query, project }) => {
+    const page = await stores.images.list(project, query.limit, query.cursor);
     return { items: page.items.map(imageFromRow), nextCursor: page.nextCursor };
   });
-  serve(app, t, routes.getImage, async ({ params }) => imageFromRow(await stores.images.require(params.id)));
+  serve(app, t, routes.getImage, async ({ params, project }) =>
+    imageFromRow(await stores.images.require(params.id, project)),
+  );
 
-  serve(app, t, routes.createImage, async ({ body }) => imageFromRow(await images.create(body)));
+  serve(app, t, routes.createImage, async ({ body, project }) =>
+    imageFromRow(await images.create(body, project)),
+  );
 
-  serve(app, t, routes.uploadImageContent, async ({ params, req }) => {
+  serve(app, t, routes.uploadImageContent, async ({ params, project, req }) => {
     const body = req.body as Readable | undefined;
     if (!body || typeof (body as Readable).pipe !== 'function') {
       throw new HearthError(
@@ -26,11 +34,15 @@ export function imageRoutes(app: FastifyInstance, { stores, images, auth }: AppS
         'Uploading the image failed: send the content as the raw body with Content-Type: application/octet-stream.',
       );
     }
-    return imageFromRow(await images.upload(params.id, body));
+    return imageFromRow(await images.upload(params.id, project, body));
   });
 
-  serve(app, t, routes.downloadImageContent, async ({ params, reply }) => {
-    const img = await stores.images.require(params.id);
+  serve(app, t, routes.downloadImageContent, async ({ params, project, principal, reply }) => {
+    // An agent fetches the images of the VMs it runs, whichever project they belong to.
+    const img =
+      principal.kind === 'agent'
+        ? await stores.images.requireUnscoped(params.id)
+        : await stores.images.require(params.id, project);
     if (img.status !== 'ready' || !img.path) {
       throw new HearthError(
         'IMAGE_NOT_READY',
@@ -44,9 +56,9 @@ export function imageRoutes(app: FastifyInstance, { stores, images, auth }: AppS
     return createReadStream(img.path);
   });
 
-  serve(app, t, routes.importImage, async ({ body, reply }) => {
+  serve(app, t, routes.importImage, async ({ body, project, reply }) => {
     if (!body.stream) {
-      const { row } = await images.import(body, () => undefined);
+      const { row } = await images.import(body, project, () => undefined);
       return imageFromRow(row);
     }
     // Progress as NDJSON; failures after the first line travel as an `error` event.
@@ -54,7 +66,7 @@ export function imageRoutes(app: FastifyInstance, { stores, images, auth }: AppS
     const out = passThrough();
     const send = (e: ImportEvent) => out.write(JSON.stringify(e) + '\n');
     void images
-      .import(body, send)
+      .import(body, project, send)
       .then(({ row, cached }) => send({ type: 'done', image: imageFromRow(row), cached }))
       .catch((e: unknown) => {
         const err =
@@ -67,5 +79,7 @@ export function imageRoutes(app: FastifyInstance, { stores, images, auth }: AppS
     return out;
   });
 
-  serve(app, t, routes.deleteImage, async ({ params }) => imageFromRow(await images.delete(params.id)));
+  serve(app, t, routes.deleteImage, async ({ params, project, principal }) =>
+    imageFromRow(await images.delete(params.id, project, () => auth.check(principal, 'admin', project))),
+  );
 }

@@ -52,13 +52,17 @@ function byteLimit(limit: number): Transform {
 
 export type AccessTarget = (
   idOrName: string,
+  project: string,
   anyState?: boolean,
 ) => Promise<{ host: AgentTarget; vmId: string }>;
 
-/** Resolves a VM to its host's agent and its id there; the VM must be running unless `anyState`. */
+/**
+ * Resolves a VM of `project` to its host's agent and its id there; the VM must be running unless
+ * `anyState`.
+ */
 export function accessTarget(stores: AppServices['stores']): AccessTarget {
-  return async function target(idOrName, anyState = false) {
-    const vm = await stores.vms.require(idOrName);
+  return async function target(idOrName, project, anyState = false) {
+    const vm = await stores.vms.require(idOrName, project);
     if (!anyState && vm.state !== 'running') {
       throw new HearthError(
         'VM_NOT_RUNNING',
@@ -77,8 +81,8 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
   const maxUpload = deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const target = accessTarget(stores);
 
-  serve(app, t, routes.execVm, async ({ params, body, reply }) => {
-    const { host, vmId } = await target(params.id);
+  serve(app, t, routes.execVm, async ({ params, project, body, reply }) => {
+    const { host, vmId } = await target(params.id, project);
     const res = await agents.raw(
       host,
       'exec',
@@ -93,14 +97,14 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
     return pipeResponse(res, reply, []);
   });
 
-  serve(app, t, routes.downloadFile, async ({ params, query, reply }) => {
-    const { host, vmId } = await target(params.id);
+  serve(app, t, routes.downloadFile, async ({ params, project, query, reply }) => {
+    const { host, vmId } = await target(params.id, project);
     const res = await agents.raw(host, 'downloadFile', { params: { id: vmId }, query });
     reply.type(res.headers.get('content-type') ?? 'application/octet-stream');
     return pipeResponse(res, reply, ['x-hearth-file-kind', 'x-hearth-file-size']);
   });
 
-  serve(app, t, routes.uploadFile, async ({ params, query, req }) => {
+  serve(app, t, routes.uploadFile, async ({ params, project, query, req }) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > maxUpload) {
       throw new HearthError(
@@ -114,7 +118,7 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
         'Uploading failed: send the file as the raw body with Content-Type application/octet-stream (or application/x-tar with format=tar).',
       );
     }
-    const { host, vmId } = await target(params.id);
+    const { host, vmId } = await target(params.id, project);
     const limited = byteLimit(maxUpload);
     let tooLarge: Error | null = null;
     // pipeline, not pipe: a client that aborts mid-body must end the upload to the agent too.
@@ -146,48 +150,48 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
     }
   });
 
-  serve(app, t, routes.statFile, async ({ params, query }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.statFile, async ({ params, project, query }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.call(host, 'statFile', { params: { id }, query });
   });
-  serve(app, t, routes.listFiles, async ({ params, query }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.listFiles, async ({ params, project, query }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.call(host, 'listFiles', { params: { id }, query });
   });
-  serve(app, t, routes.makeDir, async ({ params, body }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.makeDir, async ({ params, project, body }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.call(host, 'makeDir', { params: { id }, body });
   });
-  serve(app, t, routes.moveFile, async ({ params, body }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.moveFile, async ({ params, project, body }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.call(host, 'moveFile', { params: { id }, body });
   });
-  serve(app, t, routes.removeFile, async ({ params, query }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.removeFile, async ({ params, project, query }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.call(host, 'removeFile', { params: { id }, query });
   });
-  serve(app, t, routes.vmMetrics, async ({ params }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.vmMetrics, async ({ params, project }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.call(host, 'metrics', { params: { id } });
   });
-  serve(app, t, routes.vmGuestInfo, async ({ params }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.vmGuestInfo, async ({ params, project }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.guestInfo(host, id);
   });
-  serve(app, t, routes.listProcesses, async ({ params }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.listProcesses, async ({ params, project }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.call(host, 'listProcesses', { params: { id } });
   });
-  serve(app, t, routes.signalProcess, async ({ params, body }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.signalProcess, async ({ params, project, body }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.call(host, 'signalProcess', { params: { id, processId: params.processId }, body });
   });
-  serve(app, t, routes.processStdin, async ({ params, body }) => {
-    const { host, vmId: id } = await target(params.id);
+  serve(app, t, routes.processStdin, async ({ params, project, body }) => {
+    const { host, vmId: id } = await target(params.id, project);
     return agents.call(host, 'processStdin', { params: { id, processId: params.processId }, body });
   });
-  serve(app, t, routes.processOutput, async ({ params, query, reply }) => {
-    const { host, vmId } = await target(params.id);
+  serve(app, t, routes.processOutput, async ({ params, project, query, reply }) => {
+    const { host, vmId } = await target(params.id, project);
     const res = await agents.raw(host, 'processOutput', {
       params: { id: vmId, processId: params.processId },
       query,

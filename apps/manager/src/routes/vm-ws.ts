@@ -53,7 +53,7 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
   const prepare = (route: RouteDef, anyState: boolean) => async (req: FastifyRequest) => {
     // Bearer header, session cookie, or (browsers cannot set headers on a WebSocket) a
     // single-use ?ticket=, which the Authority's ticket reader redeems. Never a token in the URL.
-    await admit(deps.auth, req, route);
+    const { project } = await admit(deps.auth, req, route);
     const q = { ...(req.query as Record<string, unknown>) };
     delete q[TICKET_PARAM];
     checkText(req.params, 'path');
@@ -66,7 +66,9 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
       if (!parsed.success) throw validationError('the request query', parsed.error.issues);
       query = parsed.data as Record<string, unknown>;
     }
-    states.set(req, { target: await target((params.data as { id: string }).id, anyState), query });
+    // The VM is looked up in the request's project: another project's VM is VM_NOT_FOUND.
+    const vmId = (params.data as { id: string }).id;
+    states.set(req, { target: await target(vmId, project, anyState), query });
   };
 
   const relay = (route: RouteDef, channel: 'console' | 'shell', anyState: boolean) =>

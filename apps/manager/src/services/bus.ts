@@ -12,7 +12,8 @@ export class VmBus extends EventEmitter {
     this.emit('vm', vm);
   }
 
-  gone(vmId: string): void {
-    this.emit('gone', vmId);
+  /** A VM was deleted; its project says who may hear of it. */
+  gone(vmId: string, project: string): void {
+    this.emit('gone', vmId, project);
   }
 }

@@ -3,7 +3,7 @@ import type { Vm } from '@hearth/contract';
 import { VmBus } from './bus.ts';
 import { ChangeFeed } from './change-feed.ts';
 
-const vm = (id: string) => ({ id, state: 'running' }) as Vm;
+const vm = (id: string, project = 'default') => ({ id, project, state: 'running' }) as Vm;
 
 describe('ChangeFeed', () => {
   it('numbers changes and replays those after a position', () => {
@@ -11,11 +11,24 @@ describe('ChangeFeed', () => {
     const feed = new ChangeFeed(bus, 3);
     const start = feed.position;
     bus.publish(vm('a'));
-    bus.gone('a');
+    bus.gone('a', 'default');
     expect(feed.position).toBe(start + 2);
     expect(feed.since(start)?.map((c) => c.type)).toEqual(['vm', 'gone']);
     expect(feed.since(start + 1)).toEqual([{ type: 'gone', seq: start + 2, vmId: 'a' }]);
     expect(feed.since(start + 2)).toEqual([]);
+  });
+
+  it('replays only the changes of the projects a listener may view', () => {
+    const bus = new VmBus();
+    const feed = new ChangeFeed(bus, 10);
+    const start = feed.position;
+    bus.publish(vm('a', 'p1'));
+    bus.publish(vm('b', 'p2'));
+    bus.gone('a', 'p1');
+    bus.gone('b', 'p2');
+    const seen = feed.since(start, (p) => p === 'p2');
+    expect(seen?.map((c) => (c.type === 'vm' ? c.vm.id : c.vmId))).toEqual(['b', 'b']);
+    expect(feed.since(start)?.length).toBe(4);
   });
 
   it('refuses positions it cannot replay from: evicted, from an earlier process, or in the future', () => {

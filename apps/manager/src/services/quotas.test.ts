@@ -128,7 +128,7 @@ describeOnBackends('quotas', (db) => {
       limit: 1500,
       project: disk,
     });
-    expect((await m().stores.volumes.require(row.id)).size_mib).toBe(1024);
+    expect((await m().stores.volumes.require(row.id, disk)).size_mib).toBe(1024);
 
     const snaps = await project({ snapshots: 0 });
     const vm = (await createVm(snaps)).json();

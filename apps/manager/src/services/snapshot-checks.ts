@@ -20,7 +20,7 @@ export async function assertRestorable(stores: Stores, snap: SnapshotRow): Promi
     ['kernel', snap.kernel_id, snap.kernel_sha256],
     ['image', snap.image_id, snap.image_sha256],
   ] as const) {
-    const img = await stores.images.get(id);
+    const img = await stores.images.getUnscoped(id);
     if (!img) {
       throw new HearthError(
         'SNAPSHOT_INCOMPATIBLE',

@@ -23,8 +23,14 @@ export class SnapshotService {
     return this.deps.stores;
   }
 
-  async create(vmIdOrName: string, body: { name?: string | undefined }, actor: string): Promise<Snapshot> {
-    const vm = await this.stores.vms.require(vmIdOrName);
+  /** A snapshot of a VM of `project`, in that project. */
+  async create(
+    vmIdOrName: string,
+    project: string,
+    body: { name?: string | undefined },
+    actor: string,
+  ): Promise<Snapshot> {
+    const vm = await this.stores.vms.require(vmIdOrName, project);
     if (vm.state !== 'running' && vm.state !== 'paused') {
       throw new HearthError('VM_INVALID_STATE', `Snapshotting VM "${vm.name}" failed: it is ${vm.state}.`, {
         detail: { state: vm.state, action: 'snapshot', allowedFrom: ['running', 'paused'] },
@@ -42,8 +48,8 @@ export class SnapshotService {
     }
     const host = await this.stores.hosts.require(vm.host_id!);
     const [kernel, image] = await Promise.all([
-      this.stores.images.require(vm.kernel_id),
-      this.stores.images.require(vm.image_id),
+      this.stores.images.requireUnscoped(vm.kernel_id),
+      this.stores.images.requireUnscoped(vm.image_id),
     ]);
     const id = newId('snap');
     // Default: <vm>-<utc time>-<random>, within the name limit however long the VM's name is.
@@ -101,35 +107,39 @@ export class SnapshotService {
       throw e;
     }
     await this.stores.vms.addEvent(vm.id, 'snapshot', actor, `snapshot ${name} (${id}) taken`, vm.state);
-    return snapshotFromRow(await this.stores.snapshots.require(id));
+    return snapshotFromRow(await this.stores.snapshots.requireUnscoped(id));
   }
 
-  async get(idOrName: string): Promise<Snapshot> {
-    return snapshotFromRow(await this.stores.snapshots.require(idOrName));
+  async get(idOrName: string, project: string): Promise<Snapshot> {
+    return snapshotFromRow(await this.stores.snapshots.require(idOrName, project));
   }
 
-  async delete(idOrName: string): Promise<Snapshot> {
-    const row = await this.stores.snapshots.require(idOrName);
+  async delete(idOrName: string, project: string): Promise<Snapshot> {
+    const row = await this.stores.snapshots.require(idOrName, project);
     const host = await this.stores.hosts.get(row.host_id);
     if (host) await this.deps.agents.deleteSnapshot(host, row.id);
     await this.stores.snapshots.delete(row.id);
     return snapshotFromRow(row);
   }
 
+  /** A new VM from a snapshot of `project`, in the same project. */
   async clone(
     idOrName: string,
-    body: {
-      name?: string | undefined;
-      project?: string | undefined;
-      labels?: Record<string, string> | undefined;
-    },
+    project: string,
+    body: { name?: string | undefined; labels?: Record<string, string> | undefined },
     actor: string,
   ): Promise<Vm> {
-    const snap = await this.stores.snapshots.require(idOrName);
-    return this.deps.vms.createFromSnapshot(snap, { ...body, project: body.project ?? snap.project }, actor);
+    const snap = await this.stores.snapshots.require(idOrName, project);
+    return this.deps.vms.createFromSnapshot(
+      snap,
+      { name: body.name, labels: body.labels, project: snap.project },
+      actor,
+    );
   }
 
-  async restoreInPlace(vmIdOrName: string, snapshot: string, actor: string): Promise<Vm> {
-    return this.deps.vms.restoreInPlace(vmIdOrName, await this.stores.snapshots.require(snapshot), actor);
+  /** Both the VM and the snapshot are found in `project`. */
+  async restoreInPlace(vmIdOrName: string, project: string, snapshot: string, actor: string): Promise<Vm> {
+    const snap = await this.stores.snapshots.require(snapshot, project);
+    return this.deps.vms.restoreInPlace(vmIdOrName, project, snap, actor);
   }
 }

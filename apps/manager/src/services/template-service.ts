@@ -41,11 +41,16 @@ export class TemplateService {
   }
 
   /** A VM's configuration as a template: what it was created with, and its volumes' sizes. */
-  async fromVm(vmIdOrName: string, body: { name: string; description: string }): Promise<Template> {
-    const vm = await this.stores.vms.require(vmIdOrName);
+  /** A template of `project` from a VM of that project. */
+  async fromVm(
+    vmIdOrName: string,
+    project: string,
+    body: { name: string; description: string },
+  ): Promise<Template> {
+    const vm = await this.stores.vms.require(vmIdOrName, project);
     const [image, kernel] = await Promise.all([
-      this.stores.images.require(vm.image_id),
-      this.stores.images.require(vm.kernel_id),
+      this.stores.images.requireUnscoped(vm.image_id),
+      this.stores.images.requireUnscoped(vm.kernel_id),
     ]);
     const user = vm.guest?.users?.[0];
     const volumes = await this.stores.volumes.forVm(vm.id);
@@ -70,17 +75,14 @@ export class TemplateService {
     return this.create({ name: body.name, project: vm.project, description: body.description, spec });
   }
 
+  /** VMs from a template of `project`, in that project. */
   async instantiate(
     idOrName: string,
-    body: {
-      count: number;
-      namePrefix?: string | undefined;
-      project?: string | undefined;
-      password?: string | undefined;
-    },
+    project: string,
+    body: { count: number; namePrefix?: string | undefined; password?: string | undefined },
     actor: string,
   ): Promise<{ items: Vm[] }> {
-    const t = await this.stores.templates.require(idOrName);
+    const t = await this.stores.templates.require(idOrName, project);
     const prefix = body.namePrefix ?? t.name;
     const made: Vm[] = [];
     const volumesMade: string[] = [];
@@ -92,7 +94,7 @@ export class TemplateService {
           ...fields,
           ...(networks?.length ? { networks } : { network }),
           name: `${prefix}-${i}`,
-          project: body.project ?? t.project,
+          project: t.project,
           ...(body.password ? { password: body.password } : {}),
           labels: { ...(fields.labels ?? {}), 'hearth.template': t.name },
           // With volumes, start only once they are attached (neither VMM hot-plugs disks here).
@@ -101,7 +103,7 @@ export class TemplateService {
         if (!parsed.success)
           throw validationError(`instance ${i} of template "${t.name}"`, parsed.error.issues);
         const input = parsed.data;
-        let vm = await this.deps.vms.create(input, actor);
+        let vm = await this.deps.vms.create(input, t.project, actor);
         made.push(vm);
         if (withVolumes) {
           for (const [j, v] of volumes.entries()) {
@@ -114,17 +116,17 @@ export class TemplateService {
               ...(vm.host ? { host: vm.host } : {}),
             });
             volumesMade.push(vol.id);
-            await this.deps.volumes.attach(vol.id, vm.id, false);
+            await this.deps.volumes.attach(vol.id, vm.project, vm.id, false);
           }
-          vm = await this.deps.vms.action(vm.id, 'start', actor);
+          vm = await this.deps.vms.action(vm.id, vm.project, 'start', actor);
           made[made.length - 1] = vm;
         }
       }
     } catch (e) {
       // All or nothing: what this call made is removed again.
-      for (const vm of made) await this.deps.vms.delete(vm.id, actor).catch(() => undefined);
+      for (const vm of made) await this.deps.vms.delete(vm.id, vm.project, actor).catch(() => undefined);
       await this.deps.vms.drain();
-      for (const id of volumesMade) await this.deps.volumes.delete(id).catch(() => undefined);
+      for (const id of volumesMade) await this.deps.volumes.delete(id, project).catch(() => undefined);
       throw e;
     }
     return { items: made };

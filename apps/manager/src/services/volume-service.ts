@@ -47,7 +47,7 @@ export class VolumeService {
     image?: string | undefined;
     host?: string | undefined;
   }): Promise<Volume> {
-    const image = body.image ? await this.stores.images.require(body.image, 'image') : null;
+    const image = body.image ? await this.stores.images.require(body.image, body.project, 'image') : null;
     if (image && image.kind !== 'rootfs') {
       throw new HearthError(
         'IMAGE_KIND_MISMATCH',
@@ -111,12 +111,12 @@ export class VolumeService {
     return volumeFromRow(row);
   }
 
-  async get(idOrName: string): Promise<Volume> {
-    return volumeFromRow(await this.stores.volumes.require(idOrName));
+  async get(idOrName: string, project: string): Promise<Volume> {
+    return volumeFromRow(await this.stores.volumes.require(idOrName, project));
   }
 
-  async delete(idOrName: string): Promise<Volume> {
-    const v = await this.stores.volumes.require(idOrName);
+  async delete(idOrName: string, project: string): Promise<Volume> {
+    const v = await this.stores.volumes.require(idOrName, project);
     if (v.vm_id) throw this.inUse(v);
     const host = await this.stores.hosts.get(v.host_id);
     if (host) await this.deps.agents.deleteVolume(host, v.id);
@@ -124,9 +124,10 @@ export class VolumeService {
     return volumeFromRow(v);
   }
 
-  async attach(idOrName: string, vmIdOrName: string, readOnly: boolean): Promise<Volume> {
-    const v = await this.stores.volumes.require(idOrName);
-    const vm = await this.stores.vms.require(vmIdOrName);
+  /** Both the volume and the VM are found in `project`. */
+  async attach(idOrName: string, project: string, vmIdOrName: string, readOnly: boolean): Promise<Volume> {
+    const v = await this.stores.volumes.require(idOrName, project);
+    const vm = await this.stores.vms.require(vmIdOrName, project);
     if (v.vm_id && v.vm_id !== vm.id) throw this.inUse(v);
     if (v.vm_id === vm.id) return volumeFromRow(v);
     this.needStopped(vm, 'attaching');
@@ -137,20 +138,20 @@ export class VolumeService {
       );
     }
     const out = await this.stores.volumes.attach(v.id, vm.id, readOnly);
-    if (!out) throw this.inUse((await this.stores.volumes.require(v.id)) ?? v);
+    if (!out) throw this.inUse((await this.stores.volumes.getUnscoped(v.id)) ?? v);
     return volumeFromRow(out);
   }
 
-  async detach(idOrName: string): Promise<Volume> {
-    const v = await this.stores.volumes.require(idOrName);
+  async detach(idOrName: string, project: string): Promise<Volume> {
+    const v = await this.stores.volumes.require(idOrName, project);
     if (!v.vm_id) return volumeFromRow(v);
-    const vm = await this.stores.vms.get(v.vm_id);
+    const vm = await this.stores.vms.getUnscoped(v.vm_id);
     if (vm) this.needStopped(vm, 'detaching');
     return volumeFromRow(await this.stores.volumes.detach(v.id));
   }
 
-  async resize(idOrName: string, size: string): Promise<Volume> {
-    const v = await this.stores.volumes.require(idOrName);
+  async resize(idOrName: string, project: string, size: string): Promise<Volume> {
+    const v = await this.stores.volumes.require(idOrName, project);
     const mib = sizeMib(size);
     if (mib < v.size_mib) {
       throw new HearthError(
@@ -162,7 +163,7 @@ export class VolumeService {
       );
     }
     if (v.vm_id) {
-      const vm = await this.stores.vms.get(v.vm_id);
+      const vm = await this.stores.vms.getUnscoped(v.vm_id);
       if (vm) this.needStopped(vm, 'resizing');
     }
     if (mib === v.size_mib) return volumeFromRow(v);

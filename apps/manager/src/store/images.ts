@@ -1,8 +1,8 @@
 import { HearthError, newId } from '@hearth/contract';
-import { and, asc, count, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { isUniqueViolation } from '../db/index.ts';
-import { images } from '../db/schema.ts';
+import { images, vms } from '../db/schema.ts';
 import { Finder, outer, tableRows } from './lookup.ts';
 import type { ImageRow } from './mappers.ts';
 
@@ -17,6 +17,8 @@ export interface NewImage {
   path: string;
   builtin: boolean;
   meta: Record<string, unknown>;
+  /** The owning project; null (or absent) for a global image (the built-ins). */
+  project?: string | null;
   status?: 'pending' | 'ready';
 }
 
@@ -37,6 +39,7 @@ const row = (img: NewImage) => ({
   path: img.path,
   builtin: img.builtin,
   meta: img.meta,
+  project: img.project ?? null,
 });
 
 const excluded = (col: string) => sql.raw(`EXCLUDED.${col}`);
@@ -46,8 +49,11 @@ export class ImageStore {
 
   constructor(private readonly db: Db) {
     const fields = { ...getTableColumns(images), used_by: usedBy };
-    this.find = new Finder<ImageRow>(images, tableRows(this.db.orm, images, fields), (idOrName) =>
-      missing('image', idOrName),
+    this.find = new Finder<ImageRow>(
+      images,
+      tableRows(this.db.orm, images, fields),
+      (idOrName) => missing('image', idOrName),
+      true,
     );
   }
 
@@ -117,13 +123,53 @@ export class ImageStore {
     return rows.length > 0;
   }
 
-  get(idOrName: string): Promise<ImageRow | null> {
-    return this.find.get(idOrName);
+  /** By id or name among the project's images and the global ones (a user lookup). */
+  async get(idOrName: string, project: string): Promise<ImageRow | null> {
+    const img = await this.find.get(idOrName, project);
+    return img && (await this.usedIn([img], project))[0]!;
   }
 
-  /** A registry import already done at this manifest digest. */
-  async findByMeta(key: string, value: string): Promise<ImageRow | null> {
-    const where = and(eq(images.status, 'ready'), sql`${images.meta}->>${key} = ${value}`);
+  /**
+   * `used_by` as a user of `project` may see it: a global image is used by VMs of every project,
+   * and only the project's own are named.
+   */
+  private async usedIn(rows: ImageRow[], project: string): Promise<ImageRow[]> {
+    const ids = [...new Set(rows.flatMap((r) => (r.project === null ? (r.used_by ?? []) : [])))];
+    if (!ids.length) return rows;
+    const mine = await this.db.orm
+      .select({ id: vms.id })
+      .from(vms)
+      .where(and(inArray(vms.id, ids), eq(vms.project, project)));
+    const seen = new Set(mine.map((v) => v.id));
+    return rows.map((r) =>
+      r.project === null ? { ...r, used_by: (r.used_by ?? []).filter((id) => seen.has(id)) } : r,
+    );
+  }
+
+  /** By id or name among the global images only (built-ins, runtime images). */
+  async getGlobal(idOrName: string): Promise<ImageRow | null> {
+    const img = await this.find.get(idOrName, '');
+    return img && img.project === null ? img : null;
+  }
+
+  /** By id in any project: internal paths only (agents fetching content, a VM's own images). */
+  getUnscoped(id: string): Promise<ImageRow | null> {
+    return this.find.getUnscoped(id);
+  }
+
+  async requireUnscoped(id: string): Promise<ImageRow> {
+    const img = await this.find.getUnscoped(id);
+    if (!img) throw missing('image', id);
+    return img;
+  }
+
+  /** A registry import already done at this manifest digest, visible in `project`. */
+  async findByMeta(key: string, value: string, project: string): Promise<ImageRow | null> {
+    const where = and(
+      this.find.inProject(project),
+      eq(images.status, 'ready'),
+      sql`${images.meta}->>${key} = ${value}`,
+    );
     return (await this.find.all([asc(images.id)], where, 1))[0] ?? null;
   }
 
@@ -133,14 +179,16 @@ export class ImageStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async require(idOrName: string, field = 'image'): Promise<ImageRow> {
-    const img = await this.get(idOrName);
+  async require(idOrName: string, project: string, field = 'image'): Promise<ImageRow> {
+    const img = await this.get(idOrName, project);
     if (!img) throw missing(field, idOrName);
     return img;
   }
 
-  list(limit: number, cursor?: string) {
-    return this.find.page({ limit, cursor });
+  /** The project's images and the global ones. */
+  async list(project: string, limit: number, cursor?: string) {
+    const page = await this.find.page({ limit, cursor }, [this.find.inProject(project)]);
+    return { ...page, items: await this.usedIn(page.items, project) };
   }
 }
 

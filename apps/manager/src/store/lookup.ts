@@ -1,5 +1,18 @@
 import { HearthError, type ErrorCode } from '@hearth/contract';
-import { and, asc, desc, eq, getTableColumns, getTableName, gt, lt, or, sql, type SQL } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  getTableName,
+  gt,
+  isNull,
+  lt,
+  or,
+  sql,
+  type SQL,
+} from 'drizzle-orm';
 import type { PgColumn, PgSelect, PgTable, SelectedFields } from 'drizzle-orm/pg-core';
 import type { Orm } from '../db/db.ts';
 import { decodeCursor, pageResult } from './page.ts';
@@ -49,7 +62,7 @@ export interface PageQuery {
   cursor?: string | undefined;
 }
 
-/** The columns every named resource has; `project` for those whose names are unique per project. */
+/** The columns every named resource has; `project` for those that live in projects. */
 interface Named {
   id: PgColumn;
   name: PgColumn;
@@ -57,31 +70,57 @@ interface Named {
 }
 
 /**
- * The get/require/list skeleton every named resource shares: found by id or name (an id match
- * wins; among same-named rows of several projects, "default" wins; `project` narrows names), and
- * listed a page at a time in id order with an opaque cursor.
+ * The get/require/list skeleton every named resource shares. A user lookup names the project it
+ * acts in: it finds a row by id or by name only inside that project (and, with `shared`, among the
+ * global rows whose project is NULL: built-in images, the shared network); a row of the project
+ * wins over a global one of the same name. `getUnscoped` finds by id in any project, for the
+ * internal paths that hold an id from the database already (agents, reconciliation, follow-ups).
+ * Lists go a page at a time in id order with an opaque cursor.
  */
 export class Finder<T extends { id: string }> {
   constructor(
     private readonly t: Named,
     private readonly rows: Rows<T>,
     private readonly missing: (idOrName: string) => HearthError,
+    private readonly shared = false,
   ) {}
 
+  /** The rows a user acting in `project` may see; no condition for tables outside projects. */
+  inProject(project: string): SQL | undefined {
+    const col = this.t.project;
+    if (!col) return undefined;
+    return this.shared ? or(eq(col, project), isNull(col)) : eq(col, project);
+  }
+
+  /** By id or name inside `project` (plus global rows for shared tables); undefined: a table outside projects. */
   async get(idOrName: string, project?: string): Promise<T | null> {
-    const byName =
-      project !== undefined && this.t.project
-        ? and(eq(this.t.name, idOrName), eq(this.t.project, project))
-        : eq(this.t.name, idOrName);
+    if (project === undefined && this.t.project)
+      throw new Error('a lookup in a table of projects needs a project; use getUnscoped');
+    const scope = project === undefined ? undefined : this.inProject(project);
     const order = [desc(sql`${this.t.id} = ${idOrName}`)];
-    if (this.t.project) order.push(desc(sql`${this.t.project} = 'default'`));
-    const rows = await this.rows(or(eq(this.t.id, idOrName), byName), order, 1);
+    if (this.shared && this.t.project) order.push(asc(sql`${this.t.project} IS NULL`));
+    const rows = await this.rows(
+      and(or(eq(this.t.id, idOrName), eq(this.t.name, idOrName)), scope),
+      order,
+      1,
+    );
     return rows[0] ?? null;
   }
 
   async require(idOrName: string, project?: string): Promise<T> {
     const row = await this.get(idOrName, project);
     if (!row) throw this.missing(idOrName);
+    return row;
+  }
+
+  /** By id in any project: internal paths only (agents, reconciliation, rows just read). */
+  async getUnscoped(id: string): Promise<T | null> {
+    return (await this.rows(eq(this.t.id, id), [], 1))[0] ?? null;
+  }
+
+  async requireUnscoped(id: string): Promise<T> {
+    const row = await this.getUnscoped(id);
+    if (!row) throw this.missing(id);
     return row;
   }
 

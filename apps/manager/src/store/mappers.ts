@@ -1,6 +1,17 @@
-import type { Host, Image, Vm, VmEvent } from '@hearth/contract';
+import type {
+  Host,
+  Image,
+  Member,
+  Project,
+  ProjectRole,
+  ProjectUsage,
+  User,
+  Vm,
+  VmEvent,
+} from '@hearth/contract';
 
-import type { hosts, images, vmEvents, vms } from '../db/schema.ts';
+import type { hosts, images, projects, users, vmEvents, vms } from '../db/schema.ts';
+import type { MemberRow } from './projects.ts';
 
 // DB rows become API shapes here and only here. Row types come from the schema (db/schema.ts).
 
@@ -111,4 +122,40 @@ export function imageFromRow(r: ImageRow): Image {
     meta: r.meta ?? {},
     createdAt: iso(r.created_at)!,
   };
+}
+
+/** A user as the API shows it: never its password hash, only whether it has one. */
+export function userFromRow(r: typeof users.$inferSelect): User {
+  return {
+    id: r.id,
+    name: r.name,
+    displayName: r.display_name,
+    email: r.email,
+    admin: r.admin,
+    disabled: r.disabled,
+    sso: r.oidc_subject !== null,
+    hasPassword: r.password_hash !== null,
+    createdAt: iso(r.created_at)!,
+    lastSignInAt: iso(r.last_sign_in_at),
+  };
+}
+
+export function projectFromRow(
+  r: typeof projects.$inferSelect,
+  usage: ProjectUsage,
+  role: ProjectRole,
+): Project {
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    quotas: r.quotas,
+    usage,
+    role,
+    createdAt: iso(r.created_at)!,
+  };
+}
+
+export function memberFromRow(r: MemberRow): Member {
+  return { userId: r.user_id, userName: r.user_name, role: r.role, createdAt: iso(r.created_at)! };
 }

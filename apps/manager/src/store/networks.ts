@@ -1,5 +1,5 @@
 import { HearthError, type Lease, type VmNic } from '@hearth/contract';
-import { and, asc, eq, getTableColumns, isNotNull, notExists, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNotNull, notExists, sql } from 'drizzle-orm';
 import { driverError, type Db } from '../db/index.ts';
 import { networks, vmNics, vms } from '../db/schema.ts';
 import type { Orm } from '../db/db.ts';
@@ -26,6 +26,7 @@ export class NetworkStore {
         new HearthError('NETWORK_NOT_FOUND', `Network "${idOrName}" does not exist.`, {
           fields: { network: ['no such network'] },
         }),
+      true,
     );
   }
 
@@ -35,24 +36,52 @@ export class NetworkStore {
     return { ...rows[0]!, vm_count: 0 };
   }
 
-  get(idOrName: string): Promise<NetworkRow | null> {
-    return this.find.get(idOrName);
+  /** By id or name among the project's networks and the shared ones (a user lookup). */
+  async get(idOrName: string, project: string): Promise<NetworkRow | null> {
+    const n = await this.find.get(idOrName, project);
+    return n && (await this.countIn([n], project))[0]!;
   }
 
-  require(idOrName: string): Promise<NetworkRow> {
-    return this.find.require(idOrName);
+  async require(idOrName: string, project: string): Promise<NetworkRow> {
+    const n = await this.find.require(idOrName, project);
+    return (await this.countIn([n], project))[0]!;
+  }
+
+  /** `vm_count` as a user of `project` may see it: on a shared network, the project's VMs only. */
+  private async countIn(rows: NetworkRow[], project: string): Promise<NetworkRow[]> {
+    const shared = rows.filter((r) => r.project === null).map((r) => r.id);
+    if (!shared.length) return rows;
+    const counts = await this.db.orm
+      .select({ id: vmNics.network_id, n: sql<number>`count(DISTINCT ${vmNics.vm_id})`.mapWith(Number) })
+      .from(vmNics)
+      .innerJoin(vms, eq(vms.id, vmNics.vm_id))
+      .where(and(inArray(vmNics.network_id, shared), eq(vms.project, project)))
+      .groupBy(vmNics.network_id);
+    const by = new Map(counts.map((c) => [c.id, c.n]));
+    return rows.map((r) => (r.project === null ? { ...r, vm_count: by.get(r.id) ?? 0 } : r));
+  }
+
+  /** By id in any project: internal paths only (what agents build, a VM's own NICs). */
+  requireUnscoped(id: string): Promise<NetworkRow> {
+    return this.find.requireUnscoped(id);
   }
 
   async getDefault(): Promise<NetworkRow | null> {
     return (await this.find.all([], eq(networks.is_default, true), 1))[0] ?? null;
   }
 
+  /** Every network of every project: internal paths only (agents, address-range checks). */
   all(): Promise<NetworkRow[]> {
     return this.find.all([asc(networks.created_at), asc(networks.id)]);
   }
 
-  list(f: { limit: number; cursor?: string | undefined; mode?: string | undefined }) {
-    return this.find.page(f, [f.mode ? eq(networks.mode, f.mode as NetworkRow['mode']) : undefined]);
+  /** The project's networks and the shared ones. */
+  async list(f: { project: string; limit: number; cursor?: string | undefined; mode?: string | undefined }) {
+    const page = await this.find.page(f, [
+      this.find.inProject(f.project),
+      f.mode ? eq(networks.mode, f.mode as NetworkRow['mode']) : undefined,
+    ]);
+    return { ...page, items: await this.countIn(page.items, f.project) };
   }
 
   /** A network still referenced fails with the driver's foreign_key_violation (23503). */
@@ -96,12 +125,13 @@ export class NetworkStore {
     return rows.map((r) => r.host_id!);
   }
 
-  leases(networkId: string): Promise<LeaseRow[]> {
+  /** The NICs on a network of the project's VMs (a shared network carries other projects' too). */
+  leases(networkId: string, project: string): Promise<LeaseRow[]> {
     return this.db.orm
       .select({ ...getTableColumns(vmNics), vm_name: vms.name, host_id: vms.host_id })
       .from(vmNics)
       .innerJoin(vms, eq(vms.id, vmNics.vm_id))
-      .where(eq(vmNics.network_id, networkId))
+      .where(and(eq(vmNics.network_id, networkId), eq(vms.project, project)))
       .orderBy(asc(vms.name), asc(vmNics.idx));
   }
 

@@ -82,17 +82,27 @@ export class SnapshotStore {
       .where(eq(snapshots.id, id));
   }
 
-  get(idOrName: string): Promise<SnapshotRow | null> {
-    return this.find.get(idOrName);
+  /** By id or name inside `project` (a user lookup). */
+  get(idOrName: string, project: string): Promise<SnapshotRow | null> {
+    return this.find.get(idOrName, project);
   }
 
-  require(idOrName: string): Promise<SnapshotRow> {
-    return this.find.require(idOrName);
+  require(idOrName: string, project: string): Promise<SnapshotRow> {
+    return this.find.require(idOrName, project);
+  }
+
+  /** By id in any project: internal paths only (agents, reconciliation, rows already read). */
+  requireUnscoped(id: string): Promise<SnapshotRow> {
+    return this.find.requireUnscoped(id);
   }
 
   /** Newest first. */
-  list(f: { vm?: string | undefined; limit: number; cursor?: string | undefined }) {
-    return this.find.page(f, [f.vm ? eq(snapshots.vm_id, f.vm) : undefined], true);
+  list(f: { project: string; vm?: string | undefined; limit: number; cursor?: string | undefined }) {
+    return this.find.page(
+      f,
+      [this.find.inProject(f.project), f.vm ? eq(snapshots.vm_id, f.vm) : undefined],
+      true,
+    );
   }
 
   async delete(id: string): Promise<void> {

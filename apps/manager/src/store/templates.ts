@@ -34,12 +34,13 @@ export class TemplateStore {
     return rows[0]!;
   }
 
-  require(idOrName: string): Promise<TemplateRow> {
-    return this.find.require(idOrName);
+  /** By id or name inside `project` (a user lookup). */
+  require(idOrName: string, project: string): Promise<TemplateRow> {
+    return this.find.require(idOrName, project);
   }
 
-  list(f: { limit: number; cursor?: string | undefined }) {
-    return this.find.page(f);
+  list(f: { project: string; limit: number; cursor?: string | undefined }) {
+    return this.find.page(f, [this.find.inProject(f.project)]);
   }
 
   /** Changes the fields given; the others keep their values. */

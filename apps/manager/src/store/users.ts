@@ -71,7 +71,35 @@ export class UserStore {
       .where(eq(users.id, id));
   }
 
+  /**
+   * Deletes a user; memberships, sessions and tokens go with it (foreign keys cascade). Refused
+   * while the user is the only owner of a project, which would be left without one.
+   */
   async delete(id: string): Promise<void> {
-    await this.db.orm.delete(users).where(eq(users.id, id));
+    await this.db.transaction(async (tx) => {
+      // Locks the projects the user owns (in name order), as membership changes do.
+      await tx.query(
+        `SELECT p.name FROM projects p JOIN memberships m ON m.project = p.name
+         WHERE m.user_id = $1 AND m.role = 'owner' ORDER BY p.name FOR UPDATE OF p`,
+        [id],
+      );
+      const sole = await tx.query<{ project: string }>(
+        `SELECT m.project FROM memberships m WHERE m.user_id = $1 AND m.role = 'owner'
+           AND NOT EXISTS (SELECT 1 FROM memberships o
+                           WHERE o.project = m.project AND o.role = 'owner' AND o.user_id <> $1)
+         ORDER BY m.project`,
+        [id],
+      );
+      if (sole.length) {
+        const names = sole.map((r) => r.project);
+        throw new HearthError(
+          'LAST_OWNER',
+          `Deleting the user failed: they are the last owner of ${names.map((n) => `"${n}"`).join(', ')}.`,
+          { detail: { projects: names } },
+        );
+      }
+      const gone = await tx.query('DELETE FROM users WHERE id = $1 RETURNING id', [id]);
+      if (!gone.length) throw notFound('USER_NOT_FOUND', 'user')(id);
+    });
   }
 }

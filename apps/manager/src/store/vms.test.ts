@@ -67,36 +67,45 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
     for (const fn of cleanup.reverse()) await fn();
   });
 
-  it('finds by id before name, and the default project first among equal names', async () => {
-    expect((await s.vms.get('b'))?.id).toBe('b');
-    expect((await s.vms.get('a'))?.id).toBe('vm_a');
-    expect((await s.vms.get('vm_a', 'nope'))?.id).toBe('vm_a');
+  it('finds by id or name only inside the project asked for, an id match first', async () => {
+    expect((await s.vms.get('b', 'default'))?.id).toBe('b');
+    expect((await s.vms.get('a', 'default'))?.id).toBe('vm_a');
+    // Neither an id nor a name crosses projects.
+    expect((await s.vms.get('vm_a', 'nope'))?.id).toBeUndefined();
+    expect((await s.vms.get('vm_a', 'other'))?.id).toBeUndefined();
     expect((await s.vms.get('e', 'other'))?.id).toBeUndefined();
-    expect((await s.vms.get('b', 'other'))?.id).toBe('b');
-    await expect(s.vms.require('zzz')).rejects.toMatchObject({ code: 'VM_NOT_FOUND' });
+    expect((await s.vms.get('b', 'other'))?.id).toBe('vm_c');
+    expect((await s.vms.getUnscoped('vm_c'))?.project).toBe('other');
+    expect(await s.vms.getUnscoped('c')).toBeNull();
+    await expect(s.vms.require('zzz', 'default')).rejects.toMatchObject({ code: 'VM_NOT_FOUND' });
+    await expect(s.vms.require('vm_c', 'default')).rejects.toMatchObject({ code: 'VM_NOT_FOUND' });
   });
 
   it('reads rows with the types the mappers expect', async () => {
-    const r = (await s.vms.get('vm_a'))!;
+    const r = (await s.vms.get('vm_a', 'default'))!;
     expect(r.created_at).toBeInstanceOf(Date);
     expect(r.env).toEqual({});
     expect(r.ports).toEqual([]);
-    const img = (await s.images.get('img'))!;
+    const img = (await s.images.get('img', 'default'))!;
     expect(img.size_bytes).toBe(5_000_000_000);
-    expect(img.used_by).toEqual(['b', 'vm_a', 'vm_c', 'vm_d']);
+    // A global image names the asking project's VMs only; internal reads see every one.
+    expect(img.used_by).toEqual(['b', 'vm_a', 'vm_d']);
+    expect((await s.images.getUnscoped(img.id))!.used_by).toEqual(['b', 'vm_a', 'vm_c', 'vm_d']);
     const host = (await s.hosts.get('h1'))!;
     expect([host.vm_count, host.alloc_vcpus]).toEqual([4, 0]);
   });
 
   it('pages in id order with filters and a cursor', async () => {
-    const first = await s.vms.list({ limit: 2 });
+    const first = await s.vms.list({ project: 'default', limit: 2 });
     expect(first.items.map((r) => r.id)).toEqual(['b', 'vm_a']);
-    const rest = await s.vms.list({ limit: 2, cursor: first.nextCursor! });
-    expect(rest.items.map((r) => r.id)).toEqual(['vm_c', 'vm_d']);
+    const rest = await s.vms.list({ project: 'default', limit: 2, cursor: first.nextCursor! });
+    expect(rest.items.map((r) => r.id)).toEqual(['vm_d']);
     expect(rest.nextCursor).toBeNull();
     expect((await s.vms.list({ limit: 10, project: 'other' })).items.map((r) => r.id)).toEqual(['vm_c']);
-    expect((await s.vms.list({ limit: 10, name: 'b' })).items.map((r) => r.id)).toEqual(['vm_c', 'vm_d']);
-    expect((await s.vms.list({ limit: 10, name: '_' })).items).toEqual([]);
+    expect((await s.vms.list({ project: 'default', limit: 10, name: 'b' })).items.map((r) => r.id)).toEqual([
+      'vm_d',
+    ]);
+    expect((await s.vms.list({ project: 'default', limit: 10, name: '_' })).items).toEqual([]);
   });
 
   it('moves state only from the expected state, with one event row', async () => {
@@ -119,7 +128,7 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
   });
 
   it('reads computed columns of the other stores from their own row', async () => {
-    const base = (await s.vms.get('vm_a'))!;
+    const base = (await s.vms.get('vm_a', 'default'))!;
     const snap = (id: string, parent: string | null) =>
       s.snapshots.insert({
         ...base,
@@ -137,9 +146,9 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
     await snap('snap_1', null);
     await snap('snap_2', 'snap_1');
     await snap('snap_3', 'snap_gone');
-    expect((await s.snapshots.require('snap_1')).children).toEqual(['snap_2']);
-    expect((await s.snapshots.require('snap_2')).children).toBeNull();
-    expect((await s.snapshots.require('snap_3')).parent_id).toBeNull();
+    expect((await s.snapshots.require('snap_1', 'default')).children).toEqual(['snap_2']);
+    expect((await s.snapshots.require('snap_2', 'default')).children).toBeNull();
+    expect((await s.snapshots.require('snap_3', 'default')).parent_id).toBeNull();
     const net = await s.networks.insert({
       id: 'net_1',
       name: 'n1',
@@ -160,10 +169,10 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
       [],
     );
     await s.networks.learnIp('vm_a', 0, '10.9.0.5');
-    expect((await s.networks.require('n1')).vm_count).toBe(1);
-    expect((await s.vms.get('vm_a'))?.nics).toEqual([
+    expect((await s.networks.require('n1', 'default')).vm_count).toBe(1);
+    expect((await s.vms.get('vm_a', 'default'))?.nics).toEqual([
       { network: 'net_1', networkName: 'n1', mac: 'm1', ip: '10.9.0.5' },
     ]);
-    await expect(s.images.deleteUnused((await s.images.require('img')).id)).resolves.toBe(false);
+    await expect(s.images.deleteUnused((await s.images.require('img', 'default')).id)).resolves.toBe(false);
   });
 });

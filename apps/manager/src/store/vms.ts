@@ -45,7 +45,8 @@ export interface NewVm {
 export interface VmFilter {
   state?: string;
   host?: string;
-  project?: string;
+  /** The project listed: a list never crosses projects. */
+  project: string;
   name?: string;
   limit: number;
   cursor?: string;
@@ -156,12 +157,22 @@ export class VmStore {
     await this.db.orm.update(vms).set({ snapshot_id: snapshotId }).where(eq(vms.id, id));
   }
 
-  get(idOrName: string, project?: string): Promise<VmRow | null> {
+  /** By id or name inside `project` (a user lookup). */
+  get(idOrName: string, project: string): Promise<VmRow | null> {
     return this.find.get(idOrName, project);
   }
 
-  require(idOrName: string): Promise<VmRow> {
-    return this.find.require(idOrName);
+  require(idOrName: string, project: string): Promise<VmRow> {
+    return this.find.require(idOrName, project);
+  }
+
+  /** By id in any project: internal paths only (agents, reconciliation, rows already read). */
+  getUnscoped(id: string): Promise<VmRow | null> {
+    return this.find.getUnscoped(id);
+  }
+
+  requireUnscoped(id: string): Promise<VmRow> {
+    return this.find.requireUnscoped(id);
   }
 
   list(f: VmFilter) {
@@ -169,7 +180,7 @@ export class VmStore {
     return this.find.page(f, [
       f.state ? eq(vms.state, f.state as VmState) : undefined,
       f.host ? eq(vms.host_id, f.host) : undefined,
-      f.project ? eq(vms.project, f.project) : undefined,
+      eq(vms.project, f.project),
       prefix ? like(vms.name, `${prefix}%`) : undefined,
     ]);
   }

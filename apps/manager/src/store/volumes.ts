@@ -49,16 +49,22 @@ export class VolumeStore {
     return rows[0]!;
   }
 
-  get(idOrName: string): Promise<VolumeRow | null> {
-    return this.find.get(idOrName);
+  /** By id or name inside `project` (a user lookup). */
+  get(idOrName: string, project: string): Promise<VolumeRow | null> {
+    return this.find.get(idOrName, project);
   }
 
-  require(idOrName: string): Promise<VolumeRow> {
-    return this.find.require(idOrName);
+  require(idOrName: string, project: string): Promise<VolumeRow> {
+    return this.find.require(idOrName, project);
   }
 
-  list(f: { vm?: string | undefined; limit: number; cursor?: string | undefined }) {
-    return this.find.page(f, [f.vm ? eq(volumes.vm_id, f.vm) : undefined]);
+  /** By id in any project: internal paths only (agents, reconciliation, rows already read). */
+  getUnscoped(id: string): Promise<VolumeRow | null> {
+    return this.find.getUnscoped(id);
+  }
+
+  list(f: { project: string; vm?: string | undefined; limit: number; cursor?: string | undefined }) {
+    return this.find.page(f, [this.find.inProject(f.project), f.vm ? eq(volumes.vm_id, f.vm) : undefined]);
   }
 
   /** A VM's volumes in attach order: the order the guest sees them (vdb, vdc, …). */

@@ -45,7 +45,7 @@ export async function agentNics(stores: Stores, vmId: string, hostId: string): P
   let routed = false;
   const out: AgentNic[] = [];
   for (const nic of nics) {
-    const net = await stores.networks.require(nic.network_id);
+    const net = await stores.networks.requireUnscoped(nic.network_id);
     // One default route in the guest: the first NIC whose network has a gateway, a DHCP NIC
     // counting as having one (its lease names the router) — the guest agent's rule too.
     const owns = !routed && (Boolean(net.gateway) || nic.source === 'dhcp');

@@ -24,7 +24,11 @@ import { parseCidr } from './ipam.ts';
 /** What the VM service asks of networks for one VM, in the order it asks. */
 export interface VmNetworking {
   /** The NICs a new VM asks for (or the default network's), and what they need from a host. */
-  planNics(body: { network?: string | undefined; networks?: NicRequest[] | undefined }): Promise<NicPlan>;
+  planNics(body: {
+    project: string;
+    network?: string | undefined;
+    networks?: NicRequest[] | undefined;
+  }): Promise<NicPlan>;
   /** Records the VM's NICs with a MAC and an address each. */
   allocateNics(vmId: string, plan: NicPlan): Promise<void>;
   /** The VM's NICs as the agent on `hostId` builds them. */
@@ -93,10 +97,18 @@ export class NetworkService implements VmNetworking {
     return row;
   }
 
-  async create(body: CreateNetworkBody & { mode: Network['mode'] }): Promise<Network> {
+  /** A new network of `project` (address ranges, VNIs and interfaces are checked across all). */
+  async create(body: CreateNetworkBody & { mode: Network['mode'] }, project: string): Promise<Network> {
     const mode = body.mode;
+    // A project's network never shadows a shared one of the same name.
+    if (await this.stores.networks.get(body.name, project)) throw nameTaken(body.name);
     const hosts = (await this.stores.hosts.all()).filter((h) => h.state === 'ready');
-    const { cidr, gateway } = checkNetworkBody(body, hosts, await this.stores.networks.all());
+    // Subnets, VNIs and interfaces are the platform's, so every network is checked; a refusal
+    // names another project's network without its name.
+    const all = (await this.stores.networks.all()).map((n) =>
+      n.project === null || n.project === project ? n : { ...n, name: 'of another project' },
+    );
+    const { cidr, gateway } = checkNetworkBody(body, hosts, all);
     const id = newId('net');
     try {
       const values: NewNetwork = {
@@ -112,6 +124,7 @@ export class NetworkService implements VmNetworking {
         port: mode === 'vxlan' ? (body.port ?? 4789) : null,
         bridge: bridgeName(id),
         is_default: false,
+        project,
       };
       // A shared network (no project) counts against nobody's quota.
       const row = await this.deps.quotas.within(
@@ -122,34 +135,36 @@ export class NetworkService implements VmNetworking {
       );
       return networkFromRow(row);
     } catch (e) {
-      if (isUniqueViolation(e, 'networks_name_key')) {
-        throw new HearthError('NETWORK_NAME_TAKEN', `Creating the network failed: "${body.name}" exists.`, {
-          fields: { name: ['already taken'] },
-        });
-      }
+      if (isUniqueViolation(e, 'networks_project_name')) throw nameTaken(body.name);
       if (isUniqueViolation(e, 'networks_vni'))
         throw new HearthError('NETWORK_VNI_TAKEN', `Creating the network failed: VNI ${body.vni} is taken.`);
       throw e;
     }
   }
 
-  async get(idOrName: string): Promise<Network> {
-    return networkFromRow(await this.stores.networks.require(idOrName));
+  async get(idOrName: string, project: string): Promise<Network> {
+    return networkFromRow(await this.stores.networks.require(idOrName, project));
   }
 
-  async list(q: { limit: number; cursor?: string | undefined; mode?: string | undefined }) {
+  /** The project's networks and the shared ones. */
+  async list(q: { project: string; limit: number; cursor?: string | undefined; mode?: string | undefined }) {
     const page = await this.stores.networks.list(q);
     return { items: page.items.map(networkFromRow), nextCursor: page.nextCursor };
   }
 
-  async leases(idOrName: string): Promise<{ items: Lease[] }> {
-    const n = await this.stores.networks.require(idOrName);
-    return { items: (await this.stores.networks.leases(n.id)).map(leaseFromRow) };
+  /** The addresses on a network held by the project's VMs (a shared network carries others too). */
+  async leases(idOrName: string, project: string): Promise<{ items: Lease[] }> {
+    const n = await this.stores.networks.require(idOrName, project);
+    return { items: (await this.stores.networks.leases(n.id, project)).map(leaseFromRow) };
   }
 
-  /** Deletes the record, then every host removes what it built for the network (best effort). */
-  async delete(idOrName: string): Promise<Network> {
-    const n = await this.stores.networks.require(idOrName);
+  /**
+   * Deletes the record, then every host removes what it built for the network (best effort). A
+   * shared network (no project) is the platform's: `assertAdmin` refuses anyone else.
+   */
+  async delete(idOrName: string, project: string, assertAdmin: () => Promise<unknown>): Promise<Network> {
+    const n = await this.stores.networks.require(idOrName, project);
+    if (n.project === null) await assertAdmin();
     if (n.is_default) {
       throw new HearthError(
         'NETWORK_BUILTIN',
@@ -185,7 +200,11 @@ export class NetworkService implements VmNetworking {
     return refreshOverlays(this.deps);
   }
 
-  planNics(body: { network?: string | undefined; networks?: NicRequest[] | undefined }): Promise<NicPlan> {
+  planNics(body: {
+    project: string;
+    network?: string | undefined;
+    networks?: NicRequest[] | undefined;
+  }): Promise<NicPlan> {
     return planNics(this.stores, body);
   }
 
@@ -204,4 +223,10 @@ export class NetworkService implements VmNetworking {
   recordDhcpAddresses(vmId: string, ips: { mac?: string | undefined; address: string }[]): Promise<boolean> {
     return recordDhcpAddresses(this.stores, this.deps.log, vmId, ips);
   }
+}
+
+function nameTaken(name: string): HearthError {
+  return new HearthError('NETWORK_NAME_TAKEN', `Creating the network failed: "${name}" exists.`, {
+    fields: { name: ['already taken'] },
+  });
 }

@@ -26,10 +26,13 @@ export interface NicPlan {
   hostNeeds: HostNetNeeds;
 }
 
-/** The networks a new VM's NICs go on: `networks`, or `network`, or the default network. */
+/**
+ * The networks a new VM's NICs go on: `networks`, or `network`, or the default network; named
+ * networks are found among the VM's project's and the shared ones.
+ */
 export async function planNics(
   stores: Stores,
-  body: { network?: string | undefined; networks?: NicRequest[] | undefined },
+  body: { project: string; network?: string | undefined; networks?: NicRequest[] | undefined },
 ): Promise<NicPlan> {
   if (body.network !== undefined && body.networks !== undefined) {
     throw new HearthError(
@@ -47,7 +50,7 @@ export async function planNics(
     if (def) nics.push({ net: def });
   }
   for (const r of reqs) {
-    const net = await stores.networks.require(typeof r === 'string' ? r : r.network);
+    const net = await stores.networks.require(typeof r === 'string' ? r : r.network, body.project);
     const ip = typeof r === 'string' ? undefined : r.ip;
     if (ip !== undefined) assertHostAddress(net, ip);
     if (nics.some((p) => p.net.id === net.id)) {

@@ -6,9 +6,13 @@ import type { VmContext } from './context.ts';
 /** The agent's view of a VM: everything it needs to boot it (a snapshot records it for clones). */
 export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmSpec> {
   const images = ctx.stores.images;
-  const [image, kernel] = await Promise.all([images.require(row.image_id), images.require(row.kernel_id)]);
+  // The VM's own images, by id: found whichever project they belong to.
+  const [image, kernel] = await Promise.all([
+    images.requireUnscoped(row.image_id),
+    images.requireUnscoped(row.kernel_id),
+  ]);
   const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
-  const initrd = initrdName ? await images.require(initrdName) : null;
+  const initrd = initrdName ? await images.require(initrdName, row.project) : null;
   const asInit = image.meta.init === 'hearth-guest';
   return {
     id: row.id,

@@ -42,16 +42,19 @@ export function assertCloneInput(body: CreateInput): void {
   );
 }
 
-/** The rootfs and kernel images a new VM boots: by name or id, a runtime built on first use. */
+/**
+ * The rootfs and kernel images a new VM boots: by name or id among the project's images and the
+ * global ones, a runtime built on first use.
+ */
 export async function resolveBootImages(
   ctx: VmContext,
   body: CreateInput,
 ): Promise<{ image: ImageRow; kernel: ImageRow }> {
   const imageName = body.image ?? 'base';
   const image =
-    (await ctx.stores.images.get(imageName)) ??
+    (await ctx.stores.images.get(imageName, body.project)) ??
     (await ctx.images?.runtimes.resolve(imageName)) ??
-    (await ctx.stores.images.require(imageName, 'image'));
+    (await ctx.stores.images.require(imageName, body.project, 'image'));
   if (image.status === 'pending') {
     throw new HearthError(
       'IMAGE_NOT_READY',
@@ -59,7 +62,7 @@ export async function resolveBootImages(
       { fields: { image: ['image content not uploaded'] } },
     );
   }
-  const kernel = await ctx.stores.images.require(body.kernel ?? 'kernel-default', 'kernel');
+  const kernel = await ctx.stores.images.require(body.kernel ?? 'kernel-default', body.project, 'kernel');
   if (image.kind !== 'rootfs') {
     throw new HearthError(
       'IMAGE_KIND_MISMATCH',

@@ -102,5 +102,5 @@ async function insertRow(
     await ctx.stores.vms.remove(id);
     throw e;
   }
-  return ctx.stores.vms.require(id);
+  return ctx.stores.vms.requireUnscoped(id);
 }

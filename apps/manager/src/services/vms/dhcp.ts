@@ -10,12 +10,12 @@ export async function learnDhcpAddresses(ctx: VmContext, row: VmRow): Promise<vo
   const host = await hostOf(ctx, row);
   for (let i = 0; i < 60; i++) {
     await new Promise((r) => setTimeout(r, 1000));
-    const cur = await ctx.stores.vms.get(row.id);
+    const cur = await ctx.stores.vms.getUnscoped(row.id);
     if (cur?.state !== 'running') return;
     try {
       const info = await ctx.agents.guestInfo(host, row.id);
       if (await ctx.networks.recordDhcpAddresses(row.id, info.ips)) {
-        const now = await ctx.stores.vms.get(row.id);
+        const now = await ctx.stores.vms.getUnscoped(row.id);
         if (now) ctx.bus.publish(vmFromRow(now));
         return;
       }

@@ -20,11 +20,12 @@ const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 export async function runVerb(
   ctx: VmContext,
   idOrName: string,
+  project: string,
   action: Exclude<VmAction, 'delete'>,
   actor: string,
   opts: { force?: boolean | undefined; timeoutSeconds?: number | undefined } = {},
 ): Promise<Vm> {
-  const row = await ctx.stores.vms.require(idOrName);
+  const row = await ctx.stores.vms.require(idOrName, project);
   const rule = actionRule(action);
   if (!rule.from.includes(row.state)) {
     throw new HearthError('VM_INVALID_STATE', `Cannot ${action} VM "${row.name}": it is ${row.state}.`, {
@@ -53,7 +54,7 @@ export async function runVerb(
         if (starting) await runStart(ctx, starting, actor);
       }
     } catch (e) {
-      const current = await ctx.stores.vms.get(row.id);
+      const current = await ctx.stores.vms.getUnscoped(row.id);
       if (current && current.state === moved.state)
         await failVm(ctx, current, actor, `${cap(action)} failed`, e);
     }
@@ -77,8 +78,13 @@ export async function runStart(ctx: VmContext, row: VmRow, actor: string): Promi
   }
 }
 
-export async function deleteVm(ctx: VmContext, idOrName: string, actor: string): Promise<Vm> {
-  const row = await ctx.stores.vms.require(idOrName);
+export async function deleteVm(
+  ctx: VmContext,
+  idOrName: string,
+  project: string,
+  actor: string,
+): Promise<Vm> {
+  const row = await ctx.stores.vms.require(idOrName, project);
   if (
     !actionRule('delete').from.includes(row.state) &&
     !(row.state === 'deleting' && !ctx.operations.has(row.id))
@@ -108,7 +114,7 @@ export async function runDelete(ctx: VmContext, row: VmRow, actor: string): Prom
     await ctx.stores.vms.remove(row.id);
     await ctx.stores.snapshots.detachVm(row.id);
     await ctx.stores.volumes.detachAll(row.id);
-    ctx.bus.gone(row.id);
+    ctx.bus.gone(row.id, row.project);
     ctx.log.info({ vm: row.id, actor }, 'VM deleted');
   } catch (e) {
     await failVm(ctx, row, actor, 'Deleting the VM failed', e);

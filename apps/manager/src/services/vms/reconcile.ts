@@ -22,7 +22,7 @@ export async function reconcileHost(
   const byId = new Map(statuses.map((s) => [s.id, s]));
   const rows = complete
     ? await ctx.stores.vms.onHost(hostId)
-    : await Promise.all(statuses.map((s) => ctx.stores.vms.get(s.id)));
+    : await Promise.all(statuses.map((s) => ctx.stores.vms.getUnscoped(s.id)));
   for (const row of rows) {
     if (!row || row.host_id !== hostId || ctx.operations.has(row.id)) continue;
     // A heartbeat assembled before a just-finished operation must not undo it (age by the DB's clock).

@@ -44,7 +44,10 @@ export async function cloneFromSnapshot(
     egress: null,
     bandwidthMbit: null,
     // The same networks as the VM it was taken of (the saved devices must match), new addresses.
-    nics: await ctx.networks.planNics({ networks: snap.networks?.length ? snap.networks : undefined }),
+    nics: await ctx.networks.planNics({
+      project: body.project,
+      networks: snap.networks?.length ? snap.networks : undefined,
+    }),
   });
   try {
     await ctx.stores.vms.addEvent(
@@ -66,10 +69,11 @@ export async function cloneFromSnapshot(
 export async function restoreInPlace(
   ctx: VmContext,
   idOrName: string,
+  project: string,
   snap: SnapshotRow,
   actor: string,
 ): Promise<Vm> {
-  const row = await ctx.stores.vms.require(idOrName);
+  const row = await ctx.stores.vms.require(idOrName, project);
   if (snap.vm_id !== row.id) {
     throw new HearthError(
       'VALIDATION_FAILED',

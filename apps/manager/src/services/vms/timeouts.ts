@@ -11,7 +11,10 @@ export function stopAtFor(timeout: string | null | undefined, startedAt: Date | 
 }
 
 /** Auto-stop for VMs whose `timeout` elapsed: `stop` runs the ordinary stop verb for each. */
-export async function stopExpired(ctx: VmContext, stop: (vmId: string) => Promise<unknown>): Promise<void> {
+export async function stopExpired(
+  ctx: VmContext,
+  stop: (vm: { id: string; project: string }) => Promise<unknown>,
+): Promise<void> {
   for (const row of await ctx.stores.vms.all()) {
     if (
       row.state === 'running' &&
@@ -21,9 +24,7 @@ export async function stopExpired(ctx: VmContext, stop: (vmId: string) => Promis
       // A host that is away is not waited for here: the next tick after it is back stops the VM.
       (!row.host_id || ctx.agents.live.isLive(row.host_id))
     ) {
-      await stop(row.id).catch((e: Error) =>
-        ctx.log.warn({ vm: row.id, err: e.message }, 'auto-stop failed'),
-      );
+      await stop(row).catch((e: Error) => ctx.log.warn({ vm: row.id, err: e.message }, 'auto-stop failed'));
     }
   }
 }

@@ -13,10 +13,11 @@ const RESIZABLE = ['created', 'stopped', 'failed'] as const;
 export async function updateVm(
   ctx: VmContext,
   idOrName: string,
+  project: string,
   body: PatchVmBody,
   actor: string,
 ): Promise<Vm> {
-  const row = await ctx.stores.vms.require(idOrName);
+  const row = await ctx.stores.vms.require(idOrName, project);
   const fields: VmPatch = {};
   if (
     (body.vcpus !== undefined && body.vcpus !== row.vcpus) ||

@@ -35,17 +35,15 @@ export class VmService {
     this.ctx = { ...deps, operations: new OperationTracker(deps.log) };
   }
 
-  /** A new VM from an image, or a clone when `snapshot` is given. */
-  async create(body: CreateInput, actor: string): Promise<Vm> {
-    if (body.snapshot === undefined) return createVm(this.ctx, body, actor);
+  /**
+   * A new VM in `project` (the request's, whatever the body said), from an image, or a clone when
+   * `snapshot` is given; the image, networks, volumes and snapshot are found in that project.
+   */
+  async create(body: CreateInput, project: string, actor: string): Promise<Vm> {
+    if (body.snapshot === undefined) return createVm(this.ctx, { ...body, project }, actor);
     assertCloneInput(body);
-    const snap = await this.ctx.stores.snapshots.require(body.snapshot);
-    return cloneFromSnapshot(
-      this.ctx,
-      snap,
-      { name: body.name, project: body.project, labels: body.labels },
-      actor,
-    );
+    const snap = await this.ctx.stores.snapshots.require(body.snapshot, project);
+    return cloneFromSnapshot(this.ctx, snap, { name: body.name, project, labels: body.labels }, actor);
   }
 
   createFromSnapshot(
@@ -56,8 +54,8 @@ export class VmService {
     return cloneFromSnapshot(this.ctx, snap, body, actor);
   }
 
-  restoreInPlace(idOrName: string, snap: SnapshotRow, actor: string): Promise<Vm> {
-    return restoreInPlace(this.ctx, idOrName, snap, actor);
+  restoreInPlace(idOrName: string, project: string, snap: SnapshotRow, actor: string): Promise<Vm> {
+    return restoreInPlace(this.ctx, idOrName, project, snap, actor);
   }
 
   /** The agent's view of a VM: what a snapshot records so that a clone can be built from it. */
@@ -65,29 +63,30 @@ export class VmService {
     return agentSpecFor(this.ctx, row);
   }
 
-  async get(idOrName: string): Promise<Vm> {
-    return vmFromRow(await this.ctx.stores.vms.require(idOrName));
+  async get(idOrName: string, project: string): Promise<Vm> {
+    return vmFromRow(await this.ctx.stores.vms.require(idOrName, project));
   }
 
   action(
     idOrName: string,
+    project: string,
     action: Exclude<VmAction, 'delete'>,
     actor: string,
     opts: { force?: boolean; timeoutSeconds?: number } = {},
   ): Promise<Vm> {
-    return runVerb(this.ctx, idOrName, action, actor, opts);
+    return runVerb(this.ctx, idOrName, project, action, actor, opts);
   }
 
-  patch(idOrName: string, body: PatchVmBody, actor: string): Promise<Vm> {
-    return updateVm(this.ctx, idOrName, body, actor);
+  patch(idOrName: string, project: string, body: PatchVmBody, actor: string): Promise<Vm> {
+    return updateVm(this.ctx, idOrName, project, body, actor);
   }
 
-  delete(idOrName: string, actor: string): Promise<Vm> {
-    return deleteVm(this.ctx, idOrName, actor);
+  delete(idOrName: string, project: string, actor: string): Promise<Vm> {
+    return deleteVm(this.ctx, idOrName, project, actor);
   }
 
-  async logs(idOrName: string, tail: number): Promise<string> {
-    const row = await this.ctx.stores.vms.require(idOrName);
+  async logs(idOrName: string, project: string, tail: number): Promise<string> {
+    const row = await this.ctx.stores.vms.require(idOrName, project);
     if (!row.host_id) return '';
     return this.ctx.agents.logs(await hostOf(this.ctx, row), row.id, tail).catch((e: HearthError) => {
       if (e.code === 'AGENT_ERROR') return '';
@@ -96,8 +95,8 @@ export class VmService {
   }
 
   /** Long poll: resolves when the VM reaches `target`, rejects when it fails, vanishes or times out. */
-  wait(idOrName: string, target: VmState, timeoutS: number): Promise<Vm> {
-    return waitForState(this.ctx, idOrName, target, timeoutS);
+  wait(idOrName: string, project: string, target: VmState, timeoutS: number): Promise<Vm> {
+    return waitForState(this.ctx, idOrName, project, target, timeoutS);
   }
 
   /** What an agent reports (heartbeats: `complete`; pushes: only what changed). */
@@ -107,7 +106,7 @@ export class VmService {
 
   /** Auto-stop for VMs whose `timeout` elapsed. */
   stopExpired(): Promise<void> {
-    return stopExpired(this.ctx, (vmId) => this.action(vmId, 'stop', 'timeout'));
+    return stopExpired(this.ctx, (vm) => this.action(vm.id, vm.project, 'stop', 'timeout'));
   }
 
   /** Resolves when every operation in flight has finished, or after `timeoutMs`; true when all did. */

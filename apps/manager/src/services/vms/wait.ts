@@ -8,10 +8,11 @@ const firstLine = (s: string | null) => (s ?? '').split('\n')[0] ?? '';
 export async function waitForState(
   ctx: VmContext,
   idOrName: string,
+  project: string,
   target: VmState,
   timeoutS: number,
 ): Promise<Vm> {
-  const row = await ctx.stores.vms.require(idOrName);
+  const row = await ctx.stores.vms.require(idOrName, project);
   const id = row.id;
   const bus = ctx.bus;
   return new Promise<Vm>((resolve, reject) => {
@@ -56,7 +57,7 @@ export async function waitForState(
     bus.on('vm', onVm);
     bus.on('gone', onGone);
     // Re-read after subscribing so a change between the first read and now is not missed.
-    void ctx.stores.vms.get(id).then((fresh) => {
+    void ctx.stores.vms.getUnscoped(id).then((fresh) => {
       if (!fresh) onGone(id);
       else check(vmFromRow(fresh));
     });
