@@ -193,6 +193,7 @@ export const userRoutes = {
     tag: 'tokens',
     method: 'POST',
     path: '/v1/tokens',
+    bodyProjectIsData: true,
     summary: 'Create an API token for the caller; the secret is in this answer only.',
     body: CreateTokenBody,
     response: CreatedToken,

@@ -43,6 +43,8 @@ export interface RouteDef {
   errors: ErrorCode[];
   /** The path parameter that names the project the request acts in (project routes). */
   projectParam?: string;
+  /** The body's `project` field means something else (a token's scope), not where the request acts. */
+  bodyProjectIsData?: true;
 }
 
 const def = <const T extends RouteDef>(r: T): T => r;

@@ -44,4 +44,11 @@ describeOnBackends('authorization', (db) => {
     });
     expect((await call('GET', '/v1/vms', old.headers())).statusCode).toBe(401);
   });
+
+  it("reads a token's scope in the body as data, not as the request's project", async () => {
+    const u = await makeUser(api.p.manager.stores, { roles: { default: 'owner', 'authz-d': 'viewer' } });
+    const r = await call('POST', '/v1/tokens', u.headers('default'), { name: 'ci', project: 'authz-d' });
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({ project: 'authz-d' });
+  });
 });

@@ -111,7 +111,12 @@ export class Authority {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const fromQuery = typeof q.project === 'string' && q.project ? q.project : null;
     const fromBody =
-      b && typeof b === 'object' && !Buffer.isBuffer(b) && typeof b.project === 'string' && b.project
+      !route?.bodyProjectIsData &&
+      b &&
+      typeof b === 'object' &&
+      !Buffer.isBuffer(b) &&
+      typeof b.project === 'string' &&
+      b.project
         ? b.project
         : null;
     const named = [fromHeader, fromQuery, fromBody].filter((p): p is string => p !== null);

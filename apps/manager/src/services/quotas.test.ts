@@ -66,7 +66,8 @@ describeOnBackends('quotas', (db) => {
   it('counts what a VM change adds: memory, published ports', async () => {
     const p = await project({ memoryMib: 1024, publishedPorts: 1 });
     const vm = (await createVm(p, { memoryMib: 512, ports: [{ host: 18081, guest: 80 }] })).json();
-    const patch = (payload: unknown) => api.inject({ method: 'PATCH', url: `/v1/vms/${vm.id}`, payload });
+    const patch = (payload: unknown) =>
+      api.inject({ method: 'PATCH', url: `/v1/vms/${vm.id}`, payload, headers: { 'x-hearth-project': p } });
     expect(refusal(await patch({ memoryMib: 2048 }))).toEqual({
       quota: 'memoryMib',
       used: 512,
@@ -120,6 +121,7 @@ describeOnBackends('quotas', (db) => {
       method: 'POST',
       url: `/v1/volumes/${row.id}/resize`,
       payload: { size: '2gb' },
+      headers: { 'x-hearth-project': disk },
     });
     expect(refusal(grow)).toEqual({
       quota: 'diskMib',
@@ -133,7 +135,12 @@ describeOnBackends('quotas', (db) => {
     const snaps = await project({ snapshots: 0 });
     const vm = (await createVm(snaps)).json();
     await m().stores.vms.transition(vm.id, 'created', 'running', 'test');
-    const snap = await api.inject({ method: 'POST', url: `/v1/vms/${vm.id}/snapshots`, payload: {} });
+    const snap = await api.inject({
+      method: 'POST',
+      url: `/v1/vms/${vm.id}/snapshots`,
+      payload: {},
+      headers: { 'x-hearth-project': snaps },
+    });
     expect(refusal(snap)).toEqual({ quota: 'snapshots', used: 0, requested: 1, limit: 0, project: snaps });
   });
 
