@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -315,96 +315,5 @@ describe('two agents with the same name on one machine', () => {
     expect(linkExists(a.net.bridge)).toBe(true);
     expect((await readFile(`/sys/class/net/${a.net.bridge}/ifalias`, 'utf8')).trim()).toBe(aliasA);
     expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })).toContain(natTable(a.net.bridge));
-  });
-});
-
-describe('rotating a host’s credentials while its agent runs', () => {
-  let p: Platform;
-  let agent: Proc | null = null;
-  const start = () =>
-    runHearth([
-      'agent',
-      '--manager',
-      p.manager.url,
-      '--join-token',
-      p.manager.joinToken,
-      '--data-dir',
-      p.dir,
-      '--port',
-      '0',
-      '--name',
-      `rot-${p.net.bridge}`,
-      '--bridge',
-      p.net.bridge,
-      '--cidr',
-      p.net.cidr,
-    ]);
-  const identity = async () =>
-    JSON.parse(await readFile(join(p.dir, 'agent', 'agent.json'), 'utf8')) as {
-      hostId: string;
-      agentToken: string;
-      callbackToken: string;
-    };
-  const heartbeat = async (token: string, hostId: string) => {
-    const { inventory } = await p.client.call('getHost', { params: { id: hostId } });
-    return fetch(`${p.manager.url}/v1/hosts/${hostId}/heartbeat`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ inventory, vms: [] }),
-    });
-  };
-
-  beforeAll(async () => {
-    p = await startPlatform({ agent: false });
-    agent = start();
-    await agent.waitFor('agent registered');
-  });
-  afterAll(async () => {
-    await agent?.kill();
-    await p?.dispose();
-  });
-
-  it('switches both directions without an agent restart; a restart afterwards keeps the host', async () => {
-    const old = await identity();
-    const host = await p.client.call('getHost', { params: { id: old.hostId } });
-    const rotated = await p.client.call('rotateHostCredentials', { params: { id: host.name } });
-    expect(rotated.hostId).toBe(old.hostId);
-
-    // The agent persisted the new pair (0600) and the manager uses the new callback token.
-    const now = await identity();
-    expect(now.hostId).toBe(old.hostId);
-    expect(now.agentToken).not.toBe(old.agentToken);
-    expect(now.callbackToken).not.toBe(old.callbackToken);
-    expect((await stat(join(p.dir, 'agent', 'agent.json'))).mode & 0o777).toBe(0o600);
-    const vol = await p.client.call('createVolume', {
-      body: { name: 'rot-vol', size: '16mb', format: 'raw' },
-    });
-    expect(vol.host).toBe(old.hostId);
-    const asManager = (token: string) =>
-      fetch(`${host.url}/agent/v1/vms`, { headers: { authorization: `Bearer ${token}` } });
-    expect((await asManager(old.callbackToken)).status).toBe(401);
-    expect((await asManager(now.callbackToken)).status).toBe(200);
-
-    // The old agent credential is revoked; the agent heartbeats with the new one.
-    expect((await heartbeat(old.agentToken, old.hostId)).status).toBe(401);
-    const rotatedAt = Date.parse(rotated.rotatedAt);
-    await until('a heartbeat after the rotation', async () => {
-      const h = await p.client.call('getHost', { params: { id: old.hostId } });
-      return Date.parse(h.lastHeartbeatAt) > rotatedAt;
-    });
-
-    // The restarted agent proves who it is with its rotated credential: no join token needed.
-    const dataDirToken = (await p.client.call('listJoinTokens', { query: { limit: 100 } })).items.find(
-      (t) => t.usesLeft === null,
-    )!;
-    await p.client.call('deleteJoinToken', { params: { id: dataDirToken.id } });
-    await agent!.kill();
-    agent = start();
-    await agent.waitFor('agent registered');
-    expect(agent.output()).not.toContain('registering with the join token');
-    expect((await identity()).hostId).toBe(old.hostId);
-    const hosts = await p.client.all('listHosts');
-    expect(hosts.filter((h) => h.name === host.name).map((h) => h.id)).toEqual([old.hostId]);
-    await p.client.call('deleteVolume', { params: { id: vol.id } });
   });
 });
