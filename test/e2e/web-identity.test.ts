@@ -13,10 +13,11 @@ describe('web dashboard: users, projects and the project switcher', () => {
   const switcher = () => ui.page.getByTestId('project-switcher');
   const nav = (name: string) =>
     ui.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-  const signIn = async (token: string) => {
+  // Signing in keeps the page the browser is on (the dashboard at first, a project page later).
+  const signIn = async (token: string, name: string) => {
     await ui.page.getByLabel('API token').fill(token);
     await ui.page.getByRole('button', { name: 'Sign in with token' }).click();
-    await heading('Dashboard').waitFor();
+    await ui.page.getByTestId('whoami').filter({ hasText: name }).waitFor();
   };
 
   it('signs in, switches projects and shows the identity pages by role', async () => {
@@ -36,8 +37,8 @@ describe('web dashboard: users, projects and the project switcher', () => {
     const vmRow = (name: string) => ui.page.locator(`tr[data-vm="${name}"]`);
 
     await ui.page.goto(ui.p.manager.url);
-    await signIn(admin.token);
-    await ui.page.getByTestId('whoami').filter({ hasText: 'web-admin' }).waitFor();
+    await signIn(admin.token, 'web-admin');
+    await heading('Dashboard').waitFor();
     await nav('VMs').click();
     await vmRow('web-in-default').waitFor();
     expect(await vmRow('web-in-b').count()).toBe(0);
@@ -79,8 +80,7 @@ describe('web dashboard: users, projects and the project switcher', () => {
 
     // A viewer of web-b: no administration in the navigation, owner and admin buttons disabled.
     await ui.page.getByRole('button', { name: 'Sign out', exact: true }).click();
-    await signIn(viewer.token);
-    await ui.page.getByTestId('whoami').filter({ hasText: 'web-viewer' }).waitFor();
+    await signIn(viewer.token, 'web-viewer');
     // The remembered project (web-b) is one of theirs: it stays.
     expect(await switcher().inputValue()).toBe('web-b');
     await ui.page.getByTestId('project-role').filter({ hasText: 'viewer' }).waitFor();

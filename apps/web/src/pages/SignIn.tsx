@@ -88,7 +88,7 @@ export function SignIn() {
         </form>
         <Divider>or with an API token</Divider>
         <form
-          aria-label="Sign in with an API token"
+          aria-label="Token sign-in"
           onSubmit={(e) =>
             void tk.run(e, async () => {
               await clientFor(token.trim()).call('listHosts', { query: { limit: 1 } });
