@@ -51,4 +51,11 @@ describeOnBackends('authorization', (db) => {
     expect(r.statusCode, r.body).toBe(201);
     expect(r.json()).toMatchObject({ project: 'authz-d' });
   });
+
+  it('sends a user outside `default` to their own project when the request names none', async () => {
+    const u = await makeUser(api.p.manager.stores, { roles: { 'authz-e': 'viewer' } });
+    const list = await call('GET', '/v1/vms', u.headers());
+    expect(list.statusCode, list.body).toBe(200);
+    expect((await call('GET', '/v1/me', u.headers())).json().defaultProject).toBe('authz-e');
+  });
 });

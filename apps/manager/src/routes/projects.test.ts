@@ -193,7 +193,8 @@ describeOnBackends('projects API', (db) => {
         { name: 'prj-me1', role: 'owner' },
         { name: 'prj-me2', role: 'viewer' },
       ],
-      defaultProject: 'default',
+      // Not a member of `default`: their first project is where they act by default.
+      defaultProject: 'prj-me1',
       csrf: null,
       ceiling: null,
       scope: null,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { newId } from '@hearth/contract';
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
+import { effectiveDefaultProject } from './users.ts';
 import { sessions, users } from '../db/schema.ts';
 import type { Principal } from '../auth/principal.ts';
 import { hashSecret } from './tokens.ts';
@@ -55,7 +56,7 @@ export class SessionStore {
         name: users.name,
         admin: users.admin,
         disabled: users.disabled,
-        defaultProject: users.default_project,
+        defaultProject: effectiveDefaultProject,
       })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.user_id))

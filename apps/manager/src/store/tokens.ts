@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { newId, type ApiToken } from '@hearth/contract';
 import { and, asc, eq, gt, inArray, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
+import { effectiveDefaultProject } from './users.ts';
 import { tokens, users, type TokenKind } from '../db/schema.ts';
 import type { Principal } from '../auth/principal.ts';
 import { decodeCursor, pageResult } from './page.ts';
@@ -125,7 +126,7 @@ export class TokenStore {
         userName: users.name,
         admin: users.admin,
         disabled: users.disabled,
-        defaultProject: users.default_project,
+        defaultProject: effectiveDefaultProject,
       })
       .from(tokens)
       .leftJoin(users, eq(users.id, tokens.user_id))

@@ -103,3 +103,12 @@ export class UserStore {
     });
   }
 }
+
+/**
+ * The project a user acts in when a request names none: the one they chose, else `default` when
+ * they belong to it, else their first project by name (a user outside `default` must not be sent
+ * to a project they cannot see).
+ */
+export const effectiveDefaultProject = sql<string | null>`coalesce(${users.default_project}, (
+  SELECT m.project FROM memberships m WHERE m.user_id = ${users.id}
+  ORDER BY (m.project = 'default') DESC, m.project LIMIT 1))`;
