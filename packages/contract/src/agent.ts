@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BootStepTiming } from './boot-profile.ts';
 import { HostInventory } from './host.ts';
 import { GuestApp } from './guest-protocol.ts';
 import { EgressPolicy, Ipv4, Ipv4Cidr, NetworkMode } from './network.ts';
@@ -120,6 +121,11 @@ export const AgentVmStatus = z.object({
   accel: z.enum(['kvm', 'tcg']).nullable(),
   startedAt: z.string().nullable(),
   bootMs: z.number().nullable().describe('VMM launch to boot marker'),
+  bootSteps: z
+    .array(BootStepTiming)
+    .nullable()
+    .optional()
+    .describe("The host's steps of the last boot or restore, in order"),
 });
 export type AgentVmStatus = z.infer<typeof AgentVmStatus>;
 

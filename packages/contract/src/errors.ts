@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { identityErrors } from './errors-identity.ts';
+import { poolErrors } from './errors-pools.ts';
 
 /**
  * The one error catalogue. Codes are never reused or renamed: retire a code by marking it
@@ -261,6 +262,7 @@ export const errorCatalogue = {
     hint: "The guest's kernel refused to read or write this path (an I/O error, a special file such as /proc/1/mem, a full disk); `detail` has its message. Choose another path or free space in the guest.",
   },
   ...identityErrors,
+  ...poolErrors,
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

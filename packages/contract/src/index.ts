@@ -23,3 +23,6 @@ export * from './route-roles.ts';
 export * from './identity.ts';
 export * from './identity-routes.ts';
 export * from './roles-doc.ts';
+export * from './pool.ts';
+export * from './pool-routes.ts';
+export * from './boot-profile.ts';

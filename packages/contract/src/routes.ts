@@ -19,6 +19,7 @@ import { snapshotRoutes } from './snapshot-routes.ts';
 import { volumeRoutes } from './volume-routes.ts';
 import { networkRoutes } from './network-routes.ts';
 import { templateRoutes } from './template-routes.ts';
+import { poolRoutes } from './pool-routes.ts';
 import { eventRoutes } from './events-routes.ts';
 import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
@@ -286,6 +287,7 @@ export const routes = {
   ...userRoutes,
   ...projectRoutes,
   ...joinRoutes,
+  ...poolRoutes,
 } as const;
 
 export type Routes = typeof routes;

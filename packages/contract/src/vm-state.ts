@@ -6,6 +6,7 @@ export const VM_STATES = [
   'created',
   'starting',
   'running',
+  'pooled',
   'pausing',
   'paused',
   'resuming',
@@ -25,7 +26,9 @@ export type VmAction = z.infer<typeof VmAction>;
 const TRANSITIONS: Record<VmState, readonly VmState[]> = {
   creating: ['created', 'starting', 'failed', 'deleting'],
   created: ['starting', 'failed', 'deleting'],
-  starting: ['running', 'stopped', 'failed', 'deleting'],
+  starting: ['running', 'pooled', 'stopped', 'failed', 'deleting'],
+  // pooled → running: handed out by a create with `pool`; a pooled VM is never stopped by a user.
+  pooled: ['running', 'stopping', 'stopped', 'failed', 'deleting'],
   // running/paused → starting: an in-place restore from a snapshot.
   running: ['pausing', 'paused', 'stopping', 'stopped', 'starting', 'failed', 'deleting'],
   pausing: ['paused', 'running', 'failed'],
@@ -50,7 +53,7 @@ const ACTIONS: Record<VmAction, { from: readonly VmState[]; enters: VmState }> =
   restart: { from: ['running'], enters: 'stopping' },
   restore: { from: ['running', 'paused', 'stopped', 'failed'], enters: 'starting' },
   delete: {
-    from: ['creating', 'created', 'starting', 'running', 'paused', 'stopped', 'failed'],
+    from: ['creating', 'created', 'starting', 'running', 'pooled', 'paused', 'stopped', 'failed'],
     enters: 'deleting',
   },
 };

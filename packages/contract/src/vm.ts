@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Name, PageQuery, parseDuration, Timestamp } from './common.ts';
 import { VmState } from './vm-state.ts';
 import { BandwidthMbit, EgressPolicy, NicRequest, VmNic } from './network.ts';
+import { BootProfile } from './boot-profile.ts';
 
 export const VmmKind = z.enum(['firecracker', 'qemu']);
 export type VmmKind = z.infer<typeof VmmKind>;
@@ -110,6 +111,13 @@ export const CreateVmBody = z
       .max(32)
       .optional()
       .describe("Public keys written to the user's ~/.ssh/authorized_keys."),
+    pool: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Take a VM booted ahead of time from this warm pool (id or name); it gets this name, env and credentials. An empty pool falls back to a normal boot (`boot.source` says which happened).',
+      ),
   })
   .meta({ id: 'CreateVm' });
 export type CreateVmBody = z.input<typeof CreateVmBody>;
@@ -168,6 +176,11 @@ export const Vm = z
       .number()
       .nullable()
       .describe('Seconds since the VM last became running; null unless running.'),
+    pool: z
+      .string()
+      .nullable()
+      .describe('The warm pool this VM waits in (state `pooled`) or was handed out from'),
+    boot: BootProfile.nullable().describe('Where the last start-up time went, step by step'),
   })
   .meta({ id: 'Vm' });
 export type Vm = z.infer<typeof Vm>;

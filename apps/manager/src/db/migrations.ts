@@ -335,6 +335,31 @@ ALTER TABLE tokens ADD COLUMN revoked_at timestamptz
 ALTER TABLE tokens ADD COLUMN uses_left integer
 `,
   },
+  {
+    version: 19,
+    name: 'pools',
+    // Warm pools; a VM belongs to a pool while `pooled` and keeps the pool's name once handed out.
+    // boot_profile: where the VM's last start-up time went (steps measured by manager and host).
+    sql: `
+CREATE TABLE pools (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  spec jsonb NOT NULL,
+  mode text NOT NULL,
+  size integer NOT NULL,
+  hits integer NOT NULL DEFAULT 0,
+  misses integer NOT NULL DEFAULT 0,
+  last_error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (project, name)
+);
+ALTER TABLE vms ADD COLUMN pool text;
+ALTER TABLE vms ADD COLUMN boot_profile jsonb;
+CREATE INDEX vms_pool ON vms (pool, state) WHERE pool IS NOT NULL
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -1,9 +1,12 @@
 import type {
+  BootProfile,
   EgressPolicy,
   Host,
   HostInventory,
   Image,
   Network,
+  Pool,
+  PoolSpec,
   PortMapping,
   ProjectRole,
   Snapshot,
@@ -213,6 +216,8 @@ export const vms = pgTable('vms', {
   nics: jsonb('nics').$type<Vm['networks']>().notNull().default(arr),
   egress: jsonb('egress').$type<EgressPolicy>(),
   bandwidth_mbit: integer('bandwidth_mbit'),
+  pool: text('pool'),
+  boot_profile: jsonb('boot_profile').$type<BootProfile>(),
 });
 
 export const vmEvents = pgTable('vm_events', {
@@ -295,6 +300,20 @@ export const templates = pgTable('templates', {
   updated_at: at('updated_at').notNull().defaultNow(),
 });
 
+export const pools = pgTable('pools', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  project: text('project').notNull(),
+  spec: jsonb('spec').$type<PoolSpec>().notNull(),
+  mode: text('mode').$type<Pool['mode']>().notNull(),
+  size: integer('size').notNull(),
+  hits: integer('hits').notNull().default(0),
+  misses: integer('misses').notNull().default(0),
+  last_error: text('last_error'),
+  created_at: created(),
+  updated_at: at('updated_at').notNull().defaultNow(),
+});
+
 export const networks = pgTable('networks', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
@@ -339,6 +358,7 @@ export const tables = {
   snapshots,
   volumes,
   templates,
+  pools,
   networks,
   vm_nics: vmNics,
   users,

@@ -58,6 +58,8 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
       r.state === 'running' && startedAt
         ? Math.max(0, Math.round((now - Date.parse(startedAt)) / 1000))
         : null,
+    pool: r.pool ?? null,
+    boot: r.boot_profile ?? null,
   };
 }
 
