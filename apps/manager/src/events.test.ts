@@ -2,31 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { StreamEvent } from '@hearth/contract';
 import { useApiPlatform } from '../../../test/helpers/api-harness.ts';
-
-/** Reads SSE messages from a streamed response until `until` says stop. */
-async function readEvents(res: Response, until: (seen: StreamEvent[]) => boolean): Promise<StreamEvent[]> {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const seen: StreamEvent[] = [];
-  let buf = '';
-  while (!until(seen)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += value;
-    let end: number;
-    while ((end = buf.indexOf('\n\n')) >= 0) {
-      const data = buf
-        .slice(0, end)
-        .split('\n')
-        .find((l) => l.startsWith('data: '));
-      buf = buf.slice(end + 2);
-      if (data) seen.push(JSON.parse(data.slice(6)) as StreamEvent);
-    }
-  }
-  await reader.cancel();
-  return seen;
-}
+import { readEvents } from '../../../test/helpers/sse.ts';
 
 // The event stream and the dashboard's hosting, without booting anything (VMs are never started).
 describe('event stream and UI hosting', () => {

@@ -1,8 +1,9 @@
 import { expect, it } from 'vitest';
-import { routeRoles, routes, type RouteDef, type StreamEvent } from '@hearth/contract';
+import { routeRoles, routes, type RouteDef } from '@hearth/contract';
 import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
 import { makeUser, type TestUser } from '../../../test/helpers/identity.ts';
 import { refusedUpgrade } from '../../../test/helpers/ws.ts';
+import { sseReader } from '../../../test/helpers/sse.ts';
 
 /** A resource of project B that A must not reach: its id, its name, and the code a miss gets. */
 interface Target {
@@ -134,25 +135,7 @@ describeOnBackends('project isolation', (db) => {
       headers: { authorization: `Bearer ${alice.token}` },
     });
     expect(res.status).toBe(200);
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    const seen: StreamEvent[] = [];
-    let buf = '';
-    const read = async (until: () => boolean) => {
-      while (!until()) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        let end: number;
-        while ((end = buf.indexOf('\n\n')) >= 0) {
-          const data = buf
-            .slice(0, end)
-            .split('\n')
-            .find((l) => l.startsWith('data: '));
-          buf = buf.slice(end + 2);
-          if (data) seen.push(JSON.parse(data.slice(6)) as StreamEvent);
-        }
-      }
-    };
+    const { seen, read, cancel } = sseReader(res);
     await read(() => seen.length > 0);
     expect(seen[0]!.type).toBe('hello');
     // B's VM changes and goes, then A's VM changes: A hears of its own only.
@@ -162,7 +145,7 @@ describeOnBackends('project isolation', (db) => {
     const aVm = await call('POST', '/v1/vms', alice.headers('iso-a'), { name: 'iso-stream-a', start: false });
     expect(aVm.statusCode).toBe(201);
     await read(() => seen.some((e) => e.type === 'vm' && e.vm.id === aVm.json().id));
-    await reader.cancel();
+    await cancel();
     const vmIds = seen.flatMap((e) => (e.type === 'vm' ? [e.vm.id] : e.type === 'gone' ? [e.vmId] : []));
     expect(vmIds).toContain(aVm.json().id);
     expect(vmIds).not.toContain(bVm.json().id);
