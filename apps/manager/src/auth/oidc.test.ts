@@ -6,7 +6,7 @@ import { HearthError } from '@hearth/contract';
 import { testLog } from '../../../../test/helpers/platform.ts';
 import type { OidcConfig } from './oidc-config.ts';
 import { Oidc } from './oidc.ts';
-import { sessionSecretOf, SESSION_COOKIE } from './session-cookie.ts';
+import { SESSION_COOKIE } from './session-cookie.ts';
 import { OIDC_FLOW_COOKIE } from '../routes/oidc.ts';
 
 /**
@@ -38,11 +38,6 @@ describe('single sign-on with OpenID Connect', () => {
   const h = useApiPlatform({ platform: { manager } });
   beforeAll(() => {
     op.register(`${h.p.manager.url}/v1/auth/oidc/callback`);
-    // A session-cookie reader like the manager's own (the API accepts the cookie as a credential).
-    h.p.manager.auth.addReader(async (req) => {
-      const secret = sessionSecretOf(req);
-      return secret ? h.p.manager.stores.sessions.verify(secret, 3600_000) : null;
-    });
   });
 
   const url = (path: string) => `${h.p.manager.url}${path}`;
