@@ -1,32 +1,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatform, type Platform } from '../helpers/platform.ts';
-import { runHearth, type Proc } from '../helpers/proc.ts';
+import { runAgentProcess, startPlatform, type Platform } from '../helpers/platform.ts';
+import type { Proc } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
 
 // A real agent process (no VM): credentials rotate in both directions while it runs.
 describe('rotating a host’s credentials while its agent runs', () => {
   let p: Platform;
   let agent: Proc | null = null;
-  const start = () =>
-    runHearth([
-      'agent',
-      '--manager',
-      p.manager.url,
-      '--join-token',
-      p.manager.joinToken,
-      '--data-dir',
-      p.dir,
-      '--port',
-      '0',
-      '--name',
-      `rot-${p.net.bridge}`,
-      '--bridge',
-      p.net.bridge,
-      '--cidr',
-      p.net.cidr,
-    ]);
+  const start = () => runAgentProcess(p, `rot-${p.net.bridge}`);
   const identity = async () =>
     JSON.parse(await readFile(join(p.dir, 'agent', 'agent.json'), 'utf8')) as {
       hostId: string;

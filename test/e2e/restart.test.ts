@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthClient } from '@hearth/sdk';
 import { AGENT_DEFAULTS, natTable, removeBridge, startAgent, tapName } from '@hearth/agent';
-import { killLeftoverVmms, startPlatform, testLog, uniqueNet, type Platform } from '../helpers/platform.ts';
+import {
+  killLeftoverVmms,
+  runAgentProcess,
+  startPlatform,
+  testLog,
+  uniqueNet,
+  type Platform,
+} from '../helpers/platform.ts';
 import { restartScenario } from '../helpers/restart-rounds.ts';
 import { freshDatabase, pgSkipReason, testPgUrl } from '../helpers/pg.ts';
 import { freePort, runHearth, type Proc } from '../helpers/proc.ts';
@@ -15,26 +22,7 @@ import { linkExists, pidAlive, until } from '../helpers/vm.ts';
 describe('kill -9 of the agent while VMs run', () => {
   let p: Platform;
   let agent: Proc | null = null;
-  const startAgentProcess = () => {
-    const a = runHearth([
-      'agent',
-      '--manager',
-      p.manager.url,
-      '--join-token',
-      p.manager.joinToken,
-      '--data-dir',
-      p.dir,
-      '--port',
-      '0',
-      '--name',
-      `crash-${p.net.bridge}`,
-      '--bridge',
-      p.net.bridge,
-      '--cidr',
-      p.net.cidr,
-    ]);
-    return a;
-  };
+  const startAgentProcess = () => runAgentProcess(p, `crash-${p.net.bridge}`);
 
   beforeAll(async () => {
     p = await startPlatform({ agent: false });

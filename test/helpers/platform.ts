@@ -16,6 +16,7 @@ import {
 import { execFileSync } from 'node:child_process';
 import { HearthClient } from '@hearth/sdk';
 import { freshDatabase, testPgUrl } from './pg.ts';
+import { runHearth, type Proc } from './proc.ts';
 
 /** The VMM the end-to-end tests ask for: HEARTH_TEST_VMM=firecracker on a KVM host; default the host's best. */
 export const testVmm = (): 'firecracker' | 'qemu' | undefined =>
@@ -224,4 +225,28 @@ export async function startPlatform(
     throw e;
   }
   return p;
+}
+
+/**
+ * A real agent process (`hearth agent`, as hosts run it) for a platform started with
+ * `agent: false`: it joins the platform's manager with the platform's data directory and network.
+ */
+export function runAgentProcess(p: Platform, name: string): Proc {
+  return runHearth([
+    'agent',
+    '--manager',
+    p.manager.url,
+    '--join-token',
+    p.manager.joinToken,
+    '--data-dir',
+    p.dir,
+    '--port',
+    '0',
+    '--name',
+    name,
+    '--bridge',
+    p.net.bridge,
+    '--cidr',
+    p.net.cidr,
+  ]);
 }
