@@ -14,7 +14,7 @@ const quick = process.argv.includes('--quick');
 const runs = arg('runs', quick ? 2 : 10);
 const p = await startPlatform();
 const running = (id: string) =>
-  p.client.call('waitVm', { params: { id }, query: { state: 'running', timeout: 120 } });
+  p.client.call('waitVm', { params: { id }, query: { state: 'running', timeout: 600 } });
 const execReady = async (id: string) => {
   await running(id);
   await p.client.call('execVm', { params: { id }, body: { command: ['true'] } });
