@@ -141,7 +141,7 @@ export class QemuDriver implements VmmDriver {
     const errFile = await open(files.stderr, 'w');
     let proc;
     try {
-      // A restoring QEMU reads its saved state from its standard input (INCOMING_FD is 0).
+      // A restoring QEMU reads its saved state from its standard input (migration.ts: fd:0).
       proc = spawnDetached(this.binary, args, { stdio: [incoming ?? 'ignore', errFile.fd, errFile.fd] });
     } finally {
       await errFile.close();

@@ -20,7 +20,7 @@ const UNLIMITED = 64 * 1024 * 1024 * 1024;
  * us and handed to QEMU as its standard input, so QEMU reads the file itself (no socket, no
  * copy through this process).
  */
-export const INCOMING_FD = 0;
+const INCOMING_FD = 0;
 
 interface MigrateStatus {
   status: string;
