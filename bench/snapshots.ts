@@ -1,22 +1,33 @@
 // Snapshot benchmark on a 256 MiB VM: snapshot create time and size; restore time (API call to
-// the first successful exec) in place and as a clone, against a cold boot in the same run; per-VM
-// disk creation time and the space it really uses.
-// Usage: node --import tsx bench/snapshots.ts [--runs 10]
-import { stat } from 'node:fs/promises';
+// the first successful exec) in place and as a clone, against a cold boot in the same run, with
+// the host's restore steps (network, load, resume, identity); per-VM disk creation time and the
+// space it really uses.
+// Usage: node --import tsx bench/snapshots.ts [--runs 10] [--quick]
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
 import { prepareDisk } from '@hearth/agent';
 import { startPlatform } from '../test/helpers/platform.ts';
-import { arg, stats } from './lib.ts';
+import { arg, percentile, stats } from './lib.ts';
+import { report } from './report.ts';
 
-const runs = arg('runs', 10);
+const quick = process.argv.includes('--quick');
+const runs = arg('runs', quick ? 2 : 10);
 const p = await startPlatform();
 const running = (id: string) =>
-  p.client.call('waitVm', { params: { id }, query: { state: 'running', timeout: 120 } });
+  p.client.call('waitVm', { params: { id }, query: { state: 'running', timeout: 600 } });
 const execReady = async (id: string) => {
   await running(id);
   await p.client.call('execVm', { params: { id }, body: { command: ['true'] } });
 };
+/** The agent's own record of the host steps of the VM's last restore, by step name. */
+const steps = new Map<string, Map<string, number[]>>();
+const noteSteps = (kind: string, id: string) => {
+  const s = p.agent?.supervisor.status(id).bootSteps ?? [];
+  const byName = steps.get(kind) ?? new Map<string, number[]>();
+  steps.set(kind, byName);
+  for (const { name, ms } of s) byName.set(name, [...(byName.get(name) ?? []), ms]);
+};
+const p50 = (v: number[]) => Math.round(percentile(v, 50));
 try {
   const cold: number[] = [];
   const create: number[] = [];
@@ -44,6 +55,7 @@ try {
     await p.client.call('restoreVm', { params: { id: vm.id }, body: { snapshot: snap.id } });
     await execReady(vm.id);
     inPlace.push(performance.now() - t);
+    noteSteps('restore in place', vm.id);
 
     t = performance.now();
     const c = await p.client.call('cloneSnapshot', {
@@ -52,6 +64,7 @@ try {
     });
     await execReady(c.id);
     clone.push(performance.now() - t);
+    noteSteps('clone', c.id);
 
     for (const id of [vm.id, c.id]) await p.client.call('deleteVm', { params: { id } });
     await p.manager.vmService.drain();
@@ -73,8 +86,38 @@ try {
   console.log(stats('snapshot size on disk', sizes, 'MiB'));
   console.log(stats('restore in place: call → first exec', inPlace));
   console.log(stats('clone from snapshot: call → first exec', clone));
+  for (const [kind, byName] of steps) {
+    const line = [...byName].map(([name, v]) => `${name} ${p50(v)}`).join(', ');
+    console.log(`  host steps of a ${kind}, p50 ms: ${line || 'not recorded'}`);
+  }
   console.log(stats('per-VM root disk: creation (1 GiB, sparse)', diskMake));
   console.log(stats('per-VM root disk, space really used', diskAlloc, 'MiB'));
+
+  const ratio = (v: number[]) => Math.round((p50(v) / p50(cold)) * 100) / 100;
+  report({
+    figure: 'restore from snapshot → first exec, vs cold create → first exec',
+    value: `p50 ${p50(inPlace)} ms`,
+    baseline: `p50 ${p50(cold)} ms`,
+    ratio: ratio(inPlace),
+    target: '≤ 0.25',
+    met: ratio(inPlace) <= 0.25,
+  });
+  report({
+    figure: 'clone from snapshot → first exec, vs cold create → first exec',
+    value: `p50 ${p50(clone)} ms`,
+    baseline: `p50 ${p50(cold)} ms`,
+    ratio: ratio(clone),
+    target: '≤ 0.25',
+    met: ratio(clone) <= 0.25,
+  });
+  report({
+    figure: 'snapshot create (256 MiB guest, VM keeps running)',
+    value: `p50 ${p50(create)} ms, ${percentile(sizes, 50).toFixed(1)} MiB`,
+    baseline: null,
+    ratio: null,
+    target: 'reported',
+    met: true,
+  });
 } finally {
   await p.dispose();
 }

@@ -149,6 +149,8 @@ func (a *Agent) dispatch(st *stream, req *Request) {
 		time.Sleep(300 * time.Millisecond)
 		go a.poweroff(req.Reboot)
 		return
+	case OpIdentity:
+		res, err = a.opIdentity(req)
 	case OpHealth:
 		res = map[string]interface{}{"uptimeSec": uptimeSec(), "processes": a.procs.running()}
 	default:

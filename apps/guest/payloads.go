@@ -55,6 +55,8 @@ type Request struct {
 	MaxBytes  int64             `json:"maxBytes"`
 	UnixMs    *float64          `json:"unixMs"`
 	Reboot    bool              `json:"reboot"`
+	Hostname  string            `json:"hostname"`
+	Nics      []IdentityNIC     `json:"nics"`
 }
 
 type GuestError struct {

@@ -82,13 +82,14 @@ const (
 	OpTimeSync   = "time.sync"
 	OpShutdown   = "shutdown"
 	OpHealth     = "health"
+	OpIdentity   = "identity"
 )
 
 var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin, OpFsStat, OpFsList,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpShutdown,
-	OpHealth}
+	OpHealth, OpIdentity}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown"}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity"}
 
 type Frame struct {
 	Stream  uint32

@@ -68,6 +68,10 @@ describe('snapshots (real VMs)', () => {
     // The clock was resynced from the host, not left at the snapshot's instant.
     const guestNow = Number(await sh(src.id, 'date +%s'));
     expect(Math.abs(guestNow - Date.now() / 1000)).toBeLessThan(5);
+    // The host's steps of the restore are on the agent's status, in order.
+    const steps = p.agent!.supervisor.status(src.id).bootSteps ?? [];
+    expect(steps.map((s) => s.name)).toEqual(['network', 'load', 'resume', 'identity']);
+    expect(steps.every((s) => s.ms >= 0)).toBe(true);
   });
 
   it('clones into a new VM with its own name and address, independent of the original', async () => {
@@ -79,6 +83,8 @@ describe('snapshots (real VMs)', () => {
     const up = await running(clone.id);
     expect(up.snapshot).toBeTruthy();
     expect(await sh(clone.id, 'hostname')).toBe('snap-clone');
+    expect(await sh(clone.id, 'cat /etc/hostname')).toBe('snap-clone');
+    expect(Math.abs(Number(await sh(clone.id, 'date +%s')) - Date.now() / 1000)).toBeLessThan(5);
     expect(await sh(clone.id, 'ip -o -4 addr show eth0')).toContain(`${clone.ip}/`);
     expect(await sh(clone.id, 'cat /root/state')).toBe('before');
     expect(await sh(clone.id, 'cat /proc/sys/kernel/random/boot_id')).toBe(bootId);

@@ -66,6 +66,19 @@ export const ExecRequest = z.object({
   tag: z.string().optional(),
 });
 
+/**
+ * One NIC of a guest restored from a snapshot: the interface that had MAC `from` in the snapshot
+ * takes `mac` and `address` ("ip/prefix", null: none) and the default route via `gateway`;
+ * `index` names its usual interface (ethN) if the guest changed that MAC itself.
+ */
+export const IdentityNic = z.object({
+  from: z.string(),
+  mac: z.string(),
+  address: z.string().nullable(),
+  gateway: z.string().nullable(),
+  index: z.number().int().min(0),
+});
+
 export const GuestRequest = z.discriminatedUnion('op', [
   ExecRequest,
   z.object({ op: z.literal('ps') }),
@@ -92,6 +105,13 @@ export const GuestRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('time.sync'), unixMs: z.number() }),
   z.object({ op: z.literal('shutdown'), reboot: z.boolean().optional() }),
   z.object({ op: z.literal('health') }),
+  /** A restored guest becomes this VM: clock, hostname, each NIC's MAC and address, one request. */
+  z.object({
+    op: z.literal('identity'),
+    unixMs: z.number(),
+    hostname: z.string(),
+    nics: z.array(IdentityNic),
+  }),
 ]);
 export type GuestRequest = z.infer<typeof GuestRequest>;
 

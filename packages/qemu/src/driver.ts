@@ -63,12 +63,13 @@ export class QemuDriver implements VmmDriver {
   }
 
   launch(spec: VmmLaunchSpec): Promise<VmmInstance> {
-    return this.start(spec, false);
+    return this.start(spec);
   }
 
   /**
-   * A fresh QEMU from a snapshot directory: the snapshot's disk copied to `spec.diskPath`, QEMU
-   * started with `-incoming defer`, the saved state streamed in. The VM is left paused at the
+   * A fresh QEMU from a snapshot directory: the snapshot's disk copied (sparse, reflink where
+   * the filesystem can) to `spec.diskPath`, QEMU started with `-incoming defer` and the state
+   * file open as its standard input, which it then loads itself. The VM is left paused at the
    * saved instant; the caller resumes it once its host side (TAP, guest channel) is ready.
    */
   async restore(spec: VmmLaunchSpec, snapshotDir: string): Promise<VmmInstance> {
@@ -76,7 +77,7 @@ export class QemuDriver implements VmmDriver {
     if (info.vmm !== 'qemu') {
       throw new QemuLaunchError(`Restoring failed: the snapshot was taken by ${info.vmm}, not QEMU`, '');
     }
-    const have = (await probeQemu(this.binary)).version;
+    const have = await this.version();
     if (majorMinor(info.vmmVersion) !== majorMinor(have)) {
       throw new QemuLaunchError(
         `Restoring failed: the snapshot was written by QEMU ${info.vmmVersion} and this host has ${have}; QEMU only loads its own migration format`,
@@ -84,17 +85,36 @@ export class QemuDriver implements VmmDriver {
       );
     }
     await copyDisk(join(snapshotDir, info.files.disk), spec.diskPath);
-    const instance = await this.start(spec, true);
+    const state = await open(join(snapshotDir, info.files.state), 'r');
+    let instance: QemuInstance;
     try {
-      await loadState(instance.qmpClient, snapshotDir, spec.runDir);
+      instance = await this.start(spec, state.fd);
+    } finally {
+      // QEMU holds its own copy of the descriptor.
+      await state.close();
+    }
+    try {
+      await loadState(instance.qmpClient);
     } catch (e) {
       await instance.kill();
-      throw e;
+      const said = lastLine((await readFile(runFiles(spec.runDir).stderr, 'utf8').catch(() => '')).trim());
+      throw new Error(`${(e as Error).message}${said ? `: ${said}` : ''}`);
     }
     return instance;
   }
 
-  private async start(spec: VmmLaunchSpec, incoming: boolean): Promise<QemuInstance> {
+  /** This binary's version, asked once: a restore checks it every time. */
+  private versionOnce: Promise<string | null> | null = null;
+  private version(): Promise<string | null> {
+    this.versionOnce ??= probeQemu(this.binary).then((p) => {
+      if (!p.version) this.versionOnce = null;
+      return p.version;
+    });
+    return this.versionOnce;
+  }
+
+  /** `incoming`: the descriptor of a saved state QEMU is to load (`-incoming defer`), else null. */
+  private async start(spec: VmmLaunchSpec, incoming: number | null = null): Promise<QemuInstance> {
     const files = runFiles(spec.runDir);
     for (const p of [files.qmp, files.console, spec.guestSocketPath]) {
       const tooLong = socketPathTooLong(p);
@@ -117,11 +137,12 @@ export class QemuDriver implements VmmDriver {
     const tscKhz = accel === 'tcg' ? await hostTscKhz() : null;
     const cmdline = tscKhz ? `${spec.cmdline} tsc_early_khz=${tscKhz} tsc=reliable` : spec.cmdline;
     const args = buildQemuArgs({ ...spec, cmdline }, accel);
-    if (incoming) args.push('-incoming', 'defer');
+    if (incoming !== null) args.push('-incoming', 'defer');
     const errFile = await open(files.stderr, 'w');
     let proc;
     try {
-      proc = spawnDetached(this.binary, args, { stdio: ['ignore', errFile.fd, errFile.fd] });
+      // A restoring QEMU reads its saved state from its standard input (migration.ts: fd:0).
+      proc = spawnDetached(this.binary, args, { stdio: [incoming ?? 'ignore', errFile.fd, errFile.fd] });
     } finally {
       await errFile.close();
     }

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, createConnection } from 'node:net';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { RUN_DIR_FILES, SNAPSHOT_INFO_FILE, type VmmSnapshotInfo } from '@hearth/vmm';
-import type { QmpClient } from './qmp.ts';
+import { SNAPSHOT_INFO_FILE, type VmmSnapshotInfo } from '@hearth/vmm';
+import type { QmpClient, QmpEvent } from './qmp.ts';
 
 const run = promisify(execFile);
 
@@ -16,23 +15,65 @@ export const SNAPSHOT_FILES = { state: 'vmstate.bin', memory: 'vmstate.bin', dis
 /** QEMU's default migration bandwidth cap (128 MiB/s) would make every snapshot needlessly slow. */
 const UNLIMITED = 64 * 1024 * 1024 * 1024;
 
+/**
+ * The file descriptor a restoring QEMU reads its saved state from: the state file is opened by
+ * us and handed to QEMU as its standard input, so QEMU reads the file itself (no socket, no
+ * copy through this process).
+ */
+const INCOMING_FD = 0;
+
 interface MigrateStatus {
   status: string;
   'error-desc'?: string;
 }
 
-async function waitMigration(qmp: QmpClient, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await qmp.execute<MigrateStatus>('query-migrate');
-    if (s.status === 'completed') return;
-    if (s.status === 'failed' || s.status === 'cancelled') {
-      throw new Error(
-        `${what} failed: QEMU reported ${s.status}${s['error-desc'] ? ` (${s['error-desc']})` : ''}`,
-      );
-    }
-    if (Date.now() > deadline) throw new Error(`${what} timed out after ${timeoutMs / 1000} s (${s.status})`);
-    await sleep(10);
+/**
+ * Runs `start` (a `migrate` or `migrate-incoming`) and resolves when QEMU announces the
+ * migration completed: QMP's MIGRATION events, no polling. A QEMU that exits meanwhile (a failed
+ * incoming migration ends the process) or reports failure rejects.
+ */
+async function migrate(
+  qmp: QmpClient,
+  what: string,
+  timeoutMs: number,
+  start: () => Promise<unknown>,
+): Promise<void> {
+  let onEvent: (ev: QmpEvent) => void = () => undefined;
+  let onClose: () => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    onEvent = (ev) => {
+      if (ev.event !== 'MIGRATION') return;
+      const status = String(ev.data?.status ?? '');
+      if (status === 'completed') resolve();
+      else if (status === 'failed' || status === 'cancelled') {
+        void qmp.execute<MigrateStatus>('query-migrate').then(
+          (s) =>
+            reject(
+              new Error(
+                `${what} failed: QEMU reported ${status}${s['error-desc'] ? ` (${s['error-desc']})` : ''}`,
+              ),
+            ),
+          () => reject(new Error(`${what} failed: QEMU reported ${status}`)),
+        );
+      }
+    };
+    onClose = () => reject(new Error(`${what} failed: QEMU exited during the migration`));
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  qmp.on('event', onEvent);
+  qmp.once('close', onClose);
+  try {
+    await qmp.execute('migrate-set-capabilities', {
+      capabilities: [{ capability: 'events', state: true }],
+    });
+    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED });
+    await start();
+    await done;
+  } finally {
+    clearTimeout(timer);
+    qmp.off('event', onEvent);
+    qmp.off('close', onClose);
   }
 }
 
@@ -64,62 +105,33 @@ export async function saveState(
     server.listen(sock, () => resolve());
   });
   try {
-    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED });
-    await qmp.execute('migrate', { uri: `unix:${sock}` });
-    await waitMigration(qmp, 'Saving the VM state', 120_000);
-    await received;
+    // The disk copy runs while QEMU writes its state: both describe the paused instant.
+    const disk = copyDisk(diskPath, join(dir, SNAPSHOT_FILES.disk)).then(
+      () => null,
+      (e: Error) => e,
+    );
+    const state = migrate(qmp, 'Saving the VM state', 120_000, () =>
+      qmp.execute('migrate', { uri: `unix:${sock}` }),
+    ).then(() => received);
+    const [copied] = await Promise.all([disk, state]);
+    if (copied) throw new Error(`Saving the VM's disk failed: ${copied.message}`);
   } finally {
     server.close();
     await rm(sock, { force: true });
   }
-  await copyDisk(diskPath, join(dir, SNAPSHOT_FILES.disk));
   const full: VmmSnapshotInfo = { ...info, files: { ...SNAPSHOT_FILES } };
   await writeFile(join(dir, SNAPSHOT_INFO_FILE), JSON.stringify(full, null, 2) + '\n');
   return full;
 }
 
 /**
- * Feeds a saved state into a QEMU started with `-incoming defer`: QEMU listens on a socket we
- * name, we stream the file into it, and the VM is left paused at the saved instant.
+ * Loads the saved state into a QEMU started with `-incoming defer` and the state file open on
+ * INCOMING_FD: QEMU reads the file itself. The VM is left paused at the saved instant.
  */
-export async function loadState(qmp: QmpClient, dir: string, runDir: string): Promise<void> {
-  const sock = join(runDir, RUN_DIR_FILES.qemuIncoming);
-  await rm(sock, { force: true });
-  await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED });
-  await qmp.execute('migrate-incoming', { uri: `unix:${sock}` });
-  try {
-    for (let i = 0; ; i++) {
-      try {
-        await stat(sock);
-        break;
-      } catch {
-        if (i > 500) throw new Error('Restoring the VM state failed: QEMU never listened for it');
-        await sleep(10);
-      }
-    }
-    const conn = createConnection(sock);
-    await new Promise<void>((resolve, reject) => {
-      conn.once('connect', () => resolve());
-      conn.once('error', reject);
-    });
-    // QEMU may close its end as soon as it has read the whole stream, before our side sees the
-    // write finish ("premature close"): QEMU's own migration status is the verdict, not the pipe.
-    const fed = pipeline(createReadStream(join(dir, SNAPSHOT_FILES.state)), conn).then(
-      () => null,
-      (e: Error) => e,
-    );
-    try {
-      await waitMigration(qmp, 'Restoring the VM state', 120_000);
-    } catch (e) {
-      const pipeError = await fed;
-      throw pipeError
-        ? new Error(`${(e as Error).message}; feeding the state failed: ${pipeError.message}`)
-        : e;
-    }
-    await fed;
-  } finally {
-    await rm(sock, { force: true });
-  }
+export async function loadState(qmp: QmpClient): Promise<void> {
+  await migrate(qmp, 'Restoring the VM state', 120_000, () =>
+    qmp.execute('migrate-incoming', { uri: `fd:${INCOMING_FD}` }),
+  );
 }
 
 export async function readSnapshotInfo(dir: string): Promise<VmmSnapshotInfo> {

@@ -25,7 +25,7 @@ export type Behaviour = (
 ) => void;
 
 /** A fake guest on a Unix socket: answers HELLO, then hands every frame to `behave`. */
-export function fakeGuest(behave: Behaviour) {
+export function fakeGuest(behave: Behaviour, capabilities: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-guest-'));
   const path = join(dir, 'g.sock');
   const sockets: Socket[] = [];
@@ -46,7 +46,7 @@ export function fakeGuest(behave: Behaviour) {
                 error: { code: 'UNAUTHENTICATED', message: 'bad secret' },
               }),
             );
-          } else sock.write(encodeFrame(0, FrameType.WELCOME, WELCOME));
+          } else sock.write(encodeFrame(0, FrameType.WELCOME, { ...WELCOME, capabilities }));
           continue;
         }
         const json =

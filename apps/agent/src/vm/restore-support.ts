@@ -53,8 +53,37 @@ export async function adoptIdentity(
   spec: AgentVmSpec,
   source: AgentVmSpec | null,
 ): Promise<void> {
-  await guest.request({ op: 'time.sync', unixMs: Date.now() }, 10_000);
   const before = nicsOf(source ?? spec);
+  if (guest.info?.capabilities.includes('identity')) {
+    // One request, no process started in the guest.
+    await guest
+      .request(
+        {
+          op: 'identity',
+          unixMs: Date.now(),
+          hostname: spec.name,
+          nics: nicsOf(spec)
+            .slice(0, before.length)
+            .map((n, index) => ({
+              from: before[index]!.mac,
+              mac: n.mac,
+              address: n.ip ? `${n.ip}/${n.prefix}` : null,
+              gateway: n.gateway ?? null,
+              index,
+            })),
+        },
+        30_000,
+      )
+      .catch((e: Error) => {
+        throw new HearthError(
+          'VM_FAILED',
+          `Restoring failed: the guest could not take its new identity (${e.message})`,
+        );
+      });
+    return;
+  }
+  // A guest agent from before the identity op (its snapshot holds the old agent): a shell script.
+  await guest.request({ op: 'time.sync', unixMs: Date.now() }, 10_000);
   const nics = nicsOf(spec)
     .slice(0, before.length)
     .map((n, i) =>
@@ -77,6 +106,20 @@ export async function adoptIdentity(
   }
 }
 
+/** A driver's VMM version, asked once per driver (each probe spawns the VMM binary). */
+const versions = new WeakMap<VmmDriver, Promise<string | null>>();
+function versionOf(driver: VmmDriver): Promise<string | null> {
+  let v = versions.get(driver);
+  if (!v) {
+    v = driver.probe().then((p) => {
+      if (!p.version) versions.delete(driver);
+      return p.version ?? null;
+    });
+    versions.set(driver, v);
+  }
+  return v;
+}
+
 /**
  * The checks a restore can make before it replaces anything: the snapshot's VMM kind, and for
  * QEMU its version (QEMU loads only its own migration format; Firecracker checks its own).
@@ -96,7 +139,7 @@ export async function assertLoadable(driver: VmmDriver, dir: string): Promise<vo
     );
   }
   if (driver.kind === 'qemu') {
-    const have = (await driver.probe()).version ?? '';
+    const have = (await versionOf(driver)) ?? '';
     const mm = (v: string) => v.split('.').slice(0, 2).join('.');
     if (mm(info.vmmVersion) !== mm(have)) {
       throw new HearthError(

@@ -3,7 +3,7 @@ import { waitForText } from '../../console-log.ts';
 import type { GuestConnection } from '../../guest/connection.ts';
 import { adoptIdentity } from '../restore-support.ts';
 import { raceReady } from '../ready.ts';
-import type { BootRun } from './run.ts';
+import { timed, type BootRun } from './run.ts';
 
 /**
  * Step 5: the guest is up. With a guest agent: its session is open (a restored guest then takes
@@ -16,9 +16,11 @@ export async function awaitReady(b: BootRun): Promise<void> {
   const spec = rec.spec;
   if (rec.hasAgent) {
     rec.guest = ctx.openGuest(rec, instance);
-    await awaitAgent(b, rec.guest, instance);
+    const guest = rec.guest;
+    if (from) await timed(b, 'resume', () => awaitAgent(b, guest, instance));
+    else await awaitAgent(b, guest, instance);
     // The restored guest wakes with the clock and identity of the instant it was saved.
-    if (from) await adoptIdentity(rec.guest, spec, from.source);
+    if (from) await timed(b, 'identity', () => adoptIdentity(guest, spec, from.source));
   } else if (spec.bootMarker && !from) {
     const marker = spec.bootMarker;
     await raceReady({

@@ -9,7 +9,7 @@ import { injectAgent } from './02-inject.ts';
 import { plugNetwork } from './03-network.ts';
 import { launchVmm } from './04-launch.ts';
 import { awaitReady } from './05-ready.ts';
-import type { BootRun, BootStep, RestoreSource } from './run.ts';
+import { timed, type BootRun, type BootStep, type RestoreSource } from './run.ts';
 
 export type { RestoreSource } from './run.ts';
 
@@ -42,15 +42,21 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
     instance: null,
     consoleStart: 0,
     launchedAt: 0,
+    steps: [],
   };
   rec.phase = 'starting';
   rec.reason = null;
   rec.bootMs = null;
+  rec.bootSteps = null;
   const t0 = Date.now();
   try {
-    for (const step of BOOT_STEPS) await step(b);
+    for (const step of BOOT_STEPS) {
+      if (from && step === plugNetwork) await timed(b, 'network', () => step(b));
+      else await step(b);
+    }
     const instance = b.instance!;
     rec.bootMs = Date.now() - b.launchedAt;
+    if (from) rec.bootSteps = b.steps;
     rec.phase = 'running';
     rec.startedAt = new Date().toISOString();
     await persist(rec, 'running');

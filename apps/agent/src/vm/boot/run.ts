@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AgentVmSpec } from '@hearth/contract';
+import type { AgentVmSpec, BootStepTiming } from '@hearth/contract';
 import type { RunDirPaths, VmmInstance } from '@hearth/vmm';
 import type { VmContext } from '../context.ts';
 import type { VmRecord } from '../record.ts';
@@ -30,6 +30,21 @@ export interface BootRun {
   instance: VmmInstance | null;
   consoleStart: number;
   launchedAt: number;
+  /** The host's measured steps of this boot (a restore: `network`, `load`, `resume`, `identity`). */
+  steps: BootStepTiming[];
+}
+
+/** Runs `fn` as the step `name` of this boot, adding its duration to the step's record. */
+export async function timed<T>(b: BootRun, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    const ms = Math.round((performance.now() - t0) * 10) / 10;
+    const had = b.steps.find((s) => s.name === name);
+    if (had) had.ms = Math.round((had.ms + ms) * 10) / 10;
+    else b.steps.push({ name, ms });
+  }
 }
 
 export type BootStep = (b: BootRun) => Promise<void>;
