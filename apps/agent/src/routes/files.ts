@@ -158,8 +158,9 @@ export function fileRoutes(
     return { path: q.path };
   });
 
-  // Metrics and info share the guest channel with transfers in flight (no per-stream flow control
-  // yet), so an emulated guest busy moving a file answers late: give them the ordinary bound.
+  // Metrics and info share the guest channel with transfers in flight (per-stream credit keeps
+  // a transfer from holding the channel, but an emulated guest busy moving a file still answers
+  // late): give them the ordinary bound.
   serve(app, r.metrics, async (req) => ({
     ...(await request(req, { op: 'metrics' })),
     at: new Date().toISOString(),
