@@ -11,6 +11,8 @@ import (
 type Hello struct {
 	Protocol int    `json:"protocol"`
 	Secret   string `json:"secret"`
+	// Features the host speaks (CreditFeature); absent from hosts that predate them.
+	Features []string `json:"features,omitempty"`
 }
 
 type Welcome struct {

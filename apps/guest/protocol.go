@@ -14,7 +14,11 @@ const (
 	FrameMagic       = "HG"
 	FrameHeaderBytes = 11
 	MaxFrameBody     = 1024*1024 + 5
-	DataChunkBytes   = 32 * 1024
+	DataChunkBytes   = 256 * 1024
+	// StreamWindowBytes is the credit each stream starts with per direction when the session
+	// negotiated CreditFeature (HELLO features and WELCOME capabilities both list it).
+	StreamWindowBytes = 2 * 1024 * 1024
+	CreditFeature     = "credit"
 )
 
 // Frame types.
@@ -31,6 +35,7 @@ const (
 	FrameControl  uint8 = 10
 	FramePing     uint8 = 11
 	FramePong     uint8 = 12
+	FrameWindow   uint8 = 13 // u32 BE credit increment for the stream's data frames
 )
 
 // FrameTypeNames maps the TypeScript FrameType keys to their numbers (checked by the test).
@@ -38,6 +43,7 @@ var FrameTypeNames = map[string]uint8{
 	"HELLO": FrameHello, "WELCOME": FrameWelcome, "REQUEST": FrameRequest, "RESULT": FrameResult,
 	"STDIN": FrameStdin, "STDIN_EOF": FrameStdinEOF, "STDOUT": FrameStdout, "STDERR": FrameStderr,
 	"EVENT": FrameEvent, "CONTROL": FrameControl, "PING": FramePing, "PONG": FramePong,
+	"WINDOW": FrameWindow,
 }
 
 // Error codes (GuestErrorCode).
@@ -89,7 +95,7 @@ var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpShutdown,
 	OpHealth, OpIdentity}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity"}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", CreditFeature}
 
 type Frame struct {
 	Stream  uint32
@@ -121,7 +127,7 @@ type Decoder struct {
 
 func (d *Decoder) Reset() { d.buf = nil; d.Synced = false }
 
-func knownType(t uint8) bool { return t >= FrameHello && t <= FramePong }
+func knownType(t uint8) bool { return t >= FrameHello && t <= FrameWindow }
 
 // Push appends bytes and returns the complete frames; on error the frames before it are returned too.
 func (d *Decoder) Push(chunk []byte) ([]Frame, error) {

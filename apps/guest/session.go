@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,8 +14,9 @@ import (
 	"time"
 )
 
-// outQueue bounds the frames waiting for the writer: producers (process output, file reads) block
-// when it is full, which is the only flow control the protocol has. 64 × 32 KiB ≈ 2 MiB in flight.
+// outQueue bounds the frames waiting for the writer: producers block when it is full. With
+// credit each stream also stays within its window, so one stream whose host reader is slow waits
+// alone; without it (an older host) this queue is the only flow control.
 const outQueue = 64
 
 var errGone = errors.New("session ended")
@@ -66,18 +68,53 @@ func (a *Agent) serveLink(rw io.ReadWriter, persistent bool) {
 	}
 }
 
+// writeBatchBytes bounds how many queued frames the writer joins into one write: small frames
+// (an exec's started event, its output and its RESULT) then cost one system call, not three.
+const writeBatchBytes = 256 * 1024
+
 // writer is the only goroutine that writes to the link, so frames never interleave. Frames of a
 // session that has ended are dropped: they belong to a host connection that is gone.
 func (l *link) writer() {
-	for {
-		select {
-		case f := <-l.out:
-			if f.s != nil && f.s.isDone() {
-				continue
-			}
+	batch := make([]byte, 0, writeBatchBytes)
+	var owner *session
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if _, err := l.w.Write(batch); err != nil && owner != nil {
+			owner.end()
+		}
+		batch, owner = batch[:0], nil
+	}
+	add := func(f outFrame) {
+		if f.s != nil && f.s.isDone() {
+			return
+		}
+		if f.s != owner || len(batch)+len(f.b) > writeBatchBytes {
+			flush()
+		}
+		if len(f.b) >= writeBatchBytes {
 			if _, err := l.w.Write(f.b); err != nil && f.s != nil {
 				f.s.end()
 			}
+			return
+		}
+		owner = f.s
+		batch = append(batch, f.b...)
+	}
+	for {
+		select {
+		case f := <-l.out:
+			add(f)
+			for more := true; more; {
+				select {
+				case f := <-l.out:
+					add(f)
+				default:
+					more = false
+				}
+			}
+			flush()
 		case <-l.quit:
 			return
 		}
@@ -114,6 +151,8 @@ func (l *link) handle(f Frame) {
 		s.request(f)
 	case FrameStdin, FrameStdinEOF, FrameControl:
 		s.deliver(f)
+	case FrameWindow:
+		s.window(f)
 	}
 }
 
@@ -138,11 +177,21 @@ func (l *link) hello(f Frame) {
 	case !secretEqual(h.Secret, cfg.Secret):
 		refuse("wrong secret")
 	default:
-		s := &session{l: l, done: make(chan struct{}), streams: map[uint32]*stream{}}
+		s := &session{l: l, done: make(chan struct{}), streams: map[uint32]*stream{},
+			credit: hasFeature(h.Features, CreditFeature)}
 		l.cur = s
 		w, _ := json.Marshal(l.a.welcome())
 		_ = s.send(0, FrameWelcome, w)
 	}
+}
+
+func hasFeature(list []string, f string) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
 }
 
 // secretEqual compares digests so that neither the content nor the length leaks through timing.
@@ -167,6 +216,9 @@ type session struct {
 	once    sync.Once
 	mu      sync.Mutex
 	streams map[uint32]*stream
+	// credit: the host offered per-stream credit (HELLO features), so data frames in both
+	// directions stay within the windows the receivers grant (see stream.go).
+	credit bool
 }
 
 func (s *session) end() { s.once.Do(func() { close(s.done) }) }
@@ -231,6 +283,9 @@ func (s *session) request(f Frame) {
 	if wantsData[req.Op] || wantsControl[req.Op] {
 		st.in = &inbox{data: wantsData[req.Op], dataSig: make(chan struct{}, 1),
 			spaceSig: make(chan struct{}, 1), ctlSig: make(chan struct{}, 1)}
+		if s.credit && wantsData[req.Op] {
+			st.in.grant = st.grantInput
+		}
 	}
 	s.streams[f.Stream] = st
 	s.mu.Unlock()
@@ -252,5 +307,19 @@ func (s *session) deliver(f Frame) {
 	}
 	if st.in.pushData(st, f, s.l.a.stdinStall) {
 		go st.overflow()
+	}
+}
+
+// window adds the host's credit grant to a stream's output budget. It runs on the link reader and
+// never waits; a grant for a stream that has ended is ignored.
+func (s *session) window(f Frame) {
+	if !s.credit || len(f.Payload) != 4 {
+		return
+	}
+	s.mu.Lock()
+	st := s.streams[f.Stream]
+	s.mu.Unlock()
+	if st != nil {
+		st.addCredit(int64(binary.BigEndian.Uint32(f.Payload)))
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"log"
 	"sync"
@@ -24,6 +25,8 @@ type inbox struct {
 	overflowed bool
 	onOverflow func() // run once when the data queue overflows (before the stream fails)
 	ctl        [][]byte
+	grant      func(n int) // with credit: returns consumed STDIN bytes to the host (WINDOW)
+	granted    int
 	dataSig    chan struct{} // data queued or overflowed
 	spaceSig   chan struct{} // the consumer took data
 	ctlSig     chan struct{} // control queued
@@ -100,19 +103,33 @@ var errOverflow = gerr(ErrTooLarge, "stdin overflow: more than %d bytes queued t
 
 // popData takes the next data frame without waiting: ok is false when the queue is empty.
 func (in *inbox) popData() (f Frame, ok bool, err error) {
+	grant := 0
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	if in.overflowed {
+		in.mu.Unlock()
 		return Frame{}, false, errOverflow
 	}
 	if len(in.frames) == 0 {
+		in.mu.Unlock()
 		return Frame{}, false, nil
 	}
 	f = in.frames[0]
 	in.frames[0] = Frame{}
 	in.frames = in.frames[1:]
 	in.bytes -= len(f.Payload)
+	if f.Type == FrameStdin && in.grant != nil {
+		in.granted += len(f.Payload)
+		// Batched; it cannot stall the host, which waits only with a whole window queued here.
+		if in.granted >= StreamWindowBytes/4 || len(in.frames) == 0 {
+			grant, in.granted = in.granted, 0
+		}
+	}
+	fn := in.grant
 	wake(in.spaceSig)
+	in.mu.Unlock()
+	if grant > 0 {
+		fn(grant) // outside the lock: it may wait for the link writer
+	}
 	return f, true, nil
 }
 
@@ -209,10 +226,49 @@ type stream struct {
 	closed chan struct{}
 	once   sync.Once
 	sendMu sync.Mutex // orders frames against the RESULT: nothing is sent after it
+
+	// Output credit (only when the session negotiated it): payload bytes of STDOUT/STDERR the host
+	// still accepts. A producer waits at zero until a WINDOW frame adds more.
+	creditMu  sync.Mutex
+	credit    int64
+	creditSig chan struct{}
 }
 
 func newStream(id uint32, s *session) *stream {
-	return &stream{id: id, s: s, closed: make(chan struct{})}
+	return &stream{id: id, s: s, closed: make(chan struct{}), credit: StreamWindowBytes,
+		creditSig: make(chan struct{}, 1)}
+}
+
+func (st *stream) addCredit(n int64) {
+	st.creditMu.Lock()
+	st.credit += n
+	st.creditMu.Unlock()
+	wake(st.creditSig)
+}
+
+// takeCredit waits until the host accepts output on this stream and reserves up to want bytes of
+// it. It returns errGone once the stream or the session has ended.
+func (st *stream) takeCredit(want int) (int, error) {
+	for {
+		st.creditMu.Lock()
+		if st.credit > 0 {
+			n := want
+			if int64(n) > st.credit {
+				n = int(st.credit)
+			}
+			st.credit -= int64(n)
+			st.creditMu.Unlock()
+			return n, nil
+		}
+		st.creditMu.Unlock()
+		select {
+		case <-st.creditSig:
+		case <-st.closed:
+			return 0, errGone
+		case <-st.s.done:
+			return 0, errGone
+		}
+	}
 }
 
 func (st *stream) isClosed() bool {
@@ -234,11 +290,20 @@ func (st *stream) send(typ uint8, payload []byte) error {
 	return st.s.send(st.id, typ, payload)
 }
 
+// sendData sends output in frames of at most DataChunkBytes, within the host's credit: a host
+// whose client reads slowly stops this producer (a process then blocks on its full pipe) while
+// every other stream keeps flowing.
 func (st *stream) sendData(typ uint8, data []byte) error {
 	for len(data) > 0 {
 		n := len(data)
 		if n > DataChunkBytes {
 			n = DataChunkBytes
+		}
+		if st.s.credit {
+			var err error
+			if n, err = st.takeCredit(n); err != nil {
+				return err
+			}
 		}
 		if err := st.send(typ, data[:n]); err != nil {
 			return err
@@ -269,6 +334,13 @@ func (st *stream) finish(payload []byte) {
 
 func (st *stream) ok(fields map[string]interface{}) { st.finish(resultOK(fields)) }
 func (st *stream) fail(e *GuestError)               { st.finish(resultErr(e)) }
+
+// grantInput returns consumed STDIN bytes to the host's credit (a WINDOW frame).
+func (st *stream) grantInput(n int) {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(n))
+	_ = st.send(FrameWindow, b[:])
+}
 
 // stdoutWriter turns a byte stream (tar archives) into STDOUT frames.
 type stdoutWriter struct {

@@ -184,7 +184,7 @@ func TestStdinBacklogDoesNotBlockChannel(t *testing.T) {
 	c := dial(t, testAgent(t)).login()
 	id := c.start(map[string]interface{}{"op": "exec", "argv": []string{"sleep", "20"}, "stdin": true})
 	started(t, c, id)
-	sendRaw(c, id, FrameStdin, chunks(40, DataChunkBytes)...)
+	sendRaw(c, id, FrameStdin, chunks(40, 32*1024)...) // 1.25 MiB: under the queue bound
 	time.Sleep(200 * time.Millisecond)
 	go func() {
 		b, _ := json.Marshal(map[string]string{"type": "signal", "signal": "KILL"})

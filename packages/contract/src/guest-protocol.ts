@@ -12,13 +12,26 @@ import { z } from 'zod';
  * Stream 0 is the session (HELLO/WELCOME/PING/PONG). The host opens stream N > 0 with a REQUEST;
  * the guest ends it with exactly one RESULT. JSON payloads are UTF-8 JSON objects; data payloads
  * are raw bytes. The magic lets a fresh host connection skip bytes left over from an earlier one.
+ *
+ * Credit (negotiated: HELLO `features` has 'credit' and WELCOME `capabilities` has 'credit'):
+ * each stream starts with STREAM_WINDOW_BYTES of credit in each direction; a sender of data
+ * frames (STDIN host → guest, STDOUT/STDERR guest → host) never has more payload bytes in
+ * flight than the credit its receiver granted, and the receiver grants more with WINDOW frames
+ * (payload: u32 BE byte increment) as its consumer takes the data. A guest that overruns its
+ * credit is a protocol error. Without the feature on both sides (an older agent in a snapshot,
+ * an older host) nothing changes: no WINDOW frame is sent and data flows as in version 1.
  */
 export const GUEST_PROTOCOL_VERSION = 1;
 export const FRAME_MAGIC = 'HG';
 export const FRAME_HEADER_BYTES = 11;
 /** Largest stream + type + payload a peer may send; anything bigger is a protocol error. */
 export const MAX_FRAME_BODY = 1024 * 1024 + 5;
-export const DATA_CHUNK_BYTES = 32 * 1024;
+/** The largest data payload a sender puts in one frame (receivers accept up to MAX_FRAME_BODY). */
+export const DATA_CHUNK_BYTES = 256 * 1024;
+/** Credit each side starts a stream with, per direction, when the session negotiated 'credit'. */
+export const STREAM_WINDOW_BYTES = 2 * 1024 * 1024;
+/** The feature a host offers in HELLO and a guest lists in WELCOME for per-stream credit. */
+export const CREDIT_FEATURE = 'credit';
 
 export const FrameType = {
   HELLO: 1,
@@ -33,10 +46,17 @@ export const FrameType = {
   CONTROL: 10,
   PING: 11,
   PONG: 12,
+  /** Credit for the stream's data frames: u32 BE byte increment (only with the credit feature). */
+  WINDOW: 13,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
-export const Hello = z.object({ protocol: z.number().int(), secret: z.string() });
+export const Hello = z.object({
+  protocol: z.number().int(),
+  secret: z.string(),
+  /** Optional extensions the host speaks (CREDIT_FEATURE); an older guest ignores the field. */
+  features: z.array(z.string()).optional(),
+});
 export const Welcome = z.object({
   protocol: z.number().int(),
   agentVersion: z.string(),

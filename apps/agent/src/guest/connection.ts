@@ -3,12 +3,21 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import {
   encodeFrame,
+  encodeWindow,
   FrameDecoder,
   FrameError,
   parseJsonPayload,
+  windowIncrement,
   type Frame,
 } from '@hearth/contract/guest-codec';
-import { FrameType, GUEST_PROTOCOL_VERSION, GuestResult, Welcome, type GuestRequest } from '@hearth/contract';
+import {
+  CREDIT_FEATURE,
+  FrameType,
+  GUEST_PROTOCOL_VERSION,
+  GuestResult,
+  Welcome,
+  type GuestRequest,
+} from '@hearth/contract';
 import { GuestError } from './errors.ts';
 import { GuestStream } from './stream.ts';
 
@@ -34,6 +43,8 @@ export class GuestConnection extends EventEmitter {
   private sock: Socket | null = null;
   private decoder = new FrameDecoder();
   private welcome: Welcome | null = null;
+  /** The session negotiated per-stream credit (the guest listed it in WELCOME). */
+  private credit = false;
   private readonly streams = new Map<number, GuestStream>();
   private nextStream = 1;
   private disposed = false;
@@ -48,6 +59,22 @@ export class GuestConnection extends EventEmitter {
 
   get info(): Welcome | null {
     return this.welcome;
+  }
+
+  /**
+   * Guest output this connection holds in memory: a partial frame in the decoder plus what each
+   * stream handed to a consumer that has not moved it on. With credit it stays under
+   * MAX_FRAME_BODY + open streams × STREAM_WINDOW_BYTES whatever the guest sends.
+   */
+  get bufferedBytes(): number {
+    let n = this.decoder.buffered;
+    for (const s of this.streams.values()) n += s.bufferedBytes;
+    return n;
+  }
+
+  /** Whether the session negotiated per-stream credit. */
+  get hasCredit(): boolean {
+    return this.credit;
   }
 
   /**
@@ -124,7 +151,11 @@ export class GuestConnection extends EventEmitter {
     sock.on('close', () => this.onClose(sock));
     const hello = () =>
       sock.write(
-        encodeFrame(0, FrameType.HELLO, { protocol: GUEST_PROTOCOL_VERSION, secret: this.o.secret }),
+        encodeFrame(0, FrameType.HELLO, {
+          protocol: GUEST_PROTOCOL_VERSION,
+          secret: this.o.secret,
+          features: [CREDIT_FEATURE],
+        }),
       );
     hello();
     this.helloTimer = setInterval(() => {
@@ -160,6 +191,7 @@ export class GuestConnection extends EventEmitter {
         if (!w.success) throw new FrameError('WELCOME does not match the protocol');
         this.decoder.synced = true;
         this.welcome = w.data;
+        this.credit = w.data.capabilities.includes(CREDIT_FEATURE);
         if (this.helloTimer) clearInterval(this.helloTimer);
         this.helloTimer = null;
         const waiters = this.waiters;
@@ -175,12 +207,24 @@ export class GuestConnection extends EventEmitter {
     }
     if (!this.welcome) return; // nothing is valid before the session is up
     const s = this.streams.get(f.stream);
-    if (!s) return; // a late frame for a stream we gave up on
+    const data = f.type === FrameType.STDOUT || f.type === FrameType.STDERR;
+    if (!s) {
+      // A late frame for a stream we gave up on: its bytes are dropped, so its credit comes back
+      // at once and the guest's producer runs to its end instead of waiting for ever.
+      if (data && this.credit && f.payload.length) this.sock?.write(encodeWindow(f.stream, f.payload.length));
+      return;
+    }
+    if (data && !s.received(f.payload.length)) {
+      throw new FrameError(`the guest overran its credit on stream ${f.stream}`);
+    }
     switch (f.type) {
       case FrameType.STDOUT:
         return s.push('stdout', f.payload);
       case FrameType.STDERR:
         return s.push('stderr', f.payload);
+      case FrameType.WINDOW:
+        if (!this.credit) throw new FrameError('WINDOW without the credit feature');
+        return s.addSendCredit(windowIncrement(f));
       case FrameType.EVENT:
         return s.push('event', parseJsonPayload(f));
       case FrameType.RESULT: {
@@ -198,6 +242,7 @@ export class GuestConnection extends EventEmitter {
     if (this.sock !== sock) return;
     this.sock = null;
     this.welcome = null;
+    this.credit = false;
     if (this.helloTimer) clearInterval(this.helloTimer);
     this.helloTimer = null;
     for (const s of this.streams.values())
@@ -217,21 +262,32 @@ export class GuestConnection extends EventEmitter {
       );
     }
     const id = this.nextStream++;
-    const stream = new GuestStream(id, (type, payload) => {
-      if (this.sock !== sock || sock.destroyed) return Promise.resolve();
-      const ok = sock.write(encodeFrame(id, type, payload));
-      if (ok) return Promise.resolve();
-      // A socket that dies never drains: give up on close too, or writers would wait forever.
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          sock.off('drain', done);
-          sock.off('close', done);
-          resolve();
-        };
-        sock.once('drain', done);
-        sock.once('close', done);
-      });
-    });
+    const credit = this.credit
+      ? {
+          grant: (bytes: number) => {
+            if (this.sock === sock && !sock.destroyed) sock.write(encodeWindow(id, bytes));
+          },
+        }
+      : null;
+    const stream = new GuestStream(
+      id,
+      (type, payload) => {
+        if (this.sock !== sock || sock.destroyed) return Promise.resolve();
+        const ok = sock.write(encodeFrame(id, type, payload));
+        if (ok) return Promise.resolve();
+        // A socket that dies never drains: give up on close too, or writers would wait forever.
+        return new Promise<void>((resolve) => {
+          const done = () => {
+            sock.off('drain', done);
+            sock.off('close', done);
+            resolve();
+          };
+          sock.once('drain', done);
+          sock.once('close', done);
+        });
+      },
+      credit,
+    );
     this.streams.set(id, stream);
     const forget = () => {
       if (this.streams.get(id) === stream) this.streams.delete(id);

@@ -21,14 +21,18 @@ const WELCOME = {
 
 export type Behaviour = (
   sock: Socket,
-  frame: { stream: number; type: number; json: Record<string, unknown> | null },
+  frame: { stream: number; type: number; json: Record<string, unknown> | null; payload: Buffer },
 ) => void;
 
-/** A fake guest on a Unix socket: answers HELLO, then hands every frame to `behave`. */
+/**
+ * A fake guest on a Unix socket: answers HELLO, then hands every frame to `behave`. `capabilities`
+ * go into its WELCOME (['credit'] makes it a guest that speaks per-stream credit).
+ */
 export function fakeGuest(behave: Behaviour, capabilities: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-guest-'));
   const path = join(dir, 'g.sock');
   const sockets: Socket[] = [];
+  const hellos: Array<Record<string, unknown>> = [];
   let connections = 0;
   const server: Server = createServer((sock) => {
     connections++;
@@ -39,6 +43,7 @@ export function fakeGuest(behave: Behaviour, capabilities: string[] = []) {
       for (const f of dec.push(chunk)) {
         if (f.type === FrameType.HELLO) {
           const hello = parseJsonPayload(f);
+          hellos.push(hello);
           if (hello.secret !== 's3cret') {
             sock.write(
               encodeFrame(0, FrameType.RESULT, {
@@ -51,7 +56,7 @@ export function fakeGuest(behave: Behaviour, capabilities: string[] = []) {
         }
         const json =
           f.type === FrameType.REQUEST || f.type === FrameType.CONTROL ? parseJsonPayload(f) : null;
-        behave(sock, { stream: f.stream, type: f.type, json });
+        behave(sock, { stream: f.stream, type: f.type, json, payload: f.payload });
       }
     });
   });
@@ -61,6 +66,8 @@ export function fakeGuest(behave: Behaviour, capabilities: string[] = []) {
     get connections() {
       return connections;
     },
+    /** Every HELLO received, parsed. */
+    hellos,
     /** Drops every connection, as a VMM resetting the channel does. */
     dropAll() {
       for (const s of sockets.splice(0)) s.destroy();

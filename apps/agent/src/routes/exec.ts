@@ -58,13 +58,17 @@ export function ndjson(
 ): PassThrough {
   // Guarded: a route that fails after this (a command that cannot start) never consumes it.
   const out = passThrough();
-  const line = (ev: ExecEvent) => out.write(JSON.stringify(ev) + '\n');
+  const line = (ev: ExecEvent, done?: () => void) => out.write(JSON.stringify(ev) + '\n', done);
   s.on('event', (ev: Record<string, unknown>) => {
     if (ev.type === 'started')
       line({ type: 'started', processId: String(ev.processId), pid: Number(ev.pid) });
   });
-  s.on('stdout', (b: Buffer) => line({ type: 'stdout', data: b.toString('base64') }));
-  s.on('stderr', (b: Buffer) => line({ type: 'stderr', data: b.toString('base64') }));
+  // Output is credited back to the guest once its line moved on to the client: a client that
+  // reads slowly (or not at all) stops the process at its pipe, not this agent's memory.
+  s.holdCredit();
+  for (const kind of ['stdout', 'stderr'] as const) {
+    s.on(kind, (b: Buffer) => line({ type: kind, data: b.toString('base64') }, () => s.consumed(b.length)));
+  }
   s.result.then(
     (r) => {
       if (r.ok) line({ type: 'exit', ...exitOf(r) });
@@ -77,6 +81,7 @@ export function ndjson(
     },
   );
   reply.raw.on('close', () => {
+    s.discard();
     if (s.done) return;
     // An exec dies with its client (like ssh); leaving an attach only detaches.
     void s.control(onClientGone === 'kill' ? { type: 'signal', signal: 'KILL' } : { type: 'detach' });

@@ -65,12 +65,16 @@ export function fileRoutes(
     // The body may fail before anything consumes it (no such file, the guest went away): the
     // guarded stream keeps that from being fatal, and the route reports it instead.
     const out = passThrough();
-    s.on('stdout', (b: Buffer) => out.write(b));
+    // Credit comes back only as the body moves on to the client: a slow reader stops the guest's
+    // reader instead of piling the file up here.
+    s.holdCredit();
+    s.on('stdout', (b: Buffer) => out.write(b, () => s.consumed(b.length)));
     s.result.then(
       (r) => (r.ok ? out.end() : out.destroy(guestFailure(r, 'the read failed'))),
       (e: Error) => out.destroy(e),
     );
     reply.raw.on('close', () => {
+      s.discard();
       if (!s.done) void s.control({ type: 'cancel' });
     });
     let meta: Record<string, unknown>;
@@ -154,8 +158,9 @@ export function fileRoutes(
     return { path: q.path };
   });
 
-  // Metrics and info share the guest channel with transfers in flight (no per-stream flow control
-  // yet), so an emulated guest busy moving a file answers late: give them the ordinary bound.
+  // Metrics and info share the guest channel with transfers in flight (per-stream credit keeps
+  // a transfer from holding the channel, but an emulated guest busy moving a file still answers
+  // late): give them the ordinary bound.
   serve(app, r.metrics, async (req) => ({
     ...(await request(req, { op: 'metrics' })),
     at: new Date().toISOString(),

@@ -67,7 +67,13 @@ export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): vo
       return sendError(ws, e);
     }
     const stream = s;
-    stream.on('stdout', (b: Buffer) => ws.readyState === ws.OPEN && ws.send(b));
+    // Credited back once the socket took it: a terminal flooded faster than its viewer reads
+    // stops the process instead of growing this agent's memory.
+    stream.holdCredit();
+    stream.on('stdout', (b: Buffer) => {
+      if (ws.readyState !== ws.OPEN) return stream.consumed(b.length);
+      ws.send(b, () => stream.consumed(b.length));
+    });
     stream.result.then(
       (r) => {
         if (!r.ok) return sendError(ws, new GuestError(r.error?.code ?? 'INTERNAL', r.error?.message ?? ''));
@@ -98,6 +104,7 @@ export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): vo
     ws.on('message', onMessage);
     ws.on('close', () => {
       // The terminal went away: hang up the shell, as a real terminal would.
+      stream.discard();
       if (!stream.done) void stream.control({ type: 'signal', signal: 'HUP' });
     });
   });
