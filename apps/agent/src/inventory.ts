@@ -98,7 +98,7 @@ export async function collectInventory(
   return {
     cpus: cpus().length,
     memoryMib: Math.floor(totalmem() / 2 ** 20),
-    memoryFreeMib: Math.floor(freemem() / 2 ** 20),
+    memoryFreeMib: await availableMemoryMib(),
     diskFreeMib: Math.floor((fs.bavail * fs.bsize) / 2 ** 20),
     kernel: release(),
     arch: arch(),
@@ -107,4 +107,14 @@ export async function collectInventory(
     interfaces: await hostInterfaces(),
     underlay: opts.underlay ?? null,
   };
+}
+
+/**
+ * What the host can still give without swapping: the kernel's MemAvailable (free memory plus
+ * reclaimable page cache), not MemFree, which page cache alone drives towards zero.
+ */
+export async function availableMemoryMib(): Promise<number> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8').catch(() => '');
+  const kb = /^MemAvailable:\s+(\d+) kB/m.exec(meminfo)?.[1];
+  return Math.floor(kb ? Number(kb) / 1024 : freemem() / 2 ** 20);
 }
