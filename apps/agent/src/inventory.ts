@@ -6,6 +6,7 @@ import type { VmmDriver } from '@hearth/vmm';
 import { detectAccel } from '@hearth/qemu';
 import { linkExists } from './net.ts';
 import { sh } from './exec.ts';
+import { ksmSummary } from './ksm.ts';
 import { probeNetFeatures, type NetFeature } from './net-features.ts';
 
 // The kernel's network features do not change while the agent runs: probe once.
@@ -89,6 +90,7 @@ export async function collectInventory(
       if (!(await linkExists('lo'))) throw new Error('ip link does not work');
       return 'ip link works';
     }),
+    check('ksm', () => ksmSummary()),
     check('disk', async () => {
       const freeMib = Math.floor((fs.bavail * fs.bsize) / 2 ** 20);
       if (freeMib < 1024) throw new Error(`only ${freeMib} MiB free in ${dataDir}`);
