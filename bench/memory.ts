@@ -1,11 +1,14 @@
-// Memory benchmark: agent RSS with 0 and with N running VMs, QEMU RSS per idle VM.
+// Memory benchmark: agent RSS with 0 and with N running VMs, QEMU RSS and PSS per idle VM
+// (split into guest RAM, TCG translation cache and the rest; bench/qemu-footprint.ts compares
+// argv choices), and what free page reporting gives back after a guest frees memory.
 // The agent runs as its own process (as on a real host); the manager runs in this process.
-// Usage: node --import tsx bench/memory.ts [--vms 20]
+// Usage: node --import tsx bench/memory.ts [--vms 20] [--quick]
 import { startPlatform } from '../test/helpers/platform.ts';
 import { runHearth } from '../test/helpers/proc.ts';
 import { arg, rssMiB } from './lib.ts';
+import { qemuReport } from './memory-qemu.ts';
 
-const n = arg('vms', 20);
+const n = arg('vms', process.argv.includes('--quick') ? 3 : 20);
 const p = await startPlatform({ agent: false });
 const agent = runHearth([
   '--data-dir',
@@ -47,6 +50,7 @@ try {
   console.log(
     `QEMU RSS per idle VM:  avg ${avg.toFixed(1)} MiB, min ${Math.min(...qemu).toFixed(1)}, max ${Math.max(...qemu).toFixed(1)}`,
   );
+  await qemuReport(p, pids);
   for (const id of (await p.client.all('listVms')).map((v) => v.id))
     await p.client.call('deleteVm', { params: { id } });
   await p.manager.vmService.drain();

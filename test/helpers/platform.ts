@@ -127,6 +127,7 @@ export async function startPlatform(
       | 'sessionIdleMs'
       | 'adminPassword'
       | 'signInLimits'
+      | 'memoryPolicy'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

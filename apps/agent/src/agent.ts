@@ -9,6 +9,7 @@ import { QemuDriver } from '@hearth/qemu';
 import { ensureGuestAgent } from '@hearth/images';
 import { buildAgentApp } from './app.ts';
 import { collectInventory, hostNetFeatures } from './inventory.ts';
+import { enableKsm } from './ksm.ts';
 import { sweepLeftovers } from './sweep.ts';
 import { ManagerCallError, ManagerClient } from './manager-client.ts';
 import { ImageCache } from './image-cache.ts';
@@ -43,6 +44,8 @@ export interface AgentConfig {
   firecrackerBin?: string;
   /** Jailer binary, or false to run Firecracker unjailed; default HEARTH_JAILER_BIN or `jailer`. */
   jailerBin?: string | false;
+  /** Turn on kernel same-page merging at start (a host-wide setting; off by default). */
+  ksm?: boolean;
   /** Fetch every image from the manager instead of reading the manager's files (tests). */
   alwaysFetchImages?: boolean;
   log: Logger;
@@ -119,6 +122,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const log = cfg.log;
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   let identity = await loadIdentity(cfg.dataDir);
+  if (cfg.ksm) log.info({ ksm: await enableKsm() }, 'kernel same-page merging');
   // Firecracker first: the scheduler prefers it wherever it is usable: it boots faster and lighter than QEMU.
   const drivers = [
     new FirecrackerDriver({

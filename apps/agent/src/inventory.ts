@@ -6,6 +6,7 @@ import type { VmmDriver } from '@hearth/vmm';
 import { detectAccel } from '@hearth/qemu';
 import { linkExists } from './net.ts';
 import { sh } from './exec.ts';
+import { ksmSummary } from './ksm.ts';
 import { probeNetFeatures, type NetFeature } from './net-features.ts';
 
 // The kernel's network features do not change while the agent runs: probe once.
@@ -89,6 +90,7 @@ export async function collectInventory(
       if (!(await linkExists('lo'))) throw new Error('ip link does not work');
       return 'ip link works';
     }),
+    check('ksm', () => ksmSummary()),
     check('disk', async () => {
       const freeMib = Math.floor((fs.bavail * fs.bsize) / 2 ** 20);
       if (freeMib < 1024) throw new Error(`only ${freeMib} MiB free in ${dataDir}`);
@@ -98,7 +100,7 @@ export async function collectInventory(
   return {
     cpus: cpus().length,
     memoryMib: Math.floor(totalmem() / 2 ** 20),
-    memoryFreeMib: Math.floor(freemem() / 2 ** 20),
+    memoryFreeMib: await availableMemoryMib(),
     diskFreeMib: Math.floor((fs.bavail * fs.bsize) / 2 ** 20),
     kernel: release(),
     arch: arch(),
@@ -107,4 +109,14 @@ export async function collectInventory(
     interfaces: await hostInterfaces(),
     underlay: opts.underlay ?? null,
   };
+}
+
+/**
+ * What the host can still give without swapping: the kernel's MemAvailable (free memory plus
+ * reclaimable page cache), not MemFree, which page cache alone drives towards zero.
+ */
+export async function availableMemoryMib(): Promise<number> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8').catch(() => '');
+  const kb = /^MemAvailable:\s+(\d+) kB/m.exec(meminfo)?.[1];
+  return Math.floor(kb ? Number(kb) / 1024 : freemem() / 2 ** 20);
 }

@@ -3,3 +3,4 @@ export { buildApp, type AppServices } from './app.ts';
 export { openDb, type Db } from './db/index.ts';
 export { makeStores } from './store/index.ts';
 export { oidcConfigFromEnv, type OidcConfig } from './auth/oidc-config.ts';
+export { memoryPolicyFromEnv, type MemoryPolicy } from './services/scheduler.ts';

@@ -26,6 +26,7 @@ import { ImageService } from './images/image-service.ts';
 import { Oidc } from './auth/oidc.ts';
 import { checkOidcConfig, type OidcConfig } from './auth/oidc-config.ts';
 import { Quotas } from './services/quotas.ts';
+import { DEFAULT_MEMORY_POLICY, type MemoryPolicy } from './services/scheduler.ts';
 import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
 import { HearthError, parseDuration } from '@hearth/contract';
 
@@ -47,6 +48,8 @@ export interface ManagerConfig {
   joinToken?: string;
   log: Logger;
   version: string;
+  /** Placement's memory admission: reserve kept free on each host, VMM overhead per VM (MiB). */
+  memoryPolicy?: Partial<MemoryPolicy>;
   /** Largest upload into a guest; default 1 GiB. */
   maxUploadBytes?: number;
   /** The built dashboard; default apps/web/dist. */
@@ -234,6 +237,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     networks,
     images,
     quotas,
+    memory: { ...DEFAULT_MEMORY_POLICY, ...cfg.memoryPolicy },
   });
   const volumes = new VolumeService({ stores, agents, quotas });
   const snapshots = new SnapshotService({

@@ -20,7 +20,7 @@ describe('QEMU argv', () => {
     const a = buildQemuArgs(spec, 'tcg');
     const after = (flag: string) => a[a.indexOf(flag) + 1];
     expect(after('-machine')).toMatch(/^microvm,/);
-    expect(after('-accel')).toBe('tcg');
+    expect(after('-accel')).toBe('tcg,tb-size=16');
     expect(after('-cpu')).toBe('max');
     expect(after('-m')).toBe('256');
     expect(after('-smp')).toBe('2');
@@ -32,6 +32,17 @@ describe('QEMU argv', () => {
     expect(a.join(' ')).toContain('tap,id=net0,ifname=htap0,script=no,downscript=no');
     expect(a.join(' ')).toContain('mac=02:48:0a:00:00:02');
     expect(a).toContain('-no-reboot');
+  });
+
+  it('caps the TCG translation cache and adds a free-page-reporting balloon; both can be turned off', () => {
+    const a = buildQemuArgs(spec, 'tcg');
+    expect(a).toContain('virtio-balloon-device,free-page-reporting=on,deflate-on-oom=on');
+    const plain = buildQemuArgs(spec, 'tcg', { tbSizeMib: null, freePageReporting: false });
+    expect(plain[plain.indexOf('-accel') + 1]).toBe('tcg');
+    expect(plain.join(' ')).not.toContain('balloon');
+    // No translation cache under KVM.
+    const kvm = buildQemuArgs(spec, 'kvm');
+    expect(kvm[kvm.indexOf('-accel') + 1]).toBe('kvm');
   });
 
   it('uses the host CPU under KVM and omits what is absent', () => {

@@ -1,5 +1,11 @@
 export { QemuDriver, QemuLaunchError, type QemuDriverOptions } from './driver.ts';
-export { buildQemuArgs, runFiles, QEMU_BINARY } from './args.ts';
+export {
+  buildQemuArgs,
+  runFiles,
+  QEMU_BINARY,
+  QEMU_MEMORY_DEFAULTS,
+  type QemuMemoryOptions,
+} from './args.ts';
 export { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 export { QmpClient } from './qmp.ts';
 export { pidAlive } from './instance.ts';

@@ -14,6 +14,7 @@ interface AgentOptions {
   bridge?: string;
   cidr?: string;
   underlay?: string;
+  ksm?: boolean;
 }
 
 /** A standalone agent joining a manager elsewhere (multi-host mode, and crash tests). */
@@ -30,6 +31,7 @@ export function agentCommand(program: Command): void {
     .option('--bridge <name>', 'bridge for VM NICs')
     .option('--cidr <cidr>', 'subnet of that bridge')
     .option('--underlay <ip>', 'address other hosts reach this one on (VXLAN networks need it)')
+    .option('--ksm', 'turn on kernel same-page merging so idle guests share identical memory pages')
     .action(async (o: AgentOptions) => {
       // Loaded on use: the agent (fastify, pino, the VMM drivers) is not needed by the other verbs.
       const [{ default: pino }, { startAgent }] = await Promise.all([
@@ -52,6 +54,7 @@ export function agentCommand(program: Command): void {
           listenPort: o.port,
           advertiseUrl: o.advertise,
           underlay: o.underlay ?? null,
+          ksm: Boolean(o.ksm),
           bridge:
             o.bridge && o.cidr
               ? { bridge: o.bridge, gatewayCidr: o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1'), subnet: o.cidr }

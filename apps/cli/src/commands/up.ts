@@ -35,10 +35,9 @@ export function upCommand(program: Command): void {
     .action(async (o: UpOptions) => {
       const dataDir = o.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir();
       // Loaded on use: the manager (fastify, PGlite, pino) is not needed by the other verbs.
-      const [{ default: pino }, { startManager, oidcConfigFromEnv }] = await Promise.all([
-        import('pino'),
-        import('@hearth/manager'),
-      ]);
+      const [{ default: pino }, { startManager, oidcConfigFromEnv, memoryPolicyFromEnv }] = await Promise.all(
+        [import('pino'), import('@hearth/manager')],
+      );
       const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
       try {
         const gateway = o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1');
@@ -54,6 +53,7 @@ export function upCommand(program: Command): void {
           version: VERSION,
           allowHostPathImport: process.env.HEARTH_ALLOW_HOST_PATH_IMPORT === '1',
           insecureRegistries: (process.env.HEARTH_INSECURE_REGISTRIES ?? '').split(',').filter(Boolean),
+          memoryPolicy: memoryPolicyFromEnv(process.env),
           oidc: oidcConfigFromEnv(process.env),
         });
         // The CLI on this machine finds the manager and its token through the data directory.

@@ -18,6 +18,33 @@ export function interfaceUsable(h: HostRow, name: string, bridge: string | null)
   return Boolean(i && !i.addresses.length && (!i.master || i.master === bridge));
 }
 
+/**
+ * How much of a host's memory a VM takes beyond its guest RAM, and what stays unplaced. Hosts
+ * report MemAvailable, which already counts what running VMs hold.
+ */
+export interface MemoryPolicy {
+  /** Host memory kept free of VMs (page cache, the agent, the host's own services), MiB. */
+  reserveMib: number;
+  /**
+   * What the VMM process needs besides guest RAM, MiB: QEMU under TCG measured at about 50 MiB
+   * private (translation cache capped at 16 MiB, heap, device state) plus its share of the binary.
+   */
+  overheadMib: number;
+}
+
+export const DEFAULT_MEMORY_POLICY: MemoryPolicy = { reserveMib: 512, overheadMib: 64 };
+
+/** HEARTH_MEMORY_RESERVE_MIB and HEARTH_VM_OVERHEAD_MIB; unset or not a number keeps the default. */
+export function memoryPolicyFromEnv(env: Record<string, string | undefined>): Partial<MemoryPolicy> {
+  const mib = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : undefined);
+  const reserveMib = mib(env.HEARTH_MEMORY_RESERVE_MIB);
+  const overheadMib = mib(env.HEARTH_VM_OVERHEAD_MIB);
+  return {
+    ...(reserveMib !== undefined && { reserveMib }),
+    ...(overheadMib !== undefined && { overheadMib }),
+  };
+}
+
 export interface Placement {
   host: HostRow;
   vmm: VmmKind;
@@ -38,6 +65,7 @@ export function placeVm(
     /** What the VM's networks need from a host: kernel features and interfaces (bridged). */
     net?: { features: string[]; interfaces: { name: string; bridge: string }[] };
   },
+  memory: MemoryPolicy = DEFAULT_MEMORY_POLICY,
 ): Placement {
   const want = req.host;
   if (want && !hosts.some((h) => h.id === want || h.name === want)) {
@@ -101,18 +129,49 @@ export function placeVm(
       },
     );
   }
-  const free = (h: HostRow) => h.inventory.memoryFreeMib;
-  const fits = offering.filter((x) => x.h.inventory.cpus >= req.vcpus && free(x.h) >= req.memoryMib);
-  if (fits.length === 0) {
-    const best = Math.max(...offering.map((x) => free(x.h)));
+  return byMemory(offering, req, memory);
+}
+
+/**
+ * Admits the VM on the host with the most room, room being the memory the host reports available
+ * minus the reserve. A VM larger than any host could ever hold is the caller's mistake (422); one
+ * that fits a host's size but not what is free now is refused as no host available (503), naming
+ * the numbers, so the host never swaps or kills processes to make room.
+ */
+function byMemory(
+  offering: { h: HostRow; vmm: VmmKind }[],
+  req: { vcpus: number; memoryMib: number },
+  memory: MemoryPolicy,
+): Placement {
+  const need = req.memoryMib + memory.overheadMib;
+  const biggest = Math.max(...offering.map((x) => x.h.inventory.memoryMib - memory.reserveMib));
+  if (need > biggest) {
+    const most = Math.max(0, biggest - memory.overheadMib);
     throw new HearthError(
       'MEMORY_EXCEEDS_HOST',
-      `Placing the VM failed: ${req.memoryMib} MiB asked, the most any host has free is ${best} MiB.`,
+      `Placing the VM failed: ${req.memoryMib} MiB asked, the largest host can give a VM at most ${most} MiB.`,
+      { fields: { memoryMib: [`at most ${most}`] } },
+    );
+  }
+  const room = (h: HostRow) => h.inventory.memoryFreeMib - memory.reserveMib;
+  const fits = offering.filter((x) => x.h.inventory.cpus >= req.vcpus && room(x.h) >= need);
+  if (fits.length === 0) {
+    const best = offering.reduce((a, b) => (room(b.h) > room(a.h) ? b : a)).h;
+    throw new HearthError(
+      'NO_HOST_AVAILABLE',
+      `Placing the VM failed: no host has the memory for it now: it needs ${need} MiB (${req.memoryMib} MiB guest + ${memory.overheadMib} MiB VMM overhead); the roomiest host, ${best.name}, has ${best.inventory.memoryFreeMib} MiB available less a ${memory.reserveMib} MiB reserve.`,
       {
-        fields: { memoryMib: [`at most ${best}`] },
+        detail: {
+          constraint: 'memory',
+          needMib: need,
+          guestMib: req.memoryMib,
+          overheadMib: memory.overheadMib,
+          reserveMib: memory.reserveMib,
+          availableMib: Object.fromEntries(offering.map((x) => [x.h.name, x.h.inventory.memoryFreeMib])),
+        },
       },
     );
   }
-  fits.sort((a, b) => free(b.h) - free(a.h));
+  fits.sort((a, b) => room(b.h) - room(a.h));
   return { host: fits[0]!.h, vmm: fits[0]!.vmm };
 }

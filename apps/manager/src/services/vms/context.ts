@@ -8,6 +8,7 @@ import type { VmNetworking } from '../networks/network-service.ts';
 import type { ImageService } from '../../images/image-service.ts';
 import type { OperationTracker } from './operations.ts';
 import type { Quotas } from '../quotas.ts';
+import type { MemoryPolicy } from '../scheduler.ts';
 
 export interface VmServiceDeps {
   stores: Stores;
@@ -18,6 +19,8 @@ export interface VmServiceDeps {
   networks: VmNetworking;
   /** Counts and inserts or grows VMs within their project's quotas. */
   quotas: Quotas;
+  /** Memory admission at placement (reserve, VMM overhead); the scheduler's default when absent. */
+  memory?: MemoryPolicy | undefined;
   /** Builds runtime images (`runtime-node22`) on first use; absent in tests that need none. */
   images?: ImageService | undefined;
 }

@@ -1,0 +1,77 @@
+// Host-wide figures for the memory and density benches: memory in use, CPU busy share, KSM.
+import { readFile, writeFile } from 'node:fs/promises';
+
+const KSM = '/sys/kernel/mm/ksm';
+
+/** MemTotal − MemAvailable: what the host could not hand out now, MiB. */
+export async function hostMemoryUsedMib(): Promise<{
+  usedMib: number;
+  availableMib: number;
+  totalMib: number;
+}> {
+  const m = await readFile('/proc/meminfo', 'utf8');
+  const kb = (f: string) => Number(new RegExp(`^${f}:\\s+(\\d+) kB`, 'm').exec(m)?.[1] ?? 0);
+  const totalMib = kb('MemTotal') / 1024;
+  const availableMib = kb('MemAvailable') / 1024;
+  return { usedMib: totalMib - availableMib, availableMib, totalMib };
+}
+
+async function cpuTicks(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!;
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1, 9).map(Number);
+  const idleAll = idle! + iowait!;
+  const total = user! + nice! + system! + idleAll + irq! + softirq! + steal!;
+  return { busy: total - idleAll, total };
+}
+
+/** The host's CPU busy share over `ms` (all cores; 1.0 = every core busy), from /proc/stat. */
+export async function hostCpuBusy(ms: number): Promise<number> {
+  const a = await cpuTicks();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await cpuTicks();
+  return (b.busy - a.busy) / Math.max(1, b.total - a.total);
+}
+
+/** A process's CPU time (user + system) in clock ticks, from /proc/PID/stat. */
+export async function processCpuTicks(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+}
+
+export interface KsmState {
+  available: boolean;
+  run: string;
+  pagesSharing: number;
+  pagesShared: number;
+  fullScans: number;
+}
+
+export async function ksmState(): Promise<KsmState> {
+  const read = (f: string) => readFile(`${KSM}/${f}`, 'utf8').then((t) => t.trim());
+  try {
+    return {
+      available: true,
+      run: await read('run'),
+      pagesSharing: Number(await read('pages_sharing')),
+      pagesShared: Number(await read('pages_shared')),
+      fullScans: Number(await read('full_scans')),
+    };
+  } catch {
+    return { available: false, run: '0', pagesSharing: 0, pagesShared: 0, fullScans: 0 };
+  }
+}
+
+/**
+ * Turns KSM on (run=1) and returns how to put it back as it was. QEMU marks guest RAM mergeable
+ * itself (mem-merge is on by default on Linux), so KSM only has to run.
+ */
+export async function enableKsm(): Promise<() => Promise<void>> {
+  const before = await ksmState();
+  if (!before.available || before.run === '1') return async () => undefined;
+  await writeFile(`${KSM}/run`, '1');
+  return async () => {
+    await writeFile(`${KSM}/run`, before.run).catch(() => undefined);
+  };
+}
