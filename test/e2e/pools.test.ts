@@ -17,7 +17,7 @@ const sh = async (vm: string, command: string) =>
 
 beforeAll(async () => {
   p = await startPlatform();
-}, 120_000);
+}, 600_000);
 afterAll(async () => {
   await p?.dispose();
 });
