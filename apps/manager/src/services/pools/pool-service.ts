@@ -90,6 +90,14 @@ export class PoolService {
 
   async create(body: Required<CreatePoolBody>, project: string): Promise<Pool> {
     const spec = body.spec as PoolSpec;
+    if (body.mode === 'snapshot') {
+      // Refused rather than silently served as `booted`: the pool would not be what it says.
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        'Creating the pool failed: mode "snapshot" is not available yet; use "booted".',
+        { fields: { mode: ['not available yet: use booted'] } },
+      );
+    }
     await assertPoolSpec(this.deps.stores, project, spec);
     let row: PoolRow;
     try {
