@@ -89,7 +89,7 @@ var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpShutdown,
 	OpHealth, OpPersonalize}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "personalize"}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown"}
 
 type Frame struct {
 	Stream  uint32
