@@ -27,11 +27,20 @@ describe('warm pools (real VMs)', () => {
 
   it('fills a pool with pooled VMs', async () => {
     await p.client.call('createPool', { body: { name: 'warm', size: 2 } });
+    // The loop boots one VM per host at a time: two boots in a row on this 2-core machine.
     await until(
       'two pooled VMs',
       async () => (await p.client.call('getPool', { params: { id: 'warm' } })).ready === 2,
-      300_000,
-    );
+      600_000,
+    ).catch(async (e: Error) => {
+      const pool = await p.client.call('getPool', { params: { id: 'warm' } });
+      const vms = (await p.client.call('listVms', { query: {} })).items.map((v) => [
+        v.name,
+        v.state,
+        v.stateReason,
+      ]);
+      throw new Error(`${e.message}; pool ${JSON.stringify(pool)}; VMs ${JSON.stringify(vms)}`);
+    });
     const pooled = (await p.client.call('listVms', { query: {} })).items.filter((v) => v.pool === 'warm');
     expect(pooled.map((v) => v.state)).toEqual(['pooled', 'pooled']);
     // While they wait: a stale machine-id (as an image built with one has) and a clock far off
@@ -45,7 +54,7 @@ describe('warm pools (real VMs)', () => {
       expect(r.exitCode).toBe(0);
       await guest.request({ op: 'time.sync', unixMs: WRONG_CLOCK_MS }, 10_000);
     }
-  }, 320_000);
+  }, 640_000);
 
   it('hands out two VMs at once, each with its own name, address, credentials, env, clock and entropy', async () => {
     const out = await Promise.all(
