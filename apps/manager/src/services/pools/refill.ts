@@ -46,9 +46,10 @@ export async function refillPool(deps: PoolServiceDeps, state: RefillState, pool
   const busy = await stores.pools.bootingHosts();
   const host = (await stores.hosts.all()).find((h) => h.state === 'ready' && !busy.has(h.id));
   if (!host) return;
-  const boot = await poolBoot(stores, pool.project, pool.spec);
   let vmId: string | null = null;
   try {
+    // Inside: a template deleted since the pool was made is this pool's error, not a crash.
+    const boot = await poolBoot(stores, pool.project, pool.spec);
     const vm = await vms.create(
       {
         ...boot,
