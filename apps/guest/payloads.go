@@ -57,8 +57,11 @@ type Request struct {
 	MaxBytes  int64             `json:"maxBytes"`
 	UnixMs    *float64          `json:"unixMs"`
 	Reboot    bool              `json:"reboot"`
-	Hostname  string            `json:"hostname"`
-	Nics      []IdentityNIC     `json:"nics"`
+	// identity (restore) and personalize (pool hand-out)
+	Hostname string        `json:"hostname"`
+	Nics     []IdentityNIC `json:"nics"`
+	Users    []BootUser    `json:"users"`
+	Entropy  string        `json:"entropy"`
 }
 
 type GuestError struct {

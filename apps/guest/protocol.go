@@ -70,30 +70,31 @@ var ErrorCodes = []string{ErrBadRequest, ErrUnauthenticated, ErrUnknownOp, ErrNo
 
 // Ops (the discriminator of GuestRequest).
 const (
-	OpExec       = "exec"
-	OpPs         = "ps"
-	OpAttach     = "attach"
-	OpSignal     = "signal"
-	OpWriteStdin = "write-stdin"
-	OpCloseStdin = "close-stdin"
-	OpFsStat     = "fs.stat"
-	OpFsList     = "fs.list"
-	OpFsMkdir    = "fs.mkdir"
-	OpFsMove     = "fs.move"
-	OpFsRemove   = "fs.remove"
-	OpFsRead     = "fs.read"
-	OpFsWrite    = "fs.write"
-	OpMetrics    = "metrics"
-	OpInfo       = "info"
-	OpTimeSync   = "time.sync"
-	OpShutdown   = "shutdown"
-	OpHealth     = "health"
-	OpIdentity   = "identity"
+	OpExec        = "exec"
+	OpPs          = "ps"
+	OpAttach      = "attach"
+	OpSignal      = "signal"
+	OpWriteStdin  = "write-stdin"
+	OpCloseStdin  = "close-stdin"
+	OpFsStat      = "fs.stat"
+	OpFsList      = "fs.list"
+	OpFsMkdir     = "fs.mkdir"
+	OpFsMove      = "fs.move"
+	OpFsRemove    = "fs.remove"
+	OpFsRead      = "fs.read"
+	OpFsWrite     = "fs.write"
+	OpMetrics     = "metrics"
+	OpInfo        = "info"
+	OpTimeSync    = "time.sync"
+	OpShutdown    = "shutdown"
+	OpHealth      = "health"
+	OpIdentity    = "identity"
+	OpPersonalize = "personalize"
 )
 
 var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin, OpFsStat, OpFsList,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpShutdown,
-	OpHealth, OpIdentity}
+	OpHealth, OpIdentity, OpPersonalize}
 
 var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", CreditFeature}
 

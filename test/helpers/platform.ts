@@ -128,6 +128,7 @@ export async function startPlatform(
       | 'adminPassword'
       | 'signInLimits'
       | 'memoryPolicy'
+      | 'poolIntervalMs'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

@@ -99,6 +99,22 @@ export const IdentityNic = z.object({
   index: z.number().int().min(0),
 });
 
+/**
+ * A pooled VM handed out: it takes this name, env (for later execs), users, the host's clock, fresh
+ * host entropy (credited, then the kernel's generator reseeded) and a new machine-id if it has one.
+ */
+export const PersonalizeRequest = z.object({
+  op: z.literal('personalize'),
+  hostname: z.string(),
+  env: z.record(z.string(), z.string()),
+  users: z.array(
+    z.object({ name: z.string(), passwordHash: z.string().nullable(), sshKeys: z.array(z.string()) }),
+  ),
+  unixMs: z.number(),
+  /** Base64 of random bytes from the host. */
+  entropy: z.string(),
+});
+
 export const GuestRequest = z.discriminatedUnion('op', [
   ExecRequest,
   z.object({ op: z.literal('ps') }),
@@ -132,6 +148,7 @@ export const GuestRequest = z.discriminatedUnion('op', [
     hostname: z.string(),
     nics: z.array(IdentityNic),
   }),
+  PersonalizeRequest,
 ]);
 export type GuestRequest = z.infer<typeof GuestRequest>;
 

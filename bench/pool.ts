@@ -1,0 +1,100 @@
+// Warm pool benchmark: create → first exec for VMs handed out from a warm pool, `--concurrent`
+// creates at once (default 10, the pool's size), over `--rounds` rounds (the pool refills in
+// between). Also the hand-out's own steps (take, personalize) as the VMs' boot profiles report
+// them, and a cold create → first exec in the same run as the baseline.
+// Usage: node --import tsx bench/pool.ts [--concurrent 10] [--rounds 3] [--quick]
+import type { Vm } from '@hearth/contract';
+import { startPlatform } from '../test/helpers/platform.ts';
+import { arg, percentile, stats } from './lib.ts';
+import { report } from './report.ts';
+
+const quick = process.argv.includes('--quick');
+const concurrent = arg('concurrent', quick ? 3 : 10);
+const rounds = arg('rounds', quick ? 1 : 3);
+const p = await startPlatform();
+
+const exec = (id: string) => p.client.call('execVm', { params: { id }, body: { command: ['true'] } });
+
+/** The pool has `n` VMs booted and waiting (the refill loop boots one per host at a time). */
+async function ready(n: number): Promise<void> {
+  for (;;) {
+    const pool = await p.client.call('getPool', { params: { id: 'bench' } });
+    if (pool.ready >= n) return;
+    if (pool.lastError) console.log(`  pool: ${pool.lastError}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+try {
+  const t0 = performance.now();
+  await p.client.call('createPool', { body: { name: 'bench', size: concurrent } });
+  await ready(concurrent);
+  console.log(`pool of ${concurrent} filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const total: number[] = [];
+  const take: number[] = [];
+  const personalize: number[] = [];
+  let misses = 0;
+  for (let r = 0; r < rounds; r++) {
+    await ready(concurrent);
+    const made = await Promise.all(
+      Array.from({ length: concurrent }, async (_, i) => {
+        const t = performance.now();
+        const vm: Vm = await p.client.call('createVm', {
+          body: { name: `bp-${r}-${i}`, pool: 'bench', env: { ROUND: String(r) } },
+        });
+        if (vm.boot?.source !== 'pool') {
+          misses++;
+          await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 300 } });
+        }
+        await exec(vm.id);
+        total.push(performance.now() - t);
+        for (const s of vm.boot?.steps ?? []) {
+          if (s.name === 'take') take.push(s.ms);
+          if (s.name === 'personalize') personalize.push(s.ms);
+        }
+        return vm;
+      }),
+    );
+    for (const vm of made) await p.client.call('deleteVm', { params: { id: vm.id } });
+    await p.manager.vmService.drain();
+  }
+  await p.client.call('patchPool', { params: { id: 'bench' }, body: { size: 0 } });
+  await p.manager.vmService.drain();
+
+  // Baseline: a cold create → first exec, alone, in the same run.
+  const cold: number[] = [];
+  for (let i = 0; i < (quick ? 1 : 3); i++) {
+    const t = performance.now();
+    const vm = await p.client.call('createVm', { body: { name: `bc-${i}` } });
+    await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 300 } });
+    await exec(vm.id);
+    cold.push(performance.now() - t);
+    await p.client.call('deleteVm', { params: { id: vm.id } });
+    await p.manager.vmService.drain();
+  }
+
+  const pool = await p.client.call('getPool', { params: { id: 'bench' } });
+  console.log(
+    `\nwarm pool benchmark (QEMU TCG, 1 vCPU, 128 MiB guests, ${concurrent} concurrent creates × ${rounds} rounds)`,
+  );
+  console.log(stats('pool: create → first exec', total));
+  console.log(stats('  hand-out step: take', take));
+  console.log(stats('  hand-out step: personalize', personalize));
+  console.log(stats('cold: create → first exec (baseline)', cold));
+  console.log(`hits ${pool.hits}, misses ${pool.misses} (this run: ${misses} cold)`);
+  const p50 = percentile(total, 50);
+  const p99 = percentile(total, 99);
+  const coldP50 = percentile(cold, 50);
+  report({
+    figure: 'create → first exec from a warm pool',
+    value: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (${concurrent} concurrent)`,
+    baseline: `cold p50 ${coldP50.toFixed(0)} ms`,
+    ratio: Number((p50 / coldP50).toFixed(3)),
+    target: 'p50 ≤ 150 ms, p99 ≤ 400 ms, under 10 concurrent creates',
+    met: p50 <= 150 && p99 <= 400 && concurrent >= 10 && misses === 0,
+  });
+  await p.client.call('deletePool', { params: { id: 'bench' } });
+} finally {
+  await p.dispose();
+}
