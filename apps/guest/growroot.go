@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,10 @@ const ext4IocResizeFs = 0x40086610
 // bigger than the image (the host never runs resize2fs on a VM's disk). The kernel resizes online;
 // a filesystem that already fills the device is left as it is.
 func growRoot(root string) {
+	// The kernel resizes in the calling thread: keep that thread to this goroutine and niced; it
+	// is never unlocked, so the thread ends with the goroutine instead of serving others niced.
+	runtime.LockOSThread()
+	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), 19)
 	dev, err := rootDevice(root)
 	if err != nil {
 		log.Printf("grow root: %v", err)

@@ -65,9 +65,6 @@ func main() {
 		// -listen this is a development host, whose network is none of our business.
 		setupNetwork("/")
 	}
-	if *listen == "" {
-		go growRoot("/")
-	}
 	cfg, err := loadBootConfig("/", *config, explicitConfig)
 	a := newAgent(cfg, "/")
 	if err != nil {
@@ -79,6 +76,10 @@ func main() {
 		if cfg.App != nil && os.Getpid() == 1 {
 			startApp(cfg.App)
 		}
+	}
+	if *listen == "" {
+		// After the setup's own writes, at the lowest priority: the session comes first.
+		go growRoot("/")
 	}
 	if err := a.serve(*listen); err != nil {
 		log.Fatal(err)
