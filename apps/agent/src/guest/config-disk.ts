@@ -11,7 +11,7 @@ export const CONFIG_DISK_MAGIC = 'HEARTHC1';
 const HEADER_BYTES = 12;
 const BLOCK = 4096;
 /** The guest refuses anything larger, so the host never writes it. */
-export const CONFIG_DISK_MAX_BYTES = 4 * 1024 * 1024;
+const CONFIG_DISK_MAX_BYTES = 4 * 1024 * 1024;
 
 export function encodeConfigDisk(config: GuestBootConfig): Buffer {
   const json = Buffer.from(JSON.stringify(config), 'utf8');
