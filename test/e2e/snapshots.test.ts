@@ -70,7 +70,7 @@ describe('snapshots (real VMs)', () => {
     expect(Math.abs(guestNow - Date.now() / 1000)).toBeLessThan(5);
     // The host's steps of the restore are on the agent's status, in order.
     const steps = p.agent!.supervisor.status(src.id).bootSteps ?? [];
-    expect(steps.map((s) => s.name)).toEqual(['network', 'load', 'resume', 'identity']);
+    expect(steps.map((s) => s.name)).toEqual(['disk', 'config', 'network', 'load', 'resume', 'identity']);
     expect(steps.every((s) => s.ms >= 0)).toBe(true);
   });
 

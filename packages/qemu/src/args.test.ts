@@ -52,6 +52,22 @@ describe('QEMU argv', () => {
     expect(a).not.toContain('-netdev');
   });
 
+  it('attaches the config disk read-only with its serial, after the volumes', () => {
+    const a = buildQemuArgs(
+      {
+        ...spec,
+        volumes: [{ id: 'vol_1', path: '/v/1', readOnly: false }],
+        configDiskPath: '/run/vm_x/config.raw',
+      },
+      'tcg',
+    );
+    const drives = a.filter((_, i) => a[i - 1] === '-drive');
+    expect(drives.map((d) => d.split(',')[0])).toEqual(['id=root', 'id=vol0', 'id=config']);
+    expect(drives[2]).toBe('id=config,file=/run/vm_x/config.raw,format=raw,if=none,readonly=on');
+    expect(a).toContain('virtio-blk-device,drive=config,serial=hearth-config');
+    expect(buildQemuArgs(spec, 'tcg').join(' ')).not.toContain('hearth-config');
+  });
+
   it('keeps the kernel command line one argv element (no shell splitting)', () => {
     const a = buildQemuArgs({ ...spec, cmdline: 'a b  c;rm -rf /' }, 'tcg');
     expect(a[a.indexOf('-append') + 1]).toBe('a b  c;rm -rf /');

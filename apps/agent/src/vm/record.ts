@@ -16,7 +16,7 @@ export interface VmRecord {
   reason: string | null;
   startedAt: string | null;
   bootMs: number | null;
-  /** The host's steps of the last boot or restore that reached running. */
+  /** The host's steps of the last successful boot or restore. */
   bootSteps: BootStepTiming[] | null;
   /** Exits we caused (stop, delete, failed boot) are not reported as surprises. */
   expectingExit: boolean;

@@ -4,7 +4,7 @@ import type { VmmLaunchSpec } from '@hearth/vmm';
 import { volumePath } from '../../volumes.ts';
 import { nicArgs, nicsOf } from '../../vm-net.ts';
 import { exists, persist } from '../record.ts';
-import { timed, type BootRun } from './run.ts';
+import type { BootRun } from './run.ts';
 
 /**
  * Step 4: the VMM starts (or loads the snapshot and resumes). The intent "running" is written
@@ -25,6 +25,7 @@ export async function launchVmm(b: BootRun): Promise<void> {
     kernelPath: b.kernelPath,
     initrdPath: b.initrdPath,
     diskPath: f.disk,
+    configDiskPath: b.configDisk,
     cmdline: cmdline(spec),
     consoleLogPath: f.consoleLog,
     tap: b.taps[0] ?? null,
@@ -43,11 +44,9 @@ export async function launchVmm(b: BootRun): Promise<void> {
       `Restoring failed: the ${driver.kind} driver cannot restore snapshots`,
     );
   }
-  b.instance = from
-    ? await timed(b, 'load', () => driver.restore!(launchSpec, from.dir))
-    : await driver.launch(launchSpec);
+  b.instance = from ? await driver.restore!(launchSpec, from.dir) : await driver.launch(launchSpec);
   rec.instance = b.instance;
-  if (from) await timed(b, 'resume', () => b.instance!.resume());
+  if (from) await b.instance.resume();
 }
 
 function cmdline(spec: AgentVmSpec): string {

@@ -23,6 +23,10 @@ export interface BootRun {
   /** Set by 01-disk: the disk was made by this boot (a failed boot removes it). */
   freshDisk: boolean;
   kernelPath: string;
+  /** Set by 02-config: the config disk to attach, if any. */
+  configDisk: string | null;
+  /** Each step's duration, in order, as the steps finish (names in the contract's BootStepTiming). */
+  steps: BootStepTiming[];
   initrdPath: string | null;
   /** Set by 03-network. */
   taps: { name: string; mac: string }[];
@@ -30,21 +34,12 @@ export interface BootRun {
   instance: VmmInstance | null;
   consoleStart: number;
   launchedAt: number;
-  /** The host's measured steps of this boot (a restore: `network`, `load`, `resume`, `identity`). */
-  steps: BootStepTiming[];
-}
-
-/** Runs `fn` as the step `name` of this boot, adding its duration to the step's record. */
-export async function timed<T>(b: BootRun, name: string, fn: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await fn();
-  } finally {
-    const ms = Math.round((performance.now() - t0) * 10) / 10;
-    const had = b.steps.find((s) => s.name === name);
-    if (had) had.ms = Math.round((had.ms + ms) * 10) / 10;
-    else b.steps.push({ name, ms });
-  }
 }
 
 export type BootStep = (b: BootRun) => Promise<void>;
+
+/** Appends a measured step. */
+export function timed(b: BootRun, name: string, since: number, now = performance.now()): number {
+  b.steps.push({ name, ms: Math.round(now - since) });
+  return now;
+}
