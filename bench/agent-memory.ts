@@ -57,7 +57,12 @@ const agent = runHearth(
     '--cidr',
     p.net.cidr,
   ],
-  snapshots ? { NODE_OPTIONS: '--heapsnapshot-signal=SIGUSR2' } : {},
+  // The Node.js flags `hearth up` starts its agent with (AGENT_NODE_FLAGS in apps/cli/src/agent-process.ts).
+  {
+    NODE_OPTIONS: ['--max-semi-space-size=1', ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : [])].join(
+      ' ',
+    ),
+  },
 );
 let failures = 0;
 try {
