@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { startPlatform } from '../test/helpers/platform.ts';
 import { runHearth } from '../test/helpers/proc.ts';
-import { arg, percentile, rssMiB } from './lib.ts';
+import { arg, disposeOnSignal, percentile, rssMiB } from './lib.ts';
 import { report } from './report.ts';
 
 const quick = process.argv.includes('--quick');
@@ -64,6 +64,10 @@ const agent = runHearth(
     ),
   },
 );
+disposeOnSignal(async () => {
+  await agent.kill('SIGTERM');
+  await p.dispose();
+});
 let failures = 0;
 try {
   await agent.waitFor('agent registered');

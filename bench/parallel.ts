@@ -3,13 +3,14 @@
 // ready, and one VM created alone in the same run for scale (baseline: N of those back to back).
 // Usage: node --import tsx bench/parallel.ts [--vms 10] [--quick]
 import { startPlatform } from '../test/helpers/platform.ts';
-import { arg, percentile, stats } from './lib.ts';
+import { arg, disposeOnSignal, percentile, stats } from './lib.ts';
 import { report } from './report.ts';
 
 const quick = process.argv.includes('--quick');
 const n = arg('vms', quick ? 3 : 10);
 
 const p = await startPlatform();
+disposeOnSignal(() => p.dispose());
 /** Milliseconds from the create call to the first exec that succeeded. */
 async function createReady(name: string): Promise<number> {
   const t0 = performance.now();

@@ -12,7 +12,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killLeftoverVmms } from '../test/helpers/platform.ts';
+import pino from 'pino';
+import { sweepLeftovers } from '@hearth/agent';
+import { agentHostId, killLeftoverVmms } from '../test/helpers/platform.ts';
 import { describeMachine } from './machine.ts';
 import { parseRows, renderBlock, spliceBlock, type ScriptRun } from './perf-doc.ts';
 
@@ -24,7 +26,7 @@ interface Plan {
   args: string[];
   /** Arguments for `--quick` (every script takes `--quick`; older ones also get small counts). */
   quick: string[];
-  /** Seconds before the script is stopped (full run; a quick run gets a third, at least 60 s). */
+  /** Seconds before the script is stopped (full run; a quick run gets half, at least 120 s). */
   budget: number;
 }
 
@@ -77,10 +79,26 @@ if (only) {
   }
 }
 
-/** Kills the VMMs and TAPs a stopped script's platforms left behind (their dirs are under `tmp`). */
+/**
+ * Kills the VMMs and removes the links a stopped script's platforms left behind (their dirs are
+ * under `tmp`); a script that handles SIGTERM (`disposeOnSignal`) has cleaned up already.
+ */
 async function sweep(tmp: string): Promise<void> {
   for (const name of await readdir(tmp).catch(() => [] as string[])) {
-    if (name.startsWith('hearth-test-')) await killLeftoverVmms(join(tmp, name));
+    if (!name.startsWith('hearth-test-')) continue;
+    const dir = join(tmp, name);
+    await killLeftoverVmms(dir);
+    // The networks and TAPs its agent labelled as its own.
+    const owner = await agentHostId(dir);
+    if (owner) {
+      await sweepLeftovers({
+        owners: [owner],
+        runningVms: new Set(),
+        networksInUse: new Set(),
+        keepBridges: new Set(),
+        log: pino({ level: 'silent' }),
+      }).catch(() => undefined);
+    }
   }
   await rm(tmp, { recursive: true, force: true });
 }
@@ -161,7 +179,7 @@ const started = performance.now();
 const runs: ScriptRun[] = [];
 for (const plan of PLANS.filter((p) => !only || only.includes(p.script))) {
   const left = totalBudget - (performance.now() - started) / 1000;
-  const budget = Math.min(quick ? Math.max(60, Math.round(plan.budget / 3)) : plan.budget, Math.floor(left));
+  const budget = Math.min(quick ? Math.max(120, Math.round(plan.budget / 2)) : plan.budget, Math.floor(left));
   if (budget < 30) {
     runs.push({
       script: plan.script,
