@@ -18,7 +18,9 @@ async function createReady(name: string): Promise<number> {
   await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 300 } });
   const r = await p.client.call('execVm', { params: { id: vm.id }, body: { command: ['true'] } });
   if (r.exitCode !== 0) throw new Error(`${name}: exec \`true\` exited ${r.exitCode}`);
-  return performance.now() - t0;
+  const ms = performance.now() - t0;
+  console.log(`${name} ready in ${ms.toFixed(0)} ms`);
+  return ms;
 }
 
 let failures = 0;
