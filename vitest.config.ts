@@ -7,6 +7,7 @@ export default defineConfig({
       'packages/*/test-support/**/*.test.ts',
       'apps/*/src/**/*.test.ts',
       'test/**/*.test.ts',
+      'bench/**/*.test.ts',
     ],
     // Real-VM tests share 2 cores; files run one at a time so boots never starve each other.
     fileParallelism: false,

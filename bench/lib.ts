@@ -68,3 +68,19 @@ export async function recordBenchVms(p: Platform, count: number): Promise<void> 
     });
   }
 }
+
+/**
+ * Runs `dispose` (then exits) when the script is stopped with SIGTERM or SIGINT: `npm run bench`
+ * stops a script over its time budget with SIGTERM, and its VMs, TAPs and bridge must go with it.
+ */
+export function disposeOnSignal(dispose: () => Promise<unknown>): void {
+  let once = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (once) return;
+    once = true;
+    console.error(`stopped by ${signal}: cleaning up`);
+    void dispose().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

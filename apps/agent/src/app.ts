@@ -33,12 +33,22 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
+function noSchemas(): never {
+  throw new Error(
+    'The agent validates requests with the contract (zod); fastify route schemas are not compiled.',
+  );
+}
+
 /** The agent's own API, called only by the manager (bearer: the callback token it registered). */
 export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // Requests are checked against the contract's zod schemas (http.ts), never a fastify schema:
+    // with these, fastify never loads ajv and fast-json-stringify (~1 MB of code an idle agent
+    // would keep in memory). A route given a fastify schema fails at start-up, loudly.
+    schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
   });
   const sup = deps.supervisor;
   // The callback tokens accepted: the current one, and after a rotation the previous one too,

@@ -6,7 +6,7 @@ import type { RunningManager } from '@hearth/manager';
 import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
 import { defaultDataDir, DEFAULT_PORT } from '../config.ts';
 import { reportError } from '../output.ts';
-import { superviseAgent } from '../agent-process.ts';
+import { AGENT_NODE_FLAGS, superviseAgent } from '../agent-process.ts';
 
 const VERSION = '0.1.0';
 
@@ -67,6 +67,7 @@ export function upCommand(program: Command): void {
           argv: [
             process.execPath,
             ...process.execArgv,
+            ...AGENT_NODE_FLAGS,
             process.argv[1]!,
             '--data-dir',
             dataDir,

@@ -1,0 +1,215 @@
+// Runs every bench script that covers a row of the performance table, each as a child process
+// with a time budget, collects their `BENCH-ROW {json}` lines and writes the table block of
+// docs/performance.md (between its markers; the prose around it is left as it is).
+//
+// Usage: npm run bench [-- --quick] [--only boot.ts,api.ts] [--out FILE] [--budget SECONDS]
+//   --quick   small counts (a smoke run); prints the block and writes a file only with --out
+//   --only    run these scripts only (comma-separated file names under bench/)
+//   --out     the document to write (default docs/performance.md; none for --quick)
+//   --budget  the whole run's time budget in seconds (default 900: the table must take < 15 min)
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { sweepLeftovers } from '@hearth/agent';
+import { agentHostId, killLeftoverVmms } from '../test/helpers/platform.ts';
+import { describeMachine } from './machine.ts';
+import { parseRows, renderBlock, spliceBlock, type ScriptRun } from './perf-doc.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface Plan {
+  script: string;
+  /** Arguments for the full run: counts chosen so the whole set fits 15 minutes on 2 cores. */
+  args: string[];
+  /** Arguments for `--quick` (every script takes `--quick`; older ones also get small counts). */
+  quick: string[];
+  /** Seconds before the script is stopped (full run; a quick run gets half, at least 120 s). */
+  budget: number;
+}
+
+// Cheap rows first, the 50-VM density run last: when the budget runs out, the most rows are in.
+const PLANS: Plan[] = [
+  {
+    script: 'boot.ts',
+    args: ['--count', '10', '--raw', '10'],
+    quick: ['--count', '2', '--raw', '2'],
+    budget: 150,
+  },
+  { script: 'snapshots.ts', args: ['--runs', '3'], quick: ['--runs', '1'], budget: 150 },
+  { script: 'pool.ts', args: [], quick: [], budget: 120 },
+  { script: 'memory.ts', args: ['--vms', '10'], quick: ['--vms', '2'], budget: 120 },
+  { script: 'agent-memory.ts', args: ['--vms', '20'], quick: ['--vms', '2'], budget: 180 },
+  { script: 'api.ts', args: [], quick: ['--records', '50', '--vms', '200', '--gets', '50'], budget: 150 },
+  { script: 'store.ts', args: ['--rounds', '1'], quick: ['--records', '200', '--rounds', '1'], budget: 90 },
+  {
+    script: 'guest.ts',
+    args: ['--boots', '3', '--execs', '100'],
+    quick: ['--boots', '1', '--execs', '20', '--mib', '8'],
+    budget: 120,
+  },
+  { script: 'parallel.ts', args: [], quick: [], budget: 150 },
+  { script: 'density.ts', args: [], quick: [], budget: 300 },
+];
+
+function opt(name: string): string | null {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? null) : null;
+}
+
+const quick = process.argv.includes('--quick');
+const only = opt('only')?.split(',').filter(Boolean) ?? null;
+const out = opt('out') ?? (quick ? null : 'docs/performance.md');
+const totalBudget = Number(opt('budget') ?? 900);
+const userArgs = process.argv.slice(2).join(' ');
+const command =
+  process.env.npm_lifecycle_event === 'bench'
+    ? `npm run bench${userArgs ? ` -- ${userArgs}` : ''}`
+    : `node --import tsx bench/run-all.ts${userArgs ? ` ${userArgs}` : ''}`;
+
+if (only) {
+  const unknown = only.filter((s) => !PLANS.some((p) => p.script === s));
+  if (unknown.length) {
+    console.error(
+      `run-all: no plan for ${unknown.join(', ')}; known: ${PLANS.map((p) => p.script).join(', ')}`,
+    );
+    process.exit(2);
+  }
+}
+
+/**
+ * Kills the VMMs and removes the links a stopped script's platforms left behind (their dirs are
+ * under `tmp`); a script that handles SIGTERM (`disposeOnSignal`) has cleaned up already.
+ */
+async function sweep(tmp: string): Promise<void> {
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    if (!name.startsWith('hearth-test-')) continue;
+    const dir = join(tmp, name);
+    await killLeftoverVmms(dir);
+    // The networks and TAPs its agent labelled as its own.
+    const owner = await agentHostId(dir);
+    if (owner) {
+      await sweepLeftovers({
+        owners: [owner],
+        runningVms: new Set(),
+        networksInUse: new Set(),
+        keepBridges: new Set(),
+        log: pino({ level: 'silent' }),
+      }).catch(() => undefined);
+    }
+  }
+  await rm(tmp, { recursive: true, force: true });
+}
+
+async function runScript(plan: Plan, budgetS: number): Promise<ScriptRun> {
+  const path = join(ROOT, 'bench', plan.script);
+  if (!existsSync(path)) return { script: plan.script, outcome: 'absent', seconds: 0, rows: [] };
+  // Its own temporary directory: whatever its platforms leave there can be found and swept.
+  const tmp = await mkdtemp('/tmp/hb-');
+  const args = quick ? ['--quick', ...plan.quick] : plan.args;
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TMPDIR: tmp },
+    // Its own process group, so a script over budget is stopped with everything it spawned.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let lastErr = '';
+  const tag = `[${plan.script}] `;
+  const relay = (chunk: Buffer, to: NodeJS.WriteStream) => {
+    const text = chunk.toString();
+    to.write(
+      text
+        .split('\n')
+        .map((l, i, a) => (i === a.length - 1 && l === '' ? '' : tag + l))
+        .join('\n'),
+    );
+    return text;
+  };
+  child.stdout.on('data', (d: Buffer) => (stdout += relay(d, process.stdout)));
+  child.stderr.on('data', (d: Buffer) => {
+    const text = relay(d, process.stderr);
+    const last = text.trim().split('\n').pop();
+    if (last) lastErr = last.slice(0, 200);
+  });
+  let timedOut = false;
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  // SIGTERM first (a script's platform may get to clean up), SIGKILL 15 s later.
+  const term = setTimeout(() => {
+    timedOut = true;
+    kill('SIGTERM');
+  }, budgetS * 1000);
+  const hard = setTimeout(() => kill('SIGKILL'), budgetS * 1000 + 15_000);
+  const code = await new Promise<number | null>((r) => {
+    child.once('close', (c) => r(c));
+    child.once('error', () => r(null));
+  });
+  clearTimeout(term);
+  clearTimeout(hard);
+  kill('SIGKILL');
+  await sweep(tmp);
+  const seconds = (performance.now() - t0) / 1000;
+  const { rows, bad } = parseRows(stdout);
+  for (const line of bad) console.error(`run-all: ${plan.script} printed a malformed row: ${line}`);
+  if (timedOut)
+    return { script: plan.script, outcome: 'timeout', seconds, detail: `stopped after ${budgetS} s`, rows };
+  if (code !== 0) {
+    return {
+      script: plan.script,
+      outcome: 'failed',
+      seconds,
+      detail: `exit ${code}${lastErr ? `: ${lastErr}` : ''}`,
+      rows,
+    };
+  }
+  return { script: plan.script, outcome: 'ok', seconds, rows };
+}
+
+const started = performance.now();
+const runs: ScriptRun[] = [];
+for (const plan of PLANS.filter((p) => !only || only.includes(p.script))) {
+  const left = totalBudget - (performance.now() - started) / 1000;
+  const budget = Math.min(quick ? Math.max(120, Math.round(plan.budget / 2)) : plan.budget, Math.floor(left));
+  if (budget < 30) {
+    runs.push({
+      script: plan.script,
+      outcome: 'skipped',
+      seconds: 0,
+      detail: 'the run budget was spent',
+      rows: [],
+    });
+    continue;
+  }
+  console.log(`run-all: bench/${plan.script} (budget ${budget} s)`);
+  const run = await runScript(plan, budget);
+  console.log(
+    `run-all: bench/${plan.script}: ${run.outcome}, ${run.rows.length} rows, ${run.seconds.toFixed(0)} s`,
+  );
+  runs.push(run);
+}
+
+const block = renderBlock({
+  runs,
+  machine: await describeMachine(),
+  date: new Date(),
+  command,
+  totalSeconds: (performance.now() - started) / 1000,
+});
+if (out) {
+  const file = resolve(ROOT, out);
+  const doc = await readFile(file, 'utf8').catch(() => '');
+  await writeFile(file, spliceBlock(doc, block));
+  console.log(`run-all: wrote the table to ${out}`);
+} else console.log(`\n${block}`);
+const failed = runs.filter((r) => r.outcome === 'failed' || r.outcome === 'timeout');
+process.exit(failed.length || runs.every((r) => r.rows.length === 0) ? 1 : 0);
