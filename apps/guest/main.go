@@ -143,6 +143,8 @@ func (a *Agent) dispatch(st *stream, req *Request) {
 		_ = json.Unmarshal(b, &res)
 	case OpTimeSync:
 		res, err = a.timeSync(req)
+	case OpPersonalize:
+		res, err = a.personalize(req)
 	case OpShutdown:
 		st.ok(nil)
 		// The RESULT must reach the host before the machine goes away.

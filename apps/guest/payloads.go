@@ -55,6 +55,10 @@ type Request struct {
 	MaxBytes  int64             `json:"maxBytes"`
 	UnixMs    *float64          `json:"unixMs"`
 	Reboot    bool              `json:"reboot"`
+	// personalize
+	Hostname string     `json:"hostname"`
+	Users    []BootUser `json:"users"`
+	Entropy  string     `json:"entropy"`
 }
 
 type GuestError struct {

@@ -64,31 +64,32 @@ var ErrorCodes = []string{ErrBadRequest, ErrUnauthenticated, ErrUnknownOp, ErrNo
 
 // Ops (the discriminator of GuestRequest).
 const (
-	OpExec       = "exec"
-	OpPs         = "ps"
-	OpAttach     = "attach"
-	OpSignal     = "signal"
-	OpWriteStdin = "write-stdin"
-	OpCloseStdin = "close-stdin"
-	OpFsStat     = "fs.stat"
-	OpFsList     = "fs.list"
-	OpFsMkdir    = "fs.mkdir"
-	OpFsMove     = "fs.move"
-	OpFsRemove   = "fs.remove"
-	OpFsRead     = "fs.read"
-	OpFsWrite    = "fs.write"
-	OpMetrics    = "metrics"
-	OpInfo       = "info"
-	OpTimeSync   = "time.sync"
-	OpShutdown   = "shutdown"
-	OpHealth     = "health"
+	OpExec        = "exec"
+	OpPs          = "ps"
+	OpAttach      = "attach"
+	OpSignal      = "signal"
+	OpWriteStdin  = "write-stdin"
+	OpCloseStdin  = "close-stdin"
+	OpFsStat      = "fs.stat"
+	OpFsList      = "fs.list"
+	OpFsMkdir     = "fs.mkdir"
+	OpFsMove      = "fs.move"
+	OpFsRemove    = "fs.remove"
+	OpFsRead      = "fs.read"
+	OpFsWrite     = "fs.write"
+	OpMetrics     = "metrics"
+	OpInfo        = "info"
+	OpTimeSync    = "time.sync"
+	OpShutdown    = "shutdown"
+	OpHealth      = "health"
+	OpPersonalize = "personalize"
 )
 
 var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin, OpFsStat, OpFsList,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpShutdown,
-	OpHealth}
+	OpHealth, OpPersonalize}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown"}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "personalize"}
 
 type Frame struct {
 	Stream  uint32

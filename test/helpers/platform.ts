@@ -126,6 +126,7 @@ export async function startPlatform(
       | 'sessionIdleMs'
       | 'adminPassword'
       | 'signInLimits'
+      | 'poolIntervalMs'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

@@ -9,6 +9,7 @@ import { execRoutes } from './routes/exec.ts';
 import { volumeRoutes } from './volumes.ts';
 import { fileRoutes } from './routes/files.ts';
 import { wsRoutes } from './routes/ws.ts';
+import { personalizeRoutes } from './routes/personalize.ts';
 
 export interface AgentAppDeps {
   supervisor: Supervisor;
@@ -107,6 +108,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   volumeRoutes(app, sup.dataDir);
   execRoutes(app, sup);
   fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, deps.readTimeoutMs);
+  personalizeRoutes(app, sup);
   let ws: { dispose(): void } | null = null;
   void app.register(async (inst) => {
     ws = wsRoutes(inst, sup);

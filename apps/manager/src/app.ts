@@ -15,6 +15,8 @@ import { volumeRoutes } from './routes/volumes.ts';
 import { networkRoutes } from './routes/networks.ts';
 import type { NetworkService } from './services/networks/network-service.ts';
 import { templateRoutes } from './routes/templates.ts';
+import { poolRoutes } from './routes/pools.ts';
+import type { PoolService } from './services/pools/pool-service.ts';
 import type { TemplateService } from './services/template-service.ts';
 import type { VolumeService } from './services/volume-service.ts';
 import type { SnapshotService } from './services/snapshot-service.ts';
@@ -48,6 +50,8 @@ export interface AppServices {
   volumes: VolumeService;
   networks: NetworkService;
   templates: TemplateService;
+  /** Warm pools and their refill loop. */
+  pools: PoolService;
   agents: AgentClient;
   images: ImageService;
   log: Logger;
@@ -105,6 +109,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   volumeRoutes(app, deps);
   networkRoutes(app, deps);
   templateRoutes(app, deps);
+  poolRoutes(app, deps);
   eventRoutes(app, deps);
   oidcRoutes(app, deps);
   tokenRoutes(app, deps);

@@ -15,6 +15,7 @@ import { registerBuiltinImages } from './builtin-images.ts';
 import { SnapshotService } from './services/snapshot-service.ts';
 import { VolumeService } from './services/volume-service.ts';
 import { TemplateService } from './services/template-service.ts';
+import { PoolService } from './services/pools/pool-service.ts';
 import { AgentClient } from './services/agent-client.ts';
 import { HostLiveness } from './services/host-liveness.ts';
 import { VmBus } from './services/bus.ts';
@@ -64,6 +65,8 @@ export interface ManagerConfig {
   notReadyUntilSet?: string;
   /** How long shutdown lets VM operations in flight finish; default 30 s. */
   drainMs?: number;
+  /** How often the warm-pool refill loop looks at every pool without a change (default 5 s). */
+  poolIntervalMs?: number;
   /** A URL import fails after this long without progress (connect, headers, body); default 30 s. */
   importIdleMs?: number;
   /** Browser sessions end this long after sign-in; default HEARTH_SESSION_TTL, else 7 d. */
@@ -243,6 +246,13 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'snapshots' }),
     quotas,
   });
+  const pools = new PoolService({
+    stores,
+    vms: vmService,
+    bus,
+    log: log.child({ component: 'pools' }),
+    ...(cfg.poolIntervalMs ? { intervalMs: cfg.poolIntervalMs } : {}),
+  });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
   const auth = new Authority(stores);
   // After bearer tokens: a ticket (WebSockets and the event stream only), then the session cookie.
@@ -267,6 +277,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     volumes,
     networks,
     templates: new TemplateService({ stores, vms: vmService, volumes }),
+    pools,
     agents,
     images,
     log,
@@ -298,6 +309,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     Math.max(1000, cfg.heartbeatMs),
   );
   tick.unref();
+  pools.start();
   const auditSweep = sweepAuditHourly(stores.audit, retentionMs, log.child({ component: 'audit' }));
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 
@@ -320,6 +332,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       disposed = true;
       clearInterval(tick);
       auditSweep.dispose();
+      await pools.dispose();
       // No new requests; operations already accepted (a delete's agent call, say) finish first.
       const closing = app.close();
       const pending = vmService.inFlight();

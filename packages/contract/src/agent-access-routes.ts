@@ -28,6 +28,17 @@ const def = <const T extends AgentRouteDef>(r: T): T => r;
 export const AgentVmParams = z.object({ id: z.string().min(1) });
 const ProcessParams = AgentVmParams.extend({ processId: z.string().min(1) });
 const Done = z.object({ path: z.string() });
+export const AgentPersonalizeBody = z.strictObject({
+  hostname: z.string().min(1),
+  env: z.record(z.string(), z.string()),
+  users: z.array(
+    z.object({ name: z.string(), passwordHash: z.string().nullable(), sshKeys: z.array(z.string()) }),
+  ),
+});
+const AgentPersonalizeResult = z.object({
+  adjustedMs: z.number().describe('How far the guest clock was moved'),
+  machineId: z.boolean().describe('Whether a new /etc/machine-id was written'),
+});
 const Ok = z.object({ ok: z.boolean() });
 
 /** A VM's guest through the agent: exec, files, metrics, processes, console and shell. */
@@ -112,6 +123,14 @@ export const agentAccessRoutes = {
     summary: "The guest agent's view: hostname, addresses, versions, clock.",
     params: AgentVmParams,
     response: VmGuestInfo,
+  }),
+  personalize: def({
+    method: 'POST',
+    path: '/agent/v1/vms/:id/personalize',
+    summary: 'Give a pooled VM its name, env and users, the host clock and fresh entropy.',
+    params: AgentVmParams,
+    body: AgentPersonalizeBody,
+    response: AgentPersonalizeResult,
   }),
   listProcesses: def({
     method: 'GET',

@@ -18,7 +18,8 @@ export function newId(
     | 'usr'
     | 'prj'
     | 'ses'
-    | 'aud',
+    | 'aud'
+    | 'pool',
 ): string {
   let t = Date.now();
   let time = '';

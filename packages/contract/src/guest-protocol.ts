@@ -66,6 +66,22 @@ export const ExecRequest = z.object({
   tag: z.string().optional(),
 });
 
+/**
+ * A pooled VM handed out: it takes this name, env (for later execs), users, the host's clock, fresh
+ * host entropy (credited, then the kernel's generator reseeded) and a new machine-id if it has one.
+ */
+export const PersonalizeRequest = z.object({
+  op: z.literal('personalize'),
+  hostname: z.string(),
+  env: z.record(z.string(), z.string()),
+  users: z.array(
+    z.object({ name: z.string(), passwordHash: z.string().nullable(), sshKeys: z.array(z.string()) }),
+  ),
+  unixMs: z.number(),
+  /** Base64 of random bytes from the host. */
+  entropy: z.string(),
+});
+
 export const GuestRequest = z.discriminatedUnion('op', [
   ExecRequest,
   z.object({ op: z.literal('ps') }),
@@ -92,6 +108,7 @@ export const GuestRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('time.sync'), unixMs: z.number() }),
   z.object({ op: z.literal('shutdown'), reboot: z.boolean().optional() }),
   z.object({ op: z.literal('health') }),
+  PersonalizeRequest,
 ]);
 export type GuestRequest = z.infer<typeof GuestRequest>;
 

@@ -179,6 +179,13 @@ export class AgentClient {
   ): Promise<AgentVmStatus> {
     return this.call(host, 'setNetPolicy', { params: { id: vmId }, body });
   }
+  personalize(
+    host: AgentTarget,
+    vmId: string,
+    body: AgentInput<'personalize'>['body'],
+  ): Promise<AgentOutput<'personalize'>> {
+    return this.call(host, 'personalize', { params: { id: vmId }, body });
+  }
   guestInfo(host: AgentTarget, vmId: string): Promise<AgentOutput<'guestInfo'>> {
     return this.call(host, 'guestInfo', { params: { id: vmId } });
   }

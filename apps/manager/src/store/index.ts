@@ -15,6 +15,7 @@ import { TicketStore } from './tickets.ts';
 import { JoinTokenStore } from './join-tokens.ts';
 import { HostCredentialStore } from './host-credentials.ts';
 import { AuditStore } from './audit.ts';
+import { PoolStore } from './pools.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -33,6 +34,7 @@ export interface Stores {
   joinTokens: JoinTokenStore;
   hostCredentials: HostCredentialStore;
   audit: AuditStore;
+  pools: PoolStore;
 }
 
 export function makeStores(db: Db): Stores {
@@ -53,5 +55,6 @@ export function makeStores(db: Db): Stores {
     joinTokens: new JoinTokenStore(db),
     hostCredentials: new HostCredentialStore(db),
     audit: new AuditStore(db),
+    pools: new PoolStore(db),
   };
 }

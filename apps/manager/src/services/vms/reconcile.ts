@@ -60,7 +60,7 @@ async function reconcileVm(
     return;
   }
   const same =
-    (status.phase === 'running' && row.state === 'running') ||
+    (status.phase === 'running' && (row.state === 'running' || row.state === 'pooled')) ||
     (status.phase === 'paused' && row.state === 'paused') ||
     (status.phase === 'stopped' && row.state === 'stopped') ||
     (status.phase === 'failed' && row.state === 'failed');

@@ -1,6 +1,7 @@
 import { canTransition, HearthError, type AgentVmStatus, type VmState } from '@hearth/contract';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import type { StatePatch } from '../../store/vms.ts';
+import { waitsInPool } from '../../store/pools.ts';
 import type { VmContext } from './context.ts';
 import { stopAtFor } from './timeouts.ts';
 
@@ -38,7 +39,9 @@ export async function applyAgentStatus(
   status: AgentVmStatus,
   actor: string,
 ): Promise<VmRow | null> {
-  const to = STATE_OF_PHASE[status.phase];
+  const phaseState = STATE_OF_PHASE[status.phase];
+  // A pool's VM, booted and not handed out yet, waits as `pooled`.
+  const to = phaseState === 'running' && waitsInPool(row) ? 'pooled' : phaseState;
   if (!to || !canTransition(row.state, to)) {
     // What the agent saw does not follow from where the record is (say, a push racing a restart):
     // leave it to the next heartbeat rather than fail the request.
@@ -48,7 +51,7 @@ export async function applyAgentStatus(
   switch (status.phase) {
     case 'running': {
       const startedAt = status.startedAt ? new Date(status.startedAt) : new Date();
-      return moveVm(ctx, row, 'running', actor, {
+      return moveVm(ctx, row, to, actor, {
         reason: null,
         pid: status.pid,
         accel: status.accel,

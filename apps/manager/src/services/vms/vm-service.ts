@@ -12,6 +12,7 @@ import type { SnapshotRow } from '../../store/snapshots.ts';
 import { agentSpecFor } from './agent-spec.ts';
 import { hostOf, type VmContext, type VmServiceDeps } from './context.ts';
 import { createVm } from './create.ts';
+import { createFromPool } from '../pools/handout.ts';
 import { assertCloneInput, type CreateInput } from './create-input.ts';
 import { deleteVm, runVerb } from './lifecycle.ts';
 import { OperationTracker } from './operations.ts';
@@ -40,6 +41,11 @@ export class VmService {
    * `snapshot` is given; the image, networks, volumes and snapshot are found in that project.
    */
   async create(body: CreateInput, project: string, actor: string): Promise<Vm> {
+    if (body.pool !== undefined) {
+      return createFromPool(this.ctx, { ...body, pool: body.pool, project }, actor, (b) =>
+        createVm(this.ctx, b, actor),
+      );
+    }
     if (body.snapshot === undefined) return createVm(this.ctx, { ...body, project }, actor);
     assertCloneInput(body);
     const snap = await this.ctx.stores.snapshots.require(body.snapshot, project);

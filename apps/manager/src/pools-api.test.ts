@@ -1,0 +1,193 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Pool, Vm } from '@hearth/contract';
+import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
+import { fakeInventory } from '../../../test/helpers/fake-host.ts';
+
+/**
+ * A host agent that boots nothing: a start answers `running` at once, a personalize is recorded
+ * (or refused, while `refuse` is set), a delete succeeds. Enough for the manager's side of warm
+ * pools: refills, takes, hand-outs and fallbacks.
+ */
+function fakeAgent() {
+  const personalized: { vm: string; body: { hostname: string; env: Record<string, string> } }[] = [];
+  const state = { refuse: false };
+  const server: Server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      const id = /^\/agent\/v1\/vms\/([^/?]+)/.exec(req.url ?? '')?.[1] ?? '';
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      const status = (phase: string) => ({
+        id,
+        phase,
+        reason: null,
+        pid: 4242,
+        accel: 'tcg',
+        startedAt: new Date().toISOString(),
+        bootMs: 1,
+      });
+      if (req.method === 'POST' && req.url?.endsWith('/start')) return send(200, status('running'));
+      if (req.method === 'POST' && req.url?.endsWith('/personalize')) {
+        if (state.refuse) {
+          return send(500, { error: { code: 'AGENT_ERROR', message: 'the guest refused', hint: 'x' } });
+        }
+        personalized.push({ vm: id, body: JSON.parse(data) as (typeof personalized)[number]['body'] });
+        return send(200, { adjustedMs: 0, machineId: false });
+      }
+      if (req.method === 'DELETE') return send(200, { ok: true });
+      if (req.method === 'POST' && req.url?.includes('/networks/')) return send(200, { ok: true });
+      send(404, { error: { code: 'ROUTE_NOT_FOUND', message: 'no such route', hint: 'x' } });
+    });
+  });
+  return { server, personalized, state };
+}
+
+describeOnBackends('warm pools', (db) => {
+  const api = useApiPlatform({ db, host: null, platform: { manager: { poolIntervalMs: 200 } } });
+  const agent = fakeAgent();
+  const inject = (method: string, url: string, payload?: unknown) => api.inject({ method, url, payload });
+  const pool = async (name: string) => (await inject('GET', `/v1/pools/${name}`)).json() as Pool;
+  /** Resolves once the pool reports `ready` VMs waiting (the refill loop runs in the background). */
+  const untilReady = async (name: string, ready: number) => {
+    for (;;) {
+      const p = await pool(name);
+      if (p.ready === ready && p.warming === 0) return p;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  beforeAll(async () => {
+    await new Promise<void>((r) => agent.server.listen(0, '127.0.0.1', r));
+    const port = (agent.server.address() as AddressInfo).port;
+    const reg = await api.p.manager.app.inject({
+      method: 'POST',
+      url: '/v1/hosts/register',
+      headers: { authorization: `Bearer ${api.p.manager.joinToken}` },
+      payload: {
+        name: 'pool-host',
+        url: `http://127.0.0.1:${port}`,
+        callbackToken: 'x'.repeat(32),
+        inventory: fakeInventory,
+      },
+    });
+    expect(reg.statusCode, reg.body).toBe(200);
+  });
+  afterAll(async () => {
+    await new Promise((r) => agent.server.close(r));
+  });
+
+  it('creates a pool that fills itself with pooled VMs, visible in the VM list', async () => {
+    const r = await inject('POST', '/v1/pools', { name: 'web', size: 3 });
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({
+      name: 'web',
+      size: 3,
+      mode: 'booted',
+      hits: 0,
+      misses: 0,
+      hitRate: null,
+    });
+    await untilReady('web', 3);
+    const vms = (await inject('GET', '/v1/vms?limit=100')).json().items as Vm[];
+    const pooled = vms.filter((v) => v.pool === 'web');
+    expect(pooled).toHaveLength(3);
+    expect(pooled.every((v) => v.state === 'pooled')).toBe(true);
+    const list = (await inject('GET', '/v1/pools')).json().items as Pool[];
+    expect(list.map((p) => p.name)).toContain('web');
+  });
+
+  it('hands out ready VMs to 10 concurrent creates without giving one VM twice', async () => {
+    await untilReady('web', 3);
+    const rs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        inject('POST', '/v1/vms', { name: `c-${i}`, pool: 'web', env: { N: String(i) } }),
+      ),
+    );
+    for (const r of rs) expect(r.statusCode, r.body).toBe(201);
+    const made = rs.map((r) => r.json() as Vm);
+    const hits = made.filter((v) => v.boot?.source === 'pool');
+    const cold = made.filter((v) => v.boot?.source === 'cold');
+    expect(hits).toHaveLength(3);
+    expect(cold).toHaveLength(7);
+    expect(new Set(made.map((v) => v.id)).size).toBe(10);
+    for (const v of hits) {
+      expect(v).toMatchObject({ state: 'running', pool: 'web' });
+      expect(v.boot?.steps.map((s) => s.name)).toEqual(['take', 'personalize']);
+    }
+    for (const v of cold) expect(v.pool).toBeNull();
+    // Each hand-out personalized its own VM with its own name and env.
+    const byVm = new Map(agent.personalized.map((p) => [p.vm, p.body]));
+    for (const v of hits) {
+      const i = v.name.slice(2);
+      expect(byVm.get(v.id)).toMatchObject({ hostname: v.name, env: { N: i } });
+    }
+    const p = await pool('web');
+    expect(p).toMatchObject({ hits: 3, misses: 7 });
+    expect(p.hitRate).toBeCloseTo(0.3);
+    // And the pool refills itself.
+    await untilReady('web', 3);
+  });
+
+  it('refuses what the pool decides, unknown pools and taken names', async () => {
+    const bad = await inject('POST', '/v1/vms', { pool: 'web', image: 'other', vcpus: 2 });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatchObject({ code: 'POOL_MISMATCH', hint: expect.any(String) });
+    expect(Object.keys(bad.json().error.fields).sort()).toEqual(['image', 'vcpus']);
+    const none = await inject('POST', '/v1/vms', { pool: 'nope' });
+    expect(none.statusCode).toBe(404);
+    expect(none.json().error.code).toBe('POOL_NOT_FOUND');
+    expect((await inject('GET', '/v1/pools/nope')).json().error.code).toBe('POOL_NOT_FOUND');
+    const taken = await inject('POST', '/v1/vms', { pool: 'web', name: 'c-1' });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().error.code).toBe('VM_NAME_TAKEN');
+    const dup = await inject('POST', '/v1/pools', { name: 'web' });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json().error.code).toBe('POOL_NAME_TAKEN');
+    const noImage = await inject('POST', '/v1/pools', { name: 'x', spec: { image: 'no-such-image' } });
+    expect(noImage.json().error.code).toBe('IMAGE_NOT_FOUND');
+    const noTemplate = await inject('POST', '/v1/pools', { name: 'y', spec: { template: 'none' } });
+    expect(noTemplate.json().error.code).toBe('TEMPLATE_NOT_FOUND');
+    const noNet = await inject('POST', '/v1/pools', { name: 'z', spec: { network: 'none' } });
+    expect(noNet.json().error.code).toBe('NETWORK_NOT_FOUND');
+    expect((await inject('PATCH', '/v1/pools/nope', { size: 1 })).json().error.code).toBe('POOL_NOT_FOUND');
+  });
+
+  it('falls back to a cold boot when personalizing fails, and counts a miss', async () => {
+    await untilReady('web', 3);
+    const before = await pool('web');
+    agent.state.refuse = true;
+    try {
+      const r = await inject('POST', '/v1/vms', { name: 'after-refusal', pool: 'web' });
+      expect(r.statusCode, r.body).toBe(201);
+      expect(r.json()).toMatchObject({ name: 'after-refusal', pool: null, boot: { source: 'cold' } });
+    } finally {
+      agent.state.refuse = false;
+    }
+    expect((await pool('web')).misses).toBe(before.misses + 1);
+  });
+
+  it('counts pooled VMs against the project quota', async () => {
+    const usage = (await inject('GET', '/v1/projects/default')).json().usage as { vms: number };
+    const vms = (await inject('GET', '/v1/vms?limit=200')).json().items as Vm[];
+    expect(vms.some((v) => v.state === 'pooled')).toBe(true);
+    expect(usage.vms).toBe(vms.length);
+  });
+
+  it('resizes a pool and deletes its waiting VMs with it, leaving handed-out ones', async () => {
+    const r = await inject('PATCH', '/v1/pools/web', { size: 1 });
+    expect(r.statusCode, r.body).toBe(200);
+    await untilReady('web', 1);
+    const del = await inject('DELETE', '/v1/pools/web');
+    expect(del.statusCode, del.body).toBe(200);
+    expect((await inject('GET', '/v1/pools/web')).statusCode).toBe(404);
+    await api.p.manager.vmService.drain();
+    const vms = (await inject('GET', '/v1/vms?limit=200')).json().items as Vm[];
+    expect(vms.filter((v) => v.state === 'pooled')).toEqual([]);
+    expect(vms.filter((v) => v.pool === 'web' && v.state === 'running')).toHaveLength(3);
+  });
+});

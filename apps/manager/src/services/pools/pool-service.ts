@@ -1,0 +1,164 @@
+import type { Logger } from 'pino';
+import {
+  HearthError,
+  newId,
+  type CreatePoolBody,
+  type PatchPoolBody,
+  type Pool,
+  type PoolSpec,
+  type Vm,
+} from '@hearth/contract';
+import { isUniqueViolation } from '../../db/index.ts';
+import type { Stores } from '../../store/index.ts';
+import { poolFromRow, type PoolRow } from '../../store/pools.ts';
+import type { VmBus } from '../bus.ts';
+import type { VmService } from '../vms/vm-service.ts';
+import { refillPool, type RefillState } from './refill.ts';
+import { assertPoolSpec } from './spec.ts';
+
+export interface PoolServiceDeps {
+  stores: Stores;
+  vms: VmService;
+  bus: VmBus;
+  log: Logger;
+  /** How often every pool is looked at even without a change (default 5 s). */
+  intervalMs?: number;
+}
+
+/**
+ * Warm pools: records, and the refill loop that keeps `size` VMs of each pool booted and waiting.
+ * The loop runs one pass at a time (kicked by changes to pool VMs, a pool's creation or resize,
+ * and a timer); each pass boots at most one VM per host, and none on a host where any VM is
+ * booting (see refill.ts).
+ */
+export class PoolService {
+  private timer: NodeJS.Timeout | null = null;
+  private pass: Promise<void> | null = null;
+  private again = false;
+  private disposed = false;
+  private readonly state: RefillState = { backoffUntil: new Map() };
+  private readonly onVm = (vm: Vm) => {
+    if (vm.pool !== null) this.kick();
+  };
+
+  constructor(private readonly deps: PoolServiceDeps) {}
+
+  /** Starts the refill loop. */
+  start(): void {
+    if (this.timer || this.disposed) return;
+    this.deps.bus.on('vm', this.onVm);
+    this.timer = setInterval(() => this.kick(), this.deps.intervalMs ?? 5000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Stops the loop and waits for a pass in flight; idempotent. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.deps.bus.off('vm', this.onVm);
+    await this.pass;
+  }
+
+  /** Runs a refill pass soon (coalesced: one at a time, one more if asked during it). */
+  kick(): void {
+    if (this.disposed) return;
+    if (this.pass) {
+      this.again = true;
+      return;
+    }
+    this.pass = this.runPasses().finally(() => (this.pass = null));
+  }
+
+  /** Resolves once no pass is running (tests, bench). */
+  async idle(): Promise<void> {
+    while (this.pass) await this.pass;
+  }
+
+  private async runPasses(): Promise<void> {
+    do {
+      this.again = false;
+      for (const pool of await this.deps.stores.pools.all().catch(() => [])) {
+        if (this.disposed) return;
+        await refillPool(this.deps, this.state, pool).catch((e: Error) =>
+          this.deps.log.error({ pool: pool.name, err: e }, 'refilling a pool failed'),
+        );
+      }
+    } while (this.again && !this.disposed);
+  }
+
+  async create(body: Required<CreatePoolBody>, project: string): Promise<Pool> {
+    const spec = body.spec as PoolSpec;
+    await assertPoolSpec(this.deps.stores, project, spec);
+    let row: PoolRow;
+    try {
+      row = await this.deps.stores.pools.insert({
+        id: newId('pool'),
+        name: body.name,
+        project,
+        spec,
+        mode: body.mode,
+        size: body.size,
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) {
+        throw new HearthError('POOL_NAME_TAKEN', `Creating the pool failed: "${body.name}" is taken.`, {
+          fields: { name: ['already taken'] },
+        });
+      }
+      throw e;
+    }
+    this.kick();
+    return this.view(row);
+  }
+
+  async list(q: { project: string; limit: number; cursor?: string | undefined }) {
+    const page = await this.deps.stores.pools.list(q);
+    const counts = await this.deps.stores.pools.counts(
+      q.project,
+      page.items.map((p) => p.name),
+    );
+    return {
+      items: page.items.map((p) => poolFromRow(p, counts.get(p.name)!)),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  async get(idOrName: string, project: string): Promise<Pool> {
+    return this.view(await this.deps.stores.pools.require(idOrName, project));
+  }
+
+  /** A new size takes effect on the next pass; a new spec replaces the VMs waiting. */
+  async patch(idOrName: string, project: string, body: PatchPoolBody): Promise<Pool> {
+    const row = await this.deps.stores.pools.require(idOrName, project);
+    if (body.spec) await assertPoolSpec(this.deps.stores, project, body.spec);
+    const updated = await this.deps.stores.pools.update(row.id, body);
+    if (body.spec) await this.drop(updated);
+    this.kick();
+    return this.view(updated);
+  }
+
+  /** The pool goes, and the VMs waiting in it; VMs already handed out stay. */
+  async delete(idOrName: string, project: string): Promise<Pool> {
+    const row = await this.deps.stores.pools.require(idOrName, project);
+    const view = await this.view(row);
+    await this.deps.stores.pools.delete(row.id);
+    await this.drop(row);
+    return view;
+  }
+
+  private async drop(pool: PoolRow): Promise<void> {
+    for (const vm of await this.deps.stores.pools.waiting(pool.project, pool.name)) {
+      if (vm.state === 'deleting') continue;
+      await this.deps.vms
+        .delete(vm.id, pool.project, 'pool')
+        .catch((e: Error) => this.deps.log.warn({ vm: vm.id, err: e.message }, 'removing a pool VM failed'));
+    }
+  }
+
+  private async view(row: PoolRow): Promise<Pool> {
+    const counts = await this.deps.stores.pools.counts(row.project, [row.name]);
+    return poolFromRow(row, counts.get(row.name)!);
+  }
+}
