@@ -49,6 +49,15 @@ func main() {
 		fmt.Println(version)
 		return
 	}
+	explicitConfig := false
+	flag.Visit(func(f *flag.Flag) { explicitConfig = explicitConfig || f.Name == "config" })
+	if *listen == "" {
+		// The host times the boot by this line (kernel vs agent setup); one short line per start.
+		if f, err := os.OpenFile("/dev/console", os.O_WRONLY|syscall.O_NOCTTY, 0); err == nil {
+			fmt.Fprintf(f, "hearth-guest: agent up (%.2fs)\n", uptimeSec())
+			f.Close()
+		}
+	}
 	if os.Getpid() == 1 {
 		setupPid1()
 	} else if *listen == "" {
@@ -56,7 +65,10 @@ func main() {
 		// -listen this is a development host, whose network is none of our business.
 		setupNetwork("/")
 	}
-	cfg, err := loadConfig(*config)
+	if *listen == "" {
+		go growRoot("/")
+	}
+	cfg, err := loadBootConfig("/", *config, explicitConfig)
 	a := newAgent(cfg, "/")
 	if err != nil {
 		a.cfgErr = err.Error()

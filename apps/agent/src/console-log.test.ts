@@ -38,12 +38,12 @@ describe('console log', () => {
     expect(await tailFile(join(dir, 'missing'), 4)).toBe('');
   });
 
-  it('finds a marker written after the offset, even split across writes', async () => {
+  it('finds a marker written after the offset, even split across writes, woken by inotify', async () => {
     const f = join(dir, 'c');
     await writeFile(f, 'old hearth-guest: booted\n');
     const from = (await stat(f)).size;
     const ac = new AbortController();
-    const seen = waitForText(f, 'hearth-guest: booted', from, ac.signal, 5);
+    const seen = waitForText(f, 'hearth-guest: booted', from, ac.signal, 60_000);
     await appendFile(f, 'noise hearth-gue');
     await new Promise((r) => setTimeout(r, 30));
     await appendFile(f, 'st: booted in 1s\n');
@@ -52,7 +52,7 @@ describe('console log', () => {
 
   it('rejects with the abort reason', async () => {
     const ac = new AbortController();
-    const p = waitForText(join(dir, 'never'), 'x', 0, ac.signal, 5);
+    const p = waitForText(join(dir, 'never'), 'x', 0, ac.signal, 60_000);
     ac.abort(new Error('boot timed out'));
     await expect(p).rejects.toThrow('boot timed out');
   });

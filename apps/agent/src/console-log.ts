@@ -1,4 +1,6 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 
 /** Reads the last `bytes` of a file as text; empty when it does not exist. */
 export async function tailFile(path: string, bytes: number): Promise<string> {
@@ -35,21 +37,28 @@ export async function capLog(path: string, cap: number): Promise<void> {
 
 /**
  * Resolves when `marker` appears in the file after byte offset `from`. Rejects when `abort`
- * fires. Polls: the file is written by another process and inotify adds nothing at this scale.
+ * fires. Woken by inotify on the file's directory (the file is appended by another process and
+ * may not exist yet); a slow fallback read every `fallbackMs` covers filesystems without it.
  */
 export function waitForText(
   path: string,
   marker: string,
   from: number,
   signal: AbortSignal,
-  intervalMs = 5,
+  fallbackMs = 500,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let offset = from;
     let carry = '';
     let busy = false;
-    const timer = setInterval(async () => {
-      if (busy) return;
+    let again = false;
+    let done = false;
+    const check = async (): Promise<void> => {
+      if (done) return;
+      if (busy) {
+        again = true;
+        return;
+      }
       busy = true;
       try {
         const fh = await open(path, 'r').catch(() => null);
@@ -74,17 +83,37 @@ export function waitForText(
         }
       } finally {
         busy = false;
+        if (again && !done) {
+          again = false;
+          void check();
+        }
       }
-    }, intervalMs);
+    };
+    const name = basename(path);
+    let watcher: FSWatcher | null = null;
+    try {
+      watcher = watch(dirname(path), { persistent: false }, (_e, f) => {
+        if (!f || f === name) void check();
+      });
+      watcher.on('error', () => undefined);
+    } catch {
+      watcher = null; // no inotify here: the fallback reads alone
+    }
+    const timer = setInterval(() => void check(), fallbackMs);
     const onAbort = () => {
       cleanup();
       reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     };
     const cleanup = () => {
+      done = true;
       clearInterval(timer);
+      watcher?.close();
       signal.removeEventListener('abort', onAbort);
     };
     if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      void check();
+    }
   });
 }

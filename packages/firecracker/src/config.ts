@@ -1,5 +1,5 @@
 import type { VmmLaunchSpec } from '@hearth/vmm';
-import { GUEST_CID, IFACE_ID, ROOT_DRIVE_ID } from './layout.ts';
+import { CONFIG_DRIVE_ID, GUEST_CID, IFACE_ID, ROOT_DRIVE_ID } from './layout.ts';
 
 export interface ApiCall {
   method: 'PUT' | 'PATCH';
@@ -15,6 +15,8 @@ export interface ConfigInput {
   kernelPath: string;
   initrdPath: string | null;
   diskPath: string;
+  /** The configuration disk as Firecracker sees it, or null. */
+  configDiskPath?: string | null;
   vsockPath: string;
   /** Dirty-page tracking makes Diff snapshots possible at a small runtime cost. */
   trackDirtyPages: boolean;
@@ -94,6 +96,19 @@ export function configCalls(c: ConfigInput): ApiCall[] {
       },
     });
   });
+  if (c.configDiskPath) {
+    // Last, after the volumes: their device names stay where they were.
+    calls.push({
+      method: 'PUT',
+      path: `/drives/${CONFIG_DRIVE_ID}`,
+      body: {
+        drive_id: CONFIG_DRIVE_ID,
+        path_on_host: c.configDiskPath,
+        is_root_device: false,
+        is_read_only: true,
+      },
+    });
+  }
   if (spec.tap) {
     calls.push({
       method: 'PUT',

@@ -53,6 +53,27 @@ describe('Firecracker driver against the contract checker', () => {
     expect((await inst.exited).cause).toBe('killed');
   });
 
+  it('attaches the configuration disk as a read-only drive after the root disk', async () => {
+    await env.standin();
+    const spec = await env.spec('cfg');
+    await writeFile(join(spec.runDir, 'config.raw'), Buffer.alloc(4096));
+    const inst = (await env.driver().launch({
+      ...spec,
+      configDiskPath: join(spec.runDir, 'config.raw'),
+    })) as FirecrackerInstance;
+    env.track(inst.pid);
+    const calls = await env.calls();
+    const drives = calls.filter((c) => c.path.startsWith('/drives/'));
+    expect(drives.map((c) => c.path)).toEqual(['/drives/rootfs', '/drives/config']);
+    expect(drives[1]!.body).toMatchObject({
+      path_on_host: 'config.raw',
+      is_read_only: true,
+      is_root_device: false,
+    });
+    expect(calls.every((c) => c.status === 204)).toBe(true);
+    await inst.kill();
+  });
+
   it('pauses and resumes through PATCH /vm', async () => {
     await env.standin();
     const inst = await launch('pause');

@@ -127,6 +127,8 @@ export interface JailFiles {
   kernel: string;
   initrd: string | null;
   disk: string;
+  /** The per-boot configuration disk, if any. */
+  config?: string | null;
 }
 
 /**
@@ -142,11 +144,14 @@ export async function prepareJail(layout: FcLayout, files: JailFiles): Promise<J
   const initrd = files.initrd ? await linkInto(layout, files.initrd, 'initrd.img', true) : null;
   const disk = await linkInto(layout, files.disk, basename(files.disk), false);
   await chown(join(layout.root, disk), j.uid, j.gid);
+  // The configuration disk is read-only to the guest: a copy (it is tiny) keeps the agent's own file out of reach.
+  const config = files.config ? await linkInto(layout, files.config, basename(files.config), true) : null;
+  if (config) await chown(join(layout.root, config), j.uid, j.gid);
   await writeFile(layout.logFile, '', { mode: 0o600 });
   await chown(layout.logFile, j.uid, j.gid);
   await mkfifo(layout.metricsFifo);
   await chown(layout.metricsFifo, j.uid, j.gid);
-  return { kernel, initrd, disk };
+  return { kernel, initrd, disk, config };
 }
 
 async function linkInto(layout: FcLayout, src: string, name: string, mayCopy: boolean): Promise<string> {

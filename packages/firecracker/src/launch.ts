@@ -77,6 +77,11 @@ export function fcNames(layout: FcLayout, spec: VmmLaunchSpec) {
   }
   return {
     drive: jailed ? basename(spec.diskPath) : fcPath(layout, spec.diskPath),
+    config: spec.configDiskPath
+      ? jailed
+        ? basename(spec.configDiskPath)
+        : fcPath(layout, spec.configDiskPath)
+      : null,
     vsock: jailed ? basename(spec.guestSocketPath) : fcPath(layout, spec.guestSocketPath),
     guestHost: jailed ? join(layout.root, basename(spec.guestSocketPath)) : spec.guestSocketPath,
   };
@@ -116,7 +121,12 @@ export async function launchFirecracker(
   let kernel = spec.kernelPath;
   let initrd = spec.initrdPath;
   if (layout.jail) {
-    const staged = await prepareJail(layout, { kernel, initrd, disk: spec.diskPath });
+    const staged = await prepareJail(layout, {
+      kernel,
+      initrd,
+      disk: spec.diskPath,
+      config: spec.configDiskPath ?? null,
+    });
     kernel = staged.kernel;
     initrd = staged.initrd;
     // The vsock socket lives in the jail; the usual path points at it for anyone looking there.
@@ -210,6 +220,7 @@ export async function launchFirecracker(
           kernelPath: kernel,
           initrdPath: initrd,
           diskPath: names.drive,
+          configDiskPath: names.config,
           vsockPath: names.vsock,
           trackDirtyPages: ctx.trackDirtyPages,
         })

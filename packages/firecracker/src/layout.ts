@@ -2,6 +2,8 @@ import { isAbsolute, join, relative } from 'node:path';
 import { RUN_DIR_FILES, runDirPaths, socketPathTooLong } from '@hearth/vmm';
 /** Drive and interface ids: Firecracker accepts only letters, digits and `_`. */
 export const ROOT_DRIVE_ID = 'rootfs';
+/** The read-only per-boot configuration drive (raw, length-prefixed JSON). */
+export const CONFIG_DRIVE_ID = 'config';
 export const IFACE_ID = 'eth0';
 export const GUEST_CID = 3;
 

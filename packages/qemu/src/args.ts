@@ -1,4 +1,4 @@
-import { GUEST_AGENT_PORT_NAME, runDirPaths, type VmmLaunchSpec } from '@hearth/vmm';
+import { CONFIG_DISK_SERIAL, GUEST_AGENT_PORT_NAME, runDirPaths, type VmmLaunchSpec } from '@hearth/vmm';
 
 export const GUEST_CHARDEV_ID = 'agent0';
 
@@ -68,6 +68,14 @@ export function buildQemuArgs(spec: VmmLaunchSpec, accel: 'kvm' | 'tcg'): string
       // The serial lets the guest find the disk by volume id (/sys/block/vdX/serial).
       `virtio-blk-device,drive=vol${i},serial=${v.id.slice(-20)}`,
     ]),
+    ...(spec.configDiskPath
+      ? [
+          '-drive',
+          `id=config,file=${spec.configDiskPath},format=raw,if=none,readonly=on`,
+          '-device',
+          `virtio-blk-device,drive=config,serial=${CONFIG_DISK_SERIAL}`,
+        ]
+      : []),
     '-device',
     'virtio-rng-device',
     '-chardev',

@@ -23,6 +23,11 @@ export interface VmmLaunchSpec {
   guestSocketPath: string;
   /** Extra data disks, in order (the guest sees /dev/vdb, /dev/vdc, …; `id` is the virtio serial). */
   volumes?: { id: string; path: string; readOnly: boolean }[];
+  /**
+   * The per-boot configuration disk (raw, no filesystem), attached read-only after every other
+   * disk so volume device names do not move. QEMU gives it the virtio serial `hearth-config`.
+   */
+  configDiskPath?: string | null;
   /** Data the guest may read at boot (Firecracker: the MMDS store, under `hearth`). Optional. */
   metadata?: Record<string, unknown>;
 }
@@ -30,6 +35,8 @@ export interface VmmLaunchSpec {
 /** The vsock port the guest agent listens on (Firecracker); QEMU uses a named virtio-serial port. */
 export const GUEST_AGENT_VSOCK_PORT = 1024;
 export const GUEST_AGENT_PORT_NAME = 'org.hearth.agent';
+/** The virtio-blk serial of the configuration disk (QEMU); the guest agent looks for it. */
+export const CONFIG_DISK_SERIAL = 'hearth-config';
 
 export type VmmRunState = 'running' | 'paused' | 'shutdown' | 'unknown';
 

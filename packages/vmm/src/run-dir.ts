@@ -12,6 +12,10 @@ export const RUN_DIR_FILES = {
   state: 'state.json',
   /** The VM's root disk. */
   disk: 'disk.raw',
+  /** The per-boot configuration disk the agent writes from scratch (length-prefixed JSON, read-only to the guest). */
+  configDisk: 'config.raw',
+  /** What the agent learnt about the root disk when it made it (whether it carries a guest agent). */
+  diskInfo: 'disk.json',
   /** Serial console output, appended by the VMM itself. */
   consoleLog: 'console.log',
   /** Host end of the channel to the guest agent. */

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { injectGuest } from './inject.ts';
+import { decodeConfigDisk, encodeConfigDisk } from './config-disk.ts';
+import { injectAgent } from './inject.ts';
+import { preparedImage } from './prepared-image.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'hearth-inject-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -23,29 +25,24 @@ function image(name: string, files: Record<string, string>): string {
 const debugfs = (disk: string, req: string) =>
   execFileSync('debugfs', ['-R', req, disk], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
 
-const config = { secret: 'abc', hostname: 'h1', users: [], env: {} };
-
-describe('guest injection into ext4 images (debugfs, no mount)', () => {
-  it('writes the boot config with mode 0600 and hooks the agent into a busybox inittab', async () => {
+describe('guest agent injection into ext4 images (debugfs, no mount)', () => {
+  it('hooks the agent into a busybox inittab, once, and writes no configuration', async () => {
     const disk = image('busybox', { 'etc/inittab': '::sysinit:/etc/init.d/rcS\n' });
-    const r = await injectGuest(disk, config, '/bin/true');
+    const r = await injectAgent(disk, '/bin/true');
     expect(r).toEqual({ hasAgent: true, injected: true, reason: null });
-    expect(JSON.parse(debugfs(disk, 'cat /etc/hearth/guest.json'))).toEqual(config);
-    expect(debugfs(disk, 'stat /etc/hearth/guest.json')).toMatch(/Mode:\s+0600/);
     expect(debugfs(disk, 'stat /usr/sbin/hearth-guest')).toMatch(/Mode:\s+0755/);
     expect(debugfs(disk, 'cat /etc/inittab')).toBe(
       '::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/hearth-guest\n',
     );
-    // A second boot rewrites the config and does not inject twice.
-    const again = await injectGuest(disk, { ...config, secret: 'def' }, '/bin/true');
-    expect(again.injected).toBe(false);
-    expect(JSON.parse(debugfs(disk, 'cat /etc/hearth/guest.json')).secret).toBe('def');
+    expect(debugfs(disk, 'stat /etc/hearth/guest.json')).not.toMatch(/Inode:/);
+    const again = await injectAgent(disk, '/bin/true');
+    expect(again).toEqual({ hasAgent: true, injected: false, reason: null });
     expect(debugfs(disk, 'cat /etc/inittab').match(/hearth-guest/g)).toHaveLength(1);
   });
 
   it('adds a systemd unit, enabled, on systemd images', async () => {
     const disk = image('systemd', { 'lib/systemd/systemd': '' });
-    expect((await injectGuest(disk, config, '/bin/true')).injected).toBe(true);
+    expect((await injectAgent(disk, '/bin/true')).injected).toBe(true);
     expect(debugfs(disk, 'cat /etc/systemd/system/hearth-guest.service')).toContain(
       'ExecStart=/usr/sbin/hearth-guest',
     );
@@ -56,24 +53,65 @@ describe('guest injection into ext4 images (debugfs, no mount)', () => {
 
   it('says why when the image has no init it knows', async () => {
     const disk = image('bare', { 'bin/app': '' });
-    const r = await injectGuest(disk, config, '/bin/true');
+    const r = await injectAgent(disk, '/bin/true');
     expect(r.hasAgent).toBe(false);
     expect(r.reason).toMatch(/neither a busybox inittab nor systemd/);
   });
 
-  it('boots images without an init with the agent as PID 1: binary and app config, no hooks', async () => {
+  it('boots images without an init with the agent as PID 1: the binary, no hooks', async () => {
     const disk = image('oci', { 'bin/app': '' });
-    const app = { argv: ['/bin/app'], env: ['A=1'], workdir: '/', user: '', restart: 'no' as const };
-    const r = await injectGuest(disk, { ...config, app }, '/bin/true', { asInit: true });
+    const r = await injectAgent(disk, '/bin/true', { asInit: true });
     expect(r).toEqual({ hasAgent: true, injected: true, reason: null });
     expect(debugfs(disk, 'stat /usr/sbin/hearth-guest')).toMatch(/Mode:\s+0755/);
-    expect(JSON.parse(debugfs(disk, 'cat /etc/hearth/guest.json')).app).toEqual(app);
     expect(debugfs(disk, 'stat /etc/inittab')).not.toMatch(/Inode:/);
   });
 
   it('refuses a disk that is not ext4', async () => {
     const junk = join(work, 'junk.img');
     writeFileSync(junk, Buffer.alloc(1024 * 1024));
-    await expect(injectGuest(junk, config, '/bin/true')).rejects.toThrow();
+    await expect(injectAgent(junk, '/bin/true')).rejects.toThrow();
+  });
+});
+
+describe('prepared images', () => {
+  it('injects into a cached copy once per image and agent, and leaves the image alone', async () => {
+    const img = image('prep', { 'etc/inittab': '::sysinit:/etc/init.d/rcS\n' });
+    const before = readFileSync(img);
+    const cache = join(work, 'prepared');
+    const agent = join(work, 'agent-v1');
+    writeFileSync(agent, 'v1');
+    const a = await preparedImage(cache, img, agent);
+    expect(a).toMatchObject({ hasAgent: true, injected: true });
+    expect(a.path).not.toBe(img);
+    expect(readFileSync(img).equals(before)).toBe(true);
+    expect(debugfs(a.path, 'cat /usr/sbin/hearth-guest')).toBe('v1');
+    // Cached: the same copy, not rewritten.
+    const mtime = statSync(a.path).mtimeMs;
+    expect(await preparedImage(cache, img, agent)).toEqual(a);
+    expect(statSync(a.path).mtimeMs).toBe(mtime);
+    // A new agent binary is a new key.
+    const agent2 = join(work, 'agent-v2');
+    writeFileSync(agent2, 'v2');
+    const b = await preparedImage(cache, img, agent2);
+    expect(b.path).not.toBe(a.path);
+    expect(debugfs(b.path, 'cat /usr/sbin/hearth-guest')).toBe('v2');
+  });
+
+  it('uses an image that carries the agent as it is', async () => {
+    const img = image('baked', { 'usr/sbin/hearth-guest': 'baked', 'etc/inittab': '' });
+    const r = await preparedImage(join(work, 'prepared'), img, '/bin/true');
+    expect(r).toEqual({ hasAgent: true, injected: false, reason: null, path: img });
+  });
+});
+
+describe('config disk', () => {
+  it('is the magic, a big-endian length and the JSON, in whole 4 KiB blocks', () => {
+    const config = { secret: 'abc', hostname: 'h1', users: [], env: { A: 'x'.repeat(5000) } };
+    const buf = encodeConfigDisk(config);
+    expect(buf.length % 4096).toBe(0);
+    expect(buf.subarray(0, 8).toString('latin1')).toBe('HEARTHC1');
+    expect(buf.readUInt32BE(8)).toBe(JSON.stringify(config).length);
+    expect(decodeConfigDisk(buf)).toEqual(config);
+    expect(decodeConfigDisk(Buffer.from('not a config disk'))).toBeNull();
   });
 });

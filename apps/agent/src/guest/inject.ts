@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { GuestBootConfig } from '@hearth/contract';
 
 const run = promisify(execFile);
 
 export const GUEST_AGENT_GUEST_PATH = '/usr/sbin/hearth-guest';
-export const GUEST_CONFIG_PATH = '/etc/hearth/guest.json';
+/** The line the guest agent prints on the console as it starts (before its boot-time setup). */
+export const GUEST_AGENT_UP_MARKER = 'hearth-guest: agent up';
 const INITTAB_LINE = `::respawn:${GUEST_AGENT_GUEST_PATH}`;
 const SYSTEMD_UNIT = `[Unit]
 Description=Hearth guest agent
@@ -47,51 +47,32 @@ async function cat(disk: string, path: string): Promise<string | null> {
 }
 
 /**
- * Writes the per-VM boot configuration into a stopped VM's root disk and, when the image has no
- * guest agent, copies ours in and hooks it into the image's init (busybox inittab or systemd).
- * debugfs edits the ext4 image directly, so this needs no mount and works on any host.
+ * Copies our guest agent into an image that lacks one and hooks it into the image's init
+ * (busybox inittab or systemd). Runs only on the host's own prepared copy of an image (see
+ * prepared-image.ts), never on a disk a guest has written: per-VM configuration travels on the
+ * config disk instead. debugfs edits the ext4 image directly, so this needs no mount.
  */
-export async function injectGuest(
+export async function injectAgent(
   disk: string,
-  config: GuestBootConfig,
   agentBinary: string | null,
   opts: { asInit?: boolean } = {},
 ): Promise<InjectResult> {
-  // A VM that was killed leaves its journal unreplayed; editing around it would risk the data.
-  await replayJournal(disk);
+  if (!(await exists(disk, '/'))) throw new Error(`Reading ${disk} failed: it is not an ext4 image`);
+  if (await exists(disk, GUEST_AGENT_GUEST_PATH)) return { hasAgent: true, injected: false, reason: null };
   const work = await mkdtemp(join(tmpdir(), 'hearth-inject-'));
   try {
-    const script: string[] = ['mkdir /etc', 'mkdir /etc/hearth', `rm ${GUEST_CONFIG_PATH}`];
-    const cfgFile = join(work, 'guest.json');
-    await writeFile(cfgFile, JSON.stringify(config) + '\n', { mode: 0o600 });
-    await chmod(cfgFile, 0o600);
-    script.push(`write ${cfgFile} ${GUEST_CONFIG_PATH}`);
-
-    let result: InjectResult = { hasAgent: true, injected: false, reason: null };
-    if (!(await exists(disk, GUEST_AGENT_GUEST_PATH))) {
-      result = await planInjection(disk, agentBinary, work, script, opts.asInit ?? false);
-    }
+    const script: string[] = [];
+    const result = await planInjection(disk, agentBinary, work, script, opts.asInit ?? false);
+    if (!script.length) return result;
     const scriptFile = join(work, 'script');
     await writeFile(scriptFile, script.join('\n') + '\n');
     await debugfs(disk, ['-w', '-f', scriptFile]);
-    if (!(await exists(disk, GUEST_CONFIG_PATH))) {
-      throw new Error(`Writing the guest configuration into ${disk} failed (is it an ext4 image?)`);
+    if (!(await exists(disk, GUEST_AGENT_GUEST_PATH))) {
+      throw new Error(`Copying the guest agent into ${disk} failed (is it an ext4 image?)`);
     }
     return result;
   } finally {
     await rm(work, { recursive: true, force: true });
-  }
-}
-
-/** Replays the ext4 journal of a disk whose VM died without unmounting (exactly what a mount does). */
-async function replayJournal(disk: string): Promise<void> {
-  try {
-    await run('e2fsck', ['-E', 'journal_only', '-p', disk]);
-  } catch (e) {
-    const err = e as { code?: number; stderr?: string; message: string };
-    // 1 = fixed, 2 = fixed (reboot advised, meaningless here); 4 and up = real trouble.
-    if (typeof err.code === 'number' && err.code < 4) return;
-    throw new Error(`Checking the root filesystem failed: ${err.stderr?.trim() || err.message}`);
   }
 }
 
@@ -137,6 +118,7 @@ async function planInjection(
     await writeFile(unit, SYSTEMD_UNIT, { mode: 0o644 });
     const dir = '/etc/systemd/system';
     script.push(
+      'mkdir /etc',
       'mkdir /etc/systemd',
       `mkdir ${dir}`,
       `mkdir ${dir}/multi-user.target.wants`,

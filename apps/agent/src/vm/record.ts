@@ -1,5 +1,5 @@
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
-import type { AgentVmPhase, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
+import type { AgentVmPhase, AgentVmSpec, AgentVmStatus, BootStepTiming } from '@hearth/contract';
 import { runDirPaths, type RunDirPaths, type VmmInstance } from '@hearth/vmm';
 import type { GuestConnection } from '../guest/connection.ts';
 
@@ -16,6 +16,8 @@ export interface VmRecord {
   reason: string | null;
   startedAt: string | null;
   bootMs: number | null;
+  /** The host's steps of the last successful boot or restore. */
+  bootSteps: BootStepTiming[] | null;
   /** Exits we caused (stop, delete, failed boot) are not reported as surprises. */
   expectingExit: boolean;
   /** When the guest last rebooted itself, for the reboot-loop guard. */
@@ -44,6 +46,7 @@ export function newRecord(spec: AgentVmSpec, dir: string): VmRecord {
     reason: null,
     startedAt: null,
     bootMs: null,
+    bootSteps: null,
     expectingExit: false,
     reboots: [],
     queue: Promise.resolve(),
@@ -66,6 +69,7 @@ export function statusOf(id: string, rec: VmRecord | undefined): AgentVmStatus {
     accel: rec.instance?.accel ?? null,
     startedAt: rec.startedAt,
     bootMs: rec.bootMs,
+    bootSteps: rec.bootSteps,
   };
 }
 

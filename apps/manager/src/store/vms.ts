@@ -1,6 +1,7 @@
 import {
   HearthError,
   newId,
+  type BootProfile,
   type EgressPolicy,
   type PortMapping,
   type Vm,
@@ -60,6 +61,7 @@ export interface StatePatch {
   startedAt?: Date | null;
   stopAt?: Date | null;
   desiredState?: Vm['desiredState'];
+  bootProfile?: BootProfile | null;
 }
 
 /** What a PATCH of a VM may change, by field; each maps to one column. */
@@ -224,6 +226,7 @@ export class VmStore {
         started_at: patch.startedAt,
         stop_at: patch.stopAt,
         desired_state: patch.desiredState,
+        boot_profile: patch.bootProfile,
       };
       const [vm] = await tx
         .update(vms)

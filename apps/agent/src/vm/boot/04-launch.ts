@@ -25,6 +25,7 @@ export async function launchVmm(b: BootRun): Promise<void> {
     kernelPath: b.kernelPath,
     initrdPath: b.initrdPath,
     diskPath: f.disk,
+    configDiskPath: b.configDisk,
     cmdline: cmdline(spec),
     consoleLogPath: f.consoleLog,
     tap: b.taps[0] ?? null,

@@ -1,24 +1,49 @@
 import type { VmmInstance } from '@hearth/vmm';
 import { waitForText } from '../../console-log.ts';
 import type { GuestConnection } from '../../guest/connection.ts';
+import { GUEST_AGENT_UP_MARKER } from '../../guest/inject.ts';
 import { adoptIdentity } from '../restore-support.ts';
 import { raceReady } from '../ready.ts';
-import type { BootRun } from './run.ts';
+import { timed, type BootRun } from './run.ts';
 
 /**
  * Step 5: the guest is up. With a guest agent: its session is open (a restored guest then takes
  * this VM's clock and identity); without one: the image's boot marker is on the console; with
- * neither: the VMM running is all there is to wait for.
+ * neither: the VMM running is all there is to wait for. Records `kernel` (launch to the guest
+ * agent's first console line, or the boot marker) and `agent` (from there to the session), or
+ * for a restore `resume` and `identity`.
  */
 export async function awaitReady(b: BootRun): Promise<void> {
   const { rec, ctx, from } = b;
   const instance = b.instance!;
   const spec = rec.spec;
+  let since = performance.now();
   if (rec.hasAgent) {
     rec.guest = ctx.openGuest(rec, instance);
-    await awaitAgent(b, rec.guest, instance);
+    // The split between `kernel` and `agent`: the agent's first line on the console.
+    const up = new AbortController();
+    let upAt: number | null = null;
+    if (!from) {
+      void waitForText(b.files.consoleLog, GUEST_AGENT_UP_MARKER, b.consoleStart, up.signal)
+        .then(() => (upAt = performance.now()))
+        .catch(() => undefined);
+    }
+    try {
+      await awaitAgent(b, rec.guest, instance);
+    } finally {
+      up.abort();
+    }
+    if (from) {
+      since = timed(b, 'resume', since);
+    } else {
+      timed(b, 'kernel', since, upAt ?? performance.now());
+      since = timed(b, 'agent', upAt ?? performance.now());
+    }
     // The restored guest wakes with the clock and identity of the instant it was saved.
-    if (from) await adoptIdentity(rec.guest, spec, from.source);
+    if (from) {
+      await adoptIdentity(rec.guest, spec, from.source);
+      timed(b, 'identity', since);
+    }
   } else if (spec.bootMarker && !from) {
     const marker = spec.bootMarker;
     await raceReady({
@@ -26,6 +51,9 @@ export async function awaitReady(b: BootRun): Promise<void> {
       timeoutMessage: `Booting timed out after ${ctx.o.bootTimeoutMs / 1000} s without the boot marker`,
       ready: (signal) => waitForText(b.files.consoleLog, marker, b.consoleStart, signal),
     });
+    timed(b, 'kernel', since);
+  } else {
+    timed(b, from ? 'resume' : 'kernel', since);
   }
 }
 

@@ -5,22 +5,25 @@ import type { VmContext } from '../context.ts';
 import { killExpected } from '../expected-exit.ts';
 import { filesOf, persist, type VmRecord } from '../record.ts';
 import { prepareFiles } from './01-disk.ts';
-import { injectAgent } from './02-inject.ts';
+import { writeConfig } from './02-config.ts';
 import { plugNetwork } from './03-network.ts';
 import { launchVmm } from './04-launch.ts';
 import { awaitReady } from './05-ready.ts';
-import type { BootRun, BootStep, RestoreSource } from './run.ts';
+import { timed, type BootRun, type RestoreSource } from './run.ts';
 
 export type { RestoreSource } from './run.ts';
 
-/** The boot path, in order. */
-export const BOOT_STEPS: readonly BootStep[] = [
-  prepareFiles,
-  injectAgent,
-  plugNetwork,
-  launchVmm,
-  awaitReady,
-];
+/**
+ * The boot path, in order, with the names its durations are recorded under (`awaitReady` records
+ * its own two: `kernel` and `agent`).
+ */
+export const BOOT_STEPS = [
+  ['disk', prepareFiles],
+  ['config', writeConfig],
+  ['network', plugNetwork],
+  ['launch', launchVmm],
+  [null, awaitReady],
+] as const;
 
 /**
  * Boots the VM, or with `from` resumes it from a snapshot directory: then the disk comes from
@@ -42,20 +45,32 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
     instance: null,
     consoleStart: 0,
     launchedAt: 0,
+    configDisk: null,
+    steps: [],
   };
   rec.phase = 'starting';
   rec.reason = null;
   rec.bootMs = null;
+  rec.bootSteps = null;
   const t0 = Date.now();
   try {
-    for (const step of BOOT_STEPS) await step(b);
+    for (const [name, step] of BOOT_STEPS) {
+      const since = performance.now();
+      await step(b);
+      // A restore's launch loads the saved state.
+      if (name) timed(b, name === 'launch' && from ? 'load' : name, since);
+    }
+    rec.bootSteps = b.steps;
     const instance = b.instance!;
     rec.bootMs = Date.now() - b.launchedAt;
     rec.phase = 'running';
     rec.startedAt = new Date().toISOString();
     await persist(rec, 'running');
     ctx.watch(rec, instance);
-    b.log.info({ pid: instance.pid, bootMs: rec.bootMs, totalMs: Date.now() - t0 }, 'VM running');
+    b.log.info(
+      { pid: instance.pid, bootMs: rec.bootMs, totalMs: Date.now() - t0, steps: b.steps },
+      'VM running',
+    );
   } catch (e) {
     await failBoot(b, (e as Error).message);
   }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AgentVmSpec } from '@hearth/contract';
+import type { AgentVmSpec, BootStepTiming } from '@hearth/contract';
 import type { RunDirPaths, VmmInstance } from '@hearth/vmm';
 import type { VmContext } from '../context.ts';
 import type { VmRecord } from '../record.ts';
@@ -23,6 +23,10 @@ export interface BootRun {
   /** Set by 01-disk: the disk was made by this boot (a failed boot removes it). */
   freshDisk: boolean;
   kernelPath: string;
+  /** Set by 02-config: the config disk to attach, if any. */
+  configDisk: string | null;
+  /** Each step's duration, in order, as the steps finish (names in the contract's BootStepTiming). */
+  steps: BootStepTiming[];
   initrdPath: string | null;
   /** Set by 03-network. */
   taps: { name: string; mac: string }[];
@@ -33,3 +37,9 @@ export interface BootRun {
 }
 
 export type BootStep = (b: BootRun) => Promise<void>;
+
+/** Appends a measured step. */
+export function timed(b: BootRun, name: string, since: number, now = performance.now()): number {
+  b.steps.push({ name, ms: Math.round(now - since) });
+  return now;
+}

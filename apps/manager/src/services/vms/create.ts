@@ -6,15 +6,19 @@ import type { NicPlan } from '../networks/nic-planning.ts';
 import { vmNeed } from '../quotas.ts';
 import type { VmContext } from './context.ts';
 import { diskBytesFor, guestCredentials, resolveBootImages, type CreateInput } from './create-input.ts';
+import { markStep, startBootClock } from './boot-profile.ts';
 import { runStart } from './lifecycle.ts';
 import { placeNewVm } from './placement.ts';
 import { moveVm } from './transitions.ts';
 
 /** A new VM from an image: checked, placed, recorded with its NICs, and booted when `start`. */
 export async function createVm(ctx: VmContext, body: CreateInput, actor: string): Promise<Vm> {
+  const clock = startBootClock('cold');
   const { image, kernel } = await resolveBootImages(ctx, body);
   const diskBytes = diskBytesFor(body, image);
+  const placing = performance.now();
   const { placement, nics, ports } = await placeNewVm(ctx, body);
+  markStep(clock, 'place', placing);
   const { row, release } = await insertVm(ctx, {
     name: body.name,
     project: body.project,
@@ -45,7 +49,7 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
       'creating',
     );
     const moved = await moveVm(ctx, row, body.start ? 'starting' : 'created', actor, { reason: null });
-    if (body.start && moved) ctx.operations.track(row.id, () => runStart(ctx, moved, actor));
+    if (body.start && moved) ctx.operations.track(row.id, () => runStart(ctx, moved, actor, clock));
     return vmFromRow(moved ?? row);
   } finally {
     release();

@@ -1,6 +1,7 @@
 import { actionRule, HearthError, type Vm, type VmAction } from '@hearth/contract';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import { agentSpecFor } from './agent-spec.ts';
+import { bootProfileOf, markAccept, startBootClock, type BootClock } from './boot-profile.ts';
 import { assertHostReachable, hostOf, type VmContext } from './context.ts';
 import { learnDhcpAddresses } from './dhcp.ts';
 import { catchUpNetPolicy } from './update.ts';
@@ -37,12 +38,13 @@ export async function runVerb(
   const moved = await moveVm(ctx, row, rule.enters, actor, { desiredState: desired, reason: null });
   if (!moved)
     throw new HearthError('VM_BUSY', `Cannot ${action} VM "${row.name}": it changed state meanwhile.`);
+  const clock = startBootClock(action === 'restart' ? 'restart' : 'cold');
   const force = opts.force ?? false;
   const timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
   ctx.operations.track(row.id, async () => {
     const host = await hostOf(ctx, moved);
     try {
-      if (action === 'start') return void (await runStart(ctx, moved, actor));
+      if (action === 'start') return void (await runStart(ctx, moved, actor, clock));
       if (action === 'pause')
         return void (await applyAgentStatus(ctx, moved, await ctx.agents.pause(host, row.id), actor));
       if (action === 'resume')
@@ -51,7 +53,7 @@ export async function runVerb(
       const stopped = await applyAgentStatus(ctx, moved, status, actor);
       if (action === 'restart' && stopped?.state === 'stopped') {
         const starting = await moveVm(ctx, stopped, 'starting', actor, { reason: 'restart' });
-        if (starting) await runStart(ctx, starting, actor);
+        if (starting) await runStart(ctx, starting, actor, clock);
       }
     } catch (e) {
       const current = await ctx.stores.vms.getUnscoped(row.id);
@@ -63,11 +65,19 @@ export async function runVerb(
 }
 
 /** The agent call of a boot, and what follows a successful one (late network settings, DHCP). */
-export async function runStart(ctx: VmContext, row: VmRow, actor: string): Promise<void> {
+export async function runStart(
+  ctx: VmContext,
+  row: VmRow,
+  actor: string,
+  clock: BootClock = startBootClock('cold'),
+): Promise<void> {
   try {
     const spec = await agentSpecFor(ctx, row);
-    const status = await ctx.agents.start(await hostOf(ctx, row), spec);
-    const out = await applyAgentStatus(ctx, row, status, actor);
+    const host = await hostOf(ctx, row);
+    markAccept(clock);
+    const status = await ctx.agents.start(host, spec);
+    const profile = status.phase === 'running' ? bootProfileOf(clock, status) : undefined;
+    const out = await applyAgentStatus(ctx, row, status, actor, profile);
     if (out?.state === 'running') {
       await catchUpNetPolicy(ctx, out, spec);
       void learnDhcpAddresses(ctx, out);

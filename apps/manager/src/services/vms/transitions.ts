@@ -1,4 +1,10 @@
-import { canTransition, HearthError, type AgentVmStatus, type VmState } from '@hearth/contract';
+import {
+  canTransition,
+  HearthError,
+  type AgentVmStatus,
+  type BootProfile,
+  type VmState,
+} from '@hearth/contract';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import type { StatePatch } from '../../store/vms.ts';
 import { waitsInPool } from '../../store/pools.ts';
@@ -38,6 +44,8 @@ export async function applyAgentStatus(
   row: VmRow,
   status: AgentVmStatus,
   actor: string,
+  /** Written with a move to running: where this start-up's time went. */
+  bootProfile?: BootProfile,
 ): Promise<VmRow | null> {
   const phaseState = STATE_OF_PHASE[status.phase];
   // A pool's VM, booted and not handed out yet, waits as `pooled`.
@@ -57,6 +65,7 @@ export async function applyAgentStatus(
         accel: status.accel,
         startedAt,
         stopAt: stopAtFor(row.timeout, startedAt),
+        ...(bootProfile ? { bootProfile } : {}),
       });
     }
     case 'paused':
