@@ -16,6 +16,39 @@ describe('hearth pool verbs and inspect', () => {
   });
   const hearth = (args: string[], token?: string) => cli(args, env(token));
 
+  // First: creating a VM needs the fake host ready, and it goes offline without heartbeats.
+  it("prints a VM's boot profile step by step, and the API object with --json", async () => {
+    const vm = (await api.p.client.call('createVm', { body: { name: 'cli-booted', start: false } })) as Vm;
+    const before = await hearth(['inspect', 'cli-booted']);
+    expect(before.stdout).toMatch(/\nboot\s+not recorded yet$/m);
+    // A profile as the manager records it when a VM becomes running (no VM boots in this file).
+    const profile: BootProfile = {
+      source: 'pool',
+      pool: 'web',
+      steps: [
+        { name: 'take', ms: 1.4 },
+        { name: 'personalize', ms: 42 },
+      ],
+      totalMs: 48,
+      at: new Date().toISOString(),
+    };
+    await api.p.manager.db.query('UPDATE vms SET boot_profile = $1 WHERE id = $2', [
+      JSON.stringify(profile),
+      vm.id,
+    ]);
+    const shown = await hearth(['inspect', 'cli-booted']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^name\s+cli-booted \(/);
+    expect(shown.stdout).toMatch(/\nboot\s+from warm pool web, 48 ms total, at /);
+    expect(shown.stdout).toMatch(/\n\s+take\s+1\.4 ms\s+#+\n/);
+    expect(shown.stdout).toMatch(/\n\s+personalize\s+42 ms\s+#{20,}\n/);
+    // What no step accounts for: 48 - 43.4 ms.
+    expect(shown.stdout).toMatch(/\n\s+other\s+5 ms\s+#+\n?$/);
+    const json = JSON.parse((await hearth(['--json', 'inspect', 'cli-booted'])).stdout) as Vm;
+    expect(json.boot).toEqual(profile);
+    await api.p.client.call('deleteVm', { params: { id: vm.id } });
+  });
+
   it('creates, lists, shows, resizes and deletes a pool', async () => {
     const made = await hearth([
       'pool',
@@ -86,37 +119,5 @@ describe('hearth pool verbs and inspect', () => {
     const refused = await hearth(['pool', 'create', 'cli-v', '--size', '0'], viewer.token);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('code: ROLE_REQUIRED');
-  });
-
-  it("prints a VM's boot profile step by step, and the API object with --json", async () => {
-    const vm = (await api.p.client.call('createVm', { body: { name: 'cli-booted', start: false } })) as Vm;
-    const before = await hearth(['inspect', 'cli-booted']);
-    expect(before.stdout).toMatch(/\nboot\s+not recorded yet$/m);
-    // A profile as the manager records it when a VM becomes running (no VM boots in this file).
-    const profile: BootProfile = {
-      source: 'pool',
-      pool: 'web',
-      steps: [
-        { name: 'take', ms: 1.4 },
-        { name: 'personalize', ms: 42 },
-      ],
-      totalMs: 48,
-      at: new Date().toISOString(),
-    };
-    await api.p.manager.db.query('UPDATE vms SET boot_profile = $1 WHERE id = $2', [
-      JSON.stringify(profile),
-      vm.id,
-    ]);
-    const shown = await hearth(['inspect', 'cli-booted']);
-    expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/^name\s+cli-booted \(/);
-    expect(shown.stdout).toMatch(/\nboot\s+from warm pool web, 48 ms total, at /);
-    expect(shown.stdout).toMatch(/\n\s+take\s+1\.4 ms\s+#+\n/);
-    expect(shown.stdout).toMatch(/\n\s+personalize\s+42 ms\s+#{20,}\n/);
-    // What no step accounts for: 48 - 43.4 ms.
-    expect(shown.stdout).toMatch(/\n\s+other\s+5 ms\s+#+\n?$/);
-    const json = JSON.parse((await hearth(['--json', 'inspect', 'cli-booted'])).stdout) as Vm;
-    expect(json.boot).toEqual(profile);
-    await api.p.client.call('deleteVm', { params: { id: vm.id } });
   });
 });
