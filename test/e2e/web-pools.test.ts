@@ -4,6 +4,11 @@ import { makeUser } from '../helpers/identity.ts';
 import { cli } from '../helpers/proc.ts';
 import { BOOT_MS, useDashboard } from '../helpers/dashboard.ts';
 
+/** A refill is a boot that waits for the pool's turn in the host's boot budget first. */
+const FILL_MS = 2 * BOOT_MS;
+/** Each step below waits for at most one fill or boot, and some clicks. */
+const STEP = { timeout: FILL_MS + 120_000 };
+
 // Warm pools in the dashboard (real Chromium, real platform, one real pooled VM at a time): a pool
 // created from the Pools page (a bad name and size refused first) fills to its size 1, the pooled
 // VM is visible in state `pooled`, a VM made from the pool with the wizard is handed out (its Boot
@@ -21,6 +26,18 @@ describe('web dashboard: warm pools', () => {
     row()
       .getByTestId(id)
       .filter({ hasText: typeof text === 'string' ? new RegExp(`^${text}$`) : text });
+  /** The pool's ready count reaching `n`; on a timeout, the pool and its VMs as the API sees them. */
+  const readyAt = async (n: number) => {
+    await cell('pool-ready', String(n))
+      .waitFor({ timeout: FILL_MS })
+      .catch(async (e: unknown) => {
+        const pool = await ui.p.client.call('getPool', { params: { id: 'web-pool' } });
+        const vms = (await ui.p.client.all('listVms')).map((v) => [v.name, v.state, v.pool, v.stateReason]);
+        throw new Error(
+          `${(e as Error).message}\npool: ${JSON.stringify(pool)}\nvms: ${JSON.stringify(vms)}`,
+        );
+      });
+  };
   const hearth = (args: string[]) =>
     cli(args, {
       HEARTH_URL: ui.p.manager.url,
@@ -29,7 +46,7 @@ describe('web dashboard: warm pools', () => {
       HEARTH_PROJECT: '',
     });
 
-  it('creates a pool, sees it fill, hands a VM out from it and shows its boot profile', async () => {
+  it('creates a pool from the Pools page and sees it fill', STEP, async () => {
     await nav('Pools').click();
     await heading('Pools').waitFor();
     await ui.page.getByText('No pools yet').waitFor();
@@ -51,12 +68,14 @@ describe('web dashboard: warm pools', () => {
     await row().waitFor();
     await cell('pool-size', '1').waitFor();
     // It fills in the background; the counts follow its VM through the event stream.
-    await cell('pool-ready', '1').waitFor({ timeout: BOOT_MS });
+    await readyAt(1);
     await cell('pool-warming', '0').waitFor();
     await cell('pool-hit-rate', '—').waitFor();
     await cell('pool-error', '—').waitFor();
     await accessible('pools');
+  });
 
+  it('shows the pooled VM waiting in its pool', async () => {
     // The pooled VM is visible, in state `pooled`, and says what it is waiting for.
     const pooled = (await ui.p.client.all('listVms')).find((v) => v.state === 'pooled') as Vm;
     expect(pooled).toBeDefined();
@@ -65,7 +84,9 @@ describe('web dashboard: warm pools', () => {
     await ui.page.getByRole('status').filter({ hasText: 'Waiting in warm pool web-pool' }).waitFor();
     await ui.page.getByTestId('boot-profile-none').filter({ hasText: 'handed out from its pool' }).waitFor();
     await accessible('vm-pooled');
+  });
 
+  it('hands a VM out through the wizard and shows its boot profile', STEP, async () => {
     // A VM from the pool, through the wizard: no resources or network of its own go along.
     await nav('VMs').click();
     await ui.page.getByRole('link', { name: 'Create VM' }).click();
@@ -102,11 +123,13 @@ describe('web dashboard: warm pools', () => {
     const made = (await ui.p.client.call('getVm', { params: { id: 'from-pool' } })) as Vm;
     expect(made).toMatchObject({ pool: 'web-pool', env: { GREETING: 'hi' }, boot: { source: 'pool' } });
     expect(made.boot!.steps.map((s) => s.name)).toContain('personalize');
+  });
 
+  it('counts the hit, refills, and the CLI takes the next VM and prints its boot steps', STEP, async () => {
     // The hand-out counts as a hit, and the pool refills itself.
     await nav('Pools').click();
     await cell('pool-hit-rate', '100% (1 of 1)').waitFor();
-    await cell('pool-ready', '1').waitFor({ timeout: BOOT_MS });
+    await readyAt(1);
 
     // The CLI takes the refilled VM and says so; `inspect` prints the steps with their ms.
     const taken = await hearth(['create', '--pool', 'web-pool', '--name', 'cli-from-pool']);
@@ -119,7 +142,9 @@ describe('web dashboard: warm pools', () => {
     expect(inspect.stdout).toMatch(/\nboot\s+from warm pool web-pool, [\d.]+ m?s total, at /);
     expect(inspect.stdout).toMatch(/\n\s+personalize\s+[\d.]+ m?s\s+#+/);
     await cell('pool-hit-rate', '100% (2 of 2)').waitFor();
+  });
 
+  it('resizes the pool to 0 and deletes it after a confirmation', STEP, async () => {
     // Resized to 0 (no more refills), then deleted after a confirmation.
     await row().getByRole('button', { name: 'Resize web-pool' }).click();
     const dialog = ui.page.getByRole('dialog');
@@ -131,8 +156,8 @@ describe('web dashboard: warm pools', () => {
     await dialog.getByRole('button', { name: 'Resize' }).click();
     await dialog.waitFor({ state: 'detached' });
     await cell('pool-size', '0').waitFor();
-    await cell('pool-ready', '0').waitFor({ timeout: BOOT_MS });
-    await cell('pool-warming', '0').waitFor({ timeout: BOOT_MS });
+    await readyAt(0);
+    await cell('pool-warming', '0').waitFor({ timeout: FILL_MS });
     await row().getByRole('button', { name: 'Delete web-pool' }).click();
     await ui.page.getByRole('dialog').getByText('VMs already handed out from it are not touched').waitFor();
     await accessible('pools-delete-dialog');
