@@ -148,7 +148,7 @@ describe('web dashboard: warm pools', () => {
     // Resized to 0 (no more refills), then deleted after a confirmation.
     await row().getByRole('button', { name: 'Resize web-pool' }).click();
     const dialog = ui.page.getByRole('dialog');
-    await dialog.getByLabel('New size', { exact: true }).fill('x');
+    await dialog.getByLabel('New size', { exact: true }).fill('1.5');
     await dialog.getByRole('button', { name: 'Resize' }).click();
     await dialog.getByTestId('field-error').filter({ hasText: 'a whole number of VMs' }).waitFor();
     await accessible('pools-resize-dialog');
