@@ -14,6 +14,7 @@ const Images = lazy(() => import('./pages/Images.tsx'));
 const Snapshots = lazy(() => import('./pages/Snapshots.tsx'));
 const Volumes = lazy(() => import('./pages/Volumes.tsx'));
 const Templates = lazy(() => import('./pages/Templates.tsx'));
+const Pools = lazy(() => import('./pages/Pools.tsx'));
 const Networks = lazy(() => import('./pages/Networks.tsx'));
 const NetworkDetail = lazy(() => import('./pages/networks/NetworkDetail.tsx'));
 // Identity: users, projects (members, quotas), API tokens and the audit trail.
@@ -40,6 +41,7 @@ export const router = createBrowserRouter([
       { path: '/networks', element: later(<Networks />) },
       { path: '/networks/:id', element: later(<NetworkDetail />) },
       { path: '/templates', element: later(<Templates />) },
+      { path: '/pools', element: later(<Pools />) },
       { path: '/users', element: later(<Users />) },
       { path: '/projects', element: later(<Projects />) },
       { path: '/projects/:name', element: later(<ProjectDetail />) },

@@ -152,7 +152,8 @@ export class HearthClient {
       | 'listNetworks'
       | 'listTokens'
       | 'listUsers'
-      | 'listProjects',
+      | 'listProjects'
+      | 'listPools',
   >(
     id: K,
     query: Record<string, unknown> = {},

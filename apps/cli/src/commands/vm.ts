@@ -8,6 +8,7 @@ import { printJson, reportError } from '../output.ts';
 import { table, vmTable } from '../format.ts';
 import { runTerminal, shellTarget } from './terminal.ts';
 import { importWithProgress } from './images.ts';
+import { poolVerdict, vmDetails } from '../vm-text.ts';
 
 /** --ssh-key accepts key lines or paths to .pub files. */
 async function readKeys(items: string[]): Promise<string[]> {
@@ -140,6 +141,10 @@ export function vmCommands(program: Command): void {
     .option('--user <user>', 'guest account to set up at boot (default root)')
     .option('--password <password>', "password for --user (stored only as a hash in the guest's /etc/shadow)")
     .option('--ssh-key <key...>', 'public key (a key line or a .pub file) for ~/.ssh/authorized_keys')
+    .option(
+      '--pool <pool>',
+      'take a VM booted ahead of time from this warm pool (its image, size and network); an empty pool boots normally',
+    )
     .action(
       act(program, async (c, json, o: Record<string, unknown>) => {
         if (o.disk !== undefined && parseSize(String(o.disk)) === null)
@@ -172,6 +177,7 @@ export function vmCommands(program: Command): void {
           networks: o.network ? parseNetworks(o.network as string[]) : undefined,
           egress: parseEgress(o),
           bandwidthMbit: o.bandwidth as number | undefined,
+          pool: o.pool as string | undefined,
         };
         if (o.connect && (!o.start || !o.wait))
           throw new UsageError('--connect needs the VM started and waited for.');
@@ -179,14 +185,15 @@ export function vmCommands(program: Command): void {
           body: Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
         });
         if (o.start && o.wait) vm = await waitFor(c, vm.id, 'running', o.waitTimeout as number);
+        const verdict = o.pool ? poolVerdict(String(o.pool), vm) : null;
         if (o.connect) {
-          process.stderr.write(`${summary(vm)}\r\n`);
+          process.stderr.write(`${summary(vm)}\r\n${verdict ? `${verdict}\r\n` : ''}`);
           const target = shellTarget(c, vm.id, o.user ? { user: o.user as string } : {});
           process.exitCode = await runTerminal(target, { resize: true });
           return;
         }
         if (json) printJson(vm);
-        else console.log(summary(vm));
+        else console.log(verdict ? `${summary(vm)}\n${verdict}` : summary(vm));
       }),
     );
 
@@ -211,9 +218,14 @@ export function vmCommands(program: Command): void {
   program
     .command('inspect <vm>')
     .alias('get')
-    .description('Show one VM')
+    .description('Show one VM, with where its last start-up time went (--json: the API object)')
     .action(
-      act(program, async (c, _json, id: string) => printJson(await c.call('getVm', { params: { id } }))),
+      act(program, async (c, json, id: string) => {
+        const vm = await c.call('getVm', { params: { id } });
+        if (json) return printJson(vm);
+        const host = vm.host ? await c.call('getHost', { params: { id: vm.host } }).catch(() => null) : null;
+        console.log(vmDetails(vm, host?.name ?? null));
+      }),
     );
 
   const lifecycle: [string, 'startVm' | 'pauseVm' | 'resumeVm' | 'restartVm', VmState, string][] = [

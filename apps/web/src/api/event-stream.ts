@@ -2,8 +2,8 @@ import { useEffect, useState } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { StreamEvent, Vm } from '@hearth/contract';
 import { useSession } from './session.tsx';
-import { networkKeys, vmKeys } from './queries.ts';
-import { applyToDetail, applyToList, touchesNetworks } from './stream-reducer.ts';
+import { networkKeys, poolKeys, vmKeys } from './queries.ts';
+import { applyToDetail, applyToList, touchesNetworks, touchesPools } from './stream-reducer.ts';
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting';
 
@@ -12,6 +12,7 @@ function apply(qc: QueryClient, e: StreamEvent): void {
     // Fresh connection, or changes were missed: whatever is cached may be stale.
     void qc.invalidateQueries({ queryKey: vmKeys.all });
     void qc.invalidateQueries({ queryKey: networkKeys.all });
+    void qc.invalidateQueries({ queryKey: poolKeys.all });
     return;
   }
   const id = e.type === 'vm' ? e.vm.id : e.vmId;
@@ -19,6 +20,8 @@ function apply(qc: QueryClient, e: StreamEvent): void {
     qc.getQueryData<Vm>(vmKeys.detail(id)) ?? qc.getQueryData<Vm[]>(vmKeys.list())?.find((v) => v.id === id);
   // Network VM counts and leases follow VMs; only the networks pages that are open refetch.
   if (touchesNetworks(cached, e)) void qc.invalidateQueries({ queryKey: networkKeys.all });
+  // So do a pool's ready and warming counts.
+  if (touchesPools(cached, e)) void qc.invalidateQueries({ queryKey: poolKeys.all });
   qc.setQueryData<Vm[]>(vmKeys.list(), (list) => applyToList(list, e));
   if (e.type === 'vm') qc.setQueryData<Vm>(vmKeys.detail(id), (vm) => applyToDetail(vm, e));
   else void qc.invalidateQueries({ queryKey: vmKeys.detail(id) });

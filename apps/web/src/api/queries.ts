@@ -110,3 +110,18 @@ export const networkQueries = {
       queryFn: async () => (await c.call('listLeases', { params: { id } })).items,
     }),
 };
+
+export const poolKeys = {
+  all: ['pools'] as const,
+  list: () => [...poolKeys.all, 'list'] as const,
+};
+
+/**
+ * Pools are not on the event stream, but their ready and warming counts follow their VMs: the
+ * stream invalidates `poolKeys.all` when a pool's VM changes (`touchesPools`), pool mutations do
+ * too, and a slow refresh catches what no VM change shows (a refill that failed before its VM existed).
+ */
+export const poolQueries = {
+  list: (c: HearthClient) =>
+    queryOptions({ queryKey: poolKeys.list(), queryFn: () => c.all('listPools'), refetchInterval: 15_000 }),
+};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
-import { applyToDetail, applyToList, keepNewest, touchesNetworks } from './stream-reducer.ts';
+import { applyToDetail, applyToList, keepNewest, touchesNetworks, touchesPools } from './stream-reducer.ts';
 
 const vm = (id: string, state: Vm['state'], updatedAt: string) => ({ id, state, updatedAt }) as Vm;
 
@@ -55,5 +55,22 @@ describe('event stream reducer', () => {
     expect(touchesNetworks(c1, { type: 'gone', seq: 5, vmId: 'a' })).toBe(true);
     // A replayed older change: no.
     expect(touchesNetworks(learned, { type: 'vm', seq: 6, vm: c1 })).toBe(false);
+  });
+
+  it('refetches pools when a VM that is or was in a pool changes, appears or goes', () => {
+    const free = { ...vm('a', 'running', '2025-01-01T00:00:01Z'), pool: null };
+    const later = { ...free, updatedAt: '2025-01-01T00:00:02Z' };
+    expect(touchesPools(free, { type: 'vm', seq: 1, vm: later })).toBe(false);
+    expect(touchesPools(free, { type: 'gone', seq: 2, vmId: 'a' })).toBe(false);
+    const waiting = { ...free, state: 'pooled' as const, pool: 'web' };
+    expect(touchesPools(undefined, { type: 'vm', seq: 3, vm: waiting })).toBe(true);
+    expect(touchesPools(waiting, { type: 'vm', seq: 4, vm: { ...later, pool: 'web' } })).toBe(true);
+    expect(touchesPools(waiting, { type: 'gone', seq: 5, vmId: 'a' })).toBe(true);
+    // A VM never seen here may have been a pooled one of a list not loaded.
+    expect(touchesPools(undefined, { type: 'gone', seq: 6, vmId: 'x' })).toBe(true);
+    // A replayed older change: no.
+    expect(
+      touchesPools({ ...waiting, updatedAt: later.updatedAt }, { type: 'vm', seq: 7, vm: waiting }),
+    ).toBe(false);
   });
 });

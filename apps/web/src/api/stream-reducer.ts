@@ -55,3 +55,14 @@ export function touchesNetworks(cached: Vm | undefined, e: Change): boolean {
   if (isOlder(e.vm, cached)) return false;
   return cached.host !== e.vm.host || JSON.stringify(cached.networks) !== JSON.stringify(e.vm.networks);
 }
+
+/**
+ * Whether a change can alter what the pools page shows (ready and warming counts, hits): a change
+ * of a VM that is or was in a pool, or one gone or unknown here (pooled VMs may be another
+ * project's list, never cached).
+ */
+export function touchesPools(cached: Vm | undefined, e: Change): boolean {
+  if (e.type === 'gone') return !cached || cached.pool !== null;
+  if (cached && isOlder(e.vm, cached)) return false;
+  return e.vm.pool !== null || (cached?.pool ?? null) !== null;
+}

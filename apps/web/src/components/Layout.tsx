@@ -15,6 +15,7 @@ const NAV = [
   ['/volumes', 'Volumes'],
   ['/networks', 'Networks'],
   ['/templates', 'Templates'],
+  ['/pools', 'Pools'],
   ['/projects', 'Projects'],
   ['/tokens', 'API tokens'],
 ] as const;

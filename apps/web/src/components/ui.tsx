@@ -32,6 +32,8 @@ export function Button({
 
 const STATE_COLOR: Record<VmState, string> = {
   running: 'bg-green-100 text-green-900 dark:bg-green-900/60 dark:text-green-100',
+  // Booted and waiting in a warm pool: ready, but nobody's yet.
+  pooled: 'bg-violet-100 text-violet-900 dark:bg-violet-900/60 dark:text-violet-100',
   paused: 'bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100',
   failed: 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100',
   stopped: 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100',

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { RUNTIME_LABELS, RUNTIMES, type Runtime } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
-import { imageQueries, networkQueries, snapshotQueries } from '../../api/queries.ts';
+import { imageQueries, networkQueries, poolQueries, snapshotQueries } from '../../api/queries.ts';
 import { Field, inputClass } from '../../components/Field.tsx';
 import { Detail } from '../../components/ui.tsx';
 import { bandwidthText, egressText, portsText } from '../vm/network-text.ts';
@@ -100,12 +100,14 @@ const SOURCES: [BootSource, string][] = [
   ['runtime', `A runtime (${RUNTIMES.join(', ')})`],
   ['oci', 'An OCI image reference (imported first)'],
   ['snapshot', 'A snapshot (a clone)'],
+  ['pool', 'A warm pool (booted ahead of time)'],
 ];
 
 export function BootStep(p: StepProps) {
   const { client } = useSession();
   const images = useQuery(imageQueries.list(client));
   const snaps = useQuery({ ...snapshotQueries.list(client), enabled: p.form.source === 'snapshot' });
+  const pools = useQuery({ ...poolQueries.list(client), enabled: p.form.source === 'pool' });
   const of = (kind: string) =>
     (images.data ?? []).filter(
       (i) => i.kind === kind && i.status === 'ready' && !(kind === 'rootfs' && i.name.startsWith('runtime-')),
@@ -211,7 +213,30 @@ export function BootStep(p: StepProps) {
           )}
         </Field>
       )}
-      {src !== 'snapshot' && pick('kernel', 'Kernel', 'kernel')}
+      {src === 'pool' && (
+        <Field
+          label="Pool"
+          hint="The VM takes its image, resources and network from the pool; its name, environment, credentials and auto-stop are yours, given through the guest agent. An empty pool falls back to a normal boot: the VM's Boot profile says which happened."
+          errors={p.errors.pool}
+        >
+          {(a) => (
+            <select
+              {...a}
+              className={inputClass}
+              value={p.form.pool}
+              onChange={(e) => p.set('pool', e.target.value)}
+            >
+              <option value="">{pools.isPending ? 'Loading pools…' : 'Choose a pool'}</option>
+              {(pools.data ?? []).map((pool) => (
+                <option key={pool.id} value={pool.name}>
+                  {pool.name} ({pool.ready} ready of {pool.size})
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      )}
+      {src !== 'snapshot' && src !== 'pool' && pick('kernel', 'Kernel', 'kernel')}
     </>
   );
 }
@@ -227,6 +252,11 @@ export function NetworkStep(p: StepProps) {
         <p className="text-sm text-slate-600 dark:text-slate-300">
           A clone gets NICs on the snapshot&apos;s networks (with new addresses). Its published ports, egress
           policy and bandwidth limit can be set on its Network tab once it exists.
+        </p>
+      ) : p.form.source === 'pool' ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">
+          A VM from a pool keeps the NIC and address it was booted with on the pool&apos;s network. Its
+          published ports, egress policy and bandwidth limit can be set on its Network tab once it exists.
         </p>
       ) : (
         <>
@@ -290,7 +320,7 @@ export function CredentialsStep(p: StepProps) {
           />
         )}
       </Field>
-      {p.form.source !== 'snapshot' && (
+      {p.form.source !== 'snapshot' && p.form.source !== 'pool' && (
         <label className="flex items-center gap-2 text-sm">
           <input type="checkbox" checked={p.form.start} onChange={(e) => p.set('start', e.target.checked)} />
           Start the VM once it is created
@@ -304,16 +334,20 @@ export function CredentialsStep(p: StepProps) {
             ['Project', body.project ?? 'default'],
             [
               'Resources',
-              `${body.vcpus ?? 1} vCPU, ${body.memoryMib ?? 128} MiB, disk ${body.diskSize ?? '1gb'}`,
+              p.form.source === 'pool'
+                ? "the pool's"
+                : `${body.vcpus ?? 1} vCPU, ${body.memoryMib ?? 128} MiB, disk ${body.diskSize ?? '1gb'}`,
             ],
-            ['VMM', body.vmm ?? 'automatic'],
+            ['VMM', p.form.source === 'pool' ? "the pool's" : (body.vmm ?? 'automatic')],
             [
               'Boot',
-              p.form.source === 'snapshot'
-                ? `clone of snapshot ${body.snapshot ?? '(none chosen)'}; resources and credentials from it`
-                : p.form.source === 'oci'
-                  ? `${p.form.ociRef || '(no reference)'}, imported first, with ${body.kernel ?? 'built-in kernel'}`
-                  : `${body.image ?? 'built-in image'} with ${body.kernel ?? 'built-in kernel'}`,
+              p.form.source === 'pool'
+                ? `from warm pool ${body.pool ?? '(none chosen)'}; a normal boot if it is empty`
+                : p.form.source === 'snapshot'
+                  ? `clone of snapshot ${body.snapshot ?? '(none chosen)'}; resources and credentials from it`
+                  : p.form.source === 'oci'
+                    ? `${p.form.ociRef || '(no reference)'}, imported first, with ${body.kernel ?? 'built-in kernel'}`
+                    : `${body.image ?? 'built-in image'} with ${body.kernel ?? 'built-in kernel'}`,
             ],
             ...networkReview(p.form),
             [
@@ -321,7 +355,12 @@ export function CredentialsStep(p: StepProps) {
               `${body.user ?? 'root'}${body.password ? ', password' : ''}${body.sshKeys ? `, ${body.sshKeys.length} SSH key(s)` : ''}`,
             ],
             ['Auto stop', body.timeout ?? 'never'],
-            ['Start', p.form.source === 'snapshot' || p.form.start ? 'at once' : 'no: created stopped'],
+            [
+              'Start',
+              p.form.source === 'snapshot' || p.form.source === 'pool' || p.form.start
+                ? 'at once'
+                : 'no: created stopped',
+            ],
           ]}
         />
       </div>
@@ -332,6 +371,7 @@ export function CredentialsStep(p: StepProps) {
 /** The Network step's choices in words, for the review. */
 function networkReview(f: CreateForm): [string, string][] {
   if (f.source === 'snapshot') return [['Network', "the snapshot's networks, new addresses"]];
+  if (f.source === 'pool') return [['Network', "the pool's network, the pooled VM's address"]];
   const ports = f.ports.map((r) => ({ host: Number(r.host), guest: Number(r.guest), protocol: r.protocol }));
   const mbit = f.bandwidthMbit.trim();
   return [

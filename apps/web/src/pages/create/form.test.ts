@@ -47,6 +47,21 @@ describe('create wizard form', () => {
     });
     expect(validate({ ...emptyForm, source: 'oci' })).toHaveProperty('ociRef');
     expect(validate({ ...emptyForm, source: 'snapshot' })).toHaveProperty('snapshot');
+    // From a warm pool: image, resources and network are the pool's; name, env and credentials go along.
+    const pooled = { ...f, source: 'pool' as const, pool: 'web', user: 'me', env: 'A=1', timeout: '30m' };
+    expect(toBody(pooled)).toEqual({
+      name: 'b',
+      project: 'default',
+      pool: 'web',
+      user: 'me',
+      env: { A: '1' },
+      timeout: '30m',
+    });
+    expect(validate({ ...pooled, bandwidthMbit: 'x' })).toEqual({});
+    expect(stepErrors(validate({ ...emptyForm, source: 'pool' }), 2)).toEqual({ pool: ['choose a pool'] });
+    expect(apiErrors(new HearthError('POOL_NOT_FOUND', 'no pool web')).fields).toEqual({
+      pool: ['no pool web'],
+    });
     expect(stepErrors(validate({ ...emptyForm, source: 'snapshot' }), 2)).toHaveProperty('snapshot');
   });
 

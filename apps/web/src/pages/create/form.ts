@@ -16,7 +16,7 @@ import {
 
 export { issuesToFields, type FieldErrors };
 
-export type BootSource = 'image' | 'runtime' | 'oci' | 'snapshot';
+export type BootSource = 'image' | 'runtime' | 'oci' | 'snapshot' | 'pool';
 
 /** What the wizard's inputs hold: strings, as typed (and the NIC and port rows). */
 export interface CreateForm extends PolicyInput {
@@ -34,6 +34,8 @@ export interface CreateForm extends PolicyInput {
   runtime: Runtime;
   ociRef: string;
   snapshot: string;
+  /** A warm pool (name) to take a VM booted ahead of time from. */
+  pool: string;
   env: string;
   user: string;
   password: string;
@@ -58,6 +60,7 @@ export const emptyForm: CreateForm = {
   runtime: 'node22',
   ociRef: '',
   snapshot: '',
+  pool: '',
   env: '',
   user: '',
   password: '',
@@ -78,7 +81,11 @@ export const STEPS = [
     title: 'Resources',
     fields: ['vcpus', 'memoryMib', 'diskSize', 'diskGib', 'vmm', 'timeout'],
   },
-  { id: 'boot', title: 'Boot source', fields: ['image', 'kernel', 'runtime', 'ociRef', 'snapshot'] },
+  {
+    id: 'boot',
+    title: 'Boot source',
+    fields: ['image', 'kernel', 'runtime', 'ociRef', 'snapshot', 'pool'],
+  },
   {
     id: 'network',
     title: 'Network',
@@ -98,7 +105,9 @@ const lines = (text: string) =>
  * maps to `image` (an image, or `runtime-<name>`), or to `snapshot` (a clone takes everything else
  * from it, so only name, project and labels go along). An OCI reference is imported first; its
  * image id comes in as `importedImage`. NICs, ports and egress are sent only when they differ from
- * the API's defaults (one NIC on the default network, none, allow all).
+ * the API's defaults (one NIC on the default network, none, allow all). A VM from a warm pool
+ * takes its image, resources and network from the pool (the API refuses them with `pool`): only
+ * its name, project, env, credentials and auto-stop go along.
  */
 export function toBody(f: CreateForm, importedImage?: string): CreateVmBody {
   const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
@@ -147,6 +156,12 @@ export function toBody(f: CreateForm, importedImage?: string): CreateVmBody {
     for (const k of Object.keys(clone)) if (clone[k] === undefined) delete clone[k];
     return clone as CreateVmBody;
   }
+  if (f.source === 'pool') {
+    const pooled: Record<string, unknown> = { pool: text(f.pool) };
+    for (const k of ['name', 'project', 'env', 'user', 'password', 'sshKeys', 'timeout'])
+      if (body[k] !== undefined) pooled[k] = body[k];
+    return pooled as CreateVmBody;
+  }
   return body as CreateVmBody;
 }
 
@@ -158,12 +173,14 @@ export function toBody(f: CreateForm, importedImage?: string): CreateVmBody {
 export function validate(f: CreateForm, networks?: readonly Network[]): FieldErrors {
   const env = lines(f.env).filter((l) => !l.includes('='));
   const r = CreateVmBody.safeParse(toBody(f));
-  const errors = f.source === 'snapshot' ? {} : { ...checkNics(f.nics, networks), ...checkPolicy(f) };
+  const own = f.source === 'snapshot' || f.source === 'pool';
+  const errors = own ? {} : { ...checkNics(f.nics, networks), ...checkPolicy(f) };
   if (!r.success) mergeErrors(errors, issuesToFields(r.error.issues));
   if (env.length) (errors.env ??= []).push(`each line must look like NAME=value (check "${env[0]}")`);
   if (f.source === 'oci' && !f.ociRef.trim())
     (errors.ociRef ??= []).push('give an OCI reference such as alpine:3.20');
   if (f.source === 'snapshot' && !f.snapshot) (errors.snapshot ??= []).push('choose a snapshot to clone');
+  if (f.source === 'pool' && !f.pool) (errors.pool ??= []).push('choose a pool');
   return errors;
 }
 
@@ -185,6 +202,8 @@ const CODE_FIELD: Partial<Record<ErrorCode, string>> = {
   NETWORK_EXHAUSTED: 'networks',
   NETWORK_FEATURE_MISSING: 'networks',
   PORT_TAKEN: 'ports',
+  POOL_NOT_FOUND: 'pool',
+  POOL_MISMATCH: 'pool',
 };
 
 /**

@@ -8,6 +8,7 @@ import { Card, Detail, Empty, linkClass, QueryView, rowClass, Table } from '../.
 import { formatDuration, formatMib, formatTime } from '../../lib/format.ts';
 import { bandwidthText, egressText, nicsText } from './network-text.ts';
 import { TrafficPolicyCard } from './TrafficPolicy.tsx';
+import { BootProfileCard } from './BootProfileCard.tsx';
 
 /** Uptime counts up in the browser from startedAt, instead of refetching the VM every second. */
 function Uptime({ vm }: { vm: Vm }) {
@@ -34,37 +35,50 @@ function useNames() {
 export function OverviewTab({ vm }: { vm: Vm }) {
   const names = useNames();
   return (
-    <Card>
-      <Detail
-        items={[
-          ['State', `${vm.state}${vm.desiredState !== vm.state ? ` (wanted: ${vm.desiredState})` : ''}`],
-          ['Reason', vm.stateReason],
-          ['IP address', vm.ip],
-          [
-            'Networks',
-            <Link key="n" className={linkClass} to={`/vms/${vm.id}/network`}>
-              {nicsText(vm)}
-            </Link>,
-          ],
-          ['Egress', egressText(vm.egress)],
-          ['Bandwidth', bandwidthText(vm.bandwidthMbit)],
-          [
-            'Host',
-            vm.host ? (
-              <Link key="h" className="text-blue-700 underline dark:text-blue-300" to="/hosts">
-                {names.host(vm.host)}
-              </Link>
-            ) : (
-              '—'
-            ),
-          ],
-          ['VMM', vm.vmm ? `${vm.vmm}${vm.accel ? ` (${vm.accel})` : ''}` : '—'],
-          ['Uptime', <Uptime key="u" vm={vm} />],
-          ['Created', formatTime(vm.createdAt)],
-          ['Id', <code key="id">{vm.id}</code>],
-        ]}
-      />
-    </Card>
+    <div className="space-y-4">
+      <Card>
+        <Detail
+          items={[
+            ['State', `${vm.state}${vm.desiredState !== vm.state ? ` (wanted: ${vm.desiredState})` : ''}`],
+            ['Reason', vm.stateReason],
+            ['IP address', vm.ip],
+            [
+              'Networks',
+              <Link key="n" className={linkClass} to={`/vms/${vm.id}/network`}>
+                {nicsText(vm)}
+              </Link>,
+            ],
+            ['Egress', egressText(vm.egress)],
+            ['Bandwidth', bandwidthText(vm.bandwidthMbit)],
+            [
+              'Host',
+              vm.host ? (
+                <Link key="h" className="text-blue-700 underline dark:text-blue-300" to="/hosts">
+                  {names.host(vm.host)}
+                </Link>
+              ) : (
+                '—'
+              ),
+            ],
+            ['VMM', vm.vmm ? `${vm.vmm}${vm.accel ? ` (${vm.accel})` : ''}` : '—'],
+            [
+              'Pool',
+              vm.pool ? (
+                <Link key="p" className={linkClass} to="/pools">
+                  {vm.pool}
+                </Link>
+              ) : (
+                '—'
+              ),
+            ],
+            ['Uptime', <Uptime key="u" vm={vm} />],
+            ['Created', formatTime(vm.createdAt)],
+            ['Id', <code key="id">{vm.id}</code>],
+          ]}
+        />
+      </Card>
+      <BootProfileCard vm={vm} />
+    </div>
   );
 }
 

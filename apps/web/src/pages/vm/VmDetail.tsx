@@ -116,6 +116,19 @@ export default function VmDetail() {
           Failed: {v.stateReason}
         </p>
       )}
+      {v.state === 'pooled' && (
+        <p
+          role="status"
+          className="mb-3 rounded-md bg-violet-50 p-3 text-sm text-violet-950 dark:bg-violet-950 dark:text-violet-100"
+        >
+          Waiting in warm pool{' '}
+          <Link className="underline" to="/pools">
+            {v.pool ?? '(unknown)'}
+          </Link>
+          : booted ahead of time, it becomes someone&apos;s VM (with their name, credentials and env) when a
+          create asks for this pool.
+        </p>
+      )}
       <Tabs.Root
         value={tab}
         onValueChange={(t) => navigate(`/vms/${v.id}/${t}`, { replace: true })}
