@@ -360,6 +360,17 @@ ALTER TABLE vms ADD COLUMN boot_profile jsonb;
 CREATE INDEX vms_pool ON vms (pool, state) WHERE pool IS NOT NULL
 `,
   },
+  {
+    version: 24,
+    name: 'control',
+    // A project's VM list walks (project, id) in id order a page at a time; an image's users are
+    // found by image or kernel (every image read, and the refusal to delete one in use).
+    sql: `
+CREATE INDEX vms_project_id ON vms (project, id);
+CREATE INDEX vms_image ON vms (image_id);
+CREATE INDEX vms_kernel ON vms (kernel_id)
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {
