@@ -66,9 +66,8 @@ async function listLatency(p: Platform, limit: number): Promise<number[]> {
 }
 
 const only = process.argv.includes('--db') ? process.argv[process.argv.indexOf('--db') + 1] : null;
-const backends = (['pglite', ...(testPgUrl() ? ['postgres'] : [])] as const).filter(
-  (d) => !only || d === only,
-);
+const available: ('pglite' | 'postgres')[] = testPgUrl() ? ['pglite', 'postgres'] : ['pglite'];
+const backends = available.filter((d) => !only || d === only);
 
 for (const db of backends) {
   const label = db === 'postgres' ? 'PostgreSQL' : 'PGlite';
