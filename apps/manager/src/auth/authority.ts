@@ -10,7 +10,7 @@ import {
 } from '@hearth/contract';
 import type { FastifyRequest } from 'fastify';
 import type { Stores } from '../store/index.ts';
-import { ANONYMOUS, type Principal } from './principal.ts';
+import { ANONYMOUS, takePrefetchedRole, type Principal } from './principal.ts';
 import { invalidJoinToken } from '../store/join-tokens.ts';
 
 /** Where a request says which project it acts in, before falling back to the caller's default. */
@@ -18,8 +18,12 @@ export const PROJECT_HEADER = 'x-hearth-project';
 export const DEFAULT_PROJECT = 'default';
 export const CSRF_HEADER = 'x-csrf-token';
 
-/** A credential reader besides bearer tokens (session cookie, WebSocket ticket). */
-export type CredentialReader = (req: FastifyRequest) => Promise<Principal | null>;
+/**
+ * A credential reader besides bearer tokens (session cookie, WebSocket ticket). `project`: the
+ * project the request names before its body, for a reader that reads the caller's role with the
+ * credential (see `notePrefetchedRole`).
+ */
+export type CredentialReader = (req: FastifyRequest, project: string | null) => Promise<Principal | null>;
 
 /**
  * Authentication and authorization for every route, HTTP and WebSocket, in one place: who the
@@ -39,11 +43,12 @@ export class Authority {
   async authenticate(req: FastifyRequest, route: RouteDef): Promise<Principal> {
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
-    const checked = token ? await this.stores.tokens.check(token) : null;
+    const named = namedProject(req, route);
+    const checked = token ? await this.stores.tokens.check(token, named) : null;
     let principal = checked?.principal ?? null;
     if (!token) {
       for (const read of this.readers) {
-        principal = await read(req);
+        principal = await read(req, named);
         if (principal) break;
       }
     }
@@ -190,12 +195,30 @@ export class Authority {
    * is not a member of is reported as missing, so its existence does not leak.
    */
   async roleIn(principal: Principal, project: string): Promise<ProjectRole> {
-    const found = await this.stores.projects.roleOf(project, principal.userId);
+    const found =
+      takePrefetchedRole(principal, project) ??
+      (await this.stores.projects.roleOf(project, principal.userId));
     if (!found.exists || (!principal.admin && !found.role)) {
       throw new HearthError('PROJECT_NOT_FOUND', `Finding project "${project}" failed: no such project.`);
     }
     return principal.admin ? 'owner' : found.role!;
   }
+}
+
+/**
+ * The project a request names before its body is read (path parameter, header or query), when it
+ * names one: a hint for reading the caller's role with the credential. `projectOf` decides.
+ */
+function namedProject(req: FastifyRequest, route: RouteDef): string | null {
+  const header = req.headers[PROJECT_HEADER];
+  const q = (req.query ?? {}) as Record<string, unknown>;
+  const named = route.projectParam
+    ? (req.params as Record<string, unknown> | undefined)?.[route.projectParam]
+    : typeof header === 'string' && header
+      ? header
+      : q.project;
+  // Only a valid name goes into the query; projectOf refuses the others once the body is read.
+  return typeof named === 'string' && Name.safeParse(named).success ? named : null;
 }
 
 function checkName(project: string): void {

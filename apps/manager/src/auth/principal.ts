@@ -51,3 +51,29 @@ export const ANONYMOUS: Principal = Object.freeze({
   csrf: null,
   defaultProject: null,
 });
+
+/** A caller's standing in one project, read together with its credential. */
+export interface PrefetchedRole {
+  project: string;
+  exists: boolean;
+  role: ProjectRole | null;
+}
+
+/**
+ * The role read in the same query as the credential, for the project the request named before
+ * its body (or the caller's default). Authorization takes it once (a long-lived connection that
+ * checks again, a console, reads afresh); a request acting in another project reads its own.
+ */
+const prefetched = new WeakMap<Principal, PrefetchedRole>();
+
+export function notePrefetchedRole(p: Principal, role: PrefetchedRole): void {
+  prefetched.set(p, role);
+}
+
+/** The prefetched role for `project`, used up by this call; undefined when there is none. */
+export function takePrefetchedRole(p: Principal, project: string): PrefetchedRole | undefined {
+  const r = prefetched.get(p);
+  if (!r) return undefined;
+  prefetched.delete(p);
+  return r.project === project ? r : undefined;
+}

@@ -48,9 +48,9 @@ function sameOrigin(req: FastifyRequest): boolean {
 
 /** Authenticates by the session cookie (registered on the Authority after bearer tokens). */
 export function sessionReader(stores: Pick<Stores, 'sessions'>, policy: SessionPolicy): CredentialReader {
-  return async (req) => {
+  return async (req, project) => {
     const secret = sessionSecretOf(req);
     if (!secret || !sameOrigin(req)) return null;
-    return stores.sessions.verify(secret, policy.idleMs);
+    return stores.sessions.verify(secret, policy.idleMs, project);
   };
 }

@@ -360,6 +360,20 @@ ALTER TABLE vms ADD COLUMN boot_profile jsonb;
 CREATE INDEX vms_pool ON vms (pool, state) WHERE pool IS NOT NULL
 `,
   },
+  {
+    version: 24,
+    name: 'control',
+    // A project's VM list walks (project, id) in id order a page at a time; an image's users are
+    // found by image or kernel (every image read, and the refusal to delete one in use); placement
+    // sums what the VMs holding a host's CPUs and memory use (the states of hosts.ts ACTIVE).
+    sql: `
+CREATE INDEX vms_project_id ON vms (project, id);
+CREATE INDEX vms_image ON vms (image_id);
+CREATE INDEX vms_kernel ON vms (kernel_id);
+CREATE INDEX vms_host_active ON vms (host_id) INCLUDE (vcpus, memory_mib)
+  WHERE state IN ('starting', 'running', 'pausing', 'paused', 'resuming', 'stopping')
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

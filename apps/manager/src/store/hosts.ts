@@ -13,6 +13,7 @@ const counted = (col: typeof vms.vcpus | typeof vms.memory_mib) =>
 
 export class HostStore {
   private readonly find: Finder<HostRow>;
+  private readonly placing: () => Promise<HostRow[]>;
 
   constructor(private readonly db: Db) {
     // Every read carries what is placed on the host, counted in the same statement.
@@ -48,6 +49,29 @@ export class HostStore {
       (idOrName) =>
         new HearthError('HOST_NOT_FOUND', `Finding host "${idOrName}" failed: no host has that id or name.`),
     );
+    // What placement needs: only the VMs that hold CPUs and memory (index vms_host_active), not
+    // every VM ever recorded, which `vm_count` would count on each create.
+    const active = this.db.orm
+      .select({
+        host_id: vms.host_id,
+        cpus: sql<number>`sum(${vms.vcpus})`.as('cpus'),
+        mem: sql<number>`sum(${vms.memory_mib})`.as('mem'),
+      })
+      .from(vms)
+      .where(inArray(vms.state, [...ACTIVE]))
+      .groupBy(vms.host_id)
+      .as('a');
+    const placingFields = {
+      ...getTableColumns(hosts),
+      alloc_vcpus: sql<number>`COALESCE(${active.cpus}, 0)`.mapWith(Number),
+      alloc_mem: sql<number>`COALESCE(${active.mem}, 0)`.mapWith(Number),
+    };
+    this.placing = () =>
+      this.db.orm
+        .select(placingFields)
+        .from(hosts)
+        .leftJoin(active, eq(active.host_id, hosts.id))
+        .orderBy(asc(hosts.id));
   }
 
   /**
@@ -105,6 +129,11 @@ export class HostStore {
 
   all(): Promise<HostRow[]> {
     return this.find.all([asc(hosts.id)]);
+  }
+
+  /** Every host with what its active VMs hold (`alloc_*`), without `vm_count`: for placement. */
+  forPlacement(): Promise<HostRow[]> {
+    return this.placing();
   }
 
   get(idOrName: string): Promise<HostRow | null> {

@@ -3,7 +3,7 @@ import { and, asc, eq, getTableColumns, inArray, isNotNull, notExists, sql } fro
 import { driverError, type Db } from '../db/index.ts';
 import { networks, vmNics, vms } from '../db/schema.ts';
 import type { Orm } from '../db/db.ts';
-import { Finder, outer, tableRows } from './lookup.ts';
+import { Finder, outer, tableRows, type Rows } from './lookup.ts';
 
 export type NetworkRow = typeof networks.$inferSelect & { vm_count?: number };
 export type NicRow = typeof vmNics.$inferSelect;
@@ -16,6 +16,8 @@ const vmCount = sql<number>`(SELECT count(DISTINCT vm_id) FROM vm_nics c WHERE c
 
 export class NetworkStore {
   private readonly find: Finder<NetworkRow>;
+  /** Reads without `vm_count`, whose subquery counts every NIC on the network. */
+  private readonly plain: Rows<NetworkRow>;
 
   constructor(private readonly db: Db) {
     const fields = { ...getTableColumns(networks), vm_count: vmCount.mapWith(Number) };
@@ -28,6 +30,7 @@ export class NetworkStore {
         }),
       true,
     );
+    this.plain = tableRows(this.db.orm, networks);
   }
 
   /** `tx`: inside a caller's transaction (a quota check's). */
@@ -66,8 +69,9 @@ export class NetworkStore {
     return this.find.requireUnscoped(id);
   }
 
+  /** The default network, without `vm_count` (every create asks). */
   async getDefault(): Promise<NetworkRow | null> {
-    return (await this.find.all([], eq(networks.is_default, true), 1))[0] ?? null;
+    return (await this.plain(eq(networks.is_default, true), [], 1))[0] ?? null;
   }
 
   /** Every network of every project: internal paths only (agents, address-range checks). */

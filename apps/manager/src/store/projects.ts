@@ -1,5 +1,5 @@
 import { HearthError, newId, type ProjectRole } from '@hearth/contract';
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import { isUniqueViolation } from '../db/index.ts';
 import type { Db } from '../db/index.ts';
 import type { ProjectQuotas } from '../db/schema.ts';
@@ -22,6 +22,19 @@ const RESOURCE_TABLES = ['vms', 'volumes', 'snapshots', 'templates', 'networks',
 
 const projectMissing = (name: string) =>
   new HearthError('PROJECT_NOT_FOUND', `Finding project "${name}" failed: no such project.`);
+
+/**
+ * Columns that read, in a credential's own query, whether `project` exists and the role `userId`
+ * holds there: authorization then needs no second round trip.
+ */
+export function roleColumns(project: SQL, userId: SQL) {
+  return {
+    roleProject: sql<string>`${project}`,
+    roleProjectExists: sql<boolean>`EXISTS (SELECT 1 FROM projects rp WHERE rp.name = ${project})`,
+    memberRole: sql<ProjectRole | null>`(SELECT rm.role FROM memberships rm
+      WHERE rm.project = ${project} AND rm.user_id = ${userId})`,
+  };
+}
 
 /** Projects (namespaces keyed by name) and who holds which role in them. */
 export class ProjectStore {

@@ -4,7 +4,8 @@ import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { effectiveDefaultProject } from './users.ts';
 import { sessions, users } from '../db/schema.ts';
-import type { Principal } from '../auth/principal.ts';
+import { notePrefetchedRole, type Principal } from '../auth/principal.ts';
+import { roleColumns } from './projects.ts';
 import { hashSecret } from './tokens.ts';
 
 export interface NewSession {
@@ -44,9 +45,12 @@ export class SessionStore {
 
   /**
    * The principal of a live session: not expired, not idle longer than `idleMs`, its user
-   * enabled. Null otherwise.
+   * enabled. Null otherwise. `project`: the project the request names, if any; the same query
+   * reads the user's role there (or in their default project), for authorization.
    */
-  async verify(secret: string, idleMs: number): Promise<Principal | null> {
+  async verify(secret: string, idleMs: number, project: string | null = null): Promise<Principal | null> {
+    const acting =
+      project !== null ? sql`${project}::text` : sql`coalesce(${effectiveDefaultProject}, 'default')`;
     const rows = await this.db.orm
       .select({
         id: sessions.id,
@@ -57,6 +61,7 @@ export class SessionStore {
         admin: users.admin,
         disabled: users.disabled,
         defaultProject: effectiveDefaultProject,
+        ...roleColumns(acting, sql`${users.id}`),
       })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.user_id))
@@ -75,7 +80,7 @@ export class SessionStore {
         .where(eq(sessions.id, r.id))
         .catch(() => undefined);
     }
-    return {
+    const principal: Principal = {
       kind: 'user',
       credentialId: r.id,
       tokenId: null,
@@ -90,6 +95,12 @@ export class SessionStore {
       csrf: r.csrf,
       defaultProject: r.defaultProject,
     };
+    notePrefetchedRole(principal, {
+      project: r.roleProject,
+      exists: r.roleProjectExists,
+      role: r.memberRole,
+    });
+    return principal;
   }
 
   async delete(id: string): Promise<void> {

@@ -4,7 +4,9 @@ import { and, asc, eq, gt, inArray, isNotNull, isNull, sql, type SQL } from 'dri
 import type { Db } from '../db/index.ts';
 import { effectiveDefaultProject } from './users.ts';
 import { tokens, users, type TokenKind } from '../db/schema.ts';
-import type { Principal } from '../auth/principal.ts';
+import { notePrefetchedRole, type Principal } from '../auth/principal.ts';
+import { roleColumns } from './projects.ts';
+import { outer } from './lookup.ts';
 import { decodeCursor, pageResult } from './page.ts';
 
 export type { TokenKind } from '../db/schema.ts';
@@ -110,8 +112,16 @@ export class TokenStore {
     return (await this.check(token)).principal;
   }
 
-  /** Like `verify`, with the reason for a refusal (an expired token is told apart from an unknown one). */
-  async check(token: string): Promise<TokenCheck> {
+  /**
+   * Like `verify`, with the reason for a refusal (an expired token is told apart from an unknown
+   * one). `project`: the project the request names, if any; the same query reads the caller's
+   * role there (or in the token's scope or the user's default project), for authorization.
+   */
+  async check(token: string, project: string | null = null): Promise<TokenCheck> {
+    const acting =
+      project !== null
+        ? sql`${project}::text`
+        : sql`coalesce(${outer(tokens.project)}, ${effectiveDefaultProject}, 'default')`;
     const rows = await this.db.orm
       .select({
         id: tokens.id,
@@ -127,6 +137,7 @@ export class TokenStore {
         admin: users.admin,
         disabled: users.disabled,
         defaultProject: effectiveDefaultProject,
+        ...roleColumns(acting, outer(tokens.user_id)),
       })
       .from(tokens)
       .leftJoin(users, eq(users.id, tokens.user_id))
@@ -145,23 +156,27 @@ export class TokenStore {
         .catch(() => undefined);
     }
     const user = r.kind === 'user';
-    return {
-      principal: {
-        kind: r.kind,
-        credentialId: r.id,
-        tokenId: r.id,
-        sessionId: null,
-        userId: r.userId,
-        name: user ? r.userName! : r.kind === 'admin' ? 'bootstrap' : (r.hostId ?? r.id),
-        admin: r.kind === 'admin' || (user && r.admin === true),
-        hostId: r.hostId,
-        ceiling: r.role,
-        scope: r.project,
-        via: 'token',
-        csrf: null,
-        defaultProject: user ? r.defaultProject : null,
-      },
+    const principal: Principal = {
+      kind: r.kind,
+      credentialId: r.id,
+      tokenId: r.id,
+      sessionId: null,
+      userId: r.userId,
+      name: user ? r.userName! : r.kind === 'admin' ? 'bootstrap' : (r.hostId ?? r.id),
+      admin: r.kind === 'admin' || (user && r.admin === true),
+      hostId: r.hostId,
+      ceiling: r.role,
+      scope: r.project,
+      via: 'token',
+      csrf: null,
+      defaultProject: user ? r.defaultProject : null,
     };
+    notePrefetchedRole(principal, {
+      project: r.roleProject,
+      exists: r.roleProjectExists,
+      role: r.memberRole,
+    });
+    return { principal };
   }
 
   /** One personal token (user or bootstrap admin), not revoked; null when there is none. */

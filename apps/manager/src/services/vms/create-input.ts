@@ -52,9 +52,9 @@ export async function resolveBootImages(
 ): Promise<{ image: ImageRow; kernel: ImageRow }> {
   const imageName = body.image ?? 'base';
   const image =
-    (await ctx.stores.images.get(imageName, body.project)) ??
+    (await ctx.stores.images.getForUse(imageName, body.project)) ??
     (await ctx.images?.runtimes.resolve(imageName)) ??
-    (await ctx.stores.images.require(imageName, body.project, 'image'));
+    (await ctx.stores.images.requireForUse(imageName, body.project, 'image'));
   if (image.status === 'pending') {
     throw new HearthError(
       'IMAGE_NOT_READY',
@@ -62,7 +62,11 @@ export async function resolveBootImages(
       { fields: { image: ['image content not uploaded'] } },
     );
   }
-  const kernel = await ctx.stores.images.require(body.kernel ?? 'kernel-default', body.project, 'kernel');
+  const kernel = await ctx.stores.images.requireForUse(
+    body.kernel ?? 'kernel-default',
+    body.project,
+    'kernel',
+  );
   if (image.kind !== 'rootfs') {
     throw new HearthError(
       'IMAGE_KIND_MISMATCH',

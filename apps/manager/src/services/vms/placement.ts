@@ -13,7 +13,11 @@ export async function placeNewVm(
   body: CreateInput,
 ): Promise<{ placement: Placement; nics: NicPlan; ports: PortMapping[] }> {
   const nics = await ctx.networks.planNics(body);
-  const placement = placeVm(await ctx.stores.hosts.all(), { ...body, net: nics.hostNeeds }, ctx.memory);
+  const placement = placeVm(
+    await ctx.stores.hosts.forPlacement(),
+    { ...body, net: nics.hostNeeds },
+    ctx.memory,
+  );
   // Parsed input: protocol defaults are applied.
   const ports = (body.ports ?? []) as PortMapping[];
   if (ports.length) await assertPortsFree(ctx, placement.host.id, null, ports, 'Creating the VM');
