@@ -3,7 +3,10 @@
  * rules, codes never reused.
  */
 export const poolErrors = {
-  POOL_NOT_FOUND: { status: 404, hint: 'List pools with `hearth pool ls` or GET /v1/pools; ids and names are accepted.' },
+  POOL_NOT_FOUND: {
+    status: 404,
+    hint: 'List pools with `hearth pool ls` or GET /v1/pools; ids and names are accepted.',
+  },
   POOL_NAME_TAKEN: { status: 409, hint: 'Choose another pool name, or delete the pool that has it.' },
   POOL_MISMATCH: {
     status: 400,

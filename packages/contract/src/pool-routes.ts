@@ -15,7 +15,13 @@ export const poolRoutes = {
     body: CreatePoolBody,
     response: Pool,
     status: 201,
-    errors: ['VALIDATION_FAILED', 'POOL_NAME_TAKEN', 'IMAGE_NOT_FOUND', 'TEMPLATE_NOT_FOUND', 'NETWORK_NOT_FOUND'],
+    errors: [
+      'VALIDATION_FAILED',
+      'POOL_NAME_TAKEN',
+      'IMAGE_NOT_FOUND',
+      'TEMPLATE_NOT_FOUND',
+      'NETWORK_NOT_FOUND',
+    ],
   }),
   listPools: def({
     ...base,
@@ -46,7 +52,13 @@ export const poolRoutes = {
     body: PatchPoolBody,
     response: Pool,
     status: 200,
-    errors: ['POOL_NOT_FOUND', 'VALIDATION_FAILED', 'IMAGE_NOT_FOUND', 'TEMPLATE_NOT_FOUND', 'NETWORK_NOT_FOUND'],
+    errors: [
+      'POOL_NOT_FOUND',
+      'VALIDATION_FAILED',
+      'IMAGE_NOT_FOUND',
+      'TEMPLATE_NOT_FOUND',
+      'NETWORK_NOT_FOUND',
+    ],
   }),
   deletePool: def({
     ...base,

@@ -14,7 +14,7 @@ export const PoolSpec = z
       .string()
       .min(1)
       .optional()
-      .describe("A template (id or name) whose spec is the base; the fields below override it."),
+      .describe('A template (id or name) whose spec is the base; the fields below override it.'),
     vcpus: t.vcpus.optional(),
     memoryMib: t.memoryMib.optional(),
     diskSize: t.diskSize,
@@ -71,7 +71,9 @@ export type CreatePoolBody = z.input<typeof CreatePoolBody>;
 export const PatchPoolBody = z
   .strictObject({
     size: z.number().int().min(0).max(MAX_POOL_SIZE).optional(),
-    spec: PoolSpec.optional().describe('Replaces the spec; VMs already pooled are replaced in the background.'),
+    spec: PoolSpec.optional().describe(
+      'Replaces the spec; VMs already pooled are replaced in the background.',
+    ),
   })
   .meta({ id: 'PatchPool' });
 export type PatchPoolBody = z.infer<typeof PatchPoolBody>;

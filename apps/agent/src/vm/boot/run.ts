@@ -36,8 +36,6 @@ export interface BootRun {
   launchedAt: number;
 }
 
-export type BootStep = (b: BootRun) => Promise<void>;
-
 /** Appends a measured step. */
 export function timed(b: BootRun, name: string, since: number, now = performance.now()): number {
   b.steps.push({ name, ms: Math.round(now - since) });
