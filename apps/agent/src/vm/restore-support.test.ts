@@ -3,7 +3,7 @@ import pino from 'pino';
 import { FrameType, type AgentVmSpec } from '@hearth/contract';
 import { encodeFrame } from '@hearth/contract/guest-codec';
 import { connectToFake, fakeGuest } from '../guest/fake-guest.ts';
-import { adoptIdentity } from './restore-support.ts';
+import { adoptIdentity, assertLayout, SNAPSHOT_LAYOUT } from './restore-support.ts';
 
 const log = pino({ level: 'silent' });
 const disposers: Array<() => void> = [];
@@ -103,5 +103,16 @@ describe('a restored guest taking its identity', () => {
         HEARTH_NICS: '02:00:00:00:00:01 02:00:00:00:00:02 10.9.0.6/24 10.9.0.1 0',
       },
     });
+  });
+});
+
+describe('snapshot device layout', () => {
+  it('loads only a snapshot taken with the current device set', () => {
+    expect(() => assertLayout({ layout: SNAPSHOT_LAYOUT })).not.toThrow();
+    for (const old of [{}, { layout: SNAPSHOT_LAYOUT - 1 }]) {
+      expect(() => assertLayout(old)).toThrow(
+        expect.objectContaining({ code: 'SNAPSHOT_INCOMPATIBLE' }) as Error,
+      );
+    }
   });
 });

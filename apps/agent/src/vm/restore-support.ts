@@ -8,6 +8,23 @@ import { nicsOf } from '../vm-net.ts';
 /** What the agent adds beside the VMM's own snapshot files: how to bring the guest back. */
 export const SNAPSHOT_META = 'hearth.json';
 
+/**
+ * The device set a snapshot's memory expects, recorded in SNAPSHOT_META. A VMM loads saved state
+ * only into the same devices; 2 added the config disk and the balloon. Bump it with every change
+ * to the devices a VM gets.
+ */
+export const SNAPSHOT_LAYOUT = 2;
+
+/** Refuses a snapshot taken with another device set (no `layout`: before layouts were recorded). */
+export function assertLayout(meta: { layout?: number }): void {
+  if (meta.layout === SNAPSHOT_LAYOUT) return;
+  throw new HearthError(
+    'SNAPSHOT_INCOMPATIBLE',
+    `Loading the snapshot failed: it was taken with VM device layout ${meta.layout ?? 1}, and VMs here now have layout ${SNAPSHOT_LAYOUT}; saved memory only loads into the devices it was saved with.`,
+    { detail: { layout: meta.layout ?? 1, expected: SNAPSHOT_LAYOUT } },
+  );
+}
+
 /** Bytes the snapshot really occupies (sparse disks count only their data). */
 export async function snapshotSize(dir: string): Promise<number> {
   let total = 0;

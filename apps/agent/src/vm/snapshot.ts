@@ -6,7 +6,13 @@ import { bootVm } from './boot/index.ts';
 import type { VmContext } from './context.ts';
 import { killExpected } from './expected-exit.ts';
 import { exists, filesOf, persist, readJson } from './record.ts';
-import { assertLoadable, snapshotSize, SNAPSHOT_META } from './restore-support.ts';
+import {
+  assertLayout,
+  assertLoadable,
+  snapshotSize,
+  SNAPSHOT_LAYOUT,
+  SNAPSHOT_META,
+} from './restore-support.ts';
 
 export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
 
@@ -40,10 +46,8 @@ export function snapshotVm(ctx: VmContext, id: string, snapshotId: string): Prom
       // It holds the guest secret and password hashes, like spec.json: root only.
       await writeFile(
         join(dir, SNAPSHOT_META),
-        JSON.stringify({ hasAgent: rec.hasAgent, spec: rec.spec }) + '\n',
-        {
-          mode: 0o600,
-        },
+        JSON.stringify({ hasAgent: rec.hasAgent, spec: rec.spec, layout: SNAPSHOT_LAYOUT }) + '\n',
+        { mode: 0o600 },
       );
       await chmod(dir, 0o700);
       if (rec.phase === 'running' && rec.guest?.info) {
@@ -65,8 +69,11 @@ export function restoreVm(ctx: VmContext, spec: AgentVmSpec, snapshotId: string)
   const r = ctx.recordFor(spec);
   return ctx.serial(r, async () => {
     const dir = snapshotDir(ctx, snapshotId);
-    const meta = await readJson<{ hasAgent: boolean; spec?: AgentVmSpec }>(join(dir, SNAPSHOT_META));
+    const meta = await readJson<{ hasAgent: boolean; spec?: AgentVmSpec; layout?: number }>(
+      join(dir, SNAPSHOT_META),
+    );
     if (!meta) throw new HearthError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} is not on this host`);
+    assertLayout(meta);
     // Refuse what cannot load before touching the running VM.
     await assertLoadable(ctx.driverFor(spec), dir);
     // The VM's own disk is set aside, not overwritten: a restore that fails gives it back.
