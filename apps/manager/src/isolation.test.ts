@@ -73,6 +73,11 @@ describeOnBackends('project isolation', (db) => {
     expect(tpl.json().project).toBe('iso-b');
     b.templates = { id: tpl.json().id, name: 'iso-tpl', code: 'TEMPLATE_NOT_FOUND' };
 
+    // Size 0: the pool's record is what matters here, not VMs booted for it.
+    const pool = await asAdminIn('iso-b', 'POST', '/v1/pools', { name: 'iso-pool', size: 0 });
+    expect(pool.statusCode, pool.body).toBe(201);
+    b.pools = { id: pool.json().id, name: 'iso-pool', code: 'POOL_NOT_FOUND' };
+
     const net = await asAdminIn('iso-b', 'POST', '/v1/networks', {
       name: 'iso-net',
       mode: 'isolated',
@@ -237,6 +242,8 @@ describeOnBackends('project isolation', (db) => {
       image: b.images!.id,
     });
     expect(viaImage.json().error.code).toBe('IMAGE_NOT_FOUND');
+    const viaPool = await call('POST', '/v1/vms', alice.headers('iso-a'), { pool: b.pools!.name });
+    expect(viaPool.json().error.code).toBe('POOL_NOT_FOUND');
     const viaNet = await call('POST', '/v1/vms', alice.headers('iso-a'), {
       start: false,
       network: b.networks!.name,
