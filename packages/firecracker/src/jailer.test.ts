@@ -79,7 +79,7 @@ describe('jailer', () => {
       initrd: null,
       disk: join(run, 'disk.raw'),
     });
-    expect(staged).toEqual({ kernel: 'vmlinux', initrd: null, disk: 'disk.raw' });
+    expect(staged).toEqual({ kernel: 'vmlinux', initrd: null, disk: 'disk.raw', config: null });
     const disk = await stat(join(layout.root, 'disk.raw'));
     expect(disk.ino).toBe((await stat(join(run, 'disk.raw'))).ino); // a link, never a copy
     expect(disk.uid).toBe(900_001);
@@ -98,6 +98,27 @@ describe('jailer', () => {
     expect(existsSync(layout.jail!.cgroup!)).toBe(false);
     expect(await readFile(join(run, 'disk.raw'), 'utf8')).toBe('disk'); // the VM's disk survives
     await cleanupJail(layout); // idempotent: leftovers already gone
+  });
+
+  it('puts the configuration disk in as a copy owned by the VM uid; the agent keeps its own', async () => {
+    const run = join(dir, 'vms', 'vm_d');
+    await mkdir(run, { recursive: true });
+    await writeFile(join(run, 'disk.raw'), 'disk');
+    await writeFile(join(run, 'config.raw'), 'config', { mode: 0o600 });
+    await writeFile(join(dir, 'vmlinux'), 'kernel');
+    const layout = jailLayout(run, cfg(), '/usr/bin/firecracker', 'vm_d', 900_004);
+    const staged = await prepareJail(layout, {
+      kernel: join(dir, 'vmlinux'),
+      initrd: null,
+      disk: join(run, 'disk.raw'),
+      config: join(run, 'config.raw'),
+    });
+    expect(staged.config).toBe('config.raw');
+    const inJail = await stat(join(layout.root, 'config.raw'));
+    expect(inJail.ino).not.toBe((await stat(join(run, 'config.raw'))).ino);
+    expect(inJail.uid).toBe(900_004);
+    expect((await stat(join(run, 'config.raw'))).uid).toBe(0);
+    await cleanupJail(layout);
   });
 
   it('kills what is left in a cgroup it cannot remove, and says so', async () => {

@@ -144,9 +144,13 @@ export async function prepareJail(layout: FcLayout, files: JailFiles): Promise<J
   const initrd = files.initrd ? await linkInto(layout, files.initrd, 'initrd.img', true) : null;
   const disk = await linkInto(layout, files.disk, basename(files.disk), false);
   await chown(join(layout.root, disk), j.uid, j.gid);
-  // The configuration disk is read-only to the guest: a copy (it is tiny) keeps the agent's own file out of reach.
-  const config = files.config ? await linkInto(layout, files.config, basename(files.config), true) : null;
-  if (config) await chown(join(layout.root, config), j.uid, j.gid);
+  // The configuration disk is a copy (it is tiny): the jailed uid owns the copy, never the agent's file.
+  const config = files.config ? basename(files.config) : null;
+  if (files.config && config) {
+    await rm(join(layout.root, config), { force: true });
+    await copyFile(files.config, join(layout.root, config));
+    await chown(join(layout.root, config), j.uid, j.gid);
+  }
   await writeFile(layout.logFile, '', { mode: 0o600 });
   await chown(layout.logFile, j.uid, j.gid);
   await mkfifo(layout.metricsFifo);
