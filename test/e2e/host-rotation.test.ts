@@ -78,4 +78,16 @@ describe('rotating a host’s credentials while its agent runs', () => {
     expect(hosts.filter((h) => h.name === host.name).map((h) => h.id)).toEqual([old.hostId]);
     await p.client.call('deleteVolume', { params: { id: vol.id } });
   });
+
+  it('leaves the agent a valid credential after rotations asked for at the same time', async () => {
+    const { hostId } = await identity();
+    const all = await Promise.all(
+      [1, 2, 3].map(() => p.client.call('rotateHostCredentials', { params: { id: hostId } })),
+    );
+    expect(all.map((r) => r.hostId)).toEqual([hostId, hostId, hostId]);
+    const now = await identity();
+    expect((await heartbeat(now.agentToken, hostId)).status).toBe(200);
+    const host = await p.client.call('getHost', { params: { id: hostId } });
+    expect(host.state).toBe('ready');
+  });
 });

@@ -15,8 +15,26 @@ export async function rotateHostCredentials(
   deps: { stores: Stores; agents: AgentClient; log: Logger },
   idOrName: string,
 ): Promise<z.infer<typeof HostCredentials>> {
+  const host = await deps.stores.hosts.require(idOrName);
+  // One rotation per host at a time: two interleaved ones would each revoke the other's new
+  // credential, and the agent could be left holding a revoked one.
+  const before = inFlight.get(host.id) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(() => rotate(deps, host));
+  const tail = mine.catch(() => undefined);
+  inFlight.set(host.id, tail);
+  void tail.then(() => {
+    if (inFlight.get(host.id) === tail) inFlight.delete(host.id);
+  });
+  return mine;
+}
+
+const inFlight = new Map<string, Promise<unknown>>();
+
+async function rotate(
+  deps: { stores: Stores; agents: AgentClient; log: Logger },
+  host: Awaited<ReturnType<Stores['hosts']['require']>>,
+): Promise<z.infer<typeof HostCredentials>> {
   const { stores, agents, log } = deps;
-  const host = await stores.hosts.require(idOrName);
   const next = await stores.hostCredentials.issueAgentToken(host.id, host.name);
   const callbackToken = randomBytes(32).toString('base64url');
   try {
