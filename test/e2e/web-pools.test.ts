@@ -25,7 +25,10 @@ describe('web dashboard: warm pools', () => {
   const cell = (id: string, text: string | RegExp) =>
     row()
       .getByTestId(id)
-      .filter({ hasText: typeof text === 'string' ? new RegExp(`^${text}$`) : text });
+      .filter({
+        hasText:
+          typeof text === 'string' ? new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : text,
+      });
   /** The pool's ready count reaching `n`; on a timeout, the pool and its VMs as the API sees them. */
   const readyAt = async (n: number) => {
     await cell('pool-ready', String(n))
