@@ -129,6 +129,7 @@ export async function startPlatform(
       | 'signInLimits'
       | 'memoryPolicy'
       | 'poolIntervalMs'
+      | 'poolRefill'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

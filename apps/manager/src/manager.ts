@@ -70,6 +70,8 @@ export interface ManagerConfig {
   drainMs?: number;
   /** How often the warm-pool refill loop looks at every pool without a change (default 5 s). */
   poolIntervalMs?: number;
+  /** false: warm pools never boot VMs (their records and hand-outs of VMs already pooled work). */
+  poolRefill?: boolean;
   /** A URL import fails after this long without progress (connect, headers, body); default 30 s. */
   importIdleMs?: number;
   /** Browser sessions end this long after sign-in; default HEARTH_SESSION_TTL, else 7 d. */
@@ -256,6 +258,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     bus,
     log: log.child({ component: 'pools' }),
     ...(cfg.poolIntervalMs ? { intervalMs: cfg.poolIntervalMs } : {}),
+    ...(cfg.poolRefill === false ? { refill: false } : {}),
   });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
   const auth = new Authority(stores);

@@ -23,6 +23,8 @@ export interface PoolServiceDeps {
   log: Logger;
   /** How often every pool is looked at even without a change (default 5 s). */
   intervalMs?: number;
+  /** false: pools are kept as records only and never boot VMs (maintenance; API-only test runs). */
+  refill?: boolean;
 }
 
 /**
@@ -63,7 +65,7 @@ export class PoolService {
 
   /** Runs a refill pass soon (coalesced: one at a time, one more if asked during it). */
   kick(): void {
-    if (this.disposed) return;
+    if (this.disposed || this.deps.refill === false) return;
     if (this.pass) {
       this.again = true;
       return;
