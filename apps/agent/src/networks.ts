@@ -4,6 +4,7 @@ import { bridgeName, idHash } from '@hearth/contract/host-names';
 import { sh } from './exec.ts';
 import { ensureDns, stopDns } from './dns.ts';
 import { dropTablesText, linkExists, natTable } from './net.ts';
+import { networkRulesText } from './net/bridge-rules.ts';
 
 /**
  * Networks on one host: a Linux bridge per network, plus by mode an address and NAT (nat), a
@@ -70,57 +71,6 @@ async function ipv4Of(dev: string): Promise<string[]> {
 async function masterOf(dev: string): Promise<string | null> {
   const out = await sh(['ip', '-o', 'link', 'show', 'dev', dev]).catch(() => '');
   return /\smaster (\S+)/.exec(out)?.[1] ?? null;
-}
-
-/**
- * A network's rules. `forward`: VMs on the bridge talk freely; into a NAT network only replies
- * and published ports enter; other bridges are never routed. `input`: guests on networks without
- * a host address (isolated, bridged, vxlan) cannot reach the host itself (IPv6 link-local
- * included). NAT: masquerade for the subnet.
- */
-function tableText(n: AgentNetwork, agent: string): string {
-  const t = natTable(n.bridge);
-  const br = `"${n.bridge}"`;
-  const lines = [
-    // Agents before this one kept an `ip` table of the same name: replaced, never doubled.
-    dropTablesText([
-      ['ip', t],
-      ['inet', t],
-    ]).trimEnd(),
-    `table inet ${t} {`,
-    `  comment "${label('net', n.id, agent)}"`,
-    `  chain forward {`,
-    `    type filter hook forward priority filter; policy accept;`,
-    `    iifname ${br} oifname ${br} accept`,
-  ];
-  if (n.mode === 'nat') {
-    lines.push(
-      `    oifname ${br} ct state established,related accept`,
-      `    oifname ${br} ct status dnat accept`,
-      `    oifname ${br} drop`,
-    );
-  } else {
-    lines.push(`    oifname ${br} drop`, `    iifname ${br} drop`);
-  }
-  lines.push(`  }`);
-  if (n.mode !== 'nat') {
-    lines.push(
-      `  chain input {`,
-      `    type filter hook input priority filter; policy accept;`,
-      `    iifname ${br} drop`,
-      `  }`,
-    );
-  }
-  if (n.mode === 'nat' && n.cidr) {
-    lines.push(
-      `  chain postrouting {`,
-      `    type nat hook postrouting priority srcnat; policy accept;`,
-      `    ip saddr ${n.cidr} ip daddr != ${n.cidr} masquerade`,
-      `  }`,
-    );
-  }
-  lines.push(`}`);
-  return lines.join('\n') + '\n';
 }
 
 /** Writes a sysctl-style file when it holds something else (no process spawned). */
@@ -218,7 +168,7 @@ async function build(n: AgentNetwork, ctx: NetContext): Promise<void> {
     for (const argv of vlanPortCommands(br, n.interface, n.vlan, true)) await sh(argv);
   }
   if (n.mode === 'vxlan' && n.vxlan) await syncFdb(vxlanDev(n.id), n.vxlan.remotes);
-  await sh(['nft', '-f', '-'], tableText(n, ctx.agent));
+  await sh(['nft', '-f', '-'], networkRulesText(n, lbl));
   if (n.dnsForwarder && n.gateway) await ensureDns(br, n.gateway, ctx.dnsUpstream);
 }
 
@@ -274,6 +224,7 @@ export function ensureBridge(
       interface: null,
       vlan: null,
       vxlan: null,
+      allowMetadata: false,
     },
     { agent, underlay: null, dnsUpstream: [], features: new Set(['net-bridge', 'net-nat']) },
   );

@@ -3,6 +3,7 @@ import type { AgentNic, AgentVmSpec, EgressPolicy } from '@hearth/contract';
 import { sh } from './exec.ts';
 import { dropTablesText, linkExists, tapName, type PortTarget } from './net.ts';
 import { label, vlanPortCommands } from './networks.ts';
+import { guardTable, guardText } from './net/tap-guard.ts';
 
 /**
  * A VM's share of the host network: one TAP per NIC (labelled with the VM and this host), and
@@ -39,6 +40,7 @@ export function nicsOf(spec: AgentVmSpec): AgentNic[] {
         interface: null,
         vlan: null,
         vxlan: null,
+        allowMetadata: false,
       },
     },
   ];
@@ -164,7 +166,9 @@ export function policyText(
       `    meta mark != ${mark} return`,
       `    ct state established,related accept`,
       ...(own.length ? [`    ip daddr ${set(own)} accept`] : []),
-      `    udp dport 67 accept`,
+      // DHCP by broadcast; to a server on its own subnet it passed above. Anywhere else, port 67
+      // is just a port (a VPN listening there would be a way out).
+      `    ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept`,
       ...(policy.deny.length ? [`    ip daddr ${set(policy.deny)} drop`] : []),
       ...(policy.allow.length ? [`    ip daddr ${set(policy.allow)} accept`] : []),
       // Policies speak IPv4; IPv6 would be a way around them.
@@ -186,7 +190,16 @@ export function policyText(
   return out.join('\n') + '\n';
 }
 
-/** Applies (or replaces, atomically) the VM's egress policy and rate limits on its TAPs. */
+/** The anti-spoofing table of a VM's TAPs (see guardText): each NIC's MAC and managed address. */
+export function vmGuardText(spec: AgentVmSpec, agent: string): string {
+  const taps = nicsOf(spec).map((n, i) => ({ device: nicTap(spec.id, i), mac: n.mac, ip: n.ip }));
+  return guardText(spec.id, taps, label('vm', spec.id, agent));
+}
+
+/**
+ * Applies (or replaces, atomically) the VM's anti-spoofing guard, egress policy and rate limits
+ * on its TAPs, in one `nft` run.
+ */
 export async function applyPolicy(
   spec: AgentVmSpec,
   agent: string,
@@ -194,9 +207,9 @@ export async function applyPolicy(
 ): Promise<void> {
   const nics = nicsOf(spec);
   const text = policyText(spec.id, nics, spec.egress ?? null, spec.bandwidthMbit ?? null, agent);
-  if (text) await sh(['nft', '-f', '-'], text);
-  // Fresh TAPs have no qdisc, and no table is bound to them: nothing to remove on the boot path.
-  else if (!o.fresh) await removePolicy(spec.id);
+  // Fresh TAPs have no qdisc, and no policy table is bound to them: nothing to remove on the boot path.
+  const policy = text ?? (o.fresh ? '' : dropTablesText(policyTables(spec.id)));
+  if (nics.length) await sh(['nft', '-f', '-'], vmGuardText(spec, agent) + policy);
   if (o.fresh && !spec.bandwidthMbit) return;
   for (let i = 0; i < nics.length; i++) {
     const dev = nicTap(spec.id, i);
@@ -223,14 +236,15 @@ export async function applyPolicy(
   }
 }
 
+/** The policy table, and the netdev one agents made before the policy moved to the inet family. */
+const policyTables = (vmId: string): [family: 'inet' | 'netdev', name: string][] => [
+  ['inet', policyTable(vmId)],
+  ['netdev', policyTable(vmId)],
+];
+
+/** Removes the VM's policy and anti-spoofing tables. */
 export async function removePolicy(vmId: string): Promise<void> {
-  const t = policyTable(vmId);
-  // The netdev one is what agents made before the policy moved to the inet family.
-  await sh(
-    ['nft', '-f', '-'],
-    dropTablesText([
-      ['inet', t],
-      ['netdev', t],
-    ]),
-  ).catch(() => undefined);
+  await sh(['nft', '-f', '-'], dropTablesText([...policyTables(vmId), ['netdev', guardTable(vmId)]])).catch(
+    () => undefined,
+  );
 }

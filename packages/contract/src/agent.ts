@@ -22,6 +22,10 @@ export const AgentNetwork = z.object({
     .object({ vni: z.number().int(), port: z.number().int(), remotes: z.array(Ipv4) })
     .nullable()
     .describe('remotes: the underlay addresses of the other hosts'),
+  allowMetadata: z
+    .boolean()
+    .optional()
+    .describe('Guests may reach 169.254.0.0/16 (cloud instance metadata); blocked when absent or false'),
 });
 export type AgentNetwork = z.infer<typeof AgentNetwork>;
 

@@ -69,6 +69,12 @@ export const CreateNetworkBody = z
     vlan: z.number().int().min(1).max(4094).optional().describe('bridged: 802.1Q VLAN id.'),
     vni: z.number().int().min(1).max(16_777_215).optional().describe('vxlan: the VXLAN network identifier.'),
     port: z.number().int().min(1).max(65535).optional().describe('vxlan: UDP port (default 4789).'),
+    allowMetadata: z
+      .boolean()
+      .optional()
+      .describe(
+        'Let guests reach the link-local range 169.254.0.0/16 (cloud instance metadata) through the host; default false.',
+      ),
   })
   .meta({ id: 'CreateNetwork' });
 export type CreateNetworkBody = z.input<typeof CreateNetworkBody>;
@@ -85,6 +91,7 @@ export const Network = z
     vlan: z.number().int().nullable(),
     vni: z.number().int().nullable(),
     port: z.number().int().nullable(),
+    allowMetadata: z.boolean().describe('Guests may reach 169.254.0.0/16 (cloud instance metadata)'),
     bridge: z.string().describe('The Linux bridge that carries it on each host'),
     isDefault: z.boolean(),
     requires: z.array(z.string()).describe('Host features it needs (`hearth doctor` names)'),

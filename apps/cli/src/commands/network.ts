@@ -6,7 +6,7 @@ import { UsageError } from '../config.ts';
 import { act, parsePublish, summary } from './vm.ts';
 
 const line = (n: Network) =>
-  `network ${n.name} (${n.id}): ${n.mode}${n.cidr ? ` ${n.cidr}` : ' DHCP'}${n.vni ? ` vni ${n.vni}` : ''}${n.interface ? ` on ${n.interface}` : ''}${n.vlan ? ` vlan ${n.vlan}` : ''}, bridge ${n.bridge}`;
+  `network ${n.name} (${n.id}): ${n.mode}${n.cidr ? ` ${n.cidr}` : ' DHCP'}${n.vni ? ` vni ${n.vni}` : ''}${n.interface ? ` on ${n.interface}` : ''}${n.vlan ? ` vlan ${n.vlan}` : ''}${n.allowMetadata ? ', metadata allowed' : ''}, bridge ${n.bridge}`;
 
 /** --network NAME or NAME=IP, repeatable: one NIC each, in order. */
 export function parseNetworks(items: string[]): NicRequest[] {
@@ -57,6 +57,10 @@ export function networkCommands(program: Command): void {
     .option('--vlan <id>', 'bridged: 802.1Q VLAN id', num('--vlan'))
     .option('--vni <id>', 'vxlan: VXLAN network identifier', num('--vni'))
     .option('--port <port>', 'vxlan: UDP port (default 4789)', num('--port'))
+    .option(
+      '--allow-metadata',
+      'let guests reach 169.254.0.0/16 (cloud instance metadata), blocked by default',
+    )
     .action(
       act(program, async (c, json, name: string, o: Record<string, unknown>) => {
         const body = Object.fromEntries(
@@ -70,6 +74,7 @@ export function networkCommands(program: Command): void {
             vlan: o.vlan,
             vni: o.vni,
             port: o.port,
+            allowMetadata: o.allowMetadata,
           }).filter(([, v]) => v !== undefined),
         );
         const n = await c.call('createNetwork', { body: body as never });

@@ -374,6 +374,12 @@ CREATE INDEX vms_host_active ON vms (host_id) INCLUDE (vcpus, memory_mib)
   WHERE state IN ('starting', 'running', 'pausing', 'paused', 'resuming', 'stopping')
 `,
   },
+  {
+    version: 27,
+    name: 'netsec',
+    // Cloud instance metadata (169.254.0.0/16) is blocked from guests unless a network opts in.
+    sql: `ALTER TABLE networks ADD COLUMN allow_metadata boolean NOT NULL DEFAULT false`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

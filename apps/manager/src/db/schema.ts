@@ -328,6 +328,8 @@ export const networks = pgTable('networks', {
   bridge: text('bridge').notNull().unique(),
   is_default: boolean('is_default').notNull().default(false),
   created_at: created(),
+  /** Guests may reach 169.254.0.0/16 (cloud instance metadata) through the host. */
+  allow_metadata: boolean('allow_metadata').notNull().default(false),
   /** NULL: shared by every project (the default NAT network); otherwise the owning project. */
   project: text('project'),
 });

@@ -7,8 +7,9 @@ import { Finder, outer, tableRows, type Rows } from './lookup.ts';
 
 export type NetworkRow = typeof networks.$inferSelect & { vm_count?: number };
 export type NicRow = typeof vmNics.$inferSelect;
-export type NewNetwork = Omit<NetworkRow, 'created_at' | 'vm_count' | 'project'> & {
+export type NewNetwork = Omit<NetworkRow, 'created_at' | 'vm_count' | 'project' | 'allow_metadata'> & {
   project?: string | null;
+  allow_metadata?: boolean;
 };
 type LeaseRow = NicRow & { vm_name: string; host_id: string | null };
 

@@ -26,6 +26,7 @@ export function agentNetwork(n: NetworkRow, remotes: string[]): AgentNic['networ
     interface: n.iface,
     vlan: n.vlan,
     vxlan: n.mode === 'vxlan' ? { vni: n.vni!, port: n.port ?? 4789, remotes } : null,
+    allowMetadata: n.allow_metadata,
   };
 }
 

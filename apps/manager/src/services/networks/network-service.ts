@@ -50,6 +50,7 @@ export function networkFromRow(r: NetworkRow): Network {
     vlan: r.vlan,
     vni: r.vni,
     port: r.port,
+    allowMetadata: r.allow_metadata,
     bridge: r.bridge,
     isDefault: r.is_default,
     requires: networkNeeds(r),
@@ -85,6 +86,7 @@ export class NetworkService implements VmNetworking {
         port: null,
         bridge: cfg.bridge,
         is_default: true,
+        allow_metadata: false,
       });
     } else if (row.bridge !== cfg.bridge || row.cidr !== parseCidr(cfg.cidr).cidr) {
       this.deps.log.warn(
@@ -124,6 +126,7 @@ export class NetworkService implements VmNetworking {
         port: mode === 'vxlan' ? (body.port ?? 4789) : null,
         bridge: bridgeName(id),
         is_default: false,
+        allow_metadata: body.allowMetadata ?? false,
         project,
       };
       // A shared network (no project) counts against nobody's quota.
