@@ -51,6 +51,28 @@ describeOnBackends('network API', (db) => {
     });
   });
 
+  it('keeps cloud metadata blocked unless a network opts in', async () => {
+    expect((await inject('GET', '/v1/networks/default')).json()).toMatchObject({ allowMetadata: false });
+    const on = await inject('POST', '/v1/networks', {
+      name: 'meta-on',
+      cidr: '10.62.1.0/24',
+      allowMetadata: true,
+    });
+    expect(on.statusCode).toBe(201);
+    expect((await inject('GET', '/v1/networks/meta-on')).json()).toMatchObject({ allowMetadata: true });
+    const off = await inject('POST', '/v1/networks', { name: 'meta-off', cidr: '10.62.2.0/24' });
+    expect(off.json()).toMatchObject({ allowMetadata: false });
+    const bad = await inject('POST', '/v1/networks', {
+      name: 'meta-bad',
+      cidr: '10.62.3.0/24',
+      allowMetadata: 'yes',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect((await inject('GET', '/v1/networks/meta-bad')).statusCode).toBe(404);
+    for (const n of ['meta-on', 'meta-off'])
+      expect((await inject('DELETE', `/v1/networks/${n}`)).statusCode).toBe(200);
+  });
+
   it('creates networks and refuses bad ones with their codes', async () => {
     const ok = await inject('POST', '/v1/networks', { name: 'blue', cidr: '10.60.1.0/24' });
     expect(ok.statusCode).toBe(201);
