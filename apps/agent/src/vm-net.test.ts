@@ -2,7 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentNic, AgentVmSpec } from '@hearth/contract';
-import { nicArgs, nicsOf, nicTap, policyTable, policyText, vmMark } from './vm-net.ts';
+import { nicArgs, nicsOf, nicTap, policyTable, policyText, vmGuardText, vmMark } from './vm-net.ts';
+import { guardTable } from './net/tap-guard.ts';
 import { checkFeatures, requiredFeatures, vlanPortCommands } from './networks.ts';
 
 const net = (over: Partial<AgentNic['network']> = {}): AgentNic['network'] => ({
@@ -156,6 +157,25 @@ describe('egress policy and rate limit tables', () => {
     expect(again).not.toContain('limit rate');
     expect(again).not.toContain('192.0.2.9');
     expect(again).toContain('198.51.100.0/24 drop');
+  });
+
+  it('loads the anti-spoofing guard with the policy in one run: a static NIC pinned to its address, a DHCP NIC to its MAC', () => {
+    const dhcp = nic({ mac: '02:49:aa:bb:cc:dd', ip: null, prefix: null, gateway: null, dns: [] });
+    const spec = { id: vmId, nics: [nic(), dhcp] } as unknown as AgentVmSpec;
+    const text = vmGuardText(spec, 'agent-x') + policyText(vmId, [nic(), dhcp], null, 5, 'agent-x')!;
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: text, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const listed = inNs('nft', 'list', 'table', 'netdev', guardTable(vmId));
+    expect(listed).toContain(`comment "hearth:vm:${vmId}:agent-x"`);
+    const [nic0, nic1] = [
+      listed.slice(listed.indexOf('chain nic0'), listed.indexOf('chain nic1')),
+      listed.slice(listed.indexOf('chain nic1')),
+    ];
+    expect(nic0).toContain(`device "${nicTap(vmId, 0)}"`);
+    expect(nic0).toContain('ip saddr != 10.60.1.2 drop');
+    expect(nic1).toContain(`device "${nicTap(vmId, 1)}"`);
+    expect(nic1).toContain('ether saddr != 02:49:aa:bb:cc:dd drop');
+    expect(nic1).not.toMatch(/ip saddr != /);
   });
 
   it('loads every rate: odd, small and large', () => {
