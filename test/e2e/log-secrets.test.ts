@@ -1,0 +1,115 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startPlatform, testVmm, type Platform } from '../helpers/platform.ts';
+import { openTerminal, refusedUpgrade } from '../helpers/ws.ts';
+
+/** Every line a logger writes, at debug level, to scan for credentials. */
+function capturingLog() {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { lines, log: pino({ level: 'debug' }, sink) };
+}
+
+// A session of API calls, console and shell WebSockets and the event stream, with tokens and
+// tickets in headers and query strings, successful and refused: neither the manager's log nor
+// the agent's carries any of them afterwards. One VM, booted once.
+const manager = capturingLog();
+const agent = capturingLog();
+let p: Platform;
+
+beforeAll(async () => {
+  p = await startPlatform({ log: manager.log, agentLog: agent.log });
+}, 60_000);
+afterAll(async () => {
+  await p?.dispose();
+});
+
+it('no token, ticket or credential appears in any manager or agent log line', async () => {
+  const base = p.manager.url;
+  const wsBase = base.replace(/^http/, 'ws');
+  const token = p.manager.adminToken;
+  const bearer = { authorization: `Bearer ${token}` };
+  const ticket = async () => {
+    const r = await fetch(`${base}/v1/auth/tickets`, { method: 'POST', headers: bearer });
+    expect(r.status).toBe(201);
+    return ((await r.json()) as { ticket: string }).ticket;
+  };
+
+  // The event stream with the token in the query, read until the VM's first event.
+  const events = await fetch(`${base}/v1/events?token=${token}`);
+  expect(events.status).toBe(200);
+  const reader = events.body!.getReader();
+  const created = await p.client.call('createVm', {
+    body: { name: 'logscan', memoryMib: 128, vmm: testVmm() },
+  });
+  let seen = '';
+  while (!seen.includes(created.id)) seen += new TextDecoder().decode((await reader.read()).value);
+  await reader.cancel();
+  const vm = await p.client.call('waitVm', {
+    params: { id: created.id },
+    query: { state: 'running', timeout: 120 },
+  });
+
+  // Console and shell WebSockets with tickets in the query (the manager relays them to the agent
+  // with its credential).
+  const consoleTicket = await ticket();
+  const con = await openTerminal({
+    url: `${wsBase}/v1/vms/${vm.id}/console?ticket=${consoleTicket}`,
+    headers: {},
+  });
+  con.type('\n');
+  await con.expect(/login:|#/);
+  con.close();
+  const shellTicket = await ticket();
+  const sh = await openTerminal({
+    url: `${wsBase}/v1/vms/${vm.id}/shell?ticket=${shellTicket}`,
+    headers: {},
+  });
+  sh.type('echo shell-$((6*7))\n');
+  await sh.expect(/shell-42/);
+  sh.close();
+
+  // Refused ones, which are logged with their URL: a used ticket, a token in the query, a bad one.
+  expect(
+    (await refusedUpgrade({ url: `${wsBase}/v1/vms/${vm.id}/console?ticket=${consoleTicket}`, headers: {} }))
+      .status,
+  ).toBe(401);
+  await refusedUpgrade({ url: `${wsBase}/v1/vms/nope/console?token=${token}`, headers: {} });
+  const wrong = `hth_wrong_${'x'.repeat(24)}`;
+  expect((await fetch(`${base}/v1/events?token=${wrong}`)).status).toBe(401);
+  expect(
+    (
+      await fetch(`${base}/v1/vms?token=${token}`, {
+        method: 'POST',
+        headers: { ...bearer, 'x-api-key': token },
+        body: '{}',
+      })
+    ).status,
+  ).toBeGreaterThanOrEqual(400);
+
+  await p.client.call('deleteVm', { params: { id: vm.id } });
+
+  const identity = JSON.parse(await readFile(join(p.dir, 'agent', 'agent.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const secrets = [token, consoleTicket, shellTicket, wrong, p.joinToken];
+  // The agent's own credentials (its host credential and the token the manager calls it with).
+  for (const [k, v] of Object.entries(identity))
+    if (typeof v === 'string' && /token|credential|secret/i.test(k)) secrets.push(v);
+  expect(secrets.length).toBeGreaterThan(5);
+  const text = manager.lines.join('') + agent.lines.join('');
+  // The lines are there (the check is not vacuous), without their secrets.
+  expect(text).toContain('?ticket=[redacted]');
+  expect(text).toContain('?token=[redacted]');
+  expect(agent.lines.length).toBeGreaterThan(0);
+  for (const s of secrets) expect(text, `a log line carries ${s.slice(0, 12)}…`).not.toContain(s);
+}, 240_000);
