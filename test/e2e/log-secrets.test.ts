@@ -27,7 +27,7 @@ let p: Platform;
 
 beforeAll(async () => {
   p = await startPlatform({ log: manager.log, agentLog: agent.log });
-}, 60_000);
+}, 300_000);
 afterAll(async () => {
   await p?.dispose();
 });
@@ -43,8 +43,10 @@ it('no token, ticket or credential appears in any manager or agent log line', as
     return ((await r.json()) as { ticket: string }).ticket;
   };
 
-  // The event stream with the token in the query, read until the VM's first event.
-  const events = await fetch(`${base}/v1/events?token=${token}`);
+  // The event stream with a ticket in the query (as the dashboard opens it), read until the
+  // VM's first event.
+  const eventsTicket = await ticket();
+  const events = await fetch(`${base}/v1/events?ticket=${eventsTicket}`);
   expect(events.status).toBe(200);
   const reader = events.body!.getReader();
   const created = await p.client.call('createVm', {
@@ -55,7 +57,7 @@ it('no token, ticket or credential appears in any manager or agent log line', as
   await reader.cancel();
   const vm = await p.client.call('waitVm', {
     params: { id: created.id },
-    query: { state: 'running', timeout: 120 },
+    query: { state: 'running', timeout: 600 },
   });
 
   // Console and shell WebSockets with tickets in the query (the manager relays them to the agent
@@ -66,7 +68,7 @@ it('no token, ticket or credential appears in any manager or agent log line', as
     headers: {},
   });
   con.type('\n');
-  await con.expect(/login:|#/);
+  await con.expect(/login:|#/, 120_000);
   con.close();
   const shellTicket = await ticket();
   const sh = await openTerminal({
@@ -74,7 +76,7 @@ it('no token, ticket or credential appears in any manager or agent log line', as
     headers: {},
   });
   sh.type('echo shell-$((6*7))\n');
-  await sh.expect(/shell-42/);
+  await sh.expect(/shell-42/, 120_000);
   sh.close();
 
   // Refused ones, which are logged with their URL: a used ticket, a token in the query, a bad one.
@@ -85,6 +87,8 @@ it('no token, ticket or credential appears in any manager or agent log line', as
   await refusedUpgrade({ url: `${wsBase}/v1/vms/nope/console?token=${token}`, headers: {} });
   const wrong = `hth_wrong_${'x'.repeat(24)}`;
   expect((await fetch(`${base}/v1/events?token=${wrong}`)).status).toBe(401);
+  expect((await fetch(`${base}/v1/events?token=${token}`)).status).toBe(401);
+  expect((await fetch(`${base}/v1/events?ticket=${eventsTicket}`)).status).toBe(401);
   expect(
     (
       await fetch(`${base}/v1/vms?token=${token}`, {
@@ -101,7 +105,7 @@ it('no token, ticket or credential appears in any manager or agent log line', as
     string,
     unknown
   >;
-  const secrets = [token, consoleTicket, shellTicket, wrong, p.joinToken];
+  const secrets = [token, eventsTicket, consoleTicket, shellTicket, wrong, p.joinToken];
   // The agent's own credentials (its host credential and the token the manager calls it with).
   for (const [k, v] of Object.entries(identity))
     if (typeof v === 'string' && /token|credential|secret/i.test(k)) secrets.push(v);
@@ -112,4 +116,4 @@ it('no token, ticket or credential appears in any manager or agent log line', as
   expect(text).toContain('?token=[redacted]');
   expect(agent.lines.length).toBeGreaterThan(0);
   for (const s of secrets) expect(text, `a log line carries ${s.slice(0, 12)}…`).not.toContain(s);
-}, 240_000);
+}, 900_000);
