@@ -2,9 +2,26 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPlatform, testVmm, type Platform } from '../helpers/platform.ts';
-import { openTerminal, refusedUpgrade } from '../helpers/ws.ts';
+import { refusedUpgrade } from '../helpers/ws.ts';
+
+/** Opens a WebSocket and closes it again; resolves with the upgrade's status (101 when opened). */
+function useWebSocket(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => {
+      ws.close();
+      ws.once('close', () => resolve(101));
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    ws.once('error', (e) => (ws.readyState === ws.CONNECTING ? reject(e) : undefined));
+  });
+}
 
 /** Every line a logger writes, at debug level, to scan for credentials. */
 function capturingLog() {
@@ -20,7 +37,8 @@ function capturingLog() {
 
 // A session of API calls, console and shell WebSockets and the event stream, with tokens and
 // tickets in headers and query strings, successful and refused: neither the manager's log nor
-// the agent's carries any of them afterwards. One VM, booted once.
+// the agent's carries any of them afterwards. No VM boots (its WebSockets are refused after the
+// ticket was redeemed); the agent registers with the join token and is called with its own.
 const manager = capturingLog();
 const agent = capturingLog();
 let p: Platform;
@@ -50,34 +68,19 @@ it('no token, ticket or credential appears in any manager or agent log line', as
   expect(events.status).toBe(200);
   const reader = events.body!.getReader();
   const created = await p.client.call('createVm', {
-    body: { name: 'logscan', memoryMib: 128, vmm: testVmm() },
+    body: { name: 'logscan', memoryMib: 128, vmm: testVmm(), start: false },
   });
   let seen = '';
   while (!seen.includes(created.id)) seen += new TextDecoder().decode((await reader.read()).value);
   await reader.cancel();
-  const vm = await p.client.call('waitVm', {
-    params: { id: created.id },
-    query: { state: 'running', timeout: 600 },
-  });
+  const vm = created;
 
-  // Console and shell WebSockets with tickets in the query (the manager relays them to the agent
-  // with its credential).
+  // Console and shell WebSockets with tickets in the query (the VM is stopped: the console
+  // opens on its history, the shell is refused, after the ticket was redeemed either way).
   const consoleTicket = await ticket();
-  const con = await openTerminal({
-    url: `${wsBase}/v1/vms/${vm.id}/console?ticket=${consoleTicket}`,
-    headers: {},
-  });
-  con.type('\n');
-  await con.expect(/login:|#/, 120_000);
-  con.close();
+  await useWebSocket(`${wsBase}/v1/vms/${vm.id}/console?ticket=${consoleTicket}`);
   const shellTicket = await ticket();
-  const sh = await openTerminal({
-    url: `${wsBase}/v1/vms/${vm.id}/shell?ticket=${shellTicket}`,
-    headers: {},
-  });
-  sh.type('echo shell-$((6*7))\n');
-  await sh.expect(/shell-42/, 120_000);
-  sh.close();
+  await useWebSocket(`${wsBase}/v1/vms/${vm.id}/shell?ticket=${shellTicket}`);
 
   // Refused ones, which are logged with their URL: a used ticket, a token in the query, a bad one.
   expect(
