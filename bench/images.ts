@@ -10,7 +10,7 @@ import { arg, stats } from './lib.ts';
 const imports = arg('imports', 5);
 const boots = arg('boots', 5);
 const reg = await startRegistry();
-const p = await startPlatform({ alwaysFetchImages: true });
+const p = await startPlatform({ alwaysFetchImages: true, manager: { importAllow: [reg.host] } });
 try {
   const c = p.client;
   const cold: number[] = [];

@@ -21,7 +21,8 @@ describe('hearth image CLI, --from-image and --runtime', () => {
   beforeAll(async () => {
     reg = await startRegistry();
     ref = await pushTestImage(reg.host, 'cli/hello', 'v2');
-    p = await startPlatform();
+    // The local registry is on loopback: the operator's allow-list lets imports reach it.
+    p = await startPlatform({ manager: { importAllow: [reg.host] } });
     env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
   }, 120_000);
   afterAll(async () => {

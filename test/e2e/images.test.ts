@@ -62,7 +62,11 @@ beforeAll(async () => {
   reg = await startRegistry();
   ref = await pushTestImage(reg.host, 'hearth-test/hello', 'v1');
   // The agent fetches every image over HTTP (as on a second host) instead of reading the manager's files.
-  p = await startPlatform({ manager: { allowHostPathImport: true }, alwaysFetchImages: true });
+  // The registry and the test's web servers listen on loopback, which imports refuse unless allowed.
+  p = await startPlatform({
+    manager: { allowHostPathImport: true, importAllow: ['127.0.0.0/8'] },
+    alwaysFetchImages: true,
+  });
 }, 120_000);
 
 afterAll(async () => {

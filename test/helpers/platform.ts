@@ -119,6 +119,7 @@ export async function startPlatform(
       ManagerConfig,
       | 'allowHostPathImport'
       | 'insecureRegistries'
+      | 'importAllow'
       | 'maxImageBytes'
       | 'hostWaitMs'
       | 'importIdleMs'
@@ -133,6 +134,8 @@ export async function startPlatform(
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;
+    /** The local agent's logger; default testLog(). */
+    agentLog?: pino.Logger;
     /** The agent fetches images over HTTP from the manager instead of reading its files. */
     alwaysFetchImages?: boolean;
     /** Where the bridge's DNS forwarder sends queries (a test DNS server). */
@@ -199,7 +202,7 @@ export async function startPlatform(
         bridge: { bridge: net.bridge, gatewayCidr: `${net.gateway}/24`, subnet: net.cidr },
         ...(opts.dnsUpstream ? { dnsUpstream: opts.dnsUpstream } : {}),
         alwaysFetchImages: opts.alwaysFetchImages ?? false,
-        log,
+        log: opts.agentLog ?? log,
       });
       return p.agent;
     },

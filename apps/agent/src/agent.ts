@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Ipv4, type AgentVmStatus, type RegisterHostBody } from '@hearth/contract';
+import { LOG_REDACT } from '@hearth/contract/log-redaction';
 import { FirecrackerDriver } from '@hearth/firecracker';
 import { QemuDriver } from '@hearth/qemu';
 import { ensureGuestAgent } from '@hearth/images';
@@ -119,7 +120,8 @@ async function register(
 
 /** Starts an agent: adopts surviving VMs, serves the agent API, registers and heartbeats. */
 export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
-  const log = cfg.log;
+  // Whoever made the logger, credentials (tokens, headers, secret fields) never reach a line of it.
+  const log = cfg.log.child({}, { redact: LOG_REDACT });
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   let identity = await loadIdentity(cfg.dataDir);
   if (cfg.ksm) log.info({ ksm: await enableKsm() }, 'kernel same-page merging');

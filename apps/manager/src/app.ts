@@ -32,7 +32,7 @@ import { DEFAULT_UI_DIR, uiRoutes } from './routes/ui.ts';
 import { authRoutes } from './routes/auth.ts';
 import type { SessionPolicy } from './auth/sessions.ts';
 import type { SignInLimits } from './auth/rate-limit.ts';
-import { redactUrl } from './log-redaction.ts';
+import { redactUrl } from '@hearth/contract/log-redaction';
 import { oidcRoutes } from './routes/oidc.ts';
 import type { Oidc } from './auth/oidc.ts';
 import { installAudit } from './auth/audit.ts';

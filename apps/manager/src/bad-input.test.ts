@@ -20,7 +20,11 @@ function expectEnvelope(status: number, body: string, code: string): Record<stri
 // a hang, or a record made from it. A registered host is never called (nothing starts).
 describeOnBackends('bad input', (db) => {
   // A short idle limit so the silent-server case ends quickly; its outcome, not its timing, is asserted.
-  const api = useApiPlatform({ db, platform: { manager: { importIdleMs: 2000 } } });
+  const api = useApiPlatform({
+    db,
+    // The upstreams below listen on loopback, which imports refuse unless the operator allows it.
+    platform: { manager: { importIdleMs: 2000, importAllow: ['127.0.0.0/8'] } },
+  });
   const upstreams: Array<Server | TcpServer> = [];
   const held: Socket[] = [];
   const inject = api.inject;

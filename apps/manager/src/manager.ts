@@ -8,7 +8,8 @@ import { Authority } from './auth/authority.ts';
 import { sessionPolicy, sessionReader } from './auth/sessions.ts';
 import { ticketReader } from './auth/tickets.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
-import { LOG_REDACT } from './log-redaction.ts';
+import { ImportAllowList } from './images/egress-guard.ts';
+import { LOG_REDACT } from '@hearth/contract/log-redaction';
 import { signInLimits } from './auth/rate-limit.ts';
 import { buildApp } from './app.ts';
 import { registerBuiltinImages } from './builtin-images.ts';
@@ -59,6 +60,11 @@ export interface ManagerConfig {
   allowHostPathImport?: boolean;
   /** Registries (host:port) reached over plain HTTP besides loopback ones. */
   insecureRegistries?: string[];
+  /**
+   * Special addresses imports may reach anyway (CIDRs, addresses, host:port): a local registry or
+   * file server. Default HEARTH_IMPORT_ALLOW (comma-separated), else none.
+   */
+  importAllow?: string[];
   /** Largest image upload or URL download; default 64 GiB. */
   maxImageBytes?: number;
   /**
@@ -188,6 +194,19 @@ async function ensureFirstAdmin(
   return { name: FIRST_ADMIN, password, passwordFile };
 }
 
+function importAllowList(configured: string[] | undefined): ImportAllowList {
+  try {
+    return configured
+      ? new ImportAllowList(configured)
+      : ImportAllowList.fromEnv(process.env.HEARTH_IMPORT_ALLOW);
+  } catch (e) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Reading the import allow-list (HEARTH_IMPORT_ALLOW) failed: ${(e as Error).message}.`,
+    );
+  }
+}
+
 export async function startManager(cfg: ManagerConfig): Promise<RunningManager> {
   // Whoever made the logger, credentials in headers never reach a line of it.
   const log = cfg.log.child({}, { redact: LOG_REDACT });
@@ -222,6 +241,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const images = new ImageService(stores, files, {
     allowHostPathImport: cfg.allowHostPathImport ?? false,
     insecureRegistries: cfg.insecureRegistries ?? [],
+    importAllow: importAllowList(cfg.importAllow),
     maxUploadBytes: cfg.maxImageBytes ?? 64 * 2 ** 30,
     ...(cfg.importIdleMs ? { downloadIdleMs: cfg.importIdleMs } : {}),
     log: log.child({ component: 'images' }),

@@ -261,6 +261,10 @@ export const errorCatalogue = {
     status: 422,
     hint: "The guest's kernel refused to read or write this path (an I/O error, a special file such as /proc/1/mem, a full disk); `detail` has its message. Choose another path or free space in the guest.",
   },
+  IMAGE_SOURCE_ADDRESS_REFUSED: {
+    status: 403,
+    hint: 'Imports never reach loopback, link-local (cloud metadata), private, multicast or reserved addresses, whichever name or redirect leads there. An operator allows a registry or server on such an address with HEARTH_IMPORT_ALLOW (CIDRs, addresses, host:port; `importAllow` in the manager config).',
+  },
   ...identityErrors,
   ...poolErrors,
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;

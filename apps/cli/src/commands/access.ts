@@ -1,15 +1,11 @@
-import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { parseDuration, type ExecEvent } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { UsageError } from '../config.ts';
 import { act } from './vm.ts';
+import { download, upload } from './cp.ts';
 import { CONSOLE_ESCAPE, consoleTarget, runTerminal, shellTarget } from './terminal.ts';
 
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, TERM: 15, USR1: 10, USR2: 12 };
@@ -59,55 +55,6 @@ export async function execStream(
 function parseRemote(arg: string): { vm: string; path: string } | null {
   const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*):(\/.*)$/.exec(arg);
   return m ? { vm: m[1]!, path: m[2]! } : null;
-}
-
-/** Runs a local program with argv (tar), returning its stdout stream and completion. */
-function tar(args: string[], stdin?: Readable) {
-  const child = spawn('tar', args, { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'] });
-  if (stdin && child.stdin) stdin.pipe(child.stdin);
-  const done = new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar exited with ${code}`))));
-  });
-  return { stdout: child.stdout!, done };
-}
-
-async function upload(c: HearthClient, local: string, vm: string, path: string): Promise<void> {
-  const s = await stat(local).catch(() => null);
-  if (!s) throw new UsageError(`${local} does not exist.`);
-  if (s.isDirectory()) {
-    const t = tar(['-C', local, '-cf', '-', '.']);
-    const res = await c.raw(
-      'uploadFile',
-      { params: { id: vm }, query: { path, format: 'tar' } },
-      { body: Readable.toWeb(t.stdout) as never, headers: { 'content-type': 'application/x-tar' } },
-    );
-    await t.done;
-    await res.json();
-    return;
-  }
-  const mode = (s.mode & 0o7777).toString(8).padStart(4, '0');
-  const res = await c.raw(
-    'uploadFile',
-    { params: { id: vm }, query: { path, format: 'raw', mode } },
-    {
-      body: Readable.toWeb(createReadStream(local)) as never,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(s.size) },
-    },
-  );
-  await res.json();
-}
-
-async function download(c: HearthClient, vm: string, path: string, local: string): Promise<void> {
-  const res = await c.raw('downloadFile', { params: { id: vm }, query: { path } });
-  const body = Readable.fromWeb(res.body as never);
-  if (res.headers.get('x-hearth-file-kind') === 'tar') {
-    await mkdir(local, { recursive: true });
-    await tar(['-C', local, '-xf', '-'], body).done;
-    return;
-  }
-  const target = (await stat(local).catch(() => null))?.isDirectory() ? join(local, basename(path)) : local;
-  await pipeline(body, createWriteStream(target));
 }
 
 export function accessCommands(program: Command): void {

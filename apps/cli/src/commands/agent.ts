@@ -3,6 +3,7 @@ import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
 import { join } from 'node:path';
 import { defaultDataDir } from '../config.ts';
 import { reportError } from '../output.ts';
+import { LOG_REDACT } from '@hearth/contract/log-redaction';
 
 interface AgentOptions {
   manager: string;
@@ -39,7 +40,9 @@ export function agentCommand(program: Command): void {
         import('@hearth/agent'),
       ]);
       // One key per level of naming: `service` for the process, `component` for the part inside it.
-      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' }).child({ service: 'agent' });
+      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info', redact: LOG_REDACT }).child({
+        service: 'agent',
+      });
       try {
         // Needed to join; a registered host re-registers with the credential in its data directory.
         const joinToken = o.joinToken ?? process.env.HEARTH_JOIN_TOKEN ?? '';

@@ -7,6 +7,7 @@ import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
 import { defaultDataDir, DEFAULT_PORT } from '../config.ts';
 import { reportError } from '../output.ts';
 import { AGENT_NODE_FLAGS, superviseAgent } from '../agent-process.ts';
+import { LOG_REDACT } from '@hearth/contract/log-redaction';
 
 const VERSION = '0.1.0';
 
@@ -38,7 +39,7 @@ export function upCommand(program: Command): void {
       const [{ default: pino }, { startManager, oidcConfigFromEnv, memoryPolicyFromEnv }] = await Promise.all(
         [import('pino'), import('@hearth/manager')],
       );
-      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info' });
+      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info', redact: LOG_REDACT });
       try {
         const gateway = o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1');
         const manager = await startManager({

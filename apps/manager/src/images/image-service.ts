@@ -7,10 +7,12 @@ import type { ImageRow } from '../store/mappers.ts';
 import type { NewImage } from '../store/images.ts';
 import type { Stores } from '../store/index.ts';
 import type { ContentStore, Written } from './content-store.ts';
-import { detectInit, isExt4 } from './ext4.ts';
+import { detectInit } from './ext4.ts';
+import { checkArtifactType } from './artifact-type.ts';
 import { isLoopbackRegistry, nameFromRef, parseOciRef } from './oci-ref.ts';
 import { pullAndBuild, resolveDigest } from './oci-import.ts';
 import { checkImportUrl, downloadUrl } from './url-import.ts';
+import { checkHostBeforeConnect, type ImportAllowList } from './egress-guard.ts';
 import { RuntimeImages } from './runtimes.ts';
 
 export type Progress = (e: Extract<ImportEvent, { type: 'progress' }>) => void;
@@ -21,6 +23,8 @@ export interface ImageServiceOptions {
   /** Registries reached over plain HTTP / unverified TLS besides loopback ones (host:port). */
   insecureRegistries: string[];
   maxUploadBytes: number;
+  /** Destinations on special addresses (loopback, private, …) imports may reach anyway. */
+  importAllow: ImportAllowList;
   /** URL imports give up after this long without progress (connect, headers, body); default 30 s. */
   downloadIdleMs?: number;
   log: Logger;
@@ -102,21 +106,15 @@ export class ImageService {
     }
   }
 
-  /** A rootfs must be ext4 (the agent grows it and injects the guest agent); returns meta to keep. */
+  /** Content must be what its kind says (kernel, initrd, ext4 rootfs); returns meta to keep. */
   private async checkFormat(
     file: string,
     kind: string,
     format: string,
     what: string,
   ): Promise<Record<string, unknown>> {
-    if (kind !== 'rootfs') return {};
-    if (format !== 'ext4' || !(await isExt4(file))) {
-      throw new HearthError(
-        'IMAGE_FORMAT_INVALID',
-        `${what} failed: a rootfs must be an ext4 filesystem image, and this content is not one.`,
-      );
-    }
-    return { init: await detectInit(file) };
+    await checkArtifactType(file, kind, format, what);
+    return kind === 'rootfs' ? { init: await detectInit(file) } : {};
   }
 
   /**
@@ -144,6 +142,7 @@ export class ImageService {
         what,
         limit: this.options.maxUploadBytes,
         progress,
+        allow: this.options.importAllow,
         ...(this.options.downloadIdleMs ? { idleMs: this.options.downloadIdleMs } : {}),
       });
     } else {
@@ -237,6 +236,7 @@ export class ImageService {
         },
       );
     }
+    await this.checkRegistry(ref.registry, `Importing ${ref.canonical}`);
     const insecure =
       isLoopbackRegistry(ref.registry) || this.options.insecureRegistries.includes(ref.registry);
     const opts = { insecure, onProgress: progress };
@@ -289,6 +289,17 @@ export class ImageService {
     } finally {
       this.inflight.delete(key);
     }
+  }
+
+  /**
+   * skopeo connects by itself, so the registry's host is resolved and checked before it runs
+   * (Docker Hub's API lives on registry-1.docker.io).
+   */
+  private async checkRegistry(registry: string, what: string): Promise<void> {
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(registry);
+    if (!m) return;
+    const host = m[1] === 'docker.io' ? 'registry-1.docker.io' : m[1]!;
+    await checkHostBeforeConnect(this.options.importAllow, what, host, Number(m[2] ?? 443));
   }
 
   /** Deletes an image of `project`; a global one only when `assertAdmin` lets it. */

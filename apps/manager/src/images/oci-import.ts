@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { lstat, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError, type ImportEvent } from '@hearth/contract';
 import { buildExt4 } from './ext4.ts';
@@ -154,20 +155,7 @@ export async function pullAndBuild(
     );
   }
   opts.onProgress({ type: 'progress', phase: 'unpack', message: 'unpacking layers (umoci)' });
-  // --rootless needs no privileges; as root a plain unpack keeps the files' owners (USER images).
-  const rootless = process.getuid?.() !== 0;
-  const unpacked = await runTool(
-    'umoci',
-    ['unpack', ...(rootless ? ['--rootless'] : []), '--image', `${layout}:img`, bundle],
-    timeout,
-  );
-  if (unpacked.code !== 0) {
-    throw new HearthError('IMAGE_IMPORT_FAILED', `Unpacking ${ref.canonical} failed: ${unpacked.stderr}.`, {
-      detail: { stderr: unpacked.stderr.slice(-4000) },
-    });
-  }
-  const rootfs = join(bundle, 'rootfs');
-  await prepareRootfs(rootfs);
+  const rootfs = await unpackLayout(layout, bundle, ref.canonical, timeout);
   opts.onProgress({ type: 'progress', phase: 'build', message: 'building ext4 (mke2fs -d)' });
   const ext4 = join(work, 'rootfs.ext4');
   try {
@@ -193,6 +181,33 @@ export async function pullAndBuild(
       exposedPorts: Object.keys(c.ExposedPorts ?? {}),
     },
   };
+}
+
+/**
+ * Unpacks the layout's `img` into `<bundle>/rootfs` (umoci resolves every entry, link target and
+ * whiteout inside the rootfs) and adds what a VM root needs. Returns the rootfs path.
+ */
+export async function unpackLayout(
+  layout: string,
+  bundle: string,
+  name: string,
+  timeout: number,
+): Promise<string> {
+  // --rootless needs no privileges; as root a plain unpack keeps the files' owners (USER images).
+  const rootless = process.getuid?.() !== 0;
+  const unpacked = await runTool(
+    'umoci',
+    ['unpack', ...(rootless ? ['--rootless'] : []), '--image', `${layout}:img`, bundle],
+    timeout,
+  );
+  if (unpacked.code !== 0) {
+    throw new HearthError('IMAGE_IMPORT_FAILED', `Unpacking ${name} failed: ${unpacked.stderr}.`, {
+      detail: { stderr: unpacked.stderr.slice(-4000) },
+    });
+  }
+  const rootfs = join(bundle, 'rootfs');
+  await prepareRootfs(rootfs);
+  return rootfs;
 }
 
 interface ImageConfig {
@@ -225,14 +240,48 @@ async function readLayoutConfig(layout: string): Promise<ImageConfig> {
   return (await blob(manifest.config.digest)) as ImageConfig;
 }
 
-/** What a container image lacks but a VM root needs: mount points, and a root user for exec. */
+/**
+ * Makes `rel` a directory inside `root`, creating what is missing, but never through a path the
+ * image controls: when a component exists as a symlink (`etc -> /`) or a file, nothing is made
+ * and false is returned — the host's own directories stay out of reach.
+ */
+async function mkdirInside(root: string, rel: string): Promise<boolean> {
+  let at = root;
+  for (const part of rel.split('/')) {
+    at = join(at, part);
+    const s = await lstat(at).catch(() => null);
+    if (!s) await mkdir(at, { mode: 0o755 });
+    else if (!s.isDirectory()) return false;
+  }
+  return true;
+}
+
+/** Creates a new file inside `root` (never following a symlink, never replacing a file). */
+async function createInside(root: string, rel: string, text: string): Promise<void> {
+  const dir = rel.split('/').slice(0, -1).join('/');
+  if (dir && !(await mkdirInside(root, dir))) return;
+  const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
+  const fh = await open(join(root, rel), flags, 0o644).catch(() => null);
+  if (!fh) return;
+  try {
+    await fh.writeFile(text);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * What a container image lacks but a VM root needs: mount points, and a root user for exec. The
+ * tree is the image's: every step checks each path component instead of following its symlinks.
+ */
 async function prepareRootfs(root: string): Promise<void> {
   for (const d of ['proc', 'sys', 'dev', 'run', 'tmp', 'etc/hearth', 'usr/sbin', 'root']) {
-    await mkdir(join(root, d), { recursive: true });
+    await mkdirInside(root, d);
   }
-  const passwd = join(root, 'etc/passwd');
-  if (!(await stat(passwd).catch(() => null))) {
-    await writeFile(passwd, 'root:x:0:0:root:/root:/bin/sh\n', { mode: 0o644 });
-    await writeFile(join(root, 'etc/group'), 'root:x:0:\n', { mode: 0o644 });
+  const etc = await lstat(join(root, 'etc')).catch(() => null);
+  if (!etc?.isDirectory()) return;
+  if (!(await lstat(join(root, 'etc/passwd')).catch(() => null))) {
+    await createInside(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');
+    await createInside(root, 'etc/group', 'root:x:0:\n');
   }
 }

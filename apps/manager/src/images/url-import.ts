@@ -1,6 +1,7 @@
 import { HearthError } from '@hearth/contract';
-import { fromWeb } from '@hearth/contract/streams';
+import type { IncomingMessage } from 'node:http';
 import type { ContentStore, Written } from './content-store.ts';
+import { guardedGet, type ImportAllowList } from './egress-guard.ts';
 import type { Progress } from './image-service.ts';
 
 /** How long a download may go without progress (connect, headers, or the next body bytes). */
@@ -33,7 +34,7 @@ export function checkImportUrl(ref: string, what: string): URL {
 export async function downloadUrl(
   url: string,
   files: ContentStore,
-  opts: { what: string; limit: number; progress: Progress; idleMs?: number },
+  opts: { what: string; limit: number; progress: Progress; allow: ImportAllowList; idleMs?: number },
 ): Promise<Written> {
   const target = checkImportUrl(url, opts.what);
   const idleMs = opts.idleMs ?? DEFAULT_DOWNLOAD_IDLE_MS;
@@ -48,39 +49,45 @@ export async function downloadUrl(
   const silent = `the server sent nothing for ${idleMs / 1000} s`;
   arm();
   try {
-    let res: Response;
+    let res: IncomingMessage;
     try {
-      res = await fetch(target, { redirect: 'follow', signal: ctl.signal });
+      res = await guardedGet(target, {
+        allow: opts.allow,
+        what: opts.what,
+        signal: ctl.signal,
+        check: (href) => checkImportUrl(href, opts.what),
+      });
     } catch (e) {
+      if (e instanceof HearthError) throw e;
       const cause = ctl.signal.aborted
         ? silent
         : ((e as { cause?: Error }).cause?.message ?? (e as Error).message);
       throw new HearthError('IMAGE_SOURCE_UNREACHABLE', `${opts.what} failed: ${cause}.`);
     }
-    if (res.status === 404 || res.status === 410) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new HearthError(
-        'IMAGE_SOURCE_NOT_FOUND',
-        `${opts.what} failed: the server answered ${res.status}.`,
-      );
+    // The idle timer also ends a body that stops arriving.
+    ctl.signal.addEventListener('abort', () => res.destroy(new Error(silent)), { once: true });
+    const status = res.statusCode ?? 0;
+    if (status === 404 || status === 410) {
+      res.destroy();
+      throw new HearthError('IMAGE_SOURCE_NOT_FOUND', `${opts.what} failed: the server answered ${status}.`);
     }
-    if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel().catch(() => undefined);
+    if (status === 401 || status === 403) {
+      res.destroy();
       throw new HearthError(
         'IMAGE_SOURCE_DENIED',
-        `${opts.what} failed: the server refused access (${res.status}).`,
-        { detail: { status: res.status } },
+        `${opts.what} failed: the server refused access (${status}).`,
+        { detail: { status } },
       );
     }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new HearthError('IMAGE_IMPORT_FAILED', `${opts.what} failed: the server answered ${res.status}.`);
+    if (status < 200 || status > 299) {
+      res.destroy();
+      throw new HearthError('IMAGE_IMPORT_FAILED', `${opts.what} failed: the server answered ${status}.`);
     }
     arm();
-    const total = Number(res.headers.get('content-length')) || undefined;
+    const total = Number(res.headers['content-length']) || undefined;
     let last = 0;
     try {
-      return await files.write(fromWeb(res.body), {
+      return await files.write(res, {
         what: opts.what,
         limit: opts.limit,
         onBytes: (n) => {

@@ -1,0 +1,79 @@
+import { open } from 'node:fs/promises';
+import { HearthError } from '@hearth/contract';
+import { isExt4 } from './ext4.ts';
+
+/** Bytes at an offset that name a file type. */
+interface Magic {
+  name: string;
+  at: number;
+  bytes: number[];
+}
+
+const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
+
+/** What a VMM boots as a kernel: an x86 bzImage (boot sector + "HdrS" setup header) or an ELF vmlinux. */
+const KERNEL: Magic[][] = [
+  [
+    { name: 'bzImage', at: 0x1fe, bytes: [0x55, 0xaa] },
+    { name: 'bzImage', at: 0x202, bytes: ascii('HdrS') },
+  ],
+  [{ name: 'ELF', at: 0, bytes: [0x7f, ...ascii('ELF')] }],
+];
+
+/** What the kernel unpacks as an initramfs: a newc/crc cpio archive or one of its compressions. */
+const INITRD: Magic[][] = [
+  [{ name: 'cpio', at: 0, bytes: ascii('07070') }],
+  [{ name: 'gzip', at: 0, bytes: [0x1f, 0x8b] }],
+  [{ name: 'zstd', at: 0, bytes: [0x28, 0xb5, 0x2f, 0xfd] }],
+  [{ name: 'xz', at: 0, bytes: [0xfd, ...ascii('7zXZ'), 0x00] }],
+  [{ name: 'lz4', at: 0, bytes: [0x02, 0x21, 0x4c, 0x18] }],
+  [{ name: 'lz4', at: 0, bytes: [0x04, 0x22, 0x4d, 0x18] }],
+  [{ name: 'bzip2', at: 0, bytes: ascii('BZh') }],
+  [{ name: 'lzma', at: 0, bytes: [0x5d, 0x00, 0x00] }],
+];
+
+async function head(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+function matches(buf: Buffer, all: Magic[]): boolean {
+  return all.every((m) => m.bytes.every((b, i) => buf[m.at + i] === b));
+}
+
+/**
+ * Checks that content is what its kind says it is, before it is stored: a kernel, an initrd or an
+ * ext4 rootfs. A web page, an error body or a metadata document is none of them.
+ */
+export async function checkArtifactType(
+  file: string,
+  kind: string,
+  format: string,
+  what: string,
+): Promise<void> {
+  const invalid = (expected: string) =>
+    new HearthError(
+      'IMAGE_FORMAT_INVALID',
+      `${what} failed: a ${kind} must be ${expected}, and this content is not one.`,
+    );
+  if (kind === 'rootfs') {
+    if (format !== 'ext4' || !(await isExt4(file))) throw invalid('an ext4 filesystem image');
+    return;
+  }
+  const table = kind === 'kernel' ? KERNEL : kind === 'initrd' ? INITRD : null;
+  if (!table) throw invalid('a kernel, an initrd or a rootfs');
+  const buf = await head(file, 0x210);
+  if (!table.some((m) => matches(buf, m))) {
+    throw invalid(
+      kind === 'kernel'
+        ? 'a Linux kernel (an x86 bzImage or an ELF vmlinux)'
+        : 'an initramfs (cpio, or cpio compressed with gzip, zstd, xz, lz4, bzip2 or lzma)',
+    );
+  }
+}
