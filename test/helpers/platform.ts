@@ -130,6 +130,8 @@ export async function startPlatform(
       | 'memoryPolicy'
       | 'poolIntervalMs'
       | 'poolRefill'
+      | 'idempotencyRetention'
+      | 'idempotencyPendingTimeout'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

@@ -374,6 +374,17 @@ CREATE INDEX vms_host_active ON vms (host_id) INCLUDE (vcpus, memory_mib)
   WHERE state IN ('starting', 'running', 'pausing', 'paused', 'resuming', 'stopping')
 `,
   },
+  {
+    version: 29,
+    name: 'ops',
+    // Each claim of an Idempotency-Key carries its own id, so a request whose stale claim was taken
+    // over (the manager crashed mid-request) can no longer complete or release the new one; keys
+    // are swept by age.
+    sql: `
+ALTER TABLE idempotency_keys ADD COLUMN claim text;
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {
