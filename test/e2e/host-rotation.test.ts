@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgentProcess, startPlatform, type Platform } from '../helpers/platform.ts';
+import { agentGet, runAgentProcess, startPlatform, type Platform } from '../helpers/platform.ts';
 import type { Proc } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
 
@@ -51,10 +51,9 @@ describe('rotating a host’s credentials while its agent runs', () => {
       body: { name: 'rot-vol', size: '16mb', format: 'raw' },
     });
     expect(vol.host).toBe(old.hostId);
-    const asManager = (token: string) =>
-      fetch(`${host.url}/agent/v1/vms`, { headers: { authorization: `Bearer ${token}` } });
-    expect((await asManager(old.callbackToken)).status).toBe(401);
-    expect((await asManager(now.callbackToken)).status).toBe(200);
+    const asManager = (token: string) => agentGet(p, `${host.url}/agent/v1/vms`, token);
+    expect(await asManager(old.callbackToken)).toBe(401);
+    expect(await asManager(now.callbackToken)).toBe(200);
 
     // The old agent credential is revoked; the agent heartbeats with the new one.
     expect((await heartbeat(old.agentToken, old.hostId)).status).toBe(401);

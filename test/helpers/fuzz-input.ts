@@ -166,7 +166,7 @@ export const HOSTILE_QUERY_VALUES = [
   '%2Fproc%2F1%2Fmem',
 ];
 
-/** Routes whose success would boot, stop, snapshot or remove something: never given a real id. */
+/** Routes whose success would boot, stop, snapshot or remove something (a host too): never given a real id. */
 export const NEVER_REAL_ID = new Set<string>([
   'startVm',
   'stopVm',
@@ -179,6 +179,7 @@ export const NEVER_REAL_ID = new Set<string>([
   'saveVmAsTemplate',
   'instantiateTemplate',
   'cloneSnapshot',
+  'removeHost',
 ]);
 
 /** The field names of an object schema (through defaults, optionals, unions and metadata). */
@@ -279,7 +280,7 @@ function tokenFor(r: Rng, route: RouteDef, t: FuzzTarget): string {
 export function makeRequest(r: Rng, routeId: string, t: FuzzTarget): FuzzRequest {
   const route = (routes as Record<string, RouteDef>)[routeId]!;
   const realVm = route.path.startsWith('/v1/vms/:id') && !NEVER_REAL_ID.has(routeId);
-  const realHost = route.path.startsWith('/v1/hosts/:id');
+  const realHost = route.path.startsWith('/v1/hosts/:id') && !NEVER_REAL_ID.has(routeId);
   let path = route.path.replace(/:(\w+)/g, (_m, name: string) => {
     if (name === 'id' && realVm && chance(r, 0.6)) return t.vmId;
     if (name === 'id' && realHost && chance(r, 0.6)) return t.hostId;

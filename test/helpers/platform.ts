@@ -14,6 +14,7 @@ import {
   type RunningAgent,
 } from '@hearth/agent';
 import { execFileSync } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { HearthClient } from '@hearth/sdk';
 import { freshDatabase, testPgUrl } from './pg.ts';
 import { runHearth, type Proc } from './proc.ts';
@@ -100,6 +101,26 @@ export async function killLeftoverVmms(dir: string): Promise<void> {
   }
 }
 
+/**
+ * A GET straight to an agent's API (tests of its own checks), trusting the platform's agent CA as
+ * the manager does; the host-name check is left out (the certificate names a host id). The status.
+ */
+export async function agentGet(p: Platform, url: string, token: string): Promise<number> {
+  const ca = await readFile(join(p.dir, 'manager', 'ca', 'ca.crt'), 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      { headers: { authorization: `Bearer ${token}` }, ca, checkServerIdentity: () => undefined },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** The host id the agent of a data directory registered with (its labels carry it); '' if none. */
 export async function agentHostId(dir: string): Promise<string> {
   const raw = await readFile(join(dir, 'agent', 'agent.json'), 'utf8').catch(() => '{}');
@@ -131,6 +152,8 @@ export async function startPlatform(
       | 'memoryPolicy'
       | 'poolIntervalMs'
       | 'poolRefill'
+      | 'idempotencyRetention'
+      | 'idempotencyPendingTimeout'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

@@ -19,6 +19,8 @@ import { ensureBridge } from './networks.ts';
 import { ensureDns } from './dns.ts';
 import { trackChanges } from './drain.ts';
 import { lockDataDir } from './pid-lock.ts';
+import { loadServing, saveIssued, type AgentTlsMode } from './tls.ts';
+import type { Server as TlsServer } from 'node:tls';
 
 export interface AgentConfig {
   dataDir: string;
@@ -49,6 +51,11 @@ export interface AgentConfig {
   ksm?: boolean;
   /** Fetch every image from the manager instead of reading the manager's files (tests). */
   alwaysFetchImages?: boolean;
+  /**
+   * The API over TLS: default the key and certificate the manager issues at registration; the
+   * operator's PEM files; or `false`, plain HTTP (an explicit opt-out).
+   */
+  tls?: { certFile: string; keyFile: string } | false;
   log: Logger;
 }
 
@@ -197,7 +204,15 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     failed = reject;
   });
   ready.catch(() => undefined);
+  const tlsMode: AgentTlsMode =
+    cfg.tls === false ? { kind: 'plain' } : cfg.tls ? { kind: 'files', ...cfg.tls } : { kind: 'issued' };
+  if (tlsMode.kind !== 'plain' && cfg.advertiseUrl?.startsWith('http:')) {
+    throw new Error(
+      `--advertise ${cfg.advertiseUrl} is plain HTTP while the agent serves HTTPS: use https://`,
+    );
+  }
   const app = buildAgentApp({
+    https: tlsMode.kind === 'plain' ? null : ((await loadServing(cfg.dataDir, tlsMode)) ?? {}),
     supervisor,
     callbackToken: identity.callbackToken,
     rotate: async (c) => {
@@ -223,11 +238,24 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     await app.listen({ host: cfg.listenHost, port: cfg.listenPort });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
-    url = cfg.advertiseUrl ?? `http://${cfg.listenHost}:${port}`;
+    url = cfg.advertiseUrl ?? `${tlsMode.kind === 'plain' ? 'http' : 'https'}://${cfg.listenHost}:${port}`;
 
     const inventory = await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null });
-    const body = { name: cfg.name ?? hostname(), url, callbackToken: identity.callbackToken, inventory };
+    const body: RegisterHostBody = {
+      name: cfg.name ?? hostname(),
+      url,
+      callbackToken: identity.callbackToken,
+      inventory,
+      ...(tlsMode.kind === 'issued' ? { certificate: 'issue' as const } : {}),
+    };
     const reg = await register(client, identity, cfg.joinToken, body, log);
+    if (tlsMode.kind === 'issued') {
+      if (!reg.tls)
+        throw new Error('The manager issued no TLS certificate for this agent; it cannot serve HTTPS.');
+      // Served from now on (the manager calls us only after this answer); kept for the next start.
+      (app.server as unknown as TlsServer).setSecureContext({ key: reg.tls.key, cert: reg.tls.cert });
+      await saveIssued(cfg.dataDir, reg.tls);
+    }
     hostId = reg.host.id;
     netCtx.agent = hostId;
     client.setToken(reg.agentToken);

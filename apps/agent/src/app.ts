@@ -12,6 +12,11 @@ import { wsRoutes } from './routes/ws.ts';
 import { personalizeRoutes } from './routes/personalize.ts';
 
 export interface AgentAppDeps {
+  /**
+   * Serve HTTPS (never plain HTTP) with this key and certificate; `{}` before the manager issued
+   * one (handshakes fail until `setSecureContext`); null: plain HTTP.
+   */
+  https?: { key?: string; cert?: string } | null;
   supervisor: Supervisor;
   callbackToken: string;
   /** Persists a new credential pair and switches the manager client to it (rotation). */
@@ -42,6 +47,7 @@ function noSchemas(): never {
 /** The agent's own API, called only by the manager (bearer: the callback token it registered). */
 export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   const app = Fastify({
+    ...(deps.https ? { https: deps.https } : {}),
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,

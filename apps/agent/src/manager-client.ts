@@ -1,5 +1,6 @@
 import {
   routePath,
+  type AgentTlsMaterial,
   routes,
   type AgentVmStatus,
   type HostInventory,
@@ -81,7 +82,9 @@ export class ManagerClient {
     return JSON.parse(text) as RouteOutput<Routes[K]>;
   }
 
-  register(body: RegisterHostBody): Promise<{ host: { id: string }; agentToken: string }> {
+  register(
+    body: RegisterHostBody,
+  ): Promise<{ host: { id: string }; agentToken: string; tls?: AgentTlsMaterial }> {
     return this.call('registerHost', { body });
   }
 

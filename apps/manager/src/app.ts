@@ -21,6 +21,7 @@ import type { TemplateService } from './services/template-service.ts';
 import type { VolumeService } from './services/volume-service.ts';
 import type { SnapshotService } from './services/snapshot-service.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
+import type { AgentCa } from './tls/agent-ca.ts';
 import type { AgentClient } from './services/agent-client.ts';
 import type { ImageService } from './images/image-service.ts';
 import websocket from '@fastify/websocket';
@@ -53,6 +54,8 @@ export interface AppServices {
   /** Warm pools and their refill loop. */
   pools: PoolService;
   agents: AgentClient;
+  /** Issues agents their TLS certificates at registration; absent: none issued (in-process tests). */
+  agentCa?: AgentCa | null;
   images: ImageService;
   log: Logger;
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */

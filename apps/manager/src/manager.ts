@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { openDb, type Db } from './db/index.ts';
 import { makeStores, type Stores } from './store/index.ts';
+import { DEFAULT_IDEMPOTENCY } from './store/idempotency.ts';
 import { Authority } from './auth/authority.ts';
 import { sessionPolicy, sessionReader } from './auth/sessions.ts';
 import { ticketReader } from './auth/tickets.ts';
@@ -18,6 +19,7 @@ import { VolumeService } from './services/volume-service.ts';
 import { TemplateService } from './services/template-service.ts';
 import { PoolService } from './services/pools/pool-service.ts';
 import { AgentClient } from './services/agent-client.ts';
+import { AgentCa, type AgentCaFiles } from './tls/agent-ca.ts';
 import { HostLiveness } from './services/host-liveness.ts';
 import { VmBus } from './services/bus.ts';
 import { ChangeFeed } from './services/change-feed.ts';
@@ -95,6 +97,19 @@ export interface ManagerConfig {
   oidc?: OidcConfig | null;
   /** How long audit records are kept (`90d`, `12h`); default HEARTH_AUDIT_RETENTION, else 90 days. */
   auditRetention?: string;
+  /** How long Idempotency-Keys are kept (`24h`); default HEARTH_IDEMPOTENCY_RETENTION, else 24 h. */
+  idempotencyRetention?: string;
+  /**
+   * A request holding an Idempotency-Key this long without finishing is taken for dead (the
+   * manager stopped mid-request) and a retry runs again; default HEARTH_IDEMPOTENCY_PENDING_TIMEOUT, else 5 min.
+   */
+  idempotencyPendingTimeout?: string;
+  /**
+   * Manager ↔ agent TLS. Default: a CA made on first start in `<data dir>/ca`. The operator may
+   * give one to issue with (HEARTH_AGENT_CA_CERT + HEARTH_AGENT_CA_KEY) and more CAs whose
+   * certificates agents may present (HEARTH_AGENT_TRUSTED_CA, a PEM bundle).
+   */
+  agentCa?: AgentCaFiles;
 }
 
 export interface RunningManager {
@@ -156,7 +171,7 @@ async function ensureSecret(
   return token;
 }
 
-/** How often expired sessions and tickets are deleted (they are refused as soon as they expire). */
+/** How often expired sessions, tickets and Idempotency-Keys are deleted (each is ignored as soon as it expires). */
 const SWEEP_MS = 60_000;
 
 /** User name of the first administrator. */
@@ -207,21 +222,41 @@ function importAllowList(configured: string[] | undefined): ImportAllowList {
   }
 }
 
+/** A duration setting (`90d`, `12h`, `5m`), or VALIDATION_FAILED naming it. */
+function durationSetting(what: string, value: string): number {
+  const ms = parseDuration(value);
+  if (!ms) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Reading the ${what} failed: "${value}" is not a duration like 90d, 12h or 5m.`,
+    );
+  }
+  return ms;
+}
+
 export async function startManager(cfg: ManagerConfig): Promise<RunningManager> {
   // Whoever made the logger, credentials in headers never reach a line of it.
   const log = cfg.log.child({}, { redact: LOG_REDACT });
   const sessions = sessionPolicy(cfg);
-  const retention = cfg.auditRetention ?? process.env.HEARTH_AUDIT_RETENTION ?? DEFAULT_AUDIT_RETENTION;
-  const retentionMs = parseDuration(retention);
-  if (!retentionMs) {
-    throw new HearthError(
-      'VALIDATION_FAILED',
-      `Reading the audit retention failed: "${retention}" is not a duration like 90d or 12h.`,
-    );
-  }
+  const retentionMs = durationSetting(
+    'audit retention',
+    cfg.auditRetention ?? process.env.HEARTH_AUDIT_RETENTION ?? DEFAULT_AUDIT_RETENTION,
+  );
+  const idempotency = {
+    retentionMs: durationSetting(
+      'idempotency key retention',
+      cfg.idempotencyRetention ?? process.env.HEARTH_IDEMPOTENCY_RETENTION ?? DEFAULT_IDEMPOTENCY.retention,
+    ),
+    pendingMs: durationSetting(
+      'idempotency pending timeout',
+      cfg.idempotencyPendingTimeout ??
+        process.env.HEARTH_IDEMPOTENCY_PENDING_TIMEOUT ??
+        DEFAULT_IDEMPOTENCY.pendingTimeout,
+    ),
+  };
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
-  const stores = makeStores(db);
+  const stores = makeStores(db, { idempotency });
   const adminToken = await ensureAdminToken(stores, cfg.dataDir, log, cfg.adminToken);
   // The data directory's join token is the local bootstrap: unlimited uses, no expiry, readable
   // only by the manager's user (the local agent of `hearth up` joins with it). Like every join
@@ -250,7 +285,14 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const bus = new VmBus();
   // Hosts are trusted again only once their agents speak to this process (see HostLiveness).
   await stores.hosts.markAllOffline();
-  const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs);
+  const env = process.env;
+  const agentCa = await AgentCa.open(cfg.dataDir, {
+    ...(env.HEARTH_AGENT_CA_CERT ? { certFile: env.HEARTH_AGENT_CA_CERT } : {}),
+    ...(env.HEARTH_AGENT_CA_KEY ? { keyFile: env.HEARTH_AGENT_CA_KEY } : {}),
+    ...(env.HEARTH_AGENT_TRUSTED_CA ? { trustFile: env.HEARTH_AGENT_TRUSTED_CA } : {}),
+    ...cfg.agentCa,
+  });
+  const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs, agentCa.trust);
   const quotas = new Quotas(db);
   const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);
@@ -306,6 +348,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     templates: new TemplateService({ stores, vms: vmService, volumes }),
     pools,
     agents,
+    agentCa,
     images,
     log,
     version: cfg.version,
@@ -331,6 +374,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
         lastSweep = Date.now();
         void stores.sessions.sweep().catch(() => undefined);
         void stores.tickets.sweep().catch(() => undefined);
+        void stores.idempotency.sweep().catch(() => undefined);
       }
     },
     Math.max(1000, cfg.heartbeatMs),
@@ -372,6 +416,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       app.server.closeAllConnections();
       await closing;
       agents.live.dispose();
+      await agents.dispose();
       await db.close();
     },
   };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { identityErrors } from './errors-identity.ts';
 import { poolErrors } from './errors-pools.ts';
+import { opsErrors } from './errors-ops.ts';
 
 /**
  * The one error catalogue. Codes are never reused or renamed: retire a code by marking it
@@ -267,6 +268,7 @@ export const errorCatalogue = {
   },
   ...identityErrors,
   ...poolErrors,
+  ...opsErrors,
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

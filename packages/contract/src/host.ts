@@ -57,8 +57,44 @@ export const RegisterHostBody = z
     url: z.url().describe('Where the manager reaches this agent'),
     callbackToken: z.string().min(32).describe('Bearer token the manager uses when calling the agent'),
     inventory: HostInventory,
+    certificate: z
+      .literal('issue')
+      .optional()
+      .describe(
+        "Ask the manager for a TLS key and certificate for the agent's API (`url` is https); absent: the agent has its own (operator-supplied) or serves plain HTTP",
+      ),
   })
   .meta({ id: 'RegisterHost' });
 export type RegisterHostBody = z.infer<typeof RegisterHostBody>;
 
-export const RegisterHostResponse = z.object({ host: Host, agentToken: z.string() });
+/** What an agent serves its API with: PEM key and certificate, and the CA that issued them. */
+export const AgentTlsMaterial = z
+  .object({ ca: z.string(), cert: z.string(), key: z.string() })
+  .meta({ id: 'AgentTlsMaterial' });
+export type AgentTlsMaterial = z.infer<typeof AgentTlsMaterial>;
+
+export const RegisterHostResponse = z.object({
+  host: Host,
+  agentToken: z.string(),
+  tls: AgentTlsMaterial.optional().describe('Issued when the registration asked for a certificate'),
+});
+
+export const RemoveHostQuery = z.object({
+  force: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe(
+      'Remove a host that is gone for good even though it holds VMs, volumes or snapshots: its VMs are marked `lost` (then deletable without the agent), its volumes and snapshots are forgotten.',
+    ),
+});
+
+export const RemovedHost = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    lostVms: z.array(z.string()).describe('Ids of the VMs now `lost`'),
+    forgottenVolumes: z.array(z.string()),
+    forgottenSnapshots: z.array(z.string()),
+  })
+  .meta({ id: 'RemovedHost' });
+export type RemovedHost = z.infer<typeof RemovedHost>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RouteDef } from './routes.ts';
 import { IdParam, PageQuery, pageOf } from './common.ts';
+import { RemovedHost, RemoveHostQuery } from './host.ts';
 import {
   ApiToken,
   AuditQuery,
@@ -363,5 +364,18 @@ export const joinRoutes = {
     response: HostCredentials,
     status: 200,
     errors: ['HOST_NOT_FOUND', 'AGENT_UNREACHABLE', 'HOST_UNAVAILABLE'],
+  }),
+  removeHost: def({
+    tag: 'hosts',
+    auth: 'user',
+    method: 'DELETE',
+    path: '/v1/hosts/:id',
+    summary:
+      'Remove a host and its credentials. Refused while it holds VMs, volumes or snapshots unless `force=true` (a host gone for good): its VMs become `lost`.',
+    params: IdParam,
+    query: RemoveHostQuery,
+    response: RemovedHost,
+    status: 200,
+    errors: ['HOST_NOT_FOUND', 'HOST_NOT_EMPTY'],
   }),
 };

@@ -122,6 +122,7 @@ export const routeRoles = {
   listJoinTokens: 'admin',
   createJoinToken: 'admin',
   deleteJoinToken: 'admin',
+  removeHost: 'admin',
   rotateHostCredentials: 'admin',
 } as const satisfies Record<UserRouteId, RouteRole>;
 

@@ -33,3 +33,12 @@ describe('VM state machine', () => {
     }
   });
 });
+
+describe('lost VMs', () => {
+  it('any VM becomes lost when its host is removed, and a lost VM can only be deleted', () => {
+    for (const s of VM_STATES) expect(canTransition(s, 'lost'), s).toBe(true);
+    for (const s of VM_STATES) if (s !== 'lost') expect(canTransition('lost', s), s).toBe(s === 'deleting');
+    expect(actionRule('delete').from).toContain('lost');
+    expect(actionRule('start').from).not.toContain('lost');
+  });
+});

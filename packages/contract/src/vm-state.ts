@@ -14,6 +14,8 @@ export const VM_STATES = [
   'stopped',
   'failed',
   'deleting',
+  // Its host was removed for good (`hearth host rm --force`): only deleting the record is left.
+  'lost',
 ] as const;
 export const VmState = z.enum(VM_STATES);
 export type VmState = z.infer<typeof VmState>;
@@ -38,10 +40,12 @@ const TRANSITIONS: Record<VmState, readonly VmState[]> = {
   stopped: ['starting', 'running', 'failed', 'deleting'],
   failed: ['starting', 'stopped', 'running', 'paused', 'deleting'],
   deleting: ['failed'],
+  lost: ['deleting'],
 };
 
 export function canTransition(from: VmState, to: VmState): boolean {
-  return from === to || TRANSITIONS[from].includes(to);
+  // Any VM becomes lost when its host is removed for good, whatever it was doing.
+  return from === to || to === 'lost' || TRANSITIONS[from].includes(to);
 }
 
 /** The states from which a user action may begin, and the transitional state it enters. */
@@ -53,7 +57,7 @@ const ACTIONS: Record<VmAction, { from: readonly VmState[]; enters: VmState }> =
   restart: { from: ['running'], enters: 'stopping' },
   restore: { from: ['running', 'paused', 'stopped', 'failed'], enters: 'starting' },
   delete: {
-    from: ['creating', 'created', 'starting', 'running', 'pooled', 'paused', 'stopped', 'failed'],
+    from: ['creating', 'created', 'starting', 'running', 'pooled', 'paused', 'stopped', 'failed', 'lost'],
     enters: 'deleting',
   },
 };

@@ -16,6 +16,21 @@ interface AgentOptions {
   cidr?: string;
   underlay?: string;
   ksm?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureHttp?: boolean;
+}
+
+/** How the agent serves its API: manager-issued certificate by default. */
+function agentTls(o: AgentOptions): { tls?: { certFile: string; keyFile: string } | false } {
+  const certFile = o.tlsCert ?? process.env.HEARTH_AGENT_TLS_CERT;
+  const keyFile = o.tlsKey ?? process.env.HEARTH_AGENT_TLS_KEY;
+  if (o.insecureHttp) return { tls: false };
+  if (certFile || keyFile) {
+    if (!certFile || !keyFile) throw new Error('--tls-cert and --tls-key go together');
+    return { tls: { certFile, keyFile } };
+  }
+  return {};
 }
 
 /** A standalone agent joining a manager elsewhere (multi-host mode, and crash tests). */
@@ -33,6 +48,15 @@ export function agentCommand(program: Command): void {
     .option('--cidr <cidr>', 'subnet of that bridge')
     .option('--underlay <ip>', 'address other hosts reach this one on (VXLAN networks need it)')
     .option('--ksm', 'turn on kernel same-page merging so idle guests share identical memory pages')
+    .option(
+      '--tls-cert <file>',
+      "serve the API with the operator's certificate (PEM; default: one the manager issues)",
+    )
+    .option('--tls-key <file>', 'its private key (PEM)')
+    .option(
+      '--insecure-http',
+      'serve the API over plain HTTP (credentials and guest secrets travel in clear)',
+    )
     .action(async (o: AgentOptions) => {
       // Loaded on use: the agent (fastify, pino, the VMM drivers) is not needed by the other verbs.
       const [{ default: pino }, { startAgent }] = await Promise.all([
@@ -58,6 +82,7 @@ export function agentCommand(program: Command): void {
           advertiseUrl: o.advertise,
           underlay: o.underlay ?? null,
           ksm: Boolean(o.ksm),
+          ...agentTls(o),
           bridge:
             o.bridge && o.cidr
               ? { bridge: o.bridge, gatewayCidr: o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1'), subnet: o.cidr }

@@ -5,7 +5,7 @@ import { act } from './vm.ts';
 
 const when = (iso: string | null) => (iso ? iso.replace(/\.\d+Z$/, 'Z') : '-');
 
-/** `hearth host join-token create|ls|rm` and `hearth host rotate HOST` (administrators). */
+/** `hearth host join-token create|ls|rm`, `hearth host rotate HOST`, `hearth host rm HOST [--force]` (administrators). */
 export function hostCommands(program: Command, host: Command): void {
   const jt = host
     .command('join-token')
@@ -64,6 +64,34 @@ export function hostCommands(program: Command, host: Command): void {
         await c.call('deleteJoinToken', { params: { id } });
         if (json) return printJson({ revoked: id });
         console.log(`revoked join token ${id}`);
+      }),
+    );
+  host
+    .command('rm <host>')
+    .alias('remove')
+    .description(
+      'Remove a host and its credentials; --force for a host gone for good that still holds VMs (they become lost, then deletable)',
+    )
+    .option('--force', 'remove it even though it holds VMs, volumes or snapshots')
+    .action(
+      act(program, async (c, json, id: string, o: { force?: boolean }) => {
+        const r = await c.call('removeHost', {
+          params: { id },
+          query: o.force ? { force: 'true' } : {},
+        });
+        if (json) return printJson(r);
+        console.log(`removed host ${r.name} (${r.id})`);
+        if (r.lostVms.length) {
+          console.log(
+            `${r.lostVms.length} VM(s) marked lost; delete them with hearth rm: ${r.lostVms.join(' ')}`,
+          );
+        }
+        const forgotten = r.forgottenVolumes.length + r.forgottenSnapshots.length;
+        if (forgotten) {
+          console.log(
+            `forgot ${r.forgottenVolumes.length} volume(s) and ${r.forgottenSnapshots.length} snapshot(s) kept on it`,
+          );
+        }
       }),
     );
   host

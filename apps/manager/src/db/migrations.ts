@@ -380,6 +380,17 @@ CREATE INDEX vms_host_active ON vms (host_id) INCLUDE (vcpus, memory_mib)
     // Cloud instance metadata (169.254.0.0/16) is blocked from guests unless a network opts in.
     sql: `ALTER TABLE networks ADD COLUMN allow_metadata boolean NOT NULL DEFAULT false`,
   },
+  {
+    version: 29,
+    name: 'ops',
+    // Each claim of an Idempotency-Key carries its own id, so a request whose stale claim was taken
+    // over (the manager crashed mid-request) can no longer complete or release the new one; keys
+    // are swept by age.
+    sql: `
+ALTER TABLE idempotency_keys ADD COLUMN claim text;
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

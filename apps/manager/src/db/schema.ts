@@ -241,6 +241,7 @@ export const idempotencyKeys = pgTable(
     status: integer('status').notNull(),
     response: jsonb('response').$type<unknown>(),
     created_at: created(),
+    claim: text('claim'),
   },
   (t) => [primaryKey({ columns: [t.key, t.principal] })],
 );

@@ -3,12 +3,13 @@ import { HearthError, parseDuration, routes } from '@hearth/contract';
 import { hostFromRow } from '../store/mappers.ts';
 import { joinTokenFromRow } from '../store/join-tokens.ts';
 import { rotateHostCredentials } from '../services/host-rotation.ts';
+import { removeHost } from '../services/host-removal.ts';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
 export function hostRoutes(
   app: FastifyInstance,
-  { stores, vmService, networks, agents, log, auth }: AppServices,
+  { db, stores, vmService, networks, agents, agentCa, log, auth }: AppServices,
 ): void {
   const t = auth;
 
@@ -25,9 +26,15 @@ export function hostRoutes(
     agents.live.seen(row);
     const by = principal.kind === 'agent' ? 'host credential' : 'join token';
     log.info({ host: hostId, name: body.name, url: body.url, by }, 'host registered');
+    if (!body.url.startsWith('https:')) {
+      log.warn({ host: hostId, url: body.url }, 'this agent serves plain HTTP: its traffic is not encrypted');
+    }
+    // A key and a certificate naming this host id: the agent serves its API with them, and the
+    // agent client accepts no other certificate for this host.
+    const tls = body.certificate === 'issue' && agentCa ? await agentCa.issue(hostId) : undefined;
     // Overlays on other hosts learn this one's underlay address (in the background).
     if (body.inventory.underlay) void networks.refreshOverlays();
-    return { host: hostFromRow(row), agentToken };
+    return { host: hostFromRow(row), agentToken, ...(tls ? { tls } : {}) };
   });
 
   serve(app, t, routes.listJoinTokens, async ({ query }) => {
@@ -49,6 +56,10 @@ export function hostRoutes(
 
   serve(app, t, routes.rotateHostCredentials, async ({ params }) =>
     rotateHostCredentials({ stores, agents, log }, params.id),
+  );
+
+  serve(app, t, routes.removeHost, async ({ params, query, actor }) =>
+    removeHost({ db, stores, vmService, agents, log }, params.id, query.force === 'true', actor),
   );
 
   const sameHost = (principalHost: string | null, id: string) => {

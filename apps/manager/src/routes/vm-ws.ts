@@ -76,7 +76,10 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
       const { target: tg, query } = states.get(req)!;
       const path = agentPath(channel, { params: { id: tg.vmId }, query: query as never });
       const url = `${tg.host.url.replace(/^http/, 'ws')}${path}`;
-      const upstream = new WebSocket(url, { headers: { authorization: `Bearer ${tg.host.callback_token}` } });
+      const upstream = new WebSocket(url, {
+        headers: { authorization: `Bearer ${tg.host.callback_token}` },
+        ...(url.startsWith('wss:') ? deps.agents.tlsFor(tg.host.id) : {}),
+      });
       const pending: Array<[Buffer, boolean]> = [];
       upstream.on('open', () => {
         for (const [d, binary] of pending.splice(0)) upstream.send(d, { binary });

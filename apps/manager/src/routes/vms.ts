@@ -22,10 +22,16 @@ export function vmRoutes(app: FastifyInstance, { stores, vmService, auth }: AppS
     }
     try {
       const vm = await vmService.create(body, project, actor);
-      await stores.idempotency.complete(key, principal.userId ?? principal.credentialId, 201, vm);
+      await stores.idempotency.complete(
+        key,
+        principal.userId ?? principal.credentialId,
+        claim.claim,
+        201,
+        vm,
+      );
       return vm;
     } catch (e) {
-      await stores.idempotency.release(key, principal.userId ?? principal.credentialId);
+      await stores.idempotency.release(key, principal.userId ?? principal.credentialId, claim.claim);
       throw e;
     }
   });

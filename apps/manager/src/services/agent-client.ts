@@ -14,7 +14,10 @@ import {
   type AgentVmStatus,
   type ErrorCode,
 } from '@hearth/contract';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { Agent } from 'undici';
 import { HostLiveness } from './host-liveness.ts';
+import { checkAgentIdentity, type AgentTrust } from '../tls/agent-ca.ts';
 
 export interface AgentTarget {
   id: string;
@@ -33,10 +36,43 @@ export const HOST_WAIT_MS = 15_000;
  * because every agent call is idempotent; other transport failures become AGENT_UNREACHABLE.
  */
 export class AgentClient {
+  /** One connection pool per host: each checks that the agent's certificate names that host. */
+  private readonly pools = new Map<string, Agent>();
+
   constructor(
     readonly live: HostLiveness = new HostLiveness(),
     private readonly waitMs = HOST_WAIT_MS,
+    /** The CAs agents' certificates must come from (pinned: never the system's roots). */
+    private readonly trust: AgentTrust = { ca: [] },
   ) {}
+
+  /** TLS options for a connection to `host`'s agent: our CAs only, and the host's own certificate. */
+  tlsFor(hostId: string): {
+    ca: string[];
+    checkServerIdentity: (name: string, cert: PeerCertificate) => Error | undefined;
+  } {
+    return {
+      ca: this.trust.ca,
+      checkServerIdentity: (name, cert) => checkAgentIdentity(hostId, name, cert, checkServerIdentity),
+    };
+  }
+
+  private dispatcher(target: AgentTarget): Agent | undefined {
+    if (!target.url.startsWith('https:')) return undefined;
+    let pool = this.pools.get(target.id);
+    if (!pool) {
+      pool = new Agent({ connect: this.tlsFor(target.id) });
+      this.pools.set(target.id, pool);
+    }
+    return pool;
+  }
+
+  /** Closes the connection pools. Idempotent. */
+  async dispose(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+  }
 
   /** The host's current address, or HOST_UNAVAILABLE after a bounded wait for its agent. */
   ready(host: AgentTarget & { name?: string }, what: string): Promise<AgentTarget> {
@@ -59,6 +95,7 @@ export class AgentClient {
           headers: { authorization: `Bearer ${target.callback_token}`, ...init.headers },
           body: init.body ?? null,
           signal: init.signal ?? null,
+          dispatcher: this.dispatcher(target),
           ...(init.body && typeof init.body !== 'string' ? { duplex: 'half' } : {}),
         } as RequestInit);
         return { res, target };
@@ -73,9 +110,17 @@ export class AgentClient {
             { retryAfterS: 5, detail: { host: target.id } },
           );
         }
+        const cause = (e as { cause?: Error }).cause;
+        if (cause && tlsRefusal(cause)) {
+          throw new HearthError(
+            'AGENT_CERTIFICATE_INVALID',
+            `Reaching the agent of host ${host.name ?? host.id} at ${target.url} failed: its TLS certificate was refused (${cause.message}); nothing was sent.`,
+            { detail: { host: target.id } },
+          );
+        }
         throw new HearthError(
           'AGENT_UNREACHABLE',
-          `Reaching the agent of host ${target.id} at ${target.url} failed: ${(e as Error).message}.`,
+          `Reaching the agent of host ${target.id} at ${target.url} failed: ${cause?.message ?? (e as Error).message}.`,
         );
       }
     }
@@ -276,4 +321,13 @@ function safeJson(text: string): unknown {
 function refused(e: unknown): boolean {
   const cause = (e as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
   return cause?.code === 'ECONNREFUSED' || Boolean(cause?.errors?.some((x) => x.code === 'ECONNREFUSED'));
+}
+
+/** The agent's TLS certificate did not verify (another CA, another host, expired), as opposed to a network failure. */
+function tlsRefusal(cause: Error): boolean {
+  const code = (cause as { code?: string }).code ?? '';
+  return (
+    /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) ||
+    /certificate|issued to another host/.test(cause.message)
+  );
 }

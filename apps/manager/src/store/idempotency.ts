@@ -1,18 +1,38 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { HearthError } from '@hearth/contract';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { idempotencyKeys } from '../db/schema.ts';
 
-export type Claim = { kind: 'new' } | { kind: 'replay'; status: number; body: unknown };
+/** `claim` names this request's hold on the key: only it completes or releases the key. */
+export type Claim = { kind: 'new'; claim: string } | { kind: 'replay'; status: number; body: unknown };
+
+export interface IdempotencyPolicy {
+  /** A key (and its stored response) is forgotten this long after its first request. */
+  retentionMs: number;
+  /**
+   * A first request still "in progress" after this long never finished (the manager stopped or
+   * crashed mid-request): a retry takes the key over.
+   */
+  pendingMs: number;
+}
+
+/** Defaults of `HEARTH_IDEMPOTENCY_RETENTION` and `HEARTH_IDEMPOTENCY_PENDING_TIMEOUT`. */
+export const DEFAULT_IDEMPOTENCY = { retention: '24h', pendingTimeout: '5m' } as const;
+
+const ago = (ms: number) => sql`now() - (${ms} * interval '1 millisecond')`;
 
 /**
  * Idempotency-Key handling: the first request with a key claims it; a retry with the same body
  * gets the stored response; the same key with another body, or while the first is still in
- * flight, is refused.
+ * flight, is refused. Keys expire after the retention; a claim left "in progress" past the
+ * pending timeout (its request died with the manager) is taken over by the next request.
  */
 export class IdempotencyStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly policy: IdempotencyPolicy = { retentionMs: 24 * 3_600_000, pendingMs: 5 * 60_000 },
+  ) {}
 
   static hashBody(body: unknown): string {
     return createHash('sha256')
@@ -21,12 +41,29 @@ export class IdempotencyStore {
   }
 
   async claim(key: string, principal: string, requestHash: string, retry = true): Promise<Claim> {
+    const claim = randomUUID();
     const inserted = await this.db.orm
       .insert(idempotencyKeys)
-      .values({ key, principal, request_hash: requestHash, status: 0 })
+      .values({ key, principal, request_hash: requestHash, status: 0, claim })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key });
-    if (inserted.length) return { kind: 'new' };
+    if (inserted.length) return { kind: 'new', claim };
+    // An expired key, or a claim whose request never finished, is as good as absent: take it
+    // over in one statement (two retries racing for it: one wins, the other sees it in progress).
+    const taken = await this.db.orm
+      .update(idempotencyKeys)
+      .set({ request_hash: requestHash, status: 0, response: null, claim, created_at: sql`now()` })
+      .where(
+        and(
+          this.is(key, principal),
+          or(
+            lt(idempotencyKeys.created_at, ago(this.policy.retentionMs)),
+            and(eq(idempotencyKeys.status, 0), lt(idempotencyKeys.created_at, ago(this.policy.pendingMs))),
+          ),
+        ),
+      )
+      .returning({ key: idempotencyKeys.key });
+    if (taken.length) return { kind: 'new', claim };
     const rows = await this.db.orm
       .select({
         request_hash: idempotencyKeys.request_hash,
@@ -38,7 +75,7 @@ export class IdempotencyStore {
       .where(this.is(key, principal));
     const r = rows[0];
     // The first request failed and released the key between our insert and this read: claim again.
-    if (!r) return retry ? this.claim(key, principal, requestHash, false) : { kind: 'new' };
+    if (!r) return retry ? this.claim(key, principal, requestHash, false) : { kind: 'new', claim };
     if (r.request_hash !== requestHash) {
       throw new HearthError(
         'IDEMPOTENCY_KEY_REUSED',
@@ -57,18 +94,33 @@ export class IdempotencyStore {
     return { kind: 'replay', status: r.status, body: r.response };
   }
 
-  async complete(key: string, principal: string, status: number, body: unknown): Promise<void> {
+  async complete(
+    key: string,
+    principal: string,
+    claim: string,
+    status: number,
+    body: unknown,
+  ): Promise<void> {
     await this.db.orm
       .update(idempotencyKeys)
       .set({ status, response: sql`${JSON.stringify(body) ?? null}::jsonb` })
-      .where(this.is(key, principal));
+      .where(and(this.is(key, principal), eq(idempotencyKeys.claim, claim)));
   }
 
   /** A failed first attempt must not poison the key: the client may retry it. */
-  async release(key: string, principal: string): Promise<void> {
+  async release(key: string, principal: string, claim: string): Promise<void> {
     await this.db.orm
       .delete(idempotencyKeys)
-      .where(and(this.is(key, principal), eq(idempotencyKeys.status, 0)));
+      .where(and(this.is(key, principal), eq(idempotencyKeys.status, 0), eq(idempotencyKeys.claim, claim)));
+  }
+
+  /** Removes keys past the retention (they are ignored from that moment anyway); returns how many. */
+  async sweep(): Promise<number> {
+    const gone = await this.db.orm
+      .delete(idempotencyKeys)
+      .where(lt(idempotencyKeys.created_at, ago(this.policy.retentionMs)))
+      .returning({ key: idempotencyKeys.key });
+    return gone.length;
   }
 
   private is(key: string, principal: string) {

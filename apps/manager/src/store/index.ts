@@ -1,6 +1,6 @@
 import type { Db } from '../db/index.ts';
 import { HostStore } from './hosts.ts';
-import { IdempotencyStore } from './idempotency.ts';
+import { IdempotencyStore, type IdempotencyPolicy } from './idempotency.ts';
 import { ImageStore } from './images.ts';
 import { TokenStore } from './tokens.ts';
 import { VmStore } from './vms.ts';
@@ -37,13 +37,14 @@ export interface Stores {
   pools: PoolStore;
 }
 
-export function makeStores(db: Db): Stores {
+/** `idempotency`: how long keys live and when an unfinished claim is stale (defaults 24 h, 5 min). */
+export function makeStores(db: Db, opts: { idempotency?: IdempotencyPolicy } = {}): Stores {
   return {
     vms: new VmStore(db),
     hosts: new HostStore(db),
     images: new ImageStore(db),
     tokens: new TokenStore(db),
-    idempotency: new IdempotencyStore(db),
+    idempotency: new IdempotencyStore(db, opts.idempotency),
     snapshots: new SnapshotStore(db),
     volumes: new VolumeStore(db),
     templates: new TemplateStore(db),

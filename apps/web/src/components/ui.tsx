@@ -36,6 +36,8 @@ const STATE_COLOR: Record<VmState, string> = {
   pooled: 'bg-violet-100 text-violet-900 dark:bg-violet-900/60 dark:text-violet-100',
   paused: 'bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100',
   failed: 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100',
+  // Its host was removed for good: the record is all that is left.
+  lost: 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100',
   stopped: 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100',
   created: 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100',
   creating: 'bg-blue-100 text-blue-900 dark:bg-blue-900/60 dark:text-blue-100',

@@ -91,6 +91,11 @@ export class VmService {
     return deleteVm(this.ctx, idOrName, project, actor);
   }
 
+  /** Tells event-stream followers about a VM changed outside this service (a host removed). */
+  announce(row: VmRow): void {
+    this.ctx.bus.publish(vmFromRow(row));
+  }
+
   async logs(idOrName: string, project: string, tail: number): Promise<string> {
     const row = await this.ctx.stores.vms.require(idOrName, project);
     if (!row.host_id) return '';

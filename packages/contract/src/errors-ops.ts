@@ -1,0 +1,14 @@
+/**
+ * The operations part of the one error catalogue (host removal, manager ↔ agent TLS), spread
+ * into `errorCatalogue` in errors.ts: same rules, codes never reused.
+ */
+export const opsErrors = {
+  HOST_NOT_EMPTY: {
+    status: 409,
+    hint: 'Delete or move what the host holds first (`detail` counts it), or, for a host that is gone for good, `hearth host rm --force` (its VMs become lost).',
+  },
+  AGENT_CERTIFICATE_INVALID: {
+    status: 502,
+    hint: "The agent's TLS certificate is not from this manager's agent CA or names another host: restart the agent so it registers again (it gets a new certificate), or check the operator-supplied certificate and HEARTH_AGENT_TRUSTED_CA.",
+  },
+} as const;
