@@ -45,15 +45,20 @@ async function createDelete(p: Platform, n: number, tag: string) {
   const c = p.client;
   const ids: string[] = [];
   let t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     ids.push((await c.call('createVm', { body: { name: `${tag}-${i}`, start: false } })).id);
   }
   const createS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  // This process's CPU per create (client, manager and, on PGlite, the database): steadier than
+  // the rate when other work shares the machine.
+  const createCpuUs = (cpu.user + cpu.system) / n;
   t0 = performance.now();
   for (const id of ids) await c.call('deleteVm', { params: { id } });
   await p.manager.vmService.drain();
   const deleteS = (performance.now() - t0) / 1000;
-  return { creates: n / createS, deletes: n / deleteS, pairs: n / (createS + deleteS) };
+  return { creates: n / createS, deletes: n / deleteS, pairs: n / (createS + deleteS), createCpuUs };
 }
 
 async function listLatency(p: Platform, limit: number): Promise<number[]> {
@@ -82,7 +87,8 @@ for (const db of backends) {
     const empty = await createDelete(p, records, 'r');
     console.log(
       `\n[${db}] ${records} creates (start:false): ${empty.creates.toFixed(0)}/s; ` +
-        `deletes: ${empty.deletes.toFixed(0)}/s; create+delete pairs: ${empty.pairs.toFixed(0)}/s`,
+        `deletes: ${empty.deletes.toFixed(0)}/s; create+delete pairs: ${empty.pairs.toFixed(0)}/s; ` +
+        `${empty.createCpuUs.toFixed(0)} µs CPU per create in this process`,
     );
     report({
       figure: `VM records/s with \`start:false\`, ${label}`,
@@ -120,7 +126,7 @@ for (const db of backends) {
     const full = await createDelete(p, records, 'f');
     console.log(
       `[${db}] ${records} creates with ${total} VMs recorded: ${full.creates.toFixed(0)}/s; ` +
-        `create+delete pairs: ${full.pairs.toFixed(0)}/s`,
+        `create+delete pairs: ${full.pairs.toFixed(0)}/s; ${full.createCpuUs.toFixed(0)} µs CPU per create`,
     );
   } finally {
     await agent.kill();

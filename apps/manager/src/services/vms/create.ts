@@ -13,11 +13,20 @@ import { placeNewVm } from './placement.ts';
 /** A new VM from an image: checked, placed, recorded with its NICs, and booted when `start`. */
 export async function createVm(ctx: VmContext, body: CreateInput, actor: string): Promise<Vm> {
   const clock = startBootClock('cold');
-  const { image, kernel } = await resolveBootImages(ctx, body);
-  const diskBytes = diskBytesFor(body, image);
+  // The images and the placement are read side by side; a refusal about the images comes first.
   const placing = performance.now();
-  const { placement, nics, ports } = await placeNewVm(ctx, body);
-  markStep(clock, 'place', placing);
+  const [boot, place] = await Promise.allSettled([
+    resolveBootImages(ctx, body),
+    placeNewVm(ctx, body).then((r) => {
+      markStep(clock, 'place', placing);
+      return r;
+    }),
+  ]);
+  if (boot.status === 'rejected') throw boot.reason;
+  const { image, kernel } = boot.value;
+  const diskBytes = diskBytesFor(body, image);
+  if (place.status === 'rejected') throw place.reason;
+  const { placement, nics, ports } = place.value;
   const { row, release } = await insertVm(
     ctx,
     {
