@@ -174,6 +174,15 @@ describeOnBackends('audit', (db) => {
     });
   });
 
+  it('records a refused request whose path holds a NUL character, escaped', async () => {
+    const project = `audit-nul-${db}-${process.pid}`;
+    await m().stores.projects.create(project);
+    const bad = await call('POST', '/v1/vms/a%00b/start', { ...api.admin(), 'x-hearth-project': project });
+    expect(bad.statusCode).toBe(400);
+    const [r] = await trail(1, `project=${project}`);
+    expect(r).toMatchObject({ action: 'startVm', target: 'a\\u0000b', status: 400, outcome: 'failure' });
+  });
+
   it('sweeps records past the retention', async () => {
     await m().db.query(
       `UPDATE audit SET at = now() - interval '100 days' WHERE seq = (SELECT min(seq) FROM audit)`,

@@ -25,6 +25,8 @@ interface Learnt {
   user?: { id: string; name: string };
 }
 const learnt = new WeakMap<FastifyRequest, Learnt>();
+/** Most records written in one statement. */
+const AUDIT_BATCH = 200;
 const recorded = new WeakSet<FastifyRequest>();
 
 function routeOf(req: FastifyRequest): [string, RouteDef] | undefined {
@@ -61,16 +63,33 @@ function learn(payload: string): Learnt {
  * secrets. A failed write is logged and never fails the request.
  */
 export function installAudit(app: FastifyInstance, deps: { store: AuditStore; auth: Authority }): void {
-  // Written one after another, so the trail's order is the order in which requests ended.
-  let queue: Promise<unknown> = Promise.resolve();
+  // Written in the order requests ended, by one writer: the records that ended while a write was
+  // under way go together in the next statement (one round trip for a burst of requests).
+  let pending: { r: NewAudit; log: FastifyRequest['log'] }[] = [];
+  let writing = false;
+  const write = async () => {
+    writing = true;
+    while (pending.length) {
+      const batch = pending.slice(0, AUDIT_BATCH);
+      pending = pending.slice(batch.length);
+      await deps.store.insert(batch.map((b) => b.r)).catch(async () => {
+        // One bad record must not lose the others: each is written (or logged) on its own.
+        for (const { r, log } of batch) {
+          await deps.store
+            .insert(r)
+            .catch((err: unknown) => log.error({ err, action: r.action }, 'audit write failed'));
+        }
+      });
+    }
+    writing = false;
+  };
   const record = (req: FastifyRequest, status: number) => {
     if (recorded.has(req)) return;
     recorded.add(req);
     const r = describe(req, status, deps.auth);
     if (!r) return;
-    queue = queue
-      .then(() => deps.store.insert(r))
-      .catch((err: unknown) => req.log.error({ err, action: r.action }, 'audit write failed'));
+    pending.push({ r, log: req.log });
+    if (!writing) void write();
   };
 
   app.addHook('onSend', async (req, reply, payload) => {

@@ -375,6 +375,17 @@ CREATE INDEX vms_host_active ON vms (host_id) INCLUDE (vcpus, memory_mib)
 `,
   },
   {
+    version: 26,
+    name: 'control-filters',
+    // A project's VM list filtered by state, or by name prefix (`name LIKE 'web-%'`, which the
+    // unique (project, name) index cannot serve under a non-C collation), reads a page from an
+    // index instead of scanning and sorting every VM.
+    sql: `
+CREATE INDEX vms_project_state_id ON vms (project, state, id);
+CREATE INDEX vms_project_name_prefix ON vms (project, name text_pattern_ops)
+`,
+  },
+  {
     version: 27,
     name: 'netsec',
     // Cloud instance metadata (169.254.0.0/16) is blocked from guests unless a network opts in.

@@ -53,28 +53,41 @@ function time(text: string | undefined, field: string): Date | null {
   return t;
 }
 
+/**
+ * What a request sent (a decoded path parameter, a user name tried) as PostgreSQL text can hold
+ * it: a NUL character, which text refuses, is kept as the six characters `\u0000`.
+ */
+function text<T extends string | null>(v: T): T {
+  return (v === null || !v.includes('\u0000') ? v : v.replaceAll('\u0000', '\\u0000')) as T;
+}
+
 /** The audit trail: append-only records, read newest first, swept past the retention. */
 export class AuditStore {
   constructor(private readonly db: Db) {}
 
-  async insert(r: NewAudit): Promise<void> {
-    await this.db.orm.insert(audit).values({
-      id: newId('aud'),
-      actor_kind: r.actor.kind,
-      actor_id: r.actor.id,
-      actor_name: r.actor.name,
-      token_id: r.tokenId,
-      source: r.source,
-      action: r.action,
-      method: r.method,
-      path: r.path,
-      target: r.target,
-      project: r.project,
-      outcome: r.outcome,
-      status: r.status,
-      code: r.code,
-      request_id: r.requestId,
-    });
+  /** Records in the order given, in one statement. */
+  async insert(records: NewAudit | NewAudit[]): Promise<void> {
+    const all = Array.isArray(records) ? records : [records];
+    if (!all.length) return;
+    await this.db.orm.insert(audit).values(
+      all.map((r) => ({
+        id: newId('aud'),
+        actor_kind: r.actor.kind,
+        actor_id: text(r.actor.id),
+        actor_name: text(r.actor.name),
+        token_id: r.tokenId,
+        source: text(r.source),
+        action: r.action,
+        method: text(r.method),
+        path: text(r.path),
+        target: text(r.target),
+        project: text(r.project),
+        outcome: r.outcome,
+        status: r.status,
+        code: r.code,
+        request_id: r.requestId,
+      })),
+    );
   }
 
   /** Newest first; the cursor is the last sequence number of the previous page. */

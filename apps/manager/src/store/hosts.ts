@@ -2,7 +2,7 @@ import { HearthError, newId, type HostInventory } from '@hearth/contract';
 import { and, asc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { hosts, vms } from '../db/schema.ts';
-import { Finder, upTo } from './lookup.ts';
+import { Finder, tableRows, upTo } from './lookup.ts';
 import type { HostRow } from './mappers.ts';
 
 /** VM states that hold a host's CPUs and memory. */
@@ -13,6 +13,8 @@ const counted = (col: typeof vms.vcpus | typeof vms.memory_mib) =>
 
 export class HostStore {
   private readonly find: Finder<HostRow>;
+  /** Host columns only: for calls to a host's agent, which need its address, not its VMs. */
+  private readonly plain: Finder<HostRow>;
   private readonly placing: () => Promise<HostRow[]>;
 
   constructor(private readonly db: Db) {
@@ -48,6 +50,11 @@ export class HostStore {
         ),
       (idOrName) =>
         new HearthError('HOST_NOT_FOUND', `Finding host "${idOrName}" failed: no host has that id or name.`),
+    );
+    this.plain = new Finder<HostRow>(
+      hosts,
+      tableRows(this.db.orm, hosts),
+      (id) => new HearthError('HOST_NOT_FOUND', `Finding host "${id}" failed: no host has that id or name.`),
     );
     // What placement needs: only the VMs that hold CPUs and memory (index vms_host_active), not
     // every VM ever recorded, which `vm_count` would count on each create.
@@ -134,6 +141,14 @@ export class HostStore {
   /** Every host with what its active VMs hold (`alloc_*`), without `vm_count`: for placement. */
   forPlacement(): Promise<HostRow[]> {
     return this.placing();
+  }
+
+  /**
+   * By id, without what is placed on it (`vm_count`, `alloc_*` left undefined): for a call to
+   * the host's agent on behalf of one VM, which would otherwise count every VM recorded.
+   */
+  requireForCall(id: string): Promise<HostRow> {
+    return this.plain.requireUnscoped(id);
   }
 
   get(idOrName: string): Promise<HostRow | null> {

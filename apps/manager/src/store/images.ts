@@ -153,6 +153,29 @@ export class ImageStore {
     return this.plain.get(idOrName, project);
   }
 
+  /**
+   * Two `getForUse` lookups (a VM's image and kernel) in one statement, with the same precedence:
+   * an id match first, then the project's image over a global one of the same name.
+   */
+  async getPairForUse(a: string, b: string, project: string): Promise<[ImageRow | null, ImageRow | null]> {
+    const keys = [...new Set([a, b])];
+    const rows: ImageRow[] = await this.db.orm
+      .select()
+      .from(images)
+      .where(
+        and(
+          sql`(${inArray(images.id, keys)} OR ${inArray(images.name, keys)})`,
+          sql`(${images.project} = ${project} OR ${images.project} IS NULL)`,
+        ),
+      );
+    const pick = (key: string) =>
+      rows.find((r) => r.id === key) ??
+      rows.find((r) => r.name === key && r.project !== null) ??
+      rows.find((r) => r.name === key) ??
+      null;
+    return [pick(a), pick(b)];
+  }
+
   async requireForUse(idOrName: string, project: string, field = 'image'): Promise<ImageRow> {
     const img = await this.plain.get(idOrName, project);
     if (!img) throw missing(field, idOrName);

@@ -98,8 +98,9 @@ export class NetworkStore {
     }
   }
 
-  async usedIps(networkId: string): Promise<string[]> {
-    const rows = await this.db.orm
+  /** `tx`: inside a caller's transaction (a create's, which inserts the NICs it picks). */
+  async usedIps(networkId: string, tx: Orm = this.db.orm): Promise<string[]> {
+    const rows = await tx
       .select({ ip: vmNics.ip })
       .from(vmNics)
       .where(and(eq(vmNics.network_id, networkId), isNotNull(vmNics.ip)));

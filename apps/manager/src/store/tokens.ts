@@ -71,7 +71,43 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** Tokens are stored as sha256 hashes only; the secret is shown once, at creation. */
 export class TokenStore {
-  constructor(private readonly db: Db) {}
+  /**
+   * The credential check runs on every request: prepared once (a named statement per connection
+   * on PostgreSQL, so the server parses and plans it once), in two forms: the role read in the
+   * project the request names, or in the token's or user's default one.
+   */
+  private readonly checkIn;
+  private readonly checkDefault;
+
+  constructor(private readonly db: Db) {
+    this.checkIn = this.checkQuery(sql`${sql.placeholder('project')}::text`).prepare('token_check_in');
+    this.checkDefault = this.checkQuery(
+      sql`coalesce(${outer(tokens.project)}, ${effectiveDefaultProject}, 'default')`,
+    ).prepare('token_check_default');
+  }
+
+  private checkQuery(acting: SQL) {
+    return this.db.orm
+      .select({
+        id: tokens.id,
+        kind: tokens.kind,
+        hostId: tokens.host_id,
+        userId: tokens.user_id,
+        role: tokens.role,
+        project: tokens.project,
+        lastUsed: tokens.last_used_at,
+        // The database's clock decides, so that every manager agrees on expiry.
+        expired: sql<boolean>`coalesce(${tokens.expires_at} <= now(), false)`,
+        userName: users.name,
+        admin: users.admin,
+        disabled: users.disabled,
+        defaultProject: effectiveDefaultProject,
+        ...roleColumns(acting, outer(tokens.user_id)),
+      })
+      .from(tokens)
+      .leftJoin(users, eq(users.id, tokens.user_id))
+      .where(and(eq(tokens.hash, sql.placeholder('hash')), isNull(tokens.revoked_at)));
+  }
 
   async create(
     kind: TokenKind,
@@ -118,30 +154,10 @@ export class TokenStore {
    * role there (or in the token's scope or the user's default project), for authorization.
    */
   async check(token: string, project: string | null = null): Promise<TokenCheck> {
-    const acting =
+    const rows =
       project !== null
-        ? sql`${project}::text`
-        : sql`coalesce(${outer(tokens.project)}, ${effectiveDefaultProject}, 'default')`;
-    const rows = await this.db.orm
-      .select({
-        id: tokens.id,
-        kind: tokens.kind,
-        hostId: tokens.host_id,
-        userId: tokens.user_id,
-        role: tokens.role,
-        project: tokens.project,
-        lastUsed: tokens.last_used_at,
-        // The database's clock decides, so that every manager agrees on expiry.
-        expired: sql<boolean>`coalesce(${tokens.expires_at} <= now(), false)`,
-        userName: users.name,
-        admin: users.admin,
-        disabled: users.disabled,
-        defaultProject: effectiveDefaultProject,
-        ...roleColumns(acting, outer(tokens.user_id)),
-      })
-      .from(tokens)
-      .leftJoin(users, eq(users.id, tokens.user_id))
-      .where(and(eq(tokens.hash, hashSecret(token)), isNull(tokens.revoked_at)));
+        ? await this.checkIn.execute({ hash: hashSecret(token), project })
+        : await this.checkDefault.execute({ hash: hashSecret(token) });
     const r = rows[0];
     if (!r) return { principal: null, refusal: 'unknown' };
     if (r.expired) return { principal: null, refusal: 'expired' };

@@ -108,34 +108,80 @@ export class VmStore {
 
   /** `tx`: inside a caller's transaction (a quota check's). */
   async insert(v: NewVm, tx: Orm = this.db.orm): Promise<VmRow> {
-    const rows = await tx
+    const rows = await tx.insert(vms).values(this.values(v)).returning();
+    return rows[0]!;
+  }
+
+  /**
+   * A new VM recorded whole, in the caller's transaction (its quota check's): the row already in
+   * the state it leaves creation in, its NICs, and its history as two events (created, then the
+   * move out of `creating`), each a single statement.
+   */
+  async insertCreated(
+    v: NewVm,
+    nics: { rows: (typeof vmNics.$inferInsert)[]; mirror: Vm['networks'] },
+    history: { actor: string; created: string; reason: string | null },
+    tx: Orm,
+  ): Promise<VmRow> {
+    const first = nics.rows[0];
+    const [row] = await tx
       .insert(vms)
       .values({
-        id: v.id,
-        name: v.name,
-        project: v.project,
-        state: v.state,
-        desired_state: v.desiredState,
-        vcpus: v.vcpus,
-        memory_mib: v.memoryMib,
-        disk_mib: v.diskMib,
-        image_id: v.imageId,
-        kernel_id: v.kernelId,
-        vmm: v.vmm,
-        host_id: v.hostId,
-        ip: v.ip,
-        mac: v.mac,
-        env: v.env,
-        labels: v.labels,
-        timeout: v.timeout,
-        guest: v.guest,
-        snapshot_id: v.snapshotId,
-        ports: v.ports ?? [],
-        egress: v.egress ?? null,
-        bandwidth_mbit: v.bandwidthMbit ?? null,
+        ...this.values(v),
+        state_reason: history.reason,
+        ip: nics.rows.find((n) => n.ip)?.ip ?? null,
+        mac: first?.mac ?? null,
+        nics: nics.mirror,
       })
       .returning();
-    return rows[0]!;
+    if (nics.rows.length) await tx.insert(vmNics).values(nics.rows);
+    await tx.insert(vmEvents).values([
+      {
+        id: newId('evt'),
+        vm_id: v.id,
+        type: 'created',
+        to_state: 'creating',
+        actor: history.actor,
+        reason: history.created,
+      },
+      {
+        id: newId('evt'),
+        vm_id: v.id,
+        type: 'state',
+        from_state: 'creating',
+        to_state: v.state,
+        actor: history.actor,
+        reason: history.reason,
+      },
+    ]);
+    return row!;
+  }
+
+  private values(v: NewVm) {
+    return {
+      id: v.id,
+      name: v.name,
+      project: v.project,
+      state: v.state,
+      desired_state: v.desiredState,
+      vcpus: v.vcpus,
+      memory_mib: v.memoryMib,
+      disk_mib: v.diskMib,
+      image_id: v.imageId,
+      kernel_id: v.kernelId,
+      vmm: v.vmm,
+      host_id: v.hostId,
+      ip: v.ip,
+      mac: v.mac,
+      env: v.env,
+      labels: v.labels,
+      timeout: v.timeout,
+      guest: v.guest,
+      snapshot_id: v.snapshotId,
+      ports: v.ports ?? [],
+      egress: v.egress ?? null,
+      bandwidth_mbit: v.bandwidthMbit ?? null,
+    };
   }
 
   /** Ports already published on a host by other VMs, for conflict checks. */

@@ -18,7 +18,8 @@ import type { Quotas } from '../quotas.ts';
 import { agentNics, refreshOverlays, tearDownOnHosts } from './agent-networks.ts';
 import { hasDhcpNics, recordDhcpAddresses } from './dhcp-learning.ts';
 import { checkNetworkBody } from './network-checks.ts';
-import { allocateNics, planNics, type NicPlan } from './nic-planning.ts';
+import { chooseNics, planNics, type ChosenNics, type NicPlan } from './nic-planning.ts';
+import type { Orm } from '../../db/db.ts';
 import { parseCidr } from './ipam.ts';
 
 /** What the VM service asks of networks for one VM, in the order it asks. */
@@ -29,8 +30,11 @@ export interface VmNetworking {
     network?: string | undefined;
     networks?: NicRequest[] | undefined;
   }): Promise<NicPlan>;
-  /** Records the VM's NICs with a MAC and an address each. */
-  allocateNics(vmId: string, plan: NicPlan): Promise<void>;
+  /**
+   * A MAC and an address for each planned NIC, read in `tx`, the transaction that inserts them
+   * with the VM (its unique indexes refuse an address a concurrent create took first).
+   */
+  chooseNics(vmId: string, plan: NicPlan, tx: Orm): Promise<ChosenNics>;
   /** The VM's NICs as the agent on `hostId` builds them. */
   agentNics(vmId: string, hostId: string): Promise<AgentNic[]>;
   hasDhcpNics(vmId: string): Promise<boolean>;
@@ -211,8 +215,8 @@ export class NetworkService implements VmNetworking {
     return planNics(this.stores, body);
   }
 
-  allocateNics(vmId: string, plan: NicPlan): Promise<void> {
-    return allocateNics(this.stores, vmId, plan);
+  chooseNics(vmId: string, plan: NicPlan, tx: Orm): Promise<ChosenNics> {
+    return chooseNics(this.stores, vmId, plan, tx);
   }
 
   agentNics(vmId: string, hostId: string): Promise<AgentNic[]> {

@@ -1,4 +1,5 @@
-import { HearthError, networkHostNeeds, type NicRequest } from '@hearth/contract';
+import { HearthError, networkHostNeeds, type NicRequest, type VmNic } from '@hearth/contract';
+import type { Orm } from '../../db/db.ts';
 import { idHash } from '@hearth/contract/host-names';
 import { isUniqueViolation } from '../../db/index.ts';
 import type { Stores } from '../../store/index.ts';
@@ -92,49 +93,50 @@ function hostNeedsOf(nics: PlannedNic[]): HostNetNeeds {
   };
 }
 
-/** Gives a VM its NICs: a MAC each and an address from each network's subnet (never duplicated). */
-export async function allocateNics(stores: Stores, vmId: string, plan: NicPlan): Promise<void> {
-  const planned = plan.nics;
-  if (!planned.length) return;
-  for (let attempt = 0; ; attempt++) {
-    const nics: NicRow[] = [];
-    for (const [idx, p] of planned.entries()) {
-      const ip = await pickAddress(stores, p);
-      const mac = ip ? macForIp(ip) : dhcpMac(vmId, idx);
-      nics.push({ vm_id: vmId, idx, network_id: p.net.id, mac, ip, source: ip ? 'ipam' : 'dhcp' });
-    }
-    try {
-      await stores.networks.setNics(
-        vmId,
-        nics,
-        nics.map((n, i) => ({
-          network: n.network_id,
-          networkName: planned[i]!.net.name,
-          mac: n.mac,
-          ip: n.ip,
-        })),
-      );
-      return;
-    } catch (e) {
-      // Two creates raced for the same address: pick again.
-      if ((isUniqueViolation(e, 'vm_nics_ip') || isUniqueViolation(e, 'vm_nics_mac_key')) && attempt < 20) {
-        if (planned.some((p) => p.ip !== undefined)) {
-          throw new HearthError(
-            'NETWORK_IP_UNAVAILABLE',
-            'Creating the VM failed: the address asked for was taken meanwhile.',
-          );
-        }
-        continue;
-      }
-      throw e;
-    }
+/** A new VM's NIC rows, and their mirror in the VM's record. */
+export interface ChosenNics {
+  rows: NicRow[];
+  mirror: VmNic[];
+}
+
+/** The vm_nics unique violations that mean another create took the address or MAC first. */
+export const isAddressRace = (e: unknown) =>
+  isUniqueViolation(e, 'vm_nics_ip') || isUniqueViolation(e, 'vm_nics_mac_key');
+
+/**
+ * A MAC each and an address from each network's subnet, read with `tx` (the transaction that
+ * then inserts them, whose unique indexes refuse an address another create took meanwhile).
+ */
+export async function chooseNics(stores: Stores, vmId: string, plan: NicPlan, tx?: Orm): Promise<ChosenNics> {
+  const rows: NicRow[] = [];
+  for (const [idx, p] of plan.nics.entries()) {
+    const ip = await pickAddress(stores, p, tx);
+    const mac = ip ? macForIp(ip) : dhcpMac(vmId, idx);
+    rows.push({ vm_id: vmId, idx, network_id: p.net.id, mac, ip, source: ip ? 'ipam' : 'dhcp' });
   }
+  const mirror = rows.map((n, i) => ({
+    network: n.network_id,
+    networkName: plan.nics[i]!.net.name,
+    mac: n.mac,
+    ip: n.ip,
+  }));
+  return { rows, mirror };
+}
+
+/** The refusal when an address asked for was taken by a create racing this one. */
+export function askedAddressTaken(plan: NicPlan): HearthError | null {
+  return plan.nics.some((p) => p.ip !== undefined)
+    ? new HearthError(
+        'NETWORK_IP_UNAVAILABLE',
+        'Creating the VM failed: the address asked for was taken meanwhile.',
+      )
+    : null;
 }
 
 /** The NIC's address: the one asked for if free, else the next free one; null on DHCP networks. */
-async function pickAddress(stores: Stores, p: PlannedNic): Promise<string | null> {
+async function pickAddress(stores: Stores, p: PlannedNic, tx?: Orm): Promise<string | null> {
   if (!p.net.cidr) return null;
-  const used = new Set(await stores.networks.usedIps(p.net.id));
+  const used = new Set(await stores.networks.usedIps(p.net.id, tx));
   if (p.net.gateway) used.add(p.net.gateway);
   if (p.ip !== undefined) {
     if (used.has(p.ip)) {

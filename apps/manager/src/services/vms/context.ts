@@ -36,7 +36,7 @@ export const RESTORING = 'restoring snapshot';
 /** The host a VM is placed on. */
 export async function hostOf(ctx: VmContext, row: VmRow): Promise<HostRow> {
   if (!row.host_id) throw new HearthError('NO_HOST_AVAILABLE', `VM ${row.id} has no host.`);
-  return ctx.stores.hosts.require(row.host_id);
+  return ctx.stores.hosts.requireForCall(row.host_id);
 }
 
 /**

@@ -51,8 +51,15 @@ export async function resolveBootImages(
   body: CreateInput,
 ): Promise<{ image: ImageRow; kernel: ImageRow }> {
   const imageName = body.image ?? 'base';
+  const kernelName = body.kernel ?? 'kernel-default';
+  // Both looked up in one statement; a runtime image missing from it is built on first use.
+  const [foundImage, foundKernel] = await ctx.stores.images.getPairForUse(
+    imageName,
+    kernelName,
+    body.project,
+  );
   const image =
-    (await ctx.stores.images.getForUse(imageName, body.project)) ??
+    foundImage ??
     (await ctx.images?.runtimes.resolve(imageName)) ??
     (await ctx.stores.images.requireForUse(imageName, body.project, 'image'));
   if (image.status === 'pending') {
@@ -62,11 +69,7 @@ export async function resolveBootImages(
       { fields: { image: ['image content not uploaded'] } },
     );
   }
-  const kernel = await ctx.stores.images.requireForUse(
-    body.kernel ?? 'kernel-default',
-    body.project,
-    'kernel',
-  );
+  const kernel = foundKernel ?? (await ctx.stores.images.requireForUse(kernelName, body.project, 'kernel'));
   if (image.kind !== 'rootfs') {
     throw new HearthError(
       'IMAGE_KIND_MISMATCH',

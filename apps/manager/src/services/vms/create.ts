@@ -2,109 +2,132 @@ import { HearthError, newId, type Vm } from '@hearth/contract';
 import { isUniqueViolation } from '../../db/index.ts';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import type { NewVm } from '../../store/vms.ts';
-import type { NicPlan } from '../networks/nic-planning.ts';
+import { askedAddressTaken, isAddressRace, type NicPlan } from '../networks/nic-planning.ts';
 import { vmNeed } from '../quotas.ts';
 import type { VmContext } from './context.ts';
 import { diskBytesFor, guestCredentials, resolveBootImages, type CreateInput } from './create-input.ts';
 import { markStep, startBootClock } from './boot-profile.ts';
 import { runStart } from './lifecycle.ts';
 import { placeNewVm } from './placement.ts';
-import { moveVm } from './transitions.ts';
 
 /** A new VM from an image: checked, placed, recorded with its NICs, and booted when `start`. */
 export async function createVm(ctx: VmContext, body: CreateInput, actor: string): Promise<Vm> {
   const clock = startBootClock('cold');
-  const { image, kernel } = await resolveBootImages(ctx, body);
-  const diskBytes = diskBytesFor(body, image);
+  // The images and the placement are read side by side; a refusal about the images comes first.
   const placing = performance.now();
-  const { placement, nics, ports } = await placeNewVm(ctx, body);
-  markStep(clock, 'place', placing);
-  const { row, release } = await insertVm(ctx, {
-    name: body.name,
-    project: body.project,
-    desiredState: body.start ? 'running' : 'stopped',
-    vcpus: body.vcpus,
-    memoryMib: body.memoryMib,
-    diskMib: Math.ceil(diskBytes / 2 ** 20),
-    imageId: image.id,
-    kernelId: kernel.id,
-    vmm: placement.vmm,
-    hostId: placement.host.id,
-    env: body.env ?? {},
-    labels: body.labels ?? {},
-    timeout: body.timeout ?? null,
-    guest: await guestCredentials(body),
-    snapshotId: null,
-    ports,
-    egress: (body.egress ?? null) as Vm['egress'] | null,
-    bandwidthMbit: body.bandwidthMbit ?? null,
-    nics,
-  });
-  try {
-    await ctx.stores.vms.addEvent(
-      row.id,
-      'created',
+  const [boot, place] = await Promise.allSettled([
+    resolveBootImages(ctx, body),
+    placeNewVm(ctx, body).then((r) => {
+      markStep(clock, 'place', placing);
+      return r;
+    }),
+  ]);
+  if (boot.status === 'rejected') throw boot.reason;
+  const { image, kernel } = boot.value;
+  const diskBytes = diskBytesFor(body, image);
+  if (place.status === 'rejected') throw place.reason;
+  const { placement, nics, ports } = place.value;
+  const { row, release } = await insertVm(
+    ctx,
+    {
+      name: body.name,
+      project: body.project,
+      desiredState: body.start ? 'running' : 'stopped',
+      vcpus: body.vcpus,
+      memoryMib: body.memoryMib,
+      diskMib: Math.ceil(diskBytes / 2 ** 20),
+      imageId: image.id,
+      kernelId: kernel.id,
+      vmm: placement.vmm,
+      hostId: placement.host.id,
+      env: body.env ?? {},
+      labels: body.labels ?? {},
+      timeout: body.timeout ?? null,
+      guest: await guestCredentials(body),
+      snapshotId: null,
+      ports,
+      egress: (body.egress ?? null) as Vm['egress'] | null,
+      bandwidthMbit: body.bandwidthMbit ?? null,
+      nics,
+    },
+    {
+      state: body.start ? 'starting' : 'created',
       actor,
-      `placed on ${placement.host.name} (${placement.vmm})`,
-      'creating',
-    );
-    const moved = await moveVm(ctx, row, body.start ? 'starting' : 'created', actor, { reason: null });
-    if (body.start && moved) ctx.operations.track(row.id, () => runStart(ctx, moved, actor, clock));
-    return vmFromRow(moved ?? row);
+      created: `placed on ${placement.host.name} (${placement.vmm})`,
+      reason: null,
+    },
+  );
+  try {
+    if (body.start) ctx.operations.track(row.id, () => runStart(ctx, row, actor, clock));
+    return vmFromRow(row);
   } finally {
     release();
   }
 }
 
+/** Where a new VM goes once recorded, and the history written with it. */
+export interface Creation {
+  /** The state it leaves `creating` for (`created`, or `starting` when an operation follows). */
+  state: 'created' | 'starting';
+  actor: string;
+  /** The `created` event's reason (where it was placed, what it was cloned from). */
+  created: string;
+  /** The reason of the move to `state`. */
+  reason: string | null;
+}
+
 /**
- * Inserts a VM row with a fresh id and its NICs' addresses (retrying address races). The VM is
- * held busy (the reconciler leaves it alone) until the caller, having moved it out of
- * `creating`, calls `release`.
+ * Records a new VM with a fresh id, its NICs' addresses and its first events, in one transaction
+ * with the quota check (retrying address races), and publishes it. The VM is held busy (the
+ * reconciler leaves it alone) until the caller, having started whatever follows, calls `release`.
  */
 export async function insertVm(
   ctx: VmContext,
   v: Omit<NewVm, 'id' | 'name' | 'state' | 'ip' | 'mac'> & { name: string | undefined; nics: NicPlan },
+  creation: Creation,
 ): Promise<{ row: VmRow; release: () => void }> {
   const name = v.name ?? `vm-${newId('vm').slice(-6)}`;
   const id = newId('vm');
   const { nics, ...fields } = v;
   const release = ctx.operations.hold(id);
   try {
-    return { row: await insertRow(ctx, id, name, fields, nics), release };
+    const row = await insertRow(
+      ctx,
+      { ...fields, id, name, state: creation.state, ip: null, mac: null },
+      nics,
+      creation,
+    );
+    ctx.bus.publish(vmFromRow(row));
+    return { row, release };
   } catch (e) {
     release();
     throw e;
   }
 }
 
-async function insertRow(
-  ctx: VmContext,
-  id: string,
-  name: string,
-  fields: Omit<NewVm, 'id' | 'name' | 'state' | 'ip' | 'mac'>,
-  nics: NicPlan,
-): Promise<VmRow> {
-  try {
-    // Counted and inserted in one transaction: parallel creates cannot overshoot the project's quotas.
-    await ctx.quotas.within(fields.project, vmNeed(fields), 'Creating the VM', (tx) =>
-      ctx.stores.vms.insert({ ...fields, id, name, state: 'creating', ip: null, mac: null }, tx),
-    );
-  } catch (e) {
-    if (isUniqueViolation(e, 'vms_project_name')) {
-      throw new HearthError(
-        'VM_NAME_TAKEN',
-        `Creating the VM failed: project "${fields.project}" already has a VM named "${name}".`,
-        { fields: { name: ['already taken'] } },
+async function insertRow(ctx: VmContext, v: NewVm, nics: NicPlan, creation: Creation): Promise<VmRow> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // Counted and inserted in one transaction: parallel creates cannot overshoot the project's
+      // quotas, and a VM never exists without its addresses.
+      return await ctx.quotas.within(v.project, vmNeed(v), 'Creating the VM', async (tx) =>
+        ctx.stores.vms.insertCreated(v, await ctx.networks.chooseNics(v.id, nics, tx), creation, tx),
       );
+    } catch (e) {
+      if (isUniqueViolation(e, 'vms_project_name')) {
+        throw new HearthError(
+          'VM_NAME_TAKEN',
+          `Creating the VM failed: project "${v.project}" already has a VM named "${v.name}".`,
+          { fields: { name: ['already taken'] } },
+        );
+      }
+      // Two creates raced for the same address: the loser picks again.
+      if (isAddressRace(e) && attempt < 20) {
+        const taken = askedAddressTaken(nics);
+        if (taken) throw taken;
+        continue;
+      }
+      throw e;
     }
-    throw e;
   }
-  try {
-    await ctx.networks.allocateNics(id, nics);
-  } catch (e) {
-    // No address, no VM: nothing of it is left behind.
-    await ctx.stores.vms.remove(id);
-    throw e;
-  }
-  return ctx.stores.vms.requireUnscoped(id);
 }

@@ -12,12 +12,9 @@ export async function placeNewVm(
   ctx: VmContext,
   body: CreateInput,
 ): Promise<{ placement: Placement; nics: NicPlan; ports: PortMapping[] }> {
-  const nics = await ctx.networks.planNics(body);
-  const placement = placeVm(
-    await ctx.stores.hosts.forPlacement(),
-    { ...body, net: nics.hostNeeds },
-    ctx.memory,
-  );
+  // Independent reads, side by side.
+  const [nics, hosts] = await Promise.all([ctx.networks.planNics(body), ctx.stores.hosts.forPlacement()]);
+  const placement = placeVm(hosts, { ...body, net: nics.hostNeeds }, ctx.memory);
   // Parsed input: protocol defaults are applied.
   const ports = (body.ports ?? []) as PortMapping[];
   if (ports.length) await assertPortsFree(ctx, placement.host.id, null, ports, 'Creating the VM');

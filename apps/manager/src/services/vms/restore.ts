@@ -25,41 +25,42 @@ export async function cloneFromSnapshot(
       `Restoring failed: host ${host.name}, which holds the snapshot, is ${host.state}.`,
     );
   }
-  const { row, release } = await insertVm(ctx, {
-    name: body.name,
-    project: body.project,
-    desiredState: 'running',
-    vcpus: snap.vcpus,
-    memoryMib: snap.memory_mib,
-    diskMib: snap.disk_mib,
-    imageId: snap.image_id,
-    kernelId: snap.kernel_id,
-    vmm: snap.vmm,
-    hostId: snap.host_id,
-    env: snap.env ?? {},
-    labels: body.labels ?? {},
-    timeout: null,
-    guest: snap.guest,
-    snapshotId: snap.id,
-    egress: null,
-    bandwidthMbit: null,
-    // The same networks as the VM it was taken of (the saved devices must match), new addresses.
-    nics: await ctx.networks.planNics({
+  const { row, release } = await insertVm(
+    ctx,
+    {
+      name: body.name,
       project: body.project,
-      networks: snap.networks?.length ? snap.networks : undefined,
-    }),
-  });
-  try {
-    await ctx.stores.vms.addEvent(
-      row.id,
-      'created',
+      desiredState: 'running',
+      vcpus: snap.vcpus,
+      memoryMib: snap.memory_mib,
+      diskMib: snap.disk_mib,
+      imageId: snap.image_id,
+      kernelId: snap.kernel_id,
+      vmm: snap.vmm,
+      hostId: snap.host_id,
+      env: snap.env ?? {},
+      labels: body.labels ?? {},
+      timeout: null,
+      guest: snap.guest,
+      snapshotId: snap.id,
+      egress: null,
+      bandwidthMbit: null,
+      // The same networks as the VM it was taken of (the saved devices must match), new addresses.
+      nics: await ctx.networks.planNics({
+        project: body.project,
+        networks: snap.networks?.length ? snap.networks : undefined,
+      }),
+    },
+    {
+      state: 'starting',
       actor,
-      `cloned from snapshot ${snap.name} (${snap.id})`,
-      'creating',
-    );
-    const moved = await moveVm(ctx, row, 'starting', actor, { reason: `${RESTORING} ${snap.name}` });
-    if (moved) ctx.operations.track(row.id, () => runRestore(ctx, moved, snap.id, actor));
-    return vmFromRow(moved ?? row);
+      created: `cloned from snapshot ${snap.name} (${snap.id})`,
+      reason: `${RESTORING} ${snap.name}`,
+    },
+  );
+  try {
+    ctx.operations.track(row.id, () => runRestore(ctx, row, snap.id, actor));
+    return vmFromRow(row);
   } finally {
     release();
   }
