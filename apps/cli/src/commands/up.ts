@@ -6,7 +6,8 @@ import type { RunningManager } from '@hearth/manager';
 import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
 import { defaultDataDir, DEFAULT_PORT } from '../config.ts';
 import { reportError } from '../output.ts';
-import { AGENT_NODE_FLAGS, superviseAgent } from '../agent-process.ts';
+import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
+import { superviseAgent } from '../agent-process.ts';
 
 const VERSION = '0.1.0';
 
