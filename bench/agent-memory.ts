@@ -5,8 +5,8 @@
 // HEARTH_AGENT_HEAPSNAPSHOT=1 asks the agent for a heap snapshot (SIGUSR2) at both points; the
 // files land in its working directory (this checkout) as Heap.*.heapsnapshot.
 import { spawn } from 'node:child_process';
-import { startPlatform } from '../test/helpers/platform.ts';
-import { runHearth } from '../test/helpers/proc.ts';
+import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
+import { runAgentProcess, startPlatform } from '../test/helpers/platform.ts';
 import { arg, disposeOnSignal, percentile, rssMiB } from './lib.ts';
 import { report } from './report.ts';
 
@@ -39,30 +39,11 @@ const bareRss = await steadyRss(bare.pid!);
 bare.kill('SIGKILL');
 
 const p = await startPlatform({ agent: false });
-const agent = runHearth(
-  [
-    '--data-dir',
-    p.dir,
-    'agent',
-    '--manager',
-    p.manager.url,
-    '--join-token',
-    p.manager.joinToken,
-    '--port',
-    '0',
-    '--name',
-    `amem-${p.net.bridge}`,
-    '--bridge',
-    p.net.bridge,
-    '--cidr',
-    p.net.cidr,
-  ],
-  // The Node.js flags `hearth up` starts its agent with (AGENT_NODE_FLAGS in apps/cli/src/agent-process.ts).
-  {
-    NODE_OPTIONS: ['--max-semi-space-size=1', ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : [])].join(
-      ' ',
-    ),
-  },
+// With the Node.js flags `hearth up` starts its agent with (runAgentProcess adds them).
+const agent = runAgentProcess(
+  p,
+  `amem-${p.net.bridge}`,
+  snapshots ? { NODE_OPTIONS: [...AGENT_NODE_FLAGS, '--heapsnapshot-signal=SIGUSR2'].join(' ') } : {},
 );
 disposeOnSignal(async () => {
   await agent.kill('SIGTERM');

@@ -3,30 +3,14 @@
 // argv choices), and what free page reporting gives back after a guest frees memory.
 // The agent runs as its own process (as on a real host); the manager runs in this process.
 // Usage: node --import tsx bench/memory.ts [--vms 20] [--quick]
-import { startPlatform } from '../test/helpers/platform.ts';
-import { runHearth } from '../test/helpers/proc.ts';
+import { runAgentProcess, startPlatform } from '../test/helpers/platform.ts';
 import { arg, rssMiB } from './lib.ts';
 import { qemuReport } from './memory-qemu.ts';
 
 const n = arg('vms', process.argv.includes('--quick') ? 3 : 20);
 const p = await startPlatform({ agent: false });
-const agent = runHearth([
-  '--data-dir',
-  p.dir,
-  'agent',
-  '--manager',
-  p.manager.url,
-  '--join-token',
-  p.manager.joinToken,
-  '--port',
-  '0',
-  '--name',
-  `mem-${p.net.bridge}`,
-  '--bridge',
-  p.net.bridge,
-  '--cidr',
-  p.net.cidr,
-]);
+// As `hearth up` runs it: its own process, with the Node.js flags `hearth up` gives it.
+const agent = runAgentProcess(p, `mem-${p.net.bridge}`);
 try {
   await agent.waitFor('agent registered');
   await new Promise((r) => setTimeout(r, 2000));

@@ -2,7 +2,7 @@
 // node_modules/.cache/hearth-bundle/<content hash>/ (docs/decisions/0010-bundled-builds.md).
 // Skips the build while the current one matches its inputs; `--force` rebuilds anyway.
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import process from 'node:process';
 import * as esbuild from 'esbuild';
@@ -71,6 +71,28 @@ function sourceLocations(outDepthFromRoot) {
   };
 }
 
+/**
+ * Zod's namespace object re-exports its error messages in ~50 languages (`z.locales`,
+ * `z.core.locales`); holding `z` as a value keeps them all in the bundle, ~290 KiB of source that
+ * every process (the agent for months) parses and keeps, ~1.5 MiB of RSS. Hearth speaks English
+ * only (the error catalogue and hints are English; nothing calls `z.config(z.locales.xx())`), so
+ * the namespace keeps `en` alone: the default Zod configures at import.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), '../locales/en.js'), namespace: 'zod-en' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 async function build() {
   await mkdir(BUNDLE_ROOT, { recursive: true });
   const tmp = join(BUNDLE_ROOT, `tmp-${process.pid}`);
@@ -101,7 +123,7 @@ async function build() {
     banner: {
       js: "import { createRequire as __hearthRequire } from 'node:module'; const require = __hearthRequire(import.meta.url);",
     },
-    plugins: [sourceLocations(upToRoot)],
+    plugins: [sourceLocations(upToRoot), zodEnglishOnly],
   });
   const { inputs, key: dir } = await describeInputs(ROOT, [
     ...Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules/')),

@@ -120,47 +120,73 @@ var ErrFrame = errors.New("frame error")
 // Decoder is the incremental parser of guest-codec.ts. Until the first good frame it skips junk up
 // to the next magic (left-overs of an earlier host connection); after that a malformed header is
 // an error and the caller drops the session and Resets, which makes it resync on the magic again.
+//
+// Each payload byte is copied once, from the pushed chunk into the frame's own payload: a
+// virtio-serial read returns at most one page, so a 256 KiB STDIN frame arrives in 64 pieces, and
+// under an emulated CPU a second copy of every upload byte (joining the pieces first) costs as
+// much as the rest of the guest's work on it. Only header bytes split across pushes are joined.
 type Decoder struct {
-	buf     []byte
+	buf     []byte // a partial header, or junk being scanned while unsynced
+	cur     *Frame // the frame whose payload is being filled
+	fill    int
 	Synced  bool
 	Skipped int
 }
 
-func (d *Decoder) Reset() { d.buf = nil; d.Synced = false }
+func (d *Decoder) Reset() { d.buf, d.cur, d.fill, d.Synced = nil, nil, 0, false }
 
 func knownType(t uint8) bool { return t >= FrameHello && t <= FrameWindow }
 
-// Push appends bytes and returns the complete frames; on error the frames before it are returned too.
+// Push takes the next bytes and returns the complete frames; on error the frames before it are
+// returned too. Returned payloads are never reused by the decoder; chunk may be reused at once.
 func (d *Decoder) Push(chunk []byte) ([]Frame, error) {
-	d.buf = append(d.buf, chunk...)
 	var out []Frame
+	data := chunk
+	if len(d.buf) > 0 && d.cur == nil {
+		data = append(d.buf, chunk...)
+	}
+	d.buf = nil
+	// keep saves what could not be parsed yet (a partial header, or junk) for the next push.
+	keep := func(rest []byte) { d.buf = append([]byte(nil), rest...) }
 	for {
+		if d.cur != nil {
+			n := copy(d.cur.Payload[d.fill:], data)
+			d.fill += n
+			data = data[n:]
+			if d.fill < len(d.cur.Payload) {
+				return out, nil
+			}
+			out = append(out, *d.cur)
+			d.cur, d.fill = nil, 0
+			d.Synced = true
+		}
 		if !d.Synced {
-			at := indexMagic(d.buf)
+			at := indexMagic(data)
 			if at < 0 {
-				keep := 0
-				if n := len(d.buf); n > 0 && d.buf[n-1] == FrameMagic[0] {
-					keep = 1
+				k := 0
+				if n := len(data); n > 0 && data[n-1] == FrameMagic[0] {
+					k = 1
 				}
-				d.Skipped += len(d.buf) - keep
-				d.buf = append(d.buf[:0], d.buf[len(d.buf)-keep:]...)
+				d.Skipped += len(data) - k
+				keep(data[len(data)-k:])
 				return out, nil
 			}
 			d.Skipped += at
-			d.buf = d.buf[at:]
+			data = data[at:]
 		}
-		if len(d.buf) < FrameHeaderBytes {
+		if len(data) < FrameHeaderBytes {
+			keep(data)
 			return out, nil
 		}
-		if string(d.buf[:2]) != FrameMagic {
+		if string(data[:2]) != FrameMagic {
 			return out, fmt.Errorf("%w: frame without magic", ErrFrame)
 		}
-		n := binary.BigEndian.Uint32(d.buf[2:])
-		typ := d.buf[10]
+		n := binary.BigEndian.Uint32(data[2:])
+		typ := data[10]
 		if n < 5 || n > MaxFrameBody || !knownType(typ) {
 			if !d.Synced {
 				// A false magic inside junk: skip it and keep looking.
-				d.buf = d.buf[1:]
+				data = data[1:]
 				d.Skipped++
 				continue
 			}
@@ -169,13 +195,14 @@ func (d *Decoder) Push(chunk []byte) ([]Frame, error) {
 			}
 			return out, fmt.Errorf("%w: frame length %d outside 5..%d", ErrFrame, n, MaxFrameBody)
 		}
-		if uint32(len(d.buf)) < 6+n {
+		if !d.Synced && uint32(len(data)) < 6+n {
+			// Not synced yet: a frame is believed only once it is whole (a false magic in junk
+			// could announce any length), so its bytes are kept and scanned again.
+			keep(data)
 			return out, nil
 		}
-		payload := append([]byte(nil), d.buf[FrameHeaderBytes:6+n]...)
-		out = append(out, Frame{Stream: binary.BigEndian.Uint32(d.buf[6:]), Type: typ, Payload: payload})
-		d.buf = d.buf[6+n:]
-		d.Synced = true
+		d.cur = &Frame{Stream: binary.BigEndian.Uint32(data[6:]), Type: typ, Payload: make([]byte, n-5)}
+		data = data[FrameHeaderBytes:]
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math/rand"
 	"os"
 	"reflect"
 	"regexp"
@@ -274,5 +275,44 @@ func TestCodecRefusesBadFramesAfterSync(t *testing.T) {
 	fs, err := d.Push(append([]byte("XXXX"), EncodeFrame(2, FramePong, nil)...))
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("no resync after reset: %v %v", err, fs)
+	}
+}
+
+// Frames of every size, pushed in pieces of every size through one reused read buffer (as the
+// link reader does): each payload arrives whole and intact, and later pushes never change it.
+func TestCodecPiecesThroughAReusedBuffer(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	var stream []byte
+	var want [][]byte
+	for _, size := range []int{0, 1, 10, 4096, 4097, DataChunkBytes, 300_000, 5} {
+		p := make([]byte, size)
+		rng.Read(p)
+		want = append(want, p)
+		stream = append(stream, EncodeFrame(uint32(len(want)), FrameStdin, p)...)
+	}
+	for _, maxPiece := range []int{1, 7, 4096, 65536} {
+		d := &Decoder{Synced: true}
+		buf := make([]byte, maxPiece)
+		var got []Frame
+		for rest := stream; len(rest) > 0; {
+			n := copy(buf[:1+rng.Intn(maxPiece)], rest)
+			rest = rest[n:]
+			fs, err := d.Push(buf[:n])
+			if err != nil {
+				t.Fatalf("pieces of %d: %v", maxPiece, err)
+			}
+			got = append(got, fs...)
+			for i := range buf[:n] {
+				buf[i] = 0xAA // the reader reuses its buffer at once
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("pieces of %d: %d frames, want %d", maxPiece, len(got), len(want))
+		}
+		for i, f := range got {
+			if f.Stream != uint32(i+1) || !bytes.Equal(f.Payload, want[i]) {
+				t.Fatalf("pieces of %d: frame %d (stream %d, %d bytes) differs", maxPiece, i, f.Stream, len(f.Payload))
+			}
+		}
 	}
 }

@@ -16,6 +16,7 @@ import {
 import { execFileSync } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { HearthClient } from '@hearth/sdk';
+import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { freshDatabase, testPgUrl } from './pg.ts';
 import { runHearth, type Proc } from './proc.ts';
 
@@ -259,23 +260,27 @@ export async function startPlatform(
 /**
  * A real agent process (`hearth agent`, as hosts run it) for a platform started with
  * `agent: false`: it joins the platform's manager with the platform's data directory and network.
+ * It runs with the Node.js flags `hearth up` gives its agent; `env` adds to its environment.
  */
-export function runAgentProcess(p: Platform, name: string): Proc {
-  return runHearth([
-    'agent',
-    '--manager',
-    p.manager.url,
-    '--join-token',
-    p.manager.joinToken,
-    '--data-dir',
-    p.dir,
-    '--port',
-    '0',
-    '--name',
-    name,
-    '--bridge',
-    p.net.bridge,
-    '--cidr',
-    p.net.cidr,
-  ]);
+export function runAgentProcess(p: Platform, name: string, env: Record<string, string> = {}): Proc {
+  return runHearth(
+    [
+      'agent',
+      '--manager',
+      p.manager.url,
+      '--join-token',
+      p.manager.joinToken,
+      '--data-dir',
+      p.dir,
+      '--port',
+      '0',
+      '--name',
+      name,
+      '--bridge',
+      p.net.bridge,
+      '--cidr',
+      p.net.cidr,
+    ],
+    { NODE_OPTIONS: AGENT_NODE_FLAGS.join(' '), ...env },
+  );
 }

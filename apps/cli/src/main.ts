@@ -1,21 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
-import { vmCommands } from './commands/vm.ts';
-import { upCommand } from './commands/up.ts';
-import { doctorCommand } from './commands/doctor.ts';
 import { agentCommand } from './commands/agent.ts';
-import { resourceCommands } from './commands/resources.ts';
-import { accessCommands } from './commands/access.ts';
-import { snapshotCommands } from './commands/snapshot.ts';
-import { volumeCommands } from './commands/volume.ts';
-import { networkCommands } from './commands/network.ts';
-import { templateCommands } from './commands/template.ts';
-import { poolCommands } from './commands/pool.ts';
-import { loginCommands } from './commands/login.ts';
-import { tokenCommands } from './commands/token.ts';
-import { auditCommand } from './commands/audit.ts';
-import { userCommands } from './commands/users.ts';
-import { projectCommands } from './commands/projects.ts';
 import { EXIT } from './output.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
@@ -42,22 +27,20 @@ const program = new Command('hearth')
     if (action.parent !== program || !SERVERS.has(action.name())) setFlagsFromString('--liftoff-only');
   });
 
-upCommand(program);
-vmCommands(program);
-doctorCommand(program);
-agentCommand(program);
-resourceCommands(program);
-accessCommands(program);
-snapshotCommands(program);
-volumeCommands(program);
-networkCommands(program);
-templateCommands(program);
-poolCommands(program);
-loginCommands(program);
-tokenCommands(program);
-auditCommand(program);
-userCommands(program);
-projectCommands(program);
+// A host agent runs for months with what it loads at start: it registers its own verb only, and
+// the other verbs' modules (SDK client commands, prompts, the manager's `up`) stay unloaded.
+if (verbOf(process.argv.slice(2)) === 'agent') agentCommand(program);
+else (await import('./commands/all.ts')).allCommands(program);
+
+/** The verb on a command line: its first word that is neither a global option nor such an option's value. */
+function verbOf(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--data-dir' || a === '--project') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
 
 try {
   await program.parseAsync(process.argv);

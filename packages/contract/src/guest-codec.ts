@@ -29,12 +29,20 @@ export function encodeFrame(stream: number, type: FrameType, payload: Buffer | s
       : Buffer.isBuffer(payload)
         ? payload
         : Buffer.from(JSON.stringify(payload));
-  const head = Buffer.alloc(FRAME_HEADER_BYTES);
+  return Buffer.concat([frameHead(stream, type, body.length), body]);
+}
+
+/**
+ * A frame's header alone, for a payload of `bytes` written right after it: a sender of big data
+ * payloads writes both (one writev) instead of copying each payload into a joined frame.
+ */
+export function frameHead(stream: number, type: FrameType, bytes: number): Buffer {
+  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   FRAME_MAGIC.copy(head, 0);
-  head.writeUInt32BE(body.length + 5, 2);
+  head.writeUInt32BE(bytes + 5, 2);
   head.writeUInt32BE(stream, 6);
   head.writeUInt8(type, 10);
-  return Buffer.concat([head, body]);
+  return head;
 }
 
 /** A WINDOW frame's payload: the credit increment as u32 BE. */

@@ -5,6 +5,7 @@ import {
   encodeFrame,
   encodeWindow,
   FrameDecoder,
+  frameHead,
   FrameError,
   parseJsonPayload,
   windowIncrement,
@@ -22,6 +23,9 @@ import { GuestError } from './errors.ts';
 import { GuestStream } from './stream.ts';
 
 export { GuestError };
+
+/** Data payloads from this size on are written after their header rather than joined to it. */
+const BIG_PAYLOAD = 16 * 1024;
 
 const gone = () => new GuestError('GUEST_DISCONNECTED', 'the VM is no longer running');
 
@@ -273,7 +277,14 @@ export class GuestConnection extends EventEmitter {
       id,
       (type, payload) => {
         if (this.sock !== sock || sock.destroyed) return Promise.resolve();
-        const ok = sock.write(encodeFrame(id, type, payload));
+        let ok: boolean;
+        if (Buffer.isBuffer(payload) && payload.length >= BIG_PAYLOAD) {
+          // Header and payload leave in one writev: the payload is not copied into a joined frame.
+          sock.cork();
+          sock.write(frameHead(id, type, payload.length));
+          ok = sock.write(payload);
+          sock.uncork();
+        } else ok = sock.write(encodeFrame(id, type, payload));
         if (ok) return Promise.resolve();
         // A socket that dies never drains: give up on close too, or writers would wait forever.
         return new Promise<void>((resolve) => {

@@ -3,10 +3,10 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { RunningManager } from '@hearth/manager';
-import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
+import { AGENT_DEFAULTS, AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { defaultDataDir, DEFAULT_PORT } from '../config.ts';
 import { reportError } from '../output.ts';
-import { AGENT_NODE_FLAGS, superviseAgent } from '../agent-process.ts';
+import { superviseAgent } from '../agent-process.ts';
 import { LOG_REDACT } from '@hearth/contract/log-redaction';
 
 const VERSION = '0.1.0';
