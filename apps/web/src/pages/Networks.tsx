@@ -28,6 +28,7 @@ import {
   fieldText,
   freeInterfaces,
   MODE_FIELDS,
+  METADATA_MODES,
   MODE_HINT,
   MODE_LABEL,
   networkExtra,
@@ -49,7 +50,7 @@ function CreateNetwork() {
     onSuccess: () => setForm((f) => ({ ...emptyNetworkForm, mode: f.mode })),
     onError: (e) => setErrors(networkFieldsOf(e)),
   });
-  const set = (k: keyof NetworkForm, v: string) => {
+  const set = (k: Exclude<keyof NetworkForm, 'allowMetadata'>, v: string) => {
     setForm((f) => ({ ...f, [k]: v }));
     setErrors(({ [k]: _, ...rest }) => rest);
   };
@@ -112,6 +113,16 @@ function CreateNetwork() {
             />
           );
         })}
+        {METADATA_MODES.includes(form.mode) && (
+          <label className="flex items-center gap-2 text-sm md:col-span-2 xl:col-span-4">
+            <input
+              type="checkbox"
+              checked={form.allowMetadata}
+              onChange={(e) => setForm((f) => ({ ...f, allowMetadata: e.target.checked }))}
+            />
+            Let guests reach cloud instance metadata (169.254.0.0/16); blocked by default
+          </label>
+        )}
         <div className="space-y-2 md:col-span-2 xl:col-span-4">
           <RoleButton route="createNetwork" type="submit" variant="primary" disabled={create.isPending}>
             {create.isPending ? 'Creating…' : 'Create network'}

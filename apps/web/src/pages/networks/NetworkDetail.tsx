@@ -99,6 +99,12 @@ export default function NetworkDetail() {
               ...(n.vlan ? ([['VLAN', String(n.vlan)]] as [string, string][]) : []),
               ...(n.vni ? ([['VNI', String(n.vni)]] as [string, string][]) : []),
               ...(n.port ? ([['UDP port', String(n.port)]] as [string, string][]) : []),
+              ...(n.mode === 'nat' || n.mode === 'bridged'
+                ? ([['Cloud metadata (169.254.0.0/16)', n.allowMetadata ? 'reachable' : 'blocked']] as [
+                    string,
+                    string,
+                  ][])
+                : []),
               ['Host features', n.requires.join(', ') || '—'],
               ['VMs', n.vmCount],
               ['Created', formatTime(n.createdAt)],

@@ -14,6 +14,17 @@ import {
 const form = (f: Partial<NetworkForm>): NetworkForm => ({ ...emptyNetworkForm, name: 'lan', ...f });
 
 describe('network form', () => {
+  it('opens the metadata range only when asked, and only on routed modes', () => {
+    expect(toNetworkBody(form({ mode: 'nat', cidr: '10.30.0.0/24' }))).not.toHaveProperty('allowMetadata');
+    expect(
+      toNetworkBody(form({ mode: 'nat', cidr: '10.30.0.0/24', allowMetadata: true })).allowMetadata,
+    ).toBe(true);
+    // An isolated network never routes out: the box's value is not sent.
+    expect(
+      toNetworkBody(form({ mode: 'isolated', cidr: '10.30.0.0/24', allowMetadata: true })),
+    ).not.toHaveProperty('allowMetadata');
+  });
+
   it('sends only the non-empty inputs of the chosen mode', () => {
     // Values typed for another mode stay out of the body.
     const typed = {

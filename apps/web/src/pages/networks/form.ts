@@ -14,6 +14,8 @@ export interface NetworkForm {
   vlan: string;
   vni: string;
   port: string;
+  /** Guests may reach 169.254.0.0/16 (routed modes only; blocked by default). */
+  allowMetadata: boolean;
 }
 
 export const emptyNetworkForm: NetworkForm = {
@@ -26,9 +28,13 @@ export const emptyNetworkForm: NetworkForm = {
   vlan: '',
   vni: '',
   port: '',
+  allowMetadata: false,
 };
 
-export type ModeField = Exclude<keyof NetworkForm, 'name' | 'mode'>;
+/** Modes whose guests are routed off the host, where the metadata range can be opened. */
+export const METADATA_MODES: readonly NetworkMode[] = ['nat', 'bridged'];
+
+export type ModeField = Exclude<keyof NetworkForm, 'name' | 'mode' | 'allowMetadata'>;
 
 /**
  * The inputs each mode takes (docs/networking.md), in the order they are shown. Only these are
@@ -110,6 +116,7 @@ export function toNetworkBody(f: NetworkForm): z.input<typeof CreateNetworkBody>
     if (k === 'dns') body.dns = v.split(/[\s,]+/).filter(Boolean);
     else body[k] = NUMERIC.includes(k) ? Number(v) : v;
   }
+  if (f.allowMetadata && METADATA_MODES.includes(f.mode)) body.allowMetadata = true;
   return body as z.input<typeof CreateNetworkBody>;
 }
 

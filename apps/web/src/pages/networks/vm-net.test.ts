@@ -25,6 +25,7 @@ const net = (over: Partial<Network>): Network => ({
   port: null,
   bridge: 'hbr0',
   isDefault: false,
+  allowMetadata: false,
   requires: [],
   vmCount: 0,
   createdAt: '2025-01-01T00:00:00.000Z',
