@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Recipe: the default base rootfs (ext4), built from busybox-static with no loop mount.
-# busybox init mounts the basics (/etc/init.d/rcS), then starts the guest agent, a serial getty
-# and the rest of the image's setup (/etc/init.d/rcS.late: hostname, network from hearth.ip,
-# acpid, the boot marker) side by side, and powers off cleanly on the ACPI power button (QMP
-# system_powerdown).
+# busybox init mounts the basics and prints the boot marker (/etc/init.d/rcS), then starts the
+# guest agent, a serial getty and the rest of the image's setup (/etc/init.d/rcS.late: hostname,
+# network from hearth.ip, acpid) side by side, and powers off cleanly on the ACPI power button
+# (QMP system_powerdown).
 # Output: $1/rootfs.ext4. The recipe's sha256 is part of the cache key.
 set -euo pipefail
 out=${1:?usage: base-rootfs.sh OUTDIR GUEST_AGENT_BINARY}
@@ -61,12 +61,23 @@ while read -r _ mnt _ opts _; do
   [ "$mnt" = / ] || continue
   case ",$opts," in *,ro,*) mount -o remount,rw / ;; esac
 done < /proc/mounts
+host=hearth
+read -r cmdline < /proc/cmdline
+for arg in $cmdline; do
+  case $arg in hearth.hostname=*) host=${arg#hearth.hostname=} ;; esac
+done
+# Before getty starts (its prompt shows the name); the same name the agent's config carries.
+echo "$host" > /proc/sys/kernel/hostname
+read -r up _ < /proc/uptime
+read -r kernel < /proc/sys/kernel/osrelease
+echo "hearth-guest: booted in ${up}s (hostname $host, kernel $kernel)" > /dev/console
 X
 
-# The guest agent starts as soon as rcS is done, alongside this. With a config disk (the read-only
-# disk starting with HEARTHC1) the agent sets the hostname and the network itself, from that disk
-# and the same command line, and may change them again later (a pool's hand-out): then this
-# leaves both alone. Without one (a VM without guest credentials) this sets them.
+# The guest agent starts as soon as rcS (and its boot marker) is done, alongside this. With a
+# config disk (the read-only disk starting with HEARTHC1) the agent writes /etc/hostname and sets
+# up the network itself, from that disk and the same command line, and may change both again
+# later (a pool's hand-out): then this leaves them alone. Without one (a VM without guest
+# credentials) this does both.
 cat > "$r/etc/init.d/rcS.late" <<'X'
 #!/bin/sh
 agent_configures() {
@@ -89,7 +100,6 @@ for arg in $cmdline; do
   esac
 done
 if ! agent_configures; then
-  hostname "$host"
   echo "$host" > /etc/hostname
   ip link set lo up
   if [ -n "${ipcfg:-}" ]; then
@@ -102,9 +112,6 @@ if ! agent_configures; then
   fi
 fi
 acpid -c /etc/acpi 2>/dev/null
-read -r up _ < /proc/uptime
-read -r kernel < /proc/sys/kernel/osrelease
-echo "hearth-guest: booted in ${up}s (hostname $host, kernel $kernel)" > /dev/console
 X
 
 cat > "$r/etc/init.d/rcK" <<'X'
