@@ -46,10 +46,10 @@ X
 # shell builtins read /proc, one `mount -a` mounts the basics. The kernel mounted /dev itself
 # (devtmpfs) and the command line mounted / read-write, unless this is a kernel that did not.
 cat > "$r/etc/fstab" <<'X'
-proc /proc proc nosuid,nodev,noexec 0 0
-sysfs /sys sysfs nosuid,nodev,noexec 0 0
-devpts /dev/pts devpts mode=0620,ptmxmode=666 0 0
-tmpfs /run tmpfs nosuid,nodev,mode=0755 0 0
+proc /proc proc defaults 0 0
+sysfs /sys sysfs defaults 0 0
+devpts /dev/pts devpts defaults 0 0
+tmpfs /run tmpfs defaults 0 0
 X
 
 cat > "$r/etc/init.d/rcS" <<'X'
