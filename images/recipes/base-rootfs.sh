@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Recipe: the default base rootfs (ext4), built from busybox-static with no loop mount.
-# busybox init runs /etc/init.d/rcS, prints the boot marker on the console, starts a serial
-# getty, and powers off cleanly on the ACPI power button (QMP system_powerdown).
+# busybox init mounts the basics and prints the boot marker (/etc/init.d/rcS), then starts the
+# guest agent, a serial getty and the rest of the image's setup (/etc/init.d/rcS.late: hostname,
+# network from hearth.ip, acpid) side by side, and powers off cleanly on the ACPI power button
+# (QMP system_powerdown).
 # Output: $1/rootfs.ext4. The recipe's sha256 is part of the cache key.
 set -euo pipefail
 out=${1:?usage: base-rootfs.sh OUTDIR GUEST_AGENT_BINARY}
@@ -33,42 +35,83 @@ chmod 755 "$r/usr/bin/nohup"
 
 cat > "$r/etc/inittab" <<'X'
 ::sysinit:/etc/init.d/rcS
+::once:/etc/init.d/rcS.late
 ::respawn:/usr/sbin/hearth-guest
 ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100
 ::ctrlaltdel:/sbin/poweroff
 ::shutdown:/etc/init.d/rcK
 X
 
+# Under TCG every process costs tens of milliseconds, so both scripts fork as little as they can:
+# shell builtins read /proc, one `mount -a` mounts the basics. The kernel mounted /dev itself
+# (devtmpfs) and the command line mounted / read-write, unless this is a kernel that did not.
+cat > "$r/etc/fstab" <<'X'
+proc /proc proc defaults 0 0
+sysfs /sys sysfs defaults 0 0
+devpts /dev/pts devpts defaults 0 0
+tmpfs /run tmpfs defaults 0 0
+X
+
 cat > "$r/etc/init.d/rcS" <<'X'
 #!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null
+[ -e /dev/null ] || mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /run
-mount -o remount,rw /
+mount -a
+while read -r _ mnt _ opts _; do
+  [ "$mnt" = / ] || continue
+  case ",$opts," in *,ro,*) mount -o remount,rw / ;; esac
+done < /proc/mounts
 host=hearth
-for arg in $(cat /proc/cmdline); do
+read -r cmdline < /proc/cmdline
+for arg in $cmdline; do
+  case $arg in hearth.hostname=*) host=${arg#hearth.hostname=} ;; esac
+done
+# Before getty starts (its prompt shows the name); the same name the agent's config carries.
+echo "$host" > /proc/sys/kernel/hostname
+read -r up _ < /proc/uptime
+read -r kernel < /proc/sys/kernel/osrelease
+echo "hearth-guest: booted in ${up}s (hostname $host, kernel $kernel)" > /dev/console
+X
+
+# The guest agent starts as soon as rcS (and its boot marker) is done, alongside this. With a
+# config disk (the read-only disk starting with HEARTHC1) the agent writes /etc/hostname and sets
+# up the network itself, from that disk and the same command line, and may change both again
+# later (a pool's hand-out): then this leaves them alone. Without one (a VM without guest
+# credentials) this does both.
+cat > "$r/etc/init.d/rcS.late" <<'X'
+#!/bin/sh
+agent_configures() {
+  for d in /sys/block/vd*; do
+    ro=0
+    read -r ro < "$d/ro" 2>/dev/null
+    [ "$ro" = 1 ] || continue
+    magic=
+    read -r -n 8 magic < "/dev/${d##*/}" 2>/dev/null
+    [ "$magic" = HEARTHC1 ] && return 0
+  done
+  return 1
+}
+host=hearth
+read -r cmdline < /proc/cmdline
+for arg in $cmdline; do
   case $arg in
     hearth.hostname=*) host=${arg#hearth.hostname=} ;;
     hearth.ip=*) ipcfg=${arg#hearth.ip=} ;;
   esac
 done
-hostname "$host"
-echo "$host" > /etc/hostname
-ip link set lo up
-if [ -n "${ipcfg:-}" ]; then
-  # hearth.ip=ADDR/PREFIX,GATEWAY,DNS
-  addr=${ipcfg%%,*}; rest=${ipcfg#*,}; gw=${rest%%,*}; dns=${rest#*,}
-  ip link set eth0 up && ip addr add "$addr" dev eth0
-  [ -n "$gw" ] && ip route add default via "$gw"
-  [ -n "$dns" ] && echo "nameserver $dns" > /etc/resolv.conf
-  echo "hearth-guest: eth0 $addr, gateway ${gw:-none}, dns ${dns:-none}" > /dev/console
+if ! agent_configures; then
+  echo "$host" > /etc/hostname
+  ip link set lo up
+  if [ -n "${ipcfg:-}" ]; then
+    # hearth.ip=ADDR/PREFIX,GATEWAY,DNS; replace, not add: the agent configures it too.
+    addr=${ipcfg%%,*}; rest=${ipcfg#*,}; gw=${rest%%,*}; dns=${rest#*,}
+    ip link set eth0 up && ip addr replace "$addr" dev eth0
+    [ -n "$gw" ] && ip route replace default via "$gw"
+    [ -n "$dns" ] && echo "nameserver $dns" > /etc/resolv.conf
+    echo "hearth-guest: eth0 $addr, gateway ${gw:-none}, dns ${dns:-none}" > /dev/console
+  fi
 fi
 acpid -c /etc/acpi 2>/dev/null
-up=$(cut -d' ' -f1 /proc/uptime)
-echo "hearth-guest: booted in ${up}s (hostname $host, kernel $(uname -r))" > /dev/console
 X
 
 cat > "$r/etc/init.d/rcK" <<'X'
@@ -86,7 +129,7 @@ cat > "$r/etc/acpi/PWRF/00000080" <<'X'
 echo "hearth-guest: power button pressed" > /dev/console
 /sbin/poweroff
 X
-chmod 755 "$r/etc/init.d/rcS" "$r/etc/init.d/rcK" "$r/etc/acpi/PWRF/00000080"
+chmod 755 "$r/etc/init.d/rcS" "$r/etc/init.d/rcS.late" "$r/etc/init.d/rcK" "$r/etc/acpi/PWRF/00000080"
 
 install -m 0755 "$agent" "$r/usr/sbin/hearth-guest"
 mkdir -p "$r/etc/hearth" "$r/home"

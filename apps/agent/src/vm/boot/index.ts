@@ -14,20 +14,11 @@ import { timed, type BootRun, type RestoreSource } from './run.ts';
 export type { RestoreSource } from './run.ts';
 
 /**
- * The boot path, in order, with the names its durations are recorded under (`awaitReady` records
- * its own two: `kernel` and `agent`).
- */
-export const BOOT_STEPS = [
-  ['disk', prepareFiles],
-  ['config', writeConfig],
-  ['network', plugNetwork],
-  ['launch', launchVmm],
-  [null, awaitReady],
-] as const;
-
-/**
  * Boots the VM, or with `from` resumes it from a snapshot directory: then the disk comes from
- * the snapshot and is left untouched (the guest's memory already knows its contents). Never
+ * the snapshot and is left untouched (the guest's memory already knows its contents). The steps,
+ * with the names their durations are recorded under: `disk`, `config` and `network` (see
+ * hostSide: the network runs alongside the other two), `launch` (`load` for a restore), then
+ * `awaitReady`'s own (`kernel` and `agent`, or `resume` and `identity`). Never
  * throws: a failure leaves the VM `failed` with the reason and the console's last lines, and
  * everything this boot made (VMM, TAPs, a fresh disk) removed.
  */
@@ -54,12 +45,12 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
   rec.bootSteps = null;
   const t0 = Date.now();
   try {
-    for (const [name, step] of BOOT_STEPS) {
-      const since = performance.now();
-      await step(b);
-      // A restore's launch loads the saved state.
-      if (name) timed(b, name === 'launch' && from ? 'load' : name, since);
-    }
+    await hostSide(b);
+    const since = performance.now();
+    await launchVmm(b);
+    // A restore's launch loads the saved state.
+    timed(b, from ? 'load' : 'launch', since);
+    await awaitReady(b);
     rec.bootSteps = b.steps;
     const instance = b.instance!;
     rec.bootMs = Date.now() - b.launchedAt;
@@ -74,6 +65,30 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
   } catch (e) {
     await failBoot(b, (e as Error).message);
   }
+}
+
+/**
+ * `disk` then `config`, with `network` started at the same time. A failure of either branch
+ * waits for the other to settle, so the cleanup finds every TAP and file this boot made.
+ */
+async function hostSide(b: BootRun): Promise<void> {
+  const net = plugNetwork(b).then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
+  let since = performance.now();
+  try {
+    await prepareFiles(b);
+    since = timed(b, 'disk', since);
+    await writeConfig(b);
+    since = timed(b, 'config', since);
+  } catch (e) {
+    await net;
+    throw e;
+  }
+  const failed = await net;
+  if (failed) throw failed;
+  timed(b, 'network', since);
 }
 
 async function failBoot(b: BootRun, message: string): Promise<void> {
