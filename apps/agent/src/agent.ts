@@ -14,6 +14,7 @@ import { sweepLeftovers } from './sweep.ts';
 import { ManagerCallError, ManagerClient } from './manager-client.ts';
 import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './vm/index.ts';
+import { VmConfiner, type ConfineConfig } from './vm/confine.ts';
 import { ensureBridge } from './networks.ts';
 import { ensureDns } from './dns.ts';
 import { trackChanges } from './drain.ts';
@@ -44,6 +45,8 @@ export interface AgentConfig {
   firecrackerBin?: string;
   /** Jailer binary, or false to run Firecracker unjailed; default HEARTH_JAILER_BIN or `jailer`. */
   jailerBin?: string | false;
+  /** QEMU confinement: uid range, parent cgroup, memory overhead (defaults in vm/confine.ts). */
+  confine?: Partial<ConfineConfig>;
   /** Turn on kernel same-page merging at start (a host-wide setting; off by default). */
   ksm?: boolean;
   /** Fetch every image from the manager instead of reading the manager's files (tests). */
@@ -160,7 +163,9 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     dnsUpstream: cfg.dnsUpstream ?? [],
     features,
   };
+  const confiner = new VmConfiner(join(cfg.dataDir, 'vms'), log.child({ component: 'confine' }), cfg.confine);
   const supervisor = new Supervisor({
+    confiner,
     net: netCtx,
     guestAgentPath,
     images: new ImageCache({
@@ -223,7 +228,10 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
     url = cfg.advertiseUrl ?? `http://${cfg.listenHost}:${port}`;
 
-    const inventory = await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null });
+    const inventory = await collectInventory(cfg.dataDir, drivers, {
+      underlay: cfg.underlay ?? null,
+      confiner,
+    });
     const body = { name: cfg.name ?? hostname(), url, callbackToken: identity.callbackToken, inventory };
     const reg = await register(client, identity, cfg.joinToken, body, log);
     hostId = reg.host.id;
@@ -260,7 +268,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     try {
       const res = await client.heartbeat(
         hostId,
-        await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null }),
+        await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null, confiner }),
         supervisor.list(),
       );
       // Networks deleted while this host was unreachable: what it built for them goes now.
