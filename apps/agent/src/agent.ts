@@ -45,6 +45,10 @@ export interface AgentConfig {
   firecrackerBin?: string;
   /** Jailer binary, or false to run Firecracker unjailed; default HEARTH_JAILER_BIN or `jailer`. */
   jailerBin?: string | false;
+  /** Run Firecracker unjailed (as root) when no jailer is found; also HEARTH_FIRECRACKER_NO_JAILER=1. */
+  firecrackerNoJailer?: boolean;
+  /** Trust KVM although the CPU shows no vmx/svm; also HEARTH_FIRECRACKER_TRUST_KVM=1. */
+  firecrackerTrustKvm?: boolean;
   /** QEMU confinement: uid range, parent cgroup, memory overhead (defaults in vm/confine.ts). */
   confine?: Partial<ConfineConfig>;
   /** Turn on kernel same-page merging at start (a host-wide setting; off by default). */
@@ -130,7 +134,8 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const drivers = [
     new FirecrackerDriver({
       binary: cfg.firecrackerBin,
-      jailer: cfg.jailerBin,
+      jailer: cfg.firecrackerNoJailer ? false : cfg.jailerBin,
+      ...(cfg.firecrackerTrustKvm ? { trustKvm: true } : {}),
       log: log.child({ component: 'firecracker' }),
     }),
     new QemuDriver(),
