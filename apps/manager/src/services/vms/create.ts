@@ -17,7 +17,7 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
   const { image, kernel } = await resolveBootImages(ctx, body);
   const diskBytes = diskBytesFor(body, image);
   const placing = performance.now();
-  const { placement, nics, ports } = await placeNewVm(ctx, body);
+  const { placement, nics, ports } = await placeNewVm(ctx, body, Math.ceil(diskBytes / 2 ** 20));
   markStep(clock, 'place', placing);
   const { row, release } = await insertVm(ctx, {
     name: body.name,

@@ -1,6 +1,6 @@
 import { HearthError, type PortMapping } from '@hearth/contract';
 import type { NicPlan } from '../networks/nic-planning.ts';
-import { placeVm, type Placement } from '../scheduler.ts';
+import { diskPolicyFromEnv, placeVm, type Placement } from '../scheduler.ts';
 import type { CreateInput } from './create-input.ts';
 import type { VmContext } from './context.ts';
 
@@ -11,12 +11,14 @@ import type { VmContext } from './context.ts';
 export async function placeNewVm(
   ctx: VmContext,
   body: CreateInput,
+  diskMib?: number,
 ): Promise<{ placement: Placement; nics: NicPlan; ports: PortMapping[] }> {
   const nics = await ctx.networks.planNics(body);
   const placement = placeVm(
     await ctx.stores.hosts.forPlacement(),
-    { ...body, net: nics.hostNeeds },
+    { ...body, net: nics.hostNeeds, ...(diskMib ? { diskMib } : {}) },
     ctx.memory,
+    diskPolicyFromEnv(process.env),
   );
   // Parsed input: protocol defaults are applied.
   const ports = (body.ports ?? []) as PortMapping[];
