@@ -64,12 +64,6 @@ export async function confineRunDir(spec: VmmLaunchSpec, c: VmmConfinement): Pro
   };
 }
 
-/** Unlinks the volumes a confined VM had linked in (the volumes themselves stay). */
-export async function unlinkVolumes(runDir: string): Promise<void> {
-  for (const n of await readdir(runDir).catch(() => [] as string[]))
-    if (/^vol-.*\.img$/.test(n)) await rm(join(runDir, n), { force: true });
-}
-
 async function handOver(path: string, uid: number, gid: number, mode: number): Promise<void> {
   await chown(path, uid, gid);
   await chmod(path, mode);

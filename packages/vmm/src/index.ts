@@ -123,9 +123,7 @@ export {
   joinCgroup,
   removeVmCgroup,
   vmCgroupLimits,
-  VMM_CGROUP_OVERHEAD_MIB,
   type CgroupHost,
-  type CgroupLimits,
 } from './cgroup.ts';
 export { detectAccel, kvmChecks, pidAlive, processArgv, type AccelCheck, type HostCheck } from './host.ts';
 export {

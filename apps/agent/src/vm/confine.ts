@@ -29,7 +29,7 @@ export interface ConfineConfig {
  * Far from login users, Debian's system ranges (libvirt-qemu is 64055), `/etc/subuid`'s usual
  * 100000+ blocks and the Firecracker jailer's 900000-965535.
  */
-export const CONFINE_DEFAULTS: ConfineConfig = {
+const CONFINE_DEFAULTS: ConfineConfig = {
   uidRange: [800_000, 865_535],
   cgroupParent: 'hearth.slice',
   overheadMib: 192,
@@ -134,7 +134,7 @@ export class VmConfiner {
 }
 
 /** The `vm-confinement` line of `hearth doctor`: not ok when VMs would run without cgroup limits. */
-export function confinementCheck(h: CgroupHost, cfg: ConfineConfig = CONFINE_DEFAULTS): HostCheck {
+function confinementCheck(h: CgroupHost, cfg: ConfineConfig = CONFINE_DEFAULTS): HostCheck {
   const ids = `QEMU runs with seccomp as a uid of its own (${cfg.uidRange.join('-')})`;
   return { name: 'vm-confinement', ok: h.mode !== 'none', detail: `${ids}; ${describeCgroups(h)}` };
 }
