@@ -11,11 +11,14 @@ import { pidAlive, until } from '../helpers/vm.ts';
 
 /** A field of /proc/PID/status. */
 const status = (pid: number, field: string) =>
-  new RegExp(`^${field}:\\s+(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+  new RegExp(`^${field}:[ \\t]*(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
 
-/** Runs argv as `uid` (and the same gid, no other group) and returns its exit code and stderr. */
-function runAs(uid: number, argv: string[]) {
-  const r = spawnSync(argv[0]!, argv.slice(1), { uid, gid: uid, encoding: 'utf8' });
+/**
+ * Runs argv as `uid` (and the same gid, no other group) in `cwd`, entered before the ids change,
+ * as the agent starts a confined QEMU; returns its exit code and stderr.
+ */
+function runAs(uid: number, cwd: string, argv: string[]) {
+  const r = spawnSync(argv[0]!, argv.slice(1), { uid, gid: uid, cwd, encoding: 'utf8' });
   return { code: r.status, stderr: r.stderr };
 }
 
@@ -107,14 +110,16 @@ describe('QEMU confinement (real VM)', () => {
       { uid: uid + 1, gid: uid + 1, cgroupProcs: [] },
     );
     // The other VM's own uid can (the check below is not refused for a trivial reason).
-    expect(runAs(uid + 1, ['cat', f(RUN_DIR_FILES.disk)]).code).toBe(0);
-    const denied = runAs(uid, ['cat', f(RUN_DIR_FILES.disk)]);
+    expect(runAs(uid + 1, other, ['cat', RUN_DIR_FILES.disk]).code).toBe(0);
+    // Even started inside the other VM's run directory, this VM's uid reads nothing there.
+    const denied = runAs(uid, other, ['cat', RUN_DIR_FILES.disk]);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toMatch(/Permission denied/);
     // Nor its own VM's spec (guest secret), even through its own run directory.
     const own = join(p.dir, 'agent', 'vms', vm.id);
-    expect(runAs(uid, ['cat', join(own, RUN_DIR_FILES.spec)]).stderr).toMatch(/Permission denied/);
-    expect(runAs(uid, ['cat', join(p.dir, 'agent', 'agent.json')]).stderr).toMatch(/Permission denied/);
+    expect(runAs(uid, own, ['cat', RUN_DIR_FILES.spec]).stderr).toMatch(/Permission denied/);
+    expect(runAs(uid, own, ['cat', f(RUN_DIR_FILES.disk)]).stderr).toMatch(/Permission denied/);
+    expect(runAs(uid, own, ['cat', join(p.dir, 'agent', 'agent.json')]).stderr).toMatch(/Permission denied/);
   });
 
   it('still runs commands, then stops and is deleted with its cgroup', async () => {
