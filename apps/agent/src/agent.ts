@@ -15,6 +15,7 @@ import { sweepLeftovers } from './sweep.ts';
 import { ManagerCallError, ManagerClient } from './manager-client.ts';
 import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './vm/index.ts';
+import { VmConfiner, type ConfineConfig } from './vm/confine.ts';
 import { ensureBridge } from './networks.ts';
 import { ensureDns } from './dns.ts';
 import { trackChanges } from './drain.ts';
@@ -47,6 +48,12 @@ export interface AgentConfig {
   firecrackerBin?: string;
   /** Jailer binary, or false to run Firecracker unjailed; default HEARTH_JAILER_BIN or `jailer`. */
   jailerBin?: string | false;
+  /** Run Firecracker unjailed (as root) when no jailer is found; also HEARTH_FIRECRACKER_NO_JAILER=1. */
+  firecrackerNoJailer?: boolean;
+  /** Trust KVM although the CPU shows no vmx/svm; also HEARTH_FIRECRACKER_TRUST_KVM=1. */
+  firecrackerTrustKvm?: boolean;
+  /** QEMU confinement: uid range, parent cgroup, memory overhead (defaults in vm/confine.ts). */
+  confine?: Partial<ConfineConfig>;
   /** Turn on kernel same-page merging at start (a host-wide setting; off by default). */
   ksm?: boolean;
   /** Fetch every image from the manager instead of reading the manager's files (tests). */
@@ -136,7 +143,8 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const drivers = [
     new FirecrackerDriver({
       binary: cfg.firecrackerBin,
-      jailer: cfg.jailerBin,
+      jailer: cfg.firecrackerNoJailer ? false : cfg.jailerBin,
+      ...(cfg.firecrackerTrustKvm ? { trustKvm: true } : {}),
       log: log.child({ component: 'firecracker' }),
     }),
     new QemuDriver(),
@@ -169,7 +177,9 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     dnsUpstream: cfg.dnsUpstream ?? [],
     features,
   };
+  const confiner = new VmConfiner(join(cfg.dataDir, 'vms'), log.child({ component: 'confine' }), cfg.confine);
   const supervisor = new Supervisor({
+    confiner,
     net: netCtx,
     guestAgentPath,
     images: new ImageCache({
@@ -240,7 +250,10 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
     url = cfg.advertiseUrl ?? `${tlsMode.kind === 'plain' ? 'http' : 'https'}://${cfg.listenHost}:${port}`;
 
-    const inventory = await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null });
+    const inventory = await collectInventory(cfg.dataDir, drivers, {
+      underlay: cfg.underlay ?? null,
+      confiner,
+    });
     const body: RegisterHostBody = {
       name: cfg.name ?? hostname(),
       url,
@@ -290,7 +303,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     try {
       const res = await client.heartbeat(
         hostId,
-        await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null }),
+        await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null, confiner }),
         supervisor.list(),
       );
       // Networks deleted while this host was unreachable: what it built for them goes now.

@@ -1,5 +1,6 @@
 import { readdir, readFile, readlink, statfs } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
+import pino from 'pino';
 import { cpus, freemem, release, totalmem, arch } from 'node:os';
 import type { HostInventory } from '@hearth/contract';
 import type { VmmDriver } from '@hearth/vmm';
@@ -7,7 +8,11 @@ import { detectAccel } from '@hearth/qemu';
 import { linkExists } from './net.ts';
 import { sh } from './exec.ts';
 import { ksmSummary } from './ksm.ts';
+import { VmConfiner } from './vm/confine.ts';
 import { probeNetFeatures, type NetFeature } from './net-features.ts';
+
+// `hearth doctor` reports the confinement check itself, so its confiner logs nothing.
+const silentLog = pino({ level: 'silent' });
 
 // The kernel's network features do not change while the agent runs: probe once.
 let netFeatures: Promise<NetFeature[]> | null = null;
@@ -58,7 +63,7 @@ async function hostInterfaces(): Promise<HostInventory['interfaces']> {
 export async function collectInventory(
   dataDir: string,
   drivers: VmmDriver[],
-  opts: { underlay?: string | null } = {},
+  opts: { underlay?: string | null; confiner?: VmConfiner } = {},
 ): Promise<HostInventory> {
   const vmms = await Promise.all(drivers.map((d) => d.probe()));
   // Each driver's own checks (binary, /dev/kvm, CPU flags, jailer), with their reasons.
@@ -91,6 +96,7 @@ export async function collectInventory(
       return 'ip link works';
     }),
     check('ksm', () => ksmSummary()),
+    (opts.confiner ?? new VmConfiner(join(dataDir, 'vms'), silentLog)).check(),
     check('disk', async () => {
       const freeMib = Math.floor((fs.bavail * fs.bsize) / 2 ** 20);
       if (freeMib < 1024) throw new Error(`only ${freeMib} MiB free in ${dataDir}`);

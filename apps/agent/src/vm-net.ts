@@ -69,7 +69,12 @@ export function nicArgs(nics: AgentNic[]): string[] {
   );
 }
 
-export async function createTaps(spec: AgentVmSpec, agent: string): Promise<{ name: string; mac: string }[]> {
+/** `owner`: the only uid that may attach to the TAPs (the VM's confined VMM); null: any. */
+export async function createTaps(
+  spec: AgentVmSpec,
+  agent: string,
+  owner: number | null = null,
+): Promise<{ name: string; mac: string }[]> {
   const taps: { name: string; mac: string }[] = [];
   const lines: string[] = [];
   const lbl = label('vm', spec.id, agent);
@@ -78,7 +83,7 @@ export async function createTaps(spec: AgentVmSpec, agent: string): Promise<{ na
     // A leftover with our name belongs to this VM (names derive from the VM id): replace it.
     if (await linkExists(name)) lines.push(`link del dev ${name}`);
     lines.push(
-      `tuntap add dev ${name} mode tap`,
+      `tuntap add dev ${name} mode tap${owner === null ? '' : ` user ${owner} group ${owner}`}`,
       `link set dev ${name} alias ${lbl}`,
       `link set dev ${name} master ${nic.network.bridge} up`,
     );

@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { VmmAvailability } from '@hearth/contract';
+import { HearthError, type VmmAvailability } from '@hearth/contract';
 import {
   killAndWait,
   pidAlive,
@@ -32,8 +32,13 @@ import { copyDisk, readSnapshot, SNAPSHOT_FILES, snapshotIncompatibility } from 
 export interface FirecrackerDriverOptions {
   /** Path or name on PATH; default HEARTH_FIRECRACKER_BIN or `firecracker`. */
   binary?: string;
-  /** Path or name on PATH, or false to never jail; default HEARTH_JAILER_BIN or `jailer`. */
+  /**
+   * Path or name on PATH; default HEARTH_JAILER_BIN or `jailer`. Firecracker refuses to run when
+   * it is missing, unless the operator opts out: false here, or HEARTH_FIRECRACKER_NO_JAILER=1.
+   */
   jailer?: string | false;
+  /** Trust KVM when the CPU shows no vmx/svm; default HEARTH_FIRECRACKER_TRUST_KVM=1. */
+  trustKvm?: boolean;
   jailerConfig?: Partial<Omit<JailerConfig, 'binary'>>;
   /** Network namespace for jailed VMs (`/var/run/netns/<ns>`); default: the host's. */
   netns?: string | null;
@@ -62,14 +67,19 @@ export class FirecrackerDriver implements VmmDriver {
     return this.opts.binary ?? process.env.HEARTH_FIRECRACKER_BIN ?? 'firecracker';
   }
 
+  /** The jailer to use, or null when the operator opted out of jailing. */
   private get jailerName(): string | null {
-    if (this.opts.jailer === false) return null;
+    if (this.opts.jailer === false || process.env.HEARTH_FIRECRACKER_NO_JAILER === '1') return null;
     return this.opts.jailer ?? process.env.HEARTH_JAILER_BIN ?? 'jailer';
   }
 
   /** Probes afresh each call (inventory is re-sent with heartbeats); launches reuse the last. */
   private probeNow(): Promise<FirecrackerProbe> {
-    this.probed = probeFirecracker({ binary: this.binaryName, jailer: this.jailerName });
+    this.probed = probeFirecracker({
+      binary: this.binaryName,
+      jailer: this.jailerName,
+      trustKvm: this.opts.trustKvm ?? process.env.HEARTH_FIRECRACKER_TRUST_KVM === '1',
+    });
     return this.probed;
   }
 
@@ -85,6 +95,12 @@ export class FirecrackerDriver implements VmmDriver {
     const probe = await (this.probed ?? this.probeNow());
     if (!probe.binary) {
       throw new FirecrackerLaunchError(`Launching Firecracker failed: ${probe.checks[0]!.detail}`, '');
+    }
+    if (!probe.jailer && this.jailerName !== null) {
+      const check = probe.checks.find((c) => c.name === 'firecracker-jailer')!;
+      throw new HearthError('VMM_UNAVAILABLE', `Launching Firecracker failed: ${check.detail}`, {
+        detail: { check: check.name },
+      });
     }
     const o = this.opts;
     return {

@@ -1,4 +1,5 @@
 import {
+  chmod,
   chown,
   copyFile,
   link,
@@ -144,6 +145,8 @@ export async function prepareJail(layout: FcLayout, files: JailFiles): Promise<J
   const initrd = files.initrd ? await linkInto(layout, files.initrd, 'initrd.img', true) : null;
   const disk = await linkInto(layout, files.disk, basename(files.disk), false);
   await chown(join(layout.root, disk), j.uid, j.gid);
+  // The VM's data: its own uid's alone, never world-readable.
+  await chmod(join(layout.root, disk), 0o600);
   // The configuration disk is a copy (it is tiny): the jailed uid owns the copy, never the agent's file.
   const config = files.config ? basename(files.config) : null;
   if (files.config && config) {

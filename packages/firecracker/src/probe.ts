@@ -47,9 +47,23 @@ export interface FirecrackerProbe {
  */
 export async function probeFirecracker(opts: {
   binary: string;
+  /** The jailer to look for; null: the operator opted out of jailing. */
   jailer: string | null;
+  /** Trust KVM although the CPU shows neither vmx nor svm (nested or paravirtualized hosts). */
+  trustKvm?: boolean;
+  /** kvmChecks (tests). */
+  kvm?: () => ReturnType<typeof kvmChecks>;
 }): Promise<FirecrackerProbe> {
-  const { devKvm, cpuFlags } = await kvmChecks();
+  const { devKvm, cpuFlags: flags } = await (opts.kvm ?? kvmChecks)();
+  // The flag check only guards against a /dev/kvm that cannot run guests; the operator may know better.
+  const cpuFlags =
+    !flags.ok && opts.trustKvm
+      ? {
+          ...flags,
+          ok: true,
+          detail: `override: HEARTH_FIRECRACKER_TRUST_KVM=1 (${flags.detail}; KVM trusted as the operator said)`,
+        }
+      : flags;
   const binary = await findExecutable(opts.binary);
   let version: string | null = null;
   let binCheck: HostCheck;
@@ -78,11 +92,17 @@ export async function probeFirecracker(opts: {
   const jailer = opts.jailer ? await findExecutable(opts.jailer) : null;
   const jailCheck: HostCheck = jailer
     ? { name: 'firecracker-jailer', ok: true, detail: `${jailer}: VMs run jailed (chroot, own uid, cgroup)` }
-    : {
-        name: 'firecracker-jailer',
-        ok: true,
-        detail: `${opts.jailer ?? 'jailer'} not found: VMs run without the jailer (install it for isolation)`,
-      };
+    : opts.jailer === null
+      ? {
+          name: 'firecracker-jailer',
+          ok: true,
+          detail: `override: HEARTH_FIRECRACKER_NO_JAILER=1: VMs run unjailed, as root, without chroot or cgroup`,
+        }
+      : {
+          name: 'firecracker-jailer',
+          ok: false,
+          detail: `${opts.jailer} not found: Firecracker never runs unjailed (install the jailer from the Firecracker release, set HEARTH_JAILER_BIN, or opt out with HEARTH_FIRECRACKER_NO_JAILER=1)`,
+        };
   const checks = [
     binCheck,
     { ...devKvm, name: 'firecracker-kvm' },

@@ -80,3 +80,13 @@ describe('QEMU argv', () => {
     expect(guestSocketFromArgs(['-m', '1'])).toBeNull();
   });
 });
+
+describe('QEMU argv, confined', () => {
+  it('turns the seccomp sandbox on only for a confined VM', () => {
+    expect(buildQemuArgs(spec, 'tcg')).not.toContain('-sandbox');
+    const a = buildQemuArgs({ ...spec, confine: { uid: 800_000, gid: 800_000, cgroupProcs: [] } }, 'tcg');
+    expect(a[a.indexOf('-sandbox') + 1]).toBe(
+      'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
+    );
+  });
+});

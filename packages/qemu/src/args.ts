@@ -1,3 +1,4 @@
+import { QEMU_SANDBOX } from './confine.ts';
 import { CONFIG_DISK_SERIAL, GUEST_AGENT_PORT_NAME, runDirPaths, type VmmLaunchSpec } from '@hearth/vmm';
 
 export const GUEST_CHARDEV_ID = 'agent0';
@@ -117,6 +118,8 @@ export function buildQemuArgs(
     `unix:${f.qmp},server=on,wait=off`,
     '-pidfile',
     f.pid,
+    // Confined: seccomp on (the process already runs as the VM's own uid, see confine.ts).
+    ...(spec.confine ? ['-sandbox', QEMU_SANDBOX] : []),
   ];
   if (spec.tap) {
     args.push(

@@ -1,8 +1,9 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmmAvailability } from '@hearth/contract';
 import {
   describeExit,
+  joinCgroup,
   killAndWait,
   killQuietly,
   lastLine,
@@ -24,7 +25,8 @@ import {
   vmIdFromArgs,
 } from './args.ts';
 import { copyDisk, loadState, readSnapshotInfo } from './migration.ts';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { confineRunDir, processCwd, processIds } from './confine.ts';
 import { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 import { QmpClient } from './qmp.ts';
 import { QemuInstance } from './instance.ts';
@@ -136,17 +138,37 @@ export class QemuDriver implements VmmDriver {
     const accel = await this.accel();
     const tscKhz = accel === 'tcg' ? await hostTscKhz() : null;
     const cmdline = tscKhz ? `${spec.cmdline} tsc_early_khz=${tscKhz} tsc=reliable` : spec.cmdline;
-    const args = buildQemuArgs({ ...spec, cmdline }, accel);
+    const confine = spec.confine ?? null;
+    // Confined, QEMU runs in its run directory and names every file relative to it.
+    const argSpec = confine ? await confineRunDir(spec, confine) : spec;
+    const args = buildQemuArgs({ ...argSpec, cmdline }, accel);
+    // QEMU resolves its pid file's real path, which needs every directory above the run
+    // directory: a confined QEMU cannot, so the agent writes the pid file itself.
+    if (confine) args.splice(args.indexOf('-pidfile'), 2);
     if (incoming !== null) args.push('-incoming', 'defer');
     const errFile = await open(files.stderr, 'w');
     let proc;
     try {
       // A restoring QEMU reads its saved state from its standard input (migration.ts: fd:0).
-      proc = spawnDetached(this.binary, args, { stdio: [incoming ?? 'ignore', errFile.fd, errFile.fd] });
+      proc = spawnDetached(this.binary, args, {
+        stdio: [incoming ?? 'ignore', errFile.fd, errFile.fd],
+        ...(confine ? { cwd: spec.runDir, uid: confine.uid, gid: confine.gid } : {}),
+      });
     } finally {
       await errFile.close();
     }
     const child = proc.child;
+    // Into the VM's cgroup at once: guest RAM touched before the move would stay charged elsewhere.
+    if (confine && child.pid) {
+      await joinCgroup(confine.cgroupProcs, child.pid).catch((e: Error) => {
+        killQuietly(child.pid);
+        throw new QemuLaunchError(
+          `Launching QEMU failed: moving it into its cgroup failed: ${e.message}`,
+          '',
+        );
+      });
+      await writeFile(files.pid, `${child.pid}\n`, { mode: 0o644 });
+    }
 
     const stderr = () => readFile(files.stderr, 'utf8').catch(() => '');
     const deadline = Date.now() + 15_000;
@@ -178,6 +200,7 @@ export class QemuDriver implements VmmDriver {
     const instance = new QemuInstance(child.pid!, accel, qmp, spec.guestSocketPath, {
       vmId: spec.vmId,
       disk: spec.diskPath,
+      confined: Boolean(confine),
     });
     child.on('exit', (code, signal) => instance.noteExitCode(code, signal));
     const exited = proc.exit();
@@ -190,8 +213,13 @@ export class QemuDriver implements VmmDriver {
     const pid = await readPidFile(files.pid);
     if (!pid || !pidAlive(pid)) return null;
     const cmdline = await processArgv(pid);
+    // A confined QEMU names its files relative to its working directory, its run directory.
+    const cwd = await processCwd(pid);
+    const abs = (p: string | null) => (p && !isAbsolute(p) && cwd ? join(cwd, p) : p);
+    const qmpArg = cmdline[cmdline.indexOf('-qmp') + 1] ?? '';
     // The pid may have been reused by an unrelated process: require our own QMP path on its command line.
-    if (!cmdline.some((a) => a.includes(files.qmp))) return null;
+    if (abs(/^unix:([^,]+)/.exec(qmpArg)?.[1] ?? null) !== files.qmp) return null;
+    const confined = ((await processIds(pid))?.uid ?? 0) !== 0;
     const accelIdx = cmdline.indexOf('-accel');
     const accel = cmdline[accelIdx + 1] === 'kvm' ? 'kvm' : 'tcg';
     let qmp: QmpClient;
@@ -202,9 +230,10 @@ export class QemuDriver implements VmmDriver {
       await killAndWait(pid);
       throw new Error(`the VMM (pid ${pid}) did not answer QMP (${(e as Error).message}); it was killed`);
     }
-    return new QemuInstance(pid, accel, qmp, guestSocketFromArgs(cmdline), {
+    return new QemuInstance(pid, accel, qmp, abs(guestSocketFromArgs(cmdline)), {
       vmId: vmIdFromArgs(cmdline),
-      disk: diskFromArgs(cmdline),
+      disk: abs(diskFromArgs(cmdline)),
+      confined,
     });
   }
 }

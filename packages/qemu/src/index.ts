@@ -10,3 +10,4 @@ export { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 export { QmpClient } from './qmp.ts';
 export { pidAlive } from './instance.ts';
 export { kernelFormat, type KernelFormat } from './kernel-format.ts';
+export { confineRunDir } from './confine.ts';

@@ -26,7 +26,10 @@ export class QemuInstance implements VmmInstance {
     readonly accel: 'kvm' | 'tcg',
     private readonly qmp: QmpClient,
     private readonly guestSocketPath: string | null,
-    private readonly files: { vmId: string; disk: string | null } = { vmId: '', disk: null },
+    private readonly files: { vmId: string; disk: string | null; confined?: boolean } = {
+      vmId: '',
+      disk: null,
+    },
   ) {
     this.exited = new Promise((r) => (this.resolveExit = r));
     qmp.on('event', (ev: QmpEvent) => {
@@ -106,13 +109,19 @@ export class QemuInstance implements VmmInstance {
     const wasRunning = (await this.status()) === 'running';
     if (wasRunning) await this.pause();
     try {
-      return await saveState(this.qmp, dir, this.files.disk, {
-        vmm: 'qemu',
-        vmmVersion: this.qmp.version ?? 'unknown',
-        type: 'full',
-        vmId: this.files.vmId,
-        createdAt: new Date().toISOString(),
-      });
+      return await saveState(
+        this.qmp,
+        dir,
+        this.files.disk,
+        {
+          vmm: 'qemu',
+          vmmVersion: this.qmp.version ?? 'unknown',
+          type: 'full',
+          vmId: this.files.vmId,
+          createdAt: new Date().toISOString(),
+        },
+        this.files.confined ?? false,
+      );
     } finally {
       // The VM continues afterwards, exactly as it was.
       if (wasRunning) await this.qmp.execute('cont');

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { SNAPSHOT_INFO_FILE, type VmmSnapshotInfo } from '@hearth/vmm';
@@ -85,16 +85,20 @@ export async function copyDisk(from: string, to: string): Promise<void> {
 /**
  * Saves a paused QEMU's memory and device state into `dir` through a Unix socket we serve
  * (QEMU 7.2 has no `file:` migration; `exec:` would mean a shell string), then copies its disk
- * while it is still paused, so memory and disk describe the same instant.
+ * while it is still paused, so memory and disk describe the same instant. A `confined` QEMU
+ * (own uid, run directory as working directory) reaches the socket in its run directory (the
+ * disk's), by a relative name, handed to its uid.
  */
 export async function saveState(
   qmp: QmpClient,
   dir: string,
   diskPath: string,
   info: Omit<VmmSnapshotInfo, 'files'>,
+  confined = false,
 ): Promise<VmmSnapshotInfo> {
   await mkdir(dir, { recursive: true });
-  const sock = join(dir, 'migrate.sock');
+  const sock = join(confined ? dirname(diskPath) : dir, 'migrate.sock');
+  const uri = confined ? 'unix:migrate.sock' : `unix:${sock}`;
   await rm(sock, { force: true });
   let received: Promise<void> = Promise.resolve();
   const server = createServer((conn) => {
@@ -104,15 +108,19 @@ export async function saveState(
     server.once('error', reject);
     server.listen(sock, () => resolve());
   });
+  if (confined) {
+    const owner = await stat(diskPath);
+    await chown(sock, owner.uid, owner.gid);
+  }
   try {
     // The disk copy runs while QEMU writes its state: both describe the paused instant.
     const disk = copyDisk(diskPath, join(dir, SNAPSHOT_FILES.disk)).then(
       () => null,
       (e: Error) => e,
     );
-    const state = migrate(qmp, 'Saving the VM state', 120_000, () =>
-      qmp.execute('migrate', { uri: `unix:${sock}` }),
-    ).then(() => received);
+    const state = migrate(qmp, 'Saving the VM state', 120_000, () => qmp.execute('migrate', { uri })).then(
+      () => received,
+    );
     const [copied] = await Promise.all([disk, state]);
     if (copied) throw new Error(`Saving the VM's disk failed: ${copied.message}`);
   } finally {

@@ -30,6 +30,15 @@ export interface VmmLaunchSpec {
   configDiskPath?: string | null;
   /** Data the guest may read at boot (Firecracker: the MMDS store, under `hearth`). Optional. */
   metadata?: Record<string, unknown>;
+  /** Run the VMM confined (QEMU): as this VM's own uid and gid, and moved into these cgroups. */
+  confine?: VmmConfinement | null;
+}
+
+/** How one VM's VMM is confined: its own unprivileged ids, and the cgroup.procs files to join. */
+export interface VmmConfinement {
+  uid: number;
+  gid: number;
+  cgroupProcs: string[];
 }
 
 /** The vsock port the guest agent listens on (Firecracker); QEMU uses a named virtio-serial port. */
@@ -107,6 +116,15 @@ export interface VmmDriver {
   checks?(): Promise<HostCheck[]>;
 }
 
+export {
+  createVmCgroup,
+  describeCgroups,
+  detectCgroups,
+  joinCgroup,
+  removeVmCgroup,
+  vmCgroupLimits,
+  type CgroupHost,
+} from './cgroup.ts';
 export { detectAccel, kvmChecks, pidAlive, processArgv, type AccelCheck, type HostCheck } from './host.ts';
 export {
   RUN_DIR_FILES,

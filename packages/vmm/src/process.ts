@@ -65,12 +65,14 @@ export interface Spawned {
 export function spawnDetached(
   cmd: string,
   args: string[],
-  opts: { cwd?: string; stdio: ['ignore' | number, number, number] },
+  opts: { cwd?: string; stdio: ['ignore' | number, number, number]; uid?: number; gid?: number },
 ): Spawned {
   let exited: ProcessExit | null = null;
   let spawnError: Error | null = null;
   const child = spawn(cmd, args, {
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    // Node drops supplementary groups, then sets the gid, then the uid (after the chdir to cwd).
+    ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
     detached: true,
     stdio: opts.stdio,
   });

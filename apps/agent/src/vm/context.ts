@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
-import type { VmmDriver, VmmInstance } from '@hearth/vmm';
+import type { VmmConfinement, VmmDriver, VmmInstance } from '@hearth/vmm';
+import type { VmConfiner } from './confine.ts';
 import { GuestConnection } from '../guest/connection.ts';
 import type { ImageCache } from '../image-cache.ts';
 import { removePorts } from '../net.ts';
@@ -26,6 +27,8 @@ export interface SupervisorOptions {
   onUnexpectedChange: (status: AgentVmStatus) => void;
   /** How long a guest call waits for a reconnecting guest channel before failing (default 15 s). */
   guestReconnectMs?: number;
+  /** Confines QEMU VMs (own uid, seccomp, cgroup); null: QEMU runs as root (unit tests). */
+  confiner?: VmConfiner | null;
 }
 
 /**
@@ -87,8 +90,24 @@ export class VmContext {
     return next;
   }
 
-  /** Everything on the host network that a VM owns: its TAPs, port forwards and policy table. */
+  /** Confinement for this VM's VMM (QEMU only: Firecracker's jailer confines its own), or null. */
+  confinement(spec: AgentVmSpec): Promise<VmmConfinement | null> {
+    const c = this.o.confiner;
+    return c && spec.vmm === 'qemu' ? c.confinement(spec) : Promise.resolve(null);
+  }
+
+  /** The uid a TAP of this VM belongs to: only its own VMM may attach to it (null: any). */
+  tapOwner(spec: AgentVmSpec): Promise<number | null> {
+    const c = this.o.confiner;
+    return c && spec.vmm === 'qemu' ? c.uidFor(spec) : Promise.resolve(null);
+  }
+
+  /**
+   * Everything on the host that a VM's VMM held: its cgroup, its TAPs, port forwards and policy
+   * table.
+   */
   async releaseNet(spec: AgentVmSpec): Promise<void> {
+    if (this.o.confiner && spec.vmm === 'qemu') await this.o.confiner.release(spec.id);
     if (!nicsOf(spec).length) return;
     await deleteTaps(spec);
     await removePorts(spec.id);

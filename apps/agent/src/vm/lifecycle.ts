@@ -119,6 +119,7 @@ export function deleteVm(ctx: VmContext, id: string): Promise<void> {
     await killExpected(ctx, rec, { ignoreErrors: false });
     await ctx.releaseNet(rec.spec);
     await rm(rec.dir, { recursive: true, force: true });
+    ctx.o.confiner?.forget(id);
     ctx.vms.delete(id);
   });
 }

@@ -70,3 +70,34 @@ describe('VMM choice', () => {
     expect(probed.reason).toMatch(/firecracker-not-installed-here not found/);
   });
 });
+
+describe('disk admission', () => {
+  const withDisk = (name: string, diskFreeMib: number): HostRow => {
+    const h = host([qemu]);
+    return { ...h, id: `host_${name}`, name, inventory: { ...h.inventory, diskFreeMib } };
+  };
+
+  it("admits a VM only where the host's free disk less the reserve holds its whole declared disk", () => {
+    const hosts = [withDisk('small', 3000), withDisk('big', 8000)];
+    expect(placeVm(hosts, { ...req, diskMib: 4096 }).host.name).toBe('big');
+    // 3000 - 2048 reserve = 952 MiB: a 1 GiB disk does not fit there, but does on the other.
+    expect(placeVm([hosts[0]!], { ...req, diskMib: 900 }).host.name).toBe('small');
+  });
+
+  it('refuses with NO_HOST_AVAILABLE naming the numbers when no host has the room', () => {
+    const err = (() => {
+      try {
+        placeVm([withDisk('small', 3000)], { ...req, diskMib: 1024 }, undefined, { reserveMib: 2048 });
+      } catch (e) {
+        return e as HearthError;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(HearthError);
+    expect(err!.code).toBe('NO_HOST_AVAILABLE');
+    expect(err!.message).toMatch(
+      /needs 1024 MiB; the roomiest host, small, has 3000 MiB free less a 2048 MiB reserve/,
+    );
+    expect(err!.detail).toMatchObject({ constraint: 'disk', needMib: 1024, freeMib: { small: 3000 } });
+  });
+});

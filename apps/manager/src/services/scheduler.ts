@@ -45,6 +45,51 @@ export function memoryPolicyFromEnv(env: Record<string, string | undefined>): Pa
   };
 }
 
+/**
+ * Host disk kept free of VM disks. VM disks are sparse files that grow up to their declared size
+ * (never beyond: the guest sees a block device of that size), so a VM is admitted only where the
+ * host's real free space, less the reserve, holds its whole declared disk.
+ */
+export interface DiskPolicy {
+  reserveMib: number;
+}
+
+export const DEFAULT_DISK_POLICY: DiskPolicy = { reserveMib: 2048 };
+
+/** HEARTH_DISK_RESERVE_MIB; unset or not a number keeps the default. */
+export function diskPolicyFromEnv(env: Record<string, string | undefined>): DiskPolicy {
+  const v = env.HEARTH_DISK_RESERVE_MIB;
+  return { reserveMib: v && /^\d+$/.test(v) ? Number(v) : DEFAULT_DISK_POLICY.reserveMib };
+}
+
+/**
+ * The hosts whose free disk, less the reserve, holds `diskMib`; refuses with NO_HOST_AVAILABLE
+ * naming the numbers when none does.
+ */
+export function withDiskRoom<T extends { h: HostRow }>(
+  offering: T[],
+  diskMib: number,
+  disk: DiskPolicy,
+  what = 'the VM',
+): T[] {
+  const room = (h: HostRow) => h.inventory.diskFreeMib - disk.reserveMib;
+  const fits = offering.filter((x) => room(x.h) >= diskMib);
+  if (fits.length || !offering.length) return fits;
+  const best = offering.reduce((a, b) => (room(b.h) > room(a.h) ? b : a)).h;
+  throw new HearthError(
+    'NO_HOST_AVAILABLE',
+    `Placing ${what} failed: no host has the disk space for it: it needs ${diskMib} MiB; the roomiest host, ${best.name}, has ${best.inventory.diskFreeMib} MiB free less a ${disk.reserveMib} MiB reserve.`,
+    {
+      detail: {
+        constraint: 'disk',
+        needMib: diskMib,
+        reserveMib: disk.reserveMib,
+        freeMib: Object.fromEntries(offering.map((x) => [x.h.name, x.h.inventory.diskFreeMib])),
+      },
+    },
+  );
+}
+
 export interface Placement {
   host: HostRow;
   vmm: VmmKind;
@@ -60,12 +105,15 @@ export function placeVm(
     vcpus: number;
     memoryMib: number;
     vmm?: VmmKind | undefined;
+    /** The VM's declared disk size, MiB (admitted against the host's real free disk). */
+    diskMib?: number;
     /** Only this host (id or name). */
     host?: string | undefined;
     /** What the VM's networks need from a host: kernel features and interfaces (bridged). */
     net?: { features: string[]; interfaces: { name: string; bridge: string }[] };
   },
   memory: MemoryPolicy = DEFAULT_MEMORY_POLICY,
+  disk: DiskPolicy = DEFAULT_DISK_POLICY,
 ): Placement {
   const want = req.host;
   if (want && !hosts.some((h) => h.id === want || h.name === want)) {
@@ -129,7 +177,7 @@ export function placeVm(
       },
     );
   }
-  return byMemory(offering, req, memory);
+  return byMemory(req.diskMib ? withDiskRoom(offering, req.diskMib, disk) : offering, req, memory);
 }
 
 /**

@@ -13,7 +13,7 @@ export async function plugNetwork(b: BootRun): Promise<void> {
   for (const net of new Map(nics.map((n) => [n.network.id, n.network])).values()) {
     if (ctx.o.net) await ensureNetwork(net, ctx.o.net);
   }
-  b.taps = await createTaps(spec, ctx.agentName);
+  b.taps = await createTaps(spec, ctx.agentName, await ctx.tapOwner(spec));
   const to = portTarget(spec);
   if (to) await applyPorts(spec.id, to, spec.ports ?? []);
   await applyPolicy(spec, ctx.agentName, { fresh: true });

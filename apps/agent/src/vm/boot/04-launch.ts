@@ -37,6 +37,7 @@ export async function launchVmm(b: BootRun): Promise<void> {
       name: spec.name,
       nics: nicsOf(spec).map(({ network, ...n }) => ({ ...n, network: network.name })),
     },
+    confine: await ctx.confinement(spec),
   };
   if (from && !driver.restore) {
     throw new HearthError(

@@ -15,9 +15,13 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
   const clock = startBootClock('cold');
   // The images and the placement are read side by side; a refusal about the images comes first.
   const placing = performance.now();
+  const booting = resolveBootImages(ctx, body);
+  // Placement admits the VM's whole disk; its size may come from the image.
+  const diskMib = booting.then(({ image }) => Math.ceil(diskBytesFor(body, image) / 2 ** 20));
+  diskMib.catch(() => undefined); // a refusal about the images is thrown below, from `boot`
   const [boot, place] = await Promise.allSettled([
-    resolveBootImages(ctx, body),
-    placeNewVm(ctx, body).then((r) => {
+    booting,
+    placeNewVm(ctx, body, diskMib).then((r) => {
       markStep(clock, 'place', placing);
       return r;
     }),

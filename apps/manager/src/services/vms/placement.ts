@@ -1,6 +1,6 @@
 import { HearthError, type PortMapping } from '@hearth/contract';
 import type { NicPlan } from '../networks/nic-planning.ts';
-import { placeVm, type Placement } from '../scheduler.ts';
+import { diskPolicyFromEnv, placeVm, type Placement } from '../scheduler.ts';
 import type { CreateInput } from './create-input.ts';
 import type { VmContext } from './context.ts';
 
@@ -11,10 +11,17 @@ import type { VmContext } from './context.ts';
 export async function placeNewVm(
   ctx: VmContext,
   body: CreateInput,
+  diskMib?: number | Promise<number>,
 ): Promise<{ placement: Placement; nics: NicPlan; ports: PortMapping[] }> {
   // Independent reads, side by side.
   const [nics, hosts] = await Promise.all([ctx.networks.planNics(body), ctx.stores.hosts.forPlacement()]);
-  const placement = placeVm(hosts, { ...body, net: nics.hostNeeds }, ctx.memory);
+  const disk = await diskMib;
+  const placement = placeVm(
+    hosts,
+    { ...body, net: nics.hostNeeds, ...(disk ? { diskMib: disk } : {}) },
+    ctx.memory,
+    diskPolicyFromEnv(process.env),
+  );
   // Parsed input: protocol defaults are applied.
   const ports = (body.ports ?? []) as PortMapping[];
   if (ports.length) await assertPortsFree(ctx, placement.host.id, null, ports, 'Creating the VM');

@@ -1,0 +1,88 @@
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createVmCgroup, detectCgroups, removeVmCgroup, vmCgroupLimits } from './cgroup.ts';
+
+// A temp directory stands in for /sys/fs/cgroup: the files the kernel would offer are made by hand.
+describe('VM cgroups', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'hearth-cg-'));
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  it('sizes limits from the VM: vCPUs x period, guest RAM plus overhead', () => {
+    expect(vmCgroupLimits(2, 256, 192)).toEqual({
+      cpuQuotaUs: 200_000,
+      cpuPeriodUs: 100_000,
+      memoryMaxBytes: 448 * 2 ** 20,
+      ioWeight: 100,
+    });
+  });
+
+  it('on cgroup v2: enables the controllers, makes hearth.slice/vm-<id> with cpu.max, memory.max, io.weight', async () => {
+    await writeFile(join(root, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+    const host = await detectCgroups({ root });
+    expect(host).toEqual({ mode: 'v2', parent: join(root, 'hearth.slice'), io: true });
+    expect(await readFile(join(root, 'cgroup.subtree_control'), 'utf8')).toBe('+cpu +memory +io');
+    const leaf = join(root, 'hearth.slice', 'vm-vm_1');
+    // The kernel offers io.weight in a new cgroup when the io controller is on.
+    await mkdir(leaf, { recursive: true });
+    await writeFile(join(leaf, 'io.weight'), '');
+    const procs = await createVmCgroup(host, 'vm_1', vmCgroupLimits(1, 128, 64));
+    expect(procs).toEqual([join(leaf, 'cgroup.procs')]);
+    expect(await readFile(join(leaf, 'cpu.max'), 'utf8')).toBe('100000 100000');
+    expect(await readFile(join(leaf, 'memory.max'), 'utf8')).toBe(String(192 * 2 ** 20));
+    expect(await readFile(join(leaf, 'io.weight'), 'utf8')).toBe('default 100');
+  });
+
+  it('on cgroup v2 without the memory controller: none, with the reason', async () => {
+    await writeFile(join(root, 'cgroup.controllers'), 'cpu pids\n');
+    expect(await detectCgroups({ root })).toEqual({
+      mode: 'none',
+      reason: `cgroup v2 at ${root} lacks the memory controller`,
+    });
+  });
+
+  it("on a hybrid host: v1 controllers, under the agent's own cgroup", async () => {
+    for (const c of ['cpu', 'memory']) {
+      await mkdir(join(root, c), { recursive: true });
+      await writeFile(join(root, c, 'cgroup.procs'), '');
+    }
+    const self = '4:memory:/svc/agent\n1:cpu:/\n0::/\n';
+    const host = await detectCgroups({ root, selfCgroup: self });
+    expect(host).toEqual({
+      mode: 'v1',
+      memory: join(root, 'memory', 'svc', 'agent', 'hearth.slice'),
+      cpu: join(root, 'cpu', 'hearth.slice'),
+      blkio: null,
+    });
+    const procs = await createVmCgroup(host, 'vm_2', vmCgroupLimits(2, 512, 192));
+    expect(procs).toHaveLength(2);
+    const mem = join(root, 'memory', 'svc', 'agent', 'hearth.slice', 'vm-vm_2');
+    expect(await readFile(join(mem, 'memory.limit_in_bytes'), 'utf8')).toBe(String(704 * 2 ** 20));
+    const cpu = join(root, 'cpu', 'hearth.slice', 'vm-vm_2');
+    expect(await readFile(join(cpu, 'cpu.cfs_quota_us'), 'utf8')).toBe('200000');
+    expect(await readFile(join(cpu, 'cpu.cfs_period_us'), 'utf8')).toBe('100000');
+  });
+
+  it('with no cgroup filesystem: none, saying why', async () => {
+    const host = await detectCgroups({ root, selfCgroup: '' });
+    expect(host.mode).toBe('none');
+    expect(await createVmCgroup(host, 'vm_3', vmCgroupLimits(1, 64))).toEqual([]);
+  });
+
+  it('removes the VM cgroup, and a missing one is fine', async () => {
+    await writeFile(join(root, 'cgroup.controllers'), 'cpu memory\n');
+    const host = await detectCgroups({ root });
+    await createVmCgroup(host, 'vm_4', vmCgroupLimits(1, 64));
+    // A real cgroup directory holds only kernel files; rmdir on the stand-in needs it empty.
+    const leaf = join(root, 'hearth.slice', 'vm-vm_4');
+    await rm(leaf, { recursive: true });
+    await mkdir(leaf);
+    await removeVmCgroup(host, 'vm_4');
+    await expect(stat(leaf)).rejects.toThrow(/ENOENT/);
+    await removeVmCgroup(host, 'vm_4');
+  });
+});
