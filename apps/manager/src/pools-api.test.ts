@@ -155,7 +155,7 @@ describeOnBackends('warm pools', (db) => {
     const noNet = await inject('POST', '/v1/pools', { name: 'z', spec: { network: 'none' } });
     expect(noNet.json().error.code).toBe('NETWORK_NOT_FOUND');
     expect((await inject('PATCH', '/v1/pools/nope', { size: 1 })).json().error.code).toBe('POOL_NOT_FOUND');
-    const snap = await inject('POST', '/v1/pools', { name: 's', mode: 'snapshot' });
+    const snap = await inject('POST', '/v1/pools', { name: 's', mode: 'frozen' });
     expect(snap.statusCode).toBe(400);
     expect(snap.json().error.fields).toEqual({ mode: [expect.any(String)] });
   });

@@ -374,6 +374,14 @@ CREATE INDEX vms_host_active ON vms (host_id) INCLUDE (vcpus, memory_mib)
   WHERE state IN ('starting', 'running', 'pausing', 'paused', 'resuming', 'stopping')
 `,
   },
+  {
+    version: 25,
+    name: 'snapshot pools',
+    // A pool in `snapshot` mode restores its VMs from one snapshot of a VM booted from its spec.
+    sql: `
+ALTER TABLE pools ADD COLUMN snapshot_id text
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -12,6 +12,7 @@ import { isUniqueViolation } from '../../db/index.ts';
 import type { Stores } from '../../store/index.ts';
 import { poolFromRow, type PoolRow } from '../../store/pools.ts';
 import type { VmBus } from '../bus.ts';
+import type { SnapshotService } from '../snapshot-service.ts';
 import type { VmService } from '../vms/vm-service.ts';
 import { refillPool, type RefillState } from './refill.ts';
 import { assertPoolSpec } from './spec.ts';
@@ -19,6 +20,8 @@ import { assertPoolSpec } from './spec.ts';
 export interface PoolServiceDeps {
   stores: Stores;
   vms: VmService;
+  /** `snapshot` pools take their snapshot through it, and delete it with the pool or its spec. */
+  snapshots: SnapshotService;
   bus: VmBus;
   log: Logger;
   /** How often every pool is looked at even without a change (default 5 s). */
@@ -92,14 +95,6 @@ export class PoolService {
 
   async create(body: Required<CreatePoolBody>, project: string): Promise<Pool> {
     const spec = body.spec as PoolSpec;
-    if (body.mode === 'snapshot') {
-      // Refused rather than silently served as `booted`: the pool would not be what it says.
-      throw new HearthError(
-        'VALIDATION_FAILED',
-        'Creating the pool failed: mode "snapshot" is not available yet; use "booted".',
-        { fields: { mode: ['not available yet: use booted'] } },
-      );
-    }
     await assertPoolSpec(this.deps.stores, project, spec);
     let row: PoolRow;
     try {
@@ -144,7 +139,11 @@ export class PoolService {
     const row = await this.deps.stores.pools.require(idOrName, project);
     if (body.spec) await assertPoolSpec(this.deps.stores, project, body.spec);
     const updated = await this.deps.stores.pools.update(row.id, body);
-    if (body.spec) await this.drop(updated);
+    if (body.spec) {
+      await this.drop(updated);
+      // A new spec, a new snapshot: the next refill boots from the new spec and snapshots that VM.
+      await this.dropSnapshot(updated);
+    }
     this.kick();
     return this.view(updated);
   }
@@ -155,7 +154,19 @@ export class PoolService {
     const view = await this.view(row);
     await this.deps.stores.pools.delete(row.id);
     await this.drop(row);
+    await this.dropSnapshot(row);
     return view;
+  }
+
+  /** A `snapshot` pool's snapshot goes (record and host files); its clones handed out stay. */
+  private async dropSnapshot(pool: PoolRow): Promise<void> {
+    if (!pool.snapshot_id) return;
+    await this.deps.stores.pools.setSnapshot(pool.id, null);
+    await this.deps.snapshots
+      .delete(pool.snapshot_id, pool.project)
+      .catch((e: HearthError) =>
+        this.deps.log.warn({ pool: pool.name, err: e.message }, 'removing the pool snapshot failed'),
+      );
   }
 
   private async drop(pool: PoolRow): Promise<void> {

@@ -1,11 +1,23 @@
 import { actionRule, HearthError, type Vm } from '@hearth/contract';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import type { SnapshotRow } from '../../store/snapshots.ts';
+import type { NewVm } from '../../store/vms.ts';
 import { assertRestorable } from '../snapshot-checks.ts';
 import { agentSpecFor } from './agent-spec.ts';
 import { hostOf, RESTORING, type VmContext } from './context.ts';
 import { insertVm } from './create.ts';
 import { applyAgentStatus, failVm, moveVm } from './transitions.ts';
+
+export interface CloneInput {
+  name?: string | undefined;
+  project: string;
+  labels?: Record<string, string> | undefined;
+  /** A snapshot pool's VM: it waits in this pool (`pooled`) once restored. */
+  pool?: string | undefined;
+  /** A snapshot pool's spec sets these; a user's clone has none. */
+  egress?: NewVm['egress'];
+  bandwidthMbit?: number | null | undefined;
+}
 
 /**
  * A new VM running from a snapshot (a clone): the snapshot's host, resources, disk and guest
@@ -14,7 +26,7 @@ import { applyAgentStatus, failVm, moveVm } from './transitions.ts';
 export async function cloneFromSnapshot(
   ctx: VmContext,
   snap: SnapshotRow,
-  body: { name?: string | undefined; project: string; labels?: Record<string, string> | undefined },
+  body: CloneInput,
   actor: string,
 ): Promise<Vm> {
   await assertRestorable(ctx.stores, snap);
@@ -41,8 +53,9 @@ export async function cloneFromSnapshot(
     timeout: null,
     guest: snap.guest,
     snapshotId: snap.id,
-    egress: null,
-    bandwidthMbit: null,
+    egress: body.egress ?? null,
+    bandwidthMbit: body.bandwidthMbit ?? null,
+    ...(body.pool ? { pool: body.pool } : {}),
     // The same networks as the VM it was taken of (the saved devices must match), new addresses.
     nics: await ctx.networks.planNics({
       project: body.project,
@@ -54,7 +67,9 @@ export async function cloneFromSnapshot(
       row.id,
       'created',
       actor,
-      `cloned from snapshot ${snap.name} (${snap.id})`,
+      body.pool
+        ? `restored from snapshot ${snap.name} (${snap.id}) for pool ${body.pool}`
+        : `cloned from snapshot ${snap.name} (${snap.id})`,
       'creating',
     );
     const moved = await moveVm(ctx, row, 'starting', actor, { reason: `${RESTORING} ${snap.name}` });
