@@ -40,6 +40,8 @@ export class PoolService {
   private timer: NodeJS.Timeout | null = null;
   private pass: Promise<void> | null = null;
   private again = false;
+  /** Changes to pools that no refill pass may overlap (a new spec, a deletion) in progress. */
+  private changing = 0;
   private disposed = false;
   private readonly state: RefillState = { backoffUntil: new Map() };
   private readonly onVm = (vm: Vm) => {
@@ -68,7 +70,7 @@ export class PoolService {
 
   /** Runs a refill pass soon (coalesced: one at a time, one more if asked during it). */
   kick(): void {
-    if (this.disposed || this.deps.refill === false) return;
+    if (this.disposed || this.deps.refill === false || this.changing) return;
     if (this.pass) {
       this.again = true;
       return;
@@ -79,6 +81,21 @@ export class PoolService {
   /** Resolves once no pass is running (tests, bench). */
   async idle(): Promise<void> {
     while (this.pass) await this.pass;
+  }
+
+  /**
+   * Runs `fn` with no refill pass in flight: a pass that read the old spec must not restore from,
+   * or snapshot, a VM of it after the change (the snapshot would be of the old spec).
+   */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.changing++;
+    try {
+      await this.idle();
+      return await fn();
+    } finally {
+      this.changing--;
+      this.kick();
+    }
   }
 
   private async runPasses(): Promise<void> {
@@ -138,13 +155,15 @@ export class PoolService {
   async patch(idOrName: string, project: string, body: PatchPoolBody): Promise<Pool> {
     const row = await this.deps.stores.pools.require(idOrName, project);
     if (body.spec) await assertPoolSpec(this.deps.stores, project, body.spec);
-    const updated = await this.deps.stores.pools.update(row.id, body);
-    if (body.spec) {
-      await this.drop(updated);
-      // A new spec, a new snapshot: the next refill boots from the new spec and snapshots that VM.
-      await this.dropSnapshot(updated);
-    }
-    this.kick();
+    const updated = await this.exclusive(async () => {
+      const changed = await this.deps.stores.pools.update(row.id, body);
+      if (body.spec) {
+        await this.drop(changed);
+        // A new spec, a new snapshot: the next refill boots from the new spec and snapshots that VM.
+        await this.dropSnapshot(changed);
+      }
+      return changed;
+    });
     return this.view(updated);
   }
 
@@ -152,9 +171,11 @@ export class PoolService {
   async delete(idOrName: string, project: string): Promise<Pool> {
     const row = await this.deps.stores.pools.require(idOrName, project);
     const view = await this.view(row);
-    await this.deps.stores.pools.delete(row.id);
-    await this.drop(row);
-    await this.dropSnapshot(row);
+    await this.exclusive(async () => {
+      await this.deps.stores.pools.delete(row.id);
+      await this.drop(row);
+      await this.dropSnapshot(row);
+    });
     return view;
   }
 

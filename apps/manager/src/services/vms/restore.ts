@@ -55,7 +55,6 @@ export async function cloneFromSnapshot(
     snapshotId: snap.id,
     egress: body.egress ?? null,
     bandwidthMbit: body.bandwidthMbit ?? null,
-    ...(body.pool ? { pool: body.pool } : {}),
     // The same networks as the VM it was taken of (the saved devices must match), new addresses.
     nics: await ctx.networks.planNics({
       project: body.project,
@@ -63,6 +62,11 @@ export async function cloneFromSnapshot(
     }),
   });
   try {
+    if (body.pool) {
+      // Before its restore ends: the agent's `running` then makes it `pooled`, not `running`.
+      await ctx.stores.pools.adopt(row.id, body.pool);
+      row.pool = body.pool;
+    }
     await ctx.stores.vms.addEvent(
       row.id,
       'created',
