@@ -1,9 +1,11 @@
 // Warm pool benchmark: create → first exec for VMs handed out from a warm pool, `--concurrent`
 // creates at once (default 10, the pool's size), over `--rounds` rounds (the pool refills in
 // between). Also the hand-out's own steps (take, personalize) as the VMs' boot profiles report
-// them, and a cold create → first exec in the same run as the baseline.
-// Usage: node --import tsx bench/pool.ts [--concurrent 10] [--rounds 3] [--quick]
-import type { Vm } from '@hearth/contract';
+// them, and a cold create → first exec in the same run as the baseline. `--mode snapshot`: the
+// pool boots one VM, snapshots it and restores the others from it; its fill time (one boot, one
+// snapshot, restores) is printed beside the hand-out figures.
+// Usage: node --import tsx bench/pool.ts [--mode booted|snapshot] [--concurrent 10] [--rounds 3] [--quick]
+import { PoolMode, type Vm } from '@hearth/contract';
 import { startPlatform } from '../test/helpers/platform.ts';
 import { arg, percentile, stats } from './lib.ts';
 import { report } from './report.ts';
@@ -11,6 +13,8 @@ import { report } from './report.ts';
 const quick = process.argv.includes('--quick');
 const concurrent = arg('concurrent', quick ? 3 : 10);
 const rounds = arg('rounds', quick ? 1 : 3);
+const modeAt = process.argv.indexOf('--mode');
+const mode = PoolMode.parse(modeAt > 0 ? process.argv[modeAt + 1] : 'booted');
 const p = await startPlatform();
 
 const exec = (id: string) => p.client.call('execVm', { params: { id }, body: { command: ['true'] } });
@@ -19,7 +23,7 @@ const exec = (id: string) => p.client.call('execVm', { params: { id }, body: { c
 async function ready(n: number): Promise<void> {
   for (;;) {
     const pool = await p.client.call('getPool', { params: { id: 'bench' } });
-    if (pool.ready >= n) return;
+    if (pool.ready >= n && (mode === 'booted' || pool.snapshot)) return;
     if (pool.lastError) console.log(`  pool: ${pool.lastError}`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -27,9 +31,10 @@ async function ready(n: number): Promise<void> {
 
 try {
   const t0 = performance.now();
-  await p.client.call('createPool', { body: { name: 'bench', size: concurrent } });
+  await p.client.call('createPool', { body: { name: 'bench', size: concurrent, mode } });
   await ready(concurrent);
-  console.log(`pool of ${concurrent} filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const fill = (performance.now() - t0) / 1000;
+  console.log(`${mode} pool of ${concurrent} filled in ${fill.toFixed(1)} s`);
 
   const total: number[] = [];
   const take: number[] = [];
@@ -76,18 +81,19 @@ try {
 
   const pool = await p.client.call('getPool', { params: { id: 'bench' } });
   console.log(
-    `\nwarm pool benchmark (QEMU TCG, 1 vCPU, 128 MiB guests, ${concurrent} concurrent creates × ${rounds} rounds)`,
+    `\nwarm pool benchmark, ${mode} mode (QEMU TCG, 1 vCPU, 128 MiB guests, ${concurrent} concurrent creates × ${rounds} rounds)`,
   );
   console.log(stats('pool: create → first exec', total));
   console.log(stats('  hand-out step: take', take));
   console.log(stats('  hand-out step: personalize', personalize));
   console.log(stats('cold: create → first exec (baseline)', cold));
   console.log(`hits ${pool.hits}, misses ${pool.misses} (this run: ${misses} cold)`);
+  console.log(`pool filled (${concurrent} VMs) in ${fill.toFixed(1)} s`);
   const p50 = percentile(total, 50);
   const p99 = percentile(total, 99);
   const coldP50 = percentile(cold, 50);
   report({
-    figure: 'create → first exec from a warm pool',
+    figure: `create → first exec from a warm pool${mode === 'snapshot' ? ' (snapshot mode)' : ''}`,
     value: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (${concurrent} concurrent)`,
     baseline: `cold p50 ${coldP50.toFixed(0)} ms`,
     ratio: Number((p50 / coldP50).toFixed(3)),

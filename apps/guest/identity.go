@@ -1,11 +1,12 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
+	"log"
 	"net"
 	"strings"
 	"syscall"
-	"time"
 	"unsafe"
 )
 
@@ -54,26 +55,85 @@ func setLinkFlags(index int, up bool, mac net.HardwareAddr) error {
 	return rtnl(syscall.RTM_NEWLINK, 0, b)
 }
 
-// opIdentity is a restored guest taking the identity of the VM it now is, in one request: the
-// host's clock, the hostname, and each NIC's MAC, address and default route. A NIC that already
-// has its MAC and address (an in-place restore) is left alone.
+// opIdentity makes the guest the VM it now is, in one request: a VM restored from a snapshot (a
+// clone, a snapshot pool's VM) or booted ahead of time (a warm pool's, at hand-out). Each part is
+// applied when present: fresh host entropy (credited, then the kernel's generator reseeded: every
+// VM restored from one snapshot starts on the same generator state), the host's clock, the
+// hostname, each NIC's MAC and address, users, env for later execs, and a new machine-id. Entropy
+// goes first so nothing after it runs on the shared state. `personalize`, the op's old name, is
+// still served for host agents from before the merge, with the fields it always required.
 func (a *Agent) opIdentity(req *Request) (map[string]interface{}, error) {
+	strict := req.Op == OpPersonalize
+	if strict && (req.UnixMs == nil || *req.UnixMs <= 0) {
+		return nil, gerr(ErrBadRequest, "unixMs is required")
+	}
+	if (strict || req.Hostname != "") && !validHostname.MatchString(req.Hostname) {
+		return nil, gerr(ErrBadRequest, "invalid hostname %q", req.Hostname)
+	}
+	var seed []byte
+	if strict || req.Entropy != "" {
+		b, err := base64.StdEncoding.DecodeString(req.Entropy)
+		if err != nil || len(b) < 32 {
+			return nil, gerr(ErrBadRequest, "entropy must be base64 of at least 32 bytes")
+		}
+		seed = b
+	}
+	live := a.root == "/"
+	if seed != nil && live {
+		if err := reseedRandom(seed); err != nil {
+			return nil, gerr(ErrIO, "re-seeding the random generator: %v", err)
+		}
+	}
+	out := map[string]interface{}{"machineId": false}
 	if req.UnixMs != nil && *req.UnixMs > 0 {
-		tv := syscall.NsecToTimeval(int64(*req.UnixMs) * int64(time.Millisecond))
-		if err := a.settime(&tv); err != nil {
+		clock, err := a.timeSync(req)
+		if err != nil {
 			return nil, gerr(ErrIO, "setting the clock: %v", err)
 		}
+		out["adjustedMs"] = clock["adjustedMs"]
 	}
 	if req.Hostname != "" {
 		// The kernel's hostname only on a real guest (tests run with a scratch root).
-		if err := applyHostname(a.root, req.Hostname, a.root == "/"); err != nil {
+		if err := applyHostname(a.root, req.Hostname, live); err != nil {
 			return nil, gerr(ErrIO, "setting the hostname: %v", err)
 		}
 	}
 	if err := applyIdentityNICs(identityNet, req.Nics); err != nil {
 		return nil, err
 	}
-	return map[string]interface{}{}, nil
+	for _, u := range req.Users {
+		if err := applyUser(a.root, u); err != nil {
+			return nil, gerr(ErrIO, "user %s: %v", u.Name, err)
+		}
+	}
+	if strict || req.RenewMachineID {
+		wrote, err := renewMachineID(a.root)
+		if err != nil {
+			return nil, gerr(ErrIO, "machine-id: %v", err)
+		}
+		out["machineId"] = wrote
+	}
+	if req.Hostname != "" || req.Env != nil || req.Users != nil {
+		cfg := GuestBootConfig{}
+		if a.cfg != nil {
+			cfg = *a.cfg
+		}
+		if req.Hostname != "" {
+			cfg.Hostname = req.Hostname
+		}
+		if req.Env != nil {
+			cfg.Env = req.Env
+		}
+		if req.Users != nil {
+			cfg.Users = req.Users
+		}
+		// A new config value, never a change to the one running execs may be reading.
+		a.cfg = &cfg
+	}
+	if req.Hostname != "" {
+		log.Printf("took identity %s", req.Hostname)
+	}
+	return out, nil
 }
 
 func applyIdentityNICs(ops identityOps, nics []IdentityNIC) error {

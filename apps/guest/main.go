@@ -156,15 +156,13 @@ func (a *Agent) dispatch(st *stream, req *Request) {
 		_ = json.Unmarshal(b, &res)
 	case OpTimeSync:
 		res, err = a.timeSync(req)
-	case OpPersonalize:
-		res, err = a.personalize(req)
 	case OpShutdown:
 		st.ok(nil)
 		// The RESULT must reach the host before the machine goes away.
 		time.Sleep(300 * time.Millisecond)
 		go a.poweroff(req.Reboot)
 		return
-	case OpIdentity:
+	case OpIdentity, OpPersonalize:
 		res, err = a.opIdentity(req)
 	case OpHealth:
 		res = map[string]interface{}{"uptimeSec": uptimeSec(), "processes": a.procs.running()}

@@ -57,11 +57,12 @@ type Request struct {
 	MaxBytes  int64             `json:"maxBytes"`
 	UnixMs    *float64          `json:"unixMs"`
 	Reboot    bool              `json:"reboot"`
-	// identity (restore) and personalize (pool hand-out)
-	Hostname string        `json:"hostname"`
-	Nics     []IdentityNIC `json:"nics"`
-	Users    []BootUser    `json:"users"`
-	Entropy  string        `json:"entropy"`
+	// identity (a restore, a pool's hand-out; also under its old name, personalize)
+	Hostname       string        `json:"hostname"`
+	Nics           []IdentityNIC `json:"nics"`
+	Users          []BootUser    `json:"users"`
+	Entropy        string        `json:"entropy"`
+	RenewMachineID bool          `json:"renewMachineId"`
 }
 
 type GuestError struct {

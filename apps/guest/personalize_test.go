@@ -20,7 +20,7 @@ func TestPersonalize(t *testing.T) {
 	ms := float64(1_900_000_000_000)
 	hash := "$6$salt$hashhash"
 	seed := base64.StdEncoding.EncodeToString(make([]byte, 64))
-	res, err := a.personalize(&Request{Op: OpPersonalize, Hostname: "web-1", UnixMs: &ms, Entropy: seed,
+	res, err := a.opIdentity(&Request{Op: OpPersonalize, Hostname: "web-1", UnixMs: &ms, Entropy: seed,
 		Env:   map[string]string{"GREETING": "hi"},
 		Users: []BootUser{{Name: "alice", PasswordHash: &hash, SSHKeys: []string{"ssh-ed25519 AAAA alice@host"}}}})
 	if err != nil {
@@ -51,8 +51,38 @@ func TestPersonalize(t *testing.T) {
 		{Op: OpPersonalize, Hostname: "web-1", UnixMs: &ms, Entropy: "c2hvcnQ="},
 	}
 	for _, r := range bad {
-		if _, err := a.personalize(r); err == nil || err.(*GuestError).Code != ErrBadRequest {
+		if _, err := a.opIdentity(r); err == nil || err.(*GuestError).Code != ErrBadRequest {
 			t.Fatalf("%+v: %v", r, err)
 		}
+	}
+}
+
+// A clone restored from a snapshot of an image without /etc/machine-id gets one of its own; the
+// merged op under its new name applies only what it is given (no users, env kept).
+func TestIdentityRenewsMachineIDAndKeepsWhatItIsNotGiven(t *testing.T) {
+	root := fakeRoot(t)
+	_ = os.Remove(filepath.Join(root, "etc/machine-id"))
+	a := newAgent(&GuestBootConfig{Secret: "s", Hostname: "src", Env: map[string]string{"KEEP": "1"}}, root)
+	a.settime = func(tv *syscall.Timeval) error { return nil }
+	seed := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	res, err := a.opIdentity(&Request{Op: OpIdentity, Hostname: "clone-1", Entropy: seed, RenewMachineID: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res["machineId"] != true || len(read(t, filepath.Join(root, "etc/machine-id"))) != 33 {
+		t.Fatalf("result %v", res)
+	}
+	if a.cfg.Env["KEEP"] != "1" || a.cfg.Hostname != "clone-1" {
+		t.Fatalf("config %+v", a.cfg)
+	}
+	// An empty machine-id is systemd's to fill: left alone.
+	if err := os.WriteFile(filepath.Join(root, "etc/machine-id"), nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := a.opIdentity(&Request{Op: OpIdentity, RenewMachineID: true}); err != nil || res["machineId"] != false {
+		t.Fatalf("%v %v", res, err)
+	}
+	if _, err := a.opIdentity(&Request{Op: OpIdentity, Entropy: "c2hvcnQ="}); err == nil {
+		t.Fatal("short entropy accepted")
 	}
 }

@@ -19,6 +19,9 @@ const (
 	// negotiated CreditFeature (HELLO features and WELCOME capabilities both list it).
 	StreamWindowBytes = 2 * 1024 * 1024
 	CreditFeature     = "credit"
+	// IdentityFullFeature (WELCOME capabilities): the identity op takes entropy, users, env and
+	// renewMachineId too (IDENTITY_FULL_FEATURE in the contract).
+	IdentityFullFeature = "identity.full"
 )
 
 // Frame types.
@@ -96,7 +99,7 @@ var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpShutdown,
 	OpHealth, OpIdentity, OpPersonalize}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", CreditFeature}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature}
 
 type Frame struct {
 	Stream  uint32

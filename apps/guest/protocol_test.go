@@ -159,7 +159,7 @@ func TestConstantsMatchContract(t *testing.T) {
 	for _, k := range jsonTags(Request{}) {
 		reqTags[k] = true
 	}
-	bodies := []string{tsBlock(t, src, "ExecRequest = z.object({")}
+	bodies := []string{tsBlock(t, src, "ExecRequest = z.object({"), tsBlock(t, src, "const identityFields = {")}
 	for _, part := range strings.Split(union, "z.object({")[1:] {
 		bodies = append(bodies, part)
 	}

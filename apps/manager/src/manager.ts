@@ -317,6 +317,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const pools = new PoolService({
     stores,
     vms: vmService,
+    snapshots,
     bus,
     log: log.child({ component: 'pools' }),
     ...(cfg.poolIntervalMs ? { intervalMs: cfg.poolIntervalMs } : {}),

@@ -13,6 +13,8 @@ import { fakeInventory } from '../../../test/helpers/fake-host.ts';
 function fakeAgent() {
   const personalized: { vm: string; body: { hostname: string; env: Record<string, string> } }[] = [];
   const state = { refuse: false };
+  /** What a snapshot pool asked of the host: starts, snapshots, restores, snapshot deletions. */
+  const calls: string[] = [];
   const server: Server = createServer((req, res) => {
     let data = '';
     req.on('data', (c: Buffer) => (data += c.toString()));
@@ -31,7 +33,28 @@ function fakeAgent() {
         startedAt: new Date().toISOString(),
         bootMs: 1,
       });
-      if (req.method === 'POST' && req.url?.endsWith('/start')) return send(200, status('running'));
+      if (req.method === 'POST' && req.url?.endsWith('/start')) {
+        calls.push(`start ${id}`);
+        return send(200, status('running'));
+      }
+      const snapshotted = /\/snapshots\/([^/?]+)$/.exec(req.url ?? '')?.[1];
+      if (req.method === 'POST' && snapshotted) {
+        calls.push(`snapshot ${id} ${snapshotted}`);
+        const at = new Date().toISOString();
+        return send(200, {
+          vmm: 'qemu',
+          vmmVersion: '7.2.0',
+          type: 'full',
+          vmId: id,
+          createdAt: at,
+          sizeBytes: 1,
+        });
+      }
+      if (req.method === 'POST' && req.url?.endsWith('/restore')) {
+        calls.push(`restore ${id} ${(JSON.parse(data) as { snapshotId: string }).snapshotId}`);
+        return send(200, status('running'));
+      }
+      if (req.method === 'DELETE' && snapshotted) calls.push(`delete-snapshot ${snapshotted}`);
       if (req.method === 'POST' && req.url?.endsWith('/personalize')) {
         if (state.refuse) {
           return send(500, { error: { code: 'AGENT_ERROR', message: 'the guest refused', hint: 'x' } });
@@ -44,7 +67,7 @@ function fakeAgent() {
       send(404, { error: { code: 'ROUTE_NOT_FOUND', message: 'no such route', hint: 'x' } });
     });
   });
-  return { server, personalized, state };
+  return { server, personalized, state, calls };
 }
 
 describeOnBackends('warm pools', (db) => {
@@ -155,7 +178,7 @@ describeOnBackends('warm pools', (db) => {
     const noNet = await inject('POST', '/v1/pools', { name: 'z', spec: { network: 'none' } });
     expect(noNet.json().error.code).toBe('NETWORK_NOT_FOUND');
     expect((await inject('PATCH', '/v1/pools/nope', { size: 1 })).json().error.code).toBe('POOL_NOT_FOUND');
-    const snap = await inject('POST', '/v1/pools', { name: 's', mode: 'snapshot' });
+    const snap = await inject('POST', '/v1/pools', { name: 's', mode: 'frozen' });
     expect(snap.statusCode).toBe(400);
     expect(snap.json().error.fields).toEqual({ mode: [expect.any(String)] });
   });
@@ -192,5 +215,40 @@ describeOnBackends('warm pools', (db) => {
     const vms = (await inject('GET', '/v1/vms?limit=200')).json().items as Vm[];
     expect(vms.filter((v) => v.state === 'pooled')).toEqual([]);
     expect(vms.filter((v) => v.pool === 'web' && v.state === 'running')).toHaveLength(3);
+  });
+
+  it('snapshot mode: boots one VM, snapshots it, restores the rest; a new spec or deleting the pool drops the snapshot', async () => {
+    agent.calls.length = 0;
+    const r = await inject('POST', '/v1/pools', { name: 'fast', size: 3, mode: 'snapshot' });
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({ mode: 'snapshot', snapshot: null });
+    const full = await untilReady('fast', 3);
+    const snap = full.snapshot!;
+    expect(snap).toBeTruthy();
+    const kinds = agent.calls.map((c) => c.split(' ')[0]);
+    expect(kinds).toEqual(['start', 'snapshot', 'restore', 'restore']);
+    expect(agent.calls.filter((c) => c.startsWith('restore')).every((c) => c.endsWith(` ${snap}`))).toBe(
+      true,
+    );
+    const shown = (await inject('GET', `/v1/snapshots/${snap}`)).json() as { name: string };
+    expect(shown.name).toMatch(/^pool-fast-/);
+    // A hand-out is a booted pool's; the refill restores again.
+    const vm = (await inject('POST', '/v1/vms', { name: 'fast-1', pool: 'fast' })).json() as Vm;
+    expect(vm).toMatchObject({ state: 'running', pool: 'fast', boot: { source: 'pool' } });
+    await untilReady('fast', 3);
+    expect(agent.calls.filter((c) => c.startsWith('start'))).toHaveLength(1);
+    // A new spec: the snapshot goes, the next VM boots from the new spec and is snapshotted.
+    agent.calls.length = 0;
+    await inject('PATCH', '/v1/pools/fast', { spec: { memoryMib: 256 } });
+    expect(agent.calls).toContain(`delete-snapshot ${snap}`);
+    expect((await inject('GET', `/v1/snapshots/${snap}`)).statusCode).toBe(404);
+    const again = await untilReady('fast', 3);
+    expect(again.snapshot).not.toBe(snap);
+    expect(agent.calls.filter((c) => c.startsWith('start'))).toHaveLength(1);
+    // Deleting the pool deletes its snapshot; the VM handed out stays.
+    expect((await inject('DELETE', '/v1/pools/fast')).statusCode).toBe(200);
+    expect(agent.calls).toContain(`delete-snapshot ${again.snapshot!}`);
+    expect((await inject('GET', `/v1/snapshots/${again.snapshot!}`)).statusCode).toBe(404);
+    expect((await inject('GET', `/v1/vms/${vm.id}`)).json()).toMatchObject({ state: 'running' });
   });
 });

@@ -99,21 +99,32 @@ export const IdentityNic = z.object({
   index: z.number().int().min(0),
 });
 
+/** A guest that lists this capability takes every field of `identity` (older ones: clock, name, NICs). */
+export const IDENTITY_FULL_FEATURE = 'identity.full';
+
 /**
- * A pooled VM handed out: it takes this name, env (for later execs), users, the host's clock, fresh
- * host entropy (credited, then the kernel's generator reseeded) and a new machine-id if it has one.
+ * A guest becomes the VM it now is, in one request: a VM restored from a snapshot (a clone, a
+ * snapshot pool's VM) or booted ahead of time (a warm pool's, at hand-out). Each field is applied
+ * when present: `entropy` first (base64 of host random bytes, credited, then the kernel's
+ * generator reseeded), the clock, the hostname, each NIC's MAC and address, `users`, `env` for
+ * later execs, and a new machine-id when `renewMachineId`.
  */
-export const PersonalizeRequest = z.object({
-  op: z.literal('personalize'),
-  hostname: z.string(),
-  env: z.record(z.string(), z.string()),
-  users: z.array(
-    z.object({ name: z.string(), passwordHash: z.string().nullable(), sshKeys: z.array(z.string()) }),
-  ),
-  unixMs: z.number(),
-  /** Base64 of random bytes from the host. */
-  entropy: z.string(),
+const IdentityUser = z.object({
+  name: z.string(),
+  passwordHash: z.string().nullable(),
+  sshKeys: z.array(z.string()),
 });
+const identityFields = {
+  unixMs: z.number().optional(),
+  hostname: z.string().optional(),
+  nics: z.array(IdentityNic).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  users: z.array(IdentityUser).optional(),
+  entropy: z.string().optional(),
+  renewMachineId: z.boolean().optional(),
+};
+export const IdentityRequest = z.object({ op: z.literal('identity'), ...identityFields });
+export type IdentityRequest = z.infer<typeof IdentityRequest>;
 
 export const GuestRequest = z.discriminatedUnion('op', [
   ExecRequest,
@@ -141,14 +152,9 @@ export const GuestRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('time.sync'), unixMs: z.number() }),
   z.object({ op: z.literal('shutdown'), reboot: z.boolean().optional() }),
   z.object({ op: z.literal('health') }),
-  /** A restored guest becomes this VM: clock, hostname, each NIC's MAC and address, one request. */
-  z.object({
-    op: z.literal('identity'),
-    unixMs: z.number(),
-    hostname: z.string(),
-    nics: z.array(IdentityNic),
-  }),
-  PersonalizeRequest,
+  IdentityRequest,
+  /** `identity` under its old name (host agents before the merge), all but `nics` required there. */
+  z.object({ op: z.literal('personalize'), ...identityFields }),
 ]);
 export type GuestRequest = z.infer<typeof GuestRequest>;
 

@@ -32,7 +32,7 @@ export type PoolSpec = z.infer<typeof PoolSpec>;
 export const PoolMode = z
   .enum(['booted', 'snapshot'])
   .describe(
-    '`booted`: the pool keeps VMs running, handed out in milliseconds. `snapshot`: it keeps one snapshot of a booted VM and restores from it per request (no memory held while idle).',
+    '`booted`: the pool boots each of its VMs from the spec. `snapshot`: it boots one VM, snapshots it, and restores the others from that snapshot (a refill is a restore, not a boot). Either way its VMs wait running and are handed out in milliseconds.',
   );
 
 export const Pool = z
@@ -49,6 +49,10 @@ export const Pool = z
     misses: z.number().int().describe('Creates that found the pool empty and booted normally'),
     hitRate: z.number().nullable().describe('hits / (hits + misses); null before the first create'),
     lastError: z.string().nullable().describe('Why the last refill failed, until one succeeds'),
+    snapshot: z
+      .string()
+      .nullable()
+      .describe('`snapshot` mode: the snapshot its VMs are restored from; null until taken'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

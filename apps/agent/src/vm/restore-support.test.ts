@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { FrameType, type AgentVmSpec } from '@hearth/contract';
+import { FrameType, IDENTITY_FULL_FEATURE, type AgentVmSpec } from '@hearth/contract';
 import { encodeFrame } from '@hearth/contract/guest-codec';
 import { connectToFake, fakeGuest } from '../guest/fake-guest.ts';
 import { adoptIdentity, assertLayout, SNAPSHOT_LAYOUT } from './restore-support.ts';
@@ -75,6 +75,22 @@ describe('a restored guest taking its identity', () => {
       ],
     });
     expect(seen[0]!.unixMs).toBeGreaterThanOrEqual(before);
+  });
+
+  it('reseeds a guest that takes the full identity, and gives a clone (not an in-place restore) a new machine-id', async () => {
+    const { conn, seen } = recordingGuest(['identity', IDENTITY_FULL_FEATURE], () => ({ ok: true }));
+    await conn.ready();
+    await adoptIdentity(conn, clone, source);
+    await adoptIdentity(conn, source, source);
+    expect(seen.map((r) => r.renewMachineId)).toEqual([true, false]);
+    const seeds = seen.map((r) => Buffer.from(r.entropy as string, 'base64'));
+    expect(seeds.map((b) => b.length)).toEqual([64, 64]);
+    expect(seeds[0]!.equals(seeds[1]!)).toBe(false);
+    // A guest with the identity op but from before it took entropy is not sent fields it ignores.
+    const old = recordingGuest(['identity'], () => ({ ok: true }));
+    await old.conn.ready();
+    await adoptIdentity(old.conn, clone, source);
+    expect(old.seen[0]).not.toHaveProperty('entropy');
   });
 
   it('fails the restore with VM_FAILED when the guest refuses the identity', async () => {

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HearthError, type AgentVmSpec } from '@hearth/contract';
+import { randomBytes } from 'node:crypto';
+import { HearthError, IDENTITY_FULL_FEATURE, type AgentVmSpec } from '@hearth/contract';
 import { SNAPSHOT_INFO_FILE, type VmmDriver, type VmmSnapshotInfo } from '@hearth/vmm';
 import type { GuestConnection } from '../guest/connection.ts';
 import { nicsOf } from '../vm-net.ts';
@@ -63,7 +64,9 @@ done
 /**
  * A restored guest still believes it is the VM it was saved from (`source`), at the time it was
  * saved: set its clock from ours and give it this VM's name, and each NIC its MAC and address
- * (a no-op for an in-place restore, essential for a clone).
+ * (a no-op for an in-place restore, essential for a clone). Its random generator is reseeded from
+ * this host's bytes (every VM restored from one snapshot, and every restore of it in place,
+ * would otherwise continue from the same generator state), and a clone gets a new machine-id.
  */
 export async function adoptIdentity(
   guest: GuestConnection,
@@ -77,6 +80,9 @@ export async function adoptIdentity(
       .request(
         {
           op: 'identity',
+          ...(guest.info.capabilities.includes(IDENTITY_FULL_FEATURE)
+            ? { entropy: randomBytes(64).toString('base64'), renewMachineId: spec.id !== (source ?? spec).id }
+            : {}),
           unixMs: Date.now(),
           hostname: spec.name,
           nics: nicsOf(spec)

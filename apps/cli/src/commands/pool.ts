@@ -17,7 +17,11 @@ export function poolCommands(program: Command): void {
     .command('create <name>')
     .description('Create a warm pool; it fills itself to --size in the background')
     .option('--size <n>', 'VMs to keep ready (0-64)', whole('--size'), 1)
-    .option('--mode <mode>', 'booted (kept running) or snapshot (restored per request)', 'booted')
+    .option(
+      '--mode <mode>',
+      'booted (each VM boots) or snapshot (one VM boots, the others are restored from its snapshot)',
+      'booted',
+    )
     .option('--template <template>', 'a template whose spec is the base; the flags below override it')
     .option('--image <image>', 'rootfs image id or name (default: base)')
     .option('--vcpus <n>', 'virtual CPUs', whole('--vcpus'))

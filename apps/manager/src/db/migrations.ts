@@ -375,6 +375,14 @@ CREATE INDEX vms_host_active ON vms (host_id) INCLUDE (vcpus, memory_mib)
 `,
   },
   {
+    version: 25,
+    name: 'snapshot pools',
+    // A pool in `snapshot` mode restores its VMs from one snapshot of a VM booted from its spec.
+    sql: `
+ALTER TABLE pools ADD COLUMN snapshot_id text
+`,
+  },
+  {
     version: 26,
     name: 'control-filters',
     // A project's VM list filtered by state, or by name prefix (`name LIKE 'web-%'`, which the

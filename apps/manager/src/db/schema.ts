@@ -311,6 +311,8 @@ export const pools = pgTable('pools', {
   hits: integer('hits').notNull().default(0),
   misses: integer('misses').notNull().default(0),
   last_error: text('last_error'),
+  /** `snapshot` mode: the snapshot its VMs are restored from (null until taken). */
+  snapshot_id: text('snapshot_id'),
   created_at: created(),
   updated_at: at('updated_at').notNull().defaultNow(),
 });

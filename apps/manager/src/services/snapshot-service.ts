@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { HearthError, newId, type Snapshot, type Vm } from '@hearth/contract';
 import { isUniqueViolation } from '../db/index.ts';
 import type { Stores } from '../store/index.ts';
+import type { VmRow } from '../store/mappers.ts';
 import { snapshotFromRow } from '../store/snapshots.ts';
 import type { AgentClient } from './agent-client.ts';
 import type { Quotas } from './quotas.ts';
@@ -46,6 +47,14 @@ export class SnapshotService {
         },
       );
     }
+    return this.take(vm, body.name, actor);
+  }
+
+  /**
+   * Takes a snapshot of a VM already checked (a user's running or paused VM without volumes, or
+   * a snapshot pool's VM waiting in its pool): the record, then the host's files.
+   */
+  async take(vm: VmRow, wanted: string | undefined, actor: string): Promise<Snapshot> {
     const host = await this.stores.hosts.require(vm.host_id!);
     const [kernel, image] = await Promise.all([
       this.stores.images.requireUnscoped(vm.kernel_id),
@@ -54,7 +63,7 @@ export class SnapshotService {
     const id = newId('snap');
     // Default: <vm>-<utc time>-<random>, within the name limit however long the VM's name is.
     const stamp = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase()}-${id.slice(-4)}`;
-    const name = body.name ?? `${vm.name.slice(0, 62 - stamp.length)}-${stamp}`;
+    const name = wanted ?? `${vm.name.slice(0, 62 - stamp.length)}-${stamp}`;
     let row;
     try {
       row = await this.deps.quotas.within(vm.project, { snapshots: 1 }, 'Snapshotting', (tx) =>

@@ -40,6 +40,7 @@ export function poolFromRow(r: PoolRow, c: PoolCounts): Pool {
     misses: r.misses,
     hitRate: served ? r.hits / served : null,
     lastError: r.last_error,
+    snapshot: r.snapshot_id,
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
   };
@@ -57,12 +58,16 @@ export interface HandOut {
 
 export class PoolStore {
   private readonly find: Finder<PoolRow>;
+  /** VMs no take may hand out for now (see `hold`). */
+  private readonly held = new Set<string>();
 
   constructor(private readonly db: Db) {
     this.find = new Finder<PoolRow>(pools, tableRows(this.db.orm, pools), notFound('POOL_NOT_FOUND', 'pool'));
   }
 
-  async insert(p: Omit<PoolRow, 'created_at' | 'updated_at' | 'hits' | 'misses' | 'last_error'>) {
+  async insert(
+    p: Omit<PoolRow, 'created_at' | 'updated_at' | 'hits' | 'misses' | 'last_error' | 'snapshot_id'>,
+  ) {
     const rows = await this.db.orm.insert(pools).values(p).returning();
     return rows[0]!;
   }
@@ -104,6 +109,11 @@ export class PoolStore {
       .update(pools)
       .set({ [outcome === 'hit' ? 'hits' : 'misses']: sql`${col} + 1` })
       .where(eq(pools.id, id));
+  }
+
+  /** The snapshot a `snapshot` pool restores from (null: none yet, or dropped with its spec). */
+  async setSnapshot(id: string, snapshotId: string | null): Promise<void> {
+    await this.db.orm.update(pools).set({ snapshot_id: snapshotId }).where(eq(pools.id, id));
   }
 
   async setError(id: string, error: string | null): Promise<void> {
@@ -168,12 +178,40 @@ export class PoolStore {
         boot_profile = ${JSON.stringify(h.boot)}::jsonb, updated_at = now()
       WHERE id = (
         SELECT id FROM ${vms}
-        WHERE project = ${project} AND pool = ${pool} AND state = 'pooled' AND ${WAITING}
+        WHERE project = ${project} AND pool = ${pool} AND state = 'pooled' AND ${WAITING} ${this.notHeld()}
         ORDER BY created_at LIMIT 1
         FOR UPDATE SKIP LOCKED
       ) AND state = 'pooled' AND ${WAITING}
       RETURNING id`)) as unknown as { rows: { id: string }[] };
     return rows.rows[0]?.id ?? null;
+  }
+
+  /**
+   * Runs `fn` while no take hands `vmId` out, and only if it is still waiting, `pooled`, when
+   * held (null otherwise): a snapshot pool snapshotting its first VM must not save a hand-out's
+   * request (a user's name, credentials) into the memory every later VM is restored from.
+   */
+  async hold<T>(vmId: string, fn: () => Promise<T>): Promise<T | null> {
+    this.held.add(vmId);
+    try {
+      const rows = await this.db.orm
+        .select({ id: vms.id })
+        .from(vms)
+        .where(sql`${vms.id} = ${vmId} AND ${vms.state} = 'pooled' AND ${WAITING}`);
+      return rows.length ? await fn() : null;
+    } finally {
+      this.held.delete(vmId);
+    }
+  }
+
+  private notHeld() {
+    const ids = [...this.held];
+    return ids.length
+      ? sql`AND id NOT IN (${sql.join(
+          ids.map((i) => sql`${i}`),
+          sql`, `,
+        )})`
+      : sql``;
   }
 
   /** The boot profile of a VM (a hand-out's final timing, a miss's `cold` source). */

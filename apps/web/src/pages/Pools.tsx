@@ -37,8 +37,9 @@ import {
 } from './pools/form.ts';
 
 const MODE_HINT: Record<Pool['mode'], string> = {
-  booted: 'VMs kept running, handed out in milliseconds; each holds its memory while it waits.',
-  snapshot: 'One snapshot of a booted VM, restored per request; no memory held while idle.',
+  booted: 'Each VM boots from the spec, waits running and is handed out in milliseconds.',
+  snapshot:
+    'One VM boots and is snapshotted; the others are restored from it (faster refills), and wait running.',
 };
 
 function CreatePool({ onDone }: { onDone(): void }) {

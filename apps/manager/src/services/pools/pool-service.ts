@@ -12,6 +12,7 @@ import { isUniqueViolation } from '../../db/index.ts';
 import type { Stores } from '../../store/index.ts';
 import { poolFromRow, type PoolRow } from '../../store/pools.ts';
 import type { VmBus } from '../bus.ts';
+import type { SnapshotService } from '../snapshot-service.ts';
 import type { VmService } from '../vms/vm-service.ts';
 import { refillPool, type RefillState } from './refill.ts';
 import { assertPoolSpec } from './spec.ts';
@@ -19,6 +20,8 @@ import { assertPoolSpec } from './spec.ts';
 export interface PoolServiceDeps {
   stores: Stores;
   vms: VmService;
+  /** `snapshot` pools take their snapshot through it, and delete it with the pool or its spec. */
+  snapshots: SnapshotService;
   bus: VmBus;
   log: Logger;
   /** How often every pool is looked at even without a change (default 5 s). */
@@ -37,6 +40,8 @@ export class PoolService {
   private timer: NodeJS.Timeout | null = null;
   private pass: Promise<void> | null = null;
   private again = false;
+  /** Changes to pools that no refill pass may overlap (a new spec, a deletion) in progress. */
+  private changing = 0;
   private disposed = false;
   private readonly state: RefillState = { backoffUntil: new Map() };
   private readonly onVm = (vm: Vm) => {
@@ -65,7 +70,7 @@ export class PoolService {
 
   /** Runs a refill pass soon (coalesced: one at a time, one more if asked during it). */
   kick(): void {
-    if (this.disposed || this.deps.refill === false) return;
+    if (this.disposed || this.deps.refill === false || this.changing) return;
     if (this.pass) {
       this.again = true;
       return;
@@ -76,6 +81,21 @@ export class PoolService {
   /** Resolves once no pass is running (tests, bench). */
   async idle(): Promise<void> {
     while (this.pass) await this.pass;
+  }
+
+  /**
+   * Runs `fn` with no refill pass in flight: a pass that read the old spec must not restore from,
+   * or snapshot, a VM of it after the change (the snapshot would be of the old spec).
+   */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.changing++;
+    try {
+      await this.idle();
+      return await fn();
+    } finally {
+      this.changing--;
+      this.kick();
+    }
   }
 
   private async runPasses(): Promise<void> {
@@ -92,14 +112,6 @@ export class PoolService {
 
   async create(body: Required<CreatePoolBody>, project: string): Promise<Pool> {
     const spec = body.spec as PoolSpec;
-    if (body.mode === 'snapshot') {
-      // Refused rather than silently served as `booted`: the pool would not be what it says.
-      throw new HearthError(
-        'VALIDATION_FAILED',
-        'Creating the pool failed: mode "snapshot" is not available yet; use "booted".',
-        { fields: { mode: ['not available yet: use booted'] } },
-      );
-    }
     await assertPoolSpec(this.deps.stores, project, spec);
     let row: PoolRow;
     try {
@@ -143,9 +155,15 @@ export class PoolService {
   async patch(idOrName: string, project: string, body: PatchPoolBody): Promise<Pool> {
     const row = await this.deps.stores.pools.require(idOrName, project);
     if (body.spec) await assertPoolSpec(this.deps.stores, project, body.spec);
-    const updated = await this.deps.stores.pools.update(row.id, body);
-    if (body.spec) await this.drop(updated);
-    this.kick();
+    const updated = await this.exclusive(async () => {
+      const changed = await this.deps.stores.pools.update(row.id, body);
+      if (body.spec) {
+        await this.drop(changed);
+        // A new spec, a new snapshot: the next refill boots from the new spec and snapshots that VM.
+        await this.dropSnapshot(changed);
+      }
+      return changed;
+    });
     return this.view(updated);
   }
 
@@ -153,9 +171,23 @@ export class PoolService {
   async delete(idOrName: string, project: string): Promise<Pool> {
     const row = await this.deps.stores.pools.require(idOrName, project);
     const view = await this.view(row);
-    await this.deps.stores.pools.delete(row.id);
-    await this.drop(row);
+    await this.exclusive(async () => {
+      await this.deps.stores.pools.delete(row.id);
+      await this.drop(row);
+      await this.dropSnapshot(row);
+    });
     return view;
+  }
+
+  /** A `snapshot` pool's snapshot goes (record and host files); its clones handed out stay. */
+  private async dropSnapshot(pool: PoolRow): Promise<void> {
+    if (!pool.snapshot_id) return;
+    await this.deps.stores.pools.setSnapshot(pool.id, null);
+    await this.deps.snapshots
+      .delete(pool.snapshot_id, pool.project)
+      .catch((e: HearthError) =>
+        this.deps.log.warn({ pool: pool.name, err: e.message }, 'removing the pool snapshot failed'),
+      );
   }
 
   private async drop(pool: PoolRow): Promise<void> {

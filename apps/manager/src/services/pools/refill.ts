@@ -1,6 +1,7 @@
 import { newId } from '@hearth/contract';
 import type { PoolRow } from '../../store/pools.ts';
 import type { PoolServiceDeps } from './pool-service.ts';
+import { snapshotStep } from './snapshot-refill.ts';
 import { poolBoot } from './spec.ts';
 
 /** After a pool VM failed to boot, the pool waits this long before booting another. */
@@ -13,7 +14,8 @@ export interface RefillState {
 
 /**
  * One look at one pool: failed VMs are recorded (lastError) and removed, VMs beyond `size` are
- * removed, and one VM is booted when the pool is short.
+ * removed, and one VM is booted (a `snapshot` pool: restored, see snapshot-refill.ts) when the
+ * pool is short.
  *
  * The CPU budget: a refill boots only on a ready host where no VM at all is booting (a user's
  * create, another pool's refill), so there is at most one boot in flight per host from refills,
@@ -44,10 +46,12 @@ export async function refillPool(deps: PoolServiceDeps, state: RefillState, pool
   }
   if ((state.backoffUntil.get(pool.id) ?? 0) > Date.now()) return;
   const busy = await stores.pools.bootingHosts();
-  const host = (await stores.hosts.all()).find((h) => h.state === 'ready' && !busy.has(h.id));
+  const idle = (await stores.hosts.all()).filter((h) => h.state === 'ready' && !busy.has(h.id));
+  const host = idle[0];
   if (!host) return;
   let vmId: string | null = null;
   try {
+    if (pool.mode === 'snapshot' && (await snapshotStep(deps, pool, live, idle)) !== 'boot') return;
     // Inside: a template deleted since the pool was made is this pool's error, not a crash.
     const boot = await poolBoot(stores, pool.project, pool.spec);
     const vm = await vms.create(

@@ -1,11 +1,23 @@
 import { actionRule, HearthError, type Vm } from '@hearth/contract';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import type { SnapshotRow } from '../../store/snapshots.ts';
+import type { NewVm } from '../../store/vms.ts';
 import { assertRestorable } from '../snapshot-checks.ts';
 import { agentSpecFor } from './agent-spec.ts';
 import { hostOf, RESTORING, type VmContext } from './context.ts';
 import { insertVm } from './create.ts';
 import { applyAgentStatus, failVm, moveVm } from './transitions.ts';
+
+export interface CloneInput {
+  name?: string | undefined;
+  project: string;
+  labels?: Record<string, string> | undefined;
+  /** A snapshot pool's VM: it waits in this pool (`pooled`) once restored. */
+  pool?: string | undefined;
+  /** A snapshot pool's spec sets these; a user's clone has none. */
+  egress?: NewVm['egress'];
+  bandwidthMbit?: number | null | undefined;
+}
 
 /**
  * A new VM running from a snapshot (a clone): the snapshot's host, resources, disk and guest
@@ -14,7 +26,7 @@ import { applyAgentStatus, failVm, moveVm } from './transitions.ts';
 export async function cloneFromSnapshot(
   ctx: VmContext,
   snap: SnapshotRow,
-  body: { name?: string | undefined; project: string; labels?: Record<string, string> | undefined },
+  body: CloneInput,
   actor: string,
 ): Promise<Vm> {
   await assertRestorable(ctx.stores, snap);
@@ -43,8 +55,8 @@ export async function cloneFromSnapshot(
       timeout: null,
       guest: snap.guest,
       snapshotId: snap.id,
-      egress: null,
-      bandwidthMbit: null,
+      egress: body.egress ?? null,
+      bandwidthMbit: body.bandwidthMbit ?? null,
       // The same networks as the VM it was taken of (the saved devices must match), new addresses.
       nics: await ctx.networks.planNics({
         project: body.project,
@@ -54,11 +66,18 @@ export async function cloneFromSnapshot(
     {
       state: 'starting',
       actor,
-      created: `cloned from snapshot ${snap.name} (${snap.id})`,
+      created: body.pool
+        ? `restored from snapshot ${snap.name} (${snap.id}) for pool ${body.pool}`
+        : `cloned from snapshot ${snap.name} (${snap.id})`,
       reason: `${RESTORING} ${snap.name}`,
     },
   );
   try {
+    if (body.pool) {
+      // Before its restore ends: the agent's `running` then makes it `pooled`, not `running`.
+      await ctx.stores.pools.adopt(row.id, body.pool);
+      row.pool = body.pool;
+    }
     ctx.operations.track(row.id, () => runRestore(ctx, row, snap.id, actor));
     return vmFromRow(row);
   } finally {

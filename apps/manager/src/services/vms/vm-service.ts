@@ -17,7 +17,7 @@ import { assertCloneInput, type CreateInput } from './create-input.ts';
 import { deleteVm, runVerb } from './lifecycle.ts';
 import { OperationTracker } from './operations.ts';
 import { reconcileHost } from './reconcile.ts';
-import { cloneFromSnapshot, restoreInPlace } from './restore.ts';
+import { cloneFromSnapshot, restoreInPlace, type CloneInput } from './restore.ts';
 import { stopExpired } from './timeouts.ts';
 import { updateVm } from './update.ts';
 import { waitForState } from './wait.ts';
@@ -52,11 +52,7 @@ export class VmService {
     return cloneFromSnapshot(this.ctx, snap, { name: body.name, project, labels: body.labels }, actor);
   }
 
-  createFromSnapshot(
-    snap: SnapshotRow,
-    body: { name?: string | undefined; project: string; labels?: Record<string, string> | undefined },
-    actor: string,
-  ): Promise<Vm> {
+  createFromSnapshot(snap: SnapshotRow, body: CloneInput, actor: string): Promise<Vm> {
     return cloneFromSnapshot(this.ctx, snap, body, actor);
   }
 
