@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -8,8 +8,6 @@ import { DEFAULT_IDEMPOTENCY } from './store/idempotency.ts';
 import { Authority } from './auth/authority.ts';
 import { sessionPolicy, sessionReader } from './auth/sessions.ts';
 import { ticketReader } from './auth/tickets.ts';
-import { generatePassword, hashPassword } from './auth/passwords.ts';
-import { ImportAllowList } from './images/egress-guard.ts';
 import { LOG_REDACT } from '@hearth/contract/log-redaction';
 import { signInLimits } from './auth/rate-limit.ts';
 import { buildApp } from './app.ts';
@@ -32,7 +30,14 @@ import { checkOidcConfig, type OidcConfig } from './auth/oidc-config.ts';
 import { Quotas } from './services/quotas.ts';
 import { DEFAULT_MEMORY_POLICY, type MemoryPolicy } from './services/scheduler.ts';
 import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
-import { HearthError, parseDuration } from '@hearth/contract';
+import {
+  durationSetting,
+  ensureAdminToken,
+  ensureFirstAdmin,
+  ensureSecret,
+  importAllowList,
+  type FirstAdmin,
+} from './manager-setup.ts';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -122,7 +127,7 @@ export interface RunningManager {
   adminToken: string;
   joinToken: string;
   /** The first start created user `admin`: its name, and the password when it was generated. */
-  firstAdmin: { name: string; password: string | null; passwordFile: string | null } | null;
+  firstAdmin: FirstAdmin | null;
   /** Authentication of every route (tests add credential readers). */
   auth: Authority;
   /** Ready (null) or not, with why; see `notReadyUntilSet`. */
@@ -131,108 +136,8 @@ export interface RunningManager {
   dispose(): Promise<void>;
 }
 
-async function readSecret(path: string): Promise<string | null> {
-  return readFile(path, 'utf8').then(
-    (t) => t.trim() || null,
-    () => null,
-  );
-}
-
-/**
- * The bootstrap admin token, unless it was revoked: then no start issues one again (the revoked
- * row stays as the marker, in the database every manager shares) and a leftover admin.token
- * file, whose secret no longer works, is removed. Users sign in with their own credentials.
- */
-async function ensureAdminToken(stores: Stores, dataDir: string, log: Logger, fixed?: string) {
-  if (await stores.tokens.bootstrapRevoked()) {
-    const path = join(dataDir, 'admin.token');
-    if (await readSecret(path)) {
-      log.warn({ path }, 'the bootstrap admin token was revoked; removing its file');
-    } else log.info('the bootstrap admin token was revoked; none is issued');
-    await rm(path, { force: true });
-    return '';
-  }
-  return ensureSecret(stores, dataDir, 'admin', fixed);
-}
-
-/** The admin and join tokens live in 0600 files in the data directory; created on first start. */
-async function ensureSecret(
-  stores: Stores,
-  dataDir: string,
-  kind: 'admin' | 'join',
-  fixed?: string,
-): Promise<string> {
-  const path = join(dataDir, `${kind}.token`);
-  const token =
-    fixed ?? (await readSecret(path)) ?? (await stores.tokens.create(kind, `${kind} (first start)`));
-  await stores.tokens.create(kind, `${kind} token`, null, token);
-  await writeFile(path, token + '\n', { mode: 0o600 });
-  await chmod(path, 0o600);
-  return token;
-}
-
 /** How often expired sessions, tickets and Idempotency-Keys are deleted (each is ignored as soon as it expires). */
 const SWEEP_MS = 60_000;
-
-/** User name of the first administrator. */
-const FIRST_ADMIN = 'admin';
-
-/**
- * With no users yet, creates `admin`: a platform administrator and owner of `default`, with the
- * configured password or a random one written 0600 to `admin.password` (never logged).
- */
-async function ensureFirstAdmin(
-  stores: Stores,
-  dataDir: string,
-  configured: string | undefined,
-): Promise<RunningManager['firstAdmin']> {
-  if ((await stores.users.count()) > 0) return null;
-  const password = configured || generatePassword();
-  let user;
-  try {
-    user = await stores.users.create({
-      name: FIRST_ADMIN,
-      display_name: 'Administrator',
-      admin: true,
-      password_hash: await hashPassword(password),
-    });
-  } catch (e) {
-    // Another manager on the same database created it first.
-    if (e instanceof HearthError && e.code === 'USER_NAME_TAKEN') return null;
-    throw e;
-  }
-  await stores.projects.setMember('default', user.id, 'owner');
-  if (configured) return { name: FIRST_ADMIN, password: null, passwordFile: null };
-  const passwordFile = join(dataDir, 'admin.password');
-  await writeFile(passwordFile, password + '\n', { mode: 0o600 });
-  await chmod(passwordFile, 0o600);
-  return { name: FIRST_ADMIN, password, passwordFile };
-}
-
-function importAllowList(configured: string[] | undefined): ImportAllowList {
-  try {
-    return configured
-      ? new ImportAllowList(configured)
-      : ImportAllowList.fromEnv(process.env.HEARTH_IMPORT_ALLOW);
-  } catch (e) {
-    throw new HearthError(
-      'VALIDATION_FAILED',
-      `Reading the import allow-list (HEARTH_IMPORT_ALLOW) failed: ${(e as Error).message}.`,
-    );
-  }
-}
-
-/** A duration setting (`90d`, `12h`, `5m`), or VALIDATION_FAILED naming it. */
-function durationSetting(what: string, value: string): number {
-  const ms = parseDuration(value);
-  if (!ms) {
-    throw new HearthError(
-      'VALIDATION_FAILED',
-      `Reading the ${what} failed: "${value}" is not a duration like 90d, 12h or 5m.`,
-    );
-  }
-  return ms;
-}
 
 export async function startManager(cfg: ManagerConfig): Promise<RunningManager> {
   // Whoever made the logger, credentials in headers never reach a line of it.

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentNetwork, AgentNic } from '@hearth/contract';
@@ -6,6 +6,15 @@ import { nicTap, policyTable, policyText } from '../vm-net.ts';
 import { networkRulesText } from './bridge-rules.ts';
 import { guardText } from './tap-guard.ts';
 import { encapsulate, type Datagram } from '../../../../test/helpers/vxlan-frame.ts';
+import {
+  arrived,
+  inNs,
+  listen,
+  probeChildren,
+  run,
+  send,
+  type Lines,
+} from '../../../../test/helpers/netns-probe.ts';
 
 // Attacks of a hostile guest, played by network namespaces. A namespace standing in for the host
 // carries a NAT bridge with three "guests" plugged in by veth links named like VM TAPs (the
@@ -63,11 +72,8 @@ const vxlanNet: AgentNetwork = {
   dnsForwarder: false,
   vxlan: { vni, port: 4789, remotes: [peerUnderlay] },
 };
-const children: ChildProcess[] = [];
 
 const ip = (...a: string[]) => execFileSync('ip', a, { stdio: 'pipe' });
-const inNs = (n: string, argv: string[], input?: string) =>
-  spawnSync('ip', ['netns', 'exec', n, ...argv], { encoding: 'utf8', input, timeout: 20_000 });
 const sysctl = (n: string, key: string, value: string) => {
   const r = inNs(n, ['sysctl', '-qw', `${key}=${value}`]);
   expect(r.stderr).toBe('');
@@ -76,90 +82,6 @@ const load = (text: string) => {
   const r = inNs(ns.host, ['nft', '-f', '-'], text);
   expect(r.stderr).toBe('');
 };
-
-/** Lines a program in a namespace prints, and a way to wait for one. */
-class Lines {
-  readonly seen: string[] = [];
-  private waiters: { want: (l: string) => boolean; done: () => void }[] = [];
-  add(line: string) {
-    this.seen.push(line);
-    this.waiters = this.waiters.filter((w) => (w.want(line) ? (w.done(), false) : true));
-  }
-  waitFor(want: (l: string) => boolean): Promise<void> {
-    if (this.seen.some(want)) return Promise.resolve();
-    return new Promise((done) => this.waiters.push({ want, done }));
-  }
-}
-
-/** Starts a program in a namespace; resolves once `ready(line)` holds for a line of its stdout or stderr. */
-function run(n: string, argv: string[], ready: (l: string) => boolean): Promise<Lines> {
-  const child = spawn('ip', ['netns', 'exec', n, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const lines = new Lines();
-  return new Promise((resolve, reject) => {
-    for (const stream of [child.stdout!, child.stderr!]) {
-      let buf = '';
-      stream.on('data', (d: Buffer) => {
-        buf += d.toString();
-        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          if (ready(line)) resolve(lines);
-          else lines.add(line);
-        }
-      });
-    }
-    child.once('exit', (c) => reject(new Error(`${argv[0]} in ${n} exited (${c})`)));
-  });
-}
-
-/** A UDP listener per `[address, port]` in a namespace: prints each datagram it gets. */
-const listen = (n: string, binds: [string, number][]) =>
-  run(
-    n,
-    [
-      process.execPath,
-      '-e',
-      `const dgram = require('node:dgram');
-       let left = ${binds.length};
-       for (const [address, port] of ${JSON.stringify(binds)}) {
-         const s = address.includes(':')
-           ? dgram.createSocket({ type: 'udp6', ipv6Only: true })
-           : dgram.createSocket('udp4');
-         s.on('error', (e) => { console.error(String(e)); process.exit(1); });
-         s.on('message', (m) => console.log(String(m)));
-         s.bind({ address, port }, () => --left || console.log('ready'));
-       }`,
-    ],
-    (l) => l === 'ready',
-  );
-
-/** Sends datagrams from a namespace, one after the other, each after the previous one left. */
-function send(n: string, datagrams: Datagram[]): void {
-  const r = inNs(n, [
-    process.execPath,
-    '-e',
-    `const dgram = require('node:dgram');
-     const next = ([d, ...rest]) => {
-       if (!d) return;
-       const s = dgram.createSocket(d.to.includes(':') ? 'udp6' : 'udp4');
-       s.bind({ address: d.from, port: d.fromPort ?? 0 }, () => {
-         s.setBroadcast(true);
-         const body = d.hex ? Buffer.from(d.hex, 'hex') : Buffer.from(d.body);
-         s.send(body, d.port, d.to, (e) => { if (e) throw e; s.close(); next(rest); });
-       });
-     };
-     next(${JSON.stringify(datagrams)});`,
-  ]);
-  expect(r.stderr).toBe('');
-}
-
-/** Sends probes then a marker the same way; what of the probes got in by the time the marker did. */
-async function arrived(lines: Lines, from: string, probes: Datagram[], marker: Datagram): Promise<string[]> {
-  send(from, [...probes, marker]);
-  await lines.waitFor((l) => l === marker.body);
-  return probes.map((p) => p.body).filter((b) => lines.seen.includes(b));
-}
 
 const guardFor = (g: (typeof guests)['a']) =>
   guardText(g.vm, [{ device: nicTap(g.vm, 0), mac: g.mac, ip: g.ip }], `hearth:vm:${g.vm}:${agent}`);
@@ -267,7 +189,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of probeChildren) c.kill('SIGKILL');
   for (const n of Object.values(ns)) spawnSync('ip', ['netns', 'del', n]);
 });
 

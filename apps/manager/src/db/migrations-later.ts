@@ -1,0 +1,85 @@
+/** One schema change, applied once, in version order; a version is never reused or edited. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Pools, the boot profile, indexes for the control plane and the hardening columns (19 on). */
+export const LATER_MIGRATIONS: Migration[] = [
+  {
+    version: 19,
+    name: 'pools',
+    // Warm pools; a VM belongs to a pool while `pooled` and keeps the pool's name once handed out.
+    // boot_profile: where the VM's last start-up time went (steps measured by manager and host).
+    sql: `
+CREATE TABLE pools (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  spec jsonb NOT NULL,
+  mode text NOT NULL,
+  size integer NOT NULL,
+  hits integer NOT NULL DEFAULT 0,
+  misses integer NOT NULL DEFAULT 0,
+  last_error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (project, name)
+);
+ALTER TABLE vms ADD COLUMN pool text;
+ALTER TABLE vms ADD COLUMN boot_profile jsonb;
+CREATE INDEX vms_pool ON vms (pool, state) WHERE pool IS NOT NULL
+`,
+  },
+  {
+    version: 24,
+    name: 'control',
+    // A project's VM list walks (project, id) in id order a page at a time; an image's users are
+    // found by image or kernel (every image read, and the refusal to delete one in use); placement
+    // sums what the VMs holding a host's CPUs and memory use (the states of hosts.ts ACTIVE).
+    sql: `
+CREATE INDEX vms_project_id ON vms (project, id);
+CREATE INDEX vms_image ON vms (image_id);
+CREATE INDEX vms_kernel ON vms (kernel_id);
+CREATE INDEX vms_host_active ON vms (host_id) INCLUDE (vcpus, memory_mib)
+  WHERE state IN ('starting', 'running', 'pausing', 'paused', 'resuming', 'stopping')
+`,
+  },
+  {
+    version: 25,
+    name: 'snapshot pools',
+    // A pool in `snapshot` mode restores its VMs from one snapshot of a VM booted from its spec.
+    sql: `
+ALTER TABLE pools ADD COLUMN snapshot_id text
+`,
+  },
+  {
+    version: 26,
+    name: 'control-filters',
+    // A project's VM list filtered by state, or by name prefix (`name LIKE 'web-%'`, which the
+    // unique (project, name) index cannot serve under a non-C collation), reads a page from an
+    // index instead of scanning and sorting every VM.
+    sql: `
+CREATE INDEX vms_project_state_id ON vms (project, state, id);
+CREATE INDEX vms_project_name_prefix ON vms (project, name text_pattern_ops)
+`,
+  },
+  {
+    version: 27,
+    name: 'netsec',
+    // Cloud instance metadata (169.254.0.0/16) is blocked from guests unless a network opts in.
+    sql: `ALTER TABLE networks ADD COLUMN allow_metadata boolean NOT NULL DEFAULT false`,
+  },
+  {
+    version: 29,
+    name: 'ops',
+    // Each claim of an Idempotency-Key carries its own id, so a request whose stale claim was taken
+    // over (the manager crashed mid-request) can no longer complete or release the new one; keys
+    // are swept by age.
+    sql: `
+ALTER TABLE idempotency_keys ADD COLUMN claim text;
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)
+`,
+  },
+];
