@@ -5,6 +5,7 @@ import type { VmRow } from '../store/mappers.ts';
 import { volumeFromRow, type VolumeRow } from '../store/volumes.ts';
 import type { AgentClient } from './agent-client.ts';
 import type { Quotas } from './quotas.ts';
+import { diskPolicyFromEnv, withDiskRoom } from './scheduler.ts';
 
 const DEFAULT_MIB = 1024;
 const MAX_MIB = 4 * 1024 * 1024;
@@ -68,10 +69,18 @@ export class VolumeService {
         },
       );
     }
-    const hosts = (await this.stores.hosts.all()).filter((h) => h.state === 'ready');
-    const host = body.host
-      ? await this.stores.hosts.require(body.host)
-      : hosts.sort((a, b) => b.inventory.diskFreeMib - a.inventory.diskFreeMib)[0];
+    const candidates = body.host
+      ? [await this.stores.hosts.require(body.host)]
+      : (await this.stores.hosts.all()).filter((h) => h.state === 'ready');
+    // A volume's file is sparse but may grow to its whole size: the host must have that room,
+    // less the reserve that keeps the host's own filesystem (and the database on it) writable.
+    const roomy = withDiskRoom(
+      candidates.map((h) => ({ h })),
+      mib,
+      diskPolicyFromEnv(process.env),
+      `volume "${body.name}"`,
+    );
+    const host = roomy.map((x) => x.h).sort((a, b) => b.inventory.diskFreeMib - a.inventory.diskFreeMib)[0];
     if (!host) throw new HearthError('NO_HOST_AVAILABLE', 'Creating the volume failed: no host is ready.');
     let row: VolumeRow;
     try {
@@ -168,6 +177,12 @@ export class VolumeService {
     }
     if (mib === v.size_mib) return volumeFromRow(v);
     const host = await this.stores.hosts.require(v.host_id);
+    withDiskRoom(
+      [{ h: host }],
+      mib - v.size_mib,
+      diskPolicyFromEnv(process.env),
+      `${mib - v.size_mib} MiB more for volume "${v.name}"`,
+    );
     // The record grows first, within the project's disk quota; it shrinks back if the host fails.
     const grown = await this.deps.quotas.within(
       v.project,
