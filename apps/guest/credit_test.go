@@ -11,7 +11,7 @@ import (
 // loginCredit opens a session that offers per-stream credit, as the current host does.
 func (c *client) loginCredit() *client {
 	c.sendJSON(0, FrameHello, Hello{Protocol: ProtocolVersion, Secret: testSecret, Features: []string{CreditFeature}})
-	if f, ok := c.recv(0, 5*time.Second); !ok || f.Type != FrameWelcome {
+	if f, ok := c.recv(0, 30*time.Second); !ok || f.Type != FrameWelcome {
 		c.t.Fatalf("expected WELCOME, got %+v", f)
 	}
 	return c

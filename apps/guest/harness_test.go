@@ -87,7 +87,7 @@ func (c *client) recv(stream uint32, timeout time.Duration) (Frame, bool) {
 
 func (c *client) hello(secret string) Frame {
 	c.sendJSON(0, FrameHello, Hello{Protocol: ProtocolVersion, Secret: secret})
-	f, ok := c.recv(0, 5*time.Second)
+	f, ok := c.recv(0, 30*time.Second)
 	if !ok {
 		c.t.Fatal("no answer to HELLO")
 	}

@@ -95,7 +95,7 @@ func TestRequestErrors(t *testing.T) {
 		}
 	}
 	c.send(99, FrameRequest, []byte("{not json"))
-	if r := c.wait(99, 5*time.Second); r.code() != ErrBadRequest {
+	if r := c.wait(99, 30*time.Second); r.code() != ErrBadRequest {
 		t.Errorf("bad JSON: %v", r.result)
 	}
 }
@@ -141,20 +141,21 @@ func TestExec(t *testing.T) {
 func TestExecTimeoutAndSignals(t *testing.T) {
 	c := dial(t, testAgent(t)).login()
 	start := time.Now()
+	// Within mustOK's deadline, well under the 30 s the command would take without the kill.
 	r := c.mustOK(map[string]interface{}{"op": "exec", "command": "sleep 30 & sleep 30", "timeoutMs": 200})
-	if r.result["timedOut"] != true || r.result["signal"] != "KILL" || r.result["exitCode"] != nil || time.Since(start) > 5*time.Second {
+	if r.result["timedOut"] != true || r.result["signal"] != "KILL" || r.result["exitCode"] != nil {
 		t.Fatalf("timeout: %v after %v", r.result, time.Since(start))
 	}
 	id := c.start(map[string]interface{}{"op": "exec", "argv": []string{"sleep", "30"}})
 	time.Sleep(100 * time.Millisecond)
 	c.sendJSON(id, FrameControl, map[string]string{"type": "signal", "signal": "TERM"})
-	if r := c.wait(id, 5*time.Second); r.result["signal"] != "TERM" || r.result["timedOut"] != false {
+	if r := c.wait(id, 30*time.Second); r.result["signal"] != "TERM" || r.result["timedOut"] != false {
 		t.Fatalf("TERM: %v", r.result)
 	}
 	id = c.start(map[string]interface{}{"op": "exec", "argv": []string{"sleep", "30"}})
 	time.Sleep(100 * time.Millisecond)
 	c.sendJSON(id, FrameControl, map[string]string{"type": "cancel"})
-	if r := c.wait(id, 5*time.Second); r.result["signal"] != "KILL" {
+	if r := c.wait(id, 30*time.Second); r.result["signal"] != "KILL" {
 		t.Fatalf("cancel: %v", r.result)
 	}
 }
@@ -217,7 +218,7 @@ func TestProcessesSurviveDisconnect(t *testing.T) {
 	a := testAgent(t)
 	c := dial(t, a).login()
 	id := c.start(map[string]interface{}{"op": "exec", "command": "echo one; echo err >&2; sleep 0.5; echo two", "tag": "job"})
-	f, _ := c.recv(id, 5*time.Second)
+	f, _ := c.recv(id, 30*time.Second)
 	var ev map[string]interface{}
 	_ = json.Unmarshal(f.Payload, &ev)
 	pid := ev["processId"].(string)
@@ -245,19 +246,19 @@ func TestProcessesSurviveDisconnect(t *testing.T) {
 		t.Fatalf("no replay requested: %q", r.stdout)
 	}
 	id = c2.start(map[string]interface{}{"op": "exec", "argv": []string{"cat"}, "stdin": true})
-	f, _ = c2.recv(id, 5*time.Second)
+	f, _ = c2.recv(id, 30*time.Second)
 	_ = json.Unmarshal(f.Payload, &ev)
 	pid = ev["processId"].(string)
 	c2.mustOK(map[string]interface{}{"op": "write-stdin", "processId": pid, "data": base64.StdEncoding.EncodeToString([]byte("via op"))})
 	c2.mustOK(map[string]interface{}{"op": "close-stdin", "processId": pid})
-	if r := c2.wait(id, 5*time.Second); string(r.stdout) != "via op" {
+	if r := c2.wait(id, 30*time.Second); string(r.stdout) != "via op" {
 		t.Fatalf("write-stdin: %q", r.stdout)
 	}
 	id = c2.start(map[string]interface{}{"op": "exec", "argv": []string{"sleep", "30"}})
-	f, _ = c2.recv(id, 5*time.Second)
+	f, _ = c2.recv(id, 30*time.Second)
 	_ = json.Unmarshal(f.Payload, &ev)
 	c2.mustOK(map[string]interface{}{"op": "signal", "processId": ev["processId"], "signal": "SIGINT"})
-	if r := c2.wait(id, 5*time.Second); r.result["signal"] != "INT" {
+	if r := c2.wait(id, 30*time.Second); r.result["signal"] != "INT" {
 		t.Fatalf("signal op: %v", r.result)
 	}
 }
@@ -291,7 +292,7 @@ func TestFilesRawRoundTrip(t *testing.T) {
 	// maxBytes: refused and nothing left behind.
 	id = c.start(map[string]interface{}{"op": "fs.write", "path": filepath.Join(dir, "big"), "maxBytes": 10})
 	c.send(id, FrameStdin, make([]byte, 11))
-	if r := c.wait(id, 5*time.Second); r.code() != ErrTooLarge {
+	if r := c.wait(id, 30*time.Second); r.code() != ErrTooLarge {
 		t.Fatalf("maxBytes: %v", r.result)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {

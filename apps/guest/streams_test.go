@@ -16,7 +16,7 @@ import (
 func started(t *testing.T, c *client, id uint32) (string, int) {
 	t.Helper()
 	for {
-		f, ok := c.recv(id, 5*time.Second)
+		f, ok := c.recv(id, 30*time.Second)
 		if !ok {
 			t.Fatalf("stream %d: no started event", id)
 		}
@@ -70,7 +70,7 @@ func TestAttachCancelAndDetachLeaveProcessRunning(t *testing.T) {
 	a := c.start(map[string]interface{}{"op": "attach", "processId": pid, "replay": true})
 	time.Sleep(100 * time.Millisecond)
 	c.sendJSON(a, FrameControl, map[string]string{"type": "cancel"})
-	r := c.wait(a, 5*time.Second)
+	r := c.wait(a, 30*time.Second)
 	if r.result["ok"] != true || r.result["detached"] != true || r.result["running"] != true || r.result["processId"] != pid {
 		t.Fatalf("cancel on attach: %v", r.result)
 	}
@@ -81,12 +81,12 @@ func TestAttachCancelAndDetachLeaveProcessRunning(t *testing.T) {
 	b := c.start(map[string]interface{}{"op": "attach", "processId": pid})
 	time.Sleep(100 * time.Millisecond)
 	c.sendJSON(b, FrameControl, map[string]string{"type": "detach"})
-	if r := c.wait(b, 5*time.Second); r.result["detached"] != true || r.result["running"] != true {
+	if r := c.wait(b, 30*time.Second); r.result["detached"] != true || r.result["running"] != true {
 		t.Fatalf("detach on attach: %v", r.result)
 	}
 	// Detach works on the exec's own stream too; the process is still there to attach to.
 	c.sendJSON(execID, FrameControl, map[string]string{"type": "detach"})
-	if r := c.wait(execID, 5*time.Second); r.result["detached"] != true || r.result["running"] != true {
+	if r := c.wait(execID, 30*time.Second); r.result["detached"] != true || r.result["running"] != true {
 		t.Fatalf("detach on exec: %v", r.result)
 	}
 	if !running(t, c, pid) {
@@ -95,7 +95,7 @@ func TestAttachCancelAndDetachLeaveProcessRunning(t *testing.T) {
 	d := c.start(map[string]interface{}{"op": "attach", "processId": pid})
 	time.Sleep(100 * time.Millisecond)
 	c.sendJSON(d, FrameControl, map[string]string{"type": "signal", "signal": "KILL"})
-	if r := c.wait(d, 5*time.Second); r.result["signal"] != "KILL" || r.result["detached"] != nil {
+	if r := c.wait(d, 30*time.Second); r.result["signal"] != "KILL" || r.result["detached"] != nil {
 		t.Fatalf("exit after re-attach: %v", r.result)
 	}
 	// Nothing more arrives on the streams that were detached.
@@ -132,7 +132,7 @@ func collect(t *testing.T, c *client, id uint32, budget int, timeout time.Durati
 func TestFsReadRefusesNonRegularFiles(t *testing.T) {
 	c := dial(t, testAgent(t)).login()
 	for _, p := range []string{"/dev/zero", "/dev/null"} {
-		_, res := collect(t, c, c.start(map[string]interface{}{"op": "fs.read", "path": p}), 1<<20, 5*time.Second)
+		_, res := collect(t, c, c.start(map[string]interface{}{"op": "fs.read", "path": p}), 1<<20, 30*time.Second)
 		if e, _ := res["error"].(map[string]interface{}); res["ok"] != false || e["code"] != ErrBadRequest {
 			t.Fatalf("fs.read %s: %v", p, res)
 		}
@@ -141,7 +141,7 @@ func TestFsReadRefusesNonRegularFiles(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, res := collect(t, c, c.start(map[string]interface{}{"op": "fs.read", "path": fifo}), 0, 5*time.Second)
+	_, res := collect(t, c, c.start(map[string]interface{}{"op": "fs.read", "path": fifo}), 0, 30*time.Second)
 	if res["ok"] != false {
 		t.Fatalf("fs.read of a FIFO: %v", res)
 	}
@@ -160,7 +160,7 @@ func TestFsReadCancel(t *testing.T) {
 	for _, format := range []string{"raw", "tar"} {
 		id := c.start(map[string]interface{}{"op": "fs.read", "path": path, "format": format})
 		for {
-			f, ok := c.recv(id, 5*time.Second)
+			f, ok := c.recv(id, 30*time.Second)
 			if !ok || f.Type == FrameResult {
 				t.Fatalf("%s: no data before the RESULT", format)
 			}
@@ -195,7 +195,7 @@ func TestStdinBacklogDoesNotBlockChannel(t *testing.T) {
 	if _, res := collect(t, c, 1000, 0, 3*time.Second); res["ok"] != true {
 		t.Fatalf("health: %v", res)
 	}
-	if _, res := collect(t, c, id, 0, 5*time.Second); res["signal"] != "KILL" {
+	if _, res := collect(t, c, id, 0, 30*time.Second); res["signal"] != "KILL" {
 		t.Fatalf("kill: %v", res)
 	}
 }
@@ -248,7 +248,7 @@ func TestExitReportedWhileStdinWriteBlocked(t *testing.T) {
 		"command": "exec 3<&0; sleep 30 <&3 >/dev/null 2>&1 & exec 3<&-; sleep 0.5"})
 	started(t, c, id)
 	sendRaw(c, id, FrameStdin, chunks(8, DataChunkBytes)...) // 256 KiB: more than a pipe holds
-	if _, res := collect(t, c, id, 0, 5*time.Second); res["exitCode"] != 0.0 {
+	if _, res := collect(t, c, id, 0, 30*time.Second); res["exitCode"] != 0.0 {
 		t.Fatalf("exit: %v", res)
 	}
 	c.mustOK(map[string]interface{}{"op": "health"})

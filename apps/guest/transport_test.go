@@ -67,7 +67,7 @@ func TestPersistentPortReconnect(t *testing.T) {
 
 	c1 := port.plug(t).login()
 	id := c1.start(map[string]interface{}{"op": "exec", "command": "echo a; sleep 0.4; echo b"})
-	f, ok := c1.recv(id, 5*time.Second)
+	f, ok := c1.recv(id, 30*time.Second)
 	var ev map[string]interface{}
 	if !ok || json.Unmarshal(f.Payload, &ev) != nil || ev["type"] != "started" {
 		t.Fatalf("no started event: %s", f.Payload)
