@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { agentRoutes, HearthError } from '@hearth/contract';
 import { prepareDisk } from './disk.ts';
 import { serve } from './http.ts';
+import { runOnUntrustedDisk } from './untrusted-disk.ts';
 
 const run = promisify(execFile);
 
@@ -60,12 +61,22 @@ export function volumeRoutes(app: FastifyInstance, dataDir: string): void {
       throw new HearthError('VALIDATION_FAILED', `Resizing volume ${id} failed: volumes only grow.`);
     await truncate(path, b.sizeMib * 2 ** 20);
     if (b.format === 'ext4') {
+      // A guest wrote this filesystem: the tools run as nobody, on a descriptor, with a deadline.
       // The VM is stopped, but it may have been killed: check before growing.
-      await run('e2fsck', ['-p', '-f', path]).catch((e: { code?: number }) => {
-        if (typeof e.code !== 'number' || e.code >= 4)
-          throw new Error('Checking the volume filesystem failed');
-      });
-      await tool('resize2fs', [path], 'Growing the volume filesystem');
+      const fsck = await runOnUntrustedDisk(path, (dev) => ['e2fsck', '-p', '-f', dev]);
+      // 0: clean, 1: errors fixed (bit 2, "reboot", means nothing for a file); 4 and up: not fixed.
+      if (fsck.timedOut || fsck.code === null || fsck.code >= 4) {
+        throw new HearthError(
+          'VALIDATION_FAILED',
+          `Resizing volume ${id} failed: its filesystem ${fsck.timedOut ? 'took too long to check' : 'has errors e2fsck could not fix'}; ${fsck.stdout.trim().split('\n').pop() ?? ''}`.trim(),
+        );
+      }
+      const grow = await runOnUntrustedDisk(path, (dev) => ['resize2fs', dev]);
+      if (grow.code !== 0) {
+        throw new Error(
+          `Growing the volume filesystem failed: ${grow.timedOut ? 'resize2fs took too long' : grow.stderr.trim()}`,
+        );
+      }
     }
     return { id, sizeMib: b.sizeMib };
   });

@@ -31,9 +31,16 @@ export interface InjectResult {
   reason: string | null;
 }
 
-/** Runs debugfs requests against an ext4 image; no mount, no loop device. */
+/**
+ * Runs debugfs requests against an ext4 image; no mount, no loop device. The image came from a
+ * registry or a URL, so a crafted one must not hang the boot that prepares it: a deadline.
+ */
 async function debugfs(disk: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run('debugfs', [...args, disk], { maxBuffer: 16 * 1024 * 1024 });
+  return run('debugfs', [...args, disk], {
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 120_000,
+    killSignal: 'SIGKILL',
+  });
 }
 
 async function exists(disk: string, path: string): Promise<boolean> {

@@ -26,7 +26,10 @@ export type InitKind = 'inittab' | 'systemd' | 'hearth-guest';
  */
 export async function detectInit(ext4: string): Promise<InitKind> {
   const has = async (p: string) => {
-    const { stdout } = await run('debugfs', ['-R', `stat ${p}`, ext4]).catch(() => ({ stdout: '' }));
+    const { stdout } = await run('debugfs', ['-R', `stat ${p}`, ext4], {
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    }).catch(() => ({ stdout: '' }));
     return /Inode:/.test(stdout);
   };
   if (await has('/etc/inittab')) return 'inittab';

@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runOnUntrustedDisk, TOOL_UID } from './untrusted-disk.ts';
+
+// The agent's data directory is 0700 and its files root's: a tool running as nobody reaches the
+// disk only through the descriptor it is handed.
+describe('tools on a disk someone else wrote', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hearth-untrusted-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('run as nobody, reach the file by descriptor only, and hand it back to its owner', async () => {
+    const file = join(dir, 'secret.img');
+    await writeFile(file, 'hello', { mode: 0o600 });
+    const r = await runOnUntrustedDisk(file, (dev) => ['sh', '-c', `id -u; head -c 5 ${dev}; cat ${file}`]);
+    expect(r.stdout).toBe(`${TOOL_UID}\nhello`);
+    // The path itself stays out of reach (the directory is root's, 0700).
+    expect(r.stderr).toMatch(/Permission denied/);
+    const s = await stat(file);
+    expect([s.uid, s.gid, s.mode & 0o777]).toEqual([0, 0, 0o600]);
+  });
+
+  it('are killed at their deadline, and the file is still handed back', async () => {
+    const file = join(dir, 'slow.img');
+    await writeFile(file, '', { mode: 0o600 });
+    const r = await runOnUntrustedDisk(file, () => ['sleep', '30'], { timeoutMs: 100 });
+    expect(r.timedOut).toBe(true);
+    expect(r.signal).toBe('SIGKILL');
+    expect((await stat(file)).uid).toBe(0);
+  });
+
+  it('check and grow a real ext4 image that way', async () => {
+    const file = join(dir, 'vol.img');
+    await writeFile(file, '');
+    await truncate(file, 64 * 2 ** 20);
+    execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', file]);
+    await truncate(file, 128 * 2 ** 20);
+    const fsck = await runOnUntrustedDisk(file, (dev) => ['e2fsck', '-p', '-f', dev]);
+    expect(fsck.code, fsck.stderr).toBe(0);
+    const grow = await runOnUntrustedDisk(file, (dev) => ['resize2fs', dev]);
+    expect(grow.code, grow.stderr).toBe(0);
+    const blocks = /Block count:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', file], { encoding: 'utf8' }));
+    const size = /Block size:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', file], { encoding: 'utf8' }));
+    expect(Number(blocks![1]) * Number(size![1])).toBe(128 * 2 ** 20);
+  });
+});
