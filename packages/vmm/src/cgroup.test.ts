@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createVmCgroup, detectCgroups, removeVmCgroup, vmCgroupLimits } from './cgroup.ts';
+import {
+  createVmCgroup,
+  detectCgroups,
+  removeVmCgroup,
+  sweepEmptyVmCgroups,
+  vmCgroupLimits,
+} from './cgroup.ts';
 
 // A temp directory stands in for /sys/fs/cgroup: the files the kernel would offer are made by hand.
 describe('VM cgroups', () => {
@@ -35,6 +41,21 @@ describe('VM cgroups', () => {
     expect(await readFile(join(leaf, 'cpu.max'), 'utf8')).toBe('100000 100000');
     expect(await readFile(join(leaf, 'memory.max'), 'utf8')).toBe(String(192 * 2 ** 20));
     expect(await readFile(join(leaf, 'io.weight'), 'utf8')).toBe('default 100');
+  });
+
+  it('sweeps the VM cgroups nothing is in, and leaves the others', async () => {
+    await writeFile(join(root, 'cgroup.controllers'), 'cpu memory\n');
+    const host = await detectCgroups({ root });
+    const parent = join(root, 'hearth.slice');
+    // An empty directory stands in for a cgroup without processes; one with a file refuses
+    // removal as a cgroup with a VMM in it does.
+    await mkdir(join(parent, 'vm-gone'));
+    await mkdir(join(parent, 'vm-live'));
+    await writeFile(join(parent, 'vm-live', 'cgroup.procs'), '1234\n');
+    await mkdir(join(parent, 'other'));
+    expect(await sweepEmptyVmCgroups(host)).toEqual([join(parent, 'vm-gone')]);
+    await expect(stat(join(parent, 'vm-live'))).resolves.toBeTruthy();
+    await expect(stat(join(parent, 'other'))).resolves.toBeTruthy();
   });
 
   it('on cgroup v2 without the memory controller: none, with the reason', async () => {

@@ -1,4 +1,4 @@
-import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -177,4 +177,26 @@ export async function removeVmCgroup(h: CgroupHost, vmId: string): Promise<void>
       await sleep(20);
     }
   }
+}
+
+/**
+ * Removes the VM cgroups no process is in: left by VMMs that ended while no agent ran (a host
+ * reboot, a crash). A cgroup whose VMM still runs refuses removal (EBUSY) and stays with it.
+ */
+export async function sweepEmptyVmCgroups(h: CgroupHost): Promise<string[]> {
+  const parents =
+    h.mode === 'v2' ? [h.parent] : h.mode === 'v1' ? [h.cpu, h.memory, ...(h.blkio ? [h.blkio] : [])] : [];
+  const removed: string[] = [];
+  for (const parent of parents) {
+    for (const name of await readdir(parent).catch(() => [] as string[])) {
+      if (!name.startsWith('vm-')) continue;
+      try {
+        await rmdir(join(parent, name));
+        removed.push(join(parent, name));
+      } catch {
+        /* a VMM is still in it */
+      }
+    }
+  }
+  return removed;
 }

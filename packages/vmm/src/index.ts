@@ -122,6 +122,7 @@ export {
   detectCgroups,
   joinCgroup,
   removeVmCgroup,
+  sweepEmptyVmCgroups,
   vmCgroupLimits,
   type CgroupHost,
 } from './cgroup.ts';

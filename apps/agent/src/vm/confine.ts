@@ -7,6 +7,7 @@ import {
   describeCgroups,
   detectCgroups,
   removeVmCgroup,
+  sweepEmptyVmCgroups,
   vmCgroupLimits,
   type CgroupHost,
   type HostCheck,
@@ -60,7 +61,11 @@ export class VmConfiner {
       if (h.mode === 'none')
         this.log.warn({ reason: h.reason }, `QEMU VMs get no cgroup limits: ${describeCgroups(h)}`);
       else this.log.info(describeCgroups(h));
-      return h;
+      return sweepEmptyVmCgroups(h).then((removed) => {
+        if (removed.length)
+          this.log.info({ removed }, 'removed the cgroups of VMs that ended while no agent ran');
+        return h;
+      });
     });
     return this.host;
   }
