@@ -120,6 +120,7 @@ func lookPath(name, path string) (string, error) {
 }
 
 func (a *Agent) opExec(st *stream, req *Request) {
+	defaultSignalsForChildren()
 	sp, gerrv := a.prepareExec(req)
 	if gerrv != nil {
 		st.fail(gerrv)
