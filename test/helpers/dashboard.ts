@@ -12,7 +12,9 @@ export const BOOT_MS = 120_000;
  * platform (manager + agent) and one Chromium page shared by the tests (beforeAll), optionally
  * signed in as the admin, and closes it all (afterAll).
  */
-export function useDashboard(opts: { signedIn?: boolean } = {}) {
+export function useDashboard(
+  opts: { signedIn?: boolean; platform?: Parameters<typeof startPlatform>[0] } = {},
+) {
   const platform = late<Platform>("the dashboard's platform");
   const tab = late<Page>("the dashboard's page");
   let browser: Browser | null = null;
@@ -37,7 +39,7 @@ export function useDashboard(opts: { signedIn?: boolean } = {}) {
   };
   beforeAll(async () => {
     ensureWebBuild();
-    const p = platform.set(await startPlatform());
+    const p = platform.set(await startPlatform(opts.platform));
     browser = await launchChromium();
     const page = tab.set(await browser.newPage({ viewport: { width: 1280, height: 860 } }));
     page.setDefaultTimeout(30_000);
