@@ -32,7 +32,10 @@ function SignedIn({ signOut }: { signOut(): void }) {
       new QueryClient({
         // A revoked token ends the session instead of failing every page.
         queryCache: new QueryCache({
-          onError: (e) => e instanceof HearthError && e.code === 'UNAUTHENTICATED' && signOut(),
+          onError: (e) =>
+            e instanceof HearthError &&
+            (e.code === 'UNAUTHENTICATED' || e.code === 'SESSION_EXPIRED') &&
+            signOut(),
         }),
         defaultOptions: { queries: { staleTime: 10_000, retry } },
       }),

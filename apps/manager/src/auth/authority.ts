@@ -12,6 +12,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Stores } from '../store/index.ts';
 import { ANONYMOUS, takePrefetchedRole, type Principal } from './principal.ts';
 import { invalidJoinToken } from '../store/join-tokens.ts';
+import { sessionSecretOf } from './session-cookie.ts';
 
 /** Where a request says which project it acts in, before falling back to the caller's default. */
 export const PROJECT_HEADER = 'x-hearth-project';
@@ -67,6 +68,14 @@ export class Authority {
     }
     if (checked?.refusal === 'disabled') {
       throw new HearthError('USER_DISABLED', "Authenticating failed: the token's user is disabled.");
+    }
+    if ((!principal || principal.kind === 'anonymous') && !token && sessionSecretOf(req)) {
+      // The browser still holds a cookie the manager no longer honours: say so, so the
+      // dashboard can ask for a new sign-in instead of reporting a missing credential.
+      throw new HearthError(
+        'SESSION_EXPIRED',
+        'Authenticating failed: the session has ended (signed out, expired, or idle too long).',
+      );
     }
     if (!principal || principal.kind === 'anonymous') {
       throw new HearthError(

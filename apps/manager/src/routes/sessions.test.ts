@@ -55,7 +55,9 @@ describeOnBackends('sessions and tickets', (db) => {
     await m().db.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [
       await sessionId(u.id),
     ]);
-    expect((await get('/v1/vms', s.headers())).statusCode).toBe(401);
+    const ended = await get('/v1/vms', s.headers());
+    expect(ended.statusCode).toBe(401);
+    expect(ended.json().error.code).toBe('SESSION_EXPIRED');
 
     const idle = await signIn(m(), u.name, u.password);
     const id = (
@@ -72,7 +74,11 @@ describeOnBackends('sessions and tickets', (db) => {
     await m().db.query(`UPDATE sessions SET last_seen_at = now() - interval '61 minutes' WHERE id = $1`, [
       id,
     ]);
-    expect((await get('/v1/vms', idle.headers())).statusCode).toBe(401);
+    const idled = await get('/v1/vms', idle.headers());
+    expect(idled.statusCode).toBe(401);
+    expect(idled.json().error.code).toBe('SESSION_EXPIRED');
+    // Without any credential the answer stays UNAUTHENTICATED.
+    expect((await get('/v1/vms')).json().error.code).toBe('UNAUTHENTICATED');
   });
 
   it('gives single-use tickets that open the event stream and WebSockets only, and expire', async () => {
