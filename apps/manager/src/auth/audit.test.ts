@@ -90,6 +90,17 @@ describeOnBackends('audit', (db) => {
     expect(all.json().error.code).toBe('ADMIN_REQUIRED');
   });
 
+  it("files an administrator's changes to a project in that project's trail", async () => {
+    const project = `audit-admin-${db}-${process.pid}`;
+    const created = await call('POST', '/v1/projects', api.admin(), { name: project });
+    expect(created.statusCode).toBe(201);
+    const patched = await call('PATCH', `/v1/projects/${project}`, api.admin(), { quotas: { vms: 3 } });
+    expect(patched.statusCode).toBe(200);
+    const owner = await makeUser(m().stores, { roles: { [project]: 'owner' } });
+    const got = await trail(1, `project=${project}&action=patchProject`, owner.headers(project));
+    expect(got[0]).toMatchObject({ action: 'patchProject', project, target: project, status: 200 });
+  });
+
   it('records denied reads and sign-ins by the name tried, and never a secret', async () => {
     // A viewer opening a shell is refused before any upgrade.
     const project = `audit-ws-${db}-${process.pid}`;

@@ -157,8 +157,12 @@ function describe(req: FastifyRequest, status: number, auth: Authority): NewAudi
   };
 }
 
-/** The request's project; null for platform routes (hosts, users, sign-in). */
+/** The request's project; null for platform routes (hosts, users, sign-in, creating a project). */
 function projectOf(req: FastifyRequest, action: string, route: RouteDef, auth: Authority): string | null {
+  // A route about one project (its quotas, its deletion) belongs to that project's trail even
+  // when only an administrator may call it.
+  const named = route.projectParam ? (req.params as Record<string, unknown>)[route.projectParam] : undefined;
+  if (typeof named === 'string' && named) return named;
   const needed = (routeRoles as Record<string, string>)[action];
   if (!needed || needed === 'admin' || needed === 'signed-in') return null;
   const granted = grantedOf(req);
