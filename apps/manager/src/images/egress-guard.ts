@@ -78,7 +78,7 @@ function refused(what: string, host: string, address: string, range: string): He
 }
 
 /** Checks one destination (an address, or a name with its resolved addresses). */
-function checkDestination(
+export function checkDestination(
   allow: ImportAllowList,
   what: string,
   host: string,
@@ -144,6 +144,33 @@ export async function checkHostBeforeConnect(
       ).catch(() => null);
   // A name that does not resolve is left to the tool, which reports it as unreachable.
   if (addresses) checkDestination(allow, what, bare, port, addresses);
+}
+
+/**
+ * Resolves a destination once and checks every address it resolved to; the caller connects to
+ * one of the returned addresses only (never resolving again). Throws IMAGE_SOURCE_ADDRESS_REFUSED,
+ * or the resolver's own error for a name that does not resolve.
+ */
+export async function resolveChecked(
+  allow: ImportAllowList,
+  what: string,
+  host: string,
+  port: number,
+): Promise<LookupAddress[]> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  const addresses = ipaddr.isValid(bare)
+    ? [{ address: ipaddr.process(bare).toString(), family: ipaddr.process(bare).kind() === 'ipv4' ? 4 : 6 }]
+    : await new Promise<LookupAddress[]>((resolve, reject) =>
+        dnsLookup(bare, { all: true }, (err, list) => (err ? reject(err) : resolve(list))),
+      );
+  checkDestination(
+    allow,
+    what,
+    bare,
+    port,
+    addresses.map((a) => a.address),
+  );
+  return addresses;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);

@@ -239,7 +239,12 @@ export class ImageService {
     await this.checkRegistry(ref.registry, `Importing ${ref.canonical}`);
     const insecure =
       isLoopbackRegistry(ref.registry) || this.options.insecureRegistries.includes(ref.registry);
-    const opts = { insecure, onProgress: progress };
+    const egress = {
+      allow: this.options.importAllow,
+      what: `Importing ${ref.canonical}`,
+      log: this.options.log,
+    };
+    const opts = { insecure, onProgress: progress, egress };
     const digest = await resolveDigest(ref, opts);
     const hit = await this.stores.images.findByMeta('ociDigest', digest, project);
     if (hit) {
@@ -292,8 +297,8 @@ export class ImageService {
   }
 
   /**
-   * skopeo connects by itself, so the registry's host is resolved and checked before it runs
-   * (Docker Hub's API lives on registry-1.docker.io).
+   * Refuses a registry host the guard refuses before skopeo even starts (Docker Hub's API lives
+   * on registry-1.docker.io); skopeo's own connections then go through the egress proxy.
    */
   private async checkRegistry(registry: string, what: string): Promise<void> {
     const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(registry);

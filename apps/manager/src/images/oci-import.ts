@@ -3,8 +3,12 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { lstat, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { HearthError, type ImportEvent } from '@hearth/contract';
 import { buildExt4 } from './ext4.ts';
+import type { ImportAllowList } from './egress-guard.ts';
+import { EgressProxy } from './egress-proxy.ts';
+import { guardedCommand, namespacesAvailable, refusedDirectDial } from './egress-sandbox.ts';
 import type { OciRef } from './oci-ref.ts';
 
 type Progress = (e: Extract<ImportEvent, { type: 'progress' }>) => void;
@@ -26,6 +30,8 @@ export interface OciOptions {
   insecure: boolean;
   onProgress: Progress;
   timeoutMs?: number;
+  /** Every connection skopeo makes goes through the import address guard (see egress-proxy.ts). */
+  egress?: { allow: ImportAllowList; what: string; log?: Logger };
 }
 
 interface Ran {
@@ -35,9 +41,15 @@ interface Ran {
 }
 
 /** Runs a tool (argv array), streaming stdout lines to `onLine`; never throws for a non-zero exit. */
-function runTool(bin: string, args: string[], timeoutMs: number, onLine?: (l: string) => void): Promise<Ran> {
+function runTool(
+  bin: string,
+  args: string[],
+  timeoutMs: number,
+  onLine?: (l: string) => void,
+  env?: NodeJS.ProcessEnv,
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -89,6 +101,32 @@ export function registryError(action: string, ref: string, stderr: string): Hear
   return new HearthError('IMAGE_IMPORT_FAILED', `${action} failed: ${last}.`, { detail });
 }
 
+/**
+ * Runs skopeo with every connection (the registry, its DNS, each redirect) through the import
+ * address guard: a refused destination fails the run with IMAGE_SOURCE_ADDRESS_REFUSED naming it.
+ */
+async function runSkopeo(
+  ref: OciRef,
+  args: string[],
+  timeoutMs: number,
+  opts: OciOptions,
+  onLine?: (l: string) => void,
+): Promise<Ran> {
+  if (!opts.egress) return runTool('skopeo', args, timeoutMs, onLine);
+  const { allow, what, log } = opts.egress;
+  const proxy = await EgressProxy.start(allow, what, { tcp: !(await namespacesAvailable()) });
+  try {
+    const cmd = await guardedCommand(proxy, ref.registry, 'skopeo', args, log);
+    const r = await runTool(cmd.bin, cmd.args, timeoutMs, onLine, cmd.env);
+    if (r.code === 0) return r;
+    if (proxy.refusal) throw proxy.refusal;
+    if (cmd.netns) refusedDirectDial(allow, what, r.stderr);
+    return { ...r, stderr: [r.stderr, ...proxy.failures].filter(Boolean).join('\n') };
+  } finally {
+    await proxy.dispose();
+  }
+}
+
 async function globalFlags(): Promise<string[]> {
   // Respect the host's signature policy when it has one; a bare host has none to respect.
   const policy = await stat('/etc/containers/policy.json').catch(() => null);
@@ -99,8 +137,8 @@ async function globalFlags(): Promise<string[]> {
 export async function resolveDigest(ref: OciRef, opts: OciOptions): Promise<string> {
   if (ref.digest) return ref.digest;
   opts.onProgress({ type: 'progress', phase: 'resolve', message: `resolving ${ref.canonical}` });
-  const r = await runTool(
-    'skopeo',
+  const r = await runSkopeo(
+    ref,
     [
       ...(await globalFlags()),
       'inspect',
@@ -111,6 +149,7 @@ export async function resolveDigest(ref: OciRef, opts: OciOptions): Promise<stri
       `docker://${ref.canonical}`,
     ],
     opts.timeoutMs ?? 60_000,
+    opts,
   );
   if (r.code !== 0) throw registryError(`Resolving ${ref.canonical}`, ref.canonical, r.stderr);
   return `sha256:${createHash('sha256').update(r.stdout).digest('hex')}`;
@@ -129,8 +168,8 @@ export async function pullAndBuild(
   const source = `docker://${ref.registry}/${ref.repository}@${digest}`;
   await mkdir(work, { recursive: true });
   opts.onProgress({ type: 'progress', phase: 'pull', message: `pulling ${ref.canonical} (${digest})` });
-  const pulled = await runTool(
-    'skopeo',
+  const pulled = await runSkopeo(
+    ref,
     [
       ...(await globalFlags()),
       '--override-os',
@@ -143,6 +182,7 @@ export async function pullAndBuild(
       `oci:${layout}:img`,
     ],
     timeout,
+    opts,
     (line) => opts.onProgress({ type: 'progress', phase: 'pull', message: line }),
   );
   if (pulled.code !== 0) throw registryError(`Pulling ${ref.canonical}`, ref.canonical, pulled.stderr);
