@@ -125,6 +125,8 @@ it('no token, ticket or credential appears in any manager or agent log line', as
   await refused(`${base}/v1/vms/vm_nope?access_token=${accessToken}`, { headers: bearer });
   await refused(`${base}/v1/vms?limit=x&Access_Token=${accessToken}&token=${token}`, { headers: bearer });
   await refused(`${base}/v1/events?ticket=${wrongTicket}`);
+  // Credential parameters a script may add by habit (api_key, password): redacted as well.
+  await refused(`${base}/v1/vms/vm_nope?api_key=${accessToken}&password=${badBearer}`, { headers: bearer });
   await refused(`${base}/v1/events?x=1&TOKEN=${token}`);
   // A fresh ticket spent on a VM that does not exist, and a WebSocket route asked without an upgrade.
   const unknownTicket = await ticket();
