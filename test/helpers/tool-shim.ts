@@ -1,7 +1,6 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 
 export interface ToolCall {
   uid: number;
@@ -16,7 +15,18 @@ export interface ToolCall {
  * every uid can reach, so an unprivileged run records itself too. Call `dispose()` to restore PATH.
  */
 export function shimTool(tool: string): { calls(): ToolCall[]; dispose(): void } {
-  const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+  const real = (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((d) => join(d, tool))
+    .find((p) => {
+      try {
+        accessSync(p, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  if (!real) throw new Error(`${tool} is not installed`);
   const dir = mkdtempSync(join(tmpdir(), 'hearth-shim-'));
   chmodSync(dir, 0o755);
   const log = join(dir, 'calls.log');
