@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,8 +49,23 @@ describe('tools on a disk someone else wrote', () => {
   it('runs on one file one at a time, so each hands back the real owner', async () => {
     const file = join(dir, 'busy.img');
     await writeFile(file, '', { mode: 0o600 });
-    await Promise.all([1, 2, 3].map(() => runOnUntrustedDisk(file, () => ['true'])));
-    expect((await stat(file)).uid).toBe(0);
+    // Each tool waits for its go-ahead: a file in a directory every uid can look into.
+    const gate = await mkdtemp(join(tmpdir(), 'hearth-gate-'));
+    await chmod(gate, 0o755);
+    const waitFor = (name: string) => ['sh', '-c', `until [ -e ${join(gate, name)} ]; do sleep 0.02; done`];
+    try {
+      const first = runOnUntrustedDisk(file, () => waitFor('one'));
+      while ((await stat(file)).uid !== TOOL_UID) await new Promise((r) => setTimeout(r, 10));
+      // A second run while the first holds the file: it must not take nobody for the owner.
+      const second = runOnUntrustedDisk(file, () => waitFor('two'));
+      await writeFile(join(gate, 'one'), '');
+      await first;
+      await writeFile(join(gate, 'two'), '');
+      await second;
+      expect((await stat(file)).uid).toBe(0);
+    } finally {
+      await rm(gate, { recursive: true, force: true });
+    }
   });
 
   it('are killed at their deadline, and the file is still handed back', async () => {
