@@ -40,6 +40,8 @@ export interface ToolOptions {
 export const toolInput = (i: number): string => `/dev/fd/${4 + i}`;
 
 const searchPath = () => process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+const yes = () => true;
+const no = () => false;
 let setprivPath: Promise<string | null> | undefined;
 
 /** util-linux's setpriv, when installed: it sets no_new_privs, which Node cannot do for a child. */
@@ -47,13 +49,7 @@ function setpriv(): Promise<string | null> {
   setprivPath ??= (async () => {
     for (const dir of searchPath().split(delimiter)) {
       const p = join(dir, 'setpriv');
-      if (
-        await access(p, constants.X_OK).then(
-          () => true,
-          () => false,
-        )
-      )
-        return p;
+      if (await access(p, constants.X_OK).then(yes, no)) return p;
     }
     return null;
   })();
@@ -69,8 +65,8 @@ const busy = new Map<string, Promise<unknown>>();
  * (`/dev/fd/3`, a descriptor this process opened): the tool never needs to traverse the manager's
  * or agent's private directories. As root it runs as nobody with no supplementary groups (Node
  * drops them when it switches uid) and no_new_privs; the file belongs to nobody for the duration
- * (only its group, read-only, with `readOnly`) and is handed back to its owner afterwards, even when the tool fails or is killed at the
- * deadline. A process that is not root is unprivileged already and runs the tool as itself.
+ * (only its group, read-only, with `readOnly`) and is handed back to its owner afterwards, even
+ * when the tool fails or is killed at the deadline. A process that is not root is unprivileged already and runs the tool as itself.
  */
 export async function runOnUntrustedDisk(
   path: string,
