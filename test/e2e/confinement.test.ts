@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
@@ -23,7 +23,8 @@ function runAs(uid: number, cwd: string, argv: string[]) {
 }
 
 // One real VM: its QEMU runs as a uid of its own, under seccomp, in its own cgroup, and cannot
-// read another VM's files; the VM still boots, runs commands, stops and is deleted.
+// read another VM's files; a guest that fills its disk stops at its size and leaves the host alone;
+// the VM still boots, runs commands, stops and is deleted.
 describe('QEMU confinement (real VM)', () => {
   let p: Platform;
   let vm: Vm;
@@ -32,7 +33,8 @@ describe('QEMU confinement (real VM)', () => {
   beforeAll(async () => {
     p = await startPlatform();
     const created = await p.client.call('createVm', {
-      body: { name: 'confined', memoryMib: 128, vmm: 'qemu' },
+      // A small disk: the disk-fill check below writes all of it, under TCG.
+      body: { name: 'confined', memoryMib: 128, vmm: 'qemu', diskSize: '192mib' },
     });
     // The first boot on a fresh data directory prepares the image; a busy host can take minutes.
     for (;;) {
@@ -120,6 +122,38 @@ describe('QEMU confinement (real VM)', () => {
     expect(runAs(uid, own, ['cat', RUN_DIR_FILES.spec]).stderr).toMatch(/Permission denied/);
     expect(runAs(uid, own, ['cat', f(RUN_DIR_FILES.disk)]).stderr).toMatch(/Permission denied/);
     expect(runAs(uid, own, ['cat', join(p.dir, 'agent', 'agent.json')]).stderr).toMatch(/Permission denied/);
+  });
+
+  it('lets a guest fill its disk: ENOSPC at its size, the disk file no bigger, the host unaffected', async () => {
+    const sh = (script: string) =>
+      p.client.call('execVm', {
+        params: { id: vm.id },
+        body: { command: ['sh', '-c', script], timeoutMs: 300_000 },
+      });
+    const declared = vm.diskMib * 2 ** 20;
+    const freeKib = async () => {
+      const r = await sh('df -k / | tail -n 1');
+      return Number(r.stdout.trim().split(/\s+/)[3]);
+    };
+    const fill = await sh('dd if=/dev/zero of=/fill bs=1M; echo "dd=$?"; sync; ls -ln /fill');
+    // dd stops at the disk's end with ENOSPC, having written most of it.
+    expect(fill.stderr).toMatch(/No space left on device/);
+    expect(fill.stdout).toMatch(/^dd=1$/m);
+    const written = Number(/^\S+\s+\d+\s+\d+\s+\d+\s+(\d+)/m.exec(fill.stdout)![1]);
+    expect(written).toBeGreaterThan(declared / 2);
+    expect(written).toBeLessThan(declared);
+    expect(await freeKib()).toBeLessThan(1024);
+    // On the host, the VM's sparse disk file is allocated no further than its declared size.
+    const disk = await stat(join(p.dir, 'agent', 'vms', vm.id, RUN_DIR_FILES.disk));
+    expect(disk.size).toBe(declared);
+    expect(disk.blocks * 512).toBeLessThanOrEqual(declared);
+    // The host answers as before, and so does this VM.
+    const hosts = await p.client.call('listHosts', {});
+    expect(hosts.items.find((h) => h.id === p.agent!.hostId)).toMatchObject({ state: 'ready' });
+    expect(await sh('echo still here')).toMatchObject({ exitCode: 0, stdout: 'still here\n' });
+    // Deleting the file gives the space back.
+    expect((await sh('rm /fill && sync')).exitCode).toBe(0);
+    expect(await freeKib()).toBeGreaterThan(written / 1024 / 2);
   });
 
   it('still runs commands, then stops and is deleted with its cgroup', async () => {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { agentRoutes, HearthError } from '@hearth/contract';
+import { runOnUntrustedDisk } from '@hearth/images';
 import { prepareDisk } from './disk.ts';
 import { serve } from './http.ts';
-import { runOnUntrustedDisk } from './untrusted-disk.ts';
 
 const run = promisify(execFile);
 

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { shimTool } from '../../../../test/helpers/tool-shim.ts';
 import { decodeConfigDisk, encodeConfigDisk } from './config-disk.ts';
 import { injectAgent } from './inject.ts';
 import { preparedImage } from './prepared-image.ts';
@@ -64,6 +65,30 @@ describe('guest agent injection into ext4 images (debugfs, no mount)', () => {
     expect(r).toEqual({ hasAgent: true, injected: true, reason: null });
     expect(debugfs(disk, 'stat /usr/sbin/hearth-guest')).toMatch(/Mode:\s+0755/);
     expect(debugfs(disk, 'stat /etc/inittab')).not.toMatch(/Inode:/);
+  });
+
+  it('runs debugfs as nobody on descriptors: the image and the files it writes, never their paths', async () => {
+    // The work directory is root's (0700) and the agent binary private (0600): debugfs reaches
+    // both only through what it is handed.
+    const disk = image('private', { 'etc/inittab': '::sysinit:/etc/init.d/rcS\n' });
+    const agent = join(work, 'private-agent');
+    writeFileSync(agent, 'agent bytes', { mode: 0o600 });
+    const shim = shimTool('debugfs');
+    try {
+      expect(await injectAgent(disk, agent)).toEqual({ hasAgent: true, injected: true, reason: null });
+      const calls = shim.calls();
+      expect(calls.some((c) => c.args.includes('-w'))).toBe(true);
+      for (const c of calls) {
+        expect(c).toMatchObject({ uid: 65534, groups: '65534', noNewPrivs: true });
+        expect(c.args.at(-1)).toBe('/dev/fd/3');
+        expect(c.args.join(' ')).not.toContain(work);
+      }
+    } finally {
+      shim.dispose();
+    }
+    expect(debugfs(disk, 'cat /usr/sbin/hearth-guest')).toBe('agent bytes');
+    expect(debugfs(disk, 'cat /etc/inittab')).toContain('::respawn:/usr/sbin/hearth-guest');
+    expect(statSync(disk).uid).toBe(0);
   });
 
   it('refuses a disk that is not ext4', async () => {

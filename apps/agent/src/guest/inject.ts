@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { runOnUntrustedDisk, toolInput, type ToolOptions } from '@hearth/images';
 
 export const GUEST_AGENT_GUEST_PATH = '/usr/sbin/hearth-guest';
 /** The line the guest agent prints on the console as it starts (before its boot-time setup). */
@@ -33,24 +30,23 @@ export interface InjectResult {
 
 /**
  * Runs debugfs requests against an ext4 image; no mount, no loop device. The image came from a
- * registry or a URL, so a crafted one must not hang the boot that prepares it: a deadline.
+ * registry or a URL, so a crafted one must neither hang the boot that prepares it nor turn a
+ * libext2fs bug into host root: debugfs runs as nobody on a descriptor, with a deadline.
  */
-async function debugfs(disk: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run('debugfs', [...args, disk], {
-    maxBuffer: 16 * 1024 * 1024,
-    timeout: 120_000,
-    killSignal: 'SIGKILL',
-  });
+async function debugfs(disk: string, args: string[], opts: ToolOptions = {}): Promise<string> {
+  const r = await runOnUntrustedDisk(disk, (dev) => ['debugfs', ...args, dev], opts);
+  if (r.timedOut) throw new Error(`Reading ${disk} with debugfs took too long: the image may be crafted`);
+  if (r.code !== 0) throw new Error(`debugfs on ${disk} failed: ${r.stderr.trim()}`);
+  return r.stdout;
 }
 
 async function exists(disk: string, path: string): Promise<boolean> {
-  const { stdout } = await debugfs(disk, ['-R', `stat ${path}`]);
-  return /Inode:/.test(stdout);
+  return /Inode:/.test(await debugfs(disk, ['-R', `stat ${path}`], { readOnly: true }));
 }
 
 async function cat(disk: string, path: string): Promise<string | null> {
   if (!(await exists(disk, path))) return null;
-  return (await debugfs(disk, ['-R', `cat ${path}`])).stdout;
+  return debugfs(disk, ['-R', `cat ${path}`], { readOnly: true });
 }
 
 /**
@@ -69,11 +65,14 @@ export async function injectAgent(
   const work = await mkdtemp(join(tmpdir(), 'hearth-inject-'));
   try {
     const script: string[] = [];
-    const result = await planInjection(disk, agentBinary, work, script, opts.asInit ?? false);
+    const inputs: string[] = [];
+    const result = await planInjection(disk, agentBinary, work, script, inputs, opts.asInit ?? false);
     if (!script.length) return result;
-    const scriptFile = join(work, 'script');
-    await writeFile(scriptFile, script.join('\n') + '\n');
-    await debugfs(disk, ['-w', '-f', scriptFile]);
+    // debugfs (as nobody) reads the files it writes into the image through descriptors we opened,
+    // not by path: it sees these files and nothing else of ours. Each is a 0644 copy in our private
+    // directory, so its mode lets nobody read it whatever the original's, and it cannot change
+    // under the tool.
+    await debugfs(disk, ['-w', '-f', '-'], { inputs, stdin: script.join('\n') + '\n' });
     if (!(await exists(disk, GUEST_AGENT_GUEST_PATH))) {
       throw new Error(`Copying the guest agent into ${disk} failed (is it an ext4 image?)`);
     }
@@ -88,11 +87,22 @@ async function planInjection(
   agentBinary: string | null,
   work: string,
   script: string[],
+  inputs: string[],
   asInit: boolean,
 ): Promise<InjectResult> {
   if (!agentBinary) return { hasAgent: false, injected: false, reason: 'no guest agent binary on this host' };
-  const pushBinary = () => {
-    script.push('mkdir /usr', 'mkdir /usr/sbin', `write ${agentBinary} ${GUEST_AGENT_GUEST_PATH}`);
+  /** A file in `work` that debugfs reads: its name in the script. */
+  const input = async (name: string, content?: string): Promise<string> => {
+    const file = join(work, name);
+    if (content === undefined) await copyFile(agentBinary, file, constants.COPYFILE_FICLONE);
+    else await writeFile(file, content);
+    await chmod(file, 0o644);
+    inputs.push(file);
+    return toolInput(inputs.length - 1);
+  };
+  const pushBinary = async () => {
+    const src = await input('hearth-guest');
+    script.push('mkdir /usr', 'mkdir /usr/sbin', `write ${src} ${GUEST_AGENT_GUEST_PATH}`);
     script.push(
       `sif ${GUEST_AGENT_GUEST_PATH} mode 0100755`,
       `sif ${GUEST_AGENT_GUEST_PATH} uid 0`,
@@ -101,7 +111,7 @@ async function planInjection(
   };
   // The kernel starts the agent itself (init=/usr/sbin/hearth-guest): nothing to hook into.
   if (asInit) {
-    pushBinary();
+    await pushBinary();
     return { hasAgent: true, injected: true, reason: null };
   }
   const inittab = await cat(disk, '/etc/inittab');
@@ -115,14 +125,12 @@ async function planInjection(
         'the image has neither a busybox inittab nor systemd (and was not booted with the agent as init)',
     };
   }
-  pushBinary();
+  await pushBinary();
   if (inittab !== null) {
-    const file = join(work, 'inittab');
-    await writeFile(file, `${inittab.replace(/\n?$/, '\n')}${INITTAB_LINE}\n`, { mode: 0o644 });
+    const file = await input('inittab', `${inittab.replace(/\n?$/, '\n')}${INITTAB_LINE}\n`);
     script.push('rm /etc/inittab', `write ${file} /etc/inittab`);
   } else {
-    const unit = join(work, 'hearth-guest.service');
-    await writeFile(unit, SYSTEMD_UNIT, { mode: 0o644 });
+    const unit = await input('hearth-guest.service', SYSTEMD_UNIT);
     const dir = '/etc/systemd/system';
     script.push(
       'mkdir /etc',

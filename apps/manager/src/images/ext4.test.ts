@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { shimTool } from '../../../../test/helpers/tool-shim.ts';
 import { buildExt4, detectInit, isExt4 } from './ext4.ts';
 import { registryError } from './oci-import.ts';
 
@@ -48,5 +49,27 @@ describe('registry failures map to the catalogue', () => {
     expect(e.code).toBe(code);
     expect(e.message).toMatch(/^Pulling x failed: /);
     expect(e.detail).toMatchObject({ stderr: expect.stringContaining(stderr) });
+  });
+
+  it('reads an imported image with debugfs as nobody, on a read-only descriptor, never by its path', async () => {
+    const root = join(work, 'systemd-root');
+    mkdirSync(join(root, 'lib', 'systemd'), { recursive: true });
+    writeFileSync(join(root, 'lib', 'systemd', 'systemd'), '');
+    // The image sits in a directory only root can enter (the manager's image store is 0700).
+    const img = join(work, 'systemd.ext4');
+    await buildExt4(root, img);
+    const debugfs = shimTool('debugfs');
+    try {
+      expect(await detectInit(img)).toBe('systemd');
+      const calls = debugfs.calls();
+      expect(calls.length).toBeGreaterThan(0);
+      for (const c of calls) {
+        expect(c).toMatchObject({ uid: 65534, groups: '65534', noNewPrivs: true });
+        expect(c.args.at(-1)).toBe('/dev/fd/3');
+        expect(c.args).not.toContain(img);
+      }
+    } finally {
+      debugfs.dispose();
+    }
   });
 });

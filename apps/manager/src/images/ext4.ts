@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { open, readdir, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runOnUntrustedDisk } from '@hearth/images';
 
 const run = promisify(execFile);
 
@@ -22,18 +23,26 @@ export type InitKind = 'inittab' | 'systemd' | 'hearth-guest';
 /**
  * How the guest agent gets started in this image: hooked into its busybox inittab or systemd, or,
  * when it has neither, booted as PID 1 itself (`init=/usr/sbin/hearth-guest`). Read with debugfs:
- * no mount.
+ * no mount. The image came from a registry or a URL, so debugfs runs unprivileged on a read-only
+ * descriptor with a deadline; one run answers all three questions.
  */
 export async function detectInit(ext4: string): Promise<InitKind> {
-  const has = async (p: string) => {
-    const { stdout } = await run('debugfs', ['-R', `stat ${p}`, ext4], {
-      timeout: 60_000,
-      killSignal: 'SIGKILL',
-    }).catch(() => ({ stdout: '' }));
-    return /Inode:/.test(stdout);
-  };
-  if (await has('/etc/inittab')) return 'inittab';
-  if ((await has('/lib/systemd/systemd')) || (await has('/usr/lib/systemd/systemd'))) return 'systemd';
+  const paths = ['/etc/inittab', '/lib/systemd/systemd', '/usr/lib/systemd/systemd'];
+  const r = await runOnUntrustedDisk(ext4, (dev) => ['debugfs', '-f', '-', dev], {
+    readOnly: true,
+    timeoutMs: 60_000,
+    stdin: paths.map((p) => `stat ${p}\n`).join(''),
+  }).catch(() => ({ stdout: '' }));
+  // debugfs echoes each request ("debugfs: stat /x") before its answer.
+  const found = new Set<string>();
+  let current = '';
+  for (const line of r.stdout.split('\n')) {
+    const req = /^debugfs: stat (\S+)/.exec(line);
+    if (req) current = req[1]!;
+    else if (current && /^Inode:/.test(line)) found.add(current);
+  }
+  if (found.has('/etc/inittab')) return 'inittab';
+  if (found.has('/lib/systemd/systemd') || found.has('/usr/lib/systemd/systemd')) return 'systemd';
   return 'hearth-guest';
 }
 

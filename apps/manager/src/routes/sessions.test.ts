@@ -1,20 +1,7 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { expect, it } from 'vitest';
 import { describeOnBackends, useApiPlatform } from '../../../../test/helpers/api-harness.ts';
+import { capturingLog } from '../../../../test/helpers/capturing-log.ts';
 import { passwordUser, signIn } from './auth-test-helpers.ts';
-
-/** Every line the manager logs, to check that none carries a credential. */
-function capturingLog() {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { lines, log: pino({ level: 'debug' }, sink) };
-}
 
 describeOnBackends('sessions and tickets', (db) => {
   const captured = capturingLog();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,12 +19,53 @@ describe('tools on a disk someone else wrote', () => {
   it('run as nobody, reach the file by descriptor only, and hand it back to its owner', async () => {
     const file = join(dir, 'secret.img');
     await writeFile(file, 'hello', { mode: 0o600 });
-    const r = await runOnUntrustedDisk(file, (dev) => ['sh', '-c', `id -u; head -c 5 ${dev}; cat ${file}`]);
-    expect(r.stdout).toBe(`${TOOL_UID}\nhello`);
+    const r = await runOnUntrustedDisk(file, (dev) => [
+      'sh',
+      '-c',
+      `id -u; id -G; grep NoNewPrivs /proc/self/status; head -c 5 ${dev}; cat ${file}`,
+    ]);
+    // nobody, no supplementary groups (root's would give it group access), no_new_privs.
+    expect(r.stdout).toBe(`${TOOL_UID}\n${TOOL_UID}\nNoNewPrivs:\t1\nhello`);
     // The path itself stays out of reach (the directory is root's, 0700).
     expect(r.stderr).toMatch(/Permission denied/);
     const s = await stat(file);
     expect([s.uid, s.gid, s.mode & 0o777]).toEqual([0, 0, 0o600]);
+  });
+
+  it('read further inputs and stdin through what they are handed, and open a read-only disk read-only', async () => {
+    const file = join(dir, 'ro.img');
+    const input = join(dir, 'input');
+    await writeFile(file, 'disk', { mode: 0o600 });
+    await writeFile(input, 'input', { mode: 0o644 });
+    const r = await runOnUntrustedDisk(
+      file,
+      (dev, inputs) => ['sh', '-c', `cat ${inputs[0]}; cat; echo x >> ${dev} || echo refused`],
+      { readOnly: true, inputs: [input], stdin: 'stdin' },
+    );
+    expect(r.stdout).toBe('inputstdinrefused\n');
+    expect((await stat(file)).uid).toBe(0);
+  });
+
+  it('runs on one file one at a time, so each hands back the real owner', async () => {
+    const file = join(dir, 'busy.img');
+    await writeFile(file, '', { mode: 0o600 });
+    // Each tool waits for its go-ahead: a file in a directory every uid can look into.
+    const gate = await mkdtemp(join(tmpdir(), 'hearth-gate-'));
+    await chmod(gate, 0o755);
+    const waitFor = (name: string) => ['sh', '-c', `until [ -e ${join(gate, name)} ]; do sleep 0.02; done`];
+    try {
+      const first = runOnUntrustedDisk(file, () => waitFor('one'));
+      while ((await stat(file)).uid !== TOOL_UID) await new Promise((r) => setTimeout(r, 10));
+      // A second run while the first holds the file: it must not take nobody for the owner.
+      const second = runOnUntrustedDisk(file, () => waitFor('two'));
+      await writeFile(join(gate, 'one'), '');
+      await first;
+      await writeFile(join(gate, 'two'), '');
+      await second;
+      expect((await stat(file)).uid).toBe(0);
+    } finally {
+      await rm(gate, { recursive: true, force: true });
+    }
   });
 
   it('are killed at their deadline, and the file is still handed back', async () => {
