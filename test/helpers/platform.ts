@@ -151,6 +151,7 @@ export async function startPlatform(
       | 'adminPassword'
       | 'signInLimits'
       | 'memoryPolicy'
+      | 'diskPolicy'
       | 'poolIntervalMs'
       | 'poolRefill'
       | 'idempotencyRetention'
