@@ -152,6 +152,7 @@ export async function startPlatform(
       | 'signInLimits'
       | 'memoryPolicy'
       | 'diskPolicy'
+      | 'agentCa'
       | 'poolIntervalMs'
       | 'poolRefill'
       | 'idempotencyRetention'

@@ -36,6 +36,8 @@ function host(vmms: VmmAvailability[]): HostRow {
     inventory,
     last_heartbeat_at: new Date(),
     created_at: new Date(),
+    tls_pins: null,
+    tls_issued: false,
   };
 }
 
