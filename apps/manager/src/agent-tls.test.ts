@@ -170,6 +170,19 @@ describeOnBackends('manager ↔ agent TLS', (db) => {
     expect(r.json().error.code).toBe('AGENT_CERTIFICATE_INVALID');
   });
 
+  it('rotates a host registered before pinning, and pins its new certificate', async () => {
+    const agent = await serveAgent(token);
+    const reg = await register('tls-legacy', agent.url);
+    agent.use(reg.tls);
+    await api.p.manager.db.query(`UPDATE hosts SET tls_pins = NULL WHERE id = '${reg.host.id}'`);
+    const r = await rotate('tls-legacy');
+    expect(r.statusCode, r.body).toBe(200);
+    const [row] = await api.p.manager.db.query<{ tls_pins: string[] }>(
+      `SELECT tls_pins FROM hosts WHERE id = '${reg.host.id}'`,
+    );
+    expect(row!.tls_pins).toEqual([await servedCertificatePin(agent.url)]);
+  });
+
   it("pins an operator-supplied certificate: a removed host's is refused at the same address", async () => {
     const [certA, certB] = [await opCa.issue('agent-a'), await opCa.issue('agent-b')];
     const agent = await serveAgent(token);

@@ -45,8 +45,10 @@ async function rotate(deps: Deps, hostId: string): Promise<z.infer<typeof HostCr
   const pin = tls ? pemPin(tls.cert) : null;
   const before = host.tls_pins ?? null;
   // While the agent switches, both certificates are accepted: calls made meanwhile (and the answer
-  // to this one) may meet either.
-  if (pin) await pinned(deps, host.id, [...(before ?? []), pin]);
+  // to this one) may meet either. A host not pinned yet (registered before pinning) stays so
+  // until the agent answered: its current certificate is known only to the CA.
+  const pending = pin && before ? [...before, pin] : null;
+  if (pending) await pinned(deps, host.id, pending);
   try {
     await agents.call(host, 'rotateCredentials', {
       body: { agentToken: next.token, callbackToken, ...(tls ? { tls } : {}) },
@@ -56,7 +58,7 @@ async function rotate(deps: Deps, hostId: string): Promise<z.infer<typeof HostCr
     // certificate) stays valid beside the old one. Any other failure means the agent never took it.
     if (!(e instanceof HearthError && e.code === 'AGENT_UNREACHABLE')) {
       await stores.hostCredentials.dropToken(next.id);
-      if (pin) await pinned(deps, host.id, before);
+      if (pending) await pinned(deps, host.id, before);
     }
     throw e;
   }
