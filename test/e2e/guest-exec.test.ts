@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { expectCode } from '../helpers/expect.ts';
 import { joined, sha256, useGuestVm } from '../helpers/guest-vm.ts';
+import { servedCertificatePin } from '../helpers/tls.ts';
 import { until } from '../helpers/vm.ts';
 import { openTerminal, refusedUpgrade } from '../helpers/ws.ts';
 
@@ -241,5 +242,29 @@ describe('terminals (real VM)', () => {
     t.close();
     const reused = await refusedUpgrade({ url, headers: {} });
     expect(reused).toMatchObject({ status: 401, body: { error: { code: 'TICKET_INVALID' } } });
+  });
+
+  it('keeps the VM and an exec in flight across a rotation of its host credentials and certificate', async () => {
+    const exec = (command: string) =>
+      g.p.client.call('execVm', { params: { id: g.vm.id }, body: { command } });
+    const bootId = (await exec('cat /proc/sys/kernel/random/boot_id')).stdout;
+    const host = await g.p.client.call('getHost', { params: { id: g.vm.host! } });
+    const pin = await servedCertificatePin(host.url);
+    // An exec streaming over a connection opened to the old certificate, waiting for a file.
+    const res = await g.p.client.raw('execVm', {
+      params: { id: g.vm.id },
+      body: { command: 'while [ ! -e /tmp/rotated ]; do sleep 0.1; done; echo through', stream: true },
+    });
+    await g.p.client.call('rotateHostCredentials', { params: { id: host.id } });
+    expect(await servedCertificatePin(host.url)).not.toBe(pin);
+    // A new connection, to the new certificate, reaches the same guest (same boot)...
+    expect((await exec('touch /tmp/rotated; cat /proc/sys/kernel/random/boot_id')).stdout).toBe(bootId);
+    // ...and the exec begun before the rotation finishes on its own connection.
+    const events: ExecEvent[] = [];
+    for await (const line of createInterface({ input: Readable.fromWeb(res.body as never) })) {
+      if (line) events.push(JSON.parse(line) as ExecEvent);
+    }
+    expect(joined(events, 'stdout').toString()).toBe('through\n');
+    expect((await g.p.client.call('getVm', { params: { id: g.vm.id } })).state).toBe('running');
   });
 });

@@ -1,8 +1,10 @@
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentGet, runAgentProcess, startPlatform, type Platform } from '../helpers/platform.ts';
 import type { Proc } from '../helpers/proc.ts';
+import { servedCertificatePin } from '../helpers/tls.ts';
 import { until } from '../helpers/vm.ts';
 
 // A real agent process (no VM): credentials rotate in both directions while it runs.
@@ -38,6 +40,8 @@ describe('rotating a host’s credentials while its agent runs', () => {
   it('switches both directions without an agent restart; a restart afterwards keeps the host', async () => {
     const old = await identity();
     const host = await p.client.call('getHost', { params: { id: old.hostId } });
+    const certFile = join(p.dir, 'agent', 'tls', 'agent.crt');
+    const oldCert = await readFile(certFile, 'utf8');
     const rotated = await p.client.call('rotateHostCredentials', { params: { id: host.name } });
     expect(rotated.hostId).toBe(old.hostId);
 
@@ -47,6 +51,13 @@ describe('rotating a host’s credentials while its agent runs', () => {
     expect(now.agentToken).not.toBe(old.agentToken);
     expect(now.callbackToken).not.toBe(old.callbackToken);
     expect((await stat(join(p.dir, 'agent', 'agent.json'))).mode & 0o777).toBe(0o600);
+    // A new key and certificate: kept for the next start, and served at once (no restart).
+    const newCert = await readFile(certFile, 'utf8');
+    expect(newCert).not.toBe(oldCert);
+    expect((await stat(join(p.dir, 'agent', 'tls', 'agent.key'))).mode & 0o777).toBe(0o600);
+    expect(await servedCertificatePin(host.url)).toBe(
+      createHash('sha256').update(new X509Certificate(newCert).raw).digest('hex'),
+    );
     const vol = await p.client.call('createVolume', {
       body: { name: 'rot-vol', size: '16mb', format: 'raw' },
     });

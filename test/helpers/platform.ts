@@ -151,6 +151,8 @@ export async function startPlatform(
       | 'adminPassword'
       | 'signInLimits'
       | 'memoryPolicy'
+      | 'diskPolicy'
+      | 'agentCa'
       | 'poolIntervalMs'
       | 'poolRefill'
       | 'idempotencyRetention'

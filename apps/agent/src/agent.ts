@@ -221,11 +221,16 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       `--advertise ${cfg.advertiseUrl} is plain HTTP while the agent serves HTTPS: use https://`,
     );
   }
+  const serving = tlsMode.kind === 'plain' ? null : await loadServing(cfg.dataDir, tlsMode);
   const app = buildAgentApp({
-    https: tlsMode.kind === 'plain' ? null : ((await loadServing(cfg.dataDir, tlsMode)) ?? {}),
+    https: tlsMode.kind === 'plain' ? null : (serving ?? {}),
+    issuedTls: tlsMode.kind === 'issued',
     supervisor,
     callbackToken: identity.callbackToken,
-    rotate: async (c) => {
+    rotate: async ({ tls, ...c }) => {
+      // The new key first: an agent that stops now still holds its (valid) old credentials, and
+      // its next registration issues yet another certificate.
+      if (tls) await saveIssued(cfg.dataDir, tls);
       identity = { ...identity, ...c };
       await saveIdentity(cfg.dataDir, identity);
       client.setToken(c.agentToken);
@@ -260,6 +265,8 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       callbackToken: identity.callbackToken,
       inventory,
       ...(tlsMode.kind === 'issued' ? { certificate: 'issue' as const } : {}),
+      // The operator's certificate: the manager pins it for this host.
+      ...(tlsMode.kind === 'files' && serving ? { servingCertificate: serving.cert } : {}),
     };
     const reg = await register(client, identity, cfg.joinToken, body, log);
     if (tlsMode.kind === 'issued') {

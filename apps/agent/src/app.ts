@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
+import type { Server as TlsServer } from 'node:tls';
 import websocket from '@fastify/websocket';
 import { agentRoutes, HearthError, type AgentCredentials } from '@hearth/contract';
 import type { Supervisor } from './vm/index.ts';
@@ -17,6 +18,12 @@ export interface AgentAppDeps {
    * one (handshakes fail until `setSecureContext`); null: plain HTTP.
    */
   https?: { key?: string; cert?: string } | null;
+  /**
+   * The certificate served is the manager's issue, replaced by the one a rotation brings (new
+   * connections get it at once; connections open, and the VMs, are untouched); default: whenever
+   * HTTPS is served. False for an operator-supplied certificate: a rotation bringing one is refused.
+   */
+  issuedTls?: boolean;
   supervisor: Supervisor;
   callbackToken: string;
   /** Persists a new credential pair and switches the manager client to it (rotation). */
@@ -117,7 +124,16 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     return { ok: true };
   });
   serve(app, r.rotateCredentials, async ({ body }) => {
+    if (body.tls && !(deps.issuedTls ?? Boolean(deps.https))) {
+      throw new Error(
+        "Rotating credentials failed: this agent serves a certificate of the operator's (or plain HTTP), not one the manager issues; nothing was changed.",
+      );
+    }
+    // Persisted first (tokens and key), then served.
     await deps.rotate?.(body);
+    if (body.tls) {
+      (app.server as unknown as TlsServer).setSecureContext({ key: body.tls.key, cert: body.tls.cert });
+    }
     accepted = [body.callbackToken, accepted[0]!];
     return { ok: true };
   });

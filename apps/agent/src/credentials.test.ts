@@ -34,4 +34,30 @@ describe('credential rotation on the agent', () => {
     expect((await list(next.callbackToken)).statusCode).toBe(200);
     await app.close();
   });
+
+  it('refuses a certificate in a rotation when it serves none the manager issues, and changes nothing', async () => {
+    const old = 'o'.repeat(32);
+    const persisted: AgentCredentials[] = [];
+    const app = buildAgentApp({
+      supervisor: { list: () => [] } as unknown as Supervisor,
+      callbackToken: old,
+      https: null,
+      rotate: async (c) => void persisted.push(c),
+      log: pino({ level: 'silent' }),
+    });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/agent/v1/credentials',
+      headers: { authorization: `Bearer ${old}` },
+      payload: {
+        agentToken: 'a'.repeat(32),
+        callbackToken: 'n'.repeat(32),
+        tls: { ca: 'ca', cert: 'cert', key: 'key' },
+      },
+    });
+    expect(r.statusCode).toBe(500);
+    expect(r.body).toContain('not one the manager issues');
+    expect(persisted).toEqual([]);
+    await app.close();
+  });
 });

@@ -3,4 +3,9 @@ export { buildApp, type AppServices } from './app.ts';
 export { openDb, type Db } from './db/index.ts';
 export { makeStores } from './store/index.ts';
 export { oidcConfigFromEnv, type OidcConfig } from './auth/oidc-config.ts';
-export { memoryPolicyFromEnv, type MemoryPolicy } from './services/scheduler.ts';
+export {
+  diskPolicyFromEnv,
+  memoryPolicyFromEnv,
+  type DiskPolicy,
+  type MemoryPolicy,
+} from './services/scheduler.ts';

@@ -28,7 +28,12 @@ import { ImageService } from './images/image-service.ts';
 import { Oidc } from './auth/oidc.ts';
 import { checkOidcConfig, type OidcConfig } from './auth/oidc-config.ts';
 import { Quotas } from './services/quotas.ts';
-import { DEFAULT_MEMORY_POLICY, type MemoryPolicy } from './services/scheduler.ts';
+import {
+  DEFAULT_DISK_POLICY,
+  DEFAULT_MEMORY_POLICY,
+  type DiskPolicy,
+  type MemoryPolicy,
+} from './services/scheduler.ts';
 import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
 import {
   durationSetting,
@@ -59,6 +64,8 @@ export interface ManagerConfig {
   version: string;
   /** Placement's memory admission: reserve kept free on each host, VMM overhead per VM (MiB). */
   memoryPolicy?: Partial<MemoryPolicy>;
+  /** Placement's disk admission: host disk kept free of VM disks and volumes (`diskPolicyFromEnv`). */
+  diskPolicy?: Partial<DiskPolicy>;
   /** Largest upload into a guest; default 1 GiB. */
   maxUploadBytes?: number;
   /** The built dashboard; default apps/web/dist. */
@@ -201,6 +208,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const quotas = new Quotas(db);
   const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);
+  const disk = { ...DEFAULT_DISK_POLICY, ...cfg.diskPolicy };
   const vmService = new VmService({
     stores,
     agents,
@@ -210,8 +218,9 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     images,
     quotas,
     memory: { ...DEFAULT_MEMORY_POLICY, ...cfg.memoryPolicy },
+    disk,
   });
-  const volumes = new VolumeService({ stores, agents, quotas });
+  const volumes = new VolumeService({ stores, agents, quotas, disk });
   const snapshots = new SnapshotService({
     stores,
     agents,

@@ -9,6 +9,7 @@ import {
   AgentVmStatus,
 } from './agent.ts';
 import { LogsQuery } from './vm.ts';
+import { AgentTlsMaterial } from './host.ts';
 import { agentAccessRoutes, AgentVmParams } from './agent-access-routes.ts';
 import { routePath, type RouteInput, type RouteOutput, type RouteShape } from './route-path.ts';
 
@@ -37,6 +38,8 @@ export const AgentResizeVolumeBody = z.object({
 export const AgentCredentials = z.strictObject({
   agentToken: z.string().min(32),
   callbackToken: z.string().min(32),
+  /** A new key and certificate from the manager's CA (agents serving issued certificates only). */
+  tls: AgentTlsMaterial.optional(),
 });
 export type AgentCredentials = z.infer<typeof AgentCredentials>;
 const Ok = z.object({ ok: z.boolean() });
@@ -171,7 +174,7 @@ export const agentRoutes = {
     method: 'POST',
     path: '/agent/v1/credentials',
     summary:
-      'Switch to a new credential pair (persisted first); the old callback token is accepted until the new one is used.',
+      'Switch to a new credential pair (persisted first) and, when given, a new TLS key and certificate (served to new connections at once); the old callback token is accepted until the new one is used.',
     body: AgentCredentials,
     response: Ok,
   }),

@@ -9,6 +9,6 @@ export const opsErrors = {
   },
   AGENT_CERTIFICATE_INVALID: {
     status: 502,
-    hint: "The agent's TLS certificate is not from this manager's agent CA or names another host: restart the agent so it registers again (it gets a new certificate), or check the operator-supplied certificate and HEARTH_AGENT_TRUSTED_CA.",
+    hint: "The agent's TLS certificate is not from this manager's agent CA, names another host, or is not the one the host holds now (replaced at a rotation or registration, or its host removed): restart the agent so it registers again (it gets a new certificate), or check the operator-supplied certificate and HEARTH_AGENT_TRUSTED_CA.",
   },
 } as const;

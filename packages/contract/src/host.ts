@@ -63,6 +63,13 @@ export const RegisterHostBody = z
       .describe(
         "Ask the manager for a TLS key and certificate for the agent's API (`url` is https); absent: the agent has its own (operator-supplied) or serves plain HTTP",
       ),
+    servingCertificate: z
+      .string()
+      .max(65_536)
+      .optional()
+      .describe(
+        'The PEM certificate an agent with an operator-supplied certificate serves: the manager pins it and accepts no other for this host until the next registration',
+      ),
   })
   .meta({ id: 'RegisterHost' });
 export type RegisterHostBody = z.infer<typeof RegisterHostBody>;

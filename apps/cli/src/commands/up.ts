@@ -36,9 +36,8 @@ export function upCommand(program: Command): void {
     .action(async (o: UpOptions) => {
       const dataDir = o.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir();
       // Loaded on use: the manager (fastify, PGlite, pino) is not needed by the other verbs.
-      const [{ default: pino }, { startManager, oidcConfigFromEnv, memoryPolicyFromEnv }] = await Promise.all(
-        [import('pino'), import('@hearth/manager')],
-      );
+      const [{ default: pino }, { startManager, oidcConfigFromEnv, memoryPolicyFromEnv, diskPolicyFromEnv }] =
+        await Promise.all([import('pino'), import('@hearth/manager')]);
       const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info', redact: LOG_REDACT });
       try {
         const gateway = o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1');
@@ -55,6 +54,7 @@ export function upCommand(program: Command): void {
           allowHostPathImport: process.env.HEARTH_ALLOW_HOST_PATH_IMPORT === '1',
           insecureRegistries: (process.env.HEARTH_INSECURE_REGISTRIES ?? '').split(',').filter(Boolean),
           memoryPolicy: memoryPolicyFromEnv(process.env),
+          diskPolicy: diskPolicyFromEnv(process.env),
           oidc: oidcConfigFromEnv(process.env),
         });
         // The CLI on this machine finds the manager and its token through the data directory.

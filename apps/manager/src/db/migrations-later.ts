@@ -82,4 +82,17 @@ ALTER TABLE idempotency_keys ADD COLUMN claim text;
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)
 `,
   },
+  {
+    version: 30,
+    name: 'agent certificate pins',
+    // The SHA-256 fingerprints of the certificates the manager accepts from each host's agent (the
+    // one issued or supplied at its last registration or rotation; two while a rotation's answer
+    // was lost); any older certificate of the host is refused. NULL: registered before pinning
+    // (the CA and host-name checks only, until the agent registers again). Whether the manager
+    // issues the host's certificates (re-issued at each rotation) or the operator supplied it.
+    sql: `
+ALTER TABLE hosts ADD COLUMN tls_pins jsonb;
+ALTER TABLE hosts ADD COLUMN tls_issued boolean NOT NULL DEFAULT false
+`,
+  },
 ];

@@ -68,6 +68,10 @@ export const hosts = pgTable('hosts', {
   inventory: jsonb('inventory').$type<HostInventory>().notNull(),
   last_heartbeat_at: at('last_heartbeat_at').notNull().defaultNow(),
   created_at: created(),
+  /** SHA-256 fingerprints (hex) of the only agent certificates accepted for this host; null: unpinned. */
+  tls_pins: jsonb('tls_pins').$type<string[]>(),
+  /** The manager issues this host's agent certificates (and re-issues them at rotation). */
+  tls_issued: boolean('tls_issued').notNull().default(false),
 });
 
 export const tokens = pgTable('tokens', {

@@ -5,6 +5,7 @@ import { joinTokenFromRow } from '../store/join-tokens.ts';
 import { rotateHostCredentials } from '../services/host-rotation.ts';
 import { removeHost } from '../services/host-removal.ts';
 import { serve } from '../http.ts';
+import { pemPin } from '../tls/agent-ca.ts';
 import type { AppServices } from '../app.ts';
 
 export function hostRoutes(
@@ -21,7 +22,14 @@ export function hostRoutes(
   serve(app, t, routes.getHost, async ({ params }) => hostFromRow(await stores.hosts.require(params.id)));
 
   serve(app, t, routes.registerHost, async ({ body, principal }) => {
+    const supplied = body.servingCertificate === undefined ? null : suppliedPin(body.servingCertificate);
     const { hostId, agentToken } = await stores.hostCredentials.register(principal, body);
+    // A key and a certificate naming this host id: the agent serves its API with them. The agent
+    // client accepts only the certificate pinned here for this host (issued now, or the operator's
+    // the agent presented): every certificate the host held before is refused from now on.
+    const tls = body.certificate === 'issue' && agentCa ? await agentCa.issue(hostId) : undefined;
+    const pins = tls ? [pemPin(tls.cert)] : supplied ? [supplied] : null;
+    await stores.hostCredentials.pinCertificates(hostId, pins, Boolean(tls));
     const row = (await stores.hosts.get(hostId))!;
     agents.live.seen(row);
     const by = principal.kind === 'agent' ? 'host credential' : 'join token';
@@ -29,9 +37,6 @@ export function hostRoutes(
     if (!body.url.startsWith('https:')) {
       log.warn({ host: hostId, url: body.url }, 'this agent serves plain HTTP: its traffic is not encrypted');
     }
-    // A key and a certificate naming this host id: the agent serves its API with them, and the
-    // agent client accepts no other certificate for this host.
-    const tls = body.certificate === 'issue' && agentCa ? await agentCa.issue(hostId) : undefined;
     // Overlays on other hosts learn this one's underlay address (in the background).
     if (body.inventory.underlay) void networks.refreshOverlays();
     return { host: hostFromRow(row), agentToken, ...(tls ? { tls } : {}) };
@@ -55,7 +60,7 @@ export function hostRoutes(
   serve(app, t, routes.deleteJoinToken, ({ params }) => stores.joinTokens.revoke(params.id));
 
   serve(app, t, routes.rotateHostCredentials, async ({ params }) =>
-    rotateHostCredentials({ stores, agents, log }, params.id),
+    rotateHostCredentials({ stores, agents, agentCa, log }, params.id),
   );
 
   serve(app, t, routes.removeHost, async ({ params, query, actor }) =>
@@ -83,4 +88,17 @@ export function hostRoutes(
     await vmService.reconcile(params.id, body.vms, false);
     return { ok: true };
   });
+}
+
+/** The pin of the certificate an agent says it serves (operator-supplied); a 400 when it is none. */
+function suppliedPin(pem: string): string {
+  try {
+    return pemPin(pem);
+  } catch (e) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      `Registering the host failed: servingCertificate is not a PEM certificate (${(e as Error).message}).`,
+      { fields: { servingCertificate: ['a PEM certificate'] } },
+    );
+  }
 }

@@ -54,7 +54,7 @@ export type AccessTarget = (
   idOrName: string,
   project: string,
   anyState?: boolean,
-) => Promise<{ host: AgentTarget; vmId: string }>;
+) => Promise<{ host: AgentTarget & { tls_pins: string[] | null }; vmId: string }>;
 
 /**
  * Resolves a VM of `project` to its host's agent and its id there; the VM must be running unless

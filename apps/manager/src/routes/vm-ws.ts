@@ -78,7 +78,7 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
       const url = `${tg.host.url.replace(/^http/, 'ws')}${path}`;
       const upstream = new WebSocket(url, {
         headers: { authorization: `Bearer ${tg.host.callback_token}` },
-        ...(url.startsWith('wss:') ? deps.agents.tlsFor(tg.host.id) : {}),
+        ...(url.startsWith('wss:') ? deps.agents.tlsFor(tg.host) : {}),
       });
       const pending: Array<[Buffer, boolean]> = [];
       upstream.on('open', () => {

@@ -23,6 +23,8 @@ export interface AgentTarget {
   id: string;
   url: string;
   callback_token: string;
+  /** The only certificates accepted from this host's agent (SHA-256, hex); absent or null: unpinned. */
+  tls_pins?: string[] | null;
 }
 
 /** How long a call waits for a host whose agent has not (yet) spoken to this manager. */
@@ -36,8 +38,13 @@ export const HOST_WAIT_MS = 15_000;
  * because every agent call is idempotent; other transport failures become AGENT_UNREACHABLE.
  */
 export class AgentClient {
-  /** One connection pool per host: each checks that the agent's certificate names that host. */
-  private readonly pools = new Map<string, Agent>();
+  /**
+   * One connection pool per host, made for the certificates the host holds now: each checks that
+   * the agent's certificate names that host and is pinned for it. When a host's pins change
+   * (rotation, registration, removal) its pool is replaced, so no connection opened to a
+   * certificate the host no longer holds is used again.
+   */
+  private readonly pools = new Map<string, { key: string; pool: Agent }>();
 
   constructor(
     readonly live: HostLiveness = new HostLiveness(),
@@ -46,32 +53,50 @@ export class AgentClient {
     private readonly trust: AgentTrust = { ca: [] },
   ) {}
 
-  /** TLS options for a connection to `host`'s agent: our CAs only, and the host's own certificate. */
-  tlsFor(hostId: string): {
+  /**
+   * TLS options for a connection to `host`'s agent: our CAs only, and the host's own certificate
+   * (the one pinned for it, when its record has pins).
+   */
+  tlsFor(host: { id: string; tls_pins: string[] | null | undefined }): {
     ca: string[];
     checkServerIdentity: (name: string, cert: PeerCertificate) => Error | undefined;
   } {
+    const pins = host.tls_pins ? [...host.tls_pins] : null;
     return {
       ca: this.trust.ca,
-      checkServerIdentity: (name, cert) => checkAgentIdentity(hostId, name, cert, checkServerIdentity),
+      checkServerIdentity: (name, cert) => checkAgentIdentity(host.id, pins, name, cert, checkServerIdentity),
     };
   }
 
   private dispatcher(target: AgentTarget): Agent | undefined {
     if (!target.url.startsWith('https:')) return undefined;
-    let pool = this.pools.get(target.id);
-    if (!pool) {
-      pool = new Agent({ connect: this.tlsFor(target.id) });
-      this.pools.set(target.id, pool);
-    }
+    const key = JSON.stringify(target.tls_pins ?? null);
+    const have = this.pools.get(target.id);
+    if (have?.key === key) return have.pool;
+    if (have) this.close(have.pool);
+    const pool = new Agent({ connect: this.tlsFor({ id: target.id, tls_pins: target.tls_pins }) });
+    this.pools.set(target.id, { key, pool });
     return pool;
+  }
+
+  /** Requests in flight on a replaced pool finish; it opens no connection and sends nothing more. */
+  private close(pool: Agent): void {
+    void pool.close().catch(() => undefined);
+  }
+
+  /** The host is gone: its connections close and it is not reachable until it registers again. */
+  forget(hostId: string): void {
+    this.live.lost(hostId);
+    const have = this.pools.get(hostId);
+    this.pools.delete(hostId);
+    if (have) this.close(have.pool);
   }
 
   /** Closes the connection pools. Idempotent. */
   async dispose(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+    await Promise.all(pools.map((p) => p.pool.destroy().catch(() => undefined)));
   }
 
   /** The host's current address, or HOST_UNAVAILABLE after a bounded wait for its agent. */
@@ -328,6 +353,6 @@ function tlsRefusal(cause: Error): boolean {
   const code = (cause as { code?: string }).code ?? '';
   return (
     /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) ||
-    /certificate|issued to another host/.test(cause.message)
+    /certificate|issued to another host|holds now/.test(cause.message)
   );
 }

@@ -14,7 +14,12 @@ export class HostLiveness {
 
   /** The agent registered (a new address and token) or heartbeated (the stored ones still hold). */
   seen(target: AgentTarget): void {
-    const t = { id: target.id, url: target.url, callback_token: target.callback_token };
+    const t: AgentTarget = {
+      id: target.id,
+      url: target.url,
+      callback_token: target.callback_token,
+      tls_pins: target.tls_pins ?? null,
+    };
     this.live.set(t.id, t);
     const ws = this.waiters.get(t.id);
     this.waiters.delete(t.id);

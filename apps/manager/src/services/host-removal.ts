@@ -29,7 +29,8 @@ export async function removeHost(
 ): Promise<RemovedHost> {
   const host = await deps.stores.hosts.require(idOrName);
   const r = await removeHostRecords(deps.db, host.id, force, actor);
-  deps.agents.live.lost(host.id);
+  // Its connections close: a certificate of a removed host is never used again.
+  deps.agents.forget(host.id);
   for (const vm of r.lost) deps.vmService.announce(vm);
   for (const vm of r.lost.filter(waitsInPool)) {
     await deps.vmService.delete(vm.id, vm.project, 'pool').catch((e: Error) => {

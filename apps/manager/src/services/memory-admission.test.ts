@@ -18,6 +18,8 @@ function host(name: string, memoryMib: number, memoryFreeMib: number): HostRow {
     inventory: { ...fakeInventory, memoryMib, memoryFreeMib, vmms: [qemu] },
     last_heartbeat_at: new Date(),
     created_at: new Date(),
+    tls_pins: null,
+    tls_issued: false,
   };
 }
 

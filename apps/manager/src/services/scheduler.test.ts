@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HearthError, type HostInventory, type VmmAvailability } from '@hearth/contract';
 import { FirecrackerDriver } from '@hearth/firecracker';
 import type { HostRow } from '../store/mappers.ts';
-import { placeVm } from './scheduler.ts';
+import { diskPolicyFromEnv, placeVm } from './scheduler.ts';
 
 const qemu: VmmAvailability = { kind: 'qemu', available: true, accel: 'tcg', version: '7.2', reason: null };
 const fc = (available: boolean, reason: string | null = null): VmmAvailability => ({
@@ -36,6 +36,8 @@ function host(vmms: VmmAvailability[]): HostRow {
     inventory,
     last_heartbeat_at: new Date(),
     created_at: new Date(),
+    tls_pins: null,
+    tls_issued: false,
   };
 }
 
@@ -99,5 +101,22 @@ describe('disk admission', () => {
       /needs 1024 MiB; the roomiest host, small, has 3000 MiB free less a 2048 MiB reserve/,
     );
     expect(err!.detail).toMatchObject({ constraint: 'disk', needMib: 1024, freeMib: { small: 3000 } });
+  });
+});
+
+describe('the disk reserve from the environment (read once, at start)', () => {
+  it('takes a whole number of MiB, and the default when unset or empty', () => {
+    expect(diskPolicyFromEnv({ HEARTH_DISK_RESERVE_MIB: '512' })).toEqual({ reserveMib: 512 });
+    expect(diskPolicyFromEnv({ HEARTH_DISK_RESERVE_MIB: '0' })).toEqual({ reserveMib: 0 });
+    expect(diskPolicyFromEnv({})).toEqual({ reserveMib: 2048 });
+    expect(diskPolicyFromEnv({ HEARTH_DISK_RESERVE_MIB: '' })).toEqual({ reserveMib: 2048 });
+  });
+
+  it('refuses anything else with a message naming the variable and the value', () => {
+    for (const bad of ['2g', '-1', '1.5', 'abc', '99999999999999999999']) {
+      expect(() => diskPolicyFromEnv({ HEARTH_DISK_RESERVE_MIB: bad })).toThrow(
+        `HEARTH_DISK_RESERVE_MIB is "${bad}": it must be a whole number of MiB`,
+      );
+    }
   });
 });

@@ -56,10 +56,19 @@ export interface DiskPolicy {
 
 export const DEFAULT_DISK_POLICY: DiskPolicy = { reserveMib: 2048 };
 
-/** HEARTH_DISK_RESERVE_MIB; unset or not a number keeps the default. */
+/**
+ * HEARTH_DISK_RESERVE_MIB (a whole number of MiB), read once at start; unset or empty keeps the
+ * default. Anything else stops the start: a typo must not silently leave hosts without a reserve.
+ */
 export function diskPolicyFromEnv(env: Record<string, string | undefined>): DiskPolicy {
-  const v = env.HEARTH_DISK_RESERVE_MIB;
-  return { reserveMib: v && /^\d+$/.test(v) ? Number(v) : DEFAULT_DISK_POLICY.reserveMib };
+  const v = env.HEARTH_DISK_RESERVE_MIB?.trim();
+  if (!v) return { ...DEFAULT_DISK_POLICY };
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
+    throw new Error(
+      `HEARTH_DISK_RESERVE_MIB is "${env.HEARTH_DISK_RESERVE_MIB}": it must be a whole number of MiB (host disk kept free of VM disks and volumes), e.g. 2048; unset, it is ${DEFAULT_DISK_POLICY.reserveMib}.`,
+    );
+  }
+  return { reserveMib: Number(v) };
 }
 
 /**

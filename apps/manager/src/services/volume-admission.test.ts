@@ -33,3 +33,24 @@ describeOnBackends('volume disk admission', (db) => {
     expect(await api.count('volumes')).toBe(0);
   });
 });
+
+// The reserve comes from the manager's configuration (parsed once at start), not the environment.
+describeOnBackends('volume disk admission with a configured reserve', (db) => {
+  const api = useApiPlatform({
+    db,
+    inventory: { ...fakeInventory, diskFreeMib: 3000 },
+    platform: { manager: { diskPolicy: { reserveMib: 2500 } } },
+  });
+
+  it('admits against the configured reserve', async () => {
+    const r = await api.inject({
+      method: 'POST',
+      url: '/v1/volumes',
+      payload: { name: 'mid', size: '1gib' },
+    });
+    expect(r.statusCode, r.body).toBe(503);
+    const body = (r.json() as { error: { message: string; detail: Record<string, unknown> } }).error;
+    expect(body.detail).toMatchObject({ constraint: 'disk', needMib: 1024, reserveMib: 2500 });
+    expect(body.message).toContain('less a 2500 MiB reserve');
+  });
+});

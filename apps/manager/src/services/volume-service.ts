@@ -5,7 +5,7 @@ import type { VmRow } from '../store/mappers.ts';
 import { volumeFromRow, type VolumeRow } from '../store/volumes.ts';
 import type { AgentClient } from './agent-client.ts';
 import type { Quotas } from './quotas.ts';
-import { diskPolicyFromEnv, withDiskRoom } from './scheduler.ts';
+import { DEFAULT_DISK_POLICY, withDiskRoom, type DiskPolicy } from './scheduler.ts';
 
 const DEFAULT_MIB = 1024;
 const MAX_MIB = 4 * 1024 * 1024;
@@ -34,7 +34,15 @@ function sizeMib(text: string, field = 'size'): number {
 
 /** Volumes: records here, files on their host (the agent makes, grows and deletes them). */
 export class VolumeService {
-  constructor(private readonly deps: { stores: Stores; agents: AgentClient; quotas: Quotas }) {}
+  constructor(
+    private readonly deps: {
+      stores: Stores;
+      agents: AgentClient;
+      quotas: Quotas;
+      /** The reserve kept free of volumes on each host; the scheduler's default when absent. */
+      disk?: DiskPolicy;
+    },
+  ) {}
 
   private get stores() {
     return this.deps.stores;
@@ -77,7 +85,7 @@ export class VolumeService {
     const roomy = withDiskRoom(
       candidates.map((h) => ({ h })),
       mib,
-      diskPolicyFromEnv(process.env),
+      this.deps.disk ?? DEFAULT_DISK_POLICY,
       `volume "${body.name}"`,
     );
     const host = roomy.map((x) => x.h).sort((a, b) => b.inventory.diskFreeMib - a.inventory.diskFreeMib)[0];
@@ -180,7 +188,7 @@ export class VolumeService {
     withDiskRoom(
       [{ h: host }],
       mib - v.size_mib,
-      diskPolicyFromEnv(process.env),
+      this.deps.disk ?? DEFAULT_DISK_POLICY,
       `${mib - v.size_mib} MiB more for volume "${v.name}"`,
     );
     // The record grows first, within the project's disk quota; it shrinks back if the host fails.

@@ -25,6 +25,14 @@ async function insertAgentToken(tx: Orm, hostId: string, name: string) {
   return { id, token };
 }
 
+/** What the agent client needs to reach a host. */
+const target = {
+  id: hosts.id,
+  url: hosts.url,
+  callback_token: hosts.callback_token,
+  tls_pins: hosts.tls_pins,
+};
+
 /**
  * Host identity: who may register under a name, and the credentials of both directions. A new
  * name needs a usable join token (one use is taken); an existing name needs that host's current
@@ -86,19 +94,35 @@ export class HostCredentialStore {
     return insertAgentToken(this.db.orm, hostId, name);
   }
 
-  /** Rotation, done: the new callback token is the one used; every other agent credential goes. */
-  async finishRotation(hostId: string, keepTokenId: string, callbackToken: string) {
+  /**
+   * Rotation, done: the new callback token is the one used; every other agent credential goes, and
+   * with `pins` (a re-issued certificate) every other certificate of the host.
+   */
+  async finishRotation(hostId: string, keepTokenId: string, callbackToken: string, pins?: string[]) {
     return this.db.orm.transaction(async (tx) => {
       await tx
         .delete(tokens)
         .where(and(eq(tokens.kind, 'agent'), eq(tokens.host_id, hostId), ne(tokens.id, keepTokenId)));
       const rows = await tx
         .update(hosts)
-        .set({ callback_token: callbackToken })
+        .set({ callback_token: callbackToken, ...(pins ? { tls_pins: pins } : {}) })
         .where(eq(hosts.id, hostId))
-        .returning({ id: hosts.id, url: hosts.url, callback_token: hosts.callback_token });
+        .returning(target);
       return rows[0] ?? null;
     });
+  }
+
+  /**
+   * The agent certificates accepted for the host from now on (null: unpinned, a plain-HTTP agent),
+   * and whether the manager issues them; the host's address, token and pins as they now stand.
+   */
+  async pinCertificates(hostId: string, pins: string[] | null, issued?: boolean) {
+    const rows = await this.db.orm
+      .update(hosts)
+      .set({ tls_pins: pins, ...(issued === undefined ? {} : { tls_issued: issued }) })
+      .where(eq(hosts.id, hostId))
+      .returning(target);
+    return rows[0] ?? null;
   }
 
   /** Rotation failed before the agent switched: the credential it never received goes. */

@@ -99,12 +99,17 @@ export class HostStore {
   async heartbeat(
     id: string,
     inventory: HostInventory,
-  ): Promise<Pick<HostRow, 'id' | 'url' | 'callback_token'> | null> {
+  ): Promise<Pick<HostRow, 'id' | 'url' | 'callback_token' | 'tls_pins'> | null> {
     const rows = await this.db.orm
       .update(hosts)
       .set({ inventory, state: 'ready', last_heartbeat_at: sql`now()` })
       .where(eq(hosts.id, id))
-      .returning({ id: hosts.id, url: hosts.url, callback_token: hosts.callback_token });
+      .returning({
+        id: hosts.id,
+        url: hosts.url,
+        callback_token: hosts.callback_token,
+        tls_pins: hosts.tls_pins,
+      });
     return rows[0] ?? null;
   }
 

@@ -1,4 +1,4 @@
-import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API first.
@@ -150,20 +150,38 @@ async function importSigningKey(pem: string) {
   throw new Error(`The agent CA key is ${k.asymmetricKeyType}; EC (P-256, P-384) or RSA is needed.`);
 }
 
+/** A certificate's pin: the SHA-256 of its DER encoding, hex. */
+export const pinOf = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
+
+/** The pin of a PEM certificate (the first of a bundle); throws on anything that is not one. */
+export const pemPin = (pem: string): string => pinOf(new X509Certificate(pem).raw);
+
 /**
- * Whether the certificate a server presented names `hostId` (issued by our CA at its
- * registration); for operator-supplied certificates, the usual host-name check against the URL.
+ * Whether the certificate a server presented is the one `hostId` holds now. It must name the host
+ * (issued by our CA at its registration) or, for operator-supplied certificates, pass the usual
+ * host-name check against the URL; and when the host's certificates are pinned (`pins`: what its
+ * last registration or rotation issued or supplied) be one of them, so any certificate the host
+ * held before, or one of a removed host, is refused although it still verifies against the CA.
  */
 export function checkAgentIdentity(
   hostId: string,
+  pins: readonly string[] | null | undefined,
   hostname: string,
   cert: { subjectaltname?: string; raw?: Buffer },
   fallback: (hostname: string, cert: never) => Error | undefined,
 ): Error | undefined {
   const names = (cert.subjectaltname ?? '').split(/,\s*/);
-  if (names.includes(`URI:${hostUri(hostId)}`)) return undefined;
-  if (names.some((n) => n.startsWith('URI:urn:hearth:host:'))) {
-    return new Error(`the agent's certificate was issued to another host, not ${hostId}`);
+  if (!names.includes(`URI:${hostUri(hostId)}`)) {
+    if (names.some((n) => n.startsWith('URI:urn:hearth:host:'))) {
+      return new Error(`the agent's certificate was issued to another host, not ${hostId}`);
+    }
+    const wrongName = fallback(hostname, cert as never);
+    if (wrongName) return wrongName;
   }
-  return fallback(hostname, cert as never);
+  if (pins && !(cert.raw && pins.includes(pinOf(cert.raw)))) {
+    return new Error(
+      `the agent's certificate is not the one host ${hostId} holds now (replaced by a rotation or a registration, or its host was removed)`,
+    );
+  }
+  return undefined;
 }

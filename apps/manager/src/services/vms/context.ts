@@ -8,7 +8,7 @@ import type { VmNetworking } from '../networks/network-service.ts';
 import type { ImageService } from '../../images/image-service.ts';
 import type { OperationTracker } from './operations.ts';
 import type { Quotas } from '../quotas.ts';
-import type { MemoryPolicy } from '../scheduler.ts';
+import type { DiskPolicy, MemoryPolicy } from '../scheduler.ts';
 
 export interface VmServiceDeps {
   stores: Stores;
@@ -21,6 +21,8 @@ export interface VmServiceDeps {
   quotas: Quotas;
   /** Memory admission at placement (reserve, VMM overhead); the scheduler's default when absent. */
   memory?: MemoryPolicy | undefined;
+  /** Disk admission at placement (the reserve kept free on each host); the scheduler's default when absent. */
+  disk?: DiskPolicy | undefined;
   /** Builds runtime images (`runtime-node22`) on first use; absent in tests that need none. */
   images?: ImageService | undefined;
 }

@@ -28,7 +28,6 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
   ]);
   if (boot.status === 'rejected') throw boot.reason;
   const { image, kernel } = boot.value;
-  const diskBytes = diskBytesFor(body, image);
   if (place.status === 'rejected') throw place.reason;
   const { placement, nics, ports } = place.value;
   const { row, release } = await insertVm(
@@ -39,7 +38,8 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
       desiredState: body.start ? 'running' : 'stopped',
       vcpus: body.vcpus,
       memoryMib: body.memoryMib,
-      diskMib: Math.ceil(diskBytes / 2 ** 20),
+      // Computed once, above, for placement: the same size is recorded.
+      diskMib: await diskMib,
       imageId: image.id,
       kernelId: kernel.id,
       vmm: placement.vmm,

@@ -1,6 +1,6 @@
 import { HearthError, type PortMapping } from '@hearth/contract';
 import type { NicPlan } from '../networks/nic-planning.ts';
-import { diskPolicyFromEnv, placeVm, type Placement } from '../scheduler.ts';
+import { placeVm, type Placement } from '../scheduler.ts';
 import type { CreateInput } from './create-input.ts';
 import type { VmContext } from './context.ts';
 
@@ -20,7 +20,7 @@ export async function placeNewVm(
     hosts,
     { ...body, net: nics.hostNeeds, ...(disk ? { diskMib: disk } : {}) },
     ctx.memory,
-    diskPolicyFromEnv(process.env),
+    ctx.disk,
   );
   // Parsed input: protocol defaults are applied.
   const ports = (body.ports ?? []) as PortMapping[];
