@@ -34,6 +34,16 @@ export async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** Median of five RSS samples a second apart: a heartbeat or a GC lands in one sample, not the figure. */
+export async function steadyRssMiB(pid: number): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 1000));
+    xs.push(await rssMiB(pid));
+  }
+  return percentile(xs, 50);
+}
+
 /**
  * Records `count` stopped VMs straight through the store (no boots): the list benchmarks need
  * many rows, not many VMs. Names l-0…, ids sorted in insertion order.
