@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Platform } from '../test/helpers/platform.ts';
+import { stopReporting } from './report.ts';
 
 export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -88,6 +89,7 @@ export function disposeOnSignal(dispose: () => Promise<unknown>): void {
   const stop = (signal: NodeJS.Signals) => {
     if (once) return;
     once = true;
+    stopReporting();
     console.error(`stopped by ${signal}: cleaning up`);
     void dispose().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
