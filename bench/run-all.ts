@@ -10,7 +10,7 @@
 //             a script gets its own budget (bench/plans.ts) cut to what is left of the run
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -48,10 +48,29 @@ if (only) {
 }
 
 /**
+ * Kills every process whose working directory is under `tmp`: a VMM launched just before its
+ * script was stopped (a pool refill) may not have written the pid file the sweep reads yet, and
+ * VMMs run detached, so stopping the script's process group leaves them running.
+ */
+async function killRunningIn(tmp: string): Promise<void> {
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    if (!cwd.startsWith(`${tmp}/`)) continue;
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
  * Kills the VMMs and removes the links a stopped script's platforms left behind (their dirs are
  * under `tmp`); a script that handles SIGTERM (`disposeOnSignal`) has cleaned up already.
  */
 async function sweep(tmp: string): Promise<void> {
+  await killRunningIn(tmp);
   for (const name of await readdir(tmp).catch(() => [] as string[])) {
     if (!name.startsWith('hearth-test-')) continue;
     const dir = join(tmp, name);
