@@ -92,7 +92,7 @@ for (const db of backends) {
     );
     report({
       figure: `VM records/s with \`start:false\`, ${label}`,
-      value: `${empty.creates.toFixed(0)} creates/s, ${empty.pairs.toFixed(0)} create+delete pairs/s`,
+      value: `${empty.creates.toFixed(0)} creates/s, ${empty.pairs.toFixed(0)} create+delete pairs/s (${records} each)`,
       baseline: null,
       ratio: null,
       target: `≥ ${CREATE_TARGET} creates/s`,
@@ -109,7 +109,7 @@ for (const db of backends) {
     }
     report({
       figure: `\`GET /v1/vms\` (default page of 50) with ${total.toLocaleString('en')} VMs recorded, ${label}`,
-      value: `p50 ${p50Default.toFixed(1)} ms, p99 ${p99Default.toFixed(1)} ms`,
+      value: `p50 ${p50Default.toFixed(1)} ms, p99 ${p99Default.toFixed(1)} ms (n=${gets})`,
       baseline: null,
       ratio: null,
       target: `p99 ≤ ${LIST_P99_TARGET_MS} ms`,

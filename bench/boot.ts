@@ -55,8 +55,8 @@ try {
   }
   report({
     figure: 'API create → guest agent ready, vs bare qemu-system-x86_64 to the boot marker',
-    value: `p50 ${api50.toFixed(0)} ms`,
-    baseline: `p50 ${raw50.toFixed(0)} ms`,
+    value: `p50 ${api50.toFixed(0)} ms (n=${toRunning.length}), +${overhead.toFixed(0)} ms`,
+    baseline: `p50 ${raw50.toFixed(0)} ms (n=${raw.length})`,
     ratio: Number.isFinite(ratio) ? Number(ratio.toFixed(2)) : null,
     target: '≤ 1.15, and absolute overhead ≤ 120 ms p50',
     met: Number.isFinite(ratio) && ratio <= 1.15 && overhead <= 120,

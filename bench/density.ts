@@ -1,10 +1,16 @@
 // Density benchmark: boots idle 128 MiB VMs until --vms (or the host refuses placement), lets
 // them settle, then measures what the host pays for them (memory used, CPU busy share, QEMU
-// PSS, KSM sharing) and exec latency through the API to every one of them.
-// Usage: node --import tsx bench/density.ts [--vms 50] [--idle 30] [--rounds 5] [--no-ksm] | --quick
+// PSS, KSM sharing) and exec latency through the API to every one of them. The agent runs as its
+// own process, as hosts run it (the bundle, AGENT_NODE_FLAGS): its RSS idle and once
+// `--agent-vms` VMs run (default 20), and QEMU's RSS/PSS per idle VM at that point, are rows of
+// the table too, measured on these VMs instead of booting another set.
+// Usage: node --import tsx bench/density.ts [--vms 50] [--idle 30] [--rounds 5] [--agent-vms 20] [--no-ksm] | --quick
 import { HearthError } from '@hearth/contract';
-import { startPlatform } from '../test/helpers/platform.ts';
-import { arg, percentile, stats } from './lib.ts';
+import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
+import { runAgentProcess, startPlatform } from '../test/helpers/platform.ts';
+import { bareNodeRssMiB, ensureBundle, reportAgentRss } from './agent-rss.ts';
+import { arg, disposeOnSignal, percentile, stats, steadyRssMiB } from './lib.ts';
+import { qemuReport } from './memory-qemu.ts';
 import { enableKsm, hostCpuBusy, hostMemoryUsedMib, ksmState, processCpuTicks } from './host-stats.ts';
 import { qemuFootprint } from './qemu-smaps.ts';
 import { report } from './report.ts';
@@ -13,13 +19,26 @@ const quick = process.argv.includes('--quick');
 const want = arg('vms', quick ? 5 : 50);
 const idleS = arg('idle', quick ? 10 : 30);
 const rounds = arg('rounds', quick ? 3 : 5);
+const agentVms = Math.min(want, arg('agent-vms', quick ? 2 : 20));
 const useKsm = !process.argv.includes('--no-ksm');
 const TARGET_VMS = 50;
 const TARGET_P99_MS = 100;
 
+await ensureBundle();
+const bareRss = await bareNodeRssMiB(AGENT_NODE_FLAGS);
 const restoreKsm = useKsm ? await enableKsm() : async () => undefined;
-const p = await startPlatform();
+const p = await startPlatform({ agent: false });
+const agent = runAgentProcess(p, `dense-${p.net.bridge}`);
+disposeOnSignal(async () => {
+  await agent.kill('SIGTERM');
+  await p.dispose();
+  await restoreKsm();
+});
 try {
+  await agent.waitFor('agent registered');
+  const fromSource = agent.output().includes('running the sources through tsx');
+  await new Promise((r) => setTimeout(r, 3000));
+  const agentIdle = await steadyRssMiB(agent.child.pid!);
   const before = await hostMemoryUsedMib();
   const beforeCpu = await hostCpuBusy(3000);
   const vms: { id: string; pid: number }[] = [];
@@ -41,6 +60,26 @@ try {
     }
     bootMs.push(performance.now() - t0);
     if ((i + 1) % 10 === 0) console.log(`${i + 1} VMs running`);
+    if (vms.length === agentVms) {
+      // The agent with agentVms VMs, and QEMU per idle VM at that point (5 s to settle).
+      await new Promise((r) => setTimeout(r, 5000));
+      const loaded = await steadyRssMiB(agent.child.pid!);
+      console.log(
+        `\nagent and QEMU memory with ${vms.length} running VMs of 128 MiB (KSM ${useKsm ? 'on' : 'off'})`,
+      );
+      reportAgentRss({
+        idleMiB: agentIdle,
+        loadedMiB: loaded,
+        running: vms.length,
+        wanted: agentVms,
+        bareMiB: bareRss,
+        fromSource,
+      });
+      await qemuReport(
+        p,
+        vms.map((v) => v.pid),
+      );
+    }
   }
   console.log(`settling ${idleS} s with ${vms.length} idle VMs…`);
   await new Promise((r) => setTimeout(r, idleS * 1000));
@@ -95,15 +134,17 @@ try {
   const met = vms.length >= TARGET_VMS && p99 <= TARGET_P99_MS && failures.length === 0;
   report({
     figure: 'idle VMs held by this 2-core, 24 GiB machine, each still answering exec in ≤ 100 ms p99',
-    value: `${vms.length} VMs${refusal ? ' (placement refused more)' : ''}; exec p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms; host memory +${vmMemMib.toFixed(0)} MiB (${(vmMemMib / Math.max(1, vms.length)).toFixed(0)} MiB/VM), CPU ${(idleCpu * 100).toFixed(0)}% idle-busy; KSM saved ${((ksm.pagesSharing * 4) / 1024).toFixed(0)} MiB`,
+    value: `${vms.length} VMs${refusal ? ' (placement refused more)' : ''}; exec p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (n=${lat.length}); host memory +${vmMemMib.toFixed(0)} MiB (${(vmMemMib / Math.max(1, vms.length)).toFixed(0)} MiB/VM), CPU ${(idleCpu * 100).toFixed(0)}% idle-busy; KSM saved ${((ksm.pagesSharing * 4) / 1024).toFixed(0)} MiB`,
     baseline: null,
     ratio: null,
     target: `≥ ${TARGET_VMS} VMs, exec p99 ≤ ${TARGET_P99_MS} ms, host memory and CPU reported`,
     met,
   });
+  console.log(`agent RSS with ${vms.length} VMs: ${(await steadyRssMiB(agent.child.pid!)).toFixed(1)} MiB`);
   for (const v of vms) await p.client.call('deleteVm', { params: { id: v.id } });
   await p.manager.vmService.drain();
 } finally {
+  await agent.kill('SIGTERM');
   await p.dispose();
   await restoreKsm();
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Platform } from '../test/helpers/platform.ts';
+import { stopReporting } from './report.ts';
 
 export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -32,6 +33,16 @@ export async function whenFileContains(path: string, text: string, timeoutMs: nu
 export async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Median of five RSS samples a second apart: a heartbeat or a GC lands in one sample, not the figure. */
+export async function steadyRssMiB(pid: number): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 1000));
+    xs.push(await rssMiB(pid));
+  }
+  return percentile(xs, 50);
 }
 
 /**
@@ -78,6 +89,7 @@ export function disposeOnSignal(dispose: () => Promise<unknown>): void {
   const stop = (signal: NodeJS.Signals) => {
     if (once) return;
     once = true;
+    stopReporting();
     console.error(`stopped by ${signal}: cleaning up`);
     void dispose().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };

@@ -76,7 +76,12 @@ describe('renderBlock', () => {
     expect(text).toContain(
       '- file upload / download through the API: bench/guest.ts ran but reported no row for it',
     );
-    expect(text).toContain('- QEMU RSS per idle 128 MiB VM: not run');
+    // Rows one script measures for several figures: each is listed with that script's outcome.
+    expect(text).toContain('- QEMU RSS per idle 128 MiB VM: bench/density.ts timeout (stopped after 300 s)');
+    expect(text).toContain('- VM records/s with `start:false`: not run');
+    expect(text).toContain(
+      'Time per script: parallel.ts 40 s, boot.ts 50 s, density.ts 300 s, guest.ts 30 s.',
+    );
     expect(text).not.toContain('- API create → guest agent ready:');
     expect(text).toContain(
       'Machine: Test CPU, 2 cores, 23.5 GiB memory; kernel 6.1.0; QEMU emulator version 7.2.0; accel tcg',
@@ -94,7 +99,7 @@ describe('renderBlock', () => {
       },
     ];
     expect(block(runs)).not.toContain('- VM records/s');
-    expect(FIGURES.length).toBe(9);
+    expect(FIGURES.length).toBe(10);
   });
 });
 

@@ -94,8 +94,8 @@ try {
   const coldP50 = percentile(cold, 50);
   report({
     figure: `create → first exec from a warm pool${mode === 'snapshot' ? ' (snapshot mode)' : ''}`,
-    value: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (${concurrent} concurrent)`,
-    baseline: `cold p50 ${coldP50.toFixed(0)} ms`,
+    value: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (${concurrent} concurrent × ${rounds} rounds, n=${total.length})`,
+    baseline: `cold p50 ${coldP50.toFixed(0)} ms (n=${cold.length})`,
     ratio: Number((p50 / coldP50).toFixed(3)),
     target: 'p50 ≤ 150 ms, p99 ≤ 400 ms, under 10 concurrent creates',
     met: p50 <= 150 && p99 <= 400 && concurrent >= 10 && misses === 0,

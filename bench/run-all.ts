@@ -6,10 +6,11 @@
 //   --quick   small counts (a smoke run); prints the block and writes a file only with --out
 //   --only    run these scripts only (comma-separated file names under bench/)
 //   --out     the document to write (default docs/performance.md; none for --quick)
-//   --budget  the whole run's time budget in seconds (default 900: the table must take < 15 min)
+//   --budget  the whole run's deadline in seconds (default 900: the table must take < 15 min);
+//             a script gets its own budget (bench/plans.ts) cut to what is left of the run
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -17,42 +18,9 @@ import { sweepLeftovers } from '@hearth/agent';
 import { agentHostId, killLeftoverVmms } from '../test/helpers/platform.ts';
 import { describeMachine } from './machine.ts';
 import { parseRows, renderBlock, spliceBlock, type ScriptRun } from './perf-doc.ts';
+import { PLANS, TOTAL_BUDGET_S, budgetFor, type Plan } from './plans.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-interface Plan {
-  script: string;
-  /** Arguments for the full run: counts chosen so the whole set fits 15 minutes on 2 cores. */
-  args: string[];
-  /** Arguments for `--quick` (every script takes `--quick`; older ones also get small counts). */
-  quick: string[];
-  /** Seconds before the script is stopped (full run; a quick run gets half, at least 120 s). */
-  budget: number;
-}
-
-// Cheap rows first, the 50-VM density run last: when the budget runs out, the most rows are in.
-const PLANS: Plan[] = [
-  {
-    script: 'boot.ts',
-    args: ['--count', '10', '--raw', '10'],
-    quick: ['--count', '2', '--raw', '2'],
-    budget: 150,
-  },
-  { script: 'snapshots.ts', args: ['--runs', '3'], quick: ['--runs', '1'], budget: 150 },
-  { script: 'pool.ts', args: [], quick: [], budget: 120 },
-  { script: 'memory.ts', args: ['--vms', '10'], quick: ['--vms', '2'], budget: 120 },
-  { script: 'agent-memory.ts', args: ['--vms', '20'], quick: ['--vms', '2'], budget: 180 },
-  { script: 'api.ts', args: [], quick: ['--records', '50', '--vms', '200', '--gets', '50'], budget: 150 },
-  { script: 'store.ts', args: ['--rounds', '1'], quick: ['--records', '200', '--rounds', '1'], budget: 90 },
-  {
-    script: 'guest.ts',
-    args: ['--boots', '3', '--execs', '100'],
-    quick: ['--boots', '1', '--execs', '20', '--mib', '8'],
-    budget: 120,
-  },
-  { script: 'parallel.ts', args: [], quick: [], budget: 150 },
-  { script: 'density.ts', args: [], quick: [], budget: 300 },
-];
 
 function opt(name: string): string | null {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,7 +30,7 @@ function opt(name: string): string | null {
 const quick = process.argv.includes('--quick');
 const only = opt('only')?.split(',').filter(Boolean) ?? null;
 const out = opt('out') ?? (quick ? null : 'docs/performance.md');
-const totalBudget = Number(opt('budget') ?? 900);
+const totalBudget = Number(opt('budget') ?? TOTAL_BUDGET_S);
 const userArgs = process.argv.slice(2).join(' ');
 const command =
   process.env.npm_lifecycle_event === 'bench'
@@ -80,10 +48,29 @@ if (only) {
 }
 
 /**
+ * Kills every process whose working directory is under `tmp`: a VMM launched just before its
+ * script was stopped (a pool refill) may not have written the pid file the sweep reads yet, and
+ * VMMs run detached, so stopping the script's process group leaves them running.
+ */
+async function killRunningIn(tmp: string): Promise<void> {
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    if (!cwd.startsWith(`${tmp}/`)) continue;
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
  * Kills the VMMs and removes the links a stopped script's platforms left behind (their dirs are
  * under `tmp`); a script that handles SIGTERM (`disposeOnSignal`) has cleaned up already.
  */
 async function sweep(tmp: string): Promise<void> {
+  await killRunningIn(tmp);
   for (const name of await readdir(tmp).catch(() => [] as string[])) {
     if (!name.startsWith('hearth-test-')) continue;
     const dir = join(tmp, name);
@@ -103,7 +90,7 @@ async function sweep(tmp: string): Promise<void> {
   await rm(tmp, { recursive: true, force: true });
 }
 
-async function runScript(plan: Plan, budgetS: number): Promise<ScriptRun> {
+async function runScript(plan: Plan, budgetS: number, cut: boolean): Promise<ScriptRun> {
   const path = join(ROOT, 'bench', plan.script);
   if (!existsSync(path)) return { script: plan.script, outcome: 'absent', seconds: 0, rows: [] };
   // Its own temporary directory: whatever its platforms leave there can be found and swept.
@@ -162,7 +149,15 @@ async function runScript(plan: Plan, budgetS: number): Promise<ScriptRun> {
   const { rows, bad } = parseRows(stdout);
   for (const line of bad) console.error(`run-all: ${plan.script} printed a malformed row: ${line}`);
   if (timedOut)
-    return { script: plan.script, outcome: 'timeout', seconds, detail: `stopped after ${budgetS} s`, rows };
+    return {
+      script: plan.script,
+      outcome: 'timeout',
+      seconds,
+      detail: cut
+        ? `stopped after ${budgetS} s, all that was left of the run's ${totalBudget} s`
+        : `stopped after its budget of ${budgetS} s`,
+      rows,
+    };
   if (code !== 0) {
     return {
       script: plan.script,
@@ -179,19 +174,21 @@ const started = performance.now();
 const runs: ScriptRun[] = [];
 for (const plan of PLANS.filter((p) => !only || only.includes(p.script))) {
   const left = totalBudget - (performance.now() - started) / 1000;
-  const budget = Math.min(quick ? Math.max(120, Math.round(plan.budget / 2)) : plan.budget, Math.floor(left));
+  const budget = budgetFor(plan, left, quick);
+  const cut = budget < budgetFor(plan, Infinity, quick);
   if (budget < 30) {
     runs.push({
       script: plan.script,
       outcome: 'skipped',
       seconds: 0,
-      detail: 'the run budget was spent',
+      detail: `the run's ${totalBudget} s were spent (${Math.max(0, Math.round(left))} s left)`,
       rows: [],
     });
+    console.log(`run-all: bench/${plan.script}: skipped, the run's deadline is near`);
     continue;
   }
-  console.log(`run-all: bench/${plan.script} (budget ${budget} s)`);
-  const run = await runScript(plan, budget);
+  console.log(`run-all: bench/${plan.script} (budget ${budget} s${cut ? ', cut to the run deadline' : ''})`);
+  const run = await runScript(plan, budget, cut);
   console.log(
     `run-all: bench/${plan.script}: ${run.outcome}, ${run.rows.length} rows, ${run.seconds.toFixed(0)} s`,
   );

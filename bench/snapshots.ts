@@ -96,16 +96,16 @@ try {
   const ratio = (v: number[]) => Math.round((p50(v) / p50(cold)) * 100) / 100;
   report({
     figure: 'restore from snapshot → first exec, vs cold create → first exec',
-    value: `p50 ${p50(inPlace)} ms`,
-    baseline: `p50 ${p50(cold)} ms`,
+    value: `p50 ${p50(inPlace)} ms (n=${inPlace.length})`,
+    baseline: `p50 ${p50(cold)} ms (n=${cold.length})`,
     ratio: ratio(inPlace),
     target: '≤ 0.25',
     met: ratio(inPlace) <= 0.25,
   });
   report({
     figure: 'clone from snapshot → first exec, vs cold create → first exec',
-    value: `p50 ${p50(clone)} ms`,
-    baseline: `p50 ${p50(cold)} ms`,
+    value: `p50 ${p50(clone)} ms (n=${clone.length})`,
+    baseline: `p50 ${p50(cold)} ms (n=${cold.length})`,
     ratio: ratio(clone),
     target: '≤ 0.25',
     met: ratio(clone) <= 0.25,

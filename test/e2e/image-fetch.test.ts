@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { startManager, type RunningManager } from '@hearth/manager';
-import { ImageCache } from '@hearth/agent';
+import { ImageCache, ManagerClient } from '@hearth/agent';
 
 // The agent side of image distribution against a real manager (PGlite, real HTTP, real agent token).
 const work = mkdtempSync(join(tmpdir(), 'hearth-image-cache-'));
@@ -54,8 +54,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const fetchWith = (token: string) => (id: string) =>
-  fetch(`${m.url}/v1/images/${id}/content`, { headers: { authorization: `Bearer ${token}` } });
+// The agent's own client (node:http, no fetch: the agent runs without WebAssembly).
+const fetchWith = (token: string) => (id: string) => new ManagerClient(m.url, token).fetchImage(id);
 
 describe('agent image cache', () => {
   it('uses the manager file in place only when it hashes to the expected digest', async () => {

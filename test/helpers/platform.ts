@@ -283,6 +283,7 @@ export function runAgentProcess(p: Platform, name: string, env: Record<string, s
       '--cidr',
       p.net.cidr,
     ],
-    { NODE_OPTIONS: AGENT_NODE_FLAGS.join(' '), ...env },
+    env,
+    { nodeFlags: AGENT_NODE_FLAGS },
   );
 }

@@ -27,12 +27,12 @@ export interface Proc {
 export function runHearth(
   args: string[],
   env: Record<string, string> = {},
-  opts: { netns?: string } = {},
+  opts: { netns?: string; nodeFlags?: readonly string[] } = {},
 ): Proc {
+  // Node.js flags go before the script: some V8 flags are refused in NODE_OPTIONS.
+  const node = [process.execPath, ...(opts.nodeFlags ?? []), HEARTH_BIN, ...args];
   // `ip netns exec` execs the command in place, so the child is still the CLI's own process.
-  const argv = opts.netns
-    ? ['ip', 'netns', 'exec', opts.netns, process.execPath, HEARTH_BIN, ...args]
-    : [process.execPath, HEARTH_BIN, ...args];
+  const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...node] : node;
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, HEARTH_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

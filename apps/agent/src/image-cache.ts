@@ -6,13 +6,22 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AgentImageRef } from '@hearth/contract';
-import { fromWeb } from '@hearth/contract/streams';
+
+/**
+ * An answer to an image content request: its status and its body. A fetch `Response` is one; the
+ * agent's own client answers with a node:http response, so the agent never loads fetch's
+ * WebAssembly HTTP parser (it runs with V8's lite mode, which has no WebAssembly).
+ */
+export interface ImageContent {
+  status: number;
+  body: AsyncIterable<Uint8Array> | null;
+}
 
 export interface ImageCacheOptions {
   /** <agent data>/images: fetched images, named by sha256. */
   dir: string;
   /** GET /v1/images/{id}/content on the manager, with the agent token. */
-  fetchContent: (imageId: string) => Promise<Response>;
+  fetchContent: (imageId: string) => Promise<ImageContent>;
   /** Never use the manager's path even when it is readable here (tests; hosts sharing a mount). */
   alwaysFetch?: boolean;
 }
@@ -61,14 +70,14 @@ export class ImageCache {
   private async fetch(id: string, sha256: string, target: string): Promise<string> {
     const what = `Fetching image ${id} from the manager`;
     await mkdir(this.o.dir, { recursive: true });
-    let res: Response;
+    let res: ImageContent;
     try {
       res = await this.o.fetchContent(id);
     } catch (e) {
       throw new Error(`${what} failed: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
     }
-    if (!res.ok || !res.body) {
-      throw new Error(`${what} failed: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+    if (res.status < 200 || res.status >= 300 || !res.body) {
+      throw new Error(`${what} failed: HTTP ${res.status} ${await head(res.body, 300)}`);
     }
     const tmp = join(this.o.dir, `.tmp-${sha256.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
     const h = createHash('sha256');
@@ -79,7 +88,7 @@ export class ImageCache {
       },
     });
     try {
-      await pipeline(fromWeb(res.body!), hash, createWriteStream(tmp));
+      await pipeline(res.body, hash, createWriteStream(tmp));
       const got = h.digest('hex');
       if (got !== sha256) throw new Error(`${what} failed: the content hashes to ${got}, not ${sha256}`);
       await rename(tmp, target);
@@ -88,4 +97,17 @@ export class ImageCache {
       await rm(tmp, { force: true });
     }
   }
+}
+
+/** The first `max` characters of an error answer's body, for the message. */
+async function head(body: AsyncIterable<Uint8Array> | null, max: number): Promise<string> {
+  if (!body) return '';
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    chunks.push(Buffer.from(c));
+    n += c.length;
+    if (n >= max) break;
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, max);
 }

@@ -9,6 +9,7 @@ import {
   type RouteOutput,
   type Routes,
 } from '@hearth/contract';
+import type { ImageContent } from './image-cache.ts';
 
 /** The manager's routes an agent calls with JSON (registration, heartbeat, status reports). */
 type AgentCalls = 'registerHost' | 'heartbeat' | 'reportVmStatus';
@@ -96,10 +97,23 @@ export class ManagerClient {
     return this.call('heartbeat', { params: { id: hostId }, body: { inventory, vms } });
   }
 
-  /** An image's content, streamed (the caller verifies its sha256). */
-  fetchImage(imageId: string): Promise<Response> {
-    const path = routePath(routes.downloadImageContent.path, { params: { id: imageId } });
-    return fetch(new URL(path, this.baseUrl), { headers: { authorization: `Bearer ${this.token}` } });
+  /**
+   * An image's content, streamed (the caller verifies its sha256), over node:http(s) like every
+   * other call: `fetch` needs WebAssembly, which the agent's V8 flags (lite mode) leave out.
+   */
+  async fetchImage(imageId: string): Promise<ImageContent> {
+    const url = new URL(
+      routePath(routes.downloadImageContent.path, { params: { id: imageId } }),
+      this.baseUrl,
+    );
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    return new Promise((resolve, reject) => {
+      const req = request(url, { headers: { authorization: `Bearer ${this.token}` } }, (res) =>
+        resolve({ status: res.statusCode ?? 0, body: res }),
+      );
+      req.on('error', reject);
+      req.end();
+    });
   }
 
   report(hostId: string, vms: AgentVmStatus[]): Promise<unknown> {
