@@ -3,3 +3,4 @@ export * from './cache.ts';
 export * from './guest-agent.ts';
 export * from './runtimes.ts';
 export * from './tools.ts';
+export * from './digest.ts';
