@@ -63,11 +63,13 @@ export function useApiPlatform(opts: ApiPlatformOptions = {}) {
   };
   beforeAll(async () => {
     // The fake host's agent refuses every connection and never comes back: a call after the first
-    // refusal fails at once instead of waiting for it (hostWaitMs), unless a test asks otherwise.
+    // refusal fails at once instead of waiting for it (hostWaitMs). It never heartbeats either, and
+    // stays ready as registered however long a busy machine takes over the file (hostOfflineMs),
+    // unless a test asks otherwise.
     const platformOpts = opts.platform ?? {};
     platform = await startPlatform({
       ...platformOpts,
-      manager: { hostWaitMs: 0, ...platformOpts.manager },
+      manager: { hostWaitMs: 0, hostOfflineMs: 24 * 3600_000, ...platformOpts.manager },
       db: opts.db ?? 'pglite',
       agent: false,
     });
