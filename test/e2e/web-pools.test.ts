@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
 import { makeUser } from '../helpers/identity.ts';
-import { cli } from '../helpers/proc.ts';
+import { CLI_ENV, cli } from '../helpers/proc.ts';
 import { BOOT_MS, useDashboard } from '../helpers/dashboard.ts';
 
 /** A refill is a boot that waits for the pool's turn in the host's boot budget first. */
@@ -45,7 +45,7 @@ describe('web dashboard: warm pools', () => {
     cli(args, {
       HEARTH_URL: ui.p.manager.url,
       HEARTH_TOKEN: ui.p.manager.adminToken,
-      HEARTH_FROM_SOURCE: '1',
+      ...CLI_ENV,
       HEARTH_PROJECT: '',
     });
 

@@ -62,7 +62,17 @@ export function useApiPlatform(opts: ApiPlatformOptions = {}) {
       Number((await h.p.manager.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n),
   };
   beforeAll(async () => {
-    platform = await startPlatform({ ...opts.platform, db: opts.db ?? 'pglite', agent: false });
+    // The fake host's agent refuses every connection and never comes back: a call after the first
+    // refusal fails at once instead of waiting for it (hostWaitMs). It never heartbeats either, and
+    // stays ready as registered however long a busy machine takes over the file (hostOfflineMs),
+    // unless a test asks otherwise.
+    const platformOpts = opts.platform ?? {};
+    platform = await startPlatform({
+      ...platformOpts,
+      manager: { hostWaitMs: 0, hostOfflineMs: 24 * 3600_000, ...platformOpts.manager },
+      db: opts.db ?? 'pglite',
+      agent: false,
+    });
     if (opts.host !== null) {
       agentToken = await registerFakeHost(platform.manager, opts.host ?? 'fake-host', opts.inventory);
     }

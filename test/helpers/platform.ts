@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pino from 'pino';
@@ -18,6 +18,7 @@ import { request as httpsRequest } from 'node:https';
 import { HearthClient } from '@hearth/sdk';
 import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { freshDatabase, testPgUrl } from './pg.ts';
+import { seedPglite } from './pglite-template.ts';
 import { runHearth, type Proc } from './proc.ts';
 
 /** The VMM the end-to-end tests ask for: HEARTH_TEST_VMM=firecracker on a KVM host; default the host's best. */
@@ -144,6 +145,7 @@ export async function startPlatform(
       | 'importAllow'
       | 'maxImageBytes'
       | 'hostWaitMs'
+      | 'hostOfflineMs'
       | 'importIdleMs'
       | 'oidc'
       | 'sessionTtlMs'
@@ -196,6 +198,9 @@ export async function startPlatform(
     manager: null as unknown as RunningManager,
     client: null as unknown as HearthClient,
     async startManager() {
+      // A first start on PGlite copies a migrated data directory instead of running initdb.
+      const pgliteDir = join(dir, 'manager', 'db');
+      if (!databaseUrl && !(await stat(pgliteDir).catch(() => null))) await seedPglite(pgliteDir);
       p.manager = await startManager({
         dataDir: join(dir, 'manager'),
         host: opts.managerHost ?? '127.0.0.1',

@@ -1,8 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { currentBundle } from '@hearth/cli/bundle';
 
 export const HEARTH_BIN = fileURLToPath(new URL('../../apps/cli/bin/hearth.mjs', import.meta.url));
+
+/**
+ * Environment for a CLI run whose stderr a test reads: the built bundle when it matches the
+ * sources (setup.sh builds it; a run starts in a third of the CPU time tsx needs), otherwise the
+ * sources without the bin's stale-bundle warning.
+ */
+export const CLI_ENV: Record<string, string> = (await currentBundle()).entry
+  ? {}
+  : { HEARTH_FROM_SOURCE: '1' };
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiToken } from '@hearth/contract';
 import { useApiPlatform } from '../../../test/helpers/api-harness.ts';
 import { makeUser, type TestUser } from '../../../test/helpers/identity.ts';
-import { cli } from '../../../test/helpers/proc.ts';
+import { CLI_ENV, cli } from '../../../test/helpers/proc.ts';
 import { readUserConfig, resolveProject, userConfigPath, writeUserConfig } from './config.ts';
 
 describe('the user config file', () => {
@@ -68,7 +68,7 @@ describe('hearth token, logout and --project', () => {
   let bob: TestUser;
   /** A clean environment: no credentials but those a test gives, an empty data directory. */
   const env = (home: string, extra: Record<string, string> = {}) => ({
-    HEARTH_FROM_SOURCE: '1',
+    ...CLI_ENV,
     HEARTH_URL: '',
     HEARTH_TOKEN: '',
     HEARTH_PROJECT: '',
@@ -221,7 +221,7 @@ describe('hearth login, whoami and logout (against a stand-in manager)', () => {
     lastSignInAt: null,
   };
   const env = () => ({
-    HEARTH_FROM_SOURCE: '1',
+    ...CLI_ENV,
     HEARTH_URL: '',
     HEARTH_TOKEN: '',
     HEARTH_PROJECT: '',

@@ -1,12 +1,13 @@
 import { link, mkdir, stat, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureBuiltinImages, sha256File } from '@hearth/images';
+import { cachedSha256, ensureBuiltinImages } from '@hearth/images';
 import type { ImageStore } from './store/images.ts';
 
 /**
  * Builds (or takes from the cache) the default kernel, initrd and base rootfs, copies them into
  * the content-addressed image store, and registers them. Hard links when the cache is on the same
- * filesystem, so this costs nothing on a warm machine.
+ * filesystem, and each artifact's hash is remembered per build, so this costs nothing on a warm
+ * machine.
  */
 export async function registerBuiltinImages(
   dataDir: string,
@@ -16,7 +17,7 @@ export async function registerBuiltinImages(
   const store = join(dataDir, 'images');
   await mkdir(store, { recursive: true });
   for (const a of await ensureBuiltinImages(warn)) {
-    const sha = await sha256File(a.path);
+    const sha = await cachedSha256(a.path);
     const target = join(store, `${sha}.${a.format.replace(/[^a-z0-9]/gi, '')}`);
     const have = await stat(target).catch(() => null);
     if (!have) await link(a.path, target).catch(() => copyFile(a.path, target));

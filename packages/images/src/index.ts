@@ -4,3 +4,4 @@ export * from './guest-agent.ts';
 export * from './runtimes.ts';
 export * from './tools.ts';
 export * from './untrusted-disk.ts';
+export * from './digest.ts';

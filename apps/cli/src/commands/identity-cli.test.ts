@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useApiPlatform } from '../../../../test/helpers/api-harness.ts';
-import { cli } from '../../../../test/helpers/proc.ts';
+import { CLI_ENV, cli } from '../../../../test/helpers/proc.ts';
 
 // The CLI's user and project verbs against a manager without agents (nothing here boots a VM).
 describe('hearth user and project verbs', () => {
@@ -8,7 +8,7 @@ describe('hearth user and project verbs', () => {
   const env = () => ({
     HEARTH_URL: api.p.manager.url,
     HEARTH_TOKEN: api.p.manager.adminToken,
-    HEARTH_FROM_SOURCE: '1',
+    ...CLI_ENV,
   });
   const hearth = (args: string[], input?: string) => cli(args, env(), input);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BootProfile, Pool, Vm } from '@hearth/contract';
 import { useApiPlatform } from '../../../../test/helpers/api-harness.ts';
 import { makeUser } from '../../../../test/helpers/identity.ts';
-import { cli } from '../../../../test/helpers/proc.ts';
+import { CLI_ENV, cli } from '../../../../test/helpers/proc.ts';
 
 // The pool verbs and `inspect`'s boot profile, run as a user runs the CLI (its own process),
 // against a manager whose one host answers nothing: pools are created, listed, resized and
@@ -12,7 +12,7 @@ describe('hearth pool verbs and inspect', () => {
   const env = (token = api.p.manager.adminToken) => ({
     HEARTH_URL: api.p.manager.url,
     HEARTH_TOKEN: token,
-    HEARTH_FROM_SOURCE: '1',
+    ...CLI_ENV,
   });
   const hearth = (args: string[], token?: string) => cli(args, env(token));
 
