@@ -14,6 +14,7 @@ import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/pro
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import * as prettier from 'prettier';
 import { sweepLeftovers } from '@hearth/agent';
 import { agentHostId, killLeftoverVmms } from '../test/helpers/platform.ts';
 import { describeMachine } from './machine.ts';
@@ -205,7 +206,9 @@ const block = renderBlock({
 if (out) {
   const file = resolve(ROOT, out);
   const doc = await readFile(file, 'utf8').catch(() => '');
-  await writeFile(file, spliceBlock(doc, block));
+  // Formatted as the repository's checks expect, so a fresh table never fails `prettier --check`.
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  await writeFile(file, await prettier.format(spliceBlock(doc, block), { ...options, filepath: file }));
   console.log(`run-all: wrote the table to ${out}`);
 } else console.log(`\n${block}`);
 const failed = runs.filter((r) => r.outcome === 'failed' || r.outcome === 'timeout');
