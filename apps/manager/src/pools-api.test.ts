@@ -12,7 +12,12 @@ import { fakeInventory } from '../../../test/helpers/fake-host.ts';
  */
 function fakeAgent() {
   const personalized: { vm: string; body: { hostname: string; env: Record<string, string> } }[] = [];
-  const state = { refuse: false };
+  /** `hold`: personalize answers once it resolves; `held` is called when one is waiting on it. */
+  const state = {
+    refuse: false,
+    hold: null as Promise<void> | null,
+    held: null as (() => void) | null,
+  };
   /** What a snapshot pool asked of the host: starts, snapshots, restores, snapshot deletions. */
   const calls: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -59,8 +64,14 @@ function fakeAgent() {
         if (state.refuse) {
           return send(500, { error: { code: 'AGENT_ERROR', message: 'the guest refused', hint: 'x' } });
         }
-        personalized.push({ vm: id, body: JSON.parse(data) as (typeof personalized)[number]['body'] });
-        return send(200, { adjustedMs: 0, machineId: false });
+        const answer = () => {
+          personalized.push({ vm: id, body: JSON.parse(data) as (typeof personalized)[number]['body'] });
+          send(200, { adjustedMs: 0, machineId: false });
+        };
+        if (!state.hold) return answer();
+        state.held?.();
+        void state.hold.then(answer);
+        return;
       }
       if (req.method === 'DELETE') return send(200, { ok: true });
       if (req.method === 'POST' && req.url?.includes('/networks/')) return send(200, { ok: true });
@@ -197,6 +208,28 @@ describeOnBackends('warm pools', (db) => {
     expect((await pool('web')).misses).toBe(before.misses + 1);
   });
 
+  it('counts a hand-out in flight as a boot on its host, so no refill competes with it', async () => {
+    await untilReady('web', 3);
+    let release = () => {};
+    agent.state.hold = new Promise<void>((r) => (release = r));
+    const held = new Promise<void>((r) => (agent.state.held = r));
+    const create = inject('POST', '/v1/vms', { name: 'held-hand-out', pool: 'web' });
+    try {
+      await held;
+      const busy = await api.p.manager.stores.pools.bootingHosts();
+      const host = (await inject('GET', '/v1/hosts')).json().items[0] as { id: string };
+      expect([...busy]).toEqual([host.id]);
+    } finally {
+      agent.state.hold = null;
+      agent.state.held = null;
+      release();
+    }
+    const r = await create;
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({ name: 'held-hand-out', state: 'running', boot: { source: 'pool' } });
+    await untilReady('web', 3);
+  });
+
   it('counts pooled VMs against the project quota', async () => {
     const usage = (await inject('GET', '/v1/projects/default')).json().usage as { vms: number };
     const vms = (await inject('GET', '/v1/vms?limit=200')).json().items as Vm[];
@@ -214,7 +247,8 @@ describeOnBackends('warm pools', (db) => {
     await api.p.manager.vmService.drain();
     const vms = (await inject('GET', '/v1/vms?limit=200')).json().items as Vm[];
     expect(vms.filter((v) => v.state === 'pooled')).toEqual([]);
-    expect(vms.filter((v) => v.pool === 'web' && v.state === 'running')).toHaveLength(3);
+    // Three from the concurrent creates, one from the held hand-out.
+    expect(vms.filter((v) => v.pool === 'web' && v.state === 'running')).toHaveLength(4);
   });
 
   it('snapshot mode: boots one VM, snapshots it, restores the rest; a new spec or deleting the pool drops the snapshot', async () => {

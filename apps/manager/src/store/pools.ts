@@ -149,10 +149,16 @@ export class PoolStore {
       .orderBy(vms.created_at);
   }
 
-  /** Hosts with a VM booting (any VM: a user's boot counts as much as a pool's). */
+  /**
+   * Hosts with a VM booting (any VM: a user's boot counts as much as a pool's) or being handed out
+   * (taken from its pool, not yet personalized): a refill boot there would take the CPU that a
+   * user's create is waiting on.
+   */
   async bootingHosts(): Promise<Set<string>> {
     const rows = (await this.db.orm.execute(
-      sql`SELECT DISTINCT host_id FROM ${vms} WHERE state IN ('creating', 'created', 'starting') AND host_id IS NOT NULL AND (state <> 'created' OR pool IS NOT NULL)`,
+      sql`SELECT DISTINCT host_id FROM ${vms} WHERE host_id IS NOT NULL AND (
+        (state IN ('creating', 'created', 'starting') AND (state <> 'created' OR pool IS NOT NULL))
+        OR (state = 'pooled' AND NOT ${WAITING}))`,
     )) as unknown as { rows: { host_id: string }[] };
     return new Set(rows.rows.map((r) => r.host_id));
   }
