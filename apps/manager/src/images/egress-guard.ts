@@ -135,15 +135,27 @@ export async function checkHostBeforeConnect(
 ): Promise<void> {
   const bare = host.replace(/^\[|\]$/g, '');
   if (allow.allowsName(bare, port)) return;
-  const addresses = ipaddr.isValid(bare)
-    ? [bare]
-    : await new Promise<string[]>((resolve, reject) =>
-        dnsLookup(bare, { all: true }, (err, list) =>
-          err ? reject(err) : resolve(list.map((a) => a.address)),
-        ),
-      ).catch(() => null);
+  const addresses = await resolveAll(bare).catch(() => null);
   // A name that does not resolve is left to the tool, which reports it as unreachable.
-  if (addresses) checkDestination(allow, what, bare, port, addresses);
+  if (addresses)
+    checkDestination(
+      allow,
+      what,
+      bare,
+      port,
+      addresses.map((a) => a.address),
+    );
+}
+
+/** Every address of a name (an address literal stands for itself). */
+function resolveAll(bare: string): Promise<LookupAddress[]> {
+  if (ipaddr.isValid(bare)) {
+    const ip = ipaddr.process(bare);
+    return Promise.resolve([{ address: ip.toString(), family: ip.kind() === 'ipv4' ? 4 : 6 }]);
+  }
+  return new Promise((resolve, reject) =>
+    dnsLookup(bare, { all: true }, (err, list) => (err ? reject(err) : resolve(list))),
+  );
 }
 
 /**
@@ -158,11 +170,7 @@ export async function resolveChecked(
   port: number,
 ): Promise<LookupAddress[]> {
   const bare = host.replace(/^\[|\]$/g, '');
-  const addresses = ipaddr.isValid(bare)
-    ? [{ address: ipaddr.process(bare).toString(), family: ipaddr.process(bare).kind() === 'ipv4' ? 4 : 6 }]
-    : await new Promise<LookupAddress[]>((resolve, reject) =>
-        dnsLookup(bare, { all: true }, (err, list) => (err ? reject(err) : resolve(list))),
-      );
+  const addresses = await resolveAll(bare);
   checkDestination(
     allow,
     what,
