@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { identityErrors } from './errors-identity.ts';
 import { poolErrors } from './errors-pools.ts';
+import { containerErrors } from './errors-containers.ts';
 import { opsErrors } from './errors-ops.ts';
 
 /**
@@ -269,6 +270,7 @@ export const errorCatalogue = {
   ...identityErrors,
   ...poolErrors,
   ...opsErrors,
+  ...containerErrors,
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -26,3 +26,5 @@ export * from './roles-doc.ts';
 export * from './pool.ts';
 export * from './pool-routes.ts';
 export * from './boot-profile.ts';
+export * from './container.ts';
+export * from './container-routes.ts';

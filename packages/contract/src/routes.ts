@@ -20,6 +20,7 @@ import { volumeRoutes } from './volume-routes.ts';
 import { networkRoutes } from './network-routes.ts';
 import { templateRoutes } from './template-routes.ts';
 import { poolRoutes } from './pool-routes.ts';
+import { containerRoutes } from './container-routes.ts';
 import { eventRoutes } from './events-routes.ts';
 import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
@@ -288,6 +289,7 @@ export const routes = {
   ...projectRoutes,
   ...joinRoutes,
   ...poolRoutes,
+  ...containerRoutes,
 } as const;
 
 export type Routes = typeof routes;

@@ -1,0 +1,243 @@
+import { z } from 'zod';
+import type { ErrorCode } from './errors.ts';
+import type { RouteDef } from './routes.ts';
+import { IdParam, PageQuery, pageOf } from './common.ts';
+import {
+  Container,
+  ContainerEvent,
+  ContainerLogsQuery,
+  ContainerStats,
+  CreateContainerBody,
+  DeleteContainerQuery,
+  KillContainerBody,
+  ListContainersQuery,
+  PutRegistryCredentialBody,
+  PutSecretBody,
+  RegistryCredential,
+  Secret,
+  StopContainerBody,
+  WaitContainerQuery,
+} from './container.ts';
+import { ExecBody, ExecResult, ProcessList } from './vm-access.ts';
+
+const def = <const T extends RouteDef>(r: T): T => r;
+const base = { tag: 'containers', auth: 'user', params: IdParam } as const;
+const C_ERR: ErrorCode[] = ['CONTAINER_NOT_FOUND'];
+const IN_GUEST: ErrorCode[] = [
+  ...C_ERR,
+  'CONTAINER_NOT_RUNNING',
+  'GUEST_AGENT_UNAVAILABLE',
+  'AGENT_UNREACHABLE',
+];
+
+const verb = (action: string, summary: string, body?: z.ZodType) =>
+  def({
+    ...base,
+    method: 'POST',
+    path: `/v1/containers/:id/${action}`,
+    summary,
+    ...(body ? { body } : {}),
+    response: Container,
+    status: 202,
+    errors: [...C_ERR, 'CONTAINER_INVALID_STATE'],
+  });
+
+const NameParam = z.strictObject({ name: z.string().min(1).max(255) });
+const ProjectQuery = z.strictObject({ project: z.string().optional() });
+
+/** Containers (one microVM each), project secrets and private registry credentials. */
+export const containerRoutes = {
+  createContainer: def({
+    ...base,
+    params: undefined,
+    method: 'POST',
+    path: '/v1/containers',
+    summary:
+      'Create (and by default start) a container from a registry reference or an imported image. Answers at once; pulling and booting continue in the background (see `state`, `pull`, and GET …/wait).',
+    body: CreateContainerBody,
+    response: Container,
+    status: 201,
+    errors: [
+      'VALIDATION_FAILED',
+      'CONTAINER_NAME_TAKEN',
+      'IMAGE_NOT_FOUND',
+      'SECRET_NOT_FOUND',
+      'NETWORK_NOT_FOUND',
+      'PORT_TAKEN',
+      'QUOTA_EXCEEDED',
+    ],
+  }),
+  listContainers: def({
+    ...base,
+    params: undefined,
+    method: 'GET',
+    path: '/v1/containers',
+    summary: 'List containers (running ones; `all=true` for every one).',
+    query: ListContainersQuery,
+    response: pageOf(Container),
+    status: 200,
+    errors: [],
+  }),
+  getContainer: def({
+    ...base,
+    method: 'GET',
+    path: '/v1/containers/:id',
+    summary: 'One container (id, id prefix of at least 4 characters, or name).',
+    response: Container,
+    status: 200,
+    errors: C_ERR,
+  }),
+  deleteContainer: def({
+    ...base,
+    method: 'DELETE',
+    path: '/v1/containers/:id',
+    summary:
+      'Remove a container and its VM (refused while running unless `force`); `volumes` deletes its named volumes too.',
+    query: DeleteContainerQuery,
+    response: Container,
+    status: 200,
+    errors: [...C_ERR, 'CONTAINER_INVALID_STATE'],
+  }),
+  startContainer: verb('start', 'Start a created or exited container (boots its VM).'),
+  stopContainer: verb(
+    'stop',
+    'Stop: the stop signal to the app, the VM stopped after the grace period.',
+    StopContainerBody,
+  ),
+  restartContainer: verb('restart', 'Restart the app (the VM keeps running when it is).', StopContainerBody),
+  pauseContainer: verb('pause', 'Freeze the container (its VM is paused).'),
+  resumeContainer: verb('resume', 'Unfreeze a paused container.'),
+  killContainer: verb('kill', 'Send a signal to the app (default SIGKILL).', KillContainerBody),
+  waitContainer: def({
+    ...base,
+    method: 'GET',
+    path: '/v1/containers/:id/wait',
+    summary: 'Wait until the container is running, healthy, exited or removed; 408 on timeout.',
+    query: WaitContainerQuery,
+    response: Container,
+    status: 200,
+    errors: [...C_ERR, 'WAIT_TIMEOUT', 'CONTAINER_FAILED'],
+  }),
+  containerLogs: def({
+    ...base,
+    method: 'GET',
+    path: '/v1/containers/:id/logs',
+    summary:
+      "The app's stdout and stderr, kept on the VM's host (across restarts of the app, VM and agent), rotated by size. `follow` keeps streaming.",
+    query: ContainerLogsQuery,
+    response: null,
+    raw: { produces: ['text/plain', 'application/x-ndjson'] },
+    status: 200,
+    errors: [...C_ERR, 'AGENT_UNREACHABLE'],
+  }),
+  containerExec: def({
+    ...base,
+    method: 'POST',
+    path: '/v1/containers/:id/exec',
+    summary:
+      "Run a command in the container with its environment and working directory (like execVm on its VM). For a TTY, open the VM's shell WebSocket with `command`.",
+    body: ExecBody,
+    response: ExecResult,
+    status: 200,
+    errors: IN_GUEST,
+  }),
+  containerTop: def({
+    ...base,
+    method: 'GET',
+    path: '/v1/containers/:id/top',
+    summary: 'Processes in the container.',
+    response: ProcessList,
+    status: 200,
+    errors: IN_GUEST,
+  }),
+  containerStats: def({
+    ...base,
+    method: 'GET',
+    path: '/v1/containers/:id/stats',
+    summary: 'CPU, memory, network and disk use now.',
+    response: ContainerStats,
+    status: 200,
+    errors: IN_GUEST,
+  }),
+  containerEvents: def({
+    ...base,
+    method: 'GET',
+    path: '/v1/containers/:id/events',
+    summary: 'What happened to a container, oldest first: pulls, starts, exits, restarts, health changes.',
+    query: PageQuery,
+    response: pageOf(ContainerEvent),
+    status: 200,
+    errors: C_ERR,
+  }),
+  putSecret: def({
+    tag: 'containers',
+    auth: 'user',
+    method: 'PUT',
+    path: '/v1/secrets/:name',
+    summary: 'Create or replace a project secret (write-only; encrypted at rest).',
+    params: NameParam,
+    body: PutSecretBody,
+    response: Secret,
+    status: 200,
+    errors: ['VALIDATION_FAILED'],
+  }),
+  listSecrets: def({
+    tag: 'containers',
+    auth: 'user',
+    method: 'GET',
+    path: '/v1/secrets',
+    summary: "List a project's secrets (names only).",
+    query: PageQuery.extend({ project: z.string().optional() }),
+    response: pageOf(Secret),
+    status: 200,
+    errors: [],
+  }),
+  deleteSecret: def({
+    tag: 'containers',
+    auth: 'user',
+    method: 'DELETE',
+    path: '/v1/secrets/:name',
+    summary: 'Delete a project secret.',
+    params: NameParam,
+    query: ProjectQuery,
+    response: Secret,
+    status: 200,
+    errors: ['SECRET_NOT_FOUND'],
+  }),
+  putRegistryCredential: def({
+    tag: 'containers',
+    auth: 'user',
+    method: 'PUT',
+    path: '/v1/registries/:name',
+    summary:
+      'Store credentials for a private registry host (encrypted at rest; the password is never returned).',
+    params: NameParam,
+    body: PutRegistryCredentialBody,
+    response: RegistryCredential,
+    status: 200,
+    errors: ['VALIDATION_FAILED'],
+  }),
+  listRegistryCredentials: def({
+    tag: 'containers',
+    auth: 'user',
+    method: 'GET',
+    path: '/v1/registries',
+    summary: 'Registry hosts with stored credentials (user names only).',
+    query: PageQuery.extend({ project: z.string().optional() }),
+    response: pageOf(RegistryCredential),
+    status: 200,
+    errors: [],
+  }),
+  deleteRegistryCredential: def({
+    tag: 'containers',
+    auth: 'user',
+    method: 'DELETE',
+    path: '/v1/registries/:name',
+    summary: 'Forget the credentials for a registry host.',
+    params: NameParam,
+    query: ProjectQuery,
+    response: RegistryCredential,
+    status: 200,
+    errors: ['REGISTRY_CREDENTIAL_NOT_FOUND'],
+  }),
+} as const;
