@@ -250,8 +250,9 @@ export type GuestProcess = z.infer<typeof GuestProcess>;
 /** Boot-time configuration the host writes to /etc/hearth/guest.json (mode 0600) before boot. */
 /**
  * The image's own process, started and supervised by the guest agent when it boots as PID 1
- * (OCI images: ENTRYPOINT + CMD with the image's ENV, WORKDIR and USER). Output goes to the
- * serial console.
+ * (OCI images and containers: ENTRYPOINT + CMD with the image's ENV, WORKDIR and USER). The agent
+ * enforces the restart policy (with back-off) and the health check, keeps stdout and stderr
+ * separately with timestamps for the host, and reports its status.
  */
 export const GuestApp = z.object({
   argv: z.array(z.string()).min(1),
@@ -260,8 +261,31 @@ export const GuestApp = z.object({
   workdir: z.string(),
   /** `name`, `uid`, `name:group` or `uid:gid`; empty means root. */
   user: z.string(),
-  /** `no`: run once; `on-failure`: restart after a non-zero exit; `always`: restart after any exit. */
-  restart: z.enum(['no', 'on-failure', 'always']),
+  /**
+   * `no`: run once; `on-failure`: restart after a non-zero exit; `always` and `unless-stopped`:
+   * restart after any exit (they differ only in what the platform does after a user stop).
+   */
+  restart: z.enum(['no', 'on-failure', 'always', 'unless-stopped']),
+  /** `on-failure`: give up after this many restarts (null or absent: never). */
+  maxRetries: z.number().int().min(0).nullable().optional(),
+  healthcheck: z
+    .object({
+      cmd: z.array(z.string()).min(1).optional(),
+      http: z.object({ port: z.number().int(), path: z.string() }).optional(),
+      tcp: z.object({ port: z.number().int() }).optional(),
+      intervalMs: z.number().int().positive(),
+      timeoutMs: z.number().int().positive(),
+      retries: z.number().int().min(1),
+      startPeriodMs: z.number().int().min(0),
+    })
+    .optional(),
+  /** Sent to the app by a stop; SIGKILL follows after stopGraceMs. Default SIGTERM, 10 s. */
+  stopSignal: z.string().optional(),
+  stopGraceMs: z.number().int().min(0).optional(),
+  /** Volumes to mount before the app starts: the virtio disk with this serial at `target`. */
+  mounts: z.array(z.object({ serial: z.string(), target: z.string(), readOnly: z.boolean() })).optional(),
+  /** Copy the app's output to the serial console too (default true; containers turn it off). */
+  console: z.boolean().optional(),
 });
 export type GuestApp = z.infer<typeof GuestApp>;
 

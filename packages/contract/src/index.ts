@@ -28,3 +28,4 @@ export * from './pool-routes.ts';
 export * from './boot-profile.ts';
 export * from './container.ts';
 export * from './container-routes.ts';
+export * from './app-status.ts';

@@ -3,6 +3,7 @@ import { Name, PageQuery, parseDuration, Timestamp } from './common.ts';
 import { VmState } from './vm-state.ts';
 import { BandwidthMbit, EgressPolicy, NicRequest, VmNic } from './network.ts';
 import { BootProfile } from './boot-profile.ts';
+import { AppStatus } from './app-status.ts';
 
 export const VmmKind = z.enum(['firecracker', 'qemu']);
 export type VmmKind = z.infer<typeof VmmKind>;
@@ -181,6 +182,9 @@ export const Vm = z
       .nullable()
       .describe('The warm pool this VM waits in (state `pooled`) or was handed out from'),
     boot: BootProfile.nullable().describe('Where the last start-up time went, step by step'),
+    app: AppStatus.nullable().describe(
+      "The image's own process, as its guest agent last reported it (OCI images, containers)",
+    ),
   })
   .meta({ id: 'Vm' });
 export type Vm = z.infer<typeof Vm>;

@@ -95,4 +95,11 @@ ALTER TABLE hosts ADD COLUMN tls_pins jsonb;
 ALTER TABLE hosts ADD COLUMN tls_issued boolean NOT NULL DEFAULT false
 `,
   },
+  {
+    version: 34,
+    name: 'app status',
+    // What the guest agent last reported about the app it supervises (OCI images and containers):
+    // its state, exit code, restarts and health. NULL for VMs without an app.
+    sql: `ALTER TABLE vms ADD COLUMN app jsonb`,
+  },
 ];

@@ -1,4 +1,5 @@
 import type {
+  AppStatus,
   BootProfile,
   EgressPolicy,
   Host,
@@ -222,6 +223,7 @@ export const vms = pgTable('vms', {
   bandwidth_mbit: integer('bandwidth_mbit'),
   pool: text('pool'),
   boot_profile: jsonb('boot_profile').$type<BootProfile>(),
+  app: jsonb('app').$type<AppStatus>(),
 });
 
 export const vmEvents = pgTable('vm_events', {

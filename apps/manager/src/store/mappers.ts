@@ -60,6 +60,7 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
         : null,
     pool: r.pool ?? null,
     boot: r.boot_profile ?? null,
+    app: r.app ?? null,
   };
 }
 
