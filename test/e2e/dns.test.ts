@@ -95,13 +95,22 @@ describe('guest DNS (real VM)', () => {
     expect((await guest(`nslookup db ${app.gateway}`)).stdout).toContain(ipOn(app.name));
   });
 
+  it('follows a rename of the running VM at once', async () => {
+    await p.client.call('patchVm', { params: { id: vm.id }, body: { name: 'dns-vm2' } });
+    expect(await lookup(app.gateway!, 'dns-vm2')).toEqual([ipOn(app.name)]);
+    expect(await lookup(app.gateway!, 'dns-vm')).toEqual([]);
+    expect(await lookup(app.gateway!, 'db')).toEqual([ipOn(app.name)]);
+    expect(await lookup(p.net.gateway, 'dns-vm2.default.default.hearth')).toEqual([ipOn('default')]);
+    expect(await lookup(p.net.gateway, 'dns-vm.default.default.hearth')).toEqual([]);
+  });
+
   it("takes a stopped VM's names off its networks", async () => {
     expect(await lookup(app.gateway!, 'db')).toEqual([ipOn(app.name)]);
     await p.client.call('stopVm', { params: { id: vm.id }, body: { force: true } });
     await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'stopped', timeout: 60 } });
     expect(await lookup(app.gateway!, 'db')).toEqual([]);
-    expect(await lookup(app.gateway!, 'dns-vm')).toEqual([]);
-    expect(await lookup(p.net.gateway, 'dns-vm.default.default.hearth')).toEqual([]);
+    expect(await lookup(app.gateway!, 'dns-vm2')).toEqual([]);
+    expect(await lookup(p.net.gateway, 'dns-vm2.default.default.hearth')).toEqual([]);
     expect(await readFile(dnsHostsFile(p.net.bridge), 'utf8')).toBe('');
   });
 });

@@ -54,6 +54,14 @@ export const AgentNic = z.object({
 });
 export type AgentNic = z.infer<typeof AgentNic>;
 
+/** New DNS names for a VM's NICs (by MAC), after a rename or a pool hand-out: published at once. */
+export const AgentDnsNamesBody = z.strictObject({
+  nics: z.array(
+    z.object({ mac: z.string(), dnsNames: z.array(DnsHostname), dnsAliases: z.array(DnsHostname) }),
+  ),
+});
+export type AgentDnsNamesBody = z.infer<typeof AgentDnsNamesBody>;
+
 export const AgentNetPolicy = z.strictObject({
   ports: z
     .array(z.object({ host: z.number().int(), guest: z.number().int(), protocol: z.enum(['tcp', 'udp']) }))
