@@ -51,7 +51,7 @@ func (a *Agent) opAppControl(st *stream, req *Request) {
 	st.ok(map[string]interface{}{"status": status})
 }
 
-// opAppLogs sends EVENT frames: {"type":"status","status":…,"events":[…]} first and at every
+// opAppLogs sends EVENT frames: {"type":"status","status":…,"events":[…],"eventSeq":n} first and at every
 // change (follow only), {"type":"gap","from":…,"to":…} for records no longer held, and
 // {"type":"logs","records":[…]}. Without follow it ends with the RESULT {"nextSeq"} once it sent
 // what the ring holds; with follow it ends when the host sends CONTROL cancel or leaves.
@@ -64,15 +64,8 @@ func (a *Agent) opAppLogs(st *stream, req *Request) {
 	if next < 1 {
 		next = 1
 	}
-	lastEvt := uint64(0)
-	if req.Follow {
-		// Messages from before this follow began were sent to an earlier one (or nobody is left
-		// to tell): only the current status and what happens from now on.
-		_, evs, _ := s.status(0)
-		if len(evs) > 0 {
-			lastEvt = evs[len(evs)-1].n
-		}
-	}
+	// Events (human messages) after the host's last one; it passes 0 on a boot it has not seen.
+	lastEvt := req.FromEvent
 	sentStatus := false
 	for {
 		var statusCh <-chan struct{}
@@ -85,7 +78,8 @@ func (a *Agent) opAppLogs(st *stream, req *Request) {
 					msgs = append(msgs, e.msg)
 					lastEvt = e.n
 				}
-				if st.event(map[string]interface{}{"type": "status", "status": status, "events": msgs}) != nil {
+				ev := map[string]interface{}{"type": "status", "status": status, "events": msgs, "eventSeq": lastEvt}
+				if st.event(ev) != nil {
 					return
 				}
 				sentStatus = true

@@ -64,9 +64,10 @@ type Request struct {
 	Entropy        string        `json:"entropy"`
 	RenewMachineID bool          `json:"renewMachineId"`
 	// app.logs and app.control
-	FromSeq uint64 `json:"fromSeq"`
-	Follow  bool   `json:"follow"`
-	Action  string `json:"action"`
+	FromSeq   uint64 `json:"fromSeq"`
+	FromEvent uint64 `json:"fromEvent"`
+	Follow    bool   `json:"follow"`
+	Action    string `json:"action"`
 }
 
 type GuestError struct {

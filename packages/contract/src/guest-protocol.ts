@@ -132,7 +132,8 @@ export const APP_FEATURE = 'app';
 
 /**
  * The app ops (an agent without an app answers NOT_FOUND). `app.logs` streams EVENT frames
- * (GuestAppLogEvent) from sequence number `fromSeq` (default 1); without `follow` its RESULT
+ * (GuestAppLogEvent) from sequence number `fromSeq` (default 1) and status messages after
+ * `fromEvent`; without `follow` its RESULT
  * {nextSeq} comes once it sent what the guest's ring holds, with `follow` it ends at a CONTROL
  * cancel. `app.status` and `app.control` answer {status: AppStatus}.
  */
@@ -172,6 +173,8 @@ export const GuestRequest = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('app.logs'),
     fromSeq: z.number().int().min(1).optional(),
+    /** Status events (messages) after this number; 0 or absent: every one the guest still has. */
+    fromEvent: z.number().int().min(0).optional(),
     follow: z.boolean().optional(),
   }),
   z.object({ op: z.literal('app.control'), action: AppControlAction, signal: z.string().optional() }),
@@ -324,7 +327,13 @@ export const GuestAppLogEvent = z.discriminatedUnion('type', [
   /** Records from..to were asked for but the guest's ring no longer holds them. */
   z.object({ type: z.literal('gap'), from: z.number().int(), to: z.number().int() }),
   /** The app's status (first, and at each change while following) with what happened since. */
-  z.object({ type: z.literal('status'), status: AppStatus, events: z.array(z.string()) }),
+  z.object({
+    type: z.literal('status'),
+    status: AppStatus,
+    events: z.array(z.string()),
+    /** The number of the last event sent so far (the next follow's `fromEvent`). */
+    eventSeq: z.number().int(),
+  }),
 ]);
 export type GuestAppLogEvent = z.infer<typeof GuestAppLogEvent>;
 

@@ -56,10 +56,12 @@ export class AppLogCollector {
   /** One follow on the current session; false when there is nothing to follow (no app). */
   private async follow(welcome: Welcome): Promise<boolean> {
     const cursor = await this.store.cursor();
-    const fromSeq = cursor && bootTag(cursor.bootId) === bootTag(welcome.bootId) ? cursor.seq + 1 : 1;
+    const same = cursor && bootTag(cursor.bootId) === bootTag(welcome.bootId);
+    const fromSeq = same ? cursor.seq + 1 : 1;
+    const fromEvent = same ? (cursor.event ?? 0) : 0;
     let s: ReturnType<GuestConnection['open']>;
     try {
-      s = this.conn.open({ op: 'app.logs', follow: true, fromSeq });
+      s = this.conn.open({ op: 'app.logs', follow: true, fromSeq, fromEvent });
     } catch {
       return true; // the session dropped meanwhile
     }
@@ -86,6 +88,7 @@ export class AppLogCollector {
     const e = ev.data;
     if (e.type === 'status') {
       this.onStatus(this.vmId, e.status, e.events);
+      if (e.events.length) void this.store.noteEvent(bootId, e.eventSeq);
       return;
     }
     const b = bootTag(bootId);

@@ -25,6 +25,8 @@ export interface StoredLine {
 export interface Cursor {
   bootId: string;
   seq: number;
+  /** The last app status message (event) recorded for this boot. */
+  event?: number;
 }
 
 /** The short boot id stored on each line (enough to tell boots of one VM apart). */
@@ -65,7 +67,7 @@ export class AppLogStore {
     // between): the files win, so nothing is fetched twice.
     const last = await this.lastLine();
     if (last?.s !== undefined && c && bootTag(c.bootId) === last.b && last.s > c.seq) {
-      c = { bootId: c.bootId, seq: last.s };
+      c = { ...c, seq: last.s };
     }
     this.cursorValue = c;
     return c;
@@ -131,14 +133,28 @@ export class AppLogStore {
       chunk += line;
     }
     await this.flush(chunk);
-    const last = records.at(-1);
-    const cursor = last ? { bootId, seq: last.s } : gap ? { bootId, seq: gap[1] } : null;
-    if (cursor) {
-      this.cursorValue = cursor;
-      const tmp = join(this.dir, 'cursor.json.tmp');
-      await writeFile(tmp, JSON.stringify(cursor));
-      await rename(tmp, join(this.dir, 'cursor.json'));
-    }
+    const last = records.at(-1)?.s ?? gap?.[1];
+    if (last !== undefined) await this.saveCursor(bootId, { seq: last });
+  }
+
+  /** Notes that app status messages up to `event` of boot `bootId` were passed on. */
+  noteEvent(bootId: string, event: number): Promise<void> {
+    const run = async () => {
+      await mkdir(this.dir, { recursive: true });
+      await this.saveCursor(bootId, { event });
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async saveCursor(bootId: string, change: { seq?: number; event?: number }): Promise<void> {
+    const prev = this.cursorValue?.bootId === bootId ? this.cursorValue : { bootId, seq: 0 };
+    const cursor: Cursor = { ...prev, ...change };
+    this.cursorValue = cursor;
+    const tmp = join(this.dir, 'cursor.json.tmp');
+    await writeFile(tmp, JSON.stringify(cursor));
+    await rename(tmp, join(this.dir, 'cursor.json'));
   }
 
   private async flush(chunk: string): Promise<void> {
