@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { AppStatus } from '@hearth/contract';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import type { Stores } from '../../store/index.ts';
@@ -16,7 +17,8 @@ export async function recordAppStatus(
   actor = 'agent',
 ): Promise<void> {
   for (const msg of events) await deps.stores.vms.addEvent(row.id, 'app', actor, msg);
-  if (app === undefined || JSON.stringify(app) === JSON.stringify(row.app ?? null)) return;
+  // Compared as values: jsonb hands keys back in its own order.
+  if (app === undefined || isDeepStrictEqual(app, row.app ?? null)) return;
   const updated = await deps.stores.vms.setApp(row.id, app);
   if (updated) deps.bus.publish(vmFromRow(updated));
 }
