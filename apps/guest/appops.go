@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"syscall"
 )
@@ -117,11 +116,4 @@ func (a *Agent) opAppLogs(st *stream, req *Request) {
 			return
 		}
 	}
-}
-
-// appStatusJSON is the status as the host parses it (tests).
-func appStatusJSON(s *appSupervisor) []byte {
-	status, _, _ := s.status(^uint64(0))
-	b, _ := json.Marshal(status)
-	return b
 }

@@ -35,7 +35,7 @@ beforeAll(async () => {
     params: { id: created.id },
     query: { state: 'running', timeout: 180 },
   });
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   await p?.dispose();
@@ -51,7 +51,7 @@ const appOf = async () => (await p.client.call('getVm', { params: { id: vm.id } 
 
 describe("a VM's app: supervised by the guest agent, its output kept by the host", () => {
   it('restarts the failing app with back-off and keeps stdout and stderr apart, timestamped', async () => {
-    await until('the third run is up', async () => (await appOf())?.restarts === 2, 120_000);
+    await until('the third run is up', async () => (await appOf())?.restarts === 2, 300_000);
     await until('its output is stored', async () => (await logs({})).includes('app-err run=3'), 60_000);
     const app = (await appOf())!;
     expect(app).toMatchObject({ state: 'running', restarts: 2, exitCode: null });
@@ -69,14 +69,14 @@ describe("a VM's app: supervised by the guest agent, its output kept by the host
     expect(await logs({ stdout: 'false' })).toBe('app-err run=1\napp-err run=2\napp-err run=3\n');
     const stamped = (await logs({ timestamps: 'true', tail: '1' })).trim();
     expect(stamped).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z app-err run=3$/);
-  }, 300_000);
+  }, 600_000);
 
   it('keeps the logs intact across an agent restart and records the exit with code, reason and events', async () => {
     await p.agent!.dispose();
     await p.startAgent();
     // The app keeps running across the agent restart; the line it prints after it is collected.
     await p.client.call('execVm', { params: { id: vm.id }, body: { command: 'touch /srv/finish' } });
-    await until('the app exited', async () => (await appOf())?.state === 'exited', 120_000);
+    await until('the app exited', async () => (await appOf())?.state === 'exited', 300_000);
     const app = (await appOf())!;
     expect(app.exitCode).toBe(0);
     expect(app.restarts).toBe(2);
@@ -97,5 +97,5 @@ describe("a VM's app: supervised by the guest agent, its output kept by the host
         'exited with code 0',
       ]),
     );
-  }, 300_000);
+  }, 600_000);
 });
