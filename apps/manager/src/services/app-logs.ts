@@ -50,7 +50,8 @@ export async function streamAppLogs(
 /**
  * Stops (stop signal, then SIGKILL after the app's grace period), starts, restarts or signals the
  * app of running VM `vm`; records and returns its status after. `actor` names who asked (the VM
- * event's actor).
+ * event's actor). Called by the containers service (start/stop/restart/kill of a container).
+ * @public
  */
 export async function controlApp(
   deps: AppDeps,
@@ -74,7 +75,10 @@ export async function controlApp(
   return status;
 }
 
-/** The app status of running VM `vm`, asked of its guest now (the stored `vms.app` may lag). */
+/**
+ * The app status of running VM `vm`, asked of its guest now (the stored `vms.app` may lag).
+ * @public
+ */
 export async function appStatus(deps: Pick<AppDeps, 'stores' | 'agents'>, vm: VmRow): Promise<AppStatus> {
   const host = await appHost(deps, vm);
   return deps.agents.call(host, 'appStatus', { params: { id: vm.id } });
