@@ -121,11 +121,10 @@ func (s *appSupervisor) stop() {
 	s.mu.Unlock()
 	if p == nil {
 		s.kick()
-		s.update("stopped", func(st *AppStatus) {
-			if st.State == "restarting" || st.State == "starting" {
-				st.State, st.Reason = "stopped", strp("stopped")
-			}
-		})
+		// Between runs (a back-off) the stop ends the restarts; an exited app stays exited.
+		if st, _, _ := s.status(^uint64(0)); st.State == "restarting" || st.State == "starting" {
+			s.update("stopped", func(st *AppStatus) { st.State, st.Reason = "stopped", strp("stopped") })
+		}
 		return
 	}
 	_ = p.Signal(sig)
