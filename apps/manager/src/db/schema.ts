@@ -363,10 +363,7 @@ export const vmNics = pgTable(
 );
 
 /** A container's create request as stored (defaults applied), less what has columns of its own. */
-export type ContainerSpec = Omit<
-  z.output<typeof CreateContainerBody>,
-  'name' | 'project' | 'image' | 'pull' | 'start'
->;
+export type ContainerSpec = Omit<z.output<typeof CreateContainerBody>, 'name' | 'project' | 'image' | 'pull'>;
 
 /** What a container is outside its VM's life; `vm`: its state comes from the VM (see store/containers.ts). */
 export type ContainerPhase = 'creating' | 'pulling' | 'failed' | 'removing' | 'vm';
