@@ -184,8 +184,6 @@ describeOnBackends('project isolation', (db) => {
   it('answers every :id route of the route table with not-found for B’s resources, by id and by name', async () => {
     expect(scopedIdRoutes.length).toBeGreaterThan(40);
     for (const [routeId, r] of scopedIdRoutes) {
-      // Served by the app log pipeline's branch (services/app-logs.ts), merged separately.
-      if (routeId === 'containerLogs') continue;
       const collection = r.path.split('/')[2]!;
       const target = b[collection];
       expect(target, `${routeId}: no resource of B for /v1/${collection}; add one above`).toBeDefined();

@@ -23,6 +23,7 @@ import { VmBus } from './services/bus.ts';
 import { ChangeFeed } from './services/change-feed.ts';
 import { NetworkService } from './services/networks/network-service.ts';
 import { VmService } from './services/vms/vm-service.ts';
+import { guestAppControl } from './services/containers/guest-app-control.ts';
 import { ContainerService } from './services/containers/container-service.ts';
 import { ContainerApps } from './services/containers/guest-app.ts';
 import { SecretService } from './services/containers/secret-service.ts';
@@ -255,6 +256,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     bus,
     sealer,
     images,
+    appControl: guestAppControl({ stores, agents, bus }),
     log: log.child({ component: 'containers' }),
     ...(cfg.containerSweepMs ? { sweepMs: cfg.containerSweepMs } : {}),
   });

@@ -29,8 +29,7 @@ const MISSING = 'matrix-missing';
  * (once served, the matrix checks them like any other route).
  */
 const NOT_SERVED_HERE = new Set<string>([
-  // Served by the app log pipeline (guestapp) and the registry credentials (images16) branches.
-  'containerLogs',
+  // Served by the registry credentials (images16) branch.
   'putRegistryCredential',
   'listRegistryCredentials',
   'deleteRegistryCredential',

@@ -3,11 +3,9 @@ import { routes } from '@hearth/contract';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { pipeResponse, readJson } from './vm-access.ts';
+import { streamAppLogs } from '../services/app-logs.ts';
 
-/**
- * Containers of the request's project. `containerLogs` is served by the app log pipeline (the
- * guest agent keeps the app's output), not here.
- */
+/** Containers of the request's project; logs come from the app log pipeline of their VM's host. */
 export function containerRoutes(app: FastifyInstance, deps: AppServices): void {
   const { containers: svc, auth: t, agents } = deps;
   serve(app, t, routes.createContainer, ({ body, project, actor }) => svc.create(body, project, actor));
@@ -49,6 +47,9 @@ export function containerRoutes(app: FastifyInstance, deps: AppServices): void {
     reply.type('application/x-ndjson');
     return pipeResponse(res, reply, []);
   });
+  serve(app, t, routes.containerLogs, async ({ params, project, query, reply }) =>
+    streamAppLogs({ stores: deps.stores, agents }, await svc.logsVm(params.id, project), query, reply),
+  );
   serve(app, t, routes.containerTop, ({ params, project }) => svc.top(params.id, project));
   serve(app, t, routes.containerStats, ({ params, project }) => svc.stats(params.id, project));
   serve(app, t, routes.containerEvents, ({ params, project, query }) =>

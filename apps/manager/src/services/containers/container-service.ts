@@ -7,6 +7,8 @@ import type {
   PageQuery,
 } from '@hearth/contract';
 import type { z } from 'zod';
+import { HearthError } from '@hearth/contract';
+import type { VmRow } from '../../store/mappers.ts';
 import { containerStats, execDefaults, guestOf } from './access.ts';
 import { vmVerbs } from './app-control.ts';
 import { background, newChanged, type ContainerContext, type ContainerServiceDeps } from './context.ts';
@@ -106,6 +108,18 @@ export class ContainerService {
       typeof body.command === 'string' ? body.command : body.command.join(' '),
     );
     return { host: g.host, vmId: g.vmId, body: await execDefaults(this.ctx, g.c, body) };
+  }
+
+  /** The running-or-not VM whose agent keeps the container's app logs. */
+  async logsVm(ref: string, project: string): Promise<VmRow> {
+    const c = await this.ctx.stores.containers.require(ref, project);
+    const vm = c.vm_id ? await this.ctx.stores.vms.getUnscoped(c.vm_id) : null;
+    if (!vm) {
+      throw new HearthError('CONTAINER_NOT_RUNNING', `Container "${c.name}" has no VM yet, so no logs.`, {
+        detail: { state: c.phase },
+      });
+    }
+    return vm;
   }
 
   async top(ref: string, project: string) {
