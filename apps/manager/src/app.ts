@@ -40,6 +40,8 @@ import { installAudit } from './auth/audit.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { userRoutes } from './routes/users.ts';
 import { projectRoutes } from './routes/projects.ts';
+import { registryRoutes } from './routes/registries.ts';
+import type { RegistryCredentials } from './images/registry-auth.ts';
 
 export interface AppServices {
   db: Db;
@@ -57,6 +59,8 @@ export interface AppServices {
   /** Issues agents their TLS certificates at registration; absent: none issued (in-process tests). */
   agentCa?: AgentCa | null;
   images: ImageService;
+  /** Private registry credentials (sealed at rest), used by OCI imports. */
+  registries: RegistryCredentials;
   log: Logger;
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
   maxUploadBytes?: number;
@@ -119,6 +123,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   auditRoutes(app, deps);
   userRoutes(app, deps);
   projectRoutes(app, deps);
+  registryRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

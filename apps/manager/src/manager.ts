@@ -35,6 +35,8 @@ import {
   type MemoryPolicy,
 } from './services/scheduler.ts';
 import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
+import { loadSealer } from './crypto/sealed.ts';
+import { RegistryCredentials } from './images/registry-auth.ts';
 import {
   durationSetting,
   ensureAdminToken,
@@ -183,6 +185,8 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   );
   await registerBuiltinImages(cfg.dataDir, stores.images, (msg) => log.warn(msg));
 
+  // Registry passwords (and project secrets) are sealed with a key that never enters the database.
+  const registries = new RegistryCredentials(stores, await loadSealer(cfg.dataDir));
   const files = new ContentStore(join(cfg.dataDir, 'images'));
   await files.init();
   const images = new ImageService(stores, files, {
@@ -191,6 +195,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     importAllow: importAllowList(cfg.importAllow),
     maxUploadBytes: cfg.maxImageBytes ?? 64 * 2 ** 30,
     ...(cfg.importIdleMs ? { downloadIdleMs: cfg.importIdleMs } : {}),
+    credentials: registries,
     log: log.child({ component: 'images' }),
   });
 
@@ -265,6 +270,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     agents,
     agentCa,
     images,
+    registries,
     log,
     version: cfg.version,
     changes: new ChangeFeed(bus),

@@ -96,6 +96,23 @@ ALTER TABLE hosts ADD COLUMN tls_issued boolean NOT NULL DEFAULT false
 `,
   },
   {
+    version: 32,
+    name: 'registry credentials',
+    // Credentials for private registries, per project and registry host (host[:port]). The password
+    // is sealed (AES-256-GCM, crypto/sealed.ts) with a key that is never in the database.
+    sql: `
+CREATE TABLE registry_credentials (
+  project text NOT NULL,
+  registry text NOT NULL,
+  username text NOT NULL,
+  password_sealed text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (project, registry)
+)
+`,
+  },
+  {
     version: 34,
     name: 'app status',
     // What the guest agent last reported about the app it supervises (OCI images and containers):

@@ -358,6 +358,20 @@ export const vmNics = pgTable(
   (t) => [primaryKey({ columns: [t.vm_id, t.idx] })],
 );
 
+/** Private registry credentials of a project; the password only sealed (crypto/sealed.ts). */
+export const registryCredentials = pgTable(
+  'registry_credentials',
+  {
+    project: text('project').notNull(),
+    registry: text('registry').notNull(),
+    username: text('username').notNull(),
+    password_sealed: text('password_sealed').notNull(),
+    created_at: created(),
+    updated_at: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.project, t.registry] })],
+);
+
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
   hosts,
@@ -378,4 +392,5 @@ export const tables = {
   sessions,
   tickets,
   audit,
+  registry_credentials: registryCredentials,
 };

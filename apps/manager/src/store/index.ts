@@ -16,6 +16,7 @@ import { JoinTokenStore } from './join-tokens.ts';
 import { HostCredentialStore } from './host-credentials.ts';
 import { AuditStore } from './audit.ts';
 import { PoolStore } from './pools.ts';
+import { RegistryCredentialStore } from './registry-credentials.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -35,6 +36,7 @@ export interface Stores {
   hostCredentials: HostCredentialStore;
   audit: AuditStore;
   pools: PoolStore;
+  registryCredentials: RegistryCredentialStore;
 }
 
 /** `idempotency`: how long keys live and when an unfinished claim is stale (defaults 24 h, 5 min). */
@@ -57,5 +59,6 @@ export function makeStores(db: Db, opts: { idempotency?: IdempotencyPolicy } = {
     hostCredentials: new HostCredentialStore(db),
     audit: new AuditStore(db),
     pools: new PoolStore(db),
+    registryCredentials: new RegistryCredentialStore(db),
   };
 }
