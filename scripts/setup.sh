@@ -18,6 +18,8 @@ PACKAGES=(
   golang-go                             # builds the static guest agent (apps/guest)
   skopeo umoci                          # OCI imports: registry protocol, layer unpack (docs/images.md)
   docker-registry                       # a real OCI registry for the image tests (loopback only)
+  mmdebstrap                            # the OCI test images (web, postgres) from Debian packages
+  apache2-utils                         # htpasswd (bcrypt) for the private-registry tests
   libstdc++6                            # copied into the node22 runtime image next to node
   openssl                               # SHA-512 crypt of guest passwords
   postgresql                            # the test suite's throwaway PostgreSQL cluster
@@ -57,3 +59,6 @@ node scripts/build-bundles.mjs
 
 echo "setup: built-in guest images (the first kernel build takes several minutes)"
 node --import tsx packages/images/src/cli.ts
+
+echo "setup: OCI test images from Debian packages (cached by recipe hash)"
+node --import tsx packages/images/src/test-oci-cli.ts

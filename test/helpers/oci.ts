@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile, copyFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ensureTestOciImage, type TestOciImage } from '@hearth/images';
 import { freePort } from './proc.ts';
 
 const run = promisify(execFile);
@@ -17,10 +18,29 @@ export interface LocalRegistry {
  * Debian's docker-registry (a real OCI distribution registry) on a free loopback port, with its
  * storage and config in a temporary directory. Ready when /v2/ answers; early exit fails fast.
  */
-export async function startRegistry(): Promise<LocalRegistry> {
+export async function startRegistry(
+  opts: { htpasswd?: { username: string; password: string } } = {},
+): Promise<LocalRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-registry-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');
+  const auth: string[] = [];
+  if (opts.htpasswd) {
+    // Basic auth against a bcrypt htpasswd file (the only hash docker-registry accepts); the
+    // password goes to htpasswd on stdin.
+    const file = join(dir, 'htpasswd');
+    await new Promise<void>((resolve, reject) => {
+      const h = spawn('htpasswd', ['-i', '-B', '-c', file, opts.htpasswd!.username], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
+      let err = '';
+      h.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      h.on('error', reject);
+      h.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`htpasswd failed: ${err}`))));
+      h.stdin!.end(opts.htpasswd!.password + '\n');
+    });
+    auth.push('auth:', '  htpasswd:', '    realm: hearth-test', `    path: ${file}`);
+  }
   await writeFile(
     config,
     [
@@ -32,6 +52,7 @@ export async function startRegistry(): Promise<LocalRegistry> {
       `    rootdirectory: ${join(dir, 'store')}`,
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      ...auth,
       '',
     ].join('\n'),
   );
@@ -56,7 +77,8 @@ export async function startRegistry(): Promise<LocalRegistry> {
       throw new Error(`Starting docker-registry failed: it exited (${stderr.trim().slice(-500)})`);
     }
     const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
-      (r) => r.ok,
+      // With htpasswd auth, /v2/ answers 401 once it serves.
+      (r) => r.ok || (opts.htpasswd !== undefined && r.status === 401),
       () => false,
     );
     if (ok) break;
@@ -96,12 +118,14 @@ exec sleep 100000
  * Builds a tiny OCI image with umoci (static busybox + a script CMD, ENV, WORKDIR, exposed port)
  * and pushes it to `registry` with skopeo. Returns the reference. `script` replaces HELLO_SCRIPT as
  * the ENTRYPOINT's program.
+ * and pushes it to `registry` with skopeo (as `creds`, user:password, when given). Returns the reference.
  */
 export async function pushTestImage(
   registry: string,
   repo: string,
   tag: string,
   opts: { script?: string } = {},
+  creds?: string,
 ): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-oci-build-'));
   try {
@@ -143,6 +167,7 @@ export async function pushTestImage(
       '--insecure-policy',
       'copy',
       '--dest-tls-verify=false',
+      ...(creds ? ['--dest-creds', creds] : []),
       `oci:${img}`,
       `docker://${ref}`,
     ]);
@@ -150,4 +175,28 @@ export async function pushTestImage(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Pushes one of the OCI test images built from Debian packages (`web`: nginx-light on port 80 +
+ * postgresql-client; `postgres`: PostgreSQL 15 with the official image's POSTGRES_* environment)
+ * to `registry` as hearth-test/NAME:bookworm. The image is built once by setup and cached by recipe
+ * hash (packages/images/src/test-oci.ts); built here when the cache lacks it. Returns the reference.
+ */
+export async function pushDebianImage(registry: string, name: TestOciImage): Promise<string> {
+  const layout = await ensureTestOciImage(name);
+  const ref = `${registry}/hearth-test/${name}:bookworm`;
+  await run(
+    'skopeo',
+    [
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      '--dest-tls-verify=false',
+      `oci:${layout}:img`,
+      `docker://${ref}`,
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return ref;
 }

@@ -44,6 +44,8 @@ import { containerRoutes } from './routes/containers.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import type { ContainerService } from './services/containers/container-service.ts';
 import type { SecretService } from './services/containers/secret-service.ts';
+import { registryRoutes } from './routes/registries.ts';
+import type { RegistryCredentials } from './images/registry-auth.ts';
 
 export interface AppServices {
   db: Db;
@@ -65,6 +67,8 @@ export interface AppServices {
   /** Issues agents their TLS certificates at registration; absent: none issued (in-process tests). */
   agentCa?: AgentCa | null;
   images: ImageService;
+  /** Private registry credentials (sealed at rest), used by OCI imports. */
+  registries: RegistryCredentials;
   log: Logger;
   /** Largest upload into a guest (PUT /v1/vms/{id}/files). */
   maxUploadBytes?: number;
@@ -129,6 +133,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   projectRoutes(app, deps);
   containerRoutes(app, deps);
   secretRoutes(app, deps);
+  registryRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

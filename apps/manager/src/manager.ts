@@ -40,6 +40,7 @@ import {
   type MemoryPolicy,
 } from './services/scheduler.ts';
 import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
+import { RegistryCredentials } from './images/registry-auth.ts';
 import {
   durationSetting,
   ensureAdminToken,
@@ -191,6 +192,10 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   );
   await registerBuiltinImages(cfg.dataDir, stores.images, (msg) => log.warn(msg));
 
+  // Registry passwords and project secrets are sealed with a key that never enters the database
+  // (HEARTH_SEAL_KEY or <dataDir>/seal.key): one sealer for both.
+  const sealer = await loadSealer(cfg.dataDir);
+  const registries = new RegistryCredentials(stores, sealer);
   const files = new ContentStore(join(cfg.dataDir, 'images'));
   await files.init();
   const images = new ImageService(stores, files, {
@@ -199,6 +204,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     importAllow: importAllowList(cfg.importAllow),
     maxUploadBytes: cfg.maxImageBytes ?? 64 * 2 ** 30,
     ...(cfg.importIdleMs ? { downloadIdleMs: cfg.importIdleMs } : {}),
+    credentials: registries,
     log: log.child({ component: 'images' }),
   });
 
@@ -217,8 +223,6 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);
   const disk = { ...DEFAULT_DISK_POLICY, ...cfg.diskPolicy };
-  // Secrets are sealed with a key outside the database (HEARTH_SEAL_KEY or <dataDir>/seal.key).
-  const sealer = await loadSealer(cfg.dataDir);
   const vmService = new VmService({
     apps: new ContainerApps(stores, sealer),
     stores,
@@ -290,6 +294,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     agents,
     agentCa,
     images,
+    registries,
     log,
     version: cfg.version,
     changes: new ChangeFeed(bus),

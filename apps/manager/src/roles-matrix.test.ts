@@ -28,12 +28,7 @@ const MISSING = 'matrix-missing';
  * Routes the sessions and audit work serves; until then they answer ROUTE_NOT_FOUND to everyone
  * (once served, the matrix checks them like any other route).
  */
-const NOT_SERVED_HERE = new Set<string>([
-  // Served by the registry credentials (images16) branch.
-  'putRegistryCredential',
-  'listRegistryCredentials',
-  'deleteRegistryCredential',
-]);
+const NOT_SERVED_HERE = new Set<string>([]);
 
 type Persona = 'non-member' | ProjectRole | 'admin' | 'other-project token';
 const PERSONAS: Persona[] = ['non-member', ...PROJECT_ROLES, 'admin', 'other-project token'];

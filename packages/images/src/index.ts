@@ -5,3 +5,4 @@ export * from './runtimes.ts';
 export * from './tools.ts';
 export * from './untrusted-disk.ts';
 export * from './digest.ts';
+export * from './test-oci.ts';

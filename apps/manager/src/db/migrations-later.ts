@@ -136,6 +136,23 @@ CREATE INDEX container_events_container ON container_events (container_id, seq)
 `,
   },
   {
+    version: 32,
+    name: 'registry credentials',
+    // Credentials for private registries, per project and registry host (host[:port]). The password
+    // is sealed (AES-256-GCM, crypto/sealed.ts) with a key that is never in the database.
+    sql: `
+CREATE TABLE registry_credentials (
+  project text NOT NULL,
+  registry text NOT NULL,
+  username text NOT NULL,
+  password_sealed text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (project, registry)
+)
+`,
+  },
+  {
     version: 33,
     name: 'secrets',
     // Project secrets for containers' secretEnv: the value sealed (AES-256-GCM, key outside the

@@ -404,6 +404,19 @@ export const secrets = pgTable('secrets', {
   created_at: created(),
   updated_at: at('updated_at').notNull().defaultNow(),
 });
+/** Private registry credentials of a project; the password only sealed (crypto/sealed.ts). */
+export const registryCredentials = pgTable(
+  'registry_credentials',
+  {
+    project: text('project').notNull(),
+    registry: text('registry').notNull(),
+    username: text('username').notNull(),
+    password_sealed: text('password_sealed').notNull(),
+    created_at: created(),
+    updated_at: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.project, t.registry] })],
+);
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -428,4 +441,5 @@ export const tables = {
   containers,
   container_events: containerEvents,
   secrets,
+  registry_credentials: registryCredentials,
 };

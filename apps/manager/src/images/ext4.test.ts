@@ -36,7 +36,14 @@ describe('ext4 images without mounts', () => {
 describe('registry failures map to the catalogue', () => {
   it.each([
     ['reading manifest nope in r/x: manifest unknown: manifest unknown', 'IMAGE_SOURCE_NOT_FOUND'],
-    ['requested access to the resource is denied: unauthorized', 'IMAGE_SOURCE_NOT_FOUND'],
+    // Docker Hub answers so for a private repository and for one that does not exist alike.
+    ['requested access to the resource is denied: unauthorized', 'REGISTRY_AUTH_FAILED'],
+    [
+      'unable to retrieve auth token: invalid username/password: unauthorized: authentication required',
+      'REGISTRY_AUTH_FAILED',
+    ],
+    ['reading manifest v1 in r/x: StatusCode: 403, "<html>…"', 'REGISTRY_AUTH_FAILED'],
+    ['received unexpected HTTP status: 401 Unauthorized', 'REGISTRY_AUTH_FAILED'],
     [
       'pinging container registry r: dial tcp 127.0.0.1:1: connect: connection refused',
       'IMAGE_SOURCE_UNREACHABLE',

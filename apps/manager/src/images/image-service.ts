@@ -9,8 +9,9 @@ import type { Stores } from '../store/index.ts';
 import type { ContentStore, Written } from './content-store.ts';
 import { detectInit } from './ext4.ts';
 import { checkArtifactType } from './artifact-type.ts';
-import { isLoopbackRegistry, nameFromRef, parseOciRef } from './oci-ref.ts';
-import { pullAndBuild, resolveDigest } from './oci-import.ts';
+import { isLoopbackRegistry, nameFromRef, parseOciRef, type OciRef } from './oci-ref.ts';
+import { pullAndBuild, resolveDigest, type OciOptions } from './oci-import.ts';
+import type { RegistryCredentials } from './registry-auth.ts';
 import { checkImportUrl, downloadUrl } from './url-import.ts';
 import { checkHostBeforeConnect, type ImportAllowList } from './egress-guard.ts';
 import { RuntimeImages } from './runtimes.ts';
@@ -27,6 +28,8 @@ export interface ImageServiceOptions {
   importAllow: ImportAllowList;
   /** URL imports give up after this long without progress (connect, headers, body); default 30 s. */
   downloadIdleMs?: number;
+  /** A project's private registry credentials, used by its OCI imports; absent: none. */
+  credentials?: RegistryCredentials;
   log: Logger;
 }
 
@@ -244,7 +247,22 @@ export class ImageService {
       what: `Importing ${ref.canonical}`,
       log: this.options.log,
     };
-    const opts = { insecure, onProgress: progress, egress };
+    const base = { insecure, onProgress: progress, egress };
+    const credentials = this.options.credentials;
+    if (!credentials) return this.importOciWith(ref, body, project, progress, base);
+    return credentials.withLogin(project, ref.registry, (login) =>
+      this.importOciWith(ref, body, project, progress, { ...base, login }),
+    );
+  }
+
+  /** Resolves, pulls and registers `ref` with the options (and registry login) of one import. */
+  private async importOciWith(
+    ref: OciRef,
+    body: ImportImageBody,
+    project: string,
+    progress: Progress,
+    opts: OciOptions,
+  ): Promise<{ row: ImageRow; cached: boolean }> {
     const digest = await resolveDigest(ref, opts);
     const hit = await this.stores.images.findByMeta('ociDigest', digest, project);
     if (hit) {

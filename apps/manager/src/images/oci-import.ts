@@ -10,6 +10,7 @@ import type { ImportAllowList } from './egress-guard.ts';
 import { EgressProxy } from './egress-proxy.ts';
 import { guardedCommand, namespacesAvailable, refusedDirectDial } from './egress-sandbox.ts';
 import type { OciRef } from './oci-ref.ts';
+import type { RegistryLogin } from './registry-auth.ts';
 
 type Progress = (e: Extract<ImportEvent, { type: 'progress' }>) => void;
 
@@ -32,6 +33,8 @@ export interface OciOptions {
   timeoutMs?: number;
   /** Every connection skopeo makes goes through the import address guard (see egress-proxy.ts). */
   egress?: { allow: ImportAllowList; what: string; log?: Logger };
+  /** The project's credentials for the registry: an auth file skopeo reads (never argv). */
+  login?: RegistryLogin | null;
 }
 
 interface Ran {
@@ -74,13 +77,32 @@ function runTool(
   });
 }
 
-/** Maps a registry tool's failure to the catalogue: not found, unreachable, or failed. */
-export function registryError(action: string, ref: string, stderr: string): HearthError {
+/** The registry refused the request for want of (valid) credentials: HTTP 401/403 or its words for it. */
+const REFUSED =
+  /unauthorized|authentication required|invalid username\/password|denied|forbidden|\b(status ?code:? |HTTP status: )40[13]\b/i;
+
+/**
+ * Maps a registry tool's failure to the catalogue: refused (credentials), not found, unreachable,
+ * or failed. `login` says which credentials were sent (none: null).
+ */
+export function registryError(
+  action: string,
+  ref: string,
+  stderr: string,
+  login: { registry: string; username: string } | null = null,
+): HearthError {
   const last = stderr.split('\n').filter(Boolean).pop() ?? 'no output';
   const detail = { stderr: stderr.slice(-4000) };
-  if (
-    /manifest unknown|name unknown|not found|MANIFEST_UNKNOWN|NAME_UNKNOWN|unauthorized|denied/i.test(stderr)
-  ) {
+  if (REFUSED.test(stderr)) {
+    const registry = login?.registry ?? ref.split('/')[0]!;
+    const why = login
+      ? `the registry refused the stored credentials of user "${login.username}" for ${registry}`
+      : `the registry refused access: the repository may not exist, or it needs credentials and this project stores none for ${registry}`;
+    return new HearthError('REGISTRY_AUTH_FAILED', `${action} failed: ${why} (${last}).`, {
+      detail: { ...detail, registry },
+    });
+  }
+  if (/manifest unknown|name unknown|not found|MANIFEST_UNKNOWN|NAME_UNKNOWN/i.test(stderr)) {
     return new HearthError(
       'IMAGE_SOURCE_NOT_FOUND',
       `${action} failed: the registry has no image "${ref}" (${last}).`,
@@ -127,6 +149,11 @@ async function runSkopeo(
   }
 }
 
+/** skopeo reads the login from a file, so the password is in no process's argv or environment. */
+function authFlags(opts: OciOptions): string[] {
+  return opts.login ? ['--authfile', opts.login.authFile] : [];
+}
+
 async function globalFlags(): Promise<string[]> {
   // Respect the host's signature policy when it has one; a bare host has none to respect.
   const policy = await stat('/etc/containers/policy.json').catch(() => null);
@@ -143,6 +170,7 @@ export async function resolveDigest(ref: OciRef, opts: OciOptions): Promise<stri
       ...(await globalFlags()),
       'inspect',
       '--raw',
+      ...authFlags(opts),
       `--tls-verify=${!opts.insecure}`,
       '--retry-times',
       '0',
@@ -151,7 +179,9 @@ export async function resolveDigest(ref: OciRef, opts: OciOptions): Promise<stri
     opts.timeoutMs ?? 60_000,
     opts,
   );
-  if (r.code !== 0) throw registryError(`Resolving ${ref.canonical}`, ref.canonical, r.stderr);
+  if (r.code !== 0) {
+    throw registryError(`Resolving ${ref.canonical}`, ref.canonical, r.stderr, opts.login ?? null);
+  }
   return `sha256:${createHash('sha256').update(r.stdout).digest('hex')}`;
 }
 
@@ -177,6 +207,7 @@ export async function pullAndBuild(
       '--override-arch',
       'amd64',
       'copy',
+      ...authFlags(opts),
       `--src-tls-verify=${!opts.insecure}`,
       source,
       `oci:${layout}:img`,
@@ -185,7 +216,9 @@ export async function pullAndBuild(
     opts,
     (line) => opts.onProgress({ type: 'progress', phase: 'pull', message: line }),
   );
-  if (pulled.code !== 0) throw registryError(`Pulling ${ref.canonical}`, ref.canonical, pulled.stderr);
+  if (pulled.code !== 0) {
+    throw registryError(`Pulling ${ref.canonical}`, ref.canonical, pulled.stderr, opts.login ?? null);
+  }
 
   const config = await readLayoutConfig(layout);
   if (config.architecture && config.architecture !== 'amd64') {

@@ -18,6 +18,7 @@ import { AuditStore } from './audit.ts';
 import { PoolStore } from './pools.ts';
 import { ContainerStore } from './containers.ts';
 import { SecretStore } from './secrets.ts';
+import { RegistryCredentialStore } from './registry-credentials.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -39,6 +40,7 @@ export interface Stores {
   pools: PoolStore;
   containers: ContainerStore;
   secrets: SecretStore;
+  registryCredentials: RegistryCredentialStore;
 }
 
 /** `idempotency`: how long keys live and when an unfinished claim is stale (defaults 24 h, 5 min). */
@@ -63,5 +65,6 @@ export function makeStores(db: Db, opts: { idempotency?: IdempotencyPolicy } = {
     pools: new PoolStore(db),
     containers: new ContainerStore(db),
     secrets: new SecretStore(db),
+    registryCredentials: new RegistryCredentialStore(db),
   };
 }
