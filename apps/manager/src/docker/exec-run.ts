@@ -31,7 +31,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  */
 export function ttyCommand(argv: string[], env: Record<string, string>, cwd: string): string {
   const vars = Object.entries(env).map(([k, v]) => quote(`${k}=${v}`));
-  return `cd ${quote(cwd)} && exec env ${vars.join(' ')} ${argv.map(quote).join(' ')}`.replace(/ +/g, ' ');
+  return ['cd', quote(cwd), '&&', 'exec', 'env', ...vars, ...argv.map(quote)].join(' ');
 }
 
 function finish(rec: ExecRecord, code: number | null, io: ExecIo): void {

@@ -1,6 +1,11 @@
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { DockerDeps } from './calls.ts';
 import { DockerError, notSupported } from './errors.ts';
@@ -13,6 +18,21 @@ import { logRoutes } from './routes-logs.ts';
 import { systemRoutes } from './routes-system.ts';
 import { stripVersion } from './version-prefix.ts';
 import type { HearthBackend } from './backend.ts';
+
+/**
+ * The client reads an error's message only with exactly this content type, which Fastify would
+ * extend with a charset: the answer is written as is.
+ */
+function dockerError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  const body = JSON.stringify({ message });
+  reply.hijack();
+  reply.raw.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  reply.raw.end(body);
+  return reply;
+}
 
 /** Builds the Docker Engine API app (not listening). Routes are served with and without `/v1.NN`. */
 export async function buildDockerApp(deps: DockerDeps, execs: ExecStore): Promise<FastifyInstance> {
@@ -36,17 +56,14 @@ export async function buildDockerApp(deps: DockerDeps, execs: ExecStore): Promis
   });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, null));
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
-    // The client reads the message only with exactly this content type (no charset).
-    reply.type('application/json');
-    if (err instanceof DockerError) return reply.code(err.status).send({ message: err.message });
-    if (err.statusCode && err.statusCode < 500)
-      return reply.code(err.statusCode).send({ message: err.message });
+    if (err instanceof DockerError) return dockerError(reply, err.status, err.message);
+    if (err.statusCode && err.statusCode < 500) return dockerError(reply, err.statusCode, err.message);
     req.log.warn({ err, url: req.url }, 'docker api request failed');
-    return reply.code(500).send({ message: `Hearth failed to handle the request: ${err.message}` });
+    return dockerError(reply, 500, `Hearth failed to handle the request: ${err.message}`);
   });
   app.setNotFoundHandler((req, reply) => {
     const e = notSupported(`${req.method} ${req.url.split('?')[0]}`);
-    return reply.code(e.status).type('application/json').send({ message: e.message });
+    return dockerError(reply, e.status, e.message);
   });
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug({ method: req.method, url: req.url, status: reply.statusCode }, 'docker api');
