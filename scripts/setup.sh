@@ -18,6 +18,7 @@ PACKAGES=(
   golang-go                             # builds the static guest agent (apps/guest)
   skopeo umoci                          # OCI imports: registry protocol, layer unpack (docs/images.md)
   docker-registry                       # a real OCI registry for the image tests (loopback only)
+  docker.io                             # Debian's docker client (API 1.41) drives the Docker API tests; dockerd never runs
   libstdc++6                            # copied into the node22 runtime image next to node
   openssl                               # SHA-512 crypt of guest passwords
   postgresql                            # the test suite's throwaway PostgreSQL cluster

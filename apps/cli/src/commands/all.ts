@@ -15,6 +15,7 @@ import { tokenCommands } from './token.ts';
 import { auditCommand } from './audit.ts';
 import { userCommands } from './users.ts';
 import { projectCommands } from './projects.ts';
+import { dockerCommands } from './docker.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
@@ -34,4 +35,5 @@ export function allCommands(program: Command): void {
   auditCommand(program);
   userCommands(program);
   projectCommands(program);
+  dockerCommands(program);
 }
