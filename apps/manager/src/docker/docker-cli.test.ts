@@ -117,4 +117,53 @@ describe('docker client on the Docker API', () => {
       expect(r.stderr, args.join(' ')).toContain(needle);
     }
   });
+
+  // The fake host boots nothing: these stop short of start (test/e2e/docker-cli.test.ts runs one).
+  it('creates, lists, filters and inspects a container as docker create/ps/inspect show them', async () => {
+    const id = (
+      await docker.ok('create', '--name', 'web', '-p', '8080:80', '-e', 'A=1', '-l', 'tier=web', ref)
+    ).trim();
+    expect(id).toMatch(/^ctr_/);
+    const taken = await docker.run('create', '--name', 'web', ref);
+    expect(taken.stderr).toContain('CONTAINER_NAME_TAKEN');
+    expect((await docker.ok('ps', '--format', '{{.Names}}')).trim()).toBe('');
+    const rows = await docker.ok(
+      'ps',
+      '-a',
+      '--filter',
+      'label=tier=web',
+      '--format',
+      '{{.ID}}|{{.Names}}|{{.Status}}|{{.Ports}}|{{.Image}}',
+    );
+    expect(rows.trim()).toBe(`${id.slice(0, 12)}|web|Created|0.0.0.0:8080->80/tcp|${ref}`);
+    expect((await docker.ok('ps', '-a', '--filter', 'label=tier=db', '-q')).trim()).toBe('');
+    const [c] = JSON.parse(await docker.ok('inspect', 'web')) as Array<{
+      Id: string;
+      Name: string;
+      Path: string;
+      Args: string[];
+      State: { Status: string; Running: boolean };
+      Config: { Env: string[]; Labels: Record<string, string>; WorkingDir: string };
+      HostConfig: { PortBindings: Record<string, Array<{ HostPort: string }>> };
+    }>;
+    expect(c!.Id).toBe(id);
+    expect(c!.Name).toBe('/web');
+    expect([c!.Path, ...c!.Args]).toEqual(['/usr/local/bin/hello.sh', 'from-cmd']);
+    expect(c!.State).toMatchObject({ Status: 'created', Running: false });
+    expect(c!.Config.Env).toEqual(expect.arrayContaining(['GREETING=hello from the image', 'A=1']));
+    expect(c!.Config.Labels).toEqual({ tier: 'web' });
+    expect(c!.Config.WorkingDir).toBe('/srv');
+    expect(c!.HostConfig.PortBindings['80/tcp']![0]!.HostPort).toBe('8080');
+  });
+
+  it('answers verbs on a missing or stopped container as Docker does', async () => {
+    const missing = await docker.run('rm', 'nope');
+    expect(missing.stderr).toContain('No such container: nope');
+    const inspect = await docker.run('inspect', '--type', 'container', 'nope');
+    expect(inspect.stderr).toContain('No such container: nope');
+    const kill = await docker.run('kill', 'web');
+    expect(kill.stderr).toContain('is not running');
+    const exec = await docker.run('exec', 'web', 'true');
+    expect(exec.stderr).toContain('is not running');
+  });
 });

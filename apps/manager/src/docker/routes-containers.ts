@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Container, Image } from '@hearth/contract';
 import { credsOf, enc, getContainer, listContainers, must, type DockerDeps } from './calls.ts';
 import { DockerError, notSupported } from './errors.ts';
-import { allImages, familiar, findImage, refOf } from './images.ts';
+import { allImages, familiar, refOf } from './images.ts';
 import { translateCreate, type DockerCreateBody } from './translate-create.ts';
 import { dockerState, inspectOf, psItem } from './translate-view.ts';
 import { waitUntil } from './wait.ts';
@@ -53,11 +53,16 @@ export function containerRoutes(app: FastifyInstance, deps: DockerDeps): void {
       const body = req.body ?? {};
       const spec = translateCreate(body, req.query.name || undefined);
       if (!body.Image) throw new DockerError(400, 'Config.Image is required.');
-      // Docker answers "No such image" for an image not pulled yet; the client then pulls it
-      // (POST /images/create) and creates again.
-      const img = await findImage(b, creds, body.Image);
-      if (!img) throw new DockerError(404, `No such image: ${body.Image}`);
-      const c = await must<Container>(b, creds, 'POST', '/v1/containers', { ...spec, image: img.id });
+      // Hearth resolves the reference among the imported images only (pull: never), so an image
+      // not pulled yet is Docker's "No such image", on which the client pulls and creates again.
+      const c = await must<Container>(
+        b,
+        creds,
+        'POST',
+        '/v1/containers',
+        { ...spec, image: body.Image },
+        { kind: 'image', ref: body.Image },
+      );
       return reply.code(201).send({ Id: c.id, Warnings: [] });
     },
   );
