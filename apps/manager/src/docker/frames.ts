@@ -1,5 +1,5 @@
-/** Docker's stream ids in a multiplexed (non-TTY) stream. */
-export const STDIN = 0;
+/** Docker's stream ids in a multiplexed (non-TTY) stream (0, stdin, never travels this way). */
+
 export const STDOUT = 1;
 export const STDERR = 2;
 
