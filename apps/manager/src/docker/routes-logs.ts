@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { passThrough } from '@hearth/contract/streams';
 import type { FastifyInstance } from 'fastify';
 import type { ContainerLogLine } from '@hearth/contract';
 import { credsOf, enc, getContainer, type DockerDeps } from './calls.ts';
@@ -34,13 +35,27 @@ export function logRoutes(app: FastifyInstance, deps: DockerDeps): void {
       });
       const abort = new AbortController();
       reply.raw.on('close', () => abort.abort());
-      const res = await deps.backend.stream(
+      let res = await deps.backend.stream(
         'GET',
         `/v1/containers/${enc(c.id)}/logs?${hq}`,
         creds,
         undefined,
         abort.signal,
       );
+      // Until the container route is served, the same log comes from its VM's app log route.
+      if (res.status === 404 && c.vm) {
+        let text = '';
+        for await (const chunk of res.stream) text += String(chunk);
+        if (text.includes('ROUTE_NOT_FOUND'))
+          res = await deps.backend.stream(
+            'GET',
+            `/v1/vms/${enc(c.vm)}/app/logs?${hq}`,
+            creds,
+            undefined,
+            abort.signal,
+          );
+        else res = { ...res, stream: passThrough().end(text) };
+      }
       if (res.status >= 400) {
         let text = '';
         for await (const chunk of res.stream) text += String(chunk);
