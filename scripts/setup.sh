@@ -20,6 +20,7 @@ PACKAGES=(
   docker-registry                       # a real OCI registry for the image tests (loopback only)
   mmdebstrap                            # the OCI test images (web, postgres) from Debian packages
   apache2-utils                         # htpasswd (bcrypt) for the private-registry tests
+  docker.io                             # Debian's docker client (API 1.41) drives the Docker API tests; dockerd never runs
   libstdc++6                            # copied into the node22 runtime image next to node
   openssl                               # SHA-512 crypt of guest passwords
   postgresql                            # the test suite's throwaway PostgreSQL cluster

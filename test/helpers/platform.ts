@@ -160,6 +160,7 @@ export async function startPlatform(
       | 'poolRefill'
       | 'idempotencyRetention'
       | 'idempotencyPendingTimeout'
+      | 'docker'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

@@ -41,6 +41,8 @@ import {
 } from './services/scheduler.ts';
 import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
 import { RegistryCredentials } from './images/registry-auth.ts';
+import { injectBackend } from './docker/backend.ts';
+import { startDockerApi, type DockerApiConfig } from './docker/server.ts';
 import {
   durationSetting,
   ensureAdminToken,
@@ -130,10 +132,36 @@ export interface ManagerConfig {
    * certificates agents may present (HEARTH_AGENT_TRUSTED_CA, a PEM bundle).
    */
   agentCa?: AgentCaFiles;
+  /**
+   * The Docker Engine API subset (docs/docker.md). Unix socket: default HEARTH_DOCKER_SOCKET, else
+   * `<data dir>/docker.sock` ('' or null: none); mode HEARTH_DOCKER_SOCKET_MODE (octal), else 0600.
+   * TCP: HEARTH_DOCKER_LISTEN (`127.0.0.1:2375`), else none.
+   */
+  docker?: Partial<DockerApiConfig>;
+}
+
+function dockerConfig(cfg: ManagerConfig): DockerApiConfig {
+  const env = process.env;
+  const socket =
+    cfg.docker?.socket !== undefined
+      ? cfg.docker.socket
+      : env.HEARTH_DOCKER_SOCKET !== undefined
+        ? env.HEARTH_DOCKER_SOCKET
+        : join(cfg.dataDir, 'docker.sock');
+  const mode =
+    cfg.docker?.socketMode ??
+    (env.HEARTH_DOCKER_SOCKET_MODE ? parseInt(env.HEARTH_DOCKER_SOCKET_MODE, 8) : 0o600);
+  return {
+    socket: socket || null,
+    socketMode: mode,
+    listen: (cfg.docker?.listen !== undefined ? cfg.docker.listen : env.HEARTH_DOCKER_LISTEN) || null,
+  };
 }
 
 export interface RunningManager {
   url: string;
+  /** Where the Docker Engine API listens (`unix://…`, `tcp://…`). */
+  docker: string[];
   app: FastifyInstance;
   db: Db;
   stores: Stores;
@@ -305,6 +333,15 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   url = `http://${cfg.host}:${port}`;
+  const docker = await startDockerApi(dockerConfig(cfg), {
+    backend: injectBackend(app),
+    log,
+    version: cfg.version,
+  }).catch(async (e: unknown) => {
+    await app.close();
+    await db.close();
+    throw e;
+  });
 
   let lastSweep = 0;
   // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
@@ -333,6 +370,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   let disposed = false;
   return {
     url,
+    docker: docker.endpoints,
     app,
     db,
     stores,
@@ -351,6 +389,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       clearInterval(tick);
       auditSweep.dispose();
       await pools.dispose();
+      await docker.dispose();
       await containers.dispose();
       // No new requests; operations already accepted (a delete's agent call, say) finish first.
       const closing = app.close();

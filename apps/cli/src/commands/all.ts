@@ -16,6 +16,7 @@ import { auditCommand } from './audit.ts';
 import { userCommands } from './users.ts';
 import { projectCommands } from './projects.ts';
 import { registryCommands } from './registry.ts';
+import { dockerCommands } from './docker.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
@@ -36,4 +37,5 @@ export function allCommands(program: Command): void {
   userCommands(program);
   projectCommands(program);
   registryCommands(program);
+  dockerCommands(program);
 }
