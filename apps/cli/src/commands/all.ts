@@ -15,11 +15,21 @@ import { tokenCommands } from './token.ts';
 import { auditCommand } from './audit.ts';
 import { userCommands } from './users.ts';
 import { projectCommands } from './projects.ts';
+import { sharedVerbs } from './shared-verbs.ts';
+import { runCommand } from './run.ts';
+import { containerVerbs } from './container-verbs.ts';
+import { secretCommands } from './secret.ts';
+import { composeCommands } from './compose.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
   upCommand(program);
   vmCommands(program);
+  sharedVerbs(program);
+  runCommand(program);
+  containerVerbs(program);
+  composeCommands(program);
+  secretCommands(program);
   doctorCommand(program);
   agentCommand(program);
   resourceCommands(program);
