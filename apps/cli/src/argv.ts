@@ -4,7 +4,8 @@ import type { Command, Option } from 'commander';
  * Verbs whose options end at their first operand, as in Docker: `hearth run -d nginx nginx -g x`
  * and `hearth exec web ls -la` pass `-g x` and `-la` to the container's command instead of
  * reading them as hearth options. Commander reads options anywhere (the global flags are
- * documented to work after the verb), so a `--` is inserted after that operand.
+ * documented to work after the verb), so a `--` is inserted after that operand, unless options
+ * follow it and the user ended them with a `--` of their own (the VM form `exec vm --user u -- cmd`).
  */
 const OPTIONS_END_AFTER: Record<string, number> = { run: 1, exec: 1 };
 
@@ -39,7 +40,10 @@ export function endOptionsAtOperands(program: Command, args: string[]): string[]
         }
       }
     } else if (++seen === operands) {
-      return i + 1 < args.length && args[i + 1] !== '--'
+      const next = args[i + 1];
+      // `hearth exec vm --user bob -- cmd`: options after the target, ended by the user's own --.
+      const ownEnd = next?.startsWith('-') && args.indexOf('--', i + 1) > i;
+      return next !== undefined && next !== '--' && !ownEnd
         ? [...args.slice(0, i + 1), '--', ...args.slice(i + 1)]
         : args;
     }

@@ -222,6 +222,23 @@ describe('options end at the image (run) or container (exec), as in Docker', () 
 
   it('leaves other verbs, an existing --, and a bare operand alone', () => {
     expect(end('exec', 'web', '--', 'ls', '-la')).toEqual(['exec', 'web', '--', 'ls', '-la']);
+    expect(end('exec', 'vm', '--user', 'bob', '--', 'id')).toEqual([
+      'exec',
+      'vm',
+      '--user',
+      'bob',
+      '--',
+      'id',
+    ]);
+    expect(end('run', 'alpine', 'git', 'log', '--', 'f')).toEqual([
+      'run',
+      'alpine',
+      '--',
+      'git',
+      'log',
+      '--',
+      'f',
+    ]);
     expect(end('run', 'nginx')).toEqual(['run', 'nginx']);
     expect(end('ls', '-a', 'x', 'y')).toEqual(['ls', '-a', 'x', 'y']);
     expect(end('--json', 'run', '-e', 'A=1', 'alpine', 'env')).toEqual([
