@@ -14,7 +14,7 @@ export interface LogOptions {
   signal?: AbortSignal;
 }
 
-/** Where the last line printed was: a later read resumes after it without repeating lines. */
+/** Where the last line printed was (updated as lines are printed): a later read resumes after it. */
 export interface LogCursor {
   t: string | null;
   /** Lines already printed with exactly time `t`. */
@@ -66,7 +66,7 @@ export async function printLogs(
       const out = l.stream === 'stderr' ? process.stderr : process.stdout;
       out.write(`${o.prefix ?? ''}${o.timestamps ? `${l.t} ` : ''}${l.line}\n`);
       if (l.t === cursor.t) cursor.atT++;
-      else cursor = { t: l.t, atT: 1 };
+      else Object.assign(cursor, { t: l.t, atT: 1 });
     }
   } catch (e) {
     if (!o.signal?.aborted) throw e;

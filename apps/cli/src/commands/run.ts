@@ -4,7 +4,7 @@ import type { HearthClient } from '@hearth/sdk';
 import { printJson } from '../output.ts';
 import { collect, runBody, type RunOptions } from '../run-body.ts';
 import { pullProgress, waitContainer } from './container-api.ts';
-import { printLogs } from './container-logs.ts';
+import { printLogs, type LogCursor } from './container-logs.ts';
 import { act } from './vm.ts';
 
 /** Docker's exit status when the container could not be run at all. */
@@ -39,7 +39,12 @@ async function attach(c: HearthClient, ct: Container, rm: boolean): Promise<numb
   };
   process.once('SIGINT', onSigint);
   try {
-    const following = printLogs(c, ct.id, { follow: true, signal: stop.signal });
+    // Logs that cannot be read do not end the run: the exit code is still waited for.
+    const cursor: LogCursor = { t: null, atT: 0 };
+    const logsFailed = (e: unknown) => {
+      process.stderr.write(`warning: the logs of ${ct.name} could not be read: ${(e as Error).message}\n`);
+    };
+    const following = printLogs(c, ct.id, { follow: true, signal: stop.signal }, cursor).catch(logsFailed);
     const ended = await waitContainer(c, ct.id, 'exited', 366 * 86_400, { signal: stop.signal }).catch(
       (e: unknown) => {
         if (detached) return null;
@@ -47,7 +52,7 @@ async function attach(c: HearthClient, ct: Container, rm: boolean): Promise<numb
       },
     );
     stop.abort();
-    const cursor = await following;
+    await following;
     if (!ended) {
       process.stderr.write(
         `\ndetached: ${ct.name} keeps running (hearth logs -f ${ct.name}, hearth stop ${ct.name})\n`,
@@ -55,7 +60,7 @@ async function attach(c: HearthClient, ct: Container, rm: boolean): Promise<numb
       return 130;
     }
     // The lines the follow had not delivered when the exit was seen.
-    await printLogs(c, ct.id, cursor.t ? { since: cursor.t } : {}, cursor);
+    await printLogs(c, ct.id, cursor.t ? { since: cursor.t } : {}, cursor).catch(logsFailed);
     if (rm) await c.call('deleteContainer', { params: { id: ct.id }, query: { force: 'true' } });
     if (ended.state === 'failed' || ended.exitCode === null) {
       process.stderr.write(
