@@ -125,6 +125,10 @@ export function runCommand(program: Command): void {
             else console.log(ct.id);
             return;
           }
+          if (!json)
+            process.stderr.write(
+              `${ct.name} (${ct.id}) is ${ct.state}; its output follows (Ctrl-C detaches)\n`,
+            );
           process.exitCode = await attach(c, ct, Boolean(o.rm));
         },
       ),
