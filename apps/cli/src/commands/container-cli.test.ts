@@ -141,6 +141,21 @@ describe('hearth run, ps, stop/start/rm, secrets and compose against the contain
     expect(json.id).toBe(web.id);
   });
 
+  it('top, stats and kill reach the container through its VM', async () => {
+    const stats = await hearth(['stats', '--no-stream', 'web']);
+    expect(stats.stderr).toBe('');
+    expect(stats.stdout).toMatch(
+      /^NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS\n/,
+    );
+    expect(stats.stdout).toMatch(/\nweb\s+12\.50%\s/);
+    const top = await hearth(['top', 'web']);
+    expect(top.code, top.stderr).toBe(0);
+    expect(top.stdout).toMatch(/^PID\s+RUNNING FOR\s+COMMAND/);
+    const kill = await hearth(['kill', '-s', 'sighup', 'web']);
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(kill.stdout).toBe('web\n');
+  });
+
   it('stop, start and rm act on the container; rm of a running one needs -f', async () => {
     const stop = await hearth(['stop', 'web']);
     expect(stop.stderr).toBe('');
