@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Container } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
+import { UsageError } from '../config.ts';
 import { loadCompose, type ComposeProject } from '../compose/load.ts';
 import { PROJECT_LABEL, SERVICE_LABEL } from '../compose/service.ts';
 import { commandText, containerStatus, portsText } from '../container-text.ts';
@@ -67,6 +68,8 @@ export function composeCommands(program: Command): void {
         program,
         async (c, json, only: string[], o: { detach?: boolean; wait?: boolean; waitTimeout: number }) => {
           const p = load();
+          const unknown = only.filter((s) => !p.services.some((x) => x.name === s));
+          if (unknown.length) throw new UsageError(`No such service in ${p.file}: ${unknown.join(', ')}.`);
           if (only.length)
             p.services = p.services.filter((s) => only.includes(s.name) || needed(p, only).has(s.name));
           const started = await composeUp(c, p, {
@@ -145,7 +148,7 @@ export function composeCommands(program: Command): void {
         async (c, _json, only: string[], o: { follow?: boolean; tail?: string; timestamps?: boolean }) => {
           const p = load();
           const unknown = only.filter((s) => !p.services.some((x) => x.name === s));
-          if (unknown.length) throw new Error(`No such service: ${unknown.join(', ')}`);
+          if (unknown.length) throw new UsageError(`No such service in ${p.file}: ${unknown.join(', ')}.`);
           const items = (await listContainers(c, { all: true, label: `${PROJECT_LABEL}=${p.name}` })).filter(
             (ct) => !only.length || only.includes(ct.labels[SERVICE_LABEL] ?? ''),
           );
