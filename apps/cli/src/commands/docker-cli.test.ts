@@ -52,6 +52,10 @@ describe('hearth docker verbs and compose', () => {
     const cycle = await hearth(['compose', '-f', join(dir, 'compose.yaml'), 'down']);
     expect(cycle.stderr).toContain('services.a.depends_on: dependency cycle a → b → a.');
     expect(cycle.code).toBe(2);
+    writeFileSync(join(dir, 'compose.yaml'), 'services:\n  web: {image: x}\n');
+    const unknown = await hearth(['compose', '-f', join(dir, 'compose.yaml'), 'up', '-d', 'nope']);
+    expect(unknown.stderr).toMatch(/No such service in .*compose.yaml: nope\./);
+    expect(unknown.code).toBe(2);
   });
 
   it('tries every name of a shared verb, reporting each failure; a name no container has is a VM', async () => {
