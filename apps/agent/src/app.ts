@@ -110,6 +110,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     sup.setNetPolicy(params.id, { ...sup.netPolicy(params.id), ports: body.ports }),
   );
   serve(app, r.setNetPolicy, async ({ params, body }) => sup.setNetPolicy(params.id, body));
+  serve(app, r.setDnsNames, async ({ params, body }) => sup.setDnsNames(params.id, body));
   serve(app, r.ensureNetwork, async ({ body }) => {
     await sup.refreshNetwork(body.network);
     return { ok: true };

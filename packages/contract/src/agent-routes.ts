@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  AgentDnsNamesBody,
   AgentNetPolicy,
   AgentRestoreBody,
   AgentSnapshotResult,
@@ -131,6 +132,15 @@ export const agentRoutes = {
     summary: 'Replace published ports, egress policy and rate limit (applied at once while running).',
     params: AgentVmParams,
     body: AgentNetPolicy,
+    response: AgentVmStatus,
+  }),
+  setDnsNames: def({
+    method: 'PUT',
+    path: '/agent/v1/vms/:id/dns-names',
+    summary:
+      "Replace the names its networks' DNS forwarders publish for a VM (published at once while it runs).",
+    params: AgentVmParams,
+    body: AgentDnsNamesBody,
     response: AgentVmStatus,
   }),
   ensureNetwork: def({

@@ -29,6 +29,13 @@ export const AgentNetwork = z.object({
 });
 export type AgentNetwork = z.infer<typeof AgentNetwork>;
 
+/** The domain under which a network's DNS forwarder publishes its VMs: `<name>.<network>.hearth`. */
+export const DNS_DOMAIN = 'hearth';
+
+/** A host name as a forwarder's hosts file carries it: dot-separated DNS labels (no spaces, no newlines). */
+export const DNS_HOSTNAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const DnsHostname = z.string().max(253).regex(DNS_HOSTNAME_RE, 'a DNS name');
+
 export const AgentNic = z.object({
   mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
   ip: Ipv4.nullable().describe('null: the guest asks DHCP'),
@@ -36,8 +43,24 @@ export const AgentNic = z.object({
   gateway: Ipv4.nullable().describe("The guest's default route, if this NIC carries it"),
   dns: z.array(Ipv4),
   network: AgentNetwork,
+  dnsNames: z
+    .array(DnsHostname)
+    .optional()
+    .describe("Names the network's DNS forwarder answers with this NIC's address: the VM's own"),
+  dnsAliases: z
+    .array(DnsHostname)
+    .optional()
+    .describe('Extra names for the address (container network aliases); a VM name on the network wins'),
 });
 export type AgentNic = z.infer<typeof AgentNic>;
+
+/** New DNS names for a VM's NICs (by MAC), after a rename or a pool hand-out: published at once. */
+export const AgentDnsNamesBody = z.strictObject({
+  nics: z.array(
+    z.object({ mac: z.string(), dnsNames: z.array(DnsHostname), dnsAliases: z.array(DnsHostname) }),
+  ),
+});
+export type AgentDnsNamesBody = z.infer<typeof AgentDnsNamesBody>;
 
 export const AgentNetPolicy = z.strictObject({
   ports: z

@@ -4,6 +4,7 @@ import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contr
 import type { VmmConfinement, VmmDriver, VmmInstance } from '@hearth/vmm';
 import type { VmConfiner } from './confine.ts';
 import { GuestConnection } from '../guest/connection.ts';
+import { DnsHosts } from '../dns-hosts.ts';
 import type { ImageCache } from '../image-cache.ts';
 import { removePorts } from '../net.ts';
 import type { NetContext } from '../networks.ts';
@@ -38,11 +39,33 @@ export interface SupervisorOptions {
  */
 export class VmContext {
   readonly vms = new Map<string, VmRecord>();
+  private readonly dnsHosts: DnsHosts;
+  /** Off until adoption at start-up has seen every VM: a file written earlier would miss some. */
+  private dnsLive = false;
 
   constructor(
     readonly o: SupervisorOptions,
     readonly watch: (rec: VmRecord, instance: VmmInstance) => void,
-  ) {}
+  ) {
+    this.dnsHosts = new DnsHosts({ log: o.log });
+  }
+
+  /** Adoption is done: the names follow the VMs from now on, starting with a sync. */
+  startDns(): Promise<void> {
+    this.dnsLive = true;
+    return this.syncDns();
+  }
+
+  /**
+   * Brings the DNS forwarders' names in line with the VMs whose VMM runs now: after a boot or
+   * restore, a stop, an exit, a delete, and adoption at start-up. Never throws.
+   */
+  syncDns(): Promise<void> {
+    if (!this.o.net || !this.dnsLive) return Promise.resolve();
+    return this.dnsHosts.sync(() =>
+      [...this.vms.values()].map((r) => ({ spec: r.spec, running: Boolean(r.instance) })),
+    );
+  }
 
   get log(): Logger {
     return this.o.log;
@@ -103,12 +126,14 @@ export class VmContext {
   }
 
   /**
-   * Everything on the host that a VM's VMM held: its cgroup, its TAPs, port forwards and policy
-   * table.
+   * Everything on the host that a VM's VMM held: its names on DNS, its cgroup, its TAPs, port
+   * forwards and policy table. The VMM is gone (`instance` null) when this runs.
    */
   async releaseNet(spec: AgentVmSpec): Promise<void> {
     if (this.o.confiner && spec.vmm === 'qemu') await this.o.confiner.release(spec.id);
     if (!nicsOf(spec).length) return;
+    // Its names go first: another VM may be given its address once it is deleted.
+    await this.syncDns();
     await deleteTaps(spec);
     await removePorts(spec.id);
     await removePolicy(spec.id);

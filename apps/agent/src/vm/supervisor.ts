@@ -1,4 +1,4 @@
-import type { AgentNic, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
+import type { AgentDnsNamesBody, AgentNic, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
 import { capLog, tailFile } from '../console-log.ts';
 import type { GuestConnection } from '../guest/connection.ts';
 import { ensureNetwork, teardownNetwork } from '../networks.ts';
@@ -8,7 +8,7 @@ import { VmContext, type SupervisorOptions } from './context.ts';
 import { watchExit } from './exit-watch.ts';
 import { guestOf } from './guest-access.ts';
 import { deleteVm, pauseVm, resumeVm, startVm, stopVm } from './lifecycle.ts';
-import { netPolicy, setNetPolicy, type NetPolicy } from './net-policy.ts';
+import { netPolicy, setDnsNames, setNetPolicy, type NetPolicy } from './net-policy.ts';
 import { filesOf } from './record.ts';
 import { deleteSnapshot, restoreVm, snapshotVm, type AgentSnapshot } from './snapshot.ts';
 
@@ -103,6 +103,11 @@ export class Supervisor {
 
   setNetPolicy(id: string, p: NetPolicy): Promise<AgentVmStatus> {
     return setNetPolicy(this.ctx, id, p);
+  }
+
+  /** New DNS names for the VM's NICs (a rename, a pool hand-out). */
+  setDnsNames(id: string, body: AgentDnsNamesBody): Promise<AgentVmStatus> {
+    return setDnsNames(this.ctx, id, body);
   }
 
   netPolicy(id: string): NetPolicy {

@@ -226,6 +226,8 @@ export const vms = pgTable('vms', {
   pool: text('pool'),
   boot_profile: jsonb('boot_profile').$type<BootProfile>(),
   app: jsonb('app').$type<AppStatus>(),
+  /** Extra DNS names on the VM's networks (a container's network aliases); internal, not in the API. */
+  dns_aliases: jsonb('dns_aliases').$type<string[]>().notNull().default(arr),
 });
 
 export const vmEvents = pgTable('vm_events', {

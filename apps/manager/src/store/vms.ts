@@ -41,6 +41,8 @@ export interface NewVm {
   ports?: PortMapping[];
   egress?: EgressPolicy | null;
   bandwidthMbit?: number | null;
+  /** Extra names the VM's networks' DNS forwarders publish for it (DNS labels). */
+  dnsAliases?: string[];
 }
 
 export interface VmFilter {
@@ -181,6 +183,7 @@ export class VmStore {
       ports: v.ports ?? [],
       egress: v.egress ?? null,
       bandwidth_mbit: v.bandwidthMbit ?? null,
+      dns_aliases: v.dnsAliases ?? [],
     };
   }
 
