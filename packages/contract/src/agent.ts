@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BootStepTiming } from './boot-profile.ts';
 import { HostInventory } from './host.ts';
 import { GuestApp } from './guest-protocol.ts';
+import { AppStatus } from './app-status.ts';
 import { EgressPolicy, Ipv4, Ipv4Cidr, NetworkMode } from './network.ts';
 
 /** Everything an agent needs to build a network on its host; names derive from the network id. */
@@ -125,6 +126,10 @@ export const AgentVmSpec = z.strictObject({
   nics: z.array(AgentNic).default([]),
   egress: EgressPolicy.nullable().default(null),
   bandwidthMbit: z.number().int().nullable().default(null),
+  appLogs: z
+    .object({ maxBytes: z.number().int().min(4096), maxFiles: z.number().int().min(1).max(100) })
+    .optional()
+    .describe("Rotation of the app's persisted stdout/stderr (default 10 MiB × 5 files)"),
 });
 export type AgentVmSpec = z.infer<typeof AgentVmSpec>;
 
@@ -153,6 +158,13 @@ export const AgentVmStatus = z.object({
     .nullable()
     .optional()
     .describe("The host's steps of the last boot or restore, in order"),
+  app: AppStatus.nullable()
+    .optional()
+    .describe("The guest app's status (pushes from the app log collector; absent: unchanged)"),
+  appEvents: z
+    .array(z.string())
+    .optional()
+    .describe('What happened to the app since the last push ("restarted, exit code 1, attempt 3")'),
 });
 export type AgentVmStatus = z.infer<typeof AgentVmStatus>;
 

@@ -6,6 +6,7 @@ import type { VmConfiner } from './confine.ts';
 import { GuestConnection } from '../guest/connection.ts';
 import { DnsHosts } from '../dns-hosts.ts';
 import type { ImageCache } from '../image-cache.ts';
+import type { AppLogHub } from '../app-logs/collector.ts';
 import { removePorts } from '../net.ts';
 import type { NetContext } from '../networks.ts';
 import { deleteTaps, nicsOf, removePolicy } from '../vm-net.ts';
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   onUnexpectedChange: (status: AgentVmStatus) => void;
   /** How long a guest call waits for a reconnecting guest channel before failing (default 15 s). */
   guestReconnectMs?: number;
+  /** Collects the app output of VMs that run an app (null: none kept, unit tests). */
+  appLogs?: AppLogHub | null;
   /** Confines QEMU VMs (own uid, seccomp, cgroup); null: QEMU runs as root (unit tests). */
   confiner?: VmConfiner | null;
 }
@@ -141,14 +144,17 @@ export class VmContext {
 
   openGuest(rec: VmRecord, instance: VmmInstance): GuestConnection {
     this.dropGuest(rec);
-    return new GuestConnection({
+    const conn = new GuestConnection({
       connect: () => instance.connectGuest(),
       secret: rec.spec.guest!.secret,
       log: this.o.log.child({ vm: rec.spec.id, component: 'guest' }),
     });
+    this.o.appLogs?.attach(rec.spec, rec.dir, conn);
+    return conn;
   }
 
   dropGuest(rec: VmRecord): void {
+    this.o.appLogs?.detach(rec.spec.id);
     rec.guest?.dispose();
     rec.guest = null;
   }

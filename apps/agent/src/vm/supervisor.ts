@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import { AppLogStore, DEFAULT_APP_LOGS } from '../app-logs/store.ts';
 import type { AgentDnsNamesBody, AgentNic, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
 import { capLog, tailFile } from '../console-log.ts';
 import type { GuestConnection } from '../guest/connection.ts';
@@ -128,6 +130,17 @@ export class Supervisor {
   /** Networks (by id) that this agent's VMs use: start-up keeps them, sweeps the rest of ours. */
   networksInUse(): Set<string> {
     return new Set([...this.ctx.vms.values()].flatMap((r) => nicsOf(r.spec).map((n) => n.network.id)));
+  }
+
+  /** Where the VM's app output is stored (files oldest first) and the live feed of new lines. */
+  appLogs(id: string): { files: string[]; live: EventEmitter; hasApp: boolean } {
+    const rec = this.ctx.need(id);
+    const hub = this.ctx.o.appLogs;
+    return {
+      files: new AppLogStore(rec.dir, rec.spec.appLogs ?? DEFAULT_APP_LOGS).files(),
+      live: hub?.live ?? new EventEmitter(),
+      hasApp: Boolean(rec.spec.guest?.app),
+    };
   }
 
   /** Ids of the VMs this agent knows. */

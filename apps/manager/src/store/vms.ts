@@ -1,6 +1,7 @@
 import {
   HearthError,
   newId,
+  type AppStatus,
   type BootProfile,
   type EgressPolicy,
   type PortMapping,
@@ -317,6 +318,11 @@ export class VmStore {
       inStates,
       tx,
     );
+  }
+
+  /** The guest app's last reported status (null: none). */
+  setApp(id: string, app: AppStatus | null): Promise<VmRow | null> {
+    return this.set(id, { app });
   }
 
   private async set(id: string, set: VmSet, inStates?: VmState[], tx = this.db.orm): Promise<VmRow | null> {
