@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { agentCommand } from './commands/agent.ts';
 import { EXIT } from './output.ts';
+import { endOptionsAtOperands } from './argv.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
 process.on('unhandledRejection', (e) => {
@@ -43,7 +44,7 @@ function verbOf(args: string[]): string | undefined {
 }
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(endOptionsAtOperands(program, process.argv.slice(2)), { from: 'user' });
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { parseDuration, type ExecEvent } from '@hearth/contract';
+import type { ExecEvent } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { UsageError } from '../config.ts';
 import { act } from './vm.ts';
@@ -21,19 +21,21 @@ export function exitStatus(ev: {
   return 128 + (SIGNALS[ev.signal ?? ''] ?? 1);
 }
 
-async function readStdin(): Promise<Buffer | undefined> {
+export async function readStdin(): Promise<Buffer | undefined> {
   if (process.stdin.isTTY) return undefined;
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
 
+/** Runs a command in a VM (execVm) or a container (containerExec), streaming its output. */
 export async function execStream(
   c: HearthClient,
-  vm: string,
+  target: string,
   body: Record<string, unknown>,
+  route: 'execVm' | 'containerExec' = 'execVm',
 ): Promise<number> {
-  const res = await c.raw('execVm', { params: { id: vm }, body: { ...body, stream: true } as never });
+  const res = await c.raw(route, { params: { id: target }, body: { ...body, stream: true } as never });
   let status = 1;
   const lines = createInterface({ input: Readable.fromWeb(res.body as never) });
   for await (const line of lines) {
@@ -58,38 +60,6 @@ function parseRemote(arg: string): { vm: string; path: string } | null {
 }
 
 export function accessCommands(program: Command): void {
-  program
-    .command('exec <vm> <command...>')
-    .description(
-      'Run a command in a VM; streams its output and exits with its status (use -- before the command)',
-    )
-    .option('--user <user>', 'run as this guest user (default root)')
-    .option('--cwd <dir>', 'working directory in the guest')
-    .option('--env <KEY=VALUE...>', 'extra environment')
-    .option('--timeout <duration>', 'kill the command after this long, e.g. 30s')
-    .action(
-      act(program, async (c, _json, vm: string, command: string[], o: Record<string, unknown>) => {
-        const env = Object.fromEntries(
-          ((o.env as string[] | undefined) ?? []).map((kv) => {
-            const i = kv.indexOf('=');
-            if (i < 1) throw new UsageError(`--env ${kv} must look like KEY=VALUE.`);
-            return [kv.slice(0, i), kv.slice(i + 1)];
-          }),
-        );
-        const timeoutMs = o.timeout === undefined ? undefined : parseDuration(String(o.timeout));
-        if (timeoutMs === null) throw new UsageError(`--timeout ${o.timeout} is not a duration (try 30s).`);
-        const stdin = await readStdin();
-        process.exitCode = await execStream(c, vm, {
-          command,
-          ...(Object.keys(env).length ? { env } : {}),
-          ...(o.user ? { user: o.user } : {}),
-          ...(o.cwd ? { cwd: o.cwd } : {}),
-          ...(timeoutMs ? { timeoutMs } : {}),
-          ...(stdin ? { stdin: stdin.toString('base64'), stdinEncoding: 'base64' } : {}),
-        });
-      }),
-    );
-
   program
     .command('connect <vm>')
     .description('Open an interactive shell in a VM (through its guest agent); exits with the shell status')

@@ -17,11 +17,21 @@ import { userCommands } from './users.ts';
 import { projectCommands } from './projects.ts';
 import { registryCommands } from './registry.ts';
 import { dockerCommands } from './docker.ts';
+import { sharedVerbs } from './shared-verbs.ts';
+import { runCommand } from './run.ts';
+import { containerVerbs } from './container-verbs.ts';
+import { secretCommands } from './secret.ts';
+import { composeCommands } from './compose.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
   upCommand(program);
   vmCommands(program);
+  sharedVerbs(program);
+  runCommand(program);
+  containerVerbs(program);
+  composeCommands(program);
+  secretCommands(program);
   doctorCommand(program);
   agentCommand(program);
   resourceCommands(program);

@@ -216,90 +216,6 @@ export function vmCommands(program: Command): void {
     );
 
   program
-    .command('inspect <vm>')
-    .alias('get')
-    .description('Show one VM, with where its last start-up time went (--json: the API object)')
-    .action(
-      act(program, async (c, json, id: string) => {
-        const vm = await c.call('getVm', { params: { id } });
-        if (json) return printJson(vm);
-        const host = vm.host ? await c.call('getHost', { params: { id: vm.host } }).catch(() => null) : null;
-        console.log(vmDetails(vm, host?.name ?? null));
-      }),
-    );
-
-  const lifecycle: [string, 'startVm' | 'pauseVm' | 'resumeVm' | 'restartVm', VmState, string][] = [
-    ['start', 'startVm', 'running', 'Start a stopped, created or failed VM'],
-    ['pause', 'pauseVm', 'paused', 'Pause a running VM'],
-    ['resume', 'resumeVm', 'running', 'Resume a paused VM'],
-    ['restart', 'restartVm', 'running', 'Restart a running VM'],
-  ];
-  for (const [verb, route, target, desc] of lifecycle) {
-    program
-      .command(`${verb} <vm>`)
-      .description(desc)
-      .option('--no-wait', 'return at once')
-      .action(
-        act(program, async (c, json, id: string, o: { wait: boolean }) => {
-          let vm = await c.call(route, { params: { id } });
-          if (o.wait) vm = await waitFor(c, vm.id, target, 300);
-          if (json) printJson(vm);
-          else console.log(summary(vm));
-        }),
-      );
-  }
-
-  program
-    .command('stop <vm>')
-    .description('Stop a VM: guest shutdown, killed after --timeout seconds')
-    .option('--force', 'kill the VMM at once')
-    .option('--timeout <seconds>', 'grace period', (v) => Number(v), 30)
-    .option('--no-wait', 'return at once')
-    .action(
-      act(program, async (c, json, id: string, o: { force?: boolean; timeout: number; wait: boolean }) => {
-        let vm = await c.call('stopVm', {
-          params: { id },
-          body: { force: Boolean(o.force), timeoutSeconds: o.timeout },
-        });
-        if (o.wait) vm = await waitFor(c, vm.id, 'stopped', o.timeout + 60);
-        if (json) printJson(vm);
-        else console.log(summary(vm));
-      }),
-    );
-
-  program
-    .command('remove <vm...>')
-    .alias('rm')
-    .description('Delete VMs: process, run directory, disk and records')
-    .option('--no-wait', 'return at once')
-    .action(
-      act(program, async (c, json, ids: string[], o: { wait: boolean }) => {
-        const out: Vm[] = [];
-        for (const id of ids) {
-          const vm = await c.call('deleteVm', { params: { id } });
-          if (o.wait) {
-            await waitFor(c, vm.id, 'stopped', 300).catch((e: unknown) => {
-              if (!(e instanceof HearthError && e.code === 'VM_NOT_FOUND')) throw e;
-            });
-          }
-          out.push(vm);
-          if (!json) console.log(`${vm.name} (${vm.id}) deleted`);
-        }
-        if (json) printJson(out);
-      }),
-    );
-
-  program
-    .command('logs <vm>')
-    .description("Print the VM's serial console log")
-    .option('--tail <bytes>', 'bytes from the end', (v) => Number(v), 65536)
-    .action(
-      act(program, async (c, _json, id: string, o: { tail: number }) => {
-        process.stdout.write(await c.call('vmLogs', { params: { id }, query: { tail: o.tail } }));
-      }),
-    );
-
-  program
     .command('events <vm>')
     .description("Print a VM's state transitions")
     .action(
@@ -321,4 +237,68 @@ export function vmCommands(program: Command): void {
         );
       }),
     );
+}
+
+/**
+ * The VM side of the verbs VMs share with containers (`start`, `stop`, `rm`, `inspect`,
+ * `logs`…): commands/shared-verbs.ts registers them and calls these when the name is no container's.
+ */
+export async function vmInspect(c: HearthClient, json: boolean, id: string): Promise<void> {
+  const vm = await c.call('getVm', { params: { id } });
+  if (json) return printJson(vm);
+  const host = vm.host ? await c.call('getHost', { params: { id: vm.host } }).catch(() => null) : null;
+  console.log(vmDetails(vm, host?.name ?? null));
+}
+
+const LIFECYCLE = {
+  start: ['startVm', 'running'],
+  pause: ['pauseVm', 'paused'],
+  resume: ['resumeVm', 'running'],
+  restart: ['restartVm', 'running'],
+} as const;
+
+export async function vmLifecycle(
+  c: HearthClient,
+  json: boolean,
+  verb: keyof typeof LIFECYCLE,
+  id: string,
+  wait: boolean,
+): Promise<void> {
+  const [route, target] = LIFECYCLE[verb];
+  let vm = await c.call(route, { params: { id } });
+  if (wait) vm = await waitFor(c, vm.id, target, 300);
+  if (json) printJson(vm);
+  else console.log(summary(vm));
+}
+
+export async function vmStop(
+  c: HearthClient,
+  json: boolean,
+  id: string,
+  o: { force?: boolean; timeout?: number; wait: boolean },
+): Promise<void> {
+  const timeout = o.timeout ?? 30;
+  let vm = await c.call('stopVm', {
+    params: { id },
+    body: { force: Boolean(o.force), timeoutSeconds: timeout },
+  });
+  if (o.wait) vm = await waitFor(c, vm.id, 'stopped', timeout + 60);
+  if (json) printJson(vm);
+  else console.log(summary(vm));
+}
+
+export async function vmRemove(c: HearthClient, json: boolean, id: string, wait: boolean): Promise<Vm> {
+  const vm = await c.call('deleteVm', { params: { id } });
+  if (wait) {
+    await waitFor(c, vm.id, 'stopped', 300).catch((e: unknown) => {
+      if (!(e instanceof HearthError && e.code === 'VM_NOT_FOUND')) throw e;
+    });
+  }
+  if (!json) console.log(`${vm.name} (${vm.id}) deleted`);
+  return vm;
+}
+
+/** The VM's serial console log, the last `tail` bytes. */
+export async function vmConsoleLog(c: HearthClient, id: string, tail: number): Promise<void> {
+  process.stdout.write(await c.call('vmLogs', { params: { id }, query: { tail } }));
 }
