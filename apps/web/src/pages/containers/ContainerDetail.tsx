@@ -3,10 +3,18 @@ import * as Tabs from '@radix-ui/react-tabs';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
 import type { Container } from '@hearth/contract';
-import { containerQueries } from '../../api/queries.ts';
+import { containerQueries, vmQueries } from '../../api/queries.ts';
 import { useSession } from '../../api/session.tsx';
 import { Progress } from '../../components/Progress.tsx';
-import { Card, Detail, ErrorState, linkClass, Loading, PageHeader } from '../../components/ui.tsx';
+import {
+  Card,
+  Detail,
+  ErrorState,
+  linkClass,
+  Loading,
+  PageHeader,
+  StateBadge,
+} from '../../components/ui.tsx';
 import { formatMib } from '../../lib/format.ts';
 import { ContainerActions } from './Actions.tsx';
 import { ContainerBadge } from './Badge.tsx';
@@ -27,38 +35,50 @@ const TABS = [
   ['inspect', 'Inspect'],
 ] as const;
 
+/** The container's microVM, by name with its state (kept live by the event stream), linked. */
+function VmLink({ id }: { id: string | null }) {
+  const { client } = useSession();
+  const vm = useQuery({ ...vmQueries.detail(client, id ?? ''), enabled: id !== null });
+  if (!id) return <>none yet</>;
+  return (
+    <span className="inline-flex items-center gap-2">
+      <Link className={linkClass} to={`/vms/${id}`} data-testid="container-vm">
+        {vm.data?.name ?? id}
+      </Link>
+      {vm.data && <StateBadge state={vm.data.state} />}
+    </span>
+  );
+}
+
 function Summary({ c }: { c: Container }) {
   const now = useNow(c.state === 'running' || c.state === 'paused');
   return (
     <Card className="mb-4">
-      <Detail
-        items={[
-          [
-            'Image',
-            <code key="i">
-              {c.image}
-              {c.imageDigest ? ` (${c.imageDigest.slice(0, 19)}…)` : ''}
-            </code>,
-          ],
-          ['Health', c.health ?? (c.healthcheck ? '—' : 'no health check')],
-          ['Exit code', c.exitCode === null ? '—' : String(c.exitCode)],
-          ['Uptime', uptimeText(c, now)],
-          ['Restarts', `${c.restarts} (policy ${c.restart})`],
-          ['Ports', portsText(c.ports)],
-          ['Size', `${c.vcpus} vCPU · ${formatMib(c.memoryMib)}`],
-          ['IP address', c.ip],
-          [
-            'VM',
-            c.vm ? (
-              <Link key="vm" className={linkClass} to={`/vms/${c.vm}`} data-testid="container-vm">
-                {c.vm}
-              </Link>
-            ) : (
-              'none yet'
-            ),
-          ],
-        ]}
-      />
+      <div className="grid gap-2 md:grid-cols-2">
+        <Detail
+          items={[
+            [
+              'Image',
+              <code key="i">
+                {c.image}
+                {c.imageDigest ? ` (${c.imageDigest.slice(0, 19)}…)` : ''}
+              </code>,
+            ],
+            ['Health', c.health ?? (c.healthcheck ? '—' : 'no health check')],
+            ['Exit code', c.exitCode === null ? '—' : String(c.exitCode)],
+            ['Uptime', uptimeText(c, now)],
+            ['Restarts', `${c.restarts} (restart policy: ${c.restart})`],
+          ]}
+        />
+        <Detail
+          items={[
+            ['Ports', portsText(c.ports)],
+            ['Size', `${c.vcpus} vCPU · ${formatMib(c.memoryMib)}`],
+            ['IP address', c.ip],
+            ['VM', <VmLink key="vm" id={c.vm} />],
+          ]}
+        />
+      </div>
     </Card>
   );
 }

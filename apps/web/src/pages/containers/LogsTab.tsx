@@ -2,15 +2,16 @@ import { useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Container } from '@hearth/contract';
 import { inputClass } from '../../components/Field.tsx';
 import { Button, ErrorState } from '../../components/ui.tsx';
-import { filterLines, lineTime, MAX_LINES, splitMatches, TAIL, type LogEntry } from './logs.ts';
+import { filterLines, lineTime, MAX_LINES, splitMatches, type LogEntry } from './logs.ts';
 import { useContainerLogs, type LogStatus } from './use-logs.ts';
 
-const STATUS: Record<LogStatus, string> = {
-  loading: 'Loading…',
-  following: 'Following: new lines appear as the app writes them',
-  ended: 'Up to date (not following)',
-  failed: 'Reading the log failed',
-};
+/** What the viewer is doing, in words. */
+function statusText(status: LogStatus, follow: boolean): string {
+  if (status === 'loading') return 'Loading…';
+  if (status === 'following') return 'Following: new lines appear as the app writes them';
+  if (status === 'failed') return 'Reading the log failed';
+  return follow ? 'The stream ended (the app stopped, or the connection closed)' : 'Not following';
+}
 
 function Line({ l, search, timestamps }: { l: LogEntry; search: string; timestamps: boolean }) {
   return (
@@ -91,9 +92,9 @@ export default function LogsTab({ c }: { c: Container }) {
         )}
       </div>
       <p role="status" data-testid="logs-status" className="text-sm text-slate-600 dark:text-slate-300">
-        {STATUS[status]} ·{' '}
+        {statusText(status, follow)} ·{' '}
         {shown.length === lines.length ? `${lines.length} lines` : `${shown.length} of ${lines.length} lines`}
-        {lines.length >= MAX_LINES ? ` (the last ${MAX_LINES} kept)` : ` (from the last ${TAIL})`}
+        {lines.length >= MAX_LINES && ` (the last ${MAX_LINES} kept)`}
       </p>
       {status === 'failed' ? (
         <ErrorState error={error} retry={() => setAttempt((a) => a + 1)} />

@@ -55,10 +55,16 @@ export const emptyContainerForm: ContainerForm = {
 
 export type Body = z.input<typeof CreateContainerBody>;
 
-/** Non-empty trimmed items, one a line or between commas, each with its 1-based line number. */
+/**
+ * Non-empty trimmed items, one a line (or between commas), numbered from 1 the way the schema's
+ * paths count them (`ports.1` is item 2), blank lines not counted.
+ */
 function items(text: string, commas: boolean): { n: number; text: string }[] {
   const parts = text.split('\n').flatMap((l) => (commas ? l.split(',') : [l]));
-  return parts.map((t, i) => ({ n: i + 1, text: t.trim() })).filter((x) => x.text !== '');
+  return parts
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+    .map((t, i) => ({ n: i + 1, text: t }));
 }
 
 const text = (s: string) => (s.trim() === '' ? undefined : s.trim());
@@ -100,7 +106,7 @@ export function parseVolumes(input: string): Parsed<NonNullable<Body['volumes']>
   for (const { n, text: t } of items(input, false)) {
     const [source, target, mode, ...more] = t.split(':');
     if (!source || !target || more.length || (mode !== undefined && mode !== 'ro' && mode !== 'rw'))
-      errors.push(`"${t}" (line ${n}): write VOLUME:/path or VOLUME:/path:ro`);
+      errors.push(`"${t}" (item ${n}): write VOLUME:/path or VOLUME:/path:ro`);
     else value.push({ source, target, readOnly: mode === 'ro' });
   }
   return { value, errors };

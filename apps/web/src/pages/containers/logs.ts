@@ -4,7 +4,7 @@ import { ContainerLogLine } from '@hearth/contract';
 export const MAX_LINES = 5000;
 
 /** How many lines back a (re)opened log starts. */
-export const TAIL = 1000;
+const TAIL = 1000;
 
 export interface LogFilter {
   /** Case-insensitive text the line must contain; empty: every line. */
