@@ -156,6 +156,7 @@ export async function startPlatform(
       | 'diskPolicy'
       | 'agentCa'
       | 'poolIntervalMs'
+      | 'containerSweepMs'
       | 'poolRefill'
       | 'idempotencyRetention'
       | 'idempotencyPendingTimeout'

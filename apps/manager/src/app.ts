@@ -40,6 +40,10 @@ import { installAudit } from './auth/audit.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { userRoutes } from './routes/users.ts';
 import { projectRoutes } from './routes/projects.ts';
+import { containerRoutes } from './routes/containers.ts';
+import { secretRoutes } from './routes/secrets.ts';
+import type { ContainerService } from './services/containers/container-service.ts';
+import type { SecretService } from './services/containers/secret-service.ts';
 
 export interface AppServices {
   db: Db;
@@ -54,6 +58,10 @@ export interface AppServices {
   /** Warm pools and their refill loop. */
   pools: PoolService;
   agents: AgentClient;
+  /** Containers: one microVM each (services/containers). */
+  containers: ContainerService;
+  /** Project secrets, sealed at rest. */
+  secrets: SecretService;
   /** Issues agents their TLS certificates at registration; absent: none issued (in-process tests). */
   agentCa?: AgentCa | null;
   images: ImageService;
@@ -119,6 +127,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   auditRoutes(app, deps);
   userRoutes(app, deps);
   projectRoutes(app, deps);
+  containerRoutes(app, deps);
+  secretRoutes(app, deps);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

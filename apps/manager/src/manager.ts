@@ -23,6 +23,10 @@ import { VmBus } from './services/bus.ts';
 import { ChangeFeed } from './services/change-feed.ts';
 import { NetworkService } from './services/networks/network-service.ts';
 import { VmService } from './services/vms/vm-service.ts';
+import { ContainerService } from './services/containers/container-service.ts';
+import { ContainerApps } from './services/containers/guest-app.ts';
+import { SecretService } from './services/containers/secret-service.ts';
+import { loadSealer } from './crypto/sealed.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
 import { Oidc } from './auth/oidc.ts';
@@ -90,6 +94,8 @@ export interface ManagerConfig {
   drainMs?: number;
   /** How often the warm-pool refill loop looks at every pool without a change (default 5 s). */
   poolIntervalMs?: number;
+  /** How often containers are looked at besides VM changes (events, restart policies); default 5 s. */
+  containerSweepMs?: number;
   /** false: warm pools never boot VMs (their records and hand-outs of VMs already pooled work). */
   poolRefill?: boolean;
   /** A URL import fails after this long without progress (connect, headers, body); default 30 s. */
@@ -130,6 +136,7 @@ export interface RunningManager {
   db: Db;
   stores: Stores;
   vmService: VmService;
+  containers: ContainerService;
   /** The bootstrap admin token; '' once it has been revoked (then never issued again). */
   adminToken: string;
   joinToken: string;
@@ -209,7 +216,10 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);
   const disk = { ...DEFAULT_DISK_POLICY, ...cfg.diskPolicy };
+  // Secrets are sealed with a key outside the database (HEARTH_SEAL_KEY or <dataDir>/seal.key).
+  const sealer = await loadSealer(cfg.dataDir);
   const vmService = new VmService({
+    apps: new ContainerApps(stores, sealer),
     stores,
     agents,
     bus,
@@ -237,6 +247,17 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     ...(cfg.poolIntervalMs ? { intervalMs: cfg.poolIntervalMs } : {}),
     ...(cfg.poolRefill === false ? { refill: false } : {}),
   });
+  const containers = new ContainerService({
+    stores,
+    vms: vmService,
+    volumes,
+    agents,
+    bus,
+    sealer,
+    images,
+    log: log.child({ component: 'containers' }),
+    ...(cfg.containerSweepMs ? { sweepMs: cfg.containerSweepMs } : {}),
+  });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
   const auth = new Authority(stores);
   // After bearer tokens: a ticket (WebSockets and the event stream only), then the session cookie.
@@ -262,6 +283,8 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     networks,
     templates: new TemplateService({ stores, vms: vmService, volumes }),
     pools,
+    containers,
+    secrets: new SecretService(stores, sealer),
     agents,
     agentCa,
     images,
@@ -296,6 +319,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   );
   tick.unref();
   pools.start();
+  containers.start();
   const auditSweep = sweepAuditHourly(stores.audit, retentionMs, log.child({ component: 'audit' }));
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 
@@ -306,6 +330,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     db,
     stores,
     vmService,
+    containers,
     adminToken,
     joinToken,
     firstAdmin,
@@ -319,6 +344,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       clearInterval(tick);
       auditSweep.dispose();
       await pools.dispose();
+      await containers.dispose();
       // No new requests; operations already accepted (a delete's agent call, say) finish first.
       const closing = app.close();
       const pending = vmService.inFlight();

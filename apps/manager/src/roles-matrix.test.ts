@@ -28,7 +28,13 @@ const MISSING = 'matrix-missing';
  * Routes the sessions and audit work serves; until then they answer ROUTE_NOT_FOUND to everyone
  * (once served, the matrix checks them like any other route).
  */
-const NOT_SERVED_HERE = new Set<string>([]);
+const NOT_SERVED_HERE = new Set<string>([
+  // Served by the app log pipeline (guestapp) and the registry credentials (images16) branches.
+  'containerLogs',
+  'putRegistryCredential',
+  'listRegistryCredentials',
+  'deleteRegistryCredential',
+]);
 
 type Persona = 'non-member' | ProjectRole | 'admin' | 'other-project token';
 const PERSONAS: Persona[] = ['non-member', ...PROJECT_ROLES, 'admin', 'other-project token'];

@@ -19,7 +19,9 @@ export function newId(
     | 'prj'
     | 'ses'
     | 'aud'
-    | 'pool',
+    | 'pool'
+    | 'ctr'
+    | 'sec',
 ): string {
   let t = Date.now();
   let time = '';

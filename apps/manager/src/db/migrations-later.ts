@@ -96,6 +96,63 @@ ALTER TABLE hosts ADD COLUMN tls_issued boolean NOT NULL DEFAULT false
 `,
   },
   {
+    version: 31,
+    name: 'containers',
+    // Containers: an OCI image's process as the only workload of its VM. `phase` is what the
+    // container is before and after its VM (creating, pulling, failed, removing) or `vm`, when
+    // its state is derived from the VM's state and app status at read time (one join, no copy to
+    // keep in step). `user_stopped`: the last stop was a user's (restart policies respect it).
+    // Events are the container's own history (pulls, starts, exits, restarts, health changes).
+    sql: `
+CREATE TABLE containers (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  image text NOT NULL,
+  spec jsonb NOT NULL,
+  phase text NOT NULL,
+  phase_reason text,
+  pull jsonb,
+  image_id text,
+  image_digest text,
+  vm_id text,
+  user_stopped boolean NOT NULL DEFAULT false,
+  restarts integer NOT NULL DEFAULT 0,
+  seen jsonb,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (project, name)
+);
+CREATE INDEX containers_project_id ON containers (project, id);
+CREATE INDEX containers_project_name_prefix ON containers (project, name text_pattern_ops);
+CREATE INDEX containers_vm ON containers (vm_id);
+CREATE TABLE container_events (
+  seq bigserial PRIMARY KEY,
+  container_id text NOT NULL,
+  type text NOT NULL,
+  message text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX container_events_container ON container_events (container_id, seq)
+`,
+  },
+  {
+    version: 33,
+    name: 'secrets',
+    // Project secrets for containers' secretEnv: the value sealed (AES-256-GCM, key outside the
+    // database), never returned by the API.
+    sql: `
+CREATE TABLE secrets (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  value text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (project, name)
+)
+`,
+  },
+  {
     version: 34,
     name: 'app status',
     // What the guest agent last reported about the app it supervises (OCI images and containers):

@@ -1,5 +1,7 @@
+import type { z } from 'zod';
 import type {
   AppStatus,
+  CreateContainerBody,
   BootProfile,
   EgressPolicy,
   Host,
@@ -358,6 +360,52 @@ export const vmNics = pgTable(
   (t) => [primaryKey({ columns: [t.vm_id, t.idx] })],
 );
 
+/** A container's create request as stored (defaults applied), less what has columns of its own. */
+export type ContainerSpec = Omit<
+  z.output<typeof CreateContainerBody>,
+  'name' | 'project' | 'image' | 'pull' | 'start'
+>;
+
+/** What a container is outside its VM's life; `vm`: its state comes from the VM (see store/containers.ts). */
+export type ContainerPhase = 'creating' | 'pulling' | 'failed' | 'removing' | 'vm';
+
+export const containers = pgTable('containers', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  project: text('project').notNull(),
+  image: text('image').notNull(),
+  spec: jsonb('spec').$type<ContainerSpec>().notNull(),
+  phase: text('phase').$type<ContainerPhase>().notNull(),
+  phase_reason: text('phase_reason'),
+  pull: jsonb('pull').$type<{ percent: number | null; message: string }>(),
+  image_id: text('image_id'),
+  image_digest: text('image_digest'),
+  vm_id: text('vm_id'),
+  user_stopped: boolean('user_stopped').notNull().default(false),
+  restarts: integer('restarts').notNull().default(0),
+  /** The container's state and health last recorded as events (so each change is recorded once). */
+  seen: jsonb('seen').$type<{ state: string; health: string | null; restarts: number }>(),
+  created_at: created(),
+});
+
+export const containerEvents = pgTable('container_events', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  container_id: text('container_id').notNull(),
+  type: text('type').notNull(),
+  message: text('message').notNull(),
+  at: at('at').notNull().defaultNow(),
+});
+
+export const secrets = pgTable('secrets', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  project: text('project').notNull(),
+  /** Sealed (crypto/sealed.ts); never returned. */
+  value: text('value').notNull(),
+  created_at: created(),
+  updated_at: at('updated_at').notNull().defaultNow(),
+});
+
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
   hosts,
@@ -378,4 +426,7 @@ export const tables = {
   sessions,
   tickets,
   audit,
+  containers,
+  container_events: containerEvents,
+  secrets,
 };

@@ -15,7 +15,7 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
  * client's response short (a broken transfer, not a complete-looking one); a client that goes
  * away destroys the stream, which cancels the fetch, and the agent stops the guest's side.
  */
-function pipeResponse(res: Response, reply: FastifyReply, headers: string[]): Readable {
+export function pipeResponse(res: Response, reply: FastifyReply, headers: string[]): Readable {
   for (const h of headers) {
     const v = res.headers.get(h);
     if (v) reply.header(h, v);
@@ -24,7 +24,7 @@ function pipeResponse(res: Response, reply: FastifyReply, headers: string[]): Re
 }
 
 /** Reads an agent's JSON answer; an agent that dies mid-body is unreachable, not an internal error. */
-async function readJson(res: Response, host: AgentTarget): Promise<unknown> {
+export async function readJson(res: Response, host: AgentTarget): Promise<unknown> {
   try {
     return await res.json();
   } catch (e) {

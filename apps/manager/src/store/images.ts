@@ -1,5 +1,5 @@
 import { HearthError, newId } from '@hearth/contract';
-import { and, asc, count, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { isUniqueViolation } from '../db/index.ts';
 import { images, vms } from '../db/schema.ts';
@@ -207,6 +207,16 @@ export class ImageStore {
       sql`${images.meta}->>${key} = ${value}`,
     );
     return (await this.find.all([asc(images.id)], where, 1))[0] ?? null;
+  }
+
+  /** The newest ready OCI import of `canonical` (a registry reference) in `project` or global. */
+  async findByOciRef(canonical: string, project: string): Promise<ImageRow | null> {
+    const where = and(
+      this.find.inProject(project),
+      eq(images.status, 'ready'),
+      sql`${images.meta}->'oci'->>'ref' = ${canonical}`,
+    );
+    return (await this.find.all([desc(images.id)], where, 1))[0] ?? null;
   }
 
   /** Other image rows that share a content file (content-addressed: same sha, same file). */

@@ -16,6 +16,8 @@ import { JoinTokenStore } from './join-tokens.ts';
 import { HostCredentialStore } from './host-credentials.ts';
 import { AuditStore } from './audit.ts';
 import { PoolStore } from './pools.ts';
+import { ContainerStore } from './containers.ts';
+import { SecretStore } from './secrets.ts';
 
 export interface Stores {
   vms: VmStore;
@@ -35,6 +37,8 @@ export interface Stores {
   hostCredentials: HostCredentialStore;
   audit: AuditStore;
   pools: PoolStore;
+  containers: ContainerStore;
+  secrets: SecretStore;
 }
 
 /** `idempotency`: how long keys live and when an unfinished claim is stale (defaults 24 h, 5 min). */
@@ -57,5 +61,7 @@ export function makeStores(db: Db, opts: { idempotency?: IdempotencyPolicy } = {
     hostCredentials: new HostCredentialStore(db),
     audit: new AuditStore(db),
     pools: new PoolStore(db),
+    containers: new ContainerStore(db),
+    secrets: new SecretStore(db),
   };
 }

@@ -14,6 +14,7 @@ export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmS
   const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
   const initrd = initrdName ? await images.require(initrdName, row.project) : null;
   const asInit = image.meta.init === 'hearth-guest';
+  const containerApp = asInit && row.guest?.secret ? await ctx.apps?.appFor(row, image.meta) : undefined;
   return {
     id: row.id,
     name: row.name,
@@ -34,7 +35,11 @@ export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmS
       ? {
           secret: row.guest.secret,
           users: row.guest.users ?? [],
-          app: asInit ? appFromImage(image.meta, row.env) : null,
+          app: asInit
+            ? containerApp === undefined
+              ? appFromImage(image.meta, row.env)
+              : containerApp
+            : null,
         }
       : null,
     volumes: (await ctx.stores.volumes.forVm(row.id)).map((v) => ({ id: v.id, readOnly: v.read_only })),

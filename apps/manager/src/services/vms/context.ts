@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { HearthError } from '@hearth/contract';
+import { HearthError, type GuestApp } from '@hearth/contract';
 import type { HostRow, VmRow } from '../../store/mappers.ts';
 import type { Stores } from '../../store/index.ts';
 import type { AgentClient } from '../agent-client.ts';
@@ -25,6 +25,15 @@ export interface VmServiceDeps {
   disk?: DiskPolicy | undefined;
   /** Builds runtime images (`runtime-node22`) on first use; absent in tests that need none. */
   images?: ImageService | undefined;
+  /**
+   * The app a container's VM runs, built from the container at each boot (undefined: the VM is no
+   * container's, so the app comes from its image).
+   */
+  apps?: AppSource | undefined;
+}
+
+export interface AppSource {
+  appFor(vm: VmRow, imageMeta: Record<string, unknown>): Promise<GuestApp | null | undefined>;
 }
 
 /** What every part of the VM service works with: its dependencies and the operations in flight. */
