@@ -31,7 +31,7 @@ export default function CreateContainer() {
   const qc = useQueryClient();
   const [form, setForm] = useState<ContainerForm>(() => ({
     ...emptyContainerForm,
-    project: currentProject() ?? emptyContainerForm.project,
+    project: currentProject() ?? '',
   }));
   const [errors, setErrors] = useState<FieldErrors>({});
   const set = <K extends keyof ContainerForm>(k: K, v: ContainerForm[K]) => {

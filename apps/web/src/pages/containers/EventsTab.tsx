@@ -8,7 +8,8 @@ import { formatTime } from '../../lib/format.ts';
 /** What happened to the container (pulls, starts, exits, restarts, health), newest first. */
 export function EventsTab({ c }: { c: Container }) {
   const { client } = useSession();
-  const events = useQuery(containerQueries.events(client, c.id));
+  // VM changes refetch them (the stream); a slow refresh catches an event without one.
+  const events = useQuery({ ...containerQueries.events(client, c.id), refetchInterval: 5000 });
   return (
     <QueryView query={events} what="events" empty={<Empty title="No events yet" />}>
       {(list) => (

@@ -19,7 +19,8 @@ const form = (over: Partial<ContainerForm>): ContainerForm => ({
 
 describe('container form → CreateContainerBody', () => {
   it('sends only what was given, so the API defaults the rest', () => {
-    expect(toContainerBody(form({}))).toEqual({ image: 'busybox:1', project: 'default' });
+    expect(toContainerBody(form({}))).toEqual({ image: 'busybox:1' });
+    expect(toContainerBody(form({ project: 'team-a' }))).toEqual({ image: 'busybox:1', project: 'team-a' });
     expect(validateContainer(form({}))).toEqual({});
   });
 
@@ -28,6 +29,7 @@ describe('container form → CreateContainerBody', () => {
       form({
         image: ' registry:5000/web:1 ',
         name: 'web',
+        project: 'default',
         pull: 'always',
         ports: '8080:80\n5353:53/udp, 8443:443',
         env: 'GREETING=hello world\nURL=http://x/?a=b\n\n',

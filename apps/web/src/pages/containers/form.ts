@@ -10,6 +10,7 @@ export interface ContainerForm {
   image: string;
   pull: 'missing' | 'always' | 'never';
   name: string;
+  /** The project chosen in the menu; empty: the caller's default (the API picks it). */
   project: string;
   /** One `HOST:CONTAINER[/udp]` a line (commas work too). */
   ports: string;
@@ -36,7 +37,7 @@ export const emptyContainerForm: ContainerForm = {
   image: '',
   pull: 'missing',
   name: '',
-  project: 'default',
+  project: '',
   ports: '',
   env: '',
   secretEnv: '',
