@@ -3,28 +3,58 @@ package main
 import (
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // When the agent boots as PID 1 (images without an init, e.g. OCI images) it also runs the
-// image's own process: ENTRYPOINT + CMD with the image's ENV, WORKDIR and USER, its output on the
-// serial console, restarted according to its policy. The VM stays up when the app ends, so exec
-// and the shell remain available to see why.
+// image's own process: ENTRYPOINT + CMD with the image's ENV, WORKDIR and USER. appsup.go
+// supervises it (restart policy, stop, status), applog.go keeps its output for the host,
+// apphealth.go probes it and appmounts.go mounts its volumes. The VM stays up when the app ends,
+// so exec and the shell remain available to see why.
 
 // GuestApp mirrors GuestApp in packages/contract/src/guest-protocol.ts.
 type GuestApp struct {
-	Argv    []string `json:"argv"`
-	Env     []string `json:"env"`
-	Workdir string   `json:"workdir"`
-	User    string   `json:"user"`
-	Restart string   `json:"restart"`
+	Argv        []string        `json:"argv"`
+	Env         []string        `json:"env"`
+	Workdir     string          `json:"workdir"`
+	User        string          `json:"user"`
+	Restart     string          `json:"restart"`
+	MaxRetries  *int            `json:"maxRetries"`
+	Healthcheck *AppHealthcheck `json:"healthcheck"`
+	StopSignal  string          `json:"stopSignal"`
+	StopGraceMs *int64          `json:"stopGraceMs"`
+	Mounts      []AppMount      `json:"mounts"`
+	Console     *bool           `json:"console"`
+}
+
+type AppHealthcheck struct {
+	Cmd           []string       `json:"cmd"`
+	HTTP          *AppHealthHTTP `json:"http"`
+	TCP           *AppHealthTCP  `json:"tcp"`
+	IntervalMs    int64          `json:"intervalMs"`
+	TimeoutMs     int64          `json:"timeoutMs"`
+	Retries       int            `json:"retries"`
+	StartPeriodMs int64          `json:"startPeriodMs"`
+}
+
+type AppHealthHTTP struct {
+	Port int    `json:"port"`
+	Path string `json:"path"`
+}
+
+type AppHealthTCP struct {
+	Port int `json:"port"`
+}
+
+type AppMount struct {
+	Serial   string `json:"serial"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly"`
 }
 
 // appEnvMap is the app's environment as a map, for exec sessions in the same image.
@@ -85,10 +115,16 @@ func lookupGroup(root, spec string) (int, error) {
 }
 
 // appCommand builds the process for one run of the app.
-func appCommand(root string, app *GuestApp, out io.Writer) (*exec.Cmd, error) {
+func appCommand(root string, app *GuestApp, stdout, stderr io.Writer) (*exec.Cmd, error) {
 	if len(app.Argv) == 0 {
 		return nil, fmt.Errorf("no command")
 	}
+	return appProcess(root, app, app.Argv, stdout, stderr)
+}
+
+// appProcess builds a process in the app's environment, user and working directory (the app
+// itself, or a health check command).
+func appProcess(root string, app *GuestApp, argv []string, stdout, stderr io.Writer) (*exec.Cmd, error) {
 	env := appEnvMap(app)
 	path := env["PATH"]
 	if path == "" {
@@ -98,7 +134,7 @@ func appCommand(root string, app *GuestApp, out io.Writer) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin, err := lookPath(app.Argv[0], path)
+	bin, err := lookPath(argv[0], path)
 	if err != nil {
 		return nil, err
 	}
@@ -116,64 +152,7 @@ func appCommand(root string, app *GuestApp, out io.Writer) (*exec.Cmd, error) {
 	if _, ok := env["HOME"]; !ok {
 		full = append(append([]string(nil), full...), "HOME="+home)
 	}
-	cmd := &exec.Cmd{Path: bin, Args: app.Argv, Env: full, Dir: dir, Stdout: out, Stderr: out,
+	cmd := &exec.Cmd{Path: bin, Args: argv, Env: full, Dir: dir, Stdout: stdout, Stderr: stderr,
 		SysProcAttr: &syscall.SysProcAttr{Credential: cred, Setsid: true}}
 	return cmd, nil
-}
-
-// shouldRestart applies the restart policy to an exit status (-1: it could not start).
-func shouldRestart(policy string, code int) bool {
-	switch policy {
-	case "always":
-		return true
-	case "on-failure":
-		return code != 0
-	}
-	return false
-}
-
-// superviseApp runs the app until its policy says stop; failures to start count as exit 127.
-// sleep is replaceable so tests need not wait for the backoff.
-func superviseApp(root string, app *GuestApp, out io.Writer, sleep func(time.Duration)) {
-	backoff := time.Second
-	for runs := 1; ; runs++ {
-		started := time.Now()
-		code := 127
-		cmd, err := appCommand(root, app, out)
-		if err == nil {
-			err = startTracked(cmd)
-		}
-		if err != nil {
-			fmt.Fprintf(out, "hearth-guest: starting the app (%s) failed: %v\n", strings.Join(app.Argv, " "), err)
-		} else {
-			fmt.Fprintf(out, "hearth-guest: app started (pid %d): %s\n", cmd.Process.Pid, strings.Join(app.Argv, " "))
-			werr := cmd.Wait()
-			untrackPid(cmd.Process.Pid)
-			code = cmd.ProcessState.ExitCode()
-			if werr != nil && code < 0 {
-				code = 128 + int(cmd.ProcessState.Sys().(syscall.WaitStatus).Signal())
-			}
-			fmt.Fprintf(out, "hearth-guest: app exited with status %d\n", code)
-		}
-		if !shouldRestart(app.Restart, code) {
-			return
-		}
-		if time.Since(started) > 30*time.Second {
-			backoff = time.Second
-		}
-		log.Printf("restarting the app in %v (run %d)", backoff, runs)
-		sleep(backoff)
-		if backoff *= 2; backoff > 30*time.Second {
-			backoff = 30 * time.Second
-		}
-	}
-}
-
-// startApp runs the configured app with its output on the serial console.
-func startApp(app *GuestApp) {
-	var out io.Writer = os.Stdout
-	if f, err := os.OpenFile("/dev/console", os.O_WRONLY|syscall.O_NOCTTY, 0); err == nil {
-		out = f
-	}
-	go superviseApp("/", app, out, time.Sleep)
 }

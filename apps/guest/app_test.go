@@ -1,69 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func TestAppRunsWithEnvAndWorkdir(t *testing.T) {
-	dir := t.TempDir()
-	work := filepath.Join(dir, "srv")
-	app := &GuestApp{
-		Argv:    []string{"sh", "-c", `echo "greeting=$GREETING pwd=$(pwd)"; exit 3`},
-		Env:     []string{"PATH=/usr/bin:/bin", "GREETING=hello world"},
-		Workdir: work,
-		Restart: "on-failure",
-	}
-	var out syncBuf
-	var sleeps []time.Duration
-	runs := 0
-	superviseApp(dir, app, &out, func(d time.Duration) {
-		sleeps = append(sleeps, d)
-		if runs++; runs == 2 {
-			app.Restart = "no" // stop after the third run
-		}
-	})
-	got := out.String()
-	if strings.Count(got, "greeting=hello world pwd="+work) != 3 {
-		t.Fatalf("app output: %q", got)
-	}
-	if !strings.Contains(got, "app exited with status 3") {
-		t.Fatalf("exit status not reported: %q", got)
-	}
-	if len(sleeps) != 2 || sleeps[0] != time.Second || sleeps[1] != 2*time.Second {
-		t.Fatalf("backoff: %v", sleeps)
-	}
-}
-
-func TestAppStartFailureIsReported(t *testing.T) {
-	var out syncBuf
-	superviseApp(t.TempDir(), &GuestApp{Argv: []string{"/no/such/binary"}, Restart: "no"}, &out, func(time.Duration) {})
-	if !strings.Contains(out.String(), "starting the app (/no/such/binary) failed") {
-		t.Fatalf("%q", out.String())
-	}
-}
 
 func TestAppCredential(t *testing.T) {
 	root := t.TempDir()
@@ -101,7 +42,8 @@ func TestAppCredential(t *testing.T) {
 }
 
 func TestRestartPolicy(t *testing.T) {
-	if shouldRestart("no", 1) || !shouldRestart("on-failure", 1) || shouldRestart("on-failure", 0) || !shouldRestart("always", 0) {
+	if shouldRestart("no", 1) || !shouldRestart("on-failure", 1) || shouldRestart("on-failure", 0) ||
+		!shouldRestart("always", 0) || !shouldRestart("unless-stopped", 0) {
 		t.Fatal("restart policy")
 	}
 }

@@ -22,6 +22,7 @@ type Agent struct {
 	cfgErr string // why every HELLO is refused when cfg is nil
 	root   string // filesystem root for /etc lookups: "/" except in tests
 	procs  *procTable
+	app    *appSupervisor // the image's own process when the agent is PID 1, else nil
 	cpu    cpuState
 	// How long the link reader waits for a stream's consumer that is stdinQueueBytes behind.
 	stdinStall time.Duration
@@ -74,7 +75,7 @@ func main() {
 		applySetup("/", cfg, true)
 		// Only as PID 1: an agent respawned by an init must not start a second copy of the app.
 		if cfg.App != nil && os.Getpid() == 1 {
-			startApp(cfg.App)
+			a.app = startApp(cfg.App)
 		}
 	}
 	if *listen == "" {
@@ -126,6 +127,15 @@ func (a *Agent) dispatch(st *stream, req *Request) {
 		return
 	case OpFsRead:
 		opRead(st, req)
+		return
+	case OpAppStatus:
+		a.opAppStatus(st)
+		return
+	case OpAppLogs:
+		a.opAppLogs(st, req)
+		return
+	case OpAppControl:
+		a.opAppControl(st, req)
 		return
 	case OpFsWrite:
 		opWrite(st, req)

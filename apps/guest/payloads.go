@@ -63,6 +63,11 @@ type Request struct {
 	Users          []BootUser    `json:"users"`
 	Entropy        string        `json:"entropy"`
 	RenewMachineID bool          `json:"renewMachineId"`
+	// app.logs and app.control
+	FromSeq   uint64 `json:"fromSeq"`
+	FromEvent uint64 `json:"fromEvent"`
+	Follow    bool   `json:"follow"`
+	Action    string `json:"action"`
 }
 
 type GuestError struct {

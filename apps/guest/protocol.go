@@ -22,6 +22,8 @@ const (
 	// IdentityFullFeature (WELCOME capabilities): the identity op takes entropy, users, env and
 	// renewMachineId too (IDENTITY_FULL_FEATURE in the contract).
 	IdentityFullFeature = "identity.full"
+	// AppFeature (WELCOME capabilities): the agent serves app.status, app.logs and app.control.
+	AppFeature = "app"
 )
 
 // Frame types.
@@ -93,13 +95,16 @@ const (
 	OpHealth      = "health"
 	OpIdentity    = "identity"
 	OpPersonalize = "personalize"
+	OpAppStatus   = "app.status"
+	OpAppLogs     = "app.logs"
+	OpAppControl  = "app.control"
 )
 
 var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin, OpFsStat, OpFsList,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpShutdown,
-	OpHealth, OpIdentity, OpPersonalize}
+	OpHealth, OpIdentity, OpPersonalize, OpAppStatus, OpAppLogs, OpAppControl}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature, AppFeature}
 
 type Frame struct {
 	Stream  uint32

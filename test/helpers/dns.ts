@@ -6,6 +6,8 @@ import { createSocket } from 'node:dgram';
  */
 export async function testDnsServer(records: Record<string, string>) {
   const sock = createSocket('udp4');
+  /** Every name asked, in order (lower case): what a forwarder passed on. */
+  const queries: string[] = [];
   sock.on('message', (msg, peer) => {
     let off = 12;
     const labels: string[] = [];
@@ -13,6 +15,7 @@ export async function testDnsServer(records: Record<string, string>) {
       labels.push(msg.subarray(off + 1, off + 1 + msg[off]!).toString());
       off += msg[off]! + 1;
     }
+    queries.push(labels.join('.').toLowerCase());
     const question = msg.subarray(12, off + 5);
     const qtype = msg.readUInt16BE(off + 1);
     const ip = records[labels.join('.').toLowerCase()];
@@ -31,5 +34,5 @@ export async function testDnsServer(records: Record<string, string>) {
     sock.send(Buffer.concat([head, question, answer]), peer.port, peer.address);
   });
   await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', () => resolve()));
-  return { port: sock.address().port, close: () => sock.close() };
+  return { port: sock.address().port, queries, close: () => sock.close() };
 }

@@ -94,9 +94,15 @@ exec sleep 100000
 
 /**
  * Builds a tiny OCI image with umoci (static busybox + a script CMD, ENV, WORKDIR, exposed port)
- * and pushes it to `registry` with skopeo. Returns the reference.
+ * and pushes it to `registry` with skopeo. Returns the reference. `script` replaces HELLO_SCRIPT as
+ * the ENTRYPOINT's program.
  */
-export async function pushTestImage(registry: string, repo: string, tag: string): Promise<string> {
+export async function pushTestImage(
+  registry: string,
+  repo: string,
+  tag: string,
+  opts: { script?: string } = {},
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-oci-build-'));
   try {
     const layout = join(dir, 'layout');
@@ -110,7 +116,7 @@ export async function pushTestImage(registry: string, repo: string, tag: string)
     await copyFile('/bin/busybox', join(root, 'bin/busybox'));
     await chmod(join(root, 'bin/busybox'), 0o755);
     for (const a of APPLETS) await symlink('busybox', join(root, 'bin', a));
-    await writeFile(join(root, 'usr/local/bin/hello.sh'), HELLO_SCRIPT, { mode: 0o755 });
+    await writeFile(join(root, 'usr/local/bin/hello.sh'), opts.script ?? HELLO_SCRIPT, { mode: 0o755 });
     await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
     await run('umoci', ['repack', '--image', img, bundle]);
     await run('umoci', [

@@ -12,6 +12,7 @@ import { buildAgentApp } from './app.ts';
 import { collectInventory, hostNetFeatures } from './inventory.ts';
 import { enableKsm } from './ksm.ts';
 import { sweepLeftovers } from './sweep.ts';
+import { AppLogHub } from './app-logs/collector.ts';
 import { ManagerCallError, ManagerClient } from './manager-client.ts';
 import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './vm/index.ts';
@@ -178,8 +179,14 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     features,
   };
   const confiner = new VmConfiner(join(cfg.dataDir, 'vms'), log.child({ component: 'confine' }), cfg.confine);
-  const supervisor = new Supervisor({
+  // App status changes go to the manager on the same path as unexpected VM changes.
+  const appLogs = new AppLogHub(log.child({ component: 'app-logs' }), (id, app, appEvents) => {
+    pendingReports.push({ ...supervisor.status(id), app, appEvents });
+    void flushReports();
+  });
+  const supervisor: Supervisor = new Supervisor({
     confiner,
+    appLogs,
     net: netCtx,
     guestAgentPath,
     images: new ImageCache({
@@ -301,6 +308,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     failed(e as Error);
     await closeApp(0).catch(() => undefined);
     supervisor.dispose();
+    appLogs.dispose();
     await lock.release();
     throw e;
   }
@@ -344,6 +352,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       // Requests already accepted (a delete removing its TAP) finish before the agent lets go.
       await closeApp(drainMs);
       supervisor.dispose();
+      appLogs.dispose();
       await lock.release();
     },
   };

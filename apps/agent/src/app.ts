@@ -11,6 +11,7 @@ import { volumeRoutes } from './volumes.ts';
 import { fileRoutes } from './routes/files.ts';
 import { wsRoutes } from './routes/ws.ts';
 import { personalizeRoutes } from './routes/personalize.ts';
+import { appLogRoutes } from './app-logs/routes.ts';
 
 export interface AgentAppDeps {
   /**
@@ -110,6 +111,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     sup.setNetPolicy(params.id, { ...sup.netPolicy(params.id), ports: body.ports }),
   );
   serve(app, r.setNetPolicy, async ({ params, body }) => sup.setNetPolicy(params.id, body));
+  serve(app, r.setDnsNames, async ({ params, body }) => sup.setDnsNames(params.id, body));
   serve(app, r.ensureNetwork, async ({ body }) => {
     await sup.refreshNetwork(body.network);
     return { ok: true };
@@ -141,6 +143,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   execRoutes(app, sup);
   fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, deps.readTimeoutMs);
   personalizeRoutes(app, sup);
+  appLogRoutes(app, sup);
   let ws: { dispose(): void } | null = null;
   void app.register(async (inst) => {
     ws = wsRoutes(inst, sup);

@@ -1,10 +1,16 @@
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { DNS_DOMAIN } from '@hearth/contract';
 import { pidAlive } from '@hearth/vmm';
 
 /** Where the forwarder of a bridge keeps its pid: derived from the bridge, so any process can find it. */
 export function dnsPidFile(bridge: string): string {
   return `/run/hearth-dns-${bridge}.pid`;
+}
+
+/** The hosts file the forwarder of a bridge answers VM names from (`dns-hosts.ts` writes it). */
+export function dnsHostsFile(bridge: string): string {
+  return `/run/hearth-dns-${bridge}.hosts`;
 }
 
 async function runningPid(bridge: string): Promise<number | null> {
@@ -18,7 +24,10 @@ async function runningPid(bridge: string): Promise<number | null> {
 /**
  * Guests use their gateway (the bridge address) as DNS server: a dnsmasq there forwards to the
  * host's resolvers (or `upstream`), with a cache. It runs detached like the VMMs, so an agent
- * restart leaves guests' DNS working; a running forwarder with the same settings is kept.
+ * restart leaves guests' DNS working; a running forwarder with the same settings is kept. It
+ * answers the network's VM names from its hosts file (re-read on SIGHUP, `reloadDns`); names
+ * under `.hearth` and plain names it does not know are answered "no such name" here, never
+ * asked upstream.
  */
 export async function ensureDns(bridge: string, gateway: string, upstream: string[] = []): Promise<void> {
   const args = [
@@ -29,6 +38,9 @@ export async function ensureDns(bridge: string, gateway: string, upstream: strin
     '--except-interface=lo',
     '--cache-size=1000',
     `--pid-file=${dnsPidFile(bridge)}`,
+    `--addn-hosts=${dnsHostsFile(bridge)}`,
+    '--domain-needed',
+    `--local=/${DNS_DOMAIN}/`,
     ...(upstream.length ? ['--no-resolv', ...upstream.map((s) => `--server=${s}`)] : []),
   ];
   const pid = await runningPid(bridge);
@@ -37,6 +49,10 @@ export async function ensureDns(bridge: string, gateway: string, upstream: strin
     if (args.every((a) => cmdline.includes(a))) return;
     process.kill(pid, 'SIGTERM');
   }
+  // Read at start: an absent file is an error in dnsmasq's log. Names come with the first VM.
+  await writeFile(dnsHostsFile(bridge), '', { flag: 'wx', mode: 0o644 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   await new Promise<void>((resolve, reject) => {
     // dnsmasq daemonises itself once it listens; its exit code says whether it could.
     const child = spawn('dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -64,4 +80,17 @@ export async function stopDns(bridge: string): Promise<void> {
     }
   }
   await rm(dnsPidFile(bridge), { force: true });
+  await rm(dnsHostsFile(bridge), { force: true });
+}
+
+/** Makes the forwarder of a bridge re-read its hosts file (SIGHUP; it keeps serving meanwhile). */
+export async function reloadDns(bridge: string): Promise<boolean> {
+  const pid = await runningPid(bridge);
+  if (!pid) return false;
+  try {
+    process.kill(pid, 'SIGHUP');
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -6,6 +6,8 @@ export { ManagerClient } from './manager-client.ts';
 export { teardownNetwork, removeBridge, bridgeFor, vxlanDev } from './networks.ts';
 export { nicTap, policyTable } from './vm-net.ts';
 export { sweepLeftovers } from './sweep.ts';
+// Where a network's DNS forwarder keeps its pid and its names (test/e2e/dns.test.ts reads them).
+export { dnsHostsFile, dnsPidFile } from './dns.ts';
 export { buildAgentApp, type AgentAppDeps } from './app.ts';
 // The host pieces the benchmarks time one by one (bench/net.ts, bench/snapshots.ts).
 export { sh } from './exec.ts';

@@ -125,7 +125,14 @@ describeOnBackends('project isolation', (db) => {
       project: 'iso-b',
       image: 'iso-img',
       phase: 'failed',
-      spec: { vcpus: 1, memoryMib: 256, restart: 'no', stopSignal: 'SIGTERM', stopGraceSeconds: 10 },
+      spec: {
+        vcpus: 1,
+        memoryMib: 256,
+        restart: 'no',
+        stopSignal: 'SIGTERM',
+        stopGraceSeconds: 10,
+        start: false,
+      },
     });
     b.containers = { id: ctr.id, name: 'iso-ctr', code: 'CONTAINER_NOT_FOUND' };
 

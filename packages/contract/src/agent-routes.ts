@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  AgentDnsNamesBody,
   AgentNetPolicy,
   AgentRestoreBody,
   AgentSnapshotResult,
@@ -9,6 +10,9 @@ import {
   AgentVmStatus,
 } from './agent.ts';
 import { LogsQuery } from './vm.ts';
+import { AppStatus } from './app-status.ts';
+import { ContainerLogsQuery } from './container.ts';
+import { AppControlAction } from './guest-protocol.ts';
 import { AgentTlsMaterial } from './host.ts';
 import { agentAccessRoutes, AgentVmParams } from './agent-access-routes.ts';
 import { routePath, type RouteInput, type RouteOutput, type RouteShape } from './route-path.ts';
@@ -51,6 +55,13 @@ const vmAction = (action: string, summary: string) =>
     params: AgentVmParams,
     response: AgentVmStatus,
   });
+
+/** Stop (stop signal, then SIGKILL after the grace period), start, restart or signal the app. */
+export const AppControlBody = z.strictObject({
+  action: AppControlAction,
+  signal: z.string().optional().describe('For `signal`: a name (TERM, SIGHUP) or a number'),
+});
+export type AppControlBody = z.infer<typeof AppControlBody>;
 
 /**
  * Every route of the host agent's API. The agent registers exactly these (validating params,
@@ -133,6 +144,15 @@ export const agentRoutes = {
     body: AgentNetPolicy,
     response: AgentVmStatus,
   }),
+  setDnsNames: def({
+    method: 'PUT',
+    path: '/agent/v1/vms/:id/dns-names',
+    summary:
+      "Replace the names its networks' DNS forwarders publish for a VM (published at once while it runs).",
+    params: AgentVmParams,
+    body: AgentDnsNamesBody,
+    response: AgentVmStatus,
+  }),
   ensureNetwork: def({
     method: 'POST',
     path: '/agent/v1/networks/ensure',
@@ -169,6 +189,31 @@ export const agentRoutes = {
     summary: "Remove a volume's file.",
     params: AgentVolumeParams,
     response: Ok,
+  }),
+  appLogs: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/app/logs',
+    summary:
+      "The app's persisted stdout/stderr: text lines or NDJSON ContainerLogLine objects, streamed; `follow` keeps it open until the client leaves.",
+    params: AgentVmParams,
+    query: ContainerLogsQuery,
+    response: null,
+    raw: { produces: ['text/plain', 'application/x-ndjson'] },
+  }),
+  appStatus: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/app',
+    summary: "The guest app's status, asked of the guest agent.",
+    params: AgentVmParams,
+    response: AppStatus,
+  }),
+  appControl: def({
+    method: 'POST',
+    path: '/agent/v1/vms/:id/app/control',
+    summary: 'Stop, start, restart or signal the guest app; answers its status after.',
+    params: AgentVmParams,
+    body: AppControlBody,
+    response: AppStatus,
   }),
   rotateCredentials: def({
     method: 'POST',

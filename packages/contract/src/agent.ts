@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BootStepTiming } from './boot-profile.ts';
 import { HostInventory } from './host.ts';
 import { GuestApp } from './guest-protocol.ts';
+import { AppStatus } from './app-status.ts';
 import { EgressPolicy, Ipv4, Ipv4Cidr, NetworkMode } from './network.ts';
 
 /** Everything an agent needs to build a network on its host; names derive from the network id. */
@@ -29,6 +30,13 @@ export const AgentNetwork = z.object({
 });
 export type AgentNetwork = z.infer<typeof AgentNetwork>;
 
+/** The domain under which a network's DNS forwarder publishes its VMs: `<name>.<network>.hearth`. */
+export const DNS_DOMAIN = 'hearth';
+
+/** A host name as a forwarder's hosts file carries it: dot-separated DNS labels (no spaces, no newlines). */
+export const DNS_HOSTNAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const DnsHostname = z.string().max(253).regex(DNS_HOSTNAME_RE, 'a DNS name');
+
 export const AgentNic = z.object({
   mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
   ip: Ipv4.nullable().describe('null: the guest asks DHCP'),
@@ -36,8 +44,24 @@ export const AgentNic = z.object({
   gateway: Ipv4.nullable().describe("The guest's default route, if this NIC carries it"),
   dns: z.array(Ipv4),
   network: AgentNetwork,
+  dnsNames: z
+    .array(DnsHostname)
+    .optional()
+    .describe("Names the network's DNS forwarder answers with this NIC's address: the VM's own"),
+  dnsAliases: z
+    .array(DnsHostname)
+    .optional()
+    .describe('Extra names for the address (container network aliases); a VM name on the network wins'),
 });
 export type AgentNic = z.infer<typeof AgentNic>;
+
+/** New DNS names for a VM's NICs (by MAC), after a rename or a pool hand-out: published at once. */
+export const AgentDnsNamesBody = z.strictObject({
+  nics: z.array(
+    z.object({ mac: z.string(), dnsNames: z.array(DnsHostname), dnsAliases: z.array(DnsHostname) }),
+  ),
+});
+export type AgentDnsNamesBody = z.infer<typeof AgentDnsNamesBody>;
 
 export const AgentNetPolicy = z.strictObject({
   ports: z
@@ -102,6 +126,10 @@ export const AgentVmSpec = z.strictObject({
   nics: z.array(AgentNic).default([]),
   egress: EgressPolicy.nullable().default(null),
   bandwidthMbit: z.number().int().nullable().default(null),
+  appLogs: z
+    .object({ maxBytes: z.number().int().min(4096), maxFiles: z.number().int().min(1).max(100) })
+    .optional()
+    .describe("Rotation of the app's persisted stdout/stderr (default 10 MiB × 5 files)"),
 });
 export type AgentVmSpec = z.infer<typeof AgentVmSpec>;
 
@@ -130,6 +158,13 @@ export const AgentVmStatus = z.object({
     .nullable()
     .optional()
     .describe("The host's steps of the last boot or restore, in order"),
+  app: AppStatus.nullable()
+    .optional()
+    .describe("The guest app's status (pushes from the app log collector; absent: unchanged)"),
+  appEvents: z
+    .array(z.string())
+    .optional()
+    .describe('What happened to the app since the last push ("restarted, exit code 1, attempt 3")'),
 });
 export type AgentVmStatus = z.infer<typeof AgentVmStatus>;
 

@@ -30,13 +30,13 @@ const IN_GUEST: ErrorCode[] = [
   'AGENT_UNREACHABLE',
 ];
 
-const verb = (action: string, summary: string, body?: z.ZodType) =>
+const verb = <B extends z.ZodType | undefined = undefined>(action: string, summary: string, body?: B) =>
   def({
     ...base,
     method: 'POST',
     path: `/v1/containers/:id/${action}`,
     summary,
-    ...(body ? { body } : {}),
+    body: body as B,
     response: Container,
     status: 202,
     errors: [...C_ERR, 'CONTAINER_INVALID_STATE'],

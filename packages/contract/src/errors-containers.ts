@@ -35,4 +35,8 @@ export const containerErrors = {
     status: 401,
     hint: 'The registry refused the stored credentials (or asked for some): set them with PUT /v1/registries/{host} (`hearth registry login HOST`).',
   },
+  VM_NO_APP: {
+    status: 409,
+    hint: 'This VM runs no app (its image has no command, or it boots an init): app logs, status and control need one. Its serial console (GET /v1/vms/{id}/logs) is what it prints.',
+  },
 } as const;

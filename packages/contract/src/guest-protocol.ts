@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppStatus } from './app-status.ts';
 
 /**
  * The host ↔ guest-agent protocol, version 1. Mirrored in Go in apps/guest/protocol.go;
@@ -126,6 +127,19 @@ const identityFields = {
 export const IdentityRequest = z.object({ op: z.literal('identity'), ...identityFields });
 export type IdentityRequest = z.infer<typeof IdentityRequest>;
 
+/** A guest that lists this capability serves app.status, app.logs and app.control. */
+export const APP_FEATURE = 'app';
+
+/**
+ * The app ops (an agent without an app answers NOT_FOUND). `app.logs` streams EVENT frames
+ * (GuestAppLogEvent) from sequence number `fromSeq` (default 1) and status messages after
+ * `fromEvent`; without `follow` its RESULT
+ * {nextSeq} comes once it sent what the guest's ring holds, with `follow` it ends at a CONTROL
+ * cancel. `app.status` and `app.control` answer {status: AppStatus}.
+ */
+export const AppControlAction = z.enum(['stop', 'start', 'restart', 'signal']);
+export type AppControlAction = z.infer<typeof AppControlAction>;
+
 export const GuestRequest = z.discriminatedUnion('op', [
   ExecRequest,
   z.object({ op: z.literal('ps') }),
@@ -155,6 +169,15 @@ export const GuestRequest = z.discriminatedUnion('op', [
   IdentityRequest,
   /** `identity` under its old name (host agents before the merge), all but `nics` required there. */
   z.object({ op: z.literal('personalize'), ...identityFields }),
+  z.object({ op: z.literal('app.status') }),
+  z.object({
+    op: z.literal('app.logs'),
+    fromSeq: z.number().int().min(1).optional(),
+    /** Status events (messages) after this number; 0 or absent: every one the guest still has. */
+    fromEvent: z.number().int().min(0).optional(),
+    follow: z.boolean().optional(),
+  }),
+  z.object({ op: z.literal('app.control'), action: AppControlAction, signal: z.string().optional() }),
 ]);
 export type GuestRequest = z.infer<typeof GuestRequest>;
 
@@ -288,6 +311,31 @@ export const GuestApp = z.object({
   console: z.boolean().optional(),
 });
 export type GuestApp = z.infer<typeof GuestApp>;
+
+/** One line of the app's output: sequence number (per boot), time (RFC 3339, ns), stream, text. */
+export const GuestLogRecord = z.object({
+  s: z.number().int(),
+  t: z.string(),
+  o: z.enum(['stdout', 'stderr']),
+  l: z.string(),
+});
+export type GuestLogRecord = z.infer<typeof GuestLogRecord>;
+
+/** The EVENT frames of an app.logs stream. */
+export const GuestAppLogEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('logs'), records: z.array(GuestLogRecord) }),
+  /** Records from..to were asked for but the guest's ring no longer holds them. */
+  z.object({ type: z.literal('gap'), from: z.number().int(), to: z.number().int() }),
+  /** The app's status (first, and at each change while following) with what happened since. */
+  z.object({
+    type: z.literal('status'),
+    status: AppStatus,
+    events: z.array(z.string()),
+    /** The number of the last event sent so far (the next follow's `fromEvent`). */
+    eventSeq: z.number().int(),
+  }),
+]);
+export type GuestAppLogEvent = z.infer<typeof GuestAppLogEvent>;
 
 export const GuestBootConfig = z.object({
   secret: z.string(),

@@ -41,6 +41,7 @@ export const routeRoles = {
   waitVm: 'viewer',
   vmEvents: 'viewer',
   vmLogs: 'viewer',
+  vmAppLogs: 'viewer',
   listHosts: 'signed-in',
   getHost: 'signed-in',
   listImages: 'viewer',

@@ -21,6 +21,7 @@ import { networkRoutes } from './network-routes.ts';
 import { templateRoutes } from './template-routes.ts';
 import { poolRoutes } from './pool-routes.ts';
 import { containerRoutes } from './container-routes.ts';
+import { ContainerLogsQuery } from './container.ts';
 import { eventRoutes } from './events-routes.ts';
 import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
@@ -190,6 +191,20 @@ export const routes = {
     response: null,
     status: 200,
     errors: [...VM_ERR, 'AGENT_UNREACHABLE'],
+  }),
+  vmAppLogs: def({
+    method: 'GET',
+    path: '/v1/vms/:id/app/logs',
+    summary:
+      "The stdout and stderr of the VM's app (an OCI image's command run by the guest agent), persisted on its host and rotated: text lines (optionally timestamped) or NDJSON ContainerLogLine objects, streamed; `follow` keeps the response open for new lines until the client leaves.",
+    tag: 'vms',
+    auth: 'user',
+    params: IdParam,
+    query: ContainerLogsQuery,
+    response: null,
+    raw: { produces: ['text/plain', 'application/x-ndjson'] },
+    status: 200,
+    errors: [...VM_ERR, 'VM_NO_APP', 'VM_NOT_RUNNING', 'AGENT_UNREACHABLE'],
   }),
   listHosts: def({
     method: 'GET',

@@ -28,7 +28,11 @@ export type Behaviour = (
  * A fake guest on a Unix socket: answers HELLO, then hands every frame to `behave`. `capabilities`
  * go into its WELCOME (['credit'] makes it a guest that speaks per-stream credit).
  */
-export function fakeGuest(behave: Behaviour, capabilities: string[] = []) {
+export function fakeGuest(
+  behave: Behaviour,
+  capabilities: string[] = [],
+  welcome: Partial<typeof WELCOME> = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-guest-'));
   const path = join(dir, 'g.sock');
   const sockets: Socket[] = [];
@@ -51,7 +55,7 @@ export function fakeGuest(behave: Behaviour, capabilities: string[] = []) {
                 error: { code: 'UNAUTHENTICATED', message: 'bad secret' },
               }),
             );
-          } else sock.write(encodeFrame(0, FrameType.WELCOME, { ...WELCOME, capabilities }));
+          } else sock.write(encodeFrame(0, FrameType.WELCOME, { ...WELCOME, ...welcome, capabilities }));
           continue;
         }
         const json =

@@ -24,6 +24,8 @@ export async function adoptVms(ctx: VmContext): Promise<void> {
     );
   }
   await repairNetwork(ctx);
+  // The forwarders kept running without us: their names may miss VMs that stopped meanwhile.
+  await ctx.startDns();
 }
 
 /** Records the VM in `dir` (if it has a spec); true when it was in the middle of a stop. */

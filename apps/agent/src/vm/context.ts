@@ -4,7 +4,9 @@ import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contr
 import type { VmmConfinement, VmmDriver, VmmInstance } from '@hearth/vmm';
 import type { VmConfiner } from './confine.ts';
 import { GuestConnection } from '../guest/connection.ts';
+import { DnsHosts } from '../dns-hosts.ts';
 import type { ImageCache } from '../image-cache.ts';
+import type { AppLogHub } from '../app-logs/collector.ts';
 import { removePorts } from '../net.ts';
 import type { NetContext } from '../networks.ts';
 import { deleteTaps, nicsOf, removePolicy } from '../vm-net.ts';
@@ -27,6 +29,8 @@ export interface SupervisorOptions {
   onUnexpectedChange: (status: AgentVmStatus) => void;
   /** How long a guest call waits for a reconnecting guest channel before failing (default 15 s). */
   guestReconnectMs?: number;
+  /** Collects the app output of VMs that run an app (null: none kept, unit tests). */
+  appLogs?: AppLogHub | null;
   /** Confines QEMU VMs (own uid, seccomp, cgroup); null: QEMU runs as root (unit tests). */
   confiner?: VmConfiner | null;
 }
@@ -38,11 +42,33 @@ export interface SupervisorOptions {
  */
 export class VmContext {
   readonly vms = new Map<string, VmRecord>();
+  private readonly dnsHosts: DnsHosts;
+  /** Off until adoption at start-up has seen every VM: a file written earlier would miss some. */
+  private dnsLive = false;
 
   constructor(
     readonly o: SupervisorOptions,
     readonly watch: (rec: VmRecord, instance: VmmInstance) => void,
-  ) {}
+  ) {
+    this.dnsHosts = new DnsHosts({ log: o.log });
+  }
+
+  /** Adoption is done: the names follow the VMs from now on, starting with a sync. */
+  startDns(): Promise<void> {
+    this.dnsLive = true;
+    return this.syncDns();
+  }
+
+  /**
+   * Brings the DNS forwarders' names in line with the VMs whose VMM runs now: after a boot or
+   * restore, a stop, an exit, a delete, and adoption at start-up. Never throws.
+   */
+  syncDns(): Promise<void> {
+    if (!this.o.net || !this.dnsLive) return Promise.resolve();
+    return this.dnsHosts.sync(() =>
+      [...this.vms.values()].map((r) => ({ spec: r.spec, running: Boolean(r.instance) })),
+    );
+  }
 
   get log(): Logger {
     return this.o.log;
@@ -103,12 +129,14 @@ export class VmContext {
   }
 
   /**
-   * Everything on the host that a VM's VMM held: its cgroup, its TAPs, port forwards and policy
-   * table.
+   * Everything on the host that a VM's VMM held: its names on DNS, its cgroup, its TAPs, port
+   * forwards and policy table. The VMM is gone (`instance` null) when this runs.
    */
   async releaseNet(spec: AgentVmSpec): Promise<void> {
     if (this.o.confiner && spec.vmm === 'qemu') await this.o.confiner.release(spec.id);
     if (!nicsOf(spec).length) return;
+    // Its names go first: another VM may be given its address once it is deleted.
+    await this.syncDns();
     await deleteTaps(spec);
     await removePorts(spec.id);
     await removePolicy(spec.id);
@@ -116,14 +144,17 @@ export class VmContext {
 
   openGuest(rec: VmRecord, instance: VmmInstance): GuestConnection {
     this.dropGuest(rec);
-    return new GuestConnection({
+    const conn = new GuestConnection({
       connect: () => instance.connectGuest(),
       secret: rec.spec.guest!.secret,
       log: this.o.log.child({ vm: rec.spec.id, component: 'guest' }),
     });
+    this.o.appLogs?.attach(rec.spec, rec.dir, conn);
+    return conn;
   }
 
   dropGuest(rec: VmRecord): void {
+    this.o.appLogs?.detach(rec.spec.id);
     rec.guest?.dispose();
     rec.guest = null;
   }

@@ -1,4 +1,4 @@
-import type { AgentVmSpec, AgentVmStatus } from '@hearth/contract';
+import type { AgentDnsNamesBody, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
 import { applyPorts } from '../net.ts';
 import { applyPolicy, nicsOf, portTarget } from '../vm-net.ts';
 import type { VmContext } from './context.ts';
@@ -39,4 +39,20 @@ export function setNetPolicy(ctx: VmContext, id: string, p: NetPolicy): Promise<
 export function netPolicy(ctx: VmContext, id: string): NetPolicy {
   const { ports, egress, bandwidthMbit } = ctx.need(id).spec;
   return { ports: ports ?? [], egress: egress ?? null, bandwidthMbit: bandwidthMbit ?? null };
+}
+
+/** Replaces the DNS names of the VM's NICs (matched by MAC); the forwarders publish them at once. */
+export function setDnsNames(ctx: VmContext, id: string, body: AgentDnsNamesBody): Promise<AgentVmStatus> {
+  const rec = ctx.need(id);
+  return ctx.serial(rec, async () => {
+    const by = new Map(body.nics.map((n) => [n.mac, n]));
+    const nics = (rec.spec.nics ?? []).map((n) => {
+      const names = by.get(n.mac);
+      return names ? { ...n, dnsNames: names.dnsNames, dnsAliases: names.dnsAliases } : n;
+    });
+    rec.spec = { ...rec.spec, nics };
+    await writeSpec(rec);
+    await ctx.syncDns();
+    return ctx.status(id);
+  });
 }

@@ -1,4 +1,6 @@
-import type { AgentNic, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
+import { EventEmitter } from 'node:events';
+import { AppLogStore, DEFAULT_APP_LOGS } from '../app-logs/store.ts';
+import type { AgentDnsNamesBody, AgentNic, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
 import { capLog, tailFile } from '../console-log.ts';
 import type { GuestConnection } from '../guest/connection.ts';
 import { ensureNetwork, teardownNetwork } from '../networks.ts';
@@ -8,7 +10,7 @@ import { VmContext, type SupervisorOptions } from './context.ts';
 import { watchExit } from './exit-watch.ts';
 import { guestOf } from './guest-access.ts';
 import { deleteVm, pauseVm, resumeVm, startVm, stopVm } from './lifecycle.ts';
-import { netPolicy, setNetPolicy, type NetPolicy } from './net-policy.ts';
+import { netPolicy, setDnsNames, setNetPolicy, type NetPolicy } from './net-policy.ts';
 import { filesOf } from './record.ts';
 import { deleteSnapshot, restoreVm, snapshotVm, type AgentSnapshot } from './snapshot.ts';
 
@@ -105,6 +107,11 @@ export class Supervisor {
     return setNetPolicy(this.ctx, id, p);
   }
 
+  /** New DNS names for the VM's NICs (a rename, a pool hand-out). */
+  setDnsNames(id: string, body: AgentDnsNamesBody): Promise<AgentVmStatus> {
+    return setDnsNames(this.ctx, id, body);
+  }
+
   netPolicy(id: string): NetPolicy {
     return netPolicy(this.ctx, id);
   }
@@ -123,6 +130,17 @@ export class Supervisor {
   /** Networks (by id) that this agent's VMs use: start-up keeps them, sweeps the rest of ours. */
   networksInUse(): Set<string> {
     return new Set([...this.ctx.vms.values()].flatMap((r) => nicsOf(r.spec).map((n) => n.network.id)));
+  }
+
+  /** Where the VM's app output is stored (files oldest first) and the live feed of new lines. */
+  appLogs(id: string): { files: string[]; live: EventEmitter; hasApp: boolean } {
+    const rec = this.ctx.need(id);
+    const hub = this.ctx.o.appLogs;
+    return {
+      files: new AppLogStore(rec.dir, rec.spec.appLogs ?? DEFAULT_APP_LOGS).files(),
+      live: hub?.live ?? new EventEmitter(),
+      hasApp: Boolean(rec.spec.guest?.app),
+    };
   }
 
   /** Ids of the VMs this agent knows. */

@@ -159,4 +159,11 @@ CREATE TABLE secrets (
     // its state, exit code, restarts and health. NULL for VMs without an app.
     sql: `ALTER TABLE vms ADD COLUMN app jsonb`,
   },
+  {
+    version: 35,
+    name: 'dns aliases',
+    // Extra names a VM's networks' DNS forwarders publish for it (a container's network aliases,
+    // compose service names), besides the VM's own name.
+    sql: `ALTER TABLE vms ADD COLUMN dns_aliases jsonb NOT NULL DEFAULT '[]'::jsonb`,
+  },
 ];

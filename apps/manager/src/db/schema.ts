@@ -226,6 +226,8 @@ export const vms = pgTable('vms', {
   pool: text('pool'),
   boot_profile: jsonb('boot_profile').$type<BootProfile>(),
   app: jsonb('app').$type<AppStatus>(),
+  /** Extra DNS names on the VM's networks (a container's network aliases); internal, not in the API. */
+  dns_aliases: jsonb('dns_aliases').$type<string[]>().notNull().default(arr),
 });
 
 export const vmEvents = pgTable('vm_events', {
@@ -361,10 +363,7 @@ export const vmNics = pgTable(
 );
 
 /** A container's create request as stored (defaults applied), less what has columns of its own. */
-export type ContainerSpec = Omit<
-  z.output<typeof CreateContainerBody>,
-  'name' | 'project' | 'image' | 'pull' | 'start'
->;
+export type ContainerSpec = Omit<z.output<typeof CreateContainerBody>, 'name' | 'project' | 'image' | 'pull'>;
 
 /** What a container is outside its VM's life; `vm`: its state comes from the VM (see store/containers.ts). */
 export type ContainerPhase = 'creating' | 'pulling' | 'failed' | 'removing' | 'vm';

@@ -32,9 +32,7 @@ export function containerRoutes(app: FastifyInstance, deps: AppServices): void {
     svc.verb(params.id, project, 'resume', actor),
   );
   serve(app, t, routes.killContainer, ({ params, project, actor, body }) =>
-    svc.verb(params.id, project, 'kill', actor, {
-      signal: (body as { signal?: string } | undefined)?.signal ?? 'SIGKILL',
-    }),
+    svc.verb(params.id, project, 'kill', actor, { signal: body?.signal ?? 'SIGKILL' }),
   );
   serve(app, t, routes.waitContainer, ({ params, project, query }) =>
     svc.wait(params.id, project, query.condition, query.timeout),

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { routes } from '@hearth/contract';
+import { streamAppLogs } from '../services/app-logs.ts';
 import { IdempotencyStore } from '../store/idempotency.ts';
 import { eventFromRow, vmFromRow } from '../store/mappers.ts';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 
-export function vmRoutes(app: FastifyInstance, { stores, vmService, auth }: AppServices): void {
+export function vmRoutes(app: FastifyInstance, { stores, vmService, auth, agents }: AppServices): void {
   const t = auth;
 
   serve(app, t, routes.createVm, async ({ body, req, reply, principal, actor, project }) => {
@@ -78,4 +79,10 @@ export function vmRoutes(app: FastifyInstance, { stores, vmService, auth }: AppS
   serve(app, t, routes.vmLogs, async ({ params, project, query }) =>
     vmService.logs(params.id, project, query.tail),
   );
+
+  serve(app, t, routes.vmAppLogs, async ({ params, project, query, reply }) => {
+    // The VM's agent knows whether it runs an app (VM_NO_APP otherwise) and keeps its logs.
+    const vm = await stores.vms.require(params.id, project);
+    return streamAppLogs({ stores, agents }, vm, query, reply);
+  });
 }

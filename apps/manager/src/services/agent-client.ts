@@ -249,6 +249,9 @@ export class AgentClient {
   ): Promise<AgentVmStatus> {
     return this.call(host, 'setNetPolicy', { params: { id: vmId }, body });
   }
+  dnsNames(host: AgentTarget, vmId: string, body: AgentInput<'setDnsNames'>['body']): Promise<AgentVmStatus> {
+    return this.call(host, 'setDnsNames', { params: { id: vmId }, body });
+  }
   personalize(
     host: AgentTarget,
     vmId: string,

@@ -7,6 +7,7 @@ import {
   eq,
   getTableColumns,
   gt,
+  inArray,
   like,
   ne,
   notInArray,
@@ -166,6 +167,11 @@ export class ContainerStore {
 
   async byVm(vmId: string): Promise<ContainerRow | null> {
     return (await this.rows(eq(containers.vm_id, vmId), [], 1))[0] ?? null;
+  }
+
+  /** Containers a manager was pulling or creating (work to resume after a restart). */
+  unfinished(): Promise<ContainerRow[]> {
+    return this.rows(inArray(containers.phase, ['pulling', 'creating']), [asc(containers.id)]);
   }
 
   /** Containers that have a VM (the watcher's sweep). */

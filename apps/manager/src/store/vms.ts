@@ -1,6 +1,7 @@
 import {
   HearthError,
   newId,
+  type AppStatus,
   type BootProfile,
   type EgressPolicy,
   type PortMapping,
@@ -41,6 +42,8 @@ export interface NewVm {
   ports?: PortMapping[];
   egress?: EgressPolicy | null;
   bandwidthMbit?: number | null;
+  /** Extra names the VM's networks' DNS forwarders publish for it (DNS labels). */
+  dnsAliases?: string[];
 }
 
 export interface VmFilter {
@@ -181,6 +184,7 @@ export class VmStore {
       ports: v.ports ?? [],
       egress: v.egress ?? null,
       bandwidth_mbit: v.bandwidthMbit ?? null,
+      dns_aliases: v.dnsAliases ?? [],
     };
   }
 
@@ -314,6 +318,11 @@ export class VmStore {
       inStates,
       tx,
     );
+  }
+
+  /** The guest app's last reported status (null: none). */
+  setApp(id: string, app: AppStatus | null): Promise<VmRow | null> {
+    return this.set(id, { app });
   }
 
   private async set(id: string, set: VmSet, inStates?: VmState[], tx = this.db.orm): Promise<VmRow | null> {

@@ -58,6 +58,7 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
     rec.startedAt = new Date().toISOString();
     await persist(rec, 'running');
     ctx.watch(rec, instance);
+    await ctx.syncDns();
     b.log.info(
       { pid: instance.pid, bootMs: rec.bootMs, totalMs: Date.now() - t0, steps: b.steps },
       'VM running',

@@ -9,8 +9,8 @@ import type {
 import type { z } from 'zod';
 import { containerStats, execDefaults, guestOf } from './access.ts';
 import { vmVerbs } from './app-control.ts';
-import { newChanged, type ContainerContext, type ContainerServiceDeps } from './context.ts';
-import { createContainer } from './create.ts';
+import { background, newChanged, type ContainerContext, type ContainerServiceDeps } from './context.ts';
+import { createContainer, resumeInterrupted } from './create.ts';
 import { runContainerVerb, type ContainerVerb, type VerbOptions } from './lifecycle.ts';
 import { containerFromRow } from './mapper.ts';
 import { removeContainer } from './remove.ts';
@@ -34,9 +34,10 @@ export class ContainerService {
     this.watch = new ContainerWatch(this.ctx, deps.sweepMs ?? 5000);
   }
 
-  /** Starts following VM changes (events, restart policies). */
+  /** Starts following VM changes (events, restart policies) and resumes interrupted work. */
   start(): void {
     this.watch.start();
+    background(this.ctx, 'resuming containers', () => resumeInterrupted(this.ctx, 'manager'));
   }
 
   async dispose(): Promise<void> {

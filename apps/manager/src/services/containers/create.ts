@@ -14,7 +14,7 @@ type Body = z.output<typeof CreateContainerBody>;
 const DEFAULT_VOLUME_SIZE = '1gb';
 
 function specOf(b: Body): ContainerSpec {
-  const { name: _n, project: _p, image: _i, pull: _pl, start: _s, ...spec } = b;
+  const { name: _n, project: _p, image: _i, pull: _pl, ...spec } = b;
   return spec;
 }
 
@@ -78,8 +78,25 @@ export async function createContainer(
     return containerFromRow(await ctx.stores.containers.requireUnscoped(id));
   }
   await ctx.stores.containers.patch(id, { pull: { percent: null, message: `pulling ${body.image}` } });
-  background(ctx, 'container pull', () => pullThenBuild(ctx, row, choice.pull, body.start, actor));
+  background(ctx, 'container pull', () => pullThenBuild(ctx, row, choice.pull, actor));
   return containerFromRow(await ctx.stores.containers.requireUnscoped(id));
+}
+
+/**
+ * Work a manager stopped in the middle of (a restart or crash): pulls start over, a VM creation
+ * that never finished fails the container, a removal is finished.
+ */
+export async function resumeInterrupted(ctx: ContainerContext, actor: string): Promise<void> {
+  for (const c of await ctx.stores.containers.unfinished()) {
+    if (c.phase === 'pulling') {
+      background(ctx, 'container pull', () => pullThenBuild(ctx, c, c.image, actor));
+    } else if (c.phase === 'creating') {
+      if (c.vm_id) await ctx.vms.delete(c.vm_id, c.project, actor).catch(() => undefined);
+      const reason = 'creating its VM was interrupted by a manager restart';
+      if (await ctx.stores.containers.movePhase(c.id, 'creating', 'failed', reason))
+        await ctx.stores.containers.addEvent(c.id, 'failed', reason);
+    }
+  }
 }
 
 function assertRunnable(body: Body, image: ImageRow, what: string): void {
@@ -97,7 +114,6 @@ async function pullThenBuild(
   ctx: ContainerContext,
   row: ContainerRow,
   ref: string,
-  start: boolean,
   actor: string,
 ): Promise<void> {
   const fail = async (reason: string) => {
@@ -126,7 +142,7 @@ async function pullThenBuild(
   if (!(await ctx.stores.containers.movePhase(row.id, 'pulling', 'creating', null))) return;
   try {
     const built = await buildVm(ctx, await ctx.stores.containers.requireUnscoped(row.id), image, actor);
-    if (start) await startVm(ctx, built, actor);
+    if (row.spec.start !== false) await startVm(ctx, built, actor);
   } catch (e) {
     await ctx.stores.containers.movePhase(row.id, 'creating', 'failed', (e as Error).message);
     await ctx.stores.containers.addEvent(row.id, 'failed', (e as Error).message);

@@ -44,6 +44,7 @@ export async function chooseImage(
 /** Imports `ref` through the image service, reporting progress into the container's `pull`. */
 export async function pullImage(ctx: ContainerContext, id: string, ref: string, project: string) {
   let last = 0;
+  let phase = '';
   const { row, cached } = await ctx.images!.import(
     { ref, source: 'oci', kind: 'rootfs', stream: false },
     project,
@@ -52,9 +53,10 @@ export async function pullImage(ctx: ContainerContext, id: string, ref: string, 
         e.bytes !== undefined && e.totalBytes
           ? Math.min(100, Math.round((e.bytes / e.totalBytes) * 100))
           : null;
-      // Progress is written at most every 250 ms (and at each phase change), not per chunk.
+      // Written at each phase change and at most every 250 ms within one, not per chunk.
       const now = Date.now();
-      if (now - last < 250 && percent !== null) return;
+      if (e.phase === phase && now - last < 250) return;
+      phase = e.phase;
       last = now;
       void ctx.stores.containers.patch(id, { pull: { percent, message: e.message } }).catch(() => undefined);
     },

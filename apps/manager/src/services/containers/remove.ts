@@ -34,7 +34,9 @@ export async function removeContainer(
   ctx.changed.emit('container', c.id);
   if (c.vm_id && c.vm_state !== null) {
     if (c.vm_state !== 'deleting') await ctx.vms.delete(c.vm_id, project, actor);
-    await vmGone(ctx, c.vm_id, VM_GONE_MS);
+    // The record stays `removing` while its VM is still there (an unreachable host, say): a
+    // later delete finishes the removal, and no volume is deleted from under a VM.
+    if (!(await vmGone(ctx, c.vm_id, VM_GONE_MS))) return shown;
   }
   if (opts.volumes) await deleteVolumes(ctx, c);
   await ctx.stores.containers.delete(c.id);
@@ -51,25 +53,26 @@ async function deleteVolumes(ctx: ContainerContext, c: ContainerRow): Promise<vo
   }
 }
 
-/** Resolves once the VM's record is gone (deleted by its host), or after `ms`. */
-function vmGone(ctx: ContainerContext, vmId: string, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
+/** True once the VM's record is gone (deleted by its host); false when it failed or after `ms`. */
+function vmGone(ctx: ContainerContext, vmId: string, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const done = (gone: boolean) => {
       clearTimeout(timer);
       ctx.bus.off('gone', onGone);
       ctx.bus.off('vm', onVm);
-      resolve();
+      resolve(gone);
     };
     const check = () =>
       void ctx.stores.vms.getUnscoped(vmId).then(
         (row) => {
-          if (!row) done();
+          if (!row) done(true);
         },
         () => undefined,
       );
-    const onGone = (id: string) => id === vmId && done();
-    const onVm = (vm: { id: string; state: string }) => vm.id === vmId && vm.state === 'failed' && done();
-    const timer = setTimeout(done, ms);
+    const onGone = (id: string) => id === vmId && done(true);
+    const onVm = (vm: { id: string; state: string }) =>
+      vm.id === vmId && vm.state === 'failed' && done(false);
+    const timer = setTimeout(() => done(false), ms);
     ctx.bus.on('gone', onGone);
     ctx.bus.on('vm', onVm);
     check();

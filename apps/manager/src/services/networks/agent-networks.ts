@@ -4,6 +4,7 @@ import type { HostRow } from '../../store/mappers.ts';
 import type { Stores } from '../../store/index.ts';
 import type { NetworkRow } from '../../store/networks.ts';
 import type { AgentClient } from '../agent-client.ts';
+import { nicDnsNames } from './dns-names.ts';
 import { parseCidr } from './ipam.ts';
 
 /** What the agents see of networks: a network as a host builds it, a VM's NICs, overlay peers. */
@@ -38,9 +39,20 @@ export function agentNetwork(n: NetworkRow, remotes: string[]): AgentNic['networ
 const overlayPeers = (hosts: HostRow[], hostId: string): string[] =>
   hosts.filter((h) => h.id !== hostId && h.inventory.underlay).map((h) => h.inventory.underlay!);
 
-/** The NICs as the agent on `hostId` needs them: networks with their tunnels' remote ends. */
-export async function agentNics(stores: Stores, vmId: string, hostId: string): Promise<AgentNic[]> {
-  const nics = await stores.networks.nicsOf(vmId);
+/** The VM as its NICs' DNS names need it. */
+export interface NicOwner {
+  id: string;
+  name: string;
+  project: string;
+  dnsAliases: readonly string[];
+}
+
+/**
+ * The NICs as the agent on `hostId` needs them: networks with their tunnels' remote ends, and on
+ * networks with a DNS forwarder the names it publishes for the VM.
+ */
+export async function agentNics(stores: Stores, vm: NicOwner, hostId: string): Promise<AgentNic[]> {
+  const nics = await stores.networks.nicsOf(vm.id);
   if (!nics.length) return [];
   const remotes = overlayPeers(await stores.hosts.all(), hostId);
   let routed = false;
@@ -51,13 +63,15 @@ export async function agentNics(stores: Stores, vmId: string, hostId: string): P
     // counting as having one (its lease names the router) — the guest agent's rule too.
     const owns = !routed && (Boolean(net.gateway) || nic.source === 'dhcp');
     if (owns) routed = true;
+    const network = agentNetwork(net, remotes);
     out.push({
       mac: nic.mac,
       ip: nic.source === 'ipam' ? nic.ip : null,
       prefix: net.cidr ? parseCidr(net.cidr).prefix : null,
       gateway: owns ? net.gateway : null,
       dns: net.dns ?? [],
-      network: agentNetwork(net, remotes),
+      network,
+      ...(network.dnsForwarder && nic.source === 'ipam' ? nicDnsNames(vm, net) : {}),
     });
   }
   return out;

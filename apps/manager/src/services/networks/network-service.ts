@@ -15,7 +15,7 @@ import type { Stores } from '../../store/index.ts';
 import { leaseFromRow, type NetworkRow, type NewNetwork } from '../../store/networks.ts';
 import type { AgentClient } from '../agent-client.ts';
 import type { Quotas } from '../quotas.ts';
-import { agentNics, refreshOverlays, tearDownOnHosts } from './agent-networks.ts';
+import { agentNics, refreshOverlays, tearDownOnHosts, type NicOwner } from './agent-networks.ts';
 import { hasDhcpNics, recordDhcpAddresses } from './dhcp-learning.ts';
 import { checkNetworkBody } from './network-checks.ts';
 import { chooseNics, planNics, type ChosenNics, type NicPlan } from './nic-planning.ts';
@@ -36,7 +36,7 @@ export interface VmNetworking {
    */
   chooseNics(vmId: string, plan: NicPlan, tx: Orm): Promise<ChosenNics>;
   /** The VM's NICs as the agent on `hostId` builds them. */
-  agentNics(vmId: string, hostId: string): Promise<AgentNic[]>;
+  agentNics(vm: NicOwner, hostId: string): Promise<AgentNic[]>;
   hasDhcpNics(vmId: string): Promise<boolean>;
   /** Records what the guest reports; true when every DHCP NIC has an address. */
   recordDhcpAddresses(vmId: string, ips: { mac?: string | undefined; address: string }[]): Promise<boolean>;
@@ -219,8 +219,8 @@ export class NetworkService implements VmNetworking {
     return chooseNics(this.stores, vmId, plan, tx);
   }
 
-  agentNics(vmId: string, hostId: string): Promise<AgentNic[]> {
-    return agentNics(this.stores, vmId, hostId);
+  agentNics(vm: NicOwner, hostId: string): Promise<AgentNic[]> {
+    return agentNics(this.stores, vm, hostId);
   }
 
   hasDhcpNics(vmId: string): Promise<boolean> {

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/index.ts';
 import { vmFromRow } from '../../store/mappers.ts';
 import { hostOf, type VmContext } from '../vms/context.ts';
 import { guestCredentials, type CreateInput } from '../vms/create-input.ts';
+import { pushDnsNames } from '../vms/dns-push.ts';
 import { runDelete } from '../vms/lifecycle.ts';
 import { stopAtFor } from '../vms/timeouts.ts';
 import { moveVm } from '../vms/transitions.ts';
@@ -110,5 +111,7 @@ async function personalize(
     stopAt: stopAtFor(body.timeout ?? null, now),
   });
   if (!running) throw new HearthError('VM_BUSY', `The VM taken from the pool changed state meanwhile.`);
+  // It ran under the pool's name until now: its networks learn the one it was handed out as.
+  await pushDnsNames(ctx, running);
   return vmFromRow(running);
 }

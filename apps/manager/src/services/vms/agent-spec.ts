@@ -44,7 +44,12 @@ export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmS
       : null,
     volumes: (await ctx.stores.volumes.forVm(row.id)).map((v) => ({ id: v.id, readOnly: v.read_only })),
     ports: row.ports ?? [],
-    nics: row.host_id ? await ctx.networks.agentNics(row.id, row.host_id) : [],
+    nics: row.host_id
+      ? await ctx.networks.agentNics(
+          { id: row.id, name: row.name, project: row.project, dnsAliases: row.dns_aliases },
+          row.host_id,
+        )
+      : [],
     egress: row.egress ?? null,
     bandwidthMbit: row.bandwidth_mbit ?? null,
   };

@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { HearthError, parseSize, type CreateVmBody } from '@hearth/contract';
+import { HearthError, Name, parseSize, type CreateVmBody } from '@hearth/contract';
 import type { ImageRow } from '../../store/mappers.ts';
 import type { VmGuest } from '../../store/vms.ts';
 import { hashPassword } from '../password.ts';
 import type { VmContext } from './context.ts';
 
 export type CreateInput = Required<Pick<CreateVmBody, 'project' | 'vcpus' | 'memoryMib' | 'start'>> &
-  CreateVmBody;
+  CreateVmBody & {
+    /**
+     * Extra DNS names (labels) for the VM on each of its networks, besides its own name: set by
+     * services that create VMs for their own resources (a container's network aliases); the public
+     * create body has no such field.
+     */
+    dnsAliases?: string[];
+  };
 
 const DEFAULT_DISK_BYTES = 2 ** 30;
 const MAX_DISK_BYTES = 4 * 2 ** 40;
@@ -136,4 +143,20 @@ export async function guestCredentials(body: CreateInput): Promise<VmGuest> {
           ]
         : [],
   };
+}
+
+/** The extra DNS names asked for: DNS labels, each once, at most 8 (as a container's aliases). */
+export function dnsAliasesFor(body: CreateInput): string[] {
+  const aliases = body.dnsAliases ?? [];
+  const bad = aliases.filter((a) => !Name.safeParse(a).success);
+  if (bad.length || aliases.length > 8) {
+    throw new HearthError(
+      'VALIDATION_FAILED',
+      bad.length
+        ? `Creating the VM failed: DNS alias "${bad[0]}" is not a DNS label.`
+        : `Creating the VM failed: ${aliases.length} DNS aliases given, at most 8 are allowed.`,
+      { fields: { dnsAliases: [bad.length ? 'must be lowercase letters, digits and dashes' : 'at most 8'] } },
+    );
+  }
+  return [...new Set(aliases)];
 }

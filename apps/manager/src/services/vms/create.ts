@@ -5,13 +5,20 @@ import type { NewVm } from '../../store/vms.ts';
 import { askedAddressTaken, isAddressRace, type NicPlan } from '../networks/nic-planning.ts';
 import { vmNeed } from '../quotas.ts';
 import type { VmContext } from './context.ts';
-import { diskBytesFor, guestCredentials, resolveBootImages, type CreateInput } from './create-input.ts';
+import {
+  diskBytesFor,
+  dnsAliasesFor,
+  guestCredentials,
+  resolveBootImages,
+  type CreateInput,
+} from './create-input.ts';
 import { markStep, startBootClock } from './boot-profile.ts';
 import { runStart } from './lifecycle.ts';
 import { placeNewVm } from './placement.ts';
 
 /** A new VM from an image: checked, placed, recorded with its NICs, and booted when `start`. */
 export async function createVm(ctx: VmContext, body: CreateInput, actor: string): Promise<Vm> {
+  const dnsAliases = dnsAliasesFor(body);
   const clock = startBootClock('cold');
   // The images and the placement are read side by side; a refusal about the images comes first.
   const placing = performance.now();
@@ -52,6 +59,7 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
       ports,
       egress: (body.egress ?? null) as Vm['egress'] | null,
       bandwidthMbit: body.bandwidthMbit ?? null,
+      dnsAliases,
       nics,
     },
     {

@@ -3,6 +3,7 @@ import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import { hostOf, RESTORING, type VmContext } from './context.ts';
 import { runDelete, runStart } from './lifecycle.ts';
 import { runRestore } from './restore.ts';
+import { recordAppStatus } from './app-status.ts';
 import { stopAtFor } from './timeouts.ts';
 import { applyAgentStatus, failVm, moveVm } from './transitions.ts';
 
@@ -24,11 +25,19 @@ export async function reconcileHost(
     ? await ctx.stores.vms.onHost(hostId)
     : await Promise.all(statuses.map((s) => ctx.stores.vms.getUnscoped(s.id)));
   for (const row of rows) {
-    if (!row || row.host_id !== hostId || ctx.operations.has(row.id)) continue;
+    if (!row || row.host_id !== hostId) continue;
+    const status = byId.get(row.id);
+    // The app's status is the guest's news, recorded even while an operation runs (a boot).
+    if (status?.app !== undefined || status?.appEvents?.length) {
+      await recordAppStatus(ctx, row, status.app, status.appEvents).catch((e: unknown) =>
+        ctx.log.error({ vm: row.id, err: e }, 'recording the app status failed'),
+      );
+    }
+    if (ctx.operations.has(row.id)) continue;
     // A heartbeat assembled before a just-finished operation must not undo it (age by the DB's clock).
     if (complete && row.age_ms !== undefined && Number(row.age_ms) < 2000) continue;
     try {
-      await reconcileVm(ctx, row, byId.get(row.id), complete);
+      await reconcileVm(ctx, row, status, complete);
     } catch (e) {
       ctx.log.error({ vm: row.id, err: e }, 'reconciling a VM failed');
     }

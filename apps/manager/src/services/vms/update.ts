@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/index.ts';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import { vmPatchColumns, type VmPatch } from '../../store/vms.ts';
 import { hostOf, type VmContext } from './context.ts';
+import { pushDnsNames } from './dns-push.ts';
 import { assertPortsFree } from './placement.ts';
 import { stopAtFor } from './timeouts.ts';
 
@@ -105,6 +106,7 @@ export async function updateVm(
       );
     }
     await ctx.stores.vms.addEvent(row.id, 'patched', actor, changed.join(', '));
+    if (fields.name !== undefined && fields.name !== row.name) await pushDnsNames(ctx, updated);
     const vm = vmFromRow(updated);
     ctx.bus.publish(vm);
     return vm;

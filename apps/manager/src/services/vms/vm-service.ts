@@ -1,11 +1,11 @@
-import type {
-  AgentVmSpec,
-  AgentVmStatus,
+import {
   HearthError,
-  PatchVmBody,
-  Vm,
-  VmAction,
-  VmState,
+  type AgentVmSpec,
+  type AgentVmStatus,
+  type PatchVmBody,
+  type Vm,
+  type VmAction,
+  type VmState,
 } from '@hearth/contract';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import type { SnapshotRow } from '../../store/snapshots.ts';
@@ -41,6 +41,14 @@ export class VmService {
    * `snapshot` is given; the image, networks, volumes and snapshot are found in that project.
    */
   async create(body: CreateInput, project: string, actor: string): Promise<Vm> {
+    if (body.dnsAliases?.length && (body.pool !== undefined || body.snapshot !== undefined)) {
+      // A pooled or cloned VM is already running under its pool's or snapshot's spec.
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        'Creating the VM failed: DNS aliases are given at a create from an image, not from a pool or snapshot.',
+        { fields: { dnsAliases: ['not allowed with pool or snapshot'] } },
+      );
+    }
     if (body.pool !== undefined) {
       return createFromPool(this.ctx, { ...body, pool: body.pool, project }, actor, (b) =>
         createVm(this.ctx, b, actor),

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import type { AgentVmStatus, AppStatus, Vm } from '@hearth/contract';
+import { openDb, type Db } from '../../db/index.ts';
+import { makeStores, type Stores } from '../../store/index.ts';
+import { VmBus } from '../bus.ts';
+import type { VmContext } from './context.ts';
+import { OperationTracker } from './operations.ts';
+import { reconcileHost } from './reconcile.ts';
+
+// An agent's push carrying the app's status: stored in vms.app, published, and one `app` event
+// per message, also while an operation on the VM is in flight (the first reports come during boot).
+describe('app status reports', () => {
+  let db: Db;
+  let s: Stores;
+  let ctx: VmContext;
+  let hostId = '';
+  const published: Vm[] = [];
+
+  beforeAll(async () => {
+    db = await openDb({ url: null, pgliteDir: null });
+    s = makeStores(db);
+    const host = await s.hosts.upsert('h1', 'http://127.0.0.1:1', 't', { cpus: 2 } as never);
+    hostId = host.id;
+    const img = await s.images.insert({
+      name: 'img',
+      kind: 'rootfs',
+      format: 'raw',
+      arch: 'x86_64',
+      sizeBytes: 1,
+      sha256: 'x',
+      source: 'test',
+      path: '/dev/null',
+      builtin: false,
+      meta: {},
+    });
+    await s.vms.insert({
+      id: 'vm_app',
+      name: 'app',
+      project: 'default',
+      state: 'created',
+      desiredState: 'stopped',
+      vcpus: 1,
+      memoryMib: 128,
+      diskMib: 1024,
+      imageId: img.id,
+      kernelId: img.id,
+      vmm: 'qemu',
+      hostId: host.id,
+      ip: null,
+      mac: null,
+      env: {},
+      labels: {},
+      timeout: null,
+      guest: { secret: 's', users: [] },
+      snapshotId: null,
+    });
+    const bus = new VmBus();
+    bus.on('vm', (vm: Vm) => published.push(vm));
+    const log = pino({ level: 'silent' });
+    ctx = { stores: s, bus, log, operations: new OperationTracker(log) } as unknown as VmContext;
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  const app: AppStatus = {
+    state: 'restarting',
+    pid: null,
+    exitCode: 1,
+    signal: null,
+    reason: null,
+    restarts: 3,
+    health: null,
+    healthLog: [],
+    startedAt: null,
+    finishedAt: new Date().toISOString(),
+  };
+  const push = (extra: Partial<AgentVmStatus>): AgentVmStatus => ({
+    id: 'vm_app',
+    phase: 'stopped',
+    reason: null,
+    pid: null,
+    accel: null,
+    startedAt: null,
+    bootMs: null,
+    ...extra,
+  });
+
+  it('stores the status, publishes the VM and records each message as an app event', async () => {
+    let release!: () => void;
+    // An operation in flight (a boot) does not hold the app's news back.
+    ctx.operations.track('vm_app', () => new Promise<void>((r) => (release = r)));
+    await reconcileHost(
+      ctx,
+      hostId,
+      [push({ app, appEvents: ['restarted, exit code 1, attempt 3'] })],
+      false,
+    );
+    release();
+    const row = await s.vms.getUnscoped('vm_app');
+    expect(row?.app).toEqual(app);
+    expect(published.at(-1)?.app).toEqual(app);
+    const events = await s.vms.events('vm_app', 50);
+    expect(events.items.filter((e) => e.type === 'app').map((e) => e.reason)).toEqual([
+      'restarted, exit code 1, attempt 3',
+    ]);
+    // The same status again changes nothing and publishes nothing.
+    const n = published.length;
+    await reconcileHost(ctx, hostId, [push({ app })], false);
+    expect(published.length).toBe(n);
+  });
+});
