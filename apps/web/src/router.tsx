@@ -15,6 +15,10 @@ const Snapshots = lazy(() => import('./pages/Snapshots.tsx'));
 const Volumes = lazy(() => import('./pages/Volumes.tsx'));
 const Templates = lazy(() => import('./pages/Templates.tsx'));
 const Pools = lazy(() => import('./pages/Pools.tsx'));
+// Containers: the list, the run form and a container's page (logs, stats, exec, events).
+const ContainerList = lazy(() => import('./pages/containers/ContainerList.tsx'));
+const CreateContainer = lazy(() => import('./pages/containers/CreateContainer.tsx'));
+const ContainerDetail = lazy(() => import('./pages/containers/ContainerDetail.tsx'));
 const Networks = lazy(() => import('./pages/Networks.tsx'));
 const NetworkDetail = lazy(() => import('./pages/networks/NetworkDetail.tsx'));
 // Identity: users, projects (members, quotas), API tokens and the audit trail.
@@ -34,6 +38,9 @@ export const router = createBrowserRouter([
       { path: '/vms', element: <VmList /> },
       { path: '/vms/new', element: later(<CreateVm />) },
       { path: '/vms/:id/:tab?', element: later(<VmDetail />) },
+      { path: '/containers', element: later(<ContainerList />) },
+      { path: '/containers/new', element: later(<CreateContainer />) },
+      { path: '/containers/:id/:tab?', element: later(<ContainerDetail />) },
       { path: '/images', element: later(<Images />) },
       { path: '/hosts', element: <Hosts /> },
       { path: '/snapshots', element: later(<Snapshots />) },

@@ -1,9 +1,15 @@
 import { useEffect, useState } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
-import type { StreamEvent, Vm } from '@hearth/contract';
+import type { Container, StreamEvent, Vm } from '@hearth/contract';
 import { useSession } from './session.tsx';
-import { networkKeys, poolKeys, vmKeys } from './queries.ts';
-import { applyToDetail, applyToList, touchesNetworks, touchesPools } from './stream-reducer.ts';
+import { containerKeys, networkKeys, poolKeys, vmKeys } from './queries.ts';
+import {
+  applyToDetail,
+  applyToList,
+  touchesContainers,
+  touchesNetworks,
+  touchesPools,
+} from './stream-reducer.ts';
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting';
 
@@ -13,6 +19,7 @@ function apply(qc: QueryClient, e: StreamEvent): void {
     void qc.invalidateQueries({ queryKey: vmKeys.all });
     void qc.invalidateQueries({ queryKey: networkKeys.all });
     void qc.invalidateQueries({ queryKey: poolKeys.all });
+    void qc.invalidateQueries({ queryKey: containerKeys.all });
     return;
   }
   const id = e.type === 'vm' ? e.vm.id : e.vmId;
@@ -22,10 +29,23 @@ function apply(qc: QueryClient, e: StreamEvent): void {
   if (touchesNetworks(cached, e)) void qc.invalidateQueries({ queryKey: networkKeys.all });
   // So do a pool's ready and warming counts.
   if (touchesPools(cached, e)) void qc.invalidateQueries({ queryKey: poolKeys.all });
+  // And containers: their state and health follow their VM and its app.
+  if (touchesContainers(containerVms(qc), e)) void qc.invalidateQueries({ queryKey: containerKeys.all });
   qc.setQueryData<Vm[]>(vmKeys.list(), (list) => applyToList(list, e));
   if (e.type === 'vm') qc.setQueryData<Vm>(vmKeys.detail(id), (vm) => applyToDetail(vm, e));
   else void qc.invalidateQueries({ queryKey: vmKeys.detail(id) });
   void qc.invalidateQueries({ queryKey: vmKeys.events(id) });
+}
+
+/** The VMs of the containers in the cache (the list and any open container's page). */
+function containerVms(qc: QueryClient): Set<string> {
+  const vms = new Set<string>();
+  const cached = [
+    ...(qc.getQueryData<Container[]>(containerKeys.list()) ?? []),
+    ...qc.getQueriesData<Container>({ queryKey: [...containerKeys.all, 'detail'] }).map(([, c]) => c),
+  ];
+  for (const c of cached) if (c?.vm) vms.add(c.vm);
+  return vms;
 }
 
 /** Wait before opening a new stream after one failed (the manager's own `retry:` is 2 s). */

@@ -1,4 +1,5 @@
 import { queryOptions } from '@tanstack/react-query';
+import type { Container } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 
 /**
@@ -124,4 +125,46 @@ export const poolKeys = {
 export const poolQueries = {
   list: (c: HearthClient) =>
     queryOptions({ queryKey: poolKeys.list(), queryFn: () => c.all('listPools'), refetchInterval: 15_000 }),
+};
+
+export const containerKeys = {
+  all: ['containers'] as const,
+  list: () => [...containerKeys.all, 'list'] as const,
+  detail: (id: string) => [...containerKeys.all, 'detail', id] as const,
+  events: (id: string) => [...containerKeys.all, 'events', id] as const,
+  stats: (id: string) => [...containerKeys.all, 'stats', id] as const,
+};
+
+/**
+ * Containers are not on the event stream, but what they show follows their VMs: the stream
+ * invalidates `containerKeys.all` when a VM of a cached container changes or goes, or a VM reports
+ * an app (`touchesContainers`). The pages also poll (`refreshEvery` in pages/containers/status.ts):
+ * a pull has no VM yet.
+ */
+export const containerQueries = {
+  /** Every container of the project, exited ones too (`all=true`), page after page. */
+  list: (c: HearthClient) =>
+    queryOptions({
+      queryKey: containerKeys.list(),
+      queryFn: async () => {
+        const items: Container[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await c.call('listContainers', { query: { all: 'true', limit: 500, cursor } });
+          items.push(...page.items);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        return items;
+      },
+    }),
+  detail: (c: HearthClient, id: string) =>
+    queryOptions({
+      queryKey: containerKeys.detail(id),
+      queryFn: () => c.call('getContainer', { params: { id } }),
+    }),
+  events: (c: HearthClient, id: string) =>
+    queryOptions({
+      queryKey: containerKeys.events(id),
+      queryFn: async () => (await c.call('containerEvents', { params: { id }, query: { limit: 500 } })).items,
+    }),
 };

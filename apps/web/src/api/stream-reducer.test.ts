@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
-import { applyToDetail, applyToList, keepNewest, touchesNetworks, touchesPools } from './stream-reducer.ts';
+import {
+  applyToDetail,
+  applyToList,
+  keepNewest,
+  touchesContainers,
+  touchesNetworks,
+  touchesPools,
+} from './stream-reducer.ts';
 
 const vm = (id: string, state: Vm['state'], updatedAt: string) => ({ id, state, updatedAt }) as Vm;
 
@@ -72,5 +79,29 @@ describe('event stream reducer', () => {
     expect(
       touchesPools({ ...waiting, updatedAt: later.updatedAt }, { type: 'vm', seq: 7, vm: waiting }),
     ).toBe(false);
+  });
+
+  it("refetches containers when a container's VM changes or goes, or a VM reports an app", () => {
+    const plain = { ...vm('a', 'running', '2025-01-01T00:00:01Z'), app: null };
+    const known = new Set(['ctr-vm']);
+    expect(touchesContainers(known, { type: 'vm', seq: 1, vm: plain })).toBe(false);
+    expect(touchesContainers(known, { type: 'gone', seq: 2, vmId: 'a' })).toBe(false);
+    // The VM of a cached container: any change (booting, stopping) shows on its container.
+    expect(touchesContainers(known, { type: 'vm', seq: 3, vm: { ...plain, id: 'ctr-vm' } })).toBe(true);
+    expect(touchesContainers(known, { type: 'gone', seq: 4, vmId: 'ctr-vm' })).toBe(true);
+    // A VM whose guest reports an app may be a container not cached yet (just created elsewhere).
+    const app = {
+      state: 'running' as const,
+      pid: 1,
+      exitCode: null,
+      signal: null,
+      reason: null,
+      restarts: 0,
+      health: 'healthy' as const,
+      healthLog: [],
+      startedAt: null,
+      finishedAt: null,
+    };
+    expect(touchesContainers(new Set(), { type: 'vm', seq: 5, vm: { ...plain, app } })).toBe(true);
   });
 });

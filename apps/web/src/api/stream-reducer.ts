@@ -66,3 +66,13 @@ export function touchesPools(cached: Vm | undefined, e: Change): boolean {
   if (cached && isOlder(e.vm, cached)) return false;
   return e.vm.pool !== null || (cached?.pool ?? null) !== null;
 }
+
+/**
+ * Whether a change can alter what the containers pages show (state, health, restarts, exit code
+ * all follow the container's VM and its app): a change or removal of a VM that a cached container
+ * runs in (`containerVms`), or a VM that reports an app (a new container's VM, not cached yet).
+ */
+export function touchesContainers(containerVms: ReadonlySet<string>, e: Change): boolean {
+  if (e.type === 'gone') return containerVms.has(e.vmId);
+  return containerVms.has(e.vm.id) || e.vm.app !== null;
+}

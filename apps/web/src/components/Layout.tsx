@@ -9,6 +9,7 @@ import { UserMenu } from './UserMenu.tsx';
 const NAV = [
   ['/', 'Dashboard'],
   ['/vms', 'VMs'],
+  ['/containers', 'Containers'],
   ['/images', 'Images'],
   ['/hosts', 'Hosts'],
   ['/snapshots', 'Snapshots'],
