@@ -32,15 +32,10 @@ const sh = async (id: string, script: string) => {
   return r.stdout.trim();
 };
 
-/**
- * The named volume at /data: the guest agent mounts the app's volumes by serial before the app
- * starts; mounted here by the same rule when this guest has not (busybox of the test image).
- */
+// The guest agent mounts the container's volumes (by disk serial) before its app starts.
 const mountData = (serial: string) =>
-  `grep -q " /data " /proc/mounts || for d in /sys/block/vd*; do
-     if [ "$(cat $d/serial 2>/dev/null)" = "${serial}" ]; then
-       /bin/busybox mkdir -p /data && /bin/busybox mount -t ext4 /dev/\${d##*/} /data; fi; done;
-   grep -q " /data " /proc/mounts`;
+  `grep -q " /data ext4 " /proc/mounts && for d in /sys/block/vd*; do
+     if [ "$(cat $d/serial 2>/dev/null)" = "${serial}" ]; then grep -q "^/dev/\${d##*/} /data " /proc/mounts; fi; done`;
 
 describe('a container from a registry reference, with a named volume that outlives it', () => {
   let c: Container;

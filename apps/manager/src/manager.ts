@@ -42,7 +42,8 @@ import {
 import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
 import { RegistryCredentials } from './images/registry-auth.ts';
 import { injectBackend } from './docker/backend.ts';
-import { startDockerApi, type DockerApiConfig } from './docker/server.ts';
+import { type DockerApiConfig, startDockerApi } from './docker/server.ts';
+import { dockerConfig } from './docker/config.ts';
 import {
   durationSetting,
   ensureAdminToken,
@@ -138,24 +139,6 @@ export interface ManagerConfig {
    * TCP: HEARTH_DOCKER_LISTEN (`127.0.0.1:2375`), else none.
    */
   docker?: Partial<DockerApiConfig>;
-}
-
-function dockerConfig(cfg: ManagerConfig): DockerApiConfig {
-  const env = process.env;
-  const socket =
-    cfg.docker?.socket !== undefined
-      ? cfg.docker.socket
-      : env.HEARTH_DOCKER_SOCKET !== undefined
-        ? env.HEARTH_DOCKER_SOCKET
-        : join(cfg.dataDir, 'docker.sock');
-  const mode =
-    cfg.docker?.socketMode ??
-    (env.HEARTH_DOCKER_SOCKET_MODE ? parseInt(env.HEARTH_DOCKER_SOCKET_MODE, 8) : 0o600);
-  return {
-    socket: socket || null,
-    socketMode: mode,
-    listen: (cfg.docker?.listen !== undefined ? cfg.docker.listen : env.HEARTH_DOCKER_LISTEN) || null,
-  };
 }
 
 export interface RunningManager {
@@ -333,7 +316,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   url = `http://${cfg.host}:${port}`;
-  const docker = await startDockerApi(dockerConfig(cfg), {
+  const docker = await startDockerApi(dockerConfig(cfg.dataDir, cfg.docker), {
     backend: injectBackend(app),
     log,
     version: cfg.version,

@@ -277,6 +277,8 @@ export class VmStore {
         stop_at: patch.stopAt,
         desired_state: patch.desiredState,
         boot_profile: patch.bootProfile,
+        // A new boot: the last boot's app status (stopped, exited) says nothing about this one.
+        ...(to === 'starting' ? { app: null } : {}),
       };
       const [vm] = await tx
         .update(vms)
