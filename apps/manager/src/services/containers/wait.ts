@@ -47,10 +47,10 @@ export async function waitContainer(
           ),
         ),
       );
-    // A VM that is to run again (a restart's stop, then start) is exited for a moment: an exit
-    // counts once it is still there at the next look.
-    let exitedOnce = false;
-    const judge = (c: Container | null, vmDesired: string | null = null) => {
+    // A VM that is to run again (a start or restart in flight: stopped or created, desired
+    // running) shows the container exited for a moment; only an app that exited in its running
+    // VM, or a VM nobody wants running, is an exit.
+    const judge = (c: Container | null, vmDesired: string | null = null, vmState: string | null = null) => {
       if (!c) {
         if (condition === 'removed') return finish(() => resolve({ ...last, state: 'removing' }));
         return finish(() =>
@@ -72,17 +72,13 @@ export async function waitContainer(
         if (c.health === 'unhealthy') return failed(c, 'unhealthy');
       }
       if ((condition === 'running' || condition === 'healthy') && ended) {
-        if (c.state === 'exited' && vmDesired === 'running' && !exitedOnce) {
-          exitedOnce = true;
-          return;
-        }
+        if (c.state === 'exited' && vmDesired === 'running' && vmState !== 'running') return;
         return failed(c, c.state);
       }
-      exitedOnce = false;
     };
     const check = () =>
       void ctx.stores.containers.getUnscoped(id).then(
-        (row) => judge(row ? containerFromRow(row) : null, row?.vm_desired ?? null),
+        (row) => judge(row ? containerFromRow(row) : null, row?.vm_desired ?? null, row?.vm_state ?? null),
         () => undefined,
       );
     const onChange = (cid: string) => cid === id && check();
@@ -105,6 +101,6 @@ export async function waitContainer(
     ctx.changed.on('container', onChange);
     ctx.bus.on('vm', onVm);
     ctx.bus.on('gone', onGone);
-    judge(first, firstRow.vm_desired);
+    judge(first, firstRow.vm_desired, firstRow.vm_state);
   });
 }
