@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ContainerState, ContainerStats } from '@hearth/contract';
+import { ContainerState, type ContainerStats } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { UsageError } from '../config.ts';
 import { humanDuration, psTable } from '../container-text.ts';
@@ -22,20 +22,7 @@ function psFilters(items: string[]): { label?: string; name?: string; state?: Co
     else if (k === 'name') out.name = v;
     else if (k === 'status') {
       const state = v === 'created' ? 'creating' : v;
-      if (
-        ![
-          'creating',
-          'pulling',
-          'starting',
-          'running',
-          'restarting',
-          'paused',
-          'stopping',
-          'exited',
-          'failed',
-          'removing',
-        ].includes(state)
-      ) {
+      if (!(ContainerState.options as readonly string[]).includes(state)) {
         throw new UsageError(`--filter status=${v} is not a container state.`);
       }
       out.state = state as ContainerState;

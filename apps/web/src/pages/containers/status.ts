@@ -1,4 +1,4 @@
-import type { Container, ContainerPort, ContainerState, UserRouteId } from '@hearth/contract';
+import { ContainerState, type Container, type ContainerPort, type UserRouteId } from '@hearth/contract';
 import { formatDuration } from '../../lib/format.ts';
 
 /** States that change by themselves soon: the pages poll quickly while a container is in one. */
@@ -85,17 +85,7 @@ const OFFERED: Record<ContainerAction, readonly ContainerState[]> = {
   start: ['exited', 'failed'],
   stop: ['running', 'starting', 'restarting', 'paused'],
   restart: ['running', 'restarting', 'exited', 'failed'],
-  remove: [
-    'creating',
-    'pulling',
-    'starting',
-    'running',
-    'restarting',
-    'paused',
-    'stopping',
-    'exited',
-    'failed',
-  ],
+  remove: ContainerState.options.filter((st) => st !== 'removing'),
 };
 
 /** States a container is removed from without `force` (anything else is killed first). */
