@@ -81,6 +81,14 @@ func setupPid1() {
 	if _, err := os.Lstat("/dev/ptmx"); err != nil {
 		_ = os.Symlink("pts/ptmx", "/dev/ptmx")
 	}
+	// devtmpfs has no /dev/fd or /dev/std* (udev or systemd make them elsewhere); images log to
+	// /dev/stdout (nginx's access.log symlink), and without the link a write creates a plain file.
+	for name, target := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"} {
+		if _, err := os.Lstat("/dev/" + name); err != nil {
+			_ = os.Symlink(target, "/dev/"+name)
+		}
+	}
 	setupNetwork("/")
 	go reaper()
 	// The kernel only delivers signals to PID 1 that it handles; the Go runtime handles them all,
