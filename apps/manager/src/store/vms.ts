@@ -2,8 +2,6 @@ import {
   HearthError,
   newId,
   type AppStatus,
-  type BootProfile,
-  type EgressPolicy,
   type PortMapping,
   type Vm,
   type VmState,
@@ -11,93 +9,16 @@ import {
 import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, like, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import type { Orm } from '../db/db.ts';
-import { vmEvents, vmNics, vms, type VmGuest } from '../db/schema.ts';
+import { vmEvents, vmNics, vms } from '../db/schema.ts';
 import { Finder, notFound, tableRows } from './lookup.ts';
 import { decodeCursor, pageResult } from './page.ts';
 import type { EventRow, VmRow } from './mappers.ts';
+import { type NewVm, type StatePatch, type VmFilter, type VmPatch, type VmSet } from './vm-shapes.ts';
 
 export type { VmGuest } from '../db/schema.ts';
 
-export interface NewVm {
-  id: string;
-  name: string;
-  project: string;
-  state: VmState;
-  desiredState: Vm['desiredState'];
-  vcpus: number;
-  memoryMib: number;
-  diskMib: number;
-  imageId: string;
-  kernelId: string;
-  vmm: NonNullable<Vm['vmm']>;
-  hostId: string;
-  ip: string | null;
-  mac: string | null;
-  env: Record<string, string>;
-  labels: Record<string, string>;
-  timeout: string | null;
-  guest: VmGuest;
-  /** The snapshot this VM was restored or cloned from, for lineage. */
-  snapshotId: string | null;
-  ports?: PortMapping[];
-  egress?: EgressPolicy | null;
-  bandwidthMbit?: number | null;
-  /** Extra names the VM's networks' DNS forwarders publish for it (DNS labels). */
-  dnsAliases?: string[];
-}
-
-export interface VmFilter {
-  state?: string;
-  host?: string;
-  /** The project listed: a list never crosses projects. */
-  project: string;
-  name?: string;
-  limit: number;
-  cursor?: string;
-}
-
-/** Columns that a state change may set together with the state. */
-export interface StatePatch {
-  reason?: string | null;
-  pid?: number | null;
-  accel?: Vm['accel'];
-  startedAt?: Date | null;
-  stopAt?: Date | null;
-  desiredState?: Vm['desiredState'];
-  bootProfile?: BootProfile | null;
-}
-
-/** What a PATCH of a VM may change, by field; each maps to one column. */
-export interface VmPatch {
-  name?: string;
-  labels?: Record<string, string>;
-  ports?: PortMapping[];
-  egress?: EgressPolicy | null;
-  bandwidthMbit?: number | null;
-  vcpus?: number;
-  memoryMib?: number;
-  timeout?: string | null;
-  stopAt?: Date | null;
-}
-
-type VmSet = Partial<typeof vms.$inferInsert>;
-
-const PATCH_COLUMNS = {
-  name: 'name',
-  labels: 'labels',
-  ports: 'ports',
-  egress: 'egress',
-  bandwidthMbit: 'bandwidth_mbit',
-  vcpus: 'vcpus',
-  memoryMib: 'memory_mib',
-  timeout: 'timeout',
-  stopAt: 'stop_at',
-} as const satisfies Record<keyof VmPatch, keyof typeof vms.$inferSelect>;
-
-/** The columns a patch changes, in the order given (the `patched` event lists them). */
-export function vmPatchColumns(p: VmPatch): string[] {
-  return (Object.keys(p) as (keyof VmPatch)[]).filter((k) => p[k] !== undefined).map((k) => PATCH_COLUMNS[k]);
-}
+export type { NewVm, StatePatch, VmFilter, VmPatch } from './vm-shapes.ts';
+export { vmPatchColumns } from './vm-shapes.ts';
 
 const COLUMNS = getTableColumns(vms);
 const bumped = { updated_at: sql`now()` };
