@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"reflect"
 	"syscall"
 )
 
@@ -65,13 +66,15 @@ func (a *Agent) opAppLogs(st *stream, req *Request) {
 	}
 	// Events (human messages) after the host's last one; it passes 0 on a boot it has not seen.
 	lastEvt := req.FromEvent
-	sentStatus := false
+	// A change of state without a message (running again after a restart's back-off, a health
+	// result) must reach the host too, so the last status sent is compared, not only the events.
+	var sent *AppStatus
 	for {
 		var statusCh <-chan struct{}
 		if req.Follow {
 			status, evs, ch := s.status(lastEvt)
 			statusCh = ch
-			if !sentStatus || len(evs) > 0 {
+			if sent == nil || len(evs) > 0 || !reflect.DeepEqual(*sent, status) {
 				msgs := []string{}
 				for _, e := range evs {
 					msgs = append(msgs, e.msg)
@@ -81,7 +84,7 @@ func (a *Agent) opAppLogs(st *stream, req *Request) {
 				if st.event(ev) != nil {
 					return
 				}
-				sentStatus = true
+				sent = &status
 			}
 		}
 		recs, gap, nextSeq, ringCh := s.ring.since(next, logBatchBytes)

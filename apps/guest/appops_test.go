@@ -21,6 +21,8 @@ func TestAppOpsOverTheProtocol(t *testing.T) {
 	a.app = s
 	go s.run()
 	waitLine(t, s, "ready")
+	// The app can print before its supervisor records it as running.
+	waitFor(t, s, func(st AppStatus) bool { return st.State == "running" })
 	for i := 1; i <= 7; i++ {
 		s.ring.add("stderr", fmt.Sprintf("err %d", i))
 	}
@@ -70,6 +72,17 @@ func TestAppOpsOverTheProtocol(t *testing.T) {
 			continue
 		}
 		if evs := ev["events"].([]interface{}); len(evs) > 0 && evs[len(evs)-1] == "stopped" {
+			break
+		}
+	}
+	// A change without a message (as when a restarted app runs again) is sent as well.
+	s.update("", func(st *AppStatus) { st.State = "running" })
+	for {
+		ev := next()
+		if ev["type"] == "status" && ev["status"].(map[string]interface{})["state"] == "running" {
+			if evs := ev["events"].([]interface{}); len(evs) != 0 {
+				t.Fatalf("a change without a message carries events %v", evs)
+			}
 			break
 		}
 	}

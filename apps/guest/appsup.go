@@ -172,6 +172,9 @@ func (s *appSupervisor) run() {
 		userOff := s.userOff
 		s.mu.Unlock()
 		if userOff {
+			if st, _, _ := s.status(^uint64(0)); st.State == "stopped" {
+				continue // the stop came before the start and recorded itself
+			}
 			s.update("stopped", func(st *AppStatus) {
 				st.State, st.Reason, st.Pid = "stopped", strp("stopped"), nil
 			})
@@ -234,7 +237,19 @@ func (s *appSupervisor) runOnce() runResult {
 	errW := &lineWriter{ring: s.ring, stream: "stderr", console: s.console}
 	started := time.Now()
 	oomBefore := readOOMKills(s.vmstat)
+	// Spawning under the lock makes a stop either come first (nothing is started) or find the
+	// process to signal; between the two it would be lost and the app left running.
+	done := make(chan struct{})
+	s.mu.Lock()
+	if !s.want {
+		s.mu.Unlock()
+		return runResult{code: 0, reason: "stopped before it started"}
+	}
 	cmd, pipes, err := s.spawn(outW, errW)
+	if err == nil {
+		s.proc, s.stopped = cmd.Process, done
+	}
+	s.mu.Unlock()
 	if err != nil {
 		msg := fmt.Sprintf("start-failed: %s: %v", strings.Join(s.app.Argv, " "), err)
 		s.ring.add("stderr", "hearth-guest: "+msg)
@@ -244,10 +259,6 @@ func (s *appSupervisor) runOnce() runResult {
 		})
 		return runResult{code: code, reason: msg}
 	}
-	done := make(chan struct{})
-	s.mu.Lock()
-	s.proc, s.stopped = cmd.Process, done
-	s.mu.Unlock()
 	hc := s.startHealth()
 	s.update("", func(st *AppStatus) {
 		st.State, st.Pid, st.ExitCode, st.Signal, st.Reason = "running", intp(cmd.Process.Pid), nil, nil, nil

@@ -182,6 +182,7 @@ func TestStopStartAndSignal(t *testing.T) {
 		Restart: "always", StopGraceMs: &grace}, &sl)
 	go s.run()
 	waitLine(t, s, "up")
+	waitFor(t, s, func(st AppStatus) bool { return st.State == "running" })
 	if err := s.control("stop", ""); err != nil {
 		t.Fatal(err)
 	}

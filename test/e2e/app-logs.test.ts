@@ -51,7 +51,15 @@ const appOf = async () => (await p.client.call('getVm', { params: { id: vm.id } 
 
 describe("a VM's app: supervised by the guest agent, its output kept by the host", () => {
   it('restarts the failing app with back-off and keeps stdout and stderr apart, timestamped', async () => {
-    await until('the third run is up', async () => (await appOf())?.restarts === 2, 300_000);
+    // The restart count rises when the back-off starts; `running` comes with the third run.
+    await until(
+      'the third run is up',
+      async () => {
+        const app = await appOf();
+        return app?.restarts === 2 && app.state === 'running';
+      },
+      300_000,
+    );
     await until('its output is stored', async () => (await logs({})).includes('app-err run=3'), 60_000);
     const app = (await appOf())!;
     expect(app).toMatchObject({ state: 'running', restarts: 2, exitCode: null });

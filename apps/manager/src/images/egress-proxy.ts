@@ -99,7 +99,9 @@ export class EgressProxy {
     if (!to) return void client.end('HTTP/1.1 400 Bad Request\r\n\r\n');
     const address = await this.destination(to.host, to.port);
     if (!address) return void client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-    const upstream = connect({ host: address, port: to.port });
+    // Half-open: the destination ending its side must not close ours before the client has
+    // read everything and ended too.
+    const upstream = connect({ host: address, port: to.port, allowHalfOpen: true });
     this.track(upstream);
     upstream.once('error', (e) => {
       this.failures.push(`dial tcp ${req.url}: ${describe(e)}`);
@@ -108,12 +110,12 @@ export class EgressProxy {
     upstream.once('connect', () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) upstream.write(head);
-      // Either side failing or closing ends both.
+      // An end is passed on after what is still buffered for the other side (destroying it on
+      // the first close cut the last bytes of a blob when the reader was slow); a failure on
+      // either side ends both at once.
       const end = () => (client.destroy(), upstream.destroy());
       pipeline(upstream, client).catch(end);
       pipeline(client, upstream).catch(end);
-      client.once('close', end);
-      upstream.once('close', end);
     });
   }
 

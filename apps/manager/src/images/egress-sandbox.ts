@@ -15,20 +15,21 @@ import type { EgressProxy } from './egress-proxy.ts';
  */
 const RUNNER = String.raw`
 const net = require('node:net');
+const { pipeline } = require('node:stream');
 const { spawn, execFileSync } = require('node:child_process');
 const [sock, mirrorsJson, bin, ...args] = process.argv.slice(1);
 execFileSync('ip', ['link', 'set', 'lo', 'up']);
+// Each direction ends after what is buffered for it was written (sockets are half-open, so one
+// side ending does not close the other early); a failure ends both.
 const pair = (a, b) => {
-  a.on('error', () => b.destroy());
-  b.on('error', () => a.destroy());
-  a.on('close', () => b.destroy());
-  b.on('close', () => a.destroy());
-  a.pipe(b);
-  b.pipe(a);
+  const end = () => (a.destroy(), b.destroy());
+  pipeline(a, b, (e) => e && end());
+  pipeline(b, a, (e) => e && end());
 };
-const relay = (c) => pair(c, net.connect(sock));
+const toProxy = () => net.connect({ path: sock, allowHalfOpen: true });
+const relay = (c) => pair(c, toProxy());
 const tunnel = (target) => (c) => {
-  const u = net.connect(sock);
+  const u = toProxy();
   u.write('CONNECT ' + target + ' HTTP/1.1\r\nHost: ' + target + '\r\n\r\n');
   let buf = Buffer.alloc(0);
   const onData = (d) => {
@@ -46,7 +47,7 @@ const tunnel = (target) => (c) => {
 };
 const listen = (handler, port, host) =>
   new Promise((resolve) => {
-    const srv = net.createServer(handler);
+    const srv = net.createServer({ allowHalfOpen: true }, handler);
     srv.once('error', () => resolve(null));
     srv.listen(port, host, () => resolve(srv.address().port));
   });
