@@ -3,6 +3,7 @@ import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HearthClient } from '@hearth/sdk';
+import { Agent } from 'undici';
 
 export const DEFAULT_PORT = 18080;
 
@@ -95,5 +96,15 @@ export function resolveClient(opts: { dataDir?: string; project?: string } = {})
       `No API token: run \`hearth login\`, set HEARTH_TOKEN, or run on the manager's machine where ${join(dataDir, 'admin.token')} exists (start it with \`hearth up\`).`,
     );
   }
-  return new HearthClient({ baseUrl, token, project: resolveProject(opts.project, cfg) });
+  return new HearthClient({
+    baseUrl,
+    token,
+    project: resolveProject(opts.project, cfg),
+    fetch: cliFetch,
+  });
 }
+
+// `logs -f`, `exec` and `attach` may wait hours between two chunks of a body; undici's default
+// gives up after 5 minutes of silence. Headers still come promptly (the manager flushes them).
+const patient = new Agent({ bodyTimeout: 0 });
+const cliFetch: typeof fetch = (input, init) => fetch(input, { ...init, dispatcher: patient } as RequestInit);

@@ -29,3 +29,16 @@ export function passThrough(onError?: OnStreamError): PassThrough {
 export function fromWeb(body: ReadableStream | globalThis.ReadableStream, onError?: OnStreamError): Readable {
   return guard(Readable.fromWeb(body as ReadableStream), onError);
 }
+
+/**
+ * Sends a streamed response's status and headers as soon as the body is attached instead of
+ * with its first chunk (Fastify defers them so a failing stream can still turn into an error).
+ * A follow that has nothing to say yet must still answer at once, or every hop on the way waits
+ * for headers and gives up after its own timeout.
+ */
+export function flushHeadersOnPipe(res: {
+  once(ev: 'pipe', fn: () => void): unknown;
+  flushHeaders(): void;
+}): void {
+  res.once('pipe', () => res.flushHeaders());
+}

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 import { ensureGuestAgent } from './guest-agent.ts';
-import { cacheDir } from './cache.ts';
+import { cacheDir, withBuildLock } from './cache.ts';
 const RECIPES = fileURLToPath(new URL('../../../images/recipes/', import.meta.url));
 
 export interface BuiltinArtifact {
@@ -47,8 +47,14 @@ export async function buildOnce(
   args: string[] = [],
 ): Promise<string> {
   const dir = join(cacheDir(), `${recipe.replace(/\.sh$/, '')}-${key}`);
-  if ((await Promise.all(outputs.map((o) => exists(join(dir, o))))).every(Boolean)) return dir;
+  const built = async () => (await Promise.all(outputs.map((o) => exists(join(dir, o))))).every(Boolean);
+  if (await built()) return dir;
   await mkdir(cacheDir(), { recursive: true });
+  // Another setup may be building the same artefact: wait for it, then use what it built.
+  return withBuildLock(dir, async () => ((await built()) ? dir : build(recipe, dir, args)));
+}
+
+async function build(recipe: string, dir: string, args: string[]): Promise<string> {
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   try {
     await run('bash', [join(RECIPES, recipe), tmp, ...args], { maxBuffer: 16 * 1024 * 1024 });

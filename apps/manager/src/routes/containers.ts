@@ -41,7 +41,11 @@ export function containerRoutes(app: FastifyInstance, deps: AppServices): void {
       target.host,
       'exec',
       { params: { id: target.vmId } },
-      { body: JSON.stringify(target.body), headers: { 'content-type': 'application/json' } },
+      {
+        body: JSON.stringify(target.body),
+        headers: { 'content-type': 'application/json' },
+        stream: body.stream === true,
+      },
     );
     if (!body.stream) return readJson(res, target.host);
     reply.type('application/x-ndjson');

@@ -90,6 +90,7 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
       {
         body: JSON.stringify(body),
         headers: { 'content-type': 'application/json' },
+        stream: body.stream === true,
       },
     );
     if (!body.stream) return readJson(res, host);
@@ -192,10 +193,12 @@ export function vmAccessRoutes(app: FastifyInstance, deps: AppServices): void {
   });
   serve(app, t, routes.processOutput, async ({ params, project, query, reply }) => {
     const { host, vmId } = await target(params.id, project);
-    const res = await agents.raw(host, 'processOutput', {
-      params: { id: vmId, processId: params.processId },
-      query,
-    });
+    const res = await agents.raw(
+      host,
+      'processOutput',
+      { params: { id: vmId, processId: params.processId }, query },
+      { stream: true },
+    );
     reply.type('application/x-ndjson');
     return pipeResponse(res, reply, []);
   });

@@ -68,14 +68,24 @@ export class AgentClient {
     };
   }
 
-  private dispatcher(target: AgentTarget): Agent | undefined {
-    if (!target.url.startsWith('https:')) return undefined;
-    const key = JSON.stringify(target.tls_pins ?? null);
-    const have = this.pools.get(target.id);
+  /**
+   * The connection pool for `target`: the default for plain HTTP, one per host for TLS (its
+   * pins). `stream` requests (follows) get pools without undici's timeout between body chunks,
+   * since a quiet follow is not a dead one.
+   */
+  private dispatcher(target: AgentTarget, stream = false): Agent | undefined {
+    const tls = target.url.startsWith('https:');
+    if (!tls && !stream) return undefined;
+    const slot = stream ? `${target.id}#stream` : target.id;
+    const key = JSON.stringify(tls ? (target.tls_pins ?? null) : 'plain');
+    const have = this.pools.get(slot);
     if (have?.key === key) return have.pool;
     if (have) this.close(have.pool);
-    const pool = new Agent({ connect: this.tlsFor({ id: target.id, tls_pins: target.tls_pins }) });
-    this.pools.set(target.id, { key, pool });
+    const pool = new Agent({
+      ...(tls ? { connect: this.tlsFor({ id: target.id, tls_pins: target.tls_pins }) } : {}),
+      ...(stream ? { bodyTimeout: 0 } : {}),
+    });
+    this.pools.set(slot, { key, pool });
     return pool;
   }
 
@@ -87,9 +97,11 @@ export class AgentClient {
   /** The host is gone: its connections close and it is not reachable until it registers again. */
   forget(hostId: string): void {
     this.live.lost(hostId);
-    const have = this.pools.get(hostId);
-    this.pools.delete(hostId);
-    if (have) this.close(have.pool);
+    for (const slot of [hostId, `${hostId}#stream`]) {
+      const have = this.pools.get(slot);
+      this.pools.delete(slot);
+      if (have) this.close(have.pool);
+    }
   }
 
   /** Closes the connection pools. Idempotent. */
@@ -108,7 +120,12 @@ export class AgentClient {
     host: AgentTarget & { name?: string },
     method: string,
     path: string,
-    init: { body?: BodyInit | null; headers?: Record<string, string>; signal?: AbortSignal },
+    init: {
+      body?: BodyInit | null;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+      stream?: boolean;
+    },
   ): Promise<{ res: Response; target: AgentTarget }> {
     // A streamed body can be read once: such a request is never sent twice.
     const retryable = init.body === undefined || init.body === null || typeof init.body === 'string';
@@ -120,7 +137,7 @@ export class AgentClient {
           headers: { authorization: `Bearer ${target.callback_token}`, ...init.headers },
           body: init.body ?? null,
           signal: init.signal ?? null,
-          dispatcher: this.dispatcher(target),
+          dispatcher: this.dispatcher(target, init.stream),
           ...(init.body && typeof init.body !== 'string' ? { duplex: 'half' } : {}),
         } as RequestInit);
         return { res, target };
@@ -185,7 +202,13 @@ export class AgentClient {
     host: AgentTarget,
     id: K,
     input: Pick<AgentInput<K>, 'params' | 'query'>,
-    init: { body?: BodyInit | null; headers?: Record<string, string>; signal?: AbortSignal } = {},
+    init: {
+      body?: BodyInit | null;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+      /** A follow: chunks may be hours apart. */
+      stream?: boolean;
+    } = {},
   ): Promise<Response> {
     const method = agentRoutes[id].method;
     const path = agentPath(id, input);

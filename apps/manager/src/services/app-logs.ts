@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { HearthError, type AppControlBody, type AppStatus, type ContainerLogsQuery } from '@hearth/contract';
-import { fromWeb } from '@hearth/contract/streams';
+import { flushHeadersOnPipe, fromWeb } from '@hearth/contract/streams';
 import type { VmRow } from '../store/mappers.ts';
 import type { Stores } from '../store/index.ts';
 import type { AgentClient } from './agent-client.ts';
@@ -39,11 +39,14 @@ export async function streamAppLogs(
   reply: FastifyReply,
 ): Promise<Readable> {
   const host = await appHost(deps, vm);
-  const res = await deps.agents.raw(host, 'appLogs', { params: { id: vm.id }, query });
+  const follow = query.follow === 'true' || query.follow === '1';
+  // A follow may be silent for hours: no timeout between its chunks.
+  const res = await deps.agents.raw(host, 'appLogs', { params: { id: vm.id }, query }, { stream: follow });
   reply.type(res.headers.get('content-type') ?? 'text/plain; charset=utf-8');
   // A response that only grows must not be buffered by a proxy on the way.
   reply.header('cache-control', 'no-store');
   reply.header('x-accel-buffering', 'no');
+  if (follow) flushHeadersOnPipe(reply.raw);
   return fromWeb(res.body!);
 }
 
