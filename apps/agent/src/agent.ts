@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Ipv4, type AgentVmStatus, type RegisterHostBody } from '@hearth/contract';
+import { Ipv4, type RegisterHostBody } from '@hearth/contract';
 import { LOG_REDACT } from '@hearth/contract/log-redaction';
 import { FirecrackerDriver } from '@hearth/firecracker';
 import { QemuDriver } from '@hearth/qemu';
@@ -14,6 +14,7 @@ import { enableKsm } from './ksm.ts';
 import { sweepLeftovers } from './sweep.ts';
 import { AppLogHub } from './app-logs/collector.ts';
 import { ManagerCallError, ManagerClient } from './manager-client.ts';
+import { ReportQueue } from './report-queue.ts';
 import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './vm/index.ts';
 import { VmConfiner, type ConfineConfig } from './vm/confine.ts';
@@ -152,7 +153,10 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   ];
   const client = new ManagerClient(cfg.managerUrl, cfg.joinToken);
   let hostId = identity.hostId ?? '';
-  const pendingReports: AgentVmStatus[] = [];
+  const reports = new ReportQueue(
+    (batch) => (hostId ? client.report(hostId, batch) : null),
+    log.child({ component: 'reports' }),
+  );
 
   let guestAgentPath = cfg.guestAgentPath;
   if (guestAgentPath === undefined) {
@@ -181,8 +185,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const confiner = new VmConfiner(join(cfg.dataDir, 'vms'), log.child({ component: 'confine' }), cfg.confine);
   // App status changes go to the manager on the same path as unexpected VM changes.
   const appLogs = new AppLogHub(log.child({ component: 'app-logs' }), (id, app, appEvents) => {
-    pendingReports.push({ ...supervisor.status(id), app, appEvents });
-    void flushReports();
+    reports.push({ ...supervisor.status(id), app, appEvents });
   });
   const supervisor: Supervisor = new Supervisor({
     confiner,
@@ -200,17 +203,9 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     bootTimeoutMs: cfg.bootTimeoutMs,
     consoleLogCap: cfg.consoleLogCap,
     onUnexpectedChange: (s) => {
-      pendingReports.push(s);
-      void flushReports();
+      reports.push(s);
     },
   });
-  const flushReports = async () => {
-    if (!hostId || pendingReports.length === 0) return;
-    const batch = pendingReports.splice(0);
-    await client.report(hostId, batch).catch((e: Error) => {
-      log.warn({ err: e.message }, 'reporting VM status failed; the next heartbeat carries it');
-    });
-  };
 
   // The API listens (the manager needs our address to register us) but answers only once the
   // host is set up: calls that arrive before wait for it.
@@ -332,6 +327,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
           log,
         });
       }
+      await reports.flush();
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'heartbeat failed');
     }
