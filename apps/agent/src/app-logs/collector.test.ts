@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { FrameType, type AgentVmSpec, type GuestLogRecord } from '@hearth/contract';
 import { encodeFrame } from '@hearth/contract/guest-codec';
@@ -18,7 +18,7 @@ afterEach(() => {
 
 /** A guest whose app has printed `records` (the ring holds those from `first` on). */
 function appGuest(bootId: string) {
-  const state = { records: [] as GuestLogRecord[], first: 1, asked: [] as number[] };
+  const state = { records: [] as GuestLogRecord[], first: 1, asked: [] as number[], cancels: 0 };
   const followers = new Set<{ sock: Socket; stream: number; next: number }>();
   const push = (f: { sock: Socket; stream: number; next: number }) => {
     if (f.sock.destroyed) return void followers.delete(f);
@@ -36,6 +36,12 @@ function appGuest(bootId: string) {
   };
   const g = fakeGuest(
     (sock, f) => {
+      if (f.type === FrameType.CONTROL && f.json?.type === 'cancel') {
+        state.cancels++;
+        for (const x of followers) if (x.sock === sock && x.stream === f.stream) followers.delete(x);
+        sock.write(encodeFrame(f.stream, FrameType.RESULT, { ok: true, result: {} }));
+        return;
+      }
       if (f.type !== FrameType.REQUEST || f.json?.op !== 'app.logs') return;
       const from = Number(f.json.fromSeq ?? 1);
       state.asked.push(from);
@@ -88,9 +94,9 @@ async function until(fn: () => boolean): Promise<void> {
   while (!fn()) await new Promise((r) => setTimeout(r, 10));
 }
 
-function hubOn(path: string, vmDir: string) {
+function hubOn(path: string, vmDir: string, highWaterBytes?: number) {
   const conn = connectToFake(path, log);
-  const hub = new AppLogHub(log, () => undefined);
+  const hub = new AppLogHub(log, () => undefined, highWaterBytes);
   hub.attach(spec, vmDir, conn);
   const dispose = () => {
     hub.dispose();
@@ -136,5 +142,35 @@ describe('app log collector', () => {
     const lines = stored(vmDir);
     expect(lines[0]!.gap).toEqual([1, 6]);
     expect(lines.slice(1).map((l) => l.s)).toEqual([7, 8, 9, 10]);
+  });
+
+  it('pauses the follow while the store lags, then resumes from its cursor with nothing twice', async () => {
+    const vmDir = mkdtempSync(join(tmpdir(), 'hearth-collector-'));
+    disposers.push(() => rmSync(vmDir, { recursive: true, force: true }));
+    // Writes wait until the test lets them go, as on a saturated disk.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const append = AppLogStore.prototype.append;
+    const spy = vi.spyOn(AppLogStore.prototype, 'append').mockImplementation(function (
+      this: AppLogStore,
+      ...args: Parameters<AppLogStore['append']>
+    ) {
+      return gate.then(() => append.apply(this, args));
+    });
+    disposers.push(() => spy.mockRestore());
+    const guest = appGuest('77777777-2222-3333-4444-555555555555');
+    hubOn(guest.g.path, vmDir, 200);
+    await until(() => guest.state.asked.length === 1);
+    for (let i = 0; i < 20; i++) guest.print(1); // one event each: the queue passes 200 bytes
+    // The collector cancelled its follow and does not follow again while the store lags.
+    await until(() => guest.state.cancels === 1);
+    expect(guest.state.asked).toEqual([1]);
+    release();
+    await until(() => stored(vmDir).length === 20);
+    expect(stored(vmDir).map((l) => l.s)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // Each new follow starts after what was stored (one batch can pass the mark again).
+    const again = guest.state.asked.slice(1);
+    expect(again.length).toBeGreaterThanOrEqual(1);
+    for (let i = 0; i < again.length; i++) expect(again[i]).toBeGreaterThan(i === 0 ? 1 : again[i - 1]!);
   });
 });

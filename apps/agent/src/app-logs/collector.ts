@@ -14,6 +14,14 @@ import { AppLogStore, bootTag, DEFAULT_APP_LOGS, type StoredLine } from './store
 export type AppStatusListener = (vmId: string, status: AppStatus, events: string[]) => void;
 
 /**
+ * Log bytes received and not yet on disk beyond which a collector stops following: it cancels
+ * the guest's stream, lets the store catch up, and follows again from the stored cursor (what
+ * the guest's ring dropped meanwhile becomes a gap marker). A flooding app costs the host disk
+ * bandwidth, never unbounded memory.
+ */
+const DEFAULT_HIGH_WATER_BYTES = 16 * 1024 * 1024;
+
+/**
  * Follows one VM's app.logs stream on one guest connection and stores what arrives. It resumes
  * from the stored cursor whenever the session comes back (a channel reset, a reboot: a new boot id
  * starts at 1, an agent restart: the cursor on disk), so the files get each record once.
@@ -22,6 +30,11 @@ export class AppLogCollector {
   private disposed = false;
   private readonly abort = new AbortController();
   private stream: ReturnType<GuestConnection['open']> | null = null;
+  /** Bytes of log lines handed to the store and not yet written. */
+  private queued = 0;
+  /** Set while the collector waits for the store to catch up; what arrives meanwhile is dropped. */
+  private drained: Promise<void> | null = null;
+  private onDrained: (() => void) | null = null;
 
   constructor(
     readonly vmId: string,
@@ -30,6 +43,7 @@ export class AppLogCollector {
     private readonly live: EventEmitter,
     private readonly onStatus: AppStatusListener,
     private readonly log: Logger,
+    private readonly highWaterBytes = DEFAULT_HIGH_WATER_BYTES,
   ) {
     void this.run();
   }
@@ -48,6 +62,12 @@ export class AppLogCollector {
       }
       const again = await this.follow(welcome);
       if (!again) return;
+      if (this.drained) {
+        // Cancelled for back-pressure: follow again from what is stored once it is written.
+        await this.drained;
+        this.drained = null;
+        continue;
+      }
       // The stream ended while the session may still be up: wait for the session to change.
       if (this.conn.info === welcome) await this.sessionChange();
     }
@@ -91,6 +111,7 @@ export class AppLogCollector {
       if (e.events.length) void this.store.noteEvent(bootId, e.eventSeq);
       return;
     }
+    if (this.drained) return; // fetched again from the cursor once the store caught up
     const b = bootTag(bootId);
     if (e.type === 'gap') {
       this.log.warn(
@@ -102,10 +123,34 @@ export class AppLogCollector {
       return;
     }
     const lines: StoredLine[] = e.records.map((r) => ({ t: r.t, o: r.o, l: r.l, b, s: r.s }));
-    void this.store.append(bootId, e.records).then(
-      () => this.live.emit(this.vmId, lines),
-      (err: Error) => this.log.error({ err: err.message }, 'storing app logs failed'),
+    const bytes = e.records.reduce((n, r) => n + r.l.length + 64, 0);
+    this.queued += bytes;
+    void this.store
+      .append(bootId, e.records)
+      .then(
+        () => this.live.emit(this.vmId, lines),
+        (err: Error) => this.log.error({ err: err.message }, 'storing app logs failed'),
+      )
+      .finally(() => {
+        this.queued -= bytes;
+        if (this.queued === 0) this.onDrained?.();
+      });
+    if (this.queued > this.highWaterBytes) this.shed();
+  }
+
+  /** Stops the follow until the store has written what it was given. */
+  private shed(): void {
+    this.log.warn(
+      { queuedBytes: this.queued },
+      'the app writes logs faster than the host stores them; pausing the follow',
     );
+    this.drained = new Promise<void>((resolve) => {
+      this.onDrained = () => {
+        this.onDrained = null;
+        resolve();
+      };
+    });
+    void this.stream?.control({ type: 'cancel' });
   }
 
   private sessionChange(): Promise<void> {
@@ -138,6 +183,7 @@ export class AppLogHub {
   constructor(
     private readonly log: Logger,
     private readonly onStatus: AppStatusListener,
+    private readonly highWaterBytes = DEFAULT_HIGH_WATER_BYTES,
   ) {
     this.live.setMaxListeners(0);
   }
@@ -158,6 +204,7 @@ export class AppLogHub {
         this.onStatus(id, status, events);
       },
       this.log.child({ vm: spec.id }),
+      this.highWaterBytes,
     );
     this.collectors.set(spec.id, c);
   }
