@@ -3,7 +3,7 @@
 //  - `docker run -d` (Debian's docker client through the Docker API) vs the Hearth API;
 //  - app log throughput (lines written in the guest until all are readable on the host) and the
 //    follow latency (a line's guest timestamp to its arrival in a followed stream).
-// Usage: node --import tsx bench/containers.ts [--runs 3] [--lines 20000]
+// Usage: node --import tsx bench/containers.ts [--runs 3] [--lines 200000]
 import { request } from 'node:http';
 import type { HearthClient } from '@hearth/sdk';
 import { startPlatform } from '../test/helpers/platform.ts';
@@ -12,7 +12,7 @@ import { dockerCli } from '../test/helpers/docker-cli.ts';
 import { arg, percentile, stats } from './lib.ts';
 
 const runs = arg('runs', 3);
-const lines = arg('lines', 20_000);
+const lines = arg('lines', 200_000);
 
 const httpOk = (ip: string) =>
   new Promise<boolean>((resolve) => {
@@ -97,10 +97,11 @@ try {
   }
   await docker.dispose();
 
-  // Log throughput: the app writes `lines` lines of 100 bytes, then a marker, then a line every 200 ms.
-  const body = 'x'.repeat(80);
-  const script = `i=0; while [ $i -lt ${lines} ]; do echo "line-$i-${body}"; i=$((i+1)); done; echo done-marker; while :; do echo "tick"; sleep 0.2; done`;
-  const t0 = performance.now();
+  // Log throughput: the app writes `lines` lines of 100 bytes as fast as `yes` can, then a
+  // marker, then a line every 200 ms; measured from the first line's guest timestamp until the
+  // host has stored the marker (the whole path: guest ring, channel, host store).
+  const body = 'x'.repeat(94);
+  const script = `yes "line-${body}" | head -n ${lines}; echo done-marker; while :; do echo tick; sleep 0.2; done`;
   const lc = await p.client.call('createContainer', {
     body: { name: 'cb-logs', image: ref, entrypoint: ['/bin/sh', '-c', script], command: [] },
   });
@@ -108,18 +109,20 @@ try {
     params: { id: lc.id },
     query: { condition: 'running', timeout: 600 },
   });
-  let all: string[] = [];
+  let hostDone = 0;
   for (;;) {
-    all = await logLines(p.client, lc.id, { tail: 'all' });
-    if (all.some((l) => l.includes('done-marker'))) break;
-    await new Promise((r) => setTimeout(r, 100));
+    const last = await logLines(p.client, lc.id, { tail: '3' });
+    hostDone = Date.now();
+    if (last.some((l) => l.includes('done-marker') || l.includes('"tick"'))) break;
+    await new Promise((r) => setTimeout(r, 200));
   }
+  const all = await logLines(p.client, lc.id, { tail: 'all' });
   const got = all.filter((l) => l.includes('"line-')).length;
   const recs = all.map((l) => JSON.parse(l) as { t: string; line: string });
   const firstT = Date.parse(recs.find((r) => r.line.startsWith('line-'))!.t);
   const markerT = Date.parse(recs.find((r) => r.line === 'done-marker')!.t);
   const appSeconds = (markerT - firstT) / 1000;
-  const hostSeconds = (performance.now() - t0) / 1000;
+  const hostSeconds = (hostDone - firstT) / 1000;
 
   // Follow latency: the guest's timestamp of each tick to its arrival here (clocks synced at boot).
   const ac = new AbortController();
@@ -155,8 +158,8 @@ try {
   console.log(`docker client overhead (p50): ${(med(viaDocker) - med(viaApi)).toFixed(0)} ms`);
   const mib = (lines * 100) / 2 ** 20;
   console.log(
-    `log throughput: ${got}/${lines} lines (${mib.toFixed(1)} MiB) written in ${appSeconds.toFixed(1)} s by the app ` +
-      `(${(mib / appSeconds).toFixed(2)} MiB/s), all readable on the host ${hostSeconds.toFixed(1)} s after create`,
+    `log throughput: ${got}/${lines} lines (${mib.toFixed(1)} MiB) written by the app in ${appSeconds.toFixed(1)} s; ` +
+      `all stored on the host ${hostSeconds.toFixed(1)} s after the first (${(mib / hostSeconds).toFixed(2)} MiB/s end to end)`,
   );
   console.log(stats('follow latency (guest timestamp → client)', latency));
 } finally {
