@@ -78,8 +78,11 @@ export async function createContainer(
     return containerFromRow(await ctx.stores.containers.requireUnscoped(id));
   }
   await ctx.stores.containers.patch(id, { pull: { percent: null, message: `pulling ${body.image}` } });
+  // Read before the pull starts: the answer is the container as created (pulling), not whatever
+  // a pull that fails at once (a refused connection) has made of it meanwhile.
+  const created = containerFromRow(await ctx.stores.containers.requireUnscoped(id));
   background(ctx, 'container pull', () => pullThenBuild(ctx, row, choice.pull, actor));
-  return containerFromRow(await ctx.stores.containers.requireUnscoped(id));
+  return created;
 }
 
 /**
