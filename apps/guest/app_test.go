@@ -47,3 +47,22 @@ func TestRestartPolicy(t *testing.T) {
 		t.Fatal("restart policy")
 	}
 }
+
+func TestExecStartsInTheImageWorkdir(t *testing.T) {
+	home := t.TempDir()
+	work := t.TempDir()
+	app := &GuestBootConfig{App: &GuestApp{Workdir: work}}
+	if got := defaultCwd(app, home); got != work {
+		t.Errorf("an OCI image's VM: want its WORKDIR %s, got %s", work, got)
+	}
+	if got := defaultCwd(&GuestBootConfig{}, home); got != home {
+		t.Errorf("no app: want the home %s, got %s", home, got)
+	}
+	gone := &GuestBootConfig{App: &GuestApp{Workdir: filepath.Join(work, "missing")}}
+	if got := defaultCwd(gone, home); got != home {
+		t.Errorf("a WORKDIR that is no directory: want the home %s, got %s", home, got)
+	}
+	if got := defaultCwd(nil, filepath.Join(home, "missing")); got != "/" {
+		t.Errorf("no home either: want /, got %s", got)
+	}
+}

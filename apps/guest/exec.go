@@ -81,10 +81,7 @@ func (a *Agent) prepareExec(req *Request) (*spawnSpec, *GuestError) {
 		return nil, gerr(ErrSpawnFailed, "%v", err)
 	}
 	if sp.cwd == "" {
-		sp.cwd = u.home
-		if fi, err := os.Stat(sp.cwd); err != nil || !fi.IsDir() {
-			sp.cwd = "/"
-		}
+		sp.cwd = defaultCwd(a.cfg, u.home)
 	} else if !filepath.IsAbs(sp.cwd) {
 		return nil, gerr(ErrSpawnFailed, "cwd %q is not absolute", sp.cwd)
 	} else if fi, err := os.Stat(sp.cwd); err != nil || !fi.IsDir() {
@@ -94,6 +91,22 @@ func (a *Agent) prepareExec(req *Request) (*spawnSpec, *GuestError) {
 		sp.cred = &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid), Groups: u.groups}
 	}
 	return sp, nil
+}
+
+// defaultCwd is where a command starts when the request names no directory: in an OCI image's
+// VM, the image's WORKDIR (as `docker exec` starts there, and the app's ENV is applied the same
+// way); else, or when that is no directory, the user's home; else /.
+func defaultCwd(cfg *GuestBootConfig, home string) string {
+	dirs := []string{home}
+	if cfg != nil && cfg.App != nil && cfg.App.Workdir != "" {
+		dirs = []string{cfg.App.Workdir, home}
+	}
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && filepath.IsAbs(d) {
+			return d
+		}
+	}
+	return "/"
 }
 
 // lookPath searches the request's PATH, not the agent's own environment.

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthError, type Container } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { pushTestImage, startRegistry, type LocalRegistry } from '../helpers/oci.ts';
+import { until } from '../helpers/vm.ts';
 
 let p: Platform;
 let reg: LocalRegistry;
@@ -20,7 +21,7 @@ afterAll(async () => {
   await reg?.dispose();
 });
 
-const wait = (id: string, condition: 'running' | 'exited') =>
+const wait = (id: string, condition: 'running' | 'healthy' | 'exited') =>
   p.client.call('waitContainer', { params: { id }, query: { condition, timeout: 600 } });
 
 const sh = async (id: string, script: string) => {
@@ -100,5 +101,102 @@ describe('a container from a registry reference, with a named volume that outliv
     const gone = await p.client.call('getVolume', { params: { id: VOLUME } }).catch((e: unknown) => e);
     expect((gone as HearthError).code).toBe('VOLUME_NOT_FOUND');
     expect((await p.client.call('listContainers', { query: { all: 'true' } })).items).toEqual([]);
+  }, 600_000);
+});
+
+// The restart policy and the health check are the guest agent's to apply; the manager shows
+// what it reports as the container's state, restart count, health and events.
+describe('restart policies and health checks of a container', () => {
+  const get = (id: string) => p.client.call('getContainer', { params: { id } });
+  const events = async (id: string) =>
+    (await p.client.call('containerEvents', { params: { id }, query: { limit: 200 } })).items;
+  const messages = async (id: string, type: string) =>
+    (await events(id)).filter((e) => e.type === type).map((e) => e.message);
+  const remove = (id: string) =>
+    p.client.call('deleteContainer', { params: { id }, query: { force: 'true' } });
+
+  it('on-failure:2 restarts an app that exits 3 twice, then leaves it exited with code 3', async () => {
+    const c = await p.client.call('createContainer', {
+      body: {
+        name: 'ctr-on-failure',
+        image: ref,
+        entrypoint: ['/bin/sh', '-c', 'echo failing; exit 3'],
+        restart: 'on-failure:2',
+      },
+    });
+    const done = await wait(c.id, 'exited');
+    expect(done).toMatchObject({ state: 'exited', exitCode: 3, restarts: 2 });
+    expect(done.stateReason).toContain('max-retries');
+    await until('the exit is in its events', async () => (await messages(c.id, 'exited')).length > 0, 60_000);
+    expect(await messages(c.id, 'restarted')).toEqual([
+      'restarted, exit code 3, attempt 1',
+      'restarted, exit code 3, attempt 2',
+    ]);
+    expect((await messages(c.id, 'exited'))[0]).toMatch(/^exited with code 3/);
+    await remove(c.id);
+  }, 600_000);
+
+  it('always restarts an app that exits (even with 0); a stop stops it for good', async () => {
+    const c = await p.client.call('createContainer', {
+      body: {
+        name: 'ctr-always',
+        image: ref,
+        entrypoint: [
+          '/bin/sh',
+          '-c',
+          'echo up; while [ ! -f /tmp/quit ]; do sleep 1; done; /bin/busybox rm /tmp/quit; exit 0',
+        ],
+        restart: 'always',
+      },
+    });
+    expect(await wait(c.id, 'running')).toMatchObject({ state: 'running', restarts: 0 });
+    await sh(c.id, ': > /tmp/quit');
+    await until(
+      'the app is restarted and running again',
+      async () => {
+        const now = await get(c.id);
+        return now.restarts === 1 && now.state === 'running';
+      },
+      300_000,
+    );
+    await until('the restart is in its events', async () => (await messages(c.id, 'restarted')).length > 0);
+    expect(await messages(c.id, 'restarted')).toEqual(['restarted, exit code 0, attempt 1']);
+
+    await p.client.call('stopContainer', { params: { id: c.id }, body: {} });
+    const stopped = await wait(c.id, 'exited');
+    expect(stopped).toMatchObject({ state: 'exited', restarts: 1 });
+    const vm = await p.client.call('getVm', { params: { id: c.vm! } });
+    expect(vm.state).toBe('stopped');
+    // The restart policy is applied by the manager's sweep to a stopped VM: one more sweep after
+    // the stop must leave it stopped.
+    await p.manager.containers.sweep();
+    expect(await get(c.id)).toMatchObject({ state: 'exited', restarts: 1 });
+    expect((await p.client.call('getVm', { params: { id: c.vm! } })).state).toBe('stopped');
+    await remove(c.id);
+  }, 600_000);
+
+  it('reports health starting, then unhealthy, then healthy once the check passes', async () => {
+    const c = await p.client.call('createContainer', {
+      body: {
+        name: 'ctr-health',
+        image: ref,
+        // The start period keeps it `starting` long enough to be seen before the failures count.
+        healthcheck: { cmd: 'test -f /tmp/ok', interval: '1s', retries: 2, startPeriod: '20s' },
+      },
+    });
+    expect((await wait(c.id, 'running')).health).toBe('starting');
+    // Waiting for healthy fails once the check has failed `retries` times in a row.
+    const failed = await wait(c.id, 'healthy').catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(HearthError);
+    expect((failed as HearthError).code).toBe('CONTAINER_FAILED');
+    expect((failed as HearthError).detail).toMatchObject({ state: 'running', health: 'unhealthy' });
+    expect((await get(c.id)).health).toBe('unhealthy');
+
+    await sh(c.id, '/bin/busybox touch /tmp/ok');
+    await until('the check passes', async () => (await get(c.id)).health === 'healthy', 120_000);
+    expect(await wait(c.id, 'healthy')).toMatchObject({ state: 'running', health: 'healthy' });
+    await until('healthy is in its events', async () => (await messages(c.id, 'health')).includes('healthy'));
+    expect(await messages(c.id, 'health')).toEqual(['starting', 'unhealthy', 'healthy']);
+    await remove(c.id);
   }, 600_000);
 });

@@ -12,13 +12,23 @@ import { freePort } from '../helpers/proc.ts';
 const RUN_MS = 5 * BOOT_MS;
 const STEP = { timeout: RUN_MS + 120_000 };
 
+/** The app: greets, then prints what is written to /tmp/say each time the file appears. */
+const APP = `#!/bin/sh
+echo "hello-app: GREETING=$GREETING"
+while :; do
+  if [ -f /tmp/say ]; then echo "app says: $(cat /tmp/say)"; /bin/busybox rm -f /tmp/say; fi
+  sleep 1
+done
+`;
+
 // Containers in the dashboard (real Chromium, real platform, one real microVM): the run form
 // refuses bad input next to its inputs (nothing is created), then runs the test image from the
 // local registry with an env variable and a published port; its page links its VM; the list shows
 // it running with its image and port; its Events tab shows the pull and the start, Inspect the
-// record; it is stopped (exited, and the stop in its events, shown live), a viewer sees the write
-// buttons disabled with the reason, and it is removed from the list after a confirmation. Every
-// wait is on a DOM state.
+// record; its Logs tab follows the app's output, its Exec tab runs a command in it, its Stats tab
+// charts its use; it is stopped (exited, and the stop in its events, shown live), a viewer sees the
+// write buttons disabled with the reason, and it is removed from the list after a confirmation.
+// Every wait is on a DOM state.
 describe('web dashboard: containers', () => {
   const ui = useDashboard({
     signedIn: true,
@@ -32,7 +42,7 @@ describe('web dashboard: containers', () => {
   beforeAll(async () => {
     port = await freePort();
     reg = await startRegistry();
-    ref = await pushTestImage(reg.host, 'web/hello', 'v1');
+    ref = await pushTestImage(reg.host, 'web/hello', 'v1', { script: APP });
   }, 120_000);
   afterAll(async () => {
     await reg?.dispose();
@@ -123,6 +133,68 @@ describe('web dashboard: containers', () => {
     await accessible('container-events');
     await ui.page.getByRole('tab', { name: 'Inspect' }).click();
     await ui.page.getByLabel('Container as JSON').getByText('"name": "web-hello"').waitFor();
+  });
+
+  it(
+    'follows its log: the output so far, then a line the app prints while the tab is open',
+    STEP,
+    async () => {
+      await ui.page.getByRole('tab', { name: 'Logs' }).click();
+      const log = ui.page.getByRole('log', { name: 'Container log' });
+      await log.getByText('hello-app: GREETING=from the dashboard').waitFor();
+      await ui.page
+        .getByTestId('logs-status')
+        .filter({ hasText: /^Following/ })
+        .waitFor();
+      expect(await log.getByText('app says:').count()).toBe(0);
+      // The app prints the line itself (a file it watches), so it reaches the open stream.
+      const r = await ui.p.client.call('containerExec', {
+        params: { id: 'web-hello' },
+        body: { command: ['/bin/sh', '-c', 'echo followed-line > /tmp/say'] },
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      await log.getByText('app says: followed-line').waitFor({ timeout: RUN_MS });
+      await ui.page
+        .getByTestId('logs-status')
+        .filter({ hasText: /^Following.* 2 lines$/ })
+        .waitFor();
+      await accessible('container-logs');
+    },
+  );
+
+  it('runs a command in its Exec tab and shows the output', STEP, async () => {
+    await ui.page.getByRole('tab', { name: 'Exec' }).click();
+    await ui.page.getByLabel('Command').fill('echo "exec says $((6 * 7)) from $(pwd)"');
+    await ui.page.getByRole('button', { name: 'Run', exact: true }).click();
+    // The output, not the command's text: the shell computed 42 in the image's WORKDIR.
+    const rows = ui.page.locator('.xterm-rows');
+    await rows
+      .filter({ hasText: 'exec says 42 from /srv' })
+      .waitFor()
+      .catch(async (e: unknown) => {
+        const status = await ui.page.getByTestId('terminal-status').innerText();
+        const text = await rows.innerText();
+        throw new Error(`${(e as Error).message}\nstatus: ${status}\nterminal: ${JSON.stringify(text)}`);
+      });
+    await ui.page.getByTestId('terminal-status').filter({ hasText: 'the shell exited (0)' }).waitFor();
+    await accessible('container-exec');
+  });
+
+  it('charts its CPU and memory in the Stats tab', STEP, async () => {
+    await ui.page.getByRole('tab', { name: 'Stats' }).click();
+    const status = ui.page.getByTestId('stats-status');
+    // Two samples make the first rates; the numbers are the guest's own measurements.
+    await status.filter({ hasText: / · [2-9]\d* samples/ }).waitFor({ timeout: RUN_MS });
+    const text = await status.innerText();
+    const m = /^Now: CPU (\d+)%, memory ([\d.]+) (\w+) of ([\d.]+) (\w+), (\d+) processes/.exec(text);
+    expect(m, text).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(0);
+    expect(Number(m![6])).toBeGreaterThan(0);
+    for (const title of ['CPU', 'Memory', 'Network', 'Disk I/O']) {
+      const chart = ui.page.locator('figure').filter({ has: ui.page.getByText(title, { exact: true }) });
+      await chart.locator('canvas').waitFor();
+    }
+    await accessible('container-stats');
   });
 
   it('stops it, shows it exited, and disables a viewer’s buttons with the reason', STEP, async () => {

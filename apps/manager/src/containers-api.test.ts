@@ -161,6 +161,14 @@ describeOnBackends('containers API', (db) => {
     const web = await get('web');
     await reportApp(web.vm!, { state: 'running', health: 'healthy' });
     expect(await get('web')).toMatchObject({ state: 'running', health: 'healthy' });
+    // Two quick restarts in one report: each is an event, with the exit code the guest named.
+    for (const n of [1, 2])
+      await api.p.manager.stores.vms.addEvent(
+        web.vm!,
+        'app',
+        'agent',
+        `restarted, exit code 1, attempt ${n}`,
+      );
     await reportApp(web.vm!, { state: 'restarting', restarts: 2, exitCode: 1 });
     expect(await get('web')).toMatchObject({ state: 'restarting', restarts: 2 });
     await reportApp(web.vm!, { state: 'exited', exitCode: 3, reason: 'max-retries', restarts: 3 });
@@ -169,6 +177,12 @@ describeOnBackends('containers API', (db) => {
     const types = events.map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['created', 'started', 'health', 'restarted', 'exited']));
     expect(events.find((e) => e.type === 'exited')!.message).toContain('code 3');
+    expect(events.filter((e) => e.type === 'restarted').map((e) => e.message)).toEqual([
+      'restarted, exit code 1, attempt 1',
+      'restarted, exit code 1, attempt 2',
+      // No guest event named its exit code.
+      'restarted, attempt 3',
+    ]);
     await reportApp(web.vm!, { state: 'running', restarts: 3 });
     expect((await get('web')).state).toBe('running');
   });

@@ -6,7 +6,20 @@ import {
   type Vm,
   type VmState,
 } from '@hearth/contract';
-import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, like, ne, sql, type SQL } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  gt,
+  inArray,
+  isNotNull,
+  like,
+  ne,
+  sql,
+  type SQL,
+} from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import type { Orm } from '../db/db.ts';
 import { vmEvents, vmNics, vms } from '../db/schema.ts';
@@ -314,6 +327,17 @@ export class VmStore {
       .orderBy(asc(vmEvents.seq))
       .limit(limit + 1);
     return pageResult(rows, limit, (r) => String(r.seq));
+  }
+
+  /** The messages of the VM's newest `limit` events of `type`, oldest first. */
+  async recentReasons(vmId: string, type: string, limit: number): Promise<(string | null)[]> {
+    const rows = await this.db.orm
+      .select({ reason: vmEvents.reason })
+      .from(vmEvents)
+      .where(and(eq(vmEvents.vm_id, vmId), eq(vmEvents.type, type)))
+      .orderBy(desc(vmEvents.seq))
+      .limit(limit);
+    return rows.map((r) => r.reason).reverse();
   }
 
   /** A deleted VM leaves nothing behind: its row, its NICs and its events go together. */

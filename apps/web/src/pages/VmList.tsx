@@ -4,7 +4,6 @@ import { Link, useSearchParams } from 'react-router';
 import { VM_STATES, type Vm } from '@hearth/contract';
 import { useSession } from '../api/session.tsx';
 import { hostQueries, vmQueries } from '../api/queries.ts';
-import { useAccess } from '../api/access.ts';
 import {
   canAct,
   useVmAction,
@@ -14,8 +13,8 @@ import {
 } from '../api/vm-actions.ts';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
 import { inputClass } from '../components/Field.tsx';
-import { RoleButton } from '../components/RoleButton.tsx';
-import { Button, Empty, PageHeader, QueryView, StateBadge } from '../components/ui.tsx';
+import { RoleButton, RoleLink } from '../components/RoleButton.tsx';
+import { Empty, PageHeader, QueryView, StateBadge } from '../components/ui.tsx';
 import { formatMib } from '../lib/format.ts';
 
 const BULK: { action: VmActionName; label: string; danger?: boolean }[] = [
@@ -49,7 +48,6 @@ export function VmList() {
   const [confirm, setConfirm] = useState<VmActionName | null>(null);
   const [results, setResults] = useState<BulkResult[]>([]);
   const act = useVmAction();
-  const cannotCreate = useAccess().deny('createVm');
   const search = useRef<HTMLInputElement>(null);
   // "/" jumps to the search box, as in most consoles, unless the user is typing somewhere.
   useEffect(() => {
@@ -116,18 +114,9 @@ export function VmList() {
       <PageHeader
         title="Virtual machines"
         actions={
-          cannotCreate ? (
-            <Button variant="primary" disabled title={cannotCreate}>
-              Create VM
-            </Button>
-          ) : (
-            <Link
-              to="/vms/new"
-              className="rounded-md bg-blue-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-blue-800"
-            >
-              Create VM
-            </Link>
-          )
+          <RoleLink route="createVm" to="/vms/new">
+            Create VM
+          </RoleLink>
         }
       />
       <div className="mb-3 flex flex-wrap items-end gap-3">

@@ -4,6 +4,7 @@ import { CONTAINER_LABEL } from './guest-app.ts';
 import type { ContainerContext } from './context.ts';
 import { startVm } from './create.ts';
 import { containerFromRow } from './mapper.ts';
+import { guestRestartCodes, restartMessages } from './restart-events.ts';
 
 /** Back-off of platform restarts of one container: doubles from 1 s, at most 5 min. */
 const FIRST_BACKOFF_MS = 1000;
@@ -74,10 +75,12 @@ export class ContainerWatch {
     if (seen.state === now.state && seen.health === now.health && seen.restarts === now.restarts) return;
     const add = (type: string, msg: string) => this.ctx.stores.containers.addEvent(row.id, type, msg);
     if (now.restarts > seen.restarts) {
-      await add(
-        'restarted',
-        `restarted${c.exitCode !== null ? `, exit code ${c.exitCode}` : ''}, attempt ${now.restarts}`,
-      );
+      // The exit codes come from the guest's own restart events: the container's exit code
+      // is only shown once it has exited, and one report may carry several restarts.
+      const guest = row.vm_id ? await this.ctx.stores.vms.recentReasons(row.vm_id, 'app', 200) : [];
+      const codes = guestRestartCodes(guest);
+      for (const msg of restartMessages(seen.restarts, now.restarts, row.restarts, codes))
+        await add('restarted', msg);
     }
     if (seen.state !== now.state) {
       if (now.state === 'running') await add('started', 'running');

@@ -1,4 +1,4 @@
-import { lazy, Suspense } from 'react';
+import { lazy } from 'react';
 import * as Tabs from '@radix-ui/react-tabs';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -6,15 +6,8 @@ import type { Container } from '@hearth/contract';
 import { containerQueries, vmQueries } from '../../api/queries.ts';
 import { useSession } from '../../api/session.tsx';
 import { Progress } from '../../components/Progress.tsx';
-import {
-  Card,
-  Detail,
-  ErrorState,
-  linkClass,
-  Loading,
-  PageHeader,
-  StateBadge,
-} from '../../components/ui.tsx';
+import { DetailError, DetailTabs } from '../../components/DetailPage.tsx';
+import { Card, Detail, linkClass, Loading, PageHeader, StateBadge } from '../../components/ui.tsx';
 import { formatMib } from '../../lib/format.ts';
 import { ContainerActions } from './Actions.tsx';
 import { ContainerBadge } from './Badge.tsx';
@@ -90,13 +83,12 @@ export default function ContainerDetail() {
   const q = useQuery({ ...containerQueries.detail(client, id), refetchInterval: refreshEvery });
   if (q.isError) {
     return (
-      <>
-        <PageHeader title="Container" />
-        <ErrorState error={q.error} retry={() => void q.refetch()} />
-        <Link className={`mt-3 inline-block ${linkClass}`} to="/containers">
-          All containers
-        </Link>
-      </>
+      <DetailError
+        title="Container"
+        error={q.error}
+        retry={() => void q.refetch()}
+        back={{ to: '/containers', label: 'All containers' }}
+      />
     );
   }
   if (q.isPending) return <Loading what="the container" />;
@@ -129,43 +121,23 @@ export default function ContainerDetail() {
         </p>
       )}
       <Summary c={c} />
-      <Tabs.Root
-        value={tab}
-        onValueChange={(t) => void navigate(`/containers/${id}/${t}`, { replace: true })}
-        activationMode="manual"
-      >
-        <Tabs.List
-          aria-label="Container sections"
-          className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200 dark:border-slate-800"
-        >
-          {TABS.map(([value, label]) => (
-            <Tabs.Trigger
-              key={value}
-              value={value}
-              className="border-b-2 border-transparent px-3 py-2 text-sm whitespace-nowrap data-[state=active]:border-blue-700 data-[state=active]:font-semibold"
-            >
-              {label}
-            </Tabs.Trigger>
-          ))}
-        </Tabs.List>
-        <Suspense fallback={<Loading what="the tab" />}>
-          <Tabs.Content value="logs">
-            <LogsTab c={c} />
-          </Tabs.Content>
-          <Tabs.Content value="stats">
-            <StatsTab c={c} />
-          </Tabs.Content>
-          <Tabs.Content value="exec">
-            <ExecTab c={c} />
-          </Tabs.Content>
-          <Tabs.Content value="events">
-            <EventsTab c={c} />
-          </Tabs.Content>
-          <Tabs.Content value="inspect">
-            <InspectTab c={c} />
-          </Tabs.Content>
-        </Suspense>
-      </Tabs.Root>
+      <DetailTabs label="Container sections" base={`/containers/${id}`} tab={tab} tabs={TABS}>
+        <Tabs.Content value="logs">
+          <LogsTab c={c} />
+        </Tabs.Content>
+        <Tabs.Content value="stats">
+          <StatsTab c={c} />
+        </Tabs.Content>
+        <Tabs.Content value="exec">
+          <ExecTab c={c} />
+        </Tabs.Content>
+        <Tabs.Content value="events">
+          <EventsTab c={c} />
+        </Tabs.Content>
+        <Tabs.Content value="inspect">
+          <InspectTab c={c} />
+        </Tabs.Content>
+      </DetailTabs>
     </>
   );
 }

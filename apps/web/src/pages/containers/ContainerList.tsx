@@ -2,11 +2,11 @@ import { useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import type { Container } from '@hearth/contract';
-import { useAccess } from '../../api/access.ts';
 import { containerQueries } from '../../api/queries.ts';
 import { useSession } from '../../api/session.tsx';
 import { inputClass } from '../../components/Field.tsx';
-import { Button, Empty, linkClass, PageHeader, QueryView, rowClass, Table } from '../../components/ui.tsx';
+import { RoleLink } from '../../components/RoleButton.tsx';
+import { Empty, linkClass, PageHeader, QueryView, rowClass, Table } from '../../components/ui.tsx';
 import { ContainerActions } from './Actions.tsx';
 import { ContainerBadge } from './Badge.tsx';
 import { portsText, refreshEvery, uptimeText } from './status.ts';
@@ -48,7 +48,6 @@ export default function ContainerList() {
   const list = useQuery({ ...containerQueries.list(client), refetchInterval: refreshEvery });
   const [q, setQ] = useState('');
   const [running, setRunning] = useState(false);
-  const cannotCreate = useAccess().deny('createContainer');
   const now = useNow((list.data ?? []).some((c) => c.startedAt || c.finishedAt));
   const shown = useMemo(() => {
     const s = q.trim().toLowerCase();
@@ -63,18 +62,9 @@ export default function ContainerList() {
       <PageHeader
         title="Containers"
         actions={
-          cannotCreate ? (
-            <Button variant="primary" disabled title={cannotCreate}>
-              Run container
-            </Button>
-          ) : (
-            <Link
-              to="/containers/new"
-              className="rounded-md bg-blue-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-blue-800"
-            >
-              Run container
-            </Link>
-          )
+          <RoleLink route="createContainer" to="/containers/new">
+            Run container
+          </RoleLink>
         }
       />
       <div className="mb-3 flex flex-wrap items-center gap-3">

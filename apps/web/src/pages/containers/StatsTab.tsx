@@ -6,7 +6,7 @@ import { containerKeys } from '../../api/queries.ts';
 import { useSession } from '../../api/session.tsx';
 import { Empty, ErrorState } from '../../components/ui.tsx';
 import { formatBytes } from '../../lib/format.ts';
-import { Chart, type Series } from '../vm/Chart.tsx';
+import { ChartGrid, CPU_CHART, NETWORK_CHART, pct, rate, twoSeries, type ChartSpec } from '../vm/Chart.tsx';
 import { addStats, type StatsSample } from './stats-history.ts';
 
 /** History survives switching tabs (not reloads): kept per container for this page's lifetime. */
@@ -15,23 +15,21 @@ const histories = new Map<
   { samples: StatsSample[]; last: ContainerStats | null; now: ContainerStats | null }
 >();
 
-const pct = (n: number) => `${n.toFixed(0)}%`;
-const rate = (n: number) => `${formatBytes(n)}/s`;
-const pair = (a: string, b: string, colors: [string, string]): Series[] => [
-  { label: a, color: colors[0] },
-  { label: b, color: colors[1] },
-];
-
-const CHARTS: {
-  key: 'cpu' | 'mem' | 'net' | 'disk';
-  title: string;
-  series: Series[];
-  format(n: number): string;
-}[] = [
-  { key: 'cpu', title: 'CPU', series: [{ label: 'CPU', color: '#2563eb' }], format: pct },
-  { key: 'mem', title: 'Memory', series: pair('used', 'limit', ['#16a34a', '#94a3b8']), format: formatBytes },
-  { key: 'net', title: 'Network', series: pair('received', 'sent', ['#9333ea', '#ea580c']), format: rate },
-  { key: 'disk', title: 'Disk I/O', series: pair('read', 'written', ['#0891b2', '#db2777']), format: rate },
+const CHARTS: ChartSpec<'cpu' | 'mem' | 'net' | 'disk'>[] = [
+  CPU_CHART,
+  {
+    key: 'mem',
+    title: 'Memory',
+    series: twoSeries('used', 'limit', ['#16a34a', '#94a3b8']),
+    format: formatBytes,
+  },
+  NETWORK_CHART,
+  {
+    key: 'disk',
+    title: 'Disk I/O',
+    series: twoSeries('read', 'written', ['#0891b2', '#db2777']),
+    format: rate,
+  },
 ];
 
 /** CPU, memory, network and disk of the container, asked every 2 s, in the VM metrics tab's charts. */
@@ -78,11 +76,7 @@ export default function StatsTab({ c }: { c: Container }) {
             ? 'Waiting for the first sample…'
             : 'Not running: the history so far.'}
       </p>
-      <div className="grid grid-cols-1 gap-3 xl:grid-cols-2">
-        {CHARTS.map((ch) => (
-          <Chart key={ch.key} title={ch.title} series={ch.series} data={data[ch.key]} format={ch.format} />
-        ))}
-      </div>
+      <ChartGrid charts={CHARTS} data={data} />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatBytes } from '../../lib/format.ts';
 
 export interface Series {
   label: string;
@@ -63,5 +64,53 @@ export function Chart({
       <figcaption className="mb-1 text-sm font-medium">{title}</figcaption>
       <div ref={box} />
     </figure>
+  );
+}
+
+export const pct = (n: number) => `${n.toFixed(0)}%`;
+export const rate = (n: number) => `${formatBytes(n)}/s`;
+
+/** Two series: the first in `color`, the second (a total or limit, or the other direction) in its own. */
+export const twoSeries = (a: string, b: string, colors: [string, string]): Series[] => [
+  { label: a, color: colors[0] },
+  { label: b, color: colors[1] },
+];
+
+/** One chart of a grid: its title, series and value format; `key` names its data. */
+export interface ChartSpec<K extends string> {
+  key: K;
+  title: string;
+  series: Series[];
+  format(n: number): string;
+}
+
+export const CPU_CHART: ChartSpec<'cpu'> = {
+  key: 'cpu',
+  title: 'CPU',
+  series: [{ label: 'CPU', color: '#2563eb' }],
+  format: pct,
+};
+
+export const NETWORK_CHART: ChartSpec<'net'> = {
+  key: 'net',
+  title: 'Network',
+  series: twoSeries('received', 'sent', ['#9333ea', '#ea580c']),
+  format: rate,
+};
+
+/** The VM metrics and container stats charts: one column, two on wide screens. */
+export function ChartGrid<K extends string>({
+  charts,
+  data,
+}: {
+  charts: readonly ChartSpec<K>[];
+  data: Record<K, uPlot.AlignedData>;
+}) {
+  return (
+    <div className="grid grid-cols-1 gap-3 xl:grid-cols-2">
+      {charts.map((c) => (
+        <Chart key={c.key} title={c.title} series={c.series} data={data[c.key]} format={c.format} />
+      ))}
+    </div>
   );
 }

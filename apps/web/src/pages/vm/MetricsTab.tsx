@@ -4,7 +4,7 @@ import type { VmMetrics, Vm } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
 import { Empty } from '../../components/ui.tsx';
 import { formatBytes } from '../../lib/format.ts';
-import { Chart, type Series } from './Chart.tsx';
+import { ChartGrid, CPU_CHART, NETWORK_CHART, twoSeries, type ChartSpec } from './Chart.tsx';
 import { addSample, type Sample } from './metrics-history.ts';
 
 /** History survives switching tabs (not reloads): it is kept per VM for this page's lifetime. */
@@ -47,32 +47,21 @@ function useMetricsStream(vm: Vm) {
   return { samples: state.samples, error };
 }
 
-const pct = (n: number) => `${n.toFixed(0)}%`;
-const rate = (n: number) => `${formatBytes(n)}/s`;
-
-const used = (color: string): Series[] => [
-  { label: 'used', color },
-  { label: 'total', color: '#94a3b8' },
-];
-
-const CHARTS: {
-  key: 'cpu' | 'mem' | 'net' | 'disk';
-  title: string;
-  series: Series[];
-  format(n: number): string;
-}[] = [
-  { key: 'cpu', title: 'CPU', series: [{ label: 'CPU', color: '#2563eb' }], format: pct },
-  { key: 'mem', title: 'Memory', series: used('#16a34a'), format: formatBytes },
+const CHARTS: ChartSpec<'cpu' | 'mem' | 'net' | 'disk'>[] = [
+  CPU_CHART,
   {
-    key: 'net',
-    title: 'Network',
-    series: [
-      { label: 'received', color: '#9333ea' },
-      { label: 'sent', color: '#ea580c' },
-    ],
-    format: rate,
+    key: 'mem',
+    title: 'Memory',
+    series: twoSeries('used', 'total', ['#16a34a', '#94a3b8']),
+    format: formatBytes,
   },
-  { key: 'disk', title: 'Root disk', series: used('#0891b2'), format: formatBytes },
+  NETWORK_CHART,
+  {
+    key: 'disk',
+    title: 'Root disk',
+    series: twoSeries('used', 'total', ['#0891b2', '#94a3b8']),
+    format: formatBytes,
+  },
 ];
 
 export default function MetricsTab({ vm }: { vm: Vm }) {
@@ -98,11 +87,7 @@ export default function MetricsTab({ vm }: { vm: Vm }) {
             ? `${samples.length} samples, every 2 s (last 10 minutes kept while this page is open)`
             : 'Waiting for the first sample…')}
       </p>
-      <div className="grid grid-cols-1 gap-3 xl:grid-cols-2">
-        {CHARTS.map((c) => (
-          <Chart key={c.key} title={c.title} series={c.series} data={data[c.key]} format={c.format} />
-        ))}
-      </div>
+      <ChartGrid charts={CHARTS} data={data} />
     </div>
   );
 }

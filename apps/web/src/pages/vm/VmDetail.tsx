@@ -1,4 +1,4 @@
-import { lazy, Suspense, useState } from 'react';
+import { lazy, useState } from 'react';
 import * as Tabs from '@radix-ui/react-tabs';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -8,7 +8,8 @@ import { vmQueries } from '../../api/queries.ts';
 import { canAct, useVmAction, VM_ACTION_ROUTE, type VmActionName } from '../../api/vm-actions.ts';
 import { ConfirmDialog } from '../../components/ConfirmDialog.tsx';
 import { RoleButton } from '../../components/RoleButton.tsx';
-import { ErrorState, Loading, PageHeader, StateBadge } from '../../components/ui.tsx';
+import { DetailError, DetailTabs } from '../../components/DetailPage.tsx';
+import { Loading, PageHeader, StateBadge } from '../../components/ui.tsx';
 import { ConfigTab, NetworkTab, OverviewTab, StorageTab } from './InfoTabs.tsx';
 import { EventsTab } from './EventsTab.tsx';
 import { SnapshotsTab } from './SnapshotsTab.tsx';
@@ -83,17 +84,15 @@ function Actions({ vm }: { vm: Vm }) {
 export default function VmDetail() {
   const { id = '', tab = 'overview' } = useParams();
   const { client } = useSession();
-  const navigate = useNavigate();
   const vm = useQuery(vmQueries.detail(client, id));
   if (vm.isError) {
     return (
-      <>
-        <PageHeader title="VM" />
-        <ErrorState error={vm.error} retry={() => void vm.refetch()} />
-        <Link className="mt-3 inline-block text-blue-700 underline dark:text-blue-300" to="/vms">
-          All VMs
-        </Link>
-      </>
+      <DetailError
+        title="VM"
+        error={vm.error}
+        retry={() => void vm.refetch()}
+        back={{ to: '/vms', label: 'All VMs' }}
+      />
     );
   }
   if (vm.isPending) return <Loading what="the VM" />;
@@ -129,52 +128,32 @@ export default function VmDetail() {
           create asks for this pool.
         </p>
       )}
-      <Tabs.Root
-        value={tab}
-        onValueChange={(t) => navigate(`/vms/${v.id}/${t}`, { replace: true })}
-        activationMode="manual"
-      >
-        <Tabs.List
-          aria-label="VM sections"
-          className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200 dark:border-slate-800"
-        >
-          {TABS.map(([value, label]) => (
-            <Tabs.Trigger
-              key={value}
-              value={value}
-              className="border-b-2 border-transparent px-3 py-2 text-sm whitespace-nowrap data-[state=active]:border-blue-700 data-[state=active]:font-semibold"
-            >
-              {label}
-            </Tabs.Trigger>
-          ))}
-        </Tabs.List>
-        <Suspense fallback={<Loading what="the tab" />}>
-          <Tabs.Content value="overview">
-            <OverviewTab vm={v} />
-          </Tabs.Content>
-          <Tabs.Content value="config">
-            <ConfigTab vm={v} />
-          </Tabs.Content>
-          <Tabs.Content value="storage">
-            <StorageTab vm={v} />
-          </Tabs.Content>
-          <Tabs.Content value="network">
-            <NetworkTab vm={v} />
-          </Tabs.Content>
-          <Tabs.Content value="terminal">
-            <TerminalTab vm={v} />
-          </Tabs.Content>
-          <Tabs.Content value="snapshots">
-            <SnapshotsTab vm={v} />
-          </Tabs.Content>
-          <Tabs.Content value="metrics">
-            <MetricsTab vm={v} />
-          </Tabs.Content>
-          <Tabs.Content value="events">
-            <EventsTab vm={v} />
-          </Tabs.Content>
-        </Suspense>
-      </Tabs.Root>
+      <DetailTabs label="VM sections" base={`/vms/${v.id}`} tab={tab} tabs={TABS}>
+        <Tabs.Content value="overview">
+          <OverviewTab vm={v} />
+        </Tabs.Content>
+        <Tabs.Content value="config">
+          <ConfigTab vm={v} />
+        </Tabs.Content>
+        <Tabs.Content value="storage">
+          <StorageTab vm={v} />
+        </Tabs.Content>
+        <Tabs.Content value="network">
+          <NetworkTab vm={v} />
+        </Tabs.Content>
+        <Tabs.Content value="terminal">
+          <TerminalTab vm={v} />
+        </Tabs.Content>
+        <Tabs.Content value="snapshots">
+          <SnapshotsTab vm={v} />
+        </Tabs.Content>
+        <Tabs.Content value="metrics">
+          <MetricsTab vm={v} />
+        </Tabs.Content>
+        <Tabs.Content value="events">
+          <EventsTab vm={v} />
+        </Tabs.Content>
+      </DetailTabs>
     </>
   );
 }
