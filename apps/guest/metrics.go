@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,9 +139,32 @@ func netStats() []NetMetrics {
 	return out
 }
 
+// wholeDisk matches whole disks in /proc/diskstats (vda, sdb, nvme0n1), not their partitions,
+// so that no byte is counted twice.
+var wholeDisk = regexp.MustCompile(`^((vd|sd|xvd)[a-z]+|nvme[0-9]+n[0-9]+)$`)
+
+// diskIO sums the sectors read and written (512 bytes each, whatever the device's block size)
+// of the whole disks in /proc/diskstats text.
+func diskIO(text string) (read, written uint64) {
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 10 || !wholeDisk.MatchString(f[2]) {
+			continue
+		}
+		r, _ := strconv.ParseUint(f[5], 10, 64)
+		w, _ := strconv.ParseUint(f[9], 10, 64)
+		read += r * 512
+		written += w * 512
+	}
+	return read, written
+}
+
 func (a *Agent) metrics() GuestMetrics {
 	m := GuestMetrics{CPUPercent: a.cpu.percent(), Processes: countProcs(), UptimeSec: uptimeSec(),
 		Network: netStats(), Disk: DiskMetrics{Path: "/"}}
+	if b, err := os.ReadFile("/proc/diskstats"); err == nil {
+		m.Disk.ReadBytes, m.Disk.WriteBytes = diskIO(string(b))
+	}
 	mem := kvFile("/proc/meminfo", "MemTotal", "MemAvailable")
 	m.Memory = MemoryMetrics{TotalBytes: mem["MemTotal"], AvailableBytes: mem["MemAvailable"]}
 	if m.Memory.TotalBytes > m.Memory.AvailableBytes {

@@ -108,6 +108,9 @@ type DiskMetrics struct {
 	Path       string `json:"path"`
 	TotalBytes uint64 `json:"totalBytes"`
 	UsedBytes  uint64 `json:"usedBytes"`
+	// Bytes read from and written to the VM's disks since boot (all whole disks).
+	ReadBytes  uint64 `json:"readBytes"`
+	WriteBytes uint64 `json:"writeBytes"`
 }
 
 type NetMetrics struct {

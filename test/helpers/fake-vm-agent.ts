@@ -64,7 +64,7 @@ export function fakeVmAgent() {
           load: [0, 0, 0],
           processes: 7,
           uptimeSec: 5,
-          disk: { path: '/', totalBytes: 1, usedBytes: 1 },
+          disk: { path: '/', totalBytes: 1, usedBytes: 1, readBytes: 4096, writeBytes: 8192 },
           network: [
             { name: 'lo', rxBytes: 1000, txBytes: 1000 },
             { name: 'eth0', rxBytes: 10, txBytes: 20 },

@@ -253,7 +253,14 @@ describeOnBackends('containers API', (db) => {
     expect(sent.env).toMatchObject({ DB_PASSWORD: 's3cret-value', FROM_IMAGE: '1' });
     expect(sent.cwd).toBe('/srv');
     const stats = await call('GET', '/v1/containers/withsecret/stats');
-    expect(stats.json()).toMatchObject({ cpuPercent: 12.5, netRxBytes: 10, netTxBytes: 20, pids: 7 });
+    expect(stats.json()).toMatchObject({
+      cpuPercent: 12.5,
+      netRxBytes: 10,
+      netTxBytes: 20,
+      diskReadBytes: 4096,
+      diskWriteBytes: 8192,
+      pids: 7,
+    });
     const gone = await call('DELETE', '/v1/secrets/db-pass');
     expect(gone.statusCode).toBe(200);
     expect((await call('DELETE', '/v1/secrets/db-pass')).json().error.code).toBe('SECRET_NOT_FOUND');

@@ -233,7 +233,14 @@ export const GuestMetrics = z.object({
   load: z.array(z.number()).length(3),
   processes: z.number().int(),
   uptimeSec: z.number(),
-  disk: z.object({ path: z.string(), totalBytes: z.number(), usedBytes: z.number() }),
+  disk: z.object({
+    path: z.string(),
+    totalBytes: z.number(),
+    usedBytes: z.number(),
+    /** Since boot, over the whole disks (absent from older guest agents). */
+    readBytes: z.number().optional(),
+    writeBytes: z.number().optional(),
+  }),
   network: z.array(z.object({ name: z.string(), rxBytes: z.number(), txBytes: z.number() })),
   agentRssBytes: z.number(),
 });

@@ -62,8 +62,8 @@ export async function containerStats(
     memoryLimitBytes: m.memory.totalBytes,
     netRxBytes: nics.reduce((a, n) => a + n.rxBytes, 0),
     netTxBytes: nics.reduce((a, n) => a + n.txBytes, 0),
-    diskReadBytes: null,
-    diskWriteBytes: null,
+    diskReadBytes: m.disk.readBytes ?? null,
+    diskWriteBytes: m.disk.writeBytes ?? null,
     pids: m.processes,
     at: m.at,
   };
