@@ -59,13 +59,41 @@ const page = (port: number, path = '/') =>
     () => '',
   );
 
-/** Waits until the PostgreSQL server in `target` accepts connections (exec, as a user checks it). */
+/** Why a wait on `target` failed: its state and last log lines. */
+async function diagnose(target: string): Promise<string> {
+  const ct = await container(target).catch((e: Error) => ({ error: e.message }));
+  const logs = await cli(['logs', '-n', '30', target], env);
+  return `${JSON.stringify(ct)}\nlogs:\n${logs.stdout}${logs.stderr}`;
+}
+
+/**
+ * Waits until the PostgreSQL server in `target` accepts connections (exec, as a user checks it);
+ * a container that ended meanwhile fails the wait at once, with its state and logs.
+ */
 async function untilAccepting(target: string): Promise<void> {
-  await until(
-    `PostgreSQL in ${target} accepts connections`,
-    async () => (await exec(target, 'pg_isready', '-q', '-h', '127.0.0.1')).code === 0,
-    600_000,
-  );
+  try {
+    await until(
+      `PostgreSQL in ${target} accepts connections`,
+      async () => {
+        const ct = await container(target);
+        if (ct.state === 'exited' || ct.state === 'failed') throw new Error(`${target} is ${ct.state}`);
+        return (await exec(target, 'pg_isready', '-q', '-h', '127.0.0.1')).code === 0;
+      },
+      600_000,
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; ${await diagnose(target)}`);
+  }
+}
+
+/** Logs how long each step took (the machine's speed, not an assertion). */
+function stepper(label: string) {
+  let t = Date.now();
+  return (what: string) => {
+    const now = Date.now();
+    console.log(`${label}: ${what} ${now - t} ms`);
+    t = now;
+  };
 }
 
 describe('containers from the Debian-built images, through the hearth CLI', () => {
@@ -92,11 +120,14 @@ describe('containers from the Debian-built images, through the hearth CLI', () =
     const first = `/?probe=${randomBytes(6).toString('hex')}`;
     const second = `/?probe=${randomBytes(6).toString('hex')}`;
     expect(await page(port, first)).toBe('hearth web ok\n');
+    const step = stepper('web');
     const follow = runHearth(['logs', '-f', 'web'], env);
     try {
-      await follow.waitFor(`"GET ${first} HTTP/1.1" 200`, 120_000);
+      await follow.waitFor(`"GET ${first} HTTP/1.1" 200`, 300_000);
+      step('logs -f → the earlier request shown');
       expect(await page(port, second)).toBe('hearth web ok\n');
-      await follow.waitFor(`"GET ${second} HTTP/1.1" 200`, 120_000);
+      await follow.waitFor(`"GET ${second} HTTP/1.1" 200`, 300_000);
+      step('request → its line in the follow');
       // Ctrl-C ends the follow cleanly.
       await follow.kill('SIGINT');
       expect(follow.child.exitCode, follow.output()).toBe(0);
@@ -104,6 +135,7 @@ describe('containers from the Debian-built images, through the hearth CLI', () =
       await follow.kill();
     }
     await hearth('rm', '-f', 'web');
+    step('rm -f');
     expect(await page(port)).toBe('');
   }, 900_000);
 
@@ -217,9 +249,10 @@ describe('containers from the Debian-built images, through the hearth CLI', () =
           '      - dbdata:/var/lib/postgresql/data',
           '    healthcheck:',
           '      test: ["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-U", "postgres"]',
-          '      interval: 2s',
+          '      interval: 3s',
           '      timeout: 30s',
-          '      retries: 300',
+          '      retries: 100',
+          '      start_period: 10m',
           '  web:',
           `    image: ${refs.web}`,
           '    ports:',
