@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { PassThrough, Readable, type Stream } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 
@@ -28,4 +29,16 @@ export function passThrough(onError?: OnStreamError): PassThrough {
 /** A guarded Node stream over a fetch body (an agent's streamed answer relayed to a client). */
 export function fromWeb(body: ReadableStream | globalThis.ReadableStream, onError?: OnStreamError): Readable {
   return guard(Readable.fromWeb(body as ReadableStream), onError);
+}
+
+/**
+ * For a streamed answer that may stay silent for long (a log follow): Fastify sends the headers
+ * with the body's first byte, so until a line comes the client waits for the answer itself, and
+ * a fetch gives up on it after its headers timeout (five minutes). Call before returning the body:
+ * the headers go out as soon as the body is piped into the response.
+ */
+export function headersAtOnce(res: ServerResponse): void {
+  res.once('pipe', () => {
+    if (!res.headersSent) res.flushHeaders();
+  });
 }

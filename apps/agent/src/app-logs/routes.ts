@@ -1,4 +1,4 @@
-import { passThrough } from '@hearth/contract/streams';
+import { headersAtOnce, passThrough } from '@hearth/contract/streams';
 import type { FastifyInstance } from 'fastify';
 import { agentRoutes, AppStatus, HearthError } from '@hearth/contract';
 import { serve } from '../http.ts';
@@ -43,6 +43,8 @@ export function appLogRoutes(app: FastifyInstance, sup: Supervisor): void {
       .catch((e: Error) => out.write(`hearth: reading the logs failed: ${e.message}\n`))
       .finally(() => out.end());
     reply.type(sel.format === 'ndjson' ? 'application/x-ndjson' : 'text/plain; charset=utf-8');
+    // A follow of a quiet app: the manager learns at once that the stream is open.
+    if (sel.follow) headersAtOnce(reply.raw);
     return out;
   });
   serve(app, agentRoutes.appStatus, async ({ params }) => {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { HearthError, type AppControlBody, type AppStatus, type ContainerLogsQuery } from '@hearth/contract';
-import { fromWeb } from '@hearth/contract/streams';
+import { fromWeb, headersAtOnce } from '@hearth/contract/streams';
 import type { VmRow } from '../store/mappers.ts';
 import type { Stores } from '../store/index.ts';
 import type { AgentClient } from './agent-client.ts';
@@ -39,11 +39,21 @@ export async function streamAppLogs(
   reply: FastifyReply,
 ): Promise<Readable> {
   const host = await appHost(deps, vm);
-  const res = await deps.agents.raw(host, 'appLogs', { params: { id: vm.id }, query });
+  // A client that leaves before the agent answered ends the agent's request too.
+  const left = new AbortController();
+  reply.raw.once('close', () => left.abort());
+  const res = await deps.agents.raw(
+    host,
+    'appLogs',
+    { params: { id: vm.id }, query },
+    { signal: left.signal },
+  );
   reply.type(res.headers.get('content-type') ?? 'text/plain; charset=utf-8');
   // A response that only grows must not be buffered by a proxy on the way.
   reply.header('cache-control', 'no-store');
   reply.header('x-accel-buffering', 'no');
+  // The agent answered before any line (a quiet app's follow): so does this relay.
+  headersAtOnce(reply.raw);
   return fromWeb(res.body!);
 }
 
