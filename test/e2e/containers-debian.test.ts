@@ -306,7 +306,7 @@ describe('containers from the Debian-built images, through the hearth CLI', () =
         600_000,
       );
       const ready = await exec(web.name, 'pg_isready', '-h', 'db');
-      expect(ready.code, ready.stderr).toBe(0);
+      expect(ready.code, ready.stdout + ready.stderr).toBe(0);
       expect(ready.stdout).toContain('db:5432 - accepting connections');
       const q = await cli(
         [
