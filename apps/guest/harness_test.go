@@ -24,6 +24,7 @@ func testAgent(t *testing.T) *Agent {
 	a := newAgent(&GuestBootConfig{Secret: testSecret, Env: map[string]string{"HEARTH_TEST": "1"}}, "/")
 	a.settime = func(*syscall.Timeval) error { return nil }
 	a.poweroff = func(bool) {}
+	a.syncfs = func() {}
 	return a
 }
 

@@ -29,11 +29,12 @@ type Agent struct {
 	// Side effects on the whole machine, replaceable so tests never touch the host's clock/power.
 	settime  func(tv *syscall.Timeval) error
 	poweroff func(reboot bool)
+	syncfs   func()
 }
 
 func newAgent(cfg *GuestBootConfig, root string) *Agent {
 	return &Agent{cfg: cfg, root: root, procs: newProcTable(), stdinStall: defaultStdinStall,
-		settime: syscall.Settimeofday, poweroff: powerOff}
+		settime: syscall.Settimeofday, poweroff: powerOff, syncfs: syscall.Sync}
 }
 
 func main() {
@@ -166,6 +167,12 @@ func (a *Agent) dispatch(st *stream, req *Request) {
 		_ = json.Unmarshal(b, &res)
 	case OpTimeSync:
 		res, err = a.timeSync(req)
+	case OpFsSync:
+		// sync(2) returns once the dirty pages are written: a VMM killed after this RESULT loses
+		// nothing the guest's processes had written before the request.
+		t0 := time.Now()
+		a.syncfs()
+		res = map[string]interface{}{"tookMs": time.Since(t0).Milliseconds()}
 	case OpShutdown:
 		st.ok(nil)
 		// The RESULT must reach the host before the machine goes away.

@@ -24,6 +24,9 @@ const (
 	IdentityFullFeature = "identity.full"
 	// AppFeature (WELCOME capabilities): the agent serves app.status, app.logs and app.control.
 	AppFeature = "app"
+	// FsSyncFeature (WELCOME capabilities): the agent serves fs.sync, which writes every dirty
+	// page of the guest's filesystems to its disks (the host asks before it kills the VMM).
+	FsSyncFeature = "fs.sync"
 )
 
 // Frame types.
@@ -91,6 +94,7 @@ const (
 	OpMetrics     = "metrics"
 	OpInfo        = "info"
 	OpTimeSync    = "time.sync"
+	OpFsSync      = "fs.sync"
 	OpShutdown    = "shutdown"
 	OpHealth      = "health"
 	OpIdentity    = "identity"
@@ -101,10 +105,10 @@ const (
 )
 
 var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin, OpFsStat, OpFsList,
-	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpShutdown,
-	OpHealth, OpIdentity, OpPersonalize, OpAppStatus, OpAppLogs, OpAppControl}
+	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpFsSync,
+	OpShutdown, OpHealth, OpIdentity, OpPersonalize, OpAppStatus, OpAppLogs, OpAppControl}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature, AppFeature}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature, AppFeature, FsSyncFeature}
 
 type Frame struct {
 	Stream  uint32

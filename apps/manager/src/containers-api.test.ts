@@ -145,6 +145,24 @@ describeOnBackends('containers API', (db) => {
     expect(app.mounts).toEqual([{ serial: vol.serial, target: '/data', readOnly: false }]);
   });
 
+  it("publishes its network aliases (compose service names) on its network's DNS", async () => {
+    const net = await call('POST', '/v1/networks', {
+      name: 'ctr-alias-net',
+      mode: 'nat',
+      cidr: '10.77.7.0/24',
+    });
+    expect(net.statusCode, net.body).toBe(201);
+    const c = await create({ name: 'shop-db-1', network: 'ctr-alias-net', networkAliases: ['db'] });
+    await waitFor(c.id, 'running');
+    const spec = agent.starts.filter((s) => s.id === c.vm).at(-1)!;
+    const nic = [spec.network, ...spec.nics].find((n) => n?.ip?.startsWith('10.77.7.'));
+    expect(nic).toMatchObject({
+      dnsNames: expect.arrayContaining(['shop-db-1']),
+      dnsAliases: ['db.ctr-alias-net.hearth', 'db'],
+    });
+    await call('DELETE', `/v1/containers/${c.id}?force=true`);
+  });
+
   it('refuses a name taken in the project, and finds containers by id, id prefix and name', async () => {
     const r = await call('POST', '/v1/containers', { image: 'busybox-imported', name: 'web' });
     expect(r.statusCode).toBe(409);

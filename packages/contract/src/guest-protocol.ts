@@ -131,6 +131,12 @@ export type IdentityRequest = z.infer<typeof IdentityRequest>;
 export const APP_FEATURE = 'app';
 
 /**
+ * A guest that lists this capability serves `fs.sync`: sync(2), answered once the dirty pages of
+ * its filesystems are on their disks (the host asks before it kills the VMM).
+ */
+export const FS_SYNC_FEATURE = 'fs.sync';
+
+/**
  * The app ops (an agent without an app answers NOT_FOUND). `app.logs` streams EVENT frames
  * (GuestAppLogEvent) from sequence number `fromSeq` (default 1) and status messages after
  * `fromEvent`; without `follow` its RESULT
@@ -164,6 +170,7 @@ export const GuestRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('metrics') }),
   z.object({ op: z.literal('info') }),
   z.object({ op: z.literal('time.sync'), unixMs: z.number() }),
+  z.object({ op: z.literal('fs.sync') }),
   z.object({ op: z.literal('shutdown'), reboot: z.boolean().optional() }),
   z.object({ op: z.literal('health') }),
   IdentityRequest,

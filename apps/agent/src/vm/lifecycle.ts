@@ -4,7 +4,7 @@ import type { VmmInstance } from '@hearth/vmm';
 import { bootVm } from './boot/index.ts';
 import type { VmContext } from './context.ts';
 import { killExpected } from './expected-exit.ts';
-import { askGuestToShutDown } from './guest-access.ts';
+import { askGuestToShutDown, flushGuestDisks } from './guest-access.ts';
 import { persist } from './record.ts';
 
 /** Boots the VM and resolves once the guest is up (or failed). Idempotent. */
@@ -37,6 +37,8 @@ export function stopVm(
       if (rec.phase !== 'failed') rec.phase = 'stopped';
       return ctx.status(id);
     }
+    // A forced stop keeps the disks (the root disk too): what the guest wrote goes to them first.
+    if (opts.force) await flushGuestDisks(rec);
     rec.phase = 'stopping';
     // From here on the guest may power off at any moment: that exit is wanted.
     rec.expectingExit = true;
@@ -116,6 +118,8 @@ export function deleteVm(ctx: VmContext, id: string): Promise<void> {
   const rec = ctx.vms.get(id);
   if (!rec) return Promise.resolve();
   return ctx.serial(rec, async () => {
+    // The root disk goes with the VM, its volumes stay: what the guest wrote to them goes first.
+    if (rec.spec.volumes.length) await flushGuestDisks(rec);
     await killExpected(ctx, rec, { ignoreErrors: false });
     await ctx.releaseNet(rec.spec);
     await rm(rec.dir, { recursive: true, force: true });

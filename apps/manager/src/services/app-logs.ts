@@ -41,7 +41,15 @@ export async function streamAppLogs(
   const host = await appHost(deps, vm);
   const follow = query.follow === 'true' || query.follow === '1';
   // A follow may be silent for hours: no timeout between its chunks.
-  const res = await deps.agents.raw(host, 'appLogs', { params: { id: vm.id }, query }, { stream: follow });
+  // A client that leaves before the agent answered ends the agent's request too.
+  const left = new AbortController();
+  reply.raw.once('close', () => left.abort());
+  const res = await deps.agents.raw(
+    host,
+    'appLogs',
+    { params: { id: vm.id }, query },
+    { stream: follow, signal: left.signal },
+  );
   reply.type(res.headers.get('content-type') ?? 'text/plain; charset=utf-8');
   // A response that only grows must not be buffered by a proxy on the way.
   reply.header('cache-control', 'no-store');

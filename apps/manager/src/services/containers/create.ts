@@ -179,6 +179,8 @@ async function buildVm(
       labels: { ...s.labels, [CONTAINER_LABEL]: c.id },
       ports: (s.ports ?? []).map((p) => ({ host: p.host, guest: p.container, protocol: p.protocol })),
       ...(s.network ? { network: s.network } : {}),
+      // The names other containers reach it by on its network (compose service names).
+      ...(s.networkAliases?.length ? { dnsAliases: s.networkAliases } : {}),
       ...(s.egress ? { egress: s.egress } : {}),
       start: false,
     },
