@@ -133,7 +133,7 @@ describe('VM lifecycle on a real VMM', () => {
     vm = await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 120 } });
   });
 
-  it('boots the guest again when it reboots itself, on the same disk', async () => {
+  it('boots the guest again when it reboots itself, on the same disk', { timeout: 420_000 }, async () => {
     const con = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, RUN_DIR_FILES.consoleSocket));
     try {
       await con.login();
@@ -150,7 +150,7 @@ describe('VM lifecycle on a real VMM', () => {
         const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 500 } });
         return events.items.some((e) => e.type === 'rebooted');
       },
-      120_000,
+      300_000,
     );
     vm = await p.client.call('getVm', { params: { id: vm.id } });
     const con2 = await consoleSession(join(p.dir, 'agent', 'vms', vm.id, RUN_DIR_FILES.consoleSocket));
