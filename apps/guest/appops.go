@@ -19,7 +19,7 @@ func startApp(app *GuestApp) *appSupervisor {
 	if f, err := os.OpenFile("/dev/console", os.O_WRONLY|syscall.O_NOCTTY, 0); err == nil {
 		out = f
 	}
-	s := newAppSupervisor("/", app, out)
+	s := newAppSupervisor("/", app, newLossyWriter(out, 256*1024))
 	go s.run()
 	return s
 }
