@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { get } from 'node:http';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,12 +53,23 @@ async function container(name: string): Promise<Container> {
   return p.client.call('getContainer', { params: { id: name } });
 }
 
-/** The page on a published port of the host's loopback, or '' while nothing answers. */
+/**
+ * The page on a published port of the host's loopback, or '' while nothing answers. Each request
+ * on a connection of its own: a kept-alive one to a container that was removed meanwhile would
+ * wait for an answer that never comes (its VM is gone without closing it).
+ */
 const page = (port: number, path = '/') =>
-  fetch(`http://127.0.0.1:${port}${path}`).then(
-    (r) => (r.ok ? r.text() : ''),
-    () => '',
-  );
+  new Promise<string>((resolve) => {
+    const req = get({ host: '127.0.0.1', port, path, agent: false, timeout: 30_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(res.statusCode === 200 ? body : ''));
+      res.on('error', () => resolve(''));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(''));
+  });
 
 /** Why a wait on `target` failed: its state and last log lines. */
 async function diagnose(target: string): Promise<string> {
