@@ -56,7 +56,13 @@ func (r *logRing) add(stream, line string) {
 		drop++
 	}
 	if drop > 0 {
-		r.recs = append(r.recs[:0:0], r.recs[drop:]...)
+		// Reslice rather than copy: a full ring drops a record at nearly every add, and copying
+		// the whole ring each time made a chatty app wait milliseconds per line. The dropped
+		// records are cleared so that their lines can be freed before the next reallocation.
+		for i := 0; i < drop; i++ {
+			r.recs[i] = logRecord{}
+		}
+		r.recs = r.recs[drop:]
 	}
 	close(r.changed)
 	r.changed = make(chan struct{})

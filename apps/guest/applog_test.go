@@ -65,3 +65,19 @@ func TestLineWriterSplitsAndCutsLongLines(t *testing.T) {
 		t.Fatal("console copy differs")
 	}
 }
+
+// A full ring keeps accepting lines with its memory bounded: the backing array is reused or
+// reallocated to the live records, never kept growing with what was dropped.
+func TestFullRingStaysBounded(t *testing.T) {
+	r := newLogRing(100 * (recordOverheadLen + 4))
+	for i := 0; i < 200000; i++ {
+		r.add("stdout", "line")
+	}
+	recs, gap, next, _ := r.since(1, 1<<30)
+	if len(recs) != 100 || gap == nil || gap.To != 199900 || recs[0].Seq != 199901 || next != 200001 {
+		t.Fatalf("held %d from %d, gap %+v, next %d", len(recs), recs[0].Seq, gap, next)
+	}
+	if cap(r.recs) > 400 {
+		t.Fatalf("the ring's array grew to %d records for 100 held", cap(r.recs))
+	}
+}
