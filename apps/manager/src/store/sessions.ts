@@ -74,7 +74,9 @@ export class SessionStore {
       return null;
     }
     if (idle > LAST_SEEN_RESOLUTION_MS) {
-      void this.db.orm
+      // Awaited (at most once per resolution period per session): a touch left in flight could
+      // land after a later change to the row and make a session that has gone idle look fresh.
+      await this.db.orm
         .update(sessions)
         .set({ last_seen_at: sql`now()` })
         .where(eq(sessions.id, r.id))
