@@ -1,7 +1,8 @@
 import { rename, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { DNS_HOSTNAME_RE, type AgentVmSpec } from '@hearth/contract';
-import { dnsHostsFile, reloadDns } from './dns.ts';
+import { dnsHostsFile, reloadDns, setDnsSetArgs } from './dns.ts';
+import { nftsetArgs } from './dns-sets.ts';
 import { nicsOf } from './vm-net.ts';
 
 /**
@@ -77,6 +78,8 @@ export interface DnsHostsOptions {
   fileFor?: (bridge: string) => string;
   /** Makes the bridge's forwarder re-read the file (default: SIGHUP to it, if it runs). */
   reload?: (bridge: string) => Promise<unknown>;
+  /** Gives the bridge's forwarder its domain-set options (default: `setDnsSetArgs`). */
+  setSets?: (bridge: string, args: string[]) => Promise<unknown>;
 }
 
 /**
@@ -88,19 +91,42 @@ export interface DnsHostsOptions {
  */
 export class DnsHosts {
   private readonly written = new Map<string, string>();
+  /** Bridges whose forwarder was given domain-set options. */
+  private readonly setsFor = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private readonly fileFor: (bridge: string) => string;
   private readonly reload: (bridge: string) => Promise<unknown>;
+  private readonly setSets: (bridge: string, args: string[]) => Promise<unknown>;
 
   constructor(private readonly o: DnsHostsOptions) {
     this.fileFor = o.fileFor ?? dnsHostsFile;
     this.reload = o.reload ?? reloadDns;
+    this.setSets = o.setSets ?? setDnsSetArgs;
   }
 
   sync(vms: () => Iterable<HostsVm>): Promise<void> {
-    const run = this.queue.then(() => this.apply(hostsByBridge(vms())));
+    const run = this.queue.then(async () => {
+      const list = [...vms()];
+      await this.apply(hostsByBridge(list));
+      await this.applySets(nftsetArgs(list));
+    });
     this.queue = run;
     return run;
+  }
+
+  /** The forwarders' domain-set options (dns-sets.ts); a bridge no VM uses any more gets none. */
+  private async applySets(want: Map<string, string[]>): Promise<void> {
+    for (const bridge of this.setsFor) if (!want.has(bridge)) want.set(bridge, []);
+    for (const [bridge, args] of want) {
+      if (!args.length && !this.setsFor.has(bridge)) continue;
+      try {
+        await this.setSets(bridge, args);
+        if (args.length) this.setsFor.add(bridge);
+        else this.setsFor.delete(bridge);
+      } catch (e) {
+        this.o.log.warn({ bridge, err: (e as Error).message }, 'updating the DNS domain sets failed');
+      }
+    }
   }
 
   private async apply(want: Map<string, string>): Promise<void> {

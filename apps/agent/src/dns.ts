@@ -21,6 +21,28 @@ async function runningPid(bridge: string): Promise<number | null> {
   return cmdline.includes(`--pid-file=${dnsPidFile(bridge)}`) ? pid : null;
 }
 
+/** Per bridge: the settings its forwarder was last started with, and the domain-set options (dns-sets.ts). */
+const settings = new Map<string, { gateway: string; upstream: string[] }>();
+const setArgs = new Map<string, string[]>();
+
+/**
+ * Gives a bridge's forwarder these extra options (its `--nftset` lines) from now on, restarting
+ * it when they changed and it was started by this process; else its next `ensureDns` uses them.
+ * dnsmasq reads these options only at start.
+ */
+export async function setDnsSetArgs(bridge: string, args: string[]): Promise<void> {
+  if (JSON.stringify(setArgs.get(bridge) ?? []) === JSON.stringify(args)) return;
+  if (args.length) setArgs.set(bridge, args);
+  else setArgs.delete(bridge);
+  const s = settings.get(bridge);
+  if (s) await ensureDns(bridge, s.gateway, s.upstream);
+}
+
+/** Waits (briefly) until a stopped forwarder is gone: its successor binds the same address. */
+async function gone(pid: number): Promise<void> {
+  for (let i = 0; i < 250 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
 /**
  * Guests use their gateway (the bridge address) as DNS server: a dnsmasq there forwards to the
  * host's resolvers (or `upstream`), with a cache. It runs detached like the VMMs, so an agent
@@ -29,7 +51,20 @@ async function runningPid(bridge: string): Promise<number | null> {
  * under `.hearth` and plain names it does not know are answered "no such name" here, never
  * asked upstream.
  */
-export async function ensureDns(bridge: string, gateway: string, upstream: string[] = []): Promise<void> {
+export function ensureDns(bridge: string, gateway: string, upstream: string[] = []): Promise<void> {
+  // One start at a time per bridge: two would race for its address.
+  const run = (queues.get(bridge) ?? Promise.resolve()).then(() => startDns(bridge, gateway, upstream));
+  const tail = run.catch(() => undefined);
+  queues.set(bridge, tail);
+  void tail.then(() => {
+    if (queues.get(bridge) === tail) queues.delete(bridge);
+  });
+  return run;
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+async function startDns(bridge: string, gateway: string, upstream: string[]): Promise<void> {
   const args = [
     '--conf-file=/dev/null',
     '--no-hosts',
@@ -42,12 +77,16 @@ export async function ensureDns(bridge: string, gateway: string, upstream: strin
     '--domain-needed',
     `--local=/${DNS_DOMAIN}/`,
     ...(upstream.length ? ['--no-resolv', ...upstream.map((s) => `--server=${s}`)] : []),
+    ...(setArgs.get(bridge) ?? []),
   ];
+  settings.set(bridge, { gateway, upstream });
   const pid = await runningPid(bridge);
   if (pid) {
+    // The same options exactly: one that has options no longer wanted (a domain set) is replaced too.
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (args.every((a) => cmdline.includes(a))) return;
+    if (JSON.stringify(cmdline.slice(1).filter(Boolean)) === JSON.stringify(args)) return;
     process.kill(pid, 'SIGTERM');
+    await gone(pid);
   }
   // Read at start: an absent file is an error in dnsmasq's log. Names come with the first VM.
   await writeFile(dnsHostsFile(bridge), '', { flag: 'wx', mode: 0o644 }).catch((e: NodeJS.ErrnoException) => {
@@ -71,6 +110,8 @@ export async function ensureDns(bridge: string, gateway: string, upstream: strin
 
 /** Stops the forwarder of a bridge (with the bridge itself, in tests; `hearth up` keeps it). */
 export async function stopDns(bridge: string): Promise<void> {
+  settings.delete(bridge);
+  setArgs.delete(bridge);
   const pid = await runningPid(bridge);
   if (pid) {
     try {

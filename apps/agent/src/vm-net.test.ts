@@ -159,6 +159,57 @@ describe('egress policy and rate limit tables', () => {
     expect(again).toContain('198.51.100.0/24 drop');
   });
 
+  it('with allowed domains: a set the forwarder fills, refreshed by use, and DNS only to the forwarder', () => {
+    const text = policyText(
+      vmId,
+      [nic()],
+      { default: 'deny', allow: ['192.0.2.0/24'], deny: [], domains: ['example.com', '*.example.org'] },
+      null,
+      'agent-x',
+    )!;
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: text, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const listed = inNs('nft', 'list', 'table', 'inet', policyTable(vmId));
+    expect(listed).toMatch(/set dns_allow \{[^}]*flags dynamic,timeout[^}]*timeout 1h/);
+    // The forwarder's `add element` as dnsmasq issues it.
+    inNs('nft', 'add', 'element', 'inet', policyTable(vmId), 'dns_allow', '{ 203.0.113.7 }');
+    expect(inNs('nft', 'list', 'set', 'inet', policyTable(vmId), 'dns_allow')).toContain('203.0.113.7');
+    for (const name of ['through', 'tohost']) {
+      const chain = listed.slice(listed.indexOf(`chain ${name}`));
+      const order = [
+        'ct state established,related accept',
+        'ip daddr != 10.60.1.1 meta l4proto { tcp, udp } th dport { 53, 853 } drop',
+        'ip daddr { 10.60.1.0/24 } accept',
+        '192.0.2.0/24 accept',
+        'ip daddr @dns_allow update @dns_allow { ip daddr } accept',
+        'meta nfproto ipv6 drop',
+      ];
+      const at = order.map((x) => chain.indexOf(x));
+      expect(
+        at.every((x) => x >= 0),
+        JSON.stringify([at, chain]),
+      ).toBe(true);
+      expect([...at].sort((x, y) => x - y)).toEqual(at);
+    }
+    // A replaced table keeps what the forwarder added.
+    const again = policyText(
+      vmId,
+      [nic()],
+      { default: 'deny', allow: [], deny: [], domains: ['example.com'] },
+      null,
+      'agent-x',
+      ['203.0.113.7'],
+    )!;
+    expect(
+      spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: again, encoding: 'utf8' }).stderr,
+    ).toBe('');
+    expect(inNs('nft', 'list', 'set', 'inet', policyTable(vmId), 'dns_allow')).toContain('203.0.113.7');
+    // Without domains there is neither the set nor the DNS rule.
+    const plain = policyText(vmId, [nic()], { default: 'deny', allow: [], deny: [] }, null, 'agent-x')!;
+    expect(plain).not.toContain('dns_allow');
+    expect(plain).not.toContain('dport { 53, 853 }');
+  });
+
   it('loads the anti-spoofing guard with the policy in one run: a static NIC pinned to its address, a DHCP NIC to its MAC', () => {
     const dhcp = nic({ mac: '02:49:aa:bb:cc:dd', ip: null, prefix: null, gateway: null, dns: [] });
     const spec = { id: vmId, nics: [nic(), dhcp] } as unknown as AgentVmSpec;

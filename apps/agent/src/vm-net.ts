@@ -116,7 +116,15 @@ export async function deleteTaps(spec: AgentVmSpec): Promise<void> {
 }
 
 const isDefault = (e: EgressPolicy | null) =>
-  !e || (e.default === 'allow' && e.allow.length === 0 && e.deny.length === 0);
+  !e || (e.default === 'allow' && e.allow.length === 0 && e.deny.length === 0 && !e.domains?.length);
+
+/**
+ * The set in a VM's policy table that the DNS forwarders fill with the addresses of its allowed
+ * domains as they resolve (dnsmasq `--nftset`, see dns-sets.ts). An address stays while the VM
+ * opens connections to it and expires an hour after its last use; a new lookup adds it again.
+ */
+export const DNS_SET = 'dns_allow';
+export const DNS_SET_TIMEOUT = '1h';
 
 /** The firewall mark a VM's packets carry from its TAPs into the stateful chains. */
 export const vmMark = (vmId: string) =>
@@ -136,6 +144,8 @@ export function policyText(
   egress: EgressPolicy | null,
   bandwidthMbit: number | null,
   agent: string,
+  /** Addresses already in the domain set: a replaced table keeps them (the forwarder's cache would not add them again). */
+  dnsKeep: string[] = [],
 ): string | null {
   const policy = egress && !isDefault(egress) ? egress : null;
   if (!policy && !bandwidthMbit) return null;
@@ -150,8 +160,24 @@ export function policyText(
     ),
   ];
   const set = (xs: string[]) => `{ ${xs.join(', ')} }`;
+  const domains = policy?.domains?.length ? policy.domains : null;
+  // Its DNS must go through the forwarders that fill the set: any other server would answer
+  // names the policy does not allow, and a lookup there adds nothing.
+  const forwarders = [
+    ...new Set(
+      nics.filter((n) => n.network.dnsForwarder && n.network.gateway).map((n) => n.network.gateway!),
+    ),
+  ];
   const out = [dropTablesText([['inet', t]]).trimEnd(), `table inet ${t} {`];
   out.push(`  comment "${label('vm', vmId, agent)}"`);
+  if (domains) {
+    out.push(
+      `  set ${DNS_SET} {`,
+      `    type ipv4_addr; flags dynamic, timeout; timeout ${DNS_SET_TIMEOUT};`,
+      ...(dnsKeep.length ? [`    elements = ${set(dnsKeep)}`] : []),
+      `  }`,
+    );
+  }
   nics.forEach((_, i) => {
     out.push(
       `  chain nic${i} {`,
@@ -170,12 +196,19 @@ export function policyText(
     const rules = [
       `    meta mark != ${mark} return`,
       `    ct state established,related accept`,
+      ...(domains
+        ? [
+            `    ${forwarders.length ? `ip daddr != ${set(forwarders)} ` : ''}meta l4proto { tcp, udp } th dport { 53, 853 } drop`,
+          ]
+        : []),
       ...(own.length ? [`    ip daddr ${set(own)} accept`] : []),
       // DHCP by broadcast; to a server on its own subnet it passed above. Anywhere else, port 67
       // is just a port (a VPN listening there would be a way out).
       `    ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept`,
       ...(policy.deny.length ? [`    ip daddr ${set(policy.deny)} drop`] : []),
       ...(policy.allow.length ? [`    ip daddr ${set(policy.allow)} accept`] : []),
+      // Each new connection keeps the address for another period.
+      ...(domains ? [`    ip daddr @${DNS_SET} update @${DNS_SET} { ip daddr } accept`] : []),
       // Policies speak IPv4; IPv6 would be a way around them.
       `    meta nfproto ipv6 drop`,
       ...(policy.default === 'deny' ? [`    drop`] : []),
@@ -211,7 +244,8 @@ export async function applyPolicy(
   o: { fresh?: boolean } = {},
 ): Promise<void> {
   const nics = nicsOf(spec);
-  const text = policyText(spec.id, nics, spec.egress ?? null, spec.bandwidthMbit ?? null, agent);
+  const keep = spec.egress?.domains?.length && !o.fresh ? await dnsSetAddresses(spec.id) : [];
+  const text = policyText(spec.id, nics, spec.egress ?? null, spec.bandwidthMbit ?? null, agent, keep);
   // Fresh TAPs have no qdisc, and no policy table is bound to them: nothing to remove on the boot path.
   const policy = text ?? (o.fresh ? '' : dropTablesText(policyTables(spec.id)));
   if (nics.length) await sh(['nft', '-f', '-'], vmGuardText(spec, agent) + policy);
@@ -239,6 +273,13 @@ export async function applyPolicy(
       await sh(['tc', 'qdisc', 'del', 'dev', dev, 'root']).catch(() => undefined);
     }
   }
+}
+
+/** The addresses in a VM's domain set now ([] when it has none). */
+async function dnsSetAddresses(vmId: string): Promise<string[]> {
+  const text = await sh(['nft', 'list', 'set', 'inet', policyTable(vmId), DNS_SET]).catch(() => '');
+  const elements = /elements = \{([^}]*)\}/.exec(text)?.[1] ?? '';
+  return [...new Set(elements.match(/\b\d{1,3}(\.\d{1,3}){3}\b/g) ?? [])];
 }
 
 /** The policy table, and the netdev one agents made before the policy moved to the inet family. */

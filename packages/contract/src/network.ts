@@ -131,15 +131,38 @@ export const VmNic = z.object({
 });
 export type VmNic = z.infer<typeof VmNic>;
 
+const domainLabel = '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?';
+/** `example.com`, or `*.example.com` for the names under it; lower case. */
+export const DomainPattern = z
+  .string()
+  .max(253)
+  .regex(
+    new RegExp(`^(\\*\\.)?${domainLabel}(\\.${domainLabel})*$`),
+    'a domain name such as example.com, or *.example.com for the names under it (lower case)',
+  );
+
 /**
  * What a VM may reach outside its own networks. Traffic to the subnets of its networks (and so
  * its gateway and DNS) always passes; then `deny` wins over `allow`; anything else gets `default`.
+ * `domains` (with default deny) also allows the addresses those names resolve to through the
+ * gateway's DNS forwarder, as they resolve; DNS to any other server is refused then.
  */
 export const EgressPolicy = z
   .strictObject({
     default: z.enum(['allow', 'deny']).default('allow'),
     allow: z.array(Ipv4Cidr.or(Ipv4)).max(256).default([]),
     deny: z.array(Ipv4Cidr.or(Ipv4)).max(256).default([]),
+    domains: z
+      .array(DomainPattern)
+      .max(256)
+      .optional()
+      .describe(
+        'Names whose addresses are allowed once resolved through the gateway (exact, or *.example.com); needs default deny',
+      ),
+  })
+  .refine((e) => !e.domains?.length || e.default === 'deny', {
+    message: 'allowed domains need default deny (everything else is allowed anyway under default allow)',
+    path: ['domains'],
   })
   .meta({ id: 'EgressPolicy' });
 export type EgressPolicy = z.infer<typeof EgressPolicy>;

@@ -32,6 +32,8 @@ export function setNetPolicy(ctx: VmContext, id: string, p: NetPolicy): Promise<
     }
     rec.spec = next;
     await writeSpec(rec);
+    // Allowed domains are the forwarders' options: they follow the new policy.
+    await ctx.syncDns();
     return ctx.status(id);
   });
 }
