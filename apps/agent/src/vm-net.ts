@@ -241,10 +241,12 @@ export function vmGuardText(spec: AgentVmSpec, agent: string): string {
 export async function applyPolicy(
   spec: AgentVmSpec,
   agent: string,
-  o: { fresh?: boolean } = {},
+  o: { fresh?: boolean; dropDnsSet?: boolean } = {},
 ): Promise<void> {
   const nics = nicsOf(spec);
-  const keep = spec.egress?.domains?.length && !o.fresh ? await dnsSetAddresses(spec.id) : [];
+  // A changed list starts empty: an address of a name no longer allowed must not stay.
+  const keep =
+    spec.egress?.domains?.length && !o.fresh && !o.dropDnsSet ? await dnsSetAddresses(spec.id) : [];
   const text = policyText(spec.id, nics, spec.egress ?? null, spec.bandwidthMbit ?? null, agent, keep);
   // Fresh TAPs have no qdisc, and no policy table is bound to them: nothing to remove on the boot path.
   const policy = text ?? (o.fresh ? '' : dropTablesText(policyTables(spec.id)));

@@ -14,11 +14,13 @@ export function setNetPolicy(ctx: VmContext, id: string, p: NetPolicy): Promise<
   const rec = ctx.need(id);
   return ctx.serial(rec, async () => {
     const next = { ...rec.spec, ...p };
+    const domains = (s: AgentVmSpec) => JSON.stringify([...(s.egress?.domains ?? [])].sort());
+    const dropDnsSet = domains(next) !== domains(rec.spec);
     if (rec.instance && nicsOf(next).length) {
       const apply = async (s: AgentVmSpec) => {
         const to = portTarget(s);
         if (to) await applyPorts(id, to, s.ports);
-        await applyPolicy(s, ctx.agentName);
+        await applyPolicy(s, ctx.agentName, { dropDnsSet });
       };
       try {
         await apply(next);
