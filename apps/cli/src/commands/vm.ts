@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { HearthError, isRuntime, parseSize, RUNTIMES, type Vm, type VmState } from '@hearth/contract';
+import { HearthError, isRuntime, RUNTIMES, type Vm, type VmState } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { resolveClient, UsageError } from '../config.ts';
 import { parseEgress, parseNetworks } from './network.ts';
@@ -9,6 +9,14 @@ import { table, vmTable } from '../format.ts';
 import { runTerminal, shellTarget } from './terminal.ts';
 import { importWithProgress } from './images.ts';
 import { poolVerdict, vmDetails } from '../vm-text.ts';
+import {
+  commaList,
+  parseBandwidth,
+  parseDisk,
+  parsePublishPorts,
+  parseTimeout,
+  vmsanEgress,
+} from '../vmsan-flags.ts';
 
 /** --ssh-key accepts key lines or paths to .pub files. */
 async function readKeys(items: string[]): Promise<string[]> {
@@ -81,6 +89,30 @@ export function parsePublish(items: string[]): { host: number; guest: number; pr
   });
 }
 
+/** --publish HOST:GUEST and vmsan's --publish-port N (host port N to guest port N), together. */
+function ports(o: Record<string, unknown>) {
+  return [
+    ...(o.publish ? parsePublish(o.publish as string[]) : []),
+    ...(o.publishPort ? parsePublishPorts(o.publishPort as string[]) : []),
+  ];
+}
+
+/** Hearth's --egress/--allow/--deny or vmsan's --network-policy and lists; not both. */
+function egressOf(o: Record<string, unknown>) {
+  const vmsan = vmsanEgress({
+    networkPolicy: o.networkPolicy as string | undefined,
+    allowedDomain: o.allowedDomain as string[] | undefined,
+    allowedCidr: o.allowedCidr as string[] | undefined,
+    deniedCidr: o.deniedCidr as string[] | undefined,
+  });
+  if (vmsan && (o.egress !== undefined || o.allow !== undefined || o.deny !== undefined)) {
+    throw new UsageError(
+      'Use either --egress/--allow/--deny or --network-policy/--allowed-domain/--allowed-cidr/--denied-cidr, not both.',
+    );
+  }
+  return vmsan ?? parseEgress(o);
+}
+
 /** --image, --runtime and --from-image name the rootfs; --from-image imports (or reuses) it first. */
 async function rootfsImage(
   c: HearthClient,
@@ -113,10 +145,10 @@ export function vmCommands(program: Command): void {
     .option('--name <name>', 'VM name (unique per project)')
     .option('--vcpus <n>', 'virtual CPUs', (v) => Number(v))
     .option('--memory <mib>', 'memory in MiB', (v) => Number(v))
-    .option('--disk <size>', 'root disk size, e.g. 2gb')
+    .option('--disk <size>', 'root disk size, e.g. 10gb (a bare number is GB)')
     .option('--image <image>', 'rootfs image id or name (default: base)')
     .option('--kernel <kernel>', 'kernel image id or name')
-    .option('--timeout <duration>', 'stop automatically after this long, e.g. 30m')
+    .option('--timeout <duration>', 'stop automatically after this long, e.g. 30m or 2h30m')
     .option('--env <KEY=VALUE...>', 'environment for the guest')
     .option('--vmm <vmm>', 'firecracker or qemu (default: best available)')
     .option('--no-start', 'only create the record')
@@ -130,13 +162,34 @@ export function vmCommands(program: Command): void {
     )
     .option('--publish <ports...>', 'publish ports HOST:GUEST[/udp] on the VM host, e.g. 8080:80')
     .option(
+      '--publish-port <ports>',
+      'publish guest ports on the same host ports (TCP), e.g. 8080,3000',
+      commaList,
+    )
+    .option(
       '--network <net...>',
       'NIC on this network (name, or NAME=IP for a fixed address); repeat for more NICs',
     )
     .option('--egress <default>', 'egress policy default: allow or deny')
     .option('--allow <cidr...>', 'egress: destinations always allowed')
     .option('--deny <cidr...>', 'egress: destinations always denied')
-    .option('--bandwidth <mbit>', 'rate limit per NIC in Mbit/s, each direction', (v) => Number(v))
+    .option('--network-policy <policy>', 'allow-all (default), deny-all or custom (set by the lists below)')
+    .option(
+      '--allowed-domain <names>',
+      'egress: names allowed as they resolve, e.g. a.com,*.b.com',
+      commaList,
+    )
+    .option('--allowed-cidr <cidrs>', 'egress: destinations allowed (comma-separated CIDRs)', commaList)
+    .option(
+      '--denied-cidr <cidrs>',
+      'egress: destinations denied, over any allow (comma-separated CIDRs)',
+      commaList,
+    )
+    .option(
+      '--bandwidth <rate>',
+      'rate limit per NIC, each direction: 50mbit, 1gbit (a bare number is Mbit/s)',
+    )
+    .option('--silent', 'print nothing on success (errors still go to stderr)')
     .option('--connect', 'open a shell in the VM once it is running')
     .option('--user <user>', 'guest account to set up at boot (default root)')
     .option('--password <password>', "password for --user (stored only as a hash in the guest's /etc/shadow)")
@@ -147,8 +200,8 @@ export function vmCommands(program: Command): void {
     )
     .action(
       act(program, async (c, json, o: Record<string, unknown>) => {
-        if (o.disk !== undefined && parseSize(String(o.disk)) === null)
-          throw new UsageError(`--disk ${o.disk} is not a size (try 2gb).`);
+        if (o.connect && o.silent) throw new UsageError('--connect opens a shell: it cannot be --silent.');
+        const quiet = json || Boolean(o.silent);
         const env = Object.fromEntries(
           ((o.env as string[] | undefined) ?? []).map((kv) => {
             const i = kv.indexOf('=');
@@ -160,12 +213,12 @@ export function vmCommands(program: Command): void {
           name: o.name as string | undefined,
           vcpus: o.vcpus as number | undefined,
           memoryMib: o.memory as number | undefined,
-          diskSize: o.disk as string | undefined,
-          image: await rootfsImage(c, o, json),
+          diskSize: o.disk !== undefined ? parseDisk(String(o.disk)) : undefined,
+          image: await rootfsImage(c, o, quiet),
           kernel: o.kernel as string | undefined,
           // The same project as the X-Hearth-Project header the client sends (the global --project).
           project: c.project ?? undefined,
-          timeout: o.timeout as string | undefined,
+          timeout: o.timeout !== undefined ? parseTimeout(String(o.timeout)) : undefined,
           vmm: o.vmm as 'qemu' | 'firecracker' | undefined,
           env: Object.keys(env).length ? env : undefined,
           start: o.start as boolean,
@@ -173,14 +226,15 @@ export function vmCommands(program: Command): void {
           password: o.password as string | undefined,
           sshKeys: o.sshKey ? await readKeys(o.sshKey as string[]) : undefined,
           snapshot: o.snapshot as string | undefined,
-          ports: o.publish ? parsePublish(o.publish as string[]) : undefined,
+          ports: o.publish || o.publishPort ? ports(o) : undefined,
           networks: o.network ? parseNetworks(o.network as string[]) : undefined,
-          egress: parseEgress(o),
-          bandwidthMbit: o.bandwidth as number | undefined,
+          egress: egressOf(o),
+          bandwidthMbit: o.bandwidth !== undefined ? parseBandwidth(String(o.bandwidth)) : undefined,
           pool: o.pool as string | undefined,
         };
         if (o.connect && (!o.start || !o.wait))
           throw new UsageError('--connect needs the VM started and waited for.');
+
         let vm = await c.call('createVm', {
           body: Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
         });
@@ -192,8 +246,8 @@ export function vmCommands(program: Command): void {
           process.exitCode = await runTerminal(target, { resize: true });
           return;
         }
-        if (json) printJson(vm);
-        else console.log(verdict ? `${summary(vm)}\n${verdict}` : summary(vm));
+        if (json && !o.silent) printJson(vm);
+        else if (!quiet) console.log(verdict ? `${summary(vm)}\n${verdict}` : summary(vm));
       }),
     );
 
