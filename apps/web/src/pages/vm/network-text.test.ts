@@ -9,6 +9,9 @@ describe('VM network summaries', () => {
     expect(egressText({ default: 'deny', allow: ['10.0.0.0/8'], deny: ['10.9.0.0/16', '1.2.3.4'] })).toBe(
       'deny 10.9.0.0/16, 1.2.3.4; allow 10.0.0.0/8; deny the rest',
     );
+    expect(egressText({ default: 'deny', allow: [], deny: [], domains: ['a.com', '*.b.com'] })).toBe(
+      'allow names a.com, *.b.com (as they resolve); deny the rest',
+    );
     expect(egressText({ default: 'allow', allow: [], deny: ['192.168.0.0/16'] })).toBe(
       'deny 192.168.0.0/16; allow the rest',
     );

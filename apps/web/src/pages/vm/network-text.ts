@@ -2,10 +2,13 @@ import type { EgressPolicy, PortMapping, Vm } from '@hearth/contract';
 
 /** The egress policy in one line, in the order the host applies it (deny before allow, then default). */
 export function egressText(e: EgressPolicy): string {
-  if (!e.allow.length && !e.deny.length) return e.default === 'allow' ? 'allow all' : 'deny all';
+  const domains = e.domains ?? [];
+  if (!e.allow.length && !e.deny.length && !domains.length)
+    return e.default === 'allow' ? 'allow all' : 'deny all';
   return [
     e.deny.length && `deny ${e.deny.join(', ')}`,
     e.allow.length && `allow ${e.allow.join(', ')}`,
+    domains.length && `allow names ${domains.join(', ')} (as they resolve)`,
     `${e.default} the rest`,
   ]
     .filter(Boolean)
