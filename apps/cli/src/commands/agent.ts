@@ -15,6 +15,7 @@ interface AgentOptions {
   bridge?: string;
   cidr?: string;
   underlay?: string;
+  dnsUpstream?: string[];
   ksm?: boolean;
   tlsCert?: string;
   tlsKey?: string;
@@ -47,6 +48,10 @@ export function agentCommand(program: Command): void {
     .option('--bridge <name>', 'bridge for VM NICs')
     .option('--cidr <cidr>', 'subnet of that bridge')
     .option('--underlay <ip>', 'address other hosts reach this one on (VXLAN networks need it)')
+    .option(
+      '--dns-upstream <server...>',
+      "DNS servers the networks' forwarders ask (IP or IP#port; default the host's resolv.conf)",
+    )
     .option('--ksm', 'turn on kernel same-page merging so idle guests share identical memory pages')
     .option(
       '--tls-cert <file>',
@@ -81,6 +86,7 @@ export function agentCommand(program: Command): void {
           listenPort: o.port,
           advertiseUrl: o.advertise,
           underlay: o.underlay ?? null,
+          ...(o.dnsUpstream ? { dnsUpstream: o.dnsUpstream } : {}),
           ksm: Boolean(o.ksm),
           ...agentTls(o),
           bridge:
