@@ -282,5 +282,24 @@ describeOnBackends('network API', (db) => {
       bandwidthMbit: null,
       egress: { default: 'allow', deny: ['10.1.0.0/16'] },
     });
+    // Allowed domains: kept as given, only with default deny, only names or `*.` wildcards.
+    const named = await inject('PATCH', '/v1/vms/egress', {
+      egress: { default: 'deny', domains: ['example.com', '*.example.org'] },
+    });
+    expect(named.json().egress).toEqual({
+      default: 'deny',
+      allow: [],
+      deny: [],
+      domains: ['example.com', '*.example.org'],
+    });
+    for (const egress of [
+      { default: 'allow', domains: ['example.com'] },
+      { default: 'deny', domains: ['Example.com'] },
+      { default: 'deny', domains: ['a.*.example.com'] },
+      { default: 'deny', domains: ['http://example.com'] },
+    ]) {
+      const r = await inject('PATCH', '/v1/vms/egress', { egress });
+      expect(r.statusCode, JSON.stringify(egress)).toBe(400);
+    }
   });
 });
