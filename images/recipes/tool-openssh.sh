@@ -33,8 +33,10 @@ done
 for b in ssh scp sftp ssh-add ssh-agent ssh-keyscan ssh-argv0 ssh-copy-id slogin; do
   rm -f "$r/usr/bin/$b"
 done
-rm -rf "$r/usr/share/doc" "$r/usr/share/man" "$r/usr/share/lintian" "$r/etc/init.d" \
-  "$r/lib/systemd" "$r/usr/lib/systemd" "$r/etc/ssh/sshd_config.d"
+# The packages' service files (SysV, runit, systemd, ufw) are of no use here; the base image's
+# own /etc/init.d (rcS) must stay.
+rm -rf "$r/usr/share/doc" "$r/usr/share/man" "$r/usr/share/lintian" "$r/etc/init.d/ssh" \
+  "$r/etc/runit" "$r/etc/sv" "$r/etc/ufw" "$r/lib/systemd" "$r/usr/lib/systemd" "$r/etc/ssh/sshd_config.d"
 # Every library the kept programs need must be in the image: a missing one is a recipe bug.
 have=$(find "$r" -name '*.so*' -printf '%f\n' | sort -u)
 for f in "$r/usr/sbin/sshd" "$r/usr/bin/ssh-keygen" "$r/usr/lib/openssh/sftp-server" \
