@@ -29,7 +29,9 @@ function transfer(port: number, send?: Buffer): Promise<Buffer> {
 }
 
 async function main(): Promise<void> {
-  console.log(`host: ${availableParallelism()} CPUs, load average (1 min) at start ${loadavg()[0]!.toFixed(2)}`);
+  console.log(
+    `host: ${availableParallelism()} CPUs, load average (1 min) at start ${loadavg()[0]!.toFixed(2)}`,
+  );
   const p = await startPlatform();
   const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-ssh-'));
   const procs: Array<{ kill(): Promise<void> }> = [];
@@ -60,7 +62,13 @@ async function main(): Promise<void> {
       )
     ).split(' ')[0]!;
 
-    const env = { ...process.env, ...CLI_ENV, HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken, HOME: dir };
+    const env = {
+      ...process.env,
+      ...CLI_ENV,
+      HEARTH_URL: p.manager.url,
+      HEARTH_TOKEN: p.manager.adminToken,
+      HOME: dir,
+    };
     const ssh = ['ssh', vm.name, '-i', key, '-o', 'BatchMode=yes', '--', 'true'];
     const times: number[] = [];
     for (let i = 0; i < connects; i++) {
@@ -69,7 +77,12 @@ async function main(): Promise<void> {
       times.push(performance.now() - t0);
     }
 
-    const fwd = runHearth(['port-forward', vm.name, '0:9001', '0:9002'], { ...CLI_ENV, HOME: dir, HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken });
+    const fwd = runHearth(['port-forward', vm.name, '0:9001', '0:9002'], {
+      ...CLI_ENV,
+      HOME: dir,
+      HEARTH_URL: p.manager.url,
+      HEARTH_TOKEN: p.manager.adminToken,
+    });
     procs.push(fwd);
     await fwd.waitFor(/-> 9002/, 120_000);
     const port = (remote: number) =>

@@ -39,10 +39,20 @@ beforeAll(async () => {
     body: { name: `iso-ssh-${x}-${y}`, mode: 'isolated', cidr: `10.${x}.${y}.0/24` },
   });
   const created = await p.client.call('createVm', {
-    body: { name: 'sshvm', image: 'openssh', memoryMib: 256, networks: [iso.name], user: 'dev', sshKeys: [pub] },
+    body: {
+      name: 'sshvm',
+      image: 'openssh',
+      memoryMib: 256,
+      networks: [iso.name],
+      user: 'dev',
+      sshKeys: [pub],
+    },
   });
   isoName = iso.name;
-  vm = await p.client.call('waitVm', { params: { id: created.id }, query: { state: 'running', timeout: 300 } });
+  vm = await p.client.call('waitVm', {
+    params: { id: created.id },
+    query: { state: 'running', timeout: 300 },
+  });
   expect(vm.state).toBe('running');
   await startSshd(p.client, vm);
   await guestShell(
@@ -62,7 +72,6 @@ afterAll(async () => {
   await p?.dispose();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
 
 /** Reads from a socket until `n` bytes came. */
 function readN(sock: Socket, n: number): Promise<Buffer> {

@@ -16,7 +16,7 @@ export const PortStreamQuery = z.object({
     .string()
     .max(64)
     .optional()
-    .describe("An address of the guest to connect to (loopback or one of its own); default 127.0.0.1."),
+    .describe('An address of the guest to connect to (loopback or one of its own); default 127.0.0.1.'),
 });
 
 /**

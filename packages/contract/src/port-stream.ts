@@ -61,7 +61,8 @@ export class PortStream extends Duplex {
       this.endReadable();
       if (code === 1000) {
         // Both sides are done (or the guest connection was reset): nothing more can be written.
-        if (reason.toString() === 'reset') this.destroy(new PortStreamError('RESET', 'The connection was reset.'));
+        if (reason.toString() === 'reset')
+          this.destroy(new PortStreamError('RESET', 'The connection was reset.'));
         else if (!this.writableFinished) this.destroy();
         else if (this.readableEnded) this.destroy();
         else this.once('end', () => this.destroy());

@@ -30,7 +30,8 @@ export async function openPortStream(c: HearthClient, vm: string, port: number):
 
 /** A stream failure as the catalogue error the server named (so the CLI reports its hint). */
 function asHearthError(e: Error): Error {
-  if (e instanceof PortStreamError && e.code in errorCatalogue) return new HearthError(e.code as ErrorCode, e.message);
+  if (e instanceof PortStreamError && e.code in errorCatalogue)
+    return new HearthError(e.code as ErrorCode, e.message);
   return e;
 }
 
@@ -175,11 +176,16 @@ export function forwardCommands(program: Command): void {
   program
     .command('ssh [vm] [command...]')
     .description(
-      "Run the system ssh into a VM through its guest agent (works on isolated networks); `-- cmd` runs a command; --config prints an OpenSSH config block",
+      'Run the system ssh into a VM through its guest agent (works on isolated networks); `-- cmd` runs a command; --config prints an OpenSSH config block',
     )
     .option('-l, --user <user>', "log in as this user (default: the VM's user, else root)")
     .option('-i, --identity <file>', 'private key file (passed to ssh -i)')
-    .option('-o, --ssh-option <option>', 'an ssh -o option, repeatable', (v: string, p: string[]) => [...p, v], [])
+    .option(
+      '-o, --ssh-option <option>',
+      'an ssh -o option, repeatable',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
     .option('--config', 'print an OpenSSH config block (Host hearth-VM …) for this VM, or every VM')
     .action(
       act(
@@ -193,7 +199,8 @@ export function forwardCommands(program: Command): void {
         ) => {
           if (o.config) {
             const names = vm ? [vm] : (await c.all('listVms', {})).map((v) => v.id);
-            for (const n of names) process.stdout.write(sshConfigBlock(await sshTarget(program, c, n, o.user)) + '\n');
+            for (const n of names)
+              process.stdout.write(sshConfigBlock(await sshTarget(program, c, n, o.user)) + '\n');
             return;
           }
           if (!vm) throw new UsageError('ssh needs a VM (or --config).');
@@ -214,7 +221,9 @@ export function forwardCommands(program: Command): void {
           ];
           process.exitCode = await new Promise<number>((resolve, reject) => {
             const child = spawn('ssh', argv, { stdio: 'inherit' });
-            child.on('error', (e) => reject(new Error(`Running ssh failed: ${e.message} (is OpenSSH's client installed?)`)));
+            child.on('error', (e) =>
+              reject(new Error(`Running ssh failed: ${e.message} (is OpenSSH's client installed?)`)),
+            );
             child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 1 : 1)));
           });
         },

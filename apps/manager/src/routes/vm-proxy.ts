@@ -1,5 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
 import {
@@ -128,7 +129,8 @@ export function vmProxyRoutes(app: FastifyInstance, deps: AppServices): void {
           if (!reply.raw.writableFinished) stream.destroy();
         });
         const body = req.body as Readable | undefined;
-        if (body && typeof body.pipe === 'function') body.pipe(out);
+        // A body that fails midway (the client went away) ends the request to the guest too.
+        if (body && typeof body.pipe === 'function') pipeline(body, out).catch(() => stream.destroy());
         else out.end();
       }).catch((e: unknown) => {
         stream.destroy();
