@@ -59,7 +59,10 @@ beforeAll(async () => {
     p.client,
     vm.id,
     [
-      `mkdir -p /www && echo ${MARKER} > /www/index.html`,
+      `mkdir -p /www/cgi-bin && echo ${MARKER} > /www/index.html`,
+      // A CGI that answers with the method, the query and the request body.
+      `printf '%s\\n' '#!/bin/sh' 'printf "Content-Type: text/plain\\r\\n\\r\\n"' 'echo "$REQUEST_METHOD $QUERY_STRING"' 'head -c "$CONTENT_LENGTH"' > /www/cgi-bin/echo`,
+      'chmod +x /www/cgi-bin/echo',
       'httpd -p 127.0.0.1:8080 -h /www',
       // busybox nc: -ll with -e forks one `cat` per connection, an echo server.
       'nc -ll -p 9000 -e /bin/cat </dev/null >/dev/null 2>&1 &',
@@ -195,6 +198,24 @@ describe('port-forward and the HTTP proxy through the guest agent', () => {
     expect(res.status).toBe(200);
     expect((await res.text()).trim()).toBe(MARKER);
     expect(res.headers.get('content-security-policy')).toMatch(/^sandbox/);
+    // The app's root, as the dashboard links it; without the slash, a redirect adds it.
+    const root = await fetch(`${p.manager.url}/v1/vms/sshvm/proxy/8080/`, { headers: auth });
+    expect(root.status).toBe(200);
+    expect((await root.text()).trim()).toBe(MARKER);
+    const bare = await fetch(`${p.manager.url}/v1/vms/sshvm/proxy/8080?a=b`, {
+      headers: auth,
+      redirect: 'manual',
+    });
+    expect(bare.status).toBe(308);
+    expect(bare.headers.get('location')).toBe('/v1/vms/sshvm/proxy/8080/?a=b');
+    // Method, query and body reach the guest's server.
+    const post = await fetch(`${p.manager.url}/v1/vms/sshvm/proxy/8080/cgi-bin/echo?q=1`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      body: 'hello-post',
+    });
+    expect(post.status).toBe(200);
+    expect(await post.text()).toBe('POST q=1\nhello-post');
     const missing = await fetch(`${p.manager.url}/v1/vms/sshvm/proxy/8080/nothing-here`, { headers: auth });
     expect(missing.status).toBe(404); // the guest server's own answer, passed on
     await missing.text();

@@ -83,73 +83,79 @@ export function vmProxyRoutes(app: FastifyInstance, deps: AppServices): void {
   // The body is the guest's business: passed on as it comes, never parsed here.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-  app.route({
-    method: [...METHODS],
-    url: routes.vmProxy.path,
-    handler: async (req: FastifyRequest, reply: FastifyReply) => {
-      const { principal, project } = await admit(deps.auth, req, routes.vmProxy);
-      deps.auth.checkCsrf(req, principal);
-      const raw = req.params as Record<string, string>;
-      const parsed = PortParams.safeParse({ id: raw.id, port: raw.port });
-      if (!parsed.success) throw validationError('the request path', parsed.error.issues);
-      checkText(parsed.data, 'path');
-      const { id, port } = parsed.data;
-      const tg = await target(id, project);
-      const url = `${tg.host.url.replace(/^http/, 'ws')}${agentPath('portStream', { params: { id: tg.vmId, port }, query: {} })}`;
-      const ws = new WebSocket(url, {
-        headers: { authorization: `Bearer ${tg.host.callback_token}` },
-        ...(url.startsWith('wss:') ? deps.agents.tlsFor(tg.host) : {}),
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const { principal, project } = await admit(deps.auth, req, routes.vmProxy);
+    deps.auth.checkCsrf(req, principal);
+    const raw = req.params as Record<string, string>;
+    const pathOnly = req.url.split('?')[0]!;
+    if (raw['*'] === undefined && !pathOnly.endsWith('/')) {
+      // The app's root: with the slash, its relative links resolve under the prefix.
+      const q = req.url.slice(pathOnly.length);
+      return reply.redirect(`${pathOnly}/${q}`, 308);
+    }
+    const parsed = PortParams.safeParse({ id: raw.id, port: raw.port });
+    if (!parsed.success) throw validationError('the request path', parsed.error.issues);
+    checkText(parsed.data, 'path');
+    const { id, port } = parsed.data;
+    const tg = await target(id, project);
+    const url = `${tg.host.url.replace(/^http/, 'ws')}${agentPath('portStream', { params: { id: tg.vmId, port }, query: {} })}`;
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${tg.host.callback_token}` },
+      ...(url.startsWith('wss:') ? deps.agents.tlsFor(tg.host) : {}),
+    });
+    let stream: PortStream;
+    try {
+      stream = await openStream(ws);
+    } catch (e) {
+      ws.terminate();
+      throw streamError(e, port);
+    }
+    const prefix = `/v1/vms/${encodeURIComponent(id)}/proxy/${port}`;
+    const q = req.url.indexOf('?');
+    const path = `/${raw['*'] ?? ''}${q >= 0 ? req.url.slice(q) : ''}`;
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v === undefined || HOP_BY_HOP.has(k) || (PROXY_DROPPED_HEADERS as readonly string[]).includes(k))
+        continue;
+      headers[k] = v;
+    }
+    headers.host = `localhost:${port}`;
+    headers['x-forwarded-host'] = req.headers.host ?? '';
+    headers['x-forwarded-proto'] = req.protocol;
+    headers['x-forwarded-prefix'] = prefix;
+    headers.connection = 'close';
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const out = http.request({ method: req.method, path, headers, createConnection: () => stream });
+      out.on('response', resolve);
+      out.on('error', reject);
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) stream.destroy();
       });
-      let stream: PortStream;
-      try {
-        stream = await openStream(ws);
-      } catch (e) {
-        ws.terminate();
-        throw streamError(e, port);
-      }
-      const prefix = `/v1/vms/${encodeURIComponent(id)}/proxy/${port}`;
-      const q = req.url.indexOf('?');
-      const path = `/${raw['*'] ?? ''}${q >= 0 ? req.url.slice(q) : ''}`;
-      const headers: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(req.headers)) {
-        if (v === undefined || HOP_BY_HOP.has(k) || (PROXY_DROPPED_HEADERS as readonly string[]).includes(k))
-          continue;
-        headers[k] = v;
-      }
-      headers.host = `localhost:${port}`;
-      headers['x-forwarded-host'] = req.headers.host ?? '';
-      headers['x-forwarded-proto'] = req.protocol;
-      headers['x-forwarded-prefix'] = prefix;
-      headers.connection = 'close';
-      const res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const out = http.request({ method: req.method, path, headers, createConnection: () => stream });
-        out.on('response', resolve);
-        out.on('error', reject);
-        reply.raw.on('close', () => {
-          if (!reply.raw.writableFinished) stream.destroy();
-        });
-        const body = req.body as Readable | undefined;
-        // A body that fails midway (the client went away) ends the request to the guest too.
-        if (body && typeof body.pipe === 'function') pipeline(body, out).catch(() => stream.destroy());
-        else out.end();
-      }).catch((e: unknown) => {
-        stream.destroy();
-        throw new HearthError(
-          'GUEST_PORT_UNREACHABLE',
-          `Proxying to port ${port} of the guest failed: ${(e as Error).message}`,
-        );
-      });
-      reply.code(res.statusCode ?? 502);
-      for (const [k, v] of Object.entries(res.headers)) {
-        if (v === undefined || HOP_BY_HOP.has(k)) continue;
-        // A redirect to an absolute path of the app stays under the proxy's prefix.
-        if (k === 'location' && typeof v === 'string' && v.startsWith('/') && !v.startsWith('//'))
-          reply.header(k, prefix + v);
-        else reply.header(k, v);
-      }
-      reply.header('content-security-policy', SANDBOX);
-      res.on('end', () => stream.end());
-      return reply.send(res);
-    },
-  });
+      const body = req.body as Readable | undefined;
+      // A body that fails midway (the client went away) ends the request to the guest too.
+      if (body && typeof body.pipe === 'function') pipeline(body, out).catch(() => stream.destroy());
+      else out.end();
+    }).catch((e: unknown) => {
+      stream.destroy();
+      throw new HearthError(
+        'GUEST_PORT_UNREACHABLE',
+        `Proxying to port ${port} of the guest failed: ${(e as Error).message}`,
+      );
+    });
+    reply.code(res.statusCode ?? 502);
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v === undefined || HOP_BY_HOP.has(k)) continue;
+      // A redirect to an absolute path of the app stays under the proxy's prefix.
+      if (k === 'location' && typeof v === 'string' && v.startsWith('/') && !v.startsWith('//'))
+        reply.header(k, prefix + v);
+      else reply.header(k, v);
+    }
+    reply.header('content-security-policy', SANDBOX);
+    res.on('end', () => stream.end());
+    return reply.send(res);
+  };
+  app.route({ method: [...METHODS], url: routes.vmProxy.path, handler });
+  // `/proxy/{port}/` with nothing after it: the router ignores trailing slashes, so the wildcard
+  // route never sees it.
+  app.route({ method: [...METHODS], url: routes.vmProxy.path.replace(/\/\*$/, ''), handler });
 }
