@@ -141,6 +141,9 @@ func (a *Agent) dispatch(st *stream, req *Request) {
 	case OpFsWrite:
 		opWrite(st, req)
 		return
+	case OpTCPConnect:
+		a.opTCP(st, req)
+		return
 	case OpPs:
 		list := []GuestProcess{}
 		for _, p := range a.procs.list() {

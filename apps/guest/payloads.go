@@ -68,6 +68,9 @@ type Request struct {
 	FromEvent uint64 `json:"fromEvent"`
 	Follow    bool   `json:"follow"`
 	Action    string `json:"action"`
+	// tcp.connect
+	Host string `json:"host"`
+	Port int    `json:"port"`
 }
 
 type GuestError struct {

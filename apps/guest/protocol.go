@@ -27,6 +27,9 @@ const (
 	// FsSyncFeature (WELCOME capabilities): the agent serves fs.sync, which writes every dirty
 	// page of the guest's filesystems to its disks (the host asks before it kills the VMM).
 	FsSyncFeature = "fs.sync"
+	// TCPFeature (WELCOME capabilities): the agent serves tcp.connect, a TCP connection to a
+	// guest-local server relayed over the stream (TCP_FEATURE in the contract).
+	TCPFeature = "tcp"
 )
 
 // Frame types.
@@ -70,11 +73,12 @@ const (
 	ErrProcessNotFound = "PROCESS_NOT_FOUND"
 	ErrSpawnFailed     = "SPAWN_FAILED"
 	ErrInternal        = "INTERNAL"
+	ErrConnectFailed   = "CONNECT_FAILED"
 )
 
 var ErrorCodes = []string{ErrBadRequest, ErrUnauthenticated, ErrUnknownOp, ErrNotFound, ErrExists,
 	ErrNotDir, ErrIsDir, ErrPathEscape, ErrTooLarge, ErrPermission, ErrIO, ErrProcessNotFound,
-	ErrSpawnFailed, ErrInternal}
+	ErrSpawnFailed, ErrInternal, ErrConnectFailed}
 
 // Ops (the discriminator of GuestRequest).
 const (
@@ -102,13 +106,14 @@ const (
 	OpAppStatus   = "app.status"
 	OpAppLogs     = "app.logs"
 	OpAppControl  = "app.control"
+	OpTCPConnect  = "tcp.connect"
 )
 
 var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin, OpFsStat, OpFsList,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpFsSync,
-	OpShutdown, OpHealth, OpIdentity, OpPersonalize, OpAppStatus, OpAppLogs, OpAppControl}
+	OpShutdown, OpHealth, OpIdentity, OpPersonalize, OpAppStatus, OpAppLogs, OpAppControl, OpTCPConnect}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature, AppFeature, FsSyncFeature}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature, AppFeature, FsSyncFeature, TCPFeature}
 
 type Frame struct {
 	Stream  uint32

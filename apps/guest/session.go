@@ -249,8 +249,9 @@ func (s *session) send(stream uint32, typ uint8, payload []byte) error {
 // drains in order; CONTROL frames go to a separate queue so that a consumer stuck on a process's
 // stdin never delays a signal, a kill or a detach. fs.read takes controls only (cancel).
 var (
-	wantsData    = map[string]bool{OpExec: true, OpAttach: true, OpFsWrite: true}
-	wantsControl = map[string]bool{OpExec: true, OpAttach: true, OpFsWrite: true, OpFsRead: true, OpAppLogs: true}
+	wantsData    = map[string]bool{OpExec: true, OpAttach: true, OpFsWrite: true, OpTCPConnect: true}
+	wantsControl = map[string]bool{OpExec: true, OpAttach: true, OpFsWrite: true, OpFsRead: true,
+		OpAppLogs: true, OpTCPConnect: true}
 )
 
 const (

@@ -10,6 +10,7 @@ import { execRoutes } from './routes/exec.ts';
 import { volumeRoutes } from './volumes.ts';
 import { fileRoutes } from './routes/files.ts';
 import { wsRoutes } from './routes/ws.ts';
+import { portRoutes } from './routes/ports.ts';
 import { personalizeRoutes } from './routes/personalize.ts';
 import { appLogRoutes } from './app-logs/routes.ts';
 
@@ -147,6 +148,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   let ws: { dispose(): void } | null = null;
   void app.register(async (inst) => {
     ws = wsRoutes(inst, sup);
+    portRoutes(inst, sup);
   });
   app.addHook('onClose', async () => ws?.dispose());
   return app;

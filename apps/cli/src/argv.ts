@@ -7,7 +7,7 @@ import type { Command, Option } from 'commander';
  * documented to work after the verb), so a `--` is inserted after that operand, unless options
  * follow it and the user ended them with a `--` of their own (the VM form `exec vm --user u -- cmd`).
  */
-const OPTIONS_END_AFTER: Record<string, number> = { run: 1, exec: 1 };
+const OPTIONS_END_AFTER: Record<string, number> = { run: 1, exec: 1, ssh: 1 };
 
 const takesValue = (o: Option | undefined) => Boolean(o && (o.required || o.optional));
 

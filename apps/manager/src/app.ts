@@ -21,6 +21,7 @@ import type { TemplateService } from './services/template-service.ts';
 import type { VolumeService } from './services/volume-service.ts';
 import type { SnapshotService } from './services/snapshot-service.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
+import { vmProxyRoutes } from './routes/vm-proxy.ts';
 import type { AgentCa } from './tls/agent-ca.ts';
 import type { AgentClient } from './services/agent-client.ts';
 import type { ImageService } from './images/image-service.ts';
@@ -137,5 +138,6 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));
+  await app.register(async (inst) => vmProxyRoutes(inst, deps));
   return app;
 }

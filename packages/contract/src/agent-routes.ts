@@ -15,6 +15,7 @@ import { ContainerLogsQuery } from './container.ts';
 import { AppControlAction } from './guest-protocol.ts';
 import { AgentTlsMaterial } from './host.ts';
 import { agentAccessRoutes, AgentVmParams } from './agent-access-routes.ts';
+import { agentPortRoutes } from './port-access.ts';
 import { routePath, type RouteInput, type RouteOutput, type RouteShape } from './route-path.ts';
 
 /** A route the host agent serves; only the manager calls it (bearer: the agent's callback token). */
@@ -224,6 +225,7 @@ export const agentRoutes = {
     response: Ok,
   }),
   ...agentAccessRoutes,
+  ...agentPortRoutes,
 } as const;
 
 export type AgentRoutes = typeof agentRoutes;

@@ -21,6 +21,7 @@ const MAP: Record<string, ErrorCode> = {
   IO: 'GUEST_PATH_IO_ERROR',
   PROCESS_NOT_FOUND: 'PROCESS_NOT_FOUND',
   SPAWN_FAILED: 'EXEC_FAILED',
+  CONNECT_FAILED: 'GUEST_PORT_UNREACHABLE',
 };
 
 export function catalogueCodeForGuest(code: string): ErrorCode {

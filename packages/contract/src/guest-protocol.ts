@@ -143,6 +143,17 @@ export const FS_SYNC_FEATURE = 'fs.sync';
  * {nextSeq} comes once it sent what the guest's ring holds, with `follow` it ends at a CONTROL
  * cancel. `app.status` and `app.control` answer {status: AppStatus}.
  */
+/**
+ * A guest that lists this capability serves `tcp.connect`: a TCP connection to a server in the
+ * guest (`host`: loopback or one of the guest's own addresses, default 127.0.0.1) relayed over the
+ * stream. STDIN frames are written to it, STDIN_EOF half-closes it (shutdown of its write side);
+ * what the server sends comes back as STDOUT within the stream's credit, and its end of data as an
+ * EVENT {type: 'eof'}. An EVENT {type: 'connected'} comes first. CONTROL {type: 'cancel'} closes
+ * the connection. The RESULT {bytesIn, bytesOut, reset} comes once both directions ended, or at
+ * once when the connection is reset; a connect that fails is CONNECT_FAILED.
+ */
+export const TCP_FEATURE = 'tcp';
+
 export const AppControlAction = z.enum(['stop', 'start', 'restart', 'signal']);
 export type AppControlAction = z.infer<typeof AppControlAction>;
 
@@ -185,6 +196,11 @@ export const GuestRequest = z.discriminatedUnion('op', [
     follow: z.boolean().optional(),
   }),
   z.object({ op: z.literal('app.control'), action: AppControlAction, signal: z.string().optional() }),
+  z.object({
+    op: z.literal('tcp.connect'),
+    port: z.number().int().min(1).max(65535),
+    host: z.string().optional(),
+  }),
 ]);
 export type GuestRequest = z.infer<typeof GuestRequest>;
 
@@ -204,6 +220,7 @@ export const GuestErrorCode = z.enum([
   'PROCESS_NOT_FOUND',
   'SPAWN_FAILED',
   'INTERNAL',
+  'CONNECT_FAILED',
 ]);
 export type GuestErrorCode = z.infer<typeof GuestErrorCode>;
 

@@ -63,6 +63,8 @@ export const routeRoles = {
   processOutput: 'operator',
   vmConsole: 'viewer',
   vmShell: 'operator',
+  vmPortStream: 'operator',
+  vmProxy: 'operator',
   createSnapshot: 'operator',
   listSnapshots: 'viewer',
   getSnapshot: 'viewer',

@@ -15,6 +15,7 @@ import { Host, RegisterHostBody, RegisterHostResponse } from './host.ts';
 import { Image } from './image.ts';
 import { HeartbeatBody, VmStatusReport } from './agent.ts';
 import { vmAccessRoutes } from './vm-access-routes.ts';
+import { portRoutes } from './port-access.ts';
 import { snapshotRoutes } from './snapshot-routes.ts';
 import { volumeRoutes } from './volume-routes.ts';
 import { networkRoutes } from './network-routes.ts';
@@ -293,6 +294,7 @@ export const routes = {
     errors: ['IMAGE_NOT_FOUND'],
   }),
   ...vmAccessRoutes,
+  ...portRoutes,
   ...snapshotRoutes,
   ...volumeRoutes,
   ...networkRoutes,

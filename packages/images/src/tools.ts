@@ -11,6 +11,10 @@ export const TOOLS = {
     recipe: 'tool-iperf3.sh',
     description: "busybox base + Debian bookworm's iperf3 (.debs from the Debian archive)",
   },
+  openssh: {
+    recipe: 'tool-openssh.sh',
+    description: "busybox base + Debian bookworm's OpenSSH server, ssh-keygen and sftp-server (.debs)",
+  },
 } as const;
 
 export function ensureToolImage(name: keyof typeof TOOLS): Promise<BuiltinArtifact> {

@@ -5,6 +5,7 @@ import { doctorCommand } from './doctor.ts';
 import { agentCommand } from './agent.ts';
 import { resourceCommands } from './resources.ts';
 import { accessCommands } from './access.ts';
+import { forwardCommands } from './forward.ts';
 import { snapshotCommands } from './snapshot.ts';
 import { volumeCommands } from './volume.ts';
 import { networkCommands } from './network.ts';
@@ -36,6 +37,7 @@ export function allCommands(program: Command): void {
   agentCommand(program);
   resourceCommands(program);
   accessCommands(program);
+  forwardCommands(program);
   snapshotCommands(program);
   volumeCommands(program);
   networkCommands(program);

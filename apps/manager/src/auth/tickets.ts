@@ -15,6 +15,7 @@ const TICKET_PATHS = new Set<string>([
   routes.vmConsole.path,
   routes.vmShell.path,
   routes.vmMetricsStream.path,
+  routes.vmPortStream.path,
 ]);
 
 export const TICKET_PARAM = 'ticket';

@@ -10,9 +10,13 @@ import { TICKET_PARAM } from '../auth/tickets.ts';
 type Target = Awaited<ReturnType<ReturnType<typeof accessTarget>>>;
 interface WsState {
   target: Target;
+  params: Record<string, unknown>;
   query: Record<string, unknown>;
 }
 const states = new WeakMap<FastifyRequest, WsState>();
+
+/** Bytes a relayed socket may have unsent before the other side stops being read. */
+const RELAY_HIGH_WATER = 1024 * 1024;
 
 /** Close codes a server may send; anything else (1005, 1006, …) becomes a normal close. */
 const closeCode = (code: number) =>
@@ -68,13 +72,13 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
     }
     // The VM is looked up in the request's project: another project's VM is VM_NOT_FOUND.
     const vmId = (params.data as { id: string }).id;
-    states.set(req, { target: await target(vmId, project, anyState), query });
+    states.set(req, { target: await target(vmId, project, anyState), params: params.data as never, query });
   };
 
-  const relay = (route: RouteDef, channel: 'console' | 'shell', anyState: boolean) =>
+  const relay = (route: RouteDef, channel: 'console' | 'shell' | 'portStream', anyState: boolean) =>
     wsRoute(app, route.path, prepare(route, anyState), (socket, req) => {
-      const { target: tg, query } = states.get(req)!;
-      const path = agentPath(channel, { params: { id: tg.vmId }, query: query as never });
+      const { target: tg, params, query } = states.get(req)!;
+      const path = agentPath(channel, { params: { ...params, id: tg.vmId } as never, query: query as never });
       const url = `${tg.host.url.replace(/^http/, 'ws')}${path}`;
       const upstream = new WebSocket(url, {
         headers: { authorization: `Bearer ${tg.host.callback_token}` },
@@ -84,12 +88,27 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
       upstream.on('open', () => {
         for (const [d, binary] of pending.splice(0)) upstream.send(d, { binary });
       });
+      // Back-pressure both ways: a side whose peer has too much unsent stops being read, so a fast
+      // writer (a port stream's upload) waits instead of growing this process's memory.
+      const onward = (from: WebSocket, to: WebSocket) => {
+        let unsent = 0;
+        return (data: Buffer, isBinary: boolean) => {
+          unsent += data.length;
+          if (unsent > RELAY_HIGH_WATER) from.pause();
+          to.send(data, { binary: isBinary }, () => {
+            unsent -= data.length;
+            if (unsent <= RELAY_HIGH_WATER / 2) from.resume();
+          });
+        };
+      };
+      const up = onward(socket, upstream);
+      const down = onward(upstream, socket);
       socket.on('message', (data: Buffer, isBinary: boolean) => {
-        if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary: isBinary });
+        if (upstream.readyState === WebSocket.OPEN) up(data, isBinary);
         else if (upstream.readyState === WebSocket.CONNECTING) pending.push([data, isBinary]);
       });
       upstream.on('message', (data: Buffer, isBinary: boolean) => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(data, { binary: isBinary });
+        if (socket.readyState === WebSocket.OPEN) down(data, isBinary);
       });
       upstream.on('close', (code, reason) => socket.close(closeCode(code), reason));
       upstream.on('error', (e) => {
@@ -109,6 +128,7 @@ export function vmWsRoutes(app: FastifyInstance, deps: AppServices): void {
 
   relay(routes.vmConsole, 'console', true);
   relay(routes.vmShell, 'shell', false);
+  relay(routes.vmPortStream, 'portStream', false);
 
   wsRoute(app, routes.vmMetricsStream.path, prepare(routes.vmMetricsStream, false), (socket, req) => {
     const { target: tg, query } = states.get(req)!;

@@ -8,6 +8,7 @@ import { Card, Detail, Empty, linkClass, QueryView, rowClass, Table } from '../.
 import { formatDuration, formatMib, formatTime } from '../../lib/format.ts';
 import { bandwidthText, egressText, nicsText } from './network-text.ts';
 import { TrafficPolicyCard } from './TrafficPolicy.tsx';
+import { ProxyLinksCard } from './ProxyLinks.tsx';
 import { BootProfileCard } from './BootProfileCard.tsx';
 
 /** Uptime counts up in the browser from startedAt, instead of refetching the VM every second. */
@@ -195,6 +196,7 @@ export function NetworkTab({ vm }: { vm: Vm }) {
         )}
       </Card>
       <TrafficPolicyCard vm={vm} />
+      <ProxyLinksCard vm={vm} />
       <Card title="In the guest">
         <Detail
           items={[
