@@ -53,7 +53,12 @@ describe('VM cgroups', () => {
     await mkdir(join(parent, 'vm-live'));
     await writeFile(join(parent, 'vm-live', 'cgroup.procs'), '1234\n');
     await mkdir(join(parent, 'other'));
-    expect(await sweepEmptyVmCgroups(host)).toEqual([join(parent, 'vm-gone')]);
+    // Another agent's VM, whose VMM is not in its new cgroup yet.
+    await mkdir(join(parent, 'vm-theirs'));
+    expect(await sweepEmptyVmCgroups(host, new Set(['vm-gone', 'vm-live']))).toEqual([
+      join(parent, 'vm-gone'),
+    ]);
+    await expect(stat(join(parent, 'vm-theirs'))).resolves.toBeTruthy();
     await expect(stat(join(parent, 'vm-live'))).resolves.toBeTruthy();
     await expect(stat(join(parent, 'other'))).resolves.toBeTruthy();
   });

@@ -112,7 +112,7 @@ export function describeCgroups(h: CgroupHost): string {
 }
 
 function dirsOf(h: CgroupHost, vmId: string): string[] {
-  const leaf = `vm-${vmId.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+  const leaf = vmCgroupLeaf(vmId);
   if (h.mode === 'v2') return [join(h.parent, leaf)];
   if (h.mode === 'v1') return [h.cpu, h.memory, ...(h.blkio ? [h.blkio] : [])].map((d) => join(d, leaf));
   return [];
@@ -179,17 +179,24 @@ export async function removeVmCgroup(h: CgroupHost, vmId: string): Promise<void>
   }
 }
 
+/** The cgroup leaf of a VM. */
+export function vmCgroupLeaf(vmId: string): string {
+  return `vm-${vmId.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}
+
 /**
  * Removes the VM cgroups no process is in: left by VMMs that ended while no agent ran (a host
  * reboot, a crash). A cgroup whose VMM still runs refuses removal (EBUSY) and stays with it.
+ * `mine` names the leaves of this agent's own VMs: only those are swept, since another agent on
+ * the same machine may have just made a cgroup that its VMM is not in yet.
  */
-export async function sweepEmptyVmCgroups(h: CgroupHost): Promise<string[]> {
+export async function sweepEmptyVmCgroups(h: CgroupHost, mine: ReadonlySet<string>): Promise<string[]> {
   const parents =
     h.mode === 'v2' ? [h.parent] : h.mode === 'v1' ? [h.cpu, h.memory, ...(h.blkio ? [h.blkio] : [])] : [];
   const removed: string[] = [];
   for (const parent of parents) {
     for (const name of await readdir(parent).catch(() => [] as string[])) {
-      if (!name.startsWith('vm-')) continue;
+      if (!name.startsWith('vm-') || !mine.has(name)) continue;
       try {
         await rmdir(join(parent, name));
         removed.push(join(parent, name));

@@ -123,6 +123,7 @@ export {
   joinCgroup,
   removeVmCgroup,
   sweepEmptyVmCgroups,
+  vmCgroupLeaf,
   vmCgroupLimits,
   type CgroupHost,
 } from './cgroup.ts';

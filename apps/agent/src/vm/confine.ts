@@ -8,6 +8,7 @@ import {
   detectCgroups,
   removeVmCgroup,
   sweepEmptyVmCgroups,
+  vmCgroupLeaf,
   vmCgroupLimits,
   type CgroupHost,
   type HostCheck,
@@ -61,13 +62,21 @@ export class VmConfiner {
       if (h.mode === 'none')
         this.log.warn({ reason: h.reason }, `QEMU VMs get no cgroup limits: ${describeCgroups(h)}`);
       else this.log.info(describeCgroups(h));
-      return sweepEmptyVmCgroups(h).then((removed) => {
-        if (removed.length)
-          this.log.info({ removed }, 'removed the cgroups of VMs that ended while no agent ran');
-        return h;
-      });
+      return this.ownLeaves()
+        .then((mine) => sweepEmptyVmCgroups(h, mine))
+        .then((removed) => {
+          if (removed.length)
+            this.log.info({ removed }, 'removed the cgroups of VMs that ended while no agent ran');
+          return h;
+        });
     });
     return this.host;
+  }
+
+  /** The cgroup leaves of the VMs this agent keeps (its run directories). */
+  private async ownLeaves(): Promise<Set<string>> {
+    const ids = await readdir(this.vmsDir).catch(() => [] as string[]);
+    return new Set(ids.map(vmCgroupLeaf));
   }
 
   /** The VM's uid: its run directory's group when already given one, else the lowest free. */
