@@ -177,7 +177,7 @@ export const errorCatalogue = {
   },
   IMAGE_FORMAT_INVALID: {
     status: 422,
-    hint: 'Rootfs images must be ext4 filesystem images for x86_64; registry images must have a linux/amd64 variant.',
+    hint: 'Rootfs images must be ext4 filesystem images for x86_64, or whole disks (raw or qcow2, GPT or MBR, no backing file) with an ext4 root partition; registry images must have a linux/amd64 variant.',
   },
   IMAGE_SOURCE_FORBIDDEN: {
     status: 403,

@@ -64,10 +64,12 @@ export async function ensureOnBase(
   const parts = await Promise.all((r.parts ?? []).map((p) => readFile(join(RECIPES, p), 'utf8')));
   const args = r.args ?? [];
   const extra = [base.key, ...parts, ...args].join('\0');
-  const dir = await buildOnce(r.recipe, await recipeKey(r.recipe, extra), ['rootfs.ext4', 'version'], [
-    base.path,
-    ...args,
-  ]);
+  const dir = await buildOnce(
+    r.recipe,
+    await recipeKey(r.recipe, extra),
+    ['rootfs.ext4', 'version'],
+    [base.path, ...args],
+  );
   const version = (await readFile(join(dir, 'version'), 'utf8')).trim();
   return {
     name: `${kind}-${name}`,
