@@ -134,6 +134,10 @@ export const errorCatalogue = {
     status: 409,
     hint: '`detail` says what changed since the snapshot (kernel, image, VMM version); take a new snapshot.',
   },
+  SNAPSHOT_TYPE_UNSUPPORTED: {
+    status: 422,
+    hint: 'Take a full snapshot (omit `type`): `detail.vmm` says which VMM refused the type and `detail.reason` why.',
+  },
   VOLUME_NOT_FOUND: { status: 404, hint: 'List volumes with `hearth volume ls` or GET /v1/volumes.' },
   VOLUME_NAME_TAKEN: { status: 409, hint: 'Choose another volume name, or delete the volume that has it.' },
   VOLUME_IN_USE: { status: 409, hint: 'Detach the volume first (`hearth volume detach <volume>`).' },
