@@ -35,7 +35,19 @@ describe('runtimes: base, node22, node24, python3.13, ruby (and the python3 alia
     it(`create --runtime ${c.runtime} runs its interpreter in the guest`, async () => {
       const name = `rt-${c.runtime.replace('.', '-')}`;
       const t0 = Date.now();
-      const r = await run('--json', 'create', '--name', name, '--runtime', c.runtime, '--memory', '256');
+      // A first build and a boot under emulation on a busy machine can outlast the CLI's default 300 s.
+      const r = await run(
+        '--json',
+        'create',
+        '--name',
+        name,
+        '--runtime',
+        c.runtime,
+        '--memory',
+        '256',
+        '--wait-timeout',
+        '1200',
+      );
       expect(r.code, r.stderr).toBe(0);
       const created = Date.now();
       const vm = JSON.parse(r.stdout) as Vm;
@@ -49,7 +61,7 @@ describe('runtimes: base, node22, node24, python3.13, ruby (and the python3 alia
           `(${String(img.meta.version)}); create incl. any first build ${created - t0} ms`,
       );
       expect((await run('rm', name)).code).toBe(0);
-    }, 900_000);
+    }, 1_500_000);
   }
 
   it('the python3 alias names python3.13, base names the base image, an unknown name is refused', async () => {
