@@ -26,6 +26,7 @@ PACKAGES=(
   postgresql                            # the test suite's throwaway PostgreSQL cluster
   chromium                              # the dashboard's browser tests (Playwright drives it)
   tcpdump                               # the network tests capture VXLAN on the underlay
+  fdisk                                 # sfdisk: the partitioned-disk import tests build GPT/MBR disks
 )
 
 missing=()

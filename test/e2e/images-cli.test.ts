@@ -9,8 +9,8 @@ import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { pushTestImage, startRegistry, type LocalRegistry } from '../helpers/oci.ts';
 import { cli } from '../helpers/proc.ts';
 
-// `hearth image …`, `create --from-image` and `create --runtime` as a user runs them; two real VMs, one at a time.
-describe('hearth image CLI, --from-image and --runtime', () => {
+// `hearth image …` and `create --from-image` as a user runs them (`--runtime`: runtimes.test.ts).
+describe('hearth image CLI and --from-image', () => {
   let p: Platform;
   let reg: LocalRegistry;
   let ref: string;
@@ -67,37 +67,4 @@ describe('hearth image CLI, --from-image and --runtime', () => {
     expect(del.stderr).toContain('code: IMAGE_IN_USE');
     expect((await run('rm', 'from-img')).code).toBe(0);
   }, 180_000);
-
-  it('create --runtime node22 runs Node.js 22 in the guest', async () => {
-    const t0 = Date.now();
-    const r = await run('--json', 'create', '--name', 'node', '--runtime', 'node22', '--memory', '256');
-    expect(r.code, r.stderr).toBe(0);
-    const created = Date.now();
-    const v = await run('exec', 'node', '--', 'node', '-e', 'console.log(process.version)');
-    expect(v.code, v.stderr).toBe(0);
-    expect(v.stdout).toMatch(/^v22\.\d+\.\d+\n$/);
-    console.log(
-      `runtime node22: create (incl. any first build) ${created - t0} ms, node -e ${Date.now() - created} ms`,
-    );
-    expect((await run('rm', 'node')).code).toBe(0);
-    const bad = await run('create', '--runtime', 'cobol');
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--runtime cobol is unknown');
-  }, 300_000);
-
-  it('create --runtime python3 runs the Python 3.11 of Debian in the guest', async () => {
-    const r = await run('create', '--name', 'py', '--runtime', 'python3', '--memory', '256');
-    expect(r.code, r.stderr).toBe(0);
-    const v = await run(
-      'exec',
-      'py',
-      '--',
-      'python3',
-      '-c',
-      'import sys, ssl, sqlite3; print(sys.version_info[:2])',
-    );
-    expect(v.code, v.stderr).toBe(0);
-    expect(v.stdout).toBe('(3, 11)\n');
-    expect((await run('rm', 'py')).code).toBe(0);
-  }, 300_000);
 });

@@ -51,6 +51,26 @@ describe('snapshots (real VMs)', () => {
     expect(await sh(src.id, 'cat /root/state')).toBe('before');
   });
 
+  it('refuses a diff snapshot on QEMU with the reason, recording and pausing nothing', async () => {
+    const before = await p.client.call('listSnapshots', { query: { vm: src.id } });
+    const e = await expectCode(
+      () =>
+        p.client.call('createSnapshot', { params: { id: src.id }, body: { name: 'diff1', type: 'diff' } }),
+      'SNAPSHOT_TYPE_UNSUPPORTED',
+      422,
+    );
+    expect(e.message).toContain('qemu cannot take a diff snapshot');
+    expect(e.hint).toContain('full snapshot');
+    expect(e.detail).toMatchObject({
+      vmm: 'qemu',
+      type: 'diff',
+      reason: expect.stringContaining('migration stream'),
+    });
+    const after = await p.client.call('listSnapshots', { query: { vm: src.id } });
+    expect(after.items.map((x) => x.id)).toEqual(before.items.map((x) => x.id));
+    expect((await p.client.call('getVm', { params: { id: src.id } })).state).toBe('running');
+  });
+
   it('restores in place: the disk and a running process are back, it is the same boot', async () => {
     await sh(src.id, `echo after > /root/state && touch /root/new && kill ${sleeperPid} && sync`);
     const accepted = await p.client.call('restoreVm', {

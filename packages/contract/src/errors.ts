@@ -134,6 +134,10 @@ export const errorCatalogue = {
     status: 409,
     hint: '`detail` says what changed since the snapshot (kernel, image, VMM version); take a new snapshot.',
   },
+  SNAPSHOT_TYPE_UNSUPPORTED: {
+    status: 422,
+    hint: 'Take a full snapshot (omit `type`): `detail.vmm` says which VMM refused the type and `detail.reason` why.',
+  },
   VOLUME_NOT_FOUND: { status: 404, hint: 'List volumes with `hearth volume ls` or GET /v1/volumes.' },
   VOLUME_NAME_TAKEN: { status: 409, hint: 'Choose another volume name, or delete the volume that has it.' },
   VOLUME_IN_USE: { status: 409, hint: 'Detach the volume first (`hearth volume detach <volume>`).' },
@@ -177,7 +181,7 @@ export const errorCatalogue = {
   },
   IMAGE_FORMAT_INVALID: {
     status: 422,
-    hint: 'Rootfs images must be ext4 filesystem images for x86_64; registry images must have a linux/amd64 variant.',
+    hint: 'Rootfs images must be ext4 filesystem images for x86_64, or whole disks (raw or qcow2, GPT or MBR, no backing file) with an ext4 root partition; registry images must have a linux/amd64 variant.',
   },
   IMAGE_SOURCE_FORBIDDEN: {
     status: 403,

@@ -59,7 +59,7 @@ export const ImportImageBody = z
       .min(1)
       .max(2048)
       .describe(
-        'An OCI reference (`node:22-alpine`, `localhost:5000/app:tag`, `registry:5000/x@sha256:…`), an http(s) URL of an ext4/kernel file, or an absolute host path (when the operator allows it)',
+        'An OCI reference (`node:22-alpine`, `localhost:5000/app:tag`, `registry:5000/x@sha256:…`), an http(s) URL of an ext4/kernel file or of a whole disk (raw or qcow2 with a partition table: its root partition is stored), or an absolute host path (when the operator allows it)',
       ),
     source: ImportSource.optional().describe(
       'Default: guessed from `ref` (http(s):// → url, / → path, else oci)',
@@ -71,7 +71,9 @@ export const ImportImageBody = z
       .min(1)
       .max(32)
       .optional()
-      .describe('For url and path imports; default ext4 for rootfs'),
+      .describe(
+        'For url and path imports; default ext4 for rootfs (`raw`, `qcow2`: a whole disk, stored as ext4)',
+      ),
     sha256: Sha256.optional().describe('For url and path imports: refuse content that does not hash to this'),
     stream: z
       .boolean()

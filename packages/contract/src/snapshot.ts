@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Name, PageQuery } from './common.ts';
+import { HearthError } from './errors.ts';
 
 export const Snapshot = z
   .object({
@@ -27,7 +28,15 @@ export const Snapshot = z
 export type Snapshot = z.infer<typeof Snapshot>;
 
 export const CreateSnapshotBody = z
-  .strictObject({ name: Name.optional().describe('Default: <vm>-<time>') })
+  .strictObject({
+    name: Name.optional().describe('Default: <vm>-<time>'),
+    type: z
+      .enum(['full', 'diff'])
+      .default('full')
+      .describe(
+        '`diff`: only the memory changed since the last snapshot. Refused with SNAPSHOT_TYPE_UNSUPPORTED where the VMM cannot restore one (docs/snapshots.md)',
+      ),
+  })
   .meta({ id: 'CreateSnapshot' });
 export const CloneSnapshotBody = z
   .strictObject({
@@ -42,3 +51,20 @@ export const RestoreVmBody = z
 export const ListSnapshotsQuery = PageQuery.extend({
   vm: z.string().optional().describe('Only snapshots of this VM (id)'),
 });
+
+/** Why each VMM cannot take a diff snapshot that Hearth could restore. */
+const DIFF_REFUSAL = {
+  qemu: 'QEMU saves the whole guest memory in its migration stream; it keeps no record of the pages changed since the last snapshot that a restore could lay onto a base, so its snapshots are full',
+  firecracker:
+    "Firecracker's diff snapshot holds only the pages changed since the last snapshot and restores only once merged onto its base full snapshot's memory, which Hearth does not do yet",
+} as const;
+
+/** The refusal of a `diff` snapshot on a VMM, with the reason (SNAPSHOT_TYPE_UNSUPPORTED, 422). */
+export function diffSnapshotRefused(vmm: keyof typeof DIFF_REFUSAL, vmName?: string): HearthError {
+  const reason = DIFF_REFUSAL[vmm];
+  return new HearthError(
+    'SNAPSHOT_TYPE_UNSUPPORTED',
+    `Snapshotting ${vmName ? `VM "${vmName}"` : 'the VM'} failed: ${vmm} cannot take a diff snapshot Hearth can restore (${reason}).`,
+    { detail: { vmm, type: 'diff', reason } },
+  );
+}

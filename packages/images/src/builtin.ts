@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 import { ensureGuestAgent } from './guest-agent.ts';
 import { cacheDir, withBuildLock } from './cache.ts';
-const RECIPES = fileURLToPath(new URL('../../../images/recipes/', import.meta.url));
+export const RECIPES = fileURLToPath(new URL('../../../images/recipes/', import.meta.url));
 
 export interface BuiltinArtifact {
   name: string;

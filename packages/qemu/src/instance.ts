@@ -7,6 +7,7 @@ import {
   type VmmSnapshotInfo,
   type VmmSnapshotOptions,
 } from '@hearth/vmm';
+import { diffSnapshotRefused } from '@hearth/contract';
 import { saveState } from './migration.ts';
 import type { QmpClient, QmpEvent } from './qmp.ts';
 
@@ -104,7 +105,7 @@ export class QemuInstance implements VmmInstance {
   }
 
   async snapshot(dir: string, opts: VmmSnapshotOptions = {}): Promise<VmmSnapshotInfo> {
-    if (opts.type === 'diff') throw new Error('Snapshotting failed: QEMU takes full snapshots only');
+    if (opts.type === 'diff') throw diffSnapshotRefused('qemu');
     if (!this.files.disk) throw new Error('Snapshotting failed: the disk of this VMM is unknown');
     const wasRunning = (await this.status()) === 'running';
     if (wasRunning) await this.pause();

@@ -1,6 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { HearthError, isRuntime, RUNTIMES, type Vm, type VmState } from '@hearth/contract';
+import {
+  canonicalRuntime,
+  HearthError,
+  RUNTIME_ALIASES,
+  RUNTIMES,
+  runtimeImageName,
+  type Vm,
+  type VmState,
+} from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { resolveClient, UsageError } from '../config.ts';
 import { parseEgress, parseNetworks } from './network.ts';
@@ -122,14 +130,15 @@ async function rootfsImage(
   const given = ['image', 'runtime', 'fromImage'].filter((k) => o[k] !== undefined);
   if (given.length > 1) throw new UsageError('Pass only one of --image, --runtime and --from-image.');
   if (o.runtime !== undefined) {
-    const rt = String(o.runtime);
-    if (rt === 'base') return 'base';
-    if (!isRuntime(rt))
-      throw new UsageError(`--runtime ${rt} is unknown; use one of base, ${RUNTIMES.join(', ')}.`);
-    const have = await c.call('getImage', { params: { id: `runtime-${rt}` } }).catch(() => null);
+    const asked = String(o.runtime);
+    const rt = canonicalRuntime(asked);
+    if (!rt) throw new UsageError(`--runtime ${asked} is unknown; use one of ${RUNTIMES.join(', ')}.`);
+    const image = runtimeImageName(rt);
+    if (rt === 'base') return image;
+    const have = await c.call('getImage', { params: { id: image } }).catch(() => null);
     if (!have && !quiet)
       process.stderr.write(`  building the ${rt} runtime image (first use only; cached afterwards)\n`);
-    return `runtime-${rt}`;
+    return image;
   }
   if (o.fromImage !== undefined) {
     const { image } = await importWithProgress(c, { ref: String(o.fromImage), source: 'oci' }, quiet);
@@ -154,7 +163,12 @@ export function vmCommands(program: Command): void {
     .option('--no-start', 'only create the record')
     .option('--no-wait', 'return as soon as the VM is accepted')
     .option('--wait-timeout <seconds>', 'how long to wait for running', (v) => Number(v), 300)
-    .option('--runtime <runtime>', `runtime rootfs: base, ${RUNTIMES.join(' or ')} (built on first use)`)
+    .option(
+      '--runtime <runtime>',
+      `runtime rootfs: ${RUNTIMES.join(', ')} (built on first use; ${Object.entries(RUNTIME_ALIASES)
+        .map(([a, rt]) => `${a} = ${rt}`)
+        .join(', ')})`,
+    )
     .option('--from-image <ref>', 'OCI image reference, imported (or reused) before the VM is created')
     .option(
       '--snapshot <id>',

@@ -15,6 +15,10 @@ import type { RegistryCredentials } from './registry-auth.ts';
 import { checkImportUrl, downloadUrl } from './url-import.ts';
 import { checkHostBeforeConnect, type ImportAllowList } from './egress-guard.ts';
 import { RuntimeImages } from './runtimes.ts';
+import { unpackDiskImage } from './disk-image.ts';
+
+/** Formats a rootfs import may declare for a whole-disk image; it is stored as ext4. */
+const DISK_FORMATS = new Set(['ext4', 'raw', 'qcow2']);
 
 export type Progress = (e: Extract<ImportEvent, { type: 'progress' }>) => void;
 
@@ -153,24 +157,39 @@ export class ImageService {
       progress({ type: 'progress', phase: 'verify', message: `hashing ${fromHost}` });
       w = await this.files.adopt(fromHost);
     }
+    let disk: Awaited<ReturnType<typeof unpackDiskImage>> = null;
     const cleanup = async () => {
       if (!fromHost) await rm(w.tmp, { force: true });
+      if (disk) await rm(disk.ext4, { force: true });
     };
     try {
       await this.verify(w, { what, sha256: body.sha256 });
-      const meta = await this.checkFormat(w.tmp, kind, format, what);
-      progress({ type: 'progress', phase: 'store', message: `storing sha256 ${w.sha256.slice(0, 12)}…` });
-      const path = fromHost
-        ? await this.files.ingest(fromHost, w.sha256, format)
-        : await this.files.commit(w, format);
+      // A whole-disk image (raw or qcow2, GPT or MBR) is stored as the ext4 of its root partition.
+      if (kind === 'rootfs') disk = await unpackDiskImage(w.tmp, this.files.tmpPath('disk'), what, progress);
+      const content = disk ? await this.files.adopt(disk.ext4) : w;
+      const stored = disk || (kind === 'rootfs' && DISK_FORMATS.has(format)) ? 'ext4' : format;
+      const meta = {
+        ...(await this.checkFormat(content.tmp, kind, stored, what)),
+        ...(disk ? { disk: disk.meta } : {}),
+      };
+      progress({
+        type: 'progress',
+        phase: 'store',
+        message: `storing sha256 ${content.sha256.slice(0, 12)}…`,
+      });
+      const path = disk
+        ? await this.files.commit(content, stored)
+        : fromHost
+          ? await this.files.ingest(fromHost, w.sha256, format)
+          : await this.files.commit(w, format);
       const row = await this.register(
         {
           name,
           kind,
-          format,
+          format: stored,
           arch: 'x86_64',
-          sizeBytes: w.sizeBytes,
-          sha256: w.sha256,
+          sizeBytes: content.sizeBytes,
+          sha256: content.sha256,
           path,
           builtin: false,
           project,
@@ -356,7 +375,7 @@ function defaultName(ref: string): string {
   return (
     base
       .toLowerCase()
-      .replace(/\.(ext4|img|raw)$/, '')
+      .replace(/\.(ext4|img|raw|qcow2)$/, '')
       .replace(/[^a-z0-9._-]+/g, '-')
       .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
       .slice(0, 100) || 'image'

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { HearthError, runtimeOfImage, type Runtime } from '@hearth/contract';
+import { HearthError, runtimeOfImage, type BuiltRuntime } from '@hearth/contract';
 import { ensureRuntime, sha256File } from '@hearth/images';
 import type { ImageRow } from '../store/mappers.ts';
 import type { Stores } from '../store/index.ts';
@@ -16,9 +16,11 @@ export class RuntimeImages {
   ) {}
 
   /** The image for an image name that denotes a runtime (`runtime-node22`), or null. */
-  async resolve(imageName: string): Promise<ImageRow | null> {
-    const runtime = runtimeOfImage(imageName);
+  async resolve(asked: string): Promise<ImageRow | null> {
+    const runtime = runtimeOfImage(asked);
     if (!runtime) return null;
+    // An alias (`runtime-python3`) builds and finds its runtime's own image.
+    const imageName = `runtime-${runtime}`;
     const have = await this.stores.images.getGlobal(imageName);
     if (have) return have;
     let p = this.building.get(imageName);
@@ -29,7 +31,7 @@ export class RuntimeImages {
     return p;
   }
 
-  private async build(runtime: Runtime, name: string): Promise<ImageRow> {
+  private async build(runtime: BuiltRuntime, name: string): Promise<ImageRow> {
     const t0 = Date.now();
     this.log.info({ runtime }, 'building runtime image (first use; cached afterwards)');
     let art;

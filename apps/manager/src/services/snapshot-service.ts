@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { HearthError, newId, type Snapshot, type Vm } from '@hearth/contract';
+import { diffSnapshotRefused, HearthError, newId, type Snapshot, type Vm } from '@hearth/contract';
 import { isUniqueViolation } from '../db/index.ts';
 import type { Stores } from '../store/index.ts';
 import type { VmRow } from '../store/mappers.ts';
@@ -28,10 +28,12 @@ export class SnapshotService {
   async create(
     vmIdOrName: string,
     project: string,
-    body: { name?: string | undefined },
+    body: { name?: string | undefined; type?: 'full' | 'diff' | undefined },
     actor: string,
   ): Promise<Snapshot> {
     const vm = await this.stores.vms.require(vmIdOrName, project);
+    // Refused before anything is recorded or paused: no VMM here restores a diff (docs/storage.md).
+    if (body.type === 'diff') throw diffSnapshotRefused(vm.vmm ?? 'qemu', vm.name);
     if (vm.state !== 'running' && vm.state !== 'paused') {
       throw new HearthError('VM_INVALID_STATE', `Snapshotting VM "${vm.name}" failed: it is ${vm.state}.`, {
         detail: { state: vm.state, action: 'snapshot', allowedFrom: ['running', 'paused'] },

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
-import { HearthError, RUNTIMES, type Template } from '@hearth/contract';
+import { HearthError, RUNTIMES, runtimeImageName, type Template } from '@hearth/contract';
 import { useApiMutation } from '../api/mutation.ts';
 import { useSession } from '../api/session.tsx';
 import { imageQueries, networkQueries, templateKeys, templateQueries, vmKeys } from '../api/queries.ts';
@@ -89,9 +89,9 @@ function CreateTemplate({ onDone }: { onDone(): void }) {
     <SelectField label={label} errors={errors[k]} value={form[k]} onChange={(v) => set(k, v)}>
       <option value="">Built-in default</option>
       {kind === 'rootfs' &&
-        RUNTIMES.map((r) => (
-          <option key={r} value={`runtime-${r}`}>
-            runtime-{r} (built on first use)
+        RUNTIMES.filter((r) => r !== 'base').map((r) => (
+          <option key={r} value={runtimeImageName(r)}>
+            {runtimeImageName(r)} (built on first use)
           </option>
         ))}
       {(images.data ?? [])

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { HearthError, Name, parseSize, type CreateVmBody } from '@hearth/contract';
+import { canonicalImageName, HearthError, Name, parseSize, type CreateVmBody } from '@hearth/contract';
 import type { ImageRow } from '../../store/mappers.ts';
 import type { VmGuest } from '../../store/vms.ts';
 import { hashPassword } from '../password.ts';
@@ -57,7 +57,7 @@ export async function resolveBootImages(
   ctx: VmContext,
   body: CreateInput,
 ): Promise<{ image: ImageRow; kernel: ImageRow }> {
-  const imageName = body.image ?? 'base';
+  const imageName = canonicalImageName(body.image ?? 'base');
   const kernelName = body.kernel ?? 'kernel-default';
   // Both looked up in one statement; a runtime image missing from it is built on first use.
   const [foundImage, foundKernel] = await ctx.stores.images.getPairForUse(

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { RUNTIME_LABELS, RUNTIMES, type Runtime } from '@hearth/contract';
+import { RUNTIME_LABELS, RUNTIMES, runtimeImageName, type Runtime } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
 import { imageQueries, networkQueries, poolQueries, snapshotQueries } from '../../api/queries.ts';
 import { Field, inputClass } from '../../components/Field.tsx';
@@ -164,7 +164,7 @@ export function BootStep(p: StepProps) {
             >
               {RUNTIMES.map((r) => (
                 <option key={r} value={r}>
-                  {RUNTIME_LABELS[r]} — runtime-{r}
+                  {RUNTIME_LABELS[r]} — {runtimeImageName(r)}
                 </option>
               ))}
             </select>

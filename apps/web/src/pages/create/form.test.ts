@@ -30,10 +30,12 @@ describe('create wizard form', () => {
   it('maps each boot source to the API: image, runtime-<name>, an imported OCI image, a snapshot', () => {
     const f = { ...emptyForm, name: 'b', image: 'img_1', kernel: 'k_1', vcpus: '2' };
     expect(toBody(f)).toMatchObject({ image: 'img_1', kernel: 'k_1', vcpus: 2 });
-    expect(toBody({ ...f, source: 'runtime', runtime: 'python3' })).toMatchObject({
-      image: 'runtime-python3',
+    expect(toBody({ ...f, source: 'runtime', runtime: 'python3.13' })).toMatchObject({
+      image: 'runtime-python3.13',
       kernel: 'k_1',
     });
+    // `base` is the base image itself, not a built runtime.
+    expect(toBody({ ...f, source: 'runtime', runtime: 'base' })).toMatchObject({ image: 'base' });
     // An OCI reference is imported first; the body then names the imported image.
     expect(toBody({ ...f, source: 'oci', ociRef: 'alpine:3' })).not.toHaveProperty('image');
     expect(toBody({ ...f, source: 'oci', ociRef: 'alpine:3' }, 'img_oci')).toMatchObject({

