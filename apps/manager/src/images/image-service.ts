@@ -15,6 +15,7 @@ import type { RegistryCredentials } from './registry-auth.ts';
 import { checkImportUrl, downloadUrl } from './url-import.ts';
 import { checkHostBeforeConnect, type ImportAllowList } from './egress-guard.ts';
 import { RuntimeImages } from './runtimes.ts';
+import { DistroImages } from './distros.ts';
 
 export type Progress = (e: Extract<ImportEvent, { type: 'progress' }>) => void;
 
@@ -37,6 +38,7 @@ export interface ImageServiceOptions {
 export class ImageService {
   private readonly inflight = new Map<string, Promise<{ row: ImageRow; cached: boolean }>>();
   readonly runtimes: RuntimeImages;
+  readonly distros: DistroImages;
 
   constructor(
     private readonly stores: Stores,
@@ -44,6 +46,7 @@ export class ImageService {
     private readonly options: ImageServiceOptions,
   ) {
     this.runtimes = new RuntimeImages(stores, files, options.log);
+    this.distros = new DistroImages(stores, files, options.log);
   }
 
   /** Declares an image of `project` (its content is uploaded next). */

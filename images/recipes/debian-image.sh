@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Recipe: a debian-12 / debian-13 image (ext4) = the Debian tree from debian-rootfs.sh + the guest
+# agent as a systemd service. The agent starts early (before sysinit.target, so before
+# cloud-init-local) and tells systemd it is ready (Type=notify) once it has applied the VM's
+# config disk: hostname, network, users and keys, and the NoCloud seed cloud-init reads next.
+# Usage: debian-image.sh OUTDIR ROOTFS_TAR GUEST_AGENT_BINARY. Output: $1/rootfs.ext4, $1/version.
+# The recipe's sha256, the rootfs key and the agent key are the cache key.
+set -euo pipefail
+out=${1:?usage: debian-image.sh OUTDIR ROOTFS_TAR GUEST_AGENT_BINARY}
+tarball=${2:?usage: debian-image.sh OUTDIR ROOTFS_TAR GUEST_AGENT_BINARY}
+agent=${3:?usage: debian-image.sh OUTDIR ROOTFS_TAR GUEST_AGENT_BINARY}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+r=$work/root
+mkdir -p "$r"
+tar -xpf "$tarball" -C "$r" --numeric-owner --xattrs --xattrs-include='*'
+install -m 0755 "$agent" "$r/usr/sbin/hearth-guest"
+mkdir -p "$r/etc/hearth"
+cat > "$r/etc/systemd/system/hearth-guest.service" <<'X'
+[Unit]
+Description=Hearth guest agent
+DefaultDependencies=no
+After=systemd-remount-fs.service local-fs.target
+Before=sysinit.target cloud-init-local.service shutdown.target
+Conflicts=shutdown.target
+
+[Service]
+Type=notify
+NotifyAccess=main
+ExecStart=/usr/sbin/hearth-guest
+# An agent restarted after a crash must not take the processes it started (exec, nohup) with it.
+KillMode=process
+Restart=always
+RestartSec=1
+TimeoutStartSec=120
+
+[Install]
+WantedBy=sysinit.target
+X
+# cloud-init runs on every boot and finds the seed itself: ds-identify (a generator, run before
+# the agent could write the seed) must not turn it off for want of a datasource it can see.
+echo 'policy: enabled' > "$r/etc/cloud/ds-identify.cfg"
+mkdir -p "$r/etc/systemd/system/sysinit.target.wants"
+ln -sf ../hearth-guest.service "$r/etc/systemd/system/sysinit.target.wants/hearth-guest.service"
+
+mkdir -p "$out"
+rm -f "$out/rootfs.ext4"
+# Room for a first apt-get install; every VM's disk is grown to its own size at boot anyway.
+size=$(( $(du -sm "$r" | cut -f1) * 5 / 4 + 64 ))
+mke2fs -q -t ext4 -L hearth-root -d "$r" -E root_owner=0:0 "$out/rootfs.ext4" "${size}M"
+cp "$(dirname "$tarball")/version" "$out/version"
