@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Recipe: a debian-12 / debian-13 image (ext4) = the Debian tree from debian-rootfs.sh + the guest
-# agent as a systemd service. The agent starts early (before sysinit.target, so before
-# cloud-init-local) and tells systemd it is ready (Type=notify) once it has applied the VM's
+# agent as a systemd service. The agent starts first, with no dependency (the kernel mounted / read-write
+# and systemd mounted /proc, /sys, /dev and /run before any unit), before sysinit.target and
+# cloud-init-local and tells systemd it is ready (Type=notify) once it has applied the VM's
 # config disk: hostname, network, users and keys, and the NoCloud seed cloud-init reads next.
 # Usage: debian-image.sh OUTDIR ROOTFS_TAR GUEST_AGENT_BINARY. Output: $1/rootfs.ext4, $1/version.
 # The recipe's sha256, the rootfs key and the agent key are the cache key.
@@ -20,7 +21,6 @@ cat > "$r/etc/systemd/system/hearth-guest.service" <<'X'
 [Unit]
 Description=Hearth guest agent
 DefaultDependencies=no
-After=systemd-remount-fs.service local-fs.target
 Before=sysinit.target cloud-init-local.service shutdown.target
 Conflicts=shutdown.target
 
@@ -37,6 +37,13 @@ TimeoutStartSec=120
 [Install]
 WantedBy=sysinit.target
 X
+# Debian's sysctl defaults that our kernel may not take (kernel.pid_max above its limit on a small
+# kernel) are applied where they can be instead of failing systemd-sysctl.service: the same files
+# in /etc, which mask those in /usr/lib, with every key marked "-" (ignore a failure).
+for f in "$r"/usr/lib/sysctl.d/*.conf; do
+  [ -e "$f" ] || continue
+  sed -E 's/^([a-z])/-\1/' "$f" > "$r/etc/sysctl.d/${f##*/}"
+done
 # cloud-init runs on every boot and finds the seed itself: ds-identify (a generator, run before
 # the agent could write the seed) must not turn it off for want of a datasource it can see.
 echo 'policy: enabled' > "$r/etc/cloud/ds-identify.cfg"
