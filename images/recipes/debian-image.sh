@@ -44,6 +44,24 @@ for f in "$r"/usr/lib/sysctl.d/*.conf; do
   [ -e "$f" ] || continue
   sed -E 's/^([a-z])/-\1/' "$f" > "$r/etc/sysctl.d/${f##*/}"
 done
+# cloud-init runs only the modules that act on user data: not the locale (locale-gen takes
+# minutes under emulation), the hostname, /etc/hosts or the keys-to-console report. apt keeps the
+# image's deb822 sources instead of writing a sources.list of its own.
+cat > "$r/etc/cloud/cloud.cfg.d/99_hearth_modules.cfg" <<'X'
+apt:
+  preserve_sources_list: true
+cloud_init_modules: [seed_random, bootcmd, write_files, users_groups, ssh]
+cloud_config_modules: [apt_configure, set_passwords, timezone, runcmd]
+cloud_final_modules: [package_update_upgrade_install, write_files_deferred, scripts_vendor, scripts_per_once, scripts_per_boot, scripts_per_instance, scripts_user, final_message, power_state_change]
+X
+# Our kernels have no modules: nothing for modprobe@ (each instance costs seconds under emulation).
+ln -sf /dev/null "$r/etc/systemd/system/modprobe@.service"
+ln -sf /dev/null "$r/etc/systemd/system/systemd-modules-load.service"
+ln -sf /lib/systemd/system/multi-user.target "$r/etc/systemd/system/default.target"
+# trixie's systemd-ssh-generator (sshd on AF_VSOCK) fails where the VM has no vsock CID; sshd and
+# the guest agent are how Hearth reaches a VM.
+mkdir -p "$r/etc/systemd/system-generators"
+ln -sf /dev/null "$r/etc/systemd/system-generators/systemd-ssh-generator"
 # cloud-init runs on every boot and finds the seed itself: ds-identify (a generator, run before
 # the agent could write the seed) must not turn it off for want of a datasource it can see.
 echo 'policy: enabled' > "$r/etc/cloud/ds-identify.cfg"
