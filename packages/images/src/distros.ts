@@ -10,7 +10,7 @@ import { ensureGuestAgent } from './guest-agent.ts';
  * (debian-image.sh, keyed by its recipe, the tree's key and the agent's), so a new agent repacks
  * the tree instead of downloading Debian again.
  */
-export const DISTROS = {
+const DISTROS = {
   'debian-12': {
     suite: 'bookworm',
     description: 'Debian 12 (bookworm) with systemd, openssh-server, cloud-init',
