@@ -79,6 +79,7 @@ func main() {
 			a.app = startApp(cfg.App)
 		}
 	}
+	notifyReady()
 	if *listen == "" {
 		// After the setup's own writes, at the lowest priority: the session comes first.
 		go growRoot("/")

@@ -172,6 +172,8 @@ type GuestBootConfig struct {
 	Users    []BootUser        `json:"users"`
 	Env      map[string]string `json:"env"`
 	App      *GuestApp         `json:"app,omitempty"`
+	// cloud-init user data from the API, handed to cloud-init as the NoCloud seed's user-data.
+	UserData string `json:"userData,omitempty"`
 }
 
 // resultOK merges extra fields into {ok:true}.

@@ -294,10 +294,15 @@ func writeKeysAt(sshFd int, path string, data []byte, uid, gid int) error {
 	return nil
 }
 
-// writeCloudInitSeed hands the same data to cloud-init (NoCloud) in images that run it, so it
-// does not undo the agent's setup with its own defaults. Existing seeds are left alone.
+// writeCloudInitSeed hands the VM's data to cloud-init (NoCloud) in images that run it. The agent
+// owns the hostname and the API's users and keys and has applied them already; the seed's
+// vendor-data repeats them so that cloud-init in an image made for another cloud converges on the
+// same state instead of its own defaults (a default user, root locked). The API's userData is the
+// seed's user-data, which cloud-init applies over the vendor-data. Hearth's Debian images turn
+// vendor-data off, so there cloud-init runs the user data and nothing else. Existing seeds are
+// left alone: cloud-init runs its per-instance modules on the first boot only.
 func writeCloudInitSeed(root string, c *GuestBootConfig) error {
-	if _, err := os.Stat(filepath.Join(root, "usr/bin/cloud-init")); err != nil || (c.Hostname == "" && len(c.Users) == 0) {
+	if _, err := os.Stat(filepath.Join(root, "usr/bin/cloud-init")); err != nil || (c.Hostname == "" && len(c.Users) == 0 && c.UserData == "") {
 		return nil
 	}
 	dir := filepath.Join(root, "var/lib/cloud/seed/nocloud")
@@ -330,7 +335,11 @@ func writeCloudInitSeed(root string, c *GuestBootConfig) error {
 			}
 		}
 	}
-	for name, content := range map[string]string{"meta-data": meta, "user-data": ud.String()} {
+	user := c.UserData
+	if user == "" {
+		user = "#cloud-config\n{}\n"
+	}
+	for name, content := range map[string]string{"meta-data": meta, "vendor-data": ud.String(), "user-data": user} {
 		p := filepath.Join(dir, name)
 		if _, err := os.Stat(p); err == nil {
 			continue

@@ -93,20 +93,37 @@ func TestCloudInitSeed(t *testing.T) {
 	hash := "$6$x$y"
 	applySetup(root, &GuestBootConfig{Hostname: "ci-vm", Users: []BootUser{{Name: "dev", PasswordHash: &hash, SSHKeys: []string{"ssh-rsa AAA dev"}}}}, false)
 	seed := filepath.Join(root, "var/lib/cloud/seed/nocloud")
-	meta, ud := read(t, filepath.Join(seed, "meta-data")), read(t, filepath.Join(seed, "user-data"))
+	meta, ud := read(t, filepath.Join(seed, "meta-data")), read(t, filepath.Join(seed, "vendor-data"))
 	if !strings.Contains(meta, `local-hostname: "ci-vm"`) || !strings.Contains(meta, "instance-id:") {
 		t.Fatalf("meta-data:\n%s", meta)
 	}
 	for _, want := range []string{"#cloud-config\n", `hostname: "ci-vm"`, `- name: "dev"`, `passwd: "$6$x$y"`, `- "ssh-rsa AAA dev"`} {
 		if !strings.Contains(ud, want) {
-			t.Fatalf("user-data lacks %q:\n%s", want, ud)
+			t.Fatalf("vendor-data lacks %q:\n%s", want, ud)
 		}
+	}
+	if u := read(t, filepath.Join(seed, "user-data")); u != "#cloud-config\n{}\n" {
+		t.Fatalf("user-data without userData from the API:\n%s", u)
 	}
 	// An existing seed is left alone.
 	mustWrite(t, filepath.Join(seed, "user-data"), "#cloud-config\n# mine\n", 0o600)
 	applySetup(root, &GuestBootConfig{Hostname: "other"}, false)
 	if read(t, filepath.Join(seed, "user-data")) != "#cloud-config\n# mine\n" {
 		t.Fatal("existing seed overwritten")
+	}
+}
+
+func TestCloudInitSeedUserData(t *testing.T) {
+	root := fakeRoot(t)
+	mustWrite(t, filepath.Join(root, "usr/bin/cloud-init"), "", 0o755)
+	userData := "#cloud-config\nruncmd:\n  - [touch, /tmp/ran]\n"
+	applySetup(root, &GuestBootConfig{Hostname: "ci-vm", UserData: userData}, false)
+	seed := filepath.Join(root, "var/lib/cloud/seed/nocloud")
+	if u := read(t, filepath.Join(seed, "user-data")); u != userData {
+		t.Fatalf("user-data is not the API's userData:\n%s", u)
+	}
+	if v := read(t, filepath.Join(seed, "vendor-data")); !strings.Contains(v, `hostname: "ci-vm"`) {
+		t.Fatalf("vendor-data:\n%s", v)
 	}
 }
 

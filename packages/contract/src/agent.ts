@@ -100,6 +100,7 @@ export const AgentVmSpec = z.strictObject({
         z.object({ name: z.string(), passwordHash: z.string().nullable(), sshKeys: z.array(z.string()) }),
       ),
       app: GuestApp.nullable().optional().describe("The image's own process (OCI ENTRYPOINT + CMD)"),
+      userData: z.string().optional().describe('cloud-init user data for the NoCloud seed'),
     })
     .nullable()
     .describe('Guest agent setup; null for VMs created before the guest agent existed'),

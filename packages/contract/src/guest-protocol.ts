@@ -381,5 +381,7 @@ export const GuestBootConfig = z.object({
   ),
   env: z.record(z.string(), z.string()),
   app: GuestApp.optional(),
+  /** cloud-init user data, written as the NoCloud seed's user-data in images that run cloud-init. */
+  userData: z.string().optional(),
 });
 export type GuestBootConfig = z.infer<typeof GuestBootConfig>;

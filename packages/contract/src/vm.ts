@@ -112,6 +112,14 @@ export const CreateVmBody = z
       .max(32)
       .optional()
       .describe("Public keys written to the user's ~/.ssh/authorized_keys."),
+    userData: z
+      .string()
+      .min(1)
+      .max(64 * 1024)
+      .optional()
+      .describe(
+        "cloud-init user data (`#cloud-config` YAML, a script, …) for images that run cloud-init: handed to it as the NoCloud seed's user-data on the first boot. The hostname, `user`, `password` and `sshKeys` stay the guest agent's.",
+      ),
     pool: z
       .string()
       .min(1)

@@ -31,6 +31,8 @@ const arr = sql`'[]'::jsonb`;
 export interface VmGuest {
   secret: string;
   users: { name: string; passwordHash: string | null; sshKeys: string[] }[];
+  /** cloud-init user data from the create request. */
+  userData?: string;
 }
 
 /** `admin`: the bootstrap token; `user`: a user's API token; `join`/`agent`: hosts. */

@@ -16,6 +16,7 @@ import { checkImportUrl, downloadUrl } from './url-import.ts';
 import { checkHostBeforeConnect, type ImportAllowList } from './egress-guard.ts';
 import { RuntimeImages } from './runtimes.ts';
 import { unpackDiskImage } from './disk-image.ts';
+import { DistroImages } from './distros.ts';
 
 /** Formats a rootfs import may declare for a whole-disk image; it is stored as ext4. */
 const DISK_FORMATS = new Set(['ext4', 'raw', 'qcow2']);
@@ -41,6 +42,7 @@ export interface ImageServiceOptions {
 export class ImageService {
   private readonly inflight = new Map<string, Promise<{ row: ImageRow; cached: boolean }>>();
   readonly runtimes: RuntimeImages;
+  readonly distros: DistroImages;
 
   constructor(
     private readonly stores: Stores,
@@ -48,6 +50,7 @@ export class ImageService {
     private readonly options: ImageServiceOptions,
   ) {
     this.runtimes = new RuntimeImages(stores, files, options.log);
+    this.distros = new DistroImages(stores, files, options.log);
   }
 
   /** Declares an image of `project` (its content is uploaded next). */

@@ -16,6 +16,7 @@ export async function writeConfig(b: BootRun): Promise<void> {
     users: spec.guest.users,
     env: spec.env,
     ...(spec.guest.app ? { app: spec.guest.app } : {}),
+    ...(spec.guest.userData !== undefined ? { userData: spec.guest.userData } : {}),
   });
   b.configDisk = b.files.configDisk;
 }

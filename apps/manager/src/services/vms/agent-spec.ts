@@ -40,6 +40,7 @@ export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmS
               ? appFromImage(image.meta, row.env)
               : containerApp
             : null,
+          ...(row.guest.userData !== undefined ? { userData: row.guest.userData } : {}),
         }
       : null,
     volumes: (await ctx.stores.volumes.forVm(row.id)).map((v) => ({ id: v.id, readOnly: v.read_only })),

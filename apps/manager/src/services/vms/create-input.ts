@@ -28,6 +28,7 @@ const SET_BY_SNAPSHOT = [
   'user',
   'password',
   'sshKeys',
+  'userData',
   'timeout',
   'vmm',
   'network',
@@ -51,7 +52,7 @@ export function assertCloneInput(body: CreateInput): void {
 
 /**
  * The rootfs and kernel images a new VM boots: by name or id among the project's images and the
- * global ones, a runtime built on first use.
+ * global ones, a runtime or a Debian image built on first use.
  */
 export async function resolveBootImages(
   ctx: VmContext,
@@ -68,6 +69,7 @@ export async function resolveBootImages(
   const image =
     foundImage ??
     (await ctx.images?.runtimes.resolve(imageName)) ??
+    (await ctx.images?.distros.resolve(imageName)) ??
     (await ctx.stores.images.requireForUse(imageName, body.project, 'image'));
   if (image.status === 'pending') {
     throw new HearthError(
@@ -142,6 +144,7 @@ export async function guestCredentials(body: CreateInput): Promise<VmGuest> {
             },
           ]
         : [],
+    ...(body.userData !== undefined ? { userData: body.userData } : {}),
   };
 }
 
