@@ -69,7 +69,19 @@ async function main(): Promise<void> {
       HEARTH_TOKEN: p.manager.adminToken,
       HOME: dir,
     };
-    const ssh = ['ssh', vm.name, '-i', key, '-o', 'BatchMode=yes', '--', 'true'];
+    // OpenSSH takes ~/.ssh from the passwd entry, not HOME: the run's own known_hosts is named.
+    const ssh = [
+      'ssh',
+      vm.name,
+      '-i',
+      key,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+      '--',
+      'true',
+    ];
     const times: number[] = [];
     for (let i = 0; i < connects; i++) {
       const t0 = performance.now();
