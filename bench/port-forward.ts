@@ -3,7 +3,8 @@
 // `hearth port-forward` throughput for a blob each way with its sha256 checked. One VM from the
 // OpenSSH tool image (busybox base + Debian's sshd), Debian's ssh client on the host.
 // Usage: node --import tsx bench/port-forward.ts [--mib 64] [--connects 5]
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -69,11 +70,24 @@ async function main(): Promise<void> {
       HEARTH_TOKEN: p.manager.adminToken,
       HOME: dir,
     };
-    const ssh = ['ssh', vm.name, '-i', key, '-o', 'BatchMode=yes', '--', 'true'];
+    // OpenSSH takes ~/.ssh from the passwd entry, not HOME: the run's own known_hosts is named.
+    const ssh = [
+      'ssh',
+      vm.name,
+      '-i',
+      key,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+      '--',
+      'true',
+    ];
     const times: number[] = [];
     for (let i = 0; i < connects; i++) {
       const t0 = performance.now();
-      execFileSync(process.execPath, [HEARTH_BIN, ...ssh], { env, stdio: 'ignore' });
+      // Not execFileSync: the manager and agent run in this process and must keep answering.
+      await promisify(execFile)(process.execPath, [HEARTH_BIN, ...ssh], { env });
       times.push(performance.now() - t0);
     }
 

@@ -25,14 +25,20 @@ const procs: Proc[] = [];
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const run = (...args: string[]) => cli(args, env);
 
+/** Progress of the long set-up on stderr: a set-up that times out says where it was. */
+const step = (what: string) => process.stderr.write(`ssh.test: ${new Date().toISOString()} ${what}\n`);
+
 beforeAll(async () => {
   p = await startPlatform();
+  step('platform up');
   dir = mkdtempSync(join(tmpdir(), 'hearth-ssh-'));
   const { key, pub } = makeKey(dir);
   // ssh reads ~/.ssh and writes known_hosts under HOME: the test's own, not the machine's.
   env = { ...CLI_ENV, HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken, HOME: dir };
-  sshOpts = ['-i', key, '-o', 'BatchMode=yes'];
+  // OpenSSH takes ~/.ssh from the passwd entry, not HOME: the test's own known_hosts is named.
+  sshOpts = ['-i', key, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`];
   await uploadOpensshImage(p.client, 'openssh');
+  step('image uploaded');
   const x = randomInt(30, 200);
   const y = randomInt(1, 250);
   const iso = await p.client.call('createNetwork', {
@@ -54,7 +60,9 @@ beforeAll(async () => {
     query: { state: 'running', timeout: 300 },
   });
   expect(vm.state).toBe('running');
+  step('VM running');
   await startSshd(p.client, vm);
+  step('sshd started');
   await guestShell(
     p.client,
     vm.id,
@@ -68,6 +76,7 @@ beforeAll(async () => {
       'nc -ll -p 9000 -e /bin/cat </dev/null >/dev/null 2>&1 &',
     ].join('\n'),
   );
+  step('servers started');
 }, 900_000);
 
 afterAll(async () => {

@@ -10,8 +10,8 @@ const ROUTE_BY_PATTERN = new Map<string, [string, RouteDef]>(
   Object.entries(routes).map(([id, r]) => [`${r.method} ${r.path}`, [id, r as RouteDef]]),
 );
 
-/** WebSockets whose opening is an action: a shell, or a console one may type into. */
-const AUDITED_SOCKETS = new Set(['vmShell', 'vmConsole']);
+/** WebSockets whose opening is an action: a shell, a console one may type into, a TCP stream into the guest. */
+const AUDITED_SOCKETS = new Set(['vmShell', 'vmConsole', 'vmPortStream']);
 
 /**
  * Routes a host agent calls every few seconds: their successes are routine and would bury

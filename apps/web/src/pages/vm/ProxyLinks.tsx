@@ -3,8 +3,7 @@ import type { Vm } from '@hearth/contract';
 import { Card, linkClass } from '../../components/ui.tsx';
 
 /** The HTTP proxy's address for a port of the VM (GET /v1/vms/{id}/proxy/{port}/). */
-export const proxyHref = (vm: Pick<Vm, 'id'>, port: number) =>
-  `/v1/vms/${encodeURIComponent(vm.id)}/proxy/${port}/`;
+const proxyHref = (vm: Pick<Vm, 'id'>, port: number) => `/v1/vms/${encodeURIComponent(vm.id)}/proxy/${port}/`;
 
 /**
  * Web apps in the VM, opened through the guest agent's HTTP proxy: one link per published TCP
