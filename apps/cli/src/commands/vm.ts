@@ -26,6 +26,21 @@ import {
   vmsanEgress,
 } from '../vmsan-flags.ts';
 
+/** --user-data FILE (or '-' for stdin): cloud-init user data, sent as it is. */
+async function readUserData(file: string): Promise<string> {
+  try {
+    return file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch {
+    throw new UsageError(`--user-data ${file} is not a readable file.`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** --ssh-key accepts key lines or paths to .pub files. */
 async function readKeys(items: string[]): Promise<string[]> {
   const keys: string[] = [];
@@ -209,6 +224,10 @@ export function vmCommands(program: Command): void {
     .option('--password <password>', "password for --user (stored only as a hash in the guest's /etc/shadow)")
     .option('--ssh-key <key...>', 'public key (a key line or a .pub file) for ~/.ssh/authorized_keys')
     .option(
+      '--user-data <file>',
+      "cloud-init user data for images that run cloud-init (debian-12/13); '-' reads stdin",
+    )
+    .option(
       '--pool <pool>',
       'take a VM booted ahead of time from this warm pool (its image, size and network); an empty pool boots normally',
     )
@@ -239,6 +258,7 @@ export function vmCommands(program: Command): void {
           user: o.user as string | undefined,
           password: o.password as string | undefined,
           sshKeys: o.sshKey ? await readKeys(o.sshKey as string[]) : undefined,
+          userData: o.userData !== undefined ? await readUserData(String(o.userData)) : undefined,
           snapshot: o.snapshot as string | undefined,
           ports: o.publish || o.publishPort ? ports(o) : undefined,
           networks: o.network ? parseNetworks(o.network as string[]) : undefined,
