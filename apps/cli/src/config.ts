@@ -105,6 +105,8 @@ export function resolveClient(opts: { dataDir?: string; project?: string } = {})
 }
 
 // `logs -f`, `exec` and `attach` may wait hours between two chunks of a body; undici's default
-// gives up after 5 minutes of silence. Headers still come promptly (the manager flushes them).
-const patient = new Agent({ bodyTimeout: 0 });
+// gives up after 5 minutes of silence. Some answers themselves take longer than 5 minutes: a create
+// whose image is built on first use (a Debian image or a runtime) answers once it is built. The
+// CLI waits as long as the manager works on the request (Ctrl-C ends the wait).
+const patient = new Agent({ bodyTimeout: 0, headersTimeout: 0 });
 const cliFetch: typeof fetch = (input, init) => fetch(input, { ...init, dispatcher: patient } as RequestInit);

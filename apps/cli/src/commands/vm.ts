@@ -1,21 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import {
-  canonicalRuntime,
-  HearthError,
-  RUNTIME_ALIASES,
-  RUNTIMES,
-  runtimeImageName,
-  type Vm,
-  type VmState,
-} from '@hearth/contract';
+import { HearthError, RUNTIME_ALIASES, RUNTIMES, type Vm, type VmState } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { resolveClient, UsageError } from '../config.ts';
 import { parseEgress, parseNetworks } from './network.ts';
 import { printJson, reportError } from '../output.ts';
 import { table, vmTable } from '../format.ts';
 import { runTerminal, shellTarget } from './terminal.ts';
-import { importWithProgress } from './images.ts';
+import { readKeys, readUserData, rootfsImage } from './create-inputs.ts';
 import { poolVerdict, vmDetails } from '../vm-text.ts';
 import {
   commaList,
@@ -25,41 +16,6 @@ import {
   parseTimeout,
   vmsanEgress,
 } from '../vmsan-flags.ts';
-
-/** --user-data FILE (or '-' for stdin): cloud-init user data, sent as it is. */
-async function readUserData(file: string): Promise<string> {
-  try {
-    return file === '-' ? await readStdin() : await readFile(file, 'utf8');
-  } catch {
-    throw new UsageError(`--user-data ${file} is not a readable file.`);
-  }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** --ssh-key accepts key lines or paths to .pub files. */
-async function readKeys(items: string[]): Promise<string[]> {
-  const keys: string[] = [];
-  for (const item of items) {
-    if (/^(ssh|ecdsa|sk)-/.test(item)) keys.push(item.trim());
-    else {
-      const text = await readFile(item, 'utf8').catch(() => {
-        throw new UsageError(`--ssh-key ${item} is neither a public key line nor a readable file.`);
-      });
-      keys.push(
-        ...text
-          .split('\n')
-          .map((l) => l.trim())
-          .filter((l) => l && !l.startsWith('#')),
-      );
-    }
-  }
-  return keys;
-}
 
 interface Global {
   json?: boolean;
@@ -134,32 +90,6 @@ function egressOf(o: Record<string, unknown>) {
     );
   }
   return vmsan ?? parseEgress(o);
-}
-
-/** --image, --runtime and --from-image name the rootfs; --from-image imports (or reuses) it first. */
-async function rootfsImage(
-  c: HearthClient,
-  o: Record<string, unknown>,
-  quiet: boolean,
-): Promise<string | undefined> {
-  const given = ['image', 'runtime', 'fromImage'].filter((k) => o[k] !== undefined);
-  if (given.length > 1) throw new UsageError('Pass only one of --image, --runtime and --from-image.');
-  if (o.runtime !== undefined) {
-    const asked = String(o.runtime);
-    const rt = canonicalRuntime(asked);
-    if (!rt) throw new UsageError(`--runtime ${asked} is unknown; use one of ${RUNTIMES.join(', ')}.`);
-    const image = runtimeImageName(rt);
-    if (rt === 'base') return image;
-    const have = await c.call('getImage', { params: { id: image } }).catch(() => null);
-    if (!have && !quiet)
-      process.stderr.write(`  building the ${rt} runtime image (first use only; cached afterwards)\n`);
-    return image;
-  }
-  if (o.fromImage !== undefined) {
-    const { image } = await importWithProgress(c, { ref: String(o.fromImage), source: 'oci' }, quiet);
-    return image.id;
-  }
-  return o.image as string | undefined;
 }
 
 export function vmCommands(program: Command): void {
