@@ -17,6 +17,7 @@ import { checkHostBeforeConnect, type ImportAllowList } from './egress-guard.ts'
 import { RuntimeImages } from './runtimes.ts';
 import { unpackDiskImage } from './disk-image.ts';
 import { DistroImages } from './distros.ts';
+import { OnDemandImages } from './on-demand.ts';
 
 /** Formats a rootfs import may declare for a whole-disk image; it is stored as ext4. */
 const DISK_FORMATS = new Set(['ext4', 'raw', 'qcow2']);
@@ -49,8 +50,9 @@ export class ImageService {
     private readonly files: ContentStore,
     private readonly options: ImageServiceOptions,
   ) {
-    this.runtimes = new RuntimeImages(stores, files, options.log);
-    this.distros = new DistroImages(stores, files, options.log);
+    const onDemand = new OnDemandImages(stores, files, options.log);
+    this.runtimes = new RuntimeImages(onDemand);
+    this.distros = new DistroImages(onDemand);
   }
 
   /** Declares an image of `project` (its content is uploaded next). */
