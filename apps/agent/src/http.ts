@@ -66,6 +66,14 @@ export function serveWs<R extends AgentRouteDef>(
 }
 
 /** Ends a WebSocket with the catalogue code and message of a failure. */
+/** A WebSocket message's bytes, whatever shape `ws` delivered them in. */
+export const wsBytes = (data: unknown): Buffer =>
+  Buffer.isBuffer(data)
+    ? data
+    : Array.isArray(data)
+      ? Buffer.concat(data as Buffer[])
+      : Buffer.from(data as ArrayBuffer);
+
 export function sendWsError(ws: WebSocket, e: unknown): void {
   const err = toHearthError(e);
   ws.send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));

@@ -4,20 +4,13 @@ import { agentRoutes, PortStreamMessage } from '@hearth/contract';
 import type { Supervisor } from '../vm/index.ts';
 import { GuestError } from '../guest/errors.ts';
 import type { GuestStream } from '../guest/stream.ts';
-import { sendWsError as sendError, serveWs } from '../http.ts';
+import { sendWsError as sendError, serveWs, wsBytes as asBuffer } from '../http.ts';
 
 /**
  * Bytes from the client this agent holds for one stream before it stops reading the socket: the
  * guest's credit already bounds what is in flight to it, this bounds what waits for that credit.
  */
 const MAX_QUEUED_INPUT = 1024 * 1024;
-
-const asBuffer = (data: unknown): Buffer =>
-  Buffer.isBuffer(data)
-    ? data
-    : Array.isArray(data)
-      ? Buffer.concat(data as Buffer[])
-      : Buffer.from(data as ArrayBuffer);
 
 /** Resolves once the guest connected, or rejects with its reason (CONNECT_FAILED, …). */
 function connected(s: GuestStream): Promise<void> {

@@ -3,15 +3,8 @@ import { agentRoutes, ShellClientMessage } from '@hearth/contract';
 import type { Supervisor } from '../vm/index.ts';
 import { ConsoleHub } from '../console-hub.ts';
 import { GuestError } from '../guest/errors.ts';
-import { sendWsError as sendError, serveWs } from '../http.ts';
+import { sendWsError as sendError, serveWs, wsBytes as asBuffer } from '../http.ts';
 import { exitOf } from './exec.ts';
-
-const asBuffer = (data: unknown): Buffer =>
-  Buffer.isBuffer(data)
-    ? data
-    : Array.isArray(data)
-      ? Buffer.concat(data as Buffer[])
-      : Buffer.from(data as ArrayBuffer);
 
 /** Serial console and PTY shell WebSockets. Binary frames are terminal bytes; text frames are JSON control. */
 export function wsRoutes(app: FastifyInstance, sup: Supervisor): { dispose(): void } {

@@ -6,6 +6,7 @@ import { PortStream, PortStreamError } from '@hearth/contract/port-stream';
 import type { HearthClient } from '@hearth/sdk';
 import { UsageError } from '../config.ts';
 import { act } from './vm.ts';
+import { onRefusedUpgrade } from './ws-refusal.ts';
 
 /** Opens one TCP stream to `port` in the VM (GET /v1/vms/{id}/ports/{port}/stream). */
 export async function openPortStream(c: HearthClient, vm: string, port: number): Promise<PortStream> {
@@ -13,18 +14,7 @@ export async function openPortStream(c: HearthClient, vm: string, port: number):
   const t = c.websocket('vmPortStream', { params: { id: vm, port }, query: {} });
   const ws = new WebSocket(t.url, { headers: t.headers });
   const s = new PortStream(ws);
-  ws.on('unexpected-response', (_req, res) => {
-    let text = '';
-    res.on('data', (d: Buffer) => (text += d.toString()));
-    res.on('end', () => {
-      try {
-        const body = JSON.parse(text) as { error: { code: string; message: string } };
-        s.destroy(HearthError.fromEnvelope(res.statusCode ?? 500, body as never));
-      } catch {
-        s.destroy(new Error(`Opening the stream failed with HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
-      }
-    });
-  });
+  onRefusedUpgrade(ws, 'the stream', (e) => s.destroy(e));
   return s;
 }
 

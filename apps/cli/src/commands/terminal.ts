@@ -1,5 +1,6 @@
 import { errorCatalogue, HearthError, type ErrorCode } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
+import { onRefusedUpgrade } from './ws-refusal.ts';
 
 /** Ctrl-] leaves the serial console, as in telnet. */
 const CONSOLE_ESCAPE = 0x1d;
@@ -51,22 +52,7 @@ export async function runTerminal(
         ws.send(JSON.stringify({ type: 'resize', cols: process.stdout.columns, rows: process.stdout.rows }));
       }
     };
-    ws.on('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        try {
-          const body = JSON.parse(text) as { error: { code: string; message: string } };
-          finish(() => reject(HearthError.fromEnvelope(res.statusCode ?? 500, body as never)));
-        } catch {
-          finish(() =>
-            reject(
-              new Error(`Opening the terminal failed with HTTP ${res.statusCode}: ${text.slice(0, 200)}`),
-            ),
-          );
-        }
-      });
-    });
+    onRefusedUpgrade(ws, 'the terminal', (e) => finish(() => reject(e)));
     ws.on('open', () => {
       if (raw) stdin.setRawMode(true);
       stdin.on('data', onInput);
