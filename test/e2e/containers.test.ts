@@ -24,6 +24,16 @@ afterAll(async () => {
 const wait = (id: string, condition: 'running' | 'healthy' | 'exited') =>
   p.client.call('waitContainer', { params: { id }, query: { condition, timeout: 600 } });
 
+// A container counts as running from its VM's boot until the guest's first app report; that
+// report says `starting` while the app's mounts and process are made. Commands that need the
+// app's volumes wait for the app itself to be running.
+const appRunning = (c: Container) =>
+  until(
+    'the guest reported the app running',
+    async () => (await p.client.call('getVm', { params: { id: c.vm! } })).app?.state === 'running',
+    120_000,
+  );
+
 const sh = async (id: string, script: string) => {
   const r = await p.client.call('containerExec', {
     params: { id },
@@ -53,6 +63,7 @@ describe('a container from a registry reference, with a named volume that outliv
     });
     expect(['pulling', 'creating', 'starting']).toContain(c.state);
     c = await wait(c.id, 'running');
+    await appRunning(c);
     expect(c.imageDigest).toMatch(/^sha256:/);
     expect(c.vm).toBeTruthy();
     const events = await p.client.call('containerEvents', { params: { id: c.id } });
@@ -74,7 +85,7 @@ describe('a container from a registry reference, with a named volume that outliv
     await p.client.call('stopContainer', { params: { id: c.id }, body: {} });
     expect((await wait(c.id, 'exited')).state).toBe('exited');
     await p.client.call('startContainer', { params: { id: c.id } });
-    await wait(c.id, 'running');
+    await appRunning(await wait(c.id, 'running'));
     expect(await sh(c.id, `${mountData(serial)} && cat /data/keep.txt`)).toBe('kept');
   }, 600_000);
 
@@ -91,7 +102,7 @@ describe('a container from a registry reference, with a named volume that outliv
     // The same reference is not pulled again: the earlier import is reused.
     expect(again.state).not.toBe('pulling');
     expect(again.imageId).toBe(c.imageId);
-    await wait(again.id, 'running');
+    await appRunning(await wait(again.id, 'running'));
     expect(await sh(again.id, `${mountData(serial)} && cat /data/keep.txt`)).toBe('kept');
 
     await p.client.call('deleteContainer', {

@@ -191,7 +191,11 @@ describeOnBackends('project isolation', (db) => {
       if (r.body && r.body.safeParse(sample.body ?? {}).success !== true)
         throw new Error(`${routeId}: give a sample body that passes validation`);
       for (const ref of [target!.id, target!.name]) {
-        const path = r.path.replace(':id', encodeURIComponent(ref)).replace(/:[a-zA-Z]+/g, 'x');
+        // Other parameters get a value that passes validation (a port is a number).
+        const path = r.path
+          .replace(':id', encodeURIComponent(ref))
+          .replace(':port', '80')
+          .replace(/:[a-zA-Z]+/g, 'x');
         const qs = new URLSearchParams(sample.query ?? {}).toString();
         const raw = r.raw?.consumes?.includes('application/octet-stream');
         const res = await call(
