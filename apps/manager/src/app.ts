@@ -47,6 +47,8 @@ import type { ContainerService } from './services/containers/container-service.t
 import type { SecretService } from './services/containers/secret-service.ts';
 import { registryRoutes } from './routes/registries.ts';
 import type { RegistryCredentials } from './images/registry-auth.ts';
+import type { FunctionService } from './services/functions/function-service.ts';
+import { functionRoutes } from './routes/functions.ts';
 
 export interface AppServices {
   db: Db;
@@ -63,6 +65,8 @@ export interface AppServices {
   agents: AgentClient;
   /** Containers: one microVM each (services/containers). */
   containers: ContainerService;
+  /** Serverless functions (services/functions); absent: no /v1/functions routes (in-process tests). */
+  functions?: FunctionService;
   /** Project secrets, sealed at rest. */
   secrets: SecretService;
   /** Issues agents their TLS certificates at registration; absent: none issued (in-process tests). */
@@ -135,6 +139,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   containerRoutes(app, deps);
   secretRoutes(app, deps);
   registryRoutes(app, deps);
+  if (deps.functions) functionRoutes(app, deps, deps.functions);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

@@ -27,6 +27,7 @@ import { guestAppControl } from './services/containers/guest-app-control.ts';
 import { ContainerService } from './services/containers/container-service.ts';
 import { ContainerApps } from './services/containers/guest-app.ts';
 import { SecretService } from './services/containers/secret-service.ts';
+import { FunctionService } from './services/functions/function-service.ts';
 import { loadSealer } from './crypto/sealed.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
@@ -150,6 +151,8 @@ export interface RunningManager {
   stores: Stores;
   vmService: VmService;
   containers: ContainerService;
+  /** Serverless functions (services/functions). */
+  functions: FunctionService;
   /** The bootstrap admin token; '' once it has been revoked (then never issued again). */
   adminToken: string;
   joinToken: string;
@@ -275,6 +278,14 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'containers' }),
     ...(cfg.containerSweepMs ? { sweepMs: cfg.containerSweepMs } : {}),
   });
+  const functions = new FunctionService({
+    db,
+    stores,
+    agents,
+    vms: vmService,
+    snapshots,
+    log: log.child({ component: 'functions' }),
+  });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
   const auth = new Authority(stores);
   // After bearer tokens: a ticket (WebSockets and the event stream only), then the session cookie.
@@ -301,6 +312,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     templates: new TemplateService({ stores, vms: vmService, volumes }),
     pools,
     containers,
+    functions,
     secrets: new SecretService(stores, sealer),
     agents,
     agentCa,
@@ -347,6 +359,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   tick.unref();
   pools.start();
   containers.start();
+  functions.start();
   const auditSweep = sweepAuditHourly(stores.audit, retentionMs, log.child({ component: 'audit' }));
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 
@@ -359,6 +372,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     stores,
     vmService,
     containers,
+    functions,
     adminToken,
     joinToken,
     firstAdmin,
@@ -374,6 +388,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       await pools.dispose();
       await docker.dispose();
       await containers.dispose();
+      functions.dispose();
       // No new requests; operations already accepted (a delete's agent call, say) finish first.
       const closing = app.close();
       const pending = vmService.inFlight();

@@ -21,6 +21,7 @@ export function newId(
     | 'aud'
     | 'pool'
     | 'ctr'
+    | 'fn'
     | 'sec',
 ): string {
   let t = Date.now();

@@ -354,6 +354,8 @@ export const vmNics = pgTable(
 import { containerEvents, containers, registryCredentials, secrets } from './schema-containers.ts';
 
 export * from './schema-containers.ts';
+import { functionAliases, functionLogs, functions, functionVersions } from './schema-functions.ts';
+export * from './schema-functions.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -379,4 +381,8 @@ export const tables = {
   container_events: containerEvents,
   secrets,
   registry_credentials: registryCredentials,
+  functions,
+  function_versions: functionVersions,
+  function_aliases: functionAliases,
+  function_logs: functionLogs,
 };
