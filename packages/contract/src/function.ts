@@ -7,7 +7,11 @@ export const FunctionRuntime = z.enum(FUNCTION_RUNTIMES);
 export type FunctionRuntime = z.infer<typeof FunctionRuntime>;
 
 /** The file each runtime's handler module lives in, by its extension. */
-export const FUNCTION_EXT: Record<FunctionRuntime, string> = { node22: 'js', 'python3.13': 'py', ruby3: 'rb' };
+export const FUNCTION_EXT: Record<FunctionRuntime, string> = {
+  node22: 'js',
+  'python3.13': 'py',
+  ruby3: 'rb',
+};
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a shell variable name');
 /** `module.export`: `index.handler`, `main.handler`, `app.handler` (a module in a folder: `src/app.handler`). */
@@ -21,11 +25,11 @@ const CodePath = z
   .string()
   .min(1)
   .max(255)
-  .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9_.\/-]+$/, 'must be a relative path without ..');
+  .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9_./-]+$/, 'must be a relative path without ..');
 
 export const FunctionConfig = z.strictObject({
   env: z.record(EnvName, z.string().max(4096)).default({}),
-  memoryMib: z.number().int().min(128).max(8192).default(256),
+  memoryMib: z.number().int().min(128).max(8192).default(128),
   vcpus: z.number().int().min(1).max(8).default(1),
   timeoutS: z.number().int().min(1).max(900).default(30).describe('An invocation running longer is killed.'),
   concurrency: z

@@ -23,6 +23,7 @@ import { runCommand } from './run.ts';
 import { containerVerbs } from './container-verbs.ts';
 import { secretCommands } from './secret.ts';
 import { composeCommands } from './compose.ts';
+import { fnCommands } from './fn.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
@@ -33,6 +34,7 @@ export function allCommands(program: Command): void {
   containerVerbs(program);
   composeCommands(program);
   secretCommands(program);
+  fnCommands(program);
   doctorCommand(program);
   agentCommand(program);
   resourceCommands(program);

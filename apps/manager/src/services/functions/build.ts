@@ -10,7 +10,7 @@ import { callShim, guestExec, SHIM_DIR, SHIM_PORT, TASK_DIR, writeGuestFile, typ
 
 /** What a function runtime boots from and how its shim runs. */
 const RUNTIME: Record<FunctionRuntime, { image: string; bin: string; shim: string }> = {
-  node22: { image: 'runtime-node22', bin: 'node', shim: 'node.cjs' },
+  node22: { image: 'runtime-node22', bin: 'node', shim: 'node.mjs' },
   'python3.13': { image: 'runtime-python3.13', bin: 'python3.13', shim: 'python.py' },
   ruby3: { image: 'runtime-ruby', bin: 'ruby', shim: 'ruby.rb' },
 };
@@ -105,17 +105,30 @@ export async function buildVersion(deps: BuildDeps, b: BuildInput, actor: string
     const serve = await guestExec(
       deps.agents,
       g,
-      ['sh', '-c', 'cd "$1" && shift && setsid "$@" </dev/null >>/var/log/hearth-fn.log 2>&1 &', 'sh', TASK_DIR, ...argv('serve')],
+      [
+        'sh',
+        '-c',
+        'cd "$1" && shift && setsid "$@" </dev/null >>/var/log/hearth-fn.log 2>&1 &',
+        'sh',
+        TASK_DIR,
+        ...argv('serve'),
+      ],
       { env: b.config.env },
     );
     if (serve.exitCode !== 0) throw new Error(`starting the shim failed: ${serve.stderr}`);
     await shimReady(deps, g, 60_000);
     const row = await deps.stores.vms.getUnscoped(vm.id);
-    const snap = await deps.snapshots.take(row!, `fn-${b.name.slice(0, 40)}-v${b.version}-${randomBytes(3).toString('hex')}`, actor);
+    const snap = await deps.snapshots.take(
+      row!,
+      `fn-${b.name.slice(0, 40)}-v${b.version}-${randomBytes(3).toString('hex')}`,
+      actor,
+    );
     log.info({ snapshot: snap.id }, 'function version built');
     return snap.id;
   } finally {
-    await deps.vms.delete(vm.id, b.project, actor).catch((e: Error) => log.warn({ err: e }, 'removing build VM'));
+    await deps.vms
+      .delete(vm.id, b.project, actor)
+      .catch((e: Error) => log.warn({ err: e }, 'removing build VM'));
   }
 }
 

@@ -57,11 +57,20 @@ export class FunctionService {
   async create(body: z.output<typeof CreateFunctionBody>, project: string, actor: string) {
     const { name, project: _p, runtime, handler, files, ...config } = body;
     if (await this.store.get(project, name)) {
-      throw new HearthError('FUNCTION_NAME_TAKEN', `Creating function "${name}" failed: the project has one of that name.`, {
-        fields: { name: ['already taken'] },
-      });
+      throw new HearthError(
+        'FUNCTION_NAME_TAKEN',
+        `Creating function "${name}" failed: the project has one of that name.`,
+        {
+          fields: { name: ['already taken'] },
+        },
+      );
     }
-    const row = await this.store.insert({ id: newId('fn'), name, project, config: { ...config, runtime, handler } });
+    const row = await this.store.insert({
+      id: newId('fn'),
+      name,
+      project,
+      config: { ...config, runtime, handler },
+    });
     await this.deployVersion(row, { runtime, handler, files, config }, actor);
     return this.info(row.id);
   }
@@ -88,7 +97,11 @@ export class FunctionService {
         { fnId: row.id, name: row.name, project: row.project, version: version.version, ...v },
         actor,
       );
-      await this.store.finishVersion(row.id, version.version, { state: 'ready', snapshot_id: snap, build_ms: Date.now() - t0 });
+      await this.store.finishVersion(row.id, version.version, {
+        state: 'ready',
+        snapshot_id: snap,
+        build_ms: Date.now() - t0,
+      });
     } catch (e) {
       await this.store.finishVersion(row.id, version.version, {
         state: 'failed',

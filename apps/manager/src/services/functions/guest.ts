@@ -103,7 +103,9 @@ export async function callShim<T>(
     });
     s.on('error', (e: Error) => finish(() => reject(e)));
     s.on('close', () =>
-      finish(() => reject(new HearthError('FUNCTION_INSTANCE_FAILED', 'the instance closed the call without an answer'))),
+      finish(() =>
+        reject(new HearthError('FUNCTION_INSTANCE_FAILED', 'the instance closed the call without an answer')),
+      ),
     );
     s.write(JSON.stringify(req) + '\n');
   });

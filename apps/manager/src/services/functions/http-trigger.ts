@@ -52,9 +52,12 @@ export function sendHandlerResponse(out: InvokeResult, reply: FastifyReply): Fas
       .type('application/json')
       .send({ requestId: out.requestId, status: out.status, error: out.error });
   }
-  const r = out.result as
-    | { statusCode?: unknown; headers?: Record<string, unknown>; body?: unknown; isBase64Encoded?: boolean }
-    | null;
+  const r = out.result as {
+    statusCode?: unknown;
+    headers?: Record<string, unknown>;
+    body?: unknown;
+    isBase64Encoded?: boolean;
+  } | null;
   if (r && typeof r === 'object' && typeof r.statusCode === 'number') {
     reply.code(r.statusCode);
     for (const [k, v] of Object.entries(r.headers ?? {})) reply.header(k, String(v));
@@ -62,5 +65,8 @@ export function sendHandlerResponse(out: InvokeResult, reply: FastifyReply): Fas
     if (typeof r.body !== 'string') return reply.type('application/json').send(JSON.stringify(r.body));
     return reply.send(r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
   }
-  return reply.code(200).type('application/json').send(JSON.stringify(out.result ?? null));
+  return reply
+    .code(200)
+    .type('application/json')
+    .send(JSON.stringify(out.result ?? null));
 }

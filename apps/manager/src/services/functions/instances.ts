@@ -131,7 +131,9 @@ export class FunctionPool {
       }
       if (!starting.length && this.live().length >= c.maxInstances) {
         // Full of other versions' instances: the idlest one makes room.
-        const idle = this.instances.find((i) => i.state === 'ready' && i.inflight === 0 && i.version !== w.version);
+        const idle = this.instances.find(
+          (i) => i.state === 'ready' && i.inflight === 0 && i.version !== w.version,
+        );
         if (idle) {
           this.drop(idle, 'making room for another version');
           continue;
