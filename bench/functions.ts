@@ -26,7 +26,7 @@ try {
       query: {},
     } as never)) as InvokeResult;
   let t0 = performance.now();
-  await c.call('createFunction', {
+  const f = await c.call('createFunction', {
     body: {
       name: 'bench',
       runtime: 'node22',

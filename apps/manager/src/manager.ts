@@ -388,7 +388,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       await pools.dispose();
       await docker.dispose();
       await containers.dispose();
-      functions.dispose();
+      await functions.dispose();
       // No new requests; operations already accepted (a delete's agent call, say) finish first.
       const closing = app.close();
       const pending = vmService.inFlight();

@@ -17,7 +17,7 @@ export const functionErrors = {
   },
   FUNCTION_DEPLOY_FAILED: {
     status: 422,
-    hint: "The handler could not be loaded: `detail` has the runtime's message (a syntax error with its line, a missing export). Fix the code and deploy again; the alias still points at the previous version.",
+    hint: "The handler could not be loaded: the message has the runtime's (a syntax error with its line, a missing export), the version's `error` the whole of it. Fix the code and deploy again; the alias still points at the previous version.",
   },
   FUNCTION_NOT_READY: {
     status: 409,

@@ -28,11 +28,11 @@ export const functionRoutes = {
     method: 'POST',
     path: '/v1/functions',
     summary:
-      'Create a function and build its first version: the handler is loaded in a VM of its runtime, then the VM is snapshotted. Answers once the version is ready (or failed to load).',
+      'Create a function and start building its first version (`building`): the handler is loaded in a VM of its runtime, then the VM is snapshotted. Wait for it with GET …/versions/{version}?wait=S.',
     body: CreateFunctionBody,
     response: FunctionInfo,
     status: 201,
-    errors: ['VALIDATION_FAILED', 'FUNCTION_NAME_TAKEN', 'FUNCTION_DEPLOY_FAILED', 'QUOTA_EXCEEDED'],
+    errors: ['VALIDATION_FAILED', 'FUNCTION_NAME_TAKEN'],
   }),
   listFunctions: def({
     ...base,
@@ -70,11 +70,11 @@ export const functionRoutes = {
     method: 'PUT',
     path: '/v1/functions/:name/code',
     summary:
-      'Deploy new code (a new immutable version); `live` moves to it once it loaded. A version that fails to load leaves `live` where it was.',
+      'Deploy new code: a new immutable version starts building (`building` names it); `live` moves to it once it loaded. A version that fails to load (`failed`, with the runtime message and line in `error`) leaves `live` where it was.',
     body: DeployFunctionBody,
     response: FunctionInfo,
-    status: 200,
-    errors: [...F_ERR, 'VALIDATION_FAILED', 'FUNCTION_DEPLOY_FAILED'],
+    status: 202,
+    errors: [...F_ERR, 'VALIDATION_FAILED'],
   }),
   listFunctionVersions: def({
     ...base,
@@ -85,6 +85,21 @@ export const functionRoutes = {
     response: z.object({ items: z.array(FunctionVersion) }),
     status: 200,
     errors: F_ERR,
+  }),
+  getFunctionVersion: def({
+    ...base,
+    params: z.strictObject({ name: z.string().min(1).max(63), version: z.coerce.number().int().min(1) }),
+    method: 'GET',
+    path: '/v1/functions/:name/versions/:version',
+    summary:
+      'One version; with `wait` (seconds, at most 60) the answer waits while it is `building` (a long poll).',
+    query: z.strictObject({
+      project: z.string().optional(),
+      wait: z.coerce.number().int().min(0).max(60).default(0),
+    }),
+    response: FunctionVersion,
+    status: 200,
+    errors: [...F_ERR, 'FUNCTION_VERSION_NOT_FOUND'],
   }),
   rollbackFunction: def({
     ...base,

@@ -100,6 +100,11 @@ export const FunctionInfo = z
     config: FunctionConfig,
     aliases: z.record(z.string(), z.number().int()).describe('`live` is the version invocations run.'),
     versions: z.number().int(),
+    building: z
+      .number()
+      .int()
+      .nullable()
+      .describe('The version a create or deploy started, while it builds.'),
     instances: z.number().int().describe('Instances running now.'),
     createdAt: Timestamp,
     updatedAt: Timestamp,

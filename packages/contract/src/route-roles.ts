@@ -101,6 +101,7 @@ export const routeRoles = {
   deleteFunction: 'operator',
   deployFunction: 'operator',
   listFunctionVersions: 'viewer',
+  getFunctionVersion: 'viewer',
   rollbackFunction: 'operator',
   invokeFunction: 'operator',
   functionLogs: 'viewer',

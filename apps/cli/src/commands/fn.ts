@@ -2,7 +2,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { HearthClient } from '@hearth/sdk';
-import { HearthError, type InvokeResult } from '@hearth/contract';
+import { HearthError, type FunctionVersion, type InvokeResult } from '@hearth/contract';
 import { UsageError } from '../config.ts';
 import { table } from '../format.ts';
 import { printJson } from '../output.ts';
@@ -84,6 +84,17 @@ function printInvoke(out: InvokeResult): void {
 
 const pq = (c: HearthClient) => (c.project ? { project: c.project } : {});
 
+/** Long-polls a version until it is ready or failed (a first build of the runtime image can take minutes). */
+export async function builtVersion(c: HearthClient, name: string, version: number): Promise<FunctionVersion> {
+  for (;;) {
+    const v = await c.call('getFunctionVersion', {
+      params: { name, version },
+      query: { ...pq(c), wait: 60 },
+    } as never);
+    if (v.state !== 'building') return v;
+  }
+}
+
 /** `hearth fn deploy|invoke|ls|rm|versions|rollback|logs`: serverless functions. */
 export function fnCommands(program: Command): void {
   const fn = program.command('fn').description('Serverless functions (Node.js, Python, Ruby handlers)');
@@ -131,8 +142,14 @@ export function fnCommands(program: Command): void {
               body: { ...code, ...settings },
             } as never)
           : await c.call('createFunction', { body: { name, ...pq(c), ...code, ...settings } } as never);
-        if (json) return printJson(f);
-        console.log(`function ${f.name}: version ${f.aliases.live} is live (${f.runtime}, ${f.handler})`);
+        const v = await builtVersion(c, name, f.building!);
+        if (json) return printJson(v);
+        if (v.state === 'failed') {
+          process.stderr.write(`error: version ${v.version} failed to load\n${v.error ?? ''}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`function ${name}: version ${v.version} is live (${v.runtime}, ${v.handler})`);
       }),
     );
   fn.command('invoke <name>')

@@ -16,6 +16,9 @@ export function functionRoutes(app: FastifyInstance, deps: AppServices, svc: Fun
     svc.deploy(params.name, project, body, actor),
   );
   serve(app, t, routes.listFunctionVersions, ({ params, project }) => svc.versions(params.name, project));
+  serve(app, t, routes.getFunctionVersion, ({ params, project, query }) =>
+    svc.version(params.name, project, params.version, query.wait),
+  );
   serve(app, t, routes.rollbackFunction, ({ params, project, body }) =>
     svc.rollback(params.name, project, body),
   );

@@ -116,7 +116,7 @@ export async function buildVersion(deps: BuildDeps, b: BuildInput, actor: string
       { env: b.config.env },
     );
     if (serve.exitCode !== 0) throw new Error(`starting the shim failed: ${serve.stderr}`);
-    await shimReady(deps, g, 60_000);
+    await shimReady(deps, g, 300_000);
     const row = await deps.stores.vms.getUnscoped(vm.id);
     const snap = await deps.snapshots.take(
       row!,

@@ -37,6 +37,7 @@ export class FunctionService {
   readonly store: FunctionStore;
   private readonly pools = new Map<string, FunctionPool>();
   private readonly configs = new Map<string, FunctionConfig>();
+  private readonly tasks = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: FunctionServiceDeps) {
@@ -48,8 +49,9 @@ export class FunctionService {
     this.timer.unref();
   }
 
-  dispose(): void {
+  async dispose(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.tasks]);
     for (const p of this.pools.values()) p.dispose();
     this.pools.clear();
   }
@@ -60,9 +62,7 @@ export class FunctionService {
       throw new HearthError(
         'FUNCTION_NAME_TAKEN',
         `Creating function "${name}" failed: the project has one of that name.`,
-        {
-          fields: { name: ['already taken'] },
-        },
+        { fields: { name: ['already taken'] } },
       );
     }
     const row = await this.store.insert({
@@ -71,8 +71,8 @@ export class FunctionService {
       project,
       config: { ...config, runtime, handler },
     });
-    await this.deployVersion(row, { runtime, handler, files, config }, actor);
-    return this.info(row.id);
+    const building = await this.startVersion(row, { runtime, handler, files, config }, actor);
+    return this.info(row.id, building);
   }
 
   async deploy(name: string, project: string, body: z.output<typeof DeployFunctionBody>, actor: string) {
@@ -80,41 +80,76 @@ export class FunctionService {
     const { runtime, handler, files, ...partial } = body;
     const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
     const config = FunctionConfig.parse({ ...configOf(row.config), ...defined });
-    await this.deployVersion(row, { runtime, handler, files, config }, actor);
-    return this.info(row.id);
+    const building = await this.startVersion(row, { runtime, handler, files, config }, actor);
+    return this.info(row.id, building);
   }
 
-  private async deployVersion(
+  /**
+   * Records the next version as building and builds it in the background: a boot under emulation
+   * on a busy host outlasts any HTTP client's patience; callers long-poll the version.
+   */
+  private async startVersion(
     row: FunctionRow,
     v: { runtime: FunctionRuntime; handler: string; files: Record<string, string>; config: FunctionConfig },
     actor: string,
-  ): Promise<void> {
+  ): Promise<number> {
     const version = await this.store.newVersion(row.id, v);
+    const task = this.buildInBackground(row, version.version, v, actor).finally(() =>
+      this.tasks.delete(task),
+    );
+    this.tasks.add(task);
+    return version.version;
+  }
+
+  private async buildInBackground(
+    row: FunctionRow,
+    version: number,
+    v: { runtime: FunctionRuntime; handler: string; files: Record<string, string>; config: FunctionConfig },
+    actor: string,
+  ): Promise<void> {
     const t0 = Date.now();
+    let snap: string;
     try {
-      const snap = await buildVersion(
+      snap = await buildVersion(
         this.deps,
-        { fnId: row.id, name: row.name, project: row.project, version: version.version, ...v },
+        { fnId: row.id, name: row.name, project: row.project, version, ...v },
         actor,
       );
-      await this.store.finishVersion(row.id, version.version, {
-        state: 'ready',
-        snapshot_id: snap,
-        build_ms: Date.now() - t0,
-      });
     } catch (e) {
-      await this.store.finishVersion(row.id, version.version, {
+      const detail = (e as HearthError).detail as { error?: { stack?: string[] } } | undefined;
+      const stack = detail?.error?.stack?.join('\n');
+      this.deps.log.info({ fn: row.name, version, err: (e as Error).message }, 'function version failed');
+      await this.store.finishVersion(row.id, version, {
         state: 'failed',
-        error: (e as Error).message,
+        error: stack ? `${(e as Error).message}\n${stack}` : (e as Error).message,
         build_ms: Date.now() - t0,
       });
-      throw e;
+      return;
     }
+    await this.store.finishVersion(row.id, version, {
+      state: 'ready',
+      snapshot_id: snap,
+      build_ms: Date.now() - t0,
+    });
     // The function's settings are the newest ready version's; `live` follows it.
     await this.store.setConfig(row.id, { ...v.config, runtime: v.runtime, handler: v.handler });
     this.configs.set(row.id, v.config);
-    await this.store.setAlias(row.id, 'live', version.version);
-    this.pools.get(row.id)?.sweep(version.version);
+    await this.store.setAlias(row.id, 'live', version);
+    this.pools.get(row.id)?.sweep(version);
+  }
+
+  /** One version; while it builds, waits up to `waitS` for it to be ready or failed. */
+  async version(name: string, project: string, n: number, waitS: number): Promise<FunctionVersion> {
+    const row = await this.require(name, project);
+    const deadline = Date.now() + waitS * 1000;
+    for (;;) {
+      const v = await this.store.version(row.id, n);
+      if (!v) {
+        throw new HearthError('FUNCTION_VERSION_NOT_FOUND', `Function "${name}" has no version ${n}.`);
+      }
+      if (v.state !== 'building' || Date.now() >= deadline) return versionOf(v);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   async list(project: string) {
@@ -244,7 +279,7 @@ export class FunctionService {
     return row;
   }
 
-  private async info(id: string): Promise<FunctionInfo> {
+  private async info(id: string, building: number | null = null): Promise<FunctionInfo> {
     const row = (await this.store.byId(id))!;
     const versions = await this.store.versions(id);
     return {
@@ -256,6 +291,7 @@ export class FunctionService {
       config: configOf(row.config),
       aliases: await this.store.aliases(id),
       versions: versions.length,
+      building,
       instances: this.pools.get(id)?.instances.filter((i) => i.state === 'ready').length ?? 0,
       createdAt: new Date(row.created_at).toISOString(),
       updatedAt: new Date(row.updated_at).toISOString(),

@@ -195,7 +195,7 @@ export class FunctionPool {
     inst.vmId = vm.id;
     if (inst.state === 'gone') throw new Error('removed while starting');
     const g = await runningGuest(this.deps, vm.id, this.owner.project);
-    await shimReady(this.deps, g, 60_000);
+    await shimReady(this.deps, g, 300_000);
     return g;
   }
 
