@@ -38,6 +38,14 @@ try {
       queue: 1000,
     },
   } as never);
+  for (;;) {
+    const v = await c.call('getFunctionVersion', {
+      params: { name: 'bench', version: f.building! },
+      query: { wait: 60 },
+    } as never);
+    if (v.state === 'failed') throw new Error(v.error ?? 'deploy failed');
+    if (v.state === 'ready') break;
+  }
   console.log(
     `deploy (boot, load, snapshot; includes any first build of the image): ${(performance.now() - t0).toFixed(0)} ms`,
   );
