@@ -55,12 +55,15 @@ export class FunctionPool {
     const c = this.owner.config();
     const free = this.instances.some((i) => this.fits(i, version, c));
     const canStart = this.live().length < c.maxInstances;
-    if (!free && !canStart && this.waiters.length >= c.queue) {
+    // Waiters an instance being restored will take are not queued; the rest are.
+    const starting = this.instances.filter((i) => i.state === 'starting').length * c.concurrency;
+    const queued = Math.max(0, this.waiters.length - starting);
+    if (!free && !canStart && queued >= c.queue) {
       return Promise.reject(
         new HearthError(
           'FUNCTION_THROTTLED',
-          `Invoking function "${this.owner.name}" was refused: ${c.maxInstances} instance(s) busy and ${this.waiters.length} invocation(s) queued.`,
-          { retryAfterS: 1, detail: { maxInstances: c.maxInstances, queued: this.waiters.length } },
+          `Invoking function "${this.owner.name}" was refused: ${c.maxInstances} instance(s) busy and ${queued} invocation(s) queued.`,
+          { retryAfterS: 1, detail: { maxInstances: c.maxInstances, queued } },
         ),
       );
     }
