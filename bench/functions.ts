@@ -75,7 +75,7 @@ try {
     const vm = await c.call('createVm', {
       body: { name: `fb-boot-${i}`, image: 'runtime-node22', memoryMib: 128 },
     });
-    await c.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 900 } });
+    await c.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 600 } });
     for (;;) {
       const ok = await c
         .call('execVm', { params: { id: vm.id }, body: { command: ['node', '-e', '0'] } } as never)
