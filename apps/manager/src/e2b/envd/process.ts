@@ -71,9 +71,17 @@ export function registerEnvdProcess(app: FastifyInstance, deps: ProcessDeps): Pr
     return found.processId;
   }
 
-  /** Relays a run's events to a stream until it ends or the client goes. */
-  function follow(run: ProcessRun, stream: ServerStream, withStart: boolean): void {
+  /**
+   * Relays a run's events to a stream until it ends or the client goes, with a keepalive event
+   * every `Keepalive-Ping-Interval` seconds (the SDK gives up on a stream idle for too long).
+   */
+  function follow(run: ProcessRun, stream: ServerStream, withStart: boolean, req: FastifyRequest): void {
     if (withStart) stream.send({ event: { start: { pid: run.pid } } });
+    const every = Number(req.headers['keepalive-ping-interval']);
+    if (Number.isFinite(every) && every > 0) {
+      const ping = setInterval(() => stream.send({ event: { keepalive: {} } }), every * 1000);
+      void stream.closed.then(() => clearInterval(ping));
+    }
     if (run.ended) {
       stream.send({ event: run.ended });
       stream.end();
@@ -130,7 +138,7 @@ export function registerEnvdProcess(app: FastifyInstance, deps: ProcessDeps): Pr
     );
     await run.whenStarted();
     if (run.pid) runs.add(run);
-    follow(run, stream, run.pid !== 0);
+    follow(run, stream, run.pid !== 0, req);
   });
 
   serverStreaming(app, `${SERVICE}/Connect`, async (msg, req, stream) => {
@@ -142,7 +150,7 @@ export function registerEnvdProcess(app: FastifyInstance, deps: ProcessDeps): Pr
       // A process this manager did not start (or started before it restarted): no live relay.
       throw new EnvdError('failed_precondition', 'the process was not started through this server');
     }
-    follow(run, stream, true);
+    follow(run, stream, true, req);
   });
 
   unary(app, `${SERVICE}/List`, async (_msg, req) => {
