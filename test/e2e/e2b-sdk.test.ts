@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandExitError, NotFoundError, Sandbox } from 'e2b';
+import { Sandbox as Sandbox250 } from 'e2b-2-50';
 import { late } from '../helpers/late.ts';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { until } from '../helpers/vm.ts';
@@ -90,7 +91,7 @@ describe('the e2b SDK against Hearth', () => {
     expect(listed.map((p) => p.pid)).toContain(cat.pid);
     expect(listed.find((p) => p.pid === cat.pid)).toMatchObject({ cmd: '/bin/bash', args: ['-l', '-c', 'cat'] });
     await sbx.commands.sendStdin(cat.pid, 'piped\n');
-    await until(() => cat.stdout === 'piped\n', 60_000, 'the echo of stdin');
+    await until('the echo of stdin', () => cat.stdout === 'piped\n', 60_000);
     await sbx.commands.closeStdin(cat.pid);
     const done = await cat.wait();
     expect(done.exitCode).toBe(0);
@@ -100,7 +101,7 @@ describe('the e2b SDK against Hearth', () => {
     expect(await sbx.commands.kill(sleeper.pid)).toBe(true);
     const killed = await sleeper.wait().catch((e: unknown) => e);
     expect(killed).toBeInstanceOf(CommandExitError);
-    await until(async () => !(await sbx.commands.list()).some((p) => p.pid === sleeper.pid), 60_000, 'the kill');
+    await until('the kill', async () => !(await sbx.commands.list()).some((p) => p.pid === sleeper.pid), 60_000);
     expect(await sbx.commands.kill(sleeper.pid)).toBe(false);
   });
 
@@ -188,4 +189,62 @@ describe('the e2b SDK against Hearth', () => {
     expect(unauth.status).toBe(401);
     expect(await unauth.json()).toMatchObject({ code: 401 });
   });
+
+  it('pauses a sandbox and resumes it on connect, with its files and processes', async () => {
+    const sbx = await create();
+    await sbx.commands.run('echo kept > /tmp/kept', { timeoutMs: 120_000 });
+    const bg = await sbx.commands.run('sleep 900', { background: true, timeoutMs: 0 });
+    expect(await sbx.pause()).toBe(true);
+    expect((await sbx.getInfo()).state).toBe('paused');
+    expect(await Sandbox.pause(sbx.sandboxId, opts())).toBe(false);
+    const paused = await Sandbox.list({ ...opts(), query: { state: ['paused'] } }).nextItems();
+    expect(paused.map((s) => s.sandboxId)).toEqual([sbx.sandboxId]);
+    const back = await Sandbox.connect(sbx.sandboxId, { ...opts(), timeoutMs: 600_000 });
+    expect((await back.getInfo()).state).toBe('running');
+    expect((await back.commands.run('cat /tmp/kept', { timeoutMs: 120_000 })).stdout).toBe('kept\n');
+    expect((await back.commands.list()).map((p) => p.pid)).toContain(bg.pid);
+    await back.kill();
+  }, 400_000);
+
+  it('kills a sandbox at its end, or pauses it with onTimeout pause', async () => {
+    const short = await create({ timeoutMs: 5_000 });
+    const pausing = await create({ timeoutMs: 5_000, lifecycle: { onTimeout: 'pause' } });
+    await until(
+      'the short sandbox killed',
+      async () => !(await Sandbox.list(opts()).nextItems()).some((s) => s.sandboxId === short.sandboxId),
+      120_000,
+    );
+    await expect(Sandbox.getInfo(short.sandboxId, opts())).rejects.toBeInstanceOf(NotFoundError);
+    await until('the other paused', async () => (await pausing.getInfo()).state === 'paused', 120_000);
+    await pausing.kill();
+  }, 400_000);
+
+  it('creates from a warm pool named by the template id', async () => {
+    const p = platform.get();
+    await p.client.call('createPool', { body: { name: 'e2b-warm', size: 1 } });
+    await until(
+      'a pooled VM',
+      async () => (await p.client.call('getPool', { params: { id: 'e2b-warm' } })).ready === 1,
+      600_000,
+    );
+    const sbx = await Sandbox.create('e2b-warm', { ...opts(), timeoutMs: 600_000 });
+    made.push(sbx.sandboxId);
+    expect((await sbx.getInfo()).templateId).toBe('e2b-warm');
+    const vm = await p.client.call('getVm', { params: { id: `e2b-${sbx.sandboxId}` } });
+    expect(vm.boot?.source).toBe('pool');
+    expect((await sbx.commands.run('echo pooled', { timeoutMs: 120_000 })).stdout).toBe('pooled\n');
+    await p.client.call('patchPool', { params: { id: 'e2b-warm' }, body: { size: 0 } });
+  }, 700_000);
+
+  it('works the same with the 2.50 SDK', async () => {
+    const sbx = await Sandbox250.create({ ...opts(), timeoutMs: 600_000 });
+    made.push(sbx.sandboxId);
+    expect((await sbx.commands.run('echo old sdk', { timeoutMs: 120_000 })).stdout).toBe('old sdk\n');
+    const err = await sbx.commands.run('exit 4', { timeoutMs: 120_000 }).catch((e: unknown) => e);
+    expect((err as { exitCode: number }).exitCode).toBe(4);
+    const listed = await Sandbox250.list({ ...opts(), query: { metadata: { suite: 'e2b' } } }).nextItems();
+    expect(listed.map((s) => s.sandboxId)).toContain(shared.get().sandboxId);
+    await sbx.kill();
+    expect(await Sandbox250.kill(sbx.sandboxId, opts())).toBe(false);
+  }, 400_000);
 });

@@ -9,8 +9,12 @@ import { E2bError, notFound } from './errors.ts';
 import type { SandboxRow, SandboxStore } from './store.ts';
 import type { E2bCaller } from './auth.ts';
 
-/** The envd version reported: valid semver, ≥ 0.4.0 so the SDK runs commands as the image's user. */
-export const ENVD_VERSION = '0.4.0';
+/**
+ * The envd version reported, which decides what the SDK asks for: ≥ 0.4.0 so commands run as the
+ * image's user (no Unix user `user` demanded), ≥ 0.5.2 for CloseStdin, < 0.5.7 so uploads stay
+ * multipart (what /files takes), < 0.6.2 (no file metadata).
+ */
+export const ENVD_VERSION = '0.5.2';
 /** E2B's default and longest sandbox lifetimes (seconds). */
 const DEFAULT_TIMEOUT_S = 15;
 const MAX_TIMEOUT_S = 24 * 3600;
@@ -94,7 +98,8 @@ export class Sandboxes {
     const id = newSandboxId();
     const source = await this.source(templateId, caller.project);
     const parsed = CreateVmBody.safeParse({
-      memoryMib: this.d.memoryMib ?? 192,
+      // A pool's VMs have the pool's size: a create from one asks for nothing else.
+      ...(source.pool ? {} : { memoryMib: this.d.memoryMib ?? 192 }),
       ...source,
       name: `e2b-${id}`,
       project: caller.project,
@@ -117,6 +122,8 @@ export class Sandboxes {
     const token = randomBytes(24).toString('hex');
     let row: SandboxRow;
     try {
+      if (vm.state !== 'running') vm = await this.d.vms.wait(vm.id, caller.project, 'running', 300);
+      // The lifetime counts from when the sandbox can be used, not from the boot's start.
       row = await this.d.store.insert({
         id,
         vm_id: vm.id,
@@ -129,10 +136,8 @@ export class Sandboxes {
         end_at: new Date(Date.now() + timeout * 1000),
         created_by: caller.actor,
       });
-      if (vm.state !== 'running') vm = await this.d.vms.wait(vm.id, caller.project, 'running', 300);
     } catch (e) {
       await this.d.vms.delete(vm.id, caller.project, caller.actor).catch(() => undefined);
-      await this.d.store.delete(id).catch(() => undefined);
       throw e;
     }
     return { row, vm, token };
