@@ -89,7 +89,10 @@ describe('the e2b SDK against Hearth', () => {
     expect(cat.pid).toBeGreaterThan(0);
     const listed = await sbx.commands.list();
     expect(listed.map((p) => p.pid)).toContain(cat.pid);
-    expect(listed.find((p) => p.pid === cat.pid)).toMatchObject({ cmd: '/bin/bash', args: ['-l', '-c', 'cat'] });
+    expect(listed.find((p) => p.pid === cat.pid)).toMatchObject({
+      cmd: '/bin/bash',
+      args: ['-l', '-c', 'cat'],
+    });
     await sbx.commands.sendStdin(cat.pid, 'piped\n');
     await until('the echo of stdin', () => cat.stdout === 'piped\n', 60_000);
     await sbx.commands.closeStdin(cat.pid);
@@ -101,13 +104,21 @@ describe('the e2b SDK against Hearth', () => {
     expect(await sbx.commands.kill(sleeper.pid)).toBe(true);
     const killed = await sleeper.wait().catch((e: unknown) => e);
     expect(killed).toBeInstanceOf(CommandExitError);
-    await until('the kill', async () => !(await sbx.commands.list()).some((p) => p.pid === sleeper.pid), 60_000);
+    await until(
+      'the kill',
+      async () => !(await sbx.commands.list()).some((p) => p.pid === sleeper.pid),
+      60_000,
+    );
     expect(await sbx.commands.kill(sleeper.pid)).toBe(false);
   });
 
   it('connects to a running background process from a second handle', async () => {
     const sbx = shared.get();
-    const h = await sbx.commands.run('read line; echo got $line', { background: true, stdin: true, timeoutMs: 0 });
+    const h = await sbx.commands.run('read line; echo got $line', {
+      background: true,
+      stdin: true,
+      timeoutMs: 0,
+    });
     const again = await sbx.commands.connect(h.pid, { timeoutMs: 0 });
     await sbx.commands.sendStdin(h.pid, 'x\n');
     const r = await again.wait();

@@ -66,7 +66,8 @@ export function metadataFilter(q: unknown): Record<string, string> {
 function statesFilter(q: unknown): string[] | null {
   const raw = Array.isArray(q) ? q.join(',') : typeof q === 'string' ? q : '';
   const states = raw.split(',').filter(Boolean);
-  for (const s of states) if (s !== 'running' && s !== 'paused') throw new E2bError(400, `unknown state "${s}"`);
+  for (const s of states)
+    if (s !== 'running' && s !== 'paused') throw new E2bError(400, `unknown state "${s}"`);
   return states.length ? states : null;
 }
 

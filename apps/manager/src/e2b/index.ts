@@ -35,10 +35,18 @@ export async function e2bRoutes(
       // The two share no path; a path neither has is answered in the shape of the one the header names.
       e2b.setNotFoundHandler((req, reply) =>
         isEnvd(req.headers)
-          ? sendUnaryError(reply, new EnvdError('not_found', `no envd method ${req.method} ${req.url.split('?')[0]}`))
-          : reply.code(404).type('application/json').send({ code: 404, message: `no route ${req.method} ${req.url.split('?')[0]}` }),
+          ? sendUnaryError(
+              reply,
+              new EnvdError('not_found', `no envd method ${req.method} ${req.url.split('?')[0]}`),
+            )
+          : reply
+              .code(404)
+              .type('application/json')
+              .send({ code: 404, message: `no route ${req.method} ${req.url.split('?')[0]}` }),
       );
-      await e2b.register(async (envd) => envdRoutes(envd, { sandboxes, agents: deps.agents, stores: deps.stores }));
+      await e2b.register(async (envd) =>
+        envdRoutes(envd, { sandboxes, agents: deps.agents, stores: deps.stores }),
+      );
       await e2b.register(async (control) => {
         control.setErrorHandler(e2bErrorHandler);
         controlRoutes(control, {

@@ -108,7 +108,10 @@ export class Sandboxes {
       ...(body.allow_internet_access === false ? { egress: { default: 'deny' } } : {}),
     });
     if (!parsed.success) {
-      throw new E2bError(400, `template "${templateId}": ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+      throw new E2bError(
+        400,
+        `template "${templateId}": ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+      );
     }
     let vm: Vm;
     try {
@@ -240,13 +243,19 @@ export class Sandboxes {
         else if (row.auto_pause && vm.state === 'running') await this.pauseRow(row, 'e2b-timeout');
         else if (!row.auto_pause) await this.remove(row, 'e2b-timeout');
       } catch (e) {
-        this.d.log.warn({ sandbox: row.id, err: (e as Error).message }, 'e2b: ending an expired sandbox failed');
+        this.d.log.warn(
+          { sandbox: row.id, err: (e as Error).message },
+          'e2b: ending an expired sandbox failed',
+        );
       }
     }
   }
 
   /** The sandbox's VM for an envd call, checked against the access token it carries. */
-  async forEnvd(id: string, token: string | undefined): Promise<{ row: SandboxRow; vm: Vm } | 'unknown' | 'token'> {
+  async forEnvd(
+    id: string,
+    token: string | undefined,
+  ): Promise<{ row: SandboxRow; vm: Vm } | 'unknown' | 'token'> {
     const row = await this.d.store.get(id);
     if (!row) return 'unknown';
     if (!token || !timingSafeEqual(hash(token), Buffer.from(row.token_hash, 'hex'))) return 'token';

@@ -56,6 +56,9 @@ export class SandboxStore {
 
   /** Sandboxes whose end has passed (the database's clock decides). */
   async expired(): Promise<SandboxRow[]> {
-    return this.db.orm.select().from(e2bSandboxes).where(lte(e2bSandboxes.end_at, sql`now()`));
+    return this.db.orm
+      .select()
+      .from(e2bSandboxes)
+      .where(lte(e2bSandboxes.end_at, sql`now()`));
   }
 }

@@ -88,7 +88,10 @@ export function unary(
     try {
       const msg = parseJson(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
       const out = await handler(msg, req);
-      return reply.code(200).type('application/json').send(JSON.stringify(out ?? {}));
+      return reply
+        .code(200)
+        .type('application/json')
+        .send(JSON.stringify(out ?? {}));
     } catch (e) {
       return sendUnaryError(reply, toEnvdError(e));
     }

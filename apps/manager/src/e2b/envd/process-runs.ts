@@ -36,7 +36,12 @@ export function toProcessEvent(ev: ExecEvent, pty: boolean): ProcessEvent | null
 
 /** Go's spelling of a signal's exit, which envd reports ("signal: killed"). */
 function signalName(sig: string): string {
-  const names: Record<string, string> = { KILL: 'killed', TERM: 'terminated', INT: 'interrupt', HUP: 'hangup' };
+  const names: Record<string, string> = {
+    KILL: 'killed',
+    TERM: 'terminated',
+    INT: 'interrupt',
+    HUP: 'hangup',
+  };
   return names[sig.replace(/^SIG/, '')] ?? sig;
 }
 
@@ -83,7 +88,9 @@ export class ProcessRun {
         this.emit({ end: { exitCode: -1, exited: false, status: 'error', error: (e as Error).message } });
       } finally {
         if (!this.ended) {
-          this.emit({ end: { exitCode: -1, exited: false, status: 'error', error: 'the guest stream ended' } });
+          this.emit({
+            end: { exitCode: -1, exited: false, status: 'error', error: 'the guest stream ended' },
+          });
         }
         ready();
         onEnd(this);

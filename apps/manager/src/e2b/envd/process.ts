@@ -15,7 +15,12 @@ export interface ProcessDeps {
 }
 
 const SERVICE = '/process.Process';
-const SIGNALS: Record<string, 'KILL' | 'TERM'> = { SIGNAL_SIGKILL: 'KILL', SIGNAL_SIGTERM: 'TERM', '9': 'KILL', '15': 'TERM' };
+const SIGNALS: Record<string, 'KILL' | 'TERM'> = {
+  SIGNAL_SIGKILL: 'KILL',
+  SIGNAL_SIGTERM: 'TERM',
+  '9': 'KILL',
+  '15': 'TERM',
+};
 
 type Selector = { pid?: number; tag?: string };
 
@@ -66,7 +71,10 @@ export function registerEnvdProcess(app: FastifyInstance, deps: ProcessDeps): Pr
       (p) => p.running && (sel.pid !== undefined ? p.pid === sel.pid : p.tag === sel.tag),
     );
     if (!found) {
-      throw new EnvdError('not_found', `process with ${sel.pid !== undefined ? `pid ${sel.pid}` : `tag ${sel.tag}`} not found`);
+      throw new EnvdError(
+        'not_found',
+        `process with ${sel.pid !== undefined ? `pid ${sel.pid}` : `tag ${sel.tag}`} not found`,
+      );
     }
     return found.processId;
   }
@@ -100,9 +108,15 @@ export function registerEnvdProcess(app: FastifyInstance, deps: ProcessDeps): Pr
 
   serverStreaming(app, `${SERVICE}/Start`, async (msg, req, stream) => {
     const vm = await deps.resolve(req);
-    const p = (msg.process ?? {}) as { cmd?: string; args?: string[]; envs?: Record<string, string>; cwd?: string };
+    const p = (msg.process ?? {}) as {
+      cmd?: string;
+      args?: string[];
+      envs?: Record<string, string>;
+      cwd?: string;
+    };
     if (!p.cmd) throw new EnvdError('invalid_argument', 'process.cmd is required');
-    if (msg.pty) throw new EnvdError('invalid_argument', 'PTY processes are not supported by this server yet');
+    if (msg.pty)
+      throw new EnvdError('invalid_argument', 'PTY processes are not supported by this server yet');
     const argv = await guestArgv(vm, p.cmd, p.args ?? []);
     const user = envdUser(req);
     const tag = typeof msg.tag === 'string' ? msg.tag : null;
