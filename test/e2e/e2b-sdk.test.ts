@@ -125,6 +125,29 @@ describe('the e2b SDK against Hearth', () => {
     expect(r.stdout).toContain('got x');
   });
 
+  it('opens a PTY, types into it and resizes it', async () => {
+    const sbx = shared.get();
+    let out = '';
+    const dec = new TextDecoder();
+    const pty = await sbx.pty.create({
+      cols: 80,
+      rows: 24,
+      onData: (d) => void (out += dec.decode(d)),
+      timeoutMs: 0,
+    });
+    expect(pty.pid).toBeGreaterThan(0);
+    await sbx.pty.resize(pty.pid, { cols: 100, rows: 40 });
+    await sbx.pty.sendInput(pty.pid, new TextEncoder().encode('stty size; echo pty-$((6*7))\n'));
+    await until(
+      'the new size and the answer',
+      () => out.includes('40 100') && out.includes('pty-42'),
+      60_000,
+    );
+    await sbx.pty.sendInput(pty.pid, new TextEncoder().encode('exit 5\n'));
+    const r = await pty.wait().catch((e: unknown) => e);
+    expect((r as { exitCode: number }).exitCode).toBe(5);
+  });
+
   it('reports and changes the sandbox, and its timeout', async () => {
     const sbx = shared.get();
     const info = await sbx.getInfo();

@@ -46,62 +46,44 @@ function signalName(sig: string): string {
 }
 
 /**
- * A process started through envd's Start. The manager reads its guest exec stream to the end
- * whoever listens: on E2B a process outlives the call that started it (a background command, a
- * client that disconnects), while a Hearth exec dies with its HTTP client. Listeners come and go
- * (Start, Connect); each gets the events from when it joined.
+ * A process started through envd's Start. The manager reads its guest stream to the end whoever
+ * listens: on E2B a process outlives the call that started it (a background command, a client
+ * that disconnects), while a Hearth exec dies with its HTTP client. Listeners come and go (Start,
+ * Connect); each gets the events from when it joined.
  */
 export class ProcessRun {
   processId = '';
   pid = 0;
   ended: ProcessEvent | null = null;
+  /** A PTY's terminal: keystrokes and resizes go there (null: a pipe process). */
+  terminal: { input(b: Buffer): void; resize(cols: number, rows: number): void } | null = null;
   private readonly listeners = new Set<(ev: ProcessEvent) => void>();
-  private readonly started: Promise<void>;
+  private ready: () => void = () => undefined;
+  private readonly started = new Promise<void>((r) => (this.ready = r));
 
   constructor(
     readonly vmId: string,
-    readonly argv: string[],
     readonly config: { cmd: string; args: string[]; envs: Record<string, string>; cwd?: string },
     readonly tag: string | null,
-    readonly pty: boolean,
-    res: Response,
-    onEnd: (run: ProcessRun) => void,
-  ) {
-    let ready: () => void = () => undefined;
-    this.started = new Promise<void>((r) => (ready = r));
-    const lines = createInterface({ input: fromWeb(res.body!), crlfDelay: Infinity });
-    void (async () => {
-      try {
-        for await (const line of lines) {
-          if (!line) continue;
-          const ev = JSON.parse(line) as ExecEvent;
-          if (ev.type === 'started') {
-            this.processId = ev.processId;
-            this.pid = ev.pid;
-            ready();
-          }
-          const out = toProcessEvent(ev, this.pty);
-          if (out) this.emit(out);
-          if (out && 'end' in out) break;
-        }
-      } catch (e) {
-        this.emit({ end: { exitCode: -1, exited: false, status: 'error', error: (e as Error).message } });
-      } finally {
-        if (!this.ended) {
-          this.emit({
-            end: { exitCode: -1, exited: false, status: 'error', error: 'the guest stream ended' },
-          });
-        }
-        ready();
-        onEnd(this);
-      }
-    })();
+    private readonly onEnd: (run: ProcessRun) => void,
+  ) {}
+
+  /** The guest started it. */
+  begin(pid: number, processId: string): void {
+    this.pid = pid;
+    this.processId = processId;
+    this.ready();
   }
 
-  private emit(ev: ProcessEvent): void {
+  /** An event of the process; the first `end` is the last one anybody hears. */
+  push(ev: ProcessEvent): void {
     if (this.ended) return;
     if ('end' in ev) this.ended = ev;
     for (const l of this.listeners) l(ev);
+    if (this.ended) {
+      this.ready();
+      this.onEnd(this);
+    }
   }
 
   /** Resolves once the guest said which process it started (or the stream ended). */
@@ -114,6 +96,27 @@ export class ProcessRun {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
+}
+
+/** Feeds a run from a streamed guest exec (NDJSON ExecEvent lines) until its end. */
+export function readExec(run: ProcessRun, res: Response): void {
+  const lines = createInterface({ input: fromWeb(res.body!), crlfDelay: Infinity });
+  void (async () => {
+    try {
+      for await (const line of lines) {
+        if (!line) continue;
+        const ev = JSON.parse(line) as ExecEvent;
+        if (ev.type === 'started') run.begin(ev.pid, ev.processId);
+        const out = toProcessEvent(ev, false);
+        if (out && !('start' in out)) run.push(out);
+        if (run.ended) break;
+      }
+    } catch (e) {
+      run.push({ end: { exitCode: -1, exited: false, status: 'error', error: (e as Error).message } });
+    } finally {
+      run.push({ end: { exitCode: -1, exited: false, status: 'error', error: 'the guest stream ended' } });
+    }
+  })();
 }
 
 /** The processes started through envd, per VM, until they end. */

@@ -3,7 +3,8 @@ import type { GuestProcess, Vm } from '@hearth/contract';
 import type { AgentClient, AgentTarget } from '../../services/agent-client.ts';
 import { EnvdError, type ResolveSandbox } from './context.ts';
 import { serverStreaming, unary, type ServerStream } from './connect.ts';
-import { ProcessRun, ProcessRuns, type ProcessEvent } from './process-runs.ts';
+import { ProcessRun, ProcessRuns, readExec, type ProcessEvent } from './process-runs.ts';
+import { startPty } from './pty.ts';
 
 export interface ProcessDeps {
   resolve: ResolveSandbox;
@@ -115,41 +116,48 @@ export function registerEnvdProcess(app: FastifyInstance, deps: ProcessDeps): Pr
       cwd?: string;
     };
     if (!p.cmd) throw new EnvdError('invalid_argument', 'process.cmd is required');
-    if (msg.pty)
-      throw new EnvdError('invalid_argument', 'PTY processes are not supported by this server yet');
     const argv = await guestArgv(vm, p.cmd, p.args ?? []);
     const user = envdUser(req);
     const tag = typeof msg.tag === 'string' ? msg.tag : null;
-    // envd's default (stdin absent) is an open stdin; the SDK sends false unless asked.
-    const stdin = msg.stdin !== false;
+    const config = { cmd: p.cmd, args: p.args ?? [], envs: p.envs ?? {}, ...(p.cwd ? { cwd: p.cwd } : {}) };
+    const run = new ProcessRun(vm.id, config, tag, (r) => runs.remove(r));
     const host = await deps.hostOf(vm);
-    const res = await deps.agents.raw(
-      host,
-      'exec',
-      { params: { id: vm.id } },
-      {
-        body: JSON.stringify({
-          command: argv,
-          ...(p.envs && Object.keys(p.envs).length ? { env: p.envs } : {}),
-          ...(p.cwd ? { cwd: p.cwd } : {}),
-          ...(user && user !== 'root' ? { user } : {}),
-          ...(stdin ? { stdin: '', keepStdinOpen: true } : {}),
-          ...(tag ? { tag } : {}),
+    const size = (msg.pty as { size?: { cols?: number; rows?: number } } | undefined)?.size;
+    if (msg.pty) {
+      await startPty(run, {
+        agents: deps.agents,
+        host,
+        vmId: vm.id,
+        argv,
+        envs: p.envs ?? {},
+        ...(p.cwd ? { cwd: p.cwd } : {}),
+        ...(user && user !== 'root' ? { user } : {}),
+        cols: size?.cols || 80,
+        rows: size?.rows || 24,
+      });
+    } else {
+      // envd's default (stdin absent) is an open stdin; the SDK sends false unless asked.
+      const stdin = msg.stdin !== false;
+      const res = await deps.agents.raw(
+        host,
+        'exec',
+        { params: { id: vm.id } },
+        {
+          body: JSON.stringify({
+            command: argv,
+            ...(p.envs && Object.keys(p.envs).length ? { env: p.envs } : {}),
+            ...(p.cwd ? { cwd: p.cwd } : {}),
+            ...(user && user !== 'root' ? { user } : {}),
+            ...(stdin ? { stdin: '', keepStdinOpen: true } : {}),
+            ...(tag ? { tag } : {}),
+            stream: true,
+          }),
+          headers: { 'content-type': 'application/json' },
           stream: true,
-        }),
-        headers: { 'content-type': 'application/json' },
-        stream: true,
-      },
-    );
-    const run = new ProcessRun(
-      vm.id,
-      argv,
-      { cmd: p.cmd, args: p.args ?? [], envs: p.envs ?? {}, ...(p.cwd ? { cwd: p.cwd } : {}) },
-      tag,
-      false,
-      res,
-      (r) => runs.remove(r),
-    );
+        },
+      );
+      readExec(run, res);
+    }
     await run.whenStarted();
     if (run.pid) runs.add(run);
     follow(run, stream, run.pid !== 0, req);
@@ -185,12 +193,17 @@ export function registerEnvdProcess(app: FastifyInstance, deps: ProcessDeps): Pr
 
   unary(app, `${SERVICE}/SendInput`, async (msg, req) => {
     const vm = await deps.resolve(req);
-    const processId = await processIdOf(vm, selectorOf(msg));
+    const sel = selectorOf(msg);
     const input = (msg.input ?? {}) as { stdin?: string; pty?: string };
-    const data = input.stdin ?? input.pty ?? '';
+    const run = sel.pid !== undefined ? runs.get(vm.id, sel.pid) : runs.byTag(vm.id, sel.tag!);
+    if (run?.terminal) {
+      run.terminal.input(Buffer.from(input.pty ?? input.stdin ?? '', 'base64'));
+      return {};
+    }
+    const processId = await processIdOf(vm, sel);
     await deps.agents.call(await deps.hostOf(vm), 'processStdin', {
       params: { id: vm.id, processId },
-      body: { data, encoding: 'base64', close: false },
+      body: { data: input.stdin ?? input.pty ?? '', encoding: 'base64', close: false },
     });
     return {};
   });
@@ -219,8 +232,16 @@ export function registerEnvdProcess(app: FastifyInstance, deps: ProcessDeps): Pr
 
   unary(app, `${SERVICE}/Update`, async (msg, req) => {
     const vm = await deps.resolve(req);
-    await processIdOf(vm, selectorOf(msg));
-    throw new EnvdError('invalid_argument', 'PTY processes are not supported by this server yet');
+    const sel = selectorOf(msg);
+    const run = sel.pid !== undefined ? runs.get(vm.id, sel.pid) : runs.byTag(vm.id, sel.tag!);
+    if (!run) await processIdOf(vm, sel);
+    const size = (msg.pty as { size?: { cols?: number; rows?: number } } | undefined)?.size;
+    if (!size) return {};
+    if (!run?.terminal)
+      throw new EnvdError('invalid_argument', 'the process has no PTY (or was not started here)');
+    if (!size.cols || !size.rows) throw new EnvdError('invalid_argument', 'pty.size needs cols and rows');
+    run.terminal.resize(size.cols, size.rows);
+    return {};
   });
 
   return runs;
