@@ -169,16 +169,17 @@ export class Sandboxes {
   async connect(caller: E2bCaller, id: string, timeout: unknown): Promise<Found & { token: string }> {
     let { row, vm } = await this.get(caller.project, id);
     const s = timeoutS(timeout, DEFAULT_TIMEOUT_S);
+    const end = new Date(Date.now() + s * 1000);
     if (vm.state === 'paused') {
       await this.d.vms.action(vm.id, row.project, 'resume', caller.actor);
       vm = await this.d.vms.wait(vm.id, row.project, 'running', 300);
-    }
-    const end = new Date(Date.now() + s * 1000);
-    // Connecting never shortens a running sandbox's life.
-    if (end > new Date(row.end_at) || stateOf(vm) === 'running') {
-      const later = end > new Date(row.end_at) ? end : new Date(row.end_at);
-      await this.d.store.setEnd(row.id, later);
-      row = { ...row, end_at: later };
+      // A resumed sandbox lives `timeout` from now (its paused end was only a keep-until).
+      await this.d.store.setEnd(row.id, end);
+      row = { ...row, end_at: end };
+    } else if (end > new Date(row.end_at)) {
+      // Connecting never shortens a running sandbox's life.
+      await this.d.store.setEnd(row.id, end);
+      row = { ...row, end_at: end };
     }
     return { row, vm, token: this.d.sealer.open(row.token_sealed) };
   }
@@ -240,8 +241,10 @@ export class Sandboxes {
       const vm = await this.vmOf(row).catch(() => null);
       try {
         if (!vm) await this.d.store.delete(row.id);
-        else if (row.auto_pause && vm.state === 'running') await this.pauseRow(row, 'e2b-timeout');
         else if (!row.auto_pause) await this.remove(row, 'e2b-timeout');
+        else if (vm.state === 'running') await this.pauseRow(row, 'e2b-timeout');
+        // Paused (or between states) already: kept until killed or resumed.
+        else await this.d.store.setEnd(row.id, new Date(Date.now() + PAUSED_KEEP_MS));
       } catch (e) {
         this.d.log.warn(
           { sandbox: row.id, err: (e as Error).message },

@@ -126,9 +126,7 @@ export function serverStreaming(
       abort.abort();
       closedResolve();
     };
-    req.raw.once('close', () => {
-      if (!reply.raw.writableFinished) finish();
-    });
+    // The response closes when it ended or when the client went away, whichever comes first.
     reply.raw.once('close', finish);
     const stream: ServerStream = {
       send(message) {
