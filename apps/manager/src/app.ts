@@ -47,6 +47,9 @@ import type { ContainerService } from './services/containers/container-service.t
 import type { SecretService } from './services/containers/secret-service.ts';
 import { registryRoutes } from './routes/registries.ts';
 import type { RegistryCredentials } from './images/registry-auth.ts';
+import { e2bRoutes } from './e2b/index.ts';
+import { sealerFromKey, type Sealer } from './crypto/sealed.ts';
+import { randomBytes } from 'node:crypto';
 
 export interface AppServices {
   db: Db;
@@ -88,6 +91,8 @@ export interface AppServices {
   oidc?: Oidc | null;
   /** Lifetime of a browser session; default 7 days. */
   sessionTtlMs?: number;
+  /** Seals values kept at rest (the E2B sandboxes' access tokens); absent: a key for this process only. */
+  sealer?: Sealer;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -139,5 +144,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));
   await app.register(async (inst) => vmProxyRoutes(inst, deps));
+  // The E2B-compatible API (docs/e2b.md), under /e2b.
+  await e2bRoutes(app, { ...deps, sealer: deps.sealer ?? sealerFromKey(randomBytes(32)) });
   return app;
 }

@@ -309,6 +309,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log,
     version: cfg.version,
     changes: new ChangeFeed(bus),
+    sealer,
     ...(cfg.uiDir ? { uiDir: cfg.uiDir } : {}),
     ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
   });

@@ -23,6 +23,7 @@ import { runCommand } from './run.ts';
 import { containerVerbs } from './container-verbs.ts';
 import { secretCommands } from './secret.ts';
 import { composeCommands } from './compose.ts';
+import { e2bCommands } from './e2b.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
@@ -50,4 +51,5 @@ export function allCommands(program: Command): void {
   projectCommands(program);
   registryCommands(program);
   dockerCommands(program);
+  e2bCommands(program);
 }

@@ -183,4 +183,30 @@ CREATE TABLE secrets (
     // compose service names), besides the VM's own name.
     sql: `ALTER TABLE vms ADD COLUMN dns_aliases jsonb NOT NULL DEFAULT '[]'::jsonb`,
   },
+  {
+    version: 36,
+    name: 'e2b sandboxes',
+    // The E2B-compatible API's sandboxes (e2b/): each is one VM, with its envd access token as a
+    // hash (checked on every envd call) and sealed (connect hands it out again; the key is outside
+    // the database), its metadata, its absolute end (killed, or paused when auto_pause, once past)
+    // and the E2B template id it was created from.
+    sql: `
+CREATE TABLE e2b_sandboxes (
+  id text PRIMARY KEY,
+  vm_id text NOT NULL,
+  project text NOT NULL,
+  template_id text NOT NULL,
+  token_hash text NOT NULL,
+  token_sealed text NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  auto_pause boolean NOT NULL DEFAULT false,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  end_at timestamptz NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX e2b_sandboxes_project ON e2b_sandboxes (project, started_at);
+CREATE INDEX e2b_sandboxes_end ON e2b_sandboxes (end_at)
+`,
+  },
 ];

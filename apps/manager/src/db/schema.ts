@@ -352,8 +352,10 @@ export const vmNics = pgTable(
 );
 
 import { containerEvents, containers, registryCredentials, secrets } from './schema-containers.ts';
+import { e2bSandboxes } from './schema-e2b.ts';
 
 export * from './schema-containers.ts';
+export * from './schema-e2b.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -379,4 +381,5 @@ export const tables = {
   container_events: containerEvents,
   secrets,
   registry_credentials: registryCredentials,
+  e2b_sandboxes: e2bSandboxes,
 };
