@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { FileNotFoundError } from 'e2b';
-import { useEnvdSandbox } from './filesystem/test-sandbox.ts';
+import { useEnvdSandbox } from './filesystem/test-support/envd-sandbox.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -41,7 +41,11 @@ describe('envd /files', () => {
       { path: '/tmp/multi/sub/two.txt', data: 'two' },
       { path: 'three.txt', data: 'three' },
     ]);
-    expect(out.map((f) => f.path)).toEqual(['/tmp/multi/one.txt', '/tmp/multi/sub/two.txt', '/root/three.txt']);
+    expect(out.map((f) => f.path)).toEqual([
+      '/tmp/multi/one.txt',
+      '/tmp/multi/sub/two.txt',
+      '/root/three.txt',
+    ]);
     expect(await t.sh('cat /tmp/multi/one.txt /tmp/multi/sub/two.txt /root/three.txt')).toBe('onetwothree');
     // Overwriting replaces the whole content.
     await sbx.files.write('/tmp/multi/one.txt', '1');
@@ -51,10 +55,13 @@ describe('envd /files', () => {
   it('gives written files and new directories to `username`; root by default', async () => {
     const sbx = t.sandbox();
     await sbx.files.write('/tmp/alice-dir/nested/a.txt', 'hers', { user: 'alice' });
-    expect((await t.sh('stat -c %U:%G /tmp/alice-dir /tmp/alice-dir/nested /tmp/alice-dir/nested/a.txt')).trim()).toBe(
-      'alice:alice\nalice:alice\nalice:alice',
-    );
-    expect(await sbx.files.getInfo('/tmp/alice-dir/nested/a.txt')).toMatchObject({ owner: 'alice', group: 'alice' });
+    expect(
+      (await t.sh('stat -c %U:%G /tmp/alice-dir /tmp/alice-dir/nested /tmp/alice-dir/nested/a.txt')).trim(),
+    ).toBe('alice:alice\nalice:alice\nalice:alice');
+    expect(await sbx.files.getInfo('/tmp/alice-dir/nested/a.txt')).toMatchObject({
+      owner: 'alice',
+      group: 'alice',
+    });
     // Alice can read her file as herself.
     const asAlice = await t.p.client.call('execVm', {
       params: { id: t.vm.id },
@@ -71,7 +78,9 @@ describe('envd /files', () => {
   it('answers missing files, directories and unknown users in envd shape', async () => {
     const sbx = t.sandbox();
     await expect(sbx.files.read('/nope/none.txt')).rejects.toBeInstanceOf(FileNotFoundError);
-    const missing = await fetch(`${t.url}/files?path=/nope/none.txt`, { headers: { 'e2b-sandbox-id': t.vm.id } });
+    const missing = await fetch(`${t.url}/files?path=/nope/none.txt`, {
+      headers: { 'e2b-sandbox-id': t.vm.id },
+    });
     expect(missing.status).toBe(404);
     const body = (await missing.json()) as { code: number; message: string };
     expect(body.code).toBe(404);
@@ -92,7 +101,10 @@ describe('envd /files', () => {
   it('takes a raw application/octet-stream body, gzip-encoded too (SDK with envd >= 0.5.7)', async () => {
     const sbx = t.sandbox('0.5.7');
     const data = randomBytes(3 * 1024 * 1024);
-    const info = await sbx.files.write('/tmp/raw/streamed.bin', Readable.toWeb(Readable.from([data])) as never);
+    const info = await sbx.files.write(
+      '/tmp/raw/streamed.bin',
+      Readable.toWeb(Readable.from([data])) as never,
+    );
     expect(info).toMatchObject({ path: '/tmp/raw/streamed.bin' });
     expect((await t.sh('sha256sum /tmp/raw/streamed.bin')).split(' ')[0]).toBe(sha256(data));
 

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Busboy, type BusboyInstance } from '@fastify/busboy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -97,7 +98,7 @@ function multipart(req: FastifyRequest, c: CallContext, q: FilesQuery): Promise<
         if (!failed) resolve(written);
       });
     });
-    (req.body as Readable).pipe(bb);
+    pipeline(req.body as Readable, bb).catch(fail);
   });
 }
 
@@ -124,7 +125,10 @@ export async function registerEnvdFiles(app: FastifyInstance, deps: EnvdFsDeps):
         const size = res.headers.get('x-hearth-file-size');
         if (size) reply.header('content-length', size);
         reply
-          .header('content-disposition', `inline; filename="${posix.basename(path).replace(/["\\\r\n]/g, '_')}"`)
+          .header(
+            'content-disposition',
+            `inline; filename="${posix.basename(path).replace(/["\\\r\n]/g, '_')}"`,
+          )
           .type('application/octet-stream');
         return reply.send(fromWeb(res.body!));
       } catch (e) {
@@ -139,12 +143,25 @@ export async function registerEnvdFiles(app: FastifyInstance, deps: EnvdFsDeps):
         const c = await callContext(deps, req, q.username);
         const type = String(req.headers['content-type'] ?? '');
         if (!(body instanceof Readable)) {
-          throw new EnvdError('invalid_argument', 'send the files as multipart/form-data or application/octet-stream');
+          throw new EnvdError(
+            'invalid_argument',
+            'send the files as multipart/form-data or application/octet-stream',
+          );
         }
         if (type.startsWith('application/octet-stream')) {
-          if (!q.path) throw new EnvdError('invalid_argument', 'path is required for an application/octet-stream upload');
+          if (!q.path)
+            throw new EnvdError(
+              'invalid_argument',
+              'path is required for an application/octet-stream upload',
+            );
           const encoding = String(req.headers['content-encoding'] ?? '').toLowerCase();
-          const raw = encoding === 'gzip' ? body.pipe(guard(createGunzip())) : body;
+          let raw: Readable = body;
+          if (encoding === 'gzip') {
+            const gunzip = guard(createGunzip());
+            // A bad gzip stream fails the gunzip, and with it the upload that reads from it.
+            pipeline(body, gunzip).catch(() => undefined);
+            raw = gunzip;
+          }
           return [await writeOne(c, resolvePath(q.path, c.user), raw)];
         }
         return await multipart(req, c, q);

@@ -27,4 +27,3 @@ export async function callContext(
   const name = username ?? deps.defaultUser ?? 'root';
   return { guest, user: name === 'root' ? ROOT : await guest.user(name) };
 }
-

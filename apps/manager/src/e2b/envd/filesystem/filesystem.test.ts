@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FileNotFoundError, type FilesystemEvent } from 'e2b';
 import { until } from '../../../../../../test/helpers/vm.ts';
-import { useEnvdSandbox } from './test-sandbox.ts';
+import { useEnvdSandbox } from './test-support/envd-sandbox.ts';
 
 // The e2b SDK's own filesystem client against our filesystem.Filesystem (Connect JSON) and
 // /files routes on a real VM.
@@ -123,15 +123,31 @@ describe('envd filesystem through the e2b SDK', () => {
     });
     try {
       await sbx.files.write('/tmp/watched/new.txt', 'first');
-      await until('write event for new.txt', () => events.some((e) => e.name === 'new.txt' && e.type === 'write'), 60_000);
+      await until(
+        'write event for new.txt',
+        () => events.some((e) => e.name === 'new.txt' && e.type === 'write'),
+        60_000,
+      );
       expect(events.find((e) => e.name === 'new.txt')?.type).toBe('create');
 
       await t.sh('echo more >> /tmp/watched/new.txt; chmod 600 /tmp/watched/new.txt');
-      await until('chmod event for new.txt', () => events.some((e) => e.name === 'new.txt' && e.type === 'chmod'), 60_000);
+      await until(
+        'chmod event for new.txt',
+        () => events.some((e) => e.name === 'new.txt' && e.type === 'chmod'),
+        60_000,
+      );
       await t.sh('echo deep > /tmp/watched/sub/inner.txt');
-      await until('create event for sub/inner.txt', () => events.some((e) => e.name === 'sub/inner.txt' && e.type === 'create'), 60_000);
+      await until(
+        'create event for sub/inner.txt',
+        () => events.some((e) => e.name === 'sub/inner.txt' && e.type === 'create'),
+        60_000,
+      );
       await sbx.files.remove('/tmp/watched/new.txt');
-      await until('remove event for new.txt', () => events.some((e) => e.name === 'new.txt' && e.type === 'remove'), 60_000);
+      await until(
+        'remove event for new.txt',
+        () => events.some((e) => e.name === 'new.txt' && e.type === 'remove'),
+        60_000,
+      );
       // The agent's temporary upload file never shows.
       expect(events.filter((e) => e.name.includes('.hearth-'))).toEqual([]);
     } finally {

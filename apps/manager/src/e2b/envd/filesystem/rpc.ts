@@ -64,7 +64,10 @@ export function unary(
   app.post(path, async (req, reply) => {
     try {
       const out = await handler(unaryMessage(req.body), req);
-      return reply.code(200).type('application/json').send(JSON.stringify(out ?? {}));
+      return reply
+        .code(200)
+        .type('application/json')
+        .send(JSON.stringify(out ?? {}));
     } catch (e) {
       return sendUnaryError(reply, envdCode(e));
     }

@@ -4,11 +4,7 @@ import { entries, type EntryInfoJson } from './entries.ts';
 import type { Guest } from './guest.ts';
 
 export type EventType =
-  | 'EVENT_TYPE_CREATE'
-  | 'EVENT_TYPE_WRITE'
-  | 'EVENT_TYPE_REMOVE'
-  | 'EVENT_TYPE_RENAME'
-  | 'EVENT_TYPE_CHMOD';
+  'EVENT_TYPE_CREATE' | 'EVENT_TYPE_WRITE' | 'EVENT_TYPE_REMOVE' | 'EVENT_TYPE_RENAME' | 'EVENT_TYPE_CHMOD';
 
 /** filesystem.FilesystemEvent in protobuf's JSON form. */
 export interface FsEvent {

@@ -49,7 +49,13 @@ export function watcherRoutes(app: FastifyInstance, deps: EnvdFsDeps): void {
     );
     await poller.start();
     const id = randomUUID();
-    const w: Watcher = { vmId: guest.vm.id, events: [], error: null, lastRead: Date.now(), stop: new AbortController() };
+    const w: Watcher = {
+      vmId: guest.vm.id,
+      events: [],
+      error: null,
+      lastRead: Date.now(),
+      stop: new AbortController(),
+    };
     watchers.set(id, w);
     void (async () => {
       while (!w.stop.signal.aborted) {

@@ -2,11 +2,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { Sandbox } from 'e2b';
 import type { Vm } from '@hearth/contract';
-import { late } from '../../../../../../test/helpers/late.ts';
-import { startPlatform, type Platform } from '../../../../../../test/helpers/platform.ts';
-import type { AgentClient } from '../../../services/agent-client.ts';
-import { registerEnvdFiles } from '../files.ts';
-import { registerEnvdFilesystem } from './index.ts';
+import { late } from '../../../../../../../test/helpers/late.ts';
+import { startPlatform, type Platform } from '../../../../../../../test/helpers/platform.ts';
+import type { AgentClient } from '../../../../services/agent-client.ts';
+import { registerEnvdFiles } from '../../files.ts';
+import { registerEnvdFilesystem } from '../index.ts';
 
 /** The envd version the control plane reports (recursive watch needs ≥ 0.1.4, no `user` default ≥ 0.4.0). */
 export const ENVD_VERSION = '0.4.0';
@@ -56,7 +56,10 @@ export function useEnvdSandbox() {
       body: { name: 'envd-fs', user: 'alice', password: 'correct horse', memoryMib: 192 },
     });
     const vm = guest.set(
-      await p.client.call('waitVm', { params: { id: created.id }, query: { state: 'running', timeout: 120 } }),
+      await p.client.call('waitVm', {
+        params: { id: created.id },
+        query: { state: 'running', timeout: 540 },
+      }),
     );
     expect(vm.state).toBe('running');
     // The manager's own agent client: it knows where the host's agent listens.
@@ -76,7 +79,7 @@ export function useEnvdSandbox() {
     );
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     server.set({ app, url });
-  }, 240_000);
+  }, 600_000);
   afterAll(async () => {
     await server.peek()?.app.close();
     await platform.peek()?.dispose();
