@@ -164,4 +164,34 @@ describe('envd filesystem through the e2b SDK', () => {
     expect(events.length).toBe(seen);
     await t.sh('rm -rf /tmp/watched');
   });
+  it('the unary watcher trio keeps events until they are read', async () => {
+    const call = async (method: string, body: unknown) => {
+      const res = await fetch(`${t.url}/filesystem.Filesystem/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'e2b-sandbox-id': t.vm.id },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    await t.sh('mkdir -p /tmp/trio');
+    const created = await call('CreateWatcher', { path: '/tmp/trio' });
+    expect(created.status).toBe(200);
+    const watcherId = created.body.watcherId as string;
+    expect(watcherId).toMatch(/\S/);
+    await t.sh('echo x > /tmp/trio/f');
+    const got: { name: string; type: string }[] = [];
+    await until(
+      'the watcher to hold the create of f',
+      async () => {
+        const r = await call('GetWatcherEvents', { watcherId });
+        got.push(...(r.body.events as { name: string; type: string }[]));
+        return got.some((e) => e.name === 'f' && e.type === 'EVENT_TYPE_CREATE');
+      },
+      60_000,
+    );
+    expect((await call('RemoveWatcher', { watcherId })).status).toBe(200);
+    const gone = await call('GetWatcherEvents', { watcherId });
+    expect(gone).toMatchObject({ status: 404, body: { code: 'not_found' } });
+    expect((await call('CreateWatcher', { path: '/nope/none' })).body.code).toBe('not_found');
+  });
 });
