@@ -6,6 +6,8 @@ import type { Sandboxes } from '../sandboxes.ts';
 import { EnvdError, type ResolveSandbox } from './context.ts';
 import { installConnectParsers, sendUnaryError, toEnvdError } from './connect.ts';
 import { registerEnvdProcess } from './process.ts';
+import { registerEnvdFilesystem } from './filesystem/index.ts';
+import { registerEnvdFiles } from './files.ts';
 
 export const SANDBOX_HEADER = 'e2b-sandbox-id';
 const TOKEN_HEADER = 'x-access-token';
@@ -39,8 +41,10 @@ export interface EnvdDeps {
 }
 
 /** A sandbox's envd: its Connect services and its HTTP routes, on the sandbox the header names. */
-export function envdRoutes(app: FastifyInstance, deps: EnvdDeps): void {
+export async function envdRoutes(app: FastifyInstance, deps: EnvdDeps): Promise<void> {
   installConnectParsers(app);
+  // Set before any route is added: a route takes the handler its context has when it is added.
+  app.setErrorHandler((err, _req, reply) => sendUnaryError(reply, toEnvdError(err)));
   const resolve = sandboxResolver(deps.sandboxes);
   const hostOf = async (vm: Vm) => {
     if (!vm.host) throw new EnvdError('unavailable', `sandbox VM ${vm.id} is not placed on a host`);
@@ -57,10 +61,8 @@ export function envdRoutes(app: FastifyInstance, deps: EnvdDeps): void {
 
   registerEnvdProcess(app, { resolve, agents: deps.agents, hostOf, hasFile });
 
-  // ---- Filesystem service and /files (branch `envd`): wired here at merge. ----
-  // registerEnvdFilesystem(app, { resolve, ... });
-  // registerEnvdFiles(app, { resolve, ... });
-  // ---- end ----
+  const fs = { resolve, agents: deps.agents, stores: deps.stores };
+  await registerEnvdFilesystem(app, fs);
+  await registerEnvdFiles(app, fs);
 
-  app.setErrorHandler((err, _req, reply) => sendUnaryError(reply, toEnvdError(err)));
 }
