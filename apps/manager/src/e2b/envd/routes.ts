@@ -64,5 +64,4 @@ export async function envdRoutes(app: FastifyInstance, deps: EnvdDeps): Promise<
   const fs = { resolve, agents: deps.agents, stores: deps.stores };
   await registerEnvdFilesystem(app, fs);
   await registerEnvdFiles(app, fs);
-
 }
