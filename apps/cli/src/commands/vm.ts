@@ -69,7 +69,7 @@ export function parsePublish(items: string[]): { host: number; guest: number; pr
 }
 
 /** --publish HOST:GUEST and vmsan's --publish-port N (host port N to guest port N), together. */
-export function ports(o: Record<string, unknown>) {
+function ports(o: Record<string, unknown>) {
   return [
     ...(o.publish ? parsePublish(o.publish as string[]) : []),
     ...(o.publishPort ? parsePublishPorts(o.publishPort as string[]) : []),
@@ -77,7 +77,7 @@ export function ports(o: Record<string, unknown>) {
 }
 
 /** Hearth's --egress/--allow/--deny or vmsan's --network-policy and lists; not both. */
-export function egressOf(o: Record<string, unknown>) {
+function egressOf(o: Record<string, unknown>) {
   const vmsan = vmsanEgress({
     networkPolicy: o.networkPolicy as string | undefined,
     allowedDomain: o.allowedDomain as string[] | undefined,
