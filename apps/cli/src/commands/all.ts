@@ -9,6 +9,7 @@ import { forwardCommands } from './forward.ts';
 import { snapshotCommands } from './snapshot.ts';
 import { volumeCommands } from './volume.ts';
 import { networkCommands } from './network.ts';
+import { updateCommand } from './update.ts';
 import { templateCommands } from './template.ts';
 import { poolCommands } from './pool.ts';
 import { loginCommands } from './login.ts';
@@ -42,6 +43,7 @@ export function allCommands(program: Command): void {
   snapshotCommands(program);
   volumeCommands(program);
   networkCommands(program);
+  updateCommand(program);
   templateCommands(program);
   poolCommands(program);
   loginCommands(program);
