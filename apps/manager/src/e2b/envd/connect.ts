@@ -83,6 +83,7 @@ export function unary(
   app: FastifyInstance,
   path: string,
   handler: (msg: Record<string, unknown>, req: FastifyRequest) => Promise<unknown>,
+  toError: (e: unknown) => EnvdError = toEnvdError,
 ): void {
   app.post(path, async (req, reply) => {
     try {
@@ -93,7 +94,7 @@ export function unary(
         .type('application/json')
         .send(JSON.stringify(out ?? {}));
     } catch (e) {
-      return sendUnaryError(reply, toEnvdError(e));
+      return sendUnaryError(reply, toError(e));
     }
   });
 }
@@ -115,6 +116,7 @@ export function serverStreaming(
   app: FastifyInstance,
   path: string,
   open: (msg: Record<string, unknown>, req: FastifyRequest, stream: ServerStream) => Promise<void>,
+  toError: (e: unknown) => EnvdError = toEnvdError,
 ): void {
   app.post(path, async (req, reply) => {
     const out = passThrough();
@@ -135,7 +137,7 @@ export function serverStreaming(
       end(err) {
         if (ended) return;
         ended = true;
-        out.end(endEnvelope(err === undefined ? undefined : toEnvdError(err)));
+        out.end(endEnvelope(err === undefined ? undefined : toError(err)));
         closedResolve();
       },
       closed,
