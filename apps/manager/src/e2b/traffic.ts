@@ -17,7 +17,10 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * `<port>-<sandbox id>.<domain>` (E2B's `getHost(port)`), or null when the Host is not one.
  * Without a configured domain any domain goes: the sandbox id alone picks the sandbox.
  */
-export function sandboxHost(host: string | undefined, domain: string | null): { port: number; id: string } | null {
+export function sandboxHost(
+  host: string | undefined,
+  domain: string | null,
+): { port: number; id: string } | null {
   const m = host ? HOST_NAME.exec(host.toLowerCase()) : null;
   if (!m) return null;
   if (domain && withoutPort(m[3]!) !== withoutPort(domain.toLowerCase())) return null;
@@ -57,7 +60,8 @@ export function trafficRouting(
     }
     try {
       const tg = await target(f.row.vm_id, f.row.project);
-      const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+      const hasBody =
+        req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
       return await proxyToGuest(deps, {
         req,
         reply,

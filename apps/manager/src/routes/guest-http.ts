@@ -3,12 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
-import {
-  agentPath,
-  errorCatalogue,
-  HearthError,
-  type ErrorCode,
-} from '@hearth/contract';
+import { agentPath, errorCatalogue, HearthError, type ErrorCode } from '@hearth/contract';
 import { PortStream, PortStreamError } from '@hearth/contract/port-stream';
 import type { AppServices } from '../app.ts';
 import type { AccessTarget } from './vm-access.ts';
