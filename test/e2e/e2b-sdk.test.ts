@@ -326,10 +326,10 @@ describe('the e2b SDK against Hearth', () => {
     expect(JSON.parse(closed.body)).toMatchObject({ code: 502 });
     // A sandbox id that is none: E2B's 404 (a Hearth VM's name is not a sandbox either).
     const none = await viaHost(`8080-nosuchsandbox0000000.${DOMAIN}`);
-    expect(none.status).toBe(404);
+    expect(none).toMatchObject({ status: 404 });
     expect(JSON.parse(none.body)).toMatchObject({ code: 404 });
     const vmName = await viaHost(`8080-e2b-${sbx.sandboxId}.${DOMAIN}`);
-    expect(vmName.status).toBe(404);
+    expect(vmName).toMatchObject({ status: 404 });
     // Another domain than the configured one is the manager's own business (its API here).
     expect((await viaHost(`8080-${sbx.sandboxId}.elsewhere.test`, '/e2b/sandboxes')).status).toBe(401);
     expect(sbx.trafficAccessToken).toBeUndefined();

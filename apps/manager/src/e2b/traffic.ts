@@ -9,7 +9,8 @@ import type { Sandboxes } from './sandboxes.ts';
 /** What a private sandbox's ports ask for (E2B's name), holding its traffic access token. */
 export const TRAFFIC_HEADER = 'e2b-traffic-access-token';
 
-const HOST_NAME = /^(\d{1,5})-([a-z0-9]{1,64})\.(.+)$/;
+// Any first label `<port>-<name>`: a name that is no sandbox is E2B's 404, not the manager's page.
+const HOST_NAME = /^(\d{1,5})-([a-z0-9-]{1,64})\.(.+)$/;
 const withoutPort = (h: string) => h.replace(/:\d+$/, '');
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
