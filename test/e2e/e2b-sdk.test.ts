@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandExitError, NotFoundError, Sandbox } from 'e2b';
 import { Sandbox as Sandbox250 } from 'e2b-2-50';
@@ -25,6 +26,31 @@ const opts = () => {
 
 const adminToken = (p: Platform) => p.manager.adminToken;
 
+/** The domain of the sandboxes' host names (no DNS: the tests send the Host header themselves). */
+const DOMAIN = 'e2b.hearth.test';
+
+/** A GET to the manager's port with a Host of our choosing, as wildcard DNS would bring it. */
+function viaHost(
+  host: string,
+  path = '/',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const u = new URL(platform.get().manager.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: u.hostname, port: u.port, path, headers: { ...headers, host } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 const made: string[] = [];
 async function create(extra: Record<string, unknown> = {}): Promise<Sandbox> {
   const sbx = await Sandbox.create({ ...opts(), timeoutMs: 600_000, ...extra });
@@ -33,7 +59,7 @@ async function create(extra: Record<string, unknown> = {}): Promise<Sandbox> {
 }
 
 beforeAll(async () => {
-  platform.set(await startPlatform());
+  platform.set(await startPlatform({ manager: { e2bDomain: DOMAIN } }));
   shared.set(await create({ metadata: { suite: 'e2b', role: 'shared' } }));
 }, 400_000);
 
@@ -280,5 +306,56 @@ describe('the e2b SDK against Hearth', () => {
     expect(listed.map((s) => s.sandboxId)).toContain(shared.get().sandboxId);
     await sbx.kill();
     expect(await Sandbox250.kill(sbx.sandboxId, opts())).toBe(false);
+  }, 400_000);
+
+  it('routes getHost(port) to that port of the sandbox, on the manager’s port', async () => {
+    const sbx = shared.get();
+    const host = sbx.getHost(8080);
+    expect(host).toBe(`8080-${sbx.sandboxId}.${DOMAIN}`);
+    await sbx.commands.run('mkdir -p /tmp/www && echo "hello from $(hostname)" > /tmp/www/index.html', {
+      timeoutMs: 120_000,
+    });
+    await sbx.commands.run('httpd -f -p 8080 -h /tmp/www', { background: true, timeoutMs: 0 });
+    await until('the page through the host name', async () => (await viaHost(host)).status === 200, 120_000);
+    const page = await viaHost(host, '/index.html?x=1');
+    expect(page.status).toBe(200);
+    expect(page.body).toMatch(/^hello from /);
+    // Nothing listens on 8081: E2B's 502, in its shape.
+    const closed = await viaHost(sbx.getHost(8081));
+    expect(closed.status).toBe(502);
+    expect(JSON.parse(closed.body)).toMatchObject({ code: 502 });
+    // A sandbox id that is none: E2B's 404 (a Hearth VM's name is not a sandbox either).
+    const none = await viaHost(`8080-nosuchsandbox0000000.${DOMAIN}`);
+    expect(none).toMatchObject({ status: 404 });
+    expect(JSON.parse(none.body)).toMatchObject({ code: 404 });
+    const vmName = await viaHost(`8080-e2b-${sbx.sandboxId}.${DOMAIN}`);
+    expect(vmName).toMatchObject({ status: 404 });
+    // Another domain than the configured one is the manager's own business (its API here).
+    expect((await viaHost(`8080-${sbx.sandboxId}.elsewhere.test`, '/e2b/sandboxes')).status).toBe(401);
+    expect(sbx.trafficAccessToken).toBeUndefined();
+  }, 400_000);
+
+  it('asks a private sandbox’s ports for its traffic access token', async () => {
+    const sbx = await create({ network: { allowPublicTraffic: false } });
+    const token = sbx.trafficAccessToken;
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect(token).not.toBe((sbx as unknown as { envdAccessToken: string }).envdAccessToken);
+    await sbx.commands.run('mkdir -p /tmp/www && echo private > /tmp/www/index.html', { timeoutMs: 120_000 });
+    await sbx.commands.run('httpd -f -p 8080 -h /tmp/www', { background: true, timeoutMs: 0 });
+    const host = sbx.getHost(8080);
+    await until(
+      'the private page with the token',
+      async () => (await viaHost(host, '/', { 'e2b-traffic-access-token': token! })).status === 200,
+      120_000,
+    );
+    expect((await viaHost(host, '/', { 'e2b-traffic-access-token': token! })).body).toBe('private\n');
+    const without = await viaHost(host);
+    expect(without.status).toBe(403);
+    expect(JSON.parse(without.body)).toMatchObject({ code: 403 });
+    expect((await viaHost(host, '/', { 'e2b-traffic-access-token': 'f'.repeat(64) })).status).toBe(403);
+    // Connect hands the same token out again.
+    const again = await Sandbox.connect(sbx.sandboxId, { ...opts(), timeoutMs: 600_000 });
+    expect(again.trafficAccessToken).toBe(token);
+    await sbx.kill();
   }, 400_000);
 });

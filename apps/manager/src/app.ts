@@ -47,7 +47,7 @@ import type { ContainerService } from './services/containers/container-service.t
 import type { SecretService } from './services/containers/secret-service.ts';
 import { registryRoutes } from './routes/registries.ts';
 import type { RegistryCredentials } from './images/registry-auth.ts';
-import { e2bRoutes } from './e2b/index.ts';
+import { e2bRoutes, e2bSandboxes } from './e2b/index.ts';
 import { sealerFromKey, type Sealer } from './crypto/sealed.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -93,6 +93,11 @@ export interface AppServices {
   sessionTtlMs?: number;
   /** Seals values kept at rest (the E2B sandboxes' access tokens); absent: a key for this process only. */
   sealer?: Sealer;
+  /**
+   * The domain of the E2B sandboxes' host names (`<port>-<id>.<domain>`, docs/e2b.md); absent:
+   * the Host each API caller used.
+   */
+  e2bDomain?: string | null;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -105,6 +110,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
     ...frameworkOptions,
   });
   installErrorHandling(app);
+  const sandboxes = e2bSandboxes(app, { ...deps, sealer: deps.sealer ?? sealerFromKey(randomBytes(32)) });
   await app.register(cookie);
   installAudit(app, { store: deps.stores.audit, auth: deps.auth });
   app.addHook('onResponse', async (req, reply) => {
@@ -145,6 +151,6 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   await app.register(async (inst) => vmWsRoutes(inst, deps));
   await app.register(async (inst) => vmProxyRoutes(inst, deps));
   // The E2B-compatible API (docs/e2b.md), under /e2b.
-  await e2bRoutes(app, { ...deps, sealer: deps.sealer ?? sealerFromKey(randomBytes(32)) });
+  await e2bRoutes(app, { ...deps, sandboxes });
   return app;
 }

@@ -77,6 +77,11 @@ export interface ManagerConfig {
   diskPolicy?: Partial<DiskPolicy>;
   /** Largest upload into a guest; default 1 GiB. */
   maxUploadBytes?: number;
+  /**
+   * The domain of the E2B sandboxes' host names, `<port>-<id>.<domain>` (docs/e2b.md; a wildcard
+   * DNS name for the manager); default HEARTH_E2B_DOMAIN, else the Host each API caller used.
+   */
+  e2bDomain?: string;
   /** The built dashboard; default apps/web/dist. */
   uiDir?: string;
   /** POST /v1/images/import may read files on the manager host (operator opt-in). */
@@ -312,6 +317,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     sealer,
     ...(cfg.uiDir ? { uiDir: cfg.uiDir } : {}),
     ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
+    e2bDomain: cfg.e2bDomain || process.env.HEARTH_E2B_DOMAIN || null,
   });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();

@@ -209,4 +209,11 @@ CREATE INDEX e2b_sandboxes_project ON e2b_sandboxes (project, started_at);
 CREATE INDEX e2b_sandboxes_end ON e2b_sandboxes (end_at)
 `,
   },
+  {
+    version: 37,
+    name: 'e2b sandbox traffic',
+    // Whether a sandbox's ports are reachable by host name without its traffic access token
+    // (E2B's network.allowPublicTraffic; the token itself derives from the envd token).
+    sql: `ALTER TABLE e2b_sandboxes ADD COLUMN public_traffic boolean NOT NULL DEFAULT true`,
+  },
 ];

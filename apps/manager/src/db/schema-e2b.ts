@@ -15,6 +15,8 @@ export const e2bSandboxes = pgTable('e2b_sandboxes', {
   token_sealed: text('token_sealed').notNull(),
   metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
   auto_pause: boolean('auto_pause').notNull().default(false),
+  /** Its ports answer without the traffic access token (migration 37). */
+  public_traffic: boolean('public_traffic').notNull().default(true),
   started_at: at('started_at').notNull().defaultNow(),
   end_at: at('end_at').notNull(),
   created_by: text('created_by').notNull(),

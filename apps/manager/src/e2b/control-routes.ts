@@ -12,20 +12,24 @@ export interface ControlDeps {
   stores: Stores;
   agents: AgentClient;
   sandboxes: Sandboxes;
+  /** The domain of the sandboxes' host names (`<port>-<id>.<domain>`) as told to this request's caller. */
+  domainFor: (req: FastifyRequest) => string | null;
 }
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 100;
 
 /** The `Sandbox` answer of create and connect. */
-function created(f: Found & { token: string }) {
+function created(f: Found & { token: string }, domain: string | null, sandboxes: Sandboxes) {
   return {
     templateID: f.row.template_id,
     sandboxID: f.row.id,
     clientID: 'hearth',
     envdVersion: ENVD_VERSION,
     envdAccessToken: f.token,
-    domain: null,
+    // Only a private sandbox's ports ask for it (E2B's allowPublicTraffic: false).
+    trafficAccessToken: f.row.public_traffic ? null : sandboxes.trafficToken(f.row),
+    domain,
   };
 }
 
@@ -82,7 +86,7 @@ export function controlRoutes(app: FastifyInstance, deps: ControlDeps): void {
   const create = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const c = await caller(req, 'operator');
     const f = await sandboxes.create(c, bodyOf(req) as NewSandbox);
-    return reply.code(201).send(created(f));
+    return reply.code(201).send(created(f, deps.domainFor(req), sandboxes));
   };
   app.post('/sandboxes', create);
   app.post('/v2/sandboxes', create);
@@ -90,7 +94,9 @@ export function controlRoutes(app: FastifyInstance, deps: ControlDeps): void {
   const connect = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const c = await caller(req, 'operator');
     const f = await sandboxes.connect(c, idOf(req), bodyOf(req).timeout);
-    return reply.code(stateOf(f.vm) === 'running' ? 200 : 201).send(created(f));
+    return reply
+      .code(stateOf(f.vm) === 'running' ? 200 : 201)
+      .send(created(f, deps.domainFor(req), sandboxes));
   };
   app.post('/sandboxes/:id/connect', connect);
   app.post('/v2/sandboxes/:id/connect', connect);
@@ -100,7 +106,7 @@ export function controlRoutes(app: FastifyInstance, deps: ControlDeps): void {
     const { vm } = await sandboxes.get(c.project, idOf(req));
     if (vm.state !== 'paused') throw new E2bError(409, `sandbox "${idOf(req)}" is not paused`);
     const f = await sandboxes.connect(c, idOf(req), bodyOf(req).timeout);
-    return reply.code(201).send(created(f));
+    return reply.code(201).send(created(f, deps.domainFor(req), sandboxes));
   });
 
   const list = async (req: FastifyRequest, reply: import('fastify').FastifyReply, v2: boolean) => {
@@ -123,7 +129,7 @@ export function controlRoutes(app: FastifyInstance, deps: ControlDeps): void {
   app.get('/sandboxes/:id', async (req) => {
     const c = await caller(req, 'viewer');
     const f = await sandboxes.get(c.project, idOf(req));
-    return { ...listed(f), domain: null };
+    return { ...listed(f), domain: deps.domainFor(req) };
   });
 
   app.delete('/sandboxes/:id', async (req, reply) => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppServices } from '../app.ts';
 import type { Sealer } from '../crypto/sealed.ts';
 import { controlRoutes } from './control-routes.ts';
@@ -8,10 +8,27 @@ import { EnvdError } from './envd/context.ts';
 import { envdRoutes, SANDBOX_HEADER } from './envd/routes.ts';
 import { Sandboxes } from './sandboxes.ts';
 import { SandboxStore } from './store.ts';
+import { trafficRouting } from './traffic.ts';
 
 export const E2B_PREFIX = '/e2b';
 /** How often sandboxes past their end are killed or paused. */
 const SWEEP_MS = 1000;
+
+/**
+ * The E2B sandboxes, and the routing of `<port>-<id>.<domain>` Host names to their ports: called
+ * before any route is declared, so that routing comes first.
+ */
+export function e2bSandboxes(app: FastifyInstance, deps: AppServices & { sealer: Sealer }): Sandboxes {
+  const sandboxes = new Sandboxes({
+    stores: deps.stores,
+    vms: deps.vmService,
+    store: new SandboxStore(deps.db),
+    sealer: deps.sealer,
+    log: deps.log.child({ component: 'e2b' }),
+  });
+  trafficRouting(app, { ...deps, sandboxes, domain: deps.e2bDomain ?? null });
+  return sandboxes;
+}
 
 /**
  * The E2B-compatible API under /e2b (docs/e2b.md): control-plane calls carry `X-API-KEY`, a
@@ -20,15 +37,11 @@ const SWEEP_MS = 1000;
  */
 export async function e2bRoutes(
   app: FastifyInstance,
-  deps: AppServices & { sealer: Sealer; e2bSweepMs?: number },
+  deps: AppServices & { sandboxes: Sandboxes; e2bSweepMs?: number },
 ): Promise<void> {
-  const sandboxes = new Sandboxes({
-    stores: deps.stores,
-    vms: deps.vmService,
-    store: new SandboxStore(deps.db),
-    sealer: deps.sealer,
-    log: deps.log.child({ component: 'e2b' }),
-  });
+  const { sandboxes } = deps;
+  // Unconfigured, the sandboxes' domain is the name the caller reached the manager by.
+  const domainFor = (req: FastifyRequest) => deps.e2bDomain || req.headers.host || null;
   const isEnvd = (headers: Record<string, unknown>) => typeof headers[SANDBOX_HEADER] === 'string';
   await app.register(
     async (e2b) => {
@@ -54,6 +67,7 @@ export async function e2bRoutes(
           stores: deps.stores,
           agents: deps.agents,
           sandboxes,
+          domainFor,
         });
       });
     },

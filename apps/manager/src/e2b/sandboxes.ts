@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CreateVmBody, HearthError, type Vm } from '@hearth/contract';
 import type { Sealer } from '../crypto/sealed.ts';
@@ -29,6 +29,7 @@ export interface NewSandbox {
   envVars?: Record<string, string>;
   allow_internet_access?: boolean;
   secure?: boolean;
+  network?: { allowPublicTraffic?: boolean };
 }
 
 export interface SandboxDeps {
@@ -136,6 +137,7 @@ export class Sandboxes {
         token_sealed: this.d.sealer.seal(token),
         metadata,
         auto_pause: body.autoPause === true,
+        public_traffic: body.network?.allowPublicTraffic !== false,
         end_at: new Date(Date.now() + timeout * 1000),
         created_by: caller.actor,
       });
@@ -252,6 +254,24 @@ export class Sandboxes {
         );
       }
     }
+  }
+
+  /**
+   * The token that a sandbox's ports ask for when it is not public: derived from its envd token
+   * (so nothing more is kept), and no use for envd calls.
+   */
+  trafficToken(row: SandboxRow): string {
+    return createHmac('sha256', this.d.sealer.open(row.token_sealed)).update('e2b-traffic').digest('hex');
+  }
+
+  /**
+   * The sandbox behind a host name, with its VM, for the port proxy: any project's (the host
+   * name carries no key; the traffic token guards a private one). Null: none, or no VM.
+   */
+  async forTraffic(id: string): Promise<Found | null> {
+    const row = await this.d.store.get(id);
+    const vm = row ? await this.vmOf(row) : null;
+    return row && vm ? { row, vm } : null;
   }
 
   /** The sandbox's VM for an envd call, checked against the access token it carries. */
