@@ -19,6 +19,7 @@ const VM = [
   'apps/agent/src/**/*.test.ts',
   'packages/firecracker/**/*.test.ts',
   'packages/vmm/src/**/*.test.ts',
+  'apps/manager/src/e2b/**/*.test.ts',
 ];
 
 export default defineConfig({

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Recipe: a Debian root filesystem (tar) for the debian-12 / debian-13 images, from Debian's
 # packages with mmdebstrap: systemd as init, udev, dbus, bash, openssh-server, cloud-init, apt with
-# its sources configured. No kernel, bootloader or initramfs (Hearth boots its own kernel), no docs,
-# man pages or translations, no recommended packages. The guest agent is added by debian-image.sh,
-# so a new agent does not download Debian again.
+# its sources configured, busybox (its udhcpc is the DHCP client the guest agent runs on DHCP
+# NICs). No kernel, bootloader or initramfs (Hearth boots its own kernel), no docs, man pages or
+# translations, no recommended packages. The guest agent is added by debian-image.sh, so a new
+# agent does not download Debian again.
 # Usage: debian-rootfs.sh OUTDIR SUITE (bookworm | trixie). Output: $1/rootfs.tar, $1/version.
 # The recipe's sha256 and the suite are the cache key.
 set -euo pipefail
@@ -96,7 +97,7 @@ mmdebstrap --quiet --variant=minbase --mode=root --format=tar --skip=output/dev 
   --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/lintian/*' \
-  --include=systemd,systemd-sysv,udev,dbus,bash,openssh-server,cloud-init,iproute2,procps,sudo,ca-certificates,netbase,less \
+  --include=systemd,systemd-sysv,udev,dbus,bash,openssh-server,cloud-init,iproute2,procps,sudo,ca-certificates,netbase,less,busybox \
   --customize-hook="sh $work/customize.sh \"\$1\" $suite" \
   "$suite" "$work/rootfs.tar" \
   "deb $mirror $suite main" "deb $mirror $suite-updates main" "deb $security $suite-security main" >&2

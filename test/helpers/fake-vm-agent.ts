@@ -9,11 +9,46 @@ import { fakeInventory } from './fake-host.ts';
  * A host agent that boots nothing but answers every VM verb as a real one would when it goes
  * well: start → running, stop → stopped, pause/resume, delete; volumes are made and removed; an
  * exec answers with the request it got (stdout: its JSON), metrics and processes are canned. The
- * start specs it received are kept (the guest app a container's VM would run).
+ * start specs it received are kept (the guest app a container's VM would run). A started VM with
+ * a guest app then reports that app running, as a real guest agent does once it has started it.
  */
 export function fakeVmAgent() {
   const starts: AgentVmSpec[] = [];
   const calls: string[] = [];
+  let manager: { m: RunningManager; hostId: string; token: string } | null = null;
+  const reportAppRunning = async (id: string) => {
+    if (!manager) return;
+    const now = new Date().toISOString();
+    const app = {
+      state: 'running',
+      pid: 7,
+      exitCode: null,
+      signal: null,
+      reason: null,
+      restarts: 0,
+      health: null,
+      healthLog: [],
+      startedAt: now,
+      finishedAt: null,
+    };
+    const vm = {
+      id,
+      phase: 'running',
+      reason: null,
+      pid: 4242,
+      accel: 'tcg',
+      startedAt: now,
+      bootMs: 1,
+      app,
+    };
+    const res = await manager.m.app.inject({
+      method: 'POST',
+      url: `/v1/hosts/${manager.hostId}/vm-status`,
+      headers: { authorization: `Bearer ${manager.token}` },
+      payload: { vms: [vm] },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  };
   const server: Server = createServer((req, res) => {
     let data = '';
     req.on('data', (c: Buffer) => (data += c.toString()));
@@ -39,8 +74,11 @@ export function fakeVmAgent() {
         return send(200, { id, path: `/fake/${id}` });
       if (req.method === 'DELETE') return send(200, { ok: true });
       if (req.method === 'POST' && verb === 'start') {
-        starts.push(JSON.parse(data) as AgentVmSpec);
-        return send(200, status('running'));
+        const spec = JSON.parse(data) as AgentVmSpec;
+        starts.push(spec);
+        send(200, status('running'));
+        if (spec.guest?.app) res.on('finish', () => void reportAppRunning(id));
+        return;
       }
       if (req.method === 'POST' && verb === 'stop') return send(200, status('stopped'));
       if (req.method === 'POST' && verb === 'pause') return send(200, status('paused'));
@@ -99,6 +137,8 @@ export function fakeVmAgent() {
         },
       });
       expect(reg.statusCode, reg.body).toBe(200);
+      const body = reg.json() as { host: { id: string }; agentToken: string };
+      manager = { m, hostId: body.host.id, token: body.agentToken };
     },
     close: () => new Promise((r) => server.close(r)),
   };

@@ -161,6 +161,7 @@ export async function startPlatform(
       | 'idempotencyRetention'
       | 'idempotencyPendingTimeout'
       | 'docker'
+      | 'e2bDomain'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

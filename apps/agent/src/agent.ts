@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -24,6 +24,9 @@ import { trackChanges } from './drain.ts';
 import { lockDataDir } from './pid-lock.ts';
 import { loadServing, saveIssued, type AgentTlsMode } from './tls.ts';
 import type { Server as TlsServer } from 'node:tls';
+
+/** How often a heartbeat sweeps what deleted networks left, when their list did not change. */
+const HEARTBEAT_SWEEP_EVERY_MS = 60_000;
 
 export interface AgentConfig {
   dataDir: string;
@@ -257,9 +260,11 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     const port = typeof addr === 'object' && addr ? addr.port : cfg.listenPort;
     url = cfg.advertiseUrl ?? `${tlsMode.kind === 'plain' ? 'http' : 'https'}://${cfg.listenHost}:${port}`;
 
+    // Checked afresh at each start (an operator may have installed or fixed something).
     const inventory = await collectInventory(cfg.dataDir, drivers, {
       underlay: cfg.underlay ?? null,
       confiner,
+      maxAgeMs: 0,
     });
     const body: RegisterHostBody = {
       name: cfg.name ?? hostname(),
@@ -309,6 +314,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   }
   log.info({ hostId, url, vms: supervisor.list().length }, 'agent registered');
 
+  const lastSweep: { key: string | null; at: number } = { key: null, at: 0 };
   const beat = async () => {
     try {
       const res = await client.heartbeat(
@@ -316,8 +322,18 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
         await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null, confiner }),
         supervisor.list(),
       );
-      // Networks deleted while this host was unreachable: what it built for them goes now.
-      if (res.networks) {
+      // Networks deleted while this host was unreachable: what it built for them goes now. The
+      // sweep lists links and nftables (processes spawned): done when the networks or the host's
+      // links changed (a directory read), and otherwise once a minute.
+      const networksKey = res.networks
+        ? `${[...res.networks].sort().join(',')} ${(await readdir('/sys/class/net').catch(() => [])).sort().join(',')}`
+        : null;
+      if (
+        res.networks &&
+        (networksKey !== lastSweep.key || Date.now() - lastSweep.at >= HEARTBEAT_SWEEP_EVERY_MS)
+      ) {
+        lastSweep.key = networksKey;
+        lastSweep.at = Date.now();
         await sweepLeftovers({
           owners: [hostId],
           kinds: ['net'],

@@ -1,7 +1,7 @@
 import { readdir, readFile, readlink, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import pino from 'pino';
-import { cpus, freemem, release, totalmem, arch } from 'node:os';
+import { cpus, freemem, release, totalmem, arch, networkInterfaces } from 'node:os';
 import type { HostInventory } from '@hearth/contract';
 import type { VmmDriver } from '@hearth/vmm';
 import { detectAccel } from '@hearth/qemu';
@@ -16,6 +16,21 @@ const silentLog = pino({ level: 'silent' });
 
 // The kernel's network features do not change while the agent runs: probe once.
 let netFeatures: Promise<NetFeature[]> | null = null;
+
+/**
+ * How long the host's checks (VMMs, /dev/kvm, tun, nftables, confinement) are reused between
+ * heartbeats. They spawn processes, and a spawn from a large Node process blocks its event loop
+ * for tens of milliseconds: run every heartbeat, they took a tenth of the agent's time while idle
+ * and starved its streams (a snapshot's state copy, app logs). What they report changes when an
+ * operator installs or removes something, so a minute's delay is fine.
+ */
+const CHECKS_MAX_AGE_MS = 60_000;
+const checkCache = new Map<string, { at: number; value: Promise<HostChecks> }>();
+
+interface HostChecks {
+  vmms: HostInventory['vmms'];
+  checks: HostInventory['checks'];
+}
 
 async function check(
   name: string,
@@ -39,11 +54,10 @@ export function hostNetFeatures(): Promise<NetFeature[]> {
  */
 async function hostInterfaces(): Promise<HostInventory['interfaces']> {
   const addrs = new Map<string, string[]>();
-  for (const line of (await sh(['ip', '-o', 'addr', 'show']).catch(() => '')).split('\n')) {
-    const cols = line.trim().split(/\s+/);
-    if (!cols[1] || !/^inet6?$/.test(cols[2] ?? '') || cols[3]?.startsWith('fe80:')) continue;
-    const name = cols[1].replace(/@.*$/, '');
-    addrs.set(name, [...(addrs.get(name) ?? []), cols[3]!]);
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.cidr && !a.cidr.startsWith('fe80:')) addrs.set(name, [...(addrs.get(name) ?? []), a.cidr]);
+    }
   }
   const out: HostInventory['interfaces'] = [];
   for (const name of (await readdir('/sys/class/net').catch(() => [] as string[])).sort()) {
@@ -59,16 +73,55 @@ async function hostInterfaces(): Promise<HostInventory['interfaces']> {
   return out;
 }
 
-/** What this host offers; sent at registration and with every heartbeat, shown by `hearth doctor`. */
+/**
+ * What this host offers; sent at registration and with every heartbeat, shown by `hearth doctor`.
+ * Memory, disk and interfaces are read each time; the checks are reused for `maxAgeMs`.
+ */
 export async function collectInventory(
   dataDir: string,
   drivers: VmmDriver[],
-  opts: { underlay?: string | null; confiner?: VmConfiner } = {},
+  opts: { underlay?: string | null; confiner?: VmConfiner; maxAgeMs?: number } = {},
 ): Promise<HostInventory> {
+  const fs = await statfs(dataDir);
+  const freeMib = Math.floor((fs.bavail * fs.bsize) / 2 ** 20);
+  const { vmms, checks } = await hostChecks(dataDir, drivers, opts);
+  const disk = await check('disk', async () => {
+    if (freeMib < 1024) throw new Error(`only ${freeMib} MiB free in ${dataDir}`);
+    return `${freeMib} MiB free in ${dataDir}`;
+  });
+  return {
+    cpus: cpus().length,
+    memoryMib: Math.floor(totalmem() / 2 ** 20),
+    memoryFreeMib: await availableMemoryMib(),
+    diskFreeMib: freeMib,
+    kernel: release(),
+    arch: arch(),
+    vmms,
+    checks: [...checks, disk],
+    interfaces: await hostInterfaces(),
+    underlay: opts.underlay ?? null,
+  };
+}
+
+function hostChecks(
+  dataDir: string,
+  drivers: VmmDriver[],
+  opts: { confiner?: VmConfiner; maxAgeMs?: number },
+): Promise<HostChecks> {
+  const key = `${dataDir}\0${drivers.map((d) => d.kind).join(',')}`;
+  const cached = checkCache.get(key);
+  if (cached && Date.now() - cached.at < (opts.maxAgeMs ?? CHECKS_MAX_AGE_MS)) return cached.value;
+  const value = runChecks(dataDir, drivers, opts.confiner);
+  checkCache.set(key, { at: Date.now(), value });
+  // A failed run is not kept: the next heartbeat tries again.
+  value.catch(() => checkCache.delete(key));
+  return value;
+}
+
+async function runChecks(dataDir: string, drivers: VmmDriver[], confiner?: VmConfiner): Promise<HostChecks> {
   const vmms = await Promise.all(drivers.map((d) => d.probe()));
   // Each driver's own checks (binary, /dev/kvm, CPU flags, jailer), with their reasons.
   const driverChecks = (await Promise.all(drivers.map((d) => d.checks?.() ?? []))).flat();
-  const fs = await statfs(dataDir);
   const accel = await detectAccel();
   const checks = await Promise.all([
     check('kvm', async () => {
@@ -96,25 +149,9 @@ export async function collectInventory(
       return 'ip link works';
     }),
     check('ksm', () => ksmSummary()),
-    (opts.confiner ?? new VmConfiner(join(dataDir, 'vms'), silentLog)).check(),
-    check('disk', async () => {
-      const freeMib = Math.floor((fs.bavail * fs.bsize) / 2 ** 20);
-      if (freeMib < 1024) throw new Error(`only ${freeMib} MiB free in ${dataDir}`);
-      return `${freeMib} MiB free in ${dataDir}`;
-    }),
+    (confiner ?? new VmConfiner(join(dataDir, 'vms'), silentLog)).check(),
   ]);
-  return {
-    cpus: cpus().length,
-    memoryMib: Math.floor(totalmem() / 2 ** 20),
-    memoryFreeMib: await availableMemoryMib(),
-    diskFreeMib: Math.floor((fs.bavail * fs.bsize) / 2 ** 20),
-    kernel: release(),
-    arch: arch(),
-    vmms,
-    checks: [...checks, ...(await hostNetFeatures()), ...driverChecks],
-    interfaces: await hostInterfaces(),
-    underlay: opts.underlay ?? null,
-  };
+  return { vmms, checks: [...checks, ...(await hostNetFeatures()), ...driverChecks] };
 }
 
 /**

@@ -47,6 +47,9 @@ import type { ContainerService } from './services/containers/container-service.t
 import type { SecretService } from './services/containers/secret-service.ts';
 import { registryRoutes } from './routes/registries.ts';
 import type { RegistryCredentials } from './images/registry-auth.ts';
+import { e2bRoutes, e2bSandboxes } from './e2b/index.ts';
+import { sealerFromKey, type Sealer } from './crypto/sealed.ts';
+import { randomBytes } from 'node:crypto';
 import type { FunctionService } from './services/functions/function-service.ts';
 import { functionRoutes } from './routes/functions.ts';
 
@@ -92,6 +95,13 @@ export interface AppServices {
   oidc?: Oidc | null;
   /** Lifetime of a browser session; default 7 days. */
   sessionTtlMs?: number;
+  /** Seals values kept at rest (the E2B sandboxes' access tokens); absent: a key for this process only. */
+  sealer?: Sealer;
+  /**
+   * The domain of the E2B sandboxes' host names (`<port>-<id>.<domain>`, docs/e2b.md); absent:
+   * the Host each API caller used.
+   */
+  e2bDomain?: string | null;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -104,6 +114,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
     ...frameworkOptions,
   });
   installErrorHandling(app);
+  const sandboxes = e2bSandboxes(app, { ...deps, sealer: deps.sealer ?? sealerFromKey(randomBytes(32)) });
   await app.register(cookie);
   installAudit(app, { store: deps.stores.audit, auth: deps.auth });
   app.addHook('onResponse', async (req, reply) => {
@@ -144,5 +155,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));
   await app.register(async (inst) => vmProxyRoutes(inst, deps));
+  // The E2B-compatible API (docs/e2b.md), under /e2b.
+  await e2bRoutes(app, { ...deps, sandboxes });
   return app;
 }

@@ -213,6 +213,10 @@ export const CreateTokenBody = z
       .optional()
       .describe('Role ceiling: the token never acts above it.'),
     project: Name.optional().describe('Project scope: the token acts in this project only.'),
+    format: z
+      .enum(['hearth', 'e2b'])
+      .optional()
+      .describe('e2b: a secret shaped e2b_<40 hex digits>, as E2B SDKs expect of E2B_API_KEY (docs/e2b.md).'),
   })
   .meta({ id: 'CreateTokenBody' });
 

@@ -13,8 +13,8 @@ import {
 /** A recipe run on the base rootfs: `args` follow OUTDIR and the base image; `parts` are files it sources. */
 export interface OnBaseRecipe {
   recipe: string;
-  args?: string[];
-  parts?: string[];
+  args?: readonly string[];
+  parts?: readonly string[];
   description: string;
 }
 

@@ -9,10 +9,12 @@ import { ensureOnBase } from './runtimes.ts';
 export const TOOLS = {
   iperf3: {
     recipe: 'tool-iperf3.sh',
+    parts: ['runtime-lib.sh'],
     description: "busybox base + Debian bookworm's iperf3 (.debs from the Debian archive)",
   },
   openssh: {
     recipe: 'tool-openssh.sh',
+    parts: ['runtime-lib.sh'],
     description: "busybox base + Debian bookworm's OpenSSH server, ssh-keygen and sftp-server (.debs)",
   },
 } as const;

@@ -9,6 +9,7 @@ import { forwardCommands } from './forward.ts';
 import { snapshotCommands } from './snapshot.ts';
 import { volumeCommands } from './volume.ts';
 import { networkCommands } from './network.ts';
+import { updateCommand } from './update.ts';
 import { templateCommands } from './template.ts';
 import { poolCommands } from './pool.ts';
 import { loginCommands } from './login.ts';
@@ -23,6 +24,7 @@ import { runCommand } from './run.ts';
 import { containerVerbs } from './container-verbs.ts';
 import { secretCommands } from './secret.ts';
 import { composeCommands } from './compose.ts';
+import { e2bCommands } from './e2b.ts';
 import { fnCommands } from './fn.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
@@ -43,6 +45,7 @@ export function allCommands(program: Command): void {
   snapshotCommands(program);
   volumeCommands(program);
   networkCommands(program);
+  updateCommand(program);
   templateCommands(program);
   poolCommands(program);
   loginCommands(program);
@@ -52,4 +55,5 @@ export function allCommands(program: Command): void {
   projectCommands(program);
   registryCommands(program);
   dockerCommands(program);
+  e2bCommands(program);
 }

@@ -18,7 +18,9 @@ export function doctorCommand(program: Command): void {
         import('@hearth/firecracker'),
         import('@hearth/qemu'),
       ]);
-      const inv = await collectInventory(dataDir, [new FirecrackerDriver(), new QemuDriver()]);
+      const inv = await collectInventory(dataDir, [new FirecrackerDriver(), new QemuDriver()], {
+        maxAgeMs: 0,
+      });
       let manager: { ok: boolean; detail: string };
       try {
         const hosts = await resolveClient({ dataDir }).all('listHosts');

@@ -3,7 +3,7 @@ import type { EgressPolicy, Network, NicRequest } from '@hearth/contract';
 import { printJson } from '../output.ts';
 import { table } from '../format.ts';
 import { UsageError } from '../config.ts';
-import { act, parsePublish, summary } from './vm.ts';
+import { act } from './vm.ts';
 
 const line = (n: Network) =>
   `network ${n.name} (${n.id}): ${n.mode}${n.cidr ? ` ${n.cidr}` : ' DHCP'}${n.vni ? ` vni ${n.vni}` : ''}${n.interface ? ` on ${n.interface}` : ''}${n.vlan ? ` vlan ${n.vlan}` : ''}${n.allowMetadata ? ', metadata allowed' : ''}, bridge ${n.bridge}`;
@@ -34,16 +34,18 @@ export function parseEgress(o: Record<string, unknown>, current?: EgressPolicy):
     default: def,
     allow: list(o.allow) ?? current?.allow ?? [],
     deny: list(o.deny) ?? current?.deny ?? [],
+    // These flags do not touch the domain list: an update keeps it.
+    ...(current?.domains ? { domains: current.domains } : {}),
   };
 }
 
-const num = (flag: string) => (v: string) => {
+export const num = (flag: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new UsageError(`${flag} ${v} is not a whole number.`);
   return n;
 };
 
-/** `hearth network create|ls|inspect|leases|rm` and `hearth update <vm>` */
+/** `hearth network create|ls|inspect|leases|rm` */
 export function networkCommands(program: Command): void {
   const net = program.command('network').description('Networks VMs attach to: nat, isolated, bridged, vxlan');
   net
@@ -141,42 +143,6 @@ export function networkCommands(program: Command): void {
         const n = await c.call('deleteNetwork', { params: { id } });
         if (json) return printJson(n);
         console.log(`deleted: ${line(n)}`);
-      }),
-    );
-
-  program
-    .command('update <vm>')
-    .description('Change a VM: published ports, egress policy, bandwidth (live), name, size (stopped)')
-    .option('--name <name>', 'new name')
-    .option('--vcpus <n>', 'virtual CPUs (VM stopped)', num('--vcpus'))
-    .option('--memory <mib>', 'memory in MiB (VM stopped)', num('--memory'))
-    .option('--publish <ports...>', 'replace published ports HOST:GUEST[/udp]; --publish none clears')
-    .option('--egress <default>', 'allow or deny what no list names')
-    .option('--allow <cidr...>', 'destinations always allowed (replaces the list; --allow none clears)')
-    .option('--deny <cidr...>', 'destinations always denied (replaces the list; --deny none clears)')
-    .option('--bandwidth <mbit>', 'rate limit per NIC in Mbit/s, or none')
-    .action(
-      act(program, async (c, json, id: string, o: Record<string, unknown>) => {
-        const pub = o.publish as string[] | undefined;
-        const bw = o.bandwidth as string | undefined;
-        if (bw !== undefined && bw !== 'none' && !/^\d+$/.test(bw))
-          throw new UsageError(`--bandwidth ${bw} must be a number of Mbit/s or none.`);
-        const body = Object.fromEntries(
-          Object.entries({
-            name: o.name,
-            vcpus: o.vcpus,
-            memoryMib: o.memory,
-            ports: pub ? (pub.length === 1 && pub[0] === 'none' ? [] : parsePublish(pub)) : undefined,
-            egress:
-              o.egress === undefined && (o.allow !== undefined || o.deny !== undefined)
-                ? parseEgress(o, (await c.call('getVm', { params: { id } })).egress)
-                : parseEgress(o),
-            bandwidthMbit: bw === undefined ? undefined : bw === 'none' ? null : Number(bw),
-          }).filter(([, v]) => v !== undefined),
-        );
-        const vm = await c.call('patchVm', { params: { id }, body: body as never });
-        if (json) return printJson(vm);
-        console.log(summary(vm));
       }),
     );
 }

@@ -23,29 +23,39 @@ export function tokenCommands(program: Command): void {
     .description('Create an API token; its secret is printed this once (on standard output)')
     .option('--expires <lifetime>', 'lifetime, e.g. 90d or 12h (default: no expiry)')
     .option('--role <role>', `role ceiling: ${ROLES.join(', ')}`)
+    .option('--e2b', 'shape the secret e2b_<hex> (an E2B_API_KEY for the E2B SDK; see `hearth e2b env`)')
     .action(
-      act(program, async (c, json, name: string, o: { expires?: string; role?: (typeof ROLES)[number] }) => {
-        const project = scopeFlag();
-        const t = await c.withProject(null).call('createToken', {
-          body: {
-            name,
-            ...(o.expires ? { expiresIn: o.expires } : {}),
-            ...(o.role ? { role: o.role } : {}),
-            ...(project ? { project } : {}),
-          },
-        });
-        if (json) return printJson(t);
-        const limits = [
-          t.role && `role ${t.role}`,
-          t.project && `project ${t.project}`,
-          t.expiresAt && `expires ${when(t.expiresAt)}`,
-        ];
-        process.stderr.write(
-          `Created token ${t.name} (${t.id})${limits.some(Boolean) ? `, ${limits.filter(Boolean).join(', ')}` : ''}. ` +
-            'Its secret is shown this once:\n',
-        );
-        console.log(t.token);
-      }),
+      act(
+        program,
+        async (
+          c,
+          json,
+          name: string,
+          o: { expires?: string; role?: (typeof ROLES)[number]; e2b?: boolean },
+        ) => {
+          const project = scopeFlag();
+          const t = await c.withProject(null).call('createToken', {
+            body: {
+              name,
+              ...(o.expires ? { expiresIn: o.expires } : {}),
+              ...(o.role ? { role: o.role } : {}),
+              ...(project ? { project } : {}),
+              ...(o.e2b ? { format: 'e2b' as const } : {}),
+            },
+          });
+          if (json) return printJson(t);
+          const limits = [
+            t.role && `role ${t.role}`,
+            t.project && `project ${t.project}`,
+            t.expiresAt && `expires ${when(t.expiresAt)}`,
+          ];
+          process.stderr.write(
+            `Created token ${t.name} (${t.id})${limits.some(Boolean) ? `, ${limits.filter(Boolean).join(', ')}` : ''}. ` +
+              'Its secret is shown this once:\n',
+          );
+          console.log(t.token);
+        },
+      ),
     );
 
   token

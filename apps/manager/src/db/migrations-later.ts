@@ -184,7 +184,40 @@ CREATE TABLE secrets (
     sql: `ALTER TABLE vms ADD COLUMN dns_aliases jsonb NOT NULL DEFAULT '[]'::jsonb`,
   },
   {
+    version: 36,
+    name: 'e2b sandboxes',
+    // The E2B-compatible API's sandboxes (e2b/): each is one VM, with its envd access token as a
+    // hash (checked on every envd call) and sealed (connect hands it out again; the key is outside
+    // the database), its metadata, its absolute end (killed, or paused when auto_pause, once past)
+    // and the E2B template id it was created from.
+    sql: `
+CREATE TABLE e2b_sandboxes (
+  id text PRIMARY KEY,
+  vm_id text NOT NULL,
+  project text NOT NULL,
+  template_id text NOT NULL,
+  token_hash text NOT NULL,
+  token_sealed text NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  auto_pause boolean NOT NULL DEFAULT false,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  end_at timestamptz NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX e2b_sandboxes_project ON e2b_sandboxes (project, started_at);
+CREATE INDEX e2b_sandboxes_end ON e2b_sandboxes (end_at)
+`,
+  },
+  {
     version: 37,
+    name: 'e2b sandbox traffic',
+    // Whether a sandbox's ports are reachable by host name without its traffic access token
+    // (E2B's network.allowPublicTraffic; the token itself derives from the envd token).
+    sql: `ALTER TABLE e2b_sandboxes ADD COLUMN public_traffic boolean NOT NULL DEFAULT true`,
+  },
+  {
+    version: 38,
     name: 'functions',
     // Serverless functions: each deploy is an immutable version (its code, and the snapshot of a
     // VM with the handler loaded); aliases point at versions; logs are per invocation.

@@ -352,8 +352,10 @@ export const vmNics = pgTable(
 );
 
 import { containerEvents, containers, registryCredentials, secrets } from './schema-containers.ts';
+import { e2bSandboxes } from './schema-e2b.ts';
 
 export * from './schema-containers.ts';
+export * from './schema-e2b.ts';
 import { functionAliases, functionLogs, functions, functionVersions } from './schema-functions.ts';
 export * from './schema-functions.ts';
 
@@ -381,6 +383,7 @@ export const tables = {
   container_events: containerEvents,
   secrets,
   registry_credentials: registryCredentials,
+  e2b_sandboxes: e2bSandboxes,
   functions,
   function_versions: functionVersions,
   function_aliases: functionAliases,

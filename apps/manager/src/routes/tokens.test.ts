@@ -54,6 +54,18 @@ describeOnBackends('API tokens', (db) => {
       .not.toBeNull();
   });
 
+  it('makes e2b_-shaped keys that the E2B API takes as X-API-KEY', async () => {
+    const u = await user({ roles: { default: 'operator' } });
+    const r = await call('POST', '/v1/tokens', u.headers(), { name: 'sdk', format: 'e2b' });
+    expect(r.statusCode).toBe(201);
+    const key = (r.json() as { token: string }).token;
+    expect(key).toMatch(/^e2b_[0-9a-f]{40}$/);
+    const listed = await call('GET', '/e2b/v2/sandboxes', { 'x-api-key': key });
+    expect([listed.statusCode, listed.json()]).toEqual([200, []]);
+    const refused = await call('GET', '/e2b/v2/sandboxes', { 'x-api-key': `e2b_${'0'.repeat(40)}` });
+    expect([refused.statusCode, refused.json()]).toEqual([401, { code: 401, message: 'invalid API key' }]);
+  });
+
   it('lists only the caller’s own tokens', async () => {
     const a = await user();
     const b = await user();

@@ -81,6 +81,7 @@ export function tokenRoutes(app: FastifyInstance, { stores, auth }: AppServices)
       expiresAt,
       role,
       project,
+      format: body.format,
     });
     const created = await stores.tokens.get(id);
     return { ...created!, token };

@@ -1,34 +1,10 @@
-import http, { type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { WebSocket } from 'ws';
-import {
-  agentPath,
-  errorCatalogue,
-  HearthError,
-  PortParams,
-  PROXY_DROPPED_HEADERS,
-  routes,
-  validationError,
-  type ErrorCode,
-} from '@hearth/contract';
-import { PortStream, PortStreamError } from '@hearth/contract/port-stream';
+import { PortParams, PROXY_DROPPED_HEADERS, routes, validationError } from '@hearth/contract';
 import { admit, checkText } from '../http.ts';
 import type { AppServices } from '../app.ts';
+import { proxyToGuest } from './guest-http.ts';
 import { accessTarget } from './vm-access.ts';
-
-/** Headers of one hop only (RFC 9110 §7.6.1), never passed on by a proxy. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /**
  * A page from the guest is served from the manager's origin: the sandbox gives it an opaque
@@ -37,41 +13,6 @@ const HOP_BY_HOP = new Set([
 const SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-
-function streamError(e: unknown, port: number): HearthError {
-  if (e instanceof HearthError) return e;
-  if (e instanceof PortStreamError && e.code in errorCatalogue) {
-    return new HearthError(e.code as ErrorCode, e.message);
-  }
-  return new HearthError(
-    'AGENT_UNREACHABLE',
-    `Opening a stream to port ${port} of the guest failed: ${(e as Error).message}`,
-  );
-}
-
-/** Opens a port stream to the VM's agent and resolves once the guest connected. */
-export async function openStream(ws: WebSocket): Promise<PortStream> {
-  const s = new PortStream(ws);
-  await new Promise<void>((resolve, reject) => {
-    s.once('connected', resolve);
-    s.once('error', reject);
-    s.once('close', () => reject(new Error('the stream closed before it connected')));
-    ws.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        try {
-          const env = JSON.parse(text) as { error: { code: string; message: string } };
-          reject(new PortStreamError(env.error.code, env.error.message));
-        } catch {
-          reject(new Error(`HTTP ${res.statusCode}`));
-        }
-      });
-    });
-  });
-  s.removeAllListeners('close');
-  return s;
-}
 
 /**
  * `/v1/vms/{id}/proxy/{port}/…`: HTTP to a server in the guest over a guest-agent TCP stream (one
@@ -98,61 +39,27 @@ export function vmProxyRoutes(app: FastifyInstance, deps: AppServices): void {
     checkText(parsed.data, 'path');
     const { id, port } = parsed.data;
     const tg = await target(id, project);
-    const url = `${tg.host.url.replace(/^http/, 'ws')}${agentPath('portStream', { params: { id: tg.vmId, port }, query: {} })}`;
-    const ws = new WebSocket(url, {
-      headers: { authorization: `Bearer ${tg.host.callback_token}` },
-      ...(url.startsWith('wss:') ? deps.agents.tlsFor(tg.host) : {}),
-    });
-    let stream: PortStream;
-    try {
-      stream = await openStream(ws);
-    } catch (e) {
-      ws.terminate();
-      throw streamError(e, port);
-    }
     const prefix = `/v1/vms/${encodeURIComponent(id)}/proxy/${port}`;
     const q = req.url.indexOf('?');
-    const path = `/${raw['*'] ?? ''}${q >= 0 ? req.url.slice(q) : ''}`;
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (v === undefined || HOP_BY_HOP.has(k) || (PROXY_DROPPED_HEADERS as readonly string[]).includes(k))
-        continue;
-      headers[k] = v;
-    }
-    headers.host = `localhost:${port}`;
-    headers['x-forwarded-host'] = req.headers.host ?? '';
-    headers['x-forwarded-proto'] = req.protocol;
-    headers['x-forwarded-prefix'] = prefix;
-    headers.connection = 'close';
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const out = http.request({ method: req.method, path, headers, createConnection: () => stream });
-      out.on('response', resolve);
-      out.on('error', reject);
-      reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished) stream.destroy();
-      });
-      const body = req.body as Readable | undefined;
-      // A body that fails midway (the client went away) ends the request to the guest too.
-      if (body && typeof body.pipe === 'function') pipeline(body, out).catch(() => stream.destroy());
-      else out.end();
-    }).catch((e: unknown) => {
-      stream.destroy();
-      throw new HearthError(
-        'GUEST_PORT_UNREACHABLE',
-        `Proxying to port ${port} of the guest failed: ${(e as Error).message}`,
-      );
-    });
-    reply.code(res.statusCode ?? 502);
-    for (const [k, v] of Object.entries(res.headers)) {
-      if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    return proxyToGuest(deps, {
+      req,
+      reply,
+      body: req.body as Readable | undefined,
+      host: tg.host,
+      vmId: tg.vmId,
+      port,
+      path: `/${raw['*'] ?? ''}${q >= 0 ? req.url.slice(q) : ''}`,
+      headers: {
+        host: `localhost:${port}`,
+        'x-forwarded-host': req.headers.host ?? '',
+        'x-forwarded-proto': req.protocol,
+        'x-forwarded-prefix': prefix,
+      },
       // A redirect to an absolute path of the app stays under the proxy's prefix.
-      if (k === 'location' && typeof v === 'string' && v.startsWith('/') && !v.startsWith('//'))
-        reply.header(k, prefix + v);
-      else reply.header(k, v);
-    }
-    reply.header('content-security-policy', SANDBOX);
-    res.on('end', () => stream.end());
-    return reply.send(res);
+      location: (v) => (v.startsWith('/') && !v.startsWith('//') ? prefix + v : v),
+      dropHeaders: PROXY_DROPPED_HEADERS,
+      answerHeaders: { 'content-security-policy': SANDBOX },
+    });
   };
   app.route({ method: [...METHODS], url: routes.vmProxy.path, handler });
   // `/proxy/{port}/` with nothing after it: the router ignores trailing slashes, so the wildcard

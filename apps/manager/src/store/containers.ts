@@ -37,8 +37,8 @@ export interface ContainerRow extends ContainerRecord {
 
 /**
  * The container's state: its own phase until it has a VM, then its VM's state and the app the
- * guest agent reports (no app reported yet on a running VM: running). The one rule, in SQL so
- * that lists filter and page by it in the database.
+ * guest agent reports (no app reported yet on a running VM: starting, since the guest has not
+ * started it yet). The one rule, in SQL so that lists filter and page by it in the database.
  */
 const STATE = sql<ContainerState>`CASE
   WHEN ${containers.phase} <> 'vm' THEN ${containers.phase}
@@ -47,7 +47,7 @@ const STATE = sql<ContainerState>`CASE
   WHEN ${vms.state} = 'created' THEN
     CASE WHEN ${vms.desired_state} = 'running' THEN 'starting' ELSE 'exited' END
   WHEN ${vms.state} = 'running' THEN
-    CASE coalesce(${vms.app}->>'state', 'running')
+    CASE coalesce(${vms.app}->>'state', 'starting')
       WHEN 'running' THEN 'running'
       WHEN 'starting' THEN 'starting'
       WHEN 'restarting' THEN 'restarting'

@@ -126,9 +126,19 @@ export class TokenStore {
   /** A user's API token; the secret is returned once and stored as a hash. */
   async createForUser(
     userId: string,
-    opts: { name: string; expiresAt?: Date | null; role?: TokenRow['role']; project?: string | null },
+    opts: {
+      name: string;
+      expiresAt?: Date | null;
+      role?: TokenRow['role'];
+      project?: string | null;
+      /** `e2b`: the shape E2B SDKs check an API key against (`e2b_` and 40 hex digits). */
+      format?: 'hearth' | 'e2b' | undefined;
+    },
   ): Promise<{ id: string; token: string }> {
-    const token = `hth_user_${randomBytes(24).toString('base64url')}`;
+    const token =
+      opts.format === 'e2b'
+        ? `e2b_${randomBytes(20).toString('hex')}`
+        : `hth_user_${randomBytes(24).toString('base64url')}`;
     const id = newId('tok');
     await this.db.orm.insert(tokens).values({
       id,

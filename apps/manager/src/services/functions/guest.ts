@@ -2,7 +2,7 @@ import { agentPath, HearthError, type ExecResult } from '@hearth/contract';
 import type { PortStream } from '@hearth/contract/port-stream';
 import { WebSocket } from 'ws';
 import type { AgentClient, AgentTarget } from '../agent-client.ts';
-import { openStream } from '../../routes/vm-proxy.ts';
+import { openStream } from '../../routes/guest-http.ts';
 
 /** The guest port each function's shim listens on (127.0.0.1 in the guest). */
 export const SHIM_PORT = 9071;

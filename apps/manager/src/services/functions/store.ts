@@ -13,7 +13,7 @@ export type FunctionRow = typeof functions.$inferSelect;
 export type VersionRow = typeof functionVersions.$inferSelect;
 export type LogRow = typeof functionLogs.$inferSelect;
 
-/** The function tables (migration 37). */
+/** The function tables (migration 38). */
 export class FunctionStore {
   constructor(private readonly db: Db) {}
 

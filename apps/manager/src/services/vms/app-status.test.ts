@@ -110,4 +110,25 @@ describe('app status reports', () => {
     await reconcileHost(ctx, hostId, [push({ app })], false);
     expect(published.length).toBe(n);
   });
+
+  it('keeps the messages of every push when one batch carries several for the same VM', async () => {
+    const before = (await s.vms.events('vm_app', 50)).items.length;
+    const running: AppStatus = { ...app, state: 'running', pid: 9, restarts: 4 };
+    await reconcileHost(
+      ctx,
+      hostId,
+      [
+        push({ app: { ...app, restarts: 4 }, appEvents: ['restarted, exit code 2, attempt 4'] }),
+        push({ app: running, appEvents: [] }),
+        push({ appEvents: ['health: healthy'] }),
+      ],
+      false,
+    );
+    const events = (await s.vms.events('vm_app', 50)).items;
+    expect(events.length - before).toBe(2);
+    expect(events.filter((e) => e.type === 'app').map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['restarted, exit code 2, attempt 4', 'health: healthy']),
+    );
+    expect((await s.vms.getUnscoped('vm_app'))?.app).toEqual(running);
+  });
 });

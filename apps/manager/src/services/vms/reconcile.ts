@@ -20,10 +20,10 @@ export async function reconcileHost(
   statuses: AgentVmStatus[],
   complete: boolean,
 ): Promise<void> {
-  const byId = new Map(statuses.map((s) => [s.id, s]));
+  const byId = latestPerVm(statuses);
   const rows = complete
     ? await ctx.stores.vms.onHost(hostId)
-    : await Promise.all(statuses.map((s) => ctx.stores.vms.getUnscoped(s.id)));
+    : await Promise.all([...byId.keys()].map((id) => ctx.stores.vms.getUnscoped(id)));
   for (const row of rows) {
     if (!row || row.host_id !== hostId) continue;
     const status = byId.get(row.id);
@@ -42,6 +42,30 @@ export async function reconcileHost(
       ctx.log.error({ vm: row.id, err: e }, 'reconciling a VM failed');
     }
   }
+}
+
+/**
+ * One status per VM: the last one, carrying every app event message of the batch in order. A
+ * batch holds several pushes for one VM when earlier sends waited (a restart's message, then
+ * `running` again): keeping only the last push would lose the earlier messages.
+ */
+function latestPerVm(statuses: AgentVmStatus[]): Map<string, AgentVmStatus> {
+  const byId = new Map<string, AgentVmStatus>();
+  for (const s of statuses) {
+    const prev = byId.get(s.id);
+    if (!prev) {
+      byId.set(s.id, s);
+      continue;
+    }
+    const appEvents = [...(prev.appEvents ?? []), ...(s.appEvents ?? [])];
+    byId.set(s.id, {
+      ...s,
+      // `app` absent means unchanged since the previous push.
+      ...(s.app === undefined && prev.app !== undefined ? { app: prev.app } : {}),
+      ...(appEvents.length ? { appEvents } : {}),
+    });
+  }
+  return byId;
 }
 
 async function reconcileVm(

@@ -250,9 +250,9 @@ export function PortsEditor({
   );
 }
 
-type PolicyKey = 'egressDefault' | 'egressAllow' | 'egressDeny' | 'bandwidthMbit';
+type PolicyKey = 'egressDefault' | 'egressAllow' | 'egressDeny' | 'egressDomains' | 'bandwidthMbit';
 
-/** The egress policy (default and the two lists) and the bandwidth limit. */
+/** The egress policy (default, the two address lists, the domain list) and the bandwidth limit. */
 export function EgressBandwidthFields({
   value,
   set,
@@ -287,6 +287,13 @@ export function EgressBandwidthFields({
         errors={errors['egress.deny']}
         value={value.egressDeny}
         onChange={(v) => set('egressDeny', v)}
+      />
+      <TextAreaField
+        label="Egress allowed domains"
+        hint="Names such as example.com, or *.example.com for the names under it, one a line or separated by commas: their addresses are allowed as the VM resolves them through its gateway's DNS. Needs the default Deny."
+        errors={errors['egress.domains']}
+        value={value.egressDomains}
+        onChange={(v) => set('egressDomains', v)}
       />
       <TextField
         label="Bandwidth limit (Mbit/s)"

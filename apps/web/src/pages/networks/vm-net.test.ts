@@ -97,6 +97,7 @@ describe('VM network inputs', () => {
       egressDefault: 'deny' as const,
       egressAllow: '10.0.0.0/8, 1.2.3.4\n',
       egressDeny: '10.9.0.0/33 nope',
+      egressDomains: 'Example.com\n*.b.com, bad_name',
       bandwidthMbit: '2.5',
     };
     expect(toPorts(p.ports.slice(0, 1))).toEqual([{ host: 8080, guest: 80, protocol: 'tcp' }]);
@@ -107,6 +108,7 @@ describe('VM network inputs', () => {
       default: 'deny',
       allow: ['10.0.0.0/8', '1.2.3.4'],
       deny: ['10.9.0.0/33', 'nope'],
+      domains: ['example.com', '*.b.com', 'bad_name'],
     });
     expect(checkPolicy(p)).toEqual({
       'ports.1': ['host port: a whole number from 1 to 65535', 'guest port: a whole number from 1 to 65535'],
@@ -114,11 +116,21 @@ describe('VM network inputs', () => {
         '"10.9.0.0/33" is not an IPv4 address or CIDR such as 10.0.0.0/8',
         '"nope" is not an IPv4 address or CIDR such as 10.0.0.0/8',
       ],
+      'egress.domains': [
+        '"bad_name" is not a domain name such as example.com, or *.example.com for the names under it',
+      ],
       bandwidthMbit: ['a whole number of Mbit/s from 1 to 100000'],
     });
     expect(checkPolicy(p, { ports: false })).not.toHaveProperty('ports.1');
     expect(checkPolicy(emptyPolicy)).toEqual({});
     expect(isOpenEgress(toEgress(emptyPolicy))).toBe(true);
     expect(isOpenEgress(toEgress({ ...emptyPolicy, egressDeny: '1.2.3.4' }))).toBe(false);
+    expect(isOpenEgress(toEgress({ ...emptyPolicy, egressDomains: 'a.com' }))).toBe(false);
+    // A domain list under default allow would change nothing: the form says so before the API does.
+    expect(checkPolicy({ ...emptyPolicy, egressDomains: 'a.com' })).toEqual({
+      'egress.domains': [
+        'allowed domains need the default "Deny everything not allowed" (the rest is allowed anyway)',
+      ],
+    });
   });
 });

@@ -1,4 +1,11 @@
-import { Ipv4, Ipv4Cidr, type EgressPolicy, type Network, type PortMapping } from '@hearth/contract';
+import {
+  DomainPattern,
+  Ipv4,
+  Ipv4Cidr,
+  type EgressPolicy,
+  type Network,
+  type PortMapping,
+} from '@hearth/contract';
 import type { FieldErrors } from '../../lib/fields.ts';
 
 /** A VM's NIC as typed: a network (by name) and an optional fixed address. */
@@ -23,6 +30,8 @@ export interface PolicyInput {
   /** Addresses or CIDRs, one a line or separated by commas or spaces. */
   egressAllow: string;
   egressDeny: string;
+  /** Names allowed as they resolve (example.com, *.example.com), one a line or comma-separated. */
+  egressDomains: string;
   bandwidthMbit: string;
 }
 
@@ -35,6 +44,7 @@ export const emptyPolicy: PolicyInput = {
   egressDefault: 'allow',
   egressAllow: '',
   egressDeny: '',
+  egressDomains: '',
   bandwidthMbit: '',
 };
 
@@ -44,6 +54,7 @@ export const ERROR_KEY: Record<string, string> = {
   egressDefault: 'egress.default',
   egressAllow: 'egress.allow',
   egressDeny: 'egress.deny',
+  egressDomains: 'egress.domains',
 };
 
 export const addressList = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
@@ -54,14 +65,20 @@ const num = (s: string) => (s.trim() === '' ? undefined : Number(s.trim()));
 export const toPorts = (rows: PortRow[]) =>
   rows.map((r) => ({ host: num(r.host), guest: num(r.guest), protocol: r.protocol })) as PortMapping[];
 
-export const toEgress = (p: PolicyInput): EgressPolicy => ({
-  default: p.egressDefault,
-  allow: addressList(p.egressAllow),
-  deny: addressList(p.egressDeny),
-});
+/** Domain names are matched in lower case (DNS names are case-insensitive); no list, no field. */
+export function toEgress(p: PolicyInput): EgressPolicy {
+  const domains = [...new Set(addressList(p.egressDomains).map((d) => d.toLowerCase()))];
+  return {
+    default: p.egressDefault,
+    allow: addressList(p.egressAllow),
+    deny: addressList(p.egressDeny),
+    ...(domains.length ? { domains } : {}),
+  };
+}
 
 /** Allow by default with no lists: the API's own default, so there is nothing to send on create. */
-export const isOpenEgress = (e: EgressPolicy) => e.default === 'allow' && !e.allow.length && !e.deny.length;
+export const isOpenEgress = (e: EgressPolicy) =>
+  e.default === 'allow' && !e.allow.length && !e.deny.length && !e.domains?.length;
 
 export const toBandwidth = (s: string): number | undefined => num(s);
 
@@ -94,6 +111,16 @@ export function checkPolicy(p: PolicyInput, { ports = true } = {}): FieldErrors 
     if (bad.length)
       errors[`egress.${list}`] = bad.map((a) => `"${a}" is not an IPv4 address or CIDR such as 10.0.0.0/8`);
   }
+  const names = addressList(p.egressDomains).map((d) => d.toLowerCase());
+  const badNames = names.filter((d) => !DomainPattern.safeParse(d).success);
+  if (badNames.length)
+    errors['egress.domains'] = badNames.map(
+      (d) => `"${d}" is not a domain name such as example.com, or *.example.com for the names under it`,
+    );
+  else if (names.length && p.egressDefault !== 'deny')
+    errors['egress.domains'] = [
+      'allowed domains need the default "Deny everything not allowed" (the rest is allowed anyway)',
+    ];
   if (p.bandwidthMbit.trim() && !whole(p.bandwidthMbit, 1, 100_000))
     errors.bandwidthMbit = ['a whole number of Mbit/s from 1 to 100000'];
   return errors;

@@ -4,7 +4,7 @@ import { applyNote, policyOf, savedNote, toPolicyPatch, validatePolicy } from '.
 
 const vm: Pick<Vm, 'ports' | 'egress' | 'bandwidthMbit'> = {
   ports: [{ host: 8080, guest: 80, protocol: 'tcp' }],
-  egress: { default: 'deny', allow: ['10.0.0.0/8', '1.2.3.4'], deny: [] },
+  egress: { default: 'deny', allow: ['10.0.0.0/8', '1.2.3.4'], deny: [], domains: ['a.com'] },
   bandwidthMbit: 20,
 };
 
@@ -16,6 +16,7 @@ describe('VM traffic policy edit', () => {
       egressDefault: 'deny',
       egressAllow: '10.0.0.0/8\n1.2.3.4',
       egressDeny: '',
+      egressDomains: 'a.com',
       bandwidthMbit: '20',
     });
     expect(toPolicyPatch(form, vm)).toEqual({});
@@ -28,8 +29,20 @@ describe('VM traffic policy edit', () => {
     const form = policyOf(vm);
     expect(toPolicyPatch({ ...form, bandwidthMbit: '50' }, vm)).toEqual({ bandwidthMbit: 50 });
     expect(toPolicyPatch({ ...form, bandwidthMbit: ' ' }, vm)).toEqual({ bandwidthMbit: null });
-    expect(toPolicyPatch({ ...form, egressDefault: 'allow', egressAllow: '' }, vm)).toEqual({
+    expect(
+      toPolicyPatch({ ...form, egressDefault: 'allow', egressAllow: '', egressDomains: '' }, vm),
+    ).toEqual({
       egress: { default: 'allow', allow: [], deny: [] },
+    });
+    // Editing the address lists keeps the domain list; editing the domains sends them.
+    expect(toPolicyPatch({ ...form, egressAllow: '10.0.0.0/8' }, vm)).toEqual({
+      egress: { default: 'deny', allow: ['10.0.0.0/8'], deny: [], domains: ['a.com'] },
+    });
+    expect(toPolicyPatch({ ...form, egressDomains: 'a.com\n*.B.com' }, vm)).toEqual({
+      egress: { default: 'deny', allow: ['10.0.0.0/8', '1.2.3.4'], deny: [], domains: ['a.com', '*.b.com'] },
+    });
+    expect(toPolicyPatch({ ...form, egressDomains: ' ' }, vm)).toEqual({
+      egress: { default: 'deny', allow: ['10.0.0.0/8', '1.2.3.4'], deny: [] },
     });
     expect(toPolicyPatch({ ...form, ports: [] }, vm)).toEqual({ ports: [] });
     expect(

@@ -11,6 +11,7 @@ export function policyOf(vm: Policy): PolicyInput {
     egressDefault: vm.egress.default,
     egressAllow: vm.egress.allow.join('\n'),
     egressDeny: vm.egress.deny.join('\n'),
+    egressDomains: (vm.egress.domains ?? []).join('\n'),
     bandwidthMbit: vm.bandwidthMbit === null ? '' : String(vm.bandwidthMbit),
   };
 }
@@ -28,7 +29,8 @@ export function toPolicyPatch(p: PolicyInput, vm: Policy): PatchVmBody {
   const mbit = toBandwidth(p.bandwidthMbit) ?? null;
   const current = vm.ports.map((x) => ({ host: x.host, guest: x.guest, protocol: x.protocol }));
   if (!same(ports, current)) body.ports = ports;
-  if (!same(egress, { default: vm.egress.default, allow: vm.egress.allow, deny: vm.egress.deny }))
+  const { default: def, allow, deny, domains } = vm.egress;
+  if (!same(egress, { default: def, allow, deny, ...(domains?.length ? { domains } : {}) }))
     body.egress = egress;
   if (mbit !== vm.bandwidthMbit) body.bandwidthMbit = mbit;
   return body;
