@@ -1,14 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FunctionInfo, type FunctionVersion, type InvokeResult } from '@hearth/contract';
+import {
+  type FunctionInfo,
+  type FunctionMetrics,
+  type FunctionVersion,
+  type Invocation,
+  type InvokeResult,
+} from '@hearth/contract';
+import * as tar from 'tar';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { until } from '../helpers/vm.ts';
 import { cli } from '../helpers/proc.ts';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // Serverless functions on real VMs, one platform for the file: each deploy boots a VM of the
 // runtime, loads the handler and snapshots it; invocations run on instances restored from it.
+
+/** The files as a .tar.gz, base64 (what `hearth fn deploy --archive` sends). */
+async function tarGz(cwd: string, paths: string[]): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of tar.c({ cwd, gzip: true, portable: true }, paths) as AsyncIterable<Buffer>)
+    chunks.push(c);
+  return Buffer.concat(chunks).toString('base64');
+}
 
 const NODE_V1 = `
 exports.handler = async (event, context) => {
@@ -77,7 +92,8 @@ describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored 
   };
 
   beforeAll(async () => {
-    p = await startPlatform();
+    // node22 dependencies come from npm's cache only: the registry is a closed loopback port.
+    p = await startPlatform({ manager: { npmRegistry: 'http://127.0.0.1:9/' } });
   }, 300_000);
   afterAll(async () => {
     await p?.dispose();
@@ -129,6 +145,110 @@ describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored 
     // The same warm instance goes on serving.
     expect(await fnCall('hello', { n: 1 })).toMatchObject({ status: 'ok', cold: false });
   }, 1_800_000);
+
+  it('asynchronous invoke answers at once with a result URL; metrics count invocations, errors and cold starts', async () => {
+    const accepted = (await p.client.call('invokeFunctionAsync', {
+      params: { name: 'hello' },
+      body: { n: 50 },
+      query: {},
+    } as never)) as Invocation;
+    expect(accepted.resultUrl).toContain(`/v1/functions/hello/invocations/${accepted.requestId}`);
+    let inv = accepted;
+    while (inv.state === 'pending') {
+      inv = (await p.client.call('getInvocation', {
+        params: { name: 'hello', requestId: accepted.requestId },
+        query: { wait: 30 },
+      } as never)) as Invocation;
+    }
+    expect(inv).toMatchObject({ state: 'done', result: { status: 'ok', result: { doubled: 100 } } });
+    const unknown = await p.client
+      .call('getInvocation', { params: { name: 'hello', requestId: 'nope' }, query: {} } as never)
+      .catch((e: { code?: string }) => e);
+    expect((unknown as { code?: string }).code).toBe('FUNCTION_INVOCATION_NOT_FOUND');
+
+    const m = (await p.client.call('functionMetrics', {
+      params: { name: 'hello' },
+      query: { range: '1h' },
+    } as never)) as FunctionMetrics;
+    // The first test made 4 calls (1 cold, 1 error); this one 1 more.
+    expect(m).toMatchObject({
+      range: '1h',
+      invocations: 5,
+      errors: 1,
+      timeouts: 0,
+      coldStarts: 1,
+      throttles: 0,
+    });
+    expect(m.durationMs.p50).not.toBeNull();
+    expect(m.durationMs.p99!).toBeGreaterThanOrEqual(m.durationMs.p50!);
+    expect(m.instances).toBe(1);
+  }, 300_000);
+
+  it('an archive with a package.json dependency installed at build time; minInstances keeps one restored ahead of need', async () => {
+    const root = JSON.parse(await readFile(join(import.meta.dirname, '../../package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string; integrity: string }>;
+    };
+    const ms = root.packages['node_modules/ms']!;
+    const dir = await mkdtemp(join(tmpdir(), 'fn-archive-'));
+    try {
+      await mkdir(join(dir, 'src'));
+      await writeFile(
+        join(dir, 'src/app.js'),
+        "const ms = require('ms');\nexports.handler = async (event) => ({ ms: ms(event.span) });\n",
+      );
+      await writeFile(
+        join(dir, 'package.json'),
+        JSON.stringify({ name: 'deps', dependencies: { ms: ms.version } }),
+      );
+      await writeFile(
+        join(dir, 'package-lock.json'),
+        JSON.stringify({
+          name: 'deps',
+          lockfileVersion: 3,
+          requires: true,
+          packages: {
+            '': { name: 'deps', dependencies: { ms: ms.version } },
+            'node_modules/ms': {
+              version: ms.version,
+              resolved: `https://registry.npmjs.org/ms/-/ms-${ms.version}.tgz`,
+              integrity: ms.integrity,
+            },
+          },
+        }),
+      );
+      const archive = await tarGz(dir, ['src', 'package.json', 'package-lock.json']);
+      await ready(
+        'deps',
+        p.client.call('createFunction', {
+          body: {
+            name: 'deps',
+            runtime: 'node22',
+            handler: 'src/app.handler',
+            archive,
+            minInstances: 1,
+            idleS: 600,
+          },
+        } as never),
+      );
+      await until(
+        'an instance restored ahead of need',
+        async () => (await info('deps')).instances === 1,
+        600_000,
+      );
+      const out = await fnCall('deps', { span: '2h' });
+      expect(out).toMatchObject({ status: 'ok', result: { ms: 7_200_000 }, cold: false });
+      const bad = await p.client
+        .call('deployFunction', {
+          params: { name: 'deps' },
+          body: { runtime: 'node22', handler: 'src/app.handler', archive: 'bm90IGEgdGFyYmFsbA==' },
+        } as never)
+        .catch((e: { code?: string }) => e);
+      expect((bad as { code?: string }).code).toBe('FUNCTION_ARCHIVE_INVALID');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await p.client.call('deleteFunction', { params: { name: 'deps' }, query: {} } as never).catch(() => {});
+    }
+  }, 1_200_000);
 
   it('a syntax error fails the deploy with the runtime message and line; live stays on the last good version', async () => {
     const v = await built(

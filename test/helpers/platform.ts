@@ -158,6 +158,7 @@ export async function startPlatform(
       | 'poolIntervalMs'
       | 'containerSweepMs'
       | 'poolRefill'
+      | 'npmRegistry'
       | 'idempotencyRetention'
       | 'idempotencyPendingTimeout'
       | 'docker'

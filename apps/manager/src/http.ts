@@ -123,6 +123,7 @@ export function serve<R extends RouteDef>(
   app.route({
     method: route.method,
     url: route.path,
+    ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
     // Authentication comes before the body is read: without a token, any body gets a 401.
     onRequest: async (req) => {
       principals.set(req, await auth.authenticate(req, route));

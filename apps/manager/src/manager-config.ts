@@ -96,4 +96,6 @@ export interface ManagerConfig {
    * TCP: HEARTH_DOCKER_LISTEN (`127.0.0.1:2375`), else none.
    */
   docker?: Partial<DockerApiConfig>;
+  /** Where node22 functions' package.json dependencies come from (else HEARTH_NPM_REGISTRY, else npm's own setting). */
+  npmRegistry?: string;
 }

@@ -192,6 +192,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     agents,
     vms: vmService,
     snapshots,
+    npm: { registry: cfg.npmRegistry ?? process.env.HEARTH_NPM_REGISTRY },
     log: log.child({ component: 'functions' }),
   });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;

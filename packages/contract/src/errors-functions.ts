@@ -31,4 +31,12 @@ export const functionErrors = {
     status: 502,
     hint: "The function's instance could not be started or stopped answering (it was recycled); retry. `detail` says what failed.",
   },
+  FUNCTION_INVOCATION_NOT_FOUND: {
+    status: 404,
+    hint: 'The request id names no asynchronous invocation of this function (ids come from POST /v1/functions/{name}/invocations); results are kept with the invocation log.',
+  },
+  FUNCTION_ARCHIVE_INVALID: {
+    status: 400,
+    hint: 'The archive must be a .tar.gz or .tar of the function folder: relative paths without `..`, no links pointing out of the folder, no devices; `detail.entry` names the entry refused.',
+  },
 } as const;

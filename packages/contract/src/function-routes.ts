@@ -5,10 +5,14 @@ import { pageOf } from './common.ts';
 import {
   CreateFunctionBody,
   DeployFunctionBody,
+  FUNCTION_ARCHIVE_MAX,
   FunctionInfo,
   FunctionLog,
   FunctionLogsQuery,
+  FunctionMetrics,
+  FunctionMetricsQuery,
   FunctionVersion,
+  Invocation,
   InvokeQuery,
   InvokeResult,
   RollbackBody,
@@ -18,6 +22,8 @@ const def = <const T extends RouteDef>(r: T): T => r;
 const NameParams = z.strictObject({ name: z.string().min(1).max(63) });
 const base = { tag: 'functions', auth: 'user', params: NameParams } as const;
 const F_ERR: ErrorCode[] = ['FUNCTION_NOT_FOUND'];
+/** A deploy's JSON body: the largest archive in base64, and room for the settings. */
+const CODE_BODY_LIMIT = Math.ceil((FUNCTION_ARCHIVE_MAX * 4) / 3) + 1024 * 1024;
 const ProjectQuery = z.strictObject({ project: z.string().optional() });
 
 /** Serverless functions: versions built into snapshots, instances restored from them on demand. */
@@ -30,9 +36,10 @@ export const functionRoutes = {
     summary:
       'Create a function and start building its first version (`building`): the handler is loaded in a VM of its runtime, then the VM is snapshotted. Wait for it with GET …/versions/{version}?wait=S.',
     body: CreateFunctionBody,
+    bodyLimit: CODE_BODY_LIMIT,
     response: FunctionInfo,
     status: 201,
-    errors: ['VALIDATION_FAILED', 'FUNCTION_NAME_TAKEN'],
+    errors: ['VALIDATION_FAILED', 'FUNCTION_NAME_TAKEN', 'FUNCTION_ARCHIVE_INVALID', 'PAYLOAD_TOO_LARGE'],
   }),
   listFunctions: def({
     ...base,
@@ -72,9 +79,10 @@ export const functionRoutes = {
     summary:
       'Deploy new code: a new immutable version starts building (`building` names it); `live` moves to it once it loaded. A version that fails to load (`failed`, with the runtime message and line in `error`) leaves `live` where it was.',
     body: DeployFunctionBody,
+    bodyLimit: CODE_BODY_LIMIT,
     response: FunctionInfo,
     status: 202,
-    errors: [...F_ERR, 'VALIDATION_FAILED'],
+    errors: [...F_ERR, 'VALIDATION_FAILED', 'FUNCTION_ARCHIVE_INVALID', 'PAYLOAD_TOO_LARGE'],
   }),
   listFunctionVersions: def({
     ...base,
@@ -124,6 +132,45 @@ export const functionRoutes = {
     response: InvokeResult,
     status: 200,
     errors: [...F_ERR, 'FUNCTION_NOT_READY', 'FUNCTION_THROTTLED', 'FUNCTION_INSTANCE_FAILED'],
+  }),
+  invokeFunctionAsync: def({
+    ...base,
+    method: 'POST',
+    path: '/v1/functions/:name/invocations',
+    summary:
+      'Invoke asynchronously: answers 202 at once with the request id and `resultUrl`; the invocation runs (queued like any other) and its result is kept with its log.',
+    query: InvokeQuery,
+    body: z.unknown(),
+    bodyProjectIsData: true,
+    response: Invocation,
+    status: 202,
+    errors: [...F_ERR, 'FUNCTION_NOT_READY', 'FUNCTION_THROTTLED'],
+  }),
+  getInvocation: def({
+    ...base,
+    params: z.strictObject({ name: z.string().min(1).max(63), requestId: z.string().min(1).max(64) }),
+    method: 'GET',
+    path: '/v1/functions/:name/invocations/:requestId',
+    summary:
+      'An asynchronous invocation: `pending` while it runs; `done` with the result (as the synchronous invoke answers it); `failed` with the platform error. `wait` (seconds, at most 60) long-polls while pending.',
+    query: z.strictObject({
+      project: z.string().optional(),
+      wait: z.coerce.number().int().min(0).max(60).default(0),
+    }),
+    response: Invocation,
+    status: 200,
+    errors: [...F_ERR, 'FUNCTION_INVOCATION_NOT_FOUND'],
+  }),
+  functionMetrics: def({
+    ...base,
+    method: 'GET',
+    path: '/v1/functions/:name/metrics',
+    summary:
+      'Invocations, errors, timeouts, cold starts and duration p50/p95/p99 over the range (from the invocation log), throttles since the manager started, and what runs now.',
+    query: FunctionMetricsQuery,
+    response: FunctionMetrics,
+    status: 200,
+    errors: F_ERR,
   }),
   functionLogs: def({
     ...base,

@@ -56,25 +56,44 @@ export const FunctionConfig = z.strictObject({
 });
 export type FunctionConfig = z.output<typeof FunctionConfig>;
 
-export const FunctionCode = z.strictObject({
+/** Largest archive a deploy takes (its base64 in the JSON body is a third larger). */
+export const FUNCTION_ARCHIVE_MAX = 50 * 1024 * 1024;
+
+const FunctionCode = z.strictObject({
   runtime: FunctionRuntime,
   handler: Handler,
   files: z
     .record(CodePath, z.string().max(1024 * 1024))
     .refine((f) => Object.keys(f).length >= 1 && Object.keys(f).length <= 100, '1 to 100 files')
+    .optional()
     .describe('The source files by relative path (inline code).'),
+  archive: z
+    .string()
+    .max(Math.ceil((FUNCTION_ARCHIVE_MAX * 4) / 3) + 4)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
+    .optional()
+    .describe(
+      'The code as a .tar.gz (or .tar), base64: a folder with the handler module, vendored dependencies, and for node22 a package.json (and package-lock.json) whose dependencies are installed at build time. Entries with `..`, absolute paths, links that point out of the folder, or devices are refused.',
+    ),
 });
+
+/** Code comes inline or as an archive: exactly one of the two. */
+const oneCodeForm = <T extends { files?: unknown; archive?: unknown }>(c: T) =>
+  (c.files === undefined) !== (c.archive === undefined);
+const ONE_CODE_FORM = { message: 'give either files (inline code) or archive, not both', path: ['files'] };
 
 export const CreateFunctionBody = FunctionCode.extend({
   name: Name,
   project: z.string().optional(),
   ...FunctionConfig.shape,
-}).meta({ id: 'CreateFunctionRequest' });
+})
+  .refine(oneCodeForm, ONE_CODE_FORM)
+  .meta({ id: 'CreateFunctionRequest' });
 
 /** A new version: new code and, optionally, new settings (omitted: the function's current ones). */
-export const DeployFunctionBody = FunctionCode.extend(FunctionConfig.partial().shape).meta({
-  id: 'DeployFunctionRequest',
-});
+export const DeployFunctionBody = FunctionCode.extend(FunctionConfig.partial().shape)
+  .refine(oneCodeForm, ONE_CODE_FORM)
+  .meta({ id: 'DeployFunctionRequest' });
 
 export const FunctionVersion = z
   .object({
@@ -162,3 +181,46 @@ export const RollbackBody = z.strictObject({
   version: z.number().int().min(1),
   alias: z.string().max(63).default('live'),
 });
+
+/** An asynchronous invocation: accepted at once, its result read later at `resultUrl`. */
+export const Invocation = z
+  .object({
+    requestId: z.string(),
+    state: z.enum(['pending', 'done', 'failed']).describe('failed: the platform could not run it.'),
+    resultUrl: z.string(),
+    result: InvokeResult.optional().describe('Once done.'),
+    error: z
+      .object({ code: z.string(), message: z.string() })
+      .optional()
+      .describe('Once failed: the platform error that stopped it (not a handler error).'),
+    at: Timestamp,
+  })
+  .meta({ id: 'Invocation' });
+export type Invocation = z.infer<typeof Invocation>;
+
+export const METRICS_RANGES = { '1h': 3600, '24h': 86_400, '7d': 604_800 } as const;
+
+export const FunctionMetricsQuery = z.strictObject({
+  range: z.enum(['1h', '24h', '7d']).default('24h'),
+  project: z.string().optional(),
+});
+
+export const FunctionMetrics = z
+  .object({
+    range: z.enum(['1h', '24h', '7d']),
+    invocations: z.number().int(),
+    errors: z.number().int().describe('The handler threw or answered an error.'),
+    timeouts: z.number().int(),
+    coldStarts: z.number().int(),
+    throttles: z
+      .number()
+      .int()
+      .describe('Invocations refused with 429 since the manager started (not kept across restarts).'),
+    durationMs: z
+      .object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() })
+      .describe("The handler's own time; null without invocations in the range."),
+    concurrent: z.number().int().describe('Invocations running now.'),
+    instances: z.number().int().describe('Instances ready now.'),
+  })
+  .meta({ id: 'FunctionMetrics' });
+export type FunctionMetrics = z.infer<typeof FunctionMetrics>;

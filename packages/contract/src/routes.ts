@@ -48,6 +48,8 @@ export interface RouteDef {
   errors: ErrorCode[];
   /** The path parameter that names the project the request acts in (project routes). */
   projectParam?: string;
+  /** A JSON body larger than the API's default limit (1 MiB) that this route takes, in bytes. */
+  bodyLimit?: number;
   /** The body's `project` field means something else (a token's scope), not where the request acts. */
   bodyProjectIsData?: true;
 }

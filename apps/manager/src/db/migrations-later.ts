@@ -220,7 +220,8 @@ CREATE INDEX e2b_sandboxes_end ON e2b_sandboxes (end_at)
     version: 38,
     name: 'functions',
     // Serverless functions: each deploy is an immutable version (its code, and the snapshot of a
-    // VM with the handler loaded); aliases point at versions; logs are per invocation.
+    // VM with the handler loaded); aliases point at versions; logs are per invocation (an
+    // asynchronous one's row is `pending` until it ends, then holds its result).
     sql: `
 CREATE TABLE functions (
   id text PRIMARY KEY,
@@ -260,9 +261,12 @@ CREATE TABLE function_logs (
   duration_ms integer NOT NULL,
   cold boolean NOT NULL,
   logs text NOT NULL,
+  result jsonb,
   at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX function_logs_function ON function_logs (function_id, seq)
+CREATE INDEX function_logs_function ON function_logs (function_id, seq);
+CREATE INDEX function_logs_request ON function_logs (function_id, request_id);
+CREATE INDEX function_logs_at ON function_logs (function_id, at)
 `,
   },
 ];

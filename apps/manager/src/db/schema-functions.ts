@@ -2,7 +2,7 @@ import type { FunctionConfig } from '@hearth/contract';
 import { bigserial, boolean, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { at, created } from './columns.ts';
 
-// The function tables (migration 37), as migrations-later.ts creates them; schema.ts lists them for
+// The function tables (migration 38), as migrations-later.ts creates them; schema.ts lists them for
 // the drift check. The config holds the runtime and handler of the newest deploy too.
 
 export type FunctionRowConfig = FunctionConfig & { runtime: string; handler: string };
@@ -53,5 +53,7 @@ export const functionLogs = pgTable('function_logs', {
   duration_ms: integer('duration_ms').notNull(),
   cold: boolean('cold').notNull(),
   logs: text('logs').notNull(),
+  /** An asynchronous invocation's answer (InvokeResult, or the platform error once failed). */
+  result: jsonb('result').$type<unknown>(),
   at: at('at').notNull().defaultNow(),
 });

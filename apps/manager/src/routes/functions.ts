@@ -25,6 +25,15 @@ export function functionRoutes(app: FastifyInstance, deps: AppServices, svc: Fun
   serve(app, t, routes.invokeFunction, ({ params, project, body, query }) =>
     svc.invoke(params.name, project, body, query),
   );
+  serve(app, t, routes.invokeFunctionAsync, ({ params, project, body, query }) =>
+    svc.invokeAsync(params.name, project, body, query),
+  );
+  serve(app, t, routes.getInvocation, ({ params, project, query }) =>
+    svc.invocation(params.name, project, params.requestId, query.wait),
+  );
+  serve(app, t, routes.functionMetrics, ({ params, project, query }) =>
+    svc.metrics(params.name, project, query.range),
+  );
   serve(app, t, routes.functionLogs, ({ params, project, query }) => svc.logs(params.name, project, query));
 
   // The trigger takes any body as bytes (the handler decides what it means), in its own scope.

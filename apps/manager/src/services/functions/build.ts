@@ -6,7 +6,17 @@ import type { Stores } from '../../store/index.ts';
 import type { AgentClient } from '../agent-client.ts';
 import type { SnapshotService } from '../snapshot-service.ts';
 import type { VmService } from '../vms/vm-service.ts';
-import { callShim, guestExec, SHIM_DIR, SHIM_PORT, TASK_DIR, writeGuestFile, type Guest } from './guest.ts';
+import { installDependencies, packFolder, type NpmOptions } from './code.ts';
+import {
+  callShim,
+  guestExec,
+  SHIM_DIR,
+  SHIM_PORT,
+  TASK_DIR,
+  uploadFolder,
+  writeGuestFile,
+  type Guest,
+} from './guest.ts';
 
 /** What a function runtime boots from and how its shim runs. */
 const RUNTIME: Record<FunctionRuntime, { image: string; bin: string; shim: string }> = {
@@ -26,6 +36,8 @@ export interface BuildDeps {
   vms: VmService;
   snapshots: SnapshotService;
   log: Logger;
+  /** Where node22 dependencies come from. */
+  npm?: NpmOptions;
 }
 
 export interface BuildInput {
@@ -35,7 +47,8 @@ export interface BuildInput {
   version: number;
   runtime: FunctionRuntime;
   handler: string;
-  files: Record<string, string>;
+  /** The code, staged on the manager's disk (stageCode). */
+  dir: string;
   config: FunctionConfig;
 }
 
@@ -77,6 +90,8 @@ export function shimReady(deps: BuildDeps, g: Guest, ms: number): Promise<unknow
 export async function buildVersion(deps: BuildDeps, b: BuildInput, actor: string): Promise<string> {
   const rt = RUNTIME[b.runtime];
   const log = deps.log.child({ fn: b.name, version: b.version });
+  const npm = await installDependencies(b.runtime, b.dir, deps.npm);
+  if (npm) log.info({ npm }, 'function dependencies installed');
   const vm = await deps.vms.create(
     {
       name: `fn-${b.name.slice(0, 40)}-v${b.version}-${randomBytes(3).toString('hex')}`,
@@ -95,9 +110,7 @@ export async function buildVersion(deps: BuildDeps, b: BuildInput, actor: string
     await retrying(120_000, () => guestExec(deps.agents, g, ['true']));
     const shimPath = `${SHIM_DIR}/${rt.shim}`;
     await writeGuestFile(deps.agents, g, shimPath, await shimSource(rt.shim));
-    for (const [path, content] of Object.entries(b.files)) {
-      await writeGuestFile(deps.agents, g, `${TASK_DIR}/${path}`, content);
-    }
+    await uploadFolder(deps.agents, g, TASK_DIR, packFolder(b.dir));
     const argv = (mode: string) => [rt.bin, shimPath, mode, TASK_DIR, b.handler, String(SHIM_PORT)];
     const check = await guestExec(deps.agents, g, argv('check'), { env: b.config.env, timeoutMs: 120_000 });
     if (check.exitCode !== 0) throw deployFailed(b, check.stdout, check.stderr);

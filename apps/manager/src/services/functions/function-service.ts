@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   FunctionConfig,
   HearthError,
@@ -9,19 +8,29 @@ import {
   type FunctionRuntime,
   type FunctionVersion,
   type InvokeResult,
+  type METRICS_RANGES,
 } from '@hearth/contract';
 import type { z } from 'zod';
 import type { Db } from '../../db/index.ts';
 import type { FunctionRowConfig } from '../../db/schema-functions.ts';
-import { buildVersion, type BuildDeps } from './build.ts';
+import { buildVersion, FUNCTION_LABEL, type BuildDeps } from './build.ts';
+import { stageCode, type StagedCode } from './code.ts';
 import { FunctionPool } from './instances.ts';
-import { invokeOn } from './invoke.ts';
+import { FunctionInvocations, type VersionChoice } from './invocations.ts';
 import { FunctionStore, type FunctionRow, type VersionRow } from './store.ts';
 
 export interface FunctionServiceDeps extends BuildDeps {
   db: Db;
   /** How often idle instances are looked for; default 1 s. */
   sweepMs?: number;
+}
+
+/** A version to build: its settings and its code staged on disk. */
+interface NewVersion {
+  runtime: FunctionRuntime;
+  handler: string;
+  code: StagedCode;
+  config: FunctionConfig;
 }
 
 const configOf = (r: FunctionRowConfig): FunctionConfig => {
@@ -38,26 +47,51 @@ export class FunctionService {
   private readonly pools = new Map<string, FunctionPool>();
   private readonly configs = new Map<string, FunctionConfig>();
   private readonly tasks = new Set<Promise<void>>();
+  private readonly calls: FunctionInvocations;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: FunctionServiceDeps) {
     this.store = new FunctionStore(deps.db);
+    this.calls = new FunctionInvocations(deps, this.store, (row) => this.pool(row));
   }
 
   start(): void {
+    const recovered = this.recover().catch((e: Error) =>
+      this.deps.log.warn({ err: e }, 'clearing what a previous manager left of functions failed'),
+    );
+    this.tasks.add(recovered);
+    void recovered.finally(() => this.tasks.delete(recovered));
     this.timer = setInterval(() => void this.sweep(), this.deps.sweepMs ?? 1000);
     this.timer.unref();
+  }
+
+  /**
+   * Instances and builds live in this process: after a restart their VMs are orphans (removed)
+   * and what was building or pending is recorded as failed.
+   */
+  private async recover(): Promise<void> {
+    const failed = await this.store.failInterrupted('the manager restarted before it finished');
+    const orphans = (await this.deps.stores.vms.all()).filter((v) => v.labels?.[FUNCTION_LABEL]);
+    for (const vm of orphans) {
+      await this.deps.vms.delete(vm.id, vm.project, 'function').catch((e: Error) => {
+        this.deps.log.warn({ err: e, vm: vm.id }, 'removing a function VM left by a restart failed');
+      });
+    }
+    if (failed.versions || failed.invocations || orphans.length) {
+      this.deps.log.info({ ...failed, vms: orphans.length }, 'functions: cleared what a restart interrupted');
+    }
   }
 
   async dispose(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.tasks]);
+    await this.calls.dispose();
     for (const p of this.pools.values()) p.dispose();
     this.pools.clear();
   }
 
   async create(body: z.output<typeof CreateFunctionBody>, project: string, actor: string) {
-    const { name, project: _p, runtime, handler, files, ...config } = body;
+    const { name, project: _p, runtime, handler, files, archive, ...config } = body;
     if (await this.store.get(project, name)) {
       throw new HearthError(
         'FUNCTION_NAME_TAKEN',
@@ -65,22 +99,24 @@ export class FunctionService {
         { fields: { name: ['already taken'] } },
       );
     }
-    const row = await this.store.insert({
-      id: newId('fn'),
-      name,
-      project,
-      config: { ...config, runtime, handler },
-    });
-    const building = await this.startVersion(row, { runtime, handler, files, config }, actor);
+    const code = await stageCode({ files, archive });
+    const row = await this.store
+      .insert({ id: newId('fn'), name, project, config: { ...config, runtime, handler } })
+      .catch(async (e: unknown) => {
+        await code.dispose();
+        throw e;
+      });
+    const building = await this.startVersion(row, { runtime, handler, code, config }, actor);
     return this.info(row.id, building);
   }
 
   async deploy(name: string, project: string, body: z.output<typeof DeployFunctionBody>, actor: string) {
     const row = await this.require(name, project);
-    const { runtime, handler, files, ...partial } = body;
+    const { runtime, handler, files, archive, ...partial } = body;
     const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
     const config = FunctionConfig.parse({ ...configOf(row.config), ...defined });
-    const building = await this.startVersion(row, { runtime, handler, files, config }, actor);
+    const code = await stageCode({ files, archive });
+    const building = await this.startVersion(row, { runtime, handler, code, config }, actor);
     return this.info(row.id, building);
   }
 
@@ -88,31 +124,28 @@ export class FunctionService {
    * Records the next version as building and builds it in the background: a boot under emulation
    * on a busy host outlasts any HTTP client's patience; callers long-poll the version.
    */
-  private async startVersion(
-    row: FunctionRow,
-    v: { runtime: FunctionRuntime; handler: string; files: Record<string, string>; config: FunctionConfig },
-    actor: string,
-  ): Promise<number> {
-    const version = await this.store.newVersion(row.id, v);
-    const task = this.buildInBackground(row, version.version, v, actor).finally(() =>
-      this.tasks.delete(task),
-    );
+  private async startVersion(row: FunctionRow, v: NewVersion, actor: string): Promise<number> {
+    const { code, ...rest } = v;
+    const version = await this.store.newVersion(row.id, { ...rest, files: code.files }).catch(async (e) => {
+      await code.dispose();
+      throw e;
+    });
+    const task = this.buildInBackground(row, version.version, v, actor).finally(() => {
+      this.tasks.delete(task);
+      return code.dispose();
+    });
     this.tasks.add(task);
     return version.version;
   }
 
-  private async buildInBackground(
-    row: FunctionRow,
-    version: number,
-    v: { runtime: FunctionRuntime; handler: string; files: Record<string, string>; config: FunctionConfig },
-    actor: string,
-  ): Promise<void> {
+  private async buildInBackground(row: FunctionRow, version: number, v: NewVersion, actor: string) {
     const t0 = Date.now();
+    const { code, ...rest } = v;
     let snap: string;
     try {
       snap = await buildVersion(
         this.deps,
-        { fnId: row.id, name: row.name, project: row.project, version, ...v },
+        { fnId: row.id, name: row.name, project: row.project, version, ...rest, dir: code.dir },
         actor,
       );
     } catch (e) {
@@ -198,35 +231,25 @@ export class FunctionService {
   }
 
   /** Runs the handler of the alias's (default `live`) or the given version on an instance. */
-  async invoke(
-    name: string,
-    project: string,
-    event: unknown,
-    q: { alias?: string | undefined; version?: number | undefined },
-  ): Promise<InvokeResult> {
+  async invoke(name: string, project: string, event: unknown, q: VersionChoice): Promise<InvokeResult> {
     const row = await this.require(name, project);
-    const aliases = await this.store.aliases(row.id);
-    const n = q.version ?? aliases[q.alias ?? 'live'];
-    const v = n === undefined ? null : await this.store.version(row.id, n);
-    if (!v || v.state !== 'ready' || !v.snapshot_id) {
-      throw new HearthError(
-        'FUNCTION_NOT_READY',
-        `Invoking function "${name}" failed: ${q.version ? `version ${q.version}` : `alias ${q.alias ?? 'live'}`} has no ready version.`,
-      );
-    }
     this.configs.set(row.id, configOf(row.config));
-    const requestId = randomUUID();
-    const out = await invokeOn(this.deps, this.pool(row), row, v, requestId, event);
-    await this.store.addLog({
-      function_id: row.id,
-      request_id: requestId,
-      version: v.version,
-      status: out.status,
-      duration_ms: Math.round(out.durationMs),
-      cold: out.cold,
-      logs: out.logs,
-    });
-    return out;
+    return this.calls.invoke(row, q, event);
+  }
+
+  /** Accepts an invocation that runs in the background; its result is read by request id. */
+  async invokeAsync(name: string, project: string, event: unknown, q: VersionChoice) {
+    const row = await this.require(name, project);
+    this.configs.set(row.id, configOf(row.config));
+    return this.calls.invokeAsync(row, q, event);
+  }
+
+  async invocation(name: string, project: string, requestId: string, waitS: number) {
+    return this.calls.get(await this.require(name, project), requestId, waitS);
+  }
+
+  async metrics(name: string, project: string, range: keyof typeof METRICS_RANGES) {
+    return this.calls.metrics(await this.require(name, project), range);
   }
 
   async logs(name: string, project: string, q: { limit: number; requestId?: string | undefined }) {
@@ -266,10 +289,17 @@ export class FunctionService {
     return p;
   }
 
+  /** Idle instances stop; functions with minInstances get theirs restored ahead of need. */
   private async sweep(): Promise<void> {
     for (const [id, p] of this.pools) {
       const live = (await this.store.aliases(id).catch(() => ({}) as Record<string, number>)).live ?? null;
       p.sweep(live);
+    }
+    const rows = await this.store.all().catch(() => []);
+    for (const row of rows.filter((r) => (r.config.minInstances ?? 0) > 0)) {
+      const live = (await this.store.aliases(row.id)).live;
+      const v = live === undefined ? null : await this.store.version(row.id, live);
+      if (v?.state === 'ready' && v.snapshot_id) this.pool(row).prewarm(v.version, v.snapshot_id);
     }
   }
 

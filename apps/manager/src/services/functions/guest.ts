@@ -1,5 +1,6 @@
 import { agentPath, HearthError, type ExecResult } from '@hearth/contract';
 import type { PortStream } from '@hearth/contract/port-stream';
+import { Readable } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { AgentClient, AgentTarget } from '../agent-client.ts';
 import { openStream } from '../../routes/guest-http.ts';
@@ -43,6 +44,22 @@ export async function writeGuestFile(agents: AgentClient, g: Guest, path: string
     stdin: Buffer.from(content).toString('base64'),
   });
   if (r.exitCode !== 0) throw new Error(`writing ${path} in the guest failed: ${r.stderr.trim()}`);
+}
+
+/** Unpacks a tar stream into a guest folder (made if missing) through the agent's file route. */
+export async function uploadFolder(agents: AgentClient, g: Guest, dir: string, tarStream: Readable) {
+  const mk = await guestExec(agents, g, ['mkdir', '-p', dir]);
+  if (mk.exitCode !== 0) throw new Error(`making ${dir} in the guest failed: ${mk.stderr.trim()}`);
+  const res = await agents.raw(
+    g.host,
+    'uploadFile',
+    { params: { id: g.vmId }, query: { path: dir, format: 'tar' } },
+    {
+      body: Readable.toWeb(tarStream) as unknown as BodyInit,
+      headers: { 'content-type': 'application/x-tar' },
+    },
+  );
+  await res.arrayBuffer();
 }
 
 /** Opens a TCP stream to a guest port through the VM's host agent (the port-stream route). */

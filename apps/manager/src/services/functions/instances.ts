@@ -10,8 +10,10 @@ export interface Instance {
   state: 'starting' | 'ready' | 'gone';
   guest: Guest | null;
   inflight: number;
-  /** Invocations it took: the first one is the cold one. */
+  /** Invocations it took: the first one is the cold one (unless it was started ahead of need). */
   served: number;
+  /** Started to keep minInstances warm: no invocation waited for its restore. */
+  prewarmed: boolean;
   lastUsed: number;
 }
 
@@ -44,6 +46,8 @@ export interface PoolOwner {
 export class FunctionPool {
   readonly instances: Instance[] = [];
   private readonly waiters: Waiter[] = [];
+  /** Invocations refused with 429 since the manager started. */
+  throttled = 0;
 
   constructor(
     private readonly deps: BuildDeps,
@@ -59,6 +63,7 @@ export class FunctionPool {
     const starting = this.instances.filter((i) => i.state === 'starting').length * c.concurrency;
     const queued = Math.max(0, this.waiters.length - starting);
     if (!free && !canStart && queued >= c.queue) {
+      this.throttled++;
       return Promise.reject(
         new HearthError(
           'FUNCTION_THROTTLED',
@@ -98,6 +103,19 @@ export class FunctionPool {
     }
   }
 
+  /** Invocations running now. */
+  concurrent(): number {
+    return this.instances.reduce((n, i) => n + i.inflight, 0);
+  }
+
+  /** Restores instances of `version` ahead of need until minInstances of it live. */
+  prewarm(version: number, snapshotId: string): void {
+    const c = this.owner.config();
+    const have = this.live().filter((i) => i.version === version).length;
+    for (let k = have; k < Math.min(c.minInstances, c.maxInstances); k++)
+      this.start(version, snapshotId, true);
+  }
+
   /** Stops every instance and refuses whatever waits (the function was removed). */
   dispose(): void {
     for (const w of this.waiters.splice(0)) {
@@ -123,7 +141,7 @@ export class FunctionPool {
       if (inst) {
         this.waiters.shift();
         inst.inflight++;
-        w.resolve({ inst, guest: inst.guest!, cold: inst.served++ === 0 });
+        w.resolve({ inst, guest: inst.guest!, cold: inst.served++ === 0 && !inst.prewarmed });
         continue;
       }
       const starting = this.instances.filter((i) => i.state === 'starting' && i.version === w.version);
@@ -146,7 +164,7 @@ export class FunctionPool {
     }
   }
 
-  private start(version: number, snapshotId: string): void {
+  private start(version: number, snapshotId: string, prewarmed = false): void {
     const inst: Instance = {
       vmId: null,
       version,
@@ -154,6 +172,7 @@ export class FunctionPool {
       guest: null,
       inflight: 0,
       served: 0,
+      prewarmed,
       lastUsed: Date.now(),
     };
     this.instances.push(inst);

@@ -116,8 +116,68 @@ export class FunctionStore {
       .onConflictDoUpdate({ target: [functionAliases.function_id, functionAliases.alias], set: { version } });
   }
 
-  async addLog(r: Omit<LogRow, 'seq' | 'at'>): Promise<void> {
+  async addLog(r: Omit<LogRow, 'seq' | 'at' | 'result'> & { result?: unknown }): Promise<void> {
     await this.db.orm.insert(functionLogs).values(r);
+  }
+
+  /** An asynchronous invocation's end: its row (inserted `pending`) takes the outcome. */
+  async finishLog(
+    fnId: string,
+    requestId: string,
+    r: Pick<LogRow, 'status' | 'duration_ms' | 'cold' | 'logs' | 'result' | 'version'>,
+  ): Promise<void> {
+    await this.db.orm
+      .update(functionLogs)
+      .set(r)
+      .where(and(eq(functionLogs.function_id, fnId), eq(functionLogs.request_id, requestId)));
+  }
+
+  async logByRequest(fnId: string, requestId: string): Promise<LogRow | null> {
+    const rows = await this.db.orm
+      .select()
+      .from(functionLogs)
+      .where(and(eq(functionLogs.function_id, fnId), eq(functionLogs.request_id, requestId)));
+    return rows[0] ?? null;
+  }
+
+  /**
+   * After a manager restart nothing runs what was building or pending: those records say so
+   * instead of waiting forever.
+   */
+  async failInterrupted(why: string): Promise<{ versions: number; invocations: number }> {
+    const v = await this.db.query<{ n: number }>(
+      `UPDATE function_versions SET state = 'failed', error = $1 WHERE state = 'building' RETURNING 1 AS n`,
+      [why],
+    );
+    const i = await this.db.query<{ n: number }>(
+      `UPDATE function_logs SET status = 'failed', result = $1::jsonb WHERE status = 'pending' RETURNING 1 AS n`,
+      [JSON.stringify({ code: 'FUNCTION_INSTANCE_FAILED', message: why })],
+    );
+    return { versions: v.length, invocations: i.length };
+  }
+
+  /** Counts and the handler's duration percentiles over the invocation log since `sinceS` ago. */
+  async metrics(fnId: string, sinceS: number) {
+    const rows = await this.db.query<Record<string, string | number | null>>(
+      `SELECT count(*) FILTER (WHERE status NOT IN ('pending', 'failed')) AS invocations,
+              count(*) FILTER (WHERE status = 'error') AS errors,
+              count(*) FILTER (WHERE status = 'timeout') AS timeouts,
+              count(*) FILTER (WHERE cold) AS cold,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE status IN ('ok', 'error')) AS p50,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE status IN ('ok', 'error')) AS p95,
+              percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE status IN ('ok', 'error')) AS p99
+         FROM function_logs WHERE function_id = $1 AND at > now() - make_interval(secs => $2)`,
+      [fnId, sinceS],
+    );
+    const r = rows[0]!;
+    const num = (x: unknown) => (x === null || x === undefined ? null : Number(x));
+    return {
+      invocations: Number(r.invocations),
+      errors: Number(r.errors),
+      timeouts: Number(r.timeouts),
+      coldStarts: Number(r.cold),
+      durationMs: { p50: num(r.p50), p95: num(r.p95), p99: num(r.p99) },
+    };
   }
 
   logs(fnId: string, limit: number, requestId?: string): Promise<LogRow[]> {
