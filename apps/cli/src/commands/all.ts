@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { vmCommands } from './vm.ts';
 import { upCommand } from './up.ts';
+import { managerCommand } from './manager.ts';
 import { doctorCommand } from './doctor.ts';
 import { agentCommand } from './agent.ts';
 import { resourceCommands } from './resources.ts';
@@ -29,6 +30,7 @@ import { e2bCommands } from './e2b.ts';
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
   upCommand(program);
+  managerCommand(program);
   vmCommands(program);
   sharedVerbs(program);
   runCommand(program);
