@@ -44,6 +44,7 @@ import { RegistryCredentials } from './images/registry-auth.ts';
 import { injectBackend } from './docker/backend.ts';
 import { type DockerApiConfig, startDockerApi } from './docker/server.ts';
 import { dockerConfig } from './docker/config.ts';
+import { startWebhooks, type WebhookOptions } from './services/webhooks/index.ts';
 import {
   durationSetting,
   ensureAdminToken,
@@ -144,6 +145,8 @@ export interface ManagerConfig {
    * TCP: HEARTH_DOCKER_LISTEN (`127.0.0.1:2375`), else none.
    */
   docker?: Partial<DockerApiConfig>;
+  /** Webhook delivery: retry timing and the clock (tests); docs/webhooks.md. */
+  webhooks?: WebhookOptions;
 }
 
 export interface RunningManager {
@@ -235,6 +238,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     ...cfg.agentCa,
   });
   const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs, agentCa.trust);
+  const hooks = startWebhooks({ db, sealer, bus, live: agents.live, audit: stores.audit, log, options: cfg.webhooks });
   const quotas = new Quotas(db);
   const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);
@@ -315,6 +319,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     version: cfg.version,
     changes: new ChangeFeed(bus),
     sealer,
+    webhooks: hooks.service,
     ...(cfg.uiDir ? { uiDir: cfg.uiDir } : {}),
     ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
     e2bDomain: cfg.e2bDomain || process.env.HEARTH_E2B_DOMAIN || null,
@@ -339,7 +344,10 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     () => {
       void stores.hosts
         .markStale(cfg.hostOfflineMs ?? 20_000)
-        .then((ids) => ids.forEach((id) => agents.live.lost(id)))
+        .then((ids) => {
+          ids.forEach((id) => agents.live.lost(id));
+          hooks.hostsOffline(ids);
+        })
         .catch(() => undefined);
       void vmService.stopExpired().catch(() => undefined);
       if (Date.now() - lastSweep > SWEEP_MS) {
@@ -394,6 +402,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       await closing;
       agents.live.dispose();
       await agents.dispose();
+      await hooks.service.dispose();
       await db.close();
     },
   };
