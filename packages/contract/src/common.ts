@@ -21,7 +21,11 @@ export function newId(
     | 'aud'
     | 'pool'
     | 'ctr'
-    | 'sec',
+    | 'sec'
+    // Webhooks, their deliveries and the events delivered.
+    | 'whk'
+    | 'dlv'
+    | 'whe',
 ): string {
   let t = Date.now();
   let time = '';
