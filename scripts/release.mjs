@@ -34,7 +34,10 @@ try {
 
 async function build(stage) {
   // `dist/` sits one level below the package root, as the sources' neighbours are found from it.
-  await esbuild.build({ ...esbuildOptions({ outdir: join(stage, 'dist'), upToRoot: '..' }), metafile: false });
+  await esbuild.build({
+    ...esbuildOptions({ outdir: join(stage, 'dist'), upToRoot: '..' }),
+    metafile: false,
+  });
   if (!existsSync(join(ROOT, 'apps/web/dist/index.html'))) {
     throw new Error('apps/web/dist is not built: run scripts/setup.sh (or scripts/build-web.sh) first');
   }

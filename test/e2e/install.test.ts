@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
-import { HEARTH_VERSION } from '../../apps/cli/src/version.ts';
-import { loadHostConfig } from '../../apps/cli/src/host-config.ts';
+import { HEARTH_VERSION } from '@hearth/cli/version';
+import { loadHostConfig } from '@hearth/cli/host-config';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { pidAlive, until } from '../helpers/vm.ts';
 
@@ -34,7 +34,16 @@ beforeAll(async () => {
   // The release the repo builds, installed the way docs/install.md says, without any registry.
   run(process.execPath, [join(ROOT, 'scripts/release.mjs')], { cwd: ROOT });
   const tarball = join(ROOT, 'release', `hearth-${HEARTH_VERSION}.tgz`);
-  run('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', join(dir, 'usr'), tarball]);
+  run('npm', [
+    'install',
+    '-g',
+    '--offline',
+    '--no-audit',
+    '--no-fund',
+    '--prefix',
+    join(dir, 'usr'),
+    tarball,
+  ]);
   installed = join(dir, 'usr/bin/hearth');
 }, 600_000);
 afterAll(async () => {
@@ -63,7 +72,9 @@ describe('the release tarball installed with npm install -g', () => {
       const v = verify(unit);
       expect(v, `${role}: ${v.said}`).toEqual({ code: 0, said: '' });
       const text = await readFile(unit, 'utf8');
-      expect(text).toMatch(new RegExp(`^ExecStart=${process.execPath} .*${join(dir, 'usr')}.* ${role}$`, 'm'));
+      expect(text).toMatch(
+        new RegExp(`^ExecStart=${process.execPath} .*${join(dir, 'usr')}.* ${role}$`, 'm'),
+      );
     }
     // Only the agent keeps its children (the VMMs) alive across its own restarts.
     expect(await readFile(join(units, 'hearth-agent.service'), 'utf8')).toMatch(/^KillMode=process$/m);
@@ -80,7 +91,10 @@ describe('the release tarball installed with npm install -g', () => {
     const broken = join(dir, 'broken.service');
     await writeFile(
       broken,
-      (await readFile(join(units, 'hearth-agent.service'), 'utf8')).replace(process.execPath, '/nonexistent/node'),
+      (await readFile(join(units, 'hearth-agent.service'), 'utf8')).replace(
+        process.execPath,
+        '/nonexistent/node',
+      ),
     );
     expect(verify(broken).code).not.toBe(0);
   });
@@ -118,7 +132,11 @@ describe('upgrade: the agent restarts without stopping its VMs', () => {
         p.net.cidr,
       ],
       {
-        env: { ...process.env, HEARTH_JOIN_TOKEN: p.manager.joinToken, HEARTH_CONFIG: join(dir, 'none.yaml') },
+        env: {
+          ...process.env,
+          HEARTH_JOIN_TOKEN: p.manager.joinToken,
+          HEARTH_CONFIG: join(dir, 'none.yaml'),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -157,7 +175,16 @@ describe('upgrade: the agent restarts without stopping its VMs', () => {
     expect(pidAlive(vm.pid!)).toBe(true);
     // The new version goes in while the agent is down, as `hearth upgrade` does.
     const tarball = join(ROOT, 'release', `hearth-${HEARTH_VERSION}.tgz`);
-    run('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', join(dir, 'usr2'), tarball]);
+    run('npm', [
+      'install',
+      '-g',
+      '--offline',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      join(dir, 'usr2'),
+      tarball,
+    ]);
     startInstalledAgent(join(dir, 'usr2/lib/node_modules/hearth/bin/hearth.mjs'));
     await until('upgraded agent registered', () => output.includes('agent registered'), 120_000);
 

@@ -25,7 +25,12 @@ describe('webhooks: real events, the CLI and a receiver', () => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      got.push({ path: req.url ?? '', headers: req.headers, body, payload: JSON.parse(body) as WebhookPayload });
+      got.push({
+        path: req.url ?? '',
+        headers: req.headers,
+        body,
+        payload: JSON.parse(body) as WebhookPayload,
+      });
       res.end();
     });
   });
@@ -69,11 +74,19 @@ describe('webhooks: real events, the CLI and a receiver', () => {
     await p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 180 } });
     await until(
       'vm.state to running delivered',
-      () => on('/vms').some((g) => g.payload.type === 'vm.state' && (g.payload.data.vm as { state: string }).state === 'running'),
+      () =>
+        on('/vms').some(
+          (g) =>
+            g.payload.type === 'vm.state' && (g.payload.data.vm as { state: string }).state === 'running',
+        ),
       60_000,
     );
     await p.client.call('deleteVm', { params: { id: vm.id } });
-    await until('vm.deleted delivered', () => on('/vms').some((g) => g.payload.type === 'vm.deleted'), 120_000);
+    await until(
+      'vm.deleted delivered',
+      () => on('/vms').some((g) => g.payload.type === 'vm.deleted'),
+      120_000,
+    );
     await until('audit of the create delivered', () =>
       on('/audit').some((g) => (g.payload.data.record as { action: string }).action === 'createVm'),
     );

@@ -238,7 +238,15 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     ...cfg.agentCa,
   });
   const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs, agentCa.trust);
-  const hooks = startWebhooks({ db, sealer, bus, live: agents.live, audit: stores.audit, log, options: cfg.webhooks });
+  const hooks = startWebhooks({
+    db,
+    sealer,
+    bus,
+    live: agents.live,
+    audit: stores.audit,
+    log,
+    options: cfg.webhooks,
+  });
   const quotas = new Quotas(db);
   const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);

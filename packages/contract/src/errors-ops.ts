@@ -17,6 +17,6 @@ export const opsErrors = {
   },
   WEBHOOK_NOT_FOUND: {
     status: 404,
-    hint: "No webhook with that id in the project: `hearth webhook ls` lists them.",
+    hint: 'No webhook with that id in the project: `hearth webhook ls` lists them.',
   },
 } as const;

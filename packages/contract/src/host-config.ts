@@ -45,8 +45,15 @@ const Network = z.strictObject({
 });
 
 const Docker = z.strictObject({
-  socket: z.string().optional().describe("Unix socket of the Docker API ('' for none; default <dataDir>/manager/docker.sock)"),
-  socketMode: z.string().regex(/^0?[0-7]{3}$/, 'an octal mode like 0600').optional().describe('Its mode'),
+  socket: z
+    .string()
+    .optional()
+    .describe("Unix socket of the Docker API ('' for none; default <dataDir>/manager/docker.sock)"),
+  socketMode: z
+    .string()
+    .regex(/^0?[0-7]{3}$/, 'an octal mode like 0600')
+    .optional()
+    .describe('Its mode'),
   listen: z.string().optional().describe('host:port of a TCP Docker API (default none)'),
 });
 

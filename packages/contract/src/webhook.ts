@@ -96,8 +96,7 @@ export const webhookRoutes = {
     ...base,
     method: 'POST',
     path: '/v1/webhooks',
-    summary:
-      "Subscribe a URL to a project's events. The answer carries the signing secret, shown this once.",
+    summary: "Subscribe a URL to a project's events. The answer carries the signing secret, shown this once.",
     body: CreateWebhookBody,
     response: CreatedWebhook,
     status: 201,

@@ -133,9 +133,7 @@ export function installCommand(program: Command): void {
         for (const f of plan) {
           const exists = existsSync(f.path);
           if (o.dryRun) {
-            process.stdout.write(
-              `# ${f.path}${f.keep && exists ? ' (exists: kept)' : ''}\n${f.content}\n`,
-            );
+            process.stdout.write(`# ${f.path}${f.keep && exists ? ' (exists: kept)' : ''}\n${f.content}\n`);
             continue;
           }
           if (f.keep && exists) {
@@ -170,7 +168,13 @@ export async function installedUnits(prefix = ''): Promise<string[]> {
   const out: string[] = [];
   for (const role of ['manager', 'agent'] as const) {
     const path = join(prefix, '/etc/systemd/system', `hearth-${role}.service`);
-    if (await readFile(path, 'utf8').then(() => true, () => false)) out.push(`hearth-${role}.service`);
+    if (
+      await readFile(path, 'utf8').then(
+        () => true,
+        () => false,
+      )
+    )
+      out.push(`hearth-${role}.service`);
   }
   return out;
 }

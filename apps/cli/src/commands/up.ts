@@ -28,7 +28,10 @@ export function upCommand(program: Command): void {
     .option('--port <port>', 'API port (manager.port, default 18080)')
     .option('--host <host>', 'listen address (manager.listen, default 127.0.0.1)')
     .option('--bridge <name>', 'bridge of the default NAT network (manager.network.bridge, default hearth0)')
-    .option('--cidr <cidr>', 'subnet of the default NAT network (manager.network.cidr, default 10.213.0.0/24)')
+    .option(
+      '--cidr <cidr>',
+      'subnet of the default NAT network (manager.network.cidr, default 10.213.0.0/24)',
+    )
     .option('--no-network', 'boot VMs without a NIC')
     .option('--demo', 'boot a first VM named "hello" unless one exists')
     .action(async (o: UpOptions) => {

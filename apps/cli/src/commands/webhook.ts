@@ -6,9 +6,13 @@ import { printJson } from '../output.ts';
 import { act } from './vm.ts';
 
 const events = (v: string): WebhookEventType[] => {
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
-  if (bad.length) throw new UsageError(`Unknown event type ${bad.join(', ')}: one of ${WEBHOOK_EVENTS.join(', ')}.`);
+  if (bad.length)
+    throw new UsageError(`Unknown event type ${bad.join(', ')}: one of ${WEBHOOK_EVENTS.join(', ')}.`);
   return list as WebhookEventType[];
 };
 
@@ -39,7 +43,12 @@ export function webhookCommands(program: Command): void {
       act(program, async (c, json) => {
         const { items } = await c.call('listWebhooks', { query: { limit: 500, ...inProject(c) } });
         if (json) return printJson(items);
-        console.log(table(['ID', 'URL', 'EVENTS', 'CREATED'], items.map((w) => [w.id, w.url, w.events.join(','), w.createdAt])));
+        console.log(
+          table(
+            ['ID', 'URL', 'EVENTS', 'CREATED'],
+            items.map((w) => [w.id, w.url, w.events.join(','), w.createdAt]),
+          ),
+        );
       }),
     );
   webhook

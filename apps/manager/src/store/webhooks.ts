@@ -58,7 +58,11 @@ export class WebhookStore {
   }
 
   list(project: string): Promise<WebhookRow[]> {
-    return this.db.orm.select().from(webhooks).where(eq(webhooks.project, project)).orderBy(webhooks.created_at);
+    return this.db.orm
+      .select()
+      .from(webhooks)
+      .where(eq(webhooks.project, project))
+      .orderBy(webhooks.created_at);
   }
 
   /** The webhooks subscribed to `event` in `project`; every project's when `project` is null. */
@@ -134,7 +138,13 @@ export class WebhookStore {
   /** Records an attempt's outcome: `next` null ends the delivery (succeeded or given up). */
   async attempted(
     id: string,
-    o: { status: DeliveryRow['status']; responseCode: number | null; error: string | null; next: Date | null; now: Date },
+    o: {
+      status: DeliveryRow['status'];
+      responseCode: number | null;
+      error: string | null;
+      next: Date | null;
+      now: Date;
+    },
   ): Promise<void> {
     await this.db.orm
       .update(webhookDeliveries)

@@ -19,7 +19,12 @@ export function startWebhooks(deps: {
   log: Logger;
   options?: WebhookOptions | undefined;
 }) {
-  const service = new WebhookService(deps.db, deps.sealer, deps.log.child({ component: 'webhooks' }), deps.options);
+  const service = new WebhookService(
+    deps.db,
+    deps.sealer,
+    deps.log.child({ component: 'webhooks' }),
+    deps.options,
+  );
   const sources = webhookSources(service, deps);
   return { service, hostsOffline: sources.hostsOffline };
 }

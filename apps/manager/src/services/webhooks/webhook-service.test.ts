@@ -89,7 +89,13 @@ describe('webhook delivery', () => {
     await hooks.runDue();
     expect(rx.got).toHaveLength(3);
     [d] = (await hooks.deliveries(w.id, 'p1')).items;
-    expect(d).toMatchObject({ status: 'succeeded', attempts: 3, responseCode: 200, lastError: null, nextAttemptAt: null });
+    expect(d).toMatchObject({
+      status: 'succeeded',
+      attempts: 3,
+      responseCode: 200,
+      lastError: null,
+      nextAttemptAt: null,
+    });
 
     // Every attempt: the same event, signed over its body with the time of the attempt.
     const bodies = rx.got.map((g) => JSON.parse(g.body) as { id: string; type: string; project: string });
@@ -106,7 +112,9 @@ describe('webhook delivery', () => {
     );
     // A wrong secret or a changed body does not verify.
     const last = rx.got[2]!;
-    expect(signatureOk('another-secret-16chars', String(last.headers['hearth-signature']), last.body).ok).toBe(false);
+    expect(
+      signatureOk('another-secret-16chars', String(last.headers['hearth-signature']), last.body).ok,
+    ).toBe(false);
     expect(signatureOk(secret, String(last.headers['hearth-signature']), last.body + ' ').ok).toBe(false);
   });
 

@@ -82,7 +82,10 @@ export class WebhookService {
   async require(id: string, project: string) {
     const row = await this.store.get(id, project);
     if (!row) {
-      throw new HearthError('WEBHOOK_NOT_FOUND', `Finding webhook "${id}" failed: the project has none by that id.`);
+      throw new HearthError(
+        'WEBHOOK_NOT_FOUND',
+        `Finding webhook "${id}" failed: the project has none by that id.`,
+      );
     }
     return row;
   }
@@ -114,7 +117,13 @@ export class WebhookService {
     if (this.disposed) return;
     try {
       const hooks = await this.store.subscribed(type, project);
-      if (hooks.length) await this.queue(hooks.map((h) => h.id), type, project, data);
+      if (hooks.length)
+        await this.queue(
+          hooks.map((h) => h.id),
+          type,
+          project,
+          data,
+        );
     } catch (err) {
       this.log.error({ err, type }, 'queueing webhook deliveries failed');
     }
@@ -184,7 +193,10 @@ export class WebhookService {
       await res.body?.cancel().catch(() => undefined);
       if (res.status < 200 || res.status >= 300) error = `the receiver answered HTTP ${res.status}`;
     } catch (e) {
-      error = (e as Error).cause instanceof Error ? `${(e as Error).message}: ${((e as Error).cause as Error).message}` : (e as Error).message;
+      error =
+        (e as Error).cause instanceof Error
+          ? `${(e as Error).message}: ${((e as Error).cause as Error).message}`
+          : (e as Error).message;
     }
     const now = this.now();
     const attempts = d.attempts + 1;
