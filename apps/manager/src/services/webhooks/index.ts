@@ -7,7 +7,7 @@ import type { HostLiveness } from '../host-liveness.ts';
 import { webhookSources } from './sources.ts';
 import { WebhookService, type WebhookOptions } from './webhook-service.ts';
 
-export { WebhookService, type WebhookOptions } from './webhook-service.ts';
+export type { WebhookOptions } from './webhook-service.ts';
 
 /** The webhook service of a manager, fed by its event sources (docs/webhooks.md). */
 export function startWebhooks(deps: {
