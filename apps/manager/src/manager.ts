@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { openDb, type Db } from './db/index.ts';
 import { makeStores, type Stores } from './store/index.ts';
-import { DEFAULT_IDEMPOTENCY } from './store/idempotency.ts';
 import { Authority } from './auth/authority.ts';
 import { sessionPolicy, sessionReader } from './auth/sessions.ts';
 import { ticketReader } from './auth/tickets.ts';
@@ -50,6 +49,7 @@ import {
   ensureAdminToken,
   ensureFirstAdmin,
   ensureSecret,
+  idempotencySettings,
   importAllowList,
   type FirstAdmin,
 } from './manager-setup.ts';
@@ -182,18 +182,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     'audit retention',
     cfg.auditRetention ?? process.env.HEARTH_AUDIT_RETENTION ?? DEFAULT_AUDIT_RETENTION,
   );
-  const idempotency = {
-    retentionMs: durationSetting(
-      'idempotency key retention',
-      cfg.idempotencyRetention ?? process.env.HEARTH_IDEMPOTENCY_RETENTION ?? DEFAULT_IDEMPOTENCY.retention,
-    ),
-    pendingMs: durationSetting(
-      'idempotency pending timeout',
-      cfg.idempotencyPendingTimeout ??
-        process.env.HEARTH_IDEMPOTENCY_PENDING_TIMEOUT ??
-        DEFAULT_IDEMPOTENCY.pendingTimeout,
-    ),
-  };
+  const idempotency = idempotencySettings(cfg);
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db, { idempotency });
