@@ -52,6 +52,8 @@ import type { RegistryCredentials } from './images/registry-auth.ts';
 import { e2bRoutes, e2bSandboxes } from './e2b/index.ts';
 import { sealerFromKey, type Sealer } from './crypto/sealed.ts';
 import { randomBytes } from 'node:crypto';
+import type { FunctionService } from './services/functions/function-service.ts';
+import { functionRoutes } from './routes/functions.ts';
 
 export interface AppServices {
   db: Db;
@@ -68,6 +70,8 @@ export interface AppServices {
   agents: AgentClient;
   /** Containers: one microVM each (services/containers). */
   containers: ContainerService;
+  /** Serverless functions (services/functions); absent: no /v1/functions routes (in-process tests). */
+  functions?: FunctionService;
   /** Project secrets, sealed at rest. */
   secrets: SecretService;
   /** Issues agents their TLS certificates at registration; absent: none issued (in-process tests). */
@@ -151,6 +155,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   secretRoutes(app, deps);
   registryRoutes(app, deps);
   webhookRoutes(app, deps);
+  if (deps.functions) functionRoutes(app, deps, deps.functions);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

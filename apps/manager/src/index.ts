@@ -1,4 +1,5 @@
-export { startManager, type ManagerConfig, type RunningManager } from './manager.ts';
+export { startManager, type RunningManager } from './manager.ts';
+export type { ManagerConfig } from './manager-config.ts';
 export { buildApp, type AppServices } from './app.ts';
 export { openDb, type Db } from './db/index.ts';
 export { makeStores } from './store/index.ts';

@@ -21,6 +21,7 @@ export function newId(
     | 'aud'
     | 'pool'
     | 'ctr'
+    | 'fn'
     | 'sec'
     // Webhooks, their deliveries and the events delivered.
     | 'whk'

@@ -29,5 +29,7 @@ export * from './pool-routes.ts';
 export * from './boot-profile.ts';
 export * from './container.ts';
 export * from './container-routes.ts';
+export * from './function.ts';
+export * from './function-routes.ts';
 export * from './app-status.ts';
 export * from './webhook.ts';

@@ -23,6 +23,7 @@ import { templateRoutes } from './template-routes.ts';
 import { poolRoutes } from './pool-routes.ts';
 import { containerRoutes } from './container-routes.ts';
 import { ContainerLogsQuery } from './container.ts';
+import { functionRoutes } from './function-routes.ts';
 import { eventRoutes } from './events-routes.ts';
 import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
@@ -309,6 +310,7 @@ export const routes = {
   ...poolRoutes,
   ...containerRoutes,
   ...webhookRoutes,
+  ...functionRoutes,
 } as const;
 
 export type Routes = typeof routes;

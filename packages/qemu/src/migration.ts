@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { SNAPSHOT_INFO_FILE, type VmmSnapshotInfo } from '@hearth/vmm';
+import { MigrationWatch, type MigrateInfo, type MigrationLimits } from './migration-watch.ts';
 import type { QmpClient, QmpEvent } from './qmp.ts';
 
 const run = promisify(execFile);
@@ -22,32 +23,40 @@ const UNLIMITED = 64 * 1024 * 1024 * 1024;
  */
 const INCOMING_FD = 0;
 
-interface MigrateStatus {
-  status: string;
-  'error-desc'?: string;
-}
+/**
+ * A save fails when QEMU's sending stops; its total stays under the 300 s the manager's HTTP
+ * client waits for the agent's answer (undici's header timeout), disk copy included.
+ */
+export const SAVE_LIMITS: MigrationLimits = { stallMs: 60_000, totalMs: 270_000, pollMs: 2000 };
+/**
+ * The incoming side reports only its status (no byte counts), so a restore counts as stalled
+ * when its status does not change for as long as a restore was allowed in total before.
+ */
+export const LOAD_LIMITS: MigrationLimits = { stallMs: 120_000, totalMs: 270_000, pollMs: 2000 };
 
 /**
  * Runs `start` (a `migrate` or `migrate-incoming`) and resolves when QEMU announces the
- * migration completed: QMP's MIGRATION events, no polling. A QEMU that exits meanwhile (a failed
- * incoming migration ends the process) or reports failure rejects.
+ * migration completed: QMP's MIGRATION events. A QEMU that exits meanwhile (a failed incoming
+ * migration ends the process) or reports failure rejects; so does one whose progress
+ * (`query-migrate`, asked every `pollMs`) stops for `stallMs`, with how far it got.
  */
 async function migrate(
   qmp: QmpClient,
   what: string,
-  timeoutMs: number,
+  limits: MigrationLimits,
   start: () => Promise<unknown>,
 ): Promise<void> {
   let onEvent: (ev: QmpEvent) => void = () => undefined;
   let onClose: () => void = () => undefined;
-  let timer: NodeJS.Timeout | undefined;
+  const watch = new MigrationWatch(limits, Date.now());
+  let giveUp: (reason: string) => void = () => undefined;
   const done = new Promise<void>((resolve, reject) => {
     onEvent = (ev) => {
       if (ev.event !== 'MIGRATION') return;
       const status = String(ev.data?.status ?? '');
       if (status === 'completed') resolve();
       else if (status === 'failed' || status === 'cancelled') {
-        void qmp.execute<MigrateStatus>('query-migrate').then(
+        void qmp.execute<MigrateInfo>('query-migrate').then(
           (s) =>
             reject(
               new Error(
@@ -59,10 +68,26 @@ async function migrate(
       }
     };
     onClose = () => reject(new Error(`${what} failed: QEMU exited during the migration`));
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs / 1000} s`)), timeoutMs);
+    giveUp = (reason) => reject(new Error(`${what} ${reason}`));
   });
   qmp.on('event', onEvent);
   qmp.once('close', onClose);
+  let asking = false;
+  const poll = setInterval(() => {
+    if (asking) return;
+    asking = true;
+    void qmp
+      .execute<MigrateInfo>('query-migrate')
+      .then(
+        (s) => watch.observe(s, Date.now()),
+        () => undefined,
+      )
+      .finally(() => {
+        asking = false;
+        const reason = watch.check(Date.now());
+        if (reason) giveUp(reason);
+      });
+  }, limits.pollMs);
   try {
     await qmp.execute('migrate-set-capabilities', {
       capabilities: [{ capability: 'events', state: true }],
@@ -70,8 +95,12 @@ async function migrate(
     await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED });
     await start();
     await done;
+  } catch (e) {
+    // A save given up must not go on writing (nor keep the VM from continuing).
+    await qmp.execute('migrate_cancel').catch(() => undefined);
+    throw e;
   } finally {
-    clearTimeout(timer);
+    clearInterval(poll);
     qmp.off('event', onEvent);
     qmp.off('close', onClose);
   }
@@ -118,9 +147,9 @@ export async function saveState(
       () => null,
       (e: Error) => e,
     );
-    const state = migrate(qmp, 'Saving the VM state', 120_000, () => qmp.execute('migrate', { uri })).then(
-      () => received,
-    );
+    const state = migrate(qmp, 'Saving the VM state', SAVE_LIMITS, () =>
+      qmp.execute('migrate', { uri }),
+    ).then(() => received);
     const [copied] = await Promise.all([disk, state]);
     if (copied) throw new Error(`Saving the VM's disk failed: ${copied.message}`);
   } finally {
@@ -137,7 +166,7 @@ export async function saveState(
  * INCOMING_FD: QEMU reads the file itself. The VM is left paused at the saved instant.
  */
 export async function loadState(qmp: QmpClient): Promise<void> {
-  await migrate(qmp, 'Restoring the VM state', 120_000, () =>
+  await migrate(qmp, 'Restoring the VM state', LOAD_LIMITS, () =>
     qmp.execute('migrate-incoming', { uri: `fd:${INCOMING_FD}` }),
   );
 }

@@ -29,6 +29,7 @@ import { secretCommands } from './secret.ts';
 import { composeCommands } from './compose.ts';
 import { e2bCommands } from './e2b.ts';
 import { webhookCommands } from './webhook.ts';
+import { fnCommands } from './fn.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
@@ -42,6 +43,7 @@ export function allCommands(program: Command): void {
   containerVerbs(program);
   composeCommands(program);
   secretCommands(program);
+  fnCommands(program);
   doctorCommand(program);
   agentCommand(program);
   resourceCommands(program);

@@ -217,6 +217,55 @@ CREATE INDEX e2b_sandboxes_end ON e2b_sandboxes (end_at)
     sql: `ALTER TABLE e2b_sandboxes ADD COLUMN public_traffic boolean NOT NULL DEFAULT true`,
   },
   {
+    version: 38,
+    name: 'functions',
+    // Serverless functions: each deploy is an immutable version (its code, and the snapshot of a
+    // VM with the handler loaded); aliases point at versions; logs are per invocation.
+    sql: `
+CREATE TABLE functions (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  config jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (project, name)
+);
+CREATE TABLE function_versions (
+  function_id text NOT NULL,
+  version integer NOT NULL,
+  runtime text NOT NULL,
+  handler text NOT NULL,
+  files jsonb NOT NULL,
+  config jsonb NOT NULL,
+  state text NOT NULL,
+  snapshot_id text,
+  error text,
+  build_ms integer,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (function_id, version)
+);
+CREATE TABLE function_aliases (
+  function_id text NOT NULL,
+  alias text NOT NULL,
+  version integer NOT NULL,
+  PRIMARY KEY (function_id, alias)
+);
+CREATE TABLE function_logs (
+  seq bigserial PRIMARY KEY,
+  function_id text NOT NULL,
+  request_id text NOT NULL,
+  version integer NOT NULL,
+  status text NOT NULL,
+  duration_ms integer NOT NULL,
+  cold boolean NOT NULL,
+  logs text NOT NULL,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX function_logs_function ON function_logs (function_id, seq)
+`,
+  },
+  {
     version: 40,
     name: 'webhooks',
     // A project's subscriptions to events (the HMAC secret sealed, with a key outside the database)

@@ -358,6 +358,8 @@ import { webhookDeliveries, webhooks } from './schema-webhooks.ts';
 export * from './schema-containers.ts';
 export * from './schema-e2b.ts';
 export * from './schema-webhooks.ts';
+import { functionAliases, functionLogs, functions, functionVersions } from './schema-functions.ts';
+export * from './schema-functions.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -386,4 +388,8 @@ export const tables = {
   e2b_sandboxes: e2bSandboxes,
   webhooks,
   webhook_deliveries: webhookDeliveries,
+  functions,
+  function_versions: functionVersions,
+  function_aliases: functionAliases,
+  function_logs: functionLogs,
 };

@@ -32,7 +32,7 @@ function streamError(e: unknown, port: number): HearthError {
 }
 
 /** Opens a port stream to the VM's agent and resolves once the guest connected. */
-async function openStream(ws: WebSocket): Promise<PortStream> {
+export async function openStream(ws: WebSocket): Promise<PortStream> {
   const s = new PortStream(ws);
   await new Promise<void>((resolve, reject) => {
     s.once('connected', resolve);

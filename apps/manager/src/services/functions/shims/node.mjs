@@ -1,0 +1,107 @@
+// Hearth's function shim for Node.js, run in the guest: `check` loads the handler and exits (its
+// error on stdout as JSON), `serve` loads it and answers invocations on 127.0.0.1:PORT, one JSON
+// line in and one out per connection. Output is captured per invocation by async context.
+import net from 'node:net';
+import process from 'node:process';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+const [mode, taskDir, handlerSpec, port] = process.argv.slice(2);
+const dot = handlerSpec.lastIndexOf('.');
+const moduleName = handlerSpec.slice(0, dot);
+const exportName = handlerSpec.slice(dot + 1);
+const als = new AsyncLocalStorage();
+const MAX_LOG = 64 * 1024;
+
+function errorOf(e) {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const stack = String(err.stack || '').split('\n');
+  // A SyntaxError's message has no place; its stack starts with file:line.
+  const where = err instanceof SyntaxError && /^(file:\/\/)?\/.*:\d+$/.test(stack[0]) ? ` (${stack[0]})` : '';
+  return {
+    type: err.name || 'Error',
+    message: err.message + where,
+    stack,
+  };
+}
+
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream);
+  stream.write = (chunk, ...rest) => {
+    const store = als.getStore();
+    if (store && store.logs.length < MAX_LOG) store.logs += String(chunk);
+    return write(chunk, ...rest);
+  };
+}
+
+async function load() {
+  const file = path.join(taskDir, moduleName + '.js');
+  const mod = await import(pathToFileURL(file).href);
+  const fn = mod[exportName] ?? (mod.default && mod.default[exportName]);
+  if (typeof fn !== 'function') {
+    const e = new Error(
+      `${file} has no exported function "${exportName}" (exports: ${Object.keys(mod).join(', ') || 'none'})`,
+    );
+    e.name = 'HandlerNotFound';
+    throw e;
+  }
+  return fn;
+}
+
+async function invoke(fn, req) {
+  const store = { logs: '' };
+  const t0 = process.hrtime.bigint();
+  const deadline = Date.now() + req.timeoutMs;
+  const context = {
+    awsRequestId: req.requestId,
+    requestId: req.requestId,
+    functionName: req.functionName,
+    functionVersion: String(req.version),
+    memoryLimitInMB: req.memoryMib,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+  const out = await als.run(store, async () => {
+    try {
+      const result = await fn(req.event, context);
+      const json = JSON.stringify(result === undefined ? null : result);
+      return { ok: true, result: JSON.parse(json) };
+    } catch (e) {
+      return { ok: false, error: errorOf(e) };
+    }
+  });
+  out.ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  out.logs = store.logs;
+  return out;
+}
+
+async function main() {
+  let fn;
+  try {
+    fn = await load();
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ ok: false, error: errorOf(e) }) + '\n');
+    process.exit(1);
+  }
+  if (mode === 'check') {
+    process.stdout.write(JSON.stringify({ ok: true }) + '\n');
+    return;
+  }
+  const server = net.createServer((sock) => {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('data', async (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const req = JSON.parse(buf.slice(0, nl));
+      buf = '';
+      const out = req.op === 'ping' ? { ok: true } : await invoke(fn, req);
+      sock.end(JSON.stringify(out) + '\n');
+    });
+    sock.on('error', () => {});
+  });
+  server.listen(Number(port), '127.0.0.1');
+}
+
+main();

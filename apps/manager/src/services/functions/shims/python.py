@@ -1,0 +1,114 @@
+# Hearth's function shim for Python, run in the guest: `check` loads the handler and exits (its
+# error on stdout as JSON), `serve` loads it and answers invocations on 127.0.0.1:PORT, one JSON
+# line in and one out per connection, a thread each. Output is captured per invocation thread.
+import importlib.util
+import json
+import os
+import socketserver
+import sys
+import threading
+import time
+import traceback
+
+mode, task_dir, handler_spec, port = sys.argv[1:5]
+module_name, export_name = handler_spec.rsplit(".", 1)
+MAX_LOG = 64 * 1024
+local = threading.local()
+
+
+class Capture:
+    """sys.stdout/sys.stderr: a copy of what an invocation's thread prints goes to its log."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def write(self, s):
+        buf = getattr(local, "logs", None)
+        if buf is not None and sum(map(len, buf)) < MAX_LOG:
+            buf.append(s)
+        return self.real.write(s)
+
+    def flush(self):
+        self.real.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def error_of(e):
+    # The handler's frames only: the shim's own and importlib's are noise to its author.
+    frames = [
+        f
+        for f in traceback.extract_tb(e.__traceback__)
+        if f.filename != __file__ and not f.filename.startswith("<frozen")
+    ]
+    lines = ["Traceback (most recent call last):", *"".join(traceback.format_list(frames)).rstrip("\n").split("\n")] if frames else []
+    lines += "".join(traceback.format_exception_only(type(e), e)).rstrip("\n").split("\n")
+    return {"type": type(e).__name__, "message": str(e), "stack": lines}
+
+
+def load():
+    sys.path.insert(0, task_dir)
+    path = os.path.join(task_dir, module_name + ".py")
+    spec = importlib.util.spec_from_file_location(module_name.replace("/", "."), path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    fn = getattr(mod, export_name, None)
+    if not callable(fn):
+        raise AttributeError(f'{path} has no function "{export_name}"')
+    return fn
+
+
+class Context:
+    def __init__(self, req):
+        self.aws_request_id = req["requestId"]
+        self.request_id = req["requestId"]
+        self.function_name = req["functionName"]
+        self.function_version = str(req["version"])
+        self.memory_limit_in_mb = req["memoryMib"]
+        self._deadline = time.time() + req["timeoutMs"] / 1000
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def invoke(fn, req):
+    local.logs = []
+    t0 = time.perf_counter()
+    try:
+        result = fn(req["event"], Context(req))
+        out = {"ok": True, "result": json.loads(json.dumps(result))}
+    except Exception as e:  # the handler's error goes back to the caller
+        out = {"ok": False, "error": error_of(e)}
+    out["ms"] = (time.perf_counter() - t0) * 1000
+    out["logs"] = "".join(local.logs)
+    local.logs = None
+    return out
+
+
+def main():
+    try:
+        fn = load()
+    except BaseException as e:
+        print(json.dumps({"ok": False, "error": error_of(e)}), flush=True)
+        sys.exit(1)
+    if mode == "check":
+        print(json.dumps({"ok": True}), flush=True)
+        return
+    sys.stdout = Capture(sys.stdout)
+    sys.stderr = Capture(sys.stderr)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            req = json.loads(self.rfile.readline())
+            out = {"ok": True} if req.get("op") == "ping" else invoke(fn, req)
+            self.wfile.write((json.dumps(out) + "\n").encode())
+
+    class Server(socketserver.ThreadingTCPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    Server(("127.0.0.1", int(port)), Handler).serve_forever()
+
+
+main()

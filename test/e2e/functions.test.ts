@@ -1,0 +1,278 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FunctionInfo, type FunctionVersion, type InvokeResult } from '@hearth/contract';
+import { startPlatform, type Platform } from '../helpers/platform.ts';
+import { until } from '../helpers/vm.ts';
+import { cli } from '../helpers/proc.ts';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Serverless functions on real VMs, one platform for the file: each deploy boots a VM of the
+// runtime, loads the handler and snapshots it; invocations run on instances restored from it.
+
+const NODE_V1 = `
+exports.handler = async (event, context) => {
+  console.log('handling', context.awsRequestId);
+  if (event.action === 'throw') throw new TypeError('bad input: ' + event.why);
+  if (event.action === 'spin') for (;;) {}
+  if (event.requestContext) {
+    return {
+      statusCode: 201,
+      headers: { 'x-fn': 'yes' },
+      body: JSON.stringify({ method: event.requestContext.http.method, path: event.rawPath, q: event.queryStringParameters, body: event.body }),
+    };
+  }
+  return { version: 1, doubled: event.n * 2 };
+};
+`;
+const NODE_V2 = `exports.handler = async (event) => ({ version: 2, tripled: event.n * 3 });\n`;
+const NODE_SYNTAX = `exports.handler = async (event) => {\n  return (;\n};\n`;
+
+const PYTHON = `
+import json
+
+def handler(event, context):
+    print("py handling", context.aws_request_id)
+    if event.get("action") == "throw":
+        return 1 / 0
+    return {"sum": sum(event["xs"]), "lang": "python"}
+`;
+const RUBY = `
+require 'json'
+
+def handler(event:, context:)
+  puts "rb handling #{context.aws_request_id}"
+  raise ArgumentError, 'nope' if event['action'] == 'throw'
+  { 'upcased' => event['s'].upcase, 'lang' => 'ruby' }
+end
+`;
+
+describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored instances', () => {
+  let p: Platform;
+  const fnCall = async (name: string, event: unknown, query: Record<string, unknown> = {}) =>
+    (await p.client.call('invokeFunction', {
+      params: { name },
+      body: event,
+      query,
+    } as never)) as InvokeResult;
+  const info = (name: string) =>
+    p.client.call('getFunction', { params: { name }, query: {} }) as Promise<FunctionInfo>;
+
+  /** The started version, once it is no longer building. */
+  const built = async (name: string, f: Promise<FunctionInfo>): Promise<FunctionVersion> => {
+    const info = await f;
+    for (;;) {
+      const v = await p.client.call('getFunctionVersion', {
+        params: { name, version: info.building! },
+        query: { wait: 60 },
+      } as never);
+      if (v.state !== 'building') return v;
+    }
+  };
+  const ready = async (name: string, f: Promise<FunctionInfo>) => {
+    const v = await built(name, f);
+    expect(v.error).toBeNull();
+    expect(v.state).toBe('ready');
+    return v;
+  };
+
+  beforeAll(async () => {
+    p = await startPlatform();
+  }, 300_000);
+  afterAll(async () => {
+    await p?.dispose();
+  });
+
+  it('node22: deploy, a cold then a warm invoke with logs by request id, a thrown error with its stack', async () => {
+    const v1 = await ready(
+      'hello',
+      p.client.call('createFunction', {
+        body: {
+          name: 'hello',
+          runtime: 'node22',
+          handler: 'index.handler',
+          files: { 'index.js': NODE_V1 },
+          timeoutS: 10,
+          idleS: 600,
+          memoryMib: 128,
+        },
+      } as never),
+    );
+    expect(v1.version).toBe(1);
+    expect((await info('hello')).aliases).toEqual({ live: 1 });
+
+    const first = await fnCall('hello', { n: 21 });
+    expect(first).toMatchObject({
+      status: 'ok',
+      result: { version: 1, doubled: 42 },
+      cold: true,
+      version: 1,
+    });
+    expect(first.logs).toContain(`handling ${first.requestId}`);
+    const second = await fnCall('hello', { n: 5 });
+    expect(second).toMatchObject({ status: 'ok', result: { doubled: 10 }, cold: false });
+    console.log(
+      `node22: cold invoke ${first.totalMs.toFixed(0)} ms, warm ${second.totalMs.toFixed(1)} ms (handler ${second.durationMs.toFixed(2)} ms)`,
+    );
+
+    const logs = await p.client.call('functionLogs', {
+      params: { name: 'hello' },
+      query: { requestId: second.requestId },
+    } as never);
+    expect(logs.items).toHaveLength(1);
+    expect(logs.items[0]!.logs).toContain(second.requestId);
+
+    const thrown = await fnCall('hello', { action: 'throw', why: 'x' });
+    expect(thrown.status).toBe('error');
+    expect(thrown.error).toMatchObject({ type: 'TypeError', message: 'bad input: x' });
+    expect(thrown.error!.stack.join('\n')).toMatch(/\/var\/task\/index\.js:4/);
+    // The same warm instance goes on serving.
+    expect(await fnCall('hello', { n: 1 })).toMatchObject({ status: 'ok', cold: false });
+  }, 1_800_000);
+
+  it('a syntax error fails the deploy with the runtime message and line; live stays on the last good version', async () => {
+    const v = await built(
+      'hello',
+      p.client.call('deployFunction', {
+        params: { name: 'hello' },
+        body: { runtime: 'node22', handler: 'index.handler', files: { 'index.js': NODE_SYNTAX } },
+      } as never),
+    );
+    expect(v.state).toBe('failed');
+    expect(v.error).toContain('SyntaxError');
+    expect(v.error).toContain('index.js:2');
+    expect((await info('hello')).aliases).toEqual({ live: 1 });
+    const versions = await p.client.call('listFunctionVersions', {
+      params: { name: 'hello' },
+      query: {},
+    } as never);
+    expect(versions.items.map((v) => [v.version, v.state])).toEqual([
+      [2, 'failed'],
+      [1, 'ready'],
+    ]);
+  }, 1_800_000);
+
+  it('a runaway invocation times out and its instance is recycled; the next call restores a new one', async () => {
+    const out = await fnCall('hello', { action: 'spin' });
+    expect(out.status).toBe('timeout');
+    expect(out.error?.type).toBe('Timeout');
+    const next = await fnCall('hello', { n: 2 });
+    expect(next).toMatchObject({ status: 'ok', result: { doubled: 4 }, cold: true });
+  }, 1_800_000);
+
+  it('the HTTP trigger maps the request to the event and the handler answer to HTTP; a token is needed', async () => {
+    const url = `${p.manager.url}/fn/${(await info('hello')).project}/hello/items/7?x=1&y=2`;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.manager.adminToken}`, 'content-type': 'text/plain' },
+      body: 'payload',
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-fn')).toBe('yes');
+    expect(res.headers.get('x-hearth-request-id')).toBeTruthy();
+    expect(await res.json()).toEqual({
+      method: 'POST',
+      path: '/items/7',
+      q: { x: '1', y: '2' },
+      body: 'payload',
+    });
+    const anon = await fetch(url, { method: 'GET' });
+    expect(anon.status).toBe(401);
+  }, 600_000);
+
+  it('rollback moves live back; idle instances scale to zero and the next call restores from the snapshot', async () => {
+    await ready(
+      'hello',
+      p.client.call('deployFunction', {
+        params: { name: 'hello' },
+        body: { runtime: 'node22', handler: 'index.handler', files: { 'index.js': NODE_V2 }, idleS: 2 },
+      } as never),
+    );
+    expect((await info('hello')).aliases).toEqual({ live: 3 });
+    expect(await fnCall('hello', { n: 2 })).toMatchObject({
+      status: 'ok',
+      result: { version: 2, tripled: 6 },
+      version: 3,
+    });
+    const rolled = await p.client.call('rollbackFunction', {
+      params: { name: 'hello' },
+      body: { version: 1 },
+    } as never);
+    expect(rolled.aliases).toEqual({ live: 1 });
+    expect(await fnCall('hello', { n: 2 })).toMatchObject({ result: { version: 1, doubled: 4 }, version: 1 });
+    // idleS 2 (the newest deploy's setting): the instance stops, its VM is removed.
+    await until('instances scaled to zero', async () => (await info('hello')).instances === 0, 120_000);
+    await until(
+      'function VMs removed',
+      async () => (await p.client.call('listVms', { query: { limit: 500 } } as never)).items.length === 0,
+      120_000,
+    );
+    const again = await fnCall('hello', { n: 4 });
+    expect(again).toMatchObject({ status: 'ok', result: { doubled: 8 }, cold: true });
+    console.log(`node22: cold from zero (snapshot restore + invoke) ${again.totalMs.toFixed(0)} ms`);
+  }, 1_800_000);
+
+  it('python3.13 and ruby3 handlers run with their signatures; their errors come back with the stack', async () => {
+    await ready(
+      'py',
+      p.client.call('createFunction', {
+        body: { name: 'py', runtime: 'python3.13', handler: 'main.handler', files: { 'main.py': PYTHON } },
+      } as never),
+    );
+    const py = await fnCall('py', { xs: [1, 2, 3] });
+    expect(py).toMatchObject({ status: 'ok', result: { sum: 6, lang: 'python' } });
+    expect(py.logs).toContain(`py handling ${py.requestId}`);
+    const pyErr = await fnCall('py', { action: 'throw' });
+    expect(pyErr.error).toMatchObject({ type: 'ZeroDivisionError' });
+    expect(pyErr.error!.stack.join('\n')).toContain('/var/task/main.py", line 7');
+
+    await ready(
+      'rb',
+      p.client.call('createFunction', {
+        body: { name: 'rb', runtime: 'ruby3', handler: 'app.handler', files: { 'app.rb': RUBY } },
+      } as never),
+    );
+    const rb = await fnCall('rb', { s: 'hi' });
+    expect(rb).toMatchObject({ status: 'ok', result: { upcased: 'HI', lang: 'ruby' } });
+    expect(rb.logs).toContain(`rb handling ${rb.requestId}`);
+    const rbErr = await fnCall('rb', { action: 'throw' });
+    expect(rbErr.error).toMatchObject({ type: 'ArgumentError', message: 'nope' });
+    expect(rbErr.error!.stack.join('\n')).toContain('/var/task/app.rb:6');
+  }, 3_600_000);
+
+  it('the CLI deploys a folder, invokes, lists versions and logs, and removes the function', async () => {
+    const env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-fn-'));
+    try {
+      const code = join(dir, 'clifn');
+      await mkdir(join(code, 'lib'), { recursive: true });
+      await writeFile(join(code, 'lib', 'greet.js'), 'exports.greet = (n) => `hello ${n}`;\n');
+      await writeFile(
+        join(code, 'index.js'),
+        "const { greet } = require('./lib/greet.js');\nexports.handler = async (e) => { console.log('cli log'); return greet(e.name); };\n",
+      );
+      const dep = await cli(['fn', 'deploy', code, '--runtime', 'node22', '--handler', 'index.handler'], env);
+      expect(dep.code, dep.stderr).toBe(0);
+      expect(dep.stdout).toContain('function clifn: version 1 is live');
+      const inv = await cli(['fn', 'invoke', 'clifn', '--data', '{"name":"cli"}'], env);
+      expect(inv.code, inv.stderr).toBe(0);
+      expect(inv.stdout.trim()).toBe('"hello cli"');
+      expect(inv.stderr).toMatch(/request [0-9a-f-]{36} · version 1 · cold/);
+      const requestId = /request ([0-9a-f-]{36})/.exec(inv.stderr)![1]!;
+      const logs = await cli(['fn', 'logs', 'clifn'], env);
+      expect(logs.code, logs.stderr).toBe(0);
+      expect(logs.stdout).toContain(`${requestId} v1 ok`);
+      expect(logs.stdout).toContain('| cli log');
+      const ls = await cli(['fn', 'ls'], env);
+      expect(ls.stdout).toMatch(/clifn\s+node22\s+index\.handler\s+1/);
+      const bad = await cli(['fn', 'invoke', 'clifn', '--data', 'not json'], env);
+      expect(bad.code).toBe(2);
+      expect((await cli(['fn', 'rm', 'clifn'], env)).code).toBe(0);
+      const gone = await cli(['fn', 'invoke', 'clifn'], env);
+      expect(gone.code).not.toBe(0);
+      expect(gone.stderr).toContain('FUNCTION_NOT_FOUND');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 1_800_000);
+});
