@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { agentCommand } from './commands/agent.ts';
 import { EXIT } from './output.ts';
 import { endOptionsAtOperands } from './argv.ts';
+import { HEARTH_VERSION } from './version.ts';
 
 // A long-running manager or agent must not die of one forgotten promise: say so loudly instead.
 process.on('unhandledRejection', (e) => {
@@ -12,13 +13,17 @@ process.on('unhandledRejection', (e) => {
 });
 
 /** Verbs that run a server for hours, not a request: they keep V8's optimising WebAssembly tier. */
-const SERVERS = new Set(['up', 'agent']);
+const SERVERS = new Set(['up', 'manager', 'agent']);
 
 const program = new Command('hearth')
   .description('Hearth: self-hosted microVMs')
-  .version('0.1.0')
+  .version(HEARTH_VERSION)
   .option('--json', 'machine-readable output (stable, documented in docs/cli.md)')
   .option('--data-dir <dir>', 'local data directory (default: $HEARTH_DATA_DIR or /var/lib/hearth)')
+  .option(
+    '--config <file>',
+    'configuration file of `up`, `manager` and `agent` (default: $HEARTH_CONFIG or /etc/hearth/hearth.yaml)',
+  )
   .option('--project <name>', "project to act in (default: $HEARTH_PROJECT, else the config's default)")
   .showHelpAfterError()
   .exitOverride()
@@ -37,7 +42,7 @@ else (await import('./commands/all.ts')).allCommands(program);
 function verbOf(args: string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--data-dir' || a === '--project') i++;
+    if (a === '--data-dir' || a === '--project' || a === '--config') i++;
     else if (!a.startsWith('-')) return a;
   }
   return undefined;

@@ -43,6 +43,8 @@ import { userRoutes } from './routes/users.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { containerRoutes } from './routes/containers.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+import type { WebhookService } from './services/webhooks/webhook-service.ts';
 import type { ContainerService } from './services/containers/container-service.ts';
 import type { SecretService } from './services/containers/secret-service.ts';
 import { registryRoutes } from './routes/registries.ts';
@@ -102,6 +104,8 @@ export interface AppServices {
    * the Host each API caller used.
    */
   e2bDomain?: string | null;
+  /** Webhooks (docs/webhooks.md); absent: their routes answer 404 (in-process tests). */
+  webhooks?: WebhookService;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -150,6 +154,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   containerRoutes(app, deps);
   secretRoutes(app, deps);
   registryRoutes(app, deps);
+  webhookRoutes(app, deps);
   if (deps.functions) functionRoutes(app, deps, deps.functions);
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });

@@ -3,6 +3,7 @@ import type { AgentCaFiles } from './tls/agent-ca.ts';
 import type { OidcConfig } from './auth/oidc-config.ts';
 import type { DiskPolicy, MemoryPolicy } from './services/scheduler.ts';
 import type { DockerApiConfig } from './docker/server.ts';
+import type { WebhookOptions } from './services/webhooks/webhook-service.ts';
 
 /** What `startManager` is given: the CLI's `hearth manager`/`up` and the tests build one. */
 export interface ManagerConfig {
@@ -98,4 +99,6 @@ export interface ManagerConfig {
   docker?: Partial<DockerApiConfig>;
   /** Where node22 functions' package.json dependencies come from (else HEARTH_NPM_REGISTRY, else npm's own setting). */
   npmRegistry?: string;
+  /** Webhook delivery: retry timing and the clock (tests); docs/webhooks.md. */
+  webhooks?: WebhookOptions;
 }

@@ -5,6 +5,7 @@ import { HearthError, parseDuration } from '@hearth/contract';
 import type { Stores } from './store/index.ts';
 import { generatePassword, hashPassword } from './auth/passwords.ts';
 import { ImportAllowList } from './images/egress-guard.ts';
+import { DEFAULT_IDEMPOTENCY } from './store/idempotency.ts';
 
 /** What the manager sets up on start from its data directory and settings: secrets, first admin. */
 
@@ -106,6 +107,25 @@ export function durationSetting(what: string, value: string): number {
     );
   }
   return ms;
+}
+
+/** How long Idempotency-Keys are kept, and when a claim is taken for dead: settings, else env, else defaults. */
+export function idempotencySettings(cfg: {
+  idempotencyRetention?: string;
+  idempotencyPendingTimeout?: string;
+}) {
+  return {
+    retentionMs: durationSetting(
+      'idempotency key retention',
+      cfg.idempotencyRetention ?? process.env.HEARTH_IDEMPOTENCY_RETENTION ?? DEFAULT_IDEMPOTENCY.retention,
+    ),
+    pendingMs: durationSetting(
+      'idempotency pending timeout',
+      cfg.idempotencyPendingTimeout ??
+        process.env.HEARTH_IDEMPOTENCY_PENDING_TIMEOUT ??
+        DEFAULT_IDEMPOTENCY.pendingTimeout,
+    ),
+  };
 }
 
 /** The first administrator created on this start (null when users existed). */

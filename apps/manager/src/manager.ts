@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openDb, type Db } from './db/index.ts';
 import { makeStores, type Stores } from './store/index.ts';
-import { DEFAULT_IDEMPOTENCY } from './store/idempotency.ts';
 import { Authority } from './auth/authority.ts';
 import { sessionPolicy, sessionReader } from './auth/sessions.ts';
 import { ticketReader } from './auth/tickets.ts';
@@ -39,11 +38,13 @@ import { RegistryCredentials } from './images/registry-auth.ts';
 import { injectBackend } from './docker/backend.ts';
 import { startDockerApi } from './docker/server.ts';
 import { dockerConfig } from './docker/config.ts';
+import { startWebhooks } from './services/webhooks/index.ts';
 import {
   durationSetting,
   ensureAdminToken,
   ensureFirstAdmin,
   ensureSecret,
+  idempotencySettings,
   importAllowList,
   type FirstAdmin,
 } from './manager-setup.ts';
@@ -85,18 +86,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     'audit retention',
     cfg.auditRetention ?? process.env.HEARTH_AUDIT_RETENTION ?? DEFAULT_AUDIT_RETENTION,
   );
-  const idempotency = {
-    retentionMs: durationSetting(
-      'idempotency key retention',
-      cfg.idempotencyRetention ?? process.env.HEARTH_IDEMPOTENCY_RETENTION ?? DEFAULT_IDEMPOTENCY.retention,
-    ),
-    pendingMs: durationSetting(
-      'idempotency pending timeout',
-      cfg.idempotencyPendingTimeout ??
-        process.env.HEARTH_IDEMPOTENCY_PENDING_TIMEOUT ??
-        DEFAULT_IDEMPOTENCY.pendingTimeout,
-    ),
-  };
+  const idempotency = idempotencySettings(cfg);
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDb({ url: cfg.databaseUrl, pgliteDir: join(cfg.dataDir, 'db') });
   const stores = makeStores(db, { idempotency });
@@ -141,6 +131,15 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     ...cfg.agentCa,
   });
   const agents = new AgentClient(new HostLiveness(), cfg.hostWaitMs, agentCa.trust);
+  const hooks = startWebhooks({
+    db,
+    sealer,
+    bus,
+    live: agents.live,
+    audit: stores.audit,
+    log,
+    options: cfg.webhooks,
+  });
   const quotas = new Quotas(db);
   const networks = new NetworkService({ stores, agents, log: log.child({ component: 'networks' }), quotas });
   await networks.ensureDefault(cfg.network ?? null);
@@ -231,6 +230,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     version: cfg.version,
     changes: new ChangeFeed(bus),
     sealer,
+    webhooks: hooks.service,
     ...(cfg.uiDir ? { uiDir: cfg.uiDir } : {}),
     ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
     e2bDomain: cfg.e2bDomain || process.env.HEARTH_E2B_DOMAIN || null,
@@ -255,7 +255,10 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     () => {
       void stores.hosts
         .markStale(cfg.hostOfflineMs ?? 20_000)
-        .then((ids) => ids.forEach((id) => agents.live.lost(id)))
+        .then((ids) => {
+          ids.forEach((id) => agents.live.lost(id));
+          hooks.hostsOffline(ids);
+        })
         .catch(() => undefined);
       void vmService.stopExpired().catch(() => undefined);
       if (Date.now() - lastSweep > SWEEP_MS) {
@@ -313,6 +316,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       await closing;
       agents.live.dispose();
       await agents.dispose();
+      await hooks.service.dispose();
       await db.close();
     },
   };

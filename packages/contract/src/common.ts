@@ -22,7 +22,11 @@ export function newId(
     | 'pool'
     | 'ctr'
     | 'fn'
-    | 'sec',
+    | 'sec'
+    // Webhooks, their deliveries and the events delivered.
+    | 'whk'
+    | 'dlv'
+    | 'whe',
 ): string {
   let t = Date.now();
   let time = '';

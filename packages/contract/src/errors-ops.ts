@@ -15,4 +15,8 @@ export const opsErrors = {
     status: 502,
     hint: "The agent's TLS certificate is not from this manager's agent CA, names another host, or is not the one the host holds now (replaced at a rotation or registration, or its host removed): restart the agent so it registers again (it gets a new certificate), or check the operator-supplied certificate and HEARTH_AGENT_TRUSTED_CA.",
   },
+  WEBHOOK_NOT_FOUND: {
+    status: 404,
+    hint: 'No webhook with that id in the project: `hearth webhook ls` lists them.',
+  },
 } as const;

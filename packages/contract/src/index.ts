@@ -32,3 +32,4 @@ export * from './container-routes.ts';
 export * from './function.ts';
 export * from './function-routes.ts';
 export * from './app-status.ts';
+export * from './webhook.ts';

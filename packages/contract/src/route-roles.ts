@@ -163,6 +163,12 @@ export const routeRoles = {
   deleteJoinToken: 'admin',
   removeHost: 'admin',
   rotateHostCredentials: 'admin',
+  // A webhook sends the project's events (audit records included) to a URL of its creator's choosing.
+  createWebhook: 'owner',
+  listWebhooks: 'owner',
+  deleteWebhook: 'owner',
+  testWebhook: 'owner',
+  webhookDeliveries: 'owner',
 } as const satisfies Record<UserRouteId, RouteRole>;
 
 /** Console input needs more than console view. */

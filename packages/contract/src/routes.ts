@@ -27,6 +27,7 @@ import { functionRoutes } from './function-routes.ts';
 import { eventRoutes } from './events-routes.ts';
 import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
+import { webhookRoutes } from './webhook.ts';
 
 /** `user-or-agent`: a user token, or an agent's token (agents fetch image content with it). */
 export type Auth = 'user' | 'agent' | 'user-or-agent' | 'join' | 'none';
@@ -310,6 +311,7 @@ export const routes = {
   ...joinRoutes,
   ...poolRoutes,
   ...containerRoutes,
+  ...webhookRoutes,
   ...functionRoutes,
 } as const;
 

@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
+import type { Logger } from 'pino';
 import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
+import type { HostConfig } from '@hearth/contract/host-config';
 import { join } from 'node:path';
-import { defaultDataDir } from '../config.ts';
+import { UsageError } from '../config.ts';
 import { reportError } from '../output.ts';
-import { LOG_REDACT } from '@hearth/contract/log-redaction';
 
 interface AgentOptions {
-  manager: string;
+  manager?: string;
   joinToken?: string;
-  listen: string;
-  port: number;
+  listen?: string;
+  port?: string;
   advertise?: string;
   name?: string;
   bridge?: string;
@@ -23,13 +24,11 @@ interface AgentOptions {
 }
 
 /** How the agent serves its API: manager-issued certificate by default. */
-function agentTls(o: AgentOptions): { tls?: { certFile: string; keyFile: string } | false } {
-  const certFile = o.tlsCert ?? process.env.HEARTH_AGENT_TLS_CERT;
-  const keyFile = o.tlsKey ?? process.env.HEARTH_AGENT_TLS_KEY;
-  if (o.insecureHttp) return { tls: false };
-  if (certFile || keyFile) {
-    if (!certFile || !keyFile) throw new Error('--tls-cert and --tls-key go together');
-    return { tls: { certFile, keyFile } };
+function agentTls(a: HostConfig['agent']): { tls?: { certFile: string; keyFile: string } | false } {
+  if (a.insecureHttp) return { tls: false };
+  if (a.tlsCert || a.tlsKey) {
+    if (!a.tlsCert || !a.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
+    return { tls: { certFile: a.tlsCert, keyFile: a.tlsKey } };
   }
   return {};
 }
@@ -39,10 +38,11 @@ export function agentCommand(program: Command): void {
   program
     .command('agent')
     .description('Run a host agent that joins a manager')
-    .requiredOption('--manager <url>', 'manager URL')
-    .option('--join-token <token>', 'join token (or HEARTH_JOIN_TOKEN)')
-    .option('--listen <host>', 'listen address', '127.0.0.1')
-    .option('--port <port>', 'listen port', (v) => Number(v), AGENT_DEFAULTS.listenPort)
+    // No defaults here: the configuration file and the environment come between (docs/install.md).
+    .option('--manager <url>', 'manager URL (agent.manager; required)')
+    .option('--join-token <token>', 'join token (agent.joinToken, HEARTH_JOIN_TOKEN)')
+    .option('--listen <host>', 'listen address (agent.listen, default 127.0.0.1)')
+    .option('--port <port>', `listen port (agent.port, default ${AGENT_DEFAULTS.listenPort})`)
     .option('--advertise <url>', 'URL the manager uses to reach this agent')
     .option('--name <name>', 'host name (default: hostname)')
     .option('--bridge <name>', 'bridge for VM NICs')
@@ -63,35 +63,60 @@ export function agentCommand(program: Command): void {
       'serve the API over plain HTTP (credentials and guest secrets travel in clear)',
     )
     .action(async (o: AgentOptions) => {
-      // Loaded on use: the agent (fastify, pino, the VMM drivers) is not needed by the other verbs.
-      const [{ default: pino }, { startAgent }] = await Promise.all([
-        import('pino'),
-        import('@hearth/agent'),
-      ]);
-      // One key per level of naming: `service` for the process, `component` for the part inside it.
-      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info', redact: LOG_REDACT }).child({
-        service: 'agent',
-      });
       try {
+        const { loadHostConfig } = await import('../host-config.ts');
+        const g = program.opts<{ config?: string; dataDir?: string }>();
+        const cfg = loadHostConfig({
+          path: g.config,
+          flags: {
+            dataDir: g.dataDir,
+            'agent.manager': o.manager,
+            'agent.joinToken': o.joinToken,
+            'agent.listen': o.listen,
+            'agent.port': o.port,
+            'agent.advertise': o.advertise,
+            'agent.name': o.name,
+            'agent.bridge': o.bridge,
+            'agent.cidr': o.cidr,
+            'agent.underlay': o.underlay,
+            'agent.dnsUpstream': o.dnsUpstream,
+            'agent.ksm': o.ksm,
+            'agent.tlsCert': o.tlsCert,
+            'agent.tlsKey': o.tlsKey,
+            'agent.insecureHttp': o.insecureHttp,
+          },
+        });
+        const a = cfg.agent;
+        if (!a.manager) {
+          throw new UsageError(
+            'The agent needs its manager: --manager <url>, agent.manager in the configuration file, or HEARTH_MANAGER_URL.',
+          );
+        }
+        // Loaded on use: the agent (fastify, pino, the VMM drivers) is not needed by the other verbs.
+        const [{ hostLogger }, { startAgent }] = await Promise.all([
+          import('../host-log.ts'),
+          import('@hearth/agent'),
+        ]);
+        // One key per level of naming: `service` for the process, `component` for the part inside it.
+        const log: Logger = (await hostLogger(cfg.log)).child({ service: 'agent' });
         // Needed to join; a registered host re-registers with the credential in its data directory.
-        const joinToken = o.joinToken ?? process.env.HEARTH_JOIN_TOKEN ?? '';
         const agent = await startAgent({
           ...AGENT_DEFAULTS,
           // The agent keeps its state in <data dir>/agent, as under `hearth up`.
-          dataDir: join(program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir(), 'agent'),
-          managerUrl: o.manager,
-          joinToken,
-          name: o.name,
-          listenHost: o.listen,
-          listenPort: o.port,
-          advertiseUrl: o.advertise,
-          underlay: o.underlay ?? null,
-          ...(o.dnsUpstream ? { dnsUpstream: o.dnsUpstream } : {}),
-          ksm: Boolean(o.ksm),
-          ...agentTls(o),
+          dataDir: join(cfg.dataDir, 'agent'),
+          managerUrl: a.manager,
+          joinToken: a.joinToken ?? '',
+          name: a.name,
+          listenHost: a.listen,
+          listenPort: a.port,
+          advertiseUrl: a.advertise,
+          underlay: a.underlay ?? null,
+          ...(a.dnsUpstream ? { dnsUpstream: a.dnsUpstream } : {}),
+          ksm: a.ksm,
+          ...agentTls(a),
           bridge:
-            o.bridge && o.cidr
-              ? { bridge: o.bridge, gatewayCidr: o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1'), subnet: o.cidr }
+            a.bridge && a.cidr
+              ? { bridge: a.bridge, gatewayCidr: a.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1'), subnet: a.cidr }
               : null,
           log,
         });

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { vmCommands } from './vm.ts';
 import { upCommand } from './up.ts';
+import { managerCommand } from './manager.ts';
+import { installCommand } from './install.ts';
+import { upgradeCommand } from './upgrade.ts';
 import { doctorCommand } from './doctor.ts';
 import { agentCommand } from './agent.ts';
 import { resourceCommands } from './resources.ts';
@@ -25,11 +28,15 @@ import { containerVerbs } from './container-verbs.ts';
 import { secretCommands } from './secret.ts';
 import { composeCommands } from './compose.ts';
 import { e2bCommands } from './e2b.ts';
+import { webhookCommands } from './webhook.ts';
 import { fnCommands } from './fn.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
   upCommand(program);
+  managerCommand(program);
+  installCommand(program);
+  upgradeCommand(program);
   vmCommands(program);
   sharedVerbs(program);
   runCommand(program);
@@ -56,4 +63,5 @@ export function allCommands(program: Command): void {
   registryCommands(program);
   dockerCommands(program);
   e2bCommands(program);
+  webhookCommands(program);
 }

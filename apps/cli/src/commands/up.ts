@@ -1,22 +1,19 @@
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { Logger } from 'pino';
 import type { RunningManager } from '@hearth/manager';
-import { AGENT_DEFAULTS, AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
-import { defaultDataDir, DEFAULT_PORT } from '../config.ts';
+import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { reportError } from '../output.ts';
 import { superviseAgent } from '../agent-process.ts';
-import { LOG_REDACT } from '@hearth/contract/log-redaction';
-
-const VERSION = '0.1.0';
+import { hostLogger } from '../host-log.ts';
+import { serverConfig, startHostManager, type ServerFlags } from './manager.ts';
 
 interface UpOptions {
-  dataDir?: string;
-  port: number;
-  host: string;
-  bridge: string;
-  cidr: string;
+  port?: string;
+  host?: string;
+  bridge?: string;
+  cidr?: string;
   network: boolean;
   demo?: boolean;
 }
@@ -27,42 +24,33 @@ export function upCommand(program: Command): void {
     .description(
       'Single-machine mode: manager (embedded database unless DATABASE_URL is set) and a local agent',
     )
-    .option('--port <port>', 'API port', (v) => Number(v), DEFAULT_PORT)
-    .option('--host <host>', 'listen address', '127.0.0.1')
-    .option('--bridge <name>', 'bridge of the default NAT network', 'hearth0')
-    .option('--cidr <cidr>', 'subnet of the default NAT network', '10.213.0.0/24')
+    // No defaults here: the configuration file and the environment come between (docs/install.md).
+    .option('--port <port>', 'API port (manager.port, default 18080)')
+    .option('--host <host>', 'listen address (manager.listen, default 127.0.0.1)')
+    .option('--bridge <name>', 'bridge of the default NAT network (manager.network.bridge, default hearth0)')
+    .option(
+      '--cidr <cidr>',
+      'subnet of the default NAT network (manager.network.cidr, default 10.213.0.0/24)',
+    )
     .option('--no-network', 'boot VMs without a NIC')
     .option('--demo', 'boot a first VM named "hello" unless one exists')
     .action(async (o: UpOptions) => {
-      const dataDir = o.dataDir ?? program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir();
-      // Loaded on use: the manager (fastify, PGlite, pino) is not needed by the other verbs.
-      const [{ default: pino }, { startManager, oidcConfigFromEnv, memoryPolicyFromEnv, diskPolicyFromEnv }] =
-        await Promise.all([import('pino'), import('@hearth/manager')]);
-      const log = pino({ level: process.env.HEARTH_LOG_LEVEL ?? 'info', redact: LOG_REDACT });
+      let log: Logger | null = null;
       try {
-        const gateway = o.cidr.replace(/\.\d+\/(\d+)$/, '.1/$1');
-        const manager = await startManager({
-          dataDir: join(dataDir, 'manager'),
-          host: o.host,
-          port: o.port,
-          databaseUrl: process.env.DATABASE_URL ?? null,
-          network: o.network ? { bridge: o.bridge, cidr: o.cidr, dns: gateway.split('/')[0]! } : null,
-          heartbeatMs: AGENT_DEFAULTS.heartbeatMs,
-          notReadyUntilSet: 'the local agent has not registered yet',
-          log: log.child({ service: 'manager' }),
-          version: VERSION,
-          allowHostPathImport: process.env.HEARTH_ALLOW_HOST_PATH_IMPORT === '1',
-          insecureRegistries: (process.env.HEARTH_INSECURE_REGISTRIES ?? '').split(',').filter(Boolean),
-          memoryPolicy: memoryPolicyFromEnv(process.env),
-          diskPolicy: diskPolicyFromEnv(process.env),
-          oidc: oidcConfigFromEnv(process.env),
+        const cfg = serverConfig(program, {
+          'manager.port': o.port,
+          'manager.listen': o.host,
+          'manager.network.bridge': o.bridge,
+          'manager.network.cidr': o.cidr,
+          'manager.network.enabled': o.network ? undefined : false,
         });
-        // The CLI on this machine finds the manager and its token through the data directory.
-        await writeFile(join(dataDir, 'manager.json'), JSON.stringify({ url: manager.url }) + '\n');
-        // Once the bootstrap admin token is revoked there is none: the CLI uses `hearth login`.
-        if (manager.adminToken) {
-          await writeFile(join(dataDir, 'admin.token'), manager.adminToken + '\n', { mode: 0o600 });
-        } else await rm(join(dataDir, 'admin.token'), { force: true });
+        const dataDir = cfg.dataDir;
+        const net = cfg.manager.network;
+        log = await hostLogger(cfg.log);
+        const manager = await startHostManager(cfg, log, {
+          notReadyUntilSet: 'the local agent has not registered yet',
+        });
+        const configFlag = program.opts<ServerFlags>().config;
         // The agent is a process of its own, so a fault in it never takes the API down.
         const agent = superviseAgent({
           argv: [
@@ -70,6 +58,7 @@ export function upCommand(program: Command): void {
             ...process.execArgv,
             ...AGENT_NODE_FLAGS,
             process.argv[1]!,
+            ...(configFlag ? ['--config', configFlag] : []),
             '--data-dir',
             dataDir,
             'agent',
@@ -79,7 +68,7 @@ export function upCommand(program: Command): void {
             '127.0.0.1',
             '--port',
             '0',
-            ...(o.network ? ['--bridge', o.bridge, '--cidr', o.cidr] : []),
+            ...(net.enabled ? ['--bridge', net.bridge, '--cidr', net.cidr] : []),
           ],
           // Not on the command line, where every user of the machine could read it.
           env: { ...process.env, HEARTH_JOIN_TOKEN: manager.joinToken },
@@ -123,7 +112,7 @@ export function upCommand(program: Command): void {
         if (o.demo) void bootDemo(manager.vmService);
       } catch (e) {
         process.exitCode = reportError(e, false);
-        log.flush();
+        log?.flush();
         setTimeout(() => process.exit(process.exitCode ?? 1), 50).unref();
       }
     });

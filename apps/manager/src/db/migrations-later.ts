@@ -269,4 +269,40 @@ CREATE INDEX function_logs_request ON function_logs (function_id, request_id);
 CREATE INDEX function_logs_at ON function_logs (function_id, at)
 `,
   },
+  {
+    version: 40,
+    name: 'webhooks',
+    // A project's subscriptions to events (the HMAC secret sealed, with a key outside the database)
+    // and their deliveries: the outbox the delivery loop works from (pending, due at
+    // next_attempt_at) and the log the API shows, kept to the last 100 per webhook.
+    sql: `
+CREATE TABLE webhooks (
+  id text PRIMARY KEY,
+  project text NOT NULL,
+  url text NOT NULL,
+  events jsonb NOT NULL,
+  secret_sealed text NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX webhooks_project ON webhooks (project);
+CREATE TABLE webhook_deliveries (
+  seq bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  webhook_id text NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+  event_id text NOT NULL,
+  event text NOT NULL,
+  payload jsonb NOT NULL,
+  status text NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  response_code integer,
+  last_error text,
+  next_attempt_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'
+`,
+  },
 ];

@@ -339,25 +339,48 @@ ALTER TABLE tokens ADD COLUMN uses_left integer
   ...LATER_MIGRATIONS,
 ];
 
+/**
+ * Key of the transaction-scoped advisory lock migrations take: managers sharing one PostgreSQL
+ * start together (a fleet rebooting, a rolling upgrade), and each migration must run once. Any
+ * fixed 64-bit number works; this one spells "hearth" in ASCII.
+ */
+export const MIGRATION_LOCK = 0x686561727468;
+
+/**
+ * Applies the pending migrations, each in its own transaction that first takes MIGRATION_LOCK and
+ * then checks again whether another manager applied it meanwhile: a manager that waited on the
+ * lock skips what the first one did instead of failing on "relation already exists". Returns the
+ * versions this call applied.
+ */
 export async function migrate(db: Db): Promise<number[]> {
-  await db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
-  );
-  const done = new Set(
-    (await db.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => r.version),
-  );
+  const lock = (tx: Pick<Db, 'query'>) => tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  // CREATE TABLE IF NOT EXISTS is not safe against itself run concurrently (both may try to
+  // create the table's row type): under the lock too.
+  const done = await db.transaction(async (tx) => {
+    await lock(tx);
+    await tx.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    return new Set(
+      (await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => r.version),
+    );
+  });
   const applied: number[] = [];
   for (const m of migrations) {
     if (done.has(m.version)) continue;
-    await db.transaction(async (tx) => {
+    const ran = await db.transaction(async (tx) => {
+      await lock(tx);
+      const already = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
+      if (already.length) return false;
       for (const stmt of m.sql
         .split(/;\s*\n/)
         .map((s) => s.trim())
         .filter(Boolean))
         await tx.query(stmt);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      return true;
     });
-    applied.push(m.version);
+    if (ran) applied.push(m.version);
   }
   return applied;
 }

@@ -353,9 +353,11 @@ export const vmNics = pgTable(
 
 import { containerEvents, containers, registryCredentials, secrets } from './schema-containers.ts';
 import { e2bSandboxes } from './schema-e2b.ts';
+import { webhookDeliveries, webhooks } from './schema-webhooks.ts';
 
 export * from './schema-containers.ts';
 export * from './schema-e2b.ts';
+export * from './schema-webhooks.ts';
 import { functionAliases, functionLogs, functions, functionVersions } from './schema-functions.ts';
 export * from './schema-functions.ts';
 
@@ -384,6 +386,8 @@ export const tables = {
   secrets,
   registry_credentials: registryCredentials,
   e2b_sandboxes: e2bSandboxes,
+  webhooks,
+  webhook_deliveries: webhookDeliveries,
   functions,
   function_versions: functionVersions,
   function_aliases: functionAliases,

@@ -8,8 +8,9 @@ export class VmBus extends EventEmitter {
     this.setMaxListeners(0);
   }
 
-  publish(vm: Vm): void {
-    this.emit('vm', vm);
+  /** `from`: the state the VM left, when this change is a state transition. */
+  publish(vm: Vm, from?: Vm['state']): void {
+    this.emit('vm', vm, from);
   }
 
   /** A VM was deleted; its project says who may hear of it. */

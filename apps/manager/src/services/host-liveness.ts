@@ -11,6 +11,12 @@ export class HostLiveness {
   private readonly live = new Map<string, AgentTarget>();
   private readonly waiters = new Map<string, Set<(t: AgentTarget | null) => void>>();
   private disposed = false;
+  private readonly watchers: ((hostId: string) => void)[] = [];
+
+  /** Calls `fn` with a host's id whenever its agent registers or heartbeats (webhooks' host.online). */
+  watch(fn: (hostId: string) => void): void {
+    this.watchers.push(fn);
+  }
 
   /** The agent registered (a new address and token) or heartbeated (the stored ones still hold). */
   seen(target: AgentTarget): void {
@@ -21,6 +27,7 @@ export class HostLiveness {
       tls_pins: target.tls_pins ?? null,
     };
     this.live.set(t.id, t);
+    for (const w of this.watchers) w(t.id);
     const ws = this.waiters.get(t.id);
     this.waiters.delete(t.id);
     for (const w of ws ?? []) w(t);

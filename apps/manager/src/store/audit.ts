@@ -63,6 +63,9 @@ function text<T extends string | null>(v: T): T {
 
 /** The audit trail: append-only records, read newest first, swept past the retention. */
 export class AuditStore {
+  /** Told of the records each insert wrote (webhooks' `audit` events). */
+  onInsert: ((records: NewAudit[]) => void) | null = null;
+
   constructor(private readonly db: Db) {}
 
   /** Records in the order given, in one statement. */
@@ -88,6 +91,7 @@ export class AuditStore {
         request_id: r.requestId,
       })),
     );
+    this.onInsert?.(all);
   }
 
   /** Newest first; the cursor is the last sequence number of the previous page. */

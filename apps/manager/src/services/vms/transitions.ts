@@ -27,7 +27,7 @@ export async function moveVm(
   }
   const out = await ctx.stores.vms.transition(row.id, row.state, to, actor, patch);
   if (!out) return null;
-  ctx.bus.publish(vmFromRow(out.vm));
+  ctx.bus.publish(vmFromRow(out.vm), row.state);
   return out.vm;
 }
 
