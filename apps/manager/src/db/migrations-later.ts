@@ -216,4 +216,11 @@ CREATE INDEX e2b_sandboxes_end ON e2b_sandboxes (end_at)
     // (E2B's network.allowPublicTraffic; the token itself derives from the envd token).
     sql: `ALTER TABLE e2b_sandboxes ADD COLUMN public_traffic boolean NOT NULL DEFAULT true`,
   },
+  {
+    version: 42,
+    name: 'e2b pause to disk',
+    // A paused sandbox's memory and disk snapshot (its VM is stopped meanwhile): connect restores
+    // it in place, kill deletes it. No foreign key: the sandbox deletes it itself.
+    sql: `ALTER TABLE e2b_sandboxes ADD COLUMN paused_snapshot text`,
+  },
 ];
