@@ -321,8 +321,14 @@ describe('the e2b SDK against Hearth', () => {
     );
     await expect(Sandbox.getInfo(short.sandboxId, opts())).rejects.toBeInstanceOf(NotFoundError);
     await until('the other paused', async () => (await pausing.getInfo()).state === 'paused', 120_000);
-    const vm = await platform.get().client.call('getVm', { params: { id: `e2b-${pausing.sandboxId}` } });
-    expect(vm.state).toBe('stopped');
+    // Paused to disk: frozen in memory first, then snapshotted and stopped.
+    const vmName = `e2b-${pausing.sandboxId}`;
+    await until(
+      'its VM stopped',
+      async () => (await platform.get().client.call('getVm', { params: { id: vmName } })).state === 'stopped',
+      120_000,
+    );
+    expect((await pausing.getInfo()).state).toBe('paused');
     await pausing.kill();
   }, 400_000);
 

@@ -94,9 +94,7 @@ export function controlRoutes(app: FastifyInstance, deps: ControlDeps): void {
   const connect = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const c = await caller(req, 'operator');
     const f = await sandboxes.connect(c, idOf(req), bodyOf(req).timeout);
-    return reply
-      .code(f.resumed ? 201 : 200)
-      .send(created(f, deps.domainFor(req), sandboxes));
+    return reply.code(f.resumed ? 201 : 200).send(created(f, deps.domainFor(req), sandboxes));
   };
   app.post('/sandboxes/:id/connect', connect);
   app.post('/v2/sandboxes/:id/connect', connect);
