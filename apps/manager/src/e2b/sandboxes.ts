@@ -276,14 +276,15 @@ export class Sandboxes {
     for (const row of await this.d.store.expired()) {
       const vm = await this.vmOf(row).catch(() => null);
       try {
-        if (!vm) await this.d.store.delete(row.id);
-        else if (!row.auto_pause) await this.locks.run(row.id, () => this.remove(row, 'e2b-timeout'));
-        else if (vm.state === 'running' && !row.paused_snapshot) {
+        if (!vm) await this.forget(row);
+        else if (!row.auto_pause || (vm.state === 'running' && !row.paused_snapshot)) {
           await this.locks.run(row.id, async () => {
-            // A user's pause or connect may have run meanwhile: decide on the record as it is now.
-            const now = await this.d.store.get(row.id);
-            if (now && !now.paused_snapshot && new Date(now.end_at) <= new Date())
-              await pauseToDisk(this.d, now, 'e2b-timeout');
+            // A user's pause, connect or timeout change may have run meanwhile: act on the record
+            // as it is now, if it is still past its end.
+            const now = await this.d.store.expiredOne(row.id);
+            if (!now) return;
+            if (!now.auto_pause) await this.remove(now, 'e2b-timeout');
+            else if (!now.paused_snapshot) await pauseToDisk(this.d, now, 'e2b-timeout');
           });
         }
         // Paused (or between states) already: kept until killed or resumed.

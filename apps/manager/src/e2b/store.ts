@@ -62,6 +62,15 @@ export class SandboxStore {
     await this.db.orm.delete(e2bSandboxes).where(eq(e2bSandboxes.id, id));
   }
 
+  /** The sandbox, if its end has passed (read again under its lock before acting on it). */
+  async expiredOne(id: string): Promise<SandboxRow | null> {
+    const rows = await this.db.orm
+      .select()
+      .from(e2bSandboxes)
+      .where(and(eq(e2bSandboxes.id, id), lte(e2bSandboxes.end_at, sql`now()`)));
+    return rows[0] ?? null;
+  }
+
   /** Sandboxes whose end has passed (the database's clock decides). */
   async expired(): Promise<SandboxRow[]> {
     return this.db.orm
