@@ -1,10 +1,13 @@
 // E2B-compatible API benchmark: the real `e2b` SDK against a running Hearth, next to the same
 // operation through Hearth's own API in the same run. Sandbox.create() → first command answered,
 // cold and from a warm pool (a pool named by the template id), and the commands.run('true') round
-// trip; Hearth's createVm → waitVm → exec and exec 'true' as the baselines.
+// trip; Hearth's createVm → waitVm → exec and exec 'true' as the baselines. Then (e2b-extra.ts)
+// 10 MB file write/read throughput, SDK vs /v1/vms/{id}/files, and pause to disk / resume on
+// connect with the QEMU RSS it releases, next to Hearth's in-memory pause and resume.
 // Usage: node --import tsx bench/e2b.ts [--rounds 5] [--runs 30] [--quick]
 import { Sandbox } from 'e2b';
 import { startPlatform } from '../test/helpers/platform.ts';
+import { fileThroughput, FILE_MB, pauseResume, type FileFigures } from './e2b-extra.ts';
 import { arg, disposeOnSignal, percentile, stats } from './lib.ts';
 import { report } from './report.ts';
 
@@ -30,6 +33,7 @@ try {
   const hearthPool: number[] = [];
   const e2bRun: number[] = [];
   const hearthExec: number[] = [];
+  let files: FileFigures | null = null;
   await p.client.call('createPool', { body: { name: 'bench-e2b', size: 1 } });
   for (let r = 0; r < rounds; r++) {
     let t = performance.now();
@@ -42,6 +46,7 @@ try {
         await cold.commands.run('true');
         e2bRun.push(performance.now() - s);
       }
+      files = await fileThroughput(p, cold, Math.min(runs, 5));
     }
     await cold.kill();
 
@@ -75,6 +80,8 @@ try {
     await p.manager.vmService.drain();
   }
   await p.client.call('deletePool', { params: { id: 'bench-e2b' } }).catch(() => undefined);
+  await p.manager.vmService.drain();
+  const pr = await pauseResume(p, opts, rounds);
 
   console.log(`\nE2B API benchmark (e2b SDK 2.51.0; ${rounds} rounds, ${runs} round trips)`);
   console.log(stats('e2b: Sandbox.create → first command (cold)', e2bCold));
@@ -83,6 +90,16 @@ try {
   console.log(stats('hearth: createVm(pool) → exec', hearthPool));
   console.log(stats("e2b: commands.run('true')", e2bRun));
   console.log(stats("hearth: exec ['true']", hearthExec));
+  const fx = files!;
+  console.log(stats(`e2b: files.write ${FILE_MB} MB`, fx.e2bWrite, 'MB/s'));
+  console.log(stats(`hearth: PUT /files ${FILE_MB} MB`, fx.hearthWrite, 'MB/s'));
+  console.log(stats(`e2b: files.read ${FILE_MB} MB`, fx.e2bRead, 'MB/s'));
+  console.log(stats(`hearth: GET /files ${FILE_MB} MB`, fx.hearthRead, 'MB/s'));
+  console.log(stats('e2b: pause (snapshot to disk, VM released)', pr.e2bPause));
+  console.log(stats('hearth: pauseVm (in memory)', pr.hearthPause));
+  console.log(stats('e2b: connect (restore) → first command', pr.e2bResume));
+  console.log(stats('hearth: resumeVm → exec (in memory)', pr.hearthResume));
+  console.log(stats('e2b: QEMU RSS released by pause', pr.rssReleased, 'MiB'));
   const f = (v: number[]) => `p50 ${percentile(v, 50).toFixed(0)} ms, p95 ${percentile(v, 95).toFixed(0)} ms`;
   report({
     figure: 'E2B Sandbox.create() → first command, from a warm pool',
@@ -99,6 +116,23 @@ try {
     ratio: Number((percentile(e2bRun, 50) / percentile(hearthExec, 50)).toFixed(3)),
     target: 'within 2× of the Hearth API',
     met: percentile(e2bRun, 50) <= 2 * percentile(hearthExec, 50),
+  });
+  const mb = (v: number[]) => `p50 ${percentile(v, 50).toFixed(1)} MB/s`;
+  report({
+    figure: `E2B files.write / files.read, ${FILE_MB} MB`,
+    value: `write ${mb(fx.e2bWrite)}, read ${mb(fx.e2bRead)} (n=${fx.e2bWrite.length})`,
+    baseline: `Hearth /files write ${mb(fx.hearthWrite)}, read ${mb(fx.hearthRead)}`,
+    ratio: Number((percentile(fx.e2bWrite, 50) / percentile(fx.hearthWrite, 50)).toFixed(3)),
+    target: 'at least half the Hearth API write throughput',
+    met: percentile(fx.e2bWrite, 50) >= 0.5 * percentile(fx.hearthWrite, 50),
+  });
+  report({
+    figure: 'E2B pause (to disk) and connect (restore → first command)',
+    value: `pause ${f(pr.e2bPause)}, resume ${f(pr.e2bResume)}, QEMU RSS released p50 ${percentile(pr.rssReleased, 50).toFixed(0)} MiB (n=${pr.e2bPause.length})`,
+    baseline: `Hearth in-memory pause ${f(pr.hearthPause)}, resume → exec ${f(pr.hearthResume)} (nothing released)`,
+    ratio: Number((percentile(pr.e2bResume, 50) / percentile(pr.hearthResume, 50)).toFixed(3)),
+    target: 'the VMM process gone while paused',
+    met: pr.rssReleased.length === rounds,
   });
 } finally {
   await p.dispose();

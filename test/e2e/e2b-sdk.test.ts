@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandExitError, NotFoundError, Sandbox } from 'e2b';
 import { Sandbox as Sandbox250 } from 'e2b-2-50';
@@ -50,6 +52,22 @@ function viaHost(
     req.end();
   });
 }
+
+/** The pid in the VM's QEMU pid file on the agent. */
+async function vmmPid(vmId: string): Promise<number> {
+  const f = join(platform.get().dir, 'agent', 'vms', vmId, 'qemu.pid');
+  return Number((await readFile(f, 'utf8').catch(() => '0')).trim());
+}
+
+/** Whether `pid` is a live QEMU of that VM (its command line names the VM). */
+async function isVmmOf(pid: number, vmId: string): Promise<boolean> {
+  if (!pid) return false;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.includes(vmId) && cmdline.includes('qemu');
+}
+
+const snapshotsOf = async (vmId: string) =>
+  (await platform.get().client.call('listSnapshots', { query: { vm: vmId } })).items;
 
 const made: string[] = [];
 async function create(extra: Record<string, unknown> = {}): Promise<Sandbox> {
@@ -250,21 +268,48 @@ describe('the e2b SDK against Hearth', () => {
     expect(await unauth.json()).toMatchObject({ code: 401 });
   });
 
-  it('pauses a sandbox and resumes it on connect, with its files and processes', async () => {
+  it('pauses a sandbox to disk, its VMM gone, and resumes it on connect with its files and processes', async () => {
+    const p = platform.get();
     const sbx = await create();
+    const vm = await p.client.call('getVm', { params: { id: `e2b-${sbx.sandboxId}` } });
+    const pid = await vmmPid(vm.id);
+    expect(await isVmmOf(pid, vm.id)).toBe(true);
     await sbx.commands.run('echo kept > /tmp/kept', { timeoutMs: 120_000 });
     const bg = await sbx.commands.run('sleep 900', { background: true, timeoutMs: 0 });
     expect(await sbx.pause()).toBe(true);
     expect((await sbx.getInfo()).state).toBe('paused');
+    // Released: the VM is stopped, its QEMU process gone; its memory and disk are in a snapshot.
+    expect((await p.client.call('getVm', { params: { id: vm.id } })).state).toBe('stopped');
+    expect(await isVmmOf(pid, vm.id)).toBe(false);
+    expect(await snapshotsOf(vm.id)).toHaveLength(1);
+    // The stream the manager held for the background command ended with the VMM.
+    const ended = await bg.wait().catch((e: unknown) => e);
+    expect(ended).toBeInstanceOf(CommandExitError);
     expect(await Sandbox.pause(sbx.sandboxId, opts())).toBe(false);
     const paused = await Sandbox.list({ ...opts(), query: { state: ['paused'] } }).nextItems();
     expect(paused.map((s) => s.sandboxId)).toEqual([sbx.sandboxId]);
     const back = await Sandbox.connect(sbx.sandboxId, { ...opts(), timeoutMs: 600_000 });
     expect((await back.getInfo()).state).toBe('running');
+    // Restored in place: the same VM, a new VMM; the snapshot is deleted once resumed.
+    expect((await p.client.call('getVm', { params: { id: `e2b-${sbx.sandboxId}` } })).id).toBe(vm.id);
+    expect(await isVmmOf(await vmmPid(vm.id), vm.id)).toBe(true);
+    expect(await snapshotsOf(vm.id)).toHaveLength(0);
     expect((await back.commands.run('cat /tmp/kept', { timeoutMs: 120_000 })).stdout).toBe('kept\n');
     expect((await back.commands.list()).map((p) => p.pid)).toContain(bg.pid);
-    await back.kill();
-  }, 400_000);
+    // Paused again (a snapshot of a VM restored from one since deleted), then killed while paused.
+    expect(await back.pause()).toBe(true);
+    const [again] = await snapshotsOf(vm.id);
+    expect(again).toBeDefined();
+    expect(await back.kill()).toBe(true);
+    await expect(p.client.call('getSnapshot', { params: { id: again!.id } })).rejects.toMatchObject({
+      code: 'SNAPSHOT_NOT_FOUND',
+    });
+    await until(
+      'the VM deleted',
+      async () => !(await p.client.call('listVms', {})).items.some((v) => v.id === vm.id),
+      120_000,
+    );
+  }, 600_000);
 
   it('kills a sandbox at its end, or pauses it with onTimeout pause', async () => {
     const short = await create({ timeoutMs: 5_000 });
@@ -276,6 +321,14 @@ describe('the e2b SDK against Hearth', () => {
     );
     await expect(Sandbox.getInfo(short.sandboxId, opts())).rejects.toBeInstanceOf(NotFoundError);
     await until('the other paused', async () => (await pausing.getInfo()).state === 'paused', 120_000);
+    // Paused to disk: frozen in memory first, then snapshotted and stopped.
+    const vmName = `e2b-${pausing.sandboxId}`;
+    await until(
+      'its VM stopped',
+      async () => (await platform.get().client.call('getVm', { params: { id: vmName } })).state === 'stopped',
+      120_000,
+    );
+    expect((await pausing.getInfo()).state).toBe('paused');
     await pausing.kill();
   }, 400_000);
 

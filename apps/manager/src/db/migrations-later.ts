@@ -305,4 +305,11 @@ CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'
 `,
   },
+  {
+    version: 42,
+    name: 'e2b pause to disk',
+    // A paused sandbox's memory and disk snapshot (its VM is stopped meanwhile): connect restores
+    // it in place, kill deletes it. No foreign key: the sandbox deletes it itself.
+    sql: `ALTER TABLE e2b_sandboxes ADD COLUMN paused_snapshot text`,
+  },
 ];

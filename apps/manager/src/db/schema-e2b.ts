@@ -17,6 +17,8 @@ export const e2bSandboxes = pgTable('e2b_sandboxes', {
   auto_pause: boolean('auto_pause').notNull().default(false),
   /** Its ports answer without the traffic access token (migration 37). */
   public_traffic: boolean('public_traffic').notNull().default(true),
+  /** Paused: the snapshot holding its memory and disk while its VM is stopped (migration 42). */
+  paused_snapshot: text('paused_snapshot'),
   started_at: at('started_at').notNull().defaultNow(),
   end_at: at('end_at').notNull(),
   created_by: text('created_by').notNull(),

@@ -45,7 +45,7 @@ function listed(f: Found) {
     memoryMB: f.vm.memoryMib,
     diskSizeMB: f.vm.diskMib,
     metadata: f.row.metadata,
-    state: stateOf(f.vm),
+    state: stateOf(f),
     envdVersion: ENVD_VERSION,
   };
 }
@@ -94,17 +94,16 @@ export function controlRoutes(app: FastifyInstance, deps: ControlDeps): void {
   const connect = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const c = await caller(req, 'operator');
     const f = await sandboxes.connect(c, idOf(req), bodyOf(req).timeout);
-    return reply
-      .code(stateOf(f.vm) === 'running' ? 200 : 201)
-      .send(created(f, deps.domainFor(req), sandboxes));
+    return reply.code(f.resumed ? 201 : 200).send(created(f, deps.domainFor(req), sandboxes));
   };
   app.post('/sandboxes/:id/connect', connect);
   app.post('/v2/sandboxes/:id/connect', connect);
   // Older SDKs resume explicitly; a running sandbox is a conflict there.
   app.post('/sandboxes/:id/resume', async (req, reply) => {
     const c = await caller(req, 'operator');
-    const { vm } = await sandboxes.get(c.project, idOf(req));
-    if (vm.state !== 'paused') throw new E2bError(409, `sandbox "${idOf(req)}" is not paused`);
+    if (stateOf(await sandboxes.get(c.project, idOf(req))) !== 'paused') {
+      throw new E2bError(409, `sandbox "${idOf(req)}" is not paused`);
+    }
     const f = await sandboxes.connect(c, idOf(req), bodyOf(req).timeout);
     return reply.code(201).send(created(f, deps.domainFor(req), sandboxes));
   });

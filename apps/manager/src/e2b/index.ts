@@ -22,6 +22,7 @@ export function e2bSandboxes(app: FastifyInstance, deps: AppServices & { sealer:
   const sandboxes = new Sandboxes({
     stores: deps.stores,
     vms: deps.vmService,
+    snapshots: deps.snapshots,
     store: new SandboxStore(deps.db),
     sealer: deps.sealer,
     log: deps.log.child({ component: 'e2b' }),

@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import { CreateVmBody, HearthError, type Vm } from '@hearth/contract';
 import type { Sealer } from '../crypto/sealed.ts';
 import type { Stores } from '../store/index.ts';
+import type { SnapshotService } from '../services/snapshot-service.ts';
 import type { VmService } from '../services/vms/vm-service.ts';
 import { vmFromRow } from '../store/mappers.ts';
 import { E2bError, notFound } from './errors.ts';
+import { dropSnapshot, PAUSED_KEEP_MS, pauseToDisk, resumeFromDisk, SandboxLocks } from './pause.ts';
 import type { SandboxRow, SandboxStore } from './store.ts';
 import type { E2bCaller } from './auth.ts';
 
@@ -18,8 +20,6 @@ export const ENVD_VERSION = '0.5.2';
 /** E2B's default and longest sandbox lifetimes (seconds). */
 const DEFAULT_TIMEOUT_S = 15;
 const MAX_TIMEOUT_S = 24 * 3600;
-/** A paused sandbox stays until it is killed or resumed. */
-const PAUSED_KEEP_MS = 30 * 24 * 3600 * 1000;
 
 export interface NewSandbox {
   templateID?: string;
@@ -35,6 +35,7 @@ export interface NewSandbox {
 export interface SandboxDeps {
   stores: Stores;
   vms: VmService;
+  snapshots: SnapshotService;
   store: SandboxStore;
   sealer: Sealer;
   log: Logger;
@@ -69,7 +70,12 @@ export interface Found {
   vm: Vm;
 }
 
-export const stateOf = (vm: Vm): 'running' | 'paused' => (vm.state === 'paused' ? 'paused' : 'running');
+/**
+ * Paused: to disk (its snapshot recorded, the VM stopped), or a VM paused in memory (through
+ * Hearth's own API, or by a manager before pause-to-disk).
+ */
+export const stateOf = (f: Found): 'running' | 'paused' =>
+  f.row.paused_snapshot || f.vm.state === 'paused' ? 'paused' : 'running';
 
 /**
  * E2B sandboxes on Hearth VMs: create (from a warm pool, a template, a runtime or an image named
@@ -77,6 +83,8 @@ export const stateOf = (vm: Vm): 'running' | 'paused' => (vm.state === 'paused' 
  * then kill or pause) and the envd access token that every envd call carries.
  */
 export class Sandboxes {
+  private readonly locks = new SandboxLocks();
+
   constructor(private readonly d: SandboxDeps) {}
 
   /** What the template id becomes in a Hearth create: a pool of that name, a template, or an image. */
@@ -161,18 +169,43 @@ export class Sandboxes {
     const vmRow = await this.d.stores.vms.get(row.vm_id, row.project);
     if (!vmRow || vmRow.state === 'deleting') {
       // The VM went by another way (deleted through Hearth's API): so does the sandbox.
-      if (!vmRow) await this.d.store.delete(row.id);
+      if (!vmRow) await this.forget(row);
       return null;
     }
     return vmFromRow(vmRow);
   }
 
-  /** Resumes a paused sandbox, extends its end, and hands out its access token. */
-  async connect(caller: E2bCaller, id: string, timeout: unknown): Promise<Found & { token: string }> {
-    let { row, vm } = await this.get(caller.project, id);
+  /** The sandbox's record goes, and with it the snapshot it was paused to. */
+  private async forget(row: SandboxRow): Promise<void> {
+    if (row.paused_snapshot) await dropSnapshot(this.d, row.project, row.paused_snapshot);
+    await this.d.store.delete(row.id);
+  }
+
+  /**
+   * Resumes a paused sandbox, extends its end, and hands out its access token; `resumed` says
+   * whether it was paused.
+   */
+  async connect(
+    caller: E2bCaller,
+    id: string,
+    timeout: unknown,
+  ): Promise<Found & { token: string; resumed: boolean }> {
     const s = timeoutS(timeout, DEFAULT_TIMEOUT_S);
+    return this.locks.run(id, () => this.connectNow(caller, id, s));
+  }
+
+  private async connectNow(
+    caller: E2bCaller,
+    id: string,
+    s: number,
+  ): Promise<Found & { token: string; resumed: boolean }> {
+    let { row, vm } = await this.get(caller.project, id);
     const end = new Date(Date.now() + s * 1000);
-    if (vm.state === 'paused') {
+    const resumed = stateOf({ row, vm }) === 'paused';
+    if (row.paused_snapshot) {
+      await resumeFromDisk(this.d, row, end, caller.actor);
+      ({ row, vm } = await this.get(caller.project, id));
+    } else if (vm.state === 'paused') {
       await this.d.vms.action(vm.id, row.project, 'resume', caller.actor);
       vm = await this.d.vms.wait(vm.id, row.project, 'running', 300);
       // A resumed sandbox lives `timeout` from now (its paused end was only a keep-until).
@@ -183,7 +216,7 @@ export class Sandboxes {
       await this.d.store.setEnd(row.id, end);
       row = { ...row, end_at: end };
     }
-    return { row, vm, token: this.d.sealer.open(row.token_sealed) };
+    return { row, vm, token: this.d.sealer.open(row.token_sealed), resumed };
   }
 
   async list(
@@ -198,7 +231,7 @@ export class Sandboxes {
       for (const row of rows) {
         after = row.id;
         const vm = await this.vmOf(row);
-        if (!vm || (f.states && !f.states.includes(stateOf(vm)))) continue;
+        if (!vm || (f.states && !f.states.includes(stateOf({ row, vm })))) continue;
         if (items.length === f.limit) return { items, next: items.at(-1)!.row.id };
         items.push({ row, vm });
       }
@@ -207,15 +240,19 @@ export class Sandboxes {
   }
 
   async kill(caller: E2bCaller, id: string): Promise<void> {
-    const { row } = await this.get(caller.project, id);
-    await this.remove(row, caller.actor);
+    await this.get(caller.project, id);
+    await this.locks.run(id, async () => {
+      // Read again: a pause that ran meanwhile may have left a snapshot to delete.
+      const { row } = await this.get(caller.project, id);
+      await this.remove(row, caller.actor);
+    });
   }
 
   private async remove(row: SandboxRow, actor: string): Promise<void> {
     await this.d.vms.delete(row.vm_id, row.project, actor).catch((e: HearthError) => {
       if (e.code !== 'VM_NOT_FOUND') throw e;
     });
-    await this.d.store.delete(row.id);
+    await this.forget(row);
   }
 
   async setTimeout(caller: E2bCaller, id: string, timeout: unknown): Promise<void> {
@@ -223,18 +260,15 @@ export class Sandboxes {
     await this.d.store.setEnd(row.id, new Date(Date.now() + timeoutS(timeout, DEFAULT_TIMEOUT_S) * 1000));
   }
 
-  /** Pauses the VM (memory and processes kept); false when it already was. */
+  /** Pauses the sandbox to disk (pause.ts); false when it already was paused. */
   async pause(caller: E2bCaller, id: string): Promise<boolean> {
-    const { row, vm } = await this.get(caller.project, id);
-    if (vm.state === 'paused') return false;
-    await this.pauseRow(row, caller.actor);
-    return true;
-  }
-
-  private async pauseRow(row: SandboxRow, actor: string): Promise<void> {
-    await this.d.vms.action(row.vm_id, row.project, 'pause', actor);
-    await this.d.vms.wait(row.vm_id, row.project, 'paused', 120);
-    await this.d.store.setEnd(row.id, new Date(Date.now() + PAUSED_KEEP_MS));
+    await this.get(caller.project, id);
+    return this.locks.run(id, async () => {
+      const f = await this.get(caller.project, id);
+      if (stateOf(f) === 'paused') return false;
+      await pauseToDisk(this.d, f.row, caller.actor);
+      return true;
+    });
   }
 
   /** Kills (or pauses, with autoPause) every sandbox past its end. */
@@ -242,9 +276,17 @@ export class Sandboxes {
     for (const row of await this.d.store.expired()) {
       const vm = await this.vmOf(row).catch(() => null);
       try {
-        if (!vm) await this.d.store.delete(row.id);
-        else if (!row.auto_pause) await this.remove(row, 'e2b-timeout');
-        else if (vm.state === 'running') await this.pauseRow(row, 'e2b-timeout');
+        if (!vm) await this.forget(row);
+        else if (!row.auto_pause || (vm.state === 'running' && !row.paused_snapshot)) {
+          await this.locks.run(row.id, async () => {
+            // A user's pause, connect or timeout change may have run meanwhile: act on the record
+            // as it is now, if it is still past its end.
+            const now = await this.d.store.expiredOne(row.id);
+            if (!now) return;
+            if (!now.auto_pause) await this.remove(now, 'e2b-timeout');
+            else if (!now.paused_snapshot) await pauseToDisk(this.d, now, 'e2b-timeout');
+          });
+        }
         // Paused (or between states) already: kept until killed or resumed.
         else await this.d.store.setEnd(row.id, new Date(Date.now() + PAUSED_KEEP_MS));
       } catch (e) {

@@ -8,7 +8,7 @@ export type SandboxRow = typeof e2bSandboxes.$inferSelect;
 export class SandboxStore {
   constructor(private readonly db: Db) {}
 
-  async insert(row: Omit<SandboxRow, 'created_at' | 'started_at'>): Promise<SandboxRow> {
+  async insert(row: Omit<SandboxRow, 'created_at' | 'started_at' | 'paused_snapshot'>): Promise<SandboxRow> {
     const rows = await this.db.orm.insert(e2bSandboxes).values(row).returning();
     return rows[0]!;
   }
@@ -50,8 +50,25 @@ export class SandboxStore {
     await this.db.orm.update(e2bSandboxes).set({ end_at: endAt }).where(eq(e2bSandboxes.id, id));
   }
 
+  /** Paused to `snapshot` (null: resumed), with its new end. */
+  async setPaused(id: string, snapshot: string | null, endAt: Date): Promise<void> {
+    await this.db.orm
+      .update(e2bSandboxes)
+      .set({ paused_snapshot: snapshot, end_at: endAt })
+      .where(eq(e2bSandboxes.id, id));
+  }
+
   async delete(id: string): Promise<void> {
     await this.db.orm.delete(e2bSandboxes).where(eq(e2bSandboxes.id, id));
+  }
+
+  /** The sandbox, if its end has passed (read again under its lock before acting on it). */
+  async expiredOne(id: string): Promise<SandboxRow | null> {
+    const rows = await this.db.orm
+      .select()
+      .from(e2bSandboxes)
+      .where(and(eq(e2bSandboxes.id, id), lte(e2bSandboxes.end_at, sql`now()`)));
+    return rows[0] ?? null;
   }
 
   /** Sandboxes whose end has passed (the database's clock decides). */

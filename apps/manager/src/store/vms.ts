@@ -139,7 +139,7 @@ export class VmStore {
       );
   }
 
-  async setSnapshotOrigin(id: string, snapshotId: string): Promise<void> {
+  async setSnapshotOrigin(id: string, snapshotId: string | null): Promise<void> {
     await this.db.orm.update(vms).set({ snapshot_id: snapshotId }).where(eq(vms.id, id));
   }
 

@@ -28,7 +28,8 @@ export function sandboxResolver(sandboxes: Sandboxes): ResolveSandbox {
         : new EnvdError('unauthenticated', 'the X-Access-Token header is missing');
     }
     if (found.vm.state !== 'running') {
-      throw new EnvdError('failed_precondition', `sandbox "${id}" is ${found.vm.state}, not running`);
+      const state = found.row.paused_snapshot ? 'paused' : found.vm.state;
+      throw new EnvdError('failed_precondition', `sandbox "${id}" is ${state}, not running`);
     }
     return found.vm;
   };
