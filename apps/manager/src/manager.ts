@@ -44,6 +44,7 @@ import { RegistryCredentials } from './images/registry-auth.ts';
 import { injectBackend } from './docker/backend.ts';
 import { type DockerApiConfig, startDockerApi } from './docker/server.ts';
 import { dockerConfig } from './docker/config.ts';
+import { startSchedules, type ScheduleRunner } from './services/schedules/index.ts';
 import {
   durationSetting,
   ensureAdminToken,
@@ -104,6 +105,8 @@ export interface ManagerConfig {
   drainMs?: number;
   /** How often the warm-pool refill loop looks at every pool without a change (default 5 s). */
   poolIntervalMs?: number;
+  /** Snapshot schedules: the clock they run by (tests move it) and how often due ones are run. */
+  schedules?: { clock?: () => Date; intervalMs?: number };
   /** How often containers are looked at besides VM changes (events, restart policies); default 5 s. */
   containerSweepMs?: number;
   /** false: warm pools never boot VMs (their records and hand-outs of VMs already pooled work). */
@@ -155,6 +158,8 @@ export interface RunningManager {
   stores: Stores;
   vmService: VmService;
   containers: ContainerService;
+  /** Snapshot schedules' background runner (`runDue()` runs a pass now). */
+  schedules: ScheduleRunner;
   /** The bootstrap admin token; '' once it has been revoked (then never issued again). */
   adminToken: string;
   joinToken: string;
@@ -259,6 +264,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'snapshots' }),
     quotas,
   });
+  const schedules = startSchedules({ stores, snapshots, log, ...cfg.schedules });
   const pools = new PoolService({
     stores,
     vms: vmService,
@@ -295,12 +301,14 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     sessionPolicy: sessions,
     signInLimits: signInLimits(cfg.signInLimits),
     db,
+    dataDir: cfg.dataDir,
     auth,
     oidc,
     sessionTtlMs: sessions.ttlMs,
     stores,
     vmService,
     snapshots,
+    schedules: schedules.service,
     volumes,
     networks,
     templates: new TemplateService({ stores, vms: vmService, volumes }),
@@ -354,6 +362,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   tick.unref();
   pools.start();
   containers.start();
+  schedules.runner.start();
   const auditSweep = sweepAuditHourly(stores.audit, retentionMs, log.child({ component: 'audit' }));
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 
@@ -366,6 +375,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     stores,
     vmService,
     containers,
+    schedules: schedules.runner,
     adminToken,
     joinToken,
     firstAdmin,
@@ -378,6 +388,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       disposed = true;
       clearInterval(tick);
       auditSweep.dispose();
+      await schedules.runner.dispose();
       await pools.dispose();
       await docker.dispose();
       await containers.dispose();

@@ -21,7 +21,8 @@ export function newId(
     | 'aud'
     | 'pool'
     | 'ctr'
-    | 'sec',
+    | 'sec'
+    | 'sched',
 ): string {
   let t = Date.now();
   let time = '';

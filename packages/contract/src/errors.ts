@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { identityErrors } from './errors-identity.ts';
 import { poolErrors } from './errors-pools.ts';
+import { backupErrors } from './errors-backups.ts';
 import { containerErrors } from './errors-containers.ts';
 import { opsErrors } from './errors-ops.ts';
 
@@ -275,6 +276,7 @@ export const errorCatalogue = {
   ...poolErrors,
   ...opsErrors,
   ...containerErrors,
+  ...backupErrors,
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

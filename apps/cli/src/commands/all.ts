@@ -25,6 +25,7 @@ import { containerVerbs } from './container-verbs.ts';
 import { secretCommands } from './secret.ts';
 import { composeCommands } from './compose.ts';
 import { e2bCommands } from './e2b.ts';
+import { backupCommands } from './backup.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
@@ -54,4 +55,5 @@ export function allCommands(program: Command): void {
   registryCommands(program);
   dockerCommands(program);
   e2bCommands(program);
+  backupCommands(program);
 }

@@ -272,6 +272,10 @@ export const snapshots = pgTable('snapshots', {
   created_at: created(),
   /** Network ids of the VM's NICs when it was taken: a clone needs the same devices. */
   networks: jsonb('networks').$type<string[]>().notNull().default(arr),
+  /** Ids of the volumes copied with it (migration 41): a restore needs the same ones attached. */
+  volumes: jsonb('volumes').$type<string[]>().notNull().default(arr),
+  /** The schedule that took it (migration 41): retention prunes only its own snapshots. */
+  schedule_id: text('schedule_id'),
 });
 
 export const volumes = pgTable('volumes', {
@@ -353,9 +357,11 @@ export const vmNics = pgTable(
 
 import { containerEvents, containers, registryCredentials, secrets } from './schema-containers.ts';
 import { e2bSandboxes } from './schema-e2b.ts';
+import { snapshotSchedules } from './schema-schedules.ts';
 
 export * from './schema-containers.ts';
 export * from './schema-e2b.ts';
+export * from './schema-schedules.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -382,4 +388,5 @@ export const tables = {
   secrets,
   registry_credentials: registryCredentials,
   e2b_sandboxes: e2bSandboxes,
+  snapshot_schedules: snapshotSchedules,
 };
