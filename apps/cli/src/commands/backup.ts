@@ -40,16 +40,20 @@ export function backupCommands(program: Command): void {
   backup
     .command('restore <file>')
     .description('Rebuild a manager data directory from a backup (the manager must not be running on it)')
-    .requiredOption('--data-dir <dir>', 'the new, empty data directory of the manager')
+    // --data-dir is the global option (the data directory the CLI works with), read from the program.
+    .addHelpText('after', '\n  --data-dir <dir> (required): the new, empty data directory of the manager')
     .option('--database-url <url>', 'an empty PostgreSQL database (backups of a PostgreSQL manager)')
-    .action(async (file: string, o: { dataDir: string; databaseUrl?: string }) => {
-      const json = Boolean(program.opts<{ json?: boolean }>().json);
+    .action(async (file: string, o: { databaseUrl?: string }) => {
+      const g = program.opts<{ json?: boolean; dataDir?: string }>();
+      const json = Boolean(g.json);
       try {
+        if (!g.dataDir)
+          throw new Error('Restoring failed: give the new data directory with --data-dir <dir>.');
         const started = Date.now();
         const { restoreBackup } = await import('@hearth/manager');
         const r = await restoreBackup({
           archive: file,
-          dataDir: o.dataDir,
+          dataDir: g.dataDir,
           databaseUrl: o.databaseUrl ?? null,
         });
         const ms = Date.now() - started;

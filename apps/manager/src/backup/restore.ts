@@ -28,6 +28,9 @@ export async function restoreBackup(o: {
   databaseUrl?: string | null;
 }): Promise<RestoreReport> {
   const dataDir = resolve(o.dataDir);
+  if (!(await stat(o.archive).catch(() => null))?.isFile()) {
+    throw new Error(`Restoring failed: ${o.archive} is not a file.`);
+  }
   const present = await readdir(dataDir).catch(() => null);
   if (present?.length) {
     throw new Error(`Restoring failed: ${dataDir} is not empty; restore into an empty or new directory.`);
@@ -93,6 +96,12 @@ export async function restoreBackup(o: {
       await db.close();
     }
     return { manifest, dataDir, files: manifest.files.length };
+  } catch (e) {
+    // The directory was empty: a failed restore leaves it so, not half a manager.
+    for (const name of await readdir(dataDir).catch(() => [])) {
+      await rm(join(dataDir, name), { recursive: true, force: true });
+    }
+    throw e;
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
