@@ -22,6 +22,12 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
+/** Small files the manager may rewrite (tokens, keys): copied, so tar never reads a changing file. */
+async function copyTo(from: string, to: string): Promise<void> {
+  await mkdir(join(to, '..'), { recursive: true });
+  await copyFile(from, to);
+}
+
 /** A hard link where the filesystem allows (no bytes copied; images are never rewritten in place). */
 async function place(from: string, to: string): Promise<void> {
   await mkdir(join(to, '..'), { recursive: true });
@@ -47,8 +53,8 @@ export async function createBackup(o: { db: Db; stores: Stores; dataDir: string 
       const from = join(o.dataDir, e.name);
       const st = await lstat(from);
       if (st.isDirectory()) {
-        for (const f of await filesUnder(from)) await place(f, join(stage, 'state', relative(o.dataDir, f)));
-      } else if (st.isFile()) await place(from, join(stage, 'state', e.name));
+        for (const f of await filesUnder(from)) await copyTo(f, join(stage, 'state', relative(o.dataDir, f)));
+      } else if (st.isFile()) await copyTo(from, join(stage, 'state', e.name));
     }
 
     const images = await o.db.query<{

@@ -5,7 +5,6 @@ import { ScheduleRunner } from './runner.ts';
 import { ScheduleService } from './service.ts';
 
 export { ScheduleRunner } from './runner.ts';
-export { ScheduleService } from './service.ts';
 
 /** The API service and the background runner of snapshot schedules, sharing one clock. */
 export function startSchedules(o: {
