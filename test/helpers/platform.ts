@@ -163,6 +163,7 @@ export async function startPlatform(
       | 'idempotencyPendingTimeout'
       | 'docker'
       | 'e2bDomain'
+      | 'schedules'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

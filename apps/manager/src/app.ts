@@ -10,7 +10,10 @@ import { hostRoutes } from './routes/hosts.ts';
 import { imageRoutes } from './routes/images.ts';
 import { systemRoutes } from './routes/system.ts';
 import { vmAccessRoutes } from './routes/vm-access.ts';
+import type { ScheduleService } from './services/schedules/service.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
+import { backupRoutes } from './routes/backup.ts';
 import { volumeRoutes } from './routes/volumes.ts';
 import { networkRoutes } from './routes/networks.ts';
 import type { NetworkService } from './services/networks/network-service.ts';
@@ -57,11 +60,14 @@ import { functionRoutes } from './routes/functions.ts';
 
 export interface AppServices {
   db: Db;
+  /** The manager's data directory (backups read keys, CA and image files from it). */
+  dataDir?: string;
   /** Authentication and authorization of every route. */
   auth: Authority;
   stores: Stores;
   vmService: VmService;
   snapshots: SnapshotService;
+  schedules: ScheduleService;
   volumes: VolumeService;
   networks: NetworkService;
   templates: TemplateService;
@@ -141,6 +147,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   imageRoutes(app, deps);
   vmAccessRoutes(app, deps);
   snapshotRoutes(app, deps);
+  scheduleRoutes(app, deps);
+  backupRoutes(app, deps);
   volumeRoutes(app, deps);
   networkRoutes(app, deps);
   templateRoutes(app, deps);

@@ -57,6 +57,8 @@ export interface ManagerConfig {
   drainMs?: number;
   /** How often the warm-pool refill loop looks at every pool without a change (default 5 s). */
   poolIntervalMs?: number;
+  /** Snapshot schedules: the clock they run by (tests move it) and how often due ones are run. */
+  schedules?: { clock?: () => Date; intervalMs?: number };
   /** How often containers are looked at besides VM changes (events, restart policies); default 5 s. */
   containerSweepMs?: number;
   /** false: warm pools never boot VMs (their records and hand-outs of VMs already pooled work). */

@@ -39,6 +39,7 @@ import { injectBackend } from './docker/backend.ts';
 import { startDockerApi } from './docker/server.ts';
 import { dockerConfig } from './docker/config.ts';
 import { startWebhooks } from './services/webhooks/index.ts';
+import { startSchedules, type ScheduleRunner } from './services/schedules/index.ts';
 import {
   durationSetting,
   ensureAdminToken,
@@ -62,6 +63,8 @@ export interface RunningManager {
   containers: ContainerService;
   /** Serverless functions (services/functions). */
   functions: FunctionService;
+  /** Snapshot schedules' background runner (`runDue()` runs a pass now). */
+  schedules: ScheduleRunner;
   /** The bootstrap admin token; '' once it has been revoked (then never issued again). */
   adminToken: string;
   joinToken: string;
@@ -164,6 +167,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'snapshots' }),
     quotas,
   });
+  const schedules = startSchedules({ stores, snapshots, log, ...cfg.schedules });
   const pools = new PoolService({
     stores,
     vms: vmService,
@@ -209,12 +213,14 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     sessionPolicy: sessions,
     signInLimits: signInLimits(cfg.signInLimits),
     db,
+    dataDir: cfg.dataDir,
     auth,
     oidc,
     sessionTtlMs: sessions.ttlMs,
     stores,
     vmService,
     snapshots,
+    schedules: schedules.service,
     volumes,
     networks,
     templates: new TemplateService({ stores, vms: vmService, volumes }),
@@ -274,6 +280,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   pools.start();
   containers.start();
   functions.start();
+  schedules.runner.start();
   const auditSweep = sweepAuditHourly(stores.audit, retentionMs, log.child({ component: 'audit' }));
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 
@@ -287,6 +294,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     vmService,
     containers,
     functions,
+    schedules: schedules.runner,
     adminToken,
     joinToken,
     firstAdmin,
@@ -299,6 +307,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       disposed = true;
       clearInterval(tick);
       auditSweep.dispose();
+      await schedules.runner.dispose();
       await pools.dispose();
       await docker.dispose();
       await containers.dispose();

@@ -26,7 +26,8 @@ export function newId(
     // Webhooks, their deliveries and the events delivered.
     | 'whk'
     | 'dlv'
-    | 'whe',
+    | 'whe'
+    | 'sched',
 ): string {
   let t = Date.now();
   let time = '';

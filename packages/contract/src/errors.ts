@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { identityErrors } from './errors-identity.ts';
 import { poolErrors } from './errors-pools.ts';
+import { backupErrors } from './errors-backups.ts';
 import { containerErrors } from './errors-containers.ts';
 import { functionErrors } from './errors-functions.ts';
 import { opsErrors } from './errors-ops.ts';
@@ -277,6 +278,7 @@ export const errorCatalogue = {
   ...opsErrors,
   ...containerErrors,
   ...functionErrors,
+  ...backupErrors,
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -12,6 +12,7 @@ export * from './guest-protocol.ts';
 export * from './guest-errors.ts';
 export * from './vm-access.ts';
 export * from './snapshot.ts';
+export * from './schedule.ts';
 export * from './volume.ts';
 export * from './template.ts';
 export * from './events.ts';

@@ -71,6 +71,12 @@ export const routeRoles = {
   deleteSnapshot: 'operator',
   cloneSnapshot: 'operator',
   restoreVm: 'operator',
+  createSchedule: 'operator',
+  listSchedules: 'viewer',
+  getSchedule: 'viewer',
+  deleteSchedule: 'operator',
+  // The archive holds every project's data and the manager's keys.
+  createBackup: 'admin',
   createVolume: 'operator',
   listVolumes: 'viewer',
   getVolume: 'viewer',

@@ -21,6 +21,8 @@ import { volumeRoutes } from './volume-routes.ts';
 import { networkRoutes } from './network-routes.ts';
 import { templateRoutes } from './template-routes.ts';
 import { poolRoutes } from './pool-routes.ts';
+import { scheduleRoutes } from './schedule-routes.ts';
+import { backupRoutes } from './backup-routes.ts';
 import { containerRoutes } from './container-routes.ts';
 import { ContainerLogsQuery } from './container.ts';
 import { functionRoutes } from './function-routes.ts';
@@ -300,6 +302,8 @@ export const routes = {
   ...vmAccessRoutes,
   ...portRoutes,
   ...snapshotRoutes,
+  ...scheduleRoutes,
+  ...backupRoutes,
   ...volumeRoutes,
   ...networkRoutes,
   ...templateRoutes,

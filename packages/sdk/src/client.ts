@@ -153,7 +153,8 @@ export class HearthClient {
       | 'listTokens'
       | 'listUsers'
       | 'listProjects'
-      | 'listPools',
+      | 'listPools'
+      | 'listSchedules',
   >(
     id: K,
     query: Record<string, unknown> = {},

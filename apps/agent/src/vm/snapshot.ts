@@ -5,6 +5,7 @@ import type { VmmSnapshotInfo } from '@hearth/vmm';
 import { bootVm } from './boot/index.ts';
 import type { VmContext } from './context.ts';
 import { killExpected } from './expected-exit.ts';
+import { flushGuestDisks } from './guest-access.ts';
 import { exists, filesOf, persist, readJson } from './record.ts';
 import {
   assertLayout,
@@ -13,6 +14,7 @@ import {
   SNAPSHOT_LAYOUT,
   SNAPSHOT_META,
 } from './restore-support.ts';
+import { assertSameVolumes, restoreVolumes, saveVolumes } from './snapshot-volumes.ts';
 
 export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
 
@@ -41,12 +43,22 @@ export function snapshotVm(ctx: VmContext, id: string, snapshotId: string): Prom
       throw new HearthError('VM_INVALID_STATE', `the ${rec.spec.vmm} driver cannot snapshot`);
     const dir = snapshotDir(ctx, snapshotId);
     await rm(dir, { recursive: true, force: true });
+    const withVolumes = (rec.spec.volumes ?? []).length > 0;
+    // With volumes: the guest writes its page cache first (fs.sync, best effort), then the VM is
+    // paused here, not only inside the VMM's snapshot, so the volume files are copied at the very
+    // instant the memory was saved (decisions/0024).
+    const pausedHere = withVolumes && rec.phase === 'running';
+    if (pausedHere) {
+      await flushGuestDisks(rec);
+      await inst.pause();
+    }
     try {
       const info = await inst.snapshot(dir);
+      const volumes = withVolumes ? await saveVolumes(ctx.o.dataDir, rec.spec, dir) : [];
       // It holds the guest secret and password hashes, like spec.json: root only.
       await writeFile(
         join(dir, SNAPSHOT_META),
-        JSON.stringify({ hasAgent: rec.hasAgent, spec: rec.spec, layout: SNAPSHOT_LAYOUT }) + '\n',
+        JSON.stringify({ hasAgent: rec.hasAgent, spec: rec.spec, layout: SNAPSHOT_LAYOUT, volumes }) + '\n',
         { mode: 0o600 },
       );
       await chmod(dir, 0o700);
@@ -57,6 +69,8 @@ export function snapshotVm(ctx: VmContext, id: string, snapshotId: string): Prom
     } catch (e) {
       await rm(dir, { recursive: true, force: true });
       throw e;
+    } finally {
+      if (pausedHere) await inst.resume();
     }
   });
 }
@@ -69,13 +83,17 @@ export function restoreVm(ctx: VmContext, spec: AgentVmSpec, snapshotId: string)
   const r = ctx.recordFor(spec);
   return ctx.serial(r, async () => {
     const dir = snapshotDir(ctx, snapshotId);
-    const meta = await readJson<{ hasAgent: boolean; spec?: AgentVmSpec; layout?: number }>(
-      join(dir, SNAPSHOT_META),
-    );
+    const meta = await readJson<{
+      hasAgent: boolean;
+      spec?: AgentVmSpec;
+      layout?: number;
+      volumes?: string[];
+    }>(join(dir, SNAPSHOT_META));
     if (!meta) throw new HearthError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} is not on this host`);
     assertLayout(meta);
     // Refuse what cannot load before touching the running VM.
     await assertLoadable(ctx.driverFor(spec), dir);
+    assertSameVolumes(spec, meta.volumes ?? []);
     // The VM's own disk is set aside, not overwritten: a restore that fails gives it back.
     const disk = filesOf(r).disk;
     const kept = `${disk}${PRE_RESTORE_SUFFIX}`;
@@ -85,8 +103,11 @@ export function restoreVm(ctx: VmContext, spec: AgentVmSpec, snapshotId: string)
       await ctx.releaseNet(r.spec);
     }
     r.spec = spec;
+    const volumes = await restoreVolumes(ctx.o.dataDir, spec, dir, meta.volumes ?? []);
     if (hadDisk) await rename(disk, kept);
     await bootVm(ctx, r, { dir, hasAgent: meta.hasAgent, source: meta.spec ?? null });
+    if (r.phase === 'failed') await volumes.undo();
+    else await volumes.commit();
     if (hadDisk) {
       if (r.phase === 'failed') {
         await rename(kept, disk);

@@ -30,6 +30,7 @@ import { composeCommands } from './compose.ts';
 import { e2bCommands } from './e2b.ts';
 import { webhookCommands } from './webhook.ts';
 import { fnCommands } from './fn.ts';
+import { backupCommands } from './backup.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
@@ -64,4 +65,5 @@ export function allCommands(program: Command): void {
   dockerCommands(program);
   e2bCommands(program);
   webhookCommands(program);
+  backupCommands(program);
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printJson } from '../output.ts';
 import { mib, table } from '../format.ts';
+import { scheduleCommands } from './schedule.ts';
 import { act, summary, waitFor } from './vm.ts';
 
 /** `hearth snapshot create|list|restore|delete` */
@@ -88,4 +89,6 @@ export function snapshotCommands(program: Command): void {
         for (const s of out) console.log(`deleted snapshot ${s.name} (${s.id})`);
       }),
     );
+
+  scheduleCommands(program, snap);
 }

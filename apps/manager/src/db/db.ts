@@ -12,6 +12,8 @@ export interface Db {
   exec(sql: string): Promise<void>;
   transaction<T>(fn: (tx: Pick<Db, 'query'>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** A consistent copy of the whole database into `file` (PGlite: its data directory as a tar; PostgreSQL: pg_dump's custom format). */
+  dumpTo(file: string): Promise<void>;
 }
 
 /** The driver's error (with its SQLSTATE `code`): the query builder wraps it as `cause`. */

@@ -306,6 +306,37 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHER
 `,
   },
   {
+    version: 41,
+    name: 'snapshot schedules',
+    // Cron-driven snapshots with retention (services/schedules/), the schedule a snapshot was
+    // taken by (pruning touches only those) and the volumes copied with a snapshot.
+    sql: `
+CREATE TABLE snapshot_schedules (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  project text NOT NULL,
+  vm_id text,
+  selector jsonb,
+  cron text NOT NULL,
+  keep_count integer,
+  keep_age_s integer,
+  memory boolean NOT NULL DEFAULT true,
+  enabled boolean NOT NULL DEFAULT true,
+  next_run_at timestamptz,
+  last_run_at timestamptz,
+  last_error text,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (project, name)
+);
+CREATE INDEX snapshot_schedules_due ON snapshot_schedules (next_run_at) WHERE enabled;
+ALTER TABLE snapshots ADD COLUMN volumes jsonb NOT NULL DEFAULT '[]'::jsonb;
+ALTER TABLE snapshots ADD COLUMN schedule_id text;
+CREATE INDEX snapshots_schedule ON snapshots (schedule_id, vm_id, created_at) WHERE schedule_id IS NOT NULL
+`,
+  },
+  },
+  {
     version: 42,
     name: 'e2b pause to disk',
     // A paused sandbox's memory and disk snapshot (its VM is stopped meanwhile): connect restores

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Db } from './db.ts';
+import { pgDump } from './dump.ts';
 
 // int8 (counts, sizes, sequence numbers) fit in a double for our purposes.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -30,5 +31,6 @@ export async function openPostgres(url: string): Promise<Db> {
       }
     },
     close: () => pool.end(),
+    dumpTo: (file) => pgDump(url, file),
   };
 }

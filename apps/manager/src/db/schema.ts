@@ -272,6 +272,10 @@ export const snapshots = pgTable('snapshots', {
   created_at: created(),
   /** Network ids of the VM's NICs when it was taken: a clone needs the same devices. */
   networks: jsonb('networks').$type<string[]>().notNull().default(arr),
+  /** Ids of the volumes copied with it (migration 41): a restore needs the same ones attached. */
+  volumes: jsonb('volumes').$type<string[]>().notNull().default(arr),
+  /** The schedule that took it (migration 41): retention prunes only its own snapshots. */
+  schedule_id: text('schedule_id'),
 });
 
 export const volumes = pgTable('volumes', {
@@ -360,6 +364,9 @@ export * from './schema-e2b.ts';
 export * from './schema-webhooks.ts';
 import { functionAliases, functionLogs, functions, functionVersions } from './schema-functions.ts';
 export * from './schema-functions.ts';
+import { snapshotSchedules } from './schema-schedules.ts';
+
+export * from './schema-schedules.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -392,4 +399,5 @@ export const tables = {
   function_versions: functionVersions,
   function_aliases: functionAliases,
   function_logs: functionLogs,
+  snapshot_schedules: snapshotSchedules,
 };

@@ -30,6 +30,7 @@ export class SnapshotService {
     project: string,
     body: { name?: string | undefined; type?: 'full' | 'diff' | undefined },
     actor: string,
+    scheduleId: string | null = null,
   ): Promise<Snapshot> {
     const vm = await this.stores.vms.require(vmIdOrName, project);
     // Refused before anything is recorded or paused: no VMM here restores a diff (docs/storage.md).
@@ -39,29 +40,26 @@ export class SnapshotService {
         detail: { state: vm.state, action: 'snapshot', allowedFrom: ['running', 'paused'] },
       });
     }
-    if ((await this.stores.volumes.forVm(vm.id)).length) {
-      // The saved device state would have to match the volumes at every restore; not supported yet.
-      throw new HearthError(
-        'VM_INVALID_STATE',
-        `Snapshotting VM "${vm.name}" failed: it has volumes attached; detach them first.`,
-        {
-          detail: { state: vm.state, reason: 'volumes attached' },
-        },
-      );
-    }
-    return this.take(vm, body.name, actor);
+    return this.take(vm, body.name, actor, scheduleId);
   }
 
   /**
-   * Takes a snapshot of a VM already checked (a user's running or paused VM without volumes, or
-   * a snapshot pool's VM waiting in its pool): the record, then the host's files.
+   * Takes a snapshot of a VM already checked (a user's running or paused VM, or a snapshot pool's
+   * VM waiting in its pool): the record, then the host's files. Attached volumes are copied with
+   * it at the same paused instant (decisions/0024). `scheduleId`: taken by that schedule.
    */
-  async take(vm: VmRow, wanted: string | undefined, actor: string): Promise<Snapshot> {
+  async take(
+    vm: VmRow,
+    wanted: string | undefined,
+    actor: string,
+    scheduleId: string | null = null,
+  ): Promise<Snapshot> {
     const host = await this.stores.hosts.require(vm.host_id!);
     const [kernel, image] = await Promise.all([
       this.stores.images.requireUnscoped(vm.kernel_id),
       this.stores.images.requireUnscoped(vm.image_id),
     ]);
+    const volumes = (await this.stores.volumes.forVm(vm.id)).map((v) => v.id);
     const id = newId('snap');
     // Default: <vm>-<utc time>-<random>, within the name limit however long the VM's name is.
     const stamp = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase()}-${id.slice(-4)}`;
@@ -89,6 +87,8 @@ export class SnapshotService {
             env: vm.env ?? {},
             guest: { secret: vm.guest?.secret ?? '', users: vm.guest?.users ?? [] },
             networks: (vm.nics ?? []).map((n) => n.network),
+            volumes,
+            schedule_id: scheduleId,
           },
           tx,
         ),

@@ -5,6 +5,7 @@ import { ImageStore } from './images.ts';
 import { TokenStore } from './tokens.ts';
 import { VmStore } from './vms.ts';
 import { SnapshotStore } from './snapshots.ts';
+import { ScheduleStore } from './schedules.ts';
 import { VolumeStore } from './volumes.ts';
 import { TemplateStore } from './templates.ts';
 import { NetworkStore } from './networks.ts';
@@ -27,6 +28,7 @@ export interface Stores {
   tokens: TokenStore;
   idempotency: IdempotencyStore;
   snapshots: SnapshotStore;
+  schedules: ScheduleStore;
   volumes: VolumeStore;
   templates: TemplateStore;
   networks: NetworkStore;
@@ -52,6 +54,7 @@ export function makeStores(db: Db, opts: { idempotency?: IdempotencyPolicy } = {
     tokens: new TokenStore(db),
     idempotency: new IdempotencyStore(db, opts.idempotency),
     snapshots: new SnapshotStore(db),
+    schedules: new ScheduleStore(db),
     volumes: new VolumeStore(db),
     templates: new TemplateStore(db),
     networks: new NetworkStore(db),

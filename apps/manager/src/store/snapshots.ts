@@ -12,8 +12,16 @@ export type SnapshotRow = typeof snapshots.$inferSelect & {
 
 export type NewSnapshot = Omit<
   SnapshotRow,
-  'state' | 'size_bytes' | 'vmm_version' | 'type' | 'created_at' | 'children' | 'networks'
-> & { networks?: string[] };
+  | 'state'
+  | 'size_bytes'
+  | 'vmm_version'
+  | 'type'
+  | 'created_at'
+  | 'children'
+  | 'networks'
+  | 'volumes'
+  | 'schedule_id'
+> & { networks?: string[]; volumes?: string[]; schedule_id?: string | null };
 
 const children = sql<
   string[] | null
@@ -65,6 +73,8 @@ export class SnapshotStore {
         parent_id: sql`(SELECT id FROM snapshots WHERE id = ${s.parent_id})`,
         state: 'creating',
         networks: s.networks ?? [],
+        volumes: s.volumes ?? [],
+        schedule_id: s.schedule_id ?? null,
       })
       .returning();
     return rows[0]!;

@@ -30,6 +30,14 @@ export async function cloneFromSnapshot(
   actor: string,
 ): Promise<Vm> {
   await assertRestorable(ctx.stores, snap);
+  if (snap.volumes.length) {
+    // The copies belong to the volumes of the VM it was taken of; a clone would need its own.
+    throw new HearthError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `Restoring failed: snapshot ${snap.name} holds volumes (${snap.volumes.join(', ')}); restore it in place onto its VM with POST /v1/vms/{id}/restore.`,
+      { detail: { reason: 'volumes', volumes: snap.volumes } },
+    );
+  }
   const host = await ctx.stores.hosts.require(snap.host_id);
   if (host.state !== 'ready') {
     throw new HearthError(
@@ -109,11 +117,12 @@ export async function restoreInPlace(
       { detail: { reason: 'resized' } },
     );
   }
-  if ((await ctx.stores.volumes.forVm(row.id)).length) {
+  const attached = (await ctx.stores.volumes.forVm(row.id)).map((v) => v.id);
+  if (attached.join(',') !== snap.volumes.join(',')) {
     throw new HearthError(
       'SNAPSHOT_INCOMPATIBLE',
-      `Restoring VM "${row.name}" failed: volumes were attached since the snapshot; detach them first.`,
-      { detail: { reason: 'volumes attached' } },
+      `Restoring VM "${row.name}" failed: it has volumes [${attached.join(', ')}] attached and snapshot ${snap.name} holds [${snap.volumes.join(', ')}]; attach or detach volumes to match.`,
+      { detail: { reason: 'volumes differ', attached, saved: snap.volumes } },
     );
   }
   const rule = actionRule('restore');
