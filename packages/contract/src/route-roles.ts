@@ -102,6 +102,7 @@ export const routeRoles = {
   deployFunction: 'operator',
   listFunctionVersions: 'viewer',
   getFunctionVersion: 'viewer',
+  getFunctionCode: 'viewer',
   rollbackFunction: 'operator',
   invokeFunction: 'operator',
   functionLogs: 'viewer',
