@@ -7,6 +7,7 @@ import { ruby } from '@codemirror/legacy-modes/mode/ruby';
 import { Compartment, EditorState, StateEffect, StateField, type Extension } from '@codemirror/state';
 import { Decoration, EditorView, type DecorationSet } from '@codemirror/view';
 import type { FunctionRuntime } from '@hearth/contract';
+import { highlighting } from './highlight.ts';
 
 const LANGUAGE: Record<FunctionRuntime, () => Extension> = {
   node22: () => javascript(),
@@ -76,6 +77,7 @@ export function CodeEditor({
         doc: value,
         extensions: [
           basicSetup,
+          highlighting,
           theme,
           errorLineField,
           language.current.of(LANGUAGE[runtime]()),
