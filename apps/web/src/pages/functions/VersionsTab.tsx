@@ -56,10 +56,9 @@ export function VersionsTab({ f, versions }: { f: FunctionInfo; versions: Functi
                 <RoleButton
                   route="rollbackFunction"
                   disabled={rollback.isPending}
-                  aria-label={`Make v${v.version} live`}
                   onClick={() => setTarget(v.version)}
                 >
-                  Make live
+                  Make v{v.version} live
                 </RoleButton>
               )}
             </td>
