@@ -107,7 +107,8 @@ export const functionRoutes = {
     params: z.strictObject({ name: z.string().min(1).max(63), version: z.coerce.number().int().min(1) }),
     method: 'GET',
     path: '/v1/functions/:name/versions/:version/code',
-    summary: "A version's source files, runtime and handler, as deployed (the dashboard's editor opens them).",
+    summary:
+      "A version's source files, runtime and handler, as deployed (the dashboard's editor opens them).",
     query: ProjectQuery,
     response: FunctionCode,
     status: 200,
