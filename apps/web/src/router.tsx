@@ -19,6 +19,10 @@ const Pools = lazy(() => import('./pages/Pools.tsx'));
 const ContainerList = lazy(() => import('./pages/containers/ContainerList.tsx'));
 const CreateContainer = lazy(() => import('./pages/containers/CreateContainer.tsx'));
 const ContainerDetail = lazy(() => import('./pages/containers/ContainerDetail.tsx'));
+// Functions: the list, the create page and a function's page (editor, test invoke, versions, logs).
+const FunctionList = lazy(() => import('./pages/functions/FunctionList.tsx'));
+const CreateFunction = lazy(() => import('./pages/functions/CreateFunction.tsx'));
+const FunctionDetail = lazy(() => import('./pages/functions/FunctionDetail.tsx'));
 const Networks = lazy(() => import('./pages/Networks.tsx'));
 const NetworkDetail = lazy(() => import('./pages/networks/NetworkDetail.tsx'));
 // Identity: users, projects (members, quotas), API tokens and the audit trail.
@@ -41,6 +45,9 @@ export const router = createBrowserRouter([
       { path: '/containers', element: later(<ContainerList />) },
       { path: '/containers/new', element: later(<CreateContainer />) },
       { path: '/containers/:id/:tab?', element: later(<ContainerDetail />) },
+      { path: '/functions', element: later(<FunctionList />) },
+      { path: '/functions/new', element: later(<CreateFunction />) },
+      { path: '/functions/:name/:tab?', element: later(<FunctionDetail />) },
       { path: '/images', element: later(<Images />) },
       { path: '/hosts', element: <Hosts /> },
       { path: '/snapshots', element: later(<Snapshots />) },

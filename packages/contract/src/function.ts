@@ -77,6 +77,11 @@ const FunctionCode = z.strictObject({
     ),
 });
 
+/** A version's code as kept: the source files (an archive's, without dependencies or large files). */
+export const FunctionSource = z
+  .object({ runtime: FunctionRuntime, handler: z.string(), files: z.record(z.string(), z.string()) })
+  .meta({ id: 'FunctionSource' });
+
 /** Code comes inline or as an archive: exactly one of the two. */
 const oneCodeForm = <T extends { files?: unknown; archive?: unknown }>(c: T) =>
   (c.files === undefined) !== (c.archive === undefined);

@@ -108,6 +108,7 @@ export const routeRoles = {
   deployFunction: 'operator',
   listFunctionVersions: 'viewer',
   getFunctionVersion: 'viewer',
+  getFunctionCode: 'viewer',
   rollbackFunction: 'operator',
   invokeFunction: 'operator',
   invokeFunctionAsync: 'operator',

@@ -19,6 +19,9 @@ export function functionRoutes(app: FastifyInstance, deps: AppServices, svc: Fun
   serve(app, t, routes.getFunctionVersion, ({ params, project, query }) =>
     svc.version(params.name, project, params.version, query.wait),
   );
+  serve(app, t, routes.getFunctionCode, ({ params, project }) =>
+    svc.code(params.name, project, params.version),
+  );
   serve(app, t, routes.rollbackFunction, ({ params, project, body }) =>
     svc.rollback(params.name, project, body),
   );

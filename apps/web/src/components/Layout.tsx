@@ -10,6 +10,7 @@ const NAV = [
   ['/', 'Dashboard'],
   ['/vms', 'VMs'],
   ['/containers', 'Containers'],
+  ['/functions', 'Functions'],
   ['/images', 'Images'],
   ['/hosts', 'Hosts'],
   ['/snapshots', 'Snapshots'],

@@ -185,6 +185,14 @@ export class FunctionService {
     }
   }
 
+  /** The source a version was built from (its runtime, handler and files). */
+  async code(name: string, project: string, n: number) {
+    const row = await this.require(name, project);
+    const v = await this.store.version(row.id, n);
+    if (!v) throw new HearthError('FUNCTION_VERSION_NOT_FOUND', `Function "${name}" has no version ${n}.`);
+    return { runtime: v.runtime as FunctionRuntime, handler: v.handler, files: v.files };
+  }
+
   async list(project: string) {
     const rows = await this.store.list(project);
     return { items: await Promise.all(rows.map((r) => this.info(r.id))), nextCursor: null };
