@@ -27,6 +27,7 @@ PACKAGES=(
   chromium                              # the dashboard's browser tests (Playwright drives it)
   tcpdump                               # the network tests capture VXLAN on the underlay
   fdisk                                 # sfdisk: the partitioned-disk import tests build GPT/MBR disks
+  prometheus                            # promtool: the /metrics tests check the exposition text with it
 )
 
 missing=()

@@ -162,6 +162,8 @@ export async function startPlatform(
       | 'idempotencyPendingTimeout'
       | 'docker'
       | 'e2bDomain'
+      | 'now'
+      | 'scrape'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

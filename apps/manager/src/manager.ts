@@ -52,6 +52,7 @@ import {
   importAllowList,
   type FirstAdmin,
 } from './manager-setup.ts';
+import { MetricsHistory } from './services/metrics/history.ts';
 
 export interface ManagerConfig {
   dataDir: string;
@@ -144,6 +145,10 @@ export interface ManagerConfig {
    * TCP: HEARTH_DOCKER_LISTEN (`127.0.0.1:2375`), else none.
    */
   docker?: Partial<DockerApiConfig>;
+  /** The clock the metrics history stamps and ages samples by (tests move it); default Date.now. */
+  now?: () => number;
+  /** GET /metrics for a scraper: a token of its own (HEARTH_METRICS_TOKEN), or public (HEARTH_METRICS_PUBLIC=1). */
+  scrape?: { token?: string | null; public?: boolean };
 }
 
 export interface RunningManager {
@@ -155,6 +160,7 @@ export interface RunningManager {
   stores: Stores;
   vmService: VmService;
   containers: ContainerService;
+  history: MetricsHistory;
   /** The bootstrap admin token; '' once it has been revoked (then never issued again). */
   adminToken: string;
   joinToken: string;
@@ -280,6 +286,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'containers' }),
     ...(cfg.containerSweepMs ? { sweepMs: cfg.containerSweepMs } : {}),
   });
+  const history = new MetricsHistory({ db, ...(cfg.now ? { now: cfg.now } : {}) });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
   const auth = new Authority(stores);
   // After bearer tokens: a ticket (WebSockets and the event stream only), then the session cookie.
@@ -315,6 +322,11 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     version: cfg.version,
     changes: new ChangeFeed(bus),
     sealer,
+    history,
+    scrape: cfg.scrape ?? {
+      token: env.HEARTH_METRICS_TOKEN || null,
+      public: env.HEARTH_METRICS_PUBLIC === '1',
+    },
     ...(cfg.uiDir ? { uiDir: cfg.uiDir } : {}),
     ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
     e2bDomain: cfg.e2bDomain || process.env.HEARTH_E2B_DOMAIN || null,
@@ -366,6 +378,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     stores,
     vmService,
     containers,
+    history,
     adminToken,
     joinToken,
     firstAdmin,

@@ -30,3 +30,4 @@ export * from './boot-profile.ts';
 export * from './container.ts';
 export * from './container-routes.ts';
 export * from './app-status.ts';
+export * from './metrics.ts';

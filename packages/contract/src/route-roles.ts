@@ -149,6 +149,9 @@ export const routeRoles = {
   deleteJoinToken: 'admin',
   removeHost: 'admin',
   rotateHostCredentials: 'admin',
+  prometheusMetrics: 'admin',
+  vmMetricsHistory: 'viewer',
+  hostMetricsHistory: 'signed-in',
 } as const satisfies Record<UserRouteId, RouteRole>;
 
 /** Console input needs more than console view. */

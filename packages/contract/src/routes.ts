@@ -26,6 +26,7 @@ import { ContainerLogsQuery } from './container.ts';
 import { eventRoutes } from './events-routes.ts';
 import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
+import { metricsRoutes } from './metrics.ts';
 
 /** `user-or-agent`: a user token, or an agent's token (agents fetch image content with it). */
 export type Auth = 'user' | 'agent' | 'user-or-agent' | 'join' | 'none';
@@ -307,6 +308,7 @@ export const routes = {
   ...joinRoutes,
   ...poolRoutes,
   ...containerRoutes,
+  ...metricsRoutes,
 } as const;
 
 export type Routes = typeof routes;

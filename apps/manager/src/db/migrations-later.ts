@@ -216,4 +216,22 @@ CREATE INDEX e2b_sandboxes_end ON e2b_sandboxes (end_at)
     // (E2B's network.allowPublicTraffic; the token itself derives from the envd token).
     sql: `ALTER TABLE e2b_sandboxes ADD COLUMN public_traffic boolean NOT NULL DEFAULT true`,
   },
+  {
+    version: 39,
+    name: 'metric samples',
+    // The charts' history (services/metrics/history.ts): tier 0 holds the raw samples (one per
+    // 10 s, kept an hour), tier 1 their one-minute averages (kept a day). Values are a fixed-order
+    // float4 array per kind: a row costs the same whatever the series names.
+    sql: `
+CREATE TABLE metric_samples (
+  kind text NOT NULL,
+  subject text NOT NULL,
+  tier smallint NOT NULL,
+  at timestamptz NOT NULL,
+  v real[] NOT NULL,
+  PRIMARY KEY (kind, subject, tier, at)
+);
+CREATE INDEX metric_samples_age ON metric_samples (tier, at)
+`,
+  },
 ];

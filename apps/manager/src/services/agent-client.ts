@@ -17,6 +17,7 @@ import {
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Agent } from 'undici';
 import { HostLiveness } from './host-liveness.ts';
+import { timings } from './metrics/timings.ts';
 import { checkAgentIdentity, type AgentTrust } from '../tls/agent-ca.ts';
 
 export interface AgentTarget {
@@ -187,10 +188,28 @@ export class AgentClient {
   }
 
   /** Calls an agent route from the contract's table by id: typed input and output. */
-  call<K extends AgentRouteId>(host: AgentTarget, id: K, input: AgentInput<K>): Promise<AgentOutput<K>> {
+  async call<K extends AgentRouteId>(
+    host: AgentTarget,
+    id: K,
+    input: AgentInput<K>,
+  ): Promise<AgentOutput<K>> {
     const route = agentRoutes[id] as AgentRouteDef;
     const body = (input as { body?: unknown }).body;
-    return this.request(host, route.method, agentPath(id, input as never), body, route.response === null);
+    const t0 = performance.now();
+    try {
+      const out = await this.request<AgentOutput<K>>(
+        host,
+        route.method,
+        agentPath(id, input as never),
+        body,
+        route.response === null,
+      );
+      timings.emit('agentCall', id, (performance.now() - t0) / 1000, true);
+      return out;
+    } catch (e) {
+      timings.emit('agentCall', id, (performance.now() - t0) / 1000, false);
+      throw e;
+    }
   }
 
   /**
@@ -212,7 +231,14 @@ export class AgentClient {
   ): Promise<Response> {
     const method = agentRoutes[id].method;
     const path = agentPath(id, input);
-    const { res, target } = await this.send(host, method, path, init);
+    const t0 = performance.now();
+    // Streams are timed to their response headers: the body may flow for hours.
+    const done = (ok: boolean) => timings.emit('agentCall', id, (performance.now() - t0) / 1000, ok);
+    const { res, target } = await this.send(host, method, path, init).catch((e: unknown) => {
+      done(false);
+      throw e;
+    });
+    done(res.ok);
     if (!res.ok) throw this.failure(target, method, path, res, await res.text());
     return res;
   }
