@@ -18,7 +18,10 @@ let vm: Vm;
 beforeAll(async () => {
   p = await startPlatform();
   const created = await p.client.call('createVm', { body: { name: 'metrics-e2e', memoryMib: 192 } });
-  vm = await p.client.call('waitVm', { params: { id: created.id }, query: { state: 'running', timeout: 120 } });
+  vm = await p.client.call('waitVm', {
+    params: { id: created.id },
+    query: { state: 'running', timeout: 120 },
+  });
 }, 180_000);
 
 afterAll(async () => {

@@ -156,7 +156,11 @@ async function vmmUsage(pid: number): Promise<{ cpu: number; rss: number } | nul
 export function agentMetrics(app: FastifyInstance, sup: Supervisor, sampler: VmSampler): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+  for (const n of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ])
     registry.removeSingleMetric(n);
   const perVm = (name: string, help: string, pick: (l: Last) => number | null) =>
     new Gauge({
@@ -182,7 +186,11 @@ export function agentMetrics(app: FastifyInstance, sup: Supervisor, sampler: VmS
       for (const s of sup.list()) this.inc({ phase: s.phase });
     },
   });
-  perVm('hearth_vm_cpu_percent', 'Guest CPU use, percent of its vCPUs (last sample).', (l) => l.metrics.cpuPercent);
+  perVm(
+    'hearth_vm_cpu_percent',
+    'Guest CPU use, percent of its vCPUs (last sample).',
+    (l) => l.metrics.cpuPercent,
+  );
   perVm('hearth_vm_memory_used_bytes', 'Guest memory in use.', (l) => l.metrics.memory.usedBytes);
   perVm('hearth_vm_memory_total_bytes', 'Guest memory.', (l) => l.metrics.memory.totalBytes);
   perVm('hearth_vm_disk_used_bytes', 'Guest root filesystem in use.', (l) => l.metrics.disk.usedBytes);
@@ -201,11 +209,28 @@ export function agentMetrics(app: FastifyInstance, sup: Supervisor, sampler: VmS
         }
       },
     });
-  counter('hearth_vm_network_receive_bytes_total', 'Guest bytes received since boot (all but loopback).', (m) => traffic(m).rx);
-  counter('hearth_vm_network_transmit_bytes_total', 'Guest bytes sent since boot (all but loopback).', (m) => traffic(m).tx);
+  counter(
+    'hearth_vm_network_receive_bytes_total',
+    'Guest bytes received since boot (all but loopback).',
+    (m) => traffic(m).rx,
+  );
+  counter(
+    'hearth_vm_network_transmit_bytes_total',
+    'Guest bytes sent since boot (all but loopback).',
+    (m) => traffic(m).tx,
+  );
   counter('hearth_vm_disk_read_bytes_total', 'Guest disk bytes read since boot.', (m) => m.disk.readBytes);
-  counter('hearth_vm_disk_written_bytes_total', 'Guest disk bytes written since boot.', (m) => m.disk.writeBytes);
-  const vmmRss = new Gauge({ name: 'hearth_vm_vmm_resident_bytes', help: "The VMM process' resident memory.", labelNames: ['vm'], registers: [registry] });
+  counter(
+    'hearth_vm_disk_written_bytes_total',
+    'Guest disk bytes written since boot.',
+    (m) => m.disk.writeBytes,
+  );
+  const vmmRss = new Gauge({
+    name: 'hearth_vm_vmm_resident_bytes',
+    help: "The VMM process' resident memory.",
+    labelNames: ['vm'],
+    registers: [registry],
+  });
   new Counter({
     name: 'hearth_vm_vmm_cpu_seconds_total',
     help: 'CPU time of the VMM process (guest vCPUs and device emulation).',
@@ -230,7 +255,8 @@ export function agentMetrics(app: FastifyInstance, sup: Supervisor, sampler: VmS
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  const onGuest = (op: string, s: number, ok: boolean) => guest.observe({ op, outcome: ok ? 'ok' : 'error' }, s);
+  const onGuest = (op: string, s: number, ok: boolean) =>
+    guest.observe({ op, outcome: ok ? 'ok' : 'error' }, s);
   guestTimings.on('request', onGuest);
   app.addHook('onClose', async () => void guestTimings.off('request', onGuest));
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));

@@ -9,7 +9,17 @@ const DASHBOARD = new URL('../../../deploy/grafana/hearth.json', import.meta.url
 
 /** PromQL words that are not metric names: aggregations' modifiers and set operators. */
 const KEYWORDS = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
 ]);
 
 /**
@@ -71,7 +81,8 @@ it('names in its queries only metrics that a scrape of the manager or an agent h
     headers: { authorization: `Bearer ${'t'.repeat(32)}` },
   });
   expect(agentScrape.statusCode).toBe(200);
-  for (const text of [manager.body, agentScrape.body]) expect(promtoolCheck(text)).toEqual({ code: 0, output: '' });
+  for (const text of [manager.body, agentScrape.body])
+    expect(promtoolCheck(text)).toEqual({ code: 0, output: '' });
 
   // Families (with their TYPE lines, present before any sample) and their series' names.
   const known = new Set<string>();
@@ -95,9 +106,12 @@ it('names in its queries only metrics that a scrape of the manager or an agent h
 });
 
 it('finds a metric that no scrape has (the check can fail)', () => {
-  expect(metricNames('sum by (state) (hearth_vms_missing{state="x"}[5m]) / on (vm) group_left (name) hearth_vm_info')).toEqual([
-    'hearth_vms_missing',
-    'hearth_vm_info',
+  expect(
+    metricNames(
+      'sum by (state) (hearth_vms_missing{state="x"}[5m]) / on (vm) group_left (name) hearth_vm_info',
+    ),
+  ).toEqual(['hearth_vms_missing', 'hearth_vm_info']);
+  expect(metricNames('histogram_quantile(0.95, sum by (le) (rate(a_bucket[$__rate_interval])))')).toEqual([
+    'a_bucket',
   ]);
-  expect(metricNames('histogram_quantile(0.95, sum by (le) (rate(a_bucket[$__rate_interval])))')).toEqual(['a_bucket']);
 });

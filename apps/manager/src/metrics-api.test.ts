@@ -22,7 +22,15 @@ function fakeAgent(): Server {
       };
       if (req.method === 'POST' && req.url?.endsWith('/start')) {
         const at = new Date().toISOString();
-        return send(200, { id, phase: 'running', reason: null, pid: 1, accel: 'tcg', startedAt: at, bootMs: 1 });
+        return send(200, {
+          id,
+          phase: 'running',
+          reason: null,
+          pid: 1,
+          accel: 'tcg',
+          startedAt: at,
+          bootMs: 1,
+        });
       }
       if (req.method === 'GET' && req.url?.endsWith('/metrics')) {
         return send(200, {
@@ -118,15 +126,23 @@ describeOnBackends('metrics and history', (db) => {
     expect(find('hearth_host_memory_bytes', { host: 'metrics-host' })[0]?.value).toBe(4096 * 2 ** 20);
     expect(find('hearth_host_allocated_vcpus', { host: 'metrics-host' })[0]?.value).toBe(vm.vcpus);
     expect(find('hearth_host_up', { host: 'metrics-host' })[0]?.value).toBe(1);
-    expect(find('hearth_vm_start_duration_seconds_count', { source: 'cold' })[0]?.value).toBeGreaterThanOrEqual(1);
-    expect(find('hearth_guest_request_duration_seconds_count', { call: 'metrics', outcome: 'ok' })).toHaveLength(1);
-    expect(find('hearth_agent_call_duration_seconds_count', { call: 'startVm', outcome: 'ok' })).toHaveLength(1);
+    expect(
+      find('hearth_vm_start_duration_seconds_count', { source: 'cold' })[0]?.value,
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      find('hearth_guest_request_duration_seconds_count', { call: 'metrics', outcome: 'ok' }),
+    ).toHaveLength(1);
+    expect(find('hearth_agent_call_duration_seconds_count', { call: 'startVm', outcome: 'ok' })).toHaveLength(
+      1,
+    );
     expect(types.get('process_cpu_user_seconds_total')).toBe('counter');
     // Route templates, never raw URLs: the VM's id appears in no request label.
     const routes = find('hearth_http_requests_total').map((s) => s.labels.route);
     expect(routes).toContain('/v1/vms/:id');
     expect(routes.some((x) => x?.includes(vm.id))).toBe(false);
-    expect(find('hearth_http_request_duration_seconds_bucket', { route: '/v1/vms', method: 'POST' }).length).toBeGreaterThan(0);
+    expect(
+      find('hearth_http_request_duration_seconds_bucket', { route: '/v1/vms', method: 'POST' }).length,
+    ).toBeGreaterThan(0);
     for (const s of samples) expect(familyOf(s.name, types), s.name).not.toBeNull();
   });
 
@@ -164,8 +180,9 @@ describeOnBackends('metrics and history', (db) => {
     }
     const now = clock.t - 5000;
 
-    const hour = (await api.inject({ method: 'GET', url: `/v1/vms/${vm.id}/metrics/history?range=1h` }))
-      .json() as VmMetricsHistory;
+    const hour = (
+      await api.inject({ method: 'GET', url: `/v1/vms/${vm.id}/metrics/history?range=1h` })
+    ).json() as VmMetricsHistory;
     expect(hour.stepSeconds).toBe(10);
     expect(hour.points.length).toBeGreaterThanOrEqual(359);
     expect(hour.points.length).toBeLessThanOrEqual(361);
@@ -174,8 +191,9 @@ describeOnBackends('metrics and history', (db) => {
     expect(Date.parse(hour.points.at(-1)!.at)).toBe(now);
     expect(hour.points[0]).toMatchObject({ memUsedBytes: 100 * 2 ** 20, txBytesPerSec: 10 });
 
-    const day = (await api.inject({ method: 'GET', url: `/v1/vms/${vm.id}/metrics/history?range=24h` }))
-      .json() as VmMetricsHistory;
+    const day = (
+      await api.inject({ method: 'GET', url: `/v1/vms/${vm.id}/metrics/history?range=24h` })
+    ).json() as VmMetricsHistory;
     expect(day.stepSeconds).toBe(60);
     // A day of minutes (the minute in progress is not averaged yet), nothing older kept.
     expect(day.points.length).toBeGreaterThanOrEqual(1438);
@@ -186,8 +204,9 @@ describeOnBackends('metrics and history', (db) => {
       expect(p.cpuPercent).toBe(((Date.parse(p.at) - T0) / 60_000) % 1440);
       expect(p.rxBytesPerSec).toBe(1000);
     }
-    const six = (await api.inject({ method: 'GET', url: `/v1/vms/${vm.id}/metrics/history?range=6h` }))
-      .json() as VmMetricsHistory;
+    const six = (
+      await api.inject({ method: 'GET', url: `/v1/vms/${vm.id}/metrics/history?range=6h` })
+    ).json() as VmMetricsHistory;
     expect(six.points.length).toBeGreaterThanOrEqual(358);
     expect(six.points.length).toBeLessThanOrEqual(361);
 
@@ -196,8 +215,9 @@ describeOnBackends('metrics and history', (db) => {
     expect(rows.raw).toBeLessThanOrEqual(2 * 370);
     expect(rows.minute).toBeLessThanOrEqual(1442 + 62);
 
-    const host = (await api.inject({ method: 'GET', url: `/v1/hosts/${hostId}/metrics/history?range=1h` }))
-      .json() as HostMetricsHistory;
+    const host = (
+      await api.inject({ method: 'GET', url: `/v1/hosts/${hostId}/metrics/history?range=1h` })
+    ).json() as HostMetricsHistory;
     expect(host.points.length).toBeGreaterThanOrEqual(359);
     // What the host record says now (float4 values: seven significant digits).
     const rec = (await api.inject({ method: 'GET', url: `/v1/hosts/${hostId}` })).json() as Host;

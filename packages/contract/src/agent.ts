@@ -196,7 +196,9 @@ export const HeartbeatBody = z.strictObject({
   samples: z
     .array(VmSample)
     .optional()
-    .describe("Guest metrics of the host's running VMs taken since the last heartbeat (the manager keeps them as history)"),
+    .describe(
+      "Guest metrics of the host's running VMs taken since the last heartbeat (the manager keeps them as history)",
+    ),
 });
 export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
 

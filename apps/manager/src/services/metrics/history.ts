@@ -156,10 +156,10 @@ export class MetricsHistory {
        ON CONFLICT (kind, subject, tier, at) DO UPDATE SET v = EXCLUDED.v`,
       [new Date(from).toISOString(), new Date(to).toISOString()],
     );
-    await this.db.query(
-      'DELETE FROM metric_samples WHERE (tier = 0 AND at < $1) OR (tier = 1 AND at < $2)',
-      [new Date(now - RAW_KEEP_MS - MINUTE_MS).toISOString(), new Date(now - MINUTE_KEEP_MS - MINUTE_MS).toISOString()],
-    );
+    await this.db.query('DELETE FROM metric_samples WHERE (tier = 0 AND at < $1) OR (tier = 1 AND at < $2)', [
+      new Date(now - RAW_KEEP_MS - MINUTE_MS).toISOString(),
+      new Date(now - MINUTE_KEEP_MS - MINUTE_MS).toISOString(),
+    ]);
   }
 
   private async read(kind: Kind, subject: string, range: HistoryRange) {

@@ -8,7 +8,11 @@ import { timings } from './timings.ts';
 const API_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const LONG_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
 /** prom-client's default gauges whose names end in `_total`. */
-export const NOT_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+export const NOT_COUNTERS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 const GUEST_CALLS = new Set(Object.keys(agentAccessRoutes));
 
 /**
@@ -166,7 +170,10 @@ function hostGauges(registry: Registry, db: Db): void {
   const cpus = gauge('hearth_host_cpus', 'CPUs the host has.');
   const mem = gauge('hearth_host_memory_bytes', 'Memory the host has.');
   const memFree = gauge('hearth_host_memory_free_bytes', 'Memory free on the host at its last heartbeat.');
-  const diskFree = gauge('hearth_host_disk_free_bytes', 'Disk free in the agent data directory at its last heartbeat.');
+  const diskFree = gauge(
+    'hearth_host_disk_free_bytes',
+    'Disk free in the agent data directory at its last heartbeat.',
+  );
   const vms = gauge('hearth_host_vms', 'VMs placed on the host (any state holding resources).');
   const vcpus = gauge('hearth_host_allocated_vcpus', 'vCPUs of the VMs holding the host.');
   const alloc = gauge('hearth_host_allocated_memory_bytes', 'Memory of the VMs holding the host.');
