@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import { openDb, type Db } from './db/index.ts';
 import { makeStores, type Stores } from './store/index.ts';
 import { DEFAULT_IDEMPOTENCY } from './store/idempotency.ts';
@@ -17,7 +16,7 @@ import { VolumeService } from './services/volume-service.ts';
 import { TemplateService } from './services/template-service.ts';
 import { PoolService } from './services/pools/pool-service.ts';
 import { AgentClient } from './services/agent-client.ts';
-import { AgentCa, type AgentCaFiles } from './tls/agent-ca.ts';
+import { AgentCa } from './tls/agent-ca.ts';
 import { HostLiveness } from './services/host-liveness.ts';
 import { VmBus } from './services/bus.ts';
 import { ChangeFeed } from './services/change-feed.ts';
@@ -31,18 +30,13 @@ import { loadSealer } from './crypto/sealed.ts';
 import { ContentStore } from './images/content-store.ts';
 import { ImageService } from './images/image-service.ts';
 import { Oidc } from './auth/oidc.ts';
-import { checkOidcConfig, type OidcConfig } from './auth/oidc-config.ts';
+import { checkOidcConfig } from './auth/oidc-config.ts';
 import { Quotas } from './services/quotas.ts';
-import {
-  DEFAULT_DISK_POLICY,
-  DEFAULT_MEMORY_POLICY,
-  type DiskPolicy,
-  type MemoryPolicy,
-} from './services/scheduler.ts';
+import { DEFAULT_DISK_POLICY, DEFAULT_MEMORY_POLICY } from './services/scheduler.ts';
 import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
 import { RegistryCredentials } from './images/registry-auth.ts';
 import { injectBackend } from './docker/backend.ts';
-import { type DockerApiConfig, startDockerApi } from './docker/server.ts';
+import { startDockerApi } from './docker/server.ts';
 import { dockerConfig } from './docker/config.ts';
 import {
   durationSetting,
