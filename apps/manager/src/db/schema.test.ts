@@ -42,7 +42,8 @@ function declared(): Record<string, Record<string, Col>> {
     for (const c of cfg.columns) {
       const serial = c.getSQLType() === 'bigserial';
       cols[c.name] = {
-        type: serial ? 'bigint' : c.getSQLType(),
+        // information_schema names every array type ARRAY (its element type is elsewhere).
+        type: serial ? 'bigint' : c.getSQLType().endsWith('[]') ? 'ARRAY' : c.getSQLType(),
         nullable: !c.notNull,
         hasDefault: c.hasDefault || serial,
       };

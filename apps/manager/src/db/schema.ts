@@ -353,9 +353,11 @@ export const vmNics = pgTable(
 
 import { containerEvents, containers, registryCredentials, secrets } from './schema-containers.ts';
 import { e2bSandboxes } from './schema-e2b.ts';
+import { metricSamples } from './schema-metrics.ts';
 
 export * from './schema-containers.ts';
 export * from './schema-e2b.ts';
+export * from './schema-metrics.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -382,4 +384,5 @@ export const tables = {
   secrets,
   registry_credentials: registryCredentials,
   e2b_sandboxes: e2bSandboxes,
+  metric_samples: metricSamples,
 };
