@@ -26,7 +26,7 @@ const KEYWORDS = new Set([
  * The metric names a PromQL expression reads: identifiers outside label matchers, strings,
  * ranges and grouping lists, that are not function calls, keywords or Grafana variables.
  */
-export function metricNames(expr: string): string[] {
+function metricNames(expr: string): string[] {
   const bare = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
     .replace(/\{[^}]*\}/g, '')
