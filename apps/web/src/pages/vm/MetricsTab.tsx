@@ -108,7 +108,9 @@ export default function MetricsTab({ vm }: { vm: Vm }) {
       <p role="status" className="text-sm text-slate-600 dark:text-slate-300">
         {error ??
           (samples.length
-            ? `${samples.length - live} kept samples (last 24 h), then ${live} live, every 2 s`
+            ? `${samples.length - live} kept samples (last 24 h), then ${
+                vm.state === 'running' ? `${live} live, every 2 s` : 'live ones while the VM runs'
+              }`
             : 'Waiting for the first sample…')}
       </p>
       <ChartGrid charts={CHARTS} data={data} />
