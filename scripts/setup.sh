@@ -28,6 +28,7 @@ PACKAGES=(
   tcpdump                               # the network tests capture VXLAN on the underlay
   fdisk                                 # sfdisk: the partitioned-disk import tests build GPT/MBR disks
   systemd                               # systemd-analyze verifies the units `hearth install` writes
+  prometheus                            # promtool: the /metrics tests check the exposition text with it
 )
 
 missing=()

@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandExitError, NotFoundError, Sandbox } from 'e2b';
 import { Sandbox as Sandbox250 } from 'e2b-2-50';
+import { getWithHost, isVmmOf, qemuPid } from '../helpers/e2b.ts';
 import { late } from '../helpers/late.ts';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { until } from '../helpers/vm.ts';
@@ -32,39 +30,9 @@ const adminToken = (p: Platform) => p.manager.adminToken;
 const DOMAIN = 'e2b.hearth.test';
 
 /** A GET to the manager's port with a Host of our choosing, as wildcard DNS would bring it. */
-function viaHost(
-  host: string,
-  path = '/',
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
-  const u = new URL(platform.get().manager.url);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, path, headers: { ...headers, host } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The pid in the VM's QEMU pid file on the agent. */
-async function vmmPid(vmId: string): Promise<number> {
-  const f = join(platform.get().dir, 'agent', 'vms', vmId, 'qemu.pid');
-  return Number((await readFile(f, 'utf8').catch(() => '0')).trim());
-}
-
-/** Whether `pid` is a live QEMU of that VM (its command line names the VM). */
-async function isVmmOf(pid: number, vmId: string): Promise<boolean> {
-  if (!pid) return false;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return cmdline.includes(vmId) && cmdline.includes('qemu');
-}
+const viaHost = (host: string, path = '/', headers: Record<string, string> = {}) =>
+  getWithHost(platform.get().manager.url, host, path, headers);
+const vmmPid = (vmId: string) => qemuPid(platform.get().dir, vmId);
 
 const snapshotsOf = async (vmId: string) =>
   (await platform.get().client.call('listSnapshots', { query: { vm: vmId } })).items;

@@ -164,6 +164,8 @@ export async function startPlatform(
       | 'docker'
       | 'e2bDomain'
       | 'schedules'
+      | 'now'
+      | 'scrape'
     >;
     /** The manager's logger (tests that read its lines); default testLog(). */
     log?: pino.Logger;

@@ -1,3 +1,4 @@
+import { VmSampler } from './metrics.ts';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -227,7 +228,13 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     );
   }
   const serving = tlsMode.kind === 'plain' ? null : await loadServing(cfg.dataDir, tlsMode);
+  const sampler = new VmSampler(supervisor, log.child({ component: 'sampler' }));
   const app = buildAgentApp({
+    sampler,
+    scrape: {
+      token: process.env.HEARTH_AGENT_METRICS_TOKEN || null,
+      public: process.env.HEARTH_AGENT_METRICS_PUBLIC === '1',
+    },
     https: tlsMode.kind === 'plain' ? null : (serving ?? {}),
     issuedTls: tlsMode.kind === 'issued',
     supervisor,
@@ -317,11 +324,18 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const lastSweep: { key: string | null; at: number } = { key: null, at: 0 };
   const beat = async () => {
     try {
-      const res = await client.heartbeat(
-        hostId,
-        await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null, confiner }),
-        supervisor.list(),
-      );
+      const samples = sampler.take();
+      const res = await client
+        .heartbeat(
+          hostId,
+          await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null, confiner }),
+          supervisor.list(),
+          samples,
+        )
+        .catch((e: unknown) => {
+          sampler.giveBack(samples);
+          throw e;
+        });
       // Networks deleted while this host was unreachable: what it built for them goes now. The
       // sweep lists links and nftables (processes spawned): done when the networks or the host's
       // links changed (a directory read), and otherwise once a minute.
@@ -349,6 +363,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     }
   };
   await beat();
+  sampler.start();
   const heartbeatTimer = setInterval(() => void beat(), cfg.heartbeatMs);
   heartbeatTimer.unref();
 
@@ -361,6 +376,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       if (disposed) return;
       disposed = true;
       clearInterval(heartbeatTimer);
+      sampler.dispose();
       // Requests already accepted (a delete removing its TAP) finish before the agent lets go.
       await closeApp(drainMs);
       supervisor.dispose();

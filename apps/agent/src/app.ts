@@ -13,6 +13,7 @@ import { wsRoutes } from './routes/ws.ts';
 import { portRoutes } from './routes/ports.ts';
 import { personalizeRoutes } from './routes/personalize.ts';
 import { appLogRoutes } from './app-logs/routes.ts';
+import { agentMetrics, scrapeAllowed, type AgentScrapeAccess, VmSampler } from './metrics.ts';
 
 export interface AgentAppDeps {
   /**
@@ -37,6 +38,10 @@ export interface AgentAppDeps {
   ready?: Promise<void>;
   /** How long a download waits for the guest to describe the file (default 30 s). */
   readTimeoutMs?: number;
+  /** Samples the running VMs' guests (GET /metrics, the heartbeat's history samples); default none taken. */
+  sampler?: VmSampler;
+  /** Who may scrape GET /metrics besides the manager; default nobody else. */
+  scrape?: AgentScrapeAccess;
 }
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
@@ -70,7 +75,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   // until the manager uses the new one (its answer to the rotation may have been lost).
   let accepted = [deps.callbackToken];
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url === '/healthz') return;
+    if (req.url === '/healthz' || scrapeAllowed(req, deps.scrape ?? {})) return;
     const match = accepted.findIndex((t) => tokenMatches(req.headers.authorization, t));
     if (match === 0 && accepted.length > 1) accepted = [accepted[0]!];
     if (match < 0) {
@@ -92,6 +97,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   const r = agentRoutes;
 
   app.get('/healthz', async () => ({ ok: true }));
+  agentMetrics(app, sup, deps.sampler ?? new VmSampler(sup, deps.log));
   serve(app, r.listVms, async () => ({ vms: sup.list() }));
   serve(app, r.vmStatus, async ({ params }) => sup.status(params.id));
   serve(app, r.startVm, async ({ body }) => sup.start(body));

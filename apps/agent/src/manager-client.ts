@@ -1,3 +1,4 @@
+import type { VmSample } from '@hearth/contract';
 import {
   routePath,
   type AgentTlsMaterial,
@@ -93,8 +94,9 @@ export class ManagerClient {
     hostId: string,
     inventory: HostInventory,
     vms: AgentVmStatus[],
+    samples: VmSample[] = [],
   ): Promise<{ ok: boolean; networks?: string[] }> {
-    return this.call('heartbeat', { params: { id: hostId }, body: { inventory, vms } });
+    return this.call('heartbeat', { params: { id: hostId }, body: { inventory, vms, samples } });
   }
 
   /**

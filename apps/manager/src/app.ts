@@ -57,6 +57,9 @@ import { sealerFromKey, type Sealer } from './crypto/sealed.ts';
 import { randomBytes } from 'node:crypto';
 import type { FunctionService } from './services/functions/function-service.ts';
 import { functionRoutes } from './routes/functions.ts';
+import { managerMetrics } from './services/metrics/prometheus.ts';
+import { metricsRoutes, type ScrapeAccess } from './routes/metrics.ts';
+import type { MetricsHistory } from './services/metrics/history.ts';
 
 export interface AppServices {
   db: Db;
@@ -112,6 +115,10 @@ export interface AppServices {
   e2bDomain?: string | null;
   /** Webhooks (docs/webhooks.md); absent: their routes answer 404 (in-process tests). */
   webhooks?: WebhookService;
+  /** The charts' kept samples (heartbeats feed it). */
+  history: MetricsHistory;
+  /** Who may scrape GET /metrics besides a platform admin; default nobody else. */
+  scrape?: ScrapeAccess;
 }
 
 /** The manager's HTTP app, built from its dependencies so tests can drive it in process. */
@@ -127,6 +134,8 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   const sandboxes = e2bSandboxes(app, { ...deps, sealer: deps.sealer ?? sealerFromKey(randomBytes(32)) });
   await app.register(cookie);
   installAudit(app, { store: deps.stores.audit, auth: deps.auth });
+  // Before the routes: its onResponse hook times every one of them.
+  const registry = managerMetrics(app, deps.db);
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400 || (req.url.startsWith('/v1/vms') && req.method !== 'GET')) {
       req.log.info(
@@ -164,6 +173,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   registryRoutes(app, deps);
   webhookRoutes(app, deps);
   if (deps.functions) functionRoutes(app, deps, deps.functions);
+  metricsRoutes(app, deps, registry, deps.scrape ?? {});
   await uiRoutes(app, deps.uiDir ?? DEFAULT_UI_DIR);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(async (inst) => vmWsRoutes(inst, deps));

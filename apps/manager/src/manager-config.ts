@@ -103,4 +103,8 @@ export interface ManagerConfig {
   npmRegistry?: string;
   /** Webhook delivery: retry timing and the clock (tests); docs/webhooks.md. */
   webhooks?: WebhookOptions;
+  /** The clock the metrics history stamps and ages samples by (tests move it); default Date.now. */
+  now?: () => number;
+  /** GET /metrics for a scraper: a token of its own (HEARTH_METRICS_TOKEN), or public (HEARTH_METRICS_PUBLIC=1). */
+  scrape?: { token?: string | null; public?: boolean };
 }

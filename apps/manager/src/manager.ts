@@ -49,7 +49,7 @@ import {
   importAllowList,
   type FirstAdmin,
 } from './manager-setup.ts';
-
+import { MetricsHistory } from './services/metrics/history.ts';
 import type { ManagerConfig } from './manager-config.ts';
 
 export interface RunningManager {
@@ -65,6 +65,7 @@ export interface RunningManager {
   functions: FunctionService;
   /** Snapshot schedules' background runner (`runDue()` runs a pass now). */
   schedules: ScheduleRunner;
+  history: MetricsHistory;
   /** The bootstrap admin token; '' once it has been revoked (then never issued again). */
   adminToken: string;
   joinToken: string;
@@ -198,6 +199,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     npm: { registry: cfg.npmRegistry ?? process.env.HEARTH_NPM_REGISTRY },
     log: log.child({ component: 'functions' }),
   });
+  const history = new MetricsHistory({ db, ...(cfg.now ? { now: cfg.now } : {}) });
   let notReady: string | null = cfg.notReadyUntilSet ?? null;
   const auth = new Authority(stores);
   // After bearer tokens: a ticket (WebSockets and the event stream only), then the session cookie.
@@ -237,6 +239,11 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     changes: new ChangeFeed(bus),
     sealer,
     webhooks: hooks.service,
+    history,
+    scrape: cfg.scrape ?? {
+      token: env.HEARTH_METRICS_TOKEN || null,
+      public: env.HEARTH_METRICS_PUBLIC === '1',
+    },
     ...(cfg.uiDir ? { uiDir: cfg.uiDir } : {}),
     ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
     e2bDomain: cfg.e2bDomain || process.env.HEARTH_E2B_DOMAIN || null,
@@ -295,6 +302,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     containers,
     functions,
     schedules: schedules.runner,
+    history,
     adminToken,
     joinToken,
     firstAdmin,

@@ -3,6 +3,7 @@ import { BootStepTiming } from './boot-profile.ts';
 import { HostInventory } from './host.ts';
 import { GuestApp } from './guest-protocol.ts';
 import { AppStatus } from './app-status.ts';
+import { VmSample } from './metrics.ts';
 import { EgressPolicy, Ipv4, Ipv4Cidr, NetworkMode } from './network.ts';
 
 /** Everything an agent needs to build a network on its host; names derive from the network id. */
@@ -192,6 +193,12 @@ export const AgentStopBody = z.strictObject({
 export const HeartbeatBody = z.strictObject({
   inventory: HostInventory,
   vms: z.array(AgentVmStatus),
+  samples: z
+    .array(VmSample)
+    .optional()
+    .describe(
+      "Guest metrics of the host's running VMs taken since the last heartbeat (the manager keeps them as history)",
+    ),
 });
 export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
 

@@ -34,3 +34,4 @@ export * from './function.ts';
 export * from './function-routes.ts';
 export * from './app-status.ts';
 export * from './webhook.ts';
+export * from './metrics.ts';

@@ -176,6 +176,9 @@ export const routeRoles = {
   deleteWebhook: 'owner',
   testWebhook: 'owner',
   webhookDeliveries: 'owner',
+  prometheusMetrics: 'admin',
+  vmMetricsHistory: 'viewer',
+  hostMetricsHistory: 'signed-in',
 } as const satisfies Record<UserRouteId, RouteRole>;
 
 /** Console input needs more than console view. */

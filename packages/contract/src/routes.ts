@@ -30,6 +30,7 @@ import { eventRoutes } from './events-routes.ts';
 import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
 import { webhookRoutes } from './webhook.ts';
+import { metricsRoutes } from './metrics.ts';
 
 /** `user-or-agent`: a user token, or an agent's token (agents fetch image content with it). */
 export type Auth = 'user' | 'agent' | 'user-or-agent' | 'join' | 'none';
@@ -317,6 +318,7 @@ export const routes = {
   ...containerRoutes,
   ...webhookRoutes,
   ...functionRoutes,
+  ...metricsRoutes,
 } as const;
 
 export type Routes = typeof routes;

@@ -22,6 +22,10 @@ import {
 import { GuestError } from './errors.ts';
 import { GuestStream } from './stream.ts';
 
+/** Round trips to guest agents by op and outcome, for the agent's /metrics (metrics.ts). */
+export const guestTimings = new EventEmitter<{ request: [op: string, seconds: number, ok: boolean] }>();
+guestTimings.setMaxListeners(0);
+
 export { GuestError };
 
 /** Data payloads from this size on are written after their header rather than joined to it. */
@@ -311,7 +315,16 @@ export class GuestConnection extends EventEmitter {
   /** One request, one result: resolves with the result fields, rejects with a GuestError. */
   async request<T = Record<string, unknown>>(req: GuestRequest, timeoutMs = 30_000): Promise<T> {
     const s = this.open(req);
-    return s.wait(timeoutMs) as Promise<T>;
+    const t0 = performance.now();
+    const done = (ok: boolean) => guestTimings.emit('request', req.op, (performance.now() - t0) / 1000, ok);
+    try {
+      const out = (await s.wait(timeoutMs)) as T;
+      done(true);
+      return out;
+    } catch (e) {
+      done(false);
+      throw e;
+    }
   }
 
   /** Drops the connection and stops reconnecting. Idempotent. */

@@ -270,6 +270,24 @@ CREATE INDEX function_logs_at ON function_logs (function_id, at)
 `,
   },
   {
+    version: 39,
+    name: 'metric samples',
+    // The charts' history (services/metrics/history.ts): tier 0 holds the raw samples (one per
+    // 10 s, kept an hour), tier 1 their one-minute averages (kept a day). Values are a fixed-order
+    // float4 array per kind: a row costs the same whatever the series names.
+    sql: `
+CREATE TABLE metric_samples (
+  kind text NOT NULL,
+  subject text NOT NULL,
+  tier smallint NOT NULL,
+  at timestamptz NOT NULL,
+  v real[] NOT NULL,
+  PRIMARY KEY (kind, subject, tier, at)
+);
+CREATE INDEX metric_samples_age ON metric_samples (tier, at)
+`,
+  },
+  {
     version: 40,
     name: 'webhooks',
     // A project's subscriptions to events (the HMAC secret sealed, with a key outside the database)
@@ -334,7 +352,6 @@ ALTER TABLE snapshots ADD COLUMN volumes jsonb NOT NULL DEFAULT '[]'::jsonb;
 ALTER TABLE snapshots ADD COLUMN schedule_id text;
 CREATE INDEX snapshots_schedule ON snapshots (schedule_id, vm_id, created_at) WHERE schedule_id IS NOT NULL
 `,
-  },
   },
   {
     version: 42,

@@ -2,7 +2,7 @@ import { getTableConfig } from 'drizzle-orm/pg-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, testPgUrl } from '../../../../test/helpers/pg.ts';
 import { openDb, type Db } from './index.ts';
-import { tables } from './schema.ts';
+import { tables } from './schema-tables.ts';
 
 interface Col {
   type: string;
@@ -42,7 +42,8 @@ function declared(): Record<string, Record<string, Col>> {
     for (const c of cfg.columns) {
       const serial = c.getSQLType() === 'bigserial';
       cols[c.name] = {
-        type: serial ? 'bigint' : c.getSQLType(),
+        // information_schema names every array type ARRAY (its element type is elsewhere).
+        type: serial ? 'bigint' : c.getSQLType().endsWith('[]') ? 'ARRAY' : c.getSQLType(),
         nullable: !c.notNull,
         hasDefault: c.hasDefault || serial,
       };

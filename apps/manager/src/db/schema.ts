@@ -355,49 +355,9 @@ export const vmNics = pgTable(
   (t) => [primaryKey({ columns: [t.vm_id, t.idx] })],
 );
 
-import { containerEvents, containers, registryCredentials, secrets } from './schema-containers.ts';
-import { e2bSandboxes } from './schema-e2b.ts';
-import { webhookDeliveries, webhooks } from './schema-webhooks.ts';
-
 export * from './schema-containers.ts';
 export * from './schema-e2b.ts';
 export * from './schema-webhooks.ts';
-import { functionAliases, functionLogs, functions, functionVersions } from './schema-functions.ts';
 export * from './schema-functions.ts';
-import { snapshotSchedules } from './schema-schedules.ts';
-
 export * from './schema-schedules.ts';
-
-/** Every table the migrations create (schema_migrations aside), for the drift check. */
-export const tables = {
-  hosts,
-  tokens,
-  images,
-  vms,
-  vm_events: vmEvents,
-  idempotency_keys: idempotencyKeys,
-  snapshots,
-  volumes,
-  templates,
-  pools,
-  networks,
-  vm_nics: vmNics,
-  users,
-  projects,
-  memberships,
-  sessions,
-  tickets,
-  audit,
-  containers,
-  container_events: containerEvents,
-  secrets,
-  registry_credentials: registryCredentials,
-  e2b_sandboxes: e2bSandboxes,
-  webhooks,
-  webhook_deliveries: webhookDeliveries,
-  functions,
-  function_versions: functionVersions,
-  function_aliases: functionAliases,
-  function_logs: functionLogs,
-  snapshot_schedules: snapshotSchedules,
-};
+export * from './schema-metrics.ts';

@@ -7,10 +7,11 @@ import { removeHost } from '../services/host-removal.ts';
 import { serve } from '../http.ts';
 import { pemPin } from '../tls/agent-ca.ts';
 import type { AppServices } from '../app.ts';
+import { recordHeartbeat } from '../services/metrics/record.ts';
 
 export function hostRoutes(
   app: FastifyInstance,
-  { db, stores, vmService, networks, agents, agentCa, log, auth }: AppServices,
+  { db, stores, vmService, networks, agents, agentCa, log, auth, history }: AppServices,
 ): void {
   const t = auth;
 
@@ -80,6 +81,9 @@ export function hostRoutes(
     }
     agents.live.seen(host);
     await vmService.reconcile(params.id, body.vms, true);
+    await recordHeartbeat(history, stores, params.id, body).catch((e: Error) =>
+      log.warn({ host: params.id, err: e.message }, 'keeping the heartbeat samples failed'),
+    );
     return { ok: true, networks: (await stores.networks.all()).map((n) => n.id) };
   });
 

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentApp } from '@hearth/agent';
 import { agentPath, errorCatalogue, HearthError } from '@hearth/contract';
 import { installErrorHandling } from '../http.ts';
-import { AgentClient, agentError } from './agent-client.ts';
+import { AgentClient } from './agent-client.ts';
+import { agentError } from './agent-errors.ts';
 import { HostLiveness } from './host-liveness.ts';
 
 const log = pino({ level: 'silent' });

@@ -1,8 +1,6 @@
 import {
   agentPath,
   agentRoutes,
-  errorCodes,
-  ErrorEnvelope,
   HearthError,
   type AgentInput,
   type AgentNetwork,
@@ -12,11 +10,13 @@ import {
   type AgentSnapshotResult,
   type AgentVmSpec,
   type AgentVmStatus,
-  type ErrorCode,
+  ErrorEnvelope,
 } from '@hearth/contract';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Agent } from 'undici';
+import { agentError, refused, safeJson, tlsRefusal } from './agent-errors.ts';
 import { HostLiveness } from './host-liveness.ts';
+import { timings } from './metrics/timings.ts';
 import { checkAgentIdentity, type AgentTrust } from '../tls/agent-ca.ts';
 
 export interface AgentTarget {
@@ -187,10 +187,28 @@ export class AgentClient {
   }
 
   /** Calls an agent route from the contract's table by id: typed input and output. */
-  call<K extends AgentRouteId>(host: AgentTarget, id: K, input: AgentInput<K>): Promise<AgentOutput<K>> {
+  async call<K extends AgentRouteId>(
+    host: AgentTarget,
+    id: K,
+    input: AgentInput<K>,
+  ): Promise<AgentOutput<K>> {
     const route = agentRoutes[id] as AgentRouteDef;
     const body = (input as { body?: unknown }).body;
-    return this.request(host, route.method, agentPath(id, input as never), body, route.response === null);
+    const t0 = performance.now();
+    try {
+      const out = await this.request<AgentOutput<K>>(
+        host,
+        route.method,
+        agentPath(id, input as never),
+        body,
+        route.response === null,
+      );
+      timings.emit('agentCall', id, (performance.now() - t0) / 1000, true);
+      return out;
+    } catch (e) {
+      timings.emit('agentCall', id, (performance.now() - t0) / 1000, false);
+      throw e;
+    }
   }
 
   /**
@@ -212,7 +230,14 @@ export class AgentClient {
   ): Promise<Response> {
     const method = agentRoutes[id].method;
     const path = agentPath(id, input);
-    const { res, target } = await this.send(host, method, path, init);
+    const t0 = performance.now();
+    // Streams are timed to their response headers: the body may flow for hours.
+    const done = (ok: boolean) => timings.emit('agentCall', id, (performance.now() - t0) / 1000, ok);
+    const { res, target } = await this.send(host, method, path, init).catch((e: unknown) => {
+      done(false);
+      throw e;
+    });
+    done(res.ok);
     if (!res.ok) throw this.failure(target, method, path, res, await res.text());
     return res;
   }
@@ -308,77 +333,4 @@ export class AgentClient {
   deleteVolume(host: AgentTarget, id: string): Promise<{ ok: boolean }> {
     return this.call(host, 'deleteVolume', { params: { id } });
   }
-}
-
-/**
- * Codes that describe the exchange between manager and agent (a wrong callback token, an agent
- * without the route, a failure the agent did not classify), not the caller's request: the
- * caller sees them as this agent's AGENT_ERROR.
- */
-const AGENT_SIDE = new Set<ErrorCode>([
-  'AGENT_ERROR',
-  'INTERNAL',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'ROUTE_NOT_FOUND',
-  'INVALID_JSON',
-]);
-
-/**
- * The agent answers in the catalogue's envelope: its code, status, message and hint reach the
- * caller as they are (a guest's missing file stays a 404, a refused VM action its 409).
- */
-export function agentError(
-  host: AgentTarget,
-  method: string,
-  path: string,
-  status: number,
-  payload: string,
-): HearthError {
-  const body = safeJson(payload);
-  const envelope = ErrorEnvelope.safeParse(body);
-  if (envelope.success && !AGENT_SIDE.has(envelope.data.error.code))
-    return HearthError.fromEnvelope(status, envelope.data);
-  // Agents from before the envelope answered `{ error, code? }`: their catalogue code still holds.
-  const legacy = legacyAgentError(body);
-  if (legacy?.code && !AGENT_SIDE.has(legacy.code)) return new HearthError(legacy.code, legacy.error);
-  const message = envelope.success ? envelope.data.error.message : (legacy?.error ?? payload);
-  return new HearthError(
-    'AGENT_ERROR',
-    `The agent of host ${host.id} refused ${method} ${path}: ${message}`,
-    {
-      detail: { status, ...(envelope.success ? { code: envelope.data.error.code } : {}) },
-    },
-  );
-}
-
-/** The `{ error, code? }` answer of agents from before the envelope. */
-function legacyAgentError(body: unknown): { error: string; code?: ErrorCode } | null {
-  const b = body as { error?: unknown; code?: unknown } | null;
-  if (typeof b?.error !== 'string') return null;
-  const known = typeof b.code === 'string' && (errorCodes as string[]).includes(b.code);
-  return { error: b.error, ...(known ? { code: b.code as ErrorCode } : {}) };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-/** The connection was refused: nothing listens at the address (the agent is down or restarted elsewhere). */
-function refused(e: unknown): boolean {
-  const cause = (e as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
-  return cause?.code === 'ECONNREFUSED' || Boolean(cause?.errors?.some((x) => x.code === 'ECONNREFUSED'));
-}
-
-/** The agent's TLS certificate did not verify (another CA, another host, expired), as opposed to a network failure. */
-function tlsRefusal(cause: Error): boolean {
-  const code = (cause as { code?: string }).code ?? '';
-  return (
-    /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) ||
-    /certificate|issued to another host|holds now/.test(cause.message)
-  );
 }

@@ -1,3 +1,4 @@
+import { timings } from './metrics/timings.ts';
 import type { Logger } from 'pino';
 import { diffSnapshotRefused, HearthError, newId, type Snapshot, type Vm } from '@hearth/contract';
 import { isUniqueViolation } from '../db/index.ts';
@@ -105,8 +106,13 @@ export class SnapshotService {
       }
       throw e;
     }
+    const t0 = performance.now();
     try {
-      const r = await this.deps.agents.snapshot(host, vm.id, id);
+      const r = await this.deps.agents.snapshot(host, vm.id, id).catch((e: unknown) => {
+        timings.emit('snapshot', (performance.now() - t0) / 1000, false);
+        throw e;
+      });
+      timings.emit('snapshot', (performance.now() - t0) / 1000, true);
       await this.stores.snapshots.markReady(id, {
         sizeBytes: r.sizeBytes,
         vmmVersion: r.vmmVersion,

@@ -3,6 +3,7 @@ import { useSession } from '../api/session.tsx';
 import { hostQueries } from '../api/queries.ts';
 import { Card, Detail, Empty, HostMeters, PageHeader, QueryView } from '../components/ui.tsx';
 import { formatAgo, formatMib } from '../lib/format.ts';
+import { HostHistory } from './hosts/HostHistory.tsx';
 
 export function Hosts() {
   const { client } = useSession();
@@ -64,6 +65,7 @@ export function Hosts() {
                       ],
                     ]}
                   />
+                  <HostHistory hostId={h.id} />
                   {h.inventory.checks.length > 0 && (
                     <details className="text-sm">
                       <summary className="cursor-pointer">Host checks</summary>

@@ -1,3 +1,4 @@
+import { observeStart } from '../metrics/timings.ts';
 import { HearthError, newId, type BootProfile, type BootStepTiming, type Vm } from '@hearth/contract';
 import { isUniqueViolation } from '../../db/index.ts';
 import { vmFromRow } from '../../store/mappers.ts';
@@ -102,7 +103,9 @@ async function personalize(
     return null;
   }
   steps.push({ name: 'personalize', ms: Math.round(performance.now() - t) });
-  await ctx.stores.pools.setBoot(id, profile('pool'));
+  const handed = profile('pool');
+  await ctx.stores.pools.setBoot(id, handed);
+  observeStart(handed);
   const now = new Date();
   const running = await moveVm(ctx, await ctx.stores.vms.requireUnscoped(id), 'running', actor, {
     reason: null,

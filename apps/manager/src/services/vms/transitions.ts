@@ -10,6 +10,7 @@ import type { StatePatch } from '../../store/vms.ts';
 import { waitsInPool } from '../../store/pools.ts';
 import type { VmContext } from './context.ts';
 import { stopAtFor } from './timeouts.ts';
+import { observeStart } from '../metrics/timings.ts';
 
 /** Moves the VM and publishes the change; null when it was no longer in `row.state`. */
 export async function moveVm(
@@ -27,6 +28,7 @@ export async function moveVm(
   }
   const out = await ctx.stores.vms.transition(row.id, row.state, to, actor, patch);
   if (!out) return null;
+  if (patch.bootProfile) observeStart(patch.bootProfile);
   ctx.bus.publish(vmFromRow(out.vm), row.state);
   return out.vm;
 }

@@ -5,16 +5,39 @@ import { useSession } from '../../api/session.tsx';
 import { Empty } from '../../components/ui.tsx';
 import { formatBytes } from '../../lib/format.ts';
 import { ChartGrid, CPU_CHART, NETWORK_CHART, twoSeries, type ChartSpec } from './Chart.tsx';
-import { addSample, type Sample } from './metrics-history.ts';
+import { addSample, fromHistory, withHistory, type Sample } from './metrics-history.ts';
 
 /** History survives switching tabs (not reloads): it is kept per VM for this page's lifetime. */
 const histories = new Map<string, { samples: Sample[]; last: VmMetrics | null }>();
+const keptHistories = new Map<string, Sample[]>();
 
 function useMetricsStream(vm: Vm) {
   const { client } = useSession();
   const [state, setState] = useState(() => histories.get(vm.id) ?? { samples: [], last: null });
   const [error, setError] = useState<string | null>(null);
   const running = vm.state === 'running';
+  // What the manager kept (the last 24 h), loaded on open: the charts start with the day, even
+  // when no page was open, and the stream continues from there.
+  const [kept, setKept] = useState<Sample[]>(() => keptHistories.get(vm.id) ?? []);
+  useEffect(() => {
+    let gone = false;
+    const id = { id: vm.id };
+    void Promise.all([
+      client.call('vmMetricsHistory', { params: id, query: { range: '24h' } }),
+      client.call('vmMetricsHistory', { params: id, query: { range: '1h' } }),
+    ]).then(
+      ([day, hour]) => {
+        if (gone) return;
+        const samples = fromHistory(day, hour);
+        keptHistories.set(vm.id, samples);
+        setKept(samples);
+      },
+      () => undefined,
+    );
+    return () => {
+      gone = true;
+    };
+  }, [client, vm.id]);
   useEffect(() => {
     if (!running) return;
     let ws: WebSocket | null = null;
@@ -44,7 +67,8 @@ function useMetricsStream(vm: Vm) {
       ws?.close();
     };
   }, [client, vm.id, running]);
-  return { samples: state.samples, error };
+  const samples = useMemo(() => withHistory(kept, state.samples), [kept, state.samples]);
+  return { samples, live: state.samples.length, error };
 }
 
 const CHARTS: ChartSpec<'cpu' | 'mem' | 'net' | 'disk'>[] = [
@@ -65,7 +89,7 @@ const CHARTS: ChartSpec<'cpu' | 'mem' | 'net' | 'disk'>[] = [
 ];
 
 export default function MetricsTab({ vm }: { vm: Vm }) {
-  const { samples, error } = useMetricsStream(vm);
+  const { samples, live, error } = useMetricsStream(vm);
   const data = useMemo(() => {
     const col = (f: (s: Sample) => number | null) => samples.map(f);
     const t = col((s) => s.t) as number[];
@@ -84,7 +108,9 @@ export default function MetricsTab({ vm }: { vm: Vm }) {
       <p role="status" className="text-sm text-slate-600 dark:text-slate-300">
         {error ??
           (samples.length
-            ? `${samples.length} samples, every 2 s (last 10 minutes kept while this page is open)`
+            ? `${samples.length - live} kept samples (last 24 h), then ${
+                vm.state === 'running' ? `${live} live, every 2 s` : 'live ones while the VM runs'
+              }`
             : 'Waiting for the first sample…')}
       </p>
       <ChartGrid charts={CHARTS} data={data} />

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VmMetrics } from '@hearth/contract';
-import { addSample, HISTORY } from './metrics-history.ts';
+import { addSample, fromHistory, HISTORY, withHistory } from './metrics-history.ts';
 
 const m = (sec: number, rx: number, tx: number): VmMetrics => ({
   at: new Date(sec * 1000).toISOString(),
@@ -32,5 +32,34 @@ describe('metrics history', () => {
     for (let i = 1; i <= HISTORY + 5; i++) h = addSample(h, m(i * 2, i, i), m((i - 1) * 2, i - 1, i - 1));
     expect(h).toHaveLength(HISTORY);
     expect(h.at(-1)!.t).toBe((HISTORY + 5) * 2);
+  });
+
+  it('puts the kept day before the last hour, and both before what this page streamed', () => {
+    const point = (sec: number, cpu: number) => ({
+      at: new Date(sec * 1000).toISOString(),
+      cpuPercent: cpu,
+      memUsedBytes: 1,
+      memTotalBytes: 2,
+      diskUsedBytes: 3,
+      diskTotalBytes: 4,
+      rxBytesPerSec: null,
+      txBytesPerSec: 5,
+    });
+    const day = {
+      range: '24h' as const,
+      stepSeconds: 60,
+      points: [point(0, 1), point(60, 2), point(120, 9)],
+    };
+    const hour = { range: '1h' as const, stepSeconds: 10, points: [point(120, 3), point(130, 4)] };
+    const kept = fromHistory(day, hour);
+    expect(kept.map((s) => [s.t, s.cpu])).toEqual([
+      [0, 1],
+      [60, 2],
+      [120, 3],
+      [130, 4],
+    ]);
+    const live = addSample([], m(130, 0, 0), null);
+    expect(withHistory(kept, live).map((s) => s.t)).toEqual([0, 60, 120, 130]);
+    expect(withHistory(kept, live).at(-1)!.cpu).toBe(10);
   });
 });

@@ -1,4 +1,4 @@
-import type { VmMetrics } from '@hearth/contract';
+import type { VmHistoryPoint, VmMetrics, VmMetricsHistory } from '@hearth/contract';
 
 export interface Sample {
   /** Seconds since the epoch (uPlot's x axis). */
@@ -49,4 +49,31 @@ export function addSample(history: Sample[], m: VmMetrics, prev: VmMetrics | nul
   };
   const next = [...history, sample];
   return next.length > HISTORY ? next.slice(next.length - HISTORY) : next;
+}
+
+const fromPoint = (p: VmHistoryPoint): Sample => ({
+  t: Date.parse(p.at) / 1000,
+  cpu: p.cpuPercent,
+  memUsed: p.memUsedBytes,
+  memTotal: p.memTotalBytes,
+  rx: p.rxBytesPerSec,
+  tx: p.txBytesPerSec,
+  diskUsed: p.diskUsedBytes,
+  diskTotal: p.diskTotalBytes,
+});
+
+/**
+ * The samples the manager kept: the day's one-minute averages up to where the last hour's 10 s
+ * samples begin, then those.
+ */
+export function fromHistory(day: VmMetricsHistory, hour: VmMetricsHistory): Sample[] {
+  const recent = hour.points.map(fromPoint);
+  const from = recent[0]?.t ?? Infinity;
+  return [...day.points.map(fromPoint).filter((s) => s.t < from), ...recent];
+}
+
+/** What a chart shows: the kept samples older than the first one this page streamed, then those. */
+export function withHistory(kept: Sample[], live: Sample[]): Sample[] {
+  const from = live[0]?.t ?? Infinity;
+  return [...kept.filter((s) => s.t < from), ...live];
 }
