@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { HearthError } from '@hearth/contract';
-import { installDependencies, stageCode, type StagedCode } from './code.ts';
+import { installDependencies, packFolder, stageCode, type StagedCode } from './code.ts';
 
 /** A raw tar built entry by entry, so that entries tar itself would never write can be made. */
 function rawTar(entries: { path: string; type?: string; body?: string; linkpath?: string }[]): Buffer {
@@ -83,6 +83,28 @@ describe('function code staging', () => {
     expect(out.message).toContain('links out of the folder');
     await refused(rawTar([{ path: 'x', type: 'SymbolicLink', linkpath: '/etc/passwd' }]), 'x');
     await refused(rawTar([{ path: 'dev', type: 'CharacterDevice' }]), 'dev');
+  });
+
+  it('packs a staged folder back into a tar stream with every file', async () => {
+    const s = await stage({ files: { 'index.js': 'one', 'lib/two.js': 'two' } });
+    const seen: Record<string, string> = {};
+    const parser = new tar.Parser({
+      onReadEntry: (e) => {
+        const chunks: Buffer[] = [];
+        e.on('data', (c: Buffer) => chunks.push(c));
+        e.on('end', () => {
+          if (e.type === 'File') seen[e.path] = Buffer.concat(chunks).toString();
+        });
+      },
+    });
+    const done = new Promise<void>((res, rej) => {
+      parser.on('close', () => res());
+      parser.on('error', rej);
+    });
+    for await (const c of packFolder(s.dir)) parser.write(c as Buffer);
+    parser.end();
+    await done;
+    expect(seen).toEqual({ './index.js': 'one', './lib/two.js': 'two' });
   });
 
   it('refuses bytes that are not a tar archive', async () => {

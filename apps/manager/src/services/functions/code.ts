@@ -2,11 +2,12 @@ import { execFile } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { HearthError, type FunctionRuntime } from '@hearth/contract';
-import { guard } from '@hearth/contract/streams';
+import { passThrough } from '@hearth/contract/streams';
 
 const run = promisify(execFile);
 
@@ -179,7 +180,11 @@ export async function installDependencies(
   }
 }
 
-/** The folder as a tar stream, for the guest agent to unpack into the function's folder. */
+/** The folder as a tar stream (a Node Readable), for the guest agent to unpack into the function's folder. */
 export function packFolder(dir: string): Readable {
-  return guard(tar.c({ cwd: dir, portable: true }, ['.']) as unknown as Readable);
+  const out = passThrough();
+  // tar's packer is an async iterable of chunks, not a Node stream: pipeline adapts it.
+  const pack = tar.c({ cwd: dir, portable: true }, ['.']) as unknown as AsyncIterable<Buffer>;
+  pipeline(pack, out).catch((e: Error) => out.destroy(e));
+  return out;
 }
