@@ -63,12 +63,15 @@ export async function createBackup(o: { db: Db; stores: Stores; dataDir: string 
       sha256: string;
       size_bytes: number;
       path: string;
-    }>('SELECT id, name, sha256, size_bytes, path FROM images ORDER BY id');
+      status: string;
+    }>('SELECT id, name, sha256, size_bytes, path, status FROM images ORDER BY id');
     const manifestImages: BackupManifest['images'] = [];
     const imagesDir = join(o.dataDir, 'images');
     for (const img of images) {
       const inStore = relative(imagesDir, img.path);
-      const ours = !inStore.startsWith('..') && !inStore.startsWith('/');
+      // An image still importing has a file being written: tar would fail on it ("file changed
+      // as we read it"), and it is no image yet. It is listed without a file.
+      const ours = !inStore.startsWith('..') && !inStore.startsWith('/') && img.status === 'ready';
       const file = ours ? join('images', inStore) : null;
       if (file && !(await lstat(img.path).catch(() => null))) {
         throw new Error(`Backing up failed: image ${img.name} (${img.id}) has no file at ${img.path}`);
