@@ -92,7 +92,8 @@ describe('web dashboard', () => {
 
   it('shows live metrics, events and logs', async () => {
     await ui.page.getByRole('tab', { name: 'Metrics' }).click();
-    await ui.page.getByText(/^[2-9]\d* samples/).waitFor();
+    // The kept 24 h (none yet for a new VM), then the live samples the page streams.
+    await ui.page.getByText(/ kept samples \(last 24 h\), then [2-9]\d* live/).waitFor();
     await accessible('vm-metrics');
     await ui.page.getByRole('tab', { name: 'Events & logs' }).click();
     await ui.page.getByRole('cell', { name: 'paused → resuming' }).waitFor();
