@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HearthClient } from '@hearth/sdk';
 import { Agent } from 'undici';
+import { UsageError } from './usage-error.ts';
 
 export const DEFAULT_PORT = 18080;
 
@@ -19,7 +20,6 @@ function read(path: string): string | null {
   }
 }
 
-export class UsageError extends Error {}
 
 /** What `hearth login` stores for the user: the manager, its API token and a default project. */
 export interface UserConfig {

@@ -1,5 +1,5 @@
 import { MIN_MEMORY_MIB, parseSize, RestartPolicy, type ContainerPort } from '@hearth/contract';
-import { UsageError } from './config.ts';
+import { UsageError } from './usage-error.ts';
 
 /**
  * Docker's spellings of sizes, durations, ports, environment and volumes, turned into the

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { DEFAULT_CONFIG_PATH, ENV_OF, HostConfig } from '@hearth/contract/host-config';
-import { UsageError } from './config.ts';
+import { UsageError } from './usage-error.ts';
 
 /**
  * Reads the host configuration: defaults < the file < the environment < command-line flags

@@ -1,6 +1,6 @@
 import { HearthError } from '@hearth/contract';
 import { ConnectionError } from '@hearth/sdk';
-import { UsageError } from './config.ts';
+import { UsageError } from './usage-error.ts';
 
 /** Documented exit codes (docs/cli.md). */
 export const EXIT = { ok: 0, apiError: 1, usage: 2, unreachable: 3, vmFailed: 4 } as const;

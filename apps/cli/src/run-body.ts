@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CreateContainerBody, HealthCheck } from '@hearth/contract';
-import { UsageError } from './config.ts';
+import { UsageError } from './usage-error.ts';
 import {
   dockerDuration,
   memoryMib,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from './config.ts';
+import { UsageError } from './usage-error.ts';
 import {
   commaList,
   parseBandwidth,

@@ -1,5 +1,5 @@
 import { DomainPattern, Ipv4Cidr, parseSize, type EgressPolicy, type PortMapping } from '@hearth/contract';
-import { UsageError } from './config.ts';
+import { UsageError } from './usage-error.ts';
 
 /**
  * `hearth create` flags as vmsan spells them: `--publish-port 8080,3000`, `--network-policy

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { ExecEvent } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { act } from './vm.ts';
 import { download, upload } from './cp.ts';
 import { CONSOLE_ESCAPE, consoleTarget, runTerminal, shellTarget } from './terminal.ts';

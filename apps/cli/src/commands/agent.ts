@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
 import type { HostConfig } from '@hearth/contract/host-config';
 import { join } from 'node:path';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { reportError } from '../output.ts';
 
 interface AgentOptions {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Container } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { loadCompose, type ComposeProject } from '../compose/load.ts';
 import { PROJECT_LABEL, SERVICE_LABEL } from '../compose/service.ts';
 import { commandText, containerStatus, portsText } from '../container-text.ts';

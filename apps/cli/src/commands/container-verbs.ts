@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ContainerState, type ContainerStats } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { humanDuration, psTable } from '../container-text.ts';
 import { mib, table } from '../format.ts';
 import { printJson, reportError } from '../output.ts';

@@ -7,7 +7,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { x as untar, type ReadEntry } from 'tar';
 import type { HearthClient } from '@hearth/sdk';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 
 /** Runs a local program with argv (tar), returning its stdout stream and completion. */
 function tarCreate(args: string[]) {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { canonicalRuntime, RUNTIMES, runtimeImageName } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { importWithProgress } from './images.ts';
 
 // What `hearth create` reads from files and flags before it asks: keys, user data, the rootfs.

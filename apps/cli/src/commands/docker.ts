@@ -2,14 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import {
-  defaultDataDir,
-  readUserConfig,
-  resolveProject,
-  resolveUrl,
-  UsageError,
-  userConfigPath,
-} from '../config.ts';
+import { defaultDataDir, readUserConfig, resolveProject, resolveUrl, userConfigPath } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { reportError } from '../output.ts';
 
 interface Global {

@@ -3,7 +3,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { HearthClient } from '@hearth/sdk';
 import { HearthError, type FunctionVersion, type InvokeResult } from '@hearth/contract';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { table } from '../format.ts';
 import { printJson } from '../output.ts';
 import { act } from './vm.ts';

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { errorCatalogue, HearthError, type ErrorCode } from '@hearth/contract';
 import { PortStream, PortStreamError } from '@hearth/contract/port-stream';
 import type { HearthClient } from '@hearth/sdk';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { act } from './vm.ts';
 import { onRefusedUpgrade } from './ws-refusal.ts';
 

@@ -6,7 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import type { Command } from 'commander';
 import { HearthError, type Image, type ImportEvent } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { mib } from '../format.ts';
 import { printJson } from '../output.ts';
 import { act } from './vm.ts';

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { DEFAULT_CONFIG_PATH } from '@hearth/contract/host-config';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { reportError } from '../output.ts';
 
 type Role = 'manager' | 'agent';

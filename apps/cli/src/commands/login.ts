@@ -7,10 +7,10 @@ import {
   readUserConfig,
   removeUserConfig,
   resolveUrl,
-  UsageError,
   userConfigPath,
   writeUserConfig,
 } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { printJson, reportError } from '../output.ts';
 import { ask, askHidden, readStdin } from '../prompt.ts';
 import { act } from './vm.ts';

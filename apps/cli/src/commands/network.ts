@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { EgressPolicy, Network, NicRequest } from '@hearth/contract';
 import { printJson } from '../output.ts';
 import { table } from '../format.ts';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { act } from './vm.ts';
 
 const line = (n: Network) =>

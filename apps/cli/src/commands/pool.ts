@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PoolMode, type CreatePoolBody } from '@hearth/contract';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { printJson } from '../output.ts';
 import { poolDetails, poolTable } from '../vm-text.ts';
 import { act } from './vm.ts';

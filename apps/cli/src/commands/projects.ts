@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseSize, QUOTA_NAMES, type Project, type ProjectQuotas, type QuotaName } from '@hearth/contract';
 import { printJson } from '../output.ts';
 import { table } from '../format.ts';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { act } from './vm.ts';
 
 const line = (p: Project) => `project ${p.name} (${p.id}), your role: ${p.role}`;

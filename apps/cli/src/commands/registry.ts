@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { printJson } from '../output.ts';
 import { table } from '../format.ts';
 import { askHidden, readStdin } from '../prompt.ts';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { HearthClient } from '@hearth/sdk';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { table } from '../format.ts';
 import { printJson } from '../output.ts';
 import { readStdin } from './access.ts';

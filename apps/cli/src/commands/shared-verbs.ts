@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HearthError, parseDuration, type Container } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { containerDetails } from '../container-text.ts';
 import { printJson, reportError } from '../output.ts';
 import { collect } from '../run-body.ts';

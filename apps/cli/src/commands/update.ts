@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { PatchVmBody } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 import { printJson } from '../output.ts';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { commaList, parseBandwidth, parsePublishPorts, parseTimeout, vmsanEgress } from '../vmsan-flags.ts';
 import { act, parsePublish, summary } from './vm.ts';
 import { num, parseEgress } from './network.ts';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { reportError } from '../output.ts';
 import { installedUnits } from './install.ts';
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { HearthError, RUNTIME_ALIASES, RUNTIMES, type Vm, type VmState } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
-import { resolveClient, UsageError } from '../config.ts';
+import { resolveClient } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { parseEgress, parseNetworks } from './network.ts';
 import { printJson, reportError } from '../output.ts';
 import { table, vmTable } from '../format.ts';

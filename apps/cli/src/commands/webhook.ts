@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { WEBHOOK_EVENTS, type WebhookEventType } from '@hearth/contract';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { table } from '../format.ts';
 import { printJson } from '../output.ts';
 import { act } from './vm.ts';

@@ -1,4 +1,4 @@
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 
 /**
  * Compose's variable interpolation in every string value: `$VAR`, `${VAR}`, `${VAR:-default}`

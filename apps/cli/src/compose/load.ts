@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { CreateContainerBody } from '@hearth/contract';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { parseEnvFile } from '../docker-flags.ts';
 import { interpolateTree } from './interpolate.ts';
 import { ComposeFile, describeIssues, type DependsCondition } from './schema.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CreateContainerBody, HealthCheck } from '@hearth/contract';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import {
   dockerDuration,
   durationSeconds,
