@@ -20,7 +20,6 @@ function read(path: string): string | null {
   }
 }
 
-
 /** What `hearth login` stores for the user: the manager, its API token and a default project. */
 export interface UserConfig {
   url?: string;
