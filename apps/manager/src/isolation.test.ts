@@ -10,6 +10,8 @@ interface Target {
   id: string;
   name: string;
   code: string;
+  /** No GET of one by id (webhooks): "leaves B as it was" finds it in the list instead. */
+  listedOnly?: true;
 }
 
 /** Sample bodies and queries for routes whose input has required fields, so validation passes. */
@@ -136,6 +138,22 @@ describeOnBackends('project isolation', (db) => {
     });
     b.containers = { id: ctr.id, name: 'iso-ctr', code: 'CONTAINER_NOT_FOUND' };
 
+    const sched = await asAdminIn('iso-b', 'POST', '/v1/snapshot-schedules', {
+      name: 'iso-sched',
+      vm: b.vms.id,
+      cron: '0 3 * * *',
+      retention: { count: 2 },
+    });
+    expect(sched.statusCode, sched.body).toBe(201);
+    b['snapshot-schedules'] = { id: sched.json().id, name: 'iso-sched', code: 'SCHEDULE_NOT_FOUND' };
+
+    const hook = await asAdminIn('iso-b', 'POST', '/v1/webhooks', {
+      url: 'http://127.0.0.1:9/iso-b',
+      events: ['vm.state'],
+    });
+    expect(hook.statusCode, hook.body).toBe(201);
+    b.webhooks = { id: hook.json().id, name: 'iso-hook', code: 'WEBHOOK_NOT_FOUND', listedOnly: true };
+
     const mine = await call('POST', '/v1/vms', alice.headers('iso-a'), { name: 'iso-vm-a', start: false });
     expect(mine.statusCode, mine.body).toBe(201);
     aVmId = mine.json().id;
@@ -214,6 +232,11 @@ describeOnBackends('project isolation', (db) => {
 
   it('leaves everything of B as it was', async () => {
     for (const [collection, t] of Object.entries(b)) {
+      if (t.listedOnly) {
+        const l = await asAdminIn('iso-b', 'GET', `/v1/${collection}`);
+        expect((l.json().items as { id: string }[]).map((x) => x.id)).toContain(t.id);
+        continue;
+      }
       const r = await asAdminIn('iso-b', 'GET', `/v1/${collection}/${t.id}`);
       expect(r.statusCode, `${collection}: ${r.body}`).toBe(200);
       expect(r.json().name).toBe(t.name);
