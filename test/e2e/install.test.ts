@@ -73,7 +73,10 @@ describe('the release tarball installed with npm install -g', () => {
       expect(v, `${role}: ${v.said}`).toEqual({ code: 0, said: '' });
       const text = await readFile(unit, 'utf8');
       expect(text).toMatch(
-        new RegExp(`^ExecStart=${process.execPath} .*${join(dir, 'usr')}.* ${role}$`, 'm'),
+        new RegExp(
+          `^ExecStart=${process.execPath} .*${join(dir, 'usr')}.* ${role} --config ${join(prefix, 'etc/hearth/hearth.yaml')}$`,
+          'm',
+        ),
       );
     }
     // Only the agent keeps its children (the VMMs) alive across its own restarts.

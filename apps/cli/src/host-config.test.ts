@@ -93,7 +93,7 @@ describe('the host configuration file', () => {
 
   it('`hearth manager` stops at a bad key before starting anything, naming the file and the path', async () => {
     const path = await file('cli-bad.yaml', 'manager:\n  databseUrl: postgres://x\n');
-    const r = await cli(['--config', path, 'manager'], { ...CLI_ENV, HEARTH_DATA_DIR: join(dir, 'data') });
+    const r = await cli(['manager', '--config', path], { ...CLI_ENV, HEARTH_DATA_DIR: join(dir, 'data') });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(path);
     expect(r.stderr).toContain('manager.databseUrl: unknown key');

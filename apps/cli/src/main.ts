@@ -20,10 +20,6 @@ const program = new Command('hearth')
   .version(HEARTH_VERSION)
   .option('--json', 'machine-readable output (stable, documented in docs/cli.md)')
   .option('--data-dir <dir>', 'local data directory (default: $HEARTH_DATA_DIR or /var/lib/hearth)')
-  .option(
-    '--config <file>',
-    'configuration file of `up`, `manager` and `agent` (default: $HEARTH_CONFIG or /etc/hearth/hearth.yaml)',
-  )
   .option('--project <name>', "project to act in (default: $HEARTH_PROJECT, else the config's default)")
   .showHelpAfterError()
   .exitOverride()
@@ -42,7 +38,7 @@ else (await import('./commands/all.ts')).allCommands(program);
 function verbOf(args: string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--data-dir' || a === '--project' || a === '--config') i++;
+    if (a === '--data-dir' || a === '--project') i++;
     else if (!a.startsWith('-')) return a;
   }
   return undefined;

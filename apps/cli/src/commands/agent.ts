@@ -7,6 +7,7 @@ import { UsageError } from '../usage-error.ts';
 import { reportError } from '../output.ts';
 
 interface AgentOptions {
+  config?: string;
   manager?: string;
   joinToken?: string;
   listen?: string;
@@ -40,6 +41,10 @@ export function agentCommand(program: Command): void {
     .description('Run a host agent that joins a manager')
     // No defaults here: the configuration file and the environment come between (docs/install.md).
     .option('--manager <url>', 'manager URL (agent.manager; required)')
+    .option(
+      '--config <file>',
+      'configuration file (default: $HEARTH_CONFIG or /etc/hearth/hearth.yaml; docs/install.md)',
+    )
     .option('--join-token <token>', 'join token (agent.joinToken, HEARTH_JOIN_TOKEN)')
     .option('--listen <host>', 'listen address (agent.listen, default 127.0.0.1)')
     .option('--port <port>', `listen port (agent.port, default ${AGENT_DEFAULTS.listenPort})`)
@@ -65,9 +70,9 @@ export function agentCommand(program: Command): void {
     .action(async (o: AgentOptions) => {
       try {
         const { loadHostConfig } = await import('../host-config.ts');
-        const g = program.opts<{ config?: string; dataDir?: string }>();
+        const g = program.opts<{ dataDir?: string }>();
         const cfg = loadHostConfig({
-          path: g.config,
+          path: o.config,
           flags: {
             dataDir: g.dataDir,
             'agent.manager': o.manager,

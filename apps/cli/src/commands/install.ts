@@ -29,7 +29,7 @@ export function unitFor(role: Role, o: { node: string; bin: string; config: stri
   const common = [
     '[Service]',
     'Type=simple',
-    `ExecStart=${o.node} ${flags}${o.bin} --config ${o.config} ${role}`,
+    `ExecStart=${o.node} ${flags}${o.bin} ${role} --config ${o.config}`,
     // journald takes stdout; the logs are JSON lines there (no terminal).
     'StandardOutput=journal',
     'StandardError=journal',

@@ -10,16 +10,23 @@ import { loadHostConfig } from '../host-config.ts';
 import { hostLogger } from '../host-log.ts';
 import { HEARTH_VERSION } from '../version.ts';
 
-/** Command-line flags of the server verbs, by the configuration key they set. */
-export interface ServerFlags {
-  config?: string;
-  dataDir?: string;
-}
+/**
+ * The configuration file option of the server verbs. Each verb has its own: a global `--config`
+ * would take `hearth ssh --config` (which prints an OpenSSH config block) for itself.
+ */
+export const CONFIG_OPTION = [
+  '--config <file>',
+  'configuration file (default: $HEARTH_CONFIG or /etc/hearth/hearth.yaml; docs/install.md)',
+] as const;
 
-/** The configuration of a server verb: global `--config`/`--data-dir` and the verb's own flags. */
-export function serverConfig(program: Command, flags: Record<string, unknown>): HostConfig {
-  const g = program.opts<ServerFlags>();
-  return loadHostConfig({ path: g.config, flags: { dataDir: g.dataDir, ...flags } });
+/** The configuration of a server verb: its `--config`, the global `--data-dir` and its own flags. */
+export function serverConfig(
+  program: Command,
+  config: string | undefined,
+  flags: Record<string, unknown>,
+): HostConfig {
+  const g = program.opts<{ dataDir?: string }>();
+  return loadHostConfig({ path: config, flags: { dataDir: g.dataDir, ...flags } });
 }
 
 /**
@@ -82,10 +89,11 @@ export function managerCommand(program: Command): void {
     .description('Run the manager alone (API, dashboard, scheduler); hosts join it with `hearth agent`')
     .option('--port <port>', 'API port (manager.port)')
     .option('--host <host>', 'listen address (manager.listen)')
-    .action(async (o: { port?: string; host?: string }) => {
+    .option(...CONFIG_OPTION)
+    .action(async (o: { port?: string; host?: string; config?: string }) => {
       let log: Logger | null = null;
       try {
-        const cfg = serverConfig(program, { 'manager.port': o.port, 'manager.listen': o.host });
+        const cfg = serverConfig(program, o.config, { 'manager.port': o.port, 'manager.listen': o.host });
         log = await hostLogger(cfg.log);
         const manager = await startHostManager(cfg, log);
         let stopping = false;

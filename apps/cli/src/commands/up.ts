@@ -7,9 +7,10 @@ import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { reportError } from '../output.ts';
 import { superviseAgent } from '../agent-process.ts';
 import { hostLogger } from '../host-log.ts';
-import { serverConfig, startHostManager, type ServerFlags } from './manager.ts';
+import { CONFIG_OPTION, serverConfig, startHostManager } from './manager.ts';
 
 interface UpOptions {
+  config?: string;
   port?: string;
   host?: string;
   bridge?: string;
@@ -34,10 +35,11 @@ export function upCommand(program: Command): void {
     )
     .option('--no-network', 'boot VMs without a NIC')
     .option('--demo', 'boot a first VM named "hello" unless one exists')
+    .option(...CONFIG_OPTION)
     .action(async (o: UpOptions) => {
       let log: Logger | null = null;
       try {
-        const cfg = serverConfig(program, {
+        const cfg = serverConfig(program, o.config, {
           'manager.port': o.port,
           'manager.listen': o.host,
           'manager.network.bridge': o.bridge,
@@ -50,7 +52,6 @@ export function upCommand(program: Command): void {
         const manager = await startHostManager(cfg, log, {
           notReadyUntilSet: 'the local agent has not registered yet',
         });
-        const configFlag = program.opts<ServerFlags>().config;
         // The agent is a process of its own, so a fault in it never takes the API down.
         const agent = superviseAgent({
           argv: [
@@ -58,10 +59,10 @@ export function upCommand(program: Command): void {
             ...process.execArgv,
             ...AGENT_NODE_FLAGS,
             process.argv[1]!,
-            ...(configFlag ? ['--config', configFlag] : []),
             '--data-dir',
             dataDir,
             'agent',
+            ...(o.config ? ['--config', o.config] : []),
             '--manager',
             manager.url,
             '--listen',
