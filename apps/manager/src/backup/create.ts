@@ -160,7 +160,7 @@ export async function createBackup(o: { db: Db; stores: Stores; dataDir: string 
     pipeline(tar.stdout, out, { end: false })
       .then(() => exited)
       .then((code) => {
-        if (code === 0) out.end();
+        if (code === 0 || onlyImageLinksTouched(code, stderr)) out.end();
         else out.destroy(new Error(`tar failed (${code}): ${stderr.trim()}`));
       })
       .catch((e: unknown) => {
@@ -173,6 +173,22 @@ export async function createBackup(o: { db: Db; stores: Stores; dataDir: string 
     await rm(stage, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * GNU tar exits 1 with "file changed as we read it" when a file's ctime moves during the read. An
+ * image file is linked into the staging directory from a content-addressed store whose files other
+ * links (other managers' data directories on this machine, a cache) share: a link made or removed
+ * elsewhere moves the ctime while the bytes never change (the manifest has their sha256). Only
+ * that case is forgiven; any other complaint, or one about another file, fails the archive.
+ */
+export function onlyImageLinksTouched(code: number | null, stderr: string): boolean {
+  const lines = stderr.split('\n').filter((l) => l.trim());
+  return (
+    code === 1 &&
+    lines.length > 0 &&
+    lines.every((l) => /^tar: images\/.+: file changed as we read it$/.test(l))
+  );
 }
 
 export const backupFileName = (d = new Date()) =>
