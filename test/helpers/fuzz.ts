@@ -117,8 +117,9 @@ export async function send(baseUrl: string, r: FuzzRequest, log: FuzzLog): Promi
     });
     const type = res.headers.get('content-type') ?? '';
     let body = '';
-    // A stream that never ends by design (server-sent events) is judged by its status.
-    if (type.includes('text/event-stream')) await res.body?.cancel();
+    // A stream that never ends by design (server-sent events), or a bulk archive whose time is its
+    // data's size (a manager backup), is judged by its status.
+    if (type.includes('text/event-stream') || type.includes('application/x-tar')) await res.body?.cancel();
     else body = await res.text();
     log.judge(label, {
       status: res.status,

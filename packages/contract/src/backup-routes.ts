@@ -14,6 +14,6 @@ export const backupRoutes = {
     response: null,
     raw: { produces: ['application/x-tar'] },
     status: 200,
-    errors: [],
+    errors: ['BACKUP_RUNNING'],
   }),
 } as const;

@@ -11,4 +11,8 @@ export const backupErrors = {
     status: 409,
     hint: 'Choose another schedule name, or delete the schedule that has it.',
   },
+  BACKUP_RUNNING: {
+    status: 409,
+    hint: 'One backup runs at a time on a manager (each dumps the database and reads every image); wait for it to finish and ask again.',
+  },
 } as const;

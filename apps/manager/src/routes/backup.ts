@@ -1,14 +1,25 @@
 import type { FastifyInstance } from 'fastify';
-import { routes } from '@hearth/contract';
+import { HearthError, routes } from '@hearth/contract';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { backupFileName, createBackup } from '../backup/create.ts';
 
 /** POST /v1/backup: the manager's state as one tar archive (docs/backups.md). */
 export function backupRoutes(app: FastifyInstance, { db, stores, auth, dataDir }: AppServices): void {
+  // A backup dumps the database and reads every image: one at a time, the others refused at once.
+  let running = false;
   serve(app, auth, routes.createBackup, async ({ reply }) => {
     if (!dataDir) throw new Error('Backing up failed: this manager was started without a data directory.');
-    const stream = await createBackup({ db, stores, dataDir });
+    if (running) throw new HearthError('BACKUP_RUNNING', 'Backing up failed: a backup is running.');
+    running = true;
+    let stream: Awaited<ReturnType<typeof createBackup>>;
+    try {
+      stream = await createBackup({ db, stores, dataDir });
+    } catch (e) {
+      running = false;
+      throw e;
+    }
+    stream.once('close', () => (running = false));
     reply.type('application/x-tar');
     reply.header('content-disposition', `attachment; filename="${backupFileName()}"`);
     return reply.send(stream);

@@ -5,6 +5,9 @@ import type { AppServices } from '../app.ts';
 import type { FunctionService } from '../services/functions/function-service.ts';
 import { eventOfRequest, sendHandlerResponse } from '../services/functions/http-trigger.ts';
 
+/** What a project or function name in a trigger URL may hold (anything else names none). */
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
 /** Functions of the request's project, and their HTTP trigger `/fn/{project}/{name}/…`. */
 export function functionRoutes(app: FastifyInstance, deps: AppServices, svc: FunctionService): void {
   const t = deps.auth;
@@ -47,6 +50,10 @@ export function functionRoutes(app: FastifyInstance, deps: AppServices, svc: Fun
       const p = req.params as Record<string, string>;
       const project = p.project ?? '';
       const name = p.name ?? '';
+      // Checked before any lookup: a NUL or other control byte is no name the database can take.
+      if (!SAFE_NAME.test(project) || !SAFE_NAME.test(name)) {
+        throw new HearthError('FUNCTION_NOT_FOUND', `No function "${name.slice(0, 63)}".`);
+      }
       if (!(await svc.isPublic(name, project))) {
         const g = await admit(t, req, routes.functionTrigger);
         if (g.project !== project) throw new HearthError('FUNCTION_NOT_FOUND', `No function "${name}".`);
