@@ -1,5 +1,5 @@
-// Regenerates the committed artefacts derived from the contract: openapi.json, docs/errors.md and
-// docs/roles.md.
+// Regenerates the artefacts derived from the contract: docs/errors.md and docs/roles.md
+// (committed), and openapi.json (a local copy for readers and tools; git ignores it).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildOpenApi } from '../src/openapi.ts';

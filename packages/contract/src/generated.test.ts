@@ -10,8 +10,11 @@ import { routes } from './routes.ts';
 const read = (rel: string) => readFileSync(new URL(rel, import.meta.url), 'utf8');
 
 describe('generated artefacts', () => {
-  it('openapi.json matches the route table (run `npm run docs` after changing the contract)', () => {
-    expect(JSON.parse(read('../openapi.json'))).toEqual(JSON.parse(JSON.stringify(buildOpenApi('0.1.0'))));
+  // openapi.json is not committed (over 5 MiB): the manager serves the document it builds from
+  // the route table (GET /openapi.json, checked in api.test.ts), and `npm run docs` writes a copy.
+  it('the OpenAPI document of the route table is plain JSON', () => {
+    const doc = buildOpenApi('0.1.0');
+    expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
   });
 
   it('docs/errors.md matches the error catalogue (run `npm run docs`)', () => {

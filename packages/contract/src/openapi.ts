@@ -31,7 +31,7 @@ function parameters(r: RouteDef): unknown[] {
   return out;
 }
 
-/** The OpenAPI 3.1 document, generated from the route table; committed as openapi.json. */
+/** The OpenAPI 3.1 document, generated from the route table; served at /openapi.json (`npm run docs` writes a copy). */
 export function buildOpenApi(version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const errorSchema = jsonSchema(ErrorEnvelope, 'output');
