@@ -150,7 +150,7 @@ export async function decodeSparse(
         head = Buffer.alloc(0);
         if (offset < end || length === 0 || offset + length > sizeBytes) {
           throw new HearthError(
-            'VALIDATION_FAILED',
+            'VM_ARCHIVE_INVALID',
             `Writing ${path} failed: an extent (${offset}+${length}) lies outside the ${sizeBytes}-byte disk or out of order.`,
           );
         }
@@ -160,7 +160,10 @@ export async function decodeSparse(
       }
     }
     if (remain || head.length) {
-      throw new HearthError('VALIDATION_FAILED', `Writing ${path} failed: the encoded disk ends mid-extent.`);
+      throw new HearthError(
+        'VM_ARCHIVE_INVALID',
+        `Writing ${path} failed: the encoded disk ends mid-extent.`,
+      );
     }
     await fh.sync();
   } finally {
