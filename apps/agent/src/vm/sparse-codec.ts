@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { HearthError } from '@hearth/contract';
 
 /**
@@ -115,7 +114,7 @@ export async function* encodeChecked(path: string, expected: EncodedInfo): Async
  * length of the encoded bytes, which the caller compares with the archive's manifest.
  */
 export async function decodeSparse(
-  body: Readable | AsyncIterable<Buffer>,
+  body: AsyncIterable<Buffer> | Iterable<Buffer>,
   path: string,
   sizeBytes: number,
 ): Promise<{ sha256: string; encodedBytes: number }> {
@@ -128,7 +127,7 @@ export async function decodeSparse(
     let remain = 0;
     let pos = 0;
     let end = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for await (const chunk of body) {
       h.update(chunk);
       encodedBytes += chunk.length;
       let c = chunk;
