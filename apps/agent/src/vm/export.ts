@@ -51,8 +51,13 @@ async function sourcePath(ctx: VmContext, id: string, src: ExportSource): Promis
     );
   }
   const disk = runDirPaths(vmDirOf(ctx, id)).disk;
-  if (!(await exists(disk)))
-    throw new HearthError('VM_NOT_FOUND', `Exporting VM ${id} failed: it has no disk on this host.`);
+  if (!(await exists(disk))) {
+    throw new HearthError(
+      'VM_INVALID_STATE',
+      `Exporting VM ${id} failed: it has no disk on this host yet (a VM gets its disk when it first starts).`,
+      { detail: { state: 'created', action: 'export', allowedFrom: ['stopped'] } },
+    );
+  }
   return disk;
 }
 

@@ -43,11 +43,12 @@ export async function exportVm(
 ): Promise<{ stream: Readable; fileName: string }> {
   const vm = await d.stores.vms.require(idOrName, project);
   const throughSnapshot = o.snapshot || o.memory;
-  if (!throughSnapshot && vm.state !== 'stopped') {
+  // `created`: never started, so its disk exists only if it was imported (the agent says if not).
+  if (!throughSnapshot && vm.state !== 'stopped' && vm.state !== 'created') {
     throw new HearthError(
       'VM_INVALID_STATE',
       `Exporting VM "${vm.name}" failed: it is ${vm.state}; stop it, or export a consistent copy of it running with --snapshot.`,
-      { detail: { state: vm.state, action: 'export', allowedFrom: ['stopped'] } },
+      { detail: { state: vm.state, action: 'export', allowedFrom: ['stopped', 'created'] } },
     );
   }
   if (!vm.host_id)

@@ -103,7 +103,8 @@ export async function importArchive(
   project: string,
   actor: string,
 ): Promise<Vm> {
-  const members = readMembers(body as AsyncIterable<Buffer>);
+  const source = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const members = readMembers({ [Symbol.asyncIterator]: () => source });
   const next = async (): Promise<Member | undefined> => {
     try {
       return (await members.next()).value ?? undefined;
@@ -153,9 +154,30 @@ export async function importArchive(
     // The rest (a memory snapshot) is read to the end so the client sees its upload taken whole.
     for (let rest = await next(); rest; rest = await next()) await skip(rest);
     return vm;
-  } finally {
-    await members.return(undefined).catch(() => undefined);
+  } catch (e) {
+    discardRest(body, source);
+    throw e;
   }
+}
+
+/** Most of a refused upload read (and dropped) so the client, still sending, gets the answer. */
+const DISCARD_LIMIT = 1024 * 2 ** 20;
+
+/**
+ * A refused archive's unread rest: an HTTP/1.1 client reads the answer only once it has sent its
+ * body, so the rest is read and dropped, in the background, up to DISCARD_LIMIT; past that the
+ * connection is closed instead (the client then sees a reset, not the error).
+ */
+function discardRest(body: Readable, source: AsyncIterator<Buffer>): void {
+  void (async () => {
+    let n = 0;
+    for (;;) {
+      const r = await source.next();
+      if (r.done) return;
+      n += r.value.length;
+      if (n > DISCARD_LIMIT) return void body.destroy();
+    }
+  })().catch(() => undefined);
 }
 
 function missingImage(kind: 'image' | 'kernel', ref: { name: string; sha256: string }): HearthError {
