@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm, VmArchiveManifest } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
-import { cli } from '../helpers/proc.ts';
+import { cli, CLI_ENV } from '../helpers/proc.ts';
 
 // A VM moved between two installations (two managers, each with its own agent, database and
 // data directory): exported stopped from one, imported into the other, where it boots with the
@@ -50,8 +50,8 @@ const importJson = async (file: string, extra: string[] = []) => {
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startPlatform(), startPlatform()]);
-  envA = { HEARTH_URL: a.manager.url, HEARTH_TOKEN: a.manager.adminToken };
-  envB = { HEARTH_URL: b.manager.url, HEARTH_TOKEN: b.manager.adminToken };
+  envA = { ...CLI_ENV, HEARTH_URL: a.manager.url, HEARTH_TOKEN: a.manager.adminToken };
+  envB = { ...CLI_ENV, HEARTH_URL: b.manager.url, HEARTH_TOKEN: b.manager.adminToken };
   const made = await a.client.call('createVm', {
     body: { name: 'mover', labels: { tier: 'web' }, env: { GREETING: 'hello' }, memoryMib: 256 },
   });

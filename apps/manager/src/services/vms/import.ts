@@ -35,7 +35,6 @@ export async function importVm(ctx: VmContext, p: ImportPlan, actor: string): Pr
     memoryMib: m.vm.memoryMib,
     start: p.start,
     ports: m.vm.ports,
-    vmm: m.vm.vmm,
     ...(p.host ? { host: p.host } : {}),
   } as CreateInput;
   const { placement, nics, ports } = await placeNewVm(ctx, body, m.vm.diskMib);
