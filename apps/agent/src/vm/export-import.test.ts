@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthError, type Image, type Vm, type VmArchiveManifest } from '@hearth/contract';
+import { ext4Of } from '../../../../test/helpers/disk.ts';
 import { startPlatform, type Platform } from '../../../../test/helpers/platform.ts';
 import { encodeSparse } from './sparse-codec.ts';
 
@@ -171,6 +172,46 @@ describe('VM import and export through the manager and a real agent (nothing boo
     expect(await importCode(whole.subarray(0, whole.length - 100_000))).toBe('VM_ARCHIVE_INVALID');
     expect((await p.client.all('listVms')).length).toBe(before);
     expect(await readdir(join(p.dir, 'agent', 'vms'))).toEqual([vm.id]);
+  });
+
+  it('imports the image the archive carries when the manager lacks it, and reuses it by sha256 after', async () => {
+    const root = await mkdtemp(join(p.dir, 'root-'));
+    await writeFile(join(root, 'hello'), 'carried image');
+    const file = ext4Of(root, join(p.dir, 'carried.ext4'), 16);
+    const img = await readFile(file);
+    const withImage = (body: Buffer) => {
+      const m = manifest({
+        image: {
+          name: 'carried',
+          sha256: sha(img),
+          sizeBytes: img.length,
+          format: 'ext4',
+          file: 'image.img',
+        },
+      });
+      m.files = [{ path: 'image.img', sha256: sha(img), sizeBytes: img.length }, ...m.files];
+      return tar([
+        ['manifest.json', Buffer.from(JSON.stringify(m))],
+        ['image.img', body],
+        ['disk.hsparse', encoded],
+      ]);
+    };
+    // Altered on the way: refused, and no image (not even a pending one) is left.
+    const bad = Buffer.from(img);
+    bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
+    expect(await importCode(await withImage(bad))).toBe('VM_ARCHIVE_CHECKSUM_MISMATCH');
+    expect((await p.client.all('listImages')).filter((i) => i.sha256 === sha(img))).toEqual([]);
+
+    const res = await importRaw(await withImage(img), 'start=false&name=with-image');
+    expect(res.status).toBe(201);
+    const made = (await res.json()) as Vm;
+    const carried = (await p.client.all('listImages')).filter((i) => i.sha256 === sha(img));
+    expect(carried.map((i) => [i.name, i.status])).toEqual([['carried', 'ready']]);
+    expect(made.image).toBe(carried[0]!.id);
+    // A second import of the same archive finds the image by its content: no copy.
+    const again = await importRaw(await withImage(img), 'start=false&name=with-image-2');
+    expect(again.status).toBe(201);
+    expect((await p.client.all('listImages')).filter((i) => i.sha256 === sha(img))).toHaveLength(1);
   });
 
   it('refuses to export a VM that has no disk yet', async () => {
