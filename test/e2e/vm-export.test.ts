@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm, VmArchiveManifest } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
-import { cli, CLI_ENV } from '../helpers/proc.ts';
+import { cli, CLI_ENV, HEARTH_BIN } from '../helpers/proc.ts';
 
 // A VM moved between two installations (two managers, each with its own agent, database and
 // data directory): exported stopped from one, imported into the other, where it boots with the
@@ -91,6 +91,22 @@ describe('VM export and import between two managers (real VMs)', () => {
     expect((await stat(archive)).size).toBeLessThan(m.disk.sizeBytes / 2);
     // No secret in the manifest: no guest channel secret, no password hash.
     expect(JSON.stringify(m)).not.toMatch(/secret|passwordHash/i);
+    // `hearth vm export mover > file` writes the same disk to standard output.
+    const redirected = join(a.dir, 'stdout.tar');
+    const out = await open(redirected, 'w');
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [HEARTH_BIN, 'vm', 'export', 'mover'], {
+        env: { ...process.env, ...envA },
+        stdio: ['ignore', out.fd, 'inherit'],
+      });
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    await out.close();
+    expect(code).toBe(0);
+    expect(
+      execFileSync('tar', ['-xOf', redirected, 'disk.hsparse'], { maxBuffer: 2 ** 31 }).equals(disk),
+    ).toBe(true);
   });
 
   it('refuses an altered disk, an unknown format version and a missing image, keeping nothing', async () => {
@@ -129,7 +145,8 @@ describe('VM export and import between two managers (real VMs)', () => {
 
   let imported: Vm;
   it('imports it into the other manager, where it boots with the marker on its disk', async () => {
-    const r = await importJson(archive, ['--name', 'moved']);
+    // From standard input, as `hearth vm import - < mover.tar`.
+    const r = await cli(['--json', 'vm', 'import', '-', '--name', 'moved'], envB, await readFile(archive));
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const made = JSON.parse(r.stdout) as Vm;
