@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { timingSafeEqual } from 'node:crypto';
@@ -132,6 +133,19 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     await sup.deleteSnapshot(params.snapshotId);
     return { ok: true };
   });
+  serve(app, r.exportInfo, async ({ params, query }) => sup.exportInfo(params.id, query));
+  serve(app, r.exportFile, async ({ params, query, reply }) => {
+    const out = await sup.exportStream(params.id, query);
+    reply.type('application/octet-stream').header('content-length', String(query.encodedBytes));
+    return out;
+  });
+  serve(app, r.importDisk, async ({ params, query, req }) =>
+    sup.importDisk(params.id, req.body as Readable, {
+      sizeBytes: query.sizeBytes,
+      hasAgent: query.hasAgent === 'true',
+      sha256: query.sha256,
+    }),
+  );
   serve(app, r.rotateCredentials, async ({ body }) => {
     if (body.tls && !(deps.issuedTls ?? Boolean(deps.https))) {
       throw new Error(

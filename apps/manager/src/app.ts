@@ -14,6 +14,7 @@ import type { ScheduleService } from './services/schedules/service.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { backupRoutes } from './routes/backup.ts';
+import { vmExportRoutes } from './routes/vm-export.ts';
 import { volumeRoutes } from './routes/volumes.ts';
 import { networkRoutes } from './routes/networks.ts';
 import type { NetworkService } from './services/networks/network-service.ts';
@@ -158,6 +159,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   snapshotRoutes(app, deps);
   scheduleRoutes(app, deps);
   backupRoutes(app, deps);
+  vmExportRoutes(app, deps);
   volumeRoutes(app, deps);
   networkRoutes(app, deps);
   templateRoutes(app, deps);

@@ -35,3 +35,5 @@ export * from './function-routes.ts';
 export * from './app-status.ts';
 export * from './webhook.ts';
 export * from './metrics.ts';
+export * from './vm-export.ts';
+export * from './agent-export-routes.ts';

@@ -77,6 +77,9 @@ export const routeRoles = {
   deleteSchedule: 'operator',
   // The archive holds every project's data and the manager's keys.
   createBackup: 'admin',
+  // The disk holds whatever the guest wrote: reading it is reading inside the guest.
+  exportVm: 'operator',
+  importVm: 'operator',
   createVolume: 'operator',
   listVolumes: 'viewer',
   getVolume: 'viewer',

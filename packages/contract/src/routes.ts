@@ -23,6 +23,7 @@ import { templateRoutes } from './template-routes.ts';
 import { poolRoutes } from './pool-routes.ts';
 import { scheduleRoutes } from './schedule-routes.ts';
 import { backupRoutes } from './backup-routes.ts';
+import { vmExportRoutes } from './vm-export.ts';
 import { containerRoutes } from './container-routes.ts';
 import { ContainerLogsQuery } from './container.ts';
 import { functionRoutes } from './function-routes.ts';
@@ -305,6 +306,7 @@ export const routes = {
   ...snapshotRoutes,
   ...scheduleRoutes,
   ...backupRoutes,
+  ...vmExportRoutes,
   ...volumeRoutes,
   ...networkRoutes,
   ...templateRoutes,

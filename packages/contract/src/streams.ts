@@ -42,3 +42,8 @@ export function flushHeadersOnPipe(res: {
 }): void {
   res.once('pipe', () => res.flushHeaders());
 }
+
+/** A guarded byte stream read from an async iterable of chunks (a generator that encodes or relays). */
+export function fromIterable(source: AsyncIterable<Buffer>, onError?: OnStreamError): Readable {
+  return guard(Readable.from(source, { objectMode: false }), onError);
+}

@@ -116,7 +116,11 @@ function vmmAction(
 /** Kills the VMM and removes the run directory, disk, TAP and console log. */
 export function deleteVm(ctx: VmContext, id: string): Promise<void> {
   const rec = ctx.vms.get(id);
-  if (!rec) return Promise.resolve();
+  // A VM never started here may still have a run directory: an imported disk waiting for it.
+  if (!rec)
+    return /^[A-Za-z0-9_-]+$/.test(id)
+      ? rm(ctx.vmDir(id), { recursive: true, force: true })
+      : Promise.resolve();
   return ctx.serial(rec, async () => {
     // The root disk goes with the VM, its volumes stay: what the guest wrote to them goes first.
     if (rec.spec.volumes.length) await flushGuestDisks(rec);

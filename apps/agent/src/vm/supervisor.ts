@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import { AppLogStore, DEFAULT_APP_LOGS } from '../app-logs/store.ts';
-import type { AgentDnsNamesBody, AgentNic, AgentVmSpec, AgentVmStatus } from '@hearth/contract';
+import type {
+  AgentDnsNamesBody,
+  AgentExportInfo,
+  AgentNic,
+  AgentVmSpec,
+  AgentVmStatus,
+} from '@hearth/contract';
 import { capLog, tailFile } from '../console-log.ts';
 import type { GuestConnection } from '../guest/connection.ts';
 import { ensureNetwork, teardownNetwork } from '../networks.ts';
@@ -8,6 +15,7 @@ import { nicsOf } from '../vm-net.ts';
 import { adoptVms } from './adopt.ts';
 import { VmContext, type SupervisorOptions } from './context.ts';
 import { watchExit } from './exit-watch.ts';
+import { exportInfo, exportStream, importDisk, type ExportSource } from './export.ts';
 import { guestOf } from './guest-access.ts';
 import { deleteVm, pauseVm, resumeVm, startVm, stopVm } from './lifecycle.ts';
 import { netPolicy, setDnsNames, setNetPolicy, type NetPolicy } from './net-policy.ts';
@@ -86,6 +94,23 @@ export class Supervisor {
   /** Runs `spec` from a snapshot, in place or as a clone. */
   restore(spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
     return restoreVm(this.ctx, spec, snapshotId);
+  }
+
+  /** VM export and import (docs/backups.md § VM export). */
+  exportInfo(id: string, src: ExportSource): Promise<AgentExportInfo> {
+    return exportInfo(this.ctx, id, src);
+  }
+
+  exportStream(id: string, src: ExportSource & { sha256: string; encodedBytes: number }): Promise<Readable> {
+    return exportStream(this.ctx, id, src);
+  }
+
+  importDisk(
+    id: string,
+    body: Readable,
+    o: { sizeBytes: number; hasAgent: boolean; sha256: string },
+  ): Promise<{ sha256: string; encodedBytes: number }> {
+    return importDisk(this.ctx, id, body, o);
   }
 
   deleteSnapshot(snapshotId: string): Promise<void> {

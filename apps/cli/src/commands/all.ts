@@ -31,6 +31,7 @@ import { e2bCommands } from './e2b.ts';
 import { webhookCommands } from './webhook.ts';
 import { fnCommands } from './fn.ts';
 import { backupCommands } from './backup.ts';
+import { vmExportCommands } from './vm-export.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
@@ -66,4 +67,5 @@ export function allCommands(program: Command): void {
   e2bCommands(program);
   webhookCommands(program);
   backupCommands(program);
+  vmExportCommands(program);
 }

@@ -209,6 +209,17 @@ export class ImageStore {
     return (await this.find.all([asc(images.id)], where, 1))[0] ?? null;
   }
 
+  /** A ready image of `kind` with this content, in `project` or global (VM import: images by sha256). */
+  async findBySha(sha256: string, kind: string, project: string): Promise<ImageRow | null> {
+    const where = and(
+      this.find.inProject(project),
+      eq(images.status, 'ready'),
+      eq(images.kind, kind as never),
+      eq(images.sha256, sha256),
+    );
+    return (await this.find.all([asc(images.id)], where, 1))[0] ?? null;
+  }
+
   /** The newest ready OCI import of `canonical` (a registry reference) in `project` or global. */
   async findByOciRef(canonical: string, project: string): Promise<ImageRow | null> {
     const where = and(

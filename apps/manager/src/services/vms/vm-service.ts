@@ -20,6 +20,7 @@ import { reconcileHost } from './reconcile.ts';
 import { cloneFromSnapshot, restoreInPlace, type CloneInput } from './restore.ts';
 import { stopExpired } from './timeouts.ts';
 import { updateVm } from './update.ts';
+import { importVm, type ImportPlan } from './import.ts';
 import { waitForState } from './wait.ts';
 
 export type { VmServiceDeps } from './context.ts';
@@ -71,6 +72,11 @@ export class VmService {
   /** The agent's view of a VM: what a snapshot records so that a clone can be built from it. */
   specFor(row: VmRow): Promise<AgentVmSpec> {
     return agentSpecFor(this.ctx, row);
+  }
+
+  /** A new VM from an exported one (vm-export/import.ts reads the archive). */
+  import(plan: ImportPlan, actor: string): Promise<Vm> {
+    return importVm(this.ctx, plan, actor);
   }
 
   async get(idOrName: string, project: string): Promise<Vm> {

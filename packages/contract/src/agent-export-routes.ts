@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { AgentVmParams } from './agent-access-routes.ts';
+import type { AgentRouteDef } from './agent-routes.ts';
+
+const def = <const T extends AgentRouteDef>(r: T): T => r;
+
+/** What is read: the VM's own disk (it must not run), or a file of one of its snapshots. */
+export const AgentExportQuery = z.strictObject({
+  file: z.enum(['disk', 'memory']),
+  snapshot: z.string().min(1).optional().describe('Read from this snapshot of the VM, not its run directory'),
+});
+export const AgentExportInfo = z.object({
+  sizeBytes: z.number().int().nonnegative(),
+  encodedBytes: z.number().int().nonnegative(),
+  sha256: z.string(),
+  /** The disk carries the guest agent (noted when it was made). */
+  hasAgent: z.boolean(),
+});
+export type AgentExportInfo = z.infer<typeof AgentExportInfo>;
+
+/** VM export and import (docs/backups.md § VM export): files in the `hearth-sparse-1` encoding. */
+export const agentExportRoutes = {
+  exportInfo: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/export/info',
+    summary:
+      "Size, encoded size and sha256 of a VM's disk (or a snapshot's disk or memory) in the sparse encoding, read once.",
+    params: AgentVmParams,
+    query: AgentExportQuery,
+    response: AgentExportInfo,
+  }),
+  exportFile: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/export',
+    summary:
+      'The file in the sparse encoding (octet-stream), ended with an error instead if it no longer hashes to `sha256` (it changed since `exportInfo`).',
+    params: AgentVmParams,
+    query: AgentExportQuery.extend({
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      encodedBytes: z.coerce.number().int().nonnegative(),
+    }),
+    response: null,
+    raw: { produces: ['application/octet-stream'] },
+  }),
+  importDisk: def({
+    method: 'PUT',
+    path: '/agent/v1/vms/:id/disk',
+    summary:
+      "The root disk of a VM this host does not know yet, from the sparse encoding (raw body); the VM's first start boots it as it is. Answers the sha256 of the bytes received; any failure leaves nothing.",
+    params: AgentVmParams,
+    query: z.strictObject({
+      sizeBytes: z.coerce.number().int().positive(),
+      hasAgent: z.enum(['true', 'false']),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .describe('What the encoded bytes must hash to'),
+    }),
+    response: z.object({ sha256: z.string(), encodedBytes: z.number() }),
+    raw: { consumes: ['application/octet-stream'] },
+  }),
+} as const;
