@@ -8,7 +8,7 @@ import type { BuildDeps } from './build.ts';
 vi.mock('./build.ts', () => ({
   FUNCTION_LABEL: 'hearth.function',
   runningGuest: (_deps: unknown, vmId: string) => Promise.resolve({ host: { id: 'h' }, vmId }),
-  shimReady: () => Promise.resolve(),
+  shimReady: () => Promise.resolve({ close: () => undefined }),
 }));
 
 function harness(over: Partial<FunctionConfig> = {}) {
