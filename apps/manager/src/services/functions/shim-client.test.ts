@@ -24,7 +24,7 @@ exports.handler = async (event, context) => {
   if (event.wait) await gate;
   else if (event.open) open();
   if (event.hang) await new Promise(() => {});
-  return { echo: event.n, id: context.awsRequestId, text: 'ünïcødé ✓' };
+  return { echo: event.n, id: context.awsRequestId, text: 'ünïcødé ✓', len: (event.big ?? '').length };
 };
 `;
 const PY_HANDLER = `
@@ -39,12 +39,12 @@ def handler(event, context):
         gate.set()
     if event.get("hang"):
         threading.Event().wait()
-    return {"echo": event.get("n"), "id": context.aws_request_id, "text": "ünïcødé ✓"}
+    return {"echo": event.get("n"), "id": context.aws_request_id, "text": "ünïcødé ✓", "len": len(event.get("big", ""))}
 `;
 
 interface Answer {
   ok: boolean;
-  result: { echo: number; id: string; text: string };
+  result: { echo: number; id: string; text: string; len: number };
   logs: string;
   ms: number;
 }
@@ -62,19 +62,28 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A connect function to a loopback port that counts the connections it made and keeps them. */
+/**
+ * A connect function to a loopback port that counts the connections it made and keeps them, and
+ * the largest single write (the agent refuses a WebSocket message past 1 MiB).
+ */
 function dialer(port: number) {
   const sockets: net.Socket[] = [];
-  const connect = () =>
+  const d = { sockets, maxWrite: 0, connect: null as unknown as () => Promise<net.Socket> };
+  d.connect = () =>
     new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1');
+      const write = s.write.bind(s) as (chunk: Buffer) => boolean;
+      s.write = ((chunk: Buffer) => {
+        d.maxWrite = Math.max(d.maxWrite, chunk.length);
+        return write(chunk);
+      }) as typeof s.write;
       s.once('connect', () => {
         sockets.push(s);
         resolve(s);
       });
       s.once('error', reject);
     });
-  return { sockets, connect };
+  return d;
 }
 
 /** Starts a real shim in `serve` mode with the handler as its task, and a client once it answers. */
@@ -136,13 +145,23 @@ describe.each([
     const answers = await Promise.all([waiting, ...rest]);
     answers.forEach((a, i) => {
       expect(a.ok).toBe(true);
-      expect(a.result).toEqual({ echo: i + 1, id: `req-${i + 1}`, text: 'ünïcødé ✓' });
+      expect(a.result).toEqual({ echo: i + 1, id: `req-${i + 1}`, text: 'ünïcødé ✓', len: 0 });
       expect(a.logs).toBe(`hi from req-${i + 1}\n`);
       expect(a.ms).toBeGreaterThanOrEqual(0);
     });
     expect(s.dialer.sockets.length).toBe(connectionsAfterPing);
     expect(connectionsAfterPing).toBe(1);
     expect(s.client.legacy).toBe(false);
+  });
+
+  it('a 3 MB event goes whole, beside small calls on the same stream', async () => {
+    const s = await startShim(bin, file, handlerFile, handler, source);
+    const big = 'é'.repeat(1_500_000);
+    const [a, b] = await Promise.all([call(s.client, 1, { big }), call(s.client, 2)]);
+    expect(a.result).toMatchObject({ echo: 1, len: big.length });
+    expect(b.result).toMatchObject({ echo: 2, len: 0 });
+    expect(s.dialer.sockets.length).toBe(1);
+    expect(s.dialer.maxWrite).toBeLessThanOrEqual(1024 * 1024);
   });
 
   it('reconnects after the stream broke while idle; a break during a call fails that call', async () => {

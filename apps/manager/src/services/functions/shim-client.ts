@@ -12,6 +12,9 @@ const closedError = (why: string) => new ShimClosed(why);
 /** Opens a byte stream to the shim (a port stream through the VM's agent, or a socket in tests). */
 export type ShimConnect = () => Promise<Duplex>;
 
+/** The most one write (one WebSocket message to the agent) carries. */
+const WRITE_CHUNK = 256 * 1024;
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -63,7 +66,10 @@ class Conn {
   send(req: Record<string, unknown>): void {
     // Destroyed but its 'close' not emitted yet: a write now would fail without a word.
     if (this.stream.destroyed) return this.close(new Error('the connection to the instance broke'));
-    this.stream.write(JSON.stringify(req) + '\n');
+    const line = Buffer.from(JSON.stringify(req) + '\n');
+    // The agent closes a WebSocket on a message past its limit (1 MiB), which would take every
+    // call on the stream with it; a line goes in pieces, in order (nothing else writes between).
+    for (let i = 0; i < line.length; i += WRITE_CHUNK) this.stream.write(line.subarray(i, i + WRITE_CHUNK));
   }
 
   close(why: Error): void {
