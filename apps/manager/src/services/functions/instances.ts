@@ -90,6 +90,8 @@ export class FunctionPool {
 
   /** Removes an instance that misbehaved (a timeout, a broken shim): the others go on. */
   recycle(inst: Instance, why: string): void {
+    // The other calls on a recycled instance fail with it: it is removed once.
+    if (inst.state === 'gone') return this.pump();
     this.drop(inst, why);
     this.pump();
   }
