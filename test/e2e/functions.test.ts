@@ -26,8 +26,12 @@ async function tarGz(cwd: string, paths: string[]): Promise<string> {
 }
 
 const NODE_V1 = `
+let open;
+const gate = new Promise((r) => (open = r));
 exports.handler = async (event, context) => {
   console.log('handling', context.awsRequestId);
+  if (event.gate === 'wait') await gate;
+  if (event.gate === 'open') open();
   if (event.action === 'throw') throw new TypeError('bad input: ' + event.why);
   if (event.action === 'spin') for (;;) {}
   if (event.requestContext) {
@@ -111,6 +115,7 @@ describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored 
           timeoutS: 10,
           idleS: 600,
           memoryMib: 128,
+          concurrency: 4,
         },
       } as never),
     );
@@ -137,6 +142,18 @@ describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored 
     } as never);
     expect(logs.items).toHaveLength(1);
     expect(logs.items[0]!.logs).toContain(second.requestId);
+
+    // Two calls at once on the one instance (concurrency 4): the first answers only after the
+    // second ran, so they overlap on the instance's stream; each log is its own.
+    const [waited, opened] = await Promise.all([
+      fnCall('hello', { gate: 'wait', n: 1 }),
+      fnCall('hello', { gate: 'open', n: 2 }),
+    ]);
+    expect(waited).toMatchObject({ status: 'ok', result: { doubled: 2 }, cold: false });
+    expect(opened).toMatchObject({ status: 'ok', result: { doubled: 4 }, cold: false });
+    expect(waited.logs).toBe(`handling ${waited.requestId}\n`);
+    expect(opened.logs).toBe(`handling ${opened.requestId}\n`);
+    expect((await info('hello')).instances).toBe(1);
 
     const thrown = await fnCall('hello', { action: 'throw', why: 'x' });
     expect(thrown.status).toBe('error');
@@ -170,10 +187,10 @@ describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored 
       params: { name: 'hello' },
       query: { range: '1h' },
     } as never)) as FunctionMetrics;
-    // The first test made 4 calls (1 cold, 1 error); this one 1 more.
+    // The first test made 6 calls (1 cold, 1 error); this one 1 more.
     expect(m).toMatchObject({
       range: '1h',
-      invocations: 5,
+      invocations: 7,
       errors: 1,
       timeouts: 0,
       coldStarts: 1,

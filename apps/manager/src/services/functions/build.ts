@@ -8,15 +8,16 @@ import type { SnapshotService } from '../snapshot-service.ts';
 import type { VmService } from '../vms/vm-service.ts';
 import { installDependencies, packFolder, type NpmOptions } from './code.ts';
 import {
-  callShim,
   guestExec,
   SHIM_DIR,
   SHIM_PORT,
   TASK_DIR,
+  shimClient,
   uploadFolder,
   writeGuestFile,
   type Guest,
 } from './guest.ts';
+import type { ShimClient } from './shim-client.ts';
 
 /** What a function runtime boots from and how its shim runs. */
 const RUNTIME: Record<FunctionRuntime, { image: string; bin: string; shim: string }> = {
@@ -76,9 +77,20 @@ export async function runningGuest(deps: BuildDeps, vmId: string, project: strin
   return { host: await deps.stores.hosts.require(row.host_id), vmId };
 }
 
-/** Waits until the shim in the guest answers a ping. */
-export function shimReady(deps: BuildDeps, g: Guest, ms: number): Promise<unknown> {
-  return retrying(ms, () => callShim(deps.agents, g, { op: 'ping' }, 10_000));
+/**
+ * Waits until the shim in the guest answers a ping, and answers the client that reached it (its
+ * stream stays open for the invocations). The ping goes alone, first: it tells whether the shim
+ * multiplexes (ShimClient).
+ */
+export async function shimReady(deps: BuildDeps, g: Guest, ms: number): Promise<ShimClient> {
+  const shim = shimClient(deps.agents, g);
+  try {
+    await retrying(ms, () => shim.call({ op: 'ping' }, 10_000));
+    return shim;
+  } catch (e) {
+    shim.close();
+    throw e;
+  }
 }
 
 /**
@@ -129,7 +141,7 @@ export async function buildVersion(deps: BuildDeps, b: BuildInput, actor: string
       { env: b.config.env },
     );
     if (serve.exitCode !== 0) throw new Error(`starting the shim failed: ${serve.stderr}`);
-    await shimReady(deps, g, 300_000);
+    (await shimReady(deps, g, 300_000)).close();
     const row = await deps.stores.vms.getUnscoped(vm.id);
     const snap = await deps.snapshots.take(
       row!,

@@ -1,9 +1,10 @@
-import { agentPath, HearthError, type ExecResult } from '@hearth/contract';
+import { agentPath, type ExecResult } from '@hearth/contract';
 import type { PortStream } from '@hearth/contract/port-stream';
 import { Readable } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { AgentClient, AgentTarget } from '../agent-client.ts';
 import { openStream } from '../../routes/guest-http.ts';
+import { ShimClient } from './shim-client.ts';
 
 /** The guest port each function's shim listens on (127.0.0.1 in the guest). */
 export const SHIM_PORT = 9071;
@@ -77,53 +78,7 @@ export async function connectGuest(agents: AgentClient, g: Guest, port: number):
   }
 }
 
-/** The error a call to the shim ends with when it outlives its deadline. */
-export class ShimTimeout extends Error {}
-
-/**
- * One request to the shim: a JSON line out, a JSON line back, then the stream closes. Rejects
- * with ShimTimeout past `timeoutMs` (the stream is destroyed; the caller recycles the instance).
- */
-export async function callShim<T>(
-  agents: AgentClient,
-  g: Guest,
-  req: unknown,
-  timeoutMs: number,
-): Promise<T> {
-  const s = await connectGuest(agents, g, SHIM_PORT);
-  return new Promise<T>((resolve, reject) => {
-    let buf = '';
-    let settled = false;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      s.destroy();
-      fn();
-    };
-    const timer = setTimeout(
-      () => finish(() => reject(new ShimTimeout(`no answer within ${timeoutMs} ms`))),
-      timeoutMs,
-    );
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      const line = buf.slice(0, nl);
-      finish(() => {
-        try {
-          resolve(JSON.parse(line) as T);
-        } catch (e) {
-          reject(e as Error);
-        }
-      });
-    });
-    s.on('error', (e: Error) => finish(() => reject(e)));
-    s.on('close', () =>
-      finish(() =>
-        reject(new HearthError('FUNCTION_INSTANCE_FAILED', 'the instance closed the call without an answer')),
-      ),
-    );
-    s.write(JSON.stringify(req) + '\n');
-  });
+/** The manager's end of a guest's shim: one stream through the VM's agent, reopened when it breaks. */
+export function shimClient(agents: AgentClient, g: Guest): ShimClient {
+  return new ShimClient(() => connectGuest(agents, g, SHIM_PORT));
 }

@@ -5,10 +5,11 @@ import { FunctionPool } from './instances.ts';
 import type { BuildDeps } from './build.ts';
 
 // The pool's rules without VMs: restores are stand-ins that finish when the test says so.
+const shims = vi.hoisted(() => ({ closed: 0 }));
 vi.mock('./build.ts', () => ({
   FUNCTION_LABEL: 'hearth.function',
   runningGuest: (_deps: unknown, vmId: string) => Promise.resolve({ host: { id: 'h' }, vmId }),
-  shimReady: () => Promise.resolve(),
+  shimReady: () => Promise.resolve({ close: () => void shims.closed++ }),
 }));
 
 function harness(over: Partial<FunctionConfig> = {}) {
@@ -35,7 +36,17 @@ function harness(over: Partial<FunctionConfig> = {}) {
     await flush();
     await flush();
   };
-  return { pool, restores, deleted, restoreAll, config };
+  shims.closed = 0;
+  return {
+    pool,
+    restores,
+    deleted,
+    restoreAll,
+    config,
+    get closed() {
+      return shims.closed;
+    },
+  };
 }
 
 describe('FunctionPool', () => {
@@ -101,13 +112,18 @@ describe('FunctionPool', () => {
     expect(h.pool.instances).toHaveLength(0);
   });
 
-  it('recycles a misbehaving instance; the next call restores a new one', async () => {
-    const h = harness();
+  it('recycles a misbehaving instance once, closing its shim stream; the next call restores a new one', async () => {
+    const h = harness({ concurrency: 2 });
     const p1 = h.pool.acquire(1, 'snap');
     await h.restoreAll();
     const l = await p1;
+    const other = await h.pool.acquire(1, 'snap');
+    expect(other.inst).toBe(l.inst);
     h.pool.recycle(l.inst, 'timed out');
+    // The other call on it failed with it and recycles it too: nothing more is removed.
+    h.pool.recycle(other.inst, 'invocation failed');
     expect(h.deleted).toEqual(['vm1']);
+    expect(h.closed).toBe(1);
     const p2 = h.pool.acquire(1, 'snap');
     await h.restoreAll();
     expect((await p2).cold).toBe(true);

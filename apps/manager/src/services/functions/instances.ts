@@ -2,6 +2,7 @@ import { HearthError, type FunctionConfig } from '@hearth/contract';
 import { randomBytes } from 'node:crypto';
 import { FUNCTION_LABEL, runningGuest, shimReady, type BuildDeps } from './build.ts';
 import type { Guest } from './guest.ts';
+import type { ShimClient } from './shim-client.ts';
 
 /** One VM restored from a version's snapshot, serving up to `concurrency` invocations at once. */
 export interface Instance {
@@ -9,6 +10,8 @@ export interface Instance {
   version: number;
   state: 'starting' | 'ready' | 'gone';
   guest: Guest | null;
+  /** Its shim's stream, open while the instance lives (invocations are multiplexed on it). */
+  shim: ShimClient | null;
   inflight: number;
   /** Invocations it took: the first one is the cold one (unless it was started ahead of need). */
   served: number;
@@ -20,6 +23,7 @@ export interface Instance {
 export interface Lease {
   inst: Instance;
   guest: Guest;
+  shim: ShimClient;
   cold: boolean;
 }
 
@@ -86,6 +90,8 @@ export class FunctionPool {
 
   /** Removes an instance that misbehaved (a timeout, a broken shim): the others go on. */
   recycle(inst: Instance, why: string): void {
+    // The other calls on a recycled instance fail with it: it is removed once.
+    if (inst.state === 'gone') return this.pump();
     this.drop(inst, why);
     this.pump();
   }
@@ -141,7 +147,12 @@ export class FunctionPool {
       if (inst) {
         this.waiters.shift();
         inst.inflight++;
-        w.resolve({ inst, guest: inst.guest!, cold: inst.served++ === 0 && !inst.prewarmed });
+        w.resolve({
+          inst,
+          guest: inst.guest!,
+          shim: inst.shim!,
+          cold: inst.served++ === 0 && !inst.prewarmed,
+        });
         continue;
       }
       const starting = this.instances.filter((i) => i.state === 'starting' && i.version === w.version);
@@ -170,6 +181,7 @@ export class FunctionPool {
       version,
       state: 'starting',
       guest: null,
+      shim: null,
       inflight: 0,
       served: 0,
       prewarmed,
@@ -177,9 +189,10 @@ export class FunctionPool {
     };
     this.instances.push(inst);
     this.boot(inst, snapshotId).then(
-      (g) => {
-        if (inst.state === 'gone') return;
-        inst.guest = g;
+      ({ guest, shim }) => {
+        if (inst.state === 'gone') return shim.close();
+        inst.guest = guest;
+        inst.shim = shim;
         inst.state = 'ready';
         inst.lastUsed = Date.now();
         this.pump();
@@ -203,7 +216,7 @@ export class FunctionPool {
     );
   }
 
-  private async boot(inst: Instance, snapshotId: string): Promise<Guest> {
+  private async boot(inst: Instance, snapshotId: string): Promise<{ guest: Guest; shim: ShimClient }> {
     const snap = await this.deps.stores.snapshots.requireUnscoped(snapshotId);
     const vm = await this.deps.vms.createFromSnapshot(
       snap,
@@ -216,15 +229,16 @@ export class FunctionPool {
     );
     inst.vmId = vm.id;
     if (inst.state === 'gone') throw new Error('removed while starting');
-    const g = await runningGuest(this.deps, vm.id, this.owner.project);
-    await shimReady(this.deps, g, 300_000);
-    return g;
+    const guest = await runningGuest(this.deps, vm.id, this.owner.project);
+    return { guest, shim: await shimReady(this.deps, guest, 300_000) };
   }
 
   private drop(inst: Instance, why: string): void {
     const at = this.instances.indexOf(inst);
     if (at >= 0) this.instances.splice(at, 1);
     inst.state = 'gone';
+    // Calls still waiting on it fail now rather than when the VM is gone.
+    inst.shim?.close();
     if (!inst.vmId) return;
     const vmId = inst.vmId;
     this.deps.log.info({ fn: this.owner.name, vm: vmId, why }, 'function instance stopped');

@@ -1,6 +1,6 @@
 import { HearthError, type InvokeResult } from '@hearth/contract';
 import type { BuildDeps } from './build.ts';
-import { callShim, ShimTimeout } from './guest.ts';
+import { ShimTimeout } from './shim-client.ts';
 import type { FunctionPool } from './instances.ts';
 import type { FunctionRow, VersionRow } from './store.ts';
 
@@ -17,9 +17,9 @@ interface ShimAnswer {
 const TAIL = 4096;
 
 /**
- * One invocation on an instance of the pool: the event goes to the shim over the guest agent's
- * TCP stream; past the timeout the stream is dropped and the instance recycled (a runaway handler
- * may hold its process; the others' instances are untouched).
+ * One invocation on an instance of the pool: the event goes to the shim over the instance's
+ * stream (the guest agent's TCP port stream, kept open); past the timeout the instance is recycled
+ * (a runaway handler may hold its process; the other instances are untouched).
  */
 export async function invokeOn(
   deps: BuildDeps,
@@ -35,9 +35,7 @@ export async function invokeOn(
   const base = { requestId, version: v.version, cold: lease.cold };
   let a: ShimAnswer;
   try {
-    a = await callShim<ShimAnswer>(
-      deps.agents,
-      lease.guest,
+    a = await lease.shim.call<ShimAnswer>(
       {
         requestId,
         event: event ?? null,

@@ -1,6 +1,6 @@
 // Hearth's function shim for Node.js, run in the guest: `check` loads the handler and exits (its
-// error on stdout as JSON), `serve` loads it and answers invocations on 127.0.0.1:PORT, one JSON
-// line in and one out per connection. Output is captured per invocation by async context.
+// error on stdout as JSON), `serve` loads it and answers invocations on 127.0.0.1:PORT, JSON lines
+// multiplexed by id on long-lived connections. Output is captured per invocation by async context.
 import net from 'node:net';
 import process from 'node:process';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -87,17 +87,43 @@ async function main() {
     process.stdout.write(JSON.stringify({ ok: true }) + '\n');
     return;
   }
-  const server = net.createServer((sock) => {
+  // One connection carries any number of requests, each a JSON line with an `id` the answer
+  // echoes; they run concurrently (the manager bounds them by the function's concurrency) and
+  // answer in the order they finish. The client's end of data ends the connection once every
+  // answer is out.
+  const server = net.createServer({ allowHalfOpen: true }, (sock) => {
     let buf = '';
+    let running = 0;
+    let ended = false;
+    sock.setNoDelay(true);
     sock.setEncoding('utf8');
-    sock.on('data', async (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      const req = JSON.parse(buf.slice(0, nl));
-      buf = '';
+    const answer = async (line) => {
+      let req;
+      try {
+        req = JSON.parse(line);
+      } catch {
+        sock.destroy();
+        return;
+      }
+      running++;
       const out = req.op === 'ping' ? { ok: true } : await invoke(fn, req);
-      sock.end(JSON.stringify(out) + '\n');
+      running--;
+      if (req.id !== undefined) out.id = req.id;
+      if (!sock.destroyed) sock.write(JSON.stringify(out) + '\n');
+      if (ended && running === 0) sock.end();
+    };
+    sock.on('data', (d) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        answer(line);
+      }
+    });
+    sock.on('end', () => {
+      ended = true;
+      if (running === 0) sock.end();
     });
     sock.on('error', () => {});
   });

@@ -1,9 +1,11 @@
 # Hearth's function shim for Python, run in the guest: `check` loads the handler and exits (its
-# error on stdout as JSON), `serve` loads it and answers invocations on 127.0.0.1:PORT, one JSON
-# line in and one out per connection, a thread each. Output is captured per invocation thread.
+# error on stdout as JSON), `serve` loads it and answers invocations on 127.0.0.1:PORT, JSON lines
+# multiplexed by id on long-lived connections, a thread per invocation. Output is captured per
+# invocation thread.
 import importlib.util
 import json
 import os
+import socket
 import socketserver
 import sys
 import threading
@@ -99,10 +101,35 @@ def main():
     sys.stderr = Capture(sys.stderr)
 
     class Handler(socketserver.StreamRequestHandler):
+        """One connection: JSON lines, each answered with its `id`, a thread per request (the
+        manager bounds them by the function's concurrency); the client's end of data ends it once
+        every answer is out."""
+
         def handle(self):
-            req = json.loads(self.rfile.readline())
-            out = {"ok": True} if req.get("op") == "ping" else invoke(fn, req)
-            self.wfile.write((json.dumps(out) + "\n").encode())
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            lock = threading.Lock()
+            running = []
+
+            def answer(req):
+                out = {"ok": True} if req.get("op") == "ping" else invoke(fn, req)
+                if "id" in req:
+                    out["id"] = req["id"]
+                data = (json.dumps(out) + "\n").encode()
+                with lock:
+                    try:
+                        self.wfile.write(data)
+                    except OSError:
+                        pass  # the manager went away; nothing to answer to
+
+            for line in self.rfile:
+                if not line.strip():
+                    continue
+                t = threading.Thread(target=answer, args=(json.loads(line),), daemon=True)
+                t.start()
+                running.append(t)
+                running = [x for x in running if x.is_alive()]
+            for t in running:
+                t.join()
 
     class Server(socketserver.ThreadingTCPServer):
         daemon_threads = True

@@ -1,6 +1,7 @@
 # Hearth's function shim for Ruby, run in the guest: `check` loads the handler and exits (its error
-# on stdout as JSON), `serve` loads it and answers invocations on 127.0.0.1:PORT, one JSON line in
-# and one out per connection, a thread each. Output is captured per invocation thread.
+# on stdout as JSON), `serve` loads it and answers invocations on 127.0.0.1:PORT, JSON lines
+# multiplexed by id on long-lived connections, a thread per invocation. Output is captured per
+# invocation thread.
 require 'json'
 require 'socket'
 
@@ -82,12 +83,29 @@ end
 $stdout = Capture.new($stdout)
 $stderr = Capture.new($stderr)
 server = TCPServer.new('127.0.0.1', port.to_i)
+# One connection: JSON lines, each answered with its `id`, a thread per request (the manager bounds
+# them by the function's concurrency); the client's end of data ends it once every answer is out.
 loop do
   sock = server.accept
   Thread.new(sock) do |s|
-    req = JSON.parse(s.gets)
-    out = req['op'] == 'ping' ? { ok: true } : invoke(name, req)
-    s.write(JSON.generate(out) + "\n")
+    s.setsockopt(Socket::IPPROTO_TCP, Socket::TCP_NODELAY, 1)
+    lock = Mutex.new
+    running = []
+    while (line = s.gets)
+      next if line.strip.empty?
+
+      req = JSON.parse(line)
+      running << Thread.new(req) do |r|
+        out = r['op'] == 'ping' ? { ok: true } : invoke(name, r)
+        out[:id] = r['id'] if r.key?('id')
+        data = JSON.generate(out) + "\n"
+        lock.synchronize { s.write(data) }
+      rescue StandardError => e
+        warn "hearth function shim: #{e.message}"
+      end
+      running.select!(&:alive?)
+    end
+    running.each(&:join)
   rescue StandardError => e
     warn "hearth function shim: #{e.message}"
   ensure
