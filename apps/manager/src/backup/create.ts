@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { copyFile, link, lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { passThrough } from '@hearth/contract/streams';
 import type { Db } from '../db/index.ts';
@@ -35,144 +35,171 @@ async function place(from: string, to: string): Promise<void> {
 }
 
 /**
- * Stages a backup in the data directory and streams it as a tar archive; the staging directory
- * goes when the stream ends or fails. The database is dumped first: image files, immutable and
- * content-addressed, are then linked for every image the dump knows.
+ * Streams a backup as a tar archive. The stream is returned at once, so the client has its status
+ * and headers while the backup is staged (a database dump and links to every image can take tens of
+ * seconds on a busy host); the archive bytes follow. A failure while staging or archiving ends the
+ * stream with an error, never with a short archive that looks whole. The staging directory goes
+ * when the stream ends, fails or is dropped by the client; onSettled runs once all work has stopped.
  */
-export async function createBackup(o: { db: Db; stores: Stores; dataDir: string }): Promise<Readable> {
-  const stage = await mkdtemp(join(o.dataDir, STAGING_PREFIX));
-  try {
-    const dbFile = join('db', o.db.kind === 'pglite' ? 'pglite.tar' : 'postgres.dump');
-    await mkdir(join(stage, 'db'), { recursive: true, mode: 0o700 });
-    await o.db.dumpTo(join(stage, dbFile));
-
-    // The manager's keys, tokens and agent CA: without them agents would not trust it again and
-    // sealed secrets could not be read.
-    for (const e of await readdir(o.dataDir, { withFileTypes: true })) {
-      if (SKIPPED.has(e.name) || e.name.startsWith(STAGING_PREFIX)) continue;
-      const from = join(o.dataDir, e.name);
-      const st = await lstat(from);
-      if (st.isDirectory()) {
-        for (const f of await filesUnder(from)) await copyTo(f, join(stage, 'state', relative(o.dataDir, f)));
-      } else if (st.isFile()) await copyTo(from, join(stage, 'state', e.name));
-    }
-
-    const images = await o.db.query<{
-      id: string;
-      name: string;
-      sha256: string;
-      size_bytes: number;
-      path: string;
-      status: string;
-    }>('SELECT id, name, sha256, size_bytes, path, status FROM images ORDER BY id');
-    const manifestImages: BackupManifest['images'] = [];
-    const imagesDir = join(o.dataDir, 'images');
-    for (const img of images) {
-      const inStore = relative(imagesDir, img.path);
-      // An image still importing has a file being written: tar would fail on it ("file changed
-      // as we read it"), and it is no image yet. It is listed without a file.
-      const ours = !inStore.startsWith('..') && !inStore.startsWith('/') && img.status === 'ready';
-      const file = ours ? join('images', inStore) : null;
-      if (file && !(await lstat(img.path).catch(() => null))) {
-        throw new Error(`Backing up failed: image ${img.name} (${img.id}) has no file at ${img.path}`);
-      }
-      if (file) await place(img.path, join(stage, file)).catch(() => undefined);
-      manifestImages.push({
-        id: img.id,
-        name: img.name,
-        sha256: img.sha256,
-        sizeBytes: Number(img.size_bytes),
-        file,
-      });
-    }
-
-    const volumes = await o.db.query<{
-      id: string;
-      name: string;
-      host_id: string;
-      vm_id: string | null;
-      size_mib: number;
-    }>('SELECT id, name, host_id, vm_id, size_mib FROM volumes ORDER BY id');
-    const snaps = await o.db.query<{
-      id: string;
-      name: string;
-      host_id: string;
-      vm_id: string | null;
-      size_bytes: number;
-      volumes: string[];
-    }>('SELECT id, name, host_id, vm_id, size_bytes, volumes FROM snapshots ORDER BY id');
-    const [{ n: vms }] = (await o.db.query<{ n: number }>('SELECT count(*)::int AS n FROM vms')) as [
-      { n: number },
-    ];
-
-    const files: BackupManifest['files'] = [];
-    for (const f of await filesUnder(stage)) {
-      files.push({ path: relative(stage, f), sha256: await sha256File(f), sizeBytes: (await lstat(f)).size });
-    }
-    const manifest: BackupManifest = {
-      format: 'hearth-backup',
-      version: 1,
-      createdAt: new Date().toISOString(),
-      dataDir: o.dataDir,
-      database: { kind: o.db.kind, file: dbFile, sha256: files.find((f) => f.path === dbFile)!.sha256 },
-      files,
-      images: manifestImages,
-      volumes: volumes.map((v) => ({
-        id: v.id,
-        name: v.name,
-        host: v.host_id,
-        vm: v.vm_id,
-        sizeMib: v.size_mib,
-      })),
-      snapshots: snaps.map((s) => ({
-        id: s.id,
-        name: s.name,
-        host: s.host_id,
-        vm: s.vm_id,
-        sizeBytes: Number(s.size_bytes),
-        volumes: s.volumes ?? [],
-      })),
-      vms,
-    };
-    await writeFile(join(stage, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
-
-    // The manifest first, so a reader sees what to expect before the bulk.
-    const tar = spawn(
-      'tar',
-      ['-cf', '-', '-C', stage, MANIFEST, ...(await readdir(stage)).filter((n) => n !== MANIFEST)],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const out = passThrough();
-    let stderr = '';
-    tar.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const cleanup = () => void rm(stage, { recursive: true, force: true });
-    const exited = new Promise<number | null>((resolve) => {
-      tar.on('close', resolve);
-      tar.on('error', (e) => {
-        stderr += e.message;
-        resolve(null);
-      });
+export function createBackup(
+  o: { db: Db; stores: Stores; dataDir: string },
+  onSettled: () => void = () => undefined,
+): Readable {
+  const out = passThrough();
+  let stage: string | null = null;
+  const cleanup = () => {
+    if (stage) void rm(stage, { recursive: true, force: true });
+    stage = null;
+  };
+  void (async () => {
+    stage = await mkdtemp(join(o.dataDir, STAGING_PREFIX));
+    await stageBackup(o, stage, () => out.destroyed);
+    if (out.destroyed) return cleanup();
+    await streamTar(stage, out);
+  })()
+    .catch((e: unknown) => out.destroy(e as Error))
+    .finally(() => {
+      cleanup();
+      onSettled();
     });
-    // The archive ends only once tar said it succeeded: a failed tar ends the response with an
-    // error, never with a short archive that looks whole.
-    pipeline(tar.stdout, out, { end: false })
-      .then(() => exited)
-      .then((code) => {
-        if (code === 0 || onlyImageLinksTouched(code, stderr)) out.end();
-        else out.destroy(new Error(`tar failed (${code}): ${stderr.trim()}`));
-      })
-      .catch((e: unknown) => {
-        out.destroy(e as Error);
-        if (tar.exitCode === null) tar.kill();
-      })
-      .finally(cleanup);
-    return out;
+  return out;
+}
+
+/** Pipes a tar of the staging directory (its manifest first) into out; resolves once tar is done. */
+async function streamTar(stage: string, out: PassThrough): Promise<void> {
+  // The manifest first, so a reader sees what to expect before the bulk.
+  const tar = spawn(
+    'tar',
+    ['-cf', '-', '-C', stage, MANIFEST, ...(await readdir(stage)).filter((n) => n !== MANIFEST)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  tar.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => {
+    tar.on('close', resolve);
+    tar.on('error', (e) => {
+      stderr += e.message;
+      resolve(null);
+    });
+  });
+  try {
+    await pipeline(tar.stdout, out, { end: false });
+    const code = await exited;
+    if (code === 0 || onlyImageLinksTouched(code, stderr)) out.end();
+    else out.destroy(new Error(`tar failed (${code}): ${stderr.trim()}`));
   } catch (e) {
-    await rm(stage, { recursive: true, force: true });
+    if (tar.exitCode === null) tar.kill();
     throw e;
   }
+}
+
+/**
+ * Stages a backup: the database is dumped first; image files, immutable and content-addressed, are
+ * then linked for every image the dump knows; the manifest lists and checksums it all. Stops early
+ * (leaving the caller to remove the directory) once the client has gone.
+ */
+async function stageBackup(
+  o: { db: Db; stores: Stores; dataDir: string },
+  stage: string,
+  gone: () => boolean,
+): Promise<void> {
+  const dbFile = join('db', o.db.kind === 'pglite' ? 'pglite.tar' : 'postgres.dump');
+  await mkdir(join(stage, 'db'), { recursive: true, mode: 0o700 });
+  await o.db.dumpTo(join(stage, dbFile));
+  if (gone()) return;
+
+  // The manager's keys, tokens and agent CA: without them agents would not trust it again and
+  // sealed secrets could not be read.
+  for (const e of await readdir(o.dataDir, { withFileTypes: true })) {
+    if (SKIPPED.has(e.name) || e.name.startsWith(STAGING_PREFIX)) continue;
+    const from = join(o.dataDir, e.name);
+    const st = await lstat(from);
+    if (st.isDirectory()) {
+      for (const f of await filesUnder(from)) await copyTo(f, join(stage, 'state', relative(o.dataDir, f)));
+    } else if (st.isFile()) await copyTo(from, join(stage, 'state', e.name));
+  }
+
+  const images = await o.db.query<{
+    id: string;
+    name: string;
+    sha256: string;
+    size_bytes: number;
+    path: string;
+    status: string;
+  }>('SELECT id, name, sha256, size_bytes, path, status FROM images ORDER BY id');
+  const manifestImages: BackupManifest['images'] = [];
+  const imagesDir = join(o.dataDir, 'images');
+  for (const img of images) {
+    const inStore = relative(imagesDir, img.path);
+    // An image still importing has a file being written: tar would fail on it ("file changed
+    // as we read it"), and it is no image yet. It is listed without a file.
+    const ours = !inStore.startsWith('..') && !inStore.startsWith('/') && img.status === 'ready';
+    const file = ours ? join('images', inStore) : null;
+    if (file && !(await lstat(img.path).catch(() => null))) {
+      throw new Error(`Backing up failed: image ${img.name} (${img.id}) has no file at ${img.path}`);
+    }
+    if (file) await place(img.path, join(stage, file)).catch(() => undefined);
+    manifestImages.push({
+      id: img.id,
+      name: img.name,
+      sha256: img.sha256,
+      sizeBytes: Number(img.size_bytes),
+      file,
+    });
+  }
+
+  const volumes = await o.db.query<{
+    id: string;
+    name: string;
+    host_id: string;
+    vm_id: string | null;
+    size_mib: number;
+  }>('SELECT id, name, host_id, vm_id, size_mib FROM volumes ORDER BY id');
+  const snaps = await o.db.query<{
+    id: string;
+    name: string;
+    host_id: string;
+    vm_id: string | null;
+    size_bytes: number;
+    volumes: string[];
+  }>('SELECT id, name, host_id, vm_id, size_bytes, volumes FROM snapshots ORDER BY id');
+  const [{ n: vms }] = (await o.db.query<{ n: number }>('SELECT count(*)::int AS n FROM vms')) as [
+    { n: number },
+  ];
+
+  const files: BackupManifest['files'] = [];
+  for (const f of await filesUnder(stage)) {
+    if (gone()) return;
+    files.push({ path: relative(stage, f), sha256: await sha256File(f), sizeBytes: (await lstat(f)).size });
+  }
+  const manifest: BackupManifest = {
+    format: 'hearth-backup',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    dataDir: o.dataDir,
+    database: { kind: o.db.kind, file: dbFile, sha256: files.find((f) => f.path === dbFile)!.sha256 },
+    files,
+    images: manifestImages,
+    volumes: volumes.map((v) => ({
+      id: v.id,
+      name: v.name,
+      host: v.host_id,
+      vm: v.vm_id,
+      sizeMib: v.size_mib,
+    })),
+    snapshots: snaps.map((s) => ({
+      id: s.id,
+      name: s.name,
+      host: s.host_id,
+      vm: s.vm_id,
+      sizeBytes: Number(s.size_bytes),
+      volumes: s.volumes ?? [],
+    })),
+    vms,
+  };
+  await writeFile(join(stage, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { HearthError, routes } from '@hearth/contract';
+import { flushHeadersOnPipe } from '@hearth/contract/streams';
 import { serve } from '../http.ts';
 import type { AppServices } from '../app.ts';
 import { backupFileName, createBackup } from '../backup/create.ts';
@@ -12,14 +13,9 @@ export function backupRoutes(app: FastifyInstance, { db, stores, auth, dataDir }
     if (!dataDir) throw new Error('Backing up failed: this manager was started without a data directory.');
     if (running) throw new HearthError('BACKUP_RUNNING', 'Backing up failed: a backup is running.');
     running = true;
-    let stream: Awaited<ReturnType<typeof createBackup>>;
-    try {
-      stream = await createBackup({ db, stores, dataDir });
-    } catch (e) {
-      running = false;
-      throw e;
-    }
-    stream.once('close', () => (running = false));
+    const stream = createBackup({ db, stores, dataDir }, () => (running = false));
+    // Status and headers go now; the archive follows once the backup is staged.
+    flushHeadersOnPipe(reply.raw);
     reply.type('application/x-tar');
     reply.header('content-disposition', `attachment; filename="${backupFileName()}"`);
     return reply.send(stream);
