@@ -29,21 +29,16 @@ function verify(unit: string): { code: number; said: string } {
 let dir: string;
 let installed: string;
 
+/** Installs the release tarball into a prefix the way docs/install.md says, without any registry. */
+const installRelease = (tarball: string, prefix: string) =>
+  run('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, tarball]);
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hearth-install-'));
   // The release the repo builds, installed the way docs/install.md says, without any registry.
   run(process.execPath, [join(ROOT, 'scripts/release.mjs')], { cwd: ROOT });
   const tarball = join(ROOT, 'release', `hearth-${HEARTH_VERSION}.tgz`);
-  run('npm', [
-    'install',
-    '-g',
-    '--offline',
-    '--no-audit',
-    '--no-fund',
-    '--prefix',
-    join(dir, 'usr'),
-    tarball,
-  ]);
+  installRelease(tarball, join(dir, 'usr'));
   installed = join(dir, 'usr/bin/hearth');
 }, 600_000);
 afterAll(async () => {
@@ -178,16 +173,7 @@ describe('upgrade: the agent restarts without stopping its VMs', () => {
     expect(pidAlive(vm.pid!)).toBe(true);
     // The new version goes in while the agent is down, as `hearth upgrade` does.
     const tarball = join(ROOT, 'release', `hearth-${HEARTH_VERSION}.tgz`);
-    run('npm', [
-      'install',
-      '-g',
-      '--offline',
-      '--no-audit',
-      '--no-fund',
-      '--prefix',
-      join(dir, 'usr2'),
-      tarball,
-    ]);
+    installRelease(tarball, join(dir, 'usr2'));
     startInstalledAgent(join(dir, 'usr2/lib/node_modules/hearth/bin/hearth.mjs'));
     await until('upgraded agent registered', () => output.includes('agent registered'), 120_000);
 

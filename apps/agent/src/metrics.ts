@@ -162,20 +162,21 @@ export function agentMetrics(app: FastifyInstance, sup: Supervisor, sampler: VmS
     'nodejs_active_resources_total',
   ])
     registry.removeSingleMetric(n);
-  const perVm = (name: string, help: string, pick: (l: Last) => number | null) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['vm'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [vm, l] of sampler.last) {
-          const v = pick(l);
-          if (v !== null) this.set({ vm }, v);
-        }
-      },
-    });
+  // One series per VM from its last guest sample (a VM without the value has no series).
+  type Pick = (m: GuestMetrics) => number | null | undefined;
+  const fromSamples = (pick: Pick) =>
+    function (this: { reset(): void; inc(labels: { vm: string }, v: number): void }) {
+      this.reset();
+      for (const [vm, l] of sampler.last) {
+        const v = pick(l.metrics);
+        if (v !== null && v !== undefined) this.inc({ vm }, v);
+      }
+    };
+  const series = { labelNames: ['vm'] as const, registers: [registry] };
+  const perVm = (name: string, help: string, pick: Pick) =>
+    new Gauge({ name, help, ...series, collect: fromSamples(pick) });
+  const counter = (name: string, help: string, pick: Pick) =>
+    new Counter({ name, help, ...series, collect: fromSamples(pick) });
   new Gauge({
     name: 'hearth_agent_vms',
     help: "The agent's VMs by phase.",
@@ -189,26 +190,12 @@ export function agentMetrics(app: FastifyInstance, sup: Supervisor, sampler: VmS
   perVm(
     'hearth_vm_cpu_percent',
     'Guest CPU use, percent of its vCPUs (last sample).',
-    (l) => l.metrics.cpuPercent,
+    (m) => m.cpuPercent,
   );
-  perVm('hearth_vm_memory_used_bytes', 'Guest memory in use.', (l) => l.metrics.memory.usedBytes);
-  perVm('hearth_vm_memory_total_bytes', 'Guest memory.', (l) => l.metrics.memory.totalBytes);
-  perVm('hearth_vm_disk_used_bytes', 'Guest root filesystem in use.', (l) => l.metrics.disk.usedBytes);
-  perVm('hearth_vm_disk_total_bytes', 'Guest root filesystem size.', (l) => l.metrics.disk.totalBytes);
-  const counter = (name: string, help: string, pick: (m: GuestMetrics) => number | undefined) =>
-    new Counter({
-      name,
-      help,
-      labelNames: ['vm'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [vm, l] of sampler.last) {
-          const v = pick(l.metrics);
-          if (v !== undefined) this.inc({ vm }, v);
-        }
-      },
-    });
+  perVm('hearth_vm_memory_used_bytes', 'Guest memory in use.', (m) => m.memory.usedBytes);
+  perVm('hearth_vm_memory_total_bytes', 'Guest memory.', (m) => m.memory.totalBytes);
+  perVm('hearth_vm_disk_used_bytes', 'Guest root filesystem in use.', (m) => m.disk.usedBytes);
+  perVm('hearth_vm_disk_total_bytes', 'Guest root filesystem size.', (m) => m.disk.totalBytes);
   counter(
     'hearth_vm_network_receive_bytes_total',
     'Guest bytes received since boot (all but loopback).',
