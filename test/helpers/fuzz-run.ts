@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from './platform.ts';
 import { testPgUrl } from './pg.ts';
@@ -38,6 +39,8 @@ export interface FuzzReport {
   /** Broken promises of the concurrent creates. */
   createProblems: string[];
   healthy: { healthz: number; hostState: string; exec: string };
+  /** The event loop's delay over the run. */
+  loopDelayMs: { max: number; p99: number };
 }
 
 /** The seed: HEARTH_FUZZ_SEED replays a run; otherwise a fresh one (printed by the caller). */
@@ -75,6 +78,11 @@ export async function runFuzz(opts: {
     };
     process.on('uncaughtException', crash);
     process.on('unhandledRejection', crash);
+    // Manager, agent and client share one event loop: a hang with a long stall here is the whole
+    // process held up (by what, the profile tells), not one route.
+    const lag = monitorEventLoopDelay({ resolution: 20 });
+    lag.enable();
+    const profile = await startProfile(process.env.HEARTH_FUZZ_PROFILE);
     const t0 = performance.now();
     let createProblems: string[];
     try {
@@ -104,6 +112,8 @@ export async function runFuzz(opts: {
       process.off('unhandledRejection', crash);
     }
     const ms = performance.now() - t0;
+    lag.disable();
+    await profile();
 
     const after = await allIds(p);
     const strays = [...after]
@@ -123,6 +133,7 @@ export async function runFuzz(opts: {
       ms,
       strays,
       createProblems,
+      loopDelayMs: { max: lag.max / 1e6, p99: lag.percentile(99) / 1e6 },
       healthy: { healthz, hostState: host?.state ?? 'missing', exec },
       dispose: () => p.dispose(),
     };
@@ -138,6 +149,7 @@ export function summary(r: FuzzReport): string {
     `fuzz seed=${r.seed} (replay: HEARTH_FUZZ_SEED=${r.seed}) requests=${r.log.sent} in ${(r.ms / 1000).toFixed(1)} s`,
     `statuses: ${r.log.histogram()}`,
     `failures: ${r.log.failures.length}; strays: ${r.strays.length}; concurrent creates: ${r.createProblems.join('; ') || 'ok'}`,
+    `event loop delay: max ${r.loopDelayMs.max.toFixed(0)} ms, p99 ${r.loopDelayMs.p99.toFixed(0)} ms`,
     `end: healthz ${r.healthy.healthz}, host ${r.healthy.hostState}, exec "${r.healthy.exec}"`,
   ];
   const byKind = new Map<string, number>();
@@ -154,4 +166,22 @@ export function summary(r: FuzzReport): string {
     lines.push(`  e.g. ${f.what} ${f.status ?? ''} ${f.request}: ${f.detail.slice(0, 200)}`);
   for (const s of r.strays.slice(0, 10)) lines.push(`  stray: ${s}`);
   return lines.join('\n');
+}
+
+/**
+ * HEARTH_FUZZ_PROFILE=FILE writes a CPU profile of the run (open it in Chrome's DevTools): what
+ * held the event loop when requests hung.
+ */
+async function startProfile(file: string | undefined): Promise<() => Promise<void>> {
+  if (!file) return async () => undefined;
+  const { Session } = await import('node:inspector/promises');
+  const s = new Session();
+  s.connect();
+  await s.post('Profiler.enable');
+  await s.post('Profiler.start');
+  return async () => {
+    const { profile } = await s.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    s.disconnect();
+  };
 }

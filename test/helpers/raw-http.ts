@@ -6,6 +6,9 @@ export interface RawResponse {
   body: string;
 }
 
+/** The most of an answer kept. */
+const MAX_KEPT = 16 * 1024 * 1024;
+
 /**
  * Sends bytes as they are over a fresh TCP connection and reads until the server closes it:
  * for requests no HTTP client would send (bad bytes, oversized headers, garbage).
@@ -15,12 +18,22 @@ export function rawRequest(baseUrl: string, bytes: string | Buffer): Promise<Raw
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const sock = connect({ host: hostname, port: Number(port) }, () => sock.write(bytes));
+    let size = 0;
+    let headSeen = false;
     sock.on('data', (d: Buffer) => {
       chunks.push(d);
-      // An event stream never ends by design: its head is the answer.
+      size += d.length;
+      // What is judged is the status, headers and an error envelope: a bulk answer (a backup, a
+      // file) is cut once more than that has arrived, so a 100 MB body costs no time here.
+      if (size > MAX_KEPT) return void sock.destroy();
+      if (headSeen) return;
       const seen = Buffer.concat(chunks).toString('latin1');
       const end = seen.indexOf('\r\n\r\n');
-      if (end >= 0 && /\r\ncontent-type:\s*text\/event-stream/i.test(seen.slice(0, end))) sock.destroy();
+      if (end < 0) return;
+      headSeen = true;
+      // An event stream never ends by design, and an archive can be any size: the head is the answer.
+      if (/\r\ncontent-type:\s*(text\/event-stream|application\/x-tar)/i.test(seen.slice(0, end)))
+        sock.destroy();
     });
     // The server may reset after answering; what arrived before counts.
     sock.on('error', (e) => (chunks.length ? undefined : reject(e)));
