@@ -78,10 +78,12 @@ export const FunctionMetrics = z
     durationMs: Percentiles.describe("The handler's own time; null without invocations in the range."),
     concurrent: z.number().int().describe('Invocations running now.'),
     instances: z.number().int().describe('Instances ready now.'),
-    bucketS: z.number().int().describe("The width of one point of `series`, in seconds."),
+    bucketS: z.number().int().describe('The width of one point of `series`, in seconds.'),
     series: z
       .array(FunctionMetricsPoint)
-      .describe('The same figures per bucket over the range, oldest first; buckets without invocations are left out.'),
+      .describe(
+        'The same figures per bucket over the range, oldest first; buckets without invocations are left out.',
+      ),
   })
   .meta({ id: 'FunctionMetrics' });
 export type FunctionMetrics = z.infer<typeof FunctionMetrics>;

@@ -13,7 +13,8 @@ const RANGES = ['1h', '24h', '7d'] as const;
 
 function limitOf(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 500) throw new UsageError(`--limit ${v} must be a whole number from 1 to 500.`);
+  if (!Number.isInteger(n) || n < 1 || n > 500)
+    throw new UsageError(`--limit ${v} must be a whole number from 1 to 500.`);
   return n;
 }
 
@@ -81,7 +82,7 @@ export function fnObserveCommands(program: Command, fn: Command): void {
     .description('Per-invocation logs, newest last, each tagged with its request id; -f follows new ones')
     .option('--limit <n>', 'invocations', '20')
     .option('--request-id <id>', 'one invocation only')
-    .option('--grep <text>', "only invocations whose output contains the text (any case)")
+    .option('--grep <text>', 'only invocations whose output contains the text (any case)')
     .option('-f, --follow', 'keep printing invocations as they end, until Ctrl-C')
     .action(act(program, (c, json, name: string, o: LogOpts) => logs(c, json, name, o)));
   fn.command('metrics <name>')
