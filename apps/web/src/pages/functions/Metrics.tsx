@@ -84,11 +84,11 @@ export function FunctionMetrics({ f }: { f: FunctionInfo }) {
   );
   return (
     <Card title="Metrics" className="mb-4">
-      <div className="mb-3 flex items-center gap-2 text-sm">
+      <div className="mb-3 flex w-64 items-center gap-2 text-sm">
         <label htmlFor="fn-metrics-range">Range</label>
         <select
           id="fn-metrics-range"
-          className={`${inputClass} w-auto`}
+          className={inputClass}
           value={range}
           onChange={(e) => setRange(e.target.value as Range)}
         >
@@ -110,15 +110,16 @@ export function FunctionMetrics({ f }: { f: FunctionInfo }) {
           </dl>
           <div className="grid grid-cols-1 gap-3 xl:grid-cols-2">
             <div data-testid="fn-chart-invocations">
-              <Chart title="Invocations" series={COUNT_SERIES} data={data.counts as never} format={count} />
+              <Chart title="Invocations" series={COUNT_SERIES} data={data.counts} format={count} points />
               <DataTable name="Invocations" cols={data.counts} series={COUNT_SERIES} />
             </div>
             <div data-testid="fn-chart-duration">
               <Chart
                 title="Duration"
                 series={DURATION_SERIES}
-                data={data.durations as never}
+                data={data.durations}
                 format={formatMs}
+                points
               />
               <DataTable name="Duration" cols={data.durations} series={DURATION_SERIES} />
             </div>
