@@ -33,15 +33,17 @@ export class FunctionInvocations {
       async (e: unknown) => {
         // A refusal is a figure of the function (its throttles): it is kept with the invocations.
         if (e instanceof HearthError && e.code === 'FUNCTION_THROTTLED') {
-          await this.store.addLog({
-            function_id: row.id,
-            request_id: requestId,
-            version: v.version,
-            status: 'throttled',
-            duration_ms: 0,
-            cold: false,
-            logs: '',
-          });
+          await this.store
+            .addLog({
+              function_id: row.id,
+              request_id: requestId,
+              version: v.version,
+              status: 'throttled',
+              duration_ms: 0,
+              cold: false,
+              logs: '',
+            })
+            .catch((err: Error) => this.deps.log.warn({ err, requestId }, 'recording a throttle failed'));
         }
         throw e;
       },
