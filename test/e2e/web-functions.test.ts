@@ -208,8 +208,13 @@ describe('web dashboard: functions', () => {
       expect(await entries.first().getAttribute('data-request-id')).toBe(made.requestId);
 
       // The search asks the manager: only the invocation whose output has the text stays.
+      // The follow reconnects with the search; its first invocations come oldest first and each
+      // goes on top, so once the newest shows, everything the manager matched is on the page.
       await page().getByLabel('Search the logs').fill('WEB-LOG 77');
-      await entries.nth(1).waitFor({ state: 'detached' });
+      await page()
+        .locator('[data-testid="fn-logs-status"][data-status="following"][data-search="WEB-LOG 77"]')
+        .waitFor();
+      await entry.waitFor();
       expect(await entries.count()).toBe(1);
       expect(await entries.first().getAttribute('data-request-id')).toBe(made.requestId);
       await accessible('function-logs');

@@ -96,6 +96,7 @@ export function LogsTab({ f }: { f: FunctionInfo }) {
           <p
             data-testid="fn-logs-status"
             data-status={followed.status}
+            data-search={q}
             className="mb-2 text-xs text-slate-600 dark:text-slate-300"
           >
             {FOLLOW_TEXT[followed.status]}
