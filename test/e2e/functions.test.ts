@@ -158,7 +158,7 @@ describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored 
     const thrown = await fnCall('hello', { action: 'throw', why: 'x' });
     expect(thrown.status).toBe('error');
     expect(thrown.error).toMatchObject({ type: 'TypeError', message: 'bad input: x' });
-    expect(thrown.error!.stack.join('\n')).toMatch(/\/var\/task\/index\.js:4/);
+    expect(thrown.error!.stack.join('\n')).toMatch(/\/var\/task\/index\.js:8/);
     // The same warm instance goes on serving.
     expect(await fnCall('hello', { n: 1 })).toMatchObject({ status: 'ok', cold: false });
   }, 1_800_000);

@@ -187,4 +187,58 @@ describe('web dashboard: functions', () => {
     await r.getByTestId('invoke-status').filter({ hasText: /^ok$/ }).waitFor();
     expect(await r.getByTestId('invoke-result').textContent()).toContain('"doubled": 10');
   });
+
+  it(
+    'charts the invocations the tests made and follows the log: a new one shows without a reload',
+    STEP,
+    async () => {
+      await tab('Logs').click();
+      await page().locator('[data-testid="fn-logs-status"][data-status="following"]').waitFor();
+      const entries = page().locator('li[data-request-id]');
+      // Made outside the page (no reload, no mutation of its own to refresh it): the follow brings it.
+      const made = await ui.p.client.call('invokeFunction', {
+        params: { name: 'web-fn' },
+        body: { n: 77 },
+        query: {},
+      });
+      const entry = page().locator(`li[data-request-id="${made.requestId}"]`);
+      await entry.waitFor({ timeout: 4 * BOOT_MS });
+      expect(await entry.textContent()).toContain(`web-log 77 ${made.requestId}`);
+      // The newest on top.
+      expect(await entries.first().getAttribute('data-request-id')).toBe(made.requestId);
+
+      // The search asks the manager: only the invocation whose output has the text stays.
+      // The follow reconnects with the search; its first invocations come oldest first and each
+      // goes on top, so once the newest shows, everything the manager matched is on the page.
+      await page().getByLabel('Search the logs').fill('WEB-LOG 77');
+      await page()
+        .locator('[data-testid="fn-logs-status"][data-status="following"][data-search="WEB-LOG 77"]')
+        .waitFor();
+      await entry.waitFor();
+      expect(await entries.count()).toBe(1);
+      expect(await entries.first().getAttribute('data-request-id')).toBe(made.requestId);
+      await accessible('function-logs');
+      await page().getByLabel('Search the logs').fill('');
+
+      // The four test invokes (n 21, 2, 5 and 77) all answered ok: the charts hold them.
+      const tile = (k: string) => page().locator(`[data-metric="${k}"] dd`);
+      await tile('Invocations')
+        .filter({ hasText: /^4$/ })
+        .waitFor({ timeout: 4 * BOOT_MS });
+      expect(await tile('Errors').textContent()).toBe('0');
+      expect(await tile('Throttles').textContent()).toBe('0');
+      const chart = page().getByTestId('fn-chart-invocations');
+      const box = await chart.locator('canvas').boundingBox();
+      expect(box?.width).toBeGreaterThan(100);
+      const cells = async (series: string) =>
+        (await page().locator(`td[data-series="${series}"]`).allTextContents()).map(Number);
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      expect(sum(await cells('invocations'))).toBe(4);
+      expect(sum(await cells('errors'))).toBe(0);
+      const p50 = (await cells('p50')).filter((v) => v > 0);
+      expect(p50.length).toBeGreaterThan(0);
+      await page().getByTestId('fn-chart-duration').locator('canvas').waitFor();
+      await accessible('function-metrics');
+    },
+  );
 });

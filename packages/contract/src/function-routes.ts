@@ -8,16 +8,13 @@ import {
   FUNCTION_ARCHIVE_MAX,
   FunctionSource,
   FunctionInfo,
-  FunctionLog,
-  FunctionLogsQuery,
-  FunctionMetrics,
-  FunctionMetricsQuery,
   FunctionVersion,
   Invocation,
   InvokeQuery,
   InvokeResult,
   RollbackBody,
 } from './function.ts';
+import { FunctionLog, FunctionLogsQuery, FunctionMetrics, FunctionMetricsQuery } from './function-observe.ts';
 
 const def = <const T extends RouteDef>(r: T): T => r;
 const NameParams = z.strictObject({ name: z.string().min(1).max(63) });
@@ -179,7 +176,7 @@ export const functionRoutes = {
     method: 'GET',
     path: '/v1/functions/:name/metrics',
     summary:
-      'Invocations, errors, timeouts, cold starts and duration p50/p95/p99 over the range (from the invocation log), throttles since the manager started, and what runs now.',
+      'Invocations, errors, timeouts, throttles, cold starts and duration p50/p95/p99 over the range and per bucket of it (from the invocation log, kept across restarts), and what runs now.',
     query: FunctionMetricsQuery,
     response: FunctionMetrics,
     status: 200,
@@ -189,9 +186,11 @@ export const functionRoutes = {
     ...base,
     method: 'GET',
     path: '/v1/functions/:name/logs',
-    summary: 'Per-invocation logs (what the handler printed), newest first, tagged with the request id.',
+    summary:
+      'Per-invocation logs (what the handler printed), newest first, tagged with the request id; `q` searches their text. `follow` answers with NDJSON FunctionLog lines (the last ones, then each invocation as it ends) until the client leaves.',
     query: FunctionLogsQuery,
     response: z.object({ items: z.array(FunctionLog) }),
+    raw: { produces: ['application/json', 'application/x-ndjson'] },
     status: 200,
     errors: F_ERR,
   }),

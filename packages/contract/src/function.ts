@@ -163,25 +163,6 @@ export const InvokeResult = z
   .meta({ id: 'InvokeResult' });
 export type InvokeResult = z.infer<typeof InvokeResult>;
 
-export const FunctionLog = z
-  .object({
-    seq: z.number(),
-    requestId: z.string(),
-    version: z.number().int(),
-    status: z.string(),
-    durationMs: z.number(),
-    cold: z.boolean(),
-    logs: z.string(),
-    at: Timestamp,
-  })
-  .meta({ id: 'FunctionLog' });
-
-export const FunctionLogsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  requestId: z.string().optional(),
-  project: z.string().optional(),
-});
-
 export const RollbackBody = z.strictObject({
   version: z.number().int().min(1),
   alias: z.string().max(63).default('live'),
@@ -202,30 +183,3 @@ export const Invocation = z
   })
   .meta({ id: 'Invocation' });
 export type Invocation = z.infer<typeof Invocation>;
-
-export const METRICS_RANGES = { '1h': 3600, '24h': 86_400, '7d': 604_800 } as const;
-
-export const FunctionMetricsQuery = z.strictObject({
-  range: z.enum(['1h', '24h', '7d']).default('24h'),
-  project: z.string().optional(),
-});
-
-export const FunctionMetrics = z
-  .object({
-    range: z.enum(['1h', '24h', '7d']),
-    invocations: z.number().int(),
-    errors: z.number().int().describe('The handler threw or answered an error.'),
-    timeouts: z.number().int(),
-    coldStarts: z.number().int(),
-    throttles: z
-      .number()
-      .int()
-      .describe('Invocations refused with 429 since the manager started (not kept across restarts).'),
-    durationMs: z
-      .object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() })
-      .describe("The handler's own time; null without invocations in the range."),
-    concurrent: z.number().int().describe('Invocations running now.'),
-    instances: z.number().int().describe('Instances ready now.'),
-  })
-  .meta({ id: 'FunctionMetrics' });
-export type FunctionMetrics = z.infer<typeof FunctionMetrics>;

@@ -31,6 +31,7 @@ export * from './boot-profile.ts';
 export * from './container.ts';
 export * from './container-routes.ts';
 export * from './function.ts';
+export * from './function-observe.ts';
 export * from './function-routes.ts';
 export * from './app-status.ts';
 export * from './webhook.ts';

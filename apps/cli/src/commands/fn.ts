@@ -7,6 +7,7 @@ import { UsageError } from '../usage-error.ts';
 import { table } from '../format.ts';
 import { printJson } from '../output.ts';
 import { act } from './vm.ts';
+import { fnObserveCommands } from './fn-observe.ts';
 
 const MAX_FILES = 100;
 /** Not code: what a build makes or a checkout keeps. */
@@ -95,7 +96,7 @@ export async function builtVersion(c: HearthClient, name: string, version: numbe
   }
 }
 
-/** `hearth fn deploy|invoke|ls|rm|versions|rollback|logs`: serverless functions. */
+/** `hearth fn deploy|invoke|ls|rm|versions|rollback|logs|metrics`: serverless functions. */
 export function fnCommands(program: Command): void {
   const fn = program.command('fn').description('Serverless functions (Node.js, Python, Ruby handlers)');
   fn.command('deploy <dir>')
@@ -243,22 +244,5 @@ export function fnCommands(program: Command): void {
         console.log(`function ${f.name}: ${o.alias} is version ${f.aliases[o.alias]}`);
       }),
     );
-  fn.command('logs <name>')
-    .description('Per-invocation logs, newest last, each tagged with its request id')
-    .option('--limit <n>', 'invocations', '20')
-    .option('--request-id <id>', 'one invocation only')
-    .action(
-      act(program, async (c, json, name: string, o: { limit: string; requestId?: string }) => {
-        const { items } = await c.call('functionLogs', {
-          params: { name },
-          query: { ...pq(c), limit: int(o.limit), ...(o.requestId ? { requestId: o.requestId } : {}) },
-        } as never);
-        if (json) return printJson(items);
-        for (const l of items.reverse()) {
-          const head = `${l.at} ${l.requestId} v${l.version} ${l.status} ${l.durationMs} ms${l.cold ? ' cold' : ''}`;
-          const lines = l.logs.replace(/\n$/, '').split('\n').filter(Boolean);
-          console.log(lines.length ? lines.map((x) => `${head} | ${x}`).join('\n') : head);
-        }
-      }),
-    );
+  fnObserveCommands(program, fn);
 }

@@ -40,7 +40,9 @@ export function functionRoutes(app: FastifyInstance, deps: AppServices, svc: Fun
   serve(app, t, routes.functionMetrics, ({ params, project, query }) =>
     svc.metrics(params.name, project, query.range),
   );
-  serve(app, t, routes.functionLogs, ({ params, project, query }) => svc.logs(params.name, project, query));
+  serve(app, t, routes.functionLogs, ({ params, project, query, reply }) =>
+    svc.logs(params.name, project, query, reply),
+  );
 
   // The trigger takes any body as bytes (the handler decides what it means), in its own scope.
   void app.register(async (inst) => {

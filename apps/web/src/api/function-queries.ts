@@ -1,5 +1,5 @@
 import { queryOptions } from '@tanstack/react-query';
-import type { FunctionVersion } from '@hearth/contract';
+import type { FunctionVersion, METRICS_RANGES } from '@hearth/contract';
 import type { HearthClient } from '@hearth/sdk';
 
 export const fnKeys = {
@@ -8,9 +8,12 @@ export const fnKeys = {
   detail: (name: string) => [...fnKeys.all, 'detail', name] as const,
   versions: (name: string) => [...fnKeys.all, 'versions', name] as const,
   code: (name: string, version: number) => [...fnKeys.all, 'code', name, version] as const,
-  logs: (name: string, requestId: string) => [...fnKeys.all, 'logs', name, requestId] as const,
-  metrics: (name: string) => [...fnKeys.all, 'metrics', name] as const,
+  logs: (name: string, requestId: string, q: string) => [...fnKeys.all, 'logs', name, requestId, q] as const,
+  metrics: (name: string, range: string) => [...fnKeys.all, 'metrics', name, range] as const,
 };
+
+/** The invocations a logs view lists at most. */
+export const LOGS_LIMIT = 100;
 
 /** While a version builds (a VM boot, a snapshot: minutes), its state is asked for this often. */
 export const BUILD_POLL_MS = 2000;
@@ -41,15 +44,22 @@ export const fnQueries = {
       queryFn: () => c.call('getFunctionCode', { params: { name, version } }),
       staleTime: Infinity,
     }),
-  logs: (c: HearthClient, name: string, requestId: string) =>
+  logs: (c: HearthClient, name: string, requestId: string, q: string) =>
     queryOptions({
-      queryKey: fnKeys.logs(name, requestId),
+      queryKey: fnKeys.logs(name, requestId, q),
       queryFn: async () =>
         (
           await c.call('functionLogs', {
             params: { name },
-            query: { limit: 100, requestId: requestId || undefined },
+            query: { limit: LOGS_LIMIT, requestId: requestId || undefined, q: q || undefined },
           })
         ).items,
+    }),
+  /** The figures move with every invocation, also ones made elsewhere: read again every 15 s. */
+  metrics: (c: HearthClient, name: string, range: keyof typeof METRICS_RANGES) =>
+    queryOptions({
+      queryKey: fnKeys.metrics(name, range),
+      queryFn: () => c.call('functionMetrics', { params: { name }, query: { range } }),
+      refetchInterval: 15_000,
     }),
 };

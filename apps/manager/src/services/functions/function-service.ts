@@ -7,9 +7,11 @@ import {
   type FunctionInfo,
   type FunctionRuntime,
   type FunctionVersion,
+  type FunctionLogsQuery,
   type InvokeResult,
   type METRICS_RANGES,
 } from '@hearth/contract';
+import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import type { Db } from '../../db/index.ts';
 import type { FunctionRowConfig } from '../../db/schema-functions.ts';
@@ -17,6 +19,7 @@ import { buildVersion, FUNCTION_LABEL, type BuildDeps } from './build.ts';
 import { stageCode, type StagedCode } from './code.ts';
 import { FunctionPool } from './instances.ts';
 import { FunctionInvocations, type VersionChoice } from './invocations.ts';
+import { FunctionObserve } from './observe.ts';
 import { FunctionStore, type FunctionRow, type VersionRow } from './store.ts';
 
 export interface FunctionServiceDeps extends BuildDeps {
@@ -48,11 +51,13 @@ export class FunctionService {
   private readonly configs = new Map<string, FunctionConfig>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly calls: FunctionInvocations;
+  private readonly observe: FunctionObserve;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: FunctionServiceDeps) {
     this.store = new FunctionStore(deps.db);
     this.calls = new FunctionInvocations(deps, this.store, (row) => this.pool(row));
+    this.observe = new FunctionObserve(this.store, (row) => this.pools.get(row.id));
   }
 
   start(): void {
@@ -257,24 +262,11 @@ export class FunctionService {
   }
 
   async metrics(name: string, project: string, range: keyof typeof METRICS_RANGES) {
-    return this.calls.metrics(await this.require(name, project), range);
+    return this.observe.metrics(await this.require(name, project), range);
   }
 
-  async logs(name: string, project: string, q: { limit: number; requestId?: string | undefined }) {
-    const row = await this.require(name, project);
-    const rows = await this.store.logs(row.id, q.limit, q.requestId);
-    return {
-      items: rows.map((r) => ({
-        seq: r.seq,
-        requestId: r.request_id,
-        version: r.version,
-        status: r.status,
-        durationMs: r.duration_ms,
-        cold: r.cold,
-        logs: r.logs,
-        at: new Date(r.at).toISOString(),
-      })),
-    };
+  async logs(name: string, project: string, q: FunctionLogsQuery, reply: FastifyReply) {
+    return this.observe.logs(await this.require(name, project), q, reply);
   }
 
   /** The function's public flag (the HTTP trigger asks before any authentication). */

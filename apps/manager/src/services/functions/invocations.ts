@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  HearthError,
-  METRICS_RANGES,
-  type FunctionMetrics,
-  type Invocation,
-  type InvokeResult,
-} from '@hearth/contract';
+import { HearthError, type Invocation, type InvokeResult } from '@hearth/contract';
 import type { BuildDeps } from './build.ts';
 import type { FunctionPool } from './instances.ts';
 import { invokeOn } from './invoke.ts';
@@ -35,7 +29,25 @@ export class FunctionInvocations {
   async invoke(row: FunctionRow, q: VersionChoice, event: unknown): Promise<InvokeResult> {
     const v = await this.readyVersion(row, q);
     const requestId = randomUUID();
-    const out = await invokeOn(this.deps, this.poolOf(row), row, v, requestId, event);
+    const out = await invokeOn(this.deps, this.poolOf(row), row, v, requestId, event).catch(
+      async (e: unknown) => {
+        // A refusal is a figure of the function (its throttles): it is kept with the invocations.
+        if (e instanceof HearthError && e.code === 'FUNCTION_THROTTLED') {
+          await this.store
+            .addLog({
+              function_id: row.id,
+              request_id: requestId,
+              version: v.version,
+              status: 'throttled',
+              duration_ms: 0,
+              cold: false,
+              logs: '',
+            })
+            .catch((err: Error) => this.deps.log.warn({ err, requestId }, 'recording a throttle failed'));
+        }
+        throw e;
+      },
+    );
     await this.store.addLog({ function_id: row.id, request_id: requestId, ...logFields(out) });
     return out;
   }
@@ -92,17 +104,6 @@ export class FunctionInvocations {
       if (r.status !== 'pending' || Date.now() >= deadline) return this.invocationOf(row, r);
       await new Promise((res) => setTimeout(res, 250));
     }
-  }
-
-  async metrics(row: FunctionRow, range: keyof typeof METRICS_RANGES): Promise<FunctionMetrics> {
-    const pool = this.poolOf(row);
-    return {
-      range,
-      ...(await this.store.metrics(row.id, METRICS_RANGES[range])),
-      throttles: pool.throttled,
-      concurrent: pool.concurrent(),
-      instances: pool.instances.filter((i) => i.state === 'ready').length,
-    };
   }
 
   private async readyVersion(row: FunctionRow, q: VersionChoice): Promise<VersionRow> {

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { FunctionConfig } from '@hearth/contract';
 import type { Db } from '../../db/index.ts';
@@ -15,7 +16,10 @@ export type LogRow = typeof functionLogs.$inferSelect;
 
 /** The function tables (migration 38). */
 export class FunctionStore {
-  constructor(private readonly db: Db) {}
+  /** `log` (function id) after an invocation's row was added or finished: a follow reads it then. */
+  readonly logEvents = new EventEmitter().setMaxListeners(0);
+
+  constructor(readonly db: Db) {}
 
   async insert(r: { id: string; name: string; project: string; config: FunctionRowConfig }) {
     const rows = await this.db.orm.insert(functions).values(r).returning();
@@ -118,6 +122,7 @@ export class FunctionStore {
 
   async addLog(r: Omit<LogRow, 'seq' | 'at' | 'result'> & { result?: unknown }): Promise<void> {
     await this.db.orm.insert(functionLogs).values(r);
+    this.logEvents.emit('log', r.function_id);
   }
 
   /** An asynchronous invocation's end: its row (inserted `pending`) takes the outcome. */
@@ -130,6 +135,7 @@ export class FunctionStore {
       .update(functionLogs)
       .set(r)
       .where(and(eq(functionLogs.function_id, fnId), eq(functionLogs.request_id, requestId)));
+    this.logEvents.emit('log', fnId);
   }
 
   async logByRequest(fnId: string, requestId: string): Promise<LogRow | null> {
@@ -154,43 +160,5 @@ export class FunctionStore {
       [JSON.stringify({ code: 'FUNCTION_INSTANCE_FAILED', message: why })],
     );
     return { versions: v.length, invocations: i.length };
-  }
-
-  /** Counts and the handler's duration percentiles over the invocation log since `sinceS` ago. */
-  async metrics(fnId: string, sinceS: number) {
-    const rows = await this.db.query<Record<string, string | number | null>>(
-      `SELECT count(*) FILTER (WHERE status NOT IN ('pending', 'failed')) AS invocations,
-              count(*) FILTER (WHERE status = 'error') AS errors,
-              count(*) FILTER (WHERE status = 'timeout') AS timeouts,
-              count(*) FILTER (WHERE cold) AS cold,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE status IN ('ok', 'error')) AS p50,
-              percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE status IN ('ok', 'error')) AS p95,
-              percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE status IN ('ok', 'error')) AS p99
-         FROM function_logs WHERE function_id = $1 AND at > now() - make_interval(secs => $2)`,
-      [fnId, sinceS],
-    );
-    const r = rows[0]!;
-    const num = (x: unknown) => (x === null || x === undefined ? null : Number(x));
-    return {
-      invocations: Number(r.invocations),
-      errors: Number(r.errors),
-      timeouts: Number(r.timeouts),
-      coldStarts: Number(r.cold),
-      durationMs: { p50: num(r.p50), p95: num(r.p95), p99: num(r.p99) },
-    };
-  }
-
-  logs(fnId: string, limit: number, requestId?: string): Promise<LogRow[]> {
-    return this.db.orm
-      .select()
-      .from(functionLogs)
-      .where(
-        and(
-          eq(functionLogs.function_id, fnId),
-          requestId ? eq(functionLogs.request_id, requestId) : undefined,
-        ),
-      )
-      .orderBy(desc(functionLogs.seq))
-      .limit(limit);
   }
 }

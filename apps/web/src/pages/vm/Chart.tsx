@@ -14,11 +14,14 @@ export function Chart({
   series,
   data,
   format,
+  points = false,
 }: {
   title: string;
   series: Series[];
   data: uPlot.AlignedData;
   format: (n: number) => string;
+  /** Marks each value (sparse data: a lone bucket between empty ones draws no line). */
+  points?: boolean;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -39,6 +42,7 @@ export function Chart({
             label: s.label,
             stroke: s.color,
             width: 2,
+            ...(points ? { points: { show: true, size: 5 } } : {}),
             value: (_u: uPlot, v: number | null) => (v == null ? '—' : format(v)),
           })),
         ],
