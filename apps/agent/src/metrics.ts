@@ -187,11 +187,7 @@ export function agentMetrics(app: FastifyInstance, sup: Supervisor, sampler: VmS
       for (const s of sup.list()) this.inc({ phase: s.phase });
     },
   });
-  perVm(
-    'hearth_vm_cpu_percent',
-    'Guest CPU use, percent of its vCPUs (last sample).',
-    (m) => m.cpuPercent,
-  );
+  perVm('hearth_vm_cpu_percent', 'Guest CPU use, percent of its vCPUs (last sample).', (m) => m.cpuPercent);
   perVm('hearth_vm_memory_used_bytes', 'Guest memory in use.', (m) => m.memory.usedBytes);
   perVm('hearth_vm_memory_total_bytes', 'Guest memory.', (m) => m.memory.totalBytes);
   perVm('hearth_vm_disk_used_bytes', 'Guest root filesystem in use.', (m) => m.disk.usedBytes);
