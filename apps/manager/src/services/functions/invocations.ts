@@ -8,7 +8,7 @@ import {
 } from '@hearth/contract';
 import type { BuildDeps } from './build.ts';
 import type { FunctionPool } from './instances.ts';
-import { invokeOn } from './invoke.ts';
+import { invokeOn, withLogTail } from './invoke.ts';
 import type { FunctionRow, FunctionStore, LogRow, VersionRow } from './store.ts';
 
 export interface VersionChoice {
@@ -37,7 +37,7 @@ export class FunctionInvocations {
     const requestId = randomUUID();
     const out = await invokeOn(this.deps, this.poolOf(row), row, v, requestId, event);
     await this.store.addLog({ function_id: row.id, request_id: requestId, ...logFields(out) });
-    return out;
+    return withLogTail(out);
   }
 
   /**
@@ -58,7 +58,7 @@ export class FunctionInvocations {
     });
     const pool = this.poolOf(row);
     const run = invokeOn(this.deps, pool, row, v, requestId, event).then(
-      (out) => this.store.finishLog(row.id, requestId, { ...logFields(out), result: out }),
+      (out) => this.store.finishLog(row.id, requestId, { ...logFields(out), result: withLogTail(out) }),
       (e: Error) => {
         const code = e instanceof HearthError ? e.code : 'FUNCTION_INSTANCE_FAILED';
         return this.store.finishLog(row.id, requestId, {
