@@ -95,6 +95,13 @@ describe('functions: bad input and faults', () => {
       params: { name },
       query: { range: '1h' },
     } as never) as Promise<FunctionMetrics>;
+  /** The VMs of the node function's instances. */
+  const fnVms = async () =>
+    new Set(
+      (await p.client.call('listVms', { query: { limit: 500 } } as never)).items
+        .filter((v) => v.name.startsWith('fn-faulty-'))
+        .map((v) => v.id),
+    );
   const deploy = async (body: Record<string, unknown>) => {
     const info = await p.client.call('createFunction', { body } as never);
     let v: FunctionVersion;
@@ -212,12 +219,6 @@ describe('functions: bad input and faults', () => {
     // Two instances up (concurrency 1: two calls at once need both), their VMs noted.
     await Promise.all([ok('faulty', { mode: 'sleep', ms: 500 }), ok('faulty', { mode: 'sleep', ms: 500 })]);
     await until('two instances', async () => (await metrics('faulty')).instances === 2, 300_000);
-    const fnVms = async () =>
-      new Set(
-        (await p.client.call('listVms', { query: { limit: 500 } } as never)).items
-          .filter((v) => v.name.startsWith('fn-faulty-'))
-          .map((v) => v.id),
-      );
     const before = await fnVms();
     expect(before.size).toBe(2);
     const [oom, other, py] = await Promise.all([
@@ -263,13 +264,15 @@ describe('functions: bad input and faults', () => {
         invoke('faulty', { n }).catch((e: Error): Answer => ({
           status: 0,
           retryAfter: null,
-          body: { error: e.message },
+          body: { error: `${e.message}: ${String((e.cause as Error | undefined)?.message ?? '')}` },
         })),
       ),
     );
     const byStatus = new Map<number, number>();
     for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
     console.log(`1000 calls: ${JSON.stringify(Object.fromEntries(byStatus))}`);
+    const failed = answers.filter((a) => a.status !== 200 && a.status !== 429);
+    expect(failed.slice(0, 3).map((a) => a.body)).toEqual([]);
     const done = answers.filter((a) => a.status === 200);
     const refused = answers.filter((a) => a.status === 429);
     expect(done.length + refused.length).toBe(1000);
@@ -295,6 +298,10 @@ describe('functions: bad input and faults', () => {
   }, 900_000);
 
   it('the agent restarted mid-invocation: the caller gets FUNCTION_INSTANCE_FAILED, not a hang; the function works after', async () => {
+    // Two instances: one takes the long call, the other is idle while its agent restarts.
+    await Promise.all([ok('faulty', { mode: 'sleep', ms: 500 }), ok('faulty', { mode: 'sleep', ms: 500 })]);
+    await until('two instances', async () => (await metrics('faulty')).instances === 2, 300_000);
+    const vms0 = await fnVms();
     const call = invoke('faulty', { mode: 'sleep', ms: 600_000 });
     await until('the invocation is running', async () => (await metrics('faulty')).concurrent === 1, 120_000);
     await p.agent!.dispose();
@@ -307,11 +314,20 @@ describe('functions: bad input and faults', () => {
       /^Invoking function "faulty" failed: its instance stopped answering \(.+\); it was recycled\.$/,
     );
     expect(err.hint).toBe(errorCatalogue.FUNCTION_INSTANCE_FAILED.hint);
-    await until(
-      'the function answers again',
-      async () => (await invoke('faulty', { n: 6 })).status === 200,
-      600_000,
-    );
+    // The idle instance's stream broke with the agent too: the next call reopens it.
+    expect(await ok('faulty', { n: 6 })).toMatchObject({ status: 'ok', result: { echo: 6 } });
     expect(await ok('faulty', { n: 7 })).toMatchObject({ status: 'ok', result: { echo: 7 } });
+    // The instance whose call broke is removed, its VM too, though the agent was away then.
+    await until(
+      'the broken instance is removed',
+      async () => {
+        const now = await fnVms();
+        return [...vms0].filter((id) => now.has(id)).length === 1;
+      },
+      300_000,
+    );
+    console.log(
+      `agent restart: instance VMs ${[...vms0].join(',')} before, ${[...(await fnVms())].join(',')} after`,
+    );
   }, 1_200_000);
 });
