@@ -18,8 +18,8 @@ interface ShimAnswer {
 const TAIL = 4096;
 
 /** The most of an invocation's output kept; the shims stop there with the same marker. */
-export const MAX_LOG = 64 * 1024;
-export const LOG_CUT = '\n[hearth: output past 64 KiB dropped]\n';
+const MAX_LOG = 64 * 1024;
+const LOG_CUT = '\n[hearth: output past 64 KiB dropped]\n';
 
 /** The output as stored: a shim that sent more than the cap (an old one) is cut here the same way. */
 const capped = (logs: string) =>
@@ -47,9 +47,10 @@ async function outOfMemory(deps: BuildDeps, g: Guest): Promise<boolean> {
 }
 
 /**
- * One invocation on an instance of the pool (its whole output, capped, in `logs`): the event goes to the shim over the instance's
+ * One invocation on an instance of the pool: the event goes to the shim over the instance's
  * stream (the guest agent's TCP port stream, kept open); past the timeout the instance is recycled
- * (a runaway handler may hold its process; the other instances are untouched).
+ * (a runaway handler may hold its process; the other instances are untouched). The answer's
+ * `logs` is the whole output (capped); callers hand out its tail (withLogTail).
  */
 export async function invokeOn(
   deps: BuildDeps,
