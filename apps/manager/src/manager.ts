@@ -248,7 +248,10 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     ...(cfg.maxUploadBytes ? { maxUploadBytes: cfg.maxUploadBytes } : {}),
     e2bDomain: cfg.e2bDomain || process.env.HEARTH_E2B_DOMAIN || null,
   });
-  await app.listen({ host: cfg.host, port: cfg.port });
+  // A burst of clients (a thousand function calls at once) must wait in the kernel's accept queue,
+  // not be dropped from it while the loop is busy: Node's default of 511 overflowed and the
+  // dropped connections were reset seconds later. The kernel caps it at net.core.somaxconn.
+  await app.listen({ host: cfg.host, port: cfg.port, backlog: 4096 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   url = `http://${cfg.host}:${port}`;

@@ -31,6 +31,10 @@ export const functionErrors = {
     status: 502,
     hint: "The function's instance could not be started or stopped answering (it was recycled); retry. `detail` says what failed.",
   },
+  FUNCTION_OUT_OF_MEMORY: {
+    status: 502,
+    hint: "The handler used more memory than the function's memoryMib and the guest's kernel killed it; its instance was recycled and the next call restores a new one. Deploy with a larger memoryMib, or make the handler use less.",
+  },
   FUNCTION_INVOCATION_NOT_FOUND: {
     status: 404,
     hint: 'The request id names no asynchronous invocation of this function (ids come from POST /v1/functions/{name}/invocations); results are kept with the invocation log.',

@@ -141,7 +141,13 @@ export const functionRoutes = {
     bodyProjectIsData: true,
     response: InvokeResult,
     status: 200,
-    errors: [...F_ERR, 'FUNCTION_NOT_READY', 'FUNCTION_THROTTLED', 'FUNCTION_INSTANCE_FAILED'],
+    errors: [
+      ...F_ERR,
+      'FUNCTION_NOT_READY',
+      'FUNCTION_THROTTLED',
+      'FUNCTION_INSTANCE_FAILED',
+      'FUNCTION_OUT_OF_MEMORY',
+    ],
   }),
   invokeFunctionAsync: def({
     ...base,
@@ -205,6 +211,12 @@ export const functionRoutes = {
     response: null,
     raw: { produces: ['*/*'] },
     status: 200,
-    errors: [...F_ERR, 'FUNCTION_NOT_READY', 'FUNCTION_THROTTLED', 'FUNCTION_INSTANCE_FAILED'],
+    errors: [
+      ...F_ERR,
+      'FUNCTION_NOT_READY',
+      'FUNCTION_THROTTLED',
+      'FUNCTION_INSTANCE_FAILED',
+      'FUNCTION_OUT_OF_MEMORY',
+    ],
   }),
 } as const;

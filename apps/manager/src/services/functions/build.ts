@@ -78,12 +78,22 @@ export async function runningGuest(deps: BuildDeps, vmId: string, project: strin
 }
 
 /**
+ * The guest with its host as recorded now, updated in place (an instance's other users, such as
+ * the out-of-memory probe, see it too): an agent that restarted may listen on another address.
+ */
+async function currentGuest(deps: BuildDeps, g: Guest): Promise<Guest> {
+  const row = await deps.stores.vms.getUnscoped(g.vmId);
+  if (row?.host_id) g.host = await deps.stores.hosts.require(row.host_id);
+  return g;
+}
+
+/**
  * Waits until the shim in the guest answers a ping, and answers the client that reached it (its
  * stream stays open for the invocations). The ping goes alone, first: it tells whether the shim
  * multiplexes (ShimClient).
  */
 export async function shimReady(deps: BuildDeps, g: Guest, ms: number): Promise<ShimClient> {
-  const shim = shimClient(deps.agents, g);
+  const shim = shimClient(deps.agents, g, () => currentGuest(deps, g));
   try {
     await retrying(ms, () => shim.call({ op: 'ping' }, 10_000));
     return shim;

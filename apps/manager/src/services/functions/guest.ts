@@ -78,7 +78,14 @@ export async function connectGuest(agents: AgentClient, g: Guest, port: number):
   }
 }
 
-/** The manager's end of a guest's shim: one stream through the VM's agent, reopened when it breaks. */
-export function shimClient(agents: AgentClient, g: Guest): ShimClient {
-  return new ShimClient(() => connectGuest(agents, g, SHIM_PORT));
+/**
+ * The manager's end of a guest's shim: one stream through the VM's agent, reopened when it breaks.
+ * `current` gives the guest as it is when a stream opens (its agent may have restarted elsewhere).
+ */
+export function shimClient(
+  agents: AgentClient,
+  g: Guest,
+  current: () => Promise<Guest> = () => Promise.resolve(g),
+): ShimClient {
+  return new ShimClient(async () => connectGuest(agents, await current(), SHIM_PORT));
 }

@@ -88,11 +88,14 @@ export class FunctionPool {
     this.pump();
   }
 
-  /** Removes an instance that misbehaved (a timeout, a broken shim): the others go on. */
-  recycle(inst: Instance, why: string): void {
+  /**
+   * Removes an instance that misbehaved (a timeout, a broken shim): the others go on. Its VM is
+   * deleted once `keepUntil` settles (the guest asked what happened), out of rotation meanwhile.
+   */
+  recycle(inst: Instance, why: string, keepUntil?: Promise<unknown>): void {
     // The other calls on a recycled instance fail with it: it is removed once.
     if (inst.state === 'gone') return this.pump();
-    this.drop(inst, why);
+    this.drop(inst, why, keepUntil);
     this.pump();
   }
 
@@ -233,7 +236,7 @@ export class FunctionPool {
     return { guest, shim: await shimReady(this.deps, guest, 300_000) };
   }
 
-  private drop(inst: Instance, why: string): void {
+  private drop(inst: Instance, why: string, keepUntil?: Promise<unknown>): void {
     const at = this.instances.indexOf(inst);
     if (at >= 0) this.instances.splice(at, 1);
     inst.state = 'gone';
@@ -242,8 +245,11 @@ export class FunctionPool {
     if (!inst.vmId) return;
     const vmId = inst.vmId;
     this.deps.log.info({ fn: this.owner.name, vm: vmId, why }, 'function instance stopped');
-    this.deps.vms
-      .delete(vmId, this.owner.project, 'function')
-      .catch((e: Error) => this.deps.log.warn({ err: e, vm: vmId }, 'removing a function instance failed'));
+    const remove = () =>
+      this.deps.vms
+        .delete(vmId, this.owner.project, 'function')
+        .catch((e: Error) => this.deps.log.warn({ err: e, vm: vmId }, 'removing a function instance failed'));
+    if (keepUntil) void keepUntil.catch(() => undefined).then(remove);
+    else void remove();
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { HearthError, type Invocation, type InvokeResult } from '@hearth/contract';
 import type { BuildDeps } from './build.ts';
 import type { FunctionPool } from './instances.ts';
-import { invokeOn } from './invoke.ts';
+import { invokeOn, withLogTail } from './invoke.ts';
 import type { FunctionRow, FunctionStore, LogRow, VersionRow } from './store.ts';
 
 export interface VersionChoice {
@@ -49,7 +49,7 @@ export class FunctionInvocations {
       },
     );
     await this.store.addLog({ function_id: row.id, request_id: requestId, ...logFields(out) });
-    return out;
+    return withLogTail(out);
   }
 
   /**
@@ -70,7 +70,7 @@ export class FunctionInvocations {
     });
     const pool = this.poolOf(row);
     const run = invokeOn(this.deps, pool, row, v, requestId, event).then(
-      (out) => this.store.finishLog(row.id, requestId, { ...logFields(out), result: out }),
+      (out) => this.store.finishLog(row.id, requestId, { ...logFields(out), result: withLogTail(out) }),
       (e: Error) => {
         const code = e instanceof HearthError ? e.code : 'FUNCTION_INSTANCE_FAILED';
         return this.store.finishLog(row.id, requestId, {

@@ -24,6 +24,8 @@ exports.handler = async (event, context) => {
   if (event.wait) await gate;
   else if (event.open) open();
   if (event.hang) await new Promise(() => {});
+  if (event.print) for (let i = 0; i < 40; i++) process.stdout.write('x'.repeat(4096));
+  if (event.bigint) return { n: 1n };
   return { echo: event.n, id: context.awsRequestId, text: 'ünïcødé ✓', len: (event.big ?? '').length };
 };
 `;
@@ -39,6 +41,11 @@ def handler(event, context):
         gate.set()
     if event.get("hang"):
         threading.Event().wait()
+    if event.get("print"):
+        for _ in range(40):
+            print("x" * 4096, end="")
+    if event.get("bigint"):
+        return {"n": object()}
     return {"echo": event.get("n"), "id": context.aws_request_id, "text": "ünïcødé ✓", "len": len(event.get("big", ""))}
 `;
 
@@ -183,6 +190,22 @@ describe.each([
     expect(await late).toBeInstanceOf(ShimTimeout);
     expect((await call(s.client, 2)).result.echo).toBe(2);
     expect(s.dialer.sockets.length).toBe(1);
+  });
+
+  it('output past 64 KiB is cut with the marker; a return value JSON cannot carry is named', async () => {
+    const s = await startShim(bin, file, handlerFile, handler, source);
+    const loud = await call(s.client, 1, { print: true });
+    expect(loud.ok).toBe(true);
+    expect(loud.logs).toBe(
+      `hi from req-1\n${'x'.repeat(64 * 1024 - 14)}\n[hearth: output past 64 KiB dropped]\n`,
+    );
+    const bad = (await call(s.client, 2, { bigint: true })) as unknown as {
+      ok: boolean;
+      error: { type: string };
+    };
+    expect(bad.ok).toBe(false);
+    expect(bad.error.type).toBe('ResultNotSerializable');
+    expect((await call(s.client, 3)).logs).toBe('hi from req-3\n');
   });
 
   it('the shim dying fails what waits, and a stopped client refuses new calls', async () => {

@@ -2,6 +2,7 @@
 // error on stdout as JSON), `serve` loads it and answers invocations on 127.0.0.1:PORT, JSON lines
 // multiplexed by id on long-lived connections. Output is captured per invocation by async context.
 import net from 'node:net';
+import { Buffer } from 'node:buffer';
 import process from 'node:process';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +14,7 @@ const moduleName = handlerSpec.slice(0, dot);
 const exportName = handlerSpec.slice(dot + 1);
 const als = new AsyncLocalStorage();
 const MAX_LOG = 64 * 1024;
+const CUT = '\n[hearth: output past 64 KiB dropped]\n';
 
 function errorOf(e) {
   const err = e instanceof Error ? e : new Error(String(e));
@@ -26,12 +28,29 @@ function errorOf(e) {
   };
 }
 
+// An invocation's output is kept up to MAX_LOG, then the marker; the rest is dropped, also from the
+// guest's own log file (a handler printing without end must not fill the guest's disk or the
+// manager's memory).
 for (const stream of [process.stdout, process.stderr]) {
   const write = stream.write.bind(stream);
   stream.write = (chunk, ...rest) => {
     const store = als.getStore();
-    if (store && store.logs.length < MAX_LOG) store.logs += String(chunk);
-    return write(chunk, ...rest);
+    if (!store) return write(chunk, ...rest);
+    const done = rest.find((a) => typeof a === 'function');
+    if (store.cut) {
+      if (done) process.nextTick(done);
+      return true;
+    }
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    const room = MAX_LOG - store.logs.length;
+    if (text.length <= room) {
+      store.logs += text;
+      return write(chunk, ...rest);
+    }
+    store.cut = true;
+    const kept = text.slice(0, room) + CUT;
+    store.logs += kept;
+    return write(kept, done);
   };
 }
 
@@ -49,8 +68,27 @@ async function load() {
   return fn;
 }
 
+class NotSerializable extends Error {}
+
+/** The return value as JSON would carry it; one JSON cannot (a BigInt, a cycle) is the caller's error. */
+function serialized(result) {
+  let json;
+  try {
+    json = JSON.stringify(result === undefined ? null : result);
+  } catch (e) {
+    const err = new NotSerializable();
+    err.error = {
+      type: 'ResultNotSerializable',
+      message: `The handler's return value is not JSON-serializable: ${e.message}`,
+      stack: [],
+    };
+    throw err;
+  }
+  return json === undefined ? null : JSON.parse(json);
+}
+
 async function invoke(fn, req) {
-  const store = { logs: '' };
+  const store = { logs: '', cut: false };
   const t0 = process.hrtime.bigint();
   const deadline = Date.now() + req.timeoutMs;
   const context = {
@@ -64,10 +102,9 @@ async function invoke(fn, req) {
   const out = await als.run(store, async () => {
     try {
       const result = await fn(req.event, context);
-      const json = JSON.stringify(result === undefined ? null : result);
-      return { ok: true, result: JSON.parse(json) };
+      return { ok: true, result: serialized(result) };
     } catch (e) {
-      return { ok: false, error: errorOf(e) };
+      return { ok: false, error: e instanceof NotSerializable ? e.error : errorOf(e) };
     }
   });
   out.ms = Number(process.hrtime.bigint() - t0) / 1e6;

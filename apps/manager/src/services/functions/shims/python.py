@@ -15,19 +15,30 @@ import traceback
 mode, task_dir, handler_spec, port = sys.argv[1:5]
 module_name, export_name = handler_spec.rsplit(".", 1)
 MAX_LOG = 64 * 1024
+CUT = "\n[hearth: output past 64 KiB dropped]\n"
 local = threading.local()
 
 
 class Capture:
-    """sys.stdout/sys.stderr: a copy of what an invocation's thread prints goes to its log."""
+    """sys.stdout/sys.stderr: a copy of what an invocation's thread prints goes to its log, up to
+    MAX_LOG, then the marker; the rest is dropped, also from the guest's own log file (a handler
+    printing without end must not fill the guest's disk or the manager's memory)."""
 
     def __init__(self, real):
         self.real = real
 
     def write(self, s):
         buf = getattr(local, "logs", None)
-        if buf is not None and sum(map(len, buf)) < MAX_LOG:
-            buf.append(s)
+        if buf is None:
+            return self.real.write(s)
+        if local.cut:
+            return len(s)
+        room = MAX_LOG - local.size
+        if len(s) > room:
+            local.cut = True
+            s = s[:room] + CUT
+        buf.append(s)
+        local.size += len(s)
         return self.real.write(s)
 
     def flush(self):
@@ -76,10 +87,23 @@ class Context:
 
 def invoke(fn, req):
     local.logs = []
+    local.size = 0
+    local.cut = False
     t0 = time.perf_counter()
     try:
         result = fn(req["event"], Context(req))
-        out = {"ok": True, "result": json.loads(json.dumps(result))}
+        try:
+            # NaN and infinities are no JSON: the manager would refuse the whole answer line.
+            out = {"ok": True, "result": json.loads(json.dumps(result, allow_nan=False))}
+        except (TypeError, ValueError, RecursionError) as e:
+            out = {
+                "ok": False,
+                "error": {
+                    "type": "ResultNotSerializable",
+                    "message": f"The handler's return value is not JSON-serializable: {e}",
+                    "stack": [],
+                },
+            }
     except Exception as e:  # the handler's error goes back to the caller
         out = {"ok": False, "error": error_of(e)}
     out["ms"] = (time.perf_counter() - t0) * 1000

@@ -8,8 +8,11 @@ require 'socket'
 mode, task_dir, handler_spec, port = ARGV
 module_name, _, export_name = handler_spec.rpartition('.')
 MAX_LOG = 64 * 1024
+CUT = "\n[hearth: output past 64 KiB dropped]\n"
 
-# $stdout/$stderr: a copy of what an invocation's thread prints goes to its log.
+# $stdout/$stderr: a copy of what an invocation's thread prints goes to its log, up to MAX_LOG, then
+# the marker; the rest is dropped, also from the guest's own log file (a handler printing without
+# end must not fill the guest's disk or the manager's memory).
 class Capture
   def initialize(real)
     @real = real
@@ -18,7 +21,15 @@ class Capture
   def write(*parts)
     s = parts.join
     buf = Thread.current[:fn_logs]
-    buf << s if buf && buf.bytesize < MAX_LOG
+    return @real.write(s) unless buf
+    return s.bytesize if Thread.current[:fn_cut]
+
+    room = MAX_LOG - buf.bytesize
+    if s.bytesize > room
+      Thread.current[:fn_cut] = true
+      s = s.byteslice(0, room).scrub + CUT
+    end
+    buf << s
     @real.write(s)
   end
 
@@ -56,17 +67,24 @@ end
 
 def invoke(name, req)
   Thread.current[:fn_logs] = +''
+  Thread.current[:fn_cut] = false
   t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
   ctx = Context.new(req['requestId'], req['requestId'], req['functionName'], req['version'].to_s,
                     req['memoryMib'], Time.now + req['timeoutMs'] / 1000.0)
   out = begin
     result = Object.new.send(name, event: req['event'], context: ctx)
-    { ok: true, result: JSON.parse(JSON.generate(result)) }
+    begin
+      { ok: true, result: JSON.parse(JSON.generate(result)) }
+    rescue JSON::GeneratorError, JSON::NestingError, SystemStackError => e
+      { ok: false, error: { type: 'ResultNotSerializable', message: "The handler's return value is not JSON-serializable: #{e.message}", stack: [] } }
+    end
   rescue Exception => e # rubocop:disable Lint/RescueException -- the handler's error goes back to the caller
     { ok: false, error: error_of(e) }
   end
   out[:ms] = (Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0) * 1000
-  out[:logs] = Thread.current[:fn_logs]
+  # Bytes printed that are no UTF-8 would make the answer line fail to encode (no answer at all).
+  out[:logs] = Thread.current[:fn_logs].force_encoding('UTF-8').scrub
+  Thread.current[:fn_logs] = nil
   out
 end
 
