@@ -6,65 +6,16 @@ import {
   type Invocation,
   type InvokeResult,
 } from '@hearth/contract';
-import * as tar from 'tar';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { until } from '../helpers/vm.ts';
 import { cli } from '../helpers/proc.ts';
+import { NODE_SYNTAX, NODE_V1, NODE_V2, PYTHON, RUBY, tarGz } from '../helpers/function-sources.ts';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // Serverless functions on real VMs, one platform for the file: each deploy boots a VM of the
 // runtime, loads the handler and snapshots it; invocations run on instances restored from it.
-
-/** The files as a .tar.gz, base64 (what `hearth fn deploy --archive` sends). */
-async function tarGz(cwd: string, paths: string[]): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of tar.c({ cwd, gzip: true, portable: true }, paths) as AsyncIterable<Buffer>)
-    chunks.push(c);
-  return Buffer.concat(chunks).toString('base64');
-}
-
-const NODE_V1 = `
-let open;
-const gate = new Promise((r) => (open = r));
-exports.handler = async (event, context) => {
-  console.log('handling', context.awsRequestId);
-  if (event.gate === 'wait') await gate;
-  if (event.gate === 'open') open();
-  if (event.action === 'throw') throw new TypeError('bad input: ' + event.why);
-  if (event.action === 'spin') for (;;) {}
-  if (event.requestContext) {
-    return {
-      statusCode: 201,
-      headers: { 'x-fn': 'yes' },
-      body: JSON.stringify({ method: event.requestContext.http.method, path: event.rawPath, q: event.queryStringParameters, body: event.body }),
-    };
-  }
-  return { version: 1, doubled: event.n * 2 };
-};
-`;
-const NODE_V2 = `exports.handler = async (event) => ({ version: 2, tripled: event.n * 3 });\n`;
-const NODE_SYNTAX = `exports.handler = async (event) => {\n  return (;\n};\n`;
-
-const PYTHON = `
-import json
-
-def handler(event, context):
-    print("py handling", context.aws_request_id)
-    if event.get("action") == "throw":
-        return 1 / 0
-    return {"sum": sum(event["xs"]), "lang": "python"}
-`;
-const RUBY = `
-require 'json'
-
-def handler(event:, context:)
-  puts "rb handling #{context.aws_request_id}"
-  raise ArgumentError, 'nope' if event['action'] == 'throw'
-  { 'upcased' => event['s'].upcase, 'lang' => 'ruby' }
-end
-`;
 
 describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored instances', () => {
   let p: Platform;
