@@ -3,7 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { UsageError } from '../config.ts';
+import { UsageError } from '../usage-error.ts';
 import { printJson } from '../output.ts';
 import { act, summary, waitFor } from './vm.ts';
 
