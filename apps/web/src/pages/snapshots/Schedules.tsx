@@ -118,7 +118,9 @@ export function Schedules() {
                         {vm?.name ?? s.vm}
                       </Link>
                     ) : (
+                      // Sorted: the database keeps labels in its own key order.
                       Object.entries(s.selector ?? {})
+                        .sort(([a], [b]) => a.localeCompare(b))
                         .map(([k, v]) => `${k}=${v}`)
                         .join(', ')
                     )}
