@@ -297,4 +297,29 @@ describe('editing schedules, and disk-only snapshots (same VM, stopped by now)',
     expect(await sh(vm.id, 'cat /mnt/data/marker')).toBe('vol-one');
     await p.client.call('deleteSchedule', { params: { id: disky } });
   });
+
+  it('snapshots a stopped VM disk-only and clones it into a new VM that boots cold', async () => {
+    await sh(vm.id, 'echo root-four > /root/marker && sync');
+    await p.client.call('stopVm', { params: { id: vm.id }, body: {} });
+    await waitState(vm.id, 'stopped');
+    // A clone gets no copies of the volumes: without them the snapshot clones.
+    await p.client.call('detachVolume', { params: { id: vol.id } });
+    const taken = await cli(
+      ['--json', 'snapshot', 'create', 'sched-vm', '--disk-only', '--name', 'sched-cold'],
+      env,
+    );
+    expect(taken.code).toBe(0);
+    expect(JSON.parse(taken.stdout)).toMatchObject({ kind: 'disk', state: 'ready' });
+    expect((await p.client.call('getVm', { params: { id: vm.id } })).state).toBe('stopped');
+    const cloned = await cli(['--json', 'snapshot', 'restore', 'sched-cold', '--as', 'sched-clone'], env);
+    if (cloned.code !== 0) {
+      const vms = (await p.client.all('listVms')).map((v) => [v.name, v.state, v.stateReason]);
+      throw new Error(`clone failed: ${cloned.stderr}\nVMs: ${JSON.stringify(vms)}`);
+    }
+    const clone = JSON.parse(cloned.stdout) as Vm;
+    expect(clone).toMatchObject({ name: 'sched-clone', state: 'running' });
+    expect(await sh(clone.id, 'cat /root/marker')).toBe('root-four');
+    expect(await sh(clone.id, 'hostname')).toBe('sched-clone');
+    await p.client.call('deleteVm', { params: { id: clone.id } });
+  });
 });

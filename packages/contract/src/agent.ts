@@ -181,6 +181,14 @@ export const AgentRestoreBody = z.strictObject({
 });
 export const AgentSnapshotQuery = z.object({
   kind: z.enum(['memory', 'disk']).default('memory'),
+  /**
+   * `disk`: the volume ids to copy, comma-separated (empty: none), as the manager has them
+   * attached now; a stopped VM's spec on the host is only renewed at its next start.
+   */
+  volumes: z
+    .string()
+    .regex(/^(vol_[A-Za-z0-9]+(,vol_[A-Za-z0-9]+)*)?$/)
+    .optional(),
 });
 
 export const AgentSnapshotResult = z.object({

@@ -82,7 +82,7 @@ export function diffSnapshotRefused(vmm: keyof typeof DIFF_REFUSAL, vmName?: str
 /** The refusal of a disk-only snapshot on Firecracker (SNAPSHOT_KIND_UNSUPPORTED, 422). */
 export function diskSnapshotRefused(vmm: 'firecracker', vmName: string): HearthError {
   const reason =
-    "a disk-only snapshot copies the disks while the VM is paused, and Firecracker's pause stops the vCPUs without draining the block device's queue, so the copy could miss writes the guest already made";
+    "a disk-only snapshot copies the disk files while the VM is paused, which relies on the pause draining and flushing the block devices as QEMU's stop does; that Firecracker's pause does the same has not been established, so its disk copies could hold no single instant";
   return new HearthError(
     'SNAPSHOT_KIND_UNSUPPORTED',
     `Snapshotting VM "${vmName}" failed: ${vmm} cannot take a disk-only snapshot (${reason}).`,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
@@ -37,8 +37,14 @@ async function copySparse(from: string, to: string): Promise<void> {
  * copy, so disk and volumes hold the same instant and what the guest had written; the copy is
  * what a power cut right after a sync would leave, which the journal makes clean at the next
  * boot. A stopped VM's files are copied as they are. The caller holds the VM's serial queue.
+ * `attached`: the volume ids the manager has attached now (default: the host's spec).
  */
-export async function snapshotDisks(rec: VmRecord, dataDir: string, dir: string): Promise<AgentSnapshot> {
+export async function snapshotDisks(
+  rec: VmRecord,
+  dataDir: string,
+  dir: string,
+  attached?: string[],
+): Promise<AgentSnapshot> {
   const inst = rec.instance;
   const live = inst && (rec.phase === 'running' || rec.phase === 'paused');
   if (!live && rec.phase !== 'stopped') {
@@ -59,7 +65,10 @@ export async function snapshotDisks(rec: VmRecord, dataDir: string, dir: string)
   try {
     await copySparse(files.disk, join(dir, DISK_FILE));
     if (await exists(files.diskInfo)) await copyFile(files.diskInfo, join(dir, DISK_INFO_FILE));
-    const volumes = await saveVolumes(dataDir, rec.spec, dir);
+    // The manager's list when it gave one: a volume attached to or detached from a stopped VM is
+    // in the host's spec only from its next start.
+    const ids = attached ?? (rec.spec.volumes ?? []).map((v) => v.id);
+    const volumes = await saveVolumes(dataDir, ids, dir);
     const meta: DiskSnapshotMeta = { kind: 'disk', hasAgent: rec.hasAgent, spec: rec.spec, volumes };
     // It holds the guest secret and password hashes, like spec.json: root only.
     await writeFile(join(dir, SNAPSHOT_META), JSON.stringify(meta) + '\n', { mode: 0o600 });
@@ -103,6 +112,8 @@ export async function restoreDisks(
   const hadDisk = await exists(files.disk);
   const volumes = await restoreVolumes(ctx.o.dataDir, spec, dir, meta.volumes);
   try {
+    // A clone's run directory does not exist yet.
+    await mkdir(r.dir, { recursive: true });
     if (hadDisk) await rename(files.disk, kept);
     await copySparse(join(dir, DISK_FILE), files.disk);
     if (await exists(join(dir, DISK_INFO_FILE))) await copyFile(join(dir, DISK_INFO_FILE), files.diskInfo);

@@ -30,13 +30,15 @@ export function snapshotDir(ctx: VmContext, snapshotId: string): string {
 
 /**
  * Saves memory, devices and disk of a running or paused VM; it continues as it was. `disk`: the
- * root disk and volumes only (snapshot-disk.ts), which a stopped VM can have too.
+ * root disk and volumes only (snapshot-disk.ts), which a stopped VM can have too; `volumes`, when
+ * given, are the ones attached now.
  */
 export function snapshotVm(
   ctx: VmContext,
   id: string,
   snapshotId: string,
   kind: 'memory' | 'disk' = 'memory',
+  volumes?: string[],
 ): Promise<AgentSnapshot> {
   const rec = ctx.need(id);
   return ctx.serial(rec, async () => {
@@ -44,7 +46,7 @@ export function snapshotVm(
       const dir = snapshotDir(ctx, snapshotId);
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      return snapshotDisks(rec, ctx.o.dataDir, dir).catch(async (e: unknown) => {
+      return snapshotDisks(rec, ctx.o.dataDir, dir, volumes).catch(async (e: unknown) => {
         await rm(dir, { recursive: true, force: true });
         throw e;
       });
@@ -72,7 +74,13 @@ export function snapshotVm(
     }
     try {
       const info = await inst.snapshot(dir);
-      const volumes = withVolumes ? await saveVolumes(ctx.o.dataDir, rec.spec, dir) : [];
+      const volumes = withVolumes
+        ? await saveVolumes(
+            ctx.o.dataDir,
+            (rec.spec.volumes ?? []).map((v) => v.id),
+            dir,
+          )
+        : [];
       // It holds the guest secret and password hashes, like spec.json: root only.
       await writeFile(
         join(dir, SNAPSHOT_META),

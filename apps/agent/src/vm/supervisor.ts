@@ -87,8 +87,13 @@ export class Supervisor {
   }
 
   /** Saves memory, devices and disk of a running or paused VM; it continues as it was. */
-  snapshot(id: string, snapshotId: string, kind: 'memory' | 'disk' = 'memory'): Promise<AgentSnapshot> {
-    return snapshotVm(this.ctx, id, snapshotId, kind);
+  snapshot(
+    id: string,
+    snapshotId: string,
+    kind: 'memory' | 'disk' = 'memory',
+    volumes?: string[],
+  ): Promise<AgentSnapshot> {
+    return snapshotVm(this.ctx, id, snapshotId, kind, volumes);
   }
 
   /** Runs `spec` from a snapshot, in place or as a clone. */

@@ -283,8 +283,11 @@ export class AgentClient {
     id: string,
     snapshotId: string,
     kind: 'memory' | 'disk' = 'memory',
+    /** `disk`: the volumes attached now (the host's spec of a stopped VM may be older). */
+    volumes?: string[],
   ): Promise<AgentSnapshotResult> {
-    return this.call(host, 'snapshotVm', { params: { id, snapshotId }, query: { kind } });
+    const query = { kind, ...(kind === 'disk' && volumes ? { volumes: volumes.join(',') } : {}) };
+    return this.call(host, 'snapshotVm', { params: { id, snapshotId }, query });
   }
   /** `start: false`: a disk-only snapshot's disks are put back and the VM stays stopped. */
   restore(host: AgentTarget, spec: AgentVmSpec, snapshotId: string, start = true): Promise<AgentVmStatus> {

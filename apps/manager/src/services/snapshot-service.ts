@@ -127,7 +127,7 @@ export class SnapshotService {
     }
     const t0 = performance.now();
     try {
-      const r = await this.deps.agents.snapshot(host, vm.id, id, kind).catch((e: unknown) => {
+      const r = await this.deps.agents.snapshot(host, vm.id, id, kind, volumes).catch((e: unknown) => {
         timings.emit('snapshot', (performance.now() - t0) / 1000, false);
         throw e;
       });

@@ -131,8 +131,13 @@ export function Schedules() {
                   <td className="p-2 whitespace-nowrap" data-testid="schedule-next">
                     {s.enabled ? (s.nextRunAt ? formatTime(s.nextRunAt) : '—') : 'disabled'}
                   </td>
-                  <td className="p-2 whitespace-nowrap">{s.lastRunAt ? formatTime(s.lastRunAt) : '—'}</td>
-                  <td className="p-2 text-red-700 dark:text-red-300" data-testid="schedule-error">
+                  <td className="p-2 whitespace-nowrap" data-testid="schedule-last">
+                    {s.lastRunAt ? formatTime(s.lastRunAt) : '—'}
+                  </td>
+                  <td
+                    className={`p-2 ${s.lastError ? 'text-red-700 dark:text-red-300' : ''}`}
+                    data-testid="schedule-error"
+                  >
                     {s.lastError ?? '—'}
                   </td>
                   <td className="p-2">
