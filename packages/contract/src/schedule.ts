@@ -36,7 +36,9 @@ export const SnapshotSchedule = z
     retention: ScheduleRetention,
     memory: z
       .boolean()
-      .describe('Whether snapshots hold memory and device state; false: disk-only snapshots (root disk and volumes)'),
+      .describe(
+        'Whether snapshots hold memory and device state; false: disk-only snapshots (root disk and volumes)',
+      ),
     enabled: z.boolean(),
     nextRunAt: z.string().nullable(),
     lastRunAt: z.string().nullable(),
@@ -83,7 +85,9 @@ export const UpdateScheduleBody = z
       .min(9)
       .max(200)
       .optional()
-      .describe('Five-field cron expression (minute hour day month weekday), UTC; the next run is recomputed'),
+      .describe(
+        'Five-field cron expression (minute hour day month weekday), UTC; the next run is recomputed',
+      ),
     retention: ScheduleRetention.optional().describe('Replaces the whole retention'),
     memory: z.boolean().optional().describe('`false`: disk-only snapshots from the next run on'),
     enabled: z

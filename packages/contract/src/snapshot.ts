@@ -5,7 +5,9 @@ import { HearthError } from './errors.ts';
 /** `memory`: memory, device state and disks, resumed where it was; `disk`: disks only, booted cold. */
 export const SnapshotKind = z
   .enum(['memory', 'disk'])
-  .describe('`memory`: memory, devices and disks (resumes running); `disk`: root disk and volumes only (boots cold)');
+  .describe(
+    '`memory`: memory, devices and disks (resumes running); `disk`: root disk and volumes only (boots cold)',
+  );
 export type SnapshotKind = z.infer<typeof SnapshotKind>;
 
 export const Snapshot = z
@@ -19,7 +21,9 @@ export const Snapshot = z
     parent: z.string().nullable().describe('The snapshot the VM had been restored or cloned from'),
     children: z.array(z.string()).describe('Snapshots taken of VMs restored or cloned from this one'),
     state: z.enum(['creating', 'ready', 'failed']),
-    sizeBytes: z.number().describe('Bytes on disk: memory state (none for `disk`) plus the sparse disk copies'),
+    sizeBytes: z
+      .number()
+      .describe('Bytes on disk: memory state (none for `disk`) plus the sparse disk copies'),
     vmm: z.enum(['firecracker', 'qemu']),
     vmmVersion: z.string(),
     type: z.enum(['full', 'diff']),

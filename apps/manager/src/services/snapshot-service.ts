@@ -142,7 +142,13 @@ export class SnapshotService {
       await this.stores.snapshots.delete(row.id);
       throw e;
     }
-    await this.stores.vms.addEvent(vm.id, 'snapshot', actor, `${kind === 'disk' ? 'disk-only snapshot' : 'snapshot'} ${name} (${id}) taken`, vm.state);
+    await this.stores.vms.addEvent(
+      vm.id,
+      'snapshot',
+      actor,
+      `${kind === 'disk' ? 'disk-only snapshot' : 'snapshot'} ${name} (${id}) taken`,
+      vm.state,
+    );
     return snapshotFromRow(await this.stores.snapshots.requireUnscoped(id));
   }
 

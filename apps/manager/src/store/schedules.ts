@@ -101,7 +101,9 @@ export class ScheduleStore {
   /** Changes a schedule's settings; the caller computed `next_run_at` for what it changed. */
   async update(
     id: string,
-    set: Partial<Pick<ScheduleRow, 'cron' | 'keep_count' | 'keep_age_s' | 'memory' | 'enabled' | 'next_run_at'>>,
+    set: Partial<
+      Pick<ScheduleRow, 'cron' | 'keep_count' | 'keep_age_s' | 'memory' | 'enabled' | 'next_run_at'>
+    >,
   ): Promise<ScheduleRow> {
     const rows = await this.db.orm
       .update(snapshotSchedules)

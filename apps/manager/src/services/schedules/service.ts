@@ -67,11 +67,7 @@ export class ScheduleService {
    * schedule enabled after a week off does not fire for the runs it missed); disabling clears it,
    * so the runner's due query never sees the schedule.
    */
-  async update(
-    idOrName: string,
-    project: string,
-    body: UpdateScheduleBody,
-  ): Promise<SnapshotSchedule> {
+  async update(idOrName: string, project: string, body: UpdateScheduleBody): Promise<SnapshotSchedule> {
     const row = await this.stores.schedules.require(idOrName, project);
     const cron = body.cron?.trim() ?? row.cron;
     const enabled = body.enabled ?? row.enabled;
