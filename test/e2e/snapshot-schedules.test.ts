@@ -158,3 +158,168 @@ describe('snapshot schedules (real VM with a volume)', () => {
     await expectCode(() => p.client.call('getSchedule', { params: { id: schedId } }), 'SCHEDULE_NOT_FOUND');
   });
 });
+
+describe('editing schedules, and disk-only snapshots (same VM, stopped by now)', () => {
+  let disky = '';
+  let diskSnap = '';
+  const bootId = () => sh(vm.id, 'cat /proc/sys/kernel/random/boot_id');
+  const patchRaw = (id: string, body: unknown) =>
+    fetch(`${p.manager.url}/v1/snapshot-schedules/${id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${p.manager.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('refuses a bad PATCH with the catalogue envelope, and a disabled schedule never fires', async () => {
+    const s = await p.client.call('createSchedule', {
+      body: {
+        vm: vm.id,
+        name: 'disky',
+        cron: '30 * * * *',
+        retention: { count: 3 },
+        memory: true,
+        enabled: true,
+      },
+    });
+    disky = s.id;
+    for (const body of [
+      { cron: '61 * * * *' },
+      { cron: '* * * *' },
+      {},
+      { retention: {} },
+      { enabled: 'no' },
+    ]) {
+      const r = await patchRaw(disky, body);
+      expect(r.status).toBe(400);
+      const env = (await r.json()) as { error: { code: string; message: string; hint: string } };
+      expect(env.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.any(String) });
+      expect(env.error.hint.length).toBeGreaterThan(0);
+    }
+    // Nothing of it was applied.
+    expect(await p.client.call('getSchedule', { params: { id: disky } })).toMatchObject({
+      cron: '30 * * * *',
+      enabled: true,
+    });
+    await expectCode(
+      () => p.client.call('updateSchedule', { params: { id: 'no-such' }, body: { enabled: false } }),
+      'SCHEDULE_NOT_FOUND',
+      404,
+    );
+
+    const off = await cli(['snapshot', 'schedule', 'disable', 'disky'], env);
+    expect(off.stdout).toMatch(/^disabled schedule disky .*next run never \(disabled\)/);
+    expect(await p.client.call('getSchedule', { params: { id: disky } })).toMatchObject({
+      enabled: false,
+      nextRunAt: null,
+    });
+    // Hours pass: the schedule's time comes and goes, and it does not fire.
+    ahead += 3 * 3_600_000;
+    expect((await p.manager.schedules.runDue()).ran).toEqual([]);
+
+    // Edited while disabled: it stays disabled; enabling computes the next run from now.
+    const up = await cli(
+      [
+        '--json',
+        'snapshot',
+        'schedule',
+        'update',
+        'disky',
+        '--cron',
+        '15 * * * *',
+        '--disk-only',
+        '--keep',
+        '2',
+      ],
+      env,
+    );
+    expect(up.code).toBe(0);
+    expect(JSON.parse(up.stdout)).toMatchObject({
+      cron: '15 * * * *',
+      memory: false,
+      retention: { count: 2 },
+      enabled: false,
+      nextRunAt: null,
+    });
+    const on = await cli(['--json', 'snapshot', 'schedule', 'enable', 'disky'], env);
+    const [enabled] = JSON.parse(on.stdout) as { enabled: boolean; nextRunAt: string }[];
+    expect(enabled!.enabled).toBe(true);
+    const next = Date.parse(enabled!.nextRunAt);
+    expect(next).toBeGreaterThan(Date.now() + ahead);
+    expect(next).toBeLessThanOrEqual(Date.now() + ahead + 3_600_000);
+    expect(new Date(next).getUTCMinutes()).toBe(15);
+  });
+
+  it('takes a disk-only snapshot of the VM and its volume when the schedule fires', async () => {
+    await p.client.call('startVm', { params: { id: vm.id } });
+    await waitState(vm.id, 'running');
+    await sh(vm.id, mount(vol.serial));
+    // No sync here: the snapshot itself has the guest write its page cache out.
+    await sh(vm.id, 'echo root-one > /root/marker && echo vol-one > /mnt/data/marker');
+    await passNextRun(disky);
+    const r = await p.manager.schedules.runDue();
+    expect(r).toMatchObject({ ran: [disky], failed: [] });
+    expect(r.taken).toHaveLength(1);
+    diskSnap = r.taken[0]!;
+    const snap = await p.client.call('getSnapshot', { params: { id: diskSnap } });
+    expect(snap).toMatchObject({ kind: 'disk', state: 'ready', vm: vm.id });
+    expect((await p.client.call('getVm', { params: { id: vm.id } })).state).toBe('running');
+    const ls = await cli(['snapshot', 'ls', '--vm', vm.id], env);
+    expect(ls.stdout).toMatch(new RegExp(`${diskSnap} +sched-vm +disk +ready`));
+    // A clone would need its own copies of the volumes: refused with the reason.
+    await expectCode(
+      () => p.client.call('cloneSnapshot', { params: { id: diskSnap }, body: { name: 'sched-clone' } }),
+      'SNAPSHOT_INCOMPATIBLE',
+    );
+  });
+
+  it('restores a running VM from it: stopped, disks put back, booted cold', async () => {
+    const before = await bootId();
+    await sh(vm.id, 'echo root-two > /root/marker && echo vol-two > /mnt/data/marker && sync');
+    await p.client.call('restoreVm', { params: { id: vm.id }, body: { snapshot: diskSnap } });
+    await waitState(vm.id, 'running');
+    expect(await bootId()).not.toBe(before);
+    await sh(vm.id, mount(vol.serial));
+    expect(await sh(vm.id, 'cat /root/marker')).toBe('root-one');
+    expect(await sh(vm.id, 'cat /mnt/data/marker')).toBe('vol-one');
+  });
+
+  it('restores a stopped VM from it: disks put back, the VM stays stopped', async () => {
+    await sh(vm.id, 'echo root-three > /root/marker && echo vol-three > /mnt/data/marker && sync');
+    await p.client.call('stopVm', { params: { id: vm.id }, body: {} });
+    await waitState(vm.id, 'stopped');
+    const restored = await cli(['--json', 'snapshot', 'restore', diskSnap], env);
+    expect(restored.code).toBe(0);
+    expect(JSON.parse(restored.stdout)).toMatchObject({ state: 'stopped', desiredState: 'stopped' });
+    await p.client.call('startVm', { params: { id: vm.id } });
+    await waitState(vm.id, 'running');
+    await sh(vm.id, mount(vol.serial));
+    expect(await sh(vm.id, 'cat /root/marker')).toBe('root-one');
+    expect(await sh(vm.id, 'cat /mnt/data/marker')).toBe('vol-one');
+    await p.client.call('deleteSchedule', { params: { id: disky } });
+  });
+
+  it('snapshots a stopped VM disk-only and clones it into a new VM that boots cold', async () => {
+    await sh(vm.id, 'echo root-four > /root/marker && sync');
+    await p.client.call('stopVm', { params: { id: vm.id }, body: {} });
+    await waitState(vm.id, 'stopped');
+    // A clone gets no copies of the volumes: without them the snapshot clones.
+    await p.client.call('detachVolume', { params: { id: vol.id } });
+    const taken = await cli(
+      ['--json', 'snapshot', 'create', 'sched-vm', '--disk-only', '--name', 'sched-cold'],
+      env,
+    );
+    expect(taken.code).toBe(0);
+    expect(JSON.parse(taken.stdout)).toMatchObject({ kind: 'disk', state: 'ready' });
+    expect((await p.client.call('getVm', { params: { id: vm.id } })).state).toBe('stopped');
+    const cloned = await cli(['--json', 'snapshot', 'restore', 'sched-cold', '--as', 'sched-clone'], env);
+    if (cloned.code !== 0) {
+      const vms = (await p.client.all('listVms')).map((v) => [v.name, v.state, v.stateReason]);
+      throw new Error(`clone failed: ${cloned.stderr}\nVMs: ${JSON.stringify(vms)}`);
+    }
+    const clone = JSON.parse(cloned.stdout) as Vm;
+    expect(clone).toMatchObject({ name: 'sched-clone', state: 'running' });
+    expect(await sh(clone.id, 'cat /root/marker')).toBe('root-four');
+    expect(await sh(clone.id, 'hostname')).toBe('sched-clone');
+    await p.client.call('deleteVm', { params: { id: clone.id } });
+  });
+});

@@ -185,8 +185,8 @@ describe('snapshots (real VMs)', () => {
     expect(made.code).toBe(0);
     expect(made.stdout).toMatch(/snapshot snap3 \(snap_\w+\) of snap-clone/);
     const ls = await cli(['snapshot', 'ls'], env);
-    expect(ls.stdout).toMatch(/^NAME\s+ID\s+VM\s+STATE\s+SIZE/);
-    expect(ls.stdout).toMatch(/snap3\s+snap_\w+\s+snap-clone\s+ready/);
+    expect(ls.stdout).toMatch(/^NAME\s+ID\s+VM\s+KIND\s+STATE\s+SIZE/);
+    expect(ls.stdout).toMatch(/snap3\s+snap_\w+\s+snap-clone\s+memory\s+ready/);
     const inPlace = await cli(['snapshot', 'restore', 'snap3'], env);
     expect(inPlace.code).toBe(0);
     expect(inPlace.stdout).toContain('snap-clone');

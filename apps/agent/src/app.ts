@@ -113,7 +113,9 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     reply.type('text/plain; charset=utf-8');
     return sup.consoleLog(params.id, query.tail);
   });
-  serve(app, r.snapshotVm, async ({ params }) => sup.snapshot(params.id, params.snapshotId));
+  serve(app, r.snapshotVm, async ({ params, query }) =>
+    sup.snapshot(params.id, params.snapshotId, query.kind, query.volumes?.split(',').filter(Boolean)),
+  );
   // Managers from before network policies: ports only, the rest kept.
   serve(app, r.setPorts, async ({ params, body }) =>
     sup.setNetPolicy(params.id, { ...sup.netPolicy(params.id), ports: body.ports }),
@@ -128,7 +130,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     await sup.teardownNetwork(body.network);
     return { ok: true };
   });
-  serve(app, r.restoreVm, async ({ body }) => sup.restore(body.spec, body.snapshotId));
+  serve(app, r.restoreVm, async ({ body }) => sup.restore(body.spec, body.snapshotId, body.start));
   serve(app, r.deleteSnapshot, async ({ params }) => {
     await sup.deleteSnapshot(params.snapshotId);
     return { ok: true };

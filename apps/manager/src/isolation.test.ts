@@ -21,6 +21,7 @@ const SAMPLE: Record<string, { body?: unknown; query?: Record<string, string> }>
   moveFile: { body: { from: '/tmp/x', to: '/tmp/y' } },
   signalProcess: { body: { signal: 'TERM' } },
   restoreVm: { body: { snapshot: 'x' } },
+  updateSchedule: { body: { enabled: false } },
   attachVolume: { body: { vm: 'x' } },
   resizeVolume: { body: { size: '2gib' } },
   saveVmAsTemplate: { body: { name: 'iso-copy' } },

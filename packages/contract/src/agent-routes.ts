@@ -3,6 +3,7 @@ import {
   AgentDnsNamesBody,
   AgentNetPolicy,
   AgentRestoreBody,
+  AgentSnapshotQuery,
   AgentSnapshotResult,
   AgentStopBody,
   AgentTeardownNetworkBody,
@@ -111,8 +112,9 @@ export const agentRoutes = {
   snapshotVm: def({
     method: 'POST',
     path: '/agent/v1/vms/:id/snapshots/:snapshotId',
-    summary: 'Snapshot a VM (memory and disk) under the given snapshot id.',
+    summary: 'Snapshot a VM (memory and disk, or `kind=disk`: disks only) under the given snapshot id.',
     params: AgentVmParams.extend(AgentSnapshotParams.shape),
+    query: AgentSnapshotQuery,
     response: AgentSnapshotResult,
   }),
   restoreVm: def({

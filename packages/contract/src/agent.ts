@@ -173,7 +173,23 @@ export type AgentVmStatus = z.infer<typeof AgentVmStatus>;
 /** Body of the agent's network calls (ensure, teardown). */
 export const AgentTeardownNetworkBody = z.strictObject({ network: AgentNetwork });
 
-export const AgentRestoreBody = z.strictObject({ spec: AgentVmSpec, snapshotId: z.string().min(1) });
+export const AgentRestoreBody = z.strictObject({
+  spec: AgentVmSpec,
+  snapshotId: z.string().min(1),
+  /** A disk-only snapshot: boot the restored disks (true) or leave the VM stopped. */
+  start: z.boolean().default(true),
+});
+export const AgentSnapshotQuery = z.object({
+  kind: z.enum(['memory', 'disk']).default('memory'),
+  /**
+   * `disk`: the volume ids to copy, comma-separated (empty: none), as the manager has them
+   * attached now; a stopped VM's spec on the host is only renewed at its next start.
+   */
+  volumes: z
+    .string()
+    .regex(/^(vol_[A-Za-z0-9]+(,vol_[A-Za-z0-9]+)*)?$/)
+    .optional(),
+});
 
 export const AgentSnapshotResult = z.object({
   vmm: z.enum(['firecracker', 'qemu']),

@@ -11,6 +11,10 @@ export const backupErrors = {
     status: 409,
     hint: 'Choose another schedule name, or delete the schedule that has it.',
   },
+  SNAPSHOT_KIND_UNSUPPORTED: {
+    status: 422,
+    hint: 'Take a snapshot with memory (kind `memory`, or a schedule with `memory: true`): `detail.vmm` says which VMM refused the kind and `detail.reason` why.',
+  },
   BACKUP_RUNNING: {
     status: 409,
     hint: 'One backup runs at a time on a manager (each dumps the database and reads every image); wait for it to finish and ask again.',

@@ -74,6 +74,9 @@ export const routeRoles = {
   createSchedule: 'operator',
   listSchedules: 'viewer',
   getSchedule: 'viewer',
+  updateSchedule: 'operator',
+  enableSchedule: 'operator',
+  disableSchedule: 'operator',
   deleteSchedule: 'operator',
   // The archive holds every project's data and the manager's keys.
   createBackup: 'admin',

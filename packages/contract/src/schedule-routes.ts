@@ -1,6 +1,6 @@
 import type { RouteDef } from './routes.ts';
 import { IdParam, pageOf } from './common.ts';
-import { CreateScheduleBody, ListSchedulesQuery, SnapshotSchedule } from './schedule.ts';
+import { CreateScheduleBody, ListSchedulesQuery, SnapshotSchedule, UpdateScheduleBody } from './schedule.ts';
 
 const def = <const T extends RouteDef>(r: T): T => r;
 const base = { tag: 'snapshots', auth: 'user' } as const;
@@ -33,6 +33,38 @@ export const scheduleRoutes = {
     method: 'GET',
     path: '/v1/snapshot-schedules/:id',
     summary: 'One snapshot schedule (id or name).',
+    params: IdParam,
+    response: SnapshotSchedule,
+    status: 200,
+    errors: ['SCHEDULE_NOT_FOUND'],
+  }),
+  updateSchedule: def({
+    ...base,
+    method: 'PATCH',
+    path: '/v1/snapshot-schedules/:id',
+    summary:
+      'Change a snapshot schedule: cron, retention, memory or enabled. A new cron or enabling it recomputes the next run from now.',
+    params: IdParam,
+    body: UpdateScheduleBody,
+    response: SnapshotSchedule,
+    status: 200,
+    errors: ['VALIDATION_FAILED', 'SCHEDULE_NOT_FOUND'],
+  }),
+  enableSchedule: def({
+    ...base,
+    method: 'POST',
+    path: '/v1/snapshot-schedules/:id/enable',
+    summary: 'Enable a snapshot schedule: its next run is computed from now.',
+    params: IdParam,
+    response: SnapshotSchedule,
+    status: 200,
+    errors: ['SCHEDULE_NOT_FOUND'],
+  }),
+  disableSchedule: def({
+    ...base,
+    method: 'POST',
+    path: '/v1/snapshot-schedules/:id/disable',
+    summary: 'Disable a snapshot schedule: it never fires until enabled again.',
     params: IdParam,
     response: SnapshotSchedule,
     status: 200,

@@ -34,7 +34,11 @@ export const SnapshotSchedule = z
     selector: Labels.nullable().describe('Every VM of the project carrying all these labels'),
     cron: z.string().describe('Five-field cron expression, in UTC'),
     retention: ScheduleRetention,
-    memory: z.boolean().describe('Whether snapshots hold memory and device state (always true today)'),
+    memory: z
+      .boolean()
+      .describe(
+        'Whether snapshots hold memory and device state; false: disk-only snapshots (root disk and volumes)',
+      ),
     enabled: z.boolean(),
     nextRunAt: z.string().nullable(),
     lastRunAt: z.string().nullable(),
@@ -58,7 +62,9 @@ export const CreateScheduleBody = z
     memory: z
       .boolean()
       .default(true)
-      .describe('Snapshots with memory and device state; `false` (disk only) is refused for now'),
+      .describe(
+        'Snapshots with memory and device state; `false`: disk-only snapshots (root disk and volumes, restored by a cold boot)',
+      ),
     enabled: z.boolean().default(true),
   })
   .refine((b) => (b.vm === undefined) !== (b.selector === undefined), {
@@ -71,3 +77,24 @@ export type CreateScheduleBody = z.infer<typeof CreateScheduleBody>;
 export const ListSchedulesQuery = PageQuery.extend({
   vm: z.string().optional().describe('Only schedules of this VM (id or name)'),
 });
+
+export const UpdateScheduleBody = z
+  .strictObject({
+    cron: z
+      .string()
+      .min(9)
+      .max(200)
+      .optional()
+      .describe(
+        'Five-field cron expression (minute hour day month weekday), UTC; the next run is recomputed',
+      ),
+    retention: ScheduleRetention.optional().describe('Replaces the whole retention'),
+    memory: z.boolean().optional().describe('`false`: disk-only snapshots from the next run on'),
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('`false`: the schedule never fires; `true`: the next run is computed from now'),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: 'give at least one field' })
+  .meta({ id: 'UpdateSnapshotSchedule' });
+export type UpdateScheduleBody = z.infer<typeof UpdateScheduleBody>;

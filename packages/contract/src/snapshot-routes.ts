@@ -19,14 +19,21 @@ export const snapshotRoutes = {
     method: 'POST',
     path: '/v1/vms/:id/snapshots',
     summary:
-      'Snapshot a running or paused VM: memory, device state and disk at one instant. The VM continues as it was (paused briefly).',
+      'Snapshot a running or paused VM: memory, device state and disk at one instant. The VM continues as it was (paused briefly). `kind: disk`: root disk and volumes only (a stopped VM too).',
     tag: 'snapshots',
     auth: 'user',
     params: IdParam,
     body: CreateSnapshotBody,
     response: Snapshot,
     status: 201,
-    errors: ['VM_NOT_FOUND', 'VM_INVALID_STATE', 'SNAPSHOT_NAME_TAKEN', 'AGENT_ERROR', 'AGENT_UNREACHABLE'],
+    errors: [
+      'VM_NOT_FOUND',
+      'VM_INVALID_STATE',
+      'SNAPSHOT_NAME_TAKEN',
+      'SNAPSHOT_KIND_UNSUPPORTED',
+      'AGENT_ERROR',
+      'AGENT_UNREACHABLE',
+    ],
   }),
   listSnapshots: def({
     method: 'GET',
@@ -65,7 +72,7 @@ export const snapshotRoutes = {
     method: 'POST',
     path: '/v1/snapshots/:id/restore',
     summary:
-      'Restore a snapshot into a new VM (a clone): same memory and disk contents, its own id, name, MAC and address; the guest clock is resynced.',
+      'Restore a snapshot into a new VM (a clone): same memory and disk contents, its own id, name, MAC and address; the guest clock is resynced. A disk-only snapshot gives a clone that boots cold from a copy of the disk.',
     tag: 'snapshots',
     auth: 'user',
     params: IdParam,
@@ -78,7 +85,7 @@ export const snapshotRoutes = {
     method: 'POST',
     path: '/v1/vms/:id/restore',
     summary:
-      'Put a VM back to one of its snapshots, in place: memory, devices and disk as they were; processes keep running from that instant.',
+      'Put a VM back to one of its snapshots, in place: memory, devices and disk as they were; processes keep running from that instant. A disk-only snapshot puts the disks back: a running VM is stopped and boots cold from them, a stopped one stays stopped.',
     tag: 'snapshots',
     auth: 'user',
     params: IdParam,

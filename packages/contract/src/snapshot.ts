@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { Name, PageQuery } from './common.ts';
 import { HearthError } from './errors.ts';
 
+/** `memory`: memory, device state and disks, resumed where it was; `disk`: disks only, booted cold. */
+export const SnapshotKind = z
+  .enum(['memory', 'disk'])
+  .describe(
+    '`memory`: memory, devices and disks (resumes running); `disk`: root disk and volumes only (boots cold)',
+  );
+export type SnapshotKind = z.infer<typeof SnapshotKind>;
+
 export const Snapshot = z
   .object({
     id: z.string(),
@@ -13,10 +21,13 @@ export const Snapshot = z
     parent: z.string().nullable().describe('The snapshot the VM had been restored or cloned from'),
     children: z.array(z.string()).describe('Snapshots taken of VMs restored or cloned from this one'),
     state: z.enum(['creating', 'ready', 'failed']),
-    sizeBytes: z.number().describe('Bytes on disk: memory state plus the sparse disk copy'),
+    sizeBytes: z
+      .number()
+      .describe('Bytes on disk: memory state (none for `disk`) plus the sparse disk copies'),
     vmm: z.enum(['firecracker', 'qemu']),
     vmmVersion: z.string(),
     type: z.enum(['full', 'diff']),
+    kind: SnapshotKind,
     kernel: z.string(),
     image: z.string(),
     vcpus: z.number().int(),
@@ -36,6 +47,9 @@ export const CreateSnapshotBody = z
       .describe(
         '`diff`: only the memory changed since the last snapshot. Refused with SNAPSHOT_TYPE_UNSUPPORTED where the VMM cannot restore one (docs/snapshots.md)',
       ),
+    kind: SnapshotKind.default('memory').describe(
+      '`disk`: the root disk and volumes only, of a running, paused or stopped VM; restoring it boots the VM cold. Refused with SNAPSHOT_KIND_UNSUPPORTED on Firecracker',
+    ),
   })
   .meta({ id: 'CreateSnapshot' });
 export const CloneSnapshotBody = z
@@ -66,5 +80,16 @@ export function diffSnapshotRefused(vmm: keyof typeof DIFF_REFUSAL, vmName?: str
     'SNAPSHOT_TYPE_UNSUPPORTED',
     `Snapshotting ${vmName ? `VM "${vmName}"` : 'the VM'} failed: ${vmm} cannot take a diff snapshot Hearth can restore (${reason}).`,
     { detail: { vmm, type: 'diff', reason } },
+  );
+}
+
+/** The refusal of a disk-only snapshot on Firecracker (SNAPSHOT_KIND_UNSUPPORTED, 422). */
+export function diskSnapshotRefused(vmm: 'firecracker', vmName: string): HearthError {
+  const reason =
+    "a disk-only snapshot copies the disk files while the VM is paused, which relies on the pause draining and flushing the block devices as QEMU's stop does; that Firecracker's pause does the same has not been established, so its disk copies could hold no single instant";
+  return new HearthError(
+    'SNAPSHOT_KIND_UNSUPPORTED',
+    `Snapshotting VM "${vmName}" failed: ${vmm} cannot take a disk-only snapshot (${reason}).`,
+    { detail: { vmm, kind: 'disk', reason } },
   );
 }

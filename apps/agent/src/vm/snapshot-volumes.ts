@@ -24,17 +24,13 @@ async function copySparse(from: string, to: string): Promise<void> {
 }
 
 /**
- * Copies every volume of `spec` into the snapshot directory. The caller has the VM paused (QEMU's
+ * Copies the volumes `ids` into the snapshot directory. The caller has the VM paused (QEMU's
  * `stop` drains and flushes its block devices), so the copies and the saved memory describe the
  * same instant.
  */
-export async function saveVolumes(dataDir: string, spec: AgentVmSpec, dir: string): Promise<string[]> {
-  const saved: string[] = [];
-  for (const v of spec.volumes ?? []) {
-    await copySparse(volumePath(dataDir, v.id), snapshotVolumeFile(dir, v.id));
-    saved.push(v.id);
-  }
-  return saved;
+export async function saveVolumes(dataDir: string, ids: string[], dir: string): Promise<string[]> {
+  for (const id of ids) await copySparse(volumePath(dataDir, id), snapshotVolumeFile(dir, id));
+  return ids;
 }
 
 /** A VMM loads saved devices only into the same ones: the same volumes, in the same order. */

@@ -1,4 +1,4 @@
-import { chmod, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
 import type { VmmSnapshotInfo } from '@hearth/vmm';
@@ -14,6 +14,7 @@ import {
   SNAPSHOT_LAYOUT,
   SNAPSHOT_META,
 } from './restore-support.ts';
+import { restoreDisks, snapshotDisks, type DiskSnapshotMeta } from './snapshot-disk.ts';
 import { assertSameVolumes, restoreVolumes, saveVolumes } from './snapshot-volumes.ts';
 
 export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
@@ -27,10 +28,29 @@ export function snapshotDir(ctx: VmContext, snapshotId: string): string {
   return join(ctx.o.dataDir, 'snapshots', snapshotId);
 }
 
-/** Saves memory, devices and disk of a running or paused VM; it continues as it was. */
-export function snapshotVm(ctx: VmContext, id: string, snapshotId: string): Promise<AgentSnapshot> {
+/**
+ * Saves memory, devices and disk of a running or paused VM; it continues as it was. `disk`: the
+ * root disk and volumes only (snapshot-disk.ts), which a stopped VM can have too; `volumes`, when
+ * given, are the ones attached now.
+ */
+export function snapshotVm(
+  ctx: VmContext,
+  id: string,
+  snapshotId: string,
+  kind: 'memory' | 'disk' = 'memory',
+  volumes?: string[],
+): Promise<AgentSnapshot> {
   const rec = ctx.need(id);
   return ctx.serial(rec, async () => {
+    if (kind === 'disk') {
+      const dir = snapshotDir(ctx, snapshotId);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      return snapshotDisks(rec, ctx.o.dataDir, dir, volumes).catch(async (e: unknown) => {
+        await rm(dir, { recursive: true, force: true });
+        throw e;
+      });
+    }
     const inst = rec.instance;
     if (!inst || (rec.phase !== 'running' && rec.phase !== 'paused')) {
       throw new HearthError(
@@ -54,7 +74,13 @@ export function snapshotVm(ctx: VmContext, id: string, snapshotId: string): Prom
     }
     try {
       const info = await inst.snapshot(dir);
-      const volumes = withVolumes ? await saveVolumes(ctx.o.dataDir, rec.spec, dir) : [];
+      const volumes = withVolumes
+        ? await saveVolumes(
+            ctx.o.dataDir,
+            (rec.spec.volumes ?? []).map((v) => v.id),
+            dir,
+          )
+        : [];
       // It holds the guest secret and password hashes, like spec.json: root only.
       await writeFile(
         join(dir, SNAPSHOT_META),
@@ -79,17 +105,25 @@ export function snapshotVm(ctx: VmContext, id: string, snapshotId: string): Prom
  * Runs `spec` from a snapshot: in place (the VM's current VMM is replaced) or as a new VM (a
  * clone: its own disk copy, TAP, address and name, applied inside the guest after restore).
  */
-export function restoreVm(ctx: VmContext, spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
+export function restoreVm(
+  ctx: VmContext,
+  spec: AgentVmSpec,
+  snapshotId: string,
+  start = true,
+): Promise<AgentVmStatus> {
   const r = ctx.recordFor(spec);
   return ctx.serial(r, async () => {
     const dir = snapshotDir(ctx, snapshotId);
     const meta = await readJson<{
+      kind?: 'disk';
       hasAgent: boolean;
       spec?: AgentVmSpec;
       layout?: number;
       volumes?: string[];
     }>(join(dir, SNAPSHOT_META));
     if (!meta) throw new HearthError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} is not on this host`);
+    // Disks only: no saved devices to match, the VM boots them cold (`start`) or stays stopped.
+    if (meta.kind === 'disk') return restoreDisks(ctx, r, spec, dir, meta as DiskSnapshotMeta, start);
     assertLayout(meta);
     // Refuse what cannot load before touching the running VM.
     await assertLoadable(ctx.driverFor(spec), dir);

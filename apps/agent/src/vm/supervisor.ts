@@ -87,13 +87,18 @@ export class Supervisor {
   }
 
   /** Saves memory, devices and disk of a running or paused VM; it continues as it was. */
-  snapshot(id: string, snapshotId: string): Promise<AgentSnapshot> {
-    return snapshotVm(this.ctx, id, snapshotId);
+  snapshot(
+    id: string,
+    snapshotId: string,
+    kind: 'memory' | 'disk' = 'memory',
+    volumes?: string[],
+  ): Promise<AgentSnapshot> {
+    return snapshotVm(this.ctx, id, snapshotId, kind, volumes);
   }
 
   /** Runs `spec` from a snapshot, in place or as a clone. */
-  restore(spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
-    return restoreVm(this.ctx, spec, snapshotId);
+  restore(spec: AgentVmSpec, snapshotId: string, start = true): Promise<AgentVmStatus> {
+    return restoreVm(this.ctx, spec, snapshotId, start);
   }
 
   /** VM export and import (docs/backups.md § VM export). */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CreateScheduleBody } from '@hearth/contract';
+import type { CreateScheduleBody, SnapshotSchedule, UpdateScheduleBody } from '@hearth/contract';
 import { printJson } from '../output.ts';
 import { table } from '../format.ts';
 import { act } from './vm.ts';
@@ -31,6 +31,7 @@ export function scheduleCommands(program: Command, snap: Command): void {
     .option('--selector <key=value>', 'every VM with these labels (repeatable)', collect, [])
     .option('--name <name>', 'schedule name')
     .option('--disabled', 'create it without running it')
+    .option('--disk-only', 'disk-only snapshots (root disk and volumes, no memory): restored by a cold boot')
     .action(
       act(
         program,
@@ -45,6 +46,7 @@ export function scheduleCommands(program: Command, snap: Command): void {
             selector: string[];
             name?: string;
             disabled?: boolean;
+            diskOnly?: boolean;
           },
         ) => {
           const body: CreateScheduleBody = {
@@ -53,7 +55,7 @@ export function scheduleCommands(program: Command, snap: Command): void {
               ...(o.keep !== undefined ? { count: o.keep } : {}),
               ...(o.maxAge ? { maxAge: o.maxAge } : {}),
             },
-            memory: true,
+            memory: !o.diskOnly,
             enabled: !o.disabled,
             ...(vm ? { vm } : {}),
             ...(o.selector.length ? { selector: labelsOf(o.selector) } : {}),
@@ -80,7 +82,7 @@ export function scheduleCommands(program: Command, snap: Command): void {
         console.log(
           items.length
             ? table(
-                ['NAME', 'ID', 'TARGET', 'CRON', 'KEEP', 'NEXT RUN', 'LAST ERROR'],
+                ['NAME', 'ID', 'TARGET', 'CRON', 'KIND', 'KEEP', 'NEXT RUN', 'LAST ERROR'],
                 items.map((s) => [
                   s.name,
                   s.id,
@@ -89,6 +91,7 @@ export function scheduleCommands(program: Command, snap: Command): void {
                       .map(([k, v]) => `${k}=${v}`)
                       .join(','),
                   s.cron,
+                  s.memory ? 'memory' : 'disk',
                   keep(s.retention),
                   s.enabled ? (s.nextRunAt?.replace('T', ' ').slice(0, 16) ?? '-') : 'disabled',
                   s.lastError ?? '-',
@@ -98,6 +101,63 @@ export function scheduleCommands(program: Command, snap: Command): void {
         );
       }),
     );
+
+  sched
+    .command('update <schedule>')
+    .description('Change a schedule: cron, retention, kind; a new cron recomputes the next run')
+    .option('--cron <expr>', 'five-field cron expression (UTC)')
+    .option('--keep <count>', 'keep at most this many snapshots per VM', (v) => Number(v))
+    .option('--max-age <age>', 'delete snapshots older than this (e.g. 12h, 7d, 4w)')
+    .option('--disk-only', 'take disk-only snapshots from now on')
+    .option('--memory', 'take snapshots with memory from now on')
+    .action(
+      act(
+        program,
+        async (
+          c,
+          json,
+          id: string,
+          o: { cron?: string; keep?: number; maxAge?: string; diskOnly?: boolean; memory?: boolean },
+        ) => {
+          if (o.diskOnly && o.memory) throw new Error('give --disk-only or --memory, not both');
+          const keepGiven = o.keep !== undefined || o.maxAge !== undefined;
+          const body: UpdateScheduleBody = {
+            ...(o.cron ? { cron: o.cron } : {}),
+            ...(keepGiven
+              ? {
+                  retention: {
+                    ...(o.keep !== undefined ? { count: o.keep } : {}),
+                    ...(o.maxAge ? { maxAge: o.maxAge } : {}),
+                  },
+                }
+              : {}),
+            ...(o.diskOnly ? { memory: false } : o.memory ? { memory: true } : {}),
+          };
+          show(json, await c.call('updateSchedule', { params: { id }, body }), 'updated');
+        },
+      ),
+    );
+
+  for (const [verb, route] of [
+    ['enable', 'enableSchedule'],
+    ['disable', 'disableSchedule'],
+  ] as const) {
+    sched
+      .command(`${verb} <schedule...>`)
+      .description(
+        verb === 'enable'
+          ? 'Enable schedules: the next run is computed from now'
+          : 'Disable schedules: they never fire until enabled again',
+      )
+      .action(
+        act(program, async (c, json, ids: string[]) => {
+          const out = [];
+          for (const id of ids) out.push(await c.call(route, { params: { id } }));
+          if (json) return printJson(out);
+          for (const s of out) show(false, s, `${verb}d`);
+        }),
+      );
+  }
 
   sched
     .command('delete <schedule...>')
@@ -111,4 +171,11 @@ export function scheduleCommands(program: Command, snap: Command): void {
         for (const s of out) console.log(`deleted schedule ${s.name} (${s.id})`);
       }),
     );
+}
+
+function show(json: boolean, s: SnapshotSchedule, did: string): void {
+  if (json) return printJson(s);
+  console.log(
+    `${did} schedule ${s.name} (${s.id}): "${s.cron}", ${s.memory ? 'memory' : 'disk-only'}, next run ${s.enabled ? (s.nextRunAt ?? 'never') : 'never (disabled)'}`,
+  );
 }

@@ -12,11 +12,12 @@ export function snapshotCommands(program: Command): void {
     .command('create <vm>')
     .description('Snapshot a running or paused VM (it continues as it was)')
     .option('--name <name>', 'snapshot name (default <vm>-<time>)')
+    .option('--disk-only', 'the root disk and volumes only (a stopped VM too); restoring it boots cold')
     .action(
-      act(program, async (c, json, vm: string, o: { name?: string }) => {
+      act(program, async (c, json, vm: string, o: { name?: string; diskOnly?: boolean }) => {
         const s = await c.call('createSnapshot', {
           params: { id: vm },
-          body: o.name ? { name: o.name } : {},
+          body: { ...(o.name ? { name: o.name } : {}), ...(o.diskOnly ? { kind: 'disk' as const } : {}) },
         });
         if (json) return printJson(s);
         console.log(`snapshot ${s.name} (${s.id}) of ${s.vmName}: ${mib(s.sizeBytes)} on ${s.host}`);
@@ -36,14 +37,15 @@ export function snapshotCommands(program: Command): void {
         console.log(
           items.length
             ? table(
-                ['NAME', 'ID', 'VM', 'STATE', 'SIZE', 'VMM', 'PARENT', 'CREATED'],
+                ['NAME', 'ID', 'VM', 'KIND', 'STATE', 'SIZE', 'VMM', 'PARENT', 'CREATED'],
                 items.map((s) => [
                   s.name,
                   s.id,
                   s.vmName + (s.vm ? '' : ' (deleted)'),
+                  s.kind,
                   s.state,
                   mib(s.sizeBytes),
-                  `${s.vmm} ${s.vmmVersion}`,
+                  `${s.vmm} ${s.vmmVersion}`.trim(),
                   s.parent ? (names.get(s.parent) ?? s.parent) : '-',
                   s.createdAt.replace('T', ' ').slice(0, 19),
                 ]),
@@ -71,7 +73,8 @@ export function snapshotCommands(program: Command): void {
           }
           vm = await c.call('restoreVm', { params: { id: s.vm }, body: { snapshot: s.id } });
         }
-        if (o.wait) vm = await waitFor(c, vm.id, 'running', 300);
+        // A disk-only restore onto a stopped VM leaves it stopped.
+        if (o.wait) vm = await waitFor(c, vm.id, vm.desiredState === 'stopped' ? 'stopped' : 'running', 300);
         if (json) return printJson(vm);
         console.log(summary(vm));
       }),

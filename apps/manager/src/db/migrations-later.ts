@@ -360,4 +360,11 @@ CREATE INDEX snapshots_schedule ON snapshots (schedule_id, vm_id, created_at) WH
     // it in place, kill deletes it. No foreign key: the sandbox deletes it itself.
     sql: `ALTER TABLE e2b_sandboxes ADD COLUMN paused_snapshot text`,
   },
+  {
+    version: 44,
+    name: 'disk-only snapshots (snapshot kind)',
+    // `disk`: the root disk and volumes without memory or device state, restored by a cold boot;
+    // every snapshot before this one holds memory.
+    sql: `ALTER TABLE snapshots ADD COLUMN kind text NOT NULL DEFAULT 'memory'`,
+  },
 ];

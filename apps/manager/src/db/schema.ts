@@ -276,6 +276,8 @@ export const snapshots = pgTable('snapshots', {
   volumes: jsonb('volumes').$type<string[]>().notNull().default(arr),
   /** The schedule that took it (migration 41): retention prunes only its own snapshots. */
   schedule_id: text('schedule_id'),
+  /** `memory` or `disk` (migration 44): a disk snapshot restores by a cold boot. */
+  kind: text('kind').$type<Snapshot['kind']>().notNull().default('memory'),
 });
 
 export const volumes = pgTable('volumes', {

@@ -15,5 +15,14 @@ export function scheduleRoutes(app: FastifyInstance, { stores, schedules, auth }
     return { items: page.items.map(scheduleFromRow), nextCursor: page.nextCursor };
   });
   serve(app, auth, routes.getSchedule, ({ params, project }) => schedules.get(params.id, project));
+  serve(app, auth, routes.updateSchedule, ({ params, project, body }) =>
+    schedules.update(params.id, project, body),
+  );
+  serve(app, auth, routes.enableSchedule, ({ params, project }) =>
+    schedules.update(params.id, project, { enabled: true }),
+  );
+  serve(app, auth, routes.disableSchedule, ({ params, project }) =>
+    schedules.update(params.id, project, { enabled: false }),
+  );
   serve(app, auth, routes.deleteSchedule, ({ params, project }) => schedules.delete(params.id, project));
 }

@@ -278,11 +278,20 @@ export class AgentClient {
   delete(host: AgentTarget, id: string): Promise<{ ok: boolean }> {
     return this.call(host, 'deleteVm', { params: { id } });
   }
-  snapshot(host: AgentTarget, id: string, snapshotId: string): Promise<AgentSnapshotResult> {
-    return this.call(host, 'snapshotVm', { params: { id, snapshotId } });
+  snapshot(
+    host: AgentTarget,
+    id: string,
+    snapshotId: string,
+    kind: 'memory' | 'disk' = 'memory',
+    /** `disk`: the volumes attached now (the host's spec of a stopped VM may be older). */
+    volumes?: string[],
+  ): Promise<AgentSnapshotResult> {
+    const query = { kind, ...(kind === 'disk' && volumes ? { volumes: volumes.join(',') } : {}) };
+    return this.call(host, 'snapshotVm', { params: { id, snapshotId }, query });
   }
-  restore(host: AgentTarget, spec: AgentVmSpec, snapshotId: string): Promise<AgentVmStatus> {
-    return this.call(host, 'restoreVm', { params: { id: spec.id }, body: { spec, snapshotId } });
+  /** `start: false`: a disk-only snapshot's disks are put back and the VM stays stopped. */
+  restore(host: AgentTarget, spec: AgentVmSpec, snapshotId: string, start = true): Promise<AgentVmStatus> {
+    return this.call(host, 'restoreVm', { params: { id: spec.id }, body: { spec, snapshotId, start } });
   }
   deleteSnapshot(host: AgentTarget, snapshotId: string): Promise<{ ok: boolean }> {
     return this.call(host, 'deleteSnapshot', { params: { snapshotId } });

@@ -1,6 +1,14 @@
 import { timings } from './metrics/timings.ts';
 import type { Logger } from 'pino';
-import { diffSnapshotRefused, HearthError, newId, type Snapshot, type Vm } from '@hearth/contract';
+import {
+  diffSnapshotRefused,
+  diskSnapshotRefused,
+  HearthError,
+  newId,
+  type Snapshot,
+  type SnapshotKind,
+  type Vm,
+} from '@hearth/contract';
 import { isUniqueViolation } from '../db/index.ts';
 import type { Stores } from '../store/index.ts';
 import type { VmRow } from '../store/mappers.ts';
@@ -29,31 +37,41 @@ export class SnapshotService {
   async create(
     vmIdOrName: string,
     project: string,
-    body: { name?: string | undefined; type?: 'full' | 'diff' | undefined },
+    body: {
+      name?: string | undefined;
+      type?: 'full' | 'diff' | undefined;
+      kind?: SnapshotKind | undefined;
+    },
     actor: string,
     scheduleId: string | null = null,
   ): Promise<Snapshot> {
     const vm = await this.stores.vms.require(vmIdOrName, project);
+    const kind = body.kind ?? 'memory';
     // Refused before anything is recorded or paused: no VMM here restores a diff (docs/storage.md).
     if (body.type === 'diff') throw diffSnapshotRefused(vm.vmm ?? 'qemu', vm.name);
-    if (vm.state !== 'running' && vm.state !== 'paused') {
+    if (kind === 'disk' && vm.vmm === 'firecracker') throw diskSnapshotRefused('firecracker', vm.name);
+    // A stopped VM's disks can be copied as they are; memory exists only while it runs.
+    const allowed = kind === 'disk' ? ['running', 'paused', 'stopped'] : ['running', 'paused'];
+    if (!allowed.includes(vm.state)) {
       throw new HearthError('VM_INVALID_STATE', `Snapshotting VM "${vm.name}" failed: it is ${vm.state}.`, {
-        detail: { state: vm.state, action: 'snapshot', allowedFrom: ['running', 'paused'] },
+        detail: { state: vm.state, action: 'snapshot', allowedFrom: allowed },
       });
     }
-    return this.take(vm, body.name, actor, scheduleId);
+    return this.take(vm, body.name, actor, scheduleId, kind);
   }
 
   /**
    * Takes a snapshot of a VM already checked (a user's running or paused VM, or a snapshot pool's
    * VM waiting in its pool): the record, then the host's files. Attached volumes are copied with
-   * it at the same paused instant (decisions/0024). `scheduleId`: taken by that schedule.
+   * it at the same paused instant (decisions/0024). `scheduleId`: taken by that schedule. `disk`:
+   * the root disk and volumes only.
    */
   async take(
     vm: VmRow,
     wanted: string | undefined,
     actor: string,
     scheduleId: string | null = null,
+    kind: SnapshotKind = 'memory',
   ): Promise<Snapshot> {
     const host = await this.stores.hosts.require(vm.host_id!);
     const [kernel, image] = await Promise.all([
@@ -90,6 +108,7 @@ export class SnapshotService {
             networks: (vm.nics ?? []).map((n) => n.network),
             volumes,
             schedule_id: scheduleId,
+            kind,
           },
           tx,
         ),
@@ -108,7 +127,7 @@ export class SnapshotService {
     }
     const t0 = performance.now();
     try {
-      const r = await this.deps.agents.snapshot(host, vm.id, id).catch((e: unknown) => {
+      const r = await this.deps.agents.snapshot(host, vm.id, id, kind, volumes).catch((e: unknown) => {
         timings.emit('snapshot', (performance.now() - t0) / 1000, false);
         throw e;
       });
@@ -123,7 +142,13 @@ export class SnapshotService {
       await this.stores.snapshots.delete(row.id);
       throw e;
     }
-    await this.stores.vms.addEvent(vm.id, 'snapshot', actor, `snapshot ${name} (${id}) taken`, vm.state);
+    await this.stores.vms.addEvent(
+      vm.id,
+      'snapshot',
+      actor,
+      `${kind === 'disk' ? 'disk-only snapshot' : 'snapshot'} ${name} (${id}) taken`,
+      vm.state,
+    );
     return snapshotFromRow(await this.stores.snapshots.requireUnscoped(id));
   }
 

@@ -98,6 +98,21 @@ export class ScheduleStore {
     return rows.length > 0;
   }
 
+  /** Changes a schedule's settings; the caller computed `next_run_at` for what it changed. */
+  async update(
+    id: string,
+    set: Partial<
+      Pick<ScheduleRow, 'cron' | 'keep_count' | 'keep_age_s' | 'memory' | 'enabled' | 'next_run_at'>
+    >,
+  ): Promise<ScheduleRow> {
+    const rows = await this.db.orm
+      .update(snapshotSchedules)
+      .set(set)
+      .where(eq(snapshotSchedules.id, id))
+      .returning();
+    return rows[0]!;
+  }
+
   async setError(id: string, error: string | null): Promise<void> {
     await this.db.orm
       .update(snapshotSchedules)

@@ -21,7 +21,8 @@ export type NewSnapshot = Omit<
   | 'networks'
   | 'volumes'
   | 'schedule_id'
-> & { networks?: string[]; volumes?: string[]; schedule_id?: string | null };
+  | 'kind'
+> & { networks?: string[]; volumes?: string[]; schedule_id?: string | null; kind?: SnapshotRow['kind'] };
 
 const children = sql<
   string[] | null
@@ -42,6 +43,7 @@ export function snapshotFromRow(r: SnapshotRow): Snapshot {
     vmm: r.vmm,
     vmmVersion: r.vmm_version,
     type: r.type,
+    kind: r.kind,
     kernel: r.kernel_id,
     image: r.image_id,
     vcpus: r.vcpus,
@@ -75,6 +77,7 @@ export class SnapshotStore {
         networks: s.networks ?? [],
         volumes: s.volumes ?? [],
         schedule_id: s.schedule_id ?? null,
+        kind: s.kind ?? 'memory',
       })
       .returning();
     return rows[0]!;

@@ -63,6 +63,18 @@ export const snapshotQueries = {
     queryOptions({ queryKey: snapshotKeys.forVm(vm), queryFn: () => c.all('listSnapshots', { vm }) }),
 };
 
+export const scheduleKeys = { all: ['schedules'] as const, list: () => ['schedules', 'list'] as const };
+
+export const scheduleQueries = {
+  /** The runner moves next/last run and the last error with no event: polled. */
+  list: (c: HearthClient) =>
+    queryOptions({
+      queryKey: scheduleKeys.list(),
+      queryFn: () => c.all('listSchedules'),
+      refetchInterval: 30_000,
+    }),
+};
+
 export const volumeKeys = {
   all: ['volumes'] as const,
   list: () => [...volumeKeys.all, 'list'] as const,

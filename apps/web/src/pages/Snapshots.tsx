@@ -6,6 +6,7 @@ import { Empty, linkClass, PageHeader, QueryView, rowClass, Table } from '../com
 import { formatBytes, formatTime } from '../lib/format.ts';
 import { CloneButton, DeleteSnapshotButton } from './snapshots/actions.tsx';
 import { lineage } from './snapshots/lineage.ts';
+import { Schedules } from './snapshots/Schedules.tsx';
 
 /** Every snapshot, as a lineage forest: a VM restored or cloned from one snapshots into its child. */
 export default function Snapshots() {
@@ -17,9 +18,9 @@ export default function Snapshots() {
     <>
       <PageHeader title="Snapshots" />
       <p className="mb-4 max-w-3xl text-sm text-slate-600 dark:text-slate-300">
-        Memory, device state and disk of a VM at one instant. Take one, or restore a VM in place, from the
-        VM&apos;s Snapshots tab; a clone is a new VM. Indented rows were taken of VMs restored or cloned from
-        the row above.
+        Memory, device state and disk of a VM at one instant, or (kind disk) its disks only, which restore by
+        a cold boot. Take one, or restore a VM in place, from the VM&apos;s Snapshots tab; a clone is a new
+        VM. Indented rows were taken of VMs restored or cloned from the row above.
       </p>
       <QueryView
         query={snaps}
@@ -37,7 +38,7 @@ export default function Snapshots() {
         {(list) => (
           <Table
             label="Snapshots"
-            headers={['Name', 'VM', 'State', 'Size', 'VMM', 'Created', 'Children', 'Actions']}
+            headers={['Name', 'VM', 'Kind', 'State', 'Size', 'VMM', 'Created', 'Children', 'Actions']}
           >
             {lineage(list).map(({ snap: s, depth }) => {
               const vm = s.vm ? vms.data?.find((v) => v.id === s.vm) : undefined;
@@ -66,6 +67,7 @@ export default function Snapshots() {
                       <span title={`was ${s.vmName}`}>{s.vmName} (deleted)</span>
                     )}
                   </td>
+                  <td className="p-2">{s.kind}</td>
                   <td className="p-2">{s.state}</td>
                   <td className="p-2 whitespace-nowrap">{formatBytes(s.sizeBytes)}</td>
                   <td className="p-2 whitespace-nowrap">
@@ -85,6 +87,7 @@ export default function Snapshots() {
           </Table>
         )}
       </QueryView>
+      <Schedules />
     </>
   );
 }

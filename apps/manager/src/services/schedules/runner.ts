@@ -92,10 +92,13 @@ export class ScheduleRunner {
         errors.push(`VM ${vmId} no longer exists`);
         continue;
       }
-      // A label schedule covers the VMs that are up; one naming a VM reports it being down.
-      if (s.selector && vm.state !== 'running' && vm.state !== 'paused') continue;
+      // A label schedule covers the VMs that are up; one naming a VM reports it being down. A
+      // disk-only schedule also covers stopped VMs: their disks can be copied as they are.
+      const up = vm.state === 'running' || vm.state === 'paused' || (!s.memory && vm.state === 'stopped');
+      if (s.selector && !up) continue;
       try {
-        const snap = await snapshots.create(vm.id, vm.project, {}, actor, s.id);
+        const kind = s.memory ? 'memory' : 'disk';
+        const snap = await snapshots.create(vm.id, vm.project, { kind }, actor, s.id);
         report.taken.push(snap.id);
       } catch (e) {
         const msg = (e as Error).message;

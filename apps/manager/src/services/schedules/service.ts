@@ -1,4 +1,10 @@
-import { HearthError, newId, type CreateScheduleBody, type SnapshotSchedule } from '@hearth/contract';
+import {
+  HearthError,
+  newId,
+  type CreateScheduleBody,
+  type SnapshotSchedule,
+  type UpdateScheduleBody,
+} from '@hearth/contract';
 import { isUniqueViolation } from '../../db/index.ts';
 import type { Stores } from '../../store/index.ts';
 import { ageSeconds, scheduleFromRow } from '../../store/schedules.ts';
@@ -12,14 +18,6 @@ export class ScheduleService {
   ) {}
 
   async create(project: string, body: CreateScheduleBody, actor: string): Promise<SnapshotSchedule> {
-    if (!body.memory) {
-      // Every snapshot here holds memory and device state; a disk-only kind does not exist yet.
-      throw new HearthError(
-        'VALIDATION_FAILED',
-        'Creating the schedule failed: snapshots without memory (memory: false) are not supported yet; leave memory at true.',
-        { fields: { memory: ['only true is supported'] } },
-      );
-    }
     const next = nextRun(body.cron, this.clock());
     const vm = body.vm ? await this.stores.vms.require(body.vm, project) : null;
     const id = newId('sched');
@@ -62,6 +60,33 @@ export class ScheduleService {
 
   async get(idOrName: string, project: string): Promise<SnapshotSchedule> {
     return scheduleFromRow(await this.stores.schedules.require(idOrName, project));
+  }
+
+  /**
+   * Changes a schedule. A new cron, or enabling a disabled one, computes the next run from now (a
+   * schedule enabled after a week off does not fire for the runs it missed); disabling clears it,
+   * so the runner's due query never sees the schedule.
+   */
+  async update(idOrName: string, project: string, body: UpdateScheduleBody): Promise<SnapshotSchedule> {
+    const row = await this.stores.schedules.require(idOrName, project);
+    const cron = body.cron?.trim() ?? row.cron;
+    const enabled = body.enabled ?? row.enabled;
+    // Parsed even when the schedule stays disabled: a bad expression is refused now, not at enable.
+    const next = nextRun(cron, this.clock());
+    const recompute = body.cron !== undefined || (enabled && !row.enabled);
+    const updated = await this.stores.schedules.update(row.id, {
+      cron,
+      enabled,
+      ...(body.memory !== undefined ? { memory: body.memory } : {}),
+      ...(body.retention
+        ? {
+            keep_count: body.retention.count ?? null,
+            keep_age_s: body.retention.maxAge ? ageSeconds(body.retention.maxAge) : null,
+          }
+        : {}),
+      next_run_at: !enabled ? null : recompute ? next : (row.next_run_at ?? next),
+    });
+    return scheduleFromRow(updated);
   }
 
   async delete(idOrName: string, project: string): Promise<SnapshotSchedule> {

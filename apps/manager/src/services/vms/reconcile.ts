@@ -131,7 +131,9 @@ function resumeInterrupted(ctx: VmContext, row: VmRow): void {
       // A restore interrupted by a manager restart is re-driven as a restore, never as a cold
       // boot that would silently drop the snapshot's memory and disk.
       if (row.state === 'starting' && row.snapshot_id && row.state_reason?.startsWith(RESTORING)) {
-        return void (await runRestore(ctx, row, row.snapshot_id, 'reconciler'));
+        // A disk-only restore onto a stopped VM leaves it stopped (desired stopped).
+        const start = row.desired_state !== 'stopped';
+        return void (await runRestore(ctx, row, row.snapshot_id, 'reconciler', start));
       }
       if (row.state === 'starting') return void (await runStart(ctx, row, 'reconciler'));
       const status =

@@ -93,7 +93,10 @@ export async function cloneFromSnapshot(
   }
 }
 
-/** Puts a VM back to a snapshot of itself: memory, devices and disk as they were then. */
+/**
+ * Puts a VM back to a snapshot of itself: memory, devices and disk as they were then; for a
+ * disk-only snapshot its disks, booted cold.
+ */
 export async function restoreInPlace(
   ctx: VmContext,
   idOrName: string,
@@ -110,7 +113,12 @@ export async function restoreInPlace(
     );
   }
   await assertRestorable(ctx.stores, snap);
-  if (row.vcpus !== snap.vcpus || row.memory_mib !== snap.memory_mib || row.disk_mib !== snap.disk_mib) {
+  const disk = snap.kind === 'disk';
+  // Disks boot under any vCPU count or memory size; saved memory loads only into the same.
+  const resized = disk
+    ? row.disk_mib !== snap.disk_mib
+    : row.vcpus !== snap.vcpus || row.memory_mib !== snap.memory_mib || row.disk_mib !== snap.disk_mib;
+  if (resized) {
     throw new HearthError(
       'SNAPSHOT_INCOMPATIBLE',
       `Restoring VM "${row.name}" failed: it was resized since snapshot ${snap.name} (${snap.vcpus} vCPU, ${snap.memory_mib} MiB then; ${row.vcpus} vCPU, ${row.memory_mib} MiB now).`,
@@ -131,14 +139,19 @@ export async function restoreInPlace(
       detail: { state: row.state, action: 'restore', allowedFrom: rule.from },
     });
   }
+  // A disk-only snapshot boots cold a VM that was up; a stopped (or failed) one gets its disks
+  // back and stays stopped.
+  const start = !disk || row.state === 'running' || row.state === 'paused';
   const moved = await moveVm(ctx, row, rule.enters, actor, {
-    desiredState: 'running',
+    desiredState: start ? 'running' : 'stopped',
     reason: `${RESTORING} ${snap.name}`,
   });
   if (!moved)
     throw new HearthError('VM_BUSY', `Cannot restore VM "${row.name}": it changed state meanwhile.`);
   await ctx.stores.vms.setSnapshotOrigin(row.id, snap.id);
-  ctx.operations.track(row.id, () => runRestore(ctx, { ...moved, snapshot_id: snap.id }, snap.id, actor));
+  ctx.operations.track(row.id, () =>
+    runRestore(ctx, { ...moved, snapshot_id: snap.id }, snap.id, actor, start),
+  );
   return vmFromRow(moved);
 }
 
@@ -148,9 +161,11 @@ export async function runRestore(
   row: VmRow,
   snapshotId: string,
   actor: string,
+  start = true,
 ): Promise<void> {
   try {
-    const status = await ctx.agents.restore(await hostOf(ctx, row), await agentSpecFor(ctx, row), snapshotId);
+    const spec = await agentSpecFor(ctx, row);
+    const status = await ctx.agents.restore(await hostOf(ctx, row), spec, snapshotId, start);
     await applyAgentStatus(ctx, row, status, actor);
   } catch (e) {
     await failVm(ctx, row, actor, 'Restoring the snapshot failed', e);

@@ -48,7 +48,11 @@ export function CloneButton({ snap }: { snap: Snapshot }) {
         open={open}
         onOpenChange={setOpen}
         title={`Clone ${snap.name}`}
-        description={`A new VM on the snapshot's host with its memory and disk (${formatBytes(snap.sizeBytes)}), its own name, MAC and address. It starts running from the instant the snapshot was taken.`}
+        description={
+          snap.kind === 'disk'
+            ? `A new VM on the snapshot's host that boots cold from a copy of its disk (${formatBytes(snap.sizeBytes)}), with its own name, MAC and address.`
+            : `A new VM on the snapshot's host with its memory and disk (${formatBytes(snap.sizeBytes)}), its own name, MAC and address. It starts running from the instant the snapshot was taken.`
+        }
         submitLabel="Clone"
         pending={clone.isPending}
         error={errorText(clone.error)}

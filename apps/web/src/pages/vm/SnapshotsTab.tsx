@@ -24,25 +24,26 @@ import { CloneButton, DeleteSnapshotButton } from '../snapshots/actions.tsx';
 import { RoleButton } from '../../components/RoleButton.tsx';
 
 const SNAPSHOT_FROM: readonly Vm['state'][] = ['running', 'paused'];
+/** A disk-only snapshot copies a stopped VM's disks as they are. */
+const DISK_SNAPSHOT_FROM: readonly Vm['state'][] = ['running', 'paused', 'stopped'];
 
 function TakeSnapshot({ vm }: { vm: Vm }) {
   const { client } = useSession();
   const [name, setName] = useState('');
+  const [diskOnly, setDiskOnly] = useState(false);
   const take = useApiMutation({
     call: (c) =>
       c.call('createSnapshot', {
         params: { id: vm.id },
-        body: name.trim() ? { name: name.trim() } : {},
+        body: { ...(name.trim() ? { name: name.trim() } : {}), kind: diskOnly ? 'disk' : 'memory' },
       }),
     invalidate: [snapshotKeys.all, vmKeys.events(vm.id)],
     onSuccess: () => setName(''),
   });
   const volumes = useQuery(volumeQueries.forVm(client, vm.id));
-  const why = !SNAPSHOT_FROM.includes(vm.state)
-    ? `The VM is ${vm.state}; snapshots are taken of running or paused VMs.`
-    : volumes.data?.length
-      ? 'Volumes are attached: snapshots of VMs with volumes are not supported yet; detach them (with the VM stopped) first.'
-      : null;
+  const why = !(diskOnly ? DISK_SNAPSHOT_FROM : SNAPSHOT_FROM).includes(vm.state)
+    ? `The VM is ${vm.state}; snapshots are taken of running or paused VMs${diskOnly ? ', disk-only ones of stopped VMs too' : ''}.`
+    : null;
   const fieldErrors = (take.error as { fields?: Record<string, string[]> } | null)?.fields?.name;
   return (
     <Card title="Take a snapshot">
@@ -64,6 +65,10 @@ function TakeSnapshot({ vm }: { vm: Vm }) {
             onChange={setName}
           />
         </div>
+        <label className="flex items-center gap-2 pb-2 text-sm">
+          <input type="checkbox" checked={diskOnly} onChange={(e) => setDiskOnly(e.target.checked)} />
+          Disk only
+        </label>
         <RoleButton
           route="createSnapshot"
           type="submit"
@@ -77,7 +82,9 @@ function TakeSnapshot({ vm }: { vm: Vm }) {
       <Why id="snap-why" reason={why} />
       <p className="mt-2 text-xs text-slate-600 dark:text-slate-300">
         Memory, device state and disk at one instant; the VM is paused for the moment it takes and then
-        continues as it was.
+        continues as it was. Attached volumes are copied with it
+        {volumes.data?.length ? ` (${volumes.data.length} attached)` : ''}. Disk only: the disks alone,
+        written out by the guest first; restoring one boots the VM cold.
       </p>
       {!fieldErrors && <ErrorLine className="mt-2 text-sm" message={errorText(take.error)} />}
     </Card>
@@ -105,9 +112,19 @@ function RestoreButton({ vm, snap }: { vm: Vm; snap: Snapshot }) {
       danger
       onConfirm={() => restore.mutate()}
     >
-      The VM&apos;s current memory and disk are replaced by the snapshot&apos;s, taken{' '}
-      {formatTime(snap.createdAt)}: whatever happened since is lost, and its processes carry on from that
-      instant.
+      {snap.kind === 'disk' ? (
+        <>
+          The VM&apos;s disks are replaced by the snapshot&apos;s, taken {formatTime(snap.createdAt)}:
+          whatever was written since is lost. A running VM is stopped and boots cold from them; a stopped one
+          stays stopped.
+        </>
+      ) : (
+        <>
+          The VM&apos;s current memory and disk are replaced by the snapshot&apos;s, taken{' '}
+          {formatTime(snap.createdAt)}: whatever happened since is lost, and its processes carry on from that
+          instant.
+        </>
+      )}
     </ConfirmButton>
   );
 }
@@ -124,11 +141,12 @@ export function SnapshotsTab({ vm }: { vm: Vm }) {
         {(list) => (
           <Table
             label="Snapshots of this VM"
-            headers={['Name', 'State', 'Size', 'VMM', 'Created', 'Parent', 'Actions']}
+            headers={['Name', 'Kind', 'State', 'Size', 'VMM', 'Created', 'Parent', 'Actions']}
           >
             {list.map((s) => (
               <tr key={s.id} className={rowClass} data-snapshot={s.name}>
                 <td className="p-2 font-medium">{s.name}</td>
+                <td className="p-2">{s.kind}</td>
                 <td className="p-2">{s.state}</td>
                 <td className="p-2 whitespace-nowrap" data-testid="snapshot-size">
                   {formatBytes(s.sizeBytes)}
