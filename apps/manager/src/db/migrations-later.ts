@@ -361,7 +361,7 @@ CREATE INDEX snapshots_schedule ON snapshots (schedule_id, vm_id, created_at) WH
     sql: `ALTER TABLE e2b_sandboxes ADD COLUMN paused_snapshot text`,
   },
   {
-    version: 44,
+    version: 43,
     name: 'disk-only snapshots (snapshot kind)',
     // `disk`: the root disk and volumes without memory or device state, restored by a cold boot;
     // every snapshot before this one holds memory.
