@@ -328,7 +328,7 @@ describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored 
     expect(rbErr.error!.stack.join('\n')).toContain('/var/task/app.rb:6');
   }, 3_600_000);
 
-  it('the CLI deploys a folder, invokes, lists versions and logs, and removes the function', async () => {
+  it('the CLI deploys a folder with a secret in its environment, invokes, lists versions and logs, and removes it', async () => {
     const env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
     const dir = await mkdtemp(join(tmpdir(), 'hearth-fn-'));
     try {
@@ -337,15 +337,28 @@ describe('functions: node22, python3.13 and ruby3 handlers on snapshot-restored 
       await writeFile(join(code, 'lib', 'greet.js'), 'exports.greet = (n) => `hello ${n}`;\n');
       await writeFile(
         join(code, 'index.js'),
-        "const { greet } = require('./lib/greet.js');\nexports.handler = async (e) => { console.log('cli log'); return greet(e.name); };\n",
+        "const { greet } = require('./lib/greet.js');\nexports.handler = async (e) => { console.log('cli log'); return e.secret ? process.env.API_KEY : greet(e.name); };\n",
       );
-      const dep = await cli(['fn', 'deploy', code, '--runtime', 'node22', '--handler', 'index.handler'], env);
+      const deploy = ['fn', 'deploy', code, '--runtime', 'node22', '--handler', 'index.handler'];
+      const secretEnv = ['--secret-env', 'API_KEY=fn-api-key'];
+      // A secret the project lacks is refused before anything is built.
+      const missing = await cli([...deploy, ...secretEnv], env);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain('SECRET_NOT_FOUND');
+      expect((await cli(['secret', 'set', 'fn-api-key', '--from-stdin'], env, 'k-123\n')).code).toBe(0);
+      const dep = await cli([...deploy, ...secretEnv], env);
       expect(dep.code, dep.stderr).toBe(0);
       expect(dep.stdout).toContain('function clifn: version 1 is live');
       const inv = await cli(['fn', 'invoke', 'clifn', '--data', '{"name":"cli"}'], env);
       expect(inv.code, inv.stderr).toBe(0);
       expect(inv.stdout.trim()).toBe('"hello cli"');
       expect(inv.stderr).toMatch(/request [0-9a-f-]{36} · version 1 · cold/);
+      const secret = await cli(['fn', 'invoke', 'clifn', '--data', '{"secret":true}'], env);
+      expect(secret.stdout.trim()).toBe('"k-123"');
+      // The function shows which secret, never its value.
+      const shown = JSON.stringify(await info('clifn'));
+      expect(shown).toContain('fn-api-key');
+      expect(shown).not.toContain('k-123');
       const requestId = /request ([0-9a-f-]{36})/.exec(inv.stderr)![1]!;
       const logs = await cli(['fn', 'logs', 'clifn'], env);
       expect(logs.code, logs.stderr).toBe(0);

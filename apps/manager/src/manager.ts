@@ -193,6 +193,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   const functions = new FunctionService({
     db,
     stores,
+    sealer,
     agents,
     vms: vmService,
     snapshots,

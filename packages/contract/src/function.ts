@@ -29,6 +29,12 @@ const CodePath = z
 
 export const FunctionConfig = z.strictObject({
   env: z.record(EnvName, z.string().max(4096)).default({}),
+  secretEnv: z
+    .record(EnvName, Name)
+    .default({})
+    .describe(
+      'Variables whose values come from project secrets (variable → secret name), opened when a version is built; the values never show in the function or its versions.',
+    ),
   memoryMib: z.number().int().min(128).max(8192).default(128),
   vcpus: z.number().int().min(1).max(8).default(1),
   timeoutS: z.number().int().min(1).max(900).default(30).describe('An invocation running longer is killed.'),

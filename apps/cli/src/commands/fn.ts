@@ -43,11 +43,11 @@ const int = (v: string) => {
   return n;
 };
 
-function envOf(pairs: string[] = []): Record<string, string> {
+function envOf(pairs: string[] = [], flag = '--env', form = 'NAME=VALUE'): Record<string, string> {
   return Object.fromEntries(
     pairs.map((p) => {
       const at = p.indexOf('=');
-      if (at < 1) throw new UsageError(`--env ${p}: give NAME=VALUE`);
+      if (at < 1) throw new UsageError(`${flag} ${p}: give ${form}`);
       return [p.slice(0, at), p.slice(at + 1)];
     }),
   );
@@ -66,6 +66,7 @@ interface DeployOpts {
   idle?: string;
   public?: boolean;
   env?: string[];
+  secretEnv?: string[];
 }
 
 function printInvoke(out: InvokeResult): void {
@@ -113,6 +114,7 @@ export function fnCommands(program: Command): void {
     .option('--idle <s>', 'idle time before an instance stops')
     .option('--public', 'the HTTP trigger answers without a token')
     .option('--env <NAME=VALUE...>', 'environment of the handler')
+    .option('--secret-env <VAR=SECRET...>', 'a variable whose value is the project secret SECRET')
     .action(
       act(program, async (c, json, dir: string, o: DeployOpts) => {
         const files = await readCodeDir(dir);
@@ -127,6 +129,7 @@ export function fnCommands(program: Command): void {
           ...(o.idle ? { idleS: int(o.idle) } : {}),
           ...(o.public ? { public: true } : {}),
           ...(o.env ? { env: envOf(o.env) } : {}),
+          ...(o.secretEnv ? { secretEnv: envOf(o.secretEnv, '--secret-env', 'VAR=SECRET') } : {}),
         };
         const code = { runtime: o.runtime, handler: o.handler, files };
         const exists = await c.call('getFunction', { params: { name }, query: pq(c) }).then(

@@ -1,6 +1,7 @@
 import { HearthError, type ContainerStats, type ExecBody } from '@hearth/contract';
 import type { ContainerRow } from '../../store/containers.ts';
-import { ociOf, openSecrets } from './guest-app.ts';
+import { ociOf } from './guest-app.ts';
+import { openSecrets } from '../open-secrets.ts';
 import type { ContainerContext } from './context.ts';
 
 /** The container's VM's host and id, when its app can be reached (the container is running). */

@@ -6,7 +6,8 @@ import type { ImageRow } from '../../store/mappers.ts';
 import type { ContainerRow } from '../../store/containers.ts';
 import { background, type ContainerContext } from './context.ts';
 import { chooseImage, pullImage } from './image-ref.ts';
-import { CONTAINER_LABEL, containerArgv, ociOf, openSecrets } from './guest-app.ts';
+import { CONTAINER_LABEL, containerArgv, ociOf } from './guest-app.ts';
+import { openSecrets } from '../open-secrets.ts';
 import { containerFromRow } from './mapper.ts';
 
 type Body = z.output<typeof CreateContainerBody>;

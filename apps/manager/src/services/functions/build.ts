@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { HearthError, type FunctionConfig, type FunctionRuntime } from '@hearth/contract';
 import type { Logger } from 'pino';
+import type { Sealer } from '../../crypto/sealed.ts';
 import type { Stores } from '../../store/index.ts';
+import { openSecrets } from '../open-secrets.ts';
 import type { AgentClient } from '../agent-client.ts';
 import type { SnapshotService } from '../snapshot-service.ts';
 import type { VmService } from '../vms/vm-service.ts';
@@ -33,6 +35,8 @@ const shimSource = (file: string) => readFile(new URL(`./shims/${file}`, import.
 
 export interface BuildDeps {
   stores: Stores;
+  /** Opens the project secrets a function's secretEnv names. */
+  sealer: Sealer;
   agents: AgentClient;
   vms: VmService;
   snapshots: SnapshotService;
@@ -112,6 +116,12 @@ export async function shimReady(deps: BuildDeps, g: Guest, ms: number): Promise<
 export async function buildVersion(deps: BuildDeps, b: BuildInput, actor: string): Promise<string> {
   const rt = RUNTIME[b.runtime];
   const log = deps.log.child({ fn: b.name, version: b.version });
+  // Secrets are opened for each build (a rotated secret reaches the next version) and live only
+  // in the handler's environment, never in the function's records.
+  const env = {
+    ...b.config.env,
+    ...(await openSecrets(deps.stores, deps.sealer, b.project, b.config.secretEnv, `Building "${b.name}"`)),
+  };
   const npm = await installDependencies(b.runtime, b.dir, deps.npm);
   if (npm) log.info({ npm }, 'function dependencies installed');
   const vm = await deps.vms.create(
@@ -134,7 +144,7 @@ export async function buildVersion(deps: BuildDeps, b: BuildInput, actor: string
     await writeGuestFile(deps.agents, g, shimPath, await shimSource(rt.shim));
     await uploadFolder(deps.agents, g, TASK_DIR, packFolder(b.dir));
     const argv = (mode: string) => [rt.bin, shimPath, mode, TASK_DIR, b.handler, String(SHIM_PORT)];
-    const check = await guestExec(deps.agents, g, argv('check'), { env: b.config.env, timeoutMs: 120_000 });
+    const check = await guestExec(deps.agents, g, argv('check'), { env, timeoutMs: 120_000 });
     if (check.exitCode !== 0) throw deployFailed(b, check.stdout, check.stderr);
     // Detached (its own session) so it outlives the exec; the snapshot captures it loaded.
     const serve = await guestExec(
@@ -148,7 +158,7 @@ export async function buildVersion(deps: BuildDeps, b: BuildInput, actor: string
         TASK_DIR,
         ...argv('serve'),
       ],
-      { env: b.config.env },
+      { env },
     );
     if (serve.exitCode !== 0) throw new Error(`starting the shim failed: ${serve.stderr}`);
     (await shimReady(deps, g, 300_000)).close();

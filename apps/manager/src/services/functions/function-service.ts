@@ -1,3 +1,4 @@
+import { openSecrets } from '../open-secrets.ts';
 import {
   FunctionConfig,
   HearthError,
@@ -104,6 +105,7 @@ export class FunctionService {
         { fields: { name: ['already taken'] } },
       );
     }
+    await this.secretsExist(project, config.secretEnv, `Creating function "${name}"`);
     const code = await stageCode({ files, archive });
     const row = await this.store
       .insert({ id: newId('fn'), name, project, config: { ...config, runtime, handler } })
@@ -120,9 +122,19 @@ export class FunctionService {
     const { runtime, handler, files, archive, ...partial } = body;
     const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
     const config = FunctionConfig.parse({ ...configOf(row.config), ...defined });
+    await this.secretsExist(project, config.secretEnv, `Deploying function "${name}"`);
     const code = await stageCode({ files, archive });
     const building = await this.startVersion(row, { runtime, handler, code, config }, actor);
     return this.info(row.id, building);
+  }
+
+  /** A secret the function names but the project lacks is refused now, not when the build runs. */
+  private async secretsExist(
+    project: string,
+    secretEnv: Record<string, string>,
+    what: string,
+  ): Promise<void> {
+    await openSecrets(this.deps.stores, this.deps.sealer, project, secretEnv, what);
   }
 
   /**
