@@ -42,7 +42,8 @@ function fakeAgent() {
         calls.push(`start ${id}`);
         return send(200, status('running'));
       }
-      const snapshotted = /\/snapshots\/([^/?]+)$/.exec(req.url ?? '')?.[1];
+      // The path without its query (a snapshot call carries ?kind=…).
+      const snapshotted = /\/snapshots\/([^/?]+)$/.exec((req.url ?? '').split('?')[0]!)?.[1];
       if (req.method === 'POST' && snapshotted) {
         calls.push(`snapshot ${id} ${snapshotted}`);
         const at = new Date().toISOString();
