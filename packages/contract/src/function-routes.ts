@@ -20,6 +20,14 @@ const def = <const T extends RouteDef>(r: T): T => r;
 const NameParams = z.strictObject({ name: z.string().min(1).max(63) });
 const base = { tag: 'functions', auth: 'user', params: NameParams } as const;
 const F_ERR: ErrorCode[] = ['FUNCTION_NOT_FOUND'];
+/** What an invocation (API or HTTP trigger) may answer besides the function lookups. */
+const INVOKE_ERR: ErrorCode[] = [
+  ...F_ERR,
+  'FUNCTION_NOT_READY',
+  'FUNCTION_THROTTLED',
+  'FUNCTION_INSTANCE_FAILED',
+  'FUNCTION_OUT_OF_MEMORY',
+];
 /** A deploy's JSON body: the largest archive in base64, and room for the settings. */
 const CODE_BODY_LIMIT = Math.ceil((FUNCTION_ARCHIVE_MAX * 4) / 3) + 1024 * 1024;
 const ProjectQuery = z.strictObject({ project: z.string().optional() });
@@ -141,13 +149,7 @@ export const functionRoutes = {
     bodyProjectIsData: true,
     response: InvokeResult,
     status: 200,
-    errors: [
-      ...F_ERR,
-      'FUNCTION_NOT_READY',
-      'FUNCTION_THROTTLED',
-      'FUNCTION_INSTANCE_FAILED',
-      'FUNCTION_OUT_OF_MEMORY',
-    ],
+    errors: INVOKE_ERR,
   }),
   invokeFunctionAsync: def({
     ...base,
@@ -211,12 +213,6 @@ export const functionRoutes = {
     response: null,
     raw: { produces: ['*/*'] },
     status: 200,
-    errors: [
-      ...F_ERR,
-      'FUNCTION_NOT_READY',
-      'FUNCTION_THROTTLED',
-      'FUNCTION_INSTANCE_FAILED',
-      'FUNCTION_OUT_OF_MEMORY',
-    ],
+    errors: INVOKE_ERR,
   }),
 } as const;

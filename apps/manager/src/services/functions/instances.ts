@@ -50,8 +50,6 @@ export interface PoolOwner {
 export class FunctionPool {
   readonly instances: Instance[] = [];
   private readonly waiters: Waiter[] = [];
-  /** Invocations refused with 429 since the manager started. */
-  throttled = 0;
 
   constructor(
     private readonly deps: BuildDeps,
@@ -67,7 +65,6 @@ export class FunctionPool {
     const starting = this.instances.filter((i) => i.state === 'starting').length * c.concurrency;
     const queued = Math.max(0, this.waiters.length - starting);
     if (!free && !canStart && queued >= c.queue) {
-      this.throttled++;
       return Promise.reject(
         new HearthError(
           'FUNCTION_THROTTLED',
