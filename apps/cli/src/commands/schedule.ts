@@ -3,12 +3,13 @@ import type { CreateScheduleBody, SnapshotSchedule, UpdateScheduleBody } from '@
 import { printJson } from '../output.ts';
 import { table } from '../format.ts';
 import { act } from './vm.ts';
+import { UsageError } from '../usage-error.ts';
 
 function labelsOf(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs) {
     const i = p.indexOf('=');
-    if (i < 1) throw new Error(`--selector takes KEY=VALUE, not "${p}"`);
+    if (i < 1) throw new UsageError(`--selector takes KEY=VALUE, not "${p}"`);
     out[p.slice(0, i)] = p.slice(i + 1);
   }
   return out;
@@ -119,7 +120,7 @@ export function scheduleCommands(program: Command, snap: Command): void {
           id: string,
           o: { cron?: string; keep?: number; maxAge?: string; diskOnly?: boolean; memory?: boolean },
         ) => {
-          if (o.diskOnly && o.memory) throw new Error('give --disk-only or --memory, not both');
+          if (o.diskOnly && o.memory) throw new UsageError('give --disk-only or --memory, not both');
           const keepGiven = o.keep !== undefined || o.maxAge !== undefined;
           const body: UpdateScheduleBody = {
             ...(o.cron ? { cron: o.cron } : {}),
