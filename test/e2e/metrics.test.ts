@@ -106,5 +106,11 @@ describe('agent metrics and VM history (real VM)', () => {
       query: { range: '1h' },
     });
     expect(host.points.at(-1)!.vmCount).toBeGreaterThanOrEqual(1);
+    // The host's CPU use, measured by its agent between heartbeats, is kept with its samples.
+    const cpu = host.points.map((x) => x.cpuPercent).filter((c) => c !== null);
+    expect(cpu.length).toBeGreaterThanOrEqual(1);
+    for (const c of cpu) expect(c).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...cpu)).toBeGreaterThan(0);
+    expect(Math.max(...cpu)).toBeLessThanOrEqual(100);
   }, 120_000);
 });

@@ -43,6 +43,7 @@ describe('web dashboard: metrics history', () => {
       .getByRole('status')
       .filter({ hasText: /\d+ samples kept/ })
       .waitFor({ timeout: 60_000 });
-    expect(await ui.page.locator('canvas').count()).toBeGreaterThanOrEqual(2);
+    // CPU, memory and allocation.
+    expect(await ui.page.locator('canvas').count()).toBeGreaterThanOrEqual(3);
   });
 });

@@ -14,6 +14,7 @@ export const fakeInventory: HostInventory = {
   checks: [],
   interfaces: [],
   underlay: null,
+  cpuPercent: null,
 };
 
 /**

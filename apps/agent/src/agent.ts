@@ -11,6 +11,7 @@ import { QemuDriver } from '@hearth/qemu';
 import { ensureGuestAgent } from '@hearth/images';
 import { buildAgentApp } from './app.ts';
 import { collectInventory, hostNetFeatures } from './inventory.ts';
+import { HostCpu } from './host-cpu.ts';
 import { enableKsm } from './ksm.ts';
 import { sweepLeftovers } from './sweep.ts';
 import { AppLogHub } from './app-logs/collector.ts';
@@ -322,13 +323,20 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   log.info({ hostId, url, vms: supervisor.list().length }, 'agent registered');
 
   const lastSweep: { key: string | null; at: number } = { key: null, at: 0 };
+  // Primed now, so the first heartbeat already carries the use since start-up.
+  const hostCpu = new HostCpu();
+  void hostCpu.sample();
   const beat = async () => {
     try {
       const samples = sampler.take();
       const res = await client
         .heartbeat(
           hostId,
-          await collectInventory(cfg.dataDir, drivers, { underlay: cfg.underlay ?? null, confiner }),
+          await collectInventory(cfg.dataDir, drivers, {
+            underlay: cfg.underlay ?? null,
+            confiner,
+            cpu: hostCpu,
+          }),
           supervisor.list(),
           samples,
         )

@@ -10,6 +10,7 @@ import { sh } from './exec.ts';
 import { ksmSummary } from './ksm.ts';
 import { VmConfiner } from './vm/confine.ts';
 import { probeNetFeatures, type NetFeature } from './net-features.ts';
+import type { HostCpu } from './host-cpu.ts';
 
 // `hearth doctor` reports the confinement check itself, so its confiner logs nothing.
 const silentLog = pino({ level: 'silent' });
@@ -80,7 +81,7 @@ async function hostInterfaces(): Promise<HostInventory['interfaces']> {
 export async function collectInventory(
   dataDir: string,
   drivers: VmmDriver[],
-  opts: { underlay?: string | null; confiner?: VmConfiner; maxAgeMs?: number } = {},
+  opts: { underlay?: string | null; confiner?: VmConfiner; maxAgeMs?: number; cpu?: HostCpu } = {},
 ): Promise<HostInventory> {
   const fs = await statfs(dataDir);
   const freeMib = Math.floor((fs.bavail * fs.bsize) / 2 ** 20);
@@ -100,6 +101,7 @@ export async function collectInventory(
     checks: [...checks, disk],
     interfaces: await hostInterfaces(),
     underlay: opts.underlay ?? null,
+    cpuPercent: opts.cpu ? await opts.cpu.sample() : null,
   };
 }
 

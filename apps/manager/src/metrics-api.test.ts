@@ -155,7 +155,7 @@ describeOnBackends('metrics and history', (db) => {
           method: 'POST',
           url: `/v1/hosts/${hostId}/heartbeat`,
           headers: { authorization: `Bearer ${agentToken}` },
-          payload: { inventory: fakeInventory, vms: [], samples },
+          payload: { inventory: { ...fakeInventory, cpuPercent: 37.5 }, vms: [], samples },
         });
       const sample = (cpu: number): VmSample => ({
         id: vm.id,
@@ -229,6 +229,10 @@ describeOnBackends('metrics and history', (db) => {
       expect(last.memTotalBytes / (4096 * 2 ** 20)).toBeCloseTo(1, 6);
       expect(last.memUsedBytes / (2048 * 2 ** 20)).toBeCloseTo(1, 6);
       expect(last).toMatchObject({ vmCount: rec.vmCount, allocatedVcpus: rec.allocatedVcpus });
+      // The agent's measured CPU use is kept with the host's samples and exported as a gauge.
+      expect(last.cpuPercent).toBe(37.5);
+      const scrape = await api.inject({ method: 'GET', url: '/metrics' });
+      expect(scrape.body).toMatch(/^hearth_host_cpu_busy_percent\{host="[^"]+"\} 37\.5$/m);
       const bad = await api.inject({ method: 'GET', url: `/v1/vms/${vm.id}/metrics/history?range=2d` });
       expect(bad.statusCode).toBe(400);
     },

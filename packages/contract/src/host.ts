@@ -31,6 +31,13 @@ export const HostInventory = z.object({
     .default([])
     .describe('Host network interfaces that bridged networks may use (not ours, not loopback)'),
   underlay: Ipv4.nullable().default(null).describe('Address other hosts reach this one on for VXLAN'),
+  cpuPercent: z
+    .number()
+    .min(0)
+    .max(100)
+    .nullable()
+    .default(null)
+    .describe('Busy share of all CPUs since the previous heartbeat, 0–100 (null at registration)'),
 });
 export type HostInventory = z.infer<typeof HostInventory>;
 

@@ -39,6 +39,7 @@ export const HostHistoryPoint = z.object({
   vmCount: z.number(),
   allocatedVcpus: z.number(),
   allocatedMemoryBytes: z.number(),
+  cpuPercent: z.number().nullable().describe('Busy share of all CPUs, 0–100; null before hosts reported it'),
 });
 export type HostHistoryPoint = z.infer<typeof HostHistoryPoint>;
 

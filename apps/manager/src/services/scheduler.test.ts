@@ -25,6 +25,7 @@ function host(vmms: VmmAvailability[]): HostRow {
     checks: [],
     interfaces: [],
     underlay: null,
+    cpuPercent: null,
   };
   return {
     id: 'host_a',

@@ -35,6 +35,7 @@ const HOST_SERIES = [
   'vmCount',
   'allocatedVcpus',
   'allocatedMemoryBytes',
+  'cpuPercent',
 ] as const;
 
 type Kind = 'vm' | 'host';
@@ -90,8 +91,9 @@ export class MetricsHistory {
     const { rows, stepSeconds } = await this.read('host', id, range);
     const points = rows.map((r) => {
       const p = pointOf(HOST_SERIES, r);
-      // Absent values are not part of a host's sample: 0 rather than null for these counts.
-      for (const k of HOST_SERIES) p[k] ??= 0;
+      // Absent counts are not part of a host's sample: 0 rather than null. CPU stays null where
+      // it was not measured (the first heartbeat, rows kept before hosts reported it).
+      for (const k of HOST_SERIES) if (k !== 'cpuPercent') p[k] ??= 0;
       return p as HostHistoryPoint;
     });
     return { range, stepSeconds, points };

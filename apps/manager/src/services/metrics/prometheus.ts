@@ -153,7 +153,15 @@ function stateGauges(registry: Registry, db: Db): void {
 interface HostRowLite {
   name: string;
   state: string;
-  inventory: { cpus: number; memoryMib: number; memoryFreeMib: number; diskFreeMib: number } | string;
+  inventory:
+    | {
+        cpus: number;
+        memoryMib: number;
+        memoryFreeMib: number;
+        diskFreeMib: number;
+        cpuPercent?: number | null;
+      }
+    | string;
   vms: number;
   vcpus: number;
   mem: number;
@@ -174,11 +182,15 @@ function hostGauges(registry: Registry, db: Db): void {
     'hearth_host_disk_free_bytes',
     'Disk free in the agent data directory at its last heartbeat.',
   );
+  const cpuBusy = gauge(
+    'hearth_host_cpu_busy_percent',
+    'Busy share of all the host CPUs between its last two heartbeats, 0-100.',
+  );
   const vms = gauge('hearth_host_vms', 'VMs placed on the host (any state holding resources).');
   const vcpus = gauge('hearth_host_allocated_vcpus', 'vCPUs of the VMs holding the host.');
   const alloc = gauge('hearth_host_allocated_memory_bytes', 'Memory of the VMs holding the host.');
   const disk = gauge('hearth_host_allocated_disk_bytes', 'Disk size of the VMs placed on the host.');
-  const all = [up, cpus, mem, memFree, diskFree, vms, vcpus, alloc, disk];
+  const all = [up, cpus, mem, memFree, diskFree, cpuBusy, vms, vcpus, alloc, disk];
   // One query fills every host gauge; the first gauge collected runs it for the scrape.
   let pending: Promise<void> | null = null;
   const fill = async () => {
@@ -199,6 +211,8 @@ function hostGauges(registry: Registry, db: Db): void {
       mem.set(l, inv.memoryMib * MIB);
       memFree.set(l, inv.memoryFreeMib * MIB);
       diskFree.set(l, inv.diskFreeMib * MIB);
+      // Absent until the host's agent has measured it (registration, an older agent).
+      if (typeof inv.cpuPercent === 'number') cpuBusy.set(l, inv.cpuPercent);
       vms.set(l, Number(r.vms));
       vcpus.set(l, Number(r.vcpus));
       alloc.set(l, Number(r.mem) * MIB);

@@ -25,6 +25,7 @@ export async function recordHeartbeat(
       vmCount: host.vmCount,
       allocatedVcpus: host.allocatedVcpus,
       allocatedMemoryBytes: host.allocatedMemoryMib * MIB,
+      cpuPercent: inv.cpuPercent ?? null,
     });
   }
   const samples = body.samples ?? [];

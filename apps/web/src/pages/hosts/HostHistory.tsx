@@ -4,9 +4,10 @@ import type uPlot from 'uplot';
 import type { HostHistoryPoint } from '@hearth/contract';
 import { useSession } from '../../api/session.tsx';
 import { formatBytes } from '../../lib/format.ts';
-import { ChartGrid, twoSeries, type ChartSpec } from '../vm/Chart.tsx';
+import { CPU_CHART, ChartGrid, twoSeries, type ChartSpec } from '../vm/Chart.tsx';
 
-const CHARTS: ChartSpec<'mem' | 'alloc'>[] = [
+const CHARTS: ChartSpec<'cpu' | 'mem' | 'alloc'>[] = [
+  CPU_CHART,
   {
     key: 'mem',
     title: 'Memory',
@@ -53,9 +54,10 @@ function Charts({ hostId }: { hostId: string }) {
   const points = q.data ?? [];
   if (q.isError) return <p role="alert">Loading the history failed: {(q.error as Error).message}</p>;
   if (!points.length) return <p role="status">{q.isPending ? 'Loading…' : 'No samples kept yet.'}</p>;
-  const col = (f: (p: HostHistoryPoint) => number) => points.map(f);
+  const col = (f: (p: HostHistoryPoint) => number | null) => points.map(f);
   const t = col((p) => Date.parse(p.at) / 1000);
   const data = {
+    cpu: [t, col((p) => p.cpuPercent)] as uPlot.AlignedData,
     mem: [t, col((p) => p.memUsedBytes), col((p) => p.memTotalBytes)] as uPlot.AlignedData,
     alloc: [t, col((p) => p.allocatedMemoryBytes), col((p) => p.memTotalBytes)] as uPlot.AlignedData,
   };
