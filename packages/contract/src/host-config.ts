@@ -109,7 +109,9 @@ const Agent = z.strictObject({
   tlsCert: z.string().optional().describe("Serve the API with the operator's certificate (PEM file)"),
   tlsKey: z.string().optional().describe('Its private key (PEM file)'),
   insecureHttp: flag.default(false).describe('Serve the agent API over plain HTTP'),
-  labels: list.optional().describe('Host labels as key=value, set at each registration (VM host selectors match them)'),
+  labels: list
+    .optional()
+    .describe('Host labels as key=value, set at each registration (VM host selectors match them)'),
 });
 
 export const HostConfig = z.strictObject({

@@ -51,7 +51,10 @@ export const Host = z
       .int()
       .describe('Declared root disks of the VMs recorded on it (every state but deleted and lost), MiB'),
     labels: HostLabels,
-    cpuOvercommit: z.number().nullable().describe("vCPUs promised per host CPU at most; null: the manager's default"),
+    cpuOvercommit: z
+      .number()
+      .nullable()
+      .describe("vCPUs promised per host CPU at most; null: the manager's default"),
     memoryOvercommit: z
       .number()
       .nullable()

@@ -175,7 +175,10 @@ export const Vm = z
     accel: z.enum(['kvm', 'tcg']).nullable(),
     host: z.string().nullable().describe('Host id'),
     hostSelector: z.record(z.string(), z.string()).describe('Labels its host had to carry when placed'),
-    antiAffinityGroup: z.string().nullable().describe('No other VM of this group in the project shares its host'),
+    antiAffinityGroup: z
+      .string()
+      .nullable()
+      .describe('No other VM of this group in the project shares its host'),
     ip: z.string().nullable(),
     pid: z.number().int().nullable(),
     env: z.record(z.string(), z.string()),

@@ -28,7 +28,8 @@ function ratioFlag(v: string | undefined, flag: string): number | null | undefin
   if (v === undefined) return undefined;
   if (v === 'default') return null;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} ${v} must be a positive number or "default".`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${flag} ${v} must be a positive number or "default".`);
   return n;
 }
 
@@ -84,7 +85,9 @@ export function hostPlacementCommands(program: Command, host: Command): void {
             ...(memory !== undefined ? { memoryOvercommit: memory } : {}),
           };
           if (!Object.keys(body).length) {
-            throw new UsageError('Nothing to change: give --label, --unlabel, --cpu-overcommit or --memory-overcommit.');
+            throw new UsageError(
+              'Nothing to change: give --label, --unlabel, --cpu-overcommit or --memory-overcommit.',
+            );
           }
           const h = await c.call('patchHost', { params: { id }, body });
           if (json) return printJson(h);

@@ -200,7 +200,9 @@ export function vmCommands(program: Command): void {
           egress: egressOf(o),
           bandwidthMbit: o.bandwidth !== undefined ? parseBandwidth(String(o.bandwidth)) : undefined,
           pool: o.pool as string | undefined,
-          hostSelector: o.hostSelector ? labelPairs(o.hostSelector as string[], '--host-selector') : undefined,
+          hostSelector: o.hostSelector
+            ? labelPairs(o.hostSelector as string[], '--host-selector')
+            : undefined,
           antiAffinityGroup: o.antiAffinity as string | undefined,
           placementStrategy: o.placement as 'spread' | 'pack' | undefined,
         };

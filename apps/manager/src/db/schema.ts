@@ -18,7 +18,17 @@ import type {
 } from '@hearth/contract';
 import { sql } from 'drizzle-orm';
 import { at, created } from './columns.ts';
-import { bigint, bigserial, boolean, doublePrecision, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  doublePrecision,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+} from 'drizzle-orm/pg-core';
 
 // The tables as migrations.ts creates them (that SQL stays the only source of DDL; schema.test.ts
 // checks that both agree). Keys are the column names, so rows read as `row.host_id` everywhere.

@@ -106,7 +106,9 @@ describe('memory admission through the API', () => {
       constraints: ['memory'],
       hosts: [{ host: 'fake-host', reasons: [{ constraint: 'memory', needMib: 612, reserveMib: 600 }] }],
     });
-    expect(body.error.message).toMatch(/612 MiB \(512 guest \+ 100 VMM\), 400 free ×1\.0 \(1000 available less a 600 reserve\)/);
+    expect(body.error.message).toMatch(
+      /612 MiB \(512 guest \+ 100 VMM\), 400 free ×1\.0 \(1000 available less a 600 reserve\)/,
+    );
     expect(await api.count('vms')).toBe(0);
   });
 

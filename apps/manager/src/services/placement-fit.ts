@@ -117,7 +117,10 @@ export function judge(
  * there, `pack` the most loaded that still fits. Ties go to the most memory available now,
  * then to the host id (a stable order).
  */
-export function rank(fits: (Candidate & { load: number; liveFreeMib: number })[], strategy: PlacementStrategy) {
+export function rank(
+  fits: (Candidate & { load: number; liveFreeMib: number })[],
+  strategy: PlacementStrategy,
+) {
   const sign = strategy === 'pack' ? -1 : 1;
   return [...fits].sort(
     (a: Scored, b: Scored) =>

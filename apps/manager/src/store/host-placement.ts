@@ -45,7 +45,7 @@ export class HostPlacementStore {
       .update(hosts)
       .set({
         ...(body.labels && {
-          labels: sql`(${hosts.labels} - ${drop}::text[]) || ${JSON.stringify(set)}::jsonb`,
+          labels: sql`(${hosts.labels} - ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(drop)}::jsonb))) || ${JSON.stringify(set)}::jsonb`,
         }),
         ...(body.cpuOvercommit !== undefined && { cpu_overcommit: body.cpuOvercommit }),
         ...(body.memoryOvercommit !== undefined && { memory_overcommit: body.memoryOvercommit }),
