@@ -14,7 +14,7 @@ describe('hearth host label/update and vm create --host-selector', () => {
   it('labels a host, changes its ratios, and shows both', async () => {
     const set = await hearth(['host', 'label', 'cli-host', 'zone=eu', 'disk=ssd']);
     expect(set.code, set.stderr).toBe(0);
-    expect(set.stdout).toMatch(/labels zone=eu,disk=ssd; overcommit cpu default, memory default/);
+    expect(set.stdout).toMatch(/labels disk=ssd,zone=eu; overcommit cpu default, memory default/);
     const removed = await hearth(['host', 'label', 'cli-host', 'disk-']);
     expect(removed.stdout).toMatch(/labels zone=eu;/);
     const upd = await hearth([

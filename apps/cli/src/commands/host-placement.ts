@@ -17,9 +17,10 @@ export function labelPairs(items: string[], flag: string): Record<string, string
   );
 }
 
-/** `zone=eu,disk=ssd` (or `-` for none): how host listings show labels. */
+/** `disk=ssd,zone=eu` (by key; `-` for none): how host listings show labels. */
 export const labelText = (labels: Record<string, string>): string =>
   Object.entries(labels)
+    .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`)
     .join(',') || '-';
 
