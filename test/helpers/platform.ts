@@ -154,6 +154,7 @@ export async function startPlatform(
       | 'signInLimits'
       | 'memoryPolicy'
       | 'diskPolicy'
+      | 'placement'
       | 'agentCa'
       | 'poolIntervalMs'
       | 'containerSweepMs'

@@ -63,6 +63,8 @@ export interface AgentConfig {
   confine?: Partial<ConfineConfig>;
   /** Turn on kernel same-page merging at start (a host-wide setting; off by default). */
   ksm?: boolean;
+  /** Host labels sent at each registration (`--label k=v`); the manager sets them over its own. */
+  labels?: Record<string, string>;
   /** Fetch every image from the manager instead of reading the manager's files (tests). */
   alwaysFetchImages?: boolean;
   /**
@@ -279,6 +281,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       url,
       callbackToken: identity.callbackToken,
       inventory,
+      ...(cfg.labels && Object.keys(cfg.labels).length ? { labels: cfg.labels } : {}),
       ...(tlsMode.kind === 'issued' ? { certificate: 'issue' as const } : {}),
       // The operator's certificate: the manager pins it for this host.
       ...(tlsMode.kind === 'files' && serving ? { servingCertificate: serving.cert } : {}),

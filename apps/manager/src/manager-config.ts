@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AgentCaFiles } from './tls/agent-ca.ts';
 import type { OidcConfig } from './auth/oidc-config.ts';
 import type { DiskPolicy, MemoryPolicy } from './services/scheduler.ts';
+import type { PlacementPolicy } from './services/placement-policy.ts';
 import type { DockerApiConfig } from './docker/server.ts';
 import type { WebhookOptions } from './services/webhooks/webhook-service.ts';
 
@@ -28,6 +29,8 @@ export interface ManagerConfig {
   memoryPolicy?: Partial<MemoryPolicy>;
   /** Placement's disk admission: host disk kept free of VM disks and volumes (`diskPolicyFromEnv`). */
   diskPolicy?: Partial<DiskPolicy>;
+  /** Placement strategy (spread, pack) and the hosts' default CPU and memory overcommit ratios. */
+  placement?: Partial<PlacementPolicy>;
   /** Largest upload into a guest; default 1 GiB. */
   maxUploadBytes?: number;
   /**

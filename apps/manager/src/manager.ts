@@ -33,6 +33,7 @@ import { Oidc } from './auth/oidc.ts';
 import { checkOidcConfig } from './auth/oidc-config.ts';
 import { Quotas } from './services/quotas.ts';
 import { DEFAULT_DISK_POLICY, DEFAULT_MEMORY_POLICY } from './services/scheduler.ts';
+import { DEFAULT_PLACEMENT_POLICY } from './services/placement-policy.ts';
 import { DEFAULT_AUDIT_RETENTION, sweepAuditHourly } from './auth/audit.ts';
 import { RegistryCredentials } from './images/registry-auth.ts';
 import { injectBackend } from './docker/backend.ts';
@@ -159,6 +160,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     quotas,
     memory: { ...DEFAULT_MEMORY_POLICY, ...cfg.memoryPolicy },
     disk,
+    placement: { ...DEFAULT_PLACEMENT_POLICY, ...cfg.placement },
   });
   const volumes = new VolumeService({ stores, agents, quotas, disk });
   const snapshots = new SnapshotService({

@@ -5,6 +5,7 @@ import { backupErrors } from './errors-backups.ts';
 import { containerErrors } from './errors-containers.ts';
 import { functionErrors } from './errors-functions.ts';
 import { opsErrors } from './errors-ops.ts';
+import { placementErrors } from './errors-placement.ts';
 
 /**
  * The one error catalogue. Codes are never reused or renamed: retire a code by marking it
@@ -279,6 +280,7 @@ export const errorCatalogue = {
   ...containerErrors,
   ...functionErrors,
   ...backupErrors,
+  ...placementErrors,
 } as const satisfies Record<string, { status: number; hint: string; retired?: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -75,6 +75,22 @@ const Manager = z.strictObject({
   memoryReserveMib: mib.optional().describe('Memory kept free on each host (default 512)'),
   vmOverheadMib: mib.optional().describe('VMM overhead counted per VM (default 64)'),
   diskReserveMib: mib.optional().describe('Host disk kept free of VM disks (default 2048)'),
+  placementStrategy: z
+    .enum(['spread', 'pack'])
+    .optional()
+    .describe('spread: least loaded host first (default); pack: fullest host that fits'),
+  cpuOvercommit: z.coerce
+    .number()
+    .min(0.1)
+    .max(64)
+    .optional()
+    .describe('vCPUs promised per host CPU, unless the host sets its own (default 16)'),
+  memoryOvercommit: z.coerce
+    .number()
+    .min(0.1)
+    .max(64)
+    .optional()
+    .describe('Guest memory promised per MiB of host memory, unless the host sets its own (default 1)'),
   docker: Docker.prefault({}),
 });
 
@@ -93,6 +109,9 @@ const Agent = z.strictObject({
   tlsCert: z.string().optional().describe("Serve the API with the operator's certificate (PEM file)"),
   tlsKey: z.string().optional().describe('Its private key (PEM file)'),
   insecureHttp: flag.default(false).describe('Serve the agent API over plain HTTP'),
+  labels: list
+    .optional()
+    .describe('Host labels as key=value, set at each registration (VM host selectors match them)'),
 });
 
 export const HostConfig = z.strictObject({
@@ -130,6 +149,9 @@ export const ENV_OF: Record<string, string> = {
   'manager.memoryReserveMib': 'HEARTH_MEMORY_RESERVE_MIB',
   'manager.vmOverheadMib': 'HEARTH_VM_OVERHEAD_MIB',
   'manager.diskReserveMib': 'HEARTH_DISK_RESERVE_MIB',
+  'manager.placementStrategy': 'HEARTH_PLACEMENT_STRATEGY',
+  'manager.cpuOvercommit': 'HEARTH_CPU_OVERCOMMIT',
+  'manager.memoryOvercommit': 'HEARTH_MEMORY_OVERCOMMIT',
   'manager.docker.socket': 'HEARTH_DOCKER_SOCKET',
   'manager.docker.socketMode': 'HEARTH_DOCKER_SOCKET_MODE',
   'manager.docker.listen': 'HEARTH_DOCKER_LISTEN',
@@ -147,6 +169,7 @@ export const ENV_OF: Record<string, string> = {
   'agent.tlsCert': 'HEARTH_AGENT_TLS_CERT',
   'agent.tlsKey': 'HEARTH_AGENT_TLS_KEY',
   'agent.insecureHttp': 'HEARTH_AGENT_INSECURE_HTTP',
+  'agent.labels': 'HEARTH_AGENT_LABELS',
 };
 
 /** Every key path of the schema (leaves), in declaration order: the docs and ENV_OF cover each. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Timestamp } from './common.ts';
 import { Ipv4 } from './network.ts';
+import { HostLabels } from './placement.ts';
 
 export const VmmAvailability = z.object({
   kind: z.enum(['firecracker', 'qemu']),
@@ -52,6 +53,19 @@ export const Host = z
     vmCount: z.number().int(),
     allocatedVcpus: z.number().int(),
     allocatedMemoryMib: z.number().int(),
+    allocatedDiskMib: z
+      .number()
+      .int()
+      .describe('Declared root disks of the VMs recorded on it (every state but deleted and lost), MiB'),
+    labels: HostLabels,
+    cpuOvercommit: z
+      .number()
+      .nullable()
+      .describe("vCPUs promised per host CPU at most; null: the manager's default"),
+    memoryOvercommit: z
+      .number()
+      .nullable()
+      .describe("Memory promised per MiB of the host's at most; null: the manager's default"),
     lastHeartbeatAt: Timestamp,
     createdAt: Timestamp,
   })
@@ -64,6 +78,9 @@ export const RegisterHostBody = z
     url: z.url().describe('Where the manager reaches this agent'),
     callbackToken: z.string().min(32).describe('Bearer token the manager uses when calling the agent'),
     inventory: HostInventory,
+    labels: HostLabels.optional().describe(
+      "The agent's labels (`hearth agent --label k=v`): set on the host at each registration; other keys (an administrator's) stay",
+    ),
     certificate: z
       .literal('issue')
       .optional()

@@ -4,6 +4,8 @@ export * from './vm-state.ts';
 export * from './runtimes.ts';
 export * from './vm.ts';
 export * from './host.ts';
+export * from './placement.ts';
+export * from './placement-routes.ts';
 export * from './image.ts';
 export * from './agent.ts';
 export * from './routes.ts';

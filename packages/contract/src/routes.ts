@@ -28,6 +28,7 @@ import { containerRoutes } from './container-routes.ts';
 import { ContainerLogsQuery } from './container.ts';
 import { functionRoutes } from './function-routes.ts';
 import { eventRoutes } from './events-routes.ts';
+import { placementRoutes } from './placement-routes.ts';
 import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
 import { webhookRoutes } from './webhook.ts';
@@ -94,6 +95,7 @@ export const routes = {
       'VCPUS_EXCEED_HOST',
       'MEMORY_EXCEEDS_HOST',
       'NO_HOST_AVAILABLE',
+      'NO_HOST_MATCHES',
       'NETWORK_EXHAUSTED',
       'NETWORK_NOT_FOUND',
       'NETWORK_IP_UNAVAILABLE',
@@ -321,6 +323,7 @@ export const routes = {
   ...webhookRoutes,
   ...functionRoutes,
   ...metricsRoutes,
+  ...placementRoutes,
 } as const;
 
 export type Routes = typeof routes;

@@ -4,6 +4,7 @@ import { VmState } from './vm-state.ts';
 import { BandwidthMbit, EgressPolicy, NicRequest, VmNic } from './network.ts';
 import { BootProfile } from './boot-profile.ts';
 import { AppStatus } from './app-status.ts';
+import { AntiAffinityGroup, HostSelector, PlacementStrategy } from './placement.ts';
 
 export const VmmKind = z.enum(['firecracker', 'qemu']);
 export type VmmKind = z.infer<typeof VmmKind>;
@@ -70,6 +71,11 @@ export const CreateVmBody = z
       .min(1)
       .optional()
       .describe('Place the VM on this host (id or name); default: the scheduler picks.'),
+    hostSelector: HostSelector.optional(),
+    antiAffinityGroup: AntiAffinityGroup.optional(),
+    placementStrategy: PlacementStrategy.optional().describe(
+      "How the host is chosen among those that fit; default the manager's (`spread` unless configured).",
+    ),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
     ports: Ports.optional().describe("Published ports: host port → guest port, on the VM's host."),
     network: z
@@ -168,6 +174,11 @@ export const Vm = z
     vmm: VmmKind.nullable(),
     accel: z.enum(['kvm', 'tcg']).nullable(),
     host: z.string().nullable().describe('Host id'),
+    hostSelector: z.record(z.string(), z.string()).describe('Labels its host had to carry when placed'),
+    antiAffinityGroup: z
+      .string()
+      .nullable()
+      .describe('No other VM of this group in the project shares its host'),
     ip: z.string().nullable(),
     pid: z.number().int().nullable(),
     env: z.record(z.string(), z.string()),

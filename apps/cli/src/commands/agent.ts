@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { AGENT_DEFAULTS } from '@hearth/agent/defaults';
 import type { HostConfig } from '@hearth/contract/host-config';
+import { parseLabel } from '@hearth/contract';
 import { join } from 'node:path';
 import { UsageError } from '../usage-error.ts';
 import { reportError } from '../output.ts';
@@ -22,6 +23,7 @@ interface AgentOptions {
   tlsCert?: string;
   tlsKey?: string;
   insecureHttp?: boolean;
+  label?: string[];
 }
 
 /** How the agent serves its API: manager-issued certificate by default. */
@@ -32,6 +34,20 @@ function agentTls(a: HostConfig['agent']): { tls?: { certFile: string; keyFile: 
     return { tls: { certFile: a.tlsCert, keyFile: a.tlsKey } };
   }
   return {};
+}
+
+/** `k=v` entries (flags, the file, HEARTH_AGENT_LABELS) as the labels the agent registers with. */
+function hostLabels(items: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of items) {
+    try {
+      const [k, v] = parseLabel(kv);
+      out[k] = v;
+    } catch {
+      throw new UsageError(`--label ${kv} must look like key=value.`);
+    }
+  }
+  return out;
 }
 
 /** A standalone agent joining a manager elsewhere (multi-host mode, and crash tests). */
@@ -67,6 +83,7 @@ export function agentCommand(program: Command): void {
       '--insecure-http',
       'serve the API over plain HTTP (credentials and guest secrets travel in clear)',
     )
+    .option('--label <k=v...>', 'host labels, set at each registration (VM host selectors match them)')
     .action(async (o: AgentOptions) => {
       try {
         const { loadHostConfig } = await import('../host-config.ts');
@@ -89,6 +106,7 @@ export function agentCommand(program: Command): void {
             'agent.tlsCert': o.tlsCert,
             'agent.tlsKey': o.tlsKey,
             'agent.insecureHttp': o.insecureHttp,
+            'agent.labels': o.label,
           },
         });
         const a = cfg.agent;
@@ -118,6 +136,7 @@ export function agentCommand(program: Command): void {
           underlay: a.underlay ?? null,
           ...(a.dnsUpstream ? { dnsUpstream: a.dnsUpstream } : {}),
           ksm: a.ksm,
+          ...(a.labels ? { labels: hostLabels(a.labels) } : {}),
           ...agentTls(a),
           bridge:
             a.bridge && a.cidr

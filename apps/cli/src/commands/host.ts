@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import { printJson } from '../output.ts';
 import { table } from '../format.ts';
 import { act } from './vm.ts';
+import { hostPlacementCommands } from './host-placement.ts';
 
 const when = (iso: string | null) => (iso ? iso.replace(/\.\d+Z$/, 'Z') : '-');
 
 /** `hearth host join-token create|ls|rm`, `hearth host rotate HOST`, `hearth host rm HOST [--force]` (administrators). */
 export function hostCommands(program: Command, host: Command): void {
+  hostPlacementCommands(program, host);
   const jt = host
     .command('join-token')
     .description('Tokens a new host registers with (per host or per batch)');

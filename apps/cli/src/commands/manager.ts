@@ -61,6 +61,11 @@ export async function startHostManager(
       ...(m.vmOverheadMib !== undefined ? { overheadMib: m.vmOverheadMib } : {}),
     },
     diskPolicy: m.diskReserveMib !== undefined ? { reserveMib: m.diskReserveMib } : {},
+    placement: {
+      ...(m.placementStrategy ? { strategy: m.placementStrategy } : {}),
+      ...(m.cpuOvercommit !== undefined ? { cpuOvercommit: m.cpuOvercommit } : {}),
+      ...(m.memoryOvercommit !== undefined ? { memoryOvercommit: m.memoryOvercommit } : {}),
+    },
     ...(m.adminPassword ? { adminPassword: m.adminPassword } : {}),
     ...(m.auditRetention ? { auditRetention: m.auditRetention } : {}),
     ...(m.idempotencyRetention ? { idempotencyRetention: m.idempotencyRetention } : {}),

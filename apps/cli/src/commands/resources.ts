@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { act } from './vm.ts';
 import { imageCommands } from './images.ts';
 import { hostCommands } from './host.ts';
+import { labelText } from './host-placement.ts';
 import { printJson } from '../output.ts';
 import { duration, table } from '../format.ts';
 
@@ -19,7 +20,7 @@ export function resourceCommands(program: Command): void {
         const now = Date.now();
         console.log(
           table(
-            ['NAME', 'ID', 'STATE', 'CPUS', 'MEMORY', 'VMS', 'ALLOCATED', 'VMMS', 'LAST HEARTBEAT'],
+            ['NAME', 'ID', 'STATE', 'CPUS', 'MEMORY', 'VMS', 'ALLOCATED', 'LABELS', 'VMMS', 'LAST HEARTBEAT'],
             hosts.map((h) => [
               h.name,
               h.id,
@@ -27,7 +28,8 @@ export function resourceCommands(program: Command): void {
               String(h.inventory.cpus),
               `${h.inventory.memoryFreeMib}/${h.inventory.memoryMib}MiB free`,
               String(h.vmCount),
-              `${h.allocatedVcpus} vCPU, ${h.allocatedMemoryMib}MiB`,
+              `${h.allocatedVcpus} vCPU, ${h.allocatedMemoryMib}MiB, ${h.allocatedDiskMib}MiB disk`,
+              labelText(h.labels),
               h.inventory.vmms
                 .filter((v) => v.available)
                 .map((v) => `${v.kind}/${v.accel}`)

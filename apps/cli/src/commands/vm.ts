@@ -9,6 +9,7 @@ import { table, vmTable } from '../format.ts';
 import { runTerminal, shellTarget } from './terminal.ts';
 import { readKeys, readUserData, rootfsImage } from './create-inputs.ts';
 import { poolVerdict, vmDetails } from '../vm-text.ts';
+import { labelPairs } from './host-placement.ts';
 import {
   commaList,
   parseBandwidth,
@@ -158,6 +159,9 @@ export function vmCommands(program: Command): void {
       '--user-data <file>',
       "cloud-init user data for images that run cloud-init (debian-12/13); '-' reads stdin",
     )
+    .option('--host-selector <k=v...>', 'only hosts carrying this label (repeatable: all must match)')
+    .option('--anti-affinity <group>', 'no two VMs of this group (in the project) on one host')
+    .option('--placement <strategy>', "spread or pack (default: the manager's)")
     .option(
       '--pool <pool>',
       'take a VM booted ahead of time from this warm pool (its image, size and network); an empty pool boots normally',
@@ -196,6 +200,11 @@ export function vmCommands(program: Command): void {
           egress: egressOf(o),
           bandwidthMbit: o.bandwidth !== undefined ? parseBandwidth(String(o.bandwidth)) : undefined,
           pool: o.pool as string | undefined,
+          hostSelector: o.hostSelector
+            ? labelPairs(o.hostSelector as string[], '--host-selector')
+            : undefined,
+          antiAffinityGroup: o.antiAffinity as string | undefined,
+          placementStrategy: o.placement as 'spread' | 'pack' | undefined,
         };
         if (o.connect && (!o.start || !o.wait))
           throw new UsageError('--connect needs the VM started and waited for.');

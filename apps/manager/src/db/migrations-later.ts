@@ -367,4 +367,18 @@ CREATE INDEX snapshots_schedule ON snapshots (schedule_id, vm_id, created_at) WH
     // every snapshot before this one holds memory.
     sql: `ALTER TABLE snapshots ADD COLUMN kind text NOT NULL DEFAULT 'memory'`,
   },
+  {
+    version: 44,
+    name: 'placement: host labels, overcommit, VM selectors and anti-affinity groups',
+    // Overcommit NULL: the manager's configured default. The partial index serves the
+    // anti-affinity check, which reads a group's hosts at every create in that group.
+    sql: `
+ALTER TABLE hosts ADD COLUMN labels jsonb NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE hosts ADD COLUMN cpu_overcommit double precision;
+ALTER TABLE hosts ADD COLUMN memory_overcommit double precision;
+ALTER TABLE vms ADD COLUMN host_selector jsonb NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE vms ADD COLUMN anti_affinity_group text;
+CREATE INDEX vms_anti_affinity ON vms (project, anti_affinity_group) WHERE anti_affinity_group IS NOT NULL
+`,
+  },
 ];

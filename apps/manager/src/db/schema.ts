@@ -18,7 +18,17 @@ import type {
 } from '@hearth/contract';
 import { sql } from 'drizzle-orm';
 import { at, created } from './columns.ts';
-import { bigint, bigserial, boolean, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  doublePrecision,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+} from 'drizzle-orm/pg-core';
 
 // The tables as migrations.ts creates them (that SQL stays the only source of DDL; schema.test.ts
 // checks that both agree). Keys are the column names, so rows read as `row.host_id` everywhere.
@@ -64,6 +74,10 @@ export const hosts = pgTable('hosts', {
   tls_pins: jsonb('tls_pins').$type<string[]>(),
   /** The manager issues this host's agent certificates (and re-issues them at rotation). */
   tls_issued: boolean('tls_issued').notNull().default(false),
+  /** Placement (migration 44): labels VM host selectors match; overcommit ratios, NULL the default. */
+  labels: jsonb('labels').$type<Record<string, string>>().notNull().default(obj),
+  cpu_overcommit: doublePrecision('cpu_overcommit'),
+  memory_overcommit: doublePrecision('memory_overcommit'),
 });
 
 export const tokens = pgTable('tokens', {
@@ -217,6 +231,9 @@ export const vms = pgTable('vms', {
   app: jsonb('app').$type<AppStatus>(),
   /** Extra DNS names on the VM's networks (a container's network aliases); internal, not in the API. */
   dns_aliases: jsonb('dns_aliases').$type<string[]>().notNull().default(arr),
+  /** Placement constraints it was created with (migration 44), kept for any later re-placement. */
+  host_selector: jsonb('host_selector').$type<Record<string, string>>().notNull().default(obj),
+  anti_affinity_group: text('anti_affinity_group'),
 });
 
 export const vmEvents = pgTable('vm_events', {

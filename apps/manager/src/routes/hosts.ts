@@ -22,6 +22,12 @@ export function hostRoutes(
 
   serve(app, t, routes.getHost, async ({ params }) => hostFromRow(await stores.hosts.require(params.id)));
 
+  serve(app, t, routes.patchHost, async ({ params, body }) => {
+    const id = await stores.hostPlacement.patch(params.id, body);
+    log.info({ host: id, change: body }, 'host placement settings changed');
+    return hostFromRow(await stores.hosts.require(id));
+  });
+
   serve(app, t, routes.registerHost, async ({ body, principal }) => {
     const supplied = body.servingCertificate === undefined ? null : suppliedPin(body.servingCertificate);
     const { hostId, agentToken } = await stores.hostCredentials.register(principal, body);

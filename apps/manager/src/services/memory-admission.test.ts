@@ -20,6 +20,9 @@ function host(name: string, memoryMib: number, memoryFreeMib: number): HostRow {
     created_at: new Date(),
     tls_pins: null,
     tls_issued: false,
+    labels: {},
+    cpu_overcommit: null,
+    memory_overcommit: null,
   };
 }
 
@@ -43,15 +46,29 @@ describe('memory admission at placement', () => {
   it('refuses one MiB short as no host available, naming the constraint and the numbers', () => {
     const e = refusal(() => placeVm([host('a', 8192, 703)], { vcpus: 1, memoryMib: 128 }, policy));
     expect(e.code).toBe('NO_HOST_AVAILABLE');
-    expect(e.message).toMatch(/needs 192 MiB \(128 MiB guest \+ 64 MiB VMM overhead\)/);
-    expect(e.message).toMatch(/a, has 703 MiB available less a 512 MiB reserve/);
+    expect(e.message).toMatch(
+      /no host met: memory \(a needs 192 MiB \(128 guest \+ 64 VMM\), 191 free ×1\.0 \(703 available less a 512 reserve\)\)/,
+    );
     expect(e.detail).toEqual({
-      constraint: 'memory',
-      needMib: 192,
-      guestMib: 128,
-      overheadMib: 64,
-      reserveMib: 512,
-      availableMib: { a: 703 },
+      constraints: ['memory'],
+      hosts: [
+        {
+          host: 'a',
+          reasons: [
+            {
+              constraint: 'memory',
+              why: expect.any(String),
+              needMib: 192,
+              guestMib: 128,
+              overheadMib: 64,
+              reserveMib: 512,
+              availableMib: 703,
+              promisedMib: 0,
+              overcommit: 1,
+            },
+          ],
+        },
+      ],
     });
   });
 
@@ -85,8 +102,13 @@ describe('memory admission through the API', () => {
     expect(r.statusCode, r.body).toBe(503);
     const body = r.json() as { error: { code: string; message: string; detail: Record<string, unknown> } };
     expect(body.error.code).toBe('NO_HOST_AVAILABLE');
-    expect(body.error.detail).toMatchObject({ constraint: 'memory', needMib: 612, reserveMib: 600 });
-    expect(body.error.message).toMatch(/1000 MiB available less a 600 MiB reserve/);
+    expect(body.error.detail).toMatchObject({
+      constraints: ['memory'],
+      hosts: [{ host: 'fake-host', reasons: [{ constraint: 'memory', needMib: 612, reserveMib: 600 }] }],
+    });
+    expect(body.error.message).toMatch(
+      /612 MiB \(512 guest \+ 100 VMM\), 400 free ×1\.0 \(1000 available less a 600 reserve\)/,
+    );
     expect(await api.count('vms')).toBe(0);
   });
 

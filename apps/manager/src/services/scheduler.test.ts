@@ -39,6 +39,9 @@ function host(vmms: VmmAvailability[]): HostRow {
     created_at: new Date(),
     tls_pins: null,
     tls_issued: false,
+    labels: {},
+    cpu_overcommit: null,
+    memory_overcommit: null,
   };
 }
 
@@ -99,9 +102,12 @@ describe('disk admission', () => {
     expect(err).toBeInstanceOf(HearthError);
     expect(err!.code).toBe('NO_HOST_AVAILABLE');
     expect(err!.message).toMatch(
-      /needs 1024 MiB; the roomiest host, small, has 3000 MiB free less a 2048 MiB reserve/,
+      /no host met: disk \(small needs 1024 MiB, 952 free \(3000 on disk less a 2048 reserve and 0 promised to disks\)\)/,
     );
-    expect(err!.detail).toMatchObject({ constraint: 'disk', needMib: 1024, freeMib: { small: 3000 } });
+    expect(err!.detail).toMatchObject({
+      constraints: ['disk'],
+      hosts: [{ host: 'small', reasons: [{ constraint: 'disk', needMib: 1024, freeMib: 3000 }] }],
+    });
   });
 });
 

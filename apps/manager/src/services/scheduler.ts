@@ -1,5 +1,8 @@
 import { HearthError, type VmmKind } from '@hearth/contract';
 import type { HostRow } from '../store/mappers.ts';
+import { judge, rank, type Candidate, type FitRequest } from './placement-fit.ts';
+import { DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from './placement-policy.ts';
+import { placementRefusal } from './placement-refusal.ts';
 
 /**
  * Whether a host offers a network feature (`hearth doctor` names). Agents from before the
@@ -104,25 +107,36 @@ export interface Placement {
   vmm: VmmKind;
 }
 
+export interface PlaceRequest {
+  vcpus: number;
+  memoryMib: number;
+  vmm?: VmmKind | undefined;
+  /** The VM's declared disk size, MiB (admitted against the host's real free disk). */
+  diskMib?: number;
+  /** Only this host (id or name). */
+  host?: string | undefined;
+  /** What the VM's networks need from a host: kernel features and interfaces (bridged). */
+  net?: { features: string[]; interfaces: { name: string; bridge: string }[] };
+  /** Labels its host must carry, each with the same value. */
+  hostSelector?: Record<string, string> | undefined;
+  /** Its anti-affinity group and the hosts holding a member already (host id → VM names). */
+  antiAffinity?: { group: string; members: Map<string, string[]> } | null;
+  /** This VM's strategy; default the policy's. */
+  placementStrategy?: PlacementPolicy['strategy'] | undefined;
+}
+
 /**
- * Picks the host for a VM: ready, not cordoned, offering the VMM, with room; the one with the
- * most free memory wins. Errors name the limit that was hit so the user can act on it.
+ * Picks the host for a VM: ready, not cordoned, offering the VMM and the VM's networks, then
+ * every placement constraint (host selector, anti-affinity group, CPU and memory under the host's
+ * overcommit ratios, disk against what is already promised); the strategy orders those that fit.
+ * Errors name the limit that was hit so the user can act on it.
  */
 export function placeVm(
   hosts: HostRow[],
-  req: {
-    vcpus: number;
-    memoryMib: number;
-    vmm?: VmmKind | undefined;
-    /** The VM's declared disk size, MiB (admitted against the host's real free disk). */
-    diskMib?: number;
-    /** Only this host (id or name). */
-    host?: string | undefined;
-    /** What the VM's networks need from a host: kernel features and interfaces (bridged). */
-    net?: { features: string[]; interfaces: { name: string; bridge: string }[] };
-  },
+  req: PlaceRequest,
   memory: MemoryPolicy = DEFAULT_MEMORY_POLICY,
   disk: DiskPolicy = DEFAULT_DISK_POLICY,
+  policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY,
 ): Placement {
   const want = req.host;
   if (want && !hosts.some((h) => h.id === want || h.name === want)) {
@@ -163,7 +177,7 @@ export function placeVm(
       usable.sort((a, b) => (a.kind === 'firecracker' ? -1 : 0) - (b.kind === 'firecracker' ? -1 : 0));
       return { h, vmm: usable[0]?.kind };
     })
-    .filter((x): x is { h: HostRow; vmm: VmmKind } => Boolean(x.vmm));
+    .filter((x): x is Candidate => Boolean(x.vmm));
   if (offering.length === 0) {
     const reasons = ready
       .flatMap((h) => h.inventory.vmms.filter((v) => v.kind === req.vmm).map((v) => `${h.name}: ${v.reason}`))
@@ -176,6 +190,36 @@ export function placeVm(
       },
     );
   }
+  sizeWithinHosts(offering, req, memory);
+  const fit: FitRequest = {
+    vcpus: req.vcpus,
+    memoryMib: req.memoryMib,
+    diskMib: req.diskMib ?? 0,
+    hostSelector: req.hostSelector ?? {},
+    antiAffinity: req.antiAffinity ?? null,
+    strategy: req.placementStrategy ?? policy.strategy,
+  };
+  const judged = offering.map((c) => ({ ...c, ...judge(c.h, fit, memory, disk, policy) }));
+  const fits = judged.filter((x) => x.reasons.length === 0);
+  if (fits.length === 0) {
+    throw placementRefusal(
+      judged.map((x) => ({ host: x.h.name, reasons: x.reasons })),
+      {
+        hostSelector: fit.hostSelector,
+        antiAffinityGroup: fit.antiAffinity?.group ?? null,
+        what: 'the VM',
+      },
+    );
+  }
+  const best = rank(fits, fit.strategy)[0]!;
+  return { host: best.h, vmm: best.vmm };
+}
+
+/**
+ * A VM larger than any host could ever hold is the caller's mistake (422, naming the largest);
+ * one that fits a host's size but not what is free there now is refused later, by constraint.
+ */
+function sizeWithinHosts(offering: Candidate[], req: PlaceRequest, memory: MemoryPolicy): void {
   const maxCpus = Math.max(...offering.map((x) => x.h.inventory.cpus));
   if (req.vcpus > maxCpus) {
     throw new HearthError(
@@ -186,20 +230,6 @@ export function placeVm(
       },
     );
   }
-  return byMemory(req.diskMib ? withDiskRoom(offering, req.diskMib, disk) : offering, req, memory);
-}
-
-/**
- * Admits the VM on the host with the most room, room being the memory the host reports available
- * minus the reserve. A VM larger than any host could ever hold is the caller's mistake (422); one
- * that fits a host's size but not what is free now is refused as no host available (503), naming
- * the numbers, so the host never swaps or kills processes to make room.
- */
-function byMemory(
-  offering: { h: HostRow; vmm: VmmKind }[],
-  req: { vcpus: number; memoryMib: number },
-  memory: MemoryPolicy,
-): Placement {
   const need = req.memoryMib + memory.overheadMib;
   const biggest = Math.max(...offering.map((x) => x.h.inventory.memoryMib - memory.reserveMib));
   if (need > biggest) {
@@ -210,25 +240,4 @@ function byMemory(
       { fields: { memoryMib: [`at most ${most}`] } },
     );
   }
-  const room = (h: HostRow) => h.inventory.memoryFreeMib - memory.reserveMib;
-  const fits = offering.filter((x) => x.h.inventory.cpus >= req.vcpus && room(x.h) >= need);
-  if (fits.length === 0) {
-    const best = offering.reduce((a, b) => (room(b.h) > room(a.h) ? b : a)).h;
-    throw new HearthError(
-      'NO_HOST_AVAILABLE',
-      `Placing the VM failed: no host has the memory for it now: it needs ${need} MiB (${req.memoryMib} MiB guest + ${memory.overheadMib} MiB VMM overhead); the roomiest host, ${best.name}, has ${best.inventory.memoryFreeMib} MiB available less a ${memory.reserveMib} MiB reserve.`,
-      {
-        detail: {
-          constraint: 'memory',
-          needMib: need,
-          guestMib: req.memoryMib,
-          overheadMib: memory.overheadMib,
-          reserveMib: memory.reserveMib,
-          availableMib: Object.fromEntries(offering.map((x) => [x.h.name, x.h.inventory.memoryFreeMib])),
-        },
-      },
-    );
-  }
-  fits.sort((a, b) => room(b.h) - room(a.h));
-  return { host: fits[0]!.h, vmm: fits[0]!.vmm };
 }

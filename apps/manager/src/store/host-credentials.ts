@@ -66,7 +66,8 @@ export class HostCredentialStore {
           if (holder && holder.id !== principal.hostId) throw mismatch(body.name);
           const own = await tx
             .update(hosts)
-            .set(fresh)
+            // The agent's labels are set over the host's; an administrator's other keys stay.
+            .set({ ...fresh, labels: sql`${hosts.labels} || ${JSON.stringify(body.labels ?? {})}::jsonb` })
             .where(eq(hosts.id, principal.hostId))
             .returning({ id: hosts.id });
           if (!own[0])
@@ -76,7 +77,7 @@ export class HostCredentialStore {
           if (holder) throw mismatch(body.name);
           await JoinTokenStore.consume(tx, principal.tokenId ?? '');
           hostId = newId('host');
-          await tx.insert(hosts).values({ id: hostId, ...fresh });
+          await tx.insert(hosts).values({ id: hostId, ...fresh, labels: body.labels ?? {} });
         }
         await tx.delete(tokens).where(and(eq(tokens.kind, 'agent'), eq(tokens.host_id, hostId)));
         const { token } = await insertAgentToken(tx, hostId, body.name);

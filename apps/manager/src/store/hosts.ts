@@ -2,6 +2,7 @@ import { HearthError, newId, type HostInventory } from '@hearth/contract';
 import { and, asc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { hosts, vms } from '../db/schema.ts';
+import { diskAllocations } from './host-placement.ts';
 import { Finder, tableRows, upTo } from './lookup.ts';
 import type { HostRow } from './mappers.ts';
 
@@ -29,11 +30,13 @@ export class HostStore {
       .from(vms)
       .groupBy(vms.host_id)
       .as('a');
+    const disks = diskAllocations(this.db.orm);
     const fields = {
       ...getTableColumns(hosts),
       vm_count: sql<number>`COALESCE(${alloc.vm_count}, 0)`.mapWith(Number),
       alloc_vcpus: sql<number>`COALESCE(${alloc.cpus}, 0)`.mapWith(Number),
       alloc_mem: sql<number>`COALESCE(${alloc.mem}, 0)`.mapWith(Number),
+      alloc_disk: sql<number>`COALESCE(${disks.mib}, 0)`.mapWith(Number),
     };
     this.find = new Finder<HostRow>(
       hosts,
@@ -43,6 +46,7 @@ export class HostStore {
             .select(fields)
             .from(hosts)
             .leftJoin(alloc, eq(alloc.host_id, hosts.id))
+            .leftJoin(disks, eq(disks.host_id, hosts.id))
             .where(where)
             .orderBy(...order)
             .$dynamic(),
@@ -63,6 +67,7 @@ export class HostStore {
         host_id: vms.host_id,
         cpus: sql<number>`sum(${vms.vcpus})`.as('cpus'),
         mem: sql<number>`sum(${vms.memory_mib})`.as('mem'),
+        n: sql<number>`count(*)`.as('n'),
       })
       .from(vms)
       .where(inArray(vms.state, [...ACTIVE]))
@@ -72,12 +77,15 @@ export class HostStore {
       ...getTableColumns(hosts),
       alloc_vcpus: sql<number>`COALESCE(${active.cpus}, 0)`.mapWith(Number),
       alloc_mem: sql<number>`COALESCE(${active.mem}, 0)`.mapWith(Number),
+      alloc_count: sql<number>`COALESCE(${active.n}, 0)`.mapWith(Number),
+      alloc_disk: sql<number>`COALESCE(${disks.mib}, 0)`.mapWith(Number),
     };
     this.placing = () =>
       this.db.orm
         .select(placingFields)
         .from(hosts)
         .leftJoin(active, eq(active.host_id, hosts.id))
+        .leftJoin(disks, eq(disks.host_id, hosts.id))
         .orderBy(asc(hosts.id));
   }
 
@@ -143,7 +151,10 @@ export class HostStore {
     return this.find.all([asc(hosts.id)]);
   }
 
-  /** Every host with what its active VMs hold (`alloc_*`), without `vm_count`: for placement. */
+  /**
+   * Every host with what its active VMs hold and the disks recorded on it (`alloc_*`), without
+   * `vm_count`: for placement.
+   */
   forPlacement(): Promise<HostRow[]> {
     return this.placing();
   }

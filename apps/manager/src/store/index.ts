@@ -15,6 +15,7 @@ import { SessionStore } from './sessions.ts';
 import { TicketStore } from './tickets.ts';
 import { JoinTokenStore } from './join-tokens.ts';
 import { HostCredentialStore } from './host-credentials.ts';
+import { HostPlacementStore } from './host-placement.ts';
 import { AuditStore } from './audit.ts';
 import { PoolStore } from './pools.ts';
 import { ContainerStore } from './containers.ts';
@@ -38,6 +39,7 @@ export interface Stores {
   tickets: TicketStore;
   joinTokens: JoinTokenStore;
   hostCredentials: HostCredentialStore;
+  hostPlacement: HostPlacementStore;
   audit: AuditStore;
   pools: PoolStore;
   containers: ContainerStore;
@@ -64,6 +66,7 @@ export function makeStores(db: Db, opts: { idempotency?: IdempotencyPolicy } = {
     tickets: new TicketStore(db),
     joinTokens: new JoinTokenStore(db),
     hostCredentials: new HostCredentialStore(db),
+    hostPlacement: new HostPlacementStore(db),
     audit: new AuditStore(db),
     pools: new PoolStore(db),
     containers: new ContainerStore(db),

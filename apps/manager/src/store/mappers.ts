@@ -39,6 +39,8 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
     vmm: r.vmm,
     accel: r.accel,
     host: r.host_id,
+    hostSelector: r.host_selector ?? {},
+    antiAffinityGroup: r.anti_affinity_group ?? null,
     ip: r.ip,
     pid: r.pid,
     env: r.env ?? {},
@@ -85,6 +87,10 @@ export type HostRow = typeof hosts.$inferSelect & {
   vm_count?: number;
   alloc_vcpus?: number;
   alloc_mem?: number;
+  /** Declared disks of the VMs recorded there (every state but deleted and lost), MiB. */
+  alloc_disk?: number;
+  /** Active VMs (those counted in alloc_vcpus/alloc_mem): each adds the VMM overhead. */
+  alloc_count?: number;
 };
 
 export function hostFromRow(r: HostRow): Host {
@@ -98,6 +104,10 @@ export function hostFromRow(r: HostRow): Host {
     vmCount: Number(r.vm_count ?? 0),
     allocatedVcpus: Number(r.alloc_vcpus ?? 0),
     allocatedMemoryMib: Number(r.alloc_mem ?? 0),
+    allocatedDiskMib: Number(r.alloc_disk ?? 0),
+    labels: r.labels ?? {},
+    cpuOvercommit: r.cpu_overcommit ?? null,
+    memoryOvercommit: r.memory_overcommit ?? null,
     lastHeartbeatAt: iso(r.last_heartbeat_at)!,
     createdAt: iso(r.created_at)!,
   };

@@ -30,6 +30,9 @@ export interface NewVm {
   bandwidthMbit?: number | null;
   /** Extra names the VM's networks' DNS forwarders publish for it (DNS labels). */
   dnsAliases?: string[];
+  /** Placement constraints it was created with (labels its host must carry; its group). */
+  hostSelector?: Record<string, string>;
+  antiAffinityGroup?: string | null;
 }
 
 export interface VmFilter {

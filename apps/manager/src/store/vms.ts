@@ -119,6 +119,8 @@ export class VmStore {
       egress: v.egress ?? null,
       bandwidth_mbit: v.bandwidthMbit ?? null,
       dns_aliases: v.dnsAliases ?? [],
+      host_selector: v.hostSelector ?? {},
+      anti_affinity_group: v.antiAffinityGroup ?? null,
     };
   }
 

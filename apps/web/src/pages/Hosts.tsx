@@ -4,6 +4,7 @@ import { hostQueries } from '../api/queries.ts';
 import { Card, Detail, Empty, HostMeters, PageHeader, QueryView } from '../components/ui.tsx';
 import { formatAgo, formatMib } from '../lib/format.ts';
 import { HostHistory } from './hosts/HostHistory.tsx';
+import { placementItems } from './hosts/placement-items.tsx';
 
 export function Hosts() {
   const { client } = useSession();
@@ -46,6 +47,7 @@ export function Hosts() {
                       ['Address', h.url],
                       ['Kernel', `${h.inventory.kernel} (${h.inventory.arch})`],
                       ['Free disk', formatMib(h.inventory.diskFreeMib)],
+                      ...placementItems(h),
                       ['Last heartbeat', formatAgo(h.lastHeartbeatAt)],
                       [
                         'VMMs',

@@ -9,6 +9,7 @@ import type { ImageService } from '../../images/image-service.ts';
 import type { OperationTracker } from './operations.ts';
 import type { Quotas } from '../quotas.ts';
 import type { DiskPolicy, MemoryPolicy } from '../scheduler.ts';
+import type { PlacementPolicy } from '../placement-policy.ts';
 
 export interface VmServiceDeps {
   stores: Stores;
@@ -23,6 +24,8 @@ export interface VmServiceDeps {
   memory?: MemoryPolicy | undefined;
   /** Disk admission at placement (the reserve kept free on each host); the scheduler's default when absent. */
   disk?: DiskPolicy | undefined;
+  /** Strategy and default overcommit ratios; the scheduler's default when absent. */
+  placement?: PlacementPolicy | undefined;
   /** Builds runtime images (`runtime-node22`) on first use; absent in tests that need none. */
   images?: ImageService | undefined;
   /**

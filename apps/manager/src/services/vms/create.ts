@@ -36,7 +36,35 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
   if (boot.status === 'rejected') throw boot.reason;
   const { image, kernel } = boot.value;
   if (place.status === 'rejected') throw place.reason;
-  const { placement, nics, ports } = place.value;
+  let placed = place.value;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await recordAndStart(ctx, body, actor, clock, placed, {
+        imageId: image.id,
+        kernelId: kernel.id,
+        diskMib: await diskMib,
+        dnsAliases,
+      });
+    } catch (e) {
+      // Another create put a member of the VM's group on that host meanwhile: place again, with
+      // that member counted (a refusal then says so).
+      if (!(e instanceof GroupMemberOnHost) || attempt >= 5) throw e;
+      placed = await placeNewVm(ctx, body, diskMib);
+    }
+  }
+}
+
+/** Raised inside the insert's transaction; never leaves createVm. */
+class GroupMemberOnHost extends Error {}
+
+async function recordAndStart(
+  ctx: VmContext,
+  body: CreateInput,
+  actor: string,
+  clock: ReturnType<typeof startBootClock>,
+  { placement, nics, ports }: Awaited<ReturnType<typeof placeNewVm>>,
+  made: { imageId: string; kernelId: string; diskMib: number; dnsAliases: string[] | undefined },
+): Promise<Vm> {
   const { row, release } = await insertVm(
     ctx,
     {
@@ -46,9 +74,9 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
       vcpus: body.vcpus,
       memoryMib: body.memoryMib,
       // Computed once, above, for placement: the same size is recorded.
-      diskMib: await diskMib,
-      imageId: image.id,
-      kernelId: kernel.id,
+      diskMib: made.diskMib,
+      imageId: made.imageId,
+      kernelId: made.kernelId,
       vmm: placement.vmm,
       hostId: placement.host.id,
       env: body.env ?? {},
@@ -59,7 +87,9 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
       ports,
       egress: (body.egress ?? null) as Vm['egress'] | null,
       bandwidthMbit: body.bandwidthMbit ?? null,
-      dnsAliases,
+      dnsAliases: made.dnsAliases,
+      hostSelector: body.hostSelector ?? {},
+      antiAffinityGroup: body.antiAffinityGroup ?? null,
       nics,
     },
     {
@@ -122,9 +152,15 @@ async function insertRow(ctx: VmContext, v: NewVm, nics: NicPlan, creation: Crea
     try {
       // Counted and inserted in one transaction: parallel creates cannot overshoot the project's
       // quotas, and a VM never exists without its addresses.
-      return await ctx.quotas.within(v.project, vmNeed(v), 'Creating the VM', async (tx) =>
-        ctx.stores.vms.insertCreated(v, await ctx.networks.chooseNics(v.id, nics, tx), creation, tx),
-      );
+      return await ctx.quotas.within(v.project, vmNeed(v), 'Creating the VM', async (tx) => {
+        // The project's row is locked by now (quotas): creates in one project, hence in one
+        // group, queue here, and this read sees every member inserted before.
+        const group = v.antiAffinityGroup;
+        if (group && (await ctx.stores.hostPlacement.groupHosts(v.project, group, tx)).has(v.hostId)) {
+          throw new GroupMemberOnHost();
+        }
+        return ctx.stores.vms.insertCreated(v, await ctx.networks.chooseNics(v.id, nics, tx), creation, tx);
+      });
     } catch (e) {
       if (isUniqueViolation(e, 'vms_project_name')) {
         throw new HearthError(

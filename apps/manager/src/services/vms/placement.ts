@@ -14,13 +14,24 @@ export async function placeNewVm(
   diskMib?: number | Promise<number>,
 ): Promise<{ placement: Placement; nics: NicPlan; ports: PortMapping[] }> {
   // Independent reads, side by side.
-  const [nics, hosts] = await Promise.all([ctx.networks.planNics(body), ctx.stores.hosts.forPlacement()]);
+  const group = body.antiAffinityGroup;
+  const [nics, hosts, members] = await Promise.all([
+    ctx.networks.planNics(body),
+    ctx.stores.hosts.forPlacement(),
+    group ? ctx.stores.hostPlacement.groupHosts(body.project, group) : null,
+  ]);
   const disk = await diskMib;
   const placement = placeVm(
     hosts,
-    { ...body, net: nics.hostNeeds, ...(disk ? { diskMib: disk } : {}) },
+    {
+      ...body,
+      net: nics.hostNeeds,
+      ...(disk ? { diskMib: disk } : {}),
+      antiAffinity: group && members ? { group, members } : null,
+    },
     ctx.memory,
     ctx.disk,
+    ctx.placement,
   );
   // Parsed input: protocol defaults are applied.
   const ports = (body.ports ?? []) as PortMapping[];

@@ -1,0 +1,184 @@
+import { expect, it } from 'vitest';
+import type { Host, HostInventory, Vm } from '@hearth/contract';
+import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
+import { fakeInventory } from '../../../test/helpers/fake-host.ts';
+
+interface Refusal {
+  error: { code: string; message: string; hint: string; detail: { constraints: string[]; hosts: unknown[] } };
+}
+
+// Placement through the API, with hosts whose agents answer nothing: VMs are created without
+// being started (`start: false`), which is all placement needs. The manager packs by default and
+// promises half of a host's memory unless the host says otherwise, to show both settings apply.
+describeOnBackends('placement through the API', (db) => {
+  const api = useApiPlatform({
+    db,
+    host: null,
+    platform: { manager: { placement: { strategy: 'pack', memoryOvercommit: 0.5 } } },
+  });
+
+  const register = async (name: string, inv: Partial<HostInventory>, labels?: Record<string, string>) => {
+    const r = await api.p.manager.app.inject({
+      method: 'POST',
+      url: '/v1/hosts/register',
+      headers: { authorization: `Bearer ${api.p.manager.joinToken}` },
+      payload: {
+        name,
+        url: 'http://127.0.0.1:9',
+        callbackToken: 'x'.repeat(32),
+        inventory: { ...fakeInventory, ...inv },
+        ...(labels ? { labels } : {}),
+      },
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    return r.json() as { host: Host; agentToken: string };
+  };
+  const create = (payload: Record<string, unknown>) =>
+    api.inject({ method: 'POST', url: '/v1/vms', payload: { start: false, ...payload } });
+  const hostOf = async (r: { statusCode: number; body: string; json: () => unknown }) => {
+    expect(r.statusCode, r.body).toBe(201);
+    const hosts = (await api.p.client.call('listHosts', { query: { limit: 100 } })).items;
+    return hosts.find((h) => h.id === (r.json() as Vm).host)!.name;
+  };
+  const patch = (id: string, payload: unknown) =>
+    api.inject({ method: 'PATCH', url: `/v1/hosts/${id}`, payload });
+
+  it('takes labels from the agent at registration and from an administrator, keeping each other’s keys', async () => {
+    // The fake hosts: roomy and small for the strategies, tight on disk for disk accounting.
+    const big = await register('p-big', { memoryMib: 8192, memoryFreeMib: 4096 }, { pool: 'strategy' });
+    await register('p-small', { memoryMib: 4096, memoryFreeMib: 4096 }, { pool: 'strategy' });
+    await register('p-disk', { diskFreeMib: 5000 }, { pool: 'disk' });
+    expect(big.host).toMatchObject({
+      labels: { pool: 'strategy' },
+      cpuOvercommit: null,
+      memoryOvercommit: null,
+    });
+
+    const set = await patch('p-big', { labels: { tier: 'gold', rack: 'r1' } });
+    expect(set.statusCode, set.body).toBe(200);
+    expect((set.json() as Host).labels).toEqual({ pool: 'strategy', tier: 'gold', rack: 'r1' });
+    const removed = await patch(big.host.id, { labels: { rack: null } });
+    expect((removed.json() as Host).labels).toEqual({ pool: 'strategy', tier: 'gold' });
+
+    // The agent starts again with other labels: its keys are set, the administrator's stay.
+    const again = await api.p.manager.app.inject({
+      method: 'POST',
+      url: '/v1/hosts/register',
+      headers: { authorization: `Bearer ${big.agentToken}` },
+      payload: {
+        name: 'p-big',
+        url: 'http://127.0.0.1:9',
+        callbackToken: 'y'.repeat(32),
+        inventory: { ...fakeInventory, memoryMib: 8192, memoryFreeMib: 4096 },
+        labels: { pool: 'strategy', arch: 'x86' },
+      },
+    });
+    expect(again.statusCode, again.body).toBe(200);
+    const got = (await api.inject({ method: 'GET', url: '/v1/hosts/p-big' })).json() as Host;
+    expect(got.labels).toEqual({ pool: 'strategy', tier: 'gold', arch: 'x86' });
+
+    const bad = await patch('p-big', { labels: { 'Not A Key': 'x' }, cpuOvercommit: 0 });
+    expect(bad.statusCode).toBe(400);
+    expect((await patch('nope', { labels: { a: 'b' } })).statusCode).toBe(404);
+  });
+
+  it("places by the manager's strategy (pack here) unless the VM asks for another", async () => {
+    const strategy = { hostSelector: { pool: 'strategy' } };
+    expect(await hostOf(await create({ name: 'packed', ...strategy }))).toBe('p-small');
+    expect(await hostOf(await create({ name: 'spread', ...strategy, placementStrategy: 'spread' }))).toBe(
+      'p-big',
+    );
+  });
+
+  it('places only where the host selector matches, and refuses with 409 NO_HOST_MATCHES saying why', async () => {
+    const r = await create({ name: 'gold', hostSelector: { tier: 'gold' } });
+    expect(await hostOf(r)).toBe('p-big');
+    expect((r.json() as Vm).hostSelector).toEqual({ tier: 'gold' });
+
+    const none = await create({ name: 'nowhere', hostSelector: { tier: 'platinum' } });
+    expect(none.statusCode, none.body).toBe(409);
+    const e = (none.json() as Refusal).error;
+    expect(e.code).toBe('NO_HOST_MATCHES');
+    expect(e.message).toBe(
+      'Placing the VM failed: no host met: host selector tier=platinum (p-big has tier=gold; p-small has no tier; p-disk has no tier).',
+    );
+    expect(e.hint).toMatch(/hearth host label/);
+    expect(e.detail.hosts).toHaveLength(3);
+    const listed = await api.p.client.call('listVms', { query: { name: 'nowhere' } });
+    expect(listed.items).toHaveLength(0);
+  });
+
+  it('keeps the members of an anti-affinity group apart, per project, and refuses a third on two hosts', async () => {
+    const web = { hostSelector: { pool: 'strategy' }, antiAffinityGroup: 'web' };
+    const first = await hostOf(await create({ name: 'web-1', ...web }));
+    const second = await hostOf(await create({ name: 'web-2', ...web }));
+    expect(new Set([first, second])).toEqual(new Set(['p-big', 'p-small']));
+    const third = await create({ name: 'web-3', ...web });
+    expect(third.statusCode, third.body).toBe(409);
+    const e = (third.json() as Refusal).error;
+    expect(e.code).toBe('NO_HOST_MATCHES');
+    expect(e.message).toMatch(
+      /, anti-affinity group web \(p-big holds web-[12]; p-small holds web-[12]\)\.$/,
+    );
+    expect(e.message).toMatch(/host selector pool=strategy \(p-disk has pool=disk\)/);
+
+    // Another project's group of the same name is another group.
+    const project = await api.inject({
+      method: 'POST',
+      url: '/v1/projects',
+      payload: { name: 'place-other' },
+    });
+    expect(project.statusCode, project.body).toBe(201);
+    expect((await create({ name: 'web-1', project: 'place-other', ...web })).statusCode).toBe(201);
+  });
+
+  it('never puts two members on one host when creates race', async () => {
+    const race = { hostSelector: { pool: 'strategy' }, antiAffinityGroup: 'race' };
+    const answers = await Promise.all(
+      ['race-1', 'race-2', 'race-3'].map((name) => create({ name, ...race })),
+    );
+    const placed = answers.filter((r) => r.statusCode === 201).map((r) => (r.json() as Vm).host);
+    const refused = answers.filter((r) => r.statusCode !== 201);
+    expect(placed).toHaveLength(2);
+    expect(new Set(placed).size).toBe(2);
+    expect(refused.map((r) => (r.json() as Refusal).error.code)).toEqual(['NO_HOST_MATCHES']);
+  });
+
+  it("applies the manager's memory overcommit unless the host has its own, and a host's CPU ratio", async () => {
+    const disk = { hostSelector: { pool: 'disk' } };
+    // (2048 available - 512 reserve) ×0.5 = 768 MiB: 1024 + 64 does not fit.
+    const tight = await create({ name: 'mem-1', memoryMib: 1024, ...disk });
+    expect(tight.statusCode, tight.body).toBe(503);
+    const e = (tight.json() as Refusal).error;
+    expect(e.code).toBe('NO_HOST_AVAILABLE');
+    // The hosts the selector left out are named too; the one it chose lacks room: 503, not 409.
+    expect(e.message).toBe(
+      'Placing the VM failed: no host met: host selector pool=disk (p-big has pool=strategy; p-small has pool=strategy), memory (p-disk needs 1088 MiB (1024 guest + 64 VMM), 768 free ×0.5 (2048 available less a 512 reserve)).',
+    );
+    const ratio = await patch('p-disk', { memoryOvercommit: 1 });
+    expect((ratio.json() as Host).memoryOvercommit).toBe(1);
+    expect(await hostOf(await create({ name: 'mem-1', memoryMib: 1024, ...disk }))).toBe('p-disk');
+
+    // 2 CPUs ×0.5: one vCPU may be promised, not two.
+    await patch('p-disk', { cpuOvercommit: 0.5 });
+    const cpu = await create({ name: 'cpu-2', vcpus: 2, ...disk });
+    expect(cpu.statusCode, cpu.body).toBe(503);
+    expect((cpu.json() as Refusal).error.message).toMatch(/cpu \(p-disk needs 2 vCPUs, 1 free of 2 ×0\.5\)/);
+    await patch('p-disk', { cpuOvercommit: null });
+    expect(await hostOf(await create({ name: 'cpu-2', vcpus: 2, ...disk }))).toBe('p-disk');
+  });
+
+  it('admits a disk against the free space less the reserve and the disks already recorded there', async () => {
+    await register('p-disk2', { diskFreeMib: 5000 }, { pool: 'disk2' });
+    const disk = { hostSelector: { pool: 'disk2' }, diskGib: 1.5 };
+    // 5000 - 2048 reserve = 2952 MiB: one 1536 MiB disk fits, a second does not (1416 left).
+    expect(await hostOf(await create({ name: 'disk-1', ...disk }))).toBe('p-disk2');
+    const host = await api.p.client.call('getHost', { params: { id: 'p-disk2' } });
+    expect(host.allocatedDiskMib).toBe(1536);
+    const second = await create({ name: 'disk-2', ...disk });
+    expect(second.statusCode, second.body).toBe(503);
+    expect((second.json() as Refusal).error.message).toMatch(
+      / disk \(p-disk2 needs 1536 MiB, 1416 free \(5000 on disk less a 2048 reserve and 1536 promised to disks\)\)\.$/,
+    );
+  });
+});
