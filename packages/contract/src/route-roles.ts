@@ -175,6 +175,9 @@ export const routeRoles = {
   createJoinToken: 'admin',
   deleteJoinToken: 'admin',
   removeHost: 'admin',
+  cordonHost: 'admin',
+  uncordonHost: 'admin',
+  declareHostDead: 'admin',
   rotateHostCredentials: 'admin',
   // A webhook sends the project's events (audit records included) to a URL of its creator's choosing.
   createWebhook: 'owner',

@@ -367,4 +367,21 @@ CREATE INDEX snapshots_schedule ON snapshots (schedule_id, vm_id, created_at) WH
     // every snapshot before this one holds memory.
     sql: `ALTER TABLE snapshots ADD COLUMN kind text NOT NULL DEFAULT 'memory'`,
   },
+  {
+    version: 45,
+    name: 'host failure handling (dead hosts, VM restart policy, fences)',
+    // A fence: a VM the host must destroy if its agent comes back, because the host was declared
+    // dead and the VM was restarted elsewhere or marked lost. Kept until the agent no longer has it.
+    sql: `
+ALTER TABLE hosts ADD COLUMN dead_at timestamptz;
+ALTER TABLE vms ADD COLUMN restart_policy text NOT NULL DEFAULT 'no';
+CREATE TABLE host_fences (
+  host_id text NOT NULL,
+  vm_id text NOT NULL,
+  reason text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (host_id, vm_id)
+)
+`,
+  },
 ];

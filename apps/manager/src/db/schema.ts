@@ -13,6 +13,7 @@ import type {
   Snapshot,
   TemplateSpec,
   Vm,
+  VmRestartPolicy,
   VmState,
   Volume,
 } from '@hearth/contract';
@@ -64,7 +65,21 @@ export const hosts = pgTable('hosts', {
   tls_pins: jsonb('tls_pins').$type<string[]>(),
   /** The manager issues this host's agent certificates (and re-issues them at rotation). */
   tls_issued: boolean('tls_issued').notNull().default(false),
+  /** When an operator declared the host dead; cleared when its agent comes back (fenced). */
+  dead_at: at('dead_at'),
 });
+
+/** VMs a host declared dead must destroy if its agent comes back (they run elsewhere or are lost). */
+export const hostFences = pgTable(
+  'host_fences',
+  {
+    host_id: text('host_id').notNull(),
+    vm_id: text('vm_id').notNull(),
+    reason: text('reason').notNull(),
+    created_at: created(),
+  },
+  (t) => [primaryKey({ columns: [t.host_id, t.vm_id] })],
+);
 
 export const tokens = pgTable('tokens', {
   id: text('id').primaryKey(),
@@ -217,6 +232,7 @@ export const vms = pgTable('vms', {
   app: jsonb('app').$type<AppStatus>(),
   /** Extra DNS names on the VM's networks (a container's network aliases); internal, not in the API. */
   dns_aliases: jsonb('dns_aliases').$type<string[]>().notNull().default(arr),
+  restart_policy: text('restart_policy').$type<VmRestartPolicy>().notNull().default('no'),
 });
 
 export const vmEvents = pgTable('vm_events', {

@@ -20,6 +20,7 @@ function host(name: string, memoryMib: number, memoryFreeMib: number): HostRow {
     created_at: new Date(),
     tls_pins: null,
     tls_issued: false,
+    dead_at: null,
   };
 }
 

@@ -38,6 +38,7 @@ function host(vmms: VmmAvailability[]): HostRow {
     created_at: new Date(),
     tls_pins: null,
     tls_issued: false,
+    dead_at: null,
   };
 }
 

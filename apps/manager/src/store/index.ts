@@ -5,6 +5,7 @@ import { ImageStore } from './images.ts';
 import { TokenStore } from './tokens.ts';
 import { VmStore } from './vms.ts';
 import { SnapshotStore } from './snapshots.ts';
+import { HostFailureStore } from './host-failure.ts';
 import { ScheduleStore } from './schedules.ts';
 import { VolumeStore } from './volumes.ts';
 import { TemplateStore } from './templates.ts';
@@ -38,6 +39,7 @@ export interface Stores {
   tickets: TicketStore;
   joinTokens: JoinTokenStore;
   hostCredentials: HostCredentialStore;
+  hostFailure: HostFailureStore;
   audit: AuditStore;
   pools: PoolStore;
   containers: ContainerStore;
@@ -64,6 +66,7 @@ export function makeStores(db: Db, opts: { idempotency?: IdempotencyPolicy } = {
     tickets: new TicketStore(db),
     joinTokens: new JoinTokenStore(db),
     hostCredentials: new HostCredentialStore(db),
+    hostFailure: new HostFailureStore(db),
     audit: new AuditStore(db),
     pools: new PoolStore(db),
     containers: new ContainerStore(db),

@@ -119,6 +119,7 @@ export class VmStore {
       egress: v.egress ?? null,
       bandwidth_mbit: v.bandwidthMbit ?? null,
       dns_aliases: v.dnsAliases ?? [],
+      restart_policy: v.restartPolicy ?? 'no',
     };
   }
 
@@ -211,6 +212,8 @@ export class VmStore {
         stop_at: patch.stopAt,
         desired_state: patch.desiredState,
         boot_profile: patch.bootProfile,
+        host_id: patch.hostId,
+        vmm: patch.vmm,
         // A new boot: the last boot's app status (stopped, exited) says nothing about this one.
         ...(to === 'starting' ? { app: null } : {}),
       };
@@ -250,6 +253,7 @@ export class VmStore {
         memory_mib: p.memoryMib,
         timeout: p.timeout,
         stop_at: p.stopAt,
+        restart_policy: p.restartPolicy,
       },
       inStates,
       tx,

@@ -4,6 +4,7 @@ import { hostQueries } from '../api/queries.ts';
 import { Card, Detail, Empty, HostMeters, PageHeader, QueryView } from '../components/ui.tsx';
 import { formatAgo, formatMib } from '../lib/format.ts';
 import { HostHistory } from './hosts/HostHistory.tsx';
+import { HostActions } from './hosts/HostActions.tsx';
 
 export function Hosts() {
   const { client } = useSession();
@@ -40,6 +41,7 @@ export function Hosts() {
               >
                 <div className="space-y-3">
                   <HostMeters host={h} />
+                  <HostActions host={h} />
                   <Detail
                     items={[
                       ['VMs', h.vmCount],

@@ -60,6 +60,7 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
       egress: (body.egress ?? null) as Vm['egress'] | null,
       bandwidthMbit: body.bandwidthMbit ?? null,
       dnsAliases,
+      ...(body.restartPolicy ? { restartPolicy: body.restartPolicy } : {}),
       nics,
     },
     {
