@@ -154,5 +154,5 @@ describe('a host killed, declared dead, and fenced when it comes back', () => {
         (await p.client.call('listVms', {})).items.every((v) => v.id !== keep.id && v.id !== drop.id),
       120_000,
     );
-  });
+  }, 900_000);
 });

@@ -23,7 +23,10 @@ export async function setCordon(
 ): Promise<Host> {
   const host = await deps.stores.hosts.require(idOrName);
   if (!(await deps.stores.hostFailure.setCordon(host.id, on))) {
-    throw new HearthError('HOST_NOT_FOUND', `Finding host "${idOrName}" failed: no host has that id or name.`);
+    throw new HearthError(
+      'HOST_NOT_FOUND',
+      `Finding host "${idOrName}" failed: no host has that id or name.`,
+    );
   }
   deps.log.info({ host: host.id, name: host.name, actor }, on ? 'host cordoned' : 'host uncordoned');
   return hostFromRow(await deps.stores.hosts.require(host.id));
@@ -33,7 +36,11 @@ export async function setCordon(
  * `POST /v1/hosts/:id/declare-dead`: the operator says the host is down for good (fencing is their
  * statement, never the manager's guess). Its VMs are fenced there and restarted elsewhere or lost.
  */
-export async function declareHostDead(deps: Deps, idOrName: string, actor: string): Promise<DeclaredDeadHost> {
+export async function declareHostDead(
+  deps: Deps,
+  idOrName: string,
+  actor: string,
+): Promise<DeclaredDeadHost> {
   const found = await deps.stores.hosts.require(idOrName);
   const host = await deps.stores.hostFailure.declareDead(found.id, found.name);
   deps.agents.live.lost(host.id);
@@ -82,10 +89,18 @@ export async function fenceReturningHost(
     const key = `${host.id}/${f.vm_id}`;
     if (destroying.has(key)) continue;
     destroying.add(key);
-    deps.log.warn({ host: host.id, vm: f.vm_id, reason: f.reason }, 'fencing: destroying a VM on a returning dead host');
+    deps.log.warn(
+      { host: host.id, vm: f.vm_id, reason: f.reason },
+      'fencing: destroying a VM on a returning dead host',
+    );
     void deps.agents
       .delete(host, f.vm_id)
-      .catch((e: Error) => deps.log.warn({ host: host.id, vm: f.vm_id, err: e.message }, 'fencing a VM failed; retried at the next heartbeat'))
+      .catch((e: Error) =>
+        deps.log.warn(
+          { host: host.id, vm: f.vm_id, err: e.message },
+          'fencing a VM failed; retried at the next heartbeat',
+        ),
+      )
       .finally(() => destroying.delete(key));
   }
 }

@@ -55,7 +55,10 @@ export class HostFailureStore {
 
   /** Fences the VM on the host: should its agent come back with it, the VM is destroyed there. */
   async fence(hostId: string, vmId: string, reason: string): Promise<void> {
-    await this.db.orm.insert(hostFences).values({ host_id: hostId, vm_id: vmId, reason }).onConflictDoNothing();
+    await this.db.orm
+      .insert(hostFences)
+      .values({ host_id: hostId, vm_id: vmId, reason })
+      .onConflictDoNothing();
   }
 
   fences(hostId: string): Promise<{ vm_id: string; reason: string }[]> {

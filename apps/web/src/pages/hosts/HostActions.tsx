@@ -9,8 +9,7 @@ import { ErrorLine, errorText } from '../../components/ui.tsx';
 export function HostActions({ host }: { host: Host }) {
   const invalidate = [['hosts'], ['vms']] as const;
   const cordon = useApiMutation({
-    call: (client) =>
-      client.call(host.cordoned ? 'uncordonHost' : 'cordonHost', { params: { id: host.id } }),
+    call: (client) => client.call(host.cordoned ? 'uncordonHost' : 'cordonHost', { params: { id: host.id } }),
     invalidate,
   });
   const dead = useApiMutation({
