@@ -53,40 +53,59 @@ export async function failOverHost(
   actor: string,
 ): Promise<Omit<DeclaredDeadHost, 'id' | 'name'>> {
   const out: Omit<DeclaredDeadHost, 'id' | 'name'> = { restarted: [], lost: [] };
-  for (const row of await ctx.stores.vms.onHost(dead.id)) {
+  for (const first of await ctx.stores.vms.onHost(dead.id)) {
     // Fenced first: whatever follows, the dead host's copy must never run again.
-    await ctx.stores.hostFailure.fence(dead.id, row.id, `host ${dead.name} was declared dead`);
-    const release = ctx.operations.hold(row.id);
+    await ctx.stores.hostFailure.fence(dead.id, first.id, `host ${dead.name} was declared dead`);
+    const release = ctx.operations.hold(first.id);
     try {
-      const plan = await planFor(ctx, row, dead);
-      if (plan.kind === 'lost') {
-        const lost = await moveVm(ctx, row, 'lost', actor, { hostId: null, pid: null, reason: plan.why });
-        if (lost) out.lost.push({ vm: row.id, reason: plan.why });
-        // A warm pool's VM not handed out yet goes at once: the pool boots a replacement.
-        if (lost && waitsInPool(lost)) await forgetPoolVm(ctx, lost, actor);
-        continue;
+      // The record may move meanwhile (the unreachable sweep marking it unknown): read it again
+      // and decide again until the move applies to the state it was decided on.
+      let row: VmRow | null = first;
+      for (let attempt = 0; row && row.host_id === dead.id && attempt < 5; attempt++) {
+        if (await failOverVm(ctx, row, dead, actor, out)) break;
+        row = await ctx.stores.vms.getUnscoped(first.id);
       }
-      const moved = await moveVm(ctx, row, 'starting', actor, {
-        hostId: plan.hostId,
-        ...(plan.kind === 'image' ? { vmm: plan.vmm } : {}),
-        pid: null,
-        startedAt: null,
-        desiredState: 'running',
-        // A restore carries RESTORING so that a manager restart re-drives it as one.
-        reason: plan.kind === 'snapshot' ? `${RESTORING} ${plan.snapshotId}: ${plan.why}` : plan.why,
-      });
-      if (!moved) continue;
-      out.restarted.push({ vm: row.id, host: plan.hostId, from: plan.kind });
-      ctx.operations.track(row.id, () =>
-        plan.kind === 'snapshot'
-          ? runRestore(ctx, moved, plan.snapshotId, actor, true)
-          : runStart(ctx, moved, actor),
-      );
     } finally {
       release();
     }
   }
   return out;
+}
+
+/** Restarts the VM elsewhere or marks it lost; false when it was no longer in `row.state`. */
+async function failOverVm(
+  ctx: VmContext,
+  row: VmRow,
+  dead: { id: string; name: string },
+  actor: string,
+  out: Omit<DeclaredDeadHost, 'id' | 'name'>,
+): Promise<boolean> {
+  const plan = await planFor(ctx, row, dead);
+  if (plan.kind === 'lost') {
+    const lost = await moveVm(ctx, row, 'lost', actor, { hostId: null, pid: null, reason: plan.why });
+    if (!lost) return false;
+    out.lost.push({ vm: row.id, reason: plan.why });
+    // A warm pool's VM not handed out yet goes at once: the pool boots a replacement.
+    if (waitsInPool(lost)) await forgetPoolVm(ctx, lost, actor);
+    return true;
+  }
+  const moved = await moveVm(ctx, row, 'starting', actor, {
+    hostId: plan.hostId,
+    ...(plan.kind === 'image' ? { vmm: plan.vmm } : {}),
+    pid: null,
+    startedAt: null,
+    desiredState: 'running',
+    // A restore carries RESTORING so that a manager restart re-drives it as one.
+    reason: plan.kind === 'snapshot' ? `${RESTORING} ${plan.snapshotId}: ${plan.why}` : plan.why,
+  });
+  if (!moved) return false;
+  out.restarted.push({ vm: row.id, host: plan.hostId, from: plan.kind });
+  ctx.operations.track(row.id, () =>
+    plan.kind === 'snapshot'
+      ? runRestore(ctx, moved, plan.snapshotId, actor, true)
+      : runStart(ctx, moved, actor),
+  );
+  return true;
 }
 
 async function planFor(ctx: VmContext, row: VmRow, dead: { id: string; name: string }): Promise<Plan> {
