@@ -146,6 +146,7 @@ export async function startPlatform(
       | 'maxImageBytes'
       | 'hostWaitMs'
       | 'hostOfflineMs'
+      | 'hostUnreachableMs'
       | 'importIdleMs'
       | 'oidc'
       | 'sessionTtlMs'

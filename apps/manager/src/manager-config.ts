@@ -18,6 +18,12 @@ export interface ManagerConfig {
   heartbeatMs: number;
   /** A host that has not sent a heartbeat for this long is offline (agents beat every 5 s by default). */
   hostOfflineMs?: number;
+  /**
+   * The grace period after which a silent host is `unreachable` and its VMs `unknown`; default
+   * HEARTH_HOST_UNREACHABLE_S seconds, else 60 s. Counted from the manager's start at the earliest
+   * (heartbeats sent while no manager ran say nothing about the host).
+   */
+  hostUnreachableMs?: number;
   /** How long a call waits for a host whose agent has not spoken to this process yet; default 15 s. */
   hostWaitMs?: number;
   /** Fixed secrets (tests); otherwise generated on first start and written 0600 to the data dir. */

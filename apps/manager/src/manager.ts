@@ -52,6 +52,7 @@ import {
 } from './manager-setup.ts';
 import { MetricsHistory } from './services/metrics/history.ts';
 import type { ManagerConfig } from './manager-config.ts';
+import { sweepUnreachable } from './services/host-failure.ts';
 
 export interface RunningManager {
   url: string;
@@ -84,6 +85,8 @@ export interface RunningManager {
 const SWEEP_MS = 60_000;
 
 export async function startManager(cfg: ManagerConfig): Promise<RunningManager> {
+  // Read first: a bad value stops the start before anything is running.
+  const unreachableMs = hostUnreachableMs(cfg);
   // Whoever made the logger, credentials in headers never reach a line of it.
   const log = cfg.log.child({}, { redact: LOG_REDACT });
   const sessions = sessionPolicy(cfg);
@@ -269,7 +272,10 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   });
 
   let lastSweep = 0;
-  // Housekeeping: hosts that stopped heartbeating go offline; VMs past their timeout stop.
+  const startedAt = Date.now();
+  const failureDeps = { stores, vmService, agents, log, webhooks: hooks.service };
+  // Housekeeping: hosts that stopped heartbeating go offline, then unreachable after the grace
+  // period (their VMs unknown); VMs past their timeout stop.
   const tick = setInterval(
     () => {
       void stores.hosts
@@ -279,6 +285,10 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
           hooks.hostsOffline(ids);
         })
         .catch(() => undefined);
+      if (Date.now() - startedAt > unreachableMs)
+        void sweepUnreachable(failureDeps, unreachableMs).catch((e: Error) =>
+          log.warn({ err: e.message }, 'marking unreachable hosts failed'),
+        );
       void vmService.stopExpired().catch(() => undefined);
       if (Date.now() - lastSweep > SWEEP_MS) {
         lastSweep = Date.now();
@@ -343,4 +353,17 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       await db.close();
     },
   };
+}
+
+/** The grace period of a silent host (ManagerConfig.hostUnreachableMs). */
+function hostUnreachableMs(cfg: ManagerConfig): number {
+  if (cfg.hostUnreachableMs !== undefined) return cfg.hostUnreachableMs;
+  const s = process.env.HEARTH_HOST_UNREACHABLE_S?.trim();
+  if (!s) return 60_000;
+  if (!/^\d+$/.test(s)) {
+    throw new Error(
+      `HEARTH_HOST_UNREACHABLE_S is "${s}": it must be a whole number of seconds (how long a silent host is waited for before its VMs become unknown), e.g. 60.`,
+    );
+  }
+  return Number(s) * 1000;
 }

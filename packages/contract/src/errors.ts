@@ -6,6 +6,7 @@ import { containerErrors } from './errors-containers.ts';
 import { functionErrors } from './errors-functions.ts';
 import { opsErrors } from './errors-ops.ts';
 import { placementErrors } from './errors-placement.ts';
+import { hostErrors } from './errors-hosts.ts';
 
 /**
  * The one error catalogue. Codes are never reused or renamed: retire a code by marking it
@@ -277,6 +278,7 @@ export const errorCatalogue = {
   ...identityErrors,
   ...poolErrors,
   ...opsErrors,
+  ...hostErrors,
   ...containerErrors,
   ...functionErrors,
   ...backupErrors,

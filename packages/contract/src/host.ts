@@ -42,13 +42,23 @@ export const HostInventory = z.object({
 });
 export type HostInventory = z.infer<typeof HostInventory>;
 
+/**
+ * `ready`: heartbeating. `offline`: not heard from for a short while (or since the manager
+ * started); its VMs are left as recorded. `unreachable`: silent past the grace period; its VMs
+ * are `unknown` until it speaks again. `dead`: declared dead by an operator (fenced): its VMs were
+ * restarted elsewhere or marked lost, and a returning agent is told to destroy them.
+ */
+export const HostState = z.enum(['ready', 'offline', 'unreachable', 'dead']);
+export type HostState = z.infer<typeof HostState>;
+
 export const Host = z
   .object({
     id: z.string(),
     name: z.string(),
     url: z.string(),
-    state: z.enum(['ready', 'offline']),
-    cordoned: z.boolean(),
+    state: HostState,
+    cordoned: z.boolean().describe('No new VMs are placed on it (`hearth host cordon`)'),
+    deadAt: Timestamp.nullable().describe('When an operator declared it dead (`hearth host declare-dead`)'),
     inventory: HostInventory,
     vmCount: z.number().int(),
     allocatedVcpus: z.number().int(),
@@ -129,3 +139,16 @@ export const RemovedHost = z
   })
   .meta({ id: 'RemovedHost' });
 export type RemovedHost = z.infer<typeof RemovedHost>;
+
+/** What declaring a host dead did to each VM it held. */
+export const DeclaredDeadHost = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    restarted: z
+      .array(z.object({ vm: z.string(), host: z.string(), from: z.enum(['snapshot', 'image']) }))
+      .describe('VMs with restart policy `always` started on another host'),
+    lost: z.array(z.object({ vm: z.string(), reason: z.string() })).describe('VMs now `lost`, with why'),
+  })
+  .meta({ id: 'DeclaredDeadHost' });
+export type DeclaredDeadHost = z.infer<typeof DeclaredDeadHost>;

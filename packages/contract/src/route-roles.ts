@@ -176,6 +176,9 @@ export const routeRoles = {
   deleteJoinToken: 'admin',
   removeHost: 'admin',
   patchHost: 'admin',
+  cordonHost: 'admin',
+  uncordonHost: 'admin',
+  declareHostDead: 'admin',
   rotateHostCredentials: 'admin',
   // A webhook sends the project's events (audit records included) to a URL of its creator's choosing.
   createWebhook: 'owner',

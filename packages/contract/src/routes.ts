@@ -33,6 +33,7 @@ import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
 import { webhookRoutes } from './webhook.ts';
 import { metricsRoutes } from './metrics.ts';
+import { hostOpsRoutes } from './host-ops-routes.ts';
 
 /** `user-or-agent`: a user token, or an agent's token (agents fetch image content with it). */
 export type Auth = 'user' | 'agent' | 'user-or-agent' | 'join' | 'none';
@@ -318,6 +319,7 @@ export const routes = {
   ...userRoutes,
   ...projectRoutes,
   ...joinRoutes,
+  ...hostOpsRoutes,
   ...poolRoutes,
   ...containerRoutes,
   ...webhookRoutes,

@@ -42,3 +42,18 @@ describe('lost VMs', () => {
     expect(actionRule('start').from).not.toContain('lost');
   });
 });
+
+describe('unknown VMs (their host went silent)', () => {
+  it('any VM but a lost or deleting one may become unknown', () => {
+    for (const s of VM_STATES) expect(canTransition(s, 'unknown'), s).toBe(s !== 'lost' && s !== 'deleting');
+  });
+
+  it('an unknown VM takes whatever its returning host reports, is restarted elsewhere, lost or deleted', () => {
+    for (const to of ['running', 'paused', 'stopped', 'failed', 'starting', 'lost', 'deleting'] as const)
+      expect(canTransition('unknown', to), to).toBe(true);
+    expect(canTransition('unknown', 'creating')).toBe(false);
+    expect(actionRule('delete').from).toContain('unknown');
+    expect(actionRule('start').from).not.toContain('unknown');
+    expect(isTransitional('unknown')).toBe(false);
+  });
+});

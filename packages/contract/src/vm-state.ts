@@ -16,6 +16,9 @@ export const VM_STATES = [
   'deleting',
   // Its host was removed for good (`hearth host rm --force`): only deleting the record is left.
   'lost',
+  // Its host stopped heartbeating past the grace period: what the VM is doing is not known until
+  // the host speaks again (reconciled then) or is declared dead (restarted elsewhere or lost).
+  'unknown',
 ] as const;
 export const VmState = z.enum(VM_STATES);
 export type VmState = z.infer<typeof VmState>;
@@ -41,11 +44,19 @@ const TRANSITIONS: Record<VmState, readonly VmState[]> = {
   failed: ['starting', 'stopped', 'running', 'paused', 'deleting'],
   deleting: ['failed'],
   lost: ['deleting'],
+  // Whatever the agent reports when its host returns; `starting` when restarted elsewhere.
+  unknown: ['running', 'paused', 'stopped', 'failed', 'starting', 'pooled', 'deleting'],
 };
 
 export function canTransition(from: VmState, to: VmState): boolean {
-  // Any VM becomes lost when its host is removed for good, whatever it was doing.
-  return from === to || to === 'lost' || TRANSITIONS[from].includes(to);
+  // Any VM becomes lost when its host is removed for good, whatever it was doing, and any VM but a
+  // lost or deleted one becomes unknown when its host goes quiet.
+  return (
+    from === to ||
+    to === 'lost' ||
+    (to === 'unknown' && from !== 'lost' && from !== 'deleting') ||
+    TRANSITIONS[from].includes(to)
+  );
 }
 
 /** The states from which a user action may begin, and the transitional state it enters. */
@@ -57,7 +68,18 @@ const ACTIONS: Record<VmAction, { from: readonly VmState[]; enters: VmState }> =
   restart: { from: ['running'], enters: 'stopping' },
   restore: { from: ['running', 'paused', 'stopped', 'failed'], enters: 'starting' },
   delete: {
-    from: ['creating', 'created', 'starting', 'running', 'pooled', 'paused', 'stopped', 'failed', 'lost'],
+    from: [
+      'creating',
+      'created',
+      'starting',
+      'running',
+      'pooled',
+      'paused',
+      'stopped',
+      'failed',
+      'lost',
+      'unknown',
+    ],
     enters: 'deleting',
   },
 };

@@ -18,6 +18,17 @@ export const Duration = z
   .refine((t) => (parseDuration(t) ?? Infinity) <= 366 * 86_400_000, 'must be at most 366d');
 export const MAX_VCPUS = 64;
 
+/**
+ * What happens to the VM when its host is declared dead: `always` starts it on another host (from
+ * its latest snapshot on a live host, else afresh from its image); `no` marks it `lost`.
+ */
+export const VmRestartPolicy = z
+  .enum(['no', 'always'])
+  .describe(
+    'When its host is declared dead: `always` restarts it on another host (latest reachable snapshot, else its image: the disk starts afresh); `no` (default) marks it lost',
+  );
+export type VmRestartPolicy = z.infer<typeof VmRestartPolicy>;
+
 /** A host port forwarded to the VM (DNAT on the VM's host, for traffic addressed to that host). */
 export const PortMapping = z
   .strictObject({
@@ -64,6 +75,7 @@ export const CreateVmBody = z
       .describe('Root disk size in GiB (alternative to diskSize).'),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
     timeout: Duration.optional().describe('Stop the VM automatically after this long running.'),
+    restartPolicy: VmRestartPolicy.optional(),
     start: z.boolean().default(true),
     vmm: z.enum(['firecracker', 'qemu']).optional().describe('Default: the best VMM the chosen host offers.'),
     host: z
@@ -149,6 +161,7 @@ export const PatchVmBody = z
       .optional(),
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
     timeout: Duration.nullable().optional(),
+    restartPolicy: VmRestartPolicy.optional(),
     ports: Ports.optional().describe('Replaces the published ports; applied at once on a running VM.'),
     egress: EgressPolicy.optional().describe('Replaces the egress policy; applied at once on a running VM.'),
     bandwidthMbit: BandwidthMbit.nullable().optional().describe('null removes the limit; applied at once.'),
@@ -184,6 +197,7 @@ export const Vm = z
     env: z.record(z.string(), z.string()),
     labels: z.record(z.string(), z.string()),
     timeout: z.string().nullable(),
+    restartPolicy: VmRestartPolicy,
     ports: z.array(PortMapping),
     networks: z.array(VmNic).describe('NICs in order; `ip` is the first one'),
     egress: EgressPolicy,

@@ -10,6 +10,8 @@ import type { RouteDef } from './routes.ts';
  * - `vm.deleted`: a VM of the project was deleted.
  * - `host.online` / `host.offline`: a host's agent came back / stopped heartbeating (hosts are
  *   platform-wide, seen by every signed-in user: every subscribed webhook gets them).
+ * - `host.unreachable`: a host stayed silent past the grace period (its VMs are now `unknown`).
+ * - `host.dead`: an operator declared a host dead (`data.restarted`, `data.lost`).
  * - `audit`: an audit record of the project was written (docs/identity.md).
  * - `webhook.test`: sent by `POST /v1/webhooks/{id}/test` only.
  */
@@ -19,6 +21,8 @@ export const WEBHOOK_EVENTS = [
   'vm.deleted',
   'host.online',
   'host.offline',
+  'host.unreachable',
+  'host.dead',
   'audit',
   'webhook.test',
 ] as const;

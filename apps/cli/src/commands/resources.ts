@@ -3,6 +3,7 @@ import { act } from './vm.ts';
 import { imageCommands } from './images.ts';
 import { hostCommands } from './host.ts';
 import { labelText } from './host-placement.ts';
+import { hostLifecycleCommands } from './host-lifecycle.ts';
 import { printJson } from '../output.ts';
 import { duration, table } from '../format.ts';
 
@@ -42,6 +43,7 @@ export function resourceCommands(program: Command): void {
     );
 
   hostCommands(program, host);
+  hostLifecycleCommands(program, host);
 
   const image = program.command('image').description('Kernels, initrds and rootfs images');
   imageCommands(program, image);

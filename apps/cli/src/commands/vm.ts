@@ -105,6 +105,10 @@ export function vmCommands(program: Command): void {
     .option('--image <image>', 'rootfs image id or name (default: base)')
     .option('--kernel <kernel>', 'kernel image id or name')
     .option('--timeout <duration>', 'stop automatically after this long, e.g. 30m or 2h30m')
+    .option(
+      '--restart-policy <policy>',
+      'when its host is declared dead: always (restart on another host) or no (lost)',
+    )
     .option('--env <KEY=VALUE...>', 'environment for the guest')
     .option('--vmm <vmm>', 'firecracker or qemu (default: best available)')
     .option('--no-start', 'only create the record')
@@ -188,6 +192,7 @@ export function vmCommands(program: Command): void {
           project: c.project ?? undefined,
           timeout: o.timeout !== undefined ? parseTimeout(String(o.timeout)) : undefined,
           vmm: o.vmm as 'qemu' | 'firecracker' | undefined,
+          restartPolicy: o.restartPolicy as 'no' | 'always' | undefined,
           env: Object.keys(env).length ? env : undefined,
           start: o.start as boolean,
           user: o.user as string | undefined,

@@ -381,4 +381,21 @@ ALTER TABLE vms ADD COLUMN anti_affinity_group text;
 CREATE INDEX vms_anti_affinity ON vms (project, anti_affinity_group) WHERE anti_affinity_group IS NOT NULL
 `,
   },
+  {
+    version: 45,
+    name: 'host failure handling (dead hosts, VM restart policy, fences)',
+    // A fence: a VM the host must destroy if its agent comes back, because the host was declared
+    // dead and the VM was restarted elsewhere or marked lost. Kept until the agent no longer has it.
+    sql: `
+ALTER TABLE hosts ADD COLUMN dead_at timestamptz;
+ALTER TABLE vms ADD COLUMN restart_policy text NOT NULL DEFAULT 'no';
+CREATE TABLE host_fences (
+  host_id text NOT NULL,
+  vm_id text NOT NULL,
+  reason text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (host_id, vm_id)
+)
+`,
+  },
 ];

@@ -1,6 +1,7 @@
 // The drift check's list (schema.test.ts): every table, from every schema file.
 import {
   audit,
+  hostFences,
   hosts,
   idempotencyKeys,
   images,
@@ -29,6 +30,7 @@ import { metricSamples } from './schema-metrics.ts';
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
   hosts,
+  host_fences: hostFences,
   tokens,
   images,
   vms,

@@ -13,6 +13,7 @@ import type {
   Snapshot,
   TemplateSpec,
   Vm,
+  VmRestartPolicy,
   VmState,
   Volume,
 } from '@hearth/contract';
@@ -78,7 +79,21 @@ export const hosts = pgTable('hosts', {
   labels: jsonb('labels').$type<Record<string, string>>().notNull().default(obj),
   cpu_overcommit: doublePrecision('cpu_overcommit'),
   memory_overcommit: doublePrecision('memory_overcommit'),
+  /** When an operator declared the host dead; cleared when its agent comes back (fenced). */
+  dead_at: at('dead_at'),
 });
+
+/** VMs a host declared dead must destroy if its agent comes back (they run elsewhere or are lost). */
+export const hostFences = pgTable(
+  'host_fences',
+  {
+    host_id: text('host_id').notNull(),
+    vm_id: text('vm_id').notNull(),
+    reason: text('reason').notNull(),
+    created_at: created(),
+  },
+  (t) => [primaryKey({ columns: [t.host_id, t.vm_id] })],
+);
 
 export const tokens = pgTable('tokens', {
   id: text('id').primaryKey(),
@@ -234,6 +249,7 @@ export const vms = pgTable('vms', {
   /** Placement constraints it was created with (migration 44), kept for any later re-placement. */
   host_selector: jsonb('host_selector').$type<Record<string, string>>().notNull().default(obj),
   anti_affinity_group: text('anti_affinity_group'),
+  restart_policy: text('restart_policy').$type<VmRestartPolicy>().notNull().default('no'),
 });
 
 export const vmEvents = pgTable('vm_events', {

@@ -4,6 +4,7 @@ import { hostFromRow } from '../store/mappers.ts';
 import { joinTokenFromRow } from '../store/join-tokens.ts';
 import { rotateHostCredentials } from '../services/host-rotation.ts';
 import { removeHost } from '../services/host-removal.ts';
+import { declareHostDead, fenceReturningHost, setCordon } from '../services/host-failure.ts';
 import { serve } from '../http.ts';
 import { pemPin } from '../tls/agent-ca.ts';
 import type { AppServices } from '../app.ts';
@@ -11,7 +12,7 @@ import { recordHeartbeat } from '../services/metrics/record.ts';
 
 export function hostRoutes(
   app: FastifyInstance,
-  { db, stores, vmService, networks, agents, agentCa, log, auth, history }: AppServices,
+  { db, stores, vmService, networks, agents, agentCa, log, auth, history, webhooks }: AppServices,
 ): void {
   const t = auth;
 
@@ -74,6 +75,14 @@ export function hostRoutes(
     removeHost({ db, stores, vmService, agents, log }, params.id, query.force === 'true', actor),
   );
 
+  serve(app, t, routes.cordonHost, ({ params, actor }) => setCordon({ stores, log }, params.id, true, actor));
+  serve(app, t, routes.uncordonHost, ({ params, actor }) =>
+    setCordon({ stores, log }, params.id, false, actor),
+  );
+  serve(app, t, routes.declareHostDead, ({ params, actor }) =>
+    declareHostDead({ stores, vmService, agents, log, webhooks }, params.id, actor),
+  );
+
   const sameHost = (principalHost: string | null, id: string) => {
     if (principalHost !== id)
       throw new HearthError('FORBIDDEN', 'An agent may only report for its own host.');
@@ -86,6 +95,8 @@ export function hostRoutes(
       throw new HearthError('HOST_NOT_FOUND', `Heartbeat failed: host ${params.id} is not registered.`);
     }
     agents.live.seen(host);
+    // A host declared dead that came back destroys the VMs that run elsewhere now or are lost.
+    await fenceReturningHost({ stores, agents, log }, host, body.vms);
     await vmService.reconcile(params.id, body.vms, true);
     await recordHeartbeat(history, stores, params.id, body).catch((e: Error) =>
       log.warn({ host: params.id, err: e.message }, 'keeping the heartbeat samples failed'),

@@ -23,6 +23,7 @@ function host(name: string, memoryMib: number, memoryFreeMib: number): HostRow {
     labels: {},
     cpu_overcommit: null,
     memory_overcommit: null,
+    dead_at: null,
   };
 }
 

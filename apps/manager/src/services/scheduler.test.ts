@@ -42,6 +42,7 @@ function host(vmms: VmmAvailability[]): HostRow {
     labels: {},
     cpu_overcommit: null,
     memory_overcommit: null,
+    dead_at: null,
   };
 }
 

@@ -110,7 +110,8 @@ export class HostStore {
   ): Promise<Pick<HostRow, 'id' | 'url' | 'callback_token' | 'tls_pins'> | null> {
     const rows = await this.db.orm
       .update(hosts)
-      .set({ inventory, state: 'ready', last_heartbeat_at: sql`now()` })
+      // A host declared dead that speaks again is back (fenced by the caller), still cordoned.
+      .set({ inventory, state: 'ready', dead_at: null, last_heartbeat_at: sql`now()` })
       .where(eq(hosts.id, id))
       .returning({
         id: hosts.id,

@@ -5,6 +5,7 @@ import { ImageStore } from './images.ts';
 import { TokenStore } from './tokens.ts';
 import { VmStore } from './vms.ts';
 import { SnapshotStore } from './snapshots.ts';
+import { HostFailureStore } from './host-failure.ts';
 import { ScheduleStore } from './schedules.ts';
 import { VolumeStore } from './volumes.ts';
 import { TemplateStore } from './templates.ts';
@@ -40,6 +41,7 @@ export interface Stores {
   joinTokens: JoinTokenStore;
   hostCredentials: HostCredentialStore;
   hostPlacement: HostPlacementStore;
+  hostFailure: HostFailureStore;
   audit: AuditStore;
   pools: PoolStore;
   containers: ContainerStore;
@@ -67,6 +69,7 @@ export function makeStores(db: Db, opts: { idempotency?: IdempotencyPolicy } = {
     joinTokens: new JoinTokenStore(db),
     hostCredentials: new HostCredentialStore(db),
     hostPlacement: new HostPlacementStore(db),
+    hostFailure: new HostFailureStore(db),
     audit: new AuditStore(db),
     pools: new PoolStore(db),
     containers: new ContainerStore(db),

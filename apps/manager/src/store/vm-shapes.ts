@@ -1,4 +1,4 @@
-import type { BootProfile, EgressPolicy, PortMapping, Vm, VmState } from '@hearth/contract';
+import type { BootProfile, EgressPolicy, PortMapping, Vm, VmRestartPolicy, VmState } from '@hearth/contract';
 import type { vms, VmGuest } from '../db/schema.ts';
 
 // The shapes VmStore (store/vms.ts) takes: a new VM, list filters, a state change's columns and a
@@ -33,6 +33,8 @@ export interface NewVm {
   /** Placement constraints it was created with (labels its host must carry; its group). */
   hostSelector?: Record<string, string>;
   antiAffinityGroup?: string | null;
+  /** What happens to it when its host is declared dead (default `no`). */
+  restartPolicy?: VmRestartPolicy;
 }
 
 export interface VmFilter {
@@ -54,6 +56,9 @@ export interface StatePatch {
   stopAt?: Date | null;
   desiredState?: Vm['desiredState'];
   bootProfile?: BootProfile | null;
+  /** A move to another host (failover), or none (`lost`). */
+  hostId?: string | null;
+  vmm?: Vm['vmm'];
 }
 
 /** What a PATCH of a VM may change, by field; each maps to one column. */
@@ -67,6 +72,7 @@ export interface VmPatch {
   memoryMib?: number;
   timeout?: string | null;
   stopAt?: Date | null;
+  restartPolicy?: VmRestartPolicy;
 }
 
 export type VmSet = Partial<typeof vms.$inferInsert>;
@@ -81,6 +87,7 @@ export const PATCH_COLUMNS = {
   memoryMib: 'memory_mib',
   timeout: 'timeout',
   stopAt: 'stop_at',
+  restartPolicy: 'restart_policy',
 } as const satisfies Record<keyof VmPatch, keyof typeof vms.$inferSelect>;
 
 /** The columns a patch changes, in the order given (the `patched` event lists them). */

@@ -121,6 +121,7 @@ export class VmStore {
       dns_aliases: v.dnsAliases ?? [],
       host_selector: v.hostSelector ?? {},
       anti_affinity_group: v.antiAffinityGroup ?? null,
+      restart_policy: v.restartPolicy ?? 'no',
     };
   }
 
@@ -213,6 +214,8 @@ export class VmStore {
         stop_at: patch.stopAt,
         desired_state: patch.desiredState,
         boot_profile: patch.bootProfile,
+        host_id: patch.hostId,
+        vmm: patch.vmm,
         // A new boot: the last boot's app status (stopped, exited) says nothing about this one.
         ...(to === 'starting' ? { app: null } : {}),
       };
@@ -252,6 +255,7 @@ export class VmStore {
         memory_mib: p.memoryMib,
         timeout: p.timeout,
         stop_at: p.stopAt,
+        restart_policy: p.restartPolicy,
       },
       inStates,
       tx,

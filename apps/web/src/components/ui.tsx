@@ -38,6 +38,8 @@ const STATE_COLOR: Record<VmState, string> = {
   failed: 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100',
   // Its host was removed for good: the record is all that is left.
   lost: 'bg-red-100 text-red-900 dark:bg-red-900/60 dark:text-red-100',
+  // Its host went silent: nobody knows what it is doing until the host speaks or is declared dead.
+  unknown: 'bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100',
   stopped: 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100',
   created: 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100',
   creating: 'bg-blue-100 text-blue-900 dark:bg-blue-900/60 dark:text-blue-100',

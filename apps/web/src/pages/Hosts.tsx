@@ -5,6 +5,7 @@ import { Card, Detail, Empty, HostMeters, PageHeader, QueryView } from '../compo
 import { formatAgo, formatMib } from '../lib/format.ts';
 import { HostHistory } from './hosts/HostHistory.tsx';
 import { placementItems } from './hosts/placement-items.tsx';
+import { HostActions } from './hosts/HostActions.tsx';
 
 export function Hosts() {
   const { client } = useSession();
@@ -41,6 +42,7 @@ export function Hosts() {
               >
                 <div className="space-y-3">
                   <HostMeters host={h} />
+                  <HostActions host={h} />
                   <Detail
                     items={[
                       ['VMs', h.vmCount],

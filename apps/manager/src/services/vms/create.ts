@@ -90,6 +90,7 @@ async function recordAndStart(
       dnsAliases: made.dnsAliases,
       hostSelector: body.hostSelector ?? {},
       antiAffinityGroup: body.antiAffinityGroup ?? null,
+      ...(body.restartPolicy ? { restartPolicy: body.restartPolicy } : {}),
       nics,
     },
     {

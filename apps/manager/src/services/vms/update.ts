@@ -93,6 +93,7 @@ export async function updateVm(
     // The auto-stop time follows the new timeout, counted from when the VM started.
     fields.stopAt = stopAtFor(body.timeout, row.started_at);
   }
+  if (body.restartPolicy !== undefined) fields.restartPolicy = body.restartPolicy;
   const changed = vmPatchColumns(fields);
   if (changed.length === 0) return vmFromRow(row);
   try {

@@ -17,6 +17,7 @@ import { assertCloneInput, type CreateInput } from './create-input.ts';
 import { deleteVm, runVerb } from './lifecycle.ts';
 import { OperationTracker } from './operations.ts';
 import { reconcileHost } from './reconcile.ts';
+import { failOverHost, markHostVmsUnknown } from './failover.ts';
 import { cloneFromSnapshot, restoreInPlace, type CloneInput } from './restore.ts';
 import { stopExpired } from './timeouts.ts';
 import { updateVm } from './update.ts';
@@ -118,6 +119,16 @@ export class VmService {
   /** Long poll: resolves when the VM reaches `target`, rejects when it fails, vanishes or times out. */
   wait(idOrName: string, project: string, target: VmState, timeoutS: number): Promise<Vm> {
     return waitForState(this.ctx, idOrName, project, target, timeoutS);
+  }
+
+  /** The host went silent past the grace period: its VMs that may be running become `unknown`. */
+  markHostUnknown(host: { id: string; name: string }, graceMs: number): Promise<number> {
+    return markHostVmsUnknown(this.ctx, host, graceMs);
+  }
+
+  /** The host was declared dead: its VMs are fenced, then restarted elsewhere or marked lost. */
+  failOverHost(host: { id: string; name: string }, actor: string) {
+    return failOverHost(this.ctx, host, actor);
   }
 
   /** What an agent reports (heartbeats: `complete`; pushes: only what changed). */
