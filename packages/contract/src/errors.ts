@@ -5,6 +5,7 @@ import { backupErrors } from './errors-backups.ts';
 import { containerErrors } from './errors-containers.ts';
 import { functionErrors } from './errors-functions.ts';
 import { opsErrors } from './errors-ops.ts';
+import { migrationErrors } from './errors-migration.ts';
 
 /**
  * The one error catalogue. Codes are never reused or renamed: retire a code by marking it
@@ -276,6 +277,7 @@ export const errorCatalogue = {
   ...identityErrors,
   ...poolErrors,
   ...opsErrors,
+  ...migrationErrors,
   ...containerErrors,
   ...functionErrors,
   ...backupErrors,

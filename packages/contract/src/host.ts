@@ -1,3 +1,4 @@
+import { HostDrain } from './migration.ts';
 import { z } from 'zod';
 import { Timestamp } from './common.ts';
 import { Ipv4 } from './network.ts';
@@ -41,6 +42,7 @@ export const Host = z
     url: z.string(),
     state: z.enum(['ready', 'offline']),
     cordoned: z.boolean(),
+    drain: HostDrain.nullable().describe('The last drain: each VM moved off, or why not'),
     inventory: HostInventory,
     vmCount: z.number().int(),
     allocatedVcpus: z.number().int(),

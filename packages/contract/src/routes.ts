@@ -32,6 +32,7 @@ import { imageRoutes } from './image-routes.ts';
 import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-routes.ts';
 import { webhookRoutes } from './webhook.ts';
 import { metricsRoutes } from './metrics.ts';
+import { migrationRoutes } from './migration-routes.ts';
 
 /** `user-or-agent`: a user token, or an agent's token (agents fetch image content with it). */
 export type Auth = 'user' | 'agent' | 'user-or-agent' | 'join' | 'none';
@@ -320,6 +321,7 @@ export const routes = {
   ...containerRoutes,
   ...webhookRoutes,
   ...functionRoutes,
+  ...migrationRoutes,
   ...metricsRoutes,
 } as const;
 

@@ -367,4 +367,12 @@ CREATE INDEX snapshots_schedule ON snapshots (schedule_id, vm_id, created_at) WH
     // every snapshot before this one holds memory.
     sql: `ALTER TABLE snapshots ADD COLUMN kind text NOT NULL DEFAULT 'memory'`,
   },
+  {
+    version: 47,
+    name: 'live migration and drain',
+    // The VM's last move between hosts (from, to, mode, downtime, total), and a host's drain
+    // progress (which VMs moved, which failed); both shown as they are, null when never done.
+    sql: `ALTER TABLE vms ADD COLUMN last_migration jsonb;
+ALTER TABLE hosts ADD COLUMN drain jsonb`,
+  },
 ];
