@@ -1,45 +1,22 @@
-import { spawnSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
-import { killLeftoverVmms, startPlatform, type Platform } from '../helpers/platform.ts';
-import { deleteVmAndWait, guestSh, ip, testNamespace, type TestNs } from '../helpers/netns.ts';
-import { cli, runHearth, type Proc } from '../helpers/proc.ts';
+import type { Platform } from '../helpers/platform.ts';
+import { deleteVmAndWait, guestSh } from '../helpers/netns.ts';
+import { startNsCluster, type NsCluster, type NsHost } from '../helpers/ns-hosts.ts';
+import { cli } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
 
 // Live migration and drain between two agents in network namespaces joined by an underlay
 // bridge (the pattern of overlay.test.ts), with real QEMU VMs on a VXLAN network spanning both.
-const tag = randomBytes(3).toString('hex');
-const u = randomInt(2, 250);
-const underlayBridge = `hum${tag}`;
-const managerIp = `10.251.${u}.1`;
+let c: NsCluster;
 let p: Platform;
 let env: Record<string, string>;
+let tag = '';
 let network = '';
-const hosts: { ns: TestNs; agent: Proc; name: string; dir: string; id: string }[] = [];
-
-async function startHost(i: number): Promise<(typeof hosts)[number]> {
-  const ns = testNamespace({ hostCidr: null, nsCidrs: [`10.251.${u}.${i}/24`], prefix: 'hm' });
-  ip('link', 'set', ns.hostSide, 'master', underlayBridge);
-  const name = `mig-${i}-${tag}`;
-  const dir = join(p.dir, name);
-  const agent = runHearth(
-    [
-      ...['--data-dir', dir, 'agent', '--manager', p.manager.url, '--join-token', p.joinToken],
-      ...['--listen', `10.251.${u}.${i}`, '--port', '18081', '--name', name],
-      ...['--underlay', `10.251.${u}.${i}`],
-    ],
-    {},
-    { netns: ns.name },
-  );
-  const h = { ns, agent, name, dir, id: '' };
-  hosts.push(h);
-  await agent.waitFor('agent registered', 120_000);
-  h.id = (await p.client.call('listHosts', {})).items.find((x) => x.name === name)!.id;
-  return h;
-}
+let hosts: NsHost[] = [];
 
 async function boot(name: string, host: string): Promise<Vm> {
   const vm = await p.client.call('createVm', {
@@ -101,32 +78,61 @@ function qemusOf(vmId: string): { pid: number; argv: string[] }[] {
 }
 
 beforeAll(async () => {
-  ip('link', 'add', underlayBridge, 'type', 'bridge');
-  ip('addr', 'add', `${managerIp}/24`, 'dev', underlayBridge);
-  ip('link', 'set', underlayBridge, 'up');
-  p = await startPlatform({ managerHost: managerIp, agent: false });
+  c = await startNsCluster('hm', 2);
+  ({ p, tag, network, hosts } = c);
   env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
-  await startHost(2);
-  await startHost(3);
-  const net = await p.client.call('createNetwork', {
-    body: { name: `mig-${tag}`, mode: 'vxlan', vni: randomInt(1000, 16_000_000), cidr: `10.248.${u}.0/24` },
-  });
-  network = net.name;
 }, 400_000);
 
 afterAll(async () => {
-  for (const h of hosts) {
-    await h.agent.kill('SIGTERM').catch(() => undefined);
-    await killLeftoverVmms(h.dir);
-    h.ns.dispose();
-  }
-  await p?.dispose();
-  spawnSync('ip', ['link', 'del', underlayBridge]);
+  await c?.dispose();
 });
 
 describe('live migration and drain (two agents in network namespaces)', () => {
+  it('a migration whose destination QEMU dies mid-way leaves the VM running on its source, unchanged', async () => {
+    const [a, b] = hosts as [NsHost, NsHost];
+    // First, while neither host is cordoned (the drain below cordons one).
+    const vm = await boot('fail', a.id);
+    const pid = await startCounter(vm);
+    await until('the counter runs', async () => (await counted(vm)) > 2, 60_000);
+    const before = await counted(vm);
+    const attempt = cli(['migrate', vm.id, '--to', b.name], env);
+    let killed = 0;
+    await until(
+      'the destination QEMU waits for the VM',
+      () => {
+        const dest = qemusOf(vm.id).find((q) => q.argv.includes('-incoming'));
+        if (dest) {
+          process.kill(dest.pid, 'SIGKILL');
+          killed = dest.pid;
+        }
+        return killed !== 0;
+      },
+      120_000,
+    );
+    const r = await attempt;
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('MIGRATION_FAILED');
+    const now = await p.client.call('getVm', { params: { id: vm.id } });
+    expect(now).toMatchObject({ state: 'running', host: a.id, ip: vm.ip, lastMigration: null });
+    await expectCounterIntact(vm, pid, before);
+    const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 200 } });
+    const said = events.items.filter((e) => e.type === 'migration').map((e) => e.reason ?? '');
+    expect(said.at(-1)).toMatch(/^failed: .*; the VM stays on hm-2-/);
+    // The destination kept nothing: no VMM, no run directory.
+    await until(
+      'the destination is cleaned up',
+      () => !existsSync(join(b.dir, 'agent', 'vms', vm.id)),
+      60_000,
+    );
+    expect(qemusOf(vm.id).filter((q) => q.argv.includes('-incoming'))).toEqual([]);
+    // A move to the host it is on is refused clearly.
+    await expect(
+      p.client.call('migrateVm', { params: { id: vm.id }, body: { toHost: a.name } }),
+    ).rejects.toMatchObject({ code: 'MIGRATION_NO_TARGET' });
+    await deleteVmAndWait(p.client, vm.id);
+  }, 600_000);
   it('drain: two running VMs move live with their process and open file, a stopped one cold', async () => {
-    const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+    const [a, b] = hosts as [NsHost, NsHost];
     const live = [await boot('live-1', a.id), await boot('live-2', a.id)];
     const cold = await boot('cold', a.id);
     const word = randomBytes(8).toString('hex');
@@ -161,13 +167,14 @@ describe('live migration and drain (two agents in network namespaces)', () => {
       expect(now.lastMigration).toMatchObject({ from: a.id, to: b.id, mode: 'live' });
       expect(now.lastMigration!.downtimeMs).toBeGreaterThan(0);
       expect(now.lastMigration!.totalMs).toBeGreaterThanOrEqual(now.lastMigration!.downtimeMs!);
+      console.log(`live move of ${vm.name}: ${JSON.stringify(now.lastMigration)}`);
       await expectCounterIntact(vm, pids[i]!, before[i]!);
       const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 200 } });
       const said = events.items.filter((e) => e.type === 'migration').map((e) => e.reason ?? '');
       expect(said[0]).toMatch(/^preparing: live move/);
       expect(said.some((s) => s.startsWith('mirroring disk'))).toBe(true);
       expect(said.some((s) => s.startsWith('copying memory'))).toBe(true);
-      expect(said.at(-1)).toMatch(/^done: on mig-3-.* \(live, downtime \d+ ms, total \d+ ms\)$/);
+      expect(said.at(-1)).toMatch(/^done: on hm-3-.* \(live, downtime \d+ ms, total \d+ ms\)$/);
       // Nothing of it is left on the source host.
       expect(existsSync(join(a.dir, 'agent', 'vms', vm.id))).toBe(false);
     }
@@ -176,51 +183,15 @@ describe('live migration and drain (two agents in network namespaces)', () => {
     expect(ping.exitCode).toBe(0);
 
     const moved = await p.client.call('getVm', { params: { id: cold.id } });
-    expect(moved).toMatchObject({ state: 'stopped', host: b.id, lastMigration: { mode: 'cold', downtimeMs: null } });
+    expect(moved).toMatchObject({
+      state: 'stopped',
+      host: b.id,
+      lastMigration: { mode: 'cold', downtimeMs: null },
+    });
     await p.client.call('startVm', { params: { id: cold.id } });
     await p.client.call('waitVm', { params: { id: cold.id }, query: { state: 'running', timeout: 300 } });
     expect((await guestSh(p.client, cold.id, 'cat /root/cold.txt')).stdout.trim()).toBe(word);
 
     for (const vm of [...live, cold]) await deleteVmAndWait(p.client, vm.id);
   }, 900_000);
-
-  it('a migration whose destination QEMU dies mid-way leaves the VM running on its source, unchanged', async () => {
-    const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
-    // The drained host is cordoned; the VM starts on the other one and tries to go back.
-    const vm = await boot('fail', b.id);
-    const pid = await startCounter(vm);
-    await until('the counter runs', async () => (await counted(vm)) > 2, 60_000);
-    const before = await counted(vm);
-    const attempt = cli(['migrate', vm.id, '--to', a.name], env);
-    let killed = 0;
-    await until(
-      'the destination QEMU waits for the VM',
-      () => {
-        const dest = qemusOf(vm.id).find((q) => q.argv.includes('-incoming'));
-        if (dest) {
-          process.kill(dest.pid, 'SIGKILL');
-          killed = dest.pid;
-        }
-        return killed !== 0;
-      },
-      120_000,
-    );
-    const r = await attempt;
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('MIGRATION_FAILED');
-    const now = await p.client.call('getVm', { params: { id: vm.id } });
-    expect(now).toMatchObject({ state: 'running', host: b.id, ip: vm.ip, lastMigration: null });
-    await expectCounterIntact(vm, pid, before);
-    const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 200 } });
-    const said = events.items.filter((e) => e.type === 'migration').map((e) => e.reason ?? '');
-    expect(said.at(-1)).toMatch(/^failed: .*; the VM stays on mig-3-/);
-    // The destination kept nothing: no VMM, no run directory.
-    await until('the destination is cleaned up', () => !existsSync(join(a.dir, 'agent', 'vms', vm.id)), 60_000);
-    expect(qemusOf(vm.id).filter((q) => q.argv.includes('-incoming'))).toEqual([]);
-    // Another attempt elsewhere is refused clearly: the VM is already on that host.
-    await expect(
-      p.client.call('migrateVm', { params: { id: vm.id }, body: { toHost: b.name } }),
-    ).rejects.toMatchObject({ code: 'MIGRATION_NO_TARGET' });
-    await deleteVmAndWait(p.client, vm.id);
-  }, 600_000);
 });
