@@ -19,7 +19,10 @@ export const LastMigration = z
       .describe(
         'Live: the guest stood still from the source pausing it to the destination continuing it (null for cold)',
       ),
-    qemuDowntimeMs: z.number().nullable().describe("QEMU's own downtime figure (source side, `query-migrate`)"),
+    qemuDowntimeMs: z
+      .number()
+      .nullable()
+      .describe("QEMU's own downtime figure (source side, `query-migrate`)"),
     totalMs: z.number().describe('From the request to the VM running (or recorded) on the destination'),
     at: Timestamp,
   })

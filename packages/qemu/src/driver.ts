@@ -128,7 +128,10 @@ export class QemuDriver implements VmmDriver {
    * `incoming`: the descriptor of a saved state QEMU is to load (`-incoming defer`), `network` for
    * a live migration (`-incoming defer -S`), else null.
    */
-  private async start(spec: VmmLaunchSpec, incoming: number | 'network' | null = null): Promise<QemuInstance> {
+  private async start(
+    spec: VmmLaunchSpec,
+    incoming: number | 'network' | null = null,
+  ): Promise<QemuInstance> {
     const files = runFiles(spec.runDir);
     for (const p of [files.qmp, files.console, spec.guestSocketPath]) {
       const tooLong = socketPathTooLong(p);

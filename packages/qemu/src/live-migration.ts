@@ -121,35 +121,48 @@ export async function sendLive(
         'copy-mode': 'write-blocking',
       });
     }
-    await pollUntil(qmp, () => closed, async () => {
-      const jobs = (await qmp.execute<BlockJob[]>('query-block-jobs')).filter((j) =>
-        j.device.startsWith('migrate-'),
-      );
-      if (jobs.length < t.drives.length) throw new Error('a disk mirror ended before it was in sync');
-      const len = jobs.reduce((n, j) => n + j.len, 0);
-      const off = jobs.reduce((n, j) => n + j.offset, 0);
-      onProgress({ phase: 'mirroring', percent: len ? Math.floor((off / len) * 100) : 100 });
-      return { done: jobs.every((j) => j.ready), key: String(off) };
-    });
+    await pollUntil(
+      qmp,
+      () => closed,
+      async () => {
+        const jobs = (await qmp.execute<BlockJob[]>('query-block-jobs')).filter((j) =>
+          j.device.startsWith('migrate-'),
+        );
+        if (jobs.length < t.drives.length) throw new Error('a disk mirror ended before it was in sync');
+        const len = jobs.reduce((n, j) => n + j.len, 0);
+        const off = jobs.reduce((n, j) => n + j.offset, 0);
+        onProgress({ phase: 'mirroring', percent: len ? Math.floor((off / len) * 100) : 100 });
+        return { done: jobs.every((j) => j.ready), key: String(off) };
+      },
+    );
     await qmp.execute('migrate-set-capabilities', {
       capabilities: [{ capability: 'events', state: true }],
     });
     await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED });
     await qmp.execute('migrate', { uri: `tcp:${t.host}:${t.migratePort}` });
     let last: MigrateStatus = {};
-    await pollUntil(qmp, () => closed, async () => {
-      last = await qmp.execute<MigrateStatus>('query-migrate');
-      if (last.status === 'failed' || last.status === 'cancelled')
-        throw new Error(`QEMU reported the migration ${last.status}${last['error-desc'] ? `: ${last['error-desc']}` : ''}`);
-      const ram = last.ram;
-      const pct = ram?.total ? Math.min(99, Math.floor(((ram.total - (ram.remaining ?? 0)) / ram.total) * 100)) : 0;
-      if (last.status === 'device' || last.status === 'pre-switchover')
-        onProgress({ phase: 'switching-over', percent: 0 });
-      else onProgress({ phase: 'copying-memory', percent: pct });
-      return { done: last.status === 'completed', key: `${last.status}:${ram?.transferred ?? 0}` };
-    });
+    await pollUntil(
+      qmp,
+      () => closed,
+      async () => {
+        last = await qmp.execute<MigrateStatus>('query-migrate');
+        if (last.status === 'failed' || last.status === 'cancelled')
+          throw new Error(
+            `QEMU reported the migration ${last.status}${last['error-desc'] ? `: ${last['error-desc']}` : ''}`,
+          );
+        const ram = last.ram;
+        const pct = ram?.total
+          ? Math.min(99, Math.floor(((ram.total - (ram.remaining ?? 0)) / ram.total) * 100))
+          : 0;
+        if (last.status === 'device' || last.status === 'pre-switchover')
+          onProgress({ phase: 'switching-over', percent: 0 });
+        else onProgress({ phase: 'copying-memory', percent: pct });
+        return { done: last.status === 'completed', key: `${last.status}:${ram?.transferred ?? 0}` };
+      },
+    );
     const completedAt = Date.now();
-    for (const d of t.drives) await qmp.execute('block-job-cancel', { device: jobId(d) }).catch(() => undefined);
+    for (const d of t.drives)
+      await qmp.execute('block-job-cancel', { device: jobId(d) }).catch(() => undefined);
     onProgress({ phase: 'switching-over', percent: 100 });
     return { downtimeMs: last.downtime ?? 0, ramTotalMs: last['total-time'] ?? 0, completedAt };
   } catch (e) {

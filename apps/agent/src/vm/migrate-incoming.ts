@@ -37,7 +37,10 @@ export async function receiveLive(
   started: (i: VmmInstance) => void,
 ): Promise<VmmInstance> {
   if (!(driver instanceof QemuDriver)) {
-    throw new HearthError('MIGRATION_UNSUPPORTED', `Live migration needs QEMU; this VM runs on ${driver.kind}.`);
+    throw new HearthError(
+      'MIGRATION_UNSUPPORTED',
+      `Live migration needs QEMU; this VM runs on ${driver.kind}.`,
+    );
   }
   const inst: QemuInstance = await driver.receive(spec);
   started(inst);
@@ -94,9 +97,7 @@ export async function prepareIncoming(
   });
   go.catch(() => undefined);
   const incoming: IncomingMigration = { nbdPort, migratePort, drives: ['root'], listening, go };
-  const boot = ctx.serial(rec, () =>
-    bootVm(ctx, rec, { dir, hasAgent: o.hasAgent, source: null, incoming }),
-  );
+  const boot = ctx.serial(rec, () => bootVm(ctx, rec, { dir, hasAgent: o.hasAgent, source: null, incoming }));
   arrivals.set(spec.id, { release, boot, incoming });
   const ready = await Promise.race([up.then(() => true), boot.then(() => false)]);
   if (!ready) {

@@ -1,9 +1,5 @@
 import { stat } from 'node:fs/promises';
-import {
-  HearthError,
-  type AgentMigrateProgress,
-  type AgentVmStatus,
-} from '@hearth/contract';
+import { HearthError, type AgentMigrateProgress, type AgentVmStatus } from '@hearth/contract';
 import { abortSend, QemuInstance, sendLive, type LiveResult } from '@hearth/qemu';
 import type { VmContext } from './context.ts';
 import { filesOf, type VmRecord } from './record.ts';
@@ -23,7 +19,10 @@ function qemuOf(rec: VmRecord, id: string): QemuInstance {
   return inst;
 }
 
-export async function migrateInfo(ctx: VmContext, id: string): Promise<{ diskBytes: number; hasAgent: boolean }> {
+export async function migrateInfo(
+  ctx: VmContext,
+  id: string,
+): Promise<{ diskBytes: number; hasAgent: boolean }> {
   const rec = ctx.need(id);
   const f = filesOf(rec);
   const info = await readFile(f.diskInfo, 'utf8')

@@ -125,7 +125,8 @@ export class Supervisor {
     const ctx = this.ctx;
     return {
       info: (id: string) => migrateInfo(ctx, id),
-      prepare: (spec: AgentVmSpec, o: { diskBytes: number; hasAgent: boolean }) => prepareIncoming(ctx, spec, o),
+      prepare: (spec: AgentVmSpec, o: { diskBytes: number; hasAgent: boolean }) =>
+        prepareIncoming(ctx, spec, o),
       finish: (id: string) => finishIncoming(ctx, id),
       abort: (id: string) => abortIncoming(ctx, id),
       send: (id: string, t: { host: string; nbdPort: number; migratePort: number }) => sendVm(ctx, id, t),

@@ -4,6 +4,7 @@ import { hostQueries } from '../api/queries.ts';
 import { Card, Detail, Empty, HostMeters, PageHeader, QueryView } from '../components/ui.tsx';
 import { formatAgo, formatMib } from '../lib/format.ts';
 import { HostHistory } from './hosts/HostHistory.tsx';
+import { DrainButton } from './hosts/DrainButton.tsx';
 
 export function Hosts() {
   const { client } = useSession();
@@ -65,6 +66,7 @@ export function Hosts() {
                       ],
                     ]}
                   />
+                  <DrainButton host={h} />
                   <HostHistory hostId={h.id} />
                   {h.inventory.checks.length > 0 && (
                     <details className="text-sm">

@@ -78,14 +78,18 @@ export async function moveLive(
     };
   } catch (e) {
     await stop();
-    await ctx.agents.call(to, 'migrateAbortIncoming', { params: { id } }).catch((x: Error) =>
-      ctx.log.warn({ vm: id, host: to.name, err: x.message }, 'cleaning up the destination failed'),
-    );
+    await ctx.agents
+      .call(to, 'migrateAbortIncoming', { params: { id } })
+      .catch((x: Error) =>
+        ctx.log.warn({ vm: id, host: to.name, err: x.message }, 'cleaning up the destination failed'),
+      );
     // A source that handed everything over is paused: it continues (a failed send did so itself).
     if (sent)
-      await ctx.agents.call(from, 'migrateCancel', { params: { id } }).catch((x: Error) =>
-        ctx.log.error({ vm: id, host: from.name, err: x.message }, 'continuing the source failed'),
-      );
+      await ctx.agents
+        .call(from, 'migrateCancel', { params: { id } })
+        .catch((x: Error) =>
+          ctx.log.error({ vm: id, host: from.name, err: x.message }, 'continuing the source failed'),
+        );
     throw e;
   }
 }

@@ -101,9 +101,7 @@ export async function migrateVm(
   try {
     await migrationEvent(ctx, row, actor, `preparing: ${mode} move from ${from.name} to ${to.name}`);
     const spec = await agentSpecFor(ctx, { ...row, host_id: to.id });
-    const r = live
-      ? await moveLive(ctx, row, spec, from, to, actor)
-      : await moveCold(ctx, row, from, to);
+    const r = live ? await moveLive(ctx, row, spec, from, to, actor) : await moveCold(ctx, row, from, to);
     const m: LastMigration = {
       from: from.id,
       to: to.id,
@@ -115,9 +113,11 @@ export async function migrateVm(
     };
     const moved = await ctx.stores.vms.moveHost(row.id, to.id, m, live ? r.pid : undefined);
     // The source's copy goes only once the record names the destination.
-    await ctx.agents.delete(from, row.id).catch((e: Error) =>
-      ctx.log.warn({ vm: row.id, host: from.name, err: e.message }, 'removing the source copy failed'),
-    );
+    await ctx.agents
+      .delete(from, row.id)
+      .catch((e: Error) =>
+        ctx.log.warn({ vm: row.id, host: from.name, err: e.message }, 'removing the source copy failed'),
+      );
     const downtime = m.downtimeMs === null ? '' : `, downtime ${m.downtimeMs} ms`;
     await migrationEvent(ctx, row, actor, `done: on ${to.name} (${mode}${downtime}, total ${m.totalMs} ms)`);
     const vm = vmFromRow(moved ?? row);
