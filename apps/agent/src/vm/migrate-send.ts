@@ -1,9 +1,8 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { HearthError, type AgentMigrateProgress, type AgentVmStatus } from '@hearth/contract';
 import { abortSend, QemuInstance, sendLive, type LiveResult } from '@hearth/qemu';
 import type { VmContext } from './context.ts';
 import { filesOf, type VmRecord } from './record.ts';
-import { readFile } from 'node:fs/promises';
 
 const progress = new Map<string, AgentMigrateProgress>();
 const DRIVES = ['root'];
