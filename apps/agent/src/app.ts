@@ -14,6 +14,7 @@ import { wsRoutes } from './routes/ws.ts';
 import { portRoutes } from './routes/ports.ts';
 import { personalizeRoutes } from './routes/personalize.ts';
 import { appLogRoutes } from './app-logs/routes.ts';
+import { migrateRoutes } from './routes/migrate.ts';
 import { agentMetrics, scrapeAllowed, type AgentScrapeAccess, VmSampler } from './metrics.ts';
 
 export interface AgentAppDeps {
@@ -162,6 +163,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     accepted = [body.callbackToken, accepted[0]!];
     return { ok: true };
   });
+  migrateRoutes(app, sup);
   volumeRoutes(app, sup.dataDir);
   execRoutes(app, sup);
   fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, deps.readTimeoutMs);

@@ -7,6 +7,7 @@ import type { VmService } from './services/vms/vm-service.ts';
 import { frameworkOptions, installErrorHandling } from './http.ts';
 import { vmRoutes } from './routes/vms.ts';
 import { hostRoutes } from './routes/hosts.ts';
+import { migrationRoutes } from './routes/migration.ts';
 import { imageRoutes } from './routes/images.ts';
 import { systemRoutes } from './routes/system.ts';
 import { vmAccessRoutes } from './routes/vm-access.ts';
@@ -154,6 +155,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   authRoutes(app, deps);
   vmRoutes(app, deps);
   hostRoutes(app, deps);
+  migrationRoutes(app, deps);
   imageRoutes(app, deps);
   vmAccessRoutes(app, deps);
   snapshotRoutes(app, deps);

@@ -18,6 +18,7 @@ import { AgentTlsMaterial } from './host.ts';
 import { agentAccessRoutes, AgentVmParams } from './agent-access-routes.ts';
 import { agentPortRoutes } from './port-access.ts';
 import { agentExportRoutes } from './agent-export-routes.ts';
+import { agentMigrateRoutes } from './agent-migrate-routes.ts';
 import { routePath, type RouteInput, type RouteOutput, type RouteShape } from './route-path.ts';
 
 /** A route the host agent serves; only the manager calls it (bearer: the agent's callback token). */
@@ -230,6 +231,7 @@ export const agentRoutes = {
   ...agentAccessRoutes,
   ...agentPortRoutes,
   ...agentExportRoutes,
+  ...agentMigrateRoutes,
 } as const;
 
 export type AgentRoutes = typeof agentRoutes;

@@ -7,6 +7,7 @@ import { functionErrors } from './errors-functions.ts';
 import { opsErrors } from './errors-ops.ts';
 import { placementErrors } from './errors-placement.ts';
 import { hostErrors } from './errors-hosts.ts';
+import { migrationErrors } from './errors-migration.ts';
 
 /**
  * The one error catalogue. Codes are never reused or renamed: retire a code by marking it
@@ -279,6 +280,7 @@ export const errorCatalogue = {
   ...poolErrors,
   ...opsErrors,
   ...hostErrors,
+  ...migrationErrors,
   ...containerErrors,
   ...functionErrors,
   ...backupErrors,

@@ -1,3 +1,4 @@
+import { HostDrain } from './migration.ts';
 import { z } from 'zod';
 import { Timestamp } from './common.ts';
 import { Ipv4 } from './network.ts';
@@ -59,6 +60,7 @@ export const Host = z
     state: HostState,
     cordoned: z.boolean().describe('No new VMs are placed on it (`hearth host cordon`)'),
     deadAt: Timestamp.nullable().describe('When an operator declared it dead (`hearth host declare-dead`)'),
+    drain: HostDrain.nullable().describe('The last drain: each VM moved off, or why not'),
     inventory: HostInventory,
     vmCount: z.number().int(),
     allocatedVcpus: z.number().int(),

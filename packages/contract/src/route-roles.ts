@@ -44,6 +44,8 @@ export const routeRoles = {
   vmAppLogs: 'viewer',
   listHosts: 'signed-in',
   getHost: 'signed-in',
+  migrateVm: 'admin',
+  drainHost: 'admin',
   listImages: 'viewer',
   getImage: 'viewer',
   execVm: 'operator',

@@ -34,6 +34,7 @@ import { authRoutes, joinRoutes, projectRoutes, userRoutes } from './identity-ro
 import { webhookRoutes } from './webhook.ts';
 import { metricsRoutes } from './metrics.ts';
 import { hostOpsRoutes } from './host-ops-routes.ts';
+import { migrationRoutes } from './migration-routes.ts';
 
 /** `user-or-agent`: a user token, or an agent's token (agents fetch image content with it). */
 export type Auth = 'user' | 'agent' | 'user-or-agent' | 'join' | 'none';
@@ -324,6 +325,7 @@ export const routes = {
   ...containerRoutes,
   ...webhookRoutes,
   ...functionRoutes,
+  ...migrationRoutes,
   ...metricsRoutes,
   ...placementRoutes,
 } as const;

@@ -1,3 +1,4 @@
+import { LastMigration } from './migration.ts';
 import { z } from 'zod';
 import { Name, PageQuery, parseDuration, Timestamp } from './common.ts';
 import { VmState } from './vm-state.ts';
@@ -218,6 +219,7 @@ export const Vm = z
     app: AppStatus.nullable().describe(
       "The image's own process, as its guest agent last reported it (OCI images, containers)",
     ),
+    lastMigration: LastMigration.nullable().describe('Its last move between hosts (docs/migration.md)'),
   })
   .meta({ id: 'Vm' });
 export type Vm = z.infer<typeof Vm>;

@@ -105,6 +105,15 @@ export class QemuDriver implements VmmDriver {
     return instance;
   }
 
+  /**
+   * A QEMU waiting for a live migration (`-incoming defer -S`): same devices as `spec`, the disk
+   * already at `spec.diskPath` (empty, of the source's size); the caller starts its NBD server
+   * and listener (live-migration.ts). It stays paused once the migration completed.
+   */
+  receive(spec: VmmLaunchSpec): Promise<QemuInstance> {
+    return this.start(spec, 'network');
+  }
+
   /** This binary's version, asked once: a restore checks it every time. */
   private versionOnce: Promise<string | null> | null = null;
   private version(): Promise<string | null> {
@@ -115,8 +124,14 @@ export class QemuDriver implements VmmDriver {
     return this.versionOnce;
   }
 
-  /** `incoming`: the descriptor of a saved state QEMU is to load (`-incoming defer`), else null. */
-  private async start(spec: VmmLaunchSpec, incoming: number | null = null): Promise<QemuInstance> {
+  /**
+   * `incoming`: the descriptor of a saved state QEMU is to load (`-incoming defer`), `network` for
+   * a live migration (`-incoming defer -S`), else null.
+   */
+  private async start(
+    spec: VmmLaunchSpec,
+    incoming: number | 'network' | null = null,
+  ): Promise<QemuInstance> {
     const files = runFiles(spec.runDir);
     for (const p of [files.qmp, files.console, spec.guestSocketPath]) {
       const tooLong = socketPathTooLong(p);
@@ -146,12 +161,14 @@ export class QemuDriver implements VmmDriver {
     // directory: a confined QEMU cannot, so the agent writes the pid file itself.
     if (confine) args.splice(args.indexOf('-pidfile'), 2);
     if (incoming !== null) args.push('-incoming', 'defer');
+    // Paused after a live migration until the source gave up the guest (never running twice).
+    if (incoming === 'network') args.push('-S');
     const errFile = await open(files.stderr, 'w');
     let proc;
     try {
       // A restoring QEMU reads its saved state from its standard input (migration.ts: fd:0).
       proc = spawnDetached(this.binary, args, {
-        stdio: [incoming ?? 'ignore', errFile.fd, errFile.fd],
+        stdio: [typeof incoming === 'number' ? incoming : 'ignore', errFile.fd, errFile.fd],
         ...(confine ? { cwd: spec.runDir, uid: confine.uid, gid: confine.gid } : {}),
       });
     } finally {

@@ -11,3 +11,13 @@ export { QmpClient } from './qmp.ts';
 export { pidAlive } from './instance.ts';
 export { kernelFormat, type KernelFormat } from './kernel-format.ts';
 export { confineRunDir } from './confine.ts';
+export { QemuInstance } from './instance.ts';
+export {
+  abortSend,
+  awaitIncoming,
+  listenIncoming,
+  sendLive,
+  type LiveProgress,
+  type LiveResult,
+  type LiveTarget,
+} from './live-migration.ts';

@@ -20,6 +20,8 @@ import { guestOf } from './guest-access.ts';
 import { deleteVm, pauseVm, resumeVm, startVm, stopVm } from './lifecycle.ts';
 import { netPolicy, setDnsNames, setNetPolicy, type NetPolicy } from './net-policy.ts';
 import { filesOf } from './record.ts';
+import { abortIncoming, finishIncoming, prepareIncoming } from './migrate-incoming.ts';
+import { cancelSend, migrateInfo, sendProgress, sendVm } from './migrate-send.ts';
 import { deleteSnapshot, restoreVm, snapshotVm, type AgentSnapshot } from './snapshot.ts';
 
 /**
@@ -116,6 +118,21 @@ export class Supervisor {
     o: { sizeBytes: number; hasAgent: boolean; sha256: string },
   ): Promise<{ sha256: string; encodedBytes: number }> {
     return importDisk(this.ctx, id, body, o);
+  }
+
+  /** Live migration (docs/migration.md): the source's and the destination's verbs. */
+  get migration() {
+    const ctx = this.ctx;
+    return {
+      info: (id: string) => migrateInfo(ctx, id),
+      prepare: (spec: AgentVmSpec, o: { diskBytes: number; hasAgent: boolean }) =>
+        prepareIncoming(ctx, spec, o),
+      finish: (id: string) => finishIncoming(ctx, id),
+      abort: (id: string) => abortIncoming(ctx, id),
+      send: (id: string, t: { host: string; nbdPort: number; migratePort: number }) => sendVm(ctx, id, t),
+      progress: (id: string) => sendProgress(id),
+      cancel: (id: string) => cancelSend(ctx, id),
+    };
   }
 
   deleteSnapshot(snapshotId: string): Promise<void> {

@@ -32,6 +32,7 @@ import { webhookCommands } from './webhook.ts';
 import { fnCommands } from './fn.ts';
 import { backupCommands } from './backup.ts';
 import { vmExportCommands } from './vm-export.ts';
+import { migrateCommands } from './migrate.ts';
 
 /** Every verb of the CLI, in the order `hearth --help` lists them. */
 export function allCommands(program: Command): void {
@@ -68,4 +69,5 @@ export function allCommands(program: Command): void {
   webhookCommands(program);
   backupCommands(program);
   vmExportCommands(program);
+  migrateCommands(program);
 }

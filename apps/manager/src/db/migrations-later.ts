@@ -398,4 +398,12 @@ CREATE TABLE host_fences (
 )
 `,
   },
+  {
+    version: 47,
+    name: 'live migration and drain',
+    // The VM's last move between hosts (from, to, mode, downtime, total), and a host's drain
+    // progress (which VMs moved, which failed); both shown as they are, null when never done.
+    sql: `ALTER TABLE vms ADD COLUMN last_migration jsonb;
+ALTER TABLE hosts ADD COLUMN drain jsonb`,
+  },
 ];

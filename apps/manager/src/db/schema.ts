@@ -3,7 +3,9 @@ import type {
   BootProfile,
   EgressPolicy,
   Host,
+  HostDrain,
   HostInventory,
+  LastMigration,
   Image,
   Network,
   Pool,
@@ -68,6 +70,7 @@ export const hosts = pgTable('hosts', {
   callback_token: text('callback_token').notNull(),
   state: text('state').$type<Host['state']>().notNull().default('ready'),
   cordoned: boolean('cordoned').notNull().default(false),
+  drain: jsonb('drain').$type<HostDrain>(),
   inventory: jsonb('inventory').$type<HostInventory>().notNull(),
   last_heartbeat_at: at('last_heartbeat_at').notNull().defaultNow(),
   created_at: created(),
@@ -244,6 +247,7 @@ export const vms = pgTable('vms', {
   pool: text('pool'),
   boot_profile: jsonb('boot_profile').$type<BootProfile>(),
   app: jsonb('app').$type<AppStatus>(),
+  last_migration: jsonb('last_migration').$type<LastMigration>(),
   /** Extra DNS names on the VM's networks (a container's network aliases); internal, not in the API. */
   dns_aliases: jsonb('dns_aliases').$type<string[]>().notNull().default(arr),
   /** Placement constraints it was created with (migration 44), kept for any later re-placement. */

@@ -15,6 +15,7 @@ function host(name: string, memoryMib: number, memoryFreeMib: number): HostRow {
     callback_token: 'x',
     state: 'ready',
     cordoned: false,
+    drain: null,
     inventory: { ...fakeInventory, memoryMib, memoryFreeMib, vmms: [qemu] },
     last_heartbeat_at: new Date(),
     created_at: new Date(),

@@ -38,6 +38,7 @@ function host(name: string, o: Partial<HostRow> = {}, inv: Partial<HostInventory
     tls_pins: null,
     tls_issued: false,
     dead_at: null,
+    drain: null,
     labels: {},
     cpu_overcommit: null,
     memory_overcommit: null,

@@ -34,6 +34,7 @@ function host(vmms: VmmAvailability[]): HostRow {
     callback_token: 'x',
     state: 'ready',
     cordoned: false,
+    drain: null,
     inventory,
     last_heartbeat_at: new Date(),
     created_at: new Date(),

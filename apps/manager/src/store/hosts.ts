@@ -1,4 +1,4 @@
-import { HearthError, newId, type HostInventory } from '@hearth/contract';
+import { HearthError, newId, type HostDrain, type HostInventory } from '@hearth/contract';
 import { and, asc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { hosts, vms } from '../db/schema.ts';
@@ -174,5 +174,15 @@ export class HostStore {
 
   require(idOrName: string): Promise<HostRow> {
     return this.find.require(idOrName);
+  }
+
+  /** Cordons (or uncordons) the host: no new placements while set. */
+  async setCordoned(id: string, cordoned: boolean): Promise<void> {
+    await this.db.orm.update(hosts).set({ cordoned }).where(eq(hosts.id, id));
+  }
+
+  /** A drain's progress, replaced whole (migrate-drain.ts). */
+  async setDrain(id: string, drain: HostDrain): Promise<void> {
+    await this.db.orm.update(hosts).set({ drain }).where(eq(hosts.id, id));
   }
 }

@@ -64,6 +64,7 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
     pool: r.pool ?? null,
     boot: r.boot_profile ?? null,
     app: r.app ?? null,
+    lastMigration: r.last_migration ?? null,
   };
 }
 
@@ -102,6 +103,7 @@ export function hostFromRow(r: HostRow): Host {
     state: r.state,
     cordoned: r.cordoned,
     deadAt: iso(r.dead_at),
+    drain: r.drain ?? null,
     inventory: r.inventory,
     vmCount: Number(r.vm_count ?? 0),
     allocatedVcpus: Number(r.alloc_vcpus ?? 0),

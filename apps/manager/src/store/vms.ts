@@ -2,6 +2,7 @@ import {
   HearthError,
   newId,
   type AppStatus,
+  type LastMigration,
   type PortMapping,
   type Vm,
   type VmState,
@@ -260,6 +261,11 @@ export class VmStore {
       inStates,
       tx,
     );
+  }
+
+  /** A migration's switchover: the VM's host (and VMM pid) change, its last move recorded. */
+  moveHost(id: string, hostId: string, m: LastMigration, pid?: number | null): Promise<VmRow | null> {
+    return this.set(id, { host_id: hostId, last_migration: m, ...(pid !== undefined ? { pid } : {}) });
   }
 
   /** The guest app's last reported status (null: none). */

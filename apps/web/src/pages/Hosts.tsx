@@ -6,6 +6,7 @@ import { formatAgo, formatMib } from '../lib/format.ts';
 import { HostHistory } from './hosts/HostHistory.tsx';
 import { placementItems } from './hosts/placement-items.tsx';
 import { HostActions } from './hosts/HostActions.tsx';
+import { DrainButton } from './hosts/DrainButton.tsx';
 
 export function Hosts() {
   const { client } = useSession();
@@ -69,6 +70,7 @@ export function Hosts() {
                       ],
                     ]}
                   />
+                  <DrainButton host={h} />
                   <HostHistory hostId={h.id} />
                   {h.inventory.checks.length > 0 && (
                     <details className="text-sm">

@@ -5,6 +5,7 @@ import { volumePath } from '../../volumes.ts';
 import { nicArgs, nicsOf } from '../../vm-net.ts';
 import { exists, persist } from '../record.ts';
 import type { BootRun } from './run.ts';
+import { receiveLive } from '../migrate-incoming.ts';
 
 /**
  * Step 4: the VMM starts (or loads the snapshot and resumes). The intent "running" is written
@@ -44,6 +45,13 @@ export async function launchVmm(b: BootRun): Promise<void> {
       'SNAPSHOT_INCOMPATIBLE',
       `Restoring failed: the ${driver.kind} driver cannot restore snapshots`,
     );
+  }
+  if (from?.incoming) {
+    b.instance = await receiveLive(driver, launchSpec, from.incoming, (i) => (rec.instance = i));
+    rec.instance = b.instance;
+    await b.instance.resume();
+    from.incoming.resumedAt = Date.now();
+    return;
   }
   b.instance = from ? await driver.restore!(launchSpec, from.dir) : await driver.launch(launchSpec);
   rec.instance = b.instance;

@@ -11,6 +11,21 @@ export interface RestoreSource {
   hasAgent: boolean;
   /** The spec of the VM the snapshot was taken of (null: this very VM). */
   source: AgentVmSpec | null;
+  /** Not a snapshot: a live migration arriving over the network (vm/migrate.ts). */
+  incoming?: IncomingMigration;
+}
+
+/** The destination's side of a live migration, driven by vm/migrate.ts. */
+export interface IncomingMigration {
+  nbdPort: number;
+  migratePort: number;
+  drives: string[];
+  /** Called once QEMU listens (NBD server and migration). */
+  listening: () => void;
+  /** Resolves when the source finished (the manager says so), rejects when the move is given up. */
+  go: Promise<void>;
+  /** Set when the guest continued here (epoch ms): the end of the switchover. */
+  resumedAt?: number;
 }
 
 /** One boot in progress: what the steps share, filled in by them in order. */

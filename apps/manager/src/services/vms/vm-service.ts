@@ -2,6 +2,7 @@ import {
   HearthError,
   type AgentVmSpec,
   type AgentVmStatus,
+  type Host,
   type PatchVmBody,
   type Vm,
   type VmAction,
@@ -23,6 +24,8 @@ import { stopExpired } from './timeouts.ts';
 import { updateVm } from './update.ts';
 import { importVm, type ImportPlan } from './import.ts';
 import { waitForState } from './wait.ts';
+import { migrateVm } from './migrate.ts';
+import { drainHost } from './drain.ts';
 
 export type { VmServiceDeps } from './context.ts';
 
@@ -149,5 +152,15 @@ export class VmService {
   /** Operations in flight (shutdown logs them). */
   inFlight(): string[] {
     return this.ctx.operations.vmIds();
+  }
+
+  /** Moves a VM to another host: live when running (QEMU), cold when stopped (migrate.ts). */
+  migrate(idOrName: string, project: string, actor: string, toHost?: string): Promise<Vm> {
+    return migrateVm(this.ctx, idOrName, project, actor, toHost);
+  }
+
+  /** Cordons a host and moves every VM off it, in the background (drain.ts). */
+  drainHost(idOrName: string, actor: string): Promise<Host> {
+    return drainHost(this.ctx, idOrName, actor);
   }
 }

@@ -14,6 +14,7 @@ import { ConfigTab, NetworkTab, OverviewTab, StorageTab } from './InfoTabs.tsx';
 import { EventsTab } from './EventsTab.tsx';
 import { SnapshotsTab } from './SnapshotsTab.tsx';
 import { SaveTemplateButton } from './SaveTemplate.tsx';
+import { MigrateButton } from './MigrateButton.tsx';
 
 const TerminalTab = lazy(() => import('./TerminalTab.tsx'));
 const MetricsTab = lazy(() => import('./MetricsTab.tsx'));
@@ -62,6 +63,7 @@ function Actions({ vm }: { vm: Vm }) {
         </RoleButton>
       ))}
       <SaveTemplateButton vm={vm} />
+      <MigrateButton vm={vm} />
       {failed && (
         <p role="alert" className="w-full text-sm text-red-700 dark:text-red-300">
           {failed.message}

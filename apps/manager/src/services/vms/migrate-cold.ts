@@ -1,0 +1,55 @@
+import { fromWeb } from '@hearth/contract/streams';
+import type { HostRow, VmRow } from '../../store/mappers.ts';
+import type { VmContext } from './context.ts';
+import { migrationEvent } from './migrate.ts';
+
+export interface MoveResult {
+  downtimeMs: number | null;
+  qemuDowntimeMs: number | null;
+  pid: number | null;
+}
+
+/**
+ * A stopped VM moves cold: its disk, read once in the sparse encoding (export.ts on the agent),
+ * streamed from the source agent through this manager into the destination's import, which
+ * checks the sha256 the source announced. A VM that never started has no disk yet: only the
+ * record moves, and its first start makes the disk on the new host.
+ */
+export async function moveCold(ctx: VmContext, row: VmRow, from: HostRow, to: HostRow): Promise<MoveResult> {
+  const none = { downtimeMs: null, qemuDowntimeMs: null, pid: null };
+  if (row.state === 'created') return none;
+  const info = await ctx.agents.call(from, 'exportInfo', { params: { id: row.id }, query: { file: 'disk' } });
+  await migrationEvent(
+    ctx,
+    row,
+    'system',
+    `copying disk: ${(info.encodedBytes / 2 ** 20).toFixed(1)} MiB of ${(info.sizeBytes / 2 ** 20).toFixed(0)} MiB`,
+  );
+  const res = await ctx.agents.raw(
+    from,
+    'exportFile',
+    { params: { id: row.id }, query: { file: 'disk', sha256: info.sha256, encodedBytes: info.encodedBytes } },
+    { stream: true },
+  );
+  try {
+    const put = await ctx.agents.raw(
+      to,
+      'importDisk',
+      {
+        params: { id: row.id },
+        query: { sizeBytes: info.sizeBytes, hasAgent: info.hasAgent ? 'true' : 'false', sha256: info.sha256 },
+      },
+      {
+        body: fromWeb(res.body!) as never,
+        headers: { 'content-type': 'application/octet-stream' },
+        stream: true,
+      },
+    );
+    await put.text();
+  } catch (e) {
+    // Whatever reached the destination goes (the import removes a partial disk itself).
+    await ctx.agents.delete(to, row.id).catch(() => undefined);
+    throw e;
+  }
+  return none;
+}

@@ -1,0 +1,138 @@
+import { HearthError, type LastMigration, type Vm } from '@hearth/contract';
+import { vmFromRow, type HostRow, type VmRow } from '../../store/mappers.ts';
+import { placeVm } from '../scheduler.ts';
+import { agentSpecFor } from './agent-spec.ts';
+import type { VmContext } from './context.ts';
+import { moveCold } from './migrate-cold.ts';
+import { moveLive } from './migrate-live.ts';
+
+/** VMs being moved by this manager: one move per VM at a time. */
+const moving = new Set<string>();
+
+/** Every migration step says what happened on the VM's own event stream (type `migration`). */
+export async function migrationEvent(ctx: VmContext, row: VmRow, actor: string, text: string): Promise<void> {
+  await ctx.stores.vms.addEvent(row.id, 'migration', actor, text);
+}
+
+/**
+ * The destination: the host asked for (never the one the VM is on), else the one placement
+ * picks among the others, with room for the VM's CPUs, memory and disk.
+ */
+export async function chooseTarget(ctx: VmContext, row: VmRow, toHost?: string): Promise<HostRow> {
+  const hosts = (await ctx.stores.hosts.forPlacement()).filter((h) => h.id !== row.host_id);
+  if (toHost) {
+    const want = await ctx.stores.hosts.get(toHost);
+    if (!want) throw new HearthError('HOST_NOT_FOUND', `Migrating failed: there is no host "${toHost}".`);
+    if (want.id === row.host_id)
+      throw new HearthError(
+        'MIGRATION_NO_TARGET',
+        `Migrating VM "${row.name}" failed: it is on ${want.name} already.`,
+      );
+  }
+  try {
+    return placeVm(
+      hosts,
+      {
+        vcpus: row.vcpus,
+        memoryMib: row.memory_mib,
+        vmm: row.vmm ?? 'qemu',
+        diskMib: row.disk_mib,
+        ...(toHost ? { host: toHost } : {}),
+      },
+      ctx.memory,
+      ctx.disk,
+    ).host;
+  } catch (e) {
+    if (e instanceof HearthError && e.code !== 'HOST_NOT_FOUND') {
+      throw new HearthError(
+        'MIGRATION_NO_TARGET',
+        `Migrating VM "${row.name}" failed: no other host can take it (${e.message})`,
+        { detail: { cause: e.code } },
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Moves a VM to another host: a running QEMU VM live, a stopped (or created) one cold. Answers
+ * once it runs (or rests) there; any failure leaves it where it was, unchanged, with an event
+ * saying why, and is thrown as MIGRATION_FAILED.
+ */
+export async function migrateVm(
+  ctx: VmContext,
+  idOrName: string,
+  project: string | null,
+  actor: string,
+  toHost?: string,
+): Promise<Vm> {
+  const row = project
+    ? await ctx.stores.vms.require(idOrName, project)
+    : await ctx.stores.vms.requireUnscoped(idOrName);
+  if (moving.has(row.id))
+    throw new HearthError('MIGRATION_IN_PROGRESS', `VM "${row.name}" is being migrated already.`);
+  const live = row.state === 'running';
+  if (!live && row.state !== 'stopped' && row.state !== 'created') {
+    throw new HearthError(
+      'VM_INVALID_STATE',
+      `Cannot migrate VM "${row.name}": it is ${row.state}; running VMs move live, stopped ones cold.`,
+      { detail: { state: row.state, action: 'migrate', allowedFrom: ['running', 'stopped', 'created'] } },
+    );
+  }
+  if (!row.host_id) throw new HearthError('MIGRATION_NO_TARGET', `VM "${row.name}" has no host.`);
+  if (live && (row.vmm ?? 'qemu') !== 'qemu') {
+    throw new HearthError(
+      'MIGRATION_UNSUPPORTED',
+      `Cannot live-migrate VM "${row.name}": it runs on ${row.vmm}; only QEMU VMs move live so far. Stop it to move it cold.`,
+    );
+  }
+  if ((await ctx.stores.volumes.forVm(row.id)).length) {
+    throw new HearthError(
+      'MIGRATION_UNSUPPORTED',
+      `Cannot migrate VM "${row.name}": it has volumes attached; volumes do not move between hosts yet (detach them first).`,
+    );
+  }
+  const from = await ctx.stores.hosts.requireForCall(row.host_id);
+  const to = await chooseTarget(ctx, row, toHost);
+  moving.add(row.id);
+  const t0 = Date.now();
+  const release = ctx.operations.hold(row.id);
+  const mode = live ? 'live' : 'cold';
+  try {
+    await migrationEvent(ctx, row, actor, `preparing: ${mode} move from ${from.name} to ${to.name}`);
+    const spec = await agentSpecFor(ctx, { ...row, host_id: to.id });
+    const r = live ? await moveLive(ctx, row, spec, from, to, actor) : await moveCold(ctx, row, from, to);
+    const m: LastMigration = {
+      from: from.id,
+      to: to.id,
+      mode,
+      downtimeMs: r.downtimeMs,
+      qemuDowntimeMs: r.qemuDowntimeMs,
+      totalMs: Date.now() - t0,
+      at: new Date().toISOString(),
+    };
+    const moved = await ctx.stores.vms.moveHost(row.id, to.id, m, live ? r.pid : undefined);
+    // The source's copy goes only once the record names the destination.
+    await ctx.agents
+      .delete(from, row.id)
+      .catch((e: Error) =>
+        ctx.log.warn({ vm: row.id, host: from.name, err: e.message }, 'removing the source copy failed'),
+      );
+    const downtime = m.downtimeMs === null ? '' : `, downtime ${m.downtimeMs} ms`;
+    await migrationEvent(ctx, row, actor, `done: on ${to.name} (${mode}${downtime}, total ${m.totalMs} ms)`);
+    const vm = vmFromRow(moved ?? row);
+    ctx.bus.publish(vm);
+    ctx.log.info({ vm: row.id, ...m, from: from.name, to: to.name }, 'VM migrated');
+    return vm;
+  } catch (e) {
+    const why = (e as Error).message;
+    await migrationEvent(ctx, row, actor, `failed: ${why}; the VM stays on ${from.name}`);
+    if (e instanceof HearthError && e.code === 'MIGRATION_FAILED') throw e;
+    throw new HearthError('MIGRATION_FAILED', `Migrating VM "${row.name}" to ${to.name} failed: ${why}`, {
+      detail: { from: from.name, to: to.name },
+    });
+  } finally {
+    release();
+    moving.delete(row.id);
+  }
+}

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Vm } from '@hearth/contract';
+import type { Platform } from '../helpers/platform.ts';
+import { deleteVmAndWait, guestSh } from '../helpers/netns.ts';
+import { startNsCluster, type NsCluster, type NsHost } from '../helpers/ns-hosts.ts';
+import { cli } from '../helpers/proc.ts';
+import { until } from '../helpers/vm.ts';
+
+// Live migration and drain between two agents in network namespaces joined by an underlay
+// bridge (the pattern of overlay.test.ts), with real QEMU VMs on a VXLAN network spanning both.
+let c: NsCluster;
+let p: Platform;
+let env: Record<string, string>;
+let tag = '';
+let network = '';
+let hosts: NsHost[] = [];
+
+async function boot(name: string, host: string): Promise<Vm> {
+  const vm = await p.client.call('createVm', {
+    body: { name: `${name}-${tag}`, network, host, memoryMib: 128 },
+  });
+  return p.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 300 } });
+}
+
+/**
+ * A process that appends a counter through a file descriptor it keeps open, five times a second;
+ * answers its pid.
+ */
+async function startCounter(vm: Vm): Promise<string> {
+  const r = await guestSh(
+    p.client,
+    vm.id,
+    `nohup sh -c 'exec 3>>/root/count.log; i=0; while :; do i=$((i+1)); echo $i >&3; sleep 0.2; done' >/dev/null 2>&1 & echo $!`,
+  );
+  expect(r.exitCode).toBe(0);
+  return r.stdout.trim();
+}
+
+/** The counter's process is the same, still running, and its file holds 1..N without a gap. */
+async function expectCounterIntact(vm: Vm, pid: string, before: number): Promise<void> {
+  const alive = await guestSh(p.client, vm.id, `kill -0 ${pid} && readlink /proc/${pid}/fd/3`);
+  expect(alive).toMatchObject({ exitCode: 0 });
+  expect(alive.stdout.trim()).toBe('/root/count.log');
+  await until(
+    'the counter goes on after the move',
+    async () => {
+      const lines = (await guestSh(p.client, vm.id, 'cat /root/count.log')).stdout.trim().split('\n');
+      return Number(lines.at(-1)) > before + 3;
+    },
+    60_000,
+  );
+  const lines = (await guestSh(p.client, vm.id, 'cat /root/count.log')).stdout.trim().split('\n');
+  expect(lines.map(Number)).toEqual(lines.map((_, i) => i + 1));
+}
+
+async function counted(vm: Vm): Promise<number> {
+  const r = await guestSh(p.client, vm.id, 'tail -n 1 /root/count.log');
+  return Number(r.stdout.trim());
+}
+
+/** Pids of QEMU processes of this VM (by its QEMU name), with their command lines. */
+function qemusOf(vmId: string): { pid: number; argv: string[] }[] {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (argv.includes(`hearth-${vmId}`)) out.push({ pid: Number(d), argv });
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  c = await startNsCluster('hm', 2);
+  ({ p, tag, network, hosts } = c);
+  env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
+}, 400_000);
+
+afterAll(async () => {
+  await c?.dispose();
+});
+
+describe('live migration and drain (two agents in network namespaces)', () => {
+  it('a migration whose destination QEMU dies mid-way leaves the VM running on its source, unchanged', async () => {
+    const [a, b] = hosts as [NsHost, NsHost];
+    // First, while neither host is cordoned (the drain below cordons one).
+    const vm = await boot('fail', a.id);
+    const pid = await startCounter(vm);
+    await until('the counter runs', async () => (await counted(vm)) > 2, 60_000);
+    const before = await counted(vm);
+    const attempt = cli(['migrate', vm.id, '--to', b.name], env);
+    let killed = 0;
+    await until(
+      'the destination QEMU waits for the VM',
+      () => {
+        const dest = qemusOf(vm.id).find((q) => q.argv.includes('-incoming'));
+        if (dest) {
+          process.kill(dest.pid, 'SIGKILL');
+          killed = dest.pid;
+        }
+        return killed !== 0;
+      },
+      120_000,
+    );
+    const r = await attempt;
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('MIGRATION_FAILED');
+    const now = await p.client.call('getVm', { params: { id: vm.id } });
+    expect(now).toMatchObject({ state: 'running', host: a.id, ip: vm.ip, lastMigration: null });
+    await expectCounterIntact(vm, pid, before);
+    const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 200 } });
+    const said = events.items.filter((e) => e.type === 'migration').map((e) => e.reason ?? '');
+    expect(said.at(-1)).toMatch(/^failed: .*; the VM stays on hm-2-/);
+    // The destination kept nothing: no VMM, no run directory.
+    await until(
+      'the destination is cleaned up',
+      () => !existsSync(join(b.dir, 'agent', 'vms', vm.id)),
+      60_000,
+    );
+    expect(qemusOf(vm.id).filter((q) => q.argv.includes('-incoming'))).toEqual([]);
+    // A move to the host it is on is refused clearly.
+    await expect(
+      p.client.call('migrateVm', { params: { id: vm.id }, body: { toHost: a.name } }),
+    ).rejects.toMatchObject({ code: 'MIGRATION_NO_TARGET' });
+    await deleteVmAndWait(p.client, vm.id);
+  }, 600_000);
+  it('drain: two running VMs move live with their process and open file, a stopped one cold', async () => {
+    const [a, b] = hosts as [NsHost, NsHost];
+    const live = [await boot('live-1', a.id), await boot('live-2', a.id)];
+    const cold = await boot('cold', a.id);
+    const word = randomBytes(8).toString('hex');
+    expect((await guestSh(p.client, cold.id, `echo ${word} > /root/cold.txt && sync`)).exitCode).toBe(0);
+    await p.client.call('stopVm', { params: { id: cold.id }, body: {} });
+    await p.client.call('waitVm', { params: { id: cold.id }, query: { state: 'stopped', timeout: 120 } });
+    const pids = await Promise.all(live.map(startCounter));
+    const before = await Promise.all(
+      live.map(async (vm) => {
+        await until('the counter runs', async () => (await counted(vm)) > 2, 60_000);
+        return counted(vm);
+      }),
+    );
+
+    const r = await cli(['host', 'drain', a.name], env);
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout).toContain('drain done');
+
+    const host = await p.client.call('getHost', { params: { id: a.id } });
+    expect(host.cordoned).toBe(true);
+    expect(host.drain?.status).toBe('done');
+    expect(host.drain?.vms.map((v) => [v.vm, v.status, v.to, v.mode]).sort()).toEqual(
+      [
+        [live[0]!.id, 'done', b.id, 'live'],
+        [live[1]!.id, 'done', b.id, 'live'],
+        [cold.id, 'done', b.id, 'cold'],
+      ].sort(),
+    );
+    for (const [i, vm] of live.entries()) {
+      const now = await p.client.call('getVm', { params: { id: vm.id } });
+      expect(now).toMatchObject({ id: vm.id, name: vm.name, state: 'running', host: b.id, ip: vm.ip });
+      expect(now.lastMigration).toMatchObject({ from: a.id, to: b.id, mode: 'live' });
+      expect(now.lastMigration!.downtimeMs).toBeGreaterThan(0);
+      expect(now.lastMigration!.totalMs).toBeGreaterThanOrEqual(now.lastMigration!.downtimeMs!);
+      console.log(`live move of ${vm.name}: ${JSON.stringify(now.lastMigration)}`);
+      await expectCounterIntact(vm, pids[i]!, before[i]!);
+      const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 200 } });
+      const said = events.items.filter((e) => e.type === 'migration').map((e) => e.reason ?? '');
+      expect(said[0]).toMatch(/^preparing: live move/);
+      expect(said.some((s) => s.startsWith('mirroring disk'))).toBe(true);
+      expect(said.some((s) => s.startsWith('copying memory'))).toBe(true);
+      expect(said.at(-1)).toMatch(/^done: on hm-3-.* \(live, downtime \d+ ms, total \d+ ms\)$/);
+      // Nothing of it is left on the source host.
+      expect(existsSync(join(a.dir, 'agent', 'vms', vm.id))).toBe(false);
+    }
+    // The two moved VMs still reach each other on the overlay.
+    const ping = await guestSh(p.client, live[0]!.id, `ping -c 1 -W 5 ${live[1]!.ip}`);
+    expect(ping.exitCode).toBe(0);
+
+    const moved = await p.client.call('getVm', { params: { id: cold.id } });
+    expect(moved).toMatchObject({
+      state: 'stopped',
+      host: b.id,
+      lastMigration: { mode: 'cold', downtimeMs: null },
+    });
+    await p.client.call('startVm', { params: { id: cold.id } });
+    await p.client.call('waitVm', { params: { id: cold.id }, query: { state: 'running', timeout: 300 } });
+    expect((await guestSh(p.client, cold.id, 'cat /root/cold.txt')).stdout.trim()).toBe(word);
+
+    for (const vm of [...live, cold]) await deleteVmAndWait(p.client, vm.id);
+  }, 900_000);
+});
