@@ -79,7 +79,16 @@ const Manager = z.strictObject({
 });
 
 const Agent = z.strictObject({
-  manager: z.url().optional().describe('URL of the manager to join (required by `hearth agent`)'),
+  manager: z
+    .string()
+    .refine(
+      (v) => v.split(/[\s,]+/).filter(Boolean).length > 0 && v.split(/[\s,]+/).filter(Boolean).every((u) => URL.canParse(u)),
+      'one or more URLs, separated by commas',
+    )
+    .optional()
+    .describe(
+      'URL of the manager to join (required by `hearth agent`); several replicas: their URLs separated by commas, tried in turn',
+    ),
   joinToken: z.string().optional().describe('Join token (first registration only)'),
   listen: z.string().min(1).default('127.0.0.1').describe('Address the agent API listens on'),
   port: port.default(18081).describe('Agent API port'),

@@ -1,5 +1,6 @@
 import type { Db } from './db.ts';
 import { LATER_MIGRATIONS, type Migration } from './migrations-later.ts';
+import { REPLICA_MIGRATIONS } from './migrations-replicas.ts';
 
 /** Versioned migrations, applied in order, once. Never edit a released one: add the next. */
 export const migrations: Migration[] = [
@@ -337,6 +338,7 @@ ALTER TABLE tokens ADD COLUMN uses_left integer
 `,
   },
   ...LATER_MIGRATIONS,
+  ...REPLICA_MIGRATIONS,
 ];
 
 /**

@@ -15,7 +15,7 @@ import { createVm } from './create.ts';
 import { createFromPool } from '../pools/handout.ts';
 import { assertCloneInput, type CreateInput } from './create-input.ts';
 import { deleteVm, runVerb } from './lifecycle.ts';
-import { OperationTracker } from './operations.ts';
+import { OperationTracker, type SharedOperations } from './operations.ts';
 import { reconcileHost } from './reconcile.ts';
 import { cloneFromSnapshot, restoreInPlace, type CloneInput } from './restore.ts';
 import { stopExpired } from './timeouts.ts';
@@ -138,5 +138,10 @@ export class VmService {
   /** Operations in flight (shutdown logs them). */
   inFlight(): string[] {
     return this.ctx.operations.vmIds();
+  }
+
+  /** Manager replicas: operations in flight are recorded where the others see them. */
+  shareOperations(shared: SharedOperations): void {
+    this.ctx.operations.shared = shared;
   }
 }
