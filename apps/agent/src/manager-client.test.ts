@@ -25,7 +25,11 @@ afterEach(() => {
 describe('the agent’s manager client with several replicas', () => {
   it('reads repeated and comma-separated URLs', () => {
     expect(managerUrls('http://a:1, http://b:2,http://a:1')).toEqual(['http://a:1', 'http://b:2']);
-    expect(managerUrls(['http://a:1', 'http://b:2 http://c:3'])).toEqual(['http://a:1', 'http://b:2', 'http://c:3']);
+    expect(managerUrls(['http://a:1', 'http://b:2 http://c:3'])).toEqual([
+      'http://a:1',
+      'http://b:2',
+      'http://c:3',
+    ]);
   });
 
   it('moves on to the next replica when one is gone or unavailable, and stays with the one that answered', async () => {

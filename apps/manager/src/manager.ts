@@ -50,7 +50,7 @@ import {
   type FirstAdmin,
 } from './manager-setup.ts';
 import { MetricsHistory } from './services/metrics/history.ts';
-import { LeaderLease, startReplication } from './services/replicas/index.ts';
+import { LeaderLease, replicaId, startReplication } from './services/replicas/index.ts';
 import type { ManagerConfig } from './manager-config.ts';
 
 export interface RunningManager {
@@ -130,6 +130,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   let url = '';
   // Background work runs on one replica, chosen through the database (PGlite: this process).
   const leader = new LeaderLease(db, {
+    id: await replicaId(cfg.dataDir),
     leaseMs: cfg.leaderLeaseMs ?? (Number(env.HEARTH_LEADER_LEASE_MS) || undefined),
     url: () => url,
     log: log.child({ component: 'replicas' }),

@@ -82,7 +82,12 @@ const Agent = z.strictObject({
   manager: z
     .string()
     .refine(
-      (v) => v.split(/[\s,]+/).filter(Boolean).length > 0 && v.split(/[\s,]+/).filter(Boolean).every((u) => URL.canParse(u)),
+      (v) =>
+        v.split(/[\s,]+/).filter(Boolean).length > 0 &&
+        v
+          .split(/[\s,]+/)
+          .filter(Boolean)
+          .every((u) => URL.canParse(u)),
       'one or more URLs, separated by commas',
     )
     .optional()

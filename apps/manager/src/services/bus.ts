@@ -3,8 +3,7 @@ import type { Vm } from '@hearth/contract';
 
 /** A change as it travels between manager replicas (services/replicas/relay.ts). */
 export type BusChange =
-  | { kind: 'vm'; vm: Vm; from?: Vm['state'] }
-  | { kind: 'gone'; vmId: string; project: string };
+  { kind: 'vm'; vm: Vm; from?: Vm['state'] } | { kind: 'gone'; vmId: string; project: string };
 
 /**
  * In-process fan-out of VM changes (wait, the event stream, the UI, pools, containers). Listeners

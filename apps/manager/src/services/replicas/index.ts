@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/index.ts';
 import type { Stores } from '../../store/index.ts';
@@ -11,6 +14,20 @@ import { sharedOperations } from './shared-ops.ts';
 import type { SharedOperations } from '../vms/operations.ts';
 
 export { LeaderLease } from './leader.ts';
+
+/**
+ * This manager's replica id, kept in its data directory: a manager restarted on the same directory
+ * is the same replica (it takes its own lease back at once, and what it left in flight is its own
+ * to drive again), so two replicas must never share one.
+ */
+export async function replicaId(dataDir: string): Promise<string> {
+  const path = join(dataDir, 'replica.id');
+  const have = (await readFile(path, 'utf8').catch(() => '')).trim();
+  if (have) return have;
+  const id = `mgr_${randomBytes(6).toString('hex')}`;
+  await writeFile(path, id + '\n');
+  return id;
+}
 
 /**
  * What lets several managers share one PostgreSQL (docs/replicas.md): VM changes relayed between

@@ -110,7 +110,10 @@ export class LeaderLease extends EventEmitter {
       // database's clock) is a full lease from a moment after that.
       if (mine) this.validUntil = started + Math.floor((this.leaseMs * 2) / 3);
       if (mine !== this.leading) {
-        this.o.log.info({ replica: this.id, epoch: rows[0]?.epoch ?? null }, mine ? 'became leader' : 'another replica leads');
+        this.o.log.info(
+          { replica: this.id, epoch: rows[0]?.epoch ?? null },
+          mine ? 'became leader' : 'another replica leads',
+        );
       }
       this.set(mine);
     } catch (e) {

@@ -53,10 +53,12 @@ export async function startRelay(deps: RelayDeps): Promise<{ dispose(): Promise<
       }
       if (w.o === origin) return;
       // One after the other: a re-read VM must not overtake the change after it.
-      receiving = receiving.then(() => decode(w, deps)).then(
-        (change) => change && bus.remote(change),
-        (e: Error) => log.warn({ err: e.message }, 'a VM change from another replica was dropped'),
-      );
+      receiving = receiving
+        .then(() => decode(w, deps))
+        .then(
+          (change) => change && bus.remote(change),
+          (e: Error) => log.warn({ err: e.message }, 'a VM change from another replica was dropped'),
+        );
     },
     () => {
       log.warn('the listening connection to PostgreSQL came back: changes meanwhile were missed');

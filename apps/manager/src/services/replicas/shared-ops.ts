@@ -14,7 +14,9 @@ export function sharedOperations(db: Db, replica: string, aliveMs: number, log: 
   const write = (sql: string, params: unknown[]) => {
     queue = queue
       .then(() => db.query(sql, params))
-      .catch((e: Error) => log.warn({ err: e.message }, 'recording a VM operation for the other replicas failed'));
+      .catch((e: Error) =>
+        log.warn({ err: e.message }, 'recording a VM operation for the other replicas failed'),
+      );
   };
   return {
     begin(vmId) {
