@@ -78,17 +78,15 @@ const Manager = z.strictObject({
   docker: Docker.prefault({}),
 });
 
+/** Manager replicas' URLs in one setting: separated by commas or spaces. */
+const urlList = (v: string) => v.split(/[\s,]+/).filter(Boolean);
+
 const Agent = z.strictObject({
   manager: z
     .string()
     .refine(
-      (v) =>
-        v.split(/[\s,]+/).filter(Boolean).length > 0 &&
-        v
-          .split(/[\s,]+/)
-          .filter(Boolean)
-          .every((u) => URL.canParse(u)),
-      'one or more URLs, separated by commas',
+      (v) => urlList(v).length > 0 && urlList(v).every((u) => /^https?:\/\//.test(u) && URL.canParse(u)),
+      'one or more http(s) URLs, separated by commas',
     )
     .optional()
     .describe(
