@@ -32,6 +32,7 @@ const HEARTBEAT_SWEEP_EVERY_MS = 60_000;
 
 export interface AgentConfig {
   dataDir: string;
+  /** The manager's URL; several replicas' separated by commas (the agent fails over between them). */
   managerUrl: string;
   /** Joins a new host ('' when the data directory holds a host credential to re-register with). */
   joinToken: string;

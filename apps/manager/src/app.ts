@@ -65,6 +65,8 @@ import type { MetricsHistory } from './services/metrics/history.ts';
 
 export interface AppServices {
   db: Db;
+  /** Whether this manager replica runs background work now (services/replicas/leader.ts). */
+  leader?: () => boolean;
   /** The manager's data directory (backups read keys, CA and image files from it). */
   dataDir?: string;
   /** Authentication and authorization of every route. */

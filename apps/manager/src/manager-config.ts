@@ -14,6 +14,11 @@ export interface ManagerConfig {
   port: number;
   databaseUrl: string | null;
   network: { bridge: string; cidr: string; dns: string } | null;
+  /**
+   * Replicated managers (PostgreSQL): the leader lease's length; a dead leader is replaced within
+   * about this long. Default HEARTH_LEADER_LEASE_MS, else 10 s (services/replicas/leader.ts).
+   */
+  leaderLeaseMs?: number;
   /** How often housekeeping runs (offline hosts, VM timeouts). */
   heartbeatMs: number;
   /** A host that has not sent a heartbeat for this long is offline (agents beat every 5 s by default). */

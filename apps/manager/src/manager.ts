@@ -51,6 +51,7 @@ import {
   type FirstAdmin,
 } from './manager-setup.ts';
 import { MetricsHistory } from './services/metrics/history.ts';
+import { LeaderLease, replicaId, startReplication } from './services/replicas/index.ts';
 import type { ManagerConfig } from './manager-config.ts';
 import { sweepUnreachable } from './services/host-failure.ts';
 
@@ -129,9 +130,20 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   });
 
   const bus = new VmBus();
-  // Hosts are trusted again only once their agents speak to this process (see HostLiveness).
-  await stores.hosts.markAllOffline();
   const env = process.env;
+  let url = '';
+  // Background work runs on one replica, chosen through the database (PGlite: this process).
+  const leader = new LeaderLease(db, {
+    id: await replicaId(cfg.dataDir),
+    leaseMs: cfg.leaderLeaseMs ?? (Number(env.HEARTH_LEADER_LEASE_MS) || undefined),
+    url: () => url,
+    log: log.child({ component: 'replicas' }),
+  });
+  // Hosts are trusted again only once their agents speak to this process (see HostLiveness), or,
+  // while other replicas run, once the database records a recent heartbeat (to any of them).
+  const others = await leader.othersAlive();
+  if (!others.length) await stores.hosts.markAllOffline();
+  else log.info({ replicas: others }, 'joining running manager replicas');
   const agentCa = await AgentCa.open(cfg.dataDir, {
     ...(env.HEARTH_AGENT_CA_CERT ? { certFile: env.HEARTH_AGENT_CA_CERT } : {}),
     ...(env.HEARTH_AGENT_CA_KEY ? { keyFile: env.HEARTH_AGENT_CA_KEY } : {}),
@@ -165,6 +177,17 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     disk,
     placement: { ...DEFAULT_PLACEMENT_POLICY, ...cfg.placement },
   });
+  const replication = await startReplication({
+    db,
+    stores,
+    bus,
+    live: agents.live,
+    leader,
+    vms: vmService,
+    hostOfflineMs: cfg.hostOfflineMs ?? 20_000,
+    everyMs: Math.max(1000, Math.min(cfg.heartbeatMs, 5000)),
+    log: log.child({ component: 'replicas' }),
+  });
   const volumes = new VolumeService({ stores, agents, quotas, disk });
   const snapshots = new SnapshotService({
     stores,
@@ -182,6 +205,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     log: log.child({ component: 'pools' }),
     ...(cfg.poolIntervalMs ? { intervalMs: cfg.poolIntervalMs } : {}),
     ...(cfg.poolRefill === false ? { refill: false } : {}),
+    active: () => leader.isLeader(),
   });
   const containers = new ContainerService({
     stores,
@@ -211,12 +235,12 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   // After bearer tokens: a ticket (WebSockets and the event stream only), then the session cookie.
   auth.addReader(ticketReader(stores));
   auth.addReader(sessionReader(stores, sessions));
-  let url = '';
   if (cfg.oidc) checkOidcConfig(cfg.oidc);
   const oidc = cfg.oidc
     ? new Oidc(cfg.oidc, { db, stores, log: log.child({ component: 'oidc' }), managerUrl: () => url })
     : null;
   const app = await buildApp({
+    leader: () => leader.isLeader(),
     notReady: () => notReady,
     sessionPolicy: sessions,
     signInLimits: signInLimits(cfg.signInLimits),
@@ -278,6 +302,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   // period (their VMs unknown); VMs past their timeout stop.
   const tick = setInterval(
     () => {
+      if (!leader.isLeader()) return;
       void stores.hosts
         .markStale(cfg.hostOfflineMs ?? 20_000)
         .then((ids) => {
@@ -301,10 +326,26 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   );
   tick.unref();
   pools.start();
-  containers.start();
-  functions.start();
-  schedules.runner.start();
-  const auditSweep = sweepAuditHourly(stores.audit, retentionMs, log.child({ component: 'audit' }));
+  // Instances of functions live in the process that started them: every replica sweeps its own.
+  functions.start(!others.length);
+  // Container supervision and snapshot schedules run on the leader only, from when it leads.
+  const lead = (leading: boolean) => {
+    if (leading) {
+      containers.start();
+      schedules.runner.start();
+      pools.kick();
+    } else {
+      containers.stopWatching();
+      void schedules.runner.dispose();
+    }
+  };
+  leader.on('change', lead);
+  await leader.start();
+  const auditSweep = sweepAuditHourly(
+    { sweep: (before) => (leader.isLeader() ? stores.audit.sweep(before) : Promise.resolve(0)) },
+    retentionMs,
+    log.child({ component: 'audit' }),
+  );
   log.info({ url, database: db.kind, dataDir: cfg.dataDir }, 'manager listening');
 
   let disposed = false;
@@ -331,6 +372,9 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
       disposed = true;
       clearInterval(tick);
       auditSweep.dispose();
+      leader.off('change', lead);
+      await leader.dispose();
+      await replication.dispose();
       await schedules.runner.dispose();
       await pools.dispose();
       await docker.dispose();

@@ -94,8 +94,20 @@ const Manager = z.strictObject({
   docker: Docker.prefault({}),
 });
 
+/** Manager replicas' URLs in one setting: separated by commas or spaces. */
+const urlList = (v: string) => v.split(/[\s,]+/).filter(Boolean);
+
 const Agent = z.strictObject({
-  manager: z.url().optional().describe('URL of the manager to join (required by `hearth agent`)'),
+  manager: z
+    .string()
+    .refine(
+      (v) => urlList(v).length > 0 && urlList(v).every((u) => /^https?:\/\//.test(u) && URL.canParse(u)),
+      'one or more http(s) URLs, separated by commas',
+    )
+    .optional()
+    .describe(
+      'URL of the manager to join (required by `hearth agent`); several replicas: their URLs separated by commas, tried in turn',
+    ),
   joinToken: z.string().optional().describe('Join token (first registration only)'),
   listen: z.string().min(1).default('127.0.0.1').describe('Address the agent API listens on'),
   port: port.default(18081).describe('Agent API port'),

@@ -56,7 +56,11 @@ export function agentCommand(program: Command): void {
     .command('agent')
     .description('Run a host agent that joins a manager')
     // No defaults here: the configuration file and the environment come between (docs/install.md).
-    .option('--manager <url>', 'manager URL (agent.manager; required)')
+    .option(
+      '--manager <url>',
+      'manager URL (agent.manager; required); repeat it (or separate by commas) for manager replicas',
+      (v: string, prev?: string) => (prev ? `${prev},${v}` : v),
+    )
     .option(
       '--config <file>',
       'configuration file (default: $HEARTH_CONFIG or /etc/hearth/hearth.yaml; docs/install.md)',

@@ -14,6 +14,16 @@ export interface Db {
   close(): Promise<void>;
   /** A consistent copy of the whole database into `file` (PGlite: its data directory as a tar; PostgreSQL: pg_dump's custom format). */
   dumpTo(file: string): Promise<void>;
+  /**
+   * PostgreSQL only: LISTEN on `channel` on a connection of its own, reconnecting (with backoff)
+   * when it drops; `onReconnect` runs after each reconnect (notifications meanwhile are lost).
+   * Resolves once listening; the returned function stops.
+   */
+  listen?(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onReconnect: () => void,
+  ): Promise<() => Promise<void>>;
 }
 
 /** The driver's error (with its SQLSTATE `code`): the query builder wraps it as `cause`. */

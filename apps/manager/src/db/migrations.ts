@@ -1,5 +1,7 @@
 import type { Db } from './db.ts';
 import { LATER_MIGRATIONS, type Migration } from './migrations-later.ts';
+import { REPLICA_MIGRATIONS } from './migrations-replicas.ts';
+import { CLUSTER_MIGRATIONS } from './migrations-cluster.ts';
 
 /** Versioned migrations, applied in order, once. Never edit a released one: add the next. */
 export const migrations: Migration[] = [
@@ -337,7 +339,10 @@ ALTER TABLE tokens ADD COLUMN uses_left integer
 `,
   },
   ...LATER_MIGRATIONS,
-];
+  ...CLUSTER_MIGRATIONS,
+  ...REPLICA_MIGRATIONS,
+  // Kept in several files by area; applied in version order whatever the file.
+].sort((a, b) => a.version - b.version);
 
 /**
  * Key of the transaction-scoped advisory lock migrations take: managers sharing one PostgreSQL

@@ -32,5 +32,51 @@ export async function openPostgres(url: string): Promise<Db> {
     },
     close: () => pool.end(),
     dumpTo: (file) => pgDump(url, file),
+    listen: (channel, onMessage, onReconnect) => listen(url, channel, onMessage, onReconnect),
+  };
+}
+
+/** See Db.listen: one dedicated client, replaced after an error or end until `stop`. */
+async function listen(
+  url: string,
+  channel: string,
+  onMessage: (payload: string) => void,
+  onReconnect: () => void,
+): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (n) => {
+      if (n.channel === channel && n.payload !== undefined) onMessage(n.payload);
+    });
+    const lost = () => {
+      if (client !== c || stopped) return;
+      client = null;
+      void c.end().catch(() => undefined);
+      schedule(250);
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    await c.connect();
+    await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    client = c;
+  };
+  const schedule = (ms: number) => {
+    retry = setTimeout(() => {
+      retry = null;
+      if (stopped) return;
+      connect().then(onReconnect, () => schedule(Math.min(ms * 2, 5000)));
+    }, ms);
+    retry.unref();
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    const c = client;
+    client = null;
+    await c?.end().catch(() => undefined);
   };
 }

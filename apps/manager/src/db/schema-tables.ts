@@ -26,6 +26,7 @@ import { webhookDeliveries, webhooks } from './schema-webhooks.ts';
 import { functionAliases, functionLogs, functions, functionVersions } from './schema-functions.ts';
 import { snapshotSchedules } from './schema-schedules.ts';
 import { metricSamples } from './schema-metrics.ts';
+import { managerLeases, managerOperations, managerReplicas } from './schema-replicas.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -61,4 +62,7 @@ export const tables = {
   function_logs: functionLogs,
   snapshot_schedules: snapshotSchedules,
   metric_samples: metricSamples,
+  manager_leases: managerLeases,
+  manager_replicas: managerReplicas,
+  manager_operations: managerOperations,
 };

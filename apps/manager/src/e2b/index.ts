@@ -76,7 +76,8 @@ export async function e2bRoutes(
   );
   let sweeping = false;
   const timer = setInterval(() => {
-    if (sweeping) return;
+    // Timeouts are background work: the leader replica's (services/replicas/leader.ts).
+    if (sweeping || (deps.leader && !deps.leader())) return;
     sweeping = true;
     sandboxes
       .sweep()

@@ -42,6 +42,11 @@ export class ContainerService {
     background(this.ctx, 'resuming containers', () => resumeInterrupted(this.ctx, 'manager'));
   }
 
+  /** This replica stopped leading: another one supervises containers now. */
+  stopWatching(): void {
+    this.watch.dispose();
+  }
+
   async dispose(): Promise<void> {
     this.watch.dispose();
     await Promise.allSettled([...this.ctx.tasks]);

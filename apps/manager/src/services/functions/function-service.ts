@@ -61,8 +61,12 @@ export class FunctionService {
     this.observe = new FunctionObserve(this.store, (row) => this.pools.get(row.id));
   }
 
-  start(): void {
-    const recovered = this.recover().catch((e: Error) =>
+  /**
+   * `recover`: clear what an earlier manager left (false when other replicas run: the function VMs
+   * are theirs, serving calls).
+   */
+  start(recover = true): void {
+    const recovered = (recover ? this.recover() : Promise.resolve()).catch((e: Error) =>
       this.deps.log.warn({ err: e }, 'clearing what a previous manager left of functions failed'),
     );
     this.tasks.add(recovered);

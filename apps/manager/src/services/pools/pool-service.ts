@@ -28,6 +28,8 @@ export interface PoolServiceDeps {
   intervalMs?: number;
   /** false: pools are kept as records only and never boot VMs (maintenance; API-only test runs). */
   refill?: boolean;
+  /** Whether this replica runs refills now (the leader; services/replicas/leader.ts); default always. */
+  active?: () => boolean;
 }
 
 /**
@@ -71,6 +73,7 @@ export class PoolService {
   /** Runs a refill pass soon (coalesced: one at a time, one more if asked during it). */
   kick(): void {
     if (this.disposed || this.deps.refill === false || this.changing) return;
+    if (this.deps.active && !this.deps.active()) return;
     if (this.pass) {
       this.again = true;
       return;

@@ -1,20 +1,33 @@
 import type { Logger } from 'pino';
 
+/** Records of operations in flight that other manager replicas read (null with one manager). */
+export interface SharedOperations {
+  begin(vmId: string): void;
+  end(vmId: string): void;
+  /** VMs with an operation in flight on another live replica. */
+  elsewhere(): Promise<Set<string>>;
+}
+
 /**
  * The agent calls in flight, at most one chain per VM: the reconciler leaves a VM with one alone,
  * and shutdown waits for them.
  */
 export class OperationTracker {
   private readonly inFlightByVm = new Map<string, Promise<void>>();
+  /** Other manager replicas' view of this one's operations (services/replicas/shared-ops.ts). */
+  shared: SharedOperations | null = null;
 
   constructor(private readonly log: Logger) {}
 
   /** Runs `fn` in the background as the VM's current operation; a crash is logged, never thrown. */
   track(vmId: string, fn: () => Promise<void>): void {
+    this.shared?.begin(vmId);
     const p = fn()
       .catch((e: Error) => this.log.error({ vm: vmId, err: e }, 'VM operation crashed'))
       .finally(() => {
-        if (this.inFlightByVm.get(vmId) === p) this.inFlightByVm.delete(vmId);
+        if (this.inFlightByVm.get(vmId) !== p) return;
+        this.inFlightByVm.delete(vmId);
+        this.shared?.end(vmId);
       });
     this.inFlightByVm.set(vmId, p);
   }
@@ -27,9 +40,12 @@ export class OperationTracker {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     this.inFlightByVm.set(vmId, held);
+    this.shared?.begin(vmId);
     return () => {
       release();
-      if (this.inFlightByVm.get(vmId) === held) this.inFlightByVm.delete(vmId);
+      if (this.inFlightByVm.get(vmId) !== held) return;
+      this.inFlightByVm.delete(vmId);
+      this.shared?.end(vmId);
     };
   }
 

@@ -24,6 +24,8 @@ export async function reconcileHost(
   const rows = complete
     ? await ctx.stores.vms.onHost(hostId)
     : await Promise.all([...byId.keys()].map((id) => ctx.stores.vms.getUnscoped(id)));
+  // Operations another manager replica is running are that replica's to finish.
+  const elsewhere = (await ctx.operations.shared?.elsewhere().catch(() => null)) ?? new Set<string>();
   for (const row of rows) {
     if (!row || row.host_id !== hostId) continue;
     const status = byId.get(row.id);
@@ -33,7 +35,7 @@ export async function reconcileHost(
         ctx.log.error({ vm: row.id, err: e }, 'recording the app status failed'),
       );
     }
-    if (ctx.operations.has(row.id)) continue;
+    if (ctx.operations.has(row.id) || elsewhere.has(row.id)) continue;
     // A heartbeat assembled before a just-finished operation must not undo it (age by the DB's clock).
     if (complete && row.age_ms !== undefined && Number(row.age_ms) < 2000) continue;
     try {

@@ -16,7 +16,7 @@ import { createVm } from './create.ts';
 import { createFromPool } from '../pools/handout.ts';
 import { assertCloneInput, type CreateInput } from './create-input.ts';
 import { deleteVm, runVerb } from './lifecycle.ts';
-import { OperationTracker } from './operations.ts';
+import { OperationTracker, type SharedOperations } from './operations.ts';
 import { reconcileHost } from './reconcile.ts';
 import { failOverHost, markHostVmsUnknown } from './failover.ts';
 import { cloneFromSnapshot, restoreInPlace, type CloneInput } from './restore.ts';
@@ -162,5 +162,10 @@ export class VmService {
   /** Cordons a host and moves every VM off it, in the background (drain.ts). */
   drainHost(idOrName: string, actor: string): Promise<Host> {
     return drainHost(this.ctx, idOrName, actor);
+  }
+
+  /** Manager replicas: operations in flight are recorded where the others see them. */
+  shareOperations(shared: SharedOperations): void {
+    this.ctx.operations.shared = shared;
   }
 }

@@ -14,12 +14,15 @@ export function webhookSources(
   hooks: WebhookService,
   deps: { db: Db; bus: VmBus; live: HostLiveness; audit: AuditStore },
 ): { hostsOffline(ids: string[]): void } {
-  deps.bus.on('vm', (vm: Vm, from?: Vm['state']) => {
-    if (from === undefined || from === vm.state) return;
+  // Another replica's changes are that replica's to queue (each change is queued once).
+  deps.bus.on('vm', (vm: Vm, from: Vm['state'] | undefined, remote: boolean) => {
+    if (remote || from === undefined || from === vm.state) return;
     void hooks.emit('vm.state', vm.project, { vm, from });
     if (vm.state === 'failed') void hooks.emit('vm.failed', vm.project, { vm, from });
   });
-  deps.bus.on('gone', (vmId: string, project: string) => void hooks.emit('vm.deleted', project, { vmId }));
+  deps.bus.on('gone', (vmId: string, project: string, remote: boolean) => {
+    if (!remote) void hooks.emit('vm.deleted', project, { vmId });
+  });
 
   const hostName = async (id: string) =>
     (await deps.db.query<{ name: string }>('SELECT name FROM hosts WHERE id = $1', [id]))[0]?.name ?? null;

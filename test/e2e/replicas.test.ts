@@ -1,0 +1,167 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StreamEvent, Vm } from '@hearth/contract';
+import type { HearthClient } from '@hearth/sdk';
+import { pgSkipReason, testPgUrl } from '../helpers/pg.ts';
+import { startReplicas, type ReplicaCluster } from '../helpers/replicas.ts';
+import { sseReader } from '../helpers/sse.ts';
+import { pidAlive, until } from '../helpers/vm.ts';
+
+// Two real `hearth manager` processes on one PostgreSQL and one real agent given both URLs
+// (docs/replicas.md). The leader lease is 3 s here, so a dead leader is replaced within seconds.
+// The issue asks for 50 creates; under QEMU TCG on two shared cores more than a few concurrent boots
+// exceed the 90 s boot limit, so the default is 4 (HEARTH_REPLICA_CREATES=50 on a KVM host).
+const CREATES = Number(process.env.HEARTH_REPLICA_CREATES ?? 4);
+
+/** Pids of the VMMs whose command line names `vmId` (QEMU's -name, Firecracker's id). */
+async function vmmsOf(vmId: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const bin = cmd.split('\0')[0] ?? '';
+    if (/(qemu-system|firecracker)/.test(bin) && cmd.includes(vmId)) out.push(Number(pid));
+  }
+  return out;
+}
+
+const pgSkip = pgSkipReason();
+(pgSkip ? describe.skip : describe)(
+  `replicated managers on one PostgreSQL${pgSkip ? ` (skipped: ${pgSkip})` : ''}`,
+  () => {
+    let c: ReplicaCluster;
+    let a: HearthClient;
+    let b: HearthClient;
+
+    beforeAll(async () => {
+      c = await startReplicas(testPgUrl()!, { leaseMs: 3000 });
+      a = await c.replicas[0]!.client();
+      b = await c.replicas[1]!.client();
+      await c.startAgent(`ha-${c.net.bridge}`);
+    }, 300_000);
+    afterAll(async () => {
+      await c?.dispose();
+    }, 120_000);
+
+    it('serves through either replica: changes made through A on B’s event stream, the agent reached through B', async () => {
+      expect(c.replicas[0]!.leaderSince().length).toBe(1);
+      expect(c.replicas[1]!.leaderSince().length).toBe(0);
+      const res = await fetch(await b.connectUrl('eventStream'));
+      expect(res.status).toBe(200);
+      const stream = sseReader(res);
+      const vm = await a.call('createVm', { body: { name: 'ev1' } });
+      const running = (e: StreamEvent) => e.type === 'vm' && e.vm.id === vm.id && e.vm.state === 'running';
+      await stream.read(() => stream.seen.some(running));
+      await stream.cancel();
+      expect(stream.seen.some(running)).toBe(true);
+
+      // The agent heartbeats to A (its first URL): B calls it all the same (shared liveness).
+      await b.call('stopVm', { params: { id: vm.id }, body: {} });
+      await b.call('waitVm', { params: { id: vm.id }, query: { state: 'stopped', timeout: 60 } });
+      await b.call('startVm', { params: { id: vm.id } });
+      const again = await b.call('waitVm', {
+        params: { id: vm.id },
+        query: { state: 'running', timeout: 180 },
+      });
+      expect(pidAlive(again.pid!)).toBe(true);
+    }, 400_000);
+
+    it('the leader killed -9: the other replica leads within seconds, runs background work, and the agent fails over to it', async () => {
+      const vm = await b.call('createVm', { body: { name: 'timed', timeout: '40s' } });
+      await b.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 180 } });
+      const killedAt = Date.now();
+      await c.replicas[0]!.kill9();
+      await until('B leads', () => c.replicas[1]!.leaderSince().length > 0, 60_000);
+      const failoverMs = c.replicas[1]!.leaderSince()[0]! - killedAt;
+      console.log(`leader failover: ${failoverMs} ms (lease 3000 ms)`);
+
+      // A VM's timeout is the leader's housekeeping: only B can stop it now.
+      const stopped = await b.call('waitVm', {
+        params: { id: vm.id },
+        query: { state: 'stopped', timeout: 180 },
+      });
+      expect(stopped.state).toBe('stopped');
+
+      // Heartbeats reach B now (A is gone): the host's heartbeat moves on past the kill.
+      await until(
+        'a heartbeat through B',
+        async () => {
+          const hosts = await b.all('listHosts');
+          return hosts.some((h) => Date.parse(h.lastHeartbeatAt) > killedAt + 1000 && h.state === 'ready');
+        },
+        60_000,
+      );
+      // And a VM status report: the VMM of ev1 dies, B hears of it from the agent.
+      const ev1 = await b.call('getVm', { params: { id: 'ev1' } });
+      process.kill(ev1.pid!, 'SIGKILL');
+      const failed = await b.call('waitVm', {
+        params: { id: ev1.id },
+        query: { state: 'failed', timeout: 120 },
+      });
+      expect(failed.state).toBe('failed');
+      await b.call('deleteVm', { params: { id: ev1.id } });
+      await b.call('deleteVm', { params: { id: vm.id } });
+    }, 400_000);
+
+    it(`a replica killed -9 during ${CREATES} in-flight creates: every VM runs or was cleanly refused, none twice`, async () => {
+      // A comes back (a follower now: B leads).
+      await c.replicas[0]!.start();
+      a = await c.replicas[0]!.client();
+      const clients = [a, b];
+      let killB: Promise<void> | null = null;
+      const outcomes: { name: string; vm: Vm | null; refused: string | null; retried: boolean }[] = [];
+      const one = async (i: number) => {
+        const name = `burst-${i}`;
+        const key = randomBytes(12).toString('hex');
+        const call = (cl: HearthClient) =>
+          cl.call('createVm', { body: { name, memoryMib: 128 }, headers: { 'idempotency-key': key } });
+        try {
+          const vm = await call(clients[i % 2]!);
+          outcomes.push({ name, vm, refused: null, retried: false });
+        } catch (e) {
+          // The replica died under the request: the same request, same key, to the other one.
+          try {
+            const vm = await call(a);
+            outcomes.push({ name, vm, refused: null, retried: true });
+          } catch (e2) {
+            outcomes.push({
+              name,
+              vm: null,
+              refused: `${(e as Error).message} / ${(e2 as Error).message}`,
+              retried: true,
+            });
+          }
+        }
+        // B (the leader) dies once the first answers are in, with the rest in flight.
+        if (!killB && outcomes.length >= Math.max(1, Math.floor(CREATES / 4))) killB = c.replicas[1]!.kill9();
+      };
+      await Promise.all(Array.from({ length: CREATES }, (_, i) => one(i)));
+      await (killB ?? c.replicas[1]!.kill9());
+      await until('A leads', () => c.replicas[0]!.leaderSince().length > 0, 60_000);
+      console.log(
+        `creates: ${outcomes.filter((o) => o.vm && !o.retried).length} answered first time, ` +
+          `${outcomes.filter((o) => o.vm && o.retried).length} after a retry on A, ` +
+          `${outcomes.filter((o) => !o.vm).length} refused: ${outcomes
+            .filter((o) => !o.vm)
+            .map((o) => o.refused)
+            .join(' | ')}`,
+      );
+
+      const burst = (await a.all('listVms')).filter((v) => v.name.startsWith('burst-'));
+      // Never two records of one request.
+      expect(new Set(burst.map((v) => v.name)).size).toBe(burst.length);
+      for (const o of outcomes) if (o.vm) expect(burst.find((v) => v.name === o.name)?.id).toBe(o.vm.id);
+      // Every record ends running, with exactly one VMM.
+      for (const v of burst) {
+        const done = await a.call('waitVm', {
+          params: { id: v.id },
+          query: { state: 'running', timeout: 600 },
+        });
+        expect(done.state).toBe('running');
+      }
+      for (const v of burst) expect((await vmmsOf(v.id)).length).toBe(1);
+      console.log(`burst: ${burst.length} VM records of ${CREATES} requests, all running, one VMM each`);
+    }, 1_500_000);
+  },
+);
