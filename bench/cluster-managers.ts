@@ -25,14 +25,21 @@ export interface ManagerProc {
 export async function startManagerProc(databaseUrl: string | null): Promise<ManagerProc> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-scale-'));
   const port = await freePort();
-  const proc = runHearth(['--data-dir', dir, 'manager', '--port', String(port)], {
-    ...CLI_ENV,
-    HEARTH_LOG_LEVEL: 'warn',
-    HEARTH_CIDR: '10.96.0.0/16',
-    HEARTH_BRIDGE: `hsc${port}`,
-    HEARTH_DOCKER_SOCKET: '',
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-  });
+  const proc = runHearth(
+    ['--data-dir', dir, 'manager', '--port', String(port)],
+    {
+      ...CLI_ENV,
+      HEARTH_LOG_LEVEL: 'warn',
+      HEARTH_CIDR: '10.96.0.0/16',
+      HEARTH_BRIDGE: `hsc${port}`,
+      HEARTH_DOCKER_SOCKET: '',
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    },
+    // A CPU profile of the manager, written when it exits (looking for where the time goes).
+    process.env.HEARTH_SCALE_PROFILE
+      ? { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', process.env.HEARTH_SCALE_PROFILE] }
+      : {},
+  );
   try {
     await proc.waitFor('Hearth manager is up', 180_000);
   } catch (e) {
