@@ -2,6 +2,7 @@
 // scale only, test/helpers/simulated-hosts.ts) join real `hearth manager` processes on one
 // database; VMs are created through the API; then heartbeats, GET /v1/vms, the event stream, the
 // reconcile loop and the managers' memory are measured, with one replica and then with two.
+import { loadavg } from 'node:os';
 import pg from 'pg';
 import type { StreamEvent, Vm } from '@hearth/contract';
 import { startSimulatedHosts, type SimulatedHost, type SimStats } from '../test/helpers/simulated-hosts.ts';
@@ -59,6 +60,8 @@ export interface PhaseResult {
   /** State change (an agent's push, or an API stop) to its SSE event on each replica's stream. */
   events: Record<string, Dist & { missing: number }>;
   rssMiB: number[];
+  /** The machine's 1-minute load average at the end of the phase (a shared machine skews all of it). */
+  load: number;
   failures: string[];
   /** Two replicas: what the second did with a stop for a VM whose host reports to the first. */
   otherReplica: string[];
@@ -241,6 +244,7 @@ async function measurePhase(
       list,
       events,
       rssMiB: rss,
+      load: loadavg()[0]!,
       failures: [...stats.failures],
       otherReplica: await probeOtherReplica(managers, hosts, vms, 3),
     };

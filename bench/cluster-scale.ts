@@ -6,6 +6,7 @@
 //   bash scripts/with-pg.sh node --import tsx bench/cluster-scale.ts [--hosts 200] [--vms 50]
 //     [--api-vms 10000 (created through the API; the rest recorded straight into PostgreSQL)] [--replicas 1|2] [--window 30] [--samples 100] [--events 50] [--concurrency 16] [--db pglite]
 // PGlite is one process's database: it runs with --replicas 1 only.
+import { cpus } from 'node:os';
 import { freshDatabase, testPgUrl } from '../test/helpers/pg.ts';
 import { arg } from './lib.ts';
 import { runClusterScale, type Dist, type ScaleResult } from './cluster-scale-run.ts';
@@ -45,6 +46,7 @@ function print(r: ScaleResult): void {
       out.push(row(k, d) + (d.missing ? ` (${d.missing} never arrived)` : ''));
     }
     out.push(`\nManager RSS peak during the phase: ${p.rssMiB.map((x) => `${x.toFixed(0)} MiB`).join(', ')}`);
+    out.push(`Load average (1 min) at the end of the phase: ${p.load.toFixed(1)} on ${cpus().length} CPUs`);
     if (p.failures.length) out.push(`Host-side failures: ${p.failures.length}; first: ${p.failures[0]}`);
     for (const line of p.otherReplica) out.push(`- ${line}`);
   }

@@ -97,12 +97,18 @@ export class SimulatedHost {
     this.server.keepAliveTimeout = 30_000;
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    const reg = (await this.call('POST', routes.registerHost.path, joinToken, {
-      name: this.name,
-      url,
-      callbackToken: this.callbackToken,
-      inventory: simulatedInventory,
-    })) as { host: { id: string }; agentToken: string };
+    const body = { name: this.name, url, callbackToken: this.callbackToken, inventory: simulatedInventory };
+    // Retried like the agent's registration (by name: a retry updates the same host).
+    type Registered = { host: { id: string }; agentToken: string };
+    let reg: Registered | null = null;
+    for (let attempt = 1; !reg; attempt++) {
+      try {
+        reg = (await this.call('POST', routes.registerHost.path, joinToken, body)) as Registered;
+      } catch (e) {
+        if (attempt >= 5) throw e;
+        this.stats.failures.push(`register ${this.name} (attempt ${attempt}): ${(e as Error).message}`);
+      }
+    }
     this.id = reg.host.id;
     this.token = reg.agentToken;
     // Real agents start at different moments: spread the beats over the interval.
@@ -205,7 +211,7 @@ export class SimulatedHost {
             'content-type': 'application/json',
             'content-length': String(Buffer.byteLength(payload)),
           },
-          signal: AbortSignal.timeout(60_000),
+          signal: AbortSignal.timeout(120_000),
         },
         (res) => {
           const chunks: Buffer[] = [];
