@@ -6,6 +6,8 @@ import { timings } from './timings.ts';
 
 /** Seconds: API calls are mostly milliseconds, boots and snapshots seconds to minutes (TCG). */
 const API_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Seconds: a heartbeat's reconcile is sub-millisecond to tens of milliseconds per host. */
+const RECONCILE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const LONG_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
 /** prom-client's default gauges whose names end in `_total`. */
 export const NOT_COUNTERS = [
@@ -79,6 +81,13 @@ export function managerMetrics(app: FastifyInstance, db: Db): Registry {
     buckets: API_BUCKETS,
     registers: [registry],
   });
+  const reconciles = new Histogram({
+    name: 'hearth_reconcile_duration_seconds',
+    help: "Reconciling one host's report with the records: heartbeat (every VM of the host) or push (changes only).",
+    labelNames: ['kind'],
+    buckets: RECONCILE_BUCKETS,
+    registers: [registry],
+  });
   const outcome = (ok: boolean) => (ok ? 'ok' : 'error');
   const onStart = (source: string, s: number) => starts.observe({ source }, s);
   const onSnapshot = (s: number, ok: boolean) => snapshots.observe({ outcome: outcome(ok) }, s);
@@ -89,10 +98,13 @@ export function managerMetrics(app: FastifyInstance, db: Db): Registry {
   timings.on('start', onStart);
   timings.on('snapshot', onSnapshot);
   timings.on('agentCall', onCall);
+  const onReconcile = (kind: string, s: number) => reconciles.observe({ kind }, s);
+  timings.on('reconcile', onReconcile);
   app.addHook('onClose', async () => {
     timings.off('start', onStart);
     timings.off('snapshot', onSnapshot);
     timings.off('agentCall', onCall);
+    timings.off('reconcile', onReconcile);
   });
 
   stateGauges(registry, db);

@@ -12,6 +12,8 @@ export interface TimingEvents {
   snapshot: [seconds: number, ok: boolean];
   /** One call to a host agent, by route id, answered or failed. */
   agentCall: [call: string, seconds: number, ok: boolean];
+  /** One host's report reconciled: a heartbeat (every VM of the host) or a push (what changed). */
+  reconcile: [kind: 'heartbeat' | 'push', seconds: number];
 }
 
 export const timings = new EventEmitter<TimingEvents>();

@@ -6,6 +6,7 @@ import { runRestore } from './restore.ts';
 import { recordAppStatus } from './app-status.ts';
 import { stopAtFor } from './timeouts.ts';
 import { applyAgentStatus, failVm, moveVm } from './transitions.ts';
+import { timings } from '../metrics/timings.ts';
 
 /** States an operation passes through; one left with no operation in flight was interrupted. */
 const TRANSITIONAL = ['starting', 'stopping', 'pausing', 'resuming'];
@@ -15,6 +16,20 @@ const TRANSITIONAL = ['starting', 'stopping', 'pausing', 'resuming'];
  * (a VM missing from it is gone from the host); pushes only carry what changed.
  */
 export async function reconcileHost(
+  ctx: VmContext,
+  hostId: string,
+  statuses: AgentVmStatus[],
+  complete: boolean,
+): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await reconcileReport(ctx, hostId, statuses, complete);
+  } finally {
+    timings.emit('reconcile', complete ? 'heartbeat' : 'push', (performance.now() - t0) / 1000);
+  }
+}
+
+async function reconcileReport(
   ctx: VmContext,
   hostId: string,
   statuses: AgentVmStatus[],
