@@ -5,6 +5,7 @@ import type { AppServices } from '../app.ts';
 import { proxyToGuest } from '../routes/guest-http.ts';
 import { accessTarget } from '../routes/vm-access.ts';
 import type { Sandboxes } from './sandboxes.ts';
+import { isUpgrade, upgradeToGuest } from './traffic-upgrade.ts';
 
 /** What a private sandbox's ports ask for (E2B's name), holding its traffic access token. */
 export const TRAFFIC_HEADER = 'e2b-traffic-access-token';
@@ -61,6 +62,20 @@ export function trafficRouting(
     }
     try {
       const tg = await target(f.row.vm_id, f.row.project);
+      const forwarded = { 'x-forwarded-host': req.headers.host ?? '', 'x-forwarded-proto': req.protocol };
+      if (isUpgrade(req)) {
+        // A WebSocket (or another protocol switch): the bytes of both ways, once the guest answers.
+        await upgradeToGuest(deps, {
+          req,
+          reply,
+          host: tg.host,
+          vmId: tg.vmId,
+          port: to.port,
+          headers: forwarded,
+          dropHeaders: [TRAFFIC_HEADER],
+        });
+        return reply;
+      }
       const hasBody =
         req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
       return await proxyToGuest(deps, {
@@ -73,7 +88,7 @@ export function trafficRouting(
         path: req.url,
         // The Host stays the client's, as on E2B; its cookies and Authorization are the app's own
         // (another origin than the manager's).
-        headers: { 'x-forwarded-host': req.headers.host ?? '', 'x-forwarded-proto': req.protocol },
+        headers: forwarded,
         dropHeaders: [TRAFFIC_HEADER],
       });
     } catch (e) {
