@@ -73,7 +73,10 @@ function openWs(host: string, headers: Record<string, string> = {}) {
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
-    ws.once('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('unexpected-response', (q, res) => {
+      reject(new Error(`HTTP ${res.statusCode}`));
+      q.destroy();
+    });
   });
   return { ws, got, opened };
 }

@@ -49,6 +49,8 @@ export function trafficRouting(
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const to = sandboxHost(req.headers.host, deps.domain);
     if (!to) return;
+    // An upgrade's socket left the HTTP server's keeping: once refused, nothing else closes it.
+    if (isUpgrade(req)) reply.raw.once('finish', () => req.raw.socket.destroy());
     const f = await deps.sandboxes.forTraffic(to.id);
     if (!f) return refuse(reply, 404, `sandbox "${to.id}" not found`);
     if (!f.row.public_traffic) {
