@@ -42,8 +42,9 @@ export interface DeclaredAudit {
 const declared = new WeakMap<FastifyRequest, DeclaredAudit>();
 
 /**
- * Puts a request of a route outside the contract in the audit trail (each state-changing call,
- * whatever its outcome); called again, it adds what it learnt since (the caller, the target).
+ * Puts a request of a route outside the contract in the audit trail, by the rules of the contract's
+ * routes (a state-changing call whatever its outcome, any call refused for want of credentials or
+ * rights); called again, it adds what it learnt since (the caller, the target).
  */
 export function auditAs(req: FastifyRequest, d: Partial<DeclaredAudit>): void {
   const before = declared.get(req);
@@ -133,14 +134,14 @@ export function installAudit(app: FastifyInstance, deps: { store: AuditStore; au
 
   app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
     const found = routeOf(req);
-    if (!found) {
-      if (declared.has(req)) record(req, reply.statusCode);
-      return;
-    }
-    const [id] = found;
     const status = reply.statusCode;
     const write = req.method !== 'GET' && req.method !== 'HEAD';
     const denied = status === 401 || status === 403;
+    if (!found) {
+      if (declared.has(req) && (write || denied)) record(req, status);
+      return;
+    }
+    const [id] = found;
     if (!write && !denied) return;
     if (ROUTINE.has(id) && status < 400) return;
     record(req, status);

@@ -77,10 +77,15 @@ function statesFilter(q: unknown): string[] | null {
 }
 
 /**
- * The audit trail's action of each state-changing control route (both versions of a route share
- * one): written to the trail the rest of the API writes, whatever the outcome.
+ * The audit trail's action of each control route (both versions of a route share one), for the
+ * trail the rest of the API writes: the state-changing ones whatever the outcome, the reads when
+ * refused for their key.
  */
 const AUDITED: Record<string, string> = {
+  'GET /sandboxes': 'e2bListSandboxes',
+  'GET /v2/sandboxes': 'e2bListSandboxes',
+  'GET /sandboxes/:id': 'e2bGetSandbox',
+  'GET /sandboxes/:id/metrics': 'e2bGetSandboxMetrics',
   'POST /sandboxes': 'e2bCreateSandbox',
   'POST /v2/sandboxes': 'e2bCreateSandbox',
   'POST /sandboxes/:id/connect': 'e2bConnectSandbox',
