@@ -3,7 +3,7 @@ import { routeRoles, routes, type AuditRecord, type RouteDef } from '@hearth/con
 import { errorCodeOf, grantedOf, principalOf } from '../http.ts';
 import type { AuditStore, NewAudit } from '../store/audit.ts';
 import type { Authority } from './authority.ts';
-import { ANONYMOUS } from './principal.ts';
+import { ANONYMOUS, type Principal } from './principal.ts';
 
 /** Each contract route by the method and path pattern Fastify matched. */
 const ROUTE_BY_PATTERN = new Map<string, [string, RouteDef]>(
@@ -28,6 +28,30 @@ const learnt = new WeakMap<FastifyRequest, Learnt>();
 /** Most records written in one statement. */
 const AUDIT_BATCH = 200;
 const recorded = new WeakSet<FastifyRequest>();
+
+/**
+ * What a route outside the contract (the E2B API) tells the audit trail about its request: its
+ * action, and once it knows them, the caller, the project and the target.
+ */
+export interface DeclaredAudit {
+  action: string;
+  principal?: Principal;
+  project?: string;
+  target?: string;
+}
+const declared = new WeakMap<FastifyRequest, DeclaredAudit>();
+
+/**
+ * Puts a request of a route outside the contract in the audit trail, by the rules of the contract's
+ * routes (a state-changing call whatever its outcome, any call refused for want of credentials or
+ * rights); called again, it adds what it learnt since (the caller, the target).
+ */
+export function auditAs(req: FastifyRequest, d: Partial<DeclaredAudit>): void {
+  const before = declared.get(req);
+  const action = d.action ?? before?.action;
+  if (!action) throw new Error('auditAs: the first call names the action');
+  declared.set(req, { ...before, ...d, action });
+}
 
 function routeOf(req: FastifyRequest): [string, RouteDef] | undefined {
   const url = req.routeOptions.url;
@@ -110,11 +134,14 @@ export function installAudit(app: FastifyInstance, deps: { store: AuditStore; au
 
   app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
     const found = routeOf(req);
-    if (!found) return;
-    const [id] = found;
     const status = reply.statusCode;
     const write = req.method !== 'GET' && req.method !== 'HEAD';
     const denied = status === 401 || status === 403;
+    if (!found) {
+      if (declared.has(req) && (write || denied)) record(req, status);
+      return;
+    }
+    const [id] = found;
     if (!write && !denied) return;
     if (ROUTINE.has(id) && status < 400) return;
     record(req, status);
@@ -124,7 +151,7 @@ export function installAudit(app: FastifyInstance, deps: { store: AuditStore; au
 /** The record of one request, from what the request lifecycle learnt (null: not a route of ours). */
 function describe(req: FastifyRequest, status: number, auth: Authority): NewAudit | null {
   const found = routeOf(req);
-  if (!found) return null;
+  if (!found) return describeDeclared(req, status);
   const [action, route] = found;
   const principal = principalOf(req) ?? ANONYMOUS;
   const seen = learnt.get(req) ?? {};
@@ -150,6 +177,28 @@ function describe(req: FastifyRequest, status: number, auth: Authority): NewAudi
     path: req.url.split('?')[0]!,
     target: typeof params?.id === 'string' ? params.id : (seen.createdId ?? null),
     project: projectOf(req, action, route, auth),
+    outcome: outcomeOf(status),
+    status,
+    code: errorCodeOf(req) ?? null,
+    requestId: req.id,
+  };
+}
+
+/** The record of a request whose route declared itself (auditAs). */
+function describeDeclared(req: FastifyRequest, status: number): NewAudit | null {
+  const d = declared.get(req);
+  if (!d) return null;
+  const principal = d.principal ?? principalOf(req) ?? ANONYMOUS;
+  const params = req.params as { id?: unknown } | undefined;
+  return {
+    actor: { kind: principal.kind, id: principal.userId ?? principal.hostId, name: principal.name },
+    tokenId: principal.tokenId,
+    source: req.ip ?? null,
+    action: d.action,
+    method: req.method,
+    path: req.url.split('?')[0]!,
+    target: d.target ?? (typeof params?.id === 'string' ? params.id : null),
+    project: d.project ?? null,
     outcome: outcomeOf(status),
     status,
     code: errorCodeOf(req) ?? null,

@@ -3,6 +3,7 @@ import type { GuestMetrics, RouteRole } from '@hearth/contract';
 import type { AgentClient } from '../services/agent-client.ts';
 import type { Stores } from '../store/index.ts';
 import type { Authority } from '../auth/authority.ts';
+import { auditAs } from '../auth/audit.ts';
 import { e2bCaller, type E2bCaller } from './auth.ts';
 import { E2bError } from './errors.ts';
 import { ENVD_VERSION, stateOf, type Found, type NewSandbox, type Sandboxes } from './sandboxes.ts';
@@ -75,17 +76,52 @@ function statesFilter(q: unknown): string[] | null {
   return states.length ? states : null;
 }
 
+/**
+ * The audit trail's action of each control route (both versions of a route share one), for the
+ * trail the rest of the API writes: the state-changing ones whatever the outcome, the reads when
+ * refused for their key.
+ */
+const AUDITED: Record<string, string> = {
+  'GET /sandboxes': 'e2bListSandboxes',
+  'GET /v2/sandboxes': 'e2bListSandboxes',
+  'GET /sandboxes/:id': 'e2bGetSandbox',
+  'GET /sandboxes/:id/metrics': 'e2bGetSandboxMetrics',
+  'POST /sandboxes': 'e2bCreateSandbox',
+  'POST /v2/sandboxes': 'e2bCreateSandbox',
+  'POST /sandboxes/:id/connect': 'e2bConnectSandbox',
+  'POST /v2/sandboxes/:id/connect': 'e2bConnectSandbox',
+  'POST /sandboxes/:id/resume': 'e2bResumeSandbox',
+  'DELETE /sandboxes/:id': 'e2bKillSandbox',
+  'POST /sandboxes/:id/timeout': 'e2bSetSandboxTimeout',
+  'POST /sandboxes/:id/pause': 'e2bPauseSandbox',
+};
+
 const idOf = (req: FastifyRequest) => (req.params as { id: string }).id;
 const bodyOf = (req: FastifyRequest) => (req.body ?? {}) as Record<string, unknown>;
+
+/** The route a request matched, prefix aside, as AUDITED names it. */
+function auditKey(req: FastifyRequest): string {
+  const url = (req.routeOptions.url ?? '').replace(/^\/e2b/, '');
+  return `${req.method} ${url}`;
+}
 
 /** The control plane: what the SDK calls with `X-API-KEY` (docs/e2b.md lists the mapping). */
 export function controlRoutes(app: FastifyInstance, deps: ControlDeps): void {
   const { sandboxes } = deps;
-  const caller = (req: FastifyRequest, role: RouteRole): Promise<E2bCaller> => e2bCaller(req, deps, role);
+  const caller = async (req: FastifyRequest, role: RouteRole): Promise<E2bCaller> => {
+    const c = await e2bCaller(req, deps, role);
+    if (AUDITED[auditKey(req)]) auditAs(req, { principal: c.principal, project: c.project });
+    return c;
+  };
+  app.addHook('onRequest', async (req) => {
+    const action = AUDITED[auditKey(req)];
+    if (action) auditAs(req, { action });
+  });
 
   const create = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const c = await caller(req, 'operator');
     const f = await sandboxes.create(c, bodyOf(req) as NewSandbox);
+    auditAs(req, { target: f.row.id });
     return reply.code(201).send(created(f, deps.domainFor(req), sandboxes));
   };
   app.post('/sandboxes', create);

@@ -5,6 +5,7 @@ import type { AppServices } from '../app.ts';
 import { proxyToGuest } from '../routes/guest-http.ts';
 import { accessTarget } from '../routes/vm-access.ts';
 import type { Sandboxes } from './sandboxes.ts';
+import { isUpgrade, upgradeToGuest } from './traffic-upgrade.ts';
 
 /** What a private sandbox's ports ask for (E2B's name), holding its traffic access token. */
 export const TRAFFIC_HEADER = 'e2b-traffic-access-token';
@@ -48,6 +49,8 @@ export function trafficRouting(
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const to = sandboxHost(req.headers.host, deps.domain);
     if (!to) return;
+    // An upgrade's socket left the HTTP server's keeping: once refused, nothing else closes it.
+    if (isUpgrade(req)) reply.raw.once('finish', () => req.raw.socket.destroy());
     const f = await deps.sandboxes.forTraffic(to.id);
     if (!f) return refuse(reply, 404, `sandbox "${to.id}" not found`);
     if (!f.row.public_traffic) {
@@ -61,6 +64,20 @@ export function trafficRouting(
     }
     try {
       const tg = await target(f.row.vm_id, f.row.project);
+      const forwarded = { 'x-forwarded-host': req.headers.host ?? '', 'x-forwarded-proto': req.protocol };
+      if (isUpgrade(req)) {
+        // A WebSocket (or another protocol switch): the bytes of both ways, once the guest answers.
+        await upgradeToGuest(deps, {
+          req,
+          reply,
+          host: tg.host,
+          vmId: tg.vmId,
+          port: to.port,
+          headers: forwarded,
+          dropHeaders: [TRAFFIC_HEADER],
+        });
+        return reply;
+      }
       const hasBody =
         req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
       return await proxyToGuest(deps, {
@@ -73,7 +90,7 @@ export function trafficRouting(
         path: req.url,
         // The Host stays the client's, as on E2B; its cookies and Authorization are the app's own
         // (another origin than the manager's).
-        headers: { 'x-forwarded-host': req.headers.host ?? '', 'x-forwarded-proto': req.protocol },
+        headers: forwarded,
         dropHeaders: [TRAFFIC_HEADER],
       });
     } catch (e) {
