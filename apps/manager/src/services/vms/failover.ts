@@ -4,7 +4,7 @@ import { waitsInPool } from '../../store/pools.ts';
 import { placeVm } from '../scheduler.ts';
 import { RESTORING, type VmContext } from './context.ts';
 import { runDelete, runStart } from './lifecycle.ts';
-import { assertPortsFree } from './placement.ts';
+import { assertPortsFree, constraintsOf } from './placement.ts';
 import { runRestore } from './restore.ts';
 import { moveVm } from './transitions.ts';
 
@@ -140,9 +140,11 @@ async function planFor(ctx: VmContext, row: VmRow, dead: { id: string; name: str
         memoryMib: row.memory_mib,
         vmm: row.vmm ?? undefined,
         diskMib: row.disk_mib,
+        ...(await constraintsOf(ctx, row)),
       },
       ctx.memory,
       ctx.disk,
+      ctx.placement,
     );
     if (row.ports?.length) await assertPortsFree(ctx, p.host.id, row.id, row.ports, 'Restarting the VM');
     return {

@@ -1,6 +1,7 @@
 import { HearthError, type LastMigration, type Vm } from '@hearth/contract';
 import { vmFromRow, type HostRow, type VmRow } from '../../store/mappers.ts';
 import { placeVm } from '../scheduler.ts';
+import { constraintsOf } from './placement.ts';
 import { agentSpecFor } from './agent-spec.ts';
 import type { VmContext } from './context.ts';
 import { moveCold } from './migrate-cold.ts';
@@ -37,10 +38,12 @@ export async function chooseTarget(ctx: VmContext, row: VmRow, toHost?: string):
         memoryMib: row.memory_mib,
         vmm: row.vmm ?? 'qemu',
         diskMib: row.disk_mib,
+        ...(await constraintsOf(ctx, row)),
         ...(toHost ? { host: toHost } : {}),
       },
       ctx.memory,
       ctx.disk,
+      ctx.placement,
     ).host;
   } catch (e) {
     if (e instanceof HearthError && e.code !== 'HOST_NOT_FOUND') {

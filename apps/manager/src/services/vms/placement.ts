@@ -1,6 +1,7 @@
 import { HearthError, type PortMapping } from '@hearth/contract';
 import type { NicPlan } from '../networks/nic-planning.ts';
-import { placeVm, type Placement } from '../scheduler.ts';
+import { placeVm, type Placement, type PlaceRequest } from '../scheduler.ts';
+import type { VmRow } from '../../store/mappers.ts';
 import type { CreateInput } from './create-input.ts';
 import type { VmContext } from './context.ts';
 
@@ -63,4 +64,25 @@ export async function assertPortsFree(
       },
     );
   }
+}
+
+/**
+ * The placement constraints a VM was created with, for placing it again (a migration, a restart
+ * after its host died): its host selector, its anti-affinity group less itself, the strategy.
+ */
+export async function constraintsOf(
+  ctx: VmContext,
+  row: Pick<VmRow, 'id' | 'name' | 'project' | 'host_id' | 'host_selector' | 'anti_affinity_group'>,
+): Promise<Pick<PlaceRequest, 'hostSelector' | 'antiAffinity'>> {
+  const group = row.anti_affinity_group;
+  if (!group) return { hostSelector: row.host_selector ?? {} };
+  const members = await ctx.stores.hostPlacement.groupHosts(row.project, group);
+  // The VM itself never counts against a host: it is the one being placed.
+  const own = row.host_id ? members.get(row.host_id) : undefined;
+  if (row.host_id && own) {
+    const rest = own.filter((n) => n !== row.name);
+    if (rest.length) members.set(row.host_id, rest);
+    else members.delete(row.host_id);
+  }
+  return { hostSelector: row.host_selector ?? {}, antiAffinity: { group, members } };
 }
