@@ -53,7 +53,7 @@ import {
 import { MetricsHistory } from './services/metrics/history.ts';
 import { LeaderLease, replicaId, startReplication } from './services/replicas/index.ts';
 import type { ManagerConfig } from './manager-config.ts';
-import { sweepUnreachable } from './services/host-failure.ts';
+import { startHousekeeping } from './services/housekeeping.ts';
 
 export interface RunningManager {
   url: string;
@@ -83,7 +83,6 @@ export interface RunningManager {
 }
 
 /** How often expired sessions, tickets and Idempotency-Keys are deleted (each is ignored as soon as it expires). */
-const SWEEP_MS = 60_000;
 
 export async function startManager(cfg: ManagerConfig): Promise<RunningManager> {
   // Read first: a bad value stops the start before anything is running.
@@ -295,36 +294,17 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     throw e;
   });
 
-  let lastSweep = 0;
-  const startedAt = Date.now();
-  const failureDeps = { stores, vmService, agents, log, webhooks: hooks.service };
-  // Housekeeping: hosts that stopped heartbeating go offline, then unreachable after the grace
-  // period (their VMs unknown); VMs past their timeout stop.
-  const tick = setInterval(
-    () => {
-      if (!leader.isLeader()) return;
-      void stores.hosts
-        .markStale(cfg.hostOfflineMs ?? 20_000)
-        .then((ids) => {
-          ids.forEach((id) => agents.live.lost(id));
-          hooks.hostsOffline(ids);
-        })
-        .catch(() => undefined);
-      if (Date.now() - startedAt > unreachableMs)
-        void sweepUnreachable(failureDeps, unreachableMs).catch((e: Error) =>
-          log.warn({ err: e.message }, 'marking unreachable hosts failed'),
-        );
-      void vmService.stopExpired().catch(() => undefined);
-      if (Date.now() - lastSweep > SWEEP_MS) {
-        lastSweep = Date.now();
-        void stores.sessions.sweep().catch(() => undefined);
-        void stores.tickets.sweep().catch(() => undefined);
-        void stores.idempotency.sweep().catch(() => undefined);
-      }
-    },
-    Math.max(1000, cfg.heartbeatMs),
-  );
-  tick.unref();
+  const tick = startHousekeeping({
+    isLeader: () => leader.isLeader(),
+    stores,
+    agents,
+    vmService,
+    log,
+    webhooks: hooks,
+    hostOfflineMs: cfg.hostOfflineMs ?? 20_000,
+    unreachableMs,
+    everyMs: Math.max(1000, cfg.heartbeatMs),
+  });
   pools.start();
   // Instances of functions live in the process that started them: every replica sweeps its own.
   functions.start(!others.length);
@@ -370,7 +350,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     async dispose() {
       if (disposed) return;
       disposed = true;
-      clearInterval(tick);
+      tick.dispose();
       auditSweep.dispose();
       leader.off('change', lead);
       await leader.dispose();

@@ -1,7 +1,6 @@
 // The drift check's list (schema.test.ts): every table, from every schema file.
 import {
   audit,
-  hostFences,
   hosts,
   idempotencyKeys,
   images,
@@ -27,6 +26,7 @@ import { functionAliases, functionLogs, functions, functionVersions } from './sc
 import { snapshotSchedules } from './schema-schedules.ts';
 import { metricSamples } from './schema-metrics.ts';
 import { managerLeases, managerOperations, managerReplicas } from './schema-replicas.ts';
+import { hostFences } from './schema-fences.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {

@@ -86,18 +86,6 @@ export const hosts = pgTable('hosts', {
   dead_at: at('dead_at'),
 });
 
-/** VMs a host declared dead must destroy if its agent comes back (they run elsewhere or are lost). */
-export const hostFences = pgTable(
-  'host_fences',
-  {
-    host_id: text('host_id').notNull(),
-    vm_id: text('vm_id').notNull(),
-    reason: text('reason').notNull(),
-    created_at: created(),
-  },
-  (t) => [primaryKey({ columns: [t.host_id, t.vm_id] })],
-);
-
 export const tokens = pgTable('tokens', {
   id: text('id').primaryKey(),
   kind: text('kind').$type<TokenKind>().notNull(),

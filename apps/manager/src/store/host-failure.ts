@@ -1,7 +1,8 @@
 import { HearthError } from '@hearth/contract';
 import { and, desc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
-import { hostFences, hosts, snapshots } from '../db/schema.ts';
+import { hosts, snapshots } from '../db/schema.ts';
+import { hostFences } from '../db/schema-fences.ts';
 import type { HostRow } from './mappers.ts';
 
 /**
