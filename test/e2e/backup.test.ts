@@ -1,20 +1,28 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Vm } from '@hearth/contract';
+import type { Snapshot, Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { cli } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
 
 // Backup → wipe → restore of a real manager (PGlite): the same VMs, images and snapshots are
-// listed, the agent reconnects, and the VM boots again with its disk intact.
+// listed, the agent reconnects, and the VM boots again with its disk intact. The manifest's
+// volume and snapshot checksums are those of the files on the agent's disk; a snapshot whose
+// files went missing before the restore is flagged by the check that follows it.
 let p: Platform;
 let vm: Vm;
 let env: Record<string, string>;
 let archive = '';
 let before: { vms: string[]; images: string[]; snapshots: string[]; volumes: string[] };
+let gone: Snapshot;
+let agentDir = '';
+
+/** sha256 of a file the test reads itself, independent of the product's hashing. */
+const sumOf = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 const sh = async (id: string, command: string) => {
   const r = await p.client.call('execVm', { params: { id }, body: { command } });
@@ -33,10 +41,17 @@ const listed = async () => ({
 beforeAll(async () => {
   p = await startPlatform();
   env = { HEARTH_URL: p.manager.url, HEARTH_TOKEN: p.manager.adminToken };
-  const made = await p.client.call('createVm', { body: { name: 'bk-vm' } });
+  agentDir = join(p.dir, 'agent');
+  // bk-att is attached to the running VM (its bytes may change: listed without a sum); bk-vol
+  // is free (its host reads it at backup time).
+  await p.client.call('createVolume', { body: { name: 'bk-att', size: '16mb' } });
+  const made = await p.client.call('createVm', { body: { name: 'bk-vm', start: false } });
+  await p.client.call('attachVolume', { params: { id: 'bk-att' }, body: { vm: made.id } });
+  await p.client.call('startVm', { params: { id: made.id } });
   vm = await waitState(made.id, 'running');
   await sh(vm.id, 'echo "kept across the restore" > /root/marker && sync');
   await p.client.call('createSnapshot', { params: { id: vm.id }, body: { name: 'bk-snap' } });
+  gone = await p.client.call('createSnapshot', { params: { id: vm.id }, body: { name: 'bk-gone' } });
   await p.client.call('createVolume', { body: { name: 'bk-vol', size: '16mb' } });
   archive = join(p.dir, 'backup.tar');
 }, 300_000);
@@ -56,14 +71,38 @@ describe('backup and restore (real VM)', () => {
       database: { kind: string; sha256: string };
       vms: number;
       images: { id: string; sha256: string; file: string | null }[];
-      snapshots: { name: string }[];
-      volumes: { name: string }[];
+      snapshots: {
+        id: string;
+        name: string;
+        sha256: string | null;
+        files: Record<string, string> | null;
+        sha256Reason: string | null;
+      }[];
+      volumes: { id: string; name: string; sha256: string | null; sha256Reason: string | null }[];
       files: { path: string; sha256: string }[];
     };
     expect(manifest.database.kind).toBe('pglite');
     expect(manifest.vms).toBe(1);
-    expect(manifest.snapshots.map((s) => s.name)).toEqual(['bk-snap']);
-    expect(manifest.volumes.map((v) => v.name)).toEqual(['bk-vol']);
+    expect(manifest.snapshots.map((s) => s.name).sort()).toEqual(['bk-gone', 'bk-snap']);
+    expect(manifest.volumes.map((v) => v.name).sort()).toEqual(['bk-att', 'bk-vol']);
+    // Each snapshot file's sum is that of the file on the agent's disk, and the digest is the
+    // sha256sum listing of them (what `sha256sum * | sha256sum` gives in the directory).
+    const apiSnaps = await p.client.all('listSnapshots');
+    for (const s of manifest.snapshots) {
+      const dir = join(agentDir, 'snapshots', s.id);
+      const names = (await readdir(dir)).sort();
+      expect(names.length).toBeGreaterThan(1);
+      expect(Object.keys(s.files ?? {}).sort()).toEqual(names);
+      for (const n of names) expect(s.files![n]).toBe(sumOf(join(dir, n)));
+      const listing = names.map((n) => `${sumOf(join(dir, n))}  ${n}\n`).join('');
+      expect(s.sha256).toBe(createHash('sha256').update(listing).digest('hex'));
+      expect(s.sha256Reason).toBeNull();
+      expect(apiSnaps.find((x) => x.id === s.id)?.sha256).toBe(s.sha256);
+    }
+    const free = manifest.volumes.find((v) => v.name === 'bk-vol')!;
+    expect(free.sha256).toBe(sumOf(join(agentDir, 'volumes', `${free.id}.img`)));
+    const att = manifest.volumes.find((v) => v.name === 'bk-att')!;
+    expect(att).toMatchObject({ sha256: null, sha256Reason: expect.stringMatching(/running/) });
     expect(manifest.images.map((i) => `${i.id} ${i.sha256}`).sort()).toEqual(before.images);
     const paths = manifest.files.map((f) => f.path);
     expect(paths).toEqual(expect.arrayContaining(['db/pglite.tar', 'state/seal.key', 'state/admin.token']));
@@ -103,12 +142,26 @@ describe('backup and restore (real VM)', () => {
   it('rebuilds the manager on an empty data directory; the agent reconciles; the VM boots with its disk', async () => {
     await p.manager.dispose();
     await rm(join(p.dir, 'manager'), { recursive: true, force: true });
+    // Lost on the host while the manager was down: the check after the restore must say so.
+    await rm(join(agentDir, 'snapshots', gone.id), { recursive: true });
     const r = await cli(['backup', 'restore', archive, '--data-dir', join(p.dir, 'manager')], env);
     expect(r.stderr).not.toMatch(/failed/);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/restored pglite database, 1 VMs, \d+ images, 1 snapshots, 1 volumes/);
+    expect(r.stdout).toMatch(/restored pglite database, 1 VMs, \d+ images, 2 snapshots, 2 volumes/);
     await p.startManager();
     expect(await listed()).toEqual(before);
+    const problems = async () =>
+      Object.fromEntries((await p.client.all('listSnapshots')).map((s) => [s.name, s.problem ?? null]));
+    await until(
+      'the missing snapshot is flagged',
+      async () => /missing/.test((await problems())['bk-gone'] ?? ''),
+      120_000,
+    );
+    expect((await problems())['bk-snap']).toBeNull();
+    const events = await p.client.call('vmEvents', { params: { id: vm.id }, query: { limit: 500 } });
+    expect(events.items.some((e) => e.type === 'snapshot-problem' && e.reason?.includes(gone.id))).toBe(
+      true,
+    );
     // The agent comes back with its own credential, trusted by the restored CA.
     await until(
       'the host is ready again',

@@ -8,6 +8,7 @@ import { serve } from '../http.ts';
 import { pemPin } from '../tls/agent-ca.ts';
 import type { AppServices } from '../app.ts';
 import { recordHeartbeat } from '../services/metrics/record.ts';
+import { verifySnapshotsAfterRestore } from '../backup/verify-snapshots.ts';
 
 export function hostRoutes(
   app: FastifyInstance,
@@ -81,6 +82,8 @@ export function hostRoutes(
     }
     agents.live.seen(host);
     await vmService.reconcile(params.id, body.vms, true);
+    // After a backup restore: the host's snapshots are checked in the background (verify-snapshots.ts).
+    verifySnapshotsAfterRestore({ db, stores, agents, log }, host);
     await recordHeartbeat(history, stores, params.id, body).catch((e: Error) =>
       log.warn({ host: params.id, err: e.message }, 'keeping the heartbeat samples failed'),
     );
