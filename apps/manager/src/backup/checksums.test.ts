@@ -12,11 +12,20 @@ const hosts: Record<string, { id: string; state: string }> = {
 };
 const stores = { hosts: { get: async (id: string) => hosts[id] ?? null } } as unknown as Stores;
 const agents = {
-  call: async (host: { id: string }, _route: string, o: { body: { volumes: string[]; snapshots: string[] } }) => {
+  call: async (
+    host: { id: string },
+    _route: string,
+    o: { body: { volumes: string[]; snapshots: string[] } },
+  ) => {
     if (host.id === 'broken') throw new Error('connect ECONNREFUSED');
     return {
       volumes: o.body.volumes.map((id) => ({ id, sha256: `sum-${id}`, reason: null })),
-      snapshots: o.body.snapshots.map((id) => ({ id, files: { mem: `sum-${id}` }, reason: null, missing: false })),
+      snapshots: o.body.snapshots.map((id) => ({
+        id,
+        files: { mem: `sum-${id}` },
+        reason: null,
+        missing: false,
+      })),
     };
   },
 } as unknown as AgentClient;
@@ -39,9 +48,18 @@ describe('hostChecksums', () => {
       },
     );
     expect(r.volumes.get('v1')).toEqual({ sha256: 'sum-v1', reason: null });
-    expect(r.volumes.get('v2')).toEqual({ sha256: null, reason: expect.stringMatching(/host down is offline/) });
-    expect(r.volumes.get('v3')).toEqual({ sha256: null, reason: expect.stringMatching(/did not answer.*ECONNREFUSED/) });
-    expect(r.volumes.get('v4')).toEqual({ sha256: null, reason: expect.stringMatching(/host removed is gone/) });
+    expect(r.volumes.get('v2')).toEqual({
+      sha256: null,
+      reason: expect.stringMatching(/host down is offline/),
+    });
+    expect(r.volumes.get('v3')).toEqual({
+      sha256: null,
+      reason: expect.stringMatching(/did not answer.*ECONNREFUSED/),
+    });
+    expect(r.volumes.get('v4')).toEqual({
+      sha256: null,
+      reason: expect.stringMatching(/host removed is gone/),
+    });
     expect(r.snapshots.get('s1')).toEqual({ files: { mem: 'sum-s1' }, reason: null });
     expect(r.snapshots.get('s2')?.files).toBeNull();
   });

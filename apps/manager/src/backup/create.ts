@@ -52,10 +52,7 @@ async function place(from: string, to: string): Promise<void> {
  * stream with an error, never with a short archive that looks whole. The staging directory goes
  * when the stream ends, fails or is dropped by the client; onSettled runs once all work has stopped.
  */
-export function createBackup(
-  o: BackupDeps,
-  onSettled: () => void = () => undefined,
-): Readable {
+export function createBackup(o: BackupDeps, onSettled: () => void = () => undefined): Readable {
   const out = passThrough();
   let stage: string | null = null;
   const cleanup = () => {
@@ -111,11 +108,7 @@ async function streamTar(stage: string, out: PassThrough): Promise<void> {
  * then linked for every image the dump knows; the manifest lists and checksums it all. Stops early
  * (leaving the caller to remove the directory) once the client has gone.
  */
-async function stageBackup(
-  o: BackupDeps,
-  stage: string,
-  gone: () => boolean,
-): Promise<void> {
+async function stageBackup(o: BackupDeps, stage: string, gone: () => boolean): Promise<void> {
   const dbFile = join('db', o.db.kind === 'pglite' ? 'pglite.tar' : 'postgres.dump');
   await mkdir(join(stage, 'db'), { recursive: true, mode: 0o700 });
   await o.db.dumpTo(join(stage, dbFile));
@@ -182,7 +175,9 @@ async function stageBackup(
   // by their hosts (a snapshot still being taken has no files to read yet).
   const sums = await hostChecksums(o, {
     volumes: volumes.map((v) => ({ id: v.id, host: v.host_id })),
-    snapshots: snaps.filter((s) => !s.files && s.state === 'ready').map((s) => ({ id: s.id, host: s.host_id })),
+    snapshots: snaps
+      .filter((s) => !s.files && s.state === 'ready')
+      .map((s) => ({ id: s.id, host: s.host_id })),
   });
   if (gone()) return;
   const [{ n: vms }] = (await o.db.query<{ n: number }>('SELECT count(*)::int AS n FROM vms')) as [

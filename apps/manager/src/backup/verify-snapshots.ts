@@ -26,7 +26,9 @@ export function verifySnapshotsAfterRestore(
   if (running.has(host.id) || clean.has(host.id)) return;
   running.add(host.id);
   void check(o, host)
-    .catch((e: Error) => o.log.warn({ host: host.id, err: e.message }, 'checking snapshots after a restore failed'))
+    .catch((e: Error) =>
+      o.log.warn({ host: host.id, err: e.message }, 'checking snapshots after a restore failed'),
+    )
     .finally(() => running.delete(host.id));
 }
 
