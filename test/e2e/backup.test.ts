@@ -97,8 +97,9 @@ function suite(db: 'pglite' | 'postgres'): void {
         const names = (await readdir(dir)).sort();
         expect(names.length).toBeGreaterThan(1);
         expect(Object.keys(s.files ?? {}).sort()).toEqual(names);
-        for (const n of names) expect(s.files![n]).toBe(sumOf(join(dir, n)));
-        const listing = names.map((n) => `${sumOf(join(dir, n))}  ${n}\n`).join('');
+        const onDisk = names.map((n) => sumOf(join(dir, n)));
+        expect(names.map((n) => s.files![n])).toEqual(onDisk);
+        const listing = names.map((n, i) => `${onDisk[i]}  ${n}\n`).join('');
         expect(s.sha256).toBe(createHash('sha256').update(listing).digest('hex'));
         expect(s.sha256Reason).toBeNull();
         expect(apiSnaps.find((x) => x.id === s.id)?.sha256).toBe(s.sha256);
@@ -117,7 +118,7 @@ function suite(db: 'pglite' | 'postgres'): void {
       const refused = await cli(['backup', 'create', '--out', nope], { ...env, HEARTH_TOKEN: 'hth_bad' });
       expect(refused.code).not.toBe(0);
       expect(existsSync(nope) || existsSync(`${nope}.part`)).toBe(false);
-    });
+    }, 900_000);
 
     it('refuses a non-empty data directory and a damaged archive', async () => {
       const busy = join(p.dir, 'busy');
@@ -196,7 +197,7 @@ function suite(db: 'pglite' | 'postgres'): void {
       await p.client.call('restoreVm', { params: { id: vm.id }, body: { snapshot: 'bk-snap' } });
       await waitState(vm.id, 'running');
       expect(await sh(vm.id, 'cat /root/marker')).toBe('kept across the restore');
-    });
+    }, 900_000);
   });
 }
 
