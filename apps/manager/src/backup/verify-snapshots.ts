@@ -3,39 +3,44 @@ import type { Db } from '../db/index.ts';
 import type { AgentClient, AgentTarget } from '../services/agent-client.ts';
 import type { Stores } from '../store/index.ts';
 
-/** Hosts being checked now: one check per host at a time, however often it heartbeats. */
-const running = new Set<string>();
-/**
- * Hosts found with nothing to check: only a restore marks snapshots, and it runs before the
- * manager starts, so a host found clean stays clean for this process and costs no more queries.
- */
-const clean = new Set<string>();
-
 /**
  * After a backup restore (restore.ts marks every snapshot `verify`), a host's first heartbeat
  * has its snapshots checked against the sums recorded when they became ready: files missing, or
  * a file whose sha256 differs, sets `problem` on the snapshot and records a `snapshot-problem`
  * event on its VM (when it still has one). A snapshot without recorded sums is checked for
  * presence only, and gets the sums the host read. A host that fails to answer is asked again at
- * its next heartbeat. Never throws: the heartbeat must not fail because of it.
+ * its next heartbeat. The returned function never throws: the heartbeat must not fail because of
+ * it. One per manager (app): its memory of hosts is that manager's.
  */
-export function verifySnapshotsAfterRestore(
-  o: { db: Db; stores: Stores; agents: AgentClient; log: Logger },
-  host: AgentTarget,
-): void {
-  if (running.has(host.id) || clean.has(host.id)) return;
-  running.add(host.id);
-  void check(o, host)
-    .catch((e: Error) =>
-      o.log.warn({ host: host.id, err: e.message }, 'checking snapshots after a restore failed'),
-    )
-    .finally(() => running.delete(host.id));
+export function snapshotVerifier(o: {
+  db: Db;
+  stores: Stores;
+  agents: AgentClient;
+  log: Logger;
+}): (host: AgentTarget) => void {
+  // Hosts being checked now: one check per host at a time, however often it heartbeats.
+  const running = new Set<string>();
+  // Hosts found with nothing to check: only a restore marks snapshots, and it runs before the
+  // manager starts, so a host found clean stays clean for this manager and costs no more queries.
+  const clean = new Set<string>();
+  return (host) => {
+    if (running.has(host.id) || clean.has(host.id)) return;
+    running.add(host.id);
+    void check(o, host)
+      .then((nothing) => {
+        if (nothing) clean.add(host.id);
+      })
+      .catch((e: Error) =>
+        o.log.warn({ host: host.id, err: e.message }, 'checking snapshots after a restore failed'),
+      )
+      .finally(() => running.delete(host.id));
+  };
 }
 
 async function check(
   o: { db: Db; stores: Stores; agents: AgentClient; log: Logger },
   host: AgentTarget,
-): Promise<void> {
+): Promise<boolean> {
   const rows = await o.db.query<{
     id: string;
     name: string;
@@ -44,10 +49,7 @@ async function check(
   }>(`SELECT id, name, vm_id, files FROM snapshots WHERE host_id = $1 AND verify AND state = 'ready'`, [
     host.id,
   ]);
-  if (!rows.length) {
-    clean.add(host.id);
-    return;
-  }
+  if (!rows.length) return true;
   const r = await o.agents.call(host, 'checksums', {
     body: { volumes: [], snapshots: rows.map((s) => s.id) },
   });
@@ -78,4 +80,5 @@ async function check(
       );
     }
   }
+  return false;
 }
