@@ -136,6 +136,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     await sup.deleteSnapshot(params.snapshotId);
     return { ok: true };
   });
+  serve(app, r.checksums, async ({ body }) => sup.checksums(body));
   serve(app, r.exportInfo, async ({ params, query }) => sup.exportInfo(params.id, query));
   serve(app, r.exportFile, async ({ params, query, reply }) => {
     const out = await sup.exportStream(params.id, query);

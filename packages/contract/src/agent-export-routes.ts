@@ -18,8 +18,37 @@ export const AgentExportInfo = z.object({
 });
 export type AgentExportInfo = z.infer<typeof AgentExportInfo>;
 
+/** What the backup asks a host to checksum (docs/backups.md § Checksums). */
+export const AgentChecksumsBody = z.strictObject({
+  volumes: z.array(z.string().min(1)).max(10_000),
+  snapshots: z.array(z.string().min(1)).max(10_000),
+});
+/** `sha256`/`files` null: not computed, `reason` says why (missing, attached to a running VM). */
+export const AgentChecksums = z.object({
+  volumes: z.array(
+    z.object({ id: z.string(), sha256: z.string().nullable(), reason: z.string().nullable() }),
+  ),
+  snapshots: z.array(
+    z.object({
+      id: z.string(),
+      files: z.record(z.string(), z.string()).nullable(),
+      reason: z.string().nullable(),
+      missing: z.boolean(),
+    }),
+  ),
+});
+export type AgentChecksums = z.infer<typeof AgentChecksums>;
+
 /** VM export and import (docs/backups.md § VM export): files in the `hearth-sparse-1` encoding. */
 export const agentExportRoutes = {
+  checksums: def({
+    method: 'POST',
+    path: '/agent/v1/checksums',
+    summary:
+      "sha256 of volume files (not those attached to a running VM) and of snapshots' files on this host; a missing file is said so, never an error.",
+    body: AgentChecksumsBody,
+    response: AgentChecksums,
+  }),
   exportInfo: def({
     method: 'GET',
     path: '/agent/v1/vms/:id/export/info',

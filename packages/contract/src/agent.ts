@@ -198,6 +198,8 @@ export const AgentSnapshotResult = z.object({
   vmId: z.string(),
   createdAt: z.string(),
   sizeBytes: z.number(),
+  /** sha256 of each file of the snapshot's directory, by name: computed once, the files never change. */
+  fileSums: z.record(z.string(), z.string()).optional(),
 });
 export type AgentSnapshotResult = z.infer<typeof AgentSnapshotResult>;
 

@@ -34,6 +34,20 @@ export const Snapshot = z
     memoryMib: z.number().int(),
     diskMib: z.number().int(),
     createdAt: z.string(),
+    sha256: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        "Digest of its files' sha256 list (sha256sum format, by name), computed by its host when it became ready; null for snapshots from before that",
+      ),
+    problem: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'Set when its host was checked after a backup restore and its files are missing or differ from their checksums; null: fine or not checked',
+      ),
   })
   .meta({ id: 'Snapshot' });
 export type Snapshot = z.infer<typeof Snapshot>;

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { AppLogStore, DEFAULT_APP_LOGS } from '../app-logs/store.ts';
 import type {
+  AgentChecksums,
   AgentDnsNamesBody,
   AgentExportInfo,
   AgentNic,
@@ -15,6 +16,7 @@ import { nicsOf } from '../vm-net.ts';
 import { adoptVms } from './adopt.ts';
 import { VmContext, type SupervisorOptions } from './context.ts';
 import { watchExit } from './exit-watch.ts';
+import { checksums, snapshotFileSums } from './checksums.ts';
 import { exportInfo, exportStream, importDisk, type ExportSource } from './export.ts';
 import { guestOf } from './guest-access.ts';
 import { deleteVm, pauseVm, resumeVm, startVm, stopVm } from './lifecycle.ts';
@@ -22,7 +24,7 @@ import { netPolicy, setDnsNames, setNetPolicy, type NetPolicy } from './net-poli
 import { filesOf } from './record.ts';
 import { abortIncoming, finishIncoming, prepareIncoming } from './migrate-incoming.ts';
 import { cancelSend, migrateInfo, sendProgress, sendVm } from './migrate-send.ts';
-import { deleteSnapshot, restoreVm, snapshotVm, type AgentSnapshot } from './snapshot.ts';
+import { deleteSnapshot, restoreVm, snapshotDir, snapshotVm, type AgentSnapshot } from './snapshot.ts';
 
 /**
  * Owns every VM on this host: launch, adopt, observe, stop, delete. One operation per VM at a
@@ -89,13 +91,21 @@ export class Supervisor {
   }
 
   /** Saves memory, devices and disk of a running or paused VM; it continues as it was. */
-  snapshot(
+  async snapshot(
     id: string,
     snapshotId: string,
     kind: 'memory' | 'disk' = 'memory',
     volumes?: string[],
-  ): Promise<AgentSnapshot> {
-    return snapshotVm(this.ctx, id, snapshotId, kind, volumes);
+  ): Promise<AgentSnapshot & { fileSums: Record<string, string> }> {
+    const r = await snapshotVm(this.ctx, id, snapshotId, kind, volumes);
+    // Summed once the VM runs on (outside its serial section): the files never change after, so
+    // a backup lists these without reading them again (docs/backups.md § Checksums).
+    return { ...r, fileSums: await snapshotFileSums(snapshotDir(this.ctx, snapshotId)) };
+  }
+
+  /** sha256 of volume and snapshot files on this host, for a backup or a check after a restore. */
+  checksums(want: { volumes: string[]; snapshots: string[] }): Promise<AgentChecksums> {
+    return checksums(this.ctx, want);
   }
 
   /** Runs `spec` from a snapshot, in place or as a clone. */

@@ -5,8 +5,19 @@ import type { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { passThrough } from '@hearth/contract/streams';
 import type { Db } from '../db/index.ts';
+import type { AgentClient } from '../services/agent-client.ts';
 import type { Stores } from '../store/index.ts';
+import { filesDigest } from '../store/snapshots.ts';
+import { hostChecksums } from './checksums.ts';
 import { MANIFEST, sha256File, type BackupManifest } from './manifest.ts';
+
+export interface BackupDeps {
+  db: Db;
+  stores: Stores;
+  dataDir: string;
+  /** Asks hosts for volume and snapshot sums; absent: they are listed without. */
+  agents?: AgentClient | undefined;
+}
 
 /** Never archived: the database (dumped instead), images (by record), sockets and our own staging. */
 const SKIPPED = new Set(['db', 'images', 'docker.sock']);
@@ -41,10 +52,7 @@ async function place(from: string, to: string): Promise<void> {
  * stream with an error, never with a short archive that looks whole. The staging directory goes
  * when the stream ends, fails or is dropped by the client; onSettled runs once all work has stopped.
  */
-export function createBackup(
-  o: { db: Db; stores: Stores; dataDir: string },
-  onSettled: () => void = () => undefined,
-): Readable {
+export function createBackup(o: BackupDeps, onSettled: () => void = () => undefined): Readable {
   const out = passThrough();
   let stage: string | null = null;
   const cleanup = () => {
@@ -100,11 +108,7 @@ async function streamTar(stage: string, out: PassThrough): Promise<void> {
  * then linked for every image the dump knows; the manifest lists and checksums it all. Stops early
  * (leaving the caller to remove the directory) once the client has gone.
  */
-async function stageBackup(
-  o: { db: Db; stores: Stores; dataDir: string },
-  stage: string,
-  gone: () => boolean,
-): Promise<void> {
+async function stageBackup(o: BackupDeps, stage: string, gone: () => boolean): Promise<void> {
   const dbFile = join('db', o.db.kind === 'pglite' ? 'pglite.tar' : 'postgres.dump');
   await mkdir(join(stage, 'db'), { recursive: true, mode: 0o700 });
   await o.db.dumpTo(join(stage, dbFile));
@@ -164,7 +168,18 @@ async function stageBackup(
     vm_id: string | null;
     size_bytes: number;
     volumes: string[];
-  }>('SELECT id, name, host_id, vm_id, size_bytes, volumes FROM snapshots ORDER BY id');
+    files: Record<string, string> | null;
+    state: string;
+  }>('SELECT id, name, host_id, vm_id, size_bytes, volumes, files, state FROM snapshots ORDER BY id');
+  // Snapshots summed when they became ready cost nothing here; the rest and volumes are read now
+  // by their hosts (a snapshot still being taken has no files to read yet).
+  const sums = await hostChecksums(o, {
+    volumes: volumes.map((v) => ({ id: v.id, host: v.host_id })),
+    snapshots: snaps
+      .filter((s) => !s.files && s.state === 'ready')
+      .map((s) => ({ id: s.id, host: s.host_id })),
+  });
+  if (gone()) return;
   const [{ n: vms }] = (await o.db.query<{ n: number }>('SELECT count(*)::int AS n FROM vms')) as [
     { n: number },
   ];
@@ -188,6 +203,8 @@ async function stageBackup(
       host: v.host_id,
       vm: v.vm_id,
       sizeMib: v.size_mib,
+      sha256: sums.volumes.get(v.id)?.sha256 ?? null,
+      sha256Reason: sums.volumes.get(v.id)?.reason ?? 'not read',
     })),
     snapshots: snaps.map((s) => ({
       id: s.id,
@@ -196,10 +213,20 @@ async function stageBackup(
       vm: s.vm_id,
       sizeBytes: Number(s.size_bytes),
       volumes: s.volumes ?? [],
+      ...snapshotSums(s, sums.snapshots.get(s.id)),
     })),
     vms,
   };
   await writeFile(join(stage, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
+}
+
+function snapshotSums(
+  s: { files: Record<string, string> | null; state: string },
+  asked: { files: Record<string, string> | null; reason: string | null } | undefined,
+): { sha256: string | null; files: Record<string, string> | null; sha256Reason: string | null } {
+  const files = s.files ?? asked?.files ?? null;
+  const reason = files ? null : (asked?.reason ?? `the snapshot is ${s.state}`);
+  return { sha256: filesDigest(files), files, sha256Reason: reason };
 }
 
 /**

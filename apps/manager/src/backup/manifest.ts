@@ -13,8 +13,24 @@ export interface BackupManifest {
   files: { path: string; sha256: string; sizeBytes: number }[];
   /** Listed from the database; image files are in the archive under `images/`. */
   images: { id: string; name: string; sha256: string; sizeBytes: number; file: string | null }[];
-  /** Listed only: their files stay on their hosts (docs/backups.md § What is included). */
-  volumes: { id: string; name: string; host: string; vm: string | null; sizeMib: number }[];
+  /**
+   * Listed only: their files stay on their hosts (docs/backups.md § What is included). `sha256`
+   * is read by the host at backup time; null with `sha256Reason` when it was not (attached to a
+   * running VM, host unreachable).
+   */
+  volumes: {
+    id: string;
+    name: string;
+    host: string;
+    vm: string | null;
+    sizeMib: number;
+    sha256: string | null;
+    sha256Reason: string | null;
+  }[];
+  /**
+   * `files`: sha256 of each file of the snapshot's directory on its host, by name; `sha256`: the
+   * digest of that list (store/snapshots.ts filesDigest). Null with `sha256Reason` when unknown.
+   */
   snapshots: {
     id: string;
     name: string;
@@ -22,6 +38,9 @@ export interface BackupManifest {
     vm: string | null;
     sizeBytes: number;
     volumes: string[];
+    sha256: string | null;
+    files: Record<string, string> | null;
+    sha256Reason: string | null;
   }[];
   vms: number;
 }

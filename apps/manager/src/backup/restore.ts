@@ -92,6 +92,9 @@ export async function restoreBackup(o: {
         'UPDATE images SET path = $1 || substr(path, length($2) + 1) WHERE starts_with(path, $2)',
         [join(dataDir, 'images') + '/', old],
       );
+      // Snapshot files stayed on their hosts, which may have lost or changed them since: each
+      // host's next heartbeat has its snapshots checked (verify-snapshots.ts).
+      await db.query(`UPDATE snapshots SET verify = true, problem = NULL WHERE state = 'ready'`);
     } finally {
       await db.close();
     }

@@ -367,4 +367,18 @@ CREATE INDEX snapshots_schedule ON snapshots (schedule_id, vm_id, created_at) WH
     // every snapshot before this one holds memory.
     sql: `ALTER TABLE snapshots ADD COLUMN kind text NOT NULL DEFAULT 'memory'`,
   },
+  {
+    version: 48,
+    name: 'snapshot checksums',
+    // files: sha256 of each file of the snapshot's directory, computed by its host when it became
+    // ready (the files never change after), so a backup lists them without reading them again.
+    // verify: set by a backup restore; the host's next heartbeat checks them and clears it.
+    // problem: what that check found (missing, differing), null when fine.
+    sql: `
+ALTER TABLE snapshots ADD COLUMN files jsonb;
+ALTER TABLE snapshots ADD COLUMN verify boolean NOT NULL DEFAULT false;
+ALTER TABLE snapshots ADD COLUMN problem text;
+CREATE INDEX snapshots_verify ON snapshots (host_id) WHERE verify
+`,
+  },
 ];

@@ -303,6 +303,12 @@ export const snapshots = pgTable('snapshots', {
   schedule_id: text('schedule_id'),
   /** `memory` or `disk` (migration 44): a disk snapshot restores by a cold boot. */
   kind: text('kind').$type<Snapshot['kind']>().notNull().default('memory'),
+  /** sha256 of each of its files by name, from its host when it became ready (migration 48). */
+  files: jsonb('files').$type<Record<string, string>>(),
+  /** A backup restore asks its host to check the files at the next heartbeat (migration 48). */
+  verify: boolean('verify').notNull().default(false),
+  /** What that check found wrong (files missing, a checksum differing); null: fine. */
+  problem: text('problem'),
 });
 
 export const volumes = pgTable('volumes', {

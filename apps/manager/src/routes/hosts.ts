@@ -9,6 +9,7 @@ import { serve } from '../http.ts';
 import { pemPin } from '../tls/agent-ca.ts';
 import type { AppServices } from '../app.ts';
 import { recordHeartbeat } from '../services/metrics/record.ts';
+import { snapshotVerifier } from '../backup/verify-snapshots.ts';
 
 export function hostRoutes(
   app: FastifyInstance,
@@ -88,6 +89,7 @@ export function hostRoutes(
       throw new HearthError('FORBIDDEN', 'An agent may only report for its own host.');
   };
 
+  const verifySnapshots = snapshotVerifier({ db, stores, agents, log });
   serve(app, t, routes.heartbeat, async ({ params, body, principal }) => {
     sameHost(principal.hostId, params.id);
     const host = await stores.hosts.heartbeat(params.id, body.inventory);
@@ -98,6 +100,8 @@ export function hostRoutes(
     // A host declared dead that came back destroys the VMs that run elsewhere now or are lost.
     await fenceReturningHost({ stores, agents, log }, host, body.vms);
     await vmService.reconcile(params.id, body.vms, true);
+    // After a backup restore: the host's snapshots are checked in the background (verify-snapshots.ts).
+    verifySnapshots(host);
     await recordHeartbeat(history, stores, params.id, body).catch((e: Error) =>
       log.warn({ host: params.id, err: e.message }, 'keeping the heartbeat samples failed'),
     );

@@ -136,6 +136,7 @@ export class SnapshotService {
         sizeBytes: r.sizeBytes,
         vmmVersion: r.vmmVersion,
         type: r.type,
+        files: r.fileSums,
       });
     } catch (e) {
       // Nothing half-made: no record without files.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Snapshot } from '@hearth/contract';
 import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
@@ -22,11 +23,26 @@ export type NewSnapshot = Omit<
   | 'volumes'
   | 'schedule_id'
   | 'kind'
+  | 'files'
+  | 'verify'
+  | 'problem'
 > & { networks?: string[]; volumes?: string[]; schedule_id?: string | null; kind?: SnapshotRow['kind'] };
 
 const children = sql<
   string[] | null
 >`(SELECT array_agg(c.id ORDER BY c.id) FROM snapshots c WHERE c.parent_id = ${outer(snapshots.id)})`;
+
+/**
+ * One digest for a snapshot's files: sha256 of their `sha256sum` listing ("<sum>  <name>\n" by
+ * name), so `sha256sum * | sort -k2 | sha256sum` in the snapshot's directory gives the same.
+ */
+export function filesDigest(files: Record<string, string> | null | undefined): string | null {
+  if (!files) return null;
+  const names = Object.keys(files).sort();
+  return createHash('sha256')
+    .update(names.map((n) => `${files[n]}  ${n}\n`).join(''))
+    .digest('hex');
+}
 
 export function snapshotFromRow(r: SnapshotRow): Snapshot {
   return {
@@ -50,6 +66,8 @@ export function snapshotFromRow(r: SnapshotRow): Snapshot {
     memoryMib: r.memory_mib,
     diskMib: r.disk_mib,
     createdAt: new Date(r.created_at).toISOString(),
+    sha256: filesDigest(r.files),
+    problem: r.problem ?? null,
   };
 }
 
@@ -83,11 +101,15 @@ export class SnapshotStore {
     return rows[0]!;
   }
 
-  async markReady(id: string, r: { sizeBytes: number; vmmVersion: string; type: string }): Promise<void> {
+  async markReady(
+    id: string,
+    r: { sizeBytes: number; vmmVersion: string; type: string; files?: Record<string, string> | undefined },
+  ): Promise<void> {
     await this.db.orm
       .update(snapshots)
       .set({
         state: 'ready',
+        files: r.files ?? null,
         size_bytes: r.sizeBytes,
         vmm_version: r.vmmVersion,
         type: r.type as SnapshotRow['type'],
