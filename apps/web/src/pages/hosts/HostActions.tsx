@@ -36,7 +36,7 @@ export function HostActions({ host }: { host: Host }) {
           label="Declare dead"
           button={{
             variant: 'danger',
-            'aria-label': `Declare ${host.name} dead`,
+            'aria-label': `Declare dead: ${host.name}`,
             disabled: denied !== null || why !== null || dead.isPending,
             title: denied ?? (why ? `Not now: ${why}` : undefined),
           }}
