@@ -91,6 +91,8 @@ export function hostRoutes(
 
   const verifySnapshots = snapshotVerifier({ db, stores, agents, log });
   serve(app, t, routes.heartbeat, async ({ params, body, principal }) => {
+    // What the report says is as old as its arrival: a VM changed since then is not judged by it.
+    const receivedAt = performance.now();
     sameHost(principal.hostId, params.id);
     const host = await stores.hosts.heartbeat(params.id, body.inventory);
     if (!host) {
@@ -99,7 +101,7 @@ export function hostRoutes(
     agents.live.seen(host);
     // A host declared dead that came back destroys the VMs that run elsewhere now or are lost.
     await fenceReturningHost({ stores, agents, log }, host, body.vms);
-    await vmService.reconcile(params.id, body.vms, true);
+    await vmService.reconcile(params.id, body.vms, true, receivedAt);
     // After a backup restore: the host's snapshots are checked in the background (verify-snapshots.ts).
     verifySnapshots(host);
     await recordHeartbeat(history, stores, params.id, body).catch((e: Error) =>

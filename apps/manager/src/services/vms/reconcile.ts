@@ -20,10 +20,11 @@ export async function reconcileHost(
   hostId: string,
   statuses: AgentVmStatus[],
   complete: boolean,
+  receivedAt?: number,
 ): Promise<void> {
   const t0 = performance.now();
   try {
-    await reconcileReport(ctx, hostId, statuses, complete);
+    await reconcileReport(ctx, hostId, statuses, complete, receivedAt ?? t0);
   } finally {
     timings.emit('reconcile', complete ? 'heartbeat' : 'push', (performance.now() - t0) / 1000);
   }
@@ -34,11 +35,13 @@ async function reconcileReport(
   hostId: string,
   statuses: AgentVmStatus[],
   complete: boolean,
+  receivedAt: number,
 ): Promise<void> {
   const byId = latestPerVm(statuses);
   const rows = complete
     ? await ctx.stores.vms.onHost(hostId)
     : await Promise.all([...byId.keys()].map((id) => ctx.stores.vms.getUnscoped(id)));
+  const waitedMs = performance.now() - receivedAt;
   // Operations another manager replica is running are that replica's to finish.
   const elsewhere = (await ctx.operations.shared?.elsewhere().catch(() => null)) ?? new Set<string>();
   for (const row of rows) {
@@ -52,13 +55,25 @@ async function reconcileReport(
     }
     if (ctx.operations.has(row.id) || elsewhere.has(row.id)) continue;
     // A heartbeat assembled before a just-finished operation must not undo it (age by the DB's clock).
-    if (complete && row.age_ms !== undefined && Number(row.age_ms) < 2000) continue;
+    if (complete && row.age_ms !== undefined && newerThanReport(Number(row.age_ms), waitedMs)) continue;
     try {
       await reconcileVm(ctx, row, status, complete);
     } catch (e) {
       ctx.log.error({ vm: row.id, err: e }, 'reconciling a VM failed');
     }
   }
+}
+
+/** Time an agent's report may take from its assembly to the manager (the agent's side and the trip). */
+const REPORT_TRAVEL_MS = 2000;
+
+/**
+ * Whether a record changed after the report was assembled: within the trip's allowance plus the
+ * time the report then waited in this manager before the records were read (a busy manager takes
+ * seconds; a VM started meanwhile is absent from the report without being gone).
+ */
+export function newerThanReport(ageMs: number, waitedMs: number): boolean {
+  return ageMs < REPORT_TRAVEL_MS + Math.max(0, waitedMs);
 }
 
 /**

@@ -135,8 +135,13 @@ export class VmService {
   }
 
   /** What an agent reports (heartbeats: `complete`; pushes: only what changed). */
-  reconcile(hostId: string, statuses: AgentVmStatus[], complete: boolean): Promise<void> {
-    return reconcileHost(this.ctx, hostId, statuses, complete);
+  reconcile(
+    hostId: string,
+    statuses: AgentVmStatus[],
+    complete: boolean,
+    receivedAt?: number,
+  ): Promise<void> {
+    return reconcileHost(this.ctx, hostId, statuses, complete, receivedAt);
   }
 
   /** Auto-stop for VMs whose `timeout` elapsed. */
