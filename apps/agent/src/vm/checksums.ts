@@ -1,21 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentChecksums } from '@hearth/contract';
+import { sha256File } from '@hearth/images';
 import { volumePath } from '../volumes.ts';
 import type { VmContext } from './context.ts';
 import { snapshotDir } from './snapshot.ts';
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('error', reject)
-      .on('data', (c) => h.update(c))
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}
 
 /** sha256 of each file of a snapshot's directory (flat), by name. */
 export async function snapshotFileSums(dir: string): Promise<Record<string, string>> {

@@ -9,7 +9,8 @@ import type { AgentClient } from '../services/agent-client.ts';
 import type { Stores } from '../store/index.ts';
 import { filesDigest } from '../store/snapshots.ts';
 import { hostChecksums } from './checksums.ts';
-import { MANIFEST, sha256File, type BackupManifest } from './manifest.ts';
+import { sha256File } from '@hearth/images';
+import { MANIFEST, type BackupManifest } from './manifest.ts';
 
 export interface BackupDeps {
   db: Db;

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-
 /** What `manifest.json` at the root of a backup archive says (docs/backups.md). */
 export interface BackupManifest {
   format: 'hearth-backup';
@@ -46,13 +43,3 @@ export interface BackupManifest {
 }
 
 export const MANIFEST = 'manifest.json';
-
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('error', reject)
-      .on('data', (c) => h.update(c))
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}

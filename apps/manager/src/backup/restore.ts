@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { openDb } from '../db/index.ts';
 import { pgRestore } from '../db/dump.ts';
-import { MANIFEST, sha256File, type BackupManifest } from './manifest.ts';
+import { sha256File } from '@hearth/images';
+import { MANIFEST, type BackupManifest } from './manifest.ts';
 
 const run = promisify(execFile);
 
