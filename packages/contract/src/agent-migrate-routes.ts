@@ -27,6 +27,7 @@ export const AgentSendResult = z.object({
   downtimeMs: z.number(),
   ramTotalMs: z.number(),
   completedAt: z.number().describe('Epoch ms the source finished'),
+  mirrorMs: z.number().optional().describe('How long the disk mirror took to be in sync'),
 });
 export const AgentFinishResult = AgentVmStatus.extend({
   resumedAt: z.number().describe('Epoch ms the guest continued here'),

@@ -23,6 +23,8 @@ export interface LiveResult {
   ramTotalMs: number;
   /** When the source finished (epoch ms), for the switchover measured across hosts. */
   completedAt: number;
+  /** How long the disk mirror took to be in sync. */
+  mirrorMs: number;
 }
 
 interface BlockJob {
@@ -110,6 +112,7 @@ export async function sendLive(
   const onClose = () => (closed = true);
   qmp.once('close', onClose);
   try {
+    const mirrorStart = Date.now();
     for (const d of t.drives) {
       await qmp.execute('drive-mirror', {
         'job-id': jobId(d),
@@ -135,6 +138,7 @@ export async function sendLive(
         return { done: jobs.every((j) => j.ready), key: String(off) };
       },
     );
+    const mirrorMs = Date.now() - mirrorStart;
     await qmp.execute('migrate-set-capabilities', {
       capabilities: [{ capability: 'events', state: true }],
     });
@@ -164,7 +168,7 @@ export async function sendLive(
     for (const d of t.drives)
       await qmp.execute('block-job-cancel', { device: jobId(d) }).catch(() => undefined);
     onProgress({ phase: 'switching-over', percent: 100 });
-    return { downtimeMs: last.downtime ?? 0, ramTotalMs: last['total-time'] ?? 0, completedAt };
+    return { downtimeMs: last.downtime ?? 0, ramTotalMs: last['total-time'] ?? 0, completedAt, mirrorMs };
   } catch (e) {
     await abortSend(qmp, t.drives);
     throw e;

@@ -19,8 +19,14 @@ const LABEL: Record<AgentMigrateProgress['phase'], string> = {
  * Polls the source's progress while `send` runs, writing an event when the phase changes or
  * advances by STEP percent.
  */
-function followProgress(ctx: VmContext, row: VmRow, from: HostRow, actor: string): () => Promise<void> {
+function followProgress(
+  ctx: VmContext,
+  row: VmRow,
+  from: HostRow,
+  actor: string,
+): () => Promise<Set<string>> {
   let last = { phase: '', bucket: -1 };
+  const seen = new Set<string>();
   let chain = Promise.resolve();
   const timer = setInterval(() => {
     chain = chain.then(async () => {
@@ -29,6 +35,7 @@ function followProgress(ctx: VmContext, row: VmRow, from: HostRow, actor: string
       const bucket = Math.floor(p.percent / STEP);
       if (p.phase === last.phase && bucket === last.bucket) return;
       last = { phase: p.phase, bucket };
+      seen.add(p.phase);
       const pct = p.phase === 'switching-over' ? '' : ` ${p.percent}%`;
       await migrationEvent(ctx, row, actor, `${LABEL[p.phase]}${pct}`);
     });
@@ -36,6 +43,7 @@ function followProgress(ctx: VmContext, row: VmRow, from: HostRow, actor: string
   return async () => {
     clearInterval(timer);
     await chain;
+    return seen;
   };
 }
 
@@ -66,7 +74,12 @@ export async function moveLive(
     const host = new URL(to.url).hostname;
     const r = await ctx.agents.call(from, 'migrateSend', { params: { id }, body: { host, ...ports } });
     sent = true;
-    await stop();
+    const seen = await stop();
+    // A phase that ended between two polls still happened: said once, with how long it took.
+    if (!seen.has('mirroring'))
+      await migrationEvent(ctx, row, actor, `mirroring disk 100% (in ${r.mirrorMs ?? 0} ms)`);
+    if (!seen.has('copying-memory'))
+      await migrationEvent(ctx, row, actor, `copying memory 100% (in ${Math.round(r.ramTotalMs)} ms)`);
     await migrationEvent(ctx, row, actor, 'switching over');
     const st = await ctx.agents.call(to, 'migrateFinish', { params: { id } });
     // Source clock to destination clock: hosts are expected to keep NTP time.
