@@ -59,6 +59,11 @@ describeOnBackends('placement through the API', (db) => {
     expect((set.json() as Host).labels).toEqual({ pool: 'strategy', tier: 'gold', rack: 'r1' });
     const removed = await patch(big.host.id, { labels: { rack: null } });
     expect((removed.json() as Host).labels).toEqual({ pool: 'strategy', tier: 'gold' });
+    // An empty change changes nothing (it was a 500 once); an unknown host is a 404.
+    const empty = await patch('p-big', {});
+    expect(empty.statusCode, empty.body).toBe(200);
+    expect((empty.json() as Host).labels).toEqual({ pool: 'strategy', tier: 'gold' });
+    expect((await patch('no-such-host', {})).statusCode).toBe(404);
 
     // The agent starts again with other labels: its keys are set, the administrator's stay.
     const again = await api.p.manager.app.inject({
@@ -168,17 +173,19 @@ describeOnBackends('placement through the API', (db) => {
     expect(await hostOf(await create({ name: 'cpu-2', vcpus: 2, ...disk }))).toBe('p-disk');
   });
 
-  it('admits a disk against the free space less the reserve and the disks already recorded there', async () => {
+  it('admits a disk against the free space less the reserve, showing what disks declared', async () => {
     await register('p-disk2', { diskFreeMib: 5000 }, { pool: 'disk2' });
     const disk = { hostSelector: { pool: 'disk2' }, diskGib: 1.5 };
-    // 5000 - 2048 reserve = 2952 MiB: one 1536 MiB disk fits, a second does not (1416 left).
+    // 5000 - 2048 reserve = 2952 MiB: a 1536 MiB disk fits, twice (sparse disks use what they write,
+    // which the host's free space counts); a 3 GiB one does not.
     expect(await hostOf(await create({ name: 'disk-1', ...disk }))).toBe('p-disk2');
+    expect(await hostOf(await create({ name: 'disk-2', ...disk }))).toBe('p-disk2');
     const host = await api.p.client.call('getHost', { params: { id: 'p-disk2' } });
-    expect(host.allocatedDiskMib).toBe(1536);
-    const second = await create({ name: 'disk-2', ...disk });
-    expect(second.statusCode, second.body).toBe(503);
-    expect((second.json() as Refusal).error.message).toMatch(
-      / disk \(p-disk2 needs 1536 MiB, 1416 free \(5000 on disk less a 2048 reserve and 1536 promised to disks\)\)\.$/,
+    expect(host.allocatedDiskMib).toBe(3072);
+    const big = await create({ name: 'disk-3', hostSelector: { pool: 'disk2' }, diskGib: 3 });
+    expect(big.statusCode, big.body).toBe(503);
+    expect((big.json() as Refusal).error.message).toMatch(
+      / disk \(p-disk2 needs 3072 MiB, 2952 free \(5000 on disk less a 2048 reserve; 3072 declared by its disks\)\)\.$/,
     );
   });
 });

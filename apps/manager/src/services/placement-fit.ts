@@ -93,12 +93,14 @@ export function judge(
       overcommit: r.memory,
     });
   }
+  // Root disks are sparse: the host's free space already counts what VMs really wrote, so what
+  // they declared is shown (allocatedDiskMib) but not taken off again here.
   const promisedDisk = h.alloc_disk ?? 0;
-  const diskFree = h.inventory.diskFreeMib - disk.reserveMib - promisedDisk;
+  const diskFree = h.inventory.diskFreeMib - disk.reserveMib;
   if (req.diskMib > 0 && req.diskMib > diskFree) {
     reasons.push({
       constraint: 'disk',
-      why: `${h.name} needs ${req.diskMib} MiB, ${Math.max(0, diskFree)} free (${h.inventory.diskFreeMib} on disk less a ${disk.reserveMib} reserve and ${promisedDisk} promised to disks)`,
+      why: `${h.name} needs ${req.diskMib} MiB, ${Math.max(0, diskFree)} free (${h.inventory.diskFreeMib} on disk less a ${disk.reserveMib} reserve; ${promisedDisk} declared by its disks)`,
       needMib: req.diskMib,
       freeMib: h.inventory.diskFreeMib,
       reserveMib: disk.reserveMib,

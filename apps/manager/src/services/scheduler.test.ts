@@ -104,7 +104,7 @@ describe('disk admission', () => {
     expect(err).toBeInstanceOf(HearthError);
     expect(err!.code).toBe('NO_HOST_AVAILABLE');
     expect(err!.message).toMatch(
-      /no host met: disk \(small needs 1024 MiB, 952 free \(3000 on disk less a 2048 reserve and 0 promised to disks\)\)/,
+      /no host met: disk \(small needs 1024 MiB, 952 free \(3000 on disk less a 2048 reserve; 0 declared by its disks\)\)/,
     );
     expect(err!.detail).toMatchObject({
       constraints: ['disk'],

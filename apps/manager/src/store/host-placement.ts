@@ -41,17 +41,25 @@ export class HostPlacementStore {
     const labels = body.labels ?? {};
     const set = Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== null));
     const drop = Object.keys(labels).filter((k) => labels[k] === null);
-    const rows = await this.db.orm
-      .update(hosts)
-      .set({
-        ...(body.labels && {
-          labels: sql`(${hosts.labels} - ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(drop)}::jsonb))) || ${JSON.stringify(set)}::jsonb`,
-        }),
-        ...(body.cpuOvercommit !== undefined && { cpu_overcommit: body.cpuOvercommit }),
-        ...(body.memoryOvercommit !== undefined && { memory_overcommit: body.memoryOvercommit }),
-      })
-      .where(sql`${hosts.id} = ${idOrName} OR ${hosts.name} = ${idOrName}`)
-      .returning({ id: hosts.id });
+    const nothing =
+      body.labels === undefined && body.cpuOvercommit === undefined && body.memoryOvercommit === undefined;
+    // An empty change is no change: the host is only looked up.
+    const rows = nothing
+      ? await this.db.orm
+          .select({ id: hosts.id })
+          .from(hosts)
+          .where(sql`${hosts.id} = ${idOrName} OR ${hosts.name} = ${idOrName}`)
+      : await this.db.orm
+          .update(hosts)
+          .set({
+            ...(body.labels && {
+              labels: sql`(${hosts.labels} - ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(drop)}::jsonb))) || ${JSON.stringify(set)}::jsonb`,
+            }),
+            ...(body.cpuOvercommit !== undefined && { cpu_overcommit: body.cpuOvercommit }),
+            ...(body.memoryOvercommit !== undefined && { memory_overcommit: body.memoryOvercommit }),
+          })
+          .where(sql`${hosts.id} = ${idOrName} OR ${hosts.name} = ${idOrName}`)
+          .returning({ id: hosts.id });
     if (!rows[0]) {
       throw new HearthError(
         'HOST_NOT_FOUND',
