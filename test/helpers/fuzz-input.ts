@@ -166,7 +166,10 @@ export const HOSTILE_QUERY_VALUES = [
   '%2Fproc%2F1%2Fmem',
 ];
 
-/** Routes whose success would boot, stop, snapshot or remove something (a host too): never given a real id. */
+/**
+ * Routes whose success would boot, stop, snapshot, move or remove something, or take the host out
+ * of placement (cordon, drain, declared dead, its overcommit ratios changed): never given a real id.
+ */
 export const NEVER_REAL_ID = new Set<string>([
   'startVm',
   'stopVm',
@@ -180,6 +183,11 @@ export const NEVER_REAL_ID = new Set<string>([
   'instantiateTemplate',
   'cloneSnapshot',
   'removeHost',
+  'cordonHost',
+  'declareHostDead',
+  'drainHost',
+  'patchHost',
+  'migrateVm',
 ]);
 
 /** The field names of an object schema (through defaults, optionals, unions and metadata). */

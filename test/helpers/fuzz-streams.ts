@@ -190,15 +190,18 @@ export async function concurrentCreates(t: Target, suffix: string): Promise<stri
           retryAfter: res.headers.has('retry-after'),
           contentType: res.headers.get('content-type') ?? '',
         });
-        return { status: res.status, body: JSON.parse(body) as { id?: string; error?: { code: string } } };
+        return {
+          status: res.status,
+          body: JSON.parse(body) as { id?: string; error?: { code: string; message?: string } },
+        };
       }),
     );
     const made = new Set(answers.filter((a) => a.status === 201).map((a) => a.body.id));
     if (made.size !== 1) problems.push(`${name}: ${made.size} different VMs from 201s`);
     const others = answers.filter((a) => a.status !== 201).map((a) => a.body.error?.code);
     const allowed = key ? ['IDEMPOTENCY_KEY_REUSED'] : ['VM_NAME_TAKEN'];
-    if (others.some((c) => !allowed.includes(c ?? '')))
-      problems.push(`${name}: refusals ${others.join(',')}`);
+    const odd = answers.find((a) => a.status !== 201 && !allowed.includes(a.body.error?.code ?? ''));
+    if (odd) problems.push(`${name}: refusals ${others.join(',')}; first: ${odd.body.error?.message ?? ''}`);
   }
   return problems;
 }
