@@ -176,12 +176,7 @@ export class HostStore {
     return this.find.require(idOrName);
   }
 
-  /** Cordons (or uncordons) the host: no new placements while set. */
-  async setCordoned(id: string, cordoned: boolean): Promise<void> {
-    await this.db.orm.update(hosts).set({ cordoned }).where(eq(hosts.id, id));
-  }
-
-  /** A drain's progress, replaced whole (migrate-drain.ts). */
+  /** A drain's progress, replaced whole (services/vms/drain.ts). */
   async setDrain(id: string, drain: HostDrain): Promise<void> {
     await this.db.orm.update(hosts).set({ drain }).where(eq(hosts.id, id));
   }

@@ -19,7 +19,7 @@ export async function drainHost(ctx: VmContext, idOrName: string, actor: string)
   const host = await ctx.stores.hosts.require(idOrName);
   if (draining.has(host.id))
     throw new HearthError('MIGRATION_IN_PROGRESS', `Host ${host.name} is being drained already.`);
-  await ctx.stores.hosts.setCordoned(host.id, true);
+  await ctx.stores.hostFailure.setCordon(host.id, true);
   const rows = (await ctx.stores.vms.onHost(host.id)).filter((r) => !SKIP.has(r.state));
   const drain: HostDrain = {
     status: 'draining',
