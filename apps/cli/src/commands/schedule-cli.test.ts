@@ -15,6 +15,6 @@ describe('hearth snapshot schedule flags', () => {
   it('refuses a selector that is not KEY=VALUE as a usage error', async () => {
     const r = await cli(['snapshot', 'schedule', 'create', '--selector', 'web', '--cron', '0 * * * *'], env);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--selector takes KEY=VALUE, not "web"');
+    expect(r.stderr).toContain('--selector web must look like key=value.');
   });
 });

@@ -4,16 +4,7 @@ import { printJson } from '../output.ts';
 import { table } from '../format.ts';
 import { act } from './vm.ts';
 import { UsageError } from '../usage-error.ts';
-
-function labelsOf(pairs: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of pairs) {
-    const i = p.indexOf('=');
-    if (i < 1) throw new UsageError(`--selector takes KEY=VALUE, not "${p}"`);
-    out[p.slice(0, i)] = p.slice(i + 1);
-  }
-  return out;
-}
+import { labelPairs } from './host-placement.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -59,7 +50,7 @@ export function scheduleCommands(program: Command, snap: Command): void {
             memory: !o.diskOnly,
             enabled: !o.disabled,
             ...(vm ? { vm } : {}),
-            ...(o.selector.length ? { selector: labelsOf(o.selector) } : {}),
+            ...(o.selector.length ? { selector: labelPairs(o.selector, '--selector') } : {}),
             ...(o.name ? { name: o.name } : {}),
           };
           const s = await c.call('createSchedule', { body });

@@ -66,8 +66,11 @@ export async function sweepUnreachable(deps: Deps, graceMs: number): Promise<voi
   }
 }
 
-/** Fenced VMs being destroyed now (one call per VM at a time). */
-const destroying = new Set<string>();
+/**
+ * Fenced VMs being destroyed now (one call per VM at a time), per manager: keyed by its agent
+ * client so that two managers in one process (tests) do not share their in-flight calls.
+ */
+const inFlight = new WeakMap<object, Set<string>>();
 
 /**
  * A host that was declared dead speaks again: every VM fenced there that its agent still has is
@@ -80,6 +83,8 @@ export async function fenceReturningHost(
 ): Promise<void> {
   const fences = await deps.stores.hostFailure.fences(host.id);
   if (!fences.length) return;
+  const destroying = inFlight.get(deps.agents) ?? new Set<string>();
+  inFlight.set(deps.agents, destroying);
   const has = new Set(reported.filter((s) => s.phase !== 'absent').map((s) => s.id));
   for (const f of fences) {
     if (!has.has(f.vm_id)) {
