@@ -14,9 +14,9 @@ export interface LiveTarget {
  * `paused`: the guest is paused before the memory copy starts (the disk is still mirrored while it
  * runs). Under TCG the memory must move paused: QEMU before 9.0 (commit 03bfc2188f, "physmem: Fix
  * migration dirty bitmap coherency with TCG memory access") clears the migration dirty bitmap
- * without resetting TCG's TLB, so a store the guest makes through a TLB entry already marked dirty
- * is not recorded and the page is never sent again: the destination gets stale pages (a guest
- * kernel BUG on the destination). KVM's dirty log is not affected.
+ * without resetting TCG's TLB, so a store through a TLB entry that still takes its page for dirty
+ * sets no bit and the page is never sent again: the destination runs with stale pages (a 512 MiB
+ * guest's kernel hit BUG there). KVM's dirty log is not affected.
  */
 export type MemoryCopy = 'live' | 'paused';
 
