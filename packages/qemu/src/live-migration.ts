@@ -9,6 +9,17 @@ export interface LiveTarget {
   drives: string[];
 }
 
+/**
+ * How the memory moves. `live`: pre-copy while the guest runs, QEMU pausing it for the last pass.
+ * `paused`: the guest is paused before the memory copy starts (the disk is still mirrored while it
+ * runs). Under TCG the memory must move paused: QEMU before 9.0 (commit 03bfc2188f, "physmem: Fix
+ * migration dirty bitmap coherency with TCG memory access") clears the migration dirty bitmap
+ * without resetting TCG's TLB, so a store through a TLB entry that still takes its page for dirty
+ * sets no bit and the page is never sent again: the destination runs with stale pages (a 512 MiB
+ * guest's kernel hit BUG there). KVM's dirty log is not affected.
+ */
+export type MemoryCopy = 'live' | 'paused';
+
 export interface LiveProgress {
   phase: 'mirroring' | 'copying-memory' | 'switching-over';
   /** 0–100 within the phase. */
@@ -17,7 +28,10 @@ export interface LiveProgress {
 
 /** What QEMU reported for a finished live migration. */
 export interface LiveResult {
-  /** QEMU's own measure of the time the guest stood still (source side). */
+  /**
+   * How long the guest stood still on the source side: QEMU's own measure for a live copy, from
+   * the pause to completion for a paused one.
+   */
   downtimeMs: number;
   /** QEMU's total time of the RAM migration. */
   ramTotalMs: number;
@@ -107,6 +121,7 @@ export async function sendLive(
   qmp: QmpClient,
   t: LiveTarget,
   onProgress: (p: LiveProgress) => void,
+  memory: MemoryCopy = 'live',
 ): Promise<LiveResult> {
   let closed = false;
   const onClose = () => (closed = true);
@@ -143,6 +158,9 @@ export async function sendLive(
       capabilities: [{ capability: 'events', state: true }],
     });
     await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED });
+    // The mirror stays in sync while paused (write-blocking); a failure continues the guest (abortSend).
+    const pausedAt = memory === 'paused' ? Date.now() : null;
+    if (memory === 'paused') await qmp.execute('stop');
     await qmp.execute('migrate', { uri: `tcp:${t.host}:${t.migratePort}` });
     let last: MigrateStatus = {};
     await pollUntil(
@@ -168,7 +186,8 @@ export async function sendLive(
     for (const d of t.drives)
       await qmp.execute('block-job-cancel', { device: jobId(d) }).catch(() => undefined);
     onProgress({ phase: 'switching-over', percent: 100 });
-    return { downtimeMs: last.downtime ?? 0, ramTotalMs: last['total-time'] ?? 0, completedAt, mirrorMs };
+    const downtimeMs = pausedAt === null ? (last.downtime ?? 0) : completedAt - pausedAt;
+    return { downtimeMs, ramTotalMs: last['total-time'] ?? 0, completedAt, mirrorMs };
   } catch (e) {
     await abortSend(qmp, t.drives);
     throw e;

@@ -52,8 +52,15 @@ export function sendVm(
     progress.set(id, { phase: 'mirroring', percent: 0 });
     const log = ctx.log.child({ vm: id, migrateTo: target.host });
     try {
-      const r = await sendLive(inst.qmpClient, { ...target, drives: DRIVES }, (p) => progress.set(id, p));
-      log.info(r, 'live migration sent');
+      // TCG loses dirty pages during a live copy (live-migration.ts, MemoryCopy): paused there.
+      const memory = inst.accel === 'tcg' ? 'paused' : 'live';
+      const r = await sendLive(
+        inst.qmpClient,
+        { ...target, drives: DRIVES },
+        (p) => progress.set(id, p),
+        memory,
+      );
+      log.info({ ...r, memory }, 'live migration sent');
       return r;
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'live migration failed; the VM runs here again');
