@@ -5,10 +5,11 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Vm } from '@hearth/contract';
+import { routes, type Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { cli, CLI_ENV, runHearth, type Proc } from '../helpers/proc.ts';
 import { guestShell, makeKey, startSshd, uploadOpensshImage } from '../helpers/ssh.ts';
+import { ensureWebBuild, launchChromium } from '../helpers/browser.ts';
 
 // SSH, port forwarding and the HTTP proxy through the guest agent, with Debian's OpenSSH client
 // and server, to a VM on an isolated network without published ports: nothing but the guest
@@ -29,6 +30,8 @@ const run = (...args: string[]) => cli(args, env);
 const step = (what: string) => process.stderr.write(`ssh.test: ${new Date().toISOString()} ${what}\n`);
 
 beforeAll(async () => {
+  // Before the manager starts: it serves the dashboard's files as they are at its start.
+  ensureWebBuild();
   p = await startPlatform();
   step('platform up');
   dir = mkdtempSync(join(tmpdir(), 'hearth-ssh-'));
@@ -233,5 +236,64 @@ describe('port-forward and the HTTP proxy through the guest agent', () => {
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe('GUEST_PORT_UNREACHABLE');
     const anon = await fetch(`${p.manager.url}/v1/vms/sshvm/proxy/8080/index.html`);
     expect(anon.status).toBe(401);
+  });
+});
+
+describe('the HTTP proxy in a browser', () => {
+  it("a page opened from the dashboard loads its script, style and the script's fetch through a pass", async () => {
+    // An app whose page needs three more requests, all relative: a style, a script, and a fetch.
+    await guestShell(
+      p.client,
+      vm.id,
+      [
+        'mkdir -p /www2',
+        `printf '%s' '<!doctype html><html lang="en"><head><title>app</title><link rel="stylesheet" href="style.css"><script src="app.js" defer></script></head><body><p id="out">waiting</p></body></html>' > /www2/index.html`,
+        `printf '%s' '#out { color: rgb(1, 2, 3); }' > /www2/style.css`,
+        `printf '%s' 'fetch("data.txt").then((r) => r.text()).then((t) => { document.getElementById("out").textContent = t.trim(); });' > /www2/app.js`,
+        `echo ${MARKER}-data > /www2/data.txt`,
+        'httpd -p 127.0.0.1:8081 -h /www2',
+      ].join('\n'),
+    );
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(60_000);
+      // Signed in with a password: a browser session (cookie and CSRF header), as people use it.
+      const password = randomBytes(12).toString('hex');
+      await p.client.call('createUser', { body: { name: 'proxy-admin', password, admin: true } });
+      await page.goto(p.manager.url);
+      await page.getByLabel('User name').fill('proxy-admin');
+      await page.getByLabel('Password', { exact: true }).fill(password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+      await page.goto(`${p.manager.url}/vms/${vm.id}/network`);
+      await page.getByLabel('Port', { exact: true }).fill('8081');
+      const [app] = await Promise.all([
+        page.context().waitForEvent('page'),
+        page.getByRole('button', { name: 'Open port 8081' }).click(),
+      ]);
+      await app
+        .locator('#out')
+        .filter({ hasText: `${MARKER}-data` })
+        .waitFor({ timeout: 60_000 });
+      expect(await app.locator('#out').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(1, 2, 3)');
+      const path = new URL(app.url()).pathname;
+      expect(path).toMatch(/^\/v1\/proxy-passes\/hth_pxy_[A-Za-z0-9_-]+\/$/);
+      // The same address works without any credential, sandboxed, and keeps the pass out of Referers.
+      const res = await fetch(`${p.manager.url}${path}data.txt`);
+      expect((await res.text()).trim()).toBe(`${MARKER}-data`);
+      expect(res.headers.get('content-security-policy')).toMatch(/^sandbox/);
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      // Signing out of the dashboard ends the passes it made.
+      await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname === routes.logout.path && r.ok()),
+        page.getByRole('button', { name: 'Sign out', exact: true }).click(),
+      ]);
+      const after = await fetch(`${p.manager.url}${path}data.txt`);
+      expect(after.status).toBe(401);
+      expect(((await after.json()) as { error: { code: string } }).error.code).toBe('PROXY_PASS_INVALID');
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -27,6 +27,7 @@ import type { VolumeService } from './services/volume-service.ts';
 import type { SnapshotService } from './services/snapshot-service.ts';
 import { vmWsRoutes } from './routes/vm-ws.ts';
 import { vmProxyRoutes } from './routes/vm-proxy.ts';
+import { proxyPassRoutes } from './routes/proxy-passes.ts';
 import type { AgentCa } from './tls/agent-ca.ts';
 import type { AgentClient } from './services/agent-client.ts';
 import type { ImageService } from './images/image-service.ts';
@@ -160,6 +161,7 @@ export async function buildApp(deps: AppServices): Promise<FastifyInstance> {
   migrationRoutes(app, deps);
   imageRoutes(app, deps);
   vmAccessRoutes(app, deps);
+  proxyPassRoutes(app, deps);
   snapshotRoutes(app, deps);
   scheduleRoutes(app, deps);
   backupRoutes(app, deps);

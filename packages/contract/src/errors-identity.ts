@@ -49,6 +49,10 @@ export const identityErrors = {
     status: 401,
     hint: 'Tickets are single-use and short-lived: get a new one from POST /v1/auth/tickets right before connecting.',
   },
+  PROXY_PASS_INVALID: {
+    status: 401,
+    hint: 'The pass is unknown or expired, or its creator no longer holds the operator role: open the app again from the dashboard (POST /v1/vms/{id}/proxy-passes).',
+  },
   QUOTA_EXCEEDED: {
     status: 409,
     hint: "The project's quota would be exceeded (`detail` names the quota, its use and its limit); free resources or ask an administrator to raise it.",

@@ -23,6 +23,7 @@ export * from './route-path.ts';
 export * from './agent-routes.ts';
 export * from './agent-access-routes.ts';
 export * from './port-access.ts';
+export * from './proxy-passes.ts';
 export * from './route-roles.ts';
 export * from './identity.ts';
 export * from './identity-routes.ts';

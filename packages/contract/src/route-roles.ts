@@ -67,6 +67,7 @@ export const routeRoles = {
   vmShell: 'operator',
   vmPortStream: 'operator',
   vmProxy: 'operator',
+  createProxyPass: 'operator',
   createSnapshot: 'operator',
   listSnapshots: 'viewer',
   getSnapshot: 'viewer',

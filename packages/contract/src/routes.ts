@@ -16,6 +16,7 @@ import { Image } from './image.ts';
 import { HeartbeatBody, VmStatusReport } from './agent.ts';
 import { vmAccessRoutes } from './vm-access-routes.ts';
 import { portRoutes } from './port-access.ts';
+import { proxyPassRoutes } from './proxy-passes.ts';
 import { snapshotRoutes } from './snapshot-routes.ts';
 import { volumeRoutes } from './volume-routes.ts';
 import { networkRoutes } from './network-routes.ts';
@@ -307,6 +308,7 @@ export const routes = {
   }),
   ...vmAccessRoutes,
   ...portRoutes,
+  ...proxyPassRoutes,
   ...snapshotRoutes,
   ...scheduleRoutes,
   ...backupRoutes,

@@ -27,6 +27,7 @@ import { snapshotSchedules } from './schema-schedules.ts';
 import { metricSamples } from './schema-metrics.ts';
 import { managerLeases, managerOperations, managerReplicas } from './schema-replicas.ts';
 import { hostFences } from './schema-fences.ts';
+import { proxyPasses } from './schema-access.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -48,6 +49,7 @@ export const tables = {
   memberships,
   sessions,
   tickets,
+  proxy_passes: proxyPasses,
   audit,
   containers,
   container_events: containerEvents,

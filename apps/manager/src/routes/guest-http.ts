@@ -73,6 +73,8 @@ export interface GuestHttp {
   dropHeaders: readonly string[];
   /** Set on the answer over the guest's own. */
   answerHeaders?: Record<string, string>;
+  /** Set on the answer only where the guest sent none of that name. */
+  defaultHeaders?: Record<string, string>;
 }
 
 /**
@@ -125,6 +127,8 @@ export async function proxyToGuest(deps: AppServices, o: GuestHttp): Promise<Fas
     else reply.header(k, v);
   }
   for (const [k, v] of Object.entries(o.answerHeaders ?? {})) reply.header(k, v);
+  for (const [k, v] of Object.entries(o.defaultHeaders ?? {}))
+    if (res.headers[k] === undefined) reply.header(k, v);
   res.on('end', () => stream.end());
   return reply.send(res);
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
-import { tickets } from '../db/schema.ts';
+import { sessions, tickets, users } from '../db/schema.ts';
+import { proxyPasses } from '../db/schema-access.ts';
 import type { Principal } from '../auth/principal.ts';
 import { hashSecret } from './tokens.ts';
 
@@ -33,8 +34,64 @@ export class TicketStore {
     return (rows[0]?.principal as Principal | undefined) ?? null;
   }
 
-  /** Drops expired tickets (a periodic sweep; redeem() already ignores them). */
+  /**
+   * A proxy pass: like a ticket, a random secret stored hashed with its principal, but for one
+   * port of one VM and reusable until it expires (a page loads many resources through it).
+   */
+  async createPass(
+    principal: Principal,
+    target: { vmId: string; port: number; project: string },
+    ttlMs: number,
+  ): Promise<{ pass: string; expiresAt: Date }> {
+    const pass = `hth_pxy_${randomBytes(32).toString('base64url')}`;
+    const expiresAt = new Date(Date.now() + ttlMs);
+    const stored: Record<string, unknown> = { ...principal, csrf: null, via: 'ticket' };
+    await this.db.orm.insert(proxyPasses).values({
+      hash: hashSecret(pass),
+      vm_id: target.vmId,
+      port: target.port,
+      project: target.project,
+      principal: stored,
+      expires_at: expiresAt,
+    });
+    return { pass, expiresAt };
+  }
+
+  /**
+   * What a live pass opens and for whom; null if unknown or expired, or if the credential it was
+   * made with has gone: its user disabled, or the browser session signed out (a pass lasts at
+   * most as long as the sign-in that made it).
+   */
+  async readPass(
+    pass: string,
+  ): Promise<{ principal: Principal; vmId: string; port: number; project: string } | null> {
+    const rows = await this.db.orm
+      .select()
+      .from(proxyPasses)
+      .where(and(eq(proxyPasses.hash, hashSecret(pass)), gt(proxyPasses.expires_at, sql`now()`)));
+    const r = rows[0];
+    if (!r) return null;
+    const principal = r.principal as unknown as Principal;
+    if (principal.userId) {
+      const u = await this.db.orm
+        .select({ disabled: users.disabled })
+        .from(users)
+        .where(eq(users.id, principal.userId));
+      if (!u[0] || u[0].disabled) return null;
+    }
+    if (principal.sessionId) {
+      const live = await this.db.orm
+        .select({ id: sessions.id })
+        .from(sessions)
+        .where(and(eq(sessions.id, principal.sessionId), gt(sessions.expires_at, sql`now()`)));
+      if (!live[0]) return null;
+    }
+    return { principal, vmId: r.vm_id, port: r.port, project: r.project };
+  }
+
+  /** Drops expired tickets and passes (a periodic sweep; redeem() and readPass() ignore them). */
   async sweep(): Promise<void> {
     await this.db.orm.delete(tickets).where(sql`${tickets.expires_at} <= now()`);
+    await this.db.orm.delete(proxyPasses).where(sql`${proxyPasses.expires_at} <= now()`);
   }
 }

@@ -1,16 +1,35 @@
 import { useState } from 'react';
+import { useMutation } from '@tanstack/react-query';
 import type { Vm } from '@hearth/contract';
-import { Card, linkClass } from '../../components/ui.tsx';
-
-/** The HTTP proxy's address for a port of the VM (GET /v1/vms/{id}/proxy/{port}/). */
-const proxyHref = (vm: Pick<Vm, 'id'>, port: number) => `/v1/vms/${encodeURIComponent(vm.id)}/proxy/${port}/`;
+import { useSession } from '../../api/session.tsx';
+import { Button, Card, ErrorLine, errorText } from '../../components/ui.tsx';
 
 /**
- * Web apps in the VM, opened through the guest agent's HTTP proxy: one link per published TCP
- * port, and any other port by number (the proxy needs no published port).
+ * Web apps in the VM, opened through the guest agent's HTTP proxy: one button per published TCP
+ * port, and any other port by number (the proxy needs no published port). Each opens a proxy
+ * pass (POST /v1/vms/{id}/proxy-passes): the page is sandboxed, so the browser would not send the
+ * session with its scripts, styles and requests; the pass in the address goes with them instead.
  */
 export function ProxyLinksCard({ vm }: { vm: Vm }) {
+  const { client } = useSession();
   const [port, setPort] = useState('');
+  const open = useMutation({
+    mutationFn: async (p: number) => {
+      // Opened now, while the click still counts as the user's: a window opened after the
+      // request returns would be taken for a pop-up and blocked.
+      const tab = window.open('', '_blank');
+      try {
+        const pass = await client.call('createProxyPass', { params: { id: vm.id }, body: { port: p } });
+        if (tab) {
+          tab.opener = null;
+          tab.location.href = pass.path;
+        } else window.location.assign(pass.path);
+      } catch (e) {
+        tab?.close();
+        throw e;
+      }
+    },
+  });
   if (vm.state !== 'running') return null;
   const published = [...new Set(vm.ports.filter((p) => p.protocol === 'tcp').map((p) => p.guest))];
   const n = Number(port);
@@ -20,9 +39,9 @@ export function ProxyLinksCard({ vm }: { vm: Vm }) {
       <ul className="flex flex-wrap gap-3 text-sm">
         {published.map((p) => (
           <li key={p}>
-            <a className={linkClass} href={proxyHref(vm, p)} target="_blank" rel="noreferrer">
+            <Button onClick={() => open.mutate(p)} disabled={open.isPending}>
               Open port {p}
-            </a>
+            </Button>
           </li>
         ))}
         <li className="flex items-center gap-2">
@@ -35,16 +54,17 @@ export function ProxyLinksCard({ vm }: { vm: Vm }) {
             onChange={(e) => setPort(e.target.value.trim())}
           />
           {valid ? (
-            <a className={linkClass} href={proxyHref(vm, n)} target="_blank" rel="noreferrer">
+            <Button onClick={() => open.mutate(n)} disabled={open.isPending}>
               Open port {n}
-            </a>
+            </Button>
           ) : null}
         </li>
       </ul>
+      <ErrorLine message={errorText(open.error)} />
       <p className="mt-3 text-xs text-slate-600 dark:text-slate-300">
         Through the guest agent: no published port or route needed (also{' '}
-        <code>hearth port-forward {vm.name} 8080:80</code>). Pages are sandboxed: they cannot act with your
-        session.
+        <code>hearth port-forward {vm.name} 8080:80</code>). Each opens a new tab with an address that works
+        for an hour for anyone who has it. Pages are sandboxed: they cannot act with your session.
       </p>
     </Card>
   );
