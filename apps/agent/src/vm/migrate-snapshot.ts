@@ -70,13 +70,19 @@ export function sendSnapshot(ctx: VmContext, id: string): Promise<AgentSnapshotS
       for (const name of (await readdir(dir)).sort()) {
         files.push({ name, ...(await describeSparse(join(dir, name))) });
       }
-      log.info({ files: files.map((f) => `${f.name}:${f.encodedBytes}`) }, 'paused and snapshotted for a move');
+      log.info(
+        { files: files.map((f) => `${f.name}:${f.encodedBytes}`) },
+        'paused and snapshotted for a move',
+      );
       return { pausedAt, files };
     } catch (e) {
       await rm(dir, { recursive: true, force: true });
       await inst.resume();
       log.warn({ err: (e as Error).message }, 'snapshot for a move failed; the VM runs here again');
-      throw new HearthError('MIGRATION_FAILED', `Snapshotting VM ${id} for the move failed: ${(e as Error).message}`);
+      throw new HearthError(
+        'MIGRATION_FAILED',
+        `Snapshotting VM ${id} for the move failed: ${(e as Error).message}`,
+      );
     }
   });
 }
@@ -165,7 +171,10 @@ export async function restoreArrival(
   spec: AgentVmSpec,
 ): Promise<AgentVmStatus & { resumedAt: number }> {
   if (ctx.vms.has(spec.id)) {
-    throw new HearthError('MIGRATION_FAILED', `Restoring VM ${spec.id} failed: this host has that VM already.`);
+    throw new HearthError(
+      'MIGRATION_FAILED',
+      `Restoring VM ${spec.id} failed: this host has that VM already.`,
+    );
   }
   const dir = snapshotDir(ctx, incoming(spec.id));
   try {
@@ -179,7 +188,10 @@ export async function restoreArrival(
   } catch (e) {
     await abortArrival(ctx, spec.id).catch(() => undefined);
     if (e instanceof HearthError && e.code === 'MIGRATION_FAILED') throw e;
-    throw new HearthError('MIGRATION_FAILED', `Restoring VM ${spec.id} on this host failed: ${(e as Error).message}`);
+    throw new HearthError(
+      'MIGRATION_FAILED',
+      `Restoring VM ${spec.id} on this host failed: ${(e as Error).message}`,
+    );
   }
 }
 

@@ -96,7 +96,11 @@ export async function moveSnapshot(
         ctx.log.warn({ vm: id, host: from.name, err: x.message }, 'removing the move snapshot failed'),
       );
     // Source clock to destination clock: hosts are expected to keep NTP time.
-    return { downtimeMs: Math.max(0, Math.round(st.resumedAt - snap.pausedAt)), qemuDowntimeMs: null, pid: st.pid };
+    return {
+      downtimeMs: Math.max(0, Math.round(st.resumedAt - snap.pausedAt)),
+      qemuDowntimeMs: null,
+      pid: st.pid,
+    };
   } catch (e) {
     const clean = await ctx.agents.call(to, 'migrateSnapshotAbort', { params: { id } }).then(
       () => true,
@@ -106,7 +110,10 @@ export async function moveSnapshot(
       },
     );
     if (!clean && restoring) {
-      ctx.log.error({ vm: id, from: from.name, to: to.name }, 'the destination may run the VM; the source stays paused');
+      ctx.log.error(
+        { vm: id, from: from.name, to: to.name },
+        'the destination may run the VM; the source stays paused',
+      );
       throw new Error(
         `${(e as Error).message}; the destination ${to.name} could not be confirmed clean, so the VM stays paused on ${from.name} (resume it there once ${to.name} holds no copy)`,
       );
