@@ -3,17 +3,35 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildAgentApp, Supervisor } from '@hearth/agent';
-import type { AgentVmSpec } from '@hearth/contract';
+import type { AgentVmSpec, LastMigration } from '@hearth/contract';
 import { FirecrackerDriver } from '@hearth/firecracker';
-import { writeStandinBinary, type CallRecord } from '@hearth/firecracker/test-support';
+import { loadSpec, writeStandinBinary, type CallRecord } from '@hearth/firecracker/test-support';
 import { pidAlive, runDirPaths } from '@hearth/vmm';
 import type { HostRow, VmRow } from '../../store/mappers.ts';
 import { AgentClient } from '../agent-client.ts';
 import { HostLiveness } from '../host-liveness.ts';
 import type { VmContext } from './context.ts';
 import { moveSnapshot } from './migrate-snapshot.ts';
+import { migrateVm } from './migrate.ts';
+
+// For migrateVm only: the destination is the one asked for, the agent spec is the VM's own, and
+// the record is answered as stored (no database here).
+const mocked = vi.hoisted(() => ({ spec: null as unknown, to: null as unknown }));
+vi.mock('../scheduler.ts', async (orig) => ({
+  ...(await orig<typeof import('../scheduler.ts')>()),
+  placeVm: () => ({ host: mocked.to }),
+}));
+vi.mock('./placement.ts', async (orig) => ({
+  ...(await orig<typeof import('./placement.ts')>()),
+  constraintsOf: async () => ({}),
+}));
+vi.mock('./agent-spec.ts', () => ({ agentSpecFor: async () => mocked.spec }));
+vi.mock('../../store/mappers.ts', async (orig) => ({
+  ...(await orig<typeof import('../../store/mappers.ts')>()),
+  vmFromRow: (r: unknown) => r,
+}));
 
 // Two real agents (Supervisor and HTTP API) on this machine, each driving Firecracker through the
 // contract checker's stand-in binary (packages/firecracker/test-support): no guest runs, but every
@@ -41,13 +59,9 @@ const live = new HostLiveness();
 const agents = new AgentClient(live, 0);
 const pids = new Set<number>();
 
-/**
- * The stand-in is Node under tsx: on a busy machine its `--version` can outlast the probe's
- * timeout, and a driver that never learnt its version writes snapshots no host will load. The
- * probe is repeated until it answers (the driver keeps the last one).
- */
+/** A driver that never learnt its version writes snapshots no host will load: probed first. */
 async function probed(driver: FirecrackerDriver): Promise<FirecrackerDriver> {
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 3; i++) {
     if ((await driver.probe()).version) return driver;
   }
   throw new Error('the Firecracker stand-in never answered --version');
@@ -186,7 +200,15 @@ async function assertStayed(spec: AgentVmSpec, srcLog: string): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hearth-fcmig-'));
-  binary = await writeStandinBinary(dir);
+  // `--version` answered by a shell (the spec's version, as the stand-in would): Node under tsx
+  // can outlast the probe's 10 s on a loaded machine, leaving the driver without a version.
+  const standin = await writeStandinBinary(dir, 'firecracker-standin');
+  binary = join(dir, 'firecracker');
+  await writeFile(
+    binary,
+    `#!/bin/sh\nif [ "$1" = "--version" ]; then printf 'Firecracker v${loadSpec().info.version}\\n\\n'; exit 0; fi\nexec '${standin}' "$@"\n`,
+    { mode: 0o755 },
+  );
   kernel = join(dir, 'vmlinux');
   await writeFile(kernel, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]));
   rootfs = join(dir, 'rootfs.ext4');
@@ -361,5 +383,62 @@ describe('moving a running Firecracker VM by snapshot, firecracker (API checker)
     ]);
     await assertStayed(spec, srcLog);
     expect(events.at(-1)).toBe('restoring on dest');
+  });
+
+  it('migrateVm: a running Firecracker VM moves in mode snapshot, lastMigration and events recorded, the source copy deleted', async () => {
+    const { spec } = await running('vm_fcflow');
+    checker(join(dir, 'vm_fcflow.dest.jsonl'));
+    mocked.spec = spec;
+    mocked.to = dst.host;
+    const row = {
+      id: spec.id,
+      name: spec.name,
+      state: 'running',
+      vmm: 'firecracker',
+      host_id: src.host.id,
+    } as VmRow;
+    const events: string[] = [];
+    let recorded: { hostId: string; m: LastMigration; pid: number | null | undefined } | null = null;
+    const ctx = {
+      agents,
+      log,
+      bus: { publish: () => undefined },
+      operations: { hold: () => () => undefined },
+      stores: {
+        vms: {
+          requireUnscoped: async () => row,
+          addEvent: async (_id: string, _t: string, _a: string, text: string) => void events.push(text),
+          moveHost: async (_id: string, hostId: string, m: LastMigration, pid?: number | null) => {
+            recorded = { hostId, m, pid };
+            return { ...row, host_id: hostId, last_migration: m };
+          },
+        },
+        volumes: { forVm: async () => [] },
+        hosts: {
+          requireForCall: async () => src.host,
+          forPlacement: async () => [src.host, dst.host],
+          get: async () => dst.host,
+        },
+      },
+    } as unknown as VmContext;
+    const vm = (await migrateVm(ctx, spec.id, null, 'admin', 'dest')) as unknown as VmRow;
+    expect(vm.host_id).toBe(dst.host.id);
+    const r = recorded!;
+    expect(r.hostId).toBe(dst.host.id);
+    expect(r.m).toMatchObject({ from: src.host.id, to: dst.host.id, mode: 'snapshot', qemuDowntimeMs: null });
+    expect(r.m.downtimeMs).toBeGreaterThanOrEqual(0);
+    expect(r.m.totalMs).toBeGreaterThanOrEqual(r.m.downtimeMs!);
+    const there = dst.sup.status(spec.id);
+    expect(there.phase).toBe('running');
+    expect(r.pid).toBe(there.pid);
+    if (there.pid) pids.add(there.pid);
+    expect(src.sup.vmIds().has(spec.id)).toBe(false);
+    expect(events[0]).toBe('preparing: snapshot move from source to dest');
+    expect(events[1]).toMatch(/^pausing and snapshotting/);
+    expect(events.some((e) => /^transferring \d+%/.test(e))).toBe(true);
+    expect(events.at(-2)).toBe('restoring on dest');
+    expect(events.at(-1)).toBe(
+      `done: on dest (snapshot, downtime ${r.m.downtimeMs} ms, total ${r.m.totalMs} ms)`,
+    );
   });
 });
