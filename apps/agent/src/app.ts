@@ -15,6 +15,7 @@ import { portRoutes } from './routes/ports.ts';
 import { personalizeRoutes } from './routes/personalize.ts';
 import { appLogRoutes } from './app-logs/routes.ts';
 import { migrateRoutes } from './routes/migrate.ts';
+import { migrateSnapshotRoutes } from './routes/migrate-snapshot.ts';
 import { agentMetrics, scrapeAllowed, type AgentScrapeAccess, VmSampler } from './metrics.ts';
 
 export interface AgentAppDeps {
@@ -165,6 +166,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     return { ok: true };
   });
   migrateRoutes(app, sup);
+  migrateSnapshotRoutes(app, sup);
   volumeRoutes(app, sup.dataDir);
   execRoutes(app, sup);
   fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, deps.readTimeoutMs);

@@ -15,3 +15,5 @@ export { prepareDisk } from './disk.ts';
 export { applyPorts, linkExists, removePorts } from './net.ts';
 export { ensureNetwork } from './networks.ts';
 export { applyPolicy, createTaps, deleteTaps, removePolicy } from './vm-net.ts';
+// Agents built in-process around their own VM supervisor (the manager's Firecracker move test).
+export { Supervisor } from './vm/index.ts';

@@ -19,6 +19,7 @@ import { agentAccessRoutes, AgentVmParams } from './agent-access-routes.ts';
 import { agentPortRoutes } from './port-access.ts';
 import { agentExportRoutes } from './agent-export-routes.ts';
 import { agentMigrateRoutes } from './agent-migrate-routes.ts';
+import { agentMigrateSnapshotRoutes } from './agent-migrate-snapshot-routes.ts';
 import { routePath, type RouteInput, type RouteOutput, type RouteShape } from './route-path.ts';
 
 /** A route the host agent serves; only the manager calls it (bearer: the agent's callback token). */
@@ -232,6 +233,7 @@ export const agentRoutes = {
   ...agentPortRoutes,
   ...agentExportRoutes,
   ...agentMigrateRoutes,
+  ...agentMigrateSnapshotRoutes,
 } as const;
 
 export type AgentRoutes = typeof agentRoutes;

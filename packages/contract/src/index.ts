@@ -42,5 +42,6 @@ export * from './metrics.ts';
 export * from './vm-export.ts';
 export * from './agent-export-routes.ts';
 export * from './agent-migrate-routes.ts';
+export * from './agent-migrate-snapshot-routes.ts';
 export * from './migration.ts';
 export * from './migration-routes.ts';

@@ -24,7 +24,7 @@ export const migrationRoutes = {
     method: 'POST',
     path: '/v1/vms/:id/migrate',
     summary:
-      'Move a VM to another host: running QEMU VMs live (disk mirrored, memory pre-copied), stopped VMs cold (disk copied). Answers once it runs (or rests) there; progress on its event stream.',
+      'Move a VM to another host: running QEMU VMs live (disk mirrored, memory pre-copied), running Firecracker VMs by snapshot (not live: paused, snapshotted, copied, resumed there), stopped VMs cold (disk copied). Answers once it runs (or rests) there; progress on its event stream.',
     tag: 'vms',
     auth: 'user',
     params: IdParam,

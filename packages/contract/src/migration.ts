@@ -3,9 +3,11 @@ import { Timestamp } from './common.ts';
 
 /**
  * How a VM moved: `live` (QEMU: disk mirrored, memory pre-copied, the guest paused only for the
- * last pass), `cold` (stopped: its disk copied, the record moved). docs/migration.md.
+ * last pass), `snapshot` (running Firecracker: not live; paused, snapshotted, the files copied,
+ * loaded and resumed on the destination, the guest standing still throughout), `cold` (stopped:
+ * its disk copied, the record moved). docs/migration.md.
  */
-export const MigrationMode = z.enum(['live', 'cold']);
+export const MigrationMode = z.enum(['live', 'snapshot', 'cold']);
 export type MigrationMode = z.infer<typeof MigrationMode>;
 
 export const LastMigration = z
@@ -17,7 +19,7 @@ export const LastMigration = z
       .number()
       .nullable()
       .describe(
-        'Live: the guest stood still from the source pausing it to the destination continuing it (null for cold)',
+        'Live and snapshot: the guest stood still from the source pausing it to the destination continuing it; for snapshot this includes the copy (null for cold)',
       ),
     qemuDowntimeMs: z
       .number()

@@ -24,6 +24,15 @@ import { netPolicy, setDnsNames, setNetPolicy, type NetPolicy } from './net-poli
 import { filesOf } from './record.ts';
 import { abortIncoming, finishIncoming, prepareIncoming } from './migrate-incoming.ts';
 import { cancelSend, migrateInfo, sendProgress, sendVm } from './migrate-send.ts';
+import {
+  abortArrival,
+  cancelSnapshotSend,
+  dropSnapshotSend,
+  receiveSnapshotFile,
+  restoreArrival,
+  sendSnapshot,
+  snapshotFileStream,
+} from './migrate-snapshot.ts';
 import { deleteSnapshot, restoreVm, snapshotDir, snapshotVm, type AgentSnapshot } from './snapshot.ts';
 
 /**
@@ -142,6 +151,22 @@ export class Supervisor {
       send: (id: string, t: { host: string; nbdPort: number; migratePort: number }) => sendVm(ctx, id, t),
       progress: (id: string) => sendProgress(id),
       cancel: (id: string) => cancelSend(ctx, id),
+    };
+  }
+
+  /** A running Firecracker VM's move (not live): pause, snapshot, copy, load, resume. */
+  get snapshotMove() {
+    const ctx = this.ctx;
+    return {
+      send: (id: string) => sendSnapshot(ctx, id),
+      file: (id: string, file: string, o: { sha256: string; encodedBytes: number }) =>
+        snapshotFileStream(ctx, id, file, o),
+      cancel: (id: string) => cancelSnapshotSend(ctx, id),
+      drop: (id: string) => dropSnapshotSend(ctx, id),
+      receive: (id: string, file: string, body: Readable, o: { sizeBytes: number; sha256: string }) =>
+        receiveSnapshotFile(ctx, id, file, body, o),
+      restore: (spec: AgentVmSpec) => restoreArrival(ctx, spec),
+      abort: (id: string) => abortArrival(ctx, id),
     };
   }
 

@@ -6,6 +6,7 @@ import { agentSpecFor } from './agent-spec.ts';
 import type { VmContext } from './context.ts';
 import { moveCold } from './migrate-cold.ts';
 import { moveLive } from './migrate-live.ts';
+import { moveSnapshot } from './migrate-snapshot.ts';
 
 /** VMs being moved by this manager: one move per VM at a time. */
 const moving = new Set<string>();
@@ -58,7 +59,8 @@ export async function chooseTarget(ctx: VmContext, row: VmRow, toHost?: string):
 }
 
 /**
- * Moves a VM to another host: a running QEMU VM live, a stopped (or created) one cold. Answers
+ * Moves a VM to another host: a running QEMU VM live, a running Firecracker VM by snapshot (not
+ * live: paused, snapshotted, copied, resumed there), a stopped (or created) one cold. Answers
  * once it runs (or rests) there; any failure leaves it where it was, unchanged, with an event
  * saying why, and is thrown as MIGRATION_FAILED.
  */
@@ -78,15 +80,16 @@ export async function migrateVm(
   if (!live && row.state !== 'stopped' && row.state !== 'created') {
     throw new HearthError(
       'VM_INVALID_STATE',
-      `Cannot migrate VM "${row.name}": it is ${row.state}; running VMs move live, stopped ones cold.`,
+      `Cannot migrate VM "${row.name}": it is ${row.state}; running VMs move (QEMU live, Firecracker by snapshot), stopped ones cold.`,
       { detail: { state: row.state, action: 'migrate', allowedFrom: ['running', 'stopped', 'created'] } },
     );
   }
   if (!row.host_id) throw new HearthError('MIGRATION_NO_TARGET', `VM "${row.name}" has no host.`);
-  if (live && (row.vmm ?? 'qemu') !== 'qemu') {
+  const vmm = row.vmm ?? 'qemu';
+  if (live && vmm !== 'qemu' && vmm !== 'firecracker') {
     throw new HearthError(
       'MIGRATION_UNSUPPORTED',
-      `Cannot live-migrate VM "${row.name}": it runs on ${row.vmm}; only QEMU VMs move live so far. Stop it to move it cold.`,
+      `Cannot migrate running VM "${row.name}": it runs on ${vmm}; only QEMU and Firecracker VMs move while running. Stop it to move it cold.`,
     );
   }
   if ((await ctx.stores.volumes.forVm(row.id)).length) {
@@ -100,11 +103,16 @@ export async function migrateVm(
   moving.add(row.id);
   const t0 = Date.now();
   const release = ctx.operations.hold(row.id);
-  const mode = live ? 'live' : 'cold';
+  const mode: LastMigration['mode'] = !live ? 'cold' : vmm === 'firecracker' ? 'snapshot' : 'live';
   try {
     await migrationEvent(ctx, row, actor, `preparing: ${mode} move from ${from.name} to ${to.name}`);
     const spec = await agentSpecFor(ctx, { ...row, host_id: to.id });
-    const r = live ? await moveLive(ctx, row, spec, from, to, actor) : await moveCold(ctx, row, from, to);
+    const r =
+      mode === 'live'
+        ? await moveLive(ctx, row, spec, from, to, actor)
+        : mode === 'snapshot'
+          ? await moveSnapshot(ctx, row, spec, from, to, actor)
+          : await moveCold(ctx, row, from, to);
     const m: LastMigration = {
       from: from.id,
       to: to.id,

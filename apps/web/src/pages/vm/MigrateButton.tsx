@@ -10,8 +10,8 @@ import { errorText } from '../../components/ui.tsx';
 import { RoleButton } from '../../components/RoleButton.tsx';
 
 /**
- * Moves the VM to another host (live when running, cold when stopped); progress shows in its
- * events, the result as a line under the actions (docs/migration.md).
+ * Moves the VM to another host (live when running on QEMU, by snapshot on Firecracker, cold when
+ * stopped); progress shows in its events, the result as a line under the actions (docs/migration.md).
  */
 export function MigrateButton({ vm }: { vm: Vm }) {
   const { client } = useSession();
@@ -49,9 +49,11 @@ export function MigrateButton({ vm }: { vm: Vm }) {
         onOpenChange={setOpen}
         title={`Migrate ${vm.name}`}
         description={
-          vm.state === 'running'
-            ? 'Live: its disk is mirrored and its memory copied while it runs; it pauses only for the switchover.'
-            : 'Cold: its disk is copied to the other host.'
+          vm.state !== 'running'
+            ? 'Cold: its disk is copied to the other host.'
+            : vm.vmm === 'firecracker'
+              ? 'Not live (Firecracker): it is paused, snapshotted, copied and resumed on the other host; it stands still for the whole copy.'
+              : 'Live: its disk is mirrored and its memory copied while it runs; it pauses only for the switchover.'
         }
         submitLabel="Migrate"
         pending={move.isPending}
