@@ -1,13 +1,10 @@
-import type { FastifyInstance } from 'fastify';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildAgentApp, Supervisor } from '@hearth/agent';
 import type { AgentVmSpec, LastMigration } from '@hearth/contract';
-import { FirecrackerDriver } from '@hearth/firecracker';
-import { loadSpec, writeStandinBinary, type CallRecord } from '@hearth/firecracker/test-support';
+import { loadSpec, writeStandinBinary } from '@hearth/firecracker/test-support';
 import { pidAlive, runDirPaths } from '@hearth/vmm';
 import type { HostRow, VmRow } from '../../store/mappers.ts';
 import { AgentClient } from '../agent-client.ts';
@@ -15,6 +12,7 @@ import { HostLiveness } from '../host-liveness.ts';
 import type { VmContext } from './context.ts';
 import { moveSnapshot } from './migrate-snapshot.ts';
 import { migrateVm } from './migrate.ts';
+import { afterBoot, calls, CHECKER_ENV, checker, makeSide, specOf, type Side } from './fake-fc-hosts.ts';
 
 // For migrateVm only: the destination is the one asked for, the agent spec is the VM's own, and
 // the record is answered as stored (no database here).
@@ -39,15 +37,6 @@ vi.mock('../../store/mappers.ts', async (orig) => ({
 // The manager's side of the move runs as in migrateVm, over the real agent client.
 
 const log = pino({ level: 'silent' });
-const TOKEN = 'm'.repeat(32);
-const CHECKER_ENV = ['FC_CHECKER_LOG', 'FC_CHECKER_FAIL'];
-
-interface Side {
-  sup: Supervisor;
-  app: FastifyInstance;
-  host: HostRow;
-  dataDir: string;
-}
 
 let dir: string;
 let binary: string;
@@ -59,105 +48,11 @@ const live = new HostLiveness();
 const agents = new AgentClient(live, 0);
 const pids = new Set<number>();
 
-/** A driver that never learnt its version writes snapshots no host will load: probed first. */
-async function probed(driver: FirecrackerDriver): Promise<FirecrackerDriver> {
-  for (let i = 0; i < 3; i++) {
-    if ((await driver.probe()).version) return driver;
-  }
-  throw new Error('the Firecracker stand-in never answered --version');
-}
-
-async function side(name: string): Promise<Side> {
-  const dataDir = join(dir, name);
-  const driver = await probed(
-    new FirecrackerDriver({
-      binary,
-      jailer: false,
-      pollMs: 50,
-      watchdog: { intervalMs: 0, failures: 3 },
-      startTimeoutMs: 60_000,
-      apiTimeoutMs: 60_000,
-    }),
-  );
-  const sup = new Supervisor({
-    dataDir,
-    drivers: [driver],
-    log,
-    bootTimeoutMs: 120_000,
-    consoleLogCap: 1 << 20,
-    guestAgentPath: null,
-    onUnexpectedChange: () => undefined,
-  });
-  await sup.init();
-  const app = buildAgentApp({ supervisor: sup, callbackToken: TOKEN, log, https: null });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  const host = { id: `host_${name}`, name, url, callback_token: TOKEN, tls_pins: null } as unknown as HostRow;
-  live.seen(host);
-  return { sup, app, host, dataDir };
-}
-
-function specOf(id: string): AgentVmSpec {
-  return {
-    id,
-    name: id.replace(/_/g, '-'),
-    vcpus: 1,
-    memoryMib: 64,
-    diskMib: 1,
-    vmm: 'firecracker',
-    kernel: { path: kernel, sha256: 'x' },
-    initrd: null,
-    rootfs: { path: rootfs, sha256: 'x' },
-    bootMarker: 'booted',
-    bootArgs: '',
-    env: {},
-    guest: null,
-    ports: [],
-    volumes: [],
-    nics: [],
-    egress: null,
-    bandwidthMbit: null,
-  } as unknown as AgentVmSpec;
-}
-
-/** The checker's knobs for the next Firecracker processes spawned (each reads them at start). */
-function checker(logFile: string, fail?: string): void {
-  for (const k of CHECKER_ENV) delete process.env[k];
-  process.env.FC_CHECKER_LOG = logFile;
-  if (fail) process.env.FC_CHECKER_FAIL = fail;
-}
-
-async function calls(logFile: string): Promise<CallRecord[]> {
-  const text = await readFile(logFile, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as CallRecord);
-}
-
-const line = (c: CallRecord) =>
-  c.path === '/vm'
-    ? `${c.method} /vm ${JSON.stringify(c.body)} ${c.status}`
-    : `${c.method} ${c.path} ${c.status}`;
-
-/** The calls after the guest was started (what the move did), GETs left out (status reads). */
-async function afterBoot(logFile: string): Promise<string[]> {
-  const all = await calls(logFile);
-  const start = all.findIndex(
-    (c) => c.path === '/actions' && (c.body as { action_type?: string }).action_type === 'InstanceStart',
-  );
-  expect(start).toBeGreaterThanOrEqual(0);
-  return all
-    .slice(start + 1)
-    .filter((c) => c.method !== 'GET')
-    .map(line);
-}
-
 /** A running Firecracker VM on the source, its checker calls logged to its own file. */
 async function running(id: string, fail?: string): Promise<{ spec: AgentVmSpec; srcLog: string }> {
   const srcLog = join(dir, `${id}.source.jsonl`);
   checker(srcLog, fail);
-  const spec = specOf(id);
+  const spec = specOf(id, kernel, rootfs);
   const st = await src.sup.start(spec);
   expect(st.phase, st.reason ?? '').toBe('running');
   if (st.pid) pids.add(st.pid);
@@ -213,8 +108,8 @@ beforeAll(async () => {
   await writeFile(kernel, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]));
   rootfs = join(dir, 'rootfs.ext4');
   await writeFile(rootfs, Buffer.concat([Buffer.from('rootfs of the test'), Buffer.alloc(1 << 20)]));
-  src = await side('source');
-  dst = await side('dest');
+  src = await makeSide(dir, 'source', binary, live);
+  dst = await makeSide(dir, 'dest', binary, live);
 });
 
 afterAll(async () => {
