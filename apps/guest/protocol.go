@@ -113,7 +113,7 @@ var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpFsSync,
 	OpShutdown, OpHealth, OpIdentity, OpPersonalize, OpAppStatus, OpAppLogs, OpAppControl, OpTCPConnect}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature, AppFeature, FsSyncFeature, TCPFeature}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature, AppFeature, FsSyncFeature, TCPFeature, FsMetaFeature}
 
 type Frame struct {
 	Stream  uint32

@@ -40,6 +40,13 @@ const AgentPersonalizeResult = z.object({
   machineId: z.boolean().describe('Whether a new /etc/machine-id was written'),
 });
 const Ok = z.object({ ok: z.boolean() });
+/** The manager's upload, plus the file's user metadata for the E2B API's writes. */
+export const AgentUploadQuery = UploadQuery.extend({
+  meta: z
+    .string()
+    .optional()
+    .describe('JSON object: the file\'s whole user metadata (guests with the fs.meta capability).'),
+});
 
 /** A VM's guest through the agent: exec, files, metrics, processes, console and shell. */
 export const agentAccessRoutes = {
@@ -66,7 +73,7 @@ export const agentAccessRoutes = {
     path: '/agent/v1/vms/:id/files',
     summary: 'Write a guest file from the raw body, or unpack a tar archive into a directory.',
     params: AgentVmParams,
-    query: UploadQuery,
+    query: AgentUploadQuery,
     response: UploadResult,
     raw: { consumes: ['application/octet-stream', 'application/x-tar'] },
   }),

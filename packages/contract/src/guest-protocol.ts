@@ -154,6 +154,16 @@ export const FS_SYNC_FEATURE = 'fs.sync';
  */
 export const TCP_FEATURE = 'tcp';
 
+/**
+ * WELCOME capability: `fs.write` takes `meta` (the file's user metadata, kept as `user.e2b.*`
+ * extended attributes, E2B's envd's place for it) and FileStat reports it as `meta`.
+ */
+export const FS_META_FEATURE = 'fs.meta';
+
+/** User metadata of a guest file: printable US-ASCII keys and values. */
+export const FileMeta = z.record(z.string(), z.string());
+export type FileMeta = z.infer<typeof FileMeta>;
+
 export const AppControlAction = z.enum(['stop', 'start', 'restart', 'signal']);
 export type AppControlAction = z.infer<typeof AppControlAction>;
 
@@ -177,6 +187,8 @@ export const GuestRequest = z.discriminatedUnion('op', [
     mode: z.number().int().optional(),
     parents: z.boolean().optional(),
     maxBytes: z.number().int().positive().optional(),
+    /** The file's whole metadata (FS_META_FEATURE); a write without it leaves none. */
+    meta: FileMeta.optional(),
   }),
   z.object({ op: z.literal('metrics') }),
   z.object({ op: z.literal('info') }),
@@ -248,6 +260,8 @@ export const FileStat = z.object({
   mode: z.number().int(),
   mtime: z.string(),
   linkTarget: z.string().optional(),
+  /** A file's or directory's user metadata (FS_META_FEATURE), absent when it has none. */
+  meta: FileMeta.optional(),
 });
 export type FileStat = z.infer<typeof FileStat>;
 
