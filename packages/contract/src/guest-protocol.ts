@@ -160,6 +160,14 @@ export const TCP_FEATURE = 'tcp';
  */
 export const FS_META_FEATURE = 'fs.meta';
 
+/**
+ * WELCOME capability: the agent serves `fs.watch`, a directory's changes by inotify: an EVENT
+ * {type: 'watching'} once its watches are set, then EVENT {type: 'change', name, op} per change
+ * (name relative to the directory; op create, write, remove, rename or chmod), until a CONTROL
+ * cancel ends it with an ok RESULT. With `recursive`, directories made later are watched too.
+ */
+export const FS_WATCH_FEATURE = 'fs.watch';
+
 /** User metadata of a guest file: printable US-ASCII keys and values. */
 export const FileMeta = z.record(z.string(), z.string());
 export type FileMeta = z.infer<typeof FileMeta>;
@@ -177,6 +185,7 @@ export const GuestRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('fs.stat'), path: Path }),
   z.object({ op: z.literal('fs.list'), path: Path, depth: z.number().int().min(1).max(32).optional() }),
   z.object({ op: z.literal('fs.mkdir'), path: Path, parents: z.boolean().optional() }),
+  z.object({ op: z.literal('fs.watch'), path: Path, recursive: z.boolean().optional() }),
   z.object({ op: z.literal('fs.move'), from: Path, to: Path }),
   z.object({ op: z.literal('fs.remove'), path: Path, recursive: z.boolean().optional() }),
   z.object({ op: z.literal('fs.read'), path: Path, format: z.enum(['auto', 'raw', 'tar']).optional() }),
