@@ -209,7 +209,10 @@ describe('the e2b SDK against Hearth: WebSockets, audit, restart', () => {
     const listed = await sbx.files.list('/root/meta');
     expect(listed.find((e) => e.name === 'a.txt')?.metadata).toEqual(want);
     // A gzip upload now comes as application/octet-stream (envd ≥ 0.5.7), metadata in headers.
-    const zipped = await sbx.files.write('/root/meta/z.txt', 'zipped body', { gzip: true, metadata: { k: 'v' } });
+    const zipped = await sbx.files.write('/root/meta/z.txt', 'zipped body', {
+      gzip: true,
+      metadata: { k: 'v' },
+    });
     expect(zipped.metadata).toEqual({ k: 'v' });
     expect(await sbx.files.read('/root/meta/z.txt')).toBe('zipped body');
     expect((await sbx.files.getInfo('/root/meta/z.txt')).metadata).toEqual({ k: 'v' });

@@ -36,7 +36,10 @@ export function uploadMetadata(req: IncomingMessage): Record<string, string> | u
     (meta ??= {})[key] = value;
   }
   if (total > MAX_TOTAL) {
-    throw new EnvdError('invalid_argument', `invalid metadata: total size ${total} exceeds ${MAX_TOTAL} bytes`);
+    throw new EnvdError(
+      'invalid_argument',
+      `invalid metadata: total size ${total} exceeds ${MAX_TOTAL} bytes`,
+    );
   }
   return meta;
 }

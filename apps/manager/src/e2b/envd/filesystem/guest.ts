@@ -130,6 +130,16 @@ export class Guest {
     return out.bytes;
   }
 
+  /** The agent's NDJSON stream of `dir`'s changes (fs.watch), until `signal` aborts. */
+  watch(dir: string, recursive: boolean, signal: AbortSignal): Promise<Response> {
+    return this.agents.raw(
+      this.host,
+      'watchFiles',
+      { params: { id: this.vm.id }, query: { path: dir, recursive: recursive ? 'true' : 'false' } },
+      { stream: true, signal },
+    );
+  }
+
   stat(path: string): Promise<FileStat> {
     return this.agents.call(this.host, 'statFile', { params: { id: this.vm.id }, query: { path } });
   }
