@@ -212,7 +212,10 @@ func (w *dirWatch) existing(dir string) []change {
 	}
 	for _, de := range des {
 		p := filepath.Join(dir, de.Name())
-		if agentTemp.MatchString(de.Name()) {
+		if m := agentTemp.FindStringSubmatch(de.Name()); m != nil {
+			// An agent write under way: followed from here so that its rename is the target's.
+			_, err := os.Lstat(filepath.Join(dir, m[1]))
+			w.temps[p] = &pendingTemp{existed: err == nil, wrote: true}
 			continue
 		}
 		out = append(out, change{w.rel(p), "create"})
