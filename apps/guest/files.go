@@ -74,8 +74,10 @@ func statOf(path string, fi os.FileInfo) FileStat {
 	switch m := fi.Mode(); {
 	case m.IsRegular():
 		s.Type = "file"
+		s.Meta, _ = readMeta(path)
 	case m.IsDir():
 		s.Type = "dir"
+		s.Meta, _ = readMeta(path)
 	case m&os.ModeSymlink != 0:
 		s.Type = "symlink"
 		s.LinkTarget, _ = os.Readlink(path)

@@ -145,6 +145,9 @@ func (a *Agent) dispatch(st *stream, req *Request) {
 	case OpTCPConnect:
 		a.opTCP(st, req)
 		return
+	case OpFsWatch:
+		opFsWatch(st, req)
+		return
 	case OpPs:
 		list := []GuestProcess{}
 		for _, p := range a.procs.list() {

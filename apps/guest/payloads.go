@@ -57,6 +57,8 @@ type Request struct {
 	MaxBytes  int64             `json:"maxBytes"`
 	UnixMs    *float64          `json:"unixMs"`
 	Reboot    bool              `json:"reboot"`
+	// fs.write: the file's user metadata (FsMetaFeature)
+	Meta map[string]string `json:"meta"`
 	// identity (a restore, a pool's hand-out; also under its old name, personalize)
 	Hostname       string        `json:"hostname"`
 	Nics           []IdentityNIC `json:"nics"`
@@ -99,6 +101,8 @@ type FileStat struct {
 	Mode       uint32 `json:"mode"`
 	Mtime      string `json:"mtime"`
 	LinkTarget string `json:"linkTarget,omitempty"`
+	// User metadata of a file or directory (FsMetaFeature), absent when it has none.
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 type MemoryMetrics struct {

@@ -111,9 +111,9 @@ const (
 
 var Ops = []string{OpExec, OpPs, OpAttach, OpSignal, OpWriteStdin, OpCloseStdin, OpFsStat, OpFsList,
 	OpFsMkdir, OpFsMove, OpFsRemove, OpFsRead, OpFsWrite, OpMetrics, OpInfo, OpTimeSync, OpFsSync,
-	OpShutdown, OpHealth, OpIdentity, OpPersonalize, OpAppStatus, OpAppLogs, OpAppControl, OpTCPConnect}
+	OpShutdown, OpHealth, OpIdentity, OpPersonalize, OpAppStatus, OpAppLogs, OpAppControl, OpTCPConnect, OpFsWatch}
 
-var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature, AppFeature, FsSyncFeature, TCPFeature}
+var Capabilities = []string{"exec", "pty", "files", "metrics", "time.sync", "shutdown", "identity", IdentityFullFeature, CreditFeature, AppFeature, FsSyncFeature, TCPFeature, FsMetaFeature, FsWatchFeature}
 
 type Frame struct {
 	Stream  uint32

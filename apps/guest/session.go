@@ -250,7 +250,7 @@ func (s *session) send(stream uint32, typ uint8, payload []byte) error {
 // stdin never delays a signal, a kill or a detach. fs.read takes controls only (cancel).
 var (
 	wantsData    = map[string]bool{OpExec: true, OpAttach: true, OpFsWrite: true, OpTCPConnect: true}
-	wantsControl = map[string]bool{OpExec: true, OpAttach: true, OpFsWrite: true, OpFsRead: true,
+	wantsControl = map[string]bool{OpExec: true, OpAttach: true, OpFsWrite: true, OpFsRead: true, OpFsWatch: true,
 		OpAppLogs: true, OpTCPConnect: true}
 )
 

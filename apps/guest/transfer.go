@@ -143,6 +143,14 @@ func opWrite(st *stream, req *Request) {
 		st.fail(gerr(ErrBadRequest, "maxBytes must be positive"))
 		return
 	}
+	if e := validateMeta(req.Meta); e != nil {
+		st.fail(e)
+		return
+	}
+	if len(req.Meta) > 0 && req.Format == "tar" {
+		st.fail(gerr(ErrBadRequest, "metadata is for a file, not a tar upload"))
+		return
+	}
 	var err error
 	var n int64
 	switch req.Format {
@@ -220,6 +228,13 @@ func writeRaw(st *stream, req *Request) (int64, error) {
 	}
 	if uid >= 0 && os.Geteuid() == 0 {
 		_ = tmp.Chown(uid, gid)
+	}
+	// The new inode has no attributes of the file it replaces: an upload without metadata
+	// leaves the file with none, as envd does.
+	if len(req.Meta) > 0 {
+		if err := writeMeta(tmp.Name(), req.Meta); err != nil {
+			return n, err
+		}
 	}
 	if err := tmp.Sync(); err != nil {
 		return n, err

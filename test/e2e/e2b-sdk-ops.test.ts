@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { Sandbox } from 'e2b';
+import { Sandbox, type FilesystemEvent } from 'e2b';
 import { Sandbox as Sandbox250 } from 'e2b-2-50';
 import type { AuditRecord } from '@hearth/contract';
 import { late } from '../helpers/late.ts';
@@ -194,4 +194,61 @@ describe('the e2b SDK against Hearth: WebSockets, audit, restart', () => {
     // Reads are not recorded.
     expect(trail.some((r) => r.method === 'GET')).toBe(false);
   }, 900_000);
+
+  it('keeps file metadata (envd 0.6.2): written with the file, read back from the guest, replaced by the next upload; watchDir hears it all', async () => {
+    const sbx = await create();
+    expect((await Sandbox.getInfo(sbx.sandboxId, opts())).envdVersion).toBe('0.6.2');
+    // watchDir, by inotify in the guest, hears what follows (recursively: meta/ is made by the write).
+    const seen: FilesystemEvent[] = [];
+    const watch = await sbx.files.watchDir('/root', (e) => void seen.push(e), {
+      recursive: true,
+      timeoutMs: 0,
+    });
+    // Header names are case-insensitive: envd lowercases the keys.
+    const written = await sbx.files.write('/root/meta/a.txt', 'hello', {
+      metadata: { author: 'ann', Purpose: 'a demo, with spaces' },
+    });
+    const want = { author: 'ann', purpose: 'a demo, with spaces' };
+    expect(written.metadata).toEqual(want);
+    // getInfo and list stat the guest's file: the attributes are on its disk.
+    expect((await sbx.files.getInfo('/root/meta/a.txt')).metadata).toEqual(want);
+    const listed = await sbx.files.list('/root/meta');
+    expect(listed.find((e) => e.name === 'a.txt')?.metadata).toEqual(want);
+    // A gzip upload now comes as application/octet-stream (envd ≥ 0.5.7), metadata in headers.
+    const zipped = await sbx.files.write('/root/meta/z.txt', 'zipped body', {
+      gzip: true,
+      metadata: { k: 'v' },
+    });
+    expect(zipped.metadata).toEqual({ k: 'v' });
+    expect(await sbx.files.read('/root/meta/z.txt')).toBe('zipped body');
+    expect((await sbx.files.getInfo('/root/meta/z.txt')).metadata).toEqual({ k: 'v' });
+    // A streamed upload goes the same way.
+    const stream = new Blob(['streamed body']).stream();
+    await sbx.files.write('/root/meta/s.txt', stream, { metadata: { via: 'stream' } });
+    expect(await sbx.files.read('/root/meta/s.txt')).toBe('streamed body');
+    expect((await sbx.files.getInfo('/root/meta/s.txt')).metadata).toEqual({ via: 'stream' });
+    // The next upload replaces the set; one without metadata leaves none.
+    await sbx.files.write('/root/meta/a.txt', 'again', { metadata: { author: 'bob' } });
+    expect((await sbx.files.getInfo('/root/meta/a.txt')).metadata).toEqual({ author: 'bob' });
+    await sbx.files.write('/root/meta/a.txt', 'plain');
+    expect((await sbx.files.getInfo('/root/meta/a.txt')).metadata).toBeUndefined();
+    await sbx.files.remove('/root/meta/s.txt');
+    await until(
+      'watch events for meta/',
+      () => seen.some((e) => e.name === 'meta/s.txt' && e.type === 'remove'),
+      120_000,
+    );
+    await watch.stop();
+    const of = (name: string) => seen.filter((e) => e.name === name).map((e) => e.type);
+    expect(of('meta')[0]).toBe('create');
+    expect(of('meta/a.txt').slice(0, 2)).toEqual(['create', 'write']);
+    expect(of('meta/s.txt').at(-1)).toBe('remove');
+    expect(seen.filter((e) => e.name.includes('.hearth-'))).toEqual([]);
+    // More than a file can keep is refused before anything is written.
+    await expect(
+      sbx.files.write('/root/meta/big.txt', 'x', { metadata: { a: 'v'.repeat(5000) } }),
+    ).rejects.toThrow(/metadata/);
+    expect(await sbx.files.exists('/root/meta/big.txt')).toBe(false);
+    await sbx.kill();
+  }, 600_000);
 });

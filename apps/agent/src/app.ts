@@ -10,6 +10,7 @@ import { installErrorHandling, serve } from './http.ts';
 import { execRoutes } from './routes/exec.ts';
 import { volumeRoutes } from './volumes.ts';
 import { fileRoutes } from './routes/files.ts';
+import { watchRoutes } from './routes/watch.ts';
 import { wsRoutes } from './routes/ws.ts';
 import { portRoutes } from './routes/ports.ts';
 import { personalizeRoutes } from './routes/personalize.ts';
@@ -170,6 +171,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   volumeRoutes(app, sup.dataDir);
   execRoutes(app, sup);
   fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, deps.readTimeoutMs);
+  watchRoutes(app, sup);
   personalizeRoutes(app, sup);
   appLogRoutes(app, sup);
   let ws: { dispose(): void } | null = null;

@@ -7,6 +7,7 @@ import {
   FileList,
   FilesQuery,
   FileStatResponse,
+  GuestPath,
   ListQuery,
   MkdirBody,
   MoveBody,
@@ -40,6 +41,29 @@ const AgentPersonalizeResult = z.object({
   machineId: z.boolean().describe('Whether a new /etc/machine-id was written'),
 });
 const Ok = z.object({ ok: z.boolean() });
+export const WatchQuery = z.object({
+  path: GuestPath,
+  recursive: z.enum(['true', 'false']).default('false'),
+});
+/** One line of a directory watch: set up (or not served by the guest), a change, or its end. */
+export const AgentWatchLine = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('watching') }),
+  z.object({ type: z.literal('unsupported') }),
+  z.object({
+    type: z.literal('change'),
+    name: z.string(),
+    op: z.enum(['create', 'write', 'remove', 'rename', 'chmod']),
+  }),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+]);
+export type AgentWatchLine = z.infer<typeof AgentWatchLine>;
+/** The manager's upload, plus the file's user metadata for the E2B API's writes. */
+export const AgentUploadQuery = UploadQuery.extend({
+  meta: z
+    .string()
+    .optional()
+    .describe("JSON object: the file's whole user metadata (guests with the fs.meta capability)."),
+});
 
 /** A VM's guest through the agent: exec, files, metrics, processes, console and shell. */
 export const agentAccessRoutes = {
@@ -66,9 +90,19 @@ export const agentAccessRoutes = {
     path: '/agent/v1/vms/:id/files',
     summary: 'Write a guest file from the raw body, or unpack a tar archive into a directory.',
     params: AgentVmParams,
-    query: UploadQuery,
+    query: AgentUploadQuery,
     response: UploadResult,
     raw: { consumes: ['application/octet-stream', 'application/x-tar'] },
+  }),
+  watchFiles: def({
+    method: 'GET',
+    path: '/agent/v1/vms/:id/files/watch',
+    summary:
+      "A guest directory's changes by inotify, as NDJSON AgentWatchLine lines (`unsupported` from an older guest agent).",
+    params: AgentVmParams,
+    query: WatchQuery,
+    response: null,
+    raw: { produces: ['application/x-ndjson'] },
   }),
   statFile: def({
     method: 'GET',

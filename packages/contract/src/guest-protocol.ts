@@ -154,6 +154,24 @@ export const FS_SYNC_FEATURE = 'fs.sync';
  */
 export const TCP_FEATURE = 'tcp';
 
+/**
+ * WELCOME capability: `fs.write` takes `meta` (the file's user metadata, kept as `user.e2b.*`
+ * extended attributes, E2B's envd's place for it) and FileStat reports it as `meta`.
+ */
+export const FS_META_FEATURE = 'fs.meta';
+
+/**
+ * WELCOME capability: the agent serves `fs.watch`, a directory's changes by inotify: an EVENT
+ * {type: 'watching'} once its watches are set, then EVENT {type: 'change', name, op} per change
+ * (name relative to the directory; op create, write, remove, rename or chmod), until a CONTROL
+ * cancel ends it with an ok RESULT. With `recursive`, directories made later are watched too.
+ */
+export const FS_WATCH_FEATURE = 'fs.watch';
+
+/** User metadata of a guest file: printable US-ASCII keys and values. */
+export const FileMeta = z.record(z.string(), z.string());
+export type FileMeta = z.infer<typeof FileMeta>;
+
 export const AppControlAction = z.enum(['stop', 'start', 'restart', 'signal']);
 export type AppControlAction = z.infer<typeof AppControlAction>;
 
@@ -167,6 +185,7 @@ export const GuestRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('fs.stat'), path: Path }),
   z.object({ op: z.literal('fs.list'), path: Path, depth: z.number().int().min(1).max(32).optional() }),
   z.object({ op: z.literal('fs.mkdir'), path: Path, parents: z.boolean().optional() }),
+  z.object({ op: z.literal('fs.watch'), path: Path, recursive: z.boolean().optional() }),
   z.object({ op: z.literal('fs.move'), from: Path, to: Path }),
   z.object({ op: z.literal('fs.remove'), path: Path, recursive: z.boolean().optional() }),
   z.object({ op: z.literal('fs.read'), path: Path, format: z.enum(['auto', 'raw', 'tar']).optional() }),
@@ -177,6 +196,8 @@ export const GuestRequest = z.discriminatedUnion('op', [
     mode: z.number().int().optional(),
     parents: z.boolean().optional(),
     maxBytes: z.number().int().positive().optional(),
+    /** The file's whole metadata (FS_META_FEATURE); a write without it leaves none. */
+    meta: FileMeta.optional(),
   }),
   z.object({ op: z.literal('metrics') }),
   z.object({ op: z.literal('info') }),
@@ -248,6 +269,8 @@ export const FileStat = z.object({
   mode: z.number().int(),
   mtime: z.string(),
   linkTarget: z.string().optional(),
+  /** A file's or directory's user metadata (FS_META_FEATURE), absent when it has none. */
+  meta: FileMeta.optional(),
 });
 export type FileStat = z.infer<typeof FileStat>;
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { FileStat, GuestInfo, GuestMetrics, GuestProcess } from './guest-protocol.ts';
 
 const MAX_EXEC_TIMEOUT_MS = 24 * 3600 * 1000;
-const GuestPath = z
+export const GuestPath = z
   .string()
   .min(1)
   .max(4096)

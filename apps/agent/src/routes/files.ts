@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { agentRoutes, type GuestRequest, type GuestResult } from '@hearth/contract';
+import { uploadMeta } from './file-meta.ts';
 import { passThrough } from '@hearth/contract/streams';
 import type { Supervisor } from '../vm/index.ts';
 import { GuestError } from '../guest/errors.ts';
@@ -102,13 +103,16 @@ export function fileRoutes(
         `the upload (${declared} bytes) exceeds the ${maxUploadBytes}-byte limit`,
       );
     }
-    const s = (await g(ctx)).open({
+    const guest = await g(ctx);
+    const meta = uploadMeta(guest, q.meta);
+    const s = guest.open({
       op: 'fs.write',
       path: q.path,
       format: q.format,
       parents: q.parents === 'true',
       maxBytes: maxUploadBytes,
       ...(q.mode ? { mode: parseInt(q.mode, 8) } : {}),
+      ...(meta ? { meta } : {}),
     });
     let bytes = 0;
     try {

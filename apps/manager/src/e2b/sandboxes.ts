@@ -13,10 +13,12 @@ import type { E2bCaller } from './auth.ts';
 
 /**
  * The envd version reported, which decides what the SDK asks for: ≥ 0.4.0 so commands run as the
- * image's user (no Unix user `user` demanded), ≥ 0.5.2 for CloseStdin, < 0.5.7 so uploads stay
- * multipart (what /files takes), < 0.6.2 (no file metadata).
+ * image's user (no Unix user `user` demanded), ≥ 0.5.2 for CloseStdin, ≥ 0.5.7 so streamed and
+ * gzip uploads come as application/octet-stream (which /files takes too), ≥ 0.6.2 for file
+ * metadata (X-Metadata-* headers, EntryInfo.metadata); < 0.6.3, so watchDir is never asked for
+ * `includeEntry`, which is not served.
  */
-export const ENVD_VERSION = '0.5.2';
+export const ENVD_VERSION = '0.6.2';
 /** E2B's default and longest sandbox lifetimes (seconds). */
 const DEFAULT_TIMEOUT_S = 15;
 const MAX_TIMEOUT_S = 24 * 3600;

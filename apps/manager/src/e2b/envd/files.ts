@@ -6,6 +6,7 @@ import { Busboy, type BusboyInstance } from '@fastify/busboy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fromWeb, guard } from '@hearth/contract/streams';
 import { connectStatus, EnvdError } from './context.ts';
+import { uploadMetadata } from './file-metadata.ts';
 import { callContext, type CallContext } from './filesystem/call.ts';
 import { envdCode, resolvePath, type EnvdFsDeps } from './filesystem/guest.ts';
 import { installParsers } from './filesystem/rpc.ts';
@@ -15,6 +16,8 @@ interface WrittenFile {
   name: string;
   type: 'file';
   path: string;
+  /** What the upload's X-Metadata-* headers asked the guest to keep (envd 0.6.2). */
+  metadata?: Record<string, string>;
 }
 
 interface FilesQuery {
@@ -40,17 +43,28 @@ function query(req: FastifyRequest): FilesQuery {
 
 /**
  * Writes one uploaded file as envd does: missing parent directories are created owned by the
- * user, the file is replaced whole, and then owned by the user.
+ * user, the file is replaced whole (its metadata `meta`, none without), and then owned by the
+ * user.
  */
-async function writeOne(c: CallContext, path: string, body: Readable): Promise<WrittenFile> {
+async function writeOne(
+  c: CallContext,
+  path: string,
+  body: Readable,
+  meta: Record<string, string> | undefined,
+): Promise<WrittenFile> {
   await c.guest.ensureDirs(posix.dirname(path), c.user);
-  await c.guest.upload(path, body);
+  await c.guest.upload(path, body, undefined, meta);
   await c.guest.chown(path, c.user);
-  return { name: posix.basename(path), type: 'file', path };
+  return { name: posix.basename(path), type: 'file', path, ...(meta ? { metadata: meta } : {}) };
 }
 
 /** The files of a multipart body, one after another (each part is streamed to the guest as it arrives). */
-function multipart(req: FastifyRequest, c: CallContext, q: FilesQuery): Promise<WrittenFile[]> {
+function multipart(
+  req: FastifyRequest,
+  c: CallContext,
+  q: FilesQuery,
+  meta: Record<string, string> | undefined,
+): Promise<WrittenFile[]> {
   return new Promise((resolve, reject) => {
     const written: WrittenFile[] = [];
     let chain: Promise<void> = Promise.resolve();
@@ -86,7 +100,8 @@ function multipart(req: FastifyRequest, c: CallContext, q: FilesQuery): Promise<
               `you cannot upload multiple files to the same path '${path}' in one upload request`,
             );
           }
-          written.push(await writeOne(c, path, file));
+          // Every file of one upload gets the same metadata, as on envd.
+          written.push(await writeOne(c, path, file, meta));
         } catch (e) {
           file.resume();
           fail(e);
@@ -140,6 +155,7 @@ export async function registerEnvdFiles(app: FastifyInstance, deps: EnvdFsDeps):
       const body = req.body as Readable | undefined;
       try {
         const q = query(req);
+        const meta = uploadMetadata(req.raw);
         const c = await callContext(deps, req, q.username);
         const type = String(req.headers['content-type'] ?? '');
         if (!(body instanceof Readable)) {
@@ -162,9 +178,9 @@ export async function registerEnvdFiles(app: FastifyInstance, deps: EnvdFsDeps):
             pipeline(body, gunzip).catch(() => undefined);
             raw = gunzip;
           }
-          return [await writeOne(c, resolvePath(q.path, c.user), raw)];
+          return [await writeOne(c, resolvePath(q.path, c.user), raw, meta)];
         }
-        return await multipart(req, c, q);
+        return await multipart(req, c, q, meta);
       } catch (e) {
         // Whatever of the body is left is read and dropped, so the answer reaches the client.
         body?.resume();

@@ -14,6 +14,8 @@ export interface EntryInfoJson {
   group: string;
   modifiedTime?: string;
   symlinkTarget?: string;
+  /** User metadata (`user.e2b.*` extended attributes), envd 0.6.2's. */
+  metadata?: Record<string, string>;
 }
 
 const TYPES: Record<FileStat['type'], EntryInfoJson['type']> = {
@@ -58,6 +60,7 @@ export function entryInfo(
     group: own?.group ?? '',
   };
   if (s.mtime) out.modifiedTime = s.mtime;
+  if (s.meta && Object.keys(s.meta).length) out.metadata = s.meta;
   // envd gives the link's target as an absolute path.
   if (s.type === 'symlink' && s.linkTarget !== undefined) {
     out.symlinkTarget = posix.resolve(posix.dirname(s.path), s.linkTarget);

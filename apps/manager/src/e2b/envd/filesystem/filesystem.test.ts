@@ -113,7 +113,7 @@ describe('envd filesystem through the e2b SDK', () => {
     expect((await t.sh('stat -c %U:%G /tmp/owned/deep/er')).trim()).toBe('alice:alice');
   });
 
-  it('watchDir reports create, write, chmod and remove events, recursively when asked', async () => {
+  it('watchDir reports create, write, chmod, rename and remove events by inotify, recursively when asked', async () => {
     const sbx = t.sandbox();
     await t.sh('mkdir -p /tmp/watched/sub');
     const events: FilesystemEvent[] = [];
@@ -148,6 +148,21 @@ describe('envd filesystem through the e2b SDK', () => {
         () => events.some((e) => e.name === 'new.txt' && e.type === 'remove'),
         60_000,
       );
+      // Inotify in the guest: a rename is itself (not a remove and a create), and a file that
+      // lives for a moment between two looks is seen.
+      await t.sh(
+        'echo x > /tmp/watched/sub/a; mv /tmp/watched/sub/a /tmp/watched/sub/b; touch /tmp/watched/blink; rm /tmp/watched/blink',
+      );
+      await until(
+        'rename of sub/a and the blink of blink',
+        () =>
+          events.some((e) => e.name === 'sub/a' && e.type === 'rename') &&
+          events.some((e) => e.name === 'blink' && e.type === 'remove'),
+        60_000,
+      );
+      const blink = events.filter((e) => e.name === 'blink').map((e) => e.type);
+      expect([blink[0], blink.at(-1)]).toEqual(['create', 'remove']);
+      expect(events.find((e) => e.name === 'sub/b')?.type).toBe('create');
       // The agent's temporary upload file never shows.
       expect(events.filter((e) => e.name.includes('.hearth-'))).toEqual([]);
     } finally {

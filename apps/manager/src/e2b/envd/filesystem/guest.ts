@@ -102,12 +102,24 @@ export class Guest {
     );
   }
 
-  /** Writes `body` to a guest file (replacing it whole once complete); answers its byte count. */
-  async upload(path: string, body: Readable, signal?: AbortSignal): Promise<number> {
+  /**
+   * Writes `body` to a guest file (replacing it whole once complete, with `meta` as its whole
+   * user metadata); answers its byte count.
+   */
+  async upload(
+    path: string,
+    body: Readable,
+    signal?: AbortSignal,
+    meta?: Record<string, string>,
+  ): Promise<number> {
+    const query = { path, format: 'raw' as const, parents: 'false' as const };
     const res = await this.agents.raw(
       this.host,
       'uploadFile',
-      { params: { id: this.vm.id }, query: { path, format: 'raw', parents: 'false' } },
+      {
+        params: { id: this.vm.id },
+        query: meta && Object.keys(meta).length ? { ...query, meta: JSON.stringify(meta) } : query,
+      },
       {
         body: Readable.toWeb(body) as unknown as BodyInit,
         headers: { 'content-type': 'application/octet-stream' },
@@ -116,6 +128,16 @@ export class Guest {
     );
     const out = (await res.json()) as { bytes: number };
     return out.bytes;
+  }
+
+  /** The agent's NDJSON stream of `dir`'s changes (fs.watch), until `signal` aborts. */
+  watch(dir: string, recursive: boolean, signal: AbortSignal): Promise<Response> {
+    return this.agents.raw(
+      this.host,
+      'watchFiles',
+      { params: { id: this.vm.id }, query: { path: dir, recursive: recursive ? 'true' : 'false' } },
+      { stream: true, signal },
+    );
   }
 
   stat(path: string): Promise<FileStat> {

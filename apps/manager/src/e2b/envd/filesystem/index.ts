@@ -5,7 +5,8 @@ import { EnvdError } from '../context.ts';
 import { entries, statEntry } from './entries.ts';
 import { envdCode, resolvePath, type EnvdFsDeps, type GuestUser } from './guest.ts';
 import { installParsers, serverStreaming, unary, type Message } from './rpc.ts';
-import { DirPoller, POLL_MS, rest } from './watch.ts';
+import { POLL_MS, rest } from './watch.ts';
+import { watchDir } from './inotify.ts';
 import { watcherRoutes } from './watchers.ts';
 
 export type { EnvdFsDeps } from './guest.ts';
@@ -85,20 +86,23 @@ export async function registerEnvdFilesystem(app: FastifyInstance, deps: EnvdFsD
 
     serverStreaming(scope, `${SERVICE}/WatchDir`, async (msg, req, stream) => {
       const { guest, user } = await ctx(req);
-      const poller = new DirPoller(
+      const poller = await watchDir(
         guest,
         pathOf(msg, 'path', user),
         msg.recursive === true,
         msg.includeEntry === true,
       );
-      await poller.start();
+      stream.signal.addEventListener('abort', () => poller.close(), { once: true });
       stream.send({ start: {} });
       const timeoutMs = Number(req.headers['connect-timeout-ms']);
       const deadline = Number.isFinite(timeoutMs) && timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
       const pingMs = (Number(req.headers['keepalive-ping-interval']) || 50) * 1000;
       let lastSent = Date.now();
       while (!stream.signal.aborted) {
-        if (Date.now() >= deadline) return stream.end(new EnvdError('deadline_exceeded', 'watch timed out'));
+        if (Date.now() >= deadline) {
+          poller.close();
+          return stream.end(new EnvdError('deadline_exceeded', 'watch timed out'));
+        }
         const events = await poller.poll();
         for (const ev of events) stream.send({ filesystem: ev });
         if (events.length) lastSent = Date.now();
@@ -108,6 +112,7 @@ export async function registerEnvdFilesystem(app: FastifyInstance, deps: EnvdFsD
         }
         await rest(POLL_MS, stream.signal);
       }
+      poller.close();
       stream.end();
     });
 

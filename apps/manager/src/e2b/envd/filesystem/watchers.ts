@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EnvdError } from '../context.ts';
 import { envdCode, resolvePath, type EnvdFsDeps } from './guest.ts';
 import { unary } from './rpc.ts';
-import { DirPoller, POLL_MS, rest, type FsEvent } from './watch.ts';
+import { POLL_MS, rest, type FsEvent } from './watch.ts';
+import { watchDir } from './inotify.ts';
 import { basicUser, callContext } from './call.ts';
 
 /** A watcher nobody asked for events for this long is dropped. */
@@ -41,13 +42,12 @@ export function watcherRoutes(app: FastifyInstance, deps: EnvdFsDeps): void {
 
   unary(app, `${S}/CreateWatcher`, async (msg, req) => {
     const { guest, user } = await callContext(deps, req, basicUser(req));
-    const poller = new DirPoller(
+    const poller = await watchDir(
       guest,
       resolvePath(typeof msg.path === 'string' ? msg.path : '', user),
       msg.recursive === true,
       msg.includeEntry === true,
     );
-    await poller.start();
     const id = randomUUID();
     const w: Watcher = {
       vmId: guest.vm.id,
@@ -66,10 +66,12 @@ export function watcherRoutes(app: FastifyInstance, deps: EnvdFsDeps): void {
           if (w.events.length > MAX_PENDING) w.events.splice(0, w.events.length - MAX_PENDING);
         } catch (e) {
           w.error = envdCode(e);
+          poller.close();
           return;
         }
         await rest(POLL_MS, w.stop.signal);
       }
+      poller.close();
       watchers.delete(id);
     })();
     return { watcherId: id };
