@@ -1,8 +1,9 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StreamEvent, Vm } from '@hearth/contract';
-import type { HearthClient } from '@hearth/sdk';
+import { HearthError, MIN_MEMORY_MIB, type StreamEvent, type Vm } from '@hearth/contract';
+import { ConnectionError, HearthClient } from '@hearth/sdk';
 import { pgSkipReason, testPgUrl } from '../helpers/pg.ts';
 import { startReplicas, type ReplicaCluster } from '../helpers/replicas.ts';
 import { sseReader } from '../helpers/sse.ts';
@@ -10,9 +11,21 @@ import { pidAlive, until } from '../helpers/vm.ts';
 
 // Two real `hearth manager` processes on one PostgreSQL and one real agent given both URLs
 // (docs/replicas.md). The leader lease is 3 s here, so a dead leader is replaced within seconds.
-// The issue asks for 50 creates; under QEMU TCG on two shared cores more than a few concurrent boots
-// exceed the 90 s boot limit, so the default is 4 (HEARTH_REPLICA_CREATES=50 on a KVM host).
-const CREATES = Number(process.env.HEARTH_REPLICA_CREATES ?? 4);
+// The burst is the issue's 50 in-flight creates, each with its idempotency key, half through each
+// replica. Under QEMU TCG on two shared cores only a few can boot: there is no boot queue (each
+// start launches its VMM at once) and more than a few concurrent TCG boots exceed the agent's 90 s
+// boot limit. So BOOTS of them (spread over the burst) boot and the others are created with
+// `start: false`: their API work (idempotency row, placement, quota, addresses, record) is the same
+// and only the boot is left out. On a KVM host, HEARTH_REPLICA_BOOTS=50 boots every one.
+const CREATES = Number(process.env.HEARTH_REPLICA_CREATES ?? 50);
+const BOOTS = Math.min(CREATES, Number(process.env.HEARTH_REPLICA_BOOTS ?? 4));
+
+interface Outcome {
+  name: string;
+  vm: Vm | null;
+  refused: Error | null;
+  retried: boolean;
+}
 
 /** Pids of the VMMs whose command line names `vmId` (QEMU's -name, Firecracker's id). */
 async function vmmsOf(vmId: string): Promise<number[]> {
@@ -108,29 +121,34 @@ const pgSkip = pgSkipReason();
       // A comes back (a follower now: B leads).
       await c.replicas[0]!.start();
       a = await c.replicas[0]!.client();
-      const clients = [a, b];
+      // One credential for both replicas, as one client behind a load balancer: an idempotency key
+      // is the caller's, so a retry with another credential would be a new request.
+      const token = (await readFile(join(c.replicas[0]!.dir, 'admin.token'), 'utf8')).trim();
+      const clients = [a, new HearthClient({ baseUrl: c.replicas[1]!.url, token })];
+      const t0 = Date.now();
       let killB: Promise<void> | null = null;
-      const outcomes: { name: string; vm: Vm | null; refused: string | null; retried: boolean }[] = [];
+      // Which requests boot their VM (spread over the burst, so boots start before and after the kill).
+      const step = Math.max(1, Math.floor(CREATES / BOOTS));
+      const boots = (i: number) => i % step === 0 && i / step < BOOTS;
+      const outcomes: Outcome[] = [];
       const one = async (i: number) => {
         const name = `burst-${i}`;
         const key = randomBytes(12).toString('hex');
-        const call = (cl: HearthClient) =>
-          cl.call('createVm', { body: { name, memoryMib: 128 }, headers: { 'idempotency-key': key } });
+        const body = { name, memoryMib: MIN_MEMORY_MIB, start: boots(i) };
+        const call = (cl: HearthClient) => cl.call('createVm', { body, headers: { 'idempotency-key': key } });
         try {
-          const vm = await call(clients[i % 2]!);
-          outcomes.push({ name, vm, refused: null, retried: false });
+          outcomes.push({ name, vm: await call(clients[i % 2]!), refused: null, retried: false });
         } catch (e) {
-          // The replica died under the request: the same request, same key, to the other one.
-          try {
-            const vm = await call(a);
-            outcomes.push({ name, vm, refused: null, retried: true });
-          } catch (e2) {
-            outcomes.push({
-              name,
-              vm: null,
-              refused: `${(e as Error).message} / ${(e2 as Error).message}`,
-              retried: true,
-            });
+          // Only a replica that died under the request is retried: any other answer is final.
+          if (!(e instanceof ConnectionError)) {
+            outcomes.push({ name, vm: null, refused: e as Error, retried: false });
+          } else {
+            // The same request, same key, to the other replica.
+            try {
+              outcomes.push({ name, vm: await call(a), refused: null, retried: true });
+            } catch (e2) {
+              outcomes.push({ name, vm: null, refused: e2 as Error, retried: true });
+            }
           }
         }
         // B (the leader) dies once the first answers are in, with the rest in flight.
@@ -138,30 +156,56 @@ const pgSkip = pgSkipReason();
       };
       await Promise.all(Array.from({ length: CREATES }, (_, i) => one(i)));
       await (killB ?? c.replicas[1]!.kill9());
+      const answeredMs = Date.now() - t0;
       await until('A leads', () => c.replicas[0]!.leaderSince().length > 0, 60_000);
+      const refused = outcomes.filter((o) => !o.vm);
       console.log(
         `creates: ${outcomes.filter((o) => o.vm && !o.retried).length} answered first time, ` +
           `${outcomes.filter((o) => o.vm && o.retried).length} after a retry on A, ` +
-          `${outcomes.filter((o) => !o.vm).length} refused: ${outcomes
-            .filter((o) => !o.vm)
-            .map((o) => o.refused)
-            .join(' | ')}`,
+          `${refused.length} refused: ${refused.map((o) => `${o.name}: ${o.refused!.message}`).join(' | ')}; ` +
+          `all ${CREATES} answered in ${answeredMs} ms`,
       );
+      expect(outcomes.length).toBe(CREATES);
+      // A refusal is a clean one: a catalogue code, and a client error or 503 (never a 500).
+      for (const o of refused) {
+        expect(o.refused, `${o.name}: ${o.refused!.message}`).toBeInstanceOf(HearthError);
+        const err = o.refused as HearthError;
+        expect(
+          err.status === 503 || (err.status >= 400 && err.status < 500),
+          `${o.name}: ${err.message}`,
+        ).toBe(true);
+      }
 
       const burst = (await a.all('listVms')).filter((v) => v.name.startsWith('burst-'));
-      // Never two records of one request.
+      // Never two records of one request, and every answered VM is the one recorded.
       expect(new Set(burst.map((v) => v.name)).size).toBe(burst.length);
       for (const o of outcomes) if (o.vm) expect(burst.find((v) => v.name === o.name)?.id).toBe(o.vm.id);
-      // Every record ends running, with exactly one VMM.
+      // Every request answered with a VM has its record; a refused one at most one (the request may
+      // have been recorded by B before it died: the client looks the VM up by name).
+      expect(burst.length).toBeGreaterThanOrEqual(outcomes.filter((o) => o.vm).length);
+      // Every record of a booting request ends running with exactly one VMM; the others stay
+      // created, with none.
       for (const v of burst) {
+        const i = Number(v.name.slice('burst-'.length));
+        if (!boots(i)) {
+          expect(v.state).toBe('created');
+          continue;
+        }
         const done = await a.call('waitVm', {
           params: { id: v.id },
           query: { state: 'running', timeout: 600 },
         });
         expect(done.state).toBe('running');
       }
-      for (const v of burst) expect((await vmmsOf(v.id)).length).toBe(1);
-      console.log(`burst: ${burst.length} VM records of ${CREATES} requests, all running, one VMM each`);
+      for (const v of burst) {
+        const i = Number(v.name.slice('burst-'.length));
+        expect((await vmmsOf(v.id)).length, v.name).toBe(boots(i) ? 1 : 0);
+      }
+      const booted = burst.filter((v) => boots(Number(v.name.slice('burst-'.length)))).length;
+      console.log(
+        `burst: ${burst.length} VM records of ${CREATES} requests (${booted} booted, running, one VMM each; ` +
+          `the rest created, no VMM); ${Date.now() - t0} ms from the first request to the last check`,
+      );
     }, 1_500_000);
   },
 );

@@ -104,7 +104,13 @@ export async function startReplicas(
       args.push('--join-token', join_, '--port', '0', '--name', name);
       args.push('--bridge', net.bridge, '--cidr', net.cidr);
       cluster.agent = runHearth(args, { HEARTH_LOG_FORMAT: 'json' }, { nodeFlags: AGENT_NODE_FLAGS });
-      await cluster.agent.waitFor('agent registered', 120_000);
+      await cluster.agent.waitFor('agent registered', 120_000).catch((e: Error) => {
+        // The replicas' errors say why a registration failed.
+        const errors = replicas.flatMap((r) =>
+          (r.proc?.output() ?? '').split('\n').filter((l) => /"level":(50|60)/.test(l)),
+        );
+        throw new Error(`${e.message}\nreplica errors:\n${errors.join('\n').slice(-4000)}`);
+      });
       return cluster.agent;
     },
     async dispose() {

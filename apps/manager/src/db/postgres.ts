@@ -8,6 +8,10 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export async function openPostgres(url: string): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle pooled connection the server ends (a restart, a failover, an administrator's
+  // pg_terminate_backend) is an 'error' on the pool: unhandled, it would end the process. The pool
+  // drops that connection by itself and opens new ones as requests come.
+  pool.on('error', () => undefined);
   await pool.query('select 1');
   return {
     kind: 'postgres',

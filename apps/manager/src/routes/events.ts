@@ -51,7 +51,9 @@ export function eventRoutes(app: FastifyInstance, { changes, auth }: AppServices
     const onChange = (e: StreamEvent, p: string) => {
       if (visible(p)) send(e);
     };
+    const onReset = (seq: number) => send({ type: 'reset', seq });
     changes.on('change', onChange);
+    changes.on('reset', onReset);
     if (since === undefined) send({ type: 'hello', seq: changes.position });
     else {
       const missed = changes.since(since, visible);
@@ -63,6 +65,7 @@ export function eventRoutes(app: FastifyInstance, { changes, auth }: AppServices
     res.on('close', () => {
       clearInterval(keepalive);
       changes.off('change', onChange);
+      changes.off('reset', onReset);
       open.delete(res);
     });
   });

@@ -41,4 +41,19 @@ describe('ChangeFeed', () => {
     expect(feed.since(42)).toBeNull();
     expect(feed.since(start + 99)).toBeNull();
   });
+
+  it('after changes were missed (resync), tells open listeners to refetch and replays nothing from before', () => {
+    const bus = new VmBus();
+    const feed = new ChangeFeed(bus, 10);
+    const start = feed.position;
+    bus.publish(vm('a'));
+    const resets: number[] = [];
+    feed.on('reset', (seq: number) => resets.push(seq));
+    bus.emit('resync');
+    expect(resets).toEqual([feed.position]);
+    expect(feed.since(start)).toBeNull();
+    expect(feed.since(start + 1)).toBeNull();
+    bus.publish(vm('b'));
+    expect(feed.since(resets[0]!)?.map((c) => c.type)).toEqual(['vm']);
+  });
 });

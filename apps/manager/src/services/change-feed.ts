@@ -13,7 +13,8 @@ export type Visible = (project: string) => boolean;
  * process's start time × 1000, so they keep increasing across manager restarts and a position from
  * an earlier process is recognisably older than anything kept: the client is told to refetch.
  * Each change keeps the VM's project (a `gone` event names none) so that listeners hear only
- * of the projects they may view: `'change'` is emitted as (change, project).
+ * of the projects they may view: `'change'` is emitted as (change, project). `'reset'` (seq) tells
+ * every listener that changes were missed.
  */
 export class ChangeFeed extends EventEmitter {
   private seq: number;
@@ -30,6 +31,13 @@ export class ChangeFeed extends EventEmitter {
     bus.on('gone', (vmId: string, project: string) =>
       this.push({ type: 'gone', seq: ++this.seq, vmId }, project),
     );
+    // Changes from other replicas were missed (the listening connection to PostgreSQL dropped):
+    // nothing kept can be replayed as complete any more, so every resuming client gets `reset`,
+    // and every open stream is told now (`'reset'`, with the new position) to refetch.
+    bus.on('resync', () => {
+      this.ring.length = 0;
+      this.emit('reset', ++this.seq);
+    });
   }
 
   get position(): number {

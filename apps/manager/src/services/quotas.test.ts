@@ -190,6 +190,39 @@ describeOnBackends('quotas', (db) => {
     expect((await usageOf(m().db, p)).vms).toBe(7);
   });
 
+  it('a limit set while parallel creates run in a project without one is never overshot by a later create', async () => {
+    const p = await project({});
+    const creates = Array.from({ length: 20 }, (_, i) => createVm(p, { name: `lim-${i}` }));
+    // The limit lands while the creates run: once its UPDATE has the row (the creates that saw no
+    // limit hold it shared until they commit), it counts what exists; any create after it must
+    // be refused past the limit.
+    const atLimit = await m().db.transaction(async (tx) => {
+      await tx.query(`UPDATE projects SET quotas = '{"vms": 3}'::jsonb WHERE name = $1`, [p]);
+      const rows = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM vms WHERE project = $1`, [
+        p,
+      ]);
+      return rows[0]!.n;
+    });
+    const results = await Promise.all(creates);
+    for (const r of results) expect([201, 409]).toContain(r.statusCode);
+    const made = results.filter((r) => r.statusCode === 201).length;
+    expect((await usageOf(m().db, p)).vms).toBe(made);
+    expect(made).toBeLessThanOrEqual(Math.max(3, atLimit));
+    for (const r of results.filter((x) => x.statusCode === 409)) {
+      expect(r.json().error).toMatchObject({ code: 'QUOTA_EXCEEDED', detail: { quota: 'vms', limit: 3 } });
+    }
+  });
+
+  it('parallel creates in a project without limits get distinct addresses', async () => {
+    const p = await project({});
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => createVm(p, { name: `free-${i}` })),
+    );
+    expect(results.map((r) => r.statusCode)).toEqual(Array(12).fill(201));
+    const ips = results.map((r) => (r.json() as { ip: string | null }).ip);
+    expect(new Set(ips).size).toBe(12);
+  });
+
   it('gives the use back when resources go', async () => {
     const p = await project({ vms: 2, vcpus: 2 });
     const a = (await createVm(p)).json();

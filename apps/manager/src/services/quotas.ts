@@ -21,8 +21,9 @@ function plainQuery(q: Orm): Pick<Db, 'query'> {
 
 /**
  * Per-project quotas. A write that adds to a project's use runs through `within`: one transaction
- * that locks the project's row (so concurrent creates in one project queue behind each other on
- * PostgreSQL; PGlite is one connection anyway), counts what the project uses, refuses with
+ * that locks the project's row (exclusively when a quota it adds to is limited, so concurrent
+ * creates in such a project queue behind each other on PostgreSQL; PGlite is one connection
+ * anyway), counts what the project uses, refuses with
  * QUOTA_EXCEEDED when the need does not fit, and otherwise makes the write. Counting and writing
  * in one transaction is what keeps parallel creates from overshooting.
  */
@@ -32,20 +33,39 @@ export class Quotas {
   /**
    * Runs `write` (which must use the transaction it is given, never the store's own connection)
    * if `need` fits the project's quotas. `project` null (a global resource): no quota applies.
-   * `what` opens the refusal's message ("Creating the VM").
+   * `what` opens the refusal's message ("Creating the VM"). `exclusive`: take the project's row
+   * exclusively even when no quota applies (the caller's own check needs writes in the project
+   * to queue, as the anti-affinity check of a create does).
+   *
+   * When none of the quotas `need` touches is limited, the row is only share-locked: such writes
+   * run side by side, and a quota set meanwhile waits for them (its UPDATE needs the row), so
+   * none is admitted under a limit it did not see. A limit that appears between the unlocked read
+   * and the lock reruns the transaction with the row locked exclusively.
    */
   async within<T>(
     project: string | null,
     need: QuotaNeed,
     what: string,
     write: (tx: Orm) => Promise<T>,
+    o: { exclusive?: boolean } = {},
   ): Promise<T> {
     const asked = QUOTA_NAMES.filter((q) => (need[q] ?? 0) > 0);
     if (project === null || asked.length === 0) return write(this.db.orm);
-    return this.db.orm.transaction(async (tx) => {
-      await this.assertFits(tx, project, need, what, true);
-      return write(tx);
-    });
+    let exclusive =
+      o.exclusive === true || limitedBy(await this.quotasOf(this.db.orm, project, null), need).length > 0;
+    for (;;) {
+      try {
+        return await this.db.orm.transaction(async (tx) => {
+          const quotas = await this.quotasOf(tx, project, exclusive ? 'update' : 'share');
+          if (!exclusive && limitedBy(quotas, need).length > 0) throw new NeedsExclusive();
+          await this.assertFits(tx, project, quotas, need, what);
+          return write(tx);
+        });
+      } catch (e) {
+        if (!(e instanceof NeedsExclusive)) throw e;
+        exclusive = true;
+      }
+    }
   }
 
   /**
@@ -54,16 +74,21 @@ export class Quotas {
    */
   async check(project: string | null, need: QuotaNeed, what: string): Promise<void> {
     if (project === null || !QUOTA_NAMES.some((q) => (need[q] ?? 0) > 0)) return;
-    await this.assertFits(this.db.orm, project, need, what, false);
+    await this.assertFits(this.db.orm, project, await this.quotasOf(this.db.orm, project, null), need, what);
   }
 
-  private async assertFits(q: Orm, project: string, need: QuotaNeed, what: string, lock: boolean) {
+  /** The project's quotas, its row locked as `lock` says (null: not locked). */
+  private async quotasOf(q: Orm, project: string, lock: 'share' | 'update' | null): Promise<ProjectQuotas> {
+    const mode = lock === 'update' ? sql`FOR UPDATE` : lock === 'share' ? sql`FOR SHARE` : sql``;
     const rows = (await q.execute(
-      sql`SELECT quotas FROM projects WHERE name = ${project} ${lock ? sql`FOR UPDATE` : sql``}`,
+      sql`SELECT quotas FROM projects WHERE name = ${project} ${mode}`,
     )) as unknown as { rows: { quotas: ProjectQuotas | null }[] };
     // A project without a row (a label from before projects existed) has no limits.
-    const quotas = rows.rows[0]?.quotas ?? {};
-    const limited = QUOTA_NAMES.filter((k) => (need[k] ?? 0) > 0 && typeof quotas[k] === 'number');
+    return rows.rows[0]?.quotas ?? {};
+  }
+
+  private async assertFits(q: Orm, project: string, quotas: ProjectQuotas, need: QuotaNeed, what: string) {
+    const limited = limitedBy(quotas, need);
     if (limited.length === 0) return;
     const used = await usageOf(plainQuery(q), project);
     for (const quota of limited) {
@@ -79,6 +104,14 @@ export class Quotas {
       }
     }
   }
+}
+
+/** A limit appeared after the unlocked read: `within` reruns with the row locked exclusively. */
+class NeedsExclusive extends Error {}
+
+/** The quotas `need` adds to that the project limits. */
+function limitedBy(quotas: ProjectQuotas, need: QuotaNeed): QuotaName[] {
+  return QUOTA_NAMES.filter((k) => (need[k] ?? 0) > 0 && typeof quotas[k] === 'number');
 }
 
 /** What a VM record claims of its project's quotas. */

@@ -21,6 +21,7 @@ import { checkNetworkBody } from './network-checks.ts';
 import { chooseNics, planNics, type ChosenNics, type NicPlan } from './nic-planning.ts';
 import type { Orm } from '../../db/db.ts';
 import { parseCidr } from './ipam.ts';
+import type { AddressClaims } from './address-claims.ts';
 
 /** What the VM service asks of networks for one VM, in the order it asks. */
 export interface VmNetworking {
@@ -32,9 +33,10 @@ export interface VmNetworking {
   }): Promise<NicPlan>;
   /**
    * A MAC and an address for each planned NIC, read in `tx`, the transaction that inserts them
-   * with the VM (its unique indexes refuse an address a concurrent create took first).
+   * with the VM (its unique indexes refuse an address a concurrent create took first). With
+   * `claims`, the addresses picked are claimed against this process's other creates until released.
    */
-  chooseNics(vmId: string, plan: NicPlan, tx: Orm): Promise<ChosenNics>;
+  chooseNics(vmId: string, plan: NicPlan, tx: Orm, claims?: AddressClaims): Promise<ChosenNics>;
   /** The VM's NICs as the agent on `hostId` builds them. */
   agentNics(vm: NicOwner, hostId: string): Promise<AgentNic[]>;
   hasDhcpNics(vmId: string): Promise<boolean>;
@@ -215,8 +217,8 @@ export class NetworkService implements VmNetworking {
     return planNics(this.stores, body);
   }
 
-  chooseNics(vmId: string, plan: NicPlan, tx: Orm): Promise<ChosenNics> {
-    return chooseNics(this.stores, vmId, plan, tx);
+  chooseNics(vmId: string, plan: NicPlan, tx: Orm, claims?: AddressClaims): Promise<ChosenNics> {
+    return chooseNics(this.stores, vmId, plan, tx, claims);
   }
 
   agentNics(vm: NicOwner, hostId: string): Promise<AgentNic[]> {

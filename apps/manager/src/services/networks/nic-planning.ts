@@ -4,6 +4,7 @@ import { idHash } from '@hearth/contract/host-names';
 import { isUniqueViolation } from '../../db/index.ts';
 import type { Stores } from '../../store/index.ts';
 import type { NetworkRow, NicRow } from '../../store/networks.ts';
+import { AddressClaims } from './address-claims.ts';
 import { inCidr } from './network-checks.ts';
 import { ipToInt, macForIp, nextFreeIp, parseCidr } from './ipam.ts';
 
@@ -107,10 +108,16 @@ export const isAddressRace = (e: unknown) =>
  * A MAC each and an address from each network's subnet, read with `tx` (the transaction that
  * then inserts them, whose unique indexes refuse an address another create took meanwhile).
  */
-export async function chooseNics(stores: Stores, vmId: string, plan: NicPlan, tx?: Orm): Promise<ChosenNics> {
+export async function chooseNics(
+  stores: Stores,
+  vmId: string,
+  plan: NicPlan,
+  tx?: Orm,
+  claims?: AddressClaims,
+): Promise<ChosenNics> {
   const rows: NicRow[] = [];
   for (const [idx, p] of plan.nics.entries()) {
-    const ip = await pickAddress(stores, p, tx);
+    const ip = await pickAddress(stores, p, tx, claims);
     const mac = ip ? macForIp(ip) : dhcpMac(vmId, idx);
     rows.push({ vm_id: vmId, idx, network_id: p.net.id, mac, ip, source: ip ? 'ipam' : 'dhcp' });
   }
@@ -134,7 +141,12 @@ export function askedAddressTaken(plan: NicPlan): HearthError | null {
 }
 
 /** The NIC's address: the one asked for if free, else the next free one; null on DHCP networks. */
-async function pickAddress(stores: Stores, p: PlannedNic, tx?: Orm): Promise<string | null> {
+async function pickAddress(
+  stores: Stores,
+  p: PlannedNic,
+  tx?: Orm,
+  claims?: AddressClaims,
+): Promise<string | null> {
   if (!p.net.cidr) return null;
   const used = new Set(await stores.networks.usedIps(p.net.id, tx));
   if (p.net.gateway) used.add(p.net.gateway);
@@ -148,7 +160,12 @@ async function pickAddress(stores: Stores, p: PlannedNic, tx?: Orm): Promise<str
     }
     return p.ip;
   }
-  const ip = nextFreeIp(parseCidr(p.net.cidr), used);
+  // Skipping what creates in flight picked; a network that only those fill is not exhausted yet
+  // (one of them may fail), so then the lowest free address is taken and may race as before.
+  const ip =
+    nextFreeIp(parseCidr(p.net.cidr), new Set([...used, ...AddressClaims.claimedOn(p.net.id)])) ??
+    nextFreeIp(parseCidr(p.net.cidr), used);
+  if (ip) claims?.claim(p.net.id, ip);
   if (!ip) {
     throw new HearthError(
       'NETWORK_EXHAUSTED',

@@ -2,6 +2,7 @@ import { HearthError, newId, type Vm } from '@hearth/contract';
 import { isUniqueViolation } from '../../db/index.ts';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import type { NewVm } from '../../store/vms.ts';
+import { AddressClaims } from '../networks/address-claims.ts';
 import { askedAddressTaken, isAddressRace, type NicPlan } from '../networks/nic-planning.ts';
 import { vmNeed } from '../quotas.ts';
 import type { VmContext } from './context.ts';
@@ -149,19 +150,29 @@ export async function insertVm(
 }
 
 async function insertRow(ctx: VmContext, v: NewVm, nics: NicPlan, creation: Creation): Promise<VmRow> {
+  const group = v.antiAffinityGroup;
   for (let attempt = 0; ; attempt++) {
+    // This create's addresses stay claimed against the process's other creates until its
+    // transaction has ended: creates in one project run side by side (see quotas.ts).
+    const claims = new AddressClaims();
     try {
       // Counted and inserted in one transaction: parallel creates cannot overshoot the project's
       // quotas, and a VM never exists without its addresses.
-      return await ctx.quotas.within(v.project, vmNeed(v), 'Creating the VM', async (tx) => {
-        // The project's row is locked by now (quotas): creates in one project, hence in one
-        // group, queue here, and this read sees every member inserted before.
-        const group = v.antiAffinityGroup;
-        if (group && (await ctx.stores.hostPlacement.groupHosts(v.project, group, tx)).has(v.hostId)) {
-          throw new GroupMemberOnHost();
-        }
-        return ctx.stores.vms.insertCreated(v, await ctx.networks.chooseNics(v.id, nics, tx), creation, tx);
-      });
+      return await ctx.quotas.within(
+        v.project,
+        vmNeed(v),
+        'Creating the VM',
+        async (tx) => {
+          // The project's row is locked exclusively for a group member (`exclusive`): creates in
+          // one group queue here, and this read sees every member inserted before.
+          if (group && (await ctx.stores.hostPlacement.groupHosts(v.project, group, tx)).has(v.hostId)) {
+            throw new GroupMemberOnHost();
+          }
+          const chosen = await ctx.networks.chooseNics(v.id, nics, tx, claims);
+          return ctx.stores.vms.insertCreated(v, chosen, creation, tx);
+        },
+        { exclusive: group !== null && group !== undefined },
+      );
     } catch (e) {
       if (isUniqueViolation(e, 'vms_project_name')) {
         throw new HearthError(
@@ -177,6 +188,8 @@ async function insertRow(ctx: VmContext, v: NewVm, nics: NicPlan, creation: Crea
         continue;
       }
       throw e;
+    } finally {
+      claims.release();
     }
   }
 }
