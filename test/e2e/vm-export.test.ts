@@ -245,7 +245,7 @@ describe('VM export and import between two managers (real VMs)', () => {
     // The original goes on as well, untouched.
     expect(await sh(b, imported.id, 'hostname')).toBe('moved');
     await b.client.call('deleteVm', { params: { id: vm.id } });
-  });
+  }, 600_000);
 
   it('resumes it on the other installation, on its own network', async () => {
     const r = await cli(['--json', 'vm', 'import', memArchive, '--name', 'resumed-a'], envA);
@@ -254,7 +254,7 @@ describe('VM export and import between two managers (real VMs)', () => {
     expect(vm.networks[0]!.ip).not.toBe(imported.networks[0]!.ip);
     await expectResumed(a, vm, 'resumed-a');
     await a.client.call('deleteVm', { params: { id: vm.id } });
-  });
+  }, 600_000);
 
   it('boots an archive of version 1 (no saved devices) cold, and says so', async () => {
     const dir = join(b.dir, 'v1');
@@ -277,5 +277,5 @@ describe('VM export and import between two managers (real VMs)', () => {
       await sh(a, vm.id, `test -e /proc/${pid}/cmdline && tr '\\0' ' ' < /proc/${pid}/cmdline || echo gone`),
     ).not.toMatch(/while :/);
     expect(await sh(a, vm.id, 'cat /root/marker')).toBe(MARKER);
-  });
+  }, 600_000);
 });
