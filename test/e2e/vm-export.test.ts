@@ -109,7 +109,7 @@ describe('VM export and import between two managers (real VMs)', () => {
     expect(
       execFileSync('tar', ['-xOf', redirected, 'disk.hsparse'], { maxBuffer: 2 ** 31 }).equals(disk),
     ).toBe(true);
-   }, 600_000);
+  }, 600_000);
 
   it('refuses an altered disk, an unknown format version and a missing image, keeping nothing', async () => {
     const tampered = await altered('tampered', async (dir) => {
