@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm, VmArchiveManifest } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { cli, CLI_ENV, HEARTH_BIN } from '../helpers/proc.ts';
+import { until } from '../helpers/vm.ts';
 
 // A VM moved between two installations (two managers, each with its own agent, database and
 // data directory): exported stopped from one, imported into the other, where it boots with the
-// file written on the first; exported running (through a snapshot) back again; and archives
-// altered after export refused with their error codes, leaving nothing behind.
+// file written on the first; exported running (through a snapshot) back again; exported with its
+// memory and resumed (same processes) on either installation, an old-format one booted cold; and
+// archives altered after export refused with their error codes, leaving nothing behind.
 let a: Platform;
 let b: Platform;
 let envA: Record<string, string>;
@@ -107,7 +109,7 @@ describe('VM export and import between two managers (real VMs)', () => {
     expect(
       execFileSync('tar', ['-xOf', redirected, 'disk.hsparse'], { maxBuffer: 2 ** 31 }).equals(disk),
     ).toBe(true);
-  });
+  }, 600_000);
 
   it('refuses an altered disk, an unknown format version and a missing image, keeping nothing', async () => {
     const tampered = await altered('tampered', async (dir) => {
@@ -176,5 +178,104 @@ describe('VM export and import between two managers (real VMs)', () => {
     const vm = JSON.parse(again.stdout) as Vm;
     expect(vm.state).toBe('running');
     expect(await sh(a, vm.id, 'cat /root/marker /root/second')).toBe(`${MARKER}\nwritten on installation B`);
+    // Done with it: an idle TCG guest still costs CPU the next steps need.
+    await a.client.call('deleteVm', { params: { id: vm.id } });
   });
+
+  // A process started before the export, its counter kept in its own memory: a cold boot would
+  // lose it (no such pid, no counter), a restart would start it again from 1.
+  const COUNTER =
+    "(sh -c 'echo $$ > /run/counter.pid; i=0; while :; do i=$((i+1)); echo $i > /run/counter; sleep 1; done' </dev/null >/dev/null 2>&1 &)";
+  let memArchive = '';
+  let pid = '';
+  let atExport = 0;
+  const counter = async (p: Platform, id: string) => Number(await sh(p, id, 'cat /run/counter'));
+  const events = async (p: Platform, id: string) =>
+    (await p.client.call('vmEvents', { params: { id } })).items.map((e) => `${e.type}: ${e.reason ?? ''}`);
+
+  /** The imported VM runs the very process the exported one did, its counter going on, on `p`'s network. */
+  async function expectResumed(p: Platform, vm: Vm, name: string) {
+    expect(vm.name).toBe(name);
+    expect((await events(p, vm.id)).join('\n')).toMatch(/resumes from the saved memory/);
+    const up = await waitState(p, vm.id, 'running');
+    expect(await sh(p, vm.id, 'cat /run/counter.pid')).toBe(pid);
+    expect(await sh(p, vm.id, `tr '\\0' ' ' < /proc/${pid}/cmdline`)).toMatch(/while :/);
+    const resumedAt = await counter(p, vm.id);
+    expect(resumedAt).toBeGreaterThanOrEqual(atExport);
+    await until('the counter goes on', async () => (await counter(p, vm.id)) > resumedAt, 120_000);
+    // The disk as it was: both files written before the export.
+    expect(await sh(p, vm.id, 'cat /root/marker /root/second')).toBe(`${MARKER}\nwritten on installation B`);
+    // Its NIC on a new TAP of this installation: its own name and address, the gateway reachable.
+    expect(await sh(p, vm.id, 'hostname')).toBe(name);
+    expect(await sh(p, vm.id, 'ip -4 -o addr')).toContain(`${up.ip}/`);
+    await sh(p, vm.id, `ping -c 1 -W 10 ${p.net.gateway}`);
+  }
+
+  it('exports a running VM with its memory (version 2) and resumes it under a new name beside it', async () => {
+    await sh(b, imported.id, COUNTER);
+    await until('the counter runs', async () => (await counter(b, imported.id)) >= 2, 120_000);
+    pid = await sh(b, imported.id, 'cat /run/counter.pid');
+    atExport = await counter(b, imported.id);
+    memArchive = join(b.dir, 'memory.tar');
+    const r = await cli(['vm', 'export', 'moved', '--memory', '--out', memArchive], envB);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const members = execFileSync('tar', ['-tf', memArchive], { encoding: 'utf8' }).trim().split('\n');
+    expect(members).toEqual(['manifest.json', 'disk.hsparse', 'memory.hsparse']);
+    const m = JSON.parse(
+      execFileSync('tar', ['-xOf', memArchive, 'manifest.json'], { encoding: 'utf8' }),
+    ) as VmArchiveManifest;
+    expect(m.version).toBe(2);
+    const mem = execFileSync('tar', ['-xOf', memArchive, 'memory.hsparse'], { maxBuffer: 2 ** 31 });
+    expect(m.files.find((f) => f.path === 'memory.hsparse')).toEqual({
+      path: 'memory.hsparse',
+      sha256: sha(mem),
+      sizeBytes: mem.length,
+    });
+    expect(m.memory?.restore).toMatchObject({
+      hasAgent: true,
+      nics: [{ mac: imported.networks[0]!.mac, network: imported.networks[0]!.networkName }],
+    });
+    expect(await b.client.all('listSnapshots')).toEqual([]);
+
+    const again = await cli(['--json', 'vm', 'import', memArchive, '--name', 'resumed'], envB);
+    expect(again.stderr).toBe('');
+    const vm = JSON.parse(again.stdout) as Vm;
+    await expectResumed(b, vm, 'resumed');
+    // The original goes on as well, untouched.
+    expect(await sh(b, imported.id, 'hostname')).toBe('moved');
+    await b.client.call('deleteVm', { params: { id: vm.id } });
+  }, 600_000);
+
+  it('resumes it on the other installation, on its own network', async () => {
+    const r = await cli(['--json', 'vm', 'import', memArchive, '--name', 'resumed-a'], envA);
+    expect(r.stderr).toBe('');
+    const vm = JSON.parse(r.stdout) as Vm;
+    expect(vm.networks[0]!.ip).not.toBe(imported.networks[0]!.ip);
+    await expectResumed(a, vm, 'resumed-a');
+    await a.client.call('deleteVm', { params: { id: vm.id } });
+  }, 600_000);
+
+  it('boots an archive of version 1 (no saved devices) cold, and says so', async () => {
+    const dir = join(b.dir, 'v1');
+    await mkdir(dir);
+    execFileSync('tar', ['-xf', memArchive, '-C', dir]);
+    const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as VmArchiveManifest;
+    const { restore: _dropped, ...memory } = m.memory!;
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...m, version: 1, memory }));
+    const old = join(b.dir, 'v1.tar');
+    execFileSync('tar', ['-cf', old, '-C', dir, 'manifest.json', ...m.files.map((f) => f.path)]);
+    const r = await cli(['--json', 'vm', 'import', old, '--name', 'cold', '--wait'], envA);
+    expect(r.stderr).toBe('');
+    const vm = JSON.parse(r.stdout) as Vm;
+    expect(vm.state).toBe('running');
+    expect((await events(a, vm.id)).join('\n')).toMatch(
+      /memory snapshot was not restored \(the archive is version 1[^)]*\), the VM boots from its disk/,
+    );
+    // Booted: the process is gone, the disk is there.
+    expect(
+      await sh(a, vm.id, `test -e /proc/${pid}/cmdline && tr '\\0' ' ' < /proc/${pid}/cmdline || echo gone`),
+    ).not.toMatch(/while :/);
+    expect(await sh(a, vm.id, 'cat /root/marker')).toBe(MARKER);
+  }, 600_000);
 });

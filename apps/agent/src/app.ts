@@ -152,6 +152,10 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
       sha256: query.sha256,
     }),
   );
+  serve(app, r.prepareImportSnapshot, async ({ params, body }) => sup.prepareImportSnapshot(params.id, body));
+  serve(app, r.importMemory, async ({ params, query, req }) =>
+    sup.importMemory(params.id, req.body as Readable, query),
+  );
   serve(app, r.rotateCredentials, async ({ body }) => {
     if (body.tls && !(deps.issuedTls ?? Boolean(deps.https))) {
       throw new Error(

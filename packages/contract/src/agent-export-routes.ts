@@ -15,8 +15,29 @@ export const AgentExportInfo = z.object({
   sha256: z.string(),
   /** The disk carries the guest agent (noted when it was made). */
   hasAgent: z.boolean(),
+  /** For a snapshot's memory: the device set it loads into (null: it holds volumes, or is too old). */
+  restore: z
+    .object({
+      layout: z.number().int(),
+      hasAgent: z.boolean(),
+      nics: z.array(z.object({ mac: z.string(), network: z.string() })),
+    })
+    .nullable()
+    .optional(),
 });
 export type AgentExportInfo = z.infer<typeof AgentExportInfo>;
+
+/** An imported VM's saved memory: what it was saved by and with (VmArchiveRestore). */
+export const AgentImportSnapshotBody = z.strictObject({
+  vmm: z.enum(['qemu', 'firecracker']),
+  vmmVersion: z.string(),
+  layout: z.number().int(),
+  hasAgent: z.boolean(),
+  /** The exported VM's id and its NICs' MACs in device order: the guest's identity is moved off them. */
+  sourceId: z.string(),
+  sourceMacs: z.array(z.string()),
+});
+export type AgentImportSnapshotBody = z.infer<typeof AgentImportSnapshotBody>;
 
 /** What the backup asks a host to checksum (docs/backups.md § Checksums). */
 export const AgentChecksumsBody = z.strictObject({
@@ -84,6 +105,28 @@ export const agentExportRoutes = {
         .string()
         .regex(/^[0-9a-f]{64}$/)
         .describe('What the encoded bytes must hash to'),
+    }),
+    response: z.object({ sha256: z.string(), encodedBytes: z.number() }),
+    raw: { consumes: ['application/octet-stream'] },
+  }),
+  prepareImportSnapshot: def({
+    method: 'POST',
+    path: '/agent/v1/vms/:id/import-snapshot',
+    summary:
+      "Readies the snapshot an imported VM with saved memory resumes from (after `importDisk`): refuses, before any byte, memory this host's VMM cannot load (VMM version, device layout); answers the snapshot's id.",
+    params: AgentVmParams,
+    body: AgentImportSnapshotBody,
+    response: z.object({ snapshotId: z.string() }),
+  }),
+  importMemory: def({
+    method: 'PUT',
+    path: '/agent/v1/vms/:id/memory',
+    summary:
+      'The saved memory of an imported VM (sparse encoding, raw body) into the snapshot `prepareImportSnapshot` made, with the disk `importDisk` wrote; checked against `sha256`. Any failure removes that snapshot.',
+    params: AgentVmParams,
+    query: z.strictObject({
+      sizeBytes: z.coerce.number().int().nonnegative(),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),
     response: z.object({ sha256: z.string(), encodedBytes: z.number() }),
     raw: { consumes: ['application/octet-stream'] },

@@ -10,7 +10,13 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digi
 
 /** The one archive format `hearth vm export` writes and `hearth vm import` reads. */
 export const VM_ARCHIVE_FORMAT = 'hearth-vm-export';
-export const VM_ARCHIVE_VERSION = 1;
+/**
+ * What a manager writes: 2 when the archive carries what a memory restore needs
+ * (`memory.restore`), else 1 (the rest of the format is unchanged, so older managers read it).
+ */
+export const VM_ARCHIVE_VERSION = 2;
+/** Every version this manager reads: 1 has no `memory.restore` (its memory boots cold). */
+export const VM_ARCHIVE_VERSIONS_READ: readonly number[] = [1, 2];
 /** The first member of every archive; everything else is listed in it with its sha256. */
 export const VM_ARCHIVE_MANIFEST = 'manifest.json';
 
@@ -27,6 +33,22 @@ export const VmArchiveFile = z.strictObject({
   sizeBytes: z.number().int().nonnegative(),
 });
 export type VmArchiveFile = z.infer<typeof VmArchiveFile>;
+
+/**
+ * What loading the saved memory needs beyond the disk (version 2): the device set it was saved
+ * with (layout, configuration disk, NICs in order with their MACs; vCPUs and memory are `vm`'s),
+ * and the guest agent's channel secret, which the guest in that memory holds and checks. The
+ * secret travels only with the memory, which contains it anyway.
+ */
+export const VmArchiveRestore = z.strictObject({
+  layout: z.number().int().positive().describe("The agent's VM device layout the memory was saved with"),
+  hasAgent: z.boolean().describe('The saved guest runs the guest agent (it has a configuration disk)'),
+  nics: z
+    .array(z.strictObject({ mac: z.string(), network: z.string() }))
+    .describe('The NICs the saved guest has, in device order'),
+  guestSecret: z.string().nullable(),
+});
+export type VmArchiveRestore = z.infer<typeof VmArchiveRestore>;
 
 /**
  * `manifest.json`: what the VM was (resources, boot images by name and sha256, labels, ports,
@@ -69,7 +91,10 @@ export const VmArchiveManifest = z.object({
     /** The disk carries the guest agent (injected when it was made). */
     hasAgent: z.boolean(),
   }),
-  /** A memory snapshot (`--memory`): restorable only on a host with the same VMM version. */
+  /**
+   * A memory snapshot (`--memory`): restorable only on a host with the same VMM version, and only
+   * with `restore` (version 2); without it the imported VM boots cold from its disk.
+   */
   memory: z
     .strictObject({
       file: z.string(),
@@ -77,6 +102,7 @@ export const VmArchiveManifest = z.object({
       sizeBytes: z.number().int().nonnegative(),
       vmm: VmmKind,
       vmmVersion: z.string(),
+      restore: VmArchiveRestore.optional(),
     })
     .nullable(),
   files: z.array(VmArchiveFile),
@@ -91,7 +117,9 @@ export const ExportVmBody = z.strictObject({
   memory: z
     .boolean()
     .default(false)
-    .describe('Include the memory snapshot (implies `snapshot`); restorable only on the same VMM version'),
+    .describe(
+      'Include the memory snapshot (implies `snapshot`): import resumes the VM from it, on the same QEMU version',
+    ),
   withImage: z.boolean().default(false).describe('Include the rootfs image file the disk was made from'),
 });
 export type ExportVmBody = z.infer<typeof ExportVmBody>;

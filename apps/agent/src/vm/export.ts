@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { HearthError, type AgentExportInfo } from '@hearth/contract';
 import { runDirPaths } from '@hearth/vmm';
 import type { VmContext } from './context.ts';
+import { restoreInfoOf } from './import-snapshot.ts';
 import { exists } from './record.ts';
 import { snapshotDir } from './snapshot.ts';
 import { decodeSparse, describeSparse, encodeChecked } from './sparse-codec.ts';
@@ -70,7 +71,13 @@ async function hasAgentOf(ctx: VmContext, id: string): Promise<boolean> {
 
 export async function exportInfo(ctx: VmContext, id: string, src: ExportSource): Promise<AgentExportInfo> {
   const path = await sourcePath(ctx, id, src);
-  return { ...(await describeSparse(path)), hasAgent: await hasAgentOf(ctx, id) };
+  const restore =
+    src.file === 'memory' && src.snapshot ? await restoreInfoOf(snapshotDir(ctx, src.snapshot)) : undefined;
+  return {
+    ...(await describeSparse(path)),
+    hasAgent: await hasAgentOf(ctx, id),
+    ...(restore !== undefined ? { restore } : {}),
+  };
 }
 
 export async function exportStream(

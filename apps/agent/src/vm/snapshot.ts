@@ -6,6 +6,7 @@ import { bootVm } from './boot/index.ts';
 import type { VmContext } from './context.ts';
 import { killExpected } from './expected-exit.ts';
 import { flushGuestDisks } from './guest-access.ts';
+import { importedSource, type ImportedFrom } from './import-snapshot.ts';
 import { exists, filesOf, persist, readJson } from './record.ts';
 import {
   assertLayout,
@@ -120,6 +121,7 @@ export function restoreVm(
       spec?: AgentVmSpec;
       layout?: number;
       volumes?: string[];
+      importedFrom?: ImportedFrom;
     }>(join(dir, SNAPSHOT_META));
     if (!meta) throw new HearthError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} is not on this host`);
     // Disks only: no saved devices to match, the VM boots them cold (`start`) or stays stopped.
@@ -139,7 +141,9 @@ export function restoreVm(
     r.spec = spec;
     const volumes = await restoreVolumes(ctx.o.dataDir, spec, dir, meta.volumes ?? []);
     if (hadDisk) await rename(disk, kept);
-    await bootVm(ctx, r, { dir, hasAgent: meta.hasAgent, source: meta.spec ?? null });
+    // An imported VM's snapshot names the exported VM it was saved from (import-snapshot.ts).
+    const source = meta.spec ?? (meta.importedFrom ? importedSource(spec, meta.importedFrom) : null);
+    await bootVm(ctx, r, { dir, hasAgent: meta.hasAgent, source });
     if (r.phase === 'failed') await volumes.undo();
     else await volumes.commit();
     if (hadDisk) {

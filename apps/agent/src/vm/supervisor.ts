@@ -5,6 +5,7 @@ import type {
   AgentChecksums,
   AgentDnsNamesBody,
   AgentExportInfo,
+  AgentImportSnapshotBody,
   AgentNic,
   AgentVmSpec,
   AgentVmStatus,
@@ -18,6 +19,7 @@ import { VmContext, type SupervisorOptions } from './context.ts';
 import { watchExit } from './exit-watch.ts';
 import { checksums, snapshotFileSums } from './checksums.ts';
 import { exportInfo, exportStream, importDisk, type ExportSource } from './export.ts';
+import { importMemory, prepareImportSnapshot } from './import-snapshot.ts';
 import { guestOf } from './guest-access.ts';
 import { deleteVm, pauseVm, resumeVm, startVm, stopVm } from './lifecycle.ts';
 import { netPolicy, setDnsNames, setNetPolicy, type NetPolicy } from './net-policy.ts';
@@ -137,6 +139,19 @@ export class Supervisor {
     o: { sizeBytes: number; hasAgent: boolean; sha256: string },
   ): Promise<{ sha256: string; encodedBytes: number }> {
     return importDisk(this.ctx, id, body, o);
+  }
+
+  /** An imported VM's saved memory (import-snapshot.ts): described first, then received. */
+  prepareImportSnapshot(id: string, o: AgentImportSnapshotBody): Promise<{ snapshotId: string }> {
+    return prepareImportSnapshot(this.ctx, id, o);
+  }
+
+  importMemory(
+    id: string,
+    body: Readable,
+    o: { sizeBytes: number; sha256: string },
+  ): Promise<{ sha256: string; encodedBytes: number }> {
+    return importMemory(this.ctx, id, body, o);
   }
 
   /** Live migration (docs/migration.md): the source's and the destination's verbs. */

@@ -15,7 +15,10 @@ export function vmExportCommands(program: Command): void {
     .description('Write the VM (config, disk, optionally image and memory) as a tar archive')
     .option('--out <file>', 'archive to write (default: standard output)')
     .option('--snapshot', 'export a running VM through a snapshot taken for it (consistent copy)')
-    .option('--memory', 'include the memory snapshot (implies --snapshot; same VMM version only)')
+    .option(
+      '--memory',
+      'include the memory state: import resumes the VM (implies --snapshot; same QEMU version only)',
+    )
     .option('--with-image', 'include the rootfs image file, for a manager that lacks it')
     .action(
       act(

@@ -11,6 +11,7 @@ import {
   type ExportVmBody,
   type Snapshot,
   type VmArchiveManifest,
+  type VmArchiveRestore,
 } from '@hearth/contract';
 import type { AgentClient } from '../services/agent-client.ts';
 import type { SnapshotService } from '../services/snapshot-service.ts';
@@ -92,9 +93,13 @@ export async function exportVm(
     if (o.withImage) files.push({ path: IMAGE, sha256: image.sha256, sizeBytes: Number(image.size_bytes) });
     files.push({ path: DISK, sha256: disk.sha256, sizeBytes: disk.encodedBytes });
     if (memory) files.push({ path: MEMORY, sha256: memory.sha256, sizeBytes: memory.encodedBytes });
+    // What loading the memory elsewhere needs (version 2); the guest secret only with the memory.
+    const restore: VmArchiveRestore | undefined = memory?.restore
+      ? { ...memory.restore, guestSecret: vm.guest?.secret ?? null }
+      : undefined;
     const manifest: VmArchiveManifest = {
       format: VM_ARCHIVE_FORMAT,
-      version: VM_ARCHIVE_VERSION,
+      version: restore ? VM_ARCHIVE_VERSION : 1,
       createdAt: new Date().toISOString(),
       source: { id: vm.id, name: vm.name, project: vm.project, state: vm.state },
       vm: {
@@ -129,6 +134,7 @@ export async function exportVm(
               sizeBytes: memory.sizeBytes,
               vmm: snap.vmm,
               vmmVersion: snap.vmmVersion,
+              ...(restore ? { restore } : {}),
             }
           : null,
       files,

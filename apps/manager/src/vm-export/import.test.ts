@@ -72,12 +72,14 @@ describe('VM archive manifest', () => {
     );
   });
 
-  it('refuses a format version it does not read, naming it', async () => {
+  it('refuses a format version it does not read, naming it; reads 1 and 2', async () => {
     const e = await readManifest(
-      member('manifest.json', JSON.stringify({ ...manifest(), version: 2 })),
+      member('manifest.json', JSON.stringify({ ...manifest(), version: 3 })),
     ).catch((x: HearthError) => x);
     expect((e as HearthError).code).toBe('VM_ARCHIVE_VERSION_UNSUPPORTED');
-    expect((e as HearthError).detail).toEqual({ version: 2, supported: [1] });
+    expect((e as HearthError).detail).toEqual({ version: 3, supported: [1, 2] });
+    const two = await readManifest(member('manifest.json', JSON.stringify({ ...manifest(), version: 2 })));
+    expect(two.version).toBe(2);
   });
 
   it('checks each member against its size and sha256', async () => {

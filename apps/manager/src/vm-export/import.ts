@@ -6,7 +6,7 @@ import {
   HearthError,
   VM_ARCHIVE_FORMAT,
   VM_ARCHIVE_MANIFEST,
-  VM_ARCHIVE_VERSION,
+  VM_ARCHIVE_VERSIONS_READ,
   VmArchiveManifest,
   type ImportVmQuery,
   type Vm,
@@ -42,11 +42,11 @@ export async function readManifest(first: Member | undefined): Promise<VmArchive
     throw invalid(`${VM_ARCHIVE_MANIFEST} is not JSON`);
   }
   if (raw?.format !== VM_ARCHIVE_FORMAT) throw invalid(`it is not a ${VM_ARCHIVE_FORMAT} archive`);
-  if (raw.version !== VM_ARCHIVE_VERSION) {
+  if (typeof raw.version !== 'number' || !VM_ARCHIVE_VERSIONS_READ.includes(raw.version)) {
     throw new HearthError(
       'VM_ARCHIVE_VERSION_UNSUPPORTED',
-      `Importing failed: the archive is ${VM_ARCHIVE_FORMAT} version ${String(raw.version)}; this manager reads version ${VM_ARCHIVE_VERSION}.`,
-      { detail: { version: raw.version, supported: [VM_ARCHIVE_VERSION] } },
+      `Importing failed: the archive is ${VM_ARCHIVE_FORMAT} version ${String(raw.version)}; this manager reads versions ${VM_ARCHIVE_VERSIONS_READ.join(' and ')}.`,
+      { detail: { version: raw.version, supported: [...VM_ARCHIVE_VERSIONS_READ] } },
     );
   }
   const parsed = VmArchiveManifest.safeParse(raw);
@@ -93,8 +93,9 @@ export function checked(m: Member, f: VmArchiveFile): AsyncGenerator<Buffer> & {
  * Reads a VM archive as it arrives and makes the VM (docs/backups.md § VM export): the manifest,
  * then the image (found here by sha256, else imported from the archive when it carries it), then
  * the disk, streamed on to the VM's host. Members in another order, or not in the manifest, are
- * refused; the memory snapshot, if any, is read and checked but not restored (the VM boots
- * cold from its disk).
+ * refused; the memory snapshot, if any, is streamed on too and the VM resumes from it when the
+ * archive records its devices (version 2) and the host can load it, else it is read and the VM
+ * boots cold from its disk.
  */
 export async function importArchive(
   d: ImportDeps,
@@ -131,6 +132,15 @@ export async function importArchive(
     }
     if (m?.path !== manifest.disk.file) throw invalid(`${manifest.disk.file} is missing or out of order`);
     const disk = checked(m, fileOf(m.path));
+    const memoryFile = manifest.memory?.file;
+    // Asked for by the VM service only once the disk is through and the host can load it.
+    const memory = memoryFile
+      ? async () => {
+          const mem = await next();
+          if (mem?.path !== memoryFile) throw invalid(`${memoryFile} is missing or out of order`);
+          return checked(mem, fileOf(mem.path));
+        }
+      : undefined;
     const vm = await d.vmService.import(
       {
         manifest,
@@ -148,10 +158,11 @@ export async function importArchive(
             throw e instanceof TarError ? invalid(e.message) : e;
           }
         })(),
+        memory,
       },
       actor,
     );
-    // The rest (a memory snapshot) is read to the end so the client sees its upload taken whole.
+    // The rest (a memory snapshot not restored) is read to the end so the client sees its upload taken whole.
     for (let rest = await next(); rest; rest = await next()) await skip(rest);
     return vm;
   } catch (e) {

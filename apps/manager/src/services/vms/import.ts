@@ -1,10 +1,17 @@
-import { fromIterable } from '@hearth/contract/streams';
-import { createHash, randomBytes } from 'node:crypto';
-import { HearthError, type Vm, type VmArchiveManifest } from '@hearth/contract';
+import { randomBytes } from 'node:crypto';
+import type { Vm, VmArchiveManifest } from '@hearth/contract';
 import { vmFromRow, type ImageRow } from '../../store/mappers.ts';
 import { hostOf, type VmContext } from './context.ts';
 import type { CreateInput } from './create-input.ts';
 import { insertVm } from './create.ts';
+import {
+  memoryPlan,
+  networksFor,
+  receiveMemory,
+  resumeImported,
+  sendMember,
+  type MemoryMember,
+} from './import-memory.ts';
 import { runVerb } from './lifecycle.ts';
 import { placeNewVm } from './placement.ts';
 
@@ -18,16 +25,20 @@ export interface ImportPlan {
   start: boolean;
   /** The disk member's bytes, as they arrive. */
   disk: AsyncIterable<Buffer>;
+  /** The memory member, next after the disk, when the archive has one. */
+  memory?: MemoryMember | undefined;
 }
 
 /**
  * A new VM from an exported one: placed as a create is (its resources, ports and the host asked
  * for), recorded `created` with a fresh id, guest secret, MAC and address, its disk streamed to
  * the chosen host and checked there and here against the manifest's sha256, then started when
- * asked. Any failure removes the record and whatever reached the host.
+ * asked: from the archive's saved memory when it carries what loading it needs and the host can
+ * (import-memory.ts), else cold. Any failure removes the record and whatever reached the host.
  */
 export async function importVm(ctx: VmContext, p: ImportPlan, actor: string): Promise<Vm> {
   const m = p.manifest;
+  const plan = memoryPlan(m, p.start);
   const body = {
     project: p.project,
     name: p.name ?? m.vm.name,
@@ -35,6 +46,9 @@ export async function importVm(ctx: VmContext, p: ImportPlan, actor: string): Pr
     memoryMib: m.vm.memoryMib,
     start: p.start,
     ports: m.vm.ports,
+    // Saved memory loads only into the devices it was saved with: as many NICs, in order.
+    networks: networksFor(plan.restore),
+    ...(plan.restore ? { vmm: m.memory!.vmm } : {}),
     ...(p.host ? { host: p.host } : {}),
   } as CreateInput;
   const { placement, nics, ports } = await placeNewVm(ctx, body, m.vm.diskMib);
@@ -55,7 +69,8 @@ export async function importVm(ctx: VmContext, p: ImportPlan, actor: string): Pr
       labels: m.vm.labels,
       timeout: m.vm.timeout,
       guest: {
-        secret: randomBytes(24).toString('base64url'),
+        // The guest in saved memory checks the secret it was booted with.
+        secret: plan.restore?.guestSecret ?? randomBytes(24).toString('base64url'),
         users: m.vm.users.map((u) => ({ name: u.name, passwordHash: null, sshKeys: u.sshKeys })),
       },
       snapshotId: null,
@@ -72,54 +87,21 @@ export async function importVm(ctx: VmContext, p: ImportPlan, actor: string): Pr
       reason: null,
     },
   );
+  let resumeFrom: string | null = null;
+  let cold = plan.reason;
   try {
+    const host = await hostOf(ctx, row);
     const file = m.files.find((f) => f.path === m.disk.file)!;
-    const h = createHash('sha256');
-    // A failure of the archive itself (cut short, malformed) ends the disk early but cleanly: the
-    // agent then refuses what it got, and the archive's failure is the one reported. Failing the
-    // request body instead would look to the agent client like the host going away.
-    let sourceError: unknown = null;
-    async function* hashed(): AsyncGenerator<Buffer> {
-      try {
-        for await (const c of p.disk) {
-          h.update(c);
-          yield c;
-        }
-      } catch (e) {
-        sourceError = e;
-      }
-    }
-    const res = await ctx.agents
-      .raw(
-        await hostOf(ctx, row),
-        'importDisk',
-        {
-          params: { id: row.id },
-          query: {
-            sizeBytes: m.disk.sizeBytes,
-            hasAgent: m.disk.hasAgent ? 'true' : 'false',
-            sha256: file.sha256,
-          },
-        },
-        {
-          body: fromIterable(hashed()) as never,
-          headers: { 'content-type': 'application/octet-stream' },
-          stream: true,
-        },
-      )
-      .catch((e: unknown) => {
-        throw sourceError ?? e;
-      });
-    await res.text();
-    if (sourceError) throw sourceError;
-    // The agent checked the bytes it wrote; these are the bytes the archive held.
-    const sum = h.digest('hex');
-    if (sum !== file.sha256) {
-      throw new HearthError(
-        'VM_ARCHIVE_CHECKSUM_MISMATCH',
-        `Importing failed: ${file.path} hashes to ${sum}, the manifest says ${file.sha256}; nothing was kept.`,
-        { detail: { file: file.path, expected: file.sha256, actual: sum } },
-      );
+    const query = {
+      sizeBytes: m.disk.sizeBytes,
+      hasAgent: m.disk.hasAgent ? ('true' as const) : ('false' as const),
+      sha256: file.sha256,
+    };
+    await sendMember(ctx, host, { route: 'importDisk', query }, row.id, file, p.disk);
+    if (plan.restore && p.memory) {
+      const got = await receiveMemory(ctx, host, row, m, plan.restore, p.memory);
+      if ('reason' in got) cold = got.reason;
+      else resumeFrom = got.snapshotId;
     }
   } catch (e) {
     release();
@@ -127,15 +109,12 @@ export async function importVm(ctx: VmContext, p: ImportPlan, actor: string): Pr
     throw e;
   }
   release();
-  // The archive's memory snapshot is checked but not restored (docs/backups.md): said where the VM's history shows it.
-  const memory = m.memory ? '; its memory snapshot was not restored, the VM boots from its disk' : '';
-  await ctx.stores.vms.addEvent(
-    row.id,
-    'imported',
-    actor,
-    `disk of ${m.source.name} written${memory}`,
-    'created',
-  );
+  // Memory that could not be loaded is said where the VM's history shows it (docs/backups.md).
+  const what = resumeFrom
+    ? `disk and memory of ${m.source.name} written; it resumes from the saved memory`
+    : `disk of ${m.source.name} written${cold ? `; ${cold}, the VM boots from its disk` : ''}`;
+  await ctx.stores.vms.addEvent(row.id, 'imported', actor, what, 'created');
+  if (resumeFrom) return resumeImported(ctx, row, await hostOf(ctx, row), resumeFrom, actor);
   if (!p.start) return vmFromRow((await ctx.stores.vms.getUnscoped(row.id)) ?? row);
   return runVerb(ctx, row.id, p.project, 'start', actor);
 }
