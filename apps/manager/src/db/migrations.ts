@@ -2,6 +2,7 @@ import type { Db } from './db.ts';
 import { LATER_MIGRATIONS, type Migration } from './migrations-later.ts';
 import { REPLICA_MIGRATIONS } from './migrations-replicas.ts';
 import { CLUSTER_MIGRATIONS } from './migrations-cluster.ts';
+import { MOVE_MIGRATIONS } from './migrations-moves.ts';
 
 /** Versioned migrations, applied in order, once. Never edit a released one: add the next. */
 export const migrations: Migration[] = [
@@ -341,6 +342,7 @@ ALTER TABLE tokens ADD COLUMN uses_left integer
   ...LATER_MIGRATIONS,
   ...CLUSTER_MIGRATIONS,
   ...REPLICA_MIGRATIONS,
+  ...MOVE_MIGRATIONS,
   // Kept in several files by area; applied in version order whatever the file.
 ].sort((a, b) => a.version - b.version);
 
