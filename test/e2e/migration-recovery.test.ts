@@ -55,7 +55,11 @@ async function expectRunsOnAOnly(): Promise<void> {
   const lines = (await guestSh(c.client, vm.id, 'cat /root/count.log')).stdout.trim().split('\n');
   expect(lines.map(Number)).toEqual(lines.map((_, i) => i + 1));
   await until('no copy waits on B', () => incoming(vm.id).length === 0, 120_000);
-  await until('B has no run directory for it', () => !existsSync(join(b.dir, 'agent', 'vms', vm.id)), 120_000);
+  await until(
+    'B has no run directory for it',
+    () => !existsSync(join(b.dir, 'agent', 'vms', vm.id)),
+    120_000,
+  );
   expect(qemusOf(vm.id)).toHaveLength(1);
 }
 
@@ -100,12 +104,10 @@ describe.skipIf(skip)('moves interrupted by a dying manager or agent; drain fall
   });
 
   it('the manager killed mid-move: the next one gives the move up, the VM runs on its source only', async () => {
-    const attempt = c.client
-      .call('migrateVm', { params: { id: vm.id }, body: { toHost: b.name } })
-      .then(
-        () => 'answered',
-        (e: Error) => e.message,
-      );
+    const attempt = c.client.call('migrateVm', { params: { id: vm.id }, body: { toHost: b.name } }).then(
+      () => 'answered',
+      (e: Error) => e.message,
+    );
     await destinationWaiting();
     await c.manager.kill('SIGKILL');
     expect(await attempt).not.toBe('answered');
@@ -152,10 +154,14 @@ describe.skipIf(skip)('moves interrupted by a dying manager or agent; drain fall
     });
     expect(host.drain!.vms[0]!.reason).toBe('its drain policy is "stop": stopped, moved cold, left stopped');
     const v = await c.client.call('getVm', { params: { id: vm.id } });
-    expect(v).toMatchObject({ state: 'stopped', host: b.id, lastMigration: { mode: 'cold', from: a.id, to: b.id } });
-    expect((await migrationEvents()).some((e) => e.startsWith('drain: its drain policy is "stop": stopping it'))).toBe(
-      true,
-    );
+    expect(v).toMatchObject({
+      state: 'stopped',
+      host: b.id,
+      lastMigration: { mode: 'cold', from: a.id, to: b.id },
+    });
+    expect(
+      (await migrationEvents()).some((e) => e.startsWith('drain: its drain policy is "stop": stopping it')),
+    ).toBe(true);
     // Its disk came along: started on B, the file written on A is there.
     await c.client.call('startVm', { params: { id: vm.id } });
     await c.client.call('waitVm', { params: { id: vm.id }, query: { state: 'running', timeout: 600 } });

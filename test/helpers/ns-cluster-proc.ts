@@ -66,7 +66,10 @@ export async function startProcCluster(pgUrl: string, prefix: string, count: num
     network: '',
     tag,
     async startManager() {
-      c.manager = runHearth(['--data-dir', mdir, 'manager', '--port', String(port), '--host', `${sub}.1`], menv);
+      c.manager = runHearth(
+        ['--data-dir', mdir, 'manager', '--port', String(port), '--host', `${sub}.1`],
+        menv,
+      );
       await c.manager.waitFor('Hearth manager is up', 120_000);
       const token = (await readFile(join(mdir, 'admin.token'), 'utf8')).trim();
       c.client = new HearthClient({ baseUrl: url, token });
@@ -116,7 +119,12 @@ export async function startProcCluster(pgUrl: string, prefix: string, count: num
       h.id = (await c.client.call('listHosts', {})).items.find((x) => x.name === name)!.id;
     }
     const n = await c.client.call('createNetwork', {
-      body: { name: `${prefix}-${tag}`, mode: 'vxlan', vni: randomInt(1000, 16_000_000), cidr: `10.246.${u}.0/24` },
+      body: {
+        name: `${prefix}-${tag}`,
+        mode: 'vxlan',
+        vni: randomInt(1000, 16_000_000),
+        cidr: `10.246.${u}.0/24`,
+      },
     });
     c.network = n.name;
     return c;

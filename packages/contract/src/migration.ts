@@ -45,7 +45,9 @@ export const DrainItem = z.object({
   reason: z
     .string()
     .nullable()
-    .describe('Why it failed or was skipped; for one that moved another way than live, how (stopped, moved cold)'),
+    .describe(
+      'Why it failed or was skipped; for one that moved another way than live, how (stopped, moved cold)',
+    ),
 });
 export const HostDrain = z
   .object({

@@ -1,4 +1,12 @@
-import type { BootProfile, EgressPolicy, PortMapping, Vm, VmDrainPolicy, VmRestartPolicy, VmState } from '@hearth/contract';
+import type {
+  BootProfile,
+  EgressPolicy,
+  PortMapping,
+  Vm,
+  VmDrainPolicy,
+  VmRestartPolicy,
+  VmState,
+} from '@hearth/contract';
 import type { vms, VmGuest } from '../db/schema.ts';
 
 // The shapes VmStore (store/vms.ts) takes: a new VM, list filters, a state change's columns and a

@@ -67,7 +67,10 @@ export async function drainOne(ctx: VmContext, item: DrainItem, actor: string): 
       // The cold move failed with the VM still on this host: one that ran runs again there.
       if (running)
         await runVerb(ctx, row.id, row.project, 'start', actor).catch((x: Error) =>
-          ctx.log.warn({ vm: row.id, err: x.message }, 'starting a VM again after a failed drain move failed'),
+          ctx.log.warn(
+            { vm: row.id, err: x.message },
+            'starting a VM again after a failed drain move failed',
+          ),
         );
       throw e;
     }

@@ -16,7 +16,8 @@ export async function removeCopy(
   how: 'delete' | 'abort-incoming' = 'delete',
 ): Promise<boolean> {
   try {
-    if (how === 'abort-incoming') await ctx.agents.call(host, 'migrateAbortIncoming', { params: { id: vmId } });
+    if (how === 'abort-incoming')
+      await ctx.agents.call(host, 'migrateAbortIncoming', { params: { id: vmId } });
     else await ctx.agents.delete(host, vmId);
     return true;
   } catch (e) {

@@ -50,7 +50,10 @@ async function recoverMove(ctx: VmContext, m: MoveRow): Promise<void> {
     if (to) await removeCopy(ctx, to, m.vm_id, why, 'abort-incoming');
   } else if (row.host_id === m.to_host) {
     if (from) await removeCopy(ctx, from, m.vm_id, why);
-    await say(row, `the move to ${to?.name ?? m.to_host} had finished; the copy on ${from?.name ?? m.from_host} is removed`);
+    await say(
+      row,
+      `the move to ${to?.name ?? m.to_host} had finished; the copy on ${from?.name ?? m.from_host} is removed`,
+    );
   } else {
     const st =
       to && !gone(to)
@@ -68,7 +71,10 @@ async function recoverMove(ctx: VmContext, m: MoveRow): Promise<void> {
       };
       const moved = await ctx.stores.vms.moveHost(m.vm_id, to.id, lm, st.pid ?? null);
       if (from) await removeCopy(ctx, from, m.vm_id, why);
-      await say(row, `the guest already ran on ${to.name}; the record follows it, the paused copy on ${from?.name ?? m.from_host} is removed`);
+      await say(
+        row,
+        `the guest already ran on ${to.name}; the record follows it, the paused copy on ${from?.name ?? m.from_host} is removed`,
+      );
       if (moved) ctx.bus.publish(vmFromRow(moved));
     } else {
       if (to) await removeCopy(ctx, to, m.vm_id, why, 'abort-incoming');
