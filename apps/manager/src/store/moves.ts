@@ -40,15 +40,18 @@ export class MoveStore {
   }
 
   /**
-   * Moves whose replica is not `me` and has not renewed its presence within `aliveMs` (with one
-   * process on PGlite, no other replica is ever alive: every move of an earlier process is orphaned).
+   * Moves not of this process (`me`, "replica#process") whose replica is this one (an earlier
+   * process: a restarted manager keeps its replica id) or has not renewed its presence within
+   * `aliveMs` (with one process on PGlite, no other replica is ever alive).
    */
   orphaned(me: string, aliveMs: number): Promise<MoveRow[]> {
     return this.db.query<MoveRow>(
       `SELECT m.* FROM vm_moves m
         WHERE m.replica <> $1
-          AND NOT EXISTS (SELECT 1 FROM manager_replicas r
-                           WHERE r.id = m.replica AND r.seen_at > now() - ($2 * interval '1 millisecond'))`,
+          AND (split_part(m.replica, '#', 1) = split_part($1, '#', 1)
+               OR NOT EXISTS (SELECT 1 FROM manager_replicas r
+                               WHERE r.id = split_part(m.replica, '#', 1)
+                                 AND r.seen_at > now() - ($2 * interval '1 millisecond')))`,
       [me, aliveMs],
     );
   }

@@ -33,7 +33,7 @@ export interface VmServiceDeps {
    * container's, so the app comes from its image).
    */
   apps?: AppSource | undefined;
-  /** This manager replica's id (moves in flight are recorded with it); default: one per process. */
+  /** This manager replica's id (moves in flight are recorded with it and a per-process suffix). */
   replica?: string | undefined;
 }
 

@@ -43,7 +43,9 @@ export class VmService {
     this.ctx = {
       ...deps,
       operations: new OperationTracker(deps.log),
-      replica: deps.replica ?? `mgr_${randomBytes(6).toString('hex')}`,
+      // Per process: a restarted manager may keep its replica id, and must see its predecessor's
+      // moves as interrupted.
+      replica: `${deps.replica ?? 'mgr'}#${randomBytes(6).toString('hex')}`,
     };
   }
 
