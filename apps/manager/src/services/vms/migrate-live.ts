@@ -64,10 +64,17 @@ export async function moveLive(
 ): Promise<MoveResult> {
   const id = row.id;
   const info = await ctx.agents.call(from, 'migrateInfo', { params: { id } });
-  const ports = await ctx.agents.call(to, 'migrateIncoming', {
-    params: { id },
-    body: { spec, diskBytes: info.diskBytes, hasAgent: info.hasAgent },
-  });
+  const ports = await ctx.agents
+    .call(to, 'migrateIncoming', {
+      params: { id },
+      body: { spec, diskBytes: info.diskBytes, hasAgent: info.hasAgent },
+    })
+    .catch(async (e: Error) => {
+      // The destination may have started its waiting QEMU before its answer was lost (its agent
+      // died): removed, or fenced until that agent is back.
+      await removeCopy(ctx, to, id, `a live move from ${from.name} failed`, 'abort-incoming');
+      throw e;
+    });
   const stop = followProgress(ctx, row, from, actor);
   let sent = false;
   try {
