@@ -175,6 +175,7 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
     memory: { ...DEFAULT_MEMORY_POLICY, ...cfg.memoryPolicy },
     disk,
     placement: { ...DEFAULT_PLACEMENT_POLICY, ...cfg.placement },
+    replica: leader.id,
   });
   const replication = await startReplication({
     db,

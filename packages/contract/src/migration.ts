@@ -40,9 +40,16 @@ export const DrainItem = z.object({
   vm: z.string(),
   name: z.string(),
   mode: MigrationMode.nullable(),
-  status: z.enum(['pending', 'moving', 'done', 'failed']),
+  status: z
+    .enum(['pending', 'moving', 'done', 'failed', 'skipped'])
+    .describe('`skipped`: its drain policy is `stay`, it was left on the host'),
   to: z.string().nullable(),
-  reason: z.string().nullable(),
+  reason: z
+    .string()
+    .nullable()
+    .describe(
+      'Why it failed or was skipped; for one that moved another way than live, how (stopped, moved cold)',
+    ),
 });
 export const HostDrain = z
   .object({

@@ -30,6 +30,18 @@ export const VmRestartPolicy = z
   );
 export type VmRestartPolicy = z.infer<typeof VmRestartPolicy>;
 
+/**
+ * What a drain of its host does with the VM (docs/migration.md § Drain): `migrate` moves it live
+ * where it can, else stops it, moves it cold and starts it again; `stop` stops it and moves it
+ * cold, leaving it stopped; `stay` leaves it on the host (the drain reports it skipped).
+ */
+export const VmDrainPolicy = z
+  .enum(['migrate', 'stop', 'stay'])
+  .describe(
+    'When its host is drained: `migrate` (default) moves it live where possible, else stop, cold move, start; `stop` stops it and moves it cold (it stays stopped); `stay` leaves it there (the drain reports it skipped)',
+  );
+export type VmDrainPolicy = z.infer<typeof VmDrainPolicy>;
+
 /** A host port forwarded to the VM (DNAT on the VM's host, for traffic addressed to that host). */
 export const PortMapping = z
   .strictObject({
@@ -77,6 +89,7 @@ export const CreateVmBody = z
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
     timeout: Duration.optional().describe('Stop the VM automatically after this long running.'),
     restartPolicy: VmRestartPolicy.optional(),
+    drainPolicy: VmDrainPolicy.optional(),
     start: z.boolean().default(true),
     vmm: z.enum(['firecracker', 'qemu']).optional().describe('Default: the best VMM the chosen host offers.'),
     host: z
@@ -163,6 +176,7 @@ export const PatchVmBody = z
     labels: z.record(z.string().max(63), z.string().max(255)).optional(),
     timeout: Duration.nullable().optional(),
     restartPolicy: VmRestartPolicy.optional(),
+    drainPolicy: VmDrainPolicy.optional(),
     ports: Ports.optional().describe('Replaces the published ports; applied at once on a running VM.'),
     egress: EgressPolicy.optional().describe('Replaces the egress policy; applied at once on a running VM.'),
     bandwidthMbit: BandwidthMbit.nullable().optional().describe('null removes the limit; applied at once.'),
@@ -199,6 +213,7 @@ export const Vm = z
     labels: z.record(z.string(), z.string()),
     timeout: z.string().nullable(),
     restartPolicy: VmRestartPolicy,
+    drainPolicy: VmDrainPolicy,
     ports: z.array(PortMapping),
     networks: z.array(VmNic).describe('NICs in order; `ip` is the first one'),
     egress: EgressPolicy,

@@ -109,6 +109,10 @@ export function vmCommands(program: Command): void {
       '--restart-policy <policy>',
       'when its host is declared dead: always (restart on another host) or no (lost)',
     )
+    .option(
+      '--drain-policy <policy>',
+      'when its host is drained: migrate (live, else stop/cold move/start), stop (move cold, stay stopped) or stay',
+    )
     .option('--env <KEY=VALUE...>', 'environment for the guest')
     .option('--vmm <vmm>', 'firecracker or qemu (default: best available)')
     .option('--no-start', 'only create the record')
@@ -193,6 +197,7 @@ export function vmCommands(program: Command): void {
           timeout: o.timeout !== undefined ? parseTimeout(String(o.timeout)) : undefined,
           vmm: o.vmm as 'qemu' | 'firecracker' | undefined,
           restartPolicy: o.restartPolicy as 'no' | 'always' | undefined,
+          drainPolicy: o.drainPolicy as 'migrate' | 'stop' | 'stay' | undefined,
           env: Object.keys(env).length ? env : undefined,
           start: o.start as boolean,
           user: o.user as string | undefined,

@@ -28,6 +28,7 @@ import { metricSamples } from './schema-metrics.ts';
 import { managerLeases, managerOperations, managerReplicas } from './schema-replicas.ts';
 import { hostFences } from './schema-fences.ts';
 import { proxyPasses } from './schema-access.ts';
+import { vmMoves } from './schema-moves.ts';
 
 /** Every table the migrations create (schema_migrations aside), for the drift check. */
 export const tables = {
@@ -67,4 +68,5 @@ export const tables = {
   manager_leases: managerLeases,
   manager_replicas: managerReplicas,
   manager_operations: managerOperations,
+  vm_moves: vmMoves,
 };

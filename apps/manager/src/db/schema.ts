@@ -16,6 +16,7 @@ import type {
   TemplateSpec,
   Vm,
   VmRestartPolicy,
+  VmDrainPolicy,
   VmState,
   Volume,
 } from '@hearth/contract';
@@ -242,6 +243,8 @@ export const vms = pgTable('vms', {
   host_selector: jsonb('host_selector').$type<Record<string, string>>().notNull().default(obj),
   anti_affinity_group: text('anti_affinity_group'),
   restart_policy: text('restart_policy').$type<VmRestartPolicy>().notNull().default('no'),
+  /** What a drain of its host does with it (migration 50). */
+  drain_policy: text('drain_policy').$type<VmDrainPolicy>().notNull().default('migrate'),
 });
 
 export const vmEvents = pgTable('vm_events', {

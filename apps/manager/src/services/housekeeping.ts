@@ -51,6 +51,10 @@ export function startHousekeeping(d: Deps): { dispose(): void } {
         d.log.warn({ err: e.message }, 'marking unreachable hosts failed'),
       );
     void d.vmService.stopExpired().catch(() => undefined);
+    // A move whose manager died (this process's predecessor, another replica) is resolved.
+    void d.vmService
+      .recoverMoves(d.hostOfflineMs)
+      .catch((e: Error) => d.log.warn({ err: e.message }, 'resolving moves in flight failed'));
     if (Date.now() - lastSweep > SWEEP_MS) {
       lastSweep = Date.now();
       void d.stores.sessions.sweep().catch(() => undefined);

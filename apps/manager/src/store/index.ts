@@ -6,6 +6,7 @@ import { TokenStore } from './tokens.ts';
 import { VmStore } from './vms.ts';
 import { SnapshotStore } from './snapshots.ts';
 import { HostFailureStore } from './host-failure.ts';
+import { MoveStore } from './moves.ts';
 import { ScheduleStore } from './schedules.ts';
 import { VolumeStore } from './volumes.ts';
 import { TemplateStore } from './templates.ts';
@@ -42,6 +43,7 @@ export interface Stores {
   hostCredentials: HostCredentialStore;
   hostPlacement: HostPlacementStore;
   hostFailure: HostFailureStore;
+  moves: MoveStore;
   audit: AuditStore;
   pools: PoolStore;
   containers: ContainerStore;
@@ -70,6 +72,7 @@ export function makeStores(db: Db, opts: { idempotency?: IdempotencyPolicy } = {
     hostCredentials: new HostCredentialStore(db),
     hostPlacement: new HostPlacementStore(db),
     hostFailure: new HostFailureStore(db),
+    moves: new MoveStore(db),
     audit: new AuditStore(db),
     pools: new PoolStore(db),
     containers: new ContainerStore(db),

@@ -47,6 +47,7 @@ export function vmFromRow(r: VmRow, now = Date.now()): Vm {
     labels: r.labels ?? {},
     timeout: r.timeout,
     restartPolicy: r.restart_policy,
+    drainPolicy: r.drain_policy,
     users: (r.guest?.users ?? []).map((u) => u.name),
     snapshot: r.snapshot_id ?? null,
     ports: r.ports ?? [],

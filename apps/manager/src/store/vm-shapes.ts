@@ -1,4 +1,12 @@
-import type { BootProfile, EgressPolicy, PortMapping, Vm, VmRestartPolicy, VmState } from '@hearth/contract';
+import type {
+  BootProfile,
+  EgressPolicy,
+  PortMapping,
+  Vm,
+  VmDrainPolicy,
+  VmRestartPolicy,
+  VmState,
+} from '@hearth/contract';
 import type { vms, VmGuest } from '../db/schema.ts';
 
 // The shapes VmStore (store/vms.ts) takes: a new VM, list filters, a state change's columns and a
@@ -35,6 +43,8 @@ export interface NewVm {
   antiAffinityGroup?: string | null;
   /** What happens to it when its host is declared dead (default `no`). */
   restartPolicy?: VmRestartPolicy;
+  /** What a drain of its host does with it (default `migrate`). */
+  drainPolicy?: VmDrainPolicy;
 }
 
 export interface VmFilter {
@@ -73,6 +83,8 @@ export interface VmPatch {
   timeout?: string | null;
   stopAt?: Date | null;
   restartPolicy?: VmRestartPolicy;
+  /** What a drain of its host does with it (default `migrate`). */
+  drainPolicy?: VmDrainPolicy;
 }
 
 export type VmSet = Partial<typeof vms.$inferInsert>;
@@ -88,6 +100,7 @@ export const PATCH_COLUMNS = {
   timeout: 'timeout',
   stopAt: 'stop_at',
   restartPolicy: 'restart_policy',
+  drainPolicy: 'drain_policy',
 } as const satisfies Record<keyof VmPatch, keyof typeof vms.$inferSelect>;
 
 /** The columns a patch changes, in the order given (the `patched` event lists them). */

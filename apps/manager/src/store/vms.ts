@@ -123,6 +123,7 @@ export class VmStore {
       host_selector: v.hostSelector ?? {},
       anti_affinity_group: v.antiAffinityGroup ?? null,
       restart_policy: v.restartPolicy ?? 'no',
+      drain_policy: v.drainPolicy ?? 'migrate',
     };
   }
 
@@ -257,6 +258,7 @@ export class VmStore {
         timeout: p.timeout,
         stop_at: p.stopAt,
         restart_policy: p.restartPolicy,
+        drain_policy: p.drainPolicy,
       },
       inStates,
       tx,

@@ -33,6 +33,8 @@ export interface VmServiceDeps {
    * container's, so the app comes from its image).
    */
   apps?: AppSource | undefined;
+  /** This manager replica's id (moves in flight are recorded with it and a per-process suffix). */
+  replica?: string | undefined;
 }
 
 export interface AppSource {
@@ -42,6 +44,7 @@ export interface AppSource {
 /** What every part of the VM service works with: its dependencies and the operations in flight. */
 export interface VmContext extends VmServiceDeps {
   operations: OperationTracker;
+  replica: string;
 }
 
 /** The reason a VM carries while it is being restored; the reconciler recognises it. */

@@ -92,6 +92,7 @@ async function recordAndStart(
       hostSelector: body.hostSelector ?? {},
       antiAffinityGroup: body.antiAffinityGroup ?? null,
       ...(body.restartPolicy ? { restartPolicy: body.restartPolicy } : {}),
+      ...(body.drainPolicy ? { drainPolicy: body.drainPolicy } : {}),
       nics,
     },
     {

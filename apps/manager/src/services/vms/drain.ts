@@ -1,7 +1,7 @@
 import { HearthError, type Host, type HostDrain } from '@hearth/contract';
 import { hostFromRow } from '../../store/mappers.ts';
 import type { VmContext } from './context.ts';
-import { migrateVm } from './migrate.ts';
+import { drainOne } from './drain-vm.ts';
 
 /** Hosts being drained by this manager. */
 const draining = new Map<string, Promise<void>>();
@@ -10,10 +10,11 @@ const draining = new Map<string, Promise<void>>();
 const SKIP = new Set(['deleting', 'deleted', 'lost']);
 
 /**
- * Cordons the host (no new placements) and moves every VM off it, one at a time: running QEMU VMs
- * live, stopped ones cold (migrate.ts picks by state). A VM that cannot move (paused, volumes
- * attached, a Firecracker VM running, no room elsewhere) is recorded `failed` with why, and the
- * drain goes on with the next. Answers at once; progress is the host's `drain` and VM events.
+ * Cordons the host (no new placements) and moves every VM off it, one at a time, each as its
+ * drain policy says (drain-vm.ts): live where it can, else stopped, moved cold (and started again).
+ * A VM that cannot move (volumes attached, no room elsewhere, a failed move) is recorded `failed`
+ * with why, one whose policy is `stay` `skipped`, and the drain goes on with the next. Answers at
+ * once; progress is the host's `drain` and VM events.
  */
 export async function drainHost(ctx: VmContext, idOrName: string, actor: string): Promise<Host> {
   const host = await ctx.stores.hosts.require(idOrName);
@@ -34,17 +35,15 @@ export async function drainHost(ctx: VmContext, idOrName: string, actor: string)
       item.status = 'moving';
       await save();
       try {
-        const vm = await migrateVm(ctx, item.vm, null, actor);
-        item.status = 'done';
-        item.to = vm.host;
-        item.mode = vm.lastMigration?.mode ?? null;
+        await drainOne(ctx, item, actor);
       } catch (e) {
         item.status = 'failed';
         item.reason = (e as Error).message;
       }
       await save();
     }
-    drain.status = drain.vms.some((v) => v.status === 'failed') ? 'failed' : 'done';
+    // A VM left on the host (failed, or skipped by its policy) means the host is not empty.
+    drain.status = drain.vms.some((v) => v.status === 'failed' || v.status === 'skipped') ? 'failed' : 'done';
     drain.finishedAt = new Date().toISOString();
     await save();
     ctx.log.info({ host: host.name, vms: drain.vms.length, status: drain.status }, 'host drained');

@@ -2,6 +2,7 @@ import { fromWeb } from '@hearth/contract/streams';
 import type { HostRow, VmRow } from '../../store/mappers.ts';
 import type { VmContext } from './context.ts';
 import { migrationEvent } from './migrate.ts';
+import { removeCopy } from './move-leftovers.ts';
 
 export interface MoveResult {
   downtimeMs: number | null;
@@ -48,7 +49,7 @@ export async function moveCold(ctx: VmContext, row: VmRow, from: HostRow, to: Ho
     await put.text();
   } catch (e) {
     // Whatever reached the destination goes (the import removes a partial disk itself).
-    await ctx.agents.delete(to, row.id).catch(() => undefined);
+    await removeCopy(ctx, to, row.id, `a cold move from ${from.name} failed`);
     throw e;
   }
   return none;

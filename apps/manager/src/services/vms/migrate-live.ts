@@ -3,6 +3,7 @@ import type { HostRow, VmRow } from '../../store/mappers.ts';
 import type { MoveResult } from './migrate-cold.ts';
 import type { VmContext } from './context.ts';
 import { migrationEvent } from './migrate.ts';
+import { removeCopy } from './move-leftovers.ts';
 
 const PROGRESS_POLL_MS = 500;
 /** Progress events at most every this many percent of a phase (the event stream stays readable). */
@@ -63,10 +64,17 @@ export async function moveLive(
 ): Promise<MoveResult> {
   const id = row.id;
   const info = await ctx.agents.call(from, 'migrateInfo', { params: { id } });
-  const ports = await ctx.agents.call(to, 'migrateIncoming', {
-    params: { id },
-    body: { spec, diskBytes: info.diskBytes, hasAgent: info.hasAgent },
-  });
+  const ports = await ctx.agents
+    .call(to, 'migrateIncoming', {
+      params: { id },
+      body: { spec, diskBytes: info.diskBytes, hasAgent: info.hasAgent },
+    })
+    .catch(async (e: Error) => {
+      // The destination may have started its waiting QEMU before its answer was lost (its agent
+      // died): removed, or fenced until that agent is back.
+      await removeCopy(ctx, to, id, `a live move from ${from.name} failed`, 'abort-incoming');
+      throw e;
+    });
   const stop = followProgress(ctx, row, from, actor);
   let sent = false;
   try {
@@ -74,6 +82,7 @@ export async function moveLive(
     const host = new URL(to.url).hostname;
     const r = await ctx.agents.call(from, 'migrateSend', { params: { id }, body: { host, ...ports } });
     sent = true;
+    await ctx.stores.moves.phase(id, 'handed-over');
     const seen = await stop();
     // A phase that ended between two polls still happened: said once, with how long it took.
     if (!seen.has('mirroring'))
@@ -91,11 +100,8 @@ export async function moveLive(
     };
   } catch (e) {
     await stop();
-    await ctx.agents
-      .call(to, 'migrateAbortIncoming', { params: { id } })
-      .catch((x: Error) =>
-        ctx.log.warn({ vm: id, host: to.name, err: x.message }, 'cleaning up the destination failed'),
-      );
+    // An unreachable destination (its agent died) is fenced: its waiting copy goes when it is back.
+    await removeCopy(ctx, to, id, `a live move from ${from.name} failed`, 'abort-incoming');
     // A source that handed everything over is paused: it continues (a failed send did so itself).
     if (sent)
       await ctx.agents

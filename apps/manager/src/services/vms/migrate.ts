@@ -7,6 +7,7 @@ import type { VmContext } from './context.ts';
 import { moveCold } from './migrate-cold.ts';
 import { moveLive } from './migrate-live.ts';
 import { moveSnapshot } from './migrate-snapshot.ts';
+import { refuseFencedTarget, removeCopy } from './move-leftovers.ts';
 
 /** VMs being moved by this manager: one move per VM at a time. */
 const moving = new Set<string>();
@@ -100,11 +101,22 @@ export async function migrateVm(
   }
   const from = await ctx.stores.hosts.requireForCall(row.host_id);
   const to = await chooseTarget(ctx, row, toHost);
+  await refuseFencedTarget(ctx, row, to);
   moving.add(row.id);
   const t0 = Date.now();
   const release = ctx.operations.hold(row.id);
   const mode: LastMigration['mode'] = !live ? 'cold' : vmm === 'firecracker' ? 'snapshot' : 'live';
+  let recorded = false;
   try {
+    // Recorded before the destination is asked for anything: a manager that dies mid-move leaves
+    // this row, and whichever manager leads next resolves it (move-recovery.ts).
+    await ctx.stores.moves.begin({
+      vm_id: row.id,
+      from_host: from.id,
+      to_host: to.id,
+      mode,
+      replica: ctx.replica,
+    });
     await migrationEvent(ctx, row, actor, `preparing: ${mode} move from ${from.name} to ${to.name}`);
     const spec = await agentSpecFor(ctx, { ...row, host_id: to.id });
     const r =
@@ -123,12 +135,11 @@ export async function migrateVm(
       at: new Date().toISOString(),
     };
     const moved = await ctx.stores.vms.moveHost(row.id, to.id, m, live ? r.pid : undefined);
+    recorded = true;
+    await ctx.stores.moves.phase(row.id, 'recorded');
     // The source's copy goes only once the record names the destination.
-    await ctx.agents
-      .delete(from, row.id)
-      .catch((e: Error) =>
-        ctx.log.warn({ vm: row.id, host: from.name, err: e.message }, 'removing the source copy failed'),
-      );
+    await removeCopy(ctx, from, row.id, `it moved to ${to.name}`);
+    await ctx.stores.moves.end(row.id);
     const downtime = m.downtimeMs === null ? '' : `, downtime ${m.downtimeMs} ms`;
     await migrationEvent(ctx, row, actor, `done: on ${to.name} (${mode}${downtime}, total ${m.totalMs} ms)`);
     const vm = vmFromRow(moved ?? row);
@@ -137,6 +148,11 @@ export async function migrateVm(
     return vm;
   } catch (e) {
     const why = (e as Error).message;
+    // Past the record's switch the VM runs on the destination: the row stays for recovery.
+    if (recorded) throw e;
+    await ctx.stores.moves
+      .end(row.id)
+      .catch((x: Error) => ctx.log.warn({ vm: row.id, err: x.message }, 'clearing the move record failed'));
     await migrationEvent(ctx, row, actor, `failed: ${why}; the VM stays on ${from.name}`);
     if (e instanceof HearthError && e.code === 'MIGRATION_FAILED') throw e;
     throw new HearthError('MIGRATION_FAILED', `Migrating VM "${row.name}" to ${to.name} failed: ${why}`, {

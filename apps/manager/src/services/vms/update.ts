@@ -94,6 +94,7 @@ export async function updateVm(
     fields.stopAt = stopAtFor(body.timeout, row.started_at);
   }
   if (body.restartPolicy !== undefined) fields.restartPolicy = body.restartPolicy;
+  if (body.drainPolicy !== undefined) fields.drainPolicy = body.drainPolicy;
   const changed = vmPatchColumns(fields);
   if (changed.length === 0) return vmFromRow(row);
   try {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   HearthError,
   type AgentVmSpec,
@@ -26,6 +27,7 @@ import { importVm, type ImportPlan } from './import.ts';
 import { waitForState } from './wait.ts';
 import { migrateVm } from './migrate.ts';
 import { drainHost } from './drain.ts';
+import { recoverMoves } from './move-recovery.ts';
 
 export type { VmServiceDeps } from './context.ts';
 
@@ -38,7 +40,13 @@ export class VmService {
   private readonly ctx: VmContext;
 
   constructor(deps: VmServiceDeps) {
-    this.ctx = { ...deps, operations: new OperationTracker(deps.log) };
+    this.ctx = {
+      ...deps,
+      operations: new OperationTracker(deps.log),
+      // Per process: a restarted manager may keep its replica id, and must see its predecessor's
+      // moves as interrupted.
+      replica: `${deps.replica ?? 'mgr'}#${randomBytes(6).toString('hex')}`,
+    };
   }
 
   /**
@@ -167,6 +175,11 @@ export class VmService {
   /** Cordons a host and moves every VM off it, in the background (drain.ts). */
   drainHost(idOrName: string, actor: string): Promise<Host> {
     return drainHost(this.ctx, idOrName, actor);
+  }
+
+  /** Moves in flight whose manager is gone are resolved (move-recovery.ts); the leader's tick. */
+  recoverMoves(aliveMs: number): Promise<void> {
+    return recoverMoves(this.ctx, aliveMs);
   }
 
   /** Manager replicas: operations in flight are recorded where the others see them. */
