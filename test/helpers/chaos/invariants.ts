@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Network, Snapshot, Vm } from '@hearth/contract';
-import { natTable, policyTable, portTable, tapName } from '@hearth/agent';
+import { guardTable, natTable, policyTable, portTable, tapName } from '@hearth/agent';
 import type { ChaosHost } from './topology.ts';
 import { netnsId, nsLinks, nsTables, parseLabel, snapshotDirs, vmDirs, vmmProcs } from './scan.ts';
 import { api, type ChaosState } from './state.ts';
@@ -17,9 +16,6 @@ export interface Records {
   snapshots: Snapshot[];
   networks: Network[];
 }
-
-/** A VM's anti-spoofing table (apps/agent/src/net/tap-guard.ts names it so). */
-const guardTable = (vmId: string) => 'hearth_sg_' + createHash('sha256').update(vmId).digest('hex').slice(0, 12);
 
 const RUNS = new Set<Vm['state']>(['running', 'paused']);
 
