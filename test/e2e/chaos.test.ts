@@ -12,7 +12,7 @@ import { startChaosTopology, type ChaosTopology } from '../helpers/chaos/topolog
 const SEEDS = [1001, 2002, 3003];
 const extra = process.env.HEARTH_CHAOS_SEED;
 if (extra) SEEDS.push(Number(extra) >>> 0);
-const OPS = Number(process.env.HEARTH_CHAOS_OPS ?? 8);
+const OPS = Number(process.env.HEARTH_CHAOS_OPS ?? 6);
 
 let topo: ChaosTopology;
 
@@ -27,7 +27,7 @@ afterAll(async () => {
 describe('chaos: seeded operations and faults on three hosts, two replicas and PostgreSQL', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}: every invariant holds after ${OPS} operations`, async () => {
-      const r = await runChaos(topo, { seed, ops: OPS, deadlineMs: 240_000, faultRate: 0.35, maxVms: 3 });
+      const r = await runChaos(topo, { seed, ops: OPS, deadlineMs: 150_000, faultRate: 0.35, maxVms: 3 });
       expect(r.steps.filter((x) => x.kind === 'op').length).toBeGreaterThan(0);
       for (const inv of r.invariants) expect(inv.problems, `seed ${seed}: ${inv.name}\n${r.table}`).toEqual([]);
     }, 1_200_000);

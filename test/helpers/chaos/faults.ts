@@ -4,11 +4,11 @@ import type { ChaosState } from './state.ts';
 export const FAULTS = ['kill-agent', 'kill-manager', 'kill-vmm', 'cut-link', 'restart-pg'] as const;
 export type FaultName = (typeof FAULTS)[number];
 
-/** A fault still in force, undone once `afterOps` more operations have run (or at the end). */
+/** A fault still in force, undone at `healAt` (ms since the epoch) by the run's healer, or at the end. */
 export interface Pending {
   name: FaultName;
   target: string;
-  afterOps: number;
+  healAt: number;
   heal: () => Promise<void>;
 }
 
@@ -19,10 +19,13 @@ export interface Pending {
 export function pickFault(
   s: ChaosState,
   pending: Pending[],
+  maxFaultS: number,
 ): { name: FaultName; target: string; inject: () => Promise<Pending | null> } | null {
   const busy = new Set(pending.map((p) => p.name));
   const { topo, rng } = s;
-  const later = () => rng.int(1, 3);
+  // How long a fault lasts is seeded too: a few seconds (calls ride over it) up to past the
+  // manager's offline and unreachable marks when maxFaultS allows.
+  const later = () => Date.now() + rng.int(3, maxFaultS) * 1000;
   const options: FaultName[] = [];
   if (!busy.has('kill-agent') && !busy.has('cut-link')) options.push('kill-agent', 'cut-link');
   if (!busy.has('kill-manager')) options.push('kill-manager');
@@ -40,7 +43,7 @@ export function pickFault(
         target: h.name,
         inject: async () => {
           await h.kill9();
-          return { name, target: h.name, afterOps: later(), heal: () => h.start() };
+          return { name, target: h.name, healAt: later(), heal: () => h.start() };
         },
       };
     }
@@ -51,7 +54,7 @@ export function pickFault(
         target: h.name,
         inject: async () => {
           h.cutLink();
-          return { name, target: h.name, afterOps: later(), heal: async () => h.restoreLink() };
+          return { name, target: h.name, healAt: later(), heal: async () => h.restoreLink() };
         },
       };
     }
@@ -62,7 +65,7 @@ export function pickFault(
         target: `replica ${r.name}`,
         inject: async () => {
           await r.kill9();
-          return { name, target: r.name, afterOps: later(), heal: () => r.start() };
+          return { name, target: r.name, healAt: later(), heal: () => r.start() };
         },
       };
     }
@@ -76,7 +79,7 @@ export function pickFault(
           return {
             name,
             target: 'postgresql',
-            afterOps: rng.int(0, 2),
+            healAt: Date.now() + rng.int(2, 12) * 1000,
             heal: async () => {
               topo.pg.start();
               topo.pgDown = false;

@@ -194,7 +194,7 @@ function model(s: ChaosState, id: string) {
 async function drain(s: ChaosState, hostId: string): Promise<string> {
   try {
     await api(s, 'drainHost', (c) => c.call('drainHost', { params: { id: hostId } }));
-    const deadline = Date.now() + 600_000;
+    const deadline = Date.now() + 300_000;
     for (;;) {
       const h = await api(s, 'getHost', (c) => c.call('getHost', { params: { id: hostId } })).catch(() => null);
       const st = h?.drain?.status;

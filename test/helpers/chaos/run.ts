@@ -14,6 +14,8 @@ export interface ChaosOptions {
   /** Chance that a step injects a fault before its operation. */
   faultRate?: number;
   maxVms?: number;
+  /** The longest a fault lasts, in seconds (default 25: under the 60 s after which hosts are unreachable). */
+  maxFaultS?: number;
   log?: (line: string) => void;
 }
 
@@ -68,7 +70,7 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
       return false;
     }
   };
-  const heal = async (p: Pending) => {
+  const heal = async (p: Pending): Promise<void> => {
     // A replica cannot start without its database.
     if (p.name === 'kill-manager') {
       const pg = pending.find((x) => x.name === 'restart-pg');
@@ -76,26 +78,39 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
     }
     if (!pending.includes(p)) return;
     pending.splice(pending.indexOf(p), 1);
-    if (!(await timed('heal', p.name, p.target, p.heal))) pending.push({ ...p, afterOps: 1 });
+    if (!(await timed('heal', p.name, p.target, p.heal))) pending.push({ ...p, healAt: Date.now() + 2000 });
   };
-  for (let n = 0; n < o.ops && Date.now() - t0 < o.deadlineMs; n++) {
-    for (const p of pending.filter((x) => x.afterOps <= 0)) await heal(p);
-    for (const p of pending) p.afterOps--;
-    if (s.rng.chance(o.faultRate ?? 0.2)) {
-      const f = pickFault(s, pending);
-      if (f)
-        await timed('fault', f.name, f.target, async () => {
-          const p = await f.inject();
-          if (p) pending.push(p);
-        });
+  // Faults end by time, whatever the operation in flight: a cut link is restored while a call to
+  // that host waits, as a real repair would.
+  let active = true;
+  const healer = (async () => {
+    while (active) {
+      const due = pending.find((x) => x.healAt <= Date.now());
+      if (due) await heal(due);
+      else await new Promise((r) => setTimeout(r, 250));
     }
-    const vms = await listVms(s);
-    if (!vms) {
-      record({ kind: 'op', name: 'list', target: '-', outcome: 'error', code: 'no replica answered', ms: 0 });
-      continue;
+  })();
+  try {
+    for (let n = 0; n < o.ops && Date.now() - t0 < o.deadlineMs; n++) {
+      if (s.rng.chance(o.faultRate ?? 0.2)) {
+        const f = pickFault(s, pending, o.maxFaultS ?? 25);
+        if (f)
+          await timed('fault', f.name, f.target, async () => {
+            const p = await f.inject();
+            if (p) pending.push(p);
+          });
+      }
+      const vms = await listVms(s);
+      if (!vms) {
+        record({ kind: 'op', name: 'list', target: '-', outcome: 'error', code: 'no replica answered', ms: 0 });
+        continue;
+      }
+      const op = await runOp(s, vms).catch(() => null);
+      if (op) await timed('op', op.name, op.target, op.run);
     }
-    const op = await runOp(s, vms).catch(() => null);
-    if (op) await timed('op', op.name, op.target, op.run);
+  } finally {
+    active = false;
+    await healer;
   }
   if (Date.now() - t0 >= o.deadlineMs) s.log(`deadline reached after ${s.steps.filter((x) => x.kind === 'op').length} ops`);
 
