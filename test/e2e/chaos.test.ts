@@ -29,7 +29,8 @@ describe('chaos: seeded operations and faults on three hosts, two replicas and P
     it(`seed ${seed}: every invariant holds after ${OPS} operations`, async () => {
       const r = await runChaos(topo, { seed, ops: OPS, deadlineMs: 150_000, faultRate: 0.35, maxVms: 3 });
       expect(r.steps.filter((x) => x.kind === 'op').length).toBeGreaterThan(0);
-      for (const inv of r.invariants) expect(inv.problems, `seed ${seed}: ${inv.name}\n${r.table}`).toEqual([]);
+      for (const inv of r.invariants)
+        expect(inv.problems, `seed ${seed}: ${inv.name}\n${r.table}`).toEqual([]);
     }, 1_200_000);
   }
 });

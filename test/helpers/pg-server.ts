@@ -44,9 +44,13 @@ export async function startPgServer(): Promise<PgServer> {
       'start',
     ]);
   const stop = () => {
-    spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'], {
-      stdio: 'ignore',
-    });
+    spawnSync(
+      'runuser',
+      ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'],
+      {
+        stdio: 'ignore',
+      },
+    );
   };
   start();
   return {

@@ -77,10 +77,7 @@ export async function startReplicas(
       url: `http://${host}:${port}`,
       proc: null,
       async start() {
-        r.proc = runHearth(
-          ['--data-dir', rdir, 'manager', '--port', String(port), '--host', host],
-          env,
-        );
+        r.proc = runHearth(['--data-dir', rdir, 'manager', '--port', String(port), '--host', host], env);
         await r.proc.waitFor('Hearth manager is up', 120_000);
       },
       async kill9() {

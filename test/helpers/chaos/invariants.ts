@@ -41,9 +41,11 @@ export function checkCluster(hosts: ChaosHost[], r: Records): Invariant[] {
     const host = hosts.find((h) => h.id === v.host);
     if (RUNS.has(v.state)) {
       const there = mine.filter((p) => host && byNs.get(p.netns) === host);
-      if (there.length !== 1) a.problems.push(`${v.id} is ${v.state} on ${host?.name ?? v.host}: ${there.length} VMMs there`);
+      if (there.length !== 1)
+        a.problems.push(`${v.id} is ${v.state} on ${host?.name ?? v.host}: ${there.length} VMMs there`);
     } else if (['stopped', 'failed', 'lost', 'created'].includes(v.state)) {
-      if (mine.length) a.problems.push(`${v.id} is ${v.state} but has VMM pid ${mine.map((p) => p.pid).join(',')}`);
+      if (mine.length)
+        a.problems.push(`${v.id} is ${v.state} but has VMM pid ${mine.map((p) => p.pid).join(',')}`);
     } else a.problems.push(`${v.id} never settled: ${v.state} (${v.stateReason ?? ''})`);
   }
   const b: Invariant = { name: 'no VM runs twice', ok: true, checked: 0, problems: [] };
@@ -53,7 +55,12 @@ export function checkCluster(hosts: ChaosHost[], r: Records): Invariant[] {
     b.checked++;
     if (pids.length > 1) b.problems.push(`${id} has ${pids.length} VMMs: pids ${pids.join(', ')}`);
   }
-  const c: Invariant = { name: 'no orphans (VMM, TAP, bridge, nft, disk, snapshot)', ok: true, checked: 0, problems: [] };
+  const c: Invariant = {
+    name: 'no orphans (VMM, TAP, bridge, nft, disk, snapshot)',
+    ok: true,
+    checked: 0,
+    problems: [],
+  };
   for (const h of hosts) orphansOn(h, r, ours, vmById, c);
   for (const x of [a, b, c]) x.ok = x.problems.length === 0;
   return [a, b, c];
@@ -87,10 +94,13 @@ function orphansOn(
     if (lbl?.kind === 'net') {
       if (!nets.has(lbl.id)) say(`link ${l.name} of network ${lbl.id}, which has no record`);
     } else if (lbl ? !runsHere(lbl.id) : !taps.has(l.name))
-      say(`TAP ${l.name} of ${lbl?.id ?? 'an unknown VM'} (${lbl ? (vmById.get(lbl.id)?.state ?? 'no record') : ''})`);
+      say(
+        `TAP ${l.name} of ${lbl?.id ?? 'an unknown VM'} (${lbl ? (vmById.get(lbl.id)?.state ?? 'no record') : ''})`,
+      );
   }
   const tableOwners = new Map<string, string>();
-  for (const v of running) for (const t of [guardTable(v.id), portTable(v.id), policyTable(v.id)]) tableOwners.set(t, v.id);
+  for (const v of running)
+    for (const t of [guardTable(v.id), portTable(v.id), policyTable(v.id)]) tableOwners.set(t, v.id);
   for (const l of links) tableOwners.set(natTable(l.name), l.name);
   for (const t of nsTables(h.ns.name).filter((t) => t.name.startsWith('hearth_'))) {
     c.checked++;
@@ -106,7 +116,8 @@ function orphansOn(
   for (const id of snapshotDirs(h.dir)) {
     c.checked++;
     const snap = r.snapshots.find((x) => x.id === id);
-    if (!snap || snap.host !== h.id) say(`snapshot files ${id} (${snap ? `record on ${snap.host}` : 'no record'})`);
+    if (!snap || snap.host !== h.id)
+      say(`snapshot files ${id} (${snap ? `record on ${snap.host}` : 'no record'})`);
   }
 }
 
@@ -125,14 +136,24 @@ export async function checkWrites(s: ChaosState, vms: Vm[]): Promise<Invariant> 
     const r = await api(s, 'execVm', (c) =>
       c.call('execVm', {
         params: { id: v.id },
-        body: { command: `for f in ${paths.join(' ')}; do echo "$f $(cat "$f" 2>/dev/null | sha256sum)"; done`, timeoutMs: 60_000 },
+        body: {
+          command: `for f in ${paths.join(' ')}; do echo "$f $(cat "$f" 2>/dev/null | sha256sum)"; done`,
+          timeoutMs: 60_000,
+        },
       }),
     ).catch((e: Error) => ({ exitCode: -1, stdout: '', stderr: e.message }));
-    const got = new Map(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0]!, l.split(' ')[1] ?? '']));
+    const got = new Map(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.split(' ')[0]!, l.split(' ')[1] ?? '']),
+    );
     for (const [path, sha] of m.files) {
       d.checked++;
       if (got.get(path) !== sha)
-        d.problems.push(`${v.id} ${path}: want ${sha.slice(0, 12)}, read ${(got.get(path) ?? r.stderr).slice(0, 40) || 'nothing'}`);
+        d.problems.push(
+          `${v.id} ${path}: want ${sha.slice(0, 12)}, read ${(got.get(path) ?? r.stderr).slice(0, 40) || 'nothing'}`,
+        );
     }
   }
   d.ok = d.problems.length === 0;

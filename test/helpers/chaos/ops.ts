@@ -2,7 +2,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Vm } from '@hearth/contract';
 import { api, waitState, type ChaosState, type Files } from './state.ts';
 
-export const OPS = ['create', 'start', 'stop', 'snapshot', 'restore', 'migrate', 'drain', 'delete', 'write'] as const;
+export const OPS = [
+  'create',
+  'start',
+  'stop',
+  'snapshot',
+  'restore',
+  'migrate',
+  'drain',
+  'delete',
+  'write',
+] as const;
 export type OpName = (typeof OPS)[number];
 
 /** How often each operation is picked, among those that have a VM to act on. */
@@ -26,7 +36,8 @@ function applicable(s: ChaosState, vms: Vm[], snapVms: Set<string>): Partial<Rec
   const w: Partial<Record<OpName, number>> = {};
   if (vms.length < s.maxVms) w.create = WEIGHTS.create;
   if (has('stopped', 'failed', 'created')) w.start = WEIGHTS.start;
-  if (has('running')) Object.assign(w, { stop: WEIGHTS.stop, write: WEIGHTS.write, snapshot: WEIGHTS.snapshot });
+  if (has('running'))
+    Object.assign(w, { stop: WEIGHTS.stop, write: WEIGHTS.write, snapshot: WEIGHTS.snapshot });
   if (has('running', 'stopped')) w.migrate = WEIGHTS.migrate;
   if (vms.some((v) => snapVms.has(v.id) && (v.state === 'running' || v.state === 'stopped')))
     w.restore = WEIGHTS.restore;
@@ -36,7 +47,10 @@ function applicable(s: ChaosState, vms: Vm[], snapVms: Set<string>): Partial<Rec
 }
 
 /** Picks and runs one operation; answers its name and target (the step's outcome is thrown). */
-export async function runOp(s: ChaosState, vms: Vm[]): Promise<{ name: OpName; target: string; run: () => Promise<string> }> {
+export async function runOp(
+  s: ChaosState,
+  vms: Vm[],
+): Promise<{ name: OpName; target: string; run: () => Promise<string> }> {
   const snaps = await api(s, 'listSnapshots', (c) => c.all('listSnapshots')).then(
     (all) => all.filter((x) => x.state === 'ready' && x.vm && s.snapshots.has(x.name)),
     () => [],
@@ -99,7 +113,10 @@ export async function runOp(s: ChaosState, vms: Vm[]): Promise<{ name: OpName; t
           const r = await api(s, 'execVm', (c) =>
             c.call('execVm', {
               params: { id: vm.id },
-              body: { command: `mkdir -p /root/chaos && printf %s ${content} > ${path} && sync`, timeoutMs: 60_000 },
+              body: {
+                command: `mkdir -p /root/chaos && printf %s ${content} > ${path} && sync`,
+                timeoutMs: 60_000,
+              },
             }),
           );
           if (r.exitCode !== 0) return `exit ${r.exitCode}: ${r.stderr.slice(0, 80)}`;
@@ -196,7 +213,9 @@ async function drain(s: ChaosState, hostId: string): Promise<string> {
     await api(s, 'drainHost', (c) => c.call('drainHost', { params: { id: hostId } }));
     const deadline = Date.now() + 300_000;
     for (;;) {
-      const h = await api(s, 'getHost', (c) => c.call('getHost', { params: { id: hostId } })).catch(() => null);
+      const h = await api(s, 'getHost', (c) => c.call('getHost', { params: { id: hostId } })).catch(
+        () => null,
+      );
       const st = h?.drain?.status;
       if (h && st && st !== 'draining') {
         const moved = h.drain!.vms.filter((v) => v.status === 'done').length;
@@ -206,6 +225,8 @@ async function drain(s: ChaosState, hostId: string): Promise<string> {
       await new Promise((r) => setTimeout(r, 1000));
     }
   } finally {
-    await api(s, 'uncordonHost', (c) => c.call('uncordonHost', { params: { id: hostId } })).catch(() => undefined);
+    await api(s, 'uncordonHost', (c) => c.call('uncordonHost', { params: { id: hostId } })).catch(
+      () => undefined,
+    );
   }
 }

@@ -63,7 +63,14 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
     const t = Date.now();
     try {
       const detail = await fn();
-      record({ kind, name, target, outcome: 'ok', code: typeof detail === 'string' ? detail : null, ms: Date.now() - t });
+      record({
+        kind,
+        name,
+        target,
+        outcome: 'ok',
+        code: typeof detail === 'string' ? detail : null,
+        ms: Date.now() - t,
+      });
       return true;
     } catch (e) {
       record({ kind, name, target, ...errorCode(e), ms: Date.now() - t });
@@ -102,7 +109,14 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
       }
       const vms = await listVms(s);
       if (!vms) {
-        record({ kind: 'op', name: 'list', target: '-', outcome: 'error', code: 'no replica answered', ms: 0 });
+        record({
+          kind: 'op',
+          name: 'list',
+          target: '-',
+          outcome: 'error',
+          code: 'no replica answered',
+          ms: 0,
+        });
         continue;
       }
       const op = await runOp(s, vms).catch(() => null);
@@ -112,7 +126,8 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
     active = false;
     await healer;
   }
-  if (Date.now() - t0 >= o.deadlineMs) s.log(`deadline reached after ${s.steps.filter((x) => x.kind === 'op').length} ops`);
+  if (Date.now() - t0 >= o.deadlineMs)
+    s.log(`deadline reached after ${s.steps.filter((x) => x.kind === 'op').length} ops`);
 
   // Heal in dependency order: the database, then links and agents, then replicas.
   const order = ['restart-pg', 'cut-link', 'kill-agent', 'kill-manager'];
@@ -136,7 +151,9 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
 
 async function settleAndCheck(s: ChaosState): Promise<Invariant[]> {
   for (const h of s.topo.hosts)
-    await api(s, 'uncordonHost', (c) => c.call('uncordonHost', { params: { id: h.id } })).catch(() => undefined);
+    await api(s, 'uncordonHost', (c) => c.call('uncordonHost', { params: { id: h.id } })).catch(
+      () => undefined,
+    );
   const settled = await until(
     'hosts ready and VMs settled',
     async () => {
@@ -161,7 +178,12 @@ async function settleAndCheck(s: ChaosState): Promise<Invariant[]> {
     const r = await readRecords(s);
     rows = checkCluster(s.topo.hosts, r);
     if (rows.every((x) => x.ok) || Date.now() > deadline) {
-      rows.push(await checkWrites(s, r.vms.filter((v) => v.name.startsWith(s.prefix))));
+      rows.push(
+        await checkWrites(
+          s,
+          r.vms.filter((v) => v.name.startsWith(s.prefix)),
+        ),
+      );
       return rows;
     }
     await new Promise((res) => setTimeout(res, 2000));
@@ -180,9 +202,11 @@ async function cleanUp(s: ChaosState): Promise<Invariant> {
     await api(s, 'deleteVm', (c) => c.call('deleteVm', { params: { id: v.id } })).catch((e: Error) =>
       s.log(`deleting ${v.id}: ${e.message}`),
     );
-  await until('the run’s VMs are deleted', async () => ((await listVms(s)) ?? [1]).length === 0, 300_000).catch(
-    () => s.log('some VMs were not deleted within 300 s'),
-  );
+  await until(
+    'the run’s VMs are deleted',
+    async () => ((await listVms(s)) ?? [1]).length === 0,
+    300_000,
+  ).catch(() => s.log('some VMs were not deleted within 300 s'));
   let last: Invariant | null = null;
   const deadline = Date.now() + 60_000;
   do {

@@ -49,7 +49,10 @@ export function errorCode(e: unknown): { outcome: Outcome; code: string } {
   const err = e as { status?: number; code?: string; message?: string };
   if (err.code === 'CHAOS_TIMEOUT') return { outcome: 'timeout', code: 'TIMEOUT' };
   if (typeof err.status === 'number')
-    return { outcome: err.status < 500 ? 'refused' : 'error', code: `${err.status} ${err.code ?? ''}`.trim() };
+    return {
+      outcome: err.status < 500 ? 'refused' : 'error',
+      code: `${err.status} ${err.code ?? ''}`.trim(),
+    };
   return { outcome: 'error', code: (err.message ?? String(e)).slice(0, 80) };
 }
 

@@ -48,7 +48,9 @@ export interface ChaosTopology {
  * listening on that bridge, and a PostgreSQL server of the topology's own (so that it can be
  * restarted without touching the suite's shared one). Agents are given both replicas' URLs.
  */
-export async function startChaosTopology(o: { hosts?: number; leaseMs?: number } = {}): Promise<ChaosTopology> {
+export async function startChaosTopology(
+  o: { hosts?: number; leaseMs?: number } = {},
+): Promise<ChaosTopology> {
   const tag = randomBytes(3).toString('hex');
   const u = randomInt(2, 250);
   const sub = `10.248.${u}`;
@@ -84,7 +86,9 @@ export async function startChaosTopology(o: { hosts?: number; leaseMs?: number }
       hosts,
       network: '',
       async client(pick = () => 0) {
-        const live = c.replicas.filter((r) => r.proc && r.proc.child.exitCode === null && !r.proc.child.signalCode);
+        const live = c.replicas.filter(
+          (r) => r.proc && r.proc.child.exitCode === null && !r.proc.child.signalCode,
+        );
         if (!live.length) throw new Error('no manager replica runs');
         return live[pick(live.length) % live.length]!.client();
       },
@@ -113,7 +117,11 @@ export async function startChaosTopology(o: { hosts?: number; leaseMs?: number }
           for (const r of c.replicas) args.push('--manager', r.url);
           args.push('--join-token', joinToken, '--listen', addr, '--port', '18081');
           args.push('--name', name, '--underlay', addr);
-          h.agent = runHearth(args, { HEARTH_LOG_FORMAT: 'json' }, { netns: ns.name, nodeFlags: AGENT_NODE_FLAGS });
+          h.agent = runHearth(
+            args,
+            { HEARTH_LOG_FORMAT: 'json' },
+            { netns: ns.name, nodeFlags: AGENT_NODE_FLAGS },
+          );
           await h.agent.waitFor('agent registered', 180_000);
         },
         cutLink() {
@@ -137,7 +145,12 @@ export async function startChaosTopology(o: { hosts?: number; leaseMs?: number }
       120_000,
     );
     const net = await admin.call('createNetwork', {
-      body: { name: `chaos-${tag}`, mode: 'vxlan', vni: randomInt(1000, 16_000_000), cidr: `10.249.${u}.0/24` },
+      body: {
+        name: `chaos-${tag}`,
+        mode: 'vxlan',
+        vni: randomInt(1000, 16_000_000),
+        cidr: `10.249.${u}.0/24`,
+      },
     });
     topo.network = net.name;
     return topo;
