@@ -9,6 +9,8 @@ export interface Pending {
   name: FaultName;
   target: string;
   healAt: number;
+  /** Its heal is under way (it stays listed until done). */
+  healing?: boolean;
   heal: () => Promise<void>;
 }
 

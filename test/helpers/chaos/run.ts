@@ -80,12 +80,22 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
   const heal = async (p: Pending): Promise<void> => {
     // A replica cannot start without its database.
     if (p.name === 'kill-manager') {
-      const pg = pending.find((x) => x.name === 'restart-pg');
+      const pg = pending.find((x) => x.name === 'restart-pg' && !x.healing);
       if (pg) await heal(pg);
     }
-    if (!pending.includes(p)) return;
-    pending.splice(pending.indexOf(p), 1);
-    if (!(await timed('heal', p.name, p.target, p.heal))) pending.push({ ...p, healAt: Date.now() + 2000 });
+    if (!pending.includes(p) || p.healing) return;
+    // It stays listed while it heals, so that no second fault of its kind is injected meanwhile.
+    p.healing = true;
+    const t = Date.now();
+    try {
+      await p.heal();
+      pending.splice(pending.indexOf(p), 1);
+      record({ kind: 'heal', name: p.name, target: p.target, outcome: 'ok', code: null, ms: Date.now() - t });
+    } catch (e) {
+      record({ kind: 'heal', name: p.name, target: p.target, ...errorCode(e), ms: Date.now() - t });
+      s.log(`heal ${p.name} ${p.target} failed: ${(e as Error).message.slice(-1500)}`);
+      Object.assign(p, { healing: false, healAt: Date.now() + 2000 });
+    }
   };
   // Faults end by time, whatever the operation in flight: a cut link is restored while a call to
   // that host waits, as a real repair would.
