@@ -8,6 +8,11 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export async function openPostgres(url: string): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle pooled connection that the server drops (PostgreSQL restarted or failed over) is
+  // reported as an 'error' event on the pool; without a listener Node.js ends the process. The
+  // pool has already discarded that connection and the next query opens a new one, so nothing
+  // else is needed (queries in flight get their own errors).
+  pool.on('error', () => undefined);
   await pool.query('select 1');
   return {
     kind: 'postgres',
