@@ -40,6 +40,7 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
   const s: ChaosState = {
     topo,
     rng: seededRng(o.seed),
+    replicaRng: seededRng(o.seed ^ 0x9e3779b9),
     seed: o.seed,
     prefix: `c${o.seed.toString(36)}-`,
     vms: new Map(),

@@ -28,6 +28,11 @@ export interface VmModel {
 export interface ChaosState {
   topo: ChaosTopology;
   rng: Rng;
+  /**
+   * Picks the replica each call goes to: apart from `rng`, because how many calls a wait makes
+   * depends on timing, and the choices of operations must not.
+   */
+  replicaRng: Rng;
   seed: number;
   /** Names of this run's VMs start with it (one topology serves several seeds). */
   prefix: string;
@@ -72,7 +77,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * does not answer at all, the same call goes once to another, as an agent or a load balancer would.
  */
 export async function api<T>(s: ChaosState, what: string, fn: (c: HearthClient) => Promise<T>): Promise<T> {
-  const first = await s.topo.client((n) => s.rng.int(0, n - 1));
+  const first = await s.topo.client((n) => s.replicaRng.int(0, n - 1));
   try {
     return await withTimeout(fn(first), s.opTimeoutMs, what);
   } catch (e) {
