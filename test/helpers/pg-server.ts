@@ -1,61 +1,72 @@
-import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from './proc.ts';
 
-const run = promisify(execFile);
-
-/** A PostgreSQL server of a test's own (Debian's postgresql package, run as the postgres user). */
+/**
+ * A PostgreSQL server of a test's own (Debian's binaries run as the postgres user, as
+ * scripts/with-pg.sh does), for tests that restart it: restarting the suite's shared server would
+ * break every other test file using it.
+ */
 export interface PgServer {
   url: string;
-  /** Stops the server (`-m fast`: every session is terminated, as in a failover) and starts it again. */
-  restart(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops it as a crash would (`-m immediate`: no checkpoint, clients cut) and starts it again. */
+  restart(): void;
+  stop(): void;
+  /** Starts it again after stop() (a no-op when it runs). */
+  start(): void;
   dispose(): Promise<void>;
 }
 
-/**
- * A throwaway PostgreSQL cluster on a free loopback port, for tests that stop or restart the
- * server: the suite's shared one (HEARTH_TEST_PG_URL) serves other test files at the same time.
- * Null when no PostgreSQL binaries are installed.
- */
-export async function startPgServer(): Promise<PgServer | null> {
-  const versions = await readdir('/usr/lib/postgresql').catch(() => [] as string[]);
-  const version = versions.sort((x, y) => Number(x) - Number(y)).at(-1);
-  if (!version) return null;
-  const bin = (tool: string) => join('/usr/lib/postgresql', version, 'bin', tool);
+function pgBin(): string {
+  const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(a) - Number(b));
+  if (!versions.length) throw new Error('no PostgreSQL in /usr/lib/postgresql (apt install postgresql)');
+  return join('/usr/lib/postgresql', versions.at(-1)!, 'bin');
+}
+
+export async function startPgServer(): Promise<PgServer> {
+  const bin = pgBin();
   const dir = await mkdtemp(join(tmpdir(), 'hearth-pgsrv-'));
-  await chmod(dir, 0o777);
-  const data = join(dir, 'data');
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  await chown(dir, uid, gid);
   const port = await freePort();
-  const asPostgres = (tool: string, args: string[]) =>
-    run('runuser', ['-u', 'postgres', '--', bin(tool), ...args], { timeout: 120_000 });
-  const ctl = (args: string[]) => asPostgres('pg_ctl', ['-D', data, ...args]);
-  const startArgs = [
-    '-l',
-    join(dir, 'log'),
-    '-w',
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-    'start',
-  ];
-  await asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres']);
-  await ctl(startArgs);
-  const server: PgServer = {
+  const data = join(dir, 'data');
+  const asPg = (args: string[]) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', ...args], { stdio: 'pipe', encoding: 'utf8' });
+  asPg([join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres']);
+  const start = () =>
+    asPg([
+      ...[join(bin, 'pg_ctl'), '-D', data, '-l', join(dir, 'log'), '-w', '-o'],
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      'start',
+    ]);
+  const stop = () => {
+    spawnSync(
+      'runuser',
+      ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'],
+      {
+        stdio: 'ignore',
+      },
+    );
+  };
+  start();
+  return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    async restart() {
-      await ctl(['-m', 'fast', '-w', 'stop']);
-      await ctl(startArgs);
+    restart() {
+      stop();
+      start();
     },
-    async stop() {
-      await ctl(['-m', 'fast', '-w', 'stop']);
+    stop,
+    start() {
+      const st = spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, 'status']);
+      if (st.status !== 0) start();
     },
     async dispose() {
-      await ctl(['-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+      stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
-  return server;
 }

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { guardTable, policyTable, portTable } from '@hearth/agent';
 import { killLeftoverVmms } from './platform.ts';
 
 describe('killLeftoverVmms', () => {
@@ -41,5 +42,25 @@ describe('killLeftoverVmms', () => {
     expect(await qemu.exited).toBe('SIGKILL');
     unrelated.stop(); // still running, so it ends by our SIGTERM rather than the helper's SIGKILL
     expect(await unrelated.exited).toBe('SIGTERM');
+  });
+
+  it('removes every per-VM nft table, the TAP guard too (it outlives its TAP)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-leftovers-'));
+    dirs.push(dir);
+    const id = `vm_tables${randomBytes(4).toString('hex')}`;
+    await mkdir(join(dir, 'agent', 'vms', id), { recursive: true });
+    const tables = [
+      ['ip', portTable(id)],
+      ['netdev', guardTable(id)],
+      ['inet', policyTable(id)],
+    ] as const;
+    try {
+      for (const [family, t] of tables) execFileSync('nft', ['add', 'table', family, t]);
+      await killLeftoverVmms(dir);
+      const left = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+      for (const [, t] of tables) expect(left).not.toContain(t);
+    } finally {
+      for (const [family, t] of tables) spawnSync('nft', ['delete', 'table', family, t]);
+    }
   });
 });

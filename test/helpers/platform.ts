@@ -6,6 +6,8 @@ import pino from 'pino';
 import { startManager, type ManagerConfig, type RunningManager } from '@hearth/manager';
 import {
   AGENT_DEFAULTS,
+  guardTable,
+  policyTable,
   portTable,
   removeBridge,
   startAgent,
@@ -75,7 +77,7 @@ async function isVmmOf(pid: number, id: string, runDir: string): Promise<boolean
 
 /**
  * Kills every VMM, QEMU or Firecracker, whose pid file lives under `dir` (safety net when a test
- * fails midway), then removes the TAP and port table the VM had.
+ * fails midway), then removes the TAP and the nft tables the VM had.
  */
 export async function killLeftoverVmms(dir: string): Promise<void> {
   const vmsDir = join(dir, 'agent', 'vms');
@@ -95,10 +97,18 @@ export async function killLeftoverVmms(dir: string): Promise<void> {
     } catch {
       /* never created or already removed */
     }
-    try {
-      execFileSync('nft', ['delete', 'table', 'ip', portTable(id)], { stdio: 'ignore' });
-    } catch {
-      /* no published ports */
+    // Each per-VM table: published ports, the TAP guard, the egress policy. The guard table
+    // outlives its TAP (only its chains go with the device), so it must be named here.
+    for (const [family, table] of [
+      ['ip', portTable(id)],
+      ['netdev', guardTable(id)],
+      ['inet', policyTable(id)],
+    ] as const) {
+      try {
+        execFileSync('nft', ['delete', 'table', family, table], { stdio: 'ignore' });
+      } catch {
+        /* never made (no published ports, no guard, no policy) */
+      }
     }
   }
 }

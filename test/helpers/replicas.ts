@@ -43,7 +43,14 @@ export interface ReplicaCluster {
  */
 export async function startReplicas(
   pgUrl: string,
-  o: { count?: number; leaseMs?: number } = {},
+  o: {
+    count?: number;
+    leaseMs?: number;
+    /** Listen address (default loopback); agents in network namespaces need a routable one. */
+    host?: string;
+    /** Extra environment for every replica. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<ReplicaCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'hearth-ha-'));
   const net = uniqueNet();
@@ -56,7 +63,9 @@ export async function startReplicas(
     HEARTH_BRIDGE: net.bridge,
     HEARTH_CIDR: net.cidr,
     HEARTH_LOG_FORMAT: 'json',
+    ...o.env,
   };
+  const host = o.host ?? '127.0.0.1';
   const replicas: Replica[] = [];
   const make = async (name: string): Promise<Replica> => {
     const rdir = join(dir, name);
@@ -65,13 +74,10 @@ export async function startReplicas(
       name,
       dir: rdir,
       port,
-      url: `http://127.0.0.1:${port}`,
+      url: `http://${host}:${port}`,
       proc: null,
       async start() {
-        r.proc = runHearth(
-          ['--data-dir', rdir, 'manager', '--port', String(port), '--host', '127.0.0.1'],
-          env,
-        );
+        r.proc = runHearth(['--data-dir', rdir, 'manager', '--port', String(port), '--host', host], env);
         await r.proc.waitFor('Hearth manager is up', 120_000);
       },
       async kill9() {

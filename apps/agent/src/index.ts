@@ -5,6 +5,7 @@ export { ImageCache, type ImageCacheOptions, type ImageContent } from './image-c
 export { ManagerClient } from './manager-client.ts';
 export { teardownNetwork, removeBridge, bridgeFor, vxlanDev } from './networks.ts';
 export { nicTap, policyTable } from './vm-net.ts';
+export { guardTable } from './net/tap-guard.ts';
 export { sweepLeftovers } from './sweep.ts';
 // Where a network's DNS forwarder keeps its pid and its names (test/e2e/dns.test.ts reads them).
 export { dnsHostsFile, dnsPidFile } from './dns.ts';
