@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
@@ -8,6 +8,7 @@ import { startProcCluster, type ProcCluster, type ProcHost } from '../helpers/ns
 import { pgSkipReason, testPgUrl } from '../helpers/pg.ts';
 import { cli } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
+import { qemusOf } from '../helpers/qemu-procs.ts';
 
 // What happens when the manager or an agent dies in the middle of a live move, and a drain's
 // fallback (drain policy `stop`): two agents in network namespaces, the manager a real process
@@ -18,21 +19,6 @@ let a: ProcHost;
 let b: ProcHost;
 let vm: Vm;
 
-/** Pids of QEMU processes of this VM (by its QEMU name), with their command lines. */
-function qemusOf(vmId: string): { pid: number; argv: string[] }[] {
-  const out = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (argv.includes(`hearth-${vmId}`)) out.push({ pid: Number(d), argv });
-  }
-  return out;
-}
 const incoming = (id: string) => qemusOf(id).filter((q) => q.argv.includes('-incoming'));
 
 async function counted(): Promise<number> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
@@ -8,6 +8,7 @@ import { deleteVmAndWait, guestSh } from '../helpers/netns.ts';
 import { startNsCluster, type NsCluster, type NsHost } from '../helpers/ns-hosts.ts';
 import { cli } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
+import { qemusOf } from '../helpers/qemu-procs.ts';
 
 // Live migration and drain between two agents in network namespaces joined by an underlay
 // bridge (the pattern of overlay.test.ts), with real QEMU VMs on a VXLAN network spanning both.
@@ -59,22 +60,6 @@ async function expectCounterIntact(vm: Vm, pid: string, before: number): Promise
 async function counted(vm: Vm): Promise<number> {
   const r = await guestSh(p.client, vm.id, 'tail -n 1 /root/count.log');
   return Number(r.stdout.trim());
-}
-
-/** Pids of QEMU processes of this VM (by its QEMU name), with their command lines. */
-function qemusOf(vmId: string): { pid: number; argv: string[] }[] {
-  const out = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (argv.includes(`hearth-${vmId}`)) out.push({ pid: Number(d), argv });
-  }
-  return out;
 }
 
 beforeAll(async () => {

@@ -36,7 +36,8 @@ export type PortStreamMessage = z.infer<typeof PortStreamMessage>;
 /** Request headers the proxy never passes to the guest: they carry the caller's Hearth credentials. */
 export const PROXY_DROPPED_HEADERS = ['authorization', 'cookie', 'x-csrf-token'] as const;
 
-const STREAM_ERR: ErrorCode[] = [
+/** What reaching a port in a guest can fail with (port streams, both forms of the HTTP proxy). */
+export const GUEST_PORT_ERRORS: ErrorCode[] = [
   'VM_NOT_FOUND',
   'VM_NOT_RUNNING',
   'GUEST_AGENT_UNAVAILABLE',
@@ -58,7 +59,7 @@ export const portRoutes = {
     query: PortStreamQuery,
     response: null,
     raw: { websocket: true },
-    errors: STREAM_ERR,
+    errors: GUEST_PORT_ERRORS,
   }),
   vmProxy: def({
     ...base,
@@ -68,7 +69,7 @@ export const portRoutes = {
       'HTTP proxy to a server listening on `port` in the guest (any method; path, query, headers and body passed on, streamed both ways), over a guest-agent TCP stream. The Authorization, Cookie and CSRF headers are not passed on; responses are served with `Content-Security-Policy: sandbox` so a page from the guest cannot act with the caller’s session.',
     response: null,
     raw: { produces: ['*/*'] },
-    errors: [...STREAM_ERR, 'CSRF_FAILED'],
+    errors: [...GUEST_PORT_ERRORS, 'CSRF_FAILED'],
   }),
 } as const;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdParam, Timestamp } from './common.ts';
-import type { ErrorCode } from './errors.ts';
+import { GUEST_PORT_ERRORS } from './port-access.ts';
 import type { RouteDef } from './routes.ts';
 
 const def = <const T extends RouteDef>(r: T): T => r;
@@ -41,15 +41,6 @@ export const ProxyPassParams = z.strictObject({
   pass: z.string().min(1).max(128),
 });
 
-const PROXY_ERR: ErrorCode[] = [
-  'VM_NOT_FOUND',
-  'VM_NOT_RUNNING',
-  'GUEST_AGENT_UNAVAILABLE',
-  'GUEST_AGENT_TIMEOUT',
-  'AGENT_UNREACHABLE',
-  'GUEST_PORT_UNREACHABLE',
-];
-
 /**
  * The HTTP proxy for browsers. A page served by the proxy is sandboxed (opaque origin), so the
  * browser sends no session cookie with its own requests; a pass puts a capability for one port
@@ -80,6 +71,6 @@ export const proxyPassRoutes = {
     status: 200,
     response: null,
     raw: { produces: ['*/*'] },
-    errors: [...PROXY_ERR, 'PROXY_PASS_INVALID'],
+    errors: [...GUEST_PORT_ERRORS, 'PROXY_PASS_INVALID'],
   }),
 } as const;
