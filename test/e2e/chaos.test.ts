@@ -12,7 +12,7 @@ import { startChaosTopology, type ChaosTopology } from '../helpers/chaos/topolog
 const SEEDS = [1001, 2002, 3003];
 const extra = process.env.HEARTH_CHAOS_SEED;
 if (extra) SEEDS.push(Number(extra) >>> 0);
-const OPS = Number(process.env.HEARTH_CHAOS_OPS ?? 6);
+const OPS = Number(process.env.HEARTH_CHAOS_OPS ?? 10);
 
 let topo: ChaosTopology;
 

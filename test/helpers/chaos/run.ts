@@ -109,8 +109,9 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
     }
   })();
   try {
+    let waiting = false;
     for (let n = 0; n < o.ops && Date.now() - t0 < o.deadlineMs; n++) {
-      if (s.rng.chance(o.faultRate ?? 0.2)) {
+      if (!waiting && s.rng.chance(o.faultRate ?? 0.2)) {
         const f = pickFault(s, pending, o.maxFaultS ?? 25);
         if (f)
           await timed('fault', f.name, f.target, async () => {
@@ -128,8 +129,14 @@ export async function runChaos(topo: ChaosTopology, o: ChaosOptions): Promise<Ch
           code: 'no replica answered',
           ms: 0,
         });
+        // The control plane is down (its database, both replicas): recorded, and the operation
+        // taken again once it answers, so that an outage does not use up a short run's budget.
+        waiting = true;
+        n--;
+        await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
+      waiting = false;
       const op = await runOp(s, vms).catch(() => null);
       if (op) await timed('op', op.name, op.target, op.run);
     }
