@@ -3,8 +3,9 @@ import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-ha
 import { fakeInventory } from '../../../test/helpers/fake-host.ts';
 import { IdempotencyStore } from './store/idempotency.ts';
 
-// Idempotency-Keys expire, and a key whose first request died with the manager (left "in
-// progress") does not block a retry for ever. Time passes by moving rows back in the database.
+// Idempotency-Keys expire, and a key whose first request died with its manager (left "in
+// progress") does not block a retry: at once when its process is known to be gone, else after
+// the pending timeout. Time passes by moving rows back in the database.
 describeOnBackends('Idempotency-Key lifetime', (db) => {
   const api = useApiPlatform({ db, platform: { manager: { idempotencyRetention: '1h' } } });
   const create = (name: string, key: string) =>
@@ -27,7 +28,7 @@ describeOnBackends('Idempotency-Key lifetime', (db) => {
     return rows[0]!.principal;
   };
 
-  it('releases a key left in progress by a manager that stopped mid-request', async () => {
+  it('takes over at once a key left in progress by a manager process that is gone (a restart)', async () => {
     const who = await principal();
     // The first request claimed the key, then the manager went away before it finished.
     const body = { start: false, name: 'idem-crash' };
@@ -48,12 +49,7 @@ describeOnBackends('Idempotency-Key lifetime', (db) => {
       payload: { inventory: fakeInventory, vms: [] },
     });
     expect(beat.statusCode, beat.body).toBe(200);
-    // Still young: a retry is told the first one is in progress.
-    const early = await create('idem-crash', 'crash');
-    expect(early.statusCode).toBe(422);
-    expect(early.json().error.message).toContain('still in progress');
-    // Past the pending timeout (5 min by default) the retry runs, once.
-    await age('crash', '6 minutes');
+    // The claim names the process that made it, which is gone: the retry runs at once, once.
     const retry = await create('idem-crash', 'crash');
     expect(retry.statusCode, retry.body).toBe(201);
     const replay = await create('idem-crash', 'crash');
@@ -65,6 +61,35 @@ describeOnBackends('Idempotency-Key lifetime', (db) => {
     await stores.idempotency.complete('crash', who, crashed.claim, 500, { stale: true });
     await stores.idempotency.release('crash', who, crashed.claim);
     expect((await create('idem-crash', 'crash')).json().id).toBe(retry.json().id);
+  });
+
+  it("waits on a live replica's claim, takes it over once that replica is silent, and waits out the timeout for an unnamed one", async () => {
+    const who = await principal();
+    const claimedBy = (key: string, name: string, replica: string | null) =>
+      api.p.manager.db.query(
+        `INSERT INTO idempotency_keys (key, principal, request_hash, status, claim, replica)
+         VALUES ($1, $2, $3, 0, 'other-claim', $4)`,
+        [key, who, IdempotencyStore.hashBody({ start: false, name }), replica],
+      );
+    await api.p.manager.db.query(
+      `INSERT INTO manager_replicas (id, seen_at) VALUES ('mgr_other', now())
+       ON CONFLICT (id) DO UPDATE SET seen_at = now()`,
+    );
+    await claimedBy('busy', 'idem-busy', 'mgr_other#0a1b2c');
+    const held = await create('idem-busy', 'busy');
+    expect(held.statusCode).toBe(422);
+    expect(held.json().error.message).toContain('still in progress');
+    // That replica stops renewing its presence (it died): its claim is taken over.
+    await api.p.manager.db.query(
+      `UPDATE manager_replicas SET seen_at = now() - interval '10 minutes' WHERE id = 'mgr_other'`,
+    );
+    const taken = await create('idem-busy', 'busy');
+    expect(taken.statusCode, taken.body).toBe(201);
+    // A claim that names no process (made before claims did): the pending timeout (5 min) decides.
+    await claimedBy('unnamed', 'idem-unnamed', null);
+    expect((await create('idem-unnamed', 'unnamed')).statusCode).toBe(422);
+    await age('unnamed', '6 minutes');
+    expect((await create('idem-unnamed', 'unnamed')).statusCode).toBe(201);
   });
 
   it('forgets a key after the retention and sweeps it', async () => {

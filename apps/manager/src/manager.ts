@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -140,6 +141,9 @@ export async function startManager(cfg: ManagerConfig): Promise<RunningManager> 
   });
   // Hosts are trusted again only once their agents speak to this process (see HostLiveness), or,
   // while other replicas run, once the database records a recent heartbeat (to any of them).
+  // A retry elsewhere (or after a restart) takes over a key whose claiming process is gone.
+  const proc = `${leader.id}#${randomBytes(6).toString('hex')}`;
+  stores.idempotency.setOwner({ replica: leader.id, process: proc, aliveMs: 2 * leader.leaseMs });
   const others = await leader.othersAlive();
   if (!others.length) await stores.hosts.markAllOffline();
   else log.info({ replicas: others }, 'joining running manager replicas');

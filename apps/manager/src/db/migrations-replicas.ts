@@ -1,6 +1,6 @@
 import type { Migration } from './migrations-later.ts';
 
-/** Migration 46: replicated managers (services/replicas/). */
+/** Migrations 46 and 55: replicated managers (services/replicas/). */
 export const REPLICA_MIGRATIONS: Migration[] = [
   {
     version: 46,
@@ -28,5 +28,13 @@ CREATE TABLE manager_operations (
   started_at timestamptz NOT NULL DEFAULT now()
 )
 `,
+  },
+  {
+    version: 55,
+    name: 'idempotency keys name the manager process that claimed them',
+    // A key left "in progress" by a manager process that is gone (its replica no longer renews its
+    // presence, or restarted as another process) is taken over at once instead of after the
+    // pending timeout (store/idempotency.ts). NULL: claimed before this, or without replicas.
+    sql: `ALTER TABLE idempotency_keys ADD COLUMN replica text`,
   },
 ];

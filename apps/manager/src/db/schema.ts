@@ -269,6 +269,8 @@ export const idempotencyKeys = pgTable(
     response: jsonb('response').$type<unknown>(),
     created_at: created(),
     claim: text('claim'),
+    /** The manager process holding a claim in progress: `replicaId#nonce` (migration 55). */
+    replica: text('replica'),
   },
   (t) => [primaryKey({ columns: [t.key, t.principal] })],
 );

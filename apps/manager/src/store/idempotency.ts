@@ -22,6 +22,13 @@ export const DEFAULT_IDEMPOTENCY = { retention: '24h', pendingTimeout: '5m' } as
 
 const ago = (ms: number) => sql`now() - (${ms} * interval '1 millisecond')`;
 
+/** The manager process that claims keys: `replicaId#nonce`, and how fresh a live replica's presence is. */
+export interface IdempotencyOwner {
+  replica: string;
+  process: string;
+  aliveMs: number;
+}
+
 /**
  * Idempotency-Key handling: the first request with a key claims it; a retry with the same body
  * gets the stored response; the same key with another body, or while the first is still in
@@ -29,10 +36,31 @@ const ago = (ms: number) => sql`now() - (${ms} * interval '1 millisecond')`;
  * pending timeout (its request died with the manager) is taken over by the next request.
  */
 export class IdempotencyStore {
+  private owner: IdempotencyOwner | null = null;
+
   constructor(
     private readonly db: Db,
     private readonly policy: IdempotencyPolicy = { retentionMs: 24 * 3_600_000, pendingMs: 5 * 60_000 },
   ) {}
+
+  /**
+   * Names this process on its claims. A claim in progress whose process is gone is then taken
+   * over at once: its replica stopped renewing its presence, or it is this replica's predecessor
+   * (the same replica id, another process) — rather than after the pending timeout.
+   */
+  setOwner(owner: IdempotencyOwner): void {
+    this.owner = owner;
+  }
+
+  /** A claim in progress held by a manager process that is gone (false without an owner). */
+  private orphaned() {
+    const o = this.owner;
+    if (!o) return sql`false`;
+    const holder = sql`split_part(${idempotencyKeys.replica}, '#', 1)`;
+    return sql`(${idempotencyKeys.replica} IS NOT NULL AND ${idempotencyKeys.replica} <> ${o.process} AND (
+      ${holder} = ${o.replica} OR NOT EXISTS (
+        SELECT 1 FROM manager_replicas r WHERE r.id = ${holder} AND r.seen_at > ${ago(o.aliveMs)})))`;
+  }
 
   static hashBody(body: unknown): string {
     return createHash('sha256')
@@ -44,7 +72,14 @@ export class IdempotencyStore {
     const claim = randomUUID();
     const inserted = await this.db.orm
       .insert(idempotencyKeys)
-      .values({ key, principal, request_hash: requestHash, status: 0, claim })
+      .values({
+        key,
+        principal,
+        request_hash: requestHash,
+        status: 0,
+        claim,
+        replica: this.owner?.process ?? null,
+      })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key });
     if (inserted.length) return { kind: 'new', claim };
@@ -52,13 +87,21 @@ export class IdempotencyStore {
     // over in one statement (two retries racing for it: one wins, the other sees it in progress).
     const taken = await this.db.orm
       .update(idempotencyKeys)
-      .set({ request_hash: requestHash, status: 0, response: null, claim, created_at: sql`now()` })
+      .set({
+        request_hash: requestHash,
+        status: 0,
+        response: null,
+        claim,
+        created_at: sql`now()`,
+        replica: this.owner?.process ?? null,
+      })
       .where(
         and(
           this.is(key, principal),
           or(
             lt(idempotencyKeys.created_at, ago(this.policy.retentionMs)),
             and(eq(idempotencyKeys.status, 0), lt(idempotencyKeys.created_at, ago(this.policy.pendingMs))),
+            and(eq(idempotencyKeys.status, 0), this.orphaned()),
           ),
         ),
       )
