@@ -16,12 +16,20 @@ import (
 
 const tsPath = "../../packages/contract/src/guest-protocol.ts"
 
+// The protocol's schemas, with the guest's reports (metrics, info, processes) kept beside it.
+var tsPaths = []string{tsPath, "../../packages/contract/src/guest-reports.ts"}
+
 func readTS(t *testing.T) string {
-	b, err := os.ReadFile(tsPath)
-	if err != nil {
-		t.Fatalf("the TypeScript contract is the source of truth: %v", err)
+	var all strings.Builder
+	for _, p := range tsPaths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("the TypeScript contract is the source of truth: %v", err)
+		}
+		all.Write(b)
+		all.WriteString("\n")
 	}
-	return string(b)
+	return all.String()
 }
 
 // evalProduct evaluates the small integer expressions the contract uses ("1024 * 1024 + 5").
