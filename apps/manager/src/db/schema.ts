@@ -269,8 +269,7 @@ export const idempotencyKeys = pgTable(
     response: jsonb('response').$type<unknown>(),
     created_at: created(),
     claim: text('claim'),
-    /** The manager process holding a claim in progress: `replicaId#nonce` (migration 55). */
-    replica: text('replica'),
+    replica: text('replica'), // the claiming manager process, `replicaId#nonce` (migration 55)
   },
   (t) => [primaryKey({ columns: [t.key, t.principal] })],
 );
