@@ -135,4 +135,28 @@ async function leaseRow(url: string): Promise<{ holder: string; valid: boolean; 
     const names = (await a.all('listVms')).map((v) => v.name).sort();
     expect(names).toEqual(['after', 'post-a', 'post-b', 'pre']);
   }, 400_000);
+
+  it('answers DATABASE_UNAVAILABLE (503, Retry-After) while PostgreSQL is down, never a 500', async () => {
+    server.stop();
+    try {
+      for (const r of c.replicas) {
+        const token = (await readFile(join(r.dir, 'admin.token'), 'utf8')).trim();
+        const res = await fetch(`${r.url}/v1/vms`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toBeTruthy();
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('DATABASE_UNAVAILABLE');
+      }
+    } finally {
+      server.start();
+    }
+    await until(
+      'an answer once it is back',
+      () =>
+        a.all('listVms').then(
+          () => true,
+          () => false,
+        ),
+      60_000,
+    );
+  }, 200_000);
 });

@@ -5,6 +5,7 @@ import { HearthError, parseInput, routes, type ProjectRole, type RouteDef } from
 import type { z } from 'zod';
 import type { Authority } from './auth/authority.ts';
 import { actorOf, type Principal } from './auth/principal.ts';
+import { isDatabaseUnreachable } from './db/unreachable.ts';
 
 export interface Ctx<P, Q, B> {
   params: P;
@@ -191,6 +192,11 @@ export function installErrorHandling(app: FastifyInstance): void {
       e = new HearthError('PAYLOAD_TOO_LARGE', 'Reading the request failed: the body is too large.');
     else if (err.code?.startsWith('FST_ERR_CTP') || (err instanceof SyntaxError && err.statusCode === 400)) {
       e = new HearthError('INVALID_JSON', `Reading the request body failed: ${err.message}.`);
+    } else if (isDatabaseUnreachable(err)) {
+      e = new HearthError(
+        'DATABASE_UNAVAILABLE',
+        'The server could not reach its database; try again shortly.',
+      );
     } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       e = new HearthError('VALIDATION_FAILED', `Reading the request failed: ${err.message}.`);
     } else {

@@ -3,6 +3,10 @@
  * into `errorCatalogue` in errors.ts: same rules, codes never reused.
  */
 export const opsErrors = {
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    hint: "The manager cannot reach its PostgreSQL (restarting, failing over, or down); nothing was changed by this request: retry after `Retry-After` seconds. The operator's PostgreSQL status says more.",
+  },
   HOST_NOT_EMPTY: {
     status: 409,
     hint: 'Delete or move what the host holds first (`detail` counts it), or, for a host that is gone for good, `hearth host rm --force` (its VMs become lost).',

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Db } from './db.ts';
 import { pgDump } from './dump.ts';
+import { markFromPool } from './unreachable.ts';
 
 // int8 (counts, sizes, sequence numbers) fit in a double for our purposes.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -12,6 +13,7 @@ export async function openPostgres(url: string): Promise<Db> {
   // pg_terminate_backend) is an 'error' on the pool: unhandled, it would end the process. The pool
   // drops that connection by itself and opens new ones as requests come.
   pool.on('error', () => undefined);
+  markPoolErrors(pool);
   await pool.query('select 1');
   return {
     kind: 'postgres',
@@ -21,7 +23,9 @@ export async function openPostgres(url: string): Promise<Db> {
     transaction: async (fn) => {
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
+        await client.query('BEGIN').catch((e: unknown) => {
+          throw markFromPool(e);
+        });
         const out = await fn({
           query: async (sql, params) => (await client.query(sql, params as unknown[])).rows,
         });
@@ -83,4 +87,25 @@ async function listen(
     client = null;
     await c?.end().catch(() => undefined);
   };
+}
+
+/**
+ * Every error the pool's own calls throw is marked as the pool's (the ORM wraps them), so the
+ * API can tell "the database is unreachable" from a failed query (db/unreachable.ts).
+ */
+function markPoolErrors(pool: pg.Pool): void {
+  type Fn = (...args: unknown[]) => unknown;
+  const marked =
+    (fn: Fn): Fn =>
+    (...args) => {
+      const r = fn(...args);
+      return r instanceof Promise
+        ? r.catch((e: unknown) => {
+            throw markFromPool(e);
+          })
+        : r;
+    };
+  const p = pool as unknown as { query: Fn; connect: Fn };
+  p.query = marked(pool.query.bind(pool) as Fn);
+  p.connect = marked(pool.connect.bind(pool) as Fn);
 }
