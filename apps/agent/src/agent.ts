@@ -15,7 +15,8 @@ import { HostCpu } from './host-cpu.ts';
 import { enableKsm } from './ksm.ts';
 import { sweepLeftovers } from './sweep.ts';
 import { AppLogHub } from './app-logs/collector.ts';
-import { ManagerCallError, ManagerClient } from './manager-client.ts';
+import { ManagerClient } from './manager-client.ts';
+import { register } from './register.ts';
 import { ReportQueue } from './report-queue.ts';
 import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './vm/index.ts';
@@ -78,11 +79,7 @@ export interface AgentConfig {
 
 export { AGENT_DEFAULTS } from './defaults.ts';
 
-interface AgentIdentity {
-  hostId?: string;
-  agentToken?: string;
-  callbackToken: string;
-}
+import type { AgentIdentity } from './register.ts';
 
 export interface RunningAgent {
   url: string;
@@ -115,33 +112,6 @@ async function loadIdentity(dataDir: string): Promise<AgentIdentity> {
  * host id: a join token alone cannot re-register a known name), else, or when the manager no
  * longer knows that credential, with the join token.
  */
-async function register(
-  client: ManagerClient,
-  identity: AgentIdentity,
-  joinToken: string,
-  body: RegisterHostBody,
-  log: Logger,
-) {
-  if (identity.agentToken) {
-    client.setToken(identity.agentToken);
-    try {
-      return await client.register(body);
-    } catch (e) {
-      if (!(e instanceof ManagerCallError && e.status === 401)) throw e;
-      log.warn('the manager does not know this host credential; registering with the join token');
-    }
-  }
-  if (!joinToken) {
-    throw new Error(
-      identity.agentToken
-        ? 'The manager does not know this host credential and no join token was given: --join-token or HEARTH_JOIN_TOKEN.'
-        : 'A join token is needed to join: --join-token or HEARTH_JOIN_TOKEN (create one with `hearth host join-token create`).',
-    );
-  }
-  client.setToken(joinToken);
-  return client.register(body);
-}
-
 /** Starts an agent: adopts surviving VMs, serves the agent API, registers and heartbeats. */
 export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   // Whoever made the logger, credentials (tokens, headers, secret fields) never reach a line of it.
