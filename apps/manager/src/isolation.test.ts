@@ -31,6 +31,7 @@ const SAMPLE: Record<string, { body?: unknown; query?: Record<string, string> }>
   listFiles: { query: { path: '/etc' } },
   removeFile: { query: { path: '/tmp/x' } },
   containerExec: { body: { command: 'true' } },
+  createProxyPass: { body: { port: 8080 } },
 };
 
 /** Project-scoped routes (a project role in the route table, the project not in the path) with an :id. */

@@ -309,6 +309,9 @@ describe('moving a running Firecracker VM by snapshot, firecracker (API checker)
           },
         },
         volumes: { forVm: async () => [] },
+        // The move's record (kept for recovery) and the fences it checks: none here.
+        moves: { begin: async () => undefined, phase: async () => undefined, end: async () => undefined },
+        hostFailure: { fences: async () => [] },
         hosts: {
           requireForCall: async () => src.host,
           forPlacement: async () => [src.host, dst.host],
