@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
 import { guestSh } from '../helpers/netns.ts';
@@ -20,6 +21,20 @@ let b: ProcHost;
 let vm: Vm;
 
 const incoming = (id: string) => qemusOf(id).filter((q) => q.argv.includes('-incoming'));
+
+/** Fences (copies a host must destroy) recorded for a host, read from the manager's database. */
+async function fencesOn(hostId: string): Promise<number> {
+  const db = new pg.Client({ connectionString: c.databaseUrl });
+  await db.connect();
+  try {
+    const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM host_fences WHERE host_id = $1', [
+      hostId,
+    ]);
+    return r.rows[0]!.n;
+  } finally {
+    await db.end();
+  }
+}
 
 async function counted(): Promise<number> {
   const r = await guestSh(c.client, vm.id, 'tail -n 1 /root/count.log');
@@ -126,6 +141,9 @@ describe.skipIf(skip)('moves interrupted by a dying manager or agent; drain fall
     ).rejects.toMatchObject({ code: expect.stringMatching(/MIGRATION_FAILED|MIGRATION_NO_TARGET/) });
     await b.start();
     await expectRunsOnAOnly();
+    // The fence on B goes at B's first heartbeat without the copy: until then a move there (the
+    // drain below) is still refused.
+    await until('B no longer fenced', async () => (await fencesOn(b.id)) === 0, 120_000);
   }, 900_000);
 
   it('drain: a VM whose drain policy is stop is stopped, moved cold with its disk, and left stopped', async () => {

@@ -21,6 +21,8 @@ export interface ProcHost {
 
 export interface ProcCluster {
   url: string;
+  /** The manager's database (a test reads what the API does not show, such as fences). */
+  databaseUrl: string;
   client: HearthClient;
   env: Record<string, string>;
   manager: Proc;
@@ -58,6 +60,7 @@ export async function startProcCluster(pgUrl: string, prefix: string, count: num
   ip('link', 'add', bridge, 'type', 'bridge');
   const hosts: ProcHost[] = [];
   const c: ProcCluster = {
+    databaseUrl: db.url,
     url,
     client: null as unknown as HearthClient,
     env: {},
