@@ -16,6 +16,7 @@ import type { ImageService } from '../images/image-service.ts';
 import type { ImageRow } from '../store/mappers.ts';
 import type { Stores } from '../store/index.ts';
 import type { VmService } from '../services/vms/vm-service.ts';
+import { checkSum } from '../services/vms/import-memory.ts';
 import { readMembers, skip, TarError, type Member } from './tar.ts';
 
 export interface ImportDeps {
@@ -77,14 +78,7 @@ export function checked(m: Member, f: VmArchiveFile): AsyncGenerator<Buffer> & {
   })();
   return Object.assign(gen, {
     ok() {
-      const sum = h.digest('hex');
-      if (sum !== f.sha256) {
-        throw new HearthError(
-          'VM_ARCHIVE_CHECKSUM_MISMATCH',
-          `Importing failed: ${f.path} hashes to ${sum}, the manifest says ${f.sha256}; nothing was kept.`,
-          { detail: { file: f.path, expected: f.sha256, actual: sum } },
-        );
-      }
+      checkSum(f, h.digest('hex'));
     },
   });
 }

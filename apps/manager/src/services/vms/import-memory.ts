@@ -83,14 +83,17 @@ export async function sendMember(
     });
   await res.text();
   if (sourceError) throw sourceError;
-  const sum = h.digest('hex');
-  if (sum !== file.sha256) {
-    throw new HearthError(
-      'VM_ARCHIVE_CHECKSUM_MISMATCH',
-      `Importing failed: ${file.path} hashes to ${sum}, the manifest says ${file.sha256}; nothing was kept.`,
-      { detail: { file: file.path, expected: file.sha256, actual: sum } },
-    );
-  }
+  checkSum(file, h.digest('hex'));
+}
+
+/** An archive member whose bytes hash otherwise than its manifest entry says: refused. */
+export function checkSum(file: VmArchiveFile, sum: string): void {
+  if (sum === file.sha256) return;
+  throw new HearthError(
+    'VM_ARCHIVE_CHECKSUM_MISMATCH',
+    `Importing failed: ${file.path} hashes to ${sum}, the manifest says ${file.sha256}; nothing was kept.`,
+    { detail: { file: file.path, expected: file.sha256, actual: sum } },
+  );
 }
 
 /**
