@@ -65,28 +65,29 @@ export class TicketStore {
   async readPass(
     pass: string,
   ): Promise<{ principal: Principal; vmId: string; port: number; project: string } | null> {
+    // One read: the pass, with its maker's user and browser session when it names them.
+    const userId = sql`${proxyPasses.principal}->>'userId'`;
+    const sessionId = sql`${proxyPasses.principal}->>'sessionId'`;
     const rows = await this.db.orm
-      .select()
+      .select({
+        principal: proxyPasses.principal,
+        vmId: proxyPasses.vm_id,
+        port: proxyPasses.port,
+        project: proxyPasses.project,
+        disabled: users.disabled,
+        userFound: users.id,
+        sessionFound: sessions.id,
+      })
       .from(proxyPasses)
+      .leftJoin(users, eq(users.id, userId))
+      .leftJoin(sessions, and(eq(sessions.id, sessionId), gt(sessions.expires_at, sql`now()`)))
       .where(and(eq(proxyPasses.hash, hashSecret(pass)), gt(proxyPasses.expires_at, sql`now()`)));
     const r = rows[0];
     if (!r) return null;
     const principal = r.principal as unknown as Principal;
-    if (principal.userId) {
-      const u = await this.db.orm
-        .select({ disabled: users.disabled })
-        .from(users)
-        .where(eq(users.id, principal.userId));
-      if (!u[0] || u[0].disabled) return null;
-    }
-    if (principal.sessionId) {
-      const live = await this.db.orm
-        .select({ id: sessions.id })
-        .from(sessions)
-        .where(and(eq(sessions.id, principal.sessionId), gt(sessions.expires_at, sql`now()`)));
-      if (!live[0]) return null;
-    }
-    return { principal, vmId: r.vm_id, port: r.port, project: r.project };
+    if (principal.userId && (!r.userFound || r.disabled)) return null;
+    if (principal.sessionId && !r.sessionFound) return null;
+    return { principal, vmId: r.vmId, port: r.port, project: r.project };
   }
 
   /** Drops expired tickets and passes (a periodic sweep; redeem() and readPass() ignore them). */
