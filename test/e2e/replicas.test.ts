@@ -12,13 +12,12 @@ import { pidAlive, until } from '../helpers/vm.ts';
 // Two real `hearth manager` processes on one PostgreSQL and one real agent given both URLs
 // (docs/replicas.md). The leader lease is 3 s here, so a dead leader is replaced within seconds.
 // The burst is the issue's 50 in-flight creates, each with its idempotency key, half through each
-// replica. Under QEMU TCG on two shared cores only a few can boot: there is no boot queue (each
-// start launches its VMM at once) and more than a few concurrent TCG boots exceed the agent's 90 s
-// boot limit. So BOOTS of them (spread over the burst) boot and the others are created with
-// `start: false`: their API work (idempotency row, placement, quota, addresses, record) is the same
-// and only the boot is left out. On a KVM host, HEARTH_REPLICA_BOOTS=50 boots every one.
+// replica, and every one boots: the agent lets a few boots run at a time (vm/boot-gate.ts; under
+// TCG one per core) and the rest wait their turn, so none passes the boot limit on two shared
+// cores. HEARTH_REPLICA_BOOTS=N boots only N of them (spread over the burst); the others are created
+// with `start: false` (the same API work without the boot).
 const CREATES = Number(process.env.HEARTH_REPLICA_CREATES ?? 50);
-const BOOTS = Math.min(CREATES, Number(process.env.HEARTH_REPLICA_BOOTS ?? 4));
+const BOOTS = Math.min(CREATES, Number(process.env.HEARTH_REPLICA_BOOTS ?? CREATES));
 
 interface Outcome {
   name: string;

@@ -1,13 +1,14 @@
 import { VmSampler } from './metrics.ts';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Ipv4, type RegisterHostBody } from '@hearth/contract';
 import { LOG_REDACT } from '@hearth/contract/log-redaction';
 import { FirecrackerDriver } from '@hearth/firecracker';
 import { QemuDriver } from '@hearth/qemu';
+import { detectAccel } from '@hearth/vmm';
 import { ensureGuestAgent } from '@hearth/images';
 import { buildAgentApp } from './app.ts';
 import { collectInventory, hostNetFeatures } from './inventory.ts';
@@ -20,6 +21,7 @@ import { register } from './register.ts';
 import { ReportQueue } from './report-queue.ts';
 import { ImageCache } from './image-cache.ts';
 import { Supervisor } from './vm/index.ts';
+import { defaultBootLimit } from './vm/boot-gate.ts';
 import { VmConfiner, type ConfineConfig } from './vm/confine.ts';
 import { ensureBridge } from './networks.ts';
 import { ensureDns } from './dns.ts';
@@ -65,6 +67,8 @@ export interface AgentConfig {
   confine?: Partial<ConfineConfig>;
   /** Turn on kernel same-page merging at start (a host-wide setting; off by default). */
   ksm?: boolean;
+  /** VMs booting at once at most (vm/boot-gate.ts); default from the accelerator and the cores. */
+  maxConcurrentBoots?: number;
   /** Host labels sent at each registration (`--label k=v`); the manager sets them over its own. */
   labels?: Record<string, string>;
   /** Fetch every image from the manager instead of reading the manager's files (tests). */
@@ -165,7 +169,11 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const appLogs = new AppLogHub(log.child({ component: 'app-logs' }), (id, app, appEvents) => {
     reports.push({ ...supervisor.status(id), app, appEvents });
   });
+  const maxConcurrentBoots =
+    cfg.maxConcurrentBoots ?? defaultBootLimit((await detectAccel()).accel, availableParallelism());
+  log.info({ maxConcurrentBoots }, 'boots at a time');
   const supervisor: Supervisor = new Supervisor({
+    maxConcurrentBoots,
     confiner,
     appLogs,
     net: netCtx,

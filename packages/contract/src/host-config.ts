@@ -118,6 +118,14 @@ const Agent = z.strictObject({
   underlay: z.string().optional().describe('Address other hosts reach this one on (VXLAN)'),
   dnsUpstream: list.optional().describe("DNS servers the networks' forwarders ask"),
   ksm: flag.default(false).describe('Kernel same-page merging'),
+  maxBoots: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'VMs booting at once at most; more wait their turn (default: the cores under TCG, 4 per core with KVM)',
+    ),
   tlsCert: z.string().optional().describe("Serve the API with the operator's certificate (PEM file)"),
   tlsKey: z.string().optional().describe('Its private key (PEM file)'),
   insecureHttp: flag.default(false).describe('Serve the agent API over plain HTTP'),
@@ -178,6 +186,7 @@ export const ENV_OF: Record<string, string> = {
   'agent.underlay': 'HEARTH_AGENT_UNDERLAY',
   'agent.dnsUpstream': 'HEARTH_AGENT_DNS_UPSTREAM',
   'agent.ksm': 'HEARTH_AGENT_KSM',
+  'agent.maxBoots': 'HEARTH_AGENT_MAX_BOOTS',
   'agent.tlsCert': 'HEARTH_AGENT_TLS_CERT',
   'agent.tlsKey': 'HEARTH_AGENT_TLS_KEY',
   'agent.insecureHttp': 'HEARTH_AGENT_INSECURE_HTTP',

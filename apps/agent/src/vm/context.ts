@@ -10,6 +10,7 @@ import type { AppLogHub } from '../app-logs/collector.ts';
 import { removePorts } from '../net.ts';
 import type { NetContext } from '../networks.ts';
 import { deleteTaps, nicsOf, removePolicy } from '../vm-net.ts';
+import { BootGate } from './boot-gate.ts';
 import { newRecord, statusOf, type VmRecord } from './record.ts';
 
 export interface SupervisorOptions {
@@ -33,6 +34,8 @@ export interface SupervisorOptions {
   appLogs?: AppLogHub | null;
   /** Confines QEMU VMs (own uid, seccomp, cgroup); null: QEMU runs as root (unit tests). */
   confiner?: VmConfiner | null;
+  /** At most this many VMs boot at once (vm/boot-gate.ts); absent: no limit (unit tests). */
+  maxConcurrentBoots?: number;
 }
 
 /**
@@ -42,6 +45,8 @@ export interface SupervisorOptions {
  */
 export class VmContext {
   readonly vms = new Map<string, VmRecord>();
+  /** Boots past the host's limit wait here for a turn; null: no limit. */
+  readonly boots: BootGate | null;
   private readonly dnsHosts: DnsHosts;
   /** Off until adoption at start-up has seen every VM: a file written earlier would miss some. */
   private dnsLive = false;
@@ -51,6 +56,7 @@ export class VmContext {
     readonly watch: (rec: VmRecord, instance: VmmInstance) => void,
   ) {
     this.dnsHosts = new DnsHosts({ log: o.log });
+    this.boots = o.maxConcurrentBoots ? new BootGate(o.maxConcurrentBoots) : null;
   }
 
   /** Adoption is done: the names follow the VMs from now on, starting with a sync. */

@@ -20,6 +20,7 @@ interface AgentOptions {
   underlay?: string;
   dnsUpstream?: string[];
   ksm?: boolean;
+  maxBoots?: string;
   tlsCert?: string;
   tlsKey?: string;
   insecureHttp?: boolean;
@@ -79,6 +80,10 @@ export function agentCommand(program: Command): void {
     )
     .option('--ksm', 'turn on kernel same-page merging so idle guests share identical memory pages')
     .option(
+      '--max-boots <n>',
+      'VMs booting at once at most; more wait their turn (default: the cores under TCG, 4 per core with KVM)',
+    )
+    .option(
       '--tls-cert <file>',
       "serve the API with the operator's certificate (PEM; default: one the manager issues)",
     )
@@ -107,6 +112,7 @@ export function agentCommand(program: Command): void {
             'agent.underlay': o.underlay,
             'agent.dnsUpstream': o.dnsUpstream,
             'agent.ksm': o.ksm,
+            'agent.maxBoots': o.maxBoots,
             'agent.tlsCert': o.tlsCert,
             'agent.tlsKey': o.tlsKey,
             'agent.insecureHttp': o.insecureHttp,
@@ -140,6 +146,7 @@ export function agentCommand(program: Command): void {
           underlay: a.underlay ?? null,
           ...(a.dnsUpstream ? { dnsUpstream: a.dnsUpstream } : {}),
           ksm: a.ksm,
+          ...(a.maxBoots ? { maxConcurrentBoots: a.maxBoots } : {}),
           ...(a.labels ? { labels: hostLabels(a.labels) } : {}),
           ...agentTls(a),
           bridge:

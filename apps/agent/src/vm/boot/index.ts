@@ -17,7 +17,8 @@ export type { RestoreSource } from './run.ts';
  * Boots the VM, or with `from` resumes it from a snapshot directory: then the disk comes from
  * the snapshot and is left untouched (the guest's memory already knows its contents). The steps,
  * with the names their durations are recorded under: `disk`, `config` and `network` (see
- * hostSide: the network runs alongside the other two), `launch` (`load` for a restore), then
+ * hostSide: the network runs alongside the other two), `queue` when the host's boot gate made it
+ * wait, `launch` (`load` for a restore), then
  * `awaitReady`'s own (`kernel` and `agent`, or `resume` and `identity`). Never
  * throws: a failure leaves the VM `failed` with the reason and the console's last lines, and
  * everything this boot made (VMM, TAPs, a fresh disk) removed.
@@ -46,11 +47,16 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
   const t0 = Date.now();
   try {
     await hostSide(b);
-    const since = performance.now();
-    await launchVmm(b);
-    // A restore's launch loads the saved state.
-    timed(b, from ? 'load' : 'launch', since);
-    await awaitReady(b);
+    const release = await takeTurn(b);
+    try {
+      const since = performance.now();
+      await launchVmm(b);
+      // A restore's launch loads the saved state.
+      timed(b, from ? 'load' : 'launch', since);
+      await awaitReady(b);
+    } finally {
+      release();
+    }
     rec.bootSteps = b.steps;
     const instance = b.instance!;
     rec.bootMs = Date.now() - b.launchedAt;
@@ -66,6 +72,22 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
   } catch (e) {
     await failBoot(b, (e as Error).message);
   }
+}
+
+/**
+ * Waits for this host's boot gate (vm/boot-gate.ts), recording the wait as step `queue` when there
+ * was one. An incoming live migration does not queue: its source is already sending.
+ */
+async function takeTurn(b: BootRun): Promise<() => void> {
+  const gate = b.ctx.boots;
+  if (!gate || b.from?.incoming) return () => undefined;
+  const since = performance.now();
+  const waiting = gate.active >= gate.limit;
+  if (waiting)
+    b.log.info({ ahead: gate.queued, limit: gate.limit }, 'boot queued: the host boots enough VMs at once');
+  const release = await gate.enter();
+  if (waiting) timed(b, 'queue', since);
+  return release;
 }
 
 /**
