@@ -10,19 +10,19 @@ import {
 import { runDirPaths, SNAPSHOT_INFO_FILE, type VmmSnapshotInfo } from '@hearth/vmm';
 import { nicsOf } from '../vm-net.ts';
 import type { VmContext } from './context.ts';
-import { exists, readJson } from './record.ts';
-import { assertLayout, assertLoadable, SNAPSHOT_META } from './restore-support.ts';
+import { exists } from './record.ts';
+import {
+  assertLayout,
+  assertLoadable,
+  readSnapshotMeta,
+  SNAPSHOT_META,
+  type ImportedFrom,
+} from './restore-support.ts';
 import { snapshotDir } from './snapshot.ts';
 import { decodeSparse } from './sparse-codec.ts';
 
 /** QEMU's names in a snapshot directory (packages/qemu migration.ts SNAPSHOT_FILES). */
 const QEMU_FILES = { state: 'vmstate.bin', memory: 'vmstate.bin', disk: 'disk.raw' } as const;
-
-/** The exported VM an imported snapshot was saved from: its id and its NICs' MACs in order. */
-export interface ImportedFrom {
-  id: string;
-  macs: string[];
-}
 
 /** The snapshot an imported VM resumes from: one per VM, named after it. */
 export const importSnapshotId = (vmId: string): string => `import-${vmId}`;
@@ -37,13 +37,7 @@ function runDir(ctx: VmContext, id: string): string {
  * one that holds volumes (they do not travel) or predates recorded layouts.
  */
 export async function restoreInfoOf(dir: string): Promise<AgentExportInfo['restore']> {
-  const meta = await readJson<{
-    hasAgent: boolean;
-    spec?: AgentVmSpec;
-    layout?: number;
-    volumes?: string[];
-    importedFrom?: ImportedFrom;
-  }>(join(dir, SNAPSHOT_META));
+  const meta = await readSnapshotMeta(dir);
   if (!meta?.spec || !meta.layout || (meta.volumes ?? []).length) return null;
   return {
     layout: meta.layout,

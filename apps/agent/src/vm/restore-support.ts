@@ -5,6 +5,7 @@ import { HearthError, IDENTITY_FULL_FEATURE, type AgentVmSpec } from '@hearth/co
 import { SNAPSHOT_INFO_FILE, type VmmDriver, type VmmSnapshotInfo } from '@hearth/vmm';
 import type { GuestConnection } from '../guest/connection.ts';
 import { nicsOf } from '../vm-net.ts';
+import { readJson } from './record.ts';
 
 /** What the agent adds beside the VMM's own snapshot files: how to bring the guest back. */
 export const SNAPSHOT_META = 'hearth.json';
@@ -15,6 +16,29 @@ export const SNAPSHOT_META = 'hearth.json';
  * to the devices a VM gets.
  */
 export const SNAPSHOT_LAYOUT = 2;
+
+/** The exported VM an imported snapshot was saved from: its id and its NICs' MACs in order. */
+export interface ImportedFrom {
+  id: string;
+  macs: string[];
+}
+
+/** SNAPSHOT_META's contents, as written by a snapshot, a disk-only snapshot or an import. */
+export interface SnapshotMeta {
+  /** A disk-only snapshot (snapshot-disk.ts): no saved memory. */
+  kind?: 'disk';
+  hasAgent: boolean;
+  /** The spec of the VM it was taken of (absent for an imported one). */
+  spec?: AgentVmSpec;
+  layout?: number;
+  volumes?: string[];
+  importedFrom?: ImportedFrom;
+}
+
+/** A snapshot directory's SNAPSHOT_META, or null when it has none (not a snapshot here). */
+export function readSnapshotMeta(dir: string): Promise<SnapshotMeta | null> {
+  return readJson<SnapshotMeta>(join(dir, SNAPSHOT_META));
+}
 
 /** Refuses a snapshot taken with another device set (no `layout`: before layouts were recorded). */
 export function assertLayout(meta: { layout?: number }): void {

@@ -6,11 +6,12 @@ import { bootVm } from './boot/index.ts';
 import type { VmContext } from './context.ts';
 import { killExpected } from './expected-exit.ts';
 import { flushGuestDisks } from './guest-access.ts';
-import { importedSource, type ImportedFrom } from './import-snapshot.ts';
-import { exists, filesOf, persist, readJson } from './record.ts';
+import { importedSource } from './import-snapshot.ts';
+import { exists, filesOf, persist } from './record.ts';
 import {
   assertLayout,
   assertLoadable,
+  readSnapshotMeta,
   snapshotSize,
   SNAPSHOT_LAYOUT,
   SNAPSHOT_META,
@@ -115,14 +116,7 @@ export function restoreVm(
   const r = ctx.recordFor(spec);
   return ctx.serial(r, async () => {
     const dir = snapshotDir(ctx, snapshotId);
-    const meta = await readJson<{
-      kind?: 'disk';
-      hasAgent: boolean;
-      spec?: AgentVmSpec;
-      layout?: number;
-      volumes?: string[];
-      importedFrom?: ImportedFrom;
-    }>(join(dir, SNAPSHOT_META));
+    const meta = await readSnapshotMeta(dir);
     if (!meta) throw new HearthError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} is not on this host`);
     // Disks only: no saved devices to match, the VM boots them cold (`start`) or stays stopped.
     if (meta.kind === 'disk') return restoreDisks(ctx, r, spec, dir, meta as DiskSnapshotMeta, start);

@@ -65,19 +65,24 @@ export async function readManifest(first: Member | undefined): Promise<VmArchive
   return m;
 }
 
-/** Reads a member to its end and checks it against its manifest entry (size first, then sha256). */
-export function checked(m: Member, f: VmArchiveFile): AsyncGenerator<Buffer> & { ok(): void } {
+/**
+ * Reads a member to its end and checks it against its manifest entry (size first, then sha256 at
+ * `ok()`). A member streamed on to a host (disk, memory) is hashed by the sender as it passes
+ * (sendMember), so `hash: false` leaves it to that one pass.
+ */
+export function checked(m: Member, f: VmArchiveFile, hash = true): AsyncGenerator<Buffer> & { ok(): void } {
   if (m.size !== f.sizeBytes)
     throw invalid(`${f.path} holds ${m.size} bytes, the manifest says ${f.sizeBytes}`, { file: f.path });
-  const h = createHash('sha256');
+  const h = hash ? createHash('sha256') : null;
   const gen = (async function* () {
     for await (const c of m.body) {
-      h.update(c);
+      h?.update(c);
       yield c;
     }
   })();
   return Object.assign(gen, {
     ok() {
+      if (!h) throw new Error(`${f.path} was read without hashing: its sender checks it`);
       checkSum(f, h.digest('hex'));
     },
   });
@@ -125,14 +130,14 @@ export async function importArchive(
       m = await next();
     }
     if (m?.path !== manifest.disk.file) throw invalid(`${manifest.disk.file} is missing or out of order`);
-    const disk = checked(m, fileOf(m.path));
+    const disk = checked(m, fileOf(m.path), false);
     const memoryFile = manifest.memory?.file;
     // Asked for by the VM service only once the disk is through and the host can load it.
     const memory = memoryFile
       ? async () => {
           const mem = await next();
           if (mem?.path !== memoryFile) throw invalid(`${memoryFile} is missing or out of order`);
-          return checked(mem, fileOf(mem.path));
+          return checked(mem, fileOf(mem.path), false);
         }
       : undefined;
     const vm = await d.vmService.import(

@@ -13,8 +13,8 @@ import { RESTORING, type VmContext } from './context.ts';
 import { runRestore } from './restore.ts';
 import { moveVm } from './transitions.ts';
 
-/** The archive's memory member, read (and checked against the manifest) only when asked for. */
-export type MemoryMember = () => Promise<AsyncIterable<Buffer> & { ok(): void }>;
+/** The archive's memory member, read only when asked for (its size checked; its sha256 by sendMember). */
+export type MemoryMember = () => Promise<AsyncIterable<Buffer>>;
 
 /**
  * Whether the archive's saved memory can be loaded here: only with what version 2 records of its
@@ -139,7 +139,6 @@ export async function receiveMemory(
       file,
       body,
     );
-    body.ok();
   } catch (e) {
     await ctx.agents.deleteSnapshot(host, snapshotId).catch(() => undefined);
     throw e;
