@@ -60,7 +60,7 @@ const pgSkip = pgSkipReason();
     }, 300_000);
     afterAll(async () => {
       await c?.dispose();
-    }, 120_000);
+    }, 300_000);
 
     it('serves through either replica: changes made through A on B’s event stream, the agent reached through B', async () => {
       expect(c.replicas[0]!.leaderSince().length).toBe(1);
@@ -130,6 +130,14 @@ const pgSkip = pgSkipReason();
       // is the caller's, so a retry with another credential would be a new request.
       const token = (await readFile(join(c.replicas[0]!.dir, 'admin.token'), 'utf8')).trim();
       const clients = [a, new HearthClient({ baseUrl: c.replicas[1]!.url, token })];
+      // The default 16 vCPUs per core promise 32 here, fewer than the burst's 50 one-vCPU VMs:
+      // placement would refuse the rest (cleanly, but then they would not boot). Idle guests cost
+      // little CPU, and the agent's boot gate keeps the boots themselves to one per core.
+      if (BOOTS > 16) {
+        for (const h of await a.all('listHosts')) {
+          await a.call('patchHost', { params: { id: h.id }, body: { cpuOvercommit: 40 } });
+        }
+      }
       const t0 = Date.now();
       let killB: Promise<void> | null = null;
       // Which requests boot their VM (spread over the burst, so boots start before and after the kill).
