@@ -57,6 +57,11 @@ async function expectCounterIntact(vm: Vm, pid: string, before: number): Promise
   expect(lines.map(Number)).toEqual(lines.map((_, i) => i + 1));
 }
 
+/** Mounts the volume with this serial on /mnt/data (the guest finds it by serial, not by name). */
+const mountVolume = (serial: string) =>
+  `for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = "${serial}" ] && dev=/dev/$(basename $d); done; ` +
+  'mkdir -p /mnt/data && mount "$dev" /mnt/data';
+
 async function counted(vm: Vm): Promise<number> {
   const r = await guestSh(p.client, vm.id, 'tail -n 1 /root/count.log');
   return Number(r.stdout.trim());
@@ -119,9 +124,30 @@ describe('live migration and drain (two agents in network namespaces)', () => {
   it('drain: two running VMs move live with their process and open file, a stopped one cold', async () => {
     const [a, b] = hosts as [NsHost, NsHost];
     const live = [await boot('live-1', a.id), await boot('live-2', a.id)];
-    const cold = await boot('cold', a.id);
+    // The stopped VM has a volume attached: its file moves with the VM's disk.
+    const vol = await p.client.call('createVolume', {
+      body: { name: `data-${tag}`, size: '64mb', host: a.id },
+    });
+    const created = await p.client.call('createVm', {
+      body: { name: `cold-${tag}`, network, host: a.id, memoryMib: 128, start: false },
+    });
+    await p.client.call('attachVolume', { params: { id: vol.id }, body: { vm: created.id } });
+    await p.client.call('startVm', { params: { id: created.id } });
+    const cold = await p.client.call('waitVm', {
+      params: { id: created.id },
+      query: { state: 'running', timeout: 300 },
+    });
     const word = randomBytes(8).toString('hex');
     expect((await guestSh(p.client, cold.id, `echo ${word} > /root/cold.txt && sync`)).exitCode).toBe(0);
+    expect(
+      (
+        await guestSh(
+          p.client,
+          cold.id,
+          `${mountVolume(vol.serial)} && echo ${word} > /mnt/data/w && sync && umount /mnt/data`,
+        )
+      ).exitCode,
+    ).toBe(0);
     await p.client.call('stopVm', { params: { id: cold.id }, body: {} });
     await p.client.call('waitVm', { params: { id: cold.id }, query: { state: 'stopped', timeout: 120 } });
     const pids = await Promise.all(live.map(startCounter));
@@ -176,7 +202,21 @@ describe('live migration and drain (two agents in network namespaces)', () => {
     await p.client.call('startVm', { params: { id: cold.id } });
     await p.client.call('waitVm', { params: { id: cold.id }, query: { state: 'running', timeout: 300 } });
     expect((await guestSh(p.client, cold.id, 'cat /root/cold.txt')).stdout.trim()).toBe(word);
+    // The volume went with it: its record names B, the guest reads what it wrote, A keeps no copy.
+    expect(await p.client.call('getVolume', { params: { id: vol.id } })).toMatchObject({
+      host: b.id,
+      attachedTo: cold.id,
+    });
+    const read = await guestSh(
+      p.client,
+      cold.id,
+      `${mountVolume(vol.serial)} && cat /mnt/data/w && umount /mnt/data`,
+    );
+    expect(read.stdout.trim()).toBe(word);
+    expect(existsSync(join(a.dir, 'agent', 'volumes', `${vol.id}.img`))).toBe(false);
+    expect(existsSync(join(b.dir, 'agent', 'volumes', `${vol.id}.img`))).toBe(true);
 
     for (const vm of [...live, cold]) await deleteVmAndWait(p.client, vm.id);
+    await p.client.call('deleteVolume', { params: { id: vol.id } });
   }, 900_000);
 });

@@ -4,10 +4,14 @@ import type { AgentRouteDef } from './agent-routes.ts';
 
 const def = <const T extends AgentRouteDef>(r: T): T => r;
 
-/** What is read: the VM's own disk (it must not run), or a file of one of its snapshots. */
+/**
+ * What is read: the VM's own disk or one of its volumes (it must not run), or a file of one of its
+ * snapshots.
+ */
 export const AgentExportQuery = z.strictObject({
-  file: z.enum(['disk', 'memory']),
+  file: z.enum(['disk', 'memory', 'volume']),
   snapshot: z.string().min(1).optional().describe('Read from this snapshot of the VM, not its run directory'),
+  volume: z.string().min(1).optional().describe('With `file: volume`: the volume attached to the VM'),
 });
 export const AgentExportInfo = z.object({
   sizeBytes: z.number().int().nonnegative(),
@@ -105,6 +109,19 @@ export const agentExportRoutes = {
         .string()
         .regex(/^[0-9a-f]{64}$/)
         .describe('What the encoded bytes must hash to'),
+    }),
+    response: z.object({ sha256: z.string(), encodedBytes: z.number() }),
+    raw: { consumes: ['application/octet-stream'] },
+  }),
+  importVolume: def({
+    method: 'PUT',
+    path: '/agent/v1/volumes/:id/file',
+    summary:
+      "A volume's file moved here with its VM (a cold move), from the sparse encoding (raw body): written beside, checked against `sha256`, then put in place (replacing a leftover copy). Any failure leaves nothing.",
+    params: z.object({ id: z.string().min(1) }),
+    query: z.strictObject({
+      sizeBytes: z.coerce.number().int().positive(),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),
     response: z.object({ sha256: z.string(), encodedBytes: z.number() }),
     raw: { consumes: ['application/octet-stream'] },

@@ -7,6 +7,7 @@ import { runDirPaths } from '@hearth/vmm';
 import type { VmContext } from './context.ts';
 import { restoreInfoOf } from './import-snapshot.ts';
 import { exists } from './record.ts';
+import { volumePath } from '../volumes.ts';
 import { snapshotDir } from './snapshot.ts';
 import { decodeSparse, describeSparse, encodeChecked } from './sparse-codec.ts';
 
@@ -15,8 +16,10 @@ const SNAPSHOT_FILE = { disk: 'disk.raw', memory: 'vmstate.bin' } as const;
 const ID = /^[A-Za-z0-9_-]+$/;
 
 export interface ExportSource {
-  file: 'disk' | 'memory';
+  file: 'disk' | 'memory' | 'volume';
   snapshot?: string | undefined;
+  /** With `file: 'volume'`: which of the VM's volumes. */
+  volume?: string | undefined;
 }
 
 function vmDirOf(ctx: VmContext, id: string): string {
@@ -30,6 +33,11 @@ function vmDirOf(ctx: VmContext, id: string): string {
  */
 async function sourcePath(ctx: VmContext, id: string, src: ExportSource): Promise<string> {
   if (src.snapshot) {
+    if (src.file === 'volume')
+      throw new HearthError(
+        'VALIDATION_FAILED',
+        "Exporting failed: a snapshot's volumes are not read one by one.",
+      );
     const path = join(snapshotDir(ctx, src.snapshot), SNAPSHOT_FILE[src.file]);
     if (!(await exists(path))) {
       throw new HearthError(
@@ -39,7 +47,7 @@ async function sourcePath(ctx: VmContext, id: string, src: ExportSource): Promis
     }
     return path;
   }
-  if (src.file !== 'disk')
+  if (src.file === 'memory')
     throw new HearthError('VALIDATION_FAILED', 'Exporting failed: memory is read from a snapshot only.');
   const rec = ctx.vms.get(id);
   if (rec?.instance || (rec && rec.phase !== 'stopped' && rec.phase !== 'failed')) {
@@ -51,6 +59,7 @@ async function sourcePath(ctx: VmContext, id: string, src: ExportSource): Promis
       },
     );
   }
+  if (src.file === 'volume') return volumeOf(ctx, src.volume);
   const disk = runDirPaths(vmDirOf(ctx, id)).disk;
   if (!(await exists(disk))) {
     throw new HearthError(
@@ -60,6 +69,29 @@ async function sourcePath(ctx: VmContext, id: string, src: ExportSource): Promis
     );
   }
   return disk;
+}
+
+/**
+ * A volume's file, for a move of the stopped VM the manager attached it to. The agent's copy of
+ * the spec may predate an attach made while the VM was stopped, so it is not the judge; a VMM
+ * running with the volume is (its guest would be writing it).
+ */
+async function volumeOf(ctx: VmContext, volume: string | undefined): Promise<string> {
+  if (!volume) throw new HearthError('VALIDATION_FAILED', 'Exporting failed: `file: volume` needs `volume`.');
+  const user = [...ctx.vms.values()].find(
+    (r) => r.instance && (r.spec.volumes ?? []).some((v) => v.id === volume),
+  );
+  if (user) {
+    throw new HearthError(
+      'VM_INVALID_STATE',
+      `Exporting volume ${volume} failed: VM ${user.spec.id} runs with it; stop it first.`,
+      { detail: { state: user.phase, action: 'export', allowedFrom: ['stopped'] } },
+    );
+  }
+  const path = volumePath(ctx.o.dataDir, volume);
+  if (!(await exists(path)))
+    throw new HearthError('VOLUME_NOT_FOUND', `Exporting failed: volume ${volume} has no file on this host.`);
+  return path;
 }
 
 async function hasAgentOf(ctx: VmContext, id: string): Promise<boolean> {

@@ -1,5 +1,6 @@
-import { HearthError, type HostDrain, type Vm } from '@hearth/contract';
+import { type HostDrain, type Vm } from '@hearth/contract';
 import type { VmRow } from '../../store/mappers.ts';
+import type { VolumeRow } from '../../store/volumes.ts';
 import type { VmContext } from './context.ts';
 import { runVerb } from './lifecycle.ts';
 import { migrateVm, migrationEvent } from './migrate.ts';
@@ -12,10 +13,12 @@ const STOP_WAIT_S = 300;
 const START_WAIT_S = 900;
 
 /** Why a running VM cannot move while it runs (QEMU live, Firecracker by snapshot), or null. */
-function notLive(row: VmRow): string | null {
+function notLive(row: VmRow, volumes: VolumeRow[]): string | null {
   const vmm = row.vmm ?? 'qemu';
   if (vmm !== 'qemu' && vmm !== 'firecracker')
     return `it runs on ${vmm}; only QEMU (live) and Firecracker (by snapshot) VMs move while running`;
+  if (volumes.length)
+    return `it has volumes attached (${volumes.map((v) => v.name).join(', ')}), which move only with a stopped VM`;
   return null;
 }
 
@@ -30,8 +33,8 @@ async function stopAndWait(ctx: VmContext, row: VmRow, actor: string): Promise<v
  * Moves one VM off a host being drained, following its drain policy (docs/migration.md § Drain):
  * `stay` leaves it (skipped); a running VM with `migrate` moves live where it can, else it is
  * stopped, moved cold and started again; with `stop`, and any paused VM, it is stopped and moved
- * cold and left stopped; a stopped or created VM moves cold. A VM with volumes attached is not
- * touched (their files do not move between hosts yet): reported failed before anything is stopped.
+ * cold and left stopped; a stopped or created VM moves cold. A VM with volumes attached moves
+ * only cold (its volumes' files with it): a running one is stopped, moved and started again.
  */
 export async function drainOne(ctx: VmContext, item: DrainItem, actor: string): Promise<void> {
   const row = await ctx.stores.vms.requireUnscoped(item.vm);
@@ -42,14 +45,8 @@ export async function drainOne(ctx: VmContext, item: DrainItem, actor: string): 
     return;
   }
   const volumes = await ctx.stores.volumes.forVm(row.id);
-  if (volumes.length) {
-    throw new HearthError(
-      'MIGRATION_UNSUPPORTED',
-      `VM "${row.name}" has volumes attached (${volumes.map((v) => v.name).join(', ')}); volume files do not move between hosts yet: detach them (or delete the VM) and drain again. It was left as it was (${row.state}).`,
-    );
-  }
   const running = row.state === 'running';
-  const why = running ? (policy === 'stop' ? 'its drain policy is "stop"' : notLive(row)) : null;
+  const why = running ? (policy === 'stop' ? 'its drain policy is "stop"' : notLive(row, volumes)) : null;
   let moved: Vm;
   if (running && !why) {
     moved = await migrateVm(ctx, row.id, null, actor);

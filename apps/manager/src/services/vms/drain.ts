@@ -12,7 +12,7 @@ const SKIP = new Set(['deleting', 'deleted', 'lost']);
 /**
  * Cordons the host (no new placements) and moves every VM off it, one at a time, each as its
  * drain policy says (drain-vm.ts): live where it can, else stopped, moved cold (and started again).
- * A VM that cannot move (volumes attached, no room elsewhere, a failed move) is recorded `failed`
+ * A VM that cannot move (no room elsewhere, a failed move) is recorded `failed`
  * with why, one whose policy is `stay` `skipped`, and the drain goes on with the next. Answers at
  * once; progress is the host's `drain` and VM events.
  */

@@ -19,9 +19,15 @@ export async function migrationEvent(ctx: VmContext, row: VmRow, actor: string, 
 
 /**
  * The destination: the host asked for (never the one the VM is on), else the one placement
- * picks among the others, with room for the VM's CPUs, memory and disk.
+ * picks among the others, with room for the VM's CPUs, memory and disk (and `volumeMib` of
+ * volumes moving with it).
  */
-export async function chooseTarget(ctx: VmContext, row: VmRow, toHost?: string): Promise<HostRow> {
+export async function chooseTarget(
+  ctx: VmContext,
+  row: VmRow,
+  toHost?: string,
+  volumeMib = 0,
+): Promise<HostRow> {
   const hosts = (await ctx.stores.hosts.forPlacement()).filter((h) => h.id !== row.host_id);
   if (toHost) {
     const want = await ctx.stores.hosts.get(toHost);
@@ -39,7 +45,8 @@ export async function chooseTarget(ctx: VmContext, row: VmRow, toHost?: string):
         vcpus: row.vcpus,
         memoryMib: row.memory_mib,
         vmm: row.vmm ?? 'qemu',
-        diskMib: row.disk_mib,
+        // Volumes moving with the VM need their room there too.
+        diskMib: row.disk_mib + volumeMib,
         ...(await constraintsOf(ctx, row)),
         ...(toHost ? { host: toHost } : {}),
       },
@@ -93,14 +100,16 @@ export async function migrateVm(
       `Cannot migrate running VM "${row.name}": it runs on ${vmm}; only QEMU and Firecracker VMs move while running. Stop it to move it cold.`,
     );
   }
-  if ((await ctx.stores.volumes.forVm(row.id)).length) {
+  const volumes = await ctx.stores.volumes.forVm(row.id);
+  if (live && volumes.length) {
     throw new HearthError(
       'MIGRATION_UNSUPPORTED',
-      `Cannot migrate VM "${row.name}": it has volumes attached; volumes do not move between hosts yet (detach them first).`,
+      `Cannot migrate running VM "${row.name}": it has volumes attached (${volumes.map((v) => v.name).join(', ')}), which move only with a stopped VM. Stop it to move it cold with its volumes (a host drain does so itself).`,
     );
   }
   const from = await ctx.stores.hosts.requireForCall(row.host_id);
-  const to = await chooseTarget(ctx, row, toHost);
+  const volumeMib = volumes.reduce((n, v) => n + v.size_mib, 0);
+  const to = await chooseTarget(ctx, row, toHost, volumeMib);
   await refuseFencedTarget(ctx, row, to);
   moving.add(row.id);
   const t0 = Date.now();

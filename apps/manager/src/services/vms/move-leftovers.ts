@@ -22,7 +22,6 @@ export async function removeCopy(
     else if (how === 'abort-snapshot')
       await ctx.agents.call(host, 'migrateSnapshotAbort', { params: { id: vmId } });
     else await ctx.agents.delete(host, vmId);
-    return true;
   } catch (e) {
     ctx.log.warn(
       { vm: vmId, host: host.name, err: (e as Error).message },
@@ -30,6 +29,27 @@ export async function removeCopy(
     );
     await ctx.stores.hostFailure.fence(host.id, vmId, `left by a move: ${why}`);
     return false;
+  }
+  await removeVolumeCopies(ctx, host, vmId);
+  return true;
+}
+
+/**
+ * The VM's volume files on a host their records do not name (a cold move copied them there, or
+ * away from there). Only data nobody uses is removed: the copy a record names is never touched. A
+ * failure leaves a stray file (logged), never a second user of the volume.
+ */
+async function removeVolumeCopies(ctx: VmContext, host: HostRow, vmId: string): Promise<void> {
+  for (const v of await ctx.stores.volumes.forVm(vmId)) {
+    if (v.host_id === host.id) continue;
+    await ctx.agents
+      .call(host, 'deleteVolume', { params: { id: v.id } })
+      .catch((e: Error) =>
+        ctx.log.warn(
+          { vm: vmId, volume: v.id, host: host.name, err: e.message },
+          'removing a volume file left by a move failed',
+        ),
+      );
   }
 }
 
