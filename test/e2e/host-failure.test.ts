@@ -5,15 +5,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
 import { killLeftoverVmms, startPlatform, type Platform } from '../helpers/platform.ts';
-import { ip, testNamespace, type TestNs } from '../helpers/netns.ts';
+import { guestSh, ip, testNamespace, type TestNs } from '../helpers/netns.ts';
 import { cli, runHearth, type Proc } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
 
 // A host dies for real: its agent (in a network namespace of its own, on an underlay bridge) and
 // its VMMs are killed with SIGKILL. Its VMs become unknown after the grace period; the operator
 // declares it dead with the CLI; the VM with restart policy `always` boots on the surviving host
-// (the platform's own agent), the other is lost with why. Then the dead host's agent comes back:
-// it is fenced (destroys both VMs) and no VM runs twice.
+// (the platform's own agent) from its image, its snapshot having died with the host, and the other
+// is lost with why. Then the dead host's agent comes back: it is fenced (destroys both VMs) and no
+// VM runs twice.
 const tag = randomBytes(3).toString('hex');
 const u = randomInt(2, 250);
 const underlayBridge = `hfl${tag}`;
@@ -97,6 +98,15 @@ describe('a host killed, declared dead, and fenced when it comes back', () => {
       p.client.call('waitVm', { params: { id }, query: { state, timeout: 300 } });
     await Promise.all([wait(keep0.id, 'running'), wait(drop0.id, 'running')]);
     expect(vmmProcessesOf(keep0.id)).toHaveLength(1);
+    // A file, then a snapshot: taken on the doomed host, where snapshot files live, so it dies
+    // with it. The restart elsewhere is from the image, and the file is not there.
+    const wrote = await guestSh(p.client, keep0.id, 'echo before > /root/before-snapshot && sync');
+    expect(wrote.exitCode, wrote.stderr).toBe(0);
+    const snap = await p.client.call('createSnapshot', {
+      params: { id: keep0.id },
+      body: { name: `keep-snap-${tag}`, kind: 'disk' },
+    });
+    expect(snap).toMatchObject({ state: 'ready', host: doomed.id });
 
     // The host dies: its agent and its VMMs, without a chance to say anything.
     await agent!.kill('SIGKILL');
@@ -116,6 +126,12 @@ describe('a host killed, declared dead, and fenced when it comes back', () => {
 
     const keep = await wait(keep0.id, 'running');
     expect(keep.host).toBe(survivor.id);
+    const events = await p.client.call('vmEvents', { params: { id: keep.id }, query: { limit: 100 } });
+    expect(events.items.map((e) => e.reason).join('\n')).toContain(
+      `restarted on ${survivor.name} from its image (its snapshots were on that host): its disk starts afresh`,
+    );
+    const fresh = await guestSh(p.client, keep.id, 'test -e /root/before-snapshot; echo $?');
+    expect(fresh.stdout.trim()).toBe('1');
     const drop = await vm(drop0.id);
     expect(drop).toMatchObject({ state: 'lost', host: null });
     expect(drop.stateReason).toMatch(/declared dead; its restart policy is "no"/);

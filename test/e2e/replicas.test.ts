@@ -8,6 +8,7 @@ import { pgSkipReason, testPgUrl } from '../helpers/pg.ts';
 import { startReplicas, type ReplicaCluster } from '../helpers/replicas.ts';
 import { sseReader } from '../helpers/sse.ts';
 import { pidAlive, until } from '../helpers/vm.ts';
+import { openTerminal } from '../helpers/ws.ts';
 
 // Two real `hearth manager` processes on one PostgreSQL and one real agent given both URLs
 // (docs/replicas.md). The leader lease is 3 s here, so a dead leader is replaced within seconds.
@@ -29,6 +30,11 @@ interface Outcome {
 }
 
 /** The refusal of a key whose first request is still held, here by the replica that died. */
+/** busybox ash prints its prompt followed by a cursor-position query. */
+const ESC = String.fromCharCode(27);
+const PROMPT = new RegExp(`# (${ESC}\\[6n)?$`);
+const USER_PROMPT = new RegExp(`\\$ (${ESC}\\[6n)?$`);
+
 const heldByOther = (e: unknown) =>
   e instanceof HearthError && e.code === 'IDEMPOTENCY_KEY_REUSED' && e.message.includes('still in progress');
 
@@ -68,7 +74,9 @@ const pgSkip = pgSkipReason();
       const res = await fetch(await b.connectUrl('eventStream'));
       expect(res.status).toBe(200);
       const stream = sseReader(res);
-      const vm = await a.call('createVm', { body: { name: 'ev1' } });
+      const vm = await a.call('createVm', {
+        body: { name: 'ev1', user: 'alice', password: 'correct horse' },
+      });
       const running = (e: StreamEvent) => e.type === 'vm' && e.vm.id === vm.id && e.vm.state === 'running';
       await stream.read(() => stream.seen.some(running));
       await stream.cancel();
@@ -84,6 +92,42 @@ const pgSkip = pgSkipReason();
       });
       expect(pidAlive(again.pid!)).toBe(true);
     }, 400_000);
+
+    it('relays the shell and the serial console through B, neither the leader nor the replica the agent heartbeats to', async () => {
+      expect(c.replicas[1]!.leaderSince()).toEqual([]);
+      const vm = await b.call('getVm', { params: { id: 'ev1' } });
+      expect(vm.state).toBe('running');
+      const t0 = Date.now();
+      const shell = await openTerminal(b.websocket('vmShell', { params: { id: vm.id } }));
+      try {
+        await shell.expect(PROMPT, 60_000);
+        shell.type('echo shell-$((6*7)) $(hostname)\r');
+        await shell.expect(/shell-42 ev1/);
+      } finally {
+        shell.close();
+      }
+      // A browser's single-use ticket, issued by A, opens B's console: tickets are in the database.
+      const ticketed = new URL(await a.connectUrl('vmConsole', { params: { id: vm.id } }));
+      ticketed.host = new URL(c.replicas[1]!.url).host;
+      const con = await openTerminal({ url: ticketed.toString(), headers: {} });
+      try {
+        // The history replayed: the boot lines were printed long before.
+        await con.expect(/hearth-guest: booted/);
+        con.type('\n');
+        await con.expect(/login: $/m);
+        con.type('alice\n');
+        await con.expect(/Password: $/m);
+        con.type('correct horse\n');
+        await con.expect(USER_PROMPT, 60_000);
+        con.mark();
+        con.type('echo console-$((6*7)) $(id -un)\n');
+        await con.expect(/console-42 alice/);
+        con.type('exit\n');
+      } finally {
+        con.close();
+      }
+      console.log(`shell and console through B: ${Date.now() - t0} ms`);
+    }, 300_000);
 
     it('the leader killed -9: the other replica leads within seconds, runs background work, and the agent fails over to it', async () => {
       const vm = await b.call('createVm', { body: { name: 'timed', timeout: '40s' } });

@@ -206,4 +206,45 @@ describeOnBackends('host failure handling', (db) => {
       beating.delete('live-b');
     }
   });
+
+  it('declare-dead restarts an `always` VM from its latest snapshot on a live host, never one on the dead host', async () => {
+    await register('dead-s');
+    await register('live-s');
+    beating.set('live-s', []);
+    try {
+      const id = await runningVm('from-snap', 'dead-s', 'always');
+      // Snapshot files live on the host that took them: one taken before the VM moved to dead-s
+      // (a migration leaves it behind) is on live-s, a newer one on dead-s dies with it.
+      const snapshot = (sid: string, hostName: string, age: string) =>
+        api.p.manager.db.query(
+          `INSERT INTO snapshots (id, name, project, vm_id, vm_name, host_id, state, vmm, kind,
+             kernel_id, kernel_sha256, image_id, image_sha256, vcpus, memory_mib, disk_mib, created_at)
+           SELECT $1, $1, project, id, name, (SELECT id FROM hosts WHERE name = $2), 'ready', 'qemu',
+             'memory', kernel_id, '', image_id, '', vcpus, memory_mib, disk_mib, now() - $3::interval
+           FROM vms WHERE id = $4`,
+          [sid, hostName, age, id],
+        );
+      await snapshot('snap_on_live', 'live-s', '2 hours');
+      await snapshot('snap_on_dead', 'dead-s', '1 hour');
+      await until(
+        'dead-s becomes unreachable',
+        async () => (await host('dead-s')).state === 'unreachable',
+        60_000,
+      );
+      const d = await api.inject({ method: 'POST', url: '/v1/hosts/dead-s/declare-dead' });
+      expect(d.statusCode, d.body).toBe(200);
+      const live = await host('live-s');
+      expect(d.json()).toMatchObject({ restarted: [{ vm: id, host: live.id, from: 'snapshot' }], lost: [] });
+      expect((await vm(id)).host).toBe(live.id);
+      // The move to `starting` names the snapshot it restores (a manager restart re-drives it so).
+      const events = (await api.inject({ method: 'GET', url: `/v1/vms/${id}/events?limit=100` })).json() as {
+        items: { to: string; reason: string | null }[];
+      };
+      expect(events.items.find((e) => e.to === 'starting')?.reason).toBe(
+        'restoring snapshot snap_on_live: host dead-s was declared dead; restarted from its latest snapshot on a live host',
+      );
+    } finally {
+      beating.delete('live-s');
+    }
+  });
 });

@@ -1,7 +1,8 @@
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import type { Host, HostInventory, Vm } from '@hearth/contract';
 import { describeOnBackends, useApiPlatform } from '../../../test/helpers/api-harness.ts';
 import { fakeInventory } from '../../../test/helpers/fake-host.ts';
+import { until } from '../../../test/helpers/vm.ts';
 
 interface Refusal {
   error: { code: string; message: string; hint: string; detail: { constraints: string[]; hosts: unknown[] } };
@@ -137,16 +138,74 @@ describeOnBackends('placement through the API', (db) => {
     expect((await create({ name: 'web-1', project: 'place-other', ...web })).statusCode).toBe(201);
   });
 
-  it('never puts two members on one host when creates race', async () => {
+  it('never puts two members on one host when creates that chose the same host race to insert', async () => {
     const race = { hostSelector: { pool: 'strategy' }, antiAffinityGroup: 'race' };
-    const answers = await Promise.all(
-      ['race-1', 'race-2', 'race-3'].map((name) => create({ name, ...race })),
-    );
-    const placed = answers.filter((r) => r.statusCode === 201).map((r) => (r.json() as Vm).host);
-    const refused = answers.filter((r) => r.statusCode !== 201);
-    expect(placed).toHaveLength(2);
-    expect(new Set(placed).size).toBe(2);
-    expect(refused.map((r) => (r.json() as Refusal).error.code)).toEqual(['NO_HOST_MATCHES']);
+    const { hostPlacement, vms } = api.p.manager.stores;
+    const groupHosts = hostPlacement.groupHosts.bind(hostPlacement);
+    const insertCreated = vms.insertCreated.bind(vms);
+    // The three creates' placement reads (outside any transaction) wait for each other: each sees
+    // no member of the group, so all three choose the same host, and only the guard in the
+    // insert's transaction can keep them apart. A loser is placed again with the winner counted.
+    const firstReads: number[] = [];
+    let placementReads = 0;
+    let allRead!: () => void;
+    const barrier = new Promise<void>((resolve) => (allRead = resolve));
+    const reads = vi.spyOn(hostPlacement, 'groupHosts').mockImplementation(async (project, group, tx) => {
+      const members = await groupHosts(project, group, tx);
+      if (tx || group !== 'race') return members;
+      placementReads++;
+      if (placementReads <= 3) {
+        firstReads.push(members.size);
+        if (placementReads === 3) allRead();
+        await barrier;
+      }
+      return members;
+    });
+    // On PostgreSQL the first insert's transaction stays open, its row written, until the other
+    // creates queue behind it (or, were they not made to, insert beside it): the guard must hold
+    // across connections, not only when transactions happen to run one after another (PGlite is
+    // one connection, so there they do).
+    let inserts = 0;
+    const lockWaiters = async () =>
+      (
+        await api.p.manager.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+      )[0]!.n;
+    const writes = vi.spyOn(vms, 'insertCreated').mockImplementation(async (...args) => {
+      const row = await insertCreated(...args);
+      if (row.anti_affinity_group === 'race' && ++inserts === 1 && db === 'postgres') {
+        await until(
+          'the other creates queued behind the first',
+          async () => inserts > 1 || (await lockWaiters()) >= 2,
+        );
+      }
+      return row;
+    });
+    try {
+      const answers = await Promise.all(
+        ['race-1', 'race-2', 'race-3'].map((name) => create({ name, ...race })),
+      );
+      expect(firstReads).toEqual([0, 0, 0]);
+      const placed = answers.filter((r) => r.statusCode === 201).map((r) => (r.json() as Vm).host);
+      const refused = answers.filter((r) => r.statusCode !== 201);
+      expect(placed, answers.map((r) => r.body).join('\n')).toHaveLength(2);
+      expect(new Set(placed).size).toBe(2);
+      expect(refused.map((r) => r.statusCode)).toEqual([409]);
+      const e = (refused[0]!.json() as Refusal).error;
+      expect(e.code).toBe('NO_HOST_MATCHES');
+      expect(e.message).toMatch(/anti-affinity group race \(p-big holds race-\d; p-small holds race-\d\)\.$/);
+      // Both losers were placed again after the guard refused them.
+      expect(placementReads).toBeGreaterThanOrEqual(5);
+      const rows = await api.p.manager.db.query<{ host_id: string }>(
+        `SELECT host_id FROM vms WHERE anti_affinity_group = 'race'`,
+      );
+      expect(new Set(rows.map((r) => r.host_id)).size).toBe(2);
+    } finally {
+      reads.mockRestore();
+      writes.mockRestore();
+    }
   });
 
   it("applies the manager's memory overcommit unless the host has its own, and a host's CPU ratio", async () => {
