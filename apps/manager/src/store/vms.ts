@@ -23,7 +23,7 @@ import {
 } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import type { Orm } from '../db/db.ts';
-import { vmEvents, vmNics, vms } from '../db/schema.ts';
+import { snapshots, vmEvents, vmNics, vms } from '../db/schema.ts';
 import { Finder, notFound, tableRows } from './lookup.ts';
 import { decodeCursor, pageResult } from './page.ts';
 import type { EventRow, VmRow } from './mappers.ts';
@@ -265,9 +265,23 @@ export class VmStore {
     );
   }
 
-  /** A migration's switchover: the VM's host (and VMM pid) change, its last move recorded. */
-  moveHost(id: string, hostId: string, m: LastMigration, pid?: number | null): Promise<VmRow | null> {
-    return this.set(id, { host_id: hostId, last_migration: m, ...(pid !== undefined ? { pid } : {}) });
+  /**
+   * A migration's switchover: the VM's host (and VMM pid) change, its last move recorded; the
+   * snapshots `carried` with it (a stopped VM's, copied over) name the new host in the same step.
+   */
+  moveHost(
+    id: string,
+    hostId: string,
+    m: LastMigration,
+    pid?: number | null,
+    carried: string[] = [],
+  ): Promise<VmRow | null> {
+    const set = { host_id: hostId, last_migration: m, ...(pid !== undefined ? { pid } : {}) };
+    if (!carried.length) return this.set(id, set);
+    return this.db.orm.transaction(async (tx) => {
+      await tx.update(snapshots).set({ host_id: hostId }).where(inArray(snapshots.id, carried));
+      return this.set(id, set, undefined, tx);
+    });
   }
 
   /** The guest app's last reported status (null: none). */
