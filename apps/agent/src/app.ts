@@ -17,6 +17,7 @@ import { personalizeRoutes } from './routes/personalize.ts';
 import { appLogRoutes } from './app-logs/routes.ts';
 import { migrateRoutes } from './routes/migrate.ts';
 import { migrateSnapshotRoutes } from './routes/migrate-snapshot.ts';
+import { snapshotTransferRoutes } from './routes/snapshot-transfer.ts';
 import { agentMetrics, scrapeAllowed, type AgentScrapeAccess, VmSampler } from './metrics.ts';
 
 export interface AgentAppDeps {
@@ -172,6 +173,7 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
   });
   migrateRoutes(app, sup);
   migrateSnapshotRoutes(app, sup);
+  snapshotTransferRoutes(app, sup);
   volumeRoutes(app, sup.dataDir);
   execRoutes(app, sup);
   fileRoutes(app, sup, deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, deps.readTimeoutMs);

@@ -20,6 +20,7 @@ import { agentPortRoutes } from './port-access.ts';
 import { agentExportRoutes } from './agent-export-routes.ts';
 import { agentMigrateRoutes } from './agent-migrate-routes.ts';
 import { agentMigrateSnapshotRoutes } from './agent-migrate-snapshot-routes.ts';
+import { agentSnapshotMoveRoutes } from './agent-snapshot-move-routes.ts';
 import { routePath, type RouteInput, type RouteOutput, type RouteShape } from './route-path.ts';
 
 /** A route the host agent serves; only the manager calls it (bearer: the agent's callback token). */
@@ -234,6 +235,7 @@ export const agentRoutes = {
   ...agentExportRoutes,
   ...agentMigrateRoutes,
   ...agentMigrateSnapshotRoutes,
+  ...agentSnapshotMoveRoutes,
 } as const;
 
 export type AgentRoutes = typeof agentRoutes;

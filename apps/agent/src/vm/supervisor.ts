@@ -36,6 +36,7 @@ import {
   snapshotFileStream,
 } from './migrate-snapshot.ts';
 import { deleteSnapshot, restoreVm, snapshotDir, snapshotVm, type AgentSnapshot } from './snapshot.ts';
+import * as transfer from './snapshot-transfer.ts';
 
 /**
  * Owns every VM on this host: launch, adopt, observe, stop, delete. One operation per VM at a
@@ -182,6 +183,20 @@ export class Supervisor {
         receiveSnapshotFile(ctx, id, file, body, o),
       restore: (spec: AgentVmSpec) => restoreArrival(ctx, spec),
       abort: (id: string) => abortArrival(ctx, id),
+    };
+  }
+
+  /** A stored snapshot copied to another host under the same id (snapshot-transfer.ts). */
+  get snapshotTransfer() {
+    const ctx = this.ctx;
+    return {
+      describe: (snapshotId: string) => transfer.describeSnapshot(ctx, snapshotId),
+      send: (snapshotId: string, file: string, o: { sha256: string; encodedBytes: number }) =>
+        transfer.snapshotFileOut(ctx, snapshotId, file, o),
+      receive: (snapshotId: string, file: string, body: Readable, o: { sizeBytes: number; sha256: string }) =>
+        transfer.snapshotFileIn(ctx, snapshotId, file, body, o),
+      commit: (snapshotId: string, files: string[]) => transfer.commitArrival(ctx, snapshotId, files),
+      abort: (snapshotId: string) => transfer.abortArrival(ctx, snapshotId),
     };
   }
 

@@ -47,10 +47,15 @@ export async function pauseToDisk(d: PauseDeps, row: SandboxRow, actor: string):
 
 /**
  * Restores a sandbox paused to disk onto its VM (same id, name, address and disk as at the
- * pause), waits for its guest agent, and deletes the snapshot.
+ * pause), waits for its guest agent, and deletes the snapshot. When the VM's host cannot take it
+ * back (gone, not ready, cordoned, draining, full), the stopped VM moves first to a host placement
+ * picks, its disk and this snapshot with it (move-snapshots.ts), and resumes there; a move that
+ * cannot be made or fails leaves the sandbox paused where it was, resumable.
  */
 export async function resumeFromDisk(d: PauseDeps, row: SandboxRow, end: Date, actor: string): Promise<void> {
   const snapshotId = row.paused_snapshot!;
+  const why = await d.vms.whyNotOnItsHost(row.vm_id, row.project);
+  if (why) await moveElsewhere(d, row, snapshotId, why, actor);
   const snap = await d.stores.snapshots.require(snapshotId, row.project);
   await d.vms.restoreInPlace(row.vm_id, row.project, snap, actor);
   await d.vms.wait(row.vm_id, row.project, 'running', VM_WAIT_S);
@@ -58,6 +63,29 @@ export async function resumeFromDisk(d: PauseDeps, row: SandboxRow, end: Date, a
   // The VM no longer names it as its origin: the next pause's snapshot has no parent to point at.
   await d.stores.vms.setSnapshotOrigin(row.vm_id, null);
   await dropSnapshot(d, row.project, snapshotId);
+}
+
+/** The paused sandbox's stopped VM and its snapshot to another host, with the reason on failure. */
+async function moveElsewhere(
+  d: PauseDeps,
+  row: SandboxRow,
+  snapshotId: string,
+  why: string,
+  actor: string,
+): Promise<void> {
+  d.log.info({ sandbox: row.id, vm: row.vm_id, why }, 'e2b: resuming a paused sandbox on another host');
+  try {
+    await d.vms.migrate(row.vm_id, row.project, actor, undefined, [snapshotId]);
+  } catch (e) {
+    if (!(e instanceof HearthError)) throw e;
+    const more = e.code === 'MIGRATION_NO_TARGET' ? 'no other host can take it' : 'moving it failed';
+    throw new HearthError(
+      e.code,
+      // E2B's error body has only the status and message: the catalogue code is named in it.
+      `${e.code}: resuming sandbox ${row.id} failed: ${why}, and ${more} (${e.message}). It stays paused, resumable once a host can take it.`,
+      { detail: { sandbox: row.id, reason: why, cause: e.detail ?? null } },
+    );
+  }
 }
 
 /** Deletes a paused sandbox's snapshot (files and record); a failure is logged, not raised. */

@@ -140,6 +140,11 @@ export class SnapshotStore {
     );
   }
 
+  /** Every snapshot of a VM, in any project: internal paths only (a VM's move). */
+  ofVm(vmId: string): Promise<SnapshotRow[]> {
+    return this.db.orm.select().from(snapshots).where(eq(snapshots.vm_id, vmId)).orderBy(snapshots.id);
+  }
+
   async delete(id: string): Promise<void> {
     await this.db.orm.delete(snapshots).where(eq(snapshots.id, id));
   }

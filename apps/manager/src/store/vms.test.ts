@@ -175,4 +175,26 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
     ]);
     await expect(s.images.deleteUnused((await s.images.require('img', 'default')).id)).resolves.toBe(false);
   });
+
+  it('switches a VM and the snapshots carried with it to the new host together', async () => {
+    const h2 = await s.hosts.upsert('h2', 'http://127.0.0.1:2', 't', { cpus: 2 } as never);
+    const before = (await s.snapshots.ofVm('vm_a')).map((x) => [x.id, x.host_id]);
+    expect(before.map((x) => x[0])).toEqual(['snap_1', 'snap_2', 'snap_3']);
+    const m = {
+      from: 'x',
+      to: h2.id,
+      mode: 'cold',
+      downtimeMs: null,
+      qemuDowntimeMs: null,
+      totalMs: 1,
+      at: '',
+    };
+    const moved = await s.vms.moveHost('vm_a', h2.id, m as never, undefined, ['snap_1', 'snap_3']);
+    expect(moved?.host_id).toBe(h2.id);
+    expect((await s.snapshots.ofVm('vm_a')).map((x) => [x.id, x.host_id])).toEqual([
+      ['snap_1', h2.id],
+      ['snap_2', before[1]![1]],
+      ['snap_3', h2.id],
+    ]);
+  });
 });

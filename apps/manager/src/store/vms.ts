@@ -23,7 +23,7 @@ import {
 } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import type { Orm } from '../db/db.ts';
-import { vmEvents, vmNics, vms, volumes } from '../db/schema.ts';
+import { snapshots, vmEvents, vmNics, vms, volumes } from '../db/schema.ts';
 import { Finder, notFound, tableRows } from './lookup.ts';
 import { decodeCursor, pageResult } from './page.ts';
 import type { EventRow, VmRow } from './mappers.ts';
@@ -265,17 +265,24 @@ export class VmStore {
     );
   }
 
-  /** A migration's switchover: the VM's host (and VMM pid) change, its last move recorded. */
-  /** The VM, and the volumes attached to it (their files moved with it), now on `hostId`. */
-  moveHost(id: string, hostId: string, m: LastMigration, pid?: number | null): Promise<VmRow | null> {
+  /**
+   * A migration's switchover: the VM's host (and VMM pid) change, its last move recorded; the
+   * volumes attached to it (their files moved with it) and the snapshots `carried` with it (a
+   * stopped VM's, copied over) name the new host in the same transaction.
+   */
+  moveHost(
+    id: string,
+    hostId: string,
+    m: LastMigration,
+    pid?: number | null,
+    carried: string[] = [],
+  ): Promise<VmRow | null> {
+    const set = { host_id: hostId, last_migration: m, ...(pid !== undefined ? { pid } : {}) };
     return this.db.orm.transaction(async (tx) => {
       await tx.update(volumes).set({ host_id: hostId }).where(eq(volumes.vm_id, id));
-      return this.set(
-        id,
-        { host_id: hostId, last_migration: m, ...(pid !== undefined ? { pid } : {}) },
-        undefined,
-        tx,
-      );
+      if (carried.length)
+        await tx.update(snapshots).set({ host_id: hostId }).where(inArray(snapshots.id, carried));
+      return this.set(id, set, undefined, tx);
     });
   }
 

@@ -4,6 +4,7 @@ import type { VolumeRow } from '../../store/volumes.ts';
 import type { VmContext } from './context.ts';
 import { runVerb } from './lifecycle.ts';
 import { migrateVm, migrationEvent } from './migrate.ts';
+import { snapshotsOn } from './move-snapshots.ts';
 import { waitForState } from './wait.ts';
 
 type DrainItem = HostDrain['vms'][number];
@@ -33,8 +34,9 @@ async function stopAndWait(ctx: VmContext, row: VmRow, actor: string): Promise<v
  * Moves one VM off a host being drained, following its drain policy (docs/migration.md § Drain):
  * `stay` leaves it (skipped); a running VM with `migrate` moves live where it can, else it is
  * stopped, moved cold and started again; with `stop`, and any paused VM, it is stopped and moved
- * cold and left stopped; a stopped or created VM moves cold. A VM with volumes attached moves
- * only cold (its volumes' files with it): a running one is stopped, moved and started again.
+ * cold and left stopped; a stopped or created VM moves cold. A VM moved cold takes its snapshots
+ * on this host along (move-snapshots.ts). A VM with volumes attached moves only cold (its volumes'
+ * files with it): a running one is stopped, moved and started again.
  */
 export async function drainOne(ctx: VmContext, item: DrainItem, actor: string): Promise<void> {
   const row = await ctx.stores.vms.requireUnscoped(item.vm);
@@ -61,7 +63,14 @@ export async function drainOne(ctx: VmContext, item: DrainItem, actor: string): 
     );
     await stopAndWait(ctx, row, actor);
     try {
-      moved = await migrateVm(ctx, row.id, null, actor);
+      moved = await migrateVm(
+        ctx,
+        row.id,
+        null,
+        actor,
+        undefined,
+        await snapshotsOn(ctx, row.id, row.host_id!),
+      );
     } catch (e) {
       // The cold move failed with the VM still on this host: one that ran runs again there.
       if (running)
@@ -80,7 +89,9 @@ export async function drainOne(ctx: VmContext, item: DrainItem, actor: string): 
     }
     item.reason = `${because}: stopped, moved cold${again ? ', started again' : ', left stopped'}`;
   } else {
-    moved = await migrateVm(ctx, row.id, null, actor);
+    // A stopped VM takes its snapshots on this host along (a paused E2B sandbox's among them).
+    const carry = row.state === 'stopped' ? await snapshotsOn(ctx, row.id, row.host_id!) : [];
+    moved = await migrateVm(ctx, row.id, null, actor, undefined, carry);
   }
   item.status = 'done';
   item.to = moved.host;

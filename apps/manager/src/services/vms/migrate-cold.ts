@@ -4,6 +4,7 @@ import type { HostRow, VmRow } from '../../store/mappers.ts';
 import type { VmContext } from './context.ts';
 import { migrationEvent } from './migrate.ts';
 import { removeCopy } from './move-leftovers.ts';
+import { copySnapshots } from './move-snapshots.ts';
 
 export interface MoveResult {
   downtimeMs: number | null;
@@ -16,11 +17,20 @@ export interface MoveResult {
  * encoding (export.ts on the agent), streamed from the source agent through this manager into the
  * destination, which checks the sha256 the source announced. A VM that never started has no disk
  * yet: only its volumes' files and the record move, and its first start makes the disk on the new
- * host. The records name the destination only after everything arrived (migrate.ts).
+ * host. The records name the destination only after everything arrived (migrate.ts). `carry`: ids
+ * of its snapshots on the source that move with it (a paused E2B sandbox's memory snapshot).
  */
-export async function moveCold(ctx: VmContext, row: VmRow, from: HostRow, to: HostRow): Promise<MoveResult> {
+export async function moveCold(
+  ctx: VmContext,
+  row: VmRow,
+  from: HostRow,
+  to: HostRow,
+  carry: string[] = [],
+): Promise<MoveResult> {
   const none = { downtimeMs: null, qemuDowntimeMs: null, pid: null };
   const volumes = await ctx.stores.volumes.forVm(row.id);
+  // Its snapshots first (move-snapshots.ts); the caller removes their copies if anything fails.
+  await copySnapshots(ctx, carry, from, to, (text) => migrationEvent(ctx, row, 'system', text));
   try {
     if (row.state !== 'created') {
       await copyFile(ctx, row, from, to, { file: 'disk' }, 'disk', (info) => ({

@@ -8,6 +8,7 @@ import { moveCold } from './migrate-cold.ts';
 import { moveLive } from './migrate-live.ts';
 import { moveSnapshot } from './migrate-snapshot.ts';
 import { refuseFencedTarget, removeCopy } from './move-leftovers.ts';
+import { carriedMib, dropCopies } from './move-snapshots.ts';
 
 /** VMs being moved by this manager: one move per VM at a time. */
 const moving = new Set<string>();
@@ -19,14 +20,14 @@ export async function migrationEvent(ctx: VmContext, row: VmRow, actor: string, 
 
 /**
  * The destination: the host asked for (never the one the VM is on), else the one placement
- * picks among the others, with room for the VM's CPUs, memory and disk (and `volumeMib` of
- * volumes moving with it).
+ * picks among the others, with room for the VM's CPUs, memory and disk (and `extraDiskMib` of
+ * volumes and snapshots moving with it).
  */
 export async function chooseTarget(
   ctx: VmContext,
   row: VmRow,
   toHost?: string,
-  volumeMib = 0,
+  extraDiskMib = 0,
 ): Promise<HostRow> {
   const hosts = (await ctx.stores.hosts.forPlacement()).filter((h) => h.id !== row.host_id);
   if (toHost) {
@@ -45,8 +46,8 @@ export async function chooseTarget(
         vcpus: row.vcpus,
         memoryMib: row.memory_mib,
         vmm: row.vmm ?? 'qemu',
-        // Volumes moving with the VM need their room there too.
-        diskMib: row.disk_mib + volumeMib,
+        // Volumes and snapshots moving with the VM need their room there too.
+        diskMib: row.disk_mib + extraDiskMib,
         ...(await constraintsOf(ctx, row)),
         ...(toHost ? { host: toHost } : {}),
       },
@@ -68,7 +69,8 @@ export async function chooseTarget(
 
 /**
  * Moves a VM to another host: a running QEMU VM live, a running Firecracker VM by snapshot (not
- * live: paused, snapshotted, copied, resumed there), a stopped (or created) one cold. Answers
+ * live: paused, snapshotted, copied, resumed there), a stopped (or created) one cold, with the
+ * snapshots named in `carry` (files and records, move-snapshots.ts) when given. Answers
  * once it runs (or rests) there; any failure leaves it where it was, unchanged, with an event
  * saying why, and is thrown as MIGRATION_FAILED.
  */
@@ -78,6 +80,7 @@ export async function migrateVm(
   project: string | null,
   actor: string,
   toHost?: string,
+  carry: string[] = [],
 ): Promise<Vm> {
   const row = project
     ? await ctx.stores.vms.require(idOrName, project)
@@ -107,9 +110,15 @@ export async function migrateVm(
       `Cannot migrate running VM "${row.name}": it has volumes attached (${volumes.map((v) => v.name).join(', ')}), which move only with a stopped VM. Stop it to move it cold with its volumes (a host drain does so itself).`,
     );
   }
+  if (carry.length && row.state !== 'stopped') {
+    throw new HearthError(
+      'MIGRATION_UNSUPPORTED',
+      `Cannot move VM "${row.name}" with its snapshots: it is ${row.state}; only a stopped VM's snapshots move with it.`,
+    );
+  }
   const from = await ctx.stores.hosts.requireForCall(row.host_id);
   const volumeMib = volumes.reduce((n, v) => n + v.size_mib, 0);
-  const to = await chooseTarget(ctx, row, toHost, volumeMib);
+  const to = await chooseTarget(ctx, row, toHost, volumeMib + (await carriedMib(ctx, row, carry)));
   await refuseFencedTarget(ctx, row, to);
   moving.add(row.id);
   const t0 = Date.now();
@@ -133,7 +142,7 @@ export async function migrateVm(
         ? await moveLive(ctx, row, spec, from, to, actor)
         : mode === 'snapshot'
           ? await moveSnapshot(ctx, row, spec, from, to, actor)
-          : await moveCold(ctx, row, from, to);
+          : await moveCold(ctx, row, from, to, carry);
     const m: LastMigration = {
       from: from.id,
       to: to.id,
@@ -143,11 +152,12 @@ export async function migrateVm(
       totalMs: Date.now() - t0,
       at: new Date().toISOString(),
     };
-    const moved = await ctx.stores.vms.moveHost(row.id, to.id, m, live ? r.pid : undefined);
+    const moved = await ctx.stores.vms.moveHost(row.id, to.id, m, live ? r.pid : undefined, carry);
     recorded = true;
     await ctx.stores.moves.phase(row.id, 'recorded');
     // The source's copy goes only once the record names the destination.
     await removeCopy(ctx, from, row.id, `it moved to ${to.name}`);
+    await dropCopies(ctx, from, carry);
     await ctx.stores.moves.end(row.id);
     const downtime = m.downtimeMs === null ? '' : `, downtime ${m.downtimeMs} ms`;
     await migrationEvent(ctx, row, actor, `done: on ${to.name} (${mode}${downtime}, total ${m.totalMs} ms)`);
@@ -159,6 +169,8 @@ export async function migrateVm(
     const why = (e as Error).message;
     // Past the record's switch the VM runs on the destination: the row stays for recovery.
     if (recorded) throw e;
+    // The carried snapshots' copies go: their files stay on the source, where the records say.
+    await dropCopies(ctx, to, carry);
     await ctx.stores.moves
       .end(row.id)
       .catch((x: Error) => ctx.log.warn({ vm: row.id, err: x.message }, 'clearing the move record failed'));

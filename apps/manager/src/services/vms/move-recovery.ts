@@ -4,6 +4,7 @@ import type { MoveRow } from '../../store/moves.ts';
 import type { VmContext } from './context.ts';
 import { migrationEvent } from './migrate.ts';
 import { removeCopy } from './move-leftovers.ts';
+import { settleSnapshotCopies } from './move-snapshots.ts';
 
 /** Moves being resolved now (the tick may come round again before one ends). */
 const resolving = new Set<string>();
@@ -93,6 +94,8 @@ async function recoverMove(ctx: VmContext, m: MoveRow): Promise<void> {
       );
     }
   }
+  // Snapshots carried by a cold move keep the files where their records say; the other copy goes.
+  if (m.mode === 'cold') await settleSnapshotCopies(ctx, m.vm_id, from, to);
   await ctx.stores.moves.end(m.vm_id);
   log.warn('a move interrupted by a manager restart was resolved');
 }

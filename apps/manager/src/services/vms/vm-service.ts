@@ -27,6 +27,7 @@ import { importVm, type ImportPlan } from './import.ts';
 import { waitForState } from './wait.ts';
 import { migrateVm } from './migrate.ts';
 import { drainHost } from './drain.ts';
+import { whyNotOnItsHost } from './move-snapshots.ts';
 import { recoverMoves } from './move-recovery.ts';
 
 export type { VmServiceDeps } from './context.ts';
@@ -167,9 +168,17 @@ export class VmService {
     return this.ctx.operations.vmIds();
   }
 
-  /** Moves a VM to another host: live when running (QEMU), cold when stopped (migrate.ts). */
-  migrate(idOrName: string, project: string, actor: string, toHost?: string): Promise<Vm> {
-    return migrateVm(this.ctx, idOrName, project, actor, toHost);
+  /**
+   * Moves a VM to another host: live when running (QEMU), cold when stopped (migrate.ts), a
+   * stopped one with the snapshots of it named in `carry` (move-snapshots.ts).
+   */
+  migrate(idOrName: string, project: string, actor: string, toHost?: string, carry?: string[]): Promise<Vm> {
+    return migrateVm(this.ctx, idOrName, project, actor, toHost, carry);
+  }
+
+  /** Why a stopped VM cannot start again where it is (move-snapshots.ts), or null. */
+  async whyNotOnItsHost(idOrName: string, project: string): Promise<string | null> {
+    return whyNotOnItsHost(this.ctx, await this.ctx.stores.vms.require(idOrName, project));
   }
 
   /** Cordons a host and moves every VM off it, in the background (drain.ts). */
