@@ -1,4 +1,4 @@
-import { cp, open, readFile, writeFile } from 'node:fs/promises';
+import { cp, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataExtents } from './extents.ts';
@@ -76,7 +76,7 @@ describe('Firecracker diff snapshots against the contract checker', () => {
   it('refuses a diff before this process took or restored any snapshot: it would have no base', async () => {
     await env.standin();
     await expect(source.snapshot(snap('early'), { type: 'diff' })).rejects.toThrow(
-      /^Creating a diff snapshot failed: this Firecracker process has taken or restored no snapshot yet.*take a full snapshot first$/,
+      /^Creating a diff snapshot failed: this Firecracker process has no snapshot a diff could build on \(none taken or restored yet.*take a full snapshot first$/,
     );
     expect(await env.calls()).toEqual([]);
   });
@@ -115,11 +115,12 @@ describe('Firecracker diff snapshots against the contract checker', () => {
     // Known memory: the checker writes stand-in files, so the test writes what Firecracker would.
     const base = baseMemory();
     await writeFile(join(snap('full'), 'memory.snap'), base);
-    await writeDiff(join(snap('d1'), 'memory.snap'), { 1: fill(0xa1), 2: fill(0), 5: fill(0xb5) });
-    await writeDiff(join(snap('d2'), 'memory.snap'), { 5: fill(0xc5), 6: fill(0) });
+    await writeDiff(join(snap('d1'), 'memory.snap'), { 1: fill(0xa1), 3: fill(0), 5: fill(0xb5) });
+    await writeDiff(join(snap('d2'), 'memory.snap'), { 5: fill(0xc5), 7: fill(0) });
     // The files are what the merge relies on: a zero page is data, not a hole.
     expect((await dataExtents(join(snap('d1'), 'memory.snap'))).extents).toEqual([
-      [1 * PAGE, 2 * PAGE],
+      [1 * PAGE, PAGE],
+      [3 * PAGE, PAGE],
       [5 * PAGE, PAGE],
     ]);
     await env.standin();
@@ -141,9 +142,9 @@ describe('Firecracker diff snapshots against the contract checker', () => {
     expect(calls.every((c) => c.status === 204)).toBe(true);
     const expected = Buffer.from(base);
     fill(0xa1).copy(expected, 1 * PAGE);
-    fill(0).copy(expected, 2 * PAGE);
+    fill(0).copy(expected, 3 * PAGE);
     fill(0xc5).copy(expected, 5 * PAGE);
-    fill(0).copy(expected, 6 * PAGE);
+    fill(0).copy(expected, 7 * PAGE);
     const merged = await readFile(join(spec.runDir, 'restore.mem'));
     expect(merged.length).toBe(PAGES * PAGE);
     for (let i = 0; i < PAGES; i++) {
@@ -178,7 +179,7 @@ describe('Firecracker diff snapshots against the contract checker', () => {
     const inst2 = (await env.driver().restore(spec2, snap('d3'))) as FirecrackerInstance;
     env.track(inst2.pid);
     const merged = await readFile(join(spec2.runDir, 'restore.mem'));
-    expect([0, 1, 2, 3, 5, 6].map((i) => merged[i * PAGE])).toEqual([0xd0, 0xa1, 0, 0x13, 0xc5, 0]);
+    expect([0, 1, 2, 3, 5, 6, 7].map((i) => merged[i * PAGE])).toEqual([0xd0, 0xa1, 0x12, 0, 0xc5, 0x16, 0]);
     await inst2.kill();
   });
 
@@ -232,6 +233,21 @@ describe('Firecracker diff snapshots against the contract checker', () => {
     expect(await refusal(loopDir, 'r6')).toMatch(
       /loops back to \S+loop, so it does not end at a full snapshot/,
     );
+  });
+
+  it('forgets the base when a snapshot fails after Firecracker wrote it: the next diff needs a full one', async () => {
+    const disk = join(env.dir, 'src', 'disk.raw');
+    await rename(disk, `${disk}.away`);
+    await expect(source.snapshot(snap('broken'), { type: 'diff' })).rejects.toThrow(
+      /^Creating the snapshot failed/,
+    );
+    await rename(`${disk}.away`, disk);
+    await expect(source.snapshot(snap('after-broken'), { type: 'diff' })).rejects.toThrow(
+      /no snapshot a diff could build on .*the last one failed after Firecracker had written its files/,
+    );
+    await source.snapshot(snap('full2'));
+    const d = (await source.snapshot(snap('after-full2'), { type: 'diff' })) as FirecrackerSnapshotInfo;
+    expect(d.firecracker.base?.dir).toBe(resolve(snap('full2')));
   });
 
   it('refuses to merge memory files of different sizes, and starts no Firecracker', async () => {

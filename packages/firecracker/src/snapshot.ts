@@ -89,7 +89,7 @@ async function diffBase(inst: FirecrackerInstance): Promise<SnapshotBase> {
   const last = inst.init.lastSnapshot;
   if (!last) {
     throw fail(
-      'this Firecracker process has taken or restored no snapshot yet, so a diff would have no base',
+      'this Firecracker process has no snapshot a diff could build on (none taken or restored yet, or the last one failed after Firecracker had written its files)',
     );
   }
   const base = await readSnapshot(last).catch(() => null);
