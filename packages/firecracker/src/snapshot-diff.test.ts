@@ -248,6 +248,12 @@ describe('Firecracker diff snapshots against the contract checker', () => {
     await source.snapshot(snap('full2'));
     const d = (await source.snapshot(snap('after-full2'), { type: 'diff' })) as FirecrackerSnapshotInfo;
     expect(d.firecracker.base?.dir).toBe(resolve(snap('full2')));
+    // A restarted agent adopting the process keeps the base for the next diff.
+    const adopted = (await env
+      .driver({ trackDirtyPages: true })
+      .adopt(join(env.dir, 'src'))) as FirecrackerInstance;
+    expect(adopted.init.lastSnapshot).toBe(resolve(snap('after-full2')));
+    adopted.dispose();
   });
 
   it('refuses to merge memory files of different sizes, and starts no Firecracker', async () => {
