@@ -1,4 +1,4 @@
-import { chown, rm, stat } from 'node:fs/promises';
+import { chown, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { copyExtents, dataExtents } from './extents.ts';
 import {
@@ -109,4 +109,25 @@ export async function mergeChainMemory(
     await rm(out, { force: true });
     throw refuse(`merging the diff snapshots onto their base failed: ${(e as Error).message}`);
   }
+}
+
+/**
+ * The snapshots in `root` (one directory each) whose record names `dir` as their diff base: while
+ * any exists, deleting `dir` would leave them unrestorable.
+ */
+export async function diffsBuiltOn(root: string, dir: string): Promise<string[]> {
+  const target = resolve(dir);
+  const names = await readdir(root).catch(() => [] as string[]);
+  const found: string[] = [];
+  for (const name of names.sort()) {
+    const text = await readFile(join(root, name, SNAPSHOT_FILES.meta), 'utf8').catch(() => null);
+    if (!text) continue;
+    try {
+      const info = JSON.parse(text) as Partial<FirecrackerSnapshotInfo>;
+      if (info.firecracker?.base && resolve(info.firecracker.base.dir) === target) found.push(name);
+    } catch {
+      // Not a record this check can read: it names no base.
+    }
+  }
+  return found;
 }
