@@ -49,6 +49,12 @@ async function build(stage) {
     if ((f.endsWith('.go') && !f.endsWith('_test.go')) || f === 'go.mod' || f === 'build.sh')
       await cp(join(ROOT, 'apps/guest', f), join(stage, 'apps/guest', f));
   }
+  // So is the SEEK_DATA helper that merges Firecracker diff snapshots (packages/firecracker/src/extents.ts).
+  await mkdir(join(stage, 'packages/firecracker/extents'), { recursive: true });
+  for (const f of await readdir(join(ROOT, 'packages/firecracker/extents'))) {
+    if ((f.endsWith('.go') && !f.endsWith('_test.go')) || f === 'go.mod')
+      await cp(join(ROOT, 'packages/firecracker/extents', f), join(stage, 'packages/firecracker/extents', f));
+  }
   await mkdir(join(stage, 'bin'), { recursive: true });
   await writeFile(
     join(stage, 'bin/hearth.mjs'),

@@ -139,6 +139,10 @@ export const errorCatalogue = {
     status: 409,
     hint: '`detail` says what changed since the snapshot (kernel, image, VMM version); take a new snapshot.',
   },
+  SNAPSHOT_IN_USE: {
+    status: 409,
+    hint: 'Diff snapshots hold only the memory changed since this one: delete those in `detail.dependents` first.',
+  },
   SNAPSHOT_TYPE_UNSUPPORTED: {
     status: 422,
     hint: 'Take a full snapshot (omit `type`): `detail.vmm` says which VMM refused the type and `detail.reason` why.',

@@ -59,7 +59,7 @@ export const CreateSnapshotBody = z
       .enum(['full', 'diff'])
       .default('full')
       .describe(
-        '`diff`: only the memory changed since the last snapshot. Refused with SNAPSHOT_TYPE_UNSUPPORTED where the VMM cannot restore one (docs/snapshots.md)',
+        '`diff`: only the memory changed since the last snapshot. Refused with SNAPSHOT_TYPE_UNSUPPORTED where Hearth cannot restore one (docs/storage.md)',
       ),
     kind: SnapshotKind.default('memory').describe(
       '`disk`: the root disk and volumes only, of a running, paused or stopped VM; restoring it boots the VM cold. Refused with SNAPSHOT_KIND_UNSUPPORTED on Firecracker',
@@ -84,7 +84,7 @@ export const ListSnapshotsQuery = PageQuery.extend({
 const DIFF_REFUSAL = {
   qemu: 'QEMU saves the whole guest memory in its migration stream; it keeps no record of the pages changed since the last snapshot that a restore could lay onto a base, so its snapshots are full',
   firecracker:
-    "Firecracker's diff snapshot holds only the pages changed since the last snapshot and restores only once merged onto its base full snapshot's memory, which Hearth does not do yet",
+    "Firecracker's diff snapshot holds only the pages changed since the last snapshot and restores only once merged onto its base full snapshot's memory; the host can merge them, but Hearth does not record a diff's base yet, so it could not keep that base from being deleted, moved or exported while the diff needs it",
 } as const;
 
 /** The refusal of a `diff` snapshot on a VMM, with the reason (SNAPSHOT_TYPE_UNSUPPORTED, 422). */

@@ -28,6 +28,7 @@ import {
 import { directLayout, runDirFiles, type FcLayout } from './layout.ts';
 import { probeFirecracker, type FirecrackerProbe } from './probe.ts';
 import { copyDisk, readSnapshot, SNAPSHOT_FILES, snapshotIncompatibility } from './snapshot.ts';
+import { resolveChain } from './snapshot-chain.ts';
 
 export interface FirecrackerDriverOptions {
   /** Path or name on PATH; default HEARTH_FIRECRACKER_BIN or `firecracker`. */
@@ -162,7 +163,7 @@ export class FirecrackerDriver implements VmmDriver {
 
   /**
    * Boots a fresh Firecracker from a snapshot directory: refuses other VMMs' and incompatible
-   * versions' snapshots, copies the disk to `spec.diskPath`, loads with the NIC re-pointed at
+   * versions' snapshots, merges a diff snapshot's chain onto its full base, copies the disk to `spec.diskPath`, loads with the NIC re-pointed at
    * this VM's TAP, then puts the MMDS data again (snapshots do not carry it).
    */
   async restore(spec: VmmLaunchSpec, snapshotDir: string): Promise<VmmInstance> {
@@ -170,11 +171,8 @@ export class FirecrackerDriver implements VmmDriver {
     const info = await readSnapshot(snapshotDir);
     const why = snapshotIncompatibility(info.vmmVersion === 'unknown' ? null : info.vmmVersion, ctx.version);
     if (why) throw new Error(`Restoring the snapshot failed: ${why}`);
-    if (info.type === 'diff') {
-      throw new Error(
-        'Restoring the snapshot failed: a diff snapshot holds only changed memory; restore a full one',
-      );
-    }
+    // A diff is merged onto its chain's full snapshot; its own state file is what loads.
+    const chain = info.type === 'diff' ? await resolveChain(snapshotDir, info) : undefined;
     if (info.firecracker.hasNic && !spec.tap) {
       throw new Error(
         'Restoring the snapshot failed: the snapshot has a network interface and this VM has no TAP',
@@ -192,7 +190,7 @@ export class FirecrackerDriver implements VmmDriver {
       }
     }
     await copyDisk(`${snapshotDir}/${SNAPSHOT_FILES.disk}`, spec.diskPath);
-    return this.start(ctx, spec, { kind: 'restore', info, dir: snapshotDir });
+    return this.start(ctx, spec, { kind: 'restore', info, dir: snapshotDir, chain });
   }
 
   async adopt(runDir: string): Promise<VmmInstance | null> {

@@ -6,3 +6,4 @@ export { configCalls, firecrackerBootArgs, type ApiCall } from './config.ts';
 export { jailerArgs, jailId, JAILER_DEFAULTS, type JailerConfig } from './jailer.ts';
 export { probeFirecracker, parseFirecrackerVersion, findExecutable } from './probe.ts';
 export { snapshotIncompatibility, snapshotFormatMajor, type FirecrackerSnapshotInfo } from './snapshot.ts';
+export { diffsBuiltOn } from './snapshot-chain.ts';

@@ -41,6 +41,8 @@ export interface InstanceInit {
   fcVsockPath: string;
   hasNic: boolean;
   trackDirtyPages: boolean;
+  /** The snapshot this process last took or was restored from: a diff snapshot's base. */
+  lastSnapshot: string | null;
   metrics: MetricsReader | null;
   /** Set when we spawned the process ourselves: its exit code tells reset from crash. */
   child: ChildProcess | null;

@@ -1,5 +1,5 @@
 import { link, copyFile, mkdir, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import {
@@ -21,6 +21,7 @@ import { cleanupJail, jailerArgs, jailId, jailPidFile, prepareJail } from './jai
 import { checkSocketPaths, fcPath, IFACE_ID, type FcLayout } from './layout.ts';
 import { MetricsReader } from './metrics.ts';
 import { SNAPSHOT_FILES, type FirecrackerSnapshotInfo } from './snapshot.ts';
+import { mergeChainMemory, type SnapshotChain } from './snapshot-chain.ts';
 import { spawnDetached } from './spawn.ts';
 
 export class FirecrackerLaunchError extends Error {
@@ -47,7 +48,8 @@ export interface LaunchContext {
 }
 
 /** What the VM boots from: a fresh configuration, or a snapshot already staged in the root. */
-export type LaunchMode = { kind: 'boot' } | { kind: 'restore'; info: FirecrackerSnapshotInfo; dir: string };
+export type LaunchMode =
+  { kind: 'boot' } | { kind: 'restore'; info: FirecrackerSnapshotInfo; dir: string; chain?: SnapshotChain };
 
 /** Where a restore stages the snapshot's state and memory files (inside Firecracker's root). */
 export const RESTORE_STATE = 'restore.vmstate';
@@ -66,6 +68,8 @@ export interface InstanceRecord {
   fcVsockPath: string;
   hasNic: boolean;
   trackDirtyPages: boolean;
+  /** The snapshot this process last took or was restored from (a diff snapshot's base). */
+  lastSnapshot?: string | null;
 }
 
 /** Names Firecracker uses for this VM's disk and vsock: the same for every VM (see FcLayout). */
@@ -139,7 +143,12 @@ export async function launchFirecracker(
     // The memory file is mapped copy-on-write for the VM's whole life: a link of its own keeps it
     // there even if the snapshot is deleted meanwhile.
     await stageFile(join(mode.dir, SNAPSHOT_FILES.state), join(layout.root, RESTORE_STATE));
-    await stageFile(join(mode.dir, SNAPSHOT_FILES.memory), join(layout.root, RESTORE_MEMORY));
+    if (mode.chain?.diffs.length) {
+      // A diff's memory is only the pages changed since its base: merged onto a copy of the base.
+      await mergeChainMemory(mode.chain, join(layout.root, RESTORE_MEMORY), layout.jail);
+    } else {
+      await stageFile(join(mode.dir, SNAPSHOT_FILES.memory), join(layout.root, RESTORE_MEMORY));
+    }
   }
   const consoleFrom = (await stat(spec.consoleLogPath).catch(() => ({ size: 0 }))).size;
   const id = jailId(spec.vmId);
@@ -208,6 +217,7 @@ export async function launchFirecracker(
     fcVsockPath: names.vsock,
     hasNic: mode.kind === 'restore' ? mode.info.firecracker.hasNic : Boolean(spec.tap),
     trackDirtyPages: mode.kind === 'restore' ? mode.info.firecracker.trackDirtyPages : ctx.trackDirtyPages,
+    lastSnapshot: mode.kind === 'restore' ? resolve(mode.dir) : null,
   };
   await writeFile(layout.stateFile, JSON.stringify(record, null, 2) + '\n');
   const instance = instanceFor(ctx, record, pid, layout.jail ? null : proc.child);
@@ -262,6 +272,7 @@ export function instanceFor(
     fcVsockPath: r.fcVsockPath,
     hasNic: r.hasNic,
     trackDirtyPages: r.trackDirtyPages,
+    lastSnapshot: r.lastSnapshot ?? null,
     metrics,
     child,
     watchdog: ctx.watchdog,

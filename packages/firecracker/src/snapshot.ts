@@ -1,7 +1,8 @@
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SNAPSHOT_INFO_FILE, type VmmSnapshotInfo, type VmmSnapshotOptions } from '@hearth/vmm';
 import { runArgv } from './exec.ts';
+import { copyKeepingHoles } from './extents.ts';
 import type { FirecrackerInstance } from './instance.ts';
 import { hostPath } from './layout.ts';
 
@@ -21,7 +22,19 @@ export interface FirecrackerSnapshotInfo extends VmmSnapshotInfo {
     hasNic: boolean;
     trackDirtyPages: boolean;
     snapshotFormat: number | null;
+    /**
+     * Diff snapshots only: the snapshot its memory pages were counted from (the last one this
+     * Firecracker process took or was restored from). Its `createdAt` tells a replaced base.
+     */
+    base?: SnapshotBase | null;
   };
+}
+
+/** Where a diff snapshot's base lies, and which snapshot it was. */
+export interface SnapshotBase {
+  dir: string;
+  vmId: string;
+  createdAt: string;
 }
 
 /**
@@ -52,15 +65,41 @@ export function snapshotIncompatibility(recorded: string | null, current: string
     : `it was taken by Firecracker ${recorded} and this host runs Firecracker ${current}; snapshot formats differ between Firecracker releases, so restore it on a host with Firecracker ${minor(recorded)}`;
 }
 
-/** Moves a file Firecracker wrote into the snapshot directory (copy when on another filesystem). */
-async function moveFile(src: string, dst: string): Promise<void> {
+/**
+ * Moves a file Firecracker wrote into the snapshot directory (copy when on another filesystem;
+ * `keepHoles` for a diff memory file, whose holes mean "the base's page").
+ */
+async function moveFile(src: string, dst: string, keepHoles = false): Promise<void> {
   try {
     await rename(src, dst);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-    await copyFile(src, dst);
+    await (keepHoles ? copyKeepingHoles(src, dst) : copyFile(src, dst));
     await rm(src, { force: true });
   }
+}
+
+/**
+ * The base a diff snapshot would build on: Firecracker counts dirty pages from the last snapshot
+ * this process created or loaded, which the instance record keeps (`lastSnapshot`).
+ */
+async function diffBase(inst: FirecrackerInstance): Promise<SnapshotBase> {
+  const fail = (why: string) =>
+    new Error(`Creating a diff snapshot failed: ${why}; take a full snapshot first`);
+  const last = inst.init.lastSnapshot;
+  if (!last) {
+    throw fail(
+      'this Firecracker process has no snapshot a diff could build on (none taken or restored yet, or the last one failed after Firecracker had written its files)',
+    );
+  }
+  const base = await readSnapshot(last).catch(() => null);
+  if (!base) throw fail(`its base, the last snapshot ${last}, is gone`);
+  if (base.vmId !== inst.init.vmId) {
+    throw fail(
+      `this VM was restored from a snapshot of VM ${base.vmId}, and a diff needs a base of its own VM`,
+    );
+  }
+  return { dir: last, vmId: base.vmId, createdAt: base.createdAt };
 }
 
 /** A sparse (and, where the filesystem can, reflinked) copy: disks are mostly holes. */
@@ -82,6 +121,7 @@ export async function createSnapshot(
   if (type === 'diff' && !init.trackDirtyPages) {
     throw new Error('Creating a diff snapshot failed: this VM was started without dirty-page tracking');
   }
+  const base = type === 'diff' ? await diffBase(inst) : null;
   await mkdir(dir, { recursive: true });
   if (await stat(join(dir, SNAPSHOT_FILES.meta)).catch(() => null)) {
     throw new Error(`Creating the snapshot failed: ${dir} already holds one`);
@@ -92,19 +132,24 @@ export async function createSnapshot(
   const tag = `snap-${Date.now()}`;
   const fcState = `${tag}.vmstate`;
   const fcMem = `${tag}.mem`;
+  let created = false;
   try {
     await api.put(
       '/snapshot/create',
       { snapshot_type: type === 'diff' ? 'Diff' : 'Full', snapshot_path: fcState, mem_file_path: fcMem },
       10 * 60_000,
     );
+    created = true;
     await moveFile(hostPath(init.layout, fcState), join(dir, SNAPSHOT_FILES.state));
-    await moveFile(hostPath(init.layout, fcMem), join(dir, SNAPSHOT_FILES.memory));
+    await moveFile(hostPath(init.layout, fcMem), join(dir, SNAPSHOT_FILES.memory), type === 'diff');
     await copyDisk(init.diskPath, join(dir, SNAPSHOT_FILES.disk));
   } catch (e) {
     await Promise.all(
       [fcState, fcMem].map((f) => rm(hostPath(init.layout, f), { force: true }).catch(() => undefined)),
     );
+    // Firecracker cleared its dirty-page record when it wrote the files: no later diff may build
+    // on the previous snapshot, whose pages would be missing from it.
+    if (created) await rememberSnapshot(inst, null).catch(() => undefined);
     throw new Error(`Creating the snapshot failed: ${(e as Error).message}`);
   } finally {
     if (wasRunning) await api.patch('/vm', { state: 'Resumed' });
@@ -122,10 +167,25 @@ export async function createSnapshot(
       hasNic: init.hasNic,
       trackDirtyPages: init.trackDirtyPages,
       snapshotFormat: init.version ? snapshotFormatMajor(init.version) : null,
+      ...(base ? { base } : {}),
     },
   };
-  await writeFile(join(dir, SNAPSHOT_FILES.meta), JSON.stringify(info, null, 2) + '\n');
+  try {
+    await writeFile(join(dir, SNAPSHOT_FILES.meta), JSON.stringify(info, null, 2) + '\n');
+  } catch (e) {
+    await rememberSnapshot(inst, null).catch(() => undefined);
+    throw new Error(`Creating the snapshot failed: ${(e as Error).message}`);
+  }
+  await rememberSnapshot(inst, resolve(dir));
   return info;
+}
+
+/** Records the snapshot the next diff builds on, in the instance and its record (kept on adopt). */
+async function rememberSnapshot(inst: FirecrackerInstance, dir: string | null): Promise<void> {
+  inst.init.lastSnapshot = dir;
+  const file = inst.init.layout.stateFile;
+  const record = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  await writeFile(file, JSON.stringify({ ...record, lastSnapshot: dir }, null, 2) + '\n');
 }
 
 export async function readSnapshot(dir: string): Promise<FirecrackerSnapshotInfo> {

@@ -129,6 +129,9 @@ describe('Firecracker contract checker', () => {
     const body = { snapshot_path: 'state', mem_file_path: 'mem' };
     expect(await fault(api.put('/snapshot/create', body))).toMatch(/not paused/);
     await api.patch('/vm', { state: 'Paused' });
+    expect(await fault(api.put('/snapshot/create', { ...body, snapshot_type: 'Diff' }))).toMatch(
+      /dirty page tracking disabled/,
+    );
     await api.put('/snapshot/create', body);
   });
 

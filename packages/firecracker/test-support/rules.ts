@@ -311,6 +311,8 @@ export class FirecrackerModel {
   /** The "snapshot" is the configuration as JSON: enough for load to enforce what the real one does. */
   private snapshotCreate(body: Obj): Answer {
     if (this.state !== 'Paused') return bad('Cannot create snapshot: the microVM is not paused.');
+    if (body.snapshot_type === 'Diff' && this.cfg.machine.track_dirty_pages !== true)
+      return bad('Diff snapshots are not allowed on uVMs with dirty page tracking disabled.');
     for (const f of [body.snapshot_path, body.mem_file_path] as string[]) {
       if (!existsSync(dirname(this.file(f))))
         return bad(`Cannot create snapshot file ${f}: No such file or directory (os error 2)`);

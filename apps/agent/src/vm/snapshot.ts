@@ -1,5 +1,6 @@
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { diffsBuiltOn } from '@hearth/firecracker';
 import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
 import type { VmmSnapshotInfo } from '@hearth/vmm';
 import { bootVm } from './boot/index.ts';
@@ -154,6 +155,16 @@ export function restoreVm(
   });
 }
 
+/** Refused while a diff snapshot on this host builds on it: the diff holds only changed memory. */
 export async function deleteSnapshot(ctx: VmContext, snapshotId: string): Promise<void> {
-  await rm(snapshotDir(ctx, snapshotId), { recursive: true, force: true });
+  const dir = snapshotDir(ctx, snapshotId);
+  const dependents = await diffsBuiltOn(dirname(dir), dir);
+  if (dependents.length) {
+    throw new HearthError(
+      'SNAPSHOT_IN_USE',
+      `Deleting snapshot ${snapshotId} failed: the diff snapshot${dependents.length > 1 ? 's' : ''} ${dependents.join(', ')} hold${dependents.length > 1 ? '' : 's'} only the memory changed since it and cannot be restored without it`,
+      { detail: { dependents } },
+    );
+  }
+  await rm(dir, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -146,6 +146,31 @@ describe('Supervisor (fake VMM)', () => {
     await expect((async () => sup.stop('vm_nope', { force: true, timeoutMs: 1 }))()).rejects.toMatchObject({
       code: 'VM_NOT_FOUND',
     });
+  });
+
+  it('refuses to delete a snapshot a diff snapshot builds on (SNAPSHOT_IN_USE), until the diff is gone', async () => {
+    const snaps = join(dir, 'snapshots');
+    const meta = (type: string, base: string | null) =>
+      JSON.stringify({
+        vmm: 'firecracker',
+        type,
+        vmId: spec.id,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        firecracker: base ? { base: { dir: join(snaps, base), vmId: spec.id, createdAt: 'x' } } : {},
+      });
+    for (const [id, type, base] of [
+      ['snap_full', 'full', null],
+      ['snap_d1', 'diff', 'snap_full'],
+    ] as const) {
+      await mkdir(join(snaps, id), { recursive: true });
+      await writeFile(join(snaps, id, 'snapshot.json'), meta(type, base));
+    }
+    const e = await sup.deleteSnapshot('snap_full').catch((err: unknown) => err);
+    expect(e).toMatchObject({ code: 'SNAPSHOT_IN_USE', status: 409, detail: { dependents: ['snap_d1'] } });
+    expect((e as Error).message).toMatch(/the diff snapshot snap_d1 holds only the memory changed since it/);
+    await sup.deleteSnapshot('snap_d1');
+    await sup.deleteSnapshot('snap_full');
+    await expect(readFile(join(snaps, 'snap_full', 'snapshot.json'))).rejects.toThrow(/ENOENT/);
   });
 
   it('a stop is an expected exit: no unexpected change is reported; an exit nobody asked for is', async () => {

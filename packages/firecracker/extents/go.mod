@@ -1,0 +1,3 @@
+module hearth/extents
+
+go 1.19
