@@ -93,7 +93,10 @@ export class FirecrackerDriver implements VmmDriver {
   }
 
   private async context(): Promise<LaunchContext & { probe: FirecrackerProbe }> {
-    const probe = await (this.probed ?? this.probeNow());
+    let probe = await (this.probed ?? this.probeNow());
+    // A version probe that timed out (a loaded host) leaves the version unknown, and every
+    // snapshot of a VM launched so could never be restored: ask again before launching.
+    if (probe.binary && !probe.availability.version) probe = await this.probeNow();
     if (!probe.binary) {
       throw new FirecrackerLaunchError(`Launching Firecracker failed: ${probe.checks[0]!.detail}`, '');
     }

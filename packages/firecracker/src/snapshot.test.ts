@@ -113,4 +113,20 @@ describe('Firecracker snapshots against the contract checker', () => {
       /^Launching Firecracker failed: Firecracker rejected PUT \/snapshot\/load \(400\): Injected by the contract checker/,
     );
   });
+
+  it('refuses to snapshot a VM whose Firecracker version is unknown: such a snapshot would load nowhere', async () => {
+    // The stand-in answers `--version` with no version the driver can read.
+    await env.standin({ FC_CHECKER_VERSION: 'custom-build' });
+    const inst = (await env.driver().launch(await env.spec('nover'))) as FirecrackerInstance;
+    env.track(inst.pid);
+    try {
+      const dir = join(env.dir, 'snap-nover');
+      await expect(inst.snapshot(dir)).rejects.toThrow(/version is unknown/);
+      // Nothing was asked of Firecracker and nothing written.
+      expect((await env.calls()).some((c) => c.path.startsWith('/snapshot'))).toBe(false);
+      await expect(readFile(join(dir, 'snapshot.json'), 'utf8')).rejects.toThrow(/ENOENT/);
+    } finally {
+      await inst.kill();
+    }
+  });
 });

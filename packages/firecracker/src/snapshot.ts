@@ -121,6 +121,12 @@ export async function createSnapshot(
   if (type === 'diff' && !init.trackDirtyPages) {
     throw new Error('Creating a diff snapshot failed: this VM was started without dirty-page tracking');
   }
+  if (!init.version) {
+    // Restore checks the version that wrote a snapshot: one without it loads on no host.
+    throw new Error(
+      "Creating the snapshot failed: this VM's Firecracker version is unknown (`firecracker --version` did not answer when it was launched), and a snapshot without it could be restored on no host; stop and start the VM, then snapshot it",
+    );
+  }
   const base = type === 'diff' ? await diffBase(inst) : null;
   await mkdir(dir, { recursive: true });
   if (await stat(join(dir, SNAPSHOT_FILES.meta)).catch(() => null)) {
