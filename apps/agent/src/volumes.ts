@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -8,7 +8,7 @@ import { agentRoutes, HearthError } from '@hearth/contract';
 import { runOnUntrustedDisk } from '@hearth/images';
 import { prepareDisk } from './disk.ts';
 import { serve } from './http.ts';
-import { decodeSparse } from './vm/sparse-codec.ts';
+import { receiveChecked } from './vm/sparse-codec.ts';
 
 const run = promisify(execFile);
 
@@ -86,23 +86,19 @@ export function volumeRoutes(app: FastifyInstance, dataDir: string): void {
   serve(app, agentRoutes.importVolume, async ({ params: { id }, query, req }) => {
     const path = volumePath(dataDir, id);
     await mkdir(join(dataDir, 'volumes'), { recursive: true, mode: 0o700 });
-    const part = `${path}.part`;
-    try {
-      const got = await decodeSparse(req.body as Readable, part, query.sizeBytes);
-      if (got.sha256 !== query.sha256) {
-        throw new HearthError(
+    // The manager sends a volume only to a host its record does not name: a file here is a
+    // leftover of an earlier move, never the copy in use.
+    return receiveChecked(
+      req.body as Readable,
+      path,
+      query,
+      (actual) =>
+        new HearthError(
           'VM_ARCHIVE_CHECKSUM_MISMATCH',
-          `Importing volume ${id} failed: it hashes to ${got.sha256}, its source said ${query.sha256}.`,
-          { detail: { file: id, expected: query.sha256, actual: got.sha256 } },
-        );
-      }
-      // The manager sends a volume only to a host its record does not name: a file here is a
-      // leftover of an earlier move, never the copy in use.
-      await rename(part, path);
-      return got;
-    } finally {
-      await rm(part, { force: true });
-    }
+          `Importing volume ${id} failed: it hashes to ${actual}, its source said ${query.sha256}.`,
+          { detail: { file: id, expected: query.sha256, actual } },
+        ),
+    );
   });
 
   serve(app, agentRoutes.deleteVolume, async ({ params }) => {

@@ -1,5 +1,5 @@
 import { fromIterable } from '@hearth/contract/streams';
-import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -13,7 +13,7 @@ import { deleteVm } from './lifecycle.ts';
 import { exists } from './record.ts';
 import { SNAPSHOT_LAYOUT, SNAPSHOT_META } from './restore-support.ts';
 import { restoreVm, snapshotDir } from './snapshot.ts';
-import { decodeSparse, describeSparse, encodeChecked } from './sparse-codec.ts';
+import { receiveChecked, describeSparse, encodeChecked } from './sparse-codec.ts';
 
 /*
  * A running Firecracker VM moves by pause, snapshot, copy, load and resume (docs/migration.md §
@@ -140,24 +140,17 @@ export async function receiveSnapshotFile(
   }
   const dir = snapshotDir(ctx, incoming(id));
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = fileIn(dir, file);
-  const part = `${path}.part`;
-  await rm(part, { force: true });
-  try {
-    const got = await decodeSparse(body, part, o.sizeBytes);
-    if (got.sha256 !== o.sha256) {
-      throw new HearthError(
+  return receiveChecked(
+    body,
+    fileIn(dir, file),
+    o,
+    (actual) =>
+      new HearthError(
         'MIGRATION_FAILED',
-        `Receiving ${file} of VM ${id} failed: it hashes to ${got.sha256}, the source announced ${o.sha256}.`,
-        { detail: { file, expected: o.sha256, actual: got.sha256 } },
-      );
-    }
-    await rename(part, path);
-    return got;
-  } catch (e) {
-    await rm(part, { force: true });
-    throw e;
-  }
+        `Receiving ${file} of VM ${id} failed: it hashes to ${actual}, the source announced ${o.sha256}.`,
+        { detail: { file, expected: o.sha256, actual } },
+      ),
+  );
 }
 
 /**

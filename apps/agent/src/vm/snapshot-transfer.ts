@@ -7,7 +7,7 @@ import type { VmContext } from './context.ts';
 import { exists } from './record.ts';
 import { SNAPSHOT_META } from './restore-support.ts';
 import { snapshotDir } from './snapshot.ts';
-import { decodeSparse, describeSparse, encodeChecked, type EncodedInfo } from './sparse-codec.ts';
+import { receiveChecked, describeSparse, encodeChecked, type EncodedInfo } from './sparse-codec.ts';
 
 /*
  * A stored snapshot copied to another host under the same id, for a stopped VM that moves with
@@ -102,20 +102,18 @@ async function receiveFile(
   }
   const dir = snapshotDir(ctx, arriving(snapshotId));
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = fileIn(dir, file);
-  const part = `${path}.part`;
-  await rm(part, { force: true });
   try {
-    const got = await decodeSparse(body, part, o.sizeBytes);
-    if (got.sha256 !== o.sha256) {
-      throw new HearthError(
-        'MIGRATION_FAILED',
-        `Receiving ${file} of snapshot ${snapshotId} failed: it hashes to ${got.sha256}, the source announced ${o.sha256}.`,
-        { detail: { file, expected: o.sha256, actual: got.sha256 } },
-      );
-    }
-    await rename(part, path);
-    return got;
+    return await receiveChecked(
+      body,
+      fileIn(dir, file),
+      o,
+      (actual) =>
+        new HearthError(
+          'MIGRATION_FAILED',
+          `Receiving ${file} of snapshot ${snapshotId} failed: it hashes to ${actual}, the source announced ${o.sha256}.`,
+          { detail: { file, expected: o.sha256, actual } },
+        ),
+    );
   } catch (e) {
     // The whole arrival goes: the manager gives up the copy on any failure, and after a cut
     // stream it may not reach this host to say so at once.

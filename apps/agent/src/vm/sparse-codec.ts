@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { HearthError } from '@hearth/contract';
 
 /**
@@ -169,4 +169,27 @@ export async function decodeSparse(
     await fh.close();
   }
   return { sha256: h.digest('hex'), encodedBytes };
+}
+
+/**
+ * Receives an encoded stream into `path`: written beside it (`.part`), checked against the
+ * sha256 its sender announced, then renamed into place (replacing what was there). A mismatch
+ * throws `mismatch(actual)`; any failure leaves no `.part` behind.
+ */
+export async function receiveChecked(
+  body: AsyncIterable<Buffer>,
+  path: string,
+  o: { sizeBytes: number; sha256: string },
+  mismatch: (actual: string) => Error,
+): Promise<{ sha256: string; encodedBytes: number }> {
+  const part = `${path}.part`;
+  await rm(part, { force: true });
+  try {
+    const got = await decodeSparse(body, part, o.sizeBytes);
+    if (got.sha256 !== o.sha256) throw mismatch(got.sha256);
+    await rename(part, path);
+    return got;
+  } finally {
+    await rm(part, { force: true });
+  }
 }
