@@ -216,6 +216,23 @@ describe('live migration and drain (two agents in network namespaces)', () => {
     expect(existsSync(join(a.dir, 'agent', 'volumes', `${vol.id}.img`))).toBe(false);
     expect(existsSync(join(b.dir, 'agent', 'volumes', `${vol.id}.img`))).toBe(true);
 
+    // `migrate` of a stopped VM takes its snapshots (and its volume) along: back to A.
+    const snap = await p.client.call('createSnapshot', {
+      params: { id: cold.id },
+      body: { name: `s-${tag}`, kind: 'disk' },
+    });
+    await p.client.call('stopVm', { params: { id: cold.id }, body: {} });
+    await p.client.call('waitVm', { params: { id: cold.id }, query: { state: 'stopped', timeout: 120 } });
+    await p.client.call('uncordonHost', { params: { id: a.id } });
+    const back = await p.client.call('migrateVm', { params: { id: cold.id }, body: { toHost: a.id } });
+    expect(back).toMatchObject({ host: a.id, state: 'stopped', lastMigration: { mode: 'cold' } });
+    expect(await p.client.call('getSnapshot', { params: { id: snap.id } })).toMatchObject({ host: a.id });
+    expect(existsSync(join(a.dir, 'agent', 'snapshots', snap.id))).toBe(true);
+    expect(existsSync(join(b.dir, 'agent', 'snapshots', snap.id))).toBe(false);
+    expect(existsSync(join(a.dir, 'agent', 'volumes', `${vol.id}.img`))).toBe(true);
+    expect(existsSync(join(b.dir, 'agent', 'volumes', `${vol.id}.img`))).toBe(false);
+
+    await p.client.call('deleteSnapshot', { params: { id: snap.id } });
     for (const vm of [...live, cold]) await deleteVmAndWait(p.client, vm.id);
     await p.client.call('deleteVolume', { params: { id: vol.id } });
   }, 900_000);

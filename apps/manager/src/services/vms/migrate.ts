@@ -8,7 +8,7 @@ import { moveCold } from './migrate-cold.ts';
 import { moveLive } from './migrate-live.ts';
 import { moveSnapshot } from './migrate-snapshot.ts';
 import { refuseFencedTarget, removeCopy } from './move-leftovers.ts';
-import { carriedMib, dropCopies } from './move-snapshots.ts';
+import { carriedMib, dropCopies, snapshotsOn } from './move-snapshots.ts';
 
 /** VMs being moved by this manager: one move per VM at a time. */
 const moving = new Set<string>();
@@ -70,7 +70,8 @@ export async function chooseTarget(
 /**
  * Moves a VM to another host: a running QEMU VM live, a running Firecracker VM by snapshot (not
  * live: paused, snapshotted, copied, resumed there), a stopped (or created) one cold, with the
- * snapshots named in `carry` (files and records, move-snapshots.ts) when given. Answers
+ * snapshots named in `carried` (files and records, move-snapshots.ts), by default all of a stopped
+ * VM's on its host. Answers
  * once it runs (or rests) there; any failure leaves it where it was, unchanged, with an event
  * saying why, and is thrown as MIGRATION_FAILED.
  */
@@ -80,7 +81,7 @@ export async function migrateVm(
   project: string | null,
   actor: string,
   toHost?: string,
-  carry: string[] = [],
+  carried?: string[],
 ): Promise<Vm> {
   const row = project
     ? await ctx.stores.vms.require(idOrName, project)
@@ -110,6 +111,10 @@ export async function migrateVm(
       `Cannot migrate running VM "${row.name}": it has volumes attached (${volumes.map((v) => v.name).join(', ')}), which move only with a stopped VM. Stop it to move it cold with its volumes (a host drain does so itself).`,
     );
   }
+  // A stopped VM takes its snapshots on its host along unless told which: left behind, they could
+  // no longer be restored onto it.
+  const carry =
+    carried ?? (row.state === 'stopped' && row.host_id ? await snapshotsOn(ctx, row.id, row.host_id) : []);
   if (carry.length && row.state !== 'stopped') {
     throw new HearthError(
       'MIGRATION_UNSUPPORTED',
