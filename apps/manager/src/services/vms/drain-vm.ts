@@ -4,7 +4,6 @@ import type { VolumeRow } from '../../store/volumes.ts';
 import type { VmContext } from './context.ts';
 import { runVerb } from './lifecycle.ts';
 import { migrateVm, migrationEvent } from './migrate.ts';
-import { snapshotsOn } from './move-snapshots.ts';
 import { waitForState } from './wait.ts';
 
 type DrainItem = HostDrain['vms'][number];
@@ -63,14 +62,8 @@ export async function drainOne(ctx: VmContext, item: DrainItem, actor: string): 
     );
     await stopAndWait(ctx, row, actor);
     try {
-      moved = await migrateVm(
-        ctx,
-        row.id,
-        null,
-        actor,
-        undefined,
-        await snapshotsOn(ctx, row.id, row.host_id!),
-      );
+      // Stopped now: its snapshots on this host go with it (migrateVm's default for a stopped VM).
+      moved = await migrateVm(ctx, row.id, null, actor);
     } catch (e) {
       // The cold move failed with the VM still on this host: one that ran runs again there.
       if (running)
@@ -89,9 +82,9 @@ export async function drainOne(ctx: VmContext, item: DrainItem, actor: string): 
     }
     item.reason = `${because}: stopped, moved cold${again ? ', started again' : ', left stopped'}`;
   } else {
-    // A stopped VM takes its snapshots on this host along (a paused E2B sandbox's among them).
-    const carry = row.state === 'stopped' ? await snapshotsOn(ctx, row.id, row.host_id!) : [];
-    moved = await migrateVm(ctx, row.id, null, actor, undefined, carry);
+    // A stopped VM takes its snapshots on this host along (a paused E2B sandbox's among them):
+    // migrateVm's default for a stopped VM.
+    moved = await migrateVm(ctx, row.id, null, actor);
   }
   item.status = 'done';
   item.to = moved.host;
