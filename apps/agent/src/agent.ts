@@ -63,6 +63,11 @@ export interface AgentConfig {
   firecrackerNoJailer?: boolean;
   /** Trust KVM although the CPU shows no vmx/svm; also HEARTH_FIRECRACKER_TRUST_KVM=1. */
   firecrackerTrustKvm?: boolean;
+  /**
+   * Firecracker VMs track dirty pages so diff snapshots can be taken (default true); false saves
+   * the tracking's cost where only full snapshots are wanted.
+   */
+  firecrackerDiffSnapshots?: boolean;
   /** QEMU confinement: uid range, parent cgroup, memory overhead (defaults in vm/confine.ts). */
   confine?: Partial<ConfineConfig>;
   /** Turn on kernel same-page merging at start (a host-wide setting; off by default). */
@@ -129,6 +134,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       binary: cfg.firecrackerBin,
       jailer: cfg.firecrackerNoJailer ? false : cfg.jailerBin,
       ...(cfg.firecrackerTrustKvm ? { trustKvm: true } : {}),
+      trackDirtyPages: cfg.firecrackerDiffSnapshots ?? true,
       log: log.child({ component: 'firecracker' }),
     }),
     new QemuDriver(),

@@ -118,7 +118,13 @@ export function buildAgentApp(deps: AgentAppDeps): FastifyInstance {
     return sup.consoleLog(params.id, query.tail);
   });
   serve(app, r.snapshotVm, async ({ params, query }) =>
-    sup.snapshot(params.id, params.snapshotId, query.kind, query.volumes?.split(',').filter(Boolean)),
+    sup.snapshot(
+      params.id,
+      params.snapshotId,
+      query.kind,
+      query.volumes?.split(',').filter(Boolean),
+      query.type,
+    ),
   );
   // Managers from before network policies: ports only, the rest kept.
   serve(app, r.setPorts, async ({ params, body }) =>

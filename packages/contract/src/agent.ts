@@ -181,6 +181,8 @@ export const AgentRestoreBody = z.strictObject({
 });
 export const AgentSnapshotQuery = z.object({
   kind: z.enum(['memory', 'disk']).default('memory'),
+  /** `diff` (Firecracker): only the memory dirtied since the VM's last snapshot, taken or restored. */
+  type: z.enum(['full', 'diff']).default('full'),
   /**
    * `disk`: the volume ids to copy, comma-separated (empty: none), as the manager has them
    * attached now; a stopped VM's spec on the host is only renewed at its next start.
@@ -198,6 +200,8 @@ export const AgentSnapshotResult = z.object({
   vmId: z.string(),
   createdAt: z.string(),
   sizeBytes: z.number(),
+  /** A diff: the id of the snapshot on this host whose memory it builds on. */
+  base: z.string().nullable().optional(),
   /** sha256 of each file of the snapshot's directory, by name: computed once, the files never change. */
   fileSums: z.record(z.string(), z.string()).optional(),
 });

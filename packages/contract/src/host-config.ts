@@ -118,6 +118,11 @@ const Agent = z.strictObject({
   underlay: z.string().optional().describe('Address other hosts reach this one on (VXLAN)'),
   dnsUpstream: list.optional().describe("DNS servers the networks' forwarders ask"),
   ksm: flag.default(false).describe('Kernel same-page merging'),
+  firecrackerDiffSnapshots: flag
+    .default(true)
+    .describe(
+      'Firecracker VMs track dirty pages so diff snapshots can be taken (false: full snapshots only)',
+    ),
   maxBoots: z.coerce
     .number()
     .int()
@@ -186,6 +191,7 @@ export const ENV_OF: Record<string, string> = {
   'agent.underlay': 'HEARTH_AGENT_UNDERLAY',
   'agent.dnsUpstream': 'HEARTH_AGENT_DNS_UPSTREAM',
   'agent.ksm': 'HEARTH_AGENT_KSM',
+  'agent.firecrackerDiffSnapshots': 'HEARTH_AGENT_FIRECRACKER_DIFF_SNAPSHOTS',
   'agent.maxBoots': 'HEARTH_AGENT_MAX_BOOTS',
   'agent.tlsCert': 'HEARTH_AGENT_TLS_CERT',
   'agent.tlsKey': 'HEARTH_AGENT_TLS_KEY',

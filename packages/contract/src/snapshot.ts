@@ -27,6 +27,13 @@ export const Snapshot = z
     vmm: z.enum(['firecracker', 'qemu']),
     vmmVersion: z.string(),
     type: z.enum(['full', 'diff']),
+    base: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'A diff: the snapshot whose memory it builds on (restoring the diff needs it; it cannot be deleted while the diff exists); null for a full snapshot',
+      ),
     kind: SnapshotKind,
     kernel: z.string(),
     image: z.string(),
@@ -59,7 +66,7 @@ export const CreateSnapshotBody = z
       .enum(['full', 'diff'])
       .default('full')
       .describe(
-        '`diff`: only the memory changed since the last snapshot. Refused with SNAPSHOT_TYPE_UNSUPPORTED where Hearth cannot restore one (docs/storage.md)',
+        "`diff` (Firecracker): only the memory changed since the VM's last snapshot (taken or restored), which becomes its `base`. Refused with SNAPSHOT_TYPE_UNSUPPORTED on QEMU, for disk-only snapshots, and when the VM has no snapshot of its own to build on (docs/storage.md)",
       ),
     kind: SnapshotKind.default('memory').describe(
       '`disk`: the root disk and volumes only, of a running, paused or stopped VM; restoring it boots the VM cold. Refused with SNAPSHOT_KIND_UNSUPPORTED on Firecracker',
@@ -80,19 +87,26 @@ export const ListSnapshotsQuery = PageQuery.extend({
   vm: z.string().optional().describe('Only snapshots of this VM (id)'),
 });
 
-/** Why each VMM cannot take a diff snapshot that Hearth could restore. */
+/** Why a diff snapshot cannot be taken: the VMM keeps no dirty-page record, or a disk-only one has no memory. */
 const DIFF_REFUSAL = {
   qemu: 'QEMU saves the whole guest memory in its migration stream; it keeps no record of the pages changed since the last snapshot that a restore could lay onto a base, so its snapshots are full',
-  firecracker:
-    "Firecracker's diff snapshot holds only the pages changed since the last snapshot and restores only once merged onto its base full snapshot's memory; the host can merge them, but Hearth does not record a diff's base yet, so it could not keep that base from being deleted, moved or exported while the diff needs it",
+  disk: 'a diff holds the guest memory changed since the last snapshot, and a disk-only snapshot holds no memory',
 } as const;
 
-/** The refusal of a `diff` snapshot on a VMM, with the reason (SNAPSHOT_TYPE_UNSUPPORTED, 422). */
-export function diffSnapshotRefused(vmm: keyof typeof DIFF_REFUSAL, vmName?: string): HearthError {
-  const reason = DIFF_REFUSAL[vmm];
+/** The refusal of a `diff` snapshot, with the reason (SNAPSHOT_TYPE_UNSUPPORTED, 422). */
+export function diffSnapshotRefused(
+  why: keyof typeof DIFF_REFUSAL,
+  vmName?: string,
+  vmm: 'qemu' | 'firecracker' = 'qemu',
+): HearthError {
+  const reason = DIFF_REFUSAL[why];
+  const what =
+    why === 'disk'
+      ? 'a disk-only snapshot cannot be a diff'
+      : `${vmm} cannot take a diff snapshot Hearth can restore`;
   return new HearthError(
     'SNAPSHOT_TYPE_UNSUPPORTED',
-    `Snapshotting ${vmName ? `VM "${vmName}"` : 'the VM'} failed: ${vmm} cannot take a diff snapshot Hearth can restore (${reason}).`,
+    `Snapshotting ${vmName ? `VM "${vmName}"` : 'the VM'} failed: ${what} (${reason}).`,
     { detail: { vmm, type: 'diff', reason } },
   );
 }

@@ -5,5 +5,10 @@ export { FirecrackerLaunchError } from './launch.ts';
 export { configCalls, firecrackerBootArgs, type ApiCall } from './config.ts';
 export { jailerArgs, jailId, JAILER_DEFAULTS, type JailerConfig } from './jailer.ts';
 export { probeFirecracker, parseFirecrackerVersion, findExecutable } from './probe.ts';
-export { snapshotIncompatibility, snapshotFormatMajor, type FirecrackerSnapshotInfo } from './snapshot.ts';
+export {
+  diffBaseDir,
+  snapshotIncompatibility,
+  snapshotFormatMajor,
+  type FirecrackerSnapshotInfo,
+} from './snapshot.ts';
 export { diffsBuiltOn } from './snapshot-chain.ts';

@@ -1,7 +1,7 @@
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { diffsBuiltOn } from '@hearth/firecracker';
-import { HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
+import { basename, dirname, join } from 'node:path';
+import { diffBaseDir, diffsBuiltOn } from '@hearth/firecracker';
+import { diffSnapshotRefused, HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
 import type { VmmSnapshotInfo } from '@hearth/vmm';
 import { bootVm } from './boot/index.ts';
 import type { VmContext } from './context.ts';
@@ -20,7 +20,8 @@ import {
 import { restoreDisks, snapshotDisks, type DiskSnapshotMeta } from './snapshot-disk.ts';
 import { assertSameVolumes, restoreVolumes, saveVolumes } from './snapshot-volumes.ts';
 
-export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number };
+/** `base`: a diff's base, the id of the snapshot on this host whose memory it builds on. */
+export type AgentSnapshot = VmmSnapshotInfo & { sizeBytes: number; base?: string | null };
 
 /** Kept beside the disk during a restore, put back if the restore fails. */
 const PRE_RESTORE_SUFFIX = '.pre-restore';
@@ -34,7 +35,8 @@ export function snapshotDir(ctx: VmContext, snapshotId: string): string {
 /**
  * Saves memory, devices and disk of a running or paused VM; it continues as it was. `disk`: the
  * root disk and volumes only (snapshot-disk.ts), which a stopped VM can have too; `volumes`, when
- * given, are the ones attached now.
+ * given, are the ones attached now. `diff`: only the memory changed since the VM's last snapshot
+ * (where the VMM can), which the result names as its `base`.
  */
 export function snapshotVm(
   ctx: VmContext,
@@ -42,10 +44,12 @@ export function snapshotVm(
   snapshotId: string,
   kind: 'memory' | 'disk' = 'memory',
   volumes?: string[],
+  type: 'full' | 'diff' = 'full',
 ): Promise<AgentSnapshot> {
   const rec = ctx.need(id);
   return ctx.serial(rec, async () => {
     if (kind === 'disk') {
+      if (type === 'diff') throw diffSnapshotRefused('disk', rec.spec.name, rec.spec.vmm);
       const dir = snapshotDir(ctx, snapshotId);
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -76,7 +80,7 @@ export function snapshotVm(
       await inst.pause();
     }
     try {
-      const info = await inst.snapshot(dir);
+      const info = await inst.snapshot(dir, { type });
       const volumes = withVolumes
         ? await saveVolumes(
             ctx.o.dataDir,
@@ -94,7 +98,8 @@ export function snapshotVm(
       if (rec.phase === 'running' && rec.guest?.info) {
         void rec.guest.request({ op: 'time.sync', unixMs: Date.now() }, 5000).catch(() => undefined);
       }
-      return { ...info, sizeBytes: await snapshotSize(dir) };
+      const baseDir = diffBaseDir(info);
+      return { ...info, sizeBytes: await snapshotSize(dir), base: baseDir ? basename(baseDir) : null };
     } catch (e) {
       await rm(dir, { recursive: true, force: true });
       throw e;

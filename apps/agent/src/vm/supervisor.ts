@@ -108,8 +108,9 @@ export class Supervisor {
     snapshotId: string,
     kind: 'memory' | 'disk' = 'memory',
     volumes?: string[],
+    type: 'full' | 'diff' = 'full',
   ): Promise<AgentSnapshot & { fileSums: Record<string, string> }> {
-    const r = await snapshotVm(this.ctx, id, snapshotId, kind, volumes);
+    const r = await snapshotVm(this.ctx, id, snapshotId, kind, volumes, type);
     // Summed once the VM runs on (outside its serial section): the files never change after, so
     // a backup lists these without reading them again (docs/backups.md § Checksums).
     return { ...r, fileSums: await snapshotFileSums(snapshotDir(this.ctx, snapshotId)) };

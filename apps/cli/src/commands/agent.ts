@@ -146,6 +146,7 @@ export function agentCommand(program: Command): void {
           underlay: a.underlay ?? null,
           ...(a.dnsUpstream ? { dnsUpstream: a.dnsUpstream } : {}),
           ksm: a.ksm,
+          firecrackerDiffSnapshots: a.firecrackerDiffSnapshots,
           ...(a.maxBoots ? { maxConcurrentBoots: a.maxBoots } : {}),
           ...(a.labels ? { labels: hostLabels(a.labels) } : {}),
           ...agentTls(a),

@@ -13,14 +13,20 @@ export function snapshotCommands(program: Command): void {
     .description('Snapshot a running or paused VM (it continues as it was)')
     .option('--name <name>', 'snapshot name (default <vm>-<time>)')
     .option('--disk-only', 'the root disk and volumes only (a stopped VM too); restoring it boots cold')
+    .option('--diff', "Firecracker: only the memory changed since the VM's last snapshot (its base)")
     .action(
-      act(program, async (c, json, vm: string, o: { name?: string; diskOnly?: boolean }) => {
+      act(program, async (c, json, vm: string, o: { name?: string; diskOnly?: boolean; diff?: boolean }) => {
         const s = await c.call('createSnapshot', {
           params: { id: vm },
-          body: { ...(o.name ? { name: o.name } : {}), ...(o.diskOnly ? { kind: 'disk' as const } : {}) },
+          body: {
+            ...(o.name ? { name: o.name } : {}),
+            ...(o.diskOnly ? { kind: 'disk' as const } : {}),
+            ...(o.diff ? { type: 'diff' as const } : {}),
+          },
         });
         if (json) return printJson(s);
-        console.log(`snapshot ${s.name} (${s.id}) of ${s.vmName}: ${mib(s.sizeBytes)} on ${s.host}`);
+        const base = s.base ? `, a diff on ${s.base}` : '';
+        console.log(`snapshot ${s.name} (${s.id}) of ${s.vmName}: ${mib(s.sizeBytes)} on ${s.host}${base}`);
       }),
     );
 
@@ -42,7 +48,7 @@ export function snapshotCommands(program: Command): void {
                   s.name,
                   s.id,
                   s.vmName + (s.vm ? '' : ' (deleted)'),
-                  s.kind,
+                  s.type === 'diff' ? `diff on ${s.base ? (names.get(s.base) ?? s.base) : '?'}` : s.kind,
                   s.state,
                   mib(s.sizeBytes),
                   `${s.vmm} ${s.vmmVersion}`.trim(),

@@ -3,6 +3,7 @@ import { LATER_MIGRATIONS, type Migration } from './migrations-later.ts';
 import { REPLICA_MIGRATIONS } from './migrations-replicas.ts';
 import { CLUSTER_MIGRATIONS } from './migrations-cluster.ts';
 import { ACCESS_MIGRATIONS } from './migrations-access.ts';
+import { SNAPSHOT_MIGRATIONS } from './migrations-snapshots.ts';
 import { MOVE_MIGRATIONS } from './migrations-moves.ts';
 
 /** Versioned migrations, applied in order, once. Never edit a released one: add the next. */
@@ -345,6 +346,7 @@ ALTER TABLE tokens ADD COLUMN uses_left integer
   ...REPLICA_MIGRATIONS,
   ...ACCESS_MIGRATIONS,
   ...MOVE_MIGRATIONS,
+  ...SNAPSHOT_MIGRATIONS,
   // Kept in several files by area; applied in version order whatever the file.
 ].sort((a, b) => a.version - b.version);
 

@@ -7,7 +7,6 @@ import type {
   HostInventory,
   LastMigration,
   Image,
-  Network,
   Pool,
   PoolSpec,
   PortMapping,
@@ -313,6 +312,8 @@ export const snapshots = pgTable('snapshots', {
   verify: boolean('verify').notNull().default(false),
   /** What that check found wrong (files missing, a checksum differing); null: fine. */
   problem: text('problem'),
+  /** A diff: the snapshot whose memory it builds on, on the same host (migration 56). */
+  base_id: text('base_id'),
 });
 
 export const volumes = pgTable('volumes', {
@@ -357,41 +358,7 @@ export const pools = pgTable('pools', {
   updated_at: at('updated_at').notNull().defaultNow(),
 });
 
-export const networks = pgTable('networks', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  mode: text('mode').$type<Network['mode']>().notNull(),
-  cidr: text('cidr'),
-  gateway: text('gateway'),
-  dns: jsonb('dns').$type<string[]>().notNull().default(arr),
-  iface: text('iface'),
-  vlan: integer('vlan'),
-  vni: integer('vni'),
-  port: integer('port'),
-  bridge: text('bridge').notNull().unique(),
-  is_default: boolean('is_default').notNull().default(false),
-  created_at: created(),
-  /** Guests may reach 169.254.0.0/16 (cloud instance metadata) through the host. */
-  allow_metadata: boolean('allow_metadata').notNull().default(false),
-  /** NULL: shared by every project (the default NAT network); otherwise the owning project. */
-  project: text('project'),
-});
-
-export const vmNics = pgTable(
-  'vm_nics',
-  {
-    vm_id: text('vm_id').notNull(),
-    idx: integer('idx').notNull(),
-    network_id: text('network_id')
-      .notNull()
-      .references(() => networks.id),
-    mac: text('mac').notNull().unique(),
-    ip: text('ip'),
-    source: text('source').$type<'ipam' | 'dhcp'>().notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.vm_id, t.idx] })],
-);
-
+export * from './schema-networks.ts';
 export * from './schema-containers.ts';
 export * from './schema-e2b.ts';
 export * from './schema-webhooks.ts';

@@ -285,8 +285,9 @@ export class AgentClient {
     kind: 'memory' | 'disk' = 'memory',
     /** `disk`: the volumes attached now (the host's spec of a stopped VM may be older). */
     volumes?: string[],
+    type: 'full' | 'diff' = 'full',
   ): Promise<AgentSnapshotResult> {
-    const query = { kind, ...(kind === 'disk' && volumes ? { volumes: volumes.join(',') } : {}) };
+    const query = { kind, type, ...(kind === 'disk' && volumes ? { volumes: volumes.join(',') } : {}) };
     return this.call(host, 'snapshotVm', { params: { id, snapshotId }, query });
   }
   /** `start: false`: a disk-only snapshot's disks are put back and the VM stays stopped. */

@@ -47,8 +47,11 @@ export class SnapshotService {
   ): Promise<Snapshot> {
     const vm = await this.stores.vms.require(vmIdOrName, project);
     const kind = body.kind ?? 'memory';
-    // Refused before anything is recorded or paused: no VMM here restores a diff (docs/storage.md).
-    if (body.type === 'diff') throw diffSnapshotRefused(vm.vmm ?? 'qemu', vm.name);
+    const type = body.type ?? 'full';
+    // Refused before anything is recorded or paused: only Firecracker keeps the dirty-page record
+    // a diff is made of (docs/storage.md); its host refuses one with nothing to build on.
+    if (type === 'diff' && kind === 'disk') throw diffSnapshotRefused('disk', vm.name, vm.vmm ?? 'qemu');
+    if (type === 'diff' && vm.vmm !== 'firecracker') throw diffSnapshotRefused('qemu', vm.name);
     if (kind === 'disk' && vm.vmm === 'firecracker') throw diskSnapshotRefused('firecracker', vm.name);
     // A stopped VM's disks can be copied as they are; memory exists only while it runs.
     const allowed = kind === 'disk' ? ['running', 'paused', 'stopped'] : ['running', 'paused'];
@@ -57,14 +60,15 @@ export class SnapshotService {
         detail: { state: vm.state, action: 'snapshot', allowedFrom: allowed },
       });
     }
-    return this.take(vm, body.name, actor, scheduleId, kind);
+    return this.take(vm, body.name, actor, scheduleId, kind, type);
   }
 
   /**
    * Takes a snapshot of a VM already checked (a user's running or paused VM, or a snapshot pool's
    * VM waiting in its pool): the record, then the host's files. Attached volumes are copied with
    * it at the same paused instant (decisions/0024). `scheduleId`: taken by that schedule. `disk`:
-   * the root disk and volumes only.
+   * the root disk and volumes only. `diff`: the memory changed since the VM's last snapshot, whose
+   * id the host reports and the record keeps as its base.
    */
   async take(
     vm: VmRow,
@@ -72,6 +76,7 @@ export class SnapshotService {
     actor: string,
     scheduleId: string | null = null,
     kind: SnapshotKind = 'memory',
+    type: 'full' | 'diff' = 'full',
   ): Promise<Snapshot> {
     const host = await this.stores.hosts.require(vm.host_id!);
     const [kernel, image] = await Promise.all([
@@ -126,18 +131,31 @@ export class SnapshotService {
       throw e;
     }
     const t0 = performance.now();
+    let base: string | null = null;
     try {
-      const r = await this.deps.agents.snapshot(host, vm.id, id, kind, volumes).catch((e: unknown) => {
+      const r = await this.deps.agents.snapshot(host, vm.id, id, kind, volumes, type).catch((e: unknown) => {
         timings.emit('snapshot', (performance.now() - t0) / 1000, false);
         throw e;
       });
       timings.emit('snapshot', (performance.now() - t0) / 1000, true);
+      if (r.base && !(await this.stores.snapshots.get(r.base, vm.project))) {
+        // The VM's last snapshot was one Hearth does not keep (a move's or an import's): a diff
+        // on it could never be restored, so it goes at once.
+        await this.deps.agents.deleteSnapshot(host, id).catch(() => undefined);
+        throw new HearthError(
+          'SNAPSHOT_TYPE_UNSUPPORTED',
+          `Snapshotting VM "${vm.name}" failed: its last snapshot (${r.base}) is not a snapshot of this project that Hearth keeps, so a diff on it could not be restored; take a full snapshot first.`,
+          { detail: { vmm: vm.vmm ?? 'qemu', type: 'diff', reason: 'no base snapshot on record' } },
+        );
+      }
       await this.stores.snapshots.markReady(id, {
         sizeBytes: r.sizeBytes,
         vmmVersion: r.vmmVersion,
         type: r.type,
         files: r.fileSums,
+        base: r.base ?? null,
       });
+      base = r.base ?? null;
     } catch (e) {
       // Nothing half-made: no record without files.
       await this.stores.snapshots.delete(row.id);
@@ -147,7 +165,7 @@ export class SnapshotService {
       vm.id,
       'snapshot',
       actor,
-      `${kind === 'disk' ? 'disk-only snapshot' : 'snapshot'} ${name} (${id}) taken`,
+      `${kind === 'disk' ? 'disk-only snapshot' : type === 'diff' ? 'diff snapshot' : 'snapshot'} ${name} (${id}) taken${base ? ` on top of ${base}` : ''}`,
       vm.state,
     );
     return snapshotFromRow(await this.stores.snapshots.requireUnscoped(id));
@@ -157,8 +175,18 @@ export class SnapshotService {
     return snapshotFromRow(await this.stores.snapshots.require(idOrName, project));
   }
 
+  /** Refused (SNAPSHOT_IN_USE) while a diff snapshot builds on it: the diff holds only changed memory. */
   async delete(idOrName: string, project: string): Promise<Snapshot> {
     const row = await this.stores.snapshots.require(idOrName, project);
+    const dependents = await this.stores.snapshots.dependents(row.id);
+    if (dependents.length) {
+      const names = dependents.map((d) => `${d.name} (${d.id})`).join(', ');
+      throw new HearthError(
+        'SNAPSHOT_IN_USE',
+        `Deleting snapshot ${row.name} failed: the diff snapshot${dependents.length > 1 ? 's' : ''} ${names} build${dependents.length > 1 ? '' : 's'} on its memory and cannot be restored without it.`,
+        { detail: { dependents: dependents.map((d) => d.id) } },
+      );
+    }
     const host = await this.stores.hosts.get(row.host_id);
     if (host) await this.deps.agents.deleteSnapshot(host, row.id);
     await this.stores.snapshots.delete(row.id);

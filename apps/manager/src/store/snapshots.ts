@@ -26,6 +26,7 @@ export type NewSnapshot = Omit<
   | 'files'
   | 'verify'
   | 'problem'
+  | 'base_id'
 > & { networks?: string[]; volumes?: string[]; schedule_id?: string | null; kind?: SnapshotRow['kind'] };
 
 const children = sql<
@@ -59,6 +60,7 @@ export function snapshotFromRow(r: SnapshotRow): Snapshot {
     vmm: r.vmm,
     vmmVersion: r.vmm_version,
     type: r.type,
+    base: r.base_id ?? null,
     kind: r.kind,
     kernel: r.kernel_id,
     image: r.image_id,
@@ -103,7 +105,13 @@ export class SnapshotStore {
 
   async markReady(
     id: string,
-    r: { sizeBytes: number; vmmVersion: string; type: string; files?: Record<string, string> | undefined },
+    r: {
+      sizeBytes: number;
+      vmmVersion: string;
+      type: string;
+      files?: Record<string, string> | undefined;
+      base?: string | null | undefined;
+    },
   ): Promise<void> {
     await this.db.orm
       .update(snapshots)
@@ -113,6 +121,7 @@ export class SnapshotStore {
         size_bytes: r.sizeBytes,
         vmm_version: r.vmmVersion,
         type: r.type as SnapshotRow['type'],
+        base_id: r.base ?? null,
       })
       .where(eq(snapshots.id, id));
   }
@@ -143,6 +152,15 @@ export class SnapshotStore {
   /** Every snapshot of a VM, in any project: internal paths only (a VM's move). */
   ofVm(vmId: string): Promise<SnapshotRow[]> {
     return this.db.orm.select().from(snapshots).where(eq(snapshots.vm_id, vmId)).orderBy(snapshots.id);
+  }
+
+  /** The diff snapshots that build on `id`, oldest first: while any exists it must stay. */
+  dependents(id: string): Promise<Pick<SnapshotRow, 'id' | 'name'>[]> {
+    return this.db.orm
+      .select({ id: snapshots.id, name: snapshots.name })
+      .from(snapshots)
+      .where(eq(snapshots.base_id, id))
+      .orderBy(snapshots.id);
   }
 
   async delete(id: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { HearthError } from '@hearth/contract';
 import type { Stores } from '../../store/index.ts';
 import type { ScheduleRow } from '../../store/schedules.ts';
 import type { SnapshotService } from '../snapshot-service.ts';
@@ -133,7 +134,23 @@ export class ScheduleRunner {
         (oldest !== null && !report.taken.includes(snap.id) && new Date(snap.created_at).getTime() < oldest),
     );
     for (const snap of doomed) {
-      await this.deps.snapshots.delete(snap.id, project);
+      const kept = await this.deps.snapshots.delete(snap.id, project).then(
+        () => null,
+        (e: unknown) => {
+          // Diff snapshots a user took on top of it need its memory: it stays until they go.
+          if (e instanceof HearthError && e.code === 'SNAPSHOT_IN_USE') return e.message;
+          throw e;
+        },
+      );
+      if (kept) {
+        await this.deps.stores.vms.addEvent(
+          vmId,
+          'snapshot-kept',
+          actor,
+          `retention kept ${snap.name}: ${kept}`,
+        );
+        continue;
+      }
       report.pruned.push(snap.id);
       await this.deps.stores.vms.addEvent(
         vmId,

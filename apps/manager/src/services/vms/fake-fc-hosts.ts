@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { expect } from 'vitest';
 import { buildAgentApp, Supervisor } from '@hearth/agent';
 import type { AgentVmSpec } from '@hearth/contract';
 import { FirecrackerDriver } from '@hearth/firecracker';
-import type { CallRecord } from '@hearth/firecracker/test-support';
+import { loadSpec, writeStandinBinary, type CallRecord } from '@hearth/firecracker/test-support';
 import type { HostRow } from '../../store/mappers.ts';
 import type { HostLiveness } from '../host-liveness.ts';
 
@@ -24,6 +24,22 @@ export interface Side {
   dataDir: string;
 }
 
+/**
+ * The checker's stand-in as a `firecracker` binary in `dir`, `--version` answered by a shell (the
+ * spec's version, as the stand-in would): Node under tsx can outlast the probe's 10 s on a loaded
+ * machine, leaving the driver without a version.
+ */
+export async function standinFirecracker(dir: string): Promise<string> {
+  const standin = await writeStandinBinary(dir, 'firecracker-standin');
+  const binary = join(dir, 'firecracker');
+  await writeFile(
+    binary,
+    `#!/bin/sh\nif [ "$1" = "--version" ]; then printf 'Firecracker v${loadSpec().info.version}\\n\\n'; exit 0; fi\nexec '${standin}' "$@"\n`,
+    { mode: 0o755 },
+  );
+  return binary;
+}
+
 /** A driver that never learnt its version writes snapshots no host will load: probed first. */
 export async function probed(driver: FirecrackerDriver): Promise<FirecrackerDriver> {
   for (let i = 0; i < 3; i++) {
@@ -32,12 +48,19 @@ export async function probed(driver: FirecrackerDriver): Promise<FirecrackerDriv
   throw new Error('the Firecracker stand-in never answered --version');
 }
 
-export async function makeSide(dir: string, name: string, binary: string, live: HostLiveness): Promise<Side> {
+export async function makeSide(
+  dir: string,
+  name: string,
+  binary: string,
+  live: HostLiveness,
+  opts: { trackDirtyPages?: boolean } = {},
+): Promise<Side> {
   const dataDir = join(dir, name);
   const driver = await probed(
     new FirecrackerDriver({
       binary,
       jailer: false,
+      trackDirtyPages: opts.trackDirtyPages ?? false,
       pollMs: 50,
       watchdog: { intervalMs: 0, failures: 3 },
       startTimeoutMs: 60_000,

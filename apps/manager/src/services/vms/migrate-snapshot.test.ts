@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentVmSpec, LastMigration } from '@hearth/contract';
-import { loadSpec, writeStandinBinary } from '@hearth/firecracker/test-support';
 import { pidAlive, runDirPaths } from '@hearth/vmm';
 import type { HostRow, VmRow } from '../../store/mappers.ts';
 import { AgentClient } from '../agent-client.ts';
@@ -12,7 +11,16 @@ import { HostLiveness } from '../host-liveness.ts';
 import type { VmContext } from './context.ts';
 import { moveSnapshot } from './migrate-snapshot.ts';
 import { migrateVm } from './migrate.ts';
-import { afterBoot, calls, CHECKER_ENV, checker, makeSide, specOf, type Side } from './fake-fc-hosts.ts';
+import {
+  afterBoot,
+  calls,
+  CHECKER_ENV,
+  checker,
+  makeSide,
+  specOf,
+  standinFirecracker,
+  type Side,
+} from './fake-fc-hosts.ts';
 
 // For migrateVm only: the destination is the one asked for, the agent spec is the VM's own, and
 // the record is answered as stored (no database here).
@@ -95,15 +103,7 @@ async function assertStayed(spec: AgentVmSpec, srcLog: string): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hearth-fcmig-'));
-  // `--version` answered by a shell (the spec's version, as the stand-in would): Node under tsx
-  // can outlast the probe's 10 s on a loaded machine, leaving the driver without a version.
-  const standin = await writeStandinBinary(dir, 'firecracker-standin');
-  binary = join(dir, 'firecracker');
-  await writeFile(
-    binary,
-    `#!/bin/sh\nif [ "$1" = "--version" ]; then printf 'Firecracker v${loadSpec().info.version}\\n\\n'; exit 0; fi\nexec '${standin}' "$@"\n`,
-    { mode: 0o755 },
-  );
+  binary = await standinFirecracker(dir);
   kernel = join(dir, 'vmlinux');
   await writeFile(kernel, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]));
   rootfs = join(dir, 'rootfs.ext4');

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadSpec, writeStandinBinary } from '@hearth/firecracker/test-support';
 import { AgentClient } from '../agent-client.ts';
 import { HostLiveness } from '../host-liveness.ts';
 import type { VmContext } from './context.ts';
-import { makeSide, type Side } from './fake-fc-hosts.ts';
+import { makeSide, standinFirecracker, type Side } from './fake-fc-hosts.ts';
 import { copySnapshots, dropCopies } from './move-snapshots.ts';
 
 // Two real agents (Supervisor and HTTP API) on this machine; the snapshot copy runs over the real
@@ -47,14 +46,7 @@ const say = (events: string[]) => async (t: string) => void events.push(t);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hearth-snapmove-'));
-  // `--version` answered by a shell, as in migrate-snapshot.test.ts (a loaded machine's tsx is slow).
-  const standin = await writeStandinBinary(dir, 'firecracker-standin');
-  const binary = join(dir, 'firecracker');
-  await writeFile(
-    binary,
-    `#!/bin/sh\nif [ "$1" = "--version" ]; then printf 'Firecracker v${loadSpec().info.version}\\n\\n'; exit 0; fi\nexec '${standin}' "$@"\n`,
-    { mode: 0o755 },
-  );
+  const binary = await standinFirecracker(dir);
   src = await makeSide(dir, 'source', binary, live);
   dst = await makeSide(dir, 'dest', binary, live);
 });

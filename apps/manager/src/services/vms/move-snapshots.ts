@@ -37,6 +37,17 @@ export async function carriedMib(ctx: VmContext, row: VmRow, ids: string[]): Pro
         `Cannot move snapshot ${s.name} with VM "${row.name}": it is not a finished snapshot of that VM on its host.`,
       );
     }
+    // Copies read data by content (zero blocks become holes), and a diff's holes mean "the base's
+    // page": a diff, or a base a diff needs, stays on its host.
+    const dependents = await ctx.stores.snapshots.dependents(s.id);
+    if (s.type === 'diff' || dependents.length) {
+      const diffs = s.type === 'diff' ? [s.name] : dependents.map((d) => d.name);
+      throw new HearthError(
+        'MIGRATION_UNSUPPORTED',
+        `Cannot move VM "${row.name}" with snapshot ${s.name}: diff snapshots (${diffs.join(', ')}) and the snapshots they build on stay on their host; delete the diffs to move it.`,
+        { detail: { snapshot: s.id, diffs } },
+      );
+    }
     bytes += Number(s.size_bytes);
   }
   return Math.ceil(bytes / MiB);
