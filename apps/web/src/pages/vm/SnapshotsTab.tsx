@@ -31,11 +31,18 @@ function TakeSnapshot({ vm }: { vm: Vm }) {
   const { client } = useSession();
   const [name, setName] = useState('');
   const [diskOnly, setDiskOnly] = useState(false);
+  // Firecracker keeps the record of changed memory a diff is made of; QEMU's snapshots are full.
+  const [diff, setDiff] = useState(false);
+  const canDiff = vm.vmm === 'firecracker';
   const take = useApiMutation({
     call: (c) =>
       c.call('createSnapshot', {
         params: { id: vm.id },
-        body: { ...(name.trim() ? { name: name.trim() } : {}), kind: diskOnly ? 'disk' : 'memory' },
+        body: {
+          ...(name.trim() ? { name: name.trim() } : {}),
+          kind: diskOnly ? 'disk' : 'memory',
+          ...(canDiff && diff && !diskOnly ? { type: 'diff' as const } : {}),
+        },
       }),
     invalidate: [snapshotKeys.all, vmKeys.events(vm.id)],
     onSuccess: () => setName(''),
@@ -69,6 +76,17 @@ function TakeSnapshot({ vm }: { vm: Vm }) {
           <input type="checkbox" checked={diskOnly} onChange={(e) => setDiskOnly(e.target.checked)} />
           Disk only
         </label>
+        {canDiff && (
+          <label className="flex items-center gap-2 pb-2 text-sm">
+            <input
+              type="checkbox"
+              checked={diff && !diskOnly}
+              disabled={diskOnly}
+              onChange={(e) => setDiff(e.target.checked)}
+            />
+            Diff (memory changed since the last snapshot)
+          </label>
+        )}
         <RoleButton
           route="createSnapshot"
           type="submit"
@@ -146,7 +164,7 @@ export function SnapshotsTab({ vm }: { vm: Vm }) {
             {list.map((s) => (
               <tr key={s.id} className={rowClass} data-snapshot={s.name}>
                 <td className="p-2 font-medium">{s.name}</td>
-                <td className="p-2">{s.kind}</td>
+                <td className="p-2">{s.type === 'diff' && s.base ? `diff on ${nameOf(s.base)}` : s.kind}</td>
                 <td className="p-2">{s.state}</td>
                 <td className="p-2 whitespace-nowrap" data-testid="snapshot-size">
                   {formatBytes(s.sizeBytes)}
