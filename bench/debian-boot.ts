@@ -5,9 +5,11 @@
 // `--count 50` is the reliability run ("50 boots, zero failures"). `--parallel 2` runs that many
 // lanes of boots side by side (the host's boot queue still bounds how many launch at once), which
 // halves the run's wall time on a 2-core host; the timings are then under contention, not solo.
+// `--image debian-13` runs the same against debian-13.
 // Usage: node --import tsx bench/debian-boot.ts [--count 10] [--memory 512] [--parallel 1]
+//   [--image debian-12|debian-13]
 import { stat } from 'node:fs/promises';
-import { ensureDistro } from '@hearth/images';
+import { ensureDistro, type DistroName } from '@hearth/images';
 import { startPlatform } from '../test/helpers/platform.ts';
 import { arg, disposeOnSignal, percentile, stats } from './lib.ts';
 import { report } from './report.ts';
@@ -17,47 +19,52 @@ const memoryMib = arg('memory', 512);
 const lanes = Math.max(1, Math.min(count, arg('parallel', 1)));
 
 const t0 = performance.now();
-const art = await ensureDistro('debian-12');
+const imageArg = process.argv.includes('--image')
+  ? process.argv[process.argv.indexOf('--image') + 1]
+  : 'debian-12';
+if (imageArg !== 'debian-12' && imageArg !== 'debian-13') throw new Error('--image: debian-12 or debian-13');
+const distro: DistroName = imageArg;
+const art = await ensureDistro(distro);
 const buildMs = performance.now() - t0;
 const p = await startPlatform();
 disposeOnSignal(() => p.dispose());
-const toRunning: Record<'debian-12' | 'base', number[]> = { 'debian-12': [], base: [] };
+const toRunning: Record<'distro' | 'base', number[]> = { distro: [], base: [] };
 const toSystemReady: number[] = [];
 let failures = 0;
 try {
   // Untimed first boots: the manager registers debian-12 on first use and the agent prepares each
   // image once; neither is the boot being measured.
-  await boot('debian-12', -1, false);
+  await boot('distro', -1, false);
   await boot('base', -1, false);
   let next = 0;
   const lane = async (): Promise<void> => {
     for (let i = next++; i < count; i = next++) {
-      await boot('debian-12', i);
+      await boot('distro', i);
       await boot('base', i);
     }
   };
   await Promise.all(Array.from({ length: lanes }, lane));
   const base = await p.manager.stores.images.require('base', 'default');
-  const deb = await p.manager.stores.images.require('debian-12', 'default');
-  console.log(`\nDebian boot benchmark: ${count} debian-12 boots interleaved with ${count} base boots,`);
+  const deb = await p.manager.stores.images.require(distro, 'default');
+  console.log(`\nDebian boot benchmark: ${count} ${distro} boots interleaved with ${count} base boots,`);
   console.log(`${memoryMib} MiB, 1 vCPU, VMM default (accel as the host allows), ${lanes} lane(s) at once`);
   console.log(
-    `debian-12 image: ${mib(deb.size_bytes)} (${mib((await stat(art.path)).blocks * 512)} on disk)`,
+    `${distro} image: ${mib(deb.size_bytes)} (${mib((await stat(art.path)).blocks * 512)} on disk)`,
   );
   console.log(`base image:      ${mib(base.size_bytes)}`);
-  console.log(`debian-12 build (or cache lookup) in this run: ${(buildMs / 1000).toFixed(1)} s`);
+  console.log(`${distro} build (or cache lookup) in this run: ${(buildMs / 1000).toFixed(1)} s`);
   console.log(stats('base      create -> running', toRunning.base));
-  console.log(stats('debian-12 create -> running', toRunning['debian-12']));
-  console.log(stats('debian-12 create -> systemd running', toSystemReady));
-  const deb50 = percentile(toRunning['debian-12'], 50);
+  console.log(stats(`${distro} create -> running`, toRunning.distro));
+  console.log(stats(`${distro} create -> systemd running`, toSystemReady));
+  const deb50 = percentile(toRunning.distro, 50);
   const base50 = percentile(toRunning.base, 50);
   const ratio = deb50 / base50;
   report({
-    figure: 'debian-12 create → guest agent ready, vs the base image',
-    value: `p50 ${deb50.toFixed(0)} ms, p95 ${percentile(toRunning['debian-12'], 95).toFixed(0)} ms (n=${toRunning['debian-12'].length})`,
+    figure: `${distro} create → guest agent ready, vs the base image`,
+    value: `p50 ${deb50.toFixed(0)} ms, p95 ${percentile(toRunning.distro, 95).toFixed(0)} ms (n=${toRunning.distro.length})`,
     baseline: `p50 ${base50.toFixed(0)} ms, p95 ${percentile(toRunning.base, 95).toFixed(0)} ms (n=${toRunning.base.length})`,
     ratio: Number.isFinite(ratio) ? Number(ratio.toFixed(2)) : null,
-    target: `${count} of ${count} debian-12 boots ready and systemd running`,
+    target: `${count} of ${count} ${distro} boots ready and systemd running`,
     met: failures === 0,
   });
   console.log(`failures: ${failures} of ${count * 2}`);
@@ -70,7 +77,8 @@ function mib(bytes: number | string): string {
   return `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB`;
 }
 
-async function boot(image: 'debian-12' | 'base', i: number, record = true): Promise<void> {
+async function boot(which: 'distro' | 'base', i: number, record = true): Promise<void> {
+  const image = which === 'base' ? 'base' : distro;
   const t0 = performance.now();
   let id = '';
   try {
@@ -78,8 +86,8 @@ async function boot(image: 'debian-12' | 'base', i: number, record = true): Prom
     const vm = await p.client.call('createVm', { body: { name, image, memoryMib } });
     id = vm.id;
     await p.client.call('waitVm', { params: { id }, query: { state: 'running', timeout: 300 } });
-    if (record) toRunning[image].push(performance.now() - t0);
-    if (image === 'debian-12' && record) {
+    if (record) toRunning[which].push(performance.now() - t0);
+    if (which === 'distro' && record) {
       const r = await p.client.call('execVm', {
         params: { id },
         body: {
