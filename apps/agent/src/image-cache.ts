@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sha256File } from '@hearth/images';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +26,10 @@ export interface ImageCacheOptions {
   alwaysFetch?: boolean;
 }
 
+/** Hash answers about the manager's files, kept across agent restarts; the newest this many. */
+const VERIFIED_FILE = 'verified.json';
+const VERIFIED_KEPT = 256;
+
 /**
  * Gives the supervisor a local file for each image a VM needs. The manager's own path is used only
  * when this host can read it and it hashes to the expected sha256 (same host, same file); anything
@@ -34,8 +38,15 @@ export interface ImageCacheOptions {
 export class ImageCache {
   private readonly verified = new Map<string, string>();
   private readonly fetching = new Map<string, Promise<string>>();
+  /** The answers kept by an earlier agent process, read once. */
+  private loaded: Promise<void> | null = null;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ImageCacheOptions) {}
+
+  private get verifiedFile(): string {
+    return join(this.o.dir, VERIFIED_FILE);
+  }
 
   async local(ref: AgentImageRef): Promise<string> {
     const cached = join(this.o.dir, ref.sha256);
@@ -54,17 +65,53 @@ export class ImageCache {
     return p;
   }
 
-  /** Hashes the manager's file once per (path, size, mtime) and remembers the answer. */
+  /**
+   * Hashes the manager's file once per version (path, size, mtime, ctime, inode) and remembers the
+   * answer, also across agent restarts (`verified.json`): hashing a large image is most of the
+   * first boot after an agent start otherwise. A file rewritten in place changes its ctime, which
+   * no one can set back, so a changed file is hashed again.
+   */
   private async sameFile(ref: AgentImageRef): Promise<boolean> {
     const s = await stat(ref.path).catch(() => null);
     if (!s?.isFile()) return false;
-    const key = `${ref.path}:${s.size}:${s.mtimeMs}:${s.ino}`;
+    this.loaded ??= this.load();
+    await this.loaded;
+    const key = `${ref.path}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
     let sha = this.verified.get(key);
     if (!sha) {
       sha = await sha256File(ref.path).catch(() => '');
       this.verified.set(key, sha);
+      if (sha) this.save();
     }
     return sha === ref.sha256;
+  }
+
+  private async load(): Promise<void> {
+    const text = await readFile(this.verifiedFile, 'utf8').catch(() => '');
+    try {
+      const kept = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      for (const [k, v] of Object.entries(kept)) if (typeof v === 'string') this.verified.set(k, v);
+    } catch {
+      // A torn or foreign file: every image is hashed again, as on a first start.
+    }
+  }
+
+  /** Written whole, one write at a time, through a rename: a crash leaves the old or the new file. */
+  private save(): void {
+    this.saving = this.saving
+      .then(async () => {
+        const entries = [...this.verified].filter(([, v]) => v).slice(-VERIFIED_KEPT);
+        const tmp = `${this.verifiedFile}.tmp`;
+        await mkdir(this.o.dir, { recursive: true });
+        await writeFile(tmp, JSON.stringify(Object.fromEntries(entries)) + '\n');
+        await rename(tmp, this.verifiedFile);
+      })
+      .catch(() => undefined);
+  }
+
+  /** Resolves once the answers hashed so far are on disk (tests; a clean stop). */
+  flushed(): Promise<void> {
+    return this.saving;
   }
 
   private async fetch(id: string, sha256: string, target: string): Promise<string> {
