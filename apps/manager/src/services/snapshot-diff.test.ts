@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthError, type AgentVmSpec } from '@hearth/contract';
-import { pidAlive } from '@hearth/vmm';
 import { openDb, type Db } from '../db/index.ts';
 import type { HostRow } from '../store/mappers.ts';
 import { makeStores, type Stores } from '../store/index.ts';
@@ -17,6 +16,7 @@ import {
   calls,
   CHECKER_ENV,
   checker,
+  closeSides,
   makeSide,
   specOf,
   standinFirecracker,
@@ -111,17 +111,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const pids: number[] = [];
-  if (side) {
-    for (const id of side.sup.vmIds()) {
-      const pid = side.sup.status(id).pid;
-      if (pid) pids.push(pid);
-      await side.sup.delete(id).catch(() => undefined);
-    }
-    side.sup.dispose();
-    await side.app.close();
-  }
-  for (const pid of pids) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+  await closeSides([side]);
   for (const k of CHECKER_ENV) delete process.env[k];
   await db?.close();
   live.dispose();

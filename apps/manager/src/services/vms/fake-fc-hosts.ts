@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import { buildAgentApp, Supervisor } from '@hearth/agent';
 import type { AgentVmSpec } from '@hearth/contract';
 import { FirecrackerDriver } from '@hearth/firecracker';
+import { pidAlive } from '@hearth/vmm';
 import { loadSpec, writeStandinBinary, type CallRecord } from '@hearth/firecracker/test-support';
 import type { HostRow } from '../../store/mappers.ts';
 import type { HostLiveness } from '../host-liveness.ts';
@@ -83,6 +84,22 @@ export async function makeSide(
   const host = { id: `host_${name}`, name, url, callback_token: TOKEN, tls_pins: null } as unknown as HostRow;
   live.seen(host);
   return { sup, app, host, dataDir };
+}
+
+/** Deletes every VM the sides run, stops them, and kills any Firecracker left (by pid). */
+export async function closeSides(sides: (Side | undefined)[], pids: Iterable<number> = []): Promise<void> {
+  const left = new Set(pids);
+  for (const s of sides) {
+    if (!s) continue;
+    for (const id of s.sup.vmIds()) {
+      const pid = s.sup.status(id).pid;
+      if (pid) left.add(pid);
+      await s.sup.delete(id).catch(() => undefined);
+    }
+    s.sup.dispose();
+    await s.app.close();
+  }
+  for (const pid of left) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 export function specOf(id: string, kernel: string, rootfs: string): AgentVmSpec {

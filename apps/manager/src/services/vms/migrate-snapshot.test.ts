@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentVmSpec, LastMigration } from '@hearth/contract';
-import { pidAlive, runDirPaths } from '@hearth/vmm';
+import { runDirPaths } from '@hearth/vmm';
 import type { HostRow, VmRow } from '../../store/mappers.ts';
 import { AgentClient } from '../agent-client.ts';
 import { HostLiveness } from '../host-liveness.ts';
@@ -16,6 +16,7 @@ import {
   calls,
   CHECKER_ENV,
   checker,
+  closeSides,
   makeSide,
   specOf,
   standinFirecracker,
@@ -113,17 +114,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of [src, dst]) {
-    if (!s) continue;
-    for (const id of s.sup.vmIds()) {
-      const pid = s.sup.status(id).pid;
-      if (pid) pids.add(pid);
-      await s.sup.delete(id).catch(() => undefined);
-    }
-    s.sup.dispose();
-    await s.app.close();
-  }
-  for (const pid of pids) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+  await closeSides([src, dst], pids);
   for (const k of CHECKER_ENV) delete process.env[k];
   live.dispose();
   await agents.dispose();
