@@ -104,10 +104,32 @@ export function diffSnapshotRefused(
     why === 'disk'
       ? 'a disk-only snapshot cannot be a diff'
       : `${vmm} cannot take a diff snapshot Hearth can restore`;
-  return new HearthError(
-    'SNAPSHOT_TYPE_UNSUPPORTED',
+  return diffRefusal(
     `Snapshotting ${vmName ? `VM "${vmName}"` : 'the VM'} failed: ${what} (${reason}).`,
-    { detail: { vmm, type: 'diff', reason } },
+    vmm,
+    reason,
+  );
+}
+
+/** Any refused diff snapshot (SNAPSHOT_TYPE_UNSUPPORTED, 422): the VMM and the reason in `detail`. */
+export function diffRefusal(message: string, vmm: 'qemu' | 'firecracker', reason: string): HearthError {
+  return new HearthError('SNAPSHOT_TYPE_UNSUPPORTED', message, { detail: { vmm, type: 'diff', reason } });
+}
+
+/**
+ * Deleting a snapshot diff snapshots build on (SNAPSHOT_IN_USE, 409), refused by the manager from
+ * its records and by the host from its files: `dependents` by id, `labels` as the message names them.
+ */
+export function snapshotInUse(
+  snapshot: string,
+  dependents: string[],
+  labels: string[] = dependents,
+): HearthError {
+  const many = dependents.length > 1;
+  return new HearthError(
+    'SNAPSHOT_IN_USE',
+    `Deleting snapshot ${snapshot} failed: the diff snapshot${many ? 's' : ''} ${labels.join(', ')} hold${many ? '' : 's'} only the memory changed since it and cannot be restored without it.`,
+    { detail: { dependents } },
   );
 }
 

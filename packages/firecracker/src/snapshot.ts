@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SNAPSHOT_INFO_FILE, type VmmSnapshotInfo, type VmmSnapshotOptions } from '@hearth/vmm';
-import { HearthError } from '@hearth/contract';
+import { diffRefusal } from '@hearth/contract';
 import { runArgv } from './exec.ts';
 import { copyKeepingHoles } from './extents.ts';
 import type { FirecrackerInstance } from './instance.ts';
@@ -80,13 +80,6 @@ async function moveFile(src: string, dst: string, keepHoles = false): Promise<vo
   }
 }
 
-/** A diff this VM cannot take (422, with the reason): the caller can take a full one instead. */
-function diffRefused(message: string, reason: string): HearthError {
-  return new HearthError('SNAPSHOT_TYPE_UNSUPPORTED', message, {
-    detail: { vmm: 'firecracker', type: 'diff', reason },
-  });
-}
-
 /** The directory of the snapshot a diff builds on; null for a full snapshot or another VMM's. */
 export function diffBaseDir(info: VmmSnapshotInfo): string | null {
   return (info as Partial<FirecrackerSnapshotInfo>).firecracker?.base?.dir ?? null;
@@ -98,7 +91,7 @@ export function diffBaseDir(info: VmmSnapshotInfo): string | null {
  */
 async function diffBase(inst: FirecrackerInstance): Promise<SnapshotBase> {
   const fail = (why: string) =>
-    diffRefused(`Creating a diff snapshot failed: ${why}; take a full snapshot first`, why);
+    diffRefusal(`Creating a diff snapshot failed: ${why}; take a full snapshot first`, 'firecracker', why);
   const last = inst.init.lastSnapshot;
   if (!last) {
     throw fail(
@@ -133,7 +126,7 @@ export async function createSnapshot(
   const type = opts.type ?? 'full';
   if (type === 'diff' && !init.trackDirtyPages) {
     const why = 'this VM was started without dirty-page tracking (the host runs Firecracker with it off)';
-    throw diffRefused(`Creating a diff snapshot failed: ${why}`, why);
+    throw diffRefusal(`Creating a diff snapshot failed: ${why}`, 'firecracker', why);
   }
   if (!init.version) {
     // Restore checks the version that wrote a snapshot: one without it loads on no host.

@@ -1,7 +1,13 @@
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { diffBaseDir, diffsBuiltOn } from '@hearth/firecracker';
-import { diffSnapshotRefused, HearthError, type AgentVmSpec, type AgentVmStatus } from '@hearth/contract';
+import {
+  diffSnapshotRefused,
+  HearthError,
+  snapshotInUse,
+  type AgentVmSpec,
+  type AgentVmStatus,
+} from '@hearth/contract';
 import type { VmmSnapshotInfo } from '@hearth/vmm';
 import { bootVm } from './boot/index.ts';
 import type { VmContext } from './context.ts';
@@ -164,12 +170,6 @@ export function restoreVm(
 export async function deleteSnapshot(ctx: VmContext, snapshotId: string): Promise<void> {
   const dir = snapshotDir(ctx, snapshotId);
   const dependents = await diffsBuiltOn(dirname(dir), dir);
-  if (dependents.length) {
-    throw new HearthError(
-      'SNAPSHOT_IN_USE',
-      `Deleting snapshot ${snapshotId} failed: the diff snapshot${dependents.length > 1 ? 's' : ''} ${dependents.join(', ')} hold${dependents.length > 1 ? '' : 's'} only the memory changed since it and cannot be restored without it`,
-      { detail: { dependents } },
-    );
-  }
+  if (dependents.length) throw snapshotInUse(snapshotId, dependents);
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,12 +1,14 @@
 import { timings } from './metrics/timings.ts';
 import type { Logger } from 'pino';
 import {
+  diffRefusal,
   diffSnapshotRefused,
   diskSnapshotRefused,
   HearthError,
   newId,
   type Snapshot,
   type SnapshotKind,
+  snapshotInUse,
   type Vm,
 } from '@hearth/contract';
 import { isUniqueViolation } from '../db/index.ts';
@@ -142,10 +144,10 @@ export class SnapshotService {
         // The VM's last snapshot was one Hearth does not keep (a move's or an import's): a diff
         // on it could never be restored, so it goes at once.
         await this.deps.agents.deleteSnapshot(host, id).catch(() => undefined);
-        throw new HearthError(
-          'SNAPSHOT_TYPE_UNSUPPORTED',
+        throw diffRefusal(
           `Snapshotting VM "${vm.name}" failed: its last snapshot (${r.base}) is not a snapshot of this project that Hearth keeps, so a diff on it could not be restored; take a full snapshot first.`,
-          { detail: { vmm: vm.vmm ?? 'qemu', type: 'diff', reason: 'no base snapshot on record' } },
+          vm.vmm ?? 'qemu',
+          'no base snapshot on record',
         );
       }
       await this.stores.snapshots.markReady(id, {
@@ -180,11 +182,10 @@ export class SnapshotService {
     const row = await this.stores.snapshots.require(idOrName, project);
     const dependents = await this.stores.snapshots.dependents(row.id);
     if (dependents.length) {
-      const names = dependents.map((d) => `${d.name} (${d.id})`).join(', ');
-      throw new HearthError(
-        'SNAPSHOT_IN_USE',
-        `Deleting snapshot ${row.name} failed: the diff snapshot${dependents.length > 1 ? 's' : ''} ${names} build${dependents.length > 1 ? '' : 's'} on its memory and cannot be restored without it.`,
-        { detail: { dependents: dependents.map((d) => d.id) } },
+      throw snapshotInUse(
+        row.name,
+        dependents.map((d) => d.id),
+        dependents.map((d) => `${d.name} (${d.id})`),
       );
     }
     const host = await this.stores.hosts.get(row.host_id);
