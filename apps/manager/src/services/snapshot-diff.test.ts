@@ -7,6 +7,7 @@ import { HearthError, type AgentVmSpec } from '@hearth/contract';
 import { openDb, type Db } from '../db/index.ts';
 import type { HostRow } from '../store/mappers.ts';
 import { makeStores, type Stores } from '../store/index.ts';
+import { testImage, testVm } from '../store/test-rows.ts';
 import { AgentClient } from './agent-client.ts';
 import { HostLiveness } from './host-liveness.ts';
 import { Quotas } from './quotas.ts';
@@ -64,43 +65,21 @@ beforeAll(async () => {
   s = makeStores(db);
   host = await s.hosts.upsert('fc', side.host.url, side.host.callback_token, { cpus: 2 } as never);
   live.seen(host);
-  const img = await s.images.insert({
-    name: 'img',
-    kind: 'rootfs',
-    format: 'raw',
-    arch: 'x86_64',
-    sizeBytes: 1,
-    sha256: 'x',
-    source: 'test',
-    path: rootfs,
-    builtin: false,
-    meta: {},
-  });
+  const img = await s.images.insert(testImage({ path: rootfs }));
   for (const [id, vmm] of [
     [VM, 'firecracker'],
     ['vm_qemu', 'qemu'],
   ] as const) {
-    await s.vms.insert({
-      id,
-      name: id.replace('_', '-'),
-      project: 'default',
-      state: 'running',
-      desiredState: 'running',
-      vcpus: 1,
-      memoryMib: 64,
-      diskMib: 1,
-      imageId: img.id,
-      kernelId: img.id,
-      vmm,
-      hostId: host.id,
-      ip: null,
-      mac: null,
-      env: {},
-      labels: {},
-      timeout: null,
-      guest: { secret: 's', users: [] },
-      snapshotId: null,
-    });
+    await s.vms.insert(
+      testVm(id, img.id, host.id, {
+        name: id.replace('_', '-'),
+        state: 'running',
+        desiredState: 'running',
+        memoryMib: 64,
+        diskMib: 1,
+        vmm,
+      }),
+    );
   }
   const deps = { stores: s, agents, vms: {} as never, log, quotas: new Quotas(db) } as SnapshotServiceDeps;
   svc = new SnapshotService(deps);

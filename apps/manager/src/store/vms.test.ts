@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, testPgUrl } from '../../../../test/helpers/pg.ts';
 import { openDb, type Db } from '../db/index.ts';
 import { makeStores, type Stores } from './index.ts';
+import { testImage, testVm } from './test-rows.ts';
 import { vmPatchColumns, type NewVm } from './vms.ts';
 
 // The shared lookup skeleton and the VM store's guarded writes, on both backends.
@@ -24,39 +25,8 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
     cleanup.push(() => db.close());
     s = makeStores(db);
     const host = await s.hosts.upsert('h1', 'http://127.0.0.1:1', 't', { cpus: 2 } as never);
-    const img = await s.images.insert({
-      name: 'img',
-      kind: 'rootfs',
-      format: 'raw',
-      arch: 'x86_64',
-      sizeBytes: 5_000_000_000,
-      sha256: 'x',
-      source: 'test',
-      path: '/dev/null',
-      builtin: false,
-      meta: {},
-    });
-    vm = (id, name, project = 'default') => ({
-      id,
-      name,
-      project,
-      state: 'created',
-      desiredState: 'stopped',
-      vcpus: 1,
-      memoryMib: 128,
-      diskMib: 1024,
-      imageId: img.id,
-      kernelId: img.id,
-      vmm: 'qemu',
-      hostId: host.id,
-      ip: null,
-      mac: null,
-      env: {},
-      labels: {},
-      timeout: null,
-      guest: { secret: 's', users: [] },
-      snapshotId: null,
-    });
+    const img = await s.images.insert(testImage({ sizeBytes: 5_000_000_000 }));
+    vm = (id, name, project = 'default') => testVm(id, img.id, host.id, { name, project });
     // "b" names the VM vm_c in two projects, and is also the id of another VM.
     await s.vms.insert(vm('vm_a', 'a'));
     await s.vms.insert(vm('vm_c', 'b', 'other'));

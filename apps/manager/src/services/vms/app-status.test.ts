@@ -3,6 +3,7 @@ import pino from 'pino';
 import type { AgentVmStatus, AppStatus, Vm } from '@hearth/contract';
 import { openDb, type Db } from '../../db/index.ts';
 import { makeStores, type Stores } from '../../store/index.ts';
+import { testImage, testVm } from '../../store/test-rows.ts';
 import { VmBus } from '../bus.ts';
 import type { VmContext } from './context.ts';
 import { OperationTracker } from './operations.ts';
@@ -22,39 +23,8 @@ describe('app status reports', () => {
     s = makeStores(db);
     const host = await s.hosts.upsert('h1', 'http://127.0.0.1:1', 't', { cpus: 2 } as never);
     hostId = host.id;
-    const img = await s.images.insert({
-      name: 'img',
-      kind: 'rootfs',
-      format: 'raw',
-      arch: 'x86_64',
-      sizeBytes: 1,
-      sha256: 'x',
-      source: 'test',
-      path: '/dev/null',
-      builtin: false,
-      meta: {},
-    });
-    await s.vms.insert({
-      id: 'vm_app',
-      name: 'app',
-      project: 'default',
-      state: 'created',
-      desiredState: 'stopped',
-      vcpus: 1,
-      memoryMib: 128,
-      diskMib: 1024,
-      imageId: img.id,
-      kernelId: img.id,
-      vmm: 'qemu',
-      hostId: host.id,
-      ip: null,
-      mac: null,
-      env: {},
-      labels: {},
-      timeout: null,
-      guest: { secret: 's', users: [] },
-      snapshotId: null,
-    });
+    const img = await s.images.insert(testImage());
+    await s.vms.insert(testVm('vm_app', img.id, host.id, { name: 'app' }));
     const bus = new VmBus();
     bus.on('vm', (vm: Vm) => published.push(vm));
     const log = pino({ level: 'silent' });
