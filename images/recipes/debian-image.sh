@@ -16,6 +16,9 @@ r=$work/root
 mkdir -p "$r"
 tar -xpf "$tarball" -C "$r" --numeric-owner --xattrs --xattrs-include='*'
 install -m 0755 "$agent" "$r/usr/sbin/hearth-guest"
+# The tarball has no /dev; a distribution's initramfs (a kernel the VM brings itself) moves its
+# /dev onto the root's before it starts init, as on any installed system.
+mkdir -p "$r/dev"
 mkdir -p "$r/etc/hearth"
 cat > "$r/etc/systemd/system/hearth-guest.service" <<'X'
 [Unit]

@@ -59,7 +59,7 @@ export const ImportImageBody = z
       .min(1)
       .max(2048)
       .describe(
-        'An OCI reference (`node:22-alpine`, `localhost:5000/app:tag`, `registry:5000/x@sha256:…`), an http(s) URL of an ext4/kernel file or of a whole disk (raw or qcow2 with a partition table: its root partition is stored), or an absolute host path (when the operator allows it)',
+        'An OCI reference (`node:22-alpine`, `localhost:5000/app:tag`, `registry:5000/x@sha256:…`), an http(s) URL of an ext4/kernel file or of a whole disk (raw or qcow2 with a partition table: its root partition is stored, and the kernel and initramfs in its /boot, when it carries them, become the images NAME-kernel and NAME-initrd), or an absolute host path (when the operator allows it)',
       ),
     source: ImportSource.optional().describe(
       'Default: guessed from `ref` (http(s):// → url, / → path, else oci)',

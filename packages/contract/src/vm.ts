@@ -75,7 +75,13 @@ export const CreateVmBody = z
       .min(1)
       .optional()
       .describe('Rootfs image id or name; default: the built-in base image.'),
-    kernel: z.string().min(1).optional().describe('Kernel image id or name; default: the built-in kernel.'),
+    kernel: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Kernel image id or name; default: the kernel the image carries (a whole-disk import's own) when the VMM can boot it, else the built-in kernel.",
+      ),
     diskSize: z
       .string()
       .optional()

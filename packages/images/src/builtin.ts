@@ -78,7 +78,8 @@ export async function ensureBaseRootfs(): Promise<{ path: string; key: string; a
 
 export const BOOT_MARKER = 'hearth-guest: booted';
 
-const BASE_CMDLINE = 'console=ttyS0 root=/dev/vda rw quiet panic=-1 pci=off';
+/** The kernel command line every guest kernel boots with (a VM's own parameters are added to it). */
+export const BASE_CMDLINE = 'console=ttyS0 root=/dev/vda rw quiet panic=-1 pci=off';
 
 async function sourceTarball(): Promise<string> {
   const files = (await readdir('/usr/src').catch(() => [] as string[])).filter((f) =>

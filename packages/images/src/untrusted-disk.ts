@@ -34,6 +34,12 @@ export interface ToolOptions {
   inputs?: string[];
   /** Written to the tool's stdin (a debugfs request script for `-f -`). */
   stdin?: string;
+  /**
+   * The tool's stdout goes to this file (created or truncated, mode 0600) instead of the result:
+   * binary output such as a file debugfs `cat`s. The descriptor is this process's, so the tool
+   * needs no right to the file or its directory.
+   */
+  stdoutFile?: string;
 }
 
 /** The path the tool reaches `opts.inputs[i]` by. */
@@ -92,9 +98,11 @@ async function runExclusive(
   const uid = opts.uid ?? TOOL_UID;
   const before = await stat(path);
   const handles: FileHandle[] = [];
+  let out: FileHandle | undefined;
   try {
     handles.push(await open(path, opts.readOnly ? 'r' : 'r+'));
     for (const input of opts.inputs ?? []) handles.push(await open(input, 'r'));
+    if (opts.stdoutFile) out = await open(opts.stdoutFile, 'w', 0o600);
     if (root && opts.readOnly) {
       // The tool reopens /dev/fd/3, which checks the file's mode: a read-only run gets read
       // access through the group (owner unchanged, so it cannot chmod its way to writing).
@@ -109,14 +117,19 @@ async function runExclusive(
       const child = spawn(cmd!, args, {
         ...(root ? { uid, gid: uid } : {}),
         cwd: '/',
-        stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...handles.map((h) => h.fd)],
+        stdio: [
+          opts.stdin === undefined ? 'ignore' : 'pipe',
+          out?.fd ?? 'pipe',
+          'pipe',
+          ...handles.map((h) => h.fd),
+        ],
         env: { PATH: searchPath() },
       });
       let stdout = '';
       let stderr = '';
       let timedOut = false;
       // stdout can be a file debugfs `cat`s (an inittab): room for it; stderr is for the reason only.
-      child.stdout!.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-4 * 2 ** 20)));
+      child.stdout?.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-4 * 2 ** 20)));
       child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-64 * 1024)));
       if (child.stdin) {
         // A tool that exits before reading all of it closes the pipe: its exit status tells.
@@ -137,7 +150,7 @@ async function runExclusive(
       });
     });
   } finally {
-    await Promise.all(handles.map((h) => h.close()));
+    await Promise.all([...handles, ...(out ? [out] : [])].map((h) => h.close()));
     if (root) {
       await chown(path, before.uid, before.gid);
       await chmod(path, before.mode & 0o7777);

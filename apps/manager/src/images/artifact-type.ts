@@ -77,3 +77,10 @@ export async function checkArtifactType(
     );
   }
 }
+
+/** The format of a kernel file as a VMM sees it (`bzImage` or `elf`), or null when it is neither. */
+export async function kernelFormat(file: string): Promise<'bzImage' | 'elf' | null> {
+  const buf = await head(file, 0x210);
+  const found = KERNEL.find((all) => matches(buf, all));
+  return found ? (found[0]!.name === 'ELF' ? 'elf' : 'bzImage') : null;
+}

@@ -3,6 +3,7 @@ import { open, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { HearthError } from '@hearth/contract';
 import { runOnUntrustedDisk } from '@hearth/images';
+import { findCarriedKernel, type CarriedKernel } from './disk-kernel.ts';
 import { isExt4 } from './ext4.ts';
 import type { Progress } from './image-service.ts';
 import { ext4At, GPT_LINUX_ROOT_X86_64, readPartitionTable, type Partition } from './partitions.ts';
@@ -17,6 +18,9 @@ export interface DiskImageMeta {
   partition: number;
   offsetBytes: number;
   sizeBytes: number;
+  /** The kernel and initramfs found on the disk (file names), registered as images of their own. */
+  kernel?: string;
+  initrd?: string | null;
 }
 
 /** The largest virtual size of a qcow2 image an import unpacks (the raw copy is sparse). */
@@ -83,16 +87,20 @@ async function looksLikeRoot(raw: string, offset: number): Promise<boolean> {
 /**
  * The root partition: among the partitions that hold ext4, the first (GPT's x86-64 root type
  * first, then the largest) with /sbin/init, an os-release or an inittab; failing that, the first.
+ * `ext4` lists every ext4 partition (a separate /boot is one of them).
  */
-async function pickRoot(raw: string, parts: Partition[]): Promise<Partition | null> {
+async function pickRoot(
+  raw: string,
+  parts: Partition[],
+): Promise<{ root: Partition | null; ext4: Partition[] }> {
   const ext4: Partition[] = [];
   for (const p of parts) if (await ext4At(raw, p.start)) ext4.push(p);
   ext4.sort(
     (a, b) =>
       Number(b.type === GPT_LINUX_ROOT_X86_64) - Number(a.type === GPT_LINUX_ROOT_X86_64) || b.size - a.size,
   );
-  for (const p of ext4) if (await looksLikeRoot(raw, p.start)) return p;
-  return ext4[0] ?? null;
+  for (const p of ext4) if (await looksLikeRoot(raw, p.start)) return { root: p, ext4 };
+  return { root: ext4[0] ?? null, ext4 };
 }
 
 /**
@@ -107,7 +115,7 @@ export async function unpackDiskImage(
   work: string,
   what: string,
   progress: Progress,
-): Promise<{ ext4: string; meta: DiskImageMeta } | null> {
+): Promise<{ ext4: string; meta: DiskImageMeta; kernel: CarriedKernel | null } | null> {
   if (await isExt4(file)) return null;
   const qcow2 = await isQcow2(file);
   let raw = file;
@@ -138,7 +146,11 @@ export async function unpackDiskImage(
       const out = `${work}.ext4`;
       await rename(rawCopy, out);
       const { size } = await stat(out);
-      return { ext4: out, meta: { format, table: 'none', partition: 0, offsetBytes: 0, sizeBytes: size } };
+      return {
+        ext4: out,
+        meta: { format, table: 'none', partition: 0, offsetBytes: 0, sizeBytes: size },
+        kernel: null,
+      };
     }
     const table = await readPartitionTable(raw);
     if (!table) {
@@ -146,7 +158,7 @@ export async function unpackDiskImage(
         throw invalid(what, 'the qcow2 image holds neither an ext4 filesystem nor a partition table');
       return null;
     }
-    const root = await pickRoot(raw, table.partitions);
+    const { root, ext4 } = await pickRoot(raw, table.partitions);
     if (!root) {
       const found = table.partitions.map((p) => `${p.index} (${p.type})`).join(', ') || 'none';
       throw invalid(
@@ -172,6 +184,14 @@ export async function unpackDiskImage(
     ]);
     // A sparse tail is skipped, not written: the file still has the partition's full size.
     await truncate(out, root.size);
+    const others = ext4.filter((p) => p !== root);
+    const kernel = await findCarriedKernel(raw, root, others, work, what);
+    if (kernel)
+      progress({
+        type: 'progress',
+        phase: 'build',
+        message: `kernel ${kernel.name} (${kernel.format})${kernel.initrd ? ` with ${kernel.initrd.name}` : ', no initramfs'}`,
+      });
     return {
       ext4: out,
       meta: {
@@ -180,7 +200,9 @@ export async function unpackDiskImage(
         partition: root.index,
         offsetBytes: root.start,
         sizeBytes: root.size,
+        ...(kernel ? { kernel: kernel.name, initrd: kernel.initrd?.name ?? null } : {}),
       },
+      kernel,
     };
   } finally {
     if (raw === rawCopy) await rm(rawCopy, { force: true }).catch(() => undefined);

@@ -1,5 +1,4 @@
-import { rm, stat } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { HearthError, type CreateImageBody, type ImportEvent, type ImportImageBody } from '@hearth/contract';
@@ -16,7 +15,9 @@ import { checkImportUrl, downloadUrl } from './url-import.ts';
 import { checkHostBeforeConnect, type ImportAllowList } from './egress-guard.ts';
 import { RuntimeImages } from './runtimes.ts';
 import { unpackDiskImage } from './disk-image.ts';
+import { dropCarried, dropCarriedOf, registerCarriedKernel } from './carried-kernel-images.ts';
 import { DistroImages } from './distros.ts';
+import { defaultName, hostImportPath } from './import-source.ts';
 import { OnDemandImages } from './on-demand.ts';
 
 /** Formats a rootfs import may declare for a whole-disk image; it is stored as ext4. */
@@ -158,14 +159,17 @@ export class ImageService {
         ...(this.options.downloadIdleMs ? { idleMs: this.options.downloadIdleMs } : {}),
       });
     } else {
-      fromHost = await this.hostPath(body.ref, what);
+      fromHost = await hostImportPath(body.ref, this.options.allowHostPathImport, what);
       progress({ type: 'progress', phase: 'verify', message: `hashing ${fromHost}` });
       w = await this.files.adopt(fromHost);
     }
     let disk: Awaited<ReturnType<typeof unpackDiskImage>> = null;
     const cleanup = async () => {
       if (!fromHost) await rm(w.tmp, { force: true });
-      if (disk) await rm(disk.ext4, { force: true });
+      if (disk) {
+        const k = disk.kernel;
+        await Promise.all([disk.ext4, k?.file, k?.initrd?.file].map((f) => f && rm(f, { force: true })));
+      }
     };
     try {
       await this.verify(w, { what, sha256: body.sha256 });
@@ -173,10 +177,19 @@ export class ImageService {
       if (kind === 'rootfs') disk = await unpackDiskImage(w.tmp, this.files.tmpPath('disk'), what, progress);
       const content = disk ? await this.files.adopt(disk.ext4) : w;
       const stored = disk || (kind === 'rootfs' && DISK_FORMATS.has(format)) ? 'ext4' : format;
-      const meta = {
+      const meta: Record<string, unknown> = {
         ...(await this.checkFormat(content.tmp, kind, stored, what)),
         ...(disk ? { disk: disk.meta } : {}),
       };
+      // The disk's own kernel: its VMs boot it where the VMM can (docs/decisions/0044).
+      const carried = disk?.kernel
+        ? await registerCarriedKernel(
+            { stores: this.stores, files: this.files, register: (i, x) => this.register(i, x) },
+            disk.kernel,
+            { name, project, source: `${source}:${body.ref}` },
+          )
+        : null;
+      if (carried) meta.kernel = carried.kernel.id;
       progress({
         type: 'progress',
         phase: 'store',
@@ -200,30 +213,18 @@ export class ImageService {
           project,
         },
         { source: `${source}:${body.ref}`, meta },
-      );
+      ).catch(async (e: unknown) => {
+        if (carried)
+          await dropCarried({ stores: this.stores, files: this.files }, [
+            carried.kernel,
+            ...(carried.initrd ? [carried.initrd] : []),
+          ]);
+        throw e;
+      });
       return { row, cached: false };
     } finally {
       await cleanup();
     }
-  }
-
-  private async hostPath(p: string, what: string): Promise<string> {
-    if (!this.options.allowHostPathImport) {
-      throw new HearthError(
-        'IMAGE_SOURCE_FORBIDDEN',
-        `${what} failed: this manager does not import from host paths.`,
-      );
-    }
-    if (!isAbsolute(p))
-      throw new HearthError('VALIDATION_FAILED', `${what} failed: the path must be absolute.`);
-    const s = await stat(p).catch(() => null);
-    if (!s?.isFile()) {
-      throw new HearthError(
-        'IMAGE_SOURCE_NOT_FOUND',
-        `${what} failed: ${p} is not a file on the manager host.`,
-      );
-    }
-    return p;
   }
 
   /** A project's image never shadows a global one of the same name. */
@@ -371,18 +372,7 @@ export class ImageService {
     if (!(await this.stores.images.deleteUnused(img.id))) throw inUse([]);
     if (img.path && (await this.stores.images.countByPath(img.path)) === 0)
       await this.files.discard(img.path);
+    await dropCarriedOf({ stores: this.stores, files: this.files }, img);
     return img;
   }
-}
-
-function defaultName(ref: string): string {
-  const base = ref.split(/[/?#]/).filter(Boolean).pop() ?? 'image';
-  return (
-    base
-      .toLowerCase()
-      .replace(/\.(ext4|img|raw|qcow2)$/, '')
-      .replace(/[^a-z0-9._-]+/g, '-')
-      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
-      .slice(0, 100) || 'image'
-  );
 }

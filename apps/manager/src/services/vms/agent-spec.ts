@@ -12,7 +12,12 @@ export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmS
     images.requireUnscoped(row.kernel_id),
   ]);
   const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
-  const initrd = initrdName ? await images.require(initrdName, row.project) : null;
+  // A built-in kernel names its initramfs; one carried by a disk image records it by id.
+  const initrd = !initrdName
+    ? null
+    : initrdName.startsWith('img_')
+      ? await images.requireUnscoped(initrdName)
+      : await images.require(initrdName, row.project);
   const asInit = image.meta.init === 'hearth-guest';
   const containerApp = asInit && row.guest?.secret ? await ctx.apps?.appFor(row, image.meta) : undefined;
   return {

@@ -57,7 +57,7 @@ export function assertCloneInput(body: CreateInput): void {
 export async function resolveBootImages(
   ctx: VmContext,
   body: CreateInput,
-): Promise<{ image: ImageRow; kernel: ImageRow }> {
+): Promise<{ image: ImageRow; kernel: ImageRow; carried: ImageRow | null }> {
   const imageName = canonicalImageName(body.image ?? 'base');
   const kernelName = body.kernel ?? 'kernel-default';
   // Both looked up in one statement; a runtime image missing from it is built on first use.
@@ -93,7 +93,34 @@ export async function resolveBootImages(
       { fields: { kernel: ['not a kernel image'] } },
     );
   }
-  return { image, kernel };
+  // The kernel a whole-disk image carries (recorded at import), unless one was asked for by name.
+  const carriedId =
+    body.kernel === undefined && typeof image.meta.kernel === 'string' ? image.meta.kernel : null;
+  const carried = carriedId ? await ctx.stores.images.getUnscoped(carriedId) : null;
+  return {
+    image,
+    kernel,
+    carried: carried?.kind === 'kernel' && carried.status === 'ready' ? carried : null,
+  };
+}
+
+/**
+ * The kernel a VM boots: the one its image carries when the VMM can boot it (Firecracker takes
+ * an ELF vmlinux only; QEMU both that and a bzImage), else the one asked for or the default.
+ * `note` says which, for the VM's history.
+ */
+export function kernelFor(
+  vmm: string,
+  boot: { kernel: ImageRow; carried: ImageRow | null },
+): { kernel: ImageRow; note: string } {
+  const { kernel, carried } = boot;
+  if (!carried) return { kernel, note: '' };
+  if (vmm === 'firecracker' && carried.format !== 'elf')
+    return {
+      kernel,
+      note: `; kernel ${kernel.name}: ${vmm} cannot boot the image's ${carried.format} kernel ${carried.name}`,
+    };
+  return { kernel: carried, note: `; the image's own kernel ${carried.name}` };
 }
 
 /** The disk size asked for (`diskSize` or `diskGib`, 1 GiB by default), at most 4 TiB, at least the image. */

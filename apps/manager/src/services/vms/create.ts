@@ -10,6 +10,7 @@ import {
   diskBytesFor,
   dnsAliasesFor,
   guestCredentials,
+  kernelFor,
   resolveBootImages,
   type CreateInput,
 } from './create-input.ts';
@@ -35,14 +36,16 @@ export async function createVm(ctx: VmContext, body: CreateInput, actor: string)
     }),
   ]);
   if (boot.status === 'rejected') throw boot.reason;
-  const { image, kernel } = boot.value;
+  const { image } = boot.value;
   if (place.status === 'rejected') throw place.reason;
   let placed = place.value;
   for (let attempt = 1; ; attempt++) {
+    const { kernel, note } = kernelFor(placed.placement.vmm, boot.value);
     try {
       return await recordAndStart(ctx, body, actor, clock, placed, {
         imageId: image.id,
         kernelId: kernel.id,
+        kernelNote: note,
         diskMib: await diskMib,
         dnsAliases,
       });
@@ -64,7 +67,13 @@ async function recordAndStart(
   actor: string,
   clock: ReturnType<typeof startBootClock>,
   { placement, nics, ports }: Awaited<ReturnType<typeof placeNewVm>>,
-  made: { imageId: string; kernelId: string; diskMib: number; dnsAliases: string[] | undefined },
+  made: {
+    imageId: string;
+    kernelId: string;
+    kernelNote: string;
+    diskMib: number;
+    dnsAliases: string[] | undefined;
+  },
 ): Promise<Vm> {
   const { row, release } = await insertVm(
     ctx,
@@ -98,7 +107,7 @@ async function recordAndStart(
     {
       state: body.start ? 'starting' : 'created',
       actor,
-      created: `placed on ${placement.host.name} (${placement.vmm})`,
+      created: `placed on ${placement.host.name} (${placement.vmm})${made.kernelNote}`,
       reason: null,
     },
   );
