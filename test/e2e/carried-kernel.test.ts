@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDistro } from '@hearth/images';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
 import { buildDisk } from '../helpers/disk.ts';
+import { expectCode } from '../helpers/expect.ts';
 
 const ESP = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 const ROOT_X86_64 = '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709';
@@ -31,6 +32,7 @@ describe('a whole-disk image that carries its kernel boots it', () => {
   let p: Platform;
   let kver: string;
   let disk: string;
+  let initrdFile: string;
   const work = mkdtempSync(join(tmpdir(), 'hearth-carried-kernel-'));
 
   beforeAll(async () => {
@@ -43,6 +45,7 @@ describe('a whole-disk image that carries its kernel boots it', () => {
       initrd = join(work, `initrd.img-${kver}`);
       execFileSync('mkinitramfs', ['-o', initrd, kver], { stdio: 'ignore' });
     }
+    initrdFile = initrd;
     const root = join(work, 'root.ext4');
     execFileSync('cp', ['--sparse=always', deb.path, root]);
     execFileSync('truncate', ['-s', String(statSync(root).size + 256 * 2 ** 20), root]);
@@ -100,6 +103,9 @@ describe('a whole-disk image that carries its kernel boots it', () => {
     expect(initrd.kind).toBe('initrd');
     // Byte for byte the files on the disk.
     expect(kernel.sha256).toBe(sha256Of(`/boot/vmlinuz-${kver}`));
+    expect(initrd.sha256).toBe(sha256Of(initrdFile));
+    // The initramfs is in use while a kernel names it.
+    await expectCode(() => p.client.call('deleteImage', { params: { id: initrd.id } }), 'IMAGE_IN_USE', 409);
 
     t0 = Date.now();
     const created = await p.client.call('createVm', {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,25 @@ describe('tools on a disk someone else wrote', () => {
     } finally {
       await rm(gate, { recursive: true, force: true });
     }
+  });
+
+  it('write binary output to a file, stopped at the most it may hold, never through a symlink', async () => {
+    const file = join(dir, 'out.img');
+    await writeFile(file, 'disk');
+    const out = join(dir, 'out.bin');
+    const bytes = (n: number) => ['sh', '-c', `head -c ${n} /dev/urandom; echo done >&2`];
+    const ok = await runOnUntrustedDisk(file, () => bytes(4096), { stdoutFile: out, maxStdoutBytes: 4096 });
+    expect([ok.code, (await stat(out)).size, ok.stdout]).toEqual([0, 4096, '']);
+    // One byte more than allowed: the kernel stops the writer there.
+    const over = await runOnUntrustedDisk(file, () => ['head', '-c', '8192', '/dev/zero'], {
+      stdoutFile: out,
+      maxStdoutBytes: 1000,
+    });
+    expect(over.code).not.toBe(0);
+    expect((await stat(out)).size).toBe(1000);
+    const link = join(dir, 'link.bin');
+    await symlink(join(dir, 'target.bin'), link);
+    await expect(runOnUntrustedDisk(file, () => bytes(1), { stdoutFile: link })).rejects.toThrow(/ELOOP/);
   });
 
   it('are killed at their deadline, and the file is still handed back', async () => {

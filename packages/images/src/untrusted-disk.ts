@@ -35,11 +35,13 @@ export interface ToolOptions {
   /** Written to the tool's stdin (a debugfs request script for `-f -`). */
   stdin?: string;
   /**
-   * The tool's stdout goes to this file (created or truncated, mode 0600) instead of the result:
-   * binary output such as a file debugfs `cat`s. The descriptor is this process's, so the tool
-   * needs no right to the file or its directory.
+   * The tool's stdout goes to this file (created 0600 when absent, truncated, never through a
+   * symlink) instead of the result: binary output such as a file debugfs `cat`s. The descriptor
+   * is this process's, so the tool needs no right to the file or its directory.
    */
   stdoutFile?: string;
+  /** The most the tool may write to `stdoutFile`: past it the kernel stops it (SIGXFSZ). */
+  maxStdoutBytes?: number;
 }
 
 /** The path the tool reaches `opts.inputs[i]` by. */
@@ -102,7 +104,12 @@ async function runExclusive(
   try {
     handles.push(await open(path, opts.readOnly ? 'r' : 'r+'));
     for (const input of opts.inputs ?? []) handles.push(await open(input, 'r'));
-    if (opts.stdoutFile) out = await open(opts.stdoutFile, 'w', 0o600);
+    if (opts.stdoutFile)
+      out = await open(
+        opts.stdoutFile,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+        0o600,
+      );
     if (root && opts.readOnly) {
       // The tool reopens /dev/fd/3, which checks the file's mode: a read-only run gets read
       // access through the group (owner unchanged, so it cannot chmod its way to writing).
@@ -110,7 +117,10 @@ async function runExclusive(
       await chmod(path, 0o640);
     } else if (root) await chown(path, uid, uid);
     const inputs = handles.slice(1).map((_, i) => toolInput(i));
-    const tool = argv('/dev/fd/3', inputs);
+    // A file size limit (RLIMIT_FSIZE) bounds what a crafted disk can make the tool write.
+    const limit =
+      opts.maxStdoutBytes === undefined ? [] : ['prlimit', `--fsize=${opts.maxStdoutBytes}`, '--'];
+    const tool = [...limit, ...argv('/dev/fd/3', inputs)];
     const nnp = await setpriv();
     const [cmd, ...args] = nnp ? [nnp, '--no-new-privs', '--', ...tool] : tool;
     return await new Promise<ToolResult>((resolve, reject) => {

@@ -84,3 +84,20 @@ export async function kernelFormat(file: string): Promise<'bzImage' | 'elf' | nu
   const found = KERNEL.find((all) => matches(buf, all));
   return found ? (found[0]!.name === 'ELF' ? 'elf' : 'bzImage') : null;
 }
+
+const INITRD_FORMATS: Record<string, string> = {
+  cpio: 'cpio',
+  gzip: 'cpio.gz',
+  zstd: 'cpio.zst',
+  xz: 'cpio.xz',
+  lz4: 'cpio.lz4',
+  bzip2: 'cpio.bz2',
+  lzma: 'cpio.lzma',
+};
+
+/** The format of an initramfs (`cpio`, `cpio.gz`, `cpio.zst`, …), or null when it is not one. */
+export async function initrdFormat(file: string): Promise<string | null> {
+  const buf = await head(file, 0x210);
+  const found = INITRD.find((all) => matches(buf, all));
+  return found ? INITRD_FORMATS[found[0]!.name]! : null;
+}

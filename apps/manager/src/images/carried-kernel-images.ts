@@ -40,10 +40,10 @@ export async function registerCarriedKernel(
         ...common,
         name: await freeName(stores, rootfs.name, 'initrd', rootfs.project),
         kind: 'initrd',
-        format: 'cpio.gz',
+        format: carried.initrd.format,
         sizeBytes: w.sizeBytes,
         sha256: w.sha256,
-        path: await files.commit(w, 'initrd'),
+        path: await files.commit(w, carried.initrd.format),
       },
       { source: rootfs.source, meta: { file: carried.initrd.name, carriedBy: rootfs.name } },
     );
@@ -74,35 +74,44 @@ export async function registerCarriedKernel(
     );
     return { kernel, initrd };
   } catch (e) {
-    if (initrd) await dropCarried(deps, [initrd]);
+    if (initrd) await dropUnused(deps, initrd);
     throw e;
   }
 }
 
-/** Removes carried-kernel records (and content no other record uses) after the rootfs failed to register. */
-export async function dropCarried(
-  deps: { stores: Stores; files: ContentStore },
-  rows: ImageRow[],
-): Promise<void> {
-  for (const row of rows) {
-    await deps.stores.images.deleteUnused(row.id).catch(() => false);
-    if (row.path && (await deps.stores.images.countByPath(row.path)) === 0)
-      await deps.files.discard(row.path);
-  }
+type Deps = { stores: Stores; files: ContentStore };
+
+/** Deletes `row` unless a VM boots it, and its content when no other record has it; true when deleted. */
+async function dropUnused(deps: Deps, row: ImageRow): Promise<boolean> {
+  if (!(await deps.stores.images.deleteUnused(row.id))) return false;
+  if (row.path && (await deps.stores.images.countByPath(row.path)) === 0) await deps.files.discard(row.path);
+  return true;
+}
+
+/** The initramfs carried with `kernel` (a built-in kernel's is never dropped). */
+async function dropInitrdOf(deps: Deps, kernel: ImageRow): Promise<void> {
+  const id = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
+  const initrd = id ? await deps.stores.images.getUnscoped(id) : null;
+  if (initrd && !initrd.builtin && initrd.meta.carriedBy === kernel.meta.carriedBy)
+    await dropUnused(deps, initrd);
+}
+
+/** A carried kernel, then its initramfs: both stay while a VM boots the kernel. */
+export async function dropCarriedKernel(deps: Deps, kernel: ImageRow): Promise<void> {
+  if (await dropUnused(deps, kernel)) await dropInitrdOf(deps, kernel);
 }
 
 /**
- * After a disk image's rootfs is deleted: its carried kernel and initramfs go too, unless a VM
- * still boots them (they then stay, as ordinary images, until deleted by name).
+ * After an image is deleted: a disk image's carried kernel and initramfs go too (unless a VM
+ * still boots the kernel: they then stay as ordinary images until deleted by name), and a
+ * carried kernel's initramfs goes with it.
  */
-export async function dropCarriedOf(
-  deps: { stores: Stores; files: ContentStore },
-  rootfs: ImageRow,
-): Promise<void> {
-  const kernelId = typeof rootfs.meta.kernel === 'string' ? rootfs.meta.kernel : null;
+export async function dropCarriedOf(deps: Deps, deleted: ImageRow): Promise<void> {
+  if (deleted.kind === 'kernel' && typeof deleted.meta.carriedBy === 'string') {
+    await dropInitrdOf(deps, deleted);
+    return;
+  }
+  const kernelId = typeof deleted.meta.kernel === 'string' ? deleted.meta.kernel : null;
   const kernel = kernelId ? await deps.stores.images.getUnscoped(kernelId) : null;
-  if (!kernel || kernel.meta.carriedBy !== rootfs.name || kernel.used_by?.length) return;
-  const initrdId = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
-  const initrd = initrdId ? await deps.stores.images.getUnscoped(initrdId) : null;
-  await dropCarried(deps, [kernel, ...(initrd && !initrd.used_by?.length ? [initrd] : [])]);
+  if (kernel && kernel.meta.carriedBy === deleted.name) await dropCarriedKernel(deps, kernel);
 }

@@ -185,7 +185,7 @@ export async function unpackDiskImage(
     // A sparse tail is skipped, not written: the file still has the partition's full size.
     await truncate(out, root.size);
     const others = ext4.filter((p) => p !== root);
-    const kernel = await findCarriedKernel(raw, root, others, work, what);
+    const kernel = await findCarriedKernel(raw, root, others, work);
     if (kernel)
       progress({
         type: 'progress',

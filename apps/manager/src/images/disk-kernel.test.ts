@@ -21,14 +21,14 @@ function fakeBzImage(tag: string): Buffer {
 const gzip = (tag: string) => Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0]), Buffer.from(tag)]);
 
 /** An ext4 file holding `files` (path under the filesystem root → content). */
-function ext4(name: string, files: Record<string, Buffer | string>): string {
+function ext4(name: string, files: Record<string, Buffer | string>, features: string[] = []): string {
   const dir = join(work, `${name}.d`);
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(dir, path, '..'), { recursive: true });
     writeFileSync(join(dir, path), content);
   }
   const out = join(work, `${name}.ext4`);
-  execFileSync('mke2fs', ['-q', '-t', 'ext4', '-d', dir, out, '8M']);
+  execFileSync('mke2fs', ['-q', '-t', 'ext4', ...features, '-d', dir, out, '8M']);
   return out;
 }
 
@@ -49,7 +49,7 @@ describe('findCarriedKernel: the kernel a disk image boots with', () => {
       'boot/initrd.img-6.10.0-2-amd64': gzip('new'),
       'boot/config-6.10.0-2-amd64': 'CONFIG_X=y\n',
     });
-    const k = await findCarriedKernel(fs, whole(fs), [], join(work, 'a'), 'test');
+    const k = await findCarriedKernel(fs, whole(fs), [], join(work, 'a'));
     expect(k).toMatchObject({
       name: 'vmlinuz-6.10.0-2-amd64',
       version: '6.10.0-2-amd64',
@@ -73,21 +73,41 @@ describe('findCarriedKernel: the kernel a disk image boots with', () => {
       { index: 1, start: 0, size, type: '0x83' },
       [{ index: 2, start: size, size: readFileSync(boot).length, type: '0x83' }],
       join(work, 'b'),
-      'test',
     );
     expect(k).toMatchObject({ name: 'vmlinuz-virt', version: 'virt', initrd: { name: 'initramfs-virt' } });
   });
 
   it('carries none when /boot has no kernel, or a "vmlinuz" that is not one', async () => {
     const none = ext4('none', { 'sbin/init': '#!/bin/sh\n', 'boot/grub/grub.cfg': 'x' });
-    expect(await findCarriedKernel(none, whole(none), [], join(work, 'c'), 'test')).toBeNull();
+    expect(await findCarriedKernel(none, whole(none), [], join(work, 'c'))).toBeNull();
     const fake = ext4('fake', { 'boot/vmlinuz-1.0': '<html>not a kernel</html>' });
-    expect(await findCarriedKernel(fake, whole(fake), [], join(work, 'd'), 'test')).toBeNull();
+    expect(await findCarriedKernel(fake, whole(fake), [], join(work, 'd'))).toBeNull();
   });
 
   it('keeps a kernel whose initramfs is not one, without it', async () => {
     const fs = ext4('badinitrd', { 'boot/vmlinuz-2.0': fakeBzImage('k'), 'boot/initrd.img-2.0': 'text' });
-    const k = await findCarriedKernel(fs, whole(fs), [], join(work, 'e'), 'test');
+    const k = await findCarriedKernel(fs, whole(fs), [], join(work, 'e'));
     expect(k).toMatchObject({ name: 'vmlinuz-2.0', initrd: null });
+  });
+
+  it('does not trust a listing a crafted name forges a line into', async () => {
+    // A directory entry whose name holds a newline and slashes (no real file can be named so):
+    // debugfs lists it unescaped, and it would claim a small vmlinuz-9 for the huge one.
+    const forged = '\n/12/100644/0/0/vmlinuz-9/1024/\nx';
+    const stand = 'n'.repeat(forged.length);
+    // The forged line names a file that is there (so the listing's lie is all that would mislead).
+    const fs = ext4('forged', { [`boot/${stand}`]: 'x', 'boot/vmlinuz-9': fakeBzImage('k') }, [
+      '-O',
+      '^metadata_csum,^dir_index',
+    ]);
+    const bytes = readFileSync(fs);
+    const at = bytes.indexOf(stand);
+    expect(at).toBeGreaterThan(0);
+    bytes.write(forged, at, 'latin1');
+    writeFileSync(fs, bytes);
+    expect(execFileSync('debugfs', ['-R', 'ls -p /boot', fs], { encoding: 'utf8' })).toContain(
+      '/vmlinuz-9/1024/',
+    );
+    expect(await findCarriedKernel(fs, whole(fs), [], join(work, 'f'))).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
-import { rm, stat } from 'node:fs/promises';
+import { chmod, rm, stat } from 'node:fs/promises';
 import { runOnUntrustedDisk } from '@hearth/images';
-import { checkArtifactType, kernelFormat } from './artifact-type.ts';
+import { initrdFormat, kernelFormat } from './artifact-type.ts';
 import type { Partition } from './partitions.ts';
 
 /** A kernel a whole-disk image carries, and the initramfs made for it, copied out at import. */
@@ -10,12 +10,16 @@ export interface CarriedKernel {
   version: string;
   file: string;
   format: 'bzImage' | 'elf';
-  initrd: { name: string; file: string } | null;
+  initrd: { name: string; file: string; format: string } | null;
 }
 
-// Bounds that keep a crafted filesystem from making the import copy out absurd files.
+// Bounds that keep a crafted filesystem from making the import copy out absurd files (each copy
+// is also stopped by the kernel at its listed size) or scan without end.
 const MAX_KERNEL_BYTES = 128 * 2 ** 20;
 const MAX_INITRD_BYTES = 1024 * 2 ** 20;
+const MAX_BOOT_PARTITIONS = 8;
+// One line of debugfs `ls -p`: /inode/mode/uid/gid/name/size/
+const LS_LINE = /^\/\d+\/(\d{6})\/\d+\/\d+\/([^/]*)\/(\d*)\/$/;
 // Names passed to debugfs as part of a request: nothing it would split or interpret.
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
 
@@ -24,7 +28,11 @@ interface Entry {
   size: number;
 }
 
-/** Regular files of one directory of the ext4 `offset` bytes into `raw` (debugfs `ls -p`: `/inode/mode/uid/gid/name/size/`). */
+/**
+ * Regular files of one directory of the ext4 `offset` bytes into `raw`. Names are not escaped in
+ * debugfs's listing: a name with a newline could forge a line, so a listing with any line that
+ * is not one whole entry is not trusted at all.
+ */
 async function regularFiles(raw: string, offset: number, dir: string): Promise<Entry[]> {
   const r = await runOnUntrustedDisk(
     raw,
@@ -33,29 +41,31 @@ async function regularFiles(raw: string, offset: number, dir: string): Promise<E
       readOnly: true,
       timeoutMs: 60_000,
     },
-  ).catch(() => ({ stdout: '' }));
+  );
   const files: Entry[] = [];
   for (const line of r.stdout.split('\n')) {
-    const f = line.split('/');
-    if (f.length < 7 || !f[2]!.startsWith('10')) continue; // 10xxxx: a regular file
-    const size = Number(f[6]);
-    if (SAFE_NAME.test(f[5]!) && Number.isSafeInteger(size)) files.push({ name: f[5]!, size });
+    if (line === '') continue;
+    const m = LS_LINE.exec(line);
+    if (!m) return [];
+    const [, mode, name, size] = m;
+    if (mode!.startsWith('10') && SAFE_NAME.test(name!) && size)
+      files.push({ name: name!, size: Number(size) });
   }
   return files;
 }
 
+const KERNEL_NAME = /^(vmlinuz|bzImage|vmlinux)(-.+)?$/;
+const versionOf = (name: string) => name.replace(/^(vmlinuz|bzImage|vmlinux)-?/, '');
 const byVersion = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
 /** The newest kernel among `files`, and its initramfs by the names distributions give it. */
 function pickPair(files: Entry[]): { kernel: Entry; version: string; initrd: Entry | null } | null {
   const kernels = files
-    .filter(
-      (f) => /^(vmlinuz|bzImage|vmlinux)(-.+)?$/.test(f.name) && f.size > 0 && f.size <= MAX_KERNEL_BYTES,
-    )
-    .sort((a, b) => byVersion(b.name, a.name));
+    .filter((f) => KERNEL_NAME.test(f.name) && f.size > 0 && f.size <= MAX_KERNEL_BYTES)
+    .sort((a, b) => byVersion(versionOf(b.name), versionOf(a.name)));
   const kernel = kernels[0];
   if (!kernel) return null;
-  const version = kernel.name.replace(/^(vmlinuz|bzImage|vmlinux)-?/, '');
+  const version = versionOf(kernel.name);
   const names = version
     ? [`initrd.img-${version}`, `initramfs-${version}.img`, `initramfs-${version}`, `initrd-${version}`]
     : ['initrd.img', 'initramfs.img', 'initrd'];
@@ -66,7 +76,10 @@ function pickPair(files: Entry[]): { kernel: Entry; version: string; initrd: Ent
   return { kernel, version, initrd };
 }
 
-/** Copies `dir/name` out of the ext4 at `offset` into `out` (debugfs `cat` to a descriptor), checked against the listed size. */
+/**
+ * Copies `path` out of the ext4 at `offset` into `out` (debugfs `cat` to a descriptor, stopped
+ * past the listed size), readable like every stored image; false when it is not exactly that size.
+ */
 async function copyOut(
   raw: string,
   offset: number,
@@ -81,9 +94,12 @@ async function copyOut(
       readOnly: true,
       timeoutMs: 5 * 60_000,
       stdoutFile: out,
+      maxStdoutBytes: size,
     },
   );
-  return r.code === 0 && (await stat(out)).size === size;
+  if (r.code !== 0 || (await stat(out)).size !== size) return false;
+  await chmod(out, 0o644);
+  return true;
 }
 
 /**
@@ -98,7 +114,26 @@ export async function findCarriedKernel(
   root: Partition,
   others: Partition[],
   work: string,
-  what: string,
+): Promise<CarriedKernel | null> {
+  const kernelFile = `${work}.vmlinuz`;
+  const initrdFile = `${work}.initrd`;
+  const drop = () => Promise.all([rm(kernelFile, { force: true }), rm(initrdFile, { force: true })]);
+  try {
+    return await find(raw, root, others.slice(0, MAX_BOOT_PARTITIONS), kernelFile, initrdFile, drop);
+  } catch {
+    // A disk the tools cannot read carries no kernel we can use: the image boots ours.
+    await drop();
+    return null;
+  }
+}
+
+async function find(
+  raw: string,
+  root: Partition,
+  others: Partition[],
+  kernelFile: string,
+  initrdFile: string,
+  drop: () => Promise<unknown>,
 ): Promise<CarriedKernel | null> {
   const places = [
     { offset: root.start, dir: '/boot' },
@@ -108,26 +143,20 @@ export async function findCarriedKernel(
     const pair = pickPair(await regularFiles(raw, offset, dir));
     if (!pair) continue;
     const at = (n: string) => (dir === '/' ? `/${n}` : `${dir}/${n}`);
-    const kernelFile = `${work}.vmlinuz`;
-    const initrdFile = `${work}.initrd`;
     const format = (await copyOut(raw, offset, at(pair.kernel.name), pair.kernel.size, kernelFile))
       ? await kernelFormat(kernelFile)
       : null;
     if (!format) {
-      await rm(kernelFile, { force: true });
+      await drop();
       continue;
     }
-    let initrd: CarriedKernel['initrd'] = null;
-    if (
-      pair.initrd &&
-      (await copyOut(raw, offset, at(pair.initrd.name), pair.initrd.size, initrdFile)) &&
-      (await checkArtifactType(initrdFile, 'initrd', 'initrd', what).then(
-        () => true,
-        () => false,
-      ))
-    )
-      initrd = { name: pair.initrd.name, file: initrdFile };
-    else await rm(initrdFile, { force: true });
+    const initrdOk =
+      pair.initrd && (await copyOut(raw, offset, at(pair.initrd.name), pair.initrd.size, initrdFile))
+        ? await initrdFormat(initrdFile)
+        : null;
+    if (!initrdOk) await rm(initrdFile, { force: true });
+    const initrd =
+      initrdOk && pair.initrd ? { name: pair.initrd.name, file: initrdFile, format: initrdOk } : null;
     return { name: pair.kernel.name, version: pair.version, file: kernelFile, format, initrd };
   }
   return null;

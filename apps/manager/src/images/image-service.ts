@@ -15,7 +15,7 @@ import { checkImportUrl, downloadUrl } from './url-import.ts';
 import { checkHostBeforeConnect, type ImportAllowList } from './egress-guard.ts';
 import { RuntimeImages } from './runtimes.ts';
 import { unpackDiskImage } from './disk-image.ts';
-import { dropCarried, dropCarriedOf, registerCarriedKernel } from './carried-kernel-images.ts';
+import { dropCarriedKernel, dropCarriedOf, registerCarriedKernel } from './carried-kernel-images.ts';
 import { DistroImages } from './distros.ts';
 import { defaultName, hostImportPath } from './import-source.ts';
 import { OnDemandImages } from './on-demand.ts';
@@ -181,15 +181,6 @@ export class ImageService {
         ...(await this.checkFormat(content.tmp, kind, stored, what)),
         ...(disk ? { disk: disk.meta } : {}),
       };
-      // The disk's own kernel: its VMs boot it where the VMM can (docs/decisions/0044).
-      const carried = disk?.kernel
-        ? await registerCarriedKernel(
-            { stores: this.stores, files: this.files, register: (i, x) => this.register(i, x) },
-            disk.kernel,
-            { name, project, source: `${source}:${body.ref}` },
-          )
-        : null;
-      if (carried) meta.kernel = carried.kernel.id;
       progress({
         type: 'progress',
         phase: 'store',
@@ -200,6 +191,18 @@ export class ImageService {
         : fromHost
           ? await this.files.ingest(fromHost, w.sha256, format)
           : await this.files.commit(w, format);
+      // The disk's own kernel: its VMs boot it where the VMM can (docs/decisions/0044).
+      const carried = disk?.kernel
+        ? await registerCarriedKernel(
+            { stores: this.stores, files: this.files, register: (i, x) => this.register(i, x) },
+            disk.kernel,
+            { name, project, source: `${source}:${body.ref}` },
+          ).catch(async (e: unknown) => {
+            if ((await this.stores.images.countByPath(path)) === 0) await this.files.discard(path);
+            throw e;
+          })
+        : null;
+      if (carried) meta.kernel = carried.kernel.id;
       const row = await this.register(
         {
           name,
@@ -214,11 +217,7 @@ export class ImageService {
         },
         { source: `${source}:${body.ref}`, meta },
       ).catch(async (e: unknown) => {
-        if (carried)
-          await dropCarried({ stores: this.stores, files: this.files }, [
-            carried.kernel,
-            ...(carried.initrd ? [carried.initrd] : []),
-          ]);
+        if (carried) await dropCarriedKernel({ stores: this.stores, files: this.files }, carried.kernel);
         throw e;
       });
       return { row, cached: false };
@@ -360,6 +359,13 @@ export class ImageService {
       );
     }
     if (img.project === null) await assertAdmin();
+    const bootsWithIt =
+      img.kind === 'initrd' ? await this.stores.images.findByMeta('initrd', img.id, project) : null;
+    if (bootsWithIt)
+      throw new HearthError(
+        'IMAGE_IN_USE',
+        `Deleting image "${img.name}" failed: kernel "${bootsWithIt.name}" boots with it; delete that kernel first.`,
+      );
     // Every VM using it, whichever project (the lookup above names only the project's own).
     const all = (await this.stores.images.getUnscoped(img.id)) ?? img;
     const inUse = (usedBy: string[]) =>

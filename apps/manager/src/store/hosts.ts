@@ -3,7 +3,7 @@ import { and, asc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import { hosts, vms } from '../db/schema.ts';
 import { diskAllocations } from './host-placement.ts';
-import { Finder, tableRows, upTo } from './lookup.ts';
+import { Finder, selectRows, tableRows, upTo } from './lookup.ts';
 import type { HostRow } from './mappers.ts';
 
 /** VM states that hold a host's CPUs and memory. */
@@ -40,7 +40,7 @@ export class HostStore {
     };
     this.find = new Finder<HostRow>(
       hosts,
-      (where, order, limit) =>
+      selectRows((where, order, limit) =>
         upTo(
           this.db.orm
             .select(fields)
@@ -52,6 +52,7 @@ export class HostStore {
             .$dynamic(),
           limit,
         ),
+      ),
       (idOrName) =>
         new HearthError('HOST_NOT_FOUND', `Finding host "${idOrName}" failed: no host has that id or name.`),
     );

@@ -11,6 +11,7 @@ import {
   lt,
   or,
   sql,
+  type Placeholder,
   type SQL,
 } from 'drizzle-orm';
 import type { PgColumn, PgSelect, PgTable, SelectedFields } from 'drizzle-orm/pg-core';
@@ -18,7 +19,22 @@ import type { Orm } from '../db/db.ts';
 import { decodeCursor, pageResult } from './page.ts';
 
 /** One store's base read (with its computed columns): filter, order and optional limit. */
-export type Rows<T> = (where: SQL | undefined, order: SQL[], limit?: number) => Promise<T[]>;
+export interface Rows<T> {
+  (where: SQL | undefined, order: SQL[], limit?: number): Promise<T[]>;
+  /**
+   * The same read as a prepared statement whose `sql.placeholder`s are filled at each run: the
+   * query is built and rendered once, and PostgreSQL parses and plans it once per connection.
+   */
+  prepare(name: string, where: SQL, order: SQL[], limit?: number): Prepared<T>;
+}
+
+export interface Prepared<T> {
+  execute(values: Record<string, unknown>): Promise<T[]>;
+}
+
+// Prepared statement names are per connection and must not repeat with another text: one
+// sequence for every lookup this process prepares.
+let preparedSeq = 0;
 
 /**
  * A column named with its table, for correlated subqueries inside a select list (where the query
@@ -33,13 +49,24 @@ export function upTo<Q extends PgSelect>(q: Q, limit: number | undefined): Q {
   return limit === undefined ? q : (q.limit(limit) as Q);
 }
 
+/** A store's read from the query it builds: run as built each time, or prepared once. */
+export function selectRows<T>(
+  build: (where: SQL | undefined, order: SQL[], limit?: number) => PgSelect,
+): Rows<T> {
+  const rows = (where: SQL | undefined, order: SQL[], limit?: number) =>
+    build(where, order, limit) as unknown as Promise<T[]>;
+  rows.prepare = (name: string, where: SQL, order: SQL[], limit?: number) =>
+    build(where, order, limit).prepare(`${name}_${++preparedSeq}`) as unknown as Prepared<T>;
+  return rows;
+}
+
 /** The base read of one table: its columns, or `fields` when some are computed. */
 export function tableRows<T>(
   orm: Orm,
   table: PgTable,
   fields: SelectedFields = getTableColumns(table),
 ): Rows<T> {
-  return (where, order, limit) =>
+  return selectRows((where, order, limit) =>
     upTo(
       orm
         .select(fields)
@@ -48,7 +75,8 @@ export function tableRows<T>(
         .orderBy(...order)
         .$dynamic(),
       limit,
-    ) as Promise<T[]>;
+    ),
+  );
 }
 
 /** The refusal for a named resource that is not there, in one wording for all of them. */
@@ -78,6 +106,11 @@ interface Named {
  * Lists go a page at a time in id order with an opaque cursor.
  */
 export class Finder<T extends { id: string }> {
+  // Built on first use: by id or name (scoped, or for a table outside projects), and by id.
+  private byKey?: Prepared<T>;
+  private byKeyAnywhere?: Prepared<T>;
+  private byId?: Prepared<T>;
+
   constructor(
     private readonly t: Named,
     private readonly rows: Rows<T>,
@@ -86,7 +119,7 @@ export class Finder<T extends { id: string }> {
   ) {}
 
   /** The rows a user acting in `project` may see; no condition for tables outside projects. */
-  inProject(project: string): SQL | undefined {
+  inProject(project: string | Placeholder): SQL | undefined {
     const col = this.t.project;
     if (!col) return undefined;
     return this.shared ? or(eq(col, project), isNull(col)) : eq(col, project);
@@ -96,15 +129,21 @@ export class Finder<T extends { id: string }> {
   async get(idOrName: string, project?: string): Promise<T | null> {
     if (project === undefined && this.t.project)
       throw new Error('a lookup in a table of projects needs a project; use getUnscoped');
-    const scope = project === undefined ? undefined : this.inProject(project);
-    const order = [desc(sql`${this.t.id} = ${idOrName}`)];
-    if (this.shared && this.t.project) order.push(asc(sql`${this.t.project} IS NULL`));
-    const rows = await this.rows(
-      and(or(eq(this.t.id, idOrName), eq(this.t.name, idOrName)), scope),
-      order,
-      1,
-    );
+    const rows =
+      project === undefined
+        ? await (this.byKeyAnywhere ??= this.prepareByKey(false)).execute({ key: idOrName })
+        : await (this.byKey ??= this.prepareByKey(true)).execute({ key: idOrName, project });
     return rows[0] ?? null;
+  }
+
+  /** The id-or-name lookup: the row with that id first, then (shared tables) the project's over a global one. */
+  private prepareByKey(scoped: boolean): Prepared<T> {
+    const key = sql.placeholder('key');
+    const scope = scoped ? this.inProject(sql.placeholder('project')) : undefined;
+    const order = [desc(sql`${this.t.id} = ${key}`)];
+    if (this.shared && this.t.project) order.push(asc(sql`${this.t.project} IS NULL`));
+    const where = and(or(eq(this.t.id, key), eq(this.t.name, key)), scope)!;
+    return this.rows.prepare('find_key', where, order, 1);
   }
 
   async require(idOrName: string, project?: string): Promise<T> {
@@ -115,7 +154,8 @@ export class Finder<T extends { id: string }> {
 
   /** By id in any project: internal paths only (agents, reconciliation, rows just read). */
   async getUnscoped(id: string): Promise<T | null> {
-    return (await this.rows(eq(this.t.id, id), [], 1))[0] ?? null;
+    this.byId ??= this.rows.prepare('find_id', eq(this.t.id, sql.placeholder('id')), [], 1);
+    return (await this.byId.execute({ id }))[0] ?? null;
   }
 
   async requireUnscoped(id: string): Promise<T> {

@@ -48,7 +48,7 @@ export async function awaitReady(b: BootRun): Promise<void> {
     const marker = spec.bootMarker;
     await raceReady({
       ...raceBase(b, instance),
-      timeoutMessage: `Booting timed out after ${ctx.o.bootTimeoutMs / 1000} s without the boot marker`,
+      timeoutMessage: `Booting timed out after ${bootDeadlineMs(b) / 1000} s without the boot marker`,
       ready: (signal) => waitForText(b.files.consoleLog, marker, b.consoleStart, signal),
     });
     timed(b, 'kernel', since);
@@ -60,7 +60,7 @@ export async function awaitReady(b: BootRun): Promise<void> {
 function awaitAgent(b: BootRun, guest: GuestConnection, instance: VmmInstance): Promise<void> {
   return raceReady({
     ...raceBase(b, instance),
-    timeoutMessage: `Booting timed out after ${b.ctx.o.bootTimeoutMs / 1000} s: the guest agent never answered`,
+    timeoutMessage: `Booting timed out after ${bootDeadlineMs(b) / 1000} s: the guest agent never answered`,
     ready: async (signal, fail) => {
       const refused = (why: string) => fail(`Booting failed: the guest agent refused the session (${why})`);
       guest.once('refused', refused);
@@ -73,7 +73,17 @@ function awaitAgent(b: BootRun, guest: GuestConnection, instance: VmmInstance): 
   });
 }
 
+/**
+ * How long a boot may take before it is failed. A kernel with an initramfs (a distribution's
+ * kernel, carried by its disk image) unpacks it and loads and probes modules before the root is
+ * even mounted, and its system's udev loads more before the guest agent's port appears: three
+ * times the host's deadline (under emulation on a busy host that path takes minutes).
+ */
+export function bootDeadlineMs(b: Pick<BootRun, 'ctx' | 'initrdPath'>): number {
+  return b.initrdPath ? b.ctx.o.bootTimeoutMs * 3 : b.ctx.o.bootTimeoutMs;
+}
+
 function raceBase(b: BootRun, instance: VmmInstance) {
   const stderrPath = b.rec.spec.vmm === 'qemu' ? b.files.qemuStderr : b.files.firecrackerStderr;
-  return { instance, timeoutMs: b.ctx.o.bootTimeoutMs, stderrPath };
+  return { instance, timeoutMs: bootDeadlineMs(b), stderrPath };
 }
