@@ -66,16 +66,17 @@ export async function checkArtifactType(
     if (format !== 'ext4' || !(await isExt4(file))) throw invalid('an ext4 filesystem image');
     return;
   }
-  const table = kind === 'kernel' ? KERNEL : kind === 'initrd' ? INITRD : null;
-  if (!table) throw invalid('a kernel, an initrd or a rootfs');
-  const buf = await head(file, 0x210);
-  if (!table.some((m) => matches(buf, m))) {
-    throw invalid(
-      kind === 'kernel'
-        ? 'a Linux kernel (an x86 bzImage or an ELF vmlinux)'
-        : 'an initramfs (cpio, or cpio compressed with gzip, zstd, xz, lz4, bzip2 or lzma)',
-    );
+  if (kind === 'kernel') {
+    if (!(await kernelFormat(file))) throw invalid('a Linux kernel (an x86 bzImage or an ELF vmlinux)');
+    return;
   }
+  if (kind === 'initrd') {
+    if (!(await initrdFormat(file))) {
+      throw invalid('an initramfs (cpio, or cpio compressed with gzip, zstd, xz, lz4, bzip2 or lzma)');
+    }
+    return;
+  }
+  throw invalid('a kernel, an initrd or a rootfs');
 }
 
 /** The format of a kernel file as a VMM sees it (`bzImage` or `elf`), or null when it is neither. */
