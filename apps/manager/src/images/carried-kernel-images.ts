@@ -4,6 +4,7 @@ import type { NewImage } from '../store/images.ts';
 import type { Stores } from '../store/index.ts';
 import type { ContentStore } from './content-store.ts';
 import type { CarriedKernel } from './disk-kernel.ts';
+import { discardIfUnused } from './discard-unused.ts';
 
 type Register = (
   img: Omit<NewImage, 'source' | 'meta'>,
@@ -84,7 +85,7 @@ type Deps = { stores: Stores; files: ContentStore };
 /** Deletes `row` unless a VM boots it, and its content when no other record has it; true when deleted. */
 async function dropUnused(deps: Deps, row: ImageRow): Promise<boolean> {
   if (!(await deps.stores.images.deleteUnused(row.id))) return false;
-  if (row.path && (await deps.stores.images.countByPath(row.path)) === 0) await deps.files.discard(row.path);
+  await discardIfUnused(deps, row.path);
   return true;
 }
 

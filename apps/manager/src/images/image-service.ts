@@ -19,6 +19,7 @@ import { dropCarriedKernel, dropCarriedOf, registerCarriedKernel } from './carri
 import { DistroImages } from './distros.ts';
 import { defaultName, hostImportPath } from './import-source.ts';
 import { OnDemandImages } from './on-demand.ts';
+import { discardIfUnused } from './discard-unused.ts';
 
 /** Formats a rootfs import may declare for a whole-disk image; it is stored as ext4. */
 const DISK_FORMATS = new Set(['ext4', 'raw', 'qcow2']);
@@ -198,7 +199,7 @@ export class ImageService {
             disk.kernel,
             { name, project, source: `${source}:${body.ref}` },
           ).catch(async (e: unknown) => {
-            if ((await this.stores.images.countByPath(path)) === 0) await this.files.discard(path);
+            await discardIfUnused({ stores: this.stores, files: this.files }, path);
             throw e;
           })
         : null;
@@ -243,7 +244,7 @@ export class ImageService {
     try {
       return await this.stores.images.insert({ ...img, ...extra });
     } catch (e) {
-      if ((await this.stores.images.countByPath(img.path)) === 0) await this.files.discard(img.path);
+      await discardIfUnused({ stores: this.stores, files: this.files }, img.path);
       throw e;
     }
   }
@@ -376,8 +377,7 @@ export class ImageService {
       );
     if (all.used_by?.length) throw inUse(all.used_by);
     if (!(await this.stores.images.deleteUnused(img.id))) throw inUse([]);
-    if (img.path && (await this.stores.images.countByPath(img.path)) === 0)
-      await this.files.discard(img.path);
+    await discardIfUnused({ stores: this.stores, files: this.files }, img.path);
     await dropCarriedOf({ stores: this.stores, files: this.files }, img);
     return img;
   }
