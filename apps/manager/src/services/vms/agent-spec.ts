@@ -11,13 +11,12 @@ export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmS
     images.requireUnscoped(row.image_id),
     images.requireUnscoped(row.kernel_id),
   ]);
-  const initrdName = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
-  // A built-in kernel names its initramfs; one carried by a disk image records it by id.
-  const initrd = !initrdName
-    ? null
-    : initrdName.startsWith('img_')
-      ? await images.requireUnscoped(initrdName)
-      : await images.require(initrdName, row.project);
+  const initrdRef = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
+  // The kernel's reference (a built-in's names a global image, a carried one's has the id of an
+  // image in the kernel's project) is resolved where the kernel lives, not where the VM does.
+  const initrd = initrdRef
+    ? await images.requireForUse(initrdRef, kernel.project ?? row.project, 'initrd')
+    : null;
   const asInit = image.meta.init === 'hearth-guest';
   const containerApp = asInit && row.guest?.secret ? await ctx.apps?.appFor(row, image.meta) : undefined;
   return {
