@@ -94,7 +94,8 @@ func (a *Agent) opIdentity(req *Request) (map[string]interface{}, error) {
 	}
 	if req.Hostname != "" {
 		// The kernel's hostname only on a real guest (tests run with a scratch root).
-		if err := applyHostname(a.root, req.Hostname, live); err != nil {
+		// Unsynced here, synced once after the answer: a hand-out waits for none of it.
+		if err := applyHostname(a.root, req.Hostname, live, false); err != nil {
 			return nil, gerr(ErrIO, "setting the hostname: %v", err)
 		}
 	}
@@ -132,6 +133,7 @@ func (a *Agent) opIdentity(req *Request) (map[string]interface{}, error) {
 	}
 	if req.Hostname != "" {
 		log.Printf("took identity %s", req.Hostname)
+		go a.syncfs()
 	}
 	return out, nil
 }

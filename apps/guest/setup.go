@@ -40,7 +40,7 @@ func loadConfig(path string) (*GuestBootConfig, error) {
 // root is "/" in production; setKernelHostname is false in tests.
 func applySetup(root string, c *GuestBootConfig, setKernelHostname bool) {
 	if c.Hostname != "" {
-		if err := applyHostname(root, c.Hostname, setKernelHostname); err != nil {
+		if err := applyHostname(root, c.Hostname, setKernelHostname, true); err != nil {
 			log.Printf("hostname: %v", err)
 		}
 	}
@@ -54,7 +54,9 @@ func applySetup(root string, c *GuestBootConfig, setKernelHostname bool) {
 	}
 }
 
-func applyHostname(root, name string, kernel bool) error {
+// applyHostname sets the kernel's hostname (kernel) and /etc/hostname and /etc/hosts, each
+// replaced by a rename; durable: each file is synced before its rename, else the caller syncs later.
+func applyHostname(root, name string, kernel, durable bool) error {
 	if !validHostname.MatchString(name) {
 		return fmt.Errorf("invalid hostname %q", name)
 	}
@@ -63,7 +65,7 @@ func applyHostname(root, name string, kernel bool) error {
 			log.Printf("sethostname: %v", err)
 		}
 	}
-	if err := atomicWrite(filepath.Join(root, "etc/hostname"), []byte(name+"\n"), 0o644); err != nil {
+	if err := replaceFile(filepath.Join(root, "etc/hostname"), []byte(name+"\n"), 0o644, durable); err != nil {
 		return err
 	}
 	hostsPath := filepath.Join(root, "etc/hosts")
@@ -80,7 +82,7 @@ func applyHostname(root, name string, kernel bool) error {
 	if !found {
 		lines = append(lines, entry)
 	}
-	return writeLines(hostsPath, lines, 0o644)
+	return replaceFile(hostsPath, []byte(strings.Join(lines, "\n")+"\n"), 0o644, durable)
 }
 
 func applyUser(root string, u BootUser) error {

@@ -110,8 +110,16 @@ func findLine(lines []string, name string) int {
 	return -1
 }
 
-// atomicWrite replaces path via a temp file + rename, keeping the mode and owner it had.
+// atomicWrite replaces path via a temp file + rename, keeping the mode and owner it had; the
+// data is on disk before the rename.
 func atomicWrite(path string, data []byte, mode os.FileMode) error {
+	return replaceFile(path, data, mode, true)
+}
+
+// replaceFile is atomicWrite, with the sync before the rename left to the caller when !durable:
+// the rename still replaces the whole file (ext4 writes a replaced file's data with the rename),
+// and a request that writes several files syncs once after it answered instead of once per file.
+func replaceFile(path string, data []byte, mode os.FileMode, durable bool) error {
 	uid, gid := -1, -1
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
@@ -124,7 +132,7 @@ func atomicWrite(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err = tmp.Write(data); err == nil {
+	if _, err = tmp.Write(data); err == nil && durable {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

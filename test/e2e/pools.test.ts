@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vm } from '@hearth/contract';
 import { startPlatform, type Platform } from '../helpers/platform.ts';
@@ -14,6 +15,19 @@ const WRONG_CLOCK_MS = 1_000_000_000_000;
 
 const sh = async (vm: string, command: string) =>
   (await p.client.call('execVm', { params: { id: vm }, body: { command } })).stdout.trim();
+
+/** A VMM's CPU weight from its cgroup (v2 `cpu.weight`; v1 `cpu.shares` as a weight). */
+async function cpuWeight(pid: number): Promise<number> {
+  const lines = (await readFile(`/proc/${pid}/cgroup`, 'utf8')).split('\n');
+  const v1 = lines.find((l) => /^\d+:([^:]*,)?cpu(,[^:]*)?:/.test(l));
+  if (v1) {
+    const [, controllers, path] = v1.split(':');
+    const shares = await readFile(`/sys/fs/cgroup/${controllers}${path}/cpu.shares`, 'utf8');
+    return Math.round((Number(shares) * 100) / 1024);
+  }
+  const path = lines.find((l) => l.startsWith('0::'))!.slice(3);
+  return Number(await readFile(`/sys/fs/cgroup${path}/cpu.weight`, 'utf8'));
+}
 
 beforeAll(async () => {
   p = await startPlatform();
@@ -43,6 +57,8 @@ describe('warm pools (real VMs)', () => {
     });
     const pooled = (await p.client.call('listVms', { query: {} })).items.filter((v) => v.pool === 'warm');
     expect(pooled.map((v) => v.state)).toEqual(['pooled', 'pooled']);
+    // Waiting VMs run at the background CPU weight: refills and idle pool VMs yield to real work.
+    for (const vm of pooled) expect(await cpuWeight(vm.pid!)).toBeLessThanOrEqual(10);
     // While they wait: a stale machine-id (as an image built with one has) and a clock far off
     // (as after a long idle, or a restore), both of which a hand-out must replace.
     for (const vm of pooled) {
@@ -101,6 +117,10 @@ describe('warm pools (real VMs)', () => {
     for (const vm of made) {
       const guestS = Number(await sh(vm.id, 'date +%s'));
       expect(Math.abs(guestS * 1000 - Date.now())).toBeLessThan(10_000);
+    }
+    // Handed out: the normal CPU weight, like any VM's.
+    for (const vm of made) {
+      expect(await cpuWeight((await p.client.call('getVm', { params: { id: vm.id } })).pid!)).toBe(100);
     }
     // A fresh machine-id each, and different random bytes.
     const ids = await Promise.all(made.map((vm) => sh(vm.id, 'cat /etc/machine-id')));

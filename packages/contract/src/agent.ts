@@ -128,6 +128,12 @@ export const AgentVmSpec = z.strictObject({
   nics: z.array(AgentNic).default([]),
   egress: EgressPolicy.nullable().default(null),
   bandwidthMbit: z.number().int().nullable().default(null),
+  background: z
+    .boolean()
+    .optional()
+    .describe(
+      'A warm pool VM not handed out yet: its VMM runs at a low CPU weight (cgroup), so pool refills take only CPU that running work leaves',
+    ),
   appLogs: z
     .object({ maxBytes: z.number().int().min(4096), maxFiles: z.number().int().min(1).max(100) })
     .optional()

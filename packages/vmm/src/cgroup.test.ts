@@ -6,8 +6,11 @@ import {
   createVmCgroup,
   detectCgroups,
   removeVmCgroup,
+  setVmCpuWeight,
   sweepEmptyVmCgroups,
   vmCgroupLimits,
+  BACKGROUND_CPU_WEIGHT,
+  NORMAL_CPU_WEIGHT,
 } from './cgroup.ts';
 
 // A temp directory stands in for /sys/fs/cgroup: the files the kernel would offer are made by hand.
@@ -24,6 +27,7 @@ describe('VM cgroups', () => {
       cpuPeriodUs: 100_000,
       memoryMaxBytes: 448 * 2 ** 20,
       ioWeight: 100,
+      cpuWeight: 100,
     });
   });
 
@@ -91,6 +95,34 @@ describe('VM cgroups', () => {
     const cpu = join(root, 'cpu', 'hearth.slice', 'vm-vm_2');
     expect(await readFile(join(cpu, 'cpu.cfs_quota_us'), 'utf8')).toBe('200000');
     expect(await readFile(join(cpu, 'cpu.cfs_period_us'), 'utf8')).toBe('100000');
+  });
+
+  it('a pool VM starts at the background CPU weight and is raised to the normal one (v2 weight, v1 shares)', async () => {
+    await writeFile(join(root, 'cgroup.controllers'), 'cpu memory\n');
+    const v2 = await detectCgroups({ root });
+    const leaf = join(root, 'hearth.slice', 'vm-vm_p');
+    // The kernel offers cpu.weight in a new cgroup when the cpu controller is on.
+    await mkdir(leaf, { recursive: true });
+    await writeFile(join(leaf, 'cpu.weight'), '100');
+    await createVmCgroup(v2, 'vm_p', vmCgroupLimits(1, 128, 64, BACKGROUND_CPU_WEIGHT));
+    expect(await readFile(join(leaf, 'cpu.weight'), 'utf8')).toBe(String(BACKGROUND_CPU_WEIGHT));
+    expect(await setVmCpuWeight(v2, 'vm_p', NORMAL_CPU_WEIGHT)).toBe(true);
+    expect(await readFile(join(leaf, 'cpu.weight'), 'utf8')).toBe('100');
+    expect(await setVmCpuWeight(v2, 'vm_none', NORMAL_CPU_WEIGHT)).toBe(false);
+
+    const v1root = join(root, 'v1');
+    for (const c of ['cpu', 'memory']) {
+      await mkdir(join(v1root, c), { recursive: true });
+      await writeFile(join(v1root, c, 'cgroup.procs'), '');
+    }
+    const v1 = await detectCgroups({ root: v1root, selfCgroup: '4:memory:/\n1:cpu:/\n0::/\n' });
+    const cpu = join(v1root, 'cpu', 'hearth.slice', 'vm-vm_q');
+    await mkdir(cpu, { recursive: true });
+    await writeFile(join(cpu, 'cpu.shares'), '1024');
+    await createVmCgroup(v1, 'vm_q', vmCgroupLimits(1, 128, 64, BACKGROUND_CPU_WEIGHT));
+    expect(await readFile(join(cpu, 'cpu.shares'), 'utf8')).toBe('51');
+    expect(await setVmCpuWeight(v1, 'vm_q', NORMAL_CPU_WEIGHT)).toBe(true);
+    expect(await readFile(join(cpu, 'cpu.shares'), 'utf8')).toBe('1024');
   });
 
   it('with no cgroup filesystem: none, saying why', async () => {

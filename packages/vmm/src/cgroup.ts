@@ -9,7 +9,13 @@ export interface CgroupLimits {
   memoryMaxBytes: number;
   /** 1-10000 on cgroup v2 (100 = an equal share), scaled to 10-1000 on v1. */
   ioWeight: number;
+  /** CPU weight against the other VMs, 1-10000 (100 = an equal share; v1 `cpu.shares` × 1024/100). */
+  cpuWeight?: number;
 }
+
+/** The CPU weight of a VM that waits in a warm pool: it gets the CPU no running work wants. */
+export const BACKGROUND_CPU_WEIGHT = 5;
+export const NORMAL_CPU_WEIGHT = 100;
 
 /**
  * What the VMM process needs on top of guest RAM before the kernel reclaims or kills it: QEMU
@@ -22,12 +28,14 @@ export function vmCgroupLimits(
   vcpus: number,
   memoryMib: number,
   overheadMib = VMM_CGROUP_OVERHEAD_MIB,
+  cpuWeight = NORMAL_CPU_WEIGHT,
 ): CgroupLimits {
   return {
     cpuQuotaUs: vcpus * 100_000,
     cpuPeriodUs: 100_000,
     memoryMaxBytes: (memoryMib + overheadMib) * 2 ** 20,
     ioWeight: 100,
+    cpuWeight,
   };
 }
 
@@ -132,6 +140,7 @@ export async function createVmCgroup(h: CgroupHost, vmId: string, l: CgroupLimit
   if (h.mode === 'v2') {
     const d = dirs[0]!;
     await writeFile(join(d, 'cpu.max'), `${l.cpuQuotaUs} ${l.cpuPeriodUs}`);
+    if (l.cpuWeight !== undefined) await writeIfPresent(join(d, 'cpu.weight'), String(l.cpuWeight));
     await writeFile(join(d, 'memory.max'), String(l.memoryMaxBytes));
     await writeIfPresent(join(d, 'memory.swap.max'), '0');
     if (h.io) await writeIfPresent(join(d, 'io.weight'), `default ${l.ioWeight}`);
@@ -139,11 +148,35 @@ export async function createVmCgroup(h: CgroupHost, vmId: string, l: CgroupLimit
     const [cpu, memory, blkio] = dirs;
     await writeFile(join(cpu!, 'cpu.cfs_period_us'), String(l.cpuPeriodUs));
     await writeFile(join(cpu!, 'cpu.cfs_quota_us'), String(l.cpuQuotaUs));
+    if (l.cpuWeight !== undefined)
+      await writeIfPresent(join(cpu!, 'cpu.shares'), String(cpuShares(l.cpuWeight)));
     await writeFile(join(memory!, 'memory.limit_in_bytes'), String(l.memoryMaxBytes));
     if (blkio)
       await writeIfPresent(join(blkio, 'blkio.weight'), String(Math.min(1000, Math.max(10, l.ioWeight * 5))));
   }
   return dirs.map((d) => join(d, 'cgroup.procs'));
+}
+
+/** cgroup v1's `cpu.shares` for a v2 weight (100 ↔ 1024, the defaults; at least 2, the minimum). */
+function cpuShares(weight: number): number {
+  return Math.max(2, Math.round((weight * 1024) / 100));
+}
+
+/**
+ * Changes a VM's CPU weight while its VMM runs (a pool VM handed out goes from the background
+ * weight to the normal one). False when the host has no VM cgroups or the VM has none.
+ */
+export async function setVmCpuWeight(h: CgroupHost, vmId: string, weight: number): Promise<boolean> {
+  const leaf = vmCgroupLeaf(vmId);
+  const file =
+    h.mode === 'v2'
+      ? join(h.parent, leaf, 'cpu.weight')
+      : h.mode === 'v1'
+        ? join(h.cpu, leaf, 'cpu.shares')
+        : null;
+  if (!file || !(await has(file))) return false;
+  await writeFile(file, String(h.mode === 'v1' ? cpuShares(weight) : weight));
+  return true;
 }
 
 /** Moves a process (all its threads) into the cgroup `createVmCgroup` made. */

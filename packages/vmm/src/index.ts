@@ -122,9 +122,12 @@ export {
   detectCgroups,
   joinCgroup,
   removeVmCgroup,
+  setVmCpuWeight,
   sweepEmptyVmCgroups,
   vmCgroupLeaf,
   vmCgroupLimits,
+  BACKGROUND_CPU_WEIGHT,
+  NORMAL_CPU_WEIGHT,
   type CgroupHost,
 } from './cgroup.ts';
 export { detectAccel, kvmChecks, pidAlive, processArgv, type AccelCheck, type HostCheck } from './host.ts';

@@ -15,6 +15,8 @@ const PERSONALIZE_TIMEOUT_MS = 15_000;
 export function personalizeRoutes(app: FastifyInstance, sup: Supervisor): void {
   serve(app, agentRoutes.personalize, async ({ params, body }) => {
     const guest = await sup.guest(params.id);
+    // Before the guest op: the identity is taken, and the user's first requests served, at full weight.
+    await sup.foreground(params.id);
     return guest.request<{ adjustedMs: number; machineId: boolean }>(
       {
         op: guest.info?.capabilities.includes(IDENTITY_FULL_FEATURE) ? 'identity' : 'personalize',

@@ -7,9 +7,12 @@ import {
   describeCgroups,
   detectCgroups,
   removeVmCgroup,
+  setVmCpuWeight,
   sweepEmptyVmCgroups,
   vmCgroupLeaf,
   vmCgroupLimits,
+  BACKGROUND_CPU_WEIGHT,
+  NORMAL_CPU_WEIGHT,
   type CgroupHost,
   type HostCheck,
   type VmmConfinement,
@@ -126,9 +129,21 @@ export class VmConfiner {
     const cgroupProcs = await createVmCgroup(
       host,
       spec.id,
-      vmCgroupLimits(spec.vcpus, spec.memoryMib, this.cfg.overheadMib),
+      vmCgroupLimits(
+        spec.vcpus,
+        spec.memoryMib,
+        this.cfg.overheadMib,
+        spec.background ? BACKGROUND_CPU_WEIGHT : NORMAL_CPU_WEIGHT,
+      ),
     );
     return { uid, gid: uid, cgroupProcs };
+  }
+
+  /** A pool VM handed out: from here on its VMM competes for the CPU like any VM's. */
+  async foreground(vmId: string): Promise<void> {
+    await setVmCpuWeight(await this.cgroups(), vmId, NORMAL_CPU_WEIGHT).catch((e: Error) =>
+      this.log.warn({ vm: vmId, err: e.message }, "raising the VM's CPU weight failed"),
+    );
   }
 
   /** After the VMM is gone: its cgroup goes (the uid stays the VM's until the VM is deleted). */

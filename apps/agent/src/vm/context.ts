@@ -11,7 +11,7 @@ import { removePorts } from '../net.ts';
 import type { NetContext } from '../networks.ts';
 import { deleteTaps, nicsOf, removePolicy } from '../vm-net.ts';
 import { BootGate } from './boot-gate.ts';
-import { newRecord, statusOf, type VmRecord } from './record.ts';
+import { newRecord, statusOf, writeSpec, type VmRecord } from './record.ts';
 
 export interface SupervisorOptions {
   dataDir: string;
@@ -126,6 +126,19 @@ export class VmContext {
   confinement(spec: AgentVmSpec): Promise<VmmConfinement | null> {
     const c = this.o.confiner;
     return c && spec.vmm === 'qemu' ? c.confinement(spec) : Promise.resolve(null);
+  }
+
+  /**
+   * A pool VM handed out: its spec no longer says `background` (a later relaunch, after a guest
+   * reboot or an agent restart, runs at the normal weight) and its running VMM's cgroup gets the
+   * normal CPU weight.
+   */
+  async foreground(id: string): Promise<void> {
+    const rec = this.need(id);
+    if (!rec.spec.background) return;
+    rec.spec = { ...rec.spec, background: false };
+    await writeSpec(rec);
+    if (this.o.confiner && rec.spec.vmm === 'qemu') await this.o.confiner.foreground(id);
   }
 
   /** The uid a TAP of this VM belongs to: only its own VMM may attach to it (null: any). */

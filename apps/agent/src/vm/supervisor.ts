@@ -102,6 +102,11 @@ export class Supervisor {
     return guestOf(this.ctx, id);
   }
 
+  /** A pool VM handed out runs at the normal CPU weight from now on. */
+  foreground(id: string): Promise<void> {
+    return this.ctx.foreground(id);
+  }
+
   /** Saves memory, devices and disk of a running or paused VM; it continues as it was. */
   async snapshot(
     id: string,

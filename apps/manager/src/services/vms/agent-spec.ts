@@ -2,6 +2,7 @@ import type { AgentVmSpec } from '@hearth/contract';
 import type { VmRow } from '../../store/mappers.ts';
 import { appFromImage } from '../../images/app-spec.ts';
 import type { VmContext } from './context.ts';
+import { waitsInPool } from '../../store/pools.ts';
 
 /** The agent's view of a VM: everything it needs to boot it (a snapshot records it for clones). */
 export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmSpec> {
@@ -56,6 +57,8 @@ export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmS
         )
       : [],
     egress: row.egress ?? null,
+    // Waiting in a warm pool: boots and idles on the CPU running work leaves.
+    background: waitsInPool(row),
     bandwidthMbit: row.bandwidth_mbit ?? null,
   };
 }
