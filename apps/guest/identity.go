@@ -133,7 +133,9 @@ func (a *Agent) opIdentity(req *Request) (map[string]interface{}, error) {
 	}
 	if req.Hostname != "" {
 		log.Printf("took identity %s", req.Hostname)
-		go a.syncfs()
+		if live {
+			go a.syncfs()
+		}
 	}
 	return out, nil
 }

@@ -131,6 +131,24 @@ describe('warm pools (real VMs)', () => {
     expect(rand[0]).not.toBe(rand[1]);
   }, 240_000);
 
+  it("a handed-out VM stays its user's through restarts: running (never pooled again), full CPU weight", async () => {
+    const vm = made[0]!;
+    for (let i = 0; i < 2; i++) {
+      await p.client.call('restartVm', { params: { id: vm.id } });
+      const up = await p.client.call('waitVm', {
+        params: { id: vm.id },
+        query: { state: 'running', timeout: 300 },
+      });
+      expect(up.state).toBe('running');
+      expect(up.boot).toMatchObject({ source: 'restart', pool: 'warm' });
+      expect(await cpuWeight(up.pid!)).toBe(100);
+    }
+    // Booted with what it was handed out with.
+    expect(await sh(vm.id, 'echo $WHO; hostname')).toBe(`${vm.name}\n${vm.name}`);
+    const pooled = (await p.client.call('listVms', { query: {} })).items.filter((v) => v.state === 'pooled');
+    expect(pooled.map((v) => v.id)).not.toContain(vm.id);
+  }, 300_000);
+
   it('counts the hits, refills, and falls back to a cold boot that says so once empty', async () => {
     const pool = await p.client.call('getPool', { params: { id: 'warm' } });
     expect(pool).toMatchObject({ hits: 2, misses: 0, hitRate: 1 });

@@ -18,7 +18,12 @@ export const BootProfile = z
     source: z
       .enum(['cold', 'pool', 'snapshot', 'restart'])
       .describe('A normal boot, a VM handed out from a pool, a restore from a snapshot, a reboot'),
-    pool: z.string().nullable().describe('The pool a `pool` start came from'),
+    pool: z
+      .string()
+      .nullable()
+      .describe(
+        'The pool the VM was handed out from (kept by its later starts); null for a VM never handed out',
+      ),
     steps: z.array(BootStepTiming),
     totalMs: z.number().describe('Request (or start) to ready'),
     at: Timestamp,

@@ -133,12 +133,16 @@ export class VmContext {
    * reboot or an agent restart, runs at the normal weight) and its running VMM's cgroup gets the
    * normal CPU weight.
    */
-  async foreground(id: string): Promise<void> {
+  foreground(id: string): Promise<void> {
     const rec = this.need(id);
-    if (!rec.spec.background) return;
-    rec.spec = { ...rec.spec, background: false };
-    await writeSpec(rec);
-    if (this.o.confiner && rec.spec.vmm === 'qemu') await this.o.confiner.foreground(id);
+    // In the VM's queue: a spec change made beside it (a network policy) must not put it back.
+    return this.serial(rec, async () => {
+      if (!rec.spec.background) return;
+      const { background: _, ...rest } = rec.spec;
+      rec.spec = rest;
+      await writeSpec(rec);
+      if (this.o.confiner && rec.spec.vmm === 'qemu') await this.o.confiner.foreground(id);
+    });
   }
 
   /** The uid a TAP of this VM belongs to: only its own VMM may attach to it (null: any). */

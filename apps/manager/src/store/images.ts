@@ -188,6 +188,12 @@ export class ImageStore {
     return img && img.project === null ? img : null;
   }
 
+  async requireGlobal(idOrName: string, field = 'image'): Promise<ImageRow> {
+    const img = await this.getGlobal(idOrName);
+    if (!img) throw missing(field, idOrName);
+    return img;
+  }
+
   /** By id in any project: internal paths only (agents fetching content, a VM's own images). */
   getUnscoped(id: string): Promise<ImageRow | null> {
     return this.find.getUnscoped(id);

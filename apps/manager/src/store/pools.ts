@@ -15,14 +15,16 @@ export interface PoolCounts {
 }
 
 /**
- * A VM still waiting in its pool: `pool` set and never handed out (a handed-out VM keeps the
- * pool's name, and its boot profile says `pool`).
+ * A VM still waiting in its pool: `pool` set and never handed out. A handed-out VM keeps the
+ * pool's name, and its boot profile names the pool from the hand-out on: the take writes it, and
+ * every later start's profile keeps it (`VmStore.transition`), so a restarted VM never counts as
+ * waiting again (it would go back to `pooled`, to be handed to someone else).
  */
-const WAITING = sql`(${vms.boot_profile} IS NULL OR ${vms.boot_profile}->>'source' <> 'pool')`;
+const WAITING = sql`(${vms.boot_profile} IS NULL OR ${vms.boot_profile}->>'pool' IS NULL)`;
 
 /** The same test on a row: a pool VM not handed out yet (its `running` is `pooled`). */
 export function waitsInPool(row: Pick<VmRow, 'pool' | 'boot_profile'>): boolean {
-  return row.pool !== null && row.boot_profile?.source !== 'pool';
+  return row.pool !== null && !row.boot_profile?.pool;
 }
 
 export function poolFromRow(r: PoolRow, c: PoolCounts): Pool {

@@ -215,7 +215,7 @@ export class VmStore {
         started_at: patch.startedAt,
         stop_at: patch.stopAt,
         desired_state: patch.desiredState,
-        boot_profile: patch.bootProfile,
+        boot_profile: patch.bootProfile === null ? null : undefined,
         host_id: patch.hostId,
         vmm: patch.vmm,
         // A new boot: the last boot's app status (stopped, exited) says nothing about this one.
@@ -223,7 +223,11 @@ export class VmStore {
       };
       const [vm] = await tx
         .update(vms)
-        .set({ ...set, ...bumped })
+        .set({
+          ...set,
+          ...bumped,
+          ...(patch.bootProfile ? { boot_profile: keepPool(patch.bootProfile) } : {}),
+        })
         .where(and(eq(vms.id, id), eq(vms.state, from)))
         .returning();
       if (!vm) return null;
@@ -378,4 +382,15 @@ export class VmStore {
       await tx.delete(vms).where(eq(vms.id, id));
     });
   }
+}
+
+/**
+ * A new boot profile that keeps the pool the VM was handed out from, when the old one named it:
+ * a handed-out VM must never look like one still waiting in its pool (store/pools.ts `WAITING`).
+ */
+function keepPool(profile: NonNullable<VmSet['boot_profile']>): SQL {
+  const next = sql`${JSON.stringify(profile)}::jsonb`;
+  if (profile.pool) return next;
+  return sql`CASE WHEN ${vms.boot_profile}->>'pool' IS NOT NULL
+    THEN jsonb_set(${next}, '{pool}', ${vms.boot_profile}->'pool') ELSE ${next} END`;
 }

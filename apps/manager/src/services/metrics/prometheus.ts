@@ -151,7 +151,7 @@ function stateGauges(registry: Registry, db: Db): void {
       const rows = await db.query<{ project: string; name: string; size: number; ready: number }>(
         `SELECT p.project, p.name, p.size, count(v.id)::int AS ready FROM pools p
          LEFT JOIN vms v ON v.project = p.project AND v.pool = p.name AND v.state = 'pooled'
-           AND (v.boot_profile IS NULL OR v.boot_profile->>'source' <> 'pool')
+           AND (v.boot_profile IS NULL OR v.boot_profile->>'pool' IS NULL)
          GROUP BY p.project, p.name, p.size`,
       );
       for (const r of rows) {

@@ -13,11 +13,14 @@ export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmS
     images.requireUnscoped(row.kernel_id),
   ]);
   const initrdRef = typeof kernel.meta.initrd === 'string' ? kernel.meta.initrd : null;
-  // The kernel's reference (a built-in's names a global image, a carried one's has the id of an
-  // image in the kernel's project) is resolved where the kernel lives, not where the VM does.
-  const initrd = initrdRef
-    ? await images.requireForUse(initrdRef, kernel.project ?? row.project, 'initrd')
-    : null;
+  // The kernel's reference is resolved where the kernel lives, not where the VM does: a global
+  // kernel's (a built-in's, by name) among the global images, a project's kernel's (one carried
+  // by a disk image, by id) in that project.
+  const initrd = !initrdRef
+    ? null
+    : kernel.project === null
+      ? await images.requireGlobal(initrdRef, 'initrd')
+      : await images.requireForUse(initrdRef, kernel.project, 'initrd');
   const asInit = image.meta.init === 'hearth-guest';
   const containerApp = asInit && row.guest?.secret ? await ctx.apps?.appFor(row, image.meta) : undefined;
   return {
@@ -57,8 +60,9 @@ export async function agentSpecFor(ctx: VmContext, row: VmRow): Promise<AgentVmS
         )
       : [],
     egress: row.egress ?? null,
-    // Waiting in a warm pool: boots and idles on the CPU running work leaves.
-    background: waitsInPool(row),
+    // Waiting in a warm pool: boots and idles on the CPU running work leaves. Sent only when
+    // true, so an agent from before the field still accepts every other VM's spec.
+    ...(waitsInPool(row) ? { background: true } : {}),
     bandwidthMbit: row.bandwidth_mbit ?? null,
   };
 }
