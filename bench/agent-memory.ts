@@ -6,17 +6,14 @@
 // files land in its working directory (this checkout) as Heap.*.heapsnapshot.
 import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { runAgentProcess, startPlatform } from '../test/helpers/platform.ts';
-import { arg, disposeOnSignal, steadyRssMiB as steadyRss } from './lib.ts';
+import { arg, disposeOnSignal, settledRssMiB } from './lib.ts';
 import { bareNodeRssMiB, ensureBundle, reportAgentRss } from './agent-rss.ts';
 
 const quick = process.argv.includes('--quick');
 const n = arg('vms', quick ? 2 : 20);
-const settleMs = quick ? 2000 : 5000;
 const snapshots = process.env.HEARTH_AGENT_HEAPSNAPSHOT === '1';
 
 await ensureBundle();
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // For scale: the RSS of a Node.js process that does nothing.
 const bareRss = await bareNodeRssMiB(AGENT_NODE_FLAGS);
@@ -37,8 +34,7 @@ try {
   await agent.waitFor('agent registered');
   const fromSource = agent.output().includes('running the sources through tsx');
   const pid = agent.child.pid!;
-  await sleep(settleMs);
-  const idle = await steadyRss(pid);
+  const idle = await settledRssMiB(pid);
   if (snapshots) process.kill(pid, 'SIGUSR2');
   // Four boots at a time: the 2-core machine boots them no faster with more.
   for (let i = 0; i < n; i += 4) {
@@ -57,8 +53,7 @@ try {
     }
   }
   const running = (await p.client.all('listVms')).filter((v) => v.state === 'running').length;
-  await sleep(settleMs);
-  const loaded = await steadyRss(pid);
+  const loaded = await settledRssMiB(pid);
   if (snapshots) process.kill(pid, 'SIGUSR2');
   console.log(`\nagent memory benchmark (${running} running VMs of 128 MiB, TCG)`);
   reportAgentRss({ idleMiB: idle, loadedMiB: loaded, running, wanted: n, bareMiB: bareRss, fromSource });

@@ -45,7 +45,7 @@ export function reportAgentRss(a: AgentRss): void {
   const limit = 60 + 0.5 * a.wanted;
   report({
     figure: `agent RSS idle / with ${a.wanted} VMs`,
-    value: `${a.idleMiB.toFixed(0)} / ${a.loadedMiB.toFixed(0)} MiB (${how}; ${a.running} running; median of 5 samples)`,
+    value: `${a.idleMiB.toFixed(0)} / ${a.loadedMiB.toFixed(0)} MiB (${how}; ${a.running} running; RSS once settled)`,
     baseline: `bare node process ${a.bareMiB.toFixed(0)} MiB`,
     ratio: null,
     target: `≤ 60 MiB + 0.5 MiB per VM (${limit} MiB with ${a.wanted})`,

@@ -9,7 +9,7 @@ import { HearthError } from '@hearth/contract';
 import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { runAgentProcess, startPlatform } from '../test/helpers/platform.ts';
 import { bareNodeRssMiB, ensureBundle, reportAgentRss } from './agent-rss.ts';
-import { arg, disposeOnSignal, percentile, stats, steadyRssMiB } from './lib.ts';
+import { arg, disposeOnSignal, percentile, settledRssMiB, stats, steadyRssMiB } from './lib.ts';
 import { qemuReport } from './memory-qemu.ts';
 import { enableKsm, hostCpuBusy, hostMemoryUsedMib, ksmState, processCpuTicks } from './host-stats.ts';
 import { qemuFootprint } from './qemu-smaps.ts';
@@ -43,8 +43,7 @@ try {
     await p.client.call('patchHost', { params: { id: h.id }, body: { cpuOvercommit } });
   }
   const fromSource = agent.output().includes('running the sources through tsx');
-  await new Promise((r) => setTimeout(r, 3000));
-  const agentIdle = await steadyRssMiB(agent.child.pid!);
+  const agentIdle = await settledRssMiB(agent.child.pid!);
   const before = await hostMemoryUsedMib();
   const beforeCpu = await hostCpuBusy(3000);
   const vms: { id: string; pid: number }[] = [];
@@ -67,9 +66,8 @@ try {
     bootMs.push(performance.now() - t0);
     if ((i + 1) % 10 === 0) console.log(`${i + 1} VMs running`);
     if (vms.length === agentVms) {
-      // The agent with agentVms VMs, and QEMU per idle VM at that point (5 s to settle).
-      await new Promise((r) => setTimeout(r, 5000));
-      const loaded = await steadyRssMiB(agent.child.pid!);
+      // The agent with agentVms VMs once its RSS settles, and QEMU per idle VM at that point.
+      const loaded = await settledRssMiB(agent.child.pid!);
       console.log(
         `\nagent and QEMU memory with ${vms.length} running VMs of 128 MiB (KSM ${useKsm ? 'on' : 'off'})`,
       );

@@ -46,6 +46,27 @@ export async function steadyRssMiB(pid: number): Promise<number> {
 }
 
 /**
+ * A process's RSS once it has stopped giving memory back after a burst of work (start-up, boots):
+ * V8's memory reducer starts about 8 s after the last burst and frees that garbage over the next
+ * seconds, so a reading taken at once counts memory about to be returned. Samples each second for
+ * at least `minMs`; then the median of the last five, once it is no more than 0.25 MiB below the
+ * median of the five before (or at `maxMs`).
+ */
+export async function settledRssMiB(pid: number, minMs = 15_000, maxMs = 40_000): Promise<number> {
+  const xs: number[] = [];
+  const t0 = Date.now();
+  for (;;) {
+    xs.push(await rssMiB(pid));
+    const elapsed = Date.now() - t0;
+    if (elapsed >= minMs && xs.length >= 10) {
+      const last = percentile(xs.slice(-5), 50);
+      if (percentile(xs.slice(-10, -5), 50) - last <= 0.25 || elapsed >= maxMs) return last;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
  * Records `count` stopped VMs straight through the store (no boots): the list benchmarks need
  * many rows, not many VMs. Names l-0…, ids sorted in insertion order.
  */

@@ -80,7 +80,7 @@ describe('the release tarball installed with npm install -g', () => {
 
     // The configuration written is valid, and an operator's edits survive the next install.
     const config = join(prefix, 'etc/hearth/hearth.yaml');
-    expect(loadHostConfig({ path: config, env: {} }).agent.manager).toBe('http://127.0.0.1:18080');
+    expect((await loadHostConfig({ path: config, env: {} })).agent.manager).toBe('http://127.0.0.1:18080');
     await writeFile(config, 'manager:\n  port: 9999\n');
     run(installed, ['install', 'agent', '--prefix', prefix]);
     expect(await readFile(config, 'utf8')).toBe('manager:\n  port: 9999\n');

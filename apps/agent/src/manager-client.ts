@@ -1,19 +1,20 @@
 import type { VmSample } from '@hearth/contract';
 import {
+  hostAgentRoutes,
+  imageRoutes,
   routePath,
   type AgentTlsMaterial,
-  routes,
   type AgentVmStatus,
   type HostInventory,
   type RegisterHostBody,
   type RouteInput,
   type RouteOutput,
-  type Routes,
 } from '@hearth/contract';
 import type { ImageContent } from './image-cache.ts';
 
 /** The manager's routes an agent calls with JSON (registration, heartbeat, status reports). */
-type AgentCalls = 'registerHost' | 'heartbeat' | 'reportVmStatus';
+type AgentCalls = keyof HostAgentRoutes;
+type HostAgentRoutes = typeof hostAgentRoutes;
 
 /**
  * One request with a JSON body over node:http(s), its answer read whole. The agent's steady
@@ -114,10 +115,10 @@ export class ManagerClient {
 
   private async call<K extends AgentCalls>(
     id: K,
-    input: RouteInput<Routes[K]>,
-  ): Promise<RouteOutput<Routes[K]>> {
-    const { method } = routes[id];
-    const path = routePath(routes[id].path, input);
+    input: RouteInput<HostAgentRoutes[K]>,
+  ): Promise<RouteOutput<HostAgentRoutes[K]>> {
+    const { method } = hostAgentRoutes[id];
+    const path = routePath(hostAgentRoutes[id].path, input);
     const { status, text } = await this.failover(
       (base) =>
         requestJson(new URL(path, base), {
@@ -131,7 +132,7 @@ export class ManagerClient {
     if (status < 200 || status >= 300) {
       throw new ManagerCallError(status, `${method} ${path} failed with ${status}: ${text.slice(0, 500)}`);
     }
-    return JSON.parse(text) as RouteOutput<Routes[K]>;
+    return JSON.parse(text) as RouteOutput<HostAgentRoutes[K]>;
   }
 
   register(
@@ -154,7 +155,7 @@ export class ManagerClient {
    * other call: `fetch` needs WebAssembly, which the agent's V8 flags (lite mode) leave out.
    */
   fetchImage(imageId: string): Promise<ImageContent> {
-    const path = routePath(routes.downloadImageContent.path, { params: { id: imageId } });
+    const path = routePath(imageRoutes.downloadImageContent.path, { params: { id: imageId } });
     return this.failover(
       async (base) => {
         const url = new URL(path, base);

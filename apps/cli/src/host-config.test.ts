@@ -29,7 +29,7 @@ describe('the host configuration file', () => {
     );
     let message = '';
     try {
-      loadHostConfig({ path, env: {} });
+      await loadHostConfig({ path, env: {} });
     } catch (e) {
       message = (e as Error).message;
     }
@@ -44,38 +44,46 @@ describe('the host configuration file', () => {
       'good.yaml',
       'dataDir: /srv/hearth\nmanager:\n  port: 9000\n  listen: 0.0.0.0\n  insecureRegistries: [a:5000]\nagent:\n  ksm: true\n',
     );
-    const fromFile = loadHostConfig({ path, env: {} });
+    const fromFile = await loadHostConfig({ path, env: {} });
     expect(fromFile.source).toBe(path);
     expect(fromFile.manager.port).toBe(9000);
     expect(fromFile.manager.network).toEqual({ enabled: true, bridge: 'hearth0', cidr: '10.213.0.0/24' });
     expect(fromFile.agent.ksm).toBe(true);
     expect(fromFile.manager.insecureRegistries).toEqual(['a:5000']);
     const env = { HEARTH_PORT: '9100', HEARTH_AGENT_KSM: '0', HEARTH_INSECURE_REGISTRIES: 'b:1,c:2' };
-    const fromEnv = loadHostConfig({ path, env });
+    const fromEnv = await loadHostConfig({ path, env });
     expect(fromEnv.manager.port).toBe(9100);
     expect(fromEnv.manager.listen).toBe('0.0.0.0');
     expect(fromEnv.agent.ksm).toBe(false);
     expect(fromEnv.manager.insecureRegistries).toEqual(['b:1', 'c:2']);
-    const fromFlags = loadHostConfig({ path, env, flags: { 'manager.port': '9200', dataDir: undefined } });
+    const fromFlags = await loadHostConfig({
+      path,
+      env,
+      flags: { 'manager.port': '9200', dataDir: undefined },
+    });
     expect(fromFlags.manager.port).toBe(9200);
     expect(fromFlags.dataDir).toBe('/srv/hearth');
   });
 
-  it('uses the defaults when the default file is absent, and refuses a named file that is missing', () => {
-    const cfg = loadHostConfig({ env: { HEARTH_CONFIG: '' } });
+  it('uses the defaults when the default file is absent, and refuses a named file that is missing', async () => {
+    const cfg = await loadHostConfig({ env: { HEARTH_CONFIG: '' } });
     // /etc/hearth/hearth.yaml does not exist on the test machine (installs in tests use --prefix).
     expect(cfg.source).toBeNull();
     expect(cfg.manager.port).toBe(18080);
     expect(cfg.dataDir).toBe('/var/lib/hearth');
-    expect(() => loadHostConfig({ path: join(dir, 'missing.yaml'), env: {} })).toThrow(/missing\.yaml/);
-    expect(() => loadHostConfig({ env: { HEARTH_CONFIG: join(dir, 'nope.yaml') } })).toThrow(/nope\.yaml/);
+    await expect(loadHostConfig({ path: join(dir, 'missing.yaml'), env: {} })).rejects.toThrow(
+      /missing\.yaml/,
+    );
+    await expect(loadHostConfig({ env: { HEARTH_CONFIG: join(dir, 'nope.yaml') } })).rejects.toThrow(
+      /nope\.yaml/,
+    );
   });
 
   it('names the line of a YAML syntax error, and the variable of a bad environment value', async () => {
     const path = await file('syntax.yaml', 'manager:\n  port: 1\n   listen: x\n');
-    expect(() => loadHostConfig({ path, env: {} })).toThrow(/not valid YAML at line \d/);
+    await expect(loadHostConfig({ path, env: {} })).rejects.toThrow(/not valid YAML at line \d/);
     const empty = await file('empty.yaml', '# nothing\n');
-    expect(() => loadHostConfig({ path: empty, env: { HEARTH_LOG_LEVEL: 'loud' } })).toThrow(
+    await expect(loadHostConfig({ path: empty, env: { HEARTH_LOG_LEVEL: 'loud' } })).rejects.toThrow(
       /log\.level \(HEARTH_LOG_LEVEL\)/,
     );
   });

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { DEFAULT_CONFIG_PATH, ENV_OF, HostConfig } from '@hearth/contract/host-config';
 import { UsageError } from './usage-error.ts';
@@ -10,18 +9,18 @@ import { UsageError } from './usage-error.ts';
  * which may be absent (the defaults and the environment then decide); a file named explicitly
  * must exist. Any error names the file and the key's path; nothing starts on a bad setting.
  */
-export function loadHostConfig(
+export async function loadHostConfig(
   o: {
     path?: string | undefined;
     env?: NodeJS.ProcessEnv;
     /** Flags the user gave, by key path (`manager.port`); undefined values are ignored. */
     flags?: Record<string, unknown>;
   } = {},
-): HostConfig & { source: string | null } {
+): Promise<HostConfig & { source: string | null }> {
   const env = o.env ?? process.env;
   const explicit = o.path ?? env.HEARTH_CONFIG;
   const path = explicit || DEFAULT_CONFIG_PATH;
-  const fromFile = readConfigFile(path, Boolean(explicit));
+  const fromFile = await readConfigFile(path, Boolean(explicit));
   if (fromFile !== null) {
     const checked = HostConfig.safeParse(fromFile);
     if (!checked.success) throw new UsageError(describe(`${path}`, checked.error));
@@ -40,7 +39,7 @@ export function loadHostConfig(
   return { ...out.data, source: fromFile === null ? null : path };
 }
 
-function readConfigFile(path: string, required: boolean): unknown {
+async function readConfigFile(path: string, required: boolean): Promise<unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -48,6 +47,8 @@ function readConfigFile(path: string, required: boolean): unknown {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required) return null;
     throw new UsageError(`Reading the configuration file ${path} failed: ${(e as Error).message}.`);
   }
+  // Loaded only for a file: most hosts have none, and an agent keeps what it loads for months.
+  const { parse: parseYaml, YAMLParseError } = await import('yaml');
   try {
     // An empty file (or one of comments only) is an empty configuration.
     return parseYaml(text) ?? {};

@@ -1,5 +1,5 @@
 import { HearthError } from '@hearth/contract';
-import { ConnectionError } from '@hearth/sdk';
+import { ConnectionError } from '@hearth/sdk/connection-error';
 import { UsageError } from './usage-error.ts';
 
 /** Documented exit codes (docs/cli.md). */

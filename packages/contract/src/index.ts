@@ -9,6 +9,8 @@ export * from './placement-routes.ts';
 export * from './image.ts';
 export * from './agent.ts';
 export * from './routes.ts';
+export * from './host-agent-routes.ts';
+export * from './image-routes.ts';
 export * from './openapi.ts';
 export * from './guest-protocol.ts';
 export * from './guest-errors.ts';

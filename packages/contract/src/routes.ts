@@ -11,9 +11,9 @@ import {
   VmEvent,
   WaitQuery,
 } from './vm.ts';
-import { Host, RegisterHostBody, RegisterHostResponse } from './host.ts';
+import { Host } from './host.ts';
 import { Image } from './image.ts';
-import { HeartbeatBody, VmStatusReport } from './agent.ts';
+import { hostAgentRoutes } from './host-agent-routes.ts';
 import { vmAccessRoutes } from './vm-access-routes.ts';
 import { portRoutes } from './port-access.ts';
 import { proxyPassRoutes } from './proxy-passes.ts';
@@ -242,48 +242,7 @@ export const routes = {
     status: 200,
     errors: ['HOST_NOT_FOUND'],
   }),
-  registerHost: def({
-    method: 'POST',
-    path: '/v1/hosts/register',
-    summary:
-      'Agent registration: a new host with a join token (one use taken); a registered host with its current agent credential (same host id, credentials replaced). Returns the host and its new agent credential.',
-    tag: 'hosts',
-    auth: 'join',
-    body: RegisterHostBody,
-    response: RegisterHostResponse,
-    status: 200,
-    errors: ['INVALID_JOIN_TOKEN', 'VALIDATION_FAILED', 'HOST_IDENTITY_MISMATCH'],
-  }),
-  heartbeat: def({
-    method: 'POST',
-    path: '/v1/hosts/:id/heartbeat',
-    summary: 'Agent heartbeat: inventory and the actual state of every VM it runs.',
-    tag: 'hosts',
-    auth: 'agent',
-    params: IdParam,
-    body: HeartbeatBody,
-    response: z.object({
-      ok: z.boolean(),
-      networks: z
-        .array(z.string())
-        .optional()
-        .describe('Ids of the networks that exist: the agent removes what it built for any other'),
-    }),
-    status: 200,
-    errors: ['HOST_NOT_FOUND', 'FORBIDDEN'],
-  }),
-  reportVmStatus: def({
-    method: 'POST',
-    path: '/v1/hosts/:id/vm-status',
-    summary: 'Agent push: VM changes it did not cause (guest powered off, VMM died).',
-    tag: 'hosts',
-    auth: 'agent',
-    params: IdParam,
-    body: VmStatusReport,
-    response: z.object({ ok: z.boolean() }),
-    status: 200,
-    errors: ['HOST_NOT_FOUND', 'FORBIDDEN'],
-  }),
+  ...hostAgentRoutes,
   listImages: def({
     method: 'GET',
     path: '/v1/images',

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+const HASH_READ_BYTES = 4 << 20;
 import { ensureGuestAgent } from './guest-agent.ts';
 import { cacheDir, withBuildLock } from './cache.ts';
 export const RECIPES = fileURLToPath(new URL('../../../images/recipes/', import.meta.url));
@@ -155,14 +155,22 @@ export async function ensureBuiltinImages(
   ];
 }
 
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  const fh = await open(path, 'r');
+  try {
     // Large reads: each one waits for a thread-pool thread and then the event loop, and on a busy
     // machine those waits, not the hashing, made a 400 MiB image take many minutes at 64 KiB each.
-    createReadStream(path, { highWaterMark: 8 << 20 })
-      .on('data', (d) => h.update(d))
-      .on('end', () => resolve(h.digest('hex')))
-      .on('error', reject);
-  });
+    // One buffer, reused: a stream would allocate one per read, and in a long-running agent those
+    // megabyte buffers, freed only at the next collection, pile up in (and stay in) malloc's heap.
+    const buf = Buffer.allocUnsafe(HASH_READ_BYTES);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return h.digest('hex');
 }

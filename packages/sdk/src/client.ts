@@ -1,5 +1,6 @@
 import { ErrorEnvelope, HearthError, routes, type RouteDef, type Routes } from '@hearth/contract';
 import type { z } from 'zod';
+import { ConnectionError } from './connection-error.ts';
 
 type Out<R extends RouteDef> = R['response'] extends z.ZodType ? z.output<R['response']> : string;
 type Input<R extends RouteDef> = (R['params'] extends z.ZodType
@@ -170,18 +171,6 @@ export class HearthClient {
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     return items as never;
-  }
-}
-
-export class ConnectionError extends Error {
-  constructor(
-    readonly baseUrl: string,
-    cause: Error,
-  ) {
-    super(
-      `Connecting to the Hearth manager at ${baseUrl} failed: ${(cause as { cause?: Error }).cause?.message ?? cause.message}`,
-    );
-    this.name = 'ConnectionError';
   }
 }
 

@@ -1,1 +1,2 @@
-export { HearthClient, ConnectionError, PROJECT_HEADER, type ClientOptions } from './client.ts';
+export { HearthClient, PROJECT_HEADER, type ClientOptions } from './client.ts';
+export { ConnectionError } from './connection-error.ts';

@@ -167,13 +167,9 @@ function cpuShares(weight: number): number {
  * weight to the normal one). False when the host has no VM cgroups or the VM has none.
  */
 export async function setVmCpuWeight(h: CgroupHost, vmId: string, weight: number): Promise<boolean> {
-  const leaf = vmCgroupLeaf(vmId);
-  const file =
-    h.mode === 'v2'
-      ? join(h.parent, leaf, 'cpu.weight')
-      : h.mode === 'v1'
-        ? join(h.cpu, leaf, 'cpu.shares')
-        : null;
+  // The CPU controller's directory comes first in both hierarchies.
+  const dir = dirsOf(h, vmId)[0];
+  const file = dir && join(dir, h.mode === 'v1' ? 'cpu.shares' : 'cpu.weight');
   if (!file || !(await has(file))) return false;
   await writeFile(file, String(h.mode === 'v1' ? cpuShares(weight) : weight));
   return true;

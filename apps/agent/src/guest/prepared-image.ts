@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { sha256File } from '@hearth/images';
 import { injectAgent, type InjectResult } from './inject.ts';
 
 const run = promisify(execFile);
@@ -85,7 +86,7 @@ async function agentHash(path: string): Promise<string> {
   const k = `${path}:${s.size}:${s.mtimeMs}`;
   let p = agentHashes.get(k);
   if (!p) {
-    p = readFile(path).then((b) => createHash('sha256').update(b).digest('hex'));
+    p = sha256File(path);
     agentHashes.set(k, p);
   }
   return p;

@@ -97,7 +97,7 @@ export function agentCommand(program: Command): void {
       try {
         const { loadHostConfig } = await import('../host-config.ts');
         const g = program.opts<{ dataDir?: string }>();
-        const cfg = loadHostConfig({
+        const cfg = await loadHostConfig({
           path: o.config,
           flags: {
             dataDir: g.dataDir,

@@ -24,7 +24,7 @@ export function serverConfig(
   program: Command,
   config: string | undefined,
   flags: Record<string, unknown>,
-): HostConfig {
+): Promise<HostConfig> {
   const g = program.opts<{ dataDir?: string }>();
   return loadHostConfig({ path: config, flags: { dataDir: g.dataDir, ...flags } });
 }
@@ -98,7 +98,10 @@ export function managerCommand(program: Command): void {
     .action(async (o: { port?: string; host?: string; config?: string }) => {
       let log: Logger | null = null;
       try {
-        const cfg = serverConfig(program, o.config, { 'manager.port': o.port, 'manager.listen': o.host });
+        const cfg = await serverConfig(program, o.config, {
+          'manager.port': o.port,
+          'manager.listen': o.host,
+        });
         log = await hostLogger(cfg.log);
         const manager = await startHostManager(cfg, log);
         let stopping = false;

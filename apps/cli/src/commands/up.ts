@@ -39,7 +39,7 @@ export function upCommand(program: Command): void {
     .action(async (o: UpOptions) => {
       let log: Logger | null = null;
       try {
-        const cfg = serverConfig(program, o.config, {
+        const cfg = await serverConfig(program, o.config, {
           'manager.port': o.port,
           'manager.listen': o.host,
           'manager.network.bridge': o.bridge,

@@ -167,4 +167,28 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
       ['snap_3', h2.id],
     ]);
   });
+  it('keeps the pool a VM was handed out from through later boot profiles, and adds none otherwise', async () => {
+    await s.vms.insert(vm('vm_p', 'p'));
+    await s.vms.insert(vm('vm_q', 'q'));
+    const profile = (source: 'pool' | 'restart', pool: string | null) => ({
+      source,
+      pool,
+      steps: [{ name: 'launch', ms: 1 }],
+      totalMs: 1,
+      at: new Date().toISOString(),
+    });
+    const start = async (id: string, p: ReturnType<typeof profile>) => {
+      await s.vms.transition(id, (await s.vms.getUnscoped(id))!.state as never, 'starting', 'test');
+      const r = await s.vms.transition(id, 'starting', 'running', 'test', { bootProfile: p as never });
+      await s.vms.transition(id, 'running', 'stopped', 'test');
+      return r!.vm.boot_profile as { source: string; pool: string | null } | null;
+    };
+    expect(await start('vm_p', profile('pool', 'warm'))).toMatchObject({ source: 'pool', pool: 'warm' });
+    // A restart's profile names no pool: the hand-out's stays, twice over.
+    expect(await start('vm_p', profile('restart', null))).toMatchObject({ source: 'restart', pool: 'warm' });
+    expect(await start('vm_p', profile('restart', null))).toMatchObject({ source: 'restart', pool: 'warm' });
+    // A VM never handed out keeps a null pool.
+    expect(await start('vm_q', profile('restart', null))).toMatchObject({ source: 'restart', pool: null });
+    expect(await start('vm_q', profile('restart', null))).toMatchObject({ source: 'restart', pool: null });
+  });
 });

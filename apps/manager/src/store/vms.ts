@@ -391,6 +391,6 @@ export class VmStore {
 function keepPool(profile: NonNullable<VmSet['boot_profile']>): SQL {
   const next = sql`${JSON.stringify(profile)}::jsonb`;
   if (profile.pool) return next;
-  return sql`CASE WHEN ${vms.boot_profile}->>'pool' IS NOT NULL
-    THEN jsonb_set(${next}, '{pool}', ${vms.boot_profile}->'pool') ELSE ${next} END`;
+  // The old pool name over the new profile's null; nothing added when the old one had none.
+  return sql`${next} || jsonb_strip_nulls(jsonb_build_object('pool', ${vms.boot_profile}->'pool'))`;
 }
