@@ -77,6 +77,10 @@ describe('the release tarball installed with npm install -g', () => {
     // Only the agent keeps its children (the VMMs) alive across its own restarts.
     expect(await readFile(join(units, 'hearth-agent.service'), 'utf8')).toMatch(/^KillMode=process$/m);
     expect(await readFile(join(units, 'hearth-manager.service'), 'utf8')).not.toContain('KillMode');
+    // And starts with the environment `hearth up` gives its agent (malloc's large-block threshold).
+    expect(await readFile(join(units, 'hearth-agent.service'), 'utf8')).toMatch(
+      /^Environment=MALLOC_MMAP_THRESHOLD_=131072$/m,
+    );
 
     // The configuration written is valid, and an operator's edits survive the next install.
     const config = join(prefix, 'etc/hearth/hearth.yaml');

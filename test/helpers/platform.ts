@@ -18,7 +18,7 @@ import {
 import { execFileSync } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { HearthClient } from '@hearth/sdk';
-import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { freshDatabase, testPgUrl } from './pg.ts';
 import { seedPglite } from './pglite-template.ts';
 import { runHearth, type Proc } from './proc.ts';
@@ -321,7 +321,7 @@ export function runAgentProcess(p: Platform, name: string, env: Record<string, s
       '--cidr',
       p.net.cidr,
     ],
-    env,
+    { ...AGENT_ENV, ...env },
     { nodeFlags: AGENT_NODE_FLAGS },
   );
 }

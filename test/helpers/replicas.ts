@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HearthClient } from '@hearth/sdk';
-import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { removeBridge } from '@hearth/agent';
 import { freshDatabase } from './pg.ts';
 import { killLeftoverVmms, uniqueNet, type TestNet } from './platform.ts';
@@ -109,7 +109,11 @@ export async function startReplicas(
       for (const r of replicas) args.push('--manager', r.url);
       args.push('--join-token', join_, '--port', '0', '--name', name);
       args.push('--bridge', net.bridge, '--cidr', net.cidr);
-      cluster.agent = runHearth(args, { HEARTH_LOG_FORMAT: 'json' }, { nodeFlags: AGENT_NODE_FLAGS });
+      cluster.agent = runHearth(
+        args,
+        { ...AGENT_ENV, HEARTH_LOG_FORMAT: 'json' },
+        { nodeFlags: AGENT_NODE_FLAGS },
+      );
       await cluster.agent.waitFor('agent registered', 120_000).catch((e: Error) => {
         // The replicas' errors say why a registration failed.
         const errors = replicas.flatMap((r) =>

@@ -3,7 +3,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HearthClient } from '@hearth/sdk';
-import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { ip, testNamespace, type TestNs } from '../netns.ts';
 import { startPgServer, type PgServer } from '../pg-server.ts';
 import { killLeftoverVmms } from '../platform.ts';
@@ -119,7 +119,7 @@ export async function startChaosTopology(
           args.push('--name', name, '--underlay', addr);
           h.agent = runHearth(
             args,
-            { HEARTH_LOG_FORMAT: 'json' },
+            { ...AGENT_ENV, HEARTH_LOG_FORMAT: 'json' },
             { netns: ns.name, nodeFlags: AGENT_NODE_FLAGS },
           );
           await h.agent.waitFor('agent registered', 180_000);

@@ -3,7 +3,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { DEFAULT_CONFIG_PATH } from '@hearth/contract/host-config';
 import { UsageError } from '../usage-error.ts';
 import { reportError } from '../output.ts';
@@ -66,6 +66,7 @@ export function unitFor(role: Role, o: { node: string; bin: string; config: stri
     // (an upgrade, a crash): only the agent process is signalled, and the next agent adopts the
     // VMs still running (docs/install.md, "Upgrades").
     'KillMode=process',
+    ...Object.entries(AGENT_ENV).map(([k, v]) => `Environment=${k}=${v}`),
     // Bridges, TAPs, nftables and /dev/kvm: the agent runs as root.
     'User=root',
     '',

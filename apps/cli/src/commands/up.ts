@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { RunningManager } from '@hearth/manager';
-import { AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
 import { reportError } from '../output.ts';
 import { superviseAgent } from '../agent-process.ts';
 import { hostLogger } from '../host-log.ts';
@@ -72,7 +72,7 @@ export function upCommand(program: Command): void {
             ...(net.enabled ? ['--bridge', net.bridge, '--cidr', net.cidr] : []),
           ],
           // Not on the command line, where every user of the machine could read it.
-          env: { ...process.env, HEARTH_JOIN_TOKEN: manager.joinToken },
+          env: { ...process.env, ...AGENT_ENV, HEARTH_JOIN_TOKEN: manager.joinToken },
           log: log.child({ service: 'up' }),
           onUp: () => manager.setReady(null),
           onDown: (why) => manager.setReady(`the local agent is restarting (it exited: ${why})`),
