@@ -43,6 +43,16 @@ const noServer = rule(
 );
 const noNode = rule('^node:', 'The web app runs in the browser: no Node.js built-ins outside its tests.');
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+// An agent runs for months with every schema it evaluated at start: it takes the manager routes
+// it calls from hostAgentRoutes, never the whole public table (the bundle then leaves the rest out).
+const agentPaths = [
+  {
+    name: '@hearth/contract',
+    importNames: ['routes'],
+    message:
+      'The agent calls the manager through hostAgentRoutes (and imageRoutes): `routes` loads every API schema.',
+  },
+];
 const appBlocks = APPS.flatMap((app) => {
   const boundary = appBoundary(app, app === 'cli' ? ['agent', 'manager'] : []);
   const web = app === 'web' ? [noServer] : [];
@@ -50,14 +60,22 @@ const appBlocks = APPS.flatMap((app) => {
     {
       files: [`apps/${app}/src/**/*.{ts,tsx}`, `apps/${app}/bin/**`],
       ignores: TEST_CODE,
-      rules: restrict(
-        viaPackageName,
-        boundary,
-        noTestCode,
-        noBench,
-        ...web,
-        ...(app === 'web' ? [noNode] : []),
-      ),
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              viaPackageName,
+              boundary,
+              noTestCode,
+              noBench,
+              ...web,
+              ...(app === 'web' ? [noNode] : []),
+            ],
+            ...(app === 'agent' ? { paths: agentPaths } : {}),
+          },
+        ],
+      },
     },
     {
       // A test may drive another app through its entry point (e.g. the manager's agent client
