@@ -48,7 +48,10 @@ async function readConfigFile(path: string, required: boolean): Promise<unknown>
     throw new UsageError(`Reading the configuration file ${path} failed: ${(e as Error).message}.`);
   }
   // Loaded only for a file: most hosts have none, and an agent keeps what it loads for months.
-  const { parse: parseYaml, YAMLParseError } = await import('yaml');
+  const loaded = await import('yaml');
+  // The bundle hands the package's CommonJS build to a dynamic import as its default export.
+  const { parse: parseYaml, YAMLParseError } =
+    'parse' in loaded ? loaded : (loaded as unknown as { default: typeof loaded }).default;
   try {
     // An empty file (or one of comments only) is an empty configuration.
     return parseYaml(text) ?? {};
