@@ -7,6 +7,7 @@ import type { Vm } from '@hearth/contract';
 import { guestSh } from '../helpers/netns.ts';
 import { startProcCluster, type ProcCluster, type ProcHost } from '../helpers/ns-cluster-proc.ts';
 import { pgSkipReason, testPgUrl } from '../helpers/pg.ts';
+import { logsOnFailure } from '../helpers/failure-logs.ts';
 import { cli } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
 import { qemusOf } from '../helpers/qemu-procs.ts';
@@ -77,6 +78,14 @@ async function destinationWaiting(): Promise<void> {
 const skip = pgSkipReason();
 
 describe.skipIf(skip)('moves interrupted by a dying manager or agent; drain fallback', () => {
+  logsOnFailure(() =>
+    c
+      ? [
+          { name: 'manager', output: () => c.manager.output() },
+          ...c.hosts.map((h) => ({ name: h.name, output: () => h.agent.output() })),
+        ]
+      : [],
+  );
   beforeAll(async () => {
     c = await startProcCluster(testPgUrl()!, 'mr', 2);
     const r = await cli(

@@ -6,6 +6,7 @@ import type { Vm } from '@hearth/contract';
 import type { Platform } from '../helpers/platform.ts';
 import { deleteVmAndWait, guestSh } from '../helpers/netns.ts';
 import { startNsCluster, type NsCluster, type NsHost } from '../helpers/ns-hosts.ts';
+import { logsOnFailure } from '../helpers/failure-logs.ts';
 import { cli } from '../helpers/proc.ts';
 import { until } from '../helpers/vm.ts';
 import { qemusOf } from '../helpers/qemu-procs.ts';
@@ -18,6 +19,7 @@ let env: Record<string, string>;
 let tag = '';
 let network = '';
 let hosts: NsHost[] = [];
+logsOnFailure(() => hosts.map((h) => ({ name: h.name, output: () => h.agent.output() })));
 
 async function boot(name: string, host: string): Promise<Vm> {
   const vm = await p.client.call('createVm', {

@@ -52,6 +52,10 @@ describe('kill -9 of the agent while VMs run', () => {
     // While the agent is down, one VMM dies: the next agent must notice rather than trust old records.
     process.kill(vb.pid!, 'SIGKILL');
     await until('lost VMM gone', () => !pidAlive(vb.pid!));
+    // The agent writes a confined QEMU's pid file after the spawn: one killed in between leaves
+    // none. The next agent finds that VMM by its QMP socket, never leaving it unmanaged.
+    const pidFile = join(p.dir, 'agent', 'vms', a.id, 'qemu.pid');
+    await rm(pidFile);
 
     agent = startAgentProcess();
     await agent.waitFor('agent registered');
@@ -63,6 +67,7 @@ describe('kill -9 of the agent while VMs run', () => {
     const kept = await p.client.call('getVm', { params: { id: a.id } });
     expect(kept.state).toBe('running');
     expect(kept.pid).toBe(va.pid);
+    expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(va.pid));
 
     // The re-adopted VM is fully controllable: pause and resume go through its QMP socket.
     await p.client.call('pauseVm', { params: { id: a.id } });

@@ -1,4 +1,4 @@
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmmAvailability } from '@hearth/contract';
 import {
@@ -27,6 +27,7 @@ import {
 import { copyDisk, loadState, readSnapshotInfo } from './migration.ts';
 import { isAbsolute, join } from 'node:path';
 import { confineRunDir, processCwd, processIds } from './confine.ts';
+import { findQemuByQmp, qmpPathOf } from './find-vmm.ts';
 import { detectAccel, hostTscKhz, probeQemu } from './probe.ts';
 import { QmpClient } from './qmp.ts';
 import { QemuInstance } from './instance.ts';
@@ -227,15 +228,24 @@ export class QemuDriver implements VmmDriver {
 
   async adopt(runDir: string): Promise<VmmInstance | null> {
     const files = runFiles(runDir);
-    const pid = await readPidFile(files.pid);
-    if (!pid || !pidAlive(pid)) return null;
+    let pid = await readPidFile(files.pid);
+    if (!pid || !pidAlive(pid)) {
+      // No pid file but a QMP socket: maybe a VMM whose agent died before writing the file.
+      const found = (await access(files.qmp).then(
+        () => true,
+        () => false,
+      ))
+        ? await findQemuByQmp(files.qmp)
+        : null;
+      if (!found) return null;
+      pid = found;
+      await writeFile(files.pid, `${pid}\n`, { mode: 0o644 });
+    }
     const cmdline = await processArgv(pid);
-    // A confined QEMU names its files relative to its working directory, its run directory.
+    // The pid may have been reused by an unrelated process: require our own QMP path on its command line.
+    if ((await qmpPathOf(pid, cmdline)) !== files.qmp) return null;
     const cwd = await processCwd(pid);
     const abs = (p: string | null) => (p && !isAbsolute(p) && cwd ? join(cwd, p) : p);
-    const qmpArg = cmdline[cmdline.indexOf('-qmp') + 1] ?? '';
-    // The pid may have been reused by an unrelated process: require our own QMP path on its command line.
-    if (abs(/^unix:([^,]+)/.exec(qmpArg)?.[1] ?? null) !== files.qmp) return null;
     const confined = ((await processIds(pid))?.uid ?? 0) !== 0;
     const accelIdx = cmdline.indexOf('-accel');
     const accel = cmdline[accelIdx + 1] === 'kvm' ? 'kvm' : 'tcg';

@@ -117,10 +117,11 @@ function vmmAction(
 export function deleteVm(ctx: VmContext, id: string): Promise<void> {
   const rec = ctx.vms.get(id);
   // A VM never started here may still have a run directory: an imported disk waiting for it.
-  if (!rec)
-    return /^[A-Za-z0-9_-]+$/.test(id)
-      ? rm(ctx.vmDir(id), { recursive: true, force: true })
-      : Promise.resolve();
+  if (!rec) {
+    if (!/^[A-Za-z0-9_-]+$/.test(id)) return Promise.resolve();
+    ctx.log.info({ vm: id }, 'deleting a VM this agent does not run: its run directory goes');
+    return rm(ctx.vmDir(id), { recursive: true, force: true });
+  }
   return ctx.serial(rec, async () => {
     // The root disk goes with the VM, its volumes stay: what the guest wrote to them goes first.
     if (rec.spec.volumes.length) await flushGuestDisks(rec);
@@ -129,5 +130,6 @@ export function deleteVm(ctx: VmContext, id: string): Promise<void> {
     await rm(rec.dir, { recursive: true, force: true });
     ctx.o.confiner?.forget(id);
     ctx.vms.delete(id);
+    ctx.log.info({ vm: id }, 'VM deleted');
   });
 }

@@ -191,4 +191,24 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
     expect(await start('vm_q', profile('restart', null))).toMatchObject({ source: 'restart', pool: null });
     expect(await start('vm_q', profile('restart', null))).toMatchObject({ source: 'restart', pool: null });
   });
+  it('reads for a heartbeat the VMs it reported and those not at rest, never the resting rest', async () => {
+    const h3 = await s.hosts.upsert('h3', 'http://127.0.0.1:3', 't', { cpus: 2 } as never);
+    const on3 = (id: string, state: string) =>
+      s.vms.insert({ ...vm(id, id), hostId: h3.id, state: state as never });
+    await on3('vm_r1', 'created');
+    await on3('vm_r2', 'stopped');
+    await on3('vm_r3', 'failed');
+    await on3('vm_r4', 'running');
+    await on3('vm_r5', 'deleting');
+    await on3('vm_r6', 'starting');
+    const resting = ['created', 'stopped', 'failed'] as const;
+    const ids = async (reported: string[]) =>
+      (await s.vms.toReconcile(h3.id, reported, resting)).map((r) => r.id).sort();
+    expect(await ids([])).toEqual(['vm_r4', 'vm_r5', 'vm_r6']);
+    // A reported VM is read whatever its state; another host's VM never is.
+    expect(await ids(['vm_r2', 'vm_a'])).toEqual(['vm_r2', 'vm_r4', 'vm_r5', 'vm_r6']);
+    const rows = await s.vms.toReconcile(h3.id, [], resting);
+    expect(typeof rows[0]!.age_ms).toBe('number');
+    expect((await s.vms.onHost(h3.id)).length).toBe(6);
+  });
 });

@@ -7,26 +7,14 @@ import {
   type Vm,
   type VmState,
 } from '@hearth/contract';
-import {
-  and,
-  asc,
-  desc,
-  eq,
-  getTableColumns,
-  gt,
-  inArray,
-  isNotNull,
-  like,
-  ne,
-  sql,
-  type SQL,
-} from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, like, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.ts';
 import type { Orm } from '../db/db.ts';
 import { snapshots, vmEvents, vmNics, vms, volumes } from '../db/schema.ts';
 import { Finder, notFound, tableRows } from './lookup.ts';
 import { decodeCursor, pageResult } from './page.ts';
 import type { EventRow, VmRow } from './mappers.ts';
+import { vmsOnHost, vmsToReconcile } from './vm-host-rows.ts';
 import { type NewVm, type StatePatch, type VmFilter, type VmPatch, type VmSet } from './vm-shapes.ts';
 
 export type { VmGuest } from '../db/schema.ts';
@@ -34,7 +22,6 @@ export type { VmGuest } from '../db/schema.ts';
 export type { NewVm, StatePatch, VmFilter, VmPatch } from './vm-shapes.ts';
 export { vmPatchColumns } from './vm-shapes.ts';
 
-const COLUMNS = getTableColumns(vms);
 const bumped = { updated_at: sql`now()` };
 
 export class VmStore {
@@ -181,13 +168,12 @@ export class VmStore {
   }
 
   onHost(hostId: string): Promise<VmRow[]> {
-    return this.db.orm
-      .select({
-        ...COLUMNS,
-        age_ms: sql<number>`(extract(epoch FROM (now() - ${vms.updated_at})) * 1000)::float8`.mapWith(Number),
-      })
-      .from(vms)
-      .where(eq(vms.host_id, hostId));
+    return vmsOnHost(this.db.orm, hostId);
+  }
+
+  /** What a heartbeat checks (vm-host-rows.ts): reported VMs and those not at rest. */
+  toReconcile(hostId: string, reported: string[], resting: readonly VmState[]): Promise<VmRow[]> {
+    return vmsToReconcile(this.db.orm, hostId, reported, resting);
   }
 
   async usedIps(): Promise<string[]> {

@@ -1,4 +1,4 @@
-import type { AgentVmStatus } from '@hearth/contract';
+import type { AgentVmStatus, VmState } from '@hearth/contract';
 import { vmFromRow, type VmRow } from '../../store/mappers.ts';
 import { hostOf, RESTORING, type VmContext } from './context.ts';
 import { runDelete, runStart } from './lifecycle.ts';
@@ -10,6 +10,9 @@ import { timings } from '../metrics/timings.ts';
 
 /** States an operation passes through; one left with no operation in flight was interrupted. */
 const TRANSITIONAL = ['starting', 'stopping', 'pausing', 'resuming'];
+
+/** States in which a VM its host does not report needs nothing (a heartbeat does not read them). */
+const RESTING: readonly VmState[] = ['created', 'stopped', 'failed'];
 
 /**
  * Brings the records in line with what an agent observes. `complete` lists are heartbeats
@@ -39,7 +42,7 @@ async function reconcileReport(
 ): Promise<void> {
   const byId = latestPerVm(statuses);
   const rows = complete
-    ? await ctx.stores.vms.onHost(hostId)
+    ? await ctx.stores.vms.toReconcile(hostId, [...byId.keys()], RESTING)
     : await Promise.all([...byId.keys()].map((id) => ctx.stores.vms.getUnscoped(id)));
   const waitedMs = performance.now() - receivedAt;
   // Operations another manager replica is running are that replica's to finish.
@@ -116,7 +119,7 @@ async function reconcileVm(
     return;
   }
   if (!status || status.phase === 'absent') {
-    if (!complete || ['created', 'stopped', 'failed'].includes(row.state)) return;
+    if (!complete || RESTING.includes(row.state)) return;
     const reason =
       row.state === 'creating'
         ? 'creation was interrupted (manager restart); start it again'
