@@ -5,6 +5,7 @@ import { CLUSTER_MIGRATIONS } from './migrations-cluster.ts';
 import { ACCESS_MIGRATIONS } from './migrations-access.ts';
 import { SNAPSHOT_MIGRATIONS } from './migrations-snapshots.ts';
 import { MOVE_MIGRATIONS } from './migrations-moves.ts';
+import { SCAN_MIGRATIONS } from './migrations-scans.ts';
 
 /** Versioned migrations, applied in order, once. Never edit a released one: add the next. */
 export const migrations: Migration[] = [
@@ -347,6 +348,7 @@ ALTER TABLE tokens ADD COLUMN uses_left integer
   ...ACCESS_MIGRATIONS,
   ...MOVE_MIGRATIONS,
   ...SNAPSHOT_MIGRATIONS,
+  ...SCAN_MIGRATIONS,
   // Kept in several files by area; applied in version order whatever the file.
 ].sort((a, b) => a.version - b.version);
 

@@ -211,4 +211,19 @@ describe.each(['pglite', 'postgres'] as const)('VM store on %s', (kind) => {
     expect(typeof rows[0]!.age_ms).toBe('number');
     expect((await s.vms.onHost(h3.id)).length).toBe(6);
   });
+  it('reads for the timeout sweep only running VMs whose stop time passed', async () => {
+    const past = new Date(Date.now() - 60_000);
+    const later = new Date(Date.now() + 3_600_000);
+    for (const [id, state, stopAt] of [
+      ['vm_t1', 'running', past],
+      ['vm_t2', 'running', later],
+      ['vm_t3', 'stopped', past],
+      ['vm_t4', 'running', null],
+    ] as const) {
+      await s.vms.insert({ ...vm(id, id), state });
+      await db.query('UPDATE vms SET stop_at = $1 WHERE id = $2', [stopAt?.toISOString() ?? null, id]);
+    }
+    const ids = (await s.vms.expiredRunning()).map((r) => r.id).filter((id) => id.startsWith('vm_t'));
+    expect(ids).toEqual(['vm_t1']);
+  });
 });

@@ -14,7 +14,7 @@ import { snapshots, vmEvents, vmNics, vms, volumes } from '../db/schema.ts';
 import { Finder, notFound, tableRows } from './lookup.ts';
 import { decodeCursor, pageResult } from './page.ts';
 import type { EventRow, VmRow } from './mappers.ts';
-import { vmsOnHost, vmsToReconcile } from './vm-host-rows.ts';
+import { expiredRunning, vmsOnHost, vmsToReconcile } from './vm-scans.ts';
 import { type NewVm, type StatePatch, type VmFilter, type VmPatch, type VmSet } from './vm-shapes.ts';
 
 export type { VmGuest } from '../db/schema.ts';
@@ -171,7 +171,12 @@ export class VmStore {
     return vmsOnHost(this.db.orm, hostId);
   }
 
-  /** What a heartbeat checks (vm-host-rows.ts): reported VMs and those not at rest. */
+  /** Running VMs past their timeout. */
+  expiredRunning(): Promise<VmRow[]> {
+    return expiredRunning(this.db.orm);
+  }
+
+  /** What a heartbeat checks (vm-scans.ts): reported VMs and those not at rest. */
   toReconcile(hostId: string, reported: string[], resting: readonly VmState[]): Promise<VmRow[]> {
     return vmsToReconcile(this.db.orm, hostId, reported, resting);
   }

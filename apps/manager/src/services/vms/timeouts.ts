@@ -15,11 +15,8 @@ export async function stopExpired(
   ctx: VmContext,
   stop: (vm: { id: string; project: string }) => Promise<unknown>,
 ): Promise<void> {
-  for (const row of await ctx.stores.vms.all()) {
+  for (const row of await ctx.stores.vms.expiredRunning()) {
     if (
-      row.state === 'running' &&
-      row.stop_at &&
-      new Date(row.stop_at).getTime() <= Date.now() &&
       !ctx.operations.has(row.id) &&
       // A host that is away is not waited for here: the next tick after it is back stops the VM.
       (!row.host_id || ctx.agents.live.isLive(row.host_id))

@@ -1,8 +1,11 @@
 import type { VmState } from '@hearth/contract';
-import { and, eq, getTableColumns, inArray, notInArray, or, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Orm } from '../db/db.ts';
 import { vms } from '../db/schema.ts';
 import type { VmRow } from './mappers.ts';
+
+// Queries of loops that run over many VMs (heartbeats, the timeout sweep): each reads only the
+// rows it acts on, so thousands of VMs at rest cost them nothing.
 
 /** Every column, and how long ago the row last changed by the database's clock. */
 const WITH_AGE = {
@@ -32,4 +35,15 @@ export function vmsToReconcile(
     .select(WITH_AGE)
     .from(vms)
     .where(and(eq(vms.host_id, hostId), reported.length ? or(awake, inArray(vms.id, reported)) : awake));
+}
+
+/**
+ * Running VMs whose timeout has passed (index vms_running_stop_at): the sweep runs every second,
+ * and reading every VM recorded for it stalled every other request once a second.
+ */
+export function expiredRunning(orm: Orm): Promise<VmRow[]> {
+  return orm
+    .select()
+    .from(vms)
+    .where(and(eq(vms.state, 'running'), lte(vms.stop_at, sql`now()`)));
 }
