@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { HearthClient } from '@hearth/sdk';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '@hearth/agent/defaults';
+import { detectCgroups, removeVmCgroup } from '@hearth/vmm';
 import { freshDatabase, testPgUrl } from './pg.ts';
 import { seedPglite } from './pglite-template.ts';
 import { runHearth, type Proc } from './proc.ts';
@@ -125,6 +126,9 @@ export async function killLeftoverVmms(dir: string): Promise<void> {
   );
   if (gone.length)
     execFileSync('nft', ['-f', '-'], { input: gone.join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  // The VMs' cgroups: the agent removes one after its VMM exits, and a test's agent is gone first.
+  const cgroups = await detectCgroups();
+  for (const id of ids) await removeVmCgroup(cgroups, id).catch(() => undefined);
 }
 
 /**
