@@ -73,6 +73,7 @@ async function runningVm(capabilities: string[], answerMs: number | null, volume
 function contextFor(rec: VmRecord): VmContext {
   return {
     o: { log },
+    log,
     vms: new Map([[rec.spec.id, rec]]),
     need: () => rec,
     serial: <T>(_r: VmRecord, fn: () => Promise<T>) => fn(),
