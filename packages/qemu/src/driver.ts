@@ -242,9 +242,9 @@ export class QemuDriver implements VmmDriver {
       await writeFile(files.pid, `${pid}\n`, { mode: 0o644 });
     }
     const cmdline = await processArgv(pid);
-    // The pid may have been reused by an unrelated process: require our own QMP path on its command line.
-    if ((await qmpPathOf(pid, cmdline)) !== files.qmp) return null;
     const cwd = await processCwd(pid);
+    // The pid may have been reused by an unrelated process: require our own QMP path on its command line.
+    if (qmpPathOf(cmdline, cwd) !== files.qmp) return null;
     const abs = (p: string | null) => (p && !isAbsolute(p) && cwd ? join(cwd, p) : p);
     const confined = ((await processIds(pid))?.uid ?? 0) !== 0;
     const accelIdx = cmdline.indexOf('-accel');

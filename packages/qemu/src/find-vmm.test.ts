@@ -27,13 +27,12 @@ describe('finding a VMM by its QMP socket', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('resolves a relative QMP path against the process working directory', async () => {
-    expect(await qmpPathOf(child.pid!, ['qemu', '-qmp', 'unix:qmp.sock,server=on'])).toBe(
-      join(dir, 'qmp.sock'),
-    );
-    expect(await qmpPathOf(child.pid!, ['qemu', '-qmp', 'unix:/abs/q.sock'])).toBe('/abs/q.sock');
-    expect(await qmpPathOf(child.pid!, ['qemu', '-qmp', 'tcp:127.0.0.1:4444'])).toBeNull();
-    expect(await qmpPathOf(child.pid!, ['qemu'])).toBeNull();
+  it('resolves a relative QMP path against the working directory', () => {
+    expect(qmpPathOf(['qemu', '-qmp', 'unix:qmp.sock,server=on'], dir)).toBe(join(dir, 'qmp.sock'));
+    expect(qmpPathOf(['qemu', '-qmp', 'unix:qmp.sock'], null)).toBeNull();
+    expect(qmpPathOf(['qemu', '-qmp', 'unix:/abs/q.sock'], dir)).toBe('/abs/q.sock');
+    expect(qmpPathOf(['qemu', '-qmp', 'tcp:127.0.0.1:4444'], dir)).toBeNull();
+    expect(qmpPathOf(['qemu'], dir)).toBeNull();
   });
 
   it('finds the live process serving a socket, and none for another path', async () => {

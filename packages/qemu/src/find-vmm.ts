@@ -5,13 +5,12 @@ import { processCwd } from './confine.ts';
 
 /**
  * The QMP socket path on a QEMU command line, absolute: a confined QEMU names its files relative
- * to its working directory, its run directory. Null when the line names no unix QMP socket.
+ * to its working directory `cwd`, its run directory. Null when the line names no unix QMP socket.
  */
-export async function qmpPathOf(pid: number, argv: string[]): Promise<string | null> {
+export function qmpPathOf(argv: string[], cwd: string | null): string | null {
   const i = argv.indexOf('-qmp');
   const path = i < 0 ? null : (/^unix:([^,]+)/.exec(argv[i + 1] ?? '')?.[1] ?? null);
   if (!path || isAbsolute(path)) return path;
-  const cwd = await processCwd(pid);
   return cwd ? join(cwd, path) : null;
 }
 
@@ -26,7 +25,7 @@ async function qmpTable(): Promise<Map<string, number>> {
     const pid = Number(name);
     const argv = await processArgv(pid);
     if (!argv.includes('-qmp')) continue;
-    const path = await qmpPathOf(pid, argv);
+    const path = qmpPathOf(argv, await processCwd(pid));
     if (path) table.set(path, pid);
   }
   return table;
