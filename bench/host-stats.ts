@@ -1,5 +1,5 @@
-// Host-wide figures for the memory and density benches: memory in use, CPU busy share, KSM.
-import { readFile, writeFile } from 'node:fs/promises';
+// Host-wide figures for the benches: memory in use, CPU busy share and time by process, KSM.
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 
 const KSM = '/sys/kernel/mm/ksm';
 
@@ -74,4 +74,38 @@ export async function enableKsm(): Promise<() => Promise<void>> {
   return async () => {
     await writeFile(`${KSM}/run`, before.run).catch(() => undefined);
   };
+}
+
+/** CPU time (ms) and command of every process now running, by pid, from /proc/PID/stat. */
+export async function cpuByProcess(): Promise<Map<string, { comm: string; ms: number }>> {
+  const tickMs = 10; // USER_HZ is 100 on Linux
+  const out = new Map<string, { comm: string; ms: number }>();
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(pid, { comm, ms: (Number(fields[11]) + Number(fields[12])) * tickMs });
+  }
+  return out;
+}
+
+/**
+ * CPU time spent between two `cpuByProcess` snapshots, summed by command and sorted, largest
+ * first. Processes that started in between count whole; kernel workers (whose command names the
+ * queue they serve at the moment) count as one, `kworker`.
+ */
+export function cpuSpentByCommand(
+  before: Map<string, { comm: string; ms: number }>,
+  after: Map<string, { comm: string; ms: number }>,
+): [string, number][] {
+  const by = new Map<string, number>();
+  for (const [pid, { comm, ms }] of after) {
+    const spent = ms - (before.get(pid)?.ms ?? 0);
+    if (spent <= 0) continue;
+    const name = comm.startsWith('kworker/') ? 'kworker' : comm;
+    by.set(name, (by.get(name) ?? 0) + spent);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]);
 }

@@ -5,8 +5,10 @@
 // pool boots one VM, snapshots it and restores the others from it; its fill time (one boot, one
 // snapshot, restores) is printed beside the hand-out figures.
 // Usage: node --import tsx bench/pool.ts [--mode booted|snapshot] [--concurrent 10] [--rounds 3] [--quick]
+import { availableParallelism } from 'node:os';
 import { PoolMode, type Vm } from '@hearth/contract';
 import { startPlatform } from '../test/helpers/platform.ts';
+import { cpuByProcess, cpuSpentByCommand } from './host-stats.ts';
 import { arg, percentile, stats } from './lib.ts';
 import { report } from './report.ts';
 
@@ -40,8 +42,11 @@ try {
   const take: number[] = [];
   const personalize: number[] = [];
   let misses = 0;
+  // CPU time spent by every process during the rounds' hand-outs and first execs, by command.
+  const spent = new Map<string, number>();
   for (let r = 0; r < rounds; r++) {
     await ready(concurrent);
+    const cpu0 = await cpuByProcess();
     const made = await Promise.all(
       Array.from({ length: concurrent }, async (_, i) => {
         const t = performance.now();
@@ -61,6 +66,9 @@ try {
         return vm;
       }),
     );
+    for (const [comm, ms] of cpuSpentByCommand(cpu0, await cpuByProcess())) {
+      spent.set(comm, (spent.get(comm) ?? 0) + ms);
+    }
     for (const vm of made) await p.client.call('deleteVm', { params: { id: vm.id } });
     await p.manager.vmService.drain();
   }
@@ -87,6 +95,17 @@ try {
   console.log(stats('  hand-out step: take', take));
   console.log(stats('  hand-out step: personalize', personalize));
   console.log(stats('cold: create → first exec (baseline)', cold));
+  const handOuts = concurrent * rounds;
+  const cpuTotal = [...spent.values()].reduce((a, b) => a + b, 0);
+  const top = [...spent]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([comm, ms]) => `${comm} ${(ms / handOuts).toFixed(0)}`)
+    .join(', ');
+  console.log(
+    `host CPU per hand-out + first exec: ${(cpuTotal / handOuts).toFixed(0)} ms (${top} ms); ` +
+      `${concurrent} at once on ${availableParallelism()} cores need ≥ ${(cpuTotal / rounds / availableParallelism()).toFixed(0)} ms of wall time`,
+  );
   console.log(`hits ${pool.hits}, misses ${pool.misses} (this run: ${misses} cold)`);
   console.log(`pool filled (${concurrent} VMs) in ${fill.toFixed(1)} s`);
   const p50 = percentile(total, 50);

@@ -72,6 +72,8 @@ export interface AgentConfig {
   confine?: Partial<ConfineConfig>;
   /** Turn on kernel same-page merging at start (a host-wide setting; off by default). */
   ksm?: boolean;
+  /** QEMU under TCG: the translation cache per VM in MiB (packages/qemu/src/args.ts). */
+  tcgCacheMib?: number;
   /** VMs booting at once at most (vm/boot-gate.ts); default from the accelerator and the cores. */
   maxConcurrentBoots?: number;
   /** Host labels sent at each registration (`--label k=v`); the manager sets them over its own. */
@@ -137,7 +139,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       trackDirtyPages: cfg.firecrackerDiffSnapshots ?? true,
       log: log.child({ component: 'firecracker' }),
     }),
-    new QemuDriver(),
+    new QemuDriver(cfg.tcgCacheMib ? { tcgCacheMib: cfg.tcgCacheMib } : {}),
   ];
   const client = new ManagerClient(cfg.managerUrl, cfg.joinToken);
   let hostId = identity.hostId ?? '';

@@ -131,6 +131,15 @@ const Agent = z.strictObject({
     .describe(
       'VMs booting at once at most; more wait their turn (default: the cores under TCG, 4 per core with KVM)',
     ),
+  tcgCacheMib: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2048)
+    .optional()
+    .describe(
+      "QEMU without KVM: each VM's translated-code cache in MiB (default 64; less saves memory per VM, costs CPU when guests run code that no longer fits)",
+    ),
   tlsCert: z.string().optional().describe("Serve the API with the operator's certificate (PEM file)"),
   tlsKey: z.string().optional().describe('Its private key (PEM file)'),
   insecureHttp: flag.default(false).describe('Serve the agent API over plain HTTP'),
@@ -193,6 +202,7 @@ export const ENV_OF: Record<string, string> = {
   'agent.ksm': 'HEARTH_AGENT_KSM',
   'agent.firecrackerDiffSnapshots': 'HEARTH_AGENT_FIRECRACKER_DIFF_SNAPSHOTS',
   'agent.maxBoots': 'HEARTH_AGENT_MAX_BOOTS',
+  'agent.tcgCacheMib': 'HEARTH_AGENT_TCG_CACHE_MIB',
   'agent.tlsCert': 'HEARTH_AGENT_TLS_CERT',
   'agent.tlsKey': 'HEARTH_AGENT_TLS_KEY',
   'agent.insecureHttp': 'HEARTH_AGENT_INSECURE_HTTP',

@@ -20,7 +20,7 @@ describe('QEMU argv', () => {
     const a = buildQemuArgs(spec, 'tcg');
     const after = (flag: string) => a[a.indexOf(flag) + 1];
     expect(after('-machine')).toMatch(/^microvm,/);
-    expect(after('-accel')).toBe('tcg,tb-size=16');
+    expect(after('-accel')).toBe('tcg,tb-size=64');
     expect(after('-cpu')).toBe('max');
     expect(after('-m')).toBe('256');
     expect(after('-smp')).toBe('2');

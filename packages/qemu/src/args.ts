@@ -32,9 +32,11 @@ export function runFiles(runDir: string) {
 /** How QEMU spends host memory on a VM (bench/qemu-footprint.ts measures each choice). */
 export interface QemuMemoryOptions {
   /**
-   * TCG's translation cache in MiB (null: QEMU's default, a 1 GiB reservation). A boot alone
-   * fills about 42 MiB of it with code that mostly never runs again, and the pages stay resident;
-   * the cap bounds that, at the price of a flush and retranslation whenever it fills.
+   * TCG's translation cache in MiB (null: QEMU's default, a 1 GiB reservation). A boot fills
+   * about 46 MiB of it and the pages stay resident; the cap bounds a busy guest's. Below what an
+   * idle guest keeps using, every fill flushes the cache and everything hot is translated again:
+   * at 16 or 32 MiB a pool VM's hand-out and first exec cost its QEMU 220–250 ms of CPU against
+   * 70–90 ms at 64 (`bench/pool.ts` prints it), for about 30 MiB more resident per VM.
    */
   tbSizeMib: number | null;
   /**
@@ -44,7 +46,7 @@ export interface QemuMemoryOptions {
   freePageReporting: boolean;
 }
 
-export const QEMU_MEMORY_DEFAULTS: QemuMemoryOptions = { tbSizeMib: 16, freePageReporting: true };
+export const QEMU_MEMORY_DEFAULTS: QemuMemoryOptions = { tbSizeMib: 64, freePageReporting: true };
 
 /**
  * The QEMU `microvm` command line as an argv array. The console is a socket chardev whose

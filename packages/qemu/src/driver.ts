@@ -21,6 +21,7 @@ import {
   diskFromArgs,
   guestSocketFromArgs,
   QEMU_BINARY,
+  QEMU_MEMORY_DEFAULTS,
   runFiles,
   vmIdFromArgs,
 } from './args.ts';
@@ -47,6 +48,8 @@ export interface QemuDriverOptions {
   binary?: string;
   /** Force an accelerator (tests); default: detected. */
   accel?: 'kvm' | 'tcg';
+  /** TCG's translation cache per VM in MiB (default `QEMU_MEMORY_DEFAULTS.tbSizeMib`). */
+  tcgCacheMib?: number;
 }
 
 export class QemuDriver implements VmmDriver {
@@ -157,7 +160,8 @@ export class QemuDriver implements VmmDriver {
     const confine = spec.confine ?? null;
     // Confined, QEMU runs in its run directory and names every file relative to it.
     const argSpec = confine ? await confineRunDir(spec, confine) : spec;
-    const args = buildQemuArgs({ ...argSpec, cmdline }, accel);
+    const tbSizeMib = this.opts.tcgCacheMib ?? QEMU_MEMORY_DEFAULTS.tbSizeMib;
+    const args = buildQemuArgs({ ...argSpec, cmdline }, accel, { ...QEMU_MEMORY_DEFAULTS, tbSizeMib });
     // QEMU resolves its pid file's real path, which needs every directory above the run
     // directory: a confined QEMU cannot, so the agent writes the pid file itself.
     if (confine) args.splice(args.indexOf('-pidfile'), 2);

@@ -21,6 +21,7 @@ interface AgentOptions {
   dnsUpstream?: string[];
   ksm?: boolean;
   maxBoots?: string;
+  tcgCacheMib?: string;
   tlsCert?: string;
   tlsKey?: string;
   insecureHttp?: boolean;
@@ -84,6 +85,10 @@ export function agentCommand(program: Command): void {
       'VMs booting at once at most; more wait their turn (default: the cores under TCG, 4 per core with KVM)',
     )
     .option(
+      '--tcg-cache-mib <n>',
+      "QEMU without KVM: each VM's translated-code cache in MiB (default 64; less saves memory, costs CPU)",
+    )
+    .option(
       '--tls-cert <file>',
       "serve the API with the operator's certificate (PEM; default: one the manager issues)",
     )
@@ -113,6 +118,7 @@ export function agentCommand(program: Command): void {
             'agent.dnsUpstream': o.dnsUpstream,
             'agent.ksm': o.ksm,
             'agent.maxBoots': o.maxBoots,
+            'agent.tcgCacheMib': o.tcgCacheMib,
             'agent.tlsCert': o.tlsCert,
             'agent.tlsKey': o.tlsKey,
             'agent.insecureHttp': o.insecureHttp,
@@ -148,6 +154,7 @@ export function agentCommand(program: Command): void {
           ksm: a.ksm,
           firecrackerDiffSnapshots: a.firecrackerDiffSnapshots,
           ...(a.maxBoots ? { maxConcurrentBoots: a.maxBoots } : {}),
+          ...(a.tcgCacheMib ? { tcgCacheMib: a.tcgCacheMib } : {}),
           ...(a.labels ? { labels: hostLabels(a.labels) } : {}),
           ...agentTls(a),
           bridge:

@@ -87,6 +87,9 @@ async function personalize(
 ): Promise<Vm | null> {
   const row = await ctx.stores.vms.requireUnscoped(id);
   const t = performance.now();
+  // It ran under the pool's name until now: its networks learn the one it is handed out as, while
+  // its guest takes it (never throws; a VM whose hand-out fails is deleted, and its names with it).
+  const named = pushDnsNames(ctx, { ...row, state: 'running' });
   try {
     await ctx.agents.personalize(await hostOf(ctx, row), id, {
       hostname: name,
@@ -94,6 +97,7 @@ async function personalize(
       users: users.map((u) => ({ name: u.name, passwordHash: u.passwordHash, sshKeys: u.sshKeys })),
     });
   } catch (e) {
+    await named;
     ctx.log.warn({ vm: id, err: (e as Error).message }, 'personalizing a pooled VM failed; booting cold');
     // It frees the name for the cold boot, and goes.
     await ctx.stores.vms.patch(id, { name: `pool-failed-${id.slice(-8)}` }).catch(() => null);
@@ -113,8 +117,7 @@ async function personalize(
     startedAt: now,
     stopAt: stopAtFor(body.timeout ?? null, now),
   });
+  await named;
   if (!running) throw new HearthError('VM_BUSY', `The VM taken from the pool changed state meanwhile.`);
-  // It ran under the pool's name until now: its networks learn the one it was handed out as.
-  await pushDnsNames(ctx, running);
   return vmFromRow(running);
 }
