@@ -32,11 +32,16 @@ export interface PoolServiceDeps {
   active?: () => boolean;
 }
 
+/** Refills wait until no hand-out has finished for this long… */
+const HANDOUT_QUIET_MS = 1000;
+/** …but never longer than this after a burst of hand-outs began. */
+const HANDOUT_MAX_DEFER_MS = 5000;
+
 /**
  * Warm pools: records, and the refill loop that keeps `size` VMs of each pool booted and waiting.
  * The loop runs one pass at a time (kicked by changes to pool VMs, a pool's creation or resize,
  * and a timer); each pass boots at most one VM per host, and none on a host where any VM is
- * booting (see refill.ts).
+ * booting (see refill.ts), and passes wait for a burst of hand-outs to end (`quietFor`).
  */
 export class PoolService {
   private timer: NodeJS.Timeout | null = null;
@@ -46,7 +51,15 @@ export class PoolService {
   private changing = 0;
   private disposed = false;
   private readonly state: RefillState = { backoffUntil: new Map() };
-  private readonly onVm = (vm: Vm) => {
+  /** Hand-outs seen (a pool VM going from `pooled` to `running`): refills wait for them (`quietFor`). */
+  private readonly handOuts = { last: 0, burstSince: 0 };
+  private deferred: NodeJS.Timeout | null = null;
+  private readonly onVm = (vm: Vm, from?: Vm['state']) => {
+    if (from === 'pooled' && vm.state === 'running') {
+      const now = Date.now();
+      if (now - this.handOuts.last > HANDOUT_QUIET_MS) this.handOuts.burstSince = now;
+      this.handOuts.last = now;
+    }
     if (vm.pool !== null) this.kick();
   };
 
@@ -66,14 +79,36 @@ export class PoolService {
     this.disposed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.deferred) clearTimeout(this.deferred);
+    this.deferred = null;
     this.deps.bus.off('vm', this.onVm);
     await this.pass;
+  }
+
+  /**
+   * How long refills still wait for a burst of hand-outs to end: a refill's boot holds a core (for
+   * seconds under TCG) and its host-side steps share the agent with the hand-outs, so while users
+   * are being handed VMs they come first. Bounded, so a steady stream of hand-outs still refills.
+   */
+  private quietFor(): number {
+    const { last, burstSince } = this.handOuts;
+    const now = Date.now();
+    if (now - burstSince >= HANDOUT_MAX_DEFER_MS) return 0;
+    return Math.max(0, last + HANDOUT_QUIET_MS - now);
   }
 
   /** Runs a refill pass soon (coalesced: one at a time, one more if asked during it). */
   kick(): void {
     if (this.disposed || this.deps.refill === false || this.changing) return;
     if (this.deps.active && !this.deps.active()) return;
+    const wait = this.quietFor();
+    if (wait > 0) {
+      this.deferred ??= setTimeout(() => {
+        this.deferred = null;
+        this.kick();
+      }, wait);
+      return;
+    }
     if (this.pass) {
       this.again = true;
       return;
