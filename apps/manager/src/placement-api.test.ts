@@ -210,14 +210,14 @@ describeOnBackends('placement through the API', (db) => {
 
   it("applies the manager's memory overcommit unless the host has its own, and a host's CPU ratio", async () => {
     const disk = { hostSelector: { pool: 'disk' } };
-    // (2048 available - 512 reserve) ×0.5 = 768 MiB: 1024 + 64 does not fit.
+    // (2048 available - 512 reserve) ×0.5 = 768 MiB: 1024 + 112 does not fit.
     const tight = await create({ name: 'mem-1', memoryMib: 1024, ...disk });
     expect(tight.statusCode, tight.body).toBe(503);
     const e = (tight.json() as Refusal).error;
     expect(e.code).toBe('NO_HOST_AVAILABLE');
     // The hosts the selector left out are named too; the one it chose lacks room: 503, not 409.
     expect(e.message).toBe(
-      'Placing the VM failed: no host met: host selector pool=disk (p-big has pool=strategy; p-small has pool=strategy), memory (p-disk needs 1088 MiB (1024 guest + 64 VMM), 768 free ×0.5 (2048 available less a 512 reserve)).',
+      'Placing the VM failed: no host met: host selector pool=disk (p-big has pool=strategy; p-small has pool=strategy), memory (p-disk needs 1136 MiB (1024 guest + 112 VMM), 768 free ×0.5 (2048 available less a 512 reserve)).',
     );
     const ratio = await patch('p-disk', { memoryOvercommit: 1 });
     expect((ratio.json() as Host).memoryOvercommit).toBe(1);
