@@ -73,7 +73,9 @@ const Manager = z.strictObject({
   insecureRegistries: list.default([]).describe('Registries (host:port) reached over plain HTTP'),
   importAllow: list.optional().describe('Special addresses imports may reach (CIDRs, host:port)'),
   memoryReserveMib: mib.optional().describe('Memory kept free on each host (default 512)'),
-  vmOverheadMib: mib.optional().describe('VMM overhead counted per VM (default 112; 64 where hosts have KVM)'),
+  vmOverheadMib: mib
+    .optional()
+    .describe('VMM overhead counted per VM (default 112; 64 where hosts have KVM)'),
   diskReserveMib: mib.optional().describe('Host disk kept free of VM disks (default 2048)'),
   placementStrategy: z
     .enum(['spread', 'pack'])
