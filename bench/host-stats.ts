@@ -33,11 +33,18 @@ export async function hostCpuBusy(ms: number): Promise<number> {
   return (b.busy - a.busy) / Math.max(1, b.total - a.total);
 }
 
+/** A /proc/PID/stat line's command and CPU time (user + system) in clock ticks. */
+function parseStat(stat: string): { comm: string; ticks: number } {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    ticks: Number(fields[11] ?? 0) + Number(fields[12] ?? 0),
+  };
+}
+
 /** A process's CPU time (user + system) in clock ticks, from /proc/PID/stat. */
 export async function processCpuTicks(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  return parseStat(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).ticks;
 }
 
 export interface KsmState {
@@ -84,9 +91,8 @@ export async function cpuByProcess(): Promise<Map<string, { comm: string; ms: nu
     if (!/^\d+$/.test(pid)) continue;
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
     if (!stat) continue;
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(pid, { comm, ms: (Number(fields[11]) + Number(fields[12])) * tickMs });
+    const { comm, ticks } = parseStat(stat);
+    out.set(pid, { comm, ms: ticks * tickMs });
   }
   return out;
 }

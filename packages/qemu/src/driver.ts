@@ -23,6 +23,7 @@ import {
   QEMU_BINARY,
   QEMU_MEMORY_DEFAULTS,
   runFiles,
+  type QemuMemoryOptions,
   vmIdFromArgs,
 } from './args.ts';
 import { copyDisk, loadState, readSnapshotInfo } from './migration.ts';
@@ -55,9 +56,12 @@ export interface QemuDriverOptions {
 export class QemuDriver implements VmmDriver {
   readonly kind = 'qemu' as const;
   private readonly binary: string;
+  /** How QEMU spends host memory on each VM: the defaults with this driver's cache size. */
+  private readonly memory: QemuMemoryOptions;
 
   constructor(private readonly opts: QemuDriverOptions = {}) {
     this.binary = opts.binary ?? QEMU_BINARY;
+    this.memory = { ...QEMU_MEMORY_DEFAULTS, tbSizeMib: opts.tcgCacheMib ?? QEMU_MEMORY_DEFAULTS.tbSizeMib };
   }
 
   probe(): Promise<VmmAvailability> {
@@ -160,8 +164,7 @@ export class QemuDriver implements VmmDriver {
     const confine = spec.confine ?? null;
     // Confined, QEMU runs in its run directory and names every file relative to it.
     const argSpec = confine ? await confineRunDir(spec, confine) : spec;
-    const tbSizeMib = this.opts.tcgCacheMib ?? QEMU_MEMORY_DEFAULTS.tbSizeMib;
-    const args = buildQemuArgs({ ...argSpec, cmdline }, accel, { ...QEMU_MEMORY_DEFAULTS, tbSizeMib });
+    const args = buildQemuArgs({ ...argSpec, cmdline }, accel, this.memory);
     // QEMU resolves its pid file's real path, which needs every directory above the run
     // directory: a confined QEMU cannot, so the agent writes the pid file itself.
     if (confine) args.splice(args.indexOf('-pidfile'), 2);
