@@ -119,7 +119,19 @@ const localnetPath = (bridge: string) => `/proc/sys/net/ipv4/conf/${bridge}/rout
  */
 export async function applyPorts(vmId: string, to: PortTarget, ports: PublishedPort[]): Promise<void> {
   if (!ports.length) return removePorts(vmId);
-  // A forward would shadow a service of the host itself (the agent's own API, sshd, …): refuse.
+  await checkPortsFree(ports);
+  await serial(async () => {
+    await sh(['nft', '-f', '-'], portsText(vmId, to, ports));
+    await writeFile(localnetPath(to.bridge), '1');
+  });
+}
+
+/**
+ * Refuses ports a process on the host listens on: a forward would shadow a service of the host
+ * itself (the agent's own API, sshd, …). Reads /proc only, so a boot checks before its VMM starts.
+ */
+export async function checkPortsFree(ports: PublishedPort[]): Promise<void> {
+  if (!ports.length) return;
   const busy = await hostListeners();
   const clash = ports.find((p) => busy.has(`${p.host}/${p.protocol}`));
   if (clash) {
@@ -128,10 +140,6 @@ export async function applyPorts(vmId: string, to: PortTarget, ports: PublishedP
       `Publishing port ${clash.host}/${clash.protocol} failed: a process on the host listens on it.`,
     );
   }
-  await serial(async () => {
-    await sh(['nft', '-f', '-'], portsText(vmId, to, ports));
-    await writeFile(localnetPath(to.bridge), '1');
-  });
 }
 
 /** Ports with a listening (TCP) or bound (UDP) socket on this host, from /proc/net. */

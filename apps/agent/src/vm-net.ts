@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { access, readFile } from 'node:fs/promises';
 import type { AgentNic, AgentVmSpec, EgressPolicy } from '@hearth/contract';
 import { sh } from './exec.ts';
 import { dropTablesText, linkExists, tapName, type PortTarget } from './net.ts';
@@ -69,7 +70,13 @@ export function nicArgs(nics: AgentNic[]): string[] {
   );
 }
 
-/** `owner`: the only uid that may attach to the TAPs (the VM's confined VMM); null: any. */
+/**
+ * Makes the VM's TAPs, down and outside any bridge: `attachTaps` brings them into their networks
+ * once the VM's filters exist. The kernel drops what a VMM writes to a down TAP (the write fails
+ * with EIO), so a guest is never on a network before its anti-spoofing and egress rules are,
+ * and the VMM can start while those are written. `owner`: the only uid that may attach to the
+ * TAPs (the VM's confined VMM); null: any.
+ */
 export async function createTaps(
   spec: AgentVmSpec,
   agent: string,
@@ -85,19 +92,47 @@ export async function createTaps(
     lines.push(
       `tuntap add dev ${name} mode tap${owner === null ? '' : ` user ${owner} group ${owner}`}`,
       `link set dev ${name} alias ${lbl}`,
-      `link set dev ${name} master ${nic.network.bridge} up`,
     );
     taps.push({ name, mac: nic.mac });
   }
-  if (!lines.length) return taps;
-  await sh(['ip', '-batch', '-'], lines.join('\n') + '\n');
-  for (const [i, nic] of nicsOf(spec).entries()) {
-    if (nic.network.vlan !== null) {
-      for (const argv of vlanPortCommands(nic.network.bridge, nicTap(spec.id, i), nic.network.vlan, false))
-        await sh(argv);
-    }
-  }
+  if (lines.length) await sh(['ip', '-batch', '-'], lines.join('\n') + '\n');
   return taps;
+}
+
+/**
+ * Puts each TAP into its network's bridge (with its VLAN, if any) and brings it up: the last
+ * step of plugging a VM in, after its filters. Idempotent.
+ */
+export async function attachTaps(spec: AgentVmSpec): Promise<void> {
+  const nics = nicsOf(spec).map((nic, i) => ({ nic, dev: nicTap(spec.id, i) }));
+  if (!nics.length) return;
+  const join = nics.map(({ nic, dev }) => `link set dev ${dev} master ${nic.network.bridge}`);
+  const up = nics.map(({ dev }) => `link set dev ${dev} up`);
+  const tagged = nics.filter(({ nic }) => nic.network.vlan !== null);
+  if (!tagged.length) {
+    await sh(['ip', '-batch', '-'], [...join, ...up].join('\n') + '\n');
+    return;
+  }
+  // A port's VLAN is set between joining the bridge and coming up, so no untagged frame passes.
+  await sh(['ip', '-batch', '-'], join.join('\n') + '\n');
+  for (const { nic, dev } of tagged) {
+    for (const argv of vlanPortCommands(nic.network.bridge, dev, nic.network.vlan!, false)) await sh(argv);
+  }
+  await sh(['ip', '-batch', '-'], up.join('\n') + '\n');
+}
+
+/** Whether every TAP of the VM is in a bridge and up (sysfs reads, no process). */
+export async function tapsAttached(spec: AgentVmSpec): Promise<boolean> {
+  for (let i = 0; i < nicsOf(spec).length; i++) {
+    const dir = `/sys/class/net/${nicTap(spec.id, i)}`;
+    const flags = await readFile(`${dir}/flags`, 'utf8').catch(() => '0');
+    const bridged = await access(`${dir}/master`).then(
+      () => true,
+      () => false,
+    );
+    if ((parseInt(flags, 16) & 1) === 0 || !bridged) return false;
+  }
+  return true;
 }
 
 /** Labels a running VM's TAPs as this agent's (adopted ones may carry an older agent's label). */

@@ -6,7 +6,9 @@ export const BootStepTiming = z
   .object({
     name: z
       .string()
-      .describe('e.g. `place`, `disk`, `config`, `network`, `launch`, `kernel`, `agent`, `handout`'),
+      .describe(
+        'e.g. `place`, `disk`, `config`, `network`, `launch`, `kernel`, `agent`, `wiring`, `handout`',
+      ),
     ms: z.number().describe('Duration in milliseconds'),
   })
   .meta({ id: 'BootStepTiming' });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { AgentVmSpec } from '@hearth/contract';
 import type { VmmInstance } from '@hearth/vmm';
 import { applyPorts, portTable, presentPortTables, removePorts } from '../net.ts';
-import { applyPolicy, labelTaps, nicsOf, portTarget } from '../vm-net.ts';
+import { applyPolicy, attachTaps, labelTaps, nicsOf, portTarget, tapsAttached } from '../vm-net.ts';
 import type { VmContext } from './context.ts';
 import { stopVm } from './lifecycle.ts';
 import { filesOf, newRecord, readJson, type PersistedState } from './record.ts';
@@ -89,6 +89,12 @@ async function repairNetwork(ctx: VmContext): Promise<void> {
       await applyPolicy(r.spec, ctx.agentName).catch((e: Error) =>
         ctx.log.warn({ vm: r.spec.id, err: e.message }, 'repairing the egress policy failed'),
       );
+      // An agent stopped in the middle of a boot may have left the TAPs down, outside their bridge.
+      if (!(await tapsAttached(r.spec))) {
+        await attachTaps(r.spec).catch((e: Error) =>
+          ctx.log.warn({ vm: r.spec.id, err: e.message }, 'attaching the TAPs failed'),
+        );
+      }
     }
     if (!to && !present.has(portTable(r.spec.id))) continue;
     const fix = to ? applyPorts(r.spec.id, to, r.spec.ports ?? []) : removePorts(r.spec.id);

@@ -6,6 +6,7 @@ import { nicArgs, nicsOf } from '../../vm-net.ts';
 import { exists, persist } from '../record.ts';
 import type { BootRun } from './run.ts';
 import { receiveLive } from '../migrate-incoming.ts';
+import { networkWired } from './03-network.ts';
 
 /**
  * Step 4: the VMM starts (or loads the snapshot and resumes). The intent "running" is written
@@ -49,13 +50,17 @@ export async function launchVmm(b: BootRun): Promise<void> {
   if (from?.incoming) {
     b.instance = await receiveLive(driver, launchSpec, from.incoming, (i) => (rec.instance = i));
     rec.instance = b.instance;
+    await networkWired(b);
     await b.instance.resume();
     from.incoming.resumedAt = Date.now();
     return;
   }
   b.instance = from ? await driver.restore!(launchSpec, from.dir) : await driver.launch(launchSpec);
   rec.instance = b.instance;
-  if (from) await b.instance.resume();
+  if (!from) return;
+  // A restored guest's network is live the instant it runs: its filters and bridge ports first.
+  await networkWired(b);
+  await b.instance.resume();
 }
 
 function cmdline(spec: AgentVmSpec): string {

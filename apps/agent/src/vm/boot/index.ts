@@ -6,7 +6,7 @@ import { killExpected } from '../expected-exit.ts';
 import { filesOf, persist, type VmRecord } from '../record.ts';
 import { prepareFiles } from './01-disk.ts';
 import { writeConfig } from './02-config.ts';
-import { plugNetwork } from './03-network.ts';
+import { networkWired, plugNetwork } from './03-network.ts';
 import { launchVmm } from './04-launch.ts';
 import { awaitReady } from './05-ready.ts';
 import { timed, type BootRun, type RestoreSource } from './run.ts';
@@ -19,7 +19,8 @@ export type { RestoreSource } from './run.ts';
  * with the names their durations are recorded under: `disk`, `config` and `network` (see
  * hostSide: the network runs alongside the other two), `queue` when the host's boot gate made it
  * wait, `launch` (`load` for a restore), then
- * `awaitReady`'s own (`kernel` and `agent`, or `resume` and `identity`). Never
+ * `awaitReady`'s own (`kernel` and `agent`, or `resume` and `identity`), and `wiring` when the
+ * network's filters and bridge ports (written while the VMM starts) were not done by then. Never
  * throws: a failure leaves the VM `failed` with the reason and the console's last lines, and
  * everything this boot made (VMM, TAPs, a fresh disk) removed.
  */
@@ -34,6 +35,7 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
     kernelPath: '',
     initrdPath: null,
     taps: [],
+    wiring: Promise.resolve(null),
     instance: null,
     consoleStart: 0,
     launchedAt: 0,
@@ -54,6 +56,10 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
       // A restore's launch loads the saved state.
       timed(b, from ? 'load' : 'launch', since);
       await awaitReady(b);
+      // Usually long done: the filters and bridge ports were written while the guest booted.
+      const wiredSince = performance.now();
+      await networkWired(b);
+      if (performance.now() - wiredSince >= 1) timed(b, 'wiring', wiredSince);
     } finally {
       release();
     }
@@ -70,7 +76,10 @@ export async function bootVm(ctx: VmContext, rec: VmRecord, from?: RestoreSource
       'VM running',
     );
   } catch (e) {
-    await failBoot(b, (e as Error).message);
+    // The cleanup must find every rule and bridge port the network's second half made; its
+    // failure, if any, is the cause (a guest on an unwired network can only time out).
+    const unwired = await b.wiring;
+    await failBoot(b, (unwired ?? (e as Error)).message);
   }
 }
 

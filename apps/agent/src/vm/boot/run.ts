@@ -45,6 +45,8 @@ export interface BootRun {
   initrdPath: string | null;
   /** Set by 03-network. */
   taps: { name: string; mac: string }[];
+  /** Set by 03-network: its filters and bridge ports, settling to the error if any (never rejects). */
+  wiring: Promise<Error | null>;
   /** Set by 04-launch. */
   instance: VmmInstance | null;
   consoleStart: number;
