@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
-	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -71,18 +74,57 @@ func (s *appSupervisor) cmdProbe(ctx context.Context, argv []string) (bool, stri
 	return true, text
 }
 
-func httpProbe(ctx context.Context, url string) (bool, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// httpProbe sends one GET for rawURL (http://127.0.0.1:PORT/PATH) and passes on a 2xx or 3xx
+// status line; redirects are not followed and the body is not read. It speaks those few lines of
+// HTTP/1.1 itself: net/http would bring TLS, HTTP/2 and MIME into the agent, 2.5 MB more binary
+// that every boot pages in and initialises under emulation (docs/decisions/0045).
+func httpProbe(ctx context.Context, rawURL string) (bool, string) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return false, fmt.Sprintf("not an http:// URL: %q", rawURL)
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
 		return false, err.Error()
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := client.Do(req)
-	if err != nil {
-		return false, err.Error()
+	defer c.Close()
+	// A cancelled or expired context ends a read or write in progress.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = c.SetDeadline(time.Unix(1, 0))
+		case <-done:
+		}
+	}()
+	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host +
+		"\r\nUser-Agent: hearth-guest\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		return false, probeErr(ctx, err)
 	}
-	res.Body.Close()
-	return res.StatusCode >= 200 && res.StatusCode < 400, fmt.Sprintf("HTTP %d", res.StatusCode)
+	line, err := bufio.NewReaderSize(c, 512).ReadString('\n')
+	if err != nil && line == "" {
+		return false, probeErr(ctx, err)
+	}
+	// "HTTP/1.1 200 OK"
+	f := strings.Fields(line)
+	code := 0
+	if len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/") && len(f[1]) == 3 {
+		code, _ = strconv.Atoi(f[1])
+	}
+	if code < 100 {
+		return false, "not an HTTP response: " + clip(line)
+	}
+	return code >= 200 && code < 400, fmt.Sprintf("HTTP %d", code)
+}
+
+func probeErr(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		return ctx.Err().Error()
+	}
+	return err.Error()
 }
 
 func tcpProbe(ctx context.Context, addr string) (bool, string) {

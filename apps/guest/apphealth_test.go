@@ -83,6 +83,9 @@ func TestProbes(t *testing.T) {
 	if ok, _ := tcpProbe(ctx, "127.0.0.1:"+strconv.Itoa(port)); !ok {
 		t.Fatal("tcp")
 	}
+	if ok, out := httpProbe(ctx, "https://127.0.0.1:"+strconv.Itoa(port)+"/"); ok || !strings.HasPrefix(out, "not an http:// URL") {
+		t.Fatalf("https: %v %s", ok, out)
+	}
 	var sl sleepLog
 	s := testSupervisor(t, &GuestApp{Argv: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin", "MARK=m1"}}, &sl)
 	if ok, out := s.cmdProbe(ctx, []string{"sh", "-c", "echo $MARK; exit 1"}); ok || out != "m1" {
@@ -92,5 +95,58 @@ func TestProbes(t *testing.T) {
 	defer cancel()
 	if ok, out := s.cmdProbe(short, []string{"sleep", "30"}); ok || !strings.HasPrefix(out, "timed out") {
 		t.Fatalf("timeout: %v %q", ok, out)
+	}
+}
+
+// The probe's hand-written request, read by Go's own HTTP server: method, path with its query and
+// escapes, Host, and the status of a redirect (passes, not followed).
+func TestHTTPProbeRequest(t *testing.T) {
+	var got *http.Request
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	defer srv.Close()
+	host := srv.Listener.Addr().String()
+	ok, out := httpProbe(context.Background(), "http://"+host+"/health%20z/x?deep=1&a=%2F")
+	if !ok || out != "HTTP 302" {
+		t.Fatalf("redirect: %v %s", ok, out)
+	}
+	if got.Method != "GET" || got.URL.Path != "/health z/x" || got.URL.RawQuery != "deep=1&a=%2F" || got.Host != host {
+		t.Fatalf("request: %s %q %q host %q", got.Method, got.URL.Path, got.URL.RawQuery, got.Host)
+	}
+}
+
+// A server that accepts and never answers, or answers something else than HTTP, fails the probe
+// within its context.
+func TestHTTPProbeSilentOrWrongServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan net.Conn, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if ok, out := httpProbe(ctx, "http://"+ln.Addr().String()+"/"); ok || out != context.DeadlineExceeded.Error() {
+		t.Fatalf("silent server: %v %s", ok, out)
+	}
+	(<-conns).Close()
+	go func() {
+		c := <-conns
+		_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+		c.Close()
+	}()
+	if ok, out := httpProbe(context.Background(), "http://"+ln.Addr().String()+"/"); ok || !strings.HasPrefix(out, "not an HTTP response: SSH-2.0") {
+		t.Fatalf("wrong server: %v %s", ok, out)
 	}
 }

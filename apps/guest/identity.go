@@ -95,7 +95,7 @@ func (a *Agent) opIdentity(req *Request) (map[string]interface{}, error) {
 	if req.Hostname != "" {
 		// The kernel's hostname only on a real guest (tests run with a scratch root).
 		// Unsynced here, synced once after the answer: a hand-out waits for none of it.
-		if err := applyHostname(a.root, req.Hostname, live, false); err != nil {
+		if err := applyHostname(a.root, req.Hostname, live); err != nil {
 			return nil, gerr(ErrIO, "setting the hostname: %v", err)
 		}
 	}

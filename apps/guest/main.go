@@ -62,12 +62,25 @@ func main() {
 	}
 	if os.Getpid() == 1 {
 		setupPid1()
-	} else if *listen == "" {
+	}
+	// The config disk is read while the NICs are set up: the read waits on the VMM's block
+	// device, the NICs on netlink, and both sit on the boot path.
+	type loaded struct {
+		cfg *GuestBootConfig
+		err error
+	}
+	cfgDone := make(chan loaded, 1)
+	go func() {
+		cfg, err := loadBootConfig("/", *config, explicitConfig)
+		cfgDone <- loaded{cfg, err}
+	}()
+	if os.Getpid() != 1 && *listen == "" {
 		// Under an init, which may have set up eth0 from hearth.ip; the other NICs are ours. With
 		// -listen this is a development host, whose network is none of our business.
 		setupNetwork("/")
 	}
-	cfg, err := loadBootConfig("/", *config, explicitConfig)
+	l := <-cfgDone
+	cfg, err := l.cfg, l.err
 	a := newAgent(cfg, "/")
 	if err != nil {
 		a.cfgErr = err.Error()

@@ -40,7 +40,7 @@ func loadConfig(path string) (*GuestBootConfig, error) {
 // root is "/" in production; setKernelHostname is false in tests.
 func applySetup(root string, c *GuestBootConfig, setKernelHostname bool) {
 	if c.Hostname != "" {
-		if err := applyHostname(root, c.Hostname, setKernelHostname, true); err != nil {
+		if err := applyHostname(root, c.Hostname, setKernelHostname); err != nil {
 			log.Printf("hostname: %v", err)
 		}
 	}
@@ -55,8 +55,8 @@ func applySetup(root string, c *GuestBootConfig, setKernelHostname bool) {
 }
 
 // applyHostname sets the kernel's hostname (kernel) and /etc/hostname and /etc/hosts, each
-// replaced by a rename; durable: each file is synced before its rename, else the caller syncs later.
-func applyHostname(root, name string, kernel, durable bool) error {
+// replaced by a rename (not synced: see atomicWrite).
+func applyHostname(root, name string, kernel bool) error {
 	if !validHostname.MatchString(name) {
 		return fmt.Errorf("invalid hostname %q", name)
 	}
@@ -65,7 +65,7 @@ func applyHostname(root, name string, kernel, durable bool) error {
 			log.Printf("sethostname: %v", err)
 		}
 	}
-	if err := replaceFile(filepath.Join(root, "etc/hostname"), []byte(name+"\n"), 0o644, durable); err != nil {
+	if err := atomicWrite(filepath.Join(root, "etc/hostname"), []byte(name+"\n"), 0o644); err != nil {
 		return err
 	}
 	hostsPath := filepath.Join(root, "etc/hosts")
@@ -82,7 +82,7 @@ func applyHostname(root, name string, kernel, durable bool) error {
 	if !found {
 		lines = append(lines, entry)
 	}
-	return replaceFile(hostsPath, []byte(strings.Join(lines, "\n")+"\n"), 0o644, durable)
+	return atomicWrite(hostsPath, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 }
 
 func applyUser(root string, u BootUser) error {
@@ -280,9 +280,7 @@ func writeKeysAt(sshFd int, path string, data []byte, uid, gid int) error {
 	if err == nil && os.Geteuid() == 0 {
 		err = f.Chown(uid, gid)
 	}
-	if err == nil {
-		err = f.Sync()
-	}
+	// No sync before the rename, as atomicWrite: the keys are the boot config's or a request's.
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

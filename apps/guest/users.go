@@ -110,16 +110,13 @@ func findLine(lines []string, name string) int {
 	return -1
 }
 
-// atomicWrite replaces path via a temp file + rename, keeping the mode and owner it had; the
-// data is on disk before the rename.
+// atomicWrite replaces path via a temp file + rename, keeping the mode and owner it had. Every
+// file it writes (accounts, resolv.conf, lease notes) is derived from the boot config, a lease or
+// a host request, and written again from there at each boot, so it does not wait for the disk:
+// ext4 commits a file replaced by a rename with its data (never a truncated file) within its
+// 5 s journal interval, and the identity op syncs once after it answers. A sync per file cost
+// the boot 50–70 ms under emulation.
 func atomicWrite(path string, data []byte, mode os.FileMode) error {
-	return replaceFile(path, data, mode, true)
-}
-
-// replaceFile is atomicWrite, with the sync before the rename left to the caller when !durable:
-// the rename still replaces the whole file (ext4 writes a replaced file's data with the rename),
-// and a request that writes several files syncs once after it answered instead of once per file.
-func replaceFile(path string, data []byte, mode os.FileMode, durable bool) error {
 	uid, gid := -1, -1
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
@@ -132,9 +129,7 @@ func replaceFile(path string, data []byte, mode os.FileMode, durable bool) error
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err = tmp.Write(data); err == nil && durable {
-		err = tmp.Sync()
-	}
+	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
