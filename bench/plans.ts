@@ -40,7 +40,7 @@ export const PLANS: readonly Plan[] = [
     script: 'guest.ts',
     args: ['--boots', '1', '--execs', '100', '--mib', '64', '--runs', '3'],
     quick: ['--boots', '1', '--execs', '20', '--mib', '8'],
-    budget: 95,
+    budget: 150,
   },
   { script: 'parallel.ts', args: [], quick: [], budget: 80 },
   {
