@@ -27,14 +27,14 @@ export const RESERVE_S = 75;
 // VM on the VMs it boots anyway (bench/memory.ts and bench/agent-memory.ts stay runnable alone).
 export const PLANS: readonly Plan[] = [
   { script: 'boot.ts', args: ['--count', '10'], quick: ['--count', '2'], budget: 85 },
-  { script: 'snapshots.ts', args: ['--runs', '3'], quick: ['--runs', '1'], budget: 85 },
+  { script: 'snapshots.ts', args: ['--runs', '3'], quick: ['--runs', '1'], budget: 60 },
   { script: 'pool.ts', args: ['--rounds', '2'], quick: [], budget: 100 },
   {
     script: 'api.ts',
     // The table's row is PostgreSQL's; PGlite's figures come from `bench/api.ts` alone.
     args: ['--db', 'postgres'],
     quick: ['--db', 'postgres', '--records', '50', '--vms', '200', '--gets', '50'],
-    budget: 80,
+    budget: 75,
   },
   {
     script: 'guest.ts',
@@ -42,7 +42,7 @@ export const PLANS: readonly Plan[] = [
     quick: ['--boots', '1', '--execs', '20', '--mib', '8'],
     budget: 150,
   },
-  { script: 'parallel.ts', args: [], quick: [], budget: 80 },
+  { script: 'parallel.ts', args: [], quick: [], budget: 55 },
   {
     script: 'density.ts',
     args: ['--vms', '50', '--idle', '15', '--rounds', '3', '--agent-vms', '20'],
