@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { tailFile } from '../../console-log.ts';
 import { CONSOLE_REASON_BYTES, withConsole } from '../console-reason.ts';
 import type { VmContext } from '../context.ts';
@@ -104,6 +104,8 @@ async function takeTurn(b: BootRun): Promise<() => void> {
  * waits for the other to settle, so the cleanup finds every TAP and file this boot made.
  */
 async function hostSide(b: BootRun): Promise<void> {
+  // Both branches need the run directory: the TAPs' owner is the uid its group records.
+  await mkdir(b.rec.dir, { recursive: true });
   const net = plugNetwork(b).then(
     () => null,
     (e: unknown) => e as Error,
