@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentVmSpec } from '@hearth/contract';
 import { prepareDisk } from '../../disk.ts';
@@ -13,8 +13,8 @@ interface DiskInfo {
 }
 
 /**
- * Step 1 (`disk`): the run directory, spec.json, the disk and local paths of the kernel and
- * initrd (fetched from the manager when absent). A first boot copies the disk from the image's
+ * Step 1 (`disk`), in the run directory hostSide made: spec.json, the disk and local paths of
+ * the kernel and initrd (fetched from the manager when absent). A first boot copies the disk from the image's
  * prepared copy (our agent injected once per image and agent version); later boots use the disk
  * as the guest left it and never read it: whether it runs an agent was noted when it was made.
  * A restore brings its own disk.
@@ -22,7 +22,6 @@ interface DiskInfo {
 export async function prepareFiles(b: BootRun): Promise<void> {
   const { rec, files: f } = b;
   const spec = rec.spec;
-  await mkdir(rec.dir, { recursive: true });
   await writeSpec(rec);
   b.freshDisk = !b.from && !(await exists(f.disk));
   const local = (ref: AgentVmSpec['rootfs']) => b.ctx.o.images?.local(ref) ?? ref.path;
