@@ -30,11 +30,12 @@ type Agent struct {
 	settime  func(tv *syscall.Timeval) error
 	poweroff func(reboot bool)
 	syncfs   func()
+	warm     *warmer // a process start after the first session opens (warmup.go)
 }
 
 func newAgent(cfg *GuestBootConfig, root string) *Agent {
 	return &Agent{cfg: cfg, root: root, procs: newProcTable(), stdinStall: defaultStdinStall,
-		settime: syscall.Settimeofday, poweroff: powerOff, syncfs: syscall.Sync}
+		settime: syscall.Settimeofday, poweroff: powerOff, syncfs: syscall.Sync, warm: newWarmer()}
 }
 
 func main() {

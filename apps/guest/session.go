@@ -22,8 +22,9 @@ const outQueue = 64
 var errGone = errors.New("session ended")
 
 type outFrame struct {
-	s *session // nil: written regardless of session state (UNAUTHENTICATED replies)
-	b []byte
+	s    *session // nil: written regardless of session state (UNAUTHENTICATED replies)
+	b    []byte
+	then func() // run by the writer once b is written (nil: nothing)
 }
 
 // link is one byte channel to the host (a virtio-serial port for the VM's lifetime, or one
@@ -86,9 +87,13 @@ func (l *link) writer() {
 		}
 		batch, owner = batch[:0], nil
 	}
+	var thens []func()
 	add := func(f outFrame) {
 		if f.s != nil && f.s.isDone() {
 			return
+		}
+		if f.then != nil {
+			thens = append(thens, f.then)
 		}
 		if f.s != owner || len(batch)+len(f.b) > writeBatchBytes {
 			flush()
@@ -115,6 +120,10 @@ func (l *link) writer() {
 				}
 			}
 			flush()
+			for _, t := range thens {
+				t()
+			}
+			thens = thens[:0]
 		case <-l.quit:
 			return
 		}
@@ -181,7 +190,8 @@ func (l *link) hello(f Frame) {
 			credit: hasFeature(h.Features, CreditFeature)}
 		l.cur = s
 		w, _ := json.Marshal(l.a.welcome())
-		_ = s.send(0, FrameWelcome, w)
+		// The process's first session warms the process-start path once the WELCOME is out.
+		l.out <- outFrame{s: s, b: EncodeFrame(0, FrameWelcome, w), then: l.a.warm.first}
 	}
 }
 
