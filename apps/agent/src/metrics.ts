@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -11,6 +12,12 @@ import { guestTimings } from './guest/connection.ts';
 export const SAMPLE_EVERY_MS = 10_000;
 /** Guests asked at once: an emulated guest answers in tens of milliseconds, a busy one later. */
 const CONCURRENCY = 4;
+/**
+ * The share of the interval a timed round spreads its requests over: every guest answering costs
+ * its emulated CPU, and 50 guests asked back to back kept both cores of a small host busy for
+ * half a second every 10 s, which is where exec latencies to other VMs had their tail.
+ */
+const SPREAD = 0.8;
 const SAMPLE_TIMEOUT_MS = 5000;
 /** Samples waiting for the next heartbeat, at most (a manager away an hour loses the oldest). */
 const PENDING_MAX = 20_000;
@@ -35,6 +42,8 @@ export class VmSampler {
   private pending: VmSample[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private everyMs = SAMPLE_EVERY_MS;
+  private readonly stop = new AbortController();
 
   constructor(
     private readonly sup: Supervisor,
@@ -42,7 +51,8 @@ export class VmSampler {
   ) {}
 
   start(everyMs = SAMPLE_EVERY_MS): void {
-    this.timer = setInterval(() => void this.sampleAll(), everyMs);
+    this.everyMs = everyMs;
+    this.timer = setInterval(() => void this.sampleAll(true), everyMs);
     this.timer.unref();
   }
 
@@ -58,25 +68,29 @@ export class VmSampler {
     this.pending = [...samples, ...this.pending].slice(-PENDING_MAX);
   }
 
-  async sampleAll(): Promise<void> {
+  /** One round over the running VMs; `spread`: their requests spaced out over the interval. */
+  async sampleAll(spread = false): Promise<void> {
     if (this.running) return this.running;
-    this.running = this.run().finally(() => (this.running = null));
+    this.running = this.run(spread).finally(() => (this.running = null));
     return this.running;
   }
 
-  private async run(): Promise<void> {
+  private async run(spread: boolean): Promise<void> {
     const ids = [...this.sup.runningVmIds()];
     for (const id of this.last.keys()) if (!ids.includes(id)) this.last.delete(id);
-    let next = 0;
-    const worker = async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        await this.sampleOne(id).catch((e: Error) =>
-          this.log.debug({ vm: id, err: e.message }, 'sampling the guest metrics failed'),
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const gapMs = spread ? (this.everyMs * SPREAD) / Math.max(1, ids.length) : 0;
+    const inFlight = new Set<Promise<void>>();
+    for (const id of ids) {
+      if (this.stop.signal.aborted) break;
+      while (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
+      const one: Promise<void> = this.sampleOne(id)
+        .catch((e: Error) => this.log.debug({ vm: id, err: e.message }, 'sampling the guest metrics failed'))
+        .finally(() => inFlight.delete(one));
+      inFlight.add(one);
+      if (gapMs)
+        await sleep(gapMs, undefined, { ref: false, signal: this.stop.signal }).catch(() => undefined);
+    }
+    await Promise.all(inFlight);
   }
 
   private async sampleOne(id: string): Promise<void> {
@@ -113,6 +127,7 @@ export class VmSampler {
 
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
+    this.stop.abort();
   }
 }
 
