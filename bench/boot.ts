@@ -5,7 +5,7 @@
 // boot profile, p50 per step).
 // Usage: node --import tsx bench/boot.ts [--count 20] [--quick]
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOOT_MARKER } from '@hearth/images';
@@ -24,6 +24,10 @@ const raw: number[] = [];
 const steps = new Map<string, number[]>();
 /** API → running less the recorded steps: HTTP, the manager's state write, the wait's answer. */
 const outside: number[] = [];
+/** The guest's own clock (its uptime, printed on the console) at the boot marker and at `agent up`. */
+const guestMarker: number[] = [];
+const guestAgentUp: number[] = [];
+const bareGuestMarker: number[] = [];
 let failures = 0;
 try {
   const bare = await bareBoot(p);
@@ -44,6 +48,9 @@ try {
   for (const [name, ms] of steps) console.log(stats(`  step ${name}`, ms));
   console.log(stats('  outside the steps', outside));
   if (raw.length) console.log(stats('bare qemu-system-x86_64 -> guest boot marker', raw));
+  console.log(stats('guest clock at the boot marker, API boots', guestMarker));
+  console.log(stats('guest clock at the boot marker, bare boots', bareGuestMarker));
+  console.log(stats('guest clock, boot marker -> agent up, API boots', guestAgentUp));
   const api50 = percentile(toRunning, 50);
   const raw50 = percentile(raw, 50);
   const ratio = api50 / raw50;
@@ -82,6 +89,11 @@ async function apiBoot(i: number): Promise<void> {
     const { boot } = await p.client.call('getVm', { params: { id } });
     for (const s of boot?.steps ?? []) steps.set(s.name, [...(steps.get(s.name) ?? []), s.ms]);
     if (boot) outside.push(running - boot.steps.reduce((n, s) => n + s.ms, 0));
+    const log = await readFile(join(p.dir, 'agent', 'vms', vm.id, 'console.log'), 'utf8');
+    const at = guestClock(log);
+    const up = /agent up \(([\d.]+)s\)/.exec(log);
+    if (at !== null) guestMarker.push(at);
+    if (at !== null && up) guestAgentUp.push(Number(up[1]) * 1000 - at);
   } catch (e) {
     failures++;
     console.error(`boot ${i} failed: ${(e as Error).message.split('\n')[0]}`);
@@ -120,7 +132,10 @@ async function bareBoot(p: Platform): Promise<() => Promise<number>> {
         { stdio: 'ignore' },
       );
       try {
-        return (await whenFileContains(con, BOOT_MARKER, 120_000)) - t0;
+        const ms = (await whenFileContains(con, BOOT_MARKER, 120_000)) - t0;
+        const at = guestClock(await readFile(con, 'utf8'));
+        if (at !== null) bareGuestMarker.push(at);
+        return ms;
       } finally {
         q.kill('SIGKILL');
       }
@@ -128,4 +143,10 @@ async function bareBoot(p: Platform): Promise<() => Promise<number>> {
       await rm(dir, { recursive: true, force: true });
     }
   };
+}
+
+/** The guest's uptime in ms when it printed the boot marker (`hearth-guest: booted in 1.23s`). */
+function guestClock(consoleLog: string): number | null {
+  const m = /booted in ([\d.]+)s/.exec(consoleLog);
+  return m ? Number(m[1]) * 1000 : null;
 }
