@@ -17,50 +17,28 @@ const warmUpPath = "/bin/true"
 // and the warm-up runs in it, so that command finds the path warm. After a restore the host's
 // next request (its identity) follows at once, so a warm-up there would only compete with it.
 type warmer struct {
-	mu      sync.Mutex
-	running bool
-	firsted bool
-	run     func() // replaceable in tests
+	once sync.Once
+	run  func() // starts the warm-up without waiting for it; replaceable in tests
 }
 
 func newWarmer() *warmer {
-	return &warmer{run: func() {
-		cmd := &exec.Cmd{Path: warmUpPath, Args: []string{"true"}, Stdout: io.Discard, Stderr: io.Discard}
-		if startTracked(cmd) != nil {
-			return
-		}
-		_ = cmd.Wait()
-		untrackPid(cmd.Process.Pid)
-	}}
+	return &warmer{run: func() { go warmUp() }}
 }
 
-// kick starts a warm-up unless one is running; it never blocks.
-func (w *warmer) kick() {
-	w.mu.Lock()
-	if w.running || w.run == nil {
-		w.mu.Unlock()
+// first starts the warm-up the first time it is called in this process: a booted guest's first
+// session. A restored guest's agent had its first session before the snapshot was taken, and a
+// host agent reconnecting later starts nothing.
+func (w *warmer) first() {
+	w.once.Do(w.run)
+}
+
+// warmUp starts warmUpPath and waits for it, tracked like every process the agent starts (the
+// reaper of a PID-1 agent leaves it alone).
+func warmUp() {
+	cmd := &exec.Cmd{Path: warmUpPath, Args: []string{"true"}, Stdout: io.Discard, Stderr: io.Discard}
+	if startTracked(cmd) != nil {
 		return
 	}
-	w.running = true
-	w.mu.Unlock()
-	go func() {
-		defer func() {
-			w.mu.Lock()
-			w.running = false
-			w.mu.Unlock()
-		}()
-		w.run()
-	}()
-}
-
-// first kicks a warm-up the first time it is called in this process: a booted guest's first
-// session. A restored guest's agent had its first session before the snapshot was taken.
-func (w *warmer) first() {
-	w.mu.Lock()
-	done := w.firsted
-	w.firsted = true
-	w.mu.Unlock()
-	if !done {
-		w.kick()
-	}
+	_ = cmd.Wait()
+	untrackPid(cmd.Process.Pid)
 }

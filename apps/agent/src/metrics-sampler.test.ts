@@ -15,7 +15,7 @@ const metrics: GuestMetrics = {
   agentRssBytes: 1,
 };
 
-/** A supervisor whose VMs' guests answer when the test lets them (`answer`), or at once. */
+/** A supervisor whose VMs' guests answer at once, or with `hold` when the test calls their `held` entry. */
 function fakeSupervisor(ids: string[], o: { hold?: boolean } = {}) {
   let inFlight = 0;
   let most = 0;
