@@ -213,6 +213,19 @@ describeOnBackends('quotas', (db) => {
     }
   });
 
+  it('follows a limit set or removed by someone else after its last create in the project', async () => {
+    const p = await project({});
+    // This process last saw the project without limits: the next create guesses a shared lock.
+    expect((await createVm(p, { name: 'seen-free' })).statusCode).toBe(201);
+    await m().db.query(`UPDATE projects SET quotas = '{"vms": 1}'::jsonb WHERE name = $1`, [p]);
+    expect(refusal(await createVm(p, { name: 'past-limit' }))).toMatchObject({ quota: 'vms', used: 1 });
+    // Now it last saw the limit; removed behind its back, creates are admitted again.
+    await m().db.query(`UPDATE projects SET quotas = '{}'::jsonb WHERE name = $1`, [p]);
+    const after = await Promise.all([1, 2, 3].map((i) => createVm(p, { name: `freed-${i}` })));
+    expect(after.map((r) => r.statusCode)).toEqual([201, 201, 201]);
+    expect((await usageOf(m().db, p)).vms).toBe(4);
+  });
+
   it('parallel creates in a project without limits get distinct addresses', async () => {
     const p = await project({});
     const results = await Promise.all(

@@ -28,6 +28,14 @@ function plainQuery(q: Orm): Pick<Db, 'query'> {
  * in one transaction is what keeps parallel creates from overshooting.
  */
 export class Quotas {
+  /**
+   * Each project's quotas as this process last read them under the lock: the guess of which lock
+   * a write needs, in place of reading the row once more before the transaction. A wrong guess
+   * costs no correctness: a limit it missed reruns the transaction exclusively, and a limit gone
+   * meanwhile only takes the row exclusively once more.
+   */
+  private readonly seen = new Map<string, ProjectQuotas>();
+
   constructor(private readonly db: Pick<Db, 'orm'>) {}
 
   /**
@@ -39,8 +47,9 @@ export class Quotas {
    *
    * When none of the quotas `need` touches is limited, the row is only share-locked: such writes
    * run side by side, and a quota set meanwhile waits for them (its UPDATE needs the row), so
-   * none is admitted under a limit it did not see. A limit that appears between the unlocked read
-   * and the lock reruns the transaction with the row locked exclusively.
+   * none is admitted under a limit it did not see. Which lock to take is guessed from the quotas
+   * last read here (`seen`); a limit the guess missed reruns the transaction with the row locked
+   * exclusively.
    */
   async within<T>(
     project: string | null,
@@ -51,12 +60,14 @@ export class Quotas {
   ): Promise<T> {
     const asked = QUOTA_NAMES.filter((q) => (need[q] ?? 0) > 0);
     if (project === null || asked.length === 0) return write(this.db.orm);
-    let exclusive =
-      o.exclusive === true || limitedBy(await this.quotasOf(this.db.orm, project, null), need).length > 0;
+    let exclusive = o.exclusive === true || limitedBy(this.seen.get(project) ?? {}, need).length > 0;
     for (;;) {
       try {
         return await this.db.orm.transaction(async (tx) => {
           const quotas = await this.quotasOf(tx, project, exclusive ? 'update' : 'share');
+          // Only a guess: dropping them all past many projects costs one rerun per project.
+          if (this.seen.size >= SEEN_MAX && !this.seen.has(project)) this.seen.clear();
+          this.seen.set(project, quotas);
           if (!exclusive && limitedBy(quotas, need).length > 0) throw new NeedsExclusive();
           await this.assertFits(tx, project, quotas, need, what);
           return write(tx);
@@ -106,7 +117,10 @@ export class Quotas {
   }
 }
 
-/** A limit appeared after the unlocked read: `within` reruns with the row locked exclusively. */
+/** Projects whose last-read quotas a process keeps as its guess of the lock to take. */
+const SEEN_MAX = 10_000;
+
+/** A limit the guess missed: `within` reruns with the row locked exclusively. */
 class NeedsExclusive extends Error {}
 
 /** The quotas `need` adds to that the project limits. */

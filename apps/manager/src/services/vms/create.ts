@@ -109,6 +109,7 @@ async function recordAndStart(
       actor,
       created: `placed on ${placement.host.name} (${placement.vmm})${made.kernelNote}`,
       reason: null,
+      followUp: body.start,
     },
   );
   try {
@@ -128,6 +129,11 @@ export interface Creation {
   created: string;
   /** The reason of the move to `state`. */
   reason: string | null;
+  /**
+   * false: nothing is done to the VM while it is held (a record at rest), so other manager
+   * replicas need not be told of the hold. Default: they are (a boot or a copy follows).
+   */
+  followUp?: boolean;
 }
 
 /**
@@ -143,7 +149,7 @@ export async function insertVm(
   const name = v.name ?? `vm-${newId('vm').slice(-6)}`;
   const id = newId('vm');
   const { nics, ...fields } = v;
-  const release = ctx.operations.hold(id);
+  const release = ctx.operations.hold(id, { shared: creation.followUp !== false });
   try {
     const row = await insertRow(
       ctx,

@@ -35,17 +35,20 @@ export class OperationTracker {
   /**
    * Marks a VM busy until `release()` is called: a create between its insert and its first state
    * change, which a heartbeat must not take for an interrupted creation however slow the database.
+   * `shared: false`: not recorded for the other replicas, for a VM nothing is done to while it is
+   * held (a record at rest): two statements fewer.
    */
-  hold(vmId: string): () => void {
+  hold(vmId: string, o: { shared?: boolean } = {}): () => void {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     this.inFlightByVm.set(vmId, held);
-    this.shared?.begin(vmId);
+    const shared = o.shared === false ? null : this.shared;
+    shared?.begin(vmId);
     return () => {
       release();
       if (this.inFlightByVm.get(vmId) !== held) return;
       this.inFlightByVm.delete(vmId);
-      this.shared?.end(vmId);
+      shared?.end(vmId);
     };
   }
 
