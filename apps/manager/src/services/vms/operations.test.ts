@@ -74,8 +74,7 @@ describe('OperationTracker.hold', () => {
     release();
     expect(ops.has('vm_c')).toBe(true);
     finish();
-    await ops.current('vm_c');
-    await new Promise((res) => setImmediate(res));
+    await ops.drain();
     expect(ops.has('vm_c')).toBe(false);
     expect(r.said).toEqual(['begin vm_c', 'end vm_c']);
   });
