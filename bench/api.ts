@@ -10,6 +10,7 @@
 //   [--db pglite|postgres] (default: both)
 import { runAgentProcess, startPlatform, type Platform } from '../test/helpers/platform.ts';
 import { testPgUrl } from '../test/helpers/pg.ts';
+import { cpuByProcess, cpuSpentByCommand } from './host-stats.ts';
 import { arg, percentile, stats } from './lib.ts';
 import { report } from './report.ts';
 
@@ -49,6 +50,7 @@ async function recordVms(p: Platform, count: number): Promise<void> {
 async function createDelete(p: Platform, n: number, tag: string, clients = 1) {
   const c = p.client;
   const ids: string[] = [];
+  const procs0 = await cpuByProcess();
   let t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let next = 0;
@@ -64,11 +66,22 @@ async function createDelete(p: Platform, n: number, tag: string, clients = 1) {
   // This process's CPU per create (client, manager and, on PGlite, the database): steadier than
   // the rate when other work shares the machine.
   const createCpuUs = (cpu.user + cpu.system) / n;
+  // The machine's CPU per create by command (node: this process; postgres: the server's backends).
+  const byCommand = cpuSpentByCommand(procs0, await cpuByProcess())
+    .slice(0, 3)
+    .map(([comm, ms]) => `${comm} ${(ms / n).toFixed(1)} ms`)
+    .join(', ');
   t0 = performance.now();
   for (const id of ids) await c.call('deleteVm', { params: { id } });
   await p.manager.vmService.drain();
   const deleteS = (performance.now() - t0) / 1000;
-  return { creates: n / createS, deletes: n / deleteS, pairs: n / (createS + deleteS), createCpuUs };
+  return {
+    creates: n / createS,
+    deletes: n / deleteS,
+    pairs: n / (createS + deleteS),
+    createCpuUs,
+    byCommand,
+  };
 }
 
 async function listLatency(p: Platform, limit: number): Promise<number[]> {
@@ -98,12 +111,12 @@ for (const db of backends) {
     console.log(
       `\n[${db}] ${records} creates (start:false): ${empty.creates.toFixed(0)}/s; ` +
         `deletes: ${empty.deletes.toFixed(0)}/s; create+delete pairs: ${empty.pairs.toFixed(0)}/s; ` +
-        `${empty.createCpuUs.toFixed(0)} µs CPU per create in this process`,
+        `${empty.createCpuUs.toFixed(0)} µs CPU per create in this process; machine CPU per create: ${empty.byCommand}`,
     );
     const side = await createDelete(p, records, 'c', CLIENTS);
     console.log(
       `[${db}] ${records} creates from ${CLIENTS} clients at once: ${side.creates.toFixed(0)}/s; ` +
-        `deletes: ${side.deletes.toFixed(0)}/s; ${side.createCpuUs.toFixed(0)} µs CPU per create`,
+        `deletes: ${side.deletes.toFixed(0)}/s; ${side.createCpuUs.toFixed(0)} µs CPU per create; by command: ${side.byCommand}`,
     );
     // Reported before the 10,000 records and the list rounds, so a run stopped at its time budget
     // keeps it; both rounds ran on the same (empty) platform.

@@ -54,6 +54,8 @@ export interface Platform {
   agent: RunningAgent | null;
   client: HearthClient;
   databaseUrl: string | null;
+  /** The bootstrap administrator's token (what `client` sends), for clients outside this process. */
+  adminToken: string;
   /** Agents started elsewhere (other network namespaces) join with this. */
   joinToken: string;
   startManager(): Promise<RunningManager>;
@@ -230,6 +232,7 @@ export async function startPlatform(
     dir,
     net,
     databaseUrl,
+    adminToken,
     joinToken,
     agent: null,
     manager: null as unknown as RunningManager,

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Db } from './db.ts';
 import { pgDump } from './dump.ts';
+import { nameStatements } from './named-statements.ts';
 import { markFromPool } from './unreachable.ts';
 
 // int8 (counts, sizes, sequence numbers) fit in a double for our purposes.
@@ -13,6 +14,7 @@ export async function openPostgres(url: string): Promise<Db> {
   // pg_terminate_backend) is an 'error' on the pool: unhandled, it would end the process. The pool
   // drops that connection by itself and opens new ones as requests come.
   pool.on('error', () => undefined);
+  nameStatements(pool);
   markPoolErrors(pool);
   await pool.query('select 1');
   return {

@@ -1,0 +1,203 @@
+// Where a `start: false` create's CPU goes on this machine, and the most the same statements allow.
+// Three servers answer the same POST /v1/vms from a client in its own process (as users' clients
+// are), each for a few rounds of creates from several callers at once:
+//   api          the manager itself (PostgreSQL);
+//   raw          the statements one create sent through the manager, captured, then replayed as they
+//                are (no query builder, no checks, its transaction rolled back) behind a bare HTTP
+//                route: named (prepared) statements, then unnamed;
+//   http         the bare route answering without a statement.
+// For each: creates/s, and the machine's CPU per create split into the server's process, the
+// client's and PostgreSQL's backends. Not part of `npm run bench`: it explains one row.
+// Usage: npm run bench:create-floor -- [--creates 220]
+//   [--callers 8] [--rounds 3]
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import Fastify from 'fastify';
+import pg from 'pg';
+import { runAgentProcess, startPlatform } from '../test/helpers/platform.ts';
+import { testPgUrl } from '../test/helpers/pg.ts';
+import { cpuByProcess, cpuSpentByCommand } from './host-stats.ts';
+import { arg } from './lib.ts';
+
+// The default /24 network holds 253 addresses: a round of API creates stays below that.
+const creates = arg('creates', 220);
+const callers = arg('callers', 8);
+const rounds = arg('rounds', 3);
+
+interface ClientRun {
+  rate: number;
+  cpuMs: number;
+  ids: string[];
+}
+
+if (process.argv[2] === 'client') {
+  // The client: `creates` POSTs from `callers` at once, each one at a time.
+  const { URL: url, TOKEN: token } = process.env;
+  const ids: string[] = [];
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      for (let i = next++; i < creates; i = next++) {
+        const res = await fetch(`${url}/v1/vms`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ name: `floor-${i}`, start: false }),
+        });
+        if (!res.ok) throw new Error(`create answered ${res.status}: ${await res.text()}`);
+        ids.push(((await res.json()) as { id: string }).id);
+      }
+    }),
+  );
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const out: ClientRun = {
+    rate: creates / (ms / 1000),
+    cpuMs: (cpu.user + cpu.system) / 1000 / creates,
+    ids,
+  };
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
+
+/** Busy and total clock ticks of every core, from /proc/stat's first line. */
+async function machineTicks(): Promise<{ busy: number; total: number }> {
+  const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+}
+
+/** One round: the client against `url`; this process's, the client's and PostgreSQL's CPU per create. */
+async function round(label: string, url: string, token: string): Promise<ClientRun> {
+  const procs0 = await cpuByProcess();
+  const ticks0 = await machineTicks();
+  const cpu0 = process.cpuUsage();
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL(import.meta.url).pathname, 'client', ...process.argv.slice(2)],
+      {
+        env: { ...process.env, URL: url, TOKEN: token },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`the client exited ${code}`))));
+  });
+  const cpu = process.cpuUsage(cpu0);
+  const ticks1 = await machineTicks();
+  const postgres =
+    cpuSpentByCommand(procs0, await cpuByProcess()).find(([comm]) => comm === 'postgres')?.[1] ?? 0;
+  const run = JSON.parse(out.trim().split('\n').pop()!) as ClientRun;
+  const server = (cpu.user + cpu.system) / 1000 / creates;
+  const busy = (100 * (ticks1.busy - ticks0.busy)) / Math.max(1, ticks1.total - ticks0.total);
+  console.log(
+    `${label.padEnd(14)} ${run.rate.toFixed(0).padStart(4)} creates/s  CPU per create: server ${server.toFixed(2)} ms, ` +
+      `client ${run.cpuMs.toFixed(2)} ms, PostgreSQL ${(postgres / creates).toFixed(2)} ms; machine ${busy.toFixed(0)} % busy`,
+  );
+  return run;
+}
+
+const base = testPgUrl();
+if (!base) throw new Error('needs PostgreSQL: run through scripts/with-pg.sh');
+
+// Every statement the manager's connections send, recorded while `recording`; patched before the
+// platform opens its pool so that its connections' (named-statement) wrappers call this.
+const sent: { text: string; values: unknown[] }[] = [];
+let recording = false;
+const query = pg.Client.prototype.query as (...a: unknown[]) => unknown;
+(pg.Client.prototype as unknown as { query: unknown }).query = function (this: pg.Client, ...a: unknown[]) {
+  const q = a[0] as string | { text: string; values?: unknown[] };
+  if (recording) {
+    const text = typeof q === 'string' ? q : q.text;
+    sent.push({ text, values: Array.isArray(a[1]) ? a[1] : typeof q === 'string' ? [] : (q.values ?? []) });
+  }
+  return query.apply(this, a);
+};
+
+const p = await startPlatform({ db: 'postgres', agent: false });
+const agent = runAgentProcess(p, `test-${p.net.bridge}`);
+const raw = new pg.Pool({ connectionString: p.databaseUrl!, max: 10 });
+const bare = Fastify();
+try {
+  await agent.waitFor('agent registered');
+  const token = p.adminToken;
+  const clear = async (ids: string[]) => {
+    for (const id of ids) await p.client.call('deleteVm', { params: { id } });
+    await p.manager.vmService.drain();
+  };
+  console.log(
+    `${creates} creates per round from ${callers} callers at once; the first round of each warms up`,
+  );
+  for (let r = 0; r < rounds; r++)
+    await clear((await round(r ? 'api' : 'api (warm-up)', p.manager.url, token)).ids);
+
+  // One create's statements, without the background work that ran beside it.
+  recording = true;
+  const one = await p.client.call('createVm', { body: { name: 'floor-captured', start: false } });
+  await p.manager.vmService.drain();
+  recording = false;
+  await clear([one.id]);
+  const background =
+    /manager_(operations|replicas|leases)|vm_moves|webhook_deliveries|last_heartbeat_at|"functions"|e2b/;
+  const statements = sent.filter((s) => !background.test(s.text));
+  const begin = statements.findIndex((s) => /^begin$/i.test(s.text));
+  const commit = statements.findIndex((s) => /^commit$/i.test(s.text));
+  if (begin < 0 || commit < begin) throw new Error('no transaction among the captured statements');
+  console.log(`captured: ${statements.length} statements (${commit - begin - 1} inside the transaction)`);
+
+  // Ids the create generated are replaced per replay (unique keys); other values are sent as captured.
+  const generated = /^(vm|evt|aud)_[0-9A-Za-z]{10,}$/;
+  let replays = 0;
+  let named = true;
+  const run = async (
+    c: pg.Pool | pg.PoolClient,
+    i: number,
+    s: { text: string; values: unknown[] },
+    fresh: Map<string, string>,
+  ) => {
+    const values = s.values.map((v) => {
+      if (typeof v !== 'string' || !generated.test(v)) return v;
+      if (!fresh.has(v)) fresh.set(v, `${v.slice(0, -10)}${(++replays).toString(36).padStart(10, '0')}`);
+      return fresh.get(v);
+    });
+    await c.query(
+      named && values.length ? { name: `floor_${i}`, text: s.text, values } : { text: s.text, values },
+    );
+  };
+  bare.post('/v1/vms', async (req, reply) => {
+    const fresh = new Map<string, string>();
+    if (req.headers['x-bare']) return reply.code(201).send({ id: 'vm_bare' });
+    for (let i = 0; i < begin; i++) await run(raw, i, statements[i]!, fresh);
+    const c = await raw.connect();
+    try {
+      await c.query('BEGIN');
+      for (let i = begin + 1; i < commit; i++) await run(c, i, statements[i]!, fresh);
+      // The audit row and the rest after the commit go in too, so that nothing stays behind.
+      for (let i = commit + 1; i < statements.length; i++) await run(c, i, statements[i]!, fresh);
+      await c.query('ROLLBACK');
+    } finally {
+      c.release();
+    }
+    return reply.code(201).send({ id: 'vm_replayed' });
+  });
+  bare.addHook('onRequest', async (req) => {
+    if (process.env.FLOOR_BARE) req.headers['x-bare'] = '1';
+  });
+  await bare.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
+  for (const mode of ['named', 'unnamed'] as const) {
+    named = mode === 'named';
+    for (let r = 0; r < rounds; r++) await round(r ? `raw, ${mode}` : `raw (warm-up)`, url, token);
+  }
+  process.env.FLOOR_BARE = '1';
+  for (let r = 0; r < rounds; r++) await round(r ? 'http' : 'http (warm-up)', url, token);
+} finally {
+  await bare.close();
+  await raw.end();
+  await agent.kill();
+  await p.dispose();
+}
