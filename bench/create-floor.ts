@@ -1,6 +1,7 @@
 // Where a `start: false` create's CPU goes on this machine, and the most the same statements allow.
 // Three servers answer the same POST /v1/vms from a client in its own process (as users' clients
-// are), each for a few rounds of creates from several callers at once:
+// are: Node's `fetch`, then ApacheBench when installed, a lighter client written in C), each for a
+// few rounds of creates from several callers at once:
 //   api          the manager itself (PostgreSQL);
 //   raw          the statements one create sent through the manager, captured, then replayed as they
 //                are (no query builder, no checks, its transaction rolled back) behind a bare HTTP
@@ -9,13 +10,17 @@
 // For each: creates/s, and the machine's CPU per create split into the server's process, the
 // client's and PostgreSQL's backends. Not part of `npm run bench`: it explains one row.
 // Usage: npm run bench:create-floor -- [--creates 220]
-//   [--callers 8] [--rounds 3]
+//   [--callers 8] [--rounds 3] [--show (prints the statements captured)]
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { runAgentProcess, startPlatform } from '../test/helpers/platform.ts';
 import { testPgUrl } from '../test/helpers/pg.ts';
+import { abPost, hasAb } from './ab.ts';
 import { cpuByProcess, cpuSpentByCommand } from './host-stats.ts';
 import { arg } from './lib.ts';
 
@@ -68,34 +73,39 @@ async function machineTicks(): Promise<{ busy: number; total: number }> {
   return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
 }
 
-/** One round: the client against `url`; this process's, the client's and PostgreSQL's CPU per create. */
-async function round(label: string, url: string, token: string): Promise<ClientRun> {
-  const procs0 = await cpuByProcess();
-  const ticks0 = await machineTicks();
-  const cpu0 = process.cpuUsage();
-  const out = await new Promise<string>((resolve, reject) => {
+/** The Node client (this file as `client`) in its own process: Node's `fetch`, keep-alive. */
+function nodeClient(url: string, token: string): Promise<ClientRun> {
+  return new Promise<ClientRun>((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', new URL(import.meta.url).pathname, 'client', ...process.argv.slice(2)],
-      {
-        env: { ...process.env, URL: url, TOKEN: token },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      { env: { ...process.env, URL: url, TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`the client exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(text.trim().split('\n').pop()!) as ClientRun)
+        : reject(new Error(`the client exited ${code}`)),
+    );
   });
+}
+
+/** One round: a client against `url`; this process's, the client's and PostgreSQL's CPU per create. */
+async function round(label: string, client: () => Promise<ClientRun>): Promise<ClientRun> {
+  const procs0 = await cpuByProcess();
+  const ticks0 = await machineTicks();
+  const cpu0 = process.cpuUsage();
+  const run = await client();
   const cpu = process.cpuUsage(cpu0);
   const ticks1 = await machineTicks();
   const postgres =
     cpuSpentByCommand(procs0, await cpuByProcess()).find(([comm]) => comm === 'postgres')?.[1] ?? 0;
-  const run = JSON.parse(out.trim().split('\n').pop()!) as ClientRun;
   const server = (cpu.user + cpu.system) / 1000 / creates;
   const busy = (100 * (ticks1.busy - ticks0.busy)) / Math.max(1, ticks1.total - ticks0.total);
   console.log(
-    `${label.padEnd(14)} ${run.rate.toFixed(0).padStart(4)} creates/s  CPU per create: server ${server.toFixed(2)} ms, ` +
+    `${label.padEnd(18)} ${run.rate.toFixed(0).padStart(4)} creates/s  CPU per create: server ${server.toFixed(2)} ms, ` +
       `client ${run.cpuMs.toFixed(2)} ms, PostgreSQL ${(postgres / creates).toFixed(2)} ms; machine ${busy.toFixed(0)} % busy`,
   );
   return run;
@@ -108,10 +118,11 @@ if (!base) throw new Error('needs PostgreSQL: run through scripts/with-pg.sh');
 // platform opens its pool so that its connections' (named-statement) wrappers call this.
 const sent: { text: string; values: unknown[] }[] = [];
 let recording = false;
+const inCreate = new AsyncLocalStorage<boolean>();
 const query = pg.Client.prototype.query as (...a: unknown[]) => unknown;
 (pg.Client.prototype as unknown as { query: unknown }).query = function (this: pg.Client, ...a: unknown[]) {
   const q = a[0] as string | { text: string; values?: unknown[] };
-  if (recording) {
+  if (recording && inCreate.getStore()) {
     const text = typeof q === 'string' ? q : q.text;
     sent.push({ text, values: Array.isArray(a[1]) ? a[1] : typeof q === 'string' ? [] : (q.values ?? []) });
   }
@@ -133,26 +144,44 @@ try {
     `${creates} creates per round from ${callers} callers at once; the first round of each warms up`,
   );
   for (let r = 0; r < rounds; r++)
-    await clear((await round(r ? 'api' : 'api (warm-up)', p.manager.url, token)).ids);
+    await clear((await round(r ? 'api' : 'api (warm-up)', () => nodeClient(p.manager.url, token))).ids);
+  const abBody = join(p.dir, 'floor-body.json');
+  await writeFile(abBody, JSON.stringify({ start: false }));
+  const ab = (url: string) => async (): Promise<ClientRun> => ({
+    ...(await abPost({ url: `${url}/v1/vms`, token, bodyFile: abBody, n: creates, callers })),
+    ids: [],
+  });
+  const withAb = await hasAb();
+  if (!withAb) console.log('ab (apache2-utils) is not installed: the rounds with a C client are skipped');
+  for (let r = 0; withAb && r < rounds; r++) {
+    await round(r ? 'api, ab' : 'api, ab (warm-up)', ab(p.manager.url));
+    await clear((await p.client.all('listVms')).map((vm) => vm.id));
+  }
 
-  // One create's statements, without the background work that ran beside it.
+  // One create's statements: those sent in the create request's own async context (its answer's
+  // follow-ups, the event's notification and webhook read, included), none of the heartbeats' or
+  // the background work's beside it. The follow-ups end within a moment on an idle platform.
+  p.manager.app.server.prependListener('request', (req: IncomingMessage) =>
+    inCreate.enterWith(req.method === 'POST' && req.url === '/v1/vms'),
+  );
   recording = true;
   const one = await p.client.call('createVm', { body: { name: 'floor-captured', start: false } });
-  await p.manager.vmService.drain();
+  await new Promise((r) => setTimeout(r, 1000));
   recording = false;
   await clear([one.id]);
-  const background =
-    /manager_(operations|replicas|leases)|vm_moves|webhook_deliveries|last_heartbeat_at|"functions"|e2b/;
-  const statements = sent.filter((s) => !background.test(s.text));
+  const statements = sent;
   const begin = statements.findIndex((s) => /^begin$/i.test(s.text));
   const commit = statements.findIndex((s) => /^commit$/i.test(s.text));
   if (begin < 0 || commit < begin) throw new Error('no transaction among the captured statements');
   console.log(`captured: ${statements.length} statements (${commit - begin - 1} inside the transaction)`);
+  if (process.argv.includes('--show'))
+    for (const s of statements) console.log(`  ${s.text.replace(/\s+/g, ' ').slice(0, 110)}`);
 
   // Ids the create generated are replaced per replay (unique keys); other values are sent as captured.
   const generated = /^(vm|evt|aud)_[0-9A-Za-z]{10,}$/;
   let replays = 0;
   let named = true;
+  let bareOnly = false;
   const run = async (
     c: pg.Pool | pg.PoolClient,
     i: number,
@@ -185,16 +214,20 @@ try {
     return reply.code(201).send({ id: 'vm_replayed' });
   });
   bare.addHook('onRequest', async (req) => {
-    if (process.env.FLOOR_BARE) req.headers['x-bare'] = '1';
+    if (bareOnly) req.headers['x-bare'] = '1';
   });
   await bare.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
   for (const mode of ['named', 'unnamed'] as const) {
     named = mode === 'named';
-    for (let r = 0; r < rounds; r++) await round(r ? `raw, ${mode}` : `raw (warm-up)`, url, token);
+    for (let r = 0; r < rounds; r++)
+      await round(r ? `raw, ${mode}` : `raw (warm-up)`, () => nodeClient(url, token));
+    for (let r = 0; withAb && mode === 'named' && r < rounds; r++)
+      await round(r ? `raw, ${mode}, ab` : `raw, ab (warm-up)`, ab(url));
   }
-  process.env.FLOOR_BARE = '1';
-  for (let r = 0; r < rounds; r++) await round(r ? 'http' : 'http (warm-up)', url, token);
+  bareOnly = true;
+  for (let r = 0; r < rounds; r++) await round(r ? 'http' : 'http (warm-up)', () => nodeClient(url, token));
+  for (let r = 0; withAb && r < rounds; r++) await round(r ? 'http, ab' : 'http, ab (warm-up)', ab(url));
 } finally {
   await bare.close();
   await raw.end();
