@@ -2,7 +2,7 @@
 // 2-core machine far less per request than Node's `fetch` (a bare fastify route answered 6,000–8,000
 // requests/s to it against about 740/s to Node callers), so what it measures is the server's.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { processCpuTicks } from './host-stats.ts';
 
 /** Whether `ab` is installed. */
 export function hasAb(): Promise<boolean> {
@@ -52,13 +52,7 @@ export async function abPost(o: {
   );
   let ticks = 0;
   const sample = setInterval(() => {
-    void readFile(`/proc/${child.pid}/stat`, 'utf8').then(
-      (stat) => {
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        ticks = Math.max(ticks, Number(f[11] ?? 0) + Number(f[12] ?? 0));
-      },
-      () => undefined,
-    );
+    void processCpuTicks(child.pid ?? 0).then((t) => (ticks = Math.max(ticks, t)));
   }, 20);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -14,14 +14,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { runAgentProcess, startPlatform } from '../test/helpers/platform.ts';
 import { testPgUrl } from '../test/helpers/pg.ts';
 import { abPost, hasAb } from './ab.ts';
-import { cpuByProcess, cpuSpentByCommand } from './host-stats.ts';
+import { cpuByProcess, cpuSpentByCommand, cpuTicks } from './host-stats.ts';
 import { arg } from './lib.ts';
 
 // The default /24 network holds 253 addresses: a round of API creates stays below that.
@@ -66,13 +66,6 @@ if (process.argv[2] === 'client') {
   process.exit(0);
 }
 
-/** Busy and total clock ticks of every core, from /proc/stat's first line. */
-async function machineTicks(): Promise<{ busy: number; total: number }> {
-  const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
-}
-
 /** The Node client (this file as `client`) in its own process: Node's `fetch`, keep-alive. */
 function nodeClient(url: string, token: string): Promise<ClientRun> {
   return new Promise<ClientRun>((resolve, reject) => {
@@ -95,11 +88,11 @@ function nodeClient(url: string, token: string): Promise<ClientRun> {
 /** One round: a client against `url`; this process's, the client's and PostgreSQL's CPU per create. */
 async function round(label: string, client: () => Promise<ClientRun>): Promise<ClientRun> {
   const procs0 = await cpuByProcess();
-  const ticks0 = await machineTicks();
+  const ticks0 = await cpuTicks();
   const cpu0 = process.cpuUsage();
   const run = await client();
   const cpu = process.cpuUsage(cpu0);
-  const ticks1 = await machineTicks();
+  const ticks1 = await cpuTicks();
   const postgres =
     cpuSpentByCommand(procs0, await cpuByProcess()).find(([comm]) => comm === 'postgres')?.[1] ?? 0;
   const server = (cpu.user + cpu.system) / 1000 / creates;

@@ -16,7 +16,8 @@ export async function hostMemoryUsedMib(): Promise<{
   return { usedMib: totalMib - availableMib, availableMib, totalMib };
 }
 
-async function cpuTicks(): Promise<{ busy: number; total: number }> {
+/** Busy and total clock ticks of every core together, from /proc/stat's first line. */
+export async function cpuTicks(): Promise<{ busy: number; total: number }> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!;
   // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1, 9).map(Number);
